@@ -1,0 +1,1 @@
+"""Analyze: parse and bind statements, generate index candidates, cost them, select."""

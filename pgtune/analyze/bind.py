@@ -1,0 +1,377 @@
+"""Parse a statement with pglast and bind every column reference to its table.
+
+The output is the *shape* of a statement: which columns of which tables it
+filters by equality, range, LIKE prefix or NULL test, joins on, sorts and
+groups by, per query block. Candidate generation reads only this shape.
+
+Binding follows the server's rules closely enough for index advice: aliases
+shadow table names, CTE names shadow tables, unqualified columns resolve to the
+one table in scope that has them (ambiguous ones stay unbound), correlated
+subqueries see the outer scope, and unqualified tables go through search_path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import pglast
+from pglast import ast
+from pglast.enums import A_Expr_Kind, SetOperation, SortByDir, SortByNulls
+from pglast.stream import RawStream
+
+from ..capture import Catalog, Table, TableKey
+
+EQ = "eq"            # col = value, col IN (...), col = ANY(...)
+RANGE = "range"      # <, <=, >, >=, BETWEEN, LIKE 'prefix%'
+NULL = "null"        # IS [NOT] NULL
+JOIN = "join"        # col = other_table.col
+ORDER = "order"      # ORDER BY col
+GROUP = "group"      # GROUP BY col
+FUNC = "func"        # f(col) compared to a value: an expression index candidate
+
+_RANGE_OPS = {"<", "<=", ">", ">="}
+_WRITES = {"UpdateStmt", "DeleteStmt", "InsertStmt"}
+
+
+class ParseFailed(ValueError):
+    """The text is not one statement pgtune can analyze; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ColumnUse:
+    table: TableKey
+    column: str
+    role: str
+    block: int               # query block (SELECT level) the use belongs to
+    alias: str               # the range-table entry, so self-joins stay apart
+    descending: bool = False
+    nulls_first: bool | None = None
+    expression: str | None = None  # for FUNC: the printed expression, e.g. lower(email)
+
+
+@dataclass
+class Shape:
+    """What a statement asks of its tables."""
+
+    kind: str                                   # select, update, delete, insert
+    uses: list[ColumnUse] = field(default_factory=list)
+    tables: set[TableKey] = field(default_factory=set)
+    limited_blocks: set[int] = field(default_factory=set)
+    unbound: list[str] = field(default_factory=list)
+
+    @property
+    def writes(self) -> bool:
+        return self.kind != "select"
+
+
+@dataclass
+class _Entry:
+    alias: str
+    table: Table | None          # None: a CTE or subquery (derived columns)
+    columns: frozenset[str] = frozenset()
+
+
+@dataclass
+class _Scope:
+    entries: list[_Entry] = field(default_factory=list)
+    parent: _Scope | None = None
+    ctes: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def cte(self, name: str) -> frozenset[str] | None:
+        s: _Scope | None = self
+        while s is not None:
+            if name in s.ctes:
+                return s.ctes[name]
+            s = s.parent
+        return None
+
+    def resolve(self, fields: tuple[str, ...]) -> tuple[_Entry, str] | None:
+        """Find the entry a (possibly qualified) column reference points to."""
+        s: _Scope | None = self
+        while s is not None:
+            hit = s._resolve_here(fields)
+            if hit is not None:
+                return hit
+            s = s.parent
+        return None
+
+    def _resolve_here(self, fields: tuple[str, ...]) -> tuple[_Entry, str] | None:
+        col = fields[-1]
+        if len(fields) == 1:
+            matches = [e for e in self.entries if col in e.columns]
+            return (matches[0], col) if len(matches) == 1 else None
+        qual = fields[-2]
+        schema = fields[-3] if len(fields) >= 3 else None
+        for e in self.entries:
+            if e.alias == qual and (schema is None or (e.table is not None and e.table.schema == schema)):
+                return (e, col) if col in e.columns else None
+        return None
+
+
+def parse(sql: str) -> list[ast.RawStmt]:
+    try:
+        return list(pglast.parse_sql(sql))
+    except pglast.parser.ParseError as exc:
+        raise ParseFailed(f"unparsable: {exc}") from None
+
+
+def bind(sql: str, catalog: Catalog) -> Shape:
+    """Parse ``sql`` (one statement) and return its shape against ``catalog``."""
+    stmts = parse(sql)
+    if len(stmts) != 1:
+        raise ParseFailed(f"expected one statement, found {len(stmts)}")
+    node = stmts[0].stmt
+    name = type(node).__name__
+    if name == "ExplainStmt":
+        node = node.query
+        name = type(node).__name__
+    kinds = {"SelectStmt": "select", "UpdateStmt": "update", "DeleteStmt": "delete", "InsertStmt": "insert"}
+    if name not in kinds:
+        raise ParseFailed(f"utility statement ({name}) is not index-tunable")
+    binder = _Binder(catalog, Shape(kind=kinds[name]))
+    binder.statement(node, None)
+    return binder.shape
+
+
+def _names(nodes: Any) -> tuple[str, ...]:
+    return tuple(n.sval for n in nodes or () if isinstance(n, ast.String))
+
+
+def walk(node: Any, *, subqueries: bool = True) -> Iterator[Any]:
+    """Every pglast node at or below ``node``, depth first; optionally not inside subqueries."""
+    if isinstance(node, (list, tuple)):
+        for n in node:
+            yield from walk(n, subqueries=subqueries)
+    elif isinstance(node, ast.Node):
+        yield node
+        if not subqueries and isinstance(node, (ast.SubLink, ast.SelectStmt)):
+            return
+        for attr in node:
+            yield from walk(getattr(node, attr), subqueries=subqueries)
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    return walk(node, subqueries=False)
+
+
+class _Binder:
+    def __init__(self, catalog: Catalog, shape: Shape) -> None:
+        self.catalog = catalog
+        self.shape = shape
+        self.blocks = 0
+
+    # -- statements ---------------------------------------------------------
+
+    def statement(self, node: Any, parent: _Scope | None) -> frozenset[str]:
+        """Bind one statement; return the column names it outputs (for CTEs/subqueries)."""
+        if isinstance(node, ast.SelectStmt):
+            return self.select(node, parent)
+        scope = _Scope(parent=parent)
+        self.with_clause(getattr(node, "withClause", None), scope)
+        block = self._new_block()
+        if isinstance(node, ast.InsertStmt):
+            if node.selectStmt is not None:
+                self.statement(node.selectStmt, scope)
+            return frozenset()
+        self.range_var(node.relation, scope)
+        extra = node.fromClause if isinstance(node, ast.UpdateStmt) else node.usingClause
+        for item in extra or ():
+            self.from_item(item, scope, block)
+        self.where(node.whereClause, scope, block)
+        return frozenset()
+
+    def select(self, node: ast.SelectStmt, parent: _Scope | None) -> frozenset[str]:
+        if node.op is not None and node.op != SetOperation.SETOP_NONE:
+            scope = _Scope(parent=parent)
+            self.with_clause(node.withClause, scope)
+            left = self.statement(node.larg, scope)
+            self.statement(node.rarg, scope)
+            return left
+        scope = _Scope(parent=parent)
+        self.with_clause(node.withClause, scope)
+        block = self._new_block()
+        for item in node.fromClause or ():
+            self.from_item(item, scope, block)
+        self.where(node.whereClause, scope, block)
+        self.where(node.havingClause, scope, block)
+        for item in node.groupClause or ():
+            if isinstance(item, ast.ColumnRef):
+                self.use(item, scope, block, GROUP)
+        for sort in node.sortClause or ():
+            if isinstance(sort.node, ast.ColumnRef):
+                desc = sort.sortby_dir == SortByDir.SORTBY_DESC
+                nulls = {SortByNulls.SORTBY_NULLS_FIRST: True, SortByNulls.SORTBY_NULLS_LAST: False}.get(
+                    sort.sortby_nulls)
+                self.use(sort.node, scope, block, ORDER, descending=desc, nulls_first=nulls)
+        if node.limitCount is not None:
+            self.shape.limited_blocks.add(block)
+        # Subqueries in the target list still reach tables.
+        for target in node.targetList or ():
+            self._sublinks(target, scope)
+        return self._output_columns(node, scope)
+
+    def with_clause(self, clause: Any, scope: _Scope) -> None:
+        for cte in (clause.ctes if clause is not None else ()) or ():
+            cols = self.statement(cte.ctequery, scope)
+            if cte.aliascolnames:
+                cols = frozenset(_names(cte.aliascolnames))
+            scope.ctes[cte.ctename] = cols
+
+    def _output_columns(self, node: ast.SelectStmt, scope: _Scope) -> frozenset[str]:
+        out: set[str] = set()
+        for target in node.targetList or ():
+            if target.name:
+                out.add(target.name)
+            elif isinstance(target.val, ast.ColumnRef):
+                fields = target.val.fields
+                if isinstance(fields[-1], ast.A_Star):
+                    for e in scope.entries:
+                        out |= e.columns
+                else:
+                    out.add(fields[-1].sval)
+        return frozenset(out)
+
+    # -- FROM -----------------------------------------------------------------
+
+    def from_item(self, item: Any, scope: _Scope, block: int) -> None:
+        if isinstance(item, ast.RangeVar):
+            self.range_var(item, scope)
+        elif isinstance(item, ast.JoinExpr):
+            self.from_item(item.larg, scope, block)
+            self.from_item(item.rarg, scope, block)
+            self.where(item.quals, scope, block)
+            for col in _names(item.usingClause):
+                # USING (c): both sides' c are join keys.
+                for e in scope.entries:
+                    if e.table is not None and col in e.columns:
+                        self._record(e, col, JOIN, block)
+        elif isinstance(item, ast.RangeSubselect):
+            cols = self.statement(item.subquery, scope if item.lateral else scope.parent)
+            alias = item.alias.aliasname if item.alias else "?subquery"
+            if item.alias and item.alias.colnames:
+                cols = frozenset(_names(item.alias.colnames))
+            scope.entries.append(_Entry(alias, None, cols))
+
+    def range_var(self, rv: ast.RangeVar, scope: _Scope) -> None:
+        alias = rv.alias.aliasname if rv.alias else rv.relname
+        if rv.schemaname is None:
+            cte_cols = scope.cte(rv.relname)
+            if cte_cols is not None:
+                scope.entries.append(_Entry(alias, None, cte_cols))
+                return
+        table = self.catalog.lookup(rv.schemaname, rv.relname)
+        if table is None:
+            scope.entries.append(_Entry(alias, None, frozenset()))
+            self.shape.unbound.append(rv.relname)
+            return
+        self.shape.tables.add(table.key)
+        scope.entries.append(_Entry(alias, table, frozenset(table.columns)))
+
+    # -- predicates ---------------------------------------------------------
+
+    def where(self, expr: Any, scope: _Scope, block: int) -> None:
+        if expr is None:
+            return
+        if isinstance(expr, ast.BoolExpr):
+            # OR and NOT branches still name the columns a bitmap scan could use.
+            for arg in expr.args:
+                self.where(arg, scope, block)
+            return
+        if isinstance(expr, ast.NullTest):
+            if isinstance(expr.arg, ast.ColumnRef):
+                self.use(expr.arg, scope, block, NULL)
+            return
+        if isinstance(expr, ast.A_Expr):
+            self.a_expr(expr, scope, block)
+        self._sublinks(expr, scope)
+
+    def a_expr(self, expr: ast.A_Expr, scope: _Scope, block: int) -> None:
+        op = _names(expr.name)[-1] if expr.name else ""
+        left, right = _strip_cast(expr.lexpr), _strip_cast(expr.rexpr)
+        kind = expr.kind
+        if kind in (A_Expr_Kind.AEXPR_IN, A_Expr_Kind.AEXPR_OP_ANY) and op == "=":
+            self._compare(left, right, "=", scope, block)
+        elif kind in (A_Expr_Kind.AEXPR_BETWEEN, A_Expr_Kind.AEXPR_BETWEEN_SYM):
+            if isinstance(left, ast.ColumnRef) and not self._has_columns(right):
+                self.use(left, scope, block, RANGE)
+        elif kind == A_Expr_Kind.AEXPR_LIKE and op == "~~":
+            if isinstance(left, ast.ColumnRef) and _is_prefix_pattern(right):
+                self.use(left, scope, block, RANGE)
+        elif kind == A_Expr_Kind.AEXPR_OP and (op == "=" or op in _RANGE_OPS):
+            self._compare(left, right, op, scope, block)
+        # Other operators (<>, ILIKE, ~, @>) are not btree-indexable: no use.
+
+    def _compare(self, left: Any, right: Any, op: str, scope: _Scope, block: int) -> None:
+        if isinstance(right, ast.ColumnRef) and not isinstance(left, ast.ColumnRef):
+            left, right = right, left
+            op = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op)
+        if isinstance(left, ast.ColumnRef):
+            if isinstance(right, ast.ColumnRef):
+                if op == "=":
+                    self.use(left, scope, block, JOIN)
+                    self.use(right, scope, block, JOIN)
+                return
+            if not self._has_columns(right):
+                self.use(left, scope, block, EQ if op == "=" else RANGE)
+            return
+        if isinstance(left, ast.FuncCall) and not self._has_columns(right):
+            cols = [n for n in _walk(left.args) if isinstance(n, ast.ColumnRef)]
+            if len(cols) == 1:
+                self.use(cols[0], scope, block, FUNC, expression=RawStream()(left))
+
+    def _has_columns(self, node: Any) -> bool:
+        return any(isinstance(n, ast.ColumnRef) for n in _walk(node))
+
+    def _sublinks(self, node: Any, scope: _Scope) -> None:
+        for n in _walk(node):
+            if isinstance(n, ast.SubLink) and n.subselect is not None:
+                if n.testexpr is not None and isinstance(_strip_cast(n.testexpr), ast.ColumnRef):
+                    # x IN (SELECT ...): the outer column is probed like a join key.
+                    self.use(_strip_cast(n.testexpr), scope, self.blocks, JOIN)
+                self.statement(n.subselect, scope)
+
+    # -- recording ----------------------------------------------------------
+
+    def use(self, ref: ast.ColumnRef, scope: _Scope, block: int, role: str, *,
+            descending: bool = False, nulls_first: bool | None = None, expression: str | None = None) -> None:
+        if any(isinstance(f, ast.A_Star) for f in ref.fields):
+            return
+        fields = _names(ref.fields)
+        hit = scope.resolve(fields)
+        if hit is None:
+            self.shape.unbound.append(".".join(fields))
+            return
+        entry, col = hit
+        if entry.table is None:
+            return  # a CTE or subquery column: its base table was bound inside
+        self._record(entry, col, role, block, descending, nulls_first, expression)
+
+    def _record(self, entry: _Entry, col: str, role: str, block: int, descending: bool = False,
+                nulls_first: bool | None = None, expression: str | None = None) -> None:
+        assert entry.table is not None
+        self.shape.uses.append(ColumnUse(entry.table.key, col, role, block, entry.alias,
+                                         descending, nulls_first, expression))
+
+    def _new_block(self) -> int:
+        self.blocks += 1
+        return self.blocks
+
+
+def _strip_cast(node: Any) -> Any:
+    while isinstance(node, ast.TypeCast):
+        node = node.arg
+    return node
+
+
+def _is_prefix_pattern(node: Any) -> bool:
+    """A LIKE pattern that a btree can serve: a constant not starting with a wildcard."""
+    node = _strip_cast(node)
+    if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
+        pattern = node.val.sval
+        return bool(pattern) and pattern[0] not in "%_"
+    return False

@@ -1,0 +1,46 @@
+"""What-if costing with HypoPG: hypothetical indexes the planner sees but nobody builds.
+
+Hypothetical indexes live in this backend's memory only; ``session`` always
+resets them, so a crash or an error leaves nothing behind on the server.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import psycopg
+
+from .. import ddl
+from .candidates import Candidate
+
+
+@contextmanager
+def session(conn: psycopg.Connection[Any]) -> Iterator["Hypothetical"]:
+    conn.execute("/* pgtune */ SELECT hypopg_reset()")
+    try:
+        yield Hypothetical(conn)
+    finally:
+        if not conn.closed:
+            conn.execute("/* pgtune */ SELECT hypopg_reset()")
+
+
+class Hypothetical:
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self.names: dict[str, int] = {}   # hypopg's index name -> candidate position
+
+    def create(self, position: int, cand: Candidate) -> tuple[str, int]:
+        """Create ``cand`` hypothetically; return hypopg's index name and its estimated size."""
+        stmt = ddl.create_index(cand.table[0], cand.table[1], "pgtune_hypo", cand.keys, concurrently=False)
+        row = self.conn.execute("/* pgtune */ SELECT indexrelid, indexname FROM hypopg_create_index(%s)",
+                                (stmt,)).fetchone()
+        assert row is not None
+        oid, name = row
+        size = self.conn.execute("/* pgtune */ SELECT hypopg_relation_size(%s)", (oid,)).fetchone()
+        self.names[name] = position
+        return name, int(size[0]) if size else 0
+
+    def reset(self) -> None:
+        self.conn.execute("/* pgtune */ SELECT hypopg_reset()")
+        self.names.clear()

@@ -1,0 +1,343 @@
+"""Apply: run a migration's phases against a live database, and roll them back.
+
+Safety rules, each for a reason a DBA has been bitten by:
+
+* A *session-level* advisory lock keeps two appliers apart. A transaction-level
+  lock cannot be used: CREATE INDEX CONCURRENTLY waits for every older
+  transaction, including the one holding the lock, and would hang.
+* Every statement runs in autocommit, after the script's own SET lock_timeout,
+  so a blocked DDL gives up quickly instead of queueing application traffic
+  behind it; lock timeouts are retried with a bounded backoff.
+* Crashes are reconciled from the catalog, not from a "dirty" flag: an index
+  that exists and is valid (pg_index.indisvalid) is done; an INVALID leftover
+  of an interrupted concurrent build is dropped concurrently and rebuilt.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pglast
+import psycopg
+from pglast import ast
+from psycopg import errors as pgerrors
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from . import catalog_sql, ddl
+from .errors import ApplyFailed, LockBusy, UnsupportedServer
+from .plan import Migration, Phase, load, mismatches, script, sha256
+
+ADVISORY_KEY = 0x70677475  # "pgtu": one applier per database
+DEFAULT_SCHEMA = "pgtune"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class StepResult:
+    phase: int
+    statement: str
+    status: str           # done, skipped, failed, would-run
+    note: str = ""
+
+
+@dataclass
+class Report:
+    migration_id: str
+    steps: list[StepResult] = field(default_factory=list)
+    phases_run: list[int] = field(default_factory=list)
+    phases_skipped: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(s.status == "done" for s in self.steps)
+
+
+@dataclass
+class PhaseStatus:
+    number: int
+    name: str
+    state: str                       # pending, applied, failed, rolled_back
+    missing: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Status:
+    migration_id: str
+    phases: list[PhaseStatus]
+    checksum_mismatches: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.checksum_mismatches and all(
+            p.state != "failed" and not p.missing and not p.invalid for p in self.phases)
+
+
+def check_server(conn: psycopg.Connection[Any]) -> None:
+    v = conn.info.server_version
+    if 140000 <= v < 140004:
+        raise UnsupportedServer(
+            f"PostgreSQL {v // 10000}.{v % 100} can corrupt indexes built CONCURRENTLY "
+            "(fixed in 14.4): upgrade to 14.4 or later before applying")
+
+
+def split(text: str) -> list[str]:
+    """The statements of a script, as pglast's splitter sees them."""
+    return [s.strip() for s in pglast.split(text) if s.strip()]
+
+
+def _index_target(stmt: str) -> tuple[str, str] | None:
+    """(schema, index name) for a CREATE INDEX statement, else None."""
+    node = pglast.parse_sql(stmt)[0].stmt
+    if isinstance(node, ast.IndexStmt) and node.idxname:
+        return (node.relation.schemaname or "public", node.idxname)
+    return None
+
+
+class Applier:
+    def __init__(self, conn: psycopg.Connection[Any], directory: Path, *, schema: str = DEFAULT_SCHEMA,
+                 retries: int = 5, backoff: float = 1.0, progress: Progress | None = None) -> None:
+        self.conn = conn
+        self.directory = Path(directory)
+        self.schema = schema
+        self.retries = retries
+        self.backoff = backoff
+        self.say = progress or (lambda _m: None)
+
+    # -- public operations --------------------------------------------------
+
+    def apply(self, phases: list[int] | None = None, *, dry_run: bool = False) -> Report:
+        m = load(self.directory)
+        check_server(self.conn)
+        report = Report(m.id)
+        selected = [m.phase(n) for n in phases] if phases else m.phases
+        if dry_run:
+            return self._dry_run(m, selected, report)
+        with self._locked():
+            report.warnings.extend(self._long_transactions())
+            for phase in selected:
+                if self._phase_done(m, phase):
+                    report.phases_skipped.append(phase.number)
+                    self.say(f"phase {phase.number} already applied")
+                    continue
+                self._run_phase(m, phase, "up", report)
+                report.phases_run.append(phase.number)
+        return report
+
+    def rollback(self, phases: list[int] | None = None) -> Report:
+        m = load(self.directory)
+        report = Report(m.id)
+        selected = [m.phase(n) for n in phases] if phases else list(m.phases)
+        with self._locked():
+            states = self._states(m)
+            for phase in reversed(selected):
+                if phases is None and states.get(phase.number) in (None, "rolled_back"):
+                    report.phases_skipped.append(phase.number)
+                    continue
+                self._run_phase(m, phase, "down", report)
+                report.phases_run.append(phase.number)
+        return report
+
+    def status(self) -> Status:
+        m = load(self.directory, check=False)
+        bad = mismatches(m, self.directory)
+        states = self._states(m) if self._history_exists() else {}
+        out = []
+        for phase in m.phases:
+            state = states.get(phase.number, "pending")
+            ps = PhaseStatus(phase.number, phase.name, state)
+            if state == "applied":
+                found = self._index_states(phase)
+                for ix in phase.indexes:
+                    valid = found.get((ix.schema, ix.name))
+                    if valid is None:
+                        ps.missing.append(ix.name)
+                    elif not valid:
+                        ps.invalid.append(ix.name)
+            out.append(ps)
+        return Status(m.id, out, bad)
+
+    # -- phases -------------------------------------------------------------
+
+    def _dry_run(self, m: Migration, selected: list[Phase], report: Report) -> Report:
+        states = self._states(m) if self._history_exists() else {}
+        for phase in selected:
+            if states.get(phase.number) == "applied" and self._objects_valid(phase):
+                report.phases_skipped.append(phase.number)
+                continue
+            for stmt in split(script(self.directory, phase.up_file)):
+                report.steps.append(StepResult(phase.number, stmt, "would-run"))
+        return report
+
+    def _phase_done(self, m: Migration, phase: Phase) -> bool:
+        return self._states(m).get(phase.number) == "applied" and self._objects_valid(phase)
+
+    def _objects_valid(self, phase: Phase) -> bool:
+        found = self._index_states(phase)
+        return all(found.get((ix.schema, ix.name)) is True for ix in phase.indexes)
+
+    def _run_phase(self, m: Migration, phase: Phase, direction: str, report: Report) -> None:
+        name = phase.up_file if direction == "up" else phase.down_file
+        text = script(self.directory, name)
+        checksum = sha256(text)
+        self.say(f"phase {phase.number} {direction}: {phase.name}")
+        try:
+            for stmt in split(text):
+                report.steps.append(self._run_statement(m, phase, direction, stmt, checksum))
+        except ApplyFailed:
+            self._set_state(m, phase, "failed", checksum)
+            raise
+        self._set_state(m, phase, "applied" if direction == "up" else "rolled_back", checksum)
+
+    def _run_statement(self, m: Migration, phase: Phase, direction: str, stmt: str,
+                       checksum: str) -> StepResult:
+        target = _index_target(stmt)
+        if target is not None:
+            valid = self._index_state(*target)
+            if valid is True:
+                self._log(m, phase, direction, stmt, checksum, "skipped", None, 0.0)
+                return StepResult(phase.number, stmt, "skipped", "index exists and is valid")
+            if valid is False:
+                self._drop_invalid(*target)
+        attempt = 0
+        while True:
+            row_id = self._log_start(m, phase, direction, stmt, checksum)
+            started = time.monotonic()
+            try:
+                self.conn.execute(stmt)
+            except pgerrors.LockNotAvailable as exc:
+                self._log_end(row_id, "failed", str(exc).strip(), time.monotonic() - started)
+                if target is not None and self._index_state(*target) is False:
+                    self._drop_invalid(*target)
+                attempt += 1
+                if attempt > self.retries:
+                    raise ApplyFailed(f"phase {phase.number}: gave up after {self.retries} lock "
+                                      f"timeouts on: {_short(stmt)}") from None
+                wait = self.backoff * 2 ** (attempt - 1)
+                self.say(f"lock timeout; retry {attempt}/{self.retries} in {wait:.1f}s")
+                time.sleep(wait)
+                continue
+            except psycopg.OperationalError:
+                raise  # the connection is gone: nothing more can be recorded here
+            except psycopg.Error as exc:
+                msg = " ".join(str(exc).split())
+                self._log_end(row_id, "failed", msg, time.monotonic() - started)
+                if target is not None and self._index_state(*target) is False:
+                    self._drop_invalid(*target)
+                raise ApplyFailed(f"phase {phase.number} failed on {_short(stmt)}: {msg}") from None
+            self._log_end(row_id, "done", None, time.monotonic() - started)
+            return StepResult(phase.number, stmt, "done")
+
+    def _drop_invalid(self, schema: str, name: str) -> None:
+        self.say(f"dropping INVALID index {ddl.qualified(schema, name)} left by an interrupted build")
+        self.conn.execute(ddl.drop_index(schema, name))
+
+    # -- catalog ------------------------------------------------------------
+
+    def _index_states(self, phase: Phase) -> dict[tuple[str, str], bool]:
+        if not phase.indexes:
+            return {}
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(catalog_sql.load("index_states"),
+                        {"schemas": [ix.schema for ix in phase.indexes],
+                         "names": [ix.name for ix in phase.indexes]})
+            return {(r["schema"], r["name"]): bool(r["is_valid"]) for r in cur.fetchall()}
+
+    def _index_state(self, schema: str, name: str) -> bool | None:
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(catalog_sql.load("index_states"), {"schemas": [schema], "names": [name]})
+            row = cur.fetchone()
+        return None if row is None else bool(row["is_valid"])
+
+    def _long_transactions(self, seconds: int = 60) -> list[str]:
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(catalog_sql.load("long_transactions"), {"seconds": seconds})
+            return [f"transaction pid {r['pid']} ({r['role']}) open for {r['seconds']}s: "
+                    "concurrent index builds will wait for it to finish" for r in cur.fetchall()]
+
+    # -- history ------------------------------------------------------------
+
+    def _ident(self, table: str) -> sql.Composable:
+        return sql.Identifier(self.schema, table)
+
+    def _history_exists(self) -> bool:
+        row = self.conn.execute("/* pgtune */ SELECT to_regclass(%s) IS NOT NULL",
+                                (sql.Identifier(self.schema, "phases").as_string(self.conn),)).fetchone()
+        return bool(row and row[0])
+
+    def _ensure_history(self) -> None:
+        self.conn.execute(sql.SQL(catalog_sql.load("history_schema")).format(schema=sql.Identifier(self.schema)))
+        # Rows left 'running' belong to an applier that died: only one can hold the lock.
+        self.conn.execute(sql.SQL("/* pgtune */ UPDATE {} SET status = 'interrupted', finished = clock_timestamp() "
+                                  "WHERE status = 'running'").format(self._ident("history")))
+
+    def _states(self, m: Migration) -> dict[int, str]:
+        if not self._history_exists():
+            return {}
+        rows = self.conn.execute(sql.SQL("/* pgtune */ SELECT phase, status FROM {} WHERE migration_id = %s")
+                                 .format(self._ident("phases")), (m.id,)).fetchall()
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def _set_state(self, m: Migration, phase: Phase, state: str, checksum: str) -> None:
+        self.conn.execute(sql.SQL(
+            "/* pgtune */ INSERT INTO {} (migration_id, phase, status, checksum) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (migration_id, phase) DO UPDATE SET status = excluded.status, "
+            "checksum = excluded.checksum, updated = clock_timestamp()").format(self._ident("phases")),
+            (m.id, phase.number, state, checksum))
+
+    def _log_start(self, m: Migration, phase: Phase, direction: str, stmt: str, checksum: str) -> int:
+        row = self.conn.execute(sql.SQL(
+            "/* pgtune */ INSERT INTO {} (migration_id, phase, direction, statement, checksum, status) "
+            "VALUES (%s, %s, %s, %s, %s, 'running') RETURNING id").format(self._ident("history")),
+            (m.id, phase.number, direction, stmt, checksum)).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def _log_end(self, row_id: int, status: str, error: str | None, seconds: float) -> None:
+        self.conn.execute(sql.SQL(
+            "/* pgtune */ UPDATE {} SET status = %s, error = %s, finished = clock_timestamp(), "
+            "duration_ms = %s WHERE id = %s").format(self._ident("history")),
+            (status, error, seconds * 1000.0, row_id))
+
+    def _log(self, m: Migration, phase: Phase, direction: str, stmt: str, checksum: str,
+             status: str, error: str | None, seconds: float) -> None:
+        self._log_end(self._log_start(m, phase, direction, stmt, checksum), status, error, seconds)
+
+    # -- lock ---------------------------------------------------------------
+
+    def _locked(self) -> "_AdvisoryLock":
+        return _AdvisoryLock(self)
+
+
+class _AdvisoryLock:
+    def __init__(self, applier: Applier) -> None:
+        self.a = applier
+
+    def __enter__(self) -> None:
+        conn = self.a.conn
+        row = conn.execute("/* pgtune */ SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()
+        if not (row and row[0]):
+            holder = conn.execute(
+                "/* pgtune */ SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND objid = %s AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                (ADVISORY_KEY & 0xFFFFFFFF,)).fetchone()
+            who = f" (backend pid {holder[0]})" if holder else ""
+            raise LockBusy(f"another pgtune apply or rollback is running on this database{who}; "
+                           "wait for it to finish")
+        self.a._ensure_history()
+
+    def __exit__(self, *exc: object) -> None:
+        conn = self.a.conn
+        if not conn.closed and not conn.broken:
+            conn.execute("/* pgtune */ SELECT pg_advisory_unlock(%s)", (ADVISORY_KEY,))
+
+
+def _short(stmt: str, width: int = 90) -> str:
+    one = " ".join(stmt.split())
+    return one if len(one) <= width else one[: width - 1] + "…"

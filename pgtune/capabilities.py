@@ -1,0 +1,82 @@
+"""What the connected server and role can do for pgtune, and the fix for what is missing."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from . import catalog_sql
+from .errors import MissingCapability, UnsupportedServer
+
+PGSS_PRELOAD_FIX = (
+    "pg_stat_statements is not loaded: add it to shared_preload_libraries "
+    "(ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'), restart the server, "
+    "then CREATE EXTENSION pg_stat_statements"
+)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    server_version_num: int
+    server_version: str
+    database: str
+    role: str
+    pgss_preloaded: bool
+    pgss_installed: bool
+    pgss_available: bool
+    hypopg_available: bool
+    hypopg_installed: bool
+    reads_all_stats: bool
+
+    @property
+    def major(self) -> int:
+        return self.server_version_num // 10000
+
+    def problems(self) -> list[str]:
+        """One line per missing piece, each naming its exact fix."""
+        out: list[str] = []
+        if not self.pgss_available:
+            out.append("pg_stat_statements is not available on this server: install the contrib package "
+                       f"(e.g. postgresql-{self.major}-contrib or postgresql-contrib)")
+        elif not self.pgss_preloaded:
+            out.append(PGSS_PRELOAD_FIX)
+        elif not self.pgss_installed:
+            out.append(f"pg_stat_statements is preloaded but not installed in database {self.database!r}: "
+                       "run CREATE EXTENSION pg_stat_statements;")
+        if not self.reads_all_stats:
+            out.append(f"role {self.role!r} sees only its own statements' text: "
+                       f"GRANT pg_read_all_stats TO {self.role};")
+        return out
+
+    def hints(self) -> list[str]:
+        """Optional improvements: pgtune works without them, less precisely."""
+        if self.hypopg_installed:
+            return []
+        if self.hypopg_available:
+            return ["hypopg is available but not installed: run CREATE EXTENSION hypopg; "
+                    "for what-if costing of candidate indexes"]
+        return [f"hypopg is not available: install postgresql-{self.major}-hypopg "
+                "for what-if costing of candidate indexes (heuristic mode until then)"]
+
+    def require_workload(self) -> None:
+        """Raise MissingCapability unless pg_stat_statements can be read here."""
+        if self.server_version_num < 130000:
+            raise UnsupportedServer(
+                f"PostgreSQL {self.server_version} is too old: pgtune reads pg_stat_statements "
+                "with PostgreSQL 13+ column names (total_exec_time); upgrade the server")
+        if not (self.pgss_available and self.pgss_preloaded and self.pgss_installed):
+            raise MissingCapability(self.problems()[0])
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def probe(conn: psycopg.Connection[Any]) -> Capabilities:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(catalog_sql.load("server_capabilities"))
+        row = cur.fetchone()
+    assert row is not None
+    return Capabilities(**row)

@@ -1,0 +1,376 @@
+"""The pgtune command line: a thin shell over the library.
+
+Each command parses options, makes one library call and renders the result.
+Exit codes: 0 ok, 1 a check failed, 2 usage or connection error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+import psycopg
+from tabulate import tabulate
+
+from . import __version__, plan
+from .analyze.advisor import Advice, Options, suggest as run_suggest
+from .apply import Applier
+from .capabilities import probe
+from .connect import connect, redact, resolve_dsn
+from .errors import PgtuneError
+from .verify import verify as run_verify
+
+
+def _stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def progress(msg: str) -> None:
+    """Progress goes to stderr, and only when a person is watching."""
+    if _stderr_is_tty():
+        click.echo(f"… {msg}", err=True)
+
+
+def style(text: str, **kw: Any) -> str:
+    if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
+        return text
+    return click.style(text, **kw)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"pgtune: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        dsn = resolve_dsn(kwargs.get("dsn"))
+        try:
+            return fn(*args, **kwargs)
+        except PgtuneError as exc:
+            fail(redact(str(exc), dsn), exc.exit_code)
+        except psycopg.OperationalError as exc:
+            msg = " ".join(str(exc).split()) or type(exc).__name__
+            fail(redact(f"connection to the server lost: {msg}; re-run to continue", dsn), 2)
+        except psycopg.Error as exc:
+            msg = " ".join(str(exc).split())
+            fail(redact(f"database error: {msg}", dsn), 1)
+    return wrapper
+
+
+dsn_option = click.option(
+    "--dsn", metavar="DSN", help="libpq connection string or URL. Default: $DATABASE_URL, "
+    "else libpq's PG* variables, service file and .pgpass.")
+format_option = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                             show_default=True, help="Output format.")
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def short(query: str, width: int = 70) -> str:
+    one = " ".join(query.split())
+    return one if len(one) <= width else one[: width - 1] + "…"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="pgtune")
+def cli() -> None:
+    """Make a live PostgreSQL fast and keep it safe to change.
+
+    pgtune reads the workload (pg_stat_statements) and the catalog, proposes
+    indexes justified by the statements they serve, writes them as phased,
+    rollback-safe migrations, applies them without blocking writes, and
+    verifies afterwards that the plans changed.
+
+    \b
+    Example:
+      export DATABASE_URL=postgresql://app@db.internal/app
+      pgtune check
+      pgtune suggest --emit migrations/2026-11-tuning
+      pgtune apply migrations/2026-11-tuning
+      pgtune verify migrations/2026-11-tuning
+    """
+
+
+@cli.command()
+@dsn_option
+@format_option
+@handle_errors
+def check(dsn: str | None, fmt: str) -> None:
+    """Show what the server offers pgtune: version, extensions, privileges.
+
+    Exits 1 when something pgtune needs is missing; each missing piece is one
+    line that names the exact fix.
+
+    \b
+    Example:
+      pgtune check --dsn "host=db.internal dbname=app user=dba"
+    """
+    with connect(dsn) as conn:
+        caps = probe(conn)
+    problems, hints = caps.problems(), caps.hints()
+    if fmt == "json":
+        emit_json({**caps.as_dict(), "problems": problems, "hints": hints})
+    else:
+        rows = [
+            ["server", caps.server_version],
+            ["database", caps.database],
+            ["role", caps.role],
+            ["pg_stat_statements preloaded", _yn(caps.pgss_preloaded)],
+            ["pg_stat_statements installed", _yn(caps.pgss_installed)],
+            ["hypopg installed", _yn(caps.hypopg_installed)],
+            ["reads all statistics", _yn(caps.reads_all_stats)],
+        ]
+        click.echo(tabulate(rows, tablefmt="plain"))
+        for p in problems:
+            click.echo(f"missing: {p}")
+        for h in hints:
+            click.echo(f"hint: {h}")
+    if problems:
+        sys.exit(1)
+
+
+def _yn(flag: bool) -> str:
+    return style("yes", fg="green") if flag else style("no", fg="red")
+
+
+@cli.command()
+@dsn_option
+@format_option
+@click.option("--top", default=50, show_default=True, help="Statements to read, by total execution time.")
+@click.option("--min-rows", default=1000, show_default=True, help="Skip tables with fewer rows than this.")
+@click.option("--max-indexes", type=int, default=None, help="Propose at most this many indexes.")
+@click.option("--no-hypopg", is_flag=True, help="Heuristic mode even when hypopg is installed.")
+@click.option("--emit", "emit_dir", type=click.Path(path_type=Path), default=None,
+              help="Write a phased migration folder here.")
+@click.option("--lock-timeout", default="5s", show_default=True, help="lock_timeout set before each DDL.")
+@handle_errors
+def suggest(dsn: str | None, fmt: str, top: int, min_rows: int, max_indexes: int | None,
+            no_hypopg: bool, emit_dir: Path | None, lock_timeout: str) -> None:
+    """Propose indexes for the statements in pg_stat_statements.
+
+    Every proposal names the statements it serves; with hypopg installed its
+    planner cost before/after comes from hypothetical indexes.
+
+    \b
+    Example:
+      pgtune suggest --top 100
+      pgtune suggest --format json > advice.json
+      pgtune suggest --emit migrations/2026-11-tuning
+    """
+    opts = Options(top=top, min_rows=min_rows, max_indexes=max_indexes,
+                   use_hypopg=False if no_hypopg else None)
+    with connect(dsn) as conn:
+        advice = run_suggest(conn, options=opts, progress=progress)
+    if emit_dir is not None:
+        migration = plan.build(advice, lock_timeout=lock_timeout)
+        plan.emit(migration, emit_dir)
+        click.echo(f"wrote migration {migration.id} ({len(migration.phases)} phases) to {emit_dir}", err=True)
+    if fmt == "json":
+        emit_json(advice.as_dict())
+        return
+    _print_advice(advice)
+
+
+def _print_advice(advice: Advice) -> None:
+    if not advice.indexes:
+        click.echo("no index to suggest: the workload is already served.")
+    rows = []
+    for ix in advice.indexes:
+        gain = ""
+        if ix.cost_before and ix.cost_after:
+            gain = f"{ix.cost_before / ix.cost_after:.1f}x"
+        size = f"{ix.estimated_bytes / 1048576:.1f} MB" if ix.estimated_bytes else ""
+        rows.append([ix.name, f"{ix.schema}.{ix.table}", ", ".join(ix.columns), len(ix.queries), gain,
+                     size, ix.reason])
+    if rows:
+        click.echo(tabulate(rows, headers=["index", "table", "columns", "stmts", "cost cut", "size", "why"]))
+        click.echo("")
+        for ix in advice.indexes:
+            click.echo(ix.ddl + ";")
+    before, after = advice.workload_cost_before, advice.workload_cost_after
+    click.echo("")
+    click.echo(f"method: {advice.method}")
+    if before and after:
+        click.echo(f"workload cost (calls x plan cost): {before:,.0f} -> {after:,.0f} ({before / after:.1f}x)")
+    for h in advice.hints:
+        click.echo(f"hint: {h}")
+    if advice.skipped:
+        click.echo(f"skipped {len(advice.skipped)} statements (see --format json for reasons)")
+
+
+def _phases(phase: int | None, through: int | None, directory: Path) -> list[int] | None:
+    if phase is not None and through is not None:
+        raise click.UsageError("use --phase or --through, not both")
+    if phase is not None:
+        return [phase]
+    if through is not None:
+        m = plan.load(directory, check=False)
+        return [p.number for p in m.phases if p.number <= through]
+    return None
+
+
+migration_dir = click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+
+
+@cli.command()
+@migration_dir
+@dsn_option
+@format_option
+@click.option("--phase", type=int, default=None, help="Apply only this phase.")
+@click.option("--through", type=int, default=None, help="Apply phases up to and including this one.")
+@click.option("--dry-run", is_flag=True, help="Show what would run; change nothing.")
+@click.option("--retries", default=5, show_default=True, help="Retries after a lock timeout (backoff 1s, 2s, 4s…).")
+@handle_errors
+def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through: int | None,
+          dry_run: bool, retries: int) -> None:
+    """Apply a migration folder's phases, without blocking writes.
+
+    Idempotent: applied phases are skipped, an interrupted phase is reconciled
+    from the catalog (INVALID indexes dropped and rebuilt) and carried on.
+    Refuses files edited since emit.
+
+    \b
+    Example:
+      pgtune apply migrations/2026-11-tuning --dry-run
+      pgtune apply migrations/2026-11-tuning --phase 1
+    """
+    phases = _phases(phase, through, directory)
+    with connect(dsn) as conn:
+        report = Applier(conn, directory, retries=retries, progress=progress).apply(phases, dry_run=dry_run)
+    _print_report(report, fmt, "apply")
+
+
+@cli.command()
+@migration_dir
+@dsn_option
+@format_option
+@click.option("--phase", type=int, default=None, help="Roll back only this phase.")
+@handle_errors
+def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None) -> None:
+    """Undo applied phases with their down scripts, last phase first.
+
+    \b
+    Example:
+      pgtune rollback migrations/2026-11-tuning
+      pgtune rollback migrations/2026-11-tuning --phase 2
+    """
+    with connect(dsn) as conn:
+        report = Applier(conn, directory, progress=progress).rollback([phase] if phase else None)
+    _print_report(report, fmt, "rollback")
+
+
+def _print_report(report: Any, fmt: str, verb: str) -> None:
+    if fmt == "json":
+        emit_json({"migration_id": report.migration_id, "phases_run": report.phases_run,
+                   "phases_skipped": report.phases_skipped, "warnings": report.warnings,
+                   "steps": [vars(s) for s in report.steps]})
+        return
+    for w in report.warnings:
+        click.echo(f"warning: {w}", err=True)
+    if report.steps:
+        click.echo(tabulate([[s.phase, s.status, short(s.statement), s.note] for s in report.steps],
+                            headers=["phase", "status", "statement", "note"]))
+    if not report.phases_run and not any(s.status == "would-run" for s in report.steps):
+        click.echo(f"{verb}: nothing to do ({report.migration_id})")
+    else:
+        click.echo(f"{verb}: {report.migration_id}: phases run {report.phases_run or '-'}, "
+                   f"skipped {report.phases_skipped or '-'}")
+
+
+@cli.command()
+@migration_dir
+@dsn_option
+@format_option
+@handle_errors
+def status(directory: Path, dsn: str | None, fmt: str) -> None:
+    """Show each phase's state, drift from the catalog and edited files.
+
+    Exits 1 when a phase failed, a planned index is missing or INVALID, or a
+    file changed since emit.
+
+    \b
+    Example:
+      pgtune status migrations/2026-11-tuning
+    """
+    with connect(dsn) as conn:
+        st = Applier(conn, directory).status()
+    if fmt == "json":
+        emit_json({"migration_id": st.migration_id, "ok": st.ok, "checksum_mismatches": st.checksum_mismatches,
+                   "phases": [vars(p) for p in st.phases]})
+    else:
+        click.echo(tabulate([[p.number, p.name, p.state, ", ".join(p.missing) or "-", ", ".join(p.invalid) or "-"]
+                             for p in st.phases], headers=["phase", "name", "state", "missing", "invalid"]))
+        for f in st.checksum_mismatches:
+            click.echo(f"edited since emit: {f}")
+    if not st.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@migration_dir
+@dsn_option
+@format_option
+@click.option("--tolerance", default=0.10, show_default=True, help="Allowed cost increase over baseline.")
+@handle_errors
+def verify(directory: Path, dsn: str | None, fmt: str, tolerance: float) -> None:
+    """Re-plan the targeted statements and check they use the new indexes.
+
+    Exits 1 when a statement does not use any index built for it, or its
+    planner cost rose above its baseline by more than the tolerance.
+
+    \b
+    Example:
+      pgtune verify migrations/2026-11-tuning
+      pgtune verify migrations/2026-11-tuning --format json
+    """
+    with connect(dsn) as conn:
+        result = run_verify(conn, directory, tolerance=tolerance)
+    if fmt == "json":
+        emit_json({"migration_id": result.migration_id, "ok": result.ok,
+                   "unused_indexes": result.unused_indexes,
+                   "targets": [{**vars(t), "ratio": t.ratio} for t in result.targets]})
+    else:
+        rows = []
+        for t in result.targets:
+            ratio = f"{t.ratio:.1f}x" if t.ratio else ""
+            mark = style("ok", fg="green") if t.ok else style("FAIL", fg="red")
+            rows.append([mark, short(t.query, 60), ", ".join(t.used) or "-", ratio, t.problem])
+        click.echo(tabulate(rows, headers=["", "statement", "index used", "cost cut", "problem"]))
+        for name in result.unused_indexes:
+            click.echo(f"note: planned index {name} is used by no targeted statement")
+    if not result.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Leave the server running and print its DSN.")
+@click.option("--scale", default=1.0, show_default=True, help="Data size factor (1.0 is about 1M rows).")
+@handle_errors
+def demo(keep: bool, scale: float) -> None:
+    """Run the whole loop on a throwaway local PostgreSQL.
+
+    Starts a cluster from the local server binaries, loads a video-platform
+    schema (~1M rows), runs a typical workload, then suggest -> emit -> apply
+    -> verify, and prints per statement the planner cost and measured time
+    before and after.
+
+    \b
+    Example:
+      pgtune demo
+      pgtune demo --keep      # then: psql "<printed DSN>"
+    """
+    from .demo.runner import run_demo
+    run_demo(keep=keep, scale=scale, echo=click.echo, progress=lambda m: click.echo(f"… {m}", err=True))
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,120 @@
+"""A throwaway PostgreSQL cluster from the local server binaries (demo and tests).
+
+initdb in a temporary directory, a free port, the unix socket in that same
+directory, pg_stat_statements preloaded; ``stop()`` removes everything.
+initdb refuses to run as root, so as root the cluster runs as ``postgres``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import ClusterError
+
+SETTINGS = {
+    "shared_preload_libraries": "pg_stat_statements",
+    "pg_stat_statements.track": "top",
+    "listen_addresses": "''",
+    "fsync": "off",                    # throwaway data: durability buys nothing here
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "50",
+    "shared_buffers": "256MB",
+    "log_min_messages": "warning",
+}
+
+
+def find_bindir() -> Path:
+    """``PGTUNE_PG_BINDIR``, then ``pg_config --bindir``, then the newest /usr/lib/postgresql/*/bin."""
+    env = os.environ.get("PGTUNE_PG_BINDIR")
+    candidates = [Path(env)] if env else []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        if out.returncode == 0:
+            candidates.append(Path(out.stdout.strip()))
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                      key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
+                      reverse=True)
+    candidates.extend(Path(p) for p in versions)
+    for path in candidates:
+        if (path / "initdb").exists() and (path / "pg_ctl").exists():
+            return path
+    raise ClusterError("no PostgreSQL server binaries found (initdb, pg_ctl): install "
+                       "postgresql (e.g. apt-get install postgresql-15) or set PGTUNE_PG_BINDIR")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocalCluster:
+    def __init__(self, bindir: Path | None = None, settings: dict[str, str] | None = None) -> None:
+        self.bindir = bindir or find_bindir()
+        self.settings = {**SETTINGS, **(settings or {})}
+        self.root = Path(tempfile.mkdtemp(prefix="pgtune-pg-"))
+        self.datadir = self.root / "data"
+        self.port = free_port()
+        self.user = "postgres"
+        self.as_root = os.geteuid() == 0
+        self.running = False
+
+    @property
+    def dsn(self) -> str:
+        return f"host={self.root} port={self.port} user={self.user} dbname=postgres"
+
+    def dsn_for(self, dbname: str) -> str:
+        return f"host={self.root} port={self.port} user={self.user} dbname={dbname}"
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        cmd = list(args)
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        return subprocess.run(cmd, capture_output=True, text=True)
+
+    def start(self) -> "LocalCluster":
+        if self.as_root:
+            shutil.chown(self.root, "postgres", "postgres")
+        else:
+            self.user = os.environ.get("USER") or "postgres"
+        os.chmod(self.root, 0o755)
+        out = self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", self.user,
+                        "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
+        if out.returncode != 0:
+            self._cleanup()
+            raise ClusterError(f"initdb failed: {out.stderr.strip().splitlines()[-1] if out.stderr else out.returncode}")
+        with open(self.datadir / "postgresql.conf", "a") as conf:
+            conf.write(f"\nport = {self.port}\nunix_socket_directories = '{self.root}'\n")
+            for key, value in self.settings.items():
+                conf.write(f"{key} = {value}\n")
+        out = self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l",
+                        str(self.root / "server.log"), "-w", "-t", "60", "start")
+        if out.returncode != 0:
+            log = (self.root / "server.log").read_text(errors="replace") if (self.root / "server.log").exists() else ""
+            self._cleanup()
+            raise ClusterError(f"PostgreSQL did not start: {(log or out.stderr).strip().splitlines()[-1:]}")
+        self.running = True
+        return self
+
+    def stop(self) -> None:
+        if self.running:
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
+            self.running = False
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "LocalCluster":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,89 @@
+"""Opening connections the libpq way, without ever leaking a password.
+
+Order of precedence: an explicit ``--dsn``; else ``DATABASE_URL``; else an empty
+conninfo, which lets libpq read ``PG*`` variables, the service file and ``.pgpass``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from .errors import ConnectionFailed
+
+APPLICATION_NAME = "pgtune"
+
+
+def resolve_dsn(dsn: str | None) -> str:
+    """Return the conninfo to use: the given one, DATABASE_URL, or '' (libpq defaults)."""
+    if dsn:
+        return dsn
+    return os.environ.get("DATABASE_URL", "")
+
+
+def _secrets(dsn: str) -> list[str]:
+    """Every password-like string that could appear in an error about ``dsn``."""
+    found: list[str] = []
+    try:
+        pw = conninfo_to_dict(dsn).get("password")
+        if pw:
+            found.append(str(pw))
+    except Exception:
+        pass
+    # An unparsable DSN still may carry one: URL userinfo or a password= pair.
+    m = re.search(r"://[^:/@\s]*:([^@\s]*)@", dsn)
+    if m and m.group(1):
+        found.append(m.group(1))
+    m = re.search(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", dsn)
+    if m:
+        found.append(m.group(1).strip("'"))
+    env_pw = os.environ.get("PGPASSWORD")
+    if env_pw:
+        found.append(env_pw)
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+def redact(text: str, dsn: str) -> str:
+    """Replace any password of ``dsn`` (or PGPASSWORD) found in ``text`` by ``***``."""
+    for secret in _secrets(dsn):
+        text = text.replace(secret, "***")
+    return text
+
+
+def describe(dsn: str) -> str:
+    """A short, password-free label for where we connect: ``user@host:port/dbname``."""
+    try:
+        params: dict[str, Any] = conninfo_to_dict(dsn)
+    except Exception:
+        return "(unparsable DSN)"
+    host = params.get("host") or os.environ.get("PGHOST") or "local socket"
+    port = params.get("port") or os.environ.get("PGPORT") or "5432"
+    user = params.get("user") or os.environ.get("PGUSER") or ""
+    db = params.get("dbname") or os.environ.get("PGDATABASE") or user
+    return f"{user}@{host}:{port}/{db}" if user else f"{host}:{port}/{db}"
+
+
+def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout: int = 10) -> psycopg.Connection[Any]:
+    """Connect, turning every failure into one redacted line.
+
+    Autocommit is the default: pgtune runs CREATE INDEX CONCURRENTLY, which
+    refuses to run inside a transaction block.
+    """
+    conninfo = resolve_dsn(dsn)
+    try:
+        conn = psycopg.connect(
+            conninfo,
+            autocommit=autocommit,
+            connect_timeout=connect_timeout,
+            application_name=APPLICATION_NAME,
+        )
+    except psycopg.Error as exc:
+        first = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConnectionFailed(
+            f"cannot connect to {describe(conninfo)}: {redact(first, conninfo)}"
+        ) from None
+    return conn

@@ -1,0 +1,100 @@
+"""EXPLAIN a workload statement safely and read what its plan uses.
+
+Normalized statements from pg_stat_statements carry ``$n`` parameters; they are
+planned as generic plans (PREPARE + plan_cache_mode=force_generic_plan +
+EXPLAIN EXECUTE with NULLs on PostgreSQL < 16, EXPLAIN (GENERIC_PLAN) on 16+).
+Every EXPLAIN runs inside a READ ONLY transaction that is rolled back, so a
+statement can be planned but never change data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from pglast import ast
+from psycopg import sql
+from pglast.stream import RawStream
+
+from .analyze.bind import parse, walk
+
+_STMT_NAME = "pgtune_explain"
+
+
+@dataclass(frozen=True)
+class Plan:
+    cost: float
+    indexes: frozenset[str]          # index names any scan node uses
+    plan: dict[str, Any] = field(default_factory=dict, compare=False)
+    execution_ms: float | None = None
+
+
+def prepare_text(query: str) -> tuple[str, int]:
+    """The text to plan and its highest ``$n``; refuses anything but exactly one statement.
+
+    A parameterized statement is re-printed by pglast: pg_stat_statements
+    normalizes ``interval '7 days'`` to ``interval $2``, which the server's own
+    parser rejects, while the printed form ``$2::interval`` plans fine.
+    """
+    stmts = parse(query)
+    if len(stmts) != 1:
+        raise ValueError(f"expected one statement to explain, found {len(stmts)}")
+    numbers = [n.number for n in walk(stmts[0]) if isinstance(n, ast.ParamRef)]
+    if not numbers:
+        return query, 0
+    return str(RawStream()(stmts[0].stmt)), max(numbers)
+
+
+def index_names(plan: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    stack = [plan]
+    while stack:
+        node = stack.pop()
+        if "Index Name" in node:
+            found.add(node["Index Name"])
+        stack.extend(node.get("Plans", ()))
+    return found
+
+
+def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
+            timeout_ms: int = 30_000) -> Plan:
+    """Plan ``query`` (generic plan when it has parameters) and return cost and indexes used."""
+    query, nparams = prepare_text(query)
+    options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
+    major = conn.info.server_version // 10000
+    if nparams and analyze:
+        raise ValueError("a statement with parameters cannot be measured with ANALYZE")
+    prepared = bool(nparams) and major < 16
+    try:
+        row = _run(conn, query, options, nparams, major, timeout_ms)
+    finally:
+        if prepared and not conn.closed:
+            # PREPARE outlives the rolled-back transaction; free the name for the next call.
+            conn.execute("/* pgtune */ DEALLOCATE ALL")
+    doc = row[0] if not isinstance(row[0], str) else json.loads(row[0])
+    top = doc[0]
+    plan = top["Plan"]
+    return Plan(cost=float(plan["Total Cost"]), indexes=frozenset(index_names(plan)), plan=top,
+                execution_ms=top.get("Execution Time"))
+
+
+def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, major: int,
+         timeout_ms: int) -> Any:
+    with conn.transaction(force_rollback=True):
+        with conn.cursor() as cur:
+            cur.execute("/* pgtune */ SET TRANSACTION READ ONLY")
+            cur.execute(sql.SQL("/* pgtune */ SET LOCAL statement_timeout = {}").format(sql.Literal(timeout_ms)))
+            if nparams and major >= 16:
+                cur.execute(f"/* pgtune */ EXPLAIN (GENERIC_PLAN, {options}) {query}")
+            elif nparams:
+                cur.execute(f"/* pgtune */ PREPARE {_STMT_NAME} AS {query}")
+                cur.execute("/* pgtune */ SET LOCAL plan_cache_mode = force_generic_plan")
+                nulls = ", ".join(["NULL"] * nparams)
+                cur.execute(f"/* pgtune */ EXPLAIN ({options}) EXECUTE {_STMT_NAME}({nulls})")
+            else:
+                cur.execute(f"/* pgtune */ EXPLAIN ({options}) {query}")
+            row = cur.fetchone()
+            assert row is not None
+            return row

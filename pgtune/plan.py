@@ -1,0 +1,262 @@
+"""Plan: the phased migration model, written to and read from a folder.
+
+A migration folder holds ``manifest.json`` (phases, planned objects, targeted
+statements with their baseline cost, and a SHA-256 of every file) plus, per
+phase, ``NN_up.sql`` and ``NN_down.sql``. The scripts are the source of truth:
+``pgtune apply`` runs exactly what a DBA reviewed, and they also run with
+``psql -v ON_ERROR_STOP=1 -f``. An edited file no longer matches its checksum
+and is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .analyze.advisor import Advice, IndexSuggestion
+from .errors import ChecksumMismatch, MigrationError
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class PlannedIndex:
+    schema: str
+    table: str
+    name: str
+    ddl: str
+    rollback: str
+    analyze: str
+    reason: str = ""
+
+
+@dataclass
+class Phase:
+    number: int
+    name: str
+    reason: str
+    indexes: list[PlannedIndex] = field(default_factory=list)
+
+    @property
+    def up_file(self) -> str:
+        return f"{self.number:02d}_up.sql"
+
+    @property
+    def down_file(self) -> str:
+        return f"{self.number:02d}_down.sql"
+
+
+@dataclass
+class Target:
+    """A statement the migration promises to speed up; verify re-plans it."""
+
+    queryid: int | None
+    query: str
+    calls: int
+    baseline_cost: float | None
+    expected_indexes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Migration:
+    id: str
+    created: str
+    server_version: str
+    phases: list[Phase]
+    targets: list[Target] = field(default_factory=list)
+    lock_timeout: str = "5s"
+    statement_timeout: str = "1min"
+    checksums: dict[str, str] = field(default_factory=dict)
+
+    def phase(self, number: int) -> Phase:
+        for p in self.phases:
+            if p.number == number:
+                return p
+        raise MigrationError(f"migration {self.id} has no phase {number} "
+                             f"(phases: {', '.join(str(p.number) for p in self.phases)})")
+
+
+def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
+          statement_timeout: str = "1min", first_phase_share: float = 0.8,
+          now: datetime | None = None) -> Migration:
+    """Group the advice into phases, cheapest risk first.
+
+    Phase 1 holds the indexes that together remove ``first_phase_share`` of the
+    workload cost the advice saves (heuristic mode: those serving the most
+    calls), plus foreign-key indexes the workload joins on; phase 2 the rest.
+    """
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S")
+    ordered = sorted(advice.indexes, key=lambda s: -_benefit(s))
+    total = sum(_benefit(s) for s in ordered)
+    first: list[IndexSuggestion] = []
+    rest: list[IndexSuggestion] = []
+    running = 0.0
+    for s in ordered:
+        if (total > 0 and running < first_phase_share * total) or (not rest and not first):
+            first.append(s)
+            running += _benefit(s)
+        else:
+            rest.append(s)
+    phases: list[Phase] = []
+    if first:
+        phases.append(Phase(1, "indexes for the costliest statements",
+                            f"these {len(first)} indexes remove at least {first_phase_share:.0%} "
+                            "of the workload cost the migration saves",
+                            [_planned(s) for s in first]))
+    if rest:
+        phases.append(Phase(len(phases) + 1, "remaining indexes",
+                            "smaller gains and foreign keys the workload does not join on",
+                            [_planned(s) for s in rest]))
+    by_query: dict[str, Target] = {}
+    for stmt in advice.statements:
+        if stmt.indexes:
+            by_query[stmt.query] = Target(stmt.queryid, stmt.query, stmt.calls, stmt.cost_before,
+                                          list(stmt.indexes))
+    if advice.method != "hypopg":
+        for s in advice.indexes:
+            for q in s.queries:
+                t = by_query.setdefault(q.query, Target(q.queryid, q.query, q.calls, None))
+                if s.name not in t.expected_indexes:
+                    t.expected_indexes.append(s.name)
+    return Migration(id=f"{stamp}_{_slug(slug)}", created=stamp, server_version=advice.server_version,
+                     phases=phases, targets=list(by_query.values()), lock_timeout=lock_timeout,
+                     statement_timeout=statement_timeout)
+
+
+def _benefit(s: IndexSuggestion) -> float:
+    if s.cost_before is not None and s.cost_after is not None:
+        return max(s.cost_before - s.cost_after, 0.0)
+    return float(sum(q.calls for q in s.queries))
+
+
+def _planned(s: IndexSuggestion) -> PlannedIndex:
+    return PlannedIndex(s.schema, s.table, s.name, s.ddl, s.rollback, s.analyze, s.reason)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "migration"
+
+
+def _literal(value: str) -> str:
+    # Timeouts are validated by _check_timeout, so quoting them is safe.
+    return "'" + value + "'"
+
+
+_TIMEOUT = re.compile(r"^\d+\s*(ms|s|min|h)?$")
+
+
+def _check_timeout(value: str) -> str:
+    if not _TIMEOUT.match(value):
+        raise MigrationError(f"invalid timeout {value!r}: use e.g. 5s, 500ms, 2min")
+    return value
+
+
+def up_script(m: Migration, phase: Phase) -> str:
+    lines = [
+        f"-- pgtune migration {m.id}, phase {phase.number} of {len(m.phases)}: {phase.name}",
+        f"-- Why this phase: {phase.reason}.",
+        "-- Run outside a transaction block: psql -v ON_ERROR_STOP=1 -f " + phase.up_file,
+        "-- CREATE INDEX CONCURRENTLY does not block writes. If a build is interrupted it leaves an",
+        "-- INVALID index that IF NOT EXISTS would skip: `pgtune apply` drops and rebuilds it; by hand,",
+        "-- run the matching DROP INDEX CONCURRENTLY from " + phase.down_file + " and re-run this file.",
+        f"SET lock_timeout = {_literal(_check_timeout(m.lock_timeout))};",
+        "-- Index builds take as long as they take: no statement limit.",
+        "SET statement_timeout = 0;",
+        "",
+    ]
+    tables: list[tuple[str, str, str]] = []
+    for ix in phase.indexes:
+        lines.append(f"-- {ix.reason}")
+        lines.append(ix.ddl + ";")
+        lines.append("")
+        if (ix.schema, ix.table) not in [(s, t) for s, t, _ in tables]:
+            tables.append((ix.schema, ix.table, ix.analyze))
+    lines.append("-- Fresh statistics so the planner costs the new indexes right away.")
+    lines.append(f"SET statement_timeout = {_literal(_check_timeout(m.statement_timeout))};")
+    lines.extend(a + ";" for _, _, a in tables)
+    return "\n".join(lines) + "\n"
+
+
+def down_script(m: Migration, phase: Phase) -> str:
+    lines = [
+        f"-- pgtune migration {m.id}, phase {phase.number} rollback: drops what {phase.up_file} created.",
+        "-- Run outside a transaction block: psql -v ON_ERROR_STOP=1 -f " + phase.down_file,
+        f"SET lock_timeout = {_literal(_check_timeout(m.lock_timeout))};",
+        "-- DROP INDEX CONCURRENTLY waits for running transactions, never blocks writes: no statement limit.",
+        "SET statement_timeout = 0;",
+        "",
+    ]
+    for ix in reversed(phase.indexes):
+        lines.append(ix.rollback + ";")
+    return "\n".join(lines) + "\n"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def emit(m: Migration, directory: Path) -> Path:
+    """Write the migration folder; refuse to overwrite a different migration."""
+    directory = Path(directory)
+    if (directory / MANIFEST).exists():
+        existing = json.loads((directory / MANIFEST).read_text())
+        if existing.get("id") != m.id:
+            raise MigrationError(f"{directory} already holds migration {existing.get('id')}; "
+                                 "choose another --emit folder")
+    directory.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+    for phase in m.phases:
+        files[phase.up_file] = up_script(m, phase)
+        files[phase.down_file] = down_script(m, phase)
+    m.checksums = {name: sha256(text) for name, text in files.items()}
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    manifest = {"format": FORMAT_VERSION, **asdict(m)}
+    tmp = directory / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    tmp.replace(directory / MANIFEST)   # the manifest appears whole or not at all
+    return directory
+
+
+def load(directory: Path, *, check: bool = True) -> Migration:
+    """Read a migration folder; with ``check``, refuse any file whose checksum changed."""
+    directory = Path(directory)
+    path = directory / MANIFEST
+    if not path.exists():
+        raise MigrationError(f"{directory} is not a pgtune migration folder (no {MANIFEST})")
+    try:
+        raw: dict[str, Any] = json.loads(path.read_text())
+        if raw.pop("format", None) != FORMAT_VERSION:
+            raise MigrationError(f"{path}: unknown manifest format")
+        raw["phases"] = [Phase(p["number"], p["name"], p["reason"],
+                               [PlannedIndex(**ix) for ix in p["indexes"]]) for p in raw["phases"]]
+        raw["targets"] = [Target(**t) for t in raw["targets"]]
+        m = Migration(**raw)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MigrationError(f"{path} is not a valid manifest: {exc}") from None
+    if check:
+        bad = mismatches(m, directory)
+        if bad:
+            raise ChecksumMismatch(f"{', '.join(bad)} changed since emit (checksum mismatch): "
+                                   "refusing to run unreviewed SQL; re-emit the migration")
+    return m
+
+
+def mismatches(m: Migration, directory: Path) -> list[str]:
+    """Files that are missing or differ from the checksum recorded at emit."""
+    bad = []
+    for name, digest in sorted(m.checksums.items()):
+        f = Path(directory) / name
+        if not f.exists() or sha256(f.read_text()) != digest:
+            bad.append(name)
+    return bad
+
+
+def script(directory: Path, name: str) -> str:
+    return (Path(directory) / name).read_text()

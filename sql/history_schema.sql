@@ -1,0 +1,26 @@
+-- Creates pgtune's own bookkeeping: one row per statement run (history) and
+-- the current state of every phase (phases). {schema} is bound by psycopg.sql.
+/* pgtune */
+CREATE SCHEMA IF NOT EXISTS {schema};
+CREATE TABLE IF NOT EXISTS {schema}.history (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    migration_id text        NOT NULL,
+    phase        integer     NOT NULL,
+    direction    text        NOT NULL CHECK (direction IN ('up', 'down')),
+    statement    text        NOT NULL,
+    checksum     text        NOT NULL,
+    started      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished     timestamptz,
+    status       text        NOT NULL CHECK (status IN ('running', 'done', 'skipped', 'failed', 'interrupted')),
+    error        text,
+    role         name        NOT NULL DEFAULT current_user,
+    duration_ms  double precision
+);
+CREATE TABLE IF NOT EXISTS {schema}.phases (
+    migration_id text        NOT NULL,
+    phase        integer     NOT NULL,
+    status       text        NOT NULL CHECK (status IN ('applied', 'failed', 'rolled_back')),
+    checksum     text        NOT NULL,
+    updated      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (migration_id, phase)
+);
