@@ -227,7 +227,7 @@ class _Selection:
                             analyzed[p][0].mean_ms) for p in served]
         reason = self._reason(cand, served, rows)
         before = after = None
-        if self.advice.method == HYPOPG:
+        if self.advice.method == HYPOPG and served:
             before = sum((rows[p].cost_before or 0) * rows[p].calls for p in served)
             after = sum((rows[p].cost_after or 0) * rows[p].calls for p in served)
         return IndexSuggestion(

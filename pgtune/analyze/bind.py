@@ -292,7 +292,8 @@ class _Binder:
 
     def a_expr(self, expr: ast.A_Expr, scope: _Scope, block: int) -> None:
         op = _names(expr.name)[-1] if expr.name else ""
-        left, right = _strip_cast(expr.lexpr), _strip_cast(expr.rexpr)
+        # Casts on the value side are free; a cast on the column makes it an expression.
+        left, right = _strip_value_cast(expr.lexpr), _strip_value_cast(expr.rexpr)
         kind = expr.kind
         if kind in (A_Expr_Kind.AEXPR_IN, A_Expr_Kind.AEXPR_OP_ANY) and op == "=":
             self._compare(left, right, "=", scope, block)
@@ -319,8 +320,8 @@ class _Binder:
             if not self._has_columns(right):
                 self.use(left, scope, block, EQ if op == "=" else RANGE)
             return
-        if isinstance(left, ast.FuncCall) and not self._has_columns(right):
-            cols = [n for n in _walk(left.args) if isinstance(n, ast.ColumnRef)]
+        if isinstance(left, (ast.FuncCall, ast.TypeCast)) and not self._has_columns(right):
+            cols = [n for n in _walk(left) if isinstance(n, ast.ColumnRef)]
             if len(cols) == 1:
                 self.use(cols[0], scope, block, FUNC, expression=RawStream()(left))
 
@@ -360,6 +361,12 @@ class _Binder:
     def _new_block(self) -> int:
         self.blocks += 1
         return self.blocks
+
+
+def _strip_value_cast(node: Any) -> Any:
+    """Strip casts around a value; keep a cast around a column (an expression)."""
+    inner = _strip_cast(node)
+    return node if isinstance(inner, ast.ColumnRef) else inner
 
 
 def _strip_cast(node: Any) -> Any:

@@ -1,0 +1,52 @@
+# pgtune developer entry points. Everything a fresh machine needs is installed
+# here: the virtualenv with the package, and (via apt, when missing and we are
+# root) the PostgreSQL server, contrib, HypoPG and pg_qualstats.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+PYTEST_ARGS ?=
+
+.PHONY: all install system-deps test test-slow demo bench clean
+
+all: test
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+install: system-deps $(VENV)/.installed
+
+# apt only when something is missing, so a warm machine does no network work.
+system-deps:
+	@major="$(PG_MAJOR)"; \
+	need=""; \
+	if [ -z "$$major" ] || [ ! -x "/usr/lib/postgresql/$$major/bin/initdb" ]; then major=15; need="postgresql-$$major postgresql-contrib-$$major"; fi; \
+	[ -f "/usr/share/postgresql/$$major/extension/pg_stat_statements.control" ] || need="$$need postgresql-contrib-$$major"; \
+	[ -f "/usr/share/postgresql/$$major/extension/hypopg.control" ] || need="$$need postgresql-$$major-hypopg"; \
+	[ -f "/usr/share/postgresql/$$major/extension/pg_qualstats.control" ] || need="$$need postgresql-$$major-pg-qualstats"; \
+	if [ -n "$$need" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$need"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
+	  else echo "warning: missing$$need (install them with your package manager)" >&2; fi; \
+	fi
+
+# pytest exits 5 when it collected nothing; that is not a failure of the code.
+test: install
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+test-slow: install
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+demo: install
+	$(VENV)/bin/pgtune demo
+
+bench: install
+	$(PY) benchmarks/quality.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,152 @@
+"""Parsing and column binding with pglast: each case is a statement shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from pgtune.analyze.bind import EQ, FUNC, GROUP, JOIN, NULL, ORDER, RANGE, ParseFailed, bind
+from pgtune.capture import Catalog, Table
+
+CATALOG = Catalog(
+    tables={
+        ("public", "users"): Table("public", "users", ("id", "email", "createdAt", "role")),
+        ("public", "videos"): Table("public", "videos", ("id", "userId", "status", "createdAt", "viewsCount")),
+        ("public", "order"): Table("public", "order", ("id", "userId", "status", "createdAt")),
+        ("public", "comments"): Table("public", "comments", ("id", "videoId", "userId", "body", "createdAt")),
+        ("app", "events"): Table("app", "events", ("id", "kind", "at")),
+        ("public", "events"): Table("public", "events", ("id", "name")),
+    },
+    search_path=("public",),
+)
+
+
+def uses(sql: str, catalog: Catalog = CATALOG) -> set[tuple[str, str, str]]:
+    return {(u.table[1], u.column, u.role) for u in bind(sql, catalog).uses}
+
+
+CASES = [
+    # (id, sql, expected subset of (table, column, role))
+    ("equality", "SELECT * FROM users WHERE email = 'a'", {("users", "email", EQ)}),
+    ("param", "SELECT * FROM users WHERE email = $1", {("users", "email", EQ)}),
+    ("reversed-operands", "SELECT * FROM users WHERE $1 = email", {("users", "email", EQ)}),
+    ("in-list", "SELECT * FROM videos WHERE status IN ('a', 'b')", {("videos", "status", EQ)}),
+    ("any-array", "SELECT * FROM videos WHERE id = ANY($1)", {("videos", "id", EQ)}),
+    ("range-gt", "SELECT * FROM videos WHERE \"createdAt\" > now()", {("videos", "createdAt", RANGE)}),
+    ("range-reversed", "SELECT * FROM videos WHERE $1 < \"viewsCount\"", {("videos", "viewsCount", RANGE)}),
+    ("between", "SELECT * FROM videos WHERE \"createdAt\" BETWEEN $1 AND $2", {("videos", "createdAt", RANGE)}),
+    ("like-prefix", "SELECT * FROM users WHERE email LIKE 'abc%'", {("users", "email", RANGE)}),
+    ("is-null", "SELECT * FROM users WHERE role IS NULL", {("users", "role", NULL)}),
+    ("is-not-null", "SELECT * FROM users WHERE role IS NOT NULL", {("users", "role", NULL)}),
+    ("order-desc", "SELECT * FROM videos ORDER BY \"createdAt\" DESC", {("videos", "createdAt", ORDER)}),
+    ("group-by", "SELECT status, count(*) FROM videos GROUP BY status", {("videos", "status", GROUP)}),
+    ("function", "SELECT * FROM users WHERE lower(email) = $1", {("users", "email", FUNC)}),
+    ("alias", "SELECT v.id FROM videos v WHERE v.\"userId\" = 1", {("videos", "userId", EQ)}),
+    ("alias-as", "SELECT x.id FROM videos AS x WHERE x.status = 'a'", {("videos", "status", EQ)}),
+    ("explicit-join", "SELECT * FROM videos v JOIN users u ON u.id = v.\"userId\" WHERE u.email = $1",
+     {("users", "id", JOIN), ("videos", "userId", JOIN), ("users", "email", EQ)}),
+    ("implicit-join", "SELECT * FROM videos v, users u WHERE u.id = v.\"userId\"",
+     {("users", "id", JOIN), ("videos", "userId", JOIN)}),
+    ("left-join", "SELECT * FROM users u LEFT JOIN comments c ON c.\"userId\" = u.id",
+     {("comments", "userId", JOIN)}),
+    ("join-using", "SELECT * FROM videos JOIN comments USING (id)",
+     {("videos", "id", JOIN), ("comments", "id", JOIN)}),
+    ("unqualified-unique-column", "SELECT * FROM videos v JOIN users u ON u.id = v.\"userId\" WHERE email = $1",
+     {("users", "email", EQ)}),
+    ("schema-qualified", "SELECT * FROM app.events WHERE kind = $1", {("events", "kind", EQ)}),
+    ("schema-qualified-column", "SELECT * FROM app.events WHERE app.events.at > $1", {("events", "at", RANGE)}),
+    ("quoted-table-keyword", "SELECT * FROM \"order\" WHERE \"userId\" = $1", {("order", "userId", EQ)}),
+    ("subquery-in-from", "SELECT * FROM (SELECT * FROM videos WHERE status = $1) s WHERE s.id > 3",
+     {("videos", "status", EQ)}),
+    ("cte", "WITH recent AS (SELECT * FROM videos WHERE \"createdAt\" > $1) SELECT * FROM recent",
+     {("videos", "createdAt", RANGE)}),
+    ("in-subquery", "SELECT * FROM users WHERE id IN (SELECT \"userId\" FROM videos WHERE status = $1)",
+     {("users", "id", JOIN), ("videos", "status", EQ)}),
+    ("exists-correlated", "SELECT * FROM users u WHERE EXISTS (SELECT 1 FROM comments c WHERE c.\"userId\" = u.id)",
+     {("comments", "userId", JOIN), ("users", "id", JOIN)}),
+    ("union-branches", "SELECT id FROM users WHERE email = $1 UNION SELECT id FROM videos WHERE status = $2",
+     {("users", "email", EQ), ("videos", "status", EQ)}),
+    ("update", "UPDATE videos SET \"viewsCount\" = 0 WHERE \"userId\" = $1", {("videos", "userId", EQ)}),
+    ("delete", "DELETE FROM comments WHERE \"createdAt\" < $1", {("comments", "createdAt", RANGE)}),
+    ("delete-using", "DELETE FROM comments c USING videos v WHERE v.id = c.\"videoId\" AND v.status = $1",
+     {("comments", "videoId", JOIN), ("videos", "status", EQ)}),
+    ("insert-select", "INSERT INTO users (id) SELECT \"userId\" FROM videos WHERE status = $1",
+     {("videos", "status", EQ)}),
+    ("or-branches", "SELECT * FROM users WHERE email = $1 OR role = $2",
+     {("users", "email", EQ), ("users", "role", EQ)}),
+    ("cast-on-column", "SELECT * FROM videos WHERE \"createdAt\"::date = $1", {("videos", "createdAt", FUNC)}),
+    ("typed-param-interval", "SELECT * FROM videos WHERE \"createdAt\" >= now() - interval $1",
+     {("videos", "createdAt", RANGE)}),
+    ("cast-param", "SELECT * FROM videos WHERE id = $1::bigint", {("videos", "id", EQ)}),
+    ("having", "SELECT \"userId\" FROM videos GROUP BY \"userId\" HAVING \"userId\" > $1",
+     {("videos", "userId", RANGE), ("videos", "userId", GROUP)}),
+    ("scalar-subquery-in-target", "SELECT (SELECT count(*) FROM comments c WHERE c.\"videoId\" = v.id) FROM videos v",
+     {("comments", "videoId", JOIN)}),
+    ("lateral", "SELECT * FROM users u, LATERAL (SELECT * FROM videos v WHERE v.\"userId\" = u.id LIMIT 3) x",
+     {("videos", "userId", JOIN)}),
+    ("explain-wrapper", "EXPLAIN SELECT * FROM users WHERE email = $1", {("users", "email", EQ)}),
+]
+
+
+@pytest.mark.parametrize("sql,expected", [(c[1], c[2]) for c in CASES], ids=[c[0] for c in CASES])
+def test_shapes(sql: str, expected: set[tuple[str, str, str]]) -> None:
+    found = uses(sql)
+    assert expected <= found, f"missing {expected - found}; found {found}"
+    if FUNC in {e[2] for e in expected}:
+        # An expression over a column is not a plain-column predicate.
+        assert not {u for u in found if u[2] in (EQ, RANGE)}
+
+
+def test_order_by_direction_and_nulls() -> None:
+    shape = bind('SELECT * FROM videos ORDER BY "createdAt" DESC NULLS LAST, id', CATALOG)
+    order = [u for u in shape.uses if u.role == ORDER]
+    assert [(u.column, u.descending, u.nulls_first) for u in order] == [("createdAt", True, False), ("id", False, None)]
+
+
+def test_limit_is_recorded() -> None:
+    assert bind("SELECT * FROM users ORDER BY id LIMIT 5", CATALOG).limited_blocks
+
+
+def test_ambiguous_unqualified_column_stays_unbound() -> None:
+    shape = bind("SELECT * FROM videos v JOIN comments c ON c.\"videoId\" = v.id WHERE \"userId\" = $1", CATALOG)
+    assert not [u for u in shape.uses if u.column == "userId" and u.role == EQ]
+    assert "userId" in shape.unbound
+
+
+def test_search_path_picks_first_schema() -> None:
+    shape = bind("SELECT * FROM events WHERE name = $1", CATALOG)
+    assert shape.tables == {("public", "events")}
+
+
+def test_cte_name_shadows_table() -> None:
+    shape = bind("WITH users AS (SELECT 1 AS email) SELECT * FROM users WHERE email = 1", CATALOG)
+    assert ("public", "users") not in shape.tables
+
+
+def test_self_join_keeps_aliases_apart() -> None:
+    shape = bind("SELECT * FROM users a JOIN users b ON a.id = b.id WHERE a.email = $1 AND b.role = $2", CATALOG)
+    assert {(u.alias, u.column) for u in shape.uses if u.role == EQ} == {("a", "email"), ("b", "role")}
+
+
+def test_function_expression_is_printed() -> None:
+    shape = bind("SELECT * FROM users WHERE lower(email) = $1", CATALOG)
+    assert [u.expression for u in shape.uses if u.role == FUNC] == ["lower(email)"]
+
+
+@pytest.mark.parametrize("sql,reason", [
+    ("SELECT * FROM users WHERE email = ", "unparsable"),
+    ("SELECT * FROM users WHERE email = 'abc", "unparsable"),      # truncated by track_activity_query_size
+    ("hello world", "unparsable"),
+    ("CREATE TABLE t (a int)", "utility statement"),
+    ("VACUUM users", "utility statement"),
+    ("SELECT 1; SELECT 2", "expected one statement"),
+])
+def test_unanalyzable_statements_say_why(sql: str, reason: str) -> None:
+    with pytest.raises(ParseFailed) as exc:
+        bind(sql, CATALOG)
+    assert reason in exc.value.reason
+
+
+def test_hostile_identifiers_bind() -> None:
+    cat = Catalog(tables={("public", 'a"b'): Table("public", 'a"b', ("x; DROP TABLE y", "id"))})
+    shape = bind('SELECT * FROM "a""b" WHERE "x; DROP TABLE y" = $1', cat)
+    assert [(u.table, u.column) for u in shape.uses] == [(("public", 'a"b'), "x; DROP TABLE y")]

@@ -1,0 +1,77 @@
+"""The command line as a user meets it: help, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from pgtune.cli import cli
+
+COMMANDS = ["check", "suggest", "apply", "rollback", "status", "verify", "demo"]
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def test_help_lists_every_command_with_a_description() -> None:
+    out = invoke("--help").output
+    for name in COMMANDS:
+        line = next(l for l in out.splitlines() if l.strip().startswith(name + " "))
+        assert len(line.split(None, 1)[1]) > 10, line
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_each_command_help_has_an_example(name: str) -> None:
+    result = invoke(name, "--help")
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+    assert "pgtune " + name in result.output
+
+
+SECRET = "s3cr3t-Pa55"
+
+
+@pytest.mark.parametrize("dsn", [
+    f"postgresql://alice:{SECRET}@127.0.0.1:1/app",                  # nothing listens on port 1
+    f"host=/nonexistent/socket/dir user=alice password={SECRET} dbname=app",
+    f"postgresql://alice:{SECRET}@[not-a-host",                        # unparsable URL
+    f"host=127.0.0.1 port=1 password='{SECRET}' bogus_option=1",       # unknown option
+])
+@pytest.mark.parametrize("command", [["check"], ["suggest"]])
+def test_bad_dsn_is_one_line_exit_2_without_password(dsn: str, command: list[str]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--dsn", dsn])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pgtune: cannot connect"), result.stderr
+    assert SECRET not in result.output + result.stderr
+
+
+def test_password_from_environment_never_echoed() -> None:
+    env = {"DATABASE_URL": "postgresql://bob@127.0.0.1:1/app", "PGPASSWORD": SECRET}
+    result = CliRunner().invoke(cli, ["check"], env=env)
+    assert result.exit_code == 2
+    assert SECRET not in result.output + result.stderr
+
+
+def test_database_url_is_used_when_no_dsn(db: str) -> None:
+    result = CliRunner().invoke(cli, ["check", "--format", "json"], env={"DATABASE_URL": db})
+    assert result.exit_code == 0, result.stderr
+    assert '"pgss_installed": true' in result.stdout
+
+
+def test_libpq_environment_is_used_when_nothing_else(db: str) -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(db)
+    env = {"DATABASE_URL": "", "PGHOST": str(params["host"]), "PGPORT": str(params["port"]),
+           "PGUSER": str(params["user"]), "PGDATABASE": str(params["dbname"])}
+    result = CliRunner().invoke(cli, ["check"], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert params["dbname"] in result.stdout
+
+
+def test_usage_error_exits_2(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(cli, ["apply", str(tmp_path), "--phase", "1", "--through", "2"])
+    assert result.exit_code == 2

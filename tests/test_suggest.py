@@ -1,0 +1,167 @@
+"""suggest against a real server: what it proposes, what it leaves alone, and why."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from pgtune.analyze.advisor import Options, suggest
+from pgtune.cli import cli
+from pgtune.cluster import LocalCluster
+
+from .helpers import ORDERS_BY_USER, run, shop
+
+
+def _users(n: int = 10) -> list[tuple[Any, ...]]:
+    return [(i,) for i in range(1, n + 1)]
+
+
+def test_camelcase_and_keyword_table_come_out_quoted(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, ORDERS_BY_USER, _users())
+    advice = suggest(conn)
+    assert advice.method == "hypopg"
+    ix = next(i for i in advice.indexes if i.table == "order")
+    assert ix.columns == ["userId", "createdAt"] and ix.descending == [False, True]
+    assert ix.ddl == ('CREATE INDEX CONCURRENTLY IF NOT EXISTS "order_userId_createdAt_desc_idx" '
+                      'ON public."order" ("userId", "createdAt" DESC)')
+    assert ix.rollback == 'DROP INDEX CONCURRENTLY IF EXISTS public."order_userId_createdAt_desc_idx"'
+    assert ix.queries and ix.queries[0].calls == 10
+    assert ix.cost_before is not None and ix.cost_after is not None and ix.cost_after < ix.cost_before
+    # The DDL runs as is (outside a transaction) and builds what it says.
+    conn.execute(ix.ddl)
+    row = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", (ix.name,)).fetchone()
+    assert row and '("userId", "createdAt" DESC)' in row[0]
+
+
+def test_suggestions_cut_workload_cost(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, ORDERS_BY_USER, _users())
+    run(conn, "SELECT * FROM users WHERE \"createdAt\" > now() - interval '1 day' ORDER BY \"createdAt\"")
+    advice = suggest(conn)
+    assert advice.workload_cost_before and advice.workload_cost_after
+    assert advice.workload_cost_before / advice.workload_cost_after > 5
+
+
+def test_existing_index_is_not_suggested_again(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    conn.execute('CREATE INDEX existing_idx ON "order" ("userId", "createdAt" DESC)')
+    conn.execute("SELECT pg_stat_statements_reset()")
+    run(conn, ORDERS_BY_USER, _users())
+    run(conn, 'SELECT count(*) FROM "order" WHERE "userId" = %s', _users())  # prefix of the existing index
+    advice = suggest(conn)
+    assert [i for i in advice.indexes if i.table == "order"] == []
+
+
+def test_unique_constraint_serves_equality(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, "SELECT id FROM users WHERE email = %s", [("u1@example.com",)])
+    assert [i for i in suggest(conn).indexes if i.table == "users"] == []
+
+
+def test_composite_orders_equality_by_selectivity_then_range(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, 'SELECT id FROM "order" WHERE status = %s AND "userId" = %s AND "createdAt" > now() - interval \'1 day\'',
+        [("paid", 3)])
+    advice = suggest(conn, options=Options(use_hypopg=False))
+    ix = next(i for i in advice.indexes if i.table == "order")
+    # userId (5000 distinct) before status (2 distinct); the range column last.
+    assert ix.columns == ["userId", "status", "createdAt"]
+
+
+def test_foreign_key_without_index_is_found(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    advice = suggest(conn, statements=[])
+    fk = [i for i in advice.indexes if i.table == "order"]
+    assert [i.columns for i in fk] == [["userId"]]
+    assert "foreign key order_userId_fkey" in fk[0].reason
+
+
+def test_wider_candidate_absorbs_narrower_one(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, ORDERS_BY_USER, _users())
+    run(conn, 'SELECT count(*) FROM "order" WHERE "userId" = %s', _users())
+    advice = suggest(conn)
+    on_order = [i for i in advice.indexes if i.table == "order"]
+    assert len(on_order) == 1 and on_order[0].columns == ["userId", "createdAt"]
+    assert len(on_order[0].queries) == 2
+
+
+def test_tiny_tables_are_skipped(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE small (id int PRIMARY KEY, code text); INSERT INTO small SELECT g, g::text "
+                 "FROM generate_series(1, 50) g; ANALYZE small")
+    conn.execute("SELECT pg_stat_statements_reset()")
+    run(conn, "SELECT * FROM small WHERE code = %s", [("7",)])
+    assert suggest(conn).indexes == []
+    assert [i.columns for i in suggest(conn, options=Options(min_rows=0, use_hypopg=False)).indexes] == [["code"]]
+
+
+def test_unparsable_and_utility_statements_are_skipped_with_reason(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    from pgtune.capture import Statement
+
+    stmts = [Statement("SELECT * FROM users WHERE email = 'trunc"), Statement("VACUUM users"),
+             Statement('SELECT id FROM "order" WHERE "userId" = 3')]
+    advice = suggest(conn, statements=stmts)
+    reasons = sorted(s.reason.split(":")[0].split(" (")[0] for s in advice.skipped)
+    assert reasons == ["unparsable", "utility statement"]
+    assert any(i.table == "order" for i in advice.indexes)
+
+
+def test_hostile_identifiers_are_quoted(conn: psycopg.Connection[Any]) -> None:
+    conn.execute('CREATE TABLE "a""b" (id int PRIMARY KEY, "x; DROP TABLE y" int)')
+    conn.execute('INSERT INTO "a""b" SELECT g, g % 3000 FROM generate_series(1, 30000) g; ANALYZE "a""b"')
+    conn.execute("SELECT pg_stat_statements_reset()")
+    run(conn, 'SELECT * FROM "a""b" WHERE "x; DROP TABLE y" = %s', [(5,)])
+    advice = suggest(conn)
+    [ix] = advice.indexes
+    assert ix.ddl == ('CREATE INDEX CONCURRENTLY IF NOT EXISTS "a""b_x; DROP TABLE y_idx" '
+                      'ON public."a""b" ("x; DROP TABLE y")')
+    conn.execute(ix.ddl)
+    assert conn.execute("SELECT count(*) FROM pg_class WHERE relname = 'a\"b'").fetchone() == (1,)
+
+
+@pytest.mark.no_hypopg
+def test_heuristic_mode_without_hypopg_is_labelled(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, ORDERS_BY_USER, _users())
+    advice = suggest(conn)
+    assert advice.method == "heuristic"
+    assert any("hypopg" in h for h in advice.hints)
+    assert any(i.table == "order" for i in advice.indexes)
+
+
+def test_cli_json_output(db: str, conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, ORDERS_BY_USER, _users())
+    result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    ix = next(i for i in data["indexes"] if i["table"] == "order")
+    for key in ("table", "columns", "ddl", "rollback", "queries"):
+        assert key in ix
+    assert ix["queries"][0]["calls"] == 10
+
+
+def test_missing_pg_stat_statements_extension_names_the_fix(db: str, conn: psycopg.Connection[Any]) -> None:
+    conn.execute("DROP EXTENSION pg_stat_statements")
+    result = CliRunner().invoke(cli, ["suggest", "--dsn", db])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"pgtune: pg_stat_statements is preloaded but not installed in database '{conn.info.dbname}': "
+        "run CREATE EXTENSION pg_stat_statements;")
+
+
+def test_pg_stat_statements_not_preloaded_names_the_fix() -> None:
+    with LocalCluster(settings={"shared_preload_libraries": "''"}) as cluster:
+        result = CliRunner().invoke(cli, ["suggest", "--dsn", cluster.dsn])
+        assert result.exit_code == 2
+        assert "add it to shared_preload_libraries" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        check = CliRunner().invoke(cli, ["check", "--dsn", cluster.dsn])
+        assert check.exit_code == 1
+        assert "missing: pg_stat_statements is not loaded" in check.stdout
