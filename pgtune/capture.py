@@ -37,7 +37,14 @@ class Table:
     column_types: tuple[str, ...] = ()
     reltuples: float = 0.0
     size_bytes: int = 0
-    writes: int = 0
+    writes: int = 0      # inserts + non-HOT updates: each one maintains every index
+    deletes: int = 0
+
+    def column_type(self, column: str) -> str:
+        try:
+            return self.column_types[self.columns.index(column)]
+        except (ValueError, IndexError):
+            return ""
 
     @property
     def key(self) -> TableKey:
@@ -51,6 +58,8 @@ class Index:
     name: str
     columns: tuple[str | None, ...]  # key columns in order; None where an expression stands
     descending: tuple[bool, ...] = ()
+    key_defs: tuple[str, ...] = ()   # each key's text (column name or expression)
+    include: tuple[str, ...] = ()    # INCLUDE columns
     method: str = "btree"
     is_unique: bool = False
     is_primary: bool = False
@@ -83,6 +92,8 @@ class ForeignKey:
 class ColumnStats:
     n_distinct: float
     null_frac: float
+    most_common_vals: tuple[str, ...] = ()
+    most_common_freqs: tuple[float, ...] = ()
 
 
 @dataclass
@@ -108,6 +119,21 @@ class Catalog:
                 return t
         return None
 
+    def value_frequency(self, key: TableKey, column: str, value: str) -> float | None:
+        """Fraction of rows where ``column`` equals ``value`` (its text form), from pg_stats.
+
+        A most-common value has its own frequency; any other value shares what
+        the common values and NULLs leave. None when there are no statistics.
+        """
+        st = self.column_stats.get((key[0], key[1], column))
+        if st is None:
+            return None
+        if value in st.most_common_vals:
+            return st.most_common_freqs[st.most_common_vals.index(value)]
+        rest = max(1.0 - sum(st.most_common_freqs) - st.null_frac, 0.0)
+        others = self.distinct_values(key, column) - len(st.most_common_vals)
+        return rest / others if others >= 1 else rest
+
     def distinct_values(self, key: TableKey, column: str) -> float:
         """Estimated number of distinct values (pg_stats' negative n_distinct is a fraction of rows)."""
         st = self.column_stats.get((key[0], key[1], column))
@@ -119,14 +145,72 @@ class Catalog:
         return -st.n_distinct * (table.reltuples if table else 0.0)
 
 
-def read_workload(conn: psycopg.Connection[Any], limit: int = 100) -> list[Statement]:
+@dataclass(frozen=True)
+class WorkloadFilter:
+    """Which pg_stat_statements rows count as the workload."""
+
+    top: int = 50
+    min_calls: int = 1
+    min_mean_ms: float = 0.0
+    min_total_ms: float = 0.0
+    database: str | None = None     # None: the connected database
+
+
+def read_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter | None = None) -> list[Statement]:
+    f = filt or WorkloadFilter()
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(catalog_sql.load("workload_statements"), {"limit": limit})
+        cur.execute(catalog_sql.load("workload_statements"),
+                    {"limit": f.top, "min_calls": f.min_calls, "min_mean_ms": f.min_mean_ms,
+                     "min_total_ms": f.min_total_ms, "database": f.database})
         return [
             Statement(query=r["query"], queryid=r["queryid"], calls=r["calls"],
                       total_ms=r["total_ms"], mean_ms=r["mean_ms"], rows=r["rows"])
             for r in cur.fetchall()
         ]
+
+
+def merge_workloads(*workloads: list[Statement]) -> list[Statement]:
+    """Merge statements from several servers (primary and replicas) by queryid.
+
+    Replicas are physical copies, so the same statement has the same queryid
+    there; calls and time add up, the mean is recomputed.
+    """
+    merged: dict[int | str, Statement] = {}
+    for workload in workloads:
+        for st in workload:
+            key: int | str = st.queryid if st.queryid is not None else st.query
+            prev = merged.get(key)
+            if prev is None:
+                merged[key] = st
+                continue
+            calls = prev.calls + st.calls
+            total = prev.total_ms + st.total_ms
+            merged[key] = Statement(prev.query, prev.queryid, calls, total, total / calls if calls else 0.0,
+                                    prev.rows + st.rows)
+    return sorted(merged.values(), key=lambda s: (-s.total_ms, str(s.queryid)))
+
+
+def read_queries_file(text: str) -> list[Statement]:
+    """Statements from a .sql file, one call each, split by pglast's scanner.
+
+    The scanner (not the parser) splits, so one broken statement does not hide
+    the others: it is reported as skipped later, with the parser's reason.
+    """
+    import pglast
+
+    out = []
+    for chunk in pglast.split(text, with_parser=False):
+        chunk = chunk.strip().rstrip(";").strip()
+        if chunk:
+            out.append(Statement(query=chunk, queryid=None, calls=1))
+    return out
+
+
+def query_text_limit(conn: psycopg.Connection[Any]) -> int:
+    """track_activity_query_size: pg_stat_statements cuts query texts at this many bytes."""
+    row = conn.execute("/* pgtune */ SELECT setting::int FROM pg_settings "
+                       "WHERE name = 'track_activity_query_size'").fetchone()
+    return int(row[0]) if row else 1024
 
 
 def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
@@ -139,7 +223,7 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         for r in cur.fetchall():
             t = Table(schema=r["schema"], name=r["table"], columns=tuple(r["columns"]),
                       column_types=tuple(r["column_types"]), reltuples=r["reltuples"],
-                      size_bytes=r["size_bytes"], writes=r["writes"])
+                      size_bytes=r["size_bytes"], writes=r["writes"], deletes=r["deletes"])
             cat.tables[t.key] = t
         cur.execute(catalog_sql.load("indexes"))
         for r in cur.fetchall():
@@ -147,6 +231,8 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
             cat.indexes.append(Index(
                 schema=r["schema"], table=r["table"], name=r["name"],
                 columns=tuple(r["columns"][:keys]), descending=tuple(r["descending"][:keys]),
+                key_defs=tuple(r["key_defs"][:keys]),
+                include=tuple(c for c in r["columns"][keys:] if c is not None),
                 method=r["method"], is_unique=r["is_unique"], is_primary=r["is_primary"],
                 is_valid=r["is_valid"], predicate=r["predicate"], definition=r["definition"],
                 size_bytes=r["size_bytes"]))
@@ -158,5 +244,23 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         cur.execute(catalog_sql.load("column_stats"))
         for r in cur.fetchall():
             cat.column_stats[(r["schema"], r["table"], r["column"])] = ColumnStats(
-                n_distinct=float(r["n_distinct"] or 0), null_frac=float(r["null_frac"] or 0))
+                n_distinct=float(r["n_distinct"] or 0), null_frac=float(r["null_frac"] or 0),
+                most_common_vals=tuple(r["most_common_vals"] or ()),
+                most_common_freqs=tuple(float(f) for f in r["most_common_freqs"] or ()))
     return cat
+
+
+def write_window_scale(conn: psycopg.Connection[Any]) -> float:
+    """Factor that scales table write counts to pg_stat_statements' counting window.
+
+    Both are cumulative since their own reset; comparing them raw would charge
+    an index for a bulk load that happened long before the observed workload.
+    """
+    try:
+        with conn.transaction():
+            row = conn.execute(catalog_sql.load("workload_window")).fetchone()
+    except psycopg.Error:
+        return 1.0   # pg_stat_statements_info needs pg_stat_statements 1.9 (PostgreSQL 14)
+    if not row or not row[1]:
+        return 1.0
+    return max(0.0, min(1.0, float(row[0]) / float(row[1])))

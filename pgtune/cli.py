@@ -18,7 +18,8 @@ import psycopg
 from tabulate import tabulate
 
 from . import __version__, plan
-from .analyze.advisor import Advice, Options, suggest as run_suggest
+from .analyze.advisor import Advice, Options, collect_workload, suggest as run_suggest
+from .capture import WorkloadFilter, read_queries_file
 from .apply import Applier
 from .capabilities import probe
 from .connect import connect, redact, resolve_dsn
@@ -146,34 +147,61 @@ def _yn(flag: bool) -> str:
 @dsn_option
 @format_option
 @click.option("--top", default=50, show_default=True, help="Statements to read, by total execution time.")
+@click.option("--min-calls", default=1, show_default=True, help="Ignore statements called fewer times.")
+@click.option("--min-mean-ms", default=0.0, show_default=True, help="Ignore statements faster than this on average.")
+@click.option("--min-total-ms", default=0.0, show_default=True, help="Ignore statements with less total time.")
+@click.option("--database", default=None, help="Read this database's statements (default: the connected one).")
+@click.option("--exclude", multiple=True, metavar="TABLE", help="Leave out statements on this table (repeatable).")
+@click.option("--queries", "queries_file", type=click.File("r"), default=None,
+              help="A .sql file of statements to analyze instead of pg_stat_statements ('-' for stdin).")
+@click.option("--workload-dsn", multiple=True, metavar="DSN",
+              help="Also read pg_stat_statements from this replica; merged by queryid (repeatable).")
 @click.option("--min-rows", default=1000, show_default=True, help="Skip tables with fewer rows than this.")
 @click.option("--max-indexes", type=int, default=None, help="Propose at most this many indexes.")
+@click.option("--max-index-mb", type=float, default=None, help="Propose at most this much index, in MB.")
 @click.option("--no-hypopg", is_flag=True, help="Heuristic mode even when hypopg is installed.")
-@click.option("--emit", "emit_dir", type=click.Path(path_type=Path), default=None,
-              help="Write a phased migration folder here.")
+@click.option("--emit", "emit_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]",
+              help="Write a phased migration folder (default: migrations/<timestamp>_indexes).")
 @click.option("--lock-timeout", default="5s", show_default=True, help="lock_timeout set before each DDL.")
 @handle_errors
-def suggest(dsn: str | None, fmt: str, top: int, min_rows: int, max_indexes: int | None,
-            no_hypopg: bool, emit_dir: Path | None, lock_timeout: str) -> None:
+def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: float, min_total_ms: float,
+            database: str | None, exclude: tuple[str, ...], queries_file: Any, workload_dsn: tuple[str, ...],
+            min_rows: int, max_indexes: int | None, max_index_mb: float | None, no_hypopg: bool,
+            emit_dir: str | None, lock_timeout: str) -> None:
     """Propose indexes for the statements in pg_stat_statements.
 
     Every proposal names the statements it serves; with hypopg installed its
-    planner cost before/after comes from hypothetical indexes.
+    planner cost before/after comes from hypothetical indexes, and only the
+    indexes the planner actually uses are proposed.
 
     \b
     Example:
-      pgtune suggest --top 100
+      pgtune suggest --top 100 --min-calls 10
       pgtune suggest --format json > advice.json
-      pgtune suggest --emit migrations/2026-11-tuning
+      pgtune suggest --queries slow.sql --exclude audit_log
+      pgtune suggest --workload-dsn "host=replica1 dbname=app" --emit
     """
-    opts = Options(top=top, min_rows=min_rows, max_indexes=max_indexes,
-                   use_hypopg=False if no_hypopg else None)
+    opts = Options(workload=WorkloadFilter(top=top, min_calls=min_calls, min_mean_ms=min_mean_ms,
+                                           min_total_ms=min_total_ms, database=database),
+                   min_rows=min_rows, max_indexes=max_indexes, max_index_mb=max_index_mb,
+                   exclude=exclude, use_hypopg=False if no_hypopg else None)
     with connect(dsn) as conn:
-        advice = run_suggest(conn, options=opts, progress=progress)
+        statements = None
+        if queries_file is not None:
+            statements = read_queries_file(queries_file.read())
+        elif workload_dsn:
+            replicas = [connect(d) for d in workload_dsn]
+            try:
+                statements = collect_workload(conn, opts.workload, replicas)
+            finally:
+                for r in replicas:
+                    r.close()
+        advice = run_suggest(conn, statements, options=opts, progress=progress)
     if emit_dir is not None:
         migration = plan.build(advice, lock_timeout=lock_timeout)
-        plan.emit(migration, emit_dir)
-        click.echo(f"wrote migration {migration.id} ({len(migration.phases)} phases) to {emit_dir}", err=True)
+        folder = Path(emit_dir) if emit_dir else Path("migrations") / migration.id
+        plan.emit(migration, folder)
+        click.echo(f"wrote migration {migration.id} ({len(migration.phases)} phases) to {folder}", err=True)
     if fmt == "json":
         emit_json(advice.as_dict())
         return
@@ -189,8 +217,8 @@ def _print_advice(advice: Advice) -> None:
         if ix.cost_before and ix.cost_after:
             gain = f"{ix.cost_before / ix.cost_after:.1f}x"
         size = f"{ix.estimated_bytes / 1048576:.1f} MB" if ix.estimated_bytes else ""
-        rows.append([ix.name, f"{ix.schema}.{ix.table}", ", ".join(ix.columns), len(ix.queries), gain,
-                     size, ix.reason])
+        keys = ", ".join(e or c for c, e in zip(ix.columns, ix.expressions or [None] * len(ix.columns)))
+        rows.append([ix.name, f"{ix.schema}.{ix.table}", keys, len(ix.queries), gain, size, ix.reason])
     if rows:
         click.echo(tabulate(rows, headers=["index", "table", "columns", "stmts", "cost cut", "size", "why"]))
         click.echo("")
@@ -204,7 +232,11 @@ def _print_advice(advice: Advice) -> None:
     for h in advice.hints:
         click.echo(f"hint: {h}")
     if advice.skipped:
-        click.echo(f"skipped {len(advice.skipped)} statements (see --format json for reasons)")
+        click.echo(f"skipped {len(advice.skipped)} statements:")
+        for sk in advice.skipped[:10]:
+            click.echo(f"  {short(sk.query, 50)}: {sk.reason}")
+        if len(advice.skipped) > 10:
+            click.echo(f"  … and {len(advice.skipped) - 10} more (--format json lists all)")
 
 
 def _phases(phase: int | None, through: int | None, directory: Path) -> list[int] | None:

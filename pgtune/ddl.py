@@ -8,19 +8,34 @@ keywords come out right by construction.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from pglast import ast, parse_sql
 from pglast.enums import DropBehavior, ObjectType, SortByDir, SortByNulls
-from pglast.stream import RawStream
+from pglast.stream import RawStream, maybe_double_quote_name
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 
 
 @dataclass(frozen=True)
 class IndexKey:
+    """One index key: a column, or an expression over one (``lower(email)``)."""
+
     column: str
     descending: bool = False
+    expression: str | None = None
+
+    @property
+    def ident(self) -> str:
+        """What makes two keys the same key: the expression text, else the column."""
+        return self.expression if self.expression is not None else self.column
+
+    @property
+    def label(self) -> str:
+        """The key's part of an index name: ``createdAt_desc``, ``lower_email``."""
+        base = self.column if self.expression is None else re.sub(r"\W+", "_", self.expression).strip("_")
+        return base + ("_desc" if self.descending else "")
 
 
 def _print(node: ast.Node) -> str:
@@ -31,13 +46,19 @@ def _range_var(schema: str, table: str) -> ast.RangeVar:
     return ast.RangeVar(schemaname=schema, relname=table, inh=True, relpersistence="p")
 
 
-def index_name(table: str, keys: tuple[IndexKey, ...], suffix: str = "idx") -> str:
+def index_name(table: str, keys: tuple[IndexKey, ...], suffix: str = "idx", *,
+               where_label: str | None = None, include: tuple[str, ...] = ()) -> str:
     """Deterministic name ``<table>_<col>_<col>_idx``, at most 63 bytes.
 
     Longer names keep a readable head and end in a short hash of the full
     name, so two long candidates never collide after truncation.
     """
-    parts = [table, *(k.column + ("_desc" if k.descending else "") for k in keys), suffix]
+    parts = [table, *(k.label for k in keys)]
+    if include:
+        parts.append("incl_" + "_".join(include))
+    if where_label:
+        parts.append("where_" + where_label)
+    parts.append(suffix)
     full = "_".join(parts)
     if len(full.encode()) <= MAX_IDENTIFIER_BYTES:
         return full
@@ -46,23 +67,33 @@ def index_name(table: str, keys: tuple[IndexKey, ...], suffix: str = "idx") -> s
     return f"{head}_{digest}"
 
 
+def _expr(text: str) -> ast.Node:
+    # Expressions and predicates are ones pgtune itself printed with pglast; re-parse for a node.
+    return parse_sql(f"SELECT {text}")[0].stmt.targetList[0].val
+
+
 def create_index(schema: str, table: str, name: str, keys: tuple[IndexKey, ...], *,
-                 concurrently: bool = True, where: str | None = None) -> str:
-    """``CREATE INDEX CONCURRENTLY IF NOT EXISTS name ON schema.table (keys)``."""
+                 concurrently: bool = True, where: str | None = None, include: tuple[str, ...] = ()) -> str:
+    """``CREATE INDEX CONCURRENTLY IF NOT EXISTS name ON schema.table (keys) [INCLUDE (...)] [WHERE ...]``."""
     params = [
-        ast.IndexElem(name=k.column,
+        ast.IndexElem(name=None if k.expression else k.column,
+                      expr=_expr(k.expression) if k.expression else None,
                       ordering=SortByDir.SORTBY_DESC if k.descending else SortByDir.SORTBY_DEFAULT,
                       nulls_ordering=SortByNulls.SORTBY_NULLS_DEFAULT)
         for k in keys
     ]
-    where_node = None
-    if where is not None:
-        # The predicate is an expression pgtune itself printed; re-parse it to get a node.
-        where_node = parse_sql(f"SELECT WHERE {where}")[0].stmt.whereClause
+    including = [ast.IndexElem(name=c, ordering=SortByDir.SORTBY_DEFAULT,
+                               nulls_ordering=SortByNulls.SORTBY_NULLS_DEFAULT) for c in include]
     stmt = ast.IndexStmt(idxname=name, relation=_range_var(schema, table), accessMethod="btree",
-                         indexParams=params, whereClause=where_node,
+                         indexParams=params, indexIncludingParams=including or None,
+                         whereClause=_expr(where) if where is not None else None,
                          concurrent=concurrently, if_not_exists=concurrently)
     return _print(stmt)
+
+
+def equals(column: str, value: str) -> str:
+    """The predicate ``column = value``; the name is quoted by pglast, the value is a printed constant."""
+    return f"{maybe_double_quote_name(column)} = {_print(_expr(value))}"
 
 
 def drop_index(schema: str, name: str, *, concurrently: bool = True) -> str:

@@ -1,5 +1,6 @@
 -- Finds every index on user tables: key columns in order (NULL for an
--- expression), per-column DESC, predicate, validity and definition.
+-- expression), each key's definition text, INCLUDE columns, per-column DESC,
+-- predicate, validity and definition.
 /* pgtune */
 SELECT n.nspname AS schema,
        t.relname AS table,
@@ -13,6 +14,9 @@ SELECT n.nspname AS schema,
              FROM unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
                  LEFT JOIN pg_catalog.pg_attribute AS a ON a.attrelid = t.oid AND a.attnum = k.attnum AND k.attnum > 0
              ORDER BY k.ord) AS columns,
+       array(SELECT pg_catalog.pg_get_indexdef(x.indexrelid, k, true)
+             FROM generate_series(1, x.indnatts) AS k
+             ORDER BY k) AS key_defs,
        array(SELECT (o.opt & 1) = 1
              FROM unnest(x.indoption::int2[]) WITH ORDINALITY AS o(opt, ord)
              ORDER BY o.ord) AS descending,

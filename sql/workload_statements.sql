@@ -1,6 +1,7 @@
--- Finds the statements of the current database by total execution time, from
+-- Finds the statements of one database by total execution time, from
 -- pg_stat_statements (PostgreSQL 13+ column names). pgtune's own queries are
--- tagged /* pgtune */ and left out. Parameter: limit.
+-- tagged /* pgtune */ and left out. Parameters: database (NULL: the current
+-- one), min_calls, min_mean_ms, min_total_ms, limit.
 /* pgtune */
 SELECT s.queryid,
        s.query,
@@ -12,7 +13,10 @@ SELECT s.queryid,
        s.shared_blks_read
 FROM pg_stat_statements AS s
     JOIN pg_catalog.pg_database AS d ON d.oid = s.dbid
-WHERE d.datname = current_database()
+WHERE d.datname = coalesce(%(database)s, current_database())
   AND strpos(s.query, '/* pgtune */') = 0
+  AND s.calls >= %(min_calls)s
+  AND s.mean_exec_time >= %(min_mean_ms)s
+  AND s.total_exec_time >= %(min_total_ms)s
 ORDER BY s.total_exec_time DESC, s.queryid
 LIMIT %(limit)s;

@@ -28,6 +28,7 @@ def shop(conn: psycopg.Connection[Any]) -> None:
     """Prisma-style shop: a table called "order", camelCase columns, an unindexed FK."""
     conn.execute(SHOP_SCHEMA)
     conn.execute("SELECT pg_stat_statements_reset()")
+    conn.execute("SELECT pg_stat_reset()")
 
 
 def run(conn: psycopg.Connection[Any], query: str, values: list[tuple[Any, ...]] | None = None,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pgtune.analyze.bind import EQ, FUNC, GROUP, JOIN, NULL, ORDER, RANGE, ParseFailed, bind
+from pgtune.analyze.bind import (EQ, FUNC, GROUP, JOIN, NULL, ORDER, OUTPUT, RANGE, STAR, ParseFailed, bind,
+                                  normalize_expression)
 from pgtune.capture import Catalog, Table
 
 CATALOG = Catalog(
@@ -149,4 +150,30 @@ def test_unanalyzable_statements_say_why(sql: str, reason: str) -> None:
 def test_hostile_identifiers_bind() -> None:
     cat = Catalog(tables={("public", 'a"b'): Table("public", 'a"b', ("x; DROP TABLE y", "id"))})
     shape = bind('SELECT * FROM "a""b" WHERE "x; DROP TABLE y" = $1', cat)
-    assert [(u.table, u.column) for u in shape.uses] == [(("public", 'a"b'), "x; DROP TABLE y")]
+    assert [(u.table, u.column) for u in shape.uses if u.role == EQ] == [(("public", 'a"b'), "x; DROP TABLE y")]
+
+
+def test_output_columns_and_star() -> None:
+    shape = bind("SELECT v.id, v.title, u.* FROM videos v JOIN users u ON u.id = v.\"userId\"", CATALOG)
+    assert {(u.table[1], u.column) for u in shape.uses if u.role == OUTPUT} == {("videos", "id")}
+    assert {(u.table[1], u.column) for u in shape.uses if u.role == STAR} == {("users", "*")}
+
+
+def test_equality_constant_is_kept_for_partial_indexes() -> None:
+    shape = bind("SELECT id FROM videos WHERE status = 'PROCESSING' AND \"userId\" = $1", CATALOG)
+    assert {(u.column, u.value) for u in shape.uses if u.role == EQ} == {("status", "'PROCESSING'"), ("userId", None)}
+
+
+def test_expression_loses_its_alias() -> None:
+    shape = bind("SELECT 1 FROM users u WHERE lower(u.email) = $1", CATALOG)
+    assert [u.expression for u in shape.uses if u.role == FUNC] == ["lower(email)"]
+
+
+@pytest.mark.parametrize("catalog_text,ours", [
+    ("(status = 'pending'::text)", "status = 'pending'"),
+    ("((kind)::text = 'x'::character varying)", "kind::text = 'x'"),
+    ("(status = 'PENDING'::\"VideoStatus\")", "status = 'PENDING'"),
+    ("lower(email)", "lower(email)"),
+])
+def test_catalog_expressions_normalize_like_ours(catalog_text: str, ours: str) -> None:
+    assert normalize_expression(catalog_text) == normalize_expression(ours)

@@ -2,27 +2,34 @@
 
 With HypoPG the planner decides: every candidate is created hypothetically,
 each statement is re-planned, and only candidates the planner actually picks
-survive. Without HypoPG, pgtune says so (``method: heuristic``) and keeps the
+survive. Each survivor is credited with the cost it removes (calls x plan cost,
+shared among the candidates a plan uses), charged for the writes it would
+have to maintain, and ranked; ``max_indexes`` and ``max_index_mb`` cut the
+list. Without HypoPG, pgtune says so (``method: heuristic``) and keeps the
 candidates the shapes justify.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
 import psycopg
 
 from .. import ddl
 from ..capabilities import Capabilities, probe
-from ..capture import Catalog, Statement, read_catalog, read_workload
+from ..capture import (Catalog, Statement, WorkloadFilter, merge_workloads, query_text_limit, read_catalog,
+                       read_workload, write_window_scale)
 from ..explain import explain
 from . import whatif
-from .bind import ParseFailed, Shape, bind
-from .candidates import FOREIGN_KEY, Candidate, for_foreign_keys, from_shape, merge, serves_index
+from .bind import JOIN, ParseFailed, Shape, bind
+from .candidates import (FOREIGN_KEY, RARE_VALUE, Candidate, for_foreign_keys, from_shape, merge,
+                         serves_index)
 
 HEURISTIC = "heuristic"
 HYPOPG = "hypopg"
+MIN_GAIN = 0.10    # a plan must get at least this much cheaper to credit the index
+WRITE_COST = 2.0   # planner cost units one written row costs each index (a descent and a leaf write)
 
 
 @dataclass
@@ -44,9 +51,14 @@ class IndexSuggestion:
     rollback: str
     analyze: str
     reason: str
+    expressions: list[str | None] = field(default_factory=list)   # per key: expression text, or None
+    where: str | None = None
+    include: list[str] = field(default_factory=list)
+    origin: str = "workload"
     queries: list[QueryRef] = field(default_factory=list)
     cost_before: float | None = None      # sum of calls x plan cost of the statements it serves
     cost_after: float | None = None
+    maintenance_cost: float | None = None  # writes on the table x WRITE_COST
     estimated_bytes: int | None = None
 
 
@@ -96,13 +108,28 @@ class Advice:
 
 @dataclass
 class Options:
-    top: int = 50
+    workload: WorkloadFilter = field(default_factory=WorkloadFilter)
     min_rows: int = 1000            # skip tables with fewer rows (reltuples)
     max_indexes: int | None = None
+    max_index_mb: float | None = None
+    exclude: tuple[str, ...] = ()   # tables (name or schema.name) whose statements are left out
+    rare_value: float = RARE_VALUE  # a constant below this row fraction makes a partial index
     use_hypopg: bool | None = None  # None: when installed
+    write_scale: float | None = None  # scales table writes to the workload window; None: measured
 
 
 Progress = Callable[[str], None]
+
+
+def collect_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter,
+                     replicas: list[psycopg.Connection[Any]] = ()) -> list[Statement]:  # type: ignore[assignment]
+    """pg_stat_statements of the primary, merged by queryid with each replica's."""
+    probe(conn).require_workload()
+    workloads = [read_workload(conn, filt)]
+    for rep in replicas:
+        probe(rep).require_workload()
+        workloads.append(read_workload(rep, filt))
+    return merge_workloads(*workloads)[: filt.top] if replicas else workloads[0]
 
 
 def suggest(conn: psycopg.Connection[Any], statements: list[Statement] | None = None,
@@ -112,13 +139,17 @@ def suggest(conn: psycopg.Connection[Any], statements: list[Statement] | None = 
     say = progress or (lambda _msg: None)
     caps = probe(conn)
     if statements is None:
-        caps.require_workload()
         say("reading pg_stat_statements")
-        statements = read_workload(conn, opts.top)
+        statements = collect_workload(conn, opts.workload)
+        if opts.write_scale is None:
+            opts = replace(opts, write_scale=write_window_scale(conn))
+    elif opts.write_scale is None:
+        # Statements from a file carry no call counts to weigh write upkeep against.
+        opts = replace(opts, write_scale=0.0)
     say("reading the catalog")
     catalog = read_catalog(conn)
     use_hypo = caps.hypopg_installed if opts.use_hypopg is None else opts.use_hypopg
-    advice = Advice(method=HYPOPG if use_hypo else HEURISTIC, hints=caps.hints(),
+    advice = Advice(method=HYPOPG if use_hypo else HEURISTIC, hints=caps.hints() if not use_hypo else [],
                     server_version=caps.server_version)
     return _Selection(conn, catalog, caps, opts, advice, say).run(statements)
 
@@ -128,26 +159,19 @@ class _Selection:
                  opts: Options, advice: Advice, say: Progress) -> None:
         self.conn, self.catalog, self.caps, self.opts, self.advice, self.say = (
             conn, catalog, caps, opts, advice, say)
+        self.text_limit = query_text_limit(conn)
+
+    # -- analysis -------------------------------------------------------------
 
     def run(self, statements: list[Statement]) -> Advice:
-        analyzed: list[tuple[Statement, Shape]] = []
-        for st in statements:
-            try:
-                shape = bind(st.query, self.catalog)
-            except ParseFailed as exc:
-                self.advice.skipped.append(Skipped(st.queryid, st.query, exc.reason))
-                continue
-            if not shape.uses:
-                self.advice.skipped.append(Skipped(st.queryid, st.query,
-                                                   "no filter, join or sort on a user table"))
-                continue
-            analyzed.append((st, shape))
+        analyzed = self._bind_all(statements)
         self.say(f"analyzed {len(analyzed)} statements, skipped {len(self.advice.skipped)}")
-
         cands: list[Candidate] = []
+        joined: set[tuple[tuple[str, str], str]] = set()
         for pos, (_st, shape) in enumerate(analyzed):
-            cands.extend(from_shape(shape, pos, self.catalog))
-        cands.extend(for_foreign_keys(self.catalog))
+            cands.extend(from_shape(shape, pos, self.catalog, rare=self.opts.rare_value))
+            joined |= {(u.table, u.column) for u in shape.uses if u.role == JOIN}
+        cands.extend(for_foreign_keys(self.catalog, joined))
         cands = [c for c in cands if self._worth_it(c)]
         merged = merge(cands)
         self.say(f"{len(merged)} candidate indexes")
@@ -157,11 +181,42 @@ class _Selection:
         if self.advice.method == HYPOPG:
             chosen = self._cost(merged, analyzed, rows)
         else:
-            chosen = [(c, None) for c in merged]
-        if self.opts.max_indexes is not None:
-            chosen = chosen[: self.opts.max_indexes]
+            chosen = [(c, None) for c in sorted(merged, key=lambda c: -sum(analyzed[p][0].calls
+                                                                           for p in c.statements))]
+            if self.opts.max_indexes is not None:
+                chosen = chosen[: self.opts.max_indexes]
         self.advice.indexes = [self._suggestion(c, size, analyzed, rows) for c, size in chosen]
         return self.advice
+
+    def _bind_all(self, statements: list[Statement]) -> list[tuple[Statement, Shape]]:
+        analyzed: list[tuple[Statement, Shape]] = []
+        excluded = set(self.opts.exclude)
+        for st in statements:
+            try:
+                shape = bind(st.query, self.catalog)
+            except ParseFailed as exc:
+                self.advice.skipped.append(Skipped(st.queryid, st.query, self._parse_reason(st, exc)))
+                continue
+            hit = sorted(f"{s}.{t}" for s, t in shape.tables if t in excluded or f"{s}.{t}" in excluded)
+            if hit:
+                self.advice.skipped.append(Skipped(st.queryid, st.query, f"excluded table {', '.join(hit)}"))
+            elif shape.unbound and not shape.tables:
+                self.advice.skipped.append(Skipped(
+                    st.queryid, st.query, "references no known table (temporary or dropped?): "
+                    + ", ".join(sorted(set(shape.unbound))[:5])))
+            elif not shape.uses:
+                self.advice.skipped.append(Skipped(st.queryid, st.query, "no filter, join or sort on a user table"))
+            else:
+                analyzed.append((st, shape))
+        return analyzed
+
+    def _parse_reason(self, st: Statement, exc: ParseFailed) -> str:
+        if exc.reason.startswith("unparsable") and len(st.query.encode()) >= self.text_limit - 1:
+            return (f"truncated: the text is cut at track_activity_query_size ({self.text_limit} bytes); "
+                    "raise it to see the whole statement")
+        if exc.reason.startswith("unparsable") and "end of input" in exc.reason:
+            return "truncated or incomplete statement: " + exc.reason.removeprefix("unparsable: ")
+        return exc.reason
 
     def _worth_it(self, cand: Candidate) -> bool:
         table = self.catalog.tables.get(cand.table)
@@ -169,51 +224,98 @@ class _Selection:
             return False
         if 0 <= table.reltuples < self.opts.min_rows:
             return False
-        return not any(serves_index(i, cand) for i in self.catalog.indexes_on(cand.table))
+        # An existing index on the same keys already does the work; a second one
+        # only to INCLUDE a column is not worth its writes.
+        bare = replace(cand, include=())
+        return not any(serves_index(i, bare) for i in self.catalog.indexes_on(cand.table))
+
+    # -- what-if costing and selection ---------------------------------------
 
     def _cost(self, merged: list[Candidate], analyzed: list[tuple[Statement, Shape]],
               rows: list[AnalyzedStatement]) -> list[tuple[Candidate, int | None]]:
-        """Keep the candidates the planner uses; record before/after cost per statement."""
-        for pos, (st, _shape) in enumerate(analyzed):
+        """Keep the candidates the planner uses and that pay for themselves."""
+        touched = {c.table for c in merged}
+        for pos, (st, shape) in enumerate(analyzed):
+            if not shape.tables & touched:
+                continue       # no candidate on its tables: its plan cannot change
             try:
                 rows[pos].cost_before = explain(self.conn, st.query).cost
             except (psycopg.Error, ValueError) as exc:
                 self.advice.skipped.append(Skipped(st.queryid, st.query,
                                                    f"cannot plan: {' '.join(str(exc).split())}"))
-        self.say("what-if costing with hypopg")
+        self.say(f"what-if costing of {len(merged)} candidates with hypopg")
         with whatif.session(self.conn) as hypo:
-            used = self._plan_with(hypo, merged, analyzed, rows)
-            keep = [c for i, c in enumerate(merged) if i in used or c.origin == FOREIGN_KEY]
-            hypo.reset()
-            sizes: dict[int, int] = {}
-            for i, c in enumerate(keep):
-                sizes[i] = hypo.create(i, c)[1]
-            # Second pass with only the survivors: the "after" costs the user will see.
-            self._plan_with(hypo, keep, analyzed, rows)
-        return [(c, sizes.get(i)) for i, c in enumerate(keep)]
+            sizes = {i: hypo.create(i, c)[1] for i, c in enumerate(merged)}
+            used_by = self._plan_with(hypo, merged, analyzed, rows, range(len(analyzed)))
+            ranked = self._rank(merged, used_by, rows, sizes)
+            keep = set(ranked)
+            # Re-plan, with only the survivors, the statements that used a dropped candidate.
+            dropped = set(range(len(merged))) - keep
+            again = [p for p in range(len(analyzed)) if used_by.get(p, set()) & dropped]
+            if again:
+                hypo.reset()
+                for i in sorted(keep):
+                    hypo.create(i, merged[i])
+                self._plan_with(hypo, merged, analyzed, rows, again)
+        return [(merged[i], sizes.get(i)) for i in ranked]
 
     def _plan_with(self, hypo: whatif.Hypothetical, cands: list[Candidate],
-                   analyzed: list[tuple[Statement, Shape]], rows: list[AnalyzedStatement]) -> set[int]:
-        if not hypo.names:
-            for i, c in enumerate(cands):
-                hypo.create(i, c)
-        used: set[int] = set()
-        for pos, (st, _shape) in enumerate(analyzed):
-            if rows[pos].cost_before is None:
+                   analyzed: list[tuple[Statement, Shape]], rows: list[AnalyzedStatement],
+                   positions: Any) -> dict[int, set[int]]:
+        """Re-plan ``positions``; return, per statement, the candidates its plan uses."""
+        used_by: dict[int, set[int]] = {}
+        for pos in positions:
+            row = rows[pos]
+            if row.cost_before is None:
                 continue
-            plan = explain(self.conn, st.query)
+            plan = explain(self.conn, analyzed[pos][0].query)
             hits = {hypo.names[n] for n in plan.indexes if n in hypo.names}
-            if plan.cost < rows[pos].cost_before:
-                used |= hits
-                rows[pos].cost_after = plan.cost
-                rows[pos].indexes = sorted(self._name(cands[h]) for h in hits)
+            if hits and plan.cost < row.cost_before * (1 - MIN_GAIN):
+                used_by[pos] = hits
+                row.cost_after = plan.cost
+                row.indexes = sorted(self._name(cands[h]) for h in hits)
             else:
-                rows[pos].cost_after = rows[pos].cost_before
-                rows[pos].indexes = []
-        return used
+                row.cost_after = row.cost_before
+                row.indexes = []
+        return used_by
+
+    def _rank(self, cands: list[Candidate], used_by: dict[int, set[int]], rows: list[AnalyzedStatement],
+              sizes: dict[int, int]) -> list[int]:
+        """Candidates by net benefit, within the count and size budgets."""
+        benefit = {i: 0.0 for i in range(len(cands))}
+        for pos, hits in used_by.items():
+            r = rows[pos]
+            saved = ((r.cost_before or 0) - (r.cost_after or 0)) * r.calls
+            for h in hits:
+                benefit[h] += saved / len(hits)
+        net: dict[int, float] = {}
+        for i, c in enumerate(cands):
+            table = self.catalog.tables.get(c.table)
+            upkeep = self._upkeep(c)
+            if c.origin == FOREIGN_KEY or benefit[i] > upkeep:
+                net[i] = benefit[i] - upkeep
+        order = sorted(net, key=lambda i: (cands[i].origin == FOREIGN_KEY and benefit[i] == 0, -net[i]))
+        budget = self.opts.max_index_mb * 1048576 if self.opts.max_index_mb is not None else None
+        chosen: list[int] = []
+        for i in order:
+            if self.opts.max_indexes is not None and len(chosen) >= self.opts.max_indexes:
+                break
+            if budget is not None:
+                if sizes.get(i, 0) > budget:
+                    continue
+                budget -= sizes.get(i, 0)
+            chosen.append(i)
+        return chosen
+
+    def _upkeep(self, cand: Candidate) -> float:
+        """What maintaining the index costs over the workload's window, in planner cost units."""
+        table = self.catalog.tables.get(cand.table)
+        return (table.writes if table else 0) * WRITE_COST * (self.opts.write_scale or 0.0)
+
+    # -- output -------------------------------------------------------------
 
     def _name(self, cand: Candidate) -> str:
-        return ddl.index_name(cand.table[1], cand.keys)
+        return ddl.index_name(cand.table[1], cand.keys, where_label=cand.where_label, include=cand.include)
 
     def _suggestion(self, cand: Candidate, size: int | None, analyzed: list[tuple[Statement, Shape]],
                     rows: list[AnalyzedStatement]) -> IndexSuggestion:
@@ -225,28 +327,34 @@ class _Selection:
             served = sorted(cand.statements)
         queries = [QueryRef(analyzed[p][0].queryid, analyzed[p][0].query, analyzed[p][0].calls,
                             analyzed[p][0].mean_ms) for p in served]
-        reason = self._reason(cand, served, rows)
         before = after = None
         if self.advice.method == HYPOPG and served:
             before = sum((rows[p].cost_before or 0) * rows[p].calls for p in served)
             after = sum((rows[p].cost_after or 0) * rows[p].calls for p in served)
+        upkeep = self._upkeep(cand)
         return IndexSuggestion(
             schema=schema, table=table, name=name, columns=list(cand.columns),
-            descending=[k.descending for k in cand.keys],
-            ddl=ddl.create_index(schema, table, name, cand.keys),
+            descending=[k.descending for k in cand.keys], expressions=[k.expression for k in cand.keys],
+            where=cand.where, include=list(cand.include), origin=cand.origin,
+            ddl=ddl.create_index(schema, table, name, cand.keys, where=cand.where, include=cand.include),
             rollback=ddl.drop_index(schema, name), analyze=ddl.analyze(schema, table),
-            reason=reason, queries=queries, cost_before=before, cost_after=after, estimated_bytes=size)
+            reason=self._reason(cand, before, after, len(served), upkeep), queries=queries,
+            cost_before=before, cost_after=after, maintenance_cost=upkeep, estimated_bytes=size)
 
-    def _reason(self, cand: Candidate, served: list[int], rows: list[AnalyzedStatement]) -> str:
+    def _reason(self, cand: Candidate, before: float | None, after: float | None, served: int,
+                upkeep: float) -> str:
         parts = []
         if served:
-            parts.append(f"serves {len(served)} statement{'s' if len(served) != 1 else ''}")
-            if self.advice.method == HYPOPG:
-                before = sum((rows[p].cost_before or 0) * rows[p].calls for p in served)
-                after = sum((rows[p].cost_after or 0) * rows[p].calls for p in served)
-                if after > 0:
-                    parts.append(f"planner cost {before / after:.1f}x lower")
+            parts.append(f"serves {served} statement{'s' if served != 1 else ''}")
+            if before and after:
+                parts.append(f"planner cost {before / after:.1f}x lower")
+        if cand.where:
+            parts.append(f"partial: only rows where {cand.where}")
+        if cand.include:
+            parts.append("INCLUDE for index-only scans")
         if cand.foreign_key is not None:
             fk = cand.foreign_key
             parts.append(f"foreign key {fk.name} to {fk.ref_table} has no index")
+        if upkeep and before and after:
+            parts.append(f"write upkeep {upkeep:,.0f} < saving {before - after:,.0f}")
         return "; ".join(parts) or "candidate from the workload shape"

@@ -12,6 +12,7 @@ subqueries see the outer scope, and unqualified tables go through search_path.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -29,6 +30,8 @@ JOIN = "join"        # col = other_table.col
 ORDER = "order"      # ORDER BY col
 GROUP = "group"      # GROUP BY col
 FUNC = "func"        # f(col) compared to a value: an expression index candidate
+OUTPUT = "output"    # col in the SELECT list: INCLUDE material for index-only scans
+STAR = "star"        # SELECT * (or t.*): every column is needed, no index-only scan
 
 _RANGE_OPS = {"<", "<=", ">", ">="}
 _WRITES = {"UpdateStmt", "DeleteStmt", "InsertStmt"}
@@ -52,6 +55,7 @@ class ColumnUse:
     descending: bool = False
     nulls_first: bool | None = None
     expression: str | None = None  # for FUNC: the printed expression, e.g. lower(email)
+    value: str | None = None       # for EQ against a constant: the constant as SQL, e.g. 'pending'
 
 
 @dataclass
@@ -210,10 +214,24 @@ class _Binder:
                 self.use(sort.node, scope, block, ORDER, descending=desc, nulls_first=nulls)
         if node.limitCount is not None:
             self.shape.limited_blocks.add(block)
-        # Subqueries in the target list still reach tables.
         for target in node.targetList or ():
+            self._targets(target.val, scope, block)
+            # Subqueries in the target list still reach tables.
             self._sublinks(target, scope)
         return self._output_columns(node, scope)
+
+    def _targets(self, val: Any, scope: _Scope, block: int) -> None:
+        """Columns the SELECT list reads: what an index-only scan would have to carry."""
+        for n in _walk(val):
+            if not isinstance(n, ast.ColumnRef):
+                continue
+            if isinstance(n.fields[-1], ast.A_Star):
+                qual = _names(n.fields[:-1])
+                for e in scope.entries:
+                    if e.table is not None and (not qual or e.alias == qual[-1]):
+                        self._record(e, "*", STAR, block)
+            else:
+                self.use(n, scope, block, OUTPUT)
 
     def with_clause(self, clause: Any, scope: _Scope) -> None:
         for cte in (clause.ctes if clause is not None else ()) or ():
@@ -318,12 +336,13 @@ class _Binder:
                     self.use(right, scope, block, JOIN)
                 return
             if not self._has_columns(right):
-                self.use(left, scope, block, EQ if op == "=" else RANGE)
+                value = _constant(right) if op == "=" else None
+                self.use(left, scope, block, EQ if op == "=" else RANGE, value=value)
             return
         if isinstance(left, (ast.FuncCall, ast.TypeCast)) and not self._has_columns(right):
             cols = [n for n in _walk(left) if isinstance(n, ast.ColumnRef)]
-            if len(cols) == 1:
-                self.use(cols[0], scope, block, FUNC, expression=RawStream()(left))
+            if len(cols) == 1 and not any(isinstance(f, ast.A_Star) for f in cols[0].fields):
+                self.use(cols[0], scope, block, FUNC, expression=_unqualified(left))
 
     def _has_columns(self, node: Any) -> bool:
         return any(isinstance(n, ast.ColumnRef) for n in _walk(node))
@@ -339,7 +358,8 @@ class _Binder:
     # -- recording ----------------------------------------------------------
 
     def use(self, ref: ast.ColumnRef, scope: _Scope, block: int, role: str, *,
-            descending: bool = False, nulls_first: bool | None = None, expression: str | None = None) -> None:
+            descending: bool = False, nulls_first: bool | None = None, expression: str | None = None,
+            value: str | None = None) -> None:
         if any(isinstance(f, ast.A_Star) for f in ref.fields):
             return
         fields = _names(ref.fields)
@@ -350,17 +370,58 @@ class _Binder:
         entry, col = hit
         if entry.table is None:
             return  # a CTE or subquery column: its base table was bound inside
-        self._record(entry, col, role, block, descending, nulls_first, expression)
+        self._record(entry, col, role, block, descending, nulls_first, expression, value)
 
     def _record(self, entry: _Entry, col: str, role: str, block: int, descending: bool = False,
-                nulls_first: bool | None = None, expression: str | None = None) -> None:
+                nulls_first: bool | None = None, expression: str | None = None,
+                value: str | None = None) -> None:
         assert entry.table is not None
         self.shape.uses.append(ColumnUse(entry.table.key, col, role, block, entry.alias,
-                                         descending, nulls_first, expression))
+                                         descending, nulls_first, expression, value))
 
     def _new_block(self) -> int:
         self.blocks += 1
         return self.blocks
+
+
+def _constant(node: Any) -> str | None:
+    """A literal constant printed as SQL (``'pending'``, ``42``); None for parameters and expressions."""
+    inner = _strip_cast(node)
+    if isinstance(inner, ast.A_Const) and not inner.isnull:
+        return str(RawStream()(inner))
+    return None
+
+
+def _unqualified(expr: Any) -> str:
+    """Print ``expr`` with its column references stripped to the bare column name.
+
+    ``lower(u.email)`` in a query becomes ``lower(email)`` in an index. The
+    expression is re-parsed from its printed form so the query's AST is untouched.
+    """
+    copy = pglast.parse_sql("SELECT " + str(RawStream()(expr)))[0].stmt.targetList[0].val
+    for n in walk(copy):
+        if isinstance(n, ast.ColumnRef) and len(n.fields) > 1:
+            n.fields = n.fields[-1:]
+    return str(RawStream()(copy))
+
+
+_LITERAL_CAST = re.compile(
+    r"('(?:[^']|'')*')::(?:\"[^\"]+\"|[a-z_][\w.]*(?: varying| precision| with(?:out)? time zone)?)(?:\[\])?",
+    re.IGNORECASE)
+
+
+def normalize_expression(text: str) -> str:
+    """Canonical text of an index expression or predicate, for comparing with the catalog.
+
+    pg_get_expr/pg_get_indexdef add casts to literals (``'pending'::text``) and
+    parentheses; strip the literal casts and let pglast print both sides alike.
+    """
+    text = _LITERAL_CAST.sub(r"\1", text.strip())
+    try:
+        node = pglast.parse_sql("SELECT " + text)[0].stmt.targetList[0].val
+    except pglast.parser.ParseError:
+        return text
+    return str(RawStream()(node))
 
 
 def _strip_value_cast(node: Any) -> Any:

@@ -1,21 +1,35 @@
 """Index candidates from statement shapes, and the "is it already served?" test.
 
 A candidate follows the classic btree recipe: equality columns first (most
-selective first, from pg_stats), then either the ORDER BY columns with their
-direction or one range column. Join keys get their own candidate, which is
-what a nested-loop inner side probes.
+selective first, from pg_stats; an expression such as ``lower(email)`` counts
+as one), then either the ORDER BY columns with their direction or one range
+column. Refinements an expert would make:
+
+* a constant that selects a rare value (``status = 'PROCESSING'`` at 0.2% of
+  rows) becomes a partial index's predicate instead of a key;
+* a few narrow SELECT-list columns become INCLUDE columns so that an
+  index-only scan can answer the statement;
+* join keys get their own candidate, which a nested-loop inner side probes;
+* a foreign key gets one when the workload joins on it or deletes on the
+  parent would scan the child (cascades, or any delete at all).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from ..capture import Catalog, ForeignKey, Index, TableKey
-from ..ddl import IndexKey
-from .bind import EQ, JOIN, ORDER, RANGE, Shape
+from ..ddl import IndexKey, equals
+from .bind import EQ, FUNC, JOIN, ORDER, OUTPUT, RANGE, STAR, ColumnUse, Shape, normalize_expression
 
 WORKLOAD = "workload"
 FOREIGN_KEY = "foreign key"
+
+RARE_VALUE = 0.05          # a constant matching fewer rows than this makes a partial index
+MAX_INCLUDE = 3            # INCLUDE at most this many columns
+_NARROW_TYPES = ("integer", "bigint", "smallint", "boolean", "date", "uuid", "real", "double precision",
+                 "timestamp", "time", "numeric", "oid")
 
 
 @dataclass
@@ -26,15 +40,18 @@ class Candidate:
     origin: str = WORKLOAD
     statements: set[int] = field(default_factory=set)   # positions in the analyzed workload
     foreign_key: ForeignKey | None = None
+    where: str | None = None           # partial index predicate, as pglast prints it
+    where_label: str | None = None     # short form of the predicate for the index name
+    include: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
         return tuple(k.column for k in self.keys)
 
 
-def from_shape(shape: Shape, position: int, catalog: Catalog) -> list[Candidate]:
+def from_shape(shape: Shape, position: int, catalog: Catalog, *, rare: float = RARE_VALUE) -> list[Candidate]:
     """The candidates one statement suggests, one per table occurrence and access path."""
-    groups: dict[tuple[int, str, TableKey], list] = {}
+    groups: dict[tuple[int, str, TableKey], list[ColumnUse]] = {}
     for use in shape.uses:
         groups.setdefault((use.block, use.alias, use.table), []).append(use)
     order_aliases: dict[int, set[str]] = {}
@@ -44,8 +61,12 @@ def from_shape(shape: Shape, position: int, catalog: Catalog) -> list[Candidate]
 
     out: list[Candidate] = []
     for (block, alias, table), uses in groups.items():
-        eq = _unique(u.column for u in uses if u.role == EQ)
+        where, where_label, rare_col = _rare_predicate(uses, table, catalog, rare)
+        eq = _unique(u.column for u in uses if u.role == EQ and u.column != rare_col)
         eq.sort(key=lambda c: -catalog.distinct_values(table, c))
+        eq_keys = [IndexKey(c) for c in eq]
+        eq_keys += [IndexKey(u.column, expression=u.expression)
+                    for u in _unique_uses(u for u in uses if u.role == FUNC and u.expression)]
         rng = _unique(u.column for u in uses if u.role == RANGE and u.column not in eq)
         order = [u for u in uses if u.role == ORDER]
         tail: list[IndexKey] = []
@@ -58,20 +79,68 @@ def from_shape(shape: Shape, position: int, catalog: Catalog) -> list[Candidate]
                     seen.add(u.column)
         elif rng:
             tail.append(IndexKey(rng[0]))
-        if eq or tail:
-            keys = tuple(IndexKey(c) for c in eq) + tuple(tail)
-            out.append(Candidate(table, keys, len(eq), statements={position}))
-        joins = _unique(u.column for u in uses if u.role == JOIN)
-        for col in joins:
+        keys = tuple(eq_keys) + tuple(tail)
+        if where is not None and not keys:
+            keys = (IndexKey(rare_col or ""),)
+        if keys:
+            include = _include(uses, keys, table, catalog, block in shape.limited_blocks)
+            out.append(Candidate(table, keys, len(eq_keys), statements={position}, where=where,
+                                 where_label=where_label, include=include))
+        for col in _unique(u.column for u in uses if u.role == JOIN):
             if col not in eq:
                 out.append(Candidate(table, (IndexKey(col),), 1, statements={position}))
     return out
 
 
-def for_foreign_keys(catalog: Catalog) -> list[Candidate]:
-    """A candidate for every foreign key that no valid index leads with."""
+def _rare_predicate(uses: list[ColumnUse], table: TableKey, catalog: Catalog,
+                    rare: float) -> tuple[str | None, str | None, str | None]:
+    """(predicate, name label, column) for the rarest constant equality below ``rare``."""
+    best: tuple[float, ColumnUse] | None = None
+    for u in uses:
+        if u.role != EQ or u.value is None or not u.value.startswith("'"):
+            continue
+        freq = catalog.value_frequency(table, u.column, u.value[1:-1].replace("''", "'"))
+        if freq is not None and freq < rare and (best is None or freq < best[0]):
+            best = (freq, u)
+    if best is None:
+        return None, None, None
+    u = best[1]
+    label = f"{u.column}_{u.value[1:-1]}" if u.value else u.column
+    return equals(u.column, u.value or ""), label, u.column
+
+
+def _include(uses: list[ColumnUse], keys: tuple[IndexKey, ...], table: TableKey, catalog: Catalog,
+             limited: bool) -> tuple[str, ...]:
+    """Narrow SELECT-list columns that would let an index-only scan answer the statement."""
+    if limited or any(u.role == STAR for u in uses):
+        return ()       # a LIMITed scan reads few heap rows anyway; SELECT * cannot be covered
+    t = catalog.tables.get(table)
+    if t is None:
+        return ()
+    keyed = {k.column for k in keys if k.expression is None}
+    needed = _unique(u.column for u in uses if u.role in (OUTPUT, EQ, RANGE, ORDER) and u.column not in keyed)
+    if not needed or len(needed) > MAX_INCLUDE:
+        return ()
+    if any(u.role == FUNC for u in uses) or not all(t.column_type(c).startswith(_NARROW_TYPES) for c in needed):
+        return ()
+    return tuple(needed)
+
+
+def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]]) -> list[Candidate]:
+    """A candidate for every foreign key that matters and that no valid index leads with.
+
+    It matters when the workload joins on it, when deletes on the parent
+    cascade or set NULL/default (each deleted parent row scans the child), or
+    when the parent sees deletes at all (the FK check scans the child too).
+    """
     out = []
     for fk in catalog.foreign_keys:
+        parent = catalog.tables.get((fk.ref_schema, fk.ref_table))
+        relevant = (fk.on_delete in ("c", "n", "d")
+                    or any((fk.table_key, c) in joined for c in fk.columns)
+                    or (parent is not None and parent.deletes > 0))
+        if not relevant:
+            continue
         keys = tuple(IndexKey(c) for c in fk.columns)
         cand = Candidate(fk.table_key, keys, len(keys), origin=FOREIGN_KEY, foreign_key=fk)
         if not any(serves_index(i, cand) for i in catalog.indexes_on(fk.table_key)):
@@ -79,32 +148,63 @@ def for_foreign_keys(catalog: Catalog) -> list[Candidate]:
     return out
 
 
-def serves(keys: tuple[IndexKey, ...], partial: bool, cand: Candidate) -> bool:
-    """Does an index with ``keys`` answer everything ``cand`` would?
+def serves(keys: tuple[IndexKey, ...], predicate: str | None, include: Iterable[str], cand: Candidate) -> bool:
+    """Does an index with ``keys``, ``predicate`` and ``include`` answer everything ``cand`` would?
 
     The candidate must be a prefix of the index, except that its leading
-    equality columns may come in any order, and sort directions may be all
-    flipped (a backward scan). A partial index serves nothing in general.
+    equality keys may come in any order, and sort directions may be all
+    flipped (a backward scan). A partial index serves only a candidate with the
+    same predicate; a full index serves a partial candidate too. The
+    candidate's INCLUDE columns must be somewhere in the index.
     """
-    if partial or len(keys) < len(cand.keys):
+    if len(keys) < len(cand.keys):
+        return False
+    if predicate is not None and (cand.where is None or
+                                  normalize_expression(predicate) != normalize_expression(cand.where)):
         return False
     n = cand.equality
-    if {k.column for k in keys[:n]} != {k.column for k in cand.keys[:n]}:
+    if {k.ident for k in keys[:n]} != {k.ident for k in cand.keys[:n]}:
         return False
     rest_i, rest_c = keys[n:len(cand.keys)], cand.keys[n:]
-    if [k.column for k in rest_i] != [k.column for k in rest_c]:
+    if [k.ident for k in rest_i] != [k.ident for k in rest_c]:
         return False
     same = all(a.descending == b.descending for a, b in zip(rest_i, rest_c))
     flipped = all(a.descending != b.descending for a, b in zip(rest_i, rest_c))
-    return same or flipped
+    if not (same or flipped):
+        return False
+    available = {k.column for k in keys if k.expression is None} | set(include)
+    return set(cand.include) <= available
+
+
+def index_keys(index: Index) -> tuple[IndexKey, ...] | None:
+    """An existing index's keys in candidate terms; None when pgtune cannot compare it."""
+    if index.method != "btree" or not index.is_valid:
+        return None
+    desc = index.descending or (False,) * len(index.columns)
+    defs = index.key_defs or tuple(c or "" for c in index.columns)
+    keys = []
+    for col, d, text in zip(index.columns, desc, defs):
+        if col is not None:
+            keys.append(IndexKey(col, d))
+        else:
+            keys.append(IndexKey("", d, expression=normalize_expression(text)))
+    return tuple(keys)
 
 
 def serves_index(index: Index, cand: Candidate) -> bool:
-    if index.method != "btree" or not index.is_valid or None in index.columns:
+    keys = index_keys(index)
+    if keys is None:
         return False
-    desc = index.descending or (False,) * len(index.columns)
-    keys = tuple(IndexKey(c, d) for c, d in zip(index.columns, desc) if c is not None)
-    return serves(keys, index.predicate is not None, cand)
+    return serves(keys, index.predicate, index.include, _normalized(cand))
+
+
+def _normalized(cand: Candidate) -> Candidate:
+    if not any(k.expression for k in cand.keys):
+        return cand
+    keys = tuple(IndexKey(k.column, k.descending, normalize_expression(k.expression)) if k.expression else k
+                 for k in cand.keys)
+    return Candidate(cand.table, keys, cand.equality, cand.origin, cand.statements, cand.foreign_key,
+                     cand.where, cand.where_label, cand.include)
 
 
 def merge(cands: list[Candidate]) -> list[Candidate]:
@@ -113,13 +213,14 @@ def merge(cands: list[Candidate]) -> list[Candidate]:
     Widest first, so (userId) folds into (userId, createdAt DESC) and one index
     does the work of two.
     """
-    ordered = sorted(cands, key=lambda c: (-len(c.keys), c.origin != WORKLOAD, c.table, c.columns))
+    ordered = sorted(cands, key=lambda c: (-len(c.keys), c.where is not None, -len(c.include),
+                                           c.origin != WORKLOAD, c.table, tuple(k.ident for k in c.keys)))
     kept: list[Candidate] = []
     for cand in ordered:
-        host = next((k for k in kept if k.table == cand.table and serves(k.keys, False, cand)), None)
+        host = next((k for k in kept if k.table == cand.table and serves(k.keys, k.where, k.include, cand)), None)
         if host is None:
-            kept.append(Candidate(cand.table, cand.keys, cand.equality, cand.origin,
-                                  set(cand.statements), cand.foreign_key))
+            kept.append(Candidate(cand.table, cand.keys, cand.equality, cand.origin, set(cand.statements),
+                                  cand.foreign_key, cand.where, cand.where_label, cand.include))
         else:
             host.statements |= cand.statements
             if host.foreign_key is None and cand.foreign_key is not None:
@@ -127,9 +228,17 @@ def merge(cands: list[Candidate]) -> list[Candidate]:
     return kept
 
 
-def _unique(items) -> list[str]:  # type: ignore[no-untyped-def]
+def _unique(items: Iterable[str]) -> list[str]:
     out: list[str] = []
     for i in items:
         if i not in out:
             out.append(i)
+    return out
+
+
+def _unique_uses(uses: Iterable[ColumnUse]) -> list[ColumnUse]:
+    out: list[ColumnUse] = []
+    for u in uses:
+        if all(u.expression != o.expression for o in out):
+            out.append(u)
     return out
