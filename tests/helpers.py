@@ -27,6 +27,12 @@ ANALYZE;
 def shop(conn: psycopg.Connection[Any]) -> None:
     """Prisma-style shop: a table called "order", camelCase columns, an unindexed FK."""
     conn.execute(SHOP_SCHEMA)
+    steady_state(conn)
+
+
+def steady_state(conn: psycopg.Connection[Any]) -> None:
+    """Count statements and table writes from now on, not the fixture's bulk load."""
+    conn.execute("SELECT pg_stat_force_next_flush()")   # this backend's pending counters first
     conn.execute("SELECT pg_stat_statements_reset()")
     conn.execute("SELECT pg_stat_reset()")
 

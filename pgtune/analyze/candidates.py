@@ -16,7 +16,7 @@ column. Refinements an expert would make:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from ..capture import Catalog, ForeignKey, Index, TableKey
@@ -42,6 +42,7 @@ class Candidate:
     foreign_key: ForeignKey | None = None
     where: str | None = None           # partial index predicate, as pglast prints it
     where_label: str | None = None     # short form of the predicate for the index name
+    where_fraction: float | None = None  # share of the table's rows the predicate keeps (pg_stats)
     include: tuple[str, ...] = ()
 
     @property
@@ -61,7 +62,7 @@ def from_shape(shape: Shape, position: int, catalog: Catalog, *, rare: float = R
 
     out: list[Candidate] = []
     for (block, alias, table), uses in groups.items():
-        where, where_label, rare_col = _rare_predicate(uses, table, catalog, rare)
+        where, where_label, rare_col, fraction = _rare_predicate(uses, table, catalog, rare)
         eq = _unique(u.column for u in uses if u.role == EQ and u.column != rare_col)
         eq.sort(key=lambda c: -catalog.distinct_values(table, c))
         eq_keys = [IndexKey(c) for c in eq]
@@ -85,7 +86,7 @@ def from_shape(shape: Shape, position: int, catalog: Catalog, *, rare: float = R
         if keys:
             include = _include(uses, keys, table, catalog, block in shape.limited_blocks)
             out.append(Candidate(table, keys, len(eq_keys), statements={position}, where=where,
-                                 where_label=where_label, include=include))
+                                 where_label=where_label, where_fraction=fraction, include=include))
         for col in _unique(u.column for u in uses if u.role == JOIN):
             if col not in eq:
                 out.append(Candidate(table, (IndexKey(col),), 1, statements={position}))
@@ -93,7 +94,7 @@ def from_shape(shape: Shape, position: int, catalog: Catalog, *, rare: float = R
 
 
 def _rare_predicate(uses: list[ColumnUse], table: TableKey, catalog: Catalog,
-                    rare: float) -> tuple[str | None, str | None, str | None]:
+                    rare: float) -> tuple[str | None, str | None, str | None, float | None]:
     """(predicate, name label, column) for the rarest constant equality below ``rare``."""
     best: tuple[float, ColumnUse] | None = None
     for u in uses:
@@ -103,10 +104,10 @@ def _rare_predicate(uses: list[ColumnUse], table: TableKey, catalog: Catalog,
         if freq is not None and freq < rare and (best is None or freq < best[0]):
             best = (freq, u)
     if best is None:
-        return None, None, None
-    u = best[1]
+        return None, None, None, None
+    freq, u = best
     label = f"{u.column}_{u.value[1:-1]}" if u.value else u.column
-    return equals(u.column, u.value or ""), label, u.column
+    return equals(u.column, u.value or ""), label, u.column, freq
 
 
 def _include(uses: list[ColumnUse], keys: tuple[IndexKey, ...], table: TableKey, catalog: Catalog,
@@ -203,8 +204,7 @@ def _normalized(cand: Candidate) -> Candidate:
         return cand
     keys = tuple(IndexKey(k.column, k.descending, normalize_expression(k.expression)) if k.expression else k
                  for k in cand.keys)
-    return Candidate(cand.table, keys, cand.equality, cand.origin, cand.statements, cand.foreign_key,
-                     cand.where, cand.where_label, cand.include)
+    return replace(cand, keys=keys)
 
 
 def merge(cands: list[Candidate]) -> list[Candidate]:
@@ -219,8 +219,7 @@ def merge(cands: list[Candidate]) -> list[Candidate]:
     for cand in ordered:
         host = next((k for k in kept if k.table == cand.table and serves(k.keys, k.where, k.include, cand)), None)
         if host is None:
-            kept.append(Candidate(cand.table, cand.keys, cand.equality, cand.origin, set(cand.statements),
-                                  cand.foreign_key, cand.where, cand.where_label, cand.include))
+            kept.append(replace(cand, statements=set(cand.statements)))
         else:
             host.statements |= cand.statements
             if host.foreign_key is None and cand.foreign_key is not None:

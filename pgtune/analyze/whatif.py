@@ -32,14 +32,19 @@ class Hypothetical:
 
     def create(self, position: int, cand: Candidate) -> tuple[str, int]:
         """Create ``cand`` hypothetically; return hypopg's index name and its estimated size."""
-        stmt = ddl.create_index(cand.table[0], cand.table[1], "pgtune_hypo", cand.keys, concurrently=False)
+        stmt = ddl.create_index(cand.table[0], cand.table[1], "pgtune_hypo", cand.keys, concurrently=False,
+                                where=cand.where, include=cand.include)
         row = self.conn.execute("/* pgtune */ SELECT indexrelid, indexname FROM hypopg_create_index(%s)",
                                 (stmt,)).fetchone()
         assert row is not None
         oid, name = row
         size = self.conn.execute("/* pgtune */ SELECT hypopg_relation_size(%s)", (oid,)).fetchone()
         self.names[name] = position
-        return name, int(size[0]) if size else 0
+        estimate = int(size[0]) if size else 0
+        if cand.where_fraction is not None:
+            # hypopg sizes a partial index like a full one; scale by the rows its predicate keeps.
+            estimate = max(8192, int(estimate * cand.where_fraction))
+        return name, estimate
 
     def reset(self) -> None:
         self.conn.execute("/* pgtune */ SELECT hypopg_reset()")

@@ -140,6 +140,7 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
             rows = conn.execute("SELECT sum(n_live_tup) FROM pg_stat_user_tables").fetchone()
             progress(f"loaded {int(rows[0] if rows else 0):,} rows in {time.monotonic() - started:.0f}s")
             # Steady state: count statements and table writes from here on, not the bulk load.
+            conn.execute("SELECT pg_stat_force_next_flush()")
             conn.execute("SELECT pg_stat_statements_reset()")
             conn.execute("SELECT pg_stat_reset()")
             progress("running the workload")

@@ -1,0 +1,161 @@
+"""suggest's inputs and refinements: filters, files, replicas, partial, expression and INCLUDE indexes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from click.testing import CliRunner
+
+from pgtune.analyze.advisor import Options, suggest
+from pgtune.capture import Statement, WorkloadFilter, merge_workloads, read_queries_file
+from pgtune.cli import cli
+from pgtune.explain import explain
+
+from .helpers import ORDERS_BY_USER, run, shop
+
+
+def test_rare_status_value_gets_a_partial_index(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)   # 'pending' is 0.2% of "order" rows
+    stmts = read_queries_file("SELECT id FROM \"order\" WHERE status = 'pending' ORDER BY \"createdAt\" LIMIT 20;")
+    advice = suggest(conn, stmts)
+    [ix] = [i for i in advice.indexes if i.table == "order" and i.origin == "workload"]
+    assert ix.where == "status = 'pending'"
+    assert ix.columns == ["createdAt"]
+    assert ix.ddl.endswith("WHERE status = 'pending'")
+    assert ix.estimated_bytes is not None and ix.estimated_bytes < 100_000   # 120 rows, not 60,000
+    conn.execute(ix.ddl)
+    conn.execute('ANALYZE "order"')
+    plan = explain(conn, stmts[0].query)
+    assert ix.name in plan.indexes
+    assert plan.cost < (advice.statements[0].cost_before or 0) / 10
+
+
+def test_common_value_gets_a_full_index(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    stmts = read_queries_file("SELECT id FROM \"order\" WHERE status = 'paid' AND \"userId\" = 42;")
+    advice = suggest(conn, stmts)
+    ix = next(i for i in advice.indexes if i.table == "order" and i.origin == "workload")
+    assert ix.where is None and ix.columns[0] == "userId"
+
+
+def test_existing_partial_index_is_recognized(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    conn.execute('CREATE INDEX pending_idx ON "order" ("createdAt") WHERE status = \'pending\'')
+    conn.execute("ANALYZE \"order\"")
+    stmts = read_queries_file("SELECT id FROM \"order\" WHERE status = 'pending' ORDER BY \"createdAt\" LIMIT 20;")
+    assert [i for i in suggest(conn, stmts).indexes if i.origin == "workload"] == []
+
+
+def test_function_over_column_gets_an_expression_index(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, "SELECT id FROM users WHERE lower(email) = lower(%s)", [("U7@example.com",)])
+    advice = suggest(conn)
+    ix = next(i for i in advice.indexes if i.table == "users")
+    assert ix.expressions == ["lower(email)"]
+    assert ix.ddl == "CREATE INDEX CONCURRENTLY IF NOT EXISTS users_lower_email_idx ON public.users ((lower(email)))"
+    conn.execute(ix.ddl)
+    conn.execute("ANALYZE users")
+    # Now the catalog has it: the expression-aware check proposes nothing more.
+    assert [i for i in suggest(conn).indexes if i.table == "users"] == []
+
+
+def test_narrow_select_list_gets_include_columns(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    conn.execute("VACUUM ANALYZE \"order\"")     # index-only scans need the visibility map
+    run(conn, 'SELECT "userId", total FROM "order" WHERE "createdAt" > now() - interval \'3 days\'')
+    advice = suggest(conn)
+    ix = next(i for i in advice.indexes if i.table == "order" and i.origin == "workload")
+    assert ix.columns == ["createdAt"] and sorted(ix.include) == ["total", "userId"]
+    assert 'INCLUDE ("userId", total)' in ix.ddl or 'INCLUDE (total, "userId")' in ix.ddl
+
+
+def test_workload_filters(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, ORDERS_BY_USER, [(1,)], times=3)
+    run(conn, "SELECT id FROM users WHERE \"createdAt\" > now() - interval '1 day'", times=12)
+    frequent = suggest(conn, options=Options(workload=WorkloadFilter(min_calls=10)))
+    assert all("users" in s.query for s in frequent.statements)
+    top1 = suggest(conn, options=Options(workload=WorkloadFilter(top=1)))
+    assert len(top1.statements) + len(top1.skipped) == 1
+    slow = suggest(conn, options=Options(workload=WorkloadFilter(min_mean_ms=10_000)))
+    assert slow.statements == []
+
+
+def test_exclude_table(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, ORDERS_BY_USER, [(1,)])
+    advice = suggest(conn, options=Options(exclude=("order",)))
+    assert [s.reason for s in advice.skipped if "order" in s.query] == ["excluded table public.order"]
+    assert not [i for i in advice.indexes if i.origin == "workload"]
+
+
+def test_replica_workloads_merge_by_queryid(db: str, conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, ORDERS_BY_USER, [(1,)], times=4)
+    result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--workload-dsn", db, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    [stmt] = [s for s in data["statements"] if '"order"' in s["query"]]
+    assert stmt["calls"] == 8      # the same statement seen on "both" servers
+
+
+def test_merge_workloads_adds_calls_and_recomputes_mean() -> None:
+    a = [Statement("q", 1, calls=2, total_ms=10.0, mean_ms=5.0)]
+    b = [Statement("q", 1, calls=3, total_ms=30.0, mean_ms=10.0), Statement("r", 2, calls=1, total_ms=1.0)]
+    merged = merge_workloads(a, b)
+    assert [(s.queryid, s.calls, s.total_ms, s.mean_ms) for s in merged] == [(1, 5, 40.0, 8.0), (2, 1, 1.0, 0.0)]
+
+
+def test_skipped_reasons(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    limit = int(conn.execute("SELECT setting FROM pg_settings WHERE name = 'track_activity_query_size'")
+                .fetchone()[0])
+    long_cut = ("SELECT id FROM users WHERE email IN (" + ", ".join(f"'{i}'" for i in range(limit)))[:limit - 1]
+    conn.execute("CREATE TEMP TABLE scratch (a int)")
+    stmts = [Statement(long_cut), Statement("SELECT * FROM users WHERE"), Statement("ALTER TABLE users ADD x int"),
+             Statement("SELECT * FROM scratch WHERE a = 1"), Statement("this is not sql")]
+    reasons = [s.reason for s in suggest(conn, stmts).skipped]
+    assert reasons[0].startswith("truncated: the text is cut at track_activity_query_size")
+    assert reasons[1].startswith("truncated or incomplete statement")
+    assert reasons[2].startswith("utility statement (AlterTableStmt)")
+    assert reasons[3].startswith("references no known table")
+    assert reasons[4].startswith("unparsable")
+
+
+def test_queries_file_from_cli(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    shop(conn)
+    f = tmp_path / "slow.sql"
+    f.write_text('-- from the app log\nSELECT id FROM "order" WHERE "userId" = 5;\nSELECT broken FROM;\n')
+    result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(f), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert any(i["table"] == "order" and i["queries"] for i in data["indexes"])
+    assert [s["reason"].split(":")[0] for s in data["skipped"]] == ["truncated or incomplete statement"]
+
+
+def test_max_indexes_and_size_budget(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, ORDERS_BY_USER, [(1,)])
+    run(conn, "SELECT id FROM users WHERE \"createdAt\" > now() - interval '1 day' ORDER BY \"createdAt\"")
+    full = [i for i in suggest(conn).indexes if i.origin == "workload"]
+    assert len(full) == 2
+    one = suggest(conn, options=Options(max_indexes=1))
+    assert len(one.indexes) == 1
+    biggest = max(i.estimated_bytes or 0 for i in full)
+    small = suggest(conn, options=Options(max_index_mb=(biggest - 1) / 1048576))
+    assert all((i.estimated_bytes or 0) < biggest for i in small.indexes)
+
+
+def test_write_heavy_table_is_charged_for_upkeep(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, "SELECT id FROM users WHERE \"createdAt\" > now() - interval '1 day'", times=2)
+    light = suggest(conn, options=Options(write_scale=1.0))
+    assert any(i.table == "users" for i in light.indexes)
+    conn.execute("UPDATE users SET email = email || 'x'")   # 5,000 non-HOT updates
+    conn.execute("UPDATE users SET email = email || 'y'")
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    heavy = suggest(conn, options=Options(write_scale=1.0))
+    assert not [i for i in heavy.indexes if i.table == "users"]
