@@ -47,6 +47,7 @@ demo: install
 
 bench: install
 	$(PY) benchmarks/quality.py
+	$(PY) benchmarks/speed.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

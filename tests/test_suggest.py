@@ -75,10 +75,21 @@ def test_composite_orders_equality_by_selectivity_then_range(conn: psycopg.Conne
 
 def test_foreign_key_without_index_is_found(conn: psycopg.Connection[Any]) -> None:
     shop(conn)
+    # A parent that is never deleted from makes the child's FK index pure write cost.
+    assert suggest(conn, statements=[]).indexes == []
+    conn.execute("DELETE FROM users WHERE id = 4999")      # cascades: scans "order" by "userId"
+    conn.execute("SELECT pg_stat_force_next_flush()")
     advice = suggest(conn, statements=[])
     fk = [i for i in advice.indexes if i.table == "order"]
     assert [i.columns for i in fk] == [["userId"]]
     assert "foreign key order_userId_fkey" in fk[0].reason
+
+
+def test_foreign_key_the_workload_joins_on_is_found(conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, 'SELECT u.email FROM users u JOIN "order" o ON o."userId" = u.id WHERE u.id = %s', [(3,)])
+    advice = suggest(conn, options=Options(use_hypopg=False))
+    assert [i.columns for i in advice.indexes if i.table == "order"] == [["userId"]]
 
 
 def test_wider_candidate_absorbs_narrower_one(conn: psycopg.Connection[Any]) -> None:

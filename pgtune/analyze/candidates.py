@@ -10,8 +10,10 @@ column. Refinements an expert would make:
 * a few narrow SELECT-list columns become INCLUDE columns so that an
   index-only scan can answer the statement;
 * join keys get their own candidate, which a nested-loop inner side probes;
-* a foreign key gets one when the workload joins on it or deletes on the
-  parent would scan the child (cascades, or any delete at all).
+* a foreign key gets one when the workload joins on it, or when the parent
+  table sees deletes: each deleted parent row scans the child (to cascade, to
+  set NULL, or just to check). A cascade on a parent that is never deleted
+  from costs nothing, and its index would only slow writes.
 """
 
 from __future__ import annotations
@@ -130,15 +132,14 @@ def _include(uses: list[ColumnUse], keys: tuple[IndexKey, ...], table: TableKey,
 def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]]) -> list[Candidate]:
     """A candidate for every foreign key that matters and that no valid index leads with.
 
-    It matters when the workload joins on it, when deletes on the parent
-    cascade or set NULL/default (each deleted parent row scans the child), or
-    when the parent sees deletes at all (the FK check scans the child too).
+    It matters when the workload joins on it, or when the parent sees deletes
+    (pg_stat_user_tables.n_tup_del): every deleted parent row makes the server
+    scan the child, whatever the ON DELETE action.
     """
     out = []
     for fk in catalog.foreign_keys:
         parent = catalog.tables.get((fk.ref_schema, fk.ref_table))
-        relevant = (fk.on_delete in ("c", "n", "d")
-                    or any((fk.table_key, c) in joined for c in fk.columns)
+        relevant = (any((fk.table_key, c) in joined for c in fk.columns)
                     or (parent is not None and parent.deletes > 0))
         if not relevant:
             continue
