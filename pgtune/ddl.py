@@ -8,11 +8,12 @@ keywords come out right by construction.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 import re
 from dataclasses import dataclass
 
 from pglast import ast, parse_sql
-from pglast.enums import DropBehavior, ObjectType, SortByDir, SortByNulls
+from pglast.enums import SortByDir, SortByNulls
 from pglast.stream import RawStream, maybe_double_quote_name
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
@@ -96,19 +97,15 @@ def equals(column: str, value: str) -> str:
     return f"{maybe_double_quote_name(column)} = {_print(_expr(value))}"
 
 
+@lru_cache(maxsize=None)
+def qualified(schema: str, name: str) -> str:
+    """``schema.name`` quoted as pglast quotes it: only where needed (``public."order"``)."""
+    return f"{maybe_double_quote_name(schema)}.{maybe_double_quote_name(name)}"
+
+
 def drop_index(schema: str, name: str, *, concurrently: bool = True) -> str:
-    stmt = ast.DropStmt(objects=((ast.String(sval=schema), ast.String(sval=name)),),
-                        removeType=ObjectType.OBJECT_INDEX, behavior=DropBehavior.DROP_RESTRICT,
-                        missing_ok=True, concurrent=concurrently)
-    return _print(stmt)
+    return f"DROP INDEX {'CONCURRENTLY ' if concurrently else ''}IF EXISTS {qualified(schema, name)}"
 
 
 def analyze(schema: str, table: str) -> str:
-    stmt = ast.VacuumStmt(rels=(ast.VacuumRelation(relation=_range_var(schema, table)),),
-                          is_vacuumcmd=False)
-    return _print(stmt)
-
-
-def qualified(schema: str, name: str) -> str:
-    """``schema.name`` quoted as pglast would, for messages and manifests."""
-    return _print(_range_var(schema, name))
+    return f"ANALYZE {qualified(schema, table)}"

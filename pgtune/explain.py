@@ -10,12 +10,13 @@ statement can be planned but never change data.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from pglast import ast
-from psycopg import sql
+from psycopg import pq
 from pglast.stream import RawStream
 
 from .analyze.bind import parse, walk
@@ -31,6 +32,7 @@ class Plan:
     execution_ms: float | None = None
 
 
+@lru_cache(maxsize=50_000)
 def prepare_text(query: str) -> tuple[str, int]:
     """The text to plan and its highest ``$n``; refuses anything but exactly one statement.
 
@@ -66,13 +68,7 @@ def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
     major = conn.info.server_version // 10000
     if nparams and analyze:
         raise ValueError("a statement with parameters cannot be measured with ANALYZE")
-    prepared = bool(nparams) and major < 16
-    try:
-        row = _run(conn, query, options, nparams, major, timeout_ms)
-    finally:
-        if prepared and not conn.closed:
-            # PREPARE outlives the rolled-back transaction; free the name for the next call.
-            conn.execute("/* pgtune */ DEALLOCATE ALL")
+    row = _run(conn, query, options, nparams, major, timeout_ms)
     doc = row[0] if not isinstance(row[0], str) else json.loads(row[0])
     top = doc[0]
     plan = top["Plan"]
@@ -82,19 +78,32 @@ def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
 
 def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, major: int,
          timeout_ms: int) -> Any:
-    with conn.transaction(force_rollback=True):
+    """One round trip: a READ ONLY transaction, the EXPLAIN, and (always) a rollback.
+
+    The statements go as one simple-protocol batch; ``query`` is one statement
+    the parser accepted (prepare_text), so it cannot smuggle in another.
+    """
+    head = ("/* pgtune */ BEGIN READ ONLY; "
+            f"SET LOCAL statement_timeout = {int(timeout_ms)}; ")
+    if nparams and major >= 16:
+        body = f"EXPLAIN (GENERIC_PLAN, {options}) {query}"
+    elif nparams:
+        nulls = ", ".join(["NULL"] * nparams)
+        body = (f"SET LOCAL plan_cache_mode = force_generic_plan; PREPARE {_STMT_NAME} AS {query}; "
+                f"EXPLAIN ({options}) EXECUTE {_STMT_NAME}({nulls})")
+    else:
+        body = f"EXPLAIN ({options}) {query}"
+    try:
         with conn.cursor() as cur:
-            cur.execute("/* pgtune */ SET TRANSACTION READ ONLY")
-            cur.execute(sql.SQL("/* pgtune */ SET LOCAL statement_timeout = {}").format(sql.Literal(timeout_ms)))
-            if nparams and major >= 16:
-                cur.execute(f"/* pgtune */ EXPLAIN (GENERIC_PLAN, {options}) {query}")
-            elif nparams:
-                cur.execute(f"/* pgtune */ PREPARE {_STMT_NAME} AS {query}")
-                cur.execute("/* pgtune */ SET LOCAL plan_cache_mode = force_generic_plan")
-                nulls = ", ".join(["NULL"] * nparams)
-                cur.execute(f"/* pgtune */ EXPLAIN ({options}) EXECUTE {_STMT_NAME}({nulls})")
-            else:
-                cur.execute(f"/* pgtune */ EXPLAIN ({options}) {query}")
+            cur.execute(head + body)
+            while cur.nextset():
+                pass
             row = cur.fetchone()
-            assert row is not None
-            return row
+    finally:
+        if not conn.closed:
+            # PREPARE outlives the rolled-back transaction: free the name for the next call.
+            tail = "; DEALLOCATE ALL" if nparams and major < 16 else ""
+            if conn.info.transaction_status != pq.TransactionStatus.IDLE or tail:
+                conn.execute("/* pgtune */ ROLLBACK" + tail)
+    assert row is not None
+    return row

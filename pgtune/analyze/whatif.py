@@ -34,13 +34,12 @@ class Hypothetical:
         """Create ``cand`` hypothetically; return hypopg's index name and its estimated size."""
         stmt = ddl.create_index(cand.table[0], cand.table[1], "pgtune_hypo", cand.keys, concurrently=False,
                                 where=cand.where, include=cand.include)
-        row = self.conn.execute("/* pgtune */ SELECT indexrelid, indexname FROM hypopg_create_index(%s)",
-                                (stmt,)).fetchone()
+        row = self.conn.execute("/* pgtune */ SELECT indexname, hypopg_relation_size(indexrelid) "
+                                "FROM hypopg_create_index(%s)", (stmt,)).fetchone()
         assert row is not None
-        oid, name = row
-        size = self.conn.execute("/* pgtune */ SELECT hypopg_relation_size(%s)", (oid,)).fetchone()
+        name, size = row
         self.names[name] = position
-        estimate = int(size[0]) if size else 0
+        estimate = int(size or 0)
         if cand.where_fraction is not None:
             # hypopg sizes a partial index like a full one; scale by the rows its predicate keeps.
             estimate = max(8192, int(estimate * cand.where_fraction))
