@@ -15,6 +15,7 @@ Safety rules, each for a reason a DBA has been bitten by:
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +81,11 @@ class Status:
 
 
 def check_server(conn: psycopg.Connection[Any]) -> None:
-    v = conn.info.server_version
+    check_version(conn.info.server_version)
+
+
+def check_version(v: int) -> None:
+    """Refuse concurrent builds where they can silently corrupt indexes."""
     if 140000 <= v < 140004:
         raise UnsupportedServer(
             f"PostgreSQL {v // 10000}.{v % 100} can corrupt indexes built CONCURRENTLY "
@@ -102,13 +107,19 @@ def _index_target(stmt: str) -> tuple[str, str] | None:
 
 class Applier:
     def __init__(self, conn: psycopg.Connection[Any], directory: Path, *, schema: str = DEFAULT_SCHEMA,
-                 retries: int = 5, backoff: float = 1.0, progress: Progress | None = None) -> None:
+                 retries: int = 5, backoff: float = 1.0, progress: Progress | None = None,
+                 monitor_dsn: str | None = None, monitor_interval: float = 1.0,
+                 long_transaction_seconds: int = 60) -> None:
         self.conn = conn
         self.directory = Path(directory)
         self.schema = schema
         self.retries = retries
         self.backoff = backoff
         self.say = progress or (lambda _m: None)
+        # Build progress needs a second connection (the first one is busy building).
+        self.monitor_dsn = monitor_dsn if progress is not None else None
+        self.monitor_interval = monitor_interval
+        self.long_transaction_seconds = long_transaction_seconds
 
     # -- public operations --------------------------------------------------
 
@@ -117,10 +128,12 @@ class Applier:
         check_server(self.conn)
         report = Report(m.id)
         selected = [m.phase(n) for n in phases] if phases else m.phases
+        report.warnings.extend(self._long_transactions())
+        for w in report.warnings:
+            self.say(f"warning: {w}")
         if dry_run:
             return self._dry_run(m, selected, report)
         with self._locked():
-            report.warnings.extend(self._long_transactions())
             for phase in selected:
                 if self._phase_done(m, phase):
                     report.phases_skipped.append(phase.number)
@@ -210,7 +223,9 @@ class Applier:
             row_id = self._log_start(m, phase, direction, stmt, checksum)
             started = time.monotonic()
             try:
-                self.conn.execute(stmt)
+                with BuildMonitor(self.monitor_dsn if target else None, self.conn.info.backend_pid,
+                                  target[1] if target else "", self.say, self.monitor_interval):
+                    self.conn.execute(stmt)
             except pgerrors.LockNotAvailable as exc:
                 self._log_end(row_id, "failed", str(exc).strip(), time.monotonic() - started)
                 if target is not None and self._index_state(*target) is False:
@@ -255,9 +270,9 @@ class Applier:
             row = cur.fetchone()
         return None if row is None else bool(row["is_valid"])
 
-    def _long_transactions(self, seconds: int = 60) -> list[str]:
+    def _long_transactions(self) -> list[str]:
         with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("long_transactions"), {"seconds": seconds})
+            cur.execute(catalog_sql.load("long_transactions"), {"seconds": self.long_transaction_seconds})
             return [f"transaction pid {r['pid']} ({r['role']}) open for {r['seconds']}s: "
                     "concurrent index builds will wait for it to finish" for r in cur.fetchall()]
 
@@ -313,6 +328,43 @@ class Applier:
 
     def _locked(self) -> "_AdvisoryLock":
         return _AdvisoryLock(self)
+
+
+class BuildMonitor:
+    """Reports pg_stat_progress_create_index for one backend from a second connection."""
+
+    def __init__(self, dsn: str | None, pid: int, name: str, say: Progress, interval: float) -> None:
+        self.dsn, self.pid, self.name, self.say, self.interval = dsn, pid, name, say, interval
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> "BuildMonitor":
+        if self.dsn:
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+
+    def _run(self) -> None:
+        try:
+            with psycopg.connect(self.dsn or "", autocommit=True, application_name="pgtune-monitor") as c:
+                last = ""
+                while not self.stop.wait(self.interval):
+                    row = c.execute(catalog_sql.load("index_build_progress"), {"pid": self.pid}).fetchone()
+                    if row is None:
+                        continue
+                    phase, done, total = row
+                    pct = f" {100.0 * done / total:.0f}%" if total else ""
+                    msg = f"building {self.name}: {phase}{pct}"
+                    if msg != last:
+                        self.say(msg)
+                        last = msg
+        except psycopg.Error:
+            return   # progress is a courtesy; the build itself reports real errors
 
 
 class _AdvisoryLock:

@@ -69,8 +69,11 @@ def index_name(table: str, keys: tuple[IndexKey, ...], suffix: str = "idx", *,
 
 
 def _expr(text: str) -> ast.Node:
-    # Expressions and predicates are ones pgtune itself printed with pglast; re-parse for a node.
-    return parse_sql(f"SELECT {text}")[0].stmt.targetList[0].val
+    """Re-parse an expression pgtune printed with pglast; refuse anything but one expression."""
+    stmts = parse_sql(f"SELECT {text}")
+    if len(stmts) != 1 or len(stmts[0].stmt.targetList or ()) != 1 or stmts[0].stmt.fromClause:
+        raise ValueError(f"not a single expression: {text!r}")
+    return stmts[0].stmt.targetList[0].val
 
 
 def create_index(schema: str, table: str, name: str, keys: tuple[IndexKey, ...], *,

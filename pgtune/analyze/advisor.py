@@ -185,7 +185,11 @@ class _Selection:
                                                                            for p in c.statements))]
             if self.opts.max_indexes is not None:
                 chosen = chosen[: self.opts.max_indexes]
-        self.advice.indexes = [self._suggestion(c, size, analyzed, rows) for c, size in chosen]
+        served: dict[str, list[int]] = {}
+        for pos, r in enumerate(rows):
+            for name in r.indexes:
+                served.setdefault(name, []).append(pos)
+        self.advice.indexes = [self._suggestion(c, size, analyzed, rows, served) for c, size in chosen]
         return self.advice
 
     def _bind_all(self, statements: list[Statement]) -> list[tuple[Statement, Shape]]:
@@ -318,11 +322,11 @@ class _Selection:
         return ddl.index_name(cand.table[1], cand.keys, where_label=cand.where_label, include=cand.include)
 
     def _suggestion(self, cand: Candidate, size: int | None, analyzed: list[tuple[Statement, Shape]],
-                    rows: list[AnalyzedStatement]) -> IndexSuggestion:
+                    rows: list[AnalyzedStatement], served_by: dict[str, list[int]]) -> IndexSuggestion:
         schema, table = cand.table
         name = self._name(cand)
         if self.advice.method == HYPOPG:
-            served = [pos for pos, r in enumerate(rows) if name in r.indexes]
+            served = served_by.get(name, [])
         else:
             served = sorted(cand.statements)
         queries = [QueryRef(analyzed[p][0].queryid, analyzed[p][0].query, analyzed[p][0].calls,

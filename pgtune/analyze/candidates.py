@@ -217,10 +217,14 @@ def merge(cands: list[Candidate]) -> list[Candidate]:
     ordered = sorted(cands, key=lambda c: (-len(c.keys), c.where is not None, -len(c.include),
                                            c.origin != WORKLOAD, c.table, tuple(k.ident for k in c.keys)))
     kept: list[Candidate] = []
+    by_table: dict[TableKey, list[Candidate]] = {}
     for cand in ordered:
-        host = next((k for k in kept if k.table == cand.table and serves(k.keys, k.where, k.include, cand)), None)
+        same_table = by_table.setdefault(cand.table, [])
+        host = next((k for k in same_table if serves(k.keys, k.where, k.include, cand)), None)
         if host is None:
-            kept.append(replace(cand, statements=set(cand.statements)))
+            survivor = replace(cand, statements=set(cand.statements))
+            kept.append(survivor)
+            same_table.append(survivor)
         else:
             host.statements |= cand.statements
             if host.foreign_key is None and cand.foreign_key is not None:

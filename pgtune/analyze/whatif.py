@@ -17,6 +17,11 @@ from .candidates import Candidate
 
 @contextmanager
 def session(conn: psycopg.Connection[Any]) -> Iterator["Hypothetical"]:
+    # hypopg's fake OIDs run out after a few thousand indexes; on a primary it can
+    # borrow real ones instead (nothing is written to the catalog).
+    in_recovery = conn.execute("/* pgtune */ SELECT pg_is_in_recovery()").fetchone()
+    if in_recovery is not None and not in_recovery[0]:
+        conn.execute("/* pgtune */ SET hypopg.use_real_oids = on")
     conn.execute("/* pgtune */ SELECT hypopg_reset()")
     try:
         yield Hypothetical(conn)

@@ -1,0 +1,31 @@
+"""Docs that describe code are checked against it."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from pgtune.analyze.advisor import Advice, AnalyzedStatement, IndexSuggestion, QueryRef, Skipped
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def documented(section: str) -> set[str]:
+    text = (DOCS / "suggest-json.md").read_text()
+    part = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `(\w+)` \|", part, flags=re.M))
+
+
+def fields(cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def test_suggest_json_schema_matches_the_code() -> None:
+    assert documented("Top level") == fields(Advice) | {"workload_cost_before", "workload_cost_after"}
+    assert documented("`indexes[]`") == fields(IndexSuggestion)
+    assert documented("`statements[]`") == fields(AnalyzedStatement)
+    assert documented("`skipped[]`") == fields(Skipped)
+    text = (DOCS / "suggest-json.md").read_text()
+    for name in fields(QueryRef):
+        assert f"`{name}`" in text
