@@ -97,7 +97,7 @@ def split(text: str) -> list[str]:
     return [s.strip() for s in pglast.split(text) if s.strip()]
 
 
-def _index_target(stmt: str) -> tuple[str, str] | None:
+def index_target(stmt: str) -> tuple[str, str] | None:
     """(schema, index name) for a CREATE INDEX statement, else None."""
     node = pglast.parse_sql(stmt)[0].stmt
     if isinstance(node, ast.IndexStmt) and node.idxname:
@@ -207,10 +207,16 @@ class Applier:
             self._set_state(m, phase, "failed", checksum)
             raise
         self._set_state(m, phase, "applied" if direction == "up" else "rolled_back", checksum)
+        self._flush_stats()
+
+    def _flush_stats(self) -> None:
+        """Publish this backend's ANALYZE and write counters now, not within the next second."""
+        if self.conn.info.server_version >= 150000:
+            self.conn.execute("/* pgtune */ SELECT pg_stat_force_next_flush()")
 
     def _run_statement(self, m: Migration, phase: Phase, direction: str, stmt: str,
                        checksum: str) -> StepResult:
-        target = _index_target(stmt)
+        target = index_target(stmt)
         if target is not None:
             valid = self._index_state(*target)
             if valid is True:

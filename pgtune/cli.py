@@ -17,14 +17,14 @@ import click
 import psycopg
 from tabulate import tabulate
 
-from . import __version__, plan
+from . import __version__, baseline, plan
 from .analyze.advisor import Advice, Options, collect_workload, suggest as run_suggest
 from .capture import WorkloadFilter, read_queries_file
 from .apply import Applier
 from .capabilities import probe
 from .connect import connect, redact, resolve_dsn
 from .errors import PgtuneError
-from .verify import verify as run_verify
+from .verify import junit, verify as run_verify, verify_query
 
 
 def _stderr_is_tty() -> bool:
@@ -163,11 +163,18 @@ def _yn(flag: bool) -> str:
 @click.option("--emit", "emit_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]",
               help="Write a phased migration folder (default: migrations/<timestamp>_indexes).")
 @click.option("--lock-timeout", default="5s", show_default=True, help="lock_timeout set before each DDL.")
+@click.option("--statement-timeout", default="1min", show_default=True,
+              help="statement_timeout for the migration's non-build statements (ANALYZE).")
+@click.option("--first-phase-share", default=0.8, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="Phase 1 gets the indexes that remove this share of the saved cost (1.0: one phase).")
+@click.option("--analyze", is_flag=True,
+              help="With --emit: also measure the baseline time of read-only, parameter-free statements.")
 @handle_errors
 def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: float, min_total_ms: float,
             database: str | None, exclude: tuple[str, ...], queries_file: Any, workload_dsn: tuple[str, ...],
             min_rows: int, max_indexes: int | None, max_index_mb: float | None, no_hypopg: bool,
-            emit_dir: str | None, lock_timeout: str) -> None:
+            emit_dir: str | None, lock_timeout: str, statement_timeout: str, first_phase_share: float,
+            analyze: bool) -> None:
     """Propose indexes for the statements in pg_stat_statements.
 
     Every proposal names the statements it serves; with hypopg installed its
@@ -197,11 +204,14 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
                 for r in replicas:
                     r.close()
         advice = run_suggest(conn, statements, options=opts, progress=progress)
-    if emit_dir is not None:
-        migration = plan.build(advice, lock_timeout=lock_timeout)
-        folder = Path(emit_dir) if emit_dir else Path("migrations") / migration.id
-        plan.emit(migration, folder)
-        click.echo(f"wrote migration {migration.id} ({len(migration.phases)} phases) to {folder}", err=True)
+        if emit_dir is not None:
+            migration = plan.build(advice, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+                                   first_phase_share=first_phase_share)
+            progress("capturing baseline plans for verify")
+            baseline.capture(conn, migration, analyze=analyze, say=progress)
+            folder = Path(emit_dir) if emit_dir else Path("migrations") / migration.id
+            plan.emit(migration, folder)
+            click.echo(f"wrote migration {migration.id} ({len(migration.phases)} phases) to {folder}", err=True)
     if fmt == "json":
         emit_json(advice.as_dict())
         return
@@ -348,12 +358,21 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
 
 
 @cli.command()
-@migration_dir
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), required=False)
 @dsn_option
 @format_option
 @click.option("--tolerance", default=0.10, show_default=True, help="Allowed cost increase over baseline.")
+@click.option("--analyze", is_flag=True,
+              help="Also measure: EXPLAIN (ANALYZE, BUFFERS) of read-only statements, in a READ ONLY "
+                   "transaction that is rolled back. Statements that could write are never run.")
+@click.option("--statement-timeout", default=30_000, show_default=True, help="Per statement, in ms.")
+@click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write a JUnit XML report here (for CI).")
+@click.option("--query", "adhoc", default=None, help="Check one statement instead of a migration folder.")
+@click.option("--expect-index", multiple=True, metavar="NAME", help="With --query: an index it must use.")
 @handle_errors
-def verify(directory: Path, dsn: str | None, fmt: str, tolerance: float) -> None:
+def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, analyze: bool,
+           statement_timeout: int, junit_file: Path | None, adhoc: str | None, expect_index: tuple[str, ...]) -> None:
     """Re-plan the targeted statements and check they use the new indexes.
 
     Exits 1 when a statement does not use any index built for it, or its
@@ -362,23 +381,44 @@ def verify(directory: Path, dsn: str | None, fmt: str, tolerance: float) -> None
     \b
     Example:
       pgtune verify migrations/2026-11-tuning
-      pgtune verify migrations/2026-11-tuning --format json
+      pgtune verify migrations/2026-11-tuning --analyze --junit verify.xml
+      pgtune verify --query "SELECT * FROM orders WHERE \"userId\" = 42" --expect-index orders_userId_idx
     """
+    if (directory is None) == (adhoc is None):
+        raise click.UsageError("give a migration DIRECTORY or --query, not both")
+    if expect_index and adhoc is None:
+        raise click.UsageError("--expect-index goes with --query")
     with connect(dsn) as conn:
-        result = run_verify(conn, directory, tolerance=tolerance)
+        if adhoc is not None:
+            result = verify_query(conn, adhoc, list(expect_index), analyze=analyze, timeout_ms=statement_timeout)
+        else:
+            assert directory is not None
+            result = run_verify(conn, directory, tolerance=tolerance, analyze=analyze,
+                                timeout_ms=statement_timeout)
+    if junit_file is not None:
+        junit(result, junit_file)
     if fmt == "json":
         emit_json({"migration_id": result.migration_id, "ok": result.ok,
-                   "unused_indexes": result.unused_indexes,
-                   "targets": [{**vars(t), "ratio": t.ratio} for t in result.targets]})
+                   "unused_indexes": result.unused_indexes, "stale_statistics": result.stale_statistics,
+                   "targets": [{**vars(t), "ratio": t.ratio, "measured_ratio": t.measured_ratio}
+                               for t in result.targets]})
     else:
         rows = []
         for t in result.targets:
             ratio = f"{t.ratio:.1f}x" if t.ratio else ""
             mark = style("ok", fg="green") if t.ok else style("FAIL", fg="red")
-            rows.append([mark, short(t.query, 60), ", ".join(t.used) or "-", ratio, t.problem])
-        click.echo(tabulate(rows, headers=["", "statement", "index used", "cost cut", "problem"]))
+            row = [mark, short(t.query, 60), ", ".join(t.used) or "-", ratio]
+            if analyze:
+                row += [f"{t.baseline_ms:.2f}" if t.baseline_ms is not None else "-",
+                        f"{t.ms:.2f}" if t.ms is not None else "-"]
+            rows.append(row + ["; ".join(x for x in (t.problem, t.note) if x)])
+        headers = ["", "statement", "index used", "cost cut"]
+        headers += ["ms before", "ms now"] if analyze else []
+        click.echo(tabulate(rows, headers=headers + ["problem / note"], disable_numparse=True))
         for name in result.unused_indexes:
             click.echo(f"note: planned index {name} is used by no targeted statement")
+        for table in result.stale_statistics:
+            click.echo(f"note: statistics of {table} predate its new index: run ANALYZE {table}")
     if not result.ok:
         sys.exit(1)
 

@@ -76,6 +76,7 @@ def _expr(text: str) -> ast.Node:
     return stmts[0].stmt.targetList[0].val
 
 
+@lru_cache(maxsize=100_000)
 def create_index(schema: str, table: str, name: str, keys: tuple[IndexKey, ...], *,
                  concurrently: bool = True, where: str | None = None, include: tuple[str, ...] = ()) -> str:
     """``CREATE INDEX CONCURRENTLY IF NOT EXISTS name ON schema.table (keys) [INCLUDE (...)] [WHERE ...]``."""

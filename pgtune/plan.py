@@ -22,6 +22,7 @@ from .analyze.advisor import Advice, IndexSuggestion
 from .errors import ChecksumMismatch, MigrationError
 
 MANIFEST = "manifest.json"
+TARGETS = "targets.json"     # targeted statements and their baselines, for verify
 FORMAT_VERSION = 1
 
 
@@ -61,7 +62,9 @@ class Target:
     calls: int
     baseline_cost: float | None
     expected_indexes: list[str] = field(default_factory=list)
-
+    param_types: list[str] = field(default_factory=list)   # of $1..$n, as the server inferred them
+    baseline_ms: float | None = None                        # measured at emit with --analyze
+    baseline_plan: dict[str, Any] | None = None             # EXPLAIN (FORMAT JSON) at emit
 
 @dataclass
 class Migration:
@@ -214,10 +217,12 @@ def emit(m: Migration, directory: Path) -> Path:
     for phase in m.phases:
         files[phase.up_file] = up_script(m, phase)
         files[phase.down_file] = down_script(m, phase)
+    files[TARGETS] = json.dumps([asdict(t) for t in m.targets], indent=1) + "\n"
     m.checksums = {name: sha256(text) for name, text in files.items()}
     for name, text in files.items():
         (directory / name).write_text(text)
     manifest = {"format": FORMAT_VERSION, **asdict(m)}
+    del manifest["targets"]
     tmp = directory / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     tmp.replace(directory / MANIFEST)   # the manifest appears whole or not at all
@@ -236,7 +241,8 @@ def load(directory: Path, *, check: bool = True) -> Migration:
             raise MigrationError(f"{path}: unknown manifest format")
         raw["phases"] = [Phase(p["number"], p["name"], p["reason"],
                                [PlannedIndex(**ix) for ix in p["indexes"]]) for p in raw["phases"]]
-        raw["targets"] = [Target(**t) for t in raw["targets"]]
+        targets = directory / TARGETS
+        raw["targets"] = [Target(**t) for t in json.loads(targets.read_text())] if targets.exists() else []
         m = Migration(**raw)
     except (ValueError, KeyError, TypeError) as exc:
         raise MigrationError(f"{path} is not a valid manifest: {exc}") from None

@@ -1,8 +1,14 @@
 """Verify: after deploy, re-plan every targeted statement and check the promise.
 
 A target passes when its plan uses at least one of the indexes the migration
-built for it and its cost is not above the baseline by more than the
-tolerance. Planned indexes that no target uses are reported too.
+built for it (Index Scan, Index Only Scan or Bitmap Index Scan on it) and its
+cost is not above the baseline by more than the tolerance. Also reported:
+planned indexes no target uses, and tables whose statistics are older than
+their new indexes (the planner may not cost the index right until ANALYZE).
+
+With ``analyze``, read-only statements without parameters are executed inside
+BEGIN READ ONLY ... ROLLBACK under a statement_timeout; anything that could
+write is only planned, never run.
 """
 
 from __future__ import annotations
@@ -10,11 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
 
+from . import catalog_sql
+from .baseline import measure
 from .explain import explain
-from .plan import load
+from .apply import index_target
+from .plan import Migration, Target, load
+
+DISAGREEMENT = 2.0   # flag when measured and predicted speed-ups differ by more than this factor
 
 
 @dataclass
@@ -27,11 +41,21 @@ class TargetResult:
     cost: float | None
     ok: bool
     problem: str = ""
+    baseline_ms: float | None = None
+    ms: float | None = None
+    note: str = ""
 
     @property
     def ratio(self) -> float | None:
+        """Predicted speed-up: baseline cost / cost now."""
         if self.baseline_cost and self.cost:
             return self.baseline_cost / self.cost
+        return None
+
+    @property
+    def measured_ratio(self) -> float | None:
+        if self.baseline_ms and self.ms:
+            return self.baseline_ms / self.ms
         return None
 
 
@@ -40,32 +64,103 @@ class Verification:
     migration_id: str
     targets: list[TargetResult] = field(default_factory=list)
     unused_indexes: list[str] = field(default_factory=list)
+    stale_statistics: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return all(t.ok for t in self.targets)
 
 
-def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float = 0.10) -> Verification:
+def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float = 0.10,
+           analyze: bool = False, timeout_ms: int = 30_000) -> Verification:
     m = load(directory, check=False)
     out = Verification(m.id)
     planned = {ix.name for p in m.phases for ix in p.indexes}
     seen: set[str] = set()
     for t in m.targets:
-        try:
-            plan = explain(conn, t.query)
-        except (psycopg.Error, ValueError) as exc:
-            out.targets.append(TargetResult(t.queryid, t.query, t.expected_indexes, [], t.baseline_cost,
-                                            None, False, f"cannot plan: {' '.join(str(exc).split())}"))
-            continue
-        used = sorted(plan.indexes & set(t.expected_indexes))
-        seen |= plan.indexes
-        problems = []
-        if t.expected_indexes and not used:
-            problems.append("expected index not used: " + ", ".join(t.expected_indexes))
-        if t.baseline_cost is not None and plan.cost > t.baseline_cost * (1 + tolerance):
-            problems.append(f"regression: cost {plan.cost:.1f} > baseline {t.baseline_cost:.1f}")
-        out.targets.append(TargetResult(t.queryid, t.query, t.expected_indexes, used, t.baseline_cost,
-                                        plan.cost, not problems, "; ".join(problems)))
+        result, used = check_target(conn, t, tolerance=tolerance, analyze=analyze, timeout_ms=timeout_ms)
+        seen |= used
+        out.targets.append(result)
     out.unused_indexes = sorted(planned - seen)
+    out.stale_statistics = stale_statistics(conn, m)
     return out
+
+
+def verify_query(conn: psycopg.Connection[Any], query: str, expect: list[str], *, analyze: bool = False,
+                 timeout_ms: int = 30_000) -> Verification:
+    """The ad hoc form: does this one statement use one of these indexes?"""
+    target = Target(None, query, 1, None, list(expect))
+    result, _ = check_target(conn, target, tolerance=0.0, analyze=analyze, timeout_ms=timeout_ms)
+    return Verification("ad hoc", [result])
+
+
+def check_target(conn: psycopg.Connection[Any], t: Target, *, tolerance: float, analyze: bool,
+                 timeout_ms: int) -> tuple[TargetResult, set[str]]:
+    try:
+        plan = explain(conn, t.query, timeout_ms=timeout_ms)
+    except (psycopg.Error, ValueError) as exc:
+        return TargetResult(t.queryid, t.query, t.expected_indexes, [], t.baseline_cost, None, False,
+                            f"cannot plan: {' '.join(str(exc).split())}"), set()
+    used = sorted(plan.indexes & set(t.expected_indexes))
+    problems = []
+    if t.expected_indexes and not used:
+        problems.append("expected index not used: " + ", ".join(t.expected_indexes))
+    if t.baseline_cost is not None and plan.cost > t.baseline_cost * (1 + tolerance):
+        problems.append(f"regression: cost {plan.cost:,.1f} > baseline {t.baseline_cost:,.1f}")
+    result = TargetResult(t.queryid, t.query, t.expected_indexes, used, t.baseline_cost, plan.cost,
+                          not problems, "; ".join(problems), baseline_ms=t.baseline_ms)
+    if analyze:
+        try:
+            result.ms, why = measure(conn, t)
+        except psycopg.errors.QueryCanceled:
+            result.ms, why = None, f"not measured: slower than statement_timeout ({timeout_ms} ms)"
+        if why:
+            result.note = why if why.startswith("not measured") else f"not executed: {why}"
+        elif result.ratio and result.measured_ratio:
+            off = max(result.ratio / result.measured_ratio, result.measured_ratio / result.ratio)
+            if off > DISAGREEMENT:
+                result.note = (f"prediction and measurement disagree: planner {result.ratio:.1f}x, "
+                               f"measured {result.measured_ratio:.1f}x")
+    return result, set(plan.indexes)
+
+
+def stale_statistics(conn: psycopg.Connection[Any], m: Migration, schema: str = "pgtune") -> list[str]:
+    """Tables last analyzed before pgtune built their newest index (from pgtune's history)."""
+    exists = conn.execute("/* pgtune */ SELECT to_regclass(%s) IS NOT NULL",
+                          (sql.Identifier(schema, "history").as_string(conn),)).fetchone()
+    if not exists or not exists[0]:
+        return []
+    table_of = {ix.name: (ix.schema, ix.table) for p in m.phases for ix in p.indexes}
+    built: dict[tuple[str, str], Any] = {}
+    rows = conn.execute(sql.SQL(
+        "/* pgtune */ SELECT statement, finished FROM {} WHERE migration_id = %s AND direction = 'up' "
+        "AND status = 'done'").format(sql.Identifier(schema, "history")), (m.id,)).fetchall()
+    for statement, finished in rows:
+        target = index_target(statement)
+        if target is not None and target[1] in table_of:
+            key = table_of[target[1]]
+            built[key] = max(finished, built.get(key, finished))
+    if not built:
+        return []
+    keys = sorted(built)
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(catalog_sql.load("table_analyze_times"),
+                    {"schemas": [s for s, _ in keys], "tables": [t for _, t in keys]})
+        analyzed = {(r["schema"], r["table"]): r["analyzed"] for r in cur.fetchall()}
+    return [f"{s}.{t}" for s, t in keys if analyzed.get((s, t)) is None or analyzed[(s, t)] < built[(s, t)]]
+
+
+def junit(result: Verification, path: Path) -> None:
+    """Write a JUnit XML report: one testcase per targeted statement."""
+    suite = ET.Element("testsuite", name=f"pgtune verify {result.migration_id}",
+                       tests=str(len(result.targets)),
+                       failures=str(sum(not t.ok for t in result.targets)))
+    for t in result.targets:
+        name = f"queryid {t.queryid}" if t.queryid is not None else " ".join(t.query.split())[:80]
+        case = ET.SubElement(suite, "testcase", classname="pgtune.verify", name=name)
+        if not t.ok:
+            ET.SubElement(case, "failure", message=t.problem).text = t.query
+        out = ET.SubElement(case, "system-out")
+        out.text = (f"used: {', '.join(t.used) or '-'}; cost {t.baseline_cost} -> {t.cost}"
+                    + (f"; {t.note}" if t.note else ""))
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from pgtune import plan
+from pgtune import baseline, plan
 from pgtune.analyze.advisor import suggest
 from pgtune.apply import Applier
 from pgtune.cli import cli
@@ -37,6 +37,7 @@ def emit(conn: psycopg.Connection[Any], folder: Path, **kw: Any) -> plan.Migrati
     advice = suggest(conn)
     assert len(advice.indexes) >= 2
     m = plan.build(advice, **kw)
+    baseline.capture(conn, m)
     plan.emit(m, folder)
     return m
 
@@ -53,10 +54,12 @@ def planned(m: plan.Migration) -> set[str]:
 def test_emitted_folder_layout(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
     m = emit(conn, tmp_path / "mig")
     files = sorted(p.name for p in (tmp_path / "mig").iterdir())
-    expected = ["manifest.json"] + [f for p in m.phases for f in (p.up_file, p.down_file)]
+    expected = ["manifest.json", "targets.json"] + [f for p in m.phases for f in (p.up_file, p.down_file)]
     assert files == sorted(expected)
     manifest = json.loads((tmp_path / "mig" / "manifest.json").read_text())
-    assert manifest["id"] == m.id and manifest["targets"]
+    assert manifest["id"] == m.id and "targets.json" in manifest["checksums"]
+    targets = json.loads((tmp_path / "mig" / "targets.json").read_text())
+    assert targets and all(t["expected_indexes"] for t in targets)
     up = (tmp_path / "mig" / m.phases[0].up_file).read_text()
     assert "SET lock_timeout = '5s';" in up and "CREATE INDEX CONCURRENTLY IF NOT EXISTS" in up
     assert "ANALYZE public." in up

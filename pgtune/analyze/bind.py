@@ -13,6 +13,7 @@ subqueries see the outer scope, and unqualified tables go through search_path.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -117,9 +118,15 @@ class _Scope:
         return None
 
 
-def parse(sql: str) -> list[ast.RawStmt]:
+def parse(sql: str) -> tuple[ast.RawStmt, ...]:
+    """Parse with PostgreSQL's own parser (pglast); cached, callers never mutate the tree."""
+    return _parse(sql)
+
+
+@lru_cache(maxsize=20_000)
+def _parse(sql: str) -> tuple[ast.RawStmt, ...]:
     try:
-        return list(pglast.parse_sql(sql))
+        return tuple(pglast.parse_sql(sql))
     except pglast.parser.ParseError as exc:
         raise ParseFailed(f"unparsable: {exc}") from None
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import psycopg
 from tabulate import tabulate
 
-from .. import plan
+from .. import baseline, plan
 from ..analyze.advisor import suggest
 from ..apply import Applier
 from ..cluster import LocalCluster
@@ -149,6 +149,7 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
             progress("pgtune suggest")
             advice = suggest(conn, progress=progress)
             migration = plan.build(advice, slug="demo")
+            baseline.capture(conn, migration)
             folder = Path(tempfile.mkdtemp(prefix="pgtune-demo-")) / migration.id
             plan.emit(migration, folder)
             progress(f"pgtune apply {folder}")

@@ -1,0 +1,57 @@
+"""Baselines for verify, captured when a migration is emitted.
+
+Per targeted statement: the parameter types the server infers for ``$n``, the
+plan and its cost (a generic plan for parameterized statements) and, when
+asked and safe, the measured execution time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import psycopg
+
+from .explain import explain, prepare_text
+from .plan import Migration, Target
+from .readonly import why_not_read_only
+
+
+def param_types(conn: psycopg.Connection[Any], query: str) -> list[str]:
+    """The types the server infers for ``$1..$n`` (pg_prepared_statements)."""
+    text, n = prepare_text(query)
+    if not n:
+        return []
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute(f"/* pgtune */ PREPARE pgtune_types AS {text}")
+            row = conn.execute("/* pgtune */ SELECT parameter_types::text[] FROM pg_prepared_statements "
+                               "WHERE name = 'pgtune_types'").fetchone()
+    except psycopg.Error:
+        return []
+    finally:
+        if not conn.closed:
+            conn.execute("/* pgtune */ DEALLOCATE ALL")
+    return list(row[0]) if row else []
+
+
+def measure(conn: psycopg.Connection[Any], target: Target) -> tuple[float | None, str | None]:
+    """Measured execution time, or why the statement is not executed."""
+    if prepare_text(target.query)[1]:
+        return None, "parameterized: no values to run it with (pg_stat_statements keeps none)"
+    reason = why_not_read_only(conn, target.query)
+    if reason is not None:
+        return None, reason
+    return explain(conn, target.query, analyze=True).execution_ms, None
+
+
+def capture(conn: psycopg.Connection[Any], m: Migration, *, analyze: bool = False,
+            say: Callable[[str], None] | None = None) -> None:
+    for t in m.targets:
+        t.param_types = param_types(conn, t.query)
+        plan = explain(conn, t.query)
+        t.baseline_plan = plan.plan
+        t.baseline_cost = plan.cost
+        if analyze:
+            t.baseline_ms, why = measure(conn, t)
+            if why and say:
+                say(f"not measured: {why}: {' '.join(t.query.split())[:60]}")
