@@ -24,6 +24,7 @@ from typing import Any, Callable
 import pglast
 import psycopg
 from pglast import ast
+from pglast.enums import AlterTableType, TransactionStmtKind
 from psycopg import errors as pgerrors
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -105,6 +106,38 @@ def index_target(stmt: str) -> tuple[str, str] | None:
     return None
 
 
+def constraint_target(stmt: str) -> tuple[str, str, str] | None:
+    """(schema, table, constraint) for ALTER TABLE … ADD CONSTRAINT, else None."""
+    node = pglast.parse_sql(stmt)[0].stmt
+    if isinstance(node, ast.AlterTableStmt):
+        for cmd in node.cmds or ():
+            if cmd.subtype == AlterTableType.AT_AddConstraint and getattr(cmd.def_, "conname", None):
+                return (node.relation.schemaname or "public", node.relation.relname, cmd.def_.conname)
+    return None
+
+
+def units(stmts: list[str]) -> list[list[str]]:
+    """Group a script's statements: BEGIN … COMMIT blocks become one unit each."""
+    out: list[list[str]] = []
+    block: list[str] | None = None
+    for st in stmts:
+        node = pglast.parse_sql(st)[0].stmt
+        if isinstance(node, ast.TransactionStmt) and node.kind in (TransactionStmtKind.TRANS_STMT_BEGIN,
+                                                                  TransactionStmtKind.TRANS_STMT_START):
+            block = []
+        elif isinstance(node, ast.TransactionStmt) and node.kind == TransactionStmtKind.TRANS_STMT_COMMIT:
+            if block:
+                out.append(block)
+            block = None
+        elif block is not None:
+            block.append(st)
+        else:
+            out.append([st])
+    if block:
+        out.append(block)
+    return out
+
+
 class Applier:
     def __init__(self, conn: psycopg.Connection[Any], directory: Path, *, schema: str = DEFAULT_SCHEMA,
                  retries: int = 5, backoff: float = 1.0, progress: Progress | None = None,
@@ -166,13 +199,7 @@ class Applier:
             state = states.get(phase.number, "pending")
             ps = PhaseStatus(phase.number, phase.name, state)
             if state == "applied":
-                found = self._index_states(phase)
-                for ix in phase.indexes:
-                    valid = found.get((ix.schema, ix.name))
-                    if valid is None:
-                        ps.missing.append(ix.name)
-                    elif not valid:
-                        ps.invalid.append(ix.name)
+                ps.missing, ps.invalid = self._problems(phase)
             out.append(ps)
         return Status(m.id, out, bad)
 
@@ -184,16 +211,61 @@ class Applier:
             if states.get(phase.number) == "applied" and self._objects_valid(phase):
                 report.phases_skipped.append(phase.number)
                 continue
-            for stmt in split(script(self.directory, phase.up_file)):
-                report.steps.append(StepResult(phase.number, stmt, "would-run"))
+            for unit in units(split(script(self.directory, phase.up_file))):
+                report.steps.append(StepResult(phase.number, "\n".join(unit), "would-run"))
         return report
 
     def _phase_done(self, m: Migration, phase: Phase) -> bool:
         return self._states(m).get(phase.number) == "applied" and self._objects_valid(phase)
 
     def _objects_valid(self, phase: Phase) -> bool:
+        missing, invalid = self._problems(phase)
+        return not missing and not invalid
+
+    def _problems(self, phase: Phase) -> tuple[list[str], list[str]]:
+        """(missing, invalid) planned objects of an applied phase, from the catalog."""
+        missing: list[str] = []
+        invalid: list[str] = []
         found = self._index_states(phase)
-        return all(found.get((ix.schema, ix.name)) is True for ix in phase.indexes)
+        for ix in phase.indexes:
+            valid = found.get((ix.schema, ix.name))
+            if valid is None:
+                missing.append(ix.name)
+            elif not valid:
+                invalid.append(ix.name)
+        if not phase.constraints:
+            return missing, invalid
+        cons = self._constraint_states(phase)
+        not_null = self._not_null_states(phase)
+        for c in phase.constraints:
+            validated = cons.get((c.schema, c.table, c.name))
+            column_done = bool(c.set_not_null) and not_null.get((c.schema, c.table, c.columns[0])) is True
+            if phase.step == "validate" and c.set_not_null:
+                if not column_done:
+                    invalid.append(f"{c.table}.{c.columns[0]} (still nullable)")
+            elif column_done:
+                continue          # the helper check did its job and was dropped
+            elif validated is None:
+                missing.append(c.name)
+            elif phase.step == "validate" and not validated:
+                invalid.append(f"{c.name} (NOT VALID)")
+        return missing, invalid
+
+    def _constraint_states(self, phase: Phase) -> dict[tuple[str, str, str], bool]:
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(catalog_sql.load("constraint_states"),
+                        {"schemas": [c.schema for c in phase.constraints],
+                         "tables": [c.table for c in phase.constraints],
+                         "names": [c.name for c in phase.constraints]})
+            return {(r["schema"], r["table"], r["name"]): bool(r["validated"]) for r in cur.fetchall()}
+
+    def _not_null_states(self, phase: Phase) -> dict[tuple[str, str, str], bool]:
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(catalog_sql.load("not_null_columns"),
+                        {"schemas": [c.schema for c in phase.constraints],
+                         "tables": [c.table for c in phase.constraints],
+                         "columns": [c.columns[0] for c in phase.constraints]})
+            return {(r["schema"], r["table"], r["column"]): bool(r["not_null"]) for r in cur.fetchall()}
 
     def _run_phase(self, m: Migration, phase: Phase, direction: str, report: Report) -> None:
         name = phase.up_file if direction == "up" else phase.down_file
@@ -201,8 +273,8 @@ class Applier:
         checksum = sha256(text)
         self.say(f"phase {phase.number} {direction}: {phase.name}")
         try:
-            for stmt in split(text):
-                report.steps.append(self._run_statement(m, phase, direction, stmt, checksum))
+            for unit in units(split(text)):
+                report.steps.append(self._run_unit(m, phase, direction, unit, checksum))
         except ApplyFailed:
             self._set_state(m, phase, "failed", checksum)
             raise
@@ -214,9 +286,17 @@ class Applier:
         if self.conn.info.server_version >= 150000:
             self.conn.execute("/* pgtune */ SELECT pg_stat_force_next_flush()")
 
-    def _run_statement(self, m: Migration, phase: Phase, direction: str, stmt: str,
-                       checksum: str) -> StepResult:
-        target = index_target(stmt)
+    def _run_unit(self, m: Migration, phase: Phase, direction: str, unit: list[str],
+                  checksum: str) -> StepResult:
+        """Run one statement, or one BEGIN … COMMIT block as a single transaction."""
+        block = len(unit) > 1 or bool(unit and constraint_target(unit[0]))
+        todo = [st for st in unit if not self._constraint_exists(st)]
+        stmt = "\n".join(unit)
+        if not todo:
+            self._log(m, phase, direction, stmt, checksum, "skipped", None, 0.0)
+            return StepResult(phase.number, stmt, "skipped", "constraint exists")
+        stmt = "\n".join(todo)
+        target = index_target(stmt) if not block else None
         if target is not None:
             valid = self._index_state(*target)
             if valid is True:
@@ -231,7 +311,12 @@ class Applier:
             try:
                 with BuildMonitor(self.monitor_dsn if target else None, self.conn.info.backend_pid,
                                   target[1] if target else "", self.say, self.monitor_interval):
-                    self.conn.execute(stmt)
+                    if block:
+                        with self.conn.transaction():
+                            for st in todo:
+                                self.conn.execute(st)
+                    else:
+                        self.conn.execute(stmt)
             except pgerrors.LockNotAvailable as exc:
                 self._log_end(row_id, "failed", str(exc).strip(), time.monotonic() - started)
                 if target is not None and self._index_state(*target) is False:
@@ -254,6 +339,14 @@ class Applier:
                 raise ApplyFailed(f"phase {phase.number} failed on {_short(stmt)}: {msg}") from None
             self._log_end(row_id, "done", None, time.monotonic() - started)
             return StepResult(phase.number, stmt, "done")
+
+    def _constraint_exists(self, stmt: str) -> bool:
+        target = constraint_target(stmt)
+        if target is None:
+            return False
+        row = self.conn.execute(catalog_sql.load("constraint_states"),
+                                {"schemas": [target[0]], "tables": [target[1]], "names": [target[2]]}).fetchone()
+        return row is not None
 
     def _drop_invalid(self, schema: str, name: str) -> None:
         self.say(f"dropping INVALID index {ddl.qualified(schema, name)} left by an interrupted build")

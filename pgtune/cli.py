@@ -20,6 +20,7 @@ from tabulate import tabulate
 from . import __version__, baseline, plan
 from .analyze.advisor import Advice, Options, collect_workload, suggest as run_suggest
 from .capture import WorkloadFilter, read_queries_file
+from .constraints import ConstraintAdvice, ConstraintOptions, propose as propose_constraints
 from .apply import Applier
 from .capabilities import probe
 from .connect import connect, redact, resolve_dsn
@@ -169,12 +170,15 @@ def _yn(flag: bool) -> str:
               help="Phase 1 gets the indexes that remove this share of the saved cost (1.0: one phase).")
 @click.option("--analyze", is_flag=True,
               help="With --emit: also measure the baseline time of read-only, parameter-free statements.")
+@click.option("--no-constraints", is_flag=True, help="Do not propose CHECK constraints.")
+@click.option("--constraint-timeout", default=10_000, show_default=True,
+              help="statement_timeout (ms) for each query that proves a CHECK constraint on the data.")
 @handle_errors
 def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: float, min_total_ms: float,
             database: str | None, exclude: tuple[str, ...], queries_file: Any, workload_dsn: tuple[str, ...],
             min_rows: int, max_indexes: int | None, max_index_mb: float | None, no_hypopg: bool,
             emit_dir: str | None, lock_timeout: str, statement_timeout: str, first_phase_share: float,
-            analyze: bool) -> None:
+            analyze: bool, no_constraints: bool, constraint_timeout: int) -> None:
     """Propose indexes for the statements in pg_stat_statements.
 
     Every proposal names the statements it serves; with hypopg installed its
@@ -204,18 +208,35 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
                 for r in replicas:
                     r.close()
         advice = run_suggest(conn, statements, options=opts, progress=progress)
+        checks = ConstraintAdvice() if no_constraints else propose_constraints(
+            conn, ConstraintOptions(timeout_ms=constraint_timeout, exclude=exclude), progress)
         if emit_dir is not None:
             migration = plan.build(advice, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
-                                   first_phase_share=first_phase_share)
+                                   first_phase_share=first_phase_share, constraints=checks.constraints)
             progress("capturing baseline plans for verify")
             baseline.capture(conn, migration, analyze=analyze, say=progress)
             folder = Path(emit_dir) if emit_dir else Path("migrations") / migration.id
             plan.emit(migration, folder)
             click.echo(f"wrote migration {migration.id} ({len(migration.phases)} phases) to {folder}", err=True)
     if fmt == "json":
-        emit_json(advice.as_dict())
+        emit_json({**advice.as_dict(), **checks.as_dict()})
         return
     _print_advice(advice)
+    _print_constraints(checks)
+
+
+def _print_constraints(checks: ConstraintAdvice) -> None:
+    if checks.constraints:
+        click.echo("")
+        click.echo(tabulate([[c.name, f"{c.schema}.{c.table}", c.kind, c.check, c.confidence]
+                             for c in checks.constraints],
+                            headers=["CHECK constraint", "table", "kind", "check", "confidence"]))
+    for f in checks.findings:
+        more = "+" if f.bounded else ""
+        click.echo(f"data quality: {f.schema}.{f.table} has {f.violations}{more} rows breaking {f.check} "
+                   f"(e.g. {'; '.join(f.examples)})")
+    for sk in checks.unproven:
+        click.echo(f"not proven: {sk.kind} on {sk.table}.{', '.join(sk.columns)}: {sk.reason}")
 
 
 def _print_advice(advice: Advice) -> None:

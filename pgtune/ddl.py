@@ -47,6 +47,26 @@ def _range_var(schema: str, table: str) -> ast.RangeVar:
     return ast.RangeVar(schemaname=schema, relname=table, inh=True, relpersistence="p")
 
 
+def identifier(parts: list[str]) -> str:
+    """Deterministic identifier from ``parts``, at most 63 bytes (a hash keeps cut names apart)."""
+    full = "_".join(parts)
+    if len(full.encode()) <= MAX_IDENTIFIER_BYTES:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
+    head = full.encode()[: MAX_IDENTIFIER_BYTES - len(digest) - 1].decode("utf-8", "ignore")
+    return f"{head}_{digest}"
+
+
+def literal(value: str) -> str:
+    """A string constant as pglast prints it: ``'it''s'``."""
+    return _print(ast.A_Const(isnull=False, val=ast.String(sval=value)))
+
+
+def name(value: str) -> str:
+    """An identifier quoted by pglast exactly when needed."""
+    return str(maybe_double_quote_name(value))
+
+
 def index_name(table: str, keys: tuple[IndexKey, ...], suffix: str = "idx", *,
                where_label: str | None = None, include: tuple[str, ...] = ()) -> str:
     """Deterministic name ``<table>_<col>_<col>_idx``, at most 63 bytes.
@@ -60,12 +80,7 @@ def index_name(table: str, keys: tuple[IndexKey, ...], suffix: str = "idx", *,
     if where_label:
         parts.append("where_" + where_label)
     parts.append(suffix)
-    full = "_".join(parts)
-    if len(full.encode()) <= MAX_IDENTIFIER_BYTES:
-        return full
-    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
-    head = full.encode()[: MAX_IDENTIFIER_BYTES - len(digest) - 1].decode("utf-8", "ignore")
-    return f"{head}_{digest}"
+    return identifier(parts)
 
 
 def _expr(text: str) -> ast.Node:
@@ -113,3 +128,27 @@ def drop_index(schema: str, name: str, *, concurrently: bool = True) -> str:
 
 def analyze(schema: str, table: str) -> str:
     return f"ANALYZE {qualified(schema, table)}"
+
+
+def add_check(schema: str, table: str, constraint: str, check: str) -> str:
+    """``ALTER TABLE … ADD CONSTRAINT … CHECK (…) NOT VALID``: a brief lock, no scan."""
+    return (f"ALTER TABLE {qualified(schema, table)} ADD CONSTRAINT {name(constraint)} "
+            f"CHECK ({_print(_expr(check))}) NOT VALID")
+
+
+def validate_constraint(schema: str, table: str, constraint: str) -> str:
+    """Scans under SHARE UPDATE EXCLUSIVE: reads and writes go on."""
+    return f"ALTER TABLE {qualified(schema, table)} VALIDATE CONSTRAINT {name(constraint)}"
+
+
+def drop_constraint(schema: str, table: str, constraint: str) -> str:
+    return f"ALTER TABLE {qualified(schema, table)} DROP CONSTRAINT IF EXISTS {name(constraint)}"
+
+
+def set_not_null(schema: str, table: str, column: str) -> str:
+    """With a validated CHECK (col IS NOT NULL) in place the server skips the full scan."""
+    return f"ALTER TABLE {qualified(schema, table)} ALTER COLUMN {name(column)} SET NOT NULL"
+
+
+def drop_not_null(schema: str, table: str, column: str) -> str:
+    return f"ALTER TABLE {qualified(schema, table)} ALTER COLUMN {name(column)} DROP NOT NULL"

@@ -38,11 +38,33 @@ class PlannedIndex:
 
 
 @dataclass
+class PlannedConstraint:
+    """A CHECK constraint: added NOT VALID in one phase, validated in the next.
+
+    For kind ``not-null`` the validate phase also runs SET NOT NULL (the
+    validated check spares its scan) and then drops the helper check.
+    """
+
+    kind: str
+    schema: str
+    table: str
+    name: str
+    columns: list[str]
+    add: str                      # ALTER TABLE … ADD CONSTRAINT … NOT VALID
+    validate: str                 # ALTER TABLE … VALIDATE CONSTRAINT …
+    drop: str                     # ALTER TABLE … DROP CONSTRAINT IF EXISTS …
+    set_not_null: str | None = None
+    drop_not_null: str | None = None
+
+
+@dataclass
 class Phase:
     number: int
     name: str
     reason: str
     indexes: list[PlannedIndex] = field(default_factory=list)
+    constraints: list[PlannedConstraint] = field(default_factory=list)
+    step: str = "indexes"         # indexes, add-not-valid, validate
 
     @property
     def up_file(self) -> str:
@@ -87,7 +109,7 @@ class Migration:
 
 def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
           statement_timeout: str = "1min", first_phase_share: float = 0.8,
-          now: datetime | None = None) -> Migration:
+          now: datetime | None = None, constraints: list[Any] | None = None) -> Migration:
     """Group the advice into phases, cheapest risk first.
 
     Phase 1 holds the indexes that together remove ``first_phase_share`` of the
@@ -116,6 +138,16 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
         phases.append(Phase(len(phases) + 1, "remaining indexes",
                             "smaller gains and foreign keys the workload does not join on",
                             [_planned(s) for s in rest]))
+    planned = [planned_constraint(p) for p in constraints or ()]
+    if planned:
+        phases.append(Phase(len(phases) + 1, "CHECK constraints, NOT VALID",
+                            "each ADD CONSTRAINT … NOT VALID holds its lock for an instant and scans nothing; "
+                            "new rows are checked from now on",
+                            constraints=planned, step="add-not-valid"))
+        phases.append(Phase(len(phases) + 1, "validate CHECK constraints",
+                            "VALIDATE scans under SHARE UPDATE EXCLUSIVE, so reads and writes go on; "
+                            "NOT NULL is then set without a scan thanks to the validated check",
+                            constraints=planned, step="validate"))
     by_query: dict[str, Target] = {}
     for stmt in advice.statements:
         if stmt.indexes:
@@ -136,6 +168,15 @@ def _benefit(s: IndexSuggestion) -> float:
     if s.cost_before is not None and s.cost_after is not None:
         return max(s.cost_before - s.cost_after, 0.0)
     return float(sum(q.calls for q in s.queries))
+
+
+def planned_constraint(p: Any) -> PlannedConstraint:
+    """From a constraints.Proposal (its ddl list is add, validate[, set not null, drop helper])."""
+    out = PlannedConstraint(p.kind, p.schema, p.table, p.name, list(p.columns), add=p.ddl[0], validate=p.ddl[1],
+                            drop=p.rollback[-1])
+    if p.kind == "not-null":
+        out.set_not_null, out.drop_not_null = p.ddl[2], p.rollback[0]
+    return out
 
 
 def _planned(s: IndexSuggestion) -> PlannedIndex:
@@ -161,6 +202,10 @@ def _check_timeout(value: str) -> str:
 
 
 def up_script(m: Migration, phase: Phase) -> str:
+    if phase.step == "add-not-valid":
+        return _add_constraints_up(m, phase)
+    if phase.step == "validate":
+        return _validate_up(m, phase)
     lines = [
         f"-- pgtune migration {m.id}, phase {phase.number} of {len(m.phases)}: {phase.name}",
         f"-- Why this phase: {phase.reason}.",
@@ -186,7 +231,66 @@ def up_script(m: Migration, phase: Phase) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _header(m: Migration, phase: Phase, file: str, what: str) -> list[str]:
+    return [
+        f"-- pgtune migration {m.id}, phase {phase.number} of {len(m.phases)}: {what}",
+        f"-- Why this phase: {phase.reason}.",
+        "-- Run with pgtune apply (it skips what already exists), or: psql -v ON_ERROR_STOP=1 -f " + file,
+        f"SET lock_timeout = {_literal(_check_timeout(m.lock_timeout))};",
+    ]
+
+
+def _add_constraints_up(m: Migration, phase: Phase) -> str:
+    lines = _header(m, phase, phase.up_file, phase.name)
+    lines.append(f"SET statement_timeout = {_literal(_check_timeout(m.statement_timeout))};")
+    for c in phase.constraints:
+        lines += ["", f"-- {c.kind} on {', '.join(c.columns)}: holds for every current row (checked at emit).",
+                  "BEGIN;", c.add + ";", "COMMIT;"]
+    return "\n".join(lines) + "\n"
+
+
+def _validate_up(m: Migration, phase: Phase) -> str:
+    lines = _header(m, phase, phase.up_file, phase.name)
+    lines.append("-- VALIDATE reads the whole table but blocks no writes: no statement limit.")
+    lines.append("SET statement_timeout = 0;")
+    for c in phase.constraints:
+        lines += ["", "BEGIN;", c.validate + ";", "COMMIT;"]
+    not_null = [c for c in phase.constraints if c.set_not_null]
+    if not_null:
+        lines += ["", "-- SET NOT NULL takes ACCESS EXCLUSIVE, but the validated check proves the column has",
+                  "-- no NULL, so the server skips the scan: the lock lasts an instant.",
+                  f"SET statement_timeout = {_literal(_check_timeout(m.statement_timeout))};"]
+        for c in not_null:
+            lines += ["BEGIN;", f"{c.set_not_null};",
+                      "-- The helper check is redundant once the column is NOT NULL: dropping it is the plan.",
+                      "-- squawk-ignore ban-drop-constraint",
+                      f"{c.drop};", "COMMIT;"]
+    return "\n".join(lines) + "\n"
+
+
+def _constraints_down(m: Migration, phase: Phase) -> str:
+    lines = [
+        f"-- pgtune migration {m.id}, phase {phase.number} rollback: undoes {phase.up_file}.",
+        "-- Run with pgtune rollback, or: psql -v ON_ERROR_STOP=1 -f " + phase.down_file,
+        f"SET lock_timeout = {_literal(_check_timeout(m.lock_timeout))};",
+        f"SET statement_timeout = {_literal(_check_timeout(m.statement_timeout))};",
+    ]
+    for c in reversed(phase.constraints):
+        if phase.step == "validate":
+            if c.drop_not_null:
+                lines += ["BEGIN;", "-- Rollback restores the column as it was before this migration.",
+                          "-- squawk-ignore ban-drop-not-null", f"{c.drop_not_null};", "COMMIT;"]
+        else:
+            lines += ["BEGIN;", "-- Rollback removes the constraint this migration added.",
+                      "-- squawk-ignore ban-drop-constraint", f"{c.drop};", "COMMIT;"]
+    if len(lines) == 4:
+        lines.append("-- Nothing to undo: a validated constraint is removed by the previous phase's rollback.")
+    return "\n".join(lines) + "\n"
+
+
 def down_script(m: Migration, phase: Phase) -> str:
+    if phase.step != "indexes":
+        return _constraints_down(m, phase)
     lines = [
         f"-- pgtune migration {m.id}, phase {phase.number} rollback: drops what {phase.up_file} created.",
         "-- Run outside a transaction block: psql -v ON_ERROR_STOP=1 -f " + phase.down_file,
@@ -240,7 +344,9 @@ def load(directory: Path, *, check: bool = True) -> Migration:
         if raw.pop("format", None) != FORMAT_VERSION:
             raise MigrationError(f"{path}: unknown manifest format")
         raw["phases"] = [Phase(p["number"], p["name"], p["reason"],
-                               [PlannedIndex(**ix) for ix in p["indexes"]]) for p in raw["phases"]]
+                               [PlannedIndex(**ix) for ix in p["indexes"]],
+                               [PlannedConstraint(**c) for c in p.get("constraints", [])],
+                               p.get("step", "indexes")) for p in raw["phases"]]
         targets = directory / TARGETS
         raw["targets"] = [Target(**t) for t in json.loads(targets.read_text())] if targets.exists() else []
         m = Migration(**raw)

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from pgtune.analyze.advisor import Advice, AnalyzedStatement, IndexSuggestion, QueryRef, Skipped
+from pgtune.constraints import ConstraintAdvice, Finding, Proposal, Skip
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -22,7 +23,11 @@ def fields(cls: type) -> set[str]:
 
 
 def test_suggest_json_schema_matches_the_code() -> None:
-    assert documented("Top level") == fields(Advice) | {"workload_cost_before", "workload_cost_after"}
+    assert documented("Top level") == (fields(Advice) | fields(ConstraintAdvice)
+                                       | {"workload_cost_before", "workload_cost_after"})
+    assert documented("`constraints[]`") == fields(Proposal)
+    assert documented("`findings[]`") == fields(Finding)
+    assert documented("`unproven[]`") == fields(Skip)
     assert documented("`indexes[]`") == fields(IndexSuggestion)
     assert documented("`statements[]`") == fields(AnalyzedStatement)
     assert documented("`skipped[]`") == fields(Skipped)

@@ -1,0 +1,111 @@
+"""CHECK-constraint proposals, proven against the data before they are offered.
+
+Families (one module each under ``families/``) propose rules from the catalog
+and pg_stats; each rule is then checked against every current row with a
+bounded query. A rule no row breaks becomes a Proposal, emitted the safe way
+(NOT VALID, then VALIDATE in a later phase); a rule rows already break
+becomes a data-quality Finding instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import psycopg
+from psycopg.rows import dict_row
+
+from .. import catalog_sql, ddl
+from .families import FAMILIES
+from .model import Candidate, Column, Finding, Proposal, Skip
+from .prove import Prover, TooSlow
+
+__all__ = ["ConstraintAdvice", "ConstraintOptions", "Finding", "Proposal", "Skip", "propose"]
+
+
+@dataclass
+class ConstraintOptions:
+    timeout_ms: int = 10_000
+    max_scan_mb: float = 1024.0
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass
+class ConstraintAdvice:
+    constraints: list[Proposal] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    unproven: list[Skip] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_columns(conn: psycopg.Connection[Any]) -> list[Column]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(catalog_sql.load("constraint_columns"))
+        return [Column(schema=r["schema"], table=r["table"], name=r["column"], type=r["type"],
+                       category=r["category"], not_null=r["not_null"], reltuples=r["reltuples"],
+                       table_bytes=r["table_bytes"],
+                       n_distinct=None if r["n_distinct"] is None else float(r["n_distinct"]),
+                       null_frac=None if r["null_frac"] is None else float(r["null_frac"]),
+                       most_common_vals=tuple(r["most_common_vals"] or ()),
+                       most_common_freqs=tuple(float(f) for f in r["most_common_freqs"] or ()),
+                       avg_width=r["avg_width"])
+                for r in cur.fetchall()]
+
+
+def _constrained(conn: psycopg.Connection[Any]) -> set[tuple[str, str, tuple[str, ...]]]:
+    """(schema, table, columns) already covered by a CHECK constraint."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(catalog_sql.load("check_constraints"))
+        return {(r["schema"], r["table"], tuple(r["columns"])) for r in cur.fetchall()}
+
+
+def constraint_name(cand: Candidate) -> str:
+    suffix = {"not-null": "not_null", "column-order": "order"}.get(cand.kind, "check")
+    return ddl.identifier([cand.table, *cand.columns, suffix])
+
+
+def statements(cand: Candidate, name: str) -> tuple[list[str], list[str]]:
+    """(ddl, rollback) in order of execution."""
+    s, t = cand.schema, cand.table
+    ddl_list = [ddl.add_check(s, t, name, cand.check), ddl.validate_constraint(s, t, name)]
+    rollback = [ddl.drop_constraint(s, t, name)]
+    if cand.kind == "not-null":
+        ddl_list += [ddl.set_not_null(s, t, cand.columns[0]), ddl.drop_constraint(s, t, name)]
+        rollback = [ddl.drop_not_null(s, t, cand.columns[0]), ddl.drop_constraint(s, t, name)]
+    return ddl_list, rollback
+
+
+def propose(conn: psycopg.Connection[Any], options: ConstraintOptions | None = None,
+            progress: Callable[[str], None] | None = None) -> ConstraintAdvice:
+    opts = options or ConstraintOptions()
+    say = progress or (lambda _m: None)
+    columns = [c for c in read_columns(conn)
+               if c.table not in opts.exclude and f"{c.schema}.{c.table}" not in opts.exclude]
+    sizes = {c.table_key: c.table_bytes for c in columns}
+    existing = _constrained(conn)
+    prover = Prover(conn, timeout_ms=opts.timeout_ms, max_scan_bytes=int(opts.max_scan_mb * 1048576))
+    advice = ConstraintAdvice()
+    cands = [(family, cand) for family in FAMILIES for cand in family.candidates(columns)
+             if (cand.schema, cand.table, tuple(sorted(cand.columns))) not in existing]
+    say(f"proving {len(cands)} CHECK constraint candidates against the data")
+    for family, cand in cands:
+        try:
+            prover.check_size(sizes.get((cand.schema, cand.table), 0))
+            proven = family.prove(cand, prover)
+            if proven is None:
+                continue
+            count, examples = prover.violations(proven.schema, proven.table, proven.check, proven.columns)
+        except TooSlow as exc:
+            advice.unproven.append(Skip(cand.schema, cand.table, list(cand.columns), cand.kind, str(exc)))
+            continue
+        if count:
+            advice.findings.append(Finding(proven.kind, proven.schema, proven.table, list(proven.columns),
+                                           proven.check, count, count >= 1000, examples))
+            continue
+        name = constraint_name(proven)
+        ddl_list, rollback = statements(proven, name)
+        advice.constraints.append(Proposal(proven.kind, proven.schema, proven.table, list(proven.columns), name,
+                                           proven.check, proven.confidence, proven.evidence, ddl_list, rollback))
+    return advice

@@ -1,0 +1,53 @@
+"""column-order: ``CHECK ("endDate" >= "startDate")``, ``CHECK ("storageUsed" <= "storageQuota")``.
+
+Pairs are found by name within one table and one type category: start/end
+(start|begin … end|finish|stop with the same stem) and used/limit (used|usage
+… quota|limit|capacity|max with the same stem).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ... import ddl
+from ..model import Candidate, Column
+from ..prove import Prover
+
+KIND = "column-order"
+PAIRS = (
+    (re.compile(r"^(.*?)(start|begin)(s|ed|ing)?(.*)$", re.I), re.compile(r"^(.*?)(end|finish|stop)(s|ed|ing)?(.*)$", re.I),
+     ">="),
+    (re.compile(r"^(.*?)(used|usage)(.*)$", re.I), re.compile(r"^(.*?)(quota|limit|capacity|max)(.*)$", re.I), "<="),
+)
+
+
+def _stem(m: re.Match[str]) -> str:
+    groups = m.groups()
+    return (groups[0] + groups[-1]).lower()
+
+
+def candidates(columns: list[Column]) -> list[Candidate]:
+    out = []
+    by_table: dict[tuple[str, str], list[Column]] = {}
+    for c in columns:
+        by_table.setdefault(c.table_key, []).append(c)
+    for cols in by_table.values():
+        for first_re, second_re, op in PAIRS:
+            for a in cols:
+                ma = first_re.match(a.name)
+                if not ma or a.category not in ("N", "D"):
+                    continue
+                for b in cols:
+                    mb = second_re.match(b.name)
+                    if b is a or not mb or b.category != a.category or _stem(ma) != _stem(mb):
+                        continue
+                    # start/end: end >= start; used/limit: used <= limit
+                    left, right = (b, a) if op == ">=" else (a, b)
+                    check = f"{ddl.name(left.name)} {op} {ddl.name(right.name)}"
+                    out.append(Candidate(KIND, a.schema, a.table, (left.name, right.name), check, "high",
+                                         {"pair": [left.name, right.name]}))
+    return out
+
+
+def prove(cand: Candidate, prover: Prover) -> Candidate | None:
+    return cand

@@ -1,0 +1,60 @@
+"""Asking the data, within bounds: every query runs READ ONLY under a statement_timeout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+
+class TooSlow(Exception):
+    """The proof would take longer than the allowed time for this table."""
+
+
+class Prover:
+    def __init__(self, conn: psycopg.Connection[Any], *, timeout_ms: int = 10_000,
+                 max_scan_bytes: int = 1 << 30) -> None:
+        self.conn = conn
+        self.timeout_ms = timeout_ms
+        self.max_scan_bytes = max_scan_bytes
+
+    def _run(self, query: sql.Composable, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            with self.conn.transaction(force_rollback=True):
+                self.conn.execute("/* pgtune */ SET TRANSACTION READ ONLY")
+                self.conn.execute(sql.SQL("/* pgtune */ SET LOCAL statement_timeout = {}").format(
+                    sql.Literal(self.timeout_ms)))
+                return self.conn.execute(query, params or None).fetchall()
+        except psycopg.errors.QueryCanceled:
+            raise TooSlow(f"took longer than statement_timeout ({self.timeout_ms} ms)") from None
+
+    def check_size(self, table_bytes: int) -> None:
+        if table_bytes > self.max_scan_bytes:
+            raise TooSlow(f"table is {table_bytes / 1048576:,.0f} MB, over the {self.max_scan_bytes / 1048576:,.0f} MB "
+                          "scan limit")
+
+    def distinct_values(self, schema: str, table: str, column: str, limit: int) -> list[tuple[str, int]]:
+        """Up to ``limit`` distinct non-NULL values with their counts, most common first."""
+        rows = self._run(sql.SQL(
+            "/* pgtune */ SELECT {col}::text, count(*) FROM {tab} WHERE {col} IS NOT NULL "
+            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {lim}").format(
+            col=sql.Identifier(column), tab=sql.Identifier(schema, table), lim=sql.Literal(limit)))
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    def minimum(self, schema: str, table: str, column: str) -> Any:
+        rows = self._run(sql.SQL("/* pgtune */ SELECT min({col}) FROM {tab}").format(
+            col=sql.Identifier(column), tab=sql.Identifier(schema, table)))
+        return rows[0][0] if rows else None
+
+    def violations(self, schema: str, table: str, check: str, columns: tuple[str, ...],
+                   bound: int = 1000) -> tuple[int, list[str]]:
+        """Rows where ``check`` is false (as a CHECK sees it: NULL passes), up to ``bound``, and examples.
+
+        ``check`` is an expression pgtune built with pglast-quoted names and literals.
+        """
+        cols = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns)
+        rows = self._run(sql.SQL(
+            "/* pgtune */ SELECT {cols} FROM {tab} WHERE NOT ({check}) LIMIT {bound}").format(
+            cols=cols, tab=sql.Identifier(schema, table), check=sql.SQL(check), bound=sql.Literal(bound)))
+        return len(rows), [", ".join("NULL" if v is None else v for v in r) for r in rows[:3]]

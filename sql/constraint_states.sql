@@ -1,0 +1,9 @@
+-- Finds whether named constraints exist on their tables and are validated.
+-- Parameters: schemas, tables, names (parallel arrays).
+/* pgtune */
+SELECT w.schema, w.table, w.name, k.convalidated AS validated
+FROM unnest(%(schemas)s::text[], %(tables)s::text[], %(names)s::text[]) AS w(schema, "table", name)
+    JOIN pg_catalog.pg_namespace AS n ON n.nspname = w.schema
+    JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid AND c.relname = w.table
+    JOIN pg_catalog.pg_constraint AS k ON k.conrelid = c.oid AND k.conname = w.name
+ORDER BY 1, 2, 3;
