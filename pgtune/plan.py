@@ -123,20 +123,24 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
     rest: list[IndexSuggestion] = []
     running = 0.0
     for s in ordered:
-        if (total > 0 and running < first_phase_share * total) or (not rest and not first):
+        # Foreign-key indexes exist only where the workload joins or the parent sees deletes: hot.
+        if s.origin == "foreign key" and first_phase_share > 0:
+            first.append(s)
+        elif (total > 0 and running < first_phase_share * total) or (not rest and not first):
             first.append(s)
             running += _benefit(s)
         else:
             rest.append(s)
     phases: list[Phase] = []
     if first:
-        phases.append(Phase(1, "indexes for the costliest statements",
+        phases.append(Phase(1, "indexes for the costliest statements and hot foreign keys",
                             f"these {len(first)} indexes remove at least {first_phase_share:.0%} "
-                            "of the workload cost the migration saves",
+                            "of the workload cost the migration saves, or index a foreign key the "
+                            "workload joins on or whose parent sees deletes",
                             [_planned(s) for s in first]))
     if rest:
         phases.append(Phase(len(phases) + 1, "remaining indexes",
-                            "smaller gains and foreign keys the workload does not join on",
+                            "the smaller gains, built once phase 1 has proven itself",
                             [_planned(s) for s in rest]))
     planned = [planned_constraint(p) for p in constraints or ()]
     if planned:

@@ -75,3 +75,31 @@ def test_libpq_environment_is_used_when_nothing_else(db: str) -> None:
 def test_usage_error_exits_2(tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = CliRunner().invoke(cli, ["apply", str(tmp_path), "--phase", "1", "--through", "2"])
     assert result.exit_code == 2
+
+
+def test_python_dash_m_and_console_script() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "pgtune", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "suggest" in out.stdout
+    version = subprocess.run([sys.executable, "-m", "pgtune", "--version"], capture_output=True, text=True)
+    assert version.stdout.startswith("pgtune, version ")
+
+
+def test_catalog_sql_ships_in_the_wheel(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The sql/ folder must reach an installed pgtune, not only a checkout."""
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(root)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    [wheel] = tmp_path.glob("pgtune-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for sql_file in (root / "sql").glob("*.sql"):
+        assert f"pgtune/sql/{sql_file.name}" in names
+    assert "pgtune/demo/schema.sql" in names and "pgtune/demo/data.sql" in names

@@ -159,3 +159,26 @@ def test_write_heavy_table_is_charged_for_upkeep(conn: psycopg.Connection[Any]) 
     conn.execute("SELECT pg_stat_force_next_flush()")
     heavy = suggest(conn, options=Options(write_scale=1.0))
     assert not [i for i in heavy.indexes if i.table == "users"]
+
+
+def test_database_option_reads_another_databases_statements(db: str, conn: psycopg.Connection[Any],
+                                                             pg_server: Any) -> None:
+    from psycopg import sql
+
+    shop(conn)
+    run(conn, ORDERS_BY_USER, [(1,)], times=3)
+    other = conn.info.dbname + "_other"
+    with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(other)))
+    try:
+        with psycopg.connect(pg_server.dsn_for(other), autocommit=True) as o:
+            o.execute("CREATE TABLE elsewhere (id int PRIMARY KEY, x int)")
+            o.execute("SELECT * FROM elsewhere WHERE x = 1").fetchall()
+        mine = suggest(conn, options=Options(workload=WorkloadFilter(database=conn.info.dbname)))
+        assert any('"order"' in s.query for s in mine.statements)
+        theirs = suggest(conn, options=Options(workload=WorkloadFilter(database=other)))
+        assert not any('"order"' in s.query for s in theirs.statements + theirs.skipped)
+        assert any("elsewhere" in s.query for s in theirs.skipped)   # unknown table in this catalog
+    finally:
+        with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(other)))

@@ -199,7 +199,8 @@ class _Selection:
             try:
                 shape = bind(st.query, self.catalog)
             except ParseFailed as exc:
-                self.advice.skipped.append(Skipped(st.queryid, st.query, self._parse_reason(st, exc)))
+                if not exc.noise:
+                    self.advice.skipped.append(Skipped(st.queryid, st.query, self._parse_reason(st, exc)))
                 continue
             hit = sorted(f"{s}.{t}" for s, t in shape.tables if t in excluded or f"{s}.{t}" in excluded)
             if hit:
@@ -218,7 +219,7 @@ class _Selection:
         if exc.reason.startswith("unparsable") and len(st.query.encode()) >= self.text_limit - 1:
             return (f"truncated: the text is cut at track_activity_query_size ({self.text_limit} bytes); "
                     "raise it to see the whole statement")
-        if exc.reason.startswith("unparsable") and "end of input" in exc.reason:
+        if exc.reason.startswith("unparsable") and ("end of input" in exc.reason or "unterminated" in exc.reason):
             return "truncated or incomplete statement: " + exc.reason.removeprefix("unparsable: ")
         return exc.reason
 

@@ -39,11 +39,21 @@ _WRITES = {"UpdateStmt", "DeleteStmt", "InsertStmt"}
 
 
 class ParseFailed(ValueError):
-    """The text is not one statement pgtune can analyze; ``reason`` says why."""
+    """The text is not one statement pgtune can analyze; ``reason`` says why.
 
-    def __init__(self, reason: str) -> None:
+    ``noise`` marks statements that are not workload at all (BEGIN, SET, SHOW,
+    VACUUM…): they are left out silently rather than listed as skipped.
+    """
+
+    def __init__(self, reason: str, noise: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.noise = noise
+
+
+# Schema changes are worth a line in "skipped"; session and maintenance chatter is not.
+_DDL_PREFIXES = ("Create", "Alter", "Drop", "Rename", "Truncate", "Comment", "Grant", "Reindex", "Cluster")
+_DDL = {"IndexStmt", "ViewStmt", "RuleStmt", "CompositeTypeStmt", "DefineStmt"}
 
 
 @dataclass(frozen=True)
@@ -143,7 +153,8 @@ def bind(sql: str, catalog: Catalog) -> Shape:
         name = type(node).__name__
     kinds = {"SelectStmt": "select", "UpdateStmt": "update", "DeleteStmt": "delete", "InsertStmt": "insert"}
     if name not in kinds:
-        raise ParseFailed(f"utility statement ({name}) is not index-tunable")
+        noise = not (name.startswith(_DDL_PREFIXES) or name in _DDL)
+        raise ParseFailed(f"utility statement ({name}) is not index-tunable", noise=noise)
     binder = _Binder(catalog, Shape(kind=kinds[name]))
     binder.statement(node, None)
     return binder.shape

@@ -23,6 +23,7 @@ from .. import baseline, plan
 from ..analyze.advisor import suggest
 from ..apply import Applier
 from ..cluster import LocalCluster
+from ..constraints import propose
 from ..connect import connect
 from ..explain import explain
 from ..verify import verify
@@ -148,7 +149,8 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
             before = measure(conn, scale)
             progress("pgtune suggest")
             advice = suggest(conn, progress=progress)
-            migration = plan.build(advice, slug="demo")
+            checks = propose(conn, progress=progress)
+            migration = plan.build(advice, slug="demo", constraints=checks.constraints)
             baseline.capture(conn, migration)
             folder = Path(tempfile.mkdtemp(prefix="pgtune-demo-")) / migration.id
             plan.emit(migration, folder)
@@ -156,7 +158,7 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
             Applier(conn, folder, progress=progress).apply()
             result = verify(conn, folder)
             after = measure(conn, scale)
-        _report(echo, advice, migration, folder, result, before, after)
+        _report(echo, advice, checks, migration, folder, result, before, after)
         if keep:
             echo(f"server kept running; connect with: psql \"{dsn}\"")
             echo(f"stop it with: pg_ctl -D {cluster.datadir} stop")
@@ -164,18 +166,21 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
         total_before = sum(before[n].cost * calls[n] for n in before)
         total_after = sum(after[n].cost * calls[n] for n in after)
         return {"before": before, "after": after, "cost_before": total_before, "cost_after": total_after,
-                "indexes": len(advice.indexes), "verified": result.ok, "folder": str(folder), "dsn": dsn}
+                "indexes": len(advice.indexes), "constraints": len(checks.constraints), "verified": result.ok,
+                "folder": str(folder), "dsn": dsn}
     finally:
         if not keep:
             cluster.stop()
 
 
-def _report(echo: Callable[[str], None], advice: Any, migration: plan.Migration, folder: Path,
+def _report(echo: Callable[[str], None], advice: Any, checks: Any, migration: plan.Migration, folder: Path,
             result: Any, before: dict[str, Measure], after: dict[str, Measure]) -> None:
-    echo(f"pgtune suggested {len(advice.indexes)} indexes ({advice.method}); migration {migration.id} "
-         f"in {len(migration.phases)} phases at {folder}")
+    echo(f"pgtune suggested {len(advice.indexes)} indexes ({advice.method}) and {len(checks.constraints)} "
+         f"CHECK constraints; migration {migration.id} in {len(migration.phases)} phases at {folder}")
     for ix in advice.indexes:
         echo(f"  {ix.ddl}")
+    for c in checks.constraints:
+        echo(f"  CHECK ({c.check}) on {c.table}: {c.kind}, proven on every row, added NOT VALID then validated")
     echo(f"verify: {'all targeted statements use their new indexes' if result.ok else 'FAILED'}")
     echo("")
     rows = []
@@ -196,3 +201,4 @@ def _report(echo: Callable[[str], None], advice: Any, migration: plan.Migration,
                   colalign=("left", "right", "right", "right", "right", "right", "right")))
     echo("")
     echo(f"workload cost reduction: {total_b / total_a:.1f}x; measured time: {time_b:,.0f} ms -> {time_a:,.0f} ms")
+    echo("")
