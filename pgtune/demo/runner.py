@@ -9,7 +9,6 @@ statements: planner cost from EXPLAIN, time from EXPLAIN ANALYZE.
 from __future__ import annotations
 
 import random
-import tempfile
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -152,7 +151,8 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
             checks = propose(conn, progress=progress)
             migration = plan.build(advice, slug="demo", constraints=checks.constraints)
             baseline.capture(conn, migration)
-            folder = Path(tempfile.mkdtemp(prefix="pgtune-demo-")) / migration.id
+            # Inside the cluster's own temp dir: removed with it, kept with it (--keep).
+            folder = cluster.root / "migrations" / migration.id
             plan.emit(migration, folder)
             progress(f"pgtune apply {folder}")
             Applier(conn, folder, progress=progress).apply()
@@ -201,4 +201,3 @@ def _report(echo: Callable[[str], None], advice: Any, checks: Any, migration: pl
                   colalign=("left", "right", "right", "right", "right", "right", "right")))
     echo("")
     echo(f"workload cost reduction: {total_b / total_a:.1f}x; measured time: {time_b:,.0f} ms -> {time_a:,.0f} ms")
-    echo("")
