@@ -295,7 +295,6 @@ class _Selection:
                 benefit[h] += saved / len(hits)
         net: dict[int, float] = {}
         for i, c in enumerate(cands):
-            table = self.catalog.tables.get(c.table)
             upkeep = self._upkeep(c)
             if c.origin == FOREIGN_KEY or benefit[i] > upkeep:
                 net[i] = benefit[i] - upkeep
