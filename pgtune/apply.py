@@ -34,6 +34,7 @@ from .errors import ApplyFailed, LockBusy, UnsupportedServer
 from .plan import Migration, Phase, load, mismatches, script, sha256
 
 ADVISORY_KEY = 0x70677475  # "pgtu": one applier per database
+OWN = "/* pgtune */ "      # tags what apply runs, so suggest leaves it out of the workload
 DEFAULT_SCHEMA = "pgtune"
 
 Progress = Callable[[str], None]
@@ -314,9 +315,9 @@ class Applier:
                     if block:
                         with self.conn.transaction():
                             for st in todo:
-                                self.conn.execute(st)
+                                self.conn.execute(OWN + st)
                     else:
-                        self.conn.execute(stmt)
+                        self.conn.execute(OWN + stmt)
             except pgerrors.LockNotAvailable as exc:
                 self._log_end(row_id, "failed", str(exc).strip(), time.monotonic() - started)
                 if target is not None and self._index_state(*target) is False:
@@ -350,7 +351,7 @@ class Applier:
 
     def _drop_invalid(self, schema: str, name: str) -> None:
         self.say(f"dropping INVALID index {ddl.qualified(schema, name)} left by an interrupted build")
-        self.conn.execute(ddl.drop_index(schema, name))
+        self.conn.execute(OWN + ddl.drop_index(schema, name))
 
     # -- catalog ------------------------------------------------------------
 

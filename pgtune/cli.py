@@ -248,7 +248,12 @@ def _print_advice(advice: Advice) -> None:
         if ix.cost_before and ix.cost_after:
             gain = f"{ix.cost_before / ix.cost_after:.1f}x"
         size = f"{ix.estimated_bytes / 1048576:.1f} MB" if ix.estimated_bytes else ""
-        keys = ", ".join(e or c for c, e in zip(ix.columns, ix.expressions or [None] * len(ix.columns)))
+        keys = ", ".join((e or c) + (" DESC" if d else "")
+                         for c, e, d in zip(ix.columns, ix.expressions or [None] * len(ix.columns), ix.descending))
+        if ix.include:
+            keys += f" INCLUDE {', '.join(ix.include)}"
+        if ix.where:
+            keys += f" WHERE {ix.where}"
         rows.append([ix.name, f"{ix.schema}.{ix.table}", keys, len(ix.queries), gain, size, ix.reason])
     if rows:
         click.echo(tabulate(rows, headers=["index", "table", "columns", "stmts", "cost cut", "size", "why"]))
@@ -263,11 +268,14 @@ def _print_advice(advice: Advice) -> None:
     for h in advice.hints:
         click.echo(f"hint: {h}")
     if advice.skipped:
-        click.echo(f"skipped {len(advice.skipped)} statements:")
-        for sk in advice.skipped[:10]:
-            click.echo(f"  {short(sk.query, 50)}: {sk.reason}")
-        if len(advice.skipped) > 10:
-            click.echo(f"  … and {len(advice.skipped) - 10} more (--format json lists all)")
+        kinds: dict[str, int] = {}
+        for sk in advice.skipped:
+            kind = sk.reason.split(":")[0].split(" (")[0]
+            kinds[kind] = kinds.get(kind, 0) + 1
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+        click.echo(f"skipped {len(advice.skipped)} statements ({summary}); --format json lists them all")
+        for sk in [s for s in advice.skipped if not s.reason.startswith("utility")][:5]:
+            click.echo(f"  {short(sk.query, 50)}: {short(sk.reason, 100)}")
 
 
 def _phases(phase: int | None, through: int | None, directory: Path) -> list[int] | None:

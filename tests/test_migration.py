@@ -229,3 +229,11 @@ def test_status_reports_drift(db: str, conn: psycopg.Connection[Any], tmp_path: 
     # A plain re-run repairs the drift.
     Applier(conn, tmp_path / "mig").apply()
     assert CliRunner().invoke(cli, ["status", str(tmp_path / "mig"), "--dsn", db]).exit_code == 0
+
+
+def test_what_apply_ran_is_not_mistaken_for_workload(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    emit(conn, tmp_path / "mig")
+    Applier(conn, tmp_path / "mig").apply()
+    advice = suggest(conn)
+    texts = [s.query for s in advice.skipped] + [s.query for s in advice.statements]
+    assert not [t for t in texts if "CONCURRENTLY" in t or t.startswith("ANALYZE")], texts

@@ -161,7 +161,9 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
         _report(echo, advice, checks, migration, folder, result, before, after)
         if keep:
             echo(f"server kept running; connect with: psql \"{dsn}\"")
-            echo(f"stop it with: pg_ctl -D {cluster.datadir} stop")
+            as_postgres = "runuser -u postgres -- " if cluster.as_root else ""
+            echo(f"stop it with: {as_postgres}{cluster.bindir / 'pg_ctl'} -D {cluster.datadir} stop "
+                 f"&& rm -rf {cluster.root}")
         calls = {t.name: t.calls for t in templates()}
         total_before = sum(before[n].cost * calls[n] for n in before)
         total_after = sum(after[n].cost * calls[n] for n in after)
