@@ -79,4 +79,16 @@ def probe(conn: psycopg.Connection[Any]) -> Capabilities:
         cur.execute(catalog_sql.load("server_capabilities"))
         row = cur.fetchone()
     assert row is not None
+    if row["pgss_preloaded"] is None:
+        # The role may not read shared_preload_libraries: ask the view itself.
+        row["pgss_preloaded"] = _pgss_answers(conn) if row["pgss_installed"] else True
     return Capabilities(**row)
+
+
+def _pgss_answers(conn: psycopg.Connection[Any]) -> bool:
+    try:
+        with conn.transaction():
+            conn.execute("/* pgtune */ SELECT 1 FROM pg_stat_statements LIMIT 1")
+        return True
+    except psycopg.errors.ObjectNotInPrerequisiteState:   # "must be loaded via shared_preload_libraries"
+        return False

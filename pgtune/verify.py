@@ -99,6 +99,8 @@ def check_target(conn: psycopg.Connection[Any], t: Target, *, tolerance: float, 
     try:
         plan = explain(conn, t.query, timeout_ms=timeout_ms)
     except (psycopg.Error, ValueError) as exc:
+        if conn.broken or conn.closed:
+            raise   # the connection is gone: not a property of this statement
         return TargetResult(t.queryid, t.query, t.expected_indexes, [], t.baseline_cost, None, False,
                             f"cannot plan: {' '.join(str(exc).split())}"), set()
     used = sorted(plan.indexes & set(t.expected_indexes))

@@ -1,12 +1,14 @@
 -- Finds what this server and role can do for pgtune: version, pg_stat_statements
 -- (preloaded and installed here), hypopg (available and installed), stats privileges.
+-- pgss_preloaded is NULL when the role may not read shared_preload_libraries.
 /* pgtune */
 SELECT current_setting('server_version_num')::int AS server_version_num,
        current_setting('server_version') AS server_version,
        current_database() AS database,
        current_user AS role,
-       'pg_stat_statements' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))
-           AS pgss_preloaded,
+       'pg_stat_statements' = ANY (string_to_array(replace(
+           (SELECT s.setting FROM pg_catalog.pg_settings AS s WHERE s.name = 'shared_preload_libraries'),
+           ' ', ''), ',')) AS pgss_preloaded,
        EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_stat_statements') AS pgss_installed,
        EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions a WHERE a.name = 'pg_stat_statements') AS pgss_available,
        EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions a WHERE a.name = 'hypopg') AS hypopg_available,

@@ -103,3 +103,63 @@ def test_catalog_sql_ships_in_the_wheel(tmp_path) -> None:  # type: ignore[no-un
     for sql_file in (root / "sql").glob("*.sql"):
         assert f"pgtune/sql/{sql_file.name}" in names
     assert "pgtune/demo/schema.sql" in names and "pgtune/demo/data.sql" in names
+
+
+def test_service_file_is_honoured(db: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(db)
+    services = tmp_path / "pg_service.conf"
+    services.write_text("[pgtune_test]\n" + "".join(f"{k}={params[k]}\n" for k in ("host", "port", "user", "dbname")))
+    result = CliRunner().invoke(cli, ["check", "--dsn", "service=pgtune_test"],
+                                env={"PGSERVICEFILE": str(services), "DATABASE_URL": ""})
+    assert result.exit_code == 0, result.stderr
+    assert params["dbname"] in result.stdout
+
+
+def test_missing_stats_privilege_names_the_grant(db: str) -> None:
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    with psycopg.connect(db, autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS pgtune_limited")
+        admin.execute("CREATE ROLE pgtune_limited LOGIN")
+        admin.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO pgtune_limited").format(
+            sql.Identifier(admin.info.dbname)))
+    try:
+        result = CliRunner().invoke(cli, ["check", "--dsn", make_conninfo(db, user="pgtune_limited")])
+        assert result.exit_code == 1, result.stderr
+        assert "GRANT pg_read_all_stats TO pgtune_limited;" in result.stdout
+    finally:
+        with psycopg.connect(db, autocommit=True) as admin:
+            admin.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM pgtune_limited").format(
+                sql.Identifier(admin.info.dbname)))
+            admin.execute("DROP ROLE pgtune_limited")
+
+
+def test_server_dying_mid_command_is_one_line_exit_2(db: str) -> None:
+    import threading
+    import time
+
+    import psycopg
+
+    def killer() -> None:
+        with psycopg.connect(db, autocommit=True) as k:
+            for _ in range(200):
+                rows = k.execute("SELECT pid FROM pg_stat_activity WHERE application_name = 'pgtune' "
+                                 "AND state = 'active' AND query LIKE '%%ANALYZE%%generate_series%%'").fetchall()
+                if rows:
+                    k.execute("SELECT pg_terminate_backend(%s)", (rows[0][0],))
+                    return
+                time.sleep(0.02)
+
+    t = threading.Thread(target=killer)
+    t.start()
+    # A read-only statement that runs for seconds under --analyze, so the kill lands mid-way.
+    result = CliRunner().invoke(cli, ["verify", "--dsn", db, "--analyze", "--query",
+                                      "SELECT count(*) FROM generate_series(1, 100000000)"])
+    t.join()
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "connection to the server lost" in lines[0] and "re-run" in lines[0], result.stderr

@@ -237,3 +237,34 @@ def test_what_apply_ran_is_not_mistaken_for_workload(conn: psycopg.Connection[An
     advice = suggest(conn)
     texts = [s.query for s in advice.skipped] + [s.query for s in advice.statements]
     assert not [t for t in texts if "CONCURRENTLY" in t or t.startswith("ANALYZE")], texts
+
+
+def test_hostile_names_survive_the_whole_loop(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    from psycopg import sql
+
+    from pgtune.verify import verify
+
+    schema, table, column = 'we"ird schema', 'a"b', "x; DROP TABLE y"
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    conn.execute(sql.SQL("CREATE TABLE {} (id int PRIMARY KEY, {} int)").format(
+        sql.Identifier(schema, table), sql.Identifier(column)))
+    conn.execute(sql.SQL("INSERT INTO {} SELECT g, g % 5000 FROM generate_series(1, 50000) g").format(
+        sql.Identifier(schema, table)))
+    conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, table)))
+    conn.execute("SELECT pg_stat_statements_reset()")
+    query = sql.SQL("SELECT id FROM {} WHERE {} = %s").format(sql.Identifier(schema, table), sql.Identifier(column))
+    for i in range(5):
+        conn.execute(query, (i,)).fetchall()
+    advice = suggest(conn)
+    [ix] = advice.indexes
+    m = plan.build(advice)
+    baseline.capture(conn, m)
+    plan.emit(m, tmp_path / "mig")
+    Applier(conn, tmp_path / "mig").apply()
+    assert verify(conn, tmp_path / "mig").ok
+    assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s", (ix.name,)).fetchone() == (1,)
+    Applier(conn, tmp_path / "mig").rollback()
+    assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s", (ix.name,)).fetchone() == (0,)
+    files = sorted(str(p) for p in (tmp_path / "mig").glob("*.sql"))
+    out = subprocess.run([squawk_bin(), *files], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout

@@ -246,6 +246,8 @@ class _Selection:
             try:
                 rows[pos].cost_before = explain(self.conn, st.query).cost
             except (psycopg.Error, ValueError) as exc:
+                if self.conn.broken or self.conn.closed:
+                    raise   # the connection is gone: not a property of this statement
                 self.advice.skipped.append(Skipped(st.queryid, st.query,
                                                    f"cannot plan: {' '.join(str(exc).split())}"))
         self.say(f"what-if costing of {len(merged)} candidates with hypopg")
