@@ -74,15 +74,25 @@ def test_composite_orders_equality_by_selectivity_then_range(conn: psycopg.Conne
 
 
 def test_foreign_key_without_index_is_found(conn: psycopg.Connection[Any]) -> None:
-    shop(conn)
-    # A parent that is never deleted from makes the child's FK index pure write cost.
-    assert suggest(conn, statements=[]).indexes == []
-    conn.execute("DELETE FROM users WHERE id = 4999")      # cascades: scans "order" by "userId"
-    conn.execute("SELECT pg_stat_force_next_flush()")
+    shop(conn)     # "order"."userId" REFERENCES users ON DELETE CASCADE, no index
     advice = suggest(conn, statements=[])
     fk = [i for i in advice.indexes if i.table == "order"]
     assert [i.columns for i in fk] == [["userId"]]
+    assert fk[0].origin == "foreign key"
     assert "foreign key order_userId_fkey" in fk[0].reason
+
+
+def test_no_action_foreign_key_needs_deletes_on_the_parent(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE tags (id int PRIMARY KEY); INSERT INTO tags SELECT generate_series(1, 100)")
+    conn.execute("CREATE TABLE notes (id int PRIMARY KEY, tag int REFERENCES tags); "
+                 "INSERT INTO notes SELECT g, 1 + g % 100 FROM generate_series(1, 20000) g; ANALYZE")
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    conn.execute("SELECT pg_stat_reset()")
+    # NO ACTION and a parent nobody deletes from: the index would only slow writes.
+    assert suggest(conn, statements=[]).indexes == []
+    conn.execute("INSERT INTO tags VALUES (1000); DELETE FROM tags WHERE id = 1000")   # the check scans notes
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    assert [i.columns for i in suggest(conn, statements=[]).indexes] == [["tag"]]
 
 
 def test_foreign_key_the_workload_joins_on_is_found(conn: psycopg.Connection[Any]) -> None:

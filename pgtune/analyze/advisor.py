@@ -298,9 +298,9 @@ class _Selection:
         net: dict[int, float] = {}
         for i, c in enumerate(cands):
             upkeep = self._upkeep(c)
-            if c.origin == FOREIGN_KEY or benefit[i] > upkeep:
+            if c.foreign_key is not None or benefit[i] > upkeep:
                 net[i] = benefit[i] - upkeep
-        order = sorted(net, key=lambda i: (cands[i].origin == FOREIGN_KEY and benefit[i] == 0, -net[i]))
+        order = sorted(net, key=lambda i: (cands[i].foreign_key is not None and benefit[i] == 0, -net[i]))
         budget = self.opts.max_index_mb * 1048576 if self.opts.max_index_mb is not None else None
         chosen: list[int] = []
         for i in order:
@@ -341,7 +341,8 @@ class _Selection:
         return IndexSuggestion(
             schema=schema, table=table, name=name, columns=list(cand.columns),
             descending=[k.descending for k in cand.keys], expressions=[k.expression for k in cand.keys],
-            where=cand.where, include=list(cand.include), origin=cand.origin,
+            where=cand.where, include=list(cand.include),
+            origin=FOREIGN_KEY if cand.foreign_key is not None and not served else cand.origin,
             ddl=ddl.create_index(schema, table, name, cand.keys, where=cand.where, include=cand.include),
             rollback=ddl.drop_index(schema, name), analyze=ddl.analyze(schema, table),
             reason=self._reason(cand, before, after, len(served), upkeep), queries=queries,

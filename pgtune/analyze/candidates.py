@@ -10,10 +10,10 @@ column. Refinements an expert would make:
 * a few narrow SELECT-list columns become INCLUDE columns so that an
   index-only scan can answer the statement;
 * join keys get their own candidate, which a nested-loop inner side probes;
-* a foreign key gets one when the workload joins on it, or when the parent
-  table sees deletes: each deleted parent row scans the child (to cascade, to
-  set NULL, or just to check). A cascade on a parent that is never deleted
-  from costs nothing, and its index would only slow writes.
+* a foreign key gets one when the workload joins on it, when deletes on the
+  parent cascade (ON DELETE CASCADE / SET NULL / SET DEFAULT: each deleted
+  parent row rewrites child rows it must first find), or when the parent sees
+  deletes at all (even NO ACTION scans the child to check).
 """
 
 from __future__ import annotations
@@ -132,14 +132,16 @@ def _include(uses: list[ColumnUse], keys: tuple[IndexKey, ...], table: TableKey,
 def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]]) -> list[Candidate]:
     """A candidate for every foreign key that matters and that no valid index leads with.
 
-    It matters when the workload joins on it, or when the parent sees deletes
+    It matters when the workload joins on it, when its ON DELETE action
+    cascades (c, n, d), or when the parent sees deletes
     (pg_stat_user_tables.n_tup_del): every deleted parent row makes the server
-    scan the child, whatever the ON DELETE action.
+    scan the child, whatever the action.
     """
     out = []
     for fk in catalog.foreign_keys:
         parent = catalog.tables.get((fk.ref_schema, fk.ref_table))
-        relevant = (any((fk.table_key, c) in joined for c in fk.columns)
+        relevant = (fk.on_delete in ("c", "n", "d")
+                    or any((fk.table_key, c) in joined for c in fk.columns)
                     or (parent is not None and parent.deletes > 0))
         if not relevant:
             continue
