@@ -316,7 +316,10 @@ def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through
     """
     phases = _phases(phase, through, directory)
     with connect(dsn) as conn:
-        report = Applier(conn, directory, retries=retries, progress=progress).apply(phases, dry_run=dry_run)
+        # Build progress needs a second connection; open it only for a person watching.
+        monitor = resolve_dsn(dsn) if _stderr_is_tty() else None
+        report = Applier(conn, directory, retries=retries, progress=progress,
+                         monitor_dsn=monitor).apply(phases, dry_run=dry_run)
     _print_report(report, fmt, "apply")
 
 

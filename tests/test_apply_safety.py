@@ -187,3 +187,28 @@ def test_postgres_14_0_to_14_3_is_refused(version: int, refused: bool) -> None:
             check_version(version)
     else:
         check_version(version)
+
+
+def test_cli_shows_progress_on_a_terminal_only(db: str, conn: psycopg.Connection[Any], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import pgtune.apply
+    import pgtune.cli
+    from pgtune.cli import cli
+
+    big_migration(conn, tmp_path / "mig")
+    quiet = CliRunner().invoke(cli, ["apply", str(tmp_path / "mig"), "--dsn", db])
+    assert quiet.exit_code == 0 and quiet.stderr == ""          # not a terminal: no progress chatter
+    CliRunner().invoke(cli, ["rollback", str(tmp_path / "mig"), "--dsn", db])
+    monkeypatch.setattr(pgtune.cli, "_stderr_is_tty", lambda: True)
+    original = pgtune.apply.BuildMonitor.__init__
+
+    def fast(self, dsn, pid, name, say, interval):  # type: ignore[no-untyped-def]
+        original(self, dsn, pid, name, say, 0.02)
+
+    monkeypatch.setattr(pgtune.apply.BuildMonitor, "__init__", fast)
+    loud = CliRunner().invoke(cli, ["apply", str(tmp_path / "mig"), "--dsn", db])
+    assert loud.exit_code == 0
+    assert "… phase 1 up:" in loud.stderr
+    assert "… building " in loud.stderr, loud.stderr
