@@ -428,6 +428,7 @@ _LITERAL_CAST = re.compile(
     re.IGNORECASE)
 
 
+@lru_cache(maxsize=10_000)
 def normalize_expression(text: str) -> str:
     """Canonical text of an index expression or predicate, for comparing with the catalog.
 
