@@ -23,7 +23,7 @@ from pgtune import ddl, plan
 from pgtune.analyze.advisor import suggest
 from pgtune.analyze.bind import EQ, JOIN, ORDER, RANGE, bind
 from pgtune.apply import Applier
-from pgtune.capture import read_catalog, read_workload
+from pgtune.capture import read_catalog, read_workload, reset_counters
 from pgtune.cluster import LocalCluster
 from pgtune.demo.runner import load, measure, run_workload, templates
 
@@ -68,9 +68,7 @@ def main() -> None:
         with psycopg.connect(cluster.dsn_for("bench"), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg")
             load(conn, args.scale)
-            conn.execute("SELECT pg_stat_force_next_flush()")
-            conn.execute("SELECT pg_stat_statements_reset()")
-            conn.execute("SELECT pg_stat_reset()")
+            reset_counters(conn)
             run_workload(conn, args.scale)
             base_cost, base_ms = totals(conn, args.scale)
             rows.append(["no new index", 0, "0.0", f"{base_cost:,.0f}", "1.0x", f"{base_ms:,.0f}", "-"])

@@ -23,7 +23,7 @@ from pgtune.analyze.advisor import Options, suggest
 from pgtune.analyze.bind import _parse, bind
 from pgtune.ddl import create_index
 from pgtune.explain import prepare_text
-from pgtune.capture import WorkloadFilter, read_catalog, read_workload
+from pgtune.capture import WorkloadFilter, read_catalog, read_workload, reset_counters
 from pgtune.cluster import LocalCluster
 
 ROWS = 2000
@@ -71,9 +71,7 @@ def main() -> None:
             t0 = time.monotonic()
             build(conn, args.tables)
             print(f"built {args.tables} tables x {ROWS} rows in {time.monotonic() - t0:.1f}s")
-            conn.execute("SELECT pg_stat_force_next_flush()")
-            conn.execute("SELECT pg_stat_statements_reset()")
-            conn.execute("SELECT pg_stat_reset()")
+            reset_counters(conn)
             for i in range(args.tables):
                 for q in shapes(f"t{i}", f"t{(i + 1) % args.tables}")[:per]:
                     with conn.transaction(force_rollback=True):   # the UPDATE/DELETE shapes change nothing

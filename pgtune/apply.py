@@ -30,6 +30,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import catalog_sql, ddl
+from ._text import one_line
 from .errors import ApplyFailed, LockBusy, UnsupportedServer
 from .plan import Migration, Phase, load, mismatches, script, sha256
 
@@ -105,6 +106,14 @@ def index_target(stmt: str) -> tuple[str, str] | None:
     if isinstance(node, ast.IndexStmt) and node.idxname:
         return (node.relation.schemaname or "public", node.idxname)
     return None
+
+
+def history_exists(conn: psycopg.Connection[Any], schema: str = DEFAULT_SCHEMA) -> bool:
+    """Has any pgtune apply run here (its history tables exist in ``schema``)?"""
+    row = conn.execute("/* pgtune */ SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
+                       (sql.Identifier(schema, "history").as_string(conn),
+                        sql.Identifier(schema, "phases").as_string(conn))).fetchone()
+    return bool(row and row[0])
 
 
 def constraint_target(stmt: str) -> tuple[str, str, str] | None:
@@ -325,7 +334,7 @@ class Applier:
                 attempt += 1
                 if attempt > self.retries:
                     raise ApplyFailed(f"phase {phase.number}: gave up after {self.retries} lock "
-                                      f"timeouts on: {_short(stmt)}") from None
+                                      f"timeouts on: {one_line(stmt, 90)}") from None
                 wait = self.backoff * 2 ** (attempt - 1)
                 self.say(f"lock timeout; retry {attempt}/{self.retries} in {wait:.1f}s")
                 time.sleep(wait)
@@ -337,7 +346,7 @@ class Applier:
                 self._log_end(row_id, "failed", msg, time.monotonic() - started)
                 if target is not None and self._index_state(*target) is False:
                     self._drop_invalid(*target)
-                raise ApplyFailed(f"phase {phase.number} failed on {_short(stmt)}: {msg}") from None
+                raise ApplyFailed(f"phase {phase.number} failed on {one_line(stmt, 90)}: {msg}") from None
             self._log_end(row_id, "done", None, time.monotonic() - started)
             return StepResult(phase.number, stmt, "done")
 
@@ -382,9 +391,7 @@ class Applier:
         return sql.Identifier(self.schema, table)
 
     def _history_exists(self) -> bool:
-        row = self.conn.execute("/* pgtune */ SELECT to_regclass(%s) IS NOT NULL",
-                                (sql.Identifier(self.schema, "phases").as_string(self.conn),)).fetchone()
-        return bool(row and row[0])
+        return history_exists(self.conn, self.schema)
 
     def _ensure_history(self) -> None:
         self.conn.execute(sql.SQL(catalog_sql.load("history_schema")).format(schema=sql.Identifier(self.schema)))
@@ -488,8 +495,3 @@ class _AdvisoryLock:
         conn = self.a.conn
         if not conn.closed and not conn.broken:
             conn.execute("/* pgtune */ SELECT pg_advisory_unlock(%s)", (ADVISORY_KEY,))
-
-
-def _short(stmt: str, width: int = 90) -> str:
-    one = " ".join(stmt.split())
-    return one if len(one) <= width else one[: width - 1] + "…"

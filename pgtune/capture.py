@@ -250,6 +250,19 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     return cat
 
 
+def reset_counters(conn: psycopg.Connection[Any]) -> None:
+    """Start a new observation window: pg_stat_statements and this database's table counters.
+
+    This backend's own pending counters are flushed first (PostgreSQL 15+
+    publishes them up to a second late), so a bulk load just run here does not
+    leak into the new window.
+    """
+    if conn.info.server_version >= 150000:
+        conn.execute("/* pgtune */ SELECT pg_stat_force_next_flush()")
+    conn.execute("/* pgtune */ SELECT pg_stat_statements_reset()")
+    conn.execute("/* pgtune */ SELECT pg_stat_reset()")
+
+
 def write_window_scale(conn: psycopg.Connection[Any]) -> float:
     """Factor that scales table write counts to pg_stat_statements' counting window.
 

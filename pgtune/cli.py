@@ -18,6 +18,7 @@ import psycopg
 from tabulate import tabulate
 
 from . import __version__, baseline, plan
+from ._text import one_line
 from .analyze.advisor import Advice, Options, collect_workload, suggest as run_suggest
 from .capture import WorkloadFilter, read_queries_file
 from .constraints import ConstraintAdvice, ConstraintOptions, propose as propose_constraints
@@ -75,11 +76,6 @@ format_option = click.option("--format", "fmt", type=click.Choice(["table", "jso
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
-
-
-def short(query: str, width: int = 70) -> str:
-    one = " ".join(query.split())
-    return one if len(one) <= width else one[: width - 1] + "…"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -275,7 +271,7 @@ def _print_advice(advice: Advice) -> None:
         summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
         click.echo(f"skipped {len(advice.skipped)} statements ({summary}); --format json lists them all")
         for sk in [s for s in advice.skipped if not s.reason.startswith("utility")][:5]:
-            click.echo(f"  {short(sk.query, 50)}: {short(sk.reason, 100)}")
+            click.echo(f"  {one_line(sk.query, 50)}: {one_line(sk.reason, 100)}")
 
 
 def _phases(phase: int | None, through: int | None, directory: Path) -> list[int] | None:
@@ -351,7 +347,7 @@ def _print_report(report: Any, fmt: str, verb: str) -> None:
     for w in report.warnings:
         click.echo(f"warning: {w}", err=True)
     if report.steps:
-        click.echo(tabulate([[s.phase, s.status, short(s.statement), s.note] for s in report.steps],
+        click.echo(tabulate([[s.phase, s.status, one_line(s.statement), s.note] for s in report.steps],
                             headers=["phase", "status", "statement", "note"]))
     if not report.phases_run and not any(s.status == "would-run" for s in report.steps):
         click.echo(f"{verb}: nothing to do ({report.migration_id})")
@@ -439,7 +435,7 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
         for t in result.targets:
             ratio = f"{t.ratio:.1f}x" if t.ratio else ""
             mark = style("ok", fg="green") if t.ok else style("FAIL", fg="red")
-            row = [mark, short(t.query, 60), ", ".join(t.used) or "-", ratio]
+            row = [mark, one_line(t.query, 60), ", ".join(t.used) or "-", ratio]
             if analyze:
                 row += [f"{t.baseline_ms:.2f}" if t.baseline_ms is not None else "-",
                         f"{t.ms:.2f}" if t.ms is not None else "-"]

@@ -25,7 +25,7 @@ from psycopg.rows import dict_row
 from . import catalog_sql
 from .baseline import measure
 from .explain import explain
-from .apply import index_target
+from .apply import history_exists, index_target
 from .plan import Migration, Target, load
 
 DISAGREEMENT = 2.0   # flag when measured and predicted speed-ups differ by more than this factor
@@ -128,9 +128,7 @@ def check_target(conn: psycopg.Connection[Any], t: Target, *, tolerance: float, 
 
 def stale_statistics(conn: psycopg.Connection[Any], m: Migration, schema: str = "pgtune") -> list[str]:
     """Tables last analyzed before pgtune built their newest index (from pgtune's history)."""
-    exists = conn.execute("/* pgtune */ SELECT to_regclass(%s) IS NOT NULL",
-                          (sql.Identifier(schema, "history").as_string(conn),)).fetchone()
-    if not exists or not exists[0]:
+    if not history_exists(conn, schema):
         return []
     table_of = {ix.name: (ix.schema, ix.table) for p in m.phases for ix in p.indexes}
     built: dict[tuple[str, str], Any] = {}

@@ -6,6 +6,8 @@ from typing import Any
 
 import psycopg
 
+from pgtune.capture import reset_counters
+
 SHOP_SCHEMA = """
 CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, "createdAt" timestamptz NOT NULL);
 CREATE TABLE "order" (
@@ -32,9 +34,7 @@ def shop(conn: psycopg.Connection[Any]) -> None:
 
 def steady_state(conn: psycopg.Connection[Any]) -> None:
     """Count statements and table writes from now on, not the fixture's bulk load."""
-    conn.execute("SELECT pg_stat_force_next_flush()")   # this backend's pending counters first
-    conn.execute("SELECT pg_stat_statements_reset()")
-    conn.execute("SELECT pg_stat_reset()")
+    reset_counters(conn)
 
 
 def run(conn: psycopg.Connection[Any], query: str, values: list[tuple[Any, ...]] | None = None,

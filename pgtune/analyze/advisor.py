@@ -17,7 +17,7 @@ from typing import Any, Callable
 import psycopg
 
 from .. import ddl
-from ..capabilities import Capabilities, probe
+from ..capabilities import probe
 from ..capture import (Catalog, Statement, WorkloadFilter, merge_workloads, query_text_limit, read_catalog,
                        read_workload, write_window_scale)
 from ..explain import explain
@@ -151,14 +151,13 @@ def suggest(conn: psycopg.Connection[Any], statements: list[Statement] | None = 
     use_hypo = caps.hypopg_installed if opts.use_hypopg is None else opts.use_hypopg
     advice = Advice(method=HYPOPG if use_hypo else HEURISTIC, hints=caps.hints() if not use_hypo else [],
                     server_version=caps.server_version)
-    return _Selection(conn, catalog, caps, opts, advice, say).run(statements)
+    return _Selection(conn, catalog, opts, advice, say).run(statements)
 
 
 class _Selection:
-    def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog, caps: Capabilities,
-                 opts: Options, advice: Advice, say: Progress) -> None:
-        self.conn, self.catalog, self.caps, self.opts, self.advice, self.say = (
-            conn, catalog, caps, opts, advice, say)
+    def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog, opts: Options, advice: Advice,
+                 say: Progress) -> None:
+        self.conn, self.catalog, self.opts, self.advice, self.say = conn, catalog, opts, advice, say
         self.text_limit = query_text_limit(conn)
 
     # -- analysis -------------------------------------------------------------

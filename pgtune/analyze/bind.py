@@ -35,7 +35,6 @@ OUTPUT = "output"    # col in the SELECT list: INCLUDE material for index-only s
 STAR = "star"        # SELECT * (or t.*): every column is needed, no index-only scan
 
 _RANGE_OPS = {"<", "<=", ">", ">="}
-_WRITES = {"UpdateStmt", "DeleteStmt", "InsertStmt"}
 
 
 class ParseFailed(ValueError):
@@ -78,10 +77,6 @@ class Shape:
     tables: set[TableKey] = field(default_factory=set)
     limited_blocks: set[int] = field(default_factory=set)
     unbound: list[str] = field(default_factory=list)
-
-    @property
-    def writes(self) -> bool:
-        return self.kind != "select"
 
 
 @dataclass

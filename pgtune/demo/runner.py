@@ -23,6 +23,7 @@ from ..analyze.advisor import suggest
 from ..apply import Applier
 from ..cluster import LocalCluster
 from ..constraints import propose
+from ..capture import reset_counters
 from ..connect import connect
 from ..explain import explain
 from ..verify import verify
@@ -140,9 +141,7 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
             rows = conn.execute("SELECT sum(n_live_tup) FROM pg_stat_user_tables").fetchone()
             progress(f"loaded {int(rows[0] if rows else 0):,} rows in {time.monotonic() - started:.0f}s")
             # Steady state: count statements and table writes from here on, not the bulk load.
-            conn.execute("SELECT pg_stat_force_next_flush()")
-            conn.execute("SELECT pg_stat_statements_reset()")
-            conn.execute("SELECT pg_stat_reset()")
+            reset_counters(conn)
             progress("running the workload")
             run_workload(conn, scale)
             before = measure(conn, scale)
