@@ -268,3 +268,20 @@ def test_hostile_names_survive_the_whole_loop(conn: psycopg.Connection[Any], tmp
     files = sorted(str(p) for p in (tmp_path / "mig").glob("*.sql"))
     out = subprocess.run([squawk_bin(), *files], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout
+
+
+def test_through_and_rollback_of_one_phase(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    m = emit(conn, tmp_path / "mig", first_phase_share=0.5)
+    assert len(m.phases) == 2
+    first = {ix.name for ix in m.phases[0].indexes}
+    second = {ix.name for ix in m.phases[1].indexes}
+    through = CliRunner().invoke(cli, ["apply", str(tmp_path / "mig"), "--dsn", db, "--through", "1"])
+    assert through.exit_code == 0, through.stderr
+    assert first <= index_names(conn) and not (second & index_names(conn))
+    CliRunner().invoke(cli, ["apply", str(tmp_path / "mig"), "--dsn", db])
+    assert second <= index_names(conn)
+    back = CliRunner().invoke(cli, ["rollback", str(tmp_path / "mig"), "--dsn", db, "--phase", "2"])
+    assert back.exit_code == 0, back.stderr
+    assert first <= index_names(conn) and not (second & index_names(conn))
+    status = CliRunner().invoke(cli, ["status", str(tmp_path / "mig"), "--dsn", db, "--format", "json"])
+    assert [p["state"] for p in json.loads(status.stdout)["phases"]] == ["applied", "rolled_back"]
