@@ -22,14 +22,19 @@ def param_types(conn: psycopg.Connection[Any], query: str) -> list[str]:
     if not n:
         return []
     try:
-        with conn.transaction(force_rollback=True):
-            conn.execute(f"/* pgtune */ PREPARE pgtune_types AS {text}")
-            row = conn.execute("/* pgtune */ SELECT parameter_types::text[] FROM pg_prepared_statements "
-                               "WHERE name = 'pgtune_types'").fetchone()
+        # One statement per query string (pipeline: extended protocol), as in explain.
+        with conn.transaction(force_rollback=True), conn.pipeline(), conn.cursor() as cur:
+            cur.execute("/* pgtune */ SET LOCAL standard_conforming_strings = on")
+            cur.execute(f"/* pgtune */ PREPARE pgtune_types AS {text}")
+            cur.execute("/* pgtune */ SELECT parameter_types::text[] FROM pg_prepared_statements "
+                        "WHERE name = 'pgtune_types'")
+            row = cur.fetchone()
     except psycopg.Error:
+        if conn.broken or conn.closed:
+            raise
         return []
     finally:
-        if not conn.closed:
+        if not conn.closed and not conn.broken:
             conn.execute("/* pgtune */ DEALLOCATE ALL")
     return list(row[0]) if row else []
 

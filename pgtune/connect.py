@@ -86,4 +86,15 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
         raise ConnectionFailed(
             f"cannot connect to {describe(conninfo)}: {redact(first, conninfo)}"
         ) from None
+    force_session_settings(conn)
     return conn
+
+
+def force_session_settings(conn: psycopg.Connection[Any]) -> None:
+    """Settings every pgtune session needs, whatever the role or database defaults say.
+
+    pglast reads string literals with ``standard_conforming_strings = on`` (a
+    backslash is just a character); a server reading them otherwise would see
+    other statements in the same text.
+    """
+    conn.execute("/* pgtune */ SET standard_conforming_strings = on")

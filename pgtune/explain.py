@@ -80,29 +80,37 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
          timeout_ms: int) -> Any:
     """One round trip: a READ ONLY transaction, the EXPLAIN, and (always) a rollback.
 
-    The statements go as one simple-protocol batch; ``query`` is one statement
-    the parser accepted (prepare_text), so it cannot smuggle in another.
+    Workload text never shares a query string with another statement: in
+    pipeline mode each statement goes through the extended protocol, which
+    refuses more than one command per string, so a text that a lax server
+    setting would split in two (``standard_conforming_strings = off``) fails
+    instead of running. The transaction forces the setting on as well, so the
+    server reads every literal the way pglast did.
     """
-    head = ("/* pgtune */ BEGIN READ ONLY; "
-            f"SET LOCAL statement_timeout = {int(timeout_ms)}; ")
+    steps = ["/* pgtune */ BEGIN READ ONLY",
+             "/* pgtune */ SET LOCAL standard_conforming_strings = on",
+             f"/* pgtune */ SET LOCAL statement_timeout = {int(timeout_ms)}"]
     if nparams and major >= 16:
-        body = f"EXPLAIN (GENERIC_PLAN, {options}) {query}"
+        last = f"EXPLAIN (GENERIC_PLAN, {options}) {query}"
     elif nparams:
         nulls = ", ".join(["NULL"] * nparams)
-        body = (f"SET LOCAL plan_cache_mode = force_generic_plan; PREPARE {_STMT_NAME} AS {query}; "
-                f"EXPLAIN ({options}) EXECUTE {_STMT_NAME}({nulls})")
+        steps += ["/* pgtune */ SET LOCAL plan_cache_mode = force_generic_plan",
+                  f"PREPARE {_STMT_NAME} AS {query}"]
+        last = f"EXPLAIN ({options}) EXECUTE {_STMT_NAME}({nulls})"
     else:
-        body = f"EXPLAIN ({options}) {query}"
+        last = f"EXPLAIN ({options}) {query}"
+    prepared = bool(nparams) and major < 16
     try:
-        with conn.cursor() as cur:
-            cur.execute(head + body)
-            while cur.nextset():
-                pass
+        with conn.pipeline(), conn.cursor() as cur:
+            for step in steps:
+                cur.execute(step)
+            cur.execute(last)
             row = cur.fetchone()
     finally:
-        if not conn.closed:
-            # PREPARE outlives the rolled-back transaction: free the name for the next call.
-            tail = "; DEALLOCATE ALL" if nparams and major < 16 else ""
+        if not conn.closed and not conn.broken:
+            # PREPARE outlives the rolled-back transaction: free the name for the next call
+            # (psycopg notices DEALLOCATE ALL and forgets its own prepared statements too).
+            tail = "; DEALLOCATE ALL" if prepared else ""
             if conn.info.transaction_status != pq.TransactionStatus.IDLE or tail:
                 conn.execute("/* pgtune */ ROLLBACK" + tail)
     assert row is not None

@@ -96,7 +96,9 @@ def propose(conn: psycopg.Connection[Any], options: ConstraintOptions | None = N
             proven = family.prove(cand, prover)
             if proven is None:
                 continue
-            count, examples = prover.violations(proven.schema, proven.table, proven.check, proven.columns)
+            assert proven.rule is not None, f"family {proven.kind} gave no rule"
+            count, examples = prover.violations(proven.schema, proven.table, proven.rule.composed(),
+                                                proven.columns)
         except TooSlow as exc:
             advice.unproven.append(Skip(cand.schema, cand.table, list(cand.columns), cand.kind, str(exc)))
             continue

@@ -6,6 +6,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from psycopg import sql
+
+from .. import ddl
+
 TableKey = tuple[str, str]
 
 # Columns that hold free text, identifiers, secrets or documents: never constrained by value.
@@ -47,6 +51,49 @@ class Column:
         return bool(TRAP_NAMES.search(self.name)) or self.category in ("U", "A")
 
 
+COMPARISONS = ("<", "<=", ">", ">=", "=", "<>")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A CHECK rule as data, so that it reaches SQL only through a quoting routine.
+
+    ``text()`` is the DDL form (names and literals printed by pglast);
+    ``composed()`` is the form pgtune executes to prove it (psycopg.sql).
+    ``op`` is ``in`` (column IN values), ``is not null``, a comparison with
+    the whole number in ``values[0]``, or with two columns a comparison between them.
+    """
+
+    op: str
+    columns: tuple[str, ...]
+    values: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.op not in ("in", "is not null", *COMPARISONS):
+            raise ValueError(f"unknown rule operator {self.op!r}")
+        if self.op in COMPARISONS and len(self.columns) == 1:
+            int(self.values[0])         # a whole number, never text pasted into SQL
+
+    def text(self) -> str:
+        col = ddl.name(self.columns[0])
+        if self.op == "in":
+            return f"{col} IN ({', '.join(ddl.literal(v) for v in self.values)})"
+        if self.op == "is not null":
+            return f"{col} IS NOT NULL"
+        if len(self.columns) == 2:
+            return f"{col} {self.op} {ddl.name(self.columns[1])}"
+        return f"{col} {self.op} {self.values[0]}"
+
+    def composed(self) -> sql.Composable:
+        col = sql.Identifier(self.columns[0])
+        if self.op == "in":
+            return sql.SQL("{} IN ({})").format(col, sql.SQL(", ").join(sql.Literal(v) for v in self.values))
+        if self.op == "is not null":
+            return sql.SQL("{} IS NOT NULL").format(col)
+        rhs = sql.Identifier(self.columns[1]) if len(self.columns) == 2 else sql.Literal(int(self.values[0]))
+        return sql.SQL("{} {} {}").format(col, sql.SQL(self.op), rhs)
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A rule a family believes in before the data is asked."""
@@ -58,6 +105,7 @@ class Candidate:
     check: str                   # the CHECK expression; for value-set filled in by the proof
     confidence: str              # high, medium
     evidence: dict[str, Any] = field(default_factory=dict)
+    rule: Rule | None = field(default=None, compare=False)   # the check as data (see Rule)
 
 
 @dataclass

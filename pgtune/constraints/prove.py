@@ -23,6 +23,7 @@ class Prover:
         try:
             with self.conn.transaction(force_rollback=True):
                 self.conn.execute("/* pgtune */ SET TRANSACTION READ ONLY")
+                self.conn.execute("/* pgtune */ SET LOCAL standard_conforming_strings = on")
                 self.conn.execute(sql.SQL("/* pgtune */ SET LOCAL statement_timeout = {}").format(
                     sql.Literal(self.timeout_ms)))
                 return self.conn.execute(query, params or None).fetchall()
@@ -47,14 +48,15 @@ class Prover:
             col=sql.Identifier(column), tab=sql.Identifier(schema, table)))
         return rows[0][0] if rows else None
 
-    def violations(self, schema: str, table: str, check: str, columns: tuple[str, ...],
+    def violations(self, schema: str, table: str, check: sql.Composable, columns: tuple[str, ...],
                    bound: int = 1000) -> tuple[int, list[str]]:
         """Rows where ``check`` is false (as a CHECK sees it: NULL passes), up to ``bound``, and examples.
 
-        ``check`` is an expression pgtune built with pglast-quoted names and literals.
+        ``check`` is composed with psycopg.sql (``Rule.composed``): names and
+        values read from the data reach the server only through its quoting.
         """
         cols = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns)
         rows = self._run(sql.SQL(
             "/* pgtune */ SELECT {cols} FROM {tab} WHERE NOT ({check}) LIMIT {bound}").format(
-            cols=cols, tab=sql.Identifier(schema, table), check=sql.SQL(check), bound=sql.Literal(bound)))
+            cols=cols, tab=sql.Identifier(schema, table), check=check, bound=sql.Literal(bound)))
         return len(rows), [", ".join("NULL" if v is None else v for v in r) for r in rows[:3]]

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ... import ddl
-from ..model import Candidate, Column
+from ..model import Candidate, Column, Rule
 from ..prove import Prover
 
 KIND = "column-order"
@@ -43,9 +42,9 @@ def candidates(columns: list[Column]) -> list[Candidate]:
                         continue
                     # start/end: end >= start; used/limit: used <= limit
                     left, right = (b, a) if op == ">=" else (a, b)
-                    check = f"{ddl.name(left.name)} {op} {ddl.name(right.name)}"
-                    out.append(Candidate(KIND, a.schema, a.table, (left.name, right.name), check, "high",
-                                         {"pair": [left.name, right.name]}))
+                    rule = Rule(op, (left.name, right.name))
+                    out.append(Candidate(KIND, a.schema, a.table, (left.name, right.name), rule.text(), "high",
+                                         {"pair": [left.name, right.name]}, rule))
     return out
 
 

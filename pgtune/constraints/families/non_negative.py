@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ... import ddl
-from ..model import Candidate, Column
+from ..model import Candidate, Column, Rule
 from ..prove import Prover
 
 KIND = "non-negative"
@@ -30,8 +29,8 @@ def candidates(columns: list[Column]) -> list[Candidate]:
     for c in columns:
         if c.category != "N" or c.is_trap or SIGNED.search(c.name) or not MEASURES.search(c.name):
             continue
-        out.append(Candidate(KIND, c.schema, c.table, (c.name,), f"{ddl.name(c.name)} >= 0", "high",
-                             {"type": c.type}))
+        rule = Rule(">=", (c.name,), ("0",))
+        out.append(Candidate(KIND, c.schema, c.table, (c.name,), rule.text(), "high", {"type": c.type}, rule))
     return out
 
 
@@ -40,6 +39,8 @@ def prove(cand: Candidate, prover: Prover) -> Candidate | None:
     low = prover.minimum(cand.schema, cand.table, col)
     evidence = {**cand.evidence, "min": None if low is None else str(low)}
     if low is not None and low > 0 and STRICT.search(col):
-        return Candidate("positive", cand.schema, cand.table, cand.columns, f"{ddl.name(col)} > 0",
-                         cand.confidence, evidence)
-    return Candidate(cand.kind, cand.schema, cand.table, cand.columns, cand.check, cand.confidence, evidence)
+        rule = Rule(">", (col,), ("0",))
+        return Candidate("positive", cand.schema, cand.table, cand.columns, rule.text(), cand.confidence, evidence,
+                         rule)
+    return Candidate(cand.kind, cand.schema, cand.table, cand.columns, cand.check, cand.confidence, evidence,
+                     cand.rule)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ... import ddl
-from ..model import Candidate, Column
+from ..model import Candidate, Column, Rule
 from ..prove import Prover
 
 KIND = "not-null"
@@ -27,8 +26,9 @@ def candidates(columns: list[Column]) -> list[Candidate]:
         if (c.not_null or c.null_frac is None or c.null_frac > 0 or c.reltuples < 1 or c.is_trap
                 or OPTIONAL.search(c.name)):
             continue
-        out.append(Candidate(KIND, c.schema, c.table, (c.name,), f"{ddl.name(c.name)} IS NOT NULL", "medium",
-                             {"null_frac": c.null_frac}))
+        rule = Rule("is not null", (c.name,))
+        out.append(Candidate(KIND, c.schema, c.table, (c.name,), rule.text(), "medium",
+                             {"null_frac": c.null_frac}, rule))
     return out
 
 

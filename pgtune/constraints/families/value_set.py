@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ... import ddl
-from ..model import Candidate, Column
+from ..model import Candidate, Column, Rule
 from ..prove import Prover
 
 KIND = "value-set"
@@ -51,7 +50,6 @@ def prove(cand: Candidate, prover: Prover) -> Candidate | None:
         return None
     if any(len(v) > MAX_VALUE_LENGTH or any(ch.isspace() for ch in v) for v, _ in values):
         return None     # prose, not codes
-    listed = ", ".join(ddl.literal(v) for v, _ in sorted(values))
+    rule = Rule("in", (col,), tuple(v for v, _ in sorted(values)))
     evidence = {**cand.evidence, "values": {v: n for v, n in values}}
-    return Candidate(cand.kind, cand.schema, cand.table, cand.columns, f"{ddl.name(col)} IN ({listed})",
-                     cand.confidence, evidence)
+    return Candidate(cand.kind, cand.schema, cand.table, cand.columns, rule.text(), cand.confidence, evidence, rule)
