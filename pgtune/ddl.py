@@ -8,13 +8,15 @@ keywords come out right by construction.
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 import re
+import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass
 
 from pglast import ast, parse_sql
 from pglast.enums import SortByDir, SortByNulls
 from pglast.stream import RawStream, maybe_double_quote_name
+from pglast.visitors import Visitor
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 
@@ -60,6 +62,28 @@ def identifier(parts: list[str]) -> str:
 def literal(value: str) -> str:
     """A string constant as pglast prints it: ``'it''s'``."""
     return _print(ast.A_Const(isnull=False, val=ast.String(sval=value)))
+
+
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def comment(text: str) -> str:
+    """``text`` made safe for one ``-- …`` comment line.
+
+    A newline or carriage return would end the comment and turn the rest into
+    SQL; every control, format or line-separator character is written as an
+    escape instead (``\\n``, ``\\x01``, ``\\u2028``), so a name read from the
+    database can be shown but never run.
+    """
+    out = []
+    for ch in text:
+        if unicodedata.category(ch) in _UNPRINTABLE:
+            code = ord(ch)
+            out.append({10: "\\n", 13: "\\r", 9: "\\t"}.get(code)
+                       or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def name(value: str) -> str:
@@ -152,3 +176,53 @@ def set_not_null(schema: str, table: str, column: str) -> str:
 
 def drop_not_null(schema: str, table: str, column: str) -> str:
     return f"ALTER TABLE {qualified(schema, table)} ALTER COLUMN {name(column)} DROP NOT NULL"
+
+
+class _StripCasts(Visitor):  # type: ignore[misc]
+    """``'x'::text`` → ``'x'``: pg_get_indexdef spells out casts that pgtune's DDL leaves implicit."""
+
+    def visit_TypeCast(self, _ancestors: object, node: ast.TypeCast) -> ast.Node | None:
+        if isinstance(node.arg, (ast.A_Const, ast.ColumnRef)):
+            return node.arg
+        return None
+
+
+def _norm(node: ast.Node | None) -> str | None:
+    if node is None:
+        return None
+    return _print(_StripCasts()(node))
+
+
+def index_signature(stmt: str) -> tuple[object, ...]:
+    """What makes two CREATE INDEX statements build the same index (not its name or schema).
+
+    Table, method, uniqueness, each key (column or expression, direction,
+    NULLS order, opclass, collation), INCLUDE columns and the predicate, with
+    implicit casts and default spellings folded, so that pgtune's DDL and
+    ``pg_get_indexdef`` compare equal when, and only when, they build the same.
+    """
+    node = parse_sql(stmt)[0].stmt
+    if not isinstance(node, ast.IndexStmt):
+        raise ValueError("not a CREATE INDEX statement")
+
+    def key(p: ast.IndexElem) -> tuple[object, ...]:
+        ordering = SortByDir.SORTBY_ASC if p.ordering == SortByDir.SORTBY_DEFAULT else p.ordering
+        nulls = p.nulls_ordering
+        if nulls == SortByNulls.SORTBY_NULLS_DEFAULT:
+            nulls = (SortByNulls.SORTBY_NULLS_FIRST if ordering == SortByDir.SORTBY_DESC
+                     else SortByNulls.SORTBY_NULLS_LAST)
+        opclass = tuple(n.sval for n in p.opclass or ())
+        collation = tuple(n.sval for n in p.collation or ())
+        return (p.name, _norm(p.expr), int(ordering), int(nulls), opclass, collation)
+
+    return (node.relation.relname, (node.accessMethod or "btree").lower(), bool(node.unique),
+            tuple(key(p) for p in node.indexParams or ()),
+            tuple(p.name for p in node.indexIncludingParams or ()), _norm(node.whereClause))
+
+
+def same_index(planned: str, indexdef: str) -> bool:
+    """Does the index ``indexdef`` (pg_get_indexdef) build exactly what ``planned`` would?"""
+    try:
+        return index_signature(planned) == index_signature(indexdef)
+    except Exception:   # noqa: BLE001 - anything unreadable is "not the same": the caller refuses
+        return False

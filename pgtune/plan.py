@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .analyze.advisor import Advice, IndexSuggestion
+from . import ddl
 from .errors import ChecksumMismatch, MigrationError
 
 MANIFEST = "manifest.json"
@@ -205,26 +206,44 @@ def _check_timeout(value: str) -> str:
     return value
 
 
+def _settings(m: Migration, *, statement_limit: bool) -> list[str]:
+    """The session settings every script starts with.
+
+    standard_conforming_strings is forced on because pgtune printed every
+    literal for that reading; lock_timeout keeps a blocked DDL from queueing
+    application traffic behind it.
+    """
+    return [
+        "SET standard_conforming_strings = on;",
+        f"SET lock_timeout = {_literal(_check_timeout(m.lock_timeout))};",
+        f"SET statement_timeout = {_literal(_check_timeout(m.statement_timeout)) if statement_limit else '0'};",
+    ]
+
+
+def _c(text: str) -> str:
+    """A comment line; anything read from the database goes through ddl.comment."""
+    return "-- " + ddl.comment(text)
+
+
 def up_script(m: Migration, phase: Phase) -> str:
     if phase.step == "add-not-valid":
         return _add_constraints_up(m, phase)
     if phase.step == "validate":
         return _validate_up(m, phase)
     lines = [
-        f"-- pgtune migration {m.id}, phase {phase.number} of {len(m.phases)}: {phase.name}",
-        f"-- Why this phase: {phase.reason}.",
-        "-- Run outside a transaction block: psql -v ON_ERROR_STOP=1 -f " + phase.up_file,
+        _c(f"pgtune migration {m.id}, phase {phase.number} of {len(m.phases)}: {phase.name}"),
+        _c(f"Why this phase: {phase.reason}."),
+        _c("Run outside a transaction block: psql -v ON_ERROR_STOP=1 -f " + phase.up_file),
         "-- CREATE INDEX CONCURRENTLY does not block writes. If a build is interrupted it leaves an",
         "-- INVALID index that IF NOT EXISTS would skip: `pgtune apply` drops and rebuilds it; by hand,",
-        "-- run the matching DROP INDEX CONCURRENTLY from " + phase.down_file + " and re-run this file.",
-        f"SET lock_timeout = {_literal(_check_timeout(m.lock_timeout))};",
+        _c("run the matching DROP INDEX CONCURRENTLY from " + phase.down_file + " and re-run this file."),
         "-- Index builds take as long as they take: no statement limit.",
-        "SET statement_timeout = 0;",
+        *_settings(m, statement_limit=False),
         "",
     ]
     tables: list[tuple[str, str, str]] = []
     for ix in phase.indexes:
-        lines.append(f"-- {ix.reason}")
+        lines.append(_c(ix.reason))
         lines.append(ix.ddl + ";")
         lines.append("")
         if (ix.schema, ix.table) not in [(s, t) for s, t, _ in tables]:
@@ -237,18 +256,16 @@ def up_script(m: Migration, phase: Phase) -> str:
 
 def _header(m: Migration, phase: Phase, file: str, what: str) -> list[str]:
     return [
-        f"-- pgtune migration {m.id}, phase {phase.number} of {len(m.phases)}: {what}",
-        f"-- Why this phase: {phase.reason}.",
-        "-- Run with pgtune apply (it skips what already exists), or: psql -v ON_ERROR_STOP=1 -f " + file,
-        f"SET lock_timeout = {_literal(_check_timeout(m.lock_timeout))};",
+        _c(f"pgtune migration {m.id}, phase {phase.number} of {len(m.phases)}: {what}"),
+        _c(f"Why this phase: {phase.reason}."),
+        _c("Run with pgtune apply (it skips what already exists), or: psql -v ON_ERROR_STOP=1 -f " + file),
     ]
 
 
 def _add_constraints_up(m: Migration, phase: Phase) -> str:
-    lines = _header(m, phase, phase.up_file, phase.name)
-    lines.append(f"SET statement_timeout = {_literal(_check_timeout(m.statement_timeout))};")
+    lines = _header(m, phase, phase.up_file, phase.name) + _settings(m, statement_limit=True)
     for c in phase.constraints:
-        lines += ["", f"-- {c.kind} on {', '.join(c.columns)}: holds for every current row (checked at emit).",
+        lines += ["", _c(f"{c.kind} on {', '.join(c.columns)}: holds for every current row (checked at emit)."),
                   "BEGIN;", c.add + ";", "COMMIT;"]
     return "\n".join(lines) + "\n"
 
@@ -256,7 +273,7 @@ def _add_constraints_up(m: Migration, phase: Phase) -> str:
 def _validate_up(m: Migration, phase: Phase) -> str:
     lines = _header(m, phase, phase.up_file, phase.name)
     lines.append("-- VALIDATE reads the whole table but blocks no writes: no statement limit.")
-    lines.append("SET statement_timeout = 0;")
+    lines += _settings(m, statement_limit=False)
     for c in phase.constraints:
         lines += ["", "BEGIN;", c.validate + ";", "COMMIT;"]
     not_null = [c for c in phase.constraints if c.set_not_null]
@@ -274,11 +291,11 @@ def _validate_up(m: Migration, phase: Phase) -> str:
 
 def _constraints_down(m: Migration, phase: Phase) -> str:
     lines = [
-        f"-- pgtune migration {m.id}, phase {phase.number} rollback: undoes {phase.up_file}.",
-        "-- Run with pgtune rollback, or: psql -v ON_ERROR_STOP=1 -f " + phase.down_file,
-        f"SET lock_timeout = {_literal(_check_timeout(m.lock_timeout))};",
-        f"SET statement_timeout = {_literal(_check_timeout(m.statement_timeout))};",
+        _c(f"pgtune migration {m.id}, phase {phase.number} rollback: undoes {phase.up_file}."),
+        _c("Run with pgtune rollback, or: psql -v ON_ERROR_STOP=1 -f " + phase.down_file),
+        *_settings(m, statement_limit=True),
     ]
+    header = len(lines)
     for c in reversed(phase.constraints):
         if phase.step == "validate":
             if c.drop_not_null:
@@ -287,7 +304,7 @@ def _constraints_down(m: Migration, phase: Phase) -> str:
         else:
             lines += ["BEGIN;", "-- Rollback removes the constraint this migration added.",
                       "-- squawk-ignore ban-drop-constraint", f"{c.drop};", "COMMIT;"]
-    if len(lines) == 4:
+    if len(lines) == header:
         lines.append("-- Nothing to undo: a validated constraint is removed by the previous phase's rollback.")
     return "\n".join(lines) + "\n"
 
@@ -296,11 +313,10 @@ def down_script(m: Migration, phase: Phase) -> str:
     if phase.step != "indexes":
         return _constraints_down(m, phase)
     lines = [
-        f"-- pgtune migration {m.id}, phase {phase.number} rollback: drops what {phase.up_file} created.",
-        "-- Run outside a transaction block: psql -v ON_ERROR_STOP=1 -f " + phase.down_file,
-        f"SET lock_timeout = {_literal(_check_timeout(m.lock_timeout))};",
+        _c(f"pgtune migration {m.id}, phase {phase.number} rollback: drops what {phase.up_file} created."),
+        _c("Run outside a transaction block: psql -v ON_ERROR_STOP=1 -f " + phase.down_file),
         "-- DROP INDEX CONCURRENTLY waits for running transactions, never blocks writes: no statement limit.",
-        "SET statement_timeout = 0;",
+        *_settings(m, statement_limit=False),
         "",
     ]
     for ix in reversed(phase.indexes):
