@@ -7,10 +7,16 @@ Safety rules, each for a reason a DBA has been bitten by:
   transaction, including the one holding the lock, and would hang.
 * Every statement runs in autocommit, after the script's own SET lock_timeout,
   so a blocked DDL gives up quickly instead of queueing application traffic
-  behind it; lock timeouts are retried with a bounded backoff.
+  behind it; lock timeouts are retried with a bounded backoff, and so is the
+  cleanup of what a timed-out build left.
 * Crashes are reconciled from the catalog, not from a "dirty" flag: an index
-  that exists and is valid (pg_index.indisvalid) is done; an INVALID leftover
-  of an interrupted concurrent build is dropped concurrently and rebuilt.
+  that exists, is valid and has the planned definition is done; an INVALID
+  leftover of an interrupted concurrent build is dropped concurrently and rebuilt.
+* What exists is compared by definition, not by name, and the history records
+  the OID of every object pgtune built: an index of the same name but another
+  definition is refused, and rollback drops only what this migration created.
+* A client that dies leaves no orphan build behind for long:
+  ``client_connection_check_interval`` makes the server notice within seconds.
 """
 
 from __future__ import annotations
@@ -21,24 +27,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import pglast
 import psycopg
-from pglast import ast
-from pglast.enums import AlterTableType, TransactionStmtKind
 from psycopg import errors as pgerrors
-from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import catalog_sql, ddl
 from ._text import one_line
-from .errors import ApplyFailed, LockBusy, UnsupportedServer
+from .connect import force_session_settings
+from .errors import ApplyFailed, Interrupted, LockBusy, ReadOnlyServer, UnsupportedServer, from_psycopg
+from .history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
+from .history import exists as history_exists
 from .plan import Migration, Phase, load, mismatches, script, sha256
+from .script import Action, ObjectKind, ObjectRef, Unit, index_target, split, units
 
 ADVISORY_KEY = 0x70677475  # "pgtu": one applier per database
 OWN = "/* pgtune */ "      # tags what apply runs, so suggest leaves it out of the workload
-DEFAULT_SCHEMA = "pgtune"
+CLIENT_CHECK_INTERVAL = "2s"  # how soon the server cancels the build of a client that died
 
 Progress = Callable[[str], None]
+
+__all__ = ["Applier", "Report", "Status", "StepResult", "PhaseStatus", "check_version", "history_exists",
+           "index_target", "DEFAULT_SCHEMA"]
 
 
 @dataclass
@@ -83,8 +92,19 @@ class Status:
             p.state != "failed" and not p.missing and not p.invalid for p in self.phases)
 
 
+@dataclass(frozen=True)
+class _IndexState:
+    oid: int
+    valid: bool
+    definition: str
+
+
 def check_server(conn: psycopg.Connection[Any]) -> None:
     check_version(conn.info.server_version)
+    row = conn.execute("/* pgtune */ SELECT pg_catalog.pg_is_in_recovery()").fetchone()
+    if row and row[0]:
+        raise ReadOnlyServer("this server is a hot standby (in recovery): it cannot build indexes or "
+                             "change constraints; apply and rollback on the primary")
 
 
 def check_version(v: int) -> None:
@@ -95,64 +115,11 @@ def check_version(v: int) -> None:
             "(fixed in 14.4): upgrade to 14.4 or later before applying")
 
 
-def split(text: str) -> list[str]:
-    """The statements of a script, as pglast's splitter sees them."""
-    return [s.strip() for s in pglast.split(text) if s.strip()]
-
-
-def index_target(stmt: str) -> tuple[str, str] | None:
-    """(schema, index name) for a CREATE INDEX statement, else None."""
-    node = pglast.parse_sql(stmt)[0].stmt
-    if isinstance(node, ast.IndexStmt) and node.idxname:
-        return (node.relation.schemaname or "public", node.idxname)
-    return None
-
-
-def history_exists(conn: psycopg.Connection[Any], schema: str = DEFAULT_SCHEMA) -> bool:
-    """Has any pgtune apply run here (its history tables exist in ``schema``)?"""
-    row = conn.execute("/* pgtune */ SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
-                       (sql.Identifier(schema, "history").as_string(conn),
-                        sql.Identifier(schema, "phases").as_string(conn))).fetchone()
-    return bool(row and row[0])
-
-
-def constraint_target(stmt: str) -> tuple[str, str, str] | None:
-    """(schema, table, constraint) for ALTER TABLE … ADD CONSTRAINT, else None."""
-    node = pglast.parse_sql(stmt)[0].stmt
-    if isinstance(node, ast.AlterTableStmt):
-        for cmd in node.cmds or ():
-            if cmd.subtype == AlterTableType.AT_AddConstraint and getattr(cmd.def_, "conname", None):
-                return (node.relation.schemaname or "public", node.relation.relname, cmd.def_.conname)
-    return None
-
-
-def units(stmts: list[str]) -> list[list[str]]:
-    """Group a script's statements: BEGIN … COMMIT blocks become one unit each."""
-    out: list[list[str]] = []
-    block: list[str] | None = None
-    for st in stmts:
-        node = pglast.parse_sql(st)[0].stmt
-        if isinstance(node, ast.TransactionStmt) and node.kind in (TransactionStmtKind.TRANS_STMT_BEGIN,
-                                                                  TransactionStmtKind.TRANS_STMT_START):
-            block = []
-        elif isinstance(node, ast.TransactionStmt) and node.kind == TransactionStmtKind.TRANS_STMT_COMMIT:
-            if block:
-                out.append(block)
-            block = None
-        elif block is not None:
-            block.append(st)
-        else:
-            out.append([st])
-    if block:
-        out.append(block)
-    return out
-
-
 class Applier:
     def __init__(self, conn: psycopg.Connection[Any], directory: Path, *, schema: str = DEFAULT_SCHEMA,
                  retries: int = 5, backoff: float = 1.0, progress: Progress | None = None,
                  monitor_dsn: str | None = None, monitor_interval: float = 1.0,
-                 long_transaction_seconds: int = 60) -> None:
+                 long_transaction_seconds: int = 60, wait: float = 0.0) -> None:
         self.conn = conn
         self.directory = Path(directory)
         self.schema = schema
@@ -163,70 +130,83 @@ class Applier:
         self.monitor_dsn = monitor_dsn if progress is not None else None
         self.monitor_interval = monitor_interval
         self.long_transaction_seconds = long_transaction_seconds
+        self.wait = wait              # seconds to wait for another applier's lock
 
     # -- public operations --------------------------------------------------
 
     def apply(self, phases: list[int] | None = None, *, dry_run: bool = False) -> Report:
         m = load(self.directory)
-        check_server(self.conn)
+        history = History(self.conn, m.id, self.schema)
         report = Report(m.id)
         selected = [m.phase(n) for n in phases] if phases else m.phases
+        if dry_run:
+            check_version(self.conn.info.server_version)
+            report.warnings.extend(self._long_transactions())
+            return self._dry_run(m, history, selected, report)
+        self._prepare_session()
         report.warnings.extend(self._long_transactions())
         for w in report.warnings:
             self.say(f"warning: {w}")
-        if dry_run:
-            return self._dry_run(m, selected, report)
-        with self._locked():
+        with self._locked(history):
+            states = history.states()
             for phase in selected:
-                if self._phase_done(m, phase):
+                if states.get(phase.number) == PhaseState.APPLIED and self._objects_valid(phase):
                     report.phases_skipped.append(phase.number)
                     self.say(f"phase {phase.number} already applied")
                     continue
-                self._run_phase(m, phase, "up", report)
+                self._run_phase(history, phase, "up", report)
                 report.phases_run.append(phase.number)
         return report
 
     def rollback(self, phases: list[int] | None = None) -> Report:
         m = load(self.directory)
+        history = History(self.conn, m.id, self.schema)
         report = Report(m.id)
         selected = [m.phase(n) for n in phases] if phases else list(m.phases)
-        with self._locked():
-            states = self._states(m)
+        self._prepare_session()
+        with self._locked(history):
+            states = history.states()
             for phase in reversed(selected):
-                if phases is None and states.get(phase.number) in (None, "rolled_back"):
+                if phases is None and states.get(phase.number) in (None, PhaseState.ROLLED_BACK):
                     report.phases_skipped.append(phase.number)
                     continue
-                self._run_phase(m, phase, "down", report)
+                self._run_phase(history, phase, "down", report)
                 report.phases_run.append(phase.number)
         return report
 
     def status(self) -> Status:
         m = load(self.directory, check=False)
         bad = mismatches(m, self.directory)
-        states = self._states(m) if self._history_exists() else {}
+        states = History(self.conn, m.id, self.schema).states()
         out = []
         for phase in m.phases:
             state = states.get(phase.number, "pending")
             ps = PhaseStatus(phase.number, phase.name, state)
-            if state == "applied":
+            if state == PhaseState.APPLIED:
                 ps.missing, ps.invalid = self._problems(phase)
             out.append(ps)
         return Status(m.id, out, bad)
 
+    # -- session ------------------------------------------------------------
+
+    def _prepare_session(self) -> None:
+        check_server(self.conn)
+        force_session_settings(self.conn)
+        if self.conn.info.server_version >= 140000:
+            # A killed client's build is cancelled within seconds instead of running on, holding the lock.
+            self.conn.execute(f"/* pgtune */ SET client_connection_check_interval = '{CLIENT_CHECK_INTERVAL}'")
+
     # -- phases -------------------------------------------------------------
 
-    def _dry_run(self, m: Migration, selected: list[Phase], report: Report) -> Report:
-        states = self._states(m) if self._history_exists() else {}
+    def _dry_run(self, m: Migration, history: History, selected: list[Phase], report: Report) -> Report:
+        states = history.states()
         for phase in selected:
-            if states.get(phase.number) == "applied" and self._objects_valid(phase):
+            if states.get(phase.number) == PhaseState.APPLIED and self._objects_valid(phase):
                 report.phases_skipped.append(phase.number)
                 continue
-            for unit in units(split(script(self.directory, phase.up_file))):
-                report.steps.append(StepResult(phase.number, "\n".join(unit), "would-run"))
+            for unit in units(split(script(self.directory, phase.up_file), phase.up_file)):
+                report.steps.append(StepResult(phase.number, unit.text, "would-run"))
         return report
-
-    def _phase_done(self, m: Migration, phase: Phase) -> bool:
-        return self._states(m).get(phase.number) == "applied" and self._objects_valid(phase)
 
     def _objects_valid(self, phase: Phase) -> bool:
         missing, invalid = self._problems(phase)
@@ -236,38 +216,239 @@ class Applier:
         """(missing, invalid) planned objects of an applied phase, from the catalog."""
         missing: list[str] = []
         invalid: list[str] = []
-        found = self._index_states(phase)
+        found = self._index_states([(ix.schema, ix.name) for ix in phase.indexes])
         for ix in phase.indexes:
-            valid = found.get((ix.schema, ix.name))
-            if valid is None:
+            st = found.get((ix.schema, ix.name))
+            if st is None:
                 missing.append(ix.name)
-            elif not valid:
+            elif not ddl.same_index(ix.ddl, st.definition):
+                invalid.append(f"{ix.name} (different definition)")
+            elif not st.valid:
                 invalid.append(ix.name)
         if not phase.constraints:
             return missing, invalid
-        cons = self._constraint_states(phase)
+        cons = self._constraint_states([(c.schema, c.table, c.name) for c in phase.constraints])
         not_null = self._not_null_states(phase)
         for c in phase.constraints:
-            validated = cons.get((c.schema, c.table, c.name))
+            con = cons.get((c.schema, c.table, c.name))
             column_done = bool(c.set_not_null) and not_null.get((c.schema, c.table, c.columns[0])) is True
             if phase.step == "validate" and c.set_not_null:
                 if not column_done:
                     invalid.append(f"{c.table}.{c.columns[0]} (still nullable)")
             elif column_done:
                 continue          # the helper check did its job and was dropped
-            elif validated is None:
+            elif con is None:
                 missing.append(c.name)
-            elif phase.step == "validate" and not validated:
+            elif phase.step == "validate" and not con[1]:
                 invalid.append(f"{c.name} (NOT VALID)")
         return missing, invalid
 
-    def _constraint_states(self, phase: Phase) -> dict[tuple[str, str, str], bool]:
+    def _run_phase(self, history: History, phase: Phase, direction: str, report: Report) -> None:
+        name = phase.up_file if direction == "up" else phase.down_file
+        text = script(self.directory, name)
+        checksum = sha256(text)
+        todo = units(split(text, name))       # the whole file parses before anything runs
+        self.say(f"phase {phase.number} {direction}: {phase.name}")
+        try:
+            for unit in todo:
+                report.steps.append(self._run_unit(history, phase, direction, unit, checksum))
+        except ApplyFailed:
+            history.set_state(phase.number, PhaseState.FAILED, checksum)
+            raise
+        history.set_state(phase.number, PhaseState.APPLIED if direction == "up" else PhaseState.ROLLED_BACK,
+                          checksum)
+        self._flush_stats()
+
+    def _flush_stats(self) -> None:
+        """Publish this backend's ANALYZE and write counters now, not within the next second."""
+        if self.conn.info.server_version >= 150000:
+            self.conn.execute("/* pgtune */ SELECT pg_stat_force_next_flush()")
+
+    def _run_unit(self, history: History, phase: Phase, direction: str, unit: Unit, checksum: str) -> StepResult:
+        """Run one statement, or one BEGIN … COMMIT block as a single transaction."""
+        obj = unit.target
+        key = obj.key if obj is not None else None
+        if obj is not None and unit.action == Action.CREATE and direction == "up":
+            skip = self._before_create(history, phase, unit, obj, checksum)
+            if skip is not None:
+                return skip
+        if obj is not None and unit.action == Action.DROP:
+            skip = self._before_drop(history, phase, direction, unit, obj, checksum)
+            if skip is not None:
+                return skip
+        was_not_null = obj is not None and obj.kind == ObjectKind.NOT_NULL and self._column_not_null(obj)
+        building = obj if (obj is not None and obj.kind == ObjectKind.INDEX and unit.action == Action.CREATE) else None
+        attempt = 0
+        while True:
+            row_id = history.start(phase.number, direction, unit.text, checksum, key)
+            started = time.monotonic()
+            try:
+                with BuildMonitor(self.monitor_dsn if building else None, self.conn.info.backend_pid,
+                                  building.name if building else "", self.say, self.monitor_interval):
+                    if unit.block:
+                        with self.conn.transaction():
+                            for st in unit.statements:
+                                self.conn.execute(OWN + st)
+                    else:
+                        self.conn.execute(OWN + unit.statements[0])
+            except KeyboardInterrupt:
+                # psycopg has asked the server to cancel the statement and waited for it.
+                self._interrupted(history, row_id, building, time.monotonic() - started)
+                raise Interrupted(f"interrupted during phase {phase.number} ({one_line(unit.text, 70)}); "
+                                  "what it had half built is dropped: re-run to continue") from None
+            except pgerrors.LockNotAvailable as exc:
+                history.end(row_id, StepStatus.FAILED, one_line(str(exc), 500), time.monotonic() - started)
+                if building is not None:
+                    self._drop_if_invalid(building)
+                attempt += 1
+                if attempt > self.retries:
+                    raise ApplyFailed(f"phase {phase.number}: gave up after {self.retries} lock "
+                                      f"timeouts on: {one_line(unit.text, 90)}") from None
+                wait = self.backoff * 2 ** (attempt - 1)
+                self.say(f"lock timeout; retry {attempt}/{self.retries} in {wait:.1f}s")
+                time.sleep(wait)
+                continue
+            except psycopg.Error as exc:
+                if self.conn.broken or self.conn.closed:
+                    raise from_psycopg(exc) from None   # the connection is gone: nothing more can be recorded
+                msg = one_line(str(exc), 500)
+                history.end(row_id, StepStatus.FAILED, msg, time.monotonic() - started)
+                if building is not None:
+                    self._drop_if_invalid(building)
+                raise ApplyFailed(f"phase {phase.number} failed on {one_line(unit.text, 90)}: {msg}") from None
+            owned, oid = self._after(obj, unit, direction, was_not_null)
+            history.end(row_id, StepStatus.DONE, None, time.monotonic() - started, owned=owned, oid=oid)
+            return StepResult(phase.number, unit.text, "done")
+
+    # -- what exists, and whose it is ----------------------------------------
+
+    def _before_create(self, history: History, phase: Phase, unit: Unit, obj: ObjectRef,
+                       checksum: str) -> StepResult | None:
+        """None to run the unit; else why it is skipped (an error when the name is taken by another object)."""
+        own = history.ownership(obj.key)
+        if obj.kind == ObjectKind.INDEX:
+            st = self._index_states([(obj.schema, obj.name)]).get((obj.schema, obj.name))
+            if st is None:
+                return None
+            if not ddl.same_index(unit.statements[0], st.definition):
+                raise ApplyFailed(
+                    f"phase {phase.number}: {obj.label} already exists with another definition "
+                    f"({one_line(st.definition, 200)}); pgtune will neither adopt nor replace it: "
+                    "rename or drop it, or re-emit the migration (emit picks a free name)")
+            if not st.valid:
+                self._drop_if_invalid(obj)
+                return None
+            ours = bool(own and own.owned and own.oid == st.oid) or history.attempted(obj.key)
+            note = ("index exists and is valid (built by this migration)" if ours else
+                    "an identical index of this name already existed; it is not pgtune's: rollback leaves it")
+            history.log(phase.number, "up", unit.text, checksum, StepStatus.SKIPPED, obj.key, owned=ours,
+                        oid=st.oid, note=note)
+            return StepResult(phase.number, unit.text, "skipped", note)
+        if obj.kind == ObjectKind.CONSTRAINT:
+            con = self._constraint_states([(obj.schema, obj.table, obj.name)]).get((obj.schema, obj.table, obj.name))
+            if con is None:
+                return None
+            if not (bool(own and own.owned and own.oid == con[0]) or history.attempted(obj.key)):
+                raise ApplyFailed(
+                    f"phase {phase.number}: {obj.label} already exists and was not created by this migration; "
+                    "pgtune will not adopt it (rollback would drop it): rename or drop it, or re-emit")
+            note = "constraint exists (created by this migration)"
+            history.log(phase.number, "up", unit.text, checksum, StepStatus.SKIPPED, obj.key, owned=True,
+                        oid=con[0], note=note)
+            return StepResult(phase.number, unit.text, "skipped", note)
+        return None
+
+    def _before_drop(self, history: History, phase: Phase, direction: str, unit: Unit, obj: ObjectRef,
+                     checksum: str) -> StepResult | None:
+        """None to run a DROP; else why it is skipped. Rollback drops only what this migration created."""
+        if direction == "up":
+            return None       # an up script's own drop (the NOT NULL helper check): part of the plan
+        own = history.ownership(obj.key)
+        oid: int | None = None
+        if obj.kind == ObjectKind.INDEX:
+            st = self._index_states([(obj.schema, obj.name)]).get((obj.schema, obj.name))
+            present, oid = st is not None, (st.oid if st else None)
+        elif obj.kind == ObjectKind.CONSTRAINT:
+            con = self._constraint_states([(obj.schema, obj.table, obj.name)]).get((obj.schema, obj.table, obj.name))
+            present, oid = con is not None, (con[0] if con else None)
+        else:
+            present = self._column_not_null(obj)
+        if not present:
+            note = "already gone"
+        elif own is None or not own.owned or own.direction != "up" or (oid is not None and own.oid != oid):
+            note = f"{obj.label} was not created by this migration: left in place"
+        else:
+            return None
+        history.log(phase.number, direction, unit.text, checksum, StepStatus.SKIPPED, obj.key, owned=False,
+                    note=note)
+        return StepResult(phase.number, unit.text, "skipped", note)
+
+    def _after(self, obj: ObjectRef | None, unit: Unit, direction: str, was_not_null: bool) -> tuple[bool | None, int | None]:
+        """(owned, oid) to record once a unit ran."""
+        if obj is None:
+            return None, None
+        if unit.action == Action.DROP:
+            return False, None       # gone: nothing of this migration's is left to roll back
+        if direction == "down":
+            return None, None
+        if obj.kind == ObjectKind.INDEX:
+            st = self._index_states([(obj.schema, obj.name)]).get((obj.schema, obj.name))
+            return (True, st.oid) if st else (None, None)
+        if obj.kind == ObjectKind.CONSTRAINT:
+            con = self._constraint_states([(obj.schema, obj.table, obj.name)]).get((obj.schema, obj.table, obj.name))
+            return (True, con[0]) if con else (None, None)
+        return (not was_not_null), None
+
+    def _interrupted(self, history: History, row_id: int, building: ObjectRef | None, seconds: float) -> None:
+        if self.conn.broken or self.conn.closed:
+            return
+        history.end(row_id, StepStatus.INTERRUPTED, "interrupted by the user", seconds)
+        if building is not None:
+            self._drop_if_invalid(building)
+
+    def _drop_if_invalid(self, obj: ObjectRef) -> None:
+        """Drop the INVALID leftover of an interrupted or failed build, retrying lock timeouts like a build."""
+        st = self._index_states([(obj.schema, obj.name)]).get((obj.schema, obj.name))
+        if st is None or st.valid:
+            return
+        self.say(f"dropping INVALID index {ddl.qualified(obj.schema, obj.name)} left by an interrupted build")
+        attempt = 0
+        while True:
+            try:
+                self.conn.execute(OWN + ddl.drop_index(obj.schema, obj.name))
+                return
+            except pgerrors.LockNotAvailable:
+                attempt += 1
+                if attempt > self.retries:
+                    raise ApplyFailed(
+                        f"could not drop the INVALID index {ddl.qualified(obj.schema, obj.name)} left by a "
+                        f"timed-out build: {self.retries} lock timeouts in a row; it stays INVALID (unused by "
+                        "queries): re-run apply once the blocking transaction ends") from None
+                wait = self.backoff * 2 ** (attempt - 1)
+                self.say(f"lock timeout dropping the INVALID index; retry {attempt}/{self.retries} in {wait:.1f}s")
+                time.sleep(wait)
+
+    # -- catalog ------------------------------------------------------------
+
+    def _index_states(self, names: list[tuple[str, str]]) -> dict[tuple[str, str], _IndexState]:
+        if not names:
+            return {}
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(catalog_sql.load("index_states"),
+                        {"schemas": [s for s, _ in names], "names": [n for _, n in names]})
+            return {(r["schema"], r["name"]): _IndexState(int(r["oid"]), bool(r["is_valid"]), r["definition"])
+                    for r in cur.fetchall()}
+
+    def _constraint_states(self, names: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], tuple[int, bool]]:
+        """(schema, table, name) -> (oid, validated)."""
+        if not names:
+            return {}
         with self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(catalog_sql.load("constraint_states"),
-                        {"schemas": [c.schema for c in phase.constraints],
-                         "tables": [c.table for c in phase.constraints],
-                         "names": [c.name for c in phase.constraints]})
-            return {(r["schema"], r["table"], r["name"]): bool(r["validated"]) for r in cur.fetchall()}
+                        {"schemas": [n[0] for n in names], "tables": [n[1] for n in names],
+                         "names": [n[2] for n in names]})
+            return {(r["schema"], r["table"], r["name"]): (int(r["oid"]), bool(r["validated"]))
+                    for r in cur.fetchall()}
 
     def _not_null_states(self, phase: Phase) -> dict[tuple[str, str, str], bool]:
         with self.conn.cursor(row_factory=dict_row) as cur:
@@ -277,107 +458,10 @@ class Applier:
                          "columns": [c.columns[0] for c in phase.constraints]})
             return {(r["schema"], r["table"], r["column"]): bool(r["not_null"]) for r in cur.fetchall()}
 
-    def _run_phase(self, m: Migration, phase: Phase, direction: str, report: Report) -> None:
-        name = phase.up_file if direction == "up" else phase.down_file
-        text = script(self.directory, name)
-        checksum = sha256(text)
-        self.say(f"phase {phase.number} {direction}: {phase.name}")
-        try:
-            for unit in units(split(text)):
-                report.steps.append(self._run_unit(m, phase, direction, unit, checksum))
-        except ApplyFailed:
-            self._set_state(m, phase, "failed", checksum)
-            raise
-        self._set_state(m, phase, "applied" if direction == "up" else "rolled_back", checksum)
-        self._flush_stats()
-
-    def _flush_stats(self) -> None:
-        """Publish this backend's ANALYZE and write counters now, not within the next second."""
-        if self.conn.info.server_version >= 150000:
-            self.conn.execute("/* pgtune */ SELECT pg_stat_force_next_flush()")
-
-    def _run_unit(self, m: Migration, phase: Phase, direction: str, unit: list[str],
-                  checksum: str) -> StepResult:
-        """Run one statement, or one BEGIN … COMMIT block as a single transaction."""
-        block = len(unit) > 1 or bool(unit and constraint_target(unit[0]))
-        todo = [st for st in unit if not self._constraint_exists(st)]
-        stmt = "\n".join(unit)
-        if not todo:
-            self._log(m, phase, direction, stmt, checksum, "skipped", None, 0.0)
-            return StepResult(phase.number, stmt, "skipped", "constraint exists")
-        stmt = "\n".join(todo)
-        target = index_target(stmt) if not block else None
-        if target is not None:
-            valid = self._index_state(*target)
-            if valid is True:
-                self._log(m, phase, direction, stmt, checksum, "skipped", None, 0.0)
-                return StepResult(phase.number, stmt, "skipped", "index exists and is valid")
-            if valid is False:
-                self._drop_invalid(*target)
-        attempt = 0
-        while True:
-            row_id = self._log_start(m, phase, direction, stmt, checksum)
-            started = time.monotonic()
-            try:
-                with BuildMonitor(self.monitor_dsn if target else None, self.conn.info.backend_pid,
-                                  target[1] if target else "", self.say, self.monitor_interval):
-                    if block:
-                        with self.conn.transaction():
-                            for st in todo:
-                                self.conn.execute(OWN + st)
-                    else:
-                        self.conn.execute(OWN + stmt)
-            except pgerrors.LockNotAvailable as exc:
-                self._log_end(row_id, "failed", str(exc).strip(), time.monotonic() - started)
-                if target is not None and self._index_state(*target) is False:
-                    self._drop_invalid(*target)
-                attempt += 1
-                if attempt > self.retries:
-                    raise ApplyFailed(f"phase {phase.number}: gave up after {self.retries} lock "
-                                      f"timeouts on: {one_line(stmt, 90)}") from None
-                wait = self.backoff * 2 ** (attempt - 1)
-                self.say(f"lock timeout; retry {attempt}/{self.retries} in {wait:.1f}s")
-                time.sleep(wait)
-                continue
-            except psycopg.OperationalError:
-                raise  # the connection is gone: nothing more can be recorded here
-            except psycopg.Error as exc:
-                msg = " ".join(str(exc).split())
-                self._log_end(row_id, "failed", msg, time.monotonic() - started)
-                if target is not None and self._index_state(*target) is False:
-                    self._drop_invalid(*target)
-                raise ApplyFailed(f"phase {phase.number} failed on {one_line(stmt, 90)}: {msg}") from None
-            self._log_end(row_id, "done", None, time.monotonic() - started)
-            return StepResult(phase.number, stmt, "done")
-
-    def _constraint_exists(self, stmt: str) -> bool:
-        target = constraint_target(stmt)
-        if target is None:
-            return False
-        row = self.conn.execute(catalog_sql.load("constraint_states"),
-                                {"schemas": [target[0]], "tables": [target[1]], "names": [target[2]]}).fetchone()
-        return row is not None
-
-    def _drop_invalid(self, schema: str, name: str) -> None:
-        self.say(f"dropping INVALID index {ddl.qualified(schema, name)} left by an interrupted build")
-        self.conn.execute(OWN + ddl.drop_index(schema, name))
-
-    # -- catalog ------------------------------------------------------------
-
-    def _index_states(self, phase: Phase) -> dict[tuple[str, str], bool]:
-        if not phase.indexes:
-            return {}
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("index_states"),
-                        {"schemas": [ix.schema for ix in phase.indexes],
-                         "names": [ix.name for ix in phase.indexes]})
-            return {(r["schema"], r["name"]): bool(r["is_valid"]) for r in cur.fetchall()}
-
-    def _index_state(self, schema: str, name: str) -> bool | None:
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("index_states"), {"schemas": [schema], "names": [name]})
-            row = cur.fetchone()
-        return None if row is None else bool(row["is_valid"])
+    def _column_not_null(self, obj: ObjectRef) -> bool:
+        row = self.conn.execute(catalog_sql.load("not_null_columns"),
+                                {"schemas": [obj.schema], "tables": [obj.table], "columns": [obj.name]}).fetchone()
+        return bool(row and row[3])
 
     def _long_transactions(self) -> list[str]:
         with self.conn.cursor(row_factory=dict_row) as cur:
@@ -385,56 +469,10 @@ class Applier:
             return [f"transaction pid {r['pid']} ({r['role']}) open for {r['seconds']}s: "
                     "concurrent index builds will wait for it to finish" for r in cur.fetchall()]
 
-    # -- history ------------------------------------------------------------
-
-    def _ident(self, table: str) -> sql.Composable:
-        return sql.Identifier(self.schema, table)
-
-    def _history_exists(self) -> bool:
-        return history_exists(self.conn, self.schema)
-
-    def _ensure_history(self) -> None:
-        self.conn.execute(sql.SQL(catalog_sql.load("history_schema")).format(schema=sql.Identifier(self.schema)))
-        # Rows left 'running' belong to an applier that died: only one can hold the lock.
-        self.conn.execute(sql.SQL("/* pgtune */ UPDATE {} SET status = 'interrupted', finished = clock_timestamp() "
-                                  "WHERE status = 'running'").format(self._ident("history")))
-
-    def _states(self, m: Migration) -> dict[int, str]:
-        if not self._history_exists():
-            return {}
-        rows = self.conn.execute(sql.SQL("/* pgtune */ SELECT phase, status FROM {} WHERE migration_id = %s")
-                                 .format(self._ident("phases")), (m.id,)).fetchall()
-        return {int(r[0]): str(r[1]) for r in rows}
-
-    def _set_state(self, m: Migration, phase: Phase, state: str, checksum: str) -> None:
-        self.conn.execute(sql.SQL(
-            "/* pgtune */ INSERT INTO {} (migration_id, phase, status, checksum) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (migration_id, phase) DO UPDATE SET status = excluded.status, "
-            "checksum = excluded.checksum, updated = clock_timestamp()").format(self._ident("phases")),
-            (m.id, phase.number, state, checksum))
-
-    def _log_start(self, m: Migration, phase: Phase, direction: str, stmt: str, checksum: str) -> int:
-        row = self.conn.execute(sql.SQL(
-            "/* pgtune */ INSERT INTO {} (migration_id, phase, direction, statement, checksum, status) "
-            "VALUES (%s, %s, %s, %s, %s, 'running') RETURNING id").format(self._ident("history")),
-            (m.id, phase.number, direction, stmt, checksum)).fetchone()
-        assert row is not None
-        return int(row[0])
-
-    def _log_end(self, row_id: int, status: str, error: str | None, seconds: float) -> None:
-        self.conn.execute(sql.SQL(
-            "/* pgtune */ UPDATE {} SET status = %s, error = %s, finished = clock_timestamp(), "
-            "duration_ms = %s WHERE id = %s").format(self._ident("history")),
-            (status, error, seconds * 1000.0, row_id))
-
-    def _log(self, m: Migration, phase: Phase, direction: str, stmt: str, checksum: str,
-             status: str, error: str | None, seconds: float) -> None:
-        self._log_end(self._log_start(m, phase, direction, stmt, checksum), status, error, seconds)
-
     # -- lock ---------------------------------------------------------------
 
-    def _locked(self) -> "_AdvisoryLock":
-        return _AdvisoryLock(self)
+    def _locked(self, history: History) -> "_AdvisoryLock":
+        return _AdvisoryLock(self, history)
 
 
 class BuildMonitor:
@@ -475,21 +513,32 @@ class BuildMonitor:
 
 
 class _AdvisoryLock:
-    def __init__(self, applier: Applier) -> None:
+    """The session-level advisory lock, waited for up to ``Applier.wait`` seconds."""
+
+    def __init__(self, applier: Applier, history: History) -> None:
         self.a = applier
+        self.history = history
 
     def __enter__(self) -> None:
         conn = self.a.conn
-        row = conn.execute("/* pgtune */ SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()
-        if not (row and row[0]):
-            holder = conn.execute(
-                "/* pgtune */ SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND objid = %s AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                (ADVISORY_KEY & 0xFFFFFFFF,)).fetchone()
-            who = f" (backend pid {holder[0]})" if holder else ""
-            raise LockBusy(f"another pgtune apply or rollback is running on this database{who}; "
-                           "wait for it to finish")
-        self.a._ensure_history()
+        deadline = time.monotonic() + max(self.a.wait, 0.0)
+        said = ""
+        while True:
+            row = conn.execute("/* pgtune */ SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()
+            if row and row[0]:
+                break
+            holder = conn.execute(catalog_sql.load("advisory_lock_holder"),
+                                  {"objid": ADVISORY_KEY & 0xFFFFFFFF}).fetchone()
+            who = (f" (backend pid {holder[0]}, running: {one_line(holder[1] or '?', 80)})" if holder else "")
+            if time.monotonic() >= deadline:
+                waited = f" after waiting {self.a.wait:.0f}s" if self.a.wait else ""
+                raise LockBusy(f"another pgtune apply or rollback is running on this database{who}{waited}; "
+                               "wait for it to finish (apply --wait SECONDS waits for it)")
+            if who != said:
+                self.a.say(f"waiting for another pgtune applier{who}")
+                said = who
+            time.sleep(min(0.5, max(deadline - time.monotonic(), 0.01)))
+        self.history.ensure()
 
     def __exit__(self, *exc: object) -> None:
         conn = self.a.conn

@@ -25,7 +25,9 @@ from psycopg.rows import dict_row
 from . import catalog_sql
 from .baseline import measure
 from .explain import explain
-from .apply import history_exists, index_target
+from .history import History
+from .history import exists as history_exists
+from .script import index_target
 from .plan import Migration, Target, load
 
 DISAGREEMENT = 2.0   # flag when measured and predicted speed-ups differ by more than this factor
@@ -132,10 +134,7 @@ def stale_statistics(conn: psycopg.Connection[Any], m: Migration, schema: str = 
         return []
     table_of = {ix.name: (ix.schema, ix.table) for p in m.phases for ix in p.indexes}
     built: dict[tuple[str, str], Any] = {}
-    rows = conn.execute(sql.SQL(
-        "/* pgtune */ SELECT statement, finished FROM {} WHERE migration_id = %s AND direction = 'up' "
-        "AND status = 'done'").format(sql.Identifier(schema, "history")), (m.id,)).fetchall()
-    for statement, finished in rows:
+    for statement, finished in History(conn, m.id, schema).built():
         target = index_target(statement)
         if target is not None and target[1] in table_of:
             key = table_of[target[1]]

@@ -1,5 +1,6 @@
 -- Creates pgtune's own bookkeeping: one row per statement run (history) and
 -- the current state of every phase (phases). {schema} is bound by psycopg.sql.
+-- Idempotent: run by every apply, so older history tables gain new columns.
 /* pgtune */
 CREATE SCHEMA IF NOT EXISTS {schema};
 CREATE TABLE IF NOT EXISTS {schema}.history (
@@ -24,3 +25,10 @@ CREATE TABLE IF NOT EXISTS {schema}.phases (
     updated      timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (migration_id, phase)
 );
+-- What a statement built or removed, so that rollback touches only what this
+-- migration created: the object's key, its OID when it has one, and whether
+-- pgtune owns it (false when an identical object already existed).
+ALTER TABLE {schema}.history ADD COLUMN IF NOT EXISTS object text;
+ALTER TABLE {schema}.history ADD COLUMN IF NOT EXISTS object_oid oid;
+ALTER TABLE {schema}.history ADD COLUMN IF NOT EXISTS owned boolean;
+CREATE INDEX IF NOT EXISTS history_object_idx ON {schema}.history (migration_id, object);

@@ -1,11 +1,14 @@
 -- Finds whether named indexes exist and are valid (pg_index.indisvalid), so
--- apply can tell a finished build from one a crash left INVALID.
+-- apply can tell a finished build from one a crash left INVALID, with the OID
+-- and definition that tell pgtune's index from someone else's of that name.
 -- Parameters: schemas, names (parallel arrays).
 /* pgtune */
 SELECT n.nspname AS schema,
        i.relname AS name,
+       i.oid AS oid,
        x.indisvalid AS is_valid,
-       x.indisready AS is_ready
+       x.indisready AS is_ready,
+       pg_catalog.pg_get_indexdef(i.oid) AS definition
 FROM unnest(%(schemas)s::text[], %(names)s::text[]) AS w(schema, name)
     JOIN pg_catalog.pg_namespace AS n ON n.nspname = w.schema
     JOIN pg_catalog.pg_class AS i ON i.relnamespace = n.oid AND i.relname = w.name AND i.relkind = 'i'

@@ -1,0 +1,131 @@
+"""pgtune's own bookkeeping on the server: what apply ran, what it built, each phase's state.
+
+Two tables in schema ``pgtune`` (or the one asked for): ``history``, one row
+per statement run with the object it built and that object's OID, and
+``phases``, the current state of each phase. Rollback asks ``owns`` before it
+drops anything, so an object of the same name that pgtune did not create is
+never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from . import catalog_sql
+
+DEFAULT_SCHEMA = "pgtune"
+
+
+class StepStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class PhaseState(StrEnum):
+    APPLIED = "applied"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """The latest thing this migration's history says about one object."""
+
+    owned: bool
+    oid: int | None
+    status: str
+    direction: str
+
+
+def exists(conn: psycopg.Connection[Any], schema: str = DEFAULT_SCHEMA) -> bool:
+    """Has any pgtune apply run here (its history tables exist in ``schema``)?"""
+    row = conn.execute("/* pgtune */ SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
+                       (sql.Identifier(schema, "history").as_string(conn),
+                        sql.Identifier(schema, "phases").as_string(conn))).fetchone()
+    return bool(row and row[0])
+
+
+class History:
+    def __init__(self, conn: psycopg.Connection[Any], migration_id: str, schema: str = DEFAULT_SCHEMA) -> None:
+        self.conn, self.migration_id, self.schema = conn, migration_id, schema
+
+    def _t(self, table: str) -> sql.Composable:
+        return sql.Identifier(self.schema, table)
+
+    def exists(self) -> bool:
+        return exists(self.conn, self.schema)
+
+    def ensure(self) -> None:
+        """Create or upgrade the tables; rows left 'running' belong to an applier that died."""
+        self.conn.execute(sql.SQL(catalog_sql.load("history_schema")).format(schema=sql.Identifier(self.schema)))
+        # Only one applier can hold the advisory lock, so a 'running' row is an orphan.
+        self.conn.execute(sql.SQL("/* pgtune */ UPDATE {} SET status = 'interrupted', finished = clock_timestamp() "
+                                  "WHERE status = 'running'").format(self._t("history")))
+
+    def states(self) -> dict[int, str]:
+        if not self.exists():
+            return {}
+        rows = self.conn.execute(sql.SQL("/* pgtune */ SELECT phase, status FROM {} WHERE migration_id = %s")
+                                 .format(self._t("phases")), (self.migration_id,)).fetchall()
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def set_state(self, phase: int, state: PhaseState, checksum: str) -> None:
+        self.conn.execute(sql.SQL(
+            "/* pgtune */ INSERT INTO {} (migration_id, phase, status, checksum) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (migration_id, phase) DO UPDATE SET status = excluded.status, "
+            "checksum = excluded.checksum, updated = clock_timestamp()").format(self._t("phases")),
+            (self.migration_id, phase, str(state), checksum))
+
+    def start(self, phase: int, direction: str, stmt: str, checksum: str, obj: str | None) -> int:
+        row = self.conn.execute(sql.SQL(
+            "/* pgtune */ INSERT INTO {} (migration_id, phase, direction, statement, checksum, status, object) "
+            "VALUES (%s, %s, %s, %s, %s, 'running', %s) RETURNING id").format(self._t("history")),
+            (self.migration_id, phase, direction, stmt, checksum, obj)).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def end(self, row_id: int, status: StepStatus, error: str | None, seconds: float, *,
+            owned: bool | None = None, oid: int | None = None) -> None:
+        self.conn.execute(sql.SQL(
+            "/* pgtune */ UPDATE {} SET status = %s, error = %s, finished = clock_timestamp(), "
+            "duration_ms = %s, owned = %s, object_oid = %s WHERE id = %s").format(self._t("history")),
+            (str(status), error, seconds * 1000.0, owned, oid, row_id))
+
+    def log(self, phase: int, direction: str, stmt: str, checksum: str, status: StepStatus, obj: str | None,
+            *, owned: bool | None = None, oid: int | None = None, note: str | None = None) -> None:
+        self.end(self.start(phase, direction, stmt, checksum, obj), status, note, 0.0, owned=owned, oid=oid)
+
+    def ownership(self, obj: str) -> Ownership | None:
+        """The last final word of this migration's history on ``obj`` (None: it never touched it)."""
+        if not self.exists():
+            return None
+        row = self.conn.execute(sql.SQL(
+            "/* pgtune */ SELECT coalesce(owned, false), object_oid, status, direction FROM {} "
+            "WHERE migration_id = %s AND object = %s AND status IN ('done', 'skipped') "
+            "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj)).fetchone()
+        if row is None:
+            return None
+        return Ownership(bool(row[0]), None if row[1] is None else int(row[1]), str(row[2]), str(row[3]))
+
+    def attempted(self, obj: str) -> bool:
+        """Did a run of this migration start building ``obj`` and die before recording the end?"""
+        if not self.exists():
+            return False
+        row = self.conn.execute(sql.SQL(
+            "/* pgtune */ SELECT status FROM {} WHERE migration_id = %s AND object = %s AND direction = 'up' "
+            "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj)).fetchone()
+        return bool(row) and str(row[0]) in ("running", "interrupted", "failed")
+
+    def built(self) -> list[tuple[str, Any]]:
+        """(statement, finished) of every statement this migration ran to completion going up."""
+        return [(str(r[0]), r[1]) for r in self.conn.execute(sql.SQL(
+            "/* pgtune */ SELECT statement, finished FROM {} WHERE migration_id = %s AND direction = 'up' "
+            "AND status = 'done'").format(self._t("history")), (self.migration_id,)).fetchall()]
