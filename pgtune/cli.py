@@ -25,7 +25,7 @@ from .constraints import ConstraintAdvice, ConstraintOptions, propose as propose
 from .apply import Applier
 from .capabilities import probe
 from .connect import connect, redact, resolve_dsn
-from .errors import PgtuneError
+from .errors import Interrupted, PgtuneError, from_psycopg
 from .verify import junit, verify as run_verify, verify_query
 
 
@@ -57,14 +57,44 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except PgtuneError as exc:
-            fail(redact(str(exc), dsn), exc.exit_code)
-        except psycopg.OperationalError as exc:
-            msg = " ".join(str(exc).split()) or type(exc).__name__
-            fail(redact(f"connection to the server lost: {msg}; re-run to continue", dsn), 2)
+            fail(redact(one_line(str(exc), 2000), dsn), exc.exit_code)
         except psycopg.Error as exc:
-            msg = " ".join(str(exc).split())
-            fail(redact(f"database error: {msg}", dsn), 1)
+            err = from_psycopg(exc)
+            fail(redact(one_line(str(err), 2000), dsn), err.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", Interrupted.exit_code)
     return wrapper
+
+
+def _redact_argv(text: str, argv: list[str]) -> str:
+    """Usage errors echo arguments back: a DSN given where an option was expected carries its password."""
+    for arg in argv:
+        text = redact(text, arg)
+    return redact(text, "")
+
+
+class _Group(click.Group):
+    """Runs click without its own error printing, so that usage errors are redacted too."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            return super().main(argv, prog_name, complete_var, standalone_mode=False,
+                                windows_expand_args=windows_expand_args, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None and isinstance(exc, click.UsageError):
+                click.echo(_redact_argv(ctx.get_usage(), argv), err=True)
+                if ctx.command.get_help_option(ctx) is not None:
+                    click.echo(f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help.", err=True)
+            fail(_redact_argv(exc.format_message(), argv), 2)
+        except click.exceptions.Abort:
+            fail("interrupted", Interrupted.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", Interrupted.exit_code)
 
 
 dsn_option = click.option(
@@ -78,7 +108,7 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="pgtune")
 def cli() -> None:
     """Make a live PostgreSQL fast and keep it safe to change.

@@ -12,6 +12,11 @@ class PgtuneError(Exception):
 
     exit_code = 2
 
+    def with_exit(self, code: int) -> "PgtuneError":
+        """The same error with another exit code (instance-level)."""
+        self.exit_code = code
+        return self
+
 
 class ConnectionFailed(PgtuneError):
     """The server could not be reached or refused us (password already redacted)."""
@@ -49,3 +54,51 @@ class LockBusy(PgtuneError):
 
 class ClusterError(PgtuneError):
     """A throwaway local cluster (demo, tests) could not be created or started."""
+
+
+class ReadOnlyServer(PgtuneError):
+    """The server is a hot standby (or read-only): changes go to the primary."""
+
+
+class Interrupted(PgtuneError):
+    """The user interrupted a run (Ctrl-C); what was half done has been cleaned up."""
+
+    exit_code = 1
+
+
+class DatabaseError(PgtuneError):
+    """A server error that is not about one statement pgtune chose to skip.
+
+    ``sqlstate`` keeps the server's code; the message is one line.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def from_psycopg(exc: Exception) -> PgtuneError:
+    """One clear, classified error for a psycopg exception (never a traceback).
+
+    The class decides the words and the exit code: a lost connection, a
+    statement timeout or a missing privilege is about the environment (2); any
+    other server error is reported with its SQLSTATE (1).
+    """
+    state = getattr(exc, "sqlstate", None)
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03"):
+        return ConnectionFailed(f"connection to the server lost: {text}; re-run to continue")
+    if state == "57014":
+        return DatabaseError(f"the server cancelled a statement ({text}): statement_timeout is too low for "
+                             "pgtune's role, or someone cancelled it; raise it for this run, e.g. "
+                             "PGOPTIONS='-c statement_timeout=0'", state).with_exit(2)
+    if state == "55P03":
+        return DatabaseError(f"gave up waiting for a lock ({text}): another session holds it; "
+                             "retry when it is released", state)
+    if state == "42501":
+        return DatabaseError(f"permission denied: {text}", state).with_exit(2)
+    if state == "25006":
+        return ReadOnlyServer(f"the server is read-only ({text}): run this on the primary")
+    return DatabaseError(f"database error [{state}]: {text}", state)
