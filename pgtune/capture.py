@@ -7,12 +7,13 @@ the analysis can be tested and re-run without touching the server again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import psycopg
 from psycopg.rows import dict_row
 
 from . import catalog_sql
+from .errors import InputError, MissingCapability
 
 TableKey = tuple[str, str]  # (schema, table)
 
@@ -105,6 +106,15 @@ class Catalog:
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     column_stats: dict[tuple[str, str, str], ColumnStats] = field(default_factory=dict)
     search_path: tuple[str, ...] = ("public",)
+    relation_names: set[tuple[str, str]] = field(default_factory=set)   # every (schema, relname) taken
+
+    def free_name(self, schema: str, name: str, make: "Callable[[int], str]") -> str:
+        """``name`` if no relation in ``schema`` holds it, else ``make(2)``, ``make(3)``…: the first free one."""
+        n = 1
+        while (schema, name) in self.relation_names:
+            n += 1
+            name = make(n)
+        return name
 
     def indexes_on(self, key: TableKey) -> list[Index]:
         return [i for i in self.indexes if i.table_key == key]
@@ -191,19 +201,53 @@ def merge_workloads(*workloads: list[Statement]) -> list[Statement]:
 
 
 def read_queries_file(text: str) -> list[Statement]:
-    """Statements from a .sql file, one call each, split by pglast's scanner.
+    """Statements from a .sql file, one call each, split at every ``;`` the scanner sees.
 
     The scanner (not the parser) splits, so one broken statement does not hide
-    the others: it is reported as skipped later, with the parser's reason.
+    the others: it is reported as skipped later, with the parser's reason. A
+    quote or comment that never ends swallows the rest of the file, which then
+    becomes that one broken statement.
     """
-    import pglast
+    return [Statement(query=chunk, queryid=None, calls=1) for chunk in split_statements(text)]
 
-    out = []
-    for chunk in pglast.split(text, with_parser=False):
-        chunk = chunk.strip().rstrip(";").strip()
-        if chunk:
-            out.append(Statement(query=chunk, queryid=None, calls=1))
-    return out
+
+def split_statements(text: str) -> list[str]:
+    """Statement texts, without their ``;``; never drops text the scanner cannot read."""
+    from pglast.parser import ParseError, scan
+
+    chunks: list[str] = []
+    start = 0
+    try:
+        tokens = scan(text)
+    except ParseError as exc:
+        # Everything before the statement holding the error is fine; that statement runs to the end.
+        loc = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+        head = text[:loc]
+        parts = split_statements(head) if head.strip() else []
+        tail_start = 0
+        if parts and not head.rstrip().endswith(";"):
+            parts = parts[:-1]
+        if parts:
+            tail_start = head.rfind(";") + 1 if ";" in head else 0
+        broken = head[tail_start:] + text[loc:]
+        return parts + ([broken.strip()] if broken.strip() else [])
+    for tok in tokens:
+        if tok.name == "ASCII_59":      # ';'
+            chunks.append(text[start:tok.start])
+            start = tok.end + 1
+    chunks.append(text[start:])
+    return [c.strip() for c in chunks if c.strip()]
+
+
+def decode_queries(data: bytes, source: str) -> str:
+    """The text of a --queries file, or one clear error for bytes that are not UTF-8 SQL."""
+    if b"\x00" in data:
+        raise InputError(f"{source} is a binary file (it holds NUL bytes), not SQL text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}): "
+                         "convert it first, e.g. iconv -f latin1 -t utf-8") from None
 
 
 def query_text_limit(conn: psycopg.Connection[Any]) -> int:
@@ -241,6 +285,8 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
             cat.foreign_keys.append(ForeignKey(
                 schema=r["schema"], table=r["table"], name=r["name"], columns=tuple(r["columns"]),
                 ref_schema=r["ref_schema"], ref_table=r["ref_table"], on_delete=r["on_delete"]))
+        cur.execute(catalog_sql.load("relation_names"))
+        cat.relation_names = {(r["schema"], r["name"]) for r in cur.fetchall()}
         cur.execute(catalog_sql.load("column_stats"))
         for r in cur.fetchall():
             cat.column_stats[(r["schema"], r["table"], r["column"])] = ColumnStats(

@@ -20,13 +20,13 @@ from tabulate import tabulate
 from . import __version__, baseline, plan
 from ._text import one_line
 from .analyze.advisor import Advice, Options, collect_workload, suggest as run_suggest
-from .capture import WorkloadFilter, read_queries_file
+from .capture import WorkloadFilter, decode_queries, read_queries_file
 from .constraints import ConstraintAdvice, ConstraintOptions, propose as propose_constraints
 from .apply import Applier
 from .capabilities import probe
 from .connect import connect, redact, resolve_dsn
 from .errors import Interrupted, PgtuneError, from_psycopg
-from .verify import junit, verify as run_verify, verify_query
+from .verify import check_report_path, junit, verify as run_verify, verify_query
 
 
 def _stderr_is_tty() -> bool:
@@ -95,6 +95,11 @@ class _Group(click.Group):
             fail("interrupted", Interrupted.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", Interrupted.exit_code)
+        except Exception as exc:   # noqa: BLE001 - a bug still gets one line; PGTUNE_DEBUG=1 shows the traceback
+            if os.environ.get("PGTUNE_DEBUG"):
+                raise
+            fail(_redact_argv(f"internal error ({type(exc).__name__}: {one_line(str(exc), 300)}); "
+                              "re-run with PGTUNE_DEBUG=1 for the traceback and report it", argv), 1)
 
 
 dsn_option = click.option(
@@ -179,7 +184,7 @@ def _yn(flag: bool) -> str:
 @click.option("--min-total-ms", default=0.0, show_default=True, help="Ignore statements with less total time.")
 @click.option("--database", default=None, help="Read this database's statements (default: the connected one).")
 @click.option("--exclude", multiple=True, metavar="TABLE", help="Leave out statements on this table (repeatable).")
-@click.option("--queries", "queries_file", type=click.File("r"), default=None,
+@click.option("--queries", "queries_file", type=click.File("rb"), default=None,
               help="A .sql file of statements to analyze instead of pg_stat_statements ('-' for stdin).")
 @click.option("--workload-dsn", multiple=True, metavar="DSN",
               help="Also read pg_stat_statements from this replica; merged by queryid (repeatable).")
@@ -222,11 +227,15 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
                                            min_total_ms=min_total_ms, database=database),
                    min_rows=min_rows, max_indexes=max_indexes, max_index_mb=max_index_mb,
                    exclude=exclude, use_hypopg=False if no_hypopg else None)
+    plan.check_timeout(lock_timeout, "--lock-timeout")
+    plan.check_timeout(statement_timeout, "--statement-timeout")
+    statements = None
+    if queries_file is not None:
+        statements = read_queries_file(decode_queries(queries_file.read(), getattr(queries_file, "name", "-")))
+    if emit_dir is not None:
+        plan.check_writable(Path(emit_dir) if emit_dir else Path("migrations"))
     with connect(dsn) as conn:
-        statements = None
-        if queries_file is not None:
-            statements = read_queries_file(queries_file.read())
-        elif workload_dsn:
+        if statements is None and workload_dsn:
             replicas = [connect(d) for d in workload_dsn]
             try:
                 statements = collect_workload(conn, opts.workload, replicas)
@@ -326,9 +335,12 @@ migration_dir = click.argument("directory", type=click.Path(path_type=Path, file
 @click.option("--through", type=int, default=None, help="Apply phases up to and including this one.")
 @click.option("--dry-run", is_flag=True, help="Show what would run; change nothing.")
 @click.option("--retries", default=5, show_default=True, help="Retries after a lock timeout (backoff 1s, 2s, 4s…).")
+@click.option("--wait", default=60.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds to wait for another pgtune apply or rollback on this database to finish "
+                   "(0: refuse at once). A killed applier's build is cancelled by the server within seconds.")
 @handle_errors
 def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through: int | None,
-          dry_run: bool, retries: int) -> None:
+          dry_run: bool, retries: int, wait: float) -> None:
     """Apply a migration folder's phases, without blocking writes.
 
     Idempotent: applied phases are skipped, an interrupted phase is reconciled
@@ -345,7 +357,7 @@ def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through
         # Build progress needs a second connection; open it only for a person watching.
         monitor = resolve_dsn(dsn) if _stderr_is_tty() else None
         report = Applier(conn, directory, retries=retries, progress=progress,
-                         monitor_dsn=monitor).apply(phases, dry_run=dry_run)
+                         monitor_dsn=monitor, wait=wait).apply(phases, dry_run=dry_run)
     _print_report(report, fmt, "apply")
 
 
@@ -353,9 +365,11 @@ def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through
 @migration_dir
 @dsn_option
 @format_option
-@click.option("--phase", type=int, default=None, help="Roll back only this phase.")
+@click.option("--phase", type=click.IntRange(1), default=None, help="Roll back only this phase.")
+@click.option("--wait", default=60.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds to wait for another pgtune apply or rollback to finish (0: refuse at once).")
 @handle_errors
-def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None) -> None:
+def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None, wait: float) -> None:
     """Undo applied phases with their down scripts, last phase first.
 
     \b
@@ -364,7 +378,8 @@ def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None) -> N
       pgtune rollback migrations/2026-11-tuning --phase 2
     """
     with connect(dsn) as conn:
-        report = Applier(conn, directory, progress=progress).rollback([phase] if phase else None)
+        report = Applier(conn, directory, progress=progress, wait=wait).rollback(
+            [phase] if phase is not None else None)
     _print_report(report, fmt, "rollback")
 
 
@@ -422,7 +437,11 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
 @click.option("--tolerance", default=0.10, show_default=True, help="Allowed cost increase over baseline.")
 @click.option("--analyze", is_flag=True,
               help="Also measure: EXPLAIN (ANALYZE, BUFFERS) of read-only statements, in a READ ONLY "
-                   "transaction that is rolled back. Statements that could write are never run.")
+                   "transaction that is rolled back. Statements that could write, or that call code not "
+                   "PostgreSQL's own (functions, operators, casts, through views too), are never run.")
+@click.option("--trust-functions", is_flag=True,
+              help="With --analyze: also run statements that call non-VOLATILE user-defined functions "
+                   "(their labels are trusted; a function that writes through dblink would write).")
 @click.option("--statement-timeout", default=30_000, show_default=True, help="Per statement, in ms.")
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write a JUnit XML report here (for CI).")
@@ -430,7 +449,8 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
 @click.option("--expect-index", multiple=True, metavar="NAME", help="With --query: an index it must use.")
 @handle_errors
 def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, analyze: bool,
-           statement_timeout: int, junit_file: Path | None, adhoc: str | None, expect_index: tuple[str, ...]) -> None:
+           trust_functions: bool, statement_timeout: int, junit_file: Path | None, adhoc: str | None,
+           expect_index: tuple[str, ...]) -> None:
     """Re-plan the targeted statements and check they use the new indexes.
 
     Exits 1 when a statement does not use any index built for it, or its
@@ -446,13 +466,16 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
         raise click.UsageError("give a migration DIRECTORY or --query, not both")
     if expect_index and adhoc is None:
         raise click.UsageError("--expect-index goes with --query")
+    if junit_file is not None:
+        check_report_path(junit_file)
     with connect(dsn) as conn:
         if adhoc is not None:
-            result = verify_query(conn, adhoc, list(expect_index), analyze=analyze, timeout_ms=statement_timeout)
+            result = verify_query(conn, adhoc, list(expect_index), analyze=analyze, timeout_ms=statement_timeout,
+                                  trust_functions=trust_functions)
         else:
             assert directory is not None
             result = run_verify(conn, directory, tolerance=tolerance, analyze=analyze,
-                                timeout_ms=statement_timeout)
+                                timeout_ms=statement_timeout, trust_functions=trust_functions)
     if junit_file is not None:
         junit(result, junit_file)
     if fmt == "json":

@@ -18,6 +18,10 @@ class PgtuneError(Exception):
         return self
 
 
+class InputError(PgtuneError):
+    """An input file or option cannot be used as given (exit 2: usage)."""
+
+
 class ConnectionFailed(PgtuneError):
     """The server could not be reached or refused us (password already redacted)."""
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -20,7 +21,7 @@ from typing import Any
 
 from .analyze.advisor import Advice, IndexSuggestion
 from . import ddl
-from .errors import ChecksumMismatch, MigrationError
+from .errors import ChecksumMismatch, InputError, MigrationError
 
 MANIFEST = "manifest.json"
 TARGETS = "targets.json"     # targeted statements and their baselines, for verify
@@ -200,10 +201,14 @@ def _literal(value: str) -> str:
 _TIMEOUT = re.compile(r"^\d+\s*(ms|s|min|h)?$")
 
 
-def _check_timeout(value: str) -> str:
+def check_timeout(value: str, option: str = "timeout") -> str:
+    """A PostgreSQL duration pgtune can paste into ``SET …`` safely; refused early with the option's name."""
     if not _TIMEOUT.match(value):
-        raise MigrationError(f"invalid timeout {value!r}: use e.g. 5s, 500ms, 2min")
+        raise InputError(f"invalid {option} {value!r}: use e.g. 5s, 500ms, 2min")
     return value
+
+
+_check_timeout = check_timeout
 
 
 def _settings(m: Migration, *, statement_limit: bool) -> list[str]:
@@ -331,11 +336,36 @@ def sha256(text: str) -> str:
 def emit(m: Migration, directory: Path) -> Path:
     """Write the migration folder; refuse to overwrite a different migration."""
     directory = Path(directory)
+    check_writable(directory)
     if (directory / MANIFEST).exists():
-        existing = json.loads((directory / MANIFEST).read_text())
+        try:
+            existing = json.loads((directory / MANIFEST).read_text())
+        except (OSError, ValueError):
+            existing = {}
         if existing.get("id") != m.id:
             raise MigrationError(f"{directory} already holds migration {existing.get('id')}; "
                                  "choose another --emit folder")
+    try:
+        return _write(m, directory)
+    except OSError as exc:
+        raise MigrationError(f"cannot write the migration to {directory}: {exc.strerror or exc}") from None
+
+
+def check_writable(directory: Path) -> None:
+    """Refuse, before any work, a target that is a file or sits where nothing can be written."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise MigrationError(f"{directory} exists and is not a folder: choose another --emit folder")
+    probe = directory
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise MigrationError(f"cannot create {directory}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise MigrationError(f"cannot write the migration to {directory}: {probe} is not writable")
+
+
+def _write(m: Migration, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
     for phase in m.phases:
@@ -368,7 +398,10 @@ def load(directory: Path, *, check: bool = True) -> Migration:
                                [PlannedConstraint(**c) for c in p.get("constraints", [])],
                                p.get("step", "indexes")) for p in raw["phases"]]
         targets = directory / TARGETS
-        raw["targets"] = [Target(**t) for t in json.loads(targets.read_text())] if targets.exists() else []
+        if not targets.exists():
+            raise MigrationError(f"{directory} has no {TARGETS}: the migration is incomplete "
+                                 "(verify would have nothing to check); re-emit it")
+        raw["targets"] = [Target(**t) for t in json.loads(targets.read_text())]
         m = Migration(**raw)
     except (ValueError, KeyError, TypeError) as exc:
         raise MigrationError(f"{path} is not a valid manifest: {exc}") from None

@@ -1,27 +1,38 @@
-"""Is a statement safe to execute for measurement? Only if it cannot change anything.
+"""Is a statement safe to execute for measurement? Only if it provably cannot change anything.
 
-verify --analyze runs EXPLAIN (ANALYZE), which executes the statement. pgtune
-executes only plain SELECTs: no INSERT/UPDATE/DELETE/MERGE anywhere in the tree
-(data-modifying CTEs included), no SELECT ... FOR UPDATE/SHARE, no SELECT INTO,
-and no call to a function that has a VOLATILE variant (nextval, random, user
-functions that write). As a second guard the execution itself happens inside
-BEGIN READ ONLY ... ROLLBACK (pgtune.explain).
+verify --analyze (and suggest --emit --analyze) run EXPLAIN (ANALYZE), which
+executes the statement. pgtune executes only plain SELECTs: no
+INSERT/UPDATE/DELETE/MERGE anywhere in the tree (data-modifying CTEs
+included), no SELECT … FOR UPDATE/SHARE, no SELECT INTO, and no code that is
+not PostgreSQL's own. Volatility labels are not trusted: a function labelled
+STABLE can still write through dblink, in a session READ ONLY does not cover.
+So by default a statement that calls any function, operator or cast defined
+outside pg_catalog is not run, and views are expanded and checked the same
+way; ``trust_functions`` (the DBA's explicit opt-in) lets non-VOLATILE user
+functions through. Tables with row-level security (policies are user
+expressions) and foreign tables (another server) are never run. As a second
+guard the execution itself happens inside BEGIN READ ONLY … ROLLBACK
+(pgtune.explain).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pglast
 import psycopg
 from pglast import ast
+from psycopg import sql
 
 from . import catalog_sql
 from .analyze.bind import parse, walk
 
 _WRITES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
+MAX_VIEW_DEPTH = 8
+TRUST_HINT = "(verify --trust-functions runs non-VOLATILE user functions)"
 
 
-def why_not_read_only(conn: psycopg.Connection[Any], query: str) -> str | None:
+def why_not_read_only(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool = False) -> str | None:
     """None when ``query`` is safe to execute; else the reason it is not."""
     stmts = parse(query)
     if len(stmts) != 1:
@@ -31,16 +42,81 @@ def why_not_read_only(conn: psycopg.Connection[Any], query: str) -> str | None:
         root = root.query
     if not isinstance(root, ast.SelectStmt):
         return f"writes ({type(root).__name__.removesuffix('Stmt').upper()})"
-    names: set[str] = set()
+    return _inspect(conn, root, trust_functions, depth=0, seen=set())
+
+
+def _inspect(conn: psycopg.Connection[Any], root: ast.Node, trust: bool, *, depth: int,
+             seen: set[str]) -> str | None:
+    functions: set[str] = set()
+    operators: set[str] = set()
+    types: set[str] = set()
+    relations: list[str] = []
+    ctes = {c.ctename for c in walk(root) if isinstance(c, ast.CommonTableExpr)}
     for node in walk(root):
         if isinstance(node, _WRITES):
             return "writes (data-modifying WITH)"
         if isinstance(node, ast.SelectStmt) and (node.lockingClause or node.intoClause):
             return "locks rows (FOR UPDATE/SHARE)" if node.lockingClause else "creates a table (SELECT INTO)"
         if isinstance(node, ast.FuncCall):
-            names.add(node.funcname[-1].sval)
-    if names:
-        rows = conn.execute(catalog_sql.load("volatile_functions"), {"names": sorted(names)}).fetchall()
+            functions.add(node.funcname[-1].sval)
+        elif isinstance(node, ast.A_Expr) and node.name:
+            operators.update(n.sval for n in node.name if isinstance(n, ast.String))
+        elif isinstance(node, ast.TypeCast) and node.typeName is not None:
+            types.add(node.typeName.names[-1].sval)
+        elif isinstance(node, ast.RangeVar):
+            if node.schemaname is None and node.relname in ctes:
+                continue
+            name = (sql.Identifier(node.schemaname, node.relname) if node.schemaname
+                    else sql.Identifier(node.relname)).as_string(conn)
+            relations.append(name)
+    if functions:
+        rows = conn.execute(catalog_sql.load("readonly_functions"),
+                            {"names": sorted(functions), "trust": trust}).fetchall()
         if rows:
-            return "calls a volatile function: " + ", ".join(r[0] for r in rows)
+            volatile = [r[1] if r[0] == "pg_catalog" else f"{r[0]}.{r[1]}" for r in rows if r[2]]
+            if volatile:
+                return "calls a volatile function: " + ", ".join(volatile)
+            return f"calls a user-defined function: {', '.join(f'{r[0]}.{r[1]}' for r in rows)} {TRUST_HINT}"
+    if operators:
+        rows = conn.execute(catalog_sql.load("readonly_operators"),
+                            {"names": sorted(operators), "trust": trust}).fetchall()
+        if rows:
+            return ("uses an operator backed by a user-defined or volatile function: "
+                    + ", ".join(f"{r[0]} ({r[1]}.{r[2]})" for r in rows) + f" {TRUST_HINT}")
+    if types and not trust:
+        rows = conn.execute(catalog_sql.load("readonly_types"), {"names": sorted(types)}).fetchall()
+        if rows:
+            return f"casts to a user-defined type: {', '.join(f'{r[0]}.{r[1]}' for r in rows)} {TRUST_HINT}"
+    for name in relations:
+        reason = _relation(conn, name, trust, depth=depth, seen=seen)
+        if reason:
+            return reason
+    return None
+
+
+def _relation(conn: psycopg.Connection[Any], name: str, trust: bool, *, depth: int, seen: set[str]) -> str | None:
+    if name in seen:
+        return None
+    seen.add(name)
+    try:
+        with conn.transaction():
+            row = conn.execute(catalog_sql.load("readonly_relation"), {"name": name}).fetchone()
+    except psycopg.errors.Error:
+        return f"reads {name}, which cannot be resolved"
+    if row is None:
+        return f"reads {name}, which does not exist here"
+    kind, row_security, definition = row
+    if row_security:
+        return f"reads {name}, which has row-level security policies (user expressions)"
+    if kind == "f":
+        return f"reads {name}, a foreign table (another server)"
+    if kind == "v":
+        if depth >= MAX_VIEW_DEPTH:
+            return f"reads {name} through more than {MAX_VIEW_DEPTH} nested views"
+        try:
+            inner = pglast.parse_sql(definition)[0].stmt
+        except pglast.parser.ParseError:
+            return f"reads {name}, a view pgtune cannot read"
+        why = _inspect(conn, inner, trust, depth=depth + 1, seen=seen)
+        return f"through view {name}: {why}" if why else None
     return None

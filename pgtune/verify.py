@@ -13,6 +13,7 @@ write is only planned, never run.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import catalog_sql
+from .errors import InputError
 from .baseline import measure
 from .explain import explain
 from .history import History
@@ -74,13 +76,14 @@ class Verification:
 
 
 def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float = 0.10,
-           analyze: bool = False, timeout_ms: int = 30_000) -> Verification:
+           analyze: bool = False, timeout_ms: int = 30_000, trust_functions: bool = False) -> Verification:
     m = load(directory, check=False)
     out = Verification(m.id)
     planned = {ix.name for p in m.phases for ix in p.indexes}
     seen: set[str] = set()
     for t in m.targets:
-        result, used = check_target(conn, t, tolerance=tolerance, analyze=analyze, timeout_ms=timeout_ms)
+        result, used = check_target(conn, t, tolerance=tolerance, analyze=analyze, timeout_ms=timeout_ms,
+                                    trust_functions=trust_functions)
         seen |= used
         out.targets.append(result)
     out.unused_indexes = sorted(planned - seen)
@@ -89,15 +92,16 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
 
 
 def verify_query(conn: psycopg.Connection[Any], query: str, expect: list[str], *, analyze: bool = False,
-                 timeout_ms: int = 30_000) -> Verification:
+                 timeout_ms: int = 30_000, trust_functions: bool = False) -> Verification:
     """The ad hoc form: does this one statement use one of these indexes?"""
     target = Target(None, query, 1, None, list(expect))
-    result, _ = check_target(conn, target, tolerance=0.0, analyze=analyze, timeout_ms=timeout_ms)
+    result, _ = check_target(conn, target, tolerance=0.0, analyze=analyze, timeout_ms=timeout_ms,
+                             trust_functions=trust_functions)
     return Verification("ad hoc", [result])
 
 
 def check_target(conn: psycopg.Connection[Any], t: Target, *, tolerance: float, analyze: bool,
-                 timeout_ms: int) -> tuple[TargetResult, set[str]]:
+                 timeout_ms: int, trust_functions: bool = False) -> tuple[TargetResult, set[str]]:
     try:
         plan = explain(conn, t.query, timeout_ms=timeout_ms)
     except (psycopg.Error, ValueError) as exc:
@@ -115,7 +119,7 @@ def check_target(conn: psycopg.Connection[Any], t: Target, *, tolerance: float, 
                           not problems, "; ".join(problems), baseline_ms=t.baseline_ms)
     if analyze:
         try:
-            result.ms, why = measure(conn, t)
+            result.ms, why = measure(conn, t, trust_functions=trust_functions)
         except psycopg.errors.QueryCanceled:
             result.ms, why = None, f"not measured: slower than statement_timeout ({timeout_ms} ms)"
         if why:
@@ -149,6 +153,18 @@ def stale_statistics(conn: psycopg.Connection[Any], m: Migration, schema: str = 
     return [f"{s}.{t}" for s, t in keys if analyzed.get((s, t)) is None or analyzed[(s, t)] < built[(s, t)]]
 
 
+def check_report_path(path: Path) -> None:
+    """Refuse an unwritable report path before verify does its work, not after."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"cannot write the JUnit report to {path}: it is a folder")
+    if not folder.is_dir():
+        raise InputError(f"cannot write the JUnit report to {path}: {folder} is not a folder")
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        raise InputError(f"cannot write the JUnit report to {path}: permission denied")
+
+
 def junit(result: Verification, path: Path) -> None:
     """Write a JUnit XML report: one testcase per targeted statement."""
     suite = ET.Element("testsuite", name=f"pgtune verify {result.migration_id}",
@@ -162,4 +178,7 @@ def junit(result: Verification, path: Path) -> None:
         out = ET.SubElement(case, "system-out")
         out.text = (f"used: {', '.join(t.used) or '-'}; cost {t.baseline_cost} -> {t.cost}"
                     + (f"; {t.note}" if t.note else ""))
-    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+    try:
+        ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+    except OSError as exc:
+        raise InputError(f"cannot write the JUnit report to {path}: {exc.strerror or exc}") from None

@@ -18,6 +18,7 @@ import psycopg
 
 from .. import ddl
 from ..capabilities import probe
+from ..errors import MissingCapability
 from ..capture import (Catalog, Statement, WorkloadFilter, merge_workloads, query_text_limit, read_catalog,
                        read_workload, write_window_scale)
 from ..explain import explain
@@ -26,6 +27,7 @@ from .bind import JOIN, ParseFailed, Shape, bind
 from .candidates import (FOREIGN_KEY, RARE_VALUE, Candidate, for_foreign_keys, from_shape, merge,
                          serves_index)
 
+HIDDEN_TEXT = "<insufficient privilege>"   # pg_stat_statements' text for other roles' statements
 HEURISTIC = "heuristic"
 HYPOPG = "hypopg"
 MIN_GAIN = 0.10    # a plan must get at least this much cheaper to credit the index
@@ -151,6 +153,16 @@ def suggest(conn: psycopg.Connection[Any], statements: list[Statement] | None = 
     use_hypo = caps.hypopg_installed if opts.use_hypopg is None else opts.use_hypopg
     advice = Advice(method=HYPOPG if use_hypo else HEURISTIC, hints=caps.hints() if not use_hypo else [],
                     server_version=caps.server_version)
+    hidden = [st for st in statements if st.query == HIDDEN_TEXT]
+    if hidden:
+        grant = f"GRANT pg_read_all_stats TO {ddl.name(caps.role)};"
+        if len(hidden) == len(statements):
+            raise MissingCapability(
+                f"pg_stat_statements hides the text of all {len(hidden)} statements from role {caps.role!r}: "
+                f"{grant} (or run pgtune as a role that has it)")
+        advice.hints.append(f"{len(hidden)} of the top {len(statements)} statements are hidden from role "
+                            f"{caps.role!r} (<insufficient privilege>): {grant}")
+        statements = [st for st in statements if st.query != HIDDEN_TEXT]
     return _Selection(conn, catalog, opts, advice, say).run(statements)
 
 
@@ -320,7 +332,11 @@ class _Selection:
     # -- output -------------------------------------------------------------
 
     def _name(self, cand: Candidate) -> str:
-        return ddl.index_name(cand.table[1], cand.keys, where_label=cand.where_label, include=cand.include)
+        """The index's deterministic name, or the first free variant when a relation already holds it."""
+        def make(n: int) -> str:
+            return ddl.index_name(cand.table[1], cand.keys, "idx" if n == 1 else f"idx{n}",
+                                  where_label=cand.where_label, include=cand.include)
+        return self.catalog.free_name(cand.table[0], make(1), make)
 
     def _suggestion(self, cand: Candidate, size: int | None, analyzed: list[tuple[Statement, Shape]],
                     rows: list[AnalyzedStatement], served_by: dict[str, list[int]]) -> IndexSuggestion:
