@@ -43,6 +43,7 @@ from .script import Action, ObjectKind, ObjectRef, Unit, index_target, split, un
 ADVISORY_KEY = 0x70677475  # "pgtu": one applier per database
 OWN = "/* pgtune */ "      # tags what apply runs, so suggest leaves it out of the workload
 CLIENT_CHECK_INTERVAL = "2s"  # how soon the server cancels the build of a client that died
+INTERRUPT_CLEANUP_TIMEOUT = "3s"  # after Ctrl-C: how long to wait to drop the half-built index
 
 Progress = Callable[[str], None]
 
@@ -293,9 +294,10 @@ class Applier:
                         self.conn.execute(OWN + unit.statements[0])
             except KeyboardInterrupt:
                 # psycopg has asked the server to cancel the statement and waited for it.
-                self._interrupted(history, row_id, building, time.monotonic() - started)
+                left = self._interrupted(history, row_id, building, time.monotonic() - started)
                 raise Interrupted(f"interrupted during phase {phase.number} ({one_line(unit.text, 70)}); "
-                                  "what it had half built is dropped: re-run to continue") from None
+                                  + (f"{left}; " if left else "nothing half built is left; ")
+                                  + "re-run apply to continue") from None
             except pgerrors.LockNotAvailable as exc:
                 history.end(row_id, StepStatus.FAILED, one_line(str(exc), 500), time.monotonic() - started)
                 if building is not None:
@@ -399,15 +401,25 @@ class Applier:
             return (True, con[0]) if con else (None, None)
         return (not was_not_null), None
 
-    def _interrupted(self, history: History, row_id: int, building: ObjectRef | None, seconds: float) -> None:
+    def _interrupted(self, history: History, row_id: int, building: ObjectRef | None, seconds: float) -> str:
+        """Record the interruption and drop the build's INVALID leftover; say what could not be cleaned."""
         if self.conn.broken or self.conn.closed:
-            return
+            return "the connection is gone: a re-run drops any INVALID leftover"
         history.end(row_id, StepStatus.INTERRUPTED, "interrupted by the user", seconds)
-        if building is not None:
-            self._drop_if_invalid(building)
+        if building is None:
+            return ""
+        # Someone pressing Ctrl-C wants out: one short try, not the script's lock_timeout and retries.
+        self.conn.execute(f"/* pgtune */ SET lock_timeout = '{INTERRUPT_CLEANUP_TIMEOUT}'")
+        try:
+            self._drop_if_invalid(building, retries=0)
+        except ApplyFailed:
+            return (f"the INVALID index {ddl.qualified(building.schema, building.name)} is left (a transaction "
+                    "holds its table): a re-run drops and rebuilds it")
+        return "the half-built index is dropped"
 
-    def _drop_if_invalid(self, obj: ObjectRef) -> None:
+    def _drop_if_invalid(self, obj: ObjectRef, retries: int | None = None) -> None:
         """Drop the INVALID leftover of an interrupted or failed build, retrying lock timeouts like a build."""
+        retries = self.retries if retries is None else retries
         st = self._index_states([(obj.schema, obj.name)]).get((obj.schema, obj.name))
         if st is None or st.valid:
             return
@@ -419,13 +431,13 @@ class Applier:
                 return
             except pgerrors.LockNotAvailable:
                 attempt += 1
-                if attempt > self.retries:
+                if attempt > retries:
                     raise ApplyFailed(
                         f"could not drop the INVALID index {ddl.qualified(obj.schema, obj.name)} left by a "
-                        f"timed-out build: {self.retries} lock timeouts in a row; it stays INVALID (unused by "
+                        f"timed-out build: {retries + 1} lock timeouts in a row; it stays INVALID (unused by "
                         "queries): re-run apply once the blocking transaction ends") from None
                 wait = self.backoff * 2 ** (attempt - 1)
-                self.say(f"lock timeout dropping the INVALID index; retry {attempt}/{self.retries} in {wait:.1f}s")
+                self.say(f"lock timeout dropping the INVALID index; retry {attempt}/{retries} in {wait:.1f}s")
                 time.sleep(wait)
 
     # -- catalog ------------------------------------------------------------

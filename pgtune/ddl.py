@@ -19,6 +19,7 @@ from pglast.stream import RawStream, maybe_double_quote_name
 from pglast.visitors import Visitor
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,12 @@ def _range_var(schema: str, table: str) -> ast.RangeVar:
 
 
 def identifier(parts: list[str]) -> str:
-    """Deterministic identifier from ``parts``, at most 63 bytes (a hash keeps cut names apart)."""
-    full = "_".join(parts)
+    """Deterministic identifier from ``parts``, at most 63 bytes (a hash keeps cut names apart).
+
+    Control and line-separator characters of a column name become ``_``: a
+    name pgtune makes up is one a DBA can type and read on one line.
+    """
+    full = "".join("_" if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in "_".join(parts))
     if len(full.encode()) <= MAX_IDENTIFIER_BYTES:
         return full
     digest = hashlib.sha256(full.encode()).hexdigest()[:8]
@@ -62,9 +67,6 @@ def identifier(parts: list[str]) -> str:
 def literal(value: str) -> str:
     """A string constant as pglast prints it: ``'it''s'``."""
     return _print(ast.A_Const(isnull=False, val=ast.String(sval=value)))
-
-
-_UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
 def comment(text: str) -> str:

@@ -13,7 +13,6 @@ write is only planned, never run.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,15 +153,22 @@ def stale_statistics(conn: psycopg.Connection[Any], m: Migration, schema: str = 
 
 
 def check_report_path(path: Path) -> None:
-    """Refuse an unwritable report path before verify does its work, not after."""
+    """Refuse an unwritable report path before verify does its work, not after.
+
+    The file is opened for appending (and removed again if it did not exist),
+    which asks the file system itself rather than guessing from permissions.
+    """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise InputError(f"cannot write the JUnit report to {path}: it is a folder")
-    if not folder.is_dir():
-        raise InputError(f"cannot write the JUnit report to {path}: {folder} is not a folder")
-    if not os.access(path if path.exists() else folder, os.W_OK):
-        raise InputError(f"cannot write the JUnit report to {path}: permission denied")
+    existed = path.exists()
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot write the JUnit report to {path}: {exc.strerror or exc}") from None
+    if not existed:
+        path.unlink(missing_ok=True)
 
 
 def junit(result: Verification, path: Path) -> None:

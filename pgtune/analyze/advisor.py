@@ -156,10 +156,13 @@ def suggest(conn: psycopg.Connection[Any], statements: list[Statement] | None = 
     hidden = [st for st in statements if st.query == HIDDEN_TEXT]
     if hidden:
         grant = f"GRANT pg_read_all_stats TO {ddl.name(caps.role)};"
-        if len(hidden) == len(statements):
+        hidden_ms = sum(st.total_ms for st in hidden)
+        if len(hidden) == len(statements) or hidden_ms >= 0.5 * sum(st.total_ms for st in statements):
+            # Advice from the visible rest would be advice for a workload that is not the real one.
             raise MissingCapability(
-                f"pg_stat_statements hides the text of all {len(hidden)} statements from role {caps.role!r}: "
-                f"{grant} (or run pgtune as a role that has it)")
+                f"pg_stat_statements hides the text of {len(hidden)} of the top {len(statements)} statements "
+                f"({hidden_ms:,.0f} ms of execution) from role {caps.role!r}: {grant} "
+                "(or run pgtune as a role that has it)")
         advice.hints.append(f"{len(hidden)} of the top {len(statements)} statements are hidden from role "
                             f"{caps.role!r} (<insufficient privilege>): {grant}")
         statements = [st for st in statements if st.query != HIDDEN_TEXT]
