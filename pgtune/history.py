@@ -124,8 +124,9 @@ class History:
             "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj)).fetchone()
         return bool(row) and str(row[0]) in ("running", "interrupted", "failed")
 
-    def built(self) -> list[tuple[str, Any]]:
-        """(statement, finished) of every statement this migration ran to completion going up."""
+    def built_indexes(self) -> list[tuple[str, Any]]:
+        """(CREATE INDEX statement, finished) of every index this migration built going up."""
         return [(str(r[0]), r[1]) for r in self.conn.execute(sql.SQL(
             "/* pgtune */ SELECT statement, finished FROM {} WHERE migration_id = %s AND direction = 'up' "
-            "AND status = 'done'").format(self._t("history")), (self.migration_id,)).fetchall()]
+            "AND status = 'done' AND object LIKE 'index %%'").format(self._t("history")),
+            (self.migration_id,)).fetchall()]

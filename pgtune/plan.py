@@ -225,6 +225,21 @@ def _settings(m: Migration, *, statement_limit: bool) -> list[str]:
     ]
 
 
+def _squawk_ignore(stmt: str, rule: str) -> str:
+    """``stmt`` with squawk's ignore comment on the line just before its DROP keyword.
+
+    squawk reports (and ignores) by the line of the offending keyword; a table
+    or column name holding a line break would push that keyword away from a
+    comment placed above the whole statement.
+    """
+    from pglast.parser import scan
+
+    drop = next((t.start for t in scan(stmt)[2:] if t.name == "DROP"), None)
+    if drop is None:
+        return f"-- squawk-ignore {rule}\n{stmt}"
+    return f"{stmt[:drop].rstrip()}\n-- squawk-ignore {rule}\n{stmt[drop:]}"
+
+
 def _c(text: str) -> str:
     """A comment line; anything read from the database goes through ddl.comment."""
     return "-- " + ddl.comment(text)
@@ -289,8 +304,7 @@ def _validate_up(m: Migration, phase: Phase) -> str:
         for c in not_null:
             lines += ["BEGIN;", f"{c.set_not_null};",
                       "-- The helper check is redundant once the column is NOT NULL: dropping it is the plan.",
-                      "-- squawk-ignore ban-drop-constraint",
-                      f"{c.drop};", "COMMIT;"]
+                      _squawk_ignore(c.drop, "ban-drop-constraint") + ";", "COMMIT;"]
     return "\n".join(lines) + "\n"
 
 
@@ -305,10 +319,10 @@ def _constraints_down(m: Migration, phase: Phase) -> str:
         if phase.step == "validate":
             if c.drop_not_null:
                 lines += ["BEGIN;", "-- Rollback restores the column as it was before this migration.",
-                          "-- squawk-ignore ban-drop-not-null", f"{c.drop_not_null};", "COMMIT;"]
+                          _squawk_ignore(c.drop_not_null, "ban-drop-not-null") + ";", "COMMIT;"]
         else:
             lines += ["BEGIN;", "-- Rollback removes the constraint this migration added.",
-                      "-- squawk-ignore ban-drop-constraint", f"{c.drop};", "COMMIT;"]
+                      _squawk_ignore(c.drop, "ban-drop-constraint") + ";", "COMMIT;"]
     if len(lines) == header:
         lines.append("-- Nothing to undo: a validated constraint is removed by the previous phase's rollback.")
     return "\n".join(lines) + "\n"
@@ -374,7 +388,8 @@ def _write(m: Migration, directory: Path) -> Path:
     files[TARGETS] = json.dumps([asdict(t) for t in m.targets], indent=1) + "\n"
     m.checksums = {name: sha256(text) for name, text in files.items()}
     for name, text in files.items():
-        (directory / name).write_text(text)
+        # Bytes, not text mode: a name holding a carriage return must survive to the checksum.
+        (directory / name).write_bytes(text.encode())
     manifest = {"format": FORMAT_VERSION, **asdict(m)}
     del manifest["targets"]
     tmp = directory / (MANIFEST + ".tmp")
@@ -418,10 +433,18 @@ def mismatches(m: Migration, directory: Path) -> list[str]:
     bad = []
     for name, digest in sorted(m.checksums.items()):
         f = Path(directory) / name
-        if not f.exists() or sha256(f.read_text()) != digest:
+        if not f.exists() or sha256(_read(f)) != digest:
             bad.append(name)
     return bad
 
 
 def script(directory: Path, name: str) -> str:
-    return (Path(directory) / name).read_text()
+    return _read(Path(directory) / name)
+
+
+def _read(path: Path) -> str:
+    """A script exactly as written (no newline translation), or one clear error."""
+    try:
+        return path.read_bytes().decode()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MigrationError(f"cannot read {path}: {exc}") from None

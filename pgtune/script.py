@@ -64,7 +64,8 @@ class Unit:
 
     @property
     def text(self) -> str:
-        return "\n".join(self.statements)
+        """The unit as SQL that parses again (history and reports show this)."""
+        return ";\n".join(self.statements)
 
 
 def split(text: str, source: str = "script") -> list[str]:

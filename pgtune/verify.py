@@ -137,7 +137,7 @@ def stale_statistics(conn: psycopg.Connection[Any], m: Migration, schema: str = 
         return []
     table_of = {ix.name: (ix.schema, ix.table) for p in m.phases for ix in p.indexes}
     built: dict[tuple[str, str], Any] = {}
-    for statement, finished in History(conn, m.id, schema).built():
+    for statement, finished in History(conn, m.id, schema).built_indexes():
         target = index_target(statement)
         if target is not None and target[1] in table_of:
             key = table_of[target[1]]

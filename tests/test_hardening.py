@@ -280,8 +280,11 @@ def test_cleanup_lock_timeout_is_retried_and_said_plainly(db: str, conn: psycopg
 
 
 def _pgtune(*args: str, **kw: Any) -> subprocess.Popen[str]:
+    # A shell that started the test run in the background hands SIGINT down ignored: restore it,
+    # so that the child behaves like pgtune started from a terminal.
     return subprocess.Popen([sys.executable, "-m", "pgtune", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kw)
 
 
 def _wait_for_build(conn: psycopg.Connection[Any], timeout: float = 30.0) -> int:

@@ -172,7 +172,7 @@ def test_second_applier_refuses_while_first_holds_the_lock(db: str, conn: psycop
         other.execute("SELECT pg_advisory_lock(%s)", (0x70677475,))
         with pytest.raises(LockBusy, match="another pgtune apply"):
             Applier(conn, tmp_path / "mig").apply()
-        result = CliRunner().invoke(cli, ["apply", str(tmp_path / "mig"), "--dsn", db])
+        result = CliRunner().invoke(cli, ["apply", str(tmp_path / "mig"), "--dsn", db, "--wait", "0"])
         assert result.exit_code == 1 and "another pgtune apply" in result.stderr
         other.execute("SELECT pg_advisory_unlock(%s)", (0x70677475,))
     assert Applier(conn, tmp_path / "mig").apply().changed
