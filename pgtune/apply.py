@@ -41,7 +41,7 @@ from .plan import Migration, Phase, load, mismatches, script, sha256
 from .script import Action, ObjectKind, ObjectRef, Unit, index_target, split, units
 
 ADVISORY_KEY = 0x70677475  # "pgtu": one applier per database
-OWN = "/* pgtune */ "      # tags what apply runs, so suggest leaves it out of the workload
+TAG = "/* pgtune */"       # marks what pgtune runs, so suggest leaves it out of the workload
 CLIENT_CHECK_INTERVAL = "2s"  # how soon the server cancels the build of a client that died
 INTERRUPT_CLEANUP_TIMEOUT = "3s"  # after Ctrl-C: how long to wait to drop the half-built index
 
@@ -100,9 +100,14 @@ class _IndexState:
     definition: str
 
 
+def _own(stmt: str) -> str:
+    """``stmt`` tagged at its end: PostgreSQL 18's pg_stat_statements drops a leading comment."""
+    return f"{stmt}\n{TAG}"
+
+
 def check_server(conn: psycopg.Connection[Any]) -> None:
     check_version(conn.info.server_version)
-    row = conn.execute("/* pgtune */ SELECT pg_catalog.pg_is_in_recovery()").fetchone()
+    row = conn.execute("SELECT /* pgtune */ pg_catalog.pg_is_in_recovery()").fetchone()
     if row and row[0]:
         raise ReadOnlyServer("this server is a hot standby (in recovery): it cannot build indexes or "
                              "change constraints; apply and rollback on the primary")
@@ -195,7 +200,7 @@ class Applier:
         force_session_settings(self.conn)
         if self.conn.info.server_version >= 140000:
             # A killed client's build is cancelled within seconds instead of running on, holding the lock.
-            self.conn.execute(f"/* pgtune */ SET client_connection_check_interval = '{CLIENT_CHECK_INTERVAL}'")
+            self.conn.execute(f"SET /* pgtune */ client_connection_check_interval = '{CLIENT_CHECK_INTERVAL}'")
 
     # -- phases -------------------------------------------------------------
 
@@ -263,7 +268,7 @@ class Applier:
     def _flush_stats(self) -> None:
         """Publish this backend's ANALYZE and write counters now, not within the next second."""
         if self.conn.info.server_version >= 150000:
-            self.conn.execute("/* pgtune */ SELECT pg_stat_force_next_flush()")
+            self.conn.execute("SELECT /* pgtune */ pg_stat_force_next_flush()")
 
     def _run_unit(self, history: History, phase: Phase, direction: str, unit: Unit, checksum: str) -> StepResult:
         """Run one statement, or one BEGIN … COMMIT block as a single transaction."""
@@ -289,9 +294,9 @@ class Applier:
                     if unit.block:
                         with self.conn.transaction():
                             for st in unit.statements:
-                                self.conn.execute(OWN + st)
+                                self.conn.execute(_own(st))
                     else:
-                        self.conn.execute(OWN + unit.statements[0])
+                        self.conn.execute(_own(unit.statements[0]))
             except KeyboardInterrupt:
                 # psycopg has asked the server to cancel the statement and waited for it.
                 left = self._interrupted(history, row_id, building, time.monotonic() - started)
@@ -409,7 +414,7 @@ class Applier:
         if building is None:
             return ""
         # Someone pressing Ctrl-C wants out: one short try, not the script's lock_timeout and retries.
-        self.conn.execute(f"/* pgtune */ SET lock_timeout = '{INTERRUPT_CLEANUP_TIMEOUT}'")
+        self.conn.execute(f"SET /* pgtune */ lock_timeout = '{INTERRUPT_CLEANUP_TIMEOUT}'")
         try:
             self._drop_if_invalid(building, retries=0)
         except ApplyFailed:
@@ -427,7 +432,7 @@ class Applier:
         attempt = 0
         while True:
             try:
-                self.conn.execute(OWN + ddl.drop_index(obj.schema, obj.name))
+                self.conn.execute(_own(ddl.drop_index(obj.schema, obj.name)))
                 return
             except pgerrors.LockNotAvailable:
                 attempt += 1
@@ -536,7 +541,7 @@ class _AdvisoryLock:
         deadline = time.monotonic() + max(self.a.wait, 0.0)
         said = ""
         while True:
-            row = conn.execute("/* pgtune */ SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()
+            row = conn.execute("SELECT /* pgtune */ pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()
             if row and row[0]:
                 break
             holder = conn.execute(catalog_sql.load("advisory_lock_holder"),
@@ -555,4 +560,4 @@ class _AdvisoryLock:
     def __exit__(self, *exc: object) -> None:
         conn = self.a.conn
         if not conn.closed and not conn.broken:
-            conn.execute("/* pgtune */ SELECT pg_advisory_unlock(%s)", (ADVISORY_KEY,))
+            conn.execute("SELECT /* pgtune */ pg_advisory_unlock(%s)", (ADVISORY_KEY,))

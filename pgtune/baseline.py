@@ -24,9 +24,9 @@ def param_types(conn: psycopg.Connection[Any], query: str) -> list[str]:
     try:
         # One statement per query string (pipeline: extended protocol), as in explain.
         with conn.transaction(force_rollback=True), conn.pipeline(), conn.cursor() as cur:
-            cur.execute("/* pgtune */ SET LOCAL standard_conforming_strings = on")
-            cur.execute(f"/* pgtune */ PREPARE pgtune_types AS {text}")
-            cur.execute("/* pgtune */ SELECT parameter_types::text[] FROM pg_prepared_statements "
+            cur.execute("SET /* pgtune */ LOCAL standard_conforming_strings = on")
+            cur.execute(f"PREPARE /* pgtune */ pgtune_types AS {text}")
+            cur.execute("SELECT /* pgtune */ parameter_types::text[] FROM pg_prepared_statements "
                         "WHERE name = 'pgtune_types'")
             row = cur.fetchone()
     except psycopg.Error:
@@ -35,7 +35,7 @@ def param_types(conn: psycopg.Connection[Any], query: str) -> list[str]:
         return []
     finally:
         if not conn.closed and not conn.broken:
-            conn.execute("/* pgtune */ DEALLOCATE ALL")
+            conn.execute("DEALLOCATE /* pgtune */ ALL")
     return list(row[0]) if row else []
 
 

@@ -88,7 +88,7 @@ def probe(conn: psycopg.Connection[Any]) -> Capabilities:
 def _pgss_answers(conn: psycopg.Connection[Any]) -> bool:
     try:
         with conn.transaction():
-            conn.execute("/* pgtune */ SELECT 1 FROM pg_stat_statements LIMIT 1")
+            conn.execute("SELECT /* pgtune */ 1 FROM pg_stat_statements LIMIT 1")
         return True
     except psycopg.errors.ObjectNotInPrerequisiteState:   # "must be loaded via shared_preload_libraries"
         return False

@@ -252,7 +252,7 @@ def decode_queries(data: bytes, source: str) -> str:
 
 def query_text_limit(conn: psycopg.Connection[Any]) -> int:
     """track_activity_query_size: pg_stat_statements cuts query texts at this many bytes."""
-    row = conn.execute("/* pgtune */ SELECT setting::int FROM pg_settings "
+    row = conn.execute("SELECT /* pgtune */ setting::int FROM pg_settings "
                        "WHERE name = 'track_activity_query_size'").fetchone()
     return int(row[0]) if row else 1024
 
@@ -260,7 +260,7 @@ def query_text_limit(conn: psycopg.Connection[Any]) -> int:
 def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     cat = Catalog()
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute("/* pgtune */ SELECT current_schemas(false) AS path")
+        cur.execute("SELECT /* pgtune */ current_schemas(false) AS path")
         row = cur.fetchone()
         cat.search_path = tuple(row["path"]) if row else ("public",)
         cur.execute(catalog_sql.load("tables"))
@@ -304,9 +304,9 @@ def reset_counters(conn: psycopg.Connection[Any]) -> None:
     leak into the new window.
     """
     if conn.info.server_version >= 150000:
-        conn.execute("/* pgtune */ SELECT pg_stat_force_next_flush()")
-    conn.execute("/* pgtune */ SELECT pg_stat_statements_reset()")
-    conn.execute("/* pgtune */ SELECT pg_stat_reset()")
+        conn.execute("SELECT /* pgtune */ pg_stat_force_next_flush()")
+    conn.execute("SELECT /* pgtune */ pg_stat_statements_reset()")
+    conn.execute("SELECT /* pgtune */ pg_stat_reset()")
 
 
 def write_window_scale(conn: psycopg.Connection[Any]) -> float:

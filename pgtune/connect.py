@@ -97,4 +97,4 @@ def force_session_settings(conn: psycopg.Connection[Any]) -> None:
     backslash is just a character); a server reading them otherwise would see
     other statements in the same text.
     """
-    conn.execute("/* pgtune */ SET standard_conforming_strings = on")
+    conn.execute("SET /* pgtune */ standard_conforming_strings = on")

@@ -2,7 +2,8 @@
 
 Normalized statements from pg_stat_statements carry ``$n`` parameters; they are
 planned as generic plans (PREPARE + plan_cache_mode=force_generic_plan +
-EXPLAIN EXECUTE with NULLs on PostgreSQL < 16, EXPLAIN (GENERIC_PLAN) on 16+).
+EXPLAIN EXECUTE with NULLs, on every version: EXPLAIN (GENERIC_PLAN) would need
+the simple protocol, which lets one string carry several statements).
 Every EXPLAIN runs inside a READ ONLY transaction that is rolled back, so a
 statement can be planned but never change data.
 """
@@ -43,10 +44,15 @@ def prepare_text(query: str) -> tuple[str, int]:
     stmts = parse(query)
     if len(stmts) != 1:
         raise ValueError(f"expected one statement to explain, found {len(stmts)}")
-    numbers = [n.number for n in walk(stmts[0]) if isinstance(n, ast.ParamRef)]
+    root = stmts[0].stmt
+    if isinstance(root, ast.ExplainStmt):
+        # Someone's EXPLAIN in pg_stat_statements stands for the statement it explains.
+        root = root.query
+        query = str(RawStream()(root))
+    numbers = [n.number for n in walk(root) if isinstance(n, ast.ParamRef)]
     if not numbers:
         return query, 0
-    return str(RawStream()(stmts[0].stmt)), max(numbers)
+    return str(RawStream()(root)), max(numbers)
 
 
 def index_names(plan: dict[str, Any]) -> set[str]:
@@ -65,10 +71,9 @@ def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
     """Plan ``query`` (generic plan when it has parameters) and return cost and indexes used."""
     query, nparams = prepare_text(query)
     options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
-    major = conn.info.server_version // 10000
     if nparams and analyze:
         raise ValueError("a statement with parameters cannot be measured with ANALYZE")
-    row = _run(conn, query, options, nparams, major, timeout_ms)
+    row = _run(conn, query, options, nparams, timeout_ms)
     doc = row[0] if not isinstance(row[0], str) else json.loads(row[0])
     top = doc[0]
     plan = top["Plan"]
@@ -76,8 +81,7 @@ def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
                 execution_ms=top.get("Execution Time"))
 
 
-def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, major: int,
-         timeout_ms: int) -> Any:
+def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int) -> Any:
     """One round trip: a READ ONLY transaction, the EXPLAIN, and (always) a rollback.
 
     Workload text never shares a query string with another statement: in
@@ -87,19 +91,19 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
     instead of running. The transaction forces the setting on as well, so the
     server reads every literal the way pglast did.
     """
-    steps = ["/* pgtune */ BEGIN READ ONLY",
-             "/* pgtune */ SET LOCAL standard_conforming_strings = on",
-             f"/* pgtune */ SET LOCAL statement_timeout = {int(timeout_ms)}"]
-    if nparams and major >= 16:
-        last = f"EXPLAIN (GENERIC_PLAN, {options}) {query}"
-    elif nparams:
+    steps = ["BEGIN /* pgtune */ READ ONLY",
+             "SET /* pgtune */ LOCAL standard_conforming_strings = on",
+             f"SET /* pgtune */ LOCAL statement_timeout = {int(timeout_ms)}"]
+    if nparams:
+        # PREPARE + a forced generic plan on every version. EXPLAIN (GENERIC_PLAN) (16+) cannot go
+        # through the extended protocol: its $n must then be bound, and the planner folds the values.
         nulls = ", ".join(["NULL"] * nparams)
-        steps += ["/* pgtune */ SET LOCAL plan_cache_mode = force_generic_plan",
-                  f"PREPARE {_STMT_NAME} AS {query}"]
-        last = f"EXPLAIN ({options}) EXECUTE {_STMT_NAME}({nulls})"
+        steps += ["SET /* pgtune */ LOCAL plan_cache_mode = force_generic_plan",
+                  f"PREPARE /* pgtune */ {_STMT_NAME} AS {query}"]
+        last = f"EXPLAIN /* pgtune */ ({options}) EXECUTE {_STMT_NAME}({nulls})"
     else:
-        last = f"EXPLAIN ({options}) {query}"
-    prepared = bool(nparams) and major < 16
+        last = f"EXPLAIN /* pgtune */ ({options}) {query}"
+    prepared = bool(nparams)
     try:
         with conn.pipeline(), conn.cursor() as cur:
             for step in steps:
@@ -112,6 +116,6 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
             # (psycopg notices DEALLOCATE ALL and forgets its own prepared statements too).
             tail = "; DEALLOCATE ALL" if prepared else ""
             if conn.info.transaction_status != pq.TransactionStatus.IDLE or tail:
-                conn.execute("/* pgtune */ ROLLBACK" + tail)
+                conn.execute("ROLLBACK /* pgtune */" + tail)
     assert row is not None
     return row

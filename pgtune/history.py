@@ -47,7 +47,7 @@ class Ownership:
 
 def exists(conn: psycopg.Connection[Any], schema: str = DEFAULT_SCHEMA) -> bool:
     """Has any pgtune apply run here (its history tables exist in ``schema``)?"""
-    row = conn.execute("/* pgtune */ SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
+    row = conn.execute("SELECT /* pgtune */ to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
                        (sql.Identifier(schema, "history").as_string(conn),
                         sql.Identifier(schema, "phases").as_string(conn))).fetchone()
     return bool(row and row[0])
@@ -67,26 +67,26 @@ class History:
         """Create or upgrade the tables; rows left 'running' belong to an applier that died."""
         self.conn.execute(sql.SQL(catalog_sql.load("history_schema")).format(schema=sql.Identifier(self.schema)))
         # Only one applier can hold the advisory lock, so a 'running' row is an orphan.
-        self.conn.execute(sql.SQL("/* pgtune */ UPDATE {} SET status = 'interrupted', finished = clock_timestamp() "
+        self.conn.execute(sql.SQL("UPDATE /* pgtune */ {} SET status = 'interrupted', finished = clock_timestamp() "
                                   "WHERE status = 'running'").format(self._t("history")))
 
     def states(self) -> dict[int, str]:
         if not self.exists():
             return {}
-        rows = self.conn.execute(sql.SQL("/* pgtune */ SELECT phase, status FROM {} WHERE migration_id = %s")
+        rows = self.conn.execute(sql.SQL("SELECT /* pgtune */ phase, status FROM {} WHERE migration_id = %s")
                                  .format(self._t("phases")), (self.migration_id,)).fetchall()
         return {int(r[0]): str(r[1]) for r in rows}
 
     def set_state(self, phase: int, state: PhaseState, checksum: str) -> None:
         self.conn.execute(sql.SQL(
-            "/* pgtune */ INSERT INTO {} (migration_id, phase, status, checksum) VALUES (%s, %s, %s, %s) "
+            "INSERT /* pgtune */ INTO {} (migration_id, phase, status, checksum) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (migration_id, phase) DO UPDATE SET status = excluded.status, "
             "checksum = excluded.checksum, updated = clock_timestamp()").format(self._t("phases")),
             (self.migration_id, phase, str(state), checksum))
 
     def start(self, phase: int, direction: str, stmt: str, checksum: str, obj: str | None) -> int:
         row = self.conn.execute(sql.SQL(
-            "/* pgtune */ INSERT INTO {} (migration_id, phase, direction, statement, checksum, status, object) "
+            "INSERT /* pgtune */ INTO {} (migration_id, phase, direction, statement, checksum, status, object) "
             "VALUES (%s, %s, %s, %s, %s, 'running', %s) RETURNING id").format(self._t("history")),
             (self.migration_id, phase, direction, stmt, checksum, obj)).fetchone()
         assert row is not None
@@ -95,7 +95,7 @@ class History:
     def end(self, row_id: int, status: StepStatus, error: str | None, seconds: float, *,
             owned: bool | None = None, oid: int | None = None) -> None:
         self.conn.execute(sql.SQL(
-            "/* pgtune */ UPDATE {} SET status = %s, error = %s, finished = clock_timestamp(), "
+            "UPDATE /* pgtune */ {} SET status = %s, error = %s, finished = clock_timestamp(), "
             "duration_ms = %s, owned = %s, object_oid = %s WHERE id = %s").format(self._t("history")),
             (str(status), error, seconds * 1000.0, owned, oid, row_id))
 
@@ -108,7 +108,7 @@ class History:
         if not self.exists():
             return None
         row = self.conn.execute(sql.SQL(
-            "/* pgtune */ SELECT coalesce(owned, false), object_oid, status, direction FROM {} "
+            "SELECT /* pgtune */ coalesce(owned, false), object_oid, status, direction FROM {} "
             "WHERE migration_id = %s AND object = %s AND status IN ('done', 'skipped') "
             "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj)).fetchone()
         if row is None:
@@ -120,13 +120,13 @@ class History:
         if not self.exists():
             return False
         row = self.conn.execute(sql.SQL(
-            "/* pgtune */ SELECT status FROM {} WHERE migration_id = %s AND object = %s AND direction = 'up' "
+            "SELECT /* pgtune */ status FROM {} WHERE migration_id = %s AND object = %s AND direction = 'up' "
             "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj)).fetchone()
         return bool(row) and str(row[0]) in ("running", "interrupted", "failed")
 
     def built_indexes(self) -> list[tuple[str, Any]]:
         """(CREATE INDEX statement, finished) of every index this migration built going up."""
         return [(str(r[0]), r[1]) for r in self.conn.execute(sql.SQL(
-            "/* pgtune */ SELECT statement, finished FROM {} WHERE migration_id = %s AND direction = 'up' "
+            "SELECT /* pgtune */ statement, finished FROM {} WHERE migration_id = %s AND direction = 'up' "
             "AND status = 'done' AND object LIKE 'index %%'").format(self._t("history")),
             (self.migration_id,)).fetchall()]

@@ -225,19 +225,18 @@ def _settings(m: Migration, *, statement_limit: bool) -> list[str]:
     ]
 
 
-def _squawk_ignore(stmt: str, rule: str) -> str:
-    """``stmt`` with squawk's ignore comment on the line just before its DROP keyword.
+def _squawk_ignore(stmt: str, rule: str, reason: str) -> str:
+    """``stmt`` with its reason and squawk's ignore comment on the lines just before its DROP keyword.
 
     squawk reports (and ignores) by the line of the offending keyword; a table
-    or column name holding a line break would push that keyword away from a
-    comment placed above the whole statement.
+    or column name holding a line break would push that keyword away from
+    comments placed above the whole statement.
     """
     from pglast.parser import scan
 
-    drop = next((t.start for t in scan(stmt)[2:] if t.name == "DROP"), None)
-    if drop is None:
-        return f"-- squawk-ignore {rule}\n{stmt}"
-    return f"{stmt[:drop].rstrip()}\n-- squawk-ignore {rule}\n{stmt[drop:]}"
+    drop = next((t.start for t in scan(stmt)[2:] if t.name == "DROP"), 0)
+    head = stmt[:drop].rstrip()
+    return f"{head}{chr(10) if head else ''}-- {reason}\n-- squawk-ignore {rule}\n{stmt[drop:]}"
 
 
 def _c(text: str) -> str:
@@ -303,8 +302,8 @@ def _validate_up(m: Migration, phase: Phase) -> str:
                   f"SET statement_timeout = {_literal(_check_timeout(m.statement_timeout))};"]
         for c in not_null:
             lines += ["BEGIN;", f"{c.set_not_null};",
-                      "-- The helper check is redundant once the column is NOT NULL: dropping it is the plan.",
-                      _squawk_ignore(c.drop, "ban-drop-constraint") + ";", "COMMIT;"]
+                      _squawk_ignore(c.drop, "ban-drop-constraint", "The helper check is redundant once the "
+                                     "column is NOT NULL: dropping it is the plan.") + ";", "COMMIT;"]
     return "\n".join(lines) + "\n"
 
 
@@ -318,11 +317,12 @@ def _constraints_down(m: Migration, phase: Phase) -> str:
     for c in reversed(phase.constraints):
         if phase.step == "validate":
             if c.drop_not_null:
-                lines += ["BEGIN;", "-- Rollback restores the column as it was before this migration.",
-                          _squawk_ignore(c.drop_not_null, "ban-drop-not-null") + ";", "COMMIT;"]
+                lines += ["BEGIN;", _squawk_ignore(c.drop_not_null, "ban-drop-not-null", "Rollback restores the "
+                                                   "column as it was before this migration.") + ";", "COMMIT;"]
         else:
-            lines += ["BEGIN;", "-- Rollback removes the constraint this migration added.",
-                      _squawk_ignore(c.drop, "ban-drop-constraint") + ";", "COMMIT;"]
+            lines += ["BEGIN;", _squawk_ignore(c.drop, "ban-drop-constraint",
+                                               "Rollback removes the constraint this migration added.") + ";",
+                      "COMMIT;"]
     if len(lines) == header:
         lines.append("-- Nothing to undo: a validated constraint is removed by the previous phase's rollback.")
     return "\n".join(lines) + "\n"

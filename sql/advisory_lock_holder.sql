@@ -1,8 +1,7 @@
 -- Who holds pgtune's advisory lock in this database, and what it is running,
 -- so that a second applier can say whom it waits for.
 -- Parameters: objid (the lock key's low 32 bits).
-/* pgtune */
-SELECT l.pid, a.query
+SELECT /* pgtune */ l.pid, a.query
 FROM pg_catalog.pg_locks AS l
     LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
 WHERE l.locktype = 'advisory'

@@ -1,7 +1,6 @@
 -- Finds the CHECK constraints on user tables: the columns they read, whether
 -- they are validated (pg_constraint.convalidated), and their definition.
-/* pgtune */
-SELECT n.nspname AS schema,
+SELECT /* pgtune */ n.nspname AS schema,
        c.relname AS table,
        k.conname AS name,
        k.convalidated AS validated,

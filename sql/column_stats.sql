@@ -1,8 +1,7 @@
 -- Finds planner statistics per column (pg_stats): distinct values, NULL
 -- fraction and most common values with their frequencies, used to order
 -- composite index columns by selectivity and to spot rare values.
-/* pgtune */
-SELECT s.schemaname AS schema,
+SELECT /* pgtune */ s.schemaname AS schema,
        s.tablename AS table,
        s.attname AS column,
        s.n_distinct,

@@ -1,8 +1,7 @@
 -- Finds every column of the user tables with what CHECK-constraint proposals
 -- need: type and its category (pg_type.typcategory: S string, N numeric,
 -- D date/time, E enum, B boolean), NOT NULL, the table's size, and pg_stats.
-/* pgtune */
-SELECT n.nspname AS schema,
+SELECT /* pgtune */ n.nspname AS schema,
        c.relname AS table,
        a.attname AS column,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,

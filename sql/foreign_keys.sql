@@ -1,7 +1,6 @@
 -- Finds the foreign keys on user tables, with referencing columns in key
 -- order and the ON DELETE action (cascades make an index on them urgent).
-/* pgtune */
-SELECT n.nspname AS schema,
+SELECT /* pgtune */ n.nspname AS schema,
        t.relname AS table,
        c.conname AS name,
        array(SELECT a.attname::text

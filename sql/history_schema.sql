@@ -1,8 +1,7 @@
 -- Creates pgtune's own bookkeeping: one row per statement run (history) and
 -- the current state of every phase (phases). {schema} is bound by psycopg.sql.
 -- Idempotent: run by every apply, so older history tables gain new columns.
-/* pgtune */
-CREATE SCHEMA IF NOT EXISTS {schema};
+CREATE /* pgtune */ SCHEMA IF NOT EXISTS {schema};
 CREATE TABLE IF NOT EXISTS {schema}.history (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     migration_id text        NOT NULL,

@@ -2,8 +2,7 @@
 -- apply can tell a finished build from one a crash left INVALID, with the OID
 -- and definition that tell pgtune's index from someone else's of that name.
 -- Parameters: schemas, names (parallel arrays).
-/* pgtune */
-SELECT n.nspname AS schema,
+SELECT /* pgtune */ n.nspname AS schema,
        i.relname AS name,
        i.oid AS oid,
        x.indisvalid AS is_valid,

@@ -1,8 +1,7 @@
 -- Finds every index on user tables: key columns in order (NULL for an
 -- expression), each key's definition text, INCLUDE columns, per-column DESC,
 -- predicate, validity and definition.
-/* pgtune */
-SELECT n.nspname AS schema,
+SELECT /* pgtune */ n.nspname AS schema,
        t.relname AS table,
        i.relname AS name,
        am.amname AS method,

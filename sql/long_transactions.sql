@@ -1,8 +1,7 @@
 -- Finds transactions open longer than a threshold in this database: a
 -- concurrent index build must wait for every one of them to finish.
 -- Parameter: seconds.
-/* pgtune */
-SELECT a.pid,
+SELECT /* pgtune */ a.pid,
        a.usename AS role,
        a.state,
        extract(epoch FROM now() - a.xact_start)::int AS seconds,

@@ -1,7 +1,6 @@
 -- Finds which of the named columns are NOT NULL (pg_attribute.attnotnull).
 -- Parameters: schemas, tables, columns (parallel arrays).
-/* pgtune */
-SELECT w.schema, w.table, w.column, a.attnotnull AS not_null
+SELECT /* pgtune */ w.schema, w.table, w.column, a.attnotnull AS not_null
 FROM unnest(%(schemas)s::text[], %(tables)s::text[], %(columns)s::text[]) AS w(schema, "table", "column")
     JOIN pg_catalog.pg_namespace AS n ON n.nspname = w.schema
     JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid AND c.relname = w.table

@@ -3,8 +3,7 @@
 -- any defined outside pg_catalog (their code is not PostgreSQL's: a STABLE
 -- label does not stop a function that writes through dblink).
 -- Parameters: names, trust (true: only VOLATILE ones count).
-/* pgtune */
-SELECT DISTINCT n.nspname::text AS schema, p.proname::text AS name, p.provolatile = 'v' AS volatile
+SELECT /* pgtune */ DISTINCT n.nspname::text AS schema, p.proname::text AS name, p.provolatile = 'v' AS volatile
 FROM pg_catalog.pg_proc AS p
     JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
 WHERE p.proname = ANY(%(names)s::text[])

@@ -1,8 +1,7 @@
 -- Finds what this server and role can do for pgtune: version, pg_stat_statements
 -- (preloaded and installed here), hypopg (available and installed), stats privileges.
 -- pgss_preloaded is NULL when the role may not read shared_preload_libraries.
-/* pgtune */
-SELECT current_setting('server_version_num')::int AS server_version_num,
+SELECT /* pgtune */ current_setting('server_version_num')::int AS server_version_num,
        current_setting('server_version') AS server_version,
        current_database() AS database,
        current_user AS role,

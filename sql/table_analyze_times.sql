@@ -1,7 +1,6 @@
 -- Finds when tables were last analyzed (manually or by autovacuum).
 -- Parameters: schemas, tables (parallel arrays).
-/* pgtune */
-SELECT w.schema,
+SELECT /* pgtune */ w.schema,
        w.table,
        greatest(st.last_analyze, st.last_autoanalyze) AS analyzed
 FROM unnest(%(schemas)s::text[], %(tables)s::text[]) AS w(schema, "table")

@@ -1,8 +1,7 @@
 -- Finds the ordinary and partitioned user tables with their columns, size,
 -- row estimate and write activity: rows whose write maintains every index
 -- (inserts and non-HOT updates) and deletes (which scan referencing FKs).
-/* pgtune */
-SELECT n.nspname AS schema,
+SELECT /* pgtune */ n.nspname AS schema,
        c.relname AS table,
        c.oid::bigint AS oid,
        c.reltuples::float8 AS reltuples,  -- -1: never analyzed

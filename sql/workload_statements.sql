@@ -2,8 +2,7 @@
 -- pg_stat_statements (PostgreSQL 13+ column names). pgtune's own queries are
 -- tagged /* pgtune */ and left out. Parameters: database (NULL: the current
 -- one), min_calls, min_mean_ms, min_total_ms, limit.
-/* pgtune */
-SELECT s.queryid,
+SELECT /* pgtune */ s.queryid,
        s.query,
        s.calls,
        s.total_exec_time AS total_ms,

@@ -1,8 +1,7 @@
 -- Finds how long pg_stat_statements and the table statistics have been
 -- counting, so that write counts (pg_stat_user_tables) can be scaled to the
 -- same window as the statement counts before they are compared.
-/* pgtune */
-SELECT extract(epoch FROM now() - coalesce(
+SELECT /* pgtune */ extract(epoch FROM now() - coalesce(
            (SELECT i.stats_reset FROM pg_stat_statements_info AS i),
            pg_catalog.pg_postmaster_start_time()))::float8 AS workload_seconds,
        extract(epoch FROM now() - coalesce(

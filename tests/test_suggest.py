@@ -20,6 +20,7 @@ def _users(n: int = 10) -> list[tuple[Any, ...]]:
     return [(i,) for i in range(1, n + 1)]
 
 
+@pytest.mark.needs_hypopg
 def test_camelcase_and_keyword_table_come_out_quoted(conn: psycopg.Connection[Any]) -> None:
     shop(conn)
     run(conn, ORDERS_BY_USER, _users())
@@ -38,6 +39,7 @@ def test_camelcase_and_keyword_table_come_out_quoted(conn: psycopg.Connection[An
     assert row and '("userId", "createdAt" DESC)' in row[0]
 
 
+@pytest.mark.needs_hypopg
 def test_suggestions_cut_workload_cost(conn: psycopg.Connection[Any]) -> None:
     shop(conn)
     run(conn, ORDERS_BY_USER, _users())

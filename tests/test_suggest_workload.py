@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 
 from pgtune.analyze.advisor import Options, suggest
@@ -17,6 +18,7 @@ from pgtune.explain import explain
 from .helpers import ORDERS_BY_USER, run, shop
 
 
+@pytest.mark.needs_hypopg
 def test_rare_status_value_gets_a_partial_index(conn: psycopg.Connection[Any]) -> None:
     shop(conn)   # 'pending' is 0.2% of "order" rows
     stmts = read_queries_file("SELECT id FROM \"order\" WHERE status = 'pending' ORDER BY \"createdAt\" LIMIT 20;")
@@ -136,6 +138,7 @@ def test_queries_file_from_cli(db: str, conn: psycopg.Connection[Any], tmp_path:
     assert [s["reason"].split(":")[0] for s in data["skipped"]] == ["truncated or incomplete statement"]
 
 
+@pytest.mark.needs_hypopg
 def test_max_indexes_and_size_budget(conn: psycopg.Connection[Any]) -> None:
     shop(conn)
     run(conn, ORDERS_BY_USER, [(1,)])
@@ -149,6 +152,7 @@ def test_max_indexes_and_size_budget(conn: psycopg.Connection[Any]) -> None:
     assert all((i.estimated_bytes or 0) < biggest for i in small.indexes)
 
 
+@pytest.mark.needs_hypopg
 def test_write_heavy_table_is_charged_for_upkeep(conn: psycopg.Connection[Any]) -> None:
     shop(conn)
     run(conn, "SELECT id FROM users WHERE \"createdAt\" > now() - interval '1 day'", times=2)

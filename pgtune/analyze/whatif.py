@@ -19,15 +19,15 @@ from .candidates import Candidate
 def session(conn: psycopg.Connection[Any]) -> Iterator["Hypothetical"]:
     # hypopg's fake OIDs run out after a few thousand indexes; on a primary it can
     # borrow real ones instead (nothing is written to the catalog).
-    in_recovery = conn.execute("/* pgtune */ SELECT pg_is_in_recovery()").fetchone()
+    in_recovery = conn.execute("SELECT /* pgtune */ pg_is_in_recovery()").fetchone()
     if in_recovery is not None and not in_recovery[0]:
-        conn.execute("/* pgtune */ SET hypopg.use_real_oids = on")
-    conn.execute("/* pgtune */ SELECT hypopg_reset()")
+        conn.execute("SET /* pgtune */ hypopg.use_real_oids = on")
+    conn.execute("SELECT /* pgtune */ hypopg_reset()")
     try:
         yield Hypothetical(conn)
     finally:
         if not conn.closed:
-            conn.execute("/* pgtune */ SELECT hypopg_reset()")
+            conn.execute("SELECT /* pgtune */ hypopg_reset()")
 
 
 class Hypothetical:
@@ -39,7 +39,7 @@ class Hypothetical:
         """Create ``cand`` hypothetically; return hypopg's index name and its estimated size."""
         stmt = ddl.create_index(cand.table[0], cand.table[1], "pgtune_hypo", cand.keys, concurrently=False,
                                 where=cand.where, include=cand.include)
-        row = self.conn.execute("/* pgtune */ SELECT indexname, hypopg_relation_size(indexrelid) "
+        row = self.conn.execute("SELECT /* pgtune */ indexname, hypopg_relation_size(indexrelid) "
                                 "FROM hypopg_create_index(%s)", (stmt,)).fetchone()
         assert row is not None
         name, size = row
@@ -51,5 +51,5 @@ class Hypothetical:
         return name, estimate
 
     def reset(self) -> None:
-        self.conn.execute("/* pgtune */ SELECT hypopg_reset()")
+        self.conn.execute("SELECT /* pgtune */ hypopg_reset()")
         self.names.clear()

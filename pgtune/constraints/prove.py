@@ -22,9 +22,9 @@ class Prover:
     def _run(self, query: sql.Composable, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
             with self.conn.transaction(force_rollback=True):
-                self.conn.execute("/* pgtune */ SET TRANSACTION READ ONLY")
-                self.conn.execute("/* pgtune */ SET LOCAL standard_conforming_strings = on")
-                self.conn.execute(sql.SQL("/* pgtune */ SET LOCAL statement_timeout = {}").format(
+                self.conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
+                self.conn.execute("SET /* pgtune */ LOCAL standard_conforming_strings = on")
+                self.conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(
                     sql.Literal(self.timeout_ms)))
                 return self.conn.execute(query, params or None).fetchall()
         except psycopg.errors.QueryCanceled:
@@ -38,13 +38,13 @@ class Prover:
     def distinct_values(self, schema: str, table: str, column: str, limit: int) -> list[tuple[str, int]]:
         """Up to ``limit`` distinct non-NULL values with their counts, most common first."""
         rows = self._run(sql.SQL(
-            "/* pgtune */ SELECT {col}::text, count(*) FROM {tab} WHERE {col} IS NOT NULL "
+            "SELECT /* pgtune */ {col}::text, count(*) FROM {tab} WHERE {col} IS NOT NULL "
             "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {lim}").format(
             col=sql.Identifier(column), tab=sql.Identifier(schema, table), lim=sql.Literal(limit)))
         return [(str(r[0]), int(r[1])) for r in rows]
 
     def minimum(self, schema: str, table: str, column: str) -> Any:
-        rows = self._run(sql.SQL("/* pgtune */ SELECT min({col}) FROM {tab}").format(
+        rows = self._run(sql.SQL("SELECT /* pgtune */ min({col}) FROM {tab}").format(
             col=sql.Identifier(column), tab=sql.Identifier(schema, table)))
         return rows[0][0] if rows else None
 
@@ -57,6 +57,6 @@ class Prover:
         """
         cols = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns)
         rows = self._run(sql.SQL(
-            "/* pgtune */ SELECT {cols} FROM {tab} WHERE NOT ({check}) LIMIT {bound}").format(
+            "SELECT /* pgtune */ {cols} FROM {tab} WHERE NOT ({check}) LIMIT {bound}").format(
             cols=cols, tab=sql.Identifier(schema, table), check=check, bound=sql.Literal(bound)))
         return len(rows), [", ".join("NULL" if v is None else v for v in r) for r in rows[:3]]
