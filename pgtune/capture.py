@@ -168,6 +168,11 @@ class WorkloadFilter:
 
 def read_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter | None = None) -> list[Statement]:
     f = filt or WorkloadFilter()
+    if f.database is not None:
+        found = conn.execute("SELECT /* pgtune */ count(*) FROM pg_catalog.pg_database WHERE datname = %s",
+                             (f.database,)).fetchone()
+        if found != (1,):
+            raise InputError(f"--database {f.database!r}: no such database on this server")
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.load("workload_statements"),
                     {"limit": f.top, "min_calls": f.min_calls, "min_mean_ms": f.min_mean_ms,

@@ -178,19 +178,19 @@ def _yn(flag: bool) -> str:
 @cli.command()
 @dsn_option
 @format_option
-@click.option("--top", default=50, show_default=True, help="Statements to read, by total execution time.")
-@click.option("--min-calls", default=1, show_default=True, help="Ignore statements called fewer times.")
-@click.option("--min-mean-ms", default=0.0, show_default=True, help="Ignore statements faster than this on average.")
-@click.option("--min-total-ms", default=0.0, show_default=True, help="Ignore statements with less total time.")
+@click.option("--top", default=50, show_default=True, type=click.IntRange(1), help="Statements to read, by total execution time.")
+@click.option("--min-calls", default=1, show_default=True, type=click.IntRange(0), help="Ignore statements called fewer times.")
+@click.option("--min-mean-ms", default=0.0, show_default=True, type=click.FloatRange(0), help="Ignore statements faster than this on average.")
+@click.option("--min-total-ms", default=0.0, show_default=True, type=click.FloatRange(0), help="Ignore statements with less total time.")
 @click.option("--database", default=None, help="Read this database's statements (default: the connected one).")
 @click.option("--exclude", multiple=True, metavar="TABLE", help="Leave out statements on this table (repeatable).")
 @click.option("--queries", "queries_file", type=click.File("rb"), default=None,
               help="A .sql file of statements to analyze instead of pg_stat_statements ('-' for stdin).")
 @click.option("--workload-dsn", multiple=True, metavar="DSN",
               help="Also read pg_stat_statements from this replica; merged by queryid (repeatable).")
-@click.option("--min-rows", default=1000, show_default=True, help="Skip tables with fewer rows than this.")
-@click.option("--max-indexes", type=int, default=None, help="Propose at most this many indexes.")
-@click.option("--max-index-mb", type=float, default=None, help="Propose at most this much index, in MB.")
+@click.option("--min-rows", default=1000, show_default=True, type=click.IntRange(0), help="Skip tables with fewer rows than this.")
+@click.option("--max-indexes", type=click.IntRange(0), default=None, help="Propose at most this many indexes.")
+@click.option("--max-index-mb", type=click.FloatRange(0), default=None, help="Propose at most this much index, in MB.")
 @click.option("--no-hypopg", is_flag=True, help="Heuristic mode even when hypopg is installed.")
 @click.option("--emit", "emit_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]",
               help="Write a phased migration folder (default: migrations/<timestamp>_indexes).")
@@ -202,7 +202,7 @@ def _yn(flag: bool) -> str:
 @click.option("--analyze", is_flag=True,
               help="With --emit: also measure the baseline time of read-only, parameter-free statements.")
 @click.option("--no-constraints", is_flag=True, help="Do not propose CHECK constraints.")
-@click.option("--constraint-timeout", default=10_000, show_default=True,
+@click.option("--constraint-timeout", default=10_000, show_default=True, type=click.IntRange(1),
               help="statement_timeout (ms) for each query that proves a CHECK constraint on the data.")
 @handle_errors
 def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: float, min_total_ms: float,
@@ -334,7 +334,7 @@ migration_dir = click.argument("directory", type=click.Path(path_type=Path, file
 @click.option("--phase", type=int, default=None, help="Apply only this phase.")
 @click.option("--through", type=int, default=None, help="Apply phases up to and including this one.")
 @click.option("--dry-run", is_flag=True, help="Show what would run; change nothing.")
-@click.option("--retries", default=5, show_default=True, help="Retries after a lock timeout (backoff 1s, 2s, 4s…).")
+@click.option("--retries", default=5, show_default=True, type=click.IntRange(0), help="Retries after a lock timeout (backoff 1s, 2s, 4s…).")
 @click.option("--wait", default=60.0, show_default=True, type=click.FloatRange(0),
               help="Seconds to wait for another pgtune apply or rollback on this database to finish "
                    "(0: refuse at once). A killed applier's build is cancelled by the server within seconds.")
@@ -442,7 +442,8 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
 @click.option("--trust-functions", is_flag=True,
               help="With --analyze: also run statements that call non-VOLATILE user-defined functions "
                    "(their labels are trusted; a function that writes through dblink would write).")
-@click.option("--statement-timeout", default=30_000, show_default=True, help="Per statement, in ms.")
+@click.option("--statement-timeout", default=30_000, show_default=True, type=click.IntRange(1),
+              help="Per statement, in ms.")
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write a JUnit XML report here (for CI).")
 @click.option("--query", "adhoc", default=None, help="Check one statement instead of a migration folder.")
@@ -462,10 +463,10 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
       pgtune verify migrations/2026-11-tuning --analyze --junit verify.xml
       pgtune verify --query "SELECT * FROM orders WHERE \"userId\" = 42" --expect-index orders_userId_idx
     """
-    if (directory is None) == (adhoc is None):
-        raise click.UsageError("give a migration DIRECTORY or --query, not both")
     if expect_index and adhoc is None:
         raise click.UsageError("--expect-index goes with --query")
+    if (directory is None) == (adhoc is None):
+        raise click.UsageError("give either a migration DIRECTORY or --query SQL (exactly one of them)")
     if junit_file is not None:
         check_report_path(junit_file)
     with connect(dsn) as conn:
@@ -506,7 +507,8 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
 
 @cli.command()
 @click.option("--keep", is_flag=True, help="Leave the server running and print its DSN.")
-@click.option("--scale", default=1.0, show_default=True, help="Data size factor (1.0 is about 1M rows).")
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.01, 20),
+              help="Data size factor (1.0 is about 1M rows).")
 @handle_errors
 def demo(keep: bool, scale: float) -> None:
     """Run the whole loop on a throwaway local PostgreSQL.

@@ -492,3 +492,19 @@ def test_built_wheel_installs_and_runs_in_a_fresh_venv(db: str, tmp_path: Path) 
 
 def test_input_error_is_a_usage_error() -> None:
     assert InputError("x").exit_code == 2
+
+
+def test_option_values_are_checked_before_any_work() -> None:
+    nowhere = "host=/nonexistent port=1"
+    for args, words in [(["suggest", "--top", "-5"], "--top"), (["suggest", "--max-index-mb", "-1"], "--max-index-mb"),
+                        (["suggest", "--lock-timeout", "5s; DROP TABLE x"], "invalid --lock-timeout"),
+                        (["demo", "--scale", "100"], "--scale"), (["rollback", "dir", "--phase", "0"], "--phase"),
+                        (["verify", "--expect-index", "x"], "--expect-index goes with --query")]:
+        result = CliRunner().invoke(cli, [*args, "--dsn", nowhere] if args[0] != "demo" else args)
+        assert result.exit_code == 2, (args, result.output)
+        assert words in result.stderr and "cannot connect" not in result.stderr, result.stderr
+
+
+def test_unknown_database_option_is_named(db: str, conn: psycopg.Connection[Any]) -> None:
+    result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--database", "no_such_db", "--no-constraints"])
+    assert result.exit_code == 2 and "no such database" in result.stderr
