@@ -508,3 +508,48 @@ def test_option_values_are_checked_before_any_work() -> None:
 def test_unknown_database_option_is_named(db: str, conn: psycopg.Connection[Any]) -> None:
     result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--database", "no_such_db", "--no-constraints"])
     assert result.exit_code == 2 and "no such database" in result.stderr
+
+
+def test_library_calls_on_a_raw_scs_off_connection_stay_one_statement(db: str, conn: psycopg.Connection[Any]) -> None:
+    """Not only the CLI's connections: explain and baseline force the setting and send the text alone."""
+    from pgtune.baseline import param_types
+    from pgtune.explain import explain
+
+    conn.execute("CREATE TABLE victim (id int)")
+    conn.execute("CREATE TABLE jobs (id int PRIMARY KEY, note text)")
+    conn.execute(sql.SQL("ALTER DATABASE {} SET standard_conforming_strings = off").format(
+        sql.Identifier(conn.info.dbname)))
+    with psycopg.connect(db, autocommit=True) as raw:
+        assert raw.execute("SHOW standard_conforming_strings").fetchone() == ("off",)
+        attack = "SELECT * FROM jobs WHERE note = '\\''; ROLLBACK; DROP TABLE victim; --'"
+        explain(raw, attack)
+        explain(raw, attack.replace("note =", "id = $1 AND note ="))
+        param_types(raw, attack.replace("note =", "id = $1 AND note ="))
+        # Below pglast's one-statement check, a text the server would split is refused whole
+        # by the extended protocol.
+        from pgtune.explain import _run
+
+        with pytest.raises(psycopg.errors.SyntaxError, match="multiple commands"):
+            _run(raw, "SELECT 1; DROP TABLE victim", "FORMAT JSON", 0, 10_000)
+    assert table_exists(conn, "victim")
+
+
+def test_a_constraint_of_the_same_name_is_refused_and_never_rolled_back(conn: psycopg.Connection[Any],
+                                                                        tmp_path: Path) -> None:
+    from pgtune.analyze.advisor import Advice
+    from pgtune.constraints import propose
+
+    shop(conn)
+    proposals = propose(conn).constraints
+    assert proposals
+    m = plan.build(Advice(method="hypopg"), constraints=proposals)
+    plan.emit(m, tmp_path / "mig")
+    first = proposals[0]
+    conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (id > -1)").format(
+        sql.Identifier(first.schema, first.table), sql.Identifier(first.name)))
+    with pytest.raises(ApplyFailed, match="was not created by this migration"):
+        Applier(conn, tmp_path / "mig").apply()
+    Applier(conn, tmp_path / "mig").rollback()
+    row = conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s",
+                       (first.name,)).fetchone()
+    assert row is not None and "-1" in row[0]          # the DBA's own constraint survived
