@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 PYTEST_ARGS ?=
 
-.PHONY: all install system-deps test test-slow demo bench clean
+.PHONY: all install system-deps lint test test-slow demo bench clean
 
 all: test
 
@@ -39,7 +39,7 @@ system-deps:
 # what-if tests skip themselves there). PG18=0 skips the second run.
 # pytest exits 5 when it collected nothing; that is not a failure of the code.
 PG18 ?= 1
-test: install
+test: install lint
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; [ $$rc -eq 0 ] || exit $$rc; \
 	if [ "$(PG18)" = 1 ] && [ -z "$$PGTUNE_TEST_DSN" ]; then \
@@ -48,6 +48,11 @@ test: install
 	  PGTUNE_PG_BINDIR="$$bindir" $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; \
 	fi; exit $$rc
+
+# Strict typing and lint are part of the test: CI fails on a finding.
+lint: install
+	$(VENV)/bin/ruff check pgtune tests benchmarks
+	$(VENV)/bin/mypy
 
 test-slow: install
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)

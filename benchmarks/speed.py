@@ -20,11 +20,12 @@ import psycopg
 from psycopg import sql
 
 from pgtune.analyze.advisor import Options, suggest
-from pgtune.analyze.bind import _parse, bind
-from pgtune.ddl import create_index
-from pgtune.explain import prepare_text
+from pgtune.analyze.bind import bind
 from pgtune.capture import WorkloadFilter, read_catalog, read_workload, reset_counters
 from pgtune.cluster import LocalCluster
+from pgtune.ddl import create_index
+from pgtune.explain import prepare_text
+from pgtune.sqltext import _parse
 
 ROWS = 2000
 
@@ -65,55 +66,55 @@ def main() -> None:
     per = min(args.statements_per_table, 10)
     total = args.tables * per
     with LocalCluster(settings={"pg_stat_statements.max": str(max(10000, 2 * total)),
-                                "max_locks_per_transaction": "1024"}) as cluster:
-        with psycopg.connect(cluster.dsn, autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg")
-            t0 = time.monotonic()
-            build(conn, args.tables)
-            print(f"built {args.tables} tables x {ROWS} rows in {time.monotonic() - t0:.1f}s")
-            reset_counters(conn)
-            for i in range(args.tables):
-                for q in shapes(f"t{i}", f"t{(i + 1) % args.tables}")[:per]:
-                    with conn.transaction(force_rollback=True):   # the UPDATE/DELETE shapes change nothing
-                        conn.execute(q)
-            statements = read_workload(conn, WorkloadFilter(top=total * 2))
-            statements = [s for s in statements if "pg_stat" not in s.query]
-            print(f"pg_stat_statements holds {len(statements)} distinct statements")
+                                "max_locks_per_transaction": "1024"}) as cluster, \
+            psycopg.connect(cluster.dsn, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg")
+        t0 = time.monotonic()
+        build(conn, args.tables)
+        print(f"built {args.tables} tables x {ROWS} rows in {time.monotonic() - t0:.1f}s")
+        reset_counters(conn)
+        for i in range(args.tables):
+            for q in shapes(f"t{i}", f"t{(i + 1) % args.tables}")[:per]:
+                with conn.transaction(force_rollback=True):   # the UPDATE/DELETE shapes change nothing
+                    conn.execute(q)
+        statements = read_workload(conn, WorkloadFilter(top=total * 2))
+        statements = [s for s in statements if "pg_stat" not in s.query]
+        print(f"pg_stat_statements holds {len(statements)} distinct statements")
 
-            catalog = read_catalog(conn)
-            t0 = time.monotonic()
-            bound = 0
-            for st in statements:
-                try:
-                    bind(st.query, catalog)
-                    bound += 1
-                except ValueError:
-                    pass     # BEGIN/ROLLBACK of the load loop
-            bind_s = time.monotonic() - t0
-            print(f"parse + bind: {len(statements) / bind_s:,.0f} statements/s "
-                  f"({bind_s:.2f}s for {len(statements)}, {bound} bound)")
+        catalog = read_catalog(conn)
+        t0 = time.monotonic()
+        bound = 0
+        for st in statements:
+            try:
+                bind(st.query, catalog)
+                bound += 1
+            except ValueError:
+                pass     # BEGIN/ROLLBACK of the load loop
+        bind_s = time.monotonic() - t0
+        print(f"parse + bind: {len(statements) / bind_s:,.0f} statements/s "
+              f"({bind_s:.2f}s for {len(statements)}, {bound} bound)")
 
-            opts = Options(workload=WorkloadFilter(top=total * 2), min_rows=1000)
-            # Start cold: the parse measurement above warmed pgtune's caches.
-            _parse.cache_clear()
-            prepare_text.cache_clear()
-            create_index.cache_clear()
-            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            t0 = time.monotonic()
-            advice = suggest(conn, options=opts)
-            wall = time.monotonic() - t0
-            rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            # Peak Python heap in a second run: tracemalloc slows Python down, so not timed.
-            tracemalloc.start()
-            suggest(conn, options=opts)
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            print(f"suggest ({advice.method}): {wall:.1f}s wall for {len(advice.statements)} analyzed statements, "
-                  f"{len(advice.skipped)} skipped, {len(advice.indexes)} indexes proposed")
-            print(f"peak Python heap during suggest: {peak / 1048576:.0f} MB; process max RSS: {rss_mb:.0f} MB "
-                  f"({rss_before:.0f} MB before suggest)")
-            goal = "met" if wall <= 60 else "MISSED"
-            print(f"goal: suggest <= 60 s on this machine: {goal}")
+        opts = Options(workload=WorkloadFilter(top=total * 2), min_rows=1000)
+        # Start cold: the parse measurement above warmed pgtune's caches.
+        _parse.cache_clear()
+        prepare_text.cache_clear()
+        create_index.cache_clear()
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        t0 = time.monotonic()
+        advice = suggest(conn, options=opts)
+        wall = time.monotonic() - t0
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # Peak Python heap in a second run: tracemalloc slows Python down, so not timed.
+        tracemalloc.start()
+        suggest(conn, options=opts)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"suggest ({advice.method}): {wall:.1f}s wall for {len(advice.statements)} analyzed statements, "
+              f"{len(advice.skipped)} skipped, {len(advice.indexes)} indexes proposed")
+        print(f"peak Python heap during suggest: {peak / 1048576:.0f} MB; process max RSS: {rss_mb:.0f} MB "
+              f"({rss_before:.0f} MB before suggest)")
+        goal = "met" if wall <= 60 else "MISSED"
+        print(f"goal: suggest <= 60 s on this machine: {goal}")
 
 
 if __name__ == "__main__":

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -47,8 +48,17 @@ INTERRUPT_CLEANUP_TIMEOUT = "3s"  # after Ctrl-C: how long to wait to drop the h
 
 Progress = Callable[[str], None]
 
-__all__ = ["Applier", "Report", "Status", "StepResult", "PhaseStatus", "check_version", "history_exists",
-           "index_target", "DEFAULT_SCHEMA"]
+__all__ = [
+    "DEFAULT_SCHEMA",
+    "Applier",
+    "PhaseStatus",
+    "Report",
+    "Status",
+    "StepResult",
+    "check_version",
+    "history_exists",
+    "index_target",
+]
 
 
 @dataclass
@@ -390,7 +400,8 @@ class Applier:
                     note=note)
         return StepResult(phase.number, unit.text, "skipped", note)
 
-    def _after(self, obj: ObjectRef | None, unit: Unit, direction: str, was_not_null: bool) -> tuple[bool | None, int | None]:
+    def _after(self, obj: ObjectRef | None, unit: Unit, direction: str,
+               was_not_null: bool) -> tuple[bool | None, int | None]:
         """(owned, oid) to record once a unit ran."""
         if obj is None:
             return None, None
@@ -488,7 +499,7 @@ class Applier:
 
     # -- lock ---------------------------------------------------------------
 
-    def _locked(self, history: History) -> "_AdvisoryLock":
+    def _locked(self, history: History) -> _AdvisoryLock:
         return _AdvisoryLock(self, history)
 
 
@@ -500,7 +511,7 @@ class BuildMonitor:
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
 
-    def __enter__(self) -> "BuildMonitor":
+    def __enter__(self) -> BuildMonitor:
         if self.dsn:
             self.thread = threading.Thread(target=self._run, daemon=True)
             self.thread.start()

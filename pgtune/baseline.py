@@ -7,7 +7,8 @@ asked and safe, the measured execution time.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import psycopg
 

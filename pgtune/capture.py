@@ -6,14 +6,15 @@ the analysis can be tested and re-run without touching the server again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
 from . import catalog_sql
-from .errors import InputError, MissingCapability
+from .errors import InputError
 
 TableKey = tuple[str, str]  # (schema, table)
 
@@ -108,7 +109,7 @@ class Catalog:
     search_path: tuple[str, ...] = ("public",)
     relation_names: set[tuple[str, str]] = field(default_factory=set)   # every (schema, relname) taken
 
-    def free_name(self, schema: str, name: str, make: "Callable[[int], str]") -> str:
+    def free_name(self, schema: str, name: str, make: Callable[[int], str]) -> str:
         """``name`` if no relation in ``schema`` holds it, else ``make(2)``, ``make(3)``…: the first free one."""
         n = 1
         while (schema, name) in self.relation_names:

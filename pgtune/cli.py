@@ -10,8 +10,9 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 import psycopg
@@ -19,14 +20,17 @@ from tabulate import tabulate
 
 from . import __version__, baseline, plan
 from ._text import one_line
-from .analyze.advisor import Advice, Options, collect_workload, suggest as run_suggest
-from .capture import WorkloadFilter, decode_queries, read_queries_file
-from .constraints import ConstraintAdvice, ConstraintOptions, propose as propose_constraints
+from .analyze.advisor import Advice, Options, collect_workload
+from .analyze.advisor import suggest as run_suggest
 from .apply import Applier
 from .capabilities import probe
+from .capture import WorkloadFilter, decode_queries, read_queries_file
 from .connect import connect, redact, resolve_dsn
+from .constraints import ConstraintAdvice, ConstraintOptions
+from .constraints import propose as propose_constraints
 from .errors import Interrupted, PgtuneError, from_psycopg
-from .verify import check_report_path, junit, verify as run_verify, verify_query
+from .verify import check_report_path, junit, verify_query
+from .verify import verify as run_verify
 
 
 def _stderr_is_tty() -> bool:
@@ -95,7 +99,7 @@ class _Group(click.Group):
             fail("interrupted", Interrupted.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", Interrupted.exit_code)
-        except Exception as exc:   # noqa: BLE001 - a bug still gets one line; PGTUNE_DEBUG=1 shows the traceback
+        except Exception as exc:
             if os.environ.get("PGTUNE_DEBUG"):
                 raise
             fail(_redact_argv(f"internal error ({type(exc).__name__}: {one_line(str(exc), 300)}); "
@@ -178,17 +182,22 @@ def _yn(flag: bool) -> str:
 @cli.command()
 @dsn_option
 @format_option
-@click.option("--top", default=50, show_default=True, type=click.IntRange(1), help="Statements to read, by total execution time.")
-@click.option("--min-calls", default=1, show_default=True, type=click.IntRange(0), help="Ignore statements called fewer times.")
-@click.option("--min-mean-ms", default=0.0, show_default=True, type=click.FloatRange(0), help="Ignore statements faster than this on average.")
-@click.option("--min-total-ms", default=0.0, show_default=True, type=click.FloatRange(0), help="Ignore statements with less total time.")
+@click.option("--top", default=50, show_default=True, type=click.IntRange(1),
+              help="Statements to read, by total execution time.")
+@click.option("--min-calls", default=1, show_default=True, type=click.IntRange(0),
+              help="Ignore statements called fewer times.")
+@click.option("--min-mean-ms", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Ignore statements faster than this on average.")
+@click.option("--min-total-ms", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Ignore statements with less total time.")
 @click.option("--database", default=None, help="Read this database's statements (default: the connected one).")
 @click.option("--exclude", multiple=True, metavar="TABLE", help="Leave out statements on this table (repeatable).")
 @click.option("--queries", "queries_file", type=click.File("rb"), default=None,
               help="A .sql file of statements to analyze instead of pg_stat_statements ('-' for stdin).")
 @click.option("--workload-dsn", multiple=True, metavar="DSN",
               help="Also read pg_stat_statements from this replica; merged by queryid (repeatable).")
-@click.option("--min-rows", default=1000, show_default=True, type=click.IntRange(0), help="Skip tables with fewer rows than this.")
+@click.option("--min-rows", default=1000, show_default=True, type=click.IntRange(0),
+              help="Skip tables with fewer rows than this.")
 @click.option("--max-indexes", type=click.IntRange(0), default=None, help="Propose at most this many indexes.")
 @click.option("--max-index-mb", type=click.FloatRange(0), default=None, help="Propose at most this much index, in MB.")
 @click.option("--no-hypopg", is_flag=True, help="Heuristic mode even when hypopg is installed.")
@@ -283,8 +292,9 @@ def _print_advice(advice: Advice) -> None:
         if ix.cost_before and ix.cost_after:
             gain = f"{ix.cost_before / ix.cost_after:.1f}x"
         size = f"{ix.estimated_bytes / 1048576:.1f} MB" if ix.estimated_bytes else ""
+        exprs = ix.expressions or [None] * len(ix.columns)
         keys = ", ".join((e or c) + (" DESC" if d else "")
-                         for c, e, d in zip(ix.columns, ix.expressions or [None] * len(ix.columns), ix.descending))
+                         for c, e, d in zip(ix.columns, exprs, ix.descending, strict=False))
         if ix.include:
             keys += f" INCLUDE {', '.join(ix.include)}"
         if ix.where:
@@ -334,7 +344,8 @@ migration_dir = click.argument("directory", type=click.Path(path_type=Path, file
 @click.option("--phase", type=int, default=None, help="Apply only this phase.")
 @click.option("--through", type=int, default=None, help="Apply phases up to and including this one.")
 @click.option("--dry-run", is_flag=True, help="Show what would run; change nothing.")
-@click.option("--retries", default=5, show_default=True, type=click.IntRange(0), help="Retries after a lock timeout (backoff 1s, 2s, 4s…).")
+@click.option("--retries", default=5, show_default=True, type=click.IntRange(0),
+              help="Retries after a lock timeout (backoff 1s, 2s, 4s…).")
 @click.option("--wait", default=60.0, show_default=True, type=click.FloatRange(0),
               help="Seconds to wait for another pgtune apply or rollback on this database to finish "
                    "(0: refuse at once). A killed applier's build is cancelled by the server within seconds.")
@@ -493,10 +504,10 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
             if analyze:
                 row += [f"{t.baseline_ms:.2f}" if t.baseline_ms is not None else "-",
                         f"{t.ms:.2f}" if t.ms is not None else "-"]
-            rows.append(row + ["; ".join(x for x in (t.problem, t.note) if x)])
+            rows.append([*row, "; ".join(x for x in (t.problem, t.note) if x)])
         headers = ["", "statement", "index used", "cost cut"]
         headers += ["ms before", "ms now"] if analyze else []
-        click.echo(tabulate(rows, headers=headers + ["problem / note"], disable_numparse=True))
+        click.echo(tabulate(rows, headers=[*headers, "problem / note"], disable_numparse=True))
         for name in result.unused_indexes:
             click.echo(f"note: planned index {name} is used by no targeted statement")
         for table in result.stale_statistics:

@@ -80,7 +80,7 @@ class LocalCluster:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         return subprocess.run(cmd, capture_output=True, text=True)
 
-    def start(self) -> "LocalCluster":
+    def start(self) -> LocalCluster:
         if self.as_root:
             shutil.chown(self.root, "postgres", "postgres")
         else:
@@ -90,7 +90,8 @@ class LocalCluster:
                         "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
         if out.returncode != 0:
             self._cleanup()
-            raise ClusterError(f"initdb failed: {out.stderr.strip().splitlines()[-1] if out.stderr else out.returncode}")
+            why = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode
+            raise ClusterError(f"initdb failed: {why}")
         with open(self.datadir / "postgresql.conf", "a") as conf:
             conf.write(f"\nport = {self.port}\nunix_socket_directories = '{self.root}'\n")
             for key, value in self.settings.items():
@@ -113,7 +114,7 @@ class LocalCluster:
     def _cleanup(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "LocalCluster":
+    def __enter__(self) -> LocalCluster:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

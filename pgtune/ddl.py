@@ -10,13 +10,15 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 from pglast import ast, parse_sql
 from pglast.enums import SortByDir, SortByNulls
 from pglast.stream import RawStream, maybe_double_quote_name
 from pglast.visitors import Visitor
+
+from . import sqltext
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 _UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
@@ -111,10 +113,8 @@ def index_name(table: str, keys: tuple[IndexKey, ...], suffix: str = "idx", *,
 
 def _expr(text: str) -> ast.Node:
     """Re-parse an expression pgtune printed with pglast; refuse anything but one expression."""
-    stmts = parse_sql(f"SELECT {text}")
-    if len(stmts) != 1 or len(stmts[0].stmt.targetList or ()) != 1 or stmts[0].stmt.fromClause:
-        raise ValueError(f"not a single expression: {text!r}")
-    return stmts[0].stmt.targetList[0].val
+    node: ast.Node = sqltext.expression(text)
+    return node
 
 
 @lru_cache(maxsize=100_000)
@@ -142,7 +142,7 @@ def equals(column: str, value: str) -> str:
     return f"{maybe_double_quote_name(column)} = {_print(_expr(value))}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def qualified(schema: str, name: str) -> str:
     """``schema.name`` quoted as pglast quotes it: only where needed (``public."order"``)."""
     return f"{maybe_double_quote_name(schema)}.{maybe_double_quote_name(name)}"
@@ -180,7 +180,7 @@ def drop_not_null(schema: str, table: str, column: str) -> str:
     return f"ALTER TABLE {qualified(schema, table)} ALTER COLUMN {name(column)} DROP NOT NULL"
 
 
-class _StripCasts(Visitor):  # type: ignore[misc]
+class _StripCasts(Visitor):
     """``'x'::text`` → ``'x'``: pg_get_indexdef spells out casts that pgtune's DDL leaves implicit."""
 
     def visit_TypeCast(self, _ancestors: object, node: ast.TypeCast) -> ast.Node | None:
@@ -215,9 +215,10 @@ def index_signature(stmt: str) -> tuple[object, ...]:
                      else SortByNulls.SORTBY_NULLS_LAST)
         opclass = tuple(n.sval for n in p.opclass or ())
         collation = tuple(n.sval for n in p.collation or ())
-        return (p.name, _norm(p.expr), int(ordering), int(nulls), opclass, collation)
+        return (p.name, _norm(p.expr), int(ordering or 0), int(nulls or 0), opclass, collation)
 
-    return (node.relation.relname, (node.accessMethod or "btree").lower(), bool(node.unique),
+    relname = node.relation.relname if node.relation is not None else None
+    return (relname, (node.accessMethod or "btree").lower(), bool(node.unique),
             tuple(key(p) for p in node.indexParams or ()),
             tuple(p.name for p in node.indexIncludingParams or ()), _norm(node.whereClause))
 
@@ -226,5 +227,5 @@ def same_index(planned: str, indexdef: str) -> bool:
     """Does the index ``indexdef`` (pg_get_indexdef) build exactly what ``planned`` would?"""
     try:
         return index_signature(planned) == index_signature(indexdef)
-    except Exception:   # noqa: BLE001 - anything unreadable is "not the same": the caller refuses
+    except Exception:
         return False

@@ -12,7 +12,7 @@ class PgtuneError(Exception):
 
     exit_code = 2
 
-    def with_exit(self, code: int) -> "PgtuneError":
+    def with_exit(self, code: int) -> PgtuneError:
         """The same error with another exit code (instance-level)."""
         self.exit_code = code
         return self

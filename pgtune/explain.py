@@ -11,16 +11,15 @@ statement can be planned but never change data.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import psycopg
 from pglast import ast
 from psycopg import pq
-from pglast.stream import RawStream
 
-from .analyze.bind import parse, walk
+from .sqltext import parse, printed, walk
 
 _STMT_NAME = "pgtune_explain"
 
@@ -44,15 +43,15 @@ def prepare_text(query: str) -> tuple[str, int]:
     stmts = parse(query)
     if len(stmts) != 1:
         raise ValueError(f"expected one statement to explain, found {len(stmts)}")
-    root = stmts[0].stmt
+    root: Any = stmts[0].stmt
     if isinstance(root, ast.ExplainStmt):
         # Someone's EXPLAIN in pg_stat_statements stands for the statement it explains.
         root = root.query
-        query = str(RawStream()(root))
-    numbers = [n.number for n in walk(root) if isinstance(n, ast.ParamRef)]
+        query = printed(root)
+    numbers = [int(n.number or 0) for n in walk(root) if isinstance(n, ast.ParamRef)]
     if not numbers:
         return query, 0
-    return str(RawStream()(root)), max(numbers)
+    return printed(root), max(numbers)
 
 
 def index_names(plan: dict[str, Any]) -> set[str]:

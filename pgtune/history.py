@@ -122,7 +122,7 @@ class History:
         row = self.conn.execute(sql.SQL(
             "SELECT /* pgtune */ status FROM {} WHERE migration_id = %s AND object = %s AND direction = 'up' "
             "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj)).fetchone()
-        return bool(row) and str(row[0]) in ("running", "interrupted", "failed")
+        return row is not None and str(row[0]) in ("running", "interrupted", "failed")
 
     def built_indexes(self) -> list[tuple[str, Any]]:
         """(CREATE INDEX statement, finished) of every index this migration built going up."""

@@ -15,12 +15,12 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .analyze.advisor import Advice, IndexSuggestion
 from . import ddl
+from .analyze.advisor import Advice, IndexSuggestion
 from .errors import ChecksumMismatch, InputError, MigrationError
 
 MANIFEST = "manifest.json"
@@ -118,7 +118,7 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
     workload cost the advice saves (heuristic mode: those serving the most
     calls), plus foreign-key indexes the workload joins on; phase 2 the rest.
     """
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     ordered = sorted(advice.indexes, key=lambda s: -_benefit(s))
     total = sum(_benefit(s) for s in ordered)
     first: list[IndexSuggestion] = []

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pglast
 import psycopg
 from pglast import ast
 from psycopg import sql
 
 from . import catalog_sql
-from .analyze.bind import parse, walk
+from .sqltext import ParseFailed, names, parse, parse_one, text, walk
 
 _WRITES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
 MAX_VIEW_DEPTH = 8
@@ -52,22 +51,24 @@ def _inspect(conn: psycopg.Connection[Any], root: ast.Node, trust: bool, *, dept
     types: set[str] = set()
     relations: list[str] = []
     ctes = {c.ctename for c in walk(root) if isinstance(c, ast.CommonTableExpr)}
+    node: Any
     for node in walk(root):
         if isinstance(node, _WRITES):
             return "writes (data-modifying WITH)"
         if isinstance(node, ast.SelectStmt) and (node.lockingClause or node.intoClause):
             return "locks rows (FOR UPDATE/SHARE)" if node.lockingClause else "creates a table (SELECT INTO)"
         if isinstance(node, ast.FuncCall):
-            functions.add(node.funcname[-1].sval)
+            functions.add(names(node.funcname)[-1])
         elif isinstance(node, ast.A_Expr) and node.name:
-            operators.update(n.sval for n in node.name if isinstance(n, ast.String))
+            operators.update(names(node.name))
         elif isinstance(node, ast.TypeCast) and node.typeName is not None:
-            types.add(node.typeName.names[-1].sval)
+            types.add(names(node.typeName.names)[-1])
         elif isinstance(node, ast.RangeVar):
             if node.schemaname is None and node.relname in ctes:
                 continue
-            name = (sql.Identifier(node.schemaname, node.relname) if node.schemaname
-                    else sql.Identifier(node.relname)).as_string(conn)
+            rel = text(node.relname)
+            name = (sql.Identifier(node.schemaname, rel) if node.schemaname
+                    else sql.Identifier(rel)).as_string(conn)
             relations.append(name)
     if functions:
         rows = conn.execute(catalog_sql.load("readonly_functions"),
@@ -114,8 +115,8 @@ def _relation(conn: psycopg.Connection[Any], name: str, trust: bool, *, depth: i
         if depth >= MAX_VIEW_DEPTH:
             return f"reads {name} through more than {MAX_VIEW_DEPTH} nested views"
         try:
-            inner = pglast.parse_sql(definition)[0].stmt
-        except pglast.parser.ParseError:
+            inner = parse_one(definition)
+        except ParseFailed:
             return f"reads {name}, a view pgtune cannot read"
         why = _inspect(conn, inner, trust, depth=depth + 1, seen=seen)
         return f"through view {name}: {why}" if why else None

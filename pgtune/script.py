@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import pglast
 from pglast import ast
@@ -17,6 +18,7 @@ from pglast.enums import AlterTableType, ObjectType, TransactionStmtKind
 
 from . import ddl
 from .errors import MigrationError
+from .sqltext import names, seq, text
 
 
 class ObjectKind(StrEnum):
@@ -108,16 +110,19 @@ def _unit(stmts: list[str], block: bool) -> Unit:
 
 def statement_object(stmt: str) -> tuple[Action, ObjectRef] | None:
     """What one statement creates or drops, if it is one of the kinds pgtune emits."""
-    node = pglast.parse_sql(stmt)[0].stmt
+    node: Any = pglast.parse_sql(stmt)[0].stmt     # pglast's nodes are dynamic: read them as Any
     if isinstance(node, ast.IndexStmt) and node.idxname:
-        return Action.CREATE, ObjectRef(ObjectKind.INDEX, node.relation.schemaname or "public", node.idxname)
-    if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_INDEX and len(node.objects) == 1:
-        parts = [n.sval for n in node.objects[0]]
+        rel: Any = node.relation
+        return Action.CREATE, ObjectRef(ObjectKind.INDEX, rel.schemaname or "public", node.idxname)
+    if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_INDEX and len(seq(node.objects)) == 1:
+        parts = names(seq(node.objects)[0])
         schema, name = (parts[-2] if len(parts) > 1 else "public"), parts[-1]
         return Action.DROP, ObjectRef(ObjectKind.INDEX, schema, name)
     if isinstance(node, ast.AlterTableStmt):
-        schema, table = node.relation.schemaname or "public", node.relation.relname
-        for cmd in node.cmds or ():
+        rel = node.relation
+        schema, table = rel.schemaname or "public", text(rel.relname)
+        cmd: Any
+        for cmd in seq(node.cmds):
             if cmd.subtype == AlterTableType.AT_AddConstraint and getattr(cmd.def_, "conname", None):
                 return Action.CREATE, ObjectRef(ObjectKind.CONSTRAINT, schema, cmd.def_.conname, table)
             if cmd.subtype == AlterTableType.AT_DropConstraint:

@@ -19,17 +19,16 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import catalog_sql
-from .errors import InputError
 from .baseline import measure
+from .errors import InputError
 from .explain import explain
 from .history import History
 from .history import exists as history_exists
-from .script import index_target
 from .plan import Migration, Target, load
+from .script import index_target
 
 DISAGREEMENT = 2.0   # flag when measured and predicted speed-ups differ by more than this factor
 

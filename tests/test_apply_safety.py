@@ -56,7 +56,7 @@ def converge(db: str, folder: Path, m: plan.Migration, rng: random.Random, windo
             pid.append(c.info.backend_pid)
             try:
                 Applier(c, folder, backoff=0.05).apply()
-            except BaseException as exc:  # noqa: BLE001 - the kill surfaces as any psycopg error
+            except BaseException as exc:
                 errors.append(exc)
 
     t = threading.Thread(target=victim)

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from pgtune.analyze.bind import (EQ, FUNC, GROUP, JOIN, NULL, ORDER, OUTPUT, RANGE, STAR, ParseFailed, bind,
-                                  normalize_expression)
+from pgtune.analyze.bind import (
+    EQ,
+    FUNC,
+    GROUP,
+    JOIN,
+    NULL,
+    ORDER,
+    OUTPUT,
+    RANGE,
+    STAR,
+    ParseFailed,
+    bind,
+    normalize_expression,
+)
 from pgtune.capture import Catalog, Table
 
 CATALOG = Catalog(

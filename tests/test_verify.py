@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from click.testing import CliRunner
+from psycopg import sql
 
 from pgtune.apply import Applier
 from pgtune.cli import cli

@@ -11,21 +11,30 @@ candidates the shapes justify.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 import psycopg
 
 from .. import ddl
 from ..capabilities import probe
+from ..capture import (
+    Catalog,
+    Statement,
+    WorkloadFilter,
+    merge_workloads,
+    query_text_limit,
+    read_catalog,
+    read_workload,
+    write_window_scale,
+)
 from ..errors import MissingCapability
-from ..capture import (Catalog, Statement, WorkloadFilter, merge_workloads, query_text_limit, read_catalog,
-                       read_workload, write_window_scale)
 from ..explain import explain
+from ..sqltext import ParseFailed
 from . import whatif
-from .bind import JOIN, ParseFailed, Shape, bind
-from .candidates import (FOREIGN_KEY, RARE_VALUE, Candidate, for_foreign_keys, from_shape, merge,
-                         serves_index)
+from .bind import JOIN, Shape, bind
+from .candidates import FOREIGN_KEY, RARE_VALUE, Candidate, for_foreign_keys, from_shape, merge, serves_index
 
 HIDDEN_TEXT = "<insufficient privilege>"   # pg_stat_statements' text for other roles' statements
 HEURISTIC = "heuristic"

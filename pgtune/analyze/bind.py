@@ -13,16 +13,17 @@ subqueries see the outer scope, and unqualified tables go through search_path.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from functools import lru_cache
+from typing import Any
 
-import pglast
 from pglast import ast
 from pglast.enums import A_Expr_Kind, SetOperation, SortByDir, SortByNulls
 from pglast.stream import RawStream
 
 from ..capture import Catalog, Table, TableKey
+from ..sqltext import ParseFailed, expression, names, parse, printed, seq, walk
 
 EQ = "eq"            # col = value, col IN (...), col = ANY(...)
 RANGE = "range"      # <, <=, >, >=, BETWEEN, LIKE 'prefix%'
@@ -35,19 +36,6 @@ OUTPUT = "output"    # col in the SELECT list: INCLUDE material for index-only s
 STAR = "star"        # SELECT * (or t.*): every column is needed, no index-only scan
 
 _RANGE_OPS = {"<", "<=", ">", ">="}
-
-
-class ParseFailed(ValueError):
-    """The text is not one statement pgtune can analyze; ``reason`` says why.
-
-    ``noise`` marks statements that are not workload at all (BEGIN, SET, SHOW,
-    VACUUM…): they are left out silently rather than listed as skipped.
-    """
-
-    def __init__(self, reason: str, noise: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.noise = noise
 
 
 # Schema changes are worth a line in "skipped"; session and maintenance chatter is not.
@@ -123,25 +111,12 @@ class _Scope:
         return None
 
 
-def parse(sql: str) -> tuple[ast.RawStmt, ...]:
-    """Parse with PostgreSQL's own parser (pglast); cached, callers never mutate the tree."""
-    return _parse(sql)
-
-
-@lru_cache(maxsize=20_000)
-def _parse(sql: str) -> tuple[ast.RawStmt, ...]:
-    try:
-        return tuple(pglast.parse_sql(sql))
-    except pglast.parser.ParseError as exc:
-        raise ParseFailed(f"unparsable: {exc}") from None
-
-
 def bind(sql: str, catalog: Catalog) -> Shape:
     """Parse ``sql`` (one statement) and return its shape against ``catalog``."""
     stmts = parse(sql)
     if len(stmts) != 1:
         raise ParseFailed(f"expected one statement, found {len(stmts)}")
-    node = stmts[0].stmt
+    node: Any = stmts[0].stmt
     name = type(node).__name__
     if name == "ExplainStmt":
         node = node.query
@@ -155,21 +130,7 @@ def bind(sql: str, catalog: Catalog) -> Shape:
     return binder.shape
 
 
-def _names(nodes: Any) -> tuple[str, ...]:
-    return tuple(n.sval for n in nodes or () if isinstance(n, ast.String))
-
-
-def walk(node: Any, *, subqueries: bool = True) -> Iterator[Any]:
-    """Every pglast node at or below ``node``, depth first; optionally not inside subqueries."""
-    if isinstance(node, (list, tuple)):
-        for n in node:
-            yield from walk(n, subqueries=subqueries)
-    elif isinstance(node, ast.Node):
-        yield node
-        if not subqueries and isinstance(node, (ast.SubLink, ast.SelectStmt)):
-            return
-        for attr in node:
-            yield from walk(getattr(node, attr), subqueries=subqueries)
+_names = names
 
 
 def _walk(node: Any) -> Iterator[Any]:
@@ -238,8 +199,8 @@ class _Binder:
         for n in _walk(val):
             if not isinstance(n, ast.ColumnRef):
                 continue
-            if isinstance(n.fields[-1], ast.A_Star):
-                qual = _names(n.fields[:-1])
+            if isinstance(seq(n.fields)[-1], ast.A_Star):
+                qual = _names(seq(n.fields)[:-1])
                 for e in scope.entries:
                     if e.table is not None and (not qual or e.alias == qual[-1]):
                         self._record(e, "*", STAR, block)
@@ -253,13 +214,13 @@ class _Binder:
                 cols = frozenset(_names(cte.aliascolnames))
             scope.ctes[cte.ctename] = cols
 
-    def _output_columns(self, node: ast.SelectStmt, scope: _Scope) -> frozenset[str]:
+    def _output_columns(self, node: Any, scope: _Scope) -> frozenset[str]:
         out: set[str] = set()
         for target in node.targetList or ():
             if target.name:
                 out.add(target.name)
             elif isinstance(target.val, ast.ColumnRef):
-                fields = target.val.fields
+                fields = seq(target.val.fields)
                 if isinstance(fields[-1], ast.A_Star):
                     for e in scope.entries:
                         out |= e.columns
@@ -283,12 +244,12 @@ class _Binder:
                         self._record(e, col, JOIN, block)
         elif isinstance(item, ast.RangeSubselect):
             cols = self.statement(item.subquery, scope if item.lateral else scope.parent)
-            alias = item.alias.aliasname if item.alias else "?subquery"
+            alias = (item.alias.aliasname or "?subquery") if item.alias else "?subquery"
             if item.alias and item.alias.colnames:
                 cols = frozenset(_names(item.alias.colnames))
             scope.entries.append(_Entry(alias, None, cols))
 
-    def range_var(self, rv: ast.RangeVar, scope: _Scope) -> None:
+    def range_var(self, rv: Any, scope: _Scope) -> None:
         alias = rv.alias.aliasname if rv.alias else rv.relname
         if rv.schemaname is None:
             cte_cols = scope.cte(rv.relname)
@@ -310,7 +271,7 @@ class _Binder:
             return
         if isinstance(expr, ast.BoolExpr):
             # OR and NOT branches still name the columns a bitmap scan could use.
-            for arg in expr.args:
+            for arg in seq(expr.args):
                 self.where(arg, scope, block)
             return
         if isinstance(expr, ast.NullTest):
@@ -354,7 +315,7 @@ class _Binder:
             return
         if isinstance(left, (ast.FuncCall, ast.TypeCast)) and not self._has_columns(right):
             cols = [n for n in _walk(left) if isinstance(n, ast.ColumnRef)]
-            if len(cols) == 1 and not any(isinstance(f, ast.A_Star) for f in cols[0].fields):
+            if len(cols) == 1 and not any(isinstance(f, ast.A_Star) for f in seq(cols[0].fields)):
                 self.use(cols[0], scope, block, FUNC, expression=_unqualified(left))
 
     def _has_columns(self, node: Any) -> bool:
@@ -373,7 +334,7 @@ class _Binder:
     def use(self, ref: ast.ColumnRef, scope: _Scope, block: int, role: str, *,
             descending: bool = False, nulls_first: bool | None = None, expression: str | None = None,
             value: str | None = None) -> None:
-        if any(isinstance(f, ast.A_Star) for f in ref.fields):
+        if any(isinstance(f, ast.A_Star) for f in seq(ref.fields)):
             return
         fields = _names(ref.fields)
         hit = scope.resolve(fields)
@@ -411,10 +372,10 @@ def _unqualified(expr: Any) -> str:
     ``lower(u.email)`` in a query becomes ``lower(email)`` in an index. The
     expression is re-parsed from its printed form so the query's AST is untouched.
     """
-    copy = pglast.parse_sql("SELECT " + str(RawStream()(expr)))[0].stmt.targetList[0].val
+    copy = expression(printed(expr))
     for n in walk(copy):
-        if isinstance(n, ast.ColumnRef) and len(n.fields) > 1:
-            n.fields = n.fields[-1:]
+        if isinstance(n, ast.ColumnRef) and len(seq(n.fields)) > 1:
+            n.fields = seq(n.fields)[-1:]
     return str(RawStream()(copy))
 
 
@@ -432,8 +393,8 @@ def normalize_expression(text: str) -> str:
     """
     text = _LITERAL_CAST.sub(r"\1", text.strip())
     try:
-        node = pglast.parse_sql("SELECT " + text)[0].stmt.targetList[0].val
-    except pglast.parser.ParseError:
+        node = expression(text)
+    except ParseFailed:
         return text
     return str(RawStream()(node))
 
@@ -454,6 +415,6 @@ def _is_prefix_pattern(node: Any) -> bool:
     """A LIKE pattern that a btree can serve: a constant not starting with a wildcard."""
     node = _strip_cast(node)
     if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
-        pattern = node.val.sval
+        pattern = node.val.sval or ""
         return bool(pattern) and pattern[0] not in "%_"
     return False

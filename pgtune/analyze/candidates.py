@@ -18,8 +18,8 @@ column. Refinements an expert would make:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Iterable
 
 from ..capture import Catalog, ForeignKey, Index, TableKey
 from ..ddl import IndexKey, equals
@@ -172,8 +172,8 @@ def serves(keys: tuple[IndexKey, ...], predicate: str | None, include: Iterable[
     rest_i, rest_c = keys[n:len(cand.keys)], cand.keys[n:]
     if [k.ident for k in rest_i] != [k.ident for k in rest_c]:
         return False
-    same = all(a.descending == b.descending for a, b in zip(rest_i, rest_c))
-    flipped = all(a.descending != b.descending for a, b in zip(rest_i, rest_c))
+    same = all(a.descending == b.descending for a, b in zip(rest_i, rest_c, strict=True))
+    flipped = all(a.descending != b.descending for a, b in zip(rest_i, rest_c, strict=True))
     if not (same or flipped):
         return False
     available = {k.column for k in keys if k.expression is None} | set(include)
@@ -187,7 +187,7 @@ def index_keys(index: Index) -> tuple[IndexKey, ...] | None:
     desc = index.descending or (False,) * len(index.columns)
     defs = index.key_defs or tuple(c or "" for c in index.columns)
     keys = []
-    for col, d, text in zip(index.columns, desc, defs):
+    for col, d, text in zip(index.columns, desc, defs, strict=False):
         if col is not None:
             keys.append(IndexKey(col, d))
         else:

@@ -6,8 +6,9 @@ resets them, so a crash or an error leaves nothing behind on the server.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import psycopg
 
@@ -16,7 +17,7 @@ from .candidates import Candidate
 
 
 @contextmanager
-def session(conn: psycopg.Connection[Any]) -> Iterator["Hypothetical"]:
+def session(conn: psycopg.Connection[Any]) -> Iterator[Hypothetical]:
     # hypopg's fake OIDs run out after a few thousand indexes; on a primary it can
     # borrow real ones instead (nothing is written to the catalog).
     in_recovery = conn.execute("SELECT /* pgtune */ pg_is_in_recovery()").fetchone()

@@ -26,7 +26,8 @@ class Prover:
                 self.conn.execute("SET /* pgtune */ LOCAL standard_conforming_strings = on")
                 self.conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(
                     sql.Literal(self.timeout_ms)))
-                return self.conn.execute(query, params or None).fetchall()
+                rows: list[tuple[Any, ...]] = self.conn.execute(sql.Composed([query]), params or None).fetchall()
+                return rows
         except psycopg.errors.QueryCanceled:
             raise TooSlow(f"took longer than statement_timeout ({self.timeout_ms} ms)") from None
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psycopg
 from tabulate import tabulate
@@ -21,10 +22,10 @@ from tabulate import tabulate
 from .. import baseline, plan
 from ..analyze.advisor import suggest
 from ..apply import Applier
-from ..cluster import LocalCluster
-from ..constraints import propose
 from ..capture import reset_counters
+from ..cluster import LocalCluster
 from ..connect import connect
+from ..constraints import propose
 from ..explain import explain
 from ..verify import verify
 
@@ -42,8 +43,12 @@ def _skewed(rng: random.Random, n: int, power: float = 2.0) -> int:
 
 
 def templates() -> list[Template]:
-    users = lambda s: int(50000 * s)  # noqa: E731
-    videos = lambda s: int(100000 * s)  # noqa: E731
+    def users(s: float) -> int:
+        return int(50000 * s)
+
+    def videos(s: float) -> int:
+        return int(100000 * s)
+
     return [
         Template("newest feed",
                  "SELECT id, title, \"viewsCount\" FROM videos WHERE status = 'PUBLISHED' "

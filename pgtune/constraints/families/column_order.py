@@ -14,8 +14,8 @@ from ..prove import Prover
 
 KIND = "column-order"
 PAIRS = (
-    (re.compile(r"^(.*?)(start|begin)(s|ed|ing)?(.*)$", re.I), re.compile(r"^(.*?)(end|finish|stop)(s|ed|ing)?(.*)$", re.I),
-     ">="),
+    (re.compile(r"^(.*?)(start|begin)(s|ed|ing)?(.*)$", re.I),
+     re.compile(r"^(.*?)(end|finish|stop)(s|ed|ing)?(.*)$", re.I), ">="),
     (re.compile(r"^(.*?)(used|usage)(.*)$", re.I), re.compile(r"^(.*?)(quota|limit|capacity|max)(.*)$", re.I), "<="),
 )
 

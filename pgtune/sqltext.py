@@ -1,0 +1,103 @@
+"""SQL text on the ground floor: parsing with pglast, walking the tree, typed access to it.
+
+Every room that reads SQL (analyze's binder, explain, the read-only gate,
+migration scripts) goes through here, so none of them imports another room
+for a parser helper. pglast types most AST fields as optional; the accessors
+below say once what an absent field means (an empty tuple, an empty string).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+import pglast
+from pglast import ast
+
+
+class ParseFailed(ValueError):
+    """The text is not one statement pgtune can analyze; ``reason`` says why.
+
+    ``noise`` marks statements that are not workload at all (BEGIN, SET, SHOW,
+    VACUUM…): they are left out silently rather than listed as skipped.
+    """
+
+    def __init__(self, reason: str, noise: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.noise = noise
+
+
+def parse(sql: str) -> tuple[ast.RawStmt, ...]:
+    """Parse with PostgreSQL's own parser (pglast); cached, callers never mutate the tree."""
+    return _parse(sql)
+
+
+@lru_cache(maxsize=20_000)
+def _parse(sql: str) -> tuple[ast.RawStmt, ...]:
+    try:
+        return tuple(pglast.parse_sql(sql))
+    except pglast.parser.ParseError as exc:
+        raise ParseFailed(f"unparsable: {exc}") from None
+
+
+def stmt(raw: ast.RawStmt) -> ast.Node:
+    """The statement inside a RawStmt (pglast types it as optional; the parser always sets it)."""
+    node = raw.stmt
+    if node is None:
+        raise ParseFailed("empty statement")
+    return node
+
+
+def parse_one(sql: str) -> ast.Node:
+    """The one statement of ``sql``; ParseFailed for none or several."""
+    stmts = parse(sql)
+    if len(stmts) != 1:
+        raise ParseFailed(f"expected one statement, found {len(stmts)}")
+    return stmt(stmts[0])
+
+
+def seq(value: tuple[Any, ...] | list[Any] | None) -> tuple[Any, ...]:
+    """An optional AST list as a tuple (absent: empty)."""
+    return tuple(value) if value else ()
+
+
+def names(nodes: tuple[Any, ...] | list[Any] | None) -> tuple[str, ...]:
+    """The String values of a name list (``schema.table``, an operator name, fields)."""
+    return tuple(n.sval for n in seq(nodes) if isinstance(n, ast.String) and n.sval is not None)
+
+
+def text(value: str | None) -> str:
+    return value or ""
+
+
+def printed(node: ast.Node | None) -> str:
+    """``node`` printed back as SQL by pglast (names quoted exactly when needed)."""
+    from pglast.stream import RawStream
+
+    if node is None:
+        return ""
+    return str(RawStream()(node))
+
+
+def walk(node: Any, *, subqueries: bool = True) -> Iterator[Any]:
+    """Every pglast node at or below ``node``, depth first; optionally not inside subqueries."""
+    if isinstance(node, (list, tuple)):
+        for n in node:
+            yield from walk(n, subqueries=subqueries)
+    elif isinstance(node, ast.Node):
+        yield node
+        if not subqueries and isinstance(node, (ast.SubLink, ast.SelectStmt)):
+            return
+        for attr in node:
+            yield from walk(getattr(node, attr), subqueries=subqueries)
+
+
+def expression(sql_text: str) -> Any:
+    """The AST of one SQL expression (``lower(email)``, ``status = 'x'``); ParseFailed otherwise."""
+    node: Any = parse_one(f"SELECT {sql_text}")
+    targets = seq(node.targetList)
+    if len(targets) != 1 or node.fromClause:
+        raise ParseFailed(f"not a single expression: {sql_text!r}")
+    return targets[0].val
