@@ -19,10 +19,8 @@ import psycopg
 from psycopg import sql
 from tabulate import tabulate
 
-from pgtune import ddl, plan
-from pgtune.analyze.advisor import suggest
+from pgtune import api, ddl
 from pgtune.analyze.bind import EQ, JOIN, ORDER, RANGE, bind
-from pgtune.apply import Applier
 from pgtune.capture import read_catalog, read_workload, reset_counters
 from pgtune.cluster import LocalCluster
 from pgtune.demo.runner import load, measure, run_workload, templates
@@ -75,12 +73,13 @@ def main() -> None:
 
             # pgtune
             started = time.monotonic()
-            advice = suggest(conn)
-            advise_s = time.monotonic() - started
-            m = plan.build(advice, slug="bench")
             folder = cluster.root / "bench-migration"
-            plan.emit(m, folder)
-            Applier(conn, folder).apply()
+            result = api.suggest(conn, api.SuggestOptions(constraints=False),
+                                 emit=api.EmitOptions(directory=folder, slug="bench"))
+            advise_s = time.monotonic() - started
+            advice, m = result.indexes, result.migration
+            assert m is not None
+            api.apply(conn, folder)
             # Indexes that exist only for a foreign key (deletes on the parent) serve no statement
             # of this workload; the naive baseline has no counterpart, so they are counted apart.
             fk_only = {ix.name for ix in advice.indexes if ix.origin == "foreign key" and not ix.queries}
@@ -94,7 +93,7 @@ def main() -> None:
                 rows.append([f"  + foreign-key-only indexes: {', '.join(sorted(fk_only))}", len(fk_only),
                              f"{fk_size / 1048576:.1f}", "", "", "", ""])
             pg_cost, pg_count, pg_size = cost, len(names), size
-            Applier(conn, folder).rollback()
+            api.rollback(conn, folder)
 
             # naive: one single-column index per predicate column
             naive = naive_indexes(conn)

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,12 @@ from psycopg import errors as pgerrors
 from psycopg.rows import dict_row
 
 from . import catalog_sql, ddl
-from ._text import one_line
+from ._text import Progress, one_line
 from .connect import force_session_settings
-from .errors import ApplyFailed, Interrupted, LockBusy, ReadOnlyServer, UnsupportedServer, from_psycopg
+from .errors import ApplyFailed, InputError, Interrupted, LockBusy, ReadOnlyServer, UnsupportedServer, from_psycopg
 from .history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
 from .history import exists as history_exists
-from .plan import Migration, Phase, load, mismatches, script, sha256
+from .plan import Migration, Phase, PhaseStep, load, mismatches, script, sha256
 from .script import Action, ObjectKind, ObjectRef, Unit, index_target, split, units
 
 ADVISORY_KEY = 0x70677475  # "pgtu": one applier per database
@@ -46,7 +46,6 @@ TAG = "/* pgtune */"       # marks what pgtune runs, so suggest leaves it out of
 CLIENT_CHECK_INTERVAL = "2s"  # how soon the server cancels the build of a client that died
 INTERRUPT_CLEANUP_TIMEOUT = "3s"  # after Ctrl-C: how long to wait to drop the half-built index
 
-Progress = Callable[[str], None]
 
 __all__ = [
     "DEFAULT_SCHEMA",
@@ -61,11 +60,20 @@ __all__ = [
 ]
 
 
+class Outcome(StrEnum):
+    """What happened to one unit of a script."""
+
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    WOULD_RUN = "would-run"
+
+
 @dataclass
 class StepResult:
     phase: int
     statement: str
-    status: str           # done, skipped, failed, would-run
+    status: Outcome
     note: str = ""
 
 
@@ -79,7 +87,7 @@ class Report:
 
     @property
     def changed(self) -> bool:
-        return any(s.status == "done" for s in self.steps)
+        return any(s.status == Outcome.DONE for s in self.steps)
 
 
 @dataclass
@@ -100,7 +108,7 @@ class Status:
     @property
     def ok(self) -> bool:
         return not self.checksum_mismatches and all(
-            p.state != "failed" and not p.missing and not p.invalid for p in self.phases)
+            p.state != PhaseState.FAILED and not p.missing and not p.invalid for p in self.phases)
 
 
 @dataclass(frozen=True)
@@ -150,11 +158,16 @@ class Applier:
 
     # -- public operations --------------------------------------------------
 
-    def apply(self, phases: list[int] | None = None, *, dry_run: bool = False) -> Report:
+    def apply(self, phases: list[int] | None = None, *, through: int | None = None,
+              dry_run: bool = False) -> Report:
         m = load(self.directory)
         history = History(self.conn, m.id, self.schema)
         report = Report(m.id)
+        if phases and through is not None:
+            raise InputError("use --phase or --through, not both")
         selected = [m.phase(n) for n in phases] if phases else m.phases
+        if through is not None:
+            selected = [p for p in m.phases if p.number <= through]
         if dry_run:
             check_version(self.conn.info.server_version)
             report.warnings.extend(self._long_transactions())
@@ -221,7 +234,7 @@ class Applier:
                 report.phases_skipped.append(phase.number)
                 continue
             for unit in units(split(script(self.directory, phase.up_file), phase.up_file)):
-                report.steps.append(StepResult(phase.number, unit.text, "would-run"))
+                report.steps.append(StepResult(phase.number, unit.text, Outcome.WOULD_RUN))
         return report
 
     def _objects_valid(self, phase: Phase) -> bool:
@@ -248,14 +261,14 @@ class Applier:
         for c in phase.constraints:
             con = cons.get((c.schema, c.table, c.name))
             column_done = bool(c.set_not_null) and not_null.get((c.schema, c.table, c.columns[0])) is True
-            if phase.step == "validate" and c.set_not_null:
+            if phase.step == PhaseStep.VALIDATE and c.set_not_null:
                 if not column_done:
                     invalid.append(f"{c.table}.{c.columns[0]} (still nullable)")
             elif column_done:
                 continue          # the helper check did its job and was dropped
             elif con is None:
                 missing.append(c.name)
-            elif phase.step == "validate" and not con[1]:
+            elif phase.step == PhaseStep.VALIDATE and not con[1]:
                 invalid.append(f"{c.name} (NOT VALID)")
         return missing, invalid
 
@@ -335,7 +348,7 @@ class Applier:
                 raise ApplyFailed(f"phase {phase.number} failed on {one_line(unit.text, 90)}: {msg}") from None
             owned, oid = self._after(obj, unit, direction, was_not_null)
             history.end(row_id, StepStatus.DONE, None, time.monotonic() - started, owned=owned, oid=oid)
-            return StepResult(phase.number, unit.text, "done")
+            return StepResult(phase.number, unit.text, Outcome.DONE)
 
     # -- what exists, and whose it is ----------------------------------------
 
@@ -360,7 +373,7 @@ class Applier:
                     "an identical index of this name already existed; it is not pgtune's: rollback leaves it")
             history.log(phase.number, "up", unit.text, checksum, StepStatus.SKIPPED, obj.key, owned=ours,
                         oid=st.oid, note=note)
-            return StepResult(phase.number, unit.text, "skipped", note)
+            return StepResult(phase.number, unit.text, Outcome.SKIPPED, note)
         if obj.kind == ObjectKind.CONSTRAINT:
             con = self._constraint_states([(obj.schema, obj.table, obj.name)]).get((obj.schema, obj.table, obj.name))
             if con is None:
@@ -372,7 +385,7 @@ class Applier:
             note = "constraint exists (created by this migration)"
             history.log(phase.number, "up", unit.text, checksum, StepStatus.SKIPPED, obj.key, owned=True,
                         oid=con[0], note=note)
-            return StepResult(phase.number, unit.text, "skipped", note)
+            return StepResult(phase.number, unit.text, Outcome.SKIPPED, note)
         return None
 
     def _before_drop(self, history: History, phase: Phase, direction: str, unit: Unit, obj: ObjectRef,
@@ -398,7 +411,7 @@ class Applier:
             return None
         history.log(phase.number, direction, unit.text, checksum, StepStatus.SKIPPED, obj.key, owned=False,
                     note=note)
-        return StepResult(phase.number, unit.text, "skipped", note)
+        return StepResult(phase.number, unit.text, Outcome.SKIPPED, note)
 
     def _after(self, obj: ObjectRef | None, unit: Unit, direction: str,
                was_not_null: bool) -> tuple[bool | None, int | None]:

@@ -7,14 +7,14 @@ asked and safe, the measured execution time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
+from ._text import Progress, one_line
 from .explain import explain, prepare_text
-from .plan import Migration, Target
-from .readonly import why_not_read_only
+from .plan import Migration
+from .readonly import measure
 
 
 def param_types(conn: psycopg.Connection[Any], query: str) -> list[str]:
@@ -40,25 +40,14 @@ def param_types(conn: psycopg.Connection[Any], query: str) -> list[str]:
     return list(row[0]) if row else []
 
 
-def measure(conn: psycopg.Connection[Any], target: Target, *,
-            trust_functions: bool = False) -> tuple[float | None, str | None]:
-    """Measured execution time, or why the statement is not executed."""
-    if prepare_text(target.query)[1]:
-        return None, "parameterized: no values to run it with (pg_stat_statements keeps none)"
-    reason = why_not_read_only(conn, target.query, trust_functions=trust_functions)
-    if reason is not None:
-        return None, reason
-    return explain(conn, target.query, analyze=True).execution_ms, None
-
-
 def capture(conn: psycopg.Connection[Any], m: Migration, *, analyze: bool = False,
-            say: Callable[[str], None] | None = None, trust_functions: bool = False) -> None:
+            say: Progress | None = None, trust_functions: bool = False) -> None:
     for t in m.targets:
         t.param_types = param_types(conn, t.query)
         plan = explain(conn, t.query)
         t.baseline_plan = plan.plan
         t.baseline_cost = plan.cost
         if analyze:
-            t.baseline_ms, why = measure(conn, t, trust_functions=trust_functions)
+            t.baseline_ms, why = measure(conn, t.query, trust_functions=trust_functions)
             if why and say:
-                say(f"not measured: {why}: {' '.join(t.query.split())[:60]}")
+                say(f"not measured: {why}: {one_line(t.query, 60)}")

@@ -19,6 +19,11 @@ from .errors import InputError
 TableKey = tuple[str, str]  # (schema, table)
 
 
+def distinct_count(n_distinct: float, reltuples: float) -> float:
+    """Distinct values from pg_stats.n_distinct: a negative value is a fraction of the rows."""
+    return n_distinct if n_distinct >= 0 else -n_distinct * max(reltuples, 0.0)
+
+
 @dataclass(frozen=True)
 class Statement:
     """One normalized statement as pg_stat_statements aggregates it."""
@@ -150,10 +155,8 @@ class Catalog:
         st = self.column_stats.get((key[0], key[1], column))
         if st is None:
             return 0.0
-        if st.n_distinct >= 0:
-            return st.n_distinct
         table = self.tables.get(key)
-        return -st.n_distinct * (table.reltuples if table else 0.0)
+        return distinct_count(st.n_distinct, table.reltuples if table else 0.0)
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ Exit codes: 0 ok, 1 a check failed, 2 usage or connection error.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +19,16 @@ import click
 import psycopg
 from tabulate import tabulate
 
-from . import __version__, baseline, plan
+from . import __version__, api
 from ._text import one_line
-from .analyze.advisor import Advice, Options, collect_workload
-from .analyze.advisor import suggest as run_suggest
-from .apply import Applier
-from .capabilities import probe
+from .analyze.advisor import Advice, Options, SkipKind
+from .apply import Outcome
 from .capture import WorkloadFilter, decode_queries, read_queries_file
 from .connect import connect, redact, resolve_dsn
-from .constraints import ConstraintAdvice, ConstraintOptions
-from .constraints import propose as propose_constraints
-from .errors import Interrupted, PgtuneError, from_psycopg
-from .verify import check_report_path, junit, verify_query
-from .verify import verify as run_verify
+from .constraints import ConstraintAdvice
+from .duration import check_timeout, to_ms
+from .errors import Interrupted, PgtuneError
+from .verify import check_report_path, junit
 
 
 def _stderr_is_tty() -> bool:
@@ -62,9 +60,6 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except PgtuneError as exc:
             fail(redact(one_line(str(exc), 2000), dsn), exc.exit_code)
-        except psycopg.Error as exc:
-            err = from_psycopg(exc)
-            fail(redact(one_line(str(err), 2000), dsn), err.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", Interrupted.exit_code)
     return wrapper
@@ -105,6 +100,20 @@ class _Group(click.Group):
             fail(_redact_argv(f"internal error ({type(exc).__name__}: {one_line(str(exc), 300)}); "
                               "re-run with PGTUNE_DEBUG=1 for the traceback and report it", argv), 1)
 
+
+class _Duration(click.ParamType[str]):
+    """A PostgreSQL duration (``5s``, ``500ms``, ``2min``), refused where it enters."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            return check_timeout(str(value), f"--{param.name.replace('_', '-')}" if param and param.name else "value")
+        except PgtuneError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = _Duration()
 
 dsn_option = click.option(
     "--dsn", metavar="DSN", help="libpq connection string or URL. Default: $DATABASE_URL, "
@@ -152,7 +161,7 @@ def check(dsn: str | None, fmt: str) -> None:
       pgtune check --dsn "host=db.internal dbname=app user=dba"
     """
     with connect(dsn) as conn:
-        caps = probe(conn)
+        caps = api.check(conn)
     problems, hints = caps.problems(), caps.hints()
     if fmt == "json":
         emit_json({**caps.as_dict(), "problems": problems, "hints": hints})
@@ -203,22 +212,23 @@ def _yn(flag: bool) -> str:
 @click.option("--no-hypopg", is_flag=True, help="Heuristic mode even when hypopg is installed.")
 @click.option("--emit", "emit_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]",
               help="Write a phased migration folder (default: migrations/<timestamp>_indexes).")
-@click.option("--lock-timeout", default="5s", show_default=True, help="lock_timeout set before each DDL.")
-@click.option("--statement-timeout", default="1min", show_default=True,
+@click.option("--lock-timeout", default="5s", show_default=True, type=DURATION,
+              help="lock_timeout set before each DDL.")
+@click.option("--statement-timeout", default="1min", show_default=True, type=DURATION,
               help="statement_timeout for the migration's non-build statements (ANALYZE).")
 @click.option("--first-phase-share", default=0.8, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="Phase 1 gets the indexes that remove this share of the saved cost (1.0: one phase).")
-@click.option("--analyze", is_flag=True,
+@click.option("--measure", "--analyze", "analyze", is_flag=True,
               help="With --emit: also measure the baseline time of read-only, parameter-free statements.")
 @click.option("--no-constraints", is_flag=True, help="Do not propose CHECK constraints.")
-@click.option("--constraint-timeout", default=10_000, show_default=True, type=click.IntRange(1),
-              help="statement_timeout (ms) for each query that proves a CHECK constraint on the data.")
+@click.option("--constraint-timeout", default="10s", show_default=True, type=DURATION,
+              help="statement_timeout for each query that proves a CHECK constraint on the data.")
 @handle_errors
 def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: float, min_total_ms: float,
             database: str | None, exclude: tuple[str, ...], queries_file: Any, workload_dsn: tuple[str, ...],
             min_rows: int, max_indexes: int | None, max_index_mb: float | None, no_hypopg: bool,
             emit_dir: str | None, lock_timeout: str, statement_timeout: str, first_phase_share: float,
-            analyze: bool, no_constraints: bool, constraint_timeout: int) -> None:
+            analyze: bool, no_constraints: bool, constraint_timeout: str) -> None:
     """Propose indexes for the statements in pg_stat_statements.
 
     Every proposal names the statements it serves; with hypopg installed its
@@ -232,41 +242,44 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
       pgtune suggest --queries slow.sql --exclude audit_log
       pgtune suggest --workload-dsn "host=replica1 dbname=app" --emit
     """
-    opts = Options(workload=WorkloadFilter(top=top, min_calls=min_calls, min_mean_ms=min_mean_ms,
-                                           min_total_ms=min_total_ms, database=database),
-                   min_rows=min_rows, max_indexes=max_indexes, max_index_mb=max_index_mb,
-                   exclude=exclude, use_hypopg=False if no_hypopg else None)
-    plan.check_timeout(lock_timeout, "--lock-timeout")
-    plan.check_timeout(statement_timeout, "--statement-timeout")
+    options = api.SuggestOptions(
+        indexes=Options(workload=WorkloadFilter(top=top, min_calls=min_calls, min_mean_ms=min_mean_ms,
+                                                min_total_ms=min_total_ms, database=database),
+                        min_rows=min_rows, max_indexes=max_indexes, max_index_mb=max_index_mb,
+                        exclude=exclude, use_hypopg=False if no_hypopg else None),
+        constraints=not no_constraints, constraint_timeout_ms=to_ms(constraint_timeout))
+    emit = None
+    if emit_dir is not None:
+        emit = api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, lock_timeout=lock_timeout,
+                               statement_timeout=statement_timeout, first_phase_share=first_phase_share,
+                               measure=analyze)
     statements = None
     if queries_file is not None:
         statements = read_queries_file(decode_queries(queries_file.read(), getattr(queries_file, "name", "-")))
-    if emit_dir is not None:
-        plan.check_writable(Path(emit_dir) if emit_dir else Path("migrations"))
-    with connect(dsn) as conn:
-        if statements is None and workload_dsn:
-            replicas = [connect(d) for d in workload_dsn]
-            try:
-                statements = collect_workload(conn, opts.workload, replicas)
-            finally:
-                for r in replicas:
-                    r.close()
-        advice = run_suggest(conn, statements, options=opts, progress=progress)
-        checks = ConstraintAdvice() if no_constraints else propose_constraints(
-            conn, ConstraintOptions(timeout_ms=constraint_timeout, exclude=exclude), progress)
-        if emit_dir is not None:
-            migration = plan.build(advice, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
-                                   first_phase_share=first_phase_share, constraints=checks.constraints)
-            progress("capturing baseline plans for verify")
-            baseline.capture(conn, migration, analyze=analyze, say=progress)
-            folder = Path(emit_dir) if emit_dir else Path("migrations") / migration.id
-            plan.emit(migration, folder)
-            click.echo(f"wrote migration {migration.id} ({len(migration.phases)} phases) to {folder}", err=True)
+    with connect(dsn) as conn, _replicas(workload_dsn if statements is None else ()) as replicas:
+        result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress)
+    if result.migration is not None:
+        click.echo(f"wrote migration {result.migration.id} ({len(result.migration.phases)} phases) "
+                   f"to {result.directory}", err=True)
+    advice, checks = result.indexes, result.constraints
     if fmt == "json":
-        emit_json({**advice.as_dict(), **checks.as_dict()})
+        emit_json(result.as_dict())
         return
     _print_advice(advice)
     _print_constraints(checks)
+
+
+@contextlib.contextmanager
+def _replicas(dsns: tuple[str, ...]) -> Iterator[list[psycopg.Connection[Any]]]:
+    """Connections to the replicas whose pg_stat_statements are merged in, closed whatever happens."""
+    conns: list[psycopg.Connection[Any]] = []
+    try:
+        for d in dsns:
+            conns.append(connect(d))
+        yield conns
+    finally:
+        for c in conns:
+            c.close()
 
 
 def _print_constraints(checks: ConstraintAdvice) -> None:
@@ -315,23 +328,11 @@ def _print_advice(advice: Advice) -> None:
     if advice.skipped:
         kinds: dict[str, int] = {}
         for sk in advice.skipped:
-            kind = sk.reason.split(":")[0].split(" (")[0]
-            kinds[kind] = kinds.get(kind, 0) + 1
+            kinds[sk.kind] = kinds.get(sk.kind, 0) + 1
         summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
         click.echo(f"skipped {len(advice.skipped)} statements ({summary}); --format json lists them all")
-        for sk in [s for s in advice.skipped if not s.reason.startswith("utility")][:5]:
+        for sk in [s for s in advice.skipped if s.kind != SkipKind.UTILITY][:5]:
             click.echo(f"  {one_line(sk.query, 50)}: {one_line(sk.reason, 100)}")
-
-
-def _phases(phase: int | None, through: int | None, directory: Path) -> list[int] | None:
-    if phase is not None and through is not None:
-        raise click.UsageError("use --phase or --through, not both")
-    if phase is not None:
-        return [phase]
-    if through is not None:
-        m = plan.load(directory, check=False)
-        return [p.number for p in m.phases if p.number <= through]
-    return None
 
 
 migration_dir = click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
@@ -363,12 +364,11 @@ def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through
       pgtune apply migrations/2026-11-tuning --dry-run
       pgtune apply migrations/2026-11-tuning --phase 1
     """
-    phases = _phases(phase, through, directory)
     with connect(dsn) as conn:
         # Build progress needs a second connection; open it only for a person watching.
         monitor = resolve_dsn(dsn) if _stderr_is_tty() else None
-        report = Applier(conn, directory, retries=retries, progress=progress,
-                         monitor_dsn=monitor, wait=wait).apply(phases, dry_run=dry_run)
+        report = api.apply(conn, directory, phase=phase, through=through, dry_run=dry_run, retries=retries,
+                           wait=wait, progress=progress, monitor_dsn=monitor)
     _print_report(report, fmt, "apply")
 
 
@@ -389,8 +389,7 @@ def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None, wait
       pgtune rollback migrations/2026-11-tuning --phase 2
     """
     with connect(dsn) as conn:
-        report = Applier(conn, directory, progress=progress, wait=wait).rollback(
-            [phase] if phase is not None else None)
+        report = api.rollback(conn, directory, phase=phase, wait=wait, progress=progress)
     _print_report(report, fmt, "rollback")
 
 
@@ -405,7 +404,7 @@ def _print_report(report: Any, fmt: str, verb: str) -> None:
     if report.steps:
         click.echo(tabulate([[s.phase, s.status, one_line(s.statement), s.note] for s in report.steps],
                             headers=["phase", "status", "statement", "note"]))
-    if not report.phases_run and not any(s.status == "would-run" for s in report.steps):
+    if not report.phases_run and not any(s.status == Outcome.WOULD_RUN for s in report.steps):
         click.echo(f"{verb}: nothing to do ({report.migration_id})")
     else:
         click.echo(f"{verb}: {report.migration_id}: phases run {report.phases_run or '-'}, "
@@ -428,7 +427,7 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
       pgtune status migrations/2026-11-tuning
     """
     with connect(dsn) as conn:
-        st = Applier(conn, directory).status()
+        st = api.status(conn, directory)
     if fmt == "json":
         emit_json({"migration_id": st.migration_id, "ok": st.ok, "checksum_mismatches": st.checksum_mismatches,
                    "phases": [vars(p) for p in st.phases]})
@@ -446,22 +445,22 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
 @dsn_option
 @format_option
 @click.option("--tolerance", default=0.10, show_default=True, help="Allowed cost increase over baseline.")
-@click.option("--analyze", is_flag=True,
+@click.option("--measure", "--analyze", "analyze", is_flag=True,
               help="Also measure: EXPLAIN (ANALYZE, BUFFERS) of read-only statements, in a READ ONLY "
                    "transaction that is rolled back. Statements that could write, or that call code not "
                    "PostgreSQL's own (functions, operators, casts, through views too), are never run.")
 @click.option("--trust-functions", is_flag=True,
               help="With --analyze: also run statements that call non-VOLATILE user-defined functions "
                    "(their labels are trusted; a function that writes through dblink would write).")
-@click.option("--statement-timeout", default=30_000, show_default=True, type=click.IntRange(1),
-              help="Per statement, in ms.")
+@click.option("--statement-timeout", default="30s", show_default=True, type=DURATION,
+              help="statement_timeout for each statement verify plans or measures.")
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write a JUnit XML report here (for CI).")
 @click.option("--query", "adhoc", default=None, help="Check one statement instead of a migration folder.")
 @click.option("--expect-index", multiple=True, metavar="NAME", help="With --query: an index it must use.")
 @handle_errors
 def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, analyze: bool,
-           trust_functions: bool, statement_timeout: int, junit_file: Path | None, adhoc: str | None,
+           trust_functions: bool, statement_timeout: str, junit_file: Path | None, adhoc: str | None,
            expect_index: tuple[str, ...]) -> None:
     """Re-plan the targeted statements and check they use the new indexes.
 
@@ -482,12 +481,12 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
         check_report_path(junit_file)
     with connect(dsn) as conn:
         if adhoc is not None:
-            result = verify_query(conn, adhoc, list(expect_index), analyze=analyze, timeout_ms=statement_timeout,
-                                  trust_functions=trust_functions)
+            result = api.verify_query(conn, adhoc, list(expect_index), measure=analyze,
+                                      timeout_ms=to_ms(statement_timeout), trust_functions=trust_functions)
         else:
             assert directory is not None
-            result = run_verify(conn, directory, tolerance=tolerance, analyze=analyze,
-                                timeout_ms=statement_timeout, trust_functions=trust_functions)
+            result = api.verify(conn, directory, tolerance=tolerance, measure=analyze,
+                                timeout_ms=to_ms(statement_timeout), trust_functions=trust_functions)
     if junit_file is not None:
         junit(result, junit_file)
     if fmt == "json":
@@ -504,7 +503,10 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
             if analyze:
                 row += [f"{t.baseline_ms:.2f}" if t.baseline_ms is not None else "-",
                         f"{t.ms:.2f}" if t.ms is not None else "-"]
-            rows.append([*row, "; ".join(x for x in (t.problem, t.note) if x)])
+            change = ""
+            if t.scans_before and t.scans_before != t.scans_now:
+                change = f"plan was: {one_line(', '.join(t.scans_before), 60)}"
+            rows.append([*row, "; ".join(x for x in (t.problem, t.note, change) if x)])
         headers = ["", "statement", "index used", "cost cut"]
         headers += ["ms before", "ms now"] if analyze else []
         click.echo(tabulate(rows, headers=[*headers, "problem / note"], disable_numparse=True))

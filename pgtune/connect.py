@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from ._text import error_text
 from .errors import ConnectionFailed
 
 APPLICATION_NAME = "pgtune"
@@ -82,7 +83,7 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
             application_name=APPLICATION_NAME,
         )
     except psycopg.Error as exc:
-        first = " ".join(str(exc).split()) or type(exc).__name__
+        first = error_text(exc)
         raise ConnectionFailed(
             f"cannot connect to {describe(conninfo)}: {redact(first, conninfo)}"
         ) from None

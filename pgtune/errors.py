@@ -6,6 +6,8 @@ messages and exit codes (1: a check failed, 2: usage or connection error).
 
 from __future__ import annotations
 
+from ._text import error_text
+
 
 class PgtuneError(Exception):
     """Base class; ``exit_code`` is what the CLI returns for it."""
@@ -91,7 +93,7 @@ def from_psycopg(exc: Exception) -> PgtuneError:
     other server error is reported with its SQLSTATE (1).
     """
     state = getattr(exc, "sqlstate", None)
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = error_text(exc)
     if state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03"):
         return ConnectionFailed(f"connection to the server lost: {text}; re-run to continue")
     if state == "57014":

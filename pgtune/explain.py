@@ -19,7 +19,7 @@ import psycopg
 from pglast import ast
 from psycopg import pq
 
-from .sqltext import parse, printed, walk
+from .sqltext import parse, printed, type_name, walk
 
 _STMT_NAME = "pgtune_explain"
 
@@ -54,6 +54,20 @@ def prepare_text(query: str) -> tuple[str, int]:
     return printed(root), max(numbers)
 
 
+def scans(plan: dict[str, Any]) -> list[str]:
+    """How a plan reads its tables, one entry per scan node: ``Index Scan using x on t``, ``Seq Scan on t``."""
+    found: list[str] = []
+    stack = [plan.get("Plan", plan)]
+    while stack:
+        node = stack.pop()
+        if "Relation Name" in node or "Index Name" in node:
+            using = f" using {node['Index Name']}" if "Index Name" in node else ""
+            on = f" on {node['Relation Name']}" if "Relation Name" in node else ""
+            found.append(f"{node.get('Node Type', '?')}{using}{on}")
+        stack.extend(reversed(node.get("Plans", ())))
+    return found
+
+
 def index_names(plan: dict[str, Any]) -> set[str]:
     found: set[str] = set()
     stack = [plan]
@@ -66,13 +80,20 @@ def index_names(plan: dict[str, Any]) -> set[str]:
 
 
 def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
-            timeout_ms: int = 30_000) -> Plan:
+            timeout_ms: int = 30_000, param_types: list[str] | None = None) -> Plan:
     """Plan ``query`` (generic plan when it has parameters) and return cost and indexes used."""
     query, nparams = prepare_text(query)
     options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
     if nparams and analyze:
         raise ValueError("a statement with parameters cannot be measured with ANALYZE")
-    row = _run(conn, query, options, nparams, timeout_ms)
+    types = ""
+    if nparams and param_types and len(param_types) == nparams:
+        # The types inferred at emit: verify plans the statement exactly as it was baselined.
+        try:
+            types = " (" + ", ".join(type_name(t) for t in param_types) + ")"
+        except ValueError:
+            types = ""
+    row = _run(conn, query, options, nparams, timeout_ms, types)
     doc = row[0] if not isinstance(row[0], str) else json.loads(row[0])
     top = doc[0]
     plan = top["Plan"]
@@ -80,7 +101,8 @@ def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
                 execution_ms=top.get("Execution Time"))
 
 
-def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int) -> Any:
+def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,
+         types: str = "") -> Any:
     """One round trip: a READ ONLY transaction, the EXPLAIN, and (always) a rollback.
 
     Workload text never shares a query string with another statement: in
@@ -98,7 +120,7 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
         # through the extended protocol: its $n must then be bound, and the planner folds the values.
         nulls = ", ".join(["NULL"] * nparams)
         steps += ["SET /* pgtune */ LOCAL plan_cache_mode = force_generic_plan",
-                  f"PREPARE /* pgtune */ {_STMT_NAME} AS {query}"]
+                  f"PREPARE /* pgtune */ {_STMT_NAME}{types} AS {query}"]
         last = f"EXPLAIN /* pgtune */ ({options}) EXECUTE {_STMT_NAME}({nulls})"
     else:
         last = f"EXPLAIN /* pgtune */ ({options}) {query}"

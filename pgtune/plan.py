@@ -16,12 +16,16 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from . import ddl
 from .analyze.advisor import Advice, IndexSuggestion
-from .errors import ChecksumMismatch, InputError, MigrationError
+from .analyze.candidates import Origin
+from .constraints.model import ConstraintKind, Proposal
+from .duration import check_timeout
+from .errors import ChecksumMismatch, MigrationError
 
 MANIFEST = "manifest.json"
 TARGETS = "targets.json"     # targeted statements and their baselines, for verify
@@ -47,7 +51,7 @@ class PlannedConstraint:
     validated check spares its scan) and then drops the helper check.
     """
 
-    kind: str
+    kind: ConstraintKind
     schema: str
     table: str
     name: str
@@ -59,6 +63,14 @@ class PlannedConstraint:
     drop_not_null: str | None = None
 
 
+class PhaseStep(StrEnum):
+    """What a phase does: build indexes, add CHECK constraints NOT VALID, or validate them."""
+
+    INDEXES = "indexes"
+    ADD_NOT_VALID = "add-not-valid"
+    VALIDATE = "validate"
+
+
 @dataclass
 class Phase:
     number: int
@@ -66,7 +78,7 @@ class Phase:
     reason: str
     indexes: list[PlannedIndex] = field(default_factory=list)
     constraints: list[PlannedConstraint] = field(default_factory=list)
-    step: str = "indexes"         # indexes, add-not-valid, validate
+    step: PhaseStep = PhaseStep.INDEXES
 
     @property
     def up_file(self) -> str:
@@ -111,7 +123,7 @@ class Migration:
 
 def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
           statement_timeout: str = "1min", first_phase_share: float = 0.8,
-          now: datetime | None = None, constraints: list[Any] | None = None) -> Migration:
+          now: datetime | None = None, constraints: list[Proposal] | None = None) -> Migration:
     """Group the advice into phases, cheapest risk first.
 
     Phase 1 holds the indexes that together remove ``first_phase_share`` of the
@@ -126,7 +138,7 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
     running = 0.0
     for s in ordered:
         # Foreign-key indexes exist only where the workload joins or the parent sees deletes: hot.
-        if s.origin == "foreign key" and first_phase_share > 0:
+        if s.origin == Origin.FOREIGN_KEY and first_phase_share > 0:
             first.append(s)
         elif (total > 0 and running < first_phase_share * total) or (not rest and not first):
             first.append(s)
@@ -149,11 +161,11 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
         phases.append(Phase(len(phases) + 1, "CHECK constraints, NOT VALID",
                             "each ADD CONSTRAINT … NOT VALID holds its lock for an instant and scans nothing; "
                             "new rows are checked from now on",
-                            constraints=planned, step="add-not-valid"))
+                            constraints=planned, step=PhaseStep.ADD_NOT_VALID))
         phases.append(Phase(len(phases) + 1, "validate CHECK constraints",
                             "VALIDATE scans under SHARE UPDATE EXCLUSIVE, so reads and writes go on; "
                             "NOT NULL is then set without a scan thanks to the validated check",
-                            constraints=planned, step="validate"))
+                            constraints=planned, step=PhaseStep.VALIDATE))
     by_query: dict[str, Target] = {}
     for stmt in advice.statements:
         if stmt.indexes:
@@ -176,13 +188,11 @@ def _benefit(s: IndexSuggestion) -> float:
     return float(sum(q.calls for q in s.queries))
 
 
-def planned_constraint(p: Any) -> PlannedConstraint:
-    """From a constraints.Proposal (its ddl list is add, validate[, set not null, drop helper])."""
-    out = PlannedConstraint(p.kind, p.schema, p.table, p.name, list(p.columns), add=p.ddl[0], validate=p.ddl[1],
-                            drop=p.rollback[-1])
-    if p.kind == "not-null":
-        out.set_not_null, out.drop_not_null = p.ddl[2], p.rollback[0]
-    return out
+def planned_constraint(p: Proposal) -> PlannedConstraint:
+    """A proposal's statements, by name, as the migration runs them."""
+    st = p.statements
+    return PlannedConstraint(p.kind, p.schema, p.table, p.name, list(p.columns), add=st.add, validate=st.validate,
+                             drop=st.drop, set_not_null=st.set_not_null, drop_not_null=st.undo_not_null)
 
 
 def _planned(s: IndexSuggestion) -> PlannedIndex:
@@ -196,16 +206,6 @@ def _slug(text: str) -> str:
 def _literal(value: str) -> str:
     # Timeouts are validated by _check_timeout, so quoting them is safe.
     return "'" + value + "'"
-
-
-_TIMEOUT = re.compile(r"^\d+\s*(ms|s|min|h)?$")
-
-
-def check_timeout(value: str, option: str = "timeout") -> str:
-    """A PostgreSQL duration pgtune can paste into ``SET …`` safely; refused early with the option's name."""
-    if not _TIMEOUT.match(value):
-        raise InputError(f"invalid {option} {value!r}: use e.g. 5s, 500ms, 2min")
-    return value
 
 
 _check_timeout = check_timeout
@@ -245,9 +245,9 @@ def _c(text: str) -> str:
 
 
 def up_script(m: Migration, phase: Phase) -> str:
-    if phase.step == "add-not-valid":
+    if phase.step == PhaseStep.ADD_NOT_VALID:
         return _add_constraints_up(m, phase)
-    if phase.step == "validate":
+    if phase.step == PhaseStep.VALIDATE:
         return _validate_up(m, phase)
     lines = [
         _c(f"pgtune migration {m.id}, phase {phase.number} of {len(m.phases)}: {phase.name}"),
@@ -315,7 +315,7 @@ def _constraints_down(m: Migration, phase: Phase) -> str:
     ]
     header = len(lines)
     for c in reversed(phase.constraints):
-        if phase.step == "validate":
+        if phase.step == PhaseStep.VALIDATE:
             if c.drop_not_null:
                 lines += ["BEGIN;", _squawk_ignore(c.drop_not_null, "ban-drop-not-null", "Rollback restores the "
                                                    "column as it was before this migration.") + ";", "COMMIT;"]
@@ -329,7 +329,7 @@ def _constraints_down(m: Migration, phase: Phase) -> str:
 
 
 def down_script(m: Migration, phase: Phase) -> str:
-    if phase.step != "indexes":
+    if phase.step != PhaseStep.INDEXES:
         return _constraints_down(m, phase)
     lines = [
         _c(f"pgtune migration {m.id}, phase {phase.number} rollback: drops what {phase.up_file} created."),
@@ -410,8 +410,9 @@ def load(directory: Path, *, check: bool = True) -> Migration:
             raise MigrationError(f"{path}: unknown manifest format")
         raw["phases"] = [Phase(p["number"], p["name"], p["reason"],
                                [PlannedIndex(**ix) for ix in p["indexes"]],
-                               [PlannedConstraint(**c) for c in p.get("constraints", [])],
-                               p.get("step", "indexes")) for p in raw["phases"]]
+                               [PlannedConstraint(**{**c, "kind": ConstraintKind(c["kind"])})
+                                for c in p.get("constraints", [])],
+                               PhaseStep(p.get("step", "indexes"))) for p in raw["phases"]]
         targets = directory / TARGETS
         if not targets.exists():
             raise MigrationError(f"{directory} has no {TARGETS}: the migration is incomplete "

@@ -24,6 +24,7 @@ from pglast import ast
 from psycopg import sql
 
 from . import catalog_sql
+from .explain import explain, prepare_text
 from .sqltext import ParseFailed, names, parse, parse_one, text, walk
 
 _WRITES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
@@ -121,3 +122,14 @@ def _relation(conn: psycopg.Connection[Any], name: str, trust: bool, *, depth: i
         why = _inspect(conn, inner, trust, depth=depth + 1, seen=seen)
         return f"through view {name}: {why}" if why else None
     return None
+
+
+def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool = False,
+            timeout_ms: int = 30_000) -> tuple[float | None, str | None]:
+    """Measured execution time (EXPLAIN ANALYZE, rolled back), or why the statement is not executed."""
+    if prepare_text(query)[1]:
+        return None, "parameterized: no values to run it with (pg_stat_statements keeps none)"
+    reason = why_not_read_only(conn, query, trust_functions=trust_functions)
+    if reason is not None:
+        return None, reason
+    return explain(conn, query, analyze=True, timeout_ms=timeout_ms).execution_ms, None

@@ -101,3 +101,17 @@ def expression(sql_text: str) -> Any:
     if len(targets) != 1 or node.fromClause:
         raise ParseFailed(f"not a single expression: {sql_text!r}")
     return targets[0].val
+
+
+def type_name(sql_type: str) -> str:
+    """A type name (``bigint``, ``timestamp with time zone``, ``"myType"[]``) re-printed by pglast.
+
+    What the server reported as a parameter type reaches SQL only in this
+    form: anything that is not exactly one type name is refused.
+    """
+    node: Any = expression(f"NULL::{sql_type}")
+    if type(node).__name__ != "TypeCast" or type(node.arg).__name__ != "A_Const" or not node.arg.isnull:
+        raise ParseFailed(f"not a type name: {sql_type!r}")
+    from pglast.stream import RawStream
+
+    return str(RawStream()(node.typeName))

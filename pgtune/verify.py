@@ -22,12 +22,13 @@ import psycopg
 from psycopg.rows import dict_row
 
 from . import catalog_sql
-from .baseline import measure
+from ._text import error_text, one_line
 from .errors import InputError
-from .explain import explain
+from .explain import explain, scans
 from .history import History
 from .history import exists as history_exists
 from .plan import Migration, Target, load
+from .readonly import measure
 from .script import index_target
 
 DISAGREEMENT = 2.0   # flag when measured and predicted speed-ups differ by more than this factor
@@ -46,6 +47,8 @@ class TargetResult:
     baseline_ms: float | None = None
     ms: float | None = None
     note: str = ""
+    scans_before: list[str] = field(default_factory=list)   # from the plan captured at emit
+    scans_now: list[str] = field(default_factory=list)
 
     @property
     def ratio(self) -> float | None:
@@ -101,12 +104,12 @@ def verify_query(conn: psycopg.Connection[Any], query: str, expect: list[str], *
 def check_target(conn: psycopg.Connection[Any], t: Target, *, tolerance: float, analyze: bool,
                  timeout_ms: int, trust_functions: bool = False) -> tuple[TargetResult, set[str]]:
     try:
-        plan = explain(conn, t.query, timeout_ms=timeout_ms)
+        plan = explain(conn, t.query, timeout_ms=timeout_ms, param_types=t.param_types)
     except (psycopg.Error, ValueError) as exc:
         if conn.broken or conn.closed:
             raise   # the connection is gone: not a property of this statement
         return TargetResult(t.queryid, t.query, t.expected_indexes, [], t.baseline_cost, None, False,
-                            f"cannot plan: {' '.join(str(exc).split())}"), set()
+                            f"cannot plan: {error_text(exc)}"), set()
     used = sorted(plan.indexes & set(t.expected_indexes))
     problems = []
     if t.expected_indexes and not used:
@@ -114,10 +117,12 @@ def check_target(conn: psycopg.Connection[Any], t: Target, *, tolerance: float, 
     if t.baseline_cost is not None and plan.cost > t.baseline_cost * (1 + tolerance):
         problems.append(f"regression: cost {plan.cost:,.1f} > baseline {t.baseline_cost:,.1f}")
     result = TargetResult(t.queryid, t.query, t.expected_indexes, used, t.baseline_cost, plan.cost,
-                          not problems, "; ".join(problems), baseline_ms=t.baseline_ms)
+                          not problems, "; ".join(problems), baseline_ms=t.baseline_ms,
+                          scans_before=scans(t.baseline_plan) if t.baseline_plan else [],
+                          scans_now=scans(plan.plan))
     if analyze:
         try:
-            result.ms, why = measure(conn, t, trust_functions=trust_functions)
+            result.ms, why = measure(conn, t.query, trust_functions=trust_functions, timeout_ms=timeout_ms)
         except psycopg.errors.QueryCanceled:
             result.ms, why = None, f"not measured: slower than statement_timeout ({timeout_ms} ms)"
         if why:
@@ -176,7 +181,7 @@ def junit(result: Verification, path: Path) -> None:
                        tests=str(len(result.targets)),
                        failures=str(sum(not t.ok for t in result.targets)))
     for t in result.targets:
-        name = f"queryid {t.queryid}" if t.queryid is not None else " ".join(t.query.split())[:80]
+        name = f"queryid {t.queryid}" if t.queryid is not None else one_line(t.query, 80)
         case = ET.SubElement(suite, "testcase", classname="pgtune.verify", name=name)
         if not t.ok:
             ET.SubElement(case, "failure", message=t.problem).text = t.query

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from pgtune.capture import reset_counters
+from pgtune import api
+from pgtune.capture import read_queries_file, reset_counters
 
 SHOP_SCHEMA = """
 CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, "createdAt" timestamptz NOT NULL);
@@ -46,3 +48,13 @@ def run(conn: psycopg.Connection[Any], query: str, values: list[tuple[Any, ...]]
 
 
 ORDERS_BY_USER = 'SELECT id, total FROM "order" WHERE "userId" = %s ORDER BY "createdAt" DESC LIMIT 20'
+
+
+def emitted(conn: psycopg.Connection[Any], folder: Path, queries: str | None = None, *, constraints: bool = False,
+            **emit: Any) -> api.Suggestion:
+    """The library's suggest → emit pipeline, as the CLI runs it (index advice only unless asked)."""
+    result = api.suggest(conn, api.SuggestOptions(constraints=constraints),
+                         statements=read_queries_file(queries) if queries is not None else None,
+                         emit=api.EmitOptions(directory=folder, **emit))
+    assert result.migration is not None
+    return result

@@ -12,10 +12,10 @@ import psycopg
 import pytest
 
 from pgtune import plan
-from pgtune.analyze.advisor import suggest
 from pgtune.apply import Applier, check_version
-from pgtune.capture import read_queries_file
 from pgtune.errors import UnsupportedServer
+
+from .helpers import emitted
 
 BIG = """
 CREATE TABLE events (id bigint PRIMARY KEY, "accountId" int NOT NULL, kind int NOT NULL,
@@ -34,11 +34,10 @@ SELECT id FROM events WHERE "createdAt" > now() - interval '1 hour' ORDER BY "cr
 def big_migration(conn: psycopg.Connection[Any], folder: Path, lock_timeout: str = "5s") -> plan.Migration:
     conn.execute(BIG)
     conn.execute("VACUUM ANALYZE events")
-    advice = suggest(conn, read_queries_file(QUERIES))
-    assert len(advice.indexes) == 3
-    m = plan.build(advice, lock_timeout=lock_timeout)
-    plan.emit(m, folder)
-    return m
+    result = emitted(conn, folder, QUERIES, lock_timeout=lock_timeout)
+    assert len(result.indexes.indexes) == 3
+    assert result.migration is not None
+    return result.migration
 
 
 def invalid_indexes(conn: psycopg.Connection[Any]) -> int:

@@ -34,3 +34,10 @@ def test_suggest_json_schema_matches_the_code() -> None:
     text = (DOCS / "suggest-json.md").read_text()
     for name in fields(QueryRef):
         assert f"`{name}`" in text
+
+
+def test_cli_reference_is_current() -> None:
+    """docs/cli.md is the commands' own --help; regenerate it with python -m pgtune.clidoc > docs/cli.md."""
+    from pgtune.clidoc import render
+
+    assert (DOCS / "cli.md").read_text() == render(), "docs/cli.md is stale: python -m pgtune.clidoc > docs/cli.md"

@@ -18,14 +18,14 @@ from click.testing import CliRunner
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from pgtune import baseline, plan
+from pgtune import plan
 from pgtune.analyze.advisor import suggest
 from pgtune.apply import ADVISORY_KEY, Applier
 from pgtune.capture import read_queries_file
 from pgtune.cli import cli
 from pgtune.errors import ApplyFailed, InputError
 
-from .helpers import ORDERS_BY_USER, run, shop
+from .helpers import ORDERS_BY_USER, emitted, run, shop
 from .test_apply_safety import big_migration, invalid_indexes
 
 HOSTILE_COLUMN = "flag\nDROP TABLE victim; --"
@@ -37,10 +37,8 @@ def table_exists(conn: psycopg.Connection[Any], name: str) -> bool:
 
 
 def emit_queries(conn: psycopg.Connection[Any], folder: Path, queries: str, **kw: Any) -> plan.Migration:
-    advice = suggest(conn, read_queries_file(queries))
-    m = plan.build(advice, **kw)
-    baseline.capture(conn, m)
-    plan.emit(m, folder)
+    m = emitted(conn, folder, queries, **kw).migration
+    assert m is not None
     return m
 
 

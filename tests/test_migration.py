@@ -14,14 +14,14 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from pgtune import baseline, plan
+from pgtune import plan
 from pgtune.analyze.advisor import suggest
 from pgtune.apply import Applier
 from pgtune.cli import cli
 from pgtune.cluster import find_bindir
 from pgtune.errors import ChecksumMismatch, LockBusy
 
-from .helpers import ORDERS_BY_USER, run, shop
+from .helpers import ORDERS_BY_USER, emitted, run, shop
 
 
 def squawk_bin() -> str:
@@ -34,12 +34,10 @@ def emit(conn: psycopg.Connection[Any], folder: Path, **kw: Any) -> plan.Migrati
     shop(conn)
     run(conn, ORDERS_BY_USER, [(i,) for i in range(1, 11)])
     run(conn, "SELECT id FROM users WHERE \"createdAt\" > now() - interval '2 days' ORDER BY \"createdAt\"")
-    advice = suggest(conn)
-    assert len(advice.indexes) >= 2
-    m = plan.build(advice, **kw)
-    baseline.capture(conn, m)
-    plan.emit(m, folder)
-    return m
+    result = emitted(conn, folder, **kw)
+    assert len(result.indexes.indexes) >= 2
+    assert result.migration is not None
+    return result.migration
 
 
 def index_names(conn: psycopg.Connection[Any]) -> set[str]:
@@ -255,11 +253,7 @@ def test_hostile_names_survive_the_whole_loop(conn: psycopg.Connection[Any], tmp
     query = sql.SQL("SELECT id FROM {} WHERE {} = %s").format(sql.Identifier(schema, table), sql.Identifier(column))
     for i in range(5):
         conn.execute(query, (i,)).fetchall()
-    advice = suggest(conn)
-    [ix] = advice.indexes
-    m = plan.build(advice)
-    baseline.capture(conn, m)
-    plan.emit(m, tmp_path / "mig")
+    [ix] = emitted(conn, tmp_path / "mig").indexes.indexes
     Applier(conn, tmp_path / "mig").apply()
     assert verify(conn, tmp_path / "mig").ok
     assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s", (ix.name,)).fetchone() == (1,)

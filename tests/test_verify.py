@@ -58,17 +58,10 @@ def test_disabled_index_scans_are_a_regression(db: str, conn: psycopg.Connection
 
 
 def _targets_migration(conn: psycopg.Connection[Any], tmp_path: Path, text: str, analyze: bool = False) -> Path:
-    from pgtune import baseline, plan
-    from pgtune.analyze.advisor import suggest
-    from pgtune.capture import read_queries_file
-
-    from .helpers import shop
+    from .helpers import emitted, shop
 
     shop(conn)
-    advice = suggest(conn, read_queries_file(text))
-    m = plan.build(advice)
-    baseline.capture(conn, m, analyze=analyze)
-    plan.emit(m, tmp_path / "mig")
+    emitted(conn, tmp_path / "mig", text, measure=analyze)
     return tmp_path / "mig"
 
 
@@ -167,3 +160,20 @@ def explain_cost(conn: psycopg.Connection[Any], query: str) -> float:
     from pgtune.explain import explain as _explain
 
     return _explain(conn, query).cost
+
+
+def test_verify_shows_how_the_plan_changed_and_plans_with_the_baseline_types(db: str, conn: psycopg.Connection[Any],
+                                                                             tmp_path: Path) -> None:
+    from pgtune.explain import explain
+
+    m = emit(conn, tmp_path / "mig")
+    Applier(conn, tmp_path / "mig").apply()
+    out = CliRunner().invoke(cli, ["verify", str(tmp_path / "mig"), "--dsn", db, "--format", "json"])
+    data = json.loads(out.stdout)
+    target = next(t for t in data["targets"] if '"userId"' in t["query"])
+    assert any(s.startswith("Seq Scan") or "Bitmap" in s or "Index" in s for s in target["scans_before"])
+    assert any(ix in s for s in target["scans_now"] for ix in target["expected"]), target
+    assert m.targets[0].param_types                       # recorded at emit, used by verify
+    typed = explain(conn, 'SELECT id FROM "order" WHERE "userId" = $1', param_types=["bigint"])
+    hostile = explain(conn, 'SELECT id FROM "order" WHERE "userId" = $1', param_types=["int) AS SELECT 1; --"])
+    assert typed.cost > 0 and hostile.cost > 0            # a bad type name is ignored, never pasted

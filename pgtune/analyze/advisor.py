@@ -11,13 +11,14 @@ candidates the shapes justify.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 import psycopg
 
 from .. import ddl
+from .._text import Progress, error_text
 from ..capabilities import probe
 from ..capture import (
     Catalog,
@@ -34,11 +35,30 @@ from ..explain import explain
 from ..sqltext import ParseFailed
 from . import whatif
 from .bind import JOIN, Shape, bind
-from .candidates import FOREIGN_KEY, RARE_VALUE, Candidate, for_foreign_keys, from_shape, merge, serves_index
+from .candidates import FOREIGN_KEY, RARE_VALUE, Candidate, Origin, for_foreign_keys, from_shape, merge, serves_index
 
 HIDDEN_TEXT = "<insufficient privilege>"   # pg_stat_statements' text for other roles' statements
-HEURISTIC = "heuristic"
-HYPOPG = "hypopg"
+class Method(StrEnum):
+    """How candidates were judged: by the planner on hypothetical indexes, or by their shape alone."""
+
+    HYPOPG = "hypopg"
+    HEURISTIC = "heuristic"
+
+
+class SkipKind(StrEnum):
+    """Why a statement was not analyzed; the ``reason`` text says it for a person."""
+
+    UNPARSABLE = "unparsable"
+    TRUNCATED = "truncated"
+    UTILITY = "utility"
+    EXCLUDED = "excluded"
+    UNKNOWN_TABLE = "unknown-table"
+    NO_FILTER = "no-filter"
+    CANNOT_PLAN = "cannot-plan"
+
+
+HEURISTIC = Method.HEURISTIC
+HYPOPG = Method.HYPOPG
 MIN_GAIN = 0.10    # a plan must get at least this much cheaper to credit the index
 WRITE_COST = 2.0   # planner cost units one written row costs each index (a descent and a leaf write)
 
@@ -65,7 +85,7 @@ class IndexSuggestion:
     expressions: list[str | None] = field(default_factory=list)   # per key: expression text, or None
     where: str | None = None
     include: list[str] = field(default_factory=list)
-    origin: str = "workload"
+    origin: Origin = Origin.WORKLOAD
     queries: list[QueryRef] = field(default_factory=list)
     cost_before: float | None = None      # sum of calls x plan cost of the statements it serves
     cost_after: float | None = None
@@ -89,11 +109,12 @@ class Skipped:
     queryid: int | None
     query: str
     reason: str
+    kind: SkipKind = SkipKind.UNPARSABLE
 
 
 @dataclass
 class Advice:
-    method: str
+    method: Method
     indexes: list[IndexSuggestion] = field(default_factory=list)
     statements: list[AnalyzedStatement] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
@@ -129,7 +150,6 @@ class Options:
     write_scale: float | None = None  # scales table writes to the workload window; None: measured
 
 
-Progress = Callable[[str], None]
 
 
 def collect_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter,
@@ -223,28 +243,31 @@ class _Selection:
                 shape = bind(st.query, self.catalog)
             except ParseFailed as exc:
                 if not exc.noise:
-                    self.advice.skipped.append(Skipped(st.queryid, st.query, self._parse_reason(st, exc)))
+                    self.advice.skipped.append(Skipped(st.queryid, st.query, *self._parse_reason(st, exc)))
                 continue
             hit = sorted(f"{s}.{t}" for s, t in shape.tables if t in excluded or f"{s}.{t}" in excluded)
             if hit:
-                self.advice.skipped.append(Skipped(st.queryid, st.query, f"excluded table {', '.join(hit)}"))
+                self.advice.skipped.append(Skipped(st.queryid, st.query, f"excluded table {', '.join(hit)}",
+                                                   SkipKind.EXCLUDED))
             elif shape.unbound and not shape.tables:
                 self.advice.skipped.append(Skipped(
                     st.queryid, st.query, "references no known table (temporary or dropped?): "
-                    + ", ".join(sorted(set(shape.unbound))[:5])))
+                    + ", ".join(sorted(set(shape.unbound))[:5]), SkipKind.UNKNOWN_TABLE))
             elif not shape.uses:
-                self.advice.skipped.append(Skipped(st.queryid, st.query, "no filter, join or sort on a user table"))
+                self.advice.skipped.append(Skipped(st.queryid, st.query, "no filter, join or sort on a user table",
+                                                   SkipKind.NO_FILTER))
             else:
                 analyzed.append((st, shape))
         return analyzed
 
-    def _parse_reason(self, st: Statement, exc: ParseFailed) -> str:
+    def _parse_reason(self, st: Statement, exc: ParseFailed) -> tuple[str, SkipKind]:
         if exc.reason.startswith("unparsable") and len(st.query.encode()) >= self.text_limit - 1:
             return (f"truncated: the text is cut at track_activity_query_size ({self.text_limit} bytes); "
-                    "raise it to see the whole statement")
+                    "raise it to see the whole statement", SkipKind.TRUNCATED)
         if exc.reason.startswith("unparsable") and ("end of input" in exc.reason or "unterminated" in exc.reason):
-            return "truncated or incomplete statement: " + exc.reason.removeprefix("unparsable: ")
-        return exc.reason
+            return ("truncated or incomplete statement: " + exc.reason.removeprefix("unparsable: "),
+                    SkipKind.TRUNCATED)
+        return exc.reason, (SkipKind.UTILITY if exc.reason.startswith("utility") else SkipKind.UNPARSABLE)
 
     def _worth_it(self, cand: Candidate) -> bool:
         table = self.catalog.tables.get(cand.table)
@@ -271,8 +294,8 @@ class _Selection:
             except (psycopg.Error, ValueError) as exc:
                 if self.conn.broken or self.conn.closed:
                     raise   # the connection is gone: not a property of this statement
-                self.advice.skipped.append(Skipped(st.queryid, st.query,
-                                                   f"cannot plan: {' '.join(str(exc).split())}"))
+                self.advice.skipped.append(Skipped(st.queryid, st.query, f"cannot plan: {error_text(exc)}",
+                                                   SkipKind.CANNOT_PLAN))
         self.say(f"what-if costing of {len(merged)} candidates with hypopg")
         with whatif.session(self.conn) as hypo:
             sizes = {i: hypo.create(i, c)[1] for i, c in enumerate(merged)}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -25,15 +26,22 @@ from pglast.stream import RawStream
 from ..capture import Catalog, Table, TableKey
 from ..sqltext import ParseFailed, expression, names, parse, printed, seq, walk
 
-EQ = "eq"            # col = value, col IN (...), col = ANY(...)
-RANGE = "range"      # <, <=, >, >=, BETWEEN, LIKE 'prefix%'
-NULL = "null"        # IS [NOT] NULL
-JOIN = "join"        # col = other_table.col
-ORDER = "order"      # ORDER BY col
-GROUP = "group"      # GROUP BY col
-FUNC = "func"        # f(col) compared to a value: an expression index candidate
-OUTPUT = "output"    # col in the SELECT list: INCLUDE material for index-only scans
-STAR = "star"        # SELECT * (or t.*): every column is needed, no index-only scan
+
+class Role(StrEnum):
+    """What a statement does with a column."""
+
+    EQ = "eq"            # col = value, col IN (...), col = ANY(...)
+    RANGE = "range"      # <, <=, >, >=, BETWEEN, LIKE 'prefix%'
+    NULL = "null"        # IS [NOT] NULL
+    JOIN = "join"        # col = other_table.col
+    ORDER = "order"      # ORDER BY col
+    GROUP = "group"      # GROUP BY col
+    FUNC = "func"        # f(col) compared to a value: an expression index candidate
+    OUTPUT = "output"    # col in the SELECT list: INCLUDE material for index-only scans
+    STAR = "star"        # SELECT * (or t.*): every column is needed, no index-only scan
+
+
+EQ, RANGE, NULL, JOIN, ORDER, GROUP, FUNC, OUTPUT, STAR = Role
 
 _RANGE_OPS = {"<", "<=", ">", ">="}
 
@@ -47,7 +55,7 @@ _DDL = {"IndexStmt", "ViewStmt", "RuleStmt", "CompositeTypeStmt", "DefineStmt"}
 class ColumnUse:
     table: TableKey
     column: str
-    role: str
+    role: Role
     block: int               # query block (SELECT level) the use belongs to
     alias: str               # the range-table entry, so self-joins stay apart
     descending: bool = False
@@ -331,7 +339,7 @@ class _Binder:
 
     # -- recording ----------------------------------------------------------
 
-    def use(self, ref: ast.ColumnRef, scope: _Scope, block: int, role: str, *,
+    def use(self, ref: ast.ColumnRef, scope: _Scope, block: int, role: Role, *,
             descending: bool = False, nulls_first: bool | None = None, expression: str | None = None,
             value: str | None = None) -> None:
         if any(isinstance(f, ast.A_Star) for f in seq(ref.fields)):
@@ -346,7 +354,7 @@ class _Binder:
             return  # a CTE or subquery column: its base table was bound inside
         self._record(entry, col, role, block, descending, nulls_first, expression, value)
 
-    def _record(self, entry: _Entry, col: str, role: str, block: int, descending: bool = False,
+    def _record(self, entry: _Entry, col: str, role: Role, block: int, descending: bool = False,
                 nulls_first: bool | None = None, expression: str | None = None,
                 value: str | None = None) -> None:
         assert entry.table is not None

@@ -20,13 +20,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from ..capture import Catalog, ForeignKey, Index, TableKey
 from ..ddl import IndexKey, equals
 from .bind import EQ, FUNC, JOIN, ORDER, OUTPUT, RANGE, STAR, ColumnUse, Shape, normalize_expression
 
-WORKLOAD = "workload"
-FOREIGN_KEY = "foreign key"
+
+class Origin(StrEnum):
+    """Why a candidate exists: a statement's shape, or a foreign key without an index."""
+
+    WORKLOAD = "workload"
+    FOREIGN_KEY = "foreign key"
+
+
+WORKLOAD = Origin.WORKLOAD
+FOREIGN_KEY = Origin.FOREIGN_KEY
 
 RARE_VALUE = 0.05          # a constant matching fewer rows than this makes a partial index
 MAX_INCLUDE = 3            # INCLUDE at most this many columns
@@ -39,7 +48,7 @@ class Candidate:
     table: TableKey
     keys: tuple[IndexKey, ...]
     equality: int                      # how many leading keys are equality columns (order-free)
-    origin: str = WORKLOAD
+    origin: Origin = WORKLOAD
     statements: set[int] = field(default_factory=set)   # positions in the analyzed workload
     foreign_key: ForeignKey | None = None
     where: str | None = None           # partial index predicate, as pglast prints it

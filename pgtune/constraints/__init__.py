@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 
 from .. import catalog_sql, ddl
 from .families import FAMILIES
-from .model import Candidate, Column, Finding, Proposal, Skip
+from .model import Candidate, Column, ConstraintKind, Finding, Proposal, Skip
 from .prove import Prover, TooSlow
 
 __all__ = ["ConstraintAdvice", "ConstraintOptions", "Finding", "Proposal", "Skip", "propose"]
@@ -63,7 +63,7 @@ def _constrained(conn: psycopg.Connection[Any]) -> set[tuple[str, str, tuple[str
 
 
 def constraint_name(cand: Candidate) -> str:
-    suffix = {"not-null": "not_null", "column-order": "order"}.get(cand.kind, "check")
+    suffix = {ConstraintKind.NOT_NULL: "not_null", ConstraintKind.COLUMN_ORDER: "order"}.get(cand.kind, "check")
     return ddl.identifier([cand.table, *cand.columns, suffix])
 
 
@@ -72,7 +72,7 @@ def statements(cand: Candidate, name: str) -> tuple[list[str], list[str]]:
     s, t = cand.schema, cand.table
     ddl_list = [ddl.add_check(s, t, name, cand.check), ddl.validate_constraint(s, t, name)]
     rollback = [ddl.drop_constraint(s, t, name)]
-    if cand.kind == "not-null":
+    if cand.kind == ConstraintKind.NOT_NULL:
         ddl_list += [ddl.set_not_null(s, t, cand.columns[0]), ddl.drop_constraint(s, t, name)]
         rollback = [ddl.drop_not_null(s, t, cand.columns[0]), ddl.drop_constraint(s, t, name)]
     return ddl_list, rollback

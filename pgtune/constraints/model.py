@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from psycopg import sql
 
 from .. import ddl
-
-TableKey = tuple[str, str]
+from ..capture import TableKey, distinct_count
 
 # Columns that hold free text, identifiers, secrets or documents: never constrained by value.
 TRAP_NAMES = re.compile(
@@ -44,7 +44,7 @@ class Column:
         """Estimated distinct values (pg_stats' negative n_distinct is a fraction of rows)."""
         if self.n_distinct is None:
             return None
-        return self.n_distinct if self.n_distinct >= 0 else -self.n_distinct * max(self.reltuples, 0)
+        return distinct_count(self.n_distinct, self.reltuples)
 
     @property
     def is_trap(self) -> bool:
@@ -52,6 +52,32 @@ class Column:
 
 
 COMPARISONS = ("<", "<=", ">", ">=", "=", "<>")
+
+
+class ConstraintKind(StrEnum):
+    VALUE_SET = "value-set"
+    NON_NEGATIVE = "non-negative"
+    POSITIVE = "positive"
+    NOT_NULL = "not-null"
+    COLUMN_ORDER = "column-order"
+
+
+@dataclass(frozen=True)
+class ConstraintStatements:
+    """A CHECK constraint's DDL by name, in the order it runs, and its undo.
+
+    ``add`` (NOT VALID: an instant's lock, no scan) then ``validate`` (a scan
+    that blocks no writes); for NOT NULL, ``set_not_null`` (no scan thanks to
+    the validated check) and ``drop_helper``. ``undo_not_null`` and ``drop``
+    reverse them.
+    """
+
+    add: str
+    validate: str
+    drop: str
+    set_not_null: str | None = None
+    drop_helper: str | None = None
+    undo_not_null: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +124,7 @@ class Rule:
 class Candidate:
     """A rule a family believes in before the data is asked."""
 
-    kind: str                    # value-set, non-negative, positive, not-null, column-order
+    kind: ConstraintKind
     schema: str
     table: str
     columns: tuple[str, ...]
@@ -110,7 +136,7 @@ class Candidate:
 
 @dataclass
 class Proposal:
-    kind: str
+    kind: ConstraintKind
     schema: str
     table: str
     columns: list[str]
@@ -121,12 +147,21 @@ class Proposal:
     ddl: list[str]               # statements in order: NOT VALID, VALIDATE (, SET NOT NULL, DROP helper)
     rollback: list[str]
 
+    @property
+    def statements(self) -> ConstraintStatements:
+        """The same DDL by name (``ddl`` and ``rollback`` keep the JSON order)."""
+        helper = self.kind == ConstraintKind.NOT_NULL
+        return ConstraintStatements(
+            add=self.ddl[0], validate=self.ddl[1], drop=self.rollback[-1],
+            set_not_null=self.ddl[2] if helper else None, drop_helper=self.ddl[3] if helper else None,
+            undo_not_null=self.rollback[0] if helper else None)
+
 
 @dataclass
 class Finding:
     """Data that already breaks a rule its column's name and statistics promise."""
 
-    kind: str
+    kind: ConstraintKind
     schema: str
     table: str
     columns: list[str]
@@ -141,5 +176,5 @@ class Skip:
     schema: str
     table: str
     columns: list[str]
-    kind: str
+    kind: ConstraintKind
     reason: str

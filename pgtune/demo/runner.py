@@ -19,15 +19,15 @@ from typing import Any
 import psycopg
 from tabulate import tabulate
 
-from .. import baseline, plan
-from ..analyze.advisor import suggest
-from ..apply import Applier
+from .. import api, plan
+from ..analyze.advisor import Advice
 from ..capture import reset_counters
 from ..cluster import LocalCluster
 from ..connect import connect
-from ..constraints import propose
+from ..constraints import ConstraintAdvice
+from ..errors import InputError
 from ..explain import explain
-from ..verify import verify
+from ..verify import Verification
 
 
 @dataclass(frozen=True)
@@ -124,10 +124,23 @@ def measure(conn: psycopg.Connection[Any], scale: float, samples: int = 3, seed:
     return out
 
 
+@dataclass
+class DemoResult:
+    before: dict[str, Measure]
+    after: dict[str, Measure]
+    cost_before: float            # Σ calls × planner cost over the templates
+    cost_after: float
+    indexes: int
+    constraints: int
+    verified: bool
+    folder: Path
+    dsn: str
+
+
 def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
-             progress: Callable[[str], None]) -> dict[str, Any]:
+             progress: Callable[[str], None]) -> DemoResult:
     if not 0.01 <= scale <= 20:
-        raise ValueError("scale must be between 0.01 and 20")
+        raise InputError("--scale must be between 0.01 and 20")
     progress("starting a throwaway PostgreSQL")
     cluster = LocalCluster().start()
     try:
@@ -151,16 +164,15 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
             run_workload(conn, scale)
             before = measure(conn, scale)
             progress("pgtune suggest")
-            advice = suggest(conn, progress=progress)
-            checks = propose(conn, progress=progress)
-            migration = plan.build(advice, slug="demo", constraints=checks.constraints)
-            baseline.capture(conn, migration)
             # Inside the cluster's own temp dir: removed with it, kept with it (--keep).
-            folder = cluster.root / "migrations" / migration.id
-            plan.emit(migration, folder)
+            suggestion = api.suggest(conn, emit=api.EmitOptions(directory=cluster.root / "migrations" / "demo",
+                                                                slug="demo"), progress=progress)
+            advice, checks = suggestion.indexes, suggestion.constraints
+            migration, folder = suggestion.migration, suggestion.directory
+            assert migration is not None and folder is not None
             progress(f"pgtune apply {folder}")
-            Applier(conn, folder, progress=progress).apply()
-            result = verify(conn, folder)
+            api.apply(conn, folder, progress=progress)
+            result = api.verify(conn, folder)
             after = measure(conn, scale)
         _report(echo, advice, checks, migration, folder, result, before, after)
         if keep:
@@ -171,16 +183,15 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
         calls = {t.name: t.calls for t in templates()}
         total_before = sum(before[n].cost * calls[n] for n in before)
         total_after = sum(after[n].cost * calls[n] for n in after)
-        return {"before": before, "after": after, "cost_before": total_before, "cost_after": total_after,
-                "indexes": len(advice.indexes), "constraints": len(checks.constraints), "verified": result.ok,
-                "folder": str(folder), "dsn": dsn}
+        return DemoResult(before, after, total_before, total_after, len(advice.indexes), len(checks.constraints),
+                          result.ok, folder, dsn)
     finally:
         if not keep:
             cluster.stop()
 
 
-def _report(echo: Callable[[str], None], advice: Any, checks: Any, migration: plan.Migration, folder: Path,
-            result: Any, before: dict[str, Measure], after: dict[str, Measure]) -> None:
+def _report(echo: Callable[[str], None], advice: Advice, checks: ConstraintAdvice, migration: plan.Migration,
+            folder: Path, result: Verification, before: dict[str, Measure], after: dict[str, Measure]) -> None:
     echo(f"pgtune suggested {len(advice.indexes)} indexes ({advice.method}) and {len(checks.constraints)} "
          f"CHECK constraints; migration {migration.id} in {len(migration.phases)} phases at {folder}")
     for ix in advice.indexes:

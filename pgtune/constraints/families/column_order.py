@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from ..model import Candidate, Column, Rule
+from ..model import Candidate, Column, ConstraintKind, Rule
 from ..prove import Prover
 
-KIND = "column-order"
+KIND = ConstraintKind.COLUMN_ORDER
 PAIRS = (
     (re.compile(r"^(.*?)(start|begin)(s|ed|ing)?(.*)$", re.I),
      re.compile(r"^(.*?)(end|finish|stop)(s|ed|ing)?(.*)$", re.I), ">="),

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 
-from ..model import Candidate, Column, Rule
+from ..model import Candidate, Column, ConstraintKind, Rule
 from ..prove import Prover
 
-KIND = "non-negative"
+KIND = ConstraintKind.NON_NEGATIVE
 MEASURES = re.compile(
     r"(count|amount|price|cost|quota|size|total|qty|quantity|credits?|duration|length|views|likes|width|height|"
     r"bytes|seconds|sec|minutes|ms|age|limit|capacity|fee|weight|storage|used|usage|num|number|frame_?rate|"
@@ -40,7 +40,7 @@ def prove(cand: Candidate, prover: Prover) -> Candidate | None:
     evidence = {**cand.evidence, "min": None if low is None else str(low)}
     if low is not None and low > 0 and STRICT.search(col):
         rule = Rule(">", (col,), ("0",))
-        return Candidate("positive", cand.schema, cand.table, cand.columns, rule.text(), cand.confidence, evidence,
-                         rule)
+        return Candidate(ConstraintKind.POSITIVE, cand.schema, cand.table, cand.columns, rule.text(),
+                         cand.confidence, evidence, rule)
     return Candidate(cand.kind, cand.schema, cand.table, cand.columns, cand.check, cand.confidence, evidence,
                      cand.rule)

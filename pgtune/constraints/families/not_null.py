@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 
-from ..model import Candidate, Column, Rule
+from ..model import Candidate, Column, ConstraintKind, Rule
 from ..prove import Prover
 
-KIND = "not-null"
+KIND = ConstraintKind.NOT_NULL
 OPTIONAL = re.compile(r"(deleted|archived|cancel+ed|ended|finished|completed|expire|failure|error|parent|"
                       r"reason|note|optional|last|next|prev|verified|confirmed|approved|read_?at|seen|until)",
                       re.IGNORECASE)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
-from ..model import Candidate, Column, Rule
+from ..model import Candidate, Column, ConstraintKind, Rule
 from ..prove import Prover
 
-KIND = "value-set"
+KIND = ConstraintKind.VALUE_SET
 MAX_VALUES = 10
 MAX_WIDTH = 24        # pg_stats avg_width in bytes: codes are short, prose is not
 MAX_VALUE_LENGTH = 32

@@ -1,0 +1,169 @@
+"""The library entry points: one call per command.
+
+The CLI parses options, makes one of these calls and renders what it
+returns; the demo, the benchmarks and the tests call the same functions, so
+the suggest → constraints → plan → baseline → emit pipeline exists once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import psycopg
+
+from . import baseline, plan
+from ._text import Progress
+from .analyze.advisor import Advice, Options, collect_workload
+from .analyze.advisor import suggest as advise_indexes
+from .apply import Applier, Report, Status
+from .capabilities import Capabilities, probe
+from .capture import Statement
+from .constraints import ConstraintAdvice, ConstraintOptions, propose
+from .duration import check_timeout
+from .errors import from_psycopg
+from .plan import Migration
+from .verify import Verification
+from .verify import verify as verify_migration
+from .verify import verify_query as verify_one
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _library_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """The library raises pgtune.errors only: a server error leaves as one classified PgtuneError."""
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except psycopg.Error as exc:
+            raise from_psycopg(exc) from None
+    return wrapper
+
+
+__all__ = ["EmitOptions", "Progress", "SuggestOptions", "Suggestion", "apply", "check", "emit_migration",
+           "rollback", "status", "suggest", "verify", "verify_query"]
+
+
+@dataclass(frozen=True)
+class SuggestOptions:
+    """What ``suggest`` reads and proposes; validated where they are made (the CLI's option types)."""
+
+    indexes: Options = field(default_factory=Options)
+    constraints: bool = True                      # also propose CHECK constraints
+    constraint_timeout_ms: int = 10_000           # per proving query
+
+
+@dataclass(frozen=True)
+class EmitOptions:
+    """How the migration is written: where, with which timeouts and phase split."""
+
+    directory: Path | None = None                 # None: migrations/<id>
+    slug: str = "indexes"
+    lock_timeout: str = "5s"
+    statement_timeout: str = "1min"
+    first_phase_share: float = 0.8
+    measure: bool = False                         # also time read-only targets for verify's baseline
+    trust_functions: bool = False                 # with measure: run non-VOLATILE user functions too
+
+    def __post_init__(self) -> None:
+        check_timeout(self.lock_timeout, "--lock-timeout")
+        check_timeout(self.statement_timeout, "--statement-timeout")
+
+
+@dataclass
+class Suggestion:
+    """Index advice and CHECK-constraint advice; with ``emit``, the migration written for them."""
+
+    indexes: Advice
+    constraints: ConstraintAdvice
+    migration: Migration | None = None
+    directory: Path | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.indexes.as_dict(), **self.constraints.as_dict()}
+
+
+@_library_errors
+def check(conn: psycopg.Connection[Any]) -> Capabilities:
+    """What the server offers pgtune."""
+    return probe(conn)
+
+
+@_library_errors
+def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None, *,
+            statements: list[Statement] | None = None, replicas: Sequence[psycopg.Connection[Any]] = (),
+            emit: EmitOptions | None = None, progress: Progress | None = None) -> Suggestion:
+    """Advice for the workload (pg_stat_statements, merged with ``replicas``, or ``statements``).
+
+    With ``emit``, the advice is also written as a phased migration folder
+    whose targets carry their baseline plans (``Suggestion.migration``).
+    """
+    opts = options or SuggestOptions()
+    say = progress or (lambda _m: None)
+    if emit is not None:
+        plan.check_writable(emit.directory or Path("migrations"))      # before the work, not after it
+    if statements is None and replicas:
+        statements = collect_workload(conn, opts.indexes.workload, list(replicas))
+    advice = advise_indexes(conn, statements, options=opts.indexes, progress=say)
+    checks = (propose(conn, ConstraintOptions(timeout_ms=opts.constraint_timeout_ms, exclude=opts.indexes.exclude),
+                      say) if opts.constraints else ConstraintAdvice())
+    result = Suggestion(advice, checks)
+    if emit is not None:
+        result.migration, result.directory = emit_migration(conn, result, emit, progress=say)
+    return result
+
+
+@_library_errors
+def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, options: EmitOptions, *,
+                   progress: Progress | None = None) -> tuple[Migration, Path]:
+    """Group the advice into phases, capture each target's baseline plan, write the folder."""
+    say = progress or (lambda _m: None)
+    migration = plan.build(suggestion.indexes, slug=options.slug, lock_timeout=options.lock_timeout,
+                           statement_timeout=options.statement_timeout,
+                           first_phase_share=options.first_phase_share,
+                           constraints=suggestion.constraints.constraints)
+    say("capturing baseline plans for verify")
+    baseline.capture(conn, migration, analyze=options.measure, say=say, trust_functions=options.trust_functions)
+    folder = options.directory or Path("migrations") / migration.id
+    plan.emit(migration, folder)
+    return migration, folder
+
+
+@_library_errors
+def apply(conn: psycopg.Connection[Any], directory: Path, *, phase: int | None = None, through: int | None = None,
+          dry_run: bool = False, retries: int = 5, wait: float = 0.0, progress: Progress | None = None,
+          monitor_dsn: str | None = None) -> Report:
+    """Apply a migration folder's phases (all, one, or up to ``through``)."""
+    applier = Applier(conn, directory, retries=retries, progress=progress, monitor_dsn=monitor_dsn, wait=wait)
+    return applier.apply([phase] if phase is not None else None, through=through, dry_run=dry_run)
+
+
+@_library_errors
+def rollback(conn: psycopg.Connection[Any], directory: Path, *, phase: int | None = None, wait: float = 0.0,
+             progress: Progress | None = None) -> Report:
+    """Undo applied phases (or one), last first; only what this migration created is dropped."""
+    return Applier(conn, directory, progress=progress, wait=wait).rollback([phase] if phase is not None else None)
+
+
+@_library_errors
+def status(conn: psycopg.Connection[Any], directory: Path) -> Status:
+    return Applier(conn, directory).status()
+
+
+@_library_errors
+def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float = 0.10, measure: bool = False,
+           timeout_ms: int = 30_000, trust_functions: bool = False) -> Verification:
+    """Re-plan every target of a migration; ``measure`` also times the read-only ones."""
+    return verify_migration(conn, directory, tolerance=tolerance, analyze=measure, timeout_ms=timeout_ms,
+                            trust_functions=trust_functions)
+
+
+@_library_errors
+def verify_query(conn: psycopg.Connection[Any], query: str, expect: list[str], *, measure: bool = False,
+                 timeout_ms: int = 30_000, trust_functions: bool = False) -> Verification:
+    return verify_one(conn, query, expect, analyze=measure, timeout_ms=timeout_ms, trust_functions=trust_functions)

@@ -1,0 +1,100 @@
+"""The five rooms: each module imports only its own room or the rooms below it, and nothing imports in a circle.
+
+capture → analyze → plan → apply → verify, with the ground floor under all of
+them and the front door (CLI, library entry points, demo) above. Every import
+counts, including the ones inside functions.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "pgtune"
+
+# Lowest first. A module's room is the first entry whose prefix matches it.
+ROOMS: list[tuple[str, tuple[str, ...]]] = [
+    ("ground", ("pgtune._text", "pgtune.errors", "pgtune.sqltext", "pgtune.catalog_sql", "pgtune.connect",
+                "pgtune.duration", "pgtune.ddl", "pgtune.cluster", "pgtune.sql")),
+    ("capture", ("pgtune.capture", "pgtune.capabilities")),
+    ("analyze", ("pgtune.analyze", "pgtune.constraints", "pgtune.explain", "pgtune.readonly")),
+    ("plan", ("pgtune.plan", "pgtune.baseline", "pgtune.script")),
+    ("apply", ("pgtune.apply", "pgtune.history")),
+    ("verify", ("pgtune.verify",)),
+    ("health", ("pgtune.health",)),
+    ("front", ("pgtune.api", "pgtune.cli", "pgtune.clidoc", "pgtune.demo", "pgtune.__main__", "pgtune")),
+]
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def room(module: str) -> int:
+    for level, (_, prefixes) in enumerate(ROOMS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return level
+    raise AssertionError(f"{module} belongs to no room: add it to ROOMS")
+
+
+def imports(path: Path) -> set[str]:
+    """pgtune modules imported by ``path`` (absolute names), wherever the import statement stands."""
+    me = module_name(path)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("pgtune")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if not target.startswith("pgtune"):
+                continue
+            for alias in node.names:   # "from . import ddl" imports a module; "from .x import y" the module x
+                sub = f"{target}.{alias.name}"
+                out.add(sub if (PACKAGE.parent / sub.replace(".", "/")).with_suffix(".py").exists() else target)
+    out.discard(me)
+    return out
+
+
+def graph() -> dict[str, set[str]]:
+    return {module_name(p): imports(p) for p in PACKAGE.rglob("*.py")}
+
+
+def test_every_import_points_down_or_sideways() -> None:
+    upward = []
+    for module, targets in sorted(graph().items()):
+        for target in sorted(targets):
+            if room(target) > room(module):
+                upward.append(f"{module} ({ROOMS[room(module)][0]}) imports {target} ({ROOMS[room(target)][0]})")
+    assert not upward, "\n".join(upward)
+
+
+def test_no_import_cycles() -> None:
+    g = graph()
+    state: dict[str, int] = {}
+    cycles: list[str] = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(g.get(node, ())):
+            if nxt not in g:
+                continue
+            if state.get(nxt) == 1:
+                cycles.append(" -> ".join([*path[path.index(nxt):], nxt]))
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for start in sorted(g):
+        if start not in state:
+            visit(start, [start])
+    assert not cycles, "\n".join(cycles)
