@@ -17,8 +17,7 @@ import psycopg
 
 from . import baseline, plan
 from ._text import Progress
-from .analyze.advisor import Advice, Options, collect_workload
-from .analyze.advisor import suggest as advise_indexes
+from .analyze.advisor import Advice, Options, advise
 from .apply import Applier, Report, Status
 from .capabilities import Capabilities, probe
 from .capture import Statement
@@ -26,6 +25,7 @@ from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
 from .errors import from_psycopg
 from .plan import Migration
+from .snapshot import snapshot
 from .verify import Verification
 from .verify import verify as verify_migration
 from .verify import verify_query as verify_one
@@ -107,9 +107,8 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
     say = progress or (lambda _m: None)
     if emit is not None:
         plan.check_writable(emit.directory or Path("migrations"))      # before the work, not after it
-    if statements is None and replicas:
-        statements = collect_workload(conn, opts.indexes.workload, list(replicas))
-    advice = advise_indexes(conn, statements, options=opts.indexes, progress=say)
+    snap = snapshot(conn, opts.indexes.workload, statements=statements, replicas=replicas, progress=say)
+    advice = advise(conn, snap, opts.indexes, say)
     checks = (propose(conn, ConstraintOptions(timeout_ms=opts.constraint_timeout_ms, exclude=opts.indexes.exclude),
                       say) if opts.constraints else ConstraintAdvice())
     result = Suggestion(advice, checks)

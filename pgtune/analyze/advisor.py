@@ -19,25 +19,19 @@ import psycopg
 
 from .. import ddl
 from .._text import Progress, error_text
-from ..capabilities import probe
 from ..capture import (
     Catalog,
     Statement,
     WorkloadFilter,
-    merge_workloads,
-    query_text_limit,
-    read_catalog,
-    read_workload,
-    write_window_scale,
 )
-from ..errors import MissingCapability
 from ..explain import explain
+from ..snapshot import Snapshot, snapshot
 from ..sqltext import ParseFailed
 from . import whatif
 from .bind import JOIN, Shape, bind
 from .candidates import FOREIGN_KEY, RARE_VALUE, Candidate, Origin, for_foreign_keys, from_shape, merge, serves_index
 
-HIDDEN_TEXT = "<insufficient privilege>"   # pg_stat_statements' text for other roles' statements
+
 class Method(StrEnum):
     """How candidates were judged: by the planner on hypothetical indexes, or by their shape alone."""
 
@@ -152,57 +146,34 @@ class Options:
 
 
 
-def collect_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter,
-                     replicas: list[psycopg.Connection[Any]] = ()) -> list[Statement]:  # type: ignore[assignment]
-    """pg_stat_statements of the primary, merged by queryid with each replica's."""
-    probe(conn).require_workload()
-    workloads = [read_workload(conn, filt)]
-    for rep in replicas:
-        probe(rep).require_workload()
-        workloads.append(read_workload(rep, filt))
-    return merge_workloads(*workloads)[: filt.top] if replicas else workloads[0]
-
-
 def suggest(conn: psycopg.Connection[Any], statements: list[Statement] | None = None,
             options: Options | None = None, progress: Progress | None = None) -> Advice:
-    """Read the workload (unless given) and the catalog; return the advice."""
+    """Capture a snapshot (the workload unless given, and the catalog) and advise on it."""
+    opts = options or Options()
+    snap = snapshot(conn, opts.workload, statements=statements, progress=progress)
+    return advise(conn, snap, opts, progress)
+
+
+def advise(conn: psycopg.Connection[Any], snap: Snapshot, options: Options | None = None,
+           progress: Progress | None = None) -> Advice:
+    """The index advice for a snapshot; ``conn`` serves only the what-if planning."""
     opts = options or Options()
     say = progress or (lambda _msg: None)
-    caps = probe(conn)
-    if statements is None:
-        say("reading pg_stat_statements")
-        statements = collect_workload(conn, opts.workload)
-        if opts.write_scale is None:
-            opts = replace(opts, write_scale=write_window_scale(conn))
-    elif opts.write_scale is None:
-        # Statements from a file carry no call counts to weigh write upkeep against.
-        opts = replace(opts, write_scale=0.0)
-    say("reading the catalog")
-    catalog = read_catalog(conn)
+    if opts.write_scale is None:
+        opts = replace(opts, write_scale=snap.write_scale)
+    caps = snap.capabilities
     use_hypo = caps.hypopg_installed if opts.use_hypopg is None else opts.use_hypopg
     advice = Advice(method=HYPOPG if use_hypo else HEURISTIC, hints=caps.hints() if not use_hypo else [],
                     server_version=caps.server_version)
-    hidden = [st for st in statements if st.query == HIDDEN_TEXT]
-    if hidden:
-        grant = f"GRANT pg_read_all_stats TO {ddl.name(caps.role)};"
-        hidden_ms = sum(st.total_ms for st in hidden)
-        if len(hidden) == len(statements) or hidden_ms >= 0.5 * sum(st.total_ms for st in statements):
-            # Advice from the visible rest would be advice for a workload that is not the real one.
-            raise MissingCapability(
-                f"pg_stat_statements hides the text of {len(hidden)} of the top {len(statements)} statements "
-                f"({hidden_ms:,.0f} ms of execution) from role {caps.role!r}: {grant} "
-                "(or run pgtune as a role that has it)")
-        advice.hints.append(f"{len(hidden)} of the top {len(statements)} statements are hidden from role "
-                            f"{caps.role!r} (<insufficient privilege>): {grant}")
-        statements = [st for st in statements if st.query != HIDDEN_TEXT]
-    return _Selection(conn, catalog, opts, advice, say).run(statements)
+    advice.hints.extend(snap.hints())
+    return _Selection(conn, snap.catalog, opts, advice, say, snap.text_limit).run(snap.statements)
 
 
 class _Selection:
     def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog, opts: Options, advice: Advice,
-                 say: Progress) -> None:
+                 say: Progress, text_limit: int) -> None:
         self.conn, self.catalog, self.opts, self.advice, self.say = conn, catalog, opts, advice, say
-        self.text_limit = query_text_limit(conn)
+        self.text_limit = text_limit
 
     # -- analysis -------------------------------------------------------------
 

@@ -1,0 +1,92 @@
+"""One capture of everything the advice depends on: capabilities, workload, catalog, window.
+
+The analysis works on a Snapshot, so what was read from the server is read
+once, in one place, and can be inspected (or replayed in a test) apart from
+what was concluded from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from . import ddl
+from ._text import Progress
+from .capabilities import Capabilities, probe
+from .capture import (
+    Catalog,
+    Statement,
+    WorkloadFilter,
+    merge_workloads,
+    query_text_limit,
+    read_catalog,
+    read_workload,
+    write_window_scale,
+)
+from .errors import MissingCapability
+
+HIDDEN_TEXT = "<insufficient privilege>"   # pg_stat_statements' text for other roles' statements
+
+
+@dataclass
+class Snapshot:
+    capabilities: Capabilities
+    catalog: Catalog
+    statements: list[Statement]              # the workload pgtune can read
+    hidden: list[Statement] = field(default_factory=list)   # other roles' statements, text withheld
+    write_scale: float = 0.0                 # table write counters scaled to the workload's window
+    text_limit: int = 1024                   # track_activity_query_size: longer texts are cut
+    from_server: bool = True                 # pg_stat_statements (True) or statements given by the caller
+
+    def hints(self) -> list[str]:
+        if not self.hidden:
+            return []
+        total = len(self.hidden) + len(self.statements)
+        return [f"{len(self.hidden)} of the top {total} statements are hidden from role "
+                f"{self.capabilities.role!r} (<insufficient privilege>): "
+                f"GRANT pg_read_all_stats TO {ddl.name(self.capabilities.role)};"]
+
+
+def collect_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter,
+                     replicas: Sequence[psycopg.Connection[Any]] = ()) -> list[Statement]:
+    """pg_stat_statements of the primary, merged by queryid with each replica's."""
+    probe(conn).require_workload()
+    workloads = [read_workload(conn, filt)]
+    for rep in replicas:
+        probe(rep).require_workload()
+        workloads.append(read_workload(rep, filt))
+    return merge_workloads(*workloads)[: filt.top] if replicas else workloads[0]
+
+
+def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = None, *,
+             statements: list[Statement] | None = None, replicas: Sequence[psycopg.Connection[Any]] = (),
+             progress: Progress | None = None) -> Snapshot:
+    """Read the workload (unless ``statements`` are given) and the catalog.
+
+    Refuses a workload whose text is mostly hidden by privileges: advice for
+    the visible rest would be advice for a workload that is not the real one.
+    """
+    say = progress or (lambda _m: None)
+    caps = probe(conn)
+    from_server = statements is None
+    if statements is None:
+        say("reading pg_stat_statements")
+        statements = collect_workload(conn, workload or WorkloadFilter(), replicas)
+    hidden = [st for st in statements if st.query == HIDDEN_TEXT]
+    if hidden:
+        hidden_ms = sum(st.total_ms for st in hidden)
+        if len(hidden) == len(statements) or hidden_ms >= 0.5 * sum(st.total_ms for st in statements):
+            raise MissingCapability(
+                f"pg_stat_statements hides the text of {len(hidden)} of the top {len(statements)} statements "
+                f"({hidden_ms:,.0f} ms of execution) from role {caps.role!r}: "
+                f"GRANT pg_read_all_stats TO {ddl.name(caps.role)}; (or run pgtune as a role that has it)")
+    say("reading the catalog")
+    return Snapshot(
+        capabilities=caps, catalog=read_catalog(conn),
+        statements=[st for st in statements if st.query != HIDDEN_TEXT], hidden=hidden,
+        # Statements from a file carry no call counts to weigh write upkeep against.
+        write_scale=write_window_scale(conn) if from_server else 0.0,
+        text_limit=query_text_limit(conn), from_server=from_server)
