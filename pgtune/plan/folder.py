@@ -1,0 +1,133 @@
+"""The migration folder on disk: writing it whole, reading it back, and refusing edited files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..constraints.model import ConstraintKind
+from ..errors import ChecksumMismatch, MigrationError
+from .model import (
+    FORMAT_VERSION,
+    MANIFEST,
+    TARGETS,
+    Migration,
+    Phase,
+    PhaseStep,
+    PlannedConstraint,
+    PlannedIndex,
+    Target,
+)
+from .render import down_script, up_script
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def emit(m: Migration, directory: Path) -> Path:
+    """Write the migration folder; refuse to overwrite a different migration."""
+    directory = Path(directory)
+    check_writable(directory)
+    if (directory / MANIFEST).exists():
+        try:
+            existing = json.loads((directory / MANIFEST).read_text())
+        except (OSError, ValueError):
+            existing = {}
+        if existing.get("id") != m.id:
+            raise MigrationError(f"{directory} already holds migration {existing.get('id')}; "
+                                 "choose another --emit folder")
+    try:
+        return _write(m, directory)
+    except OSError as exc:
+        raise MigrationError(f"cannot write the migration to {directory}: {exc.strerror or exc}") from None
+
+
+def check_writable(directory: Path) -> None:
+    """Refuse, before any work, a target that is a file or sits where nothing can be written."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise MigrationError(f"{directory} exists and is not a folder: choose another --emit folder")
+    probe = directory
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise MigrationError(f"cannot create {directory}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise MigrationError(f"cannot write the migration to {directory}: {probe} is not writable")
+
+
+def _write(m: Migration, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+    for phase in m.phases:
+        files[phase.up_file] = up_script(m, phase)
+        files[phase.down_file] = down_script(m, phase)
+    files[TARGETS] = json.dumps([asdict(t) for t in m.targets], indent=1) + "\n"
+    m.checksums = {name: sha256(text) for name, text in files.items()}
+    for name, text in files.items():
+        # Bytes, not text mode: a name holding a carriage return must survive to the checksum.
+        (directory / name).write_bytes(text.encode())
+    manifest = {"format": FORMAT_VERSION, **asdict(m)}
+    del manifest["targets"]
+    tmp = directory / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    tmp.replace(directory / MANIFEST)   # the manifest appears whole or not at all
+    return directory
+
+
+def load(directory: Path, *, check: bool = True) -> Migration:
+    """Read a migration folder; with ``check``, refuse any file whose checksum changed."""
+    directory = Path(directory)
+    path = directory / MANIFEST
+    if not path.exists():
+        raise MigrationError(f"{directory} is not a pgtune migration folder (no {MANIFEST})")
+    try:
+        raw: dict[str, Any] = json.loads(path.read_text())
+        if raw.pop("format", None) != FORMAT_VERSION:
+            raise MigrationError(f"{path}: unknown manifest format")
+        raw["phases"] = [Phase(p["number"], p["name"], p["reason"],
+                               [PlannedIndex(**ix) for ix in p["indexes"]],
+                               [PlannedConstraint(**{**c, "kind": ConstraintKind(c["kind"])})
+                                for c in p.get("constraints", [])],
+                               PhaseStep(p.get("step", "indexes"))) for p in raw["phases"]]
+        targets = directory / TARGETS
+        if not targets.exists():
+            raise MigrationError(f"{directory} has no {TARGETS}: the migration is incomplete "
+                                 "(verify would have nothing to check); re-emit it")
+        raw["targets"] = [Target(**t) for t in json.loads(targets.read_text())]
+        m = Migration(**raw)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MigrationError(f"{path} is not a valid manifest: {exc}") from None
+    if check:
+        bad = mismatches(m, directory)
+        if bad:
+            raise ChecksumMismatch(f"{', '.join(bad)} changed since emit (checksum mismatch): "
+                                   "refusing to run unreviewed SQL; re-emit the migration")
+    return m
+
+
+def mismatches(m: Migration, directory: Path) -> list[str]:
+    """Files that are missing or differ from the checksum recorded at emit."""
+    bad = []
+    for name, digest in sorted(m.checksums.items()):
+        f = Path(directory) / name
+        if not f.exists() or sha256(_read(f)) != digest:
+            bad.append(name)
+    return bad
+
+
+def script(directory: Path, name: str) -> str:
+    return _read(Path(directory) / name)
+
+
+def _read(path: Path) -> str:
+    """A script exactly as written (no newline translation), or one clear error."""
+    try:
+        return path.read_bytes().decode()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MigrationError(f"cannot read {path}: {exc}") from None

@@ -1,0 +1,103 @@
+"""The migration model: phases, planned objects, targets, and the folder's file names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ..constraints.model import ConstraintKind
+from ..errors import MigrationError
+
+MANIFEST = "manifest.json"
+TARGETS = "targets.json"     # targeted statements and their baselines, for verify
+FORMAT_VERSION = 1
+
+
+@dataclass
+class PlannedIndex:
+    schema: str
+    table: str
+    name: str
+    ddl: str
+    rollback: str
+    analyze: str
+    reason: str = ""
+
+
+@dataclass
+class PlannedConstraint:
+    """A CHECK constraint: added NOT VALID in one phase, validated in the next.
+
+    For kind ``not-null`` the validate phase also runs SET NOT NULL (the
+    validated check spares its scan) and then drops the helper check.
+    """
+
+    kind: ConstraintKind
+    schema: str
+    table: str
+    name: str
+    columns: list[str]
+    add: str                      # ALTER TABLE … ADD CONSTRAINT … NOT VALID
+    validate: str                 # ALTER TABLE … VALIDATE CONSTRAINT …
+    drop: str                     # ALTER TABLE … DROP CONSTRAINT IF EXISTS …
+    set_not_null: str | None = None
+    drop_not_null: str | None = None
+
+
+class PhaseStep(StrEnum):
+    """What a phase does: build indexes, add CHECK constraints NOT VALID, or validate them."""
+
+    INDEXES = "indexes"
+    ADD_NOT_VALID = "add-not-valid"
+    VALIDATE = "validate"
+
+
+@dataclass
+class Phase:
+    number: int
+    name: str
+    reason: str
+    indexes: list[PlannedIndex] = field(default_factory=list)
+    constraints: list[PlannedConstraint] = field(default_factory=list)
+    step: PhaseStep = PhaseStep.INDEXES
+
+    @property
+    def up_file(self) -> str:
+        return f"{self.number:02d}_up.sql"
+
+    @property
+    def down_file(self) -> str:
+        return f"{self.number:02d}_down.sql"
+
+
+@dataclass
+class Target:
+    """A statement the migration promises to speed up; verify re-plans it."""
+
+    queryid: int | None
+    query: str
+    calls: int
+    baseline_cost: float | None
+    expected_indexes: list[str] = field(default_factory=list)
+    param_types: list[str] = field(default_factory=list)   # of $1..$n, as the server inferred them
+    baseline_ms: float | None = None                        # measured at emit with --analyze
+    baseline_plan: dict[str, Any] | None = None             # EXPLAIN (FORMAT JSON) at emit
+
+@dataclass
+class Migration:
+    id: str
+    created: str
+    server_version: str
+    phases: list[Phase]
+    targets: list[Target] = field(default_factory=list)
+    lock_timeout: str = "5s"
+    statement_timeout: str = "1min"
+    checksums: dict[str, str] = field(default_factory=dict)
+
+    def phase(self, number: int) -> Phase:
+        for p in self.phases:
+            if p.number == number:
+                return p
+        raise MigrationError(f"migration {self.id} has no phase {number} "
+                             f"(phases: {', '.join(str(p.number) for p in self.phases)})")

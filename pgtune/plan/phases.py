@@ -1,0 +1,93 @@
+"""Phase policy: which change goes in which phase, cheapest risk first."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from ..analyze.advisor import Advice, IndexSuggestion
+from ..analyze.candidates import Origin
+from ..constraints.model import Proposal
+from .model import Migration, Phase, PhaseStep, PlannedConstraint, PlannedIndex, Target
+
+
+def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
+          statement_timeout: str = "1min", first_phase_share: float = 0.8,
+          now: datetime | None = None, constraints: list[Proposal] | None = None) -> Migration:
+    """Group the advice into phases, cheapest risk first.
+
+    Phase 1 holds the indexes that together remove ``first_phase_share`` of the
+    workload cost the advice saves (heuristic mode: those serving the most
+    calls), plus foreign-key indexes the workload joins on; phase 2 the rest.
+    """
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+    ordered = sorted(advice.indexes, key=lambda s: -_benefit(s))
+    total = sum(_benefit(s) for s in ordered)
+    first: list[IndexSuggestion] = []
+    rest: list[IndexSuggestion] = []
+    running = 0.0
+    for s in ordered:
+        # Foreign-key indexes exist only where the workload joins or the parent sees deletes: hot.
+        if s.origin == Origin.FOREIGN_KEY and first_phase_share > 0:
+            first.append(s)
+        elif (total > 0 and running < first_phase_share * total) or (not rest and not first):
+            first.append(s)
+            running += _benefit(s)
+        else:
+            rest.append(s)
+    phases: list[Phase] = []
+    if first:
+        phases.append(Phase(1, "indexes for the costliest statements and hot foreign keys",
+                            f"these {len(first)} indexes remove at least {first_phase_share:.0%} "
+                            "of the workload cost the migration saves, or index a foreign key the "
+                            "workload joins on or whose parent sees deletes",
+                            [_planned(s) for s in first]))
+    if rest:
+        phases.append(Phase(len(phases) + 1, "remaining indexes",
+                            "the smaller gains, built once phase 1 has proven itself",
+                            [_planned(s) for s in rest]))
+    planned = [planned_constraint(p) for p in constraints or ()]
+    if planned:
+        phases.append(Phase(len(phases) + 1, "CHECK constraints, NOT VALID",
+                            "each ADD CONSTRAINT … NOT VALID holds its lock for an instant and scans nothing; "
+                            "new rows are checked from now on",
+                            constraints=planned, step=PhaseStep.ADD_NOT_VALID))
+        phases.append(Phase(len(phases) + 1, "validate CHECK constraints",
+                            "VALIDATE scans under SHARE UPDATE EXCLUSIVE, so reads and writes go on; "
+                            "NOT NULL is then set without a scan thanks to the validated check",
+                            constraints=planned, step=PhaseStep.VALIDATE))
+    by_query: dict[str, Target] = {}
+    for stmt in advice.statements:
+        if stmt.indexes:
+            by_query[stmt.query] = Target(stmt.queryid, stmt.query, stmt.calls, stmt.cost_before,
+                                          list(stmt.indexes))
+    if advice.method != "hypopg":
+        for s in advice.indexes:
+            for q in s.queries:
+                t = by_query.setdefault(q.query, Target(q.queryid, q.query, q.calls, None))
+                if s.name not in t.expected_indexes:
+                    t.expected_indexes.append(s.name)
+    return Migration(id=f"{stamp}_{_slug(slug)}", created=stamp, server_version=advice.server_version,
+                     phases=phases, targets=list(by_query.values()), lock_timeout=lock_timeout,
+                     statement_timeout=statement_timeout)
+
+
+def _benefit(s: IndexSuggestion) -> float:
+    if s.cost_before is not None and s.cost_after is not None:
+        return max(s.cost_before - s.cost_after, 0.0)
+    return float(sum(q.calls for q in s.queries))
+
+
+def planned_constraint(p: Proposal) -> PlannedConstraint:
+    """A proposal's statements, by name, as the migration runs them."""
+    st = p.statements
+    return PlannedConstraint(p.kind, p.schema, p.table, p.name, list(p.columns), add=st.add, validate=st.validate,
+                             drop=st.drop, set_not_null=st.set_not_null, drop_not_null=st.undo_not_null)
+
+
+def _planned(s: IndexSuggestion) -> PlannedIndex:
+    return PlannedIndex(s.schema, s.table, s.name, s.ddl, s.rollback, s.analyze, s.reason)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "migration"
