@@ -21,101 +21,29 @@ Safety rules, each for a reason a DBA has been bitten by:
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import errors as pgerrors
-from psycopg.rows import dict_row
 
-from . import catalog_sql, ddl
-from ._text import Progress, one_line
-from .connect import force_session_settings
-from .errors import ApplyFailed, InputError, Interrupted, LockBusy, ReadOnlyServer, UnsupportedServer, from_psycopg
-from .history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
-from .history import exists as history_exists
-from .plan import Migration, Phase, PhaseStep, load, mismatches, script, sha256
-from .script import Action, ObjectKind, ObjectRef, Unit, index_target, split, units
+from .. import ddl
+from .._text import Progress, one_line
+from ..connect import force_session_settings
+from ..errors import ApplyFailed, InputError, Interrupted, ReadOnlyServer, UnsupportedServer, from_psycopg
+from ..history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
+from ..plan import Migration, Phase, PhaseStep, load, mismatches, script, sha256
+from ..script import Action, ObjectKind, ObjectRef, Unit, split, units
+from .catalog import ObjectStates
+from .lock import AdvisoryLock
+from .monitor import BuildMonitor
+from .report import Outcome, PhaseStatus, Report, Status, StepResult
 
 ADVISORY_KEY = 0x70677475  # "pgtu": one applier per database
 TAG = "/* pgtune */"       # marks what pgtune runs, so suggest leaves it out of the workload
 CLIENT_CHECK_INTERVAL = "2s"  # how soon the server cancels the build of a client that died
 INTERRUPT_CLEANUP_TIMEOUT = "3s"  # after Ctrl-C: how long to wait to drop the half-built index
-
-
-__all__ = [
-    "DEFAULT_SCHEMA",
-    "Applier",
-    "PhaseStatus",
-    "Report",
-    "Status",
-    "StepResult",
-    "check_version",
-    "history_exists",
-    "index_target",
-]
-
-
-class Outcome(StrEnum):
-    """What happened to one unit of a script."""
-
-    DONE = "done"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-    WOULD_RUN = "would-run"
-
-
-@dataclass
-class StepResult:
-    phase: int
-    statement: str
-    status: Outcome
-    note: str = ""
-
-
-@dataclass
-class Report:
-    migration_id: str
-    steps: list[StepResult] = field(default_factory=list)
-    phases_run: list[int] = field(default_factory=list)
-    phases_skipped: list[int] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return any(s.status == Outcome.DONE for s in self.steps)
-
-
-@dataclass
-class PhaseStatus:
-    number: int
-    name: str
-    state: str                       # pending, applied, failed, rolled_back
-    missing: list[str] = field(default_factory=list)
-    invalid: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Status:
-    migration_id: str
-    phases: list[PhaseStatus]
-    checksum_mismatches: list[str]
-
-    @property
-    def ok(self) -> bool:
-        return not self.checksum_mismatches and all(
-            p.state != PhaseState.FAILED and not p.missing and not p.invalid for p in self.phases)
-
-
-@dataclass(frozen=True)
-class _IndexState:
-    oid: int
-    valid: bool
-    definition: str
 
 
 def _own(stmt: str) -> str:
@@ -153,7 +81,7 @@ class Applier:
         # Build progress needs a second connection (the first one is busy building).
         self.monitor_dsn = monitor_dsn if progress is not None else None
         self.monitor_interval = monitor_interval
-        self.long_transaction_seconds = long_transaction_seconds
+        self.states = ObjectStates(conn, long_transaction_seconds)
         self.wait = wait              # seconds to wait for another applier's lock
 
     # -- public operations --------------------------------------------------
@@ -170,10 +98,10 @@ class Applier:
             selected = [p for p in m.phases if p.number <= through]
         if dry_run:
             check_version(self.conn.info.server_version)
-            report.warnings.extend(self._long_transactions())
+            report.warnings.extend(self.states.long_transactions())
             return self._dry_run(m, history, selected, report)
         self._prepare_session()
-        report.warnings.extend(self._long_transactions())
+        report.warnings.extend(self.states.long_transactions())
         for w in report.warnings:
             self.say(f"warning: {w}")
         with self._locked(history):
@@ -245,7 +173,7 @@ class Applier:
         """(missing, invalid) planned objects of an applied phase, from the catalog."""
         missing: list[str] = []
         invalid: list[str] = []
-        found = self._index_states([(ix.schema, ix.name) for ix in phase.indexes])
+        found = self.states.indexes([(ix.schema, ix.name) for ix in phase.indexes])
         for ix in phase.indexes:
             st = found.get((ix.schema, ix.name))
             if st is None:
@@ -256,8 +184,8 @@ class Applier:
                 invalid.append(ix.name)
         if not phase.constraints:
             return missing, invalid
-        cons = self._constraint_states([(c.schema, c.table, c.name) for c in phase.constraints])
-        not_null = self._not_null_states(phase)
+        cons = self.states.constraints([(c.schema, c.table, c.name) for c in phase.constraints])
+        not_null = self.states.not_null(phase)
         for c in phase.constraints:
             con = cons.get((c.schema, c.table, c.name))
             column_done = bool(c.set_not_null) and not_null.get((c.schema, c.table, c.columns[0])) is True
@@ -305,7 +233,7 @@ class Applier:
             skip = self._before_drop(history, phase, direction, unit, obj, checksum)
             if skip is not None:
                 return skip
-        was_not_null = obj is not None and obj.kind == ObjectKind.NOT_NULL and self._column_not_null(obj)
+        was_not_null = obj is not None and obj.kind == ObjectKind.NOT_NULL and self.states.column_not_null(obj)
         building = obj if (obj is not None and obj.kind == ObjectKind.INDEX and unit.action == Action.CREATE) else None
         attempt = 0
         while True:
@@ -357,7 +285,7 @@ class Applier:
         """None to run the unit; else why it is skipped (an error when the name is taken by another object)."""
         own = history.ownership(obj.key)
         if obj.kind == ObjectKind.INDEX:
-            st = self._index_states([(obj.schema, obj.name)]).get((obj.schema, obj.name))
+            st = self.states.indexes([(obj.schema, obj.name)]).get((obj.schema, obj.name))
             if st is None:
                 return None
             if not ddl.same_index(unit.statements[0], st.definition):
@@ -375,7 +303,7 @@ class Applier:
                         oid=st.oid, note=note)
             return StepResult(phase.number, unit.text, Outcome.SKIPPED, note)
         if obj.kind == ObjectKind.CONSTRAINT:
-            con = self._constraint_states([(obj.schema, obj.table, obj.name)]).get((obj.schema, obj.table, obj.name))
+            con = self.states.constraints([(obj.schema, obj.table, obj.name)]).get((obj.schema, obj.table, obj.name))
             if con is None:
                 return None
             if not (bool(own and own.owned and own.oid == con[0]) or history.attempted(obj.key)):
@@ -396,13 +324,13 @@ class Applier:
         own = history.ownership(obj.key)
         oid: int | None = None
         if obj.kind == ObjectKind.INDEX:
-            st = self._index_states([(obj.schema, obj.name)]).get((obj.schema, obj.name))
+            st = self.states.indexes([(obj.schema, obj.name)]).get((obj.schema, obj.name))
             present, oid = st is not None, (st.oid if st else None)
         elif obj.kind == ObjectKind.CONSTRAINT:
-            con = self._constraint_states([(obj.schema, obj.table, obj.name)]).get((obj.schema, obj.table, obj.name))
+            con = self.states.constraints([(obj.schema, obj.table, obj.name)]).get((obj.schema, obj.table, obj.name))
             present, oid = con is not None, (con[0] if con else None)
         else:
-            present = self._column_not_null(obj)
+            present = self.states.column_not_null(obj)
         if not present:
             note = "already gone"
         elif own is None or not own.owned or own.direction != "up" or (oid is not None and own.oid != oid):
@@ -423,10 +351,10 @@ class Applier:
         if direction == "down":
             return None, None
         if obj.kind == ObjectKind.INDEX:
-            st = self._index_states([(obj.schema, obj.name)]).get((obj.schema, obj.name))
+            st = self.states.indexes([(obj.schema, obj.name)]).get((obj.schema, obj.name))
             return (True, st.oid) if st else (None, None)
         if obj.kind == ObjectKind.CONSTRAINT:
-            con = self._constraint_states([(obj.schema, obj.table, obj.name)]).get((obj.schema, obj.table, obj.name))
+            con = self.states.constraints([(obj.schema, obj.table, obj.name)]).get((obj.schema, obj.table, obj.name))
             return (True, con[0]) if con else (None, None)
         return (not was_not_null), None
 
@@ -449,7 +377,7 @@ class Applier:
     def _drop_if_invalid(self, obj: ObjectRef, retries: int | None = None) -> None:
         """Drop the INVALID leftover of an interrupted or failed build, retrying lock timeouts like a build."""
         retries = self.retries if retries is None else retries
-        st = self._index_states([(obj.schema, obj.name)]).get((obj.schema, obj.name))
+        st = self.states.indexes([(obj.schema, obj.name)]).get((obj.schema, obj.name))
         if st is None or st.valid:
             return
         self.say(f"dropping INVALID index {ddl.qualified(obj.schema, obj.name)} left by an interrupted build")
@@ -471,117 +399,7 @@ class Applier:
 
     # -- catalog ------------------------------------------------------------
 
-    def _index_states(self, names: list[tuple[str, str]]) -> dict[tuple[str, str], _IndexState]:
-        if not names:
-            return {}
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("index_states"),
-                        {"schemas": [s for s, _ in names], "names": [n for _, n in names]})
-            return {(r["schema"], r["name"]): _IndexState(int(r["oid"]), bool(r["is_valid"]), r["definition"])
-                    for r in cur.fetchall()}
-
-    def _constraint_states(self, names: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], tuple[int, bool]]:
-        """(schema, table, name) -> (oid, validated)."""
-        if not names:
-            return {}
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("constraint_states"),
-                        {"schemas": [n[0] for n in names], "tables": [n[1] for n in names],
-                         "names": [n[2] for n in names]})
-            return {(r["schema"], r["table"], r["name"]): (int(r["oid"]), bool(r["validated"]))
-                    for r in cur.fetchall()}
-
-    def _not_null_states(self, phase: Phase) -> dict[tuple[str, str, str], bool]:
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("not_null_columns"),
-                        {"schemas": [c.schema for c in phase.constraints],
-                         "tables": [c.table for c in phase.constraints],
-                         "columns": [c.columns[0] for c in phase.constraints]})
-            return {(r["schema"], r["table"], r["column"]): bool(r["not_null"]) for r in cur.fetchall()}
-
-    def _column_not_null(self, obj: ObjectRef) -> bool:
-        row = self.conn.execute(catalog_sql.load("not_null_columns"),
-                                {"schemas": [obj.schema], "tables": [obj.table], "columns": [obj.name]}).fetchone()
-        return bool(row and row[3])
-
-    def _long_transactions(self) -> list[str]:
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("long_transactions"), {"seconds": self.long_transaction_seconds})
-            return [f"transaction pid {r['pid']} ({r['role']}) open for {r['seconds']}s: "
-                    "concurrent index builds will wait for it to finish" for r in cur.fetchall()]
-
     # -- lock ---------------------------------------------------------------
 
-    def _locked(self, history: History) -> _AdvisoryLock:
-        return _AdvisoryLock(self, history)
-
-
-class BuildMonitor:
-    """Reports pg_stat_progress_create_index for one backend from a second connection."""
-
-    def __init__(self, dsn: str | None, pid: int, name: str, say: Progress, interval: float) -> None:
-        self.dsn, self.pid, self.name, self.say, self.interval = dsn, pid, name, say, interval
-        self.stop = threading.Event()
-        self.thread: threading.Thread | None = None
-
-    def __enter__(self) -> BuildMonitor:
-        if self.dsn:
-            self.thread = threading.Thread(target=self._run, daemon=True)
-            self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        if self.thread is not None:
-            self.thread.join()
-
-    def _run(self) -> None:
-        try:
-            with psycopg.connect(self.dsn or "", autocommit=True, application_name="pgtune-monitor") as c:
-                last = ""
-                while not self.stop.wait(self.interval):
-                    row = c.execute(catalog_sql.load("index_build_progress"), {"pid": self.pid}).fetchone()
-                    if row is None:
-                        continue
-                    phase, done, total = row
-                    pct = f" {100.0 * done / total:.0f}%" if total else ""
-                    msg = f"building {self.name}: {phase}{pct}"
-                    if msg != last:
-                        self.say(msg)
-                        last = msg
-        except psycopg.Error:
-            return   # progress is a courtesy; the build itself reports real errors
-
-
-class _AdvisoryLock:
-    """The session-level advisory lock, waited for up to ``Applier.wait`` seconds."""
-
-    def __init__(self, applier: Applier, history: History) -> None:
-        self.a = applier
-        self.history = history
-
-    def __enter__(self) -> None:
-        conn = self.a.conn
-        deadline = time.monotonic() + max(self.a.wait, 0.0)
-        said = ""
-        while True:
-            row = conn.execute("SELECT /* pgtune */ pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()
-            if row and row[0]:
-                break
-            holder = conn.execute(catalog_sql.load("advisory_lock_holder"),
-                                  {"objid": ADVISORY_KEY & 0xFFFFFFFF}).fetchone()
-            who = (f" (backend pid {holder[0]}, running: {one_line(holder[1] or '?', 80)})" if holder else "")
-            if time.monotonic() >= deadline:
-                waited = f" after waiting {self.a.wait:.0f}s" if self.a.wait else ""
-                raise LockBusy(f"another pgtune apply or rollback is running on this database{who}{waited}; "
-                               "wait for it to finish (apply --wait SECONDS waits for it)")
-            if who != said:
-                self.a.say(f"waiting for another pgtune applier{who}")
-                said = who
-            time.sleep(min(0.5, max(deadline - time.monotonic(), 0.01)))
-        self.history.ensure()
-
-    def __exit__(self, *exc: object) -> None:
-        conn = self.a.conn
-        if not conn.closed and not conn.broken:
-            conn.execute("SELECT /* pgtune */ pg_advisory_unlock(%s)", (ADVISORY_KEY,))
+    def _locked(self, history: History) -> AdvisoryLock:
+        return AdvisoryLock(self.conn, ADVISORY_KEY, wait=self.wait, say=self.say, on_acquired=history.ensure)
