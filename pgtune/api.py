@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -110,7 +110,7 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
     snap = snapshot(conn, opts.indexes.workload, statements=statements, replicas=replicas, progress=say)
     advice = advise(conn, snap, opts.indexes, say)
     checks = (propose(conn, ConstraintOptions(timeout_ms=opts.constraint_timeout_ms, exclude=opts.indexes.exclude),
-                      say) if opts.constraints else ConstraintAdvice())
+                      say, catalog=snap.catalog) if opts.constraints else ConstraintAdvice())
     result = Suggestion(advice, checks)
     if emit is not None:
         result.migration, result.directory = emit_migration(conn, result, emit, progress=say)
@@ -127,7 +127,8 @@ def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, option
                            first_phase_share=options.first_phase_share,
                            constraints=suggestion.constraints.constraints)
     say("capturing baseline plans for verify")
-    baseline.capture(conn, migration, analyze=options.measure, say=say, trust_functions=options.trust_functions)
+    migration = replace(migration, targets=baseline.capture(conn, migration.targets, analyze=options.measure, say=say,
+                                                            trust_functions=options.trust_functions))
     folder = options.directory or Path("migrations") / migration.id
     plan.emit(migration, folder)
     return migration, folder

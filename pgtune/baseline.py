@@ -7,13 +7,14 @@ asked and safe, the measured execution time.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import psycopg
 
 from ._text import Progress, one_line
 from .explain import explain, prepare_text
-from .plan import Migration
+from .plan import Target
 from .readonly import measure
 
 
@@ -40,14 +41,17 @@ def param_types(conn: psycopg.Connection[Any], query: str) -> list[str]:
     return list(row[0]) if row else []
 
 
-def capture(conn: psycopg.Connection[Any], m: Migration, *, analyze: bool = False,
-            say: Progress | None = None, trust_functions: bool = False) -> None:
-    for t in m.targets:
-        t.param_types = param_types(conn, t.query)
+def capture(conn: psycopg.Connection[Any], targets: list[Target], *, analyze: bool = False,
+            say: Progress | None = None, trust_functions: bool = False) -> list[Target]:
+    """The targets with their baselines: parameter types, plan and cost now (and time, with ``analyze``)."""
+    out = []
+    for t in targets:
         plan = explain(conn, t.query)
-        t.baseline_plan = plan.plan
-        t.baseline_cost = plan.cost
+        ms: float | None = None
         if analyze:
-            t.baseline_ms, why = measure(conn, t.query, trust_functions=trust_functions)
+            ms, why = measure(conn, t.query, trust_functions=trust_functions)
             if why and say:
                 say(f"not measured: {why}: {one_line(t.query, 60)}")
+        out.append(replace(t, param_types=param_types(conn, t.query), baseline_plan=plan.plan,
+                           baseline_cost=plan.cost, baseline_ms=ms))
+    return out

@@ -103,6 +103,25 @@ class ColumnStats:
     most_common_freqs: tuple[float, ...] = ()
 
 
+@dataclass(frozen=True)
+class ColumnInfo:
+    """One column as the catalog and pg_stats describe it (None: no statistics yet)."""
+
+    schema: str
+    table: str
+    name: str
+    type: str
+    category: str               # pg_type.typcategory
+    not_null: bool
+    reltuples: float
+    table_bytes: int
+    n_distinct: float | None
+    null_frac: float | None
+    avg_width: int | None = None
+    most_common_vals: tuple[str, ...] = ()
+    most_common_freqs: tuple[float, ...] = ()
+
+
 @dataclass
 class Catalog:
     """The parts of the catalog that index advice depends on."""
@@ -113,6 +132,7 @@ class Catalog:
     column_stats: dict[tuple[str, str, str], ColumnStats] = field(default_factory=dict)
     search_path: tuple[str, ...] = ("public",)
     relation_names: set[tuple[str, str]] = field(default_factory=set)   # every (schema, relname) taken
+    columns: list[ColumnInfo] = field(default_factory=list)
 
     def free_name(self, schema: str, name: str, make: Callable[[int], str]) -> str:
         """``name`` if no relation in ``schema`` holds it, else ``make(2)``, ``make(3)``…: the first free one."""
@@ -296,12 +316,20 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
                 ref_schema=r["ref_schema"], ref_table=r["ref_table"], on_delete=r["on_delete"]))
         cur.execute(catalog_sql.load("relation_names"))
         cat.relation_names = {(r["schema"], r["name"]) for r in cur.fetchall()}
-        cur.execute(catalog_sql.load("column_stats"))
+        cur.execute(catalog_sql.load("columns"))
         for r in cur.fetchall():
-            cat.column_stats[(r["schema"], r["table"], r["column"])] = ColumnStats(
-                n_distinct=float(r["n_distinct"] or 0), null_frac=float(r["null_frac"] or 0),
+            info = ColumnInfo(
+                schema=r["schema"], table=r["table"], name=r["column"], type=r["type"], category=r["category"],
+                not_null=r["not_null"], reltuples=r["reltuples"], table_bytes=r["table_bytes"],
+                n_distinct=None if r["n_distinct"] is None else float(r["n_distinct"]),
+                null_frac=None if r["null_frac"] is None else float(r["null_frac"]), avg_width=r["avg_width"],
                 most_common_vals=tuple(r["most_common_vals"] or ()),
                 most_common_freqs=tuple(float(f) for f in r["most_common_freqs"] or ()))
+            cat.columns.append(info)
+            if info.n_distinct is not None:
+                cat.column_stats[(info.schema, info.table, info.name)] = ColumnStats(
+                    n_distinct=info.n_distinct, null_frac=info.null_frac or 0.0,
+                    most_common_vals=info.most_common_vals, most_common_freqs=info.most_common_freqs)
     return cat
 
 

@@ -50,6 +50,14 @@ class TargetResult:
     scans_before: list[str] = field(default_factory=list)   # from the plan captured at emit
     scans_now: list[str] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, t: Target, *, used: list[str], cost: float | None, ok: bool, problem: str = "",
+           scans_now: list[str] | None = None) -> TargetResult:
+        """The result for target ``t``: its identity and baselines, then what verify found now."""
+        return cls(queryid=t.queryid, query=t.query, expected=t.expected_indexes, used=used,
+                   baseline_cost=t.baseline_cost, cost=cost, ok=ok, problem=problem, baseline_ms=t.baseline_ms,
+                   scans_before=scans(t.baseline_plan) if t.baseline_plan else [], scans_now=scans_now or [])
+
     @property
     def ratio(self) -> float | None:
         """Predicted speed-up: baseline cost / cost now."""
@@ -95,7 +103,7 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
 def verify_query(conn: psycopg.Connection[Any], query: str, expect: list[str], *, analyze: bool = False,
                  timeout_ms: int = 30_000, trust_functions: bool = False) -> Verification:
     """The ad hoc form: does this one statement use one of these indexes?"""
-    target = Target(None, query, 1, None, list(expect))
+    target = Target(queryid=None, query=query, calls=1, baseline_cost=None, expected_indexes=list(expect))
     result, _ = check_target(conn, target, tolerance=0.0, analyze=analyze, timeout_ms=timeout_ms,
                              trust_functions=trust_functions)
     return Verification("ad hoc", [result])
@@ -108,18 +116,15 @@ def check_target(conn: psycopg.Connection[Any], t: Target, *, tolerance: float, 
     except (psycopg.Error, ValueError) as exc:
         if conn.broken or conn.closed:
             raise   # the connection is gone: not a property of this statement
-        return TargetResult(t.queryid, t.query, t.expected_indexes, [], t.baseline_cost, None, False,
-                            f"cannot plan: {error_text(exc)}"), set()
+        return TargetResult.of(t, used=[], cost=None, ok=False, problem=f"cannot plan: {error_text(exc)}"), set()
     used = sorted(plan.indexes & set(t.expected_indexes))
     problems = []
     if t.expected_indexes and not used:
         problems.append("expected index not used: " + ", ".join(t.expected_indexes))
     if t.baseline_cost is not None and plan.cost > t.baseline_cost * (1 + tolerance):
         problems.append(f"regression: cost {plan.cost:,.1f} > baseline {t.baseline_cost:,.1f}")
-    result = TargetResult(t.queryid, t.query, t.expected_indexes, used, t.baseline_cost, plan.cost,
-                          not problems, "; ".join(problems), baseline_ms=t.baseline_ms,
-                          scans_before=scans(t.baseline_plan) if t.baseline_plan else [],
-                          scans_now=scans(plan.plan))
+    result = TargetResult.of(t, used=used, cost=plan.cost, ok=not problems, problem="; ".join(problems),
+                             scans_now=scans(plan.plan))
     if analyze:
         try:
             result.ms, why = measure(conn, t.query, trust_functions=trust_functions, timeout_ms=timeout_ms)

@@ -20,7 +20,6 @@ SELECT /* pgtune */ n.nspname AS schema,
              FROM unnest(x.indoption::int2[]) WITH ORDINALITY AS o(opt, ord)
              ORDER BY o.ord) AS descending,
        pg_catalog.pg_get_expr(x.indpred, x.indrelid) AS predicate,
-       x.indexprs IS NOT NULL AS has_expressions,
        pg_catalog.pg_get_indexdef(x.indexrelid) AS definition,
        pg_catalog.pg_relation_size(x.indexrelid) AS size_bytes
 FROM pg_catalog.pg_index AS x

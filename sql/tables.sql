@@ -3,13 +3,10 @@
 -- (inserts and non-HOT updates) and deletes (which scan referencing FKs).
 SELECT /* pgtune */ n.nspname AS schema,
        c.relname AS table,
-       c.oid::bigint AS oid,
        c.reltuples::float8 AS reltuples,  -- -1: never analyzed
        pg_catalog.pg_table_size(c.oid) AS size_bytes,
        coalesce(st.n_tup_ins + st.n_tup_upd - st.n_tup_hot_upd, 0) AS writes,
        coalesce(st.n_tup_del, 0) AS deletes,
-       coalesce(st.seq_scan, 0) AS seq_scan,
-       coalesce(st.idx_scan, 0) AS idx_scan,
        array(SELECT a.attname::text
              FROM pg_catalog.pg_attribute AS a
              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped

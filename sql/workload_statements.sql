@@ -7,9 +7,7 @@ SELECT /* pgtune */ s.queryid,
        s.calls,
        s.total_exec_time AS total_ms,
        s.mean_exec_time AS mean_ms,
-       s.rows,
-       s.shared_blks_hit,
-       s.shared_blks_read
+       s.rows
 FROM pg_stat_statements AS s
     JOIN pg_catalog.pg_database AS d ON d.oid = s.dbid
 WHERE d.datname = coalesce(%(database)s, current_database())

@@ -57,12 +57,8 @@ MIN_GAIN = 0.10    # a plan must get at least this much cheaper to credit the in
 WRITE_COST = 2.0   # planner cost units one written row costs each index (a descent and a leaf write)
 
 
-@dataclass
-class QueryRef:
-    queryid: int | None
-    query: str
-    calls: int
-    mean_ms: float
+# A statement an index serves is the workload's own Statement, passed by reference (not re-typed).
+QueryRef = Statement
 
 
 @dataclass
@@ -96,6 +92,10 @@ class AnalyzedStatement:
     cost_before: float | None = None
     cost_after: float | None = None
     indexes: list[str] = field(default_factory=list)   # suggested indexes its new plan uses
+
+    @classmethod
+    def of(cls, st: Statement) -> AnalyzedStatement:
+        return cls(queryid=st.queryid, query=st.query, calls=st.calls, mean_ms=st.mean_ms)
 
 
 @dataclass
@@ -190,7 +190,7 @@ class _Selection:
         merged = merge(cands)
         self.say(f"{len(merged)} candidate indexes")
 
-        rows = [AnalyzedStatement(st.queryid, st.query, st.calls, st.mean_ms) for st, _ in analyzed]
+        rows = [AnalyzedStatement.of(st) for st, _ in analyzed]
         self.advice.statements = rows
         if self.advice.method == HYPOPG:
             chosen = self._cost(merged, analyzed, rows)
@@ -352,8 +352,7 @@ class _Selection:
             served = served_by.get(name, [])
         else:
             served = sorted(cand.statements)
-        queries = [QueryRef(analyzed[p][0].queryid, analyzed[p][0].query, analyzed[p][0].calls,
-                            analyzed[p][0].mean_ms) for p in served]
+        queries = [analyzed[p][0] for p in served]
         before = after = None
         if self.advice.method == HYPOPG and served:
             before = sum((rows[p].cost_before or 0) * rows[p].calls for p in served)

@@ -17,6 +17,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from .. import catalog_sql, ddl
+from ..capture import Catalog, read_catalog
 from .families import FAMILIES
 from .model import Candidate, Column, ConstraintKind, Finding, Proposal, Skip
 from .prove import Prover, TooSlow
@@ -41,18 +42,14 @@ class ConstraintAdvice:
         return asdict(self)
 
 
-def read_columns(conn: psycopg.Connection[Any]) -> list[Column]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(catalog_sql.load("constraint_columns"))
-        return [Column(schema=r["schema"], table=r["table"], name=r["column"], type=r["type"],
-                       category=r["category"], not_null=r["not_null"], reltuples=r["reltuples"],
-                       table_bytes=r["table_bytes"],
-                       n_distinct=None if r["n_distinct"] is None else float(r["n_distinct"]),
-                       null_frac=None if r["null_frac"] is None else float(r["null_frac"]),
-                       most_common_vals=tuple(r["most_common_vals"] or ()),
-                       most_common_freqs=tuple(float(f) for f in r["most_common_freqs"] or ()),
-                       avg_width=r["avg_width"])
-                for r in cur.fetchall()]
+def read_columns(conn: psycopg.Connection[Any], catalog: Catalog | None = None) -> list[Column]:
+    """The columns of the catalog snapshot (read now when none is given), as the families see them."""
+    cat = catalog if catalog is not None else read_catalog(conn)
+    return [Column(schema=c.schema, table=c.table, name=c.name, type=c.type, category=c.category,
+                   not_null=c.not_null, reltuples=c.reltuples, table_bytes=c.table_bytes, n_distinct=c.n_distinct,
+                   null_frac=c.null_frac, most_common_vals=c.most_common_vals,
+                   most_common_freqs=c.most_common_freqs, avg_width=c.avg_width)
+            for c in cat.columns]
 
 
 def _constrained(conn: psycopg.Connection[Any]) -> set[tuple[str, str, tuple[str, ...]]]:
@@ -79,10 +76,10 @@ def statements(cand: Candidate, name: str) -> tuple[list[str], list[str]]:
 
 
 def propose(conn: psycopg.Connection[Any], options: ConstraintOptions | None = None,
-            progress: Callable[[str], None] | None = None) -> ConstraintAdvice:
+            progress: Callable[[str], None] | None = None, catalog: Catalog | None = None) -> ConstraintAdvice:
     opts = options or ConstraintOptions()
     say = progress or (lambda _m: None)
-    columns = [c for c in read_columns(conn)
+    columns = [c for c in read_columns(conn, catalog)
                if c.table not in opts.exclude and f"{c.schema}.{c.table}" not in opts.exclude]
     sizes = {c.table_key: c.table_bytes for c in columns}
     existing = _constrained(conn)

@@ -71,7 +71,7 @@ class Phase:
         return f"{self.number:02d}_down.sql"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Target:
     """A statement the migration promises to speed up; verify re-plans it."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from ..analyze.advisor import Advice, IndexSuggestion
+from ..analyze.advisor import Advice, IndexSuggestion, Method
 from ..analyze.candidates import Origin
 from ..constraints.model import Proposal
 from .model import Migration, Phase, PhaseStep, PlannedConstraint, PlannedIndex, Target
@@ -59,12 +59,13 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
     by_query: dict[str, Target] = {}
     for stmt in advice.statements:
         if stmt.indexes:
-            by_query[stmt.query] = Target(stmt.queryid, stmt.query, stmt.calls, stmt.cost_before,
-                                          list(stmt.indexes))
-    if advice.method != "hypopg":
+            by_query[stmt.query] = Target(queryid=stmt.queryid, query=stmt.query, calls=stmt.calls,
+                                          baseline_cost=stmt.cost_before, expected_indexes=list(stmt.indexes))
+    if advice.method != Method.HYPOPG:
         for s in advice.indexes:
             for q in s.queries:
-                t = by_query.setdefault(q.query, Target(q.queryid, q.query, q.calls, None))
+                t = by_query.setdefault(q.query, Target(queryid=q.queryid, query=q.query, calls=q.calls,
+                                                        baseline_cost=None))
                 if s.name not in t.expected_indexes:
                     t.expected_indexes.append(s.name)
     return Migration(id=f"{stamp}_{_slug(slug)}", created=stamp, server_version=advice.server_version,
