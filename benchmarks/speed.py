@@ -19,7 +19,8 @@ import tracemalloc
 import psycopg
 from psycopg import sql
 
-from pgtune.analyze.advisor import Options, suggest
+from pgtune import api
+from pgtune.analyze.advisor import Options
 from pgtune.analyze.bind import bind
 from pgtune.capture import WorkloadFilter, read_catalog, read_workload, reset_counters
 from pgtune.cluster import LocalCluster
@@ -94,19 +95,19 @@ def main() -> None:
         print(f"parse + bind: {len(statements) / bind_s:,.0f} statements/s "
               f"({bind_s:.2f}s for {len(statements)}, {bound} bound)")
 
-        opts = Options(workload=WorkloadFilter(top=total * 2), min_rows=1000)
+        opts = api.SuggestOptions(Options(workload=WorkloadFilter(top=total * 2), min_rows=1000), constraints=False)
         # Start cold: the parse measurement above warmed pgtune's caches.
         _parse.cache_clear()
         prepare_text.cache_clear()
         create_index.cache_clear()
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t0 = time.monotonic()
-        advice = suggest(conn, options=opts)
+        advice = api.suggest(conn, opts).indexes
         wall = time.monotonic() - t0
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         # Peak Python heap in a second run: tracemalloc slows Python down, so not timed.
         tracemalloc.start()
-        suggest(conn, options=opts)
+        api.suggest(conn, opts)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         print(f"suggest ({advice.method}): {wall:.1f}s wall for {len(advice.statements)} analyzed statements, "

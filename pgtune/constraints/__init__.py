@@ -10,14 +10,14 @@ becomes a data-quality Finding instead.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
 from .. import catalog_sql, ddl
-from ..capture import Catalog, read_catalog
+from ..capture import Catalog, ColumnInfo, read_catalog
 from .families import FAMILIES
 from .model import Candidate, Column, ConstraintKind, Finding, Proposal, Skip
 from .prove import Prover, TooSlow
@@ -45,11 +45,7 @@ class ConstraintAdvice:
 def read_columns(conn: psycopg.Connection[Any], catalog: Catalog | None = None) -> list[Column]:
     """The columns of the catalog snapshot (read now when none is given), as the families see them."""
     cat = catalog if catalog is not None else read_catalog(conn)
-    return [Column(schema=c.schema, table=c.table, name=c.name, type=c.type, category=c.category,
-                   not_null=c.not_null, reltuples=c.reltuples, table_bytes=c.table_bytes, n_distinct=c.n_distinct,
-                   null_frac=c.null_frac, most_common_vals=c.most_common_vals,
-                   most_common_freqs=c.most_common_freqs, avg_width=c.avg_width)
-            for c in cat.columns]
+    return [Column(**{f.name: getattr(c, f.name) for f in fields(ColumnInfo)}) for c in cat.columns]
 
 
 def _constrained(conn: psycopg.Connection[Any]) -> set[tuple[str, str, tuple[str, ...]]]:

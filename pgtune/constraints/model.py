@@ -10,7 +10,7 @@ from typing import Any
 from psycopg import sql
 
 from .. import ddl
-from ..capture import TableKey, distinct_count
+from ..capture import ColumnInfo, TableKey, distinct_count
 
 # Columns that hold free text, identifiers, secrets or documents: never constrained by value.
 TRAP_NAMES = re.compile(
@@ -20,20 +20,8 @@ TRAP_NAMES = re.compile(
 
 
 @dataclass(frozen=True)
-class Column:
-    schema: str
-    table: str
-    name: str
-    type: str
-    category: str               # pg_type.typcategory
-    not_null: bool
-    reltuples: float
-    table_bytes: int
-    n_distinct: float | None
-    null_frac: float | None
-    most_common_vals: tuple[str, ...] = ()
-    most_common_freqs: tuple[float, ...] = ()
-    avg_width: int | None = None
+class Column(ColumnInfo):
+    """A column of the catalog snapshot, with what the families ask of it."""
 
     @property
     def table_key(self) -> TableKey:
