@@ -108,9 +108,9 @@ class _Duration(click.ParamType[str]):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         try:
-            return check_timeout(str(value), f"--{param.name.replace('_', '-')}" if param and param.name else "value")
-        except PgtuneError as exc:
-            self.fail(str(exc), param, ctx)
+            return check_timeout(str(value))
+        except PgtuneError:
+            self.fail(f"{value!r} is not a duration: use e.g. 5s, 500ms, 2min (a bare number is ms)", param, ctx)
 
 
 DURATION = _Duration()
