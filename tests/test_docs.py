@@ -6,7 +6,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from pgtune.analyze.advisor import Advice, AnalyzedStatement, IndexSuggestion, QueryRef, Skipped
+from pgtune.analyze.advisor import Advice, AnalyzedStatement, IndexSuggestion, QueryRef, Rejected, Skipped
 from pgtune.constraints import ConstraintAdvice, Finding, Proposal, Skip
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -31,6 +31,7 @@ def test_suggest_json_schema_matches_the_code() -> None:
     assert documented("`indexes[]`") == fields(IndexSuggestion)
     assert documented("`statements[]`") == fields(AnalyzedStatement)
     assert documented("`skipped[]`") == fields(Skipped)
+    assert documented("`rejected[]`") == fields(Rejected)
     text = (DOCS / "suggest-json.md").read_text()
     for name in fields(QueryRef):
         assert f"`{name}`" in text

@@ -186,3 +186,37 @@ def test_database_option_reads_another_databases_statements(db: str, conn: psyco
     finally:
         with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(other)))
+
+
+def test_utility_statements_never_take_a_top_slot(conn: psycopg.Connection[Any]) -> None:
+    """EXPLAIN ANALYZE run by hand, SET, SHOW, VACUUM: many and slow, still not the workload."""
+    shop(conn)
+    run(conn, ORDERS_BY_USER, [(i,) for i in range(1, 4)], times=3)
+    run(conn, "SELECT id FROM users WHERE email = %s", [("u7@example.com",)], times=3)
+    for _ in range(30):
+        conn.execute('/* psql */ EXPLAIN ANALYZE SELECT count(*) FROM "order" WHERE total > 5').fetchall()
+        conn.execute("EXPLAIN SELECT * FROM users").fetchall()
+        conn.execute("SET work_mem = '8MB'")
+        conn.execute("SHOW work_mem").fetchall()
+    conn.execute("VACUUM users")
+    advice = suggest(conn, options=Options(workload=WorkloadFilter(top=2)))
+    assert sorted(s.query.split()[0] for s in advice.statements) == ["SELECT", "SELECT"], advice.statements
+    assert not [s for s in advice.skipped if "EXPLAIN" in s.query.upper() or s.query.upper().startswith("SET")]
+
+
+@pytest.mark.needs_hypopg
+def test_a_candidate_the_server_refuses_is_listed_and_the_run_goes_on(db: str, conn: psycopg.Connection[Any]) -> None:
+    """An aggregate in HAVING once became an index expression that HypoPG rejected, ending the run."""
+    conn.execute("CREATE TABLE li (l_orderkey int, l_quantity int, l_shipdate date)")
+    conn.execute("INSERT INTO li SELECT g / 4, g % 50, date '2020-01-01' + g % 700 FROM generate_series(1, 60000) g")
+    conn.execute("ANALYZE li")
+    queries = ("SELECT l_orderkey FROM li GROUP BY l_orderkey HAVING sum(l_quantity) > 300;\n"
+               "SELECT count(*) FROM li WHERE l_shipdate = date '2020-03-01';\n"
+               "SELECT l_orderkey FROM li WHERE lower(l_orderkey::text || random()::text) = 'x';\n")
+    result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", "-", "--format", "json",
+                                      "--no-constraints"], input=queries)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert any("l_shipdate" in ix["columns"] for ix in data["indexes"])        # the rest of the advice stands
+    reasons = " ".join(r["reason"] for r in data["rejected"])
+    assert "refuses" in reasons and data["rejected"][0]["queries"], data["rejected"]

@@ -107,11 +107,23 @@ class Skipped:
 
 
 @dataclass
+class Rejected:
+    """A candidate index the server would not create (e.g. an aggregate as a key), and why."""
+
+    schema: str
+    table: str
+    keys: list[str]
+    reason: str
+    queries: list[QueryRef] = field(default_factory=list)
+
+
+@dataclass
 class Advice:
     method: Method
     indexes: list[IndexSuggestion] = field(default_factory=list)
     statements: list[AnalyzedStatement] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
     server_version: str = ""
 
@@ -269,7 +281,19 @@ class _Selection:
                                                    SkipKind.CANNOT_PLAN))
         self.say(f"what-if costing of {len(merged)} candidates with hypopg")
         with whatif.session(self.conn) as hypo:
-            sizes = {i: hypo.create(i, c)[1] for i, c in enumerate(merged)}
+            sizes: dict[int, int] = {}
+            for i, c in enumerate(merged):
+                try:
+                    sizes[i] = hypo.create(i, c)[1]
+                except psycopg.Error as exc:
+                    if self.conn.broken or self.conn.closed:
+                        raise
+                    # Aggregates, window or volatile functions, subqueries…: the server refuses the
+                    # index itself. One refused candidate never sinks the run.
+                    self.advice.rejected.append(Rejected(
+                        schema=c.table[0], table=c.table[1], keys=[k.ident for k in c.keys],
+                        reason=f"the server refuses this index: {error_text(exc)}",
+                        queries=[analyzed[p][0] for p in sorted(c.statements)]))
             used_by = self._plan_with(hypo, merged, analyzed, rows, range(len(analyzed)))
             ranked = self._rank(merged, used_by, rows, sizes)
             keep = set(ranked)
@@ -314,6 +338,8 @@ class _Selection:
                 benefit[h] += saved / len(hits)
         net: dict[int, float] = {}
         for i, c in enumerate(cands):
+            if i not in sizes:
+                continue           # refused by the server: it cannot be built
             upkeep = self._upkeep(c)
             if c.foreign_key is not None or benefit[i] > upkeep:
                 net[i] = benefit[i] - upkeep
