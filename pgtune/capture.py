@@ -133,6 +133,7 @@ class Catalog:
     search_path: tuple[str, ...] = ("public",)
     relation_names: set[tuple[str, str]] = field(default_factory=set)   # every (schema, relname) taken
     columns: list[ColumnInfo] = field(default_factory=list)
+    views: dict[TableKey, str] = field(default_factory=dict)   # (schema, view) -> its definition
 
     def free_name(self, schema: str, name: str, make: Callable[[int], str]) -> str:
         """``name`` if no relation in ``schema`` holds it, else ``make(2)``, ``make(3)``…: the first free one."""
@@ -153,6 +154,15 @@ class Catalog:
             t = self.tables.get((s, name))
             if t is not None:
                 return t
+        return None
+
+    def lookup_view(self, schema: str | None, name: str) -> str | None:
+        """A view's definition, resolved through search_path like a table."""
+        if schema is not None:
+            return self.views.get((schema, name))
+        for s in self.search_path:
+            if (s, name) in self.views:
+                return self.views[(s, name)]
         return None
 
     def value_frequency(self, key: TableKey, column: str, value: str) -> float | None:
@@ -314,6 +324,8 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
             cat.foreign_keys.append(ForeignKey(
                 schema=r["schema"], table=r["table"], name=r["name"], columns=tuple(r["columns"]),
                 ref_schema=r["ref_schema"], ref_table=r["ref_table"], on_delete=r["on_delete"]))
+        cur.execute(catalog_sql.load("views"))
+        cat.views = {(r["schema"], r["name"]): r["definition"] for r in cur.fetchall()}
         cur.execute(catalog_sql.load("relation_names"))
         cat.relation_names = {(r["schema"], r["name"]) for r in cur.fetchall()}
         cur.execute(catalog_sql.load("columns"))

@@ -1,4 +1,5 @@
--- Finds the ordinary and partitioned user tables with their columns, size,
+-- Finds the ordinary and partitioned user tables, and materialized views (an
+-- index on one serves its readers), with their columns, size,
 -- row estimate and write activity: rows whose write maintains every index
 -- (inserts and non-HOT updates) and deletes (which scan referencing FKs).
 SELECT /* pgtune */ n.nspname AS schema,
@@ -18,7 +19,7 @@ SELECT /* pgtune */ n.nspname AS schema,
 FROM pg_catalog.pg_class AS c
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
     LEFT JOIN pg_catalog.pg_stat_user_tables AS st ON st.relid = c.oid
-WHERE c.relkind IN ('r', 'p')
+WHERE c.relkind IN ('r', 'p', 'm')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgtune')
   AND n.nspname NOT LIKE 'pg\_toast%'
   AND n.nspname NOT LIKE 'pg\_temp%'

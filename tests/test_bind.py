@@ -189,3 +189,44 @@ def test_expression_loses_its_alias() -> None:
 ])
 def test_catalog_expressions_normalize_like_ours(catalog_text: str, ours: str) -> None:
     assert normalize_expression(catalog_text) == normalize_expression(ours)
+
+
+# -- columns reached through views, CTEs and the select list --------------------------------------
+
+VIEW_CATALOG = Catalog(
+    tables={("public", "posts"): Table("public", "posts", ("id", "authorId", "title", "createdAt")),
+            ("public", "post_stats"): Table("public", "post_stats", ("postId", "views"))},   # a matview
+    views={("public", "posts_view"): 'SELECT p.id AS view_id, p."authorId", p.title FROM posts p',
+           ("public", "posts_view2"): "SELECT view_id AS vid FROM posts_view"},
+    search_path=("public",),
+)
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("SELECT * FROM posts_view WHERE view_id = 1", {("posts", "id", EQ)}),
+    ('SELECT title FROM posts_view WHERE "authorId" = $1', {("posts", "authorId", EQ)}),
+    ("SELECT * FROM posts_view2 WHERE vid = 7", {("posts", "id", EQ)}),                 # a view of a view
+    ("SELECT * FROM post_stats WHERE \"postId\" = 3", {("post_stats", "postId", EQ)}),  # index on the matview
+    ("WITH cte AS (SELECT * FROM posts) SELECT * FROM cte WHERE id = 1", {("posts", "id", EQ)}),
+    ("WITH cte AS NOT MATERIALIZED (SELECT * FROM posts) SELECT * FROM cte WHERE id = 1", {("posts", "id", EQ)}),
+    ('WITH c AS (SELECT id AS pid, "createdAt" AS at FROM posts) SELECT * FROM c WHERE pid = $1 ORDER BY at DESC',
+     {("posts", "id", EQ), ("posts", "createdAt", ORDER)}),
+    ("SELECT * FROM (SELECT id AS k FROM posts) s WHERE k = 5", {("posts", "id", EQ)}),
+    ('SELECT id, "createdAt" FROM posts WHERE "authorId" = $1 ORDER BY 2 DESC', {("posts", "createdAt", ORDER)}),
+    ('SELECT id, "createdAt" AS at FROM posts WHERE "authorId" = $1 ORDER BY at DESC', {("posts", "createdAt", ORDER)}),
+], ids=["view", "view-renamed-col", "view-of-view", "matview", "cte", "cte-not-materialized", "cte-renamed",
+        "subquery-renamed", "order-by-position", "order-by-alias"])
+def test_binding_through_views_ctes_and_output_names(sql: str, expected: set[tuple[str, str, str]]) -> None:
+    assert expected <= uses(sql, VIEW_CATALOG)
+
+
+def test_materialized_cte_keeps_outer_filters_out_of_it() -> None:
+    """MATERIALIZED computes the CTE first: an outer filter cannot use an index inside it."""
+    found = uses("WITH cte AS MATERIALIZED (SELECT * FROM posts) SELECT * FROM cte WHERE id = 1", VIEW_CATALOG)
+    assert ("posts", "id", EQ) not in found
+
+
+def test_order_by_position_is_descending_on_the_right_column() -> None:
+    shape = bind('SELECT id, "createdAt" FROM posts ORDER BY 2 DESC LIMIT 5', VIEW_CATALOG)
+    [order] = [u for u in shape.uses if u.role == ORDER]
+    assert (order.column, order.descending) == ("createdAt", True)

@@ -190,3 +190,28 @@ def test_pg_stat_statements_not_preloaded_names_the_fix() -> None:
         check = CliRunner().invoke(cli, ["check", "--dsn", cluster.dsn])
         assert check.exit_code == 1
         assert "missing: pg_stat_statements is not loaded" in check.stdout
+
+
+@pytest.mark.needs_hypopg
+def test_views_matviews_ctes_and_output_names_get_their_indexes(conn: psycopg.Connection[Any]) -> None:
+    from pgtune.capture import read_queries_file
+
+    conn.execute('CREATE TABLE posts (id int PRIMARY KEY, "authorId" int, title text, "createdAt" timestamptz)')
+    conn.execute("INSERT INTO posts SELECT g, g % 5000, 't' || g, now() - g * interval '1 minute' "
+                 "FROM generate_series(1, 100000) g")
+    conn.execute('CREATE VIEW posts_view AS SELECT id AS view_id, "authorId" AS author, title FROM posts')
+    conn.execute('CREATE MATERIALIZED VIEW post_stats AS SELECT "authorId", count(*) AS n FROM posts GROUP BY 1')
+    conn.execute("ANALYZE")
+    cases = {
+        "view": "SELECT * FROM posts_view WHERE author = 42",
+        "cte": 'WITH c AS (SELECT * FROM posts) SELECT id FROM c WHERE "authorId" = 43',
+        "order-by-position": 'SELECT id, "createdAt" FROM posts WHERE "authorId" = 44 ORDER BY 2 DESC LIMIT 5',
+        "matview": 'SELECT n FROM post_stats WHERE "authorId" = 45',
+    }
+    for case, query in cases.items():
+        advice = suggest(conn, read_queries_file(query))
+        keys = {(ix.table, tuple(ix.columns)) for ix in advice.indexes}
+        expected = {"view": ("posts", ("authorId",)), "cte": ("posts", ("authorId",)),
+                    "order-by-position": ("posts", ("authorId", "createdAt")),
+                    "matview": ("post_stats", ("authorId",))}[case]
+        assert any(t == expected[0] and c[: len(expected[1])] == expected[1] for t, c in keys), (case, keys)

@@ -20,11 +20,11 @@ from functools import lru_cache
 from typing import Any
 
 from pglast import ast
-from pglast.enums import A_Expr_Kind, SetOperation, SortByDir, SortByNulls
+from pglast.enums import A_Expr_Kind, CTEMaterialize, SetOperation, SortByDir, SortByNulls
 from pglast.stream import RawStream
 
 from ..capture import Catalog, Table, TableKey
-from ..sqltext import ParseFailed, expression, names, parse, printed, seq, walk
+from ..sqltext import ParseFailed, expression, names, parse, parse_one, printed, seq, walk
 
 
 class Role(StrEnum):
@@ -44,6 +44,7 @@ class Role(StrEnum):
 EQ, RANGE, NULL, JOIN, ORDER, GROUP, FUNC, OUTPUT, STAR = Role
 
 _RANGE_OPS = {"<", "<=", ">", ">="}
+MAX_VIEW_DEPTH = 16
 
 
 # Schema changes are worth a line in "skipped"; session and maintenance chatter is not.
@@ -75,20 +76,33 @@ class Shape:
     unbound: list[str] = field(default_factory=list)
 
 
+# Where a derived column (of a CTE, subquery or view) comes from: (base table, its column, its alias).
+Origin = dict[str, tuple[Table, str, str]]
+
+
+@dataclass
+class _Output:
+    """What a statement outputs: column names, and for plain projections the base column behind each."""
+
+    columns: frozenset[str] = frozenset()
+    origin: Origin = field(default_factory=dict)
+
+
 @dataclass
 class _Entry:
     alias: str
-    table: Table | None          # None: a CTE or subquery (derived columns)
+    table: Table | None          # None: a CTE, subquery or view (derived columns)
     columns: frozenset[str] = frozenset()
+    origin: Origin = field(default_factory=dict)
 
 
 @dataclass
 class _Scope:
     entries: list[_Entry] = field(default_factory=list)
     parent: _Scope | None = None
-    ctes: dict[str, frozenset[str]] = field(default_factory=dict)
+    ctes: dict[str, _Output] = field(default_factory=dict)
 
-    def cte(self, name: str) -> frozenset[str] | None:
+    def cte(self, name: str) -> _Output | None:
         s: _Scope | None = self
         while s is not None:
             if name in s.ctes:
@@ -150,11 +164,12 @@ class _Binder:
         self.catalog = catalog
         self.shape = shape
         self.blocks = 0
+        self.views = 0           # view definitions expanded so far (a guard against runaway nesting)
 
     # -- statements ---------------------------------------------------------
 
-    def statement(self, node: Any, parent: _Scope | None) -> frozenset[str]:
-        """Bind one statement; return the column names it outputs (for CTEs/subqueries)."""
+    def statement(self, node: Any, parent: _Scope | None) -> _Output:
+        """Bind one statement; return what it outputs (for CTEs, subqueries and views)."""
         if isinstance(node, ast.SelectStmt):
             return self.select(node, parent)
         scope = _Scope(parent=parent)
@@ -163,21 +178,21 @@ class _Binder:
         if isinstance(node, ast.InsertStmt):
             if node.selectStmt is not None:
                 self.statement(node.selectStmt, scope)
-            return frozenset()
+            return _Output()
         self.range_var(node.relation, scope)
         extra = node.fromClause if isinstance(node, ast.UpdateStmt) else node.usingClause
         for item in extra or ():
             self.from_item(item, scope, block)
         self.where(node.whereClause, scope, block)
-        return frozenset()
+        return _Output()
 
-    def select(self, node: ast.SelectStmt, parent: _Scope | None) -> frozenset[str]:
+    def select(self, node: ast.SelectStmt, parent: _Scope | None) -> _Output:
         if node.op is not None and node.op != SetOperation.SETOP_NONE:
             scope = _Scope(parent=parent)
             self.with_clause(node.withClause, scope)
             left = self.statement(node.larg, scope)
             self.statement(node.rarg, scope)
-            return left
+            return _Output(left.columns)       # a set operation's rows come from either side
         scope = _Scope(parent=parent)
         self.with_clause(node.withClause, scope)
         block = self._new_block()
@@ -189,18 +204,33 @@ class _Binder:
             if isinstance(item, ast.ColumnRef):
                 self.use(item, scope, block, GROUP)
         for sort in node.sortClause or ():
-            if isinstance(sort.node, ast.ColumnRef):
+            key = self._sort_key(node, sort.node)
+            if isinstance(key, ast.ColumnRef):
                 desc = sort.sortby_dir == SortByDir.SORTBY_DESC
                 nulls = {SortByNulls.SORTBY_NULLS_FIRST: True, SortByNulls.SORTBY_NULLS_LAST: False}.get(
                     sort.sortby_nulls)
-                self.use(sort.node, scope, block, ORDER, descending=desc, nulls_first=nulls)
+                self.use(key, scope, block, ORDER, descending=desc, nulls_first=nulls)
         if node.limitCount is not None:
             self.shape.limited_blocks.add(block)
         for target in node.targetList or ():
             self._targets(target.val, scope, block)
             # Subqueries in the target list still reach tables.
             self._sublinks(target, scope)
-        return self._output_columns(node, scope)
+        return self._output(node, scope)
+
+    @staticmethod
+    def _sort_key(node: Any, key: Any) -> Any:
+        """``ORDER BY 2`` and ``ORDER BY <output alias>`` stand for the select-list entry they name."""
+        targets = seq(node.targetList)
+        if isinstance(key, ast.A_Const) and isinstance(key.val, ast.Integer):
+            n = int(key.val.ival or 0)
+            return targets[n - 1].val if 1 <= n <= len(targets) else None
+        if isinstance(key, ast.ColumnRef) and len(seq(key.fields)) == 1:
+            name = _names(key.fields)[:1]
+            for t in targets:
+                if name and t.name == name[0]:
+                    return t.val       # the server matches an output name before an input column
+        return key
 
     def _targets(self, val: Any, scope: _Scope, block: int) -> None:
         """Columns the SELECT list reads: what an index-only scan would have to carry."""
@@ -217,24 +247,42 @@ class _Binder:
 
     def with_clause(self, clause: Any, scope: _Scope) -> None:
         for cte in (clause.ctes if clause is not None else ()) or ():
-            cols = self.statement(cte.ctequery, scope)
+            out = self.statement(cte.ctequery, scope)
             if cte.aliascolnames:
-                cols = frozenset(_names(cte.aliascolnames))
-            scope.ctes[cte.ctename] = cols
+                out = _Output(frozenset(_names(cte.aliascolnames)))
+            if cte.ctematerialized == CTEMaterialize.CTEMaterializeAlways:
+                out = _Output(out.columns)     # MATERIALIZED: an outer filter is not pushed into it
+            scope.ctes[cte.ctename] = out
 
-    def _output_columns(self, node: Any, scope: _Scope) -> frozenset[str]:
+    def _output(self, node: Any, scope: _Scope) -> _Output:
+        """Output column names, and the base column behind each plain (possibly renamed) column."""
         out: set[str] = set()
+        origin: Origin = {}
         for target in node.targetList or ():
-            if target.name:
-                out.add(target.name)
-            elif isinstance(target.val, ast.ColumnRef):
-                fields = seq(target.val.fields)
-                if isinstance(fields[-1], ast.A_Star):
-                    for e in scope.entries:
-                        out |= e.columns
-                else:
-                    out.add(fields[-1].sval)
-        return frozenset(out)
+            val = target.val
+            if isinstance(val, ast.ColumnRef) and isinstance(seq(val.fields)[-1], ast.A_Star):
+                qual = _names(seq(val.fields)[:-1])
+                for e in scope.entries:
+                    if qual and e.alias != qual[-1]:
+                        continue
+                    out |= e.columns
+                    if e.table is not None:
+                        origin.update({c: (e.table, c, e.alias) for c in e.columns})
+                    else:
+                        origin.update(e.origin)
+                continue
+            name = target.name or (_names(val.fields)[-1] if isinstance(val, ast.ColumnRef) else None)
+            if name is None:
+                continue
+            out.add(name)
+            hit = scope.resolve(_names(val.fields)) if isinstance(val, ast.ColumnRef) else None
+            if hit is not None:
+                entry, col = hit
+                if entry.table is not None:
+                    origin[name] = (entry.table, col, entry.alias)
+                elif col in entry.origin:
+                    origin[name] = entry.origin[col]
+        return _Output(frozenset(out), origin)
 
     # -- FROM -----------------------------------------------------------------
 
@@ -251,20 +299,30 @@ class _Binder:
                     if e.table is not None and col in e.columns:
                         self._record(e, col, JOIN, block)
         elif isinstance(item, ast.RangeSubselect):
-            cols = self.statement(item.subquery, scope if item.lateral else scope.parent)
+            out = self.statement(item.subquery, scope if item.lateral else scope.parent)
             alias = (item.alias.aliasname or "?subquery") if item.alias else "?subquery"
             if item.alias and item.alias.colnames:
-                cols = frozenset(_names(item.alias.colnames))
-            scope.entries.append(_Entry(alias, None, cols))
+                out = _Output(frozenset(_names(item.alias.colnames)))
+            scope.entries.append(_Entry(alias, None, out.columns, out.origin))
 
     def range_var(self, rv: Any, scope: _Scope) -> None:
         alias = rv.alias.aliasname if rv.alias else rv.relname
         if rv.schemaname is None:
-            cte_cols = scope.cte(rv.relname)
-            if cte_cols is not None:
-                scope.entries.append(_Entry(alias, None, cte_cols))
+            cte = scope.cte(rv.relname)
+            if cte is not None:
+                scope.entries.append(_Entry(alias, None, cte.columns, cte.origin))
                 return
         table = self.catalog.lookup(rv.schemaname, rv.relname)
+        view = self.catalog.lookup_view(rv.schemaname, rv.relname) if table is None else None
+        if view is not None and self.views < MAX_VIEW_DEPTH:
+            # A view is a subquery the catalog keeps: bind its definition, map its columns to base columns.
+            self.views += 1
+            try:
+                out = self.statement(parse_one(view), None)
+            except ParseFailed:
+                out = _Output()
+            scope.entries.append(_Entry(alias, None, out.columns, out.origin))
+            return
         if table is None:
             scope.entries.append(_Entry(alias, None, frozenset()))
             self.shape.unbound.append(rv.relname)
@@ -351,7 +409,12 @@ class _Binder:
             return
         entry, col = hit
         if entry.table is None:
-            return  # a CTE or subquery column: its base table was bound inside
+            if col in entry.origin:
+                # A plain column of a CTE, subquery or view: the filter reaches its base column.
+                table, base, _ = entry.origin[col]
+                self._record(_Entry(entry.alias, table), base, role, block, descending, nulls_first, expression,
+                             value)
+            return  # otherwise a computed column: its base tables were bound inside
         self._record(entry, col, role, block, descending, nulls_first, expression, value)
 
     def _record(self, entry: _Entry, col: str, role: Role, block: int, descending: bool = False,
