@@ -46,10 +46,10 @@ def capture(conn: psycopg.Connection[Any], targets: list[Target], *, analyze: bo
     """The targets with their baselines: parameter types, plan and cost now (and time, with ``analyze``)."""
     out = []
     for t in targets:
-        plan = explain(conn, t.query)
+        plan = explain(conn, t.query, values=t.values)
         ms: float | None = None
         if analyze:
-            ms, why = measure(conn, t.query, trust_functions=trust_functions)
+            ms, why = measure(conn, t.query, trust_functions=trust_functions, values=t.values)
             if why and say:
                 say(f"not measured: {why}: {one_line(t.query, 60)}")
         out.append(replace(t, param_types=param_types(conn, t.query), baseline_plan=plan.plan,

@@ -101,6 +101,7 @@ class ColumnStats:
     null_frac: float
     most_common_vals: tuple[str, ...] = ()
     most_common_freqs: tuple[float, ...] = ()
+    histogram_bounds: tuple[str, ...] = ()      # equal-frequency bounds of the values that are not common
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class ColumnInfo:
     avg_width: int | None = None
     most_common_vals: tuple[str, ...] = ()
     most_common_freqs: tuple[float, ...] = ()
+    histogram_bounds: tuple[str, ...] = ()
 
 
 @dataclass
@@ -336,12 +338,14 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
                 n_distinct=None if r["n_distinct"] is None else float(r["n_distinct"]),
                 null_frac=None if r["null_frac"] is None else float(r["null_frac"]), avg_width=r["avg_width"],
                 most_common_vals=tuple(r["most_common_vals"] or ()),
-                most_common_freqs=tuple(float(f) for f in r["most_common_freqs"] or ()))
+                most_common_freqs=tuple(float(f) for f in r["most_common_freqs"] or ()),
+                histogram_bounds=tuple(r["histogram_bounds"] or ()))
             cat.columns.append(info)
             if info.n_distinct is not None:
                 cat.column_stats[(info.schema, info.table, info.name)] = ColumnStats(
                     n_distinct=info.n_distinct, null_frac=info.null_frac or 0.0,
-                    most_common_vals=info.most_common_vals, most_common_freqs=info.most_common_freqs)
+                    most_common_vals=info.most_common_vals, most_common_freqs=info.most_common_freqs,
+                    histogram_bounds=info.histogram_bounds)
     return cat
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 from pglast import ast
-from psycopg import pq
+from psycopg import pq, sql
 
 from .sqltext import parse, printed, type_name, walk
 
@@ -80,12 +80,20 @@ def index_names(plan: dict[str, Any]) -> set[str]:
 
 
 def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
-            timeout_ms: int = 30_000, param_types: list[str] | None = None) -> Plan:
-    """Plan ``query`` (generic plan when it has parameters) and return cost and indexes used."""
+            timeout_ms: int = 30_000, param_types: list[str] | None = None,
+            values: dict[str, str] | None = None) -> Plan:
+    """Plan ``query`` and return cost and indexes used.
+
+    A statement with ``$n`` gets a custom plan for ``values`` ("$1" -> text,
+    quoted here by psycopg) when they cover every parameter, else its generic plan.
+    """
     query, nparams = prepare_text(query)
     options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
-    if nparams and analyze:
-        raise ValueError("a statement with parameters cannot be measured with ANALYZE")
+    args: list[str] | None = None
+    if nparams and values and all(f"${n}" in values for n in range(1, nparams + 1)):
+        args = [sql.Literal(values[f"${n}"]).as_string(conn) for n in range(1, nparams + 1)]
+    if nparams and analyze and args is None:
+        raise ValueError("a statement with parameters cannot be measured without values for them")
     types = ""
     if nparams and param_types and len(param_types) == nparams:
         # The types inferred at emit: verify plans the statement exactly as it was baselined.
@@ -93,7 +101,7 @@ def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
             types = " (" + ", ".join(type_name(t) for t in param_types) + ")"
         except ValueError:
             types = ""
-    row = _run(conn, query, options, nparams, timeout_ms, types)
+    row = _run(conn, query, options, nparams, timeout_ms, types, args)
     doc = row[0] if not isinstance(row[0], str) else json.loads(row[0])
     top = doc[0]
     plan = top["Plan"]
@@ -102,7 +110,7 @@ def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
 
 
 def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,
-         types: str = "") -> Any:
+         types: str = "", args: list[str] | None = None) -> Any:
     """One round trip: a READ ONLY transaction, the EXPLAIN, and (always) a rollback.
 
     Workload text never shares a query string with another statement: in
@@ -116,12 +124,13 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
              "SET /* pgtune */ LOCAL standard_conforming_strings = on",
              f"SET /* pgtune */ LOCAL statement_timeout = {int(timeout_ms)}"]
     if nparams:
-        # PREPARE + a forced generic plan on every version. EXPLAIN (GENERIC_PLAN) (16+) cannot go
-        # through the extended protocol: its $n must then be bound, and the planner folds the values.
-        nulls = ", ".join(["NULL"] * nparams)
-        steps += ["SET /* pgtune */ LOCAL plan_cache_mode = force_generic_plan",
+        # PREPARE + a forced generic plan (or, with values, a custom plan) on every version.
+        # EXPLAIN (GENERIC_PLAN) (16+) cannot go through the extended protocol: its $n must then be
+        # bound, and the planner folds the values.
+        mode = "force_custom_plan" if args else "force_generic_plan"
+        steps += [f"SET /* pgtune */ LOCAL plan_cache_mode = {mode}",
                   f"PREPARE /* pgtune */ {_STMT_NAME}{types} AS {query}"]
-        last = f"EXPLAIN /* pgtune */ ({options}) EXECUTE {_STMT_NAME}({nulls})"
+        last = f"EXPLAIN /* pgtune */ ({options}) EXECUTE {_STMT_NAME}({', '.join(args or ['NULL'] * nparams)})"
     else:
         last = f"EXPLAIN /* pgtune */ ({options}) {query}"
     prepared = bool(nparams)

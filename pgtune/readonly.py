@@ -125,11 +125,15 @@ def _relation(conn: psycopg.Connection[Any], name: str, trust: bool, *, depth: i
 
 
 def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool = False,
-            timeout_ms: int = 30_000) -> tuple[float | None, str | None]:
-    """Measured execution time (EXPLAIN ANALYZE, rolled back), or why the statement is not executed."""
-    if prepare_text(query)[1]:
+            timeout_ms: int = 30_000, values: dict[str, str] | None = None) -> tuple[float | None, str | None]:
+    """Measured execution time (EXPLAIN ANALYZE, rolled back), or why the statement is not executed.
+
+    A parameterized statement runs with ``values`` (the representative values it was planned with).
+    """
+    nparams = prepare_text(query)[1]
+    if nparams and not (values and all(f"${n}" in values for n in range(1, nparams + 1))):
         return None, "parameterized: no values to run it with (pg_stat_statements keeps none)"
     reason = why_not_read_only(conn, query, trust_functions=trust_functions)
     if reason is not None:
         return None, reason
-    return explain(conn, query, analyze=True, timeout_ms=timeout_ms).execution_ms, None
+    return explain(conn, query, analyze=True, timeout_ms=timeout_ms, values=values).execution_ms, None

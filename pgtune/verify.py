@@ -112,7 +112,7 @@ def verify_query(conn: psycopg.Connection[Any], query: str, expect: list[str], *
 def check_target(conn: psycopg.Connection[Any], t: Target, *, tolerance: float, analyze: bool,
                  timeout_ms: int, trust_functions: bool = False) -> tuple[TargetResult, set[str]]:
     try:
-        plan = explain(conn, t.query, timeout_ms=timeout_ms, param_types=t.param_types)
+        plan = explain(conn, t.query, timeout_ms=timeout_ms, param_types=t.param_types, values=t.values)
     except (psycopg.Error, ValueError) as exc:
         if conn.broken or conn.closed:
             raise   # the connection is gone: not a property of this statement
@@ -127,7 +127,8 @@ def check_target(conn: psycopg.Connection[Any], t: Target, *, tolerance: float, 
                              scans_now=scans(plan.plan))
     if analyze:
         try:
-            result.ms, why = measure(conn, t.query, trust_functions=trust_functions, timeout_ms=timeout_ms)
+            result.ms, why = measure(conn, t.query, trust_functions=trust_functions, timeout_ms=timeout_ms,
+                                     values=t.values)
         except psycopg.errors.QueryCanceled:
             result.ms, why = None, f"not measured: slower than statement_timeout ({timeout_ms} ms)"
         if why:

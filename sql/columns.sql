@@ -15,7 +15,8 @@ SELECT /* pgtune */ n.nspname AS schema,
        s.null_frac,
        s.avg_width,
        s.most_common_vals::text::text[] AS most_common_vals,
-       s.most_common_freqs
+       s.most_common_freqs,
+       s.histogram_bounds::text::text[] AS histogram_bounds
 FROM pg_catalog.pg_attribute AS a
     JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pgtune.analyze.advisor import Options, suggest
-from pgtune.capture import Statement, WorkloadFilter, merge_workloads, read_queries_file
+from pgtune.capture import Statement, WorkloadFilter, merge_workloads, read_queries_file, reset_counters
 from pgtune.cli import cli
 from pgtune.explain import explain
 
@@ -220,3 +220,28 @@ def test_a_candidate_the_server_refuses_is_listed_and_the_run_goes_on(db: str, c
     assert any("l_shipdate" in ix["columns"] for ix in data["indexes"])        # the rest of the advice stands
     reasons = " ".join(r["reason"] for r in data["rejected"])
     assert "refuses" in reasons and data["rejected"][0]["queries"], data["rejected"]
+
+
+@pytest.mark.needs_hypopg
+def test_a_time_window_from_pg_stat_statements_gets_its_index_and_verifies(db: str, conn: psycopg.Connection[Any],
+                                                                          tmp_path: Path) -> None:
+    """pg_stat_statements holds `now() - $1::interval`; a generic plan never finds the window selective."""
+    from pgtune import api
+
+    conn.execute('CREATE TABLE events (id bigint PRIMARY KEY, "accountId" int, amount int, "createdAt" timestamptz)')
+    conn.execute("INSERT INTO events SELECT g, g % 1000, g % 100000, now() - g * interval '1 minute' "
+                 "FROM generate_series(1, 200000) g")
+    conn.execute("ANALYZE events")
+    reset_counters(conn)
+    run(conn, 'SELECT count(*) FROM events WHERE "createdAt" >= now() - interval \'1 day\'', times=5)
+    run(conn, "SELECT id FROM events WHERE amount > %s", [(99_900,)], times=5)
+    result = api.suggest(conn, api.SuggestOptions(constraints=False), emit=api.EmitOptions(directory=tmp_path / "m"))
+    keys = {tuple(ix.columns) for ix in result.indexes.indexes}
+    assert ("createdAt",) in keys and ("amount",) in keys, keys
+    window = next(s for s in result.indexes.statements if "interval" in s.query)
+    assert window.values_source == "stats" and window.values["$1"].endswith("seconds"), window
+    assert result.directory is not None
+    api.apply(conn, result.directory)
+    check = api.verify(conn, result.directory, measure=True)
+    assert check.ok, [(t.query, t.problem) for t in check.targets]
+    assert all(t.ms is not None for t in check.targets)     # parameterized targets run with their values

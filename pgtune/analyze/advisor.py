@@ -24,12 +24,13 @@ from ..capture import (
     Statement,
     WorkloadFilter,
 )
-from ..explain import explain
+from ..explain import explain, prepare_text
 from ..snapshot import Snapshot, snapshot
 from ..sqltext import ParseFailed
 from . import whatif
 from .bind import JOIN, Shape, bind
 from .candidates import FOREIGN_KEY, RARE_VALUE, Candidate, Origin, for_foreign_keys, from_shape, merge, serves_index
+from .values import choose
 
 
 class Method(StrEnum):
@@ -92,6 +93,8 @@ class AnalyzedStatement:
     cost_before: float | None = None
     cost_after: float | None = None
     indexes: list[str] = field(default_factory=list)   # suggested indexes its new plan uses
+    values: dict[str, str] = field(default_factory=dict)  # "$1" -> the value it was planned with
+    values_source: str = "generic"                     # "stats" (see analyze.values) or "generic"
 
     @classmethod
     def of(cls, st: Statement) -> AnalyzedStatement:
@@ -203,6 +206,10 @@ class _Selection:
         self.say(f"{len(merged)} candidate indexes")
 
         rows = [AnalyzedStatement.of(st) for st, _ in analyzed]
+        for row, (st, shape) in zip(rows, analyzed, strict=True):
+            scenario = choose(shape, self.catalog, _nparams(st.query))
+            if scenario is not None:
+                row.values, row.values_source = scenario.values, scenario.source
         self.advice.statements = rows
         if self.advice.method == HYPOPG:
             chosen = self._cost(merged, analyzed, rows)
@@ -273,7 +280,7 @@ class _Selection:
             if not shape.tables & touched:
                 continue       # no candidate on its tables: its plan cannot change
             try:
-                rows[pos].cost_before = explain(self.conn, st.query).cost
+                rows[pos].cost_before = explain(self.conn, st.query, values=rows[pos].values).cost
             except (psycopg.Error, ValueError) as exc:
                 if self.conn.broken or self.conn.closed:
                     raise   # the connection is gone: not a property of this statement
@@ -316,7 +323,7 @@ class _Selection:
             row = rows[pos]
             if row.cost_before is None:
                 continue
-            plan = explain(self.conn, analyzed[pos][0].query)
+            plan = explain(self.conn, analyzed[pos][0].query, values=row.values)
             hits = {hypo.names[n] for n in plan.indexes if n in hypo.names}
             if hits and plan.cost < row.cost_before * (1 - MIN_GAIN):
                 used_by[pos] = hits
@@ -411,3 +418,10 @@ class _Selection:
         if upkeep and before and after:
             parts.append(f"write upkeep {upkeep:,.0f} < saving {before - after:,.0f}")
         return "; ".join(parts) or "candidate from the workload shape"
+
+
+def _nparams(query: str) -> int:
+    try:
+        return prepare_text(query)[1]
+    except ValueError:
+        return 0

@@ -65,6 +65,16 @@ class ColumnUse:
     value: str | None = None       # for EQ against a constant: the constant as SQL, e.g. 'pending'
 
 
+@dataclass(frozen=True)
+class ParamUse:
+    """What a ``$n`` of a normalized statement stands for: a value compared with a column, or a LIMIT."""
+
+    table: TableKey | None
+    column: str
+    op: str                       # =, <, <=, >, >=, limit, offset
+    interval: str | None = None   # "-" or "+": the value is an interval added to now()
+
+
 @dataclass
 class Shape:
     """What a statement asks of its tables."""
@@ -74,6 +84,7 @@ class Shape:
     tables: set[TableKey] = field(default_factory=set)
     limited_blocks: set[int] = field(default_factory=set)
     unbound: list[str] = field(default_factory=list)
+    params: dict[int, ParamUse] = field(default_factory=dict)
 
 
 # Where a derived column (of a CTE, subquery or view) comes from: (base table, its column, its alias).
@@ -212,6 +223,12 @@ class _Binder:
                 self.use(key, scope, block, ORDER, descending=desc, nulls_first=nulls)
         if node.limitCount is not None:
             self.shape.limited_blocks.add(block)
+            limit = _strip_cast(node.limitCount)
+            if isinstance(limit, ast.ParamRef) and limit.number:
+                self.shape.params.setdefault(int(limit.number), ParamUse(None, "", "limit"))
+        offset = _strip_cast(node.limitOffset) if node.limitOffset is not None else None
+        if isinstance(offset, ast.ParamRef) and offset.number:
+            self.shape.params.setdefault(int(offset.number), ParamUse(None, "", "offset"))
         for target in node.targetList or ():
             self._targets(target.val, scope, block)
             # Subqueries in the target list still reach tables.
@@ -357,7 +374,11 @@ class _Binder:
             self._compare(left, right, "=", scope, block)
         elif kind in (A_Expr_Kind.AEXPR_BETWEEN, A_Expr_Kind.AEXPR_BETWEEN_SYM):
             if isinstance(left, ast.ColumnRef) and not self._has_columns(right):
-                self.use(left, scope, block, RANGE)
+                found = self.use(left, scope, block, RANGE)
+                bounds = seq(right) if isinstance(right, (list, tuple)) else ()
+                if len(bounds) == 2:
+                    self._param(found, bounds[0], ">=")
+                    self._param(found, bounds[1], "<=")
         elif kind == A_Expr_Kind.AEXPR_LIKE and op == "~~":
             if isinstance(left, ast.ColumnRef) and _is_prefix_pattern(right):
                 self.use(left, scope, block, RANGE)
@@ -377,7 +398,8 @@ class _Binder:
                 return
             if not self._has_columns(right):
                 value = _constant(right) if op == "=" else None
-                self.use(left, scope, block, EQ if op == "=" else RANGE, value=value)
+                found = self.use(left, scope, block, EQ if op == "=" else RANGE, value=value)
+                self._param(found, right, op)
             return
         if isinstance(left, (ast.FuncCall, ast.TypeCast)) and not self._has_columns(right):
             cols = [n for n in _walk(left) if isinstance(n, ast.ColumnRef)]
@@ -399,30 +421,47 @@ class _Binder:
 
     def use(self, ref: ast.ColumnRef, scope: _Scope, block: int, role: Role, *,
             descending: bool = False, nulls_first: bool | None = None, expression: str | None = None,
-            value: str | None = None) -> None:
+            value: str | None = None) -> ColumnUse | None:
         if any(isinstance(f, ast.A_Star) for f in seq(ref.fields)):
-            return
+            return None
         fields = _names(ref.fields)
         hit = scope.resolve(fields)
         if hit is None:
             self.shape.unbound.append(".".join(fields))
-            return
+            return None
         entry, col = hit
         if entry.table is None:
             if col in entry.origin:
                 # A plain column of a CTE, subquery or view: the filter reaches its base column.
                 table, base, _ = entry.origin[col]
-                self._record(_Entry(entry.alias, table), base, role, block, descending, nulls_first, expression,
-                             value)
-            return  # otherwise a computed column: its base tables were bound inside
-        self._record(entry, col, role, block, descending, nulls_first, expression, value)
+                return self._record(_Entry(entry.alias, table), base, role, block, descending, nulls_first,
+                                    expression, value)
+            return None  # otherwise a computed column: its base tables were bound inside
+        return self._record(entry, col, role, block, descending, nulls_first, expression, value)
 
     def _record(self, entry: _Entry, col: str, role: Role, block: int, descending: bool = False,
                 nulls_first: bool | None = None, expression: str | None = None,
-                value: str | None = None) -> None:
+                value: str | None = None) -> ColumnUse:
         assert entry.table is not None
-        self.shape.uses.append(ColumnUse(entry.table.key, col, role, block, entry.alias,
-                                         descending, nulls_first, expression, value))
+        found = ColumnUse(entry.table.key, col, role, block, entry.alias, descending, nulls_first, expression, value)
+        self.shape.uses.append(found)
+        return found
+
+    def _param(self, found: ColumnUse | None, node: Any, op: str) -> None:
+        """Remember which column a ``$n`` is compared with, so a value can be chosen for it."""
+        if found is None:
+            return
+        node = _strip_cast(node)
+        if isinstance(node, ast.ParamRef) and node.number:
+            self.shape.params.setdefault(int(node.number), ParamUse(found.table, found.column, op))
+            return
+        # now() - $1::interval, now() + $2: a window relative to the current time.
+        if isinstance(node, ast.A_Expr) and node.kind == A_Expr_Kind.AEXPR_OP:
+            sign = _names(node.name)[-1] if node.name else ""
+            lhs, rhs = _strip_cast(node.lexpr), _strip_cast(node.rexpr)
+            if sign in ("+", "-") and _is_now(lhs) and isinstance(rhs, ast.ParamRef) and rhs.number:
+                self.shape.params.setdefault(int(rhs.number), ParamUse(found.table, found.column, op,
+                                                                       interval=sign))
 
     def _new_block(self) -> int:
         self.blocks += 1
@@ -468,6 +507,14 @@ def normalize_expression(text: str) -> str:
     except ParseFailed:
         return text
     return str(RawStream()(node))
+
+
+def _is_now(node: Any) -> bool:
+    """now(), CURRENT_TIMESTAMP, LOCALTIMESTAMP, clock_timestamp(): the current time."""
+    if isinstance(node, ast.FuncCall):
+        return _names(node.funcname)[-1:] in (("now",), ("clock_timestamp",), ("statement_timestamp",),
+                                              ("transaction_timestamp",))
+    return type(node).__name__ == "SQLValueFunction"
 
 
 def _strip_value_cast(node: Any) -> Any:

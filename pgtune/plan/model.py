@@ -83,6 +83,7 @@ class Target:
     param_types: list[str] = field(default_factory=list)   # of $1..$n, as the server inferred them
     baseline_ms: float | None = None                        # measured at emit with --analyze
     baseline_plan: dict[str, Any] | None = None             # EXPLAIN (FORMAT JSON) at emit
+    values: dict[str, str] = field(default_factory=dict)    # "$1" -> value it is planned with (see analyze.values)
 
 @dataclass
 class Migration:

@@ -60,7 +60,8 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
     for stmt in advice.statements:
         if stmt.indexes:
             by_query[stmt.query] = Target(queryid=stmt.queryid, query=stmt.query, calls=stmt.calls,
-                                          baseline_cost=stmt.cost_before, expected_indexes=list(stmt.indexes))
+                                          baseline_cost=stmt.cost_before, expected_indexes=list(stmt.indexes),
+                                          values=dict(stmt.values))
     if advice.method != Method.HYPOPG:
         for s in advice.indexes:
             for q in s.queries:
