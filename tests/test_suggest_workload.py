@@ -245,3 +245,21 @@ def test_a_time_window_from_pg_stat_statements_gets_its_index_and_verifies(db: s
     check = api.verify(conn, result.directory, measure=True)
     assert check.ok, [(t.query, t.problem) for t in check.targets]
     assert all(t.ms is not None for t in check.targets)     # parameterized targets run with their values
+
+
+@pytest.mark.needs_hypopg
+def test_no_partial_index_on_an_identifier_from_a_literal_file(conn: psycopg.Connection[Any]) -> None:
+    """`"userId" = 'u42'` once made an index for one user's rows; a status value still gets its partial index."""
+    conn.execute('CREATE TABLE credits (id text PRIMARY KEY, "userId" text, status text, "createdAt" timestamptz)')
+    conn.execute("INSERT INTO credits SELECT 'c' || g, 'u' || (g % 20000), "
+                 "CASE WHEN g % 200 = 0 THEN 'pending' ELSE 'settled' END, now() - g * interval '1 minute' "
+                 "FROM generate_series(1, 100000) g")
+    conn.execute("ANALYZE credits")
+    advice = suggest(conn, read_queries_file(
+        'SELECT id FROM credits WHERE "userId" = \'u42\' ORDER BY "createdAt" DESC LIMIT 20;\n'
+        "SELECT id FROM credits WHERE status = 'pending' ORDER BY \"createdAt\" LIMIT 20;"))
+    by_where = {ix.where: ix for ix in advice.indexes}
+    assert not [w for w in by_where if w and "userId" in w], by_where
+    pending = by_where.get("status = 'pending'")
+    assert pending is not None and "% of rows" in pending.reason and "2 distinct values" in pending.reason, \
+        [ix.reason for ix in advice.indexes]

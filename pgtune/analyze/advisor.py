@@ -401,6 +401,13 @@ class _Selection:
             reason=self._reason(cand, before, after, len(served), upkeep), queries=queries,
             cost_before=before, cost_after=after, maintenance_cost=upkeep, estimated_bytes=size)
 
+    def _distinct_note(self, cand: Candidate) -> str:
+        """Why the predicate's column is status-like, e.g. ``; status has 3 distinct values``."""
+        if cand.where_column is None:
+            return ""
+        n = self.catalog.distinct_values(cand.table, cand.where_column)
+        return f"; {cand.where_column} has {n:,.0f} distinct values" if n else ""
+
     def _reason(self, cand: Candidate, before: float | None, after: float | None, served: int,
                 upkeep: float) -> str:
         parts = []
@@ -409,7 +416,8 @@ class _Selection:
             if before and after:
                 parts.append(f"planner cost {before / after:.1f}x lower")
         if cand.where:
-            parts.append(f"partial: only rows where {cand.where}")
+            share = f"{cand.where_fraction:.2%} of rows" if cand.where_fraction is not None else "few rows"
+            parts.append(f"partial: only rows where {cand.where} ({share}{self._distinct_note(cand)})")
         if cand.include:
             parts.append("INCLUDE for index-only scans")
         if cand.foreign_key is not None:

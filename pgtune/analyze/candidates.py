@@ -38,6 +38,7 @@ WORKLOAD = Origin.WORKLOAD
 FOREIGN_KEY = Origin.FOREIGN_KEY
 
 RARE_VALUE = 0.05          # a constant matching fewer rows than this makes a partial index
+STATUS_LIKE = 50           # ...on a column with at most this many distinct values (a status, never an id)
 MAX_INCLUDE = 3            # INCLUDE at most this many columns
 _NARROW_TYPES = ("integer", "bigint", "smallint", "boolean", "date", "uuid", "real", "double precision",
                  "timestamp", "time", "numeric", "oid")
@@ -54,6 +55,7 @@ class Candidate:
     where: str | None = None           # partial index predicate, as pglast prints it
     where_label: str | None = None     # short form of the predicate for the index name
     where_fraction: float | None = None  # share of the table's rows the predicate keeps (pg_stats)
+    where_column: str | None = None      # the status-like column the predicate tests
     include: tuple[str, ...] = ()
 
     @property
@@ -97,7 +99,8 @@ def from_shape(shape: Shape, position: int, catalog: Catalog, *, rare: float = R
         if keys:
             include = _include(uses, keys, table, catalog, block in shape.limited_blocks)
             out.append(Candidate(table, keys, len(eq_keys), statements={position}, where=where,
-                                 where_label=where_label, where_fraction=fraction, include=include))
+                                 where_label=where_label, where_fraction=fraction, where_column=rare_col,
+                                 include=include))
         for col in _unique(u.column for u in uses if u.role == JOIN):
             if col not in eq:
                 out.append(Candidate(table, (IndexKey(col),), 1, statements={position}))
@@ -111,7 +114,15 @@ def _rare_predicate(uses: list[ColumnUse], table: TableKey, catalog: Catalog,
     for u in uses:
         if u.role != EQ or u.value is None or not u.value.startswith("'"):
             continue
-        freq = catalog.value_frequency(table, u.column, u.value[1:-1].replace("''", "'"))
+        value = u.value[1:-1].replace("''", "'")
+        st = catalog.column_stats.get((table[0], table[1], u.column))
+        # A partial index pays for a status-like column whose value recurs (a most-common value);
+        # a constant on an identifier (`"userId" = 'u42'`) would make an index for one row's owner.
+        if st is None or value not in st.most_common_vals:
+            continue
+        if not 0 < catalog.distinct_values(table, u.column) <= STATUS_LIKE:
+            continue
+        freq = catalog.value_frequency(table, u.column, value)
         if freq is not None and freq < rare and (best is None or freq < best[0]):
             best = (freq, u)
     if best is None:
