@@ -29,6 +29,10 @@ class Capabilities:
     pgss_available: bool
     hypopg_available: bool
     hypopg_installed: bool
+    qualstats_available: bool
+    qualstats_preloaded: bool | None       # None: the role may not read shared_preload_libraries
+    qualstats_installed: bool
+    qualstats_sample_rate: str | None      # pg_qualstats.sample_rate (-1: 1/max_connections)
     reads_all_stats: bool
 
     @property
@@ -53,13 +57,28 @@ class Capabilities:
 
     def hints(self) -> list[str]:
         """Optional improvements: pgtune works without them, less precisely."""
-        if self.hypopg_installed:
-            return []
-        if self.hypopg_available:
-            return ["hypopg is available but not installed: run CREATE EXTENSION hypopg; "
-                    "for what-if costing of candidate indexes"]
-        return [f"hypopg is not available: install postgresql-{self.major}-hypopg "
-                "for what-if costing of candidate indexes (heuristic mode until then)"]
+        out = []
+        if self.hypopg_available and not self.hypopg_installed:
+            out.append("hypopg is available but not installed: run CREATE EXTENSION hypopg; "
+                       "for what-if costing of candidate indexes")
+        elif not self.hypopg_installed:
+            out.append(f"hypopg is not available: install postgresql-{self.major}-hypopg "
+                       "for what-if costing of candidate indexes (heuristic mode until then)")
+        gain = ("for the constants the workload really uses (its $n are then costed with them, and a rare "
+                "status value gets a partial index)")
+        if not self.qualstats_available:
+            out.append(f"pg_qualstats is not available: install postgresql-{self.major}-pg-qualstats {gain}")
+        elif self.qualstats_preloaded is False:
+            out.append("pg_qualstats is not loaded: add it to shared_preload_libraries (ALTER SYSTEM SET "
+                       "shared_preload_libraries = 'pg_stat_statements,pg_qualstats'), restart, then "
+                       f"CREATE EXTENSION pg_qualstats; {gain}")
+        elif not self.qualstats_installed:
+            out.append(f"pg_qualstats is preloaded but not installed: run CREATE EXTENSION pg_qualstats; {gain}")
+        return out
+
+    def what_if_hints(self) -> list[str]:
+        """The hints that say why advice is heuristic (HypoPG missing)."""
+        return [h for h in self.hints() if h.startswith("hypopg")]
 
     def require_workload(self) -> None:
         """Raise MissingCapability unless pg_stat_statements can be read here."""

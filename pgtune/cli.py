@@ -173,6 +173,9 @@ def check(dsn: str | None, fmt: str) -> None:
             ["pg_stat_statements preloaded", _yn(caps.pgss_preloaded)],
             ["pg_stat_statements installed", _yn(caps.pgss_installed)],
             ["hypopg installed", _yn(caps.hypopg_installed)],
+            ["pg_qualstats preloaded", _yn(bool(caps.qualstats_preloaded))],
+            ["pg_qualstats installed", _yn(caps.qualstats_installed)],
+            ["pg_qualstats sample rate", caps.qualstats_sample_rate or "-"],
             ["reads all statistics", _yn(caps.reads_all_stats)],
         ]
         click.echo(tabulate(rows, tablefmt="plain"))

@@ -59,13 +59,22 @@ def free_port() -> int:
 class LocalCluster:
     def __init__(self, bindir: Path | None = None, settings: dict[str, str] | None = None) -> None:
         self.bindir = bindir or find_bindir()
-        self.settings = {**SETTINGS, **(settings or {})}
+        self.settings = {**SETTINGS, **self._qualstats(), **(settings or {})}
         self.root = Path(tempfile.mkdtemp(prefix="pgtune-pg-"))
         self.datadir = self.root / "data"
         self.port = free_port()
         self.user = "postgres"
         self.as_root = os.geteuid() == 0
         self.running = False
+
+    def _qualstats(self) -> dict[str, str]:
+        """Preload pg_qualstats where the server has it: the constants the workload really uses."""
+        out = subprocess.run([str(self.bindir / "pg_config"), "--pkglibdir"], capture_output=True, text=True)
+        libdir = Path(out.stdout.strip()) if out.returncode == 0 else self.bindir.parent / "lib"
+        if not (libdir / "pg_qualstats.so").exists():
+            return {}
+        return {"shared_preload_libraries": "'pg_stat_statements,pg_qualstats'",
+                "pg_qualstats.sample_rate": "1"}    # a private cluster: record every statement's constants
 
     @property
     def dsn(self) -> str:

@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
-from . import ddl
+from . import catalog_sql, ddl
 from ._text import Progress
 from .capabilities import Capabilities, probe
 from .capture import (
     Catalog,
     Statement,
+    TableKey,
     WorkloadFilter,
     merge_workloads,
     query_text_limit,
@@ -31,6 +33,17 @@ from .errors import MissingCapability
 HIDDEN_TEXT = "<insufficient privilege>"   # pg_stat_statements' text for other roles' statements
 
 
+@dataclass(frozen=True)
+class QualConstant:
+    """A constant pg_qualstats saw a statement compare with a column, and how often."""
+
+    table: TableKey
+    column: str
+    op: str
+    value: str              # the constant as the server printed it: 'pending'::text, 42
+    occurrences: int
+
+
 @dataclass
 class Snapshot:
     capabilities: Capabilities
@@ -40,6 +53,7 @@ class Snapshot:
     write_scale: float = 0.0                 # table write counters scaled to the workload's window
     text_limit: int = 1024                   # track_activity_query_size: longer texts are cut
     from_server: bool = True                 # pg_stat_statements (True) or statements given by the caller
+    constants: dict[int, list[QualConstant]] = field(default_factory=dict)   # queryid -> pg_qualstats constants
 
     def hints(self) -> list[str]:
         if not self.hidden:
@@ -89,4 +103,20 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
         statements=[st for st in statements if st.query != HIDDEN_TEXT], hidden=hidden,
         # Statements from a file carry no call counts to weigh write upkeep against.
         write_scale=write_window_scale(conn) if from_server else 0.0,
-        text_limit=query_text_limit(conn), from_server=from_server)
+        text_limit=query_text_limit(conn), from_server=from_server,
+        constants=read_constants(conn) if from_server and caps.qualstats_installed else {})
+
+
+def read_constants(conn: psycopg.Connection[Any]) -> dict[int, list[QualConstant]]:
+    """pg_qualstats' constants per queryid (empty when the role may not read them)."""
+    out: dict[int, list[QualConstant]] = {}
+    try:
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(catalog_sql.load("qualstats_constants"))
+            rows = cur.fetchall()
+    except psycopg.errors.InsufficientPrivilege:
+        return {}
+    for r in rows:
+        out.setdefault(int(r["queryid"]), []).append(QualConstant(
+            (r["schema"], r["table"]), r["column"], r["op"], r["constvalue"], int(r["occurrences"])))
+    return out

@@ -115,3 +115,21 @@ def type_name(sql_type: str) -> str:
     from pglast.stream import RawStream
 
     return str(RawStream()(node.typeName))
+
+
+def constant_value(sql_text: str) -> str | None:
+    """The value of a constant as the server prints one (``'pending'::text`` → ``pending``); None otherwise."""
+    try:
+        node: Any = expression(sql_text)
+    except ParseFailed:
+        return None
+    while type(node).__name__ == "TypeCast":
+        node = node.arg
+    if type(node).__name__ != "A_Const" or node.isnull:
+        return None
+    val = node.val
+    for attr in ("sval", "ival", "fval", "boolval", "bsval"):
+        found = getattr(val, attr, None)
+        if found is not None:
+            return str(found).lower() if attr == "boolval" else str(found)
+    return None

@@ -1,5 +1,6 @@
 -- Finds what this server and role can do for pgtune: version, pg_stat_statements
--- (preloaded and installed here), hypopg (available and installed), stats privileges.
+-- (preloaded and installed here), hypopg (available and installed), pg_qualstats
+-- (available, preloaded, installed, sample rate), stats privileges.
 -- pgss_preloaded is NULL when the role may not read shared_preload_libraries.
 SELECT /* pgtune */ current_setting('server_version_num')::int AS server_version_num,
        current_setting('server_version') AS server_version,
@@ -12,5 +13,11 @@ SELECT /* pgtune */ current_setting('server_version_num')::int AS server_version
        EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions a WHERE a.name = 'pg_stat_statements') AS pgss_available,
        EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions a WHERE a.name = 'hypopg') AS hypopg_available,
        EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'hypopg') AS hypopg_installed,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions a WHERE a.name = 'pg_qualstats') AS qualstats_available,
+       'pg_qualstats' = ANY (string_to_array(replace(
+           (SELECT s.setting FROM pg_catalog.pg_settings AS s WHERE s.name = 'shared_preload_libraries'),
+           ' ', ''), ',')) AS qualstats_preloaded,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_qualstats') AS qualstats_installed,
+       current_setting('pg_qualstats.sample_rate', true) AS qualstats_sample_rate,
        (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
            OR pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats;

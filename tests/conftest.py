@@ -72,6 +72,11 @@ def _versioned(server: Server) -> Server:
 _counter = itertools.count(1)
 
 
+def _qualstats_loaded(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+    return bool(row and "pg_qualstats" in row[0])
+
+
 def _hypopg_available(conn: psycopg.Connection[Any]) -> bool:
     return conn.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'hypopg'").fetchone() == (1,)
 
@@ -79,6 +84,11 @@ def _hypopg_available(conn: psycopg.Connection[Any]) -> bool:
 @pytest.fixture(autouse=True)
 def _needs_hypopg(request: pytest.FixtureRequest) -> None:
     """Skip what-if tests on a server without HypoPG (e.g. the PostgreSQL 18 run: no build for it here)."""
+    if "needs_qualstats" in request.keywords:
+        server_q: Server = request.getfixturevalue("pg_server")
+        with psycopg.connect(server_q.dsn, autocommit=True) as conn:
+            if not _qualstats_loaded(conn):
+                pytest.skip(f"pg_qualstats is not preloaded on PostgreSQL {server_q.version}")
     if "needs_hypopg" in request.keywords:
         server: Server = request.getfixturevalue("pg_server")
         with psycopg.connect(server.dsn, autocommit=True) as conn:
@@ -97,6 +107,8 @@ def db(pg_server: Server, request: pytest.FixtureRequest) -> Iterator[str]:
         conn.execute("CREATE EXTENSION pg_stat_statements")
         if "no_hypopg" not in request.keywords and _hypopg_available(conn):
             conn.execute("CREATE EXTENSION IF NOT EXISTS hypopg")
+        if "no_qualstats" not in request.keywords and _qualstats_loaded(conn):
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_qualstats")
     try:
         yield dsn
     finally:
@@ -114,6 +126,8 @@ def conn(db: str) -> Iterator[psycopg.Connection[Any]]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "no_hypopg: the test database has no hypopg extension")
     config.addinivalue_line("markers", "needs_hypopg: what-if costing; skipped where HypoPG is not installed")
+    config.addinivalue_line("markers", "no_qualstats: the test database has no pg_qualstats extension")
+    config.addinivalue_line("markers", "needs_qualstats: skipped where pg_qualstats is not preloaded")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

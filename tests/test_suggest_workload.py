@@ -263,3 +263,28 @@ def test_no_partial_index_on_an_identifier_from_a_literal_file(conn: psycopg.Con
     pending = by_where.get("status = 'pending'")
     assert pending is not None and "% of rows" in pending.reason and "2 distinct values" in pending.reason, \
         [ix.reason for ix in advice.indexes]
+
+
+@pytest.mark.needs_hypopg
+@pytest.mark.needs_qualstats
+def test_a_status_queue_gets_a_partial_index_from_qualstats(db: str, conn: psycopg.Connection[Any]) -> None:
+    """pg_stat_statements says `status = $1`; pg_qualstats says it is 'pending' every time."""
+    shop(conn)   # 'pending' is 0.2% of "order" rows
+    conn.execute("SELECT pg_qualstats_reset()")
+    run(conn, 'SELECT id FROM "order" WHERE status = %s ORDER BY "createdAt" LIMIT 20', [("pending",)], times=10)
+    advice = suggest(conn)
+    queue = next(s for s in advice.statements if "status" in s.query)
+    assert "$1" in queue.query and queue.values_source == "qualstats" and queue.values["$1"] == "pending", queue
+    [ix] = [i for i in advice.indexes if i.table == "order" and i.where]
+    assert ix.where == "status = 'pending'" and ix.columns == ["createdAt"], ix
+    assert "distinct values" in ix.reason
+
+
+@pytest.mark.no_qualstats
+def test_without_qualstats_the_advice_says_what_it_would_gain(db: str, conn: psycopg.Connection[Any]) -> None:
+    shop(conn)
+    run(conn, ORDERS_BY_USER, [(i,) for i in range(1, 4)])
+    advice = suggest(conn)
+    assert any(h.startswith("pg_qualstats") and "partial index" in h for h in advice.hints), advice.hints
+    out = CliRunner().invoke(cli, ["check", "--dsn", db])
+    assert "pg_qualstats installed" in out.stdout

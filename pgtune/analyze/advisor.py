@@ -25,12 +25,12 @@ from ..capture import (
     WorkloadFilter,
 )
 from ..explain import explain, prepare_text
-from ..snapshot import Snapshot, snapshot
+from ..snapshot import QualConstant, Snapshot, snapshot
 from ..sqltext import ParseFailed
 from . import whatif
-from .bind import JOIN, Shape, bind
+from .bind import EQ, JOIN, Shape, bind
 from .candidates import FOREIGN_KEY, RARE_VALUE, Candidate, Origin, for_foreign_keys, from_shape, merge, serves_index
-from .values import choose
+from .values import choose, observed
 
 
 class Method(StrEnum):
@@ -54,6 +54,7 @@ class SkipKind(StrEnum):
 
 HEURISTIC = Method.HEURISTIC
 HYPOPG = Method.HYPOPG
+DOMINANT = 0.8     # a constant in at least this share of a qual's executions counts as "the" value
 MIN_GAIN = 0.10    # a plan must get at least this much cheaper to credit the index
 WRITE_COST = 2.0   # planner cost units one written row costs each index (a descent and a leaf write)
 
@@ -178,22 +179,24 @@ def advise(conn: psycopg.Connection[Any], snap: Snapshot, options: Options | Non
         opts = replace(opts, write_scale=snap.write_scale)
     caps = snap.capabilities
     use_hypo = caps.hypopg_installed if opts.use_hypopg is None else opts.use_hypopg
-    advice = Advice(method=HYPOPG if use_hypo else HEURISTIC, hints=caps.hints() if not use_hypo else [],
+    advice = Advice(method=HYPOPG if use_hypo else HEURISTIC, hints=caps.what_if_hints() if not use_hypo else [],
                     server_version=caps.server_version)
     advice.hints.extend(snap.hints())
-    return _Selection(conn, snap.catalog, opts, advice, say, snap.text_limit).run(snap.statements)
+    advice.hints.extend(h for h in caps.hints() if h.startswith("pg_qualstats"))
+    return _Selection(conn, snap.catalog, opts, advice, say, snap.text_limit, snap.constants).run(snap.statements)
 
 
 class _Selection:
     def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog, opts: Options, advice: Advice,
-                 say: Progress, text_limit: int) -> None:
+                 say: Progress, text_limit: int, constants: dict[int, list[QualConstant]] | None = None) -> None:
         self.conn, self.catalog, self.opts, self.advice, self.say = conn, catalog, opts, advice, say
         self.text_limit = text_limit
+        self.constants = constants or {}
 
     # -- analysis -------------------------------------------------------------
 
     def run(self, statements: list[Statement]) -> Advice:
-        analyzed = self._bind_all(statements)
+        analyzed = [(st, self._with_constants(st, shape)) for st, shape in self._bind_all(statements)]
         self.say(f"analyzed {len(analyzed)} statements, skipped {len(self.advice.skipped)}")
         cands: list[Candidate] = []
         joined: set[tuple[tuple[str, str], str]] = set()
@@ -207,7 +210,7 @@ class _Selection:
 
         rows = [AnalyzedStatement.of(st) for st, _ in analyzed]
         for row, (st, shape) in zip(rows, analyzed, strict=True):
-            scenario = choose(shape, self.catalog, _nparams(st.query))
+            scenario = choose(shape, self.catalog, _nparams(st.query), self.constants.get(st.queryid or 0))
             if scenario is not None:
                 row.values, row.values_source = scenario.values, scenario.source
         self.advice.statements = rows
@@ -224,6 +227,26 @@ class _Selection:
                 served.setdefault(name, []).append(pos)
         self.advice.indexes = [self._suggestion(c, size, analyzed, rows, served) for c, size in chosen]
         return self.advice
+
+    def _with_constants(self, st: Statement, shape: Shape) -> Shape:
+        """An equality ``$n`` the workload fills with one value (pg_qualstats) counts as that constant.
+
+        So ``status = $1``, run with 'pending' nearly every time, can get the partial index a
+        literal ``status = 'pending'`` would.
+        """
+        constants = self.constants.get(st.queryid or 0)
+        if not constants:
+            return shape
+        uses = []
+        for u in shape.uses:
+            if u.role == EQ and u.value is None:
+                param = next((p for p in shape.params.values()
+                              if p.table == u.table and p.column == u.column and p.op == "="), None)
+                value = observed(param, constants, dominant=DOMINANT) if param is not None else None
+                if value is not None:
+                    u = replace(u, value=ddl.literal(value))
+            uses.append(u)
+        return replace(shape, uses=uses)
 
     def _bind_all(self, statements: list[Statement]) -> list[tuple[Statement, Shape]]:
         analyzed: list[tuple[Statement, Shape]] = []

@@ -16,7 +16,9 @@ the assumption:
   ``now() + $n`` likewise;
 * ``LIMIT $n``: 20; ``OFFSET $n``: 0.
 
-A statement with a ``$n`` none of these rules covers keeps its generic plan.
+With pg_qualstats installed, the constant a statement ran with most often
+comes first (``values_source: qualstats``). A statement with a ``$n`` none of
+these rules covers keeps its generic plan.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..capture import Catalog
+from ..snapshot import QualConstant
+from ..sqltext import constant_value
 from .bind import ParamUse, Shape
 
 LIMIT = "20"
@@ -38,18 +42,40 @@ class Scenario:
     source: str                     # "stats": chosen from pg_stats
 
 
-def choose(shape: Shape, catalog: Catalog, nparams: int) -> Scenario | None:
-    """Values for ``$1..$nparams``, or None when one of them has no rule (the generic plan stays)."""
+def choose(shape: Shape, catalog: Catalog, nparams: int,
+           constants: list[QualConstant] | None = None) -> Scenario | None:
+    """Values for ``$1..$nparams``, or None when one of them has no rule (the generic plan stays).
+
+    pg_qualstats' constants for the statement come first (the value it ran with most often);
+    the statistics fill in the rest.
+    """
     if not nparams:
         return None
     out: dict[str, str] = {}
+    seen = False
     for n in range(1, nparams + 1):
         use = shape.params.get(n)
-        value = _value(use, catalog) if use is not None else None
+        value = observed(use, constants) if use is not None else None
+        seen = seen or value is not None
+        if value is None and use is not None:
+            value = _value(use, catalog)
         if value is None:
             return None
         out[f"${n}"] = value
-    return Scenario(out, "stats")
+    return Scenario(out, "qualstats" if seen else "stats")
+
+
+def observed(use: ParamUse, constants: list[QualConstant] | None, *, dominant: float = 0.0) -> str | None:
+    """The constant the workload compared this column with most often (and at least ``dominant`` of the time)."""
+    if not constants or use.table is None:
+        return None
+    same = [c for c in constants if c.table == use.table and c.column == use.column and c.op == use.op]
+    total = sum(c.occurrences for c in same)
+    for c in sorted(same, key=lambda c: -c.occurrences):
+        if total and c.occurrences >= dominant * total:
+            return constant_value(c.value)
+        break
+    return None
 
 
 def _value(use: ParamUse, catalog: Catalog) -> str | None:

@@ -153,6 +153,9 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
                 "SELECT count(*) FROM pg_available_extensions WHERE name = 'hypopg'").fetchone()
             if available and available[0]:
                 conn.execute("CREATE EXTENSION hypopg")
+            preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+            if preload and "pg_qualstats" in preload[0]:
+                conn.execute("CREATE EXTENSION pg_qualstats")
             started = time.monotonic()
             progress(f"loading the video-platform schema and data (scale {scale})")
             load(conn, scale)
