@@ -79,6 +79,8 @@ class IndexSuggestion:
     include: list[str] = field(default_factory=list)
     origin: Origin = Origin.WORKLOAD
     queries: list[QueryRef] = field(default_factory=list)
+    values: list[dict[str, str]] = field(default_factory=list)   # per query: the values it was planned with
+    values_source: list[str] = field(default_factory=list)       # per query: qualstats, stats or generic
     cost_before: float | None = None      # sum of calls x plan cost of the statements it serves
     cost_after: float | None = None
     maintenance_cost: float | None = None  # writes on the table x WRITE_COST
@@ -422,6 +424,7 @@ class _Selection:
             ddl=ddl.create_index(schema, table, name, cand.keys, where=cand.where, include=cand.include),
             rollback=ddl.drop_index(schema, name), analyze=ddl.analyze(schema, table),
             reason=self._reason(cand, before, after, len(served), upkeep), queries=queries,
+            values=[rows[p].values for p in served], values_source=[rows[p].values_source for p in served],
             cost_before=before, cost_after=after, maintenance_cost=upkeep, estimated_bytes=size)
 
     def _distinct_note(self, cand: Candidate) -> str:
