@@ -63,6 +63,7 @@ demo: install
 bench: install
 	$(PY) benchmarks/quality.py
 	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/prisma_style.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

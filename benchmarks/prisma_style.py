@@ -1,0 +1,218 @@
+"""pgtune against an expert's index set on a Prisma-style application database, from its own workload.
+
+The schema is what Prisma generates: quoted camelCase columns, text ids,
+"createdAt"/"updatedAt", a status column with a rare value, soft deletes. The
+workload runs through the database, so pg_stat_statements (and pg_qualstats)
+hold it normalized ($1, $2…), with the patterns that sink per-query advice:
+time windows relative to now(), a job queue on a rare status ordered by time,
+per-user history DESC LIMIT, a role list, a lower(email) login, an analytics
+GROUP BY over the last day.
+
+Printed side by side for no new index / the expert's set / pgtune (from
+pg_stat_statements, default options): planner cost cut and measured time cut
+(Σ calls × cost, Σ calls × EXPLAIN ANALYZE time of concrete statements),
+index count and real MB — once with pg_qualstats, once without. The goal:
+pgtune ≥ 0.9× the expert's cost and time cuts at ≤ 1.2× its size (≥ 0.7× the
+cost cut without pg_qualstats).
+
+    python benchmarks/prisma_style.py [--scale 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from tabulate import tabulate
+
+from pgtune import api
+from pgtune.capture import reset_counters
+from pgtune.cluster import LocalCluster
+from pgtune.explain import explain
+
+SCHEMA = """
+CREATE TABLE "User" (
+    id text PRIMARY KEY, email text NOT NULL, role text NOT NULL, name text,
+    "createdAt" timestamptz NOT NULL, "updatedAt" timestamptz NOT NULL, "deletedAt" timestamptz);
+CREATE TABLE "Job" (
+    id text PRIMARY KEY, "userId" text NOT NULL REFERENCES "User" (id), status text NOT NULL,
+    "runAt" timestamptz NOT NULL, payload text, "createdAt" timestamptz NOT NULL, "updatedAt" timestamptz NOT NULL);
+CREATE TABLE "Event" (
+    id text PRIMARY KEY, "userId" text NOT NULL, kind text NOT NULL, amount integer NOT NULL,
+    "createdAt" timestamptz NOT NULL, "updatedAt" timestamptz NOT NULL);
+"""
+
+DATA = """
+INSERT INTO "User" SELECT 'usr_' || g, 'User' || g || '@Example.com',
+       CASE WHEN g % 500 = 0 THEN 'ADMIN' WHEN g % 50 = 0 THEN 'MODERATOR' ELSE 'USER' END, 'name ' || g,
+       now() - g * interval '10 minutes', now() - g * interval '5 minutes',
+       CASE WHEN g % 20 = 0 THEN now() - g * interval '1 minute' END
+FROM generate_series(1, :users) AS g;
+INSERT INTO "Job" SELECT 'job_' || g, 'usr_' || (1 + g % :users),
+       CASE WHEN g % 200 = 0 THEN 'PENDING' WHEN g % 200 = 1 THEN 'RUNNING' ELSE 'DONE' END,
+       now() - (g % 10000) * interval '1 minute', repeat('x', 40),
+       now() - g * interval '1 minute', now() - g * interval '1 minute'
+FROM generate_series(1, :jobs) AS g;
+INSERT INTO "Event" SELECT 'evt_' || g, 'usr_' || (1 + (g::bigint * 7919) % :users),
+       (ARRAY['view', 'click', 'purchase', 'signup'])[1 + g % 4], g % 1000,
+       now() - g * interval '30 seconds', now() - g * interval '30 seconds'
+FROM generate_series(1, :events) AS g;
+"""
+
+EXPERT = [
+    'CREATE INDEX ON "Event" ("createdAt")',
+    'CREATE INDEX ON "Event" ("userId", "createdAt" DESC)',
+    'CREATE INDEX ON "Job" ("runAt") WHERE status = \'PENDING\'',
+    'CREATE INDEX ON "User" (role) WHERE "deletedAt" IS NULL',
+    'CREATE INDEX ON "User" (lower(email))',
+]
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    sql: str
+    params: Any            # (rng, users) -> tuple
+    calls: int
+
+
+def templates() -> list[Template]:
+    return [
+        Template("events last day", 'SELECT count(*) FROM "Event" WHERE "createdAt" >= now() - interval \'1 day\'',
+                 lambda r, u: (), 40),
+        Template("analytics last day", 'SELECT kind, count(*), sum(amount) FROM "Event" '
+                 'WHERE "createdAt" >= now() - interval \'1 day\' GROUP BY kind', lambda r, u: (), 40),
+        Template("job queue", 'SELECT id, "userId" FROM "Job" WHERE status = \'PENDING\' ORDER BY "runAt" LIMIT 10',
+                 lambda r, u: (), 80),
+        Template("user history", 'SELECT id, kind, amount FROM "Event" WHERE "userId" = %s '
+                 'ORDER BY "createdAt" DESC LIMIT 20', lambda r, u: (f"usr_{1 + int(r.random() * u)}",), 80),
+        Template("admin list", 'SELECT id, email FROM "User" WHERE role = \'ADMIN\' AND "deletedAt" IS NULL',
+                 lambda r, u: (), 30),
+        Template("login", 'SELECT id, role FROM "User" WHERE lower(email) = lower(%s)',
+                 lambda r, u: (f"user{1 + int(r.random() * u)}@example.com",), 60),
+    ]
+
+
+def run_workload(conn: psycopg.Connection[Any], users: int, seed: int = 5) -> None:
+    rng = random.Random(seed)
+    for t in templates():
+        for _ in range(t.calls):
+            conn.execute(t.sql, t.params(rng, users)).fetchall()
+
+
+def totals(conn: psycopg.Connection[Any], users: int, samples: int = 3, seed: int = 9) -> tuple[float, float]:
+    """Σ calls × mean planner cost and Σ calls × mean measured ms over concrete instances."""
+    rng = random.Random(seed)
+    cost = ms = 0.0
+    for t in templates():
+        costs, times = [], []
+        for _ in range(samples):
+            text = psycopg.ClientCursor(conn).mogrify(t.sql, t.params(rng, users))
+            p = explain(conn, text, analyze=True)
+            costs.append(p.cost)
+            times.append(p.execution_ms or 0.0)
+        cost += t.calls * sum(costs) / samples
+        ms += t.calls * sum(times) / samples
+    return cost, ms
+
+
+def user_index_bytes(conn: psycopg.Connection[Any]) -> tuple[int, int]:
+    row = conn.execute("SELECT count(*), coalesce(sum(pg_relation_size(indexrelid)), 0) FROM pg_index x "
+                       "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+                       "WHERE n.nspname = 'public' AND NOT x.indisprimary").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def drop_secondary_indexes(conn: psycopg.Connection[Any]) -> None:
+    rows = conn.execute("SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                        "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+                        "WHERE n.nspname = 'public' AND NOT x.indisprimary").fetchall()
+    for (name,) in rows:
+        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier("public", name)))
+
+
+def measure_pgtune(conn: psycopg.Connection[Any], folder: Path, users: int) -> tuple[float, float, int, int, float]:
+    started = time.monotonic()
+    result = api.suggest(conn, api.SuggestOptions(constraints=False), emit=api.EmitOptions(directory=folder))
+    seconds = time.monotonic() - started
+    assert result.directory is not None
+    api.apply(conn, result.directory)
+    cost, ms = totals(conn, users)
+    count, size = user_index_bytes(conn)
+    for ix in result.indexes.indexes:
+        print(f"    {ix.ddl}")
+    api.rollback(conn, result.directory)
+    return cost, ms, count, size, seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="1.0: 1,000,000 events, 200,000 jobs, 100,000 users")
+    args = ap.parse_args()
+    users, jobs, events = int(100_000 * args.scale), int(200_000 * args.scale), int(1_000_000 * args.scale)
+    with LocalCluster() as cluster:
+        with psycopg.connect(cluster.dsn, autocommit=True) as admin:
+            admin.execute("CREATE DATABASE app")
+        with psycopg.connect(cluster.dsn_for("app"), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg")
+            qualstats = "pg_qualstats" in str(conn.execute("SHOW shared_preload_libraries").fetchone())
+            if qualstats:
+                conn.execute("CREATE EXTENSION pg_qualstats")
+            t0 = time.monotonic()
+            conn.execute(SCHEMA)
+            conn.execute(DATA.replace(":users", str(users)).replace(":jobs", str(jobs))
+                         .replace(":events", str(events)))
+            conn.execute("VACUUM ANALYZE")
+            print(f"loaded {users + jobs + events:,} rows in {time.monotonic() - t0:.0f}s")
+            reset_counters(conn)
+            if qualstats:
+                conn.execute("SELECT pg_qualstats_reset()")
+            run_workload(conn, users)
+
+            base_cost, base_ms = totals(conn, users)
+            rows = [["no new index", 0, "0.0", f"{base_cost:,.0f}", "1.0x", f"{base_ms:,.0f}", "1.0x", "-"]]
+
+            for stmt in EXPERT:
+                conn.execute(stmt)
+            conn.execute("ANALYZE")
+            e_cost, e_ms = totals(conn, users)
+            e_count, e_size = user_index_bytes(conn)
+            rows.append(["expert", e_count, f"{e_size / 1048576:.1f}", f"{e_cost:,.0f}", f"{base_cost / e_cost:.1f}x",
+                         f"{e_ms:,.0f}", f"{base_ms / e_ms:.1f}x", "-"])
+            drop_secondary_indexes(conn)
+            conn.execute("ANALYZE")
+
+            runs = [("pgtune (pg_stat_statements + pg_qualstats)", True)] if qualstats else []
+            runs.append(("pgtune (pg_stat_statements only)", False))
+            verdicts = []
+            for label, with_qualstats in runs:
+                if not with_qualstats and qualstats:
+                    conn.execute("DROP EXTENSION pg_qualstats")
+                print(f"{label}:")
+                folder = cluster.root / ("with-qualstats" if with_qualstats else "without-qualstats")
+                p_cost, p_ms, p_count, p_size, secs = measure_pgtune(conn, folder, users)
+                rows.append([label, p_count, f"{p_size / 1048576:.1f}", f"{p_cost:,.0f}",
+                             f"{base_cost / p_cost:.1f}x", f"{p_ms:,.0f}", f"{base_ms / p_ms:.1f}x", f"{secs:.1f}s"])
+                cost_share = (base_cost / p_cost) / (base_cost / e_cost)
+                time_share = (base_ms / p_ms) / (base_ms / e_ms)
+                size_share = p_size / e_size if e_size else float("inf")
+                goal = 0.9 if with_qualstats else 0.7
+                verdicts.append(f"{label}: {cost_share:.2f}x the expert's cost cut (goal >= {goal}), "
+                                f"{time_share:.2f}x its time cut, {size_share:.2f}x its size (goal <= 1.2)")
+    print()
+    print(tabulate(rows, headers=["index set", "indexes", "real MB", "workload cost", "cost cut", "measured ms",
+                                  "time cut", "advice time"], disable_numparse=True))
+    print()
+    for v in verdicts:
+        print(v)
+
+
+if __name__ == "__main__":
+    main()
