@@ -106,7 +106,11 @@ def run_workload(conn: psycopg.Connection[Any], users: int, seed: int = 5) -> No
             conn.execute(t.sql, t.params(rng, users)).fetchall()
 
 
-def totals(conn: psycopg.Connection[Any], users: int, samples: int = 3, seed: int = 9) -> tuple[float, float]:
+PER_STATEMENT: dict[str, dict[str, float]] = {}   # index set -> template -> mean ms
+
+
+def totals(conn: psycopg.Connection[Any], users: int, samples: int = 5, seed: int = 9,
+           label: str = "") -> tuple[float, float]:
     """Σ calls × mean planner cost and Σ calls × mean measured ms over concrete instances."""
     rng = random.Random(seed)
     cost = ms = 0.0
@@ -119,6 +123,7 @@ def totals(conn: psycopg.Connection[Any], users: int, samples: int = 3, seed: in
             times.append(p.execution_ms or 0.0)
         cost += t.calls * sum(costs) / samples
         ms += t.calls * sum(times) / samples
+        PER_STATEMENT.setdefault(label, {})[t.name] = sum(times) / samples
     return cost, ms
 
 
@@ -144,7 +149,7 @@ def measure_pgtune(conn: psycopg.Connection[Any], folder: Path, users: int) -> t
     seconds = time.monotonic() - started
     assert result.directory is not None
     api.apply(conn, result.directory)
-    cost, ms = totals(conn, users)
+    cost, ms = totals(conn, users, label=str(folder.name))
     count, size = user_index_bytes(conn)
     for ix in result.indexes.indexes:
         print(f"    {ix.ddl}")
@@ -176,13 +181,13 @@ def main() -> None:
                 conn.execute("SELECT pg_qualstats_reset()")
             run_workload(conn, users)
 
-            base_cost, base_ms = totals(conn, users)
+            base_cost, base_ms = totals(conn, users, label="none")
             rows = [["no new index", 0, "0.0", f"{base_cost:,.0f}", "1.0x", f"{base_ms:,.0f}", "1.0x", "-"]]
 
             for stmt in EXPERT:
                 conn.execute(stmt)
             conn.execute("ANALYZE")
-            e_cost, e_ms = totals(conn, users)
+            e_cost, e_ms = totals(conn, users, label="expert")
             e_count, e_size = user_index_bytes(conn)
             rows.append(["expert", e_count, f"{e_size / 1048576:.1f}", f"{e_cost:,.0f}", f"{base_cost / e_cost:.1f}x",
                          f"{e_ms:,.0f}", f"{base_ms / e_ms:.1f}x", "-"])
@@ -209,6 +214,10 @@ def main() -> None:
     print()
     print(tabulate(rows, headers=["index set", "indexes", "real MB", "workload cost", "cost cut", "measured ms",
                                   "time cut", "advice time"], disable_numparse=True))
+    print()
+    labels = list(PER_STATEMENT)
+    print(tabulate([[t.name, t.calls, *(f"{PER_STATEMENT[lab].get(t.name, 0):.2f}" for lab in labels)]
+                    for t in templates()], headers=["statement (mean ms)", "calls", *labels], disable_numparse=True))
     print()
     for v in verdicts:
         print(v)
