@@ -30,7 +30,7 @@ from ..sqltext import ParseFailed
 from . import whatif
 from .bind import EQ, JOIN, Shape, bind
 from .candidates import FOREIGN_KEY, RARE_VALUE, Candidate, Origin, for_foreign_keys, from_shape, merge, serves_index
-from .values import choose, observed
+from .values import observed, scenarios
 
 
 class Method(StrEnum):
@@ -97,7 +97,8 @@ class AnalyzedStatement:
     cost_after: float | None = None
     indexes: list[str] = field(default_factory=list)   # suggested indexes its new plan uses
     values: dict[str, str] = field(default_factory=dict)  # "$1" -> the value it was planned with
-    values_source: str = "generic"                     # "stats" (see analyze.values) or "generic"
+    values_source: str = "generic"                     # "qualstats", "stats" (see analyze.values) or "generic"
+    scenarios: list[dict[str, Any]] = field(default_factory=list)  # values, source, weight of each scenario
 
     @classmethod
     def of(cls, st: Statement) -> AnalyzedStatement:
@@ -212,9 +213,10 @@ class _Selection:
 
         rows = [AnalyzedStatement.of(st) for st, _ in analyzed]
         for row, (st, shape) in zip(rows, analyzed, strict=True):
-            scenario = choose(shape, self.catalog, _nparams(st.query), self.constants.get(st.queryid or 0))
-            if scenario is not None:
-                row.values, row.values_source = scenario.values, scenario.source
+            found = scenarios(shape, self.catalog, _nparams(st.query), self.constants.get(st.queryid or 0))
+            if found:
+                row.values, row.values_source = found[0].values, found[0].source
+                row.scenarios = [asdict(s) for s in found]
         self.advice.statements = rows
         if self.advice.method == HYPOPG:
             chosen = self._cost(merged, analyzed, rows)
@@ -305,7 +307,7 @@ class _Selection:
             if not shape.tables & touched:
                 continue       # no candidate on its tables: its plan cannot change
             try:
-                rows[pos].cost_before = explain(self.conn, st.query, values=rows[pos].values).cost
+                rows[pos].cost_before = self._weighted(st.query, rows[pos])[0]
             except (psycopg.Error, ValueError) as exc:
                 if self.conn.broken or self.conn.closed:
                     raise   # the connection is gone: not a property of this statement
@@ -348,16 +350,30 @@ class _Selection:
             row = rows[pos]
             if row.cost_before is None:
                 continue
-            plan = explain(self.conn, analyzed[pos][0].query, values=row.values)
-            hits = {hypo.names[n] for n in plan.indexes if n in hypo.names}
-            if hits and plan.cost < row.cost_before * (1 - MIN_GAIN):
+            cost, used = self._weighted(analyzed[pos][0].query, row)
+            hits = {hypo.names[n] for n in used if n in hypo.names}
+            if hits and cost < row.cost_before * (1 - MIN_GAIN):
                 used_by[pos] = hits
-                row.cost_after = plan.cost
+                row.cost_after = cost
                 row.indexes = sorted(self._name(cands[h]) for h in hits)
             else:
                 row.cost_after = row.cost_before
                 row.indexes = []
         return used_by
+
+    def _weighted(self, query: str, row: AnalyzedStatement) -> tuple[float, frozenset[str]]:
+        """Cost over the statement's value scenarios (weighted), and the indexes its main scenario uses."""
+        if not row.scenarios:
+            plan = explain(self.conn, query, values=row.values)
+            return plan.cost, plan.indexes
+        cost = 0.0
+        used: frozenset[str] = frozenset()
+        for i, s in enumerate(row.scenarios):
+            plan = explain(self.conn, query, values=s["values"] or None)
+            cost += s["weight"] * plan.cost
+            if i == 0:
+                used = plan.indexes     # verify checks the main scenario: the index must serve it
+        return cost, used
 
     def _rank(self, cands: list[Candidate], used_by: dict[int, set[int]], rows: list[AnalyzedStatement],
               sizes: dict[int, int]) -> list[int]:

@@ -16,9 +16,10 @@ the assumption:
   ``now() + $n`` likewise;
 * ``LIMIT $n``: 20; ``OFFSET $n``: 0.
 
-With pg_qualstats installed, the constant a statement ran with most often
-comes first (``values_source: qualstats``). A statement with a ``$n`` none of
-these rules covers keeps its generic plan.
+With pg_qualstats installed, the constants a statement ran with most often
+come first (``values_source: qualstats``), up to three scenarios weighted by
+how often they occurred. The generic plan is always one more scenario (10%).
+A statement with a ``$n`` none of these rules covers keeps its generic plan.
 """
 
 from __future__ import annotations
@@ -36,10 +37,61 @@ WINDOW_SHARE = 0.01        # a time window covers this share of the column's spa
 MIN_WINDOW_SECONDS = 60
 
 
+GENERIC_WEIGHT = 0.1      # the generic plan is one more scenario (a prepared statement may get it)
+SCENARIOS = 3             # at most this many value scenarios from pg_qualstats' most frequent constants
+
+
 @dataclass(frozen=True)
 class Scenario:
-    values: dict[str, str]          # "$1" -> the value's text (quoted by psycopg when used)
-    source: str                     # "stats": chosen from pg_stats
+    values: dict[str, str]          # "$1" -> the value's text (quoted by psycopg when used); {}: generic plan
+    source: str                     # qualstats, stats or generic
+    weight: float = 1.0             # the share of executions it stands for
+
+
+def scenarios(shape: Shape, catalog: Catalog, nparams: int,
+              constants: list[QualConstant] | None = None) -> list[Scenario]:
+    """The value scenarios a parameterized statement is costed over, weights summing to 1.
+
+    Up to SCENARIOS scenarios from pg_qualstats (the k-th most frequent constant of each
+    parameter, weighted by how often it occurred), else one from the statistics; plus the
+    generic plan with GENERIC_WEIGHT. Empty when a parameter has no rule: the generic plan only.
+    """
+    first = choose(shape, catalog, nparams, constants)
+    if first is None:
+        return []
+    ranked: list[tuple[dict[str, str], float]] = [(first.values, 1.0)]
+    if first.source == "qualstats":
+        options = {n: _ranked(shape.params.get(n), constants) for n in range(1, nparams + 1)}
+        ranked = []
+        for k in range(SCENARIOS):
+            if k and not any(len(opts) > k for opts in options.values()):
+                break
+            values, weights = {}, []
+            for n in range(1, nparams + 1):
+                opts = options[n]
+                if len(opts) > k:
+                    values[f"${n}"], w = opts[k]
+                    weights.append(w)
+                else:
+                    values[f"${n}"] = first.values[f"${n}"]
+            ranked.append((values, min(weights) if weights else 1.0))
+    total = sum(w for _, w in ranked) or 1.0
+    out = [Scenario(vals, first.source, (1 - GENERIC_WEIGHT) * w / total) for vals, w in ranked]
+    return [*out, Scenario({}, "generic", GENERIC_WEIGHT)]
+
+
+def _ranked(use: ParamUse | None, constants: list[QualConstant] | None) -> list[tuple[str, float]]:
+    """(value, share of occurrences) of the constants seen for this parameter, most frequent first."""
+    if use is None or not constants or use.table is None:
+        return []
+    same = [c for c in constants if c.table == use.table and c.column == use.column and c.op == use.op]
+    total = sum(c.occurrences for c in same) or 1
+    out = []
+    for c in sorted(same, key=lambda c: -c.occurrences):
+        value = constant_value(c.value)
+        if value is not None:
+            out.append((value, c.occurrences / total))
+    return out
 
 
 def choose(shape: Shape, catalog: Catalog, nparams: int,
