@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import catalog_sql
@@ -376,3 +377,32 @@ def write_window_scale(conn: psycopg.Connection[Any]) -> float:
     if not row or not row[1]:
         return 1.0
     return max(0.0, min(1.0, float(row[0]) / float(row[1])))
+
+
+def sample_row(conn: psycopg.Connection[Any], table: TableKey, columns: list[str],
+               timeout_ms: int = 2_000) -> dict[str, str] | None:
+    """One real row's values of ``columns`` (as text), taken from a 1% TABLESAMPLE; None if none.
+
+    Correlated columns ("userId" and "orgId") get values that occur together,
+    which independent picks from pg_stats would not. Read only, bounded in time.
+    """
+    row = None
+    # A small table's 1% of pages may hold no row: then any row will do.
+    for sampling in (sql.SQL("TABLESAMPLE SYSTEM (1)"), sql.SQL("")):
+        query = sql.SQL("SELECT /* pgtune */ {cols} FROM {tab} {sampling} WHERE {notnull} LIMIT 1").format(
+            cols=sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
+            tab=sql.Identifier(*table), sampling=sampling,
+            notnull=sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in columns))
+        try:
+            with conn.transaction(force_rollback=True):
+                conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
+                conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(
+                    sql.Literal(timeout_ms)))
+                row = conn.execute(query).fetchone()
+        except psycopg.Error:
+            if conn.broken or conn.closed:
+                raise
+            return None
+        if row:
+            break
+    return dict(zip(columns, row, strict=True)) if row else None

@@ -288,3 +288,19 @@ def test_without_qualstats_the_advice_says_what_it_would_gain(db: str, conn: psy
     assert any(h.startswith("pg_qualstats") and "partial index" in h for h in advice.hints), advice.hints
     out = CliRunner().invoke(cli, ["check", "--dsn", db])
     assert "pg_qualstats installed" in out.stdout
+
+
+@pytest.mark.no_qualstats
+def test_correlated_equalities_take_their_values_from_one_sampled_row(conn: psycopg.Connection[Any]) -> None:
+    """"orgId" = $1 AND "userId" = $2: independent picks from pg_stats would name a pair no row has."""
+    conn.execute('CREATE TABLE members (id int PRIMARY KEY, "orgId" int, "userId" int, note text)')
+    conn.execute('INSERT INTO members SELECT g, g % 1000, g, \'n\' FROM generate_series(1, 50000) g')
+    conn.execute("ANALYZE members")
+    reset_counters(conn)
+    run(conn, 'SELECT id FROM members WHERE "orgId" = %s AND "userId" = %s', [(7, 7007)], times=3)
+    advice = suggest(conn)
+    stmt = next(s for s in advice.statements if "orgId" in s.query)
+    assert stmt.values_source == "sample", stmt
+    org, user = int(stmt.values["$1"]), int(stmt.values["$2"])
+    assert conn.execute('SELECT count(*) FROM members WHERE "orgId" = %s AND "userId" = %s',
+                        (org, user)).fetchone() == (1,)

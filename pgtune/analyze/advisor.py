@@ -22,7 +22,9 @@ from .._text import Progress, error_text
 from ..capture import (
     Catalog,
     Statement,
+    TableKey,
     WorkloadFilter,
+    sample_row,
 )
 from ..explain import explain, prepare_text
 from ..snapshot import QualConstant, Snapshot, snapshot
@@ -213,7 +215,8 @@ class _Selection:
 
         rows = [AnalyzedStatement.of(st) for st, _ in analyzed]
         for row, (st, shape) in zip(rows, analyzed, strict=True):
-            found = scenarios(shape, self.catalog, _nparams(st.query), self.constants.get(st.queryid or 0))
+            found = scenarios(shape, self.catalog, _nparams(st.query), self.constants.get(st.queryid or 0),
+                              sample=self._sample)
             if found:
                 row.values, row.values_source = found[0].values, found[0].source
                 row.scenarios = [asdict(s) for s in found]
@@ -360,6 +363,9 @@ class _Selection:
                 row.cost_after = row.cost_before
                 row.indexes = []
         return used_by
+
+    def _sample(self, table: TableKey, columns: list[str]) -> dict[str, str] | None:
+        return sample_row(self.conn, table, columns)
 
     def _weighted(self, query: str, row: AnalyzedStatement) -> tuple[float, frozenset[str]]:
         """Cost over the statement's value scenarios (weighted), and the indexes its main scenario uses."""

@@ -14,7 +14,10 @@ the assumption:
 * ``col >= now() - $n::interval``: 1% of the column's span in the
   statistics (the histogram's first to last bound), at least one minute;
   ``now() + $n`` likewise;
-* ``LIMIT $n``: 20; ``OFFSET $n``: 0.
+* ``LIMIT $n``: 20; ``OFFSET $n``: 0;
+* two or more equalities on one table (``"orgId" = $1 AND "userId" = $2``):
+  the values of one row from a 1% TABLESAMPLE, since such columns are often
+  correlated (``values_source: sample``).
 
 With pg_qualstats installed, the constants a statement ran with most often
 come first (``values_source: qualstats``), up to three scenarios weighted by
@@ -24,10 +27,11 @@ A statement with a ``$n`` none of these rules covers keeps its generic plan.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..capture import Catalog
+from ..capture import Catalog, TableKey
 from ..snapshot import QualConstant
 from ..sqltext import constant_value
 from .bind import ParamUse, Shape
@@ -48,8 +52,11 @@ class Scenario:
     weight: float = 1.0             # the share of executions it stands for
 
 
+Sampler = Callable[[TableKey, list[str]], "dict[str, str] | None"]
+
+
 def scenarios(shape: Shape, catalog: Catalog, nparams: int,
-              constants: list[QualConstant] | None = None) -> list[Scenario]:
+              constants: list[QualConstant] | None = None, sample: Sampler | None = None) -> list[Scenario]:
     """The value scenarios a parameterized statement is costed over, weights summing to 1.
 
     Up to SCENARIOS scenarios from pg_qualstats (the k-th most frequent constant of each
@@ -59,6 +66,8 @@ def scenarios(shape: Shape, catalog: Catalog, nparams: int,
     first = choose(shape, catalog, nparams, constants)
     if first is None:
         return []
+    if first.source == "stats" and sample is not None:
+        first = _correlated(shape, first, sample)
     ranked: list[tuple[dict[str, str], float]] = [(first.values, 1.0)]
     if first.source == "qualstats":
         options = {n: _ranked(shape.params.get(n), constants) for n in range(1, nparams + 1)}
@@ -78,6 +87,26 @@ def scenarios(shape: Shape, catalog: Catalog, nparams: int,
     total = sum(w for _, w in ranked) or 1.0
     out = [Scenario(vals, first.source, (1 - GENERIC_WEIGHT) * w / total) for vals, w in ranked]
     return [*out, Scenario({}, "generic", GENERIC_WEIGHT)]
+
+
+def _correlated(shape: Shape, first: Scenario, sample: Sampler) -> Scenario:
+    """Two or more equalities on one table take their values from one sampled row (they may be correlated)."""
+    by_table: dict[TableKey, list[tuple[int, str]]] = {}
+    for n, use in shape.params.items():
+        if use.op == "=" and use.table is not None:
+            by_table.setdefault(use.table, []).append((n, use.column))
+    values = dict(first.values)
+    sampled = False
+    for table, params in by_table.items():
+        columns = sorted({c for _, c in params})
+        if len(columns) < 2:
+            continue
+        row = sample(table, columns)
+        if row:
+            for n, column in params:
+                values[f"${n}"] = row[column]
+            sampled = True
+    return Scenario(values, "sample", first.weight) if sampled else first
 
 
 def _ranked(use: ParamUse | None, constants: list[QualConstant] | None) -> list[tuple[str, float]]:
