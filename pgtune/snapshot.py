@@ -42,6 +42,7 @@ class QualConstant:
     op: str
     value: str              # the constant as the server printed it: 'pending'::text, 42
     occurrences: int
+    filtered: int = 0       # rows its executions read and threw away: how heavy it is
 
 
 @dataclass
@@ -118,5 +119,6 @@ def read_constants(conn: psycopg.Connection[Any]) -> dict[int, list[QualConstant
         return {}
     for r in rows:
         out.setdefault(int(r["queryid"]), []).append(QualConstant(
-            (r["schema"], r["table"]), r["column"], r["op"], r["constvalue"], int(r["occurrences"])))
+            (r["schema"], r["table"]), r["column"], r["op"], r["constvalue"], int(r["occurrences"]),
+            int(r["filtered"] or 0)))
     return out

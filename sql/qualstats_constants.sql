@@ -1,5 +1,6 @@
 -- Finds, per statement (queryid), the constants pg_qualstats saw compared
--- with each column, and how often: the values the workload really runs with.
+-- with each column, how often, and how many rows those executions filtered
+-- out (the heavy constants: the ones a missing index costs the most).
 -- Only "column operator constant" quals of this database.
 SELECT /* pgtune */ q.queryid,
        n.nspname AS schema,
@@ -7,7 +8,8 @@ SELECT /* pgtune */ q.queryid,
        a.attname AS column,
        o.oprname AS op,
        q.constvalue,
-       sum(q.occurences)::bigint AS occurrences
+       sum(q.occurences)::bigint AS occurrences,
+       sum(q.nbfiltered)::bigint AS filtered
 FROM pg_qualstats AS q
     JOIN pg_catalog.pg_class AS c ON c.oid = q.lrelid
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace

@@ -21,7 +21,8 @@ the assumption:
 
 With pg_qualstats installed, the constants a statement ran with most often
 come first (``values_source: qualstats``), up to three scenarios weighted by
-how often they occurred. The generic plan is always one more scenario (10%).
+how often they occurred; the heaviest constant (the most rows filtered out)
+always gets a scenario of its own, even when it is rare. The generic plan is always one more scenario (10%).
 A statement with a ``$n`` none of these rules covers keeps its generic plan.
 """
 
@@ -110,13 +111,21 @@ def _correlated(shape: Shape, first: Scenario, sample: Sampler) -> Scenario:
 
 
 def _ranked(use: ParamUse | None, constants: list[QualConstant] | None) -> list[tuple[str, float]]:
-    """(value, share of occurrences) of the constants seen for this parameter, most frequent first."""
+    """(value, share of occurrences) of the constants to cost this parameter with.
+
+    The most frequent ones, and the heaviest (the most rows filtered out: where a missing
+    index hurts most) even when it is rare; most frequent first.
+    """
     if use is None or not constants or use.table is None:
         return []
     same = [c for c in constants if c.table == use.table and c.column == use.column and c.op == use.op]
     total = sum(c.occurrences for c in same) or 1
+    picked = sorted(same, key=lambda c: -c.occurrences)[:SCENARIOS]
+    heaviest = max(same, key=lambda c: c.filtered, default=None)
+    if heaviest is not None and heaviest not in picked and heaviest.filtered > 0:
+        picked = [*picked[: SCENARIOS - 1], heaviest]
     out = []
-    for c in sorted(same, key=lambda c: -c.occurrences):
+    for c in picked:
         value = constant_value(c.value)
         if value is not None:
             out.append((value, c.occurrences / total))
