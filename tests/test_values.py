@@ -41,3 +41,9 @@ def test_qualstats_constants_weighted_and_the_heaviest_kept() -> None:
 def test_a_parameter_without_a_rule_keeps_the_generic_plan() -> None:
     shape = bind("SELECT id FROM jobs WHERE id = ANY($1)", CATALOG)
     assert scenarios(shape, CATALOG, 1) == []
+
+
+def test_in_lists_of_parameters_get_equality_values() -> None:
+    shape = bind("SELECT id FROM jobs WHERE status IN ($1, $2) AND amount <= $3", CATALOG)
+    [main, _generic] = scenarios(shape, CATALOG, 3)
+    assert main.values["$1"] == main.values["$2"] == "pending" and main.values["$3"] == "10"

@@ -451,6 +451,10 @@ class _Binder:
         """Remember which column a ``$n`` is compared with, so a value can be chosen for it."""
         if found is None:
             return
+        if isinstance(node, (list, tuple)):          # col IN ($1, $2): each one is an equality value
+            for item in node:
+                self._param(found, item, op)
+            return
         node = _strip_cast(node)
         if isinstance(node, ast.ParamRef) and node.number:
             self.shape.params.setdefault(int(node.number), ParamUse(found.table, found.column, op))
