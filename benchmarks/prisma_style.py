@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from tabulate import tabulate
 from pgtune import api
 from pgtune.capture import reset_counters
 from pgtune.cluster import LocalCluster
-from pgtune.explain import explain
+from pgtune.demo.runner import Template, measure
 
 SCHEMA = """
 CREATE TABLE "User" (
@@ -74,14 +73,6 @@ EXPERT = [
 ]
 
 
-@dataclass(frozen=True)
-class Template:
-    name: str
-    sql: str
-    params: Any            # (rng, users) -> tuple
-    calls: int
-
-
 def templates() -> list[Template]:
     return [
         Template("events last day", 'SELECT count(*) FROM "Event" WHERE "createdAt" >= now() - interval \'1 day\'',
@@ -109,22 +100,12 @@ def run_workload(conn: psycopg.Connection[Any], users: int, seed: int = 5) -> No
 PER_STATEMENT: dict[str, dict[str, float]] = {}   # index set -> template -> mean ms
 
 
-def totals(conn: psycopg.Connection[Any], users: int, samples: int = 5, seed: int = 9,
-           label: str = "") -> tuple[float, float]:
-    """Σ calls × mean planner cost and Σ calls × mean measured ms over concrete instances."""
-    rng = random.Random(seed)
-    cost = ms = 0.0
-    for t in templates():
-        costs, times = [], []
-        for _ in range(samples):
-            text = psycopg.ClientCursor(conn).mogrify(t.sql, t.params(rng, users))
-            p = explain(conn, text, analyze=True)
-            costs.append(p.cost)
-            times.append(p.execution_ms or 0.0)
-        cost += t.calls * sum(costs) / samples
-        ms += t.calls * sum(times) / samples
-        PER_STATEMENT.setdefault(label, {})[t.name] = sum(times) / samples
-    return cost, ms
+def totals(conn: psycopg.Connection[Any], users: int, label: str) -> tuple[float, float]:
+    """Σ calls × mean planner cost and Σ calls × mean measured ms over concrete instances (5 each)."""
+    measured = measure(conn, users, samples=5, seed=9, workload=templates())
+    PER_STATEMENT[label] = {name: m.ms for name, m in measured.items()}
+    calls = {t.name: t.calls for t in templates()}
+    return (sum(calls[n] * m.cost for n, m in measured.items()), sum(calls[n] * m.ms for n, m in measured.items()))
 
 
 def user_index_bytes(conn: psycopg.Connection[Any]) -> tuple[int, int]:

@@ -57,13 +57,21 @@ class Capabilities:
 
     def hints(self) -> list[str]:
         """Optional improvements: pgtune works without them, less precisely."""
+        return self.what_if_hints() + self.qualstats_hints()
+
+    def what_if_hints(self) -> list[str]:
+        """Why advice is heuristic: HypoPG is missing, and how to add it."""
+        if self.hypopg_installed:
+            return []
+        if self.hypopg_available:
+            return ["hypopg is available but not installed: run CREATE EXTENSION hypopg; "
+                    "for what-if costing of candidate indexes"]
+        return [f"hypopg is not available: install postgresql-{self.major}-hypopg "
+                "for what-if costing of candidate indexes (heuristic mode until then)"]
+
+    def qualstats_hints(self) -> list[str]:
+        """What pg_qualstats would add, and the exact steps to enable it."""
         out = []
-        if self.hypopg_available and not self.hypopg_installed:
-            out.append("hypopg is available but not installed: run CREATE EXTENSION hypopg; "
-                       "for what-if costing of candidate indexes")
-        elif not self.hypopg_installed:
-            out.append(f"hypopg is not available: install postgresql-{self.major}-hypopg "
-                       "for what-if costing of candidate indexes (heuristic mode until then)")
         gain = ("for the constants the workload really uses (its $n are then costed with them, and a rare "
                 "status value gets a partial index)")
         if not self.qualstats_available:
@@ -75,10 +83,6 @@ class Capabilities:
         elif not self.qualstats_installed:
             out.append(f"pg_qualstats is preloaded but not installed: run CREATE EXTENSION pg_qualstats; {gain}")
         return out
-
-    def what_if_hints(self) -> list[str]:
-        """The hints that say why advice is heuristic (HypoPG missing)."""
-        return [h for h in self.hints() if h.startswith("hypopg")]
 
     def require_workload(self) -> None:
         """Raise MissingCapability unless pg_stat_statements can be read here."""

@@ -68,6 +68,11 @@ def scans(plan: dict[str, Any]) -> list[str]:
     return found
 
 
+def covers(values: dict[str, str] | None, nparams: int) -> bool:
+    """Do ``values`` name every parameter ``$1..$nparams``?"""
+    return values is not None and all(f"${n}" in values for n in range(1, nparams + 1))
+
+
 def index_names(plan: dict[str, Any]) -> set[str]:
     found: set[str] = set()
     stack = [plan]
@@ -90,7 +95,7 @@ def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
     query, nparams = prepare_text(query)
     options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
     args: list[str] | None = None
-    if nparams and values and all(f"${n}" in values for n in range(1, nparams + 1)):
+    if nparams and values is not None and covers(values, nparams):
         args = [sql.Literal(values[f"${n}"]).as_string(conn) for n in range(1, nparams + 1)]
     if nparams and analyze and args is None:
         raise ValueError("a statement with parameters cannot be measured without values for them")

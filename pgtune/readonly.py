@@ -24,7 +24,7 @@ from pglast import ast
 from psycopg import sql
 
 from . import catalog_sql
-from .explain import explain, prepare_text
+from .explain import covers, explain, prepare_text
 from .sqltext import ParseFailed, names, parse, parse_one, text, walk
 
 _WRITES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
@@ -131,7 +131,7 @@ def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool 
     A parameterized statement runs with ``values`` (the representative values it was planned with).
     """
     nparams = prepare_text(query)[1]
-    if nparams and not (values and all(f"${n}" in values for n in range(1, nparams + 1))):
+    if nparams and not covers(values, nparams):
         return None, "parameterized: no values to run it with (pg_stat_statements keeps none)"
     reason = why_not_read_only(conn, query, trust_functions=trust_functions)
     if reason is not None:

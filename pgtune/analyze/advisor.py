@@ -187,7 +187,7 @@ def advise(conn: psycopg.Connection[Any], snap: Snapshot, options: Options | Non
     advice = Advice(method=HYPOPG if use_hypo else HEURISTIC, hints=caps.what_if_hints() if not use_hypo else [],
                     server_version=caps.server_version)
     advice.hints.extend(snap.hints())
-    advice.hints.extend(h for h in caps.hints() if h.startswith("pg_qualstats"))
+    advice.hints.extend(caps.qualstats_hints())
     return _Selection(conn, snap.catalog, opts, advice, say, snap.text_limit, snap.constants).run(snap.statements)
 
 

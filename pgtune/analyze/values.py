@@ -110,6 +110,11 @@ def _correlated(shape: Shape, first: Scenario, sample: Sampler) -> Scenario:
     return Scenario(values, "sample", first.weight) if sampled else first
 
 
+def _seen(use: ParamUse, constants: list[QualConstant]) -> list[QualConstant]:
+    """The constants pg_qualstats saw compared with this parameter's column, by the same operator."""
+    return [c for c in constants if c.table == use.table and c.column == use.column and c.op == use.op]
+
+
 def _ranked(use: ParamUse | None, constants: list[QualConstant] | None) -> list[tuple[str, float]]:
     """(value, share of occurrences) of the constants to cost this parameter with.
 
@@ -118,7 +123,7 @@ def _ranked(use: ParamUse | None, constants: list[QualConstant] | None) -> list[
     """
     if use is None or not constants or use.table is None:
         return []
-    same = [c for c in constants if c.table == use.table and c.column == use.column and c.op == use.op]
+    same = _seen(use, constants)
     total = sum(c.occurrences for c in same) or 1
     picked = sorted(same, key=lambda c: -c.occurrences)[:SCENARIOS]
     heaviest = max(same, key=lambda c: c.filtered, default=None)
@@ -159,7 +164,7 @@ def observed(use: ParamUse, constants: list[QualConstant] | None, *, dominant: f
     """The constant the workload compared this column with most often (and at least ``dominant`` of the time)."""
     if not constants or use.table is None:
         return None
-    same = [c for c in constants if c.table == use.table and c.column == use.column and c.op == use.op]
+    same = _seen(use, constants)
     total = sum(c.occurrences for c in same)
     for c in sorted(same, key=lambda c: -c.occurrences):
         if total and c.occurrences >= dominant * total:

@@ -108,11 +108,12 @@ class Measure:
     ms: float
 
 
-def measure(conn: psycopg.Connection[Any], scale: float, samples: int = 3, seed: int = 11) -> dict[str, Measure]:
-    """Mean planner cost and execution time of a few concrete instances per template."""
+def measure(conn: psycopg.Connection[Any], scale: float, samples: int = 3, seed: int = 11,
+            workload: list[Template] | None = None) -> dict[str, Measure]:
+    """Mean planner cost and execution time of a few concrete instances per template (the demo's by default)."""
     rng = random.Random(seed)
     out = {}
-    for t in templates():
+    for t in workload if workload is not None else templates():
         costs, times = [], []
         for _ in range(samples):
             # Literal values inlined by psycopg's own quoting, so EXPLAIN ANALYZE sees real values.

@@ -11,12 +11,9 @@ from ..duration import check_timeout
 from .model import Migration, Phase, PhaseStep
 
 
-def _literal(value: str) -> str:
-    # Timeouts are validated by _check_timeout, so quoting them is safe.
-    return "'" + value + "'"
-
-
-_check_timeout = check_timeout
+def _timeout(value: str) -> str:
+    """A duration as a SET value: check_timeout admits only digits and a unit, so quoting it is safe."""
+    return "'" + check_timeout(value) + "'"
 
 
 def _settings(m: Migration, *, statement_limit: bool) -> list[str]:
@@ -28,8 +25,8 @@ def _settings(m: Migration, *, statement_limit: bool) -> list[str]:
     """
     return [
         "SET standard_conforming_strings = on;",
-        f"SET lock_timeout = {_literal(_check_timeout(m.lock_timeout))};",
-        f"SET statement_timeout = {_literal(_check_timeout(m.statement_timeout)) if statement_limit else '0'};",
+        f"SET lock_timeout = {_timeout(m.lock_timeout)};",
+        f"SET statement_timeout = {_timeout(m.statement_timeout) if statement_limit else '0'};",
     ]
 
 
@@ -76,7 +73,7 @@ def up_script(m: Migration, phase: Phase) -> str:
         if (ix.schema, ix.table) not in [(s, t) for s, t, _ in tables]:
             tables.append((ix.schema, ix.table, ix.analyze))
     lines.append("-- Fresh statistics so the planner costs the new indexes right away.")
-    lines.append(f"SET statement_timeout = {_literal(_check_timeout(m.statement_timeout))};")
+    lines.append(f"SET statement_timeout = {_timeout(m.statement_timeout)};")
     lines.extend(a + ";" for _, _, a in tables)
     return "\n".join(lines) + "\n"
 
@@ -107,7 +104,7 @@ def _validate_up(m: Migration, phase: Phase) -> str:
     if not_null:
         lines += ["", "-- SET NOT NULL takes ACCESS EXCLUSIVE, but the validated check proves the column has",
                   "-- no NULL, so the server skips the scan: the lock lasts an instant.",
-                  f"SET statement_timeout = {_literal(_check_timeout(m.statement_timeout))};"]
+                  f"SET statement_timeout = {_timeout(m.statement_timeout)};"]
         for c in not_null:
             lines += ["BEGIN;", f"{c.set_not_null};",
                       _squawk_ignore(c.drop, "ban-drop-constraint", "The helper check is redundant once the "
