@@ -123,6 +123,7 @@ class ColumnInfo:
     most_common_vals: tuple[str, ...] = ()
     most_common_freqs: tuple[float, ...] = ()
     histogram_bounds: tuple[str, ...] = ()
+    correlation: float | None = None    # physical order vs value order (1: stored sorted)
 
 
 @dataclass
@@ -340,7 +341,8 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
                 null_frac=None if r["null_frac"] is None else float(r["null_frac"]), avg_width=r["avg_width"],
                 most_common_vals=tuple(r["most_common_vals"] or ()),
                 most_common_freqs=tuple(float(f) for f in r["most_common_freqs"] or ()),
-                histogram_bounds=tuple(r["histogram_bounds"] or ()))
+                histogram_bounds=tuple(r["histogram_bounds"] or ()),
+                correlation=None if r["correlation"] is None else float(r["correlation"]))
             cat.columns.append(info)
             if info.n_distinct is not None:
                 cat.column_stats[(info.schema, info.table, info.name)] = ColumnStats(

@@ -57,10 +57,15 @@ def free_port() -> int:
 
 
 class LocalCluster:
-    def __init__(self, bindir: Path | None = None, settings: dict[str, str] | None = None) -> None:
+    def __init__(self, bindir: Path | None = None, settings: dict[str, str] | None = None,
+                 root: Path | None = None) -> None:
+        """``root`` keeps the cluster there between runs (a benchmark's loaded data); else a temp dir."""
         self.bindir = bindir or find_bindir()
         self.settings = {**SETTINGS, **self._qualstats(), **(settings or {})}
-        self.root = Path(tempfile.mkdtemp(prefix="pgtune-pg-"))
+        self.keep = root is not None
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
+        self.root = root or Path(tempfile.mkdtemp(prefix="pgtune-pg-"))
         self.datadir = self.root / "data"
         self.port = free_port()
         self.user = "postgres"
@@ -95,16 +100,22 @@ class LocalCluster:
         else:
             self.user = os.environ.get("USER") or "postgres"
         os.chmod(self.root, 0o755)
-        out = self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", self.user,
-                        "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
-        if out.returncode != 0:
-            self._cleanup()
-            why = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode
-            raise ClusterError(f"initdb failed: {why}")
-        with open(self.datadir / "postgresql.conf", "a") as conf:
-            conf.write(f"\nport = {self.port}\nunix_socket_directories = '{self.root}'\n")
+        if not (self.datadir / "PG_VERSION").exists():
+            out = self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", self.user,
+                            "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
+            if out.returncode != 0:
+                self._cleanup()
+                why = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode
+                raise ClusterError(f"initdb failed: {why}")
+            with open(self.datadir / "postgresql.conf", "a") as conf:
+                conf.write("\ninclude_if_exists = 'pgtune.conf'\n")
+        # Rewritten at every start: a kept cluster gets this run's port and settings.
+        with open(self.datadir / "pgtune.conf", "w") as conf:
+            conf.write(f"port = {self.port}\nunix_socket_directories = '{self.root}'\n")
             for key, value in self.settings.items():
                 conf.write(f"{key} = {value}\n")
+        if self.as_root:
+            shutil.chown(self.datadir / "pgtune.conf", "postgres", "postgres")
         out = self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l",
                         str(self.root / "server.log"), "-w", "-t", "60", "start")
         if out.returncode != 0:
@@ -116,12 +127,14 @@ class LocalCluster:
 
     def stop(self) -> None:
         if self.running:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m",
+                      "fast" if self.keep else "immediate", "-w", "stop")
             self.running = False
         self._cleanup()
 
     def _cleanup(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> LocalCluster:
         return self.start()

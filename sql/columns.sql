@@ -1,5 +1,6 @@
 -- Finds every column of the user tables with its planner statistics
--- (pg_stats: distinct values, NULL fraction, width, most common values) and
+-- (pg_stats: distinct values, NULL fraction, width, physical order correlation,
+-- most common values) and
 -- what CHECK-constraint proposals need besides: type and its category
 -- (pg_type.typcategory: S string, N numeric, D date/time, E enum, B boolean),
 -- NOT NULL, and the table's size. Index advice and constraints read this one query.
@@ -14,6 +15,7 @@ SELECT /* pgtune */ n.nspname AS schema,
        s.n_distinct,
        s.null_frac,
        s.avg_width,
+       s.correlation,
        s.most_common_vals::text::text[] AS most_common_vals,
        s.most_common_freqs,
        s.histogram_bounds::text::text[] AS histogram_bounds
