@@ -29,9 +29,21 @@ from ..capture import (
 from ..explain import explain, prepare_text
 from ..snapshot import QualConstant, Snapshot, snapshot
 from ..sqltext import ParseFailed
-from . import whatif
-from .bind import EQ, JOIN, Shape, bind
-from .candidates import FOREIGN_KEY, RARE_VALUE, Candidate, Origin, for_foreign_keys, from_shape, merge, serves_index
+from . import sizing, whatif
+from .bind import EQ, FUNC, GROUP, JOIN, ORDER, OUTPUT, RANGE, STAR, Shape, bind
+from .candidates import (
+    FOREIGN_KEY,
+    RARE_VALUE,
+    WORKLOAD,
+    Candidate,
+    Origin,
+    for_foreign_keys,
+    from_shape,
+    merge,
+    serves,
+    serves_index,
+)
+from .selection import Greedy, Ident, Selection, SizeBasis, Workload, ident
 from .values import observed, scenarios
 
 
@@ -86,7 +98,22 @@ class IndexSuggestion:
     cost_before: float | None = None      # sum of calls x plan cost of the statements it serves
     cost_after: float | None = None
     maintenance_cost: float | None = None  # writes on the table x WRITE_COST
-    estimated_bytes: int | None = None
+    estimated_bytes: int | None = None     # HypoPG's estimate (no deduplication)
+    forecast_bytes: int | None = None      # pgtune's forecast of the built size (analyze.sizing)
+
+
+@dataclass
+class CurvePoint:
+    """One step of the selection: the set's size and the workload's cost once the step is taken."""
+
+    step: int
+    action: str                 # none (the start), add, widen
+    index: str | None           # the index the step builds
+    replaces: str | None        # for widen: the narrower index it replaces
+    forecast_bytes: int         # the whole set, forecast
+    hypopg_bytes: int           # the whole set, as HypoPG estimates it
+    cost: float                 # sum over statements of calls x planned cost
+    chosen: bool                # within the budget (--max-index-mb, --max-indexes)
 
 
 @dataclass
@@ -135,6 +162,19 @@ class Advice:
     rejected: list[Rejected] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
     server_version: str = ""
+    curve: list[CurvePoint] = field(default_factory=list)
+    what_if_calls: int = 0
+
+    @property
+    def knee(self) -> CurvePoint | None:
+        """The curve's knee: the step farthest above the straight line from start to end (Kneedle)."""
+        if len(self.curve) < 3:
+            return None
+        first, last = self.curve[0], self.curve[-1]
+        span_x = (last.forecast_bytes - first.forecast_bytes) or 1
+        span_y = (first.cost - last.cost) or 1.0
+        return max(self.curve, key=lambda p: (first.cost - p.cost) / span_y
+                   - (p.forecast_bytes - first.forecast_bytes) / span_x)
 
     @property
     def workload_cost_before(self) -> float | None:
@@ -163,6 +203,7 @@ class Options:
     rare_value: float = RARE_VALUE  # a constant below this row fraction makes a partial index
     use_hypopg: bool | None = None  # None: when installed
     write_scale: float | None = None  # scales table writes to the workload window; None: measured
+    size_basis: SizeBasis = SizeBasis.FORECAST   # what max_index_mb and benefit per byte count
 
 
 
@@ -197,6 +238,8 @@ class _Selection:
         self.conn, self.catalog, self.opts, self.advice, self.say = conn, catalog, opts, advice, say
         self.text_limit = text_limit
         self.constants = constants or {}
+        self.distinct: dict[tuple[TableKey, tuple[str, ...]], float | None] = {}   # sampled key counts
+        self.forecasts: dict[Ident, int] = {}
 
     # -- analysis -------------------------------------------------------------
 
@@ -222,7 +265,7 @@ class _Selection:
                 row.scenarios = [asdict(s) for s in found]
         self.advice.statements = rows
         if self.advice.method == HYPOPG:
-            chosen = self._cost(merged, analyzed, rows)
+            chosen = self._cost(cands, analyzed, rows)
         else:
             chosen = [(c, None) for c in sorted(merged, key=lambda c: -sum(analyzed[p][0].calls
                                                                            for p in c.statements))]
@@ -302,10 +345,10 @@ class _Selection:
 
     # -- what-if costing and selection ---------------------------------------
 
-    def _cost(self, merged: list[Candidate], analyzed: list[tuple[Statement, Shape]],
+    def _cost(self, cands: list[Candidate], analyzed: list[tuple[Statement, Shape]],
               rows: list[AnalyzedStatement]) -> list[tuple[Candidate, int | None]]:
-        """Keep the candidates the planner uses and that pay for themselves."""
-        touched = {c.table for c in merged}
+        """Greedy size-aware selection (analyze.selection), then the final plans with the chosen set."""
+        touched = {c.table for c in cands}
         for pos, (st, shape) in enumerate(analyzed):
             if not shape.tables & touched:
                 continue       # no candidate on its tables: its plan cannot change
@@ -316,33 +359,98 @@ class _Selection:
                     raise   # the connection is gone: not a property of this statement
                 self.advice.skipped.append(Skipped(st.queryid, st.query, f"cannot plan: {error_text(exc)}",
                                                    SkipKind.CANNOT_PLAN))
-        self.say(f"what-if costing of {len(merged)} candidates with hypopg")
+        seeds = [c for c in cands if c.foreign_key is None or c.origin == WORKLOAD]
+        seeds += [c for c in single_columns(analyzed) if self._worth_it(c)]
+        self.say(f"what-if costing of {len(seeds)} candidates with hypopg")
         with whatif.session(self.conn) as hypo:
-            sizes: dict[int, int] = {}
-            for i, c in enumerate(merged):
-                try:
-                    sizes[i] = hypo.create(i, c)[1]
-                except psycopg.Error as exc:
-                    if self.conn.broken or self.conn.closed:
-                        raise
-                    # Aggregates, window or volatile functions, subqueries…: the server refuses the
-                    # index itself. One refused candidate never sinks the run.
-                    self.advice.rejected.append(Rejected(
-                        schema=c.table[0], table=c.table[1], keys=[k.ident for k in c.keys],
-                        reason=f"the server refuses this index: {error_text(exc)}",
-                        queries=[analyzed[p][0] for p in sorted(c.statements)]))
-            used_by = self._plan_with(hypo, merged, analyzed, rows, range(len(analyzed)))
-            ranked = self._rank(merged, used_by, rows, sizes)
-            keep = set(ranked)
-            # Re-plan, with only the survivors, the statements that used a dropped candidate.
-            dropped = set(range(len(merged))) - keep
-            again = [p for p in range(len(analyzed)) if used_by.get(p, set()) & dropped]
-            if again:
-                hypo.reset()
-                for i in sorted(keep):
-                    hypo.create(i, merged[i])
-                self._plan_with(hypo, merged, analyzed, rows, again)
-        return [(merged[i], sizes.get(i)) for i in ranked]
+            seeds = self._creatable(hypo, seeds, analyzed)
+            hypo.reset()
+            costed = [p for p in range(len(analyzed)) if rows[p].cost_before is not None]
+            workload = [workload_of(analyzed[p][1], rows[p]) for p in costed]
+
+            def planner(i: int, config: list[Candidate]) -> float:
+                hypo.ensure(config)
+                return self._weighted(analyzed[costed[i]][0].query, rows[costed[i]])[0]
+
+            result = Greedy(workload, planner, forecast=self._forecast, hypopg_size=hypo.size,
+                            upkeep=self._upkeep, widen_columns=widen_columns(analyzed),
+                            basis=self.opts.size_basis).run(seeds)
+            budget = self.opts.max_index_mb * 1048576 if self.opts.max_index_mb is not None else None
+            steps = result.prefix(budget, self.opts.max_indexes, self.opts.size_basis)
+            chosen = Selection.configuration(steps)
+            self._curve(result, len(steps))
+            self.say(f"selection: {len(result.steps)} steps, {result.what_if_calls} what-if plans "
+                     f"({result.cache_hits} from cache)")
+            size = hypo.size if self.opts.size_basis == SizeBasis.HYPOPG else self._forecast
+            used = sum(size(c) for c in chosen)
+            for fk in (c for c in cands if c.foreign_key is not None and c.origin == FOREIGN_KEY):
+                if any(serves(c.keys, c.where, c.include, fk) for c in chosen):
+                    continue
+                if budget is not None and used + size(fk) > budget:
+                    continue
+                if self.opts.max_indexes is not None and len(chosen) >= self.opts.max_indexes:
+                    continue
+                chosen.append(fk)
+                used += size(fk)
+            hypo.reset()
+            for i, c in enumerate(chosen):
+                hypo.create(i, c)
+            used_by = self._plan_with(hypo, chosen, analyzed, rows, range(len(analyzed)))
+            serving = set().union(*used_by.values()) if used_by else set()
+            return [(c, hypo.sizes.get(ident(c))) for i, c in enumerate(chosen)
+                    if i in serving or c.foreign_key is not None]
+
+    def _creatable(self, hypo: whatif.Hypothetical, seeds: list[Candidate],
+                   analyzed: list[tuple[Statement, Shape]]) -> list[Candidate]:
+        """The seeds the server accepts as indexes; the others are reported as rejected."""
+        out = []
+        seen: set[Ident] = set()
+        for c in seeds:
+            if ident(c) in seen:
+                continue
+            seen.add(ident(c))
+            try:
+                hypo.create(-1, c)
+            except psycopg.Error as exc:
+                if self.conn.broken or self.conn.closed:
+                    raise
+                # Aggregates, window or volatile functions, subqueries…: the server refuses the
+                # index itself. One refused candidate never sinks the run.
+                self.advice.rejected.append(Rejected(
+                    schema=c.table[0], table=c.table[1], keys=[k.ident for k in c.keys],
+                    reason=f"the server refuses this index: {error_text(exc)}",
+                    queries=[analyzed[p][0] for p in sorted(c.statements)]))
+                continue
+            out.append(c)
+        return out
+
+    def _forecast(self, cand: Candidate) -> int:
+        key = ident(cand)
+        if key not in self.forecasts:
+            self.forecasts[key] = self._forecast_new(cand)
+        return self.forecasts[key]
+
+    def _forecast_new(self, cand: Candidate) -> int:
+        distinct = None
+        if len(cand.keys) > 1 or any(k.expression is not None for k in cand.keys):
+            key = (cand.table, tuple(k.ident for k in cand.keys))
+            if key not in self.distinct:
+                table = self.catalog.tables.get(cand.table)
+                self.distinct[key] = sizing.sample_distinct(self.conn, cand.table, cand.keys,
+                                                            table.reltuples if table else 0.0)
+            distinct = self.distinct[key]
+        return sizing.forecast(self.catalog, cand.table, cand.keys, include=cand.include,
+                               fraction=cand.where_fraction, distinct=distinct)
+
+    def _curve(self, result: Selection, chosen: int) -> None:
+        self.advice.curve = [CurvePoint(step=0, action="none", index=None, replaces=None, forecast_bytes=0,
+                                        hypopg_bytes=0, cost=result.base_cost, chosen=True)]
+        for n, s in enumerate(result.steps, start=1):
+            self.advice.curve.append(CurvePoint(
+                step=n, action=str(s.kind), index=self._name(s.index),
+                replaces=self._name(s.replaces) if s.replaces is not None else None,
+                forecast_bytes=s.forecast_bytes, hypopg_bytes=s.hypopg_bytes, cost=s.cost, chosen=n <= chosen))
+        self.advice.what_if_calls = result.what_if_calls
 
     def _plan_with(self, hypo: whatif.Hypothetical, cands: list[Candidate],
                    analyzed: list[tuple[Statement, Shape]], rows: list[AnalyzedStatement],
@@ -381,35 +489,6 @@ class _Selection:
                 used = plan.indexes     # verify checks the main scenario: the index must serve it
         return cost, used
 
-    def _rank(self, cands: list[Candidate], used_by: dict[int, set[int]], rows: list[AnalyzedStatement],
-              sizes: dict[int, int]) -> list[int]:
-        """Candidates by net benefit, within the count and size budgets."""
-        benefit = {i: 0.0 for i in range(len(cands))}
-        for pos, hits in used_by.items():
-            r = rows[pos]
-            saved = ((r.cost_before or 0) - (r.cost_after or 0)) * r.calls
-            for h in hits:
-                benefit[h] += saved / len(hits)
-        net: dict[int, float] = {}
-        for i, c in enumerate(cands):
-            if i not in sizes:
-                continue           # refused by the server: it cannot be built
-            upkeep = self._upkeep(c)
-            if c.foreign_key is not None or benefit[i] > upkeep:
-                net[i] = benefit[i] - upkeep
-        order = sorted(net, key=lambda i: (cands[i].foreign_key is not None and benefit[i] == 0, -net[i]))
-        budget = self.opts.max_index_mb * 1048576 if self.opts.max_index_mb is not None else None
-        chosen: list[int] = []
-        for i in order:
-            if self.opts.max_indexes is not None and len(chosen) >= self.opts.max_indexes:
-                break
-            if budget is not None:
-                if sizes.get(i, 0) > budget:
-                    continue
-                budget -= sizes.get(i, 0)
-            chosen.append(i)
-        return chosen
-
     def _upkeep(self, cand: Candidate) -> float:
         """What maintaining the index costs over the workload's window, in planner cost units."""
         table = self.catalog.tables.get(cand.table)
@@ -447,7 +526,8 @@ class _Selection:
             rollback=ddl.drop_index(schema, name), analyze=ddl.analyze(schema, table),
             reason=self._reason(cand, before, after, len(served), upkeep), queries=queries,
             values=[rows[p].values for p in served], values_source=[rows[p].values_source for p in served],
-            cost_before=before, cost_after=after, maintenance_cost=upkeep, estimated_bytes=size)
+            cost_before=before, cost_after=after, maintenance_cost=upkeep, estimated_bytes=size,
+            forecast_bytes=self._forecast(cand))
 
     def _distinct_note(self, cand: Candidate) -> str:
         """Why the predicate's column is status-like, e.g. ``; status has 3 distinct values``."""
@@ -474,6 +554,56 @@ class _Selection:
         if upkeep and before and after:
             parts.append(f"write upkeep {upkeep:,.0f} < saving {before - after:,.0f}")
         return "; ".join(parts) or "candidate from the workload shape"
+
+
+_KEYABLE = (EQ, RANGE, JOIN, ORDER, GROUP)
+
+
+def single_columns(analyzed: list[tuple[Statement, Shape]]) -> list[Candidate]:
+    """One single-column candidate per column (or expression) a statement filters, joins, sorts or groups on."""
+    out: dict[tuple[TableKey, str], Candidate] = {}
+    for pos, (_st, shape) in enumerate(analyzed):
+        for u in shape.uses:
+            if u.role in _KEYABLE:
+                key = ddl.IndexKey(u.column)
+            elif u.role == FUNC and u.expression:
+                key = ddl.IndexKey(u.column, expression=u.expression)
+            else:
+                continue
+            cand = out.setdefault((u.table, key.ident), Candidate(u.table, (key,), 1))
+            cand.statements.add(pos)
+    return list(out.values())
+
+
+def workload_of(shape: Shape, row: AnalyzedStatement) -> Workload:
+    """What selection needs of one statement: weight, cost now, the columns it could use."""
+    keyable: dict[TableKey, set[str]] = {}
+    touched: dict[TableKey, set[str]] = {}
+    star: set[TableKey] = set()
+    for u in shape.uses:
+        if u.role in _KEYABLE:
+            keyable.setdefault(u.table, set()).add(u.column)
+        elif u.role == FUNC and u.expression:
+            keyable.setdefault(u.table, set()).add(u.expression)
+        if u.role == STAR:
+            star.add(u.table)
+        elif u.expression is None:
+            touched.setdefault(u.table, set()).add(u.column)
+    return Workload(calls=row.calls, base_cost=row.cost_before or 0.0, tables=frozenset(shape.tables),
+                    keyable={t: frozenset(c) for t, c in keyable.items()},
+                    # SELECT * reads every column: no index covers it.
+                    touched={t: frozenset(c) for t, c in touched.items() if t not in star})
+
+
+def widen_columns(analyzed: list[tuple[Statement, Shape]]) -> dict[TableKey, list[str]]:
+    """Per table, the columns an index may be widened by: those the workload filters, sorts or reads."""
+    weight: dict[TableKey, dict[str, int]] = {}
+    for st, shape in analyzed:
+        for u in shape.uses:
+            if u.expression is None and u.role in (*_KEYABLE, OUTPUT):
+                cols = weight.setdefault(u.table, {})
+                cols[u.column] = cols.get(u.column, 0) + st.calls
+    return {t: sorted(cols, key=lambda c: -cols[c]) for t, cols in weight.items()}
 
 
 def _nparams(query: str) -> int:

@@ -14,6 +14,7 @@ import psycopg
 
 from .. import ddl
 from .candidates import Candidate
+from .selection import Ident, ident
 
 
 @contextmanager
@@ -35,22 +36,53 @@ class Hypothetical:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
         self.names: dict[str, int] = {}   # hypopg's index name -> candidate position
+        self.present: dict[Ident, tuple[int, str]] = {}   # what the planner sees now: oid, name
+        self.sizes: dict[Ident, int] = {}
+
+    def ensure(self, cands: list[Candidate]) -> dict[str, Ident]:
+        """Make the planner see exactly ``cands``: drop the others, create the missing ones.
+
+        Consecutive what-if questions differ by an index or two, so this is one
+        or two hypopg calls, not a rebuild. Returns hypopg name -> candidate.
+        """
+        want = {ident(c): c for c in cands}
+        for key in [k for k in self.present if k not in want]:
+            oid, _ = self.present.pop(key)
+            self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (oid,))
+        for key, cand in want.items():
+            if key not in self.present:
+                self.create(-1, cand)
+        return {name: key for key, (_, name) in self.present.items()}
+
+    def size(self, cand: Candidate) -> int:
+        """HypoPG's size estimate for ``cand`` (created once if it never was)."""
+        key = ident(cand)
+        if key not in self.sizes:
+            keep = list(self.present)
+            self.create(-1, cand)
+            if key not in keep:
+                oid, _ = self.present.pop(key)
+                self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (oid,))
+        return self.sizes[key]
 
     def create(self, position: int, cand: Candidate) -> tuple[str, int]:
         """Create ``cand`` hypothetically; return hypopg's index name and its estimated size."""
         stmt = ddl.create_index(cand.table[0], cand.table[1], "pgtune_hypo", cand.keys, concurrently=False,
                                 where=cand.where, include=cand.include)
-        row = self.conn.execute("SELECT /* pgtune */ indexname, hypopg_relation_size(indexrelid) "
+        row = self.conn.execute("SELECT /* pgtune */ indexrelid, indexname, hypopg_relation_size(indexrelid) "
                                 "FROM hypopg_create_index(%s)", (stmt,)).fetchone()
         assert row is not None
-        name, size = row
+        oid, name, size = row
         self.names[name] = position
+        self.present[ident(cand)] = (int(oid), name)
         estimate = int(size or 0)
         if cand.where_fraction is not None:
             # hypopg sizes a partial index like a full one; scale by the rows its predicate keeps.
             estimate = max(8192, int(estimate * cand.where_fraction))
+        self.sizes[ident(cand)] = estimate
         return name, estimate
 
     def reset(self) -> None:
         self.conn.execute("SELECT /* pgtune */ hypopg_reset()")
         self.names.clear()
+        self.present.clear()

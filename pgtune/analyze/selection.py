@@ -1,0 +1,274 @@
+"""Size-aware index selection: greedy steps by benefit per byte (after Extend).
+
+Extend (Schlosser, Kossmann, Boissier, ICDE 2019) grows a configuration one
+step at a time: a step either adds a new single-column index or widens an
+index already chosen by one more key column, so an index gets wider only when
+the width pays for its bytes. Each step is costed with the configuration as it
+would be (the planner sees every index chosen so far, so two indexes serving
+the same statement are not both credited) and the step with the largest
+saving per forecast byte wins.
+
+pgtune's additions:
+
+* the statement shapes pgtune already builds (equality columns, then sort or
+  range; partial indexes for rare status values; INCLUDE for index-only scans)
+  are also offered whole, next to the single columns, so an index whose first
+  column alone does not pay can still be found;
+* a step's saving is net of the write upkeep of a new index;
+* a step may not make any statement's planned cost higher than it is with no
+  new index at all (no regression by construction);
+* the steps do not depend on the budget: the set for a smaller budget is a
+  prefix of the set for a larger one (selection stops at the first step that
+  does not fit), and the whole sequence is the curve a DBA picks a point from.
+
+Plans are cached per (statement, the indexes on its tables that it could use),
+so a step re-plans only the statements it can change; re-evaluation is lazy
+(an action is re-costed when it reaches the top of the queue with a stale
+value), with a full refresh every few steps.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from ..capture import TableKey
+from ..ddl import IndexKey
+from .candidates import Candidate
+
+MAX_WIDTH = 4            # key columns an index may grow to by widening
+MIN_STEP_SHARE = 0.002   # a step must save this share of the workload's cost…
+MIN_GAIN = 0.10          # …or make a statement at least this much cheaper
+REFRESH_EVERY = 4        # full re-evaluation of every action after this many steps
+REGRESSION = 1e-6        # relative planned-cost rise that counts as a regression
+
+Ident = tuple[TableKey, tuple[IndexKey, ...], str | None, tuple[str, ...]]
+
+
+def ident(c: Candidate) -> Ident:
+    """What makes two candidates the same index: table, keys, predicate, INCLUDE."""
+    return (c.table, c.keys, c.where, c.include)
+
+
+class StepKind(StrEnum):
+    """A step adds an index or widens a chosen one by one key column."""
+
+    ADD = "add"
+    WIDEN = "widen"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One statement as selection sees it: its weight, cost now, and the columns it touches."""
+
+    calls: int
+    base_cost: float
+    tables: frozenset[TableKey]
+    keyable: dict[TableKey, frozenset[str]]   # columns (or expressions) an index could lead with
+    touched: dict[TableKey, frozenset[str]]   # every column it reads per table (covering)
+
+
+class SizeBasis(StrEnum):
+    """Which size a budget counts: pgtune's forecast of the built index, or HypoPG's estimate.
+
+    The forecast is what the disk will hold; HypoPG's estimate (no
+    deduplication) is what other advisors' published budgets were measured in.
+    """
+
+    FORECAST = "forecast"
+    HYPOPG = "hypopg"
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: StepKind
+    index: Candidate
+    replaces: Candidate | None
+    forecast_bytes: int        # of the whole set after the step
+    hypopg_bytes: int
+    cost: float                # the workload's cost after the step (sum of calls x cost)
+
+    def bytes(self, basis: SizeBasis) -> int:
+        return self.hypopg_bytes if basis == SizeBasis.HYPOPG else self.forecast_bytes
+
+
+@dataclass
+class Selection:
+    steps: list[Step] = field(default_factory=list)
+    base_cost: float = 0.0
+    what_if_calls: int = 0     # plans made (cache misses)
+    cache_hits: int = 0
+
+    def prefix(self, budget_bytes: float | None = None, max_indexes: int | None = None,
+               basis: SizeBasis | None = None) -> list[Step]:
+        """The steps up to the first that does not fit: nested for growing budgets by construction."""
+        out: list[Step] = []
+        count = 0
+        for s in self.steps:
+            count += s.kind == StepKind.ADD
+            if budget_bytes is not None and s.bytes(basis or SizeBasis.FORECAST) > budget_bytes:
+                break
+            if max_indexes is not None and count > max_indexes:
+                break
+            out.append(s)
+        return out
+
+    @staticmethod
+    def configuration(steps: Iterable[Step]) -> list[Candidate]:
+        config: dict[Ident, Candidate] = {}
+        for s in steps:
+            if s.replaces is not None:
+                config.pop(ident(s.replaces), None)
+            config[ident(s.index)] = s.index
+        return list(config.values())
+
+
+# A planner: the cost of statement ``pos`` with exactly these candidate indexes present.
+Planner = Callable[[int, list[Candidate]], float]
+
+
+@dataclass
+class _Action:
+    kind: StepKind
+    new: Candidate
+    old: Candidate | None = None
+    gain: float = 0.0          # net saving (calls x cost, minus upkeep)
+    delta_bytes: int = 0
+    costs: dict[int, float] = field(default_factory=dict)
+    version: int = -1
+    ok: bool = False
+
+    @property
+    def ratio(self) -> float:
+        return self.gain / max(self.delta_bytes, 8192)
+
+
+class Greedy:
+    def __init__(self, workload: list[Workload], planner: Planner, *, forecast: Callable[[Candidate], int],
+                 hypopg_size: Callable[[Candidate], int], upkeep: Callable[[Candidate], float],
+                 widen_columns: dict[TableKey, list[str]], max_steps: int = 60,
+                 basis: SizeBasis = SizeBasis.FORECAST) -> None:
+        self.workload, self.planner = workload, planner
+        self.size = hypopg_size if basis == SizeBasis.HYPOPG else forecast
+        self.forecast, self.hypopg_size, self.upkeep = forecast, hypopg_size, upkeep
+        self.widen_columns = widen_columns
+        self.max_steps = max_steps
+        self.cache: dict[tuple[int, frozenset[Ident]], float] = {}
+        self.result = Selection(base_cost=sum(w.calls * w.base_cost for w in workload))
+        self.current = {i: w.base_cost for i, w in enumerate(workload)}
+        self.config: dict[Ident, Candidate] = {}
+
+    # -- which statements an index can change ------------------------------
+
+    def relevant(self, pos: int, cand: Candidate) -> bool:
+        w = self.workload[pos]
+        if cand.table not in w.tables:
+            return False
+        lead = cand.keys[0].ident if cand.keys else ""
+        if lead in w.keyable.get(cand.table, frozenset()):
+            return True
+        # An index holding every column the statement reads can answer it by an index-only scan.
+        have = {k.column for k in cand.keys if k.expression is None} | set(cand.include)
+        return bool(w.touched.get(cand.table)) and w.touched[cand.table] <= have
+
+    def _cost(self, pos: int, config: list[Candidate]) -> float:
+        key = (pos, frozenset(ident(c) for c in config if self.relevant(pos, c)))
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.result.cache_hits += 1
+            return hit
+        usable = [c for c in config if self.relevant(pos, c)]
+        cost = self.planner(pos, usable)
+        self.result.what_if_calls += 1
+        self.cache[key] = cost
+        return cost
+
+    # -- actions ------------------------------------------------------------
+
+    def _evaluate(self, a: _Action, version: int) -> _Action:
+        config = [c for k, c in self.config.items() if a.old is None or k != ident(a.old)] + [a.new]
+        affected = [p for p in range(len(self.workload))
+                    if self.relevant(p, a.new) or (a.old is not None and self.relevant(p, a.old))]
+        a.costs = {p: self._cost(p, config) for p in affected}
+        a.version = version
+        saving = sum(self.workload[p].calls * (self.current[p] - c) for p, c in a.costs.items())
+        a.gain = saving - (self.upkeep(a.new) if a.old is None else 0.0)
+        a.delta_bytes = self.size(a.new) - (self.size(a.old) if a.old is not None else 0)
+        regress = any(c > self.workload[p].base_cost * (1 + REGRESSION) + 1e-9 for p, c in a.costs.items())
+        big_for_one = any(c <= self.current[p] * (1 - MIN_GAIN) for p, c in a.costs.items())
+        a.ok = (not regress and a.gain > 0
+                and (saving >= MIN_STEP_SHARE * self.result.base_cost or big_for_one))
+        return a
+
+    def _widenings(self, chosen: Candidate) -> list[_Action]:
+        if len(chosen.keys) >= MAX_WIDTH:
+            return []
+        have = {k.ident for k in chosen.keys} | set(chosen.include)
+        out = []
+        for col in self.widen_columns.get(chosen.table, []):
+            if col in have:
+                continue
+            wider = replace(chosen, keys=(*chosen.keys, IndexKey(col)), include=(),
+                            equality=chosen.equality, statements=set(chosen.statements))
+            out.append(_Action(StepKind.WIDEN, wider, chosen))
+        return out
+
+    def run(self, seeds: list[Candidate]) -> Selection:
+        unique: dict[Ident, Candidate] = {}
+        for c in seeds:
+            unique.setdefault(ident(c), c)
+        alive = [_Action(StepKind.ADD, c) for c in unique.values()]
+        version = 0
+        counter = itertools.count()
+        heap: list[tuple[float, int, _Action]] = []
+
+        def refresh() -> None:
+            heap.clear()
+            for a in alive:
+                self._evaluate(a, version)
+                if a.ok:
+                    heapq.heappush(heap, (-a.ratio, next(counter), a))
+
+        refresh()
+        while heap and len(self.result.steps) < self.max_steps:
+            _, _, best = heapq.heappop(heap)
+            if not self._valid(best):
+                continue
+            if best.version != version:
+                self._evaluate(best, version)     # stale: re-cost with the configuration as it is now
+                if best.ok:
+                    heapq.heappush(heap, (-best.ratio, next(counter), best))
+                continue
+            self._take(best)
+            version += 1
+            alive = [a for a in alive if a is not best and self._valid(a)] + self._widenings(best.new)
+            if len(self.result.steps) % REFRESH_EVERY == 0:
+                refresh()
+            else:
+                for a in alive:
+                    if a.version < 0:      # a new widening: cost it now
+                        self._evaluate(a, version)
+                        if a.ok:
+                            heapq.heappush(heap, (-a.ratio, next(counter), a))
+        return self.result
+
+    def _valid(self, a: _Action) -> bool:
+        """Still applicable: its index is not chosen yet, and the index it widens still is."""
+        if ident(a.new) in self.config:
+            return False
+        return a.old is None or ident(a.old) in self.config
+
+    def _take(self, a: _Action) -> None:
+        if a.old is not None:
+            self.config.pop(ident(a.old), None)
+        self.config[ident(a.new)] = a.new
+        self.current.update(a.costs)
+        chosen = list(self.config.values())
+        self.result.steps.append(Step(
+            kind=a.kind, index=a.new, replaces=a.old,
+            forecast_bytes=sum(self.forecast(c) for c in chosen),
+            hypopg_bytes=sum(self.hypopg_size(c) for c in chosen),
+            cost=sum(self.workload[p].calls * c for p, c in self.current.items())))
