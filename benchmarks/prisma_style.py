@@ -124,12 +124,24 @@ def drop_secondary_indexes(conn: psycopg.Connection[Any]) -> None:
         conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier("public", name)))
 
 
+PREDICTIONS: list[str] = []   # per pgtune run: how many targets were measured, and how many predictions held
+
+
 def measure_pgtune(conn: psycopg.Connection[Any], folder: Path, users: int) -> tuple[float, float, int, int, float]:
     started = time.monotonic()
-    result = api.suggest(conn, api.SuggestOptions(constraints=False), emit=api.EmitOptions(directory=folder))
+    result = api.suggest(conn, api.SuggestOptions(constraints=False),
+                         emit=api.EmitOptions(directory=folder, measure=True))
     seconds = time.monotonic() - started
     assert result.directory is not None
     api.apply(conn, result.directory)
+    checked = api.verify(conn, result.directory, measure=True)
+    timed = [t for t in checked.targets if t.ratio and t.measured_ratio]
+    agree = sum(max(t.ratio / t.measured_ratio, t.measured_ratio / t.ratio) <= 2  # type: ignore[operator]
+                for t in timed)
+    PREDICTIONS.append(f"{folder.name}: {sum(t.ms is not None for t in checked.targets)} of "
+                       f"{len(checked.targets)} targets measured before and after (parameterized ones with "
+                       f"their representative values); predicted cost cut and measured time cut agree within 2x "
+                       f"for {agree} of {len(timed)}")
     cost, ms = totals(conn, users, label=str(folder.name))
     count, size = user_index_bytes(conn)
     for ix in result.indexes.indexes:
@@ -200,7 +212,7 @@ def main() -> None:
     print(tabulate([[t.name, t.calls, *(f"{PER_STATEMENT[lab].get(t.name, 0):.2f}" for lab in labels)]
                     for t in templates()], headers=["statement (mean ms)", "calls", *labels], disable_numparse=True))
     print()
-    for v in verdicts:
+    for v in verdicts + PREDICTIONS:
         print(v)
 
 

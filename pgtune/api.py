@@ -157,10 +157,10 @@ def status(conn: psycopg.Connection[Any], directory: Path) -> Status:
 
 @_library_errors
 def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float = 0.10, measure: bool = False,
-           timeout_ms: int = 30_000, trust_functions: bool = False) -> Verification:
+           timeout_ms: int = 30_000, trust_functions: bool = False, time_tolerance: float = 0.25) -> Verification:
     """Re-plan every target of a migration; ``measure`` also times the read-only ones."""
     return verify_migration(conn, directory, tolerance=tolerance, analyze=measure, timeout_ms=timeout_ms,
-                            trust_functions=trust_functions)
+                            trust_functions=trust_functions, time_tolerance=time_tolerance)
 
 
 @_library_errors

@@ -7,8 +7,10 @@ Exit codes: 0 ok, 1 a check failed, 2 usage or connection error.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -21,8 +23,9 @@ from tabulate import tabulate
 
 from . import __version__, api
 from ._text import one_line
-from .analyze.advisor import Advice, Options, SkipKind
-from .apply import Outcome
+from .analyze.advisor import Advice, CurvePoint, Options, SkipKind
+from .analyze.selection import SizeBasis
+from .apply import IndexSize, Outcome
 from .capture import WorkloadFilter, decode_queries, read_queries_file
 from .connect import connect, redact, resolve_dsn
 from .constraints import ConstraintAdvice
@@ -211,7 +214,12 @@ def _yn(flag: bool) -> str:
 @click.option("--min-rows", default=1000, show_default=True, type=click.IntRange(0),
               help="Skip tables with fewer rows than this.")
 @click.option("--max-indexes", type=click.IntRange(0), default=None, help="Propose at most this many indexes.")
-@click.option("--max-index-mb", type=click.FloatRange(0), default=None, help="Propose at most this much index, in MB.")
+@click.option("--max-index-mb", type=click.FloatRange(0), default=None,
+              help="Propose at most this much index, in MB (a prefix of the selection's steps: see 'curve').")
+@click.option("--size-basis", type=click.Choice([b.value for b in SizeBasis]), default=SizeBasis.FORECAST.value,
+              show_default=True,
+              help="What --max-index-mb and benefit per byte count: pgtune's forecast of the built size, "
+                   "or HypoPG's estimate (no deduplication; what other advisors' budgets mean).")
 @click.option("--no-hypopg", is_flag=True, help="Heuristic mode even when hypopg is installed.")
 @click.option("--emit", "emit_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]",
               help="Write a phased migration folder (default: migrations/<timestamp>_indexes).")
@@ -229,7 +237,7 @@ def _yn(flag: bool) -> str:
 @handle_errors
 def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: float, min_total_ms: float,
             database: str | None, exclude: tuple[str, ...], queries_file: Any, workload_dsn: tuple[str, ...],
-            min_rows: int, max_indexes: int | None, max_index_mb: float | None, no_hypopg: bool,
+            min_rows: int, max_indexes: int | None, max_index_mb: float | None, size_basis: str, no_hypopg: bool,
             emit_dir: str | None, lock_timeout: str, statement_timeout: str, first_phase_share: float,
             analyze: bool, no_constraints: bool, constraint_timeout: str) -> None:
     """Propose indexes for the statements in pg_stat_statements.
@@ -241,6 +249,7 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
     \b
     Example:
       pgtune suggest --top 100 --min-calls 10
+      pgtune suggest --max-index-mb 500
       pgtune suggest --format json > advice.json
       pgtune suggest --queries slow.sql --exclude audit_log
       pgtune suggest --workload-dsn "host=replica1 dbname=app" --emit
@@ -249,7 +258,8 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
         indexes=Options(workload=WorkloadFilter(top=top, min_calls=min_calls, min_mean_ms=min_mean_ms,
                                                 min_total_ms=min_total_ms, database=database),
                         min_rows=min_rows, max_indexes=max_indexes, max_index_mb=max_index_mb,
-                        exclude=exclude, use_hypopg=False if no_hypopg else None),
+                        size_basis=SizeBasis(size_basis), exclude=exclude,
+                        use_hypopg=False if no_hypopg else None),
         constraints=not no_constraints, constraint_timeout_ms=to_ms(constraint_timeout))
     emit = None
     if emit_dir is not None:
@@ -299,6 +309,27 @@ def _print_constraints(checks: ConstraintAdvice) -> None:
         click.echo(f"not proven: {sk.kind} on {sk.table}.{', '.join(sk.columns)}: {sk.reason}")
 
 
+def _print_curve(advice: Advice) -> None:
+    """Where the chosen set sits on the size/cost curve, and the knee a DBA may prefer."""
+    if len(advice.curve) < 2:
+        return
+    start, end = advice.curve[0], advice.curve[-1]
+    chosen = [p for p in advice.curve if p.chosen][-1]
+
+    def point(p: CurvePoint) -> str:
+        return (f"step {p.step}: {p.forecast_bytes / 1048576:,.1f} MB, cost {p.cost / start.cost:.1%} "
+                f"of no new index")
+
+    click.echo(f"selection: {len(advice.curve) - 1} steps ({advice.what_if_calls} what-if plans); "
+               f"chosen {point(chosen)}")
+    knee = advice.knee
+    if knee is not None and knee.step != chosen.step:
+        click.echo(f"  knee of the curve: {point(knee)} (suggest --max-index-mb "
+                   f"{math.ceil(knee.forecast_bytes / 1048576)})")
+    if end.step != chosen.step:
+        click.echo(f"  all steps: {point(end)}; --format json lists the curve")
+
+
 def _print_advice(advice: Advice) -> None:
     if not advice.indexes:
         click.echo("no index to suggest: the workload is already served.")
@@ -307,7 +338,7 @@ def _print_advice(advice: Advice) -> None:
         gain = ""
         if ix.cost_before and ix.cost_after:
             gain = f"{ix.cost_before / ix.cost_after:.1f}x"
-        size = f"{ix.estimated_bytes / 1048576:.1f} MB" if ix.estimated_bytes else ""
+        size = f"{ix.forecast_bytes / 1048576:.1f} MB" if ix.forecast_bytes else ""
         exprs = ix.expressions or [None] * len(ix.columns)
         keys = ", ".join((e or c) + (" DESC" if d else "")
                          for c, e, d in zip(ix.columns, exprs, ix.descending, strict=False))
@@ -317,7 +348,8 @@ def _print_advice(advice: Advice) -> None:
             keys += f" WHERE {ix.where}"
         rows.append([ix.name, f"{ix.schema}.{ix.table}", keys, len(ix.queries), gain, size, ix.reason])
     if rows:
-        click.echo(tabulate(rows, headers=["index", "table", "columns", "stmts", "cost cut", "size", "why"]))
+        click.echo(tabulate(rows, headers=["index", "table", "columns", "stmts", "cost cut", "size (forecast)",
+                                           "why"]))
         click.echo("")
         for ix in advice.indexes:
             click.echo(ix.ddl + ";")
@@ -326,6 +358,7 @@ def _print_advice(advice: Advice) -> None:
     click.echo(f"method: {advice.method}")
     if before and after:
         click.echo(f"workload cost (calls x plan cost): {before:,.0f} -> {after:,.0f} ({before / after:.1f}x)")
+    _print_curve(advice)
     for h in advice.hints:
         click.echo(f"hint: {h}")
     if advice.skipped:
@@ -433,14 +466,25 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
         st = api.status(conn, directory)
     if fmt == "json":
         emit_json({"migration_id": st.migration_id, "ok": st.ok, "checksum_mismatches": st.checksum_mismatches,
-                   "phases": [vars(p) for p in st.phases]})
+                   "phases": [dataclasses.asdict(p) for p in st.phases]})
     else:
-        click.echo(tabulate([[p.number, p.name, p.state, ", ".join(p.missing) or "-", ", ".join(p.invalid) or "-"]
-                             for p in st.phases], headers=["phase", "name", "state", "missing", "invalid"]))
+        click.echo(tabulate([[p.number, p.name, p.state, ", ".join(p.missing) or "-", ", ".join(p.invalid) or "-",
+                              _sizes(p.sizes)] for p in st.phases],
+                            headers=["phase", "name", "state", "missing", "invalid", "index MB (forecast → real)"]))
         for f in st.checksum_mismatches:
             click.echo(f"edited since emit: {f}")
     if not st.ok:
         sys.exit(1)
+
+
+def _sizes(sizes: list[IndexSize]) -> str:
+    """``38.2 → 40.1``: the phase's indexes as forecast at emit and as built now."""
+    if not sizes:
+        return "-"
+    forecast = sum(s.forecast_bytes or 0 for s in sizes) / 1048576
+    if all(s.real_bytes is None for s in sizes):
+        return f"{forecast:,.1f} → not built"
+    return f"{forecast:,.1f} → {sum(s.real_bytes or 0 for s in sizes) / 1048576:,.1f}"
 
 
 @cli.command()
@@ -448,6 +492,9 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
 @dsn_option
 @format_option
 @click.option("--tolerance", default=0.10, show_default=True, help="Allowed cost increase over baseline.")
+@click.option("--time-tolerance", default=0.25, show_default=True, type=click.FloatRange(0),
+              help="With --analyze: allowed measured slowdown over the time measured at emit "
+                   "(and always more than 1 ms).")
 @click.option("--measure", "--analyze", "analyze", is_flag=True,
               help="Also measure: EXPLAIN (ANALYZE, BUFFERS) of read-only statements, in a READ ONLY "
                    "transaction that is rolled back. Statements that could write, or that call code not "
@@ -462,13 +509,14 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
 @click.option("--query", "adhoc", default=None, help="Check one statement instead of a migration folder.")
 @click.option("--expect-index", multiple=True, metavar="NAME", help="With --query: an index it must use.")
 @handle_errors
-def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, analyze: bool,
+def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, time_tolerance: float, analyze: bool,
            trust_functions: bool, statement_timeout: str, junit_file: Path | None, adhoc: str | None,
            expect_index: tuple[str, ...]) -> None:
     """Re-plan the targeted statements and check they use the new indexes.
 
-    Exits 1 when a statement does not use any index built for it, or its
-    planner cost rose above its baseline by more than the tolerance.
+    Exits 1 when a statement does not use any index built for it, its
+    planner cost rose above its baseline by more than the tolerance, or (with
+    --analyze) it ran slower than at emit by more than the time tolerance.
 
     \b
     Example:
@@ -489,12 +537,14 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
         else:
             assert directory is not None
             result = api.verify(conn, directory, tolerance=tolerance, measure=analyze,
-                                timeout_ms=to_ms(statement_timeout), trust_functions=trust_functions)
+                                timeout_ms=to_ms(statement_timeout), trust_functions=trust_functions,
+                                time_tolerance=time_tolerance)
     if junit_file is not None:
         junit(result, junit_file)
     if fmt == "json":
         emit_json({"migration_id": result.migration_id, "ok": result.ok,
                    "unused_indexes": result.unused_indexes, "stale_statistics": result.stale_statistics,
+                   "sizes": [dataclasses.asdict(s) for s in result.sizes],
                    "targets": [{**vars(t), "ratio": t.ratio, "measured_ratio": t.measured_ratio}
                                for t in result.targets]})
     else:
@@ -504,19 +554,28 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
             mark = style("ok", fg="green") if t.ok else style("FAIL", fg="red")
             row = [mark, one_line(t.query, 60), ", ".join(t.used) or "-", ratio]
             if analyze:
-                row += [f"{t.baseline_ms:.2f}" if t.baseline_ms is not None else "-",
+                row += [f"{t.measured_ratio:.1f}x" if t.measured_ratio else "",
+                        f"{t.baseline_ms:.2f}" if t.baseline_ms is not None else "-",
                         f"{t.ms:.2f}" if t.ms is not None else "-"]
             change = ""
             if t.scans_before and t.scans_before != t.scans_now:
                 change = f"plan was: {one_line(', '.join(t.scans_before), 60)}"
             rows.append([*row, "; ".join(x for x in (t.problem, t.note, change) if x)])
         headers = ["", "statement", "index used", "cost cut"]
-        headers += ["ms before", "ms now"] if analyze else []
+        headers += ["time cut", "ms before", "ms now"] if analyze else []
         click.echo(tabulate(rows, headers=[*headers, "problem / note"], disable_numparse=True))
         for name in result.unused_indexes:
             click.echo(f"note: planned index {name} is used by no targeted statement")
         for table in result.stale_statistics:
             click.echo(f"note: statistics of {table} predate its new index: run ANALYZE {table}")
+        if result.sizes:
+            click.echo(f"indexes: {_sizes(result.sizes)} MB (forecast at emit → on disk now)")
+        if analyze:
+            timed = [t for t in result.targets if t.ratio and t.measured_ratio]
+            agree = sum(max(t.ratio / t.measured_ratio, t.measured_ratio / t.ratio) <= 2  # type: ignore[operator]
+                        for t in timed)
+            click.echo(f"measured {sum(t.ms is not None for t in result.targets)} of {len(result.targets)} "
+                       f"statements; predicted and measured speed-up agree within 2x for {agree} of {len(timed)}")
     if not result.ok:
         sys.exit(1)
 

@@ -124,11 +124,18 @@ def _relation(conn: psycopg.Connection[Any], name: str, trust: bool, *, depth: i
     return None
 
 
+FAST_MS = 1000.0   # a statement faster than this is run up to RUNS times and its best time kept
+RUNS = 3
+
+
 def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool = False,
             timeout_ms: int = 30_000, values: dict[str, str] | None = None) -> tuple[float | None, str | None]:
     """Measured execution time (EXPLAIN ANALYZE, rolled back), or why the statement is not executed.
 
     A parameterized statement runs with ``values`` (the representative values it was planned with).
+    A fast statement is run up to three times and the best time kept: the
+    first run may read from disk what the next find in cache, and a before/after
+    comparison of single runs would mostly measure that.
     """
     nparams = prepare_text(query)[1]
     if nparams and not covers(values, nparams):
@@ -136,4 +143,10 @@ def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool 
     reason = why_not_read_only(conn, query, trust_functions=trust_functions)
     if reason is not None:
         return None, reason
-    return explain(conn, query, analyze=True, timeout_ms=timeout_ms, values=values).execution_ms, None
+    best: float | None = None
+    for _ in range(RUNS):
+        ms = explain(conn, query, analyze=True, timeout_ms=timeout_ms, values=values).execution_ms
+        best = ms if best is None or (ms is not None and ms < best) else best
+        if best is None or best >= FAST_MS:
+            break
+    return best, None

@@ -6,9 +6,11 @@ cost is not above the baseline by more than the tolerance. Also reported:
 planned indexes no target uses, and tables whose statistics are older than
 their new indexes (the planner may not cost the index right until ANALYZE).
 
-With ``analyze``, read-only statements without parameters are executed inside
-BEGIN READ ONLY ... ROLLBACK under a statement_timeout; anything that could
-write is only planned, never run.
+With ``analyze``, read-only statements are executed inside BEGIN READ ONLY
+... ROLLBACK under a statement_timeout (parameterized ones with the values
+they were planned with); anything that could write is only planned, never
+run. A statement measured slower than at emit, beyond the time tolerance and
+by more than a millisecond, fails like a cost regression.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from psycopg.rows import dict_row
 
 from . import catalog_sql
 from ._text import error_text, one_line
+from .apply import IndexSize
+from .apply.catalog import ObjectStates
 from .errors import InputError
 from .explain import explain, scans
 from .history import History
@@ -32,6 +36,7 @@ from .readonly import measure
 from .script import index_target
 
 DISAGREEMENT = 2.0   # flag when measured and predicted speed-ups differ by more than this factor
+TIME_FLOOR_MS = 1.0  # a measured slowdown smaller than this is noise, whatever its ratio
 
 
 @dataclass
@@ -78,6 +83,7 @@ class Verification:
     targets: list[TargetResult] = field(default_factory=list)
     unused_indexes: list[str] = field(default_factory=list)
     stale_statistics: list[str] = field(default_factory=list)
+    sizes: list[IndexSize] = field(default_factory=list)    # forecast at emit, real now
 
     @property
     def ok(self) -> bool:
@@ -85,18 +91,24 @@ class Verification:
 
 
 def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float = 0.10,
-           analyze: bool = False, timeout_ms: int = 30_000, trust_functions: bool = False) -> Verification:
+           analyze: bool = False, timeout_ms: int = 30_000, trust_functions: bool = False,
+           time_tolerance: float = 0.25) -> Verification:
     m = load(directory, check=False)
     out = Verification(m.id)
     planned = {ix.name for p in m.phases for ix in p.indexes}
     seen: set[str] = set()
     for t in m.targets:
         result, used = check_target(conn, t, tolerance=tolerance, analyze=analyze, timeout_ms=timeout_ms,
-                                    trust_functions=trust_functions)
+                                    trust_functions=trust_functions, time_tolerance=time_tolerance)
         seen |= used
         out.targets.append(result)
     out.unused_indexes = sorted(planned - seen)
     out.stale_statistics = stale_statistics(conn, m)
+    indexes = [ix for p in m.phases for ix in p.indexes]
+    found = ObjectStates(conn).indexes([(ix.schema, ix.name) for ix in indexes])
+    out.sizes = [IndexSize(ix.name, ix.forecast_bytes,
+                           found[(ix.schema, ix.name)].bytes if (ix.schema, ix.name) in found else None)
+                 for ix in indexes]
     return out
 
 
@@ -110,7 +122,8 @@ def verify_query(conn: psycopg.Connection[Any], query: str, expect: list[str], *
 
 
 def check_target(conn: psycopg.Connection[Any], t: Target, *, tolerance: float, analyze: bool,
-                 timeout_ms: int, trust_functions: bool = False) -> tuple[TargetResult, set[str]]:
+                 timeout_ms: int, trust_functions: bool = False,
+                 time_tolerance: float = 0.25) -> tuple[TargetResult, set[str]]:
     try:
         plan = explain(conn, t.query, timeout_ms=timeout_ms, param_types=t.param_types, values=t.values)
     except (psycopg.Error, ValueError) as exc:
@@ -133,12 +146,25 @@ def check_target(conn: psycopg.Connection[Any], t: Target, *, tolerance: float, 
             result.ms, why = None, f"not measured: slower than statement_timeout ({timeout_ms} ms)"
         if why:
             result.note = why if why.startswith("not measured") else f"not executed: {why}"
+        elif slower(t.baseline_ms, result.ms, time_tolerance):
+            assert t.baseline_ms is not None and result.ms is not None
+            result.ok = False
+            result.problem = "; ".join(x for x in (result.problem, (
+                f"measured slowdown: {t.baseline_ms:,.2f} ms at emit -> {result.ms:,.2f} ms now "
+                f"(more than +{time_tolerance:.0%})")) if x)
         elif result.ratio and result.measured_ratio:
             off = max(result.ratio / result.measured_ratio, result.measured_ratio / result.ratio)
             if off > DISAGREEMENT:
                 result.note = (f"prediction and measurement disagree: planner {result.ratio:.1f}x, "
                                f"measured {result.measured_ratio:.1f}x")
     return result, set(plan.indexes)
+
+
+def slower(before_ms: float | None, now_ms: float | None, tolerance: float) -> bool:
+    """Did a statement get measurably slower: beyond the tolerance, and by more than noise (1 ms)?"""
+    if before_ms is None or now_ms is None:
+        return False
+    return now_ms > before_ms * (1 + tolerance) and now_ms - before_ms > TIME_FLOOR_MS
 
 
 def stale_statistics(conn: psycopg.Connection[Any], m: Migration, schema: str = "pgtune") -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,22 @@ def shop(conn: psycopg.Connection[Any]) -> None:
     """Prisma-style shop: a table called "order", camelCase columns, an unindexed FK."""
     conn.execute(SHOP_SCHEMA)
     steady_state(conn)
+
+
+def all_visible(conn: psycopg.Connection[Any], table: str) -> None:
+    """VACUUM until the visibility map covers the table, as autovacuum leaves it (index-only scans).
+
+    A VACUUM right after a bulk load can find the rows not yet visible to
+    every session (an autovacuum worker's snapshot), and leave the map empty.
+    """
+    for _ in range(20):
+        conn.execute(psycopg.sql.SQL("VACUUM ANALYZE {}").format(psycopg.sql.Identifier(table)))
+        row = conn.execute("SELECT relallvisible >= relpages FROM pg_class WHERE oid = %s::regclass",
+                           (psycopg.sql.Identifier(table).as_string(conn),)).fetchone()
+        if row and row[0]:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"VACUUM left {table} partly not all-visible")
 
 
 def steady_state(conn: psycopg.Connection[Any]) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from pgtune.analyze.advisor import Advice, AnalyzedStatement, IndexSuggestion, QueryRef, Rejected, Skipped
+from pgtune.analyze.advisor import Advice, AnalyzedStatement, CurvePoint, IndexSuggestion, QueryRef, Rejected, Skipped
 from pgtune.constraints import ConstraintAdvice, Finding, Proposal, Skip
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -24,7 +24,8 @@ def fields(cls: type) -> set[str]:
 
 def test_suggest_json_schema_matches_the_code() -> None:
     assert documented("Top level") == (fields(Advice) | fields(ConstraintAdvice)
-                                       | {"workload_cost_before", "workload_cost_after"})
+                                       | {"workload_cost_before", "workload_cost_after", "knee"})
+    assert documented("`curve[]`") == fields(CurvePoint)
     assert documented("`constraints[]`") == fields(Proposal)
     assert documented("`findings[]`") == fields(Finding)
     assert documented("`unproven[]`") == fields(Skip)

@@ -190,6 +190,8 @@ class Advice:
         out = asdict(self)
         out["workload_cost_before"] = self.workload_cost_before
         out["workload_cost_after"] = self.workload_cost_after
+        knee = self.knee
+        out["knee"] = knee.step if knee is not None else None
         return out
 
 
@@ -595,15 +597,23 @@ def workload_of(shape: Shape, row: AnalyzedStatement) -> Workload:
                     touched={t: frozenset(c) for t, c in touched.items() if t not in star})
 
 
-def widen_columns(analyzed: list[tuple[Statement, Shape]]) -> dict[TableKey, list[str]]:
-    """Per table, the columns an index may be widened by: those the workload filters, sorts or reads."""
+def widen_columns(analyzed: list[tuple[Statement, Shape]]) -> dict[TableKey, list[ddl.IndexKey]]:
+    """Per table, the keys an index may be widened by: the columns the workload filters, sorts or reads.
+
+    A column the workload sorts DESC (more calls than ASC) is added DESC.
+    """
     weight: dict[TableKey, dict[str, int]] = {}
+    down: dict[tuple[TableKey, str], int] = {}
     for st, shape in analyzed:
         for u in shape.uses:
             if u.expression is None and u.role in (*_KEYABLE, OUTPUT):
                 cols = weight.setdefault(u.table, {})
                 cols[u.column] = cols.get(u.column, 0) + st.calls
-    return {t: sorted(cols, key=lambda c: -cols[c]) for t, cols in weight.items()}
+            if u.role == ORDER:
+                down[(u.table, u.column)] = down.get((u.table, u.column), 0) + (st.calls if u.descending
+                                                                              else -st.calls)
+    return {t: [ddl.IndexKey(c, down.get((t, c), 0) > 0) for c in sorted(cols, key=lambda c: -cols[c])]
+            for t, cols in weight.items()}
 
 
 def _nparams(query: str) -> int:

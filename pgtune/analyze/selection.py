@@ -37,7 +37,7 @@ from enum import StrEnum
 
 from ..capture import TableKey
 from ..ddl import IndexKey
-from .candidates import Candidate
+from .candidates import Candidate, serves
 
 MAX_WIDTH = 4            # key columns an index may grow to by widening
 MIN_STEP_SHARE = 0.002   # a step must save this share of the workload's cost…
@@ -149,7 +149,7 @@ class _Action:
 class Greedy:
     def __init__(self, workload: list[Workload], planner: Planner, *, forecast: Callable[[Candidate], int],
                  hypopg_size: Callable[[Candidate], int], upkeep: Callable[[Candidate], float],
-                 widen_columns: dict[TableKey, list[str]], max_steps: int = 60,
+                 widen_columns: dict[TableKey, list[IndexKey]], max_steps: int = 60,
                  basis: SizeBasis = SizeBasis.FORECAST) -> None:
         self.workload, self.planner = workload, planner
         self.size = hypopg_size if basis == SizeBasis.HYPOPG else forecast
@@ -189,6 +189,11 @@ class Greedy:
     # -- actions ------------------------------------------------------------
 
     def _evaluate(self, a: _Action, version: int) -> _Action:
+        if a.kind == StepKind.ADD:
+            # An index that does everything a chosen one does (a statement's shape with the chosen
+            # index's keys as prefix, or with INCLUDE columns) replaces it rather than joining it.
+            a.old = next((c for c in self.config.values() if c.table == a.new.table
+                          and serves(a.new.keys, a.new.where, a.new.include, c)), None)
         config = [c for k, c in self.config.items() if a.old is None or k != ident(a.old)] + [a.new]
         affected = [p for p in range(len(self.workload))
                     if self.relevant(p, a.new) or (a.old is not None and self.relevant(p, a.old))]
@@ -208,10 +213,10 @@ class Greedy:
             return []
         have = {k.ident for k in chosen.keys} | set(chosen.include)
         out = []
-        for col in self.widen_columns.get(chosen.table, []):
-            if col in have:
+        for key in self.widen_columns.get(chosen.table, []):
+            if key.ident in have:
                 continue
-            wider = replace(chosen, keys=(*chosen.keys, IndexKey(col)), include=(),
+            wider = replace(chosen, keys=(*chosen.keys, key), include=(),
                             equality=chosen.equality, statements=set(chosen.statements))
             out.append(_Action(StepKind.WIDEN, wider, chosen))
         return out
@@ -259,7 +264,7 @@ class Greedy:
         """Still applicable: its index is not chosen yet, and the index it widens still is."""
         if ident(a.new) in self.config:
             return False
-        return a.old is None or ident(a.old) in self.config
+        return a.kind == StepKind.ADD or a.old is None or ident(a.old) in self.config
 
     def _take(self, a: _Action) -> None:
         if a.old is not None:
@@ -268,7 +273,7 @@ class Greedy:
         self.current.update(a.costs)
         chosen = list(self.config.values())
         self.result.steps.append(Step(
-            kind=a.kind, index=a.new, replaces=a.old,
+            kind=StepKind.WIDEN if a.old is not None else StepKind.ADD, index=a.new, replaces=a.old,
             forecast_bytes=sum(self.forecast(c) for c in chosen),
             hypopg_bytes=sum(self.hypopg_size(c) for c in chosen),
             cost=sum(self.workload[p].calls * c for p, c in self.current.items())))

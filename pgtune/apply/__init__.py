@@ -6,8 +6,8 @@ from ..history import DEFAULT_SCHEMA
 from ..history import exists as history_exists
 from ..script import index_target
 from .monitor import BuildMonitor
-from .report import Outcome, PhaseStatus, Report, Status, StepResult
+from .report import IndexSize, Outcome, PhaseStatus, Report, Status, StepResult
 from .runner import ADVISORY_KEY, TAG, Applier, check_server, check_version
 
-__all__ = ["ADVISORY_KEY", "DEFAULT_SCHEMA", "TAG", "Applier", "BuildMonitor", "Outcome", "PhaseStatus", "Report",
-           "Status", "StepResult", "check_server", "check_version", "history_exists", "index_target"]
+__all__ = ["ADVISORY_KEY", "DEFAULT_SCHEMA", "TAG", "Applier", "BuildMonitor", "IndexSize", "Outcome", "PhaseStatus",
+           "Report", "Status", "StepResult", "check_server", "check_version", "history_exists", "index_target"]

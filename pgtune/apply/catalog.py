@@ -18,6 +18,7 @@ class IndexState:
     oid: int
     valid: bool
     definition: str
+    bytes: int = 0
 
 
 class ObjectStates:
@@ -33,7 +34,8 @@ class ObjectStates:
         with self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(catalog_sql.load("index_states"),
                         {"schemas": [s for s, _ in names], "names": [n for _, n in names]})
-            return {(r["schema"], r["name"]): IndexState(int(r["oid"]), bool(r["is_valid"]), r["definition"])
+            return {(r["schema"], r["name"]): IndexState(int(r["oid"]), bool(r["is_valid"]), r["definition"],
+                                                         int(r["bytes"] or 0))
                     for r in cur.fetchall()}
 
     def constraints(self, names: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], tuple[int, bool]]:

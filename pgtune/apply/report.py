@@ -45,6 +45,16 @@ class PhaseStatus:
     state: str                       # pending, applied, failed, rolled_back
     missing: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
+    sizes: list[IndexSize] = field(default_factory=list)
+
+
+@dataclass
+class IndexSize:
+    """A planned index's forecast size (at emit) and its real size now (None: not built)."""
+
+    name: str
+    forecast_bytes: int | None
+    real_bytes: int | None
 
 
 @dataclass

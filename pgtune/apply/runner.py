@@ -38,7 +38,7 @@ from ..script import Action, ObjectKind, ObjectRef, Unit, split, units
 from .catalog import ObjectStates
 from .lock import AdvisoryLock
 from .monitor import BuildMonitor
-from .report import Outcome, PhaseStatus, Report, Status, StepResult
+from .report import IndexSize, Outcome, PhaseStatus, Report, Status, StepResult
 
 ADVISORY_KEY = 0x70677475  # "pgtu": one applier per database
 TAG = "/* pgtune */"       # marks what pgtune runs, so suggest leaves it out of the workload
@@ -141,6 +141,10 @@ class Applier:
             ps = PhaseStatus(phase.number, phase.name, state)
             if state == PhaseState.APPLIED:
                 ps.missing, ps.invalid = self._problems(phase)
+            found = self.states.indexes([(ix.schema, ix.name) for ix in phase.indexes])
+            ps.sizes = [IndexSize(ix.name, ix.forecast_bytes,
+                                  found[(ix.schema, ix.name)].bytes if (ix.schema, ix.name) in found else None)
+                        for ix in phase.indexes]
             out.append(ps)
         return Status(m.id, out, bad)
 

@@ -23,6 +23,7 @@ class PlannedIndex:
     rollback: str
     analyze: str
     reason: str = ""
+    forecast_bytes: int | None = None     # pgtune's size forecast at emit (status shows it beside the real size)
 
 
 @dataclass

@@ -88,7 +88,8 @@ def planned_constraint(p: Proposal) -> PlannedConstraint:
 
 
 def _planned(s: IndexSuggestion) -> PlannedIndex:
-    return PlannedIndex(s.schema, s.table, s.name, s.ddl, s.rollback, s.analyze, s.reason)
+    return PlannedIndex(s.schema, s.table, s.name, s.ddl, s.rollback, s.analyze, s.reason,
+                        forecast_bytes=s.forecast_bytes)
 
 
 def _slug(text: str) -> str:
