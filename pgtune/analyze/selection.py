@@ -261,8 +261,14 @@ class Greedy:
         return self.result
 
     def _valid(self, a: _Action) -> bool:
-        """Still applicable: its index is not chosen yet, and the index it widens still is."""
+        """Still applicable: its index is not chosen yet, and the index it widens still is.
+
+        An index a chosen one already serves (its prefix) is redundant, as a
+        DBA would call it, even where the planner finds the narrower scan cheaper.
+        """
         if ident(a.new) in self.config:
+            return False
+        if any(c.table == a.new.table and serves(c.keys, c.where, c.include, a.new) for c in self.config.values()):
             return False
         return a.kind == StepKind.ADD or a.old is None or ident(a.old) in self.config
 
