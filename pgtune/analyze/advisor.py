@@ -21,6 +21,7 @@ from .. import ddl
 from .._text import Progress, error_text
 from ..capture import (
     Catalog,
+    ColumnInfo,
     Statement,
     TableKey,
     WorkloadFilter,
@@ -71,6 +72,7 @@ HYPOPG = Method.HYPOPG
 DOMINANT = 0.8     # a constant in at least this share of a qual's executions counts as "the" value
 MIN_GAIN = 0.10    # a plan must get at least this much cheaper to credit the index
 WRITE_COST = 2.0   # planner cost units one written row costs each index (a descent and a leaf write)
+SAMPLE_ROWS = 100_000   # sample the distinct keys of multi-column and expression indexes from this many rows
 
 
 # A statement an index serves is the workload's own Statement, passed by reference (not re-typed).
@@ -242,6 +244,7 @@ class _Selection:
         self.constants = constants or {}
         self.distinct: dict[tuple[TableKey, tuple[str, ...]], float | None] = {}   # sampled key counts
         self.forecasts: dict[Ident, int] = {}
+        self.columns_of: dict[TableKey, dict[str, ColumnInfo]] = {}
 
     # -- analysis -------------------------------------------------------------
 
@@ -371,7 +374,7 @@ class _Selection:
             workload = [workload_of(analyzed[p][1], rows[p]) for p in costed]
 
             def planner(i: int, config: list[Candidate]) -> float:
-                hypo.ensure(config)
+                hypo.ensure(config, analyzed[costed[i]][1].tables)
                 return self._weighted(analyzed[costed[i]][0].query, rows[costed[i]])[0]
 
             result = Greedy(workload, planner, forecast=self._forecast, hypopg_size=hypo.size,
@@ -434,15 +437,20 @@ class _Selection:
 
     def _forecast_new(self, cand: Candidate) -> int:
         distinct = None
-        if len(cand.keys) > 1 or any(k.expression is not None for k in cand.keys):
+        table = self.catalog.tables.get(cand.table)
+        rows = table.reltuples if table else 0.0
+        # A sample pays where a wrong guess costs megabytes: on small tables the model's guess will do.
+        if (len(cand.keys) > 1 or any(k.expression is not None for k in cand.keys)) and rows >= SAMPLE_ROWS:
             key = (cand.table, tuple(k.ident for k in cand.keys))
             if key not in self.distinct:
-                table = self.catalog.tables.get(cand.table)
-                self.distinct[key] = sizing.sample_distinct(self.conn, cand.table, cand.keys,
-                                                            table.reltuples if table else 0.0)
+                self.distinct[key] = sizing.sample_distinct(self.conn, cand.table, cand.keys, rows)
             distinct = self.distinct[key]
+        if not self.columns_of:
+            for c in self.catalog.columns:
+                self.columns_of.setdefault((c.schema, c.table), {})[c.name] = c
         return sizing.forecast(self.catalog, cand.table, cand.keys, include=cand.include,
-                               fraction=cand.where_fraction, distinct=distinct)
+                               fraction=cand.where_fraction, distinct=distinct,
+                               columns=self.columns_of.get(cand.table, {}))
 
     def _curve(self, result: Selection, chosen: int) -> None:
         self.advice.curve = [CurvePoint(step=0, action="none", index=None, replaces=None, forecast_bytes=0,
@@ -478,18 +486,34 @@ class _Selection:
         return sample_row(self.conn, table, columns)
 
     def _weighted(self, query: str, row: AnalyzedStatement) -> tuple[float, frozenset[str]]:
-        """Cost over the statement's value scenarios (weighted), and the indexes its main scenario uses."""
+        """The statement's cost as the server would run it, and the indexes its main scenario uses.
+
+        The custom plans of its value scenarios, averaged by weight, unless the
+        generic plan is no dearer than that: then PostgreSQL's plan cache
+        (plan_cache_mode = auto) switches to the generic plan after five
+        executions, and that is what runs. So an index that only the generic
+        plan would use (``status = $1`` planned as "half the rows") is not
+        credited while the custom plans are far cheaper.
+        """
         if not row.scenarios:
             plan = explain(self.conn, query, values=row.values)
             return plan.cost, plan.indexes
-        cost = 0.0
+        custom = weight = 0.0
+        generic: float | None = None
         used: frozenset[str] = frozenset()
         for i, s in enumerate(row.scenarios):
             plan = explain(self.conn, query, values=s["values"] or None)
-            cost += s["weight"] * plan.cost
+            if not s["values"]:
+                generic = plan.cost
+                continue
+            custom += s["weight"] * plan.cost
+            weight += s["weight"]
             if i == 0:
                 used = plan.indexes     # verify checks the main scenario: the index must serve it
-        return cost, used
+        if not weight:
+            return generic or 0.0, used
+        custom /= weight
+        return (generic if generic is not None and generic <= custom else custom), used
 
     def _upkeep(self, cand: Candidate) -> float:
         """What maintaining the index costs over the workload's window, in planner cost units."""

@@ -21,10 +21,11 @@ pgtune's additions:
   prefix of the set for a larger one (selection stops at the first step that
   does not fit), and the whole sequence is the curve a DBA picks a point from.
 
-Plans are cached per (statement, the indexes on its tables that it could use),
-so a step re-plans only the statements it can change; re-evaluation is lazy
-(an action is re-costed when it reaches the top of the queue with a stale
-value), with a full refresh every few steps.
+Plans are cached per (statement, the indexes on its tables that it could use).
+After a step on a table, exactly the actions whose statements read that table
+are re-costed (their plans may change); the others keep their costs, so a
+large workload over many tables costs a plan per action, not per action and
+step.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from .candidates import Candidate, serves
 MAX_WIDTH = 4            # key columns an index may grow to by widening
 MIN_STEP_SHARE = 0.002   # a step must save this share of the workload's cost…
 MIN_GAIN = 0.10          # …or make a statement at least this much cheaper
-REFRESH_EVERY = 4        # full re-evaluation of every action after this many steps
 REGRESSION = 1e-6        # relative planned-cost rise that counts as a regression
 
 Ident = tuple[TableKey, tuple[IndexKey, ...], str | None, tuple[str, ...]]
@@ -138,7 +138,10 @@ class _Action:
     gain: float = 0.0          # net saving (calls x cost, minus upkeep)
     delta_bytes: int = 0
     costs: dict[int, float] = field(default_factory=dict)
-    version: int = -1
+    tables: tuple[TableKey, ...] = ()    # the tables of the statements it can change
+    stamp: tuple[int, ...] = ()          # their versions when it was costed
+    evaluations: int = 0
+    id: int = -1
     ok: bool = False
 
     @property
@@ -149,7 +152,7 @@ class _Action:
 class Greedy:
     def __init__(self, workload: list[Workload], planner: Planner, *, forecast: Callable[[Candidate], int],
                  hypopg_size: Callable[[Candidate], int], upkeep: Callable[[Candidate], float],
-                 widen_columns: dict[TableKey, list[IndexKey]], max_steps: int = 60,
+                 widen_columns: dict[TableKey, list[IndexKey]], max_steps: int = 10_000,
                  basis: SizeBasis = SizeBasis.FORECAST) -> None:
         self.workload, self.planner = workload, planner
         self.size = hypopg_size if basis == SizeBasis.HYPOPG else forecast
@@ -159,7 +162,13 @@ class Greedy:
         self.cache: dict[tuple[int, frozenset[Ident]], float] = {}
         self.result = Selection(base_cost=sum(w.calls * w.base_cost for w in workload))
         self.current = {i: w.base_cost for i, w in enumerate(workload)}
-        self.config: dict[Ident, Candidate] = {}
+        self.config: dict[TableKey, dict[Ident, Candidate]] = {}   # chosen so far, per table
+        self.by_table: dict[TableKey, list[int]] = {}
+        for pos, w in enumerate(workload):
+            for t in w.tables:
+                self.by_table.setdefault(t, []).append(pos)
+        self.version: dict[TableKey, int] = {}      # steps taken on each table: what makes a cost stale
+        self.forecast_total = self.hypopg_total = 0
 
     # -- which statements an index can change ------------------------------
 
@@ -174,31 +183,43 @@ class Greedy:
         have = {k.column for k in cand.keys if k.expression is None} | set(cand.include)
         return bool(w.touched.get(cand.table)) and w.touched[cand.table] <= have
 
-    def _cost(self, pos: int, config: list[Candidate]) -> float:
-        key = (pos, frozenset(ident(c) for c in config if self.relevant(pos, c)))
-        hit = self.cache.get(key)
+    def _cost(self, pos: int, a: _Action) -> float:
+        """Statement ``pos``'s cost with the configuration as ``a`` would leave it (cached)."""
+        usable = []
+        for t in self.workload[pos].tables:
+            for key, c in self.config.get(t, {}).items():
+                if (a.old is None or key != ident(a.old)) and self.relevant(pos, c):
+                    usable.append(c)
+        if self.relevant(pos, a.new):
+            usable.append(a.new)
+        cache_key = (pos, frozenset(ident(c) for c in usable))
+        hit = self.cache.get(cache_key)
         if hit is not None:
             self.result.cache_hits += 1
             return hit
-        usable = [c for c in config if self.relevant(pos, c)]
         cost = self.planner(pos, usable)
         self.result.what_if_calls += 1
-        self.cache[key] = cost
+        self.cache[cache_key] = cost
         return cost
 
     # -- actions ------------------------------------------------------------
 
-    def _evaluate(self, a: _Action, version: int) -> _Action:
+    def _stamp(self, a: _Action) -> tuple[int, ...]:
+        return tuple(self.version.get(t, 0) for t in a.tables)
+
+    def _evaluate(self, a: _Action) -> _Action:
         if a.kind == StepKind.ADD:
             # An index that does everything a chosen one does (a statement's shape with the chosen
             # index's keys as prefix, or with INCLUDE columns) replaces it rather than joining it.
-            a.old = next((c for c in self.config.values() if c.table == a.new.table
-                          and serves(a.new.keys, a.new.where, a.new.include, c)), None)
-        config = [c for k, c in self.config.items() if a.old is None or k != ident(a.old)] + [a.new]
-        affected = [p for p in range(len(self.workload))
+            a.old = next((c for c in self.config.get(a.new.table, {}).values()
+                          if serves(a.new.keys, a.new.where, a.new.include, c)), None)
+        affected = [p for p in self.by_table.get(a.new.table, [])
                     if self.relevant(p, a.new) or (a.old is not None and self.relevant(p, a.old))]
-        a.costs = {p: self._cost(p, config) for p in affected}
-        a.version = version
+        if not a.tables:
+            a.tables = tuple(sorted({t for p in affected for t in self.workload[p].tables} | {a.new.table}))
+        a.costs = {p: self._cost(p, a) for p in affected}
+        a.stamp = self._stamp(a)
+        a.evaluations += 1
         saving = sum(self.workload[p].calls * (self.current[p] - c) for p, c in a.costs.items())
         a.gain = saving - (self.upkeep(a.new) if a.old is None else 0.0)
         a.delta_bytes = self.size(a.new) - (self.size(a.old) if a.old is not None else 0)
@@ -222,42 +243,47 @@ class Greedy:
         return out
 
     def run(self, seeds: list[Candidate]) -> Selection:
+        """Greedy steps until none saves enough; every step re-costs exactly the actions it made stale."""
         unique: dict[Ident, Candidate] = {}
         for c in seeds:
             unique.setdefault(ident(c), c)
-        alive = [_Action(StepKind.ADD, c) for c in unique.values()]
-        version = 0
+        alive: dict[int, _Action] = {}
+        by_table: dict[TableKey, set[int]] = {}     # actions whose cost depends on the table's indexes
         counter = itertools.count()
-        heap: list[tuple[float, int, _Action]] = []
+        heap: list[tuple[float, int, int, _Action]] = []
 
-        def refresh() -> None:
-            heap.clear()
-            for a in alive:
-                self._evaluate(a, version)
-                if a.ok:
-                    heapq.heappush(heap, (-a.ratio, next(counter), a))
+        def consider(a: _Action) -> None:
+            self._evaluate(a)
+            if a.id < 0:
+                a.id = next(counter)
+                alive[a.id] = a
+                for t in a.tables:
+                    by_table.setdefault(t, set()).add(a.id)
+            if a.ok:
+                heapq.heappush(heap, (-a.ratio, a.id, a.evaluations, a))
 
-        refresh()
+        for c in unique.values():
+            consider(_Action(StepKind.ADD, c))
         while heap and len(self.result.steps) < self.max_steps:
-            _, _, best = heapq.heappop(heap)
+            _, aid, evaluations, best = heapq.heappop(heap)
+            if aid not in alive or evaluations != best.evaluations:
+                continue        # taken, dropped, or re-costed since this entry was pushed
             if not self._valid(best):
-                continue
-            if best.version != version:
-                self._evaluate(best, version)     # stale: re-cost with the configuration as it is now
-                if best.ok:
-                    heapq.heappush(heap, (-best.ratio, next(counter), best))
+                del alive[aid]
                 continue
             self._take(best)
-            version += 1
-            alive = [a for a in alive if a is not best and self._valid(a)] + self._widenings(best.new)
-            if len(self.result.steps) % REFRESH_EVERY == 0:
-                refresh()
-            else:
-                for a in alive:
-                    if a.version < 0:      # a new widening: cost it now
-                        self._evaluate(a, version)
-                        if a.ok:
-                            heapq.heappush(heap, (-a.ratio, next(counter), a))
+            del alive[aid]
+            stale = set().union(*(by_table.get(t, set()) for t in {best.new.table}))
+            for other in sorted(stale):
+                a = alive.get(other)
+                if a is None:
+                    continue
+                if not self._valid(a):
+                    del alive[other]
+                elif a.stamp != self._stamp(a):
+                    consider(a)
+            for a in self._widenings(best.new):
+                consider(a)
         return self.result
 
     def _valid(self, a: _Action) -> bool:
@@ -266,20 +292,25 @@ class Greedy:
         An index a chosen one already serves (its prefix) is redundant, as a
         DBA would call it, even where the planner finds the narrower scan cheaper.
         """
-        if ident(a.new) in self.config:
+        chosen = self.config.get(a.new.table, {})
+        if ident(a.new) in chosen:
             return False
-        if any(c.table == a.new.table and serves(c.keys, c.where, c.include, a.new) for c in self.config.values()):
+        if any(serves(c.keys, c.where, c.include, a.new) for c in chosen.values()):
             return False
-        return a.kind == StepKind.ADD or a.old is None or ident(a.old) in self.config
+        return a.kind == StepKind.ADD or a.old is None or ident(a.old) in chosen
 
     def _take(self, a: _Action) -> None:
-        if a.old is not None:
-            self.config.pop(ident(a.old), None)
-        self.config[ident(a.new)] = a.new
+        chosen = self.config.setdefault(a.new.table, {})
+        if a.old is not None and ident(a.old) in chosen:
+            del chosen[ident(a.old)]
+            self.forecast_total -= self.forecast(a.old)
+            self.hypopg_total -= self.hypopg_size(a.old)
+        chosen[ident(a.new)] = a.new
+        self.forecast_total += self.forecast(a.new)
+        self.hypopg_total += self.hypopg_size(a.new)
+        self.version[a.new.table] = self.version.get(a.new.table, 0) + 1
         self.current.update(a.costs)
-        chosen = list(self.config.values())
         self.result.steps.append(Step(
             kind=StepKind.WIDEN if a.old is not None else StepKind.ADD, index=a.new, replaces=a.old,
-            forecast_bytes=sum(self.forecast(c) for c in chosen),
-            hypopg_bytes=sum(self.hypopg_size(c) for c in chosen),
+            forecast_bytes=self.forecast_total, hypopg_bytes=self.hypopg_total,
             cost=sum(self.workload[p].calls * c for p, c in self.current.items())))

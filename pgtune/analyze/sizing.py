@@ -99,14 +99,16 @@ def sample_distinct(conn: psycopg.Connection[Any], table: TableKey, keys: tuple[
 
 
 def forecast(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], *, include: tuple[str, ...] = (),
-             fraction: float | None = None, fillfactor: float = FILLFACTOR, distinct: float | None = None) -> int:
+             fraction: float | None = None, fillfactor: float = FILLFACTOR, distinct: float | None = None,
+             columns: dict[str, ColumnInfo] | None = None) -> int:
     """Forecast bytes of a btree index on ``table`` (``fraction``: the share of rows a partial one keeps).
 
     ``distinct``: the number of distinct keys, where known (sample_distinct); else from pg_stats.
+    ``columns``: the table's columns by name, when the caller has them at hand.
     """
     t = catalog.tables.get(table)
     rows = max(t.reltuples if t else 0.0, 0.0) * (fraction if fraction is not None else 1.0)
-    cols = {c.name: c for c in catalog.columns if (c.schema, c.table) == table}
+    cols = columns if columns is not None else {c.name: c for c in catalog.columns if (c.schema, c.table) == table}
     key_cols = [cols.get(k.column) for k in keys]
     width = sum(_width(c, k.expression is not None) for c, k in zip(key_cols, keys, strict=True))
     width_all = width + sum(_width(cols.get(c), False) for c in include)

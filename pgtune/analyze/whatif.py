@@ -6,13 +6,14 @@ resets them, so a crash or an error leaves nothing behind on the server.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 
 from .. import ddl
+from ..capture import TableKey
 from .candidates import Candidate
 from .selection import Ident, ident
 
@@ -39,14 +40,15 @@ class Hypothetical:
         self.present: dict[Ident, tuple[int, str]] = {}   # what the planner sees now: oid, name
         self.sizes: dict[Ident, int] = {}
 
-    def ensure(self, cands: list[Candidate]) -> dict[str, Ident]:
-        """Make the planner see exactly ``cands``: drop the others, create the missing ones.
+    def ensure(self, cands: list[Candidate], tables: Collection[TableKey] | None = None) -> dict[str, Ident]:
+        """Make the planner see exactly ``cands`` on ``tables`` (all tables when None).
 
         Consecutive what-if questions differ by an index or two, so this is one
-        or two hypopg calls, not a rebuild. Returns hypopg name -> candidate.
+        or two hypopg calls, not a rebuild; indexes on other tables stay, as
+        they cannot change the plan. Returns hypopg name -> candidate.
         """
         want = {ident(c): c for c in cands}
-        for key in [k for k in self.present if k not in want]:
+        for key in [k for k in self.present if k not in want and (tables is None or k[0] in tables)]:
             oid, _ = self.present.pop(key)
             self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (oid,))
         for key, cand in want.items():
