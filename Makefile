@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 PYTEST_ARGS ?=
 
-.PHONY: all install system-deps lint test test-slow demo bench clean
+.PHONY: all install system-deps lint test test-slow demo bench bench-tpch clean
 
 all: test
 
@@ -64,6 +64,10 @@ bench: install
 	$(PY) benchmarks/quality.py
 	$(PY) benchmarks/speed.py
 	$(PY) benchmarks/prisma_style.py
+
+# TPC-H SF1 (about 1 GB of data, kept in /var/tmp/pgtune-tpch between runs).
+bench-tpch: install
+	$(PY) benchmarks/tpch.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -125,32 +125,38 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
     instead of running. The transaction forces the setting on as well, so the
     server reads every literal the way pglast did.
     """
+    # PREPARE + a forced generic plan (or, with values, a custom plan) on every version.
+    # EXPLAIN (GENERIC_PLAN) (16+) cannot go through the extended protocol: its $n must then be
+    # bound, and the planner folds the values.
+    mode = "force_custom_plan" if args else "force_generic_plan"
     steps = ["BEGIN /* pgtune */ READ ONLY",
-             "SET /* pgtune */ LOCAL standard_conforming_strings = on",
-             f"SET /* pgtune */ LOCAL statement_timeout = {int(timeout_ms)}"]
+             # One statement sets all three for this transaction only (set_config(..., true) is SET LOCAL).
+             "SELECT /* pgtune */ set_config('standard_conforming_strings', 'on', true), "
+             f"set_config('statement_timeout', '{int(timeout_ms)}', true), "
+             f"set_config('plan_cache_mode', '{mode}', true)"]
     if nparams:
-        # PREPARE + a forced generic plan (or, with values, a custom plan) on every version.
-        # EXPLAIN (GENERIC_PLAN) (16+) cannot go through the extended protocol: its $n must then be
-        # bound, and the planner folds the values.
-        mode = "force_custom_plan" if args else "force_generic_plan"
-        steps += [f"SET /* pgtune */ LOCAL plan_cache_mode = {mode}",
-                  f"PREPARE /* pgtune */ {_STMT_NAME}{types} AS {query}"]
+        steps.append(f"PREPARE /* pgtune */ {_STMT_NAME}{types} AS {query}")
         last = f"EXPLAIN /* pgtune */ ({options}) EXECUTE {_STMT_NAME}({', '.join(args or ['NULL'] * nparams)})"
     else:
         last = f"EXPLAIN /* pgtune */ ({options}) {query}"
-    prepared = bool(nparams)
+    # PREPARE outlives the rolled-back transaction: the name is freed in the same round trip.
+    tail = ["ROLLBACK /* pgtune */"] + ([f"DEALLOCATE /* pgtune */ {_STMT_NAME}"] if nparams else [])
     try:
-        with conn.pipeline(), conn.cursor() as cur:
+        with conn.pipeline(), conn.cursor() as cur, conn.cursor() as plan:
             for step in steps:
                 cur.execute(step)
-            cur.execute(last)
-            row = cur.fetchone()
-    finally:
+            plan.execute(last)
+            for step in tail:
+                cur.execute(step)
+            row = plan.fetchone()        # one round trip for all of it
+    except BaseException:
+        # A failure skipped the rest of the pipeline: end the transaction, free the name
+        # (psycopg notices DEALLOCATE ALL and forgets its own prepared statements too).
         if not conn.closed and not conn.broken:
-            # PREPARE outlives the rolled-back transaction: free the name for the next call
-            # (psycopg notices DEALLOCATE ALL and forgets its own prepared statements too).
-            tail = "; DEALLOCATE ALL" if prepared else ""
-            if conn.info.transaction_status != pq.TransactionStatus.IDLE or tail:
-                conn.execute("ROLLBACK /* pgtune */" + tail)
+            if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK /* pgtune */")
+            if nparams:
+                conn.execute("DEALLOCATE /* pgtune */ ALL")
+        raise
     assert row is not None
     return row

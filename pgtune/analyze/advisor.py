@@ -245,6 +245,7 @@ class _Selection:
         self.distinct: dict[tuple[TableKey, tuple[str, ...]], float | None] = {}   # sampled key counts
         self.forecasts: dict[Ident, int] = {}
         self.columns_of: dict[TableKey, dict[str, ColumnInfo]] = {}
+        self.custom_only: set[int] = set()   # statements (id of their row) that stay on custom plans
 
     # -- analysis -------------------------------------------------------------
 
@@ -375,7 +376,7 @@ class _Selection:
 
             def planner(i: int, config: list[Candidate]) -> float:
                 hypo.ensure(config, analyzed[costed[i]][1].tables)
-                return self._weighted(analyzed[costed[i]][0].query, rows[costed[i]])[0]
+                return self._weighted(analyzed[costed[i]][0].query, rows[costed[i]], what_if=True)[0]
 
             result = Greedy(workload, planner, forecast=self._forecast, hypopg_size=hypo.size,
                             upkeep=self._upkeep, widen_columns=widen_columns(analyzed),
@@ -485,7 +486,8 @@ class _Selection:
     def _sample(self, table: TableKey, columns: list[str]) -> dict[str, str] | None:
         return sample_row(self.conn, table, columns)
 
-    def _weighted(self, query: str, row: AnalyzedStatement) -> tuple[float, frozenset[str]]:
+    def _weighted(self, query: str, row: AnalyzedStatement,
+                  what_if: bool = False) -> tuple[float, frozenset[str]]:
         """The statement's cost as the server would run it, and the indexes its main scenario uses.
 
         The custom plans of its value scenarios, averaged by weight, unless the
@@ -494,6 +496,11 @@ class _Selection:
         executions, and that is what runs. So an index that only the generic
         plan would use (``status = $1`` planned as "half the rows") is not
         credited while the custom plans are far cheaper.
+
+        ``what_if``: during selection, a statement whose generic plan cost
+        more than twice its custom plans without new indexes is taken to stay
+        on custom plans, and its generic plan is not re-planned (half the
+        what-if plans of a parameterized workload).
         """
         if not row.scenarios:
             plan = explain(self.conn, query, values=row.values)
@@ -502,6 +509,8 @@ class _Selection:
         generic: float | None = None
         used: frozenset[str] = frozenset()
         for i, s in enumerate(row.scenarios):
+            if not s["values"] and what_if and id(row) in self.custom_only:
+                continue
             plan = explain(self.conn, query, values=s["values"] or None)
             if not s["values"]:
                 generic = plan.cost
@@ -513,6 +522,8 @@ class _Selection:
         if not weight:
             return generic or 0.0, used
         custom /= weight
+        if not what_if and generic is not None and row.cost_before is None and generic > 2 * custom:
+            self.custom_only.add(id(row))
         return (generic if generic is not None and generic <= custom else custom), used
 
     def _upkeep(self, cand: Candidate) -> float:

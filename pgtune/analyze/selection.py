@@ -21,11 +21,11 @@ pgtune's additions:
   prefix of the set for a larger one (selection stops at the first step that
   does not fit), and the whole sequence is the curve a DBA picks a point from.
 
-Plans are cached per (statement, the indexes on its tables that it could use).
-After a step on a table, exactly the actions whose statements read that table
-are re-costed (their plans may change); the others keep their costs, so a
-large workload over many tables costs a plan per action, not per action and
-step.
+Plans are cached per (statement, the indexes on its tables that it could
+use). After a step on a table, the actions whose statements read that table
+become stale; each is re-costed only when its last ratio puts it at the top
+of the queue (lazy greedy), and taken only if it is still the best once
+re-costed. A workload over many tables costs about a plan per action.
 """
 
 from __future__ import annotations
@@ -169,6 +169,8 @@ class Greedy:
                 self.by_table.setdefault(t, []).append(pos)
         self.version: dict[TableKey, int] = {}      # steps taken on each table: what makes a cost stale
         self.forecast_total = self.hypopg_total = 0
+        self.total = self.result.base_cost      # the workload's cost with the configuration so far
+        self.shapes: dict[Ident, tuple[str, frozenset[str]]] = {}   # per index: leading key, columns held
 
     # -- which statements an index can change ------------------------------
 
@@ -176,12 +178,17 @@ class Greedy:
         w = self.workload[pos]
         if cand.table not in w.tables:
             return False
-        lead = cand.keys[0].ident if cand.keys else ""
-        if lead in w.keyable.get(cand.table, frozenset()):
+        key = ident(cand)
+        shape = self.shapes.get(key)
+        if shape is None:
+            shape = self.shapes[key] = (cand.keys[0].ident if cand.keys else "", frozenset(
+                {k.column for k in cand.keys if k.expression is None} | set(cand.include)))
+        lead, have = shape
+        if lead in w.keyable.get(cand.table, ()):
             return True
         # An index holding every column the statement reads can answer it by an index-only scan.
-        have = {k.column for k in cand.keys if k.expression is None} | set(cand.include)
-        return bool(w.touched.get(cand.table)) and w.touched[cand.table] <= have
+        touched = w.touched.get(cand.table)
+        return bool(touched) and touched is not None and touched <= have
 
     def _cost(self, pos: int, a: _Action) -> float:
         """Statement ``pos``'s cost with the configuration as ``a`` would leave it (cached)."""
@@ -207,6 +214,7 @@ class Greedy:
     def _stamp(self, a: _Action) -> tuple[int, ...]:
         return tuple(self.version.get(t, 0) for t in a.tables)
 
+
     def _evaluate(self, a: _Action) -> _Action:
         if a.kind == StepKind.ADD:
             # An index that does everything a chosen one does (a statement's shape with the chosen
@@ -230,12 +238,23 @@ class Greedy:
         return a
 
     def _widenings(self, chosen: Candidate) -> list[_Action]:
+        """One action per column the statements this index can serve filter, join, sort or group on.
+
+        Extend widens by any attribute the statements access; here a column only
+        read (the SELECT list) is left to the statements' own shapes, which
+        offer it as INCLUDE when an index-only scan would answer them.
+        """
         if len(chosen.keys) >= MAX_WIDTH:
             return []
         have = {k.ident for k in chosen.keys} | set(chosen.include)
+        used: set[str] = set()
+        for p in self.by_table.get(chosen.table, []):
+            if self.relevant(p, chosen):
+                w = self.workload[p]
+                used |= w.keyable.get(chosen.table, frozenset())
         out = []
         for key in self.widen_columns.get(chosen.table, []):
-            if key.ident in have:
+            if key.ident in have or key.ident not in used:
                 continue
             wider = replace(chosen, keys=(*chosen.keys, key), include=(),
                             equality=chosen.equality, statements=set(chosen.statements))
@@ -243,47 +262,43 @@ class Greedy:
         return out
 
     def run(self, seeds: list[Candidate]) -> Selection:
-        """Greedy steps until none saves enough; every step re-costs exactly the actions it made stale."""
+        """Greedy steps until none saves enough.
+
+        Lazy: after a step, the actions whose statements read its table are
+        only marked stale, and keep their last ratio as an estimate; an action
+        is re-costed when it reaches the top of the queue, and taken only when
+        it is still the best once costed with the configuration as it is. A
+        new widening waits in the queue with its index's ratio until then.
+        """
         unique: dict[Ident, Candidate] = {}
         for c in seeds:
             unique.setdefault(ident(c), c)
-        alive: dict[int, _Action] = {}
-        by_table: dict[TableKey, set[int]] = {}     # actions whose cost depends on the table's indexes
         counter = itertools.count()
         heap: list[tuple[float, int, int, _Action]] = []
 
-        def consider(a: _Action) -> None:
-            self._evaluate(a)
+        def push(a: _Action, ratio: float) -> None:
             if a.id < 0:
                 a.id = next(counter)
-                alive[a.id] = a
-                for t in a.tables:
-                    by_table.setdefault(t, set()).add(a.id)
-            if a.ok:
-                heapq.heappush(heap, (-a.ratio, a.id, a.evaluations, a))
+            heapq.heappush(heap, (-ratio, a.id, a.evaluations, a))
 
         for c in unique.values():
-            consider(_Action(StepKind.ADD, c))
+            a = self._evaluate(_Action(StepKind.ADD, c))
+            if a.gain > 0:
+                push(a, a.ratio)
         while heap and len(self.result.steps) < self.max_steps:
-            _, aid, evaluations, best = heapq.heappop(heap)
-            if aid not in alive or evaluations != best.evaluations:
-                continue        # taken, dropped, or re-costed since this entry was pushed
-            if not self._valid(best):
-                del alive[aid]
+            _, _, evaluations, best = heapq.heappop(heap)
+            if evaluations != best.evaluations or not self._valid(best):
+                continue        # re-costed since this entry was pushed, or no longer applicable
+            if best.evaluations == 0 or best.stamp != self._stamp(best):
+                self._evaluate(best)     # stale: re-cost, and let it compete again
+                if best.gain > 0:
+                    push(best, best.ratio)
+                continue
+            if not best.ok:
                 continue
             self._take(best)
-            del alive[aid]
-            stale = set().union(*(by_table.get(t, set()) for t in {best.new.table}))
-            for other in sorted(stale):
-                a = alive.get(other)
-                if a is None:
-                    continue
-                if not self._valid(a):
-                    del alive[other]
-                elif a.stamp != self._stamp(a):
-                    consider(a)
             for a in self._widenings(best.new):
-                consider(a)
+                push(a, best.ratio)
         return self.result
 
     def _valid(self, a: _Action) -> bool:
@@ -309,8 +324,9 @@ class Greedy:
         self.forecast_total += self.forecast(a.new)
         self.hypopg_total += self.hypopg_size(a.new)
         self.version[a.new.table] = self.version.get(a.new.table, 0) + 1
-        self.current.update(a.costs)
+        for p, c in a.costs.items():
+            self.total += self.workload[p].calls * (c - self.current[p])
+            self.current[p] = c
         self.result.steps.append(Step(
             kind=StepKind.WIDEN if a.old is not None else StepKind.ADD, index=a.new, replaces=a.old,
-            forecast_bytes=self.forecast_total, hypopg_bytes=self.hypopg_total,
-            cost=sum(self.workload[p].calls * c for p, c in self.current.items())))
+            forecast_bytes=self.forecast_total, hypopg_bytes=self.hypopg_total, cost=self.total))

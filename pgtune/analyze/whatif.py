@@ -33,11 +33,15 @@ def session(conn: psycopg.Connection[Any]) -> Iterator[Hypothetical]:
             conn.execute("SELECT /* pgtune */ hypopg_reset()")
 
 
+MAX_PRESENT = 200   # hypothetical indexes kept on tables other than the ones being planned
+
+
 class Hypothetical:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
         self.names: dict[str, int] = {}   # hypopg's index name -> candidate position
         self.present: dict[Ident, tuple[int, str]] = {}   # what the planner sees now: oid, name
+        self.on_table: dict[TableKey, set[Ident]] = {}    # the same, by table
         self.sizes: dict[Ident, int] = {}
 
     def ensure(self, cands: list[Candidate], tables: Collection[TableKey] | None = None) -> dict[str, Ident]:
@@ -48,23 +52,29 @@ class Hypothetical:
         they cannot change the plan. Returns hypopg name -> candidate.
         """
         want = {ident(c): c for c in cands}
-        for key in [k for k in self.present if k not in want and (tables is None or k[0] in tables)]:
-            oid, _ = self.present.pop(key)
-            self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (oid,))
+        if tables is not None and len(self.present) > MAX_PRESENT:
+            # The planner looks through every hypothetical index for each table it plans:
+            # a few thousand left on other tables would slow every plan down.
+            tables = list(self.on_table)
+        for table in (list(self.on_table) if tables is None else tables):
+            for key in [k for k in self.on_table.get(table, ()) if k not in want]:
+                self.drop(key)
         for key, cand in want.items():
             if key not in self.present:
                 self.create(-1, cand)
-        return {name: key for key, (_, name) in self.present.items()}
+        return {self.present[key][1]: key for key in want}
+
+    def drop(self, key: Ident) -> None:
+        oid, _ = self.present.pop(key)
+        self.on_table[key[0]].discard(key)
+        self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (oid,))
 
     def size(self, cand: Candidate) -> int:
         """HypoPG's size estimate for ``cand`` (created once if it never was)."""
         key = ident(cand)
         if key not in self.sizes:
-            keep = list(self.present)
-            self.create(-1, cand)
-            if key not in keep:
-                oid, _ = self.present.pop(key)
-                self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (oid,))
+            self.create(-1, cand)     # never created, so not present: create, read the size, drop
+            self.drop(key)
         return self.sizes[key]
 
     def create(self, position: int, cand: Candidate) -> tuple[str, int]:
@@ -77,6 +87,7 @@ class Hypothetical:
         oid, name, size = row
         self.names[name] = position
         self.present[ident(cand)] = (int(oid), name)
+        self.on_table.setdefault(cand.table, set()).add(ident(cand))
         estimate = int(size or 0)
         if cand.where_fraction is not None:
             # hypopg sizes a partial index like a full one; scale by the rows its predicate keeps.
@@ -88,3 +99,4 @@ class Hypothetical:
         self.conn.execute("SELECT /* pgtune */ hypopg_reset()")
         self.names.clear()
         self.present.clear()
+        self.on_table.clear()
