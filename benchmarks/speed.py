@@ -111,7 +111,8 @@ def main() -> None:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         print(f"suggest ({advice.method}): {wall:.1f}s wall for {len(advice.statements)} analyzed statements, "
-              f"{len(advice.skipped)} skipped, {len(advice.indexes)} indexes proposed")
+              f"{len(advice.skipped)} skipped, {len(advice.indexes)} indexes proposed, "
+              f"{advice.what_if_calls:,} what-if plans in {len(advice.curve) - 1} selection steps")
         print(f"peak Python heap during suggest: {peak / 1048576:.0f} MB; process max RSS: {rss_mb:.0f} MB "
               f"({rss_before:.0f} MB before suggest)")
         goal = "met" if wall <= 60 else "MISSED"

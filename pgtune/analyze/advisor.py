@@ -376,7 +376,14 @@ class _Selection:
 
             def planner(i: int, config: list[Candidate]) -> float:
                 hypo.ensure(config, analyzed[costed[i]][1].tables)
-                return self._weighted(analyzed[costed[i]][0].query, rows[costed[i]], what_if=True)[0]
+                try:
+                    return self._weighted(analyzed[costed[i]][0].query, rows[costed[i]], what_if=True)[0]
+                except (psycopg.Error, ValueError):
+                    if self.conn.broken or self.conn.closed:
+                        raise
+                    # It planned without the new indexes; a what-if plan that fails (a planning
+                    # timeout, say) credits the configuration with nothing.
+                    return rows[costed[i]].cost_before or 0.0
 
             result = Greedy(workload, planner, forecast=self._forecast, hypopg_size=hypo.size,
                             upkeep=self._upkeep, widen_columns=widen_columns(analyzed),
