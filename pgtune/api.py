@@ -24,6 +24,8 @@ from .capture import Statement
 from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
 from .errors import from_psycopg
+from .health import HealthReport
+from .health import run as run_health
 from .plan import Migration
 from .snapshot import snapshot
 from .verify import Verification
@@ -45,7 +47,7 @@ def _library_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-__all__ = ["EmitOptions", "Progress", "SuggestOptions", "Suggestion", "apply", "check", "emit_migration",
+__all__ = ["EmitOptions", "Progress", "SuggestOptions", "Suggestion", "apply", "check", "emit_migration", "health",
            "rollback", "status", "suggest", "verify", "verify_query"]
 
 
@@ -161,6 +163,12 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
     """Re-plan every target of a migration; ``measure`` also times the read-only ones."""
     return verify_migration(conn, directory, tolerance=tolerance, analyze=measure, timeout_ms=timeout_ms,
                             trust_functions=trust_functions, time_tolerance=time_tolerance)
+
+
+@_library_errors
+def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Sequence[str] = ()) -> HealthReport:
+    """Review the indexes, constraints and sequences that exist (all checks, or ``only``, minus ``skip``)."""
+    return run_health(conn, only, skip)
 
 
 @_library_errors

@@ -31,6 +31,7 @@ from .connect import connect, redact, resolve_dsn
 from .constraints import ConstraintAdvice
 from .duration import check_timeout, to_ms
 from .errors import Interrupted, PgtuneError
+from .health import Severity
 from .verify import check_report_path, junit
 
 
@@ -577,6 +578,49 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
             click.echo(f"measured {sum(t.ms is not None for t in result.targets)} of {len(result.targets)} "
                        f"statements; predicted and measured speed-up agree within 2x for {agree} of {len(timed)}")
     if not result.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@dsn_option
+@format_option
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="warning",
+              show_default=True, help="Exit 1 when a finding is at least this severe.")
+@click.option("--check", "only", multiple=True, metavar="ID", help="Run only this check (repeatable).")
+@click.option("--skip", multiple=True, metavar="ID", help="Leave this check out (repeatable).")
+@handle_errors
+def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip: tuple[str, ...]) -> None:
+    """Review existing indexes, constraints and sequences; print each problem with its fix.
+
+    Checks: invalid-index, duplicate-index, overlapping-index,
+    foreign-key-without-index, not-valid-constraint, index-larger-than-table,
+    sequence-near-overflow (one page each in docs/checks/). Exits 1 when a
+    finding reaches --fail-on.
+
+    \b
+    Example:
+      pgtune health
+      pgtune health --fail-on error --format json > health.json
+      pgtune health --check invalid-index --check duplicate-index
+    """
+    with connect(dsn) as conn:
+        report = api.health(conn, only=only, skip=skip)
+    if fmt == "json":
+        emit_json(report.as_dict())
+    elif not report.findings:
+        click.echo(f"no problem found ({len(report.checks)} checks)")
+    else:
+        colors = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
+        click.echo(tabulate([[style(str(f.severity), fg=colors[f.severity]), f.check,
+                              f"{f.schema}.{f.table}" if f.table else f.schema, f.index or "-", f.message]
+                             for f in report.findings],
+                            headers=["severity", "check", "table", "index", "problem"], disable_numparse=True))
+        fixes = [s for f in report.findings for s in f.fix]
+        if fixes:
+            click.echo("\nfix (review before running; docs/checks/<check>.md explains each):")
+            for stmt in fixes:
+                click.echo(f"  {stmt};")
+    if report.fails(None if fail_on == "never" else Severity(fail_on)):
         sys.exit(1)
 
 

@@ -148,6 +148,21 @@ def qualified(schema: str, name: str) -> str:
     return f"{maybe_double_quote_name(schema)}.{maybe_double_quote_name(name)}"
 
 
+def recreate_index(indexdef: str) -> str:
+    """``pg_get_indexdef`` made ``CREATE INDEX CONCURRENTLY IF NOT EXISTS``, the rest exactly as it was.
+
+    Name, method, keys, opclasses, collations, INCLUDE, predicate and
+    tablespace come from the server's own text; pglast re-prints it with the
+    two flags set, so nothing is pasted.
+    """
+    node = sqltext.parse_one(indexdef)
+    if not isinstance(node, ast.IndexStmt):
+        raise ValueError(f"not an index definition: {indexdef[:60]}")
+    node.concurrent = True
+    node.if_not_exists = True
+    return _print(node)
+
+
 def drop_index(schema: str, name: str, *, concurrently: bool = True) -> str:
     return f"DROP INDEX {'CONCURRENTLY ' if concurrently else ''}IF EXISTS {qualified(schema, name)}"
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pgtune.analyze.advisor import Advice, AnalyzedStatement, CurvePoint, IndexSuggestion, QueryRef, Rejected, Skipped
 from pgtune.constraints import ConstraintAdvice, Finding, Proposal, Skip
+from pgtune.health import CHECKS, HealthReport
+from pgtune.health import Finding as HealthFinding
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -36,6 +38,25 @@ def test_suggest_json_schema_matches_the_code() -> None:
     text = (DOCS / "suggest-json.md").read_text()
     for name in fields(QueryRef):
         assert f"`{name}`" in text
+
+
+def health_documented(section: str) -> set[str]:
+    text = (DOCS / "health-json.md").read_text()
+    part = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `(\w+)` \|", part, flags=re.M))
+
+
+def test_health_json_schema_matches_the_code() -> None:
+    assert health_documented("Top level") == set(HealthReport().as_dict())
+    assert health_documented("`findings[]`") == fields(HealthFinding)
+
+
+def test_every_check_has_its_page() -> None:
+    pages = {p.stem for p in (DOCS / "checks").glob("*.md")}
+    assert pages == {c.id for c in CHECKS}
+    for c in CHECKS:
+        assert f"`{c.id}`" in (DOCS / "health-json.md").read_text()
+        assert (DOCS / "checks" / f"{c.id}.md").read_text().startswith(f"# `{c.id}` ")
 
 
 def test_cli_reference_is_current() -> None:

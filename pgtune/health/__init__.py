@@ -1,0 +1,28 @@
+"""pgtune health: what is wrong with the indexes, constraints and sequences that exist, and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+
+from ..errors import InputError
+from .checks import CHECKS, Check
+from .model import Finding, HealthReport, Severity
+
+__all__ = ["CHECKS", "Check", "Finding", "HealthReport", "Severity", "run"]
+
+
+def run(conn: psycopg.Connection[Any], only: Iterable[str] = (), skip: Iterable[str] = ()) -> HealthReport:
+    """Run the checks (all, or ``only``, minus ``skip``); findings ordered by severity, then place."""
+    known = {c.id for c in CHECKS}
+    unknown = sorted((set(only) | set(skip)) - known)
+    if unknown:
+        raise InputError(f"unknown check {', '.join(unknown)} (checks: {', '.join(sorted(known))})")
+    chosen = [c for c in CHECKS if (not only or c.id in set(only)) and c.id not in set(skip)]
+    report = HealthReport(checks=[c.id for c in chosen])
+    for check in chosen:
+        report.findings.extend(check.run(conn))
+    report.findings.sort(key=lambda f: (-f.severity.rank, f.check, f.schema, f.table or "", f.index or ""))
+    return report

@@ -1,0 +1,211 @@
+"""The health checks: each reads the catalog (SQL under sql/) and returns its findings.
+
+Every check has a kebab-case id, a severity and a page in docs/checks/. Fixes
+are statements built with psycopg.sql (names as identifiers), never pasted
+text: an index is dropped or rebuilt CONCURRENTLY, a constraint VALIDATEd.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from .. import catalog_sql, ddl
+from ..analyze.candidates import Candidate, serves_index
+from ..capture import read_catalog
+from .model import Finding, Severity
+
+LARGE_INDEX = 1 << 20          # index-larger-than-table: below 1 MB the comparison is noise
+SEQUENCE_WARNING = 0.75        # share of its range a sequence may use before a warning…
+SEQUENCE_ERROR = 0.90          # …and before an error
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    severity: Severity
+    summary: str
+    run: Callable[[psycopg.Connection[Any]], list[Finding]]
+
+
+def _rows(conn: psycopg.Connection[Any], name: str) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(catalog_sql.load(name))
+        return cur.fetchall()
+
+
+def _text(conn: psycopg.Connection[Any], stmt: sql.Composable) -> str:
+    return stmt.as_string(conn)
+
+
+def _drop(conn: psycopg.Connection[Any], schema: str, index: str) -> str:
+    return _text(conn, sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(schema, index)))
+
+
+def _reindex(conn: psycopg.Connection[Any], schema: str, index: str) -> str:
+    return _text(conn, sql.SQL("REINDEX INDEX CONCURRENTLY {}").format(sql.Identifier(schema, index)))
+
+
+def invalid_index(conn: psycopg.Connection[Any]) -> list[Finding]:
+    out = []
+    for r in _rows(conn, "health_indexes"):
+        if r["is_valid"]:
+            continue
+        # Drop and build again under the same definition: a REINDEX CONCURRENTLY that fails again
+        # (duplicate keys under a unique index) would leave a second INVALID index, <name>_ccnew.
+        note = ": remove the duplicate keys first, or the build fails again" if r["is_unique"] else ""
+        out.append(Finding(
+            "invalid-index", Severity.ERROR, r["schema"], r["table"], r["index"],
+            f"index {r['index']} is INVALID (a failed or interrupted build): writes maintain it, "
+            f"no query uses it{note}",
+            {"definition": r["definition"], "index_bytes": r["index_bytes"], "unique": r["is_unique"]},
+            [_drop(conn, r["schema"], r["index"]), ddl.recreate_index(r["definition"])]))
+    return out
+
+
+def _same(r: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two indexes the same index, whatever their names."""
+    return (r["schema"], r["table"], r["method"], tuple(r["attnums"]), r["key_count"], tuple(r["opclasses"]),
+            tuple(r["collations"]), tuple(r["options"]), r["expressions"], r["predicate"])
+
+
+def duplicate_index(conn: psycopg.Connection[Any]) -> list[Finding]:
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in _rows(conn, "health_indexes"):
+        if r["is_valid"]:
+            groups.setdefault(_same(r), []).append(r)
+    out = []
+    for same in groups.values():
+        if len(same) < 2:
+            continue
+        # Keep one that backs a constraint (or the unique one), else the oldest.
+        keep = min(same, key=lambda r: (not r["is_protected"], not r["is_unique"], r["oid"]))
+        for r in same:
+            if r is keep or r["is_protected"]:
+                continue
+            out.append(Finding(
+                "duplicate-index", Severity.WARNING, r["schema"], r["table"], r["index"],
+                f"index {r['index']} duplicates {keep['index']}: the same keys, twice the writes",
+                {"duplicate_of": keep["index"], "definition": r["definition"], "index_bytes": r["index_bytes"]},
+                [_drop(conn, r["schema"], r["index"])]))
+    return out
+
+
+def _keys(r: dict[str, Any]) -> list[tuple[Any, ...]]:
+    n = r["key_count"]
+    return list(zip(r["attnums"][:n], r["opclasses"][:n], r["collations"][:n], r["options"][:n], strict=True))
+
+
+def overlapping_index(conn: psycopg.Connection[Any]) -> list[Finding]:
+    """A btree whose keys lead another btree's on the same rows (same predicate): the wider one serves it."""
+    rows = [r for r in _rows(conn, "health_indexes")
+            if r["is_valid"] and r["method"] == "btree" and not r["expressions"]]
+    out = []
+    for narrow in rows:
+        if narrow["is_protected"] or narrow["is_unique"]:
+            continue
+        included = set(narrow["attnums"][narrow["key_count"]:])
+        for wide in rows:
+            if wide is narrow or (wide["schema"], wide["table"]) != (narrow["schema"], narrow["table"]):
+                continue
+            nk, wk = _keys(narrow), _keys(wide)
+            if wide["predicate"] != narrow["predicate"] or len(wk) <= len(nk) or wk[:len(nk)] != nk:
+                continue
+            if not included <= set(wide["attnums"]):
+                continue     # the narrow one covers columns the wide one does not hold
+            out.append(Finding(
+                "overlapping-index", Severity.WARNING, narrow["schema"], narrow["table"], narrow["index"],
+                f"index {narrow['index']} is a leading part of {wide['index']}, which serves the same lookups",
+                {"covered_by": wide["index"], "definition": narrow["definition"],
+                 "covered_by_definition": wide["definition"], "index_bytes": narrow["index_bytes"]},
+                [_drop(conn, narrow["schema"], narrow["index"])]))
+            break
+    return out
+
+
+def foreign_key_without_index(conn: psycopg.Connection[Any]) -> list[Finding]:
+    """Every foreign key no valid btree leads with: deletes and key updates on the parent scan the child."""
+    catalog = read_catalog(conn)
+    out = []
+    for fk in catalog.foreign_keys:
+        keys = tuple(ddl.IndexKey(c) for c in fk.columns)
+        cand = Candidate(fk.table_key, keys, len(keys), foreign_key=fk)
+        if any(serves_index(i, cand) for i in catalog.indexes_on(fk.table_key)):
+            continue
+        name = catalog.free_name(fk.schema, ddl.index_name(fk.table, keys, "idx"), _namer(fk.table, keys))
+        out.append(Finding(
+            "foreign-key-without-index", Severity.WARNING, fk.schema, fk.table, None,
+            f"foreign key {fk.name} ({', '.join(fk.columns)}) to {fk.ref_table} has no index: every delete "
+            f"on {fk.ref_table} scans {fk.table}",
+            {"constraint": fk.name, "columns": list(fk.columns), "references": f"{fk.ref_schema}.{fk.ref_table}",
+             "on_delete": fk.on_delete},
+            [ddl.create_index(fk.schema, fk.table, name, keys)]))
+    return out
+
+
+def _namer(table: str, keys: tuple[ddl.IndexKey, ...]) -> Callable[[int], str]:
+    return lambda n: ddl.index_name(table, keys, f"idx{n}")
+
+
+def not_valid_constraint(conn: psycopg.Connection[Any]) -> list[Finding]:
+    out = []
+    for r in _rows(conn, "health_not_valid_constraints"):
+        kind = "CHECK" if r["kind"] == "c" else "foreign key"
+        out.append(Finding(
+            "not-valid-constraint", Severity.WARNING, r["schema"], r["table"], None,
+            f"{kind} constraint {r['name']} is NOT VALID: existing rows were never checked",
+            {"constraint": r["name"], "definition": r["definition"]},
+            [_text(conn, sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+                sql.Identifier(r["schema"], r["table"]), sql.Identifier(r["name"])))]))
+    return out
+
+
+def index_larger_than_table(conn: psycopg.Connection[Any]) -> list[Finding]:
+    out = []
+    for r in _rows(conn, "health_indexes"):
+        if not r["is_valid"] or r["index_bytes"] < LARGE_INDEX or r["index_bytes"] <= r["table_bytes"]:
+            continue
+        out.append(Finding(
+            "index-larger-than-table", Severity.INFO, r["schema"], r["table"], r["index"],
+            f"index {r['index']} ({r['index_bytes'] / 1048576:,.1f} MB) is larger than its table "
+            f"({r['table_bytes'] / 1048576:,.1f} MB): likely bloated",
+            {"index_bytes": r["index_bytes"], "table_bytes": r["table_bytes"], "definition": r["definition"]},
+            [_reindex(conn, r["schema"], r["index"])]))
+    return out
+
+
+def sequence_near_overflow(conn: psycopg.Connection[Any]) -> list[Finding]:
+    out = []
+    for r in _rows(conn, "health_sequences"):
+        if r["last_value"] is None or not r["max_value"]:
+            continue
+        used = int(r["last_value"]) / int(r["max_value"])
+        if used < SEQUENCE_WARNING:
+            continue
+        feeds = f" (feeds {r['table']}.{r['column']})" if r["column"] else ""
+        out.append(Finding(
+            "sequence-near-overflow", Severity.ERROR if used >= SEQUENCE_ERROR else Severity.WARNING,
+            r["schema"], r["table"], None,
+            f"sequence {r['sequence']}{feeds} has used {used:.0%} of its range ({int(r['max_value']):,})",
+            {"sequence": r["sequence"], "last_value": int(r["last_value"]), "max_value": int(r["max_value"]),
+             "data_type": r["data_type"], "column": r["column"]},
+            []))   # widening a column to bigint rewrites the table: a planned change, not a script
+    return out
+
+
+CHECKS = [
+    Check("invalid-index", Severity.ERROR, "an index a failed build left INVALID", invalid_index),
+    Check("duplicate-index", Severity.WARNING, "two indexes with the same definition", duplicate_index),
+    Check("overlapping-index", Severity.WARNING, "a btree whose keys lead another's", overlapping_index),
+    Check("foreign-key-without-index", Severity.WARNING, "a foreign key no index leads with",
+          foreign_key_without_index),
+    Check("not-valid-constraint", Severity.WARNING, "a constraint left NOT VALID", not_valid_constraint),
+    Check("index-larger-than-table", Severity.INFO, "an index larger than its table", index_larger_than_table),
+    Check("sequence-near-overflow", Severity.WARNING, "a sequence past 75% of its range (90%: error)",
+          sequence_near_overflow),
+]

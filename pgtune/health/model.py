@@ -1,0 +1,44 @@
+"""What a health check reports: a finding with its evidence and the statements that fix it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    """How urgent a finding is; ``--fail-on`` names the lowest that makes health exit 1."""
+
+    ERROR = "error"        # breaks, or will: an INVALID index, a sequence about to overflow
+    WARNING = "warning"    # costs writes or space for nothing, or leaves a risk
+    INFO = "info"          # worth a look
+
+    @property
+    def rank(self) -> int:
+        return {Severity.ERROR: 3, Severity.WARNING: 2, Severity.INFO: 1}[self]
+
+
+@dataclass
+class Finding:
+    check: str                       # the check's kebab-case id (docs/checks/<id>.md)
+    severity: Severity
+    schema: str
+    table: str | None
+    index: str | None                # the index concerned, if any
+    message: str                     # one line for a person
+    evidence: dict[str, Any] = field(default_factory=dict)
+    fix: list[str] = field(default_factory=list)   # statements that fix it; empty when no safe one exists
+
+
+@dataclass
+class HealthReport:
+    findings: list[Finding] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)    # the checks that ran
+
+    def fails(self, threshold: Severity | None) -> bool:
+        """Does any finding reach ``threshold`` (None: never fail)?"""
+        return threshold is not None and any(f.severity.rank >= threshold.rank for f in self.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"checks": self.checks, "findings": [asdict(f) for f in self.findings]}

@@ -1,0 +1,37 @@
+-- Finds every index on a user table with what the health checks compare:
+-- validity (pg_index.indisvalid), what it backs (a constraint, the replica
+-- identity), its access method, key columns and their operator classes,
+-- collations and options, expressions and predicate as the server prints
+-- them, INCLUDE columns, its definition, and its size beside its table's.
+SELECT /* pgtune */ n.nspname AS schema,
+       t.relname AS table,
+       i.relname AS index,
+       i.oid AS oid,
+       x.indisvalid AS is_valid,
+       x.indisunique AS is_unique,
+       x.indisprimary OR x.indisexclusion OR x.indisreplident
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS c WHERE c.conindid = i.oid) AS is_protected,
+       am.amname AS method,
+       x.indnkeyatts AS key_count,
+       x.indkey::int2[] AS attnums,
+       x.indclass::oid[]::int8[] AS opclasses,
+       x.indcollation::oid[]::int8[] AS collations,
+       x.indoption::int2[] AS options,
+       pg_catalog.pg_get_expr(x.indexprs, x.indrelid) AS expressions,
+       pg_catalog.pg_get_expr(x.indpred, x.indrelid) AS predicate,
+       pg_catalog.pg_get_indexdef(i.oid) AS definition,
+       array(SELECT coalesce(a.attname::text, '')
+             FROM unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+                 LEFT JOIN pg_catalog.pg_attribute AS a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+             ORDER BY k.ord) AS columns,
+       pg_catalog.pg_relation_size(i.oid) AS index_bytes,
+       pg_catalog.pg_relation_size(t.oid) AS table_bytes
+FROM pg_catalog.pg_index AS x
+    JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
+    JOIN pg_catalog.pg_class AS t ON t.oid = x.indrelid
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace
+    JOIN pg_catalog.pg_am AS am ON am.oid = i.relam
+WHERE t.relkind IN ('r', 'm', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgtune')
+  AND n.nspname NOT LIKE 'pg\_%'
+ORDER BY n.nspname, t.relname, i.relname;
