@@ -166,9 +166,14 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
 
 
 @_library_errors
-def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Sequence[str] = ()) -> HealthReport:
-    """Review the indexes, constraints and sequences that exist (all checks, or ``only``, minus ``skip``)."""
-    return run_health(conn, only, skip)
+def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Sequence[str] = (),
+           replicas: Sequence[psycopg.Connection[Any]] = (), min_stats_age_s: float = 7 * 86_400) -> HealthReport:
+    """Review the indexes, constraints and sequences that exist (all checks, or ``only``, minus ``skip``).
+
+    ``replicas``: servers whose index scans count too; ``min_stats_age_s``: how long the
+    statistics must have counted before an index may be called unused.
+    """
+    return run_health(conn, only, skip, replicas=replicas, min_stats_age_s=min_stats_age_s)
 
 
 @_library_errors

@@ -588,33 +588,44 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
               show_default=True, help="Exit 1 when a finding is at least this severe.")
 @click.option("--check", "only", multiple=True, metavar="ID", help="Run only this check (repeatable).")
 @click.option("--skip", multiple=True, metavar="ID", help="Leave this check out (repeatable).")
+@click.option("--workload-dsn", multiple=True, metavar="DSN",
+              help="A replica whose index scans count too: an index read only there is not unused (repeatable).")
+@click.option("--min-stats-age", default="7d", show_default=True, type=DURATION,
+              help="unused-index runs only when every server's statistics have counted this long (7d, 12h, 0).")
 @handle_errors
-def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip: tuple[str, ...]) -> None:
+def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip: tuple[str, ...],
+           workload_dsn: tuple[str, ...], min_stats_age: str) -> None:
     """Review existing indexes, constraints and sequences; print each problem with its fix.
 
     Checks: invalid-index, duplicate-index, overlapping-index,
     foreign-key-without-index, not-valid-constraint, index-larger-than-table,
-    sequence-near-overflow (one page each in docs/checks/). Exits 1 when a
-    finding reaches --fail-on.
+    sequence-near-overflow, unused-index (one page each in docs/checks/).
+    Exits 1 when a finding reaches --fail-on.
 
     \b
     Example:
       pgtune health
       pgtune health --fail-on error --format json > health.json
       pgtune health --check invalid-index --check duplicate-index
+      pgtune health --workload-dsn "host=replica1 dbname=app" --min-stats-age 14d
     """
-    with connect(dsn) as conn:
-        report = api.health(conn, only=only, skip=skip)
+    with connect(dsn) as conn, _replicas(workload_dsn) as replicas:
+        report = api.health(conn, only=only, skip=skip, replicas=replicas,
+                            min_stats_age_s=to_ms(min_stats_age, "--min-stats-age") / 1000)
     if fmt == "json":
         emit_json(report.as_dict())
     elif not report.findings:
         click.echo(f"no problem found ({len(report.checks)} checks)")
+        for note in report.notes:
+            click.echo(f"note: {note}")
     else:
         colors = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
         click.echo(tabulate([[style(str(f.severity), fg=colors[f.severity]), f.check,
                               f"{f.schema}.{f.table}" if f.table else f.schema, f.index or "-", f.message]
                              for f in report.findings],
                             headers=["severity", "check", "table", "index", "problem"], disable_numparse=True))
+        for note in report.notes:
+            click.echo(f"note: {note}")
         fixes = [s for f in report.findings for s in f.fix]
         if fixes:
             click.echo("\nfix (review before running; docs/checks/<check>.md explains each):")

@@ -1,4 +1,4 @@
-"""Durations as PostgreSQL writes them (``500ms``, ``5s``, ``2min``, ``1h``; a bare number is ms).
+"""Durations as PostgreSQL writes them (``500ms``, ``5s``, ``2min``, ``1h``, ``7d``; a bare number is ms).
 
 Every timeout option of every command takes this one form, and only a value
 that matches it is ever pasted into a ``SET … = '…'``.
@@ -10,8 +10,8 @@ import re
 
 from .errors import InputError
 
-_DURATION = re.compile(r"^(\d+)\s*(ms|s|min|h)?$")
-_MS = {None: 1, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}
+_DURATION = re.compile(r"^(\d+)\s*(ms|s|min|h|d)?$")
+_MS = {None: 1, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
 def check_timeout(value: str, option: str = "timeout") -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from typing import Any
 
 import psycopg
@@ -55,16 +56,17 @@ def plant(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SELECT setval('ticket_id_seq', 2000000000)")   # 93% of an integer column's range
 
 
+# unused-index depends on how long the server's statistics have counted: it has its own tests below.
 def found(conn: psycopg.Connection[Any]) -> set[tuple[str, str | None, str | None]]:
-    return {(f.check, f.table, f.index) for f in api.health(conn).findings}
+    return {(f.check, f.table, f.index) for f in api.health(conn, skip=["unused-index"]).findings}
 
 
 def test_a_clean_schema_has_no_findings(conn: psycopg.Connection[Any]) -> None:
     """PK, unique, exclusion, partial, expression and replica-identity indexes are all left alone."""
     conn.execute(CLEAN)
-    report = api.health(conn)
+    report = api.health(conn, skip=["unused-index"])
     assert report.findings == [], report.findings
-    assert report.checks == [c.id for c in CHECKS]
+    assert report.checks == [c.id for c in CHECKS if c.id != "unused-index"]
 
 
 def test_each_planted_problem_is_reported_exactly(conn: psycopg.Connection[Any]) -> None:
@@ -78,7 +80,7 @@ def test_each_planted_problem_is_reported_exactly(conn: psycopg.Connection[Any])
         ("index-larger-than-table", "shrunk", "shrunk_id_idx"),
         ("sequence-near-overflow", "ticket", None),
     }
-    by_check = {f.check: f for f in api.health(conn).findings}
+    by_check = {f.check: f for f in api.health(conn, skip=["unused-index"]).findings}
     assert by_check["invalid-index"].severity == Severity.ERROR
     assert by_check["sequence-near-overflow"].severity == Severity.ERROR
     assert by_check["sequence-near-overflow"].evidence["max_value"] == 2147483647
@@ -94,7 +96,7 @@ def test_each_planted_problem_is_reported_exactly(conn: psycopg.Connection[Any])
 def test_the_fixes_fix_it(conn: psycopg.Connection[Any]) -> None:
     plant(conn)
     conn.execute("DELETE FROM dupes WHERE ctid = (SELECT max(ctid) FROM dupes)")   # the DBA's part: the data
-    for f in api.health(conn).findings:
+    for f in api.health(conn, skip=["unused-index"]).findings:
         for stmt in f.fix:
             conn.execute(stmt)           # autocommit: CONCURRENTLY runs outside a transaction
     conn.execute("ANALYZE")
@@ -104,14 +106,16 @@ def test_the_fixes_fix_it(conn: psycopg.Connection[Any]) -> None:
 
 def test_cli_exit_codes_and_json(db: str, conn: psycopg.Connection[Any]) -> None:
     conn.execute(CLEAN)
-    ok = CliRunner().invoke(cli, ["health", "--dsn", db])
+    ok = CliRunner().invoke(cli, ["health", "--dsn", db, "--skip", "unused-index"])
     assert ok.exit_code == 0 and "no problem found" in ok.output
     plant_more = 'ALTER TABLE "order" ADD CONSTRAINT "order_id_positive" CHECK (id > 0) NOT VALID'
     conn.execute(plant_more)
-    warn = CliRunner().invoke(cli, ["health", "--dsn", db])
+    warn = CliRunner().invoke(cli, ["health", "--dsn", db, "--skip", "unused-index"])
     assert warn.exit_code == 1 and "not-valid-constraint" in warn.output and "VALIDATE CONSTRAINT" in warn.output
-    assert CliRunner().invoke(cli, ["health", "--dsn", db, "--fail-on", "error"]).exit_code == 0
-    out = CliRunner().invoke(cli, ["health", "--dsn", db, "--format", "json", "--fail-on", "never"])
+    assert CliRunner().invoke(cli, ["health", "--dsn", db, "--skip", "unused-index", "--fail-on", "error"]
+                              ).exit_code == 0
+    out = CliRunner().invoke(cli, ["health", "--dsn", db, "--skip", "unused-index", "--format", "json",
+                                   "--fail-on", "never"])
     assert out.exit_code == 0
     data = json.loads(out.stdout)
     [finding] = data["findings"]
@@ -119,7 +123,76 @@ def test_cli_exit_codes_and_json(db: str, conn: psycopg.Connection[Any]) -> None
     assert finding["table"] == "order" and finding["index"] is None
     only = CliRunner().invoke(cli, ["health", "--dsn", db, "--check", "invalid-index"])
     assert only.exit_code == 0
-    skipped = CliRunner().invoke(cli, ["health", "--dsn", db, "--skip", "not-valid-constraint"])
+    skipped = CliRunner().invoke(cli, ["health", "--dsn", db, "--skip", "not-valid-constraint",
+                                       "--skip", "unused-index"])
     assert skipped.exit_code == 0
     bad = CliRunner().invoke(cli, ["health", "--dsn", db, "--check", "no-such-check"])
     assert bad.exit_code == 2 and "unknown check no-such-check" in bad.output
+
+
+USAGE = """
+CREATE TABLE visit (id bigint PRIMARY KEY, "pageId" int NOT NULL, day date NOT NULL);
+INSERT INTO visit SELECT g, g % 100, date '2026-01-01' + g % 300 FROM generate_series(1, 20000) AS g;
+CREATE INDEX "visit_pageId_idx" ON visit ("pageId");
+CREATE INDEX visit_day_idx ON visit (day);
+ANALYZE visit;
+"""
+
+
+def scan_page_index(conn: psycopg.Connection[Any]) -> None:
+    """Read through visit_pageId_idx, and make the server publish the count now."""
+    conn.execute("SET enable_seqscan = off")
+    conn.execute('SELECT count(*) FROM visit WHERE "pageId" = 7').fetchone()
+    conn.execute("RESET enable_seqscan")
+    conn.execute("SELECT pg_stat_force_next_flush()")
+
+
+def test_unused_index_once_the_statistics_are_old_enough(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(USAGE)
+    conn.execute("SELECT pg_stat_reset()")
+    scan_page_index(conn)
+    young = api.health(conn, only=["unused-index"])             # counted for seconds, not 7 days
+    assert young.findings == []
+    [note] = young.notes
+    assert note.startswith("unused-index not run: index statistics have counted for 0.0 hours")
+    assert "--min-stats-age is 7.0 days" in note
+    report = api.health(conn, only=["unused-index"], min_stats_age_s=0)
+    assert [(f.table, f.index) for f in report.findings] == [("visit", "visit_day_idx")]   # never the PK
+    assert report.findings[0].fix == ['DROP INDEX CONCURRENTLY IF EXISTS "public"."visit_day_idx"']
+
+
+def test_scans_on_another_server_count(pg_server: Any, conn: psycopg.Connection[Any]) -> None:
+    """An index read only on another server given with --workload-dsn (a replica's role) is not unused.
+
+    The other server here is a second database of the test server with the same
+    schema; its counters stand for a standby's, which pgtune reads the same way.
+    """
+    conn.execute(USAGE)
+    conn.execute("SELECT pg_stat_reset()")
+    name = f"pgtune_replica_{os.getpid()}"
+    with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
+        admin.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+    try:
+        with psycopg.connect(pg_server.dsn_for(name), autocommit=True) as replica:
+            replica.execute(USAGE)
+            scan_page_index(replica)
+            alone = api.health(conn, only=["unused-index"], min_stats_age_s=0)
+            assert {f.index for f in alone.findings} == {"visit_pageId_idx", "visit_day_idx"}
+            both = api.health(conn, only=["unused-index"], min_stats_age_s=0, replicas=[replica])
+            assert {f.index for f in both.findings} == {"visit_day_idx"}
+            assert both.findings[0].evidence["servers"] == 2
+    finally:
+        with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
+            admin.execute(psycopg.sql.SQL("DROP DATABASE {} WITH (FORCE)").format(psycopg.sql.Identifier(name)))
+
+
+def test_cli_min_stats_age_and_replicas(db: str, conn: psycopg.Connection[Any]) -> None:
+    conn.execute(USAGE)
+    conn.execute("SELECT pg_stat_reset()")
+    young = CliRunner().invoke(cli, ["health", "--dsn", db, "--check", "unused-index"])
+    assert young.exit_code == 0 and "note: unused-index not run" in young.output
+    old_enough = CliRunner().invoke(cli, ["health", "--dsn", db, "--check", "unused-index", "--min-stats-age", "0",
+                                          "--workload-dsn", db])
+    assert old_enough.exit_code == 1 and "on 2 servers" in old_enough.output
+    bad = CliRunner().invoke(cli, ["health", "--dsn", db, "--min-stats-age", "a week"])
+    assert bad.exit_code == 2 and "not a duration" in bad.output

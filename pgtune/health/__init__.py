@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
 
 from ..errors import InputError
-from .checks import CHECKS, Check
+from .checks import CHECKS, Check, Context
 from .model import Finding, HealthReport, Severity
 
 __all__ = ["CHECKS", "Check", "Finding", "HealthReport", "Severity", "run"]
 
 
-def run(conn: psycopg.Connection[Any], only: Iterable[str] = (), skip: Iterable[str] = ()) -> HealthReport:
-    """Run the checks (all, or ``only``, minus ``skip``); findings ordered by severity, then place."""
+def run(conn: psycopg.Connection[Any], only: Iterable[str] = (), skip: Iterable[str] = (), *,
+        replicas: Sequence[psycopg.Connection[Any]] = (), min_stats_age_s: float = 7 * 86_400) -> HealthReport:
+    """Run the checks (all, or ``only``, minus ``skip``); findings ordered by severity, then place.
+
+    ``replicas``: their index usage counts too (reads often run there).
+    """
     known = {c.id for c in CHECKS}
     unknown = sorted((set(only) | set(skip)) - known)
     if unknown:
         raise InputError(f"unknown check {', '.join(unknown)} (checks: {', '.join(sorted(known))})")
     chosen = [c for c in CHECKS if (not only or c.id in set(only)) and c.id not in set(skip)]
     report = HealthReport(checks=[c.id for c in chosen])
+    ctx = Context(conn, tuple(replicas), min_stats_age_s, report.notes)
     for check in chosen:
-        report.findings.extend(check.run(conn))
+        report.findings.extend(check.run(ctx))
     report.findings.sort(key=lambda f: (-f.severity.rank, f.check, f.schema, f.table or "", f.index or ""))
     return report

@@ -8,7 +8,7 @@ text: an index is dropped or rebuilt CONCURRENTLY, a constraint VALIDATEd.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -26,11 +26,21 @@ SEQUENCE_ERROR = 0.90          # …and before an error
 
 
 @dataclass(frozen=True)
+class Context:
+    """What a check reads: the database, its replicas (usage counters), and how old statistics must be."""
+
+    conn: psycopg.Connection[Any]
+    replicas: tuple[psycopg.Connection[Any], ...] = ()
+    min_stats_age_s: float = 7 * 86_400
+    notes: list[str] = field(default_factory=list)    # a check that could not run says why here
+
+
+@dataclass(frozen=True)
 class Check:
     id: str
     severity: Severity
     summary: str
-    run: Callable[[psycopg.Connection[Any]], list[Finding]]
+    run: Callable[[Context], list[Finding]]
 
 
 def _rows(conn: psycopg.Connection[Any], name: str) -> list[dict[str, Any]]:
@@ -51,7 +61,8 @@ def _reindex(conn: psycopg.Connection[Any], schema: str, index: str) -> str:
     return _text(conn, sql.SQL("REINDEX INDEX CONCURRENTLY {}").format(sql.Identifier(schema, index)))
 
 
-def invalid_index(conn: psycopg.Connection[Any]) -> list[Finding]:
+def invalid_index(ctx: Context) -> list[Finding]:
+    conn = ctx.conn
     out = []
     for r in _rows(conn, "health_indexes"):
         if r["is_valid"]:
@@ -74,7 +85,8 @@ def _same(r: dict[str, Any]) -> tuple[Any, ...]:
             tuple(r["collations"]), tuple(r["options"]), r["expressions"], r["predicate"])
 
 
-def duplicate_index(conn: psycopg.Connection[Any]) -> list[Finding]:
+def duplicate_index(ctx: Context) -> list[Finding]:
+    conn = ctx.conn
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for r in _rows(conn, "health_indexes"):
         if r["is_valid"]:
@@ -101,8 +113,9 @@ def _keys(r: dict[str, Any]) -> list[tuple[Any, ...]]:
     return list(zip(r["attnums"][:n], r["opclasses"][:n], r["collations"][:n], r["options"][:n], strict=True))
 
 
-def overlapping_index(conn: psycopg.Connection[Any]) -> list[Finding]:
+def overlapping_index(ctx: Context) -> list[Finding]:
     """A btree whose keys lead another btree's on the same rows (same predicate): the wider one serves it."""
+    conn = ctx.conn
     rows = [r for r in _rows(conn, "health_indexes")
             if r["is_valid"] and r["method"] == "btree" and not r["expressions"]]
     out = []
@@ -128,8 +141,9 @@ def overlapping_index(conn: psycopg.Connection[Any]) -> list[Finding]:
     return out
 
 
-def foreign_key_without_index(conn: psycopg.Connection[Any]) -> list[Finding]:
+def foreign_key_without_index(ctx: Context) -> list[Finding]:
     """Every foreign key no valid btree leads with: deletes and key updates on the parent scan the child."""
+    conn = ctx.conn
     catalog = read_catalog(conn)
     out = []
     for fk in catalog.foreign_keys:
@@ -152,7 +166,8 @@ def _namer(table: str, keys: tuple[ddl.IndexKey, ...]) -> Callable[[int], str]:
     return lambda n: ddl.index_name(table, keys, f"idx{n}")
 
 
-def not_valid_constraint(conn: psycopg.Connection[Any]) -> list[Finding]:
+def not_valid_constraint(ctx: Context) -> list[Finding]:
+    conn = ctx.conn
     out = []
     for r in _rows(conn, "health_not_valid_constraints"):
         kind = "CHECK" if r["kind"] == "c" else "foreign key"
@@ -165,7 +180,8 @@ def not_valid_constraint(conn: psycopg.Connection[Any]) -> list[Finding]:
     return out
 
 
-def index_larger_than_table(conn: psycopg.Connection[Any]) -> list[Finding]:
+def index_larger_than_table(ctx: Context) -> list[Finding]:
+    conn = ctx.conn
     out = []
     for r in _rows(conn, "health_indexes"):
         if not r["is_valid"] or r["index_bytes"] < LARGE_INDEX or r["index_bytes"] <= r["table_bytes"]:
@@ -179,7 +195,8 @@ def index_larger_than_table(conn: psycopg.Connection[Any]) -> list[Finding]:
     return out
 
 
-def sequence_near_overflow(conn: psycopg.Connection[Any]) -> list[Finding]:
+def sequence_near_overflow(ctx: Context) -> list[Finding]:
+    conn = ctx.conn
     out = []
     for r in _rows(conn, "health_sequences"):
         if r["last_value"] is None or not r["max_value"]:
@@ -198,6 +215,55 @@ def sequence_near_overflow(conn: psycopg.Connection[Any]) -> list[Finding]:
     return out
 
 
+def _window(conn: psycopg.Connection[Any]) -> tuple[Any, float]:
+    row = _rows(conn, "health_stats_window")[0]
+    return row["since"], float(row["seconds"])
+
+
+def _age(seconds: float) -> str:
+    return f"{seconds / 86_400:.1f} days" if seconds >= 86_400 else f"{seconds / 3600:.1f} hours"
+
+
+def unused_index(ctx: Context) -> list[Finding]:
+    """No scan since the statistics were reset, on the primary or any replica given.
+
+    Only when every server's statistics have counted for --min-stats-age; an
+    index that enforces something (primary key, unique, exclusion, a
+    constraint, the replica identity) is never reported.
+    """
+    servers = [ctx.conn, *ctx.replicas]
+    windows = [_window(c) for c in servers]
+    youngest = min(seconds for _, seconds in windows)
+    if youngest < ctx.min_stats_age_s:
+        ctx.notes.append(f"unused-index not run: index statistics have counted for {_age(youngest)} only "
+                         f"(since {min(windows, key=lambda w: w[1])[0]}); --min-stats-age is "
+                         f"{_age(ctx.min_stats_age_s)}")
+        return []
+    scans: dict[tuple[str, str], int] = {}
+    for c in servers:
+        for r in _rows(c, "health_index_usage"):
+            key = (r["schema"], r["index"])
+            scans[key] = scans.get(key, 0) + int(r["idx_scan"] or 0)
+    usage = {(r["schema"], r["index"]): r for r in _rows(ctx.conn, "health_index_usage")}
+    out = []
+    for r in _rows(ctx.conn, "health_indexes"):
+        key = (r["schema"], r["index"])
+        if r["is_protected"] or r["is_unique"] or not r["is_valid"] or key not in usage or scans.get(key, 0):
+            continue
+        u = usage[key]
+        out.append(Finding(
+            "unused-index", Severity.WARNING, r["schema"], r["table"], r["index"],
+            f"index {r['index']} ({u['index_bytes'] / 1048576:,.1f} MB) had no scan in {_age(youngest)} "
+            f"on {len(servers)} server{'s' if len(servers) > 1 else ''}, while its table took "
+            f"{int(u['writes']):,} writes",
+            {"index_bytes": int(u["index_bytes"]), "writes": int(u["writes"]), "servers": len(servers),
+             "stats_seconds": youngest, "definition": r["definition"]},
+            [_drop(ctx.conn, r["schema"], r["index"])]))
+    # The biggest and most written first: what dropping saves.
+    out.sort(key=lambda f: (-f.evidence["index_bytes"], -f.evidence["writes"]))
+    return out
+
+
 CHECKS = [
     Check("invalid-index", Severity.ERROR, "an index a failed build left INVALID", invalid_index),
     Check("duplicate-index", Severity.WARNING, "two indexes with the same definition", duplicate_index),
@@ -208,4 +274,5 @@ CHECKS = [
     Check("index-larger-than-table", Severity.INFO, "an index larger than its table", index_larger_than_table),
     Check("sequence-near-overflow", Severity.WARNING, "a sequence past 75% of its range (90%: error)",
           sequence_near_overflow),
+    Check("unused-index", Severity.WARNING, "an index no server scanned in the statistics window", unused_index),
 ]

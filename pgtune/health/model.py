@@ -35,10 +35,11 @@ class Finding:
 class HealthReport:
     findings: list[Finding] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)    # the checks that ran
+    notes: list[str] = field(default_factory=list)     # checks that could not run, and why
 
     def fails(self, threshold: Severity | None) -> bool:
         """Does any finding reach ``threshold`` (None: never fail)?"""
         return threshold is not None and any(f.severity.rank >= threshold.rank for f in self.findings)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"checks": self.checks, "findings": [asdict(f) for f in self.findings]}
+        return {"checks": self.checks, "notes": self.notes, "findings": [asdict(f) for f in self.findings]}
