@@ -54,19 +54,23 @@ def plant(conn: psycopg.Connection[Any]) -> None:
     conn.execute("VACUUM shrunk")                          # the heap shrinks, the index keeps its pages
     conn.execute("CREATE TABLE ticket (id serial PRIMARY KEY)")
     conn.execute("SELECT setval('ticket_id_seq', 2000000000)")   # 93% of an integer column's range
+    conn.execute("ANALYZE")                                      # stale-statistics has its own test
 
 
-# unused-index depends on how long the server's statistics have counted: it has its own tests below.
+# These two read activity counters (how long they have counted, what changed since ANALYZE): their own
+# tests below; the catalog checks are tested without them.
+DYNAMIC = ["unused-index", "stale-statistics"]
+SKIP_DYNAMIC = ["--skip", "unused-index", "--skip", "stale-statistics"]
 def found(conn: psycopg.Connection[Any]) -> set[tuple[str, str | None, str | None]]:
-    return {(f.check, f.table, f.index) for f in api.health(conn, skip=["unused-index"]).findings}
+    return {(f.check, f.table, f.index) for f in api.health(conn, skip=DYNAMIC).findings}
 
 
 def test_a_clean_schema_has_no_findings(conn: psycopg.Connection[Any]) -> None:
     """PK, unique, exclusion, partial, expression and replica-identity indexes are all left alone."""
     conn.execute(CLEAN)
-    report = api.health(conn, skip=["unused-index"])
+    report = api.health(conn, skip=DYNAMIC)
     assert report.findings == [], report.findings
-    assert report.checks == [c.id for c in CHECKS if c.id != "unused-index"]
+    assert report.checks == [c.id for c in CHECKS if c.id not in DYNAMIC]
 
 
 def test_each_planted_problem_is_reported_exactly(conn: psycopg.Connection[Any]) -> None:
@@ -80,7 +84,7 @@ def test_each_planted_problem_is_reported_exactly(conn: psycopg.Connection[Any])
         ("index-larger-than-table", "shrunk", "shrunk_id_idx"),
         ("sequence-near-overflow", "ticket", None),
     }
-    by_check = {f.check: f for f in api.health(conn, skip=["unused-index"]).findings}
+    by_check = {f.check: f for f in api.health(conn, skip=DYNAMIC).findings}
     assert by_check["invalid-index"].severity == Severity.ERROR
     assert by_check["sequence-near-overflow"].severity == Severity.ERROR
     assert by_check["sequence-near-overflow"].evidence["max_value"] == 2147483647
@@ -96,7 +100,7 @@ def test_each_planted_problem_is_reported_exactly(conn: psycopg.Connection[Any])
 def test_the_fixes_fix_it(conn: psycopg.Connection[Any]) -> None:
     plant(conn)
     conn.execute("DELETE FROM dupes WHERE ctid = (SELECT max(ctid) FROM dupes)")   # the DBA's part: the data
-    for f in api.health(conn, skip=["unused-index"]).findings:
+    for f in api.health(conn, skip=DYNAMIC).findings:
         for stmt in f.fix:
             conn.execute(stmt)           # autocommit: CONCURRENTLY runs outside a transaction
     conn.execute("ANALYZE")
@@ -106,15 +110,15 @@ def test_the_fixes_fix_it(conn: psycopg.Connection[Any]) -> None:
 
 def test_cli_exit_codes_and_json(db: str, conn: psycopg.Connection[Any]) -> None:
     conn.execute(CLEAN)
-    ok = CliRunner().invoke(cli, ["health", "--dsn", db, "--skip", "unused-index"])
+    ok = CliRunner().invoke(cli, ["health", "--dsn", db, *SKIP_DYNAMIC])
     assert ok.exit_code == 0 and "no problem found" in ok.output
     plant_more = 'ALTER TABLE "order" ADD CONSTRAINT "order_id_positive" CHECK (id > 0) NOT VALID'
     conn.execute(plant_more)
-    warn = CliRunner().invoke(cli, ["health", "--dsn", db, "--skip", "unused-index"])
+    warn = CliRunner().invoke(cli, ["health", "--dsn", db, *SKIP_DYNAMIC])
     assert warn.exit_code == 1 and "not-valid-constraint" in warn.output and "VALIDATE CONSTRAINT" in warn.output
-    assert CliRunner().invoke(cli, ["health", "--dsn", db, "--skip", "unused-index", "--fail-on", "error"]
+    assert CliRunner().invoke(cli, ["health", "--dsn", db, *SKIP_DYNAMIC, "--fail-on", "error"]
                               ).exit_code == 0
-    out = CliRunner().invoke(cli, ["health", "--dsn", db, "--skip", "unused-index", "--format", "json",
+    out = CliRunner().invoke(cli, ["health", "--dsn", db, *SKIP_DYNAMIC, "--format", "json",
                                    "--fail-on", "never"])
     assert out.exit_code == 0
     data = json.loads(out.stdout)
@@ -124,7 +128,7 @@ def test_cli_exit_codes_and_json(db: str, conn: psycopg.Connection[Any]) -> None
     only = CliRunner().invoke(cli, ["health", "--dsn", db, "--check", "invalid-index"])
     assert only.exit_code == 0
     skipped = CliRunner().invoke(cli, ["health", "--dsn", db, "--skip", "not-valid-constraint",
-                                       "--skip", "unused-index"])
+                                       *SKIP_DYNAMIC])
     assert skipped.exit_code == 0
     bad = CliRunner().invoke(cli, ["health", "--dsn", db, "--check", "no-such-check"])
     assert bad.exit_code == 2 and "unknown check no-such-check" in bad.output
@@ -196,3 +200,23 @@ def test_cli_min_stats_age_and_replicas(db: str, conn: psycopg.Connection[Any]) 
     assert old_enough.exit_code == 1 and "on 2 servers" in old_enough.output
     bad = CliRunner().invoke(cli, ["health", "--dsn", db, "--min-stats-age", "a week"])
     assert bad.exit_code == 2 and "not a duration" in bad.output
+
+
+def test_stale_statistics(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE feed (id int, body text) WITH (autovacuum_enabled = false)")
+    conn.execute("INSERT INTO feed SELECT g, 'x' FROM generate_series(1, 10000) AS g")
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    [never] = api.health(conn, only=["stale-statistics"]).findings
+    assert never.table == "feed" and "never analyzed" in never.message
+    assert never.fix == ["ANALYZE public.feed"]
+    conn.execute("ANALYZE feed")
+    conn.execute("UPDATE feed SET body = 'y' WHERE id <= 2000")      # 20%: within what autovacuum allows
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    assert api.health(conn, only=["stale-statistics"]).findings == []
+    conn.execute("UPDATE feed SET body = 'z' WHERE id > 5000")       # 7,000 rows in all since ANALYZE
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    [stale] = api.health(conn, only=["stale-statistics"]).findings
+    assert stale.evidence["changed_rows"] == 7000 and "last analyzed" in stale.message
+    conn.execute(stale.fix[0])
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    assert api.health(conn, only=["stale-statistics"]).findings == []

@@ -23,6 +23,7 @@ from .model import Finding, Severity
 LARGE_INDEX = 1 << 20          # index-larger-than-table: below 1 MB the comparison is noise
 SEQUENCE_WARNING = 0.75        # share of its range a sequence may use before a warning…
 SEQUENCE_ERROR = 0.90          # …and before an error
+STALE_SHARE, STALE_ROWS = 0.2, 1000   # stale-statistics: changed rows beyond 20% of the table plus 1,000
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,23 @@ def sequence_near_overflow(ctx: Context) -> list[Finding]:
     return out
 
 
+def stale_statistics(ctx: Context) -> list[Finding]:
+    """Rows changed since the last ANALYZE beyond twice what makes autovacuum analyze (10% + 50 rows)."""
+    out = []
+    for r in _rows(ctx.conn, "health_table_changes"):
+        changed, rows = int(r["changed"] or 0), float(r["rows"] or 0)
+        if changed <= STALE_SHARE * rows + STALE_ROWS:
+            continue
+        when = f"last analyzed {r['analyzed']:%Y-%m-%d %H:%M}" if r["analyzed"] else "never analyzed"
+        out.append(Finding(
+            "stale-statistics", Severity.WARNING, r["schema"], r["table"], None,
+            f"{changed:,} rows of {r['table']} changed since its statistics were gathered ({when}): "
+            "the planner estimates from the old data",
+            {"changed_rows": changed, "rows": rows, "analyzed": str(r["analyzed"]) if r["analyzed"] else None},
+            [ddl.analyze(r["schema"], r["table"])]))
+    return out
+
+
 def _window(conn: psycopg.Connection[Any]) -> tuple[Any, float]:
     row = _rows(conn, "health_stats_window")[0]
     return row["since"], float(row["seconds"])
@@ -275,4 +293,5 @@ CHECKS = [
     Check("sequence-near-overflow", Severity.WARNING, "a sequence past 75% of its range (90%: error)",
           sequence_near_overflow),
     Check("unused-index", Severity.WARNING, "an index no server scanned in the statistics window", unused_index),
+    Check("stale-statistics", Severity.WARNING, "a table changed much since its last ANALYZE", stale_statistics),
 ]
