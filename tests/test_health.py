@@ -82,6 +82,7 @@ def test_each_planted_problem_is_reported_exactly(conn: psycopg.Connection[Any])
         ("foreign-key-without-index", "child", None),
         ("not-valid-constraint", "order", None),
         ("index-larger-than-table", "shrunk", "shrunk_id_idx"),
+        ("bloated-index", "shrunk", "shrunk_id_idx"),
         ("sequence-near-overflow", "ticket", None),
     }
     by_check = {f.check: f for f in api.health(conn, skip=DYNAMIC).findings}
@@ -220,3 +221,17 @@ def test_stale_statistics(conn: psycopg.Connection[Any]) -> None:
     conn.execute(stale.fix[0])
     conn.execute("SELECT pg_stat_force_next_flush()")
     assert api.health(conn, only=["stale-statistics"]).findings == []
+
+
+def test_bloated_index_against_a_fresh_build(conn: psycopg.Connection[Any]) -> None:
+    conn.execute('CREATE TABLE "auditLog" (id bigint PRIMARY KEY, "userId" int NOT NULL, at timestamptz NOT NULL)')
+    conn.execute('INSERT INTO "auditLog" SELECT g, g % 500, now() FROM generate_series(1, 300000) AS g')
+    conn.execute('CREATE INDEX "auditLog_at_idx" ON "auditLog" (at)')
+    conn.execute('DELETE FROM "auditLog" WHERE id % 10 <> 0')        # 90% gone, spread over every page
+    conn.execute('VACUUM ANALYZE "auditLog"')                       # space reusable, not returned
+    findings = api.health(conn, only=["bloated-index"]).findings
+    assert {f.index for f in findings} == {"auditLog_pkey", "auditLog_at_idx"}
+    for f in findings:
+        assert f.evidence["index_bytes"] > 2 * f.evidence["forecast_bytes"]
+        conn.execute(f.fix[0])                                       # REINDEX INDEX CONCURRENTLY
+    assert api.health(conn, only=["bloated-index"]).findings == []

@@ -16,6 +16,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql, ddl
+from ..analyze import sizing
 from ..analyze.candidates import Candidate, serves_index
 from ..capture import read_catalog
 from .model import Finding, Severity
@@ -24,6 +25,7 @@ LARGE_INDEX = 1 << 20          # index-larger-than-table: below 1 MB the compari
 SEQUENCE_WARNING = 0.75        # share of its range a sequence may use before a warning…
 SEQUENCE_ERROR = 0.90          # …and before an error
 STALE_SHARE, STALE_ROWS = 0.2, 1000   # stale-statistics: changed rows beyond 20% of the table plus 1,000
+BLOAT_RATIO, BLOAT_BYTES = 2.0, 1 << 20   # bloated-index: over twice its forecast, and 1 MB more
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,35 @@ def sequence_near_overflow(ctx: Context) -> list[Finding]:
     return out
 
 
+def bloated_index(ctx: Context) -> list[Finding]:
+    """A btree more than twice the size a fresh build would have (pgtune's size forecast from pg_stats).
+
+    No extension needed: the forecast is the one ``suggest`` uses, within
+    1.25x of built indexes on TPC-H. Partial indexes (their row count is not
+    in the statistics) and tables never analyzed are left out.
+    """
+    catalog = read_catalog(ctx.conn)
+    out = []
+    for ix in catalog.indexes:
+        table = catalog.tables.get(ix.table_key)
+        if (ix.method != "btree" or not ix.is_valid or ix.predicate is not None or table is None
+                or table.reltuples < 0 or ix.size_bytes < BLOAT_BYTES):
+            continue
+        keys = tuple(ddl.IndexKey(c) if c is not None else ddl.IndexKey("", expression=d)
+                     for c, d in zip(ix.columns, ix.key_defs or ix.columns, strict=False))
+        expected = sizing.forecast(catalog, ix.table_key, keys, include=ix.include)
+        if ix.size_bytes <= BLOAT_RATIO * expected or ix.size_bytes - expected < BLOAT_BYTES:
+            continue
+        out.append(Finding(
+            "bloated-index", Severity.WARNING, ix.schema, ix.table, ix.name,
+            f"index {ix.name} takes {ix.size_bytes / 1048576:,.1f} MB where a fresh build would take about "
+            f"{expected / 1048576:,.1f} MB ({ix.size_bytes / expected:.1f}x)",
+            {"index_bytes": ix.size_bytes, "forecast_bytes": expected, "rows": table.reltuples,
+             "definition": ix.definition},
+            [_reindex(ctx.conn, ix.schema, ix.name)]))
+    return out
+
+
 def stale_statistics(ctx: Context) -> list[Finding]:
     """Rows changed since the last ANALYZE beyond twice what makes autovacuum analyze (10% + 50 rows)."""
     out = []
@@ -294,4 +325,5 @@ CHECKS = [
           sequence_near_overflow),
     Check("unused-index", Severity.WARNING, "an index no server scanned in the statistics window", unused_index),
     Check("stale-statistics", Severity.WARNING, "a table changed much since its last ANALYZE", stale_statistics),
+    Check("bloated-index", Severity.WARNING, "a btree over twice the size of a fresh build", bloated_index),
 ]
