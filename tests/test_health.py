@@ -235,3 +235,19 @@ def test_bloated_index_against_a_fresh_build(conn: psycopg.Connection[Any]) -> N
         assert f.evidence["index_bytes"] > 2 * f.evidence["forecast_bytes"]
         conn.execute(f.fix[0])                                       # REINDEX INDEX CONCURRENTLY
     assert api.health(conn, only=["bloated-index"]).findings == []
+
+
+def test_xid_wraparound_risk(conn: psycopg.Connection[Any]) -> None:
+    """A table whose own freeze age (the smallest allowed, 100,000) is left 1.5x behind."""
+    conn.execute("CREATE TABLE ledger (id int) WITH (autovacuum_freeze_max_age = 100000, autovacuum_enabled = off)")
+    conn.execute("INSERT INTO ledger VALUES (1)")
+    assert api.health(conn, only=["xid-wraparound-risk"]).findings == []
+    conn.execute("CREATE TEMP TABLE burn (i int)")
+    # 160,000 transaction ids, cheaply: each exception block is a subtransaction with its own xid.
+    conn.execute("DO $$ BEGIN FOR i IN 1..160000 LOOP BEGIN INSERT INTO burn VALUES (i); "
+                 "EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END $$")
+    [f] = [f for f in api.health(conn, only=["xid-wraparound-risk"]).findings if f.table == "ledger"]
+    assert f.severity == Severity.WARNING and f.evidence["freeze_max_age"] == 100000
+    assert f.evidence["age"] > 150000
+    conn.execute(f.fix[0])                                   # VACUUM (FREEZE) public.ledger
+    assert not [f for f in api.health(conn, only=["xid-wraparound-risk"]).findings if f.table == "ledger"]

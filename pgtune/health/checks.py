@@ -26,6 +26,8 @@ SEQUENCE_WARNING = 0.75        # share of its range a sequence may use before a 
 SEQUENCE_ERROR = 0.90          # …and before an error
 STALE_SHARE, STALE_ROWS = 0.2, 1000   # stale-statistics: changed rows beyond 20% of the table plus 1,000
 BLOAT_RATIO, BLOAT_BYTES = 2.0, 1 << 20   # bloated-index: over twice its forecast, and 1 MB more
+FREEZE_LAG = 1.5               # xid-wraparound-risk: a table this far past its freeze age (autovacuum is behind)
+WRAPAROUND_ERROR = 1_200_000_000   # …and an error from this age on (the server stops at about 2.1 billion)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,23 @@ def sequence_near_overflow(ctx: Context) -> list[Finding]:
     return out
 
 
+def xid_wraparound_risk(ctx: Context) -> list[Finding]:
+    """Tables whose oldest unfrozen row is far past the age at which autovacuum should have frozen it."""
+    out = []
+    for r in _rows(ctx.conn, "health_freeze_age"):
+        age, limit = int(r["age"]), int(r["freeze_max_age"])
+        if age <= FREEZE_LAG * limit and age < WRAPAROUND_ERROR:
+            continue
+        out.append(Finding(
+            "xid-wraparound-risk", Severity.ERROR if age >= WRAPAROUND_ERROR else Severity.WARNING,
+            r["schema"], r["table"], None,
+            f"{r['table']} has rows {age:,} transactions old, past autovacuum_freeze_max_age ({limit:,}): "
+            "autovacuum is not keeping up, and at about 2.1 billion the server stops accepting writes",
+            {"age": age, "freeze_max_age": limit, "database_age": int(r["database_age"] or 0)},
+            [_text(ctx.conn, sql.SQL("VACUUM (FREEZE) {}").format(sql.Identifier(r["schema"], r["table"])))]))
+    return out
+
+
 def bloated_index(ctx: Context) -> list[Finding]:
     """A btree more than twice the size a fresh build would have (pgtune's size forecast from pg_stats).
 
@@ -326,4 +345,6 @@ CHECKS = [
     Check("unused-index", Severity.WARNING, "an index no server scanned in the statistics window", unused_index),
     Check("stale-statistics", Severity.WARNING, "a table changed much since its last ANALYZE", stale_statistics),
     Check("bloated-index", Severity.WARNING, "a btree over twice the size of a fresh build", bloated_index),
+    Check("xid-wraparound-risk", Severity.WARNING, "a table far past its freeze age (error from 1.2 billion)",
+          xid_wraparound_risk),
 ]
