@@ -121,15 +121,17 @@ def _keys(r: dict[str, Any]) -> list[tuple[Any, ...]]:
 def overlapping_index(ctx: Context) -> list[Finding]:
     """A btree whose keys lead another btree's on the same rows (same predicate): the wider one serves it."""
     conn = ctx.conn
-    rows = [r for r in _rows(conn, "health_indexes")
-            if r["is_valid"] and r["method"] == "btree" and not r["expressions"]]
+    by_table: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in _rows(conn, "health_indexes"):
+        if r["is_valid"] and r["method"] == "btree" and not r["expressions"]:
+            by_table.setdefault((r["schema"], r["table"]), []).append(r)
     out = []
-    for narrow in rows:
+    for narrow in (r for rows in by_table.values() for r in rows):
         if narrow["is_protected"] or narrow["is_unique"]:
             continue
         included = set(narrow["attnums"][narrow["key_count"]:])
-        for wide in rows:
-            if wide is narrow or (wide["schema"], wide["table"]) != (narrow["schema"], narrow["table"]):
+        for wide in by_table[(narrow["schema"], narrow["table"])]:
+            if wide is narrow:
                 continue
             nk, wk = _keys(narrow), _keys(wide)
             if wide["predicate"] != narrow["predicate"] or len(wk) <= len(nk) or wk[:len(nk)] != nk:
