@@ -239,6 +239,62 @@ def xid_wraparound_risk(ctx: Context) -> list[Finding]:
     return out
 
 
+def _maxalign(n: float) -> int:
+    return int(-(-n // 8) * 8)
+
+
+def _free_space(conn: psycopg.Connection[Any], oid: int) -> tuple[int, int] | None:
+    """(free + dead bytes, table bytes) from pgstattuple_approx, read only and bounded; None if it fails."""
+    row = conn.execute("SELECT /* pgtune */ e.extnamespace::regnamespace::text FROM pg_catalog.pg_extension AS e "
+                       "WHERE e.extname = 'pgstattuple'").fetchone()
+    if row is None:
+        return None
+    query = sql.SQL("SELECT /* pgtune */ (approx_free_space + dead_tuple_len)::int8, table_len::int8 "
+                    "FROM {}(%s::oid::regclass)").format(sql.Identifier(row[0], "pgstattuple_approx"))
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
+            conn.execute("SET /* pgtune */ LOCAL statement_timeout = '10s'")
+            got = conn.execute(query, (oid,)).fetchone()
+    except psycopg.Error:
+        if conn.broken or conn.closed:
+            raise
+        return None
+    return (int(got[0]), int(got[1])) if got else None
+
+
+def bloated_table(ctx: Context) -> list[Finding]:
+    """A heap more than twice what its rows need: measured by pgstattuple_approx when installed, else estimated.
+
+    The estimate: rows (reltuples) x (tuple header, null bitmap, the columns'
+    pg_stats.avg_width, line pointer), pages filled to the fillfactor.
+    """
+    out = []
+    for r in _rows(ctx.conn, "health_table_sizes"):
+        real = int(r["table_bytes"])
+        if real < BLOAT_BYTES:
+            continue
+        measured = _free_space(ctx.conn, int(r["oid"])) if r["pgstattuple"] else None
+        if measured is not None:
+            wasted, method = measured[0], "pgstattuple_approx"
+        elif r["row_width"] is not None:
+            tuple_bytes = _maxalign(23 + -(-int(r["columns"]) // 8)) + _maxalign(r["row_width"]) + 4
+            per_page = (8192 - 24) * int(r["fillfactor"]) / 100
+            needed = -(-float(r["rows"]) * tuple_bytes // per_page) * 8192
+            wasted, method = int(real - needed), "statistics"
+        else:
+            continue          # never analyzed: stale-statistics says so
+        if wasted < BLOAT_BYTES or wasted * BLOAT_RATIO < real:
+            continue
+        out.append(Finding(
+            "bloated-table", Severity.WARNING, r["schema"], r["table"], None,
+            f"{r['table']} takes {real / 1048576:,.1f} MB of which about {wasted / 1048576:,.1f} MB is free or "
+            f"dead space ({method})",
+            {"table_bytes": real, "wasted_bytes": wasted, "method": method},
+            []))   # VACUUM FULL locks the table for its whole rewrite: an online rewrite needs pg_repack
+    return out
+
+
 def bloated_index(ctx: Context) -> list[Finding]:
     """A btree more than twice the size a fresh build would have (pgtune's size forecast from pg_stats).
 
@@ -347,6 +403,7 @@ CHECKS = [
     Check("unused-index", Severity.WARNING, "an index no server scanned in the statistics window", unused_index),
     Check("stale-statistics", Severity.WARNING, "a table changed much since its last ANALYZE", stale_statistics),
     Check("bloated-index", Severity.WARNING, "a btree over twice the size of a fresh build", bloated_index),
+    Check("bloated-table", Severity.WARNING, "a table at least half free or dead space", bloated_table),
     Check("xid-wraparound-risk", Severity.WARNING, "a table far past its freeze age (error from 1.2 billion)",
           xid_wraparound_risk),
 ]
