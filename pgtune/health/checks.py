@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 from .. import catalog_sql, ddl
 from ..analyze import sizing
 from ..analyze.candidates import Candidate, serves_index
-from ..capture import read_catalog
+from ..capture import Catalog, read_catalog
 from .model import Finding, Severity
 
 LARGE_INDEX = 1 << 20          # index-larger-than-table: below 1 MB the comparison is noise
@@ -38,6 +38,19 @@ class Context:
     replicas: tuple[psycopg.Connection[Any], ...] = ()
     min_stats_age_s: float = 7 * 86_400
     notes: list[str] = field(default_factory=list)    # a check that could not run says why here
+    read: dict[str, Any] = field(default_factory=dict)   # catalog reads shared by the checks of one run
+
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        """The rows of sql/<name>.sql on the primary, read once per run."""
+        if name not in self.read:
+            self.read[name] = _rows(self.conn, name)
+        return list(self.read[name])
+
+    def catalog(self) -> Catalog:
+        if "catalog" not in self.read:
+            self.read["catalog"] = read_catalog(self.conn)
+        catalog: Catalog = self.read["catalog"]
+        return catalog
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,7 @@ def _reindex(conn: psycopg.Connection[Any], schema: str, index: str) -> str:
 def invalid_index(ctx: Context) -> list[Finding]:
     conn = ctx.conn
     out = []
-    for r in _rows(conn, "health_indexes"):
+    for r in ctx.rows("health_indexes"):
         if r["is_valid"]:
             continue
         # Drop and build again under the same definition: a REINDEX CONCURRENTLY that fails again
@@ -93,7 +106,7 @@ def _same(r: dict[str, Any]) -> tuple[Any, ...]:
 def duplicate_index(ctx: Context) -> list[Finding]:
     conn = ctx.conn
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for r in _rows(conn, "health_indexes"):
+    for r in ctx.rows("health_indexes"):
         if r["is_valid"]:
             groups.setdefault(_same(r), []).append(r)
     out = []
@@ -122,7 +135,7 @@ def overlapping_index(ctx: Context) -> list[Finding]:
     """A btree whose keys lead another btree's on the same rows (same predicate): the wider one serves it."""
     conn = ctx.conn
     by_table: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in _rows(conn, "health_indexes"):
+    for r in ctx.rows("health_indexes"):
         if r["is_valid"] and r["method"] == "btree" and not r["expressions"]:
             by_table.setdefault((r["schema"], r["table"]), []).append(r)
     out = []
@@ -150,8 +163,7 @@ def overlapping_index(ctx: Context) -> list[Finding]:
 
 def foreign_key_without_index(ctx: Context) -> list[Finding]:
     """Every foreign key no valid btree leads with: deletes and key updates on the parent scan the child."""
-    conn = ctx.conn
-    catalog = read_catalog(conn)
+    catalog = ctx.catalog()
     out = []
     for fk in catalog.foreign_keys:
         keys = tuple(ddl.IndexKey(c) for c in fk.columns)
@@ -176,7 +188,7 @@ def _namer(table: str, keys: tuple[ddl.IndexKey, ...]) -> Callable[[int], str]:
 def not_valid_constraint(ctx: Context) -> list[Finding]:
     conn = ctx.conn
     out = []
-    for r in _rows(conn, "health_not_valid_constraints"):
+    for r in ctx.rows("health_not_valid_constraints"):
         kind = "CHECK" if r["kind"] == "c" else "foreign key"
         out.append(Finding(
             "not-valid-constraint", Severity.WARNING, r["schema"], r["table"], None,
@@ -190,7 +202,7 @@ def not_valid_constraint(ctx: Context) -> list[Finding]:
 def index_larger_than_table(ctx: Context) -> list[Finding]:
     conn = ctx.conn
     out = []
-    for r in _rows(conn, "health_indexes"):
+    for r in ctx.rows("health_indexes"):
         if not r["is_valid"] or r["index_bytes"] < LARGE_INDEX or r["index_bytes"] <= r["table_bytes"]:
             continue
         out.append(Finding(
@@ -203,9 +215,8 @@ def index_larger_than_table(ctx: Context) -> list[Finding]:
 
 
 def sequence_near_overflow(ctx: Context) -> list[Finding]:
-    conn = ctx.conn
     out = []
-    for r in _rows(conn, "health_sequences"):
+    for r in ctx.rows("health_sequences"):
         if r["last_value"] is None or not r["max_value"]:
             continue
         used = int(r["last_value"]) / int(r["max_value"])
@@ -225,7 +236,7 @@ def sequence_near_overflow(ctx: Context) -> list[Finding]:
 def xid_wraparound_risk(ctx: Context) -> list[Finding]:
     """Tables whose oldest unfrozen row is far past the age at which autovacuum should have frozen it."""
     out = []
-    for r in _rows(ctx.conn, "health_freeze_age"):
+    for r in ctx.rows("health_freeze_age"):
         age, limit = int(r["age"]), int(r["freeze_max_age"])
         if age <= FREEZE_LAG * limit and age < WRAPAROUND_ERROR:
             continue
@@ -270,7 +281,7 @@ def bloated_table(ctx: Context) -> list[Finding]:
     pg_stats.avg_width, line pointer), pages filled to the fillfactor.
     """
     out = []
-    for r in _rows(ctx.conn, "health_table_sizes"):
+    for r in ctx.rows("health_table_sizes"):
         real = int(r["table_bytes"])
         if real < BLOAT_BYTES:
             continue
@@ -302,7 +313,7 @@ def bloated_index(ctx: Context) -> list[Finding]:
     1.25x of built indexes on TPC-H. Partial indexes (their row count is not
     in the statistics) and tables never analyzed are left out.
     """
-    catalog = read_catalog(ctx.conn)
+    catalog = ctx.catalog()
     out = []
     for ix in catalog.indexes:
         table = catalog.tables.get(ix.table_key)
@@ -327,7 +338,7 @@ def bloated_index(ctx: Context) -> list[Finding]:
 def stale_statistics(ctx: Context) -> list[Finding]:
     """Rows changed since the last ANALYZE beyond twice what makes autovacuum analyze (10% + 50 rows)."""
     out = []
-    for r in _rows(ctx.conn, "health_table_changes"):
+    for r in ctx.rows("health_table_changes"):
         changed, rows = int(r["changed"] or 0), float(r["rows"] or 0)
         if changed <= STALE_SHARE * rows + STALE_ROWS:
             continue
@@ -372,7 +383,7 @@ def unused_index(ctx: Context) -> list[Finding]:
             scans[key] = scans.get(key, 0) + int(r["idx_scan"] or 0)
     usage = {(r["schema"], r["index"]): r for r in _rows(ctx.conn, "health_index_usage")}
     out = []
-    for r in _rows(ctx.conn, "health_indexes"):
+    for r in ctx.rows("health_indexes"):
         key = (r["schema"], r["index"])
         if r["is_protected"] or r["is_unique"] or not r["is_valid"] or key not in usage or scans.get(key, 0):
             continue
