@@ -79,12 +79,8 @@ PEERS = [
 
 def queries() -> list[tuple[str, str]]:
     """(name, text) of the 19 protocol queries, from tpch.sql."""
-    text = (HERE / "tpch.sql").read_text()
-    out = []
-    for block in re.split(r"^-- (Q\d+)\n", text, flags=re.M)[1:]:
-        out.append(block)
-    pairs = list(zip(out[::2], out[1::2], strict=True))
-    return [(name, body.strip().rstrip(";")) for name, body in pairs]
+    parts = re.split(r"^-- (Q\d+)\n", (HERE / "tpch.sql").read_text(), flags=re.M)[1:]
+    return [(name, body.strip().rstrip(";")) for name, body in zip(parts[::2], parts[1::2], strict=True)]
 
 
 def tpchgen(cache: Path) -> Path:

@@ -138,6 +138,15 @@ class Catalog:
     relation_names: set[tuple[str, str]] = field(default_factory=set)   # every (schema, relname) taken
     columns: list[ColumnInfo] = field(default_factory=list)
     views: dict[TableKey, str] = field(default_factory=dict)   # (schema, view) -> its definition
+    _by_table: dict[TableKey, dict[str, ColumnInfo]] = field(default_factory=dict, repr=False, compare=False)
+
+    def table_columns(self, key: TableKey) -> dict[str, ColumnInfo]:
+        """A table's columns by name (indexed on first use, again if columns were added since)."""
+        if sum(len(v) for v in self._by_table.values()) != len(self.columns):
+            self._by_table = {}
+            for c in self.columns:
+                self._by_table.setdefault((c.schema, c.table), {})[c.name] = c
+        return self._by_table.get(key, {})
 
     def free_name(self, schema: str, name: str, make: Callable[[int], str]) -> str:
         """``name`` if no relation in ``schema`` holds it, else ``make(2)``, ``make(3)``…: the first free one."""

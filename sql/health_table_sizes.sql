@@ -1,7 +1,7 @@
 -- Finds each user table's size on disk beside what its rows need: row count
 -- (reltuples), the sum of its columns' average widths (pg_stats.avg_width)
 -- and its fillfactor, from which a freshly written heap's size follows; and
--- whether pgstattuple is installed to measure the free space instead.
+-- the schema of pgstattuple, when it is installed to measure the free space instead.
 SELECT /* pgtune */ n.nspname AS schema,
        c.relname AS table,
        c.oid AS oid,
@@ -13,7 +13,8 @@ SELECT /* pgtune */ n.nspname AS schema,
         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
        coalesce((SELECT o.option_value::int FROM pg_catalog.pg_options_to_table(c.reloptions) AS o
                  WHERE o.option_name = 'fillfactor'), 100) AS fillfactor,
-       EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgstattuple') AS pgstattuple
+       (SELECT e.extnamespace::regnamespace::text FROM pg_catalog.pg_extension AS e
+        WHERE e.extname = 'pgstattuple') AS pgstattuple_schema
 FROM pg_catalog.pg_class AS c
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'm')

@@ -21,7 +21,6 @@ from .. import ddl
 from .._text import Progress, error_text
 from ..capture import (
     Catalog,
-    ColumnInfo,
     Statement,
     TableKey,
     WorkloadFilter,
@@ -244,7 +243,6 @@ class _Selection:
         self.constants = constants or {}
         self.distinct: dict[tuple[TableKey, tuple[str, ...]], float | None] = {}   # sampled key counts
         self.forecasts: dict[Ident, int] = {}
-        self.columns_of: dict[TableKey, dict[str, ColumnInfo]] = {}
         self.custom_only: set[int] = set()   # statements (id of their row) that stay on custom plans
 
     # -- analysis -------------------------------------------------------------
@@ -453,12 +451,8 @@ class _Selection:
             if key not in self.distinct:
                 self.distinct[key] = sizing.sample_distinct(self.conn, cand.table, cand.keys, rows)
             distinct = self.distinct[key]
-        if not self.columns_of:
-            for c in self.catalog.columns:
-                self.columns_of.setdefault((c.schema, c.table), {})[c.name] = c
         return sizing.forecast(self.catalog, cand.table, cand.keys, include=cand.include,
-                               fraction=cand.where_fraction, distinct=distinct,
-                               columns=self.columns_of.get(cand.table, {}))
+                               fraction=cand.where_fraction, distinct=distinct)
 
     def _curve(self, result: Selection, chosen: int) -> None:
         self.advice.curve = [CurvePoint(step=0, action="none", index=None, replaces=None, forecast_bytes=0,

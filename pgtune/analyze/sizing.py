@@ -40,8 +40,20 @@ _FIXED = {"smallint": 2, "integer": 4, "bigint": 8, "date": 4, "boolean": 1, "re
           "uuid": 16, "oid": 4, "timestamp": 8, "time": 8, "money": 8, "interval": 16}
 
 
-def _maxalign(n: float) -> int:
+def maxalign(n: float) -> int:
+    """``n`` bytes rounded up to the 8-byte boundary tuples are padded to (MAXALIGN)."""
     return int(math.ceil(n / 8.0) * 8)
+
+
+def heap_forecast(rows: float, row_width: float, columns: int, fillfactor: int = 100) -> int:
+    """Bytes a freshly written heap needs for ``rows`` of ``row_width`` (the columns' avg_width summed).
+
+    Tuple header (23 bytes) and null bitmap padded to 8, the data padded to 8,
+    a 4-byte line pointer; pages of 8168 usable bytes filled to the fillfactor.
+    """
+    tuple_bytes = maxalign(23 + math.ceil(columns / 8)) + maxalign(row_width) + 4
+    per_page = (PAGE - 24) * fillfactor / 100
+    return int(math.ceil(rows * tuple_bytes / per_page) * PAGE)
 
 
 def _width(col: ColumnInfo | None, expression: bool) -> float:
@@ -99,20 +111,18 @@ def sample_distinct(conn: psycopg.Connection[Any], table: TableKey, keys: tuple[
 
 
 def forecast(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], *, include: tuple[str, ...] = (),
-             fraction: float | None = None, fillfactor: float = FILLFACTOR, distinct: float | None = None,
-             columns: dict[str, ColumnInfo] | None = None) -> int:
+             fraction: float | None = None, fillfactor: float = FILLFACTOR, distinct: float | None = None) -> int:
     """Forecast bytes of a btree index on ``table`` (``fraction``: the share of rows a partial one keeps).
 
     ``distinct``: the number of distinct keys, where known (sample_distinct); else from pg_stats.
-    ``columns``: the table's columns by name, when the caller has them at hand.
     """
     t = catalog.tables.get(table)
     rows = max(t.reltuples if t else 0.0, 0.0) * (fraction if fraction is not None else 1.0)
-    cols = columns if columns is not None else {c.name: c for c in catalog.columns if (c.schema, c.table) == table}
+    cols = catalog.table_columns(table)
     key_cols = [cols.get(k.column) for k in keys]
     width = sum(_width(c, k.expression is not None) for c, k in zip(key_cols, keys, strict=True))
     width_all = width + sum(_width(cols.get(c), False) for c in include)
-    plain = _maxalign(8 + width_all) + 4
+    plain = maxalign(8 + width_all) + 4
     types = [c.type if c is not None and k.expression is None else "" for c, k in zip(key_cols, keys, strict=True)]
     if distinct is not None:
         distinct = min(distinct * (fraction if fraction is not None else 1.0), rows)
@@ -121,12 +131,12 @@ def forecast(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], *, i
     leaf_bytes = rows * plain
     if not include and dedups(types) and distinct > 0 and rows / distinct >= 2:
         dups = rows / distinct
-        per_list = max(1, (MAX_POSTING - _maxalign(8 + width)) // TID)
+        per_list = max(1, (MAX_POSTING - maxalign(8 + width)) // TID)
         lists = math.ceil(dups / per_list)
-        per_value = lists * (_maxalign(8 + width) + 4) + _maxalign(dups * TID / lists) * lists
+        per_value = lists * (maxalign(8 + width) + 4) + maxalign(dups * TID / lists) * lists
         leaf_bytes = min(leaf_bytes, distinct * per_value)
     leaves = max(1, math.ceil(leaf_bytes / (USABLE * fillfactor)))
-    fanout = max(2, USABLE // (_maxalign(8 + width) + 4))
+    fanout = max(2, USABLE // (maxalign(8 + width) + 4))
     inner, level = 0, leaves
     while level > 1:
         level = math.ceil(level / fanout)

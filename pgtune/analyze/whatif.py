@@ -44,12 +44,12 @@ class Hypothetical:
         self.on_table: dict[TableKey, set[Ident]] = {}    # the same, by table
         self.sizes: dict[Ident, int] = {}
 
-    def ensure(self, cands: list[Candidate], tables: Collection[TableKey] | None = None) -> dict[str, Ident]:
+    def ensure(self, cands: list[Candidate], tables: Collection[TableKey] | None = None) -> None:
         """Make the planner see exactly ``cands`` on ``tables`` (all tables when None).
 
         Consecutive what-if questions differ by an index or two, so this is one
         or two hypopg calls, not a rebuild; indexes on other tables stay, as
-        they cannot change the plan. Returns hypopg name -> candidate.
+        they cannot change the plan.
         """
         want = {ident(c): c for c in cands}
         if tables is not None and len(self.present) > MAX_PRESENT:
@@ -62,7 +62,6 @@ class Hypothetical:
         for key, cand in want.items():
             if key not in self.present:
                 self.create(-1, cand)
-        return {self.present[key][1]: key for key in want}
 
     def drop(self, key: Ident) -> None:
         oid, _ = self.present.pop(key)

@@ -250,18 +250,10 @@ def xid_wraparound_risk(ctx: Context) -> list[Finding]:
     return out
 
 
-def _maxalign(n: float) -> int:
-    return int(-(-n // 8) * 8)
-
-
-def _free_space(conn: psycopg.Connection[Any], oid: int) -> tuple[int, int] | None:
+def _free_space(conn: psycopg.Connection[Any], schema: str, oid: int) -> tuple[int, int] | None:
     """(free + dead bytes, table bytes) from pgstattuple_approx, read only and bounded; None if it fails."""
-    row = conn.execute("SELECT /* pgtune */ e.extnamespace::regnamespace::text FROM pg_catalog.pg_extension AS e "
-                       "WHERE e.extname = 'pgstattuple'").fetchone()
-    if row is None:
-        return None
     query = sql.SQL("SELECT /* pgtune */ (approx_free_space + dead_tuple_len)::int8, table_len::int8 "
-                    "FROM {}(%s::oid::regclass)").format(sql.Identifier(row[0], "pgstattuple_approx"))
+                    "FROM {}(%s::oid::regclass)").format(sql.Identifier(schema, "pgstattuple_approx"))
     try:
         with conn.transaction(force_rollback=True):
             conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
@@ -285,14 +277,14 @@ def bloated_table(ctx: Context) -> list[Finding]:
         real = int(r["table_bytes"])
         if real < BLOAT_BYTES:
             continue
-        measured = _free_space(ctx.conn, int(r["oid"])) if r["pgstattuple"] else None
+        schema = r["pgstattuple_schema"]
+        measured = _free_space(ctx.conn, schema, int(r["oid"])) if schema else None
         if measured is not None:
             wasted, method = measured[0], "pgstattuple_approx"
         elif r["row_width"] is not None:
-            tuple_bytes = _maxalign(23 + -(-int(r["columns"]) // 8)) + _maxalign(r["row_width"]) + 4
-            per_page = (8192 - 24) * int(r["fillfactor"]) / 100
-            needed = -(-float(r["rows"]) * tuple_bytes // per_page) * 8192
-            wasted, method = int(real - needed), "statistics"
+            needed = sizing.heap_forecast(float(r["rows"]), float(r["row_width"]), int(r["columns"]),
+                                          int(r["fillfactor"]))
+            wasted, method = real - needed, "statistics"
         else:
             continue          # never analyzed: stale-statistics says so
         if wasted < BLOAT_BYTES or wasted * BLOAT_RATIO < real:
