@@ -92,13 +92,28 @@ def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
     A statement with ``$n`` gets a custom plan for ``values`` ("$1" -> text,
     quoted here by psycopg) when they cover every parameter, else its generic plan.
     """
+    return explain_scenarios(conn, query, [values], analyze=analyze, timeout_ms=timeout_ms,
+                             param_types=param_types)[0]
+
+
+def explain_scenarios(conn: psycopg.Connection[Any], query: str, scenarios: list[dict[str, str] | None], *,
+                      analyze: bool = False, timeout_ms: int = 30_000,
+                      param_types: list[str] | None = None) -> list[Plan]:
+    """One plan per value scenario (None: the generic plan), all in one round trip.
+
+    What-if costing plans a statement's custom and generic plans under the same
+    hypothetical indexes: one PREPARE serves them all.
+    """
     query, nparams = prepare_text(query)
     options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
-    args: list[str] | None = None
-    if nparams and values is not None and covers(values, nparams):
-        args = [sql.Literal(values[f"${n}"]).as_string(conn) for n in range(1, nparams + 1)]
-    if nparams and analyze and args is None:
-        raise ValueError("a statement with parameters cannot be measured without values for them")
+    runs: list[list[str] | None] = []
+    for values in scenarios:
+        args: list[str] | None = None
+        if nparams and values is not None and covers(values, nparams):
+            args = [sql.Literal(values[f"${n}"]).as_string(conn) for n in range(1, nparams + 1)]
+        if nparams and analyze and args is None:
+            raise ValueError("a statement with parameters cannot be measured without values for them")
+        runs.append(args)
     types = ""
     if nparams and param_types and len(param_types) == nparams:
         # The types inferred at emit: verify plans the statement exactly as it was baselined.
@@ -106,17 +121,19 @@ def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
             types = " (" + ", ".join(type_name(t) for t in param_types) + ")"
         except ValueError:
             types = ""
-    row = _run(conn, query, options, nparams, timeout_ms, types, args)
-    doc = row[0] if not isinstance(row[0], str) else json.loads(row[0])
-    top = doc[0]
-    plan = top["Plan"]
-    return Plan(cost=float(plan["Total Cost"]), indexes=frozenset(index_names(plan)), plan=top,
-                execution_ms=top.get("Execution Time"))
+    plans = []
+    for row in _run(conn, query, options, nparams, timeout_ms, types, runs):
+        doc = row[0] if not isinstance(row[0], str) else json.loads(row[0])
+        top = doc[0]
+        plan = top["Plan"]
+        plans.append(Plan(cost=float(plan["Total Cost"]), indexes=frozenset(index_names(plan)), plan=top,
+                          execution_ms=top.get("Execution Time")))
+    return plans
 
 
 def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,
-         types: str = "", args: list[str] | None = None) -> Any:
-    """One round trip: a READ ONLY transaction, the EXPLAIN, and (always) a rollback.
+         types: str, runs: list[list[str] | None]) -> list[Any]:
+    """One round trip: a READ ONLY transaction, the EXPLAINs, and (always) a rollback.
 
     Workload text never shares a query string with another statement: in
     pipeline mode each statement goes through the extended protocol, which
@@ -128,27 +145,41 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
     # PREPARE + a forced generic plan (or, with values, a custom plan) on every version.
     # EXPLAIN (GENERIC_PLAN) (16+) cannot go through the extended protocol: its $n must then be
     # bound, and the planner folds the values.
-    mode = "force_custom_plan" if args else "force_generic_plan"
     steps = ["BEGIN /* pgtune */ READ ONLY",
-             # One statement sets all three for this transaction only (set_config(..., true) is SET LOCAL).
+             # One statement sets both for this transaction only (set_config(..., true) is SET LOCAL).
              "SELECT /* pgtune */ set_config('standard_conforming_strings', 'on', true), "
-             f"set_config('statement_timeout', '{int(timeout_ms)}', true), "
-             f"set_config('plan_cache_mode', '{mode}', true)"]
+             f"set_config('statement_timeout', '{int(timeout_ms)}', true)"]
     if nparams:
         steps.append(f"PREPARE /* pgtune */ {_STMT_NAME}{types} AS {query}")
-        last = f"EXPLAIN /* pgtune */ ({options}) EXECUTE {_STMT_NAME}({', '.join(args or ['NULL'] * nparams)})"
-    else:
-        last = f"EXPLAIN /* pgtune */ ({options}) {query}"
+    lasts: list[tuple[str, str]] = []
+    for args in runs:
+        mode = "force_custom_plan" if args else "force_generic_plan"
+        if nparams:
+            lasts.append((f"SELECT /* pgtune */ set_config('plan_cache_mode', '{mode}', true)",
+                          f"EXPLAIN /* pgtune */ ({options}) EXECUTE {_STMT_NAME}"
+                          f"({', '.join(args or ['NULL'] * nparams)})"))
+        else:
+            lasts.append(("", f"EXPLAIN /* pgtune */ ({options}) {query}"))
     # PREPARE outlives the rolled-back transaction: the name is freed in the same round trip.
     tail = ["ROLLBACK /* pgtune */"] + ([f"DEALLOCATE /* pgtune */ {_STMT_NAME}"] if nparams else [])
+    rows: list[Any] = []
     try:
-        with conn.pipeline(), conn.cursor() as cur, conn.cursor() as plan:
+        with conn.pipeline() as pipe, conn.cursor() as cur:
             for step in steps:
                 cur.execute(step)
-            plan.execute(last)
+            plans = []
+            for setting, last in lasts:
+                if setting:
+                    cur.execute(setting)
+                plan = conn.cursor()
+                plan.execute(last)
+                plans.append(plan)
             for step in tail:
                 cur.execute(step)
-            row = plan.fetchone()        # one round trip for all of it
+            pipe.sync()                  # one round trip for all of it
+            for plan in plans:
+                rows.append(plan.fetchone())
+                plan.close()
     except BaseException:
         # A failure skipped the rest of the pipeline: end the transaction, free the name
         # (psycopg notices DEALLOCATE ALL and forgets its own prepared statements too).
@@ -158,5 +189,5 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
             if nparams:
                 conn.execute("DEALLOCATE /* pgtune */ ALL")
         raise
-    assert row is not None
-    return row
+    assert all(r is not None for r in rows)
+    return rows

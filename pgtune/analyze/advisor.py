@@ -26,7 +26,7 @@ from ..capture import (
     WorkloadFilter,
     sample_row,
 )
-from ..explain import explain, prepare_text
+from ..explain import explain, explain_scenarios, prepare_text
 from ..snapshot import QualConstant, Snapshot, snapshot
 from ..sqltext import ParseFailed
 from . import sizing, whatif
@@ -509,10 +509,10 @@ class _Selection:
         custom = weight = 0.0
         generic: float | None = None
         used: frozenset[str] = frozenset()
-        for i, s in enumerate(row.scenarios):
-            if not s["values"] and what_if and id(row) in self.custom_only:
-                continue
-            plan = explain(self.conn, query, values=s["values"] or None)
+        wanted = [(i, s) for i, s in enumerate(row.scenarios)
+                  if s["values"] or not (what_if and id(row) in self.custom_only)]
+        plans = explain_scenarios(self.conn, query, [s["values"] or None for _, s in wanted])
+        for (i, s), plan in zip(wanted, plans, strict=True):
             if not s["values"]:
                 generic = plan.cost
                 continue
