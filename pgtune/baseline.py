@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from ._text import Progress, one_line
-from .explain import explain, prepare_text
+from .explain import deallocate, explain, prepare_text
 from .plan import Target
 from .readonly import measure
 
@@ -37,7 +37,7 @@ def param_types(conn: psycopg.Connection[Any], query: str) -> list[str]:
         return []
     finally:
         if not conn.closed and not conn.broken:
-            conn.execute("DEALLOCATE /* pgtune */ ALL")
+            deallocate(conn, "pgtune_types")
     return list(row[0]) if row else []
 
 

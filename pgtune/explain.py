@@ -131,6 +131,14 @@ def explain_scenarios(conn: psycopg.Connection[Any], query: str, scenarios: list
     return plans
 
 
+def deallocate(conn: psycopg.Connection[Any], name: str) -> None:
+    """Free pgtune's prepared statement ``name`` if it exists (never DEALLOCATE ALL: psycopg has its own)."""
+    row = conn.execute("SELECT /* pgtune */ count(*) FROM pg_catalog.pg_prepared_statements WHERE name = %s",
+                       (name,), prepare=False).fetchone()
+    if row and row[0]:
+        conn.execute(f"DEALLOCATE /* pgtune */ {name}", prepare=False)
+
+
 def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,
          types: str, runs: list[list[str] | None]) -> list[Any]:
     """One round trip: a READ ONLY transaction, the EXPLAINs, and (always) a rollback.
@@ -165,29 +173,30 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
     rows: list[Any] = []
     try:
         with conn.pipeline() as pipe, conn.cursor() as cur:
+            # prepare=False: psycopg would otherwise prepare these texts after five runs, and a
+            # prepared name is one more thing a failed pipeline can leave behind.
             for step in steps:
-                cur.execute(step)
+                cur.execute(step, prepare=False)
             plans = []
             for setting, last in lasts:
                 if setting:
-                    cur.execute(setting)
+                    cur.execute(setting, prepare=False)
                 plan = conn.cursor()
-                plan.execute(last)
+                plan.execute(last, prepare=False)
                 plans.append(plan)
             for step in tail:
-                cur.execute(step)
+                cur.execute(step, prepare=False)
             pipe.sync()                  # one round trip for all of it
             for plan in plans:
                 rows.append(plan.fetchone())
                 plan.close()
     except BaseException:
-        # A failure skipped the rest of the pipeline: end the transaction, free the name
-        # (psycopg notices DEALLOCATE ALL and forgets its own prepared statements too).
+        # A failure skipped the rest of the pipeline: end the transaction, free the name.
         if not conn.closed and not conn.broken:
             if conn.info.transaction_status != pq.TransactionStatus.IDLE:
-                conn.execute("ROLLBACK /* pgtune */")
+                conn.execute("ROLLBACK /* pgtune */", prepare=False)
             if nparams:
-                conn.execute("DEALLOCATE /* pgtune */ ALL")
+                deallocate(conn, _STMT_NAME)
         raise
     assert all(r is not None for r in rows)
     return rows

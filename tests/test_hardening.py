@@ -528,7 +528,7 @@ def test_library_calls_on_a_raw_scs_off_connection_stay_one_statement(db: str, c
         from pgtune.explain import _run
 
         with pytest.raises(psycopg.errors.SyntaxError, match="multiple commands"):
-            _run(raw, "SELECT 1; DROP TABLE victim", "FORMAT JSON", 0, 10_000)
+            _run(raw, "SELECT 1; DROP TABLE victim", "FORMAT JSON", 0, 10_000, "", [None])
     assert table_exists(conn, "victim")
 
 
