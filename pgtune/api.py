@@ -24,7 +24,8 @@ from .capture import Statement
 from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
 from .errors import from_psycopg
-from .health import HealthReport
+from .health import EmittedMigration, HealthReport
+from .health import build_migration as build_health_migration
 from .health import run as run_health
 from .plan import Migration
 from .snapshot import snapshot
@@ -167,13 +168,28 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
 
 @_library_errors
 def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Sequence[str] = (),
-           replicas: Sequence[psycopg.Connection[Any]] = (), min_stats_age_s: float = 7 * 86_400) -> HealthReport:
+           replicas: Sequence[psycopg.Connection[Any]] = (), min_stats_age_s: float = 7 * 86_400,
+           emit: EmitOptions | None = None) -> HealthReport:
     """Review the indexes, constraints and sequences that exist (all checks, or ``only``, minus ``skip``).
 
     ``replicas``: servers whose index scans count too; ``min_stats_age_s``: how long the
-    statistics must have counted before an index may be called unused.
+    statistics must have counted before an index may be called unused. With ``emit``, the
+    fixes a migration can carry are written as a phased migration folder (``report.migration``).
     """
-    return run_health(conn, only, skip, replicas=replicas, min_stats_age_s=min_stats_age_s)
+    if emit is not None:
+        plan.check_writable(emit.directory or Path("migrations"))
+    report = run_health(conn, only, skip, replicas=replicas, min_stats_age_s=min_stats_age_s)
+    if emit is not None:
+        built = build_health_migration(conn, report, lock_timeout=emit.lock_timeout,
+                                       statement_timeout=emit.statement_timeout)
+        m = replace(built.migration, targets=baseline.capture(conn, built.migration.targets, analyze=emit.measure,
+                                                              trust_functions=emit.trust_functions))
+        folder = emit.directory or Path("migrations") / m.id
+        if m.phases:
+            plan.emit(m, folder)
+        report.migration = EmittedMigration(m.id, str(folder) if m.phases else "",
+                                            [f"{p.number}: {p.name}" for p in m.phases], built.left_out)
+    return report
 
 
 @_library_errors

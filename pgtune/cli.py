@@ -592,9 +592,19 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
               help="A replica whose index scans count too: an index read only there is not unused (repeatable).")
 @click.option("--min-stats-age", default="7d", show_default=True, type=DURATION,
               help="unused-index runs only when every server's statistics have counted this long (7d, 12h, 0).")
+@click.option("--emit", "emit_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]",
+              help="Write the fixes as a phased migration folder (default: migrations/<timestamp>_health): "
+                   "apply, rollback, status and verify work on it.")
+@click.option("--lock-timeout", default="5s", show_default=True, type=DURATION,
+              help="With --emit: lock_timeout set before each DDL.")
+@click.option("--statement-timeout", default="1min", show_default=True, type=DURATION,
+              help="With --emit: statement_timeout for statements that are not builds.")
+@click.option("--measure", is_flag=True,
+              help="With --emit: also time the read-only statements that use an index to drop, for verify.")
 @handle_errors
 def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip: tuple[str, ...],
-           workload_dsn: tuple[str, ...], min_stats_age: str) -> None:
+           workload_dsn: tuple[str, ...], min_stats_age: str, emit_dir: str | None, lock_timeout: str,
+           statement_timeout: str, measure: bool) -> None:
     """Review existing indexes, constraints and sequences; print each problem with its fix.
 
     Checks: invalid-index, duplicate-index, overlapping-index,
@@ -609,10 +619,21 @@ def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip:
       pgtune health --fail-on error --format json > health.json
       pgtune health --check invalid-index --check duplicate-index
       pgtune health --workload-dsn "host=replica1 dbname=app" --min-stats-age 14d
+      pgtune health --emit migrations/health && pgtune apply migrations/health
     """
+    emit = None
+    if emit_dir is not None:
+        emit = api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, lock_timeout=lock_timeout,
+                               statement_timeout=statement_timeout, measure=measure)
     with connect(dsn) as conn, _replicas(workload_dsn) as replicas:
         report = api.health(conn, only=only, skip=skip, replicas=replicas,
-                            min_stats_age_s=to_ms(min_stats_age, "--min-stats-age") / 1000)
+                            min_stats_age_s=to_ms(min_stats_age, "--min-stats-age") / 1000, emit=emit)
+    if report.migration is not None:
+        m = report.migration
+        click.echo(f"wrote migration {m.id} ({len(m.phases)} phases) to {m.directory}" if m.phases
+                   else "nothing to migrate: no finding has a fix a migration can carry", err=True)
+        for line in m.left_out:
+            click.echo(f"not in the migration: {line}", err=True)
     if fmt == "json":
         emit_json(report.as_dict())
     elif not report.findings:
@@ -628,7 +649,7 @@ def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip:
         for note in report.notes:
             click.echo(f"note: {note}")
         fixes = [s for f in report.findings for s in f.fix]
-        if fixes:
+        if fixes and report.migration is None:
             click.echo("\nfix (review before running; docs/checks/<check>.md explains each):")
             for stmt in fixes:
                 click.echo(f"  {stmt};")

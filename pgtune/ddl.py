@@ -148,19 +148,35 @@ def qualified(schema: str, name: str) -> str:
     return f"{maybe_double_quote_name(schema)}.{maybe_double_quote_name(name)}"
 
 
-def recreate_index(indexdef: str) -> str:
+def recreate_index(indexdef: str, tablespace: str | None = None) -> str:
     """``pg_get_indexdef`` made ``CREATE INDEX CONCURRENTLY IF NOT EXISTS``, the rest exactly as it was.
 
-    Name, method, keys, opclasses, collations, INCLUDE, predicate and
-    tablespace come from the server's own text; pglast re-prints it with the
-    two flags set, so nothing is pasted.
+    Name, method, keys, opclasses, collations, INCLUDE, storage parameters and
+    predicate come from the server's own text; pglast re-prints it with the two
+    flags set (and the tablespace, which pg_get_indexdef leaves out), so
+    nothing is pasted.
     """
     node = sqltext.parse_one(indexdef)
     if not isinstance(node, ast.IndexStmt):
         raise ValueError(f"not an index definition: {indexdef[:60]}")
     node.concurrent = True
     node.if_not_exists = True
+    if tablespace:
+        node.tableSpace = tablespace
     return _print(node)
+
+
+def comment_on_index(schema: str, index: str, text: str) -> str:
+    return f"COMMENT ON INDEX {qualified(schema, index)} IS {literal(text)}"
+
+
+def index_statistics(schema: str, index: str, column: int, target: int) -> str:
+    """The statistics target of an index's (expression) column, by its number as pg_dump sets it."""
+    return f"ALTER INDEX {qualified(schema, index)} ALTER COLUMN {int(column)} SET STATISTICS {int(target)}"
+
+
+def cluster_on(schema: str, table: str, index: str) -> str:
+    return f"ALTER TABLE {qualified(schema, table)} CLUSTER ON {name(index)}"
 
 
 def drop_index(schema: str, name: str, *, concurrently: bool = True) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pglast
 from pglast import ast
-from pglast.enums import AlterTableType, ObjectType, TransactionStmtKind
+from pglast.enums import AlterTableType, ObjectType, ReindexObjectType, TransactionStmtKind
 
 from . import ddl
 from .errors import MigrationError
@@ -30,6 +30,7 @@ class ObjectKind(StrEnum):
 class Action(StrEnum):
     CREATE = "create"      # CREATE INDEX, ADD CONSTRAINT, SET NOT NULL
     DROP = "drop"          # DROP INDEX, DROP CONSTRAINT, DROP NOT NULL
+    REBUILD = "rebuild"    # REINDEX INDEX
     OTHER = "other"        # VALIDATE, ANALYZE, SET …
 
 
@@ -118,6 +119,9 @@ def statement_object(stmt: str) -> tuple[Action, ObjectRef] | None:
         parts = names(seq(node.objects)[0])
         schema, name = (parts[-2] if len(parts) > 1 else "public"), parts[-1]
         return Action.DROP, ObjectRef(ObjectKind.INDEX, schema, name)
+    if isinstance(node, ast.ReindexStmt) and node.kind == ReindexObjectType.REINDEX_OBJECT_INDEX:
+        rel = node.relation
+        return Action.REBUILD, ObjectRef(ObjectKind.INDEX, rel.schemaname or "public", text(rel.relname))
     if isinstance(node, ast.AlterTableStmt):
         rel = node.relation
         schema, table = rel.schemaname or "public", text(rel.relname)

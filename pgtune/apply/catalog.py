@@ -62,6 +62,12 @@ class ObjectStates:
                                 {"schemas": [obj.schema], "tables": [obj.table], "columns": [obj.name]}).fetchone()
         return bool(row and row[3])
 
+    def reindex_leftovers(self, obj: ObjectRef) -> list[str]:
+        """Names of the INVALID ``_ccnew`` copies an interrupted REINDEX CONCURRENTLY of ``obj`` left."""
+        with self.conn.cursor() as cur:
+            cur.execute(catalog_sql.load("reindex_leftovers"), {"schema": obj.schema, "name": obj.name})
+            return [r[0] for r in cur.fetchall()]
+
     def long_transactions(self) -> list[str]:
         with self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(catalog_sql.load("long_transactions"), {"seconds": self.long_transaction_seconds})

@@ -141,10 +141,13 @@ class Applier:
             ps = PhaseStatus(phase.number, phase.name, state)
             if state == PhaseState.APPLIED:
                 ps.missing, ps.invalid = self._problems(phase)
-            found = self.states.indexes([(ix.schema, ix.name) for ix in phase.indexes])
+            found = self.states.indexes([(ix.schema, ix.name) for ix in phase.indexes]
+                                        + [(e.schema, e.name) for e in phase.existing])
             ps.sizes = [IndexSize(ix.name, ix.forecast_bytes,
                                   found[(ix.schema, ix.name)].bytes if (ix.schema, ix.name) in found else None)
                         for ix in phase.indexes]
+            ps.sizes += [IndexSize(e.name, e.bytes, found[(e.schema, e.name)].bytes
+                                   if (e.schema, e.name) in found else None) for e in phase.existing]
             out.append(ps)
         return Status(m.id, out, bad)
 
@@ -177,6 +180,25 @@ class Applier:
         """(missing, invalid) planned objects of an applied phase, from the catalog."""
         missing: list[str] = []
         invalid: list[str] = []
+        if phase.existing:
+            now = self.states.indexes([(e.schema, e.name) for e in phase.existing])
+            for e in phase.existing:
+                st = now.get((e.schema, e.name))
+                if phase.step == PhaseStep.DROP_INDEXES:
+                    if st is not None:
+                        invalid.append(f"{e.name} (still present)")
+                elif st is None:
+                    missing.append(e.name)
+                elif not st.valid:
+                    invalid.append(e.name)
+        if phase.existing_constraints:
+            states = self.states.constraints([(c.schema, c.table, c.name) for c in phase.existing_constraints])
+            for ec in phase.existing_constraints:
+                con = states.get((ec.schema, ec.table, ec.name))
+                if con is None:
+                    missing.append(ec.name)
+                elif not con[1]:
+                    invalid.append(f"{ec.name} (NOT VALID)")
         found = self.states.indexes([(ix.schema, ix.name) for ix in phase.indexes])
         for ix in phase.indexes:
             st = found.get((ix.schema, ix.name))
@@ -229,16 +251,19 @@ class Applier:
         """Run one statement, or one BEGIN … COMMIT block as a single transaction."""
         obj = unit.target
         key = obj.key if obj is not None else None
-        if obj is not None and unit.action == Action.CREATE and direction == "up":
+        # A down script creates too: a drop phase's rollback builds the dropped index again.
+        if (obj is not None and unit.action == Action.CREATE
+                and (direction == "up" or obj.kind == ObjectKind.INDEX)):
             skip = self._before_create(history, phase, unit, obj, checksum)
             if skip is not None:
                 return skip
-        if obj is not None and unit.action == Action.DROP:
+        if obj is not None and unit.action in (Action.DROP, Action.REBUILD):
             skip = self._before_drop(history, phase, direction, unit, obj, checksum)
             if skip is not None:
                 return skip
         was_not_null = obj is not None and obj.kind == ObjectKind.NOT_NULL and self.states.column_not_null(obj)
         building = obj if (obj is not None and obj.kind == ObjectKind.INDEX and unit.action == Action.CREATE) else None
+        rebuilding = obj if unit.action == Action.REBUILD else None
         attempt = 0
         while True:
             row_id = history.start(phase.number, direction, unit.text, checksum, key)
@@ -254,7 +279,7 @@ class Applier:
                         self.conn.execute(_own(unit.statements[0]))
             except KeyboardInterrupt:
                 # psycopg has asked the server to cancel the statement and waited for it.
-                left = self._interrupted(history, row_id, building, time.monotonic() - started)
+                left = self._interrupted(history, row_id, building or rebuilding, time.monotonic() - started)
                 raise Interrupted(f"interrupted during phase {phase.number} ({one_line(unit.text, 70)}); "
                                   + (f"{left}; " if left else "nothing half built is left; ")
                                   + "re-run apply to continue") from None
@@ -262,6 +287,8 @@ class Applier:
                 history.end(row_id, StepStatus.FAILED, one_line(str(exc), 500), time.monotonic() - started)
                 if building is not None:
                     self._drop_if_invalid(building)
+                if rebuilding is not None:
+                    self._drop_reindex_leftovers(rebuilding)
                 attempt += 1
                 if attempt > self.retries:
                     raise ApplyFailed(f"phase {phase.number}: gave up after {self.retries} lock "
@@ -277,6 +304,8 @@ class Applier:
                 history.end(row_id, StepStatus.FAILED, msg, time.monotonic() - started)
                 if building is not None:
                     self._drop_if_invalid(building)
+                if rebuilding is not None:
+                    self._drop_reindex_leftovers(rebuilding)
                 raise ApplyFailed(f"phase {phase.number} failed on {one_line(unit.text, 90)}: {msg}") from None
             owned, oid = self._after(obj, unit, direction, was_not_null)
             history.end(row_id, StepStatus.DONE, None, time.monotonic() - started, owned=owned, oid=oid)
@@ -322,9 +351,30 @@ class Applier:
 
     def _before_drop(self, history: History, phase: Phase, direction: str, unit: Unit, obj: ObjectRef,
                      checksum: str) -> StepResult | None:
-        """None to run a DROP; else why it is skipped. Rollback drops only what this migration created."""
+        """None to run a DROP (or REINDEX); else why it is skipped. Rollback drops only what this migration created.
+
+        An existing index a health phase drops or rebuilds must still have
+        the definition it had at emit: the down script rebuilds that one.
+        """
         if direction == "up":
-            return None       # an up script's own drop (the NOT NULL helper check): part of the plan
+            planned = phase.existing_index(obj.schema, obj.name) if obj.kind == ObjectKind.INDEX else None
+            if planned is None:
+                return None   # an up script's own drop (the NOT NULL helper check): part of the plan
+            st = self.states.indexes([(obj.schema, obj.name)]).get((obj.schema, obj.name))
+            if st is None:
+                if unit.action == Action.REBUILD:
+                    raise ApplyFailed(f"phase {phase.number}: {obj.label} no longer exists: nothing to rebuild; "
+                                      "re-run pgtune health")
+                note = "already gone"
+            elif not ddl.same_index(planned.definition, st.definition):
+                raise ApplyFailed(
+                    f"phase {phase.number}: {obj.label} has changed since emit (now {one_line(st.definition, 200)}); "
+                    "pgtune will not drop or rebuild an index it did not review: re-run pgtune health --emit")
+            else:
+                return None
+            history.log(phase.number, direction, unit.text, checksum, StepStatus.SKIPPED, obj.key, owned=False,
+                        note=note)
+            return StepResult(phase.number, unit.text, Outcome.SKIPPED, note)
         own = history.ownership(obj.key)
         oid: int | None = None
         if obj.kind == ObjectKind.INDEX:
@@ -352,6 +402,8 @@ class Applier:
             return None, None
         if unit.action == Action.DROP:
             return False, None       # gone: nothing of this migration's is left to roll back
+        if unit.action == Action.REBUILD:
+            return None, None        # the same index, rebuilt: still not pgtune's
         if direction == "down":
             return None, None
         if obj.kind == ObjectKind.INDEX:
@@ -373,10 +425,16 @@ class Applier:
         self.conn.execute(f"SET /* pgtune */ lock_timeout = '{INTERRUPT_CLEANUP_TIMEOUT}'")
         try:
             self._drop_if_invalid(building, retries=0)
+            self._drop_reindex_leftovers(building, retries=0)
         except ApplyFailed:
             return (f"the INVALID index {ddl.qualified(building.schema, building.name)} is left (a transaction "
                     "holds its table): a re-run drops and rebuilds it")
         return "the half-built index is dropped"
+
+    def _drop_reindex_leftovers(self, obj: ObjectRef, retries: int | None = None) -> None:
+        """Drop the INVALID ``_ccnew`` copy a failed REINDEX CONCURRENTLY of ``obj`` left beside it."""
+        for name in self.states.reindex_leftovers(obj):
+            self._drop_if_invalid(ObjectRef(ObjectKind.INDEX, obj.schema, name), retries)
 
     def _drop_if_invalid(self, obj: ObjectRef, retries: int | None = None) -> None:
         """Drop the INVALID leftover of an interrupted or failed build, retrying lock timeouts like a build."""

@@ -9,9 +9,12 @@ import psycopg
 
 from ..errors import InputError
 from .checks import CHECKS, Check, Context
-from .model import Finding, HealthReport, Severity
+from .emit import HealthMigration
+from .emit import build as build_migration
+from .model import EmittedMigration, Finding, HealthReport, Severity
 
-__all__ = ["CHECKS", "Check", "Finding", "HealthReport", "Severity", "run"]
+__all__ = ["CHECKS", "Check", "EmittedMigration", "Finding", "HealthMigration", "HealthReport", "Severity",
+           "build_migration", "run"]
 
 
 def run(conn: psycopg.Connection[Any], only: Iterable[str] = (), skip: Iterable[str] = (), *,

@@ -43,7 +43,7 @@ class Context:
     def rows(self, name: str) -> list[dict[str, Any]]:
         """The rows of sql/<name>.sql on the primary, read once per run."""
         if name not in self.read:
-            self.read[name] = _rows(self.conn, name)
+            self.read[name] = catalog_rows(self.conn, name)
         return list(self.read[name])
 
     def catalog(self) -> Catalog:
@@ -61,7 +61,7 @@ class Check:
     run: Callable[[Context], list[Finding]]
 
 
-def _rows(conn: psycopg.Connection[Any], name: str) -> list[dict[str, Any]]:
+def catalog_rows(conn: psycopg.Connection[Any], name: str) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.load(name))
         return cur.fetchall()
@@ -178,6 +178,22 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
             {"constraint": fk.name, "columns": list(fk.columns), "references": f"{fk.ref_schema}.{fk.ref_table}",
              "on_delete": fk.on_delete},
             [ddl.create_index(fk.schema, fk.table, name, keys)]))
+    return out
+
+
+def _foreign_key_indexes(catalog: Catalog) -> set[tuple[str, str]]:
+    """(schema, index) of every index that is the only one leading with some foreign key's columns.
+
+    Its scans do not show in idx_scan when the parent rarely deletes, yet
+    dropping it makes every such delete scan the child table.
+    """
+    out: set[tuple[str, str]] = set()
+    for fk in catalog.foreign_keys:
+        keys = tuple(ddl.IndexKey(c) for c in fk.columns)
+        cand = Candidate(fk.table_key, keys, len(keys), foreign_key=fk)
+        serving = [i for i in catalog.indexes_on(fk.table_key) if serves_index(i, cand)]
+        if len(serving) == 1:
+            out.add((serving[0].schema, serving[0].name))
     return out
 
 
@@ -345,7 +361,7 @@ def stale_statistics(ctx: Context) -> list[Finding]:
 
 
 def _window(conn: psycopg.Connection[Any]) -> tuple[Any, float]:
-    row = _rows(conn, "health_stats_window")[0]
+    row = catalog_rows(conn, "health_stats_window")[0]
     return row["since"], float(row["seconds"])
 
 
@@ -370,15 +386,18 @@ def unused_index(ctx: Context) -> list[Finding]:
         return []
     scans: dict[tuple[str, str], int] = {}
     for c in servers:
-        for r in _rows(c, "health_index_usage"):
+        for r in catalog_rows(c, "health_index_usage"):
             key = (r["schema"], r["index"])
             scans[key] = scans.get(key, 0) + int(r["idx_scan"] or 0)
-    usage = {(r["schema"], r["index"]): r for r in _rows(ctx.conn, "health_index_usage")}
+    usage = {(r["schema"], r["index"]): r for r in catalog_rows(ctx.conn, "health_index_usage")}
+    needed = _foreign_key_indexes(ctx.catalog())
     out = []
     for r in ctx.rows("health_indexes"):
         key = (r["schema"], r["index"])
         if r["is_protected"] or r["is_unique"] or not r["is_valid"] or key not in usage or scans.get(key, 0):
             continue
+        if key in needed:
+            continue          # unscanned, but the only index a foreign key's checks can use
         u = usage[key]
         out.append(Finding(
             "unused-index", Severity.WARNING, r["schema"], r["table"], r["index"],

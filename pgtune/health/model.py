@@ -32,14 +32,26 @@ class Finding:
 
 
 @dataclass
+class EmittedMigration:
+    """What ``health --emit`` wrote: the folder, its phases, and the findings it leaves to a person."""
+
+    id: str
+    directory: str
+    phases: list[str]
+    left_out: list[str] = field(default_factory=list)
+
+
+@dataclass
 class HealthReport:
     findings: list[Finding] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)    # the checks that ran
     notes: list[str] = field(default_factory=list)     # checks that could not run, and why
+    migration: EmittedMigration | None = None          # with --emit
 
     def fails(self, threshold: Severity | None) -> bool:
         """Does any finding reach ``threshold`` (None: never fail)?"""
         return threshold is not None and any(f.severity.rank >= threshold.rank for f in self.findings)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"checks": self.checks, "notes": self.notes, "findings": [asdict(f) for f in self.findings]}
+        return {"checks": self.checks, "notes": self.notes, "findings": [asdict(f) for f in self.findings],
+                "migration": asdict(self.migration) if self.migration is not None else None}

@@ -14,6 +14,8 @@ from .model import (
            FORMAT_VERSION,
            MANIFEST,
            TARGETS,
+           ExistingConstraint,
+           ExistingIndex,
            Migration,
            Phase,
            PhaseStep,
@@ -24,6 +26,7 @@ from .model import (
 from .phases import build, planned_constraint
 from .render import down_script, up_script
 
-__all__ = ["FORMAT_VERSION", "MANIFEST", "TARGETS", "Migration", "Phase", "PhaseStep", "PlannedConstraint",
+__all__ = ["FORMAT_VERSION", "MANIFEST", "TARGETS", "ExistingConstraint", "ExistingIndex",
+           "Migration", "Phase", "PhaseStep", "PlannedConstraint",
            "PlannedIndex", "Target", "build", "check_timeout", "check_writable", "down_script", "emit", "load",
            "mismatches", "planned_constraint", "script", "sha256", "up_script"]

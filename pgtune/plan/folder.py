@@ -15,6 +15,8 @@ from .model import (
     FORMAT_VERSION,
     MANIFEST,
     TARGETS,
+    ExistingConstraint,
+    ExistingIndex,
     Migration,
     Phase,
     PhaseStep,
@@ -94,7 +96,10 @@ def load(directory: Path, *, check: bool = True) -> Migration:
                                [PlannedIndex(**ix) for ix in p["indexes"]],
                                [PlannedConstraint(**{**c, "kind": ConstraintKind(c["kind"])})
                                 for c in p.get("constraints", [])],
-                               PhaseStep(p.get("step", "indexes"))) for p in raw["phases"]]
+                               PhaseStep(p.get("step", "indexes")),
+                               [ExistingIndex(**e) for e in p.get("existing", [])],
+                               [ExistingConstraint(**c) for c in p.get("existing_constraints", [])])
+                         for p in raw["phases"]]
         targets = directory / TARGETS
         if not targets.exists():
             raise MigrationError(f"{directory} has no {TARGETS}: the migration is incomplete "

@@ -46,12 +46,50 @@ class PlannedConstraint:
     drop_not_null: str | None = None
 
 
+@dataclass
+class ExistingIndex:
+    """An index that exists, which a phase drops or rebuilds (``pgtune health --emit``).
+
+    ``definition`` is ``pg_get_indexdef`` at emit: apply refuses to drop an
+    index of that name whose definition has changed since. ``restore`` builds
+    it again exactly (CONCURRENTLY IF NOT EXISTS, tablespace, comment,
+    statistics targets): a drop phase's down script.
+    """
+
+    schema: str
+    table: str
+    name: str
+    definition: str
+    statements: list[str]          # what the up script runs for it
+    restore: list[str] = field(default_factory=list)
+    reason: str = ""
+    bytes: int | None = None
+
+
+@dataclass
+class ExistingConstraint:
+    """A constraint left NOT VALID that a phase validates; there is nothing to undo."""
+
+    schema: str
+    table: str
+    name: str
+    validate: str
+    reason: str = ""
+
+
 class PhaseStep(StrEnum):
-    """What a phase does: build indexes, add CHECK constraints NOT VALID, or validate them."""
+    """What a phase does.
+
+    suggest: build indexes, add CHECK constraints NOT VALID, validate them.
+    health: rebuild existing indexes, validate existing constraints, drop indexes.
+    """
 
     INDEXES = "indexes"
     ADD_NOT_VALID = "add-not-valid"
     VALIDATE = "validate"
+    REBUILD = "rebuild"
+    VALIDATE_EXISTING = "validate-existing"
+    DROP_INDEXES = "drop-indexes"
 
 
 @dataclass
@@ -62,6 +100,11 @@ class Phase:
     indexes: list[PlannedIndex] = field(default_factory=list)
     constraints: list[PlannedConstraint] = field(default_factory=list)
     step: PhaseStep = PhaseStep.INDEXES
+    existing: list[ExistingIndex] = field(default_factory=list)              # REBUILD, DROP_INDEXES
+    existing_constraints: list[ExistingConstraint] = field(default_factory=list)   # VALIDATE_EXISTING
+
+    def existing_index(self, schema: str, name: str) -> ExistingIndex | None:
+        return next((e for e in self.existing if (e.schema, e.name) == (schema, name)), None)
 
     @property
     def up_file(self) -> str:
@@ -85,6 +128,9 @@ class Target:
     baseline_ms: float | None = None                        # measured at emit with --analyze
     baseline_plan: dict[str, Any] | None = None             # EXPLAIN (FORMAT JSON) at emit
     values: dict[str, str] = field(default_factory=dict)    # "$1" -> value it is planned with (see analyze.values)
+    # Indexes this migration drops that the statement's plan used at emit: verify checks that it
+    # got no costlier without them, rather than that it uses a new index.
+    dropped_indexes: list[str] = field(default_factory=list)
 
 @dataclass
 class Migration:

@@ -50,6 +50,12 @@ def _c(text: str) -> str:
 
 
 def up_script(m: Migration, phase: Phase) -> str:
+    if phase.step == PhaseStep.REBUILD:
+        return _rebuild_up(m, phase)
+    if phase.step == PhaseStep.VALIDATE_EXISTING:
+        return _validate_existing_up(m, phase)
+    if phase.step == PhaseStep.DROP_INDEXES:
+        return _drop_up(m, phase)
     if phase.step == PhaseStep.ADD_NOT_VALID:
         return _add_constraints_up(m, phase)
     if phase.step == PhaseStep.VALIDATE:
@@ -133,7 +139,57 @@ def _constraints_down(m: Migration, phase: Phase) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _rebuild_up(m: Migration, phase: Phase) -> str:
+    lines = [*_header(m, phase, phase.up_file, phase.name),
+             "-- REINDEX and CREATE INDEX CONCURRENTLY do not block writes; run outside a transaction block.",
+             "-- If a REINDEX is interrupted it leaves an INVALID <name>_ccnew index: `pgtune apply` drops it.",
+             "-- Index builds take as long as they take: no statement limit.",
+             *_settings(m, statement_limit=False)]
+    for ix in phase.existing:
+        lines += ["", _c(ix.reason), _c("Definition at emit: " + ix.definition)]
+        lines += [st + ";" for st in ix.statements]
+    return "\n".join(lines) + "\n"
+
+
+def _validate_existing_up(m: Migration, phase: Phase) -> str:
+    lines = [*_header(m, phase, phase.up_file, phase.name),
+             "-- VALIDATE reads the whole table but blocks no writes: no statement limit.",
+             *_settings(m, statement_limit=False)]
+    for c in phase.existing_constraints:
+        lines += ["", _c(c.reason), "BEGIN;", c.validate + ";", "COMMIT;"]
+    return "\n".join(lines) + "\n"
+
+
+def _drop_up(m: Migration, phase: Phase) -> str:
+    lines = [*_header(m, phase, phase.up_file, phase.name),
+             "-- DROP INDEX CONCURRENTLY waits for running transactions, never blocks writes: no statement limit.",
+             _c(f"{phase.down_file} builds each index again exactly as it is now (pg_get_indexdef)."),
+             *_settings(m, statement_limit=False)]
+    for ix in phase.existing:
+        lines += ["", _c(ix.reason), _c("Definition at emit: " + ix.definition)]
+        lines += [st + ";" for st in ix.statements]
+    return "\n".join(lines) + "\n"
+
+
+def _existing_down(m: Migration, phase: Phase) -> str:
+    lines = [
+        _c(f"pgtune migration {m.id}, phase {phase.number} rollback: undoes {phase.up_file}."),
+        _c("Run outside a transaction block: psql -v ON_ERROR_STOP=1 -f " + phase.down_file),
+    ]
+    if phase.step != PhaseStep.DROP_INDEXES:
+        what = ("a rebuilt index has the definition it had before" if phase.step == PhaseStep.REBUILD
+                else "a validated constraint is the same constraint, now checked for every row")
+        return "\n".join([*lines, *_settings(m, statement_limit=True), f"-- Nothing to undo: {what}."]) + "\n"
+    lines += ["-- Each index is built again CONCURRENTLY, as it was at emit: no statement limit.",
+              *_settings(m, statement_limit=False)]
+    for ix in reversed(phase.existing):
+        lines += ["", *(st + ";" for st in ix.restore)]
+    return "\n".join(lines) + "\n"
+
+
 def down_script(m: Migration, phase: Phase) -> str:
+    if phase.step in (PhaseStep.REBUILD, PhaseStep.VALIDATE_EXISTING, PhaseStep.DROP_INDEXES):
+        return _existing_down(m, phase)
     if phase.step != PhaseStep.INDEXES:
         return _constraints_down(m, phase)
     lines = [
