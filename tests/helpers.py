@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import psycopg
 
 from pgtune import api
 from pgtune.capture import read_queries_file, reset_counters
+from pgtune.cluster import LocalCluster
 
 SHOP_SCHEMA = """
 CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, "createdAt" timestamptz NOT NULL);
@@ -75,3 +78,22 @@ def emitted(conn: psycopg.Connection[Any], folder: Path, queries: str | None = N
                          emit=api.EmitOptions(directory=folder, **emit))
     assert result.migration is not None
     return result
+
+
+@contextlib.contextmanager
+def standby(primary: LocalCluster) -> Iterator[str]:
+    """A hot standby of ``primary`` (pg_basebackup -R, streaming), on the next port; yields its DSN."""
+    standby_dir = primary.root / "standby"
+    out = primary._run(str(primary.bindir / "pg_basebackup"), "-D", str(standby_dir), "-R", "-X", "stream",
+                       "-h", str(primary.root), "-p", str(primary.port), "-U", primary.user)
+    assert out.returncode == 0, out.stderr
+    port = primary.port + 1 if primary.port < 65000 else primary.port - 1
+    with open(standby_dir / "postgresql.conf", "a") as conf:
+        conf.write(f"\nport = {port}\n")
+    started = primary._run(str(primary.bindir / "pg_ctl"), "-D", str(standby_dir), "-l",
+                           str(primary.root / "standby.log"), "-w", "-t", "60", "start")
+    assert started.returncode == 0, started.stderr
+    try:
+        yield f"host={primary.root} port={port} user={primary.user} dbname=postgres"
+    finally:
+        primary._run(str(primary.bindir / "pg_ctl"), "-D", str(standby_dir), "-m", "immediate", "-w", "stop")

@@ -25,7 +25,7 @@ from pgtune.capture import read_queries_file
 from pgtune.cli import cli
 from pgtune.errors import ApplyFailed, InputError
 
-from .helpers import ORDERS_BY_USER, emitted, run, shop
+from .helpers import ORDERS_BY_USER, emitted, run, shop, standby
 from .test_apply_safety import big_migration, invalid_indexes
 
 HOSTILE_COLUMN = "flag\nDROP TABLE victim; --"
@@ -422,18 +422,8 @@ def test_apply_on_a_hot_standby_says_so(tmp_path: Path) -> None:
     from pgtune.cluster import LocalCluster
 
     primary = LocalCluster(settings={"listen_addresses": "''"}).start()
-    standby_dir = primary.root / "standby"
     try:
-        out = primary._run(str(primary.bindir / "pg_basebackup"), "-D", str(standby_dir), "-R", "-X", "stream",
-                           "-h", str(primary.root), "-p", str(primary.port), "-U", primary.user)
-        assert out.returncode == 0, out.stderr
-        port = primary.port + 1 if primary.port < 65000 else primary.port - 1
-        with open(standby_dir / "postgresql.conf", "a") as conf:
-            conf.write(f"\nport = {port}\n")
-        started = primary._run(str(primary.bindir / "pg_ctl"), "-D", str(standby_dir), "-l",
-                               str(primary.root / "standby.log"), "-w", "-t", "60", "start")
-        assert started.returncode == 0, started.stderr
-        try:
+        with standby(primary) as standby_dsn:
             folder = tmp_path / "mig"
             with psycopg.connect(primary.dsn, autocommit=True) as c:
                 c.execute("CREATE TABLE t (id int PRIMARY KEY, v int)")
@@ -441,13 +431,10 @@ def test_apply_on_a_hot_standby_says_so(tmp_path: Path) -> None:
                 c.execute("ANALYZE t")
                 m = plan.build(suggest(c, read_queries_file("SELECT * FROM t WHERE v = 3"), ))
                 plan.emit(m, folder)
-            standby = f"host={primary.root} port={port} user={primary.user} dbname=postgres"
             time.sleep(1.0)
-            result = CliRunner().invoke(cli, ["apply", str(folder), "--dsn", standby])
+            result = CliRunner().invoke(cli, ["apply", str(folder), "--dsn", standby_dsn])
             assert result.exit_code == 2, result.output
             assert "hot standby" in result.stderr and "on the primary" in result.stderr
-        finally:
-            primary._run(str(primary.bindir / "pg_ctl"), "-D", str(standby_dir), "-m", "immediate", "-w", "stop")
     finally:
         primary.stop()
 

@@ -191,6 +191,30 @@ def test_scans_on_another_server_count(pg_server: Any, conn: psycopg.Connection[
             admin.execute(psycopg.sql.SQL("DROP DATABASE {} WITH (FORCE)").format(psycopg.sql.Identifier(name)))
 
 
+def test_an_index_scanned_only_on_a_physical_standby_is_not_unused() -> None:
+    """The real thing: a streaming hot standby counts its own index scans; health reads them there."""
+    from pgtune.cluster import LocalCluster
+
+    from .helpers import standby
+
+    primary = LocalCluster(settings={"listen_addresses": "''"}).start()
+    try:
+        with psycopg.connect(primary.dsn, autocommit=True) as c:
+            c.execute(USAGE)                        # before the base backup: the standby has it at once
+        with standby(primary) as standby_dsn, psycopg.connect(primary.dsn, autocommit=True) as c, \
+                psycopg.connect(standby_dsn, autocommit=True) as replica:
+            assert replica.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
+            scan_page_index(replica)
+            alone = api.health(c, only=["unused-index"], min_stats_age_s=0)
+            assert {f.index for f in alone.findings} == {"visit_pageId_idx", "visit_day_idx"}
+            both = api.health(c, only=["unused-index"], min_stats_age_s=0, replicas=[replica])
+            assert {f.index for f in both.findings} == {"visit_day_idx"}
+            young = api.health(c, only=["unused-index"], replicas=[replica])    # 7 days by default
+            assert young.findings == [] and young.notes[0].startswith("unused-index not run")
+    finally:
+        primary.stop()
+
+
 def test_cli_min_stats_age_and_replicas(db: str, conn: psycopg.Connection[Any]) -> None:
     conn.execute(USAGE)
     conn.execute("SELECT pg_stat_reset()")

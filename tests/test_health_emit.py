@@ -30,31 +30,35 @@ from .test_health import plant
 from .test_hostile_names import _dump
 from .test_migration import squawk_bin
 
-KINDS = """
-CREATE TABLE "userEvents" (id bigint PRIMARY KEY, "userId" bigint NOT NULL, kind text NOT NULL,
-                           "createdAt" timestamptz NOT NULL, payload jsonb, email text);
-CREATE TABLE "order" (id bigint PRIMARY KEY, "userId" bigint, total numeric, note text);
-INSERT INTO "userEvents" SELECT g, g % 100, CASE WHEN g % 10 = 0 THEN 'click' ELSE 'view' END,
-    timestamptz '2026-01-01' + g * interval '1 minute', '{}', 'u' || g || '@x.org' FROM generate_series(1, 3000) g;
-INSERT INTO "order" SELECT g, g % 100, g, 'n' FROM generate_series(1, 1000) g;
-CREATE INDEX "userEvents_userId_idx" ON "userEvents" ("userId");                                  -- plain
-CREATE INDEX "userEvents_click_idx" ON "userEvents" ("createdAt") WHERE kind = 'click';          -- partial
-CREATE INDEX "userEvents_lower_email_idx" ON "userEvents" (lower(email));                       -- expression
-CREATE INDEX "userEvents_userId_incl_idx" ON "userEvents" ("userId", "createdAt") INCLUDE (kind); -- INCLUDE
-CREATE INDEX "userEvents_createdAt_desc_idx" ON "userEvents" ("createdAt" DESC NULLS LAST);    -- DESC
-CREATE INDEX "userEvents_email_pattern_idx" ON "userEvents" (email text_pattern_ops);          -- opclass
-CREATE INDEX "userEvents_kind_c_idx" ON "userEvents" (kind COLLATE "C");                        -- collation
-CREATE INDEX "userEvents_payload_idx" ON "userEvents" USING gin (payload jsonb_path_ops) WITH (fastupdate = off);
-CREATE INDEX order_total_idx ON "order" (total) WITH (fillfactor = 70);
-CREATE INDEX "order_userId_idx" ON "order" ("userId");
+
+def kinds(table: str, prefix: str) -> str:
+    """One index of every kind a DBA builds, on ``table`` (a quoted name), named ``<prefix>_…``."""
+    return f"""
+CREATE TABLE {table} (id bigint PRIMARY KEY, "userId" bigint NOT NULL, kind text NOT NULL,
+                      "createdAt" timestamptz NOT NULL, payload jsonb, email text, total numeric);
+INSERT INTO {table} SELECT g, g % 100, CASE WHEN g % 10 = 0 THEN 'click' ELSE 'view' END,
+    timestamptz '2026-01-01' + g * interval '1 minute', '{{}}', 'u' || g || '@x.org', g FROM generate_series(1, 3000) g;
+CREATE INDEX "{prefix}_userId_idx" ON {table} ("userId");                                        -- plain
+CREATE INDEX "{prefix}_click_idx" ON {table} ("createdAt") WHERE kind = 'click';                -- partial
+CREATE INDEX "{prefix}_lower_email_idx" ON {table} (lower(email));                              -- expression
+CREATE INDEX "{prefix}_userId_incl_idx" ON {table} ("userId", "createdAt") INCLUDE (kind);      -- INCLUDE
+CREATE INDEX "{prefix}_createdAt_desc_idx" ON {table} ("createdAt" DESC NULLS LAST);            -- DESC
+CREATE INDEX "{prefix}_email_pattern_idx" ON {table} (email text_pattern_ops);                  -- opclass
+CREATE INDEX "{prefix}_kind_c_idx" ON {table} (kind COLLATE "C");                               -- collation
+CREATE INDEX "{prefix}_payload_idx" ON {table} USING gin (payload jsonb_path_ops) WITH (fastupdate = off);
+CREATE INDEX "{prefix}_total_idx" ON {table} (total) WITH (fillfactor = 70);                    -- storage
+"""
+
+
+KINDS = kinds('"userEvents"', "userEvents") + kinds('"order"', "order") + """
 COMMENT ON INDEX order_total_idx IS 'for the it''s-a-report query';
 ALTER INDEX "userEvents_lower_email_idx" ALTER COLUMN 1 SET STATISTICS 500;
 ALTER TABLE "order" CLUSTER ON "order_userId_idx";
 ANALYZE;
 """
-KIND_INDEXES = {"userEvents_userId_idx", "userEvents_click_idx", "userEvents_lower_email_idx",
-                "userEvents_userId_incl_idx", "userEvents_createdAt_desc_idx", "userEvents_email_pattern_idx",
-                "userEvents_kind_c_idx", "userEvents_payload_idx", "order_total_idx", "order_userId_idx"}
+KIND_INDEXES = {f"{prefix}_{kind}" for prefix in ("userEvents", "order")
+                for kind in ("userId_idx", "click_idx", "lower_email_idx", "userId_incl_idx", "createdAt_desc_idx",
+                             "email_pattern_idx", "kind_c_idx", "payload_idx", "total_idx")}
 
 
 def indexes(conn: psycopg.Connection[Any]) -> set[str]:
@@ -181,7 +185,8 @@ def test_verify_guards_the_statements_that_used_a_dropped_index(db: str, conn: p
     # The narrow index is dropped; its statement used it, and the wider one serves it about as well.
     api.health(conn, only=["overlapping-index"], emit=api.EmitOptions(directory=tmp_path / "overlap"))
     m = plan.load(tmp_path / "overlap")
-    assert [e.name for e in m.phases[0].existing] == ["userEvents_kind_idx", "userEvents_userId_idx"]
+    assert [e.name for e in m.phases[0].existing] == ["order_userId_idx", "userEvents_kind_idx",
+                                                      "userEvents_userId_idx"]
     [guard] = m.targets                               # no statement read by userId
     assert "kind" in guard.query and guard.dropped_indexes == ["userEvents_kind_idx"]
     Applier(conn, tmp_path / "overlap").apply()
