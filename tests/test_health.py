@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from typing import Any
 
 import psycopg
@@ -213,6 +214,22 @@ def test_an_index_scanned_only_on_a_physical_standby_is_not_unused() -> None:
             assert young.findings == [] and young.notes[0].startswith("unused-index not run")
     finally:
         primary.stop()
+
+
+def test_an_index_younger_than_the_window_is_not_judged() -> None:
+    """With track_commit_timestamp on, an index's creation time is known: one built inside the
+    window has not had the window to be used."""
+    from pgtune.cluster import LocalCluster
+
+    with LocalCluster(settings={"track_commit_timestamp": "on"}) as cluster, \
+            psycopg.connect(cluster.dsn, autocommit=True) as c:
+        c.execute(USAGE)                                   # both indexes: created now
+        time.sleep(2.2)
+        c.execute("CREATE INDEX visit_late_idx ON visit (day, \"pageId\")")
+        report = api.health(c, only=["unused-index"], min_stats_age_s=2.0)
+        assert {f.index for f in report.findings} == {"visit_pageId_idx", "visit_day_idx"}
+        [note] = report.notes
+        assert note.startswith("unused-index: not judged, created less than --min-stats-age ago: visit_late_idx")
 
 
 def test_cli_min_stats_age_and_replicas(db: str, conn: psycopg.Connection[Any]) -> None:

@@ -391,13 +391,19 @@ def unused_index(ctx: Context) -> list[Finding]:
             scans[key] = scans.get(key, 0) + int(r["idx_scan"] or 0)
     usage = {(r["schema"], r["index"]): r for r in catalog_rows(ctx.conn, "health_index_usage")}
     needed = _foreign_key_indexes(ctx.catalog())
+    ages = _index_ages(ctx.conn)
     out = []
+    young: list[str] = []
     for r in ctx.rows("health_indexes"):
         key = (r["schema"], r["index"])
         if r["is_protected"] or r["is_unique"] or not r["is_valid"] or key not in usage or scans.get(key, 0):
             continue
         if key in needed:
             continue          # unscanned, but the only index a foreign key's checks can use
+        age = ages.get(key) if ages is not None else None
+        if age is not None and age < ctx.min_stats_age_s:
+            young.append(f"{r['index']} ({_age(age)})")
+            continue          # built inside the window: it has not had the window to be used
         u = usage[key]
         out.append(Finding(
             "unused-index", Severity.WARNING, r["schema"], r["table"], r["index"],
@@ -409,7 +415,21 @@ def unused_index(ctx: Context) -> list[Finding]:
             [_drop(ctx.conn, r["schema"], r["index"])]))
     # The biggest and most written first: what dropping saves.
     out.sort(key=lambda f: (-f.evidence["index_bytes"], -f.evidence["writes"]))
+    if young:
+        ctx.notes.append(f"unused-index: not judged, created less than --min-stats-age ago: {', '.join(young)}")
+    elif ages is None and out:
+        ctx.notes.append("unused-index: index creation times are unknown (track_commit_timestamp is off): "
+                         "an index built during the statistics window is judged on the scans since it was built")
     return out
+
+
+def _index_ages(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], float] | None:
+    """Seconds since each index was created (its pg_class row committed); None when the server cannot tell."""
+    row = conn.execute("SELECT /* pgtune */ current_setting('track_commit_timestamp')").fetchone()
+    if not row or row[0] != "on":
+        return None
+    return {(r["schema"], r["index"]): float(r["seconds"]) for r in catalog_rows(conn, "health_index_age")
+            if r["seconds"] is not None}
 
 
 CHECKS = [
