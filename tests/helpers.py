@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,29 @@ def standby(primary: LocalCluster) -> Iterator[str]:
         yield f"host={primary.root} port={port} user={primary.user} dbname=postgres"
     finally:
         primary._run(str(primary.bindir / "pg_ctl"), "-D", str(standby_dir), "-m", "immediate", "-w", "stop")
+
+
+@contextlib.contextmanager
+def writer_latencies(db: str, write: Callable[[psycopg.Connection[Any], int], None],
+                     pause: float = 0.01) -> Iterator[list[float]]:
+    """An application writing all along (``write(conn, i)`` in a loop, autocommit): yields how long each write took."""
+    latencies: list[float] = []
+    stop = threading.Event()
+
+    def loop() -> None:
+        with psycopg.connect(db, autocommit=True) as w:
+            i = 10_000_000
+            while not stop.is_set():
+                t0 = time.monotonic()
+                write(w, i)
+                latencies.append(time.monotonic() - t0)
+                i += 1
+                time.sleep(pause)
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    try:
+        yield latencies
+    finally:
+        stop.set()
+        thread.join()

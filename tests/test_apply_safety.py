@@ -15,7 +15,7 @@ from pgtune import plan
 from pgtune.apply import Applier, check_version
 from pgtune.errors import UnsupportedServer
 
-from .helpers import emitted
+from .helpers import emitted, writer_latencies
 
 BIG = """
 CREATE TABLE events (id bigint PRIMARY KEY, "accountId" int NOT NULL, kind int NOT NULL,
@@ -111,28 +111,16 @@ def test_blocker_makes_apply_retry_and_never_queues_writers(db: str, conn: psyco
     big_migration(conn, tmp_path / "mig", lock_timeout="300ms")
     blocker = psycopg.connect(db)
     blocker.execute("ANALYZE events")          # holds SHARE UPDATE EXCLUSIVE until commit
-    latencies: list[float] = []
-    stop = threading.Event()
 
-    def writer() -> None:
-        with psycopg.connect(db, autocommit=True) as w:
-            i = 10_000_000
-            while not stop.is_set():
-                t0 = time.monotonic()
-                w.execute("INSERT INTO events VALUES (%s, 1, 1, now(), 1)", (i,))
-                w.execute("SELECT count(*) FROM events WHERE id = %s", (i,))
-                latencies.append(time.monotonic() - t0)
-                i += 1
-                time.sleep(0.01)
+    def write(w: psycopg.Connection[Any], i: int) -> None:
+        w.execute("INSERT INTO events VALUES (%s, 1, 1, now(), 1)", (i,))
+        w.execute("SELECT count(*) FROM events WHERE id = %s", (i,))
 
-    wt = threading.Thread(target=writer)
-    wt.start()
     threading.Timer(1.5, blocker.commit).start()   # the blocker goes away after a while
     try:
-        report = Applier(conn, tmp_path / "mig", retries=8, backoff=0.2).apply()
+        with writer_latencies(db, write) as latencies:
+            report = Applier(conn, tmp_path / "mig", retries=8, backoff=0.2).apply()
     finally:
-        stop.set()
-        wt.join()
         blocker.close()
     assert report.phases_run
     timeouts = conn.execute("SELECT count(*) FROM pgtune.history WHERE status = 'failed' "

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from pgtune.apply import Applier
 from pgtune.cli import cli
 from pgtune.errors import ApplyFailed
 
+from .helpers import writer_latencies
 from .test_health import plant
 from .test_hostile_names import _dump
 from .test_migration import squawk_bin
@@ -221,29 +221,17 @@ def test_apply_under_write_load_never_blocks_writers(db: str, conn: psycopg.Conn
     api.health(conn, min_stats_age_s=0, emit=api.EmitOptions(directory=tmp_path / "h", lock_timeout="300ms"))
     blocker = psycopg.connect(db)
     blocker.execute('ANALYZE "order"')          # holds SHARE UPDATE EXCLUSIVE until commit: VALIDATE must wait
-    latencies: list[float] = []
-    stop = threading.Event()
 
-    def writer() -> None:
-        with psycopg.connect(db, autocommit=True) as w:
-            i = 10_000_000
-            while not stop.is_set():
-                t0 = time.monotonic()
-                w.execute('INSERT INTO "order" (id, "parentId", status) VALUES (%s, 1, %s)', (i, "paid"))
-                w.execute('UPDATE "userOrders" SET note = %s WHERE id = %s', (str(i), i % 2000))
-                w.execute("INSERT INTO shrunk VALUES (%s)", (i,))
-                latencies.append(time.monotonic() - t0)
-                i += 1
-                time.sleep(0.005)
+    def write(w: psycopg.Connection[Any], i: int) -> None:
+        w.execute('INSERT INTO "order" (id, "parentId", status) VALUES (%s, 1, %s)', (i, "paid"))
+        w.execute('UPDATE "userOrders" SET note = %s WHERE id = %s', (str(i), i % 2000))
+        w.execute("INSERT INTO shrunk VALUES (%s)", (i,))
 
-    wt = threading.Thread(target=writer)
-    wt.start()
     threading.Timer(1.5, blocker.commit).start()
     try:
-        report = Applier(conn, tmp_path / "h", retries=8, backoff=0.2).apply()
+        with writer_latencies(db, write, pause=0.005) as latencies:
+            report = Applier(conn, tmp_path / "h", retries=8, backoff=0.2).apply()
     finally:
-        stop.set()
-        wt.join()
         blocker.close()
     assert report.phases_run == [1, 2, 3, 4]
     timeouts = conn.execute("SELECT count(*) FROM pgtune.history WHERE status = 'failed' "
