@@ -17,7 +17,16 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $@
 
-install: system-deps $(VENV)/.installed
+# Prisma's own schema engine (WebAssembly, runs offline under Node): the tests check
+# pgtune's reading and writing of schema.prisma against it. Test-only, never a runtime need.
+PRISMA_WASM := @prisma/prisma-schema-wasm@8.1.0-2.59be4fda12412a79eeb9c2ae727b6aa723593323
+NODE_DIR := .cache/node
+$(NODE_DIR)/.installed:
+	@if command -v npm >/dev/null; then \
+	  mkdir -p $(NODE_DIR) && npm install -q --no-audit --no-fund --prefix $(NODE_DIR) $(PRISMA_WASM) >/dev/null && touch $@; \
+	else echo "warning: npm not found: the Prisma schema-engine checks will be skipped" >&2; fi
+
+install: system-deps $(VENV)/.installed $(NODE_DIR)/.installed
 
 # apt only when something is missing, so a warm machine does no network work.
 system-deps:

@@ -23,11 +23,14 @@ from .capabilities import Capabilities, probe
 from .capture import Statement
 from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
-from .errors import from_psycopg
+from .errors import InputError, from_psycopg
 from .health import EmittedMigration, HealthReport
 from .health import build_migration as build_health_migration
 from .health import run as run_health
 from .plan import Migration
+from .prisma import advice as prisma_advice
+from .prisma import schema as prisma_schema
+from .prisma.advice import PrismaAdvice
 from .snapshot import snapshot
 from .verify import Verification
 from .verify import verify as verify_migration
@@ -78,6 +81,14 @@ class EmitOptions:
         check_timeout(self.statement_timeout, "--statement-timeout")
 
 
+@dataclass(frozen=True)
+class PrismaOptions:
+    """Map the proposals to a Prisma schema; with ``write``, add the lines it can hold to the file."""
+
+    schema: Path
+    write: bool = False
+
+
 @dataclass
 class Suggestion:
     """Index advice and CHECK-constraint advice; with ``emit``, the migration written for them."""
@@ -86,9 +97,11 @@ class Suggestion:
     constraints: ConstraintAdvice
     migration: Migration | None = None
     directory: Path | None = None
+    prisma: PrismaAdvice | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.indexes.as_dict(), **self.constraints.as_dict()}
+        return {**self.indexes.as_dict(), **self.constraints.as_dict(),
+                "prisma": self.prisma.as_dict() if self.prisma is not None else None}
 
 
 @_library_errors
@@ -100,14 +113,18 @@ def check(conn: psycopg.Connection[Any]) -> Capabilities:
 @_library_errors
 def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None, *,
             statements: list[Statement] | None = None, replicas: Sequence[psycopg.Connection[Any]] = (),
-            emit: EmitOptions | None = None, progress: Progress | None = None) -> Suggestion:
+            emit: EmitOptions | None = None, progress: Progress | None = None,
+            prisma: PrismaOptions | None = None) -> Suggestion:
     """Advice for the workload (pg_stat_statements, merged with ``replicas``, or ``statements``).
 
     With ``emit``, the advice is also written as a phased migration folder
-    whose targets carry their baseline plans (``Suggestion.migration``).
+    whose targets carry their baseline plans (``Suggestion.migration``). With
+    ``prisma``, each proposal is mapped to the Prisma schema's models
+    (``Suggestion.prisma``), and with ``prisma.write`` the lines are added to it.
     """
     opts = options or SuggestOptions()
     say = progress or (lambda _m: None)
+    schema = prisma_schema.load(prisma.schema) if prisma is not None else None   # a bad file fails first
     if emit is not None:
         plan.check_writable(emit.directory or Path("migrations"))      # before the work, not after it
     snap = snapshot(conn, opts.indexes.workload, statements=statements, replicas=replicas, progress=say)
@@ -117,7 +134,30 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
     result = Suggestion(advice, checks)
     if emit is not None:
         result.migration, result.directory = emit_migration(conn, result, emit, progress=say)
+    if prisma is not None and schema is not None:
+        result.prisma = prisma_advice.for_indexes(schema, advice.indexes, checks.constraints)
+        if prisma.write:
+            write_prisma(schema, result.prisma)
     return result
+
+
+def write_prisma(schema: prisma_schema.PrismaSchema, advice: PrismaAdvice) -> None:
+    """Add the lines the schema can hold, in place; every other byte of the file stays."""
+    additions = advice.additions()
+    if not additions or schema.path is None:
+        return
+    text = prisma_schema.insert(schema, additions)
+    tmp = schema.path.with_name(schema.path.name + ".pgtune-tmp")
+    try:
+        tmp.write_bytes(text.encode())
+        tmp.chmod(schema.path.stat().st_mode)
+        tmp.replace(schema.path)       # whole or not at all
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {schema.path}: {exc.strerror or exc}") from None
+    for p in advice.proposals:
+        p.written = p.model in additions and p.line in additions[p.model]
+    advice.written = True
 
 
 @_library_errors

@@ -32,6 +32,7 @@ from .constraints import ConstraintAdvice
 from .duration import check_timeout, to_ms
 from .errors import Interrupted, PgtuneError
 from .health import Severity
+from .prisma.advice import Fit, PrismaAdvice
 from .verify import check_report_path, junit
 
 
@@ -235,12 +236,17 @@ def _yn(flag: bool) -> str:
 @click.option("--no-constraints", is_flag=True, help="Do not propose CHECK constraints.")
 @click.option("--constraint-timeout", default="10s", show_default=True, type=DURATION,
               help="statement_timeout for each query that proves a CHECK constraint on the data.")
+@click.option("--prisma-schema", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="Map each proposal to this schema.prisma: the @@index lines to add, or why Prisma cannot hold it.")
+@click.option("--write", is_flag=True,
+              help="With --prisma-schema: add the lines to the file in place (the rest stays byte for byte).")
 @handle_errors
 def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: float, min_total_ms: float,
             database: str | None, exclude: tuple[str, ...], queries_file: Any, workload_dsn: tuple[str, ...],
             min_rows: int, max_indexes: int | None, max_index_mb: float | None, size_basis: str, no_hypopg: bool,
             emit_dir: str | None, lock_timeout: str, statement_timeout: str, first_phase_share: float,
-            analyze: bool, no_constraints: bool, constraint_timeout: str) -> None:
+            analyze: bool, no_constraints: bool, constraint_timeout: str, prisma_schema: Path | None,
+            write: bool) -> None:
     """Propose indexes for the statements in pg_stat_statements.
 
     Every proposal names the statements it serves; with hypopg installed its
@@ -254,7 +260,10 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
       pgtune suggest --format json > advice.json
       pgtune suggest --queries slow.sql --exclude audit_log
       pgtune suggest --workload-dsn "host=replica1 dbname=app" --emit
+      pgtune suggest --prisma-schema prisma/schema.prisma --write
     """
+    if write and prisma_schema is None:
+        raise click.UsageError("--write needs --prisma-schema")
     options = api.SuggestOptions(
         indexes=Options(workload=WorkloadFilter(top=top, min_calls=min_calls, min_mean_ms=min_mean_ms,
                                                 min_total_ms=min_total_ms, database=database),
@@ -271,7 +280,8 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
     if queries_file is not None:
         statements = read_queries_file(decode_queries(queries_file.read(), getattr(queries_file, "name", "-")))
     with connect(dsn) as conn, _replicas(workload_dsn if statements is None else ()) as replicas:
-        result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress)
+        result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
+                             prisma=api.PrismaOptions(prisma_schema, write) if prisma_schema else None)
     if result.migration is not None:
         click.echo(f"wrote migration {result.migration.id} ({len(result.migration.phases)} phases) "
                    f"to {result.directory}", err=True)
@@ -281,6 +291,23 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
         return
     _print_advice(advice)
     _print_constraints(checks)
+    if result.prisma is not None:
+        _print_prisma(result.prisma)
+
+
+def _print_prisma(advice: PrismaAdvice) -> None:
+    if not advice.proposals:
+        return
+    click.echo(f"\nPrisma ({advice.schema_path}{', written' if advice.written else ''}):")
+    for p in advice.proposals:
+        where = f"model {p.model}" if p.model else "no model"
+        if p.fit == Fit.REMOVE:
+            click.echo(f"  {where}: remove {p.line or p.name} ({p.note})")
+        elif p.line and p.fit in (Fit.LINE, Fit.PREVIEW):
+            done = " (added)" if p.written else ""
+            click.echo(f"  {where}: {p.line}{done}" + (f"  -- {p.note}" if p.note else ""))
+        else:
+            click.echo(f"  {where}: {p.name}: {p.note}")
 
 
 @contextlib.contextmanager

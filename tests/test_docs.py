@@ -10,6 +10,7 @@ from pgtune.analyze.advisor import Advice, AnalyzedStatement, CurvePoint, IndexS
 from pgtune.constraints import ConstraintAdvice, Finding, Proposal, Skip
 from pgtune.health import CHECKS, HealthReport
 from pgtune.health import Finding as HealthFinding
+from pgtune.prisma.advice import PrismaProposal
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -26,7 +27,8 @@ def fields(cls: type) -> set[str]:
 
 def test_suggest_json_schema_matches_the_code() -> None:
     assert documented("Top level") == (fields(Advice) | fields(ConstraintAdvice)
-                                       | {"workload_cost_before", "workload_cost_after", "knee"})
+                                       | {"workload_cost_before", "workload_cost_after", "knee", "prisma"})
+    assert documented("`prisma.proposals[]`") == fields(PrismaProposal)
     assert documented("`curve[]`") == fields(CurvePoint)
     assert documented("`constraints[]`") == fields(Proposal)
     assert documented("`findings[]`") == fields(Finding)

@@ -22,6 +22,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("apply", ("pgtune.apply", "pgtune.history")),
     ("verify", ("pgtune.verify",)),
     ("health", ("pgtune.health",)),
+    ("prisma", ("pgtune.prisma",)),
     ("front", ("pgtune.api", "pgtune.cli", "pgtune.clidoc", "pgtune.demo", "pgtune.__main__", "pgtune")),
 ]
 

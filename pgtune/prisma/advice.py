@@ -1,0 +1,154 @@
+"""pgtune's proposals in Prisma's terms: the schema lines to add, or why Prisma cannot hold them.
+
+An index Prisma's schema does not list is drift to ``prisma migrate dev``:
+its next migration drops it. So every index pgtune builds should also be in
+``schema.prisma`` under pgtune's name (``map:``), and what Prisma cannot
+express (INCLUDE, expression keys, and partial indexes before the
+``partialIndexes`` preview feature) is named plainly, with the recipe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ..analyze.advisor import IndexSuggestion
+from ..constraints.model import ConstraintKind, Proposal
+from ..health import Finding
+from .schema import Model, PrismaSchema, quote
+
+PARTIAL_FEATURE = "partialIndexes"
+CREATE_ONLY = ("create it in a migration made with `prisma migrate dev --create-only` (Prisma's documented way "
+               "for what its schema cannot express) holding pgtune's statement, and check with `prisma migrate diff` "
+               "that the next migration does not drop it")
+
+
+class Fit(StrEnum):
+    """How far Prisma's schema language can hold a proposal."""
+
+    LINE = "line"                 # the line says it all
+    PREVIEW = "preview"           # the line needs a preview feature the generator does not enable
+    SQL_ONLY = "sql-only"         # no line can say it: keep it in a SQL migration
+    NO_MODEL = "no-model"         # no model of the schema maps this table
+    IN_SCHEMA = "in-schema"       # the schema already declares it
+    REMOVE = "remove"             # health drops an index the schema declares: remove its line
+
+
+@dataclass
+class PrismaProposal:
+    name: str                     # the index or constraint
+    kind: str                     # index, check, not-null, drop
+    model: str | None
+    line: str | None              # the line to add (or to remove, for REMOVE)
+    fit: Fit
+    note: str = ""                # what Prisma cannot say, and the recipe
+    written: bool = False         # added to the schema file by --write
+
+
+@dataclass
+class PrismaAdvice:
+    schema_path: str
+    proposals: list[PrismaProposal] = field(default_factory=list)
+    written: bool = False
+
+    def additions(self) -> dict[str, list[str]]:
+        """Model -> lines that --write adds: only what the schema can hold as it is configured."""
+        out: dict[str, list[str]] = {}
+        for p in self.proposals:
+            if p.fit == Fit.LINE and p.model and p.line:
+                out.setdefault(p.model, []).append(p.line)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"schema": self.schema_path, "written": self.written,
+                "proposals": [{**p.__dict__, "fit": str(p.fit)} for p in self.proposals]}
+
+
+def for_indexes(schema: PrismaSchema, indexes: Sequence[IndexSuggestion],
+                constraints: Sequence[Proposal] = ()) -> PrismaAdvice:
+    advice = PrismaAdvice(str(schema.path or "schema.prisma"))
+    for ix in indexes:
+        advice.proposals.append(index_proposal(schema, ix.schema, ix.table, ix.name, ix.columns, ix.descending,
+                                               ix.expressions, ix.where, ix.include))
+    for c in constraints:
+        advice.proposals.append(_constraint(schema, c))
+    return advice
+
+
+def index_proposal(schema: PrismaSchema, table_schema: str, table: str, name: str, columns: Sequence[str],
+                   descending: Sequence[bool] = (), expressions: Sequence[str | None] = (),
+                   where: str | None = None, include: Sequence[str] = ()) -> PrismaProposal:
+    model = schema.model_for(table_schema, table)
+    if model is None:
+        return PrismaProposal(name, "index", None, None, Fit.NO_MODEL,
+                              f"no model maps {table_schema}.{table}: {CREATE_ONLY}")
+    if name in model.index_names:
+        return PrismaProposal(name, "index", model.name, None, Fit.IN_SCHEMA, "already declared in the schema")
+    keys: list[str] = []
+    for i, column in enumerate(columns):
+        if i < len(expressions) and expressions[i]:
+            return PrismaProposal(name, "index", model.name, None, Fit.SQL_ONLY,
+                                  f"Prisma cannot express an expression key ({expressions[i]}): {CREATE_ONLY}")
+        f = model.field_for(column)
+        if f is None:
+            return PrismaProposal(name, "index", model.name, None, Fit.SQL_ONLY,
+                                  f"column {column} has no field in model {model.name}: {CREATE_ONLY}")
+        desc = i < len(descending) and descending[i]
+        keys.append(f"{f.name}(sort: Desc)" if desc else f.name)
+    args = f"[{', '.join(keys)}], map: {quote(name)}"
+    if include:
+        plain = f"@@index({args})"
+        return PrismaProposal(name, "index", model.name, None, Fit.SQL_ONLY,
+                              f"Prisma has no INCLUDE ({', '.join(include)}): either declare the index without it, "
+                              f"`{plain}` (no index-only scans), or {CREATE_ONLY}")
+    if where is not None:
+        line = f"@@index({args}, where: raw({quote(where)}))"
+        if PARTIAL_FEATURE in schema.preview_features:
+            return PrismaProposal(name, "index", model.name, line, Fit.LINE)
+        return PrismaProposal(name, "index", model.name, line, Fit.PREVIEW,
+                              f'a partial index needs previewFeatures = ["{PARTIAL_FEATURE}"] in the generator '
+                              f"(Prisma 7.4 and later) for this line; without it, {CREATE_ONLY}")
+    return PrismaProposal(name, "index", model.name, f"@@index({args})", Fit.LINE)
+
+
+def _constraint(schema: PrismaSchema, c: Proposal) -> PrismaProposal:
+    model = schema.model_for(c.schema, c.table)
+    name = model.name if model else None
+    if c.kind == ConstraintKind.NOT_NULL and model is not None:
+        f = model.field_for(c.columns[0])
+        if f is not None:
+            return PrismaProposal(c.name, "not-null", name, None, Fit.SQL_ONLY,
+                                  f"once the migration has run, make field {model.name}.{f.name} required (drop the "
+                                  "`?` from its type): else the next `prisma migrate dev` sets the column back to "
+                                  "NULL-able")
+    return PrismaProposal(c.name, "check", name, None, Fit.SQL_ONLY,
+                          "Prisma has no syntax for CHECK constraints and its migrations neither create nor drop "
+                          "them: add pgtune's ADD CONSTRAINT … NOT VALID and, in a later migration, VALIDATE "
+                          "CONSTRAINT, each in a migration made with `prisma migrate dev --create-only`")
+
+
+def for_health(schema: PrismaSchema, findings: Sequence[Finding]) -> PrismaAdvice:
+    """Findings whose fix changes what the schema should say: an index to add, or a declared one to drop."""
+    from .. import script
+
+    advice = PrismaAdvice(str(schema.path or "schema.prisma"))
+    for f in findings:
+        if f.check == "foreign-key-without-index" and f.fix:
+            target = script.index_target(f.fix[0])
+            if target:
+                advice.proposals.append(index_proposal(schema, f.schema, f.table or "", target[1],
+                                                       list(f.evidence.get("columns", []))))
+        elif f.check in ("duplicate-index", "overlapping-index", "unused-index") and f.index:
+            model = schema.model_for(f.schema, f.table or "")
+            if model is not None and f.index in model.index_names:
+                advice.proposals.append(PrismaProposal(
+                    f.index, "drop", model.name, _declared_line(model, f.index), Fit.REMOVE,
+                    f"remove this index from model {model.name} in the same change: while the schema declares "
+                    "it, the next `prisma migrate dev` builds it again"))
+    return advice
+
+
+def _declared_line(model: Model, index: str) -> str | None:
+    return model.index_lines.get(index)

@@ -1,0 +1,264 @@
+"""Reading ``schema.prisma``: the models, their tables and columns, and where a line can be added.
+
+Only the subset pgtune needs: ``model`` blocks (name, ``@@map``, ``@@schema``,
+fields with ``@map``, the index names already declared), enums (so an enum
+field is a column, not a relation), and the generator's preview features.
+Everything is kept by byte offset, so ``insert`` can add lines to a model and
+leave every other byte of the file as it was. The tests check what this
+reads against Prisma's own schema engine (its DMMF).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+
+_BLOCK = re.compile(r"^[ \t]*(model|enum|view|type|generator|datasource)[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*\{",
+                    re.MULTILINE)
+_SCALARS = {"String", "Boolean", "Int", "BigInt", "Float", "Decimal", "DateTime", "Json", "Bytes", "Unsupported"}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str                 # without ? or []
+    column: str               # @map, else the field name
+    is_list: bool = False
+    is_relation: bool = False  # a relation field: no column of its own
+
+
+@dataclass
+class Model:
+    name: str
+    table: str                # @@map, else the model name
+    schema: str | None        # @@schema, else None (the datasource's default)
+    fields: list[Field] = field(default_factory=list)
+    index_names: set[str] = field(default_factory=set)   # the database names of its indexes and keys
+    index_lines: dict[str, str] = field(default_factory=dict)   # @@index / @@unique line by that name
+    close: int = 0            # offset of the block's closing brace
+    indent: str = "  "        # how its lines are indented
+
+    def field_for(self, column: str) -> Field | None:
+        return next((f for f in self.fields if f.column == column and not f.is_relation), None)
+
+
+@dataclass
+class PrismaSchema:
+    text: str
+    models: list[Model]
+    enums: set[str]
+    preview_features: set[str]
+    path: Path | None = None
+
+    def model_for(self, schema: str, table: str) -> Model | None:
+        """The model of ``schema.table``: by table name, in its @@schema (or any schema when it has none)."""
+        found = [m for m in self.models if m.table == table and (m.schema is None or m.schema == schema)]
+        exact = [m for m in found if m.schema == schema]
+        best = exact or found
+        return best[0] if best else None
+
+
+def load(path: Path) -> PrismaSchema:
+    try:
+        text = Path(path).read_bytes().decode()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the Prisma schema {path}: {exc}") from None
+    schema = parse(text)
+    schema.path = Path(path)
+    return schema
+
+
+def parse(text: str) -> PrismaSchema:
+    """The models, enums and preview features of a Prisma schema; one clear error for what it cannot read."""
+    models: list[Model] = []
+    enums: set[str] = set()
+    preview: set[str] = set()
+    bodies: list[tuple[str, str, int, int]] = []
+    pos = 0
+    while True:
+        m = _BLOCK.search(_blank_comments(text), pos)
+        if m is None:
+            break
+        close = _closing_brace(text, m.end())
+        bodies.append((m.group(1), m.group(2), m.end(), close))
+        pos = close + 1
+    for kind, name, start, close in bodies:
+        if kind == "enum":
+            enums.add(name)
+        elif kind == "generator":
+            for stmt in _statements(text[start:close]):
+                if stmt.startswith("previewFeatures"):
+                    preview |= set(re.findall(r'"([^"\\]*)"', stmt))
+    for kind, name, start, close in bodies:
+        if kind in ("model", "view"):
+            models.append(_model(name, text, start, close, {n for k, n, _, _ in bodies if k in ("model", "view")},
+                                 enums))
+    return PrismaSchema(text, models, enums, preview)
+
+
+def _model(name: str, text: str, start: int, close: int, model_names: set[str], enums: set[str]) -> Model:
+    body = text[start:close]
+    model = Model(name, name, None, close=close, indent=_indent(body))
+    keys: list[tuple[str, str, str]] = []          # (attribute, its arguments, the line)
+    for stmt in _statements(body):
+        if stmt.startswith("@@"):
+            attr, args = _attribute(stmt[2:])
+            if attr == "map":
+                model.table = _string(args) or model.table
+            elif attr == "schema":
+                model.schema = _string(args)
+            elif attr in ("index", "unique", "id"):
+                keys.append((attr, args, stmt))
+            continue
+        parts = re.match(r"([A-Za-z_][A-Za-z0-9_]*)\s+([A-Za-z_][A-Za-z0-9_.]*(?:\([^)]*\))?)(\[\])?(\?)?(.*)$",
+                         stmt, re.DOTALL)
+        if parts is None:
+            raise InputError(f"schema.prisma: cannot read this line of model {name}: {stmt.splitlines()[0][:80]}")
+        fname, ftype, is_list, _optional, rest = parts.groups()
+        base = ftype.split("(")[0]
+        mapped = re.search(r'@map\(\s*(?:name\s*:\s*)?"((?:[^"\\]|\\.)*)"', rest)
+        relation = base in model_names or "@relation" in rest
+        model.fields.append(Field(fname, base, _unescape(mapped.group(1)) if mapped else fname, bool(is_list),
+                                  relation and base not in _SCALARS and base not in enums))
+        if re.search(r"@unique\b", rest):
+            keys.append(("unique", rest[rest.index("@unique") + 7:].split("@")[0].strip("() ") + f", [{fname}]",
+                         ""))
+        elif re.search(r"@id\b", rest):
+            keys.append(("id", f"[{fname}]", ""))
+    for attr, args, line in keys:
+        name = _map_arg(args) or _default_name(model, attr, args)
+        model.index_names.add(name)
+        if line:
+            model.index_lines[name] = line
+    return model
+
+
+def _map_arg(args: str) -> str | None:
+    found = re.search(r'\bmap\s*:\s*"((?:[^"\\]|\\.)*)"', args)
+    return _unescape(found.group(1)) if found else None
+
+
+def _default_name(model: Model, attr: str, args: str) -> str:
+    """The database name Prisma gives a key or index declared without ``map:``: table_columns_suffix."""
+    if attr == "id":
+        return f"{model.table}_pkey"
+    listed = re.search(r"\[([^\]]*)\]", args)
+    names = [n.split("(")[0].strip() for n in (listed.group(1).split(",") if listed else []) if n.strip()]
+    columns = [next((f.column for f in model.fields if f.name == n), n) for n in names]
+    suffix = "key" if attr == "unique" else "idx"
+    full = "_".join([model.table, *columns, suffix])
+    return full.encode()[:63].decode("utf-8", "ignore")
+
+
+def _blank_comments(text: str) -> str:
+    """``text`` with comments and string contents blanked out (same length), so offsets stay valid."""
+    out = list(text)
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"' and text[j] != "\n":
+                step = 2 if text[j] == "\\" and j + 1 < n and text[j + 1] != "\n" else 1
+                for k in range(j, j + step):
+                    out[k] = " "
+                j += step
+            i = j + 1
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            for k in range(i, j):
+                out[k] = " "
+            i = j
+        else:
+            i += 1
+    return "".join(out)
+
+
+def _closing_brace(text: str, start: int) -> int:
+    blank = _blank_comments(text)
+    depth = 1
+    for i in range(start, len(text)):
+        if blank[i] == "{":
+            depth += 1
+        elif blank[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise InputError("schema.prisma: a block is not closed (missing })")
+
+
+def _statements(body: str) -> list[str]:
+    """The block's lines, comments removed, a line continuing while brackets are open."""
+    blank = _blank_comments(body)
+    out: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for raw, masked in zip(body.split("\n"), blank.split("\n"), strict=True):
+        keep = raw[:len(masked.rstrip())] if masked.strip() else ""
+        depth += sum(masked.count(c) for c in "([") - sum(masked.count(c) for c in ")]")
+        if keep.strip():
+            current.append(keep.strip())
+        if depth <= 0 and current:
+            out.append(" ".join(current))
+            current, depth = [], 0
+    if current:
+        out.append(" ".join(current))
+    return out
+
+
+def _attribute(text: str) -> tuple[str, str]:
+    m = re.match(r"([A-Za-z_][A-Za-z0-9_.]*)\s*(?:\((.*)\))?\s*$", text, re.DOTALL)
+    if m is None:
+        return "", ""
+    return m.group(1), m.group(2) or ""
+
+
+def _string(args: str) -> str | None:
+    m = re.search(r'"((?:[^"\\]|\\.)*)"', args)
+    return _unescape(m.group(1)) if m else None
+
+
+def _unescape(s: str) -> str:
+    value: str = json.loads(f'"{s}"')
+    return value
+
+
+def _indent(body: str) -> str:
+    for line in body.split("\n"):
+        line = line.rstrip("\r")
+        stripped = line.lstrip(" \t")
+        if stripped and not stripped.startswith("//"):
+            return line[: len(line) - len(stripped)]
+    return "  "
+
+
+def quote(value: str) -> str:
+    """A Prisma string literal (JSON escaping is what Prisma's parser reads)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def insert(schema: PrismaSchema, additions: dict[str, list[str]]) -> str:
+    """The schema text with ``additions`` (model name -> lines) added at the end of each model.
+
+    Every other byte stays as it was; the new lines take the model's
+    indentation and the file's line ending.
+    """
+    newline = "\r\n" if "\r\n" in schema.text else "\n"
+    text = schema.text
+    by_close = sorted(((m.close, m) for m in schema.models if additions.get(m.name)), key=lambda x: -x[0])
+    for close, model in by_close:
+        head = text[:close]
+        line_start = head.rfind("\n") + 1
+        # The closing brace alone on its line: insert before that line; else before the brace itself.
+        if head[line_start:].strip() == "":
+            at, prefix = line_start, ""
+        else:
+            at, prefix = close, newline
+        block = prefix + "".join(f"{model.indent}{line}{newline}" for line in additions[model.name])
+        text = text[:at] + block + text[at:]
+    return text
