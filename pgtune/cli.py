@@ -628,10 +628,13 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
               help="With --emit: statement_timeout for statements that are not builds.")
 @click.option("--measure", is_flag=True,
               help="With --emit: also time the read-only statements that use an index to drop, for verify.")
+@click.option("--prisma-schema", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="Say what schema.prisma must change with the fixes: an @@index to add, a declared one to remove.")
+@click.option("--write", is_flag=True, help="With --prisma-schema: add the @@index lines to the file in place.")
 @handle_errors
 def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip: tuple[str, ...],
            workload_dsn: tuple[str, ...], min_stats_age: str, emit_dir: str | None, lock_timeout: str,
-           statement_timeout: str, measure: bool) -> None:
+           statement_timeout: str, measure: bool, prisma_schema: Path | None, write: bool) -> None:
     """Review existing indexes, constraints and sequences; print each problem with its fix.
 
     Checks: invalid-index, duplicate-index, overlapping-index,
@@ -648,13 +651,16 @@ def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip:
       pgtune health --workload-dsn "host=replica1 dbname=app" --min-stats-age 14d
       pgtune health --emit migrations/health && pgtune apply migrations/health
     """
+    if write and prisma_schema is None:
+        raise click.UsageError("--write needs --prisma-schema")
     emit = None
     if emit_dir is not None:
         emit = api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, lock_timeout=lock_timeout,
                                statement_timeout=statement_timeout, measure=measure)
     with connect(dsn) as conn, _replicas(workload_dsn) as replicas:
         report = api.health(conn, only=only, skip=skip, replicas=replicas,
-                            min_stats_age_s=to_ms(min_stats_age, "--min-stats-age") / 1000, emit=emit)
+                            min_stats_age_s=to_ms(min_stats_age, "--min-stats-age") / 1000, emit=emit,
+                            prisma=api.PrismaOptions(prisma_schema, write) if prisma_schema else None)
     if report.migration is not None:
         m = report.migration
         click.echo(f"wrote migration {m.id} ({len(m.phases)} phases) to {m.directory}" if m.phases
@@ -675,6 +681,8 @@ def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip:
                             headers=["severity", "check", "table", "index", "problem"], disable_numparse=True))
         for note in report.notes:
             click.echo(f"note: {note}")
+        if isinstance(report.prisma, PrismaAdvice):
+            _print_prisma(report.prisma)
         fixes = [s for f in report.findings for s in f.fix]
         if fixes and report.migration is None:
             click.echo("\nfix (review before running; docs/checks/<check>.md explains each):")

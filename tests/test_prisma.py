@@ -148,3 +148,24 @@ def test_bad_schema_and_write_without_schema(db: str, tmp_path: Path) -> None:
     assert out.exit_code == 2 and "not closed" in out.stderr
     out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--write"])
     assert out.exit_code == 2 and "--write needs --prisma-schema" in out.output
+
+
+def test_health_says_what_the_schema_must_change(conn: psycopg.Connection[Any], tmp_path: Path, db: str) -> None:
+    """An unindexed foreign key gets its @@index line; an index the fixes drop must leave the schema too."""
+    conn.execute((HERE / "fixtures" / "video.sql").read_text())
+    path = tmp_path / "schema.prisma"
+    path.write_bytes(FIXTURE.read_bytes())
+    out = CliRunner().invoke(cli, ["health", "--dsn", db, "--check", "foreign-key-without-index", "--check",
+                                   "unused-index", "--min-stats-age", "0", "--prisma-schema", str(path), "--write",
+                                   "--format", "json"])
+    assert out.exit_code == 1, out.output
+    proposals = {p["name"]: p for p in json.loads(out.stdout)["prisma"]["proposals"]}
+    fk = proposals["comments_video_id_idx"]
+    assert (fk["model"], fk["line"], fk["written"]) == ("Comment", '@@index([videoId], map: "comments_video_id_idx")',
+                                                         True)
+    trending = proposals["videos_views_count_idx"]
+    assert (trending["fit"], trending["model"], trending["line"]) == ("remove", "Video",
+                                                                      "@@index([viewsCount(sort: Desc)])")
+    dmmf = engine(path)
+    assert "error" not in dmmf, dmmf
+    assert ("Comment", "comments_video_id_idx") in {(i["model"], i.get("dbName")) for i in dmmf["indexes"]}

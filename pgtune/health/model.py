@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class Severity(StrEnum):
@@ -41,12 +41,17 @@ class EmittedMigration:
     left_out: list[str] = field(default_factory=list)
 
 
+class Rendered(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
+
+
 @dataclass
 class HealthReport:
     findings: list[Finding] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)    # the checks that ran
     notes: list[str] = field(default_factory=list)     # checks that could not run, and why
     migration: EmittedMigration | None = None          # with --emit
+    prisma: Rendered | None = None                     # with --prisma-schema (pgtune.prisma.advice.PrismaAdvice)
 
     def fails(self, threshold: Severity | None) -> bool:
         """Does any finding reach ``threshold`` (None: never fail)?"""
@@ -54,4 +59,5 @@ class HealthReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"checks": self.checks, "notes": self.notes, "findings": [asdict(f) for f in self.findings],
-                "migration": asdict(self.migration) if self.migration is not None else None}
+                "migration": asdict(self.migration) if self.migration is not None else None,
+                "prisma": self.prisma.as_dict() if self.prisma is not None else None}
