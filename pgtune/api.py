@@ -75,6 +75,7 @@ class EmitOptions:
     first_phase_share: float = 0.8
     measure: bool = False                         # also time read-only targets for verify's baseline
     trust_functions: bool = False                 # with measure: run non-VOLATILE user functions too
+    layout: plan.Layout = plan.Layout.PGTUNE      # or the files Prisma Migrate, Flyway, golang-migrate run
 
     def __post_init__(self) -> None:
         check_timeout(self.lock_timeout, "--lock-timeout")
@@ -169,6 +170,14 @@ def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, option
                            statement_timeout=options.statement_timeout,
                            first_phase_share=options.first_phase_share,
                            constraints=suggestion.constraints.constraints)
+    if options.layout != plan.Layout.PGTUNE:
+        # The tool's own migrations folder (e.g. prisma/migrations): files are added beside the others.
+        folder = options.directory or Path("migrations")
+        try:
+            plan.write_layout(migration, folder, options.layout)
+        except OSError as exc:
+            raise InputError(f"cannot write the migration to {folder}: {exc.strerror or exc}") from None
+        return migration, folder
     say("capturing baseline plans for verify")
     migration = replace(migration, targets=baseline.capture(conn, migration.targets, analyze=options.measure, say=say,
                                                             trust_functions=options.trust_functions))

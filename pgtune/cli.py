@@ -32,6 +32,7 @@ from .constraints import ConstraintAdvice
 from .duration import check_timeout, to_ms
 from .errors import Interrupted, PgtuneError
 from .health import Severity
+from .plan import Layout
 from .prisma.advice import Fit, PrismaAdvice
 from .verify import check_report_path, junit
 
@@ -233,6 +234,10 @@ def _yn(flag: bool) -> str:
               help="Phase 1 gets the indexes that remove this share of the saved cost (1.0: one phase).")
 @click.option("--measure", "--analyze", "analyze", is_flag=True,
               help="With --emit: also measure the baseline time of read-only, parameter-free statements.")
+@click.option("--layout", type=click.Choice([x.value for x in Layout]), default=Layout.PGTUNE.value,
+              show_default=True,
+              help="With --emit: pgtune's folder (apply/rollback/verify), or files your migration tool runs, "
+                   "added to its folder: prisma (one statement per migration.sql), flyway, golang-migrate.")
 @click.option("--no-constraints", is_flag=True, help="Do not propose CHECK constraints.")
 @click.option("--constraint-timeout", default="10s", show_default=True, type=DURATION,
               help="statement_timeout for each query that proves a CHECK constraint on the data.")
@@ -245,8 +250,8 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
             database: str | None, exclude: tuple[str, ...], queries_file: Any, workload_dsn: tuple[str, ...],
             min_rows: int, max_indexes: int | None, max_index_mb: float | None, size_basis: str, no_hypopg: bool,
             emit_dir: str | None, lock_timeout: str, statement_timeout: str, first_phase_share: float,
-            analyze: bool, no_constraints: bool, constraint_timeout: str, prisma_schema: Path | None,
-            write: bool) -> None:
+            analyze: bool, layout: str, no_constraints: bool, constraint_timeout: str,
+            prisma_schema: Path | None, write: bool) -> None:
     """Propose indexes for the statements in pg_stat_statements.
 
     Every proposal names the statements it serves; with hypopg installed its
@@ -275,7 +280,9 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
     if emit_dir is not None:
         emit = api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, lock_timeout=lock_timeout,
                                statement_timeout=statement_timeout, first_phase_share=first_phase_share,
-                               measure=analyze)
+                               measure=analyze, layout=Layout(layout))
+    elif layout != Layout.PGTUNE:
+        raise click.UsageError("--layout needs --emit DIR (your tool's migrations folder)")
     statements = None
     if queries_file is not None:
         statements = read_queries_file(decode_queries(queries_file.read(), getattr(queries_file, "name", "-")))
@@ -284,7 +291,11 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
                              prisma=api.PrismaOptions(prisma_schema, write) if prisma_schema else None)
     if result.migration is not None:
         click.echo(f"wrote migration {result.migration.id} ({len(result.migration.phases)} phases) "
-                   f"to {result.directory}", err=True)
+                   f"to {result.directory}" + ("" if layout == Layout.PGTUNE else f" as {layout} migrations"),
+                   err=True)
+        if layout == Layout.PRISMA:
+            click.echo("prisma: a failed concurrent build leaves its migration failed: drop the INVALID index, "
+                       "then `npx prisma migrate resolve --rolled-back <folder>` (see the file's comments)", err=True)
     advice, checks = result.indexes, result.constraints
     if fmt == "json":
         emit_json(result.as_dict())

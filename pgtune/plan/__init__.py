@@ -10,6 +10,8 @@ and is refused.
 
 from ..duration import check_timeout
 from .folder import check_writable, emit, load, mismatches, script, sha256
+from .layouts import Layout
+from .layouts import write as write_layout
 from .model import (
            FORMAT_VERSION,
            MANIFEST,
@@ -26,7 +28,7 @@ from .model import (
 from .phases import build, planned_constraint
 from .render import down_script, up_script
 
-__all__ = ["FORMAT_VERSION", "MANIFEST", "TARGETS", "ExistingConstraint", "ExistingIndex",
-           "Migration", "Phase", "PhaseStep", "PlannedConstraint",
-           "PlannedIndex", "Target", "build", "check_timeout", "check_writable", "down_script", "emit", "load",
-           "mismatches", "planned_constraint", "script", "sha256", "up_script"]
+__all__ = ["FORMAT_VERSION", "MANIFEST", "TARGETS", "ExistingConstraint", "ExistingIndex", "Layout", "Migration",
+           "Phase", "PhaseStep", "PlannedConstraint", "PlannedIndex", "Target", "build", "check_timeout",
+           "check_writable", "down_script", "emit", "load", "mismatches", "planned_constraint", "script", "sha256",
+           "up_script", "write_layout"]
