@@ -362,16 +362,21 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
 
 
 def reset_counters(conn: psycopg.Connection[Any]) -> None:
-    """Start a new observation window: pg_stat_statements and this database's table counters.
+    """Start a new observation window: pg_stat_statements, pg_qualstats and this database's table counters.
 
     This backend's own pending counters are flushed first (PostgreSQL 15+
     publishes them up to a second late), so a bulk load just run here does not
-    leak into the new window.
+    leak into the new window. pg_qualstats is reset too (when installed here):
+    its table is bounded (pg_qualstats.max), and once full it records no new
+    predicate, so the window's statements would lose their constants.
     """
     if conn.info.server_version >= 150000:
         conn.execute("SELECT /* pgtune */ pg_stat_force_next_flush()")
     conn.execute("SELECT /* pgtune */ pg_stat_statements_reset()")
     conn.execute("SELECT /* pgtune */ pg_stat_reset()")
+    row = conn.execute(catalog_sql.load("extension_schema"), {"name": "pg_qualstats"}).fetchone()
+    if row:
+        conn.execute(sql.SQL("SELECT /* pgtune */ {}()").format(sql.Identifier(row[0], "pg_qualstats_reset")))
 
 
 def write_window_scale(conn: psycopg.Connection[Any]) -> float:
