@@ -145,17 +145,9 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
 def write_prisma(schema: prisma_schema.PrismaSchema, advice: PrismaAdvice) -> None:
     """Add the lines the schema can hold, in place; every other byte of the file stays."""
     additions = advice.additions()
-    if not additions or schema.path is None:
+    if not additions:
         return
-    text = prisma_schema.insert(schema, additions)
-    tmp = schema.path.with_name(schema.path.name + ".pgtune-tmp")
-    try:
-        tmp.write_bytes(text.encode())
-        tmp.chmod(schema.path.stat().st_mode)
-        tmp.replace(schema.path)       # whole or not at all
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {schema.path}: {exc.strerror or exc}") from None
+    prisma_schema.save(schema, prisma_schema.insert(schema, additions))
     for p in advice.proposals:
         p.written = p.model in additions and p.line in additions[p.model]
     advice.written = True

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .. import script
 from ..analyze.advisor import IndexSuggestion
 from ..constraints.model import ConstraintKind, Proposal
 from ..health import Finding
@@ -131,8 +132,6 @@ def _constraint(schema: PrismaSchema, c: Proposal) -> PrismaProposal:
 
 def for_health(schema: PrismaSchema, findings: Sequence[Finding]) -> PrismaAdvice:
     """Findings whose fix changes what the schema should say: an index to add, or a declared one to drop."""
-    from .. import script
-
     advice = PrismaAdvice(str(schema.path or "schema.prisma"))
     for f in findings:
         if f.check == "foreign-key-without-index" and f.fix:

@@ -78,12 +78,13 @@ def parse(text: str) -> PrismaSchema:
     enums: set[str] = set()
     preview: set[str] = set()
     bodies: list[tuple[str, str, int, int]] = []
+    blank = _blank_comments(text)
     pos = 0
     while True:
-        m = _BLOCK.search(_blank_comments(text), pos)
+        m = _BLOCK.search(blank, pos)
         if m is None:
             break
-        close = _closing_brace(text, m.end())
+        close = _closing_brace(blank, m.end())
         bodies.append((m.group(1), m.group(2), m.end(), close))
         pos = close + 1
     for kind, name, start, close in bodies:
@@ -179,10 +180,10 @@ def _blank_comments(text: str) -> str:
     return "".join(out)
 
 
-def _closing_brace(text: str, start: int) -> int:
-    blank = _blank_comments(text)
+def _closing_brace(blank: str, start: int) -> int:
+    """The offset of the brace that closes the block opened before ``start`` (in comment-blanked text)."""
     depth = 1
-    for i in range(start, len(text)):
+    for i in range(start, len(blank)):
         if blank[i] == "{":
             depth += 1
         elif blank[i] == "}":
@@ -262,3 +263,17 @@ def insert(schema: PrismaSchema, additions: dict[str, list[str]]) -> str:
         block = prefix + "".join(f"{model.indent}{line}{newline}" for line in additions[model.name])
         text = text[:at] + block + text[at:]
     return text
+
+
+def save(schema: PrismaSchema, text: str) -> None:
+    """Replace the schema file with ``text`` whole or not at all, keeping its permissions."""
+    if schema.path is None:
+        raise InputError("the Prisma schema was not read from a file: nothing to write")
+    tmp = schema.path.with_name(schema.path.name + ".pgtune-tmp")
+    try:
+        tmp.write_bytes(text.encode())
+        tmp.chmod(schema.path.stat().st_mode)
+        tmp.replace(schema.path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {schema.path}: {exc.strerror or exc}") from None
