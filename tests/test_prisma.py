@@ -169,3 +169,43 @@ def test_health_says_what_the_schema_must_change(conn: psycopg.Connection[Any], 
     dmmf = engine(path)
     assert "error" not in dmmf, dmmf
     assert ("Comment", "comments_video_id_idx") in {(i["model"], i.get("dbName")) for i in dmmf["indexes"]}
+
+
+MULTI = '''
+datasource db {
+  provider = "postgresql"
+  schemas  = ["public", "audit"]
+}
+
+model Event {
+  id      Int    @id
+  actorId Int    @map("actor_id")
+  @@map("events")
+  @@schema("public")
+}
+
+model AuditEvent {
+  id     Int    @id
+  userId Int    @map("user_id")
+  @@map("events")
+  @@schema("audit")
+}
+'''
+
+
+def test_the_same_table_name_in_two_schemas(tmp_path: Path) -> None:
+    path = tmp_path / "schema.prisma"
+    path.write_text(MULTI)
+    dmmf = engine(path)
+    assert "error" not in dmmf, dmmf
+    schema = prisma_schema.load(path)
+    assert [(m.name, m.schema) for m in schema.models] == [(m["name"], m["schema"]) for m in dmmf["models"]]
+    audit = index_proposal(schema, "audit", "events", "events_user_id_idx", ["user_id"])
+    assert (audit.model, audit.line) == ("AuditEvent", '@@index([userId], map: "events_user_id_idx")')
+    public = index_proposal(schema, "public", "events", "events_actor_id_idx", ["actor_id"])
+    assert public.model == "Event"
+    path.write_text(prisma_schema.insert(schema, {"AuditEvent": [audit.line or ""]}))
+    after = engine(path)
+    assert "error" not in after, after
+    assert {"model": "AuditEvent", "dbName": "events_user_id_idx"}.items() <= next(
+        i for i in after["indexes"] if i.get("dbName") == "events_user_id_idx").items()
