@@ -147,7 +147,7 @@ def write_prisma(schema: prisma_schema.PrismaSchema, advice: PrismaAdvice) -> No
     additions = advice.additions()
     if not additions:
         return
-    prisma_schema.save(schema, prisma_schema.insert(schema, additions))
+    prisma_schema.save(prisma_schema.insert(schema, additions))
     for p in advice.proposals:
         p.written = p.model in additions and p.line in additions[p.model]
     advice.written = True

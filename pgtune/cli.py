@@ -241,8 +241,9 @@ def _yn(flag: bool) -> str:
 @click.option("--no-constraints", is_flag=True, help="Do not propose CHECK constraints.")
 @click.option("--constraint-timeout", default="10s", show_default=True, type=DURATION,
               help="statement_timeout for each query that proves a CHECK constraint on the data.")
-@click.option("--prisma-schema", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
-              help="Map each proposal to this schema.prisma: the @@index lines to add, or why Prisma cannot hold it.")
+@click.option("--prisma-schema", type=click.Path(path_type=Path, exists=True), default=None,
+              help="Map each proposal to this schema.prisma (or schema folder): the @@index lines to add, or why "
+                   "Prisma cannot hold it.")
 @click.option("--write", is_flag=True,
               help="With --prisma-schema: add the lines to the file in place (the rest stays byte for byte).")
 @handle_errors
@@ -639,8 +640,9 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
               help="With --emit: statement_timeout for statements that are not builds.")
 @click.option("--measure", is_flag=True,
               help="With --emit: also time the read-only statements that use an index to drop, for verify.")
-@click.option("--prisma-schema", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
-              help="Say what schema.prisma must change with the fixes: an @@index to add, a declared one to remove.")
+@click.option("--prisma-schema", type=click.Path(path_type=Path, exists=True), default=None,
+              help="Say what schema.prisma (or the schema folder) must change with the fixes: an @@index to add, "
+                   "a declared one to remove.")
 @click.option("--write", is_flag=True, help="With --prisma-schema: add the @@index lines to the file in place.")
 @handle_errors
 def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip: tuple[str, ...],

@@ -204,8 +204,37 @@ def test_the_same_table_name_in_two_schemas(tmp_path: Path) -> None:
     assert (audit.model, audit.line) == ("AuditEvent", '@@index([userId], map: "events_user_id_idx")')
     public = index_proposal(schema, "public", "events", "events_actor_id_idx", ["actor_id"])
     assert public.model == "Event"
-    path.write_text(prisma_schema.insert(schema, {"AuditEvent": [audit.line or ""]}))
+    prisma_schema.save(prisma_schema.insert(schema, {"AuditEvent": [audit.line or ""]}))
     after = engine(path)
     assert "error" not in after, after
     assert {"model": "AuditEvent", "dbName": "events_user_id_idx"}.items() <= next(
         i for i in after["indexes"] if i.get("dbName") == "events_user_id_idx").items()
+
+
+
+def test_a_schema_folder(conn: psycopg.Connection[Any], tmp_path: Path, db: str) -> None:
+    """Prisma's multi-file schema: the lines go to the file of their model; the other files are not touched."""
+    video_db(conn)
+    text = FIXTURE.read_text()
+    folder = tmp_path / "schema"
+    (folder / "models").mkdir(parents=True)
+    cut = text.index("model User {")
+    (folder / "schema.prisma").write_text(text[:cut])                  # generator, datasource, enums
+    rest = text[cut:]
+    split = rest.index("model Like {")
+    (folder / "models" / "user_video.prisma").write_text(rest[:split])
+    (folder / "models" / "social.prisma").write_text(rest[split:])
+    before = {p: p.read_bytes() for p in folder.rglob("*.prisma")}
+    assert "error" not in engine(folder)
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--prisma-schema", str(folder), "--write",
+                                   "--format", "json", "--no-constraints"])
+    assert out.exit_code == 0, out.output
+    written = {(p["model"], p["line"]) for p in json.loads(out.stdout)["prisma"]["proposals"] if p["written"]}
+    assert {m for m, _ in written} == {"Video", "Comment"}
+    changed = {p for p in before if p.read_bytes() != before[p]}
+    assert changed == {folder / "models" / "user_video.prisma", folder / "models" / "social.prisma"}
+    assert (folder / "schema.prisma").read_bytes() == before[folder / "schema.prisma"]
+    dmmf = engine(folder)
+    assert "error" not in dmmf, dmmf
+    declared = {(i["model"], i.get("dbName")) for i in dmmf["indexes"]}
+    assert {(m, line.split('map: "')[1].split('"')[0]) for m, line in written} <= declared

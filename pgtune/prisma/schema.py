@@ -39,8 +39,9 @@ class Model:
     fields: list[Field] = field(default_factory=list)
     index_names: set[str] = field(default_factory=set)   # the database names of its indexes and keys
     index_lines: dict[str, str] = field(default_factory=dict)   # @@index / @@unique line by that name
-    close: int = 0            # offset of the block's closing brace
+    close: int = 0            # offset of the block's closing brace in its file
     indent: str = "  "        # how its lines are indented
+    file: Path = Path("schema.prisma")   # the file it is in (a schema folder has several)
 
     def field_for(self, column: str) -> Field | None:
         return next((f for f in self.fields if f.column == column and not f.is_relation), None)
@@ -48,11 +49,11 @@ class Model:
 
 @dataclass
 class PrismaSchema:
-    text: str
+    files: dict[Path, str]    # each file's text (one, or a schema folder's .prisma files)
     models: list[Model]
     enums: set[str]
     preview_features: set[str]
-    path: Path | None = None
+    path: Path | None = None  # the file or folder it was read from
 
     def model_for(self, schema: str, table: str) -> Model | None:
         """The model of ``schema.table``: by table name, in its @@schema (or any schema when it has none)."""
@@ -63,42 +64,57 @@ class PrismaSchema:
 
 
 def load(path: Path) -> PrismaSchema:
-    try:
-        text = Path(path).read_bytes().decode()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the Prisma schema {path}: {exc}") from None
-    schema = parse(text)
-    schema.path = Path(path)
+    """A schema file, or a schema folder (Prisma's multi-file schema: every .prisma file under it)."""
+    path = Path(path)
+    names = sorted(path.rglob("*.prisma")) if path.is_dir() else [path]
+    if not names:
+        raise InputError(f"{path} holds no .prisma file")
+    files: dict[Path, str] = {}
+    for name in names:
+        try:
+            files[name] = name.read_bytes().decode()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read the Prisma schema {name}: {exc}") from None
+    schema = parse_files(files)
+    schema.path = path
     return schema
 
 
 def parse(text: str) -> PrismaSchema:
-    """The models, enums and preview features of a Prisma schema; one clear error for what it cannot read."""
+    """One schema text (see ``parse_files``)."""
+    return parse_files({Path("schema.prisma"): text})
+
+
+def parse_files(files: dict[Path, str]) -> PrismaSchema:
+    """The models, enums and preview features of a schema's files; one clear error for what it cannot read."""
     models: list[Model] = []
     enums: set[str] = set()
     preview: set[str] = set()
-    bodies: list[tuple[str, str, int, int]] = []
-    blank = _blank_comments(text)
-    pos = 0
-    while True:
-        m = _BLOCK.search(blank, pos)
-        if m is None:
-            break
-        close = _closing_brace(blank, m.end())
-        bodies.append((m.group(1), m.group(2), m.end(), close))
-        pos = close + 1
-    for kind, name, start, close in bodies:
+    bodies: list[tuple[Path, str, str, int, int]] = []
+    for file, text in files.items():
+        blank = _blank_comments(text)
+        pos = 0
+        while True:
+            m = _BLOCK.search(blank, pos)
+            if m is None:
+                break
+            close = _closing_brace(blank, m.end(), file)
+            bodies.append((file, m.group(1), m.group(2), m.end(), close))
+            pos = close + 1
+    model_names = {name for _, kind, name, _, _ in bodies if kind in ("model", "view")}
+    for file, kind, name, start, close in bodies:
         if kind == "enum":
             enums.add(name)
         elif kind == "generator":
-            for stmt in _statements(text[start:close]):
+            for stmt in _statements(files[file][start:close]):
                 if stmt.startswith("previewFeatures"):
                     preview |= set(re.findall(r'"([^"\\]*)"', stmt))
-    for kind, name, start, close in bodies:
+    for file, kind, name, start, close in bodies:
         if kind in ("model", "view"):
-            models.append(_model(name, text, start, close, {n for k, n, _, _ in bodies if k in ("model", "view")},
-                                 enums))
-    return PrismaSchema(text, models, enums, preview)
+            model = _model(name, files[file], start, close, model_names, enums)
+            model.file = file
+            models.append(model)
+    return PrismaSchema(files, models, enums, preview)
 
 
 def _model(name: str, text: str, start: int, close: int, model_names: set[str], enums: set[str]) -> Model:
@@ -180,7 +196,7 @@ def _blank_comments(text: str) -> str:
     return "".join(out)
 
 
-def _closing_brace(blank: str, start: int) -> int:
+def _closing_brace(blank: str, start: int, file: Path) -> int:
     """The offset of the brace that closes the block opened before ``start`` (in comment-blanked text)."""
     depth = 1
     for i in range(start, len(blank)):
@@ -190,7 +206,7 @@ def _closing_brace(blank: str, start: int) -> int:
             depth -= 1
             if depth == 0:
                 return i
-    raise InputError("schema.prisma: a block is not closed (missing })")
+    raise InputError(f"{file}: a block is not closed (missing }})")
 
 
 def _statements(body: str) -> list[str]:
@@ -243,16 +259,17 @@ def quote(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def insert(schema: PrismaSchema, additions: dict[str, list[str]]) -> str:
-    """The schema text with ``additions`` (model name -> lines) added at the end of each model.
+def insert(schema: PrismaSchema, additions: dict[str, list[str]]) -> dict[Path, str]:
+    """The new text of each file that ``additions`` (model name -> lines) change, added at the end of each model.
 
     Every other byte stays as it was; the new lines take the model's
-    indentation and the file's line ending.
+    indentation and their file's line ending.
     """
-    newline = "\r\n" if "\r\n" in schema.text else "\n"
-    text = schema.text
+    out: dict[Path, str] = {}
     by_close = sorted(((m.close, m) for m in schema.models if additions.get(m.name)), key=lambda x: -x[0])
     for close, model in by_close:
+        text = out.get(model.file, schema.files[model.file])
+        newline = "\r\n" if "\r\n" in text else "\n"
         head = text[:close]
         line_start = head.rfind("\n") + 1
         # The closing brace alone on its line: insert before that line; else before the brace itself.
@@ -261,19 +278,18 @@ def insert(schema: PrismaSchema, additions: dict[str, list[str]]) -> str:
         else:
             at, prefix = close, newline
         block = prefix + "".join(f"{model.indent}{line}{newline}" for line in additions[model.name])
-        text = text[:at] + block + text[at:]
-    return text
+        out[model.file] = text[:at] + block + text[at:]
+    return out
 
 
-def save(schema: PrismaSchema, text: str) -> None:
-    """Replace the schema file with ``text`` whole or not at all, keeping its permissions."""
-    if schema.path is None:
-        raise InputError("the Prisma schema was not read from a file: nothing to write")
-    tmp = schema.path.with_name(schema.path.name + ".pgtune-tmp")
-    try:
-        tmp.write_bytes(text.encode())
-        tmp.chmod(schema.path.stat().st_mode)
-        tmp.replace(schema.path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {schema.path}: {exc.strerror or exc}") from None
+def save(texts: dict[Path, str]) -> None:
+    """Replace each file with its new text, whole or not at all, keeping its permissions."""
+    for path, text in texts.items():
+        tmp = path.with_name(path.name + ".pgtune-tmp")
+        try:
+            tmp.write_bytes(text.encode())
+            tmp.chmod(path.stat().st_mode)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
