@@ -2,7 +2,10 @@
 -- validity (pg_index.indisvalid), what it backs (a constraint, the replica
 -- identity), its access method, key columns and their operator classes,
 -- collations and options, expressions and predicate as the server prints
--- them, INCLUDE columns, its definition, and its size beside its table's.
+-- them, INCLUDE columns, its definition, and its size beside its table's;
+-- and what rebuilding it exactly needs beyond pg_get_indexdef, which leaves
+-- out the tablespace, the comment, CLUSTER ON and the statistics targets of
+-- expression columns (pg_dump sets each separately): health --emit's rollback.
 SELECT /* pgtune */ n.nspname AS schema,
        t.relname AS table,
        i.relname AS index,
@@ -25,12 +28,20 @@ SELECT /* pgtune */ n.nspname AS schema,
                  LEFT JOIN pg_catalog.pg_attribute AS a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
              ORDER BY k.ord) AS columns,
        pg_catalog.pg_relation_size(i.oid) AS index_bytes,
-       pg_catalog.pg_relation_size(t.oid) AS table_bytes
+       pg_catalog.pg_relation_size(t.oid) AS table_bytes,
+       ts.spcname AS tablespace,
+       pg_catalog.obj_description(i.oid, 'pg_class') AS comment,
+       x.indisclustered AS is_clustered,
+       array(SELECT a.attnum::int FROM pg_catalog.pg_attribute AS a
+             WHERE a.attrelid = i.oid AND a.attnum > 0 AND a.attstattarget >= 0 ORDER BY a.attnum) AS stats_columns,
+       array(SELECT a.attstattarget::int FROM pg_catalog.pg_attribute AS a
+             WHERE a.attrelid = i.oid AND a.attnum > 0 AND a.attstattarget >= 0 ORDER BY a.attnum) AS stats_targets
 FROM pg_catalog.pg_index AS x
     JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
     JOIN pg_catalog.pg_class AS t ON t.oid = x.indrelid
     JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace
     JOIN pg_catalog.pg_am AS am ON am.oid = i.relam
+    LEFT JOIN pg_catalog.pg_tablespace AS ts ON ts.oid = i.reltablespace
 WHERE t.relkind IN ('r', 'm', 'p')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgtune')
   AND n.nspname NOT LIKE 'pg\_%'

@@ -384,12 +384,12 @@ def unused_index(ctx: Context) -> list[Finding]:
                          f"(since {min(windows, key=lambda w: w[1])[0]}); --min-stats-age is "
                          f"{_age(ctx.min_stats_age_s)}")
         return []
-    scans: dict[tuple[str, str], int] = {}
-    for c in servers:
+    usage = {(r["schema"], r["index"]): r for r in catalog_rows(ctx.conn, "health_index_usage")}
+    scans = {key: int(r["idx_scan"] or 0) for key, r in usage.items()}
+    for c in ctx.replicas:
         for r in catalog_rows(c, "health_index_usage"):
             key = (r["schema"], r["index"])
             scans[key] = scans.get(key, 0) + int(r["idx_scan"] or 0)
-    usage = {(r["schema"], r["index"]): r for r in catalog_rows(ctx.conn, "health_index_usage")}
     needed = _foreign_key_indexes(ctx.catalog())
     ages = _index_ages(ctx.conn)
     out = []

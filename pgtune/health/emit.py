@@ -49,7 +49,7 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
     """The migration that fixes what ``report`` found, where a migration can."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     left_out: list[str] = []
-    restore = {(r["schema"], r["index"]): r for r in catalog_rows(conn, "health_index_restore")}
+    restore = {(r["schema"], r["index"]): r for r in catalog_rows(conn, "health_indexes")}
     by_check: dict[str, list[Finding]] = {}
     for f in report.findings:
         by_check.setdefault(f.check, []).append(f)

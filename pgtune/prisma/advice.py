@@ -18,7 +18,7 @@ from .. import script
 from ..analyze.advisor import IndexSuggestion
 from ..constraints.model import ConstraintKind, Proposal
 from ..health import Finding
-from .schema import Model, PrismaSchema, quote
+from .schema import PrismaSchema, quote
 
 PARTIAL_FEATURE = "partialIndexes"
 CREATE_ONLY = ("create it in a migration made with `prisma migrate dev --create-only` (Prisma's documented way "
@@ -143,11 +143,7 @@ def for_health(schema: PrismaSchema, findings: Sequence[Finding]) -> PrismaAdvic
             model = schema.model_for(f.schema, f.table or "")
             if model is not None and f.index in model.index_names:
                 advice.proposals.append(PrismaProposal(
-                    f.index, "drop", model.name, _declared_line(model, f.index), Fit.REMOVE,
+                    f.index, "drop", model.name, model.index_lines.get(f.index), Fit.REMOVE,
                     f"remove this index from model {model.name} in the same change: while the schema declares "
                     "it, the next `prisma migrate dev` builds it again"))
     return advice
-
-
-def _declared_line(model: Model, index: str) -> str | None:
-    return model.index_lines.get(index)
