@@ -12,16 +12,19 @@ Flyway runs a script statement by statement, outside a transaction when its
 
 from __future__ import annotations
 
+import datetime
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pglast
 import psycopg
+import pytest
 from click.testing import CliRunner
 
 from pgtune import api, plan
 from pgtune.cli import cli
+from pgtune.errors import MigrationError
 
 from .helpers import ORDERS_BY_USER, run, shop
 from .test_migration import squawk_bin
@@ -142,3 +145,18 @@ def test_every_layout_passes_squawk(conn: psycopg.Connection[Any], tmp_path: Pat
     text = "".join(Path(f).read_text() for f in files)
     assert "squawk-ignore-file" not in text
     assert "SET NOT NULL" in text and "DROP NOT NULL" in text and "CONCURRENTLY" in text   # every kind was linted
+
+
+def test_a_taken_name_writes_nothing(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """One file that would overwrite another migration, and none of the set is written."""
+    workload(conn)
+    result = api.suggest(conn, api.SuggestOptions(constraints=True))
+    m = plan.build(result.indexes, constraints=result.constraints.constraints)
+    now = datetime.datetime(2026, 11, 23, 10, 0, 0, tzinfo=datetime.UTC)
+    first = plan.write_layout(m, tmp_path / "probe", plan.Layout.PRISMA, now=now)
+    taken = tmp_path / "mig" / first[1].parent.name            # the second migration's folder exists
+    taken.mkdir(parents=True)
+    with pytest.raises(MigrationError, match="already exists"):
+        plan.write_layout(m, tmp_path / "mig", plan.Layout.PRISMA, now=now)
+    assert [p.name for p in (tmp_path / "mig").iterdir()] == [taken.name]
+    assert not any(taken.iterdir())

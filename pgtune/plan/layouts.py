@@ -76,18 +76,29 @@ def steps(m: Migration) -> list[Step]:
 
 
 def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None = None) -> list[Path]:
-    """Write ``m`` into the tool's migrations folder; return the files written (in the order they run)."""
+    """Write ``m`` into the tool's migrations folder; return the files written.
+
+    Every file is composed and checked first: if any would overwrite something,
+    nothing is written (a half-written set would run half a migration).
+    """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     start = (now or datetime.now(UTC)).replace(microsecond=0)
     todo = steps(m)
     if layout == Layout.PRISMA:
-        return _prisma(m, directory, todo, start)
-    if layout == Layout.GOLANG_MIGRATE:
-        return _golang_migrate(m, directory, todo, start)
-    if layout == Layout.FLYWAY:
-        return _flyway(m, directory, start)
-    raise MigrationError(f"unknown layout {layout}")
+        files = _prisma(m, directory, todo, start)
+    elif layout == Layout.GOLANG_MIGRATE:
+        files = _golang_migrate(m, directory, todo, start)
+    elif layout == Layout.FLYWAY:
+        files = _flyway(m, directory, start)
+    else:
+        raise MigrationError(f"unknown layout {layout}")
+    taken = [p for p in files if p.exists() or (p.parent != directory and p.parent.exists())]
+    if taken:
+        raise MigrationError(f"{taken[0]} already exists: pgtune does not overwrite another migration")
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode())
+    return list(files)
 
 
 def _slug(text: str) -> str:
@@ -98,12 +109,6 @@ def _c(text: str) -> str:
     return "-- " + ddl.comment(text)
 
 
-def _fresh(path: Path) -> Path:
-    if path.exists():
-        raise MigrationError(f"{path} already exists: pgtune does not overwrite another migration")
-    return path
-
-
 
 
 def _alone(stmt: str, reason: str, extra: tuple[str, ...] = ()) -> list[str]:
@@ -112,11 +117,10 @@ def _alone(stmt: str, reason: str, extra: tuple[str, ...] = ()) -> list[str]:
     return [_c(reason), f"-- squawk-ignore {rules}", stmt + ";"]
 
 
-def _prisma(m: Migration, directory: Path, todo: list[Step], start: datetime) -> list[Path]:
-    files = []
+def _prisma(m: Migration, directory: Path, todo: list[Step], start: datetime) -> dict[Path, str]:
+    files: dict[Path, str] = {}
     for i, st in enumerate(todo):
-        folder = _fresh(directory / f"{(start + timedelta(seconds=i)).strftime('%Y%m%d%H%M%S')}_pgtune_"
-                                    f"{_slug(st.name)}")
+        folder = directory / f"{(start + timedelta(seconds=i)).strftime('%Y%m%d%H%M%S')}_pgtune_{_slug(st.name)}"
         lines = [
             _c(f"pgtune migration {m.id}, phase {st.phase.number}: {st.phase.name}."),
             "-- Prisma runs this file as one query, so it holds exactly one statement (a concurrent build",
@@ -139,10 +143,7 @@ def _prisma(m: Migration, directory: Path, todo: list[Step], start: datetime) ->
             lines.append("-- skip the scan: SET NOT NULL holds its lock for an instant.")
             extra += (st.up_rule,)
         lines += _alone(st.up, "Alone in the file: the migration role's lock_timeout applies.", extra)
-        folder.mkdir()
-        path = folder / "migration.sql"
-        path.write_bytes(("\n".join(lines) + "\n").encode())
-        files.append(path)
+        files[folder / "migration.sql"] = "\n".join(lines) + "\n"
     return files
 
 
@@ -154,14 +155,14 @@ def _in_transaction(m: Migration, stmt: str, *, scans: bool = False) -> list[str
             stmt + ";", "COMMIT;"]
 
 
-def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: datetime) -> list[Path]:
+def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: datetime) -> dict[Path, str]:
     groups: list[list[Step]] = []
     for st in todo:
         if st.follows and groups:
             groups[-1].append(st)       # SET NOT NULL in the file of its VALIDATE: squawk sees the check
         else:
             groups.append([st])
-    files = []
+    files: dict[Path, str] = {}
     reason = ("golang-migrate sends a file as one query: a concurrent build stays alone in it (the migration "
               f"role's lock_timeout, {m.lock_timeout} advised, applies)")
     for i, group in enumerate(groups):
@@ -185,25 +186,21 @@ def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: date
         if len(down) == len(head):
             down.append("-- Nothing to undo.")
         for suffix, lines in (("up", up), ("down", down)):
-            path = _fresh(directory / f"{stem}.{suffix}.sql")
-            path.write_bytes(("\n".join(lines) + "\n").encode())
-            if suffix == "up":
-                files.append(path)
+            files[directory / f"{stem}.{suffix}.sql"] = "\n".join(lines) + "\n"
     return files
 
 
-def _flyway(m: Migration, directory: Path, start: datetime) -> list[Path]:
+def _flyway(m: Migration, directory: Path, start: datetime) -> dict[Path, str]:
     """pgtune's own up scripts (they run statement by statement, as Flyway does), outside Flyway's transaction."""
-    files = []
+    files: dict[Path, str] = {}
     stamp = start.strftime("%Y%m%d%H%M%S")
     steps(m)                    # refuses phases the layouts cannot carry
     for phase in m.phases:
-        path = _fresh(directory / f"V{stamp}_{phase.number:02d}__pgtune_{_slug(phase.name)}.sql")
+        path = directory / f"V{stamp}_{phase.number:02d}__pgtune_{_slug(phase.name)}.sql"
         text = up_script(m, phase) + ("-- Flyway keeps the connection: the session settings go back.\n"
                                       "RESET lock_timeout;\nRESET statement_timeout;\n"
                                       "RESET standard_conforming_strings;\n")
-        path.write_bytes(text.encode())
+        files[path] = text
         # Concurrent builds cannot run in Flyway's transaction; the constraint phases bring their own BEGIN/COMMIT.
-        _fresh(path.with_name(path.name + ".conf")).write_text("executeInTransaction=false\n")
-        files.append(path)
+        files[path.with_name(path.name + ".conf")] = "executeInTransaction=false\n"
     return files
