@@ -30,7 +30,7 @@ from ..explain import explain, explain_scenarios, prepare_text
 from ..snapshot import QualConstant, Snapshot, snapshot
 from ..sqltext import ParseFailed
 from . import sizing, whatif
-from .bind import EQ, FUNC, GROUP, JOIN, ORDER, OUTPUT, RANGE, STAR, Shape, bind
+from .bind import EQ, JOIN, Shape, bind
 from .candidates import (
     FOREIGN_KEY,
     RARE_VALUE,
@@ -43,8 +43,9 @@ from .candidates import (
     serves,
     serves_index,
 )
-from .selection import Greedy, Ident, Selection, SizeBasis, Workload, ident
+from .selection import Greedy, Ident, Selection, SizeBasis, ident
 from .values import observed, scenarios
+from .workload import single_columns, widen_columns, workload_of
 
 
 class Method(StrEnum):
@@ -370,7 +371,8 @@ class _Selection:
             seeds = self._creatable(hypo, seeds, analyzed)
             hypo.reset()
             costed = [p for p in range(len(analyzed)) if rows[p].cost_before is not None]
-            workload = [workload_of(analyzed[p][1], rows[p]) for p in costed]
+            workload = [workload_of(analyzed[p][1], rows[p].calls, rows[p].cost_before or 0.0)
+                        for p in costed]
 
             def planner(i: int, config: list[Candidate]) -> float:
                 hypo.ensure(config, analyzed[costed[i]][1].tables)
@@ -592,64 +594,6 @@ class _Selection:
         if upkeep and before and after:
             parts.append(f"write upkeep {upkeep:,.0f} < saving {before - after:,.0f}")
         return "; ".join(parts) or "candidate from the workload shape"
-
-
-_KEYABLE = (EQ, RANGE, JOIN, ORDER, GROUP)
-
-
-def single_columns(analyzed: list[tuple[Statement, Shape]]) -> list[Candidate]:
-    """One single-column candidate per column (or expression) a statement filters, joins, sorts or groups on."""
-    out: dict[tuple[TableKey, str], Candidate] = {}
-    for pos, (_st, shape) in enumerate(analyzed):
-        for u in shape.uses:
-            if u.role in _KEYABLE:
-                key = ddl.IndexKey(u.column)
-            elif u.role == FUNC and u.expression:
-                key = ddl.IndexKey(u.column, expression=u.expression)
-            else:
-                continue
-            cand = out.setdefault((u.table, key.ident), Candidate(u.table, (key,), 1))
-            cand.statements.add(pos)
-    return list(out.values())
-
-
-def workload_of(shape: Shape, row: AnalyzedStatement) -> Workload:
-    """What selection needs of one statement: weight, cost now, the columns it could use."""
-    keyable: dict[TableKey, set[str]] = {}
-    touched: dict[TableKey, set[str]] = {}
-    star: set[TableKey] = set()
-    for u in shape.uses:
-        if u.role in _KEYABLE:
-            keyable.setdefault(u.table, set()).add(u.column)
-        elif u.role == FUNC and u.expression:
-            keyable.setdefault(u.table, set()).add(u.expression)
-        if u.role == STAR:
-            star.add(u.table)
-        elif u.expression is None:
-            touched.setdefault(u.table, set()).add(u.column)
-    return Workload(calls=row.calls, base_cost=row.cost_before or 0.0, tables=frozenset(shape.tables),
-                    keyable={t: frozenset(c) for t, c in keyable.items()},
-                    # SELECT * reads every column: no index covers it.
-                    touched={t: frozenset(c) for t, c in touched.items() if t not in star})
-
-
-def widen_columns(analyzed: list[tuple[Statement, Shape]]) -> dict[TableKey, list[ddl.IndexKey]]:
-    """Per table, the keys an index may be widened by: the columns the workload filters, sorts or reads.
-
-    A column the workload sorts DESC (more calls than ASC) is added DESC.
-    """
-    weight: dict[TableKey, dict[str, int]] = {}
-    down: dict[tuple[TableKey, str], int] = {}
-    for st, shape in analyzed:
-        for u in shape.uses:
-            if u.expression is None and u.role in (*_KEYABLE, OUTPUT):
-                cols = weight.setdefault(u.table, {})
-                cols[u.column] = cols.get(u.column, 0) + st.calls
-            if u.role == ORDER:
-                down[(u.table, u.column)] = down.get((u.table, u.column), 0) + (st.calls if u.descending
-                                                                              else -st.calls)
-    return {t: [ddl.IndexKey(c, down.get((t, c), 0) > 0) for c in sorted(cols, key=lambda c: -cols[c])]
-            for t, cols in weight.items()}
 
 
 def _nparams(query: str) -> int:

@@ -1,0 +1,70 @@
+"""What selection needs to know of the workload's shapes.
+
+The single-column seeds Extend starts from, each statement's weight and the
+columns an index could use for it, and the columns an index may be widened by.
+"""
+
+from __future__ import annotations
+
+from ..capture import Statement, TableKey
+from ..ddl import IndexKey
+from .bind import EQ, FUNC, GROUP, JOIN, ORDER, OUTPUT, RANGE, STAR, Shape
+from .candidates import Candidate
+from .selection import Workload
+
+_KEYABLE = (EQ, RANGE, JOIN, ORDER, GROUP)
+
+
+def single_columns(analyzed: list[tuple[Statement, Shape]]) -> list[Candidate]:
+    """One single-column candidate per column (or expression) a statement filters, joins, sorts or groups on."""
+    out: dict[tuple[TableKey, str], Candidate] = {}
+    for pos, (_st, shape) in enumerate(analyzed):
+        for u in shape.uses:
+            if u.role in _KEYABLE:
+                key = IndexKey(u.column)
+            elif u.role == FUNC and u.expression:
+                key = IndexKey(u.column, expression=u.expression)
+            else:
+                continue
+            cand = out.setdefault((u.table, key.ident), Candidate(u.table, (key,), 1))
+            cand.statements.add(pos)
+    return list(out.values())
+
+
+def workload_of(shape: Shape, calls: int, base_cost: float) -> Workload:
+    """What selection needs of one statement: weight, cost now, the columns it could use."""
+    keyable: dict[TableKey, set[str]] = {}
+    touched: dict[TableKey, set[str]] = {}
+    star: set[TableKey] = set()
+    for u in shape.uses:
+        if u.role in _KEYABLE:
+            keyable.setdefault(u.table, set()).add(u.column)
+        elif u.role == FUNC and u.expression:
+            keyable.setdefault(u.table, set()).add(u.expression)
+        if u.role == STAR:
+            star.add(u.table)
+        elif u.expression is None:
+            touched.setdefault(u.table, set()).add(u.column)
+    return Workload(calls=calls, base_cost=base_cost, tables=frozenset(shape.tables),
+                    keyable={t: frozenset(c) for t, c in keyable.items()},
+                    # SELECT * reads every column: no index covers it.
+                    touched={t: frozenset(c) for t, c in touched.items() if t not in star})
+
+
+def widen_columns(analyzed: list[tuple[Statement, Shape]]) -> dict[TableKey, list[IndexKey]]:
+    """Per table, the keys an index may be widened by: the columns the workload filters, sorts or reads.
+
+    A column the workload sorts DESC (more calls than ASC) is added DESC.
+    """
+    weight: dict[TableKey, dict[str, int]] = {}
+    down: dict[tuple[TableKey, str], int] = {}
+    for st, shape in analyzed:
+        for u in shape.uses:
+            if u.expression is None and u.role in (*_KEYABLE, OUTPUT):
+                cols = weight.setdefault(u.table, {})
+                cols[u.column] = cols.get(u.column, 0) + st.calls
+            if u.role == ORDER:
+                down[(u.table, u.column)] = down.get((u.table, u.column), 0) + (st.calls if u.descending
+                                                                              else -st.calls)
+    return {t: [IndexKey(c, down.get((t, c), 0) > 0) for c in sorted(cols, key=lambda c: -cols[c])]
+            for t, cols in weight.items()}
