@@ -168,3 +168,30 @@ def test_verify_flags_a_measured_slowdown(conn: psycopg.Connection[Any], db: str
     # A generous time tolerance lets the same measurements pass (the cost check still sees the new rows).
     generous = api.verify(conn, tmp_path / "m", measure=True, time_tolerance=1000.0)
     assert not any("measured slowdown" in t.problem for t in generous.targets)
+
+
+@pytest.mark.needs_hypopg
+def test_widening_by_an_aggregated_column_for_an_index_only_scan(conn: psycopg.Connection[Any]) -> None:
+    """Extend widens by any column the served statements read, not only the ones they filter on.
+
+    TPC-H Q18's shape: the orders whose lines sum past a threshold. ``(orderId)``
+    pays for the join probes; widened by ``qty``, the aggregate reads the index
+    alone. ``qty`` is never filtered, joined or sorted on.
+    """
+    conn.execute("""
+        CREATE TABLE line ("orderId" int NOT NULL, qty int NOT NULL, note text NOT NULL);
+        INSERT INTO line SELECT g / 4, g % 50, repeat('x', 60) FROM generate_series(1, 400000) AS g;
+        CREATE TABLE purchase (id int PRIMARY KEY, total int NOT NULL);
+        INSERT INTO purchase SELECT g, g % 1000 FROM generate_series(0, 100000) AS g;
+    """)
+    all_visible(conn, "line")
+    all_visible(conn, "purchase")
+    steady_state(conn)
+    run(conn, 'SELECT p.id, sum(l.qty) FROM purchase p JOIN line l ON l."orderId" = p.id '
+              'WHERE p.id IN (SELECT "orderId" FROM line GROUP BY "orderId" HAVING sum(qty) > %s) '
+              'GROUP BY p.id', [(190,)], times=5)
+    advice = suggest(conn)
+    on_line = [ix for ix in advice.indexes if ix.table == "line"]
+    assert [(ix.columns, ix.include) for ix in on_line] == [(["orderId", "qty"], [])], advice.curve
+    assert ("widen", "line_orderId_idx") in [(p.action, p.replaces) for p in advice.curve[1:]]
+

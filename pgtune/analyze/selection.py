@@ -238,11 +238,12 @@ class Greedy:
         return a
 
     def _widenings(self, chosen: Candidate) -> list[_Action]:
-        """One action per column the statements this index can serve filter, join, sort or group on.
+        """One action per column the statements this index can serve filter, join, sort, group on or read.
 
-        Extend widens by any attribute the statements access; here a column only
-        read (the SELECT list) is left to the statements' own shapes, which
-        offer it as INCLUDE when an index-only scan would answer them.
+        As in Extend, a column only read counts too, when it is the last one an
+        index-only scan needs: ``(orderId)`` widened by ``qty`` lets ``GROUP BY
+        "orderId" HAVING sum(qty) > …`` read the index alone (TPC-H Q18). The
+        step is taken only when that pays for the bytes.
         """
         if len(chosen.keys) >= MAX_WIDTH:
             return []
@@ -252,6 +253,11 @@ class Greedy:
             if self.relevant(p, chosen):
                 w = self.workload[p]
                 used |= w.keyable.get(chosen.table, frozenset())
+                # A column only read is offered when it is the one the index lacks to cover the
+                # statement: any other would not change its plan, and would cost what-if plans.
+                missing = w.touched.get(chosen.table, frozenset()) - have
+                if len(missing) == 1:
+                    used |= missing
         out = []
         for key in self.widen_columns.get(chosen.table, []):
             if key.ident in have or key.ident not in used:
