@@ -195,3 +195,29 @@ def test_widening_by_an_aggregated_column_for_an_index_only_scan(conn: psycopg.C
     assert [(ix.columns, ix.include) for ix in on_line] == [(["orderId", "qty"], [])], advice.curve
     assert ("widen", "line_orderId_idx") in [(p.action, p.replaces) for p in advice.curve[1:]]
 
+
+@pytest.mark.needs_hypopg
+def test_what_if_batch_shows_the_planner_exactly_the_set_and_recovers_from_a_refused_index(
+        conn: psycopg.Connection[Any]) -> None:
+    """``ensure`` sends its drops and creates in one round trip; a refused index must not leave strays."""
+    from pgtune.analyze import whatif
+
+    conn.execute("CREATE TABLE t (a int, b int, c int)")
+    table = ("public", "t")
+    a, b, c = (Candidate(table, (IndexKey(col),), 1) for col in "abc")
+    refused = Candidate(table, (IndexKey("nope"),), 1)     # no such column: the server refuses it
+
+    def seen() -> set[str]:
+        rows = conn.execute("SELECT indexname FROM hypopg()").fetchall()
+        return {r[0].split("btree_t_")[-1] for r in rows}
+
+    with whatif.session(conn) as hypo:
+        hypo.ensure([a, b], [table])
+        assert seen() == {"a", "b"}
+        hypo.ensure([b, c], [table])           # one drop and one create, batched
+        assert seen() == {"b", "c"}
+        with pytest.raises(psycopg.Error):
+            hypo.ensure([a, refused, c], [table])
+        assert seen() == set() and not hypo.present    # reset, not half-known
+        hypo.ensure([a, c], [table])
+        assert seen() == {"a", "c"}

@@ -33,6 +33,8 @@ def session(conn: psycopg.Connection[Any]) -> Iterator[Hypothetical]:
             conn.execute("SELECT /* pgtune */ hypopg_reset()")
 
 
+_CREATE = ("SELECT /* pgtune */ indexrelid, indexname, hypopg_relation_size(indexrelid) "
+           "FROM hypopg_create_index(%s)")
 MAX_PRESENT = 200   # hypothetical indexes kept on tables other than the ones being planned
 
 
@@ -49,19 +51,35 @@ class Hypothetical:
 
         Consecutive what-if questions differ by an index or two, so this is one
         or two hypopg calls, not a rebuild; indexes on other tables stay, as
-        they cannot change the plan.
+        they cannot change the plan. The calls share one round trip.
         """
         want = {ident(c): c for c in cands}
         if tables is not None and len(self.present) > MAX_PRESENT:
             # The planner looks through every hypothetical index for each table it plans:
             # a few thousand left on other tables would slow every plan down.
             tables = list(self.on_table)
-        for table in (list(self.on_table) if tables is None else tables):
-            for key in [k for k in self.on_table.get(table, ()) if k not in want]:
+        drops = [k for table in (list(self.on_table) if tables is None else tables)
+                 for k in self.on_table.get(table, ()) if k not in want]
+        creates = [c for key, c in want.items() if key not in self.present]
+        if len(drops) + len(creates) <= 1:
+            for key in drops:
                 self.drop(key)
-        for key, cand in want.items():
-            if key not in self.present:
+            for cand in creates:
                 self.create(-1, cand)
+            return
+        try:
+            with self.conn.pipeline():
+                for key in drops:
+                    self.drop(key)
+                pending = [(cand, self.conn.execute(_CREATE, (self._statement(cand),))) for cand in creates]
+        except psycopg.Error:
+            # A refused index skips the calls after it: what the planner sees is no longer known
+            # here, so start from none (the next question creates what it needs).
+            if not self.conn.broken and not self.conn.closed:
+                self.reset()
+            raise
+        for cand, cur in pending:
+            self._record(-1, cand, cur.fetchone())
 
     def drop(self, key: Ident) -> None:
         oid, _ = self.present.pop(key)
@@ -78,10 +96,14 @@ class Hypothetical:
 
     def create(self, position: int, cand: Candidate) -> tuple[str, int]:
         """Create ``cand`` hypothetically; return hypopg's index name and its estimated size."""
-        stmt = ddl.create_index(cand.table[0], cand.table[1], "pgtune_hypo", cand.keys, concurrently=False,
+        return self._record(position, cand, self.conn.execute(_CREATE, (self._statement(cand),)).fetchone())
+
+    @staticmethod
+    def _statement(cand: Candidate) -> str:
+        return ddl.create_index(cand.table[0], cand.table[1], "pgtune_hypo", cand.keys, concurrently=False,
                                 where=cand.where, include=cand.include)
-        row = self.conn.execute("SELECT /* pgtune */ indexrelid, indexname, hypopg_relation_size(indexrelid) "
-                                "FROM hypopg_create_index(%s)", (stmt,)).fetchone()
+
+    def _record(self, position: int, cand: Candidate, row: tuple[Any, ...] | None) -> tuple[str, int]:
         assert row is not None
         oid, name, size = row
         self.names[name] = position
