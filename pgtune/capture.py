@@ -139,13 +139,17 @@ class Catalog:
     columns: list[ColumnInfo] = field(default_factory=list)
     views: dict[TableKey, str] = field(default_factory=dict)   # (schema, view) -> its definition
     _by_table: dict[TableKey, dict[str, ColumnInfo]] = field(default_factory=dict, repr=False, compare=False)
+    _columns_seen: int = field(default=-1, repr=False, compare=False)
+    _indexes_by_table: dict[TableKey, list[Index]] = field(default_factory=dict, repr=False, compare=False)
+    _indexes_seen: int = field(default=-1, repr=False, compare=False)
 
     def table_columns(self, key: TableKey) -> dict[str, ColumnInfo]:
         """A table's columns by name (indexed on first use, again if columns were added since)."""
-        if sum(len(v) for v in self._by_table.values()) != len(self.columns):
+        if self._columns_seen != len(self.columns):
             self._by_table = {}
             for c in self.columns:
                 self._by_table.setdefault((c.schema, c.table), {})[c.name] = c
+            self._columns_seen = len(self.columns)
         return self._by_table.get(key, {})
 
     def free_name(self, schema: str, name: str, make: Callable[[int], str]) -> str:
@@ -157,7 +161,13 @@ class Catalog:
         return name
 
     def indexes_on(self, key: TableKey) -> list[Index]:
-        return [i for i in self.indexes if i.table_key == key]
+        """A table's indexes (grouped on first use, again if indexes were added since)."""
+        if self._indexes_seen != len(self.indexes):
+            self._indexes_by_table = {}
+            for i in self.indexes:
+                self._indexes_by_table.setdefault(i.table_key, []).append(i)
+            self._indexes_seen = len(self.indexes)
+        return list(self._indexes_by_table.get(key, ()))
 
     def lookup(self, schema: str | None, name: str) -> Table | None:
         """Resolve a table reference the way the server would, through search_path."""
