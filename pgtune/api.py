@@ -165,10 +165,7 @@ def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, option
     if options.layout != plan.Layout.PGTUNE:
         # The tool's own migrations folder (e.g. prisma/migrations): files are added beside the others.
         folder = options.directory or Path("migrations")
-        try:
-            plan.write_layout(migration, folder, options.layout)
-        except OSError as exc:
-            raise InputError(f"cannot write the migration to {folder}: {exc.strerror or exc}") from None
+        _write_layout(migration, folder, options.layout)
         return migration, folder
     say("capturing baseline plans for verify")
     migration = replace(migration, targets=baseline.capture(conn, migration.targets, analyze=options.measure, say=say,
@@ -176,6 +173,13 @@ def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, option
     folder = options.directory or Path("migrations") / migration.id
     plan.emit(migration, folder)
     return migration, folder
+
+
+def _write_layout(m: Migration, folder: Path, layout: plan.Layout) -> None:
+    try:
+        plan.write_layout(m, folder, layout)
+    except OSError as exc:
+        raise InputError(f"cannot write the migration to {folder}: {exc.strerror or exc}") from None
 
 
 @_library_errors
@@ -229,11 +233,19 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
     if emit is not None:
         built = build_health_migration(conn, report, lock_timeout=emit.lock_timeout,
                                        statement_timeout=emit.statement_timeout)
-        m = replace(built.migration, targets=baseline.capture(conn, built.migration.targets, analyze=emit.measure,
-                                                              trust_functions=emit.trust_functions))
-        folder = emit.directory or Path("migrations") / m.id
-        if m.phases:
-            plan.emit(m, folder)
+        m = built.migration
+        if emit.layout != plan.Layout.PGTUNE:
+            # The tool's own migrations folder: files are added beside the others; no baseline (verify
+            # reads pgtune's folder), and apply's definition guard is the file's "Definition at emit".
+            folder = emit.directory or Path("migrations")
+            if m.phases:
+                _write_layout(m, folder, emit.layout)
+        else:
+            m = replace(m, targets=baseline.capture(conn, m.targets, analyze=emit.measure,
+                                                    trust_functions=emit.trust_functions))
+            folder = emit.directory or Path("migrations") / m.id
+            if m.phases:
+                plan.emit(m, folder)
         report.migration = EmittedMigration(m.id, str(folder) if m.phases else "",
                                             [f"{p.number}: {p.name}" for p in m.phases], built.left_out)
     return report

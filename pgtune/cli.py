@@ -640,6 +640,10 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
               help="With --emit: statement_timeout for statements that are not builds.")
 @click.option("--measure", is_flag=True,
               help="With --emit: also time the read-only statements that use an index to drop, for verify.")
+@click.option("--layout", type=click.Choice([x.value for x in Layout]), default=Layout.PGTUNE.value,
+              show_default=True,
+              help="With --emit: pgtune's folder (apply/rollback/verify), or files your migration tool runs, "
+                   "added to its folder: prisma (one statement per migration.sql), flyway, golang-migrate.")
 @click.option("--prisma-schema", type=click.Path(path_type=Path, exists=True), default=None,
               help="Say what schema.prisma (or the schema folder) must change with the fixes: an @@index to add, "
                    "a declared one to remove.")
@@ -647,7 +651,7 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
 @handle_errors
 def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip: tuple[str, ...],
            workload_dsn: tuple[str, ...], min_stats_age: str, emit_dir: str | None, lock_timeout: str,
-           statement_timeout: str, measure: bool, prisma_schema: Path | None, write: bool) -> None:
+           statement_timeout: str, measure: bool, layout: str, prisma_schema: Path | None, write: bool) -> None:
     """Review existing indexes, constraints and sequences; print each problem with its fix.
 
     Checks: invalid-index, duplicate-index, overlapping-index,
@@ -663,20 +667,24 @@ def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip:
       pgtune health --check invalid-index --check duplicate-index
       pgtune health --workload-dsn "host=replica1 dbname=app" --min-stats-age 14d
       pgtune health --emit migrations/health && pgtune apply migrations/health
+      pgtune health --emit prisma/migrations --layout prisma
     """
     if write and prisma_schema is None:
         raise click.UsageError("--write needs --prisma-schema")
     emit = None
     if emit_dir is not None:
         emit = api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, lock_timeout=lock_timeout,
-                               statement_timeout=statement_timeout, measure=measure)
+                               statement_timeout=statement_timeout, measure=measure, layout=Layout(layout))
+    elif layout != Layout.PGTUNE:
+        raise click.UsageError("--layout needs --emit DIR (your tool's migrations folder)")
     with connect(dsn) as conn, _replicas(workload_dsn) as replicas:
         report = api.health(conn, only=only, skip=skip, replicas=replicas,
                             min_stats_age_s=to_ms(min_stats_age, "--min-stats-age") / 1000, emit=emit,
                             prisma=api.PrismaOptions(prisma_schema, write) if prisma_schema else None)
     if report.migration is not None:
         m = report.migration
-        click.echo(f"wrote migration {m.id} ({len(m.phases)} phases) to {m.directory}" if m.phases
+        click.echo(f"wrote migration {m.id} ({len(m.phases)} phases) to {m.directory}"
+                   + ("" if layout == Layout.PGTUNE else f" as {layout} migrations") if m.phases
                    else "nothing to migrate: no finding has a fix a migration can carry", err=True)
         for line in m.left_out:
             click.echo(f"not in the migration: {line}", err=True)

@@ -49,6 +49,8 @@ class Step:
     down_rule: str | None = None   # the squawk rule its undo breaks on purpose (dropping what it added)
     follows: bool = False     # part of the step before (SET NOT NULL after its VALIDATE): same file where it can be
     up_rule: str | None = None     # the squawk rule it breaks when it stands in a file of its own, and why not
+    restores: tuple[str, ...] = ()  # run after ``down``, outside its build: an index's statistics, comment, CLUSTER
+    note: str | None = None        # what the reader should know (an existing index's definition at emit)
 
 
 def steps(m: Migration) -> list[Step]:
@@ -69,6 +71,18 @@ def steps(m: Migration) -> list[Step]:
                     out.append(Step(p, f"drop_{c.name}", _squawk_ignore(
                         c.drop, "ban-drop-constraint", "The helper check is redundant once the column is NOT NULL: "
                         "dropping it is the plan."), None, False, follows=True))
+        elif p.step == PhaseStep.REBUILD:
+            # REINDEX / DROP and CREATE INDEX CONCURRENTLY: each alone; a rebuild has nothing to undo.
+            out += [Step(p, f"rebuild_{ix.name}", st, None, True, note="Definition at emit: " + ix.definition)
+                    for ix in p.existing for st in ix.statements]
+        elif p.step == PhaseStep.VALIDATE_EXISTING:
+            out += [Step(p, f"validate_{c.name}", c.validate, None, False, scans=True) for c in p.existing_constraints]
+        elif p.step == PhaseStep.DROP_INDEXES:
+            for ix in p.existing:
+                first, *more = ix.statements
+                out.append(Step(p, f"drop_{ix.name}", first, ix.restore[0] if ix.restore else None, True,
+                                restores=tuple(ix.restore[1:]), note="Definition at emit: " + ix.definition))
+                out += [Step(p, f"drop_{ix.name}", st, None, True) for st in more]
         else:
             raise MigrationError(f"phase {p.number} ({p.step}) has no {Layout.PRISMA}/{Layout.FLYWAY}/"
                                  f"{Layout.GOLANG_MIGRATE} layout: emit it in pgtune's own layout")
@@ -134,8 +148,11 @@ def _prisma(m: Migration, directory: Path, todo: list[Step], start: datetime) ->
                 _c(f"  npx prisma migrate resolve --rolled-back {folder.name}"),
                 "-- then deploy again.",
             ]
+        if st.note:
+            lines.append(_c(st.note))
         if st.down:
             lines.append(_c(f"To undo (Prisma has no down migrations): {st.down};"))
+            lines += [_c(f"  then: {r};") for r in st.restores]
         # One statement, one query: it is atomic on its own, and the role's settings are its timeouts.
         extra: tuple[str, ...] = () if st.concurrent else ("prefer-robust-stmts",)
         if st.up_rule:
@@ -158,6 +175,10 @@ def _in_transaction(m: Migration, stmt: str, *, scans: bool = False) -> list[str
 def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: datetime) -> dict[Path, str]:
     groups: list[list[Step]] = []
     for st in todo:
+        if st.restores:
+            # The build in the down file must be alone in its query; what else restores the index goes in
+            # the down file of a migration just before, which migrate down runs right after it.
+            groups.append([Step(st.phase, f"{st.name}_settings", "", None, False, restores=st.restores)])
         if st.follows and groups:
             groups[-1].append(st)       # SET NOT NULL in the file of its VALIDATE: squawk sees the check
         else:
@@ -173,8 +194,18 @@ def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: date
             head.append("-- One transaction per statement (BEGIN … COMMIT), all in the one query the tool sends.")
         up, down = list(head), list(head)
         for st in group:
-            up += _alone(st.up, reason) if st.concurrent else _in_transaction(m, st.up, scans=st.scans)
+            if st.note:
+                up.append(_c(st.note))
+            if not st.up:
+                index = st.name.removeprefix("drop_").removesuffix("_settings")
+                up.append(_c(f"Nothing to do on the way up: the down file gives {index} back what the drop took "
+                             "with it, after the next migration's down file has built the index again."))
+            else:
+                up += _alone(st.up, reason) if st.concurrent else _in_transaction(m, st.up, scans=st.scans)
         for st in reversed(group):
+            if not st.up:
+                for r in st.restores:
+                    down += _in_transaction(m, r)
             if st.down is None:
                 continue
             if st.concurrent:
@@ -197,7 +228,7 @@ def _flyway(m: Migration, directory: Path, start: datetime) -> dict[Path, str]:
     steps(m)                    # refuses phases the layouts cannot carry
     for phase in m.phases:
         path = directory / f"V{stamp}_{phase.number:02d}__pgtune_{_slug(phase.name)}.sql"
-        text = up_script(m, phase) + ("-- Flyway keeps the connection: the session settings go back.\n"
+        text = up_script(m, phase, down_file=False) + ("-- Flyway keeps the connection: the session settings go back.\n"
                                       "RESET lock_timeout;\nRESET statement_timeout;\n"
                                       "RESET standard_conforming_strings;\n")
         files[path] = text

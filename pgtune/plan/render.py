@@ -49,13 +49,14 @@ def _c(text: str) -> str:
     return "-- " + ddl.comment(text)
 
 
-def up_script(m: Migration, phase: Phase) -> str:
+def up_script(m: Migration, phase: Phase, *, down_file: bool = True) -> str:
+    """The phase's up script; ``down_file=False`` when no down script is written beside it (a tool's folder)."""
     if phase.step == PhaseStep.REBUILD:
         return _rebuild_up(m, phase)
     if phase.step == PhaseStep.VALIDATE_EXISTING:
         return _validate_existing_up(m, phase)
     if phase.step == PhaseStep.DROP_INDEXES:
-        return _drop_up(m, phase)
+        return _drop_up(m, phase, down_file=down_file)
     if phase.step == PhaseStep.ADD_NOT_VALID:
         return _add_constraints_up(m, phase)
     if phase.step == PhaseStep.VALIDATE:
@@ -160,13 +161,16 @@ def _validate_existing_up(m: Migration, phase: Phase) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _drop_up(m: Migration, phase: Phase) -> str:
+def _drop_up(m: Migration, phase: Phase, *, down_file: bool = True) -> str:
+    undo = (f"{phase.down_file} builds each index again exactly as it is now (pg_get_indexdef)." if down_file
+            else "To undo, run the statements under each index's \"To undo\" (it is built again exactly as now).")
     lines = [*_header(m, phase, phase.up_file, phase.name),
              "-- DROP INDEX CONCURRENTLY waits for running transactions, never blocks writes: no statement limit.",
-             _c(f"{phase.down_file} builds each index again exactly as it is now (pg_get_indexdef)."),
-             *_settings(m, statement_limit=False)]
+             _c(undo), *_settings(m, statement_limit=False)]
     for ix in phase.existing:
         lines += ["", _c(ix.reason), _c("Definition at emit: " + ix.definition)]
+        if not down_file:
+            lines += [_c("To undo: " + st + ";") for st in ix.restore]
         lines += [st + ";" for st in ix.statements]
     return "\n".join(lines) + "\n"
 
