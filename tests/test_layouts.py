@@ -115,6 +115,9 @@ def test_flyway_scripts_run_statement_by_statement(conn: psycopg.Connection[Any]
         for st in pglast.split(path.read_text()):       # autocommit, one by one, on one connection
             conn.execute(st)
     assert state(conn, m) == expected(m)
+    # No down script is written beside them: each build says what undoes it.
+    text = "".join(p.read_text() for p in scripts)
+    assert "_down.sql" not in text and "-- To undo: DROP INDEX CONCURRENTLY IF EXISTS" in text
     # The session settings a non-transactional script set are reset at its end.
     assert conn.execute("SHOW lock_timeout").fetchone() == ("0",)
 

@@ -67,7 +67,8 @@ def up_script(m: Migration, phase: Phase, *, down_file: bool = True) -> str:
         _c("Run outside a transaction block: psql -v ON_ERROR_STOP=1 -f " + phase.up_file),
         "-- CREATE INDEX CONCURRENTLY does not block writes. If a build is interrupted it leaves an",
         "-- INVALID index that IF NOT EXISTS would skip: `pgtune apply` drops and rebuilds it; by hand,",
-        _c("run the matching DROP INDEX CONCURRENTLY from " + phase.down_file + " and re-run this file."),
+        _c("run the matching DROP INDEX CONCURRENTLY from " + phase.down_file + " and re-run this file."
+           if down_file else "run the DROP INDEX CONCURRENTLY under its \"To undo\" and re-run this file."),
         "-- Index builds take as long as they take: no statement limit.",
         *_settings(m, statement_limit=False),
         "",
@@ -75,6 +76,8 @@ def up_script(m: Migration, phase: Phase, *, down_file: bool = True) -> str:
     tables: list[tuple[str, str, str]] = []
     for ix in phase.indexes:
         lines.append(_c(ix.reason))
+        if not down_file:
+            lines.append(_c(f"To undo: {ix.rollback};"))
         lines.append(ix.ddl + ";")
         lines.append("")
         if (ix.schema, ix.table) not in [(s, t) for s, t, _ in tables]:
