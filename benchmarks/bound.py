@@ -1,0 +1,82 @@
+"""The best any set of a pool of indexes can do within a size budget: branch and bound.
+
+A reference for index selection, not part of pgtune: it tells whether a
+target is out of reach of every choice from the pool, or how far a
+selection's answer is from the best one.
+
+The bound comes from the planner itself: adding an index never makes the
+cheapest plan dearer (the planner keeps the old plan when the new index does
+not help). So the cost with every index chosen so far plus every undecided
+index that still fits on its own is no higher than the cost of any set that
+completes the choice, and a branch whose bound is no better than the best set
+found is cut.
+
+The premise is not exact: the planner keeps a path only when it is more than
+1% cheaper than another (its fuzz factor), so one more index can leave a plan
+a little dearer. ``slack`` cuts a branch only when its bound is that much
+above the best set found; ``Search.violations`` counts the sets that came out
+cheaper than their branch's bound, and ``Search.worst`` the largest such
+shortfall, so a reader sees whether the slack covered it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class Search:
+    best_cost: float
+    best: frozenset[str] = frozenset()
+    best_size: float = 0.0
+    nodes: int = 0          # branches bounded (each is one costing of a set)
+    violations: int = 0     # sets found cheaper than their branch's bound (the planner's fuzz)
+    worst: float = 0.0      # the largest such shortfall, relative to the bound
+
+
+def best_within(sizes: dict[str, float], budget: float, cost: Callable[[frozenset[str]], float],
+                start: float = float("inf"), slack: float = 0.0) -> Search:
+    """The cheapest subset of ``sizes``' indexes whose sizes add up to at most ``budget``.
+
+    ``cost`` prices a set (lower is better) and must not rise when an index
+    is added. Indexes are decided largest first, so the few large ones that
+    decide the cost are branched on near the root. ``start`` is a cost to
+    beat; with the default the search proves the optimum (for a cost that
+    never rises; ``slack``: a rise by up to that share is allowed for).
+    """
+    order = sorted((n for n in sizes if sizes[n] <= budget), key=lambda n: (-sizes[n], n))
+    search = Search(best_cost=start)
+
+    def visit(i: int, chosen: frozenset[str], used: float, parent_bound: float) -> None:
+        fits = [n for n in order[i:] if sizes[n] <= budget - used]
+        search.nodes += 1
+        bound = cost(chosen | frozenset(fits))
+        if bound < parent_bound - 1e-9 * max(1.0, abs(parent_bound)):
+            search.violations += 1      # fewer indexes planned cheaper than more: the planner's fuzz
+            search.worst = max(search.worst, (parent_bound - bound) / parent_bound)
+        if bound * (1 - slack) >= search.best_cost:
+            return
+        if not fits:
+            if bound < search.best_cost:
+                search.best_cost, search.best, search.best_size = bound, chosen, used
+            return
+        first = fits[0]
+        rest = order.index(first) + 1
+        visit(rest, chosen | {first}, used + sizes[first], bound)
+        visit(rest, chosen, used, bound)
+
+    visit(0, frozenset(), 0.0, float("-inf"))
+    return search
+
+
+def brute_force(sizes: dict[str, float], budget: float,
+                cost: Callable[[frozenset[str]], float]) -> tuple[float, frozenset[str]]:
+    """Every subset within the budget (for small pools and for checking ``best_within``)."""
+    pool = sorted(sizes)
+    best: tuple[float, frozenset[str]] = (float("inf"), frozenset())
+    for mask in range(1 << len(pool)):
+        chosen = frozenset(n for k, n in enumerate(pool) if mask >> k & 1)
+        if sum(sizes[n] for n in chosen) <= budget:
+            best = min(best, (cost(chosen), chosen), key=lambda b: b[0])
+    return best
