@@ -207,6 +207,11 @@ def real_size(conn: psycopg.Connection[Any], name: str) -> int:
     return int(row[0] or 0) if row else 0
 
 
+def keys_of(ix: Any) -> tuple[ddl.IndexKey, ...]:
+    """A suggested index's keys, as pgtune's DDL printer takes them."""
+    return tuple(ddl.IndexKey(c, d, e) for c, d, e in zip(ix.columns, ix.descending, ix.expressions, strict=True))
+
+
 def build(conn: psycopg.Connection[Any], indexes: list[Any], built: dict[str, Any]) -> None:
     """Make the real indexes exactly ``indexes``: build the new ones, drop the ones replaced.
 
@@ -219,9 +224,8 @@ def build(conn: psycopg.Connection[Any], indexes: list[Any], built: dict[str, An
         conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(built.pop(name).schema, name)))
     for name, ix in want.items():
         if name not in built:
-            conn.execute(ddl.create_index(ix.schema, ix.table, name, tuple(
-                ddl.IndexKey(c, d, e) for c, d, e in zip(ix.columns, ix.descending, ix.expressions, strict=True)),
-                concurrently=False, where=ix.where, include=tuple(ix.include)))
+            conn.execute(ddl.create_index(ix.schema, ix.table, name, keys_of(ix), concurrently=False,
+                                          where=ix.where, include=tuple(ix.include)))
             built[name] = ix
             if any(ix.expressions):
                 analyze(conn, ix.table)     # the planner needs the expression's statistics
@@ -302,16 +306,14 @@ class PoolIndex:
 def bound_pool(conn: psycopg.Connection[Any], suggested: dict[str, Any], pairs: bool) -> dict[str, PoolIndex]:
     """Every index pgtune suggested, a single-column index on every column a query filters, joins,
     groups or sorts on (what pgtune's selection starts from), and with ``pairs`` every ordered pair
-    of those columns on lineitem (the table whose indexes decide the cost)."""
+    of those lineitem columns one query uses together (lineitem's indexes decide the cost)."""
     pool: dict[tuple[Any, ...], PoolIndex] = {}
 
     def add(ix: PoolIndex) -> None:
         pool.setdefault((ix.table, ix.keys, ix.include, ix.where), ix)
 
     for ix in suggested.values():
-        add(PoolIndex(ix.name, ix.table, tuple(ddl.IndexKey(c, d, e) for c, d, e in
-                                               zip(ix.columns, ix.descending, ix.expressions, strict=True)),
-                      tuple(ix.include), ix.where))
+        add(PoolIndex(ix.name, ix.table, keys_of(ix), tuple(ix.include), ix.where))
     catalog = read_catalog(conn)
     analyzed = [(st, bind(st.query, catalog)) for st in workload()]
     singles = single_columns(analyzed)

@@ -178,7 +178,10 @@ def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: date
         if st.restores:
             # The build in the down file must be alone in its query; what else restores the index goes in
             # the down file of a migration just before, which migrate down runs right after it.
-            groups.append([Step(st.phase, f"{st.name}_settings", "", None, False, restores=st.restores)])
+            index = st.name.removeprefix("drop_")
+            groups.append([Step(st.phase, f"{st.name}_settings", "", None, False, restores=st.restores, note=(
+                f"Nothing to do on the way up: the down file gives {index} back what the drop took with it, "
+                "after the next migration's down file has built the index again."))])
         if st.follows and groups:
             groups[-1].append(st)       # SET NOT NULL in the file of its VALIDATE: squawk sees the check
         else:
@@ -196,14 +199,10 @@ def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: date
         for st in group:
             if st.note:
                 up.append(_c(st.note))
-            if not st.up:
-                index = st.name.removeprefix("drop_").removesuffix("_settings")
-                up.append(_c(f"Nothing to do on the way up: the down file gives {index} back what the drop took "
-                             "with it, after the next migration's down file has built the index again."))
-            else:
+            if st.up:
                 up += _alone(st.up, reason) if st.concurrent else _in_transaction(m, st.up, scans=st.scans)
         for st in reversed(group):
-            if not st.up:
+            if not st.up:           # the restores' own migration (above): the drop's down file builds the index
                 for r in st.restores:
                     down += _in_transaction(m, r)
             if st.down is None:
@@ -228,9 +227,9 @@ def _flyway(m: Migration, directory: Path, start: datetime) -> dict[Path, str]:
     steps(m)                    # refuses phases the layouts cannot carry
     for phase in m.phases:
         path = directory / f"V{stamp}_{phase.number:02d}__pgtune_{_slug(phase.name)}.sql"
-        text = up_script(m, phase, down_file=False) + ("-- Flyway keeps the connection: the session settings go back.\n"
-                                      "RESET lock_timeout;\nRESET statement_timeout;\n"
-                                      "RESET standard_conforming_strings;\n")
+        text = up_script(m, phase, down_file=False) + (
+            "-- Flyway keeps the connection: the session settings go back.\n"
+            "RESET lock_timeout;\nRESET statement_timeout;\nRESET standard_conforming_strings;\n")
         files[path] = text
         # Concurrent builds cannot run in Flyway's transaction; the constraint phases bring their own BEGIN/COMMIT.
         files[path.with_name(path.name + ".conf")] = "executeInTransaction=false\n"
