@@ -80,3 +80,56 @@ def brute_force(sizes: dict[str, float], budget: float,
         if sum(sizes[n] for n in chosen) <= budget:
             best = min(best, (cost(chosen), chosen), key=lambda b: b[0])
     return best
+
+
+@dataclass
+class Climb:
+    cost: float
+    chosen: frozenset[str]
+    size: float
+    steps: int = 0          # improving moves taken
+    tried: int = 0          # sets costed
+
+
+def improve(sizes: dict[str, float], budget: float, cost: Callable[[frozenset[str]], float],
+            start: frozenset[str]) -> Climb:
+    """Local search from ``start``: take any move that lowers the cost, until none does.
+
+    For pools too large for ``best_within`` (pairs and covering indexes on every
+    table): it proves nothing, but a set that no move improves is a local
+    optimum, so a target it cannot reach from the branch and bound's answer is
+    out of reach of every set one or two swaps away. The moves: add an index,
+    drop one, swap one in for one out, and swap one in for two out (a wide
+    index may replace two narrow ones). No move is tried that breaks the budget.
+    """
+    pool = sorted(n for n in sizes if sizes[n] <= budget)
+    chosen = frozenset(start)
+    here = cost(chosen)
+    climb = Climb(cost=here, chosen=chosen, size=sum(sizes[n] for n in chosen))
+
+    def moves(current: frozenset[str]) -> list[frozenset[str]]:
+        used = sum(sizes[n] for n in current)
+        out: list[frozenset[str]] = [current - {r} for r in sorted(current)]
+        members = sorted(current)
+        for a in pool:
+            if a in current:
+                continue
+            if used + sizes[a] <= budget:
+                out.append(current | {a})
+            out += [(current - {r}) | {a} for r in members if used - sizes[r] + sizes[a] <= budget]
+            out += [(current - {r1, r2}) | {a} for k, r1 in enumerate(members) for r2 in members[k + 1:]
+                    if used - sizes[r1] - sizes[r2] + sizes[a] <= budget and used + sizes[a] > budget]
+        return out
+
+    improved = True
+    while improved:
+        improved = False
+        for candidate in moves(chosen):
+            climb.tried += 1
+            c = cost(candidate)
+            if c < here - 1e-9 * max(1.0, abs(here)):
+                chosen, here, improved = candidate, c, True
+                climb.steps += 1
+                break
+    climb.cost, climb.chosen, climb.size = here, chosen, sum(sizes[n] for n in chosen)
+    return climb

@@ -60,3 +60,32 @@ def test_slack_keeps_a_branch_whose_bound_the_planner_fuzz_may_have_raised() -> 
     assert exact.best == frozenset("a")           # cut {b, c} on its bound
     assert tolerant.best == frozenset("b") and tolerant.best_cost == 9.98
     assert tolerant.worst > 0
+
+
+def test_local_search_ends_where_no_move_helps() -> None:
+    for seed in range(40):
+        sizes, cost = _instance(seed)
+        budget = sum(sizes.values()) * random.Random(seed).uniform(0.1, 0.7)
+        climb = bound.improve(sizes, budget, cost, frozenset())
+        assert climb.size <= budget and climb.cost <= cost(frozenset())
+        assert abs(climb.cost - cost(climb.chosen)) < 1e-9
+        # A local optimum: no index added, dropped or swapped for another lowers the cost.
+        for a in sizes:
+            for r in [None, *climb.chosen]:
+                moved = (climb.chosen - {r}) | {a}
+                if sum(sizes[n] for n in moved) <= budget:
+                    assert cost(moved) >= climb.cost - 1e-9, seed
+        # Never worse than the answer it starts from.
+        best, chosen = bound.brute_force(sizes, budget, cost)
+        assert bound.improve(sizes, budget, cost, chosen).cost == best
+
+
+def test_local_search_swaps_two_narrow_indexes_for_one_wide() -> None:
+    sizes = {"a": 5.0, "b": 5.0, "wide": 10.0}
+    costs = {frozenset(): 100.0, frozenset("a"): 70.0, frozenset("b"): 70.0, frozenset("ab"): 50.0}
+
+    def cost(chosen: frozenset[str]) -> float:
+        return 40.0 if "wide" in chosen else costs[chosen]
+
+    climb = bound.improve(sizes, 10.0, cost, frozenset("ab"))
+    assert climb.chosen == {"wide"} and climb.cost == 40.0 and climb.steps == 1
