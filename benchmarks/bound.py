@@ -92,7 +92,7 @@ class Climb:
 
 
 def improve(sizes: dict[str, float], budget: float, cost: Callable[[frozenset[str]], float],
-            start: frozenset[str]) -> Climb:
+            start: frozenset[str], on_step: Callable[[Climb], None] | None = None) -> Climb:
     """Local search from ``start``: take any move that lowers the cost, until none does.
 
     For pools too large for ``best_within`` (pairs and covering indexes on every
@@ -101,6 +101,7 @@ def improve(sizes: dict[str, float], budget: float, cost: Callable[[frozenset[st
     out of reach of every set one or two swaps away. The moves: add an index,
     drop one, swap one in for one out, and swap one in for two out (a wide
     index may replace two narrow ones). No move is tried that breaks the budget.
+    ``on_step`` sees the set after each move taken (the search can run for minutes).
     """
     pool = sorted(n for n in sizes if sizes[n] <= budget)
     chosen = frozenset(start)
@@ -130,6 +131,9 @@ def improve(sizes: dict[str, float], budget: float, cost: Callable[[frozenset[st
             if c < here - 1e-9 * max(1.0, abs(here)):
                 chosen, here, improved = candidate, c, True
                 climb.steps += 1
+                climb.cost, climb.chosen, climb.size = here, chosen, sum(sizes[n] for n in chosen)
+                if on_step is not None:
+                    on_step(climb)
                 break
     climb.cost, climb.chosen, climb.size = here, chosen, sum(sizes[n] for n in chosen)
     return climb

@@ -476,7 +476,9 @@ def bounds(conn: psycopg.Connection[Any], report: dict[str, Any], every: dict[st
         if wide:
             started = time.monotonic()
             print(f"  local search: {mb} HypoPG-MB over {len(extended)} indexes", file=sys.stderr)
-            climb = improve(whatif.sizes, mb, whatif, found.best)
+            climb = improve(whatif.sizes, mb, whatif, found.best,
+                            on_step=lambda c: print(f"    {c.cost:.2%} at {c.size:.0f} MB after {c.tried} sets",
+                                                    file=sys.stderr))
             out[-1]["local_search"] = {"pool": len(extended), "relative_cost": climb.cost, "mb": climb.size,
                                        "indexes": sorted(extended[n].label for n in climb.chosen),
                                        "moves_taken": climb.steps, "sets_costed": climb.tried}

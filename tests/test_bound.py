@@ -87,5 +87,7 @@ def test_local_search_swaps_two_narrow_indexes_for_one_wide() -> None:
     def cost(chosen: frozenset[str]) -> float:
         return 40.0 if "wide" in chosen else costs[chosen]
 
-    climb = bound.improve(sizes, 10.0, cost, frozenset("ab"))
+    seen: list[float] = []
+    climb = bound.improve(sizes, 10.0, cost, frozenset("ab"), on_step=lambda c: seen.append(c.cost))
     assert climb.chosen == {"wide"} and climb.cost == 40.0 and climb.steps == 1
+    assert seen == [40.0]
