@@ -554,7 +554,7 @@ def main() -> None:
                          "query filters, joins, groups or sorts on together (minutes more)")
     ap.add_argument("--wide", action="store_true",
                     help="with --bound: from each HypoPG-MB answer, a local search over a far wider pool (pairs "
-                         "and covering indexes per query on every table; about ten minutes more)")
+                         "and covering indexes per query on every table; about an hour more on 2 cores)")
     args = ap.parse_args()
     budgets = [float(b) for b in args.budgets.split(",")]
     pg = cluster(args.cache, args.scale)
