@@ -21,7 +21,7 @@ shortfall, so a reader sees whether the slack covered it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -108,19 +108,20 @@ def improve(sizes: dict[str, float], budget: float, cost: Callable[[frozenset[st
     here = cost(chosen)
     climb = Climb(cost=here, chosen=chosen, size=sum(sizes[n] for n in chosen))
 
-    def moves(current: frozenset[str]) -> list[frozenset[str]]:
+    def moves(current: frozenset[str]) -> Iterator[frozenset[str]]:
+        """The neighbours of ``current`` one at a time: a round usually ends at the first that helps,
+        and a list of them all took gigabytes with a wide pool."""
         used = sum(sizes[n] for n in current)
-        out: list[frozenset[str]] = [current - {r} for r in sorted(current)]
         members = sorted(current)
+        yield from (current - {r} for r in members)
         for a in pool:
             if a in current:
                 continue
             if used + sizes[a] <= budget:
-                out.append(current | {a})
-            out += [(current - {r}) | {a} for r in members if used - sizes[r] + sizes[a] <= budget]
-            out += [(current - {r1, r2}) | {a} for k, r1 in enumerate(members) for r2 in members[k + 1:]
-                    if used - sizes[r1] - sizes[r2] + sizes[a] <= budget and used + sizes[a] > budget]
-        return out
+                yield current | {a}
+            yield from ((current - {r}) | {a} for r in members if used - sizes[r] + sizes[a] <= budget)
+            yield from ((current - {r1, r2}) | {a} for k, r1 in enumerate(members) for r2 in members[k + 1:]
+                        if used - sizes[r1] - sizes[r2] + sizes[a] <= budget and used + sizes[a] > budget)
 
     improved = True
     while improved:
