@@ -10,9 +10,12 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from pgtune.analyze import whatif
 from pgtune.analyze.advisor import Options, suggest
+from pgtune.analyze.candidates import Candidate
 from pgtune.capture import Statement, WorkloadFilter, merge_workloads, read_queries_file, reset_counters
 from pgtune.cli import cli
+from pgtune.ddl import IndexKey
 from pgtune.explain import explain
 
 from .helpers import ORDERS_BY_USER, all_visible, run, shop
@@ -28,11 +31,35 @@ def test_rare_status_value_gets_a_partial_index(conn: psycopg.Connection[Any]) -
     assert ix.columns == ["createdAt"]
     assert ix.ddl.endswith("WHERE status = 'pending'")
     assert ix.estimated_bytes is not None and ix.estimated_bytes < 100_000   # 120 rows, not 60,000
+    # The HypoPG size is HypoPG's own figure (it already counts only the predicate's rows), not scaled again.
+    hypo = conn.execute("SELECT hypopg_relation_size(indexrelid) FROM hypopg_create_index(%s)",
+                        (ix.ddl.replace(" CONCURRENTLY", ""),)).fetchone()
+    conn.execute("SELECT hypopg_reset()")
+    assert hypo is not None and ix.estimated_bytes == hypo[0]
     conn.execute(ix.ddl)
     conn.execute('ANALYZE "order"')
     plan = explain(conn, stmts[0].query)
     assert ix.name in plan.indexes
     assert plan.cost < (advice.statements[0].cost_before or 0) / 10
+
+
+@pytest.mark.needs_hypopg
+def test_partial_index_size_is_hypopgs_own(conn: psycopg.Connection[Any]) -> None:
+    """HypoPG already sizes a partial index by the rows its predicate keeps: not to be scaled again."""
+    conn.execute("CREATE TABLE t AS SELECT g AS id, CASE WHEN g % 25 = 0 THEN 'rare' ELSE 'common' END AS s "
+                 "FROM generate_series(1, 200000) AS g")
+    conn.execute("ANALYZE t")
+    cand = Candidate(("public", "t"), (IndexKey("id"),), 0, where="s = 'rare'", where_fraction=0.04)
+    with whatif.session(conn) as hypo:
+        ours = hypo.size(cand)
+
+    def raw(statement: str) -> int:
+        row = conn.execute("SELECT hypopg_relation_size(indexrelid) FROM hypopg_create_index(%s)",
+                           (statement,)).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    assert ours == raw("CREATE INDEX ON t (id) WHERE s = 'rare'") < raw("CREATE INDEX ON t (id)") / 10
 
 
 def test_common_value_gets_a_full_index(conn: psycopg.Connection[Any]) -> None:

@@ -109,10 +109,8 @@ class Hypothetical:
         self.names[name] = position
         self.present[ident(cand)] = (int(oid), name)
         self.on_table.setdefault(cand.table, set()).add(ident(cand))
+        # HypoPG (since 1.2) already sizes a partial index by the rows its predicate keeps.
         estimate = int(size or 0)
-        if cand.where_fraction is not None:
-            # hypopg sizes a partial index like a full one; scale by the rows its predicate keeps.
-            estimate = max(8192, int(estimate * cand.where_fraction))
         self.sizes[ident(cand)] = estimate
         return name, estimate
 
