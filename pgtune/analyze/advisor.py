@@ -29,7 +29,7 @@ from ..capture import (
 from ..explain import explain, explain_scenarios, prepare_text
 from ..snapshot import QualConstant, Snapshot, snapshot
 from ..sqltext import ParseFailed
-from . import sizing, whatif
+from . import anchor, sizing, whatif
 from .bind import EQ, JOIN, Shape, bind
 from .candidates import (
     FOREIGN_KEY,
@@ -71,6 +71,7 @@ HEURISTIC = Method.HEURISTIC
 HYPOPG = Method.HYPOPG
 DOMINANT = 0.8     # a constant in at least this share of a qual's executions counts as "the" value
 MIN_GAIN = 0.10    # a plan must get at least this much cheaper to credit the index
+MAX_ANCHORED = 4   # reorderings of one statement planned per what-if question (analyze.anchor)
 WRITE_COST = 2.0   # planner cost units one written row costs each index (a descent and a leaf write)
 SAMPLE_ROWS = 100_000   # sample the distinct keys of multi-column and expression indexes from this many rows
 
@@ -377,7 +378,8 @@ class _Selection:
             def planner(i: int, config: list[Candidate]) -> float:
                 hypo.ensure(config, analyzed[costed[i]][1].tables)
                 try:
-                    return self._weighted(analyzed[costed[i]][0].query, rows[costed[i]], what_if=True)[0]
+                    return self._weighted_best(analyzed[costed[i]][0].query, rows[costed[i]], config,
+                                               what_if=True)[0]
                 except (psycopg.Error, ValueError):
                     if self.conn.broken or self.conn.closed:
                         raise
@@ -475,7 +477,7 @@ class _Selection:
             row = rows[pos]
             if row.cost_before is None:
                 continue
-            cost, used = self._weighted(analyzed[pos][0].query, row)
+            cost, used = self._weighted_best(analyzed[pos][0].query, row, cands)
             hits = {hypo.names[n] for n in used if n in hypo.names}
             if hits and cost < row.cost_before * (1 - MIN_GAIN):
                 used_by[pos] = hits
@@ -488,6 +490,33 @@ class _Selection:
 
     def _sample(self, table: TableKey, columns: list[str]) -> dict[str, str] | None:
         return sample_row(self.conn, table, columns)
+
+    def _weighted_best(self, query: str, row: AnalyzedStatement, config: list[Candidate],
+                       what_if: bool = False) -> tuple[float, frozenset[str]]:
+        """``_weighted``, also with each table of a partial or expression candidate moved first.
+
+        HypoPG costs those candidates only on the statement's first table
+        (see analyze.anchor); each reordering is a plan the server could
+        choose, so the cheapest of them is still a cost it can reach.
+        """
+        best = self._weighted(query, row, what_if=what_if)
+        anchored = sorted({c.table for c in config
+                           if c.where is not None or any(k.expression is not None for k in c.keys)})
+        texts = [t for table in anchored for t in anchor.first_at(query, table, self._resolve)]
+        for text in texts[:MAX_ANCHORED]:
+            try:
+                got = self._weighted(text, row, what_if=what_if)
+            except (psycopg.Error, ValueError):
+                if self.conn.broken or self.conn.closed:
+                    raise
+                continue        # the original order planned: a reordering that does not is no loss
+            if got[0] < best[0]:
+                best = got
+        return best
+
+    def _resolve(self, schema: str | None, name: str) -> TableKey | None:
+        table = self.catalog.lookup(schema, name)
+        return table.key if table is not None else None
 
     def _weighted(self, query: str, row: AnalyzedStatement,
                   what_if: bool = False) -> tuple[float, frozenset[str]]:
