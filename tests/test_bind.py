@@ -230,3 +230,36 @@ def test_order_by_position_is_descending_on_the_right_column() -> None:
     shape = bind('SELECT id, "createdAt" FROM posts ORDER BY 2 DESC LIMIT 5', VIEW_CATALOG)
     [order] = [u for u in shape.uses if u.role == ORDER]
     assert (order.column, order.descending) == ("createdAt", True)
+
+
+# -- filters a partial index's predicate can be made of ------------------------------------------
+
+
+def test_conjuncts_are_filters_on_one_table_without_parameters() -> None:
+    shape = bind('SELECT v.id FROM users u JOIN videos v ON v."userId" = u.id AND v."viewsCount" > v.id '
+                 "WHERE v.status IN ('READY', 'LIVE') AND v.\"createdAt\" < u.\"createdAt\" AND u.role = 'admin' "
+                 "AND v.\"createdAt\" > $1 AND (v.status = 'X' OR u.role = 'y') AND u.email IS NOT NULL", CATALOG)
+    got = {(c.table[1], c.alias, c.test.value, c.sql, c.values, c.negated) for c in shape.conjuncts}
+    assert got == {
+        ("videos", "v", "compare", '"viewsCount" > id', (), False),             # inner join's ON counts
+        ("videos", "v", "values", "status IN ('READY', 'LIVE')", ("'READY'", "'LIVE'"), False),
+        ("users", "u", "values", "role = 'admin'", ("'admin'",), False),
+        ("users", "u", "null", "email IS NOT NULL", (), True),
+    }   # not: two tables' columns, a parameter, an OR
+
+
+def test_outer_join_conditions_and_subqueries_stay_in_their_place() -> None:
+    shape = bind("SELECT 1 FROM users u LEFT JOIN videos v ON v.\"userId\" = u.id AND v.status = 'READY' "
+                 "WHERE EXISTS (SELECT 1 FROM comments c WHERE c.\"videoId\" = v.id AND c.\"userId\" = c.id)",
+                 CATALOG)
+    # The LEFT JOIN's condition filters nothing out of users; the subquery's filter is its own block's.
+    assert [(c.table[1], c.sql, c.block) for c in shape.conjuncts] == [("comments", '"userId" = id', 2)]
+
+
+def test_a_filter_every_or_branch_has_is_a_conjunct() -> None:
+    shape = bind("SELECT 1 FROM videos v WHERE (v.status = 'READY' AND v.\"viewsCount\" > 10) "
+                 "OR (v.\"viewsCount\" < 2 AND v.status = 'READY') OR (v.status = 'READY' AND v.\"userId\" = $1)",
+                 CATALOG)
+    assert [(c.sql, c.values) for c in shape.conjuncts] == [("status = 'READY'", ("'READY'",))]
+    shape = bind("SELECT 1 FROM videos WHERE \"userId\" = $1 AND (status = 'READY' OR status = 'LIVE')", CATALOG)
+    assert [(c.sql, c.values) for c in shape.conjuncts] == [('"userId" = $1', ("$1",))]

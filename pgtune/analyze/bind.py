@@ -20,7 +20,16 @@ from functools import lru_cache
 from typing import Any
 
 from pglast import ast
-from pglast.enums import A_Expr_Kind, CTEMaterialize, SetOperation, SortByDir, SortByNulls
+from pglast.enums import (
+    A_Expr_Kind,
+    BoolExprType,
+    CTEMaterialize,
+    JoinType,
+    NullTestType,
+    SetOperation,
+    SortByDir,
+    SortByNulls,
+)
 from pglast.stream import RawStream
 
 from ..capture import Catalog, Table, TableKey
@@ -44,6 +53,7 @@ class Role(StrEnum):
 EQ, RANGE, NULL, JOIN, ORDER, GROUP, FUNC, OUTPUT, STAR = Role
 
 _RANGE_OPS = {"<", "<=", ">", ">="}
+_COMPARE_OPS = {"=", "<", "<=", ">", ">=", "<>"}
 MAX_VIEW_DEPTH = 16
 
 
@@ -75,6 +85,32 @@ class ParamUse:
     interval: str | None = None   # "-" or "+": the value is an interval added to now()
 
 
+class Test(StrEnum):
+    """A filter on one table that could be a partial index's predicate as it stands."""
+
+    VALUES = "values"      # col IN ('a', 'b') or col = 'a': constants, no parameter
+    COMPARE = "compare"    # col1 < col2: two columns of the same row
+    NULL_TEST = "null"     # col IS [NOT] NULL
+
+
+@dataclass(frozen=True)
+class Conjunct:
+    """One AND-ed filter of a query block that reads one table occurrence and nothing else.
+
+    ``sql`` is printed by pglast with bare column names, ready to be (part of)
+    an index predicate; ``values`` are the constants of a VALUES test.
+    """
+
+    table: TableKey
+    alias: str
+    block: int
+    test: Test
+    sql: str
+    columns: tuple[str, ...]
+    values: tuple[str, ...] = ()
+    negated: bool = False      # IS NOT NULL
+
+
 @dataclass
 class Shape:
     """What a statement asks of its tables."""
@@ -85,6 +121,7 @@ class Shape:
     limited_blocks: set[int] = field(default_factory=set)
     unbound: list[str] = field(default_factory=list)
     params: dict[int, ParamUse] = field(default_factory=dict)
+    conjuncts: list[Conjunct] = field(default_factory=list)
 
 
 # Where a derived column (of a CTE, subquery or view) comes from: (base table, its column, its alias).
@@ -195,6 +232,7 @@ class _Binder:
         for item in extra or ():
             self.from_item(item, scope, block)
         self.where(node.whereClause, scope, block)
+        self.conjuncts(node.whereClause, scope, block)
         return _Output()
 
     def select(self, node: ast.SelectStmt, parent: _Scope | None) -> _Output:
@@ -210,6 +248,7 @@ class _Binder:
         for item in node.fromClause or ():
             self.from_item(item, scope, block)
         self.where(node.whereClause, scope, block)
+        self.conjuncts(node.whereClause, scope, block)
         self.where(node.havingClause, scope, block)
         for item in node.groupClause or ():
             if isinstance(item, ast.ColumnRef):
@@ -310,6 +349,8 @@ class _Binder:
             self.from_item(item.larg, scope, block)
             self.from_item(item.rarg, scope, block)
             self.where(item.quals, scope, block)
+            if item.jointype == JoinType.JOIN_INNER:
+                self.conjuncts(item.quals, scope, block)
             for col in _names(item.usingClause):
                 # USING (c): both sides' c are join keys.
                 for e in scope.entries:
@@ -364,6 +405,68 @@ class _Binder:
         if isinstance(expr, ast.A_Expr):
             self.a_expr(expr, scope, block)
         self._sublinks(expr, scope)
+
+    def conjuncts(self, expr: Any, scope: _Scope, block: int) -> None:
+        """Record each AND-ed filter that tests one table occurrence by constants or its own columns."""
+        if expr is None:
+            return
+        if isinstance(expr, ast.BoolExpr):
+            if expr.boolop == BoolExprType.AND_EXPR:
+                for arg in seq(expr.args):
+                    self.conjuncts(arg, scope, block)
+            elif expr.boolop == BoolExprType.OR_EXPR:
+                # A filter every branch has holds for the whole OR; the planner factors it out
+                # the same way ((A AND B) OR (A AND C) is A AND (B OR C)).
+                arms = [_and_list(arg) for arg in seq(expr.args)]
+                common = {printed(n) for n in arms[0]}
+                for arm in arms[1:]:
+                    common &= {printed(n) for n in arm}
+                for node in arms[0] if arms else ():
+                    if printed(node) in common:
+                        self.conjuncts(node, scope, block)
+            return
+        found = self._conjunct(expr, scope)
+        if found is not None:
+            entry, test, cols, values, negated = found
+            assert entry.table is not None
+            sql = _unqualified(expr)
+            self.shape.conjuncts.append(Conjunct(entry.table.key, entry.alias, block, test, sql, cols,
+                                                 values, negated))
+
+    def _conjunct(self, expr: Any, scope: _Scope) -> tuple[_Entry, Test, tuple[str, ...], tuple[str, ...],
+                                                           bool] | None:
+        def column(node: Any) -> tuple[_Entry, str] | None:
+            if not isinstance(node, ast.ColumnRef) or any(isinstance(f, ast.A_Star) for f in seq(node.fields)):
+                return None
+            hit = scope._resolve_here(_names(node.fields))     # this block's own tables only
+            return hit if hit is not None and hit[0].table is not None else None
+
+        if isinstance(expr, ast.NullTest):
+            hit = column(expr.arg)
+            if hit is None:
+                return None
+            return hit[0], Test.NULL_TEST, (hit[1],), (), expr.nulltesttype == NullTestType.IS_NOT_NULL
+        if not isinstance(expr, ast.A_Expr) or not expr.name:
+            return None
+        op = _names(expr.name)[-1]
+        left = column(expr.lexpr)
+        if left is None:
+            return None
+        if expr.kind == A_Expr_Kind.AEXPR_OP and op in _COMPARE_OPS:
+            right = column(expr.rexpr)
+            if right is not None:
+                same = right[0] is left[0] and right[1] != left[1]
+                return (left[0], Test.COMPARE, (left[1], right[1]), (), False) if same else None
+            value = _constant(expr.rexpr) if op == "=" else None
+            param = _strip_cast(expr.rexpr)
+            if value is None and op == "=" and isinstance(param, ast.ParamRef) and param.number:
+                value = f"${param.number}"      # a value chosen at run time: pg_qualstats may know it
+            return (left[0], Test.VALUES, (left[1],), (value,), False) if value is not None else None
+        if expr.kind == A_Expr_Kind.AEXPR_IN and op == "=":
+            values = [_constant(v) for v in seq(expr.rexpr if isinstance(expr.rexpr, (list, tuple)) else None)]
+            if values and all(v is not None for v in values):
+                return left[0], Test.VALUES, (left[1],), tuple(v for v in values if v is not None), False
+        return None
 
     def a_expr(self, expr: ast.A_Expr, scope: _Scope, block: int) -> None:
         op = _names(expr.name)[-1] if expr.name else ""
@@ -519,6 +622,13 @@ def _is_now(node: Any) -> bool:
         return _names(node.funcname)[-1:] in (("now",), ("clock_timestamp",), ("statement_timestamp",),
                                               ("transaction_timestamp",))
     return type(node).__name__ == "SQLValueFunction"
+
+
+def _and_list(expr: Any) -> list[Any]:
+    """The AND-ed terms of ``expr`` (itself when it is no AND)."""
+    if isinstance(expr, ast.BoolExpr) and expr.boolop == BoolExprType.AND_EXPR:
+        return [n for arg in seq(expr.args) for n in _and_list(arg)]
+    return [expr]
 
 
 def _strip_value_cast(node: Any) -> Any:
