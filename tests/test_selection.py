@@ -128,6 +128,28 @@ def test_a_statement_whose_cost_would_rise_is_protected() -> None:
     assert alone.steps[0].index.keys[0].column == "a"
 
 
+def test_a_full_index_does_not_replace_a_partial_one_that_still_pays() -> None:
+    """(a) WHERE s = 'x' serves statement 0 best; (a) serves statement 1. Both are kept, each for its own."""
+    table = ("public", "t")
+    partial = Candidate(table, (IndexKey("a"),), 1, where="s = 'x'", where_fraction=0.02)
+    full = Candidate(table, (IndexKey("a"),), 1)
+
+    def planner(pos: int, config: list[Candidate]) -> float:
+        has_partial, has_full = partial in config, full in config
+        if pos == 0:
+            return 5.0 if has_partial else 30.0 if has_full else 100.0
+        return 20.0 if has_full else 100.0
+
+    work = [Workload(calls=1, base_cost=100.0, tables=frozenset({table}),
+                     keyable={table: frozenset({"a"})}, touched={table: frozenset({"a", "s"})})
+            for _ in range(2)]
+    sizes = {None: 100 * 8192, "s = 'x'": 2 * 8192}
+    result = Greedy(work, planner, forecast=lambda c: sizes[c.where], hypopg_size=lambda c: sizes[c.where],
+                    upkeep=lambda c: 0.0, widen_columns={}).run([partial, full])
+    assert [(s.index.where, s.replaces) for s in result.steps] == [("s = 'x'", None), (None, None)]
+    assert result.steps[-1].cost == 25.0
+
+
 @pytest.mark.needs_hypopg
 def test_parameterized_targets_are_measured_before_and_after(conn: psycopg.Connection[Any], db: str,
                                                              tmp_path: Path) -> None:

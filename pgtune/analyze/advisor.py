@@ -71,7 +71,6 @@ HEURISTIC = Method.HEURISTIC
 HYPOPG = Method.HYPOPG
 DOMINANT = 0.8     # a constant in at least this share of a qual's executions counts as "the" value
 MIN_GAIN = 0.10    # a plan must get at least this much cheaper to credit the index
-MAX_ANCHORED = 4   # reorderings of one statement planned per what-if question (analyze.anchor)
 WRITE_COST = 2.0   # planner cost units one written row costs each index (a descent and a leaf write)
 SAMPLE_ROWS = 100_000   # sample the distinct keys of multi-column and expression indexes from this many rows
 
@@ -245,6 +244,7 @@ class _Selection:
         self.constants = constants or {}
         self.distinct: dict[tuple[TableKey, tuple[str, ...]], float | None] = {}   # sampled key counts
         self.forecasts: dict[Ident, int] = {}
+        self.kept: dict[tuple[TableKey, str], float | None] = {}    # sampled shares of partial predicates
         self.custom_only: set[int] = set()   # statements (id of their row) that stay on custom plans
 
     # -- analysis -------------------------------------------------------------
@@ -456,7 +456,18 @@ class _Selection:
                 self.distinct[key] = sizing.sample_distinct(self.conn, cand.table, cand.keys, rows)
             distinct = self.distinct[key]
         return sizing.forecast(self.catalog, cand.table, cand.keys, include=cand.include,
-                               fraction=cand.where_fraction, distinct=distinct)
+                               fraction=self._kept(cand), distinct=distinct)
+
+    def _kept(self, cand: Candidate) -> float | None:
+        """The share of rows a partial candidate keeps: sampled when the statistics can only guess."""
+        if cand.where is None or cand.where_fraction is None:
+            return cand.where_fraction
+        if cand.where_guessed and (cand.table, cand.where) not in self.kept:
+            table = self.catalog.tables.get(cand.table)
+            rows = table.reltuples if table else 0.0
+            sampled = sizing.sample_fraction(self.conn, cand.table, cand.where, rows) if rows > 0 else None
+            self.kept[(cand.table, cand.where)] = sampled if sampled is not None else cand.where_fraction
+        return self.kept.get((cand.table, cand.where), cand.where_fraction)
 
     def _curve(self, result: Selection, chosen: int) -> None:
         self.advice.curve = [CurvePoint(step=0, action="none", index=None, replaces=None, forecast_bytes=0,
@@ -500,10 +511,8 @@ class _Selection:
         choose, so the cheapest of them is still a cost it can reach.
         """
         best = self._weighted(query, row, what_if=what_if)
-        anchored = sorted({c.table for c in config
-                           if c.where is not None or any(k.expression is not None for k in c.keys)})
-        texts = [t for table in anchored for t in anchor.first_at(query, table, self._resolve)]
-        for text in texts[:MAX_ANCHORED]:
+        anchored = {c.table for c in config if c.where is not None or any(k.expression is not None for k in c.keys)}
+        for text in anchor.reorderings(query, anchored, self._resolve):
             try:
                 got = self._weighted(text, row, what_if=what_if)
             except (psycopg.Error, ValueError):
@@ -613,7 +622,8 @@ class _Selection:
             if before and after:
                 parts.append(f"planner cost {before / after:.1f}x lower")
         if cand.where:
-            share = f"{cand.where_fraction:.2%} of rows" if cand.where_fraction is not None else "few rows"
+            kept = self._kept(cand)
+            share = f"{kept:.2%} of rows" if kept is not None else "few rows"
             parts.append(f"partial: only rows where {cand.where} ({share}{self._distinct_note(cand)})")
         if cand.include:
             parts.append("INCLUDE for index-only scans")

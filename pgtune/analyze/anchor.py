@@ -19,7 +19,7 @@ cannot be moved; there the candidate stays uncosted, as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -34,6 +34,7 @@ from ..sqltext import printed
 Resolve = Callable[[str | None, str], TableKey | None]
 
 MAX_FROM_ITEMS = 8   # join_collapse_limit's default: beyond it, the FROM order steers the join search
+MAX_REORDERINGS = 4  # plans per what-if question at most, beside the statement as written
 
 
 def first_at(query: str, table: TableKey, resolve: Resolve) -> list[str]:
@@ -44,6 +45,15 @@ def first_at(query: str, table: TableKey, resolve: Resolve) -> list[str]:
     """
     return [text for schema, name, text in _occurrences(query)
             if text is not None and resolve(schema, name) == table]
+
+
+def reorderings(query: str, tables: Iterable[TableKey], resolve: Resolve, limit: int = MAX_REORDERINGS) -> list[str]:
+    """The statement with each of ``tables`` first in turn (what HypoPG needs to see their
+    partial and expression indexes); at most ``limit``, the original order not included."""
+    out: list[str] = []
+    for table in sorted(set(tables)):
+        out += [t for t in first_at(query, table, resolve) if t not in out]
+    return out[:limit]
 
 
 def _positional_star(top: ast.SelectStmt) -> bool:

@@ -5,8 +5,9 @@ selective first, from pg_stats; an expression such as ``lower(email)`` counts
 as one), then either the ORDER BY columns with their direction or one range
 column. Refinements an expert would make:
 
-* a constant that selects a rare value (``status = 'PROCESSING'`` at 0.2% of
-  rows) becomes a partial index's predicate instead of a key;
+* filters that keep few rows whatever the parameters (a status-like value,
+  ``status = 'PROCESSING'`` at 0.2% of rows; two of the row's columns
+  compared; a NULL test) become a partial index's predicate instead of keys;
 * a few narrow SELECT-list columns become INCLUDE columns so that an
   index-only scan can answer the statement;
 * join keys get their own candidate, which a nested-loop inner side probes;
@@ -18,13 +19,15 @@ column. Refinements an expert would make:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from ..capture import Catalog, ForeignKey, Index, TableKey
 from ..ddl import IndexKey, equals
-from .bind import EQ, FUNC, JOIN, ORDER, OUTPUT, RANGE, STAR, ColumnUse, Shape, normalize_expression
+from ..sqltext import constant_value as constant_text
+from .bind import EQ, FUNC, JOIN, ORDER, OUTPUT, RANGE, STAR, ColumnUse, Conjunct, Shape, Test, normalize_expression
 
 
 class Origin(StrEnum):
@@ -37,7 +40,10 @@ class Origin(StrEnum):
 WORKLOAD = Origin.WORKLOAD
 FOREIGN_KEY = Origin.FOREIGN_KEY
 
-RARE_VALUE = 0.05          # a constant matching fewer rows than this makes a partial index
+RARE_VALUE = 0.05          # a predicate keeping fewer rows than this makes a partial index only
+PARTIAL_SHARE = 0.30       # ...below this, a partial index is offered beside the full one
+NARROWS = 0.5              # a filter joins the predicate when it keeps less than this share of rows
+COMPARE_SHARE = 1 / 3      # rows kept by col1 < col2, as the planner guesses it (DEFAULT_INEQ_SEL)
 STATUS_LIKE = 50           # ...on a column with at most this many distinct values (a status, never an id)
 MAX_INCLUDE = 3            # INCLUDE at most this many columns
 _NARROW_TYPES = ("integer", "bigint", "smallint", "boolean", "date", "uuid", "real", "double precision",
@@ -56,6 +62,7 @@ class Candidate:
     where_label: str | None = None     # short form of the predicate for the index name
     where_fraction: float | None = None  # share of the table's rows the predicate keeps (pg_stats)
     where_column: str | None = None      # the status-like column the predicate tests
+    where_guessed: bool = False          # where_fraction includes the planner's guess for a column comparison
     include: tuple[str, ...] = ()
 
     @property
@@ -75,61 +82,152 @@ def from_shape(shape: Shape, position: int, catalog: Catalog, *, rare: float = R
 
     out: list[Candidate] = []
     for (block, alias, table), uses in groups.items():
-        where, where_label, rare_col, fraction = _rare_predicate(uses, table, catalog, rare)
-        eq = _unique(u.column for u in uses if u.role == EQ and u.column != rare_col)
-        eq.sort(key=lambda c: -catalog.distinct_values(table, c))
-        eq_keys = [IndexKey(c) for c in eq]
-        eq_keys += [IndexKey(u.column, expression=u.expression)
-                    for u in _unique_uses(u for u in uses if u.role == FUNC and u.expression)]
-        rng = _unique(u.column for u in uses if u.role == RANGE and u.column not in eq)
-        order = [u for u in uses if u.role == ORDER]
-        tail: list[IndexKey] = []
-        # ORDER BY helps only when every sort key comes from this one table occurrence.
-        if order and order_aliases.get(block) == {alias}:
-            seen: set[str] = set(eq)
-            for u in order:
-                if u.column not in seen:
-                    tail.append(IndexKey(u.column, u.descending))
-                    seen.add(u.column)
-        elif rng:
-            tail.append(IndexKey(rng[0]))
-        keys = tuple(eq_keys) + tuple(tail)
-        if where is not None and not keys:
-            keys = (IndexKey(rare_col or ""),)
-        if keys:
-            include = _include(uses, keys, table, catalog, block in shape.limited_blocks)
-            out.append(Candidate(table, keys, len(eq_keys), statements={position}, where=where,
-                                 where_label=where_label, where_fraction=fraction, where_column=rare_col,
-                                 include=include))
-        for col in _unique(u.column for u in uses if u.role == JOIN):
-            if col not in eq:
-                out.append(Candidate(table, (IndexKey(col),), 1, statements={position}))
+        filters = [c for c in shape.conjuncts if (c.block, c.alias, c.table) == (block, alias, table)]
+        pred = _predicate(uses, filters, table, catalog)
+        if pred is None or pred.fraction >= PARTIAL_SHARE:
+            out += _for_group(shape, uses, table, catalog, position, order_aliases, block, alias, None)
+            continue
+        out += _for_group(shape, uses, table, catalog, position, order_aliases, block, alias, pred)
+        if pred.fraction >= rare:
+            out += _for_group(shape, uses, table, catalog, position, order_aliases, block, alias, None)
     return out
 
 
-def _rare_predicate(uses: list[ColumnUse], table: TableKey, catalog: Catalog,
-                    rare: float) -> tuple[str | None, str | None, str | None, float | None]:
-    """(predicate, name label, column) for the rarest constant equality below ``rare``."""
-    best: tuple[float, ColumnUse] | None = None
+@dataclass(frozen=True)
+class Predicate:
+    """A partial index's WHERE: the statement's own filters that keep few rows, AND-ed."""
+
+    sql: str
+    label: str
+    fraction: float                   # rows kept (pg_stats; a column comparison as the planner guesses)
+    decided: frozenset[str]           # columns the predicate pins to its constants: no key needed
+    column: str | None = None         # the status-like column, for the reason text
+    guessed: bool = False             # a column comparison's share is the planner's guess
+
+
+def _for_group(shape: Shape, uses: list[ColumnUse], table: TableKey, catalog: Catalog, position: int,
+               order_aliases: dict[int, set[str]], block: int, alias: str,
+               pred: Predicate | None) -> list[Candidate]:
+    """The candidates of one table occurrence, partial with ``pred`` or full without."""
+    out: list[Candidate] = []
+    decided = pred.decided if pred is not None else frozenset()
+    where = pred.sql if pred is not None else None
+    where_label = pred.label if pred is not None else None
+    fraction = pred.fraction if pred is not None else None
+    rare_col = pred.column if pred is not None else None
+    guessed = pred is not None and pred.guessed
+    eq = _unique(u.column for u in uses if u.role == EQ and u.column not in decided)
+    eq.sort(key=lambda c: -catalog.distinct_values(table, c))
+    eq_keys = [IndexKey(c) for c in eq]
+    eq_keys += [IndexKey(u.column, expression=u.expression)
+                for u in _unique_uses(u for u in uses if u.role == FUNC and u.expression)]
+    rng = _unique(u.column for u in uses if u.role == RANGE and u.column not in eq)
+    order = [u for u in uses if u.role == ORDER]
+    tail: list[IndexKey] = []
+    # ORDER BY helps only when every sort key comes from this one table occurrence.
+    if order and order_aliases.get(block) == {alias}:
+        seen: set[str] = set(eq)
+        for u in order:
+            if u.column not in seen:
+                tail.append(IndexKey(u.column, u.descending))
+                seen.add(u.column)
+    elif rng:
+        tail.append(IndexKey(rng[0]))
+    keys = tuple(eq_keys) + tuple(tail)
+    if where is not None and not keys and rare_col is not None:
+        keys = (IndexKey(rare_col),)
+    if keys:
+        include = _include(uses, keys, table, catalog, block in shape.limited_blocks)
+        out.append(Candidate(table, keys, len(eq_keys), statements={position}, where=where,
+                             where_label=where_label, where_fraction=fraction, where_column=rare_col,
+                             where_guessed=guessed, include=include))
+    for col in _unique(u.column for u in uses if u.role == JOIN):
+        if col not in eq:
+            out.append(Candidate(table, (IndexKey(col),), 1, statements={position}))
+            if where is not None:
+                # A join key probed from the other side: with the filters as predicate, only the rows
+                # the statement keeps are in it (a fraction of the size).
+                out.append(Candidate(table, (IndexKey(col),), 1, statements={position}, where=where,
+                                     where_label=where_label, where_fraction=fraction, where_column=rare_col,
+                                     where_guessed=guessed))
+    return out
+
+
+def _predicate(uses: list[ColumnUse], filters: list[Conjunct], table: TableKey,
+               catalog: Catalog) -> Predicate | None:
+    """The filters of one table occurrence that could be a partial index's predicate, AND-ed.
+
+    A filter qualifies when it stays true for the statement whatever its
+    parameters: a constant on a status-like column (a most-common value, or
+    a parameter that nearly always carries one), a comparison of two of the
+    row's own columns, or a NULL test. It joins the predicate when it keeps
+    fewer than half the rows; the rows kept multiply (independence, as the
+    planner assumes).
+    """
+    parts: list[tuple[str, str, float]] = []          # sql, label, fraction
+    decided: set[str] = set()
+    column: str | None = None
+    rarest = 1.0
+    fixed = {f.columns[0] for f in filters if f.test == Test.VALUES and len(f.values) == 1}
     for u in uses:
-        if u.role != EQ or u.value is None or not u.value.startswith("'"):
+        if u.role != EQ or u.value is None or not u.value.startswith("'") or u.column in decided:
             continue
-        value = u.value[1:-1].replace("''", "'")
-        st = catalog.column_stats.get((table[0], table[1], u.column))
-        # A partial index pays for a status-like column whose value recurs (a most-common value);
-        # a constant on an identifier (`"userId" = 'u42'`) would make an index for one row's owner.
-        if st is None or value not in st.most_common_vals:
-            continue
-        if not 0 < catalog.distinct_values(table, u.column) <= STATUS_LIKE:
-            continue
-        freq = catalog.value_frequency(table, u.column, value)
-        if freq is not None and freq < rare and (best is None or freq < best[0]):
-            best = (freq, u)
-    if best is None:
-        return None, None, None, None
-    freq, u = best
-    label = f"{u.column}_{u.value[1:-1]}" if u.value else u.column
-    return equals(u.column, u.value or ""), label, u.column, freq
+        if u.column not in fixed:
+            continue        # inside an OR or NOT: a partial index on it would not serve the statement
+        freq = _common_frequency(catalog, table, u.column, [u.value])
+        if freq is not None and freq < NARROWS:
+            parts.append((equals(u.column, u.value), f"{u.column}_{u.value[1:-1]}", freq))
+            decided.add(u.column)
+            if freq < rarest:
+                rarest, column = freq, u.column
+    for f in filters:
+        if f.test == Test.VALUES and len(f.values) > 1 and f.columns[0] not in decided:
+            freq = _common_frequency(catalog, table, f.columns[0], list(f.values))
+            if freq is not None and freq < NARROWS:
+                parts.append((f.sql, f"{f.columns[0]}_in", freq))
+                decided.add(f.columns[0])
+        elif f.test == Test.COMPARE:
+            parts.append((f.sql, "_".join(f.columns), COMPARE_SHARE))
+        elif f.test == Test.NULL_TEST:
+            st = catalog.column_stats.get((table[0], table[1], f.columns[0]))
+            if st is not None:
+                kept = 1.0 - st.null_frac if f.negated else st.null_frac
+                if kept < NARROWS:
+                    parts.append((f.sql, f"{f.columns[0]}_{'notnull' if f.negated else 'null'}", kept))
+    if not parts:
+        return None
+    parts.sort()
+    fraction = 1.0
+    for _sql, _label, kept in parts:
+        fraction *= kept
+    label = re.sub(r"\W+", "_", "_".join(p[1] for p in parts)).strip("_")
+    return Predicate(" AND ".join(p[0] for p in parts), label, fraction, frozenset(decided), column,
+                     guessed=any(f.test == Test.COMPARE for f in filters))
+
+
+def _common_frequency(catalog: Catalog, table: TableKey, column: str, values: list[str]) -> float | None:
+    """Rows where a status-like ``column`` holds one of ``values`` (printed constants), if all are common.
+
+    A constant on an identifier (``"userId" = 'u42'``) would make an index for
+    one row's owner; a value outside the most-common list has no reliable share.
+    """
+    st = catalog.column_stats.get((table[0], table[1], column))
+    if st is None or not 0 < catalog.distinct_values(table, column) <= STATUS_LIKE:
+        return None
+    t = catalog.tables.get(table)
+    padded = t is not None and t.column_type(column).startswith("character(")
+    common = [v.rstrip() if padded else v for v in st.most_common_vals]
+    total = 0.0
+    for printed_value in values:
+        value = constant_text(printed_value)
+        if value is None:
+            return None
+        if padded:
+            value = value.rstrip()
+        if value not in common:
+            return None
+        total += st.most_common_freqs[common.index(value)]
+    return total
 
 
 def _include(uses: list[ColumnUse], keys: tuple[IndexKey, ...], table: TableKey, catalog: Catalog,

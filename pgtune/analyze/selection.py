@@ -219,8 +219,10 @@ class Greedy:
         if a.kind == StepKind.ADD:
             # An index that does everything a chosen one does (a statement's shape with the chosen
             # index's keys as prefix, or with INCLUDE columns) replaces it rather than joining it.
+            # A full index does not replace a partial one: the partial one is smaller, and the
+            # planner may still prefer it for the statements it was made for.
             a.old = next((c for c in self.config.get(a.new.table, {}).values()
-                          if serves(a.new.keys, a.new.where, a.new.include, c)), None)
+                          if c.where == a.new.where and serves(a.new.keys, a.new.where, a.new.include, c)), None)
         affected = [p for p in self.by_table.get(a.new.table, [])
                     if self.relevant(p, a.new) or (a.old is not None and self.relevant(p, a.old))]
         if not a.tables:
@@ -316,7 +318,7 @@ class Greedy:
         chosen = self.config.get(a.new.table, {})
         if ident(a.new) in chosen:
             return False
-        if any(serves(c.keys, c.where, c.include, a.new) for c in chosen.values()):
+        if any(c.where == a.new.where and serves(c.keys, c.where, c.include, a.new) for c in chosen.values()):
             return False
         return a.kind == StepKind.ADD or a.old is None or ident(a.old) in chosen
 
