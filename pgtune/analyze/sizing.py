@@ -73,6 +73,23 @@ def dedups(types: Iterable[str]) -> bool:
     return not any(t.startswith(_NO_DEDUP) or t.endswith(("[]", "range")) for t in types)
 
 
+def _sample(conn: psycopg.Connection[Any], query: sql.Composed, timeout_ms: int,
+            check: bool) -> tuple[Any, ...] | None:
+    """Run a sampling query read only and bounded in time; ``check``: only if it calls nothing but
+    PostgreSQL's own functions (readonly). None when it cannot run or fails."""
+    try:
+        if check and why_not_read_only(conn, query.as_string(conn)):
+            return None
+        with conn.transaction(force_rollback=True):
+            conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
+            conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(timeout_ms)))
+            return conn.execute(query).fetchone()
+    except (psycopg.Error, ValueError):
+        if conn.broken or conn.closed:
+            raise
+        return None
+
+
 def sample_distinct(conn: psycopg.Connection[Any], table: TableKey, keys: tuple[IndexKey, ...],
                     reltuples: float, timeout_ms: int = 2_000) -> float | None:
     """Distinct keys of a multi-column or expression index, estimated from a ~30,000-row sample.
@@ -92,17 +109,7 @@ def sample_distinct(conn: psycopg.Connection[Any], table: TableKey, keys: tuple[
                     "coalesce(sum(n), 0)::float8 FROM (SELECT count(*) AS n FROM {tab} "
                     "TABLESAMPLE SYSTEM ({pct}) REPEATABLE (1) GROUP BY {group}) AS s").format(
                         tab=sql.Identifier(*table), pct=sql.Literal(percent), group=group)
-    try:
-        if any(k.expression is not None for k in keys) and why_not_read_only(conn, query.as_string(conn)):
-            return None
-        with conn.transaction(force_rollback=True):
-            conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
-            conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(timeout_ms)))
-            row = conn.execute(query).fetchone()
-    except (psycopg.Error, ValueError):
-        if conn.broken or conn.closed:
-            raise
-        return None
+    row = _sample(conn, query, timeout_ms, check=any(k.expression is not None for k in keys))
     if not row or not row[2]:
         return None
     d, f1, n = (float(v) for v in row)
@@ -125,17 +132,7 @@ def sample_fraction(conn: psycopg.Connection[Any], table: TableKey, predicate: s
     query = sql.SQL("SELECT /* pgtune */ count(*)::float8, (count(*) FILTER (WHERE {pred}))::float8 "
                     "FROM {tab} TABLESAMPLE SYSTEM ({pct}) REPEATABLE (1)").format(
                         pred=sql.SQL(predicate), tab=sql.Identifier(*table), pct=sql.Literal(percent))
-    try:
-        if why_not_read_only(conn, query.as_string(conn)):
-            return None
-        with conn.transaction(force_rollback=True):
-            conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
-            conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(timeout_ms)))
-            row = conn.execute(query).fetchone()
-    except (psycopg.Error, ValueError):
-        if conn.broken or conn.closed:
-            raise
-        return None
+    row = _sample(conn, query, timeout_ms, check=True)
     if not row or not row[0]:
         return None
     return float(row[1]) / float(row[0])
