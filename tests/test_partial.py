@@ -9,7 +9,9 @@ import psycopg
 import pytest
 
 from pgtune.analyze.advisor import suggest
-from pgtune.capture import read_queries_file
+from pgtune.analyze.bind import bind
+from pgtune.analyze.candidates import from_shape
+from pgtune.capture import Catalog, ColumnStats, Table, read_queries_file
 from pgtune.explain import explain
 
 from .helpers import steady_state
@@ -65,3 +67,34 @@ def test_a_rare_null_test_is_a_predicate_and_a_common_one_is_not(conn: psycopg.C
     advice = suggest(conn, read_queries_file(lost + "\n" + found))
     wheres = {tuple(i.columns): i.where for i in advice.indexes if i.table == "shipment"}
     assert wheres == {("receivedOn",): '"lostAt" IS NOT NULL', ("orderId",): None}
+
+
+def catalog(n_distinct: float, mcv: tuple[str, ...], freqs: tuple[float, ...]) -> Catalog:
+    table = Table("public", "shipment", ("id", "mode", "orderId"), ("bigint", "character(10)", "bigint"),
+                  reltuples=1000)
+    return Catalog(tables={table.key: table}, search_path=("public",),
+                   column_stats={("public", "shipment", "mode"): ColumnStats(n_distinct, 0.0, mcv, freqs)})
+
+
+MODES = ("AIR       ", "MAIL      ", "SHIP      ", "RAIL      ")   # char(10): pg_stats keeps the padding
+
+
+@pytest.mark.parametrize("values,stats,expected", [
+    ("'MAIL', 'SHIP'", (4, MODES, (0.5, 0.25, 0.15, 0.1)), 0.25 + 0.15),
+    # A value the column does not hold (every value is listed): it keeps no rows.
+    ("'MAIL', 'AIR MAIL'", (4, MODES, (0.5, 0.25, 0.15, 0.1)), 0.25),
+    # A value beyond the listed ones, on a column with more: no reliable share, no predicate.
+    ("'MAIL', 'BARGE'", (9, MODES, (0.4, 0.3, 0.2, 0.05)), None),
+    # Not status-like: an identifier's values never make a predicate.
+    ("'MAIL', 'SHIP'", (-0.5, MODES, (0.4, 0.3, 0.2, 0.1)), None),
+])
+def test_in_list_share(values: str, stats: tuple[float, tuple[str, ...], tuple[float, ...]],
+                       expected: float | None) -> None:
+    cat = catalog(*stats)
+    shape = bind(f"SELECT id FROM shipment WHERE mode IN ({values}) AND \"orderId\" = $1", cat)
+    partial = [c for c in from_shape(shape, 0, cat) if c.where is not None]
+    if expected is None:
+        assert partial == []
+    else:
+        assert {c.where for c in partial} == {f"mode IN ({values})"}
+        assert all(c.where_fraction == pytest.approx(expected) for c in partial)

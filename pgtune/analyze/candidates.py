@@ -40,8 +40,7 @@ class Origin(StrEnum):
 WORKLOAD = Origin.WORKLOAD
 FOREIGN_KEY = Origin.FOREIGN_KEY
 
-RARE_VALUE = 0.05          # a predicate keeping fewer rows than this makes a partial index only
-PARTIAL_SHARE = 0.30       # ...below this, a partial index is offered beside the full one
+RARE_VALUE = 0.05          # a predicate keeping fewer rows than this makes a partial index only (else both)
 NARROWS = 0.5              # a filter joins the predicate when it keeps less than this share of rows
 COMPARE_SHARE = 1 / 3      # rows kept by col1 < col2, as the planner guesses it (DEFAULT_INEQ_SEL)
 STATUS_LIKE = 50           # ...on a column with at most this many distinct values (a status, never an id)
@@ -84,11 +83,9 @@ def from_shape(shape: Shape, position: int, catalog: Catalog, *, rare: float = R
     for (block, alias, table), uses in groups.items():
         filters = [c for c in shape.conjuncts if (c.block, c.alias, c.table) == (block, alias, table)]
         pred = _predicate(uses, filters, table, catalog)
-        if pred is None or pred.fraction >= PARTIAL_SHARE:
-            out += _for_group(shape, uses, table, catalog, position, order_aliases, block, alias, None)
-            continue
-        out += _for_group(shape, uses, table, catalog, position, order_aliases, block, alias, pred)
-        if pred.fraction >= rare:
+        if pred is not None:
+            out += _for_group(shape, uses, table, catalog, position, order_aliases, block, alias, pred)
+        if pred is None or pred.fraction >= rare:
             out += _for_group(shape, uses, table, catalog, position, order_aliases, block, alias, None)
     return out
 
@@ -224,9 +221,11 @@ def _common_frequency(catalog: Catalog, table: TableKey, column: str, values: li
             return None
         if padded:
             value = value.rstrip()
-        if value not in common:
-            return None
-        total += st.most_common_freqs[common.index(value)]
+        if value in common:
+            total += st.most_common_freqs[common.index(value)]
+        elif catalog.distinct_values(table, column) > len(common):
+            return None     # one of the values the statistics do not list: no reliable share
+        # else every value the column holds is listed, and this one is not among them: no rows
     return total
 
 
