@@ -9,7 +9,9 @@ by its cost without them. For each storage budget pgtune's advice is first
 costed hypothetically (HypoPG, sizes as HypoPG estimates them, as the peers
 were measured), then built for real, one budget's extra indexes at a time
 (the sets are nested), and costed again with real sizes from
-``pg_relation_size``.
+``pg_relation_size``. The sets for the peers' budgets (HypoPG-estimated MB)
+are built and costed too: HypoPG's costs are the protocol's, real indexes
+are what a user gets.
 
 The data comes from the PyPI package ``tpchgen-cli``, installed into the
 benchmark's cache (not a pgtune dependency). The cache keeps the generated
