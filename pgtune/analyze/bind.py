@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from pglast import ast
@@ -93,7 +93,7 @@ class Test(StrEnum):
     NULL_TEST = "null"     # col IS [NOT] NULL
 
 
-@dataclass(frozen=True)
+@dataclass
 class Conjunct:
     """One AND-ed filter of a query block that reads one table occurrence and nothing else.
 
@@ -105,10 +105,15 @@ class Conjunct:
     alias: str
     block: int
     test: Test
-    sql: str
-    columns: tuple[str, ...]
+    node: Any = field(repr=False, compare=False)     # the filter in the statement's (shared) tree
+    columns: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
     negated: bool = False      # IS NOT NULL
+
+    @cached_property
+    def sql(self) -> str:
+        # Printed on demand: most filters never become a predicate, and printing costs a parse.
+        return _unqualified(self.node)
 
 
 @dataclass
@@ -418,19 +423,19 @@ class _Binder:
                 # A filter every branch has holds for the whole OR; the planner factors it out
                 # the same way ((A AND B) OR (A AND C) is A AND (B OR C)).
                 arms = [_and_list(arg) for arg in seq(expr.args)]
-                common = {printed(n) for n in arms[0]}
-                for arm in arms[1:]:
-                    common &= {printed(n) for n in arm}
-                for node in arms[0] if arms else ():
-                    if printed(node) in common:
-                        self.conjuncts(node, scope, block)
+                first = [n for n in arms[0] if self._conjunct(n, scope) is not None] if len(arms) > 1 else []
+                if first:       # printing is a parse each: only when the first branch has a candidate
+                    others = [{printed(n) for n in arm} for arm in arms[1:]]
+                    for node in first:
+                        text = printed(node)
+                        if all(text in other for other in others):
+                            self.conjuncts(node, scope, block)
             return
         found = self._conjunct(expr, scope)
         if found is not None:
             entry, test, cols, values, negated = found
             assert entry.table is not None
-            sql = _unqualified(expr)
-            self.shape.conjuncts.append(Conjunct(entry.table.key, entry.alias, block, test, sql, cols,
+            self.shape.conjuncts.append(Conjunct(entry.table.key, entry.alias, block, test, expr, cols,
                                                  values, negated))
 
     def _conjunct(self, expr: Any, scope: _Scope) -> tuple[_Entry, Test, tuple[str, ...], tuple[str, ...],
