@@ -30,7 +30,7 @@ from ..explain import explain, explain_scenarios, prepare_text
 from ..snapshot import QualConstant, Snapshot, snapshot
 from ..sqltext import ParseFailed
 from . import anchor, sizing, whatif
-from .bind import EQ, JOIN, Shape, bind
+from .bind import EQ, FUNC, JOIN, NULL, RANGE, Shape, bind
 from .candidates import (
     FOREIGN_KEY,
     RARE_VALUE,
@@ -378,8 +378,8 @@ class _Selection:
             def planner(i: int, config: list[Candidate]) -> float:
                 hypo.ensure(config, analyzed[costed[i]][1].tables)
                 try:
-                    return self._weighted_best(analyzed[costed[i]][0].query, rows[costed[i]], config,
-                                               what_if=True)[0]
+                    return self._weighted_best(analyzed[costed[i]][0].query, analyzed[costed[i]][1],
+                                               rows[costed[i]], config, what_if=True)[0]
                 except (psycopg.Error, ValueError):
                     if self.conn.broken or self.conn.closed:
                         raise
@@ -488,7 +488,7 @@ class _Selection:
             row = rows[pos]
             if row.cost_before is None:
                 continue
-            cost, used = self._weighted_best(analyzed[pos][0].query, row, cands)
+            cost, used = self._weighted_best(analyzed[pos][0].query, analyzed[pos][1], row, cands)
             hits = {hypo.names[n] for n in used if n in hypo.names}
             if hits and cost < row.cost_before * (1 - MIN_GAIN):
                 used_by[pos] = hits
@@ -502,16 +502,24 @@ class _Selection:
     def _sample(self, table: TableKey, columns: list[str]) -> dict[str, str] | None:
         return sample_row(self.conn, table, columns)
 
-    def _weighted_best(self, query: str, row: AnalyzedStatement, config: list[Candidate],
+    def _weighted_best(self, query: str, shape: Shape, row: AnalyzedStatement, config: list[Candidate],
                        what_if: bool = False) -> tuple[float, frozenset[str]]:
         """``_weighted``, also with each table of a partial or expression candidate moved first.
 
         HypoPG costs those candidates only on the statement's first table
         (see analyze.anchor); each reordering is a plan the server could
-        choose, so the cheapest of them is still a cost it can reach.
+        choose, so the cheapest of them is still a cost it can reach. Only
+        a candidate the statement could use asks for one: a partial index
+        on a table it filters, an expression index on an expression it tests.
         """
         best = self._weighted(query, row, what_if=what_if)
-        anchored = {c.table for c in config if c.where is not None or any(k.expression is not None for k in c.keys)}
+        filtered = {u.table for u in shape.uses if u.role in (EQ, RANGE, NULL)} | {c.table for c in shape.conjuncts}
+        tested = {(u.table, u.expression) for u in shape.uses if u.role == FUNC}
+        anchored = {c.table for c in config
+                    if (c.where is not None and c.table in filtered)
+                    or any((c.table, k.expression) in tested for k in c.keys if k.expression is not None)}
+        if not anchored:
+            return best
         for text in anchor.reorderings(query, anchored, self._resolve):
             try:
                 got = self._weighted(text, row, what_if=what_if)

@@ -28,7 +28,7 @@ from pglast import ast
 from pglast.enums import JoinType
 
 from ..capture import TableKey
-from ..sqltext import printed
+from ..sqltext import ParseFailed, parse, printed
 
 # (schema or None, table name) -> the table it names through search_path, or None.
 Resolve = Callable[[str | None, str], TableKey | None]
@@ -50,9 +50,11 @@ def first_at(query: str, table: TableKey, resolve: Resolve) -> list[str]:
 def reorderings(query: str, tables: Iterable[TableKey], resolve: Resolve, limit: int = MAX_REORDERINGS) -> list[str]:
     """The statement with each of ``tables`` first in turn (what HypoPG needs to see their
     partial and expression indexes); at most ``limit``, the original order not included."""
+    wanted = set(tables)
     out: list[str] = []
-    for table in sorted(set(tables)):
-        out += [t for t in first_at(query, table, resolve) if t not in out]
+    for schema, name, text in _occurrences(query):
+        if text is not None and text not in out and resolve(schema, name) in wanted:
+            out.append(text)
     return out[:limit]
 
 
@@ -92,12 +94,12 @@ def _movable(steps: list[tuple[ast.JoinExpr, bool]]) -> bool:
                for j, right in steps)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=20_000)
 def _occurrences(query: str) -> tuple[tuple[str | None, str, str | None], ...]:
     """Per table named in the top-level FROM: (schema, name, the statement with it first or None if it is)."""
     try:
-        stmts = pglast.parse_sql(query)
-    except pglast.parser.ParseError:
+        stmts = parse(query)        # the shared tree, only read here; _moved edits a fresh one
+    except ParseFailed:
         return ()
     if len(stmts) != 1:
         return ()
