@@ -28,6 +28,7 @@ import re
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -409,8 +410,8 @@ class WhatIfCost(SetCost):
     def __init__(self, conn: psycopg.Connection[Any], pool: dict[str, PoolIndex], base: float) -> None:
         super().__init__(conn, pool, base)
         self.cands = {name: ix.candidate() for name, ix in pool.items()}
-        self.session = whatif.session(conn)
-        self.hypo = self.session.__enter__()
+        self.stack = ExitStack()       # hypopg_reset when the search is done (close)
+        self.hypo = self.stack.enter_context(whatif.session(conn))
         self.sizes = {name: self.hypo.size(c) / 1048576 for name, c in self.cands.items()}
 
     def plan(self, chosen: frozenset[str], texts: list[str]) -> list[float]:
@@ -421,7 +422,7 @@ class WhatIfCost(SetCost):
                 for q in texts]
 
     def close(self) -> None:
-        self.session.__exit__(None, None, None)
+        self.stack.close()
 
 
 def in_public(schema: str | None, name: str) -> tuple[str, str] | None:
