@@ -21,6 +21,7 @@ from .analyze.advisor import Advice, Options, advise
 from .apply import Applier, Report, Status
 from .capabilities import Capabilities, probe
 from .capture import Statement
+from .connect import force_session_settings
 from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
 from .errors import InputError, from_psycopg
@@ -41,10 +42,16 @@ R = TypeVar("R")
 
 
 def _library_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """The library raises pgtune.errors only: a server error leaves as one classified PgtuneError."""
+    """The library raises pgtune.errors only: a server error leaves as one classified PgtuneError.
+
+    The connection a call is given becomes a pgtune session first (connect.force_session_settings):
+    whoever opened it, pgtune's statements read literals as pglast does and never feed pg_qualstats.
+    """
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
+            if args and isinstance(args[0], psycopg.Connection):
+                force_session_settings(args[0])
             return fn(*args, **kwargs)
         except psycopg.Error as exc:
             raise from_psycopg(exc) from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -37,16 +38,31 @@ class Statement:
     rows: int = 0
 
 
+class TableKind(StrEnum):
+    """pg_class.relkind of a relation pgtune may index."""
+
+    TABLE = "r"
+    PARTITIONED = "p"            # holds no rows: its partitions do
+    MATERIALIZED_VIEW = "m"
+
+
 @dataclass(frozen=True)
 class Table:
     schema: str
     name: str
     columns: tuple[str, ...]
     column_types: tuple[str, ...] = ()
-    reltuples: float = 0.0
+    reltuples: float = 0.0   # a partitioned table: the sum over its leaf partitions
     size_bytes: int = 0
     writes: int = 0      # inserts + non-HOT updates: each one maintains every index
     deletes: int = 0
+    kind: TableKind = TableKind.TABLE
+    parent: TableKey | None = None               # a partition: the partitioned table it belongs to
+    partitions: tuple[TableKey, ...] = ()        # a partitioned table: its direct partitions
+
+    @property
+    def partitioned(self) -> bool:
+        return self.kind == TableKind.PARTITIONED
 
     def column_type(self, column: str) -> str:
         try:
@@ -124,6 +140,8 @@ class ColumnInfo:
     most_common_freqs: tuple[float, ...] = ()
     histogram_bounds: tuple[str, ...] = ()
     correlation: float | None = None    # physical order vs value order (1: stored sorted)
+    default: str | None = None          # the column's DEFAULT expression (pg_get_expr), None: no default
+    stats_from: str | None = None       # a partitioned table without inherited statistics: the leaf they are from
 
 
 @dataclass
@@ -168,6 +186,21 @@ class Catalog:
                 self._indexes_by_table.setdefault(i.table_key, []).append(i)
             self._indexes_seen = len(self.indexes)
         return list(self._indexes_by_table.get(key, ()))
+
+    def leaf_partitions(self, key: TableKey) -> list[TableKey]:
+        """The partitions of ``key`` that hold rows (sub-partitions followed down), or ``[key]`` itself."""
+        table = self.tables.get(key)
+        if table is None or not table.partitioned:
+            return [key]
+        return [leaf for child in table.partitions for leaf in self.leaf_partitions(child)]
+
+    def partition_root(self, key: TableKey) -> TableKey:
+        """The topmost partitioned table ``key`` belongs to (``key`` itself when it is no partition)."""
+        table = self.tables.get(key)
+        while table is not None and table.parent is not None and table.parent in self.tables:
+            key = table.parent
+            table = self.tables[key]
+        return key
 
     def lookup(self, schema: str | None, name: str) -> Table | None:
         """Resolve a table reference the way the server would, through search_path."""
@@ -327,9 +360,12 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         cat.search_path = tuple(row["path"]) if row else ("public",)
         cur.execute(catalog_sql.load("tables"))
         for r in cur.fetchall():
+            parent = (r["parent_schema"], r["parent_table"]) if r["parent_table"] is not None else None
             t = Table(schema=r["schema"], name=r["table"], columns=tuple(r["columns"]),
                       column_types=tuple(r["column_types"]), reltuples=r["reltuples"],
-                      size_bytes=r["size_bytes"], writes=r["writes"], deletes=r["deletes"])
+                      size_bytes=r["size_bytes"], writes=r["writes"], deletes=r["deletes"],
+                      kind=TableKind(r["kind"]), parent=parent,
+                      partitions=tuple((p[0], p[1]) for p in r["partitions"]))
             cat.tables[t.key] = t
         cur.execute(catalog_sql.load("indexes"))
         for r in cur.fetchall():
@@ -361,7 +397,8 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
                 most_common_vals=tuple(r["most_common_vals"] or ()),
                 most_common_freqs=tuple(float(f) for f in r["most_common_freqs"] or ()),
                 histogram_bounds=tuple(r["histogram_bounds"] or ()),
-                correlation=None if r["correlation"] is None else float(r["correlation"]))
+                correlation=None if r["correlation"] is None else float(r["correlation"]),
+                default=r["default_expr"], stats_from=r["stats_from"])
             cat.columns.append(info)
             if info.n_distinct is not None:
                 cat.column_stats[(info.schema, info.table, info.name)] = ColumnStats(

@@ -14,7 +14,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from ._text import error_text
-from .errors import ConnectionFailed
+from .errors import ConnectionFailed, from_psycopg
 
 APPLICATION_NAME = "pgtune"
 
@@ -87,8 +87,20 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
         raise ConnectionFailed(
             f"cannot connect to {describe(conninfo)}: {redact(first, conninfo)}"
         ) from None
-    force_session_settings(conn)
+    try:
+        force_session_settings(conn)
+    except psycopg.Error as exc:
+        conn.close()
+        raise from_psycopg(exc) from None
     return conn
+
+
+# pgtune's own statements must never feed pg_qualstats: its sampling of a forced generic plan of a
+# partitioned join crashes the backend (pg_qualstats 2.0.4, signal 11), its table is small and fills
+# (pg_qualstats.max), and pgtune's own EXPLAINs would come back as "the workload's constants".
+# Set only where the setting exists: SET on an unknown name would create a placeholder.
+QUALSTATS_OFF = ("SELECT /* pgtune */ pg_catalog.set_config('pg_qualstats.enabled', 'off', {local}) "
+                 "WHERE pg_catalog.current_setting('pg_qualstats.enabled', true) IS NOT NULL")
 
 
 def force_session_settings(conn: psycopg.Connection[Any]) -> None:
@@ -96,6 +108,8 @@ def force_session_settings(conn: psycopg.Connection[Any]) -> None:
 
     pglast reads string literals with ``standard_conforming_strings = on`` (a
     backslash is just a character); a server reading them otherwise would see
-    other statements in the same text.
+    other statements in the same text. pg_qualstats is off for the session
+    (see QUALSTATS_OFF).
     """
     conn.execute("SET /* pgtune */ standard_conforming_strings = on")
+    conn.execute(QUALSTATS_OFF.format(local="false"))

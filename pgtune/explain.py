@@ -19,6 +19,7 @@ import psycopg
 from pglast import ast
 from psycopg import pq, sql
 
+from .connect import QUALSTATS_OFF
 from .sqltext import parse, printed, type_name, walk
 
 _STMT_NAME = "pgtune_explain"
@@ -156,7 +157,9 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
     steps = ["BEGIN /* pgtune */ READ ONLY",
              # One statement sets both for this transaction only (set_config(..., true) is SET LOCAL).
              "SELECT /* pgtune */ set_config('standard_conforming_strings', 'on', true), "
-             f"set_config('statement_timeout', '{int(timeout_ms)}', true)"]
+             f"set_config('statement_timeout', '{int(timeout_ms)}', true)",
+             # Whatever session this is: a forced generic plan sampled by pg_qualstats can crash the backend.
+             QUALSTATS_OFF.format(local="true")]
     if nparams:
         steps.append(f"PREPARE /* pgtune */ {_STMT_NAME}{types} AS {query}")
     lasts: list[tuple[str, str]] = []

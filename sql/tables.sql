@@ -1,13 +1,27 @@
 -- Finds the ordinary and partitioned user tables, and materialized views (an
--- index on one serves its readers), with their columns, size,
--- row estimate and write activity: rows whose write maintains every index
--- (inserts and non-HOT updates) and deletes (which scan referencing FKs).
+-- index on one serves its readers), with their columns, size, row estimate and
+-- write activity: rows whose write maintains every index (inserts and non-HOT
+-- updates) and deletes (which scan referencing FKs).
+-- A partitioned table (relkind p) holds no rows itself: its size, rows and
+-- writes are the sums over its leaf partitions (autovacuum never analyzes a
+-- partitioned table, so its own reltuples is often -1), and `partitions` lists
+-- its direct partitions; a partition names its `parent`.
 SELECT /* pgtune */ n.nspname AS schema,
        c.relname AS table,
-       c.reltuples::float8 AS reltuples,  -- -1: never analyzed
-       pg_catalog.pg_table_size(c.oid) AS size_bytes,
-       coalesce(st.n_tup_ins + st.n_tup_upd - st.n_tup_hot_upd, 0) AS writes,
-       coalesce(st.n_tup_del, 0) AS deletes,
+       c.relkind::text AS kind,
+       CASE WHEN c.relkind = 'p' THEN leaves.reltuples ELSE c.reltuples::float8 END AS reltuples,  -- -1: never analyzed
+       CASE WHEN c.relkind = 'p' THEN leaves.size_bytes ELSE pg_catalog.pg_table_size(c.oid) END AS size_bytes,
+       CASE WHEN c.relkind = 'p' THEN leaves.writes
+            ELSE coalesce(st.n_tup_ins + st.n_tup_upd - st.n_tup_hot_upd, 0) END AS writes,
+       CASE WHEN c.relkind = 'p' THEN leaves.deletes ELSE coalesce(st.n_tup_del, 0) END AS deletes,
+       pn.nspname AS parent_schema,
+       pc.relname AS parent_table,
+       array(SELECT ARRAY[kn.nspname::text, kc.relname::text]
+             FROM pg_catalog.pg_inherits AS k
+                 JOIN pg_catalog.pg_class AS kc ON kc.oid = k.inhrelid
+                 JOIN pg_catalog.pg_namespace AS kn ON kn.oid = kc.relnamespace
+             WHERE k.inhparent = c.oid AND kc.relispartition
+             ORDER BY kn.nspname, kc.relname) AS partitions,
        array(SELECT a.attname::text
              FROM pg_catalog.pg_attribute AS a
              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -19,6 +33,20 @@ SELECT /* pgtune */ n.nspname AS schema,
 FROM pg_catalog.pg_class AS c
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
     LEFT JOIN pg_catalog.pg_stat_user_tables AS st ON st.relid = c.oid
+    LEFT JOIN pg_catalog.pg_inherits AS i ON i.inhrelid = c.oid AND c.relispartition
+    LEFT JOIN pg_catalog.pg_class AS pc ON pc.oid = i.inhparent
+    LEFT JOIN pg_catalog.pg_namespace AS pn ON pn.oid = pc.relnamespace
+    LEFT JOIN LATERAL (
+        SELECT CASE WHEN bool_or(lc.reltuples >= 0)
+                    THEN sum(greatest(lc.reltuples, 0))::float8 ELSE -1 END AS reltuples,
+               coalesce(sum(pg_catalog.pg_table_size(lc.oid)), 0)::int8 AS size_bytes,
+               coalesce(sum(ls.n_tup_ins + ls.n_tup_upd - ls.n_tup_hot_upd), 0)::int8 AS writes,
+               coalesce(sum(ls.n_tup_del), 0)::int8 AS deletes
+        FROM pg_catalog.pg_partition_tree(c.oid) AS t
+            JOIN pg_catalog.pg_class AS lc ON lc.oid = t.relid
+            LEFT JOIN pg_catalog.pg_stat_user_tables AS ls ON ls.relid = lc.oid
+        WHERE t.isleaf AND c.relkind = 'p'
+    ) AS leaves ON true
 WHERE c.relkind IN ('r', 'p', 'm')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgtune')
   AND n.nspname NOT LIKE 'pg\_toast%'

@@ -165,7 +165,9 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
             # Steady state: count statements and table writes from here on, not the bulk load.
             reset_counters(conn)
             progress("running the workload")
-            run_workload(conn, scale)
+            # The application's own session: pgtune's sessions are never sampled by pg_qualstats.
+            with psycopg.connect(dsn, autocommit=True, application_name="demo-app") as app:
+                run_workload(app, scale)
             before = measure(conn, scale)
             progress("pgtune suggest")
             # Inside the cluster's own temp dir: removed with it, kept with it (--keep).
