@@ -237,7 +237,7 @@ def _yn(flag: bool) -> str:
 @click.option("--layout", type=click.Choice([x.value for x in Layout]), default=Layout.PGTUNE.value,
               show_default=True,
               help="With --emit: pgtune's folder (apply/rollback/verify), or files your migration tool runs, "
-                   "added to its folder: prisma (one statement per migration.sql), flyway, golang-migrate.")
+                   "added to its folder: prisma (a folder per phase and per concurrent build), flyway, golang-migrate.")
 @click.option("--no-constraints", is_flag=True, help="Do not propose CHECK constraints.")
 @click.option("--constraint-timeout", default="10s", show_default=True, type=DURATION,
               help="statement_timeout for each query that proves a CHECK constraint on the data.")
@@ -314,7 +314,7 @@ def _print_prisma(advice: PrismaAdvice) -> None:
     for p in advice.proposals:
         where = f"model {p.model}" if p.model else "no model"
         if p.fit == Fit.REMOVE:
-            click.echo(f"  {where}: remove {p.line or p.name} ({p.note})")
+            click.echo(f"  {where}: {p.name}: {p.note}")
         elif p.line and p.fit in (Fit.LINE, Fit.PREVIEW):
             done = " (added)" if p.written else ""
             click.echo(f"  {where}: {p.line}{done}" + (f"  -- {p.note}" if p.note else ""))
@@ -643,7 +643,7 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
 @click.option("--layout", type=click.Choice([x.value for x in Layout]), default=Layout.PGTUNE.value,
               show_default=True,
               help="With --emit: pgtune's folder (apply/rollback/verify), or files your migration tool runs, "
-                   "added to its folder: prisma (one statement per migration.sql), flyway, golang-migrate.")
+                   "added to its folder: prisma (a folder per phase and per concurrent build), flyway, golang-migrate.")
 @click.option("--prisma-schema", type=click.Path(path_type=Path, exists=True), default=None,
               help="Say what schema.prisma (or the schema folder) must change with the fixes: an @@index to add, "
                    "a declared one to remove.")

@@ -22,7 +22,7 @@ from pgtune.cli import cli
 from .test_health import plant
 from .test_health_emit import KIND_INDEXES, KINDS, indexes
 from .test_hostile_names import _dump
-from .test_layouts import as_one_query
+from .test_layouts import as_one_query, prisma_deploy
 from .test_migration import squawk_bin
 
 FIXED = {"sequence-near-overflow"}     # the one planted finding no migration fixes
@@ -79,20 +79,25 @@ def test_golang_migrate_down_restores_every_kind_of_index_exactly(db: str, conn:
     assert _dump(db) == original            # statistics target, comment and CLUSTER mark included
 
 
-def test_prisma_fixes_every_finding_one_statement_per_migration(conn: psycopg.Connection[Any],
-                                                                tmp_path: Path) -> None:
+def test_prisma_fixes_every_finding_one_folder_per_phase_and_per_concurrent_statement(
+        conn: psycopg.Connection[Any], tmp_path: Path) -> None:
     planted(conn)
-    emit(conn, tmp_path / "migrations", plan.Layout.PRISMA)
+    report = api.health(conn, min_stats_age_s=0,
+                        emit=api.EmitOptions(directory=tmp_path / "migrations", layout=plan.Layout.PRISMA))
+    m = report.migration
+    assert m is not None
     folders = sorted((tmp_path / "migrations").iterdir())
-    for folder in folders:
-        text = (folder / "migration.sql").read_text()
-        assert len(pglast.split(text)) == 1, folder.name
-        as_one_query(conn, text)
+    assert len({f.name.split("_", 1)[1] for f in folders}) == len(folders)        # every name differs
+    assert prisma_deploy(conn, tmp_path / "migrations") == [f.name for f in folders]
     assert left(conn) == FIXED
-    # Prisma has no down migrations: each drop says how to build the index again, all of it.
+    # Prisma has no down migrations: each drop says how to build the index again, all of it; and if the drop
+    # fails, it is run again (IF EXISTS finishes an interrupted drop), never the build's recovery.
     [copy] = [(f / "migration.sql").read_text() for f in folders if f.name.endswith("drop_userorders_userid_b")]
-    assert "To undo (Prisma has no down migrations): CREATE INDEX CONCURRENTLY" in copy
-    assert "then: COMMENT ON INDEX public.\"userOrders_userId_" in copy and "it''s a copy" in copy
+    recovery = next(line for line in copy.splitlines() if line.startswith("-- If it fails"))
+    assert "run it again" in recovery and "CREATE" not in recovery
+    assert "-- To undo (Prisma has no down migrations), build it again as it was:" in copy
+    assert '--   CREATE INDEX CONCURRENTLY IF NOT EXISTS "userOrders_userId_b"' in copy
+    assert "--   COMMENT ON INDEX public.\"userOrders_userId_" in copy and "it''s a copy" in copy
 
 
 def test_flyway_fixes_every_finding_and_says_how_to_undo_a_drop(conn: psycopg.Connection[Any],

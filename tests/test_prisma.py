@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pglast
 import psycopg
 import pytest
 from click.testing import CliRunner
@@ -24,6 +25,7 @@ from pgtune.prisma import schema as prisma_schema
 from pgtune.prisma.advice import Fit, index_proposal
 
 from .helpers import run, steady_state
+from .test_layouts import prisma_deploy
 
 HERE = Path(__file__).parent
 FIXTURE = HERE / "fixtures" / "video.prisma"
@@ -238,3 +240,137 @@ def test_a_schema_folder(conn: psycopg.Connection[Any], tmp_path: Path, db: str)
     assert "error" not in dmmf, dmmf
     declared = {(i["model"], i.get("dbName")) for i in dmmf["indexes"]}
     assert {(m, line.split('map: "')[1].split('"')[0]) for m, line in written} <= declared
+
+
+SIGNING = HERE / "fixtures" / "signing.prisma"
+
+# What the signing app sends, as Prisma Client writes it (enums compared through a cast, LIMIT/OFFSET as parameters).
+SIGNING_WORKLOAD = [
+    ('SELECT "public"."Document"."id", "public"."Document"."title" FROM "public"."Document" WHERE '
+     '("public"."Document"."teamId" = %s AND '
+     '"public"."Document"."status" = CAST(%s::text AS "public"."DocumentStatus") AND '
+     '"public"."Document"."deletedAt" IS NULL) ORDER BY "public"."Document"."createdAt" DESC LIMIT %s OFFSET %s',
+     [(t, "PENDING", 10, 0) for t in range(1, 40)]),
+    ('SELECT "public"."DocumentAuditLog"."id", "public"."DocumentAuditLog"."type" FROM "public"."DocumentAuditLog" '
+     'WHERE "public"."DocumentAuditLog"."documentId" = %s ORDER BY "public"."DocumentAuditLog"."createdAt" DESC '
+     'LIMIT %s OFFSET %s', [(d, 20, 0) for d in range(1, 200, 7)]),
+    ('SELECT "public"."UserSecurityAuditLog"."id" FROM "public"."UserSecurityAuditLog" WHERE '
+     '"public"."UserSecurityAuditLog"."userId" = %s ORDER BY "public"."UserSecurityAuditLog"."createdAt" DESC '
+     'LIMIT %s OFFSET %s', [(u, 10, 0) for u in range(1, 300, 11)]),
+    ('SELECT "public"."Session"."id" FROM "public"."Session" WHERE "public"."Session"."userId" = %s',
+     [(u,) for u in range(1, 300, 13)]),
+    ('SELECT "public"."Recipient"."id" FROM "public"."Recipient" WHERE "public"."Recipient"."email" = %s',
+     [(f"signer{g}@example.com",) for g in range(1, 400, 17)]),
+]
+
+
+def signing_db(conn: psycopg.Connection[Any]) -> None:
+    conn.execute((HERE / "fixtures" / "signing.sql").read_text())
+    steady_state(conn)
+    for query, values in SIGNING_WORKLOAD:
+        run(conn, query, values, times=30)
+
+
+def with_index(text: str, model: str, field: str, name: str) -> str:
+    """``text`` with ``@@index([field], map: name)`` added at the end of ``model``."""
+    start = text.index(f"model {model} {{")
+    close = text.index("\n}", start)
+    return text[:close] + f'\n  @@index([{field}], map: {prisma_schema.quote(name)})' + text[close:]
+
+
+@pytest.mark.parametrize("fixture", ["signing.prisma", "video.prisma"])
+def test_every_key_is_named_as_prismas_engine_names_it(fixture: str, tmp_path: Path) -> None:
+    """Field-level @id/@unique and @@id/@@unique/@@index, each under the database name Prisma gives it.
+
+    Prisma's engine refuses a second index of a name already taken: an index added under each name
+    pgtune reads must be refused, and one under a fresh name accepted.
+    """
+    text = (HERE / "fixtures" / fixture).read_text()
+    schema = prisma_schema.parse(text)
+    dmmf = engine(HERE / "fixtures" / fixture)
+    for model in schema.models:
+        declared = [i for i in dmmf["indexes"] if i["model"] == model.name]
+        assert len(model.keys) == len(declared), (model.name, model.keys, declared)
+    probe = schema.models[0]
+    column = next(f.name for f in probe.fields if not f.is_relation and not f.is_list)
+    path = tmp_path / "schema.prisma"
+    path.write_text(with_index(text, probe.name, column, "pgtune_fresh_name_idx"))
+    assert "error" not in engine(path)
+    names = [k.name for m in schema.models for k in m.keys.values()]
+    assert "TeamEmail_teamId_key" in names or fixture != "signing.prisma"      # `teamId Int @id @unique`
+    for name in names:
+        path.write_text(with_index(text, probe.name, column, name))
+        assert f"constraint name `{name}` has to be unique" in engine(path).get("error", ""), name
+
+
+def test_default_names_are_cut_as_prisma_cuts_them(tmp_path: Path) -> None:
+    """Past 63 bytes Prisma cuts the part before the suffix, never the suffix."""
+    table = "A" * 60
+    text = ('datasource db {\n  provider = "postgresql"\n}\n'
+            f'model {table} {{\n  id Int @id\n  someLongColumnName Int @unique\n  other Int\n'
+            '  @@index([other, someLongColumnName])\n}\n')
+    keys = prisma_schema.parse(text).models[0].keys
+    assert set(keys) == {table[:58] + "_pkey", (table + "_someLongColumnName")[:59] + "_key",
+                         (table + "_other_someLongColumnName")[:59] + "_idx"}
+    path = tmp_path / "schema.prisma"
+    for name in keys:
+        path.write_text(with_index(text, table, "other", name))
+        assert "has to be unique" in engine(path).get("error", ""), name
+
+
+def test_health_names_the_attribute_to_remove(conn: psycopg.Connection[Any], db: str) -> None:
+    """`teamId Int @id @unique`: the duplicate unique index goes with the @unique of that field, said so."""
+    conn.execute((HERE / "fixtures" / "signing.sql").read_text())
+    out = CliRunner().invoke(cli, ["health", "--dsn", db, "--check", "duplicate-index", "--check", "overlapping-index",
+                                   "--min-stats-age", "0", "--prisma-schema", str(SIGNING), "--format", "json"])
+    assert out.exit_code == 1, out.output
+    proposals = {p["name"]: p for p in json.loads(out.stdout)["prisma"]["proposals"]}
+    dup = proposals["TeamEmail_teamId_key"]
+    assert (dup["fit"], dup["model"], dup["attribute"], dup["field"]) == ("remove", "TeamEmail", "@unique", "teamId")
+    assert "remove `@unique` from field teamId (`teamId    Int      @id @unique`)" in dup["note"]
+    lead = proposals["Recipient_documentId_idx"]
+    assert (lead["attribute"], lead["field"]) == ("@@index([documentId])", None)
+    text = CliRunner().invoke(cli, ["health", "--dsn", db, "--check", "duplicate-index", "--min-stats-age", "0",
+                                    "--prisma-schema", str(SIGNING)])
+    assert "TeamEmail_teamId_key: remove `@unique` from field teamId" in text.stdout
+
+
+def test_prisma_layout_on_a_signing_app(conn: psycopg.Connection[Any], db: str, tmp_path: Path) -> None:
+    """The issue's case: one folder per phase plus one per concurrent build, unique names, nothing on
+    _prisma_migrations, run as `prisma migrate deploy` runs it, and the indexes declared in a schema
+    Prisma's engine accepts, so the next `prisma migrate dev` keeps them."""
+    signing_db(conn)
+    schema = tmp_path / "prisma" / "schema.prisma"
+    schema.parent.mkdir()
+    schema.write_bytes(SIGNING.read_bytes())
+    migrations = tmp_path / "prisma" / "migrations"
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--emit", str(migrations), "--layout", "prisma",
+                                   "--prisma-schema", str(schema), "--write", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    built = {ix["name"] for ix in data["indexes"]}
+    assert len(built) >= 3, data["indexes"]
+    folders = sorted(migrations.iterdir())
+    phases = {f.name.split("_pgtune_p")[1].split("_")[0] for f in folders}
+    assert len(folders) <= len(phases) + len(built), [f.name for f in folders]
+    assert len({f.name.split("_", 1)[1] for f in folders}) == len(folders)       # every name differs
+    texts = [(f / "migration.sql").read_text() for f in folders]
+    assert sum("said once, here" in t for t in texts) == 1
+    statements = [st for t in texts for st in pglast.split(t)]
+    assert not [st for st in statements if "_prisma_migrations" in st]
+    ledger = conn.execute("SELECT count(*) FROM _prisma_migrations").fetchone()
+    assert prisma_deploy(conn, migrations) == [f.name for f in folders]
+    assert conn.execute("SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NOT NULL "
+                        "AND migration_name LIKE '%%_pgtune_%%'").fetchone() == (len(folders),)
+    assert ledger is not None and conn.execute("SELECT count(*) FROM _prisma_migrations WHERE migration_name "
+                                               "NOT LIKE '%%_pgtune_%%'").fetchone() == ledger
+    valid = {r[0] for r in conn.execute("SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+                                        "WHERE x.indisvalid")}
+    assert built <= valid
+    # Each index Prisma can declare is in the schema under its name; Prisma's engine accepts the schema.
+    dmmf = engine(schema)
+    assert "error" not in dmmf, dmmf
+    declared = {i.get("dbName") for i in dmmf["indexes"]}
+    lines = {p["name"] for p in data["prisma"]["proposals"] if p["kind"] == "index" and p["written"]}
+    assert lines <= declared and lines, data["prisma"]["proposals"]
+    assert all(p["written"] or p["fit"] != "line" for p in data["prisma"]["proposals"] if p["kind"] == "index")

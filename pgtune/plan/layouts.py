@@ -3,10 +3,16 @@
 Each tool runs a file its own way, and CREATE INDEX CONCURRENTLY cannot run
 inside a transaction block:
 
-* Prisma Migrate sends a ``migration.sql`` as one query: several statements
-  become one implicit transaction. So every file holds exactly one statement,
-  in its own folder, in phase order. Timeouts cannot ride along in the file: set
-  ``lock_timeout`` on the role that runs migrations (docs/prisma.md).
+* Prisma Migrate sends a ``migration.sql`` as one simple-protocol query (its
+  schema engine's ``simple_query``): several statements become one implicit
+  transaction. So each concurrent statement (CREATE, DROP, REINDEX INDEX
+  CONCURRENTLY) has a migration folder of its own, with no SET beside it: the
+  role that runs migrations carries ``lock_timeout`` (docs/prisma.md). The
+  other statements of a phase share one folder, each in its own
+  ``BEGIN … COMMIT`` with ``SET LOCAL`` timeouts, and each safe to run twice,
+  so a failed migration is resolved and deployed again. The recipe is written
+  once, in the first folder; no comment holds a semicolon (Prisma's driver
+  adapters split a file at every one).
 * golang-migrate (PostgreSQL driver) sends a file as one query too: a
   concurrent build is alone in its file; other statements carry
   ``SET LOCAL`` timeouts, which hold for the file's implicit transaction.
@@ -18,15 +24,20 @@ inside a transaction block:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from .. import ddl
 from ..errors import MigrationError
+from ..script import Action, statement_object
 from .model import Migration, Phase, PhaseStep
 from .render import _squawk_ignore, _timeout, up_script
+
+# Tables that belong to a migration tool: no layout writes a statement on them.
+LEDGERS = frozenset({"_prisma_migrations"})
 
 
 class Layout(StrEnum):
@@ -36,11 +47,25 @@ class Layout(StrEnum):
     GOLANG_MIGRATE = "golang-migrate"
 
 
+class StepKind(StrEnum):
+    """What one statement of a layout does: each kind fails, recovers and is undone its own way."""
+
+    BUILD = "build"                   # CREATE INDEX CONCURRENTLY of a planned index
+    ANALYZE = "analyze"
+    ADD_NOT_VALID = "add-not-valid"
+    VALIDATE = "validate"
+    SET_NOT_NULL = "set-not-null"
+    DROP_HELPER = "drop-helper"       # the CHECK (… IS NOT NULL) once the column is NOT NULL
+    REBUILD = "rebuild"               # an existing index: REINDEX, or dropped and built again
+    DROP_INDEX = "drop-index"
+
+
 @dataclass(frozen=True)
 class Step:
     """One statement of the migration, with what undoes it."""
 
     phase: Phase
+    kind: StepKind
     name: str
     up: str
     down: str | None
@@ -57,36 +82,60 @@ def steps(m: Migration) -> list[Step]:
     out: list[Step] = []
     for p in m.phases:
         if p.step == PhaseStep.INDEXES:
-            out += [Step(p, ix.name, ix.ddl, ix.rollback, True) for ix in p.indexes]
+            out += [Step(p, StepKind.BUILD, f"build_{ix.name}", ix.ddl, ix.rollback, True) for ix in p.indexes]
             tables = dict.fromkeys((ix.table, ix.analyze) for ix in p.indexes)
-            out += [Step(p, f"analyze_{table}", a, None, False) for table, a in tables]
+            out += [Step(p, StepKind.ANALYZE, f"analyze_{table}", a, None, False) for table, a in tables]
         elif p.step == PhaseStep.ADD_NOT_VALID:
-            out += [Step(p, c.name, c.add, c.drop, False, down_rule="ban-drop-constraint") for c in p.constraints]
+            out += [Step(p, StepKind.ADD_NOT_VALID, c.name, c.add, c.drop, False, down_rule="ban-drop-constraint")
+                    for c in p.constraints]
         elif p.step == PhaseStep.VALIDATE:
             for c in p.constraints:
-                out.append(Step(p, f"validate_{c.name}", c.validate, None, False, scans=True))
+                out.append(Step(p, StepKind.VALIDATE, f"validate_{c.name}", c.validate, None, False, scans=True))
                 if c.set_not_null:
-                    out.append(Step(p, f"not_null_{c.columns[0]}", c.set_not_null, c.drop_not_null, False,
-                                    down_rule="ban-drop-not-null", follows=True, up_rule="adding-not-nullable-field"))
-                    out.append(Step(p, f"drop_{c.name}", _squawk_ignore(
+                    out.append(Step(p, StepKind.SET_NOT_NULL, f"not_null_{c.table}_{c.columns[0]}", c.set_not_null,
+                                    c.drop_not_null, False, down_rule="ban-drop-not-null", follows=True,
+                                    up_rule="adding-not-nullable-field"))
+                    out.append(Step(p, StepKind.DROP_HELPER, f"drop_{c.name}", _squawk_ignore(
                         c.drop, "ban-drop-constraint", "The helper check is redundant once the column is NOT NULL: "
                         "dropping it is the plan."), None, False, follows=True))
         elif p.step == PhaseStep.REBUILD:
             # REINDEX / DROP and CREATE INDEX CONCURRENTLY: each alone; a rebuild has nothing to undo.
-            out += [Step(p, f"rebuild_{ix.name}", st, None, True, note="Definition at emit: " + ix.definition)
-                    for ix in p.existing for st in ix.statements]
+            out += [Step(p, StepKind.REBUILD, f"rebuild_{ix.name}", st, None, True,
+                         note="Definition at emit: " + ix.definition) for ix in p.existing for st in ix.statements]
         elif p.step == PhaseStep.VALIDATE_EXISTING:
-            out += [Step(p, f"validate_{c.name}", c.validate, None, False, scans=True) for c in p.existing_constraints]
+            out += [Step(p, StepKind.VALIDATE, f"validate_{c.name}", c.validate, None, False, scans=True)
+                    for c in p.existing_constraints]
         elif p.step == PhaseStep.DROP_INDEXES:
             for ix in p.existing:
                 first, *more = ix.statements
-                out.append(Step(p, f"drop_{ix.name}", first, ix.restore[0] if ix.restore else None, True,
-                                restores=tuple(ix.restore[1:]), note="Definition at emit: " + ix.definition))
-                out += [Step(p, f"drop_{ix.name}", st, None, True) for st in more]
+                out.append(Step(p, StepKind.DROP_INDEX, f"drop_{ix.name}", first, ix.restore[0] if ix.restore else None,
+                                True, restores=tuple(ix.restore[1:]), note="Definition at emit: " + ix.definition))
+                out += [Step(p, StepKind.DROP_INDEX, f"drop_{ix.name}", st, None, True) for st in more]
         else:
             raise MigrationError(f"phase {p.number} ({p.step}) has no {Layout.PRISMA}/{Layout.FLYWAY}/"
                                  f"{Layout.GOLANG_MIGRATE} layout: emit it in pgtune's own layout")
     return out
+
+
+def without_ledgers(m: Migration) -> tuple[Migration, list[str]]:
+    """``m`` without anything on a migration tool's own table (``_prisma_migrations``), and what was left out.
+
+    Phases left empty go, and the rest are numbered again from 1.
+    """
+    left_out: dict[str, None] = {}      # in order, once each (a constraint stands in two phases)
+
+    def keep(objects: list[Any], what: str) -> list[Any]:
+        left_out.update((f"{what} {o.name} on {o.schema}.{o.table}", None) for o in objects if o.table in LEDGERS)
+        return [o for o in objects if o.table not in LEDGERS]
+
+    phases: list[Phase] = []
+    for p in m.phases:
+        q = replace(p, indexes=keep(p.indexes, "index"), constraints=keep(p.constraints, "constraint"),
+                    existing=keep(p.existing, "index"), existing_constraints=keep(p.existing_constraints,
+                                                                                  "constraint"))
+        if q.indexes or q.constraints or q.existing or q.existing_constraints:
+            phases.append(replace(q, number=len(phases) + 1))
+    return replace(m, phases=phases), list(left_out)
 
 
 def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None = None) -> list[Path]:
@@ -97,9 +146,10 @@ def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None
     """
     directory = Path(directory)
     start = (now or datetime.now(UTC)).replace(microsecond=0)
+    m, left_out = without_ledgers(m)
     todo = steps(m)
     if layout == Layout.PRISMA:
-        files = _prisma(m, directory, todo, start)
+        files = _prisma(m, directory, todo, start, left_out)
     elif layout == Layout.GOLANG_MIGRATE:
         files = _golang_migrate(m, directory, todo, start)
     elif layout == Layout.FLYWAY:
@@ -131,45 +181,144 @@ def _alone(stmt: str, reason: str, extra: tuple[str, ...] = ()) -> list[str]:
     return [_c(reason), f"-- squawk-ignore {rules}", stmt + ";"]
 
 
-def _prisma(m: Migration, directory: Path, todo: list[Step], start: datetime) -> dict[Path, str]:
+def _prisma(m: Migration, directory: Path, todo: list[Step], start: datetime, left_out: list[str]) -> dict[Path, str]:
+    """One folder per concurrent statement, one per phase for the rest; the recipe once, in the first."""
+    groups: list[list[Step]] = []
+    shared: dict[int, list[Step]] = {}          # phase number -> its folder of statements that share the file
+    for st in todo:
+        if st.concurrent:
+            groups.append([st])
+        elif st.phase.number in shared:
+            shared[st.phase.number].append(st)
+        else:
+            shared[st.phase.number] = [st]
+            groups.append(shared[st.phase.number])
+    names = _unique([_prisma_name(g) for g in groups])
+    folders = [directory / f"{(start + timedelta(seconds=i)).strftime('%Y%m%d%H%M%S')}_pgtune_{name}"
+               for i, name in enumerate(names)]
     files: dict[Path, str] = {}
-    for i, st in enumerate(todo):
-        folder = directory / f"{(start + timedelta(seconds=i)).strftime('%Y%m%d%H%M%S')}_pgtune_{_slug(st.name)}"
-        lines = [
-            _c(f"pgtune migration {m.id}, phase {st.phase.number}: {st.phase.name}."),
-            "-- Prisma runs this file as one query, so it holds exactly one statement (a concurrent build",
-            "-- cannot run inside the transaction several statements would make). Timeouts are not in the",
-            _c(f"file: give the migration role lock_timeout = {m.lock_timeout} (ALTER ROLE ... SET lock_timeout)."),
-        ]
-        if st.concurrent and st.down:
-            lines += [
-                "-- If the build fails, Prisma marks this migration failed and the index is left INVALID: run",
-                _c(f"  {st.down};"),
-                _c(f"  npx prisma migrate resolve --rolled-back {folder.name}"),
-                "-- then deploy again.",
-            ]
-        if st.note:
-            lines.append(_c(st.note))
-        if st.down:
-            lines.append(_c(f"To undo (Prisma has no down migrations): {st.down};"))
-            lines += [_c(f"  then: {r};") for r in st.restores]
-        # One statement, one query: it is atomic on its own, and the role's settings are its timeouts.
-        extra: tuple[str, ...] = () if st.concurrent else ("prefer-robust-stmts",)
-        if st.up_rule:
-            lines.append("-- The CHECK (… IS NOT NULL) validated by the migration before this one lets PostgreSQL")
-            lines.append("-- skip the scan: SET NOT NULL holds its lock for an instant.")
-            extra += (st.up_rule,)
-        lines += _alone(st.up, "Alone in the file: the migration role's lock_timeout applies.", extra)
+    for i, (group, folder) in enumerate(zip(groups, folders, strict=True)):
+        phase = group[0].phase
+        lines = [_pc(f"pgtune migration {m.id}, phase {phase.number} of {len(m.phases)}: {phase.name}.")]
+        lines += (_prisma_recipe(m, left_out) if i == 0 else
+                  [_pc(f"How pgtune's Prisma migrations run, fail and are undone: see {folders[0].name}.")])
+        lines += _prisma_alone(group[0], folder.name) if group[0].concurrent else _prisma_shared(m, group, folder.name)
         files[folder / "migration.sql"] = "\n".join(lines) + "\n"
     return files
 
 
-def _in_transaction(m: Migration, stmt: str, *, scans: bool = False) -> list[str]:
-    """``stmt`` in an explicit transaction with its timeouts (SET LOCAL), as one file of one query may hold it."""
-    return ["BEGIN;", "SET LOCAL standard_conforming_strings = on;",
+_SHARED_NAMES = {PhaseStep.INDEXES: "analyze", PhaseStep.ADD_NOT_VALID: "add_checks_not_valid",
+                 PhaseStep.VALIDATE: "validate_checks", PhaseStep.VALIDATE_EXISTING: "validate_constraints"}
+
+
+def _prisma_name(group: list[Step]) -> str:
+    """A folder's readable name: the phase and, for a concurrent statement, what it builds, drops or rebuilds."""
+    first = group[0]
+    what = first.name if first.concurrent else _SHARED_NAMES.get(first.phase.step, first.phase.name)
+    return f"p{first.phase.number}_{_slug(what)}"
+
+
+def _unique(names: list[str]) -> list[str]:
+    """``names`` with a repeat numbered (_2, _3…): two folders never read the same."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return out
+
+
+def _pc(text: str) -> str:
+    """A comment line for Prisma: escaped as any, and without a semicolon (a driver adapter splits files at each)."""
+    return _c(text).replace(";", "\\x3b")
+
+
+def _prisma_recipe(m: Migration, left_out: list[str]) -> list[str]:
+    lines = [
+        "-- How pgtune's Prisma migrations run (said once, here, for all the folders pgtune wrote with this one):",
+        "-- prisma migrate deploy sends each migration.sql as one query, and the statements of one query run as",
+        "-- one transaction, where CREATE, DROP and REINDEX INDEX CONCURRENTLY cannot run. So each concurrent",
+        "-- statement has a migration of its own, and the other statements of a phase share one migration, each",
+        "-- in its own BEGIN ... COMMIT with its own lock_timeout and statement_timeout.",
+        "-- A statement alone in its file cannot carry a SET: give the role that runs migrations a lock timeout,",
+        _pc(f"once: ALTER ROLE <migration role> SET lock_timeout = '{m.lock_timeout}'. A build that cannot get its "
+            "lock in time then fails"),
+        "-- instead of queueing the application's writes behind it. Leave that role's statement_timeout at 0.",
+        "-- When a migration fails, Prisma marks it failed and deploys nothing after it: do what its file says, then",
+        "-- npx prisma migrate resolve --rolled-back <its folder>, and deploy again. Every file is safe to run twice.",
+        "-- Prisma has no down migrations: each file says what undoes it.",
+        "-- The next prisma migrate dev drops every index schema.prisma does not declare: add pgtune's lines with",
+        "-- pgtune suggest --prisma-schema prisma/schema.prisma --write (see pgtune's docs/prisma.md).",
+    ]
+    if left_out:
+        lines.append(_pc(f"Left out, being on Prisma's own migration table: {', '.join(left_out)}."))
+    return lines
+
+
+def _prisma_alone(st: Step, folder: str) -> list[str]:
+    """A concurrent statement alone in its migration, with its own recovery and undo."""
+    lines = [_pc(st.note)] if st.note else []
+    resolve = f"then npx prisma migrate resolve --rolled-back {folder}, and deploy again."
+    found = statement_object(st.up)
+    action = found[0] if found else None
+    if st.kind == StepKind.BUILD or action == Action.CREATE:
+        undo = st.down or (ddl.drop_index(found[1].schema, found[1].name) if found else "DROP INDEX CONCURRENTLY")
+        lines.append(_pc(f"If it fails, the index is left INVALID, and IF NOT EXISTS would skip it: run {undo}, "
+                         + resolve))
+    elif action == Action.REBUILD and found:
+        lines.append(_pc(f"If it fails, REINDEX leaves an INVALID copy, {found[1].name}_ccnew: drop it with DROP INDEX "
+                         f"CONCURRENTLY IF EXISTS, {resolve}"))
+    else:
+        lines.append(_pc("If it fails, run it again: IF EXISTS also drops what an interrupted drop leaves INVALID, "
+                         + resolve))
+    if st.down and st.kind == StepKind.BUILD:
+        lines.append(_pc(f"To undo: {st.down}"))
+    elif st.down:
+        lines.append(_pc("To undo (Prisma has no down migrations), build it again as it was:"))
+        lines += [_pc(f"  {r}") for r in (st.down, *st.restores)]
+    return lines + _alone(st.up, "Alone in the file: the migration role's lock_timeout applies.")
+
+
+def _prisma_shared(m: Migration, group: list[Step], folder: str) -> list[str]:
+    """The phase's other statements, each in its own transaction with its timeouts, each safe to run twice."""
+    lines = [*_SEGMENTS,
+             "-- If a statement fails, those before it stay done, and the file is safe to run again: fix the cause,",
+             _pc(f"then npx prisma migrate resolve --rolled-back {folder}, and deploy again.")]
+    for st in group:
+        lines.append("")
+        if st.note:
+            lines.append(_pc(st.note))
+        body = [st.up]
+        if st.kind == StepKind.ADD_NOT_VALID and st.down:
+            # No ADD CONSTRAINT IF NOT EXISTS: pgtune's own constraint is dropped first, so a second run adds it again.
+            body = [_squawk_ignore(st.down, "ban-drop-constraint", "Run twice, the file adds pgtune's own "
+                                   "constraint again."), st.up]
+        if st.down:
+            lines.append(_pc(f"To undo: {st.down}"))
+        lines += _in_transaction(m, *body, scans=st.scans)
+    return lines
+
+
+# The head of a file whose statements run as _in_transaction writes them.
+_SEGMENTS = [
+    "-- No BEGIN: the tool sends this file as one query, where each SET LOCAL ... COMMIT is a transaction of its",
+    "-- own, and an error leaves the session idle so that the tool can record it. squawk reads no transaction.",
+    "-- squawk-ignore-file transaction-nesting, prefer-robust-stmts",
+]
+
+
+def _in_transaction(m: Migration, *stmts: str, scans: bool = False) -> list[str]:
+    """``stmts`` as one transaction of a file the tool sends as one query: SET LOCAL timeouts, then COMMIT.
+
+    No BEGIN: the statements of one query already run in an implicit transaction, which COMMIT
+    ends. An error then rolls back only that transaction and leaves the session idle, so the tool
+    can still record the failure (after an explicit BEGIN the session would stay aborted and the
+    tool's own bookkeeping statement would fail in its place).
+    """
+    return ["SET LOCAL standard_conforming_strings = on;",
             f"SET LOCAL lock_timeout = {_timeout(m.lock_timeout)};",
             f"SET LOCAL statement_timeout = {'0' if scans else _timeout(m.statement_timeout)};",
-            stmt + ";", "COMMIT;"]
+            *(stmt + ";" for stmt in stmts), "COMMIT;"]
 
 
 def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: datetime) -> dict[Path, str]:
@@ -179,7 +328,7 @@ def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: date
             # The build in the down file must be alone in its query; what else restores the index goes in
             # the down file of a migration just before, which migrate down runs right after it.
             index = st.name.removeprefix("drop_")
-            groups.append([Step(st.phase, f"{st.name}_settings", "", None, False, restores=st.restores, note=(
+            groups.append([Step(st.phase, st.kind, f"{st.name}_settings", "", None, False, restores=st.restores, note=(
                 f"Nothing to do on the way up: the down file gives {index} back what the drop took with it, "
                 "after the next migration's down file has built the index again."))])
         if st.follows and groups:
@@ -193,8 +342,8 @@ def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: date
         first = group[0]
         stem = f"{(start + timedelta(seconds=i)).strftime('%Y%m%d%H%M%S')}_pgtune_{_slug(first.name)}"
         head = [_c(f"pgtune migration {m.id}, phase {first.phase.number}: {first.phase.name}.")]
-        if len(group) > 1:
-            head.append("-- One transaction per statement (BEGIN … COMMIT), all in the one query the tool sends.")
+        if not all(st.concurrent for st in group):
+            head += _SEGMENTS
         up, down = list(head), list(head)
         for st in group:
             if st.note:

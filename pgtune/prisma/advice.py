@@ -46,6 +46,8 @@ class PrismaProposal:
     fit: Fit
     note: str = ""                # what Prisma cannot say, and the recipe
     written: bool = False         # added to the schema file by --write
+    attribute: str | None = None  # REMOVE: the attribute to take out (``@unique``, ``@@index([a])``)
+    field: str | None = None      # REMOVE: the field that carries it, for a field-level ``@unique``/``@id``
 
 
 @dataclass
@@ -141,9 +143,10 @@ def for_health(schema: PrismaSchema, findings: Sequence[Finding]) -> PrismaAdvic
                                                        list(f.evidence.get("columns", []))))
         elif f.check in ("duplicate-index", "overlapping-index", "unused-index") and f.index:
             model = schema.model_for(f.schema, f.table or "")
-            if model is not None and f.index in model.index_names:
+            key = model.keys.get(f.index) if model is not None else None
+            if model is not None and key is not None:
                 advice.proposals.append(PrismaProposal(
-                    f.index, "drop", model.name, model.index_lines.get(f.index), Fit.REMOVE,
-                    f"remove this index from model {model.name} in the same change: while the schema declares "
-                    "it, the next `prisma migrate dev` builds it again"))
+                    f.index, "drop", model.name, key.line, Fit.REMOVE,
+                    f"remove {key.removal} from model {model.name} in the same change: while the schema declares "
+                    "it, the next `prisma migrate dev` builds it again", attribute=key.attribute, field=key.field))
     return advice

@@ -1,8 +1,10 @@
 """Reading ``schema.prisma``: the models, their tables and columns, and where a line can be added.
 
 Only the subset pgtune needs: ``model`` blocks (name, ``@@map``, ``@@schema``,
-fields with ``@map``, the index names already declared), enums (so an enum
-field is a column, not a relation), and the generator's preview features.
+fields with ``@map``, the keys and indexes already declared, field-level ``@id``
+and ``@unique`` as well as ``@@id``, ``@@unique`` and ``@@index``, under the
+database names Prisma gives them), enums (so an enum field is a column, not a
+relation), and the generator's preview features.
 Everything is kept by byte offset, so ``insert`` can add lines to a model and
 leave every other byte of the file as it was. The tests check what this
 reads against Prisma's own schema engine (its DMMF).
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from ..errors import InputError
@@ -31,20 +34,50 @@ class Field:
     is_relation: bool = False  # a relation field: no column of its own
 
 
+class KeyKind(StrEnum):
+    """What declares a key or index in a model: Prisma names each kind differently (``_pkey``, ``_key``, ``_idx``)."""
+
+    ID = "id"
+    UNIQUE = "unique"
+    INDEX = "index"
+
+
+@dataclass(frozen=True)
+class Key:
+    """A key or index the schema declares, by the name it has in the database."""
+
+    name: str
+    kind: KeyKind
+    attribute: str            # as written: ``@unique``, ``@id(map: "x")``, ``@@index([a, b])``
+    field: str | None = None  # the field that carries a field-level ``@id``/``@unique``
+    line: str = ""            # the whole line it stands on (the field's line for a field-level attribute)
+
+    @property
+    def removal(self) -> str:
+        """What to take out of the model so that Prisma drops it: the attribute, and where it stands."""
+        if self.field is None:
+            return f"the line `{self.attribute}`"
+        return f"`{self.attribute}` from field {self.field} (`{self.line}`)"
+
+
 @dataclass
 class Model:
     name: str
     table: str                # @@map, else the model name
     schema: str | None        # @@schema, else None (the datasource's default)
     fields: list[Field] = field(default_factory=list)
-    index_names: set[str] = field(default_factory=set)   # the database names of its indexes and keys
-    index_lines: dict[str, str] = field(default_factory=dict)   # @@index / @@unique line by that name
+    keys: dict[str, Key] = field(default_factory=dict)   # its keys and indexes by database name
     close: int = 0            # offset of the block's closing brace in its file
     indent: str = "  "        # how its lines are indented
     file: Path = Path("schema.prisma")   # the file it is in (a schema folder has several)
 
     def field_for(self, column: str) -> Field | None:
         return next((f for f in self.fields if f.column == column and not f.is_relation), None)
+
+    @property
+    def index_names(self) -> set[str]:
+        """The database names of its keys and indexes."""
+        return set(self.keys)
 
 
 @dataclass
@@ -120,7 +153,7 @@ def parse_files(files: dict[Path, str]) -> PrismaSchema:
 def _model(name: str, text: str, start: int, close: int, model_names: set[str], enums: set[str]) -> Model:
     body = text[start:close]
     model = Model(name, name, None, close=close, indent=_indent(body))
-    keys: list[tuple[str, str, str]] = []          # (attribute, its arguments, the line)
+    declared: list[tuple[KeyKind, str, str, str | None, str]] = []   # kind, arguments, attribute, field, line
     for stmt in _statements(body):
         if stmt.startswith("@@"):
             attr, args = _attribute(stmt[2:])
@@ -129,7 +162,7 @@ def _model(name: str, text: str, start: int, close: int, model_names: set[str], 
             elif attr == "schema":
                 model.schema = _string(args)
             elif attr in ("index", "unique", "id"):
-                keys.append((attr, args, stmt))
+                declared.append((KeyKind(attr), args, stmt, None, stmt))
             continue
         parts = re.match(r"([A-Za-z_][A-Za-z0-9_]*)\s+([A-Za-z_][A-Za-z0-9_.]*(?:\([^)]*\))?)(\[\])?(\?)?(.*)$",
                          stmt, re.DOTALL)
@@ -137,21 +170,49 @@ def _model(name: str, text: str, start: int, close: int, model_names: set[str], 
             raise InputError(f"schema.prisma: cannot read this line of model {name}: {stmt.splitlines()[0][:80]}")
         fname, ftype, is_list, _optional, rest = parts.groups()
         base = ftype.split("(")[0]
-        mapped = re.search(r'@map\(\s*(?:name\s*:\s*)?"((?:[^"\\]|\\.)*)"', rest)
-        relation = base in model_names or "@relation" in rest
-        model.fields.append(Field(fname, base, _unescape(mapped.group(1)) if mapped else fname, bool(is_list),
+        attributes = _field_attributes(rest)
+        mapped = next((_string(args) for attr, args, _ in attributes if attr == "map"), None)
+        relation = base in model_names or any(attr == "relation" for attr, _, _ in attributes)
+        model.fields.append(Field(fname, base, mapped or fname, bool(is_list),
                                   relation and base not in _SCALARS and base not in enums))
-        if re.search(r"@unique\b", rest):
-            keys.append(("unique", rest[rest.index("@unique") + 7:].split("@")[0].strip("() ") + f", [{fname}]",
-                         ""))
-        elif re.search(r"@id\b", rest):
-            keys.append(("id", f"[{fname}]", ""))
-    for attr, args, line in keys:
-        name = _map_arg(args) or _default_name(model, attr, args)
-        model.index_names.add(name)
-        if line:
-            model.index_lines[name] = line
+        # `id String @id @unique` declares two: the primary key and a unique index on the same column.
+        declared += [(KeyKind(attr), args, written, fname, stmt) for attr, args, written in attributes
+                     if attr in ("id", "unique")]
+    for kind, args, attribute, fname, line in declared:
+        key_name = _map_arg(args) or _default_name(model, kind, [fname] if fname else _listed(args))
+        model.keys.setdefault(key_name, Key(key_name, kind, attribute, fname, line))
     return model
+
+
+def _field_attributes(rest: str) -> list[tuple[str, str, str]]:
+    """A field's attributes after its type: (name, arguments, as written).
+
+    ``@unique(map: "k")`` gives ("unique", 'map: "k"', '@unique(map: "k")').
+
+    Brackets and strings are followed, so an ``@`` or ``)`` inside ``@default("a@b")`` is not taken for one.
+    """
+    out: list[tuple[str, str, str]] = []
+    blank = _blank_comments(rest)
+    for m in re.finditer(r"(?<![@\w])@([A-Za-z_][A-Za-z0-9_.]*)", blank):
+        end = m.end()
+        args = ""
+        after = len(blank[end:]) - len(blank[end:].lstrip(" \t"))
+        if blank[end + after:end + after + 1] == "(":
+            depth, i = 0, end + after
+            while i < len(blank):
+                depth += {"(": 1, ")": -1}.get(blank[i], 0)
+                if depth == 0:
+                    break
+                i += 1
+            args, end = rest[end + after + 1:i], i + 1
+        out.append((m.group(1), args, rest[m.start():end]))
+    return out
+
+
+def _listed(args: str) -> list[str]:
+    """The field names of an attribute's first list: ``[a, b(sort: Desc)]`` gives a and b."""
+    found = re.search(r"\[([^\]]*)\]", args)
+    return [n.split("(")[0].strip() for n in (found.group(1).split(",") if found else []) if n.strip()]
 
 
 def _map_arg(args: str) -> str | None:
@@ -159,16 +220,26 @@ def _map_arg(args: str) -> str | None:
     return _unescape(found.group(1)) if found else None
 
 
-def _default_name(model: Model, attr: str, args: str) -> str:
-    """The database name Prisma gives a key or index declared without ``map:``: table_columns_suffix."""
-    if attr == "id":
-        return f"{model.table}_pkey"
-    listed = re.search(r"\[([^\]]*)\]", args)
-    names = [n.split("(")[0].strip() for n in (listed.group(1).split(",") if listed else []) if n.strip()]
+# PostgreSQL keeps 63 bytes of a name; Prisma cuts its default names so that the suffix survives.
+_MAX_NAME = 63
+
+
+def _default_name(model: Model, kind: KeyKind, names: list[str]) -> str:
+    """The database name Prisma gives a key or index declared without ``map:`` (its ConstraintNames rules).
+
+    Primary key: table_pkey; unique: table_columns_key; index: table_columns_idx. When
+    the name would pass 63 bytes, the part before the suffix is cut, never the suffix.
+    """
+    if kind == KeyKind.ID:
+        return _cut(model.table, _MAX_NAME - len("_pkey")) + "_pkey"
     columns = [next((f.column for f in model.fields if f.name == n), n) for n in names]
-    suffix = "key" if attr == "unique" else "idx"
-    full = "_".join([model.table, *columns, suffix])
-    return full.encode()[:63].decode("utf-8", "ignore")
+    suffix = "_key" if kind == KeyKind.UNIQUE else "_idx"
+    return _cut("_".join([model.table, *columns]), _MAX_NAME - len(suffix)) + suffix
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most ``limit`` bytes of ``text``, never splitting a character."""
+    return text.encode()[:limit].decode("utf-8", "ignore")
 
 
 def _blank_comments(text: str) -> str:
