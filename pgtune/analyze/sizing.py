@@ -146,6 +146,8 @@ def forecast(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], *, i
     """
     t = catalog.tables.get(table)
     rows = max(t.reltuples if t else 0.0, 0.0) * (fraction if fraction is not None else 1.0)
+    if rows <= 0:
+        return PAGE              # an index on no rows is its metapage (an empty table, a predicate keeping none)
     cols = catalog.table_columns(table)
     key_cols = [cols.get(k.column) for k in keys]
     width = sum(_width(c, k.expression is not None) for c, k in zip(key_cols, keys, strict=True))
@@ -182,6 +184,8 @@ def _distinct(cols: list[ColumnInfo | None], keys: tuple[IndexKey, ...], rows: f
     taken): the rows drawn at random into the product of the columns' counts
     (independence), n·(1 − e^(−rows/n)).
     """
+    if rows <= 0:
+        return 0.0
     each = []
     for c, k in zip(cols, keys, strict=True):
         if c is None or k.expression is not None or c.n_distinct is None:
