@@ -156,6 +156,7 @@ class Catalog:
     relation_names: set[tuple[str, str]] = field(default_factory=set)   # every (schema, relname) taken
     columns: list[ColumnInfo] = field(default_factory=list)
     views: dict[TableKey, str] = field(default_factory=dict)   # (schema, view) -> its definition
+    temporary: set[str] = field(default_factory=set)    # names of temporary tables (now, or the workload's)
     _by_table: dict[TableKey, dict[str, ColumnInfo]] = field(default_factory=dict, repr=False, compare=False)
     _columns_seen: int = field(default=-1, repr=False, compare=False)
     _indexes_by_table: dict[TableKey, list[Index]] = field(default_factory=dict, repr=False, compare=False)
@@ -211,6 +212,17 @@ class Catalog:
             if t is not None:
                 return t
         return None
+
+    def is_temporary(self, schema: str | None, name: str) -> bool:
+        """Does a reference that resolves to no permanent table name a temporary one?
+
+        ``pg_temp.x`` always does; an unqualified name does when a temporary
+        table of that name exists or the workload creates one. (A temporary
+        table shadowing a permanent one of the same name is not told apart.)
+        """
+        if schema is not None:
+            return schema == "pg_temp" or schema.startswith("pg_temp_")
+        return name in self.temporary
 
     def lookup_view(self, schema: str | None, name: str) -> str | None:
         """A view's definition, resolved through search_path like a table."""
@@ -272,6 +284,46 @@ def read_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter | None = N
                       total_ms=r["total_ms"], mean_ms=r["mean_ms"], rows=r["rows"])
             for r in cur.fetchall()
         ]
+
+
+def read_temporary_names(conn: psycopg.Connection[Any], database: str | None = None,
+                         texts: list[str] | None = None) -> set[str]:
+    """Temporary tables: those that exist now, and those the workload creates.
+
+    The workload is ``texts`` (a --queries file) or, when None, pg_stat_statements.
+    """
+    names = {r[0] for r in conn.execute(catalog_sql.load("temporary_tables"))}
+    if texts is None:
+        texts = [r[0] for r in conn.execute(catalog_sql.load("workload_temporary_tables"), {"database": database})
+                 if r[0] is not None]
+    return names | temporary_names(texts)
+
+
+def temporary_names(texts: list[str]) -> set[str]:
+    """The tables these statements create as temporary (CREATE TEMP TABLE, … AS, SELECT … INTO TEMP)."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    out: set[str] = set()
+    for text in texts:
+        if "temp" not in text.lower():
+            continue
+        try:
+            stmts = parse_sql(text)
+        except ParseError:
+            continue
+        for raw in stmts:
+            node = raw.stmt
+            target = None
+            if isinstance(node, ast.CreateStmt):
+                target = node.relation
+            elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
+                target = node.into.rel
+            elif isinstance(node, ast.SelectStmt) and node.intoClause is not None:
+                target = node.intoClause.rel
+            if target is not None and target.relpersistence == "t" and target.relname:
+                out.add(target.relname)
+    return out
 
 
 def merge_workloads(*workloads: list[Statement]) -> list[Statement]:

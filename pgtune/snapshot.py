@@ -25,6 +25,7 @@ from .capture import (
     merge_workloads,
     query_text_limit,
     read_catalog,
+    read_temporary_names,
     read_workload,
     write_window_scale,
 )
@@ -99,8 +100,11 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
                 f"({hidden_ms:,.0f} ms of execution) from role {caps.role!r}: "
                 f"GRANT pg_read_all_stats TO {ddl.name(caps.role)}; (or run pgtune as a role that has it)")
     say("reading the catalog")
+    catalog = read_catalog(conn)
+    catalog.temporary = read_temporary_names(conn, (workload or WorkloadFilter()).database,
+                                             None if from_server else [st.query for st in statements])
     return Snapshot(
-        capabilities=caps, catalog=read_catalog(conn),
+        capabilities=caps, catalog=catalog,
         statements=[st for st in statements if st.query != HIDDEN_TEXT], hidden=hidden,
         # Statements from a file carry no call counts to weigh write upkeep against.
         write_scale=write_window_scale(conn) if from_server else 0.0,

@@ -65,6 +65,7 @@ class SkipKind(StrEnum):
     UNKNOWN_TABLE = "unknown-table"
     NO_FILTER = "no-filter"
     CANNOT_PLAN = "cannot-plan"
+    TEMPORARY = "temporary-table"
 
 
 HEURISTIC = Method.HEURISTIC
@@ -315,7 +316,12 @@ class _Selection:
                     self.advice.skipped.append(Skipped(st.queryid, st.query, *self._parse_reason(st, exc)))
                 continue
             hit = sorted(f"{s}.{t}" for s, t in shape.tables if t in excluded or f"{s}.{t}" in excluded)
-            if hit:
+            if shape.temporary:
+                self.advice.skipped.append(Skipped(
+                    st.queryid, st.query, f"reads temporary table {', '.join(sorted(set(shape.temporary)))}: it "
+                    "lives in the session that creates it; an index on it is that session's to create",
+                    SkipKind.TEMPORARY))
+            elif hit:
                 self.advice.skipped.append(Skipped(st.queryid, st.query, f"excluded table {', '.join(hit)}",
                                                    SkipKind.EXCLUDED))
             elif shape.unbound and not shape.tables:

@@ -125,6 +125,7 @@ class Shape:
     tables: set[TableKey] = field(default_factory=set)
     limited_blocks: set[int] = field(default_factory=set)
     unbound: list[str] = field(default_factory=list)
+    temporary: list[str] = field(default_factory=list)    # temporary tables it reads or writes
     params: dict[int, ParamUse] = field(default_factory=dict)
     conjuncts: list[Conjunct] = field(default_factory=list)
 
@@ -229,6 +230,9 @@ class _Binder:
         self.with_clause(getattr(node, "withClause", None), scope)
         block = self._new_block()
         if isinstance(node, ast.InsertStmt):
+            target: Any = node.relation
+            if self.catalog.lookup(target.schemaname, target.relname) is None:
+                self._temporary(target)
             if node.selectStmt is not None:
                 self.statement(node.selectStmt, scope)
             return _Output()
@@ -388,10 +392,18 @@ class _Binder:
             return
         if table is None:
             scope.entries.append(_Entry(alias, None, frozenset()))
-            self.shape.unbound.append(rv.relname)
+            if not self._temporary(rv):
+                self.shape.unbound.append(rv.relname)
             return
         self.shape.tables.add(table.key)
         scope.entries.append(_Entry(alias, table, frozenset(table.columns)))
+
+    def _temporary(self, rv: Any) -> bool:
+        """Record ``rv`` when it names a temporary table (not index-tunable: it lives in one session)."""
+        if self.catalog.is_temporary(rv.schemaname, rv.relname):
+            self.shape.temporary.append(rv.relname)
+            return True
+        return False
 
     # -- predicates ---------------------------------------------------------
 
