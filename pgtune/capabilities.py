@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import catalog_sql
@@ -34,6 +36,11 @@ class Capabilities:
     qualstats_installed: bool
     qualstats_sample_rate: str | None      # pg_qualstats.sample_rate (-1: 1/max_connections)
     reads_all_stats: bool
+    qualstats_max: int | None = None       # pg_qualstats.max: entries its shared table holds
+    max_connections: int = 100
+    qualstats_entries: int | None = None   # entries in that table now (every database); None: unreadable
+    qualstats_statements: int | None = None    # the statements (queryids) they belong to
+    pgss_statements: int | None = None     # statements pg_stat_statements tracks (every database)
 
     @property
     def major(self) -> int:
@@ -69,9 +76,60 @@ class Capabilities:
         return [f"hypopg is not available: install postgresql-{self.major}-hypopg "
                 "for what-if costing of candidate indexes (heuristic mode until then)"]
 
+    @property
+    def qualstats_rate(self) -> float | None:
+        """The share of executions pg_qualstats samples (sample_rate -1 is 1/max_connections)."""
+        try:
+            rate = float(self.qualstats_sample_rate) if self.qualstats_sample_rate is not None else None
+        except ValueError:
+            return None
+        if rate is None:
+            return None
+        return 1.0 / max(self.max_connections, 1) if rate < 0 else min(rate, 1.0)
+
+    @property
+    def qualstats_full(self) -> bool:
+        """Is pg_qualstats' table full? Once it is, every new entry evicts the 5% least used ones."""
+        if self.qualstats_entries is None or not self.qualstats_max:
+            return False
+        return self.qualstats_entries >= self.qualstats_max - max(10, self.qualstats_max * 5 // 100)
+
+    def qualstats_size(self) -> int | None:
+        """A pg_qualstats.max that holds the workload: its entries per statement for every statement
+        pg_stat_statements tracks, at least twice the present size, rounded up to a thousand."""
+        if not self.qualstats_max:
+            return None
+        want = 2 * self.qualstats_max
+        if self.qualstats_entries and self.qualstats_statements and self.pgss_statements:
+            want = max(want, math.ceil(self.qualstats_entries / self.qualstats_statements * self.pgss_statements))
+        return math.ceil(want / 1000) * 1000
+
+    def qualstats_usage_hints(self) -> list[str]:
+        """A full pg_qualstats table, and sampling that misses rare constants: the fix for each."""
+        out = []
+        if self.qualstats_full and self.qualstats_entries is not None:
+            n = self.qualstats_statements
+            per = (f"; its {n:,} statement{' holds' if n == 1 else 's hold'} "
+                   f"{self.qualstats_entries / n:,.1f} entries each and pg_stat_statements tracks "
+                   f"{self.pgss_statements:,}" if n and self.pgss_statements else "")
+            out.append(f"pg_qualstats is full ({self.qualstats_entries:,} of {self.qualstats_max:,} entries, "
+                       "pg_qualstats.max): each new predicate or constant evicts the least used ones, so statements "
+                       f"lose the constants pgtune would cost them with{per}: ALTER SYSTEM SET pg_qualstats.max = "
+                       f"{self.qualstats_size()}; then restart the server (each entry is shared memory), and reset "
+                       "it at the start of the window pgtune reads (SELECT pg_qualstats_reset();)")
+        rate = self.qualstats_rate
+        if self.qualstats_installed and rate is not None and rate < 1:
+            out.append(f"pg_qualstats samples one execution in {1 / rate:,.0f} (pg_qualstats.sample_rate = "
+                       f"{self.qualstats_sample_rate}): a constant a statement uses in fewer than about that many of "
+                       "its calls is likely never recorded, so a rare value (the one a partial index is for) goes "
+                       "unseen and the statement is costed with common values; for the window pgtune reads: "
+                       "ALTER SYSTEM SET pg_qualstats.sample_rate = 1; SELECT pg_reload_conf(); "
+                       "(every execution is then sampled, at some cost per statement)")
+        return out
+
     def qualstats_hints(self) -> list[str]:
         """What pg_qualstats would add, and the exact steps to enable it."""
-        out = []
+        out = self.qualstats_usage_hints()
         gain = ("for the constants the workload really uses (its $n are then costed with them, and a rare "
                 "status value gets a partial index)")
         if not self.qualstats_available:
@@ -94,7 +152,7 @@ class Capabilities:
             raise MissingCapability(self.problems()[0])
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "qualstats_full": self.qualstats_full}
 
 
 def probe(conn: psycopg.Connection[Any]) -> Capabilities:
@@ -105,7 +163,33 @@ def probe(conn: psycopg.Connection[Any]) -> Capabilities:
     if row["pgss_preloaded"] is None:
         # The role may not read shared_preload_libraries: ask the view itself.
         row["pgss_preloaded"] = _pgss_answers(conn) if row["pgss_installed"] else True
-    return Capabilities(**row)
+    caps = Capabilities(**row)
+    return _qualstats_fill(conn, caps) if caps.qualstats_installed and caps.pgss_installed else caps
+
+
+def _qualstats_fill(conn: psycopg.Connection[Any], caps: Capabilities) -> Capabilities:
+    """How full pg_qualstats' table is (unchanged when the role may not read it)."""
+    schemas = {}
+    for ext in ("pg_qualstats", "pg_stat_statements"):
+        found = conn.execute(catalog_sql.load("extension_schema"), {"name": ext}).fetchone()
+        if found is None:
+            return caps
+        schemas[ext] = found[0]
+    query = sql.SQL(catalog_sql.load("qualstats_fill")).format(
+        qualstats=sql.Identifier(schemas["pg_qualstats"], "pg_qualstats"),
+        statements=sql.Identifier(schemas["pg_stat_statements"], "pg_stat_statements"))
+    try:
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query)
+            row = cur.fetchone()
+    except psycopg.Error:
+        if conn.broken or conn.closed:
+            raise
+        return caps         # no privilege on the functions: the fill stays unknown
+    if row is None:
+        return caps
+    return replace(caps, qualstats_entries=row["entries"], qualstats_statements=row["statements"],
+                   pgss_statements=row["pgss_statements"])
 
 
 def _pgss_answers(conn: psycopg.Connection[Any]) -> bool:

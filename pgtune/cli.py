@@ -26,6 +26,7 @@ from ._text import one_line
 from .analyze.advisor import Advice, CurvePoint, Options, SkipKind
 from .analyze.selection import SizeBasis
 from .apply import IndexSize, Outcome
+from .capabilities import Capabilities
 from .capture import WorkloadFilter, decode_queries, read_queries_file
 from .connect import connect, redact, resolve_dsn
 from .constraints import ConstraintAdvice
@@ -182,6 +183,7 @@ def check(dsn: str | None, fmt: str) -> None:
             ["pg_qualstats preloaded", _yn(bool(caps.qualstats_preloaded))],
             ["pg_qualstats installed", _yn(caps.qualstats_installed)],
             ["pg_qualstats sample rate", caps.qualstats_sample_rate or "-"],
+            ["pg_qualstats entries", _fill(caps)],
             ["reads all statistics", _yn(caps.reads_all_stats)],
         ]
         click.echo(tabulate(rows, tablefmt="plain"))
@@ -191,6 +193,14 @@ def check(dsn: str | None, fmt: str) -> None:
             click.echo(f"hint: {h}")
     if problems:
         sys.exit(1)
+
+
+def _fill(caps: Capabilities) -> str:
+    """How full pg_qualstats' table is: ``998 of 1,000 (100%, full)``."""
+    if caps.qualstats_entries is None or not caps.qualstats_max:
+        return "-"
+    text = f"{caps.qualstats_entries:,} of {caps.qualstats_max:,} ({caps.qualstats_entries / caps.qualstats_max:.0%}"
+    return text + (", full)" if caps.qualstats_full else ")")
 
 
 def _yn(flag: bool) -> str:

@@ -1,6 +1,6 @@
 -- Finds what this server and role can do for pgtune: version, pg_stat_statements
 -- (preloaded and installed here), hypopg (available and installed), pg_qualstats
--- (available, preloaded, installed, sample rate), stats privileges.
+-- (available, preloaded, installed, sample rate, table size), stats privileges.
 -- pgss_preloaded is NULL when the role may not read shared_preload_libraries.
 SELECT /* pgtune */ current_setting('server_version_num')::int AS server_version_num,
        current_setting('server_version') AS server_version,
@@ -19,5 +19,7 @@ SELECT /* pgtune */ current_setting('server_version_num')::int AS server_version
            ' ', ''), ',')) AS qualstats_preloaded,
        EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_qualstats') AS qualstats_installed,
        current_setting('pg_qualstats.sample_rate', true) AS qualstats_sample_rate,
+       current_setting('pg_qualstats.max', true)::int AS qualstats_max,
+       current_setting('max_connections')::int AS max_connections,
        (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
            OR pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats;

@@ -1,0 +1,96 @@
+"""``pgtune check`` on pg_qualstats: a full table, how full it is, how to size it, and sampling (issue 23.2).
+
+Once pg_qualstats.max entries are taken, every new predicate or constant evicts
+the least used ones: the application's constants are lost. A server of its own
+(pg_qualstats.max at its minimum, 100; one execution in ten sampled), since the
+table is shared by every database of a server.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from pgtune import api
+from pgtune.cli import cli
+from pgtune.cluster import LocalCluster
+
+
+@pytest.fixture(scope="module")
+def small_qualstats() -> Iterator[str]:
+    cluster = LocalCluster(settings={"pg_qualstats.max": "100", "pg_qualstats.sample_rate": "1"})
+    if "pg_qualstats" not in cluster.settings.get("shared_preload_libraries", ""):
+        pytest.skip("pg_qualstats is not available for this server")
+    cluster.start()
+    try:
+        with psycopg.connect(cluster.dsn, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION pg_stat_statements")
+            conn.execute("CREATE EXTENSION pg_qualstats")
+            conn.execute("CREATE TABLE t (id int PRIMARY KEY, status text)")
+            conn.execute("INSERT INTO t SELECT g, 'x' || g % 3 FROM generate_series(1, 1000) AS g")
+        yield cluster.dsn
+    finally:
+        cluster.stop()
+
+
+def _fill(dsn: str, constants: int) -> None:
+    """The application: one statement run with ``constants`` distinct values (an entry each)."""
+    with psycopg.connect(dsn, autocommit=True) as app:
+        app.execute("SELECT pg_qualstats_reset()")
+        for k in range(constants):
+            # A literal each time: a server-side parameter goes generic after five runs, which records no constant.
+            app.execute(psycopg.sql.SQL("SELECT status FROM t WHERE id = {}").format(k)).fetchall()
+
+
+def _check(dsn: str) -> tuple[int, dict[str, Any], str]:
+    text = CliRunner().invoke(cli, ["check", "--dsn", dsn])
+    out = CliRunner().invoke(cli, ["check", "--dsn", dsn, "--format", "json"])
+    return out.exit_code, json.loads(out.stdout), text.output
+
+
+def test_a_full_pg_qualstats_table_is_reported_with_its_size_and_fix(small_qualstats: str) -> None:
+    _fill(small_qualstats, 300)
+    code, doc, text = _check(small_qualstats)
+    assert code == 0
+    # Full, pg_qualstats frees the 10 least used entries (5%, at least 10) for each new one: 90 to 100 stay.
+    assert doc["qualstats_max"] == 100 and 90 <= doc["qualstats_entries"] <= 100 and doc["qualstats_full"], doc
+    full = [h for h in doc["hints"] if h.startswith("pg_qualstats is full")]
+    assert len(full) == 1, doc["hints"]
+    # Sized from what the workload holds: its entries per statement for every statement pg_stat_statements
+    # tracks, at least twice the present table, rounded up to a thousand.
+    per = doc["qualstats_entries"] / doc["qualstats_statements"]
+    want = max(200, math.ceil(per * doc["pgss_statements"]))
+    assert f"ALTER SYSTEM SET pg_qualstats.max = {math.ceil(want / 1000) * 1000};" in full[0]
+    assert f"its 1 statement holds {per:,.1f} entries" in full[0]
+    [row] = [line for line in text.splitlines() if line.startswith("pg_qualstats entries")]
+    assert row.split()[-3:] == ["100", "(100%,", "full)"] or "full)" in row, row
+
+
+def test_a_table_with_room_is_not_full(small_qualstats: str) -> None:
+    _fill(small_qualstats, 20)
+    with psycopg.connect(small_qualstats, autocommit=True) as conn:
+        caps = api.check(conn)
+    assert caps.qualstats_entries is not None and caps.qualstats_entries <= 30 and not caps.qualstats_full
+    assert not [h for h in caps.hints() if "full" in h]
+
+
+def test_sampling_below_one_says_what_it_misses(small_qualstats: str) -> None:
+    with psycopg.connect(small_qualstats, autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET pg_qualstats.sample_rate = 0.1")
+        conn.execute("SELECT pg_reload_conf()")
+    try:
+        with psycopg.connect(small_qualstats, autocommit=True) as conn:
+            caps = api.check(conn)
+        assert caps.qualstats_rate == pytest.approx(0.1)
+        [hint] = [h for h in caps.hints() if "samples one execution in 10 " in h]
+        assert "ALTER SYSTEM SET pg_qualstats.sample_rate = 1;" in hint
+    finally:
+        with psycopg.connect(small_qualstats, autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM RESET pg_qualstats.sample_rate")
+            conn.execute("SELECT pg_reload_conf()")
