@@ -165,7 +165,7 @@ def test_skipped_reasons(conn: psycopg.Connection[Any]) -> None:
     assert reasons[0].startswith("truncated: the text is cut at track_activity_query_size")
     assert reasons[1].startswith("truncated or incomplete statement")
     assert reasons[2].startswith("utility statement (AlterTableStmt)")
-    assert reasons[3].startswith("references no known table")
+    assert reasons[3].startswith("reads temporary table scratch")
     assert reasons[4].startswith("unparsable")
 
 
