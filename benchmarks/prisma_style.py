@@ -135,13 +135,11 @@ def measure_pgtune(conn: psycopg.Connection[Any], folder: Path, users: int) -> t
     assert result.directory is not None
     api.apply(conn, result.directory)
     checked = api.verify(conn, result.directory, measure=True)
-    timed = [t for t in checked.targets if t.ratio and t.measured_ratio]
-    agree = sum(max(t.ratio / t.measured_ratio, t.measured_ratio / t.ratio) <= 2  # type: ignore[operator]
-                for t in timed)
-    PREDICTIONS.append(f"{folder.name}: {sum(t.ms is not None for t in checked.targets)} of "
-                       f"{len(checked.targets)} targets measured before and after (parameterized ones with "
-                       f"their representative values); predicted cost cut and measured time cut agree within 2x "
-                       f"for {agree} of {len(timed)}")
+    PREDICTIONS.append(f"{folder.name}: {checked.measured} of {len(checked.targets)} targets measured before and "
+                       f"after (parameterized ones with their representative values); predicted cost cut and "
+                       f"measured time cut agree within 2x for {checked.agree} of {len(checked.compared)}")
+    PREDICTIONS.extend(f"    {t.name}: {t.disagreement}" for t in checked.targets if t.disagreement)
+    PREDICTIONS.extend(f"    {t.name}: {t.note}" for t in checked.targets if t.ms is None)
     cost, ms = totals(conn, users, label=str(folder.name))
     count, size = user_index_bytes(conn)
     for ix in result.indexes.indexes:

@@ -80,7 +80,7 @@ class EmitOptions:
     lock_timeout: str = "5s"
     statement_timeout: str = "1min"
     first_phase_share: float = 0.8
-    measure: bool = False                         # also time read-only targets for verify's baseline
+    measure: bool = True                          # time read-only targets for verify's baseline (bounded)
     trust_functions: bool = False                 # with measure: run non-VOLATILE user functions too
     layout: plan.Layout = plan.Layout.PGTUNE      # or the files Prisma Migrate, Flyway, golang-migrate run
 

@@ -35,7 +35,7 @@ from .errors import Interrupted, PgtuneError
 from .health import Severity
 from .plan import Layout
 from .prisma.advice import Fit, PrismaAdvice
-from .verify import check_report_path, junit
+from .verify import Verdict, Verification, check_report_path, junit
 
 
 def _stderr_is_tty() -> bool:
@@ -242,8 +242,10 @@ def _yn(flag: bool) -> str:
               help="statement_timeout for the migration's non-build statements (ANALYZE).")
 @click.option("--first-phase-share", default=0.8, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="Phase 1 gets the indexes that remove this share of the saved cost (1.0: one phase).")
-@click.option("--measure", "--analyze", "analyze", is_flag=True,
-              help="With --emit: also measure the baseline time of read-only, parameter-free statements.")
+@click.option("--measure/--no-measure", "--analyze/--no-analyze", "analyze", default=True, show_default=True,
+              help="With --emit: time each read-only targeted statement (with the values it is planned with; "
+                   "best of 3 runs, 10 s each, 60 s in all) as verify's baseline; else verify compares "
+                   "planner costs only.")
 @click.option("--layout", type=click.Choice([x.value for x in Layout]), default=Layout.PGTUNE.value,
               show_default=True,
               help="With --emit: pgtune's folder (apply/rollback/verify), or files your migration tool runs, "
@@ -527,6 +529,61 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
         sys.exit(1)
 
 
+_VERDICT_MARK = {Verdict.OK: ("ok", "green"), Verdict.NIL_GAIN: ("nil", "yellow"), Verdict.FAIL: ("FAIL", "red")}
+
+
+def _render_verification(result: Verification, analyze: bool) -> None:
+    """verify's table, then each failure's reason, then what the timings say."""
+    rows = []
+    for t in result.targets:
+        text, colour = _VERDICT_MARK[t.verdict]
+        row = [style(text, fg=colour), t.queryid if t.queryid is not None else "-", t.name,
+               ", ".join(t.used) or "-", _x(t.predicted_ratio), _x(t.ratio)]
+        if analyze:
+            row += [_x(t.measured_ratio), f"{t.baseline_ms:.2f}" if t.baseline_ms is not None else "-",
+                    f"{t.ms:.2f}" if t.ms is not None else "-"]
+        change = ""
+        if t.scans_before and t.scans_before != t.scans_now:
+            change = f"plan was: {one_line(', '.join(t.scans_before), 60)}"
+        rows.append([*row, one_line("; ".join(x for x in (t.problem, t.note, change) if x), 100)])
+    headers = ["", "queryid", "statement", "index used", "predicted", "cost cut"]
+    headers += ["time cut", "ms before", "ms now"] if analyze else []
+    click.echo(tabulate(rows, headers=[*headers, "problem / note"], disable_numparse=True))
+    for t in result.failures:
+        click.echo(f"FAIL {t.name} (queryid {t.queryid}): {t.problem}")
+    for name in result.unused_indexes:
+        click.echo(f"note: planned index {name} is used by no targeted statement")
+    real = {s.name: s.real_bytes for s in result.sizes}
+    for name in result.nil_gain_indexes:
+        built = real.get(name)
+        size = f" ({built / 1048576:,.1f} MB)" if built else ""
+        click.echo(f"note: index {name}{size}: measured gain nil on every statement timed on it")
+    for table in result.stale_statistics:
+        click.echo(f"note: statistics of {table} predate its new index: run ANALYZE {table}")
+    if result.sizes:
+        click.echo(f"indexes: {_sizes(result.sizes)} MB (forecast at emit → on disk now)")
+    if analyze:
+        _render_timings(result)
+
+
+def _render_timings(result: Verification) -> None:
+    timed = [t for t in result.targets if t.baseline_ms is not None]
+    cold = sum(bool(t.baseline_read_blocks) for t in timed)
+    click.echo(f"baseline: timed at emit for {len(timed)} of {len(result.targets)} statements"
+               + (f" ({cold} of them read from disk)" if cold else "")
+               + (f"; planner cost only for {len(result.targets) - len(timed)}" if len(timed) < len(result.targets)
+                  else ""))
+    click.echo(f"measured {result.measured} of {len(result.targets)} statements now; predicted and measured "
+               f"gains agree within 2x for {result.agree} of {len(result.compared)}")
+    for t in result.targets:
+        if t.disagreement:
+            click.echo(f"  {t.name}: {t.disagreement}")
+
+
+def _x(ratio: float | None) -> str:
+    return f"{ratio:,.1f}x" if ratio else ""
+
+
 def _sizes(sizes: list[IndexSize]) -> str:
     """``38.2 → 40.1``: the phase's indexes as forecast at emit and as built now."""
     if not sizes:
@@ -592,40 +649,9 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
     if junit_file is not None:
         junit(result, junit_file)
     if fmt == "json":
-        emit_json({"migration_id": result.migration_id, "ok": result.ok,
-                   "unused_indexes": result.unused_indexes, "stale_statistics": result.stale_statistics,
-                   "sizes": [dataclasses.asdict(s) for s in result.sizes],
-                   "targets": [{**vars(t), "ratio": t.ratio, "measured_ratio": t.measured_ratio}
-                               for t in result.targets]})
+        emit_json(result.as_dict())
     else:
-        rows = []
-        for t in result.targets:
-            ratio = f"{t.ratio:.1f}x" if t.ratio else ""
-            mark = style("ok", fg="green") if t.ok else style("FAIL", fg="red")
-            row = [mark, one_line(t.query, 60), ", ".join(t.used) or "-", ratio]
-            if analyze:
-                row += [f"{t.measured_ratio:.1f}x" if t.measured_ratio else "",
-                        f"{t.baseline_ms:.2f}" if t.baseline_ms is not None else "-",
-                        f"{t.ms:.2f}" if t.ms is not None else "-"]
-            change = ""
-            if t.scans_before and t.scans_before != t.scans_now:
-                change = f"plan was: {one_line(', '.join(t.scans_before), 60)}"
-            rows.append([*row, "; ".join(x for x in (t.problem, t.note, change) if x)])
-        headers = ["", "statement", "index used", "cost cut"]
-        headers += ["time cut", "ms before", "ms now"] if analyze else []
-        click.echo(tabulate(rows, headers=[*headers, "problem / note"], disable_numparse=True))
-        for name in result.unused_indexes:
-            click.echo(f"note: planned index {name} is used by no targeted statement")
-        for table in result.stale_statistics:
-            click.echo(f"note: statistics of {table} predate its new index: run ANALYZE {table}")
-        if result.sizes:
-            click.echo(f"indexes: {_sizes(result.sizes)} MB (forecast at emit → on disk now)")
-        if analyze:
-            timed = [t for t in result.targets if t.ratio and t.measured_ratio]
-            agree = sum(max(t.ratio / t.measured_ratio, t.measured_ratio / t.ratio) <= 2  # type: ignore[operator]
-                        for t in timed)
-            click.echo(f"measured {sum(t.ms is not None for t in result.targets)} of {len(result.targets)} "
-                       f"statements; predicted and measured speed-up agree within 2x for {agree} of {len(timed)}")
+        _render_verification(result, analyze)
     if not result.ok:
         sys.exit(1)
 

@@ -17,6 +17,7 @@ guard the execution itself happens inside BEGIN READ ONLY … ROLLBACK
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -128,8 +129,24 @@ FAST_MS = 1000.0   # a statement faster than this is run up to RUNS times and it
 RUNS = 3
 
 
+@dataclass(frozen=True)
+class Timing:
+    """How long a statement took, and under which conditions, so a comparison can say what it compares."""
+
+    ms: float            # the best run
+    runs: int            # how many runs the best was kept from
+    first_ms: float      # the first run: slower than the best when it found the cache cold
+    read_blocks: int     # shared blocks the best run read from disk (0: everything was in shared_buffers)
+
+    def describe(self) -> str:
+        """``best of 3 runs, warm`` / ``1 run, 1,204 blocks read from disk``."""
+        runs = f"best of {self.runs} runs" if self.runs > 1 else "1 run"
+        cache = "warm" if not self.read_blocks else f"{self.read_blocks:,} blocks read from disk"
+        return f"{runs}, {cache}"
+
+
 def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool = False,
-            timeout_ms: int = 30_000, values: dict[str, str] | None = None) -> tuple[float | None, str | None]:
+            timeout_ms: int = 30_000, values: dict[str, str] | None = None) -> tuple[Timing | None, str | None]:
     """Measured execution time (EXPLAIN ANALYZE, rolled back), or why the statement is not executed.
 
     A parameterized statement runs with ``values`` (the representative values it was planned with).
@@ -139,14 +156,22 @@ def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool 
     """
     nparams = prepare_text(query)[1]
     if nparams and not covers(values, nparams):
-        return None, "parameterized: no values to run it with (pg_stat_statements keeps none)"
+        missing = [f"${n}" for n in range(1, nparams + 1) if f"${n}" not in (values or {})]
+        return None, f"parameterized: no value for {', '.join(missing)} to run it with"
     reason = why_not_read_only(conn, query, trust_functions=trust_functions)
     if reason is not None:
         return None, reason
-    best: float | None = None
+    best: tuple[float, int] | None = None
+    first: float | None = None
+    runs = 0
     for _ in range(RUNS):
-        ms = explain(conn, query, analyze=True, timeout_ms=timeout_ms, values=values).execution_ms
-        best = ms if best is None or (ms is not None and ms < best) else best
-        if best is None or best >= FAST_MS:
+        plan = explain(conn, query, analyze=True, timeout_ms=timeout_ms, values=values)
+        runs += 1
+        ms = plan.execution_ms or 0.0
+        first = ms if first is None else first
+        if best is None or ms < best[0]:
+            best = (ms, int(plan.plan.get("Plan", {}).get("Shared Read Blocks", 0)))
+        if best[0] >= FAST_MS:
             break
-    return best, None
+    assert best is not None and first is not None
+    return Timing(best[0], runs, first, best[1]), None

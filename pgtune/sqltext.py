@@ -8,6 +8,7 @@ below say once what an absent field means (an empty tuple, an empty string).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -133,3 +134,33 @@ def constant_value(sql_text: str) -> str | None:
         if found is not None:
             return str(found).lower() if attr == "boolval" else str(found)
     return None
+
+
+_VERBS = {"SelectStmt": "select", "InsertStmt": "insert", "UpdateStmt": "update", "DeleteStmt": "delete",
+          "MergeStmt": "merge"}
+
+
+def statement_label(query: str) -> str:
+    """A short name for a statement that is the same wherever and whenever it is computed.
+
+    What it does, to which tables, filtered or sorted by which columns, and six hex digits of
+    its text: ``select videos by status, createdAt #3f9a1c``. Twenty statements on one table
+    read apart by their columns and, failing that, by the digits.
+    """
+    digest = hashlib.blake2s(" ".join(query.split()).encode(), digest_size=3).hexdigest()
+    try:
+        root: Any = parse_one(query)
+    except ParseFailed:
+        return f"statement #{digest}"
+    if isinstance(root, ast.ExplainStmt):
+        root = root.query
+    verb = _VERBS.get(type(root).__name__, type(root).__name__.removesuffix("Stmt").lower())
+    ctes = {c.ctename for c in walk(root) if isinstance(c, ast.CommonTableExpr)}
+    tables = list(dict.fromkeys(text(n.relname) for n in walk(root)
+                                if isinstance(n, ast.RangeVar) and not (n.schemaname is None and n.relname in ctes)))
+    shown = ", ".join(t[:24] for t in tables[:2]) + (f" +{len(tables) - 2}" if len(tables) > 2 else "")
+    where = [getattr(root, "whereClause", None), getattr(root, "sortClause", None)]
+    columns = list(dict.fromkeys(names(n.fields)[-1] for n in walk(where)
+                                 if isinstance(n, ast.ColumnRef) and names(n.fields)))
+    by = f" by {', '.join(c[:24] for c in columns[:3])}" + (" …" if len(columns) > 3 else "") if columns else ""
+    return " ".join(x for x in (verb, shown) if x) + f"{by} #{digest}"

@@ -1,23 +1,27 @@
-"""Verify: after deploy, re-plan every targeted statement and check the promise.
+"""Verify: after deploy, re-plan every targeted statement and check the promise by its plan and cost.
 
-A target passes when its plan uses at least one of the indexes the migration
-built for it (Index Scan, Index Only Scan or Bitmap Index Scan on it) and its
-cost is not above the baseline by more than the tolerance. A statement that
-used an index a health migration drops passes when its cost did not rise
-beyond the tolerance. Also reported:
-planned indexes no target uses, and tables whose statistics are older than
-their new indexes (the planner may not cost the index right until ANALYZE).
+A target passes when its plan uses an index this migration built — any of them, not only the one
+foreseen at emit: a later, wider index of the same migration may serve it better (a partition's
+index counts for its partitioned parent) — or, using none, when its cost is no more than predicted
+(another index serves it at least as well); in every case its cost must not rise above the baseline
+by more than the tolerance. A statement that used an index a health migration drops passes when
+its cost did not rise beyond the tolerance. A failed target always says why. Also reported:
+planned indexes no target uses, and tables whose statistics are older than their new indexes (the
+planner may not cost the index right until ANALYZE).
 
-With ``analyze``, read-only statements are executed inside BEGIN READ ONLY
-... ROLLBACK under a statement_timeout (parameterized ones with the values
-they were planned with); anything that could write is only planned, never
-run. A statement measured slower than at emit, beyond the time tolerance and
-by more than a millisecond, fails like a cost regression.
+With ``analyze``, read-only statements are executed inside BEGIN READ ONLY ... ROLLBACK under a
+statement_timeout (parameterized ones with the values they were planned with); anything that could
+write is only planned, never run. A statement measured slower than at emit, beyond the time
+tolerance and by more than a millisecond, fails like a cost regression; one that did not get
+measurably faster is marked ``nil-gain`` (it passes: its plan is right, but the time says the index
+bought nothing). When the predicted and the measured gain differ by more than 2x, the result says
+which of cache state, values or plan change explains it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -30,53 +34,90 @@ from ._text import error_text, one_line
 from .apply import IndexSize
 from .apply.catalog import ObjectStates
 from .errors import InputError
-from .explain import explain, scans
+from .explain import Plan, explain, scans
 from .history import History
 from .history import exists as history_exists
 from .plan import Migration, Target, load
-from .readonly import measure
+from .readonly import Timing, measure
 from .script import index_target
 
 DISAGREEMENT = 2.0   # flag when measured and predicted speed-ups differ by more than this factor
 TIME_FLOOR_MS = 1.0  # a measured slowdown smaller than this is noise, whatever its ratio
+NIL_GAIN = 1.2       # measured less than this many times faster: best-of-three timings vary that much
+
+
+class Verdict(StrEnum):
+    OK = "ok"
+    NIL_GAIN = "nil-gain"   # passes (plan and cost as promised), but the measured time did not fall
+    FAIL = "fail"
 
 
 @dataclass
 class TargetResult:
     queryid: int | None
+    name: str                       # a short name that stays the same for the same statement
     query: str
-    expected: list[str]
-    used: list[str]
+    expected: list[str]             # the indexes foreseen at emit
+    used: list[str]                 # this migration's indexes the plan uses now (a partition's: its parent's)
+    plan_indexes: list[str]         # every index the plan uses now
     baseline_cost: float | None
+    predicted_cost: float | None    # what suggest predicted with the migration's indexes
     cost: float | None
-    ok: bool
-    problem: str = ""
+    verdict: Verdict = Verdict.OK
+    problem: str = ""               # why it failed; never empty when it did
+    note: str = ""
     baseline_ms: float | None = None
     ms: float | None = None
-    note: str = ""
+    baseline_how: str = ""          # how the baseline time was taken, or "planner cost only: <why>"
+    measured_how: str = ""          # how ``ms`` was taken
+    disagreement: str = ""          # predicted and measured gains more than 2x apart: which cause
+    baseline_read_blocks: int | None = None
+    read_blocks: int | None = None
     scans_before: list[str] = field(default_factory=list)   # from the plan captured at emit
     scans_now: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, t: Target, *, used: list[str], cost: float | None, ok: bool, problem: str = "",
-           scans_now: list[str] | None = None) -> TargetResult:
-        """The result for target ``t``: its identity and baselines, then what verify found now."""
-        return cls(queryid=t.queryid, query=t.query, expected=t.expected_indexes, used=used,
-                   baseline_cost=t.baseline_cost, cost=cost, ok=ok, problem=problem, baseline_ms=t.baseline_ms,
-                   scans_before=scans(t.baseline_plan) if t.baseline_plan else [], scans_now=scans_now or [])
+    def of(cls, t: Target) -> TargetResult:
+        """The result for target ``t`` before verify looked: its identity, promise and baselines."""
+        return cls(queryid=t.queryid, name=t.label, query=t.query, expected=list(t.expected_indexes), used=[],
+                   plan_indexes=[], baseline_cost=t.baseline_cost, predicted_cost=t.predicted_cost, cost=None,
+                   baseline_ms=t.baseline_ms, baseline_how=baseline_how(t),
+                   baseline_read_blocks=t.baseline_read_blocks,
+                   scans_before=scans(t.baseline_plan) if t.baseline_plan else [])
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict != Verdict.FAIL
+
+    def fail(self, problem: str) -> None:
+        self.verdict = Verdict.FAIL
+        self.problem = "; ".join(x for x in (self.problem, problem) if x)
+
+    def add_note(self, note: str) -> None:
+        self.note = "; ".join(x for x in (self.note, note) if x)
 
     @property
     def ratio(self) -> float | None:
-        """Predicted speed-up: baseline cost / cost now."""
-        if self.baseline_cost and self.cost:
-            return self.baseline_cost / self.cost
-        return None
+        """The planner's cost cut now: baseline cost / cost now."""
+        return _ratio(self.baseline_cost, self.cost)
+
+    @property
+    def predicted_ratio(self) -> float | None:
+        """The cost cut suggest predicted: baseline cost / predicted cost."""
+        return _ratio(self.baseline_cost, self.predicted_cost)
 
     @property
     def measured_ratio(self) -> float | None:
-        if self.baseline_ms and self.ms:
-            return self.baseline_ms / self.ms
-        return None
+        """The time cut: baseline ms / ms now."""
+        return _ratio(self.baseline_ms, self.ms)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok, "ratio": self.ratio, "predicted_ratio": self.predicted_ratio,
+                "measured_ratio": self.measured_ratio}
+
+
+def _ratio(before: float | None, after: float | None) -> float | None:
+    return before / after if before and after else None
 
 
 @dataclass
@@ -86,10 +127,74 @@ class Verification:
     unused_indexes: list[str] = field(default_factory=list)
     stale_statistics: list[str] = field(default_factory=list)
     sizes: list[IndexSize] = field(default_factory=list)    # forecast at emit, real now
+    nil_gain_indexes: list[str] = field(default_factory=list)   # every statement timed on them: no gain
 
     @property
     def ok(self) -> bool:
         return all(t.ok for t in self.targets)
+
+    @property
+    def failures(self) -> list[TargetResult]:
+        return [t for t in self.targets if not t.ok]
+
+    @property
+    def measured(self) -> int:
+        """Targets timed now."""
+        return sum(t.ms is not None for t in self.targets)
+
+    @property
+    def compared(self) -> list[TargetResult]:
+        """Targets with both a predicted (else planner) gain and a measured one."""
+        return [t for t in self.targets if (t.predicted_ratio or t.ratio) and t.measured_ratio]
+
+    @property
+    def agree(self) -> int:
+        """Of ``compared``, those whose predicted and measured gains are within 2x."""
+        return sum(not t.disagreement for t in self.compared)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"migration_id": self.migration_id, "ok": self.ok,
+                "unused_indexes": self.unused_indexes, "nil_gain_indexes": self.nil_gain_indexes,
+                "stale_statistics": self.stale_statistics, "sizes": [asdict(s) for s in self.sizes],
+                "measured": self.measured, "compared": len(self.compared), "agree": self.agree,
+                "targets": [t.as_dict() for t in self.targets]}
+
+
+def baseline_how(t: Target) -> str:
+    """How the baseline time of ``t`` was taken at emit, or why there is only its planner cost."""
+    if t.baseline_ms is not None:
+        runs = f"best of {t.baseline_runs} runs" if t.baseline_runs > 1 else "1 run"
+        if t.baseline_read_blocks is None:
+            cache = ""
+        elif t.baseline_read_blocks:
+            cache = f", {t.baseline_read_blocks:,} blocks read from disk"
+        else:
+            cache = ", warm"
+        return f"at emit, {runs}{cache}" if t.baseline_runs else "at emit"
+    return f"planner cost only: {t.baseline_note}" if t.baseline_note else "planner cost only: not timed at emit"
+
+
+@dataclass(frozen=True)
+class Built:
+    """This migration's indexes by the names a plan shows: their own, and each partition's index."""
+
+    parent_of: dict[str, str]
+
+    def used(self, plan_indexes: frozenset[str]) -> list[str]:
+        return sorted({self.parent_of[n] for n in plan_indexes if n in self.parent_of})
+
+
+def built_indexes(conn: psycopg.Connection[Any], m: Migration) -> Built:
+    """The planned indexes, and every index attached under them (pg_inherits, any depth)."""
+    planned = [(ix.schema, ix.name) for p in m.phases for ix in p.indexes]
+    parent_of = {name: name for _, name in planned}
+    if planned:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(catalog_sql.load("partition_indexes"),
+                        {"schemas": [s for s, _ in planned], "names": [n for _, n in planned]})
+            for r in cur.fetchall():
+                parent_of.setdefault(r["child"], r["name"])
+    return Built(parent_of)
 
 
 def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float = 0.10,
@@ -97,16 +202,17 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
            time_tolerance: float = 0.25) -> Verification:
     m = load(directory, check=False)
     out = Verification(m.id)
-    planned = {ix.name for p in m.phases for ix in p.indexes}
+    built = built_indexes(conn, m)
     seen: set[str] = set()
     for t in m.targets:
-        result, used = check_target(conn, t, tolerance=tolerance, analyze=analyze, timeout_ms=timeout_ms,
-                                    trust_functions=trust_functions, time_tolerance=time_tolerance)
-        seen |= used
+        result = check_target(conn, t, built, tolerance=tolerance, analyze=analyze, timeout_ms=timeout_ms,
+                              trust_functions=trust_functions, time_tolerance=time_tolerance)
+        seen |= set(result.used)
         out.targets.append(result)
-    out.unused_indexes = sorted(planned - seen)
-    out.stale_statistics = stale_statistics(conn, m)
     indexes = [ix for p in m.phases for ix in p.indexes]
+    out.unused_indexes = sorted({ix.name for ix in indexes} - seen)
+    out.nil_gain_indexes = nil_gain_indexes(out.targets)
+    out.stale_statistics = stale_statistics(conn, m)
     found = ObjectStates(conn).indexes([(ix.schema, ix.name) for ix in indexes])
     out.sizes = [IndexSize(ix.name, ix.forecast_bytes,
                            found[(ix.schema, ix.name)].bytes if (ix.schema, ix.name) in found else None)
@@ -118,51 +224,134 @@ def verify_query(conn: psycopg.Connection[Any], query: str, expect: list[str], *
                  timeout_ms: int = 30_000, trust_functions: bool = False) -> Verification:
     """The ad hoc form: does this one statement use one of these indexes?"""
     target = Target(queryid=None, query=query, calls=1, baseline_cost=None, expected_indexes=list(expect))
-    result, _ = check_target(conn, target, tolerance=0.0, analyze=analyze, timeout_ms=timeout_ms,
-                             trust_functions=trust_functions)
+    result = check_target(conn, target, Built({n: n for n in expect}), tolerance=0.0, analyze=analyze,
+                          timeout_ms=timeout_ms, trust_functions=trust_functions)
     return Verification("ad hoc", [result])
 
 
-def check_target(conn: psycopg.Connection[Any], t: Target, *, tolerance: float, analyze: bool,
-                 timeout_ms: int, trust_functions: bool = False,
-                 time_tolerance: float = 0.25) -> tuple[TargetResult, set[str]]:
+def check_target(conn: psycopg.Connection[Any], t: Target, built: Built, *, tolerance: float, analyze: bool,
+                 timeout_ms: int, trust_functions: bool = False, time_tolerance: float = 0.25) -> TargetResult:
+    """Plan ``t`` now and judge it by its plan and cost (and, with ``analyze``, by its time)."""
+    result = TargetResult.of(t)
     try:
         plan = explain(conn, t.query, timeout_ms=timeout_ms, param_types=t.param_types, values=t.values)
     except (psycopg.Error, ValueError) as exc:
         if conn.broken or conn.closed:
             raise   # the connection is gone: not a property of this statement
-        return TargetResult.of(t, used=[], cost=None, ok=False, problem=f"cannot plan: {error_text(exc)}"), set()
-    used = sorted(plan.indexes & set(t.expected_indexes))
-    problems = []
-    if t.expected_indexes and not used:
-        problems.append("expected index not used: " + ", ".join(t.expected_indexes))
+        result.fail(f"cannot plan: {error_text(exc)}")
+        return result
+    judge(result, t, plan, built, tolerance)
+    if analyze:
+        time_now(conn, result, t, trust_functions=trust_functions, timeout_ms=timeout_ms,
+                 time_tolerance=time_tolerance)
+    return result
+
+
+def judge(result: TargetResult, t: Target, plan: Plan, built: Built, tolerance: float) -> None:
+    """Pass or fail ``result`` by the plan now: which indexes it uses, and what it costs."""
+    result.cost, result.used = plan.cost, built.used(plan.indexes)
+    result.plan_indexes, result.scans_now = sorted(plan.indexes), scans(plan.plan)
     if t.baseline_cost is not None and plan.cost > t.baseline_cost * (1 + tolerance):
-        problems.append(f"regression: cost {plan.cost:,.1f} > baseline {t.baseline_cost:,.1f}")
-    result = TargetResult.of(t, used=used, cost=plan.cost, ok=not problems, problem="; ".join(problems),
-                             scans_now=scans(plan.plan))
+        result.fail(f"regression: cost {plan.cost:,.1f} > baseline {t.baseline_cost:,.1f} "
+                    f"(+{tolerance:.0%} allowed)")
     if t.dropped_indexes:
         # A statement that used an index the migration drops: it passes when it got no costlier.
-        result.note = f"used {', '.join(t.dropped_indexes)} (dropped) at emit"
-    if analyze:
-        try:
-            result.ms, why = measure(conn, t.query, trust_functions=trust_functions, timeout_ms=timeout_ms,
-                                     values=t.values)
-        except psycopg.errors.QueryCanceled:
-            result.ms, why = None, f"not measured: slower than statement_timeout ({timeout_ms} ms)"
-        if why:
-            result.note = why if why.startswith("not measured") else f"not executed: {why}"
-        elif slower(t.baseline_ms, result.ms, time_tolerance):
-            assert t.baseline_ms is not None and result.ms is not None
-            result.ok = False
-            result.problem = "; ".join(x for x in (result.problem, (
-                f"measured slowdown: {t.baseline_ms:,.2f} ms at emit -> {result.ms:,.2f} ms now "
-                f"(more than +{time_tolerance:.0%})")) if x)
-        elif result.ratio and result.measured_ratio:
-            off = max(result.ratio / result.measured_ratio, result.measured_ratio / result.ratio)
-            if off > DISAGREEMENT:
-                result.note = (f"prediction and measurement disagree: planner {result.ratio:.1f}x, "
-                               f"measured {result.measured_ratio:.1f}x")
-    return result, set(plan.indexes)
+        result.add_note(f"used {', '.join(t.dropped_indexes)} (dropped) at emit")
+    elif t.expected_indexes and not result.used:
+        if served_as_well(result, tolerance):
+            by = ", ".join(result.plan_indexes) or "its plan"
+            result.add_note(f"served as well as predicted by {by}, without this migration's indexes")
+        else:
+            result.fail(not_served(result))
+    elif result.used and not set(result.used) & set(t.expected_indexes):
+        result.add_note(f"uses {', '.join(result.used)} (foreseen at emit: {', '.join(t.expected_indexes)})")
+
+
+def served_as_well(result: TargetResult, tolerance: float) -> bool:
+    """Another index (or plan) gives the cost predicted with this migration's, and it is a real cut."""
+    if result.cost is None or result.predicted_cost is None or result.baseline_cost is None:
+        return False
+    return result.cost <= result.predicted_cost * (1 + tolerance) and result.cost < result.baseline_cost
+
+
+def not_served(result: TargetResult) -> str:
+    """Why a target that should use this migration's indexes fails: what its plan does instead."""
+    plan = one_line(", ".join(result.scans_now), 120) if result.scans_now else "no scan"
+    why = f"expected index not used: {', '.join(result.expected)}; its plan uses none of this migration's " \
+          f"indexes ({plan})"
+    if result.cost is not None and result.predicted_cost is not None:
+        why += f"; cost {result.cost:,.1f} where {result.predicted_cost:,.1f} was predicted"
+    return why
+
+
+def time_now(conn: psycopg.Connection[Any], result: TargetResult, t: Target, *, trust_functions: bool,
+             timeout_ms: int, time_tolerance: float) -> None:
+    """Time ``t`` now and compare: a slowdown fails, no gain is ``nil-gain``, a surprise is explained."""
+    timing: Timing | None = None
+    try:
+        timing, why = measure(conn, t.query, trust_functions=trust_functions, timeout_ms=timeout_ms,
+                              values=t.values)
+    except psycopg.errors.QueryCanceled:
+        why = f"not measured: slower than statement_timeout ({timeout_ms} ms)"
+    except (psycopg.Error, ValueError) as exc:
+        if conn.broken or conn.closed:
+            raise
+        why = f"not measured: {error_text(exc)}"
+    if timing is None:
+        result.add_note(why if why and why.startswith("not measured") else f"not executed: {why}")
+        return
+    result.ms, result.measured_how, result.read_blocks = timing.ms, timing.describe(), timing.read_blocks
+    if slower(t.baseline_ms, timing.ms, time_tolerance):
+        result.fail(f"measured slowdown: {t.baseline_ms:,.2f} ms at emit -> {timing.ms:,.2f} ms now "
+                    f"(more than +{time_tolerance:.0%})")
+    elif nil_gain(result, t):
+        if result.verdict == Verdict.OK:
+            result.verdict = Verdict.NIL_GAIN
+        result.add_note(f"measured gain nil: {t.baseline_ms:,.2f} ms at emit -> {timing.ms:,.2f} ms now")
+    result.disagreement = diagnose(result)
+
+
+def nil_gain(result: TargetResult, t: Target) -> bool:
+    """A statement promised a speed-up (it should use a new index) that its time does not show."""
+    if t.dropped_indexes or not t.expected_indexes or result.measured_ratio is None:
+        return False
+    return result.measured_ratio < NIL_GAIN
+
+
+def diagnose(result: TargetResult) -> str:
+    """When the predicted and measured gains differ by more than 2x: the likely causes, with numbers."""
+    predicted = result.predicted_ratio or result.ratio
+    measured = result.measured_ratio
+    if not predicted or not measured or _off(predicted, measured) <= DISAGREEMENT:
+        return ""
+    kind = "predicted" if result.predicted_ratio else "planner"
+    causes = []
+    if result.predicted_ratio and result.ratio and _off(result.predicted_ratio, result.ratio) > DISAGREEMENT:
+        causes.append(f"plan change: the built indexes cut the planner cost {result.ratio:,.1f}x, "
+                      f"not the {result.predicted_ratio:,.1f}x predicted")
+    before, now = result.baseline_read_blocks, result.read_blocks
+    if before is not None and now is not None and bool(before) != bool(now):
+        causes.append(f"cache state: the baseline run read {before:,} blocks from disk, this one {now:,}")
+    elif before == 0 and now == 0 and _off(result.ratio or predicted, measured) > DISAGREEMENT:
+        causes.append("cache state: both runs found every page in shared buffers, while the planner prices "
+                      "page reads as from disk (seq_page_cost, random_page_cost)")
+    if not causes:
+        causes.append("cost model: the planner's cost cut is not the time cut")
+    return f"{kind} {predicted:,.1f}x, measured {measured:,.1f}x: " + "; ".join(causes)
+
+
+def _off(a: float, b: float) -> float:
+    return max(a / b, b / a)
+
+
+def nil_gain_indexes(results: list[TargetResult]) -> list[str]:
+    """Indexes whose every timed statement showed no gain (and at least one was timed)."""
+    timed: dict[str, list[TargetResult]] = {}
+    for r in results:
+        if r.ms is not None and r.baseline_ms is not None:
+            for name in r.used:
+                timed.setdefault(name, []).append(r)
+    return sorted(n for n, rs in timed.items() if all(r.verdict == Verdict.NIL_GAIN for r in rs))
 
 
 def slower(before_ms: float | None, now_ms: float | None, tolerance: float) -> bool:
@@ -218,7 +407,7 @@ def junit(result: Verification, path: Path) -> None:
                        tests=str(len(result.targets)),
                        failures=str(sum(not t.ok for t in result.targets)))
     for t in result.targets:
-        name = f"queryid {t.queryid}" if t.queryid is not None else one_line(t.query, 80)
+        name = f"{t.name} (queryid {t.queryid})" if t.queryid is not None else t.name
         case = ET.SubElement(suite, "testcase", classname="pgtune.verify", name=name)
         if not t.ok:
             ET.SubElement(case, "failure", message=t.problem).text = t.query

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +12,17 @@ import psycopg
 from click.testing import CliRunner
 from psycopg import sql
 
-from pgtune.apply import Applier
+from pgtune import baseline, ddl, plan
+from pgtune.apply import Applier, IndexSize
 from pgtune.cli import cli
-from pgtune.verify import verify
+from pgtune.ddl import IndexKey
+from pgtune.explain import explain
+from pgtune.plan import Target
+from pgtune.readonly import measure
+from pgtune.verify import TargetResult, Verdict, Verification, diagnose, verify
+from pgtune.verify import baseline_how as verify_baseline_how
 
+from .helpers import run
 from .test_migration import emit
 
 
@@ -141,8 +150,7 @@ def test_statistics_older_than_the_new_index_are_reported(conn: psycopg.Connecti
 
 
 def test_prediction_and_measurement_disagreement_is_flagged(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
-    from pgtune.plan import Target
-    from pgtune.verify import check_target
+    from pgtune.verify import Built, check_target
 
     from .helpers import shop
 
@@ -151,9 +159,9 @@ def test_prediction_and_measurement_disagreement_is_flagged(conn: psycopg.Connec
     plain = explain_cost(conn, query)
     # Baseline says the planner predicted no change, but "measured" 1000x slower before.
     target = Target(None, query, 1, plain, [], baseline_ms=10_000.0)
-    result, _ = check_target(conn, target, tolerance=0.1, analyze=True, timeout_ms=10_000)
+    result = check_target(conn, target, Built({}), tolerance=0.1, analyze=True, timeout_ms=10_000)
     assert result.ms is not None
-    assert result.note.startswith("prediction and measurement disagree")
+    assert result.disagreement.startswith("planner 1.0x, measured ")
 
 
 def explain_cost(conn: psycopg.Connection[Any], query: str) -> float:
@@ -177,3 +185,214 @@ def test_verify_shows_how_the_plan_changed_and_plans_with_the_baseline_types(db:
     typed = explain(conn, 'SELECT id FROM "order" WHERE "userId" = $1', param_types=["bigint"])
     hostile = explain(conn, 'SELECT id FROM "order" WHERE "userId" = $1', param_types=["int) AS SELECT 1; --"])
     assert typed.cost > 0 and hostile.cost > 0            # a bad type name is ignored, never pasted
+
+
+# --- issue 23.8 / 24.3: verify judges a statement by its plan and cost -------------------------------------
+
+FEED = 'SELECT id, title FROM videos WHERE status = $1 ORDER BY "createdAt" DESC LIMIT $2'
+FEED_VALUES = {"$1": "PUBLISHED", "$2": "20"}
+BY_TIME = ("videos_createdAt_idx", (IndexKey("createdAt"),))
+BY_STATUS_TIME = ("videos_status_createdAt_desc_id_idx",
+                  (IndexKey("status"), IndexKey("createdAt", descending=True), IndexKey("id")))
+
+
+def videos(conn: psycopg.Connection[Any]) -> None:
+    """The demo's feed table: 5% of 40,000 videos published."""
+    conn.execute('CREATE TABLE videos (id bigint PRIMARY KEY, status text NOT NULL, "createdAt" timestamptz NOT NULL, '
+                 "title text NOT NULL)")
+    conn.execute("INSERT INTO videos SELECT g, CASE WHEN g % 20 = 0 THEN 'PUBLISHED' ELSE 'DRAFT' END, "
+                 "now() - g * interval '1 minute', 'video ' || g FROM generate_series(1, 40000) AS g")
+    conn.execute("VACUUM ANALYZE videos")
+
+
+def handmade(conn: psycopg.Connection[Any], folder: Path, indexes: list[tuple[str, tuple[IndexKey, ...]]],
+             target: Target, *, table: str = "videos", measure: bool = False) -> plan.Migration:
+    """A migration planning ``indexes`` on ``table`` for one target, with its baseline taken now."""
+    planned = [plan.PlannedIndex("public", table, name, ddl.create_index("public", table, name, keys),
+                                 ddl.drop_index("public", name), ddl.analyze("public", table))
+               for name, keys in indexes]
+    [t] = baseline.capture(conn, [target], analyze=measure)
+    m = plan.Migration(id="20261203T000000_verify", created="20261203T000000", server_version="15",
+                       phases=[plan.Phase(1, "indexes", "test", planned)], targets=[t])
+    plan.emit(m, folder)
+    return m
+
+
+def feed_target(expected: list[str], predicted: float | None = None) -> Target:
+    return Target(queryid=4242, query=FEED, calls=60, baseline_cost=None, expected_indexes=expected,
+                  values=dict(FEED_VALUES), predicted_cost=predicted)
+
+
+def test_a_better_index_of_the_same_migration_passes(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """The demo's case: the index foreseen at emit is not the one used, a wider one of the migration is."""
+    videos(conn)
+    handmade(conn, tmp_path / "m", [BY_TIME, BY_STATUS_TIME], feed_target([BY_TIME[0]]))
+    Applier(conn, tmp_path / "m").apply()
+    result = verify(conn, tmp_path / "m")
+    [t] = result.targets
+    assert result.ok, t.problem
+    assert t.used == [BY_STATUS_TIME[0]] and t.expected == [BY_TIME[0]]
+    assert f"uses {BY_STATUS_TIME[0]} (foreseen at emit: {BY_TIME[0]})" in t.note
+    assert result.unused_indexes == [BY_TIME[0]]
+    assert t.queryid == 4242 and t.name.startswith("select videos by status, createdAt #")
+
+
+def test_another_index_that_serves_as_well_passes_and_a_failure_says_why(db: str, conn: psycopg.Connection[Any],
+                                                                        tmp_path: Path) -> None:
+    videos(conn)
+    name, keys = BY_STATUS_TIME
+    conn.execute(ddl.create_index("public", "videos", name, keys, concurrently=False))
+    predicted = explain(conn, FEED, values=FEED_VALUES).cost
+    conn.execute(ddl.drop_index("public", name, concurrently=False))
+    handmade(conn, tmp_path / "m", [BY_STATUS_TIME], feed_target([name], predicted))
+    # Not applied: the plan is the baseline's, and verify says what it does instead.
+    out = CliRunner().invoke(cli, ["verify", str(tmp_path / "m"), "--dsn", db])
+    assert out.exit_code == 1
+    reason = next(line for line in out.stdout.splitlines() if line.startswith("FAIL select videos"))
+    assert "(queryid 4242)" in reason and f"expected index not used: {name}" in reason
+    assert "its plan uses none of this migration's indexes (" in reason and "Seq Scan on videos" in reason
+    assert "was predicted" in reason
+    data = json.loads(CliRunner().invoke(cli, ["verify", str(tmp_path / "m"), "--dsn", db, "--format",
+                                               "json"]).stdout)
+    assert data["targets"][0]["verdict"] == "fail" and "Seq Scan on videos" in data["targets"][0]["problem"]
+    # A DBA built an equivalent index by hand: the statement is served as well as predicted.
+    conn.execute('CREATE INDEX videos_feed_by_hand ON videos (status, "createdAt" DESC, id, title)')
+    result = verify(conn, tmp_path / "m")
+    [t] = result.targets
+    assert result.ok, t.problem
+    assert t.used == [] and t.plan_indexes == ["videos_feed_by_hand"]
+    assert "served as well as predicted by videos_feed_by_hand" in t.note
+
+
+def test_partitions_indexes_count_for_the_partitioned_index(db: str, conn: psycopg.Connection[Any],
+                                                            tmp_path: Path) -> None:
+    """Issue 24.3: a plan on a partitioned table scans each partition's index, never the parent's."""
+    conn.execute("CREATE TABLE events (id bigint, account int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at)")
+    conn.execute("CREATE TABLE events_a PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')")
+    conn.execute("CREATE TABLE events_b PARTITION OF events FOR VALUES FROM ('2026-02-01') TO ('2026-03-01') "
+                 "PARTITION BY HASH (id)")
+    conn.execute("CREATE TABLE events_b0 PARTITION OF events_b FOR VALUES WITH (MODULUS 2, REMAINDER 0)")
+    conn.execute("CREATE TABLE events_b1 PARTITION OF events_b FOR VALUES WITH (MODULUS 2, REMAINDER 1)")
+    conn.execute("INSERT INTO events SELECT g, g % 3000, date '2026-01-01' + (g % 59) FROM generate_series(1, 60000) g")
+    conn.execute("ANALYZE events")
+    target = Target(queryid=7, query="SELECT count(*) FROM events WHERE account = $1", calls=5, baseline_cost=None,
+                    expected_indexes=["events_account_idx"], values={"$1": "17"})
+    handmade(conn, tmp_path / "m", [("events_account_idx", (IndexKey("account"),))], target, table="events")
+    conn.execute("CREATE INDEX events_account_idx ON events (account)")    # what a's ON ONLY recipe ends with
+    conn.execute("ANALYZE events")
+    result = verify(conn, tmp_path / "m")
+    [t] = result.targets
+    assert result.ok, t.problem
+    assert t.used == ["events_account_idx"]
+    assert len(t.plan_indexes) == 3 and "events_account_idx" not in t.plan_indexes   # events_a, b0, b1's
+    assert result.unused_indexes == []
+
+
+# --- issue 23.7 / honest figures: measured baselines, nil gains, predicted vs measured ----------------------
+
+def test_emit_times_targets_by_default_and_verify_says_how(db: str, conn: psycopg.Connection[Any],
+                                                           tmp_path: Path) -> None:
+    m = emit(conn, tmp_path / "mig")                     # no --measure asked
+    assert any("$1" in t.query for t in m.targets)
+    assert all(t.baseline_ms is not None and t.baseline_runs >= 1 for t in m.targets)
+    Applier(conn, tmp_path / "mig").apply()
+    out = CliRunner().invoke(cli, ["verify", str(tmp_path / "mig"), "--dsn", db, "--measure", "--format", "json"])
+    data = json.loads(out.stdout)
+    assert data["measured"] == len(data["targets"])      # parameterized ones too, with their values
+    for t in data["targets"]:
+        assert t["baseline_how"].startswith("at emit, best of"), t
+        assert t["measured_how"].startswith("best of") and t["measured_ratio"] is not None
+        assert t["predicted_ratio"] is not None
+    table = CliRunner().invoke(cli, ["verify", str(tmp_path / "mig"), "--dsn", db, "--measure"]).stdout
+    assert f"baseline: timed at emit for {len(m.targets)} of {len(m.targets)} statements" in table
+
+
+def test_without_measure_the_baseline_is_planner_cost_only(db: str, conn: psycopg.Connection[Any],
+                                                           tmp_path: Path) -> None:
+    from .helpers import shop
+
+    shop(conn)
+    query = 'SELECT id FROM "order" WHERE "userId" = $1'
+    target = Target(queryid=1, query=query, calls=1, baseline_cost=None, values={"$1": "5"})
+    [spent] = baseline.capture(conn, [target], analyze=True, budget_s=0)
+    assert spent.baseline_ms is None and "time budget" in spent.baseline_note
+    [partial] = baseline.capture(conn, [Target(queryid=2, query=query + " AND status = $2", calls=1,
+                                                baseline_cost=None, values={"$1": "5"})], analyze=True)
+    assert partial.baseline_ms is None and partial.baseline_note == "parameterized: no value for $2 to run it with"
+    assert verify_baseline_how(partial) == "planner cost only: parameterized: no value for $2 to run it with"
+    folder = tmp_path / "none"
+    run(conn, 'SELECT id FROM "order" WHERE "userId" = 7')
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--emit", str(folder), "--no-measure", "--no-constraints"])
+    assert out.exit_code == 0, out.output
+    assert all(t.baseline_ms is None for t in plan.load(folder).targets)
+    data = json.loads(CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db, "--format", "json"]).stdout)
+    assert all(t["baseline_how"] == "planner cost only: not timed at emit" for t in data["targets"])
+
+
+def test_an_index_whose_time_gain_is_nil_is_not_plain_ok(db: str, conn: psycopg.Connection[Any],
+                                                          tmp_path: Path) -> None:
+    videos(conn)
+    m = handmade(conn, tmp_path / "m", [BY_STATUS_TIME], feed_target([BY_STATUS_TIME[0]]))
+    Applier(conn, tmp_path / "m").apply()
+    timing, _ = measure(conn, FEED, values=FEED_VALUES)
+    assert timing is not None and timing.ms < 1.0
+    # As if the statement had been as fast at emit as it is now: the index bought nothing.
+    t = replace(m.targets[0], baseline_ms=timing.ms * 2 / 3 , baseline_runs=3, baseline_read_blocks=0)
+    m = replace(m, targets=[t], id="20261203T000001_verify")
+    plan.emit(m, tmp_path / "nil")
+    result = verify(conn, tmp_path / "nil", analyze=True)
+    [r] = result.targets
+    assert r.verdict == Verdict.NIL_GAIN and r.ok and result.ok
+    assert r.note.startswith("measured gain nil: ")
+    assert result.nil_gain_indexes == [BY_STATUS_TIME[0]]
+    out = CliRunner().invoke(cli, ["verify", str(tmp_path / "nil"), "--dsn", db, "--measure"])
+    assert out.exit_code == 0
+    assert any(line.startswith("nil ") for line in out.stdout.splitlines())
+    assert f"note: index {BY_STATUS_TIME[0]} (" in out.stdout and "measured gain nil" in out.stdout
+
+
+def _result(**kw: Any) -> TargetResult:
+    base: dict[str, Any] = dict(queryid=1, name="select t #000000", query="SELECT 1", expected=["i"], used=["i"],
+                                plan_indexes=["i"], baseline_cost=1000.0, predicted_cost=10.0, cost=10.0,
+                                baseline_ms=10.0, ms=0.1, baseline_read_blocks=0, read_blocks=0)
+    return TargetResult(**{**base, **kw})
+
+
+def test_disagreements_name_their_cause() -> None:
+    assert diagnose(_result(ms=0.15)) == ""                                     # 100x vs 67x: within 2x
+    plan_change = diagnose(_result(cost=100.0, ms=1.0))                         # built: 10x, predicted 100x
+    assert plan_change.startswith("predicted 100.0x, measured 10.0x: plan change: the built indexes cut the "
+                                  "planner cost 10.0x")
+    cold = diagnose(_result(baseline_read_blocks=900, ms=0.01))
+    assert "cache state: the baseline run read 900 blocks from disk, this one 0" in cold
+    warm = diagnose(_result(ms=0.01))
+    assert "cache state: both runs found every page in shared buffers" in warm
+    assert "cost model" in diagnose(_result(baseline_read_blocks=None, ms=0.01))
+    planner_only = diagnose(_result(predicted_cost=None, ms=0.01))
+    assert planner_only.startswith("planner 100.0x, measured 1,000.0x")
+
+
+def test_names_are_short_stable_and_tell_statements_apart() -> None:
+    from pgtune.sqltext import statement_label
+
+    a = statement_label(FEED)
+    assert a == statement_label(FEED.replace(" ORDER", "\n   ORDER"))   # whitespace is not the statement
+    assert len(a) <= 60
+    others = {statement_label(FEED.replace("LIMIT $2", f"LIMIT {n}")) for n in range(20)}
+    assert len(others) == 20                                                 # twenty look-alikes, twenty names
+    assert statement_label("not sql (").startswith("statement #")
+
+
+def test_verify_json_is_documented() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "verify-json.md").read_text()
+
+    def section(name: str) -> set[str]:
+        part = doc.split(f"## {name}", 1)[1].split("\n## ", 1)[0]
+        return set(re.findall(r"^\| `(\w+)` \|", part, flags=re.M))
+
+    v = Verification("m", targets=[_result()], sizes=[IndexSize("i", 1, 2)])
+    data = v.as_dict()
+    assert section("Top level") == set(data)
+    assert section("`targets[]`") == set(data["targets"][0])
+    assert section("`sizes[]`") == set(data["sizes"][0])
+    assert {v.value for v in Verdict} <= set(re.findall(r'`"([\w-]+)"`', doc))

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..constraints.model import ConstraintKind
 from ..errors import MigrationError
+from ..sqltext import statement_label
 
 MANIFEST = "manifest.json"
 TARGETS = "targets.json"     # targeted statements and their baselines, for verify
@@ -131,6 +132,18 @@ class Target:
     # Indexes this migration drops that the statement's plan used at emit: verify checks that it
     # got no costlier without them, rather than that it uses a new index.
     dropped_indexes: list[str] = field(default_factory=list)
+    # For verify's comparisons (suggest --emit fills them): the per-call cost the advisor predicted with
+    # the migration's indexes (same value scenarios as its cost before), and how the baseline was timed.
+    predicted_cost: float | None = None
+    baseline_runs: int = 0                      # the baseline time is the best of this many runs (0: not timed)
+    baseline_read_blocks: int | None = None     # shared blocks that run read from disk (0: a warm cache)
+    baseline_note: str = ""                     # why the baseline was not timed at emit
+
+    @property
+    def label(self) -> str:
+        """A short name that stays the same for the same statement (verify's and status's rows)."""
+        return statement_label(self.query)
+
 
 @dataclass
 class Migration:

@@ -61,7 +61,7 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
         if stmt.indexes:
             by_query[stmt.query] = Target(queryid=stmt.queryid, query=stmt.query, calls=stmt.calls,
                                           baseline_cost=stmt.cost_before, expected_indexes=list(stmt.indexes),
-                                          values=dict(stmt.values))
+                                          values=dict(stmt.values), predicted_cost=stmt.cost_after)
     if advice.method != Method.HYPOPG:
         for s in advice.indexes:
             for q in s.queries:
