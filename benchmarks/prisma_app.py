@@ -1,0 +1,445 @@
+"""pgtune on a real-shaped Prisma 6 + Kysely application, beside no new index and an expert's set.
+
+The application is benchmarks/signing_app.py: a document-signing service
+modelled on Documenso (schema as its migrations leave it, about 3.5M rows of
+skewed multi-tenant data, 60 statement shapes written from its data-access
+code and sent the way Prisma and Kysely send them). Its notes say how those
+clients render SQL; this file measures.
+
+One run: the workload goes through the database (pg_stat_statements and
+pg_qualstats hold it normalized), pgtune's ``api.suggest`` reads it with
+default options, then three index sets are built for real in turn (none, the
+expert's set below, pgtune's set) and each is measured on the same concrete
+calls, sampled from what the workload really sent:
+
+- planner cost with concrete values: every sampled call EXPLAINed with the
+  values it ran with (bound parameters, so the planner sees them as a custom
+  plan does), averaged per shape and weighted by the shape's calls;
+- measured time: the sampled calls replayed through the same protocol as the
+  application (Prisma's named prepared statements, so the plan cache may pick
+  a generic plan as it would; Kysely's unnamed ones), writes rolled back; the
+  server's execution time from pg_stat_statements, the fastest of three
+  replays (after a warm-up one) per shape, weighted by calls;
+- index count and real MB (pg_relation_size).
+
+Beside them: pgtune's claimed cut (its headline, workload cost before / after)
+and the share of parameterized statements it costed with values (its JSON's
+``values_source``), with the issue's targets and whether each is met.
+
+The database is built once and kept (``--cache``, default
+/var/tmp/pgtune-prisma-app; ``--rebuild`` builds it again); the workload's
+writes are rolled back, so the kept data never changes:
+
+    python benchmarks/prisma_app.py [--scale 1] [--calls 1] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import signing_app as app
+from psycopg import sql
+from tabulate import tabulate
+
+from pgtune import api, ddl
+from pgtune.capture import reset_counters
+from pgtune.cluster import LocalCluster
+
+DBNAME = "signing_app"
+# A server as an application would run it, with the benchmark's kept data: JIT off (its compile time is noise
+# in a replay of short statements); the rest as PostgreSQL ships.
+SETTINGS = {"shared_buffers": "1GB", "jit": "off", "max_wal_size": "4GB", "maintenance_work_mem": "512MB",
+            "checkpoint_timeout": "30min"}
+
+
+def kept(cache: Path, scale: float, rebuild: bool) -> tuple[LocalCluster, dict[str, Any]]:
+    """The kept cluster with the application database (built on first use), and its note: the data's anchor
+    time and the application's own indexes."""
+    pg = LocalCluster(root=cache / f"pg-s{scale:g}", settings=SETTINGS).start()
+    with psycopg.connect(pg.dsn, autocommit=True) as admin:
+        if rebuild:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(DBNAME)))
+        row = admin.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                            (DBNAME,)).fetchone()
+        if row is None:
+            anchor = datetime.now().replace(microsecond=0)
+            loading = DBNAME + "_loading"
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(loading)))
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(loading)))
+            started = time.monotonic()
+            print(f"building the signing application at scale {scale:g}", file=sys.stderr)
+            with psycopg.connect(pg.dsn_for(loading), autocommit=True) as conn:
+                app.build(conn, scale, anchor)
+                indexes = app_indexes(conn)
+            note = json.dumps({"anchor": anchor.isoformat(), "scale": scale, "indexes": indexes})
+            admin.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(loading), sql.Literal(note)))
+            admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(loading),
+                                                                          sql.Identifier(DBNAME)))
+            print(f"built in {time.monotonic() - started:.0f}s", file=sys.stderr)
+            row = (note,)
+    note_read: dict[str, Any] = json.loads(row[0])
+    return pg, note_read
+
+
+
+# What a good DBA builds for these statements, reading their plans: the job queue by status in submission order;
+# each per-parent history in its display order (audit logs, security logs, webhook calls); the inbox index the
+# application's maintainers later added (a recipient's email with its signing status, envelope and role); the
+# rejected-recipients sweep by status and id; the lists by team, status and date; webhooks by team. Plain btree
+# indexes only: a partial index on an enum value is never used for Prisma's CAST($1::text AS "Enum") form.
+EXPERT = [
+    'CREATE INDEX "expert_job_status_submitted" ON "BackgroundJob" ("status", "submittedAt")',
+    'CREATE INDEX "expert_audit_envelope_created" ON "DocumentAuditLog" ("envelopeId", "createdAt" DESC)',
+    'CREATE INDEX "expert_security_user_created" ON "UserSecurityAuditLog" ("userId", "createdAt" DESC)',
+    'CREATE INDEX "expert_webhookcall_webhook_status" ON "WebhookCall" ("webhookId", "status", "createdAt" DESC)',
+    'CREATE INDEX "expert_recipient_inbox" ON "Recipient" ("email", "signingStatus", "envelopeId", "role")',
+    'CREATE INDEX "expert_recipient_status_id" ON "Recipient" ("signingStatus", "id")',
+    'CREATE INDEX "expert_envelope_team_status_created" ON "Envelope" ("teamId", "status", "createdAt" DESC)',
+    'CREATE INDEX "expert_envelope_team_created" ON "Envelope" ("teamId", "createdAt" DESC)',
+    'CREATE INDEX "expert_webhook_team" ON "Webhook" ("teamId")',
+]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call the workload made, standing for ``weight`` calls of its shape."""
+
+    shape: app.Shape
+    text: str
+    params: tuple[Any, ...]
+    weight: float
+
+
+def sample(recorder: app.Recorder, per_shape: int, seed: int = 3) -> list[Call]:
+    """Up to ``per_shape`` calls of each shape, drawn uniformly from what was sent, each weighted to its share."""
+    rng = random.Random(seed)
+    out: list[Call] = []
+    for name, calls in sorted(recorder.calls.items()):
+        picked = rng.sample(calls, min(per_shape, len(calls)))
+        out += [Call(recorder.shapes[name], text, params, len(calls) / len(picked)) for text, params in picked]
+    return out
+
+
+def explain(conn: psycopg.Connection[Any], call: Call, options: str = "FORMAT JSON") -> dict[str, Any]:
+    """EXPLAIN of a call with its values bound (the planner sees them as in a custom plan)."""
+    with conn.cursor() as cur:
+        cur.execute(f"EXPLAIN ({options}) {call.text}", call.params)   # type: ignore[arg-type]
+        row = cur.fetchone()
+    assert row is not None
+    plan: dict[str, Any] = row[0][0]
+    return plan
+
+
+def costs(conn: psycopg.Connection[Any], calls: list[Call]) -> dict[str, float]:
+    """Per shape: Σ weight × planner cost of its sampled calls (so the values sum to the workload's cost)."""
+    out: dict[str, float] = {}
+    for call in calls:
+        out[call.shape.name] = out.get(call.shape.name, 0.0) + call.weight * explain(conn, call)["Plan"]["Total Cost"]
+    return out
+
+
+def replay(dsn: str, calls: list[Call], ids: dict[int, str], passes: int = 3, seed: int = 5) -> dict[str, float]:
+    """Per shape: Σ weight × ms of its sampled calls, replayed as the application sends them.
+
+    The time is the server's: pg_stat_statements' execution time per replay, after one warm-up replay, the
+    fastest replay kept per shape (other sessions share these two cores, and a busy moment only slows
+    one replay). Round trips and the client do not dilute what indexes change. A fresh session: Prisma's
+    prepared statements start with an empty plan cache and may switch to a generic plan after five
+    executions, as in the application. Writes are rolled back; pg_qualstats is off for the session.
+    """
+    order = list(range(len(calls)))
+    random.Random(seed).shuffle(order)
+    weight = {c.shape.name: c.weight for c in calls}
+    best: dict[str, float] = {}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET statement_timeout = '60s'")
+        if conn.execute("SELECT count(*) FROM pg_settings WHERE name = 'pg_qualstats.enabled'").fetchone() == (1,):
+            conn.execute("SET pg_qualstats.enabled = off")
+        for n in range(passes + 1):
+            conn.execute("SELECT pg_stat_statements_reset()")
+            for i in order:
+                app.execute(conn, calls[i].shape, calls[i].text, calls[i].params)
+            if n == 0:
+                continue            # the warm-up: caches filled, prepared statements made
+            this: dict[str, float] = {}
+            for queryid, ms in conn.execute("SELECT queryid, total_exec_time FROM pg_stat_statements WHERE dbid = "
+                                            "(SELECT oid FROM pg_database WHERE datname = current_database())"):
+                if queryid in ids:
+                    this[ids[queryid]] = this.get(ids[queryid], 0.0) + ms
+            for name, ms in this.items():
+                best[name] = min(best.get(name, float("inf")), ms)
+    return {name: weight[name] * ms for name, ms in best.items()}
+
+
+def queryids(conn: psycopg.Connection[Any], calls: list[Call]) -> dict[int, str]:
+    """pg_stat_statements' queryid -> shape name (EXPLAIN VERBOSE prints the statement's query identifier)."""
+    out: dict[int, str] = {}
+    for call in calls:
+        qid = explain(conn, call, "VERBOSE, FORMAT JSON").get("Query Identifier")
+        if qid is not None:
+            out[int(qid)] = call.shape.name
+    return out
+
+
+@dataclass
+class IndexSet:
+    """An index set as built and measured: what it is, what it costs on disk, and the workload with it."""
+
+    label: str
+    statements: list[str]                              # CREATE INDEX statements, run as they are
+    tables: set[str] = field(default_factory=set)      # tables to ANALYZE after the build (expression keys)
+    built: list[str] = field(default_factory=list)
+    mb: float = 0.0
+    cost: dict[str, float] = field(default_factory=dict)
+    ms: dict[str, float] = field(default_factory=dict)
+    load: float = 0.0                                  # the machine's load average when it was measured
+
+    @property
+    def total_cost(self) -> float:
+        return sum(self.cost.values())
+
+    @property
+    def total_ms(self) -> float:
+        return sum(self.ms.values())
+
+
+def pgtune_set(conn: psycopg.Connection[Any], suggestion: api.Suggestion) -> IndexSet:
+    """pgtune's proposed indexes as plain (not concurrent) builds, as the TPC-H benchmark builds them."""
+    out = IndexSet("pgtune", [])
+    for ix in suggestion.indexes.indexes:
+        keys = tuple(ddl.IndexKey(c, d, e) for c, d, e in zip(ix.columns, ix.descending, ix.expressions, strict=True))
+        out.statements.append(ddl.create_index(ix.schema, ix.table, ix.name, keys, concurrently=False,
+                                               where=ix.where, include=tuple(ix.include)))
+        if any(ix.expressions):
+            out.tables.add(ix.table)
+    return out
+
+
+def app_indexes(conn: psycopg.Connection[Any]) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+                                       "WHERE c.relnamespace = 'public'::regnamespace ORDER BY 1")]
+
+
+def drop_except(conn: psycopg.Connection[Any], keep: list[str]) -> None:
+    """Drop every index of the public schema not in ``keep`` (a set measured before, or a crashed run's)."""
+    for name in app_indexes(conn):
+        if name not in keep:
+            conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier("public", name)))
+
+
+@contextmanager
+def built(conn: psycopg.Connection[Any], index_set: IndexSet, keep: list[str]) -> Iterator[IndexSet]:
+    """The set's indexes exist for the duration (and their real size is recorded); dropped after."""
+    try:
+        for statement in index_set.statements:
+            conn.execute(statement)
+        for table in sorted(index_set.tables):
+            conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier("public", table)))
+        index_set.built = [n for n in app_indexes(conn) if n not in keep]
+        row = conn.execute("SELECT coalesce(sum(pg_relation_size(c.oid)), 0) FROM pg_class c "
+                           "WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY(%s)",
+                           (index_set.built,)).fetchone()
+        index_set.mb = (row[0] if row else 0) / 1048576
+        yield index_set
+    finally:
+        drop_except(conn, keep)
+
+
+@dataclass
+class Claim:
+    """What pgtune said: its headline, and per statement its costs and where its values came from."""
+
+    seconds: float
+    before: float | None
+    after: float | None
+    statements: list[dict[str, Any]]
+    skipped: int
+    indexes: list[str]
+
+    @property
+    def cut(self) -> float | None:
+        return self.before / self.after if self.before and self.after else None
+
+    @property
+    def parameterized(self) -> list[dict[str, Any]]:
+        return [s for s in self.statements if re.search(r"\$\d", s["query"])]
+
+    @property
+    def with_values(self) -> list[dict[str, Any]]:
+        return [s for s in self.parameterized if s.get("values_source", "generic") != "generic"]
+
+
+def advise(conn: psycopg.Connection[Any]) -> tuple[api.Suggestion, Claim]:
+    """pgtune's advice on pg_stat_statements with default options, as a new user would ask for it."""
+    started = time.monotonic()
+    suggestion = api.suggest(conn, api.SuggestOptions())
+    seconds = time.monotonic() - started
+    d = suggestion.as_dict()
+    return suggestion, Claim(seconds, d.get("workload_cost_before"), d.get("workload_cost_after"),
+                             d.get("statements", []), len(d.get("skipped", [])),
+                             [ix["ddl"] for ix in d.get("indexes", [])])
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    pg, note = kept(args.cache, args.scale, args.rebuild)
+    try:
+        dsn = pg.dsn_for(DBNAME)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for ext in ("pg_stat_statements", "hypopg", "pg_qualstats"):
+                preload = conn.execute("SHOW shared_preload_libraries").fetchone()
+                if ext != "pg_qualstats" or (preload and ext in preload[0]):
+                    conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(ext)))
+            keep: list[str] = note["indexes"]
+            drop_except(conn, keep)                 # a crashed run's indexes
+            conn.execute("VACUUM")                  # earlier runs' rolled-back writes; statistics stay as built
+            pools = app.pools(conn, datetime.fromisoformat(note["anchor"]))
+            reset_counters(conn)
+            started = time.monotonic()
+            recorder = app.run_workload(conn, pools, calls=args.calls)
+            workload_s = time.monotonic() - started
+            print(f"workload: {sum(map(len, recorder.calls.values())):,} statements of {len(recorder.calls)} shapes "
+                  f"in {workload_s:.0f}s; pgtune suggest…", file=sys.stderr)
+            suggestion, claim = advise(conn)
+            calls = sample(recorder, args.per_shape)
+            ids = queryids(conn, calls)
+            sets = [IndexSet("none", []), IndexSet("expert", list(EXPERT)), pgtune_set(conn, suggestion)]
+            for index_set in sets:
+                print(f"measuring {index_set.label}…", file=sys.stderr)
+                with built(conn, index_set, keep):
+                    index_set.load = os.getloadavg()[0]
+                    index_set.cost = costs(conn, calls)
+                    index_set.ms = replay(dsn, calls, ids, passes=args.passes)
+    finally:
+        pg.stop()
+    return report(args, recorder, claim, sets, ids, workload_s)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def targets(claim: Claim, none: IndexSet, expert: IndexSet, pgtune: IndexSet) -> list[dict[str, Any]]:
+    """The issue's three targets, each with the figures it is judged on and whether it is met."""
+    measured = _ratio(none.total_cost, pgtune.total_cost)
+    off = _ratio(claim.cut, measured)
+    share = len(claim.with_values) / len(claim.parameterized) if claim.parameterized else 0.0
+    time_share = _ratio(_ratio(none.total_ms, pgtune.total_ms), _ratio(none.total_ms, expert.total_ms))
+    return [
+        {"target": "pgtune's claimed cost cut within 1.5x of the planner cost cut with concrete values",
+         "figures": f"claimed {claim.cut or 0:.2f}x, concrete {measured or 0:.2f}x (ratio {off or 0:.2f})",
+         "met": off is not None and 1 / 1.5 <= off <= 1.5},
+        {"target": ">= 90% of parameterized statements costed with values",
+         "figures": f"{len(claim.with_values)} of {len(claim.parameterized)} ({share:.0%})", "met": share >= 0.9},
+        {"target": "pgtune's measured time cut >= 0.9x the expert's",
+         "figures": f"pgtune {_ratio(none.total_ms, pgtune.total_ms) or 0:.2f}x, expert "
+                    f"{_ratio(none.total_ms, expert.total_ms) or 0:.2f}x (= {time_share or 0:.2f})",
+         "met": time_share is not None and time_share >= 0.9},
+    ]
+
+
+def per_shape(recorder: app.Recorder, claim: Claim, sets: list[IndexSet], ids: dict[int, str]) -> list[dict[str, Any]]:
+    """Per shape: calls, concrete cost and time per call under each set, and what pgtune claimed for it."""
+    claimed: dict[str, list[dict[str, Any]]] = {}
+    for st in claim.statements:
+        if st.get("queryid") in ids:
+            claimed.setdefault(ids[st["queryid"]], []).append(st)
+    rows = []
+    for name, calls in recorder.calls.items():
+        n = len(calls)
+        own = claimed.get(name, [])
+        rows.append({"shape": name, "client": recorder.shapes[name].client.value, "calls": n,
+                     "cost": {s.label: s.cost.get(name, 0.0) / n for s in sets},
+                     "ms": {s.label: s.ms.get(name, 0.0) / n for s in sets},
+                     "claimed": [{"queryid": st["queryid"], "cost_before": st.get("cost_before"),
+                                  "cost_after": st.get("cost_after"), "values_source": st.get("values_source"),
+                                  "values": st.get("values")} for st in own]})
+    return sorted(rows, key=lambda r: -r["ms"]["none"] * r["calls"])
+
+
+def _claim_text(row: dict[str, Any]) -> str:
+    parts = []
+    for c in row["claimed"]:
+        before, after = c["cost_before"], c["cost_after"]
+        costs_text = f"{before:,.0f}->{after:,.0f}" if before is not None and after is not None else "not costed"
+        parts.append(f"{costs_text} ({c['values_source']})")
+    return "; ".join(parts) or "-"
+
+
+def report(args: argparse.Namespace, recorder: app.Recorder, claim: Claim, sets: list[IndexSet],
+           ids: dict[int, str], workload_s: float) -> dict[str, Any]:
+    none, expert, pgtune = sets
+    print(f"\nSigning application (Prisma 6 + Kysely) at scale {args.scale:g}: "
+          f"{sum(map(len, recorder.calls.values())):,} statements of {len(recorder.calls)} shapes in "
+          f"{workload_s:.0f}s; pgtune suggest took {claim.seconds:.0f}s. Costs and times are Σ calls × per-call "
+          f"figures over {args.per_shape} sampled calls per shape, with the values they ran with.\n")
+    rows = []
+    for s in sets:
+        claimed = f"{claim.cut:.2f}x ({claim.before:,.0f} -> {claim.after:,.0f})" if s is pgtune and claim.cut else "-"
+        with_values = f"{len(claim.with_values)}/{len(claim.parameterized)}" if s is pgtune else "-"
+        rows.append([s.label, len(s.built), f"{s.mb:.0f}", claimed, f"{s.total_cost:,.0f}",
+                     f"{none.total_cost / s.total_cost:.2f}x", f"{s.total_ms:,.0f}",
+                     f"{none.total_ms / s.total_ms:.2f}x", with_values])
+    print(tabulate(rows, headers=["index set", "indexes", "MB", "claimed cut (headline)", "planner cost (values)",
+                                  "cost cut", "measured ms", "time cut", "costed with values"],
+                   disable_numparse=True))
+    print(f"(load average when measured: {', '.join(f'{s.label} {s.load:.1f}' for s in sets)}, on 2 cores)")
+    checks = targets(claim, none, expert, pgtune)
+    print()
+    print(tabulate([[c["target"], c["figures"], "met" if c["met"] else "NOT MET"] for c in checks],
+                   headers=["issue 23 target", "figures", ""], disable_numparse=True))
+    shapes_rows = per_shape(recorder, claim, sets, ids)
+    print("\nPer shape (per call; costliest measured first):\n")
+    print(tabulate([[r["shape"], r["client"], r["calls"], *(f"{r['cost'][s.label]:,.0f}" for s in sets),
+                     *(f"{r['ms'][s.label]:.2f}" for s in sets), _claim_text(r)] for r in shapes_rows],
+                   headers=["shape", "client", "calls", "cost none", "expert", "pgtune", "ms none", "expert",
+                            "pgtune", "pgtune's claim (values)"], disable_numparse=True))
+    for s in (expert, pgtune):
+        print(f"\n{s.label} ({len(s.built)} indexes, {s.mb:.0f} MB):")
+        for statement in (EXPERT if s is expert else claim.indexes):
+            print(f"  {statement}")
+    return {"scale": args.scale, "calls": args.calls, "statements": sum(map(len, recorder.calls.values())),
+            "shapes": len(recorder.calls), "per_shape_sample": args.per_shape, "suggest_seconds": claim.seconds,
+            "claimed": {"before": claim.before, "after": claim.after, "cut": claim.cut},
+            "parameterized": len(claim.parameterized), "costed_with_values": len(claim.with_values),
+            "skipped": claim.skipped,
+            "sets": [{"label": s.label, "indexes": s.built, "mb": s.mb, "planner_cost": s.total_cost,
+                      "measured_ms": s.total_ms, "load_average": s.load} for s in sets],
+            "targets": checks, "per_shape": shapes_rows, "pgtune_indexes": claim.indexes, "expert_indexes": EXPERT}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cache", type=Path, default=Path("/var/tmp/pgtune-prisma-app"),
+                    help="where the built cluster is kept between runs")
+    ap.add_argument("--scale", type=float, default=1.0, help="1: about 3.5M rows; 0.01 for a quick look")
+    ap.add_argument("--calls", type=float, default=1.0, help="workload size (1: about 10,000 statements)")
+    ap.add_argument("--per-shape", type=int, default=20, help="calls sampled per shape for costs and replays")
+    ap.add_argument("--passes", type=int, default=3, help="timed replays of the sample per index set (after one "
+                    "warm-up replay); the fastest is kept per shape")
+    ap.add_argument("--rebuild", action="store_true", help="build the kept database again")
+    ap.add_argument("--build-only", action="store_true", help="build (or check) the kept database and stop")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    if args.build_only:
+        kept(args.cache, args.scale, args.rebuild)[0].stop()
+        return
+    result = measure(args)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""The signing application (benchmarks/signing_app.py, tests/fixtures/signing_app/): a small copy, on a real server.
+
+Issue 23's benchmark measures pgtune on this application at about 3.5M rows;
+these tests keep its model honest at scale 0.01: the DDL is what Prisma's
+engine reads from schema.prisma, and the workload reaches pg_stat_statements
+normalized, in the forms Prisma and Kysely send (enum casts, ``1=1``, a
+parameter in the select list, ``OFFSET $n``), with pg_qualstats recording it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from pgtune.capture import reset_counters
+
+from .test_prisma import engine
+
+_spec = importlib.util.spec_from_file_location(
+    "signing_app", Path(__file__).parent.parent / "benchmarks" / "signing_app.py")
+assert _spec is not None and _spec.loader is not None
+signing_app = importlib.util.module_from_spec(_spec)
+sys.modules["signing_app"] = signing_app   # dataclasses look their module up while the class is made
+_spec.loader.exec_module(signing_app)
+
+ANCHOR = datetime(2025, 6, 1, 12, 0, 0)
+
+
+def _app_statements(conn: psycopg.Connection[Any]) -> list[tuple[str, int]]:
+    return [(q, c) for q, c in conn.execute(
+        "SELECT query, calls FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
+        "WHERE datname = current_database()) AND query !~* '^(begin|rollback|select /\\* pgtune)' "
+        "AND query ~ '\"(public\"\\.\"|Envelope\")'")]
+
+
+def test_the_ddl_is_what_prismas_engine_reads_from_the_models(conn: psycopg.Connection[Any]) -> None:
+    """Every model is a table and every index Prisma's engine lists exists with its columns and uniqueness."""
+    dmmf = engine(signing_app.FIXTURES / "schema.prisma")
+    assert "error" not in dmmf, dmmf
+    conn.execute((signing_app.FIXTURES / "schema.sql").read_text())
+    tables = {r[0] for r in conn.execute("SELECT relname FROM pg_class WHERE relkind = 'r' "
+                                         "AND relnamespace = 'public'::regnamespace")}
+    assert tables - {"_prisma_migrations"} == {m["name"] for m in dmmf["models"]}
+    built = {(r[0], tuple(r[1]), r[2]) for r in conn.execute(
+        "SELECT t.relname, array_agg(a.attname ORDER BY k.n), x.indisunique FROM pg_index x "
+        "JOIN pg_class t ON t.oid = x.indrelid CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, n) "
+        "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+        "WHERE t.relnamespace = 'public'::regnamespace AND t.relname <> '_prisma_migrations' "
+        "GROUP BY x.indexrelid, t.relname, x.indisunique")}
+    declared = {(ix["model"], tuple(f["name"] for f in ix["fields"]), ix["type"] in ("id", "unique"))
+                for ix in dmmf["indexes"]}
+    assert declared == built
+    # The field-level @unique on an @id gives a second unique index beside the primary key, as Prisma Migrate does.
+    assert conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'TeamEmail'").fetchone() == (3,)
+
+
+def test_the_small_copy_loads_with_its_skew_and_rare_values(conn: psycopg.Connection[Any]) -> None:
+    started = time.monotonic()
+    signing_app.build(conn, 0.01, ANCHOR)
+    assert time.monotonic() - started < 20
+    rows = conn.execute("SELECT sum(n_live_tup) FROM pg_stat_user_tables").fetchone()
+    assert rows is not None and 20_000 < rows[0] < 80_000
+    share = conn.execute("""SELECT avg(("signingStatus" = 'REJECTED')::int), avg(("signingStatus" = 'SIGNED')::int)
+                            FROM "Recipient" """).fetchone()
+    assert share is not None and 0 < share[0] < 0.02 and share[1] > 0.5       # rare REJECTED, common SIGNED
+    top = conn.execute("""SELECT max(n)::float / sum(n) FROM (SELECT count(*) AS n FROM "Envelope"
+                          GROUP BY "teamId") AS t""").fetchone()
+    assert top is not None and top[0] > 0.03                                   # one tenant holds a large share
+    empty = conn.execute("""SELECT (SELECT count(*) FROM "_prisma_migrations"), (SELECT count(*) FROM "AvatarImage"),
+                                   (SELECT count("avatarImageId") FROM "User")""").fetchone()
+    assert empty == (0, 0, 0)
+    assert conn.execute("""SELECT count(*) FROM "Field" WHERE "width" = -1""").fetchone() != (0,)
+
+
+def test_the_workload_lands_normalized_as_prisma_and_kysely_send_it(conn: psycopg.Connection[Any]) -> None:
+    started = time.monotonic()
+    signing_app.build(conn, 0.01, ANCHOR)
+    pools = signing_app.pools(conn, ANCHOR)
+    reset_counters(conn)
+    recorder = signing_app.run_workload(conn, pools, calls=0.3)
+    assert time.monotonic() - started < 30
+    shapes = signing_app.shapes()
+    assert 40 <= len(shapes) <= 60
+    assert len(recorder.calls) >= len(shapes) - 2          # a sweep may find nothing due at this scale
+    seen = _app_statements(conn)
+    texts = [q for q, _ in seen]
+    assert len(seen) >= len(recorder.calls)
+    assert sum(c for _, c in seen) >= sum(len(v) for v in recorder.calls.values())
+    # Normalized: no value the workload sent survives as a literal.
+    assert not any(re.search(r"'[^']*'", q) for q in texts), [q for q in texts if re.search(r"'[^']*'", q)][:1]
+    assert any('= CAST($1::text AS "public"."BackgroundJobStatus")' in q for q in texts)    # Prisma's enum cast
+    assert any(re.search(r"AND \$\d+=\$\d+\) RETURNING", q) for q in texts)                  # Prisma's 1=1
+    assert any(re.search(r'select \$\d+ as "one"', q) for q in texts)                          # Kysely's sql.lit(1)
+    assert any(re.search(r'"type" = \$\d+ and', q) for q in texts)                             # Kysely's enum literal
+    assert any(re.search(r"LIMIT \$\d+ OFFSET \$\d+$", q) for q in texts)
+    assert any("ILIKE $" in q for q in texts) and any("NOT IN (CAST(" in q for q in texts)
+    assert any("<= (SELECT" in q for q in texts)                                               # cursor subselect
+    rare = [c for q, c in seen if '"signingStatus" = CAST($1::text' in q and '"id" > $2' in q]
+    assert rare and rare[0] >= 10                                                              # the REJECTED sweep
+
+
+@pytest.mark.needs_qualstats
+def test_pg_qualstats_records_the_workload(conn: psycopg.Connection[Any]) -> None:
+    signing_app.build(conn, 0.01, ANCHOR)
+    pools = signing_app.pools(conn, ANCHOR)
+    reset_counters(conn)
+    signing_app.run_workload(conn, pools, calls=0.1)
+    row = conn.execute("SELECT count(*), count(DISTINCT queryid) FROM pg_qualstats()").fetchone()
+    assert row is not None and row[0] > 50 and row[1] > 20
