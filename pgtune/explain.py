@@ -106,7 +106,9 @@ def explain_scenarios(conn: psycopg.Connection[Any], query: str, scenarios: list
     hypothetical indexes: one PREPARE serves them all.
     """
     query, nparams = prepare_text(query)
-    options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
+    # TIMING OFF: only the total is read, and timing every node inflates a scan of many rows far more than
+    # an index probe of a few (the demo's seq scans ran 10-45% longer), which skews before/after comparisons.
+    options = "ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
     runs: list[list[str] | None] = []
     for values in scenarios:
         args: list[str] | None = None

@@ -367,6 +367,7 @@ def test_disagreements_name_their_cause() -> None:
     assert "cache state: the baseline run read 900 blocks from disk, this one 0" in cold
     warm = diagnose(_result(ms=0.01))
     assert "cache state: both runs found every page in shared buffers" in warm
+    assert "cache state" not in diagnose(_result(ms=1.0))          # warm, but a warm cache would err the other way
     assert "cost model" in diagnose(_result(baseline_read_blocks=None, ms=0.01))
     planner_only = diagnose(_result(predicted_cost=None, ms=0.01))
     assert planner_only.startswith("planner 100.0x, measured 1,000.0x")
