@@ -148,22 +148,46 @@ def qualified(schema: str, name: str) -> str:
     return f"{maybe_double_quote_name(schema)}.{maybe_double_quote_name(name)}"
 
 
-def recreate_index(indexdef: str, tablespace: str | None = None) -> str:
+def recreate_index(indexdef: str, tablespace: str | None = None, *, partitioned: bool = False) -> str:
     """``pg_get_indexdef`` made ``CREATE INDEX CONCURRENTLY IF NOT EXISTS``, the rest exactly as it was.
 
     Name, method, keys, opclasses, collations, INCLUDE, storage parameters and
     predicate come from the server's own text; pglast re-prints it with the two
     flags set (and the tablespace, which pg_get_indexdef leaves out), so
-    nothing is pasted.
+    nothing is pasted. A ``partitioned`` index (``ON ONLY``, as
+    pg_get_indexdef prints it) is made ``IF NOT EXISTS`` only: CONCURRENTLY is
+    refused there, and ON ONLY builds nothing.
     """
     node = sqltext.parse_one(indexdef)
     if not isinstance(node, ast.IndexStmt):
         raise ValueError(f"not an index definition: {indexdef[:60]}")
-    node.concurrent = True
+    node.concurrent = not partitioned
     node.if_not_exists = True
     if tablespace:
         node.tableSpace = tablespace
     return _print(node)
+
+
+def index_on(stmt: str, schema: str, table: str, name: str, *, only: bool = False) -> str:
+    """The CREATE INDEX ``stmt`` built on another table under another name, same keys, method and predicate.
+
+    ``only``: ``CREATE INDEX IF NOT EXISTS … ON ONLY`` a partitioned table
+    (no CONCURRENTLY: refused there; it builds nothing, the partitions' own
+    indexes are attached to it); else ``CREATE INDEX CONCURRENTLY IF NOT EXISTS``.
+    """
+    node = sqltext.parse_one(stmt)
+    if not isinstance(node, ast.IndexStmt):
+        raise ValueError(f"not an index definition: {stmt[:60]}")
+    node.relation = ast.RangeVar(schemaname=schema, relname=table, inh=not only, relpersistence="p")
+    node.idxname = name
+    node.concurrent = not only
+    node.if_not_exists = True
+    return _print(node)
+
+
+def attach_index(parent_schema: str, parent: str, schema: str, index: str) -> str:
+    """``ALTER INDEX parent ATTACH PARTITION index``: a no-op when it is attached already."""
+    return f"ALTER INDEX {qualified(parent_schema, parent)} ATTACH PARTITION {qualified(schema, index)}"
 
 
 def comment_on_index(schema: str, index: str, text: str) -> str:
@@ -181,6 +205,11 @@ def cluster_on(schema: str, table: str, index: str) -> str:
 
 def drop_index(schema: str, name: str, *, concurrently: bool = True) -> str:
     return f"DROP INDEX {'CONCURRENTLY ' if concurrently else ''}IF EXISTS {qualified(schema, name)}"
+
+
+def reindex(schema: str, name: str) -> str:
+    """Builds a fresh copy beside the index and swaps them: no write is blocked."""
+    return f"REINDEX INDEX CONCURRENTLY {qualified(schema, name)}"
 
 
 def analyze(schema: str, table: str) -> str:

@@ -115,18 +115,18 @@ class History:
             return None
         return Ownership(bool(row[0]), None if row[1] is None else int(row[1]), str(row[2]), str(row[3]))
 
-    def attempted(self, obj: str) -> bool:
-        """Did a run of this migration start building ``obj`` and die before recording the end?"""
+    def attempted(self, obj: str, direction: str = "up") -> bool:
+        """Did a run of this migration start making ``obj`` (going ``direction``) and die before recording the end?"""
         if not self.exists():
             return False
         row = self.conn.execute(sql.SQL(
-            "SELECT /* pgtune */ status FROM {} WHERE migration_id = %s AND object = %s AND direction = 'up' "
-            "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj)).fetchone()
+            "SELECT /* pgtune */ status FROM {} WHERE migration_id = %s AND object = %s AND direction = %s "
+            "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj, direction)).fetchone()
         return row is not None and str(row[0]) in ("running", "interrupted", "failed")
 
-    def built_indexes(self) -> list[tuple[str, Any]]:
-        """(CREATE INDEX statement, finished) of every index this migration built going up."""
+    def built(self) -> list[tuple[str, Any]]:
+        """(object key, finished) of every object this migration made going up (plan.Step.key)."""
         return [(str(r[0]), r[1]) for r in self.conn.execute(sql.SQL(
-            "SELECT /* pgtune */ statement, finished FROM {} WHERE migration_id = %s AND direction = 'up' "
-            "AND status = 'done' AND object LIKE 'index %%'").format(self._t("history")),
+            "SELECT /* pgtune */ object, finished FROM {} WHERE migration_id = %s AND direction = 'up' "
+            "AND status = 'done' AND object IS NOT NULL").format(self._t("history")),
             (self.migration_id,)).fetchall()]

@@ -37,9 +37,9 @@ from .errors import InputError
 from .explain import Plan, explain, scans
 from .history import History
 from .history import exists as history_exists
-from .plan import Migration, Target, load
+from .plan import Migration, Name, Target, load
+from .plan.steps import roots
 from .readonly import Timing, measure
-from .script import index_target
 
 DISAGREEMENT = 2.0   # flag when measured and predicted speed-ups differ by more than this factor
 TIME_FLOOR_MS = 1.0  # a measured slowdown smaller than this is noise, whatever its ratio
@@ -367,13 +367,14 @@ def stale_statistics(conn: psycopg.Connection[Any], m: Migration, schema: str = 
     """Tables last analyzed before pgtune built their newest index (from pgtune's history)."""
     if not history_exists(conn, schema):
         return []
-    table_of = {ix.name: (ix.schema, ix.table) for p in m.phases for ix in p.indexes}
+    # A partition's index counts for the partitioned table of its recipe (its ANALYZE covers the partitions).
+    table_of = {s.key: (top.schema, top.table) for p in m.phases if p.indexes
+                for s in p.up if s.is_index for top in [roots(p.up)[Name(s.schema, s.name)]]}
     built: dict[tuple[str, str], Any] = {}
-    for statement, finished in History(conn, m.id, schema).built_indexes():
-        target = index_target(statement)
-        if target is not None and target[1] in table_of:
-            key = table_of[target[1]]
-            built[key] = max(finished, built.get(key, finished))
+    for key, finished in History(conn, m.id, schema).built():
+        if key in table_of:
+            table = table_of[key]
+            built[table] = max(finished, built.get(table, finished))
     if not built:
         return []
     keys = sorted(built)

@@ -9,8 +9,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
-from ..plan import Phase
-from ..script import ObjectRef
+from ..plan import Name, partitions
+from ..plan.partitions import AttachedIndex
 
 
 @dataclass(frozen=True)
@@ -19,14 +19,21 @@ class IndexState:
     valid: bool
     definition: str
     bytes: int = 0
+    partitioned: bool = False          # relkind I: an index of a partitioned table
+    parent: Name | None = None         # the partitioned index it is attached to
+
+
+@dataclass(frozen=True)
+class ConstraintState:
+    oid: int
+    validated: bool
 
 
 class ObjectStates:
     """Catalog probes for one connection (named SQL files under sql/)."""
 
-    def __init__(self, conn: psycopg.Connection[Any], long_transaction_seconds: int = 60) -> None:
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
-        self.long_transaction_seconds = long_transaction_seconds
 
     def indexes(self, names: list[tuple[str, str]]) -> dict[tuple[str, str], IndexState]:
         if not names:
@@ -34,42 +41,67 @@ class ObjectStates:
         with self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(catalog_sql.load("index_states"),
                         {"schemas": [s for s, _ in names], "names": [n for _, n in names]})
-            return {(r["schema"], r["name"]): IndexState(int(r["oid"]), bool(r["is_valid"]), r["definition"],
-                                                         int(r["bytes"] or 0))
-                    for r in cur.fetchall()}
+            return {(r["schema"], r["name"]): IndexState(
+                int(r["oid"]), bool(r["is_valid"]), r["definition"], int(r["bytes"] or 0), bool(r["partitioned"]),
+                Name(r["parent_schema"], r["parent_name"]) if r["parent_name"] is not None else None)
+                for r in cur.fetchall()}
 
-    def constraints(self, names: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], tuple[int, bool]]:
-        """(schema, table, name) -> (oid, validated)."""
+    def index(self, schema: str, name: str) -> IndexState | None:
+        return self.indexes([(schema, name)]).get((schema, name))
+
+    def constraints(self, names: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], ConstraintState]:
         if not names:
             return {}
         with self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(catalog_sql.load("constraint_states"),
                         {"schemas": [n[0] for n in names], "tables": [n[1] for n in names],
                          "names": [n[2] for n in names]})
-            return {(r["schema"], r["table"], r["name"]): (int(r["oid"]), bool(r["validated"]))
+            return {(r["schema"], r["table"], r["name"]): ConstraintState(int(r["oid"]), bool(r["validated"]))
                     for r in cur.fetchall()}
 
-    def not_null(self, phase: Phase) -> dict[tuple[str, str, str], bool]:
+    def constraint(self, schema: str, table: str, name: str) -> ConstraintState | None:
+        return self.constraints([(schema, table, name)]).get((schema, table, name))
+
+    def not_null(self, columns: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], bool]:
+        """(schema, table, column) -> attnotnull."""
+        if not columns:
+            return {}
         with self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(catalog_sql.load("not_null_columns"),
-                        {"schemas": [c.schema for c in phase.constraints],
-                         "tables": [c.table for c in phase.constraints],
-                         "columns": [c.columns[0] for c in phase.constraints]})
+                        {"schemas": [c[0] for c in columns], "tables": [c[1] for c in columns],
+                         "columns": [c[2] for c in columns]})
             return {(r["schema"], r["table"], r["column"]): bool(r["not_null"]) for r in cur.fetchall()}
 
-    def column_not_null(self, obj: ObjectRef) -> bool:
-        row = self.conn.execute(catalog_sql.load("not_null_columns"),
-                                {"schemas": [obj.schema], "tables": [obj.table], "columns": [obj.name]}).fetchone()
-        return bool(row and row[3])
+    def column_not_null(self, schema: str, table: str, column: str) -> bool:
+        return self.not_null([(schema, table, column)]).get((schema, table, column), False)
 
-    def reindex_leftovers(self, obj: ObjectRef) -> list[str]:
-        """Names of the INVALID ``_ccnew`` copies an interrupted REINDEX CONCURRENTLY of ``obj`` left."""
+    def reindex_leftovers(self, schema: str, name: str) -> list[str]:
+        """Names of the INVALID ``_ccnew`` copies an interrupted REINDEX CONCURRENTLY of the index left."""
         with self.conn.cursor() as cur:
-            cur.execute(catalog_sql.load("reindex_leftovers"), {"schema": obj.schema, "name": obj.name})
+            cur.execute(catalog_sql.load("reindex_leftovers"), {"schema": schema, "name": name})
             return [r[0] for r in cur.fetchall()]
 
-    def long_transactions(self) -> list[str]:
+    def partitions(self, schema: str, table: str) -> set[Name]:
+        """The direct partitions of a partitioned table now."""
         with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("long_transactions"), {"seconds": self.long_transaction_seconds})
+            cur.execute(catalog_sql.load("partition_trees"), {"schemas": [schema], "tables": [table]})
+            return {Name(r["schema"], r["table"]) for r in cur.fetchall()
+                    if (r["parent_schema"], r["parent_table"]) == (schema, table)}
+
+    def attached(self, index: Name) -> list[AttachedIndex]:
+        """Every partition of a partitioned index's table, with the index attached for it (None: none yet)."""
+        return partitions.attached(self.conn, [(index.schema, index.name)]).get((index.schema, index.name), [])
+
+    def indexed_under(self, parent: Name, schema: str, table: str) -> Name | None:
+        """The index of partition ``schema.table`` attached to ``parent``, if it has one."""
+        for a in self.attached(parent):
+            if (a.table_schema, a.table) == (schema, table) and a.index is not None and a.index_schema is not None \
+                    and a.parent_index == parent.name and a.parent_index_schema == parent.schema:
+                return Name(a.index_schema, a.index)
+        return None
+
+    def long_transactions(self, seconds: int) -> list[str]:
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(catalog_sql.load("long_transactions"), {"seconds": seconds})
             return [f"transaction pid {r['pid']} ({r['role']}) open for {r['seconds']}s: "
                     "concurrent index builds will wait for it to finish" for r in cur.fetchall()]

@@ -9,12 +9,14 @@ Safety rules, each for a reason a DBA has been bitten by:
   so a blocked DDL gives up quickly instead of queueing application traffic
   behind it; lock timeouts are retried with a bounded backoff, and so is the
   cleanup of what a timed-out build left.
-* Crashes are reconciled from the catalog, not from a "dirty" flag: an index
-  that exists, is valid and has the planned definition is done; an INVALID
-  leftover of an interrupted concurrent build is dropped concurrently and rebuilt.
-* What exists is compared by definition, not by name, and the history records
-  the OID of every object pgtune built: an index of the same name but another
-  definition is refused, and rollback drops only what this migration created.
+* What each unit touches comes from the manifest's typed steps (plan.steps),
+  never from its SQL text; crashes are reconciled from the catalog
+  (apply.reconcile): an index that exists, is valid and has the planned
+  definition is done, an INVALID leftover is dropped and rebuilt, and rollback
+  drops only what this migration created (the history records every OID).
+* A partitioned table's index is built partition by partition (plan.recipe);
+  before a phase runs, every partitioned table it indexes must still have the
+  partitions it had at emit, else nothing runs and one line says which changed.
 * A client that dies leaves no orphan build behind for long:
   ``client_connection_check_interval`` makes the server notice within seconds.
 """
@@ -33,12 +35,14 @@ from .._text import Progress, one_line
 from ..connect import force_session_settings
 from ..errors import ApplyFailed, InputError, Interrupted, ReadOnlyServer, UnsupportedServer, from_psycopg
 from ..history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
-from ..plan import Migration, Phase, PhaseStep, load, mismatches, script, sha256
-from ..script import Action, ObjectKind, ObjectRef, Unit, split, units
+from ..plan import Action, Name, ObjectKind, Phase, Step, load, mismatches, script, sha256
 from .catalog import ObjectStates
+from .drift import problems
 from .lock import AdvisoryLock
 from .monitor import BuildMonitor
+from .reconcile import StepGuard
 from .report import IndexSize, Outcome, PhaseStatus, Report, Status, StepResult
+from .retry import LockRetry
 
 ADVISORY_KEY = 0x70677475  # "pgtu": one applier per database
 TAG = "/* pgtune */"       # marks what pgtune runs, so suggest leaves it out of the workload
@@ -76,12 +80,13 @@ class Applier:
         self.directory = Path(directory)
         self.schema = schema
         self.retries = retries
-        self.backoff = backoff
         self.say = progress or (lambda _m: None)
+        self.lock_retry = LockRetry(retries, backoff, self.say)
         # Build progress needs a second connection (the first one is busy building).
         self.monitor_dsn = monitor_dsn if progress is not None else None
         self.monitor_interval = monitor_interval
-        self.states = ObjectStates(conn, long_transaction_seconds)
+        self.states = ObjectStates(conn)
+        self.long_transaction_seconds = long_transaction_seconds
         self.wait = wait              # seconds to wait for another applier's lock
 
     # -- public operations --------------------------------------------------
@@ -98,10 +103,10 @@ class Applier:
             selected = [p for p in m.phases if p.number <= through]
         if dry_run:
             check_version(self.conn.info.server_version)
-            report.warnings.extend(self.states.long_transactions())
-            return self._dry_run(m, history, selected, report)
+            report.warnings.extend(self.states.long_transactions(self.long_transaction_seconds))
+            return self._dry_run(history, selected, report)
         self._prepare_session()
-        report.warnings.extend(self.states.long_transactions())
+        report.warnings.extend(self.states.long_transactions(self.long_transaction_seconds))
         for w in report.warnings:
             self.say(f"warning: {w}")
         with self._locked(history):
@@ -140,16 +145,18 @@ class Applier:
             state = states.get(phase.number, "pending")
             ps = PhaseStatus(phase.number, phase.name, state)
             if state == PhaseState.APPLIED:
-                ps.missing, ps.invalid = self._problems(phase)
-            found = self.states.indexes([(ix.schema, ix.name) for ix in phase.indexes]
-                                        + [(e.schema, e.name) for e in phase.existing])
-            ps.sizes = [IndexSize(ix.name, ix.forecast_bytes,
-                                  found[(ix.schema, ix.name)].bytes if (ix.schema, ix.name) in found else None)
-                        for ix in phase.indexes]
-            ps.sizes += [IndexSize(e.name, e.bytes, found[(e.schema, e.name)].bytes
-                                   if (e.schema, e.name) in found else None) for e in phase.existing]
+                ps.missing, ps.invalid = problems(self.states, phase)
+            ps.sizes = self._sizes(phase)
             out.append(ps)
         return Status(m.id, out, bad)
+
+    def _sizes(self, phase: Phase) -> list[IndexSize]:
+        """Each planned or existing index: its size at emit (forecast or measured) and now (a partitioned
+        index: the sum over its partitions' indexes)."""
+        planned = [(ix.schema, ix.name, ix.forecast_bytes) for ix in phase.indexes]
+        planned += [(e.schema, e.name, e.bytes) for e in phase.existing]
+        found = self.states.indexes([(s, n) for s, n, _ in planned])
+        return [IndexSize(n, b, found[(s, n)].bytes if (s, n) in found else None) for s, n, b in planned]
 
     # -- session ------------------------------------------------------------
 
@@ -162,79 +169,29 @@ class Applier:
 
     # -- phases -------------------------------------------------------------
 
-    def _dry_run(self, m: Migration, history: History, selected: list[Phase], report: Report) -> Report:
+    def _dry_run(self, history: History, selected: list[Phase], report: Report) -> Report:
         states = history.states()
         for phase in selected:
             if states.get(phase.number) == PhaseState.APPLIED and self._objects_valid(phase):
                 report.phases_skipped.append(phase.number)
                 continue
-            for unit in units(split(script(self.directory, phase.up_file), phase.up_file)):
-                report.steps.append(StepResult(phase.number, unit.text, Outcome.WOULD_RUN))
+            report.steps += [StepResult(phase.number, s.text, Outcome.WOULD_RUN) for s in phase.up]
         return report
 
     def _objects_valid(self, phase: Phase) -> bool:
-        missing, invalid = self._problems(phase)
+        missing, invalid = problems(self.states, phase)
         return not missing and not invalid
-
-    def _problems(self, phase: Phase) -> tuple[list[str], list[str]]:
-        """(missing, invalid) planned objects of an applied phase, from the catalog."""
-        missing: list[str] = []
-        invalid: list[str] = []
-        if phase.existing:
-            now = self.states.indexes([(e.schema, e.name) for e in phase.existing])
-            for e in phase.existing:
-                st = now.get((e.schema, e.name))
-                if phase.step == PhaseStep.DROP_INDEXES:
-                    if st is not None:
-                        invalid.append(f"{e.name} (still present)")
-                elif st is None:
-                    missing.append(e.name)
-                elif not st.valid:
-                    invalid.append(e.name)
-        if phase.existing_constraints:
-            states = self.states.constraints([(c.schema, c.table, c.name) for c in phase.existing_constraints])
-            for ec in phase.existing_constraints:
-                con = states.get((ec.schema, ec.table, ec.name))
-                if con is None:
-                    missing.append(ec.name)
-                elif not con[1]:
-                    invalid.append(f"{ec.name} (NOT VALID)")
-        found = self.states.indexes([(ix.schema, ix.name) for ix in phase.indexes])
-        for ix in phase.indexes:
-            st = found.get((ix.schema, ix.name))
-            if st is None:
-                missing.append(ix.name)
-            elif not ddl.same_index(ix.ddl, st.definition):
-                invalid.append(f"{ix.name} (different definition)")
-            elif not st.valid:
-                invalid.append(ix.name)
-        if not phase.constraints:
-            return missing, invalid
-        cons = self.states.constraints([(c.schema, c.table, c.name) for c in phase.constraints])
-        not_null = self.states.not_null(phase)
-        for c in phase.constraints:
-            con = cons.get((c.schema, c.table, c.name))
-            column_done = bool(c.set_not_null) and not_null.get((c.schema, c.table, c.columns[0])) is True
-            if phase.step == PhaseStep.VALIDATE and c.set_not_null:
-                if not column_done:
-                    invalid.append(f"{c.table}.{c.columns[0]} (still nullable)")
-            elif column_done:
-                continue          # the helper check did its job and was dropped
-            elif con is None:
-                missing.append(c.name)
-            elif phase.step == PhaseStep.VALIDATE and not con[1]:
-                invalid.append(f"{c.name} (NOT VALID)")
-        return missing, invalid
 
     def _run_phase(self, history: History, phase: Phase, direction: str, report: Report) -> None:
         name = phase.up_file if direction == "up" else phase.down_file
-        text = script(self.directory, name)
-        checksum = sha256(text)
-        todo = units(split(text, name))       # the whole file parses before anything runs
+        checksum = sha256(script(self.directory, name))
+        steps = phase.up if direction == "up" else phase.down
+        self._check_partitions(phase, steps)
         self.say(f"phase {phase.number} {direction}: {phase.name}")
+        guard = StepGuard(self.states, history, phase, direction, checksum, self._drop_if_invalid)
         try:
-            for unit in todo:
-                report.steps.append(self._run_unit(history, phase, direction, unit, checksum))
+            for step in steps:
+                report.steps.append(self._run_step(history, guard, step))
         except ApplyFailed:
             history.set_state(phase.number, PhaseState.FAILED, checksum)
             raise
@@ -242,179 +199,99 @@ class Applier:
                           checksum)
         self._flush_stats()
 
+    def _check_partitions(self, phase: Phase, steps: list[Step]) -> None:
+        """Before anything of the phase runs: each partitioned table it indexes has the partitions of emit.
+
+        A partition added since emit would leave the partitioned index INVALID
+        (its index is not in the reviewed scripts), unless the partitioned
+        index exists already: PostgreSQL then gave the new partition its index.
+        """
+        for s in steps:
+            if s.kind != ObjectKind.INDEX_ON_ONLY:
+                continue
+            now = self.states.partitions(s.schema, s.table)
+            gone = sorted(set(s.partitions) - now, key=str)
+            index = Name(s.schema, s.name)
+            added = sorted((p for p in now - set(s.partitions)
+                            if self.states.indexed_under(index, p.schema, p.name) is None), key=str)
+            if gone:
+                raise ApplyFailed(f"phase {phase.number}: partition {', '.join(map(str, gone))} of "
+                                  f"{ddl.qualified(s.schema, s.table)} is gone since emit (detached or dropped): "
+                                  "re-emit the migration")
+            if added:
+                raise ApplyFailed(f"phase {phase.number}: {ddl.qualified(s.schema, s.table)} has partitions added "
+                                  f"since emit ({', '.join(map(str, added))}); the reviewed scripts do not build "
+                                  f"their index, so {s.name} would stay INVALID: re-emit the migration")
+
     def _flush_stats(self) -> None:
         """Publish this backend's ANALYZE and write counters now, not within the next second."""
         if self.conn.info.server_version >= 150000:
             self.conn.execute("SELECT /* pgtune */ pg_stat_force_next_flush()")
 
-    def _run_unit(self, history: History, phase: Phase, direction: str, unit: Unit, checksum: str) -> StepResult:
-        """Run one statement, or one BEGIN … COMMIT block as a single transaction."""
-        obj = unit.target
-        key = obj.key if obj is not None else None
-        # A down script creates too: a drop phase's rollback builds the dropped index again.
-        if (obj is not None and unit.action == Action.CREATE
-                and (direction == "up" or obj.kind == ObjectKind.INDEX)):
-            skip = self._before_create(history, phase, unit, obj, checksum)
-            if skip is not None:
-                return skip
-        if obj is not None and unit.action in (Action.DROP, Action.REBUILD):
-            skip = self._before_drop(history, phase, direction, unit, obj, checksum)
-            if skip is not None:
-                return skip
-        was_not_null = obj is not None and obj.kind == ObjectKind.NOT_NULL and self.states.column_not_null(obj)
-        building = obj if (obj is not None and obj.kind == ObjectKind.INDEX and unit.action == Action.CREATE) else None
-        rebuilding = obj if unit.action == Action.REBUILD else None
-        attempt = 0
-        while True:
-            row_id = history.start(phase.number, direction, unit.text, checksum, key)
+    def _run_step(self, history: History, guard: StepGuard, step: Step) -> StepResult:
+        """Run one step: one statement, or one BEGIN … COMMIT block as a single transaction."""
+        skip = guard.before(step)
+        if skip is not None:
+            return skip
+        phase = guard.phase
+        was_not_null = (step.kind == ObjectKind.NOT_NULL
+                        and self.states.column_not_null(step.schema, step.table, step.name))
+        concurrent = step.kind == ObjectKind.INDEX and step.action in (Action.CREATE, Action.REBUILD)
+        row: list[tuple[int, float]] = []
+
+        def attempt() -> None:
+            row_id = history.start(phase.number, guard.direction, step.text, guard.checksum, step.key)
             started = time.monotonic()
+            row[:] = [(row_id, started)]
             try:
-                with BuildMonitor(self.monitor_dsn if building else None, self.conn.info.backend_pid,
-                                  building.name if building else "", self.say, self.monitor_interval):
-                    if unit.block:
-                        with self.conn.transaction():
-                            for st in unit.statements:
-                                self.conn.execute(_own(st))
-                    else:
-                        self.conn.execute(_own(unit.statements[0]))
+                with BuildMonitor(self.monitor_dsn if step.action == Action.CREATE and concurrent else None,
+                                  self.conn.info.backend_pid, step.name, self.say, self.monitor_interval):
+                    self._execute(step)
             except KeyboardInterrupt:
                 # psycopg has asked the server to cancel the statement and waited for it.
-                left = self._interrupted(history, row_id, building or rebuilding, time.monotonic() - started)
-                raise Interrupted(f"interrupted during phase {phase.number} ({one_line(unit.text, 70)}); "
+                left = self._interrupted(history, row_id, step if concurrent else None, time.monotonic() - started)
+                raise Interrupted(f"interrupted during phase {phase.number} ({one_line(step.text, 70)}); "
                                   + (f"{left}; " if left else "nothing half built is left; ")
                                   + "re-run apply to continue") from None
             except pgerrors.LockNotAvailable as exc:
                 history.end(row_id, StepStatus.FAILED, one_line(str(exc), 500), time.monotonic() - started)
-                if building is not None:
-                    self._drop_if_invalid(building)
-                if rebuilding is not None:
-                    self._drop_reindex_leftovers(rebuilding)
-                attempt += 1
-                if attempt > self.retries:
-                    raise ApplyFailed(f"phase {phase.number}: gave up after {self.retries} lock "
-                                      f"timeouts on: {one_line(unit.text, 90)}") from None
-                wait = self.backoff * 2 ** (attempt - 1)
-                self.say(f"lock timeout; retry {attempt}/{self.retries} in {wait:.1f}s")
-                time.sleep(wait)
-                continue
+                self._clean_after(step, concurrent)
+                raise
             except psycopg.Error as exc:
                 if self.conn.broken or self.conn.closed:
                     raise from_psycopg(exc) from None   # the connection is gone: nothing more can be recorded
                 msg = one_line(str(exc), 500)
                 history.end(row_id, StepStatus.FAILED, msg, time.monotonic() - started)
-                if building is not None:
-                    self._drop_if_invalid(building)
-                if rebuilding is not None:
-                    self._drop_reindex_leftovers(rebuilding)
-                raise ApplyFailed(f"phase {phase.number} failed on {one_line(unit.text, 90)}: {msg}") from None
-            owned, oid = self._after(obj, unit, direction, was_not_null)
-            history.end(row_id, StepStatus.DONE, None, time.monotonic() - started, owned=owned, oid=oid)
-            return StepResult(phase.number, unit.text, Outcome.DONE)
+                self._clean_after(step, concurrent)
+                raise ApplyFailed(f"phase {phase.number} failed on {one_line(step.text, 90)}: {msg}") from None
 
-    # -- what exists, and whose it is ----------------------------------------
+        self.lock_retry.run(attempt, give_up=lambda n: ApplyFailed(
+            f"phase {phase.number}: gave up after {n} lock timeouts on: {one_line(step.text, 90)}"))
+        owned, oid = guard.after(step, was_not_null)
+        row_id, started = row[0]
+        history.end(row_id, StepStatus.DONE, None, time.monotonic() - started, owned=owned, oid=oid)
+        return StepResult(phase.number, step.text, Outcome.DONE)
 
-    def _before_create(self, history: History, phase: Phase, unit: Unit, obj: ObjectRef,
-                       checksum: str) -> StepResult | None:
-        """None to run the unit; else why it is skipped (an error when the name is taken by another object)."""
-        own = history.ownership(obj.key)
-        if obj.kind == ObjectKind.INDEX:
-            st = self.states.indexes([(obj.schema, obj.name)]).get((obj.schema, obj.name))
-            if st is None:
-                return None
-            if not ddl.same_index(unit.statements[0], st.definition):
-                raise ApplyFailed(
-                    f"phase {phase.number}: {obj.label} already exists with another definition "
-                    f"({one_line(st.definition, 200)}); pgtune will neither adopt nor replace it: "
-                    "rename or drop it, or re-emit the migration (emit picks a free name)")
-            if not st.valid:
-                self._drop_if_invalid(obj)
-                return None
-            ours = bool(own and own.owned and own.oid == st.oid) or history.attempted(obj.key)
-            note = ("index exists and is valid (built by this migration)" if ours else
-                    "an identical index of this name already existed; it is not pgtune's: rollback leaves it")
-            history.log(phase.number, "up", unit.text, checksum, StepStatus.SKIPPED, obj.key, owned=ours,
-                        oid=st.oid, note=note)
-            return StepResult(phase.number, unit.text, Outcome.SKIPPED, note)
-        if obj.kind == ObjectKind.CONSTRAINT:
-            con = self.states.constraints([(obj.schema, obj.table, obj.name)]).get((obj.schema, obj.table, obj.name))
-            if con is None:
-                return None
-            if not (bool(own and own.owned and own.oid == con[0]) or history.attempted(obj.key)):
-                raise ApplyFailed(
-                    f"phase {phase.number}: {obj.label} already exists and was not created by this migration; "
-                    "pgtune will not adopt it (rollback would drop it): rename or drop it, or re-emit")
-            note = "constraint exists (created by this migration)"
-            history.log(phase.number, "up", unit.text, checksum, StepStatus.SKIPPED, obj.key, owned=True,
-                        oid=con[0], note=note)
-            return StepResult(phase.number, unit.text, Outcome.SKIPPED, note)
-        return None
-
-    def _before_drop(self, history: History, phase: Phase, direction: str, unit: Unit, obj: ObjectRef,
-                     checksum: str) -> StepResult | None:
-        """None to run a DROP (or REINDEX); else why it is skipped. Rollback drops only what this migration created.
-
-        An existing index a health phase drops or rebuilds must still have
-        the definition it had at emit: the down script rebuilds that one.
-        """
-        if direction == "up":
-            planned = phase.existing_index(obj.schema, obj.name) if obj.kind == ObjectKind.INDEX else None
-            if planned is None:
-                return None   # an up script's own drop (the NOT NULL helper check): part of the plan
-            st = self.states.indexes([(obj.schema, obj.name)]).get((obj.schema, obj.name))
-            if st is None:
-                if unit.action == Action.REBUILD:
-                    raise ApplyFailed(f"phase {phase.number}: {obj.label} no longer exists: nothing to rebuild; "
-                                      "re-run pgtune health")
-                note = "already gone"
-            elif not ddl.same_index(planned.definition, st.definition):
-                raise ApplyFailed(
-                    f"phase {phase.number}: {obj.label} has changed since emit (now {one_line(st.definition, 200)}); "
-                    "pgtune will not drop or rebuild an index it did not review: re-run pgtune health --emit")
-            else:
-                return None
-            history.log(phase.number, direction, unit.text, checksum, StepStatus.SKIPPED, obj.key, owned=False,
-                        note=note)
-            return StepResult(phase.number, unit.text, Outcome.SKIPPED, note)
-        own = history.ownership(obj.key)
-        oid: int | None = None
-        if obj.kind == ObjectKind.INDEX:
-            st = self.states.indexes([(obj.schema, obj.name)]).get((obj.schema, obj.name))
-            present, oid = st is not None, (st.oid if st else None)
-        elif obj.kind == ObjectKind.CONSTRAINT:
-            con = self.states.constraints([(obj.schema, obj.table, obj.name)]).get((obj.schema, obj.table, obj.name))
-            present, oid = con is not None, (con[0] if con else None)
+    def _execute(self, step: Step) -> None:
+        if step.block:
+            with self.conn.transaction():
+                for st in step.sql:
+                    self.conn.execute(_own(st))
         else:
-            present = self.states.column_not_null(obj)
-        if not present:
-            note = "already gone"
-        elif own is None or not own.owned or own.direction != "up" or (oid is not None and own.oid != oid):
-            note = f"{obj.label} was not created by this migration: left in place"
+            self.conn.execute(_own(step.sql[0]))
+
+    def _clean_after(self, step: Step, concurrent: bool) -> None:
+        """What a failed concurrent build or REINDEX left behind: an INVALID index, or its ``_ccnew`` copy."""
+        if not concurrent:
+            return
+        if step.action == Action.CREATE:
+            self._drop_if_invalid(step.schema, step.name)
         else:
-            return None
-        history.log(phase.number, direction, unit.text, checksum, StepStatus.SKIPPED, obj.key, owned=False,
-                    note=note)
-        return StepResult(phase.number, unit.text, Outcome.SKIPPED, note)
+            self._drop_reindex_leftovers(step.schema, step.name)
 
-    def _after(self, obj: ObjectRef | None, unit: Unit, direction: str,
-               was_not_null: bool) -> tuple[bool | None, int | None]:
-        """(owned, oid) to record once a unit ran."""
-        if obj is None:
-            return None, None
-        if unit.action == Action.DROP:
-            return False, None       # gone: nothing of this migration's is left to roll back
-        if unit.action == Action.REBUILD:
-            return None, None        # the same index, rebuilt: still not pgtune's
-        if direction == "down":
-            return None, None
-        if obj.kind == ObjectKind.INDEX:
-            st = self.states.indexes([(obj.schema, obj.name)]).get((obj.schema, obj.name))
-            return (True, st.oid) if st else (None, None)
-        if obj.kind == ObjectKind.CONSTRAINT:
-            con = self.states.constraints([(obj.schema, obj.table, obj.name)]).get((obj.schema, obj.table, obj.name))
-            return (True, con[0]) if con else (None, None)
-        return (not was_not_null), None
+    # -- leftovers ----------------------------------------------------------
 
-    def _interrupted(self, history: History, row_id: int, building: ObjectRef | None, seconds: float) -> str:
+    def _interrupted(self, history: History, row_id: int, building: Step | None, seconds: float) -> str:
         """Record the interruption and drop the build's INVALID leftover; say what could not be cleaned."""
         if self.conn.broken or self.conn.closed:
             return "the connection is gone: a re-run drops any INVALID leftover"
@@ -424,42 +301,29 @@ class Applier:
         # Someone pressing Ctrl-C wants out: one short try, not the script's lock_timeout and retries.
         self.conn.execute(f"SET /* pgtune */ lock_timeout = '{INTERRUPT_CLEANUP_TIMEOUT}'")
         try:
-            self._drop_if_invalid(building, retries=0)
-            self._drop_reindex_leftovers(building, retries=0)
+            self._drop_if_invalid(building.schema, building.name, retries=0)
+            self._drop_reindex_leftovers(building.schema, building.name, retries=0)
         except ApplyFailed:
             return (f"the INVALID index {ddl.qualified(building.schema, building.name)} is left (a transaction "
                     "holds its table): a re-run drops and rebuilds it")
         return "the half-built index is dropped"
 
-    def _drop_reindex_leftovers(self, obj: ObjectRef, retries: int | None = None) -> None:
-        """Drop the INVALID ``_ccnew`` copy a failed REINDEX CONCURRENTLY of ``obj`` left beside it."""
-        for name in self.states.reindex_leftovers(obj):
-            self._drop_if_invalid(ObjectRef(ObjectKind.INDEX, obj.schema, name), retries)
+    def _drop_reindex_leftovers(self, schema: str, name: str, retries: int | None = None) -> None:
+        """Drop the INVALID ``_ccnew`` copy a failed REINDEX CONCURRENTLY of the index left beside it."""
+        for leftover in self.states.reindex_leftovers(schema, name):
+            self._drop_if_invalid(schema, leftover, retries)
 
-    def _drop_if_invalid(self, obj: ObjectRef, retries: int | None = None) -> None:
+    def _drop_if_invalid(self, schema: str, name: str, retries: int | None = None) -> None:
         """Drop the INVALID leftover of an interrupted or failed build, retrying lock timeouts like a build."""
-        retries = self.retries if retries is None else retries
-        st = self.states.indexes([(obj.schema, obj.name)]).get((obj.schema, obj.name))
-        if st is None or st.valid:
+        st = self.states.index(schema, name)
+        if st is None or st.valid or st.partitioned:
             return
-        self.say(f"dropping INVALID index {ddl.qualified(obj.schema, obj.name)} left by an interrupted build")
-        attempt = 0
-        while True:
-            try:
-                self.conn.execute(_own(ddl.drop_index(obj.schema, obj.name)))
-                return
-            except pgerrors.LockNotAvailable:
-                attempt += 1
-                if attempt > retries:
-                    raise ApplyFailed(
-                        f"could not drop the INVALID index {ddl.qualified(obj.schema, obj.name)} left by a "
-                        f"timed-out build: {retries + 1} lock timeouts in a row; it stays INVALID (unused by "
-                        "queries): re-run apply once the blocking transaction ends") from None
-                wait = self.backoff * 2 ** (attempt - 1)
-                self.say(f"lock timeout dropping the INVALID index; retry {attempt}/{retries} in {wait:.1f}s")
-                time.sleep(wait)
-
-    # -- catalog ------------------------------------------------------------
+        self.say(f"dropping INVALID index {ddl.qualified(schema, name)} left by an interrupted build")
+        self.lock_retry.run(lambda: self.conn.execute(_own(ddl.drop_index(schema, name))), what="dropping the "
+                            "INVALID index", retries=retries, give_up=lambda n: ApplyFailed(
+                                f"could not drop the INVALID index {ddl.qualified(schema, name)} left by a "
+                                f"timed-out build: {n + 1} lock timeouts in a row; it stays INVALID (unused by "
+                                "queries): re-run apply once the blocking transaction ends"))
 
     # -- lock ---------------------------------------------------------------
 

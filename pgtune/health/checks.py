@@ -176,7 +176,7 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
             f"foreign key {fk.name} ({', '.join(fk.columns)}) to {fk.ref_table} has no index: every delete "
             f"on {fk.ref_table} scans {fk.table}",
             {"constraint": fk.name, "columns": list(fk.columns), "references": f"{fk.ref_schema}.{fk.ref_table}",
-             "on_delete": fk.on_delete},
+             "on_delete": fk.on_delete, "index": name},
             [ddl.create_index(fk.schema, fk.table, name, keys)]))
     return out
 

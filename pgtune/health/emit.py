@@ -23,13 +23,16 @@ from ..explain import explain
 from ..plan import (
     ExistingConstraint,
     ExistingIndex,
+    IndexFix,
     Migration,
+    PartitionIndex,
     Phase,
     PhaseStep,
     PlannedIndex,
     Target,
+    partitions,
 )
-from ..script import index_target
+from ..plan.partitions import PartitionMap, child_name
 from .checks import catalog_rows
 from .model import Finding, HealthReport
 
@@ -54,8 +57,9 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
     for f in report.findings:
         by_check.setdefault(f.check, []).append(f)
 
-    fk = [_fk_index(f) for f in by_check.get("foreign-key-without-index", [])]
-    drops = _drops(by_check, restore, left_out)
+    parts = partitions.read(conn, [(f.schema, f.table) for f in report.findings if f.table])
+    fk = [_fk_index(f, parts) for f in by_check.get("foreign-key-without-index", [])]
+    drops = _drops(conn, by_check, restore, parts, left_out)
     dropped = {(e.schema, e.name) for e in drops}
     rebuilds: dict[tuple[str, str], ExistingIndex] = {}
     for check in REBUILDS:
@@ -67,8 +71,7 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
             if r is None:
                 left_out.append(f"{check} on {f.index}: the index is gone")
                 continue
-            rebuilds[key] = ExistingIndex(f.schema, f.table or "", f.index or "", r["definition"],
-                                          statements=list(f.fix), reason=f.message)
+            rebuilds[key] = _rebuild(conn, f, r, parts)
     validations = [ExistingConstraint(f.schema, f.table or "", f.evidence["constraint"], f.fix[0], f.message)
                    for f in by_check.get("not-valid-constraint", [])]
     for f in report.findings:
@@ -102,14 +105,49 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
     return HealthMigration(m, left_out)
 
 
-def _fk_index(f: Finding) -> PlannedIndex:
-    target = index_target(f.fix[0])
-    assert target is not None, "foreign-key-without-index fixes with one CREATE INDEX"
-    return PlannedIndex(f.schema, f.table or "", target[1], f.fix[0], ddl.drop_index(f.schema, target[1]),
-                        ddl.analyze(f.schema, f.table or ""), f.message)
+def _fk_index(f: Finding, parts: PartitionMap) -> PlannedIndex:
+    """The index a foreign key lacks: the finding names it (``evidence["index"]``) and its definition is the fix."""
+    table, name = f.table or "", str(f.evidence["index"])
+    partitioned = parts.partitioned(f.schema, table)
+    return PlannedIndex(f.schema, table, name, f.fix[0], ddl.drop_index(f.schema, name, concurrently=not partitioned),
+                        ddl.analyze(f.schema, table), f.message, partitioned=partitioned,
+                        partitions=parts.indexes_for(f.schema, table, name))
 
 
-def _drops(by_check: dict[str, list[Finding]], restore: dict[tuple[str, str], dict[str, Any]],
+def _rebuild(conn: psycopg.Connection[Any], f: Finding, r: dict[str, Any], parts: PartitionMap) -> ExistingIndex:
+    """REINDEX CONCURRENTLY; an INVALID index dropped and built again; a partitioned one completed."""
+    schema, table, index = f.schema, f.table or "", f.index or ""
+    partitioned = parts.partitioned(schema, table)
+    if f.check != "invalid-index":
+        fix = IndexFix.REINDEX
+        return ExistingIndex(schema, table, index, r["definition"], fix, reason=f.message, partitioned=partitioned)
+    if not partitioned:
+        return ExistingIndex(schema, table, index, r["definition"], IndexFix.RECREATE,
+                             restore=[ddl.recreate_index(r["definition"], r["tablespace"])], reason=f.message)
+    return ExistingIndex(schema, table, index, r["definition"], IndexFix.COMPLETE, reason=f.message,
+                         partitioned=True, partitions=_missing(conn, schema, table, index, parts))
+
+
+def _missing(conn: psycopg.Connection[Any], schema: str, table: str, index: str,
+             parts: PartitionMap) -> list[PartitionIndex]:
+    """The indexes the partitions of a partitioned index's table lack, named and placed under their parents."""
+    index_of = {(schema, table): (schema, index)}
+    out: list[PartitionIndex] = []
+    for a in partitions.attached(conn, [(schema, index)]).get((schema, index), []):
+        if a.index is not None and a.index_schema is not None:
+            index_of[(a.table_schema, a.table)] = (a.index_schema, a.index)
+            continue
+        parent = index_of.get((a.parent_table_schema, a.parent_table))
+        if parent is None:
+            continue        # under a sub-partitioned partition that is itself missing and built below
+        name = parts.free_name(a.table_schema, child_name(table, index, a.table))
+        index_of[(a.table_schema, a.table)] = (a.table_schema, name)
+        out.append(PartitionIndex(a.table_schema, a.table, name, parent[0], parent[1], a.partitioned))
+    return out
+
+
+def _drops(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
+           restore: dict[tuple[str, str], dict[str, Any]], parts: PartitionMap,
            left_out: list[str]) -> list[ExistingIndex]:
     """The indexes to drop: never one whose stand-in (the index it duplicates or leads) goes too."""
     chosen: dict[tuple[str, str], ExistingIndex] = {}
@@ -127,16 +165,31 @@ def _drops(by_check: dict[str, list[Finding]], restore: dict[tuple[str, str], di
             if r is None:
                 left_out.append(f"{check} on {f.index}: the index is gone")
                 continue
-            chosen[key] = ExistingIndex(f.schema, f.table or "", f.index or "", r["definition"],
-                                        statements=list(f.fix), restore=restore_statements(r),
-                                        reason=f.message, bytes=int(r["index_bytes"]))
+            partitioned = parts.partitioned(f.schema, f.table or "")
+            chosen[key] = ExistingIndex(f.schema, f.table or "", f.index or "", r["definition"], IndexFix.DROP,
+                                        restore=restore_statements(r, partitioned=partitioned), reason=f.message,
+                                        bytes=int(r["index_bytes"]), partitioned=partitioned,
+                                        partitions=_attached(conn, f.schema, f.index or "") if partitioned else [])
     return list(chosen.values())
 
 
-def restore_statements(r: dict[str, Any]) -> list[str]:
-    """What builds the index again exactly as it is: what pg_dump would print for it, made CONCURRENTLY."""
+def _attached(conn: psycopg.Connection[Any], schema: str, index: str) -> list[PartitionIndex]:
+    """A partitioned index's partitions' indexes as they are, to build and attach each again on rollback."""
+    return [PartitionIndex(a.table_schema, a.table, a.index, a.parent_index_schema, a.parent_index, a.partitioned,
+                           a.definition or "")
+            for a in partitions.attached(conn, [(schema, index)]).get((schema, index), [])
+            if a.index is not None and a.index_schema is not None and a.parent_index is not None
+            and a.parent_index_schema is not None]
+
+
+def restore_statements(r: dict[str, Any], *, partitioned: bool = False) -> list[str]:
+    """What builds the index again exactly as it is: what pg_dump would print for it, made CONCURRENTLY.
+
+    A partitioned index is made ON ONLY; its partitions' indexes follow in
+    the down script (plan.recipe), each built CONCURRENTLY and attached.
+    """
     schema, index = r["schema"], r["index"]
-    out = [ddl.recreate_index(r["definition"], r["tablespace"])]
+    out = [ddl.recreate_index(r["definition"], r["tablespace"], partitioned=partitioned)]
     for column, target in zip(r["stats_columns"], r["stats_targets"], strict=True):
         out.append(ddl.index_statistics(schema, index, column, target))
     if r["comment"] is not None:

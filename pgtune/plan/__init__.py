@@ -1,15 +1,17 @@
 """Plan: the phased migration model, written to and read from a folder.
 
-A migration folder holds ``manifest.json`` (phases, planned objects, targeted
-statements with their baseline cost, and a SHA-256 of every file) plus, per
-phase, ``NN_up.sql`` and ``NN_down.sql``. The scripts are the source of truth:
-``pgtune apply`` runs exactly what a DBA reviewed, and they also run with
-``psql -v ON_ERROR_STOP=1 -f``. An edited file no longer matches its checksum
-and is refused.
+A migration folder holds ``manifest.json`` (phases, planned objects, each
+phase's typed steps, targeted statements with their baseline cost, and a
+SHA-256 of every file) plus, per phase, ``NN_up.sql`` and ``NN_down.sql``.
+The scripts are the source of truth: ``pgtune apply`` runs exactly what a DBA
+reviewed, and they also run with ``psql -v ON_ERROR_STOP=1 -f``. An edited
+file no longer matches its checksum and is refused; every unit of a script
+must be its step (plan.steps), which tells apply what the unit touches.
 """
 
 from ..duration import check_timeout
-from .folder import check_writable, emit, load, mismatches, script, sha256
+from . import partitions
+from .folder import check_writable, emit, load, match_steps, mismatches, script, sha256
 from .layouts import Layout
 from .layouts import write as write_layout
 from .model import (
@@ -18,7 +20,9 @@ from .model import (
            TARGETS,
            ExistingConstraint,
            ExistingIndex,
+           IndexFix,
            Migration,
+           PartitionIndex,
            Phase,
            PhaseStep,
            PlannedConstraint,
@@ -26,9 +30,11 @@ from .model import (
            Target,
 )
 from .phases import build, planned_constraint
-from .render import down_script, up_script
+from .render import down_script, down_steps, up_script, up_steps
+from .steps import Action, Name, ObjectKind, Step
 
-__all__ = ["FORMAT_VERSION", "MANIFEST", "TARGETS", "ExistingConstraint", "ExistingIndex", "Layout", "Migration",
-           "Phase", "PhaseStep", "PlannedConstraint", "PlannedIndex", "Target", "build", "check_timeout",
-           "check_writable", "down_script", "emit", "load", "mismatches", "planned_constraint", "script", "sha256",
-           "up_script", "write_layout"]
+__all__ = ["FORMAT_VERSION", "MANIFEST", "TARGETS", "Action", "ExistingConstraint", "ExistingIndex", "IndexFix",
+           "Layout", "Migration", "Name", "ObjectKind", "PartitionIndex", "Phase", "PhaseStep", "PlannedConstraint",
+           "PlannedIndex", "Step", "Target", "build", "check_timeout", "check_writable", "down_script", "down_steps",
+           "emit", "load", "match_steps", "mismatches", "partitions", "planned_constraint", "script", "sha256",
+           "up_script", "up_steps", "write_layout"]

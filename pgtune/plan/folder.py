@@ -11,20 +11,24 @@ from typing import Any
 
 from ..constraints.model import ConstraintKind
 from ..errors import ChecksumMismatch, MigrationError
+from ..script import split, units
 from .model import (
     FORMAT_VERSION,
     MANIFEST,
     TARGETS,
     ExistingConstraint,
     ExistingIndex,
+    IndexFix,
     Migration,
+    PartitionIndex,
     Phase,
     PhaseStep,
     PlannedConstraint,
     PlannedIndex,
     Target,
 )
-from .render import down_script, up_script
+from .render import down_items, print_items, steps_of, up_items
+from .steps import Step
 
 
 def sha256(text: str) -> str:
@@ -67,8 +71,9 @@ def _write(m: Migration, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
     for phase in m.phases:
-        files[phase.up_file] = up_script(m, phase)
-        files[phase.down_file] = down_script(m, phase)
+        up, down = up_items(m, phase), down_items(m, phase)
+        files[phase.up_file], files[phase.down_file] = print_items(up), print_items(down)
+        phase.up, phase.down = steps_of(up), steps_of(down)
     files[TARGETS] = json.dumps([asdict(t) for t in m.targets], indent=1) + "\n"
     m.checksums = {name: sha256(text) for name, text in files.items()}
     for name, text in files.items():
@@ -76,6 +81,8 @@ def _write(m: Migration, directory: Path) -> Path:
         (directory / name).write_bytes(text.encode())
     manifest = {"format": FORMAT_VERSION, **asdict(m)}
     del manifest["targets"]
+    for raw, phase in zip(manifest["phases"], m.phases, strict=True):
+        raw["up"], raw["down"] = [s.as_json() for s in phase.up], [s.as_json() for s in phase.down]
     tmp = directory / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     tmp.replace(directory / MANIFEST)   # the manifest appears whole or not at all
@@ -90,16 +97,10 @@ def load(directory: Path, *, check: bool = True) -> Migration:
         raise MigrationError(f"{directory} is not a pgtune migration folder (no {MANIFEST})")
     try:
         raw: dict[str, Any] = json.loads(path.read_text())
-        if raw.pop("format", None) != FORMAT_VERSION:
-            raise MigrationError(f"{path}: unknown manifest format")
-        raw["phases"] = [Phase(p["number"], p["name"], p["reason"],
-                               [PlannedIndex(**ix) for ix in p["indexes"]],
-                               [PlannedConstraint(**{**c, "kind": ConstraintKind(c["kind"])})
-                                for c in p.get("constraints", [])],
-                               PhaseStep(p.get("step", "indexes")),
-                               [ExistingIndex(**e) for e in p.get("existing", [])],
-                               [ExistingConstraint(**c) for c in p.get("existing_constraints", [])])
-                         for p in raw["phases"]]
+        version = raw.pop("format", None)
+        if version != FORMAT_VERSION:
+            raise MigrationError(_format_error(path, version))
+        raw["phases"] = [_phase(p) for p in raw["phases"]]
         targets = directory / TARGETS
         if not targets.exists():
             raise MigrationError(f"{directory} has no {TARGETS}: the migration is incomplete "
@@ -113,7 +114,53 @@ def load(directory: Path, *, check: bool = True) -> Migration:
         if bad:
             raise ChecksumMismatch(f"{', '.join(bad)} changed since emit (checksum mismatch): "
                                    "refusing to run unreviewed SQL; re-emit the migration")
+        for phase in m.phases:
+            match_steps(directory, phase.up_file, phase.up)
+            match_steps(directory, phase.down_file, phase.down)
     return m
+
+
+def _format_error(path: Path, version: object) -> str:
+    if version == 1:
+        return (f"{path} was written by an older pgtune (manifest format 1, without typed steps): re-emit the "
+                "migration; to undo one applied with it, run its NN_down.sql files with psql -v ON_ERROR_STOP=1 -f")
+    return f"{path}: unknown manifest format {version!r} (this pgtune reads format {FORMAT_VERSION})"
+
+
+def _phase(p: dict[str, Any]) -> Phase:
+    def partitions(raw: dict[str, Any]) -> dict[str, Any]:
+        return {**raw, "partitions": [PartitionIndex(**x) for x in raw.get("partitions", [])]}
+
+    return Phase(p["number"], p["name"], p["reason"],
+                 [PlannedIndex(**partitions(ix)) for ix in p["indexes"]],
+                 [PlannedConstraint(**{**c, "kind": ConstraintKind(c["kind"])}) for c in p.get("constraints", [])],
+                 PhaseStep(p.get("step", "indexes")),
+                 [ExistingIndex(**{**partitions(e), "fix": IndexFix(e.get("fix", "drop"))})
+                  for e in p.get("existing", [])],
+                 [ExistingConstraint(**c) for c in p.get("existing_constraints", [])],
+                 [Step.from_json(s) for s in p["up"]], [Step.from_json(s) for s in p["down"]])
+
+
+def match_steps(directory: Path, name: str, steps: list[Step]) -> None:
+    """Refuse a script whose units are not its manifest's steps, one to one and in order.
+
+    The scripts are what a DBA reviewed; the steps are what apply knows of
+    each unit's object. A folder where they disagree was not written by
+    pgtune's emit (or not whole), and nothing of it runs.
+    """
+    found = units(split(script(directory, name), name))
+    for i, (unit, step) in enumerate(zip(found, steps, strict=False)):
+        if unit.statements != step.sql or unit.block != step.block:
+            raise MigrationError(f"{name}: unit {i + 1} ({_first_line(unit.text)}) is not the manifest's step "
+                                 f"{i + 1} ({_first_line(step.text)}): the folder is inconsistent; re-emit it")
+    if len(found) != len(steps):
+        raise MigrationError(f"{name} has {len(found)} units, the manifest {len(steps)} steps: the folder is "
+                             "inconsistent; re-emit it")
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= 70 else line[:69] + "…"
 
 
 def mismatches(m: Migration, directory: Path) -> list[str]:

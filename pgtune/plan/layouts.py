@@ -32,9 +32,11 @@ from typing import Any
 
 from .. import ddl
 from ..errors import MigrationError
-from ..script import Action, statement_object
 from .model import Migration, Phase, PhaseStep
-from .render import _squawk_ignore, _timeout, up_script
+from .recipe import drop_existing, rebuild_existing
+from .render import _squawk_ignore, _timeout, steps_of, up_script
+from .steps import Action
+from .steps import Step as PlanStep
 
 # Tables that belong to a migration tool: no layout writes a statement on them.
 LEDGERS = frozenset({"_prisma_migrations"})
@@ -76,6 +78,7 @@ class Step:
     up_rule: str | None = None     # the squawk rule it breaks when it stands in a file of its own, and why not
     restores: tuple[str, ...] = ()  # run after ``down``, outside its build: an index's statistics, comment, CLUSTER
     note: str | None = None        # what the reader should know (an existing index's definition at emit)
+    typed: PlanStep | None = None  # the migration's own step (plan.steps): its object and action
 
 
 def steps(m: Migration) -> list[Step]:
@@ -100,17 +103,19 @@ def steps(m: Migration) -> list[Step]:
                         "dropping it is the plan."), None, False, follows=True))
         elif p.step == PhaseStep.REBUILD:
             # REINDEX / DROP and CREATE INDEX CONCURRENTLY: each alone; a rebuild has nothing to undo.
-            out += [Step(p, StepKind.REBUILD, f"rebuild_{ix.name}", st, None, True,
-                         note="Definition at emit: " + ix.definition) for ix in p.existing for st in ix.statements]
+            out += [Step(p, StepKind.REBUILD, f"rebuild_{ix.name}", st.text, None, True,
+                         note="Definition at emit: " + ix.definition, typed=st)
+                    for ix in p.existing for st in steps_of(rebuild_existing(ix))]
         elif p.step == PhaseStep.VALIDATE_EXISTING:
             out += [Step(p, StepKind.VALIDATE, f"validate_{c.name}", c.validate, None, False, scans=True)
                     for c in p.existing_constraints]
         elif p.step == PhaseStep.DROP_INDEXES:
             for ix in p.existing:
-                first, *more = ix.statements
-                out.append(Step(p, StepKind.DROP_INDEX, f"drop_{ix.name}", first, ix.restore[0] if ix.restore else None,
-                                True, restores=tuple(ix.restore[1:]), note="Definition at emit: " + ix.definition))
-                out += [Step(p, StepKind.DROP_INDEX, f"drop_{ix.name}", st, None, True) for st in more]
+                first, *more = steps_of(drop_existing(ix))
+                out.append(Step(p, StepKind.DROP_INDEX, f"drop_{ix.name}", first.text,
+                                ix.restore[0] if ix.restore else None, True, restores=tuple(ix.restore[1:]),
+                                note="Definition at emit: " + ix.definition, typed=first))
+                out += [Step(p, StepKind.DROP_INDEX, f"drop_{ix.name}", st.text, None, True, typed=st) for st in more]
         else:
             raise MigrationError(f"phase {p.number} ({p.step}) has no {Layout.PRISMA}/{Layout.FLYWAY}/"
                                  f"{Layout.GOLANG_MIGRATE} layout: emit it in pgtune's own layout")
@@ -259,14 +264,14 @@ def _prisma_alone(st: Step, folder: str) -> list[str]:
     """A concurrent statement alone in its migration, with its own recovery and undo."""
     lines = [_pc(st.note)] if st.note else []
     resolve = f"then npx prisma migrate resolve --rolled-back {folder}, and deploy again."
-    found = statement_object(st.up)
-    action = found[0] if found else None
+    typed = st.typed
+    action = typed.action if typed is not None else None
     if st.kind == StepKind.BUILD or action == Action.CREATE:
-        undo = st.down or (ddl.drop_index(found[1].schema, found[1].name) if found else "DROP INDEX CONCURRENTLY")
+        undo = st.down or (ddl.drop_index(typed.schema, typed.name) if typed is not None else "DROP INDEX CONCURRENTLY")
         lines.append(_pc(f"If it fails, the index is left INVALID, and IF NOT EXISTS would skip it: run {undo}, "
                          + resolve))
-    elif action == Action.REBUILD and found:
-        lines.append(_pc(f"If it fails, REINDEX leaves an INVALID copy, {found[1].name}_ccnew: drop it with DROP INDEX "
+    elif action == Action.REBUILD and typed is not None:
+        lines.append(_pc(f"If it fails, REINDEX leaves an INVALID copy, {typed.name}_ccnew: drop it with DROP INDEX "
                          f"CONCURRENTLY IF EXISTS, {resolve}"))
     else:
         lines.append(_pc("If it fails, run it again: IF EXISTS also drops what an interrupted drop leaves INVALID, "

@@ -9,14 +9,36 @@ from typing import Any
 from ..constraints.model import ConstraintKind
 from ..errors import MigrationError
 from ..sqltext import statement_label
+from .steps import Step
 
 MANIFEST = "manifest.json"
 TARGETS = "targets.json"     # targeted statements and their baselines, for verify
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2           # 2: typed steps per phase (plan.steps)
+
+
+@dataclass
+class PartitionIndex:
+    """The index one partition gets (or has) under a partitioned index.
+
+    A leaf partition's is built CONCURRENTLY; a sub-partitioned partition's
+    is itself made ON ONLY, and its own partitions' are attached to it. Each
+    is then attached to ``parent``. ``definition`` is an existing one's
+    pg_get_indexdef (health restores it exactly); empty for a planned one.
+    """
+
+    schema: str
+    table: str
+    name: str
+    parent_schema: str
+    parent: str
+    partitioned: bool = False
+    definition: str = ""
 
 
 @dataclass
 class PlannedIndex:
+    """A proposed index; on a partitioned table, ``partitions`` lists its partitions' indexes (the recipe)."""
+
     schema: str
     table: str
     name: str
@@ -25,6 +47,8 @@ class PlannedIndex:
     analyze: str
     reason: str = ""
     forecast_bytes: int | None = None     # pgtune's size forecast at emit (status shows it beside the real size)
+    partitions: list[PartitionIndex] = field(default_factory=list)
+    partitioned: bool = False             # on a partitioned table: built ON ONLY, then per partition
 
 
 @dataclass
@@ -47,24 +71,38 @@ class PlannedConstraint:
     drop_not_null: str | None = None
 
 
+class IndexFix(StrEnum):
+    """What a phase does to an existing index."""
+
+    DROP = "drop"              # DROP INDEX (CONCURRENTLY, plainly when partitioned); the down script restores it
+    REINDEX = "reindex"        # REINDEX INDEX CONCURRENTLY: the same index, compact again
+    RECREATE = "recreate"      # an INVALID index dropped and built again under its own definition
+    COMPLETE = "complete"      # a partitioned index left INVALID: its missing partitions' indexes built and attached
+
+
 @dataclass
 class ExistingIndex:
     """An index that exists, which a phase drops or rebuilds (``pgtune health --emit``).
 
     ``definition`` is ``pg_get_indexdef`` at emit: apply refuses to drop an
     index of that name whose definition has changed since. ``restore`` builds
-    it again exactly (CONCURRENTLY IF NOT EXISTS, tablespace, comment,
-    statistics targets): a drop phase's down script.
+    it again exactly (CONCURRENTLY IF NOT EXISTS, or ON ONLY for a
+    partitioned one, then tablespace, comment, statistics targets): a drop
+    phase's down script. A partitioned index's ``partitions`` are its
+    partitions' indexes: a drop removes them with it, a restore builds and
+    attaches each again; COMPLETE builds those it lacks.
     """
 
     schema: str
     table: str
     name: str
     definition: str
-    statements: list[str]          # what the up script runs for it
+    fix: IndexFix = IndexFix.DROP
     restore: list[str] = field(default_factory=list)
     reason: str = ""
     bytes: int | None = None
+    partitioned: bool = False
+    partitions: list[PartitionIndex] = field(default_factory=list)
 
 
 @dataclass
@@ -103,6 +141,8 @@ class Phase:
     step: PhaseStep = PhaseStep.INDEXES
     existing: list[ExistingIndex] = field(default_factory=list)              # REBUILD, DROP_INDEXES
     existing_constraints: list[ExistingConstraint] = field(default_factory=list)   # VALIDATE_EXISTING
+    up: list[Step] = field(default_factory=list)      # the units of NN_up.sql, in order (filled at emit)
+    down: list[Step] = field(default_factory=list)    # the units of NN_down.sql
 
     def existing_index(self, schema: str, name: str) -> ExistingIndex | None:
         return next((e for e in self.existing if (e.schema, e.name) == (schema, name)), None)

@@ -5,21 +5,27 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from .. import ddl
 from ..analyze.advisor import Advice, IndexSuggestion, Method
 from ..analyze.candidates import Origin
 from ..constraints.model import Proposal
 from .model import Migration, Phase, PhaseStep, PlannedConstraint, PlannedIndex, Target
+from .partitions import PartitionMap
 
 
 def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
           statement_timeout: str = "1min", first_phase_share: float = 0.8,
-          now: datetime | None = None, constraints: list[Proposal] | None = None) -> Migration:
+          now: datetime | None = None, constraints: list[Proposal] | None = None,
+          partitions: PartitionMap | None = None) -> Migration:
     """Group the advice into phases, cheapest risk first.
 
     Phase 1 holds the indexes that together remove ``first_phase_share`` of the
     workload cost the advice saves (heuristic mode: those serving the most
     calls), plus foreign-key indexes the workload joins on; phase 2 the rest.
+    ``partitions`` (plan.partitions.read): the partitioned tables among the
+    indexed ones, whose indexes are built partition by partition.
     """
+    parts = partitions or PartitionMap()
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     ordered = sorted(advice.indexes, key=lambda s: -_benefit(s))
     total = sum(_benefit(s) for s in ordered)
@@ -41,11 +47,11 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
                             f"these {len(first)} indexes remove at least {first_phase_share:.0%} "
                             "of the workload cost the migration saves, or index a foreign key the "
                             "workload joins on or whose parent sees deletes",
-                            [_planned(s) for s in first]))
+                            [_planned(s, parts) for s in first]))
     if rest:
         phases.append(Phase(len(phases) + 1, "remaining indexes",
                             "the smaller gains, built once phase 1 has proven itself",
-                            [_planned(s) for s in rest]))
+                            [_planned(s, parts) for s in rest]))
     planned = [planned_constraint(p) for p in constraints or ()]
     if planned:
         phases.append(Phase(len(phases) + 1, "CHECK constraints, NOT VALID",
@@ -56,6 +62,13 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
                             "VALIDATE scans under SHARE UPDATE EXCLUSIVE, so reads and writes go on; "
                             "NOT NULL is then set without a scan thanks to the validated check",
                             constraints=planned, step=PhaseStep.VALIDATE))
+    return Migration(id=f"{stamp}_{_slug(slug)}", created=stamp, server_version=advice.server_version,
+                     phases=phases, targets=_targets(advice), lock_timeout=lock_timeout,
+                     statement_timeout=statement_timeout)
+
+
+def _targets(advice: Advice) -> list[Target]:
+    """The statements the migration promises to speed up, each with the indexes it should use."""
     by_query: dict[str, Target] = {}
     for stmt in advice.statements:
         if stmt.indexes:
@@ -69,9 +82,7 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
                                                         baseline_cost=None))
                 if s.name not in t.expected_indexes:
                     t.expected_indexes.append(s.name)
-    return Migration(id=f"{stamp}_{_slug(slug)}", created=stamp, server_version=advice.server_version,
-                     phases=phases, targets=list(by_query.values()), lock_timeout=lock_timeout,
-                     statement_timeout=statement_timeout)
+    return list(by_query.values())
 
 
 def _benefit(s: IndexSuggestion) -> float:
@@ -87,9 +98,12 @@ def planned_constraint(p: Proposal) -> PlannedConstraint:
                              drop=st.drop, set_not_null=st.set_not_null, drop_not_null=st.undo_not_null)
 
 
-def _planned(s: IndexSuggestion) -> PlannedIndex:
-    return PlannedIndex(s.schema, s.table, s.name, s.ddl, s.rollback, s.analyze, s.reason,
-                        forecast_bytes=s.forecast_bytes)
+def _planned(s: IndexSuggestion, partitions: PartitionMap) -> PlannedIndex:
+    partitioned = partitions.partitioned(s.schema, s.table)
+    rollback = ddl.drop_index(s.schema, s.name, concurrently=False) if partitioned else s.rollback
+    return PlannedIndex(s.schema, s.table, s.name, s.ddl, rollback, s.analyze, s.reason,
+                        forecast_bytes=s.forecast_bytes, partitioned=partitioned,
+                        partitions=partitions.indexes_for(s.schema, s.table, s.name))
 
 
 def _slug(text: str) -> str:

@@ -1,14 +1,18 @@
-"""Rendering a phase as the SQL a DBA reviews: up and down scripts that also run under plain psql.
+"""Rendering a phase as the SQL a DBA reviews, and as the typed steps apply runs.
 
-Everything derived from the database reaches a script through a quoting
-routine: DDL printed by pglast, comment lines through ddl.comment.
+One pass yields both: a script is a list of lines and steps (plan.recipe.Item),
+printed as the up or down script; its steps alone are what the manifest
+records and what apply, rollback and status read. The scripts also run under
+plain psql. Everything derived from the database reaches a script through a
+quoting routine: DDL printed by pglast, comment lines through ddl.comment.
 """
 
 from __future__ import annotations
 
-from .. import ddl
 from ..duration import check_timeout
-from .model import Migration, Phase, PhaseStep
+from .model import IndexFix, Migration, Phase, PhaseStep
+from .recipe import Item, build, c, drop_existing, rebuild_existing, remove, restore_existing
+from .steps import Action, ObjectKind, Step, setting
 
 
 def _timeout(value: str) -> str:
@@ -16,18 +20,15 @@ def _timeout(value: str) -> str:
     return "'" + check_timeout(value) + "'"
 
 
-def _settings(m: Migration, *, statement_limit: bool) -> list[str]:
+def _settings(m: Migration, *, statement_limit: bool) -> list[Item]:
     """The session settings every script starts with.
 
     standard_conforming_strings is forced on because pgtune printed every
     literal for that reading; lock_timeout keeps a blocked DDL from queueing
     application traffic behind it.
     """
-    return [
-        "SET standard_conforming_strings = on;",
-        f"SET lock_timeout = {_timeout(m.lock_timeout)};",
-        f"SET statement_timeout = {_timeout(m.statement_timeout) if statement_limit else '0'};",
-    ]
+    return [setting("standard_conforming_strings", "on"), setting("lock_timeout", _timeout(m.lock_timeout)),
+            setting("statement_timeout", _timeout(m.statement_timeout) if statement_limit else "0")]
 
 
 def _squawk_ignore(stmt: str, rule: str, reason: str) -> str:
@@ -44,13 +45,38 @@ def _squawk_ignore(stmt: str, rule: str, reason: str) -> str:
     return f"{head}{chr(10) if head else ''}-- {reason}\n-- squawk-ignore {rule}\n{stmt[drop:]}"
 
 
-def _c(text: str) -> str:
-    """A comment line; anything read from the database goes through ddl.comment."""
-    return "-- " + ddl.comment(text)
+_c = c
+
+
+def print_items(items: list[Item]) -> str:
+    lines: list[str] = []
+    for item in items:
+        lines.extend(item.lines() if isinstance(item, Step) else [item])
+    return "\n".join(lines) + "\n"
+
+
+def steps_of(items: list[Item]) -> list[Step]:
+    return [i for i in items if isinstance(i, Step)]
 
 
 def up_script(m: Migration, phase: Phase, *, down_file: bool = True) -> str:
     """The phase's up script; ``down_file=False`` when no down script is written beside it (a tool's folder)."""
+    return print_items(up_items(m, phase, down_file=down_file))
+
+
+def down_script(m: Migration, phase: Phase) -> str:
+    return print_items(down_items(m, phase))
+
+
+def up_steps(m: Migration, phase: Phase) -> list[Step]:
+    return steps_of(up_items(m, phase))
+
+
+def down_steps(m: Migration, phase: Phase) -> list[Step]:
+    return steps_of(down_items(m, phase))
+
+
+def up_items(m: Migration, phase: Phase, *, down_file: bool = True) -> list[Item]:
     if phase.step == PhaseStep.REBUILD:
         return _rebuild_up(m, phase)
     if phase.step == PhaseStep.VALIDATE_EXISTING:
@@ -61,7 +87,11 @@ def up_script(m: Migration, phase: Phase, *, down_file: bool = True) -> str:
         return _add_constraints_up(m, phase)
     if phase.step == PhaseStep.VALIDATE:
         return _validate_up(m, phase)
-    lines = [
+    return _indexes_up(m, phase, down_file=down_file)
+
+
+def _indexes_up(m: Migration, phase: Phase, *, down_file: bool) -> list[Item]:
+    out: list[Item] = [
         _c(f"pgtune migration {m.id}, phase {phase.number} of {len(m.phases)}: {phase.name}"),
         _c(f"Why this phase: {phase.reason}."),
         _c("Run outside a transaction block: psql -v ON_ERROR_STOP=1 -f " + phase.up_file),
@@ -73,22 +103,17 @@ def up_script(m: Migration, phase: Phase, *, down_file: bool = True) -> str:
         *_settings(m, statement_limit=False),
         "",
     ]
-    tables: list[tuple[str, str, str]] = []
+    tables: dict[tuple[str, str], str] = {}
     for ix in phase.indexes:
-        lines.append(_c(ix.reason))
-        if not down_file:
-            lines.append(_c(f"To undo: {ix.rollback};"))
-        lines.append(ix.ddl + ";")
-        lines.append("")
-        if (ix.schema, ix.table) not in [(s, t) for s, t, _ in tables]:
-            tables.append((ix.schema, ix.table, ix.analyze))
-    lines.append("-- Fresh statistics so the planner costs the new indexes right away.")
-    lines.append(f"SET statement_timeout = {_timeout(m.statement_timeout)};")
-    lines.extend(a + ";" for _, _, a in tables)
-    return "\n".join(lines) + "\n"
+        out += [*build(ix, undo_comment=not down_file), ""]
+        tables.setdefault((ix.schema, ix.table), ix.analyze)
+    out.append("-- Fresh statistics so the planner costs the new indexes right away.")
+    out.append(setting("statement_timeout", _timeout(m.statement_timeout)))
+    out += [Step(ObjectKind.TABLE, Action.ANALYZE, schema, table, (stmt,)) for (schema, table), stmt in tables.items()]
+    return out
 
 
-def _header(m: Migration, phase: Phase, file: str, what: str) -> list[str]:
+def _header(m: Migration, phase: Phase, file: str, what: str) -> list[Item]:
     return [
         _c(f"pgtune migration {m.id}, phase {phase.number} of {len(m.phases)}: {what}"),
         _c(f"Why this phase: {phase.reason}."),
@@ -96,110 +121,116 @@ def _header(m: Migration, phase: Phase, file: str, what: str) -> list[str]:
     ]
 
 
-def _add_constraints_up(m: Migration, phase: Phase) -> str:
-    lines = _header(m, phase, phase.up_file, phase.name) + _settings(m, statement_limit=True)
-    for c in phase.constraints:
-        lines += ["", _c(f"{c.kind} on {', '.join(c.columns)}: holds for every current row (checked at emit)."),
-                  "BEGIN;", c.add + ";", "COMMIT;"]
-    return "\n".join(lines) + "\n"
+def _add_constraints_up(m: Migration, phase: Phase) -> list[Item]:
+    out = _header(m, phase, phase.up_file, phase.name) + _settings(m, statement_limit=True)
+    for k in phase.constraints:
+        out += ["", _c(f"{k.kind} on {', '.join(k.columns)}: holds for every current row (checked at emit)."),
+                Step(ObjectKind.CONSTRAINT, Action.CREATE, k.schema, k.name, (k.add,), block=True, table=k.table,
+                     helper_for=k.columns[0] if k.set_not_null else "", undo=(k.drop,))]
+    return out
 
 
-def _validate_up(m: Migration, phase: Phase) -> str:
-    lines = _header(m, phase, phase.up_file, phase.name)
-    lines.append("-- VALIDATE reads the whole table but blocks no writes: no statement limit.")
-    lines += _settings(m, statement_limit=False)
-    for c in phase.constraints:
-        lines += ["", "BEGIN;", c.validate + ";", "COMMIT;"]
-    not_null = [c for c in phase.constraints if c.set_not_null]
+def _validate_up(m: Migration, phase: Phase) -> list[Item]:
+    out = _header(m, phase, phase.up_file, phase.name)
+    out.append("-- VALIDATE reads the whole table but blocks no writes: no statement limit.")
+    out += _settings(m, statement_limit=False)
+    for k in phase.constraints:
+        out += ["", Step(ObjectKind.CONSTRAINT, Action.VALIDATE, k.schema, k.name, (k.validate,), block=True,
+                         table=k.table, helper_for=k.columns[0] if k.set_not_null else "")]
+    not_null = [k for k in phase.constraints if k.set_not_null]
     if not_null:
-        lines += ["", "-- SET NOT NULL takes ACCESS EXCLUSIVE, but the validated check proves the column has",
-                  "-- no NULL, so the server skips the scan: the lock lasts an instant.",
-                  f"SET statement_timeout = {_timeout(m.statement_timeout)};"]
-        for c in not_null:
-            lines += ["BEGIN;", f"{c.set_not_null};",
-                      _squawk_ignore(c.drop, "ban-drop-constraint", "The helper check is redundant once the "
-                                     "column is NOT NULL: dropping it is the plan.") + ";", "COMMIT;"]
-    return "\n".join(lines) + "\n"
+        out += ["", "-- SET NOT NULL takes ACCESS EXCLUSIVE, but the validated check proves the column has",
+                "-- no NULL, so the server skips the scan: the lock lasts an instant.",
+                setting("statement_timeout", _timeout(m.statement_timeout))]
+        for k in not_null:
+            assert k.set_not_null is not None
+            helper = _squawk_ignore(k.drop, "ban-drop-constraint", "The helper check is redundant once the "
+                                    "column is NOT NULL: dropping it is the plan.")
+            out.append(Step(ObjectKind.NOT_NULL, Action.CREATE, k.schema, k.columns[0], (k.set_not_null, helper),
+                            block=True, table=k.table, undo=(k.drop_not_null,) if k.drop_not_null else ()))
+    return out
 
 
-def _constraints_down(m: Migration, phase: Phase) -> str:
-    lines = [
+def _constraints_down(m: Migration, phase: Phase) -> list[Item]:
+    out: list[Item] = [
         _c(f"pgtune migration {m.id}, phase {phase.number} rollback: undoes {phase.up_file}."),
         _c("Run with pgtune rollback, or: psql -v ON_ERROR_STOP=1 -f " + phase.down_file),
         *_settings(m, statement_limit=True),
     ]
-    header = len(lines)
-    for c in reversed(phase.constraints):
+    header = len(out)
+    for k in reversed(phase.constraints):
         if phase.step == PhaseStep.VALIDATE:
-            if c.drop_not_null:
-                lines += ["BEGIN;", _squawk_ignore(c.drop_not_null, "ban-drop-not-null", "Rollback restores the "
-                                                   "column as it was before this migration.") + ";", "COMMIT;"]
+            if k.drop_not_null:
+                undo = _squawk_ignore(k.drop_not_null, "ban-drop-not-null", "Rollback restores the column as it "
+                                      "was before this migration.")
+                out.append(Step(ObjectKind.NOT_NULL, Action.DROP, k.schema, k.columns[0], (undo,), block=True,
+                                table=k.table))
         else:
-            lines += ["BEGIN;", _squawk_ignore(c.drop, "ban-drop-constraint",
-                                               "Rollback removes the constraint this migration added.") + ";",
-                      "COMMIT;"]
-    if len(lines) == header:
-        lines.append("-- Nothing to undo: a validated constraint is removed by the previous phase's rollback.")
-    return "\n".join(lines) + "\n"
+            undo = _squawk_ignore(k.drop, "ban-drop-constraint", "Rollback removes the constraint this migration "
+                                  "added.")
+            out.append(Step(ObjectKind.CONSTRAINT, Action.DROP, k.schema, k.name, (undo,), block=True, table=k.table,
+                            helper_for=k.columns[0] if k.set_not_null else ""))
+    if len(out) == header:
+        out.append("-- Nothing to undo: a validated constraint is removed by the previous phase's rollback.")
+    return out
 
 
-def _rebuild_up(m: Migration, phase: Phase) -> str:
-    lines = [*_header(m, phase, phase.up_file, phase.name),
-             "-- REINDEX and CREATE INDEX CONCURRENTLY do not block writes; run outside a transaction block.",
-             "-- If a REINDEX is interrupted it leaves an INVALID <name>_ccnew index: `pgtune apply` drops it.",
-             "-- Index builds take as long as they take: no statement limit.",
-             *_settings(m, statement_limit=False)]
-    for ix in phase.existing:
-        lines += ["", _c(ix.reason), _c("Definition at emit: " + ix.definition)]
-        lines += [st + ";" for st in ix.statements]
-    return "\n".join(lines) + "\n"
+def _rebuild_up(m: Migration, phase: Phase) -> list[Item]:
+    out = [*_header(m, phase, phase.up_file, phase.name),
+           "-- REINDEX and CREATE INDEX CONCURRENTLY do not block writes; run outside a transaction block.",
+           "-- If a REINDEX is interrupted it leaves an INVALID <name>_ccnew index: `pgtune apply` drops it.",
+           "-- Index builds take as long as they take: no statement limit.",
+           *_settings(m, statement_limit=False)]
+    for e in phase.existing:
+        out += ["", *rebuild_existing(e)]
+    return out
 
 
-def _validate_existing_up(m: Migration, phase: Phase) -> str:
-    lines = [*_header(m, phase, phase.up_file, phase.name),
-             "-- VALIDATE reads the whole table but blocks no writes: no statement limit.",
-             *_settings(m, statement_limit=False)]
-    for c in phase.existing_constraints:
-        lines += ["", _c(c.reason), "BEGIN;", c.validate + ";", "COMMIT;"]
-    return "\n".join(lines) + "\n"
+def _validate_existing_up(m: Migration, phase: Phase) -> list[Item]:
+    out = [*_header(m, phase, phase.up_file, phase.name),
+           "-- VALIDATE reads the whole table but blocks no writes: no statement limit.",
+           *_settings(m, statement_limit=False)]
+    for k in phase.existing_constraints:
+        out += ["", _c(k.reason), Step(ObjectKind.CONSTRAINT, Action.VALIDATE, k.schema, k.name, (k.validate,),
+                                       block=True, table=k.table)]
+    return out
 
 
-def _drop_up(m: Migration, phase: Phase, *, down_file: bool = True) -> str:
+def _drop_up(m: Migration, phase: Phase, *, down_file: bool = True) -> list[Item]:
     undo = (f"{phase.down_file} builds each index again exactly as it is now (pg_get_indexdef)." if down_file
             else "To undo, run the statements under each index's \"To undo\" (it is built again exactly as now).")
-    lines = [*_header(m, phase, phase.up_file, phase.name),
-             "-- DROP INDEX CONCURRENTLY waits for running transactions, never blocks writes: no statement limit.",
-             _c(undo), *_settings(m, statement_limit=False)]
-    for ix in phase.existing:
-        lines += ["", _c(ix.reason), _c("Definition at emit: " + ix.definition)]
-        if not down_file:
-            lines += [_c("To undo: " + st + ";") for st in ix.restore]
-        lines += [st + ";" for st in ix.statements]
-    return "\n".join(lines) + "\n"
+    out = [*_header(m, phase, phase.up_file, phase.name),
+           "-- DROP INDEX CONCURRENTLY waits for running transactions, never blocks writes: no statement limit.",
+           _c(undo), *_settings(m, statement_limit=False)]
+    for e in phase.existing:
+        out += ["", *drop_existing(e, undo_comment=not down_file)]
+    return out
 
 
-def _existing_down(m: Migration, phase: Phase) -> str:
-    lines = [
+def _existing_down(m: Migration, phase: Phase) -> list[Item]:
+    out: list[Item] = [
         _c(f"pgtune migration {m.id}, phase {phase.number} rollback: undoes {phase.up_file}."),
         _c("Run outside a transaction block: psql -v ON_ERROR_STOP=1 -f " + phase.down_file),
     ]
     if phase.step != PhaseStep.DROP_INDEXES:
         what = ("a rebuilt index has the definition it had before" if phase.step == PhaseStep.REBUILD
                 else "a validated constraint is the same constraint, now checked for every row")
-        return "\n".join([*lines, *_settings(m, statement_limit=True), f"-- Nothing to undo: {what}."]) + "\n"
-    lines += ["-- Each index is built again CONCURRENTLY, as it was at emit: no statement limit.",
-              *_settings(m, statement_limit=False)]
-    for ix in reversed(phase.existing):
-        lines += ["", *(st + ";" for st in ix.restore)]
-    return "\n".join(lines) + "\n"
+        if any(e.fix == IndexFix.COMPLETE for e in phase.existing):
+            what += "; a completed partitioned index keeps the partitions' indexes it gained"
+        return [*out, *_settings(m, statement_limit=True), f"-- Nothing to undo: {what}."]
+    out += ["-- Each index is built again CONCURRENTLY, as it was at emit: no statement limit.",
+            *_settings(m, statement_limit=False)]
+    for e in reversed(phase.existing):
+        out += ["", *restore_existing(e)]
+    return out
 
 
-def down_script(m: Migration, phase: Phase) -> str:
+def down_items(m: Migration, phase: Phase) -> list[Item]:
     if phase.step in (PhaseStep.REBUILD, PhaseStep.VALIDATE_EXISTING, PhaseStep.DROP_INDEXES):
         return _existing_down(m, phase)
     if phase.step != PhaseStep.INDEXES:
         return _constraints_down(m, phase)
-    lines = [
+    out: list[Item] = [
         _c(f"pgtune migration {m.id}, phase {phase.number} rollback: drops what {phase.up_file} created."),
         _c("Run outside a transaction block: psql -v ON_ERROR_STOP=1 -f " + phase.down_file),
         "-- DROP INDEX CONCURRENTLY waits for running transactions, never blocks writes: no statement limit.",
@@ -207,5 +238,6 @@ def down_script(m: Migration, phase: Phase) -> str:
         "",
     ]
     for ix in reversed(phase.indexes):
-        lines.append(ix.rollback + ";")
-    return "\n".join(lines) + "\n"
+        out += remove(ix)
+    return out
+

@@ -1,0 +1,176 @@
+"""Before a step runs: is its work done already, is its object pgtune's, has it changed since emit?
+
+Crashes are reconciled from the catalog, not from a "dirty" flag: an index
+that exists, is valid and has the planned definition is done; an INVALID
+leftover of an interrupted concurrent build is dropped and built again; a
+partition's index already attached to its parent is done. What exists is
+compared by definition, not by name, and the history records the OID of
+every object pgtune built, so rollback drops only what this migration created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .. import ddl
+from .._text import one_line
+from ..errors import ApplyFailed
+from ..history import History, StepStatus
+from ..plan import Action, Name, ObjectKind, Phase, Step
+from .catalog import ObjectStates
+from .report import Outcome, StepResult
+
+
+class StepGuard:
+    """One phase run's view of what exists; ``drop_invalid(schema, name)`` clears a failed build's leftover."""
+
+    def __init__(self, states: ObjectStates, history: History, phase: Phase, direction: str, checksum: str,
+                 drop_invalid: Callable[[str, str], None]) -> None:
+        self.states, self.history, self.phase = states, history, phase
+        self.direction, self.checksum, self.drop_invalid = direction, checksum, drop_invalid
+        self.foreign: set[Name] = set()    # partitioned indexes that exist and are not this migration's
+
+    def skip(self, step: Step, note: str, *, owned: bool | None = None, oid: int | None = None) -> StepResult:
+        self.history.log(self.phase.number, self.direction, step.text, self.checksum, StepStatus.SKIPPED, step.key,
+                         owned=owned, oid=oid, note=note)
+        return StepResult(self.phase.number, step.text, Outcome.SKIPPED, note)
+
+    def before(self, step: Step) -> StepResult | None:
+        """None to run the step; else why it is skipped (an error where running it would do harm)."""
+        if step.parent is not None and step.parent in self.foreign:
+            if step.kind == ObjectKind.INDEX_ON_ONLY:
+                self.foreign.add(Name(step.schema, step.name))
+            return self.skip(step, f"{step.parent} already existed, not built by this migration: left as it is")
+        if step.action == Action.CREATE:
+            if step.kind == ObjectKind.ATTACH:
+                return self._before_attach(step)
+            if step.is_index:
+                return self._before_index(step)
+            if step.kind == ObjectKind.CONSTRAINT and self.direction == "up":
+                return self._before_constraint(step)
+        if step.action in (Action.DROP, Action.REBUILD):
+            return self._before_existing(step) if self.direction == "up" else self._before_rollback(step)
+        return None
+
+    def _ours(self, step: Step, oid: int) -> bool:
+        """Did this migration make the object: its history owns this OID, or a run of it died making it.
+
+        Going down, a restore (health's rollback) is never pgtune's, but what a
+        stopped rollback half restored is this rollback's to finish.
+        """
+        key = step.key or ""
+        own = self.history.ownership(key)
+        if self.direction == "down":
+            return bool(own and own.direction == "down") or self.history.attempted(key, "down")
+        return bool(own and own.owned and own.oid == oid) or self.history.attempted(key)
+
+    def _before_index(self, step: Step) -> StepResult | None:
+        st = self.states.index(step.schema, step.name)
+        if st is None:
+            if step.parent is not None:
+                have = self.states.indexed_under(step.parent, step.schema, step.table)
+                if have is not None:
+                    return self.skip(step, f"partition {ddl.qualified(step.schema, step.table)} already has its "
+                                     f"index under {step.parent} ({have})")
+            return None
+        if not ddl.same_index(step.definition, st.definition):
+            raise ApplyFailed(
+                f"phase {self.phase.number}: {step.label} already exists with another definition "
+                f"({one_line(st.definition, 200)}); pgtune will neither adopt nor replace it: "
+                "rename or drop it, or re-emit the migration (emit picks a free name)")
+        ours = self._ours(step, st.oid)
+        if step.kind == ObjectKind.INDEX_ON_ONLY:
+            if ours:
+                return self.skip(step, "partitioned index exists (made by this migration)",
+                                 owned=True if self.direction == "up" else None, oid=st.oid)
+            if not st.valid:
+                raise ApplyFailed(
+                    f"phase {self.phase.number}: {step.label} already exists, INVALID (some partition has no index "
+                    "attached to it), and was not made by this migration: pgtune will neither complete nor drop it; "
+                    "complete it (pgtune health --emit) or drop it, then apply again")
+            self.foreign.add(Name(step.schema, step.name))
+            return self.skip(step, "an identical partitioned index of this name already existed; it is not "
+                             "pgtune's: its partitions are left as they are, and rollback leaves it")
+        if not st.valid:
+            self.drop_invalid(step.schema, step.name)
+            return None
+        if self.direction == "down":
+            return self.skip(step, "index exists and is valid: nothing to restore", oid=st.oid)
+        note = ("index exists and is valid (built by this migration)" if ours else
+                "an identical index of this name already existed; it is not pgtune's: rollback leaves it")
+        return self.skip(step, note, owned=ours, oid=st.oid)
+
+    def _before_attach(self, step: Step) -> StepResult | None:
+        assert step.parent is not None
+        st = self.states.index(step.schema, step.name)
+        if st is not None and st.parent == step.parent:
+            return self.skip(step, f"already attached to {step.parent}")
+        if st is None:
+            have = self.states.indexed_under(step.parent, step.schema, step.table)
+            if have is not None:
+                return self.skip(step, f"partition {ddl.qualified(step.schema, step.table)} already has its index "
+                                 f"under {step.parent} ({have})")
+        return None
+
+    def _before_constraint(self, step: Step) -> StepResult | None:
+        con = self.states.constraint(step.schema, step.table, step.name)
+        if con is None:
+            return None
+        if not self._ours(step, con.oid):
+            raise ApplyFailed(
+                f"phase {self.phase.number}: {step.label} already exists and was not created by this migration; "
+                "pgtune will not adopt it (rollback would drop it): rename or drop it, or re-emit")
+        return self.skip(step, "constraint exists (created by this migration)", owned=True, oid=con.oid)
+
+    def _before_existing(self, step: Step) -> StepResult | None:
+        """An existing index a health phase drops or rebuilds must still have the definition it had at emit."""
+        if not step.is_index:
+            return None
+        st = self.states.index(step.schema, step.name)
+        if st is None:
+            if step.action == Action.REBUILD:
+                raise ApplyFailed(f"phase {self.phase.number}: {step.label} no longer exists: nothing to rebuild; "
+                                  "re-run pgtune health")
+            return self.skip(step, "already gone", owned=False)
+        if not ddl.same_index(step.definition, st.definition) or st.partitioned != (
+                step.kind == ObjectKind.PARTITIONED_INDEX):
+            raise ApplyFailed(
+                f"phase {self.phase.number}: {step.label} has changed since emit (now {one_line(st.definition, 200)}); "
+                "pgtune will not drop or rebuild an index it did not review: re-run pgtune health --emit")
+        return None
+
+    def _before_rollback(self, step: Step) -> StepResult | None:
+        """Rollback drops only what this migration created."""
+        own = self.history.ownership(step.key or "")
+        oid: int | None = None
+        if step.is_index:
+            st = self.states.index(step.schema, step.name)
+            present, oid = st is not None, (st.oid if st else None)
+        elif step.kind == ObjectKind.CONSTRAINT:
+            con = self.states.constraint(step.schema, step.table, step.name)
+            present, oid = con is not None, (con.oid if con else None)
+        else:
+            present = self.states.column_not_null(step.schema, step.table, step.name)
+        if not present:
+            note = "already gone"
+        elif own is None or not own.owned or own.direction != "up" or (oid is not None and own.oid != oid):
+            note = f"{step.label} was not created by this migration: left in place"
+        else:
+            return None
+        return self.skip(step, note, owned=False)
+
+    def after(self, step: Step, was_not_null: bool) -> tuple[bool | None, int | None]:
+        """(owned, oid) to record once a step ran."""
+        if step.action == Action.DROP:
+            return False, None       # gone: nothing of this migration's is left to roll back
+        if step.action != Action.CREATE or self.direction == "down":
+            return None, None        # a rebuild, a property, a restore: never pgtune's
+        if step.is_index:
+            st = self.states.index(step.schema, step.name)
+            return (True, st.oid) if st else (None, None)
+        if step.kind == ObjectKind.CONSTRAINT:
+            con = self.states.constraint(step.schema, step.table, step.name)
+            return (True, con.oid) if con else (None, None)
+        if step.kind == ObjectKind.NOT_NULL:
+            return (not was_not_null), None
+        return None, None

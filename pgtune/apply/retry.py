@@ -1,0 +1,44 @@
+"""One routine for lock timeouts: try again with a doubling pause, a bounded number of times.
+
+A DDL that waits for a lock past lock_timeout gives up rather than queue the
+application behind it; apply tries it again a little later, since what held
+the lock is usually short-lived, and stops after ``retries`` with one line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from psycopg import errors as pgerrors
+
+from .._text import Progress
+from ..errors import ApplyFailed
+
+T = TypeVar("T")
+
+
+class LockRetry:
+    def __init__(self, retries: int, backoff: float, say: Progress) -> None:
+        self.retries, self.backoff, self.say = retries, backoff, say
+
+    def run(self, attempt: Callable[[], T], *, give_up: Callable[[int], ApplyFailed], what: str = "",
+            retries: int | None = None) -> T:
+        """``attempt()`` until it does not time out on a lock; ``give_up(retries)`` is raised after the last try.
+
+        ``attempt`` cleans up after its own timeout (a failed build's INVALID
+        index) before it re-raises it.
+        """
+        limit = self.retries if retries is None else retries
+        tries = 0
+        while True:
+            try:
+                return attempt()
+            except pgerrors.LockNotAvailable:
+                tries += 1
+                if tries > limit:
+                    raise give_up(limit) from None
+                wait = self.backoff * 2 ** (tries - 1)
+                self.say(f"lock timeout{' ' + what if what else ''}; retry {tries}/{limit} in {wait:.1f}s")
+                time.sleep(wait)
