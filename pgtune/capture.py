@@ -503,7 +503,8 @@ def sample_row(conn: psycopg.Connection[Any], table: TableKey, columns: list[str
     """
     row = None
     # A small table's 1% of pages may hold no row: then any row will do.
-    for sampling in (sql.SQL("TABLESAMPLE SYSTEM (1)"), sql.SQL("")):
+    # REPEATABLE: the same data gives the same row, so the advice is the same from run to run.
+    for sampling in (sql.SQL("TABLESAMPLE SYSTEM (1) REPEATABLE (1)"), sql.SQL("")):
         query = sql.SQL("SELECT /* pgtune */ {cols} FROM {tab} {sampling} WHERE {notnull} LIMIT 1").format(
             cols=sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
             tab=sql.Identifier(*table), sampling=sampling,

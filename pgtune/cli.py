@@ -382,6 +382,18 @@ def _print_curve(advice: Advice) -> None:
         click.echo(f"  all steps: {point(end)}; --format json lists the curve")
 
 
+def _print_headline(advice: Advice) -> None:
+    """Σ calls × cost with the values the workload runs with; statements with a $n left generic apart."""
+    before, after = advice.valued_cost(before=True), advice.valued_cost(before=False)
+    if before and after:
+        click.echo(f"workload cost (calls x plan cost): {before:,.0f} -> {after:,.0f} ({before / after:.1f}x)")
+    generic = advice.generic_statements
+    g_before, g_after = advice.generic_cost(before=True), advice.generic_cost(before=False)
+    if generic and g_before and g_after:
+        click.echo(f"  apart: {len(generic)} statement{'s' if len(generic) != 1 else ''} planned with a $n "
+                   f"no rule gives a value (generic there): {g_before:,.0f} -> {g_after:,.0f}")
+
+
 def _print_advice(advice: Advice) -> None:
     if not advice.indexes:
         click.echo("no index to suggest: the workload is already served.")
@@ -405,11 +417,9 @@ def _print_advice(advice: Advice) -> None:
         click.echo("")
         for ix in advice.indexes:
             click.echo(ix.ddl + ";")
-    before, after = advice.workload_cost_before, advice.workload_cost_after
     click.echo("")
     click.echo(f"method: {advice.method}")
-    if before and after:
-        click.echo(f"workload cost (calls x plan cost): {before:,.0f} -> {after:,.0f} ({before / after:.1f}x)")
+    _print_headline(advice)
     _print_curve(advice)
     for h in advice.hints:
         click.echo(f"hint: {h}")

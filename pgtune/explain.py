@@ -6,15 +6,24 @@ EXPLAIN EXECUTE with NULLs, on every version: EXPLAIN (GENERIC_PLAN) would need
 the simple protocol, which lets one string carry several statements).
 Every EXPLAIN runs inside a READ ONLY transaction that is rolled back, so a
 statement can be planned but never change data.
+
+With values for every ``$n`` the plan is a custom plan (EXECUTE with the
+values, quoted by psycopg; None is NULL). With values for only some of them,
+the statement is planned with those inlined as constants (sql.Literal) and
+the others left parameters of a generic plan: it is costed from the parts
+that have a value, never silently all generic.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import pglast
 import psycopg
 from pglast import ast
 from psycopg import pq, sql
@@ -69,7 +78,7 @@ def scans(plan: dict[str, Any]) -> list[str]:
     return found
 
 
-def covers(values: dict[str, str] | None, nparams: int) -> bool:
+def covers(values: Mapping[str, str | None] | None, nparams: int) -> bool:
     """Do ``values`` name every parameter ``$1..$nparams``?"""
     return values is not None and all(f"${n}" in values for n in range(1, nparams + 1))
 
@@ -87,43 +96,60 @@ def index_names(plan: dict[str, Any]) -> set[str]:
 
 def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
             timeout_ms: int = 30_000, param_types: list[str] | None = None,
-            values: dict[str, str] | None = None) -> Plan:
+            values: Mapping[str, str | None] | None = None) -> Plan:
     """Plan ``query`` and return cost and indexes used.
 
     A statement with ``$n`` gets a custom plan for ``values`` ("$1" -> text,
-    quoted here by psycopg) when they cover every parameter, else its generic plan.
+    quoted here by psycopg; None is NULL) when they cover every parameter; with
+    some, a plan with those as constants and the others generic; else its generic plan.
     """
     return explain_scenarios(conn, query, [values], analyze=analyze, timeout_ms=timeout_ms,
                              param_types=param_types)[0]
 
 
-def explain_scenarios(conn: psycopg.Connection[Any], query: str, scenarios: list[dict[str, str] | None], *,
+@dataclass(frozen=True)
+class _Run:
+    """One EXPLAIN of a round trip: EXECUTE of the prepared statement ``name`` with ``args`` (None: generic)."""
+
+    name: str | None          # None: the statement has no $n and is explained as it stands
+    args: list[str] | None
+    text: str | None = None   # a statement of its own to PREPARE first (some values inlined)
+    nparams: int = 0
+    types: str = ""
+
+
+def explain_scenarios(conn: psycopg.Connection[Any], query: str,
+                      scenarios: Sequence[Mapping[str, str | None] | None], *,
                       analyze: bool = False, timeout_ms: int = 30_000,
                       param_types: list[str] | None = None) -> list[Plan]:
-    """One plan per value scenario (None: the generic plan), all in one round trip.
+    """One plan per value scenario (None or empty: the generic plan), all in one round trip.
 
     What-if costing plans a statement's custom and generic plans under the same
-    hypothetical indexes: one PREPARE serves them all.
+    hypothetical indexes: one PREPARE serves them all (a scenario with values for
+    only some ``$n`` prepares its own text, those values inlined).
     """
     query, nparams = prepare_text(query)
     # TIMING OFF: only the total is read, and timing every node inflates a scan of many rows far more than
     # an index probe of a few (the demo's seq scans ran 10-45% longer), which skews before/after comparisons.
     options = "ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
-    runs: list[list[str] | None] = []
-    for values in scenarios:
-        args: list[str] | None = None
-        if nparams and values is not None and covers(values, nparams):
-            args = [sql.Literal(values[f"${n}"]).as_string(conn) for n in range(1, nparams + 1)]
-        if nparams and analyze and args is None:
-            raise ValueError("a statement with parameters cannot be measured without values for them")
-        runs.append(args)
-    types = ""
-    if nparams and param_types and len(param_types) == nparams:
-        # The types inferred at emit: verify plans the statement exactly as it was baselined.
-        try:
-            types = " (" + ", ".join(type_name(t) for t in param_types) + ")"
-        except ValueError:
-            types = ""
+    types = _types(param_types, nparams)
+    runs: list[_Run] = []
+    for k, values in enumerate(scenarios):
+        if not nparams:
+            runs.append(_Run(None, None))
+        elif values and covers(values, nparams):
+            runs.append(_Run(_STMT_NAME, [sql.Literal(values[f"${n}"]).as_string(conn)
+                                          for n in range(1, nparams + 1)]))
+        elif values:
+            text, kept = inlined(conn, query, values)
+            if analyze:
+                raise ValueError("a statement with parameters cannot be measured without values for them")
+            left = [param_types[n - 1] for n in kept] if param_types and len(param_types) == nparams else None
+            runs.append(_Run(f"{_STMT_NAME}_{k}", None, text, len(kept), _types(left, len(kept))))
+        else:
+            if analyze:
+                raise ValueError("a statement with parameters cannot be measured without values for them")
+            runs.append(_Run(_STMT_NAME, None))
     plans = []
     for row in _run(conn, query, options, nparams, timeout_ms, types, runs):
         doc = row[0] if not isinstance(row[0], str) else json.loads(row[0])
@@ -132,6 +158,41 @@ def explain_scenarios(conn: psycopg.Connection[Any], query: str, scenarios: list
         plans.append(Plan(cost=float(plan["Total Cost"]), indexes=frozenset(index_names(plan)), plan=top,
                           execution_ms=top.get("Execution Time")))
     return plans
+
+
+def _types(param_types: list[str] | None, nparams: int) -> str:
+    """`` (integer, text)``: the types inferred at emit, so verify plans the statement as it was baselined."""
+    if not nparams or not param_types or len(param_types) != nparams:
+        return ""
+    try:
+        return " (" + ", ".join(type_name(t) for t in param_types) + ")"
+    except ValueError:
+        return ""
+
+
+_MARK = 900_000    # $n renumbered above this while printing stand for an inlined value
+
+
+def inlined(conn: psycopg.Connection[Any], query: str, values: Mapping[str, str | None]) -> tuple[str, list[int]]:
+    """``query`` with the ``$n`` that ``values`` names as quoted constants, the others renumbered from ``$1``.
+
+    Returns the text and the original numbers of the parameters left, in their
+    new order. Each value reaches the text through sql.Literal.
+    """
+    if re.search(rf"\${_MARK // 100_000}\d{{5}}", query):
+        raise ValueError("the statement already holds a parameter number pgtune uses as a mark")
+    top: Any = pglast.parse_sql(query)[0].stmt          # a fresh tree: the shared one stays as it is
+    refs = [n for n in walk(top) if isinstance(n, ast.ParamRef) and n.number]
+    left = sorted({int(n.number or 0) for n in refs if f"${n.number}" not in values})
+    renumber = {old: new for new, old in enumerate(left, start=1)}
+    for n in refs:
+        old = int(n.number or 0)
+        n.number = renumber[old] if old in renumber else _MARK + old
+    pieces = re.split(rf"\$({_MARK // 100_000}\d{{5}})\b", printed(top))
+    parts: list[sql.Composable] = []
+    for i, piece in enumerate(pieces):
+        parts.append(sql.SQL(piece) if i % 2 == 0 else sql.Literal(values[f"${int(piece) - _MARK}"]))
+    return sql.Composed(parts).as_string(conn), left
 
 
 def deallocate(conn: psycopg.Connection[Any], name: str) -> None:
@@ -143,7 +204,7 @@ def deallocate(conn: psycopg.Connection[Any], name: str) -> None:
 
 
 def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,
-         types: str, runs: list[list[str] | None]) -> list[Any]:
+         types: str, runs: list[_Run]) -> list[Any]:
     """One round trip: a READ ONLY transaction, the EXPLAINs, and (always) a rollback.
 
     Workload text never shares a query string with another statement: in
@@ -162,19 +223,25 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
              f"set_config('statement_timeout', '{int(timeout_ms)}', true)",
              # Whatever session this is: a forced generic plan sampled by pg_qualstats can crash the backend.
              QUALSTATS_OFF.format(local="true")]
-    if nparams:
+    names = []
+    if any(r.name == _STMT_NAME for r in runs):
         steps.append(f"PREPARE /* pgtune */ {_STMT_NAME}{types} AS {query}")
+        names.append(_STMT_NAME)
     lasts: list[tuple[str, str]] = []
-    for args in runs:
-        mode = "force_custom_plan" if args else "force_generic_plan"
-        if nparams:
-            lasts.append((f"SELECT /* pgtune */ set_config('plan_cache_mode', '{mode}', true)",
-                          f"EXPLAIN /* pgtune */ ({options}) EXECUTE {_STMT_NAME}"
-                          f"({', '.join(args or ['NULL'] * nparams)})"))
-        else:
+    for r in runs:
+        if r.name is None:
             lasts.append(("", f"EXPLAIN /* pgtune */ ({options}) {query}"))
-    # PREPARE outlives the rolled-back transaction: the name is freed in the same round trip.
-    tail = ["ROLLBACK /* pgtune */"] + ([f"DEALLOCATE /* pgtune */ {_STMT_NAME}"] if nparams else [])
+            continue
+        if r.text is not None:
+            steps.append(f"PREPARE /* pgtune */ {r.name}{r.types} AS {r.text}")
+            names.append(r.name)
+        count = r.nparams if r.text is not None else nparams
+        mode = "force_custom_plan" if r.args else "force_generic_plan"
+        lasts.append((f"SELECT /* pgtune */ set_config('plan_cache_mode', '{mode}', true)",
+                      f"EXPLAIN /* pgtune */ ({options}) EXECUTE {r.name}"
+                      f"({', '.join(r.args or ['NULL'] * count)})"))
+    # PREPARE outlives the rolled-back transaction: the names are freed in the same round trip.
+    tail = ["ROLLBACK /* pgtune */"] + [f"DEALLOCATE /* pgtune */ {name}" for name in names]
     rows: list[Any] = []
     try:
         with conn.pipeline() as pipe, conn.cursor() as cur:
@@ -200,8 +267,8 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
         if not conn.closed and not conn.broken:
             if conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 conn.execute("ROLLBACK /* pgtune */", prepare=False)
-            if nparams:
-                deallocate(conn, _STMT_NAME)
+            for name in names:
+                deallocate(conn, name)
         raise
     assert all(r is not None for r in rows)
     return rows

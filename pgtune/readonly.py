@@ -17,6 +17,7 @@ guard the execution itself happens inside BEGIN READ ONLY … ROLLBACK
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,7 +147,8 @@ class Timing:
 
 
 def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool = False,
-            timeout_ms: int = 30_000, values: dict[str, str] | None = None) -> tuple[Timing | None, str | None]:
+            timeout_ms: int = 30_000,
+            values: Mapping[str, str | None] | None = None) -> tuple[Timing | None, str | None]:
     """Measured execution time (EXPLAIN ANALYZE, rolled back), or why the statement is not executed.
 
     A parameterized statement runs with ``values`` (the representative values it was planned with).

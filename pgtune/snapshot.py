@@ -46,6 +46,25 @@ class QualConstant:
     filtered: int = 0       # rows its executions read and threw away: how heavy it is
 
 
+@dataclass(frozen=True)
+class QualShare:
+    """A qual pg_qualstats kept without its constant (a cast, a generic plan), and the share of rows it kept.
+
+    Only for a qual that was the only filter of its plan node: the rows the
+    node threw away are then this qual's doing.
+    """
+
+    table: TableKey
+    column: str
+    op: str
+    executions: int         # rows the qual was evaluated on
+    filtered: int           # rows it threw away
+
+    @property
+    def kept(self) -> float:
+        return 1.0 - self.filtered / self.executions if self.executions else 1.0
+
+
 @dataclass
 class Snapshot:
     capabilities: Capabilities
@@ -56,6 +75,7 @@ class Snapshot:
     text_limit: int = 1024                   # track_activity_query_size: longer texts are cut
     from_server: bool = True                 # pg_stat_statements (True) or statements given by the caller
     constants: dict[int, list[QualConstant]] = field(default_factory=dict)   # queryid -> pg_qualstats constants
+    shares: dict[int, list[QualShare]] = field(default_factory=dict)   # queryid -> quals seen without a constant
 
     def hints(self) -> list[str]:
         if not self.hidden:
@@ -109,7 +129,8 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
         # Statements from a file carry no call counts to weigh write upkeep against.
         write_scale=write_window_scale(conn) if from_server else 0.0,
         text_limit=query_text_limit(conn), from_server=from_server,
-        constants=read_constants(conn) if from_server and caps.qualstats_installed else {})
+        constants=read_constants(conn) if from_server and caps.qualstats_installed else {},
+        shares=read_shares(conn) if from_server and caps.qualstats_installed else {})
 
 
 def read_constants(conn: psycopg.Connection[Any]) -> dict[int, list[QualConstant]]:
@@ -125,4 +146,19 @@ def read_constants(conn: psycopg.Connection[Any]) -> dict[int, list[QualConstant
         out.setdefault(int(r["queryid"]), []).append(QualConstant(
             (r["schema"], r["table"]), r["column"], r["op"], r["constvalue"], int(r["occurrences"]),
             int(r["filtered"] or 0)))
+    return out
+
+
+def read_shares(conn: psycopg.Connection[Any]) -> dict[int, list[QualShare]]:
+    """pg_qualstats' quals without a constant, per queryid, with the rows they kept (empty when not readable)."""
+    out: dict[int, list[QualShare]] = {}
+    try:
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(catalog_sql.load("qualstats_shares"))
+            rows = cur.fetchall()
+    except psycopg.errors.InsufficientPrivilege:
+        return {}
+    for r in rows:
+        out.setdefault(int(r["queryid"]), []).append(QualShare(
+            (r["schema"], r["table"]), r["column"], r["op"], int(r["executions"] or 0), int(r["filtered"] or 0)))
     return out

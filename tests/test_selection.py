@@ -13,7 +13,7 @@ from pgtune import api
 from pgtune.analyze import sizing
 from pgtune.analyze.advisor import Options, suggest
 from pgtune.analyze.candidates import Candidate
-from pgtune.analyze.selection import Greedy, Workload
+from pgtune.analyze.selection import Greedy, Selection, Workload
 from pgtune.capture import read_catalog
 from pgtune.cli import cli
 from pgtune.ddl import IndexKey
@@ -148,6 +148,30 @@ def test_a_full_index_does_not_replace_a_partial_one_that_still_pays() -> None:
                     upkeep=lambda c: 0.0, widen_columns={}).run([partial, full])
     assert [(s.index.where, s.replaces) for s in result.steps] == [("s = 'x'", None), (None, None)]
     assert result.steps[-1].cost == 25.0
+
+
+def test_an_index_the_rest_of_the_set_makes_useless_leaves_it() -> None:
+    """The demo's case: ("createdAt") is taken first for the newest feed; (status, "createdAt" DESC, id), taken
+    for the queue, serves the feed as well. The final set keeps only the second."""
+    table = ("public", "videos")
+    created = Candidate(table, (IndexKey("createdAt"),), 1)
+    wide = Candidate(table, (IndexKey("status"), IndexKey("createdAt", True), IndexKey("id")), 1)
+    costs = {(0, ()): 4000.0, (0, ("createdAt",)): 2.0, (0, ("status",)): 2.1, (0, ("createdAt", "status")): 2.0,
+             (1, ()): 2000.0, (1, ("createdAt",)): 1500.0, (1, ("status",)): 1.0, (1, ("createdAt", "status")): 1.0}
+
+    def planner(pos: int, config: list[Candidate]) -> float:
+        return costs[(pos, tuple(sorted(c.keys[0].column for c in config)))]
+
+    work = [Workload(calls=1, base_cost=base, tables=frozenset({table}),
+                     keyable={table: frozenset({"status", "createdAt", "id"})}, touched={table: frozenset({"id"})})
+            for base in (4000.0, 2000.0)]
+    greedy = Greedy(work, planner, forecast=lambda c: 8192 * len(c.keys), hypopg_size=lambda c: 8192,
+                    upkeep=lambda c: 0.0, widen_columns={})
+    chosen = Selection.configuration(greedy.run([created, wide]).steps)
+    assert [c.keys[0].column for c in chosen] == ["createdAt", "status"]
+    assert [c.keys[0].column for c in greedy.prune(chosen)] == ["status"]
+    # An index that still carries a statement stays: without (status, …) the queue costs 1,500 again.
+    assert [c.keys[0].column for c in greedy.prune([wide])] == ["status"]
 
 
 @pytest.mark.needs_hypopg

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pgtune.analyze.bind import bind
-from pgtune.analyze.values import GENERIC_WEIGHT, scenarios
+from pgtune.analyze.scenarios import Scenario, ValueSource, weighted_cost
+from pgtune.analyze.values import GENERIC_WEIGHT, scenarios, valued
 from pgtune.capture import Catalog, ColumnStats, Table
-from pgtune.snapshot import QualConstant
+from pgtune.snapshot import QualConstant, QualShare
 
 CATALOG = Catalog(
     tables={("public", "jobs"): Table("public", "jobs", ("id", "status", "runAt", "amount"), reltuples=100_000)},
@@ -38,8 +41,8 @@ def test_qualstats_constants_weighted_and_the_heaviest_kept() -> None:
     assert found[0].weight > found[1].weight and abs(sum(s.weight for s in found) - 1) < 1e-9
 
 
-def test_a_parameter_without_a_rule_keeps_the_generic_plan() -> None:
-    shape = bind("SELECT id FROM jobs WHERE id = ANY($1)", CATALOG)
+def test_a_statement_whose_only_parameter_has_no_rule_keeps_the_generic_plan() -> None:
+    shape = bind("SELECT id FROM jobs WHERE md5(status) = $1", CATALOG)
     assert scenarios(shape, CATALOG, 1) == []
 
 
@@ -47,3 +50,73 @@ def test_in_lists_of_parameters_get_equality_values() -> None:
     shape = bind("SELECT id FROM jobs WHERE status IN ($1, $2) AND amount <= $3", CATALOG)
     [main, _generic] = scenarios(shape, CATALOG, 3)
     assert main.values["$1"] == main.values["$2"] == "pending" and main.values["$3"] == "10"
+
+
+ORM = Catalog(
+    tables={("public", "Document"): Table("public", "Document", ("id", "userId", "status", "title", "createdAt"),
+                                          reltuples=100_000)},
+    column_stats={
+        ("public", "Document", "status"): ColumnStats(4, 0.0, ("COMPLETED", "DRAFT", "PENDING", "REJECTED"),
+                                                      (0.74, 0.15, 0.10, 0.01)),
+        ("public", "Document", "userId"): ColumnStats(-0.2, 0.0, (), (), tuple(str(i) for i in range(101))),
+        ("public", "Document", "title"): ColumnStats(-1, 0.0, (), (), tuple(f"Contract {i}" for i in range(101))),
+        ("public", "Document", "id"): ColumnStats(-1, 0.0, (), (), tuple(str(i * 7) for i in range(101))),
+    },
+)
+
+
+def _sources(query: str, nparams: int, **kw: object) -> dict[str, tuple[str | None, str]]:
+    found = valued(bind(query, ORM), ORM, nparams, **kw)  # type: ignore[arg-type]
+    return {p.param: (p.value, str(p.source)) for p in found.params}
+
+
+def test_every_parameter_shape_an_orm_sends_gets_a_value_and_says_where_from() -> None:
+    """Prisma's 1=1 ($4 = $5), LIMIT/OFFSET, an enum through a cast, not: (<>), notIn, ILIKE, = ANY, and
+    Kysely's select-list parameter: each $n gets a value, none sends the statement to its generic plan."""
+    prisma = ('SELECT "public"."Document"."id" FROM "public"."Document" WHERE ("public"."Document"."status" = '
+              'CAST($1::text AS "public"."Status") AND $4=$5) ORDER BY "createdAt" DESC LIMIT $2 OFFSET $3')
+    assert _sources(prisma, 5) == {"$1": ("PENDING", "stats"), "$2": ("20", "default"), "$3": ("0", "default"),
+                                   "$4": ("1", "tautology"), "$5": ("1", "tautology")}
+    nots = ('SELECT id FROM "Document" WHERE "userId" = $1 AND status <> CAST($2::text AS "Status") '
+            'AND status NOT IN (CAST($3::text AS "Status"), CAST($4::text AS "Status")) AND title::text ILIKE $5')
+    got = _sources(nots, 5)
+    assert [got[f"${n}"][1] for n in range(1, 6)] == ["stats"] * 5
+    assert got["$2"][0] in ORM.column_stats[("public", "Document", "status")].most_common_vals
+    assert got["$5"][0] == "%Contract 50%"
+    kysely = ('select $1 as "kind", "Document"."id" from "Document" where "Document"."userId" = $2 and exists '
+              '(select $4 as "one" from "Document" as d where d.id = "Document".id and d.title like '
+              "'%' || $3 || '%')")
+    assert _sources(kysely, 4) == {"$1": (None, "outside"), "$2": ("50", "stats"), "$3": ("Contract 50", "stats"),
+                                   "$4": (None, "outside")}
+    arrays = _sources('SELECT id FROM "Document" WHERE id = ANY($1)', 1)
+    assert arrays == {"$1": ('{"343","350","357"}', "stats")}
+
+
+def test_a_parameter_without_a_rule_is_left_generic_alone() -> None:
+    found = valued(bind('SELECT id FROM "Document" WHERE "userId" = $1 AND md5(title) = $2', ORM), ORM, 2)
+    assert found.generic_params == ["$2"]
+    [main, generic] = found.scenarios
+    assert main.values == {"$1": "50"} and generic.generic     # $2 is not named: planned generic
+
+
+def test_an_enum_behind_a_cast_takes_the_value_whose_share_the_qual_kept() -> None:
+    """pg_qualstats keeps no constant for CAST($1::text AS "Status"); the rows it kept (1%) name 'REJECTED'."""
+    query = 'SELECT id FROM "Document" WHERE status = CAST($1::text AS "Status")'
+    share = QualShare(("public", "Document"), "status", "=", executions=1_000_000, filtered=990_000)
+    assert _sources(query, 1, shares=[share]) == {"$1": ("REJECTED", "qualstats-share")}
+    negated = QualShare(("public", "Document"), "status", "<>", executions=1_000_000, filtered=150_000)
+    assert _sources(query.replace("status =", "status <>"), 1, shares=[negated]) == {
+        "$1": ("DRAFT", "qualstats-share")}
+    # Not on a column whose common values do not cover it: the share names no value there.
+    on_id = QualShare(("public", "Document"), "userId", "=", executions=1000, filtered=990)
+    assert _sources('SELECT id FROM "Document" WHERE "userId" = $1', 1, shares=[on_id])["$1"][1] == "stats"
+
+
+def test_the_statement_cost_is_the_weighted_custom_plans_unless_the_generic_is_no_dearer() -> None:
+    custom = [Scenario({"$1": "a"}, ValueSource.QUALSTATS, 0.6), Scenario({"$1": "b"}, ValueSource.QUALSTATS, 0.3)]
+    generic = Scenario({}, ValueSource.GENERIC, 0.1)
+    assert weighted_cost([10.0, 40.0, 100.0], [*custom, generic]) == pytest.approx((0.6 * 10 + 0.3 * 40) / 0.9)
+    assert weighted_cost([10.0, 40.0, 15.0], [*custom, generic]) == 15.0
+    assert weighted_cost([None, None, 7.0], [*custom, generic]) == 7.0
+    assert weighted_cost([], []) is None
+    assert Scenario.of(custom[0].as_dict()) == custom[0]

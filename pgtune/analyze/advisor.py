@@ -26,10 +26,10 @@ from ..capture import (
     WorkloadFilter,
     sample_row,
 )
-from ..explain import explain, explain_scenarios, prepare_text
-from ..snapshot import QualConstant, Snapshot, snapshot
+from ..explain import explain_scenarios, prepare_text
+from ..snapshot import QualConstant, QualShare, Snapshot, snapshot
 from ..sqltext import ParseFailed
-from . import anchor, sizing, whatif
+from . import anchor, sizing, unhelped, whatif
 from .bind import EQ, FUNC, JOIN, NULL, RANGE, Shape, bind
 from .candidates import (
     FOREIGN_KEY,
@@ -39,12 +39,14 @@ from .candidates import (
     Origin,
     for_foreign_keys,
     from_shape,
+    made_redundant,
     merge,
     serves,
     serves_index,
 )
+from .scenarios import Scenario, ValueSource, weighted_cost
 from .selection import Greedy, Ident, Selection, SizeBasis, ident
-from .values import observed, scenarios
+from .values import ParamValue, observed, valued
 from .workload import single_columns, widen_columns, workload_of
 
 
@@ -96,13 +98,15 @@ class IndexSuggestion:
     include: list[str] = field(default_factory=list)
     origin: Origin = Origin.WORKLOAD
     queries: list[QueryRef] = field(default_factory=list)
-    values: list[dict[str, str]] = field(default_factory=list)   # per query: the values it was planned with
+    values: list[dict[str, str | None]] = field(default_factory=list)   # per query: the values it was planned with
     values_source: list[str] = field(default_factory=list)       # per query: qualstats, stats or generic
     cost_before: float | None = None      # sum of calls x plan cost of the statements it serves
     cost_after: float | None = None
     maintenance_cost: float | None = None  # writes on the table x WRITE_COST
     estimated_bytes: int | None = None     # HypoPG's estimate (no deduplication)
     forecast_bytes: int | None = None      # pgtune's forecast of the built size (analyze.sizing)
+    hot: bool = True                       # a foreign key's index: False while no row references the parent
+    redundant: list[str] = field(default_factory=list)   # existing indexes it serves everything of
 
 
 @dataclass
@@ -128,9 +132,17 @@ class AnalyzedStatement:
     cost_before: float | None = None
     cost_after: float | None = None
     indexes: list[str] = field(default_factory=list)   # suggested indexes its new plan uses
-    values: dict[str, str] = field(default_factory=dict)  # "$1" -> the value it was planned with
+    values: dict[str, str | None] = field(default_factory=dict)  # "$1" -> the value it was planned with
     values_source: str = "generic"                     # "qualstats", "stats" (see analyze.values) or "generic"
     scenarios: list[dict[str, Any]] = field(default_factory=list)  # values, source, weight of each scenario
+    params: list[ParamValue] = field(default_factory=list)   # per $n: value and where it came from
+    generic_params: list[str] = field(default_factory=list)  # $n without a value: planned generic
+    note: str = ""                 # e.g. why no index helps a statement that is much of the workload's cost
+
+    @property
+    def partly_generic(self) -> bool:
+        """Planned with a $n generic: its cost is not the cost with the values it runs with."""
+        return bool(self.generic_params)
 
     @classmethod
     def of(cls, st: Statement) -> AnalyzedStatement:
@@ -167,6 +179,7 @@ class Advice:
     server_version: str = ""
     curve: list[CurvePoint] = field(default_factory=list)
     what_if_calls: int = 0
+    left_out: list[str] = field(default_factory=list)   # steps of the curve the rest of the set made useless
 
     @property
     def knee(self) -> CurvePoint | None:
@@ -181,18 +194,34 @@ class Advice:
 
     @property
     def workload_cost_before(self) -> float | None:
-        costs = [s.cost_before * s.calls for s in self.statements if s.cost_before is not None]
-        return sum(costs) if costs else None
+        return _total(self.statements, before=True)
 
     @property
     def workload_cost_after(self) -> float | None:
-        costs = [s.cost_after * s.calls for s in self.statements if s.cost_after is not None]
-        return sum(costs) if costs else None
+        return _total(self.statements, before=False)
+
+    @property
+    def generic_statements(self) -> list[AnalyzedStatement]:
+        """The statements costed with a $n still generic: counted apart from the headline."""
+        return [s for s in self.statements if s.partly_generic]
+
+    def valued_cost(self, *, before: bool) -> float | None:
+        """The headline: Σ calls × cost of the statements planned with a value for every $n."""
+        return _total([s for s in self.statements if not s.partly_generic], before=before)
+
+    def generic_cost(self, *, before: bool) -> float | None:
+        """The same for the statements planned with a $n still generic: counted apart."""
+        return _total(self.generic_statements, before=before)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["workload_cost_before"] = self.workload_cost_before
         out["workload_cost_after"] = self.workload_cost_after
+        out["valued_cost_before"] = self.valued_cost(before=True)
+        out["valued_cost_after"] = self.valued_cost(before=False)
+        out["generic_cost_before"] = self.generic_cost(before=True)
+        out["generic_cost_after"] = self.generic_cost(before=False)
+        out["generic_statements"] = len(self.generic_statements)
         knee = self.knee
         out["knee"] = knee.step if knee is not None else None
         return out
@@ -234,19 +263,22 @@ def advise(conn: psycopg.Connection[Any], snap: Snapshot, options: Options | Non
                     server_version=caps.server_version)
     advice.hints.extend(snap.hints())
     advice.hints.extend(caps.qualstats_hints())
-    return _Selection(conn, snap.catalog, opts, advice, say, snap.text_limit, snap.constants).run(snap.statements)
+    return _Selection(conn, snap.catalog, opts, advice, say, snap.text_limit, snap.constants,
+                      snap.shares).run(snap.statements)
 
 
 class _Selection:
     def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog, opts: Options, advice: Advice,
-                 say: Progress, text_limit: int, constants: dict[int, list[QualConstant]] | None = None) -> None:
+                 say: Progress, text_limit: int, constants: dict[int, list[QualConstant]] | None = None,
+                 shares: dict[int, list[QualShare]] | None = None) -> None:
         self.conn, self.catalog, self.opts, self.advice, self.say = conn, catalog, opts, advice, say
         self.text_limit = text_limit
         self.constants = constants or {}
+        self.shares = shares or {}
         self.distinct: dict[tuple[TableKey, tuple[str, ...]], float | None] = {}   # sampled key counts
         self.forecasts: dict[Ident, int] = {}
         self.kept: dict[tuple[TableKey, str], float | None] = {}    # sampled shares of partial predicates
-        self.custom_only: set[int] = set()   # statements (id of their row) that stay on custom plans
+        self.custom_only: set[str] = set()   # statements (their text) that stay on custom plans
 
     # -- analysis -------------------------------------------------------------
 
@@ -265,14 +297,16 @@ class _Selection:
 
         rows = [AnalyzedStatement.of(st) for st, _ in analyzed]
         for row, (st, shape) in zip(rows, analyzed, strict=True):
-            found = scenarios(shape, self.catalog, _nparams(st.query), self.constants.get(st.queryid or 0),
-                              sample=self._sample)
-            if found:
-                row.values, row.values_source = found[0].values, found[0].source
-                row.scenarios = [asdict(s) for s in found]
+            found = valued(shape, self.catalog, _nparams(st.query), self.constants.get(st.queryid or 0),
+                           sample=self._sample, shares=self.shares.get(st.queryid or 0))
+            row.params, row.generic_params = found.params, found.generic_params
+            if found.scenarios:
+                row.values, row.values_source = found.scenarios[0].values, str(found.scenarios[0].source)
+                row.scenarios = [s.as_dict() for s in found.scenarios]
         self.advice.statements = rows
         if self.advice.method == HYPOPG:
             chosen = self._cost(cands, analyzed, rows)
+            self.advice.hints.extend(unhelped.mark(rows))
         else:
             chosen = [(c, None) for c in sorted(merged, key=lambda c: -sum(analyzed[p][0].calls
                                                                            for p in c.statements))]
@@ -393,19 +427,22 @@ class _Selection:
                     # timeout, say) credits the configuration with nothing.
                     return rows[costed[i]].cost_before or 0.0
 
-            result = Greedy(workload, planner, forecast=self._forecast, hypopg_size=hypo.size,
+            greedy = Greedy(workload, planner, forecast=self._forecast, hypopg_size=hypo.size,
                             upkeep=self._upkeep, widen_columns=widen_columns(analyzed),
-                            basis=self.opts.size_basis).run(seeds)
+                            basis=self.opts.size_basis)
+            result = greedy.run(seeds)
             budget = self.opts.max_index_mb * 1048576 if self.opts.max_index_mb is not None else None
             steps = result.prefix(budget, self.opts.max_indexes, self.opts.size_basis)
-            chosen = Selection.configuration(steps)
+            chosen = greedy.prune(Selection.configuration(steps))
+            kept = {ident(c) for c in chosen}
+            self.advice.left_out = [self._name(c) for c in Selection.configuration(steps) if ident(c) not in kept]
             self._curve(result, len(steps))
             self.say(f"selection: {len(result.steps)} steps, {result.what_if_calls} what-if plans "
                      f"({result.cache_hits} from cache)")
             size = hypo.size if self.opts.size_basis == SizeBasis.HYPOPG else self._forecast
             used = sum(size(c) for c in chosen)
             for fk in (c for c in cands if c.foreign_key is not None and c.origin == FOREIGN_KEY):
-                if any(serves(c.keys, c.where, c.include, fk) for c in chosen):
+                if any(c.table == fk.table and serves(c.keys, c.where, c.include, fk) for c in chosen):
                     continue
                 if budget is not None and used + size(fk) > budget:
                     continue
@@ -557,29 +594,20 @@ class _Selection:
         on custom plans, and its generic plan is not re-planned (half the
         what-if plans of a parameterized workload).
         """
-        if not row.scenarios:
-            plan = explain(self.conn, query, values=row.values)
-            return plan.cost, plan.indexes
-        custom = weight = 0.0
-        generic: float | None = None
-        used: frozenset[str] = frozenset()
-        wanted = [(i, s) for i, s in enumerate(row.scenarios)
-                  if s["values"] or not (what_if and id(row) in self.custom_only)]
-        plans = explain_scenarios(self.conn, query, [s["values"] or None for _, s in wanted])
-        for (i, s), plan in zip(wanted, plans, strict=True):
-            if not s["values"]:
-                generic = plan.cost
-                continue
-            custom += s["weight"] * plan.cost
-            weight += s["weight"]
-            if i == 0:
-                used = plan.indexes     # verify checks the main scenario: the index must serve it
-        if not weight:
-            return generic or 0.0, used
-        custom /= weight
-        if not what_if and generic is not None and row.cost_before is None and generic > 2 * custom:
-            self.custom_only.add(id(row))
-        return (generic if generic is not None and generic <= custom else custom), used
+        found = [Scenario.of(s) for s in row.scenarios] or [Scenario({}, ValueSource.GENERIC)]
+        skip_generic = what_if and row.query in self.custom_only and len(found) > 1
+        wanted = [s for s in found if not (s.generic and skip_generic)]
+        plans = iter(explain_scenarios(self.conn, query, [s.values for s in wanted]))
+        planned = [None if s.generic and skip_generic else next(plans) for s in found]
+        costs = [p.cost if p is not None else None for p in planned]
+        main = planned[0]
+        used = main.indexes if main is not None else frozenset()   # verify checks the main scenario
+        cost = weighted_cost(costs, found)
+        if not what_if and row.cost_before is None and found[-1].generic and len(found) > 1:
+            custom = weighted_cost(costs[:-1], found[:-1])
+            if costs[-1] is not None and custom is not None and costs[-1] > 2 * custom:
+                self.custom_only.add(row.query)
+        return cost or 0.0, used
 
     def _upkeep(self, cand: Candidate) -> float:
         """What maintaining the index costs over the workload's window, in planner cost units."""
@@ -609,6 +637,16 @@ class _Selection:
             before = sum((rows[p].cost_before or 0) * rows[p].calls for p in served)
             after = sum((rows[p].cost_after or 0) * rows[p].calls for p in served)
         upkeep = self._upkeep(cand)
+        redundant = made_redundant(cand, self.catalog)
+        reason = self._reason(cand, before, after, len(served), upkeep)
+        generic = [p for p in served if rows[p].partly_generic]
+        if generic:
+            reason += (f"; {len(generic)} of its statements planned with a $n no rule gives a value "
+                       "(generic there): that part of the gain is the generic plan's")
+        elif cand.foreign_key is not None and not served:
+            reason += "; no statement's plan uses it: it serves the foreign key alone"
+        if redundant:
+            reason += f"; makes existing {', '.join(redundant)} redundant (it serves all they do)"
         return IndexSuggestion(
             schema=schema, table=table, name=name, columns=list(cand.columns),
             descending=[k.descending for k in cand.keys], expressions=[k.expression for k in cand.keys],
@@ -616,10 +654,10 @@ class _Selection:
             origin=FOREIGN_KEY if cand.foreign_key is not None and not served else cand.origin,
             ddl=ddl.create_index(schema, table, name, cand.keys, where=cand.where, include=cand.include),
             rollback=ddl.drop_index(schema, name), analyze=ddl.analyze(schema, table),
-            reason=self._reason(cand, before, after, len(served), upkeep), queries=queries,
+            reason=reason, queries=queries, redundant=redundant,
             values=[rows[p].values for p in served], values_source=[rows[p].values_source for p in served],
             cost_before=before, cost_after=after, maintenance_cost=upkeep, estimated_bytes=size,
-            forecast_bytes=self._forecast(cand))
+            forecast_bytes=self._forecast(cand), hot=cand.hot or bool(served))
 
     def _distinct_note(self, cand: Candidate) -> str:
         """Why the predicate's column is status-like, e.g. ``; status has 3 distinct values``."""
@@ -654,3 +692,10 @@ def _nparams(query: str) -> int:
         return prepare_text(query)[1]
     except ValueError:
         return 0
+
+
+def _total(statements: list[AnalyzedStatement], *, before: bool) -> float | None:
+    """Σ calls × cost over ``statements`` (before or after the new indexes); None when none was costed."""
+    costs = [(s.cost_before if before else s.cost_after) for s in statements]
+    found = [c * s.calls for c, s in zip(costs, statements, strict=True) if c is not None]
+    return sum(found) if found else None

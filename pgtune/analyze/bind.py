@@ -34,6 +34,7 @@ from pglast.stream import RawStream
 
 from ..capture import Catalog, Table, TableKey
 from ..sqltext import ParseFailed, expression, names, parse, parse_one, printed, seq, walk
+from .params import ParamKind, ParamUse, classify
 
 
 class Role(StrEnum):
@@ -73,16 +74,6 @@ class ColumnUse:
     nulls_first: bool | None = None
     expression: str | None = None  # for FUNC: the printed expression, e.g. lower(email)
     value: str | None = None       # for EQ against a constant: the constant as SQL, e.g. 'pending'
-
-
-@dataclass(frozen=True)
-class ParamUse:
-    """What a ``$n`` of a normalized statement stands for: a value compared with a column, or a LIMIT."""
-
-    table: TableKey | None
-    column: str
-    op: str                       # =, <, <=, >, >=, limit, offset
-    interval: str | None = None   # "-" or "+": the value is an interval added to now()
 
 
 class Test(StrEnum):
@@ -203,6 +194,7 @@ def bind(sql: str, catalog: Catalog) -> Shape:
         raise ParseFailed(f"utility statement ({name}) is not index-tunable", noise=noise)
     binder = _Binder(catalog, Shape(kind=kinds[name]))
     binder.statement(node, None)
+    binder.shape.params.update(classify(node, binder.shape.params))
     return binder.shape
 
 
@@ -273,10 +265,10 @@ class _Binder:
             self.shape.limited_blocks.add(block)
             limit = _strip_cast(node.limitCount)
             if isinstance(limit, ast.ParamRef) and limit.number:
-                self.shape.params.setdefault(int(limit.number), ParamUse(None, "", "limit"))
+                self.shape.params.setdefault(int(limit.number), ParamUse(None, "", "", kind=ParamKind.LIMIT))
         offset = _strip_cast(node.limitOffset) if node.limitOffset is not None else None
         if isinstance(offset, ast.ParamRef) and offset.number:
-            self.shape.params.setdefault(int(offset.number), ParamUse(None, "", "offset"))
+            self.shape.params.setdefault(int(offset.number), ParamUse(None, "", "", kind=ParamKind.OFFSET))
         for target in node.targetList or ():
             self._targets(target.val, scope, block)
             # Subqueries in the target list still reach tables.
@@ -492,6 +484,10 @@ class _Binder:
         kind = expr.kind
         if kind in (A_Expr_Kind.AEXPR_IN, A_Expr_Kind.AEXPR_OP_ANY) and op == "=":
             self._compare(left, right, "=", scope, block)
+            if kind == A_Expr_Kind.AEXPR_OP_ANY:
+                self._param_only(left, right, "=", scope, array=True)
+        elif op == "<>" and kind in (A_Expr_Kind.AEXPR_OP, A_Expr_Kind.AEXPR_IN):
+            self._param_only(left, right, "<>", scope)         # Prisma's not: / notIn: no index, a value
         elif kind in (A_Expr_Kind.AEXPR_BETWEEN, A_Expr_Kind.AEXPR_BETWEEN_SYM):
             if isinstance(left, ast.ColumnRef) and not self._has_columns(right):
                 found = self.use(left, scope, block, RANGE)
@@ -499,9 +495,11 @@ class _Binder:
                 if len(bounds) == 2:
                     self._param(found, bounds[0], ">=")
                     self._param(found, bounds[1], "<=")
-        elif kind == A_Expr_Kind.AEXPR_LIKE and op == "~~":
-            if isinstance(left, ast.ColumnRef) and _is_prefix_pattern(right):
+        elif kind in (A_Expr_Kind.AEXPR_LIKE, A_Expr_Kind.AEXPR_ILIKE):
+            if kind == A_Expr_Kind.AEXPR_LIKE and op == "~~" and isinstance(left, ast.ColumnRef) \
+                    and _is_prefix_pattern(right):
                 self.use(left, scope, block, RANGE)
+            self._param_only(_strip_cast(left), right, op, scope)     # "title"::text ILIKE $2
         elif kind == A_Expr_Kind.AEXPR_OP and (op == "=" or op in _RANGE_OPS):
             self._compare(left, right, op, scope, block)
         # Other operators (<>, ILIKE, ~, @>) are not btree-indexable: no use.
@@ -524,7 +522,12 @@ class _Binder:
         if isinstance(left, (ast.FuncCall, ast.TypeCast)) and not self._has_columns(right):
             cols = [n for n in _walk(left) if isinstance(n, ast.ColumnRef)]
             if len(cols) == 1 and not any(isinstance(f, ast.A_Star) for f in seq(cols[0].fields)):
-                self.use(cols[0], scope, block, FUNC, expression=_unqualified(left))
+                found = self.use(cols[0], scope, block, FUNC, expression=_unqualified(left))
+                # lower(email) = lower($1): the value is one of the column's own, as text.
+                params = [n for n in _walk(right) if isinstance(n, ast.ParamRef)]
+                if len(params) == 1 and _text_of_column(left) and (
+                        right is params[0] or isinstance(right, ast.FuncCall)):
+                    self._param(found, params[0], op)
 
     def _has_columns(self, node: Any) -> bool:
         return any(isinstance(n, ast.ColumnRef) for n in _walk(node))
@@ -566,6 +569,38 @@ class _Binder:
         found = ColumnUse(entry.table.key, col, role, block, entry.alias, descending, nulls_first, expression, value)
         self.shape.uses.append(found)
         return found
+
+    def _param_only(self, left: Any, right: Any, op: str, scope: _Scope, *, array: bool = False) -> None:
+        """Remember the column a ``$n`` is compared with where the comparison itself is no index use.
+
+        ``col <> $1``, ``col NOT IN ($1, $2)``, ``col ILIKE $1`` or ``'%' || $1 || '%'``, and the
+        array of ``col = ANY($1)``: the statement still needs a value to be planned as it runs.
+        """
+        if not isinstance(left, ast.ColumnRef) or any(isinstance(f, ast.A_Star) for f in seq(left.fields)):
+            return
+        hit = scope.resolve(_names(left.fields))
+        if hit is None:
+            return
+        entry, col = hit
+        if entry.table is None:
+            if col not in entry.origin:
+                return
+            table, col, _ = entry.origin[col]
+        else:
+            table = entry.table
+        items = right if isinstance(right, (list, tuple)) else [right]
+        for item in items:
+            param = _strip_cast(item)
+            piece = isinstance(param, ast.A_Expr) and _names(param.name)[-1:] == ("||",)
+            if piece:
+                param = next((_strip_cast(n) for n in _walk(param) if isinstance(_strip_cast(n), ast.ParamRef)),
+                             None)
+            if isinstance(param, ast.ParamRef) and param.number:
+                use = ParamUse(table.key, col, op, array=array, piece=piece)
+                if array:
+                    self.shape.params[int(param.number)] = use     # the array, not one element
+                else:
+                    self.shape.params.setdefault(int(param.number), use)
 
     def _param(self, found: ColumnUse | None, node: Any, op: str) -> None:
         """Remember which column a ``$n`` is compared with, so a value can be chosen for it."""
@@ -631,6 +666,18 @@ def normalize_expression(text: str) -> str:
     except ParseFailed:
         return text
     return str(RawStream()(node))
+
+
+_TEXT_FUNCTIONS = {"lower", "upper", "btrim", "ltrim", "rtrim", "trim", "unaccent"}
+
+
+def _text_of_column(node: Any) -> bool:
+    """``lower(email)``, ``"title"::text``: the column's own value as text, which a value from it matches."""
+    if isinstance(node, ast.FuncCall):
+        return _names(node.funcname)[-1] in _TEXT_FUNCTIONS
+    if isinstance(node, ast.TypeCast) and node.typeName is not None:
+        return _names(node.typeName.names)[-1] in ("text", "varchar")
+    return False
 
 
 def _is_now(node: Any) -> bool:

@@ -14,7 +14,9 @@ column. Refinements an expert would make:
 * a foreign key gets one when the workload joins on it, when deletes on the
   parent cascade (ON DELETE CASCADE / SET NULL / SET DEFAULT: each deleted
   parent row rewrites child rows it must first find), or when the parent sees
-  deletes at all (even NO ACTION scans the child to check).
+  deletes at all (even NO ACTION scans the child to check) — not while the
+  parent is empty; it is not hot (not in the first phase) while every row
+  leaves the key NULL.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class Candidate:
     where_column: str | None = None      # the status-like column the predicate tests
     where_guessed: bool = False          # where_fraction includes the planner's guess for a column comparison
     include: tuple[str, ...] = ()
+    hot: bool = True                     # a foreign key's: False when no row references the parent yet
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -257,16 +260,27 @@ def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]]) -> lis
     out = []
     for fk in catalog.foreign_keys:
         parent = catalog.tables.get((fk.ref_schema, fk.ref_table))
-        relevant = (fk.on_delete in ("c", "n", "d")
-                    or any((fk.table_key, c) in joined for c in fk.columns)
-                    or (parent is not None and parent.deletes > 0))
+        joins = any((fk.table_key, c) in joined for c in fk.columns)
+        empty = parent is not None and parent.reltuples == 0      # analyzed, and no row (-1: never analyzed)
+        relevant = joins or (not empty and (fk.on_delete in ("c", "n", "d") or (parent is not None
+                                                                                 and parent.deletes > 0)))
         if not relevant:
             continue
         keys = tuple(IndexKey(c) for c in fk.columns)
-        cand = Candidate(fk.table_key, keys, len(keys), origin=FOREIGN_KEY, foreign_key=fk)
+        cand = Candidate(fk.table_key, keys, len(keys), origin=FOREIGN_KEY, foreign_key=fk,
+                         hot=not empty and not _all_null(catalog, fk))
         if not any(serves_index(i, cand) for i in catalog.indexes_on(fk.table_key)):
             out.append(cand)
     return out
+
+
+def _all_null(catalog: Catalog, fk: ForeignKey) -> bool:
+    """Every row leaves the key unset (pg_stats null_frac 1): a parent's delete finds no row to act on."""
+    for column in fk.columns:
+        st = catalog.column_stats.get((fk.schema, fk.table, column))
+        if st is None or st.null_frac < 1.0:
+            return False
+    return True
 
 
 def serves(keys: tuple[IndexKey, ...], predicate: str | None, include: Iterable[str], cand: Candidate) -> bool:
@@ -317,6 +331,26 @@ def serves_index(index: Index, cand: Candidate) -> bool:
     if keys is None:
         return False
     return serves(keys, index.predicate, index.include, _normalized(cand))
+
+
+def made_redundant(cand: Candidate, catalog: Catalog) -> list[str]:
+    """The existing indexes ``cand`` serves everything of: once it is built, they only cost writes.
+
+    An index is redundant when its keys are a prefix of the new one's in the
+    same order and directions (or all flipped), its INCLUDE columns are in the
+    new one, and it has the new one's predicate (or the new one has none).
+    Unique and primary-key indexes enforce a constraint and are never named.
+    """
+    out = []
+    new = _normalized(cand)
+    for index in catalog.indexes_on(cand.table):
+        keys = index_keys(index)
+        if keys is None or index.is_unique or index.is_primary:
+            continue
+        old = Candidate(cand.table, keys, 0, where=index.predicate, include=tuple(index.include))
+        if serves(new.keys, new.where, new.include, old):
+            out.append(index.name)
+    return sorted(out)
 
 
 def _normalized(cand: Candidate) -> Candidate:

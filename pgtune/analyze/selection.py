@@ -53,6 +53,12 @@ def ident(c: Candidate) -> Ident:
     return (c.table, c.keys, c.where, c.include)
 
 
+def _order(key: Ident) -> tuple[object, ...]:
+    """A total order on indexes (None sorts first), to show the planner a set always the same way."""
+    table, keys, where, include = key
+    return (table, tuple((k.column, k.expression or "", k.descending) for k in keys), where or "", include)
+
+
 class StepKind(StrEnum):
     """A step adds an index or widens a chosen one by one key column."""
 
@@ -192,22 +198,63 @@ class Greedy:
 
     def _cost(self, pos: int, a: _Action) -> float:
         """Statement ``pos``'s cost with the configuration as ``a`` would leave it (cached)."""
-        usable = []
-        for t in self.workload[pos].tables:
-            for key, c in self.config.get(t, {}).items():
-                if (a.old is None or key != ident(a.old)) and self.relevant(pos, c):
-                    usable.append(c)
-        if self.relevant(pos, a.new):
-            usable.append(a.new)
-        cache_key = (pos, frozenset(ident(c) for c in usable))
+        config = [c for t in self.workload[pos].tables for key, c in self.config.get(t, {}).items()
+                  if a.old is None or key != ident(a.old)]
+        return self.cost_with(pos, [*config, a.new])
+
+    def cost_with(self, pos: int, cands: Iterable[Candidate]) -> float:
+        """Statement ``pos``'s cost with exactly ``cands`` (those it could use) present (cached).
+
+        The planner sees them in one fixed order whatever the order of the
+        sets they came from: an index's position can break a tie between two
+        plans of equal cost, and the advice must be the same from run to run.
+        """
+        usable = sorted({ident(c): c for c in cands if self.relevant(pos, c)}.items(), key=lambda kc: _order(kc[0]))
+        cache_key = (pos, frozenset(k for k, _ in usable))
         hit = self.cache.get(cache_key)
         if hit is not None:
             self.result.cache_hits += 1
             return hit
-        cost = self.planner(pos, usable)
+        cost = self.planner(pos, [c for _, c in usable])
         self.result.what_if_calls += 1
         self.cache[cache_key] = cost
         return cost
+
+    def prune(self, chosen: list[Candidate]) -> list[Candidate]:
+        """``chosen`` without the indexes the rest of it serves as well, dropped one at a time.
+
+        A greedy set can hold an index a later step made useless: ``videos
+        ("createdAt")`` for the newest feed, then ``videos (status, "createdAt"
+        DESC, id)`` for a queue, which serves the feed too. An index goes when,
+        without it, no statement loses more than MIN_GAIN of its cost with no
+        new index and the workload less than MIN_STEP_SHARE (what a step must
+        gain to be taken); the one whose loss is smallest goes first.
+        """
+        kept = list(chosen)
+        while len(kept) > 1:
+            best: tuple[float, tuple[object, ...], Candidate] | None = None
+            for cand in kept:
+                loss = self._loss(cand, kept)
+                if loss is not None and (best is None or (loss, _order(ident(cand))) < best[:2]):
+                    best = (loss, _order(ident(cand)), cand)
+            if best is None:
+                break
+            kept = [c for c in kept if c is not best[2]]
+        return kept
+
+    def _loss(self, cand: Candidate, kept: list[Candidate]) -> float | None:
+        """What the workload loses without ``cand`` (calls x cost), or None when that is too much."""
+        loss = 0.0
+        for pos in self.by_table.get(cand.table, []):
+            if not self.relevant(pos, cand):
+                continue
+            w = self.workload[pos]
+            on_tables = [c for c in kept if c.table in w.tables]
+            rise = self.cost_with(pos, [c for c in on_tables if c is not cand]) - self.cost_with(pos, on_tables)
+            if rise > MIN_GAIN * w.base_cost:
+                return None
+            loss += w.calls * max(rise, 0.0)
+        return loss if loss < MIN_STEP_SHARE * self.result.base_cost else None
 
     # -- actions ------------------------------------------------------------
 

@@ -3,111 +3,175 @@
 pg_stat_statements keeps ``amount > $1``, not the constant. A generic plan
 gives such a predicate a default selectivity, so a range over "the last day"
 never looks selective and its index is never chosen. pgtune plans the
-statement with values chosen from the planner's own statistics (pg_stats) and
-says which values it used (``values``, ``values_source``), so a DBA can check
-the assumption:
+statement with values chosen per parameter and says, per parameter, where
+each came from (``params``: a ValueSource), so a DBA can check the assumption:
 
-* ``col = $n``: a value of typical frequency, the middle histogram bound (or
-  the middle most-common value of a column that has no histogram);
-* ``col > $n`` / ``>=``: the 99th-percentile histogram bound (about the top 1%
-  of rows); ``<`` / ``<=``: the 1st percentile;
-* ``col >= now() - $n::interval``: 1% of the column's span in the
-  statistics (the histogram's first to last bound), at least one minute;
-  ``now() + $n`` likewise;
-* ``LIMIT $n``: 20; ``OFFSET $n``: 0;
-* two or more equalities on one table (``"orgId" = $1 AND "userId" = $2``):
-  the values of one row from a 1% TABLESAMPLE, since such columns are often
-  correlated (``values_source: sample``).
+* pg_qualstats' constants for the statement come first (``qualstats``): up to
+  three scenarios weighted by how often they occurred, the heaviest constant
+  (the most rows filtered out) always among them; where pg_qualstats kept the
+  qual but not its constant (``col = CAST($1::text AS "Enum")``, a generic
+  plan), the column's common value whose frequency matches the share of rows
+  the qual kept (``qualstats-share``);
+* else the planner's statistics (``stats``): ``col = $n`` (and ``<>``, ``IN``,
+  ``= ANY`` as an array of three) a value of typical frequency, ``>``/``>=``
+  the 99th-percentile histogram bound, ``<``/``<=`` the 1st,
+  ``now() - $n::interval`` 1% of the column's span; ``LIKE``/``ILIKE $n`` the
+  pattern ``%<typical value>%`` (the value alone when the statement adds the
+  wildcards itself); two or more equalities on one table take one sampled
+  row's values (``sample``: they may be correlated);
+* ``LIMIT $n`` 20 and ``OFFSET $n`` 0 (``default``); ``$4 = $5`` (Prisma's
+  ``1=1``) one value on both sides (``tautology``); a ``$n`` in no predicate
+  (select list, SET, RETURNING) NULL (``outside``): it cannot change the plan.
 
-With pg_qualstats installed, the constants a statement ran with most often
-come first (``values_source: qualstats``), up to three scenarios weighted by
-how often they occurred; the heaviest constant (the most rows filtered out)
-always gets a scenario of its own, even when it is rare. The generic plan is always one more scenario (10%).
-A statement with a ``$n`` none of these rules covers keeps its generic plan.
+A ``$n`` none of these covers (``none``) stays a parameter: the statement is
+planned with the values it has and that one generic (explain.explain), and
+is listed apart (``generic_params``). The generic plan is always one more
+scenario (10%), and analyze.scenarios.weighted_cost turns the plans into
+the statement's cost.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..capture import Catalog, TableKey
-from ..snapshot import QualConstant
+from ..capture import Catalog, ColumnStats, TableKey
+from ..snapshot import QualConstant, QualShare
 from ..sqltext import constant_value
-from .bind import ParamUse, Shape
+from .bind import Shape
+from .params import ParamKind, ParamUse
+from .scenarios import Scenario, ValueSource
 
 LIMIT = "20"
 WINDOW_SHARE = 0.01        # a time window covers this share of the column's span
 MIN_WINDOW_SECONDS = 60
-
+ARRAY_VALUES = 3           # an array for = ANY($n) holds this many typical values
+COVERED = 0.95             # a share names a value only when the common values hold this much of the column
 
 GENERIC_WEIGHT = 0.1      # the generic plan is one more scenario (a prepared statement may get it)
 SCENARIOS = 3             # at most this many value scenarios from pg_qualstats' most frequent constants
 
 
 @dataclass(frozen=True)
-class Scenario:
-    values: dict[str, str]          # "$1" -> the value's text (quoted by psycopg when used); {}: generic plan
-    source: str                     # qualstats, stats or generic
-    weight: float = 1.0             # the share of executions it stands for
+class ParamValue:
+    """The value one ``$n`` is planned with in the main scenario, and where it came from."""
+
+    param: str               # "$1"
+    value: str | None        # None: NULL (outside) or no value (none)
+    source: ValueSource
+    use: str                 # what the statement does with it, e.g. 'status =', 'LIMIT', '$4 = $5'
+
+
+@dataclass
+class Valued:
+    """What a statement is planned with: its scenarios (empty: the generic plan only) and, per $n, the source."""
+
+    scenarios: list[Scenario] = field(default_factory=list)
+    params: list[ParamValue] = field(default_factory=list)
+
+    @property
+    def generic_params(self) -> list[str]:
+        return [p.param for p in self.params if p.source == ValueSource.NONE]
 
 
 Sampler = Callable[[TableKey, list[str]], "dict[str, str] | None"]
 
 
-def scenarios(shape: Shape, catalog: Catalog, nparams: int,
-              constants: list[QualConstant] | None = None, sample: Sampler | None = None) -> list[Scenario]:
-    """The value scenarios a parameterized statement is costed over, weights summing to 1.
+def scenarios(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualConstant] | None = None,
+              sample: Sampler | None = None, shares: list[QualShare] | None = None) -> list[Scenario]:
+    """The value scenarios a parameterized statement is costed over (see ``valued``)."""
+    return valued(shape, catalog, nparams, constants, sample, shares).scenarios
+
+
+def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualConstant] | None = None,
+           sample: Sampler | None = None, shares: list[QualShare] | None = None) -> Valued:
+    """The scenarios a parameterized statement is costed over, weights summing to 1, and each $n's source.
 
     Up to SCENARIOS scenarios from pg_qualstats (the k-th most frequent constant of each
     parameter, weighted by how often it occurred), else one from the statistics; plus the
-    generic plan with GENERIC_WEIGHT. Empty when a parameter has no rule: the generic plan only.
+    generic plan with GENERIC_WEIGHT. No scenario when no $n has a value.
     """
-    first = choose(shape, catalog, nparams, constants)
-    if first is None:
-        return []
-    if first.source == "stats" and sample is not None:
-        first = _correlated(shape, first, sample)
-    ranked: list[tuple[dict[str, str], float]] = [(first.values, 1.0)]
-    if first.source == "qualstats":
+    if not nparams:
+        return Valued()
+    params = [_param_value(n, shape.params.get(n), catalog, constants, shares) for n in range(1, nparams + 1)]
+    if sample is not None:
+        params = _correlated(shape, params, sample)
+    first = {p.param: p.value for p in params if p.source != ValueSource.NONE}
+    if not first:
+        return Valued(params=params)
+    source = _summary(params)
+    ranked: list[tuple[dict[str, str | None], float]] = [(first, 1.0)]
+    if any(p.source == ValueSource.QUALSTATS for p in params):
         options = {n: _ranked(shape.params.get(n), constants) for n in range(1, nparams + 1)}
         ranked = []
         for k in range(SCENARIOS):
             if k and not any(len(opts) > k for opts in options.values()):
                 break
-            values, weights = {}, []
-            for n in range(1, nparams + 1):
-                opts = options[n]
+            values, weights = dict(first), []
+            for n, opts in options.items():
                 if len(opts) > k:
                     values[f"${n}"], w = opts[k]
                     weights.append(w)
-                else:
-                    values[f"${n}"] = first.values[f"${n}"]
             ranked.append((values, min(weights) if weights else 1.0))
     total = sum(w for _, w in ranked) or 1.0
-    out = [Scenario(vals, first.source, (1 - GENERIC_WEIGHT) * w / total) for vals, w in ranked]
-    return [*out, Scenario({}, "generic", GENERIC_WEIGHT)]
+    out = [Scenario(vals, source, (1 - GENERIC_WEIGHT) * w / total) for vals, w in ranked]
+    return Valued([*out, Scenario({}, ValueSource.GENERIC, GENERIC_WEIGHT)], params)
 
 
-def _correlated(shape: Shape, first: Scenario, sample: Sampler) -> Scenario:
+def _summary(params: list[ParamValue]) -> ValueSource:
+    """One word for the main scenario: the most informed source any of its values has."""
+    for source in (ValueSource.QUALSTATS, ValueSource.QUALSTATS_SHARE, ValueSource.SAMPLE):
+        if any(p.source == source for p in params):
+            return ValueSource.QUALSTATS if source == ValueSource.QUALSTATS_SHARE else source
+    return ValueSource.STATS
+
+
+def _param_value(n: int, use: ParamUse | None, catalog: Catalog, constants: list[QualConstant] | None,
+                 shares: list[QualShare] | None) -> ParamValue:
+    name = f"${n}"
+    if use is None:
+        return ParamValue(name, None, ValueSource.NONE, "no rule")
+    if use.kind == ParamKind.LIMIT:
+        return ParamValue(name, LIMIT, ValueSource.DEFAULT, "LIMIT")
+    if use.kind == ParamKind.OFFSET:
+        return ParamValue(name, "0", ValueSource.DEFAULT, "OFFSET")
+    if use.kind == ParamKind.TAUTOLOGY:
+        return ParamValue(name, "1", ValueSource.TAUTOLOGY, f"$a {use.op} $b")
+    if use.kind == ParamKind.OUTSIDE:
+        return ParamValue(name, None, ValueSource.OUTSIDE, "in no predicate")
+    what = f"{use.column} {'= ANY' if use.array else use.op}"
+    seen = observed(use, constants)
+    if seen is not None:
+        return ParamValue(name, seen, ValueSource.QUALSTATS, what)
+    inferred = _from_share(use, catalog, shares)
+    if inferred is not None:
+        return ParamValue(name, inferred, ValueSource.QUALSTATS_SHARE, what)
+    value = _value(use, catalog)
+    if value is None:
+        return ParamValue(name, None, ValueSource.NONE, what)
+    return ParamValue(name, value, ValueSource.STATS, what)
+
+
+def _correlated(shape: Shape, params: list[ParamValue], sample: Sampler) -> list[ParamValue]:
     """Two or more equalities on one table take their values from one sampled row (they may be correlated)."""
     by_table: dict[TableKey, list[tuple[int, str]]] = {}
-    for n, use in shape.params.items():
-        if use.op == "=" and use.table is not None:
+    for n, use in sorted(shape.params.items()):
+        p = params[n - 1] if n <= len(params) else None
+        if (p is not None and p.source == ValueSource.STATS and use.kind == ParamKind.COLUMN and use.op == "="
+                and not use.array and use.interval is None and use.table is not None):
             by_table.setdefault(use.table, []).append((n, use.column))
-    values = dict(first.values)
-    sampled = False
-    for table, params in by_table.items():
-        columns = sorted({c for _, c in params})
+    out = list(params)
+    for table, found in sorted(by_table.items()):
+        columns = sorted({c for _, c in found})
         if len(columns) < 2:
             continue
         row = sample(table, columns)
         if row:
-            for n, column in params:
-                values[f"${n}"] = row[column]
-            sampled = True
-    return Scenario(values, "sample", first.weight) if sampled else first
+            for n, column in found:
+                out[n - 1] = ParamValue(out[n - 1].param, row[column], ValueSource.SAMPLE, out[n - 1].use)
+    return out
 
 
 def _seen(use: ParamUse, constants: list[QualConstant]) -> list[QualConstant]:
@@ -121,12 +185,12 @@ def _ranked(use: ParamUse | None, constants: list[QualConstant] | None) -> list[
     The most frequent ones, and the heaviest (the most rows filtered out: where a missing
     index hurts most) even when it is rare; most frequent first.
     """
-    if use is None or not constants or use.table is None:
+    if use is None or not constants or use.table is None or use.kind != ParamKind.COLUMN:
         return []
     same = _seen(use, constants)
     total = sum(c.occurrences for c in same) or 1
-    picked = sorted(same, key=lambda c: -c.occurrences)[:SCENARIOS]
-    heaviest = max(same, key=lambda c: c.filtered, default=None)
+    picked = sorted(same, key=lambda c: (-c.occurrences, c.value))[:SCENARIOS]
+    heaviest = max(same, key=lambda c: (c.filtered, c.value), default=None)
     if heaviest is not None and heaviest not in picked and heaviest.filtered > 0:
         picked = [*picked[: SCENARIOS - 1], heaviest]
     out = []
@@ -137,47 +201,42 @@ def _ranked(use: ParamUse | None, constants: list[QualConstant] | None) -> list[
     return out
 
 
-def choose(shape: Shape, catalog: Catalog, nparams: int,
-           constants: list[QualConstant] | None = None) -> Scenario | None:
-    """Values for ``$1..$nparams``, or None when one of them has no rule (the generic plan stays).
-
-    pg_qualstats' constants for the statement come first (the value it ran with most often);
-    the statistics fill in the rest.
-    """
-    if not nparams:
-        return None
-    out: dict[str, str] = {}
-    seen = False
-    for n in range(1, nparams + 1):
-        use = shape.params.get(n)
-        value = observed(use, constants) if use is not None else None
-        seen = seen or value is not None
-        if value is None and use is not None:
-            value = _value(use, catalog)
-        if value is None:
-            return None
-        out[f"${n}"] = value
-    return Scenario(out, "qualstats" if seen else "stats")
-
-
 def observed(use: ParamUse, constants: list[QualConstant] | None, *, dominant: float = 0.0) -> str | None:
     """The constant the workload compared this column with most often (and at least ``dominant`` of the time)."""
-    if not constants or use.table is None:
+    if not constants or use.table is None or use.kind != ParamKind.COLUMN:
         return None
     same = _seen(use, constants)
     total = sum(c.occurrences for c in same)
-    for c in sorted(same, key=lambda c: -c.occurrences):
+    for c in sorted(same, key=lambda c: (-c.occurrences, c.value)):
         if total and c.occurrences >= dominant * total:
             return constant_value(c.value)
         break
     return None
 
 
+def _from_share(use: ParamUse, catalog: Catalog, shares: list[QualShare] | None) -> str | None:
+    """The common value of a status-like column whose frequency is nearest the share of rows the qual kept.
+
+    pg_qualstats keeps no constant for ``status = CAST($1::text AS "Status")`` (nor for a
+    generic plan's ``$1``), but it counts the rows the qual read and threw away: the
+    share it kept is the value's frequency (``<>``: one minus it). Only where the
+    statistics list nearly every value of the column, so the match is among all of them.
+    """
+    if not shares or use.table is None or use.op not in ("=", "<>") or use.array:
+        return None
+    share = next((s for s in shares if s.table == use.table and s.column == use.column and s.op == use.op), None)
+    st = catalog.column_stats.get((use.table[0], use.table[1], use.column))
+    if share is None or st is None or not st.most_common_vals or sum(st.most_common_freqs) < COVERED:
+        return None
+    wanted = share.kept if use.op == "=" else 1.0 - share.kept
+    target = math.log(max(wanted, 1e-6))
+    best = min(zip(st.most_common_vals, st.most_common_freqs, strict=False),
+               key=lambda vf: (abs(math.log(max(vf[1], 1e-6)) - target), vf[0]))
+    return best[0]
+
+
 def _value(use: ParamUse, catalog: Catalog) -> str | None:
-    if use.op == "limit":
-        return LIMIT
-    if use.op == "offset":
-        return "0"
+    """A value from the column's statistics for the way the statement compares it."""
     if use.table is None:
         return None
     st = catalog.column_stats.get((use.table[0], use.table[1], use.column))
@@ -186,10 +245,17 @@ def _value(use: ParamUse, catalog: Catalog) -> str | None:
     bounds = st.histogram_bounds
     if use.interval is not None:
         return _window(bounds)
-    if use.op == "=":
-        if bounds:
-            return bounds[len(bounds) // 2]
-        return st.most_common_vals[len(st.most_common_vals) // 2] if st.most_common_vals else None
+    if use.op in ("=", "<>"):
+        if use.array:
+            return _array(_typical(st, ARRAY_VALUES))
+        typical = _typical(st, 1)
+        return typical[0] if typical else None
+    if use.op in ("~~", "~~*", "!~~", "!~~*"):
+        typical = _typical(st, 1)
+        if not typical:
+            return None
+        # Search boxes send a piece of a real value; the statement or the application adds the wildcards.
+        return typical[0] if use.piece else "%" + _escape_like(typical[0]) + "%"
     if not bounds:
         return None
     if use.op in (">", ">="):
@@ -197,6 +263,27 @@ def _value(use: ParamUse, catalog: Catalog) -> str | None:
     if use.op in ("<", "<="):
         return bounds[int(0.01 * (len(bounds) - 1))]
     return None
+
+
+def _typical(st: ColumnStats, n: int) -> list[str]:
+    """``n`` values of typical frequency: around the middle histogram bound, else the middle common values."""
+    pool = st.histogram_bounds or st.most_common_vals
+    if not pool:
+        return []
+    mid = len(pool) // 2
+    start = max(0, min(mid - n // 2, len(pool) - n))
+    return list(dict.fromkeys(pool[start:start + n]))
+
+
+def _array(values: list[str]) -> str | None:
+    """An array literal of ``values`` (``{"a","b"}``), each element quoted for array input."""
+    if not values:
+        return None
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _window(bounds: tuple[str, ...]) -> str | None:
@@ -209,3 +296,4 @@ def _window(bounds: tuple[str, ...]) -> str | None:
         return None
     span = abs((last - first).total_seconds())
     return f"{max(int(span * WINDOW_SHARE), MIN_WINDOW_SECONDS)} seconds"
+

@@ -168,7 +168,10 @@ class Target:
     param_types: list[str] = field(default_factory=list)   # of $1..$n, as the server inferred them
     baseline_ms: float | None = None                        # measured at emit with --analyze
     baseline_plan: dict[str, Any] | None = None             # EXPLAIN (FORMAT JSON) at emit
-    values: dict[str, str] = field(default_factory=dict)    # "$1" -> value it is planned with (see analyze.values)
+    values: dict[str, str | None] = field(default_factory=dict)   # "$1" -> value (None: NULL) of the main scenario
+    # Every value scenario suggest costed it over ({"values", "source", "weight"}; values {}: the generic
+    # plan), so verify plans it as suggest did (analyze.scenarios.weighted_cost).
+    scenarios: list[dict[str, Any]] = field(default_factory=list)
     # Indexes this migration drops that the statement's plan used at emit: verify checks that it
     # got no costlier without them, rather than that it uses a new index.
     dropped_indexes: list[str] = field(default_factory=list)

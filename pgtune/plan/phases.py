@@ -33,8 +33,9 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
     rest: list[IndexSuggestion] = []
     running = 0.0
     for s in ordered:
-        # Foreign-key indexes exist only where the workload joins or the parent sees deletes: hot.
-        if s.origin == Origin.FOREIGN_KEY and first_phase_share > 0:
+        # Foreign-key indexes exist only where the workload joins or the parent sees deletes: hot
+        # (unless no row references the parent yet).
+        if s.origin == Origin.FOREIGN_KEY and s.hot and first_phase_share > 0:
             first.append(s)
         elif (total > 0 and running < first_phase_share * total) or (not rest and not first):
             first.append(s)
@@ -74,7 +75,8 @@ def _targets(advice: Advice) -> list[Target]:
         if stmt.indexes:
             by_query[stmt.query] = Target(queryid=stmt.queryid, query=stmt.query, calls=stmt.calls,
                                           baseline_cost=stmt.cost_before, expected_indexes=list(stmt.indexes),
-                                          values=dict(stmt.values), predicted_cost=stmt.cost_after)
+                                          values=dict(stmt.values), predicted_cost=stmt.cost_after,
+                                          scenarios=list(stmt.scenarios))
     if advice.method != Method.HYPOPG:
         for s in advice.indexes:
             for q in s.queries:

@@ -1,0 +1,142 @@
+"""The ``$n`` a statement's binder does not tie to a column: where they stand, so each can still get a value.
+
+ORMs send parameters that compare no column: Prisma's always-true ``1=1``
+(pg_stat_statements normalizes it to ``$4 = $5``), Kysely's ``select 1 as
+"one"`` inside an EXISTS (``select $11 as "one"``), values in a SET list or a
+RETURNING. One of them without a value used to send the whole statement to
+its generic plan. Here each is named by where it stands (bind.ParamKind):
+
+* two ``$n`` compared with each other in a predicate: a TAUTOLOGY (planned with one value on both sides, true as the
+  application's own ``1=1``);
+* a ``$n`` in no predicate at all (select list, SET, VALUES, RETURNING,
+  ORDER BY, GROUP BY): OUTSIDE, where its value cannot change the plan.
+
+What is left (a function's argument in a WHERE, say) gets no entry: the
+statement is then planned with the values it has and that ``$n`` generic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pglast import ast
+from pglast.enums import A_Expr_Kind
+
+from ..capture import TableKey
+from ..sqltext import names, walk
+
+# Fields of a statement node whose $n filter rows (the rest only shape the output).
+_PREDICATE_FIELDS = ("whereClause", "havingClause", "fromClause", "usingClause", "limitCount", "limitOffset",
+                     "onConflictClause", "withClause")
+
+
+class ParamKind(StrEnum):
+    """Where a ``$n`` stands in its statement, which decides how a value is chosen for it (analyze.values)."""
+
+    COLUMN = "column"          # compared with a column: col = $1, col <> $1, col ILIKE $1, col = ANY($1)
+    LIMIT = "limit"
+    OFFSET = "offset"
+    TAUTOLOGY = "tautology"    # compared with another $n only: Prisma's 1=1 becomes $4 = $5
+    OUTSIDE = "outside"        # in no predicate: the select list, SET, VALUES, RETURNING, ORDER BY
+
+
+@dataclass(frozen=True)
+class ParamUse:
+    """What a ``$n`` of a normalized statement stands for: a value compared with a column, a LIMIT, …"""
+
+    table: TableKey | None
+    column: str
+    op: str                       # the operator: =, <, <=, >, >=, <>, ~~ (LIKE), ~~* (ILIKE), !~~, !~~*
+    interval: str | None = None   # "-" or "+": the value is an interval added to now()
+    kind: ParamKind = ParamKind.COLUMN
+    array: bool = False           # col = ANY($1): the value is an array of the column's values
+    piece: bool = False           # col LIKE '%' || $1 || '%': the value is a piece of the pattern
+
+
+_STATEMENTS = (ast.SelectStmt, ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)
+_TRUE_OPS = ("=", "<=", ">=")     # $a op $b with one value on both sides: true
+
+
+def classify(root: Any, known: dict[int, ParamUse]) -> dict[int, ParamUse]:
+    """A ParamUse for every ``$n`` of ``root`` that ``known`` lacks and that is a tautology or outside."""
+    found: dict[int, ParamUse] = {}
+    inside: set[int] = set()
+    _statement(root, found, inside)
+    return {n: use for n, use in sorted(found.items()) if n not in known and not (
+        use.kind == ParamKind.OUTSIDE and n in inside)}
+
+
+def _statement(node: Any, found: dict[int, ParamUse], inside: set[int]) -> None:
+    """Sort the $n of one statement node into predicate and output positions; recurse into nested ones."""
+    for attr in node:
+        value = getattr(node, attr)
+        if value is None:
+            continue
+        if attr in _PREDICATE_FIELDS:
+            _predicate(value, found, inside)
+        else:
+            _output(value, found, inside)
+
+
+def _output(node: Any, found: dict[int, ParamUse], inside: set[int]) -> None:
+    for n in _nodes(node):
+        if isinstance(n, _STATEMENTS):
+            _statement(n, found, inside)
+        elif isinstance(n, ast.SubLink):
+            if n.testexpr is not None:
+                _predicate(n.testexpr, found, inside)
+            if n.subselect is not None:
+                _statement(n.subselect, found, inside)
+        elif isinstance(n, ast.ParamRef) and n.number:
+            found.setdefault(int(n.number), ParamUse(None, "", "", kind=ParamKind.OUTSIDE))
+
+
+def _predicate(node: Any, found: dict[int, ParamUse], inside: set[int]) -> None:
+    for n in _nodes(node):
+        if isinstance(n, _STATEMENTS):
+            _statement(n, found, inside)
+        elif isinstance(n, ast.SubLink):
+            if n.testexpr is not None:
+                _predicate(n.testexpr, found, inside)
+            if n.subselect is not None:
+                _statement(n.subselect, found, inside)
+        elif isinstance(n, ast.A_Expr) and _tautology(n):
+            for p in walk(n):
+                if isinstance(p, ast.ParamRef) and p.number:
+                    found[int(p.number)] = ParamUse(None, "", names(n.name)[-1], kind=ParamKind.TAUTOLOGY)
+        elif isinstance(n, ast.ParamRef) and n.number:
+            inside.add(int(n.number))
+
+
+def _nodes(node: Any) -> list[Any]:
+    """The nodes at or below ``node`` that matter here, not descending into statements, sublinks or
+    tautologies (each is handled whole)."""
+    out: list[Any] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (list, tuple)):
+            stack.extend(reversed(n))
+            continue
+        if not isinstance(n, ast.Node):
+            continue
+        if isinstance(n, (*_STATEMENTS, ast.SubLink, ast.ParamRef)) or (isinstance(n, ast.A_Expr) and _tautology(n)):
+            out.append(n)
+            continue
+        stack.extend(reversed([getattr(n, attr) for attr in n]))
+    return out
+
+
+def _tautology(expr: ast.A_Expr) -> bool:
+    """``$4 = $5``: two parameters compared, true when both carry one value (Prisma's normalized ``1=1``)."""
+    if expr.kind != A_Expr_Kind.AEXPR_OP or not expr.name or names(expr.name)[-1] not in _TRUE_OPS:
+        return False
+    return all(isinstance(_bare(s), ast.ParamRef) for s in (expr.lexpr, expr.rexpr))
+
+
+def _bare(node: Any) -> Any:
+    while isinstance(node, ast.TypeCast):
+        node = node.arg
+    return node

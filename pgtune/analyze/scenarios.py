@@ -1,0 +1,79 @@
+"""Value scenarios of a parameterized statement, and the one rule that turns their plans into its cost.
+
+suggest costs a statement over its scenarios (analyze.values chooses them);
+a migration's targets carry the same scenarios, so ``verify`` re-plans the
+statement exactly as ``suggest`` costed it and both apply ``weighted_cost``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class ValueSource(StrEnum):
+    """Where the value of one ``$n`` came from (docs/values.md)."""
+
+    QUALSTATS = "qualstats"              # a constant pg_qualstats saw the statement run with
+    QUALSTATS_SHARE = "qualstats-share"  # the column's value whose frequency matches the share of rows the
+    #                                      qual kept (pg_qualstats saw no constant: a cast, a generic plan)
+    SAMPLE = "sample"                    # one sampled row (equalities on one table may be correlated)
+    STATS = "stats"                      # the planner's statistics (pg_stats)
+    DEFAULT = "default"                  # LIMIT 20, OFFSET 0
+    TAUTOLOGY = "tautology"              # one value on both sides of $a = $b (Prisma's 1=1)
+    OUTSIDE = "outside"                  # NULL: a $n in no predicate cannot change the plan
+    NONE = "none"                        # no rule: this $n stays generic in the plan
+    GENERIC = "generic"                  # the scenario is the generic plan (no value at all)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One set of values to plan the statement with, and the share of executions it stands for.
+
+    ``values`` maps "$1" to the value's text (quoted by psycopg when used) or None (SQL NULL);
+    a ``$n`` it does not name stays a parameter (planned generic). Empty: the generic plan.
+    """
+
+    values: dict[str, str | None]
+    source: ValueSource
+    weight: float = 1.0
+
+    @property
+    def generic(self) -> bool:
+        return not self.values
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"values": dict(self.values), "source": str(self.source), "weight": self.weight}
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> Scenario:
+        """The scenario as stored in JSON (a migration's targets.json)."""
+        return cls(dict(raw.get("values") or {}), ValueSource(raw.get("source") or ValueSource.GENERIC),
+                   float(raw.get("weight", 1.0)))
+
+
+def weighted_cost(costs: Sequence[float | None], scenarios: Sequence[Scenario]) -> float | None:
+    """The statement's cost as the server runs it, from the cost of each scenario's plan (None: not planned).
+
+    The weighted mean of the custom plans, unless the generic plan is no
+    dearer: PostgreSQL's plan cache (plan_cache_mode = auto) then switches to
+    the generic plan after five executions, and that is what runs. So an
+    index only the generic plan would use earns nothing while the custom
+    plans are cheaper. None when nothing was planned.
+    """
+    custom = weight = 0.0
+    generic: float | None = None
+    for cost, s in zip(costs, scenarios, strict=True):
+        if cost is None:
+            continue
+        if s.generic:
+            generic = cost
+        else:
+            custom += s.weight * cost
+            weight += s.weight
+    if not weight:
+        return generic
+    custom /= weight
+    return generic if generic is not None and generic <= custom else custom

@@ -1,0 +1,65 @@
+"""Statements no index helps: said so, with the shape that keeps an index out when pgtune can tell.
+
+A workload's costliest statement may be one no index can serve: a count over
+``"userId" = $1 OR EXISTS (…)`` reads every row whatever is built, because
+no single index answers an OR whose one side is a subquery. The advice would
+look complete while most of the cost stays; so each statement that carries a
+real share of the workload's cost and gets no cheaper is named, and the
+reason given where the shape shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from pglast import ast
+from pglast.enums import BoolExprType
+
+from ..sqltext import ParseFailed, parse, walk
+
+SHARE = 0.10      # a statement at least this share of the workload's planned cost is worth a word
+
+
+class _Row(Protocol):
+    queryid: int | None
+    query: str
+    calls: int
+    cost_before: float | None
+    cost_after: float | None
+    note: str
+
+
+def why(query: str) -> str:
+    """What in the statement keeps an index out, when the shape shows it ('' when it does not)."""
+    try:
+        stmts = parse(query)
+    except ParseFailed:
+        return ""
+    for node in walk(stmts[0].stmt if stmts else None):
+        if isinstance(node, ast.BoolExpr) and node.boolop == BoolExprType.OR_EXPR and _has_subquery(node):
+            return ("it filters with an OR whose branch is a subquery (… OR EXISTS (…)): the planner "
+                    "evaluates it row by row over the whole table, and no index serves the OR as a whole; "
+                    "rewritten as a UNION of the two branches, each can use its own index")
+    return ""
+
+
+def _has_subquery(node: Any) -> bool:
+    return any(isinstance(n, ast.SubLink) for arg in node.args or () for n in walk(arg))
+
+
+def mark(rows: Sequence[_Row]) -> list[str]:
+    """Note the statements at least SHARE of the workload's cost that no new index makes cheaper; hints."""
+    total = sum(r.calls * r.cost_before for r in rows if r.cost_before is not None)
+    hints = []
+    for r in rows:
+        if r.cost_before is None or not total or r.cost_after is None or r.cost_after < r.cost_before:
+            continue
+        share = r.calls * r.cost_before / total
+        if share < SHARE:
+            continue
+        reason = why(r.query)
+        r.note = "no index pgtune could propose makes it cheaper" + (f": {reason}" if reason else "")
+        name = f"queryid {r.queryid}" if r.queryid is not None else repr(" ".join(r.query.split())[:60])
+        hints.append(f"{name} is {share:.0%} of the workload's planned cost and {r.note}")
+    return hints
