@@ -5,7 +5,7 @@ Kysely for its heaviest lists; written for pgtune (no code or text taken
 from it). The pieces live in tests/fixtures/signing_app/: ``schema.sql``
 (the tables, enums, indexes and foreign keys Prisma Migrate leaves),
 ``schema.prisma`` (the same models; Prisma's engine validates it),
-``data.sql`` (set-based, skewed, multi-tenant data; about 3.5M rows at scale
+``data.sql`` (set-based, skewed, multi-tenant data; about 4M rows at scale
 1) and ``workload.sql`` (60 statement shapes). This module builds the
 database and runs the workload through it, so that pg_stat_statements and
 pg_qualstats hold it normalized as they would in production;
@@ -70,6 +70,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.adapt import Dumper
 from psycopg.types.json import Jsonb
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "signing_app"
@@ -103,9 +104,28 @@ def shapes() -> dict[str, Shape]:
     return out
 
 
+# The ORM constructs a normalized statement carries, each with a parameter pgtune needs a value for.
+CONSTRUCTS = {
+    "1=1 as $a=$b": r"\$\d+ ?= ?\$\d+",
+    "select-list $n": r"(?i)select \$\d+ as",
+    "CAST($n::text AS enum)": r"CAST\(\$\d+::text AS",
+    "enum array @> CAST($n::text[])": r"CAST\(\$\d+::text\[\]",
+    "<> / != $n": r"(<>|!=) ?(\$|CAST\(\$)",
+    "NOT IN ($n…)": r"NOT IN \(",
+    "IN ($n…)": r"(?<!NOT) IN \((\$|CAST)",
+    "ILIKE/LIKE $n": r"(?i)like \$\d+",
+    "LIMIT/OFFSET $n": r"(?i)(limit|offset) \$\d+",
+}
+
+
+def constructs(query: str) -> list[str]:
+    """The constructs of ``CONSTRUCTS`` found in a normalized statement."""
+    return [name for name, pattern in CONSTRUCTS.items() if re.search(pattern, query)]
+
+
 @dataclass(frozen=True)
 class Counts:
-    """Row counts for a scale (1.0: about 3.5M rows)."""
+    """Row counts for a scale (1.0: about 4M rows)."""
 
     scale: float
 
@@ -213,6 +233,24 @@ class Recorder:
             text = text.replace("'{status}'", sql.Literal(status).as_string(self.conn))
         self.calls[name].append((text, params))
         return execute(self.conn, shape, text, params)
+
+
+class _UntypedInt(Dumper):
+    """An int sent without a type: the server infers it from the statement, as for Prisma's prepared statements.
+
+    psycopg would send int2, int4 or int8 by the value's size, and pg_stat_statements would then count one
+    shape under several queryids (a parameter's type is part of the statement).
+    """
+
+    oid = 0
+
+    def dump(self, obj: int) -> bytes:
+        return str(obj).encode()
+
+
+def adapt(conn: psycopg.Connection[Any]) -> None:
+    """Send values as the application's clients do (ints untyped; text is already sent untyped)."""
+    conn.adapters.register_dumper(int, _UntypedInt)
 
 
 def execute(conn: psycopg.Connection[Any], shape: Shape, text: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -451,7 +489,8 @@ ACTIONS: list[tuple[Action, int]] = [
 
 
 def run_workload(conn: psycopg.Connection[Any], p: Pools, *, calls: float = 1.0, seed: int = 7) -> Recorder:
-    """Run the actions, interleaved at random, through ``conn`` (autocommit); returns what was sent."""
+    """Run the actions, interleaved at random, through ``conn`` (autocommit, adapted); returns what was sent."""
+    adapt(conn)
     rng = random.Random(seed)
     plan = [action for action, weight in ACTIONS for _ in range(max(1, round(weight * calls)))]
     rng.shuffle(plan)
