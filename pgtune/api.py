@@ -21,10 +21,16 @@ from .analyze.advisor import Advice, Options, advise
 from .apply import Applier, Report, Status
 from .capabilities import Capabilities, probe
 from .capture import Statement
+from .config import ConfigOptions, ConfigReport, Profile, ProfileConfig, Snapshot, Storage, compute_profile
+from .config import migration as config_migration
+from .config import run as run_config
+from .config.evidence import read as read_evidence
+from .config.verify import ConfigVerification
+from .config.verify import judge as judge_config
 from .connect import force_session_settings
 from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
-from .errors import InputError, from_psycopg
+from .errors import InputError, PgtuneError, from_psycopg
 from .health import EmittedMigration, HealthReport
 from .health import build_migration as build_health_migration
 from .health import run as run_health
@@ -58,8 +64,9 @@ def _library_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-__all__ = ["EmitOptions", "Progress", "SuggestOptions", "Suggestion", "apply", "check", "emit_migration", "health",
-           "rollback", "status", "suggest", "verify", "verify_query"]
+__all__ = ["ConfigOptions", "EmitOptions", "Progress", "SuggestOptions", "Suggestion", "apply", "check", "config",
+           "config_profile", "config_verify", "emit_migration", "health", "is_config_migration", "rollback", "status",
+           "suggest", "verify", "verify_query"]
 
 
 @dataclass(frozen=True)
@@ -195,19 +202,86 @@ def apply(conn: psycopg.Connection[Any], directory: Path, *, phase: int | None =
           monitor_dsn: str | None = None) -> Report:
     """Apply a migration folder's phases (all, one, or up to ``through``)."""
     applier = Applier(conn, directory, retries=retries, progress=progress, monitor_dsn=monitor_dsn, wait=wait)
+    settings = _settings_migration(directory)
+    if settings is not None and not dry_run:
+        chosen = [phase] if phase is not None else ([p.number for p in settings.phases if p.number <= through]
+                                                    if through is not None else None)
+        config_migration.guard(conn, settings, chosen, "up")
     return applier.apply([phase] if phase is not None else None, through=through, dry_run=dry_run)
+
+
+def _settings_migration(directory: Path) -> Migration | None:
+    """The migration in ``directory`` when it changes settings (pgtune config --emit), else None."""
+    try:
+        m = plan.load(directory, check=False)
+    except PgtuneError:
+        return None          # the Applier reports what is wrong with the folder
+    return m if any(p.step == plan.PhaseStep.SETTINGS for p in m.phases) else None
+
+
+def is_config_migration(directory: Path) -> bool:
+    return _settings_migration(directory) is not None
 
 
 @_library_errors
 def rollback(conn: psycopg.Connection[Any], directory: Path, *, phase: int | None = None, wait: float = 0.0,
              progress: Progress | None = None) -> Report:
     """Undo applied phases (or one), last first; only what this migration created is dropped."""
+    settings = _settings_migration(directory)
+    if settings is not None:
+        config_migration.guard(conn, settings, [phase] if phase is not None else None, "down")
     return Applier(conn, directory, progress=progress, wait=wait).rollback([phase] if phase is not None else None)
 
 
 @_library_errors
 def status(conn: psycopg.Connection[Any], directory: Path) -> Status:
-    return Applier(conn, directory).status()
+    """Each phase's state; for a config migration also each setting: applied, pending a restart, changed since."""
+    st = Applier(conn, directory).status()
+    settings = _settings_migration(directory)
+    if settings is not None:
+        st.settings = config_migration.states(conn, settings)
+    return st
+
+
+@_library_errors
+def config(conn: psycopg.Connection[Any], options: ConfigOptions | None = None, *,
+           emit: EmitOptions | None = None, evidence: Snapshot | None = None) -> ConfigReport:
+    """Settings proposals from the server's own statistics; with ``emit``, the migration that applies them.
+
+    The migration is refused (config.migration.BudgetRefused, exit 1) when the
+    memory budget refuses the set. ``evidence``: statistics already read (config.evidence.window
+    around a load), instead of since their reset or over ``options.window_s``.
+    """
+    if emit is not None:
+        plan.check_writable(emit.directory or Path("migrations"))
+    report, _ = run_config(conn, options, snapshot=evidence)
+    if emit is not None:
+        m = config_migration.build(conn, report, lock_timeout=emit.lock_timeout,
+                                   statement_timeout=emit.statement_timeout)
+        folder = emit.directory or Path("migrations") / m.id
+        if m.phases:
+            plan.emit(m, folder)
+        report.migration = {"id": m.id, "directory": str(folder) if m.phases else "",
+                            "phases": [f"{p.number}: {p.name}" for p in m.phases]}
+    return report
+
+
+def config_profile(profile: Profile, memory: int, *, cpus: int | None = None, storage: Storage = Storage.SSD,
+                   connections: int | None = None, server_version_num: int = 150000) -> ProfileConfig:
+    """The settings for a new server of ``profile`` (no connection: documented formulas and the memory budget)."""
+    return compute_profile(profile, memory, cpus, storage, connections, server_version_num)
+
+
+@_library_errors
+def config_verify(conn: psycopg.Connection[Any], directory: Path, *, window_s: float | None = None,
+                  evidence: Snapshot | None = None) -> ConfigVerification:
+    """Read the evidence again (over ``window_s``, or since the counters' reset, or ``evidence`` already read):
+    per setting, did its symptom go?"""
+    m = _settings_migration(directory)
+    if m is None:
+        raise InputError(f"{directory} is not a pgtune config migration")
+    snap = evidence if evidence is not None else read_evidence(conn, window_s)
+    return judge_config(m, snap, config_migration.states(conn, m))
 
 
 @_library_errors

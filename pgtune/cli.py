@@ -28,6 +28,9 @@ from .analyze.selection import SizeBasis
 from .apply import IndexSize, Outcome
 from .capabilities import Capabilities
 from .capture import WorkloadFilter, decode_queries, read_queries_file
+from .config import Profile
+from .config import Storage as ConfigStorage
+from .config.units import parse_size
 from .connect import connect, redact, resolve_dsn
 from .constraints import ConstraintAdvice
 from .duration import check_timeout, to_ms
@@ -528,13 +531,26 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
         st = api.status(conn, directory)
     if fmt == "json":
         emit_json({"migration_id": st.migration_id, "ok": st.ok, "checksum_mismatches": st.checksum_mismatches,
-                   "phases": [dataclasses.asdict(p) for p in st.phases]})
+                   "phases": [dataclasses.asdict(p) for p in st.phases],
+                   **({"settings": [dataclasses.asdict(s) for s in st.settings]} if st.settings else {})})
     else:
         click.echo(tabulate([[p.number, p.name, p.state, ", ".join(p.missing) or "-", ", ".join(p.invalid) or "-",
                               _sizes(p.sizes)] for p in st.phases],
                             headers=["phase", "name", "state", "missing", "invalid", "index MB (forecast → real)"]))
         for f in st.checksum_mismatches:
             click.echo(f"edited since emit: {f}")
+        if st.settings:
+            click.echo("")
+            click.echo(tabulate([[s.phase, s.target, s.name, s.before if s.before is not None else "(not set)",
+                                  s.value, s.now if s.now is not None else "(not set)", s.state,
+                                  "pending restart" if s.pending_restart else (s.in_force or "")]
+                                 for s in st.settings],
+                                headers=["phase", "where", "setting", "at emit", "pgtune sets", "now", "state",
+                                         "in force"], disable_numparse=True))
+            for s in st.settings:
+                if s.pending_restart:
+                    click.echo(f"pending restart: {s.name} is written ({s.now}), in force after the next restart "
+                               f"(now {s.in_force}); pgtune never restarts the server")
     if not st.ok:
         sys.exit(1)
 
@@ -623,12 +639,15 @@ def _sizes(sizes: list[IndexSize]) -> str:
               help="statement_timeout for each statement verify plans or measures.")
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write a JUnit XML report here (for CI).")
+@click.option("--window", type=click.FloatRange(0, min_open=True), default=None, metavar="SECONDS",
+              help="A config migration: read the statistics twice, this far apart, while the load runs (default: "
+                   "since their reset).")
 @click.option("--query", "adhoc", default=None, help="Check one statement instead of a migration folder.")
 @click.option("--expect-index", multiple=True, metavar="NAME", help="With --query: an index it must use.")
 @handle_errors
 def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, time_tolerance: float, analyze: bool,
-           trust_functions: bool, statement_timeout: str, junit_file: Path | None, adhoc: str | None,
-           expect_index: tuple[str, ...]) -> None:
+           trust_functions: bool, statement_timeout: str, junit_file: Path | None, window: float | None,
+           adhoc: str | None, expect_index: tuple[str, ...]) -> None:
     """Re-plan the targeted statements and check they use the new indexes.
 
     Exits 1 when a statement does not use any index built for it, its
@@ -647,6 +666,11 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
         raise click.UsageError("give either a migration DIRECTORY or --query SQL (exactly one of them)")
     if junit_file is not None:
         check_report_path(junit_file)
+    if directory is not None and api.is_config_migration(directory):
+        with connect(dsn) as conn:
+            checked = api.config_verify(conn, directory, window_s=window)
+        _print_config_verify(checked, fmt)
+        return
     with connect(dsn) as conn:
         if adhoc is not None:
             result = api.verify_query(conn, adhoc, list(expect_index), measure=analyze,
@@ -757,6 +781,146 @@ def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip:
                 click.echo(f"  {stmt};")
     if report.fails(None if fail_on == "never" else Severity(fail_on)):
         sys.exit(1)
+
+
+class _Size(click.ParamType[int]):
+    """A memory size (``16GB``, ``512MB``), in bytes."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value), "--memory")
+        except PgtuneError:
+            self.fail(f"{value!r} is not a size: use e.g. 16GB, 512MB", param, ctx)
+
+
+@cli.command()
+@dsn_option
+@format_option
+@click.option("--window", type=click.FloatRange(0, min_open=True), default=None, metavar="SECONDS",
+              help="Read the statistics twice, this far apart, and judge what happened between (default: since "
+                   "their last reset).")
+@click.option("--memory", type=_Size(), default=None,
+              help="The server's memory (default: read from its host when pgtune runs there, cgroup limit first).")
+@click.option("--cpus", type=click.IntRange(1), default=None, help="The server's CPUs (default: from its host).")
+@click.option("--storage", type=click.Choice([s.value for s in ConfigStorage]), default=None,
+              help="What the data lives on (default: the data directory's device, when on the host).")
+@click.option("--profile", type=click.Choice([p.value for p in Profile]), default=None,
+              help="A new server with no history: print settings for this workload from documented formulas "
+                   "(needs --memory; no connection).")
+@click.option("--connections", type=click.IntRange(1), default=None,
+              help="With --profile: max_connections (default: PGTune's for the profile).")
+@click.option("--as", "output", type=click.Choice(["conf", "alter-system"]), default="conf", show_default=True,
+              help="With --profile: postgresql.conf lines or ALTER SYSTEM statements.")
+@click.option("--server-version", type=click.IntRange(90600), default=150000, show_default=True,
+              help="With --profile: the server_version_num the settings are for.")
+@click.option("--emit", "emit_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]",
+              help="Write the proposals as a migration folder (default: migrations/<timestamp>_config): role and "
+                   "table settings, then reload, then restart; apply, status, verify and rollback work on it.")
+@click.option("--lock-timeout", default="5s", show_default=True, type=DURATION,
+              help="With --emit: lock_timeout for ALTER TABLE … SET (…).")
+@click.option("--statement-timeout", default="1min", show_default=True, type=DURATION,
+              help="With --emit: statement_timeout of the migration's statements.")
+@handle_errors
+def config(dsn: str | None, fmt: str, window: float | None, memory: int | None, cpus: int | None,
+           storage: str | None, profile: str | None, connections: int | None, output: str, server_version: int,
+           emit_dir: str | None, lock_timeout: str, statement_timeout: str) -> None:
+    """Propose server settings from what the server actually does, with the evidence for each.
+
+    Reads pg_settings and the statistics that show a setting is wrong
+    (temporary files, requested checkpoints, dead tuples, HOT updates,
+    sessions, JIT time) and proposes each change at its narrowest scope: a
+    role, a table, the server with a reload, the server with a restart
+    (written, never restarted). A memory budget refuses a set that could run
+    the server out of memory (exit 1). On a managed platform the server-wide
+    changes are printed as the platform's own commands.
+
+    \b
+    Example:
+      pgtune config
+      pgtune config --window 300 --format json > settings.json
+      pgtune config --memory 16GB --cpus 8 --storage ssd --emit migrations/settings
+      pgtune apply migrations/settings && pgtune status migrations/settings
+      pgtune config --profile oltp --memory 32GB --cpus 8 --storage ssd --as alter-system
+    """
+    if profile is not None:
+        if memory is None:
+            raise click.UsageError("--profile needs --memory (and --cpus, --storage for parallel and I/O settings)")
+        cfg = api.config_profile(Profile(profile), memory, cpus=cpus,
+                                 storage=ConfigStorage(storage or "ssd"), connections=connections,
+                                 server_version_num=server_version)
+        _print_profile(cfg, fmt, output)
+        return
+    emit = None
+    if emit_dir is not None:
+        emit = api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, lock_timeout=lock_timeout,
+                               statement_timeout=statement_timeout, slug="config")
+    options = api.ConfigOptions(window_s=window, memory=memory, cpus=cpus,
+                                storage=ConfigStorage(storage) if storage else None)
+    with connect(dsn) as conn:
+        report = api.config(conn, options, emit=emit)
+    if report.migration is not None:
+        m = report.migration
+        click.echo(f"wrote migration {m['id']} ({len(m['phases'])} phases) to {m['directory']}" if m["phases"]
+                   else "nothing to migrate: no proposal", err=True)
+    if fmt == "json":
+        emit_json(report.as_dict())
+    else:
+        _print_config(report)
+    if report.budget is not None and not report.budget.ok:
+        sys.exit(1)
+
+
+def _print_config_verify(checked: Any, fmt: str) -> None:
+    """Per setting of a config migration: did its symptom go away over the period read?"""
+    if fmt == "json":
+        emit_json(checked.as_dict())
+    else:
+        rows = [[style("ok", fg="green") if c.ok else style("FAIL", fg="red"), c.target, c.name, c.symptom,
+                 c.outcome, one_line(json.dumps(c.now, default=str), 70), c.note] for c in checked.checks]
+        click.echo(tabulate(rows, headers=["", "where", "setting", "symptom", "outcome", "now", "note"],
+                            disable_numparse=True))
+        p = checked.period
+        click.echo(f"period: {p['seconds']:,} s since {p['since']}" + (" (window)" if p["window"] else ""))
+    if not checked.ok:
+        sys.exit(1)
+
+
+def _print_profile(cfg: Any, fmt: str, output: str) -> None:
+    if fmt == "json":
+        emit_json(cfg.as_dict())
+    else:
+        click.echo(cfg.conf() if output == "conf" else cfg.alter_system(), nl=False)
+        click.echo(f"{'#' if output == 'conf' else '--'} memory budget: {cfg.budget.message}")
+        if not cfg.budget.ok:
+            click.echo("pgtune: refused: fewer --connections (put a pooler in front) or more --memory", err=True)
+    if not cfg.budget.ok:
+        sys.exit(1)
+
+
+def _print_config(report: Any) -> None:
+    if report.proposals:
+        click.echo(tabulate([[p.scope, p.target, p.setting, f"{p.current if p.current is not None else '-'} "
+                              f"({p.source})", p.value, one_line(p.why, 90)] for p in report.proposals],
+                            headers=["scope", "where", "setting", "now (source)", "proposed", "why"],
+                            disable_numparse=True))
+    else:
+        click.echo("no setting to change: the statistics show no symptom a setting fixes")
+    for a in report.advice:
+        click.echo(f"\nadvice: {a.title}: {a.why}")
+        for line in a.what_changes:
+            click.echo(f"  - {line}")
+    if report.budget is not None:
+        click.echo(f"\nmemory budget: {report.budget.message}")
+    for line in report.platform_changes:
+        click.echo(f"platform: {line}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"period: {report.period['seconds']:,} s since {report.period['since']}"
+               + (" (window)" if report.period["window"] else " (the statistics' reset)"))
 
 
 @cli.command()

@@ -74,3 +74,38 @@ def test_cli_reference_is_current() -> None:
     from pgtune.clidoc import render
 
     assert (DOCS / "cli.md").read_text() == render(), "docs/cli.md is stale: python -m pgtune.clidoc > docs/cli.md"
+
+
+def config_documented(section: str) -> set[str]:
+    text = (DOCS / "config-json.md").read_text()
+    part = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    return set(re.findall(r"^\| `(\w+)` \|", part, flags=re.M))
+
+
+def test_config_json_schema_matches_the_code() -> None:
+    from pgtune.apply.report import SettingStatus
+    from pgtune.config import Advice, ConfigReport, MemoryBudget, Proposal
+    from pgtune.config.hardware import Hardware
+    from pgtune.config.profile import ProfileConfig
+    from pgtune.config.verify import ConfigVerification, SettingCheck
+
+    assert config_documented("Top level") == set(ConfigReport("", "", True, {}, {}).as_dict())
+    assert config_documented("`proposals[]`") == fields(Proposal)
+    assert config_documented("`advice[]`") == fields(Advice)
+    assert config_documented("`budget`") == fields(MemoryBudget)
+    assert config_documented("`pgtune status --format json` on a config migration: `settings[]`") \
+        == fields(SettingStatus)
+    verify = config_documented("`pgtune verify --format json` on a config migration")
+    assert verify == set(ConfigVerification("", {}).as_dict())
+    assert config_documented("`checks[]`") == fields(SettingCheck) | {"ok"}
+    text = (DOCS / "config-json.md").read_text()
+    assert config_documented("`pgtune config --profile … --format json`") == fields(ProfileConfig)
+    for name in fields(Hardware):
+        assert f"`{name}`" in text
+
+
+def test_every_setting_family_has_its_page() -> None:
+    from pgtune.config import Family
+
+    pages = {p.stem for p in (DOCS / "settings").glob("*.md")}
+    assert pages == {str(f) for f in Family}

@@ -21,7 +21,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("plan", ("pgtune.plan", "pgtune.baseline", "pgtune.script")),
     ("apply", ("pgtune.apply", "pgtune.history")),
     ("verify", ("pgtune.verify",)),
-    ("health", ("pgtune.health",)),
+    ("health", ("pgtune.health", "pgtune.config")),
     ("prisma", ("pgtune.prisma",)),
     ("front", ("pgtune.api", "pgtune.cli", "pgtune.clidoc", "pgtune.demo", "pgtune.__main__", "pgtune")),
 ]

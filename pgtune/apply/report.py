@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..history import PhaseState
+from ..plan import SettingScope
 
 
 class Outcome(StrEnum):
@@ -57,15 +58,39 @@ class IndexSize:
     real_bytes: int | None
 
 
+class SettingState(StrEnum):
+    """What a config migration's setting holds now, against what it held at emit and what pgtune sets."""
+
+    AS_EMITTED = "as-emitted"          # what it held at emit: not applied, or rolled back
+    APPLIED = "applied"                # the proposed value
+    CHANGED = "changed-since"          # someone else changed it since: pgtune leaves it alone
+
+
+@dataclass(frozen=True)
+class SettingStatus:
+    phase: int
+    scope: SettingScope
+    name: str
+    target: str                        # server, role r in d, table s.t
+    before: str | None                 # what the object held at emit (None: not set there)
+    value: str                         # what pgtune sets
+    now: str | None                    # what the object holds now
+    state: SettingState
+    in_force: str | None               # pg_settings' value now (server and role settings)
+    pending_restart: bool              # written, in force only after a restart
+
+
 @dataclass
 class Status:
     migration_id: str
     phases: list[PhaseStatus]
     checksum_mismatches: list[str]
+    settings: list[SettingStatus] = field(default_factory=list)    # a config migration's settings
 
     @property
     def ok(self) -> bool:
         return not self.checksum_mismatches and all(
-            p.state != PhaseState.FAILED and not p.missing and not p.invalid for p in self.phases)
+            p.state != PhaseState.FAILED and not p.missing and not p.invalid for p in self.phases) and all(
+            s.state != SettingState.CHANGED for s in self.settings)
 
 

@@ -27,6 +27,8 @@ from .model import (
            PhaseStep,
            PlannedConstraint,
            PlannedIndex,
+           PlannedSetting,
+           SettingScope,
            Target,
 )
 from .phases import build, planned_constraint
@@ -35,6 +37,6 @@ from .steps import Action, Name, ObjectKind, Step
 
 __all__ = ["FORMAT_VERSION", "MANIFEST", "TARGETS", "Action", "ExistingConstraint", "ExistingIndex", "IndexFix",
            "Layout", "Migration", "Name", "ObjectKind", "PartitionIndex", "Phase", "PhaseStep", "PlannedConstraint",
-           "PlannedIndex", "Step", "Target", "build", "check_timeout", "check_writable", "down_script", "down_steps",
-           "emit", "load", "match_steps", "mismatches", "partitions", "planned_constraint", "script", "sha256",
-           "up_script", "up_steps", "write_layout"]
+           "PlannedIndex", "PlannedSetting", "SettingScope", "Step", "Target", "build", "check_timeout",
+           "check_writable", "down_script", "down_steps", "emit", "load", "match_steps", "mismatches", "partitions",
+           "planned_constraint", "script", "sha256", "up_script", "up_steps", "write_layout"]

@@ -25,6 +25,8 @@ from .model import (
     PhaseStep,
     PlannedConstraint,
     PlannedIndex,
+    PlannedSetting,
+    SettingScope,
     Target,
 )
 from .render import down_items, print_items, steps_of, up_items
@@ -138,7 +140,8 @@ def _phase(p: dict[str, Any]) -> Phase:
                  [ExistingIndex(**{**partitions(e), "fix": IndexFix(e.get("fix", "drop"))})
                   for e in p.get("existing", [])],
                  [ExistingConstraint(**c) for c in p.get("existing_constraints", [])],
-                 [Step.from_json(s) for s in p["up"]], [Step.from_json(s) for s in p["down"]])
+                 [Step.from_json(s) for s in p["up"]], [Step.from_json(s) for s in p["down"]],
+                 [PlannedSetting(**{**s, "scope": SettingScope(s["scope"])}) for s in p.get("settings", [])])
 
 
 def match_steps(directory: Path, name: str, steps: list[Step]) -> None:

@@ -116,11 +116,53 @@ class ExistingConstraint:
     reason: str = ""
 
 
+class SettingScope(StrEnum):
+    """Where a setting is changed, which is how it takes effect (pgtune config's phases, in this order)."""
+
+    ROLE = "role"          # ALTER ROLE … IN DATABASE … SET: that role's new sessions
+    TABLE = "table"        # ALTER TABLE … SET (…): a storage parameter, at once
+    RELOAD = "reload"      # ALTER SYSTEM SET + pg_reload_conf(): every session, at once
+    RESTART = "restart"    # ALTER SYSTEM SET: written now, in force after the next restart (pgtune never restarts)
+
+    @property
+    def rank(self) -> int:
+        return list(SettingScope).index(self)
+
+
+@dataclass
+class PlannedSetting:
+    """A setting a config phase changes, with what was there before: the down script restores exactly that.
+
+    ``before`` is the value the scope's object held at emit — the
+    postgresql.auto.conf entry (server scope), the role's own setting in the
+    database, the table's storage parameter — or None when it held none (the
+    down script then RESETs it). ``in_force``/``source`` are pg_settings'
+    value and source at emit, for the record.
+    """
+
+    scope: SettingScope
+    name: str
+    value: str
+    before: str | None
+    in_force: str
+    source: str
+    up: str                        # the statement the up script runs
+    down: str                      # the statement that restores ``before``
+    reason: str = ""
+    symptom: str = "none"          # what verify measures again (pgtune.config.model.Symptom)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    role: str | None = None
+    database: str | None = None
+    schema: str | None = None
+    table: str | None = None
+
+
 class PhaseStep(StrEnum):
     """What a phase does.
 
     suggest: build indexes, add CHECK constraints NOT VALID, validate them.
     health: rebuild existing indexes, validate existing constraints, drop indexes.
+    config: change settings (ALTER ROLE/TABLE … SET, ALTER SYSTEM).
     """
 
     INDEXES = "indexes"
@@ -129,6 +171,7 @@ class PhaseStep(StrEnum):
     REBUILD = "rebuild"
     VALIDATE_EXISTING = "validate-existing"
     DROP_INDEXES = "drop-indexes"
+    SETTINGS = "settings"
 
 
 @dataclass
@@ -143,6 +186,7 @@ class Phase:
     existing_constraints: list[ExistingConstraint] = field(default_factory=list)   # VALIDATE_EXISTING
     up: list[Step] = field(default_factory=list)      # the units of NN_up.sql, in order (filled at emit)
     down: list[Step] = field(default_factory=list)    # the units of NN_down.sql
+    settings: list[PlannedSetting] = field(default_factory=list)             # SETTINGS
 
     def existing_index(self, schema: str, name: str) -> ExistingIndex | None:
         return next((e for e in self.existing if (e.schema, e.name) == (schema, name)), None)

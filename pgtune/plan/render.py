@@ -10,7 +10,7 @@ quoting routine: DDL printed by pglast, comment lines through ddl.comment.
 from __future__ import annotations
 
 from ..duration import check_timeout
-from .model import IndexFix, Migration, Phase, PhaseStep
+from .model import IndexFix, Migration, Phase, PhaseStep, PlannedSetting, SettingScope
 from .recipe import Item, build, c, drop_existing, rebuild_existing, remove, restore_existing
 from .steps import Action, ObjectKind, Step, setting
 
@@ -87,6 +87,8 @@ def up_items(m: Migration, phase: Phase, *, down_file: bool = True) -> list[Item
         return _add_constraints_up(m, phase)
     if phase.step == PhaseStep.VALIDATE:
         return _validate_up(m, phase)
+    if phase.step == PhaseStep.SETTINGS:
+        return _settings_items(m, phase, "up")
     return _indexes_up(m, phase, down_file=down_file)
 
 
@@ -225,7 +227,47 @@ def _existing_down(m: Migration, phase: Phase) -> list[Item]:
     return out
 
 
+def _setting_step(s: PlannedSetting, stmt: str, undo: str | None) -> Step:
+    """One ALTER ROLE / TABLE / SYSTEM statement as a step that names what it sets."""
+    undo_sql = (undo,) if undo else ()
+    if s.scope == SettingScope.ROLE:
+        return Step(ObjectKind.ROLE_SETTING, Action.SET, s.database or "", s.name, (stmt,), table=s.role or "",
+                    undo=undo_sql)
+    if s.scope == SettingScope.TABLE:
+        return Step(ObjectKind.TABLE_SETTING, Action.SET, s.schema or "", s.name, (stmt,), table=s.table or "",
+                    undo=undo_sql)
+    return Step(ObjectKind.SERVER_SETTING, Action.SET, "", s.name, (stmt,), undo=undo_sql)
+
+
+def _settings_items(m: Migration, phase: Phase, direction: str) -> list[Item]:
+    """ALTER ROLE/TABLE/SYSTEM statements, each in autocommit (ALTER SYSTEM refuses a transaction block).
+
+    A server phase ends with pg_reload_conf(): reload-level settings take
+    effect, restart-level ones show pending_restart. pgtune never restarts.
+    """
+    file = phase.up_file if direction == "up" else phase.down_file
+    server = any(s.scope in (SettingScope.RELOAD, SettingScope.RESTART) for s in phase.settings)
+    restart = [s.name for s in phase.settings if s.scope == SettingScope.RESTART]
+    what = phase.name if direction == "up" else f"restores what {phase.up_file} changed, as it was at emit"
+    out: list[Item] = [*_header(m, phase, file, what)[:2],
+                       _c("Run outside a transaction block (ALTER SYSTEM refuses one): psql -v ON_ERROR_STOP=1 -f "
+                          + file),
+                       *_settings(m, statement_limit=True)]
+    if restart and direction == "up":
+        out.append(_c("In force after the next server restart (pgtune never restarts): " + ", ".join(restart)))
+    for s in (phase.settings if direction == "up" else list(reversed(phase.settings))):
+        before = s.before if s.before is not None else "not set: RESET"
+        out += ["", _c(f"{s.name}: {s.value} (was {before}; in force at emit {s.in_force}, source {s.source})"),
+                *([_c(s.reason)] if s.reason and direction == "up" else []),
+                _setting_step(s, s.up, s.down) if direction == "up" else _setting_step(s, s.down, None)]
+    if server:
+        out += ["", Step(ObjectKind.SERVER_SETTING, Action.RELOAD, "", "", ("SELECT pg_catalog.pg_reload_conf()",))]
+    return out
+
+
 def down_items(m: Migration, phase: Phase) -> list[Item]:
+    if phase.step == PhaseStep.SETTINGS:
+        return _settings_items(m, phase, "down")
     if phase.step in (PhaseStep.REBUILD, PhaseStep.VALIDATE_EXISTING, PhaseStep.DROP_INDEXES):
         return _existing_down(m, phase)
     if phase.step != PhaseStep.INDEXES:

@@ -27,6 +27,9 @@ class ObjectKind(StrEnum):
     NOT_NULL = "not-null"                    # a column's NOT NULL (``name`` is the column)
     TABLE = "table"                          # ANALYZE (``name`` is the table)
     SETTING = "setting"                      # SET lock_timeout …: the session the script runs in (``name`` the setting)
+    SERVER_SETTING = "server-setting"        # ALTER SYSTEM … (``name`` the setting); pg_reload_conf() is one too
+    ROLE_SETTING = "role-setting"            # ALTER ROLE … IN DATABASE … SET (``table`` the role, ``schema`` the db)
+    TABLE_SETTING = "table-setting"          # ALTER TABLE … SET (…): a storage parameter (``name`` the parameter)
 
 
 class Action(StrEnum):
@@ -38,7 +41,8 @@ class Action(StrEnum):
     VALIDATE = "validate"    # ALTER TABLE … VALIDATE CONSTRAINT
     ANALYZE = "analyze"
     ALTER = "alter"          # a property of an index built just before: COMMENT, statistics target, CLUSTER ON
-    SET = "set"              # a session setting
+    SET = "set"              # a setting: the session's, or one ALTER SYSTEM / ROLE / TABLE stores
+    RELOAD = "reload"        # pg_reload_conf(): the server reads its configuration files again
 
 
 INDEX_KINDS = (ObjectKind.INDEX, ObjectKind.PARTITIONED_INDEX, ObjectKind.INDEX_ON_ONLY)
@@ -115,6 +119,12 @@ class Step:
             return f"NOT NULL on column {ddl.name(self.name)} of {ddl.qualified(self.schema, self.table)}"
         if self.kind == ObjectKind.TABLE:
             return f"table {ddl.qualified(self.schema, self.name)}"
+        if self.kind == ObjectKind.ROLE_SETTING:
+            return f"setting {self.name} of role {ddl.name(self.table)} in database {ddl.name(self.schema)}"
+        if self.kind == ObjectKind.TABLE_SETTING:
+            return f"storage parameter {self.name} of {ddl.qualified(self.schema, self.table)}"
+        if self.kind == ObjectKind.SERVER_SETTING:
+            return "configuration reload" if self.action == Action.RELOAD else f"server setting {self.name}"
         return f"setting {self.name}"
 
     @property

@@ -1,0 +1,243 @@
+"""Evidence: the settings in force and the statistics that show a setting is wrong, as plain data.
+
+A ``Snapshot`` is one reading of pg_settings, the role and database settings,
+the cluster's database counters, checkpoints (pg_stat_bgwriter, or
+pg_stat_checkpointer on 17+), WAL (pg_stat_wal), per-table tuples and
+vacuums, the statements that spilled or compiled (pg_stat_statements) and the
+sessions now. Counters count since their reset; ``window(a, b)`` turns two
+readings into what happened between them (gauges — dead tuples, sessions — are
+the second reading's).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from .. import catalog_sql
+from ..errors import UnsupportedServer
+from .model import InForce
+
+STATEMENT_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Cluster-wide counters (pg_stat_database summed, checkpoints, WAL)."""
+
+    temp_files: int = 0
+    temp_bytes: int = 0
+    blks_read: int = 0
+    blks_hit: int = 0
+    transactions: int = 0
+    sessions: int = 0
+    session_ms: float = 0.0
+    checkpoints_timed: int = 0
+    checkpoints_requested: int = 0
+    checkpoint_buffers: int = 0
+    wal_bytes: int = 0
+    wal_records: int = 0
+    wal_fpi: int = 0
+    wal_buffers_full: int = 0
+
+    def minus(self, before: Counters) -> Counters:
+        return Counters(**{k: getattr(self, k) - getattr(before, k) for k in self.__dataclass_fields__})
+
+    @property
+    def hit_ratio(self) -> float | None:
+        total = self.blks_hit + self.blks_read
+        return self.blks_hit / total if total else None
+
+
+@dataclass(frozen=True)
+class TableStats:
+    schema: str
+    table: str
+    live: int
+    dead: int
+    inserts: int
+    updates: int
+    hot_updates: int
+    newpage_updates: int | None     # PostgreSQL 16+
+    deletes: int
+    vacuums: int
+    autovacuums: int
+    reltuples: float
+    bytes: int
+    reloptions: dict[str, str] = field(default_factory=dict)
+
+    def minus(self, before: TableStats) -> TableStats:
+        diff = {k: getattr(self, k) - getattr(before, k)
+                for k in ("inserts", "updates", "hot_updates", "deletes", "vacuums", "autovacuums")}
+        newpage = (self.newpage_updates - before.newpage_updates
+                   if self.newpage_updates is not None and before.newpage_updates is not None else None)
+        return replace(self, newpage_updates=newpage, **diff)
+
+
+@dataclass(frozen=True)
+class StatementStats:
+    queryid: int | None
+    query: str
+    role: str
+    calls: int
+    total_ms: float
+    temp_blks_written: int
+    jit_functions: int | None
+    jit_ms: float | None
+
+    def minus(self, before: StatementStats) -> StatementStats:
+        jit_f = (self.jit_functions - before.jit_functions
+                 if self.jit_functions is not None and before.jit_functions is not None else self.jit_functions)
+        jit_ms = self.jit_ms - before.jit_ms if self.jit_ms is not None and before.jit_ms is not None else self.jit_ms
+        return replace(self, calls=self.calls - before.calls, total_ms=self.total_ms - before.total_ms,
+                       temp_blks_written=self.temp_blks_written - before.temp_blks_written,
+                       jit_functions=jit_f, jit_ms=jit_ms)
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """Client sessions now, per role and state."""
+
+    role: str
+    state: str
+    count: int
+    longest_s: float
+    youngest_s: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    server_version_num: int
+    database: str
+    taken_at: datetime
+    since: datetime                        # when the counters started counting (or the window's start)
+    settings: dict[str, InForce]
+    role_settings: dict[tuple[str | None, str | None], dict[str, str]]   # (role, database) -> name -> value
+    counters: Counters
+    database_bytes: int
+    tables: dict[tuple[str, str], TableStats]
+    statements: list[StatementStats]
+    sessions: list[Sessions]
+    statements_readable: bool = True       # pg_stat_statements installed in this database and readable
+    indexed: dict[tuple[str, str], tuple[frozenset[str], bool]] = field(default_factory=dict)  # columns, expressions
+    statements_dealloc: int | None = None  # pg_stat_statements_info.dealloc: entries evicted (max reached)
+    window: bool = False                   # counters are the difference of two readings
+
+    @property
+    def seconds(self) -> float:
+        return max((self.taken_at - self.since).total_seconds(), 1e-3)
+
+    @property
+    def major(self) -> int:
+        return self.server_version_num // 10000
+
+    def setting(self, name: str) -> InForce:
+        return self.settings[name]
+
+    def role_value(self, role: str, database: str | None, name: str) -> str | None:
+        return self.role_settings.get((role, database), {}).get(name)
+
+
+def rows(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(catalog_sql.load(name), params or {})
+        return cur.fetchall()
+
+
+def options(raw: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in raw:
+        key, _, value = item.partition("=")
+        out[key] = value
+    return out
+
+
+def _statements(conn: psycopg.Connection[Any], version: int) -> tuple[list[StatementStats], bool]:
+    installed = conn.execute("SELECT /* pgtune */ count(*) FROM pg_catalog.pg_extension "
+                             "WHERE extname = 'pg_stat_statements'").fetchone()
+    if not installed or not installed[0]:
+        return [], False
+    try:
+        with conn.transaction():
+            found = rows(conn, "config_statements" if version >= 150000 else "config_statements_14",
+                         {"limit": STATEMENT_LIMIT})
+    except psycopg.Error:
+        if conn.broken or conn.closed:
+            raise
+        return [], False        # not preloaded (the view errors), or not on the search_path
+    return [StatementStats(r["queryid"], r["query"], r["role"] or "", r["calls"], r["total_ms"],
+                           r["temp_blks_written"], r["jit_functions"], r["jit_ms"]) for r in found], True
+
+
+def _dealloc(conn: psycopg.Connection[Any]) -> int | None:
+    try:
+        with conn.transaction():
+            info = rows(conn, "config_statements_info")
+    except psycopg.Error:
+        if conn.broken or conn.closed:
+            raise
+        return None
+    return int(info[0]["dealloc"]) if info else None
+
+
+def capture(conn: psycopg.Connection[Any]) -> Snapshot:
+    """One reading of everything `pgtune config` judges by."""
+    version = conn.info.server_version
+    if version < 140000:
+        raise UnsupportedServer("pgtune config needs PostgreSQL 14 or later (pg_stat_wal, session counters)")
+    settings = {r["name"]: InForce(**r) for r in rows(conn, "config_settings")}
+    roles: dict[tuple[str | None, str | None], dict[str, str]] = {}
+    for r in rows(conn, "config_role_settings"):
+        roles[(r["role"], r["database"])] = options(r["settings"] or [])
+    db = rows(conn, "config_databases")[0]
+    cp = rows(conn, "config_checkpoints_17" if version >= 170000 else "config_checkpoints")[0]
+    wal = rows(conn, "config_wal")[0]
+    resets = [t for t in (db["stats_reset"], cp["stats_reset"], wal["stats_reset"]) if t is not None]
+    since = max([db["started_at"], *resets])      # the shortest span every counter covers
+    counters = Counters(temp_files=db["temp_files"], temp_bytes=db["temp_bytes"], blks_read=db["blks_read"],
+                        blks_hit=db["blks_hit"], transactions=db["transactions"], sessions=db["sessions"],
+                        session_ms=db["session_ms"], checkpoints_timed=cp["timed"],
+                        checkpoints_requested=cp["requested"], checkpoint_buffers=cp["buffers_written"],
+                        wal_bytes=wal["bytes"], wal_records=wal["records"], wal_fpi=wal["full_page_images"],
+                        wal_buffers_full=wal["buffers_full"])
+    tables = {(r["schema"], r["table"]): TableStats(
+        r["schema"], r["table"], r["live"], r["dead"], r["inserts"], r["updates"], r["hot_updates"],
+        r["newpage_updates"], r["deletes"], r["vacuums"], r["autovacuums"], r["reltuples"], r["bytes"],
+        options(r["reloptions"])) for r in rows(conn, "config_tables_16" if version >= 160000 else "config_tables")}
+    statements, readable = _statements(conn, version)
+    sessions = [Sessions(r["role"], r["state"], r["sessions"], r["longest_s"], r["youngest_s"])
+                for r in rows(conn, "config_connections")]
+    indexed = {(r["schema"], r["table"]): (frozenset(r["columns"]), bool(r["expressions"]))
+               for r in rows(conn, "config_indexed_columns")}
+    dbname = conn.execute("SELECT /* pgtune */ pg_catalog.current_database()").fetchone()
+    return Snapshot(version, dbname[0] if dbname else "", db["taken_at"], since, settings, roles, counters,
+                    db["database_bytes"], tables, statements, sessions, readable, indexed,
+                    _dealloc(conn) if readable else None)
+
+
+def window(before: Snapshot, after: Snapshot) -> Snapshot:
+    """What happened between two readings: counters as differences, gauges and settings as in ``after``."""
+    tables = {k: t.minus(before.tables[k]) if k in before.tables else t for k, t in after.tables.items()}
+    old = {(s.queryid, s.role): s for s in before.statements}
+    statements = []
+    for s in after.statements:
+        prev = old.get((s.queryid, s.role))
+        d = s.minus(prev) if prev is not None else s
+        if d.calls > 0:
+            statements.append(d)
+    return replace(after, since=before.taken_at, counters=after.counters.minus(before.counters), tables=tables,
+                   statements=statements, window=True)
+
+
+def read(conn: psycopg.Connection[Any], window_s: float | None = None) -> Snapshot:
+    """Since the counters' reset, or over ``window_s`` seconds (two readings)."""
+    first = capture(conn)
+    if not window_s:
+        return first
+    time.sleep(window_s)
+    return window(first, capture(conn))

@@ -1,0 +1,344 @@
+"""Issue 26: one test per symptom, on a real server of their own (pgtune config changes server settings).
+
+Each test provokes the symptom with a load, shows the proposal with its
+evidence, applies the migration, runs the same load again and shows the
+symptom gone, then rolls back: pg_settings (value, source, pending_restart),
+postgresql.auto.conf, role settings and table reloptions exactly as before.
+The cluster is this module's own (ALTER SYSTEM never touches the shared
+test server) and is left as it was found after every test.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from pgtune import api
+from pgtune.cluster import LocalCluster, find_bindir
+from pgtune.config import ConfigOptions, Scope, Storage, Symptom, evidence
+from pgtune.config.verify import Outcome
+
+SETTINGS = {
+    "shared_buffers": "16MB",          # small: a 60 MB table misses it (the restart-level test)
+    "max_wal_size": "32MB",            # small: a write burst requests checkpoints
+    "min_wal_size": "32MB",
+    "autovacuum_naptime": "1s",        # autovacuum looks at once: only its thresholds decide
+    "autovacuum_vacuum_cost_delay": "0",   # and, once started, is not slowed down on a busy machine
+    "fsync": "off",
+}
+HARDWARE = ConfigOptions(memory=8 << 30, cpus=2, storage=Storage.HDD)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    import os
+    bindir = os.environ.get("PGTUNE_PG_BINDIR")
+    c = LocalCluster(Path(bindir) if bindir else find_bindir(), settings=SETTINGS).start()
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+_n = iter(range(1, 1000))
+
+
+@pytest.fixture
+def dsn(cluster: LocalCluster) -> Iterator[str]:
+    name = f"cfg{next(_n)}"
+    with psycopg.connect(cluster.dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(cluster.dsn_for(name), autocommit=True) as c:
+        c.execute("CREATE EXTENSION pg_stat_statements")
+    yield cluster.dsn_for(name)
+    with psycopg.connect(cluster.dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def server_state(conn: psycopg.Connection[Any], cluster: LocalCluster) -> dict[str, Any]:
+    """Everything a config migration may touch, as a new session sees it (never pgtune's own session settings)."""
+    with psycopg.connect(conn.info.dsn, autocommit=True) as fresh:
+        return _state(fresh, cluster)
+
+
+def changed_since(conn: psycopg.Connection[Any], cluster: LocalCluster, start: dict[str, Any]) -> list[Any]:
+    """What differs from ``start`` (a reload reaches the postmaster a moment after pg_reload_conf: polled)."""
+    diff: list[Any] = []
+    for _ in range(20):
+        now = server_state(conn, cluster)
+        diff = [(k, [x for x in now[k] if x not in start[k]] if k != "auto.conf" else now[k])
+                for k in start if now[k] != start[k]]
+        if not diff:
+            return []
+        time.sleep(0.1)
+    return diff
+
+
+def _state(conn: psycopg.Connection[Any], cluster: LocalCluster) -> dict[str, Any]:
+    settings = conn.execute("SELECT name, setting, source FROM pg_settings ORDER BY name").fetchall()
+    # A restart-only setting whose default is computed at start (wal_buffers -1 → 1/32 of shared_buffers) stays
+    # pending_restart after SET, RESET and a reload: PostgreSQL compares the file's -1 with the value it computed.
+    # Its value, source and postgresql.auto.conf are back exactly; only a restart clears that flag.
+    pending = conn.execute("SELECT name FROM pg_settings WHERE pending_restart "
+                           "AND NOT (context = 'postmaster' AND boot_val = '-1' AND source = 'default') "
+                           "ORDER BY name").fetchall()
+    roles = conn.execute("SELECT setrole, setdatabase, setconfig FROM pg_db_role_setting ORDER BY 1, 2").fetchall()
+    tables = conn.execute("SELECT oid::regclass::text, reloptions FROM pg_class WHERE relkind = 'r' "
+                          "AND relnamespace = 'public'::regnamespace ORDER BY 1").fetchall()
+    auto = (cluster.datadir / "postgresql.auto.conf").read_bytes()
+    return {"settings": settings, "pending_restart": pending, "roles": roles, "tables": tables, "auto.conf": auto}
+
+
+def flush(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    time.sleep(0.6)     # other backends publish their counters within a second
+
+
+def around(conn: psycopg.Connection[Any], load: Callable[[], None],
+           prepare: Callable[[], None] | None = None) -> evidence.Snapshot:
+    """The evidence of exactly one run of ``load`` (``prepare`` runs first, outside the window)."""
+    if prepare is not None:
+        prepare()
+    flush(conn)
+    before = evidence.capture(conn)
+    load()
+    flush(conn)
+    return evidence.window(before, evidence.capture(conn))
+
+
+def propose_apply_verify(conn: psycopg.Connection[Any], cluster: LocalCluster, tmp_path: Path,
+                         load: Callable[[], None], symptom: Symptom,
+                         prepare: Callable[[], None] | None = None) -> tuple[Any, Any, Any]:
+    """Provoke, propose, apply, run the load again, judge, roll back; return (proposal, check, migration dir)."""
+    start = server_state(conn, cluster)
+    first = around(conn, load, prepare)
+    report = api.config(conn, HARDWARE, evidence=first, emit=api.EmitOptions(directory=tmp_path / "m"))
+    found = [p for p in report.proposals if p.symptom == symptom]
+    assert found, [(p.setting, p.why) for p in report.proposals]
+    api.apply(conn, tmp_path / "m")
+    second = around(conn, load, prepare)
+    result = api.config_verify(conn, tmp_path / "m", evidence=second)
+    checks = [c for c in result.checks if c.symptom == symptom]
+    api.rollback(conn, tmp_path / "m")
+    assert changed_since(conn, cluster, start) == []
+    return found[0], checks[0], result
+
+
+def app(dsn: str, user: str | None = None) -> psycopg.Connection[Any]:
+    """A fresh application session, never one pgtune's library touched."""
+    return psycopg.connect(dsn, autocommit=True, **({"user": user} if user else {}))
+
+
+def test_sorts_spilling_under_a_small_work_mem_get_the_role_a_larger_one(
+        dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
+    with app(dsn) as c:
+        c.execute("DROP ROLE IF EXISTS reporter")
+        c.execute("CREATE ROLE reporter LOGIN")
+        c.execute("CREATE TABLE big AS SELECT g AS id, md5(g::text) AS t FROM generate_series(1, 300000) g")
+        c.execute("GRANT SELECT ON big TO reporter")
+
+    def load() -> None:
+        with app(dsn, "reporter") as r:
+            for _ in range(2):
+                r.execute("SELECT count(*) FROM (SELECT t FROM big ORDER BY t OFFSET 1) s").fetchone()
+
+    try:
+        with app(dsn) as conn:
+            p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.TEMP_SPILL)
+    finally:
+        with app(dsn) as c:
+            c.execute("DROP OWNED BY reporter")
+            c.execute("DROP ROLE reporter")
+    assert (p.setting, p.scope, p.role) == ("work_mem", Scope.ROLE, "reporter")
+    assert p.evidence["temp_bytes"] > 4 << 20 and "ORDER BY t" in p.evidence["statements"][0]["query"]
+    assert check.before["temp_bytes"] > 0 and check.now["temp_bytes"] == 0 and check.outcome == Outcome.GONE
+
+
+def test_a_write_burst_under_a_small_max_wal_size_stops_requesting_checkpoints(
+        dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
+    with app(dsn) as c:
+        c.execute("CREATE TABLE events (id bigint, payload text)")
+
+    def checkpoint() -> None:
+        """Both runs start from a fresh checkpoint, outside the window: the checkpointer counts it a moment
+        after CHECKPOINT returns, so wait until it has."""
+        with app(dsn) as c:
+            view = ("pg_stat_checkpointer", "num_requested") if c.info.server_version >= 170000 else \
+                ("pg_stat_bgwriter", "checkpoints_req")
+            count = sql.SQL("SELECT {} FROM {}").format(sql.Identifier(view[1]), sql.Identifier(view[0]))
+            before = c.execute(count).fetchone()
+            c.execute("CHECKPOINT")
+            assert wait_for(lambda: c.execute(count).fetchone() != before, 10)
+
+    def load() -> None:
+        with app(dsn) as c:
+            c.execute("INSERT INTO events SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 250000) g")
+
+    with app(dsn) as conn:
+        p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.REQUESTED_CHECKPOINTS,
+                                           checkpoint)
+    assert (p.setting, p.scope, p.current, p.source) == ("max_wal_size", Scope.RELOAD, "32MB", "configuration file")
+    assert p.evidence["checkpoints_requested"] >= 2
+    assert check.now["checkpoints_requested"] == 0 and check.outcome == Outcome.GONE
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 30.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(0.5)
+    return check()
+
+
+def dead_tuples(dsn: str, table: str) -> int:
+    with app(dsn) as c:
+        c.execute("SELECT pg_stat_force_next_flush()")
+        row = c.execute("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = %s", (table,)).fetchone()
+        return int(row[0]) if row else 0
+
+
+def test_a_table_churned_by_updates_gets_autovacuum_sooner(dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
+    with app(dsn) as c:
+        c.execute("CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL, note text)")
+        c.execute("INSERT INTO accounts SELECT g, 0, md5(g::text) FROM generate_series(1, 200000) g")
+        c.execute("VACUUM ANALYZE accounts")
+    offset = iter(range(0, 200000, 25000))
+
+    def load() -> None:
+        """25,000 rows (12.5%) updated in batches: below autovacuum's default 20% + 50."""
+        start = next(offset)
+        with app(dsn) as c:
+            for lo in range(start, start + 25000, 1000):
+                c.execute("UPDATE accounts SET balance = balance + 1 WHERE id > %s AND id <= %s", (lo, lo + 1000))
+        # autovacuum looks every second here: give it the time to come, or not
+        wait_for(lambda: dead_tuples(dsn, "accounts") < 5000, 40)
+
+    with app(dsn) as conn:
+        p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.DEAD_TUPLES)
+    assert (p.setting, p.scope, p.table, p.value) == ("autovacuum_vacuum_scale_factor", Scope.TABLE, "accounts", "0.02")
+    assert p.evidence["dead"] >= 20000 and p.evidence["autovacuums"] == 0
+    assert check.now["dead"] < 0.05 * 200000 and check.now["autovacuums"] >= 1 and check.outcome == Outcome.GONE, check
+
+
+def test_updates_that_are_never_hot_get_a_fillfactor(dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
+    with app(dsn) as c:
+        c.execute("CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL, total int, note text, "
+                  "payment_ref text)")
+    batch = iter(range(0, 10_000_000, 20000))
+
+    def load() -> None:
+        """The application's day: 20,000 new orders, then each is paid (a transaction each): its row grows by the
+        payment reference, no indexed column changes."""
+        lo = next(batch)
+        with app(dsn) as c:
+            c.execute("INSERT INTO orders SELECT g, 'new', g %% 100, repeat('x', 20) "
+                      "FROM generate_series(%s::int, %s::int) g", (lo + 1, lo + 20000))
+            for i in range(lo + 1, lo + 20001):
+                c.execute("UPDATE orders SET status = %s, payment_ref = %s WHERE id = %s", ("paid", f"pi_{i:0100d}", i))
+
+    with app(dsn) as conn:
+        p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.NON_HOT_UPDATES)
+    assert (p.setting, p.scope, p.table, p.value) == ("fillfactor", Scope.TABLE, "orders", "60")
+    assert p.evidence["hot_share"] < 0.5
+    # PostgreSQL 16+ counts the updates that left their page; before, pgtune reads the UPDATE's columns
+    assert p.evidence.get("updated_columns", ["payment_ref", "status"]) == ["payment_ref", "status"]
+    assert "updated_columns" in p.evidence or p.evidence["newpage_updates"] >= 0.5 * (20000 - p.evidence["hot_updates"])
+    assert check.now["hot_share"] >= 0.5 and check.outcome == Outcome.GONE, check
+
+
+def test_many_short_connections_get_a_pooler_with_what_it_changes(dsn: str, cluster: LocalCluster) -> None:
+    """No server setting fixes connecting per request: pgtune says pool, with the numbers. The same requests
+    through one pooled connection (what a pooler gives the server) no longer show it."""
+    def per_request() -> None:
+        for _ in range(150):
+            with app(dsn) as c:
+                c.execute("SELECT 1").fetchone()
+
+    def pooled() -> None:
+        with app(dsn) as c:
+            for _ in range(150):
+                c.execute("SELECT 1").fetchone()
+
+    with app(dsn) as conn:
+        start = server_state(conn, cluster)
+        report = api.config(conn, HARDWARE, evidence=around(conn, per_request))
+        advice = [a for a in report.advice if a.symptom == Symptom.SHORT_CONNECTIONS]
+        assert advice and advice[0].evidence["sessions"] >= 150 and advice[0].evidence["mean_session_ms"] < 1000
+        assert any("prepared statements" in line for line in advice[0].what_changes)
+        assert any("SET LOCAL" in line for line in advice[0].what_changes)
+        again = api.config(conn, HARDWARE, evidence=around(conn, pooled))
+        assert not [a for a in again.advice if a.symptom == Symptom.SHORT_CONNECTIONS]
+        assert changed_since(conn, cluster, start) == []
+
+
+def test_a_restart_level_change_is_written_pending_and_nothing_restarts(
+        dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
+    with app(dsn) as c:
+        c.execute("CREATE TABLE history AS SELECT g AS id, repeat(md5(g::text), 4) AS body "
+                  "FROM generate_series(1, 300000) g")      # ~60 MB against shared_buffers 16MB
+
+    def load() -> None:
+        with app(dsn) as c:
+            for _ in range(2):
+                c.execute("SELECT count(*) FROM history WHERE body LIKE '%zz%'").fetchone()
+
+    with app(dsn) as conn:
+        start = server_state(conn, cluster)
+        started = conn.execute("SELECT pg_postmaster_start_time()").fetchone()
+        report = api.config(conn, HARDWARE, evidence=around(conn, load),
+                            emit=api.EmitOptions(directory=tmp_path / "m"))
+        p = next(p for p in report.proposals if p.setting == "shared_buffers")
+        assert (p.scope, p.current, p.source) == (Scope.RESTART, "16MB", "configuration file")
+        assert p.evidence["hit_ratio"] < 0.99 and p.evidence["database_bytes"] > 16 << 20
+        ups = [f.read_text() for f in sorted((tmp_path / "m").glob("*_up.sql"))]
+        script = next(s for s in ups if "shared_buffers" in s)
+        assert "ALTER SYSTEM SET shared_buffers" in script and "never restarts" in script
+        api.apply(conn, tmp_path / "m")
+        st = api.status(conn, tmp_path / "m")
+        sb = next(s for s in st.settings if s.name == "shared_buffers")
+        assert sb.pending_restart and sb.in_force == "16MB" and sb.now == p.value and st.ok
+        assert conn.execute("SELECT pg_postmaster_start_time()").fetchone() == started
+        check = next(c for c in api.config_verify(conn, tmp_path / "m", evidence=around(conn, load)).checks
+                     if c.name == "shared_buffers")
+        assert check.outcome == Outcome.NOT_IN_FORCE and "restart" in check.note
+        api.rollback(conn, tmp_path / "m")
+        assert changed_since(conn, cluster, start) == []
+        assert conn.execute("SELECT pg_postmaster_start_time()").fetchone() == started
+
+
+def test_statements_that_spend_their_time_compiling_get_jit_off_for_their_role(
+        dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
+    with app(dsn) as c:
+        if c.execute("SELECT pg_jit_available()").fetchone() != (True,):
+            pytest.skip("this server has no JIT provider (llvmjit)")
+        c.execute("DROP ROLE IF EXISTS analyst")
+        c.execute("CREATE ROLE analyst LOGIN")
+        # the misconfiguration: every plan of this role compiles, however short its work
+        c.execute("ALTER ROLE analyst SET jit_above_cost = 0")
+        c.execute("ALTER ROLE analyst SET jit_optimize_above_cost = 0")
+        c.execute("CREATE TABLE counters AS SELECT g AS id, g % 7 AS kind FROM generate_series(1, 2000) g")
+        c.execute("GRANT SELECT ON counters TO analyst")
+
+    def load() -> None:
+        with app(dsn, "analyst") as a:
+            for k in range(7):
+                a.execute("SELECT kind, count(*), sum(id) FROM counters WHERE kind = %s GROUP BY kind", (k,))
+
+    try:
+        with app(dsn) as conn:
+            p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.JIT_OVERHEAD)
+    finally:
+        with app(dsn) as c:
+            c.execute("DROP OWNED BY analyst")
+            c.execute("ALTER ROLE analyst RESET ALL")
+            c.execute("DROP ROLE analyst")
+    assert (p.setting, p.scope, p.role, p.value) == ("jit", Scope.ROLE, "analyst", "off")
+    assert p.evidence["statements"][0]["jit_share"] >= 0.3
+    assert check.outcome == Outcome.GONE and check.now["jit_share"] < 0.3, check
