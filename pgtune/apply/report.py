@@ -76,7 +76,7 @@ class SettingStatus:
     value: str                         # what pgtune sets
     now: str | None                    # what the object holds now
     state: SettingState
-    in_force: str | None               # pg_settings' value now (server and role settings)
+    in_force: str | None               # pg_settings' value now (server settings; a role's is its sessions' own)
     pending_restart: bool              # written, in force only after a restart
 
 

@@ -46,6 +46,8 @@ def _work_mem(ctx: Context) -> None:
         want = round_up_mb(worst * SPILL_FACTOR)
         own = ctx.snap.role_value(role, ctx.snap.database, "work_mem")
         if cap is not None and want > cap:
+            want = round_up_mb(worst * SPILL_FACTOR, power_of_two=False)   # the exact need, if that fits
+        if cap is not None and want > cap:
             want = max(current, (cap // MB) * MB)
             ctx.notes.append(f"work_mem for role {role} is held to {human(want)} by the memory budget "
                              f"(its statements spill up to {human(worst)} a call): run them with SET LOCAL "

@@ -127,7 +127,7 @@ def states(conn: psycopg.Connection[Any], m: Migration) -> list[SettingStatus]:
                      SettingState.AS_EMITTED if now == s.before else SettingState.CHANGED)
             shown, pending = settings.get(s.name, (None, False))
             out.append(SettingStatus(phase.number, s.scope, s.name, target(s), s.before, s.value, now, state,
-                                     None if s.scope == SettingScope.TABLE else shown,
+                                     shown if s.scope in (SettingScope.RELOAD, SettingScope.RESTART) else None,
                                      pending and s.scope in (SettingScope.RELOAD, SettingScope.RESTART)))
     return out
 
