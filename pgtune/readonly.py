@@ -1,14 +1,16 @@
 """Is a statement safe to execute for measurement? Only if it provably cannot change anything.
 
-verify --analyze (and suggest --emit --analyze) run EXPLAIN (ANALYZE), which
+verify --measure (and suggest --emit, by default) run EXPLAIN (ANALYZE), which
 executes the statement. pgtune executes only plain SELECTs: no
 INSERT/UPDATE/DELETE/MERGE anywhere in the tree (data-modifying CTEs
 included), no SELECT … FOR UPDATE/SHARE, no SELECT INTO, and no code that is
 not PostgreSQL's own. Volatility labels are not trusted: a function labelled
 STABLE can still write through dblink, in a session READ ONLY does not cover.
 So by default a statement that calls any function, operator or cast defined
-outside pg_catalog is not run, and views are expanded and checked the same
-way; ``trust_functions`` (the DBA's explicit opt-in) lets non-VOLATILE user
+outside pg_catalog is not run (a cast to an enum, or to a domain over a
+built-in type whose checks call only built-in code, runs pg_catalog's code and
+is allowed), and views are expanded and checked the same way;
+``trust_functions`` (the DBA's explicit opt-in) lets non-VOLATILE user
 functions through. Tables with row-level security (policies are user
 expressions) and foreign tables (another server) are never run. As a second
 guard the execution itself happens inside BEGIN READ ONLY … ROLLBACK

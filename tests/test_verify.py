@@ -397,3 +397,29 @@ def test_verify_json_is_documented() -> None:
     assert section("`targets[]`") == set(data["targets"][0])
     assert section("`sizes[]`") == set(data["sizes"][0])
     assert {v.value for v in Verdict} <= set(re.findall(r'`"([\w-]+)"`', doc))
+
+
+def test_casts_to_enums_and_plain_domains_are_measured_user_code_is_not(conn: psycopg.Connection[Any]) -> None:
+    """Prisma compares every enum through CAST($1::text AS "Enum"): enum_in is PostgreSQL's own code."""
+    from pgtune.readonly import why_not_read_only
+
+    conn.execute('CREATE TYPE "Status" AS ENUM (\'PENDING\', \'DONE\')')
+    conn.execute('CREATE TABLE job (id int, status "Status")')
+    conn.execute("CREATE DOMAIN positive AS int CHECK (VALUE > 0)")
+    conn.execute('CREATE DOMAIN open_status AS "Status" CHECK (VALUE <> \'DONE\')')
+    conn.execute("CREATE FUNCTION short(text) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT length($1) < 9'")
+    conn.execute("CREATE DOMAIN code AS text CHECK (short(VALUE))")
+    conn.execute("CREATE FUNCTION same(int, int) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT $1 = $2'")
+    conn.execute("CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = same)")
+    conn.execute("CREATE DOMAIN checked AS int CHECK (VALUE === VALUE)")
+    conn.execute("CREATE DOMAIN nested AS positive")
+    conn.execute("CREATE TYPE pair AS (a int, b int)")
+    for safe in ['SELECT id FROM job WHERE status = CAST($1::text AS "public"."Status")',
+                 "SELECT 1::positive", "SELECT 'PENDING'::open_status", 'SELECT ARRAY[\'DONE\']::"Status"[]']:
+        assert why_not_read_only(conn, safe) is None, safe
+    for unsafe, name in [("SELECT 'x'::code", "public.code"), ("SELECT 1::checked", "public.checked"),
+                         ("SELECT 1::nested", "public.nested"), ("SELECT ROW(1, 2)::pair", "public.pair")]:
+        assert f"casts to a user-defined type: {name}" in (why_not_read_only(conn, unsafe) or ""), unsafe
+    timing, why = measure(conn, 'SELECT id FROM job WHERE status = CAST($1::text AS "public"."Status")',
+                          values={"$1": "PENDING"})
+    assert why is None and timing is not None and timing.runs >= 1
