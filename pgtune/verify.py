@@ -185,9 +185,14 @@ class Built:
 
 
 def built_indexes(conn: psycopg.Connection[Any], m: Migration) -> Built:
-    """The planned indexes, and every index attached under them (pg_inherits, any depth)."""
+    """The planned indexes, and every index under them: the partitions' indexes of each one's recipe (the
+    manifest's steps), and any attached since (pg_inherits, any depth: a partition created after apply)."""
     planned = [(ix.schema, ix.name) for p in m.phases for ix in p.indexes]
     parent_of = {name: name for _, name in planned}
+    for p in m.phases:
+        if p.indexes:
+            for made, top in roots(p.up).items():
+                parent_of.setdefault(made.name, top.name)
     if planned:
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(catalog_sql.load("partition_indexes"),

@@ -267,6 +267,8 @@ def test_another_index_that_serves_as_well_passes_and_a_failure_says_why(db: str
 def test_partitions_indexes_count_for_the_partitioned_index(db: str, conn: psycopg.Connection[Any],
                                                             tmp_path: Path) -> None:
     """Issue 24.3: a plan on a partitioned table scans each partition's index, never the parent's."""
+    from pgtune.analyze.advisor import Advice, IndexSuggestion, Method
+
     conn.execute("CREATE TABLE events (id bigint, account int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at)")
     conn.execute("CREATE TABLE events_a PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')")
     conn.execute("CREATE TABLE events_b PARTITION OF events FOR VALUES FROM ('2026-02-01') TO ('2026-03-01') "
@@ -275,17 +277,30 @@ def test_partitions_indexes_count_for_the_partitioned_index(db: str, conn: psyco
     conn.execute("CREATE TABLE events_b1 PARTITION OF events_b FOR VALUES WITH (MODULUS 2, REMAINDER 1)")
     conn.execute("INSERT INTO events SELECT g, g % 3000, date '2026-01-01' + (g % 59) FROM generate_series(1, 60000) g")
     conn.execute("ANALYZE events")
-    target = Target(queryid=7, query="SELECT count(*) FROM events WHERE account = $1", calls=5, baseline_cost=None,
-                    expected_indexes=["events_account_idx"], values={"$1": "17"})
-    handmade(conn, tmp_path / "m", [("events_account_idx", (IndexKey("account"),))], target, table="events")
-    conn.execute("CREATE INDEX events_account_idx ON events (account)")    # what a's ON ONLY recipe ends with
-    conn.execute("ANALYZE events")
+    name, keys = "events_account_idx", (IndexKey("account"),)
+    index = IndexSuggestion("public", "events", name, ["account"], [False], ddl.create_index("public", "events", name,
+                            keys), ddl.drop_index("public", name), ddl.analyze("public", "events"), "test")
+    m = plan.build(Advice(Method.HYPOPG, indexes=[index]), partitions=plan.partitions.read(conn, [("public", "events")]))
+    target = Target(queryid=7, query="SELECT count(*) FROM events WHERE account = $1 AND at >= $2", calls=5,
+                    baseline_cost=None, expected_indexes=[name], values={"$1": "17", "$2": "2026-01-01"})
+    plan.emit(replace(m, targets=baseline.capture(conn, [target])), tmp_path / "m")
+    Applier(conn, tmp_path / "m").apply()          # a's recipe: ON ONLY, each partition's index, ATTACH
     result = verify(conn, tmp_path / "m")
     [t] = result.targets
     assert result.ok, t.problem
-    assert t.used == ["events_account_idx"]
-    assert len(t.plan_indexes) == 3 and "events_account_idx" not in t.plan_indexes   # events_a, b0, b1's
+    assert t.used == [name]
+    assert len(t.plan_indexes) == 3 and name not in t.plan_indexes      # events_a's, events_b0's, events_b1's
     assert result.unused_indexes == []
+    # A partition created after apply gets its index from PostgreSQL, named by PostgreSQL: the catalog knows it.
+    conn.execute("CREATE TABLE events_c PARTITION OF events FOR VALUES FROM ('2026-03-01') TO ('2026-04-01')")
+    conn.execute("INSERT INTO events SELECT g, g % 3000, date '2026-03-01' + (g % 30) FROM generate_series(1, 30000) g")
+    conn.execute("ANALYZE events")
+    later = plan.load(tmp_path / "m")
+    recent = replace(later.targets[0], values={"$1": "17", "$2": "2026-03-01"})     # pruned to events_c
+    plan.emit(replace(later, id=later.id + "-c", targets=[recent]), tmp_path / "c")
+    result = verify(conn, tmp_path / "c")
+    [t] = result.targets
+    assert result.ok and t.used == [name] and t.plan_indexes == ["events_c_account_idx"], t
 
 
 # --- issue 23.7 / honest figures: measured baselines, nil gains, predicted vs measured ----------------------
