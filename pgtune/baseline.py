@@ -1,22 +1,25 @@
 """Baselines for verify, captured when a migration is emitted.
 
-Per targeted statement: the parameter types the server infers for ``$n``, the
-plan and its cost (a generic plan for parameterized statements) and, when
-asked and safe, the measured execution time.
+Per targeted statement: the parameter types the server infers for ``$n``, its
+plans over the value scenarios suggest costed it with and their weighted cost,
+and (by default, when safe) its measured execution time with those values.
+verify plans and times a target with the same two functions, so both sides
+of each comparison are taken the same way.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
 
 from ._text import Progress, error_text, one_line
-from .explain import deallocate, explain, prepare_text
+from .analyze.scenarios import Scenario, ValueSource, weighted_cost
+from .explain import Plan, covers, deallocate, explain_scenarios, prepare_text
 from .plan import Target
-from .readonly import measure
+from .readonly import Timing, measure
 
 
 def param_types(conn: psycopg.Connection[Any], query: str) -> list[str]:
@@ -46,20 +49,99 @@ MEASURE_BUDGET_S = 60.0     # at emit, all targets are timed within this much wa
 MEASURE_TIMEOUT_MS = 10_000  # …and each statement within this (a slower one is planned only)
 
 
+def scenarios_of(t: Target) -> list[Scenario]:
+    """The value scenarios ``t`` was costed over (a target written before they were kept: its values)."""
+    if t.scenarios:
+        return [Scenario.of(s) for s in t.scenarios]
+    return [Scenario(dict(t.values), ValueSource.STATS if t.values else ValueSource.GENERIC)]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A target planned as suggest costed it: every scenario's plan, weighed by analyze.scenarios.weighted_cost."""
+
+    cost: float
+    main: Plan                  # the first scenario's plan: the one whose indexes count (as in suggest)
+    runs_generic: bool          # the generic plan is no dearer than the custom ones: the server runs it
+
+
+def plan_target(conn: psycopg.Connection[Any], t: Target, *, timeout_ms: int = 30_000,
+                types: list[str] | None = None) -> Planned:
+    """Plan ``t`` over its value scenarios in one round trip, with the parameter types inferred at emit."""
+    found = scenarios_of(t)
+    plans = explain_scenarios(conn, t.query, [s.values for s in found], timeout_ms=timeout_ms,
+                              param_types=t.param_types if types is None else types)
+    costs: list[float | None] = [p.cost for p in plans]
+    cost = weighted_cost(costs, found)
+    assert cost is not None
+    generic = next((p for p, s in zip(plans, found, strict=True) if s.generic), None)
+    runs_generic = generic is not None and len(found) > 1 and cost == generic.cost
+    return Planned(cost, plans[0], runs_generic)
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A target's time over the scenarios that name every ``$n``: their best times, weighed like their costs."""
+
+    ms: float
+    runs: int                  # each scenario's time is the best of this many runs
+    read_blocks: int           # blocks the timed runs read from disk (0: all from shared buffers)
+    timed: int                 # scenarios timed…
+    custom: int                # …of this many with values
+    share: float               # the share of the custom scenarios' weight they stand for
+
+    def describe(self) -> str:
+        """``best of 3 runs, warm`` (``, 2 of 3 value scenarios (88% of their weight)`` when not all)."""
+        runs = f"best of {self.runs} runs" if self.runs > 1 else "1 run"
+        cache = "warm" if not self.read_blocks else f"{self.read_blocks:,} blocks read from disk"
+        some = (f", {self.timed} of {self.custom} value scenarios ({self.share:.0%} of their weight)"
+                if self.timed < self.custom else "")
+        return f"{runs}, {cache}{some}"
+
+
+def time_target(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bool = False,
+                timeout_ms: int = 30_000) -> tuple[Timed | None, str | None]:
+    """``t`` timed with each of its value scenarios that names every ``$n``, or why it is not run."""
+    custom = [s for s in scenarios_of(t) if not s.generic]
+    nparams = prepare_text(t.query)[1]
+    if not nparams:
+        runnable = [Scenario({}, ValueSource.GENERIC)]
+    else:
+        runnable = [s for s in custom if covers(s.values, nparams)]
+    if not runnable:
+        main = custom[0].values if custom else {}
+        missing = [f"${n}" for n in range(1, nparams + 1) if f"${n}" not in main]
+        return None, f"parameterized: no value for {', '.join(missing)} to run it with"
+    done: list[tuple[Scenario, Timing]] = []
+    for s in runnable:
+        timing, why = measure(conn, t.query, trust_functions=trust_functions, timeout_ms=timeout_ms,
+                              values=s.values if nparams else None)
+        if timing is None:
+            return None, why
+        done.append((s, timing))
+    weight = sum(s.weight for s, _ in done) or 1.0
+    total = sum(s.weight for s in custom) or weight
+    ms = sum(s.weight * x.ms for s, x in done) / weight
+    return Timed(ms, min(x.runs for _, x in done), sum(x.read_blocks for _, x in done), len(done),
+                 max(len(custom), len(done)), min(weight / total, 1.0) if nparams else 1.0), None
+
+
 def capture(conn: psycopg.Connection[Any], targets: list[Target], *, analyze: bool = False,
             say: Progress | None = None, trust_functions: bool = False,
             budget_s: float = MEASURE_BUDGET_S) -> list[Target]:
-    """The targets with their baselines: parameter types, plan and cost now (and time, with ``analyze``).
+    """The targets with their baselines: parameter types, plans and cost now (and time, with ``analyze``).
 
-    Timing runs each read-only target (with the values it was planned with) up to three times and
-    keeps the best, within ``budget_s`` for them all; a target left untimed says why, so verify can
-    say the baseline is the planner's cost only.
+    The cost is weighed over the target's value scenarios as suggest weighed it, so the cut suggest
+    predicted and the one verify finds start from the same figure. Timing runs each read-only target
+    (with each scenario's values) up to three times and keeps the best, within ``budget_s`` for them
+    all; a target left untimed says why, so verify can say the baseline is the planner's cost only.
     """
     out = []
     deadline = time.monotonic() + budget_s
     for t in targets:
-        plan = explain(conn, t.query, values=t.values)
-        t = replace(t, param_types=param_types(conn, t.query), baseline_plan=plan.plan, baseline_cost=plan.cost)
+        types = param_types(conn, t.query)
+        planned = plan_target(conn, t, types=types)
+        t = replace(t, param_types=types, baseline_plan=planned.main.plan, baseline_cost=planned.cost)
         if analyze:
             t = _timed(conn, t, deadline, budget_s, trust_functions)
             if t.baseline_note and say:
@@ -76,14 +158,14 @@ def _timed(conn: psycopg.Connection[Any], t: Target, deadline: float, budget_s: 
         return replace(t, baseline_note=f"the time budget for timing at emit ({budget_s:.0f} s) was spent")
     timeout_ms = min(MEASURE_TIMEOUT_MS, left_ms)
     try:
-        timing, why = measure(conn, t.query, trust_functions=trust_functions, values=t.values,
-                              timeout_ms=timeout_ms)
+        timed, why = time_target(conn, t, trust_functions=trust_functions, timeout_ms=timeout_ms)
     except psycopg.errors.QueryCanceled:
         return replace(t, baseline_note=f"slower than {timeout_ms / 1000:g} s")
     except (psycopg.Error, ValueError) as exc:
         if conn.broken or conn.closed:
             raise
         return replace(t, baseline_note=f"failed: {error_text(exc)}")
-    if timing is None:
+    if timed is None:
         return replace(t, baseline_note=why or "not run")
-    return replace(t, baseline_ms=timing.ms, baseline_runs=timing.runs, baseline_read_blocks=timing.read_blocks)
+    return replace(t, baseline_ms=timed.ms, baseline_runs=timed.runs, baseline_read_blocks=timed.read_blocks,
+                   baseline_how=timed.describe())

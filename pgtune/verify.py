@@ -33,13 +33,13 @@ from . import catalog_sql
 from ._text import error_text, one_line
 from .apply import IndexSize
 from .apply.catalog import ObjectStates
+from .baseline import Planned, Timed, plan_target, time_target
 from .errors import InputError
-from .explain import Plan, explain, scans
+from .explain import scans
 from .history import History
 from .history import exists as history_exists
 from .plan import Migration, Name, Target, load
 from .plan.steps import roots
-from .readonly import Timing, measure
 
 DISAGREEMENT = 2.0   # flag when measured and predicted speed-ups differ by more than this factor
 TIME_FLOOR_MS = 1.0  # a measured slowdown smaller than this is noise, whatever its ratio
@@ -71,6 +71,7 @@ class TargetResult:
     baseline_how: str = ""          # how the baseline time was taken, or "planner cost only: <why>"
     measured_how: str = ""          # how ``ms`` was taken
     disagreement: str = ""          # predicted and measured gains more than 2x apart: which cause
+    generic_plan: bool = False      # its generic plan is no dearer than the custom ones: the server runs it
     baseline_read_blocks: int | None = None
     read_blocks: int | None = None
     scans_before: list[str] = field(default_factory=list)   # from the plan captured at emit
@@ -163,14 +164,9 @@ class Verification:
 def baseline_how(t: Target) -> str:
     """How the baseline time of ``t`` was taken at emit, or why there is only its planner cost."""
     if t.baseline_ms is not None:
-        runs = f"best of {t.baseline_runs} runs" if t.baseline_runs > 1 else "1 run"
-        if t.baseline_read_blocks is None:
-            cache = ""
-        elif t.baseline_read_blocks:
-            cache = f", {t.baseline_read_blocks:,} blocks read from disk"
-        else:
-            cache = ", warm"
-        return f"at emit, {runs}{cache}" if t.baseline_runs else "at emit"
+        if t.baseline_how:
+            return f"at emit, {t.baseline_how}"
+        return f"at emit, best of {t.baseline_runs} runs" if t.baseline_runs > 1 else "at emit"
     return f"planner cost only: {t.baseline_note}" if t.baseline_note else "planner cost only: not timed at emit"
 
 
@@ -239,25 +235,26 @@ def check_target(conn: psycopg.Connection[Any], t: Target, built: Built, *, tole
     """Plan ``t`` now and judge it by its plan and cost (and, with ``analyze``, by its time)."""
     result = TargetResult.of(t)
     try:
-        plan = explain(conn, t.query, timeout_ms=timeout_ms, param_types=t.param_types, values=t.values)
+        planned = plan_target(conn, t, timeout_ms=timeout_ms)
     except (psycopg.Error, ValueError) as exc:
         if conn.broken or conn.closed:
             raise   # the connection is gone: not a property of this statement
         result.fail(f"cannot plan: {error_text(exc)}")
         return result
-    judge(result, t, plan, built, tolerance)
+    judge(result, t, planned, built, tolerance)
     if analyze:
         time_now(conn, result, t, trust_functions=trust_functions, timeout_ms=timeout_ms,
                  time_tolerance=time_tolerance)
     return result
 
 
-def judge(result: TargetResult, t: Target, plan: Plan, built: Built, tolerance: float) -> None:
-    """Pass or fail ``result`` by the plan now: which indexes it uses, and what it costs."""
-    result.cost, result.used = plan.cost, built.used(plan.indexes)
+def judge(result: TargetResult, t: Target, planned: Planned, built: Built, tolerance: float) -> None:
+    """Pass or fail ``result`` by its plans now: which indexes the main one uses, and what they cost, weighed."""
+    plan = planned.main
+    result.cost, result.used, result.generic_plan = planned.cost, built.used(plan.indexes), planned.runs_generic
     result.plan_indexes, result.scans_now = sorted(plan.indexes), scans(plan.plan)
-    if t.baseline_cost is not None and plan.cost > t.baseline_cost * (1 + tolerance):
-        result.fail(f"regression: cost {plan.cost:,.1f} > baseline {t.baseline_cost:,.1f} "
+    if t.baseline_cost is not None and planned.cost > t.baseline_cost * (1 + tolerance):
+        result.fail(f"regression: cost {planned.cost:,.1f} > baseline {t.baseline_cost:,.1f} "
                     f"(+{tolerance:.0%} allowed)")
     if t.dropped_indexes:
         # A statement that used an index the migration drops: it passes when it got no costlier.
@@ -292,28 +289,27 @@ def not_served(result: TargetResult) -> str:
 def time_now(conn: psycopg.Connection[Any], result: TargetResult, t: Target, *, trust_functions: bool,
              timeout_ms: int, time_tolerance: float) -> None:
     """Time ``t`` now and compare: a slowdown fails, no gain is ``nil-gain``, a surprise is explained."""
-    timing: Timing | None = None
+    timed: Timed | None = None
     try:
-        timing, why = measure(conn, t.query, trust_functions=trust_functions, timeout_ms=timeout_ms,
-                              values=t.values)
+        timed, why = time_target(conn, t, trust_functions=trust_functions, timeout_ms=timeout_ms)
     except psycopg.errors.QueryCanceled:
         why = f"not measured: slower than statement_timeout ({timeout_ms} ms)"
     except (psycopg.Error, ValueError) as exc:
         if conn.broken or conn.closed:
             raise
         why = f"not measured: {error_text(exc)}"
-    if timing is None:
+    if timed is None:
         result.add_note(why if why and why.startswith("not measured") else f"not executed: {why}")
         return
-    result.ms, result.measured_how, result.read_blocks = timing.ms, timing.describe(), timing.read_blocks
-    if slower(t.baseline_ms, timing.ms, time_tolerance):
-        result.fail(f"measured slowdown: {t.baseline_ms:,.2f} ms at emit -> {timing.ms:,.2f} ms now "
+    result.ms, result.measured_how, result.read_blocks = timed.ms, timed.describe(), timed.read_blocks
+    if slower(t.baseline_ms, timed.ms, time_tolerance):
+        result.fail(f"measured slowdown: {t.baseline_ms:,.2f} ms at emit -> {timed.ms:,.2f} ms now "
                     f"(more than +{time_tolerance:.0%})")
     elif nil_gain(result, t):
         if result.verdict == Verdict.OK:
             result.verdict = Verdict.NIL_GAIN
-        result.add_note(f"measured gain nil: {t.baseline_ms:,.2f} ms at emit -> {timing.ms:,.2f} ms now")
-    result.disagreement = diagnose(result)
+        result.add_note(f"measured gain nil: {t.baseline_ms:,.2f} ms at emit -> {timed.ms:,.2f} ms now")
+    result.disagreement = diagnose(result, timed)
 
 
 def nil_gain(result: TargetResult, t: Target) -> bool:
@@ -323,7 +319,7 @@ def nil_gain(result: TargetResult, t: Target) -> bool:
     return result.measured_ratio < NIL_GAIN
 
 
-def diagnose(result: TargetResult) -> str:
+def diagnose(result: TargetResult, timed: Timed | None = None) -> str:
     """When the predicted and measured gains differ by more than 2x: the likely causes, with numbers."""
     predicted = result.predicted_ratio or result.ratio
     measured = result.measured_ratio
@@ -342,6 +338,12 @@ def diagnose(result: TargetResult) -> str:
         causes.append("cache state: both runs found every page in shared buffers, where the planner still "
                       "prices an index's page reads as random disk reads (random_page_cost), so its cut "
                       "understates the time cut")
+    if result.generic_plan:
+        causes.append("values: the server runs this statement's generic plan (no dearer than its custom "
+                      "plans), which no value can be timed with; the time is of the custom plans")
+    elif timed is not None and timed.share < 0.9:
+        causes.append(f"values: the time covers {timed.timed} of the {timed.custom} value scenarios the cost "
+                      f"weighs ({timed.share:.0%} of their weight)")
     if not causes:
         causes.append("cost model: the planner's cost cut is not the time cut")
     return f"{kind} {predicted:,.1f}x, measured {measured:,.1f}x: " + "; ".join(causes)

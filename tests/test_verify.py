@@ -280,7 +280,8 @@ def test_partitions_indexes_count_for_the_partitioned_index(db: str, conn: psyco
     name, keys = "events_account_idx", (IndexKey("account"),)
     index = IndexSuggestion("public", "events", name, ["account"], [False], ddl.create_index("public", "events", name,
                             keys), ddl.drop_index("public", name), ddl.analyze("public", "events"), "test")
-    m = plan.build(Advice(Method.HYPOPG, indexes=[index]), partitions=plan.partitions.read(conn, [("public", "events")]))
+    tree = plan.partitions.read(conn, [("public", "events")])
+    m = plan.build(Advice(Method.HYPOPG, indexes=[index]), partitions=tree)
     target = Target(queryid=7, query="SELECT count(*) FROM events WHERE account = $1 AND at >= $2", calls=5,
                     baseline_cost=None, expected_indexes=[name], values={"$1": "17", "$2": "2026-01-01"})
     plan.emit(replace(m, targets=baseline.capture(conn, [target])), tmp_path / "m")
@@ -438,3 +439,32 @@ def test_casts_to_enums_and_plain_domains_are_measured_user_code_is_not(conn: ps
     timing, why = measure(conn, 'SELECT id FROM job WHERE status = CAST($1::text AS "public"."Status")',
                           values={"$1": "PENDING"})
     assert why is None and timing is not None and timing.runs >= 1
+
+
+def test_targets_are_planned_and_timed_over_their_value_scenarios(conn: psycopg.Connection[Any],
+                                                                  tmp_path: Path) -> None:
+    """verify weighs the scenarios suggest costed (analyze.scenarios.weighted_cost) and times each one."""
+    from pgtune.analyze.scenarios import Scenario, ValueSource, weighted_cost
+    from pgtune.baseline import plan_target, time_target
+
+    videos(conn)
+    scenarios = [Scenario({"$1": "PUBLISHED", "$2": "20"}, ValueSource.QUALSTATS, 0.6),
+                 Scenario({"$1": "DRAFT", "$2": "20"}, ValueSource.QUALSTATS, 0.3),
+                 Scenario({"$1": "ARCHIVED"}, ValueSource.QUALSTATS, 0.05),      # $2 has no value: not timed
+                 Scenario({}, ValueSource.GENERIC, 0.05)]
+    t = replace(feed_target([BY_STATUS_TIME[0]]), scenarios=[s.as_dict() for s in scenarios])
+    planned = plan_target(conn, t)
+    each = [explain(conn, FEED, values=s.values).cost for s in scenarios]
+    assert planned.cost == weighted_cost(each, scenarios)
+    assert planned.main.cost == each[0] and not planned.runs_generic
+    timed, why = time_target(conn, t)
+    assert why is None and timed is not None
+    assert (timed.timed, timed.custom) == (2, 3) and abs(timed.share - 0.9 / 0.95) < 1e-9
+    assert timed.describe().endswith(", 2 of 3 value scenarios (95% of their weight)")
+    [captured] = baseline.capture(conn, [t], analyze=True)
+    assert captured.baseline_cost == planned.cost
+    assert verify_baseline_how(captured).startswith("at emit, best of ") and "2 of 3 value scenarios" in \
+        verify_baseline_how(captured)
+    # A statement whose generic plan is no dearer runs the generic plan: a gap is then put down to values.
+    generic = _result(generic_plan=True, ms=0.01)
+    assert "values: the server runs this statement's generic plan" in diagnose(generic)

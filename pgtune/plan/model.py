@@ -225,6 +225,7 @@ class Target:
     baseline_runs: int = 0                      # the baseline time is the best of this many runs (0: not timed)
     baseline_read_blocks: int | None = None     # shared blocks that run read from disk (0: a warm cache)
     baseline_note: str = ""                     # why the baseline was not timed at emit
+    baseline_how: str = ""                      # how it was: runs, cache, value scenarios (baseline.Timed)
 
     @property
     def label(self) -> str:
