@@ -578,7 +578,8 @@ def _render_verification(result: Verification, analyze: bool) -> None:
     for t in result.failures:
         click.echo(f"FAIL {t.name} (queryid {t.queryid}): {t.problem}")
     for name in result.unused_indexes:
-        click.echo(f"note: planned index {name} is used by no targeted statement")
+        why = f" (planned at emit: {result.planned_for[name]})" if name in result.planned_for else ""
+        click.echo(f"note: planned index {name} is used by no targeted statement{why}")
     real = {s.name: s.real_bytes for s in result.sizes}
     for name in result.nil_gain_indexes:
         built = real.get(name)

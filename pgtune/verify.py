@@ -129,6 +129,7 @@ class Verification:
     stale_statistics: list[str] = field(default_factory=list)
     sizes: list[IndexSize] = field(default_factory=list)    # forecast at emit, real now
     nil_gain_indexes: list[str] = field(default_factory=list)   # every statement timed on them: no gain
+    planned_for: dict[str, str] = field(default_factory=dict)   # unused index -> why emit planned it
 
     @property
     def ok(self) -> bool:
@@ -155,7 +156,8 @@ class Verification:
 
     def as_dict(self) -> dict[str, Any]:
         return {"migration_id": self.migration_id, "ok": self.ok,
-                "unused_indexes": self.unused_indexes, "nil_gain_indexes": self.nil_gain_indexes,
+                "unused_indexes": self.unused_indexes, "planned_for": self.planned_for,
+                "nil_gain_indexes": self.nil_gain_indexes,
                 "stale_statistics": self.stale_statistics, "sizes": [asdict(s) for s in self.sizes],
                 "measured": self.measured, "compared": len(self.compared), "agree": self.agree,
                 "targets": [t.as_dict() for t in self.targets]}
@@ -212,6 +214,7 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
         out.targets.append(result)
     indexes = [ix for p in m.phases for ix in p.indexes]
     out.unused_indexes = sorted({ix.name for ix in indexes} - seen)
+    out.planned_for = {ix.name: ix.reason for ix in indexes if ix.name in out.unused_indexes and ix.reason}
     out.nil_gain_indexes = nil_gain_indexes(out.targets)
     out.stale_statistics = stale_statistics(conn, m)
     found = ObjectStates(conn).indexes([(ix.schema, ix.name) for ix in indexes])

@@ -26,7 +26,10 @@ def test_a_failed_verify_says_which_statement_and_why() -> None:
                           used=[], plan_indexes=[], baseline_cost=10.0, predicted_cost=1.0, cost=10.0,
                           verdict=Verdict.FAIL, problem="expected index not used: a_idx; its plan uses none of "
                                                         "this migration's indexes (Seq Scan on videos)")
-    lines = verify_summary(Verification("m", targets=[failed], unused_indexes=["a_idx"]))
+    lines = verify_summary(Verification("m", targets=[failed], unused_indexes=["a_idx", "b_idx"],
+                                        planned_for={"b_idx": "foreign key b_fkey to a has no index"}))
     assert lines[0].startswith("verify: FAILED — 1 of 1 targeted statements")
     assert lines[1] == f"  FAIL select videos by status #abc123 (queryid 11): {failed.problem}"
     assert lines[2] == "  note: planned index a_idx is used by no targeted statement"
+    assert lines[3] == ("  note: planned index b_idx is used by no targeted statement (planned at emit: foreign key "
+                        "b_fkey to a has no index)")

@@ -239,7 +239,9 @@ def verify_summary(result: Verification) -> list[str]:
     else:
         lines = [f"verify: FAILED — {len(result.failures)} of {n} targeted statements{timings}"]
         lines += [f"  FAIL {t.name} (queryid {t.queryid}): {t.problem}" for t in result.failures]
-    lines += [f"  note: planned index {name} is used by no targeted statement" for name in result.unused_indexes]
+    lines += [f"  note: planned index {name} is used by no targeted statement"
+              + (f" (planned at emit: {result.planned_for[name]})" if name in result.planned_for else "")
+              for name in result.unused_indexes]
     lines += [f"  note: index {name}: measured gain nil on every statement timed on it"
               for name in result.nil_gain_indexes]
     return lines
