@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
+from psycopg import pq
 
 from ._text import Progress, error_text, one_line
 from .analyze.scenarios import Scenario, ValueSource, weighted_cost
@@ -23,26 +24,42 @@ from .readonly import Timing, measure
 
 
 def param_types(conn: psycopg.Connection[Any], query: str) -> list[str]:
-    """The types the server infers for ``$1..$n`` (pg_prepared_statements)."""
+    """The types the server infers for ``$1..$n`` (pg_prepared_statements); [] when it cannot prepare it."""
     text, n = prepare_text(query)
     if not n:
         return []
+    row = None
     try:
-        # One statement per query string (pipeline: extended protocol), as in explain.
-        with conn.transaction(force_rollback=True), conn.pipeline(), conn.cursor() as cur:
-            cur.execute("SET /* pgtune */ LOCAL standard_conforming_strings = on")
-            cur.execute(f"PREPARE /* pgtune */ pgtune_types AS {text}")
-            cur.execute("SELECT /* pgtune */ parameter_types::text[] FROM pg_prepared_statements "
-                        "WHERE name = 'pgtune_types'")
-            row = cur.fetchone()
-    except psycopg.Error:
-        if conn.broken or conn.closed:
-            raise
-        return []
+        # One statement per query string (pipeline: extended protocol), one round trip. A failed PREPARE is
+        # caught inside the pipeline block: leaving it with an error in flight makes psycopg log "error
+        # ignored terminating <Pipeline>: pipeline aborted" on stderr, which reads like a crash.
+        with conn.pipeline() as pipe, conn.cursor() as cur:
+            for step in ("BEGIN /* pgtune */ READ ONLY", "SET /* pgtune */ LOCAL standard_conforming_strings = on",
+                         f"PREPARE /* pgtune */ pgtune_types AS {text}"):
+                cur.execute(step, prepare=False)
+            types = conn.cursor()
+            types.execute("SELECT /* pgtune */ parameter_types::text[] FROM pg_catalog.pg_prepared_statements "
+                          "WHERE name = 'pgtune_types'", prepare=False)
+            cur.execute("ROLLBACK /* pgtune */", prepare=False)
+            try:
+                pipe.sync()
+                row = types.fetchone()
+            except psycopg.Error:
+                if conn.broken or conn.closed:
+                    raise
     finally:
         if not conn.closed and not conn.broken:
+            if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK /* pgtune */", prepare=False)   # the failure skipped the pipeline's
             deallocate(conn, "pgtune_types")
     return list(row[0]) if row else []
+
+
+def server_message(exc: BaseException) -> str:
+    """The server's own one-line message, without the LINE/caret lines that quote pgtune's PREPARE text."""
+    if isinstance(exc, psycopg.Error) and exc.diag.message_primary:
+        return exc.diag.message_primary
+    return error_text(exc)
 
 
 MEASURE_BUDGET_S = 60.0     # at emit, all targets are timed within this much wall time…
@@ -140,7 +157,14 @@ def capture(conn: psycopg.Connection[Any], targets: list[Target], *, analyze: bo
     deadline = time.monotonic() + budget_s
     for t in targets:
         types = param_types(conn, t.query)
-        planned = plan_target(conn, t, types=types)
+        try:
+            planned = plan_target(conn, t, types=types)
+        except (psycopg.Error, ValueError) as exc:
+            if conn.broken or conn.closed:
+                raise
+            # Kept, so verify fails it with this reason rather than the migration losing its promise.
+            out.append(replace(t, param_types=types, baseline_note=f"cannot plan at emit: {server_message(exc)}"))
+            continue
         t = replace(t, param_types=types, baseline_plan=planned.main.plan, baseline_cost=planned.cost)
         if analyze:
             t = _timed(conn, t, deadline, budget_s, trust_functions)
@@ -164,7 +188,7 @@ def _timed(conn: psycopg.Connection[Any], t: Target, deadline: float, budget_s: 
     except (psycopg.Error, ValueError) as exc:
         if conn.broken or conn.closed:
             raise
-        return replace(t, baseline_note=f"failed: {error_text(exc)}")
+        return replace(t, baseline_note=f"failed: {server_message(exc)}")
     if timed is None:
         return replace(t, baseline_note=why or "not run")
     return replace(t, baseline_ms=timed.ms, baseline_runs=timed.runs, baseline_read_blocks=timed.read_blocks,

@@ -30,10 +30,10 @@ import psycopg
 from psycopg.rows import dict_row
 
 from . import catalog_sql
-from ._text import error_text, one_line
+from ._text import one_line
 from .apply import IndexSize
 from .apply.catalog import ObjectStates
-from .baseline import Planned, Timed, plan_target, time_target
+from .baseline import Planned, Timed, plan_target, server_message, time_target
 from .errors import InputError
 from .explain import scans
 from .history import History
@@ -242,7 +242,7 @@ def check_target(conn: psycopg.Connection[Any], t: Target, built: Built, *, tole
     except (psycopg.Error, ValueError) as exc:
         if conn.broken or conn.closed:
             raise   # the connection is gone: not a property of this statement
-        result.fail(f"cannot plan: {error_text(exc)}")
+        result.fail(f"cannot plan: {server_message(exc)}")
         return result
     judge(result, t, planned, built, tolerance)
     if analyze:
@@ -300,7 +300,7 @@ def time_now(conn: psycopg.Connection[Any], result: TargetResult, t: Target, *, 
     except (psycopg.Error, ValueError) as exc:
         if conn.broken or conn.closed:
             raise
-        why = f"not measured: {error_text(exc)}"
+        why = f"not measured: {server_message(exc)}"
     if timed is None:
         result.add_note(why if why and why.startswith("not measured") else f"not executed: {why}")
         return

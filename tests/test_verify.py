@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 from psycopg import sql
 
@@ -468,3 +469,24 @@ def test_targets_are_planned_and_timed_over_their_value_scenarios(conn: psycopg.
     # A statement whose generic plan is no dearer runs the generic plan: a gap is then put down to values.
     generic = _result(generic_plan=True, ms=0.01)
     assert "values: the server runs this statement's generic plan" in diagnose(generic)
+
+
+def test_a_target_that_does_not_plan_at_emit_is_kept_with_its_reason_and_nothing_on_stderr(
+        conn: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture) -> None:
+    """f2 saw 'error ignored terminating <psycopg.Pipeline …>: pipeline aborted' three times on health --emit."""
+    good = Target(queryid=1, query="SELECT $1::int + 1", calls=1, baseline_cost=None, values={"$1": "1"})
+    bad = Target(queryid=2, query="SELECT * FROM gone WHERE id = $1", calls=1, baseline_cost=None, values={"$1": "1"})
+    kept = baseline.capture(conn, [bad, good], analyze=True)
+    assert [t.queryid for t in kept] == [2, 1]
+    assert kept[0].baseline_note == 'cannot plan at emit: relation "gone" does not exist'    # no PREPARE text
+    assert kept[1].baseline_cost is not None and kept[1].baseline_ms is not None
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []   # printed on stderr
+    result = check_target_now(conn, kept[0])
+    assert not result.ok and result.problem == 'cannot plan: relation "gone" does not exist'
+
+
+def check_target_now(conn: psycopg.Connection[Any], t: Target) -> TargetResult:
+    from pgtune.verify import Built, check_target
+
+    return check_target(conn, t, Built({}), tolerance=0.1, analyze=False, timeout_ms=10_000)
