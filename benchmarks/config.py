@@ -55,8 +55,8 @@ def run_load(dsn: str, n: int) -> tuple[int, float]:
     tx = 0
     with psycopg.connect(dsn, autocommit=True, user="reporter") as r:
         for _ in range(3):
-            r.execute("SELECT count(*) FROM (SELECT label FROM facts WHERE id % 2 = 0 ORDER BY label OFFSET 1) s")
-            r.fetchone()
+            r.execute("SELECT count(*) FROM (SELECT label FROM facts WHERE id % 2 = 0 ORDER BY label OFFSET 1) s"
+                      ).fetchone()
             tx += 1
     with psycopg.connect(dsn, autocommit=True) as c:
         for lo in range(0, 5 * n, n // 2):   # a write burst (about 1.5 GB of WAL at scale 1), in ten statements

@@ -176,3 +176,22 @@ def test_a_cgroup_limit_is_the_servers_memory(tmp_path: Path, monkeypatch: pytes
                         if str(p) == "/proc/42/cgroup" else real(p))
     assert hardware.cgroup_memory(42) == (2 * GB, "cgroup v2 memory.max")
     assert hardware.cgroup_cpus(42) == 1.5
+
+
+def test_what_pgtune_needs_is_proposed_for_preloading(conn: psycopg.Connection[Any]) -> None:
+    from dataclasses import replace
+
+    from pgtune.config import extensions
+    from pgtune.config.context import Context
+    from pgtune.config.evidence import capture
+
+    snap = capture(conn)
+    bare = replace(snap.settings["shared_preload_libraries"], setting="auto_explain", shown="auto_explain")
+    ctx = Context(replace(snap, settings={**snap.settings, "shared_preload_libraries": bare},
+                          available=frozenset({"pg_stat_statements", "pg_qualstats"})), hardware.Hardware())
+    extensions.propose(ctx)
+    (p,) = ctx.proposals
+    assert (p.setting, p.scope, p.value) == ("shared_preload_libraries", Scope.RESTART,
+                                             "auto_explain, pg_stat_statements, pg_qualstats")
+    assert statements.alter_system(p.setting, p.value) == \
+        "ALTER SYSTEM SET shared_preload_libraries TO 'auto_explain', 'pg_stat_statements', 'pg_qualstats'"

@@ -126,6 +126,7 @@ class Snapshot:
     statements_readable: bool = True       # pg_stat_statements installed in this database and readable
     indexed: dict[tuple[str, str], tuple[frozenset[str], bool]] = field(default_factory=dict)  # columns, expressions
     statements_dealloc: int | None = None  # pg_stat_statements_info.dealloc: entries evicted (max reached)
+    available: frozenset[str] = frozenset()  # extensions pgtune uses that the server could load
     window: bool = False                   # counters are the difference of two readings
 
     @property
@@ -217,7 +218,8 @@ def capture(conn: psycopg.Connection[Any]) -> Snapshot:
     dbname = conn.execute("SELECT /* pgtune */ pg_catalog.current_database()").fetchone()
     return Snapshot(version, dbname[0] if dbname else "", db["taken_at"], since, settings, roles, counters,
                     db["database_bytes"], tables, statements, sessions, readable, indexed,
-                    _dealloc(conn) if readable else None)
+                    _dealloc(conn) if readable else None,
+                    frozenset(r["name"] for r in rows(conn, "config_available_extensions")))
 
 
 def window(before: Snapshot, after: Snapshot) -> Snapshot:
