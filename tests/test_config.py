@@ -195,3 +195,26 @@ def test_what_pgtune_needs_is_proposed_for_preloading(conn: psycopg.Connection[A
                                              "auto_explain, pg_stat_statements, pg_qualstats")
     assert statements.alter_system(p.setting, p.value) == \
         "ALTER SYSTEM SET shared_preload_libraries TO 'auto_explain', 'pg_stat_statements', 'pg_qualstats'"
+
+
+def test_a_role_that_still_spills_at_its_own_work_mem_gets_twice_that(conn: psycopg.Connection[Any]) -> None:
+    """verify says the spill persists (narrow tuples need more than twice their file): the next run doubles."""
+    from dataclasses import replace
+
+    from pgtune.config import memory
+    from pgtune.config.context import Context
+    from pgtune.config.evidence import StatementStats, capture
+
+    snap = capture(conn)
+    spill = StatementStats(1, "INSERT INTO t SELECT g FROM generate_series($1, $2) g", "loader", 2, 10.0,
+                           2 * (7 * MB // 8192), None, None)
+    first = Context(replace(snap, statements=[spill]), hardware.Hardware(memory_bytes=16 * GB))
+    memory.propose(first)
+    assert [(p.role, p.value, p.current) for p in first.proposals if p.setting == "work_mem"] == \
+        [("loader", "16MB", None)]
+    again = Context(replace(snap, statements=[spill],
+                            role_settings={("loader", snap.database): {"work_mem": "16MB"}}),
+                    hardware.Hardware(memory_bytes=16 * GB))
+    memory.propose(again)
+    assert [(p.role, p.value, p.current) for p in again.proposals if p.setting == "work_mem"] == \
+        [("loader", "32MB", "16MB")]

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ..errors import InputError
 from . import budget
 from .context import Context
 from .evidence import StatementStats
 from .model import Family, Symptom
-from .units import GB, MB, human, round_up_mb, size
+from .units import GB, MB, human, parse_size, round_up_mb, size
 
 SPILL_FACTOR = 2.0          # memory a spilled sort or hash needs, per byte of its temporary file
 MIN_SPILL_BYTES = 1 * MB    # a smaller spill per call is noise
@@ -45,6 +46,9 @@ def _work_mem(ctx: Context) -> None:
         worst = max(st.temp_blks_written * 8192 / st.calls for st in stmts)
         want = round_up_mb(worst * SPILL_FACTOR)
         own = ctx.snap.role_value(role, ctx.snap.database, "work_mem")
+        own_bytes = _size_or_zero(own)
+        if own_bytes >= want:
+            want = own_bytes * 2     # it spills at the role's own value already: narrow tuples take more room
         if cap is not None and want > cap:
             want = round_up_mb(worst * SPILL_FACTOR, power_of_two=False)   # the exact need, if that fits
         if cap is not None and want > cap:
@@ -52,7 +56,7 @@ def _work_mem(ctx: Context) -> None:
             ctx.notes.append(f"work_mem for role {role} is held to {human(want)} by the memory budget "
                              f"(its statements spill up to {human(worst)} a call): run them with SET LOCAL "
                              "work_mem inside their transaction instead")
-        if want <= current:
+        if want <= max(current, own_bytes):
             continue
         top = sorted(stmts, key=lambda s: -s.temp_blks_written)[:3]
         temp = sum(s.temp_blks_written for s in stmts) * 8192
@@ -69,6 +73,13 @@ def _work_mem(ctx: Context) -> None:
             ctx.role(role, "work_mem", size(want), Family.MEMORY, why, expect, Symptom.TEMP_SPILL, **evidence)
         else:
             ctx.server("work_mem", size(want), Family.MEMORY, why, expect, Symptom.TEMP_SPILL, **evidence)
+
+
+def _size_or_zero(text: str | None) -> int:
+    try:
+        return parse_size(text) if text else 0
+    except InputError:
+        return 0
 
 
 def _shared_buffers(ctx: Context) -> None:
