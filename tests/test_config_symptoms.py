@@ -342,3 +342,47 @@ def test_statements_that_spend_their_time_compiling_get_jit_off_for_their_role(
     assert (p.setting, p.scope, p.role, p.value) == ("jit", Scope.ROLE, "analyst", "off")
     assert p.evidence["statements"][0]["jit_share"] >= 0.3
     assert check.outcome == Outcome.GONE and check.now["jit_share"] < 0.3, check
+
+
+def test_sessions_idle_in_a_transaction_get_a_timeout_for_their_role(
+        dsn: str, cluster: LocalCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seconds here stand for minutes in production: a session idle in its transaction for 4 s is reported from
+    1 s on, and gets a 2 s timeout."""
+    from pgtune.config import connections
+
+    monkeypatch.setattr(connections, "IDLE_IN_TX_S", 1.0)
+    monkeypatch.setattr(connections, "IDLE_IN_TX_TIMEOUT", "2s")
+    with app(dsn) as c:
+        c.execute("DROP ROLE IF EXISTS clerk")
+        c.execute("CREATE ROLE clerk LOGIN")
+
+    def idle_in_transaction(conn: psycopg.Connection[Any]) -> evidence.Snapshot:
+        """The clerk opens a transaction and walks away; the evidence is read while it is still open."""
+        before = evidence.capture(conn)
+        clerk = app(dsn, "clerk")
+        clerk.execute("BEGIN")
+        clerk.execute("SELECT 1")
+        time.sleep(4)
+        snap = evidence.window(before, evidence.capture(conn))
+        clerk.close()
+        return snap
+
+    try:
+        with app(dsn) as conn:
+            start = server_state(conn, cluster)
+            report = api.config(conn, HARDWARE, evidence=idle_in_transaction(conn),
+                                emit=api.EmitOptions(directory=tmp_path / "m"))
+            p = next(p for p in report.proposals if p.symptom == Symptom.IDLE_IN_TRANSACTION)
+            assert (p.setting, p.scope, p.role, p.value) == ("idle_in_transaction_session_timeout", Scope.ROLE,
+                                                             "clerk", "2s")
+            assert p.evidence["longest_s"] >= 3
+            api.apply(conn, tmp_path / "m")
+            check = next(c for c in api.config_verify(conn, tmp_path / "m",
+                                                      evidence=idle_in_transaction(conn)).checks
+                         if c.symptom == Symptom.IDLE_IN_TRANSACTION)
+            assert check.outcome == Outcome.GONE and check.now["longest_s"] <= 3, check
+            api.rollback(conn, tmp_path / "m")
+            assert changed_since(conn, cluster, start) == []
+    finally:
+        with app(dsn) as c:
+            c.execute("DROP ROLE clerk")

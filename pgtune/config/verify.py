@@ -152,7 +152,7 @@ def _idle(s: PlannedSetting, snap: Snapshot) -> Measured:
     idle = [x for x in snap.sessions if x.role == s.role and x.state.startswith("idle in transaction")]
     longest = max((x.longest_s for x in idle), default=0.0)
     now = {"sessions": sum(x.count for x in idle), "longest_s": round(longest, 1)}
-    return (Outcome.GONE if longest <= limit + 5 else Outcome.PERSISTS), now, ""
+    return (Outcome.GONE if longest <= limit + 1 else Outcome.PERSISTS), now, ""
 
 
 def _jit(s: PlannedSetting, snap: Snapshot) -> Measured:
