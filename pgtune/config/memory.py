@@ -13,6 +13,7 @@ on) and PGTune's published formulas, sized down to the data when it is smaller.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from ..errors import InputError
@@ -24,6 +25,7 @@ from .units import GB, MB, human, parse_size, round_up_mb, size
 
 SPILL_FACTOR = 2.0          # memory a spilled sort or hash needs, per byte of its temporary file
 MIN_SPILL_BYTES = 1 * MB    # a smaller spill per call is noise
+QUERY = re.compile(r"^\s*(\(\s*)*(select|with|insert|update|delete|merge|values|table)\b", re.IGNORECASE)
 
 
 def propose(ctx: Context) -> None:
@@ -36,6 +38,8 @@ def propose(ctx: Context) -> None:
 def _work_mem(ctx: Context) -> None:
     spills: dict[str, list[StatementStats]] = defaultdict(list)
     for st in ctx.snap.statements:
+        if not QUERY.match(st.query):
+            continue        # CREATE INDEX spills under maintenance_work_mem; a utility statement is no query
         if st.calls > 0 and st.temp_blks_written * 8192 / st.calls >= MIN_SPILL_BYTES:
             spills[st.role].append(st)
     if not spills:
