@@ -84,16 +84,39 @@ class Planned:
 
 def plan_target(conn: psycopg.Connection[Any], t: Target, *, timeout_ms: int = 30_000,
                 types: list[str] | None = None) -> Planned:
-    """Plan ``t`` over its value scenarios in one round trip, with the parameter types inferred at emit."""
+    """Plan ``t`` over its value scenarios in one round trip, with the parameter types inferred at emit.
+
+    A scenario the server refuses (a value its type rejects) is planned alone and left out of the
+    weighing rather than taking the others' plans with it; when every one fails, the first error is raised.
+    """
     found = scenarios_of(t)
-    plans = explain_scenarios(conn, t.query, [s.values for s in found], timeout_ms=timeout_ms,
-                              param_types=t.param_types if types is None else types)
-    costs: list[float | None] = [p.cost for p in plans]
+    kinds = t.param_types if types is None else types
+    try:
+        plans: list[Plan | None] = list(explain_scenarios(conn, t.query, [s.values for s in found],
+                                                          timeout_ms=timeout_ms, param_types=kinds))
+    except (psycopg.Error, ValueError) as exc:
+        if conn.broken or conn.closed or len(found) == 1 or isinstance(exc, psycopg.errors.QueryCanceled):
+            raise
+        plans = [_alone(conn, t.query, s, timeout_ms, kinds) for s in found]
+        if all(p is None for p in plans):
+            raise
+    costs = [p.cost if p is not None else None for p in plans]
     cost = weighted_cost(costs, found)
     assert cost is not None
-    generic = next((p for p, s in zip(plans, found, strict=True) if s.generic), None)
+    generic = next((p for p, s in zip(plans, found, strict=True) if s.generic and p is not None), None)
     runs_generic = generic is not None and len(found) > 1 and cost == generic.cost
-    return Planned(cost, plans[0], runs_generic)
+    main = next(p for p in plans if p is not None)
+    return Planned(cost, main, runs_generic)
+
+
+def _alone(conn: psycopg.Connection[Any], query: str, s: Scenario, timeout_ms: int,
+           types: list[str] | None) -> Plan | None:
+    try:
+        return explain_scenarios(conn, query, [s.values], timeout_ms=timeout_ms, param_types=types)[0]
+    except (psycopg.Error, ValueError):
+        if conn.broken or conn.closed:
+            raise
+        return None
 
 
 @dataclass(frozen=True)
@@ -130,12 +153,23 @@ def time_target(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bo
         missing = [f"${n}" for n in range(1, nparams + 1) if f"${n}" not in main]
         return None, f"parameterized: no value for {', '.join(missing)} to run it with"
     done: list[tuple[Scenario, Timing]] = []
+    refused: str | None = None
     for s in runnable:
-        timing, why = measure(conn, t.query, trust_functions=trust_functions, timeout_ms=timeout_ms,
-                              values=s.values if nparams else None)
+        try:
+            timing, why = measure(conn, t.query, trust_functions=trust_functions, timeout_ms=timeout_ms,
+                                  values=s.values if nparams else None)
+        except psycopg.errors.QueryCanceled:
+            raise
+        except psycopg.Error as exc:      # a value its type rejects: the other scenarios still count
+            if conn.broken or conn.closed or len(runnable) == 1:
+                raise
+            refused = refused or server_message(exc)
+            continue
         if timing is None:
             return None, why
         done.append((s, timing))
+    if not done:
+        return None, f"not measured: {refused}"
     weight = sum(s.weight for s, _ in done) or 1.0
     total = sum(s.weight for s in custom) or weight
     ms = sum(s.weight * x.ms for s, x in done) / weight

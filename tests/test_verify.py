@@ -490,3 +490,27 @@ def check_target_now(conn: psycopg.Connection[Any], t: Target) -> TargetResult:
     from pgtune.verify import Built, check_target
 
     return check_target(conn, t, Built({}), tolerance=0.1, analyze=False, timeout_ms=10_000)
+
+
+def test_a_scenario_the_server_refuses_does_not_take_the_others_with_it(conn: psycopg.Connection[Any]) -> None:
+    """f1: an IN-list element given the whole array ('{A,B}') is invalid input for the enum: only that scenario."""
+    from pgtune.analyze.scenarios import Scenario, ValueSource
+    from pgtune.baseline import plan_target, time_target
+
+    conn.execute('CREATE TYPE "Status" AS ENUM (\'PENDING\', \'DONE\')')
+    conn.execute('CREATE TABLE job (id int PRIMARY KEY, status "Status" NOT NULL)')
+    conn.execute("""INSERT INTO job SELECT g, CASE WHEN g % 50 = 0 THEN 'PENDING' ELSE 'DONE' END::"Status"
+                    FROM generate_series(1, 5000) g""")
+    query = 'SELECT id FROM job WHERE status = CAST($1::text AS "public"."Status")'
+    scenarios = [Scenario({"$1": "PENDING"}, ValueSource.QUALSTATS, 0.5),
+                 Scenario({"$1": "{PENDING,DONE}"}, ValueSource.QUALSTATS, 0.4),
+                 Scenario({}, ValueSource.GENERIC, 0.1)]
+    t = Target(queryid=3, query=query, calls=1, baseline_cost=None, values={"$1": "PENDING"},
+               scenarios=[s.as_dict() for s in scenarios])
+    planned = plan_target(conn, t)
+    assert planned.cost > 0 and planned.main.cost == explain(conn, query, values={"$1": "PENDING"}).cost
+    timed, why = time_target(conn, t)
+    assert why is None and timed is not None and (timed.timed, timed.custom) == (1, 2)
+    alone = replace(t, scenarios=[scenarios[1].as_dict()], values={"$1": "{PENDING,DONE}"})
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+        plan_target(conn, alone)
