@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 PYTEST_ARGS ?=
 
-.PHONY: all install system-deps lint test test-slow demo bench bench-tpch clean
+.PHONY: all install system-deps lint test test-slow demo bench bench-prisma-app bench-tpch clean
 
 all: test
 
@@ -73,6 +73,10 @@ bench: install
 	$(PY) benchmarks/quality.py
 	$(PY) benchmarks/speed.py
 	$(PY) benchmarks/prisma_style.py
+
+# The signing application (issue 23; about 4M rows kept in /var/tmp/pgtune-prisma-app between runs).
+bench-prisma-app: install
+	$(PY) benchmarks/prisma_app.py
 
 # TPC-H SF1 (about 1 GB of data, kept in /var/tmp/pgtune-tpch between runs).
 bench-tpch: install

@@ -100,7 +100,10 @@ def test_the_workload_lands_normalized_as_prisma_and_kysely_send_it(conn: psycop
     assert any(re.search(r'select \$\d+ as "one"', q) for q in texts)                          # Kysely's sql.lit(1)
     assert any(re.search(r'"type" = \$\d+ and', q) for q in texts)                             # Kysely's enum literal
     assert any(re.search(r"LIMIT \$\d+ OFFSET \$\d+$", q) for q in texts)
-    assert any("ILIKE $" in q for q in texts) and any("NOT IN (CAST(" in q for q in texts)
+    assert any("ILIKE $" in q for q in texts)
+    # NOT IN (CAST($3::text AS enum), CAST($4…)): PostgreSQL 18 squashes the list, casts included.
+    squashed = conn.info.server_version >= 180000
+    assert any(("NOT IN ($" if squashed else "NOT IN (CAST($") in q for q in texts)
     assert any("<= (SELECT" in q for q in texts)                                               # cursor subselect
     rare = [c for q, c in seen if '"signingStatus" = CAST($1::text' in q and '"id" > $2' in q]
     assert len(rare) == 1 and rare[0] >= 10                  # the REJECTED sweep, one queryid whatever the ids
