@@ -7,7 +7,7 @@ the analysis can be tested and re-run without touching the server again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -355,7 +355,45 @@ def read_queries_file(text: str) -> list[Statement]:
     quote or comment that never ends swallows the rest of the file, which then
     becomes that one broken statement.
     """
-    return [Statement(query=chunk, queryid=None, calls=1) for chunk in split_statements(text)]
+    return fold_executions([Statement(query=chunk, queryid=None, calls=1) for chunk in split_statements(text)])
+
+
+def fold_executions(statements: list[Statement]) -> list[Statement]:
+    """``EXECUTE name(…)`` counted as a call of the ``PREPARE name …`` it runs, where exactly one matches.
+
+    A log replayed as a --queries file holds one PREPARE and many EXECUTEs;
+    the PREPARE's body is what the server plans, so it carries their calls.
+    An EXECUTE no PREPARE (or more than one) of the workload names stays as it is.
+    """
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    def root(text: str) -> Any:
+        if not text.lstrip()[:8].upper().startswith(("PREPARE", "EXECUTE")):
+            return None
+        try:
+            stmts = parse_sql(text)
+        except ParseError:
+            return None
+        return stmts[0].stmt if len(stmts) == 1 else None
+
+    roots = [root(st.query) for st in statements]
+    prepared: dict[str, list[int]] = {}
+    for i, node in enumerate(roots):
+        if isinstance(node, ast.PrepareStmt) and node.name:
+            prepared.setdefault(node.name, []).append(i)
+    calls: dict[int, tuple[int, float]] = {}
+    out: list[Statement | None] = list(statements)
+    for i, node in enumerate(roots):
+        if isinstance(node, ast.ExecuteStmt) and len(prepared.get(node.name or "", ())) == 1:
+            target = prepared[node.name or ""][0]
+            n, ms = calls.get(target, (0, 0.0))
+            calls[target] = (n + statements[i].calls, ms + statements[i].total_ms)
+            out[i] = None
+    for target, (n, ms) in calls.items():
+        st = statements[target]
+        out[target] = replace(st, calls=n, total_ms=ms, mean_ms=ms / n if n else 0.0)
+    return [st for st in out if st is not None]
 
 
 def split_statements(text: str) -> list[str]:

@@ -54,14 +54,32 @@ def prepare_text(query: str) -> tuple[str, int]:
     if len(stmts) != 1:
         raise ValueError(f"expected one statement to explain, found {len(stmts)}")
     root: Any = stmts[0].stmt
-    if isinstance(root, ast.ExplainStmt):
-        # Someone's EXPLAIN in pg_stat_statements stands for the statement it explains.
+    if isinstance(root, (ast.ExplainStmt, ast.PrepareStmt)):
+        # Someone's EXPLAIN in pg_stat_statements stands for the statement it explains; a driver's
+        # or pooler's SQL-level PREPARE (its executions are counted there) for its body.
         root = root.query
         query = printed(root)
     numbers = [int(n.number or 0) for n in walk(root) if isinstance(n, ast.ParamRef)]
     if not numbers:
         return query, 0
     return printed(root), max(numbers)
+
+
+@lru_cache(maxsize=50_000)
+def declared_types(query: str) -> tuple[str, ...]:
+    """The parameter types ``PREPARE name (int, text) AS …`` declares (none for any other statement).
+
+    pg_stat_statements turns the body's own constants into further ``$n``
+    after the declared ones: the server infers those from their context.
+    """
+    try:
+        stmts = parse(query)
+    except ValueError:
+        return ()
+    root: Any = stmts[0].stmt if len(stmts) == 1 else None
+    if not isinstance(root, ast.PrepareStmt):
+        return ()
+    return tuple(printed(t) for t in root.argtypes or ())
 
 
 def scans(plan: dict[str, Any]) -> list[str]:
@@ -128,7 +146,11 @@ def explain_scenarios(conn: psycopg.Connection[Any], query: str,
     hypothetical indexes: one PREPARE serves them all (a scenario with values for
     only some ``$n`` prepares its own text, those values inlined).
     """
+    declared = list(declared_types(query))
     query, nparams = prepare_text(query)
+    if not param_types and declared and len(declared) <= nparams:
+        # A PREPARE's own types; the $n pg_stat_statements added after them ("unknown") are inferred.
+        param_types = declared + ["unknown"] * (nparams - len(declared))
     # TIMING OFF: only the total is read, and timing every node inflates a scan of many rows far more than
     # an index probe of a few (the demo's seq scans ran 10-45% longer), which skews before/after comparisons.
     options = "ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"

@@ -42,8 +42,8 @@ def why_not_read_only(conn: psycopg.Connection[Any], query: str, *, trust_functi
     if len(stmts) != 1:
         return "not a single statement"
     root = stmts[0].stmt
-    if isinstance(root, ast.ExplainStmt):
-        root = root.query
+    if isinstance(root, (ast.ExplainStmt, ast.PrepareStmt)):
+        root = root.query       # what runs: the explained statement, a PREPARE's body
     if not isinstance(root, ast.SelectStmt):
         return f"writes ({type(root).__name__.removesuffix('Stmt').upper()})"
     return _inspect(conn, root, trust_functions, depth=0, seen=set())

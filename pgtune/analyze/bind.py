@@ -185,7 +185,9 @@ def bind(sql: str, catalog: Catalog) -> Shape:
         raise ParseFailed(f"expected one statement, found {len(stmts)}")
     node: Any = stmts[0].stmt
     name = type(node).__name__
-    if name == "ExplainStmt":
+    if name in ("ExplainStmt", "PrepareStmt"):
+        # An EXPLAIN stands for the statement it explains; a SQL-level PREPARE (drivers, poolers) for
+        # its body, whose executions pg_stat_statements counts under the PREPARE's text.
         node = node.query
         name = type(node).__name__
     kinds = {"SelectStmt": "select", "UpdateStmt": "update", "DeleteStmt": "delete", "InsertStmt": "insert"}
