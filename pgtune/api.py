@@ -129,20 +129,21 @@ def check(conn: psycopg.Connection[Any]) -> Capabilities:
 def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None, *,
             statements: list[Statement] | None = None, replicas: Sequence[psycopg.Connection[Any]] = (),
             emit: EmitOptions | None = None, progress: Progress | None = None,
-            prisma: PrismaOptions | None = None) -> Suggestion:
+            prisma: PrismaOptions | None = None, role: str | None = None) -> Suggestion:
     """Advice for the workload (pg_stat_statements, merged with ``replicas``, or ``statements``).
 
     With ``emit``, the advice is also written as a phased migration folder
     whose targets carry their baseline plans (``Suggestion.migration``). With
     ``prisma``, each proposal is mapped to the Prisma schema's models
     (``Suggestion.prisma``), and with ``prisma.write`` the lines are added to it.
+    ``role``: the role ``statements`` ran as (its search_path and row security).
     """
     opts = options or SuggestOptions()
     say = progress or (lambda _m: None)
     schema = prisma_schema.load(prisma.schema) if prisma is not None else None   # a bad file fails first
     if emit is not None:
         plan.check_writable(emit.directory or Path("migrations"))      # before the work, not after it
-    snap = snapshot(conn, opts.indexes.workload, statements=statements, replicas=replicas, progress=say)
+    snap = snapshot(conn, opts.indexes.workload, statements=statements, replicas=replicas, progress=say, role=role)
     advice = advise(conn, snap, opts.indexes, say)
     checks = (propose(conn, ConstraintOptions(timeout_ms=opts.constraint_timeout_ms, exclude=opts.indexes.exclude),
                       say, catalog=snap.catalog) if opts.constraints else ConstraintAdvice())

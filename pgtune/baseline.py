@@ -18,13 +18,14 @@ from psycopg import pq
 
 from ._text import Progress, error_text, one_line
 from .analyze.scenarios import Scenario, ValueSource, weighted_cost
-from .explain import Plan, covers, deallocate, explain_scenarios, prepare_text
+from .explain import Plan, PlanContext, covers, deallocate, explain_scenarios, prepare_text
 from .plan import Target
 from .readonly import Timing, measure
 
 
-def param_types(conn: psycopg.Connection[Any], query: str) -> list[str]:
-    """The types the server infers for ``$1..$n`` (pg_prepared_statements); [] when it cannot prepare it."""
+def param_types(conn: psycopg.Connection[Any], query: str, context: PlanContext | None = None) -> list[str]:
+    """The types the server infers for ``$1..$n`` (pg_prepared_statements), in the statement's session
+    (its role's search_path); [] when it cannot prepare it."""
     text, n = prepare_text(query)
     if not n:
         return []
@@ -35,6 +36,7 @@ def param_types(conn: psycopg.Connection[Any], query: str) -> list[str]:
         # ignored terminating <Pipeline>: pipeline aborted" on stderr, which reads like a crash.
         with conn.pipeline() as pipe, conn.cursor() as cur:
             for step in ("BEGIN /* pgtune */ READ ONLY", "SET /* pgtune */ LOCAL standard_conforming_strings = on",
+                         *(context.steps(conn) if context is not None else ()),
                          f"PREPARE /* pgtune */ pgtune_types AS {text}"):
                 cur.execute(step, prepare=False)
             types = conn.cursor()
@@ -93,11 +95,12 @@ def plan_target(conn: psycopg.Connection[Any], t: Target, *, timeout_ms: int = 3
     kinds = t.param_types if types is None else types
     try:
         plans: list[Plan | None] = list(explain_scenarios(conn, t.query, [s.values for s in found],
-                                                          timeout_ms=timeout_ms, param_types=kinds))
+                                                          timeout_ms=timeout_ms, param_types=kinds,
+                                                          context=t.context))
     except (psycopg.Error, ValueError) as exc:
         if conn.broken or conn.closed or len(found) == 1 or isinstance(exc, psycopg.errors.QueryCanceled):
             raise
-        plans = [_alone(conn, t.query, s, timeout_ms, kinds) for s in found]
+        plans = [_alone(conn, t.query, s, timeout_ms, kinds, t.context) for s in found]
         if all(p is None for p in plans):
             raise
     costs = [p.cost if p is not None else None for p in plans]
@@ -110,9 +113,10 @@ def plan_target(conn: psycopg.Connection[Any], t: Target, *, timeout_ms: int = 3
 
 
 def _alone(conn: psycopg.Connection[Any], query: str, s: Scenario, timeout_ms: int,
-           types: list[str] | None) -> Plan | None:
+           types: list[str] | None, context: PlanContext | None = None) -> Plan | None:
     try:
-        return explain_scenarios(conn, query, [s.values], timeout_ms=timeout_ms, param_types=types)[0]
+        return explain_scenarios(conn, query, [s.values], timeout_ms=timeout_ms, param_types=types,
+                                 context=context)[0]
     except (psycopg.Error, ValueError):
         if conn.broken or conn.closed:
             raise
@@ -157,7 +161,7 @@ def time_target(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bo
     for s in runnable:
         try:
             timing, why = measure(conn, t.query, trust_functions=trust_functions, timeout_ms=timeout_ms,
-                                  values=s.values if nparams else None)
+                                  values=s.values if nparams else None, context=t.context)
         except psycopg.errors.QueryCanceled:
             raise
         except psycopg.Error as exc:      # a value its type rejects: the other scenarios still count
@@ -190,7 +194,7 @@ def capture(conn: psycopg.Connection[Any], targets: list[Target], *, analyze: bo
     out = []
     deadline = time.monotonic() + budget_s
     for t in targets:
-        types = param_types(conn, t.query)
+        types = param_types(conn, t.query, t.context)
         try:
             planned = plan_target(conn, t, types=types)
         except (psycopg.Error, ValueError) as exc:

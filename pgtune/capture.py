@@ -36,6 +36,7 @@ class Statement:
     total_ms: float = 0.0
     mean_ms: float = 0.0
     rows: int = 0
+    userid: int | None = None      # the role that ran it (pg_stat_statements.userid); None: unknown
 
 
 class TableKind(StrEnum):
@@ -203,11 +204,11 @@ class Catalog:
             table = self.tables[key]
         return key
 
-    def lookup(self, schema: str | None, name: str) -> Table | None:
-        """Resolve a table reference the way the server would, through search_path."""
+    def lookup(self, schema: str | None, name: str, search_path: tuple[str, ...] | None = None) -> Table | None:
+        """Resolve a table reference the way the server would, through ``search_path`` (default: pgtune's)."""
         if schema is not None:
             return self.tables.get((schema, name))
-        for s in self.search_path:
+        for s in self.search_path if search_path is None else search_path:
             t = self.tables.get((s, name))
             if t is not None:
                 return t
@@ -224,11 +225,11 @@ class Catalog:
             return schema == "pg_temp" or schema.startswith("pg_temp_")
         return name in self.temporary
 
-    def lookup_view(self, schema: str | None, name: str) -> str | None:
+    def lookup_view(self, schema: str | None, name: str, search_path: tuple[str, ...] | None = None) -> str | None:
         """A view's definition, resolved through search_path like a table."""
         if schema is not None:
             return self.views.get((schema, name))
-        for s in self.search_path:
+        for s in self.search_path if search_path is None else search_path:
             if (s, name) in self.views:
                 return self.views[(s, name)]
         return None
@@ -281,7 +282,7 @@ def read_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter | None = N
                      "min_total_ms": f.min_total_ms, "database": f.database})
         return [
             Statement(query=r["query"], queryid=r["queryid"], calls=r["calls"],
-                      total_ms=r["total_ms"], mean_ms=r["mean_ms"], rows=r["rows"])
+                      total_ms=r["total_ms"], mean_ms=r["mean_ms"], rows=r["rows"], userid=int(r["userid"]))
             for r in cur.fetchall()
         ]
 
@@ -332,10 +333,11 @@ def merge_workloads(*workloads: list[Statement]) -> list[Statement]:
     Replicas are physical copies, so the same statement has the same queryid
     there; calls and time add up, the mean is recomputed.
     """
-    merged: dict[int | str, Statement] = {}
+    merged: dict[tuple[int | str, int | None], Statement] = {}
     for workload in workloads:
         for st in workload:
-            key: int | str = st.queryid if st.queryid is not None else st.query
+            # Per role: the same text can name other tables through another role's search_path.
+            key = (st.queryid if st.queryid is not None else st.query, st.userid)
             prev = merged.get(key)
             if prev is None:
                 merged[key] = st
@@ -343,7 +345,7 @@ def merge_workloads(*workloads: list[Statement]) -> list[Statement]:
             calls = prev.calls + st.calls
             total = prev.total_ms + st.total_ms
             merged[key] = Statement(prev.query, prev.queryid, calls, total, total / calls if calls else 0.0,
-                                    prev.rows + st.rows)
+                                    prev.rows + st.rows, prev.userid)
     return sorted(merged.values(), key=lambda s: (-s.total_ms, str(s.queryid)))
 
 
@@ -473,8 +475,12 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
             cat.foreign_keys.append(ForeignKey(
                 schema=r["schema"], table=r["table"], name=r["name"], columns=tuple(r["columns"]),
                 ref_schema=r["ref_schema"], ref_table=r["ref_table"], on_delete=r["on_delete"]))
-        cur.execute(catalog_sql.load("views"))
-        cat.views = {(r["schema"], r["name"]): r["definition"] for r in cur.fetchall()}
+        # With an empty search_path pg_get_viewdef qualifies every name: a view's text then means the
+        # same whichever role's search_path the statements reading it are bound with.
+        with conn.transaction(force_rollback=True):
+            cur.execute("SELECT /* pgtune */ pg_catalog.set_config('search_path', '', true)")
+            cur.execute(catalog_sql.load("views"))
+            cat.views = {(r["schema"], r["name"]): r["definition"] for r in cur.fetchall()}
         cur.execute(catalog_sql.load("relation_names"))
         cat.relation_names = {(r["schema"], r["name"]) for r in cur.fetchall()}
         cur.execute(catalog_sql.load("columns"))

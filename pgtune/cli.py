@@ -225,6 +225,9 @@ def _yn(flag: bool) -> str:
 @click.option("--exclude", multiple=True, metavar="TABLE", help="Leave out statements on this table (repeatable).")
 @click.option("--queries", "queries_file", type=click.File("rb"), default=None,
               help="A .sql file of statements to analyze instead of pg_stat_statements ('-' for stdin).")
+@click.option("--role", "as_role", default=None, metavar="ROLE",
+              help="With --queries: the role the statements ran as (its search_path and row security apply); "
+                   "pg_stat_statements names each statement's own. Default: pgtune's session.")
 @click.option("--workload-dsn", multiple=True, metavar="DSN",
               help="Also read pg_stat_statements from this replica; merged by queryid (repeatable).")
 @click.option("--min-rows", default=1000, show_default=True, type=click.IntRange(0),
@@ -263,7 +266,8 @@ def _yn(flag: bool) -> str:
               help="With --prisma-schema: add the lines to the file in place (the rest stays byte for byte).")
 @handle_errors
 def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: float, min_total_ms: float,
-            database: str | None, exclude: tuple[str, ...], queries_file: Any, workload_dsn: tuple[str, ...],
+            database: str | None, exclude: tuple[str, ...], queries_file: Any, as_role: str | None,
+            workload_dsn: tuple[str, ...],
             min_rows: int, max_indexes: int | None, max_index_mb: float | None, size_basis: str, no_hypopg: bool,
             emit_dir: str | None, lock_timeout: str, statement_timeout: str, first_phase_share: float,
             analyze: bool, layout: str, no_constraints: bool, constraint_timeout: str,
@@ -280,11 +284,14 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
       pgtune suggest --max-index-mb 500
       pgtune suggest --format json > advice.json
       pgtune suggest --queries slow.sql --exclude audit_log
+      pgtune suggest --queries slow.sql --role app_user
       pgtune suggest --workload-dsn "host=replica1 dbname=app" --emit
       pgtune suggest --prisma-schema prisma/schema.prisma --write
     """
     if write and prisma_schema is None:
         raise click.UsageError("--write needs --prisma-schema")
+    if as_role is not None and queries_file is None:
+        raise click.UsageError("--role needs --queries (pg_stat_statements records each statement's role)")
     options = api.SuggestOptions(
         indexes=Options(workload=WorkloadFilter(top=top, min_calls=min_calls, min_mean_ms=min_mean_ms,
                                                 min_total_ms=min_total_ms, database=database),
@@ -304,7 +311,8 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
         statements = read_queries_file(decode_queries(queries_file.read(), getattr(queries_file, "name", "-")))
     with connect(dsn) as conn, _replicas(workload_dsn if statements is None else ()) as replicas:
         result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
-                             prisma=api.PrismaOptions(prisma_schema, write) if prisma_schema else None)
+                             prisma=api.PrismaOptions(prisma_schema, write) if prisma_schema else None,
+                             role=as_role)
     if result.migration is not None:
         click.echo(f"wrote migration {result.migration.id} ({len(result.migration.phases)} phases) "
                    f"to {result.directory}" + ("" if layout == Layout.PGTUNE else f" as {layout} migrations"),
@@ -426,6 +434,9 @@ def _print_advice(advice: Advice) -> None:
     _print_curve(advice)
     for h in advice.hints:
         click.echo(f"hint: {h}")
+    for st in advice.statements:
+        for note in st.notes:
+            click.echo(f"note: queryid {st.queryid}: {note}")
     if advice.skipped:
         kinds: dict[str, int] = {}
         for sk in advice.skipped:

@@ -35,6 +35,36 @@ _STMT_NAME = "pgtune_explain"
 
 
 @dataclass(frozen=True)
+class PlanContext:
+    """The session a statement ran in, as far as its plan depends on it.
+
+    ``search_path``: its role's (its unqualified names resolve there);
+    ``role``: planned under ``SET LOCAL ROLE`` so that the row security
+    policies that apply to that role filter its tables, with ``settings``
+    (``app.tenant`` → a representative value) for what the policies read.
+    None/empty: pgtune's own session.
+    """
+
+    search_path: tuple[str, ...] | None = None
+    role: str | None = None
+    settings: tuple[tuple[str, str], ...] = ()
+
+    def steps(self, conn: psycopg.Connection[Any]) -> list[str]:
+        """The statements that make a transaction plan as that session would (LOCAL: they end with it)."""
+        out = []
+        if self.search_path is not None:
+            path = ", ".join(sql.Identifier(s).as_string(conn) for s in self.search_path)
+            out.append(f"SELECT /* pgtune */ pg_catalog.set_config('search_path', {sql.Literal(path).as_string(conn)}, "
+                       "true)")
+        for name, value in self.settings:
+            out.append(f"SELECT /* pgtune */ pg_catalog.set_config({sql.Literal(name).as_string(conn)}, "
+                       f"{sql.Literal(value).as_string(conn)}, true)")
+        if self.role is not None:
+            out.append(f"SET /* pgtune */ LOCAL ROLE {sql.Identifier(self.role).as_string(conn)}")
+        return out
+
+
+@dataclass(frozen=True)
 class Plan:
     cost: float
     indexes: frozenset[str]          # index names any scan node uses
@@ -114,7 +144,7 @@ def index_names(plan: dict[str, Any]) -> set[str]:
 
 def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
             timeout_ms: int = 30_000, param_types: list[str] | None = None,
-            values: Mapping[str, str | None] | None = None) -> Plan:
+            values: Mapping[str, str | None] | None = None, context: PlanContext | None = None) -> Plan:
     """Plan ``query`` and return cost and indexes used.
 
     A statement with ``$n`` gets a custom plan for ``values`` ("$1" -> text,
@@ -122,7 +152,7 @@ def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
     some, a plan with those as constants and the others generic; else its generic plan.
     """
     return explain_scenarios(conn, query, [values], analyze=analyze, timeout_ms=timeout_ms,
-                             param_types=param_types)[0]
+                             param_types=param_types, context=context)[0]
 
 
 @dataclass(frozen=True)
@@ -139,7 +169,7 @@ class _Run:
 def explain_scenarios(conn: psycopg.Connection[Any], query: str,
                       scenarios: Sequence[Mapping[str, str | None] | None], *,
                       analyze: bool = False, timeout_ms: int = 30_000,
-                      param_types: list[str] | None = None) -> list[Plan]:
+                      param_types: list[str] | None = None, context: PlanContext | None = None) -> list[Plan]:
     """One plan per value scenario (None or empty: the generic plan), all in one round trip.
 
     What-if costing plans a statement's custom and generic plans under the same
@@ -173,7 +203,8 @@ def explain_scenarios(conn: psycopg.Connection[Any], query: str,
                 raise ValueError("a statement with parameters cannot be measured without values for them")
             runs.append(_Run(_STMT_NAME, None))
     plans = []
-    for row in _run(conn, query, options, nparams, timeout_ms, types, runs):
+    session = tuple(context.steps(conn)) if context is not None else ()
+    for row in _run(conn, query, options, nparams, timeout_ms, types, runs, session):
         doc = row[0] if not isinstance(row[0], str) else json.loads(row[0])
         top = doc[0]
         plan = top["Plan"]
@@ -226,7 +257,7 @@ def deallocate(conn: psycopg.Connection[Any], name: str) -> None:
 
 
 def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,
-         types: str, runs: list[_Run]) -> list[Any]:
+         types: str, runs: list[_Run], session: tuple[str, ...] = ()) -> list[Any]:
     """One round trip: a READ ONLY transaction, the EXPLAINs, and (always) a rollback.
 
     Workload text never shares a query string with another statement: in
@@ -244,7 +275,8 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
              "SELECT /* pgtune */ set_config('standard_conforming_strings', 'on', true), "
              f"set_config('statement_timeout', '{int(timeout_ms)}', true)",
              # Whatever session this is: a forced generic plan sampled by pg_qualstats can crash the backend.
-             QUALSTATS_OFF.format(local="true")]
+             QUALSTATS_OFF.format(local="true"),
+             *session]       # the role's search_path, SET LOCAL ROLE for row security (PlanContext)
     names = []
     if any(r.name == _STMT_NAME for r in runs):
         steps.append(f"PREPARE /* pgtune */ {_STMT_NAME}{types} AS {query}")

@@ -28,7 +28,7 @@ from pglast import ast
 from psycopg import sql
 
 from . import catalog_sql
-from .explain import covers, explain, prepare_text
+from .explain import PlanContext, covers, explain, prepare_text
 from .sqltext import ParseFailed, names, parse, parse_one, text, walk
 
 _WRITES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
@@ -36,8 +36,17 @@ MAX_VIEW_DEPTH = 8
 TRUST_HINT = "(verify --trust-functions runs non-VOLATILE user functions)"
 
 
-def why_not_read_only(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool = False) -> str | None:
-    """None when ``query`` is safe to execute; else the reason it is not."""
+def why_not_read_only(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool = False,
+                      search_path: tuple[str, ...] | None = None) -> str | None:
+    """None when ``query`` is safe to execute; else the reason it is not.
+
+    ``search_path``: the one its role resolves its names with (None: this session's).
+    """
+    if search_path is not None:
+        with conn.transaction(force_rollback=True):
+            path = ", ".join(sql.Identifier(s).as_string(conn) for s in search_path)
+            conn.execute("SELECT /* pgtune */ pg_catalog.set_config('search_path', %s, true)", (path,))
+            return why_not_read_only(conn, query, trust_functions=trust_functions)
     stmts = parse(query)
     if len(stmts) != 1:
         return "not a single statement"
@@ -150,7 +159,8 @@ class Timing:
 
 def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool = False,
             timeout_ms: int = 30_000,
-            values: Mapping[str, str | None] | None = None) -> tuple[Timing | None, str | None]:
+            values: Mapping[str, str | None] | None = None,
+            context: PlanContext | None = None) -> tuple[Timing | None, str | None]:
     """Measured execution time (EXPLAIN ANALYZE, rolled back), or why the statement is not executed.
 
     A parameterized statement runs with ``values`` (the representative values it was planned with).
@@ -162,14 +172,15 @@ def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool 
     if nparams and not covers(values, nparams):
         missing = [f"${n}" for n in range(1, nparams + 1) if f"${n}" not in (values or {})]
         return None, f"parameterized: no value for {', '.join(missing)} to run it with"
-    reason = why_not_read_only(conn, query, trust_functions=trust_functions)
+    reason = why_not_read_only(conn, query, trust_functions=trust_functions,
+                               search_path=context.search_path if context is not None else None)
     if reason is not None:
         return None, reason
     best: tuple[float, int] | None = None
     first: float | None = None
     runs = 0
     for _ in range(RUNS):
-        plan = explain(conn, query, analyze=True, timeout_ms=timeout_ms, values=values)
+        plan = explain(conn, query, analyze=True, timeout_ms=timeout_ms, values=values, context=context)
         runs += 1
         ms = plan.execution_ms or 0.0
         first = ms if first is None else first

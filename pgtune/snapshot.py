@@ -8,7 +8,7 @@ what was concluded from it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -29,7 +29,8 @@ from .capture import (
     read_workload,
     write_window_scale,
 )
-from .errors import MissingCapability
+from .errors import InputError, MissingCapability
+from .roles import Roles, read_roles, role_oid
 
 HIDDEN_TEXT = "<insufficient privilege>"   # pg_stat_statements' text for other roles' statements
 
@@ -76,6 +77,7 @@ class Snapshot:
     from_server: bool = True                 # pg_stat_statements (True) or statements given by the caller
     constants: dict[int, list[QualConstant]] = field(default_factory=dict)   # queryid -> pg_qualstats constants
     shares: dict[int, list[QualShare]] = field(default_factory=dict)   # queryid -> quals seen without a constant
+    roles: Roles = field(default_factory=Roles)  # the workload's roles: search_path, row security
 
     def hints(self) -> list[str]:
         if not self.hidden:
@@ -99,8 +101,11 @@ def collect_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter,
 
 def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = None, *,
              statements: list[Statement] | None = None, replicas: Sequence[psycopg.Connection[Any]] = (),
-             progress: Progress | None = None) -> Snapshot:
+             progress: Progress | None = None, role: str | None = None) -> Snapshot:
     """Read the workload (unless ``statements`` are given) and the catalog.
+
+    ``role``: the role given statements ran as (their search_path and row
+    security); pg_stat_statements names each statement's own.
 
     Refuses a workload whose text is mostly hidden by privileges: advice for
     the visible rest would be advice for a workload that is not the real one.
@@ -123,6 +128,12 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
     catalog = read_catalog(conn)
     catalog.temporary = read_temporary_names(conn, (workload or WorkloadFilter()).database,
                                              None if from_server else [st.query for st in statements])
+    if role is not None:
+        oid = role_oid(conn, role)
+        if oid is None:
+            raise InputError(f"--role {role!r}: no such role on this server")
+        statements = [st if st.userid is not None else replace(st, userid=oid) for st in statements]
+    userids = {st.userid for st in statements if st.userid is not None}
     return Snapshot(
         capabilities=caps, catalog=catalog,
         statements=[st for st in statements if st.query != HIDDEN_TEXT], hidden=hidden,
@@ -130,7 +141,8 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
         write_scale=write_window_scale(conn) if from_server else 0.0,
         text_limit=query_text_limit(conn), from_server=from_server,
         constants=read_constants(conn) if from_server and caps.qualstats_installed else {},
-        shares=read_shares(conn) if from_server and caps.qualstats_installed else {})
+        shares=read_shares(conn) if from_server and caps.qualstats_installed else {},
+        roles=read_roles(conn, userids, catalog.search_path))
 
 
 def read_constants(conn: psycopg.Connection[Any]) -> dict[int, list[QualConstant]]:

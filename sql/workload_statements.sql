@@ -6,6 +6,7 @@
 -- Parameters: database (NULL: the current one), min_calls, min_mean_ms,
 -- min_total_ms, limit.
 SELECT /* pgtune */ s.queryid,
+       s.userid::int8 AS userid,       -- the role that ran it: its search_path and row security
        s.query,
        s.calls,
        s.total_exec_time AS total_ms,

@@ -26,10 +26,11 @@ from ..capture import (
     WorkloadFilter,
     sample_row,
 )
-from ..explain import explain_scenarios, prepare_text
+from ..explain import PlanContext, explain_scenarios, prepare_text
+from ..roles import Roles
 from ..snapshot import QualConstant, QualShare, Snapshot, snapshot
 from ..sqltext import ParseFailed
-from . import anchor, sizing, unhelped, whatif
+from . import anchor, sessions, sizing, unhelped, whatif
 from .bind import EQ, FUNC, JOIN, NULL, RANGE, Shape, bind
 from .candidates import (
     FOREIGN_KEY,
@@ -143,6 +144,17 @@ class AnalyzedStatement:
     def partly_generic(self) -> bool:
         """Planned with a $n generic: its cost is not the cost with the values it runs with."""
         return bool(self.generic_params)
+    role: str | None = None                            # the role that ran it (pg_stat_statements.userid)
+    search_path: list[str] = field(default_factory=list)   # the schemas its names were resolved in
+    planned_as: str | None = None                      # SET LOCAL ROLE it was planned under (row security)
+    settings: dict[str, str] = field(default_factory=dict)  # what its row security policies read, as planned
+    notes: list[str] = field(default_factory=list)     # where pgtune could not plan it as its role would run it
+
+    @property
+    def context(self) -> PlanContext:
+        """The session it is planned in (see analyze.sessions)."""
+        return PlanContext(search_path=tuple(self.search_path) if self.role is not None else None,
+                           role=self.planned_as, settings=tuple(self.settings.items()))
 
     @classmethod
     def of(cls, st: Statement) -> AnalyzedStatement:
@@ -264,14 +276,16 @@ def advise(conn: psycopg.Connection[Any], snap: Snapshot, options: Options | Non
     advice.hints.extend(snap.hints())
     advice.hints.extend(caps.qualstats_hints())
     return _Selection(conn, snap.catalog, opts, advice, say, snap.text_limit, snap.constants,
-                      snap.shares).run(snap.statements)
+                      snap.shares, snap.roles).run(snap.statements)
 
 
 class _Selection:
     def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog, opts: Options, advice: Advice,
                  say: Progress, text_limit: int, constants: dict[int, list[QualConstant]] | None = None,
-                 shares: dict[int, list[QualShare]] | None = None) -> None:
+                 shares: dict[int, list[QualShare]] | None = None,
+                 roles: Roles | None = None) -> None:
         self.conn, self.catalog, self.opts, self.advice, self.say = conn, catalog, opts, advice, say
+        self.roles = roles if roles is not None else Roles(session_path=catalog.search_path)
         self.text_limit = text_limit
         self.constants = constants or {}
         self.shares = shares or {}
@@ -297,6 +311,7 @@ class _Selection:
 
         rows = [AnalyzedStatement.of(st) for st, _ in analyzed]
         for row, (st, shape) in zip(rows, analyzed, strict=True):
+            self._session(row, st, shape)
             found = valued(shape, self.catalog, _nparams(st.query), self.constants.get(st.queryid or 0),
                            sample=self._sample, shares=self.shares.get(st.queryid or 0))
             row.params, row.generic_params = found.params, found.generic_params
@@ -344,7 +359,7 @@ class _Selection:
         excluded = set(self.opts.exclude)
         for st in statements:
             try:
-                shape = bind(st.query, self.catalog)
+                shape = bind(st.query, self.catalog, self.roles.view(st.userid))
             except ParseFailed as exc:
                 if not exc.noise:
                     self.advice.skipped.append(Skipped(st.queryid, st.query, *self._parse_reason(st, exc)))
@@ -542,6 +557,13 @@ class _Selection:
                 row.indexes = []
         return used_by
 
+    def _session(self, row: AnalyzedStatement, st: Statement, shape: Shape) -> None:
+        """Plan the statement as its role ran it: search_path, row security (analyze.sessions)."""
+        found = sessions.session_for(self.roles.view(st.userid), shape, self.catalog, self.roles.session_role,
+                                     self._sample)
+        row.role, row.search_path, row.planned_as = found.role, list(found.search_path), found.planned_as
+        row.settings, row.notes = dict(found.settings), list(found.notes)
+
     def _sample(self, table: TableKey, columns: list[str]) -> dict[str, str] | None:
         return sample_row(self.conn, table, columns)
 
@@ -563,7 +585,8 @@ class _Selection:
                     or any((c.table, k.expression) in tested for k in c.keys if k.expression is not None)}
         if not anchored:
             return best
-        for text in anchor.reorderings(query, anchored, self._resolve):
+        path = tuple(row.search_path) if row.role is not None else None
+        for text in anchor.reorderings(query, anchored, lambda schema, name: self._resolve(schema, name, path)):
             try:
                 got = self._weighted(text, row, what_if=what_if)
             except (psycopg.Error, ValueError):
@@ -574,8 +597,8 @@ class _Selection:
                 best = got
         return best
 
-    def _resolve(self, schema: str | None, name: str) -> TableKey | None:
-        table = self.catalog.lookup(schema, name)
+    def _resolve(self, schema: str | None, name: str, path: tuple[str, ...] | None = None) -> TableKey | None:
+        table = self.catalog.lookup(schema, name, path)
         return table.key if table is not None else None
 
     def _weighted(self, query: str, row: AnalyzedStatement,
@@ -597,7 +620,7 @@ class _Selection:
         found = [Scenario.of(s) for s in row.scenarios] or [Scenario({}, ValueSource.GENERIC)]
         skip_generic = what_if and row.query in self.custom_only and len(found) > 1
         wanted = [s for s in found if not (s.generic and skip_generic)]
-        plans = iter(explain_scenarios(self.conn, query, [s.values for s in wanted]))
+        plans = iter(explain_scenarios(self.conn, query, [s.values for s in wanted], context=row.context))
         planned = [None if s.generic and skip_generic else next(plans) for s in found]
         costs = [p.cost if p is not None else None for p in planned]
         main = planned[0]

@@ -33,6 +33,7 @@ from pglast.enums import (
 from pglast.stream import RawStream
 
 from ..capture import Catalog, Table, TableKey
+from ..roles import RoleView, RowFilter
 from ..sqltext import ParseFailed, expression, names, parse, parse_one, printed, seq, walk
 from .params import ParamKind, ParamUse, classify
 
@@ -74,6 +75,7 @@ class ColumnUse:
     nulls_first: bool | None = None
     expression: str | None = None  # for FUNC: the printed expression, e.g. lower(email)
     value: str | None = None       # for EQ against a constant: the constant as SQL, e.g. 'pending'
+    policy: bool = False           # from a row security policy's USING, not the statement's own text
 
 
 class Test(StrEnum):
@@ -117,6 +119,8 @@ class Shape:
     limited_blocks: set[int] = field(default_factory=set)
     unbound: list[str] = field(default_factory=list)
     temporary: list[str] = field(default_factory=list)    # temporary tables it reads or writes
+    row_filters: list[RowFilter] = field(default_factory=list)   # row security its role's reads get
+    settings: dict[str, ParamUse] = field(default_factory=dict)  # current_setting('x') compared with a column
     params: dict[int, ParamUse] = field(default_factory=dict)
     conjuncts: list[Conjunct] = field(default_factory=list)
 
@@ -178,8 +182,13 @@ class _Scope:
         return None
 
 
-def bind(sql: str, catalog: Catalog) -> Shape:
-    """Parse ``sql`` (one statement) and return its shape against ``catalog``."""
+def bind(sql: str, catalog: Catalog, view: RoleView | None = None) -> Shape:
+    """Parse ``sql`` (one statement) and return its shape against ``catalog``.
+
+    ``view``: the role that ran it; its search_path resolves the names, and the
+    row security policies that apply to it filter the tables it reads (their
+    USING is bound as part of the statement). None: pgtune's own session.
+    """
     stmts = parse(sql)
     if len(stmts) != 1:
         raise ParseFailed(f"expected one statement, found {len(stmts)}")
@@ -194,7 +203,7 @@ def bind(sql: str, catalog: Catalog) -> Shape:
     if name not in kinds:
         noise = not (name.startswith(_DDL_PREFIXES) or name in _DDL)
         raise ParseFailed(f"utility statement ({name}) is not index-tunable", noise=noise)
-    binder = _Binder(catalog, Shape(kind=kinds[name]))
+    binder = _Binder(catalog, Shape(kind=kinds[name]), view)
     binder.statement(node, None)
     binder.shape.params.update(classify(node, binder.shape.params))
     return binder.shape
@@ -208,9 +217,13 @@ def _walk(node: Any) -> Iterator[Any]:
 
 
 class _Binder:
-    def __init__(self, catalog: Catalog, shape: Shape) -> None:
+    def __init__(self, catalog: Catalog, shape: Shape, view: RoleView | None = None) -> None:
         self.catalog = catalog
         self.shape = shape
+        self.view = view
+        self.path = view.search_path if view is not None else None
+        self.pending: list[tuple[_Entry, RowFilter]] = []    # row filters of the FROM items seen, not yet bound
+        self.in_policy = False
         self.blocks = 0
         self.views = 0           # view definitions expanded so far (a guard against runaway nesting)
 
@@ -225,15 +238,17 @@ class _Binder:
         block = self._new_block()
         if isinstance(node, ast.InsertStmt):
             target: Any = node.relation
-            if self.catalog.lookup(target.schemaname, target.relname) is None:
+            if self.catalog.lookup(target.schemaname, target.relname, self.path) is None:
                 self._temporary(target)
             if node.selectStmt is not None:
                 self.statement(node.selectStmt, scope)
             return _Output()
+        mark = len(self.pending)
         self.range_var(node.relation, scope)
         extra = node.fromClause if isinstance(node, ast.UpdateStmt) else node.usingClause
         for item in extra or ():
             self.from_item(item, scope, block)
+        self._row_filters(mark, scope, block)
         self.where(node.whereClause, scope, block)
         self.conjuncts(node.whereClause, scope, block)
         return _Output()
@@ -248,8 +263,10 @@ class _Binder:
         scope = _Scope(parent=parent)
         self.with_clause(node.withClause, scope)
         block = self._new_block()
+        mark = len(self.pending)
         for item in node.fromClause or ():
             self.from_item(item, scope, block)
+        self._row_filters(mark, scope, block)
         self.where(node.whereClause, scope, block)
         self.conjuncts(node.whereClause, scope, block)
         self.where(node.havingClause, scope, block)
@@ -373,8 +390,8 @@ class _Binder:
             if cte is not None:
                 scope.entries.append(_Entry(alias, None, cte.columns, cte.origin))
                 return
-        table = self.catalog.lookup(rv.schemaname, rv.relname)
-        view = self.catalog.lookup_view(rv.schemaname, rv.relname) if table is None else None
+        table = self.catalog.lookup(rv.schemaname, rv.relname, self.path)
+        view = self.catalog.lookup_view(rv.schemaname, rv.relname, self.path) if table is None else None
         if view is not None and self.views < MAX_VIEW_DEPTH:
             # A view is a subquery the catalog keeps: bind its definition, map its columns to base columns.
             self.views += 1
@@ -390,7 +407,36 @@ class _Binder:
                 self.shape.unbound.append(rv.relname)
             return
         self.shape.tables.add(table.key)
-        scope.entries.append(_Entry(alias, table, frozenset(table.columns)))
+        entry = _Entry(alias, table, frozenset(table.columns))
+        scope.entries.append(entry)
+        found = self.view.row_filter(table.key, self.shape.kind) if self.view is not None else None
+        if found is not None:
+            self.pending.append((entry, found))
+
+    def _row_filters(self, mark: int, scope: _Scope, block: int) -> None:
+        """Bind the row security filters of this block's FROM items as filters of the block.
+
+        A policy's USING is part of every statement its role runs on the table:
+        ``"tenantId" = current_setting('app.tenant')::int`` is an equality on
+        "tenantId" like one the statement wrote itself.
+        """
+        taken, self.pending = self.pending[mark:], self.pending[:mark]
+        for entry, found in taken:
+            self.shape.row_filters.append(found)
+            for text in found.expressions:
+                try:
+                    expr = expression(text)
+                except ParseFailed:
+                    continue
+                for n in walk(expr, subqueries=False):
+                    if isinstance(n, ast.ColumnRef) and len(seq(n.fields)) == 1 \
+                            and not isinstance(seq(n.fields)[0], ast.A_Star):
+                        n.fields = (ast.String(sval=entry.alias), *seq(n.fields))   # the policy's table here
+                self.in_policy = True
+                try:
+                    self.where(expr, scope, block)
+                finally:
+                    self.in_policy = False
 
     def _temporary(self, rv: Any) -> bool:
         """Record ``rv`` when it names a temporary table (not index-tunable: it lives in one session)."""
@@ -520,6 +566,7 @@ class _Binder:
                 value = _constant(right) if op == "=" else None
                 found = self.use(left, scope, block, EQ if op == "=" else RANGE, value=value)
                 self._param(found, right, op)
+                self._setting(found, right, op)
             return
         if isinstance(left, (ast.FuncCall, ast.TypeCast)) and not self._has_columns(right):
             cols = [n for n in _walk(left) if isinstance(n, ast.ColumnRef)]
@@ -568,7 +615,8 @@ class _Binder:
                 nulls_first: bool | None = None, expression: str | None = None,
                 value: str | None = None) -> ColumnUse:
         assert entry.table is not None
-        found = ColumnUse(entry.table.key, col, role, block, entry.alias, descending, nulls_first, expression, value)
+        found = ColumnUse(entry.table.key, col, role, block, entry.alias, descending, nulls_first, expression, value,
+                          policy=self.in_policy)
         self.shape.uses.append(found)
         return found
 
@@ -623,6 +671,17 @@ class _Binder:
             if sign in ("+", "-") and _is_now(lhs) and isinstance(rhs, ast.ParamRef) and rhs.number:
                 self.shape.params.setdefault(int(rhs.number), ParamUse(found.table, found.column, op,
                                                                        interval=sign))
+
+    def _setting(self, found: ColumnUse | None, node: Any, op: str) -> None:
+        """Remember the column ``current_setting('app.tenant')`` is compared with (a policy's usual form),
+        so the setting can be given a value of that column when the statement is planned."""
+        call = _strip_cast(node)
+        if found is None or not isinstance(call, ast.FuncCall) or _names(call.funcname)[-1:] != ("current_setting",):
+            return
+        args = seq(call.args)
+        name = _constant(args[0]) if args else None
+        if name is not None and name.startswith("'"):
+            self.shape.settings.setdefault(name[1:-1].replace("''", "'"), ParamUse(found.table, found.column, op))
 
     def _new_block(self) -> int:
         self.blocks += 1

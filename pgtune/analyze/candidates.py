@@ -117,7 +117,9 @@ def _for_group(shape: Shape, uses: list[ColumnUse], table: TableKey, catalog: Ca
     rare_col = pred.column if pred is not None else None
     guessed = pred is not None and pred.guessed
     eq = _unique(u.column for u in uses if u.role == EQ and u.column not in decided)
-    eq.sort(key=lambda c: -catalog.distinct_values(table, c))
+    # A row security policy's column ("tenantId") leads: every statement of its role filters on it.
+    policy = {u.column for u in uses if u.policy}
+    eq.sort(key=lambda c: (c not in policy, -catalog.distinct_values(table, c)))
     eq_keys = [IndexKey(c) for c in eq]
     eq_keys += [IndexKey(u.column, expression=u.expression)
                 for u in _unique_uses(u for u in uses if u.role == FUNC and u.expression)]

@@ -235,6 +235,11 @@ def _from_share(use: ParamUse, catalog: Catalog, shares: list[QualShare] | None)
     return best[0]
 
 
+def value_for(use: ParamUse, catalog: Catalog) -> str | None:
+    """A representative value for what ``use`` compares with its column, from pg_stats (the rules above)."""
+    return _value(use, catalog)
+
+
 def _value(use: ParamUse, catalog: Catalog) -> str | None:
     """A value from the column's statistics for the way the statement compares it."""
     if use.table is None:

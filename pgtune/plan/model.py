@@ -8,6 +8,7 @@ from typing import Any
 
 from ..constraints.model import ConstraintKind
 from ..errors import MigrationError
+from ..explain import PlanContext
 from ..sqltext import statement_label
 from .steps import Step
 
@@ -226,6 +227,16 @@ class Target:
     baseline_read_blocks: int | None = None     # shared blocks that run read from disk (0: a warm cache)
     baseline_note: str = ""                     # why the baseline was not timed at emit
     baseline_how: str = ""                      # how it was: runs, cache, value scenarios (baseline.Timed)
+    # The session it ran in (analyze.sessions): its role's search_path (None: pgtune's own), the role
+    # it is planned as for row security, and the settings its policies read.
+    search_path: list[str] | None = None
+    role: str | None = None
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def context(self) -> PlanContext:
+        return PlanContext(search_path=tuple(self.search_path) if self.search_path is not None else None,
+                           role=self.role, settings=tuple(self.settings.items()))
 
     @property
     def label(self) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from .. import ddl
-from ..analyze.advisor import Advice, IndexSuggestion, Method
+from ..analyze.advisor import Advice, AnalyzedStatement, IndexSuggestion, Method
 from ..analyze.candidates import Origin
 from ..constraints.model import Proposal
 from .model import Migration, Phase, PhaseStep, PlannedConstraint, PlannedIndex, Target
@@ -76,7 +77,7 @@ def _targets(advice: Advice) -> list[Target]:
             by_query[stmt.query] = Target(queryid=stmt.queryid, query=stmt.query, calls=stmt.calls,
                                           baseline_cost=stmt.cost_before, expected_indexes=list(stmt.indexes),
                                           values=dict(stmt.values), predicted_cost=stmt.cost_after,
-                                          scenarios=list(stmt.scenarios))
+                                          scenarios=list(stmt.scenarios), **_session(stmt))
     if advice.method != Method.HYPOPG:
         for s in advice.indexes:
             for q in s.queries:
@@ -85,6 +86,12 @@ def _targets(advice: Advice) -> list[Target]:
                 if s.name not in t.expected_indexes:
                     t.expected_indexes.append(s.name)
     return list(by_query.values())
+
+
+def _session(stmt: AnalyzedStatement) -> dict[str, Any]:
+    """The target's session: its role's search_path and row security (see analyze.sessions)."""
+    return {"search_path": list(stmt.search_path) if stmt.role is not None else None, "role": stmt.planned_as,
+            "settings": dict(stmt.settings)}
 
 
 def _benefit(s: IndexSuggestion) -> float:

@@ -1,0 +1,60 @@
+"""The session each statement is planned in: its role's search_path, and the row security it is under.
+
+A statement is costed as the application ran it. Its names resolve through its
+role's search_path. When row security filters a table it reads for that role,
+pgtune plans it under ``SET LOCAL ROLE`` (the planner then adds the policies'
+filters itself, as it does for the application), with a representative value
+for each ``current_setting('app.x')`` a policy compares with a column. Where
+pgtune may not take that role, the statement says so (``notes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .. import ddl
+from ..capture import Catalog, TableKey
+from ..roles import RoleView
+from .bind import Shape
+from .values import value_for
+
+Sampler = Callable[[TableKey, list[str]], "dict[str, str] | None"]
+
+
+@dataclass(frozen=True)
+class Session:
+    role: str | None                 # the role that ran the statement (None: unknown, e.g. a --queries file)
+    search_path: tuple[str, ...]     # where its names were resolved
+    planned_as: str | None = None    # SET LOCAL ROLE for its row security
+    settings: tuple[tuple[str, str], ...] = ()     # what its policies read, with the values planned with
+    notes: tuple[str, ...] = ()
+
+
+def session_for(view: RoleView, shape: Shape, catalog: Catalog, session_role: str, sample: Sampler) -> Session:
+    """How ``shape``'s statement is planned: as its role saw the database, or why not quite."""
+    role = view.role
+    if role is None:
+        return Session(None, view.search_path)
+    notes = [f"row security: no permissive policy of {f.table[0]}.{f.table[1]} applies to {role.name}: "
+             "it reads no row there" for f in shape.row_filters if f.denies]
+    if not shape.row_filters:
+        return Session(role.name, view.search_path, notes=tuple(notes))
+    policies = ", ".join(sorted({f"{p} on {f.table[0]}.{f.table[1]}" for f in shape.row_filters for p in f.policies}))
+    if not role.can_set:
+        notes.append(f"row security: planned as {session_role}, not as {role.name}, whose policies ({policies}) "
+                     f"filter what it reads: pgtune may not SET ROLE {role.name} (GRANT {ddl.name(role.name)} TO "
+                     f"{ddl.name(session_role)};); the plan costs are those of a reader without them")
+        return Session(role.name, view.search_path, notes=tuple(notes))
+    settings: list[tuple[str, str]] = []
+    for name, use in sorted(shape.settings.items()):
+        value = value_for(use, catalog)
+        if value is None and use.table is not None:
+            row = sample(use.table, [use.column])
+            value = row[use.column] if row else None
+        if value is None:
+            notes.append(f"row security: no value of {use.column} for current_setting('{name}') (no statistics, "
+                         f"no row): planned as {session_role}, without the policies ({policies})")
+            return Session(role.name, view.search_path, notes=tuple(notes))
+        settings.append((name, value))
+    return Session(role.name, view.search_path, planned_as=role.name, settings=tuple(settings), notes=tuple(notes))

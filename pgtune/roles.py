@@ -1,0 +1,232 @@
+"""How each application role sees the database: its search_path and the row security policies it is under.
+
+pg_stat_statements records the role that ran each statement (``userid``).
+That role resolved the statement's unqualified names through its own
+search_path (``ALTER ROLE … IN DATABASE … SET search_path``), not pgtune's,
+and read its tables through the row security policies that apply to it
+(unless it is a superuser, has BYPASSRLS, or owns the table without FORCE).
+A statement is analyzed and planned as its role saw it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from . import catalog_sql
+
+TableKey = tuple[str, str]
+PUBLIC = 0      # pg_policy.polroles: the policy applies to every role
+
+
+class PolicyCommand(StrEnum):
+    """pg_policy.polcmd: the command a policy applies to."""
+
+    ALL = "*"
+    SELECT = "r"
+    INSERT = "a"
+    UPDATE = "w"
+    DELETE = "d"
+
+
+# The policies whose USING filters a statement of each kind (UPDATE and DELETE read rows as SELECT does).
+_FILTERS = {"select": {PolicyCommand.ALL, PolicyCommand.SELECT},
+            "update": {PolicyCommand.ALL, PolicyCommand.SELECT, PolicyCommand.UPDATE},
+            "delete": {PolicyCommand.ALL, PolicyCommand.SELECT, PolicyCommand.DELETE}}
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    command: PolicyCommand
+    permissive: bool
+    roles: frozenset[int]           # PUBLIC (0) or role oids
+    using: str | None               # the USING expression, names schema-qualified
+
+
+@dataclass(frozen=True)
+class ProtectedTable:
+    """A table under row security (relrowsecurity) and its policies."""
+
+    key: TableKey
+    force: bool                     # FORCE ROW LEVEL SECURITY: its owner is bound too
+    owner: int
+    policies: tuple[Policy, ...] = ()
+
+
+@dataclass(frozen=True)
+class Role:
+    oid: int
+    name: str
+    superuser: bool = False
+    bypassrls: bool = False
+    setting: str | None = None                       # its search_path setting, as configured (None: the server's)
+    search_path: tuple[str, ...] = ()                # the schemas its unqualified names resolve in, in order
+    member_of: frozenset[int] = frozenset()          # roles it is a member of (itself included)
+    privileges_of: frozenset[int] = frozenset()      # roles whose privileges it has (an owner's: bypasses RLS)
+    can_set: bool = False                            # pgtune's session may SET ROLE to it
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """What row security adds to a statement on one table for one role: AND-ed expressions."""
+
+    table: TableKey
+    expressions: tuple[str, ...]    # permissive USINGs OR-ed into one, then each restrictive USING
+    policies: tuple[str, ...]       # the policies' names
+    denies: bool = False            # no permissive policy applies: the role sees no row
+
+
+@dataclass(frozen=True)
+class RoleView:
+    """One role's view: where its names resolve, and the row filters its statements get."""
+
+    role: Role | None                                # None: pgtune's own session
+    search_path: tuple[str, ...]
+    protected: dict[TableKey, ProtectedTable] = field(default_factory=dict, compare=False)
+
+    def row_filter(self, table: TableKey, kind: str) -> RowFilter | None:
+        """The filter row security puts on a ``kind`` statement (select, update, delete) reading ``table``."""
+        prot = self.protected.get(table)
+        if prot is None or self.role is None or bypasses(self.role, prot):
+            return None
+        commands = _FILTERS.get(kind)
+        if commands is None:
+            return None
+        applying = [p for p in prot.policies if p.command in commands
+                    and (PUBLIC in p.roles or p.roles & self.role.member_of)]
+        permissive = [p for p in applying if p.permissive and p.using]
+        restrictive = [p.using for p in applying if not p.permissive and p.using]
+        if not permissive:
+            return RowFilter(table, (), tuple(p.name for p in applying), denies=True)
+        either = " OR ".join(f"({p.using})" for p in permissive) if len(permissive) > 1 else permissive[0].using
+        assert either is not None
+        return RowFilter(table, (either, *restrictive), tuple(p.name for p in applying))
+
+
+def bypasses(role: Role, table: ProtectedTable) -> bool:
+    """Row security does not apply: a superuser, BYPASSRLS, or the table's owner (unless FORCE)."""
+    return role.superuser or role.bypassrls or (not table.force and table.owner in role.privileges_of)
+
+
+@dataclass
+class Roles:
+    """The workload's roles, the server's default search_path, and the tables under row security."""
+
+    roles: dict[int, Role] = field(default_factory=dict)
+    protected: dict[TableKey, ProtectedTable] = field(default_factory=dict)
+    session_path: tuple[str, ...] = ("public",)     # pgtune's own session's (current_schemas)
+    session_role: str = ""                          # pgtune's session user (who may SET ROLE)
+
+    def view(self, userid: int | None) -> RoleView:
+        role = self.roles.get(userid) if userid is not None else None
+        if role is None:
+            return RoleView(None, self.session_path, self.protected)
+        return RoleView(role, role.search_path, self.protected)
+
+    def by_name(self, name: str) -> Role | None:
+        return next((r for r in self.roles.values() if r.name == name), None)
+
+
+def split_search_path(setting: str) -> list[str]:
+    """The schema names of a search_path setting, as the server splits it (SplitIdentifierString).
+
+    ``app, "Billing", public`` → ``app``, ``Billing``, ``public``: a quoted
+    name keeps its case (``""`` is a quote), an unquoted one is folded to
+    lower case; ``$user`` stays as written.
+    """
+    out: list[str] = []
+    i, n = 0, len(setting)
+    while i < n:
+        while i < n and (setting[i].isspace() or setting[i] == ","):
+            i += 1
+        if i >= n:
+            break
+        if setting[i] == '"':
+            name, i = [], i + 1
+            while i < n:
+                if setting[i] == '"':
+                    if i + 1 < n and setting[i + 1] == '"':
+                        name.append('"')
+                        i += 2
+                        continue
+                    i += 1
+                    break
+                name.append(setting[i])
+                i += 1
+            out.append("".join(name))
+        else:
+            start = i
+            while i < n and setting[i] != "," and not setting[i].isspace():
+                i += 1
+            word = setting[start:i]
+            out.append(word if word == "$user" else word.lower())
+    return out
+
+
+def resolve_path(setting: str, role_name: str, usable: Iterable[str]) -> tuple[str, ...]:
+    """The schemas a role's names resolve in: ``$user`` is its name; a schema it may not use, or
+    that does not exist, is skipped (as the server does)."""
+    ok = set(usable)
+    out: list[str] = []
+    for name in split_search_path(setting):
+        schema = role_name if name == "$user" else name
+        if schema in ok and schema not in out and schema != "pg_catalog":
+            out.append(schema)
+    return tuple(out)
+
+
+def role_oid(conn: psycopg.Connection[Any], name: str) -> int | None:
+    """The oid of the role called ``name``; None when there is none."""
+    row = conn.execute("SELECT /* pgtune */ oid::int8 FROM pg_catalog.pg_roles WHERE rolname = %s", (name,)).fetchone()
+    return int(row[0]) if row else None
+
+
+def read_roles(conn: psycopg.Connection[Any], userids: Iterable[int], session_path: tuple[str, ...]) -> Roles:
+    """The given roles' views of the connected database, and its tables under row security."""
+    out = Roles(session_path=session_path)
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(catalog_sql.load("server_search_path"))
+        default = cur.fetchone()
+        server_path = default["search_path"] if default else '"$user", public'
+        out.session_role = default["session_role"] if default else ""
+        cur.execute(catalog_sql.load("role_settings"), {"roles": sorted(set(userids))})
+        for r in cur.fetchall():
+            setting = r["search_path"]
+            out.roles[int(r["oid"])] = Role(
+                oid=int(r["oid"]), name=r["name"], superuser=r["superuser"], bypassrls=r["bypassrls"],
+                setting=setting, search_path=resolve_path(setting if setting is not None else server_path,
+                                                          r["name"], r["schemas"]),
+                member_of=frozenset(int(m) for m in r["member_of"]),
+                privileges_of=frozenset(int(m) for m in r["privileges_of"]), can_set=bool(r["can_set"]))
+    out.protected = read_protected(conn)
+    return out
+
+
+def read_protected(conn: psycopg.Connection[Any]) -> dict[TableKey, ProtectedTable]:
+    """Tables under row security and their policies, USING expressions with every name schema-qualified.
+
+    pg_get_expr qualifies a name only where this session's search_path would
+    not find it; with an empty one every name comes out qualified, so the
+    expression means the same whichever role's path it is read with.
+    """
+    found: dict[TableKey, ProtectedTable] = {}
+    # Rolled back: the empty search_path never outlives the read, even inside a caller's transaction.
+    with conn.transaction(force_rollback=True), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SELECT /* pgtune */ pg_catalog.set_config('search_path', '', true)")
+        cur.execute(catalog_sql.load("row_security_policies"))
+        rows = cur.fetchall()
+    policies: dict[TableKey, list[Policy]] = {}
+    for r in rows:
+        key = (r["schema"], r["table"])
+        found.setdefault(key, ProtectedTable(key, r["force"], int(r["owner"])))
+        if r["name"] is not None:
+            policies.setdefault(key, []).append(Policy(
+                r["name"], PolicyCommand(r["command"]), r["permissive"], frozenset(int(x) for x in r["roles"]),
+                r["using_expr"]))
+    return {k: ProtectedTable(t.key, t.force, t.owner, tuple(policies.get(k, ()))) for k, t in found.items()}

@@ -1,0 +1,145 @@
+"""Each statement as its role saw the database: search_path (issue 24.4) and row security (issue 24.5).
+
+On the production-shaped fixture (tests/production.py), run as its roles:
+``app_user`` logs in with ``search_path = app, "Billing", public`` (an
+``accounts`` table is in both ``app``, the live one, and ``public``, a legacy
+copy); ``app_tenant`` reads ``app.docs`` under the policy
+``"tenantId" = current_setting('app.tenant')::int``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from pgtune import api
+from pgtune.analyze.advisor import Advice, AnalyzedStatement, SkipKind
+from pgtune.cli import cli
+from pgtune.explain import PlanContext, explain
+
+from . import production
+from .production import ACCOUNT_BY_EMAIL, INVOICE_LINES, TENANT_DOCS, Part, Role
+
+
+def _advice(conn: psycopg.Connection[Any]) -> Advice:
+    return api.suggest(conn, api.SuggestOptions(constraints=False)).indexes
+
+
+def _row(advice: Advice, text: str) -> AnalyzedStatement:
+    found = [s for s in advice.statements if s.query.startswith(text)]
+    assert len(found) == 1, [s.query for s in advice.statements]
+    return found[0]
+
+
+@pytest.mark.needs_hypopg
+def test_names_resolve_through_the_search_path_of_the_role_that_ran_the_statement(
+        db: str, conn: psycopg.Connection[Any]) -> None:
+    prod = production.build(db)
+    production.workload(prod, [Part.ACCOUNTS, Part.BILLING])
+    advice = _advice(conn)
+    accounts = _row(advice, ACCOUNT_BY_EMAIL.split(" = ")[0])
+    assert accounts.role == Role.APP.value and accounts.search_path == ["app", "Billing", "public"]
+    # The live table, not the legacy public.accounts pgtune's own search_path finds first.
+    [ix] = [i for i in advice.indexes if i.table == "accounts"]
+    assert (ix.schema, ix.columns) == ("app", ["email"]), ix
+    assert accounts.cost_before is not None and accounts.cost_after is not None
+    assert accounts.cost_after < accounts.cost_before / 10
+    # "InvoiceLines" is found in "Billing" through the role's path: analyzed, not "references no known table".
+    lines = _row(advice, INVOICE_LINES.split(" WHERE ")[0])
+    assert lines.indexes and not [s for s in advice.skipped if s.kind == SkipKind.UNKNOWN_TABLE]
+    assert any((i.schema, i.table, i.columns) == ("Billing", "InvoiceLines", ["invoiceId"]) for i in advice.indexes)
+
+
+@pytest.mark.needs_hypopg
+def test_the_migration_is_verified_as_the_role_runs_the_statement(db: str, conn: psycopg.Connection[Any],
+                                                                  tmp_path: Path) -> None:
+    prod = production.build(db)
+    # Foreign keys of the partitioned tables would add their indexes to the migration, and building one on a
+    # partitioned table is the partition recipe's business (tests of the partitioned tables cover it).
+    conn.execute('ALTER TABLE app.events DROP CONSTRAINT "events_userId_fkey"')
+    conn.execute('ALTER TABLE app.notifications DROP CONSTRAINT "notifications_userId_fkey"')
+    production.workload(prod, [Part.ACCOUNTS])
+    folder = tmp_path / "m"
+    result = api.suggest(conn, api.SuggestOptions(constraints=False), emit=api.EmitOptions(directory=folder))
+    assert result.migration is not None
+    [target] = [t for t in result.migration.targets if "accounts" in t.query]
+    assert target.search_path == ["app", "Billing", "public"] and target.role is None
+    report = api.apply(conn, folder)      # raises ApplyFailed on a failure
+    assert report.changed, report
+    checked = api.verify(conn, folder)
+    assert checked.ok, checked
+    # The application itself now uses the index (what verify promised).
+    with psycopg.connect(prod.role_dsn(Role.APP)) as app:
+        plan = app.execute("EXPLAIN (FORMAT JSON) " + ACCOUNT_BY_EMAIL.replace("%s", "'acct7@example.com'"))
+        row = plan.fetchone()
+        assert row is not None and "accounts_email_idx" in str(row[0])
+    assert api.rollback(conn, folder).changed
+
+
+@pytest.mark.needs_hypopg
+def test_row_security_filters_every_statement_of_the_tenant_role(db: str, conn: psycopg.Connection[Any]) -> None:
+    prod = production.build(db)
+    production.workload(prod, [Part.DOCS])
+    advice = _advice(conn)
+    docs = _row(advice, TENANT_DOCS.split(" LIMIT ")[0])
+    # Planned as the tenant, the policy's current_setting('app.tenant') given one of the tenants.
+    assert docs.role == docs.planned_as == Role.TENANT.value and not docs.notes
+    tenants = {str(t) for t in range(1, 21)}
+    assert set(docs.settings) == {"app.tenant"} and docs.settings["app.tenant"] in tenants
+    [ix] = [i for i in advice.indexes if i.table == "docs" and i.where is None]
+    assert (ix.columns, ix.descending) == (["tenantId", "createdAt"], [False, True]), ix
+    # What the tenant's plan costs with the index pgtune planned as a superuser would propose, and with its own.
+    tenant = PlanContext(role=Role.TENANT.value, settings=(("app.tenant", docs.settings["app.tenant"]),))
+    costs = {}
+    for name, keys in (("by_time", '"createdAt" DESC'), ("by_tenant", '"tenantId", "createdAt" DESC')):
+        conn.execute(f"CREATE INDEX {name} ON app.docs ({keys})")
+        costs[name] = explain(conn, TENANT_DOCS, context=tenant).cost
+        costs[name + "_superuser"] = explain(conn, TENANT_DOCS).cost
+        conn.execute(f"DROP INDEX app.{name}")
+    assert costs["by_tenant"] < costs["by_time"] / 1.5, costs
+    # As a superuser (row security bypassed) the time-only index looks best: the reason it was proposed before.
+    assert costs["by_time_superuser"] < costs["by_time"] / 5, costs
+
+
+@pytest.mark.needs_hypopg
+def test_a_role_pgtune_may_not_take_is_said_on_the_statement(db: str, conn: psycopg.Connection[Any]) -> None:
+    prod = production.build(db)
+    production.workload(prod, [Part.DOCS])
+    # pgtune as a monitoring role: reads every statistic, bypasses row security, is no member of app_tenant.
+    conn.execute("DO $$ BEGIN CREATE ROLE pgtune_monitor LOGIN BYPASSRLS; "
+                 "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    conn.execute("GRANT pg_read_all_stats TO pgtune_monitor")
+    conn.execute('GRANT USAGE ON SCHEMA app, "Billing" TO pgtune_monitor')
+    conn.execute('GRANT SELECT ON ALL TABLES IN SCHEMA app, "Billing" TO pgtune_monitor')
+    monitor = psycopg.conninfo.make_conninfo(db, user="pgtune_monitor")
+    with psycopg.connect(monitor, autocommit=True) as mon:
+        advice = api.suggest(mon, api.SuggestOptions(constraints=False)).indexes
+    docs = _row(advice, TENANT_DOCS.split(" LIMIT ")[0])
+    assert docs.planned_as is None
+    [note] = docs.notes
+    assert note.startswith("row security: planned as pgtune_monitor, not as app_tenant") and \
+        "GRANT app_tenant TO pgtune_monitor;" in note, note
+
+
+@pytest.mark.needs_hypopg
+def test_a_queries_file_is_read_as_the_role_given(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    production.build(db)
+    queries = tmp_path / "app.sql"
+    queries.write_text(ACCOUNT_BY_EMAIL.replace("%s", "'acct5@example.com'") + ";\n")
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(queries), "--role", "app_user",
+                                   "--no-constraints", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    import json
+    doc = json.loads(out.stdout)
+    assert [i["schema"] for i in doc["indexes"] if i["table"] == "accounts"] == ["app"]
+    # Without --role: pgtune's own session, whose search_path finds the legacy public.accounts.
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(queries), "--no-constraints",
+                                   "--format", "json", "--min-rows", "0"])
+    assert [i["schema"] for i in json.loads(out.stdout)["indexes"] if i["table"] == "accounts"] == ["public"]
+    bad = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(queries), "--role", "nobody_here"])
+    assert bad.exit_code == 2 and "--role 'nobody_here': no such role" in bad.stderr
+    assert CliRunner().invoke(cli, ["suggest", "--dsn", db, "--role", "app_user"]).exit_code == 2
