@@ -4,12 +4,14 @@ benchmarks/prisma_app.py times the signing application (benchmarks/signing_app.p
 with these: a sample of the calls the workload really made, each weighted to
 its shape's share; their planner cost with the values they ran with; their
 plans, to tell which shapes an index set changes; and a timed replay through
-the application's own protocol, read from pg_stat_statements.
+the application's own protocol, read from pg_stat_statements; and the ORM
+constructs a normalized statement carries.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,3 +110,22 @@ def queryids(conn: psycopg.Connection[Any], calls: list[Call]) -> dict[int, str]
         if qid is not None:
             out[int(qid)] = call.shape.name
     return out
+
+
+# The ORM constructs a normalized statement carries, each with a parameter pgtune needs a value for.
+CONSTRUCTS = {
+    "1=1 as $a=$b": r"\$\d+ ?= ?\$\d+",
+    "select-list $n": r"(?i)select \$\d+ as",
+    "CAST($n::text AS enum)": r"CAST\(\$\d+::text AS",
+    "enum array @> CAST($n::text[])": r"CAST\(\$\d+::text\[\]",
+    "<> / != $n": r"(<>|!=) ?(\$|CAST\(\$)",
+    "NOT IN ($n…)": r"NOT IN \(",
+    "IN ($n…)": r"(?<!NOT) IN \((\$|CAST)",
+    "ILIKE/LIKE $n": r"(?i)like \$\d+",
+    "LIMIT/OFFSET $n": r"(?i)(limit|offset) \$\d+",
+}
+
+
+def constructs(query: str) -> list[str]:
+    """The constructs of ``CONSTRUCTS`` found in a normalized statement."""
+    return [name for name, pattern in CONSTRUCTS.items() if re.search(pattern, query)]

@@ -131,6 +131,7 @@ class IndexSet:
     load: float = 0.0                                  # the machine's load average when it was measured
     plans: dict[str, tuple[str, ...]] = field(default_factory=dict)
     replayed: list[str] = field(default_factory=list)  # shapes timed with this set (the others kept none's time)
+    rounds: list[float] = field(default_factory=list)  # each round's time of the replayed shapes (the noise)
 
     @property
     def total_cost(self) -> float:
@@ -157,6 +158,7 @@ def timed(conn: psycopg.Connection[Any], dsn: str, index_set: IndexSet, none: In
         index_set.replayed = sorted({c.shape.name for c in calls if c.shape.writes or index_set is none
                                      or index_set.plans[c.shape.name] != none.plans[c.shape.name]})
     ms = app_measure.replay(dsn, [c for c in calls if c.shape.name in index_set.replayed], ids, passes=passes)
+    index_set.rounds.append(sum(ms.values()))
     index_set.ms = {n: min(t, index_set.ms.get(n, t)) for n, t in ms.items()}
 
 
@@ -318,7 +320,7 @@ def per_shape(recorder: app.Recorder, claim: Claim, sets: list[IndexSet], ids: d
         n = len(calls)
         own = claimed.get(name, [])
         rows.append({"shape": name, "client": recorder.shapes[name].client.value, "calls": n,
-                     "constructs": sorted({c for st in own for c in app.constructs(st["query"])}),
+                     "constructs": sorted({c for st in own for c in app_measure.constructs(st["query"])}),
                      "cost": {s.label: s.cost.get(name, 0.0) / n for s in sets},
                      "ms": {s.label: s.ms.get(name, 0.0) / n for s in sets},
                      "claimed": [{"queryid": st["queryid"], "cost_before": st.get("cost_before"),
@@ -370,7 +372,8 @@ def report(args: argparse.Namespace, recorder: app.Recorder, claim: Claim, sets:
     print(f"(load average when measured: {', '.join(f'{s.label} {s.load:.1f}' for s in sets)}, on 2 cores; "
           f"shapes whose plans changed, timed again with the set: "
           f"{', '.join(f'{s.label} {len(s.replayed)}' for s in sets[1:])}, of which writes "
-          f"{sum(app.shapes()[n].writes for n in sets[1].replayed)})")
+          f"{sum(app.shapes()[n].writes for n in sets[1].replayed)}; the same replay's time from round to round: "
+          f"{'; '.join(s.label + ' ' + ', '.join(f'{t:,.0f}' for t in s.rounds) + ' ms' for s in sets)})")
     checks = targets(claim, none, expert, pgtune)
     print()
     print(tabulate([[c["target"], c["figures"], "met" if c["met"] else "NOT MET"] for c in checks],
@@ -401,7 +404,8 @@ def report(args: argparse.Namespace, recorder: app.Recorder, claim: Claim, sets:
             "not_costed": len(claim.not_costed),
             "skipped": claim.skipped,
             "sets": [{"label": s.label, "indexes": s.built, "mb": s.mb, "planner_cost": s.total_cost,
-                      "measured_ms": s.total_ms, "load_average": s.load, "timed_again": s.replayed}
+                      "measured_ms": s.total_ms, "load_average": s.load, "timed_again": s.replayed,
+                      "round_ms": s.rounds}
                      for s in sets],
             "claims_within_1_5x": {"held": held, "judged": judged},
             "targets": checks, "per_shape": shapes_rows, "pgtune_indexes": claim.indexes, "expert_indexes": EXPERT}

@@ -104,25 +104,6 @@ def shapes() -> dict[str, Shape]:
     return out
 
 
-# The ORM constructs a normalized statement carries, each with a parameter pgtune needs a value for.
-CONSTRUCTS = {
-    "1=1 as $a=$b": r"\$\d+ ?= ?\$\d+",
-    "select-list $n": r"(?i)select \$\d+ as",
-    "CAST($n::text AS enum)": r"CAST\(\$\d+::text AS",
-    "enum array @> CAST($n::text[])": r"CAST\(\$\d+::text\[\]",
-    "<> / != $n": r"(<>|!=) ?(\$|CAST\(\$)",
-    "NOT IN ($n…)": r"NOT IN \(",
-    "IN ($n…)": r"(?<!NOT) IN \((\$|CAST)",
-    "ILIKE/LIKE $n": r"(?i)like \$\d+",
-    "LIMIT/OFFSET $n": r"(?i)(limit|offset) \$\d+",
-}
-
-
-def constructs(query: str) -> list[str]:
-    """The constructs of ``CONSTRUCTS`` found in a normalized statement."""
-    return [name for name, pattern in CONSTRUCTS.items() if re.search(pattern, query)]
-
-
 @dataclass(frozen=True)
 class Counts:
     """Row counts for a scale (1.0: about 4M rows)."""
