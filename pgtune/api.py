@@ -200,9 +200,14 @@ def _write_layout(m: Migration, folder: Path, layout: plan.Layout) -> None:
 @_library_errors
 def apply(conn: psycopg.Connection[Any], directory: Path, *, phase: int | None = None, through: int | None = None,
           dry_run: bool = False, retries: int = 5, wait: float = 0.0, progress: Progress | None = None,
-          monitor_dsn: str | None = None) -> Report:
-    """Apply a migration folder's phases (all, one, or up to ``through``)."""
-    applier = Applier(conn, directory, retries=retries, progress=progress, monitor_dsn=monitor_dsn, wait=wait)
+          monitor_dsn: str | None = None, wait_for_transactions: float = 300.0) -> Report:
+    """Apply a migration folder's phases (all, one, or up to ``through``).
+
+    ``wait_for_transactions``: seconds each concurrent build may wait, before it starts, for the
+    transactions it would wait for (else it is not started and they are named).
+    """
+    applier = Applier(conn, directory, retries=retries, progress=progress, monitor_dsn=monitor_dsn, wait=wait,
+                      wait_for_transactions=wait_for_transactions)
     settings = _settings_migration(directory)
     if settings is not None and not dry_run:
         chosen = [phase] if phase is not None else ([p.number for p in settings.phases if p.number <= through]
@@ -226,12 +231,13 @@ def is_config_migration(directory: Path) -> bool:
 
 @_library_errors
 def rollback(conn: psycopg.Connection[Any], directory: Path, *, phase: int | None = None, wait: float = 0.0,
-             progress: Progress | None = None) -> Report:
+             progress: Progress | None = None, wait_for_transactions: float = 300.0) -> Report:
     """Undo applied phases (or one), last first; only what this migration created is dropped."""
     settings = _settings_migration(directory)
     if settings is not None:
         config_migration.guard(conn, settings, [phase] if phase is not None else None, "down")
-    return Applier(conn, directory, progress=progress, wait=wait).rollback([phase] if phase is not None else None)
+    return Applier(conn, directory, progress=progress, wait=wait, wait_for_transactions=wait_for_transactions
+                   ).rollback([phase] if phase is not None else None)
 
 
 @_library_errors

@@ -448,6 +448,12 @@ def _print_advice(advice: Advice) -> None:
 
 
 migration_dir = click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+wait_for_transactions_option = click.option(
+    "--wait-for-transactions", default=300.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
+    help="Before each concurrent build, REINDEX or drop: how long to wait for the transactions it would wait for "
+         "(open over 5 s, named with pid, age and query on stderr); still open then, the step is not started and "
+         "apply stops, naming them. During a build, its waits for other transactions (which block nobody) are cut "
+         "only past this much in all; a wait on a table lock is cut at lock_timeout.")
 
 
 @cli.command()
@@ -462,9 +468,10 @@ migration_dir = click.argument("directory", type=click.Path(path_type=Path, file
 @click.option("--wait", default=60.0, show_default=True, type=click.FloatRange(0),
               help="Seconds to wait for another pgtune apply or rollback on this database to finish "
                    "(0: refuse at once). A killed applier's build is cancelled by the server within seconds.")
+@wait_for_transactions_option
 @handle_errors
 def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through: int | None,
-          dry_run: bool, retries: int, wait: float) -> None:
+          dry_run: bool, retries: int, wait: float, wait_for_transactions: float) -> None:
     """Apply a migration folder's phases, without blocking writes.
 
     Idempotent: applied phases are skipped, an interrupted phase is reconciled
@@ -480,7 +487,8 @@ def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through
         # Build progress needs a second connection; open it only for a person watching.
         monitor = resolve_dsn(dsn) if _stderr_is_tty() else None
         report = api.apply(conn, directory, phase=phase, through=through, dry_run=dry_run, retries=retries,
-                           wait=wait, progress=progress, monitor_dsn=monitor)
+                           wait=wait, progress=progress, monitor_dsn=monitor,
+                           wait_for_transactions=wait_for_transactions)
     _print_report(report, fmt, "apply")
 
 
@@ -491,8 +499,10 @@ def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through
 @click.option("--phase", type=click.IntRange(1), default=None, help="Roll back only this phase.")
 @click.option("--wait", default=60.0, show_default=True, type=click.FloatRange(0),
               help="Seconds to wait for another pgtune apply or rollback to finish (0: refuse at once).")
+@wait_for_transactions_option
 @handle_errors
-def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None, wait: float) -> None:
+def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None, wait: float,
+             wait_for_transactions: float) -> None:
     """Undo applied phases with their down scripts, last phase first.
 
     \b
@@ -501,7 +511,8 @@ def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None, wait
       pgtune rollback migrations/2026-11-tuning --phase 2
     """
     with connect(dsn) as conn:
-        report = api.rollback(conn, directory, phase=phase, wait=wait, progress=progress)
+        report = api.rollback(conn, directory, phase=phase, wait=wait, progress=progress,
+                              wait_for_transactions=wait_for_transactions)
     _print_report(report, fmt, "rollback")
 
 

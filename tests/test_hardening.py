@@ -261,11 +261,14 @@ def test_cleanup_lock_timeout_is_retried_and_said_plainly(db: str, conn: psycopg
     big_migration(conn, tmp_path / "mig", lock_timeout="200ms")
     blocker = _snapshot_blocker(db)
     try:
+        # The build waits for the reader's snapshot past --wait-for-transactions (1 s): it is cancelled, and
+        # the drop of its INVALID index waits for the reader's table lock past lock_timeout, twice.
         with pytest.raises(ApplyFailed) as failed:
-            Applier(conn, tmp_path / "mig", retries=2, backoff=0.05).apply()
+            Applier(conn, tmp_path / "mig", retries=2, backoff=0.05, wait_for_transactions=1).apply()
         assert "could not drop the INVALID index" in str(failed.value)
         assert not conn.broken
-        cli_run = CliRunner().invoke(cli, ["apply", str(tmp_path / "mig"), "--dsn", db, "--retries", "1"])
+        cli_run = CliRunner().invoke(cli, ["apply", str(tmp_path / "mig"), "--dsn", db, "--retries", "1",
+                                           "--wait-for-transactions", "1"])
         assert cli_run.exit_code == 1 and "connection to the server lost" not in cli_run.output
     finally:
         blocker.rollback()

@@ -242,22 +242,34 @@ def test_apply_under_write_load_never_blocks_writers(db: str, conn: psycopg.Conn
     assert conn.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetchone() == (0,)
 
 
-def test_a_timed_out_reindex_leaves_no_ccnew_copy(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
-    """REINDEX CONCURRENTLY builds <name>_ccnew, then waits for older transactions: a lock timeout there
-    leaves the copy INVALID. apply drops it and tries again; a writer is never held up."""
+@pytest.mark.parametrize("watched", [True, False])
+def test_a_timed_out_reindex_leaves_no_ccnew_copy(db: str, conn: psycopg.Connection[Any], tmp_path: Path,
+                                                  watched: bool) -> None:
+    """REINDEX CONCURRENTLY builds <name>_ccnew, then waits for older transactions. Watched from a second
+    connection (apply.waits), that wait blocks nobody and is never cut: one REINDEX. Where no second
+    connection can be had, lock_timeout cuts it as under psql and leaves the copy INVALID: apply drops it
+    and tries again. A writer is never held up."""
     plant(conn)
     api.health(conn, only=["bloated-index"], emit=api.EmitOptions(directory=tmp_path / "h", lock_timeout="300ms"))
     assert plan.load(tmp_path / "h").phases[0].step == plan.PhaseStep.REBUILD
     blocker = psycopg.connect(db)
     blocker.execute("INSERT INTO shrunk VALUES (-1)")   # an open transaction on the table
     threading.Timer(2.0, blocker.commit).start()
+    applier = Applier(conn, tmp_path / "h", retries=10, backoff=0.2)
+    if not watched:
+        applier.watch_dsn = None
     try:
-        Applier(conn, tmp_path / "h", retries=10, backoff=0.2).apply()
+        applier.apply()
     finally:
         blocker.close()
     failures = conn.execute("SELECT count(*) FROM pgtune.history WHERE status = 'failed' "
                             "AND statement LIKE 'REINDEX%%'").fetchone()
-    assert failures is not None and failures[0] >= 1           # the REINDEX really timed out
+    done = conn.execute("SELECT duration_ms FROM pgtune.history WHERE status = 'done' AND statement LIKE 'REINDEX%%'"
+                        ).fetchall()
+    if watched:
+        assert failures == (0,) and len(done) == 1 and done[0][0] > 1000   # one REINDEX, that waited it out
+    else:
+        assert failures is not None and failures[0] >= 1           # the REINDEX really timed out
     assert conn.execute("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'shrunk'::regclass"
                         ).fetchall() == [("shrunk_id_idx",)]      # no _ccnew (or _ccold) copy is left
     assert conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 'shrunk_id_idx'::regclass"

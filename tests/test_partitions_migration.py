@@ -51,17 +51,18 @@ LEAVES = {"events": ["events_default", "events_2026_01", "events_2026_02", "even
           "notifications": ["notifications_email_0", "notifications_email_1", "notifications_sms"]}
 
 
-def suggestion(table: str, column: str) -> IndexSuggestion:
+def suggestion(table: str, column: str, schema: str = "public") -> IndexSuggestion:
     keys = (ddl.IndexKey(column),)
     name = ddl.index_name(table, keys)
-    return IndexSuggestion("public", table, name, [column], [False], ddl.create_index("public", table, name, keys),
-                           ddl.drop_index("public", name), ddl.analyze("public", table), f"serves lookups by {column}",
+    return IndexSuggestion(schema, table, name, [column], [False], ddl.create_index(schema, table, name, keys),
+                           ddl.drop_index(schema, name), ddl.analyze(schema, table), f"serves lookups by {column}",
                            cost_before=100.0, cost_after=10.0)
 
 
-def migration(conn: psycopg.Connection[Any], folder: Path, *pairs: tuple[str, str], **kw: Any) -> plan.Migration:
+def migration(conn: psycopg.Connection[Any], folder: Path, *pairs: tuple[str, str], schema: str = "public",
+              **kw: Any) -> plan.Migration:
     """A migration for indexes on (table, column), as suggest --emit writes it (the partition trees read at emit)."""
-    found = [suggestion(t, c) for t, c in pairs]
+    found = [suggestion(t, c, schema) for t, c in pairs]
     parts = plan.partitions.read(conn, [(s.schema, s.table) for s in found])
     m = plan.build(Advice(Method.HYPOPG, indexes=found), partitions=parts, **kw)
     plan.emit(m, folder)

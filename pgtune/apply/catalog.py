@@ -1,16 +1,30 @@
-"""The catalog as apply sees it: do the planned objects exist, are they valid, whose are they (OIDs)."""
+"""The catalog as apply sees it: do the planned objects exist, are they valid, whose are they (OIDs).
+
+Some of these reads lock what they read (pg_relation_size, pg_partition_tree
+take ACCESS SHARE), so one could queue behind a DDL's ACCESS EXCLUSIVE for as
+long as it lasts: each read gives up after CATALOG_LOCK_TIMEOUT, says who
+held the lock, and tries again a few times before apply stops with that name.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
+from psycopg import errors as pgerrors
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
+from .._text import Progress, one_line
+from ..errors import ApplyFailed
 from ..plan import Name, partitions
 from ..plan.partitions import AttachedIndex
+from .retry import LockRetry
+
+CATALOG_LOCK_TIMEOUT = "2s"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -32,19 +46,52 @@ class ConstraintState:
 class ObjectStates:
     """Catalog probes for one connection (named SQL files under sql/)."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], say: Progress | None = None, retries: int = 3,
+                 backoff: float = 1.0) -> None:
         self.conn = conn
+        self.say = say or (lambda _m: None)
+        self.retry = LockRetry(retries, backoff, self.say)
+
+    def _read(self, read: Callable[[], T]) -> T:
+        """``read()`` under a short lock_timeout; a lock timeout names who held the lock and is retried."""
+        held: list[str] = []
+
+        def attempt() -> T:
+            try:
+                with self.conn.transaction():
+                    self.conn.execute(f"SET LOCAL lock_timeout = '{CATALOG_LOCK_TIMEOUT}'")
+                    return read()
+            except pgerrors.LockNotAvailable:
+                held[:] = [self.holders()]
+                self.say(f"pgtune's catalog read waited {CATALOG_LOCK_TIMEOUT} for a lock: {held[0]}")
+                raise
+
+        return self.retry.run(attempt, what="on a catalog read", give_up=lambda n: ApplyFailed(
+            f"pgtune's catalog reads could not get a lock ({n + 1} tries of {CATALOG_LOCK_TIMEOUT}): {held[0]}; "
+            "apply again once it is released"))
+
+    def _rows(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        def read() -> list[dict[str, Any]]:
+            with self.conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(catalog_sql.load(name), params)
+                return cur.fetchall()
+        return self._read(read)
+
+    def holders(self) -> str:
+        """Who holds or awaits an ACCESS EXCLUSIVE lock here: the only lock a catalog read waits for."""
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(catalog_sql.load("exclusive_lock_holders")).fetchall()
+        return "; ".join(f"pid {r['pid']} {'holds' if r['granted'] else 'awaits'} ACCESS EXCLUSIVE on "
+                         f"{r['relation']} ({r['state'] or 'active'}, open {r['seconds'] or 0}s: "
+                         f"{one_line(r['query'], 80)})" for r in rows[:3]) or "a lock already released"
 
     def indexes(self, names: list[tuple[str, str]]) -> dict[tuple[str, str], IndexState]:
         if not names:
             return {}
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("index_states"),
-                        {"schemas": [s for s, _ in names], "names": [n for _, n in names]})
-            return {(r["schema"], r["name"]): IndexState(
-                int(r["oid"]), bool(r["is_valid"]), r["definition"], int(r["bytes"] or 0), bool(r["partitioned"]),
-                Name(r["parent_schema"], r["parent_name"]) if r["parent_name"] is not None else None)
-                for r in cur.fetchall()}
+        rows = self._rows("index_states", {"schemas": [s for s, _ in names], "names": [n for _, n in names]})
+        return {(r["schema"], r["name"]): IndexState(
+            int(r["oid"]), bool(r["is_valid"]), r["definition"], int(r["bytes"] or 0), bool(r["partitioned"]),
+            Name(r["parent_schema"], r["parent_name"]) if r["parent_name"] is not None else None) for r in rows}
 
     def index(self, schema: str, name: str) -> IndexState | None:
         return self.indexes([(schema, name)]).get((schema, name))
@@ -52,12 +99,10 @@ class ObjectStates:
     def constraints(self, names: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], ConstraintState]:
         if not names:
             return {}
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("constraint_states"),
-                        {"schemas": [n[0] for n in names], "tables": [n[1] for n in names],
-                         "names": [n[2] for n in names]})
-            return {(r["schema"], r["table"], r["name"]): ConstraintState(int(r["oid"]), bool(r["validated"]))
-                    for r in cur.fetchall()}
+        rows = self._rows("constraint_states", {"schemas": [n[0] for n in names], "tables": [n[1] for n in names],
+                                                "names": [n[2] for n in names]})
+        return {(r["schema"], r["table"], r["name"]): ConstraintState(int(r["oid"]), bool(r["validated"]))
+                for r in rows}
 
     def constraint(self, schema: str, table: str, name: str) -> ConstraintState | None:
         return self.constraints([(schema, table, name)]).get((schema, table, name))
@@ -66,31 +111,27 @@ class ObjectStates:
         """(schema, table, column) -> attnotnull."""
         if not columns:
             return {}
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("not_null_columns"),
-                        {"schemas": [c[0] for c in columns], "tables": [c[1] for c in columns],
-                         "columns": [c[2] for c in columns]})
-            return {(r["schema"], r["table"], r["column"]): bool(r["not_null"]) for r in cur.fetchall()}
+        rows = self._rows("not_null_columns", {"schemas": [c[0] for c in columns], "tables": [c[1] for c in columns],
+                                               "columns": [c[2] for c in columns]})
+        return {(r["schema"], r["table"], r["column"]): bool(r["not_null"]) for r in rows}
 
     def column_not_null(self, schema: str, table: str, column: str) -> bool:
         return self.not_null([(schema, table, column)]).get((schema, table, column), False)
 
     def reindex_leftovers(self, schema: str, name: str) -> list[str]:
         """Names of the INVALID ``_ccnew`` copies an interrupted REINDEX CONCURRENTLY of the index left."""
-        with self.conn.cursor() as cur:
-            cur.execute(catalog_sql.load("reindex_leftovers"), {"schema": schema, "name": name})
-            return [r[0] for r in cur.fetchall()]
+        return [r["name"] for r in self._rows("reindex_leftovers", {"schema": schema, "name": name})]
 
     def partitions(self, schema: str, table: str) -> set[Name]:
         """The direct partitions of a partitioned table now."""
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("partition_trees"), {"schemas": [schema], "tables": [table]})
-            return {Name(r["schema"], r["table"]) for r in cur.fetchall()
-                    if (r["parent_schema"], r["parent_table"]) == (schema, table)}
+        rows = self._rows("partition_trees", {"schemas": [schema], "tables": [table]})
+        return {Name(r["schema"], r["table"]) for r in rows
+                if (r["parent_schema"], r["parent_table"]) == (schema, table)}
 
     def attached(self, index: Name) -> list[AttachedIndex]:
         """Every partition of a partitioned index's table, with the index attached for it (None: none yet)."""
-        return partitions.attached(self.conn, [(index.schema, index.name)]).get((index.schema, index.name), [])
+        found = self._read(lambda: partitions.attached(self.conn, [(index.schema, index.name)]))
+        return found.get((index.schema, index.name), [])
 
     def indexed_under(self, parent: Name, schema: str, table: str) -> Name | None:
         """The index of partition ``schema.table`` attached to ``parent``, if it has one."""
@@ -101,7 +142,6 @@ class ObjectStates:
         return None
 
     def long_transactions(self, seconds: int) -> list[str]:
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("long_transactions"), {"seconds": seconds})
-            return [f"transaction pid {r['pid']} ({r['role']}) open for {r['seconds']}s: "
-                    "concurrent index builds will wait for it to finish" for r in cur.fetchall()]
+        return [f"transaction pid {r['pid']} ({r['role']}) open for {r['seconds']}s: "
+                "concurrent index builds will wait for it to finish"
+                for r in self._rows("long_transactions", {"seconds": seconds})]

@@ -15,6 +15,7 @@ from psycopg import errors as pgerrors
 
 from .._text import Progress
 from ..errors import ApplyFailed
+from .waits import LockWaitTimeout
 
 T = TypeVar("T")
 
@@ -35,7 +36,7 @@ class LockRetry:
         while True:
             try:
                 return attempt()
-            except pgerrors.LockNotAvailable:
+            except (pgerrors.LockNotAvailable, LockWaitTimeout):
                 tries += 1
                 if tries > limit:
                     raise give_up(limit) from None

@@ -33,6 +33,7 @@ from psycopg import errors as pgerrors
 from .. import ddl
 from .._text import Progress, one_line
 from ..connect import force_session_settings
+from ..duration import to_ms
 from ..errors import ApplyFailed, InputError, Interrupted, ReadOnlyServer, UnsupportedServer, from_psycopg
 from ..history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
 from ..plan import Action, Name, ObjectKind, Phase, Step, load, mismatches, script, sha256
@@ -43,6 +44,7 @@ from .monitor import BuildMonitor
 from .reconcile import StepGuard
 from .report import IndexSize, Outcome, PhaseStatus, Report, Status, StepResult
 from .retry import LockRetry
+from .waits import LockWaitTimeout, LockWatch, TransactionWait, WaitedTooLong, conninfo
 
 ADVISORY_KEY = 0x70677475  # "pgtu": one applier per database
 TAG = "/* pgtune */"       # marks what pgtune runs, so suggest leaves it out of the workload
@@ -71,11 +73,17 @@ def check_version(v: int) -> None:
             "(fixed in 14.4): upgrade to 14.4 or later before applying")
 
 
+def _concurrent(step: Step) -> bool:
+    """CREATE, REINDEX and DROP INDEX CONCURRENTLY: each waits for other transactions to end."""
+    return step.kind == ObjectKind.INDEX and step.action in (Action.CREATE, Action.REBUILD, Action.DROP)
+
+
 class Applier:
     def __init__(self, conn: psycopg.Connection[Any], directory: Path, *, schema: str = DEFAULT_SCHEMA,
                  retries: int = 5, backoff: float = 1.0, progress: Progress | None = None,
                  monitor_dsn: str | None = None, monitor_interval: float = 1.0,
-                 long_transaction_seconds: int = 60, wait: float = 0.0) -> None:
+                 long_transaction_seconds: int = 60, wait: float = 0.0,
+                 wait_for_transactions: float = 300.0) -> None:
         self.conn = conn
         self.directory = Path(directory)
         self.schema = schema
@@ -85,9 +93,12 @@ class Applier:
         # Build progress needs a second connection (the first one is busy building).
         self.monitor_dsn = monitor_dsn if progress is not None else None
         self.monitor_interval = monitor_interval
-        self.states = ObjectStates(conn)
+        self.states = ObjectStates(conn, self.say)
         self.long_transaction_seconds = long_transaction_seconds
         self.wait = wait              # seconds to wait for another applier's lock
+        # Before each concurrent build: how long to wait for the transactions it would wait for (waits).
+        self.transaction_wait = TransactionWait(conn, wait_for_transactions, self.say)
+        self.watch_dsn: str | None = conninfo(conn)
 
     # -- public operations --------------------------------------------------
 
@@ -187,6 +198,7 @@ class Applier:
         checksum = sha256(script(self.directory, name))
         steps = phase.up if direction == "up" else phase.down
         self._check_partitions(phase, steps)
+        self._wait_for_transactions(phase, steps)
         self.say(f"phase {phase.number} {direction}: {phase.name}")
         guard = StepGuard(self.states, history, phase, direction, checksum, self._drop_if_invalid)
         try:
@@ -198,6 +210,14 @@ class Applier:
         history.set_state(phase.number, PhaseState.APPLIED if direction == "up" else PhaseState.ROLLED_BACK,
                           checksum)
         self._flush_stats()
+
+    def _wait_for_transactions(self, phase: Phase, steps: list[Step]) -> None:
+        """Before anything of the phase runs: the transactions its concurrent steps would wait for, waited for
+        (or apply stops, naming them, with nothing of the phase done). Each step looks again before it runs."""
+        concurrent = [s for s in steps if _concurrent(s)]
+        snapshots = any(s.action != Action.DROP for s in concurrent)
+        for schema, table in dict.fromkeys((s.schema, s.table) for s in concurrent):
+            self.transaction_wait.before(f"phase {phase.number}", schema, table, snapshots=snapshots)
 
     def _check_partitions(self, phase: Phase, steps: list[Step]) -> None:
         """Before anything of the phase runs: each partitioned table it indexes has the partitions of emit.
@@ -233,44 +253,87 @@ class Applier:
         skip = guard.before(step)
         if skip is not None:
             return skip
-        phase = guard.phase
         was_not_null = (step.kind == ObjectKind.NOT_NULL
                         and self.states.column_not_null(step.schema, step.table, step.name))
-        concurrent = step.kind == ObjectKind.INDEX and step.action in (Action.CREATE, Action.REBUILD)
+        concurrent = _concurrent(step)
+        if concurrent:
+            self.transaction_wait.before(f"{step.action} {step.label}", step.schema, step.table,
+                                         snapshots=step.action != Action.DROP)
         row: list[tuple[int, float]] = []
-
-        def attempt() -> None:
-            row_id = history.start(phase.number, guard.direction, step.text, guard.checksum, step.key)
-            started = time.monotonic()
-            row[:] = [(row_id, started)]
-            try:
-                with BuildMonitor(self.monitor_dsn if step.action == Action.CREATE and concurrent else None,
-                                  self.conn.info.backend_pid, step.name, self.say, self.monitor_interval):
-                    self._execute(step)
-            except KeyboardInterrupt:
-                # psycopg has asked the server to cancel the statement and waited for it.
-                left = self._interrupted(history, row_id, step if concurrent else None, time.monotonic() - started)
-                raise Interrupted(f"interrupted during phase {phase.number} ({one_line(step.text, 70)}); "
-                                  + (f"{left}; " if left else "nothing half built is left; ")
-                                  + "re-run apply to continue") from None
-            except pgerrors.LockNotAvailable as exc:
-                history.end(row_id, StepStatus.FAILED, one_line(str(exc), 500), time.monotonic() - started)
-                self._clean_after(step, concurrent)
-                raise
-            except psycopg.Error as exc:
-                if self.conn.broken or self.conn.closed:
-                    raise from_psycopg(exc) from None   # the connection is gone: nothing more can be recorded
-                msg = one_line(str(exc), 500)
-                history.end(row_id, StepStatus.FAILED, msg, time.monotonic() - started)
-                self._clean_after(step, concurrent)
-                raise ApplyFailed(f"phase {phase.number} failed on {one_line(step.text, 90)}: {msg}") from None
-
-        self.lock_retry.run(attempt, give_up=lambda n: ApplyFailed(
-            f"phase {phase.number}: gave up after {n} lock timeouts on: {one_line(step.text, 90)}"))
+        self.lock_retry.run(lambda: self._attempt(history, guard, step, concurrent, row), give_up=lambda n: ApplyFailed(
+            f"phase {guard.phase.number}: gave up after {n} lock timeouts on: {one_line(step.text, 90)}"))
         owned, oid = guard.after(step, was_not_null)
         row_id, started = row[0]
         history.end(row_id, StepStatus.DONE, None, time.monotonic() - started, owned=owned, oid=oid)
-        return StepResult(phase.number, step.text, Outcome.DONE)
+        return StepResult(guard.phase.number, step.text, Outcome.DONE)
+
+    def _attempt(self, history: History, guard: StepGuard, step: Step, concurrent: bool,
+                 row: list[tuple[int, float]]) -> None:
+        """One try of a step, recorded in the history; a lock timeout is cleaned up after and re-raised."""
+        phase = guard.phase.number
+        row_id = history.start(phase, guard.direction, step.text, guard.checksum, step.key)
+        started = time.monotonic()
+        row[:] = [(row_id, started)]
+        try:
+            self._execute_watched(step, concurrent)
+        except KeyboardInterrupt:
+            # psycopg has asked the server to cancel the statement and waited for it.
+            left = self._interrupted(history, row_id, step if concurrent else None, time.monotonic() - started)
+            raise Interrupted(f"interrupted during phase {phase} ({one_line(step.text, 70)}); "
+                              + (f"{left}; " if left else "nothing half built is left; ")
+                              + "re-run apply to continue") from None
+        except (pgerrors.LockNotAvailable, LockWaitTimeout) as exc:
+            history.end(row_id, StepStatus.FAILED, one_line(str(exc), 500), time.monotonic() - started)
+            self._clean_after(step, concurrent)
+            raise
+        except WaitedTooLong as exc:
+            history.end(row_id, StepStatus.FAILED, one_line(str(exc), 500), time.monotonic() - started)
+            self._clean_after(step, concurrent)
+            raise ApplyFailed(f"phase {phase}: {exc}") from None
+        except psycopg.Error as exc:
+            if self.conn.broken or self.conn.closed:
+                raise from_psycopg(exc) from None   # the connection is gone: nothing more can be recorded
+            msg = one_line(str(exc), 500)
+            history.end(row_id, StepStatus.FAILED, msg, time.monotonic() - started)
+            self._clean_after(step, concurrent)
+            raise ApplyFailed(f"phase {phase} failed on {one_line(step.text, 90)}: {msg}") from None
+
+    def _execute_watched(self, step: Step, concurrent: bool) -> None:
+        """A concurrent statement runs without lock_timeout while a second connection bounds its lock waits.
+
+        Its waits for other transactions (its last phase waits for every older
+        snapshot) block nobody and are never cut; a wait on a relation lock is
+        cancelled once it lasts lock_timeout, as the server would (LockWatch).
+        Where no second connection can be opened, lock_timeout stays on.
+        """
+        pid = self.conn.info.backend_pid
+        limit = to_ms(self._setting("lock_timeout")) / 1000.0 if concurrent else 0.0
+        building = concurrent and step.action == Action.CREATE
+        with BuildMonitor(self.monitor_dsn if building else None, pid, step.name, self.say, self.monitor_interval), \
+                LockWatch(self.watch_dsn if concurrent else None, pid, limit, f"{step.action} {step.label}",
+                          self.say, patience=self.transaction_wait.seconds) as watch:
+            if not watch.available:
+                self._execute(step)
+                return
+            previous = self._setting("lock_timeout")
+            self.conn.execute("SET /* pgtune */ lock_timeout = 0")
+            try:
+                self._execute(step)
+            except pgerrors.QueryCanceled:
+                if watch.cancelled:
+                    raise LockWaitTimeout(f"lock timeout: {watch.cancelled}") from None
+                if watch.gave_up:
+                    raise WaitedTooLong(f"{step.action} {step.label} was cancelled: it {watch.gave_up}; end them, "
+                                        "or apply again with a longer --wait-for-transactions") from None
+                raise
+            finally:
+                if not (self.conn.broken or self.conn.closed):
+                    self.conn.execute("SELECT /* pgtune */ pg_catalog.set_config('lock_timeout', %s, false)",
+                                      (previous,))
+
+    def _setting(self, name: str) -> str:
+        row = self.conn.execute("SELECT /* pgtune */ pg_catalog.current_setting(%s)", (name,)).fetchone()
+        return str(row[0]) if row else ""
 
     def _execute(self, step: Step) -> None:
         if step.block:

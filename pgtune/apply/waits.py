@@ -1,0 +1,200 @@
+"""Waiting for other transactions: never blocking the application, never throwing a build away for it.
+
+A concurrent build waits twice for other transactions. Its first phases wait
+for those that hold a lock on the table; its last phase waits for every
+transaction of the database whose snapshot is older than its own, whatever
+table that transaction reads. Neither wait blocks anybody, yet under
+``lock_timeout`` the second one fails the build after all its work. So:
+
+* before a build (or a REINDEX, a DROP INDEX CONCURRENTLY), the transactions
+  it would wait for are named (pid, role, state, age, query) and waited for,
+  up to ``--wait-for-transactions``; still open then, nothing is started and
+  one line lists them (TransactionWait);
+* during it, a second connection watches what the build waits on
+  (LockWatch): a relation lock, whose wait could queue the application behind
+  it, is cancelled once it lasts ``lock_timeout`` (a lock timeout, retried as
+  one); a wait on another transaction is named and left alone, so a long
+  transaction that starts mid-build costs time, not the build. Only a build
+  that has waited for transactions longer than ``--wait-for-transactions`` in
+  all is cancelled (its INVALID index dropped), and apply stops naming them:
+  apply never hangs on a session left idle in transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+from psycopg.rows import dict_row
+
+from .. import catalog_sql
+from .._text import Progress, one_line
+from ..errors import ApplyFailed
+
+IN_THE_WAY_SECONDS = 5         # younger ones are ordinary traffic: most end before a build gets to them
+PROGRESS_EVERY = 10.0          # seconds between two progress lines of one wait
+TRANSACTION_LOCKS = ("virtualxid", "transactionid")   # waiting for a transaction to end: blocks nobody
+
+
+class LockWaitTimeout(Exception):
+    """The watch cancelled a build that waited on a relation lock past lock_timeout (retried like one)."""
+
+
+class WaitedTooLong(Exception):
+    """The watch cancelled a build that waited for other transactions past --wait-for-transactions."""
+
+
+@dataclass(frozen=True)
+class OpenTransaction:
+    pid: int
+    role: str
+    state: str
+    seconds: int
+    query: str
+    xact_start: datetime
+
+    def describe(self) -> str:
+        state = self.state or "active"
+        return f"pid {self.pid} ({self.role}, {state}, open {self.seconds}s: {one_line(self.query, 80)})"
+
+
+def conninfo(conn: psycopg.Connection[Any]) -> str:
+    """The connection's own parameters (libpq's PQconninfo), to open a second one like it; never printed."""
+    return make_conninfo(**{o.keyword.decode(): o.val.decode() for o in conn.pgconn.info
+                            if o.val is not None and o.keyword.decode() not in ("replication",)})
+
+
+def in_the_way(conn: psycopg.Connection[Any], schema: str, table: str, *, snapshots: bool, exclude: list[int],
+               seconds: int = IN_THE_WAY_SECONDS) -> list[OpenTransaction]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(catalog_sql.load("transactions_in_the_way"),
+                    {"schema": schema, "table": table, "seconds": seconds, "snapshots": snapshots,
+                     "exclude": exclude})
+        return [OpenTransaction(int(r["pid"]), r["role"] or "?", r["state"], int(r["seconds"]), r["query"],
+                                r["xact_start"]) for r in cur.fetchall()]
+
+
+class TransactionWait:
+    """Before a concurrent step: wait, up to ``seconds``, for the transactions it would wait for, or stop."""
+
+    def __init__(self, conn: psycopg.Connection[Any], seconds: float, say: Progress, interval: float = 0.5) -> None:
+        self.conn, self.seconds, self.say, self.interval = conn, seconds, say, interval
+
+    def before(self, what: str, schema: str, table: str, *, snapshots: bool) -> None:
+        """Return once no transaction open over IN_THE_WAY_SECONDS stands in the way of ``what``; else ApplyFailed."""
+        first = in_the_way(self.conn, schema, table, snapshots=snapshots, exclude=[])
+        if not first:
+            return
+        waiting = {(t.pid, t.xact_start) for t in first}
+        started = time.monotonic()
+        said = 0.0
+        self.say(f"{what} would wait for {len(first)} transaction(s) at its end, which blocks nobody but may last: "
+                 f"{'; '.join(t.describe() for t in first)}; waiting up to {self.seconds:.0f}s for them to end "
+                 "(--wait-for-transactions)")
+        while True:
+            now = {(t.pid, t.xact_start): t for t in in_the_way(self.conn, schema, table, snapshots=snapshots,
+                                                                 exclude=[], seconds=0)}
+            left = [now[k] for k in sorted(waiting, key=lambda k: k[1]) if k in now]
+            if not left:
+                self.say(f"{what}: the transactions it would wait for have ended")
+                return
+            waited = time.monotonic() - started
+            if waited >= self.seconds:
+                raise ApplyFailed(
+                    f"{what} was not started: {len(left)} transaction(s) still open after {waited:.0f}s, and a "
+                    f"concurrent build waits for each to end: {'; '.join(t.describe() for t in left)}; end them, "
+                    "or apply again with a longer --wait-for-transactions (nothing of this step was built)")
+            if waited - said >= PROGRESS_EVERY:
+                said = waited
+                self.say(f"{what}: still waiting ({waited:.0f}s of {self.seconds:.0f}s) for "
+                         f"{'; '.join(t.describe() for t in left)}")
+            time.sleep(min(self.interval, max(self.seconds - waited, 0.01)))
+
+
+class LockWatch:
+    """During one concurrent statement: from a second connection, cancel a relation-lock wait past ``limit``
+    seconds; name a wait for another transaction, and cancel only past ``patience`` seconds of them in all.
+
+    ``available`` is False when the second connection cannot be opened: the
+    caller then keeps lock_timeout on the statement itself (every wait bounded,
+    as plain psql runs the script).
+    """
+
+    def __init__(self, dsn: str | None, pid: int, limit: float, what: str, say: Progress, *,
+                 patience: float = float("inf"), interval: float = 0.1) -> None:
+        self.dsn, self.pid, self.limit, self.what, self.say, self.interval = dsn, pid, limit, what, say, interval
+        self.patience = patience
+        self.cancelled: str | None = None        # the relation lock it waited on when the watch cancelled it
+        self.gave_up: str | None = None          # the transactions it waited for when the watch cancelled it
+        self.waited = 0.0                        # seconds waited for other transactions, in all
+        self.available = False
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.conn: psycopg.Connection[Any] | None = None
+
+    def __enter__(self) -> LockWatch:
+        if self.dsn is None or self.limit <= 0:
+            return self
+        try:
+            self.conn = psycopg.connect(self.dsn, autocommit=True, application_name="pgtune-watch",
+                                        connect_timeout=10)
+            self.conn.execute("SET statement_timeout = '10s'")
+        except psycopg.Error:
+            return self
+        self.available = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+        if self.conn is not None:
+            self.conn.close()
+
+    def _run(self) -> None:
+        assert self.conn is not None
+        current: tuple[str, str] | None = None
+        since = said = last = time.monotonic()
+        try:
+            while not self.stop.wait(self.interval):
+                with self.conn.cursor(row_factory=dict_row) as cur:
+                    rows = cur.execute(catalog_sql.load("lock_waits"), {"pid": self.pid}).fetchall()
+                now = time.monotonic()
+                tick, last = now - last, now
+                if not rows:
+                    current = None
+                    continue
+                key = (rows[0]["locktype"], rows[0]["relation"] or "")
+                if key != current:
+                    current, since = key, now
+                holders = "; ".join(f"pid {r['holder']} ({r['holder_state'] or 'active'}, open "
+                                    f"{r['holder_seconds'] or 0}s: {one_line(r['holder_query'], 80)})"
+                                    for r in rows if r["holder"] is not None) or "another transaction"
+                if key[0] in TRANSACTION_LOCKS:
+                    self.waited += tick
+                    if self.waited >= self.patience:
+                        self._cancel(gave_up=f"waited {self.waited:.0f}s in all for other transactions to end, "
+                                             f"the last {holders}")
+                        return
+                    if now - said >= PROGRESS_EVERY:
+                        said = now
+                        self.say(f"{self.what}: waiting for {holders} to end ({self.waited:.0f}s so far; this wait "
+                                 "blocks nobody and the build is kept)")
+                elif now - since >= self.limit:
+                    self._cancel(cancelled=f"waited {now - since:.1f}s for {rows[0]['mode']} on "
+                                           f"{key[1] or key[0]}, held by {holders}")
+                    return
+        except psycopg.Error:
+            return      # the statement keeps running; a watch that fails cancels nothing
+
+    def _cancel(self, *, cancelled: str | None = None, gave_up: str | None = None) -> None:
+        assert self.conn is not None
+        self.cancelled, self.gave_up = cancelled, gave_up
+        self.conn.execute("SELECT /* pgtune */ pg_catalog.pg_cancel_backend(%s)", (self.pid,))

@@ -1,0 +1,34 @@
+-- Finds the transactions a concurrent index build, REINDEX or drop on one
+-- table will wait for: every other transaction of this database open longer
+-- than a threshold that holds a lock on the table (the first phases wait for
+-- each of those) or, with `snapshots`, a snapshot (backend_xmin: the last
+-- phase waits for every transaction whose snapshot is older than its own, on
+-- any table). Vacuum and autovacuum workers are not waited for.
+-- Parameters: schema, table, seconds, snapshots (boolean), exclude (pids).
+SELECT /* pgtune */ a.pid,
+       a.usename AS role,
+       coalesce(a.state, '') AS state,
+       a.xact_start,
+       extract(epoch FROM now() - a.xact_start)::int AS seconds,
+       coalesce(a.query, '') AS query,
+       EXISTS (SELECT 1
+               FROM pg_catalog.pg_locks AS l
+                   JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
+                   JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+               WHERE l.pid = a.pid AND l.locktype = 'relation'
+                 AND n.nspname = %(schema)s AND c.relname = %(table)s) AS holds_table
+FROM pg_catalog.pg_stat_activity AS a
+WHERE a.datname = current_database()
+  AND a.pid <> pg_catalog.pg_backend_pid()
+  AND a.pid <> ALL (%(exclude)s::int[])
+  AND a.backend_type = 'client backend'
+  AND a.xact_start IS NOT NULL
+  AND now() - a.xact_start > make_interval(secs => %(seconds)s)
+  AND ((%(snapshots)s AND a.backend_xmin IS NOT NULL)
+       OR EXISTS (SELECT 1
+                  FROM pg_catalog.pg_locks AS l
+                      JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
+                      JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+                  WHERE l.pid = a.pid AND l.locktype = 'relation'
+                    AND n.nspname = %(schema)s AND c.relname = %(table)s))
+ORDER BY a.xact_start, a.pid;

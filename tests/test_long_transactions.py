@@ -1,0 +1,172 @@
+"""Issue 24 point 7: a long transaction elsewhere never costs a build, and no wait of apply's blocks the application.
+
+A concurrent build's last phase waits for every older snapshot in the
+database; under lock_timeout that wait failed the build after all its work
+(six full builds, then apply gave up). Now apply names the transactions a
+build would wait for and waits for them first (bounded), watches the build
+from a second connection so that only a relation-lock wait is cut at
+lock_timeout, and its own catalog reads give up quickly and say whom they
+waited on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from pgtune.apply import Applier, waits
+from pgtune.cli import cli
+from pgtune.errors import ApplyFailed
+
+from . import production
+from .helpers import writer_latencies
+from .test_partitions_migration import migration, valid
+
+
+def builds(conn: psycopg.Connection[Any]) -> list[tuple[str, int]]:
+    """(status, count) of the history's CREATE INDEX CONCURRENTLY rows."""
+    return [(r[0], int(r[1])) for r in conn.execute(
+        "SELECT status, count(*) FROM pgtune.history WHERE statement LIKE 'CREATE INDEX CONCURRENTLY%%' "
+        "GROUP BY status ORDER BY status")]
+
+
+def test_apply_beside_a_60s_repeatable_read_transaction_builds_once(db: str, conn: psycopg.Connection[Any],
+                                                                    tmp_path: Path) -> None:
+    prod = production.build(db)
+    folder = tmp_path / "mig"
+    m = migration(conn, folder, ("events", "userId"), ("sessions", "token"), schema="app", lock_timeout="1s")
+    leaves = sum(1 for s in m.phases[0].up if s.kind == "index")
+    messages: list[str] = []
+    with production.beside_long_transaction(prod, seconds=60) as (txn, latencies):
+        time.sleep(6)                       # the transaction is 6 s old: apply names it before building
+        started = time.monotonic()
+        report = Applier(conn, folder, progress=messages.append, wait_for_transactions=120).apply()
+        elapsed = time.monotonic() - started
+    assert report.phases_run == [1]
+    assert valid(conn, 'app."events_userId_idx"') and valid(conn, 'app."sessions_token_idx"')
+    assert builds(conn) == [("done", leaves)]                  # one build each, none thrown away
+    assert any(f"pid {txn.pid}" in msg and "waiting up to 120s" in msg for msg in messages), messages
+    assert elapsed >= 60 - 6 - 5                               # it waited for the transaction to end
+    assert len(latencies) > 100
+    assert max(latencies) < 1.0, f"a writer waited {max(latencies):.3f}s (lock_timeout 1s)"
+
+
+def test_a_transaction_still_open_stops_apply_cleanly_with_its_name(db: str, conn: psycopg.Connection[Any],
+                                                                    tmp_path: Path) -> None:
+    prod = production.build(db)
+    folder = tmp_path / "mig"
+    migration(conn, folder, ("events", "userId"), schema="app")
+    with production.long_transaction(prod.dsn, seconds=30) as txn:
+        time.sleep(6)
+        out = CliRunner().invoke(cli, ["apply", str(folder), "--dsn", db, "--wait-for-transactions", "2"])
+        assert out.exit_code == 1, out.output
+        assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+        assert f"pid {txn.pid}" in out.stderr and "was not started" in out.stderr
+        assert "idle in transaction, open " in out.stderr            # its state, age and last statement
+    # Nothing of the phase ran: not even the parent's ON ONLY index; its state is not "failed".
+    assert conn.execute("SELECT to_regclass('app.\"events_userId_idx\"')").fetchone() == (None,)
+    assert conn.execute("SELECT count(*) FROM pgtune.phases").fetchone() == (0,)
+    assert Applier(conn, folder).apply().phases_run == [1]
+
+
+BIG = """
+CREATE TABLE big (id bigint PRIMARY KEY, k int NOT NULL, pad text);
+INSERT INTO big SELECT g, g % 50000, repeat('x', 40) FROM generate_series(1, 600000) g;
+CREATE TABLE other (id int);
+INSERT INTO other VALUES (1);
+ANALYZE;
+"""
+
+
+def report_once_the_build_runs(db: str, seconds: float, held: list[int]) -> threading.Thread:
+    """Once a build is under way, a report opens a REPEATABLE READ transaction on another table for ``seconds``."""
+
+    def report() -> None:
+        with psycopg.connect(db, autocommit=True) as watch:
+            for _ in range(1000):
+                row = watch.execute("SELECT count(*) FROM pg_stat_progress_create_index").fetchone()
+                if row and row[0]:
+                    break
+                time.sleep(0.01)
+        with psycopg.connect(db) as reader:
+            reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            reader.execute("SELECT count(*) FROM other").fetchone()
+            held.append(reader.info.backend_pid)
+            time.sleep(seconds)
+            reader.rollback()
+
+    thread = threading.Thread(target=report)
+    thread.start()
+    return thread
+
+
+def test_a_long_transaction_that_starts_mid_build_costs_time_not_the_build(
+        db: str, conn: psycopg.Connection[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn.execute(BIG)
+    folder = tmp_path / "mig"
+    migration(conn, folder, ("big", "k"), lock_timeout="300ms")
+    monkeypatch.setattr(waits, "PROGRESS_EVERY", 0.5)
+    messages: list[str] = []
+    held: list[int] = []
+    thread = report_once_the_build_runs(db, 3.0, held)
+
+    def write(w: psycopg.Connection[Any], i: int) -> None:
+        w.execute("INSERT INTO big VALUES (%s, 1, 'y')", (i,))
+
+    try:
+        with writer_latencies(db, write) as latencies:
+            Applier(conn, folder, progress=messages.append).apply()
+    finally:
+        thread.join()
+    assert held, "the report never started: the build was over before it"
+    assert builds(conn) == [("done", 1)]                       # the 3 s wait (lock_timeout 300 ms) cut nothing
+    assert any(f"pid {held[0]}" in msg and "blocks nobody" in msg for msg in messages), messages
+    assert valid(conn, "big_k_idx")
+    assert max(latencies) < 0.3, f"a writer waited {max(latencies):.3f}s"
+
+
+def test_a_build_that_waits_past_its_patience_is_cancelled_and_named(db: str, conn: psycopg.Connection[Any],
+                                                                     tmp_path: Path) -> None:
+    conn.execute(BIG)
+    folder = tmp_path / "mig"
+    migration(conn, folder, ("big", "k"))
+    held: list[int] = []
+    thread = report_once_the_build_runs(db, 20.0, held)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ApplyFailed, match=r"was cancelled: it waited 2s in all for other transactions to end, "
+                                              r"the last pid \d+ \(idle in transaction"):
+            Applier(conn, folder, wait_for_transactions=2).apply()
+        assert time.monotonic() - started < 15
+        assert held
+        assert conn.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetchone() == (0,)
+    finally:
+        thread.join()
+    assert builds(conn) == [("failed", 1)]
+
+
+def test_catalog_reads_give_up_quickly_and_name_the_lock_holder(db: str, conn: psycopg.Connection[Any],
+                                                                tmp_path: Path) -> None:
+    conn.execute("CREATE TABLE t (id int, k int); CREATE INDEX t_k_idx ON t (k)")
+    folder = tmp_path / "mig"
+    migration(conn, folder, ("t", "id"))
+    Applier(conn, folder).apply()
+    ddl = psycopg.connect(db)
+    ddl.execute("DROP INDEX t_id_idx")                 # ACCESS EXCLUSIVE, held until commit or rollback
+    try:
+        started = time.monotonic()
+        with pytest.raises(ApplyFailed, match=rf"pid {ddl.info.backend_pid} holds ACCESS EXCLUSIVE on public.t"):
+            Applier(conn, folder).status()
+        assert time.monotonic() - started < 20           # 4 tries of 2 s with 1 + 2 + 4 s between, not forever
+        messages: list[str] = []
+        threading.Timer(3.0, ddl.rollback).start()     # the DBA gives up the DDL: status goes on, and said why
+        assert Applier(conn, folder, progress=messages.append).status().ok
+        assert any("catalog read waited 2s" in msg and f"pid {ddl.info.backend_pid}" in msg for msg in messages)
+    finally:
+        ddl.close()
