@@ -90,6 +90,7 @@ class EmitOptions:
     measure: bool = True                          # time read-only targets for verify's baseline (bounded)
     trust_functions: bool = False                 # with measure: run non-VOLATILE user functions too
     layout: plan.Layout = plan.Layout.PGTUNE      # or the files Prisma Migrate, Flyway, golang-migrate run
+    constraints: bool = False                     # also write the proposed CHECK constraints (opt-in)
 
     def __post_init__(self) -> None:
         check_timeout(self.lock_timeout, "--lock-timeout")
@@ -145,7 +146,8 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
         plan.check_writable(emit.directory or Path("migrations"))      # before the work, not after it
     snap = snapshot(conn, opts.indexes.workload, statements=statements, replicas=replicas, progress=say, role=role)
     advice = advise(conn, snap, opts.indexes, say)
-    checks = (propose(conn, ConstraintOptions(timeout_ms=opts.constraint_timeout_ms, exclude=opts.indexes.exclude),
+    checks = (propose(conn, ConstraintOptions(timeout_ms=opts.constraint_timeout_ms, exclude=opts.indexes.exclude,
+                                              min_rows=opts.indexes.min_rows, prisma=prisma is not None),
                       say, catalog=snap.catalog) if opts.constraints else ConstraintAdvice())
     result = Suggestion(advice, checks)
     if emit is not None:
@@ -176,7 +178,7 @@ def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, option
     migration = plan.build(suggestion.indexes, slug=options.slug, lock_timeout=options.lock_timeout,
                            statement_timeout=options.statement_timeout,
                            first_phase_share=options.first_phase_share,
-                           constraints=suggestion.constraints.constraints)
+                           constraints=suggestion.constraints.constraints if options.constraints else [])
     if options.layout != plan.Layout.PGTUNE:
         # The tool's own migrations folder (e.g. prisma/migrations): files are added beside the others.
         folder = options.directory or Path("migrations")

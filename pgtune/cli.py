@@ -257,6 +257,8 @@ def _yn(flag: bool) -> str:
               help="With --emit: pgtune's folder (apply/rollback/verify), or files your migration tool runs, "
                    "added to its folder: prisma (a folder per phase and per concurrent build), flyway, golang-migrate.")
 @click.option("--no-constraints", is_flag=True, help="Do not propose CHECK constraints.")
+@click.option("--constraints", "with_constraints", is_flag=True,
+              help="With --emit: also write the proposed CHECK constraints (listed in the output either way).")
 @click.option("--constraint-timeout", default="10s", show_default=True, type=DURATION,
               help="statement_timeout for each query that proves a CHECK constraint on the data.")
 @click.option("--prisma-schema", type=click.Path(path_type=Path, exists=True), default=None,
@@ -270,7 +272,7 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
             workload_dsn: tuple[str, ...],
             min_rows: int, max_indexes: int | None, max_index_mb: float | None, size_basis: str, no_hypopg: bool,
             emit_dir: str | None, lock_timeout: str, statement_timeout: str, first_phase_share: float,
-            analyze: bool, layout: str, no_constraints: bool, constraint_timeout: str,
+            analyze: bool, layout: str, no_constraints: bool, with_constraints: bool, constraint_timeout: str,
             prisma_schema: Path | None, write: bool) -> None:
     """Propose indexes for the statements in pg_stat_statements.
 
@@ -286,12 +288,15 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
       pgtune suggest --queries slow.sql --exclude audit_log
       pgtune suggest --queries slow.sql --role app_user
       pgtune suggest --workload-dsn "host=replica1 dbname=app" --emit
+      pgtune suggest --emit --constraints
       pgtune suggest --prisma-schema prisma/schema.prisma --write
     """
     if write and prisma_schema is None:
         raise click.UsageError("--write needs --prisma-schema")
     if as_role is not None and queries_file is None:
         raise click.UsageError("--role needs --queries (pg_stat_statements records each statement's role)")
+    if with_constraints and (emit_dir is None or no_constraints):
+        raise click.UsageError("--constraints needs --emit (and not --no-constraints)")
     options = api.SuggestOptions(
         indexes=Options(workload=WorkloadFilter(top=top, min_calls=min_calls, min_mean_ms=min_mean_ms,
                                                 min_total_ms=min_total_ms, database=database),
@@ -303,7 +308,7 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
     if emit_dir is not None:
         emit = api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, lock_timeout=lock_timeout,
                                statement_timeout=statement_timeout, first_phase_share=first_phase_share,
-                               measure=analyze, layout=Layout(layout))
+                               measure=analyze, layout=Layout(layout), constraints=with_constraints)
     elif layout != Layout.PGTUNE:
         raise click.UsageError("--layout needs --emit DIR (your tool's migrations folder)")
     statements = None
@@ -325,7 +330,7 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
         emit_json(result.as_dict())
         return
     _print_advice(advice)
-    _print_constraints(checks)
+    _print_constraints(checks, left_out=result.migration is not None and not with_constraints)
     if result.prisma is not None:
         _print_prisma(result.prisma)
 
@@ -358,12 +363,17 @@ def _replicas(dsns: tuple[str, ...]) -> Iterator[list[psycopg.Connection[Any]]]:
             c.close()
 
 
-def _print_constraints(checks: ConstraintAdvice) -> None:
+def _print_constraints(checks: ConstraintAdvice, left_out: bool = False) -> None:
+    """The proposals; ``left_out``: a migration was written without them (no --constraints)."""
     if checks.constraints:
         click.echo("")
         click.echo(tabulate([[c.name, f"{c.schema}.{c.table}", c.kind, c.check, c.confidence]
                              for c in checks.constraints],
                             headers=["CHECK constraint", "table", "kind", "check", "confidence"]))
+        if left_out:
+            click.echo("CHECK constraints are not in the migration: review them, then emit with --constraints")
+    for note in checks.notes:
+        click.echo(f"note: {note}")
     for f in checks.findings:
         more = "+" if f.bounded else ""
         click.echo(f"data quality: {f.schema}.{f.table} has {f.violations}{more} rows breaking {f.check} "

@@ -76,7 +76,7 @@ def emitted(conn: psycopg.Connection[Any], folder: Path, queries: str | None = N
     """The library's suggest → emit pipeline, as the CLI runs it (index advice only unless asked)."""
     result = api.suggest(conn, api.SuggestOptions(constraints=constraints),
                          statements=read_queries_file(queries) if queries is not None else None,
-                         emit=api.EmitOptions(directory=folder, **emit))
+                         emit=api.EmitOptions(directory=folder, constraints=constraints, **emit))
     assert result.migration is not None
     return result
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 
 from pgtune import plan
@@ -33,7 +34,8 @@ CREATE TABLE accounts (
     city               text,
     metadata           jsonb,
     balance            integer,
-    "createdAt"        timestamptz
+    "createdAt"        timestamptz DEFAULT now(),
+    "signedUpFrom"     text
 );
 INSERT INTO accounts
 SELECT g, 'user' || g || '@example.com',
@@ -47,7 +49,8 @@ SELECT g, 'user' || g || '@example.com',
        'city' || (g % 500),
        jsonb_build_object('k', g % 3),
        (g % 200) - 50,
-       now() - g * interval '1 minute'
+       now() - g * interval '1 minute',
+       (ARRAY['web', 'ios'])[1 + g % 2]
 FROM generate_series(1, 20000) AS g;
 CREATE TABLE payments (
     id              bigint PRIMARY KEY,
@@ -104,7 +107,7 @@ def test_proposals_on_a_realistic_fixture(conn: psycopg.Connection[Any]) -> None
     }
     assert expected <= set(got), expected - set(got)
     assert got[("accounts", "role", "value-set")].check == "role IN ('admin', 'user')"
-    assert got[("accounts", "role", "value-set")].confidence == "high"
+    assert got[("accounts", "role", "value-set")].confidence == "medium"    # a new release may add a role
     assert got[("subscriptions", "endDate,startDate", "column-order")].check == '"endDate" >= "startDate"'
     assert got[("accounts", "storageUsed,storageQuota", "column-order")].check == '"storageUsed" <= "storageQuota"'
     assert got[("accounts", "role", "value-set")].evidence["values"] == {"user": 19800, "admin": 200}
@@ -123,6 +126,8 @@ def test_traps_get_nothing(conn: psycopg.Connection[Any]) -> None:
     assert ("accounts", "bio", "value-set") not in kinds    # prose, even if only three distinct texts
     assert ("accounts", "city", "value-set") not in kinds   # 500 values: not enum-like
     assert ("accounts", "balance", "non-negative") not in kinds   # balances may go negative
+    # Nullable without DEFAULT: an INSERT that leaves it out writes NULL, though no row holds one today.
+    assert ("accounts", "signedUpFrom", "not-null") not in kinds
 
 
 def test_every_proposal_validates_on_the_data(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
@@ -222,3 +227,67 @@ def test_slow_proof_is_skipped_with_a_reason(conn: psycopg.Connection[Any]) -> N
     advice = propose(conn, ConstraintOptions(max_scan_mb=0.1))
     assert advice.constraints == []
     assert advice.unproven and all("scan limit" in s.reason for s in advice.unproven)
+
+
+PARTITIONED = """
+CREATE TABLE payments (
+    id          bigint NOT NULL,
+    amount      integer NOT NULL,
+    "feeAmount" integer DEFAULT 0,
+    "createdAt" date NOT NULL
+) PARTITION BY RANGE ("createdAt");
+CREATE TABLE payments_2026_01 PARTITION OF payments FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+CREATE TABLE payments_2026_02 PARTITION OF payments FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+-- January holds no zero amount, February does: each month alone would say something else.
+INSERT INTO payments
+SELECT g, CASE WHEN g <= 4000 THEN 5 + g % 100 ELSE g % 100 END, g % 7,
+       CASE WHEN g <= 4000 THEN date '2026-01-05' ELSE date '2026-02-05' END
+FROM generate_series(1, 8000) AS g;
+ANALYZE;
+"""
+
+
+def test_partitioned_table_gets_its_rules_once_proven_over_all_partitions(conn: psycopg.Connection[Any],
+                                                                          tmp_path: Path) -> None:
+    """24.3: on the partitioned table only, never per partition; every partition, also a new one, enforces it."""
+    conn.execute(PARTITIONED)
+    advice = propose(conn)
+    assert {p.table for p in advice.constraints} == {"payments"}, [(p.table, p.check) for p in advice.constraints]
+    got = {(",".join(p.columns), p.kind): p for p in advice.constraints}
+    assert got[("amount", "non-negative")].check == "amount >= 0"       # February's zero counts for January too
+    assert ("feeAmount", "not-null") in got
+    m = plan.build(Advice(method="hypopg"), constraints=advice.constraints)
+    plan.emit(m, tmp_path / "mig")
+    Applier(conn, tmp_path / "mig").apply()
+    rows = conn.execute("SELECT conrelid::regclass::text, convalidated FROM pg_constraint "
+                        "WHERE conname = %s ORDER BY 1", (got[("amount", "non-negative")].name,)).fetchall()
+    assert rows == [("payments", True), ("payments_2026_01", True), ("payments_2026_02", True)]
+    conn.execute("INSERT INTO payments VALUES (0, 0, 0, '2026-01-09')")           # zero in January: accepted
+    conn.execute("CREATE TABLE payments_2026_03 PARTITION OF payments FOR VALUES FROM ('2026-03-01') TO ('2026-04-01')")
+    assert conn.execute("SELECT attnotnull FROM pg_attribute WHERE attrelid = 'payments_2026_03'::regclass "
+                        "AND attname = 'feeAmount'").fetchone() == (True,)
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute("INSERT INTO payments VALUES (1, -1, 0, '2026-03-02')")    # the new month enforces it
+    Applier(conn, tmp_path / "mig").rollback()
+    assert conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'c' AND conrelid::regclass::text "
+                        "LIKE 'payments%'").fetchone() == (0,)
+
+
+def test_constraints_reach_a_migration_only_when_asked(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """23.4: listed either way; written by --emit only with --constraints."""
+    fixture(conn)
+    base = ["suggest", "--dsn", db, "--queries", "-", "--format", "json"]
+    plain = CliRunner().invoke(cli, [*base, "--emit", str(tmp_path / "plain")], input="SELECT 1;")
+    assert plain.exit_code == 0, plain.output
+    assert json.loads(plain.stdout)["constraints"]                          # listed
+    text = "".join(p.read_text() for p in (tmp_path / "plain").glob("*.sql"))
+    assert "ADD CONSTRAINT" not in text                                     # not written
+    asked = CliRunner().invoke(cli, [*base, "--emit", str(tmp_path / "asked"), "--constraints"], input="SELECT 1;")
+    assert asked.exit_code == 0, asked.output
+    text = "".join(p.read_text() for p in (tmp_path / "asked").glob("*.sql"))
+    assert "ADD CONSTRAINT" in text and "VALIDATE CONSTRAINT" in text
+    table = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", "-", "--emit", str(tmp_path / "t")],
+                               input="SELECT 1;")
+    assert "CHECK constraints are not in the migration" in table.stdout
+    usage = CliRunner().invoke(cli, [*base, "--constraints"], input="SELECT 1;")
+    assert usage.exit_code == 2 and "--constraints needs --emit" in usage.output

@@ -96,6 +96,20 @@ def test_a_script_that_does_not_parse_is_refused_whole(db: str, conn: psycopg.Co
 # -- 2. standard_conforming_strings = off --------------------------------------------
 
 
+def write_value_set(folder: Path, schema: str, table: str, column: str, values: tuple[str, ...]) -> None:
+    """A migration with one value-set CHECK, made the way pgtune makes its proposals' statements."""
+    from pgtune.analyze.advisor import Advice
+    from pgtune.constraints import constraint_name, statements
+    from pgtune.constraints.model import Candidate, ConstraintKind, Proposal, Rule
+
+    rule = Rule("in", (column,), values)
+    cand = Candidate(ConstraintKind.VALUE_SET, schema, table, (column,), rule.text(), "medium", {}, rule)
+    name = constraint_name(cand)
+    up, down = statements(cand, name)
+    proposal = Proposal(cand.kind, schema, table, [column], name, cand.check, cand.confidence, {}, up, down)
+    plan.emit(plan.build(Advice(method="hypopg"), constraints=[proposal]), folder)
+
+
 def test_backslash_quote_with_scs_off_runs_nothing_it_did_not_mean(db: str, conn: psycopg.Connection[Any],
                                                                    tmp_path: Path) -> None:
     conn.execute("CREATE TABLE victim (id int)")
@@ -115,11 +129,13 @@ def test_backslash_quote_with_scs_off_runs_nothing_it_did_not_mean(db: str, conn
     result = CliRunner().invoke(cli, ["verify", "--dsn", db, "--query", attack, "--analyze"])
     assert "Traceback" not in result.output
     assert table_exists(conn, "victim")
-    # The value-set proof and the emitted CHECK carry the quote and the backslash intact.
-    scripts = "".join(p.read_text() for p in sorted((tmp_path / "mig").glob("*_up.sql")))
+    # A value set with a quote and a backslash (pgtune proposes sets of codes only, so one written by hand) is
+    # emitted and applied intact under scs off.
+    write_value_set(tmp_path / "checks", "public", "jobs", "state", ("new", "it's", "back\\slash"))
+    scripts = "".join(p.read_text() for p in sorted((tmp_path / "checks").glob("*_up.sql")))
     assert "SET standard_conforming_strings = on;" in scripts
     assert "'back\\slash'" in scripts and "'it''s'" in scripts
-    apply = CliRunner().invoke(cli, ["apply", str(tmp_path / "mig"), "--dsn", db])
+    apply = CliRunner().invoke(cli, ["apply", str(tmp_path / "checks"), "--dsn", db])
     assert apply.exit_code == 0, apply.output
     with psycopg.connect(db, autocommit=True) as c:      # a session that still has scs off
         assert c.execute("SHOW standard_conforming_strings").fetchone() == ("off",)

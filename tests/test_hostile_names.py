@@ -90,7 +90,7 @@ def test_hostile_names_round_trip_through_the_whole_loop(db: str, conn: psycopg.
     folder = tmp_path / "mig"
 
     result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(queries), "--emit", str(folder),
-                                      "--format", "json", "--exclude", "canary"])
+                                      "--format", "json", "--exclude", "canary", "--constraints"])
     assert result.exit_code == 0, result.output
     assert result.stdout.count('"ddl": "CREATE INDEX') == len(HOSTILE), result.stdout[:3000]
     scripts = sorted(folder.glob("*.sql"))

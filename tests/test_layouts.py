@@ -43,7 +43,8 @@ def workload(conn: psycopg.Connection[Any]) -> None:
 
 def emit(conn: psycopg.Connection[Any], folder: Path, layout: plan.Layout) -> plan.Migration:
     result = api.suggest(conn, api.SuggestOptions(constraints=True),
-                         emit=api.EmitOptions(directory=folder, layout=layout, first_phase_share=0.5))
+                         emit=api.EmitOptions(directory=folder, layout=layout, first_phase_share=0.5,
+                                              constraints=True))
     assert result.migration is not None
     steps = {p.step for p in result.migration.phases}
     assert {plan.PhaseStep.INDEXES, plan.PhaseStep.ADD_NOT_VALID, plan.PhaseStep.VALIDATE} <= steps, steps
@@ -244,7 +245,7 @@ def test_cli_layout_needs_emit_and_never_overwrites(db: str, conn: psycopg.Conne
 
 def test_every_layout_passes_squawk(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
     workload(conn)
-    conn.execute('ALTER TABLE "order" ADD COLUMN quantity integer')   # a NOT NULL candidate: its helper check
+    conn.execute('ALTER TABLE "order" ADD COLUMN quantity integer DEFAULT 1')   # NOT NULL candidate: its helper check
     conn.execute('UPDATE "order" SET quantity = 1')
     conn.execute("ANALYZE")
     files: list[str] = []

@@ -5,6 +5,17 @@ and pg_stats; each rule is then checked against every current row with a
 bounded query. A rule no row breaks becomes a Proposal, emitted the safe way
 (NOT VALID, then VALIDATE in a later phase); a rule rows already break
 becomes a data-quality Finding instead.
+
+A rule must never refuse what the application legitimately writes: none is
+proposed that a column's DEFAULT breaks (or that pgtune cannot evaluate
+against it), none on a table with fewer than ``min_rows`` rows or rules that
+fewer than a tenth of that many rows hold a value for (an all-NULL column or an
+empty table proves nothing), none on a partition (the partitioned table gets
+the rule, proven over all its partitions, and PostgreSQL gives it to every
+partition, also those created later), none on a migration tool's own tables,
+and no NOT NULL in a database Prisma manages (a nullable column is an optional
+field there: the application may write NULL, and the change belongs in
+schema.prisma).
 """
 
 from __future__ import annotations
@@ -18,7 +29,8 @@ from psycopg.rows import dict_row
 
 from .. import catalog_sql, ddl
 from ..capture import Catalog, ColumnInfo, read_catalog
-from .families import FAMILIES
+from . import names
+from .families import FAMILIES, not_null, value_set
 from .model import Candidate, Column, ConstraintKind, Finding, Proposal, Skip
 from .prove import Prover, TooSlow
 
@@ -30,6 +42,13 @@ class ConstraintOptions:
     timeout_ms: int = 10_000
     max_scan_mb: float = 1024.0
     exclude: tuple[str, ...] = ()
+    min_rows: int = 1000         # tables with fewer rows (pg_class.reltuples) get no proposal
+    prisma: bool = False         # the application's schema is Prisma's (also known from _prisma_migrations)
+
+    @property
+    def evidence_rows(self) -> int:
+        """Rows that must hold a value for a rule's columns before the data can prove it."""
+        return max(1, self.min_rows // 10)
 
 
 @dataclass
@@ -37,6 +56,7 @@ class ConstraintAdvice:
     constraints: list[Proposal] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     unproven: list[Skip] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)      # whole families not offered, and why
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,37 +91,83 @@ def statements(cand: Candidate, name: str) -> tuple[list[str], list[str]]:
     return ddl_list, rollback
 
 
+def _eligible(catalog: Catalog, opts: ConstraintOptions) -> set[tuple[str, str]]:
+    """The tables a rule may be proposed on: the application's own, big enough, never a partition."""
+    return {key for key, t in catalog.tables.items()
+            if t.parent is None and t.reltuples >= opts.min_rows and not names.is_tool_table(*key)
+            and t.name not in opts.exclude and f"{t.schema}.{t.name}" not in opts.exclude}
+
+
+def _prisma_managed(catalog: Catalog, opts: ConstraintOptions) -> bool:
+    return opts.prisma or any(name == "_prisma_migrations" for _, name in catalog.tables)
+
+
+def _families(catalog: Catalog, columns: list[Column], opts: ConstraintOptions, notes: list[str]) -> tuple[Any, ...]:
+    """The families this database's own conventions allow; a note for each one left out that had candidates.
+
+    A database that keeps its closed sets in enum types (Prisma's ``enum``)
+    made each text column open on purpose: no value set. In a database Prisma
+    manages, a NULL-able column is an optional field the application may set
+    to NULL: no NOT NULL.
+    """
+    families = list(FAMILIES)
+    enums = sum(1 for c in catalog.columns if c.category == "E")
+    if enums:
+        families.remove(value_set)
+        if held := len(value_set.candidates(columns)):
+            notes.append(f"value-set: this database keeps its closed sets in enum types ({enums} column(s) use one), "
+                         f"so its {held} enum-like text column(s) are open by design (the application adds values "
+                         "as it grows): no value set proposed")
+    if _prisma_managed(catalog, opts):
+        families.remove(not_null)
+        if held := len(not_null.candidates(columns)):
+            notes.append(f"not-null: Prisma manages this database; {held} NULL-able column(s) hold no NULL, but each "
+                         "is an optional field (`Type?`) the application may set to NULL: make the field required "
+                         "in schema.prisma if it must be, and Prisma migrates the column")
+    return tuple(families)
+
+
 def propose(conn: psycopg.Connection[Any], options: ConstraintOptions | None = None,
             progress: Callable[[str], None] | None = None, catalog: Catalog | None = None) -> ConstraintAdvice:
     opts = options or ConstraintOptions()
     say = progress or (lambda _m: None)
-    columns = [c for c in read_columns(conn, catalog)
-               if c.table not in opts.exclude and f"{c.schema}.{c.table}" not in opts.exclude]
-    sizes = {c.table_key: c.table_bytes for c in columns}
+    cat = catalog if catalog is not None else read_catalog(conn)
+    tables = _eligible(cat, opts)
+    columns = [c for c in read_columns(conn, cat) if c.table_key in tables]
     existing = _constrained(conn)
-    prover = Prover(conn, timeout_ms=opts.timeout_ms, max_scan_bytes=int(opts.max_scan_mb * 1048576))
     advice = ConstraintAdvice()
-    cands = [(family, cand) for family in FAMILIES for cand in family.candidates(columns)
+    families = _families(cat, columns, opts, advice.notes)
+    cands = [(family, cand) for family in families for cand in family.candidates(columns)
              if (cand.schema, cand.table, tuple(sorted(cand.columns))) not in existing]
     say(f"proving {len(cands)} CHECK constraint candidates against the data")
+    prover = Prover(conn, timeout_ms=opts.timeout_ms, max_scan_bytes=int(opts.max_scan_mb * 1048576))
+    unset = {(c.schema, c.table, c.name): c.unset for c in columns}
+    sizes = {c.table_key: c.table_bytes for c in columns}
     for family, cand in cands:
         try:
             prover.check_size(sizes.get((cand.schema, cand.table), 0))
             proven = family.prove(cand, prover)
-            if proven is None:
+            if proven is None or proven.rule is None:
                 continue
-            assert proven.rule is not None, f"family {proven.kind} gave no rule"
+            if not proven.rule.admits({c: unset[(proven.schema, proven.table, c)] for c in proven.columns}):
+                continue      # a DEFAULT the rule would refuse: never proposed
             count, examples = prover.violations(proven.schema, proven.table, proven.rule.composed(),
                                                 proven.columns)
+            held = 0 if count else prover.rows_holding(proven.schema, proven.table, proven.columns,
+                                                       opts.evidence_rows)
         except TooSlow as exc:
             advice.unproven.append(Skip(cand.schema, cand.table, list(cand.columns), cand.kind, str(exc)))
             continue
         if count:
             advice.findings.append(Finding(proven.kind, proven.schema, proven.table, list(proven.columns),
                                            proven.check, count, count >= 1000, examples))
-            continue
-        name = constraint_name(proven)
-        ddl_list, rollback = statements(proven, name)
-        advice.constraints.append(Proposal(proven.kind, proven.schema, proven.table, list(proven.columns), name,
-                                           proven.check, proven.confidence, proven.evidence, ddl_list, rollback))
+        elif held >= opts.evidence_rows:
+            advice.constraints.append(_proposal(proven))
     return advice
+
+
+def _proposal(proven: Candidate) -> Proposal:
+    name = constraint_name(proven)
+    ddl_list, rollback = statements(proven, name)
+    return Proposal(proven.kind, proven.schema, proven.table, list(proven.columns), name, proven.check,
+                    proven.confidence, proven.evidence, ddl_list, rollback)

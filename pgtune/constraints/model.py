@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -11,12 +11,8 @@ from psycopg import sql
 
 from .. import ddl
 from ..capture import ColumnInfo, TableKey, distinct_count
-
-# Columns that hold free text, identifiers, secrets or documents: never constrained by value.
-TRAP_NAMES = re.compile(
-    r"(^id$|id$|_id$|uuid|guid|email|e_mail|mail$|name$|title|body|desc|description|content|text|comment|note|"
-    r"message|token|hash|secret|password|salt|url|uri|path|slug|phone|address|^ip|json|payload|metadata|key$|"
-    r"signature|html|markdown)", re.IGNORECASE)
+from . import defaults, names
+from .defaults import Default, DefaultKind
 
 
 @dataclass(frozen=True)
@@ -36,7 +32,13 @@ class Column(ColumnInfo):
 
     @property
     def is_trap(self) -> bool:
-        return bool(TRAP_NAMES.search(self.name)) or self.category in ("U", "A")
+        """Free text, an identifier, a secret, a document (by its name's words), JSON or an array: no value rule."""
+        return names.is_free_text(self.name) or self.category in ("U", "A")
+
+    @property
+    def unset(self) -> Default:
+        """What an insert that leaves this column out writes (its DEFAULT, else NULL)."""
+        return defaults.read(self.default)
 
 
 COMPARISONS = ("<", "<=", ">", ">=", "=", "<>")
@@ -98,6 +100,29 @@ class Rule:
             return f"{col} {self.op} {ddl.name(self.columns[1])}"
         return f"{col} {self.op} {self.values[0]}"
 
+    def admits(self, unset: dict[str, Default]) -> bool:
+        """Is a row that leaves the columns out (``unset``: what each one's DEFAULT writes) surely accepted?
+
+        NULL passes a CHECK; a constant is compared; a clock or a generator
+        passes ``IS NOT NULL`` only; anything pgtune cannot evaluate fails, so
+        the rule is not proposed.
+        """
+        given = [unset.get(c, defaults.NO_DEFAULT) for c in self.columns]
+        if self.op == "is not null":
+            return not given[0].may_be_null
+        if any(d.kind in (DefaultKind.NONE, DefaultKind.NULL) for d in given):
+            return True                  # NULL passes a CHECK (a NOT NULL column without DEFAULT: the app writes it)
+        if self.op == "in":
+            return given[0].kind == DefaultKind.CONSTANT and given[0].value in self.values
+        if len(self.columns) == 2:
+            left, right = given
+            if left.kind == right.kind == DefaultKind.CLOCK and left.expression == right.expression:
+                return self.op in ("<=", ">=", "=")      # the same transaction time on both sides
+            a, b = left.number(), right.number()
+            return a is not None and b is not None and _compare(a, self.op, b)
+        number = given[0].number()
+        return number is not None and _compare(number, self.op, Decimal(self.values[0]))
+
     def composed(self) -> sql.Composable:
         col = sql.Identifier(self.columns[0])
         if self.op == "in":
@@ -106,6 +131,10 @@ class Rule:
             return sql.SQL("{} IS NOT NULL").format(col)
         rhs = sql.Identifier(self.columns[1]) if len(self.columns) == 2 else sql.Literal(int(self.values[0]))
         return sql.SQL("{} {} {}").format(col, sql.SQL(self.op), rhs)
+
+
+def _compare(a: Decimal, op: str, b: Decimal) -> bool:
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "=": a == b, "<>": a != b}[op]
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,14 @@ class Prover:
             col=sql.Identifier(column), tab=sql.Identifier(schema, table)))
         return rows[0][0] if rows else None
 
+    def rows_holding(self, schema: str, table: str, columns: tuple[str, ...], enough: int) -> int:
+        """Rows where every one of ``columns`` holds a value, counted up to ``enough`` (the scan stops there)."""
+        held = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in columns)
+        rows = self._run(sql.SQL(
+            "SELECT /* pgtune */ count(*) FROM (SELECT FROM {tab} WHERE {held} LIMIT {enough}) AS r").format(
+            tab=sql.Identifier(schema, table), held=held, enough=sql.Literal(enough)))
+        return int(rows[0][0]) if rows else 0
+
     def violations(self, schema: str, table: str, check: sql.Composable, columns: tuple[str, ...],
                    bound: int = 1000) -> tuple[int, list[str]]:
         """Rows where ``check`` is false (as a CHECK sees it: NULL passes), up to ``bound``, and examples.

@@ -199,11 +199,12 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
 def _report(echo: Callable[[str], None], advice: Advice, checks: ConstraintAdvice, migration: plan.Migration,
             folder: Path, result: Verification, before: dict[str, Measure], after: dict[str, Measure]) -> None:
     echo(f"pgtune suggested {len(advice.indexes)} indexes ({advice.method}) and {len(checks.constraints)} "
-         f"CHECK constraints; migration {migration.id} in {len(migration.phases)} phases at {folder}")
+         f"CHECK constraints; migration {migration.id} (the indexes) in {len(migration.phases)} phases at {folder}")
     for ix in advice.indexes:
         echo(f"  {ix.ddl}")
     for c in checks.constraints:
-        echo(f"  CHECK ({c.check}) on {c.table}: {c.kind}, proven on every row, added NOT VALID then validated")
+        echo(f"  CHECK ({c.check}) on {c.table}: {c.kind}, proven on every row; not applied "
+             "(suggest --emit --constraints writes it, NOT VALID then validated)")
     echo("")
     rows = []
     total_b = total_a = 0.0

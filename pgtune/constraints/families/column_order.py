@@ -2,7 +2,8 @@
 
 Pairs are found by name within one table and one type category: start/end
 (start|begin … end|finish|stop with the same stem) and used/limit (used|usage
-… quota|limit|capacity|max with the same stem).
+… quota|limit|capacity|max with the same stem). A pair whose DEFAULTs together
+would break the rule, or that pgtune cannot evaluate, is left alone.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def candidates(columns: list[Column]) -> list[Candidate]:
                     # start/end: end >= start; used/limit: used <= limit
                     left, right = (b, a) if op == ">=" else (a, b)
                     rule = Rule(op, (left.name, right.name))
+                    if not rule.admits({left.name: left.unset, right.name: right.unset}):
+                        continue
                     out.append(Candidate(KIND, a.schema, a.table, (left.name, right.name), rule.text(), "high",
                                          {"pair": [left.name, right.name]}, rule))
     return out

@@ -4,43 +4,65 @@ For numeric columns whose names say they count or measure something
 (counts, amounts, prices, quotas, sizes, durations). ``> 0`` when the data
 has no zero and the name is a quantity that zero would make meaningless
 (amount, price, quota, limit, duration, capacity); ``>= 0`` otherwise.
-Names that may rightly go negative (balance, delta, offset, latitude) are left alone.
+Names that may rightly go negative (balance, delta, offset, latitude) are left
+alone, and so is a column whose DEFAULT the rule would refuse (``width``
+defaulting to ``-1`` as "not measured yet") or that pgtune cannot evaluate.
+A column that holds no value (all NULL) proves nothing: no rule.
 """
 
 from __future__ import annotations
 
-import re
-
+from .. import defaults, names
 from ..model import Candidate, Column, ConstraintKind, Rule
 from ..prove import Prover
 
 KIND = ConstraintKind.NON_NEGATIVE
-MEASURES = re.compile(
-    r"(count|amount|price|cost|quota|size|total|qty|quantity|credits?|duration|length|views|likes|width|height|"
-    r"bytes|seconds|sec|minutes|ms|age|limit|capacity|fee|weight|storage|used|usage|num|number|frame_?rate|"
-    r"slides|retries|attempts)s?$", re.IGNORECASE)
-SIGNED = re.compile(r"(balance|delta|diff|change|offset|adjust|lat|lng|lon|longitude|latitude|temperature|"
-                    r"profit|pnl|score|rank|position|order)", re.IGNORECASE)
-STRICT = re.compile(r"(amount|price|quota|limit|duration|capacity|frame_?rate)", re.IGNORECASE)
+# The last word of the name (names.words: ``viewsCount`` → count, ``storage_used`` → used).
+MEASURES = names.vocabulary("""
+    count counts amount amounts price prices cost costs quota quotas size sizes total totals qty quantity quantities
+    credit credits duration durations length lengths views likes width height bytes seconds sec secs minutes mins
+    ms age limit limits capacity fee fees weight storage used usage num number slides retries attempts seats
+    framerate
+""")
+# Any word of the name: a quantity that may rightly go negative.
+SIGNED = names.vocabulary("""
+    balance delta diff difference change offset adjust adjustment lat lng lon longitude latitude temperature
+    profit pnl score rank position order x y
+""")
+STRICT = frozenset({"amount", "amounts", "price", "prices", "quota", "quotas", "limit", "limits", "duration",
+                    "durations", "capacity", "framerate"})
+
+
+def _last(name: str) -> str:
+    parts = names.words(name)
+    if parts[-2:] == ["frame", "rate"]:
+        return "framerate"
+    return parts[-1] if parts else ""
 
 
 def candidates(columns: list[Column]) -> list[Candidate]:
     out = []
     for c in columns:
-        if c.category != "N" or c.is_trap or SIGNED.search(c.name) or not MEASURES.search(c.name):
+        if c.category != "N" or c.is_trap or SIGNED & set(names.words(c.name)) or _last(c.name) not in MEASURES:
             continue
         rule = Rule(">=", (c.name,), ("0",))
-        out.append(Candidate(KIND, c.schema, c.table, (c.name,), rule.text(), "high", {"type": c.type}, rule))
+        unset = c.unset
+        if not rule.admits({c.name: unset}):
+            continue        # its DEFAULT would be refused (-1 meaning "unknown"), or cannot be evaluated
+        out.append(Candidate(KIND, c.schema, c.table, (c.name,), rule.text(), "high",
+                             {"type": c.type, "default": unset.expression}, rule))
     return out
 
 
 def prove(cand: Candidate, prover: Prover) -> Candidate | None:
     col = cand.columns[0]
     low = prover.minimum(cand.schema, cand.table, col)
-    evidence = {**cand.evidence, "min": None if low is None else str(low)}
-    if low is not None and low > 0 and STRICT.search(col):
-        rule = Rule(">", (col,), ("0",))
-        return Candidate(ConstraintKind.POSITIVE, cand.schema, cand.table, cand.columns, rule.text(),
-                         cand.confidence, evidence, rule)
+    if low is None:
+        return None         # every value NULL (or no row): nothing proves a rule
+    evidence = {**cand.evidence, "min": str(low)}
+    strict = Rule(">", (col,), ("0",))
+    if low > 0 and _last(col) in STRICT and strict.admits({col: defaults.read(cand.evidence.get("default"))}):
+        return Candidate(ConstraintKind.POSITIVE, cand.schema, cand.table, cand.columns, strict.text(),
+                         cand.confidence, evidence, strict)
     return Candidate(cand.kind, cand.schema, cand.table, cand.columns, cand.check, cand.confidence, evidence,
                      cand.rule)
