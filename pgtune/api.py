@@ -304,17 +304,19 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
 @_library_errors
 def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Sequence[str] = (),
            replicas: Sequence[psycopg.Connection[Any]] = (), min_stats_age_s: float = 7 * 86_400,
-           emit: EmitOptions | None = None, prisma: PrismaOptions | None = None) -> HealthReport:
+           emit: EmitOptions | None = None, prisma: PrismaOptions | None = None,
+           min_rows: float = 1000) -> HealthReport:
     """Review the indexes, constraints and sequences that exist (all checks, or ``only``, minus ``skip``).
 
     ``replicas``: servers whose index scans count too; ``min_stats_age_s``: how long the
-    statistics must have counted before an index may be called unused. With ``emit``, the
+    statistics must have counted before an index may be called unused; ``min_rows``: a foreign
+    key on a smaller table needs no index. With ``emit``, the
     fixes a migration can carry are written as a phased migration folder (``report.migration``).
     """
     schema = prisma_schema.load(prisma.schema) if prisma is not None else None   # a bad file fails first
     if emit is not None:
         plan.check_writable(emit.directory or Path("migrations"))
-    report = run_health(conn, only, skip, replicas=replicas, min_stats_age_s=min_stats_age_s)
+    report = run_health(conn, only, skip, replicas=replicas, min_stats_age_s=min_stats_age_s, min_rows=min_rows)
     if prisma is not None and schema is not None:
         advice = prisma_advice.for_health(schema, report.findings)
         if prisma.write:

@@ -734,6 +734,8 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
               help="A replica whose index scans count too: an index read only there is not unused (repeatable).")
 @click.option("--min-stats-age", default="7d", show_default=True, type=DURATION,
               help="unused-index runs only when every server's statistics have counted this long (7d, 12h, 0).")
+@click.option("--min-rows", default=1000, show_default=True, type=click.IntRange(0),
+              help="foreign-key-without-index leaves out tables with fewer rows (a delete scans them in no time).")
 @click.option("--emit", "emit_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]",
               help="Write the fixes as a phased migration folder (default: migrations/<timestamp>_health): "
                    "apply, rollback, status and verify work on it.")
@@ -753,7 +755,7 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
 @click.option("--write", is_flag=True, help="With --prisma-schema: add the @@index lines to the file in place.")
 @handle_errors
 def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip: tuple[str, ...],
-           workload_dsn: tuple[str, ...], min_stats_age: str, emit_dir: str | None, lock_timeout: str,
+           workload_dsn: tuple[str, ...], min_stats_age: str, min_rows: int, emit_dir: str | None, lock_timeout: str,
            statement_timeout: str, measure: bool, layout: str, prisma_schema: Path | None, write: bool) -> None:
     """Review existing indexes, constraints and sequences; print each problem with its fix.
 
@@ -783,6 +785,7 @@ def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip:
     with connect(dsn) as conn, _replicas(workload_dsn) as replicas:
         report = api.health(conn, only=only, skip=skip, replicas=replicas,
                             min_stats_age_s=to_ms(min_stats_age, "--min-stats-age") / 1000, emit=emit,
+                            min_rows=min_rows,
                             prisma=api.PrismaOptions(prisma_schema, write) if prisma_schema else None)
     if report.migration is not None:
         m = report.migration

@@ -1,5 +1,9 @@
 -- Finds the foreign keys on user tables, with referencing columns in key
 -- order and the ON DELETE action (cascades make an index on them urgent).
+-- Each foreign key once: PostgreSQL copies a partitioned table's key onto every
+-- partition, and a key into a partitioned table onto the referencing table once
+-- per partition (…_fkey1, …_fkey2); those copies name their origin in
+-- pg_constraint.conparentid and are left out.
 SELECT /* pgtune */ n.nspname AS schema,
        t.relname AS table,
        c.conname AS name,
@@ -16,5 +20,6 @@ FROM pg_catalog.pg_constraint AS c
     JOIN pg_catalog.pg_class AS rt ON rt.oid = c.confrelid
     JOIN pg_catalog.pg_namespace AS rn ON rn.oid = rt.relnamespace
 WHERE c.contype = 'f'
+  AND c.conparentid = 0
   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgtune')
 ORDER BY n.nspname, t.relname, c.conname;

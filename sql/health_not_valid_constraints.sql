@@ -1,6 +1,8 @@
 -- Finds CHECK and foreign-key constraints left NOT VALID
 -- (pg_constraint.convalidated false): the server enforces them on new rows
--- only, and the planner cannot rely on them.
+-- only, and the planner cannot rely on them. Once per constraint: a
+-- partition's copy of its partitioned table's constraint (inherited, or a
+-- foreign key's clone) is validated by the VALIDATE of the original.
 SELECT /* pgtune */ n.nspname AS schema,
        t.relname AS table,
        c.conname AS name,
@@ -11,5 +13,7 @@ FROM pg_catalog.pg_constraint AS c
     JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace
 WHERE NOT c.convalidated
   AND c.contype IN ('c', 'f')
+  AND c.coninhcount = 0
+  AND c.conparentid = 0
   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgtune')
 ORDER BY n.nspname, t.relname, c.conname;

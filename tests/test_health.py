@@ -45,6 +45,7 @@ def plant(conn: psycopg.Connection[Any]) -> None:
     conn.execute('CREATE INDEX order_status_idx ON "order" (status)')
     conn.execute('CREATE INDEX order_status_created_idx ON "order" (status, "createdAt")')     # overlaps the above
     conn.execute('CREATE TABLE child (id bigint PRIMARY KEY, "parentId" bigint REFERENCES parent (id))')  # no index
+    conn.execute('INSERT INTO child SELECT g, 1 + g % 1000 FROM generate_series(1, 2000) AS g')    # over --min-rows
     conn.execute('ALTER TABLE "order" ADD CONSTRAINT "order_id_positive" CHECK (id > 0) NOT VALID')
     conn.execute("CREATE TABLE dupes (a int); INSERT INTO dupes VALUES (1), (1)")
     with contextlib.suppress(psycopg.errors.UniqueViolation):

@@ -12,16 +12,19 @@ from .checks import CHECKS, Check, Context
 from .emit import HealthMigration
 from .emit import build as build_migration
 from .model import EmittedMigration, Finding, HealthReport, Severity
+from .provenance import annotate, built_by
 
 __all__ = ["CHECKS", "Check", "EmittedMigration", "Finding", "HealthMigration", "HealthReport", "Severity",
            "build_migration", "run"]
 
 
 def run(conn: psycopg.Connection[Any], only: Iterable[str] = (), skip: Iterable[str] = (), *,
-        replicas: Sequence[psycopg.Connection[Any]] = (), min_stats_age_s: float = 7 * 86_400) -> HealthReport:
+        replicas: Sequence[psycopg.Connection[Any]] = (), min_stats_age_s: float = 7 * 86_400,
+        min_rows: float = 1000) -> HealthReport:
     """Run the checks (all, or ``only``, minus ``skip``); findings ordered by severity, then place.
 
-    ``replicas``: their index usage counts too (reads often run there).
+    ``replicas``: their index usage counts too (reads often run there);
+    ``min_rows``: foreign keys on smaller tables are not worth an index.
     """
     known = {c.id for c in CHECKS}
     unknown = sorted((set(only) | set(skip)) - known)
@@ -29,8 +32,9 @@ def run(conn: psycopg.Connection[Any], only: Iterable[str] = (), skip: Iterable[
         raise InputError(f"unknown check {', '.join(unknown)} (checks: {', '.join(sorted(known))})")
     chosen = [c for c in CHECKS if (not only or c.id in set(only)) and c.id not in set(skip)]
     report = HealthReport(checks=[c.id for c in chosen])
-    ctx = Context(conn, tuple(replicas), min_stats_age_s, report.notes)
+    ctx = Context(conn, tuple(replicas), min_stats_age_s, report.notes, min_rows)
     for check in chosen:
         report.findings.extend(check.run(ctx))
+    annotate(report.findings, built_by(conn))
     report.findings.sort(key=lambda f: (-f.severity.rank, f.check, f.schema, f.table or "", f.index or ""))
     return report

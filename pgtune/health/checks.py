@@ -19,7 +19,9 @@ from .. import catalog_sql, ddl
 from ..analyze import sizing
 from ..analyze.candidates import Candidate, serves_index
 from ..capture import Catalog, read_catalog
+from . import partitions
 from .model import Finding, Severity
+from .partitions import attached
 
 LARGE_INDEX = 1 << 20          # index-larger-than-table: below 1 MB the comparison is noise
 SEQUENCE_WARNING = 0.75        # share of its range a sequence may use before a warning…
@@ -38,6 +40,7 @@ class Context:
     replicas: tuple[psycopg.Connection[Any], ...] = ()
     min_stats_age_s: float = 7 * 86_400
     notes: list[str] = field(default_factory=list)    # a check that could not run says why here
+    min_rows: float = 1000                               # foreign-key-without-index: smaller tables are left out
     read: dict[str, Any] = field(default_factory=dict)   # catalog reads shared by the checks of one run
 
     def rows(self, name: str) -> list[dict[str, Any]]:
@@ -45,6 +48,13 @@ class Context:
         if name not in self.read:
             self.read[name] = catalog_rows(self.conn, name)
         return list(self.read[name])
+
+    def tree(self) -> partitions.Tree:
+        """The indexes with their partitioned parents and attached children (sql/health_indexes.sql)."""
+        if "tree" not in self.read:
+            self.read["tree"] = partitions.Tree.of(self.rows("health_indexes"))
+        tree: partitions.Tree = self.read["tree"]
+        return tree
 
     def catalog(self) -> Catalog:
         if "catalog" not in self.read:
@@ -71,8 +81,11 @@ def _text(conn: psycopg.Connection[Any], stmt: sql.Composable) -> str:
     return stmt.as_string(conn)
 
 
-def _drop(conn: psycopg.Connection[Any], schema: str, index: str) -> str:
-    return _text(conn, sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(schema, index)))
+def _drop(conn: psycopg.Connection[Any], schema: str, index: str, partitioned: bool = False) -> str:
+    """DROP INDEX CONCURRENTLY; a partitioned index without it (PostgreSQL refuses it there; the drop of the
+    parent drops its attached children, catalog work under the migration's lock_timeout)."""
+    how = "DROP INDEX IF EXISTS {}" if partitioned else "DROP INDEX CONCURRENTLY IF EXISTS {}"
+    return _text(conn, sql.SQL(how).format(sql.Identifier(schema, index)))
 
 
 def _reindex(conn: psycopg.Connection[Any], schema: str, index: str) -> str:
@@ -83,7 +96,11 @@ def invalid_index(ctx: Context) -> list[Finding]:
     conn = ctx.conn
     out = []
     for r in ctx.rows("health_indexes"):
-        if r["is_valid"]:
+        if r["is_valid"] or attached(r):
+            continue          # an attached child is judged with its parent
+        if r["partitioned"]:
+            out.append(partitions.invalid(ctx.tree(), ctx.catalog(), r,
+                                          _drop(conn, r["schema"], r["index"], partitioned=True)))
             continue
         # Drop and build again under the same definition: a REINDEX CONCURRENTLY that fails again
         # (duplicate keys under a unique index) would leave a second INVALID index, <name>_ccnew.
@@ -113,16 +130,18 @@ def duplicate_index(ctx: Context) -> list[Finding]:
     for same in groups.values():
         if len(same) < 2:
             continue
-        # Keep one that backs a constraint (or the unique one), else the oldest.
-        keep = min(same, key=lambda r: (not r["is_protected"], not r["is_unique"], r["oid"]))
+        # Keep one a partitioned index holds (it cannot be dropped alone), one that backs a constraint (or the
+        # unique one), else the oldest.
+        keep = min(same, key=lambda r: (not attached(r), not r["is_protected"], not r["is_unique"], r["oid"]))
         for r in same:
-            if r is keep or r["is_protected"]:
+            if r is keep or r["is_protected"] or attached(r):
                 continue
             out.append(Finding(
                 "duplicate-index", Severity.WARNING, r["schema"], r["table"], r["index"],
-                f"index {r['index']} duplicates {keep['index']}: the same keys, twice the writes",
-                {"duplicate_of": keep["index"], "definition": r["definition"], "index_bytes": r["index_bytes"]},
-                [_drop(conn, r["schema"], r["index"])]))
+                f"{partitions.kind(r)} {r['index']} duplicates {keep['index']}: the same keys, twice the writes",
+                {"duplicate_of": keep["index"], "definition": r["definition"], "index_bytes": ctx.tree().size(r),
+                 **ctx.tree().evidence(r)},
+                [_drop(conn, r["schema"], r["index"], r["partitioned"])]))
     return out
 
 
@@ -140,8 +159,8 @@ def overlapping_index(ctx: Context) -> list[Finding]:
             by_table.setdefault((r["schema"], r["table"]), []).append(r)
     out = []
     for narrow in (r for rows in by_table.values() for r in rows):
-        if narrow["is_protected"] or narrow["is_unique"]:
-            continue
+        if narrow["is_protected"] or narrow["is_unique"] or attached(narrow):
+            continue          # an attached child goes with its parent, which is judged on the parent table
         included = set(narrow["attnums"][narrow["key_count"]:])
         for wide in by_table[(narrow["schema"], narrow["table"])]:
             if wide is narrow:
@@ -153,31 +172,55 @@ def overlapping_index(ctx: Context) -> list[Finding]:
                 continue     # the narrow one covers columns the wide one does not hold
             out.append(Finding(
                 "overlapping-index", Severity.WARNING, narrow["schema"], narrow["table"], narrow["index"],
-                f"index {narrow['index']} is a leading part of {wide['index']}, which serves the same lookups",
+                f"{partitions.kind(narrow)} {narrow['index']} is a leading part of {wide['index']}, which serves "
+                "the same lookups",
                 {"covered_by": wide["index"], "definition": narrow["definition"],
-                 "covered_by_definition": wide["definition"], "index_bytes": narrow["index_bytes"]},
-                [_drop(conn, narrow["schema"], narrow["index"])]))
+                 "covered_by_definition": wide["definition"], "index_bytes": ctx.tree().size(narrow),
+                 **ctx.tree().evidence(narrow)},
+                [_drop(conn, narrow["schema"], narrow["index"], narrow["partitioned"])]))
             break
     return out
 
 
 def foreign_key_without_index(ctx: Context) -> list[Finding]:
-    """Every foreign key no valid btree leads with: deletes and key updates on the parent scan the child."""
+    """Every foreign key no valid btree leads with: deletes and key updates on the parent scan the child.
+
+    Once per foreign key (a partition's copy and the per-partition clones of
+    a key into a partitioned table are not read: sql/foreign_keys.sql), and
+    only on tables of at least ``min_rows`` rows: a delete that scans 20 rows
+    costs nothing. On a partitioned table the fix is the non-blocking recipe:
+    ON ONLY the table, CONCURRENTLY on each partition, ATTACH each.
+    """
     catalog = ctx.catalog()
     out = []
+    small = 0
     for fk in catalog.foreign_keys:
         keys = tuple(ddl.IndexKey(c) for c in fk.columns)
         cand = Candidate(fk.table_key, keys, len(keys), foreign_key=fk)
         if any(serves_index(i, cand) for i in catalog.indexes_on(fk.table_key)):
             continue
+        table = catalog.tables.get(fk.table_key)
+        if table is not None and 0 <= table.reltuples < ctx.min_rows:
+            small += 1
+            continue
         name = catalog.free_name(fk.schema, ddl.index_name(fk.table, keys, "idx"), _namer(fk.table, keys))
+        build = ddl.create_index(fk.schema, fk.table, name, keys)
+        partitioned = table is not None and table.partitioned
+        if partitioned:
+            def name_for(schema: str, part: str, keys: tuple[ddl.IndexKey, ...] = keys) -> str:
+                return catalog.free_name(schema, ddl.index_name(part, keys, "idx"), _namer(part, keys))
+            fix = partitions.build_under(catalog, build, fk.schema, fk.table, name, name_for)
         out.append(Finding(
             "foreign-key-without-index", Severity.WARNING, fk.schema, fk.table, None,
             f"foreign key {fk.name} ({', '.join(fk.columns)}) to {fk.ref_table} has no index: every delete "
-            f"on {fk.ref_table} scans {fk.table}",
+            f"on {fk.ref_table} scans {fk.table}" + (" (all its partitions)" if partitioned else ""),
             {"constraint": fk.name, "columns": list(fk.columns), "references": f"{fk.ref_schema}.{fk.ref_table}",
-             "on_delete": fk.on_delete, "index": name},
-            [ddl.create_index(fk.schema, fk.table, name, keys)]))
+             "on_delete": fk.on_delete, "index": name, "rows": table.reltuples if table else None,
+             **({"partitioned": True} if partitioned else {})},
+            fix if partitioned else [build]))
+    if small:
+        ctx.notes.append(f"foreign-key-without-index: {small} foreign key(s) on tables under --min-rows "
+                         f"({ctx.min_rows:,.0f} rows) left out: a delete that scans so few rows costs nothing")
     return out
 
 
@@ -396,7 +439,11 @@ def unused_index(ctx: Context) -> list[Finding]:
     young: list[str] = []
     for r in ctx.rows("health_indexes"):
         key = (r["schema"], r["index"])
-        if r["is_protected"] or r["is_unique"] or not r["is_valid"] or key not in usage or scans.get(key, 0):
+        if r["is_protected"] or r["is_unique"] or not r["is_valid"] or attached(r):
+            continue          # an attached child is judged with its parent: its scans count for the parent
+        leaves = [(leaf["schema"], leaf["index"]) for leaf in ctx.tree().leaves(key) if
+                  (leaf["schema"], leaf["index"]) in usage]
+        if not leaves or any(scans.get(k, 0) for k in leaves):
             continue
         if key in needed:
             continue          # unscanned, but the only index a foreign key's checks can use
@@ -404,15 +451,16 @@ def unused_index(ctx: Context) -> list[Finding]:
         if age is not None and age < ctx.min_stats_age_s:
             young.append(f"{r['index']} ({_age(age)})")
             continue          # built inside the window: it has not had the window to be used
-        u = usage[key]
+        size = sum(int(usage[k]["index_bytes"]) for k in leaves)
+        writes = sum(int(usage[k]["writes"]) for k in leaves)
         out.append(Finding(
             "unused-index", Severity.WARNING, r["schema"], r["table"], r["index"],
-            f"index {r['index']} ({u['index_bytes'] / 1048576:,.1f} MB) had no scan in {_age(youngest)} "
+            f"{partitions.kind(r)} {r['index']} ({size / 1048576:,.1f} MB) had no scan in {_age(youngest)} "
             f"on {len(servers)} server{'s' if len(servers) > 1 else ''}, while its table took "
-            f"{int(u['writes']):,} writes",
-            {"index_bytes": int(u["index_bytes"]), "writes": int(u["writes"]), "servers": len(servers),
-             "stats_seconds": youngest, "definition": r["definition"]},
-            [_drop(ctx.conn, r["schema"], r["index"])]))
+            f"{writes:,} writes",
+            {"index_bytes": size, "writes": writes, "servers": len(servers),
+             "stats_seconds": youngest, "definition": r["definition"], **ctx.tree().evidence(r)},
+            [_drop(ctx.conn, r["schema"], r["index"], r["partitioned"])]))
     # The biggest and most written first: what dropping saves.
     out.sort(key=lambda f: (-f.evidence["index_bytes"], -f.evidence["writes"]))
     if young:

@@ -29,6 +29,7 @@ class Finding:
     message: str                     # one line for a person
     evidence: dict[str, Any] = field(default_factory=dict)
     fix: list[str] = field(default_factory=list)   # statements that fix it; empty when no safe one exists
+    built_by: str | None = None      # the pgtune migration that built the index (pgtune.history), if one did
 
 
 @dataclass
