@@ -19,7 +19,8 @@ import psycopg
 import pytest
 
 from pgtune import api
-from pgtune.capture import read_queries_file
+from pgtune.analyze.advisor import Options
+from pgtune.capture import read_queries_file, reset_counters
 from pgtune.constraints import ConstraintOptions, propose
 from pgtune.constraints.defaults import DefaultKind, read
 from pgtune.constraints.model import Rule
@@ -108,6 +109,26 @@ def test_the_application_writes_after_apply_of_every_proposal(conn: psycopg.Conn
     names = {r[0] for r in conn.execute("SELECT conname FROM pg_constraint WHERE contype = 'c'")}
     assert {c.name for c in result.constraints.constraints if c.kind != "not-null"} <= names
     assert refused(conn) == []
+
+
+def test_the_signing_apps_own_workload_runs_after_apply(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """f1's model of the real application (benchmarks/signing_app.py): its workload, writes included, after apply.
+
+    On main before this change, pgtune proposed 21 rules on this database
+    (``type IN (…7 values)`` on DocumentAuditLog among them) and the workload's
+    next audit-log insert was refused.
+    """
+    from .test_prisma_app import ANCHOR, signing_app
+
+    signing_app.build(conn, 0.01, ANCHOR)
+    pools = signing_app.pools(conn, ANCHOR)
+    reset_counters(conn)
+    signing_app.run_workload(conn, pools, calls=0.3)
+    result = api.suggest(conn, api.SuggestOptions(Options(min_rows=0)),
+                         emit=api.EmitOptions(directory=tmp_path / "m", constraints=True))
+    assert result.constraints.constraints                       # something to apply: not vacuous
+    api.apply(conn, tmp_path / "m")
+    signing_app.run_workload(conn, pools, calls=0.5, seed=11)   # raises on the first write a rule refuses
 
 
 def test_what_broke_the_application_is_not_proposed(conn: psycopg.Connection[Any]) -> None:
