@@ -13,10 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pglast import ast
-from pglast.stream import RawStream
-
-from .. import ddl, sqltext
+from .. import ddl
 from ..capture import Catalog
 from .model import Finding, Severity
 
@@ -101,25 +98,6 @@ class Tree:
         return [c for c in self.children(key) if c["partitioned"] and not c["is_valid"]]
 
 
-def _index_on(stmt: str, schema: str, table: str, name: str, *, only: bool = False) -> str:
-    """``stmt`` (a CREATE INDEX) on another table under another name: ON ONLY a partitioned one, else CONCURRENTLY.
-
-    Re-printed by pglast from the parsed statement: nothing is pasted.
-    """
-    node = sqltext.parse_one(stmt)
-    if not isinstance(node, ast.IndexStmt):
-        raise ValueError(f"not an index definition: {stmt[:60]}")
-    node.relation = ast.RangeVar(schemaname=schema, relname=table, inh=not only, relpersistence="p")
-    node.idxname = name
-    node.concurrent = not only
-    node.if_not_exists = True
-    return str(RawStream()(node))
-
-
-def attach(parent_schema: str, parent: str, schema: str, index: str) -> str:
-    return f"ALTER INDEX {ddl.qualified(parent_schema, parent)} ATTACH PARTITION {ddl.qualified(schema, index)}"
-
-
 def build_under(catalog: Catalog, stmt: str, schema: str, table: str, name: str,
                 name_for: Callable[[str, str], str]) -> list[str]:
     """Build index ``name`` on partitioned ``table`` without blocking writes (the PostgreSQL docs' recipe).
@@ -130,7 +108,7 @@ def build_under(catalog: Catalog, stmt: str, schema: str, table: str, name: str,
     becomes valid when the last partition's index is attached. ``name_for``
     (schema, partition) names each partition's index.
     """
-    out = [_index_on(stmt, schema, table, name, only=True)]
+    out = [ddl.index_on(stmt, schema, table, name, only=True)]
     return out + attach_all(catalog, stmt, schema, name, catalog.tables[(schema, table)].partitions, name_for)
 
 
@@ -144,8 +122,8 @@ def attach_all(catalog: Catalog, stmt: str, parent_schema: str, parent: str, par
         if table is not None and table.partitioned:
             out += build_under(catalog, stmt, part_schema, part, child, name_for)
         else:
-            out.append(_index_on(stmt, part_schema, part, child))
-        out.append(attach(parent_schema, parent, part_schema, child))
+            out.append(ddl.index_on(stmt, part_schema, part, child))
+        out.append(ddl.attach_index(parent_schema, parent, part_schema, child))
     return out
 
 
@@ -168,7 +146,7 @@ def invalid(tree: Tree, catalog: Catalog, r: dict[str, Any], drop: str) -> Findi
         twin = tree.twin(tree.rows[(parent_schema, parent)], schema, table)
         if twin is not None:
             attachable.append([schema, table, twin["index"]])
-            fix.append(attach(parent_schema, parent, schema, twin["index"]))
+            fix.append(ddl.attach_index(parent_schema, parent, schema, twin["index"]))
         else:
             fix += attach_all(catalog, r["definition"], parent_schema, parent, [(schema, table)], name_for)
     missing = [f"{t}" for _k, (_s, t) in tree.missing(key)]
