@@ -233,13 +233,17 @@ def is_config_migration(directory: Path) -> bool:
 
 @_library_errors
 def rollback(conn: psycopg.Connection[Any], directory: Path, *, phase: int | None = None, wait: float = 0.0,
-             progress: Progress | None = None, wait_for_transactions: float = 300.0) -> Report:
-    """Undo applied phases (or one), last first; only what this migration created is dropped."""
+             progress: Progress | None = None, wait_for_transactions: float = 300.0, force: bool = False) -> Report:
+    """Undo applied phases (or one), last first; only what this migration created is dropped.
+
+    Refused when a later migration, applied now, relies on an index this one would drop (it dropped
+    the index this one's replaced), unless ``force``.
+    """
     settings = _settings_migration(directory)
     if settings is not None:
         config_migration.guard(conn, settings, [phase] if phase is not None else None, "down")
     return Applier(conn, directory, progress=progress, wait=wait, wait_for_transactions=wait_for_transactions
-                   ).rollback([phase] if phase is not None else None)
+                   ).rollback([phase] if phase is not None else None, force=force)
 
 
 @_library_errors

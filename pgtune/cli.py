@@ -510,9 +510,12 @@ def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through
 @click.option("--wait", default=60.0, show_default=True, type=click.FloatRange(0),
               help="Seconds to wait for another pgtune apply or rollback to finish (0: refuse at once).")
 @wait_for_transactions_option
+@click.option("--force", is_flag=True,
+              help="Roll back even where a later migration, applied now, relies on an index this one built "
+                   "(it dropped the index this one's replaced): that table is left with neither.")
 @handle_errors
 def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None, wait: float,
-             wait_for_transactions: float) -> None:
+             wait_for_transactions: float, force: bool) -> None:
     """Undo applied phases with their down scripts, last phase first.
 
     \b
@@ -522,7 +525,7 @@ def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None, wait
     """
     with connect(dsn) as conn:
         report = api.rollback(conn, directory, phase=phase, wait=wait, progress=progress,
-                              wait_for_transactions=wait_for_transactions)
+                              wait_for_transactions=wait_for_transactions, force=force)
     _print_report(report, fmt, "rollback")
 
 

@@ -45,6 +45,15 @@ class Ownership:
     direction: str
 
 
+@dataclass(frozen=True)
+class Dependent:
+    """Another migration's drop that relies on an object of this one: rolling this one back leaves it unserved."""
+
+    migration_id: str
+    dropped: str          # the object key it dropped
+    relies_on: str        # the object key that serves in its place
+
+
 def exists(conn: psycopg.Connection[Any], schema: str = DEFAULT_SCHEMA) -> bool:
     """Has any pgtune apply run here (its history tables exist in ``schema``)?"""
     row = conn.execute("SELECT /* pgtune */ to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
@@ -84,11 +93,12 @@ class History:
             "checksum = excluded.checksum, updated = clock_timestamp()").format(self._t("phases")),
             (self.migration_id, phase, str(state), checksum))
 
-    def start(self, phase: int, direction: str, stmt: str, checksum: str, obj: str | None) -> int:
+    def start(self, phase: int, direction: str, stmt: str, checksum: str, obj: str | None,
+              relies_on: str | None = None) -> int:
         row = self.conn.execute(sql.SQL(
-            "INSERT /* pgtune */ INTO {} (migration_id, phase, direction, statement, checksum, status, object) "
-            "VALUES (%s, %s, %s, %s, %s, 'running', %s) RETURNING id").format(self._t("history")),
-            (self.migration_id, phase, direction, stmt, checksum, obj)).fetchone()
+            "INSERT /* pgtune */ INTO {} (migration_id, phase, direction, statement, checksum, status, object, "
+            "relies_on) VALUES (%s, %s, %s, %s, %s, 'running', %s, %s) RETURNING id").format(self._t("history")),
+            (self.migration_id, phase, direction, stmt, checksum, obj, relies_on)).fetchone()
         assert row is not None
         return int(row[0])
 
@@ -123,6 +133,18 @@ class History:
             "SELECT /* pgtune */ status FROM {} WHERE migration_id = %s AND object = %s AND direction = %s "
             "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj, direction)).fetchone()
         return row is not None and str(row[0]) in ("running", "interrupted", "failed")
+
+    def dependents(self, objects: list[str]) -> list[Dependent]:
+        """What other migrations, applied now, dropped because one of ``objects`` serves in its place."""
+        if not objects or not self.exists():
+            return []
+        rows = self.conn.execute(sql.SQL(
+            "SELECT /* pgtune */ h.migration_id, h.object, h.relies_on FROM {} AS h "
+            "JOIN {} AS p ON p.migration_id = h.migration_id AND p.phase = h.phase "
+            "WHERE h.relies_on = ANY(%s) AND h.migration_id <> %s AND h.direction = 'up' AND h.status = 'done' "
+            "AND p.status = 'applied' ORDER BY h.id").format(self._t("history"), self._t("phases")),
+            (objects, self.migration_id)).fetchall()
+        return [Dependent(str(r[0]), str(r[1]), str(r[2])) for r in rows]
 
     def built(self) -> list[tuple[str, Any]]:
         """(object key, finished) of every object this migration made going up (plan.Step.key)."""

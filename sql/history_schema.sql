@@ -31,3 +31,6 @@ ALTER TABLE {schema}.history ADD COLUMN IF NOT EXISTS object text;
 ALTER TABLE {schema}.history ADD COLUMN IF NOT EXISTS object_oid oid;
 ALTER TABLE {schema}.history ADD COLUMN IF NOT EXISTS owned boolean;
 CREATE INDEX IF NOT EXISTS history_object_idx ON {schema}.history (migration_id, object);
+-- A drop's stand-in: the index that serves in place of the one dropped (health's keeper), so that the
+-- rollback of the migration that built it knows a later one relies on it.
+ALTER TABLE {schema}.history ADD COLUMN IF NOT EXISTS relies_on text;

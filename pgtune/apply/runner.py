@@ -37,6 +37,7 @@ from ..duration import to_ms
 from ..errors import ApplyFailed, InputError, Interrupted, ReadOnlyServer, UnsupportedServer, from_psycopg
 from ..history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
 from ..plan import Action, Name, ObjectKind, Phase, Step, load, mismatches, script, sha256
+from ..plan.steps import index_key
 from .catalog import ObjectStates
 from .drift import problems
 from .lock import AdvisoryLock
@@ -131,7 +132,8 @@ class Applier:
                 report.phases_run.append(phase.number)
         return report
 
-    def rollback(self, phases: list[int] | None = None) -> Report:
+    def rollback(self, phases: list[int] | None = None, *, force: bool = False) -> Report:
+        """Undo phases, last first; refused (unless ``force``) where a later migration relies on what goes."""
         m = load(self.directory)
         history = History(self.conn, m.id, self.schema)
         report = Report(m.id)
@@ -139,13 +141,38 @@ class Applier:
         self._prepare_session()
         with self._locked(history):
             states = history.states()
+            todo = []
             for phase in reversed(selected):
                 if phases is None and states.get(phase.number) in (None, PhaseState.ROLLED_BACK):
                     report.phases_skipped.append(phase.number)
-                    continue
+                else:
+                    todo.append(phase)
+            self._check_dependents(history, todo, force, report)
+            for phase in todo:
                 self._run_phase(history, phase, "down", report)
                 report.phases_run.append(phase.number)
         return report
+
+    def _check_dependents(self, history: History, phases: list[Phase], force: bool, report: Report) -> None:
+        """Refuse to drop an index that a later migration, applied now, relies on (issue 23.6).
+
+        A health migration that dropped an index because this migration's index
+        serves in its place relies on it: rolling this one back would leave a
+        foreign key or a query with neither. Its history says so (relies_on).
+        """
+        keys = [s.key for p in phases for s in p.down if s.action == Action.DROP and s.is_index and s.key]
+        mine = [k for k in keys if (own := history.ownership(k)) is not None and own.owned and own.direction == "up"]
+        found = history.dependents(mine)
+        if not found:
+            return
+        d = found[0]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        why = (f"migration {d.migration_id} relies on {d.relies_on.removeprefix('index ')}, which this rollback "
+               f"drops: it dropped {d.dropped.removeprefix('index ')} because that index serves in its place{more}")
+        if not force:
+            raise ApplyFailed(f"rollback refused: {why}; roll {d.migration_id} back first, or use --force")
+        report.warnings.append(f"--force: {why}")
+        self.say(f"warning: --force: {why}")
 
     def status(self) -> Status:
         m = load(self.directory, check=False)
@@ -271,7 +298,8 @@ class Applier:
                  row: list[tuple[int, float]]) -> None:
         """One try of a step, recorded in the history; a lock timeout is cleaned up after and re-raised."""
         phase = guard.phase.number
-        row_id = history.start(phase, guard.direction, step.text, guard.checksum, step.key)
+        row_id = history.start(phase, guard.direction, step.text, guard.checksum, step.key,
+                               index_key(step.relies_on) if step.relies_on is not None else None)
         started = time.monotonic()
         row[:] = [(row_id, started)]
         try:

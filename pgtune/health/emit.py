@@ -169,7 +169,8 @@ def _drops(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
             chosen[key] = ExistingIndex(f.schema, f.table or "", f.index or "", r["definition"], IndexFix.DROP,
                                         restore=restore_statements(r, partitioned=partitioned), reason=f.message,
                                         bytes=int(r["index_bytes"]), partitioned=partitioned,
-                                        partitions=_attached(conn, f.schema, f.index or "") if partitioned else [])
+                                        partitions=_attached(conn, f.schema, f.index or "") if partitioned else [],
+                                        served_by=str(keeper or ""))
     return list(chosen.values())
 
 

@@ -104,6 +104,7 @@ class ExistingIndex:
     bytes: int | None = None
     partitioned: bool = False
     partitions: list[PartitionIndex] = field(default_factory=list)
+    served_by: str = ""            # a drop: the index of the same schema that serves in its place (health's keeper)
 
 
 @dataclass

@@ -141,7 +141,7 @@ def drop_existing(e: ExistingIndex, *, undo_comment: bool = False) -> list[Item]
     if e.partitioned:
         out += squawk_ignore("require-concurrent-index-deletion", PLAIN_DROP_REASON)
     return [*out, Step(_kind(e), Action.DROP, e.schema, e.name, (stmt,), table=e.table, definition=e.definition,
-                       undo=tuple(e.restore))]
+                       undo=tuple(e.restore), relies_on=Name(e.schema, e.served_by) if e.served_by else None)]
 
 
 def restore_existing(e: ExistingIndex) -> list[Item]:

@@ -83,6 +83,7 @@ class Step:
     partitions: tuple[Name, ...] = ()
     helper_for: str = ""                      # a CHECK (col IS NOT NULL) that prepares this column's NOT NULL
     undo: tuple[str, ...] = field(default_factory=tuple)
+    relies_on: Name | None = None             # a drop: the index that serves in its place (it must stay)
 
     @property
     def is_index(self) -> bool:
@@ -152,17 +153,25 @@ class Step:
             out["partitions"] = [{"schema": p.schema, "name": p.name} for p in self.partitions]
         if self.undo:
             out["undo"] = list(self.undo)
+        if self.relies_on is not None:
+            out["relies_on"] = {"schema": self.relies_on.schema, "name": self.relies_on.name}
         return out
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Step:
-        parent = raw.get("parent")
+        parent, relies = raw.get("parent"), raw.get("relies_on")
         return cls(ObjectKind(raw["kind"]), Action(raw["action"]), str(raw["schema"]), str(raw["name"]),
                    tuple(str(s) for s in raw["sql"]), bool(raw.get("block", False)), str(raw.get("table", "")),
                    str(raw.get("definition", "")),
                    Name(str(parent["schema"]), str(parent["name"])) if parent else None,
                    tuple(Name(str(p["schema"]), str(p["name"])) for p in raw.get("partitions", ())),
-                   str(raw.get("helper_for", "")), tuple(str(s) for s in raw.get("undo", ())))
+                   str(raw.get("helper_for", "")), tuple(str(s) for s in raw.get("undo", ())),
+                   Name(str(relies["schema"]), str(relies["name"])) if relies else None)
+
+
+def index_key(name: Name) -> str:
+    """The history's key of an index (Step.key of any step that makes or drops it)."""
+    return f"index {name}"
 
 
 def setting(name: str, value: str) -> Step:
