@@ -1,8 +1,10 @@
 """Issue 24's production-shaped database (tests/production.py): its shape, and the workload as its roles.
 
-The end-to-end tests of pgtune on it (suggest → emit → apply → status →
-verify → rollback; health → --emit → apply → rollback) join this file as the
-points of issue 24 land.
+Then pgtune on it as the application's roles see it: the app role's
+unqualified ``accounts`` is app.accounts (its search_path), the tenant's
+statement is planned under its row-security policy. The end-to-end runs
+(suggest → emit → apply → status → verify → rollback; health → --emit → apply
+→ rollback) join this file as the points of issue 24 land.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 import psycopg
 import pytest
+
+from pgtune import api
 
 from . import production
 from .production import Part, Role
@@ -129,3 +133,45 @@ def test_long_transaction_helper_holds_a_snapshot_while_the_writer_writes(db: st
                 (txn.pid,)) == 0
     with production.long_transaction(prod.dsn, seconds=0.2) as short:
         assert short.ended.wait(10)                     # ends by itself after its seconds
+
+
+def uses_index(dsn: str, query: str, index: str, setup: str | None = None) -> bool:
+    """Does ``query`` (literal values) plan with ``index`` for this login (``setup`` run first, e.g. the tenant)?"""
+    with psycopg.connect(dsn, autocommit=True) as c:
+        if setup:
+            c.execute(setup)
+        plan = "\n".join(r[0] for r in c.execute("EXPLAIN " + query))
+    return index in plan
+
+
+# ---- roles: search_path and row security -------------------------------------------------------------
+# The advice, and the application's own plan once that index exists (built from the advice's DDL here:
+# the whole migration's apply is the first test's business).
+
+def _advice(db: str, conn: psycopg.Connection[Any],
+            parts: tuple[Part, ...]) -> tuple[production.Production, api.Suggestion]:
+    prod = production.build(db)
+    production.workload(prod, parts=parts)
+    return prod, api.suggest(conn, api.SuggestOptions(constraints=False))
+
+
+@pytest.mark.needs_hypopg
+def test_the_app_roles_accounts_index_lands_on_app_accounts(db: str, conn: psycopg.Connection[Any]) -> None:
+    prod, result = _advice(db, conn, (Part.ACCOUNTS,))
+    on_accounts = [ix for ix in result.indexes.indexes if ix.table == "accounts"]
+    assert [(ix.schema, ix.columns[0]) for ix in on_accounts] == [("app", "email")], on_accounts
+    conn.execute(on_accounts[0].ddl)
+    query = production.ACCOUNT_BY_EMAIL.replace("%s", "'acct77@example.com'")
+    assert uses_index(prod.role_dsn(Role.APP), query, on_accounts[0].name)     # the application's own plan
+
+
+@pytest.mark.needs_hypopg
+def test_the_row_security_statement_gets_the_tenant_leading_index(db: str, conn: psycopg.Connection[Any]) -> None:
+    prod, result = _advice(db, conn, (Part.DOCS,))
+    serving = [ix for ix in result.indexes.indexes if ix.table == "docs"
+               and any(q.query.startswith(production.TENANT_DOCS.split(" LIMIT")[0]) for q in ix.queries)]
+    assert serving, result.indexes.indexes
+    ix = serving[0]
+    assert ix.columns[:2] == ["tenantId", "createdAt"] and ix.descending[1], ix
+    conn.execute(ix.ddl)
+    assert uses_index(prod.role_dsn(Role.TENANT), production.TENANT_DOCS, ix.name, setup="SET app.tenant = '4'")
