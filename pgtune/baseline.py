@@ -31,30 +31,40 @@ def param_types(conn: psycopg.Connection[Any], query: str, context: PlanContext 
         return []
     row = None
     try:
-        # One statement per query string (pipeline: extended protocol), one round trip. A failed PREPARE is
-        # caught inside the pipeline block: leaving it with an error in flight makes psycopg log "error
-        # ignored terminating <Pipeline>: pipeline aborted" on stderr, which reads like a crash.
-        with conn.pipeline() as pipe, conn.cursor() as cur:
-            for step in ("BEGIN /* pgtune */ READ ONLY", "SET /* pgtune */ LOCAL standard_conforming_strings = on",
-                         *(context.steps(conn) if context is not None else ()),
-                         f"PREPARE /* pgtune */ pgtune_types AS {text}"):
-                cur.execute(step, prepare=False)
-            types = conn.cursor()
-            types.execute("SELECT /* pgtune */ parameter_types::text[] FROM pg_catalog.pg_prepared_statements "
-                          "WHERE name = 'pgtune_types'", prepare=False)
-            cur.execute("ROLLBACK /* pgtune */", prepare=False)
+        # One statement per query string (pipeline: extended protocol), one round trip. An error is caught
+        # inside the pipeline block (in pipeline mode any execute may raise one): leaving the block with an
+        # error in flight makes psycopg log "error ignored terminating <Pipeline>: pipeline aborted" on
+        # stderr, which reads like a crash.
+        with conn.pipeline() as pipe:
             try:
-                pipe.sync()
-                row = types.fetchone()
+                row = _prepared_types(conn, pipe, text, context)
             except psycopg.Error:
                 if conn.broken or conn.closed:
                     raise
+    except psycopg.Error:
+        if conn.broken or conn.closed:
+            raise
     finally:
         if not conn.closed and not conn.broken:
             if conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 conn.execute("ROLLBACK /* pgtune */", prepare=False)   # the failure skipped the pipeline's
             deallocate(conn, "pgtune_types")
     return list(row[0]) if row else []
+
+
+def _prepared_types(conn: psycopg.Connection[Any], pipe: psycopg.Pipeline, text: str,
+                    context: PlanContext | None) -> Any:
+    with conn.cursor() as cur, conn.cursor() as types:
+        for step in ("BEGIN /* pgtune */ READ ONLY", "SET /* pgtune */ LOCAL standard_conforming_strings = on",
+                     *(context.steps(conn) if context is not None else ()),
+                     f"PREPARE /* pgtune */ pgtune_types AS {text}"):
+            cur.execute(step, prepare=False)
+        types.execute("SELECT /* pgtune */ parameter_types::text[] FROM pg_catalog.pg_prepared_statements "
+                      "WHERE name = 'pgtune_types'", prepare=False)
+        cur.execute("DEALLOCATE /* pgtune */ pgtune_types", prepare=False)   # PREPARE outlives ROLLBACK
+        cur.execute("ROLLBACK /* pgtune */", prepare=False)
+        pipe.sync()
+        return types.fetchone()
 
 
 def server_message(exc: BaseException) -> str:

@@ -16,6 +16,7 @@ that have a value, never silently all generic.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -253,7 +254,10 @@ def deallocate(conn: psycopg.Connection[Any], name: str) -> None:
     row = conn.execute("SELECT /* pgtune */ count(*) FROM pg_catalog.pg_prepared_statements WHERE name = %s",
                        (name,), prepare=False).fetchone()
     if row and row[0]:
-        conn.execute(f"DEALLOCATE /* pgtune */ {name}", prepare=False)
+        # Gone in between is fine: after a ROLLBACK psycopg sends DEALLOCATE ALL before the next statement
+        # when it holds prepared statements of its own (its _pg3_N), and that takes ours too.
+        with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
+            conn.execute(f"DEALLOCATE /* pgtune */ {name}", prepare=False)
 
 
 def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,

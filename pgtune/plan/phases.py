@@ -79,10 +79,14 @@ def _targets(advice: Advice) -> list[Target]:
                                           values=dict(stmt.values), predicted_cost=stmt.cost_after,
                                           scenarios=list(stmt.scenarios), **_session(stmt))
     if advice.method != Method.HYPOPG:
+        # Heuristic advice costs nothing, but its statements have their values: verify runs them with those.
+        analyzed = {st.query: st for st in advice.statements}
         for s in advice.indexes:
             for q in s.queries:
-                t = by_query.setdefault(q.query, Target(queryid=q.queryid, query=q.query, calls=q.calls,
-                                                        baseline_cost=None))
+                st = analyzed.get(q.query)
+                t = by_query.setdefault(q.query, Target(
+                    queryid=q.queryid, query=q.query, calls=q.calls, baseline_cost=None,
+                    values=dict(st.values) if st else {}, scenarios=list(st.scenarios) if st else []))
                 if s.name not in t.expected_indexes:
                     t.expected_indexes.append(s.name)
     return list(by_query.values())
