@@ -249,6 +249,29 @@ def inlined(conn: psycopg.Connection[Any], query: str, values: Mapping[str, str 
     return sql.Composed(parts).as_string(conn), left
 
 
+def _send(conn: psycopg.Connection[Any], pipe: psycopg.Pipeline, steps: list[str], lasts: list[tuple[str, str]],
+          tail: list[str], rows: list[Any]) -> None:
+    """The round trip of _run: every statement sent, one sync, the plans read into ``rows``."""
+    with conn.cursor() as cur:
+        # prepare=False: psycopg would otherwise prepare these texts after five runs, and a
+        # prepared name is one more thing a failed pipeline can leave behind.
+        for step in steps:
+            cur.execute(step, prepare=False)
+        plans = []
+        for setting, last in lasts:
+            if setting:
+                cur.execute(setting, prepare=False)
+            plan = conn.cursor()
+            plan.execute(last, prepare=False)
+            plans.append(plan)
+        for step in tail:
+            cur.execute(step, prepare=False)
+        pipe.sync()                  # one round trip for all of it
+        for plan in plans:
+            rows.append(plan.fetchone())
+            plan.close()
+
+
 def deallocate(conn: psycopg.Connection[Any], name: str) -> None:
     """Free pgtune's prepared statement ``name`` if it exists (never DEALLOCATE ALL: psycopg has its own)."""
     row = conn.execute("SELECT /* pgtune */ count(*) FROM pg_catalog.pg_prepared_statements WHERE name = %s",
@@ -301,32 +324,26 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
     # PREPARE outlives the rolled-back transaction: the names are freed in the same round trip.
     tail = ["ROLLBACK /* pgtune */"] + [f"DEALLOCATE /* pgtune */ {name}" for name in names]
     rows: list[Any] = []
+    failure: psycopg.Error | None = None
     try:
-        with conn.pipeline() as pipe, conn.cursor() as cur:
-            # prepare=False: psycopg would otherwise prepare these texts after five runs, and a
-            # prepared name is one more thing a failed pipeline can leave behind.
-            for step in steps:
-                cur.execute(step, prepare=False)
-            plans = []
-            for setting, last in lasts:
-                if setting:
-                    cur.execute(setting, prepare=False)
-                plan = conn.cursor()
-                plan.execute(last, prepare=False)
-                plans.append(plan)
-            for step in tail:
-                cur.execute(step, prepare=False)
-            pipe.sync()                  # one round trip for all of it
-            for plan in plans:
-                rows.append(plan.fetchone())
-                plan.close()
-    except BaseException:
+        with conn.pipeline() as pipe:
+            try:
+                _send(conn, pipe, steps, lasts, tail, rows)
+            except psycopg.Error as exc:
+                # Raised once the pipeline block is left: leaving it with an error in flight makes
+                # psycopg log "error ignored terminating <Pipeline>: pipeline aborted" on stderr.
+                failure = exc
+        if failure is not None:
+            raise failure
+    except BaseException as exc:
         # A failure skipped the rest of the pipeline: end the transaction, free the name.
         if not conn.closed and not conn.broken:
             if conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 conn.execute("ROLLBACK /* pgtune */", prepare=False)
             for name in names:
                 deallocate(conn, name)
+        if failure is not None and exc is not failure:
+            raise failure from None     # the pipeline's own "aborted" on exit says less than the cause
         raise
     assert all(r is not None for r in rows)
     return rows

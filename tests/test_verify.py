@@ -482,7 +482,12 @@ def test_a_target_that_does_not_plan_at_emit_is_kept_with_its_reason_and_nothing
     assert kept[0].baseline_note == 'cannot plan at emit: relation "gone" does not exist'    # no PREPARE text
     assert kept[1].baseline_cost is not None and kept[1].baseline_ms is not None
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    for _ in range(30):         # it came and went with how fast the server's error arrived
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            explain(conn, "SELECT * FROM gone WHERE id = $1", values={"$1": "1"})
+        baseline.capture(conn, [bad], analyze=True)
     assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []   # printed on stderr
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     result = check_target_now(conn, kept[0])
     assert not result.ok and result.problem == 'cannot plan: relation "gone" does not exist'
 
