@@ -20,7 +20,7 @@ from psycopg import sql
 from tabulate import tabulate
 
 from pgtune import api, ddl
-from pgtune.analyze.bind import EQ, JOIN, ORDER, RANGE, bind
+from pgtune.analyze import Role, bind
 from pgtune.capture import read_catalog, read_workload, reset_counters
 from pgtune.cluster import LocalCluster
 from pgtune.demo.runner import load, measure, run_workload, templates
@@ -50,7 +50,7 @@ def naive_indexes(conn: psycopg.Connection[Any]) -> list[tuple[str, str, str]]:
             continue
         for u in shape.uses:
             key = (u.table[0], u.table[1], u.column)
-            if u.role in (EQ, RANGE, JOIN, ORDER) and key not in leading and key not in out:
+            if u.role in (Role.EQ, Role.RANGE, Role.JOIN, Role.ORDER) and key not in leading and key not in out:
                 out.append(key)
     return out
 

@@ -20,8 +20,7 @@ import psycopg
 from psycopg import sql
 
 from pgtune import api
-from pgtune.analyze.advisor import Options
-from pgtune.analyze.bind import bind
+from pgtune.analyze import Options, bind
 from pgtune.capture import WorkloadFilter, read_catalog, read_workload, reset_counters
 from pgtune.cluster import LocalCluster
 from pgtune.ddl import create_index

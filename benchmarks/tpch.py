@@ -39,12 +39,8 @@ from psycopg import sql
 from tabulate import tabulate
 
 from pgtune import api, ddl
-from pgtune.analyze import anchor, whatif
-from pgtune.analyze.advisor import Options
-from pgtune.analyze.bind import bind
-from pgtune.analyze.candidates import Candidate
-from pgtune.analyze.selection import SizeBasis
-from pgtune.analyze.workload import single_columns, workload_of
+from pgtune.analyze import Candidate, Options, SizeBasis, anchor, bind, whatif
+from pgtune.analyze.workload import single_columns, workload_of  # the oracle measures the inner files themselves
 from pgtune.capture import Statement, read_catalog
 from pgtune.cluster import LocalCluster
 from pgtune.explain import explain

@@ -17,7 +17,7 @@ import psycopg
 
 from . import baseline, plan
 from ._text import Progress
-from .analyze.advisor import Advice, Options, advise
+from .analyze import Advice, Options, advise
 from .apply import Applier, Report, Status
 from .capabilities import Capabilities, probe
 from .capture import Statement

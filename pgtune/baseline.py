@@ -17,7 +17,7 @@ import psycopg
 from psycopg import pq
 
 from ._text import Progress, error_text, one_line
-from .analyze.scenarios import Scenario, ValueSource, weighted_cost
+from .analyze import Scenario, ValueSource, weighted_cost
 from .explain import Plan, PlanContext, covers, deallocate, explain_scenarios, prepare_text
 from .plan import Target
 from .readonly import Timing, measure

@@ -23,8 +23,7 @@ from tabulate import tabulate
 
 from . import __version__, api
 from ._text import one_line
-from .analyze.advisor import Advice, CurvePoint, Options, SkipKind
-from .analyze.selection import SizeBasis
+from .analyze import Advice, CurvePoint, Options, SizeBasis, SkipKind
 from .apply import IndexSize, Outcome
 from .capabilities import Capabilities
 from .capture import WorkloadFilter, decode_queries, read_queries_file

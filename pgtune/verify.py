@@ -31,15 +31,13 @@ from psycopg.rows import dict_row
 
 from . import catalog_sql
 from ._text import one_line
-from .apply import IndexSize
-from .apply.catalog import ObjectStates
+from .apply import IndexSize, ObjectStates
 from .baseline import Planned, Timed, plan_target, server_message, time_target
 from .errors import InputError
 from .explain import scans
 from .history import History
 from .history import exists as history_exists
-from .plan import Migration, Name, Target, load
-from .plan.steps import roots
+from .plan import Migration, Name, Target, load, roots
 
 DISAGREEMENT = 2.0   # flag when measured and predicted speed-ups differ by more than this factor
 TIME_FLOOR_MS = 1.0  # a measured slowdown smaller than this is noise, whatever its ratio

@@ -12,7 +12,8 @@ from typing import Any
 import psycopg
 
 from pgtune import api
-from pgtune.capture import read_queries_file, reset_counters
+from pgtune.analyze import Advice, Options
+from pgtune.capture import Statement, read_queries_file, reset_counters
 from pgtune.cluster import LocalCluster
 
 SHOP_SCHEMA = """
@@ -69,6 +70,13 @@ def run(conn: psycopg.Connection[Any], query: str, values: list[tuple[Any, ...]]
 
 
 ORDERS_BY_USER = 'SELECT id, total FROM "order" WHERE "userId" = %s ORDER BY "createdAt" DESC LIMIT 20'
+
+
+def suggest(conn: psycopg.Connection[Any], statements: list[Statement] | None = None, options: Options | None = None,
+            progress: api.Progress | None = None) -> Advice:
+    """The index advice of ``api.suggest`` (no CHECK constraints), as the tests read it: through the library."""
+    return api.suggest(conn, api.SuggestOptions(options or Options(), constraints=False), statements=statements,
+                       progress=progress).indexes
 
 
 def emitted(conn: psycopg.Connection[Any], folder: Path, queries: str | None = None, *, constraints: bool = False,

@@ -7,12 +7,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgtune.analyze.advisor import suggest
 from pgtune.analyze.anchor import first_at
 from pgtune.capture import read_queries_file
 from pgtune.explain import explain
 
-from .helpers import shop
+from .helpers import shop, suggest
 
 
 def public(schema: str | None, name: str) -> tuple[str, str] | None:

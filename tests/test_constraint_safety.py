@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from pgtune import api
-from pgtune.analyze.advisor import Options
+from pgtune.analyze import Options
 from pgtune.capture import read_queries_file, reset_counters
 from pgtune.constraints import ConstraintOptions, propose
 from pgtune.constraints.defaults import DefaultKind, read

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from pgtune import plan
-from pgtune.analyze.advisor import Advice
+from pgtune.analyze import Advice
 from pgtune.apply import Applier
 from pgtune.cli import cli
 from pgtune.constraints import propose

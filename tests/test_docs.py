@@ -6,7 +6,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from pgtune.analyze.advisor import (
+from pgtune.analyze import (
     Advice,
     AnalyzedStatement,
     CurvePoint,
@@ -83,7 +83,7 @@ def config_documented(section: str) -> set[str]:
 
 
 def test_config_json_schema_matches_the_code() -> None:
-    from pgtune.apply.report import SettingStatus
+    from pgtune.apply import SettingStatus
     from pgtune.config import Advice, ConfigReport, MemoryBudget, Proposal
     from pgtune.config.hardware import Hardware
     from pgtune.config.profile import ProfileConfig

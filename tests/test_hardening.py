@@ -19,13 +19,12 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pgtune import plan
-from pgtune.analyze.advisor import suggest
 from pgtune.apply import ADVISORY_KEY, Applier
 from pgtune.capture import read_queries_file
 from pgtune.cli import cli
 from pgtune.errors import ApplyFailed, InputError
 
-from .helpers import ORDERS_BY_USER, emitted, run, shop, standby
+from .helpers import ORDERS_BY_USER, emitted, run, shop, standby, suggest
 from .test_apply_safety import big_migration, invalid_indexes
 
 HOSTILE_COLUMN = "flag\nDROP TABLE victim; --"
@@ -98,7 +97,7 @@ def test_a_script_that_does_not_parse_is_refused_whole(db: str, conn: psycopg.Co
 
 def write_value_set(folder: Path, schema: str, table: str, column: str, values: tuple[str, ...]) -> None:
     """A migration with one value-set CHECK, made the way pgtune makes its proposals' statements."""
-    from pgtune.analyze.advisor import Advice
+    from pgtune.analyze import Advice
     from pgtune.constraints import constraint_name, statements
     from pgtune.constraints.model import Candidate, ConstraintKind, Proposal, Rule
 
@@ -540,7 +539,7 @@ def test_library_calls_on_a_raw_scs_off_connection_stay_one_statement(db: str, c
 
 def test_a_constraint_of_the_same_name_is_refused_and_never_rolled_back(conn: psycopg.Connection[Any],
                                                                         tmp_path: Path) -> None:
-    from pgtune.analyze.advisor import Advice
+    from pgtune.analyze import Advice
     from pgtune.constraints import propose
 
     shop(conn)

@@ -99,3 +99,50 @@ def test_no_import_cycles() -> None:
         if start not in state:
             visit(start, [start])
     assert not cycles, "\n".join(cycles)
+
+
+# Rooms that are packages have a front door, their __init__: what it exports (its __all__) is what the
+# other rooms may use, so an inner file can change without a reader outside having to follow it.
+DOORS = ("pgtune.analyze", "pgtune.plan", "pgtune.apply", "pgtune.health")
+
+
+def exported(door: str) -> set[str]:
+    """The names in a door's ``__all__`` (a submodule listed there is exported as a namespace)."""
+    init = PACKAGE.parent / door.replace(".", "/") / "__init__.py"
+    for node in ast.parse(init.read_text()).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return set(ast.literal_eval(node.value))
+    return set()
+
+
+def through_the_back(path: Path) -> list[str]:
+    """Each import in ``path`` of a door's inner file (not through its __init__), as "module imports target"."""
+    me = module_name(path)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                module = ".".join(base[: len(base) - (node.level - 1)] + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if module in DOORS:   # "from pgtune.plan import partitions": an inner file unless the door exports it
+                targets = [f"{module}.{a.name}" for a in node.names
+                           if a.name not in exported(module) and (PACKAGE.parent / module.replace(".", "/") / a.name
+                                                                   ).with_suffix(".py").exists()]
+            else:
+                targets = [module]
+        for target in targets:
+            door = next((d for d in DOORS if target.startswith(d + ".")), None)
+            if door is not None and not (me == door or me.startswith(door + ".")):
+                found.append(f"{me} imports {target} (use {door})")
+    return found
+
+
+def test_other_rooms_come_in_through_the_front_door() -> None:
+    back = [line for p in sorted(PACKAGE.rglob("*.py")) for line in through_the_back(p)]
+    assert not back, "\n".join(back)

@@ -15,13 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from pgtune import plan
-from pgtune.analyze.advisor import suggest
 from pgtune.apply import Applier
 from pgtune.cli import cli
 from pgtune.cluster import find_bindir
 from pgtune.errors import ChecksumMismatch, LockBusy
 
-from .helpers import ORDERS_BY_USER, emitted, run, shop
+from .helpers import ORDERS_BY_USER, emitted, run, shop, suggest
 
 
 def squawk_bin() -> str:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pgtune import api, ddl, plan
-from pgtune.analyze.advisor import Advice, IndexSuggestion, Method
+from pgtune.analyze import Advice, IndexSuggestion, Method
 from pgtune.apply import Applier
 from pgtune.cli import cli
 from pgtune.errors import ApplyFailed

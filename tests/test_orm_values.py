@@ -19,13 +19,13 @@ import pytest
 from click.testing import CliRunner
 
 from pgtune import api
-from pgtune.analyze.advisor import Advice, AnalyzedStatement, Options, suggest
-from pgtune.analyze.scenarios import Scenario, weighted_cost
+from pgtune.analyze import Advice, AnalyzedStatement, Options, Scenario, weighted_cost
 from pgtune.capture import Statement
 from pgtune.cli import cli
 from pgtune.explain import explain, explain_scenarios, inlined, prepare_text
 
 from . import orm_app
+from .helpers import suggest
 
 
 def _advice(db: str, conn: psycopg.Connection[Any], only: list[str] | None = None) -> Advice:

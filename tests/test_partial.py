@@ -8,13 +8,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgtune.analyze.advisor import suggest
-from pgtune.analyze.bind import bind
+from pgtune.analyze import bind
 from pgtune.analyze.candidates import from_shape
 from pgtune.capture import Catalog, ColumnStats, Table, read_queries_file
 from pgtune.explain import explain
 
-from .helpers import steady_state
+from .helpers import steady_state, suggest
 
 SHIPPING = """
 CREATE TABLE "order" (id bigint PRIMARY KEY, placed date NOT NULL);

@@ -13,13 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from pgtune import ddl, plan
-from pgtune.analyze.advisor import Advice, IndexSuggestion, Method
+from pgtune.analyze import Advice, IndexSuggestion, Method
 from pgtune.apply import Applier
 from pgtune.cli import cli
 from pgtune.cluster import find_bindir
 from pgtune.errors import ApplyFailed
-from pgtune.health import build_migration
-from pgtune.health.model import Finding, HealthReport, Severity
+from pgtune.health import Finding, HealthReport, Severity, build_migration
 from pgtune.plan import Action, ObjectKind
 
 from .test_migration import squawk_bin

@@ -13,11 +13,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgtune.analyze.advisor import suggest
 from pgtune.capture import read_queries_file
 from pgtune.explain import explain
 
-from .helpers import steady_state
+from .helpers import steady_state, suggest
 
 SESSIONS = """
 CREATE TABLE sessions (id bigint PRIMARY KEY, "userId" int NOT NULL, token text NOT NULL,

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from pgtune import api
-from pgtune.analyze.advisor import Advice, AnalyzedStatement, SkipKind
+from pgtune.analyze import Advice, AnalyzedStatement, SkipKind
 from pgtune.cli import cli
 from pgtune.explain import PlanContext, explain
 

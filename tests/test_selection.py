@@ -10,15 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from pgtune import api
-from pgtune.analyze import sizing
-from pgtune.analyze.advisor import Options, suggest
-from pgtune.analyze.candidates import Candidate
+from pgtune.analyze import Candidate, Options, sizing
 from pgtune.analyze.selection import Greedy, Selection, Workload
 from pgtune.capture import read_catalog
 from pgtune.cli import cli
 from pgtune.ddl import IndexKey
 
-from .helpers import all_visible, emitted, run, steady_state
+from .helpers import all_visible, emitted, run, steady_state, suggest
 
 EVENTS = """
 CREATE TABLE event (

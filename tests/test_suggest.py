@@ -9,11 +9,11 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from pgtune.analyze.advisor import Options, suggest
+from pgtune.analyze import Options
 from pgtune.cli import cli
 from pgtune.cluster import LocalCluster
 
-from .helpers import ORDERS_BY_USER, run, shop
+from .helpers import ORDERS_BY_USER, run, shop, suggest
 
 
 def _users(n: int = 10) -> list[tuple[Any, ...]]:

@@ -10,15 +10,13 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from pgtune.analyze import whatif
-from pgtune.analyze.advisor import Options, suggest
-from pgtune.analyze.candidates import Candidate
+from pgtune.analyze import Candidate, Options, whatif
 from pgtune.capture import Statement, WorkloadFilter, merge_workloads, read_queries_file, reset_counters
 from pgtune.cli import cli
 from pgtune.ddl import IndexKey
 from pgtune.explain import explain
 
-from .helpers import ORDERS_BY_USER, all_visible, run, shop
+from .helpers import ORDERS_BY_USER, all_visible, run, shop, suggest
 
 
 @pytest.mark.needs_hypopg

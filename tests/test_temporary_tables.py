@@ -7,10 +7,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgtune.analyze.advisor import SkipKind, suggest
+from pgtune.analyze import SkipKind
 from pgtune.capture import read_queries_file
 
-from .helpers import run, shop
+from .helpers import run, shop, suggest
 
 STAGE = 'CREATE TEMP TABLE stage (id bigint, "userId" bigint)'
 ONLY_TEMP = "SELECT count(*) FROM stage WHERE id = %s"

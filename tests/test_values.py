@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pgtune.analyze.bind import bind
-from pgtune.analyze.scenarios import Scenario, ValueSource, weighted_cost
+from pgtune.analyze import Scenario, ValueSource, bind, weighted_cost
 from pgtune.analyze.values import GENERIC_WEIGHT, scenarios, valued
 from pgtune.capture import Catalog, ColumnStats, Table
 from pgtune.snapshot import QualConstant, QualShare

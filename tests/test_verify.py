@@ -268,7 +268,7 @@ def test_another_index_that_serves_as_well_passes_and_a_failure_says_why(db: str
 def test_partitions_indexes_count_for_the_partitioned_index(db: str, conn: psycopg.Connection[Any],
                                                             tmp_path: Path) -> None:
     """Issue 24.3: a plan on a partitioned table scans each partition's index, never the parent's."""
-    from pgtune.analyze.advisor import Advice, IndexSuggestion, Method
+    from pgtune.analyze import Advice, IndexSuggestion, Method
 
     conn.execute("CREATE TABLE events (id bigint, account int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at)")
     conn.execute("CREATE TABLE events_a PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')")
@@ -446,7 +446,7 @@ def test_casts_to_enums_and_plain_domains_are_measured_user_code_is_not(conn: ps
 def test_targets_are_planned_and_timed_over_their_value_scenarios(conn: psycopg.Connection[Any],
                                                                   tmp_path: Path) -> None:
     """verify weighs the scenarios suggest costed (analyze.scenarios.weighted_cost) and times each one."""
-    from pgtune.analyze.scenarios import Scenario, ValueSource, weighted_cost
+    from pgtune.analyze import Scenario, ValueSource, weighted_cost
     from pgtune.baseline import plan_target, time_target
 
     videos(conn)
@@ -500,7 +500,7 @@ def check_target_now(conn: psycopg.Connection[Any], t: Target) -> TargetResult:
 
 def test_a_scenario_the_server_refuses_does_not_take_the_others_with_it(conn: psycopg.Connection[Any]) -> None:
     """f1: an IN-list element given the whole array ('{A,B}') is invalid input for the enum: only that scenario."""
-    from pgtune.analyze.scenarios import Scenario, ValueSource
+    from pgtune.analyze import Scenario, ValueSource
     from pgtune.baseline import plan_target, time_target
 
     conn.execute('CREATE TYPE "Status" AS ENUM (\'PENDING\', \'DONE\')')

@@ -7,12 +7,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgtune.analyze import sizing
-from pgtune.analyze.advisor import Options, suggest
+from pgtune.analyze import Options, sizing
 from pgtune.capture import read_catalog, read_queries_file
 from pgtune.ddl import IndexKey
 
-from .helpers import shop
+from .helpers import shop, suggest
 
 # 'archived' is a status the column does not hold (every value is in most_common_vals): the predicate
 # keeps no row, and the candidate ("userId", "createdAt") is multi-column.

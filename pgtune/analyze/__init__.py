@@ -1,1 +1,29 @@
-"""Analyze: parse and bind statements, generate index candidates, cost them, select."""
+"""Analyze: parse and bind statements, generate index candidates, cost them, select.
+
+This door is what the other rooms use (tests/test_layers.py keeps them out of
+the inner files): the advice model and ``advise``, the candidate and scenario
+types that plan, baseline and health read, and the size forecasts.
+"""
+
+from . import sizing
+from .advisor import (
+           Advice,
+           AnalyzedStatement,
+           CurvePoint,
+           IndexSuggestion,
+           Method,
+           Options,
+           QueryRef,
+           Rejected,
+           SkipKind,
+           Skipped,
+           advise,
+)
+from .bind import Role, Shape, bind
+from .candidates import Candidate, Origin, serves_index
+from .scenarios import Scenario, ValueSource, weighted_cost
+from .selection import SizeBasis
+
+__all__ = ["Advice", "AnalyzedStatement", "Candidate", "CurvePoint", "IndexSuggestion", "Method", "Options", "Origin",
+           "QueryRef", "Rejected", "Role", "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped", "ValueSource",
+           "advise", "bind", "serves_index", "sizing", "weighted_cost"]

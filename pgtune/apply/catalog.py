@@ -19,8 +19,7 @@ from psycopg.rows import dict_row
 from .. import catalog_sql
 from .._text import Progress, one_line
 from ..errors import ApplyFailed
-from ..plan import Name, partitions
-from ..plan.partitions import AttachedIndex
+from ..plan import AttachedIndex, Name, partitions
 from .retry import LockRetry
 
 CATALOG_LOCK_TIMEOUT = "2s"

@@ -36,8 +36,7 @@ from ..connect import force_session_settings
 from ..duration import to_ms
 from ..errors import ApplyFailed, InputError, Interrupted, ReadOnlyServer, UnsupportedServer, from_psycopg
 from ..history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
-from ..plan import Action, Name, ObjectKind, Phase, Step, load, mismatches, script, sha256
-from ..plan.steps import index_key
+from ..plan import Action, Name, ObjectKind, Phase, Step, index_key, load, mismatches, script, sha256
 from .catalog import ObjectStates
 from .drift import problems
 from .lock import AdvisoryLock

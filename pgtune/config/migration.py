@@ -20,7 +20,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
-from ..apply.report import SettingState, SettingStatus
+from ..apply import SettingState, SettingStatus
 from ..errors import ApplyFailed, PgtuneError
 from ..plan import Migration, Phase, PhaseStep, PlannedSetting, SettingScope
 from . import statements

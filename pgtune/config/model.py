@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..plan.model import SettingScope as Scope
+from ..plan import SettingScope as Scope
 from .units import unit_bytes, unit_ms
 
 __all__ = ["Advice", "ConfigReport", "Family", "InForce", "MemoryBudget", "Proposal", "Scope", "Storage", "Symptom"]

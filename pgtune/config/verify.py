@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..apply.report import SettingState, SettingStatus
+from ..apply import SettingState, SettingStatus
 from ..plan import Migration, PlannedSetting, SettingScope
 from . import jit, vacuum
 from .evidence import Snapshot

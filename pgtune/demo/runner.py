@@ -20,7 +20,7 @@ import psycopg
 from tabulate import tabulate
 
 from .. import api, plan
-from ..analyze.advisor import Advice
+from ..analyze import Advice
 from ..capture import reset_counters
 from ..cluster import LocalCluster
 from ..connect import connect

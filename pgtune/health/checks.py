@@ -16,8 +16,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql, ddl
-from ..analyze import sizing
-from ..analyze.candidates import Candidate, serves_index
+from ..analyze import Candidate, serves_index, sizing
 from ..capture import Catalog, read_catalog
 from . import partitions
 from .model import Finding, Severity

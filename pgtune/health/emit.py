@@ -26,13 +26,14 @@ from ..plan import (
     IndexFix,
     Migration,
     PartitionIndex,
+    PartitionMap,
     Phase,
     PhaseStep,
     PlannedIndex,
     Target,
+    child_name,
     partitions,
 )
-from ..plan.partitions import PartitionMap, child_name
 from .checks import catalog_rows
 from .model import Finding, HealthReport
 

@@ -31,12 +31,14 @@ from .model import (
            SettingScope,
            Target,
 )
+from .partitions import AttachedIndex, PartitionMap, child_name
 from .phases import build, planned_constraint
 from .render import down_script, down_steps, up_script, up_steps
-from .steps import Action, Name, ObjectKind, Step
+from .steps import Action, Name, ObjectKind, Step, index_key, roots
 
-__all__ = ["FORMAT_VERSION", "MANIFEST", "TARGETS", "Action", "ExistingConstraint", "ExistingIndex", "IndexFix",
-           "Layout", "Migration", "Name", "ObjectKind", "PartitionIndex", "Phase", "PhaseStep", "PlannedConstraint",
-           "PlannedIndex", "PlannedSetting", "SettingScope", "Step", "Target", "build", "check_timeout",
-           "check_writable", "down_script", "down_steps", "emit", "load", "match_steps", "mismatches", "partitions",
-           "planned_constraint", "script", "sha256", "up_script", "up_steps", "write_layout"]
+__all__ = ["FORMAT_VERSION", "MANIFEST", "TARGETS", "Action", "AttachedIndex", "ExistingConstraint", "ExistingIndex",
+           "IndexFix", "Layout", "Migration", "Name", "ObjectKind", "PartitionIndex", "PartitionMap", "Phase",
+           "PhaseStep", "PlannedConstraint", "PlannedIndex", "PlannedSetting", "SettingScope", "Step", "Target",
+           "build", "check_timeout", "check_writable", "child_name", "down_script", "down_steps", "emit", "index_key",
+           "load", "match_steps", "mismatches", "partitions", "planned_constraint", "roots", "script", "sha256",
+           "up_script", "up_steps", "write_layout"]

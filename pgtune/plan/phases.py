@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import ddl
-from ..analyze.advisor import Advice, AnalyzedStatement, IndexSuggestion, Method
-from ..analyze.candidates import Origin
+from ..analyze import Advice, AnalyzedStatement, IndexSuggestion, Method, Origin
 from ..constraints.model import Proposal
 from .model import Migration, Phase, PhaseStep, PlannedConstraint, PlannedIndex, Target
 from .partitions import PartitionMap

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from .. import script
-from ..analyze.advisor import IndexSuggestion
+from ..analyze import IndexSuggestion
 from ..constraints.model import ConstraintKind, Proposal
 from ..health import Finding
 from .schema import PrismaSchema, quote
