@@ -414,6 +414,17 @@ def _print_headline(advice: Advice) -> None:
                    f"no rule gives a value (generic there): {g_before:,.0f} -> {g_after:,.0f}")
 
 
+def _print_statistics(advice: Advice) -> None:
+    """CREATE STATISTICS proposals: the estimate they fix and the plan they change."""
+    for st in advice.statistics:
+        click.echo("")
+        click.echo(f"statistics {st.schema}.{st.name}: {st.reason}")
+        click.echo(f"  estimate {st.estimate_before:,.0f} -> {st.estimate_after:,.0f} rows "
+                   f"(sampled: {st.sampled_rows:,.0f})")
+        click.echo(f"{st.create};")
+        click.echo(f"{st.analyze};")
+
+
 def _print_advice(advice: Advice) -> None:
     if not advice.indexes:
         click.echo("no index to suggest: the workload is already served.")
@@ -437,6 +448,7 @@ def _print_advice(advice: Advice) -> None:
         click.echo("")
         for ix in advice.indexes:
             click.echo(ix.ddl + ";")
+    _print_statistics(advice)
     click.echo("")
     click.echo(f"method: {advice.method}")
     _print_headline(advice)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache, lru_cache
 
 from pglast import ast, parse_sql
@@ -24,23 +26,49 @@ MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 _UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
+class IndexMethod(StrEnum):
+    """The index access methods pgtune proposes (pg_am.amname)."""
+
+    BTREE = "btree"
+    GIN = "gin"        # inverted: trigrams of text, jsonb keys and paths, array elements, tsvector lexemes
+    BRIN = "brin"      # a summary per block range: tiny, for columns that follow the table's physical order
+
+
+# An operator class's part of an index name: "title_trgm", "metadata_jsonb_path".
+_OPCLASS_LABELS = {"gin_trgm_ops": "trgm", "jsonb_path_ops": "jsonb_path", "jsonb_ops": "jsonb"}
+
+
 @dataclass(frozen=True)
 class IndexKey:
-    """One index key: a column, or an expression over one (``lower(email)``)."""
+    """One index key: a column, or an expression over one (``lower(email)``), with its operator class.
+
+    ``opclass`` is None for the method's default operator class of the key's
+    type; else its name as written in CREATE INDEX (``gin_trgm_ops``, possibly
+    schema-qualified: ``public.gin_trgm_ops``).
+    """
 
     column: str
     descending: bool = False
     expression: str | None = None
+    opclass: str | None = None
 
     @property
     def ident(self) -> str:
-        """What makes two keys the same key: the expression text, else the column."""
-        return self.expression if self.expression is not None else self.column
+        """What makes two keys the same key: the expression text, else the column (and the operator class)."""
+        base = self.expression if self.expression is not None else self.column
+        return base if self.opclass is None else f"{base} {self.opclass_name}"
+
+    @property
+    def opclass_name(self) -> str | None:
+        """The operator class without its schema (``gin_trgm_ops``)."""
+        return self.opclass.rsplit(".", 1)[-1] if self.opclass is not None else None
 
     @property
     def label(self) -> str:
-        """The key's part of an index name: ``createdAt_desc``, ``lower_email``."""
+        """The key's part of an index name: ``createdAt_desc``, ``lower_email``, ``title_trgm``."""
         base = self.column if self.expression is None else re.sub(r"\W+", "_", self.expression).strip("_")
+        if self.opclass_name is not None:
+            base += "_" + _OPCLASS_LABELS.get(self.opclass_name, self.opclass_name)
         return base + ("_desc" if self.descending else "")
 
 
@@ -117,24 +145,58 @@ def _expr(text: str) -> ast.Node:
     return node
 
 
+def _opclass(name: str | None) -> tuple[ast.String, ...] | None:
+    """An operator class name as the parser gives it: schema-qualified or not."""
+    if name is None:
+        return None
+    return tuple(ast.String(sval=part) for part in name.split(".", 1))
+
+
 @lru_cache(maxsize=100_000)
 def create_index(schema: str, table: str, name: str, keys: tuple[IndexKey, ...], *,
-                 concurrently: bool = True, where: str | None = None, include: tuple[str, ...] = ()) -> str:
-    """``CREATE INDEX CONCURRENTLY IF NOT EXISTS name ON schema.table (keys) [INCLUDE (...)] [WHERE ...]``."""
+                 concurrently: bool = True, where: str | None = None, include: tuple[str, ...] = (),
+                 method: IndexMethod = IndexMethod.BTREE) -> str:
+    """``CREATE INDEX CONCURRENTLY IF NOT EXISTS name ON schema.table [USING method] (keys) [INCLUDE (...)]
+    [WHERE ...]``; a key's operator class follows it (``title gin_trgm_ops``)."""
     params = [
         ast.IndexElem(name=None if k.expression else k.column,
-                      expr=_expr(k.expression) if k.expression else None,
+                      expr=_expr(k.expression) if k.expression else None, opclass=_opclass(k.opclass),
                       ordering=SortByDir.SORTBY_DESC if k.descending else SortByDir.SORTBY_DEFAULT,
                       nulls_ordering=SortByNulls.SORTBY_NULLS_DEFAULT)
         for k in keys
     ]
     including = [ast.IndexElem(name=c, ordering=SortByDir.SORTBY_DEFAULT,
                                nulls_ordering=SortByNulls.SORTBY_NULLS_DEFAULT) for c in include]
-    stmt = ast.IndexStmt(idxname=name, relation=_range_var(schema, table), accessMethod="btree",
+    stmt = ast.IndexStmt(idxname=name, relation=_range_var(schema, table), accessMethod=str(method),
                          indexParams=params, indexIncludingParams=including or None,
                          whereClause=_expr(where) if where is not None else None,
                          concurrent=concurrently, if_not_exists=concurrently)
     return _print(stmt)
+
+
+def create_extension(name: str, schema: str | None = None) -> str:
+    """``CREATE EXTENSION IF NOT EXISTS name [WITH SCHEMA schema]``: nothing happens where it is installed."""
+    options = (ast.DefElem(defname="schema", arg=ast.String(sval=schema)),) if schema is not None else None
+    return _print(ast.CreateExtensionStmt(extname=name, if_not_exists=True, options=options))
+
+
+def drop_extension(name: str) -> str:
+    """``DROP EXTENSION IF EXISTS name`` (RESTRICT: refused while anything still uses it)."""
+    return f"DROP EXTENSION IF EXISTS {maybe_double_quote_name(name)}"
+
+
+def create_statistics(schema: str, name: str, kinds: Sequence[str], table_schema: str, table: str,
+                      columns: Sequence[str]) -> str:
+    """``CREATE STATISTICS IF NOT EXISTS schema.name (kinds) ON columns FROM table``."""
+    stmt = ast.CreateStatsStmt(defnames=(ast.String(sval=schema), ast.String(sval=name)),
+                               stat_types=tuple(ast.String(sval=k) for k in kinds),
+                               exprs=tuple(ast.StatsElem(name=c) for c in columns),
+                               relations=(_range_var(table_schema, table),), if_not_exists=True)
+    return _print(stmt)
+
+
+def drop_statistics(schema: str, name: str) -> str:
+    return f"DROP STATISTICS IF EXISTS {qualified(schema, name)}"
 
 
 def equals(column: str, value: str) -> str:
@@ -273,7 +335,8 @@ def index_signature(stmt: str) -> tuple[object, ...]:
         if nulls == SortByNulls.SORTBY_NULLS_DEFAULT:
             nulls = (SortByNulls.SORTBY_NULLS_FIRST if ordering == SortByDir.SORTBY_DESC
                      else SortByNulls.SORTBY_NULLS_LAST)
-        opclass = tuple(n.sval for n in p.opclass or ())
+        # pg_get_indexdef qualifies an operator class only when it is off the search_path: compare the name alone.
+        opclass = tuple(n.sval for n in p.opclass or ())[-1:]
         collation = tuple(n.sval for n in p.collation or ())
         return (p.name, _norm(p.expr), int(ordering or 0), int(nulls or 0), opclass, collation)
 
@@ -281,6 +344,26 @@ def index_signature(stmt: str) -> tuple[object, ...]:
     return (relname, (node.accessMethod or "btree").lower(), bool(node.unique),
             tuple(key(p) for p in node.indexParams or ()),
             tuple(p.name for p in node.indexIncludingParams or ()), _norm(node.whereClause))
+
+
+def statistics_signature(stmt: str) -> tuple[object, ...]:
+    """What makes two CREATE STATISTICS build the same object: table, columns or expressions, and kinds.
+
+    pg_get_statisticsobjdef leaves the kinds out when all of them are built.
+    """
+    node = parse_sql(stmt)[0].stmt
+    if not isinstance(node, ast.CreateStatsStmt):
+        raise ValueError("not a CREATE STATISTICS statement")
+    kinds = frozenset(k.sval for k in node.stat_types or ()) or frozenset({"ndistinct", "dependencies", "mcv"})
+    relation = node.relations[0].relname if node.relations else None
+    return (relation, tuple(e.name or _norm(e.expr) for e in node.exprs or ()), kinds)
+
+
+def same_statistics(planned: str, definition: str) -> bool:
+    try:
+        return statistics_signature(planned) == statistics_signature(definition)
+    except Exception:
+        return False
 
 
 def same_index(planned: str, indexdef: str) -> bool:

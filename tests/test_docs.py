@@ -16,6 +16,7 @@ from pgtune.analyze import (
     Rejected,
     Skipped,
 )
+from pgtune.analyze.extended_stats import StatisticsProposal
 from pgtune.constraints import ConstraintAdvice, Finding, Proposal, Skip
 from pgtune.health import CHECKS, HealthReport
 from pgtune.health import Finding as HealthFinding
@@ -45,6 +46,7 @@ def test_suggest_json_schema_matches_the_code() -> None:
     assert documented("`statements[]`") == fields(AnalyzedStatement)
     assert documented("`skipped[]`") == fields(Skipped)
     assert documented("`rejected[]`") == fields(Rejected)
+    assert documented("`statistics[]`") == fields(StatisticsProposal)
     text = (DOCS / "suggest-json.md").read_text()
     for name in fields(QueryRef):
         assert f"`{name}`" in text

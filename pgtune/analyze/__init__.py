@@ -21,9 +21,10 @@ from .advisor import (
 )
 from .bind import Role, Shape, bind
 from .candidates import Candidate, Origin, serves_index
+from .extended_stats import StatisticsProposal
 from .scenarios import Scenario, ValueSource, weighted_cost
 from .selection import SizeBasis
 
 __all__ = ["Advice", "AnalyzedStatement", "Candidate", "CurvePoint", "IndexSuggestion", "Method", "Options", "Origin",
-           "QueryRef", "Rejected", "Role", "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped", "ValueSource",
-           "advise", "bind", "serves_index", "sizing", "weighted_cost"]
+           "QueryRef", "Rejected", "Role", "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped", "StatisticsProposal",
+           "ValueSource", "advise", "bind", "serves_index", "sizing", "weighted_cost"]

@@ -26,11 +26,12 @@ from ..capture import (
     WorkloadFilter,
     sample_row,
 )
+from ..ddl import IndexMethod
 from ..explain import PlanContext, explain_scenarios, prepare_text
 from ..roles import Roles
 from ..snapshot import QualConstant, QualShare, Snapshot, snapshot
 from ..sqltext import ParseFailed
-from . import anchor, sessions, sizing, unhelped, whatif
+from . import anchor, extended_stats, sessions, sizing, unhelped, whatif
 from .bind import EQ, FUNC, JOIN, NULL, RANGE, Shape, bind
 from .candidates import (
     FOREIGN_KEY,
@@ -45,8 +46,11 @@ from .candidates import (
     serves,
     serves_index,
 )
+from .extended_stats import StatisticsProposal
+from .extensions import ExtensionNeed
 from .scenarios import Scenario, ValueSource, weighted_cost
 from .selection import Greedy, Ident, Selection, SizeBasis, ident
+from .trial import CostMethod
 from .values import ParamValue, observed, valued
 from .workload import single_columns, widen_columns, workload_of
 
@@ -108,6 +112,10 @@ class IndexSuggestion:
     forecast_bytes: int | None = None      # pgtune's forecast of the built size (analyze.sizing)
     hot: bool = True                       # a foreign key's index: False while no row references the parent
     redundant: list[str] = field(default_factory=list)   # existing indexes it serves everything of
+    method: IndexMethod = IndexMethod.BTREE              # the access method (docs/indexes/)
+    opclasses: list[str | None] = field(default_factory=list)   # per key: its operator class (None: default)
+    extension: str | None = None           # the extension its operator class comes from (pg_trgm)
+    costed_by: CostMethod = CostMethod.HYPOPG   # what produced cost_after: HypoPG, or a trial build
 
 
 @dataclass
@@ -192,6 +200,8 @@ class Advice:
     curve: list[CurvePoint] = field(default_factory=list)
     what_if_calls: int = 0
     left_out: list[str] = field(default_factory=list)   # steps of the curve the rest of the set made useless
+    statistics: list[StatisticsProposal] = field(default_factory=list)   # CREATE STATISTICS (extended_stats)
+    extensions: list[ExtensionNeed] = field(default_factory=list)        # what the indexes' operator classes need
 
     @property
     def knee(self) -> CurvePoint | None:
@@ -250,6 +260,7 @@ class Options:
     use_hypopg: bool | None = None  # None: when installed
     write_scale: float | None = None  # scales table writes to the workload window; None: measured
     size_basis: SizeBasis = SizeBasis.FORECAST   # what max_index_mb and benefit per byte count
+    statistics: bool = True         # propose CREATE STATISTICS where correlated columns are misestimated
 
 
 
@@ -275,8 +286,13 @@ def advise(conn: psycopg.Connection[Any], snap: Snapshot, options: Options | Non
                     server_version=caps.server_version)
     advice.hints.extend(snap.hints())
     advice.hints.extend(caps.qualstats_hints())
-    return _Selection(conn, snap.catalog, opts, advice, say, snap.text_limit, snap.constants,
-                      snap.shares, snap.roles).run(snap.statements)
+    advice = _Selection(conn, snap.catalog, opts, advice, say, snap.text_limit, snap.constants,
+                        snap.shares, snap.roles).run(snap.statements)
+    if opts.statistics:
+        say("checking the estimates of filters on several columns (extended statistics)")
+        advice.statistics, notes = extended_stats.propose(conn, snap.catalog, extended_stats.planned(advice.statements))
+        advice.hints.extend(notes)
+    return advice
 
 
 class _Selection:

@@ -42,6 +42,20 @@ class ConstraintState:
     validated: bool
 
 
+@dataclass(frozen=True)
+class ExtensionState:
+    oid: int
+    schema: str
+    version: str
+    users: tuple[str, ...] = ()       # what outside the extension depends on it (pg_describe_object)
+
+
+@dataclass(frozen=True)
+class StatisticsState:
+    oid: int
+    definition: str                   # pg_get_statisticsobjdef
+
+
 class ObjectStates:
     """Catalog probes for one connection (named SQL files under sql/)."""
 
@@ -105,6 +119,19 @@ class ObjectStates:
 
     def constraint(self, schema: str, table: str, name: str) -> ConstraintState | None:
         return self.constraints([(schema, table, name)]).get((schema, table, name))
+
+    def extension(self, name: str) -> ExtensionState | None:
+        """An installed extension, and what outside it uses it (rollback drops it only when nothing does)."""
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(catalog_sql.load("extension_states"), {"names": [name]})
+            r = cur.fetchone()
+        return ExtensionState(int(r["oid"]), r["schema"], r["version"], tuple(r["users"])) if r else None
+
+    def statistics(self, schema: str, name: str) -> StatisticsState | None:
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(catalog_sql.load("statistics_states"), {"schemas": [schema], "names": [name]})
+            r = cur.fetchone()
+        return StatisticsState(int(r["oid"]), r["definition"]) if r else None
 
     def not_null(self, columns: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], bool]:
         """(schema, table, column) -> attnotnull."""

@@ -33,6 +33,11 @@ def problems(states: ObjectStates, phase: Phase) -> tuple[list[str], list[str]]:
                 missing.append(s.name)
             elif s.action == Action.VALIDATE and not con.validated:
                 invalid.append(f"{s.name} (NOT VALID)")
+        elif s.kind == ObjectKind.EXTENSION and s.action == Action.CREATE and states.extension(s.name) is None:
+            missing.append(f"extension {s.name}")
+        elif s.kind == ObjectKind.STATISTICS and s.action == Action.CREATE \
+                and states.statistics(s.schema, s.name) is None:
+            missing.append(s.name)
         elif (s.kind == ObjectKind.NOT_NULL and s.action == Action.CREATE
               and not columns.get((s.schema, s.table, s.name))):
             invalid.append(f"{s.table}.{s.name} (still nullable)")

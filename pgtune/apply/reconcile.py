@@ -48,6 +48,10 @@ class StepGuard:
                 return self._before_index(step)
             if step.kind == ObjectKind.CONSTRAINT and self.direction == "up":
                 return self._before_constraint(step)
+            if step.kind == ObjectKind.EXTENSION and self.direction == "up":
+                return self._before_extension(step)
+            if step.kind == ObjectKind.STATISTICS and self.direction == "up":
+                return self._before_statistics(step)
         if step.action in (Action.DROP, Action.REBUILD):
             return self._before_existing(step) if self.direction == "up" else self._before_rollback(step)
         return None
@@ -122,6 +126,30 @@ class StepGuard:
                 "pgtune will not adopt it (rollback would drop it): rename or drop it, or re-emit")
         return self.skip(step, "constraint exists (created by this migration)", owned=True, oid=con.oid)
 
+    def _before_extension(self, step: Step) -> StepResult | None:
+        """An extension already installed is left as it is; it is pgtune's only if this migration made it."""
+        ext = self.states.extension(step.name)
+        if ext is None:
+            return None
+        if self._ours(step, ext.oid):
+            return self.skip(step, "extension installed (by this migration)", owned=True, oid=ext.oid)
+        return self.skip(step, f"extension {step.name} {ext.version} was installed already (in {ext.schema}): "
+                         "not pgtune's, rollback leaves it", owned=False, oid=ext.oid)
+
+    def _before_statistics(self, step: Step) -> StepResult | None:
+        st = self.states.statistics(step.schema, step.name)
+        if st is None:
+            return None
+        if not ddl.same_statistics(step.sql[0], st.definition):
+            raise ApplyFailed(
+                f"phase {self.phase.number}: {step.label} already exists with another definition "
+                f"({one_line(st.definition, 200)}); pgtune will neither adopt nor replace it: drop or rename it, "
+                "or re-emit the migration")
+        ours = self._ours(step, st.oid)
+        note = ("statistics exist (created by this migration)" if ours else
+                "identical statistics of this name already existed; they are not pgtune's: rollback leaves them")
+        return self.skip(step, note, owned=ours, oid=st.oid)
+
     def _before_existing(self, step: Step) -> StepResult | None:
         """An existing index a health phase drops or rebuilds must still have the definition it had at emit."""
         if not step.is_index:
@@ -149,6 +177,16 @@ class StepGuard:
         elif step.kind == ObjectKind.CONSTRAINT:
             con = self.states.constraint(step.schema, step.table, step.name)
             present, oid = con is not None, (con.oid if con else None)
+        elif step.kind == ObjectKind.STATISTICS:
+            stx = self.states.statistics(step.schema, step.name)
+            present, oid = stx is not None, (stx.oid if stx else None)
+        elif step.kind == ObjectKind.EXTENSION:
+            ext = self.states.extension(step.name)
+            present, oid = ext is not None, (ext.oid if ext else None)
+            if ext is not None and ext.users:
+                # DROP EXTENSION would refuse (RESTRICT), or worse with CASCADE: what uses it stays, so does it.
+                return self.skip(step, f"{step.label} is used by {', '.join(ext.users[:3])}"
+                                 f"{' …' if len(ext.users) > 3 else ''}: left in place", owned=False)
         else:
             present = self.states.column_not_null(step.schema, step.table, step.name)
         if not present:
@@ -171,6 +209,12 @@ class StepGuard:
         if step.kind == ObjectKind.CONSTRAINT:
             con = self.states.constraint(step.schema, step.table, step.name)
             return (True, con.oid) if con else (None, None)
+        if step.kind == ObjectKind.EXTENSION:
+            ext = self.states.extension(step.name)
+            return (True, ext.oid) if ext else (None, None)
+        if step.kind == ObjectKind.STATISTICS:
+            stx = self.states.statistics(step.schema, step.name)
+            return (True, stx.oid) if stx else (None, None)
         if step.kind == ObjectKind.NOT_NULL:
             return (not was_not_null), None
         return None, None

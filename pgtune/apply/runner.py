@@ -57,6 +57,12 @@ def _own(stmt: str) -> str:
     return f"{stmt}\n{TAG}"
 
 
+def _may_not_create(phase: int, extension: str, role: str) -> str:
+    return (f"phase {phase}: role {role} may not create extension {extension}: a superuser runs "
+            f"CREATE EXTENSION IF NOT EXISTS {ddl.name(extension)} (or, PostgreSQL 13 and later, grants this role "
+            "CREATE on the database when the extension is trusted), then apply again; nothing of the phase ran")
+
+
 def check_server(conn: psycopg.Connection[Any]) -> None:
     check_version(conn.info.server_version)
     row = conn.execute("SELECT /* pgtune */ pg_catalog.pg_is_in_recovery()").fetchone()
@@ -323,6 +329,8 @@ class Applier:
             msg = one_line(str(exc), 500)
             history.end(row_id, StepStatus.FAILED, msg, time.monotonic() - started)
             self._clean_after(step, concurrent)
+            if step.kind == ObjectKind.EXTENSION and isinstance(exc, pgerrors.InsufficientPrivilege):
+                raise ApplyFailed(_may_not_create(phase, step.name, self.conn.info.user)) from None
             raise ApplyFailed(f"phase {phase} failed on {one_line(step.text, 90)}: {msg}") from None
 
     def _execute_watched(self, step: Step, concurrent: bool) -> None:

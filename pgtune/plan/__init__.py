@@ -26,8 +26,10 @@ from .model import (
            Phase,
            PhaseStep,
            PlannedConstraint,
+           PlannedExtension,
            PlannedIndex,
            PlannedSetting,
+           PlannedStatistics,
            SettingScope,
            Target,
 )
@@ -38,7 +40,7 @@ from .steps import Action, Name, ObjectKind, Step, index_key, roots
 
 __all__ = ["FORMAT_VERSION", "MANIFEST", "TARGETS", "Action", "AttachedIndex", "ExistingConstraint", "ExistingIndex",
            "IndexFix", "Layout", "Migration", "Name", "ObjectKind", "PartitionIndex", "PartitionMap", "Phase",
-           "PhaseStep", "PlannedConstraint", "PlannedIndex", "PlannedSetting", "SettingScope", "Step", "Target",
-           "build", "check_timeout", "check_writable", "child_name", "down_script", "down_steps", "emit", "index_key",
-           "load", "match_steps", "mismatches", "partitions", "planned_constraint", "roots", "script", "sha256",
-           "up_script", "up_steps", "write_layout"]
+           "PhaseStep", "PlannedConstraint", "PlannedExtension", "PlannedIndex", "PlannedSetting", "PlannedStatistics",
+           "SettingScope", "Step", "Target", "build", "check_timeout", "check_writable", "child_name", "down_script",
+           "down_steps", "emit", "index_key", "load", "match_steps", "mismatches", "partitions", "planned_constraint",
+           "roots", "script", "sha256", "up_script", "up_steps", "write_layout"]

@@ -24,8 +24,10 @@ from .model import (
     Phase,
     PhaseStep,
     PlannedConstraint,
+    PlannedExtension,
     PlannedIndex,
     PlannedSetting,
+    PlannedStatistics,
     SettingScope,
     Target,
 )
@@ -141,7 +143,9 @@ def _phase(p: dict[str, Any]) -> Phase:
                   for e in p.get("existing", [])],
                  [ExistingConstraint(**c) for c in p.get("existing_constraints", [])],
                  [Step.from_json(s) for s in p["up"]], [Step.from_json(s) for s in p["down"]],
-                 [PlannedSetting(**{**s, "scope": SettingScope(s["scope"])}) for s in p.get("settings", [])])
+                 [PlannedSetting(**{**s, "scope": SettingScope(s["scope"])}) for s in p.get("settings", [])],
+                 [PlannedExtension(**e) for e in p.get("extensions", [])],
+                 [PlannedStatistics(**x) for x in p.get("statistics", [])])
 
 
 def match_steps(directory: Path, name: str, steps: list[Step]) -> None:

@@ -72,6 +72,45 @@ class PlannedConstraint:
     drop_not_null: str | None = None
 
 
+@dataclass
+class PlannedExtension:
+    """An extension the migration's indexes need (pg_trgm for ``gin_trgm_ops``), created in a phase of its own.
+
+    ``installed``: it was there at emit (its step then changes nothing and is
+    never pgtune's to drop). Rollback drops it only when this migration
+    created it and nothing else uses it (pg_depend).
+    """
+
+    name: str
+    schema: str | None             # WITH SCHEMA pgtune chose (None: the server's default)
+    create: str                    # CREATE EXTENSION IF NOT EXISTS …
+    drop: str                      # DROP EXTENSION IF EXISTS … (RESTRICT)
+    reason: str = ""
+    needed_by: list[str] = field(default_factory=list)   # the indexes whose operator classes it provides
+    installed: bool = False
+
+
+@dataclass
+class PlannedStatistics:
+    """Extended statistics (CREATE STATISTICS) on columns the planner misestimates together, then ANALYZE.
+
+    ``evidence`` holds what the proposal rests on: the planner's row
+    estimate before and after (measured in a rolled-back trial), the sampled
+    count, and the plan change of the statements it serves.
+    """
+
+    schema: str
+    table: str
+    name: str
+    columns: list[str]
+    kinds: list[str]               # dependencies, ndistinct, mcv
+    create: str
+    drop: str
+    analyze: str
+    reason: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
 class IndexFix(StrEnum):
     """What a phase does to an existing index."""
 
@@ -174,6 +213,8 @@ class PhaseStep(StrEnum):
     VALIDATE_EXISTING = "validate-existing"
     DROP_INDEXES = "drop-indexes"
     SETTINGS = "settings"
+    EXTENSIONS = "extensions"          # CREATE EXTENSION for what the indexes need (pg_trgm)
+    STATISTICS = "statistics"          # CREATE STATISTICS + ANALYZE: estimates, no index
 
 
 @dataclass
@@ -189,6 +230,8 @@ class Phase:
     up: list[Step] = field(default_factory=list)      # the units of NN_up.sql, in order (filled at emit)
     down: list[Step] = field(default_factory=list)    # the units of NN_down.sql
     settings: list[PlannedSetting] = field(default_factory=list)             # SETTINGS
+    extensions: list[PlannedExtension] = field(default_factory=list)         # EXTENSIONS
+    statistics: list[PlannedStatistics] = field(default_factory=list)        # STATISTICS
 
     def existing_index(self, schema: str, name: str) -> ExistingIndex | None:
         return next((e for e in self.existing if (e.schema, e.name) == (schema, name)), None)

@@ -7,9 +7,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import ddl
-from ..analyze import Advice, AnalyzedStatement, IndexSuggestion, Method, Origin
+from ..analyze import Advice, AnalyzedStatement, IndexSuggestion, Method, Origin, StatisticsProposal
 from ..constraints.model import Proposal
-from .model import Migration, Phase, PhaseStep, PlannedConstraint, PlannedIndex, Target
+from .model import (
+    Migration,
+    Phase,
+    PhaseStep,
+    PlannedConstraint,
+    PlannedExtension,
+    PlannedIndex,
+    PlannedStatistics,
+    Target,
+)
 from .partitions import PartitionMap
 
 
@@ -43,8 +52,14 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
         else:
             rest.append(s)
     phases: list[Phase] = []
+    extensions = planned_extensions(advice)
+    if extensions:
+        phases.append(Phase(1, "extensions the indexes need",
+                            "the operator classes of the indexes in the next phases come from these extensions; "
+                            "CREATE EXTENSION IF NOT EXISTS changes nothing where one is installed",
+                            extensions=extensions, step=PhaseStep.EXTENSIONS))
     if first:
-        phases.append(Phase(1, "indexes for the costliest statements and hot foreign keys",
+        phases.append(Phase(len(phases) + 1, "indexes for the costliest statements and hot foreign keys",
                             f"these {len(first)} indexes remove at least {first_phase_share:.0%} "
                             "of the workload cost the migration saves, or index a foreign key the "
                             "workload joins on or whose parent sees deletes",
@@ -53,6 +68,12 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
         phases.append(Phase(len(phases) + 1, "remaining indexes",
                             "the smaller gains, built once phase 1 has proven itself",
                             [_planned(s, parts) for s in rest]))
+    statistics = [planned_statistics(p) for p in advice.statistics]
+    if statistics:
+        phases.append(Phase(len(phases) + 1, "extended statistics",
+                            "CREATE STATISTICS takes a brief SHARE UPDATE EXCLUSIVE lock and reads nothing; ANALYZE "
+                            "then samples each table: the planner's estimates below change, no index is built",
+                            statistics=statistics, step=PhaseStep.STATISTICS))
     planned = [planned_constraint(p) for p in constraints or ()]
     if planned:
         phases.append(Phase(len(phases) + 1, "CHECK constraints, NOT VALID",
@@ -108,6 +129,34 @@ def planned_constraint(p: Proposal) -> PlannedConstraint:
     st = p.statements
     return PlannedConstraint(p.kind, p.schema, p.table, p.name, list(p.columns), add=st.add, validate=st.validate,
                              drop=st.drop, set_not_null=st.set_not_null, drop_not_null=st.undo_not_null)
+
+
+def planned_extensions(advice: Advice) -> list[PlannedExtension]:
+    """One CREATE EXTENSION IF NOT EXISTS per extension a proposed index needs, in the schema it is (or goes) in."""
+    needs = {e.name: e for e in advice.extensions}
+    users: dict[str, list[str]] = {}
+    for s in advice.indexes:
+        if s.extension is not None:
+            users.setdefault(s.extension, []).append(s.name)
+    out = []
+    for name, indexes in users.items():
+        need = needs.get(name)
+        schema = need.schema if need is not None else None
+        installed = need is not None and need.installed
+        out.append(PlannedExtension(name, None if installed else schema,
+                                    ddl.create_extension(name, None if installed else schema),
+                                    ddl.drop_extension(name), need.note if need is not None else "", indexes,
+                                    installed))
+    return out
+
+
+def planned_statistics(p: StatisticsProposal) -> PlannedStatistics:
+    """A statistics proposal as the migration runs it, with the evidence it rests on."""
+    evidence = {"filter": p.filter, "estimate_before": p.estimate_before, "estimate_after": p.estimate_after,
+                "sampled_rows": p.sampled_rows, "sample_share": p.sample_share, "queryids": p.queries,
+                "plans_before": p.plans_before, "plans_after": p.plans_after}
+    return PlannedStatistics(p.schema, p.table, p.name, list(p.columns), list(p.kinds), p.create, p.drop, p.analyze,
+                             p.reason, evidence)
 
 
 def _planned(s: IndexSuggestion, partitions: PartitionMap) -> PlannedIndex:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..duration import check_timeout
 from .model import IndexFix, Migration, Phase, PhaseStep, PlannedSetting, SettingScope
-from .recipe import Item, build, c, drop_existing, rebuild_existing, remove, restore_existing
+from .recipe import Item, build, c, drop_existing, rebuild_existing, remove, restore_existing, squawk_ignore
 from .steps import Action, ObjectKind, Step, setting
 
 
@@ -89,6 +89,10 @@ def up_items(m: Migration, phase: Phase, *, down_file: bool = True) -> list[Item
         return _validate_up(m, phase)
     if phase.step == PhaseStep.SETTINGS:
         return _settings_items(m, phase, "up")
+    if phase.step == PhaseStep.EXTENSIONS:
+        return _extensions_items(m, phase, "up")
+    if phase.step == PhaseStep.STATISTICS:
+        return _statistics_items(m, phase, "up")
     return _indexes_up(m, phase, down_file=down_file)
 
 
@@ -265,9 +269,52 @@ def _settings_items(m: Migration, phase: Phase, direction: str) -> list[Item]:
     return out
 
 
+def _extensions_items(m: Migration, phase: Phase, direction: str) -> list[Item]:
+    """CREATE EXTENSION IF NOT EXISTS each; the down script's DROP EXTENSION (RESTRICT) runs under pgtune
+    rollback only for an extension this migration created and nothing else uses."""
+    file = phase.up_file if direction == "up" else phase.down_file
+    what = phase.name if direction == "up" else f"drops what {phase.up_file} created, if nothing else uses it"
+    out: list[Item] = [*_header(m, phase, file, what), *_settings(m, statement_limit=True)]
+    for e in (phase.extensions if direction == "up" else list(reversed(phase.extensions))):
+        if direction == "up":
+            note = "installed at emit: this changes nothing" if e.installed else "needs the right to create it"
+            out += ["", _c(f"{e.name} ({note}) for {', '.join(e.needed_by)}. {e.reason}".rstrip(". ") + "."),
+                    Step(ObjectKind.EXTENSION, Action.CREATE, e.schema or "", e.name, (e.create,), undo=(e.drop,))]
+        else:
+            out += ["", _c(f"pgtune rollback drops {e.name} only if this migration created it and nothing else "
+                           "uses it; by hand, check first: \\dx+ " + e.name),
+                    *squawk_ignore("ban-drop-extension", "Rollback removes the extension this migration created."),
+                    Step(ObjectKind.EXTENSION, Action.DROP, e.schema or "", e.name, (e.drop,))]
+    return out
+
+
+def _statistics_items(m: Migration, phase: Phase, direction: str) -> list[Item]:
+    """CREATE STATISTICS (a brief SHARE UPDATE EXCLUSIVE lock, no scan) then ANALYZE of each table; down: DROP."""
+    file = phase.up_file if direction == "up" else phase.down_file
+    what = phase.name if direction == "up" else f"drops the statistics {phase.up_file} created"
+    out: list[Item] = [*_header(m, phase, file, what), *_settings(m, statement_limit=True)]
+    if direction == "down":
+        for st in reversed(phase.statistics):
+            out += ["", Step(ObjectKind.STATISTICS, Action.DROP, st.schema, st.name, (st.drop,), table=st.table)]
+        return out
+    tables: dict[tuple[str, str], str] = {}
+    for st in phase.statistics:
+        out += ["", _c(st.reason),
+                Step(ObjectKind.STATISTICS, Action.CREATE, st.schema, st.name, (st.create,), table=st.table,
+                     undo=(st.drop,))]
+        tables.setdefault((st.schema, st.table), st.analyze)
+    out += ["", "-- ANALYZE fills the new statistics: until it runs the planner estimates as before."]
+    out += [Step(ObjectKind.TABLE, Action.ANALYZE, schema, table, (stmt,)) for (schema, table), stmt in tables.items()]
+    return out
+
+
 def down_items(m: Migration, phase: Phase) -> list[Item]:
     if phase.step == PhaseStep.SETTINGS:
         return _settings_items(m, phase, "down")
+    if phase.step == PhaseStep.EXTENSIONS:
+        return _extensions_items(m, phase, "down")
+    if phase.step == PhaseStep.STATISTICS:
+        return _statistics_items(m, phase, "down")
     if phase.step in (PhaseStep.REBUILD, PhaseStep.VALIDATE_EXISTING, PhaseStep.DROP_INDEXES):
         return _existing_down(m, phase)
     if phase.step != PhaseStep.INDEXES:

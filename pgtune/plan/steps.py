@@ -30,6 +30,8 @@ class ObjectKind(StrEnum):
     SERVER_SETTING = "server-setting"        # ALTER SYSTEM … (``name`` the setting); pg_reload_conf() is one too
     ROLE_SETTING = "role-setting"            # ALTER ROLE … IN DATABASE … SET (``table`` the role, ``schema`` the db)
     TABLE_SETTING = "table-setting"          # ALTER TABLE … SET (…): a storage parameter (``name`` the parameter)
+    EXTENSION = "extension"                  # CREATE EXTENSION (``name`` the extension, ``schema`` where it goes)
+    STATISTICS = "statistics"                # CREATE STATISTICS: extended statistics on columns of ``table``
 
 
 class Action(StrEnum):
@@ -105,6 +107,10 @@ class Step:
             return f"attach {ddl.qualified(self.schema, self.name)}"
         if self.kind in (ObjectKind.CONSTRAINT, ObjectKind.NOT_NULL):
             return f"{self.kind} {ddl.qualified(self.schema, self.table)}.{ddl.name(self.name)}"
+        if self.kind == ObjectKind.EXTENSION:
+            return f"extension {ddl.name(self.name)}"
+        if self.kind == ObjectKind.STATISTICS:
+            return f"statistics {ddl.qualified(self.schema, self.name)}"
         return None
 
     @property
@@ -120,6 +126,10 @@ class Step:
             return f"NOT NULL on column {ddl.name(self.name)} of {ddl.qualified(self.schema, self.table)}"
         if self.kind == ObjectKind.TABLE:
             return f"table {ddl.qualified(self.schema, self.name)}"
+        if self.kind == ObjectKind.EXTENSION:
+            return f"extension {ddl.name(self.name)}"
+        if self.kind == ObjectKind.STATISTICS:
+            return f"statistics {ddl.qualified(self.schema, self.name)} on {ddl.qualified(self.schema, self.table)}"
         if self.kind == ObjectKind.ROLE_SETTING:
             return f"setting {self.name} of role {ddl.name(self.table)} in database {ddl.name(self.schema)}"
         if self.kind == ObjectKind.TABLE_SETTING:

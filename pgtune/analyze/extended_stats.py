@@ -1,0 +1,355 @@
+"""Extended statistics: where the planner misestimates a filter on correlated columns, CREATE STATISTICS.
+
+The planner multiplies the selectivities of ``"tenantId" = 7`` and
+``"projectId" = 7003`` as if the columns were independent; when the project
+decides the tenant, it expects 1 row where 600 come back, and a nested loop
+it chose for one row runs 600 times. ``CREATE STATISTICS (dependencies, mcv)``
+on the two columns, then ANALYZE, teaches it the columns move together: no
+index is needed.
+
+For each costly statement filtering two or more columns of one table (with
+the values it is planned with), pgtune compares the planner's row estimate
+for those filters with a count over a bounded, read-only sample of the table
+(TABLESAMPLE SYSTEM, about SAMPLE_ROWS rows). Where they are MISESTIMATE
+apart, it tries the kinds in a transaction that is always rolled back: first
+ANALYZE alone (stale statistics are not this problem), then each kind set;
+the first whose estimate comes within FIXED of the count is proposed, with
+the estimates before and after and each served statement's plan before and
+after. A proposal needs a plan that changes: an estimate no plan depends on
+is left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import sql
+
+from .. import catalog_sql, ddl
+from .._text import error_text
+from ..capture import Catalog, TableKey
+from ..explain import PlanContext, inlined, prepare_text
+from ..readonly import why_not_read_only
+from ..sqltext import parse_one, printed
+from .filters import TableFilter, table_filters
+
+MISESTIMATE = 10.0          # the planner's rows and the sampled count this far apart (either way)
+FIXED = 3.0                 # a trial's estimate this close to the count fixes it
+SAMPLE_ROWS = 100_000       # the sample count reads about this many rows
+MIN_MATCHES = 20            # sampled rows that must match before an underestimate is trusted
+MAX_STATEMENTS = 25         # the costliest statements with a filter on two columns or more are checked
+KIND_TRIALS: tuple[tuple[str, ...], ...] = ((), ("dependencies",), ("mcv",), ("dependencies", "mcv"))
+TIMEOUT_MS = 10_000         # each sample count, each trial step
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A statement of the workload as the advisor planned it: text, values, the session it runs in."""
+
+    query: str
+    queryid: int | None
+    calls: int
+    values: dict[str, str | None]
+    context: PlanContext = field(default_factory=PlanContext)
+    cost: float = 0.0                 # calls x cost before, to check the costliest first
+    search_path: tuple[str, ...] | None = None
+
+
+@dataclass
+class StatisticsProposal:
+    """CREATE STATISTICS on ``columns`` of a table, and the evidence: estimates and plans before and after."""
+
+    schema: str
+    table: str
+    name: str
+    columns: list[str]
+    kinds: list[str]
+    create: str
+    drop: str
+    analyze: str
+    filter: str                       # the filters misestimated, with the values they were checked with
+    estimate_before: float
+    estimate_after: float
+    sampled_rows: float               # the count the sample extrapolates to
+    sample_share: float               # the share of the table the sample read
+    queries: list[int | None] = field(default_factory=list)   # queryids of the statements whose plan changes
+    plans_before: list[str] = field(default_factory=list)     # per statement: its plan's nodes, top down
+    plans_after: list[str] = field(default_factory=list)
+    costs_before: list[float] = field(default_factory=list)
+    costs_after: list[float] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass
+class _Case:
+    """One misestimated filter, and the statements it appears in."""
+
+    filter: TableFilter
+    probe: str                        # SELECT 1 FROM table WHERE filters, values inlined
+    estimate: float
+    count: float
+    share: float
+    statements: list[Planned] = field(default_factory=list)
+
+
+class _Analyzed(Protocol):
+    """What the advisor knows of a statement (advisor.AnalyzedStatement), as read here."""
+
+    query: str
+    queryid: int | None
+    calls: int
+    values: dict[str, str | None]
+    cost_before: float | None
+    mean_ms: float
+    role: str | None
+    search_path: list[str]
+
+    @property
+    def context(self) -> PlanContext: ...
+
+
+def planned(statements: Sequence[_Analyzed]) -> list[Planned]:
+    """The advisor's statements with the values of their main scenario, costliest first."""
+    return [Planned(s.query, s.queryid, s.calls, dict(s.values), s.context,
+                    s.calls * (s.cost_before if s.cost_before is not None else s.mean_ms),
+                    tuple(s.search_path) if s.role is not None else None) for s in statements]
+
+
+def propose(conn: psycopg.Connection[Any], catalog: Catalog, statements: list[Planned]) -> tuple[
+        list[StatisticsProposal], list[str]]:
+    """Statistics proposals for the workload, and notes on what could not be checked."""
+    notes: list[str] = []
+    cases = _misestimates(conn, catalog, statements, notes)
+    existing = _existing(conn)
+    out = []
+    for case in cases:
+        columns = tuple(sorted(case.filter.columns))
+        if (case.filter.table, columns) in existing:
+            notes.append(f"{ddl.qualified(*case.filter.table)} ({', '.join(columns)}): extended statistics exist "
+                         f"and the estimate is still {_off(case)} off")
+            continue
+        try:
+            found = _trial(conn, case)
+        except psycopg.Error as exc:
+            if conn.broken or conn.closed:
+                raise
+            notes.append(f"extended statistics on {ddl.qualified(*case.filter.table)} not tried: {error_text(exc)}")
+            continue
+        if found is not None:
+            out.append(found)
+    return out, notes
+
+
+def _off(case: _Case) -> str:
+    return f"{max(case.count, 1) / max(case.estimate, 1):.0f}x" if case.count >= case.estimate else \
+        f"{max(case.estimate, 1) / max(case.count, 1):.0f}x"
+
+
+def _misestimates(conn: psycopg.Connection[Any], catalog: Catalog, statements: list[Planned],
+                  notes: list[str]) -> list[_Case]:
+    """The filters on two or more columns whose estimate and sampled count are MISESTIMATE apart."""
+    cases: dict[tuple[TableKey, str], _Case] = {}
+    checked = 0
+    for st in sorted(statements, key=lambda s: -s.cost):
+        if checked >= MAX_STATEMENTS:
+            break
+        try:
+            text, _n = prepare_text(st.query)
+        except ValueError:
+            continue
+        filters = [f for f in table_filters(text, catalog, st.search_path)
+                   if len(f.columns) >= 2 and all(f"${p}" in st.values for p in f.params)
+                   and _plain(catalog, f.table)]
+        if filters:
+            checked += 1
+        for f in filters:
+            probe = _probe(conn, f, st.values)
+            if probe is None:
+                continue
+            key = (f.table, probe)
+            if key not in cases:
+                case = _measure(conn, catalog, f, probe, st.values, notes)
+                if case is None:
+                    continue
+                cases[key] = case
+            cases[key].statements.append(st)
+    return [c for c in cases.values() if _misestimated(c)]
+
+
+def _plain(catalog: Catalog, key: TableKey) -> bool:
+    """An ordinary table with rows (a partitioned table's statistics come from another ANALYZE)."""
+    t = catalog.tables.get(key)
+    return t is not None and not t.partitioned and t.reltuples > 0
+
+
+def _probe(conn: psycopg.Connection[Any], f: TableFilter, values: dict[str, str | None]) -> str | None:
+    """``SELECT 1 FROM table WHERE filters`` with the values inlined (sql.Literal), or None when unsafe."""
+    text = f"SELECT 1 FROM {ddl.qualified(*f.table)} WHERE {f.sql}"
+    try:
+        probe, left = inlined(conn, text, values)
+    except ValueError:
+        return None
+    if left or why_not_read_only(conn, probe) is not None:
+        return None        # a $n without a value, or code that is not PostgreSQL's own: never executed
+    return probe
+
+
+def _measure(conn: psycopg.Connection[Any], catalog: Catalog, f: TableFilter, probe: str,
+             values: dict[str, str | None], notes: list[str]) -> _Case | None:
+    table = catalog.tables[f.table]
+    share = min(1.0, SAMPLE_ROWS / max(table.reltuples, 1.0))
+    try:
+        estimate = _estimate(conn, probe)
+        matched, read = _count(conn, f, values, share)
+    except psycopg.Error as exc:
+        if conn.broken or conn.closed:
+            raise
+        notes.append(f"{ddl.qualified(*f.table)} ({', '.join(f.columns)}): not sampled: {error_text(exc)}")
+        return None
+    count = float(matched) if share >= 1.0 else (matched / read * table.reltuples if read else 0.0)
+    return _Case(f, probe, estimate, count, share)
+
+
+def _misestimated(case: _Case) -> bool:
+    matched = case.count * case.share
+    if case.count >= case.estimate * MISESTIMATE:
+        return matched >= MIN_MATCHES or case.share >= 1.0
+    # Too many expected: the sample must have had the chance to see them.
+    return case.estimate >= case.count * MISESTIMATE and case.estimate * case.share >= MIN_MATCHES
+
+
+def _estimate(conn: psycopg.Connection[Any], probe: str) -> float:
+    """The planner's rows for the probe (the top node: a Gather counts its workers' rows)."""
+    with conn.transaction(force_rollback=True):
+        conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
+        conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(TIMEOUT_MS)))
+        return float(_explain(conn, probe)["Plan"]["Plan Rows"])
+
+
+def _explain(conn: psycopg.Connection[Any], text: str) -> dict[str, Any]:
+    """EXPLAIN (FORMAT JSON) of one statement, alone in its query string (pipeline: extended protocol)."""
+    with conn.pipeline(), conn.cursor() as cur:
+        cur.execute(f"EXPLAIN /* pgtune */ (FORMAT JSON) {text}", prepare=False)
+        row = cur.fetchone()
+    assert row is not None
+    doc = row[0]
+    plan: dict[str, Any] = doc[0]
+    return plan
+
+
+def _count(conn: psycopg.Connection[Any], f: TableFilter, values: dict[str, str | None],
+           share: float) -> tuple[int, int]:
+    """(rows matching the filters, rows read) in a TABLESAMPLE SYSTEM of ``share`` of the table's pages."""
+    sampling = f" TABLESAMPLE SYSTEM ({share * 100:.4f}) REPEATABLE (7)" if share < 1.0 else ""
+    text, _left = inlined(conn, f"SELECT count(*) FILTER (WHERE {f.sql}), count(*) FROM {ddl.qualified(*f.table)}"
+                          f"{sampling}", values)
+    with conn.transaction(force_rollback=True):
+        conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
+        conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(TIMEOUT_MS)))
+        with conn.pipeline(), conn.cursor() as cur:
+            cur.execute(f"{text} /* pgtune */", prepare=False)
+            row = cur.fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def _existing(conn: psycopg.Connection[Any]) -> set[tuple[TableKey, tuple[str, ...]]]:
+    """(table, sorted columns) of every extended statistics object there is."""
+    rows = conn.execute(catalog_sql.load("extended_statistics")).fetchall()
+    return {((r[0], r[1]), tuple(sorted(r[2]))) for r in rows}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    shape: str
+    cost: float
+
+
+def _trial(conn: psycopg.Connection[Any], case: _Case) -> StatisticsProposal | None:
+    """Create each kind set in a savepoint of one transaction that is always rolled back; the first that fixes
+    the estimate, with the plans it changes, is the proposal (ANALYZE alone first: stale statistics are not
+    this problem)."""
+    schema, table = case.filter.table
+    columns = list(case.filter.columns)
+    trial = ddl.identifier(["pgtune_trial", table, *columns])
+    analyze = sql.SQL("ANALYZE /* pgtune */ {} ({})").format(
+        sql.Identifier(schema, table), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+    with conn.transaction(force_rollback=True):
+        conn.execute("SET /* pgtune */ LOCAL lock_timeout = '1s'")
+        conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(TIMEOUT_MS)))
+        before = [_statement_plan(conn, st) for st in case.statements]
+        for kinds in KIND_TRIALS:
+            with conn.transaction(force_rollback=True):
+                if kinds:
+                    conn.execute(ddl.create_statistics(schema, trial, kinds, schema, table, columns))
+                conn.execute(analyze)
+                estimate = float(_explain(conn, case.probe)["Plan"]["Plan Rows"])
+                if not _close(estimate, case.count):
+                    continue
+                if not kinds:
+                    return None        # a fresh ANALYZE alone fixes it: stale statistics (health says so)
+                after = [_statement_plan(conn, st) for st in case.statements]
+                return _proposal(case, list(kinds), estimate, before, after)
+    return None
+
+
+def _where(probe: str) -> str:
+    """The probe's filters, with their values: what the reason shows."""
+    node: Any = parse_one(probe)
+    return printed(node.whereClause)
+
+
+def _close(estimate: float, count: float) -> bool:
+    return max(estimate, 1.0) / max(count, 1.0) <= FIXED and max(count, 1.0) / max(estimate, 1.0) <= FIXED
+
+
+def _statement_plan(conn: psycopg.Connection[Any], st: Planned) -> _Plan | None:
+    """The statement's plan with its values inlined, in its session (search_path, role), in a savepoint."""
+    try:
+        text, left = inlined(conn, prepare_text(st.query)[0], st.values)
+    except ValueError:
+        return None
+    if left:
+        return None
+    with conn.transaction(force_rollback=True):
+        for step in st.context.steps(conn):
+            conn.execute(step)
+        plan = _explain(conn, text)
+    return _Plan(_shape(plan["Plan"]), float(plan["Plan"]["Total Cost"]))
+
+
+def _shape(node: dict[str, Any]) -> str:
+    """A plan's nodes top down, ``Nested Loop > Index Scan using x on t > Seq Scan on u``."""
+    label = str(node.get("Node Type", "?"))
+    if "Index Name" in node:
+        label += f" using {node['Index Name']}"
+    if "Relation Name" in node:
+        label += f" on {node['Relation Name']}"
+    return " > ".join([label, *(_shape(child) for child in node.get("Plans", ()))])
+
+
+def _proposal(case: _Case, kinds: list[str], estimate: float, before: list[_Plan | None],
+              after: list[_Plan | None]) -> StatisticsProposal | None:
+    changed = [(st, b, a) for st, b, a in zip(case.statements, before, after, strict=True)
+               if b is not None and a is not None and b.shape != a.shape]
+    if not changed:
+        return None
+    schema, table = case.filter.table
+    columns = list(case.filter.columns)
+    name = ddl.identifier([table, *columns, "stats"])
+    sampled = "counted" if case.share >= 1.0 else f"a {case.share:.1%} sample counts about"
+    reason = (f"the planner expects {case.estimate:,.0f} rows where {_where(case.probe)} and {sampled} "
+              f"{case.count:,.0f} ({_off(case)} off): it multiplies the columns' selectivities as if they were "
+              f"independent; with CREATE STATISTICS ({', '.join(kinds)}) it expects {estimate:,.0f}, and the plan "
+              f"of {len(changed)} statement{'s' if len(changed) != 1 else ''} changes")
+    return StatisticsProposal(
+        schema=schema, table=table, name=name, columns=columns, kinds=kinds,
+        create=ddl.create_statistics(schema, name, kinds, schema, table, columns),
+        drop=ddl.drop_statistics(schema, name), analyze=ddl.analyze(schema, table), filter=case.probe,
+        estimate_before=case.estimate, estimate_after=estimate, sampled_rows=case.count, sample_share=case.share,
+        queries=[st.queryid for st, _b, _a in changed], plans_before=[b.shape for _st, b, _a in changed],
+        plans_after=[a.shape for _st, _b, a in changed], costs_before=[b.cost for _st, b, _a in changed],
+        costs_after=[a.cost for _st, _b, a in changed], reason=reason)
