@@ -17,7 +17,7 @@ import psycopg
 
 from . import baseline, plan
 from ._text import Progress
-from .analyze import Advice, Options, advise
+from .analyze import Advice, Options, advise, after_selection, check_trial
 from .apply import Applier, Report, Status
 from .capabilities import Capabilities, probe
 from .capture import Statement
@@ -76,6 +76,7 @@ class SuggestOptions:
     indexes: Options = field(default_factory=Options)
     constraints: bool = True                      # also propose CHECK constraints
     constraint_timeout_ms: int = 10_000           # per proving query
+    index_kinds: bool = True                      # also GIN and BRIN (docs/indexes/): trigram, jsonb, arrays
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,8 @@ def check(conn: psycopg.Connection[Any]) -> Capabilities:
 def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None, *,
             statements: list[Statement] | None = None, replicas: Sequence[psycopg.Connection[Any]] = (),
             emit: EmitOptions | None = None, progress: Progress | None = None,
-            prisma: PrismaOptions | None = None, role: str | None = None) -> Suggestion:
+            prisma: PrismaOptions | None = None, role: str | None = None,
+            trial: psycopg.Connection[Any] | None = None) -> Suggestion:
     """Advice for the workload (pg_stat_statements, merged with ``replicas``, or ``statements``).
 
     With ``emit``, the advice is also written as a phased migration folder
@@ -138,6 +140,8 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
     ``prisma``, each proposal is mapped to the Prisma schema's models
     (``Suggestion.prisma``), and with ``prisma.write`` the lines are added to it.
     ``role``: the role ``statements`` ran as (its search_path and row security).
+    ``trial``: a copy of this database where GIN candidates are built for real to be costed
+    (analyze.trial; never this database: refused).
     """
     opts = options or SuggestOptions()
     say = progress or (lambda _m: None)
@@ -145,7 +149,11 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
     if emit is not None:
         plan.check_writable(emit.directory or Path("migrations"))      # before the work, not after it
     snap = snapshot(conn, opts.indexes.workload, statements=statements, replicas=replicas, progress=say, role=role)
+    if trial is not None:
+        check_trial(conn, trial)
     advice = advise(conn, snap, opts.indexes, say)
+    after_selection(conn, snap, advice, trial=trial, index_kinds=opts.index_kinds,
+                    database=opts.indexes.workload.database, say=say)
     checks = (propose(conn, ConstraintOptions(timeout_ms=opts.constraint_timeout_ms, exclude=opts.indexes.exclude,
                                               min_rows=opts.indexes.min_rows, prisma=prisma is not None),
                       say, catalog=snap.catalog) if opts.constraints else ConstraintAdvice())

@@ -239,6 +239,11 @@ def _yn(flag: bool) -> str:
               help="What --max-index-mb and benefit per byte count: pgtune's forecast of the built size, "
                    "or HypoPG's estimate (no deduplication; what other advisors' budgets mean).")
 @click.option("--no-hypopg", is_flag=True, help="Heuristic mode even when hypopg is installed.")
+@click.option("--trial-dsn", default=None, metavar="DSN",
+              help="A copy of this database (staging, a branch, a restore) where GIN candidates are built for real "
+                   "in a rolled-back transaction to get the planner's cost (HypoPG cannot make them); without it "
+                   "they are only hinted.")
+@click.option("--no-index-kinds", is_flag=True, help="B-tree indexes only: no GIN or BRIN candidates.")
 @click.option("--emit", "emit_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]",
               help="Write a phased migration folder (default: migrations/<timestamp>_indexes).")
 @click.option("--lock-timeout", default="5s", show_default=True, type=DURATION,
@@ -270,6 +275,7 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
             database: str | None, exclude: tuple[str, ...], queries_file: Any, as_role: str | None,
             workload_dsn: tuple[str, ...],
             min_rows: int, max_indexes: int | None, max_index_mb: float | None, size_basis: str, no_hypopg: bool,
+            trial_dsn: str | None, no_index_kinds: bool,
             emit_dir: str | None, lock_timeout: str, statement_timeout: str, first_phase_share: float,
             analyze: bool, layout: str, no_constraints: bool, with_constraints: bool, constraint_timeout: str,
             prisma_schema: Path | None, write: bool) -> None:
@@ -302,7 +308,8 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
                         min_rows=min_rows, max_indexes=max_indexes, max_index_mb=max_index_mb,
                         size_basis=SizeBasis(size_basis), exclude=exclude,
                         use_hypopg=False if no_hypopg else None),
-        constraints=not no_constraints, constraint_timeout_ms=to_ms(constraint_timeout))
+        constraints=not no_constraints, constraint_timeout_ms=to_ms(constraint_timeout),
+        index_kinds=not no_index_kinds)
     emit = None
     if emit_dir is not None:
         emit = api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, lock_timeout=lock_timeout,
@@ -313,10 +320,11 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
     statements = None
     if queries_file is not None:
         statements = read_queries_file(decode_queries(queries_file.read(), getattr(queries_file, "name", "-")))
-    with connect(dsn) as conn, _replicas(workload_dsn if statements is None else ()) as replicas:
+    with connect(dsn) as conn, _replicas(workload_dsn if statements is None else ()) as replicas, \
+            _replicas((trial_dsn,) if trial_dsn else ()) as trials:
         result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
                              prisma=api.PrismaOptions(prisma_schema, write) if prisma_schema else None,
-                             role=as_role)
+                             role=as_role, trial=trials[0] if trials else None)
     if result.migration is not None:
         click.echo(f"wrote migration {result.migration.id} ({len(result.migration.phases)} phases) "
                    f"to {result.directory}" + ("" if layout == Layout.PGTUNE else f" as {layout} migrations"),

@@ -19,6 +19,7 @@ from .advisor import (
            Skipped,
            advise,
 )
+from .beyond import after_selection, check_trial
 from .bind import Role, Shape, bind
 from .candidates import Candidate, Origin, serves_index
 from .extended_stats import StatisticsProposal
@@ -26,5 +27,6 @@ from .scenarios import Scenario, ValueSource, weighted_cost
 from .selection import SizeBasis
 
 __all__ = ["Advice", "AnalyzedStatement", "Candidate", "CurvePoint", "IndexSuggestion", "Method", "Options", "Origin",
-           "QueryRef", "Rejected", "Role", "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped", "StatisticsProposal",
-           "ValueSource", "advise", "bind", "serves_index", "sizing", "weighted_cost"]
+           "QueryRef", "Rejected", "Role", "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped",
+           "StatisticsProposal", "ValueSource", "advise", "after_selection", "bind", "check_trial", "serves_index",
+           "sizing", "weighted_cost"]

@@ -74,15 +74,29 @@ def for_indexes(schema: PrismaSchema, indexes: Sequence[IndexSuggestion],
     advice = PrismaAdvice(str(schema.path or "schema.prisma"))
     for ix in indexes:
         advice.proposals.append(index_proposal(schema, ix.schema, ix.table, ix.name, ix.columns, ix.descending,
-                                               ix.expressions, ix.where, ix.include))
+                                               ix.expressions, ix.where, ix.include, str(ix.method), ix.opclasses))
     for c in constraints:
         advice.proposals.append(_constraint(schema, c))
     return advice
 
 
+# Prisma's index types (`type: Gin`) and the operator classes it names; any other goes through raw("…").
+_TYPES = {"gin": ", type: Gin", "brin": ", type: Brin"}
+_OPS = {"jsonb_path_ops": "JsonbPathOps", "jsonb_ops": "JsonbOps", "array_ops": "ArrayOps"}
+
+
+def _with_ops(field: str, opclass: str | None) -> str:
+    """``title(ops: raw("gin_trgm_ops"))``: the schema-less operator class, as Prisma writes it."""
+    if opclass is None:
+        return field
+    bare = opclass.rsplit(".", 1)[-1]
+    return f"{field}(ops: {_OPS.get(bare) or f'raw({quote(bare)})'})"
+
+
 def index_proposal(schema: PrismaSchema, table_schema: str, table: str, name: str, columns: Sequence[str],
                    descending: Sequence[bool] = (), expressions: Sequence[str | None] = (),
-                   where: str | None = None, include: Sequence[str] = ()) -> PrismaProposal:
+                   where: str | None = None, include: Sequence[str] = (), method: str = "btree",
+                   opclasses: Sequence[str | None] = ()) -> PrismaProposal:
     model = schema.model_for(table_schema, table)
     if model is None:
         return PrismaProposal(name, "index", None, None, Fit.NO_MODEL,
@@ -99,8 +113,9 @@ def index_proposal(schema: PrismaSchema, table_schema: str, table: str, name: st
             return PrismaProposal(name, "index", model.name, None, Fit.SQL_ONLY,
                                   f"column {column} has no field in model {model.name}: {CREATE_ONLY}")
         desc = i < len(descending) and descending[i]
-        keys.append(f"{f.name}(sort: Desc)" if desc else f.name)
-    args = f"[{', '.join(keys)}], map: {quote(name)}"
+        opclass = opclasses[i] if i < len(opclasses) else None
+        keys.append(f"{f.name}(sort: Desc)" if desc else _with_ops(f.name, opclass))
+    args = f"[{', '.join(keys)}]{_TYPES.get(method, '')}, map: {quote(name)}"
     if include:
         plain = f"@@index({args})"
         return PrismaProposal(name, "index", model.name, None, Fit.SQL_ONLY,

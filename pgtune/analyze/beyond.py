@@ -1,0 +1,209 @@
+"""GIN and BRIN proposals: analyze.kinds' candidates, each costed by the planner, never guessed.
+
+A BRIN candidate is costed with HypoPG, like a b-tree. A GIN candidate is
+built for real on the clone the DBA names (``--trial-dsn``, analyze.trial);
+without one it is not proposed, and a hint says what it would serve. A
+candidate is proposed when the plans of the statements it serves use it and
+their calls x cost falls by at least MIN_CUT, net of what it costs the
+table's writes: every insert writes it, and one on a column the workload's
+UPDATEs set stops their HOT updates (analyze.hot), which is charged too.
+Each proposal says which method produced its figure (``costed_by``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from .. import ddl
+from .._text import error_text
+from ..capture import Catalog
+from ..ddl import IndexMethod
+from ..errors import InputError
+from ..explain import explain
+from ..snapshot import Snapshot
+from . import extensions, hot, hot_charge
+from .advisor import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
+from .extended_stats import Planned, planned
+from .kinds import TRIGRAM, KindCandidate, candidates
+from .trial import CostMethod, TrialCost, TrialFailed, on_clone
+
+MIN_CUT = 0.10              # the statements served must cost at least this share less
+WRITE_COST = 2.0            # planner cost units per index entry written (advisor.WRITE_COST)
+
+
+@dataclass(frozen=True)
+class _Costed:
+    cand: KindCandidate
+    method: CostMethod
+    before: list[float | None]
+    after: list[float | None]
+    used: list[bool]
+    size_bytes: int
+    note: str = ""
+
+
+def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
+           trial: psycopg.Connection[Any] | None, use_hypopg: bool, writes: hot.HotWrites | None,
+           write_scale: float, say: Callable[[str], None]) -> None:
+    """Add the GIN and BRIN indexes the planner shows are worth it to ``advice`` (indexes, extensions, hints)."""
+    statements = planned(advice.statements)
+    need = extensions.read(conn, [TRIGRAM])[TRIGRAM]
+    found = [c for c in candidates(catalog, statements, need.schema if need.available else None)
+             if not _exists(catalog, c)]
+    for cand in found:
+        # A statement a proposed b-tree serves already is not a BRIN's to claim (the b-tree's cost is lower).
+        positions = [p for p in cand.statements if cand.method != IndexMethod.BRIN or not advice.statements[p].indexes]
+        if not positions:
+            continue
+        served = [statements[p] for p in positions]
+        costed = _cost(conn, cand, served, trial=trial, use_hypopg=use_hypopg, say=say)
+        if isinstance(costed, str):
+            advice.hints.append(costed)
+            continue
+        suggestion = _judge(catalog, costed, [advice.statements[p] for p in positions], served, writes, write_scale)
+        if isinstance(suggestion, str):
+            advice.hints.append(suggestion)
+            continue
+        advice.indexes.append(suggestion)
+        if cand.extension is not None and all(e.name != cand.extension for e in advice.extensions):
+            advice.extensions.append(need)
+            if need.note:
+                advice.hints.append(need.note)
+
+
+def after_selection(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, *,
+                    trial: psycopg.Connection[Any] | None, index_kinds: bool, database: str | None,
+                    say: Callable[[str], None]) -> None:
+    """What runs once the b-tree selection is done: its HOT charge, then the GIN and BRIN proposals."""
+    writes = hot.read(conn, snap.catalog, snap.roles, database) if snap.from_server else None
+    if writes is not None:
+        hot_charge.review(advice, writes)          # the HOT updates each b-tree proposal would stop
+    if index_kinds:
+        say("looking for filters a GIN or BRIN index serves")
+        extend(conn, snap.catalog, advice, trial=trial, use_hypopg=advice.method == Method.HYPOPG, writes=writes,
+               write_scale=snap.write_scale, say=say)
+
+
+def check_trial(conn: psycopg.Connection[Any], trial: psycopg.Connection[Any]) -> None:
+    """Refuse a trial database that is the analyzed one: a trial build there would block its writes."""
+    probe = ("SELECT /* pgtune */ pg_catalog.pg_postmaster_start_time(), pg_catalog.current_setting('port'), "
+             "pg_catalog.current_database()")
+    if conn.execute(probe).fetchone() == trial.execute(probe).fetchone():
+        raise InputError("--trial-dsn names the database being analyzed: give a copy of it (a trial build there "
+                         "would block its writes)")
+
+
+def _exists(catalog: Catalog, cand: KindCandidate) -> bool:
+    """An index of the same method already holds the key (its text in pg_get_indexdef's key list)."""
+    key = cand.key.expression or cand.key.column
+    for index in catalog.indexes_on(cand.table):
+        if index.method == str(cand.method) and index.key_defs[:1] and key in (index.key_defs[0],
+                                                                              ddl.name(key)):
+            return True
+    return False
+
+
+def _what(cand: KindCandidate) -> str:
+    opclass = f" {cand.key.opclass_name}" if cand.key.opclass_name else ""
+    return f"{cand.method} ({cand.key.expression or cand.key.column}{opclass}) on {ddl.qualified(*cand.table)}"
+
+
+def _cost(conn: psycopg.Connection[Any], cand: KindCandidate, served: list[Planned], *,
+          trial: psycopg.Connection[Any] | None, use_hypopg: bool, say: Callable[[str], None]) -> _Costed | str:
+    """The candidate's costs (or why it has none): HypoPG for BRIN, a trial build on the clone for GIN."""
+    if cand.method == IndexMethod.BRIN and use_hypopg:
+        say(f"costing {_what(cand)} with HypoPG")
+        return _hypothetical(conn, cand, served)
+    if trial is None:
+        return (f"{_what(cand)} would serve {', '.join(cand.filters[:3])}: HypoPG cannot cost a "
+                f"{cand.method} index; give --trial-dsn (a copy of this database) to cost it with a trial build")
+    say(f"costing {_what(cand)} with a trial build on the clone")
+    try:
+        t: TrialCost = on_clone(trial, cand.table, cand.key, cand.method, cand.extension, served)
+    except TrialFailed as exc:
+        return f"{_what(cand)} not costed: the trial build on the clone failed: {exc}"
+    note = f"built on the clone ({t.rows:,.0f} rows): {t.size_bytes / 1048576:.1f} MB"
+    return _Costed(cand, CostMethod.TRIAL_CLONE, t.before, t.after, t.used, t.size_bytes, note)
+
+
+def _hypothetical(conn: psycopg.Connection[Any], cand: KindCandidate, served: list[Planned]) -> _Costed | str:
+    """Plan the statements without and with a hypothetical index (this backend's memory only)."""
+    stmt = ddl.create_index(cand.table[0], cand.table[1], "pgtune_hypo", (cand.key,), concurrently=False,
+                            method=cand.method)
+    try:
+        before = [_plan(conn, st) for st in served]
+        row = conn.execute("SELECT /* pgtune */ indexrelid, indexname, hypopg_relation_size(indexrelid) "
+                           "FROM hypopg_create_index(%s)", (stmt,)).fetchone()
+        assert row is not None
+        try:
+            after = [_plan(conn, st) for st in served]
+        finally:
+            conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (row[0],))
+    except psycopg.Error as exc:
+        if conn.broken or conn.closed:
+            raise
+        return f"{_what(cand)} not costed: {error_text(exc)}"
+    return _Costed(cand, CostMethod.HYPOPG, [b[0] if b else None for b in before],
+                   [a[0] if a else None for a in after], [bool(a and row[1] in a[1]) for a in after], int(row[2] or 0),
+                   f"HypoPG sizes it {int(row[2] or 0) / 1048576:.2f} MB")
+
+
+def _plan(conn: psycopg.Connection[Any], st: Planned) -> tuple[float, frozenset[str]] | None:
+    try:
+        plan = explain(conn, st.query, values=st.values, context=st.context)     # its own rolled-back transaction
+    except psycopg.Error:
+        if conn.broken or conn.closed:
+            raise
+        return None
+    return plan.cost, plan.indexes
+
+
+def _judge(catalog: Catalog, c: _Costed, analyzed: list[AnalyzedStatement], served: list[Planned],
+           writes: hot.HotWrites | None, write_scale: float) -> IndexSuggestion | str:
+    """The proposal when the plans use it and the statements' calls x cost falls by MIN_CUT net of writes."""
+    cand = c.cand
+    rows = [(st, a, b, af) for st, a, b, af, u in zip(served, analyzed, c.before, c.after, c.used, strict=True)
+            if u and b is not None and af is not None]
+    if not rows:
+        return f"{_what(cand)} costed ({c.method}): no plan of the statements it serves uses it"
+    before = sum(st.calls * b for st, _a, b, _af in rows)
+    after = sum(st.calls * af for st, _a, _b, af in rows)
+    table = catalog.tables.get(cand.table)
+    upkeep = (table.writes if table is not None else 0) * WRITE_COST * write_scale   # in the workload's window
+    breakage = writes.breaks(cand.table, [cand.key.column], cand.method) if writes is not None else None
+    charge = upkeep + (breakage.charge if breakage is not None else 0.0)
+    if before <= 0 or (before - after - charge) < MIN_CUT * before:
+        return (f"{_what(cand)} not proposed ({c.method}): the statements it serves cost {before:,.0f} -> "
+                f"{after:,.0f} (calls x cost), writes charged {charge:,.0f}")
+    return _suggestion(c, rows, before, after, upkeep, writes)
+
+
+def _suggestion(c: _Costed, rows: list[tuple[Planned, AnalyzedStatement, float, float]], before: float,
+                after: float, upkeep: float, writes: hot.HotWrites | None) -> IndexSuggestion:
+    cand = c.cand
+    schema, table = cand.table
+    name = ddl.index_name(table, (cand.key,), suffix=f"{cand.method}_idx")
+    reason = (f"serves {', '.join(cand.filters[:3])}{' …' if len(cand.filters) > 3 else ''}, which no b-tree "
+              f"answers; {c.note}; costed by {c.method}")
+    if cand.evidence:
+        reason = f"{cand.evidence}; {reason}"
+    hot_part = writes.reason(cand.table, [cand.key.column], cand.method) if writes is not None else ""
+    if hot_part:
+        reason += f"; {hot_part}"
+    for _st, a, b, af in rows:
+        a.indexes.append(name)
+        if a.cost_before is not None and b > 0:
+            # This server's cost, scaled by the plan change the trial (or HypoPG) showed.
+            a.cost_after = min(a.cost_after if a.cost_after is not None else a.cost_before, a.cost_before * af / b)
+    return IndexSuggestion(
+        schema, table, name, [cand.key.column], [False],
+        ddl.create_index(schema, table, name, (cand.key,), method=cand.method),
+        ddl.drop_index(schema, name), ddl.analyze(schema, table), reason,
+        expressions=[cand.key.expression], queries=[QueryRef(st.query, st.queryid, st.calls) for st, *_ in rows],
+        values=[dict(st.values) for st, *_ in rows], values_source=[a.values_source for _st, a, *_ in rows],
+        cost_before=before, cost_after=after, maintenance_cost=upkeep, forecast_bytes=c.size_bytes,
+        method=cand.method, opclasses=[cand.key.opclass], extension=cand.extension, costed_by=c.method)

@@ -1,0 +1,55 @@
+"""The HOT charge on the b-tree proposals: an index on a column the UPDATEs set costs them their HOT updates.
+
+The selection nets each index's gain against the writes that maintain it;
+it does not know that an index on ``"updatedAt"`` turns the table's HOT
+updates (no index written) into full ones (every index written). This pass
+charges each workload proposal for the HOT updates it would stop
+(analyze.hot): where the charge outweighs what the index saves net of its
+upkeep, it is withdrawn and a hint says why; where it keeps HOT, or pays
+its way, the reason says so. A withdrawn index's statements keep the cost
+they have without it (their ``cost_after`` goes back to ``cost_before``
+where it was their only index): the headline never counts it.
+"""
+
+from __future__ import annotations
+
+from ..ddl import IndexKey
+from .advisor import Advice, IndexSuggestion
+from .candidates import Origin
+from .hot import HotWrites, candidate_columns
+
+
+def review(advice: Advice, writes: HotWrites) -> None:
+    """Charge, keep or withdraw each b-tree workload proposal for the HOT updates it would stop."""
+    for s in list(advice.indexes):
+        if s.origin != Origin.WORKLOAD or s.costed_by != "hypopg" or str(s.method) != "btree":
+            continue
+        table = (s.schema, s.table)
+        columns = candidate_columns(_keys(s), s.include, s.where)
+        found = writes.breaks(table, columns, s.method)
+        note = writes.reason(table, columns, s.method)
+        if not found.statements:
+            if note:
+                s.reason = f"{s.reason}; {note}"
+            continue
+        saved = (s.cost_before or 0.0) - (s.cost_after or 0.0) - (s.maintenance_cost or 0.0)
+        if saved > found.charge:
+            s.reason = f"{s.reason}; {note}, less than the {saved:,.0f} it saves"
+            s.maintenance_cost = (s.maintenance_cost or 0.0) + found.charge
+            continue
+        _withdraw(advice, s, f"{s.name} withdrawn: it saves {saved:,.0f} (calls x cost, net of upkeep) but {note}")
+
+
+def _keys(s: IndexSuggestion) -> list[IndexKey]:
+    exprs = s.expressions or [None] * len(s.columns)
+    return [IndexKey(c, expression=e) for c, e in zip(s.columns, exprs, strict=False)]
+
+
+def _withdraw(advice: Advice, s: IndexSuggestion, why: str) -> None:
+    advice.indexes.remove(s)
+    advice.hints.append(why)
+    for st in advice.statements:
+        if s.name in st.indexes:
+            st.indexes.remove(s.name)
+            if not st.indexes:
+                st.cost_after = st.cost_before
