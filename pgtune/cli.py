@@ -130,6 +130,60 @@ dsn_option = click.option(
 format_option = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
                              show_default=True, help="Output format.")
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def options(*decorators: Decorator) -> Decorator:
+    """Several click options as one decorator; --help lists them in the order given."""
+    def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in reversed(decorators):
+            fn = decorator(fn)
+        return fn
+    return apply
+
+
+def emit_options(emit_help: str, lock_help: str, statement_help: str) -> Decorator:
+    """--emit [DIR] and the timeouts its migration sets (each command says what they cover)."""
+    return options(
+        click.option("--emit", "emit_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]", help=emit_help),
+        click.option("--lock-timeout", default="5s", show_default=True, type=DURATION, help=lock_help),
+        click.option("--statement-timeout", default="1min", show_default=True, type=DURATION, help=statement_help))
+
+
+layout_option = click.option(
+    "--layout", type=click.Choice([x.value for x in Layout]), default=Layout.PGTUNE.value, show_default=True,
+    help="With --emit: pgtune's folder (apply/rollback/verify), or files your migration tool runs, "
+         "added to its folder: prisma (a folder per phase and per concurrent build), flyway, golang-migrate.")
+
+
+def prisma_options(schema_help: str, write_help: str) -> Decorator:
+    """--prisma-schema FILE and --write (which needs it)."""
+    return options(
+        click.option("--prisma-schema", type=click.Path(path_type=Path, exists=True), default=None, help=schema_help),
+        click.option("--write", is_flag=True, help=write_help))
+
+
+def prisma_choice(schema: Path | None, write: bool) -> api.PrismaOptions | None:
+    """What --prisma-schema and --write ask for; usage error for --write alone."""
+    if write and schema is None:
+        raise click.UsageError("--write needs --prisma-schema")
+    return api.PrismaOptions(schema, write) if schema is not None else None
+
+
+def emit_choice(emit_dir: str | None, layout: str, **settings: Any) -> api.EmitOptions | None:
+    """What --emit asks for (None without it); usage error for --layout without --emit."""
+    if emit_dir is None:
+        if layout != Layout.PGTUNE:
+            raise click.UsageError("--layout needs --emit DIR (your tool's migrations folder)")
+        return None
+    return api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, layout=Layout(layout), **settings)
+
+
+def wrote(migration_id: str, phases: int, directory: object, layout: str) -> str:
+    """The stderr line for a migration written by --emit."""
+    return (f"wrote migration {migration_id} ({phases} phases) to {directory}"
+            + ("" if layout == Layout.PGTUNE else f" as {layout} migrations"))
+
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
@@ -244,32 +298,24 @@ def _yn(flag: bool) -> str:
                    "in a rolled-back transaction to get the planner's cost (HypoPG cannot make them); without it "
                    "they are only hinted.")
 @click.option("--no-index-kinds", is_flag=True, help="B-tree indexes only: no GIN or BRIN candidates.")
-@click.option("--emit", "emit_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]",
-              help="Write a phased migration folder (default: migrations/<timestamp>_indexes).")
-@click.option("--lock-timeout", default="5s", show_default=True, type=DURATION,
-              help="lock_timeout set before each DDL.")
-@click.option("--statement-timeout", default="1min", show_default=True, type=DURATION,
-              help="statement_timeout for the migration's non-build statements (ANALYZE).")
+@emit_options("Write a phased migration folder (default: migrations/<timestamp>_indexes).",
+              "lock_timeout set before each DDL.",
+              "statement_timeout for the migration's non-build statements (ANALYZE).")
 @click.option("--first-phase-share", default=0.8, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="Phase 1 gets the indexes that remove this share of the saved cost (1.0: one phase).")
 @click.option("--measure/--no-measure", "--analyze/--no-analyze", "analyze", default=True, show_default=True,
               help="With --emit: time each read-only targeted statement (with the values it is planned with; "
                    "best of 3 runs, 10 s each, 60 s in all) as verify's baseline; else verify compares "
                    "planner costs only.")
-@click.option("--layout", type=click.Choice([x.value for x in Layout]), default=Layout.PGTUNE.value,
-              show_default=True,
-              help="With --emit: pgtune's folder (apply/rollback/verify), or files your migration tool runs, "
-                   "added to its folder: prisma (a folder per phase and per concurrent build), flyway, golang-migrate.")
+@layout_option
 @click.option("--no-constraints", is_flag=True, help="Do not propose CHECK constraints.")
 @click.option("--constraints", "with_constraints", is_flag=True,
               help="With --emit: also write the proposed CHECK constraints (listed in the output either way).")
 @click.option("--constraint-timeout", default="10s", show_default=True, type=DURATION,
               help="statement_timeout for each query that proves a CHECK constraint on the data.")
-@click.option("--prisma-schema", type=click.Path(path_type=Path, exists=True), default=None,
-              help="Map each proposal to this schema.prisma (or schema folder): the @@index lines to add, or why "
-                   "Prisma cannot hold it.")
-@click.option("--write", is_flag=True,
-              help="With --prisma-schema: add the lines to the file in place (the rest stays byte for byte).")
+@prisma_options("Map each proposal to this schema.prisma (or schema folder): the @@index lines to add, or why "
+                "Prisma cannot hold it.",
+                "With --prisma-schema: add the lines to the file in place (the rest stays byte for byte).")
 @handle_errors
 def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: float, min_total_ms: float,
             database: str | None, exclude: tuple[str, ...], queries_file: Any, as_role: str | None,
@@ -296,8 +342,7 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
       pgtune suggest --emit --constraints
       pgtune suggest --prisma-schema prisma/schema.prisma --write
     """
-    if write and prisma_schema is None:
-        raise click.UsageError("--write needs --prisma-schema")
+    prisma = prisma_choice(prisma_schema, write)
     if as_role is not None and queries_file is None:
         raise click.UsageError("--role needs --queries (pg_stat_statements records each statement's role)")
     if with_constraints and (emit_dir is None or no_constraints):
@@ -310,25 +355,17 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
                         use_hypopg=False if no_hypopg else None),
         constraints=not no_constraints, constraint_timeout_ms=to_ms(constraint_timeout),
         index_kinds=not no_index_kinds)
-    emit = None
-    if emit_dir is not None:
-        emit = api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, lock_timeout=lock_timeout,
-                               statement_timeout=statement_timeout, first_phase_share=first_phase_share,
-                               measure=analyze, layout=Layout(layout), constraints=with_constraints)
-    elif layout != Layout.PGTUNE:
-        raise click.UsageError("--layout needs --emit DIR (your tool's migrations folder)")
+    emit = emit_choice(emit_dir, layout, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+                       first_phase_share=first_phase_share, measure=analyze, constraints=with_constraints)
     statements = None
     if queries_file is not None:
         statements = read_queries_file(decode_queries(queries_file.read(), getattr(queries_file, "name", "-")))
     with connect(dsn) as conn, _replicas(workload_dsn if statements is None else ()) as replicas, \
             _replicas((trial_dsn,) if trial_dsn else ()) as trials:
         result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
-                             prisma=api.PrismaOptions(prisma_schema, write) if prisma_schema else None,
-                             role=as_role, trial=trials[0] if trials else None)
+                             prisma=prisma, role=as_role, trial=trials[0] if trials else None)
     if result.migration is not None:
-        click.echo(f"wrote migration {result.migration.id} ({len(result.migration.phases)} phases) "
-                   f"to {result.directory}" + ("" if layout == Layout.PGTUNE else f" as {layout} migrations"),
-                   err=True)
+        click.echo(wrote(result.migration.id, len(result.migration.phases), result.directory, layout), err=True)
         if layout == Layout.PRISMA:
             click.echo("prisma: a failed concurrent build leaves its migration failed: drop the INVALID index, "
                        "then `npx prisma migrate resolve --rolled-back <folder>` (see the file's comments)", err=True)
@@ -758,23 +795,16 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
               help="unused-index runs only when every server's statistics have counted this long (7d, 12h, 0).")
 @click.option("--min-rows", default=1000, show_default=True, type=click.IntRange(0),
               help="foreign-key-without-index leaves out tables with fewer rows (a delete scans them in no time).")
-@click.option("--emit", "emit_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]",
-              help="Write the fixes as a phased migration folder (default: migrations/<timestamp>_health): "
-                   "apply, rollback, status and verify work on it.")
-@click.option("--lock-timeout", default="5s", show_default=True, type=DURATION,
-              help="With --emit: lock_timeout set before each DDL.")
-@click.option("--statement-timeout", default="1min", show_default=True, type=DURATION,
-              help="With --emit: statement_timeout for statements that are not builds.")
+@emit_options("Write the fixes as a phased migration folder (default: migrations/<timestamp>_health): "
+              "apply, rollback, status and verify work on it.",
+              "With --emit: lock_timeout set before each DDL.",
+              "With --emit: statement_timeout for statements that are not builds.")
 @click.option("--measure", is_flag=True,
               help="With --emit: also time the read-only statements that use an index to drop, for verify.")
-@click.option("--layout", type=click.Choice([x.value for x in Layout]), default=Layout.PGTUNE.value,
-              show_default=True,
-              help="With --emit: pgtune's folder (apply/rollback/verify), or files your migration tool runs, "
-                   "added to its folder: prisma (a folder per phase and per concurrent build), flyway, golang-migrate.")
-@click.option("--prisma-schema", type=click.Path(path_type=Path, exists=True), default=None,
-              help="Say what schema.prisma (or the schema folder) must change with the fixes: an @@index to add, "
-                   "a declared one to remove.")
-@click.option("--write", is_flag=True, help="With --prisma-schema: add the @@index lines to the file in place.")
+@layout_option
+@prisma_options("Say what schema.prisma (or the schema folder) must change with the fixes: an @@index to add, "
+                "a declared one to remove.",
+                "With --prisma-schema: add the @@index lines to the file in place.")
 @handle_errors
 def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip: tuple[str, ...],
            workload_dsn: tuple[str, ...], min_stats_age: str, min_rows: int, emit_dir: str | None, lock_timeout: str,
@@ -796,23 +826,16 @@ def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip:
       pgtune health --emit migrations/health && pgtune apply migrations/health
       pgtune health --emit prisma/migrations --layout prisma
     """
-    if write and prisma_schema is None:
-        raise click.UsageError("--write needs --prisma-schema")
-    emit = None
-    if emit_dir is not None:
-        emit = api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, lock_timeout=lock_timeout,
-                               statement_timeout=statement_timeout, measure=measure, layout=Layout(layout))
-    elif layout != Layout.PGTUNE:
-        raise click.UsageError("--layout needs --emit DIR (your tool's migrations folder)")
+    prisma = prisma_choice(prisma_schema, write)
+    emit = emit_choice(emit_dir, layout, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+                       measure=measure)
     with connect(dsn) as conn, _replicas(workload_dsn) as replicas:
         report = api.health(conn, only=only, skip=skip, replicas=replicas,
                             min_stats_age_s=to_ms(min_stats_age, "--min-stats-age") / 1000, emit=emit,
-                            min_rows=min_rows,
-                            prisma=api.PrismaOptions(prisma_schema, write) if prisma_schema else None)
+                            min_rows=min_rows, prisma=prisma)
     if report.migration is not None:
         m = report.migration
-        click.echo(f"wrote migration {m.id} ({len(m.phases)} phases) to {m.directory}"
-                   + ("" if layout == Layout.PGTUNE else f" as {layout} migrations") if m.phases
+        click.echo(wrote(m.id, len(m.phases), m.directory, layout) if m.phases
                    else "nothing to migrate: no finding has a fix a migration can carry", err=True)
         for line in m.left_out:
             click.echo(f"not in the migration: {line}", err=True)
