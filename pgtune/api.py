@@ -187,17 +187,29 @@ def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, option
                            statement_timeout=options.statement_timeout,
                            first_phase_share=options.first_phase_share,
                            constraints=suggestion.constraints.constraints if options.constraints else [])
+    return _write_migration(conn, migration, options, say)
+
+
+def _write_migration(conn: psycopg.Connection[Any], m: Migration, options: EmitOptions, say: Progress, *,
+                     write_empty: bool = True) -> tuple[Migration, Path]:
+    """Write ``m`` where ``options`` say: pgtune's folder, its targets' baselines captured first, or a tool's layout.
+
+    A tool's layout adds files to the tool's own migrations folder (e.g. prisma/migrations), beside the
+    others; it gets no baseline (verify reads pgtune's folder), and apply's definition guard is each
+    file's "Definition at emit". ``write_empty``: write a migration with no phase too.
+    """
     if options.layout != plan.Layout.PGTUNE:
-        # The tool's own migrations folder (e.g. prisma/migrations): files are added beside the others.
         folder = options.directory or Path("migrations")
-        _write_layout(migration, folder, options.layout)
-        return migration, folder
+        if m.phases or write_empty:
+            _write_layout(m, folder, options.layout)
+        return m, folder
     say("capturing baseline plans for verify")
-    migration = replace(migration, targets=baseline.capture(conn, migration.targets, analyze=options.measure, say=say,
-                                                            trust_functions=options.trust_functions))
-    folder = options.directory or Path("migrations") / migration.id
-    plan.emit(migration, folder)
-    return migration, folder
+    m = replace(m, targets=baseline.capture(conn, m.targets, analyze=options.measure, say=say,
+                                            trust_functions=options.trust_functions))
+    folder = options.directory or Path("migrations") / m.id
+    if m.phases or write_empty:
+        plan.emit(m, folder)
+    return m, folder
 
 
 def _write_layout(m: Migration, folder: Path, layout: plan.Layout) -> None:
@@ -337,19 +349,7 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
     if emit is not None:
         built = build_health_migration(conn, report, lock_timeout=emit.lock_timeout,
                                        statement_timeout=emit.statement_timeout)
-        m = built.migration
-        if emit.layout != plan.Layout.PGTUNE:
-            # The tool's own migrations folder: files are added beside the others; no baseline (verify
-            # reads pgtune's folder), and apply's definition guard is the file's "Definition at emit".
-            folder = emit.directory or Path("migrations")
-            if m.phases:
-                _write_layout(m, folder, emit.layout)
-        else:
-            m = replace(m, targets=baseline.capture(conn, m.targets, analyze=emit.measure,
-                                                    trust_functions=emit.trust_functions))
-            folder = emit.directory or Path("migrations") / m.id
-            if m.phases:
-                plan.emit(m, folder)
+        m, folder = _write_migration(conn, built.migration, emit, lambda _m: None, write_empty=False)
         report.migration = EmittedMigration(m.id, str(folder) if m.phases else "",
                                             [f"{p.number}: {p.name}" for p in m.phases], built.left_out)
     return report
