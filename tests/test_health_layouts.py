@@ -136,3 +136,14 @@ def test_cli_health_layout_needs_emit(db: str, conn: psycopg.Connection[Any], tm
                                   "--layout", "golang-migrate"])
     assert ok.exit_code == 1, ok.output             # findings were found (and written)
     assert "as golang-migrate migrations" in ok.stderr and any((tmp_path / "db").glob("*.up.sql"))
+
+
+def test_health_with_nothing_to_fix_writes_no_folder_in_any_layout(conn: psycopg.Connection[Any],
+                                                                   tmp_path: Path) -> None:
+    """Unlike suggest's, health's migration with no phase is not written (api._write_migration, write_empty)."""
+    conn.execute("CREATE TABLE lonely (id bigint PRIMARY KEY)")
+    for layout in plan.Layout:
+        folder = tmp_path / str(layout)
+        report = api.health(conn, only=["duplicate-index"], emit=api.EmitOptions(directory=folder, layout=layout))
+        assert report.migration is not None and report.migration.phases == [], layout
+        assert report.migration.directory == "" and not folder.exists(), layout
