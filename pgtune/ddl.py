@@ -7,6 +7,7 @@ keywords come out right by construction.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import unicodedata
@@ -210,6 +211,11 @@ def qualified(schema: str, name: str) -> str:
     return f"{maybe_double_quote_name(schema)}.{maybe_double_quote_name(name)}"
 
 
+def _own_copy(stmt: str) -> ast.Node:
+    """The parsed statement as a tree of our own: sqltext caches its trees, and these callers change theirs."""
+    return copy.deepcopy(sqltext.parse_one(stmt))
+
+
 def recreate_index(indexdef: str, tablespace: str | None = None, *, partitioned: bool = False) -> str:
     """``pg_get_indexdef`` made ``CREATE INDEX CONCURRENTLY IF NOT EXISTS``, the rest exactly as it was.
 
@@ -220,7 +226,7 @@ def recreate_index(indexdef: str, tablespace: str | None = None, *, partitioned:
     pg_get_indexdef prints it) is made ``IF NOT EXISTS`` only: CONCURRENTLY is
     refused there, and ON ONLY builds nothing.
     """
-    node = sqltext.parse_one(indexdef)
+    node = _own_copy(indexdef)
     if not isinstance(node, ast.IndexStmt):
         raise ValueError(f"not an index definition: {indexdef[:60]}")
     node.concurrent = not partitioned
@@ -237,7 +243,7 @@ def index_on(stmt: str, schema: str, table: str, name: str, *, only: bool = Fals
     (no CONCURRENTLY: refused there; it builds nothing, the partitions' own
     indexes are attached to it); else ``CREATE INDEX CONCURRENTLY IF NOT EXISTS``.
     """
-    node = sqltext.parse_one(stmt)
+    node = _own_copy(stmt)
     if not isinstance(node, ast.IndexStmt):
         raise ValueError(f"not an index definition: {stmt[:60]}")
     node.relation = ast.RangeVar(schemaname=schema, relname=table, inh=not only, relpersistence="p")

@@ -56,3 +56,11 @@ def test_predicate_value_is_a_printed_constant() -> None:
 def test_rollback_and_analyze() -> None:
     assert ddl.drop_index("public", "order_userId_idx") == 'DROP INDEX CONCURRENTLY IF EXISTS public."order_userId_idx"'
     assert ddl.analyze("app", "order") == 'ANALYZE app."order"'
+
+
+def test_re_aiming_a_definition_leaves_the_next_reading_of_it_alone() -> None:
+    """sqltext caches parse trees: a partition's index made from the parent's definition must not change it."""
+    parent = "CREATE INDEX events_kind_idx ON ONLY public.events USING btree (kind)"
+    assert "events_2026_01" in ddl.index_on(parent, "archive", "events_2026_01", "events_2026_01_kind_idx")
+    assert ddl.recreate_index(parent, partitioned=True) == ("CREATE INDEX IF NOT EXISTS events_kind_idx "
+                                                           "ON ONLY public.events (kind)")

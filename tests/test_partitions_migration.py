@@ -299,11 +299,15 @@ def test_health_builds_a_foreign_key_index_on_a_partitioned_table(parts: psycopg
     assert parts.execute("SELECT count(*) FROM pg_class WHERE relname LIKE '%%accountId%%'").fetchone() == (0,)
 
 
-def test_health_completes_a_partitioned_index_left_invalid(parts: psycopg.Connection[Any], tmp_path: Path) -> None:
+def test_health_completes_a_partitioned_index_left_invalid(db: str, parts: psycopg.Connection[Any],
+                                                           tmp_path: Path) -> None:
     parts.execute("CREATE INDEX events_kind_idx ON ONLY events (kind)")
+    parts.execute("COMMENT ON INDEX events_kind_idx IS 'left half done by a manual migration'")
     parts.execute("CREATE INDEX events_2026_02_kind_idx ON events_2026_02 (kind)")
     parts.execute("ALTER INDEX events_kind_idx ATTACH PARTITION events_2026_02_kind_idx")
+    parts.execute("CREATE INDEX march_kind ON events_2026_03 (kind)")    # built by hand, its attach never run
     assert not valid(parts, "events_kind_idx")
+    original = dump(db)
     finding = Finding("invalid-index", Severity.ERROR, "public", "events", "events_kind_idx", "INVALID", {}, [])
     m = build_migration(parts, _report(finding)).migration
     plan.emit(m, tmp_path / "h")
@@ -311,7 +315,35 @@ def test_health_completes_a_partitioned_index_left_invalid(parts: psycopg.Connec
     assert [e.fix for e in phase.existing] == [plan.IndexFix.COMPLETE]
     assert sorted(p.table for p in phase.existing[0].partitions) == ["events_2026_01", "events_2026_03",
                                                                      "events_default"]
-    Applier(parts, tmp_path / "h").apply()
+    assert [p.name for p in phase.existing[0].partitions if p.table == "events_2026_03"] == ["march_kind"]
+    report = Applier(parts, tmp_path / "h").apply()
+    assert [s.status for s in report.steps if "march_kind" in s.statement] == ["skipped", "done"]   # attached only
     assert valid(parts, "events_kind_idx")
-    assert attached(parts, "events_kind_idx")["events_2026_02"][0] == "events_2026_02_kind_idx"   # kept as it was
+    got = attached(parts, "events_kind_idx")
+    assert got["events_2026_02"][0] == "events_2026_02_kind_idx"          # kept as it was
+    assert got["events_2026_03"][0] == "march_kind"                       # its twin attached, none built
     assert Applier(parts, tmp_path / "h").status().ok
+    files = sorted(str(p) for p in (tmp_path / "h").glob("*.sql"))
+    lint = subprocess.run([squawk_bin(), *files], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
+
+    # No partition's index can be detached: rollback drops the parent and makes it again as it was.
+    Applier(parts, tmp_path / "h").rollback()
+    assert dump(db) == original
+    assert not valid(parts, "events_kind_idx")
+    assert sorted(attached(parts, "events_kind_idx")) == ["events_2026_02"]
+    Applier(parts, tmp_path / "h").apply()                                # and it can be completed again
+    assert valid(parts, "events_kind_idx")
+
+
+def test_rollback_of_a_completion_that_attached_nothing_touches_nothing(db: str, parts: psycopg.Connection[Any],
+                                                                       tmp_path: Path) -> None:
+    parts.execute("CREATE INDEX events_kind_idx ON ONLY events (kind)")
+    original = dump(db)
+    finding = Finding("invalid-index", Severity.ERROR, "public", "events", "events_kind_idx", "INVALID", {}, [])
+    plan.emit(build_migration(parts, _report(finding)).migration, tmp_path / "h")
+    oid = parts.execute("SELECT 'events_kind_idx'::regclass::oid").fetchone()
+    report = Applier(parts, tmp_path / "h").rollback([1])                 # asked for, though never applied
+    assert {s.status for s in report.steps if not s.statement.startswith("SET ")} == {"skipped"}
+    assert parts.execute("SELECT 'events_kind_idx'::regclass::oid").fetchone() == oid
+    assert dump(db) == original

@@ -16,7 +16,7 @@ from .. import ddl
 from .._text import one_line
 from ..errors import ApplyFailed
 from ..history import History, StepStatus
-from ..plan import Action, Name, ObjectKind, Phase, Step
+from ..plan import Action, ExistingIndex, IndexFix, Name, ObjectKind, Phase, Step
 from .catalog import ObjectStates
 from .report import Outcome, StepResult
 
@@ -85,7 +85,8 @@ class StepGuard:
         ours = self._ours(step, st.oid)
         if step.kind == ObjectKind.INDEX_ON_ONLY:
             if ours:
-                return self.skip(step, "partitioned index exists (made by this migration)",
+                made = " (made by this migration)" if self.direction == "up" else ": nothing to restore"
+                return self.skip(step, "partitioned index exists" + made,
                                  owned=True if self.direction == "up" else None, oid=st.oid)
             if not st.valid:
                 raise ApplyFailed(
@@ -168,7 +169,10 @@ class StepGuard:
         return None
 
     def _before_rollback(self, step: Step) -> StepResult | None:
-        """Rollback drops only what this migration created."""
+        """Rollback drops only what this migration created (or a partitioned index it completed, to restore it)."""
+        completed = self.phase.existing_index(step.schema, step.name)
+        if completed is not None and completed.fix == IndexFix.COMPLETE and step.is_index:
+            return self._before_uncomplete(step, completed)
         own = self.history.ownership(step.key or "")
         oid: int | None = None
         if step.is_index:
@@ -196,6 +200,22 @@ class StepGuard:
         else:
             return None
         return self.skip(step, note, owned=False)
+
+    def _before_uncomplete(self, step: Step, completed: ExistingIndex) -> StepResult | None:
+        """The partitioned index a phase completed is dropped, to be made again as it was, only if it gained
+        a partition's index from this migration; one changed since emit is refused."""
+        st = self.states.index(step.schema, step.name)
+        if st is None:
+            return self.skip(step, "already gone", owned=False)
+        if not ddl.same_index(step.definition, st.definition):
+            raise ApplyFailed(
+                f"phase {self.phase.number}: {step.label} has changed since emit (now {one_line(st.definition, 200)}); "
+                "pgtune will not drop an index it did not review: restore it by hand")
+        gained = {p.name for p in completed.partitions}
+        if not any(a.index in gained for a in self.states.attached(Name(step.schema, step.name))):
+            return self.skip(step, "no partition's index was attached to it by this migration: left as it is",
+                             owned=False)
+        return None
 
     def after(self, step: Step, was_not_null: bool) -> tuple[bool | None, int | None]:
         """(owned, oid) to record once a step ran."""

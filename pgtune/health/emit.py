@@ -72,7 +72,7 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
             if r is None:
                 left_out.append(f"{check} on {f.index}: the index is gone")
                 continue
-            rebuilds[key] = _rebuild(conn, f, r, parts)
+            rebuilds[key] = _rebuild(conn, f, r, parts, restore)
     validations = [ExistingConstraint(f.schema, f.table or "", f.evidence["constraint"], f.fix[0], f.message)
                    for f in by_check.get("not-valid-constraint", [])]
     for f in report.findings:
@@ -115,7 +115,8 @@ def _fk_index(f: Finding, parts: PartitionMap) -> PlannedIndex:
                         partitions=parts.indexes_for(f.schema, table, name))
 
 
-def _rebuild(conn: psycopg.Connection[Any], f: Finding, r: dict[str, Any], parts: PartitionMap) -> ExistingIndex:
+def _rebuild(conn: psycopg.Connection[Any], f: Finding, r: dict[str, Any], parts: PartitionMap,
+             rows: dict[tuple[str, str], dict[str, Any]]) -> ExistingIndex:
     """REINDEX CONCURRENTLY; an INVALID index dropped and built again; a partitioned one completed."""
     schema, table, index = f.schema, f.table or "", f.index or ""
     partitioned = parts.partitioned(schema, table)
@@ -126,12 +127,19 @@ def _rebuild(conn: psycopg.Connection[Any], f: Finding, r: dict[str, Any], parts
         return ExistingIndex(schema, table, index, r["definition"], IndexFix.RECREATE,
                              restore=[ddl.recreate_index(r["definition"], r["tablespace"])], reason=f.message)
     return ExistingIndex(schema, table, index, r["definition"], IndexFix.COMPLETE, reason=f.message,
-                         partitioned=True, partitions=_missing(conn, schema, table, index, parts))
+                         restore=restore_statements(r, partitioned=True), partitioned=True,
+                         partitions=_missing(conn, r, parts, rows), attached=_attached(conn, schema, index))
 
 
-def _missing(conn: psycopg.Connection[Any], schema: str, table: str, index: str,
-             parts: PartitionMap) -> list[PartitionIndex]:
-    """The indexes the partitions of a partitioned index's table lack, named and placed under their parents."""
+def _missing(conn: psycopg.Connection[Any], r: dict[str, Any], parts: PartitionMap,
+             rows: dict[tuple[str, str], dict[str, Any]]) -> list[PartitionIndex]:
+    """The indexes the partitions of a partitioned index's table lack, named and placed under their parents.
+
+    A leaf partition that already has a valid index of the same definition,
+    attached to nothing (a manual migration stopped before its attach), gets
+    that one attached rather than a second one built.
+    """
+    schema, table, index = r["schema"], r["table"], r["index"]
     index_of = {(schema, table): (schema, index)}
     out: list[PartitionIndex] = []
     for a in partitions.attached(conn, [(schema, index)]).get((schema, index), []):
@@ -141,10 +149,21 @@ def _missing(conn: psycopg.Connection[Any], schema: str, table: str, index: str,
         parent = index_of.get((a.parent_table_schema, a.parent_table))
         if parent is None:
             continue        # under a sub-partitioned partition that is itself missing and built below
-        name = parts.free_name(a.table_schema, child_name(table, index, a.table))
+        twin = None if a.partitioned else _twin(rows, r["definition"], a.table_schema, a.table)
+        name = twin["index"] if twin else parts.free_name(a.table_schema, child_name(table, index, a.table))
         index_of[(a.table_schema, a.table)] = (a.table_schema, name)
-        out.append(PartitionIndex(a.table_schema, a.table, name, parent[0], parent[1], a.partitioned))
+        out.append(PartitionIndex(a.table_schema, a.table, name, parent[0], parent[1], a.partitioned,
+                                  twin["definition"] if twin else ""))
     return out
+
+
+def _twin(rows: dict[tuple[str, str], dict[str, Any]], definition: str, schema: str,
+          table: str) -> dict[str, Any] | None:
+    """A valid index on partition ``schema.table``, attached to nothing, that builds what ``definition`` does."""
+    wanted = ddl.index_on(definition, schema, table, "twin")
+    return next((x for x in rows.values() if (x["schema"], x["table"]) == (schema, table) and x["is_valid"]
+                 and not x.get("partitioned") and x.get("parent_index") is None
+                 and ddl.same_index(wanted, x["definition"])), None)
 
 
 def _drops(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],

@@ -133,7 +133,8 @@ def _format_error(path: Path, version: object) -> str:
 
 def _phase(p: dict[str, Any]) -> Phase:
     def partitions(raw: dict[str, Any]) -> dict[str, Any]:
-        return {**raw, "partitions": [PartitionIndex(**x) for x in raw.get("partitions", [])]}
+        return {**raw, **{k: [PartitionIndex(**x) for x in raw.get(k, [])] for k in ("partitions", "attached")
+                          if k in raw or k == "partitions"}}
 
     return Phase(p["number"], p["name"], p["reason"],
                  [PlannedIndex(**partitions(ix)) for ix in p["indexes"]],

@@ -130,7 +130,11 @@ class ExistingIndex:
     partitioned one, then tablespace, comment, statistics targets): a drop
     phase's down script. A partitioned index's ``partitions`` are its
     partitions' indexes: a drop removes them with it, a restore builds and
-    attaches each again; COMPLETE builds those it lacks.
+    attaches each again; COMPLETE builds those it lacks (a partition's own
+    ``definition`` set: an unattached twin that is attached, not built).
+    ``attached`` (COMPLETE) are those attached at emit: PostgreSQL cannot
+    detach a partition's index, so the rollback drops the partitioned index
+    and builds it again as it was, ON ONLY with exactly these attached.
     """
 
     schema: str
@@ -144,6 +148,7 @@ class ExistingIndex:
     partitioned: bool = False
     partitions: list[PartitionIndex] = field(default_factory=list)
     served_by: str = ""            # a drop: the index of the same schema that serves in its place (health's keeper)
+    attached: list[PartitionIndex] = field(default_factory=list)
 
 
 @dataclass

@@ -73,6 +73,7 @@ def partition_steps(partitions: list[PartitionIndex], parent: Name, definition: 
 
 
 def _on_only(schema: str, table: str, name: str, create: str, partitions: list[PartitionIndex]) -> list[Item]:
+    """``partitions``: the partitions' indexes under it, one per direct partition the table had at emit."""
     me = Name(schema, name)
     return [*squawk_ignore("require-concurrent-index-creation", ON_ONLY_REASON),
             Step(ObjectKind.INDEX_ON_ONLY, Action.CREATE, schema, name, (create,), table=table, definition=create,
@@ -105,7 +106,8 @@ def remove(ix: PlannedIndex) -> list[Item]:
     return _remove_partitioned(ix.schema, ix.table, ix.name, ix.partitions)
 
 
-def _remove_partitioned(schema: str, table: str, name: str, partitions: list[PartitionIndex]) -> list[Item]:
+def _remove_partitioned(schema: str, table: str, name: str, partitions: list[PartitionIndex], *,
+                        definition: str = "") -> list[Item]:
     """The partitioned index first (its attached partitions' indexes go with it), then any left unattached.
 
     A run stopped before an attach leaves that partition's index (or a
@@ -114,7 +116,8 @@ def _remove_partitioned(schema: str, table: str, name: str, partitions: list[Par
     """
     out: list[Item] = [*squawk_ignore("require-concurrent-index-deletion", PLAIN_DROP_REASON),
                        Step(ObjectKind.PARTITIONED_INDEX, Action.DROP, schema, name,
-                            (ddl.drop_index(schema, name, concurrently=False),), table=table)]
+                            (ddl.drop_index(schema, name, concurrently=False),), table=table,
+                            definition=definition)]
     if partitions:
         out.append("-- A partition's index is left alone only by a run stopped before its attach:")
     for p in partitions:
@@ -156,6 +159,31 @@ def restore_existing(e: ExistingIndex) -> list[Item]:
         out = [Step(ObjectKind.INDEX, Action.CREATE, e.schema, e.name, (build_it,), table=e.table,
                     definition=build_it)]
     return out + [Step(_kind(e), Action.ALTER, e.schema, e.name, (st,), table=e.table) for st in properties]
+
+
+def uncomplete(e: ExistingIndex) -> list[Item]:
+    """A completed partitioned index put back as it was at emit (COMPLETE's down).
+
+    PostgreSQL cannot detach a partition's index from its parent, so the
+    partitioned index is dropped (the partitions' indexes attached to it go
+    with it), then made again ON ONLY with the partitions' indexes it had at
+    emit, each built CONCURRENTLY and attached; a twin the up script attached
+    stands alone again. Apply skips all of it while nothing was attached yet.
+    """
+    built = [p for p in e.partitions if not p.definition]
+    twins = [p for p in e.partitions if p.definition and not p.partitioned]
+    out: list[Item] = [c(f"{ddl.qualified(e.schema, e.name)} back as it was at emit: ON ONLY, with "
+                         f"{len(e.attached)} partitions' indexes attached (no partition's index can be detached).")]
+    out += _remove_partitioned(e.schema, e.table, e.name, built, definition=e.definition)
+    build_it, *properties = e.restore
+    out += [*_on_only(e.schema, e.table, e.name, build_it, e.attached + e.partitions),
+            *partition_steps(e.attached, Name(e.schema, e.name), e.definition),
+            *(Step(ObjectKind.PARTITIONED_INDEX, Action.ALTER, e.schema, e.name, (st,), table=e.table)
+              for st in properties)]
+    for p in twins:
+        own = ddl.recreate_index(p.definition)
+        out.append(Step(ObjectKind.INDEX, Action.CREATE, p.schema, p.name, (own,), table=p.table, definition=own))
+    return out
 
 
 def rebuild_existing(e: ExistingIndex) -> list[Item]:

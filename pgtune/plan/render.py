@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..duration import check_timeout
 from .model import IndexFix, Migration, Phase, PhaseStep, PlannedSetting, SettingScope
-from .recipe import Item, build, c, drop_existing, rebuild_existing, remove, restore_existing, squawk_ignore
+from .recipe import Item, build, c, drop_existing, rebuild_existing, remove, restore_existing, squawk_ignore, uncomplete
 from .steps import Action, ObjectKind, Step, setting
 
 
@@ -218,12 +218,19 @@ def _existing_down(m: Migration, phase: Phase) -> list[Item]:
         _c(f"pgtune migration {m.id}, phase {phase.number} rollback: undoes {phase.up_file}."),
         _c("Run outside a transaction block: psql -v ON_ERROR_STOP=1 -f " + phase.down_file),
     ]
+    completed = [e for e in phase.existing if e.fix == IndexFix.COMPLETE]
     if phase.step != PhaseStep.DROP_INDEXES:
         what = ("a rebuilt index has the definition it had before" if phase.step == PhaseStep.REBUILD
                 else "a validated constraint is the same constraint, now checked for every row")
-        if any(e.fix == IndexFix.COMPLETE for e in phase.existing):
-            what += "; a completed partitioned index keeps the partitions' indexes it gained"
-        return [*out, *_settings(m, statement_limit=True), f"-- Nothing to undo: {what}."]
+        if not completed:
+            return [*out, *_settings(m, statement_limit=True), f"-- Nothing to undo: {what}."]
+        if len(completed) < len(phase.existing) or phase.existing_constraints:
+            out.append(f"-- Nothing to undo for the rest: {what}.")
+        out += ["-- Each index is built again CONCURRENTLY, as it was at emit: no statement limit.",
+                *_settings(m, statement_limit=False)]
+        for e in reversed(completed):
+            out += ["", *uncomplete(e)]
+        return out
     out += ["-- Each index is built again CONCURRENTLY, as it was at emit: no statement limit.",
             *_settings(m, statement_limit=False)]
     for e in reversed(phase.existing):
