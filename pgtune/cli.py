@@ -387,7 +387,7 @@ def _print_prisma(advice: PrismaAdvice) -> None:
         where = f"model {p.model}" if p.model else "no model"
         if p.fit == Fit.REMOVE:
             click.echo(f"  {where}: {p.name}: {p.note}")
-        elif p.line and p.fit in (Fit.LINE, Fit.PREVIEW):
+        elif p.line:
             done = " (added)" if p.written else ""
             click.echo(f"  {where}: {p.line}{done}" + (f"  -- {p.note}" if p.note else ""))
         else:

@@ -11,7 +11,6 @@ is its step's SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pglast
 from pglast import ast
@@ -59,18 +58,3 @@ def units(stmts: list[str]) -> list[Unit]:
         out.append(Unit(tuple(block), True))
     return out
 
-
-def index_target(stmt: str) -> tuple[str, str] | None:
-    """(schema, index name) of a CREATE INDEX statement, else None.
-
-    For a health finding's fix text (pgtune.prisma names the index a
-    foreign-key finding would build); migrations never need it: their steps
-    carry their objects.
-    """
-    try:
-        node: Any = pglast.parse_sql(stmt)[0].stmt     # pglast's nodes are dynamic: read them as Any
-    except pglast.parser.ParseError:
-        return None
-    if isinstance(node, ast.IndexStmt) and node.idxname and node.relation is not None:
-        return node.relation.schemaname or "public", node.idxname
-    return None

@@ -99,9 +99,27 @@ def test_lines_for_what_prisma_can_and_cannot_say() -> None:
     include = index_proposal(schema, "public", "videos", "videos_user_id_incl_title_idx", ["user_id"],
                              include=["title"])
     assert include.fit == Fit.SQL_ONLY and "no INCLUDE" in include.note
+    assert include.line == ('@@index([userId], map: "videos_user_id_incl_title_idx") '
+                            "// without INCLUDE (title): Prisma cannot express INCLUDE")
     existing = index_proposal(schema, "public", "videos", "videos_views_count_idx", ["views_count"], [True])
     assert existing.fit == Fit.IN_SCHEMA
     assert index_proposal(schema, "public", "nosuch", "x", ["a"]).fit == Fit.NO_MODEL
+
+
+def test_an_include_line_says_what_it_lacks_and_prismas_engine_reads_it(tmp_path: Path) -> None:
+    """Prisma has no INCLUDE: the line pgtune shows carries the caveat as a comment, and still parses as the index."""
+    schema = prisma_schema.load(FIXTURE)
+    include = index_proposal(schema, "public", "videos", "videos_user_id_incl_title_idx", ["user_id"],
+                             include=["title"])
+    assert include.fit == Fit.SQL_ONLY and include.line is not None and include.model == "Video"
+    assert "Prisma cannot express INCLUDE" in include.line and "title" in include.line
+    path = tmp_path / "schema.prisma"
+    path.write_bytes(FIXTURE.read_bytes())
+    prisma_schema.save(prisma_schema.insert(prisma_schema.load(path), {"Video": [include.line]}))
+    dmmf = engine(path)
+    assert "error" not in dmmf, dmmf
+    [index] = [i for i in dmmf["indexes"] if i.get("dbName") == "videos_user_id_incl_title_idx"]
+    assert [f["name"] for f in index["fields"]] == ["userId"]
 
 
 def test_suggest_writes_lines_prismas_engine_accepts(conn: psycopg.Connection[Any], tmp_path: Path,

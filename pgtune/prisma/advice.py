@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .. import script
 from ..analyze import IndexSuggestion
 from ..constraints.model import ConstraintKind, Proposal
 from ..health import Finding
@@ -117,10 +116,13 @@ def index_proposal(schema: PrismaSchema, table_schema: str, table: str, name: st
         keys.append(f"{f.name}(sort: Desc)" if desc else _with_ops(f.name, opclass))
     args = f"[{', '.join(keys)}]{_TYPES.get(method, '')}, map: {quote(name)}"
     if include:
-        plain = f"@@index({args})"
-        return PrismaProposal(name, "index", model.name, None, Fit.SQL_ONLY,
-                              f"Prisma has no INCLUDE ({', '.join(include)}): either declare the index without it, "
-                              f"`{plain}` (no index-only scans), or {CREATE_ONLY}")
+        # The line says itself what it lacks, so whoever copies it sees the caveat where it applies.
+        line = f"@@index({args}) // without INCLUDE ({', '.join(include)}): Prisma cannot express INCLUDE"
+        return PrismaProposal(name, "index", model.name, line, Fit.SQL_ONLY,
+                              f"Prisma has no INCLUDE ({', '.join(include)}), and on PostgreSQL its migrate reads "
+                              "INCLUDE columns as keys (prisma/prisma#8547): with this line the next `prisma migrate "
+                              "dev` may build the index again without INCLUDE, and then no index-only scan; either "
+                              f"declare it so, knowingly, or {CREATE_ONLY}")
     if where is not None:
         line = f"@@index({args}, where: raw({quote(where)}))"
         if PARTIAL_FEATURE in schema.preview_features:
@@ -151,11 +153,9 @@ def for_health(schema: PrismaSchema, findings: Sequence[Finding]) -> PrismaAdvic
     """Findings whose fix changes what the schema should say: an index to add, or a declared one to drop."""
     advice = PrismaAdvice(str(schema.path or "schema.prisma"))
     for f in findings:
-        if f.check == "foreign-key-without-index" and f.fix:
-            target = script.index_target(f.fix[0])
-            if target:
-                advice.proposals.append(index_proposal(schema, f.schema, f.table or "", target[1],
-                                                       list(f.evidence.get("columns", []))))
+        if f.check == "foreign-key-without-index" and f.evidence.get("index"):
+            advice.proposals.append(index_proposal(schema, f.schema, f.table or "", str(f.evidence["index"]),
+                                                   list(f.evidence.get("columns", []))))
         elif f.check in ("duplicate-index", "overlapping-index", "unused-index") and f.index:
             model = schema.model_for(f.schema, f.table or "")
             key = model.keys.get(f.index) if model is not None else None
