@@ -170,3 +170,29 @@ def test_catalog_reads_give_up_quickly_and_name_the_lock_holder(db: str, conn: p
         assert any("catalog read waited 2s" in msg and f"pid {ddl.info.backend_pid}" in msg for msg in messages)
     finally:
         ddl.close()
+
+
+def test_a_lock_on_the_index_alone_bounds_a_drop_and_its_last_line_names_the_holder(
+        db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """A session holding a lock on the index only (COMMENT ON INDEX, left open) is not in the way of the table,
+    so the drop starts, and waits on that lock: cut at lock_timeout, retried, and the line apply stops with names
+    the lock and its holder (before, only the statement)."""
+    conn.execute("CREATE TABLE t (id int, k int); INSERT INTO t SELECT g, g % 100 FROM generate_series(1, 1000) g")
+    folder = tmp_path / "mig"
+    migration(conn, folder, ("t", "k"), lock_timeout="300ms")
+    Applier(conn, folder).apply()
+    with psycopg.connect(db) as holder:
+        holder.execute("COMMENT ON INDEX t_k_idx IS 'the team lead reviews it'")   # a lock on the index alone
+        pid = holder.info.backend_pid
+        messages: list[str] = []
+        started = time.monotonic()
+        with pytest.raises(ApplyFailed, match=rf"gave up after 1 lock timeouts on: DROP INDEX CONCURRENTLY IF EXISTS "
+                                              rf"public.t_k_idx \(the last: lock timeout: waited 0.\ds for "
+                                              rf"ShareUpdateExclusiveLock on public.t_k_idx, held by pid {pid} "
+                                              r"\(idle in transaction"):
+            Applier(conn, folder, retries=1, backoff=0.1, progress=messages.append).rollback()
+        assert time.monotonic() - started < 10
+        assert any(f"held by pid {pid}" in msg and "retry 1/1" in msg for msg in messages), messages
+        holder.rollback()
+    Applier(conn, folder).rollback()
+    assert conn.execute("SELECT to_regclass('t_k_idx')").fetchone() == (None,)

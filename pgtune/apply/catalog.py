@@ -79,7 +79,7 @@ class ObjectStates:
                 self.say(f"pgtune's catalog read waited {CATALOG_LOCK_TIMEOUT} for a lock: {held[0]}")
                 raise
 
-        return self.retry.run(attempt, what="on a catalog read", give_up=lambda n: ApplyFailed(
+        return self.retry.run(attempt, what="on a catalog read", give_up=lambda n, _why: ApplyFailed(
             f"pgtune's catalog reads could not get a lock ({n + 1} tries of {CATALOG_LOCK_TIMEOUT}): {held[0]}; "
             "apply again once it is released"))
 

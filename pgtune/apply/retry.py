@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from psycopg import errors as pgerrors
 
-from .._text import Progress
+from .._text import Progress, one_line
 from ..errors import ApplyFailed
 from .waits import LockWaitTimeout
 
@@ -24,22 +24,24 @@ class LockRetry:
     def __init__(self, retries: int, backoff: float, say: Progress) -> None:
         self.retries, self.backoff, self.say = retries, backoff, say
 
-    def run(self, attempt: Callable[[], T], *, give_up: Callable[[int], ApplyFailed], what: str = "",
+    def run(self, attempt: Callable[[], T], *, give_up: Callable[[int, str], ApplyFailed], what: str = "",
             retries: int | None = None) -> T:
-        """``attempt()`` until it does not time out on a lock; ``give_up(retries)`` is raised after the last try.
+        """``attempt()`` until it does not time out on a lock; ``give_up(retries, why)`` is raised after the last try.
 
-        ``attempt`` cleans up after its own timeout (a failed build's INVALID
-        index) before it re-raises it.
+        ``why`` is the last timeout's own line (the watch's names the lock and
+        its holder). ``attempt`` cleans up after its own timeout (a failed
+        build's INVALID index) before it re-raises it.
         """
         limit = self.retries if retries is None else retries
         tries = 0
         while True:
             try:
                 return attempt()
-            except (pgerrors.LockNotAvailable, LockWaitTimeout):
+            except (pgerrors.LockNotAvailable, LockWaitTimeout) as exc:
+                why = one_line(str(exc), 300)
                 tries += 1
                 if tries > limit:
-                    raise give_up(limit) from None
+                    raise give_up(limit, why) from None
                 wait = self.backoff * 2 ** (tries - 1)
-                self.say(f"lock timeout{' ' + what if what else ''}; retry {tries}/{limit} in {wait:.1f}s")
+                self.say(f"lock timeout{' ' + what if what else ''} ({why}); retry {tries}/{limit} in {wait:.1f}s")
                 time.sleep(wait)

@@ -292,8 +292,9 @@ class Applier:
             self.transaction_wait.before(f"{step.action} {step.label}", step.schema, step.table,
                                          snapshots=step.action != Action.DROP)
         row: list[tuple[int, float]] = []
-        self.lock_retry.run(lambda: self._attempt(history, guard, step, concurrent, row), give_up=lambda n: ApplyFailed(
-            f"phase {guard.phase.number}: gave up after {n} lock timeouts on: {one_line(step.text, 90)}"))
+        self.lock_retry.run(lambda: self._attempt(history, guard, step, concurrent, row), give_up=lambda n, why: (
+            ApplyFailed(f"phase {guard.phase.number}: gave up after {n} lock timeouts on: {one_line(step.text, 90)} "
+                        f"(the last: {why})")))
         owned, oid = guard.after(step, was_not_null)
         row_id, started = row[0]
         history.end(row_id, StepStatus.DONE, None, time.monotonic() - started, owned=owned, oid=oid)
@@ -418,7 +419,7 @@ class Applier:
             return
         self.say(f"dropping INVALID index {ddl.qualified(schema, name)} left by an interrupted build")
         self.lock_retry.run(lambda: self.conn.execute(_own(ddl.drop_index(schema, name))), what="dropping the "
-                            "INVALID index", retries=retries, give_up=lambda n: ApplyFailed(
+                            "INVALID index", retries=retries, give_up=lambda n, _why: ApplyFailed(
                                 f"could not drop the INVALID index {ddl.qualified(schema, name)} left by a "
                                 f"timed-out build: {n + 1} lock timeouts in a row; it stays INVALID (unused by "
                                 "queries): re-run apply once the blocking transaction ends"))
