@@ -234,7 +234,7 @@ def apply(conn: psycopg.Connection[Any], directory: Path, *, phase: int | None =
     if settings is not None and not dry_run:
         chosen = [phase] if phase is not None else ([p.number for p in settings.phases if p.number <= through]
                                                     if through is not None else None)
-        config_migration.guard(conn, settings, chosen, "up")
+        config_migration.guard(conn, settings, chosen, plan.Direction.UP)
     return applier.apply([phase] if phase is not None else None, through=through, dry_run=dry_run)
 
 
@@ -261,7 +261,7 @@ def rollback(conn: psycopg.Connection[Any], directory: Path, *, phase: int | Non
     """
     settings = _settings_migration(directory)
     if settings is not None:
-        config_migration.guard(conn, settings, [phase] if phase is not None else None, "down")
+        config_migration.guard(conn, settings, [phase] if phase is not None else None, plan.Direction.DOWN)
     return Applier(conn, directory, progress=progress, wait=wait, wait_for_transactions=wait_for_transactions
                    ).rollback([phase] if phase is not None else None, force=force)
 

@@ -18,6 +18,7 @@ from psycopg import pq
 
 from ._text import Progress, error_text, one_line
 from .analyze import Scenario, ValueSource, weighted_cost
+from .connect import lost
 from .explain import Plan, PlanContext, covers, deallocate, explain_scenarios, prepare_text
 from .plan import Target
 from .readonly import Timing, measure
@@ -39,13 +40,13 @@ def param_types(conn: psycopg.Connection[Any], query: str, context: PlanContext 
             try:
                 row = _prepared_types(conn, pipe, text, context)
             except psycopg.Error:
-                if conn.broken or conn.closed:
+                if lost(conn):
                     raise
     except psycopg.Error:
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise
     finally:
-        if not conn.closed and not conn.broken:
+        if not lost(conn):
             if conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 conn.execute("ROLLBACK /* pgtune */", prepare=False)   # the failure skipped the pipeline's
             deallocate(conn, "pgtune_types")
@@ -108,7 +109,7 @@ def plan_target(conn: psycopg.Connection[Any], t: Target, *, timeout_ms: int = 3
                                                           timeout_ms=timeout_ms, param_types=kinds,
                                                           context=t.context))
     except (psycopg.Error, ValueError) as exc:
-        if conn.broken or conn.closed or len(found) == 1 or isinstance(exc, psycopg.errors.QueryCanceled):
+        if lost(conn) or len(found) == 1 or isinstance(exc, psycopg.errors.QueryCanceled):
             raise
         plans = [_alone(conn, t.query, s, timeout_ms, kinds, t.context) for s in found]
         if all(p is None for p in plans):
@@ -128,7 +129,7 @@ def _alone(conn: psycopg.Connection[Any], query: str, s: Scenario, timeout_ms: i
         return explain_scenarios(conn, query, [s.values], timeout_ms=timeout_ms, param_types=types,
                                  context=context)[0]
     except (psycopg.Error, ValueError):
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise
         return None
 
@@ -175,7 +176,7 @@ def time_target(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bo
         except psycopg.errors.QueryCanceled:
             raise
         except psycopg.Error as exc:      # a value its type rejects: the other scenarios still count
-            if conn.broken or conn.closed or len(runnable) == 1:
+            if lost(conn) or len(runnable) == 1:
                 raise
             refused = refused or server_message(exc)
             continue
@@ -208,7 +209,7 @@ def capture(conn: psycopg.Connection[Any], targets: list[Target], *, analyze: bo
         try:
             planned = plan_target(conn, t, types=types)
         except (psycopg.Error, ValueError) as exc:
-            if conn.broken or conn.closed:
+            if lost(conn):
                 raise
             # Kept, so verify fails it with this reason rather than the migration losing its promise.
             out.append(replace(t, param_types=types, baseline_note=f"cannot plan at emit: {server_message(exc)}"))
@@ -234,7 +235,7 @@ def _timed(conn: psycopg.Connection[Any], t: Target, deadline: float, budget_s: 
     except psycopg.errors.QueryCanceled:
         return replace(t, baseline_note=f"slower than {timeout_ms / 1000:g} s")
     except (psycopg.Error, ValueError) as exc:
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise
         return replace(t, baseline_note=f"failed: {server_message(exc)}")
     if timed is None:

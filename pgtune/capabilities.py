@@ -11,6 +11,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import catalog_sql
+from .connect import lost
 from .errors import MissingCapability, UnsupportedServer
 
 PGSS_PRELOAD_FIX = (
@@ -183,7 +184,7 @@ def _qualstats_fill(conn: psycopg.Connection[Any], caps: Capabilities) -> Capabi
             cur.execute(query)
             row = cur.fetchone()
     except psycopg.Error:
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise
         return caps         # no privilege on the functions: the fill stays unknown
     if row is None:

@@ -16,6 +16,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import catalog_sql
+from .connect import lost
 from .errors import InputError
 
 TableKey = tuple[str, str]  # (schema, table)
@@ -560,7 +561,7 @@ def sample_row(conn: psycopg.Connection[Any], table: TableKey, columns: list[str
                     sql.Literal(timeout_ms)))
                 row = conn.execute(query).fetchone()
         except psycopg.Error:
-            if conn.broken or conn.closed:
+            if lost(conn):
                 raise
             return None
         if row:

@@ -103,6 +103,12 @@ QUALSTATS_OFF = ("SELECT /* pgtune */ pg_catalog.set_config('pg_qualstats.enable
                  "WHERE pg_catalog.current_setting('pg_qualstats.enabled', true) IS NOT NULL")
 
 
+def lost(conn: psycopg.Connection[Any]) -> bool:
+    """Is the connection gone (closed, or broken by a server or network failure)? Then nothing more can be
+    run or recorded on it, and the caller stops rather than going on to its next statement. Decided here only."""
+    return conn.broken or conn.closed
+
+
 def force_session_settings(conn: psycopg.Connection[Any]) -> None:
     """Settings every pgtune session needs, whatever the role or database defaults say.
 

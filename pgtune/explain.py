@@ -29,7 +29,7 @@ import psycopg
 from pglast import ast
 from psycopg import pq, sql
 
-from .connect import QUALSTATS_OFF
+from .connect import QUALSTATS_OFF, lost
 from .sqltext import parse, printed, type_name, walk
 
 _STMT_NAME = "pgtune_explain"
@@ -337,7 +337,7 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
             raise failure
     except BaseException as exc:
         # A failure skipped the rest of the pipeline: end the transaction, free the name.
-        if not conn.closed and not conn.broken:
+        if not lost(conn):
             if conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 conn.execute("ROLLBACK /* pgtune */", prepare=False)
             for name in names:

@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from . import catalog_sql
+from .plan import Direction
 
 DEFAULT_SCHEMA = "pgtune"
 
@@ -30,6 +31,9 @@ class StepStatus(StrEnum):
 
 
 class PhaseState(StrEnum):
+    """A phase's state; the history stores every one but PENDING (no row: never run)."""
+
+    PENDING = "pending"
     APPLIED = "applied"
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
@@ -42,7 +46,7 @@ class Ownership:
     owned: bool
     oid: int | None
     status: str
-    direction: str
+    direction: Direction
 
 
 @dataclass(frozen=True)
@@ -79,12 +83,13 @@ class History:
         self.conn.execute(sql.SQL("UPDATE /* pgtune */ {} SET status = 'interrupted', finished = clock_timestamp() "
                                   "WHERE status = 'running'").format(self._t("history")))
 
-    def states(self) -> dict[int, str]:
+    def states(self) -> dict[int, PhaseState]:
+        """Each phase that ever ran, with its state (a phase missing here is PENDING)."""
         if not self.exists():
             return {}
         rows = self.conn.execute(sql.SQL("SELECT /* pgtune */ phase, status FROM {} WHERE migration_id = %s")
                                  .format(self._t("phases")), (self.migration_id,)).fetchall()
-        return {int(r[0]): str(r[1]) for r in rows}
+        return {int(r[0]): PhaseState(r[1]) for r in rows}
 
     def set_state(self, phase: int, state: PhaseState, checksum: str) -> None:
         self.conn.execute(sql.SQL(
@@ -93,12 +98,12 @@ class History:
             "checksum = excluded.checksum, updated = clock_timestamp()").format(self._t("phases")),
             (self.migration_id, phase, str(state), checksum))
 
-    def start(self, phase: int, direction: str, stmt: str, checksum: str, obj: str | None,
+    def start(self, phase: int, direction: Direction, stmt: str, checksum: str, obj: str | None,
               relies_on: str | None = None) -> int:
         row = self.conn.execute(sql.SQL(
             "INSERT /* pgtune */ INTO {} (migration_id, phase, direction, statement, checksum, status, object, "
             "relies_on) VALUES (%s, %s, %s, %s, %s, 'running', %s, %s) RETURNING id").format(self._t("history")),
-            (self.migration_id, phase, direction, stmt, checksum, obj, relies_on)).fetchone()
+            (self.migration_id, phase, str(direction), stmt, checksum, obj, relies_on)).fetchone()
         assert row is not None
         return int(row[0])
 
@@ -109,7 +114,7 @@ class History:
             "duration_ms = %s, owned = %s, object_oid = %s WHERE id = %s").format(self._t("history")),
             (str(status), error, seconds * 1000.0, owned, oid, row_id))
 
-    def log(self, phase: int, direction: str, stmt: str, checksum: str, status: StepStatus, obj: str | None,
+    def log(self, phase: int, direction: Direction, stmt: str, checksum: str, status: StepStatus, obj: str | None,
             *, owned: bool | None = None, oid: int | None = None, note: str | None = None) -> None:
         self.end(self.start(phase, direction, stmt, checksum, obj), status, note, 0.0, owned=owned, oid=oid)
 
@@ -123,15 +128,15 @@ class History:
             "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj)).fetchone()
         if row is None:
             return None
-        return Ownership(bool(row[0]), None if row[1] is None else int(row[1]), str(row[2]), str(row[3]))
+        return Ownership(bool(row[0]), None if row[1] is None else int(row[1]), str(row[2]), Direction(row[3]))
 
-    def attempted(self, obj: str, direction: str = "up") -> bool:
+    def attempted(self, obj: str, direction: Direction = Direction.UP) -> bool:
         """Did a run of this migration start making ``obj`` (going ``direction``) and die before recording the end?"""
         if not self.exists():
             return False
         row = self.conn.execute(sql.SQL(
             "SELECT /* pgtune */ status FROM {} WHERE migration_id = %s AND object = %s AND direction = %s "
-            "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj, direction)).fetchone()
+            "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj, str(direction))).fetchone()
         return row is not None and str(row[0]) in ("running", "interrupted", "failed")
 
     def dependents(self, objects: list[str]) -> list[Dependent]:

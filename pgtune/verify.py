@@ -33,6 +33,7 @@ from . import catalog_sql
 from ._text import one_line
 from .apply import IndexSize, ObjectStates
 from .baseline import Planned, Timed, plan_target, server_message, time_target
+from .connect import lost
 from .errors import InputError
 from .explain import scans
 from .history import History
@@ -238,7 +239,7 @@ def check_target(conn: psycopg.Connection[Any], t: Target, built: Built, *, tole
     try:
         planned = plan_target(conn, t, timeout_ms=timeout_ms)
     except (psycopg.Error, ValueError) as exc:
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise   # the connection is gone: not a property of this statement
         result.fail(f"cannot plan: {server_message(exc)}")
         return result
@@ -296,7 +297,7 @@ def time_now(conn: psycopg.Connection[Any], result: TargetResult, t: Target, *, 
     except psycopg.errors.QueryCanceled:
         why = f"not measured: slower than statement_timeout ({timeout_ms} ms)"
     except (psycopg.Error, ValueError) as exc:
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise
         why = f"not measured: {server_message(exc)}"
     if timed is None:

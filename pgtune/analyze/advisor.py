@@ -26,6 +26,7 @@ from ..capture import (
     WorkloadFilter,
     sample_row,
 )
+from ..connect import lost
 from ..ddl import IndexMethod
 from ..explain import PlanContext, explain_scenarios, prepare_text
 from ..roles import Roles
@@ -432,7 +433,7 @@ class _Selection:
             try:
                 rows[pos].cost_before = self._weighted(st.query, rows[pos])[0]
             except (psycopg.Error, ValueError) as exc:
-                if self.conn.broken or self.conn.closed:
+                if lost(self.conn):
                     raise   # the connection is gone: not a property of this statement
                 self.advice.skipped.append(Skipped(st.queryid, st.query, f"cannot plan: {error_text(exc)}",
                                                    SkipKind.CANNOT_PLAN))
@@ -452,7 +453,7 @@ class _Selection:
                     return self._weighted_best(analyzed[costed[i]][0].query, analyzed[costed[i]][1],
                                                rows[costed[i]], config, what_if=True)[0]
                 except (psycopg.Error, ValueError):
-                    if self.conn.broken or self.conn.closed:
+                    if lost(self.conn):
                         raise
                     # It planned without the new indexes; a what-if plan that fails (a planning
                     # timeout, say) credits the configuration with nothing.
@@ -501,7 +502,7 @@ class _Selection:
             try:
                 hypo.create(-1, c)
             except psycopg.Error as exc:
-                if self.conn.broken or self.conn.closed:
+                if lost(self.conn):
                     raise
                 # Aggregates, window or volatile functions, subqueries…: the server refuses the
                 # index itself. One refused candidate never sinks the run.
@@ -606,7 +607,7 @@ class _Selection:
             try:
                 got = self._weighted(text, row, what_if=what_if)
             except (psycopg.Error, ValueError):
-                if self.conn.broken or self.conn.closed:
+                if lost(self.conn):
                     raise
                 continue        # the original order planned: a reordering that does not is no loss
             if got[0] < best[0]:

@@ -21,6 +21,7 @@ import psycopg
 from .. import ddl
 from .._text import error_text
 from ..capture import Catalog
+from ..connect import lost
 from ..ddl import IndexMethod
 from ..errors import InputError
 from ..explain import explain
@@ -144,7 +145,7 @@ def _hypothetical(conn: psycopg.Connection[Any], cand: KindCandidate, served: li
         finally:
             conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (row[0],))
     except psycopg.Error as exc:
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise
         return f"{_what(cand)} not costed: {error_text(exc)}"
     return _Costed(cand, CostMethod.HYPOPG, [b[0] if b else None for b in before],
@@ -156,7 +157,7 @@ def _plan(conn: psycopg.Connection[Any], st: Planned) -> tuple[float, frozenset[
     try:
         plan = explain(conn, st.query, values=st.values, context=st.context)     # its own rolled-back transaction
     except psycopg.Error:
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise
         return None
     return plan.cost, plan.indexes

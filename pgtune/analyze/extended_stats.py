@@ -31,6 +31,7 @@ from psycopg import sql
 from .. import catalog_sql, ddl
 from .._text import error_text
 from ..capture import Catalog, TableKey
+from ..connect import lost
 from ..explain import PlanContext, inlined, prepare_text
 from ..readonly import why_not_read_only
 from ..sqltext import parse_one, printed
@@ -134,7 +135,7 @@ def propose(conn: psycopg.Connection[Any], catalog: Catalog, statements: list[Pl
         try:
             found = _trial(conn, case)
         except psycopg.Error as exc:
-            if conn.broken or conn.closed:
+            if lost(conn):
                 raise
             notes.append(f"extended statistics on {ddl.qualified(*case.filter.table)} not tried: {error_text(exc)}")
             continue
@@ -205,7 +206,7 @@ def _measure(conn: psycopg.Connection[Any], catalog: Catalog, f: TableFilter, pr
         estimate = _estimate(conn, probe)
         matched, read = _count(conn, f, values, share)
     except psycopg.Error as exc:
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise
         notes.append(f"{ddl.qualified(*f.table)} ({', '.join(f.columns)}): not sampled: {error_text(exc)}")
         return None

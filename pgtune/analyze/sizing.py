@@ -26,6 +26,7 @@ import psycopg
 from psycopg import sql
 
 from ..capture import Catalog, ColumnInfo, TableKey, distinct_count
+from ..connect import lost
 from ..ddl import IndexKey
 from ..readonly import why_not_read_only
 
@@ -85,7 +86,7 @@ def _sample(conn: psycopg.Connection[Any], query: sql.Composed, timeout_ms: int,
             conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(timeout_ms)))
             return conn.execute(query).fetchone()
     except (psycopg.Error, ValueError):
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise
         return None
 

@@ -22,6 +22,7 @@ from psycopg import sql
 from .. import ddl
 from .._text import error_text
 from ..capture import TableKey
+from ..connect import lost
 from ..ddl import IndexKey, IndexMethod
 from ..explain import PlanContext, index_names, inlined, prepare_text
 from .extended_stats import Planned
@@ -71,7 +72,7 @@ def on_clone(trial: psycopg.Connection[Any], table: TableKey, key: IndexKey, met
                                      (ddl.qualified(schema, index),)).fetchone()
             after = [_cost(trial, st, index) for st in statements]
     except psycopg.Error as exc:
-        if trial.broken or trial.closed:
+        if lost(trial):
             raise TrialFailed(f"the trial database went away: {error_text(exc)}") from None
         raise TrialFailed(error_text(exc)) from None
     return TrialCost([b[0] if b else None for b in before], [a[0] if a else None for a in after],
@@ -112,7 +113,7 @@ def _cost(trial: psycopg.Connection[Any], st: Planned, index: str | None) -> tup
                 trial.execute(step)
             plan = _explain(trial, text, len(left))
     except psycopg.Error:
-        if trial.broken or trial.closed:
+        if lost(trial):
             raise
         return None
     return float(plan["Total Cost"]), index is not None and index in index_names(plan)

@@ -14,6 +14,7 @@ import psycopg
 
 from .. import ddl
 from ..capture import TableKey
+from ..connect import lost
 from .candidates import Candidate
 from .selection import Ident, ident
 
@@ -75,7 +76,7 @@ class Hypothetical:
         except psycopg.Error:
             # A refused index skips the calls after it: what the planner sees is no longer known
             # here, so start from none (the next question creates what it needs).
-            if not self.conn.broken and not self.conn.closed:
+            if not lost(self.conn):
                 self.reset()
             raise
         for cand, cur in pending:

@@ -14,6 +14,7 @@ import psycopg
 
 from .. import catalog_sql
 from .._text import Progress, one_line
+from ..connect import lost
 from ..errors import LockBusy
 
 
@@ -47,5 +48,5 @@ class AdvisoryLock:
             self.on_acquired()
 
     def __exit__(self, *exc: object) -> None:
-        if not self.conn.closed and not self.conn.broken:
+        if not lost(self.conn):
             self.conn.execute("SELECT /* pgtune */ pg_advisory_unlock(%s)", (self.key,))

@@ -16,7 +16,7 @@ from .. import ddl
 from .._text import one_line
 from ..errors import ApplyFailed
 from ..history import History, StepStatus
-from ..plan import Action, ExistingIndex, IndexFix, Name, ObjectKind, Phase, Step
+from ..plan import Action, Direction, ExistingIndex, IndexFix, Name, ObjectKind, Phase, Step
 from .catalog import ObjectStates
 from .report import Outcome, StepResult
 
@@ -24,7 +24,7 @@ from .report import Outcome, StepResult
 class StepGuard:
     """One phase run's view of what exists; ``drop_invalid(schema, name)`` clears a failed build's leftover."""
 
-    def __init__(self, states: ObjectStates, history: History, phase: Phase, direction: str, checksum: str,
+    def __init__(self, states: ObjectStates, history: History, phase: Phase, direction: Direction, checksum: str,
                  drop_invalid: Callable[[str, str], None]) -> None:
         self.states, self.history, self.phase = states, history, phase
         self.direction, self.checksum, self.drop_invalid = direction, checksum, drop_invalid
@@ -46,14 +46,14 @@ class StepGuard:
                 return self._before_attach(step)
             if step.is_index:
                 return self._before_index(step)
-            if step.kind == ObjectKind.CONSTRAINT and self.direction == "up":
+            if step.kind == ObjectKind.CONSTRAINT and self.direction == Direction.UP:
                 return self._before_constraint(step)
-            if step.kind == ObjectKind.EXTENSION and self.direction == "up":
+            if step.kind == ObjectKind.EXTENSION and self.direction == Direction.UP:
                 return self._before_extension(step)
-            if step.kind == ObjectKind.STATISTICS and self.direction == "up":
+            if step.kind == ObjectKind.STATISTICS and self.direction == Direction.UP:
                 return self._before_statistics(step)
         if step.action in (Action.DROP, Action.REBUILD):
-            return self._before_existing(step) if self.direction == "up" else self._before_rollback(step)
+            return self._before_existing(step) if self.direction == Direction.UP else self._before_rollback(step)
         return None
 
     def _ours(self, step: Step, oid: int) -> bool:
@@ -64,8 +64,8 @@ class StepGuard:
         """
         key = step.key or ""
         own = self.history.ownership(key)
-        if self.direction == "down":
-            return bool(own and own.direction == "down") or self.history.attempted(key, "down")
+        if self.direction == Direction.DOWN:
+            return bool(own and own.direction == Direction.DOWN) or self.history.attempted(key, Direction.DOWN)
         return bool(own and own.owned and own.oid == oid) or self.history.attempted(key)
 
     def _before_index(self, step: Step) -> StepResult | None:
@@ -85,9 +85,9 @@ class StepGuard:
         ours = self._ours(step, st.oid)
         if step.kind == ObjectKind.INDEX_ON_ONLY:
             if ours:
-                made = " (made by this migration)" if self.direction == "up" else ": nothing to restore"
+                made = " (made by this migration)" if self.direction == Direction.UP else ": nothing to restore"
                 return self.skip(step, "partitioned index exists" + made,
-                                 owned=True if self.direction == "up" else None, oid=st.oid)
+                                 owned=True if self.direction == Direction.UP else None, oid=st.oid)
             if not st.valid:
                 raise ApplyFailed(
                     f"phase {self.phase.number}: {step.label} already exists, INVALID (some partition has no index "
@@ -99,7 +99,7 @@ class StepGuard:
         if not st.valid:
             self.drop_invalid(step.schema, step.name)
             return None
-        if self.direction == "down":
+        if self.direction == Direction.DOWN:
             return self.skip(step, "index exists and is valid: nothing to restore", oid=st.oid)
         note = ("index exists and is valid (built by this migration)" if ours else
                 "an identical index of this name already existed; it is not pgtune's: rollback leaves it")
@@ -195,7 +195,7 @@ class StepGuard:
             present = self.states.column_not_null(step.schema, step.table, step.name)
         if not present:
             note = "already gone"
-        elif own is None or not own.owned or own.direction != "up" or (oid is not None and own.oid != oid):
+        elif own is None or not own.owned or own.direction != Direction.UP or (oid is not None and own.oid != oid):
             note = f"{step.label} was not created by this migration: left in place"
         else:
             return None
@@ -221,7 +221,7 @@ class StepGuard:
         """(owned, oid) to record once a step ran."""
         if step.action == Action.DROP:
             return False, None       # gone: nothing of this migration's is left to roll back
-        if step.action != Action.CREATE or self.direction == "down":
+        if step.action != Action.CREATE or self.direction == Direction.DOWN:
             return None, None        # a rebuild, a property, a restore: never pgtune's
         if step.is_index:
             st = self.states.index(step.schema, step.name)

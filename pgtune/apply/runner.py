@@ -32,11 +32,11 @@ from psycopg import errors as pgerrors
 
 from .. import ddl
 from .._text import Progress, one_line
-from ..connect import force_session_settings
+from ..connect import force_session_settings, lost
 from ..duration import to_ms
 from ..errors import ApplyFailed, InputError, Interrupted, ReadOnlyServer, UnsupportedServer, from_psycopg
 from ..history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
-from ..plan import Action, Name, ObjectKind, Phase, Step, index_key, load, mismatches, script, sha256
+from ..plan import Action, Direction, Name, ObjectKind, Phase, Step, index_key, load, mismatches, script, sha256
 from .catalog import ObjectStates
 from .drift import problems
 from .lock import AdvisoryLock
@@ -133,7 +133,7 @@ class Applier:
                     report.phases_skipped.append(phase.number)
                     self.say(f"phase {phase.number} already applied")
                     continue
-                self._run_phase(history, phase, "up", report)
+                self._run_phase(history, phase, Direction.UP, report)
                 report.phases_run.append(phase.number)
         return report
 
@@ -154,7 +154,7 @@ class Applier:
                     todo.append(phase)
             self._check_dependents(history, todo, force, report)
             for phase in todo:
-                self._run_phase(history, phase, "down", report)
+                self._run_phase(history, phase, Direction.DOWN, report)
                 report.phases_run.append(phase.number)
         return report
 
@@ -166,7 +166,8 @@ class Applier:
         foreign key or a query with neither. Its history says so (relies_on).
         """
         keys = [s.key for p in phases for s in p.down if s.action == Action.DROP and s.is_index and s.key]
-        mine = [k for k in keys if (own := history.ownership(k)) is not None and own.owned and own.direction == "up"]
+        mine = [k for k in keys
+                if (own := history.ownership(k)) is not None and own.owned and own.direction == Direction.UP]
         found = history.dependents(mine)
         if not found:
             return
@@ -185,7 +186,7 @@ class Applier:
         states = History(self.conn, m.id, self.schema).states()
         out = []
         for phase in m.phases:
-            state = states.get(phase.number, "pending")
+            state = states.get(phase.number, PhaseState.PENDING)
             ps = PhaseStatus(phase.number, phase.name, state)
             if state == PhaseState.APPLIED:
                 ps.missing, ps.invalid = problems(self.states, phase)
@@ -225,10 +226,9 @@ class Applier:
         missing, invalid = problems(self.states, phase)
         return not missing and not invalid
 
-    def _run_phase(self, history: History, phase: Phase, direction: str, report: Report) -> None:
-        name = phase.up_file if direction == "up" else phase.down_file
-        checksum = sha256(script(self.directory, name))
-        steps = phase.up if direction == "up" else phase.down
+    def _run_phase(self, history: History, phase: Phase, direction: Direction, report: Report) -> None:
+        checksum = sha256(script(self.directory, phase.file(direction)))
+        steps = phase.steps(direction)
         self._check_partitions(phase, steps)
         self._wait_for_transactions(phase, steps)
         self.say(f"phase {phase.number} {direction}: {phase.name}")
@@ -239,7 +239,7 @@ class Applier:
         except ApplyFailed:
             history.set_state(phase.number, PhaseState.FAILED, checksum)
             raise
-        history.set_state(phase.number, PhaseState.APPLIED if direction == "up" else PhaseState.ROLLED_BACK,
+        history.set_state(phase.number, PhaseState.APPLIED if direction == Direction.UP else PhaseState.ROLLED_BACK,
                           checksum)
         self._flush_stats()
 
@@ -325,7 +325,7 @@ class Applier:
             self._clean_after(step, concurrent)
             raise ApplyFailed(f"phase {phase}: {exc}") from None
         except psycopg.Error as exc:
-            if self.conn.broken or self.conn.closed:
+            if lost(self.conn):
                 raise from_psycopg(exc) from None   # the connection is gone: nothing more can be recorded
             msg = one_line(str(exc), 500)
             history.end(row_id, StepStatus.FAILED, msg, time.monotonic() - started)
@@ -363,7 +363,7 @@ class Applier:
                                         "or apply again with a longer --wait-for-transactions") from None
                 raise
             finally:
-                if not (self.conn.broken or self.conn.closed):
+                if not (lost(self.conn)):
                     self.conn.execute("SELECT /* pgtune */ pg_catalog.set_config('lock_timeout', %s, false)",
                                       (previous,))
 
@@ -392,7 +392,7 @@ class Applier:
 
     def _interrupted(self, history: History, row_id: int, building: Step | None, seconds: float) -> str:
         """Record the interruption and drop the build's INVALID leftover; say what could not be cleaned."""
-        if self.conn.broken or self.conn.closed:
+        if lost(self.conn):
             return "the connection is gone: a re-run drops any INVALID leftover"
         history.end(row_id, StepStatus.INTERRUPTED, "interrupted by the user", seconds)
         if building is None:

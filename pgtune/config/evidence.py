@@ -20,6 +20,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
+from ..connect import lost
 from ..errors import UnsupportedServer
 from .model import InForce
 
@@ -168,7 +169,7 @@ def _statements(conn: psycopg.Connection[Any], version: int) -> tuple[list[State
             found = rows(conn, "config_statements" if version >= 150000 else "config_statements_14",
                          {"limit": STATEMENT_LIMIT})
     except psycopg.Error:
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise
         return [], False        # not preloaded (the view errors), or not on the search_path
     return [StatementStats(r["queryid"], r["query"], r["role"] or "", r["calls"], r["total_ms"],
@@ -180,7 +181,7 @@ def _dealloc(conn: psycopg.Connection[Any]) -> int | None:
         with conn.transaction():
             info = rows(conn, "config_statements_info")
     except psycopg.Error:
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise
         return None
     return int(info[0]["dealloc"]) if info else None

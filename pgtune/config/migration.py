@@ -22,7 +22,7 @@ from psycopg.rows import dict_row
 from .. import catalog_sql
 from ..apply import SettingState, SettingStatus
 from ..errors import ApplyFailed, PgtuneError
-from ..plan import Migration, Phase, PhaseStep, PlannedSetting, SettingScope
+from ..plan import Direction, Migration, Phase, PhaseStep, PlannedSetting, SettingScope
 from . import statements
 from .evidence import options, rows
 from .model import ConfigReport, Proposal, Scope
@@ -132,12 +132,13 @@ def states(conn: psycopg.Connection[Any], m: Migration) -> list[SettingStatus]:
     return out
 
 
-def guard(conn: psycopg.Connection[Any], m: Migration, phases: list[int] | None, direction: str) -> None:
+def guard(conn: psycopg.Connection[Any], m: Migration, phases: list[int] | None, direction: Direction) -> None:
     """Refuse to apply or roll back over a setting someone else changed since emit."""
     changed = [st for st in states(conn, m) if st.state == SettingState.CHANGED
                and (phases is None or st.phase in phases)]
     if changed:
         what = "; ".join(f"{st.name} on {st.target} is {st.now!r} (was {st.before!r} at emit, pgtune sets "
                          f"{st.value!r})" for st in changed[:5])
-        raise ApplyFailed(f"refusing to {'apply' if direction == 'up' else 'roll back'}: changed by someone else "
+        verb = "apply" if direction == Direction.UP else "roll back"
+        raise ApplyFailed(f"refusing to {verb}: changed by someone else "
                           f"since emit: {what}; re-run pgtune config --emit")

@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from .. import catalog_sql, ddl
 from ..analyze import Candidate, serves_index, sizing
 from ..capture import Catalog, read_catalog
+from ..connect import lost
 from . import partitions
 from .model import Finding, Severity
 from .partitions import attached
@@ -318,7 +319,7 @@ def _free_space(conn: psycopg.Connection[Any], schema: str, oid: int) -> tuple[i
             conn.execute("SET /* pgtune */ LOCAL statement_timeout = '10s'")
             got = conn.execute(query, (oid,)).fetchone()
     except psycopg.Error:
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise
         return None
     return (int(got[0]), int(got[1])) if got else None

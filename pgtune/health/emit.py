@@ -18,6 +18,7 @@ import psycopg
 
 from .. import ddl
 from ..capture import WorkloadFilter, read_workload
+from ..connect import lost
 from ..errors import PgtuneError
 from ..explain import explain
 from ..plan import (
@@ -225,7 +226,7 @@ def _guards(conn: psycopg.Connection[Any], dropped: set[str], left_out: list[str
     try:
         workload = read_workload(conn, WorkloadFilter(top=GUARDED_STATEMENTS))
     except (PgtuneError, psycopg.Error) as exc:
-        if conn.broken or conn.closed:
+        if lost(conn):
             raise
         left_out.append(f"no statements to guard: {str(exc).splitlines()[0]}")
         return []
@@ -234,7 +235,7 @@ def _guards(conn: psycopg.Connection[Any], dropped: set[str], left_out: list[str
         try:
             plan = explain(conn, st.query)
         except (ValueError, psycopg.Error):
-            if conn.broken or conn.closed:
+            if lost(conn):
                 raise
             continue        # utility statements, or ones that no longer plan
         used = sorted(plan.indexes & dropped)

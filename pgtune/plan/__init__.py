@@ -36,11 +36,11 @@ from .model import (
 from .partitions import AttachedIndex, PartitionMap, child_name
 from .phases import build, planned_constraint
 from .render import down_script, down_steps, up_script, up_steps
-from .steps import Action, Name, ObjectKind, Step, index_key, roots
+from .steps import Action, Direction, Name, ObjectKind, Step, index_key, roots
 
-__all__ = ["FORMAT_VERSION", "MANIFEST", "TARGETS", "Action", "AttachedIndex", "ExistingConstraint", "ExistingIndex",
-           "IndexFix", "Layout", "Migration", "Name", "ObjectKind", "PartitionIndex", "PartitionMap", "Phase",
-           "PhaseStep", "PlannedConstraint", "PlannedExtension", "PlannedIndex", "PlannedSetting", "PlannedStatistics",
-           "SettingScope", "Step", "Target", "build", "check_timeout", "check_writable", "child_name", "down_script",
-           "down_steps", "emit", "index_key", "load", "match_steps", "mismatches", "partitions", "planned_constraint",
-           "roots", "script", "sha256", "up_script", "up_steps", "write_layout"]
+__all__ = ["FORMAT_VERSION", "MANIFEST", "TARGETS", "Action", "AttachedIndex", "Direction", "ExistingConstraint",
+           "ExistingIndex", "IndexFix", "Layout", "Migration", "Name", "ObjectKind", "PartitionIndex", "PartitionMap",
+           "Phase", "PhaseStep", "PlannedConstraint", "PlannedExtension", "PlannedIndex", "PlannedSetting",
+           "PlannedStatistics", "SettingScope", "Step", "Target", "build", "check_timeout", "check_writable",
+           "child_name", "down_script", "down_steps", "emit", "index_key", "load", "match_steps", "mismatches",
+           "partitions", "planned_constraint", "roots", "script", "sha256", "up_script", "up_steps", "write_layout"]

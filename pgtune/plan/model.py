@@ -10,7 +10,7 @@ from ..constraints.model import ConstraintKind
 from ..errors import MigrationError
 from ..explain import PlanContext
 from ..sqltext import statement_label
-from .steps import Step
+from .steps import Direction, Step
 
 MANIFEST = "manifest.json"
 TARGETS = "targets.json"     # targeted statements and their baselines, for verify
@@ -248,6 +248,13 @@ class Phase:
     @property
     def down_file(self) -> str:
         return f"{self.number:02d}_down.sql"
+
+    def file(self, direction: Direction) -> str:
+        """The script that runs the phase ``direction``."""
+        return self.up_file if direction == Direction.UP else self.down_file
+
+    def steps(self, direction: Direction) -> list[Step]:
+        return self.up if direction == Direction.UP else self.down
 
 
 @dataclass(frozen=True)

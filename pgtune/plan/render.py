@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..duration import check_timeout
 from .model import IndexFix, Migration, Phase, PhaseStep, PlannedSetting, SettingScope
 from .recipe import Item, build, c, drop_existing, rebuild_existing, remove, restore_existing, squawk_ignore, uncomplete
-from .steps import Action, ObjectKind, Step, setting
+from .steps import Action, Direction, ObjectKind, Step, setting
 
 
 def _timeout(value: str) -> str:
@@ -88,11 +88,11 @@ def up_items(m: Migration, phase: Phase, *, down_file: bool = True) -> list[Item
     if phase.step == PhaseStep.VALIDATE:
         return _validate_up(m, phase)
     if phase.step == PhaseStep.SETTINGS:
-        return _settings_items(m, phase, "up")
+        return _settings_items(m, phase, Direction.UP)
     if phase.step == PhaseStep.EXTENSIONS:
-        return _extensions_items(m, phase, "up")
+        return _extensions_items(m, phase, Direction.UP)
     if phase.step == PhaseStep.STATISTICS:
-        return _statistics_items(m, phase, "up")
+        return _statistics_items(m, phase, Direction.UP)
     return _indexes_up(m, phase, down_file=down_file)
 
 
@@ -250,40 +250,41 @@ def _setting_step(s: PlannedSetting, stmt: str, undo: str | None) -> Step:
     return Step(ObjectKind.SERVER_SETTING, Action.SET, "", s.name, (stmt,), undo=undo_sql)
 
 
-def _settings_items(m: Migration, phase: Phase, direction: str) -> list[Item]:
+def _settings_items(m: Migration, phase: Phase, direction: Direction) -> list[Item]:
     """ALTER ROLE/TABLE/SYSTEM statements, each in autocommit (ALTER SYSTEM refuses a transaction block).
 
     A server phase ends with pg_reload_conf(): reload-level settings take
     effect, restart-level ones show pending_restart. pgtune never restarts.
     """
-    file = phase.up_file if direction == "up" else phase.down_file
+    up = direction == Direction.UP
+    file = phase.file(direction)
     server = any(s.scope in (SettingScope.RELOAD, SettingScope.RESTART) for s in phase.settings)
     restart = [s.name for s in phase.settings if s.scope == SettingScope.RESTART]
-    what = phase.name if direction == "up" else f"restores what {phase.up_file} changed, as it was at emit"
+    what = phase.name if up else f"restores what {phase.up_file} changed, as it was at emit"
     out: list[Item] = [*_header(m, phase, file, what)[:2],
                        _c("Run outside a transaction block (ALTER SYSTEM refuses one): psql -v ON_ERROR_STOP=1 -f "
                           + file),
                        *_settings(m, statement_limit=True)]
-    if restart and direction == "up":
+    if restart and up:
         out.append(_c("In force after the next server restart (pgtune never restarts): " + ", ".join(restart)))
-    for s in (phase.settings if direction == "up" else list(reversed(phase.settings))):
+    for s in (phase.settings if up else list(reversed(phase.settings))):
         before = s.before if s.before is not None else "not set: RESET"
         out += ["", _c(f"{s.name}: {s.value} (was {before}; in force at emit {s.in_force}, source {s.source})"),
-                *([_c(s.reason)] if s.reason and direction == "up" else []),
-                _setting_step(s, s.up, s.down) if direction == "up" else _setting_step(s, s.down, None)]
+                *([_c(s.reason)] if s.reason and up else []),
+                _setting_step(s, s.up, s.down) if up else _setting_step(s, s.down, None)]
     if server:
         out += ["", Step(ObjectKind.SERVER_SETTING, Action.RELOAD, "", "", ("SELECT pg_catalog.pg_reload_conf()",))]
     return out
 
 
-def _extensions_items(m: Migration, phase: Phase, direction: str) -> list[Item]:
+def _extensions_items(m: Migration, phase: Phase, direction: Direction) -> list[Item]:
     """CREATE EXTENSION IF NOT EXISTS each; the down script's DROP EXTENSION (RESTRICT) runs under pgtune
     rollback only for an extension this migration created and nothing else uses."""
-    file = phase.up_file if direction == "up" else phase.down_file
-    what = phase.name if direction == "up" else f"drops what {phase.up_file} created, if nothing else uses it"
+    file = phase.file(direction)
+    what = phase.name if direction == Direction.UP else f"drops what {phase.up_file} created, if nothing else uses it"
     out: list[Item] = [*_header(m, phase, file, what), *_settings(m, statement_limit=True)]
-    for e in (phase.extensions if direction == "up" else list(reversed(phase.extensions))):
-        if direction == "up":
+    for e in (phase.extensions if direction == Direction.UP else list(reversed(phase.extensions))):
+        if direction == Direction.UP:
             note = "installed at emit: this changes nothing" if e.installed else "needs the right to create it"
             out += ["", _c(f"{e.name} ({note}) for {', '.join(e.needed_by)}. {e.reason}".rstrip(". ") + "."),
                     Step(ObjectKind.EXTENSION, Action.CREATE, e.schema or "", e.name, (e.create,), undo=(e.drop,))]
@@ -295,12 +296,12 @@ def _extensions_items(m: Migration, phase: Phase, direction: str) -> list[Item]:
     return out
 
 
-def _statistics_items(m: Migration, phase: Phase, direction: str) -> list[Item]:
+def _statistics_items(m: Migration, phase: Phase, direction: Direction) -> list[Item]:
     """CREATE STATISTICS (a brief SHARE UPDATE EXCLUSIVE lock, no scan) then ANALYZE of each table; down: DROP."""
-    file = phase.up_file if direction == "up" else phase.down_file
-    what = phase.name if direction == "up" else f"drops the statistics {phase.up_file} created"
+    file = phase.file(direction)
+    what = phase.name if direction == Direction.UP else f"drops the statistics {phase.up_file} created"
     out: list[Item] = [*_header(m, phase, file, what), *_settings(m, statement_limit=True)]
-    if direction == "down":
+    if direction == Direction.DOWN:
         for st in reversed(phase.statistics):
             out += ["", Step(ObjectKind.STATISTICS, Action.DROP, st.schema, st.name, (st.drop,), table=st.table)]
         return out
@@ -317,11 +318,11 @@ def _statistics_items(m: Migration, phase: Phase, direction: str) -> list[Item]:
 
 def down_items(m: Migration, phase: Phase) -> list[Item]:
     if phase.step == PhaseStep.SETTINGS:
-        return _settings_items(m, phase, "down")
+        return _settings_items(m, phase, Direction.DOWN)
     if phase.step == PhaseStep.EXTENSIONS:
-        return _extensions_items(m, phase, "down")
+        return _extensions_items(m, phase, Direction.DOWN)
     if phase.step == PhaseStep.STATISTICS:
-        return _statistics_items(m, phase, "down")
+        return _statistics_items(m, phase, Direction.DOWN)
     if phase.step in (PhaseStep.REBUILD, PhaseStep.VALIDATE_EXISTING, PhaseStep.DROP_INDEXES):
         return _existing_down(m, phase)
     if phase.step != PhaseStep.INDEXES:

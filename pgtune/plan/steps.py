@@ -47,6 +47,13 @@ class Action(StrEnum):
     RELOAD = "reload"        # pg_reload_conf(): the server reads its configuration files again
 
 
+class Direction(StrEnum):
+    """Which way a phase runs: its up script (apply) or its down script (rollback)."""
+
+    UP = "up"
+    DOWN = "down"
+
+
 INDEX_KINDS = (ObjectKind.INDEX, ObjectKind.PARTITIONED_INDEX, ObjectKind.INDEX_ON_ONLY)
 
 
