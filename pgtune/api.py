@@ -64,9 +64,9 @@ def _library_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-__all__ = ["ConfigOptions", "EmitOptions", "Progress", "SuggestOptions", "Suggestion", "apply", "check", "config",
-           "config_profile", "config_verify", "emit_migration", "health", "is_config_migration", "rollback", "status",
-           "suggest", "verify", "verify_query"]
+__all__ = ["ConfigOptions", "EmitOptions", "Progress", "Report", "Status", "SuggestOptions", "Suggestion", "apply",
+           "check", "config", "config_profile", "config_verify", "emit_migration", "health", "is_config_migration",
+           "rollback", "status", "suggest", "verify", "verify_query"]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ Exit codes: 0 ok, 1 a check failed, 2 usage or connection error.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import json
 import math
@@ -585,11 +584,9 @@ def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None, wait
     _print_report(report, fmt, "rollback")
 
 
-def _print_report(report: Any, fmt: str, verb: str) -> None:
+def _print_report(report: api.Report, fmt: str, verb: str) -> None:
     if fmt == "json":
-        emit_json({"migration_id": report.migration_id, "phases_run": report.phases_run,
-                   "phases_skipped": report.phases_skipped, "warnings": report.warnings,
-                   "steps": [vars(s) for s in report.steps]})
+        emit_json(report.as_dict())
         return
     for w in report.warnings:
         click.echo(f"warning: {w}", err=True)
@@ -621,9 +618,7 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
     with connect(dsn) as conn:
         st = api.status(conn, directory)
     if fmt == "json":
-        emit_json({"migration_id": st.migration_id, "ok": st.ok, "checksum_mismatches": st.checksum_mismatches,
-                   "phases": [dataclasses.asdict(p) for p in st.phases],
-                   **({"settings": [dataclasses.asdict(s) for s in st.settings]} if st.settings else {})})
+        emit_json(st.as_dict())
     else:
         click.echo(tabulate([[p.number, p.name, p.state, ", ".join(p.missing) or "-", ", ".join(p.invalid) or "-",
                               _sizes(p.sizes)] for p in st.phases],

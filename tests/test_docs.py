@@ -111,3 +111,36 @@ def test_every_setting_family_has_its_page() -> None:
 
     pages = {p.stem for p in (DOCS / "settings").glob("*.md")}
     assert pages == {str(f) for f in Family}
+
+
+def page_documented(page: str, section: str) -> set[str]:
+    text = (DOCS / page).read_text()
+    part = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `(\w+)` \|", part, flags=re.M))
+
+
+def test_apply_and_rollback_json_match_the_code() -> None:
+    from pgtune.api import Report
+    from pgtune.apply import Outcome, StepResult
+
+    report = Report("m", steps=[StepResult(1, "SELECT 1", Outcome.DONE)])
+    assert page_documented("apply-json.md", "Top level") == set(report.as_dict())
+    assert page_documented("apply-json.md", "`steps[]`") == fields(StepResult) == set(report.as_dict()["steps"][0])
+    text = (DOCS / "apply-json.md").read_text()
+    for outcome in Outcome:
+        assert f"`{outcome}`" in text
+
+
+def test_status_json_matches_the_code() -> None:
+    from pgtune.api import Status
+    from pgtune.apply import IndexSize, PhaseStatus
+    from pgtune.history import PhaseState
+
+    status = Status("m", [PhaseStatus(1, "indexes", PhaseState.PENDING, sizes=[IndexSize("i", 1, None)])], [])
+    found = status.as_dict()
+    assert page_documented("status-json.md", "Top level") == set(found) | {"settings"}
+    assert page_documented("status-json.md", "`phases[]`") == fields(PhaseStatus) == set(found["phases"][0])
+    assert page_documented("status-json.md", "`phases[].sizes[]`") == fields(IndexSize)
+    text = (DOCS / "status-json.md").read_text()
+    for state in PhaseState:
+        assert f"`{state}`" in text

@@ -1,9 +1,11 @@
-"""What apply, rollback and status tell the caller."""
+"""What apply, rollback and status tell the caller: typed results, and their JSON (docs/apply-json.md,
+docs/status-json.md) from ``as_dict`` alone, so the CLI only renders."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from ..history import PhaseState
 from ..plan import SettingScope
@@ -38,12 +40,18 @@ class Report:
     def changed(self) -> bool:
         return any(s.status == Outcome.DONE for s in self.steps)
 
+    def as_dict(self) -> dict[str, Any]:
+        """``apply`` and ``rollback --format json`` (docs/apply-json.md)."""
+        return {"migration_id": self.migration_id, "phases_run": list(self.phases_run),
+                "phases_skipped": list(self.phases_skipped), "warnings": list(self.warnings),
+                "steps": [asdict(s) for s in self.steps]}
+
 
 @dataclass
 class PhaseStatus:
     number: int
     name: str
-    state: str                       # pending, applied, failed, rolled_back
+    state: PhaseState
     missing: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
     sizes: list[IndexSize] = field(default_factory=list)
@@ -86,6 +94,12 @@ class Status:
     phases: list[PhaseStatus]
     checksum_mismatches: list[str]
     settings: list[SettingStatus] = field(default_factory=list)    # a config migration's settings
+
+    def as_dict(self) -> dict[str, Any]:
+        """``status --format json`` (docs/status-json.md); ``settings`` only for a config migration."""
+        return {"migration_id": self.migration_id, "ok": self.ok, "checksum_mismatches": list(self.checksum_mismatches),
+                "phases": [asdict(p) for p in self.phases],
+                **({"settings": [asdict(s) for s in self.settings]} if self.settings else {})}
 
     @property
     def ok(self) -> bool:
