@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-import pytest
 
 from pgtune.analyze import SkipKind
 from pgtune.capture import read_queries_file
@@ -17,7 +16,6 @@ ONLY_TEMP = "SELECT count(*) FROM stage WHERE id = %s"
 JOINED = 'SELECT o.id FROM "order" o JOIN stage s ON s."userId" = o."userId" WHERE o.status = %s'
 
 
-@pytest.mark.needs_hypopg
 def test_statements_on_a_session_temporary_table_are_skipped_as_temporary(db: str,
                                                                           conn: psycopg.Connection[Any]) -> None:
     shop(conn)
@@ -37,7 +35,6 @@ def test_statements_on_a_session_temporary_table_are_skipped_as_temporary(db: st
     assert not [s for s in advice.skipped if s.kind == SkipKind.CANNOT_PLAN]
 
 
-@pytest.mark.needs_hypopg
 def test_a_queries_file_that_creates_a_temporary_table(conn: psycopg.Connection[Any]) -> None:
     shop(conn)
     text = f"{STAGE};\n{JOINED.replace('%s', chr(39) + 'paid' + chr(39))};\nSELECT * FROM pg_temp.stage WHERE id = 1;"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-import pytest
 
 from pgtune.analyze import Options, sizing
 from pgtune.capture import read_catalog, read_queries_file
@@ -19,7 +18,6 @@ ARCHIVED = ('SELECT id FROM "order" WHERE status = \'archived\' AND "userId" = $
             'ORDER BY "createdAt" DESC LIMIT 20')
 
 
-@pytest.mark.needs_hypopg
 def test_a_partial_predicate_that_keeps_no_row_is_forecast_not_a_crash(conn: psycopg.Connection[Any]) -> None:
     shop(conn)
     advice = suggest(conn, read_queries_file(ARCHIVED + ";"))
@@ -40,7 +38,6 @@ def test_forecasts_on_an_empty_table(conn: psycopg.Connection[Any]) -> None:
     assert sizing.forecast(cat, ("public", "order"), keys, distinct=0.0) == sizing.PAGE
 
 
-@pytest.mark.needs_hypopg
 def test_suggest_on_empty_tables_with_min_rows_zero(conn: psycopg.Connection[Any]) -> None:
     shop(conn)
     conn.execute('DELETE FROM "order"')

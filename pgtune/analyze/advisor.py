@@ -32,7 +32,7 @@ from ..explain import PlanContext, explain_scenarios, prepare_text
 from ..roles import Roles
 from ..snapshot import QualConstant, QualShare, Snapshot, snapshot
 from ..sqltext import ParseFailed
-from . import anchor, extended_stats, sessions, sizing, unhelped, whatif
+from . import anchor, extended_stats, partitions, sessions, sizing, unhelped, whatif
 from .bind import EQ, FUNC, JOIN, NULL, RANGE, Shape, bind
 from .candidates import (
     FOREIGN_KEY,
@@ -316,6 +316,7 @@ class _Selection:
     def run(self, statements: list[Statement]) -> Advice:
         analyzed = [(st, self._with_constants(st, shape)) for st, shape in self._bind_all(statements)]
         self.say(f"analyzed {len(analyzed)} statements, skipped {len(self.advice.skipped)}")
+        self.advice.hints.extend(partitions.statistics_hints(self.catalog, {t for _, s in analyzed for t in s.tables}))
         cands: list[Candidate] = []
         joined: set[tuple[tuple[str, str], str]] = set()
         for pos, (_st, shape) in enumerate(analyzed):
@@ -440,7 +441,7 @@ class _Selection:
         seeds = [c for c in cands if c.foreign_key is None or c.origin == WORKLOAD]
         seeds += [c for c in single_columns(analyzed) if self._worth_it(c)]
         self.say(f"what-if costing of {len(seeds)} candidates with hypopg")
-        with whatif.session(self.conn) as hypo:
+        with whatif.session(self.conn, self.catalog.leaf_partitions) as hypo:
             seeds = self._creatable(hypo, seeds, analyzed)
             hypo.reset()
             costed = [p for p in range(len(analyzed)) if rows[p].cost_before is not None]
@@ -521,16 +522,25 @@ class _Selection:
         return self.forecasts[key]
 
     def _forecast_new(self, cand: Candidate) -> int:
-        distinct = None
         table = self.catalog.tables.get(cand.table)
+        if table is not None and table.partitioned:
+            # Built once per partition, each with its partition's rows and statistics (analyze.partitions).
+            return sum(self._forecast_on(leaf, cand) for leaf in self.catalog.leaf_partitions(cand.table)
+                       if leaf != cand.table)
+        return self._forecast_on(cand.table, cand)
+
+    def _forecast_on(self, on: TableKey, cand: Candidate) -> int:
+        """The forecast of ``cand``'s index on ``on`` (the candidate's table, or one of its partitions)."""
+        distinct = None
+        table = self.catalog.tables.get(on)
         rows = table.reltuples if table else 0.0
         # A sample pays where a wrong guess costs megabytes: on small tables the model's guess will do.
         if (len(cand.keys) > 1 or any(k.expression is not None for k in cand.keys)) and rows >= SAMPLE_ROWS:
-            key = (cand.table, tuple(k.ident for k in cand.keys))
+            key = (on, tuple(k.ident for k in cand.keys))
             if key not in self.distinct:
-                self.distinct[key] = sizing.sample_distinct(self.conn, cand.table, cand.keys, rows)
+                self.distinct[key] = sizing.sample_distinct(self.conn, on, cand.keys, rows)
             distinct = self.distinct[key]
-        return sizing.forecast(self.catalog, cand.table, cand.keys, include=cand.include,
+        return sizing.forecast(self.catalog, on, cand.keys, include=cand.include,
                                fraction=self._kept(cand), distinct=distinct)
 
     def _kept(self, cand: Candidate) -> float | None:

@@ -144,8 +144,14 @@ def forecast(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], *, i
     """Forecast bytes of a btree index on ``table`` (``fraction``: the share of rows a partial one keeps).
 
     ``distinct``: the number of distinct keys, where known (sample_distinct); else from pg_stats.
+    A partitioned table's index is built once per leaf partition, each with the
+    partition's own rows and statistics: the sum of their forecasts (``distinct``,
+    known for the whole table only, is then left to each partition's statistics).
     """
     t = catalog.tables.get(table)
+    if t is not None and t.partitioned:
+        return sum(forecast(catalog, leaf, keys, include=include, fraction=fraction, fillfactor=fillfactor)
+                   for leaf in catalog.leaf_partitions(table) if leaf != table)
     rows = max(t.reltuples if t else 0.0, 0.0) * (fraction if fraction is not None else 1.0)
     if rows <= 0:
         return PAGE              # an index on no rows is its metapage (an empty table, a predicate keeping none)

@@ -6,7 +6,7 @@ resets them, so a crash or an error leaves nothing behind on the server.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,7 +20,9 @@ from .selection import Ident, ident
 
 
 @contextmanager
-def session(conn: psycopg.Connection[Any]) -> Iterator[Hypothetical]:
+def session(conn: psycopg.Connection[Any], leaves: Leaves | None = None) -> Iterator[Hypothetical]:
+    """Hypothetical indexes for the planner of ``conn``; ``leaves``: a partitioned table's leaf partitions
+    (Catalog.leaf_partitions), where a HypoPG that refuses one on the partitioned table gets one per leaf."""
     # hypopg's fake OIDs run out after a few thousand indexes; on a primary it can
     # borrow real ones instead (nothing is written to the catalog).
     in_recovery = conn.execute("SELECT /* pgtune */ pg_is_in_recovery()").fetchone()
@@ -28,7 +30,7 @@ def session(conn: psycopg.Connection[Any]) -> Iterator[Hypothetical]:
         conn.execute("SET /* pgtune */ hypopg.use_real_oids = on")
     conn.execute("SELECT /* pgtune */ hypopg_reset()")
     try:
-        yield Hypothetical(conn)
+        yield Hypothetical(conn, leaves)
     finally:
         if not conn.closed:
             conn.execute("SELECT /* pgtune */ hypopg_reset()")
@@ -37,13 +39,25 @@ def session(conn: psycopg.Connection[Any]) -> Iterator[Hypothetical]:
 _CREATE = ("SELECT /* pgtune */ indexrelid, indexname, hypopg_relation_size(indexrelid) "
            "FROM hypopg_create_index(%s)")
 MAX_PRESENT = 200   # hypothetical indexes kept on tables other than the ones being planned
+Leaves = Callable[[TableKey], list[TableKey]]
 
 
 class Hypothetical:
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    """The hypothetical indexes the planner sees, by candidate.
+
+    A candidate on a partitioned table is one hypothetical index on it where
+    HypoPG accepts that (1.3 does: the planner then sees it on every
+    partition); where HypoPG refuses, it is one per leaf partition, all mapped
+    back to the candidate, so a plan that uses the partitions' indexes counts
+    for it and its size is their sum.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], leaves: Leaves | None = None) -> None:
         self.conn = conn
+        self.leaves: Leaves = leaves or (lambda key: [key])
+        self.per_leaf: set[TableKey] = set()   # partitioned tables HypoPG refused an index on
         self.names: dict[str, int] = {}   # hypopg's index name -> candidate position
-        self.present: dict[Ident, tuple[int, str]] = {}   # what the planner sees now: oid, name
+        self.present: dict[Ident, list[tuple[int, str]]] = {}   # what the planner sees now: oids, names
         self.on_table: dict[TableKey, set[Ident]] = {}    # the same, by table
         self.sizes: dict[Ident, int] = {}
 
@@ -72,20 +86,22 @@ class Hypothetical:
             with self.conn.pipeline():
                 for key in drops:
                     self.drop(key)
-                pending = [(cand, self.conn.execute(_CREATE, (self._statement(cand),))) for cand in creates]
+                pending = [(cand, [self.conn.execute(_CREATE, (text,)) for text in self._statements(cand)])
+                           for cand in creates]
         except psycopg.Error:
             # A refused index skips the calls after it: what the planner sees is no longer known
             # here, so start from none (the next question creates what it needs).
             if not lost(self.conn):
                 self.reset()
             raise
-        for cand, cur in pending:
-            self._record(-1, cand, cur.fetchone())
+        for cand, curs in pending:
+            self._record(-1, cand, [cur.fetchone() for cur in curs])
 
     def drop(self, key: Ident) -> None:
-        oid, _ = self.present.pop(key)
+        made = self.present.pop(key)
         self.on_table[key[0]].discard(key)
-        self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (oid,))
+        for oid, _ in made:
+            self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (oid,))
 
     def size(self, cand: Candidate) -> int:
         """HypoPG's size estimate for ``cand`` (created once if it never was)."""
@@ -96,24 +112,50 @@ class Hypothetical:
         return self.sizes[key]
 
     def create(self, position: int, cand: Candidate) -> tuple[str, int]:
-        """Create ``cand`` hypothetically; return hypopg's index name and its estimated size."""
-        return self._record(position, cand, self.conn.execute(_CREATE, (self._statement(cand),)).fetchone())
+        """Create ``cand`` hypothetically; return hypopg's (first) index name and its estimated size."""
+        try:
+            rows = self._create_all(self._statements(cand))
+        except psycopg.Error:
+            if self.conn.broken or self.conn.closed or cand.table in self.per_leaf \
+                    or self.leaves(cand.table) in ([], [cand.table]):
+                raise
+            self.per_leaf.add(cand.table)      # HypoPG refuses the partitioned table: one per leaf instead
+            rows = self._create_all(self._statements(cand))
+        return self._record(position, cand, rows)
 
-    @staticmethod
-    def _statement(cand: Candidate) -> str:
-        return ddl.create_index(cand.table[0], cand.table[1], "pgtune_hypo", cand.keys, concurrently=False,
-                                where=cand.where, include=cand.include)
+    def _create_all(self, texts: list[str]) -> list[tuple[Any, ...] | None]:
+        """Run every CREATE, or none: a refused one drops those made before it."""
+        rows: list[tuple[Any, ...] | None] = []
+        try:
+            for text in texts:
+                rows.append(self.conn.execute(_CREATE, (text,)).fetchone())
+        except psycopg.Error:
+            if not self.conn.broken and not self.conn.closed:
+                for row in rows:
+                    if row is not None:
+                        self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (row[0],))
+            raise
+        return rows
 
-    def _record(self, position: int, cand: Candidate, row: tuple[Any, ...] | None) -> tuple[str, int]:
-        assert row is not None
-        oid, name, size = row
-        self.names[name] = position
-        self.present[ident(cand)] = (int(oid), name)
+    def _statements(self, cand: Candidate) -> list[str]:
+        tables = self.leaves(cand.table) if cand.table in self.per_leaf else [cand.table]
+        return [ddl.create_index(t[0], t[1], "pgtune_hypo", cand.keys, concurrently=False, where=cand.where,
+                                 include=cand.include) for t in tables]
+
+    def _record(self, position: int, cand: Candidate, rows: list[tuple[Any, ...] | None]) -> tuple[str, int]:
+        made = []
+        estimate = 0
+        for row in rows:
+            assert row is not None
+            oid, name, size = row
+            self.names[name] = position
+            made.append((int(oid), name))
+            # HypoPG (since 1.2) already sizes a partial index by the rows its predicate keeps.
+            estimate += int(size or 0)
+        self.present[ident(cand)] = made
         self.on_table.setdefault(cand.table, set()).add(ident(cand))
-        # HypoPG (since 1.2) already sizes a partial index by the rows its predicate keeps.
-        estimate = int(size or 0)
         self.sizes[ident(cand)] = estimate
-        return name, estimate
+        return (made[0][1] if made else ""), estimate
 
     def reset(self) -> None:
         self.conn.execute("SELECT /* pgtune */ hypopg_reset()")
