@@ -2,15 +2,25 @@
 
 Hypothetical indexes live in this backend's memory only; ``session`` always
 resets them, so a crash or an error leaves nothing behind on the server.
+
+HypoPG names an index ``<oid>btree_<table>_<columns>`` and cuts that at
+NAMEDATALEN bytes, possibly inside a multi-byte character, whatever name the
+CREATE INDEX gives. The name comes back from hypopg_create_index and in every
+EXPLAIN that uses the index; within a session both are read leniently (the cut
+character becomes U+FFFD, the same way in both), so they still match and nothing
+fails to decode. pgtune only matches these names, never shows or sends them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg.adapt import Buffer, Loader
+from psycopg.pq import Format
 
 from .. import ddl
 from ..capture import TableKey
@@ -30,10 +40,37 @@ def session(conn: psycopg.Connection[Any], leaves: Leaves | None = None) -> Iter
         conn.execute("SET /* pgtune */ hypopg.use_real_oids = on")
     conn.execute("SELECT /* pgtune */ hypopg_reset()")
     try:
-        yield Hypothetical(conn, leaves)
+        with _lenient(conn):
+            yield Hypothetical(conn, leaves)
     finally:
         if not conn.closed:
             conn.execute("SELECT /* pgtune */ hypopg_reset()")
+
+
+class _LenientText(Loader):
+    def load(self, data: Buffer) -> str:
+        return bytes(data).decode(self.connection.info.encoding if self.connection else "utf-8", "replace")
+
+
+class _LenientJson(_LenientText):
+    def load(self, data: Buffer) -> Any:
+        return json.loads(super().load(data))
+
+
+@contextmanager
+def _lenient(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """Read text and json (hypopg's names, EXPLAIN's "Index Name") without failing on a cut character."""
+    oids = {"text": (conn.adapters.types["text"].oid, _LenientText),
+            "json": (conn.adapters.types["json"].oid, _LenientJson)}
+    before = {oid: conn.adapters.get_loader(oid, Format.TEXT) for oid, _ in oids.values()}
+    for oid, loader in oids.values():
+        conn.adapters.register_loader(oid, loader)
+    try:
+        yield
+    finally:
+        for oid, previous in before.items():
+            if previous is not None:
+                conn.adapters.register_loader(oid, previous)
 
 
 _CREATE = ("SELECT /* pgtune */ indexrelid, indexname, hypopg_relation_size(indexrelid) "
