@@ -183,10 +183,13 @@ def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, option
                    progress: Progress | None = None) -> tuple[Migration, Path]:
     """Group the advice into phases, capture each target's baseline plan, write the folder."""
     say = progress or (lambda _m: None)
+    # A partitioned table's index is built partition by partition (ON ONLY, then CONCURRENTLY on each, ATTACH).
+    parts = plan.partitions.read(conn, [(s.schema, s.table) for s in suggestion.indexes.indexes])
     migration = plan.build(suggestion.indexes, slug=options.slug, lock_timeout=options.lock_timeout,
                            statement_timeout=options.statement_timeout,
                            first_phase_share=options.first_phase_share,
-                           constraints=suggestion.constraints.constraints if options.constraints else [])
+                           constraints=suggestion.constraints.constraints if options.constraints else [],
+                           partitions=parts)
     return _write_migration(conn, migration, options, say)
 
 
