@@ -1,14 +1,16 @@
 """Issue 24's "Must show", end to end on the production-shaped database (tests/production.py).
 
-suggest → emit → apply → status → verify → rollback through the CLI, each
-with exit 0, every index built valid (the partitioned ones too) after apply,
-and ``pg_dump --schema-only`` identical after the rollback; a partition created
-after apply gets the indexes.
+suggest → emit → apply → status → verify → rollback, and health → health --emit
+→ apply → status → rollback, through the CLI, each with exit 0, every index
+built valid (the partitioned ones too, the fixture's half-finished ON ONLY index
+completed by health) after apply, and ``pg_dump --schema-only`` identical after
+each rollback; a partition created after apply gets the indexes.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,40 @@ def test_suggest_emit_apply_status_verify_rollback_each_exit_0(db: str, conn: ps
     assert invalid_partitioned(conn) <= {FIXTURE_INVALID}
     ok(pgtune("status", str(folder), "--dsn", db))
     ok(pgtune("verify", str(folder), "--dsn", db))
+    ok(pgtune("rollback", str(folder), "--dsn", db))
+    assert _dump(db) == before
+
+
+# ---- health → health --emit → apply → rollback -------------------------------------------------------
+
+def test_health_emit_apply_rollback_each_exit_0(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    prod = production.build(db)
+    production.workload(prod)
+    before = _dump(db)
+    report = json.loads(ok(pgtune("health", "--dsn", db, "--format", "json", "--fail-on", "never",
+                                  "--min-stats-age", "0")).stdout)
+    # Judged at the parent: no finding is about a partition, a partition's attached index or a foreign key's
+    # per-partition clone (its evidence and fix may well list the partitions it touches).
+    partitions = {r[0] for r in conn.execute(
+        "SELECT c.relname FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid WHERE c.relkind IN ('r', 'p')")}
+    attached = {r[0] for r in conn.execute(
+        "SELECT c.relname FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid WHERE c.relkind IN ('i', 'I')")}
+    clones = {r[0] for r in conn.execute(
+        "SELECT c.conname FROM pg_constraint c JOIN pg_constraint p ON p.oid = c.conparentid "
+        "WHERE c.contype = 'f' AND c.conname <> p.conname")}
+    assert partitions and attached and clones
+    for f in report["findings"]:
+        assert f["table"] not in partitions and f["index"] not in attached, f
+        assert f["evidence"].get("constraint") not in clones, f
+        assert not [c for c in clones if re.search(rf"(?<!\w){re.escape(c)}(?!\w)", f["message"])], f
+    foreign_keys = [f["evidence"]["constraint"] for f in report["findings"]
+                    if f["check"] == "foreign-key-without-index"]
+    assert len(foreign_keys) == len(set(foreign_keys)), foreign_keys         # one finding per foreign key
+    folder = tmp_path / "health"
+    ok(pgtune("health", "--dsn", db, "--fail-on", "never", "--min-stats-age", "0", "--emit", str(folder)))
+    ok(pgtune("apply", str(folder), "--dsn", db))
+    assert invalid_partitioned(conn) == set()         # the fixture's ON ONLY index is fixed too
+    ok(pgtune("status", str(folder), "--dsn", db))
     ok(pgtune("rollback", str(folder), "--dsn", db))
     assert _dump(db) == before
 
