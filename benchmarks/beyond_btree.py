@@ -111,11 +111,16 @@ def _project(r: random.Random) -> tuple[int, int]:
     return tenant, tenant * 10 + r.randrange(5)
 
 
+APPEND = ('INSERT INTO "Event" VALUES (%s, timestamptz \'2026-01-01\' + %s * interval \'10 seconds\', %s, %s)')
+
+
 def run_workload(conn: psycopg.Connection[Any], sizes: dict[str, int], seed: int = 5) -> None:
     rng = random.Random(seed)
     for t in templates(sizes):
         for _ in range(t.calls):
             conn.execute(t.sql, t.params(rng, 1.0)).fetchall()
+    for i in range(sizes["events"] + 1, sizes["events"] + 501):      # events are appended as they happen
+        conn.execute(APPEND, (i, i, f"k{i % 9}", i % 1000))
     burst(conn, sizes["counters"], 3000, seed)
 
 

@@ -302,3 +302,38 @@ def test_a_btree_on_a_column_the_updates_set_is_withdrawn_when_the_hot_updates_i
     assert not any("seenAt" in ix.columns for ix in names.values())
     assert any("withdrawn" in h and "stops HOT updates" in h and "seenAt" in h for h in result.indexes.hints), \
         result.indexes.hints
+
+
+def appended_and_read(db: str, conn: psycopg.Connection[Any], query: str, days: int = 1) -> api.Suggestion:
+    conn.execute(EVENTS)
+    steady_state(conn)
+    with psycopg.connect(db, autocommit=True) as app:
+        for i in range(300):          # the application appends
+            app.execute('INSERT INTO "Event" VALUES (%s, timestamptz \'2026-01-01\' + %s * interval \'10 seconds\', '
+                        "'k1')", (150_001 + i, 150_001 + i))
+        for day in range(3, 9):
+            app.execute(query.replace("$1", "%s").replace("$2", "%s"),
+                        (f"2026-01-{day:02d}", f"2026-01-{day + days:02d}"))
+    flushed(conn)
+    return api.suggest(conn, api.SuggestOptions(constraints=False))
+
+
+def test_a_brin_takes_the_place_of_a_range_btree_when_it_keeps_most_of_its_saving(
+        db: str, conn: psycopg.Connection[Any]) -> None:
+    kinds_by_day = ('SELECT kind, count(*) FROM "Event" WHERE "createdAt" >= $1 AND "createdAt" < $2 '
+                    "GROUP BY kind")
+    result = appended_and_read(db, conn, kinds_by_day)
+    events = [ix for ix in result.indexes.indexes if ix.table == "Event"]
+    assert [(ix.columns, str(ix.method)) for ix in events] == [(["createdAt"], "brin")], result.indexes.hints
+    assert "in place of the b-tree" in events[0].reason and "of its size" in events[0].reason
+    served = [st for st in result.indexes.statements if "GROUP BY" in st.query]
+    assert served and all(st.indexes == [events[0].name] for st in served)
+
+
+def test_a_range_btree_stays_where_the_brin_keeps_too_little_of_its_saving(
+        db: str, conn: psycopg.Connection[Any]) -> None:
+    latest = 'SELECT id FROM "Event" WHERE "createdAt" >= $1 AND "createdAt" < $2 ORDER BY "createdAt" LIMIT 10'
+    result = appended_and_read(db, conn, latest, days=5)   # the b-tree reads 10 rows in order, the BRIN sorts 5 days
+    events = [ix for ix in result.indexes.indexes if ix.table == "Event"]
+    assert [(ix.columns, str(ix.method)) for ix in events] == [(["createdAt"], "btree")]
+    assert any("brin_idx not proposed: the b-tree" in h for h in result.indexes.hints), result.indexes.hints

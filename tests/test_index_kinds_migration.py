@@ -160,3 +160,18 @@ def test_a_role_that_may_not_create_the_extension_gets_one_clear_line(
     text = str(failed.value)
     assert f"role {limited} may not create extension pageinspect" in text and "\n" not in text
     assert not installed(conn, "pageinspect")
+
+
+@pytest.mark.parametrize("layout", [plan.Layout.PRISMA, plan.Layout.GOLANG_MIGRATE])
+def test_the_extension_phase_has_a_step_in_the_migration_tools_layouts(
+        conn: psycopg.Connection[Any], tmp_path: Path, layout: plan.Layout) -> None:
+    conn.execute(POSTS)
+    plan.write_layout(plan.build(trigram_advice(conn)), tmp_path / "m", layout)
+    files = sorted((tmp_path / "m").rglob("*.sql"))
+    text = "\n".join(f.read_text() for f in files)
+    assert text.index("CREATE EXTENSION IF NOT EXISTS pg_trgm") < text.index('"Post_title_trgm_idx"')
+    if layout == plan.Layout.GOLANG_MIGRATE:
+        assert "DROP EXTENSION IF EXISTS pg_trgm" in text          # its down file: this migration installs it
+    out = subprocess.run([squawk_bin(), f"--pg-version={conn.info.server_version // 10000}",
+                          *[str(f) for f in files]], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -60,6 +60,8 @@ class StepKind(StrEnum):
     DROP_HELPER = "drop-helper"       # the CHECK (… IS NOT NULL) once the column is NOT NULL
     REBUILD = "rebuild"               # an existing index: REINDEX, or dropped and built again
     DROP_INDEX = "drop-index"
+    CREATE_EXTENSION = "create-extension"     # CREATE EXTENSION IF NOT EXISTS the indexes after it need (pg_trgm)
+    CREATE_STATISTICS = "create-statistics"   # CREATE STATISTICS, then the table's ANALYZE
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,15 @@ def steps(m: Migration) -> list[Step]:
                                 ix.restore[0] if ix.restore else None, True, restores=tuple(ix.restore[1:]),
                                 note="Definition at emit: " + ix.definition, typed=first))
                 out += [Step(p, StepKind.DROP_INDEX, f"drop_{ix.name}", st.text, None, True, typed=st) for st in more]
+        elif p.step == PhaseStep.EXTENSIONS:
+            # Its undo only where this migration installs it (an extension there at emit is never dropped).
+            out += [Step(p, StepKind.CREATE_EXTENSION, f"extension_{e.name}", e.create,
+                         None if e.installed else e.drop, False, down_rule="ban-drop-extension")
+                    for e in p.extensions]
+        elif p.step == PhaseStep.STATISTICS:
+            out += [Step(p, StepKind.CREATE_STATISTICS, st.name, st.create, st.drop, False) for st in p.statistics]
+            analyzed = dict.fromkeys((st.table, st.analyze) for st in p.statistics)
+            out += [Step(p, StepKind.ANALYZE, f"analyze_{table}", a, None, False) for table, a in analyzed]
         else:
             raise MigrationError(f"phase {p.number} ({p.step}) has no {Layout.PRISMA}/{Layout.FLYWAY}/"
                                  f"{Layout.GOLANG_MIGRATE} layout: emit it in pgtune's own layout")
@@ -137,8 +148,9 @@ def without_ledgers(m: Migration) -> tuple[Migration, list[str]]:
     for p in m.phases:
         q = replace(p, indexes=keep(p.indexes, "index"), constraints=keep(p.constraints, "constraint"),
                     existing=keep(p.existing, "index"), existing_constraints=keep(p.existing_constraints,
-                                                                                  "constraint"))
-        if q.indexes or q.constraints or q.existing or q.existing_constraints:
+                                                                                  "constraint"),
+                    statistics=keep(p.statistics, "statistics"))
+        if q.indexes or q.constraints or q.existing or q.existing_constraints or q.extensions or q.statistics:
             phases.append(replace(q, number=len(phases) + 1))
     return replace(m, phases=phases), list(left_out)
 
