@@ -635,7 +635,9 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
                                          "in force"], disable_numparse=True))
             for s in st.settings:
                 if s.pending_restart:
-                    click.echo(f"pending restart: {s.name} is written ({s.now}), in force after the next restart "
+                    written = f"is written ({s.now})" if s.now is not None else \
+                        "is reset in postgresql.auto.conf (back to the configuration file or the default)"
+                    click.echo(f"pending restart: {s.name} {written}, in force after the next restart "
                                f"(now {s.in_force}); pgtune never restarts the server")
     if not st.ok:
         sys.exit(1)
@@ -884,6 +886,9 @@ class _Size(click.ParamType[int]):
 @click.option("--cpus", type=click.IntRange(1), default=None, help="The server's CPUs (default: from its host).")
 @click.option("--storage", type=click.Choice([s.value for s in ConfigStorage]), default=None,
               help="What the data lives on (default: the data directory's device, when on the host).")
+@click.option("--pooler/--no-pooler", default=None,
+              help="Whether a connection pooler holds the server's connections (default: told from application_name "
+                   "and DISCARD ALL); sizes max_connections.")
 @click.option("--profile", type=click.Choice([p.value for p in Profile]), default=None,
               help="A new server with no history: print settings for this workload from documented formulas "
                    "(needs --memory; no connection).")
@@ -902,8 +907,8 @@ class _Size(click.ParamType[int]):
               help="With --emit: statement_timeout of the migration's statements.")
 @handle_errors
 def config(dsn: str | None, fmt: str, window: float | None, memory: int | None, cpus: int | None,
-           storage: str | None, profile: str | None, connections: int | None, output: str, server_version: int,
-           emit_dir: str | None, lock_timeout: str, statement_timeout: str) -> None:
+           storage: str | None, pooler: bool | None, profile: str | None, connections: int | None, output: str,
+           server_version: int, emit_dir: str | None, lock_timeout: str, statement_timeout: str) -> None:
     """Propose server settings from what the server actually does, with the evidence for each.
 
     Reads pg_settings and the statistics that show a setting is wrong
@@ -935,7 +940,7 @@ def config(dsn: str | None, fmt: str, window: float | None, memory: int | None, 
         emit = api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, lock_timeout=lock_timeout,
                                statement_timeout=statement_timeout, slug="config")
     options = api.ConfigOptions(window_s=window, memory=memory, cpus=cpus,
-                                storage=ConfigStorage(storage) if storage else None)
+                                storage=ConfigStorage(storage) if storage else None, pooler=pooler)
     with connect(dsn) as conn:
         report = api.config(conn, options, emit=emit)
     if report.migration is not None:

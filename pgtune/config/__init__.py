@@ -37,6 +37,7 @@ class ConfigOptions:
     memory: int | None = None              # bytes; else the host's (cgroup limit), when pgtune runs there
     cpus: int | None = None
     storage: Storage | None = None
+    pooler: bool | None = None             # a connection pooler in front; None: told from what the server shows
 
 
 def run(conn: psycopg.Connection[Any], options: ConfigOptions | None = None, *,
@@ -51,10 +52,13 @@ def run(conn: psycopg.Connection[Any], options: ConfigOptions | None = None, *,
     data_dir = snap.settings["data_directory"].setting if "data_directory" in snap.settings else None
     found = hardware.detect(server.backend_pid, data_dir, snap.major)
     hw = hardware.merge(found, opts.memory, opts.cpus, opts.storage)
-    ctx = Context(snap, hw)
+    ctx = Context(snap, hw, pooler=opts.pooler)
     if hw.memory_bytes is None:
         ctx.notes.append("the server's memory is unknown (pgtune does not run on its host): give --memory, "
                          "--cpus and --storage for memory, parallel and I/O proposals")
+    if snap.statements_readable and not snap.reads_all_stats:
+        ctx.notes.append("this role sees only its own statements in pg_stat_statements (grant it pg_read_all_stats): "
+                         "other roles' spills, JIT time and session features are not judged")
     if not snap.statements_readable:
         ctx.notes.append("pg_stat_statements is not readable in this database: no per-statement evidence "
                          "(temporary files, JIT, UPDATE columns)")
@@ -62,7 +66,7 @@ def run(conn: psycopg.Connection[Any], options: ConfigOptions | None = None, *,
         family.propose(ctx)
     ctx.proposals.sort(key=lambda p: (p.scope.rank, p.family, p.setting, p.role or "", p.schema or "",
                                       p.table or ""))
-    checked = budget.check(budget.effective(snap, ctx.proposals), hw.memory_bytes)
+    checked = budget.check_set(snap, ctx.proposals, hw.memory_bytes)
     period = {"since": snap.since.isoformat(), "until": snap.taken_at.isoformat(),
               "seconds": round(snap.seconds, 1), "window": snap.window}
     report = ConfigReport(str(snap.server_version_num), str(server.platform), server.superuser, hw.as_dict(), period,

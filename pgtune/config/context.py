@@ -17,6 +17,8 @@ class Context:
     notes: list[str] = field(default_factory=list)
     proposals: list[Proposal] = field(default_factory=list)
     advice: list[Advice] = field(default_factory=list)
+    pooler: bool | None = None      # --pooler / --no-pooler: the DBA says whether a pooler is in front
+    work_mem_held: int = 0          # the largest work_mem a spill needed that the memory budget held back
 
     def server(self, name: str, value: str, family: Family, why: str, expect: str,
                symptom: Symptom = Symptom.NONE, **evidence: Any) -> Proposal:

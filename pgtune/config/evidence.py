@@ -17,12 +17,15 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
-from .. import catalog_sql
+from .. import capabilities, catalog_sql
 from ..connect import lost
 from ..errors import UnsupportedServer
 from .model import InForce
+from .workload import Workload
+from .workload import read as read_workload
 
 STATEMENT_LIMIT = 500
 
@@ -71,10 +74,14 @@ class TableStats:
     reltuples: float
     bytes: int
     reloptions: dict[str, str] = field(default_factory=dict)
+    seq_scans: int = 0
+    heap_blks_read: int = 0         # heap blocks read from outside shared_buffers
+    inserted_since_vacuum: int = 0  # gauge: n_ins_since_vacuum
 
     def minus(self, before: TableStats) -> TableStats:
         diff = {k: getattr(self, k) - getattr(before, k)
-                for k in ("inserts", "updates", "hot_updates", "deletes", "vacuums", "autovacuums")}
+                for k in ("inserts", "updates", "hot_updates", "deletes", "vacuums", "autovacuums", "seq_scans",
+                          "heap_blks_read")}
         newpage = (self.newpage_updates - before.newpage_updates
                    if self.newpage_updates is not None and before.newpage_updates is not None else None)
         return replace(self, newpage_updates=newpage, **diff)
@@ -129,6 +136,13 @@ class Snapshot:
     statements_dealloc: int | None = None  # pg_stat_statements_info.dealloc: entries evicted (max reached)
     available: frozenset[str] = frozenset()  # extensions pgtune uses that the server could load
     window: bool = False                   # counters are the difference of two readings
+    workload: Workload = field(default_factory=Workload)   # every statement: role, calls, kind, text length
+    peak_sessions: int = 0                 # the most client sessions seen open (sampled during a --window)
+    pooler_sessions: dict[str, int] = field(default_factory=dict)  # application_name of a pooler -> sessions
+    statements_entries: int | None = None  # statements pg_stat_statements holds (every database)
+    qualstats_entries: int | None = None   # entries in pg_qualstats' shared table (every database)
+    qualstats_statements: int | None = None    # the statements they belong to
+    reads_all_stats: bool = True           # superuser or pg_read_all_stats: every role's statements are visible
 
     @property
     def seconds(self) -> float:
@@ -140,6 +154,10 @@ class Snapshot:
 
     def setting(self, name: str) -> InForce:
         return self.settings[name]
+
+    def visible(self, name: str) -> bool:
+        """Can this role read the setting? (superuser-only ones, e.g. shared_preload_libraries, are hidden.)"""
+        return name in self.settings
 
     def role_value(self, role: str, database: str | None, name: str) -> str | None:
         return self.role_settings.get((role, database), {}).get(name)
@@ -159,32 +177,51 @@ def options(raw: list[str]) -> dict[str, str]:
     return out
 
 
-def _statements(conn: psycopg.Connection[Any], version: int) -> tuple[list[StatementStats], bool]:
-    installed = conn.execute("SELECT /* pgtune */ count(*) FROM pg_catalog.pg_extension "
-                             "WHERE extname = 'pg_stat_statements'").fetchone()
-    if not installed or not installed[0]:
-        return [], False
+def statements_schema(conn: psycopg.Connection[Any]) -> str | None:
+    """The schema pg_stat_statements is installed in here (``extensions`` on Supabase), or None."""
+    found = conn.execute(catalog_sql.load("extension_schema"), {"name": "pg_stat_statements"}).fetchone()
+    return str(found[0]) if found else None
+
+
+def _composed(name: str, schema: str) -> sql.Composed:
+    return sql.SQL(catalog_sql.load(name)).format(statements=sql.Identifier(schema, "pg_stat_statements"),
+                                                  info=sql.Identifier(schema, "pg_stat_statements_info"))
+
+
+def _statements(conn: psycopg.Connection[Any], version: int, schema: str | None
+                ) -> tuple[list[StatementStats], Workload, bool]:
+    if schema is None:
+        return [], Workload(), False
     try:
-        with conn.transaction():
-            found = rows(conn, "config_statements" if version >= 150000 else "config_statements_14",
-                         {"limit": STATEMENT_LIMIT})
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(_composed("config_statements" if version >= 150000 else "config_statements_14", schema),
+                        {"limit": STATEMENT_LIMIT})
+            found = cur.fetchall()
+        workload = read_workload(conn, sql.Identifier(schema, "pg_stat_statements"))
     except psycopg.Error:
         if lost(conn):
             raise
-        return [], False        # not preloaded (the view errors), or not on the search_path
+        return [], Workload(), False        # not preloaded: the view errors
     return [StatementStats(r["queryid"], r["query"], r["role"] or "", r["calls"], r["total_ms"],
-                           r["temp_blks_written"], r["jit_functions"], r["jit_ms"]) for r in found], True
+                           r["temp_blks_written"], r["jit_functions"], r["jit_ms"]) for r in found], workload, True
 
 
-def _dealloc(conn: psycopg.Connection[Any]) -> int | None:
+def _statements_info(conn: psycopg.Connection[Any], schema: str) -> tuple[int | None, int | None]:
+    """(evictions since pg_stat_statements' reset, statements it holds now), None where unreadable."""
     try:
-        with conn.transaction():
-            info = rows(conn, "config_statements_info")
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(_composed("config_statements_info", schema))
+            info = cur.fetchone()
     except psycopg.Error:
         if lost(conn):
             raise
-        return None
-    return int(info[0]["dealloc"]) if info else None
+        return None, None
+    return (int(info["dealloc"]), int(info["entries"])) if info else (None, None)
+
+
+def sessions_now(conn: psycopg.Connection[Any]) -> int:
+    """Client sessions open now (pgtune's own left out)."""
+    return int(rows(conn, "config_session_count")[0]["sessions"])
 
 
 def capture(conn: psycopg.Connection[Any]) -> Snapshot:
@@ -210,17 +247,25 @@ def capture(conn: psycopg.Connection[Any]) -> Snapshot:
     tables = {(r["schema"], r["table"]): TableStats(
         r["schema"], r["table"], r["live"], r["dead"], r["inserts"], r["updates"], r["hot_updates"],
         r["newpage_updates"], r["deletes"], r["vacuums"], r["autovacuums"], r["reltuples"], r["bytes"],
-        options(r["reloptions"])) for r in rows(conn, "config_tables_16" if version >= 160000 else "config_tables")}
-    statements, readable = _statements(conn, version)
+        options(r["reloptions"]), r["seq_scans"], r["heap_blks_read"], r["inserted_since_vacuum"])
+        for r in rows(conn, "config_tables_16" if version >= 160000 else "config_tables")}
+    schema = statements_schema(conn)
+    statements, workload, readable = _statements(conn, version, schema)
+    dealloc, entries = _statements_info(conn, schema) if readable and schema else (None, None)
     sessions = [Sessions(r["role"], r["state"], r["sessions"], r["longest_s"], r["youngest_s"])
                 for r in rows(conn, "config_connections")]
     indexed = {(r["schema"], r["table"]): (frozenset(r["columns"]), bool(r["expressions"]))
                for r in rows(conn, "config_indexed_columns")}
     dbname = conn.execute("SELECT /* pgtune */ pg_catalog.current_database()").fetchone()
+    caps = capabilities.probe(conn)
     return Snapshot(version, dbname[0] if dbname else "", db["taken_at"], since, settings, roles, counters,
-                    db["database_bytes"], tables, statements, sessions, readable, indexed,
-                    _dealloc(conn) if readable else None,
-                    frozenset(r["name"] for r in rows(conn, "config_available_extensions")))
+                    db["database_bytes"], tables, statements, sessions, readable, indexed, dealloc,
+                    frozenset(r["name"] for r in rows(conn, "config_available_extensions")),
+                    workload=workload, peak_sessions=sum(x.count for x in sessions),
+                    pooler_sessions={r["application_name"]: r["sessions"]
+                                     for r in rows(conn, "config_pooler_sessions")},
+                    statements_entries=entries, qualstats_entries=caps.qualstats_entries,
+                    qualstats_statements=caps.qualstats_statements, reads_all_stats=caps.reads_all_stats)
 
 
 def window(before: Snapshot, after: Snapshot) -> Snapshot:
@@ -233,14 +278,24 @@ def window(before: Snapshot, after: Snapshot) -> Snapshot:
         d = s.minus(prev) if prev is not None else s
         if d.calls > 0:
             statements.append(d)
+    dealloc = (after.statements_dealloc - before.statements_dealloc
+               if after.statements_dealloc is not None and before.statements_dealloc is not None
+               and after.statements_dealloc >= before.statements_dealloc else after.statements_dealloc)
     return replace(after, since=before.taken_at, counters=after.counters.minus(before.counters), tables=tables,
-                   statements=statements, window=True)
+                   statements=statements, window=True, workload=after.workload.minus(before.workload),
+                   statements_dealloc=dealloc, peak_sessions=max(before.peak_sessions, after.peak_sessions))
 
 
 def read(conn: psycopg.Connection[Any], window_s: float | None = None) -> Snapshot:
-    """Since the counters' reset, or over ``window_s`` seconds (two readings)."""
+    """Since the counters' reset, or over ``window_s`` seconds (two readings, the sessions counted every second
+    between them for the peak in use)."""
     first = capture(conn)
     if not window_s:
         return first
-    time.sleep(window_s)
-    return window(first, capture(conn))
+    end = time.monotonic() + window_s
+    peak = 0
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(1.0, left))
+        peak = max(peak, sessions_now(conn))
+    snap = window(first, capture(conn))
+    return replace(snap, peak_sessions=max(snap.peak_sessions, peak))

@@ -98,11 +98,12 @@ def target(s: PlannedSetting) -> str:
     return "server"
 
 
-def _objects(conn: psycopg.Connection[Any]) -> tuple[dict[str, str], dict[tuple[str | None, str | None],
-                                                                          dict[str, str]],
-                                                     dict[tuple[str, str], dict[str, str]],
-                                                     dict[str, tuple[str, bool]]]:
-    auto = auto_conf(conn)
+def _objects(conn: psycopg.Connection[Any], server: bool
+             ) -> tuple[dict[str, str], dict[tuple[str | None, str | None], dict[str, str]],
+                        dict[tuple[str, str], dict[str, str]], dict[str, tuple[str, bool]]]:
+    """What the migration's objects hold now; postgresql.auto.conf (superuser-only) only when it has
+    server settings."""
+    auto = auto_conf(conn) if server else {}
     roles = {(r["role"], r["database"]): options(r["settings"] or []) for r in rows(conn, "config_role_settings")}
     version = conn.info.server_version
     tables = {(r["schema"], r["table"]): options(r["reloptions"])
@@ -113,7 +114,8 @@ def _objects(conn: psycopg.Connection[Any]) -> tuple[dict[str, str], dict[tuple[
 
 def states(conn: psycopg.Connection[Any], m: Migration) -> list[SettingStatus]:
     """Each setting of the migration: what its object holds now, and whether that is pgtune's doing."""
-    auto, roles, tables, settings = _objects(conn)
+    server = any(s.scope in (SettingScope.RELOAD, SettingScope.RESTART) for p in m.phases for s in p.settings)
+    auto, roles, tables, settings = _objects(conn, server)
     out = []
     for phase in m.phases:
         for s in phase.settings:

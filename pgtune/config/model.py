@@ -44,6 +44,12 @@ class Symptom(StrEnum):
     SHORT_CONNECTIONS = "short-connections"        # sessions opened and closed per request
     IDLE_IN_TRANSACTION = "idle-in-transaction"    # sessions holding a transaction open while idle
     JIT_OVERHEAD = "jit-overhead"                  # statements spending their time compiling
+    FULL_PAGE_IMAGES = "full-page-images"          # a large share of WAL is whole pages: checkpoints too often
+    CONNECTION_LIMIT = "connection-limit"          # sessions at or near max_connections
+    NOT_PRELOADED = "not-preloaded"                # a library pgtune needs is not in shared_preload_libraries
+    STATEMENTS_EVICTED = "statements-evicted"      # pg_stat_statements full: entries evicted (dealloc)
+    QUALSTATS_FULL = "qualstats-full"              # pg_qualstats' table full: predicates and constants evicted
+    LONG_TEXTS = "long-texts"                      # statements longer than track_activity_query_size
     NONE = "none"                                  # a setting with no measurable symptom (a planner cost, a size)
 
 
@@ -142,7 +148,8 @@ class MemoryBudget:
 
     shared_buffers + (max_connections × work_mem × hash_mem_multiplier)
     + (autovacuum_max_workers × autovacuum_work_mem, or maintenance_work_mem)
-    + wal_buffers, against the server's memory (its cgroup limit where one applies).
+    + wal_buffers + PostgreSQL's other shared memory, against the server's memory (its
+    cgroup limit where one applies), after the restart and until it.
     """
 
     memory_bytes: int | None
@@ -156,6 +163,8 @@ class MemoryBudget:
     total_bytes: int
     ok: bool
     message: str
+    other_shared: int = 0              # PostgreSQL's other shared memory (connection slots, statistics entries, …)
+    interim_bytes: int = 0             # the worst case until the restart (restart-level settings not yet in force)
 
 
 @dataclass

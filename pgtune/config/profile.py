@@ -124,5 +124,6 @@ def compute(p: Profile, memory: int, cpus: int | None, storage: Storage, connect
     cfg.budget = budget.check({"shared_buffers": shared, "max_connections": conns, "work_mem": work,
                                "hash_mem_multiplier": 2.0 if server_version_num >= 150000 else 1.0,
                                "autovacuum_max_workers": 3, "autovacuum_work_mem": -1,
-                               "maintenance_work_mem": mwm, "wal_buffers": -1}, memory)
+                               "maintenance_work_mem": mwm, "wal_buffers": -1,
+                               "other_shared": budget.estimated_shared(conns, shared)}, memory)
     return cfg

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..apply import SettingState, SettingStatus
 from ..plan import Migration, PlannedSetting, SettingScope
-from . import jit, vacuum
+from . import connections, extensions, jit, vacuum, wal
 from .evidence import Snapshot
 from .migration import target
 from .model import Symptom
@@ -89,6 +89,9 @@ def _check(s: PlannedSetting, snap: Snapshot, st: SettingStatus | None) -> Setti
 
 
 Measured = tuple[Outcome, dict[str, Any], str]
+# An external sort writes its data at least twice (its runs, then the merge); a parallel index build that
+# fits in memory still writes it once, the workers' output handed to the leader: at most this share is left.
+HANDOFF_SHARE = 0.6
 
 
 def _temp_spill(s: PlannedSetting, snap: Snapshot) -> Measured:
@@ -97,8 +100,16 @@ def _temp_spill(s: PlannedSetting, snap: Snapshot) -> Measured:
     if not ran:
         return Outcome.NOT_MEASURED, {}, "the statements that spilled did not run in the period"
     temp = sum(st.temp_blks_written for st in ran) * 8192
-    now = {"calls": sum(st.calls for st in ran), "temp_bytes": temp}
-    return (Outcome.GONE if temp == 0 else Outcome.PERSISTS), now, ""
+    calls = sum(st.calls for st in ran)
+    now = {"calls": calls, "temp_bytes": temp}
+    if temp == 0:
+        return Outcome.GONE, now, ""
+    before = s.evidence.get("largest_spill_per_call")
+    if s.name == "maintenance_work_mem" and before and temp / calls <= HANDOFF_SHARE * before:
+        return Outcome.GONE, now, ("the external sort is gone: what remains is a parallel build's hand-off (its "
+                                   "workers' sorted runs reach the leader through temporary files, whatever the "
+                                   "memory)")
+    return Outcome.PERSISTS, now, ""
 
 
 def _checkpoints(s: PlannedSetting, snap: Snapshot) -> Measured:
@@ -113,7 +124,19 @@ def _checkpoints(s: PlannedSetting, snap: Snapshot) -> Measured:
 def _wal_buffers(s: PlannedSetting, snap: Snapshot) -> Measured:
     c = snap.counters
     now = {"wal_buffers_full": c.wal_buffers_full, "wal_bytes": c.wal_bytes}
-    return (Outcome.GONE if c.wal_buffers_full < 100 else Outcome.PERSISTS), now, ""
+    if c.wal_bytes == 0:
+        return Outcome.NOT_MEASURED, now, "no WAL written in the period"
+    return (Outcome.GONE if c.wal_buffers_full < wal.MIN_BUFFERS_FULL else Outcome.PERSISTS), now, ""
+
+
+def _full_pages(s: PlannedSetting, snap: Snapshot) -> Measured:
+    c = snap.counters
+    if c.wal_records == 0:
+        return Outcome.NOT_MEASURED, {}, "no WAL written in the period"
+    share = c.wal_fpi / c.wal_records
+    now = {"wal_fpi": c.wal_fpi, "wal_records": c.wal_records, "fpi_share": round(share, 3),
+           "checkpoints_timed": c.checkpoints_timed}
+    return (Outcome.GONE if share < wal.MIN_FPI_SHARE else Outcome.PERSISTS), now, ""
 
 
 def _table(s: PlannedSetting, snap: Snapshot) -> Any:
@@ -139,11 +162,18 @@ def _hot(s: PlannedSetting, snap: Snapshot) -> Measured:
 
 
 def _cache(s: PlannedSetting, snap: Snapshot) -> Measured:
+    """Gone: hits 99%, or no more reads than the cache holds (a cache warming after the restart: each block read
+    once, none read again because it was evicted)."""
     ratio = snap.counters.hit_ratio
-    now = {"hit_ratio": ratio, "blocks_read": snap.counters.blks_read}
+    holds = min(snap.setting("shared_buffers").bytes or 0, snap.database_bytes) // 8192
+    now = {"hit_ratio": ratio, "blocks_read": snap.counters.blks_read, "blocks_the_cache_holds": holds}
     if ratio is None:
         return Outcome.NOT_MEASURED, now, "no block was read in the period"
-    return (Outcome.GONE if ratio >= 0.99 else Outcome.PERSISTS), now, ""
+    if ratio >= 0.99:
+        return Outcome.GONE, now, ""
+    if snap.counters.blks_read <= holds:
+        return Outcome.GONE, now, "a cache warming: no more blocks read than the cache holds"
+    return Outcome.PERSISTS, now, ""
 
 
 def _idle(s: PlannedSetting, snap: Snapshot) -> Measured:
@@ -165,6 +195,56 @@ def _jit(s: PlannedSetting, snap: Snapshot) -> Measured:
     return (Outcome.GONE if worst < jit.SHARE else Outcome.PERSISTS), now, ""
 
 
+def _connections(s: PlannedSetting, snap: Snapshot) -> Measured:
+    limit = int(snap.setting("max_connections").number)
+    reserved = int(snap.setting("superuser_reserved_connections").number)
+    now = {"peak_sessions": snap.peak_sessions, "max_connections": limit, "peak_sampled": snap.window}
+    near = snap.peak_sessions >= connections.NEAR_LIMIT * (limit - reserved)
+    return (Outcome.PERSISTS if near else Outcome.GONE), now, ""
+
+
+def _preloaded(s: PlannedSetting, snap: Snapshot) -> Measured:
+    if not snap.visible("shared_preload_libraries"):
+        return Outcome.NOT_MEASURED, {}, "this role cannot read shared_preload_libraries"
+    loaded = [x.strip().strip('"') for x in snap.setting("shared_preload_libraries").setting.split(",")]
+    missing = [x for x in s.evidence.get("missing", []) if x not in loaded]
+    now = {"shared_preload_libraries": ", ".join(x for x in loaded if x), "missing": missing}
+    return (Outcome.PERSISTS if missing else Outcome.GONE), now, ""
+
+
+def _evicted(s: PlannedSetting, snap: Snapshot) -> Measured:
+    if snap.statements_dealloc is None:
+        return Outcome.NOT_MEASURED, {}, "pg_stat_statements_info is not readable"
+    limit = int(snap.setting("pg_stat_statements.max").number)
+    now = {"dealloc": snap.statements_dealloc, "entries": snap.statements_entries, "max": limit}
+    full = snap.statements_entries is not None and snap.statements_entries >= extensions.FULL_SHARE * limit
+    return (Outcome.PERSISTS if snap.statements_dealloc or full else Outcome.GONE), now, ""
+
+
+def _qualstats(s: PlannedSetting, snap: Snapshot) -> Measured:
+    if snap.qualstats_entries is None or "pg_qualstats.max" not in snap.settings:
+        return Outcome.NOT_MEASURED, {}, "pg_qualstats' table is not readable here"
+    limit = int(snap.setting("pg_qualstats.max").number)
+    now = {"entries": snap.qualstats_entries, "max": limit}
+    full = snap.qualstats_entries >= extensions.FULL_SHARE * limit
+    return (Outcome.PERSISTS if full else Outcome.GONE), now, ""
+
+
+def _long_texts(s: PlannedSetting, snap: Snapshot) -> Measured:
+    size = snap.setting("track_activity_query_size").bytes or 0
+    ids = {x["queryid"] for x in s.evidence.get("statements", [])}
+    seen = [e for e in snap.workload.entries if e.queryid in ids]
+    if not seen:
+        return Outcome.NOT_MEASURED, {}, "the long statements are no longer in pg_stat_statements"
+    longer = [e for e in seen if e.text_bytes >= size]
+    now = {"track_activity_query_size_bytes": size, "longer": len(longer),
+           "longest_bytes": max(e.text_bytes for e in seen)}
+    return (Outcome.PERSISTS if longer else Outcome.GONE), now, ""
+
+
 MEASURES = {Symptom.TEMP_SPILL: _temp_spill, Symptom.REQUESTED_CHECKPOINTS: _checkpoints,
             Symptom.WAL_BUFFERS_FULL: _wal_buffers, Symptom.DEAD_TUPLES: _dead, Symptom.NON_HOT_UPDATES: _hot,
-            Symptom.CACHE_MISSES: _cache, Symptom.IDLE_IN_TRANSACTION: _idle, Symptom.JIT_OVERHEAD: _jit}
+            Symptom.CACHE_MISSES: _cache, Symptom.IDLE_IN_TRANSACTION: _idle, Symptom.JIT_OVERHEAD: _jit,
+            Symptom.FULL_PAGE_IMAGES: _full_pages, Symptom.CONNECTION_LIMIT: _connections,
+            Symptom.NOT_PRELOADED: _preloaded, Symptom.STATEMENTS_EVICTED: _evicted,
+            Symptom.QUALSTATS_FULL: _qualstats, Symptom.LONG_TEXTS: _long_texts}

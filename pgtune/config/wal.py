@@ -77,9 +77,10 @@ def _checkpoint_timeout(ctx: Context) -> None:
                f"{c.checkpoints_timed} timed checkpoints in {ctx.snap.seconds:,.0f} s, and {share:.0%} of the WAL "
                f"records were full-page images ({c.wal_fpi:,} of {c.wal_records:,})",
                "a checkpoint every 15 minutes instead of every "
-               f"{timeout_ms / 60_000:g}: fewer full-page images and less WAL; crash recovery may replay up "
-               "to 15 minutes of WAL", checkpoints_timed=c.checkpoints_timed, wal_fpi=c.wal_fpi,
-               wal_records=c.wal_records)
+               f"{timeout_ms / 60_000:g}: full-page images fall under {MIN_FPI_SHARE:.0%} of the WAL records, less "
+               "WAL; crash recovery may replay up to 15 minutes of WAL", Symptom.FULL_PAGE_IMAGES,
+               checkpoints_timed=c.checkpoints_timed, wal_fpi=c.wal_fpi, wal_records=c.wal_records,
+               fpi_share=round(share, 3))
 
 
 def _completion_target(ctx: Context) -> None:
