@@ -297,8 +297,10 @@ def config(conn: psycopg.Connection[Any], options: ConfigOptions | None = None, 
         folder = emit.directory or Path("migrations") / m.id
         if m.phases:
             plan.emit(m, folder)
-        report.migration = {"id": m.id, "directory": str(folder) if m.phases else "",
-                            "phases": [f"{p.number}: {p.name}" for p in m.phases]}
+        written = config_migration.write_platform(report, folder)
+        report.migration = {"id": m.id, "directory": str(folder) if m.phases or written else "",
+                            "phases": [f"{p.number}: {p.name}" for p in m.phases],
+                            "platform_changes": str(written) if written else ""}
     return report
 
 

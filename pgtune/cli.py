@@ -23,7 +23,7 @@ from tabulate import tabulate
 from . import __version__, api
 from ._text import one_line
 from .analyze import Advice, CurvePoint, Options, SizeBasis, SkipKind
-from .apply import IndexSize, Outcome
+from .apply import IndexSize, Outcome, SettingState
 from .capabilities import Capabilities
 from .capture import WorkloadFilter, decode_queries, read_queries_file
 from .config import Profile
@@ -635,12 +635,24 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
                                          "in force"], disable_numparse=True))
             for s in st.settings:
                 if s.pending_restart:
-                    written = f"is written ({s.now})" if s.now is not None else \
-                        "is reset in postgresql.auto.conf (back to the configuration file or the default)"
-                    click.echo(f"pending restart: {s.name} {written}, in force after the next restart "
-                               f"(now {s.in_force}); pgtune never restarts the server")
+                    click.echo(_pending_line(s))
     if not st.ok:
         sys.exit(1)
+
+
+def _pending_line(s: Any) -> str:
+    """A restart-level setting written but not in force: applied, rolled back after a restart, or changed by
+    someone else — each says what the next restart puts in force."""
+    if s.state == SettingState.APPLIED:
+        what = f"pgtune's {s.value} is written"
+    elif s.state == SettingState.AS_EMITTED:
+        what = ("is as at emit (rolled back, or never applied): " +
+                (f"postgresql.auto.conf holds {s.now}" if s.now is not None else
+                 "not in postgresql.auto.conf (the configuration file's or the default value returns)"))
+    else:
+        what = f"changed since emit by someone else (postgresql.auto.conf: {s.now or 'not set'})"
+    return (f"pending restart: {s.name} {what}; the server still runs {s.in_force} until the next restart; "
+            "pgtune never restarts the server")
 
 
 _VERDICT_MARK = {Verdict.OK: ("ok", "green"), Verdict.NIL_GAIN: ("nil", "yellow"), Verdict.FAIL: ("FAIL", "red")}
@@ -946,7 +958,11 @@ def config(dsn: str | None, fmt: str, window: float | None, memory: int | None, 
     if report.migration is not None:
         m = report.migration
         click.echo(f"wrote migration {m['id']} ({len(m['phases'])} phases) to {m['directory']}" if m["phases"]
-                   else "nothing to migrate: no proposal", err=True)
+                   else "nothing to migrate: no proposal" if not m["platform_changes"]
+                   else "nothing this role may migrate", err=True)
+        if m["platform_changes"]:
+            click.echo(f"wrote the platform's commands for the server-wide settings to {m['platform_changes']} "
+                       "(pgtune apply does not run them)", err=True)
     if fmt == "json":
         emit_json(report.as_dict())
     else:

@@ -22,9 +22,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from psycopg import sql
 
 from pgtune import api
+from pgtune.cli import cli
 from pgtune.cluster import LocalCluster, find_bindir
 from pgtune.config import ConfigOptions, Scope, Symptom
 from pgtune.config.verify import Outcome
@@ -110,6 +112,10 @@ def test_restart_level_proposals_are_pending_until_the_dbas_restart_then_their_s
         api.apply(conn, tmp_path / "m")
         pending = {s.name for s in api.status(conn, tmp_path / "m").settings if s.pending_restart}
         assert set(expected) <= pending
+        shown = CliRunner().invoke(cli, ["status", str(tmp_path / "m"), "--dsn", dsn])
+        assert shown.exit_code == 0, shown.output
+        assert (f"pending restart: shared_buffers pgtune's {by['shared_buffers'].value} is written; the server still "
+                "runs 16MB until the next restart") in shown.output
         waiting = {c.name: c for c in api.config_verify(conn, tmp_path / "m").checks}
         assert all(waiting[n].outcome == Outcome.NOT_IN_FORCE for n in expected)
     restart(cluster)
@@ -121,6 +127,14 @@ def test_restart_level_proposals_are_pending_until_the_dbas_restart_then_their_s
         assert checks["pg_stat_statements.max"].now["dealloc"] == 0
         api.rollback(conn, tmp_path / "m")
         assert set(expected) <= {s.name for s in api.status(conn, tmp_path / "m").settings if s.pending_restart}
+        # the rolled-back value is still the one in force until the next restart: status says which comes back
+        shown = CliRunner().invoke(cli, ["status", str(tmp_path / "m"), "--dsn", dsn])
+        assert shown.exit_code == 0, shown.output
+        line = next(x for x in shown.output.splitlines() if x.startswith("pending restart: shared_buffers"))
+        assert line == ("pending restart: shared_buffers is as at emit (rolled back, or never applied): not in "
+                        "postgresql.auto.conf (the configuration file's or the default value returns); the server "
+                        f"still runs {by['shared_buffers'].value} until the next restart; pgtune never restarts the "
+                        "server"), line
     restart(cluster)
     with app(dsn) as conn:
         assert changed_since(conn, cluster, begin) == []

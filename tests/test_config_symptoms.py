@@ -10,6 +10,7 @@ test server) and is left as it was found after every test.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -283,6 +284,70 @@ def test_updates_that_are_never_hot_get_a_fillfactor(dsn: str, cluster: LocalClu
     assert p.evidence.get("updated_columns", ["payment_ref", "status"]) == ["payment_ref", "status"]
     assert "updated_columns" in p.evidence or p.evidence["newpage_updates"] >= 0.5 * (20000 - p.evidence["hot_updates"])
     assert check.now["hot_share"] >= 0.5 and check.outcome == Outcome.GONE, check
+
+
+def fresh_checkpoint(dsn: str) -> None:
+    """A run starts from a checkpoint the checkpointer has counted, outside the window."""
+    with app(dsn) as c:
+        view = ("pg_stat_checkpointer", "num_requested") if c.info.server_version >= 170000 else \
+            ("pg_stat_bgwriter", "checkpoints_req")
+        count = sql.SQL("SELECT {} FROM {}").format(sql.Identifier(view[1]), sql.Identifier(view[0]))
+        before = c.execute(count).fetchone()
+        c.execute("CHECKPOINT")
+        assert wait_for(lambda: c.execute(count).fetchone() != before, 10)
+
+
+def test_on_a_managed_platform_the_server_wide_settings_are_the_platforms_commands_in_the_emit_folder(
+        dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
+    """A role that may not ALTER SYSTEM on a managed platform (Supabase, told by its supabase_admin role): the
+    write burst's max_wal_size is not in the migration but written beside it, as the platform's command, in
+    platform-changes.sh. The test then plays the platform (the command's value, put in force), and the same burst
+    requests no checkpoint."""
+    with app(dsn) as c:
+        start = server_state(c, cluster)
+        c.execute("CREATE ROLE supabase_admin NOLOGIN")
+        c.execute("CREATE ROLE webapp LOGIN IN ROLE pg_read_all_stats")
+        c.execute("CREATE TABLE events (id bigint, payload text)")
+        c.execute("GRANT INSERT ON events TO webapp")
+
+    def load() -> None:
+        with app(dsn, "webapp") as w:
+            w.execute("INSERT INTO events SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 250000) g")
+
+    try:
+        with app(dsn, "webapp") as conn:
+            report = api.config(conn, HARDWARE, evidence=around(conn, load, lambda: fresh_checkpoint(dsn)),
+                                emit=api.EmitOptions(directory=tmp_path / "m"))
+            assert (report.platform, report.alter_system) == ("supabase", False)
+            (p,) = [p for p in report.proposals if p.setting == "max_wal_size"]
+            assert p.scope == Scope.RELOAD and p.evidence["checkpoints_requested"] >= 2
+            assert report.migration is not None and report.migration["platform_changes"]
+            script = Path(report.migration["platform_changes"]).read_text()
+            assert script == (tmp_path / "m" / "platform-changes.sh").read_text()
+            assert f"# max_wal_size: 32MB -> {p.value} (in force after a reload): " in script
+            command = next(line for line in script.splitlines() if line.startswith("supabase "))
+            assert command in report.platform_changes and "ALTER SYSTEM SET" not in script
+            manifest = (tmp_path / "m" / "manifest.json")
+            assert not manifest.exists() or "max_wal_size" not in manifest.read_text()
+        found = re.search(r"max_wal_size=([^,\s]+)", command)
+        assert found is not None and found.group(1) == p.value
+        with app(dsn) as c:                       # the platform puts the command's value in force
+            c.execute(sql.SQL("ALTER SYSTEM SET max_wal_size = {}").format(sql.Literal(found.group(1))))
+            c.execute("SELECT pg_reload_conf()")
+        with app(dsn, "webapp") as conn:
+            assert wait_for(lambda: conn.execute("SHOW max_wal_size").fetchone() == (p.value,), 10)
+            again = around(conn, load, lambda: fresh_checkpoint(dsn))
+            assert again.counters.checkpoints_requested == 0
+            assert not [q for q in api.config(conn, HARDWARE, evidence=again).proposals if q.setting == "max_wal_size"]
+    finally:
+        with app(dsn) as c:
+            c.execute("ALTER SYSTEM RESET max_wal_size")
+            c.execute("SELECT pg_reload_conf()")
+            c.execute("DROP TABLE IF EXISTS events")
+            c.execute("DROP ROLE IF EXISTS webapp")
+            c.execute("DROP ROLE IF EXISTS supabase_admin")
+        with app(dsn) as c:
+            assert changed_since(c, cluster, start) == []
 
 
 def test_many_short_connections_get_a_pooler_with_what_it_changes(dsn: str, cluster: LocalCluster) -> None:

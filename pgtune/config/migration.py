@@ -14,12 +14,13 @@ someone else changed since is refused, never overwritten.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
-from .. import catalog_sql
+from .. import catalog_sql, ddl
 from ..apply import SettingState, SettingStatus
 from ..errors import ApplyFailed, PgtuneError
 from ..plan import Direction, Migration, Phase, PhaseStep, PlannedSetting, SettingScope
@@ -88,6 +89,31 @@ def build(conn: psycopg.Connection[Any], report: ConfigReport, *, lock_timeout: 
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     return Migration(id=f"{stamp}_config", created=stamp, server_version=report.server_version, phases=phases,
                      lock_timeout=lock_timeout, statement_timeout=statement_timeout)
+
+
+PLATFORM_FILE = "platform-changes.sh"
+
+
+def write_platform(report: ConfigReport, folder: Path) -> Path | None:
+    """The server-wide proposals this role may not ALTER SYSTEM, as the platform's own commands, written beside
+    the migration for a person to run (apply never runs them); each preceded by what it changes and why."""
+    if not report.platform_changes:
+        return None
+    server = [p for p in report.proposals if p.scope in (Scope.RELOAD, Scope.RESTART)]
+    lines = ["#!/bin/sh",
+             f"# pgtune config: the server-wide settings as {report.platform}'s own commands. This role may not run",
+             "# ALTER SYSTEM, so they are not in the migration and pgtune apply does not run this file: fill in the",
+             "# <placeholders> and run it yourself (then `pgtune config` again shows whether the symptoms are gone).",
+             "exit 1  # remove this line once the placeholders are filled in", ""]
+    for p in server:
+        when = "a restart" if p.scope == Scope.RESTART else "a reload"
+        lines.append("# " + ddl.comment(f"{p.setting}: {p.current if p.current is not None else '-'} -> {p.value} "
+                                        f"(in force after {when}): {p.why}"))
+    lines += ["", *report.platform_changes, ""]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / PLATFORM_FILE
+    path.write_bytes("\n".join(lines).encode())
+    return path
 
 
 def target(s: PlannedSetting) -> str:
