@@ -200,7 +200,9 @@ def test_foreign_keys_to_an_empty_parent_or_on_all_null_columns_are_not_hot(
 def test_suggest_names_the_existing_indexes_its_proposals_make_redundant(
         db: str, conn: psycopg.Connection[Any]) -> None:
     """A new ("accountId", day DESC) serves all that ("accountId") does: suggest says so (never of a unique one)."""
-    conn.execute('CREATE TABLE "Event" (id bigint PRIMARY KEY, "accountId" int NOT NULL, day date NOT NULL)')
+    # autovacuum off: whether it has set the visibility map yet decides if an index-only key (+ id) wins
+    conn.execute('CREATE TABLE "Event" (id bigint PRIMARY KEY, "accountId" int NOT NULL, day date NOT NULL) '
+                 'WITH (autovacuum_enabled = off)')
     conn.execute('INSERT INTO "Event" SELECT g, g % 40, date \'2026-01-01\' + (g * 7919) % 300 '
                  'FROM generate_series(1, 200000) AS g')
     conn.execute('CREATE INDEX "Event_accountId_idx" ON "Event" ("accountId")')
@@ -210,7 +212,7 @@ def test_suggest_names_the_existing_indexes_its_proposals_make_redundant(
     advice = suggest(conn, [Statement(queryid=None, query=query, calls=100, total_ms=100.0, mean_ms=1.0)],
                      Options(min_rows=100))
     [ix] = advice.indexes
-    assert ix.columns == ["accountId", "day"] and ix.redundant == ["Event_accountId_idx"], ix
+    assert ix.columns[:2] == ["accountId", "day"] and ix.redundant == ["Event_accountId_idx"], ix
     assert "makes existing Event_accountId_idx redundant" in ix.reason
     out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", "-", "--min-rows", "100",
                                    "--no-constraints", "--format", "json"], input=query + ";\n")
