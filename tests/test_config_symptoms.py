@@ -161,6 +161,37 @@ def test_sorts_spilling_under_a_small_work_mem_get_the_role_a_larger_one(
     assert check.before["temp_bytes"] > 0 and check.now["temp_bytes"] == 0 and check.outcome == Outcome.GONE
 
 
+def test_pg_stat_statements_in_a_schema_off_the_search_path_is_read_where_it_is(
+        dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
+    """Supabase installs pg_stat_statements in schema ``extensions``: pgtune reads it there (the spills of a role
+    seen, proposed, gone after apply), not through the search_path."""
+    with app(dsn) as c:
+        c.execute("DROP EXTENSION pg_stat_statements")
+        c.execute("CREATE SCHEMA extensions")
+        c.execute("CREATE EXTENSION pg_stat_statements SCHEMA extensions")
+        c.execute("DROP ROLE IF EXISTS analyst")
+        c.execute("CREATE ROLE analyst LOGIN")
+        c.execute("CREATE TABLE big AS SELECT g AS id, md5(g::text) AS t FROM generate_series(1, 300000) g")
+        c.execute("GRANT SELECT ON big TO analyst")
+
+    def load() -> None:
+        with app(dsn, "analyst") as r:
+            for _ in range(2):
+                r.execute("SELECT count(*) FROM (SELECT t FROM big ORDER BY t OFFSET 1) s").fetchone()
+
+    try:
+        with app(dsn) as conn:
+            assert conn.execute("SELECT to_regclass('pg_stat_statements')").fetchone() == (None,)
+            p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.TEMP_SPILL)
+    finally:
+        with app(dsn) as c:
+            c.execute("DROP OWNED BY analyst")
+            c.execute("DROP ROLE analyst")
+    assert (p.setting, p.scope, p.role) == ("work_mem", Scope.ROLE, "analyst")
+    assert "ORDER BY t" in p.evidence["statements"][0]["query"]
+    assert check.before["temp_bytes"] > 0 and check.now["temp_bytes"] == 0 and check.outcome == Outcome.GONE
+
+
 def test_a_write_burst_under_a_small_max_wal_size_stops_requesting_checkpoints(
         dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
     with app(dsn) as c:
