@@ -172,6 +172,7 @@ def flushed(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SELECT 1")
 
 
+@pytest.mark.needs_hypopg
 def test_a_range_on_an_append_only_column_gets_a_brin_costed_by_hypopg(conn: psycopg.Connection[Any]) -> None:
     conn.execute(EVENTS)
     flushed(conn)          # "appended to" is read from pg_stat_user_tables
@@ -284,6 +285,7 @@ BY_USER = 'SELECT id, hits FROM "Counter" WHERE "userId" = %s'
 BUMP = 'UPDATE "Counter" SET hits = hits + 1, "seenAt" = now() WHERE id = %s'
 
 
+@pytest.mark.needs_hypopg
 def test_a_btree_on_a_column_the_updates_set_is_withdrawn_when_the_hot_updates_it_stops_cost_more(
         db: str, conn: psycopg.Connection[Any]) -> None:
     conn.execute(COUNTERS)
@@ -318,6 +320,7 @@ def appended_and_read(db: str, conn: psycopg.Connection[Any], query: str, days: 
     return api.suggest(conn, api.SuggestOptions(constraints=False))
 
 
+@pytest.mark.needs_hypopg
 def test_a_brin_takes_the_place_of_a_range_btree_when_it_keeps_most_of_its_saving(
         db: str, conn: psycopg.Connection[Any]) -> None:
     kinds_by_day = ('SELECT kind, count(*) FROM "Event" WHERE "createdAt" >= $1 AND "createdAt" < $2 '
@@ -330,6 +333,7 @@ def test_a_brin_takes_the_place_of_a_range_btree_when_it_keeps_most_of_its_savin
     assert served and all(st.indexes == [events[0].name] for st in served)
 
 
+@pytest.mark.needs_hypopg
 def test_a_range_btree_stays_where_the_brin_keeps_too_little_of_its_saving(
         db: str, conn: psycopg.Connection[Any]) -> None:
     latest = 'SELECT id FROM "Event" WHERE "createdAt" >= $1 AND "createdAt" < $2 ORDER BY "createdAt" LIMIT 10'

@@ -32,7 +32,10 @@ def review(advice: Advice, writes: HotWrites) -> None:
             if note:
                 s.reason = f"{s.reason}; {note}"
             continue
-        saved = (s.cost_before or 0.0) - (s.cost_after or 0.0) - (s.maintenance_cost or 0.0)
+        if s.cost_before is None or s.cost_after is None:
+            s.reason = f"{s.reason}; {note}"        # heuristic mode: no saving to weigh it against, said only
+            continue
+        saved = s.cost_before - s.cost_after - (s.maintenance_cost or 0.0)
         if saved > found.charge:
             s.reason = f"{s.reason}; {note}, less than the {saved:,.0f} it saves"
             s.maintenance_cost = (s.maintenance_cost or 0.0) + found.charge
