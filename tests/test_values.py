@@ -91,6 +91,12 @@ def test_every_parameter_shape_an_orm_sends_gets_a_value_and_says_where_from() -
     assert arrays == {"$1": ('{"343","350","357"}', "stats")}
 
 
+def test_an_empty_or_stays_false() -> None:
+    """Prisma writes an empty OR as 1=0, an empty AND as 1=1; both are normalized to $a = $b."""
+    got = _sources('SELECT id FROM "Document" WHERE ("userId" = $1 OR $2 = $3) AND $4 = $5', 5)
+    assert got["$2"][0] != got["$3"][0] and got["$4"][0] == got["$5"][0]
+
+
 def test_a_parameter_without_a_rule_is_left_generic_alone() -> None:
     found = valued(bind('SELECT id FROM "Document" WHERE "userId" = $1 AND md5(title) = $2', ORM), ORM, 2)
     assert found.generic_params == ["$2"]

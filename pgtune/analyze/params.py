@@ -6,8 +6,9 @@ ORMs send parameters that compare no column: Prisma's always-true ``1=1``
 RETURNING. One of them without a value used to send the whole statement to
 its generic plan. Here each is named by where it stands (bind.ParamKind):
 
-* two ``$n`` compared with each other in a predicate: a TAUTOLOGY (planned with one value on both sides, true as the
-  application's own ``1=1``);
+* two ``$n`` compared with each other in a predicate: a TAUTOLOGY (planned
+  with one value on both sides, true as the application's own ``1=1``), or,
+  as an OR's branch, a CONTRADICTION (Prisma's empty OR is ``1=0``);
 * a ``$n`` in no predicate at all (select list, SET, VALUES, RETURNING,
   ORDER BY, GROUP BY): OUTSIDE, where its value cannot change the plan.
 
@@ -22,7 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from pglast import ast
-from pglast.enums import A_Expr_Kind
+from pglast.enums import A_Expr_Kind, BoolExprType
 
 from ..capture import TableKey
 from ..sqltext import names, walk
@@ -39,6 +40,7 @@ class ParamKind(StrEnum):
     LIMIT = "limit"
     OFFSET = "offset"
     TAUTOLOGY = "tautology"    # compared with another $n only: Prisma's 1=1 becomes $4 = $5
+    CONTRADICTION = "contradiction"   # the same as an OR's branch: Prisma's empty OR, 1=0
     OUTSIDE = "outside"        # in no predicate: the select list, SET, VALUES, RETURNING, ORDER BY
 
 
@@ -94,7 +96,8 @@ def _output(node: Any, found: dict[int, ParamUse], inside: set[int]) -> None:
 
 
 def _predicate(node: Any, found: dict[int, ParamUse], inside: set[int]) -> None:
-    for n in _nodes(node):
+    under_or: set[int] = set()
+    for n in _nodes(node, under_or):
         if isinstance(n, _STATEMENTS):
             _statement(n, found, inside)
         elif isinstance(n, ast.SubLink):
@@ -103,29 +106,35 @@ def _predicate(node: Any, found: dict[int, ParamUse], inside: set[int]) -> None:
             if n.subselect is not None:
                 _statement(n.subselect, found, inside)
         elif isinstance(n, ast.A_Expr) and _tautology(n):
+            # Prisma writes an empty AND as 1=1 and an empty OR as 1=0: both become $a = $b. Under an OR
+            # it is the empty OR, false; anywhere else the empty AND, true.
+            kind = ParamKind.CONTRADICTION if id(n) in under_or else ParamKind.TAUTOLOGY
             for p in walk(n):
                 if isinstance(p, ast.ParamRef) and p.number:
-                    found[int(p.number)] = ParamUse(None, "", names(n.name)[-1], kind=ParamKind.TAUTOLOGY)
+                    found[int(p.number)] = ParamUse(None, "", names(n.name)[-1], kind=kind)
         elif isinstance(n, ast.ParamRef) and n.number:
             inside.add(int(n.number))
 
 
-def _nodes(node: Any) -> list[Any]:
+def _nodes(node: Any, under_or: set[int] | None = None) -> list[Any]:
     """The nodes at or below ``node`` that matter here, not descending into statements, sublinks or
-    tautologies (each is handled whole)."""
+    tautologies (each is handled whole); ``under_or`` collects those that are an OR's direct branch."""
     out: list[Any] = []
-    stack = [node]
+    stack: list[tuple[Any, bool]] = [(node, False)]
     while stack:
-        n = stack.pop()
+        n, in_or = stack.pop()
         if isinstance(n, (list, tuple)):
-            stack.extend(reversed(n))
+            stack.extend((item, in_or) for item in reversed(n))
             continue
         if not isinstance(n, ast.Node):
             continue
         if isinstance(n, (*_STATEMENTS, ast.SubLink, ast.ParamRef)) or (isinstance(n, ast.A_Expr) and _tautology(n)):
             out.append(n)
+            if in_or and under_or is not None:
+                under_or.add(id(n))
             continue
-        stack.extend(reversed([getattr(n, attr) for attr in n]))
+        branches = isinstance(n, ast.BoolExpr) and n.boolop == BoolExprType.OR_EXPR
+        stack.extend((getattr(n, attr), branches and attr == "args") for attr in reversed(list(n)))
     return out
 
 

@@ -139,6 +139,8 @@ def _param_value(n: int, use: ParamUse | None, catalog: Catalog, constants: list
         return ParamValue(name, "0", ValueSource.DEFAULT, "OFFSET")
     if use.kind == ParamKind.TAUTOLOGY:
         return ParamValue(name, "1", ValueSource.TAUTOLOGY, f"$a {use.op} $b")
+    if use.kind == ParamKind.CONTRADICTION:      # a value of its own on each side: $4 = $5 is false
+        return ParamValue(name, str(n), ValueSource.TAUTOLOGY, f"$a {use.op} $b in an OR")
     if use.kind == ParamKind.OUTSIDE:
         return ParamValue(name, None, ValueSource.OUTSIDE, "in no predicate")
     what = f"{use.column} {'= ANY' if use.array else use.op}"
