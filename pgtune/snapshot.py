@@ -44,7 +44,8 @@ class QualConstant:
     op: str
     value: str              # the constant as the server printed it: 'pending'::text, 42
     occurrences: int
-    filtered: int = 0       # rows its executions read and threw away: how heavy it is
+    filtered: int = 0       # rows its executions read and threw away
+    executions: int = 0     # rows its executions evaluated it on (pg_qualstats' execution_count): how heavy
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def read_constants(conn: psycopg.Connection[Any]) -> dict[int, list[QualConstant
     for r in rows:
         out.setdefault(int(r["queryid"]), []).append(QualConstant(
             (r["schema"], r["table"]), r["column"], r["op"], r["constvalue"], int(r["occurrences"]),
-            int(r["filtered"] or 0)))
+            int(r["filtered"] or 0), int(r["executions"] or 0)))
     return out
 
 

@@ -1,6 +1,7 @@
 -- Finds, per statement (queryid), the constants pg_qualstats saw compared
 -- with each column, how often, and how many rows those executions filtered
--- out (the heavy constants: the ones a missing index costs the most).
+-- out and the rows they were evaluated on (the heavy constants: the
+-- executions that read the most rows).
 -- Only "column operator constant" quals of this database.
 SELECT /* pgtune */ q.queryid,
        n.nspname AS schema,
@@ -9,7 +10,8 @@ SELECT /* pgtune */ q.queryid,
        o.oprname AS op,
        q.constvalue,
        sum(q.occurences)::bigint AS occurrences,
-       sum(q.nbfiltered)::bigint AS filtered
+       sum(q.nbfiltered)::bigint AS filtered,
+       sum(q.execution_count)::bigint AS executions
 FROM pg_qualstats AS q
     JOIN pg_catalog.pg_class AS c ON c.oid = q.lrelid
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace

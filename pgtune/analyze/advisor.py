@@ -309,7 +309,6 @@ class _Selection:
         self.distinct: dict[tuple[TableKey, tuple[str, ...]], float | None] = {}   # sampled key counts
         self.forecasts: dict[Ident, int] = {}
         self.kept: dict[tuple[TableKey, str], float | None] = {}    # sampled shares of partial predicates
-        self.custom_only: set[str] = set()   # statements (their text) that stay on custom plans
 
     # -- analysis -------------------------------------------------------------
 
@@ -331,7 +330,8 @@ class _Selection:
         for row, (st, shape) in zip(rows, analyzed, strict=True):
             self._session(row, st, shape)
             found = valued(shape, self.catalog, _nparams(st.query), self.constants.get(st.queryid or 0),
-                           sample=self._sample, shares=self.shares.get(st.queryid or 0))
+                           sample=self._sample, shares=self.shares.get(st.queryid or 0),
+                           rows_per_call=st.rows / st.calls if st.calls and st.rows else None)
             row.params, row.generic_params = found.params, found.generic_params
             if found.scenarios:
                 row.values, row.values_source = found.scenarios[0].values, str(found.scenarios[0].source)
@@ -452,7 +452,7 @@ class _Selection:
                 hypo.ensure(config, analyzed[costed[i]][1].tables)
                 try:
                     return self._weighted_best(analyzed[costed[i]][0].query, analyzed[costed[i]][1],
-                                               rows[costed[i]], config, what_if=True)[0]
+                                               rows[costed[i]], config)[0]
                 except (psycopg.Error, ValueError):
                     if lost(self.conn):
                         raise
@@ -594,8 +594,8 @@ class _Selection:
     def _sample(self, table: TableKey, columns: list[str]) -> dict[str, str] | None:
         return sample_row(self.conn, table, columns)
 
-    def _weighted_best(self, query: str, shape: Shape, row: AnalyzedStatement, config: list[Candidate],
-                       what_if: bool = False) -> tuple[float, frozenset[str]]:
+    def _weighted_best(self, query: str, shape: Shape, row: AnalyzedStatement,
+                       config: list[Candidate]) -> tuple[float, frozenset[str]]:
         """``_weighted``, also with each table of a partial or expression candidate moved first.
 
         HypoPG costs those candidates only on the statement's first table
@@ -604,7 +604,7 @@ class _Selection:
         a candidate the statement could use asks for one: a partial index
         on a table it filters, an expression index on an expression it tests.
         """
-        best = self._weighted(query, row, what_if=what_if)
+        best = self._weighted(query, row)
         filtered = {u.table for u in shape.uses if u.role in (EQ, RANGE, NULL)} | {c.table for c in shape.conjuncts}
         tested = {(u.table, u.expression) for u in shape.uses if u.role == FUNC}
         anchored = {c.table for c in config
@@ -615,7 +615,7 @@ class _Selection:
         path = tuple(row.search_path) if row.role is not None else None
         for text in anchor.reorderings(query, anchored, lambda schema, name: self._resolve(schema, name, path)):
             try:
-                got = self._weighted(text, row, what_if=what_if)
+                got = self._weighted(text, row)
             except (psycopg.Error, ValueError):
                 if lost(self.conn):
                     raise
@@ -628,36 +628,17 @@ class _Selection:
         table = self.catalog.lookup(schema, name, path)
         return table.key if table is not None else None
 
-    def _weighted(self, query: str, row: AnalyzedStatement,
-                  what_if: bool = False) -> tuple[float, frozenset[str]]:
-        """The statement's cost as the server would run it, and the indexes its main scenario uses.
+    def _weighted(self, query: str, row: AnalyzedStatement) -> tuple[float, frozenset[str]]:
+        """The statement's cost over the workload, and the indexes its main scenario uses.
 
-        The custom plans of its value scenarios, averaged by weight, unless the
-        generic plan is no dearer than that: then PostgreSQL's plan cache
-        (plan_cache_mode = auto) switches to the generic plan after five
-        executions, and that is what runs. So an index that only the generic
-        plan would use (``status = $1`` planned as "half the rows") is not
-        credited while the custom plans are far cheaper.
-
-        ``what_if``: during selection, a statement whose generic plan cost
-        more than twice its custom plans without new indexes is taken to stay
-        on custom plans, and its generic plan is not re-planned (half the
-        what-if plans of a parameterized workload).
+        Its plans with the values of each scenario, averaged by the executions
+        each stands for (analyze.scenarios.weighted_cost, which verify applies to
+        the same scenarios); the generic plan when no $n has a value.
         """
         found = [Scenario.of(s) for s in row.scenarios] or [Scenario({}, ValueSource.GENERIC)]
-        skip_generic = what_if and row.query in self.custom_only and len(found) > 1
-        wanted = [s for s in found if not (s.generic and skip_generic)]
-        plans = iter(explain_scenarios(self.conn, query, [s.values for s in wanted], context=row.context))
-        planned = [None if s.generic and skip_generic else next(plans) for s in found]
-        costs = [p.cost if p is not None else None for p in planned]
-        main = planned[0]
-        used = main.indexes if main is not None else frozenset()   # verify checks the main scenario
-        cost = weighted_cost(costs, found)
-        if not what_if and row.cost_before is None and found[-1].generic and len(found) > 1:
-            custom = weighted_cost(costs[:-1], found[:-1])
-            if costs[-1] is not None and custom is not None and costs[-1] > 2 * custom:
-                self.custom_only.add(row.query)
-        return cost or 0.0, used
+        plans = explain_scenarios(self.conn, query, [s.values for s in found], context=row.context)
+        cost = weighted_cost([p.cost for p in plans], found)
+        return cost or 0.0, plans[0].indexes      # verify checks the main scenario: the index must serve it
 
     def _upkeep(self, cand: Candidate) -> float:
         """What maintaining the index costs over the workload's window, in planner cost units."""

@@ -204,6 +204,7 @@ def bind(sql: str, catalog: Catalog, view: RoleView | None = None) -> Shape:
         noise = not (name.startswith(_DDL_PREFIXES) or name in _DDL)
         raise ParseFailed(f"utility statement ({name}) is not index-tunable", noise=noise)
     binder = _Binder(catalog, Shape(kind=kinds[name]), view)
+    binder.top = node
     binder.statement(node, None)
     binder.shape.params.update(classify(node, binder.shape.params))
     return binder.shape
@@ -226,6 +227,7 @@ class _Binder:
         self.in_policy = False
         self.blocks = 0
         self.views = 0           # view definitions expanded so far (a guard against runaway nesting)
+        self.top: Any = None     # the statement itself (not one of its subqueries)
 
     # -- statements ---------------------------------------------------------
 
@@ -284,7 +286,9 @@ class _Binder:
             self.shape.limited_blocks.add(block)
             limit = _strip_cast(node.limitCount)
             if isinstance(limit, ast.ParamRef) and limit.number:
-                self.shape.params.setdefault(int(limit.number), ParamUse(None, "", "", kind=ParamKind.LIMIT))
+                # A LIMIT inside a subquery caps a count or a batch; the statement's own pages its rows.
+                self.shape.params.setdefault(int(limit.number), ParamUse(None, "", "", kind=ParamKind.LIMIT,
+                                                                         nested=node is not self.top))
         offset = _strip_cast(node.limitOffset) if node.limitOffset is not None else None
         if isinstance(offset, ast.ParamRef) and offset.number:
             self.shape.params.setdefault(int(offset.number), ParamUse(None, "", "", kind=ParamKind.OFFSET))
@@ -639,30 +643,31 @@ class _Binder:
         else:
             table = entry.table
         items = right if isinstance(right, (list, tuple)) else [right]
-        for item in items:
+        for position, item in enumerate(items):
             param = _strip_cast(item)
             piece = isinstance(param, ast.A_Expr) and _names(param.name)[-1:] == ("||",)
             if piece:
                 param = next((_strip_cast(n) for n in _walk(param) if isinstance(_strip_cast(n), ast.ParamRef)),
                              None)
             if isinstance(param, ast.ParamRef) and param.number:
-                use = ParamUse(table.key, col, op, array=array, piece=piece)
+                use = ParamUse(table.key, col, op, array=array, piece=piece, position=position)
                 if array:
                     self.shape.params[int(param.number)] = use     # the array, not one element
                 else:
                     self.shape.params.setdefault(int(param.number), use)
 
-    def _param(self, found: ColumnUse | None, node: Any, op: str) -> None:
+    def _param(self, found: ColumnUse | None, node: Any, op: str, position: int = 0) -> None:
         """Remember which column a ``$n`` is compared with, so a value can be chosen for it."""
         if found is None:
             return
         if isinstance(node, (list, tuple)):          # col IN ($1, $2): each one is an equality value
-            for item in node:
-                self._param(found, item, op)
+            for i, item in enumerate(node):
+                self._param(found, item, op, i)
             return
         node = _strip_cast(node)
         if isinstance(node, ast.ParamRef) and node.number:
-            self.shape.params.setdefault(int(node.number), ParamUse(found.table, found.column, op))
+            self.shape.params.setdefault(int(node.number), ParamUse(found.table, found.column, op,
+                                                                    position=position))
             return
         # now() - $1::interval, now() + $2: a window relative to the current time.
         if isinstance(node, ast.A_Expr) and node.kind == A_Expr_Kind.AEXPR_OP:

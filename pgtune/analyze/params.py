@@ -55,6 +55,8 @@ class ParamUse:
     kind: ParamKind = ParamKind.COLUMN
     array: bool = False           # col = ANY($1): the value is an array of the column's values
     piece: bool = False           # col LIKE '%' || $1 || '%': the value is a piece of the pattern
+    position: int = 0             # col IN ($4, $5, $6): $5 is at 1 (pg_qualstats keeps the list as one array)
+    nested: bool = False          # a LIMIT of a subquery (a count's cap), not of the statement's own rows
 
 
 _STATEMENTS = (ast.SelectStmt, ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)

@@ -21,7 +21,8 @@ class ValueSource(StrEnum):
     #                                      qual kept (pg_qualstats saw no constant: a cast, a generic plan)
     SAMPLE = "sample"                    # one sampled row (equalities on one table may be correlated)
     STATS = "stats"                      # the planner's statistics (pg_stats)
-    DEFAULT = "default"                  # LIMIT 20, OFFSET 0
+    ROWS = "rows"                        # LIMIT: the rows a call returns (pg_stat_statements' rows / calls)
+    DEFAULT = "default"                  # LIMIT 20 (1000 in a subquery: a cap), OFFSET 0
     TAUTOLOGY = "tautology"              # one value on both sides of $a = $b (Prisma's 1=1)
     OUTSIDE = "outside"                  # NULL: a $n in no predicate cannot change the plan
     NONE = "none"                        # no rule: this $n stays generic in the plan
@@ -55,13 +56,14 @@ class Scenario:
 
 
 def weighted_cost(costs: Sequence[float | None], scenarios: Sequence[Scenario]) -> float | None:
-    """The statement's cost as the server runs it, from the cost of each scenario's plan (None: not planned).
+    """The statement's cost over the workload, from the cost of each scenario's plan (None: not planned).
 
-    The weighted mean of the custom plans, unless the generic plan is no
-    dearer: PostgreSQL's plan cache (plan_cache_mode = auto) then switches to
-    the generic plan after five executions, and that is what runs. So an
-    index only the generic plan would use earns nothing while the custom
-    plans are cheaper. None when nothing was planned.
+    The mean of the plans made with values (custom plans), weighted by the
+    executions each stands for; the generic plan's cost only when no scenario
+    has a value. The generic plan's estimate is not what a call costs: it
+    prices every value alike, and most drivers send statements unnamed, which
+    PostgreSQL plans for their values every time (only a named prepared
+    statement may switch to its generic plan). None when nothing was planned.
     """
     custom = weight = 0.0
     generic: float | None = None
@@ -73,7 +75,4 @@ def weighted_cost(costs: Sequence[float | None], scenarios: Sequence[Scenario]) 
         else:
             custom += s.weight * cost
             weight += s.weight
-    if not weight:
-        return generic
-    custom /= weight
-    return generic if generic is not None and generic <= custom else custom
+    return custom / weight if weight else generic

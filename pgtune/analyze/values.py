@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ..capture import Catalog, ColumnStats, TableKey
@@ -44,14 +44,14 @@ from .bind import Shape
 from .params import ParamKind, ParamUse
 from .scenarios import Scenario, ValueSource
 
-LIMIT = "20"
+LIMIT = "20"               # a page, when pg_stat_statements does not say how many rows a call returns
+CAP = "1000"               # a LIMIT inside a subquery: a count's cap (select count(*) from (… limit $n))
 WINDOW_SHARE = 0.01        # a time window covers this share of the column's span
 MIN_WINDOW_SECONDS = 60
 ARRAY_VALUES = 3           # an array for = ANY($n) holds this many typical values
 COVERED = 0.95             # a share names a value only when the common values hold this much of the column
 
-GENERIC_WEIGHT = 0.1      # the generic plan is one more scenario (a prepared statement may get it)
-SCENARIOS = 3             # at most this many value scenarios from pg_qualstats' most frequent constants
+SCENARIOS = 3             # at most this many value scenarios from pg_qualstats' constants
 
 
 @dataclass(frozen=True)
@@ -80,22 +80,25 @@ Sampler = Callable[[TableKey, list[str]], "dict[str, str] | None"]
 
 
 def scenarios(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualConstant] | None = None,
-              sample: Sampler | None = None, shares: list[QualShare] | None = None) -> list[Scenario]:
+              sample: Sampler | None = None, shares: list[QualShare] | None = None,
+              rows_per_call: float | None = None) -> list[Scenario]:
     """The value scenarios a parameterized statement is costed over (see ``valued``)."""
-    return valued(shape, catalog, nparams, constants, sample, shares).scenarios
+    return valued(shape, catalog, nparams, constants, sample, shares, rows_per_call).scenarios
 
 
 def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualConstant] | None = None,
-           sample: Sampler | None = None, shares: list[QualShare] | None = None) -> Valued:
+           sample: Sampler | None = None, shares: list[QualShare] | None = None,
+           rows_per_call: float | None = None) -> Valued:
     """The scenarios a parameterized statement is costed over, weights summing to 1, and each $n's source.
 
-    Up to SCENARIOS scenarios from pg_qualstats (the k-th most frequent constant of each
-    parameter, weighted by how often it occurred), else one from the statistics; plus the
-    generic plan with GENERIC_WEIGHT. No scenario when no $n has a value.
+    Up to SCENARIOS scenarios from pg_qualstats (see ``_ranked``), else one from the
+    statistics. None when no $n has a value: the generic plan is then all there is.
+    ``rows_per_call``: pg_stat_statements' rows / calls, the page a statement's LIMIT $n returns.
     """
     if not nparams:
         return Valued()
-    params = [_param_value(n, shape.params.get(n), catalog, constants, shares) for n in range(1, nparams + 1)]
+    params = [_param_value(n, shape.params.get(n), catalog, constants, shares, rows_per_call)
+              for n in range(1, nparams + 1)]
     if sample is not None:
         params = _correlated(shape, params, sample)
     first = {p.param: p.value for p in params if p.source != ValueSource.NONE}
@@ -104,7 +107,7 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
     source = _summary(params)
     ranked: list[tuple[dict[str, str | None], float]] = [(first, 1.0)]
     if any(p.source == ValueSource.QUALSTATS for p in params):
-        options = {n: _ranked(shape.params.get(n), constants) for n in range(1, nparams + 1)}
+        options = {n: _ranked(shape.params.get(n), constants, catalog) for n in range(1, nparams + 1)}
         ranked = []
         for k in range(SCENARIOS):
             if k and not any(len(opts) > k for opts in options.values()):
@@ -116,8 +119,10 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
                     weights.append(w)
             ranked.append((values, min(weights) if weights else 1.0))
     total = sum(w for _, w in ranked) or 1.0
-    out = [Scenario(vals, source, (1 - GENERIC_WEIGHT) * w / total) for vals, w in ranked]
-    return Valued([*out, Scenario({}, ValueSource.GENERIC, GENERIC_WEIGHT)], params)
+    out = [Scenario(vals, source, w / total) for vals, w in ranked]
+    main = out[0].values
+    params = [replace(p, value=main[p.param]) if p.source == ValueSource.QUALSTATS else p for p in params]
+    return Valued(out, params)
 
 
 def _summary(params: list[ParamValue]) -> ValueSource:
@@ -129,10 +134,14 @@ def _summary(params: list[ParamValue]) -> ValueSource:
 
 
 def _param_value(n: int, use: ParamUse | None, catalog: Catalog, constants: list[QualConstant] | None,
-                 shares: list[QualShare] | None) -> ParamValue:
+                 shares: list[QualShare] | None, rows_per_call: float | None = None) -> ParamValue:
     name = f"${n}"
     if use is None:
         return ParamValue(name, None, ValueSource.NONE, "no rule")
+    if use.kind == ParamKind.LIMIT and use.nested:
+        return ParamValue(name, CAP, ValueSource.DEFAULT, "LIMIT of a subquery (a cap)")
+    if use.kind == ParamKind.LIMIT and rows_per_call:
+        return ParamValue(name, str(max(1, math.ceil(rows_per_call))), ValueSource.ROWS, "LIMIT")
     if use.kind == ParamKind.LIMIT:
         return ParamValue(name, LIMIT, ValueSource.DEFAULT, "LIMIT")
     if use.kind == ParamKind.OFFSET:
@@ -181,25 +190,108 @@ def _seen(use: ParamUse, constants: list[QualConstant]) -> list[QualConstant]:
     return [c for c in constants if c.table == use.table and c.column == use.column and c.op == use.op]
 
 
-def _ranked(use: ParamUse | None, constants: list[QualConstant] | None) -> list[tuple[str, float]]:
-    """(value, share of occurrences) of the constants to cost this parameter with.
+def _ranked(use: ParamUse | None, constants: list[QualConstant] | None,
+            catalog: Catalog | None = None) -> list[tuple[str, float]]:
+    """(value, share of executions) of the constants to cost this parameter with, the main one first.
 
-    The most frequent ones, and the heaviest (the most rows filtered out: where a missing
-    index hurts most) even when it is rare; most frequent first.
+    A statement's cost over the workload is the mean over its executions, and
+    one execution's cost follows how many rows it reads: its *heaviness*, the
+    rows pg_qualstats saw the qual evaluated on per occurrence
+    (execution_count) where it counted any, else the rows the planner expects
+    for the value (pg_stats: a tenant among the most common values weighs its
+    frequency, any other the average of the rest). A count capped by LIMIT stops early for a big tenant and
+    scans the whole table for a small one; an inbox is a few rows for most
+    people and hundreds for a few. Three constants stand for the others: the
+    typical execution's (the median by executions: the main scenario), the
+    one where the rows concentrate (the median by heaviness), and the
+    heaviest. Every constant counts for the one nearest in heaviness, so each
+    scenario weighs the executions it stands for; a value that stands for all
+    (a queue's 'pending') is one scenario.
     """
     if use is None or not constants or use.table is None or use.kind != ParamKind.COLUMN:
         return []
-    same = _seen(use, constants)
-    total = sum(c.occurrences for c in same) or 1
-    picked = sorted(same, key=lambda c: (-c.occurrences, c.value))[:SCENARIOS]
-    heaviest = max(same, key=lambda c: (c.filtered, c.value), default=None)
-    if heaviest is not None and heaviest not in picked and heaviest.filtered > 0:
-        picked = [*picked[: SCENARIOS - 1], heaviest]
-    out = []
-    for c in picked:
-        value = constant_value(c.value)
-        if value is not None:
-            out.append((value, c.occurrences / total))
+    found = [(c, v) for c in _seen(use, constants) if (v := _constant(use, c)) is not None and c.occurrences > 0]
+    if not found:
+        return []
+    observed = any(c.executions or c.filtered for c, _ in found)
+    heavy = {v: (max(c.executions, c.filtered) / c.occurrences if observed else _planner_rows(catalog, use, v))
+             for c, v in found}
+    found.sort(key=lambda cv: (heavy[cv[1]], cv[1]))
+    picks = [_median(found, lambda c, v: c.occurrences), _median(found, lambda c, v: c.occurrences * heavy[v]),
+             len(found) - 1]
+    reps = list(dict.fromkeys(picks))
+    weights = dict.fromkeys(reps, 0)
+    for c, v in found:
+        nearest = min(reps, key=lambda r: (abs(math.log1p(heavy[found[r][1]]) - math.log1p(heavy[v])), r))
+        weights[nearest] += c.occurrences
+    total = sum(weights.values())
+    return [(found[r][1], weights[r] / total) for r in reps if weights[r]]
+
+
+def _planner_rows(catalog: Catalog | None, use: ParamUse, value: str) -> float:
+    """The rows the planner expects ``col = value`` to find (an array: the sum over its elements)."""
+    if catalog is None or use.table is None:
+        return 0.0
+    st = catalog.column_stats.get((use.table[0], use.table[1], use.column))
+    table = catalog.tables.get(use.table)
+    if st is None or table is None:
+        return 0.0
+    values = [e for e in array_elements(value) or [] if e is not None] if use.array else [value]
+    common = dict(zip(st.most_common_vals, st.most_common_freqs, strict=False))
+    rest = max(catalog.distinct_values(use.table, use.column) - len(common), 1.0)
+    other = max(1.0 - st.null_frac - sum(common.values()), 0.0) / rest
+    return sum(common.get(v, other) for v in values) * max(table.reltuples, 0.0)
+
+
+def _median(found: list[tuple[QualConstant, str]], mass: Callable[[QualConstant, str], float]) -> int:
+    """The position in ``found`` (ordered by heaviness) where half of ``mass`` is reached."""
+    total, seen = sum(mass(c, v) for c, v in found), 0.0
+    for i, (c, v) in enumerate(found):
+        seen += mass(c, v)
+        if seen * 2 >= total and total:
+            return i
+    return 0
+
+
+def _constant(use: ParamUse, c: QualConstant) -> str | None:
+    """The value ``c`` gives this parameter: the array for ``= ANY($1)``; for ``IN ($4, $5)``, whose
+    constants a custom plan folds into one array, the element at the parameter's place."""
+    value = constant_value(c.value)
+    if value is None:
+        return None
+    is_array = c.value.rstrip().endswith("[]")
+    if use.array or not is_array:
+        return value if use.array == is_array else None
+    elements = array_elements(value)
+    return elements[use.position] if elements is not None and use.position < len(elements) else None
+
+
+def array_elements(text: str) -> list[str | None] | None:
+    """The elements of a one-dimensional array literal (``{a,"b c",NULL}``: NULL is None); None for anything else."""
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    out: list[str | None] = []
+    i, body = 0, text[1:-1]
+    while i < len(body):
+        if body[i] == '"':
+            j, piece = i + 1, []
+            while j < len(body) and body[j] != '"':
+                if body[j] == "\\" and j + 1 < len(body):
+                    j += 1
+                piece.append(body[j])
+                j += 1
+            out.append("".join(piece))
+            i = j + 1
+        else:
+            j = body.find(",", i)
+            j = len(body) if j < 0 else j
+            item = body[i:j].strip()
+            if item.startswith("{"):
+                return None          # more than one dimension
+            out.append(None if item.upper() == "NULL" else item)
+            i = j
+        if i < len(body) and body[i] == ",":
+            i += 1
     return out
 
 
@@ -211,7 +303,7 @@ def observed(use: ParamUse, constants: list[QualConstant] | None, *, dominant: f
     total = sum(c.occurrences for c in same)
     for c in sorted(same, key=lambda c: (-c.occurrences, c.value)):
         if total and c.occurrences >= dominant * total:
-            return constant_value(c.value)
+            return _constant(use, c)
         break
     return None
 
