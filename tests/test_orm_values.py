@@ -236,8 +236,8 @@ def test_the_chosen_set_is_the_same_whatever_the_hash_seed(db: str, conn: psycop
                              check=True)
         data = json.loads(out.stdout)
         curves.append(" ".join(f"{c['action']}:{c['index']}:{c['cost']:.1f}" for c in data["curve"]))
-        runs.append(([ix["name"] for ix in data["indexes"]], [(s["queryid"], s["values"], round(s["cost_before"] or 0, 2),
-                                                                 round(s["cost_after"] or 0, 2))
-                                                                for s in data["statements"]]))
+        costs = [(s["queryid"], s["values"], round(s["cost_before"] or 0, 2), round(s["cost_after"] or 0, 2))
+                 for s in data["statements"]]
+        runs.append(([ix["name"] for ix in data["indexes"]], costs))
     assert runs[0][1] == runs[1][1] == runs[2][1], [[x for x in r[1] if x not in runs[0][1]] for r in runs]
-    assert runs[0][0] == runs[1][0] == runs[2][0], "\n".join(" ".join(r[0]) for r in runs) + "\n" + "\n".join(curves)
+    assert runs[0][0] == runs[1][0] == runs[2][0], "\n".join([" ".join(r[0]) for r in runs] + curves)
