@@ -7,6 +7,7 @@ import pytest
 from pgtune.analyze import Scenario, ValueSource, bind, weighted_cost
 from pgtune.analyze.values import scenarios, valued
 from pgtune.capture import Catalog, ColumnStats, Table
+from pgtune.explain import prepare_text
 from pgtune.snapshot import QualConstant, QualShare
 
 CATALOG = Catalog(
@@ -148,3 +149,13 @@ def test_an_in_list_takes_its_elements_from_the_array_pg_qualstats_kept() -> Non
     assert got["$1"] == ("REJECTED", "qualstats") and got["$2"] == ("PENDING", "qualstats")
     assert got["$3"] == ("{7,8,9}", "qualstats") and got["$4"][1] == "stats"
 
+
+
+def test_postgresql_18s_squashed_in_lists_get_values() -> None:
+    """PostgreSQL 18's pg_stat_statements squashes a list of constants: `IN ($3 /*, ... */)`, the cast gone."""
+    query = ('SELECT id FROM "Document" WHERE "userId" = $1 AND status NOT IN ($2 /*, ... */) '
+             'AND status IN ($3 /*, ... */) LIMIT $4')
+    seen = [QualConstant(("public", "Document"), "status", "=", "'{REJECTED,PENDING}'::\"Status\"[]", 5)]
+    got = _sources(query, 4, constants=seen)
+    assert got["$2"][1] == "stats" and got["$3"] == ("REJECTED", "qualstats") and got["$4"] == ("20", "default")
+    assert prepare_text(query)[1] == 4

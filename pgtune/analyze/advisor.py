@@ -415,6 +415,8 @@ class _Selection:
         table = self.catalog.tables.get(cand.table)
         if table is None:
             return False
+        if cand.table[1] in self.opts.exclude or ".".join(cand.table) in self.opts.exclude:
+            return False        # --exclude: no proposal of any origin (a foreign key's included)
         if 0 <= table.reltuples < self.opts.min_rows:
             return False
         # An existing index on the same keys already does the work; a second one
@@ -428,23 +430,29 @@ class _Selection:
               rows: list[AnalyzedStatement]) -> list[tuple[Candidate, int | None]]:
         """Greedy size-aware selection (analyze.selection), then the final plans with the chosen set."""
         touched = {c.table for c in cands}
+        untouched: set[int] = set()     # no candidate on its tables: its plan cannot change
         for pos, (st, shape) in enumerate(analyzed):
-            if not shape.tables & touched:
-                continue       # no candidate on its tables: its plan cannot change
             try:
+                # Costed all the same: the headline is the analyzed workload's, not the part pgtune changes.
                 rows[pos].cost_before = self._weighted(st.query, rows[pos])[0]
             except (psycopg.Error, ValueError) as exc:
                 if lost(self.conn):
                     raise   # the connection is gone: not a property of this statement
-                self.advice.skipped.append(Skipped(st.queryid, st.query, f"cannot plan: {error_text(exc)}",
-                                                   SkipKind.CANNOT_PLAN))
+                if self._viable(st.query, rows[pos]):
+                    rows[pos].cost_before = self._weighted(st.query, rows[pos])[0]
+                else:
+                    self.advice.skipped.append(Skipped(st.queryid, st.query, f"cannot plan: {error_text(exc)}",
+                                                       SkipKind.CANNOT_PLAN))
+            if not shape.tables & touched:
+                untouched.add(pos)
+                rows[pos].cost_after = rows[pos].cost_before
         seeds = [c for c in cands if c.foreign_key is None or c.origin == WORKLOAD]
         seeds += [c for c in single_columns(analyzed) if self._worth_it(c)]
         self.say(f"what-if costing of {len(seeds)} candidates with hypopg")
         with whatif.session(self.conn, self.catalog.leaf_partitions) as hypo:
             seeds = self._creatable(hypo, seeds, analyzed)
             hypo.reset()
-            costed = [p for p in range(len(analyzed)) if rows[p].cost_before is not None]
+            costed = [p for p in range(len(analyzed)) if rows[p].cost_before is not None and p not in untouched]
             workload = [workload_of(analyzed[p][1], rows[p].calls, rows[p].cost_before or 0.0)
                         for p in costed]
 
@@ -486,7 +494,7 @@ class _Selection:
             hypo.reset()
             for i, c in enumerate(chosen):
                 hypo.create(i, c)
-            used_by = self._plan_with(hypo, chosen, analyzed, rows, range(len(analyzed)))
+            used_by = self._plan_with(hypo, chosen, analyzed, rows, costed)
             serving = set().union(*used_by.values()) if used_by else set()
             return [(c, hypo.sizes.get(ident(c))) for i, c in enumerate(chosen)
                     if i in serving or c.foreign_key is not None]
@@ -639,6 +647,25 @@ class _Selection:
         plans = explain_scenarios(self.conn, query, [s.values for s in found], context=row.context)
         cost = weighted_cost([p.cost for p in plans], found)
         return cost or 0.0, plans[0].indexes      # verify checks the main scenario: the index must serve it
+
+    def _viable(self, query: str, row: AnalyzedStatement) -> bool:
+        """Keep only the scenarios the server can plan (a value it refuses sinks its own, not the others').
+
+        True when some are left and some were dropped: the statement is then costed on those.
+        """
+        kept = []
+        for raw in row.scenarios:
+            try:
+                explain_scenarios(self.conn, query, [Scenario.of(raw).values], context=row.context)
+            except (psycopg.Error, ValueError):
+                if lost(self.conn):
+                    raise
+                continue
+            kept.append(raw)
+        if not kept or len(kept) == len(row.scenarios):
+            return False
+        row.scenarios, row.values = kept, dict(kept[0]["values"])
+        return True
 
     def _upkeep(self, cand: Candidate) -> float:
         """What maintaining the index costs over the workload's window, in planner cost units."""

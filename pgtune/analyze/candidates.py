@@ -11,12 +11,10 @@ column. Refinements an expert would make:
 * a few narrow SELECT-list columns become INCLUDE columns so that an
   index-only scan can answer the statement;
 * join keys get their own candidate, which a nested-loop inner side probes;
-* a foreign key gets one when the workload joins on it, when deletes on the
-  parent cascade (ON DELETE CASCADE / SET NULL / SET DEFAULT: each deleted
-  parent row rewrites child rows it must first find), or when the parent sees
-  deletes at all (even NO ACTION scans the child to check) — not while the
-  parent is empty; it is not hot (not in the first phase) while every row
-  leaves the key NULL.
+* a foreign key gets one when the workload joins on it, or when the parent
+  sees deletes (each deleted parent row makes the server find its child rows,
+  to cascade or to check) — not while the parent is empty; it is not hot (not
+  in the first phase) while every row leaves the key NULL.
 """
 
 from __future__ import annotations
@@ -254,18 +252,18 @@ def _include(uses: list[ColumnUse], keys: tuple[IndexKey, ...], table: TableKey,
 def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]]) -> list[Candidate]:
     """A candidate for every foreign key that matters and that no valid index leads with.
 
-    It matters when the workload joins on it, when its ON DELETE action
-    cascades (c, n, d), or when the parent sees deletes
+    It matters when the workload joins on it, or when the parent sees deletes
     (pg_stat_user_tables.n_tup_del): every deleted parent row makes the server
-    scan the child, whatever the action.
+    scan the child, whatever the ON DELETE action. A key whose parent nobody
+    deletes from (a cascade that never fires) would only slow the writes:
+    ``health`` lists it (foreign-key-without-index) for a DBA to judge.
     """
     out = []
     for fk in catalog.foreign_keys:
         parent = catalog.tables.get((fk.ref_schema, fk.ref_table))
         joins = any((fk.table_key, c) in joined for c in fk.columns)
         empty = parent is not None and parent.reltuples == 0      # analyzed, and no row (-1: never analyzed)
-        relevant = joins or (not empty and (fk.on_delete in ("c", "n", "d") or (parent is not None
-                                                                                 and parent.deletes > 0)))
+        relevant = joins or (not empty and parent is not None and parent.deletes > 0)
         if not relevant:
             continue
         keys = tuple(IndexKey(c) for c in fk.columns)
