@@ -422,7 +422,16 @@ class _Selection:
         # An existing index on the same keys already does the work; a second one
         # only to INCLUDE a column is not worth its writes.
         bare = replace(cand, include=())
-        return not any(serves_index(i, bare) for i in self.catalog.indexes_on(cand.table))
+        existing = self.catalog.indexes_on(cand.table)
+        if any(serves_index(i, bare) for i in existing):
+            return False
+        invalid = [i for i in existing if not i.is_valid and serves_index(replace(i, is_valid=True), bare)]
+        for index in invalid:       # a twin would leave the INVALID one behind, still slowing every write
+            hint = (f'{index.schema}."{index.name}" is INVALID ({index.definition}): the statements it serves '
+                    "would use it once complete; `pgtune health` proposes the fix, so no twin is proposed here")
+            if hint not in self.advice.hints:
+                self.advice.hints.append(hint)
+        return not invalid
 
     # -- what-if costing and selection ---------------------------------------
 
