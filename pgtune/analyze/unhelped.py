@@ -19,6 +19,7 @@ from pglast.enums import BoolExprType
 from ..sqltext import ParseFailed, parse, walk
 
 SHARE = 0.10      # a statement at least this share of the workload's planned cost is worth a word
+MOSTLY = 2.0      # …when the new indexes cut it by less than this
 
 
 class _Row(Protocol):
@@ -49,17 +50,24 @@ def _has_subquery(node: Any) -> bool:
 
 
 def mark(rows: Sequence[_Row]) -> list[str]:
-    """Note the statements at least SHARE of the workload's cost that no new index makes cheaper; hints."""
+    """Note the statements at least SHARE of the workload's cost that the new indexes leave (mostly) as
+    costly: none makes them cheaper, or they keep over half their cost for a reason the shape shows; hints."""
     total = sum(r.calls * r.cost_before for r in rows if r.cost_before is not None)
     hints = []
     for r in rows:
-        if r.cost_before is None or not total or r.cost_after is None or r.cost_after < r.cost_before:
+        if r.cost_before is None or not total or r.cost_after is None or r.cost_after * MOSTLY < r.cost_before:
             continue
         share = r.calls * r.cost_before / total
         if share < SHARE:
             continue
         reason = why(r.query)
-        r.note = "no index pgtune could propose makes it cheaper" + (f": {reason}" if reason else "")
+        if r.cost_after >= r.cost_before:
+            r.note = "no index pgtune could propose makes it cheaper" + (f": {reason}" if reason else "")
+        elif reason:
+            r.note = (f"the proposed indexes cut it only {r.cost_before / r.cost_after:.1f}x and most of its cost "
+                      f"stays: {reason}")
+        else:
+            continue        # helped, if not by much, for no reason the shape shows
         name = f"queryid {r.queryid}" if r.queryid is not None else repr(" ".join(r.query.split())[:60])
         hints.append(f"{name} is {share:.0%} of the workload's planned cost and {r.note}")
     return hints
