@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from pgtune.analyze import Scenario, ValueSource, bind, weighted_cost
+from pgtune.analyze import Options, Scenario, ValueSource, bind, weighted_cost
 from pgtune.analyze.values import scenarios, valued
 from pgtune.capture import Catalog, ColumnStats, Table
-from pgtune.explain import prepare_text
+from pgtune.explain import explain_scenarios, prepare_text
 from pgtune.snapshot import QualConstant, QualShare
+
+from .helpers import suggest
 
 CATALOG = Catalog(
     tables={("public", "jobs"): Table("public", "jobs", ("id", "status", "runAt", "amount"), reltuples=100_000)},
@@ -159,3 +163,21 @@ def test_postgresql_18s_squashed_in_lists_get_values() -> None:
     got = _sources(query, 4, constants=seen)
     assert got["$2"][1] == "stats" and got["$3"] == ("REJECTED", "qualstats") and got["$4"] == ("20", "default")
     assert prepare_text(query)[1] == 4
+
+
+def test_an_in_list_as_the_server_normalized_it_gets_values_and_plans(conn: Any) -> None:
+    """PostgreSQL 15 keeps `IN ($1, $2)`, 18 squashes it to `IN ($1 /*, ... */)`: either plans with values."""
+    conn.execute("CREATE TABLE squash (id int PRIMARY KEY, status text NOT NULL)")
+    conn.execute("INSERT INTO squash SELECT i, (ARRAY['DONE','PENDING','REJECTED'])[1 + i % 3] "
+                 "FROM generate_series(1, 3000) i")
+    conn.execute("ANALYZE squash")
+    conn.execute("SELECT pg_stat_statements_reset()")
+    for _ in range(3):
+        conn.execute("SELECT id FROM squash WHERE status IN ('PENDING', 'REJECTED') AND id > 10 LIMIT 5")
+    advice = suggest(conn, options=Options(min_rows=0, use_hypopg=False))
+    [row] = [s for s in advice.statements if "squash" in s.query]
+    nparams = prepare_text(row.query)[1]
+    assert nparams >= 3 and not row.generic_params, (row.query, row.params)
+    assert all(row.values.get(f"${n}") is not None for n in range(1, nparams + 1)), (row.query, row.values)
+    [plan] = explain_scenarios(conn, row.query, [row.values])
+    assert plan.cost > 0
