@@ -133,10 +133,14 @@ def test_suggest_writes_lines_prismas_engine_accepts(conn: psycopg.Connection[An
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     written = [p for p in data["prisma"]["proposals"] if p["written"]]
+    # Costed (HypoPG) with the values the workload ran with: a video has two comments (fetched, then sorted:
+    # videoId alone serves), and the few FAILED videos cost too little to earn an index. Without HypoPG
+    # (PostgreSQL 18 here) the heuristic keeps the ORDER BY column.
+    comments = ('@@index([videoId], map: "comments_video_id_idx")' if data["method"] == "hypopg"
+                else '@@index([videoId, createdAt], map: "comments_video_id_created_at_idx")')
     assert {(p["model"], p["line"]) for p in written} >= {
         ("Video", '@@index([userId, createdAt(sort: Desc)], map: "videos_user_id_created_at_desc_idx")'),
-        ("Video", '@@index([status, createdAt(sort: Desc)], map: "videos_status_created_at_desc_idx")'),
-        ("Comment", '@@index([videoId, createdAt], map: "comments_video_id_created_at_idx")'),
+        ("Comment", comments),
     }
     names = {ix["name"] for ix in data["indexes"]}
     assert {p["name"] for p in data["prisma"]["proposals"]} == names

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 import psycopg
+from pglast import ast as pg_ast
 
 from .. import ddl
 from .._text import Progress, error_text
@@ -31,7 +32,7 @@ from ..ddl import IndexMethod
 from ..explain import PlanContext, explain_scenarios, prepare_text
 from ..roles import Roles
 from ..snapshot import QualConstant, QualShare, Snapshot, snapshot
-from ..sqltext import ParseFailed
+from ..sqltext import ParseFailed, parse_one
 from . import anchor, extended_stats, partitions, sessions, sizing, unhelped, whatif
 from .bind import EQ, FUNC, JOIN, NULL, RANGE, Shape, bind
 from .candidates import (
@@ -321,7 +322,9 @@ class _Selection:
         for pos, (_st, shape) in enumerate(analyzed):
             cands.extend(from_shape(shape, pos, self.catalog, rare=self.opts.rare_value))
             joined |= {(u.table, u.column) for u in shape.uses if u.role == JOIN}
-        cands.extend(for_foreign_keys(self.catalog, joined))
+        deleted = {key for st, shape in analyzed if shape.kind == "delete"
+                   and (key := self._delete_target(st)) is not None}
+        cands.extend(for_foreign_keys(self.catalog, joined, deleted))
         cands = [c for c in cands if self._worth_it(c)]
         merged = merge(cands)
         self.say(f"{len(merged)} candidate indexes")
@@ -401,6 +404,17 @@ class _Selection:
             else:
                 analyzed.append((st, shape))
         return analyzed
+
+    def _delete_target(self, st: Statement) -> TableKey | None:
+        """The table a DELETE of the workload deletes from (its foreign keys' children are then searched)."""
+        try:
+            node: Any = parse_one(st.query)
+        except ParseFailed:
+            return None
+        node = node.query if isinstance(node, pg_ast.PrepareStmt) else node
+        if not isinstance(node, pg_ast.DeleteStmt) or node.relation is None or not node.relation.relname:
+            return None
+        return self._resolve(node.relation.schemaname, node.relation.relname)
 
     def _parse_reason(self, st: Statement, exc: ParseFailed) -> tuple[str, SkipKind]:
         if exc.reason.startswith("unparsable") and len(st.query.encode()) >= self.text_limit - 1:

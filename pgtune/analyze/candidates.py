@@ -249,12 +249,14 @@ def _include(uses: list[ColumnUse], keys: tuple[IndexKey, ...], table: TableKey,
     return tuple(needed)
 
 
-def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]]) -> list[Candidate]:
+def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]],
+                     deleted: set[TableKey] | None = None) -> list[Candidate]:
     """A candidate for every foreign key that matters and that no valid index leads with.
 
     It matters when the workload joins on it, or when the parent sees deletes
-    (pg_stat_user_tables.n_tup_del): every deleted parent row makes the server
-    scan the child, whatever the ON DELETE action. A key whose parent nobody
+    (pg_stat_user_tables.n_tup_del, or a DELETE of the workload: ``deleted``):
+    every deleted parent row makes the server scan the child, whatever the ON
+    DELETE action. A key whose parent nobody
     deletes from (a cascade that never fires) would only slow the writes:
     ``health`` lists it (foreign-key-without-index) for a DBA to judge.
     """
@@ -263,7 +265,8 @@ def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]]) -> lis
         parent = catalog.tables.get((fk.ref_schema, fk.ref_table))
         joins = any((fk.table_key, c) in joined for c in fk.columns)
         empty = parent is not None and parent.reltuples == 0      # analyzed, and no row (-1: never analyzed)
-        relevant = joins or (not empty and parent is not None and parent.deletes > 0)
+        deletes = parent is not None and (parent.deletes > 0 or parent.key in (deleted or set()))
+        relevant = joins or (not empty and deletes)
         if not relevant:
             continue
         keys = tuple(IndexKey(c) for c in fk.columns)
