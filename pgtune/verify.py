@@ -42,7 +42,7 @@ from .plan import Migration, Name, Target, load, roots
 
 DISAGREEMENT = 2.0   # flag when measured and predicted speed-ups differ by more than this factor
 TIME_FLOOR_MS = 1.0  # a measured slowdown smaller than this is noise, whatever its ratio
-NIL_GAIN = 1.2       # measured less than this many times faster: best-of-three timings vary that much
+NIL_GAIN = 1.2       # measured less than this many times faster than at emit: no gain the timing shows
 
 
 class Verdict(StrEnum):

@@ -352,10 +352,14 @@ def test_an_index_whose_time_gain_is_nil_is_not_plain_ok(db: str, conn: psycopg.
     videos(conn)
     m = handmade(conn, tmp_path / "m", [BY_STATUS_TIME], feed_target([BY_STATUS_TIME[0]]))
     Applier(conn, tmp_path / "m").apply()
-    timing, _ = measure(conn, FEED, values=FEED_VALUES)
-    assert timing is not None and timing.ms < 1.0
-    # As if the statement had been as fast at emit as it is now: the index bought nothing.
-    t = replace(m.targets[0], baseline_ms=timing.ms * 2 / 3 , baseline_runs=3, baseline_read_blocks=0)
+    # As if the statement had been as fast at emit as it is now: the index bought nothing. The fastest of
+    # ten best-of-3 timings, not one: one best-of-3 of this 0.03 ms statement ranged 0.014-0.052 ms (300
+    # samples at load 13 on this 2-core machine), so a baseline from one timing could sit 2x above what
+    # verify then measures and read as a gain. verify's best-of-3 cannot beat 2/3 of the fastest of thirty.
+    timings = [measure(conn, FEED, values=FEED_VALUES)[0] for _ in range(10)]
+    fastest = min(x.ms for x in timings if x is not None)
+    assert fastest < 1.0                # under TIME_FLOOR_MS: no slowdown verdict either, whatever the load
+    t = replace(m.targets[0], baseline_ms=fastest * 2 / 3, baseline_runs=30, baseline_read_blocks=0)
     m = replace(m, targets=[t], id="20261203T000001_verify")
     plan.emit(m, tmp_path / "nil")
     result = verify(conn, tmp_path / "nil", analyze=True)
