@@ -136,8 +136,7 @@ def measure_pgtune(conn: psycopg.Connection[Any], folder: Path, users: int) -> t
     api.apply(conn, result.directory)
     checked = api.verify(conn, result.directory, measure=True)
     PREDICTIONS.append(f"{folder.name}: {checked.measured} of {len(checked.targets)} targets measured before and "
-                       f"after (parameterized ones with their representative values); predicted cost cut and "
-                       f"measured time cut agree within 2x for {checked.agree} of {len(checked.compared)}")
+                       f"after (parameterized ones with their representative values); {checked.agreement()}")
     PREDICTIONS.extend(f"    {t.name}: {t.disagreement}" for t in checked.targets if t.disagreement)
     PREDICTIONS.extend(f"    {t.name}: {t.note}" for t in checked.targets if t.ms is None)
     cost, ms = totals(conn, users, label=str(folder.name))

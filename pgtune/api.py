@@ -19,6 +19,7 @@ from . import baseline, plan
 from ._text import Progress
 from .analyze import Advice, Options, advise, after_selection, check_trial
 from .apply import Applier, Report, Status
+from .baseline import Measurement
 from .capabilities import Capabilities, probe
 from .capture import Statement
 from .config import ConfigOptions, ConfigReport, Profile, ProfileConfig, Snapshot, Storage, compute_profile
@@ -39,7 +40,7 @@ from .prisma import advice as prisma_advice
 from .prisma import schema as prisma_schema
 from .prisma.advice import PrismaAdvice
 from .snapshot import snapshot
-from .verify import Verification
+from .verify import DISAGREEMENT, TargetResult, Verdict, Verification
 from .verify import verify as verify_migration
 from .verify import verify_query as verify_one
 
@@ -64,9 +65,10 @@ def _library_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-__all__ = ["ConfigOptions", "EmitOptions", "Progress", "Report", "Status", "SuggestOptions", "Suggestion", "apply",
-           "check", "config", "config_profile", "config_verify", "emit_migration", "health", "is_config_migration",
-           "rollback", "status", "suggest", "verify", "verify_query"]
+__all__ = ["DISAGREEMENT", "ConfigOptions", "EmitOptions", "Measurement", "Progress", "Report", "Status",
+           "SuggestOptions", "Suggestion", "TargetResult", "Verdict", "Verification", "apply", "check", "config",
+           "config_profile", "config_verify", "emit_migration", "health", "is_config_migration", "rollback", "status",
+           "suggest", "verify", "verify_query"]
 
 
 @dataclass(frozen=True)

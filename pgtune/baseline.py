@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -134,6 +135,29 @@ def _alone(conn: psycopg.Connection[Any], query: str, s: Scenario, timeout_ms: i
         return None
 
 
+class Measurement(StrEnum):
+    """Whether a target was timed, and if not which kind of reason: decided where the reason arises."""
+
+    MEASURED = "measured"
+    NOT_ASKED = "not-asked"          # verify without --measure
+    NOT_EXECUTED = "not-executed"    # pgtune would not run it: it could write, calls code not PostgreSQL's own,
+                                     # or a $n has no value
+    NOT_MEASURED = "not-measured"    # run, but no time: statement_timeout, or the server refused every value
+
+
+@dataclass(frozen=True)
+class Untimed:
+    """Why a target has no time, by kind."""
+
+    kind: Measurement
+    reason: str
+
+    @property
+    def note(self) -> str:
+        """``not executed: writes (DELETE)`` / ``not measured: slower than statement_timeout (30000 ms)``."""
+        return f"{self.kind.value.replace('-', ' ')}: {self.reason}"
+
+
 @dataclass(frozen=True)
 class Timed:
     """A target's time over the scenarios that name every ``$n``: their best times, weighed like their costs."""
@@ -155,8 +179,9 @@ class Timed:
 
 
 def time_target(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bool = False,
-                timeout_ms: int = 30_000) -> tuple[Timed | None, str | None]:
-    """``t`` timed with each of its value scenarios that names every ``$n``, or why it is not run."""
+                timeout_ms: int = 30_000) -> tuple[Timed | None, Untimed | None]:
+    """``t`` timed with each of its value scenarios that names every ``$n``, or why it is not (the server's
+    errors are raised: the caller knows what it was doing)."""
     custom = [s for s in scenarios_of(t) if not s.generic]
     nparams = prepare_text(t.query)[1]
     if not nparams:
@@ -166,7 +191,8 @@ def time_target(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bo
     if not runnable:
         main = custom[0].values if custom else {}
         missing = [f"${n}" for n in range(1, nparams + 1) if f"${n}" not in main]
-        return None, f"parameterized: no value for {', '.join(missing)} to run it with"
+        return None, Untimed(Measurement.NOT_EXECUTED, f"parameterized: no value for {', '.join(missing)} "
+                                                       "to run it with")
     done: list[tuple[Scenario, Timing]] = []
     refused: str | None = None
     for s in runnable:
@@ -181,10 +207,10 @@ def time_target(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bo
             refused = refused or server_message(exc)
             continue
         if timing is None:
-            return None, why
+            return None, Untimed(Measurement.NOT_EXECUTED, why or "not run")
         done.append((s, timing))
     if not done:
-        return None, f"not measured: {refused}"
+        return None, Untimed(Measurement.NOT_MEASURED, refused or "no value scenario ran")
     weight = sum(s.weight for s, _ in done) or 1.0
     total = sum(s.weight for s in custom) or weight
     ms = sum(s.weight * x.ms for s, x in done) / weight
@@ -239,6 +265,7 @@ def _timed(conn: psycopg.Connection[Any], t: Target, deadline: float, budget_s: 
             raise
         return replace(t, baseline_note=f"failed: {server_message(exc)}")
     if timed is None:
-        return replace(t, baseline_note=why or "not run")
+        assert why is not None
+        return replace(t, baseline_note=why.reason if why.kind == Measurement.NOT_EXECUTED else why.note)
     return replace(t, baseline_ms=timed.ms, baseline_runs=timed.runs, baseline_read_blocks=timed.read_blocks,
                    baseline_how=timed.describe())

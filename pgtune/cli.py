@@ -36,7 +36,7 @@ from .errors import Interrupted, PgtuneError
 from .health import Severity
 from .plan import Layout
 from .prisma.advice import Fit, PrismaAdvice
-from .verify import Verdict, Verification, check_report_path, junit
+from .verify import check_report_path, junit
 
 
 def _stderr_is_tty() -> bool:
@@ -655,10 +655,11 @@ def _pending_line(s: Any) -> str:
             "pgtune never restarts the server")
 
 
-_VERDICT_MARK = {Verdict.OK: ("ok", "green"), Verdict.NIL_GAIN: ("nil", "yellow"), Verdict.FAIL: ("FAIL", "red")}
+_VERDICT_MARK = {api.Verdict.OK: ("ok", "green"), api.Verdict.NIL_GAIN: ("nil", "yellow"),
+                 api.Verdict.FAIL: ("FAIL", "red")}
 
 
-def _render_verification(result: Verification, analyze: bool) -> None:
+def _render_verification(result: api.Verification, analyze: bool) -> None:
     """verify's table, then each failure's reason, then what the timings say."""
     rows = []
     for t in result.targets:
@@ -693,15 +694,14 @@ def _render_verification(result: Verification, analyze: bool) -> None:
         _render_timings(result)
 
 
-def _render_timings(result: Verification) -> None:
+def _render_timings(result: api.Verification) -> None:
     timed = [t for t in result.targets if t.baseline_ms is not None]
     cold = sum(bool(t.baseline_read_blocks) for t in timed)
     click.echo(f"baseline: timed at emit for {len(timed)} of {len(result.targets)} statements"
                + (f" ({cold} of them read from disk)" if cold else "")
                + (f"; planner cost only for {len(result.targets) - len(timed)}" if len(timed) < len(result.targets)
                   else ""))
-    click.echo(f"measured {result.measured} of {len(result.targets)} statements now; predicted and measured "
-               f"gains agree within 2x for {result.agree} of {len(result.compared)}")
+    click.echo(f"measured {result.measured} of {len(result.targets)} statements now; {result.agreement()}")
     for t in result.targets:
         if t.disagreement:
             click.echo(f"  {t.name}: {t.disagreement}")

@@ -14,7 +14,7 @@ statement_timeout (parameterized ones with the values they were planned with); a
 write is only planned, never run. A statement measured slower than at emit, beyond the time
 tolerance and by more than a millisecond, fails like a cost regression; one that did not get
 measurably faster is marked ``nil-gain`` (it passes: its plan is right, but the time says the index
-bought nothing). When the predicted and the measured gain differ by more than 2x, the result says
+bought nothing). When the predicted and the measured gain differ by more than DISAGREEMENT (2x), the result says
 which of cache state, values or plan change explains it.
 """
 
@@ -32,7 +32,7 @@ from psycopg.rows import dict_row
 from . import catalog_sql
 from ._text import one_line
 from .apply import IndexSize, ObjectStates
-from .baseline import Planned, Timed, plan_target, server_message, time_target
+from .baseline import Measurement, Planned, Timed, Untimed, plan_target, server_message, time_target
 from .connect import lost
 from .errors import InputError
 from .explain import scans
@@ -40,7 +40,7 @@ from .history import History
 from .history import exists as history_exists
 from .plan import Migration, Name, Target, load, roots
 
-DISAGREEMENT = 2.0   # flag when measured and predicted speed-ups differ by more than this factor
+DISAGREEMENT = 2.0   # predicted and measured speed-ups agree within this factor (the one place that says so)
 TIME_FLOOR_MS = 1.0  # a measured slowdown smaller than this is noise, whatever its ratio
 NIL_GAIN = 1.2       # measured less than this many times faster than at emit: no gain the timing shows
 
@@ -69,7 +69,8 @@ class TargetResult:
     ms: float | None = None
     baseline_how: str = ""          # how the baseline time was taken, or "planner cost only: <why>"
     measured_how: str = ""          # how ``ms`` was taken
-    disagreement: str = ""          # predicted and measured gains more than 2x apart: which cause
+    disagreement: str = ""          # predicted and measured gains more than DISAGREEMENT apart: which cause
+    measurement: Measurement = Measurement.NOT_ASKED    # timed now, or which kind of reason it is not
     generic_plan: bool = False      # its generic plan is no dearer than the custom ones: the server runs it
     baseline_read_blocks: int | None = None
     read_blocks: int | None = None
@@ -111,8 +112,21 @@ class TargetResult:
         """The time cut: baseline ms / ms now."""
         return _ratio(self.baseline_ms, self.ms)
 
+    @property
+    def compared_ratio(self) -> float | None:
+        """The gain the time cut is compared with: the predicted cut, else (no prediction) the planner's now."""
+        return self.predicted_ratio or self.ratio
+
+    @property
+    def agrees(self) -> bool | None:
+        """The compared and measured gains are within DISAGREEMENT of each other (None: one is missing)."""
+        if not self.compared_ratio or not self.measured_ratio:
+            return None
+        return _off(self.compared_ratio, self.measured_ratio) <= DISAGREEMENT
+
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok, "ratio": self.ratio, "predicted_ratio": self.predicted_ratio,
+                "compared_ratio": self.compared_ratio,
                 "measured_ratio": self.measured_ratio}
 
 
@@ -146,12 +160,17 @@ class Verification:
     @property
     def compared(self) -> list[TargetResult]:
         """Targets with both a predicted (else planner) gain and a measured one."""
-        return [t for t in self.targets if (t.predicted_ratio or t.ratio) and t.measured_ratio]
+        return [t for t in self.targets if t.agrees is not None]
 
     @property
     def agree(self) -> int:
-        """Of ``compared``, those whose predicted and measured gains are within 2x."""
-        return sum(not t.disagreement for t in self.compared)
+        """Of ``compared``, those whose predicted and measured gains are within DISAGREEMENT."""
+        return sum(bool(t.agrees) for t in self.compared)
+
+    def agreement(self) -> str:
+        """``predicted and measured gains agree within 2x for 5 of 6``: the rule said where it is decided."""
+        return (f"predicted and measured gains agree within {DISAGREEMENT:g}x for {self.agree} of "
+                f"{len(self.compared)}")
 
     def as_dict(self) -> dict[str, Any]:
         return {"migration_id": self.migration_id, "ok": self.ok,
@@ -159,6 +178,7 @@ class Verification:
                 "nil_gain_indexes": self.nil_gain_indexes,
                 "stale_statistics": self.stale_statistics, "sizes": [asdict(s) for s in self.sizes],
                 "measured": self.measured, "compared": len(self.compared), "agree": self.agree,
+                "agree_within": DISAGREEMENT,
                 "targets": [t.as_dict() for t in self.targets]}
 
 
@@ -291,18 +311,13 @@ def not_served(result: TargetResult) -> str:
 def time_now(conn: psycopg.Connection[Any], result: TargetResult, t: Target, *, trust_functions: bool,
              timeout_ms: int, time_tolerance: float) -> None:
     """Time ``t`` now and compare: a slowdown fails, no gain is ``nil-gain``, a surprise is explained."""
-    timed: Timed | None = None
-    try:
-        timed, why = time_target(conn, t, trust_functions=trust_functions, timeout_ms=timeout_ms)
-    except psycopg.errors.QueryCanceled:
-        why = f"not measured: slower than statement_timeout ({timeout_ms} ms)"
-    except (psycopg.Error, ValueError) as exc:
-        if lost(conn):
-            raise
-        why = f"not measured: {server_message(exc)}"
+    timed, why = _time(conn, t, trust_functions=trust_functions, timeout_ms=timeout_ms)
     if timed is None:
-        result.add_note(why if why and why.startswith("not measured") else f"not executed: {why}")
+        assert why is not None
+        result.measurement = why.kind
+        result.add_note(why.note)
         return
+    result.measurement = Measurement.MEASURED
     result.ms, result.measured_how, result.read_blocks = timed.ms, timed.describe(), timed.read_blocks
     if slower(t.baseline_ms, timed.ms, time_tolerance):
         result.fail(f"measured slowdown: {t.baseline_ms:,.2f} ms at emit -> {timed.ms:,.2f} ms now "
@@ -314,6 +329,19 @@ def time_now(conn: psycopg.Connection[Any], result: TargetResult, t: Target, *, 
     result.disagreement = diagnose(result, timed)
 
 
+def _time(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bool,
+          timeout_ms: int) -> tuple[Timed | None, Untimed | None]:
+    """``t`` timed now, or why not: a server error while timing is a reason, a lost connection is raised."""
+    try:
+        return time_target(conn, t, trust_functions=trust_functions, timeout_ms=timeout_ms)
+    except psycopg.errors.QueryCanceled:
+        return None, Untimed(Measurement.NOT_MEASURED, f"slower than statement_timeout ({timeout_ms} ms)")
+    except (psycopg.Error, ValueError) as exc:
+        if lost(conn):
+            raise
+        return None, Untimed(Measurement.NOT_MEASURED, server_message(exc))
+
+
 def nil_gain(result: TargetResult, t: Target) -> bool:
     """A statement promised a speed-up (it should use a new index) that its time does not show."""
     if t.dropped_indexes or not t.expected_indexes or result.measured_ratio is None:
@@ -322,10 +350,9 @@ def nil_gain(result: TargetResult, t: Target) -> bool:
 
 
 def diagnose(result: TargetResult, timed: Timed | None = None) -> str:
-    """When the predicted and measured gains differ by more than 2x: the likely causes, with numbers."""
-    predicted = result.predicted_ratio or result.ratio
-    measured = result.measured_ratio
-    if not predicted or not measured or _off(predicted, measured) <= DISAGREEMENT:
+    """When the predicted and measured gains differ by more than DISAGREEMENT: the likely causes, with numbers."""
+    predicted, measured = result.compared_ratio, result.measured_ratio
+    if result.agrees is not False or not predicted or not measured:
         return ""
     kind = "predicted" if result.predicted_ratio else "planner"
     causes = []

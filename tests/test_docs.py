@@ -144,3 +144,26 @@ def test_status_json_matches_the_code() -> None:
     text = (DOCS / "status-json.md").read_text()
     for state in PhaseState:
         assert f"`{state}`" in text
+
+
+def test_verify_json_schema_matches_the_code() -> None:
+    """verify's result as pgtune.api returns it, field by field and every closed set's values."""
+    from pgtune import api
+    from pgtune.apply import IndexSize
+
+    doc = (DOCS / "verify-json.md").read_text()
+
+    def section(name: str) -> set[str]:
+        part = doc.split(f"## {name}", 1)[1].split("\n## ", 1)[0]
+        return set(re.findall(r"^\| `(\w+)` \|", part, flags=re.M))
+
+    target = api.TargetResult(queryid=1, name="select t #000000", query="SELECT 1", expected=["i"], used=["i"],
+                              plan_indexes=["i"], baseline_cost=1000.0, predicted_cost=10.0, cost=10.0)
+    data = api.Verification("m", targets=[target], sizes=[IndexSize("i", 1, 2)]).as_dict()
+    assert section("Top level") == set(data)
+    assert section("`targets[]`") == set(data["targets"][0])
+    assert section("`sizes[]`") == set(data["sizes"][0])
+    quoted = set(re.findall(r'`"([\w-]+)"`', doc))
+    assert {v.value for v in api.Verdict} <= quoted
+    assert {m.value for m in api.Measurement} <= quoted
+    assert data["agree_within"] == api.DISAGREEMENT and f"{api.DISAGREEMENT}: `pgtune.verify.DISAGREEMENT`" in doc

