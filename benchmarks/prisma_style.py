@@ -15,7 +15,12 @@ index count and real MB — once with pg_qualstats, once without. The goal:
 pgtune ≥ 0.9× the expert's cost and time cuts at ≤ 1.2× its size (≥ 0.7× the
 cost cut without pg_qualstats).
 
-    python benchmarks/prisma_style.py [--scale 1.0]
+Predicted against measured (issue 28): each pgtune run is verified with ``verify --measure``; printed
+per run and over all ``--rounds`` (3 by default, each with and without pg_qualstats): the share of
+targets measured and, of those compared, the share whose predicted and measured gains agree within
+pgtune.verify.DISAGREEMENT (goal: >= 80% and >= 80%).
+
+    python benchmarks/prisma_style.py [--scale 1.0] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from psycopg import sql
 from tabulate import tabulate
 
 from pgtune import api
+from pgtune.api import DISAGREEMENT
 from pgtune.capture import reset_counters
 from pgtune.cluster import LocalCluster
 from pgtune.demo.runner import Template, measure
@@ -125,6 +131,7 @@ def drop_secondary_indexes(conn: psycopg.Connection[Any]) -> None:
 
 
 PREDICTIONS: list[str] = []   # per pgtune run: how many targets were measured, and how many predictions held
+TALLY: list[tuple[int, int, int, int]] = []   # per pgtune run: targets, measured, compared, agree
 
 
 def measure_pgtune(conn: psycopg.Connection[Any], folder: Path, users: int) -> tuple[float, float, int, int, float]:
@@ -135,6 +142,7 @@ def measure_pgtune(conn: psycopg.Connection[Any], folder: Path, users: int) -> t
     assert result.directory is not None
     api.apply(conn, result.directory)
     checked = api.verify(conn, result.directory, measure=True)
+    TALLY.append((len(checked.targets), checked.measured, len(checked.compared), checked.agree))
     PREDICTIONS.append(f"{folder.name}: {checked.measured} of {len(checked.targets)} targets measured before and "
                        f"after (parameterized ones with their representative values); {checked.agreement()}")
     PREDICTIONS.extend(f"    {t.name}: {t.disagreement}" for t in checked.targets if t.disagreement)
@@ -150,6 +158,7 @@ def measure_pgtune(conn: psycopg.Connection[Any], folder: Path, users: int) -> t
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", type=float, default=1.0, help="1.0: 1,000,000 events, 200,000 jobs, 100,000 users")
+    ap.add_argument("--rounds", type=int, default=3, help="pgtune runs per variant (with/without pg_qualstats)")
     args = ap.parse_args()
     users, jobs, events = int(100_000 * args.scale), int(200_000 * args.scale), int(1_000_000 * args.scale)
     with LocalCluster() as cluster:
@@ -187,11 +196,12 @@ def main() -> None:
             runs = [("pgtune (pg_stat_statements + pg_qualstats)", True)] if qualstats else []
             runs.append(("pgtune (pg_stat_statements only)", False))
             verdicts = []
-            for label, with_qualstats in runs:
-                if not with_qualstats and qualstats:
+            for (label, with_qualstats), n in ((r, n) for r in runs for n in range(1, args.rounds + 1)):
+                if not with_qualstats and qualstats and n == 1:
                     conn.execute("DROP EXTENSION pg_qualstats")
+                label = f"{label} #{n}" if args.rounds > 1 else label
                 print(f"{label}:")
-                folder = cluster.root / ("with-qualstats" if with_qualstats else "without-qualstats")
+                folder = cluster.root / (("with-qualstats" if with_qualstats else "without-qualstats") + f"-{n}")
                 p_cost, p_ms, p_count, p_size, secs = measure_pgtune(conn, folder, users)
                 rows.append([label, p_count, f"{p_size / 1048576:.1f}", f"{p_cost:,.0f}",
                              f"{base_cost / p_cost:.1f}x", f"{p_ms:,.0f}", f"{base_ms / p_ms:.1f}x", f"{secs:.1f}s"])
@@ -211,6 +221,10 @@ def main() -> None:
     print()
     for v in verdicts + PREDICTIONS:
         print(v)
+    targets, measured, compared, agree = (sum(x) for x in zip(*TALLY, strict=True))
+    print(f"over {len(TALLY)} pgtune runs: {measured} of {targets} targets measured ({measured / targets:.0%}, "
+          f"goal >= 80%); of {compared} compared, {agree} agree within {DISAGREEMENT:g}x "
+          f"({agree / compared if compared else 0:.0%}, goal >= 80%)")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ write is only planned, never run. A statement measured slower than at emit, beyo
 tolerance and by more than a millisecond, fails like a cost regression; one that did not get
 measurably faster is marked ``nil-gain`` (it passes: its plan is right, but the time says the index
 bought nothing). When the predicted and the measured gain differ by more than DISAGREEMENT (2x), the result says
-which of cache state, values or plan change explains it.
+which of cache state, values or plan change explains it. Two warm runs (every page in shared buffers) are
+compared with the cut predicted for a warm cache (baseline_warm), not the one priced with disk reads.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class TargetResult:
     generic_plan: bool = False      # its generic plan is no dearer than the custom ones: the server runs it
     baseline_read_blocks: int | None = None
     read_blocks: int | None = None
+    warm_baseline_cost: float | None = None     # the costs before and predicted, priced for a warm cache
+    warm_predicted_cost: float | None = None    # (baseline_warm): compared when both runs were warm
     scans_before: list[str] = field(default_factory=list)   # from the plan captured at emit
     scans_now: list[str] = field(default_factory=list)
 
@@ -83,7 +86,8 @@ class TargetResult:
         return cls(queryid=t.queryid, name=t.label, query=t.query, expected=list(t.expected_indexes), used=[],
                    plan_indexes=[], baseline_cost=t.baseline_cost, predicted_cost=t.predicted_cost, cost=None,
                    baseline_ms=t.baseline_ms, baseline_how=baseline_how(t),
-                   baseline_read_blocks=t.baseline_read_blocks,
+                   baseline_read_blocks=t.baseline_read_blocks, warm_baseline_cost=t.warm_baseline_cost,
+                   warm_predicted_cost=t.warm_predicted_cost,
                    scans_before=scans(t.baseline_plan) if t.baseline_plan else [])
 
     @property
@@ -113,8 +117,21 @@ class TargetResult:
         return _ratio(self.baseline_ms, self.ms)
 
     @property
+    def warm_predicted_ratio(self) -> float | None:
+        """The cut predicted for a warm cache: warm baseline cost / warm predicted cost."""
+        return _ratio(self.warm_baseline_cost, self.warm_predicted_cost)
+
+    @property
+    def warm(self) -> bool:
+        """Both timed runs found every page in shared buffers."""
+        return self.baseline_read_blocks == 0 and self.read_blocks == 0
+
+    @property
     def compared_ratio(self) -> float | None:
-        """The gain the time cut is compared with: the predicted cut, else (no prediction) the planner's now."""
+        """The gain the time cut is compared with: the predicted cut (priced for a warm cache when both runs
+        were warm), else (no prediction) the planner's cut now."""
+        if self.warm and self.warm_predicted_ratio:
+            return self.warm_predicted_ratio
         return self.predicted_ratio or self.ratio
 
     @property
@@ -126,7 +143,7 @@ class TargetResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok, "ratio": self.ratio, "predicted_ratio": self.predicted_ratio,
-                "compared_ratio": self.compared_ratio,
+                "warm_predicted_ratio": self.warm_predicted_ratio, "compared_ratio": self.compared_ratio,
                 "measured_ratio": self.measured_ratio}
 
 
@@ -354,7 +371,9 @@ def diagnose(result: TargetResult, timed: Timed | None = None) -> str:
     predicted, measured = result.compared_ratio, result.measured_ratio
     if result.agrees is not False or not predicted or not measured:
         return ""
-    kind = "predicted" if result.predicted_ratio else "planner"
+    kind = "planner"
+    if result.predicted_ratio:
+        kind = "predicted (warm)" if predicted == result.warm_predicted_ratio else "predicted"
     causes = []
     if result.predicted_ratio and result.ratio and _off(result.predicted_ratio, result.ratio) > DISAGREEMENT:
         causes.append(f"plan change: the built indexes cut the planner cost {result.ratio:,.1f}x, "
@@ -362,7 +381,7 @@ def diagnose(result: TargetResult, timed: Timed | None = None) -> str:
     before, now = result.baseline_read_blocks, result.read_blocks
     if before is not None and now is not None and bool(before) != bool(now):
         causes.append(f"cache state: the baseline run read {before:,} blocks from disk, this one {now:,}")
-    elif before == 0 and now == 0 and measured > DISAGREEMENT * (result.ratio or predicted):
+    elif result.warm and measured > DISAGREEMENT * (result.ratio or predicted) and kind != "predicted (warm)":
         # The direction a warm cache explains: the planner charges an index's page reads as random disk reads.
         causes.append("cache state: both runs found every page in shared buffers, where the planner still "
                       "prices an index's page reads as random disk reads (random_page_cost), so its cut "

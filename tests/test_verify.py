@@ -531,3 +531,34 @@ def test_measurement_kinds_are_decided_where_they_arise(conn: psycopg.Connection
                          timeout_ms=10_000)
     assert quick.measurement == Measurement.MEASURED and quick.ms is not None
 
+
+@pytest.mark.needs_hypopg
+def test_a_warm_run_is_compared_with_the_cut_predicted_for_a_warm_cache(conn: psycopg.Connection[Any],
+                                                                        tmp_path: Path) -> None:
+    """issue 28: suggest prices an index's page reads as disk reads; a time cut measured warm is compared
+    with the cut re-priced for a warm cache (random_page_cost = seq_page_cost), predicted at emit."""
+    from pgtune import api
+    from pgtune.baseline_warm import hypothetical_ddl
+
+    from .helpers import emitted
+
+    videos(conn)
+    emitted(conn, tmp_path / "m", "SELECT id, title FROM videos WHERE status = 'PUBLISHED' "
+                                  "ORDER BY \"createdAt\" DESC LIMIT 20;", measure=True)
+    m = plan.load(tmp_path / "m")
+    [t] = m.targets
+    assert t.predicted_cost is not None and t.baseline_cost is not None
+    assert t.warm_baseline_cost is not None and t.warm_predicted_cost is not None
+    # The seq scan before costs the same either way; the index's reads cost less warm: a bigger predicted cut.
+    assert t.warm_baseline_cost / t.warm_predicted_cost > t.baseline_cost / t.predicted_cost
+    [ix] = [ix for p in m.phases for ix in p.indexes]
+    plain = hypothetical_ddl(ix)
+    assert plain is not None and plain.startswith(f'CREATE INDEX "{ix.name}" ON ') and "CONCURRENTLY" not in plain
+    api.apply(conn, tmp_path / "m")
+    checked = api.verify(conn, tmp_path / "m", measure=True)
+    [r] = checked.targets
+    assert r.warm and r.measured_ratio is not None
+    assert r.compared_ratio == r.warm_predicted_ratio != r.predicted_ratio
+    assert r.as_dict()["compared_ratio"] == r.warm_predicted_ratio
+    cold = replace(r, read_blocks=12)               # a run that read from disk: the usual prediction
+    assert cold.compared_ratio == r.predicted_ratio

@@ -283,6 +283,10 @@ class Target:
     baseline_read_blocks: int | None = None     # shared blocks that run read from disk (0: a warm cache)
     baseline_note: str = ""                     # why the baseline was not timed at emit
     baseline_how: str = ""                      # how it was: runs, cache, value scenarios (baseline.Timed)
+    # The cost before and the predicted cost re-priced for a warm cache (random_page_cost = seq_page_cost,
+    # baseline_warm): what verify compares a time cut measured on a warm cache with. None: not predicted.
+    warm_baseline_cost: float | None = None
+    warm_predicted_cost: float | None = None
     # The session it ran in (analyze.sessions): its role's search_path (None: pgtune's own), the role
     # it is planned as for row security, and the settings its policies read.
     search_path: list[str] | None = None
