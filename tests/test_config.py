@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,24 @@ def test_a_managed_platform_is_told_from_what_it_shows_and_gets_its_own_commands
     assert any("az postgres flexible-server parameter set" in x
                for x in platform.changes(platform.Platform.AZURE, [p], {}))
     assert platform.changes(platform.Platform.SELF_MANAGED, [p], {}) == []
+
+
+def test_platform_commands_quote_what_they_carry_for_the_shell() -> None:
+    """A value read from the server (a library list, say) reaches the shell as one word, never as a command."""
+    hostile = "pg_stat_statements, x'; touch /tmp/pgtune-owned; echo '\n$(id)"
+    p = Proposal("shared_preload_libraries", Family.MEMORY, Scope.RESTART, hostile, "", "default", "postmaster",
+                 False, "", "")
+    for kind in (platform.Platform.RDS, platform.Platform.CLOUD_SQL, platform.Platform.AZURE,
+                 platform.Platform.SUPABASE):
+        for line in platform.changes(kind, [p], {}):
+            if line.startswith("#") or "shared_preload_libraries" not in line:
+                assert "\n" not in line
+                continue
+            words = shlex.split(line)
+            assert any(hostile in w for w in words), (kind, line)
+            assert not any(w.startswith("touch") or w == ";" for w in words), (kind, line)
+    (neon,) = [x for x in platform.changes(platform.Platform.NEON, [p], {}) if "shared_preload" in x]
+    assert "\n" not in neon and neon.startswith("#")
 
 
 def test_hardware_comes_from_the_servers_host_and_the_flags_win(conn: psycopg.Connection[Any]) -> None:

@@ -10,6 +10,7 @@ those and writes the server-wide changes as the platform's own commands.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -18,6 +19,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
+from ..ddl import comment
 from .model import Proposal, Scope
 
 
@@ -88,26 +90,27 @@ def changes(platform: Platform, proposals: list[Proposal], units: dict[str, str 
         for p in server:
             method = "pending-reboot" if p.scope == Scope.RESTART else "immediate"
             value = _rds_value(p, units.get(p.setting) == "kB")
+            param = shlex.quote(f"ParameterName={p.setting},ParameterValue={value},ApplyMethod={method}")
             out.append(f"aws rds modify-db-{'cluster-' if platform == Platform.AURORA else ''}parameter-group "
                        f"--db-{'cluster-' if platform == Platform.AURORA else ''}parameter-group-name {group} "
-                       f"--parameters \"ParameterName={p.setting},ParameterValue={value},ApplyMethod={method}\"")
+                       f"--parameters {param}")
         if any(p.scope == Scope.RESTART for p in server):
             out.append("# pending-reboot parameters take effect at the instance's next reboot "
                        "(aws rds reboot-db-instance)")
     elif platform == Platform.CLOUD_SQL:
-        flags = ",".join(f"{p.setting}={p.value}" for p in server)
+        flags = shlex.quote(",".join(f"{p.setting}={p.value}" for p in server))
         out.append("# gcloud replaces the whole flag list: repeat the flags already set on the instance")
         out.append(f"gcloud sql instances patch <instance> --database-flags={flags}")
     elif platform == Platform.AZURE:
         out += [f"az postgres flexible-server parameter set --resource-group <group> --server-name <server> "
-                f"--name {p.setting} --value {p.value}" for p in server]
+                f"--name {shlex.quote(p.setting)} --value {shlex.quote(p.value)}" for p in server]
         if any(p.scope == Scope.RESTART for p in server):
             out.append("az postgres flexible-server restart --resource-group <group> --name <server>")
     elif platform == Platform.SUPABASE:
-        flags = ",".join(f"{p.setting}={p.value}" for p in server)
+        flags = shlex.quote(",".join(f"{p.setting}={p.value}" for p in server))
         out.append(f"supabase --experimental --project-ref <project> postgres-config update --config {flags}")
     elif platform == Platform.NEON:
         out.append("# Neon sizes memory settings with the compute: change the compute size, or set "
                    "these per role or database (ALTER ROLE/DATABASE … SET) where the setting allows it")
-        out += [f"#   {p.setting} = {p.value}" for p in server]
+        out += ["#   " + comment(f"{p.setting} = {p.value}") for p in server]
     return out
