@@ -22,7 +22,6 @@ table that transaction reads. Neither wait blocks anybody, yet under
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +34,7 @@ from psycopg.rows import dict_row
 from .. import catalog_sql
 from .._text import Progress, one_line
 from ..errors import ApplyFailed
+from .watcher import Watcher
 
 IN_THE_WAY_SECONDS = 5         # younger ones are ordinary traffic: most end before a build gets to them
 PROGRESS_EVERY = 10.0          # seconds between two progress lines of one wait
@@ -116,7 +116,7 @@ class TransactionWait:
             time.sleep(min(self.interval, max(self.seconds - waited, 0.01)))
 
 
-class LockWatch:
+class LockWatch(Watcher):
     """During one concurrent statement: from a second connection, cancel a relation-lock wait past ``limit``
     seconds; name a wait for another transaction, and cancel only past ``patience`` seconds of them in all.
 
@@ -127,72 +127,50 @@ class LockWatch:
 
     def __init__(self, dsn: str | None, pid: int, limit: float, what: str, say: Progress, *,
                  patience: float = float("inf"), interval: float = 0.1) -> None:
-        self.dsn, self.pid, self.limit, self.what, self.say, self.interval = dsn, pid, limit, what, say, interval
+        super().__init__(dsn, interval)
+        self.pid, self.limit, self.what, self.say = pid, limit, what, say
         self.patience = patience
         self.cancelled: str | None = None        # the relation lock it waited on when the watch cancelled it
         self.gave_up: str | None = None          # the transactions it waited for when the watch cancelled it
         self.waited = 0.0                        # seconds waited for other transactions, in all
-        self.available = False
-        self.stop = threading.Event()
-        self.thread: threading.Thread | None = None
-        self.conn: psycopg.Connection[Any] | None = None
+        self.current: tuple[str, str] | None = None     # the lock waited on, and since when
+        self.since = self.said = self.last = 0.0
 
-    def __enter__(self) -> LockWatch:
-        if self.dsn is None or self.limit <= 0:
-            return self
-        try:
-            self.conn = psycopg.connect(self.dsn, autocommit=True, application_name="pgtune-watch",
-                                        connect_timeout=10)
-            self.conn.execute("SET statement_timeout = '10s'")
-        except psycopg.Error:
-            return self
-        self.available = True
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        return self
+    def wanted(self) -> bool:
+        return self.limit > 0
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        if self.thread is not None:
-            self.thread.join()
-        if self.conn is not None:
-            self.conn.close()
+    def started(self) -> None:
+        self.since = self.said = self.last = time.monotonic()
 
-    def _run(self) -> None:
-        assert self.conn is not None
-        current: tuple[str, str] | None = None
-        since = said = last = time.monotonic()
-        try:
-            while not self.stop.wait(self.interval):
-                with self.conn.cursor(row_factory=dict_row) as cur:
-                    rows = cur.execute(catalog_sql.load("lock_waits"), {"pid": self.pid}).fetchall()
-                now = time.monotonic()
-                tick, last = now - last, now
-                if not rows:
-                    current = None
-                    continue
-                key = (rows[0]["locktype"], rows[0]["relation"] or "")
-                if key != current:
-                    current, since = key, now
-                holders = "; ".join(f"pid {r['holder']} ({r['holder_state'] or 'active'}, open "
-                                    f"{r['holder_seconds'] or 0}s: {one_line(r['holder_query'], 80)})"
-                                    for r in rows if r["holder"] is not None) or "another transaction"
-                if key[0] in TRANSACTION_LOCKS:
-                    self.waited += tick
-                    if self.waited >= self.patience:
-                        self._cancel(gave_up=f"waited {self.waited:.0f}s in all for other transactions to end, "
-                                             f"the last {holders}")
-                        return
-                    if now - said >= PROGRESS_EVERY:
-                        said = now
-                        self.say(f"{self.what}: waiting for {holders} to end ({self.waited:.0f}s so far; this wait "
-                                 "blocks nobody and the build is kept)")
-                elif now - since >= self.limit:
-                    self._cancel(cancelled=f"waited {now - since:.1f}s for {rows[0]['mode']} on "
-                                           f"{key[1] or key[0]}, held by {holders}")
-                    return
-        except psycopg.Error:
-            return      # the statement keeps running; a watch that fails cancels nothing
+    def look(self, conn: psycopg.Connection[Any]) -> bool:
+        with conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(catalog_sql.load("lock_waits"), {"pid": self.pid}).fetchall()
+        now = time.monotonic()
+        tick, self.last = now - self.last, now
+        if not rows:
+            self.current = None
+            return True
+        key = (rows[0]["locktype"], rows[0]["relation"] or "")
+        if key != self.current:
+            self.current, self.since = key, now
+        holders = "; ".join(f"pid {r['holder']} ({r['holder_state'] or 'active'}, open "
+                            f"{r['holder_seconds'] or 0}s: {one_line(r['holder_query'], 80)})"
+                            for r in rows if r["holder"] is not None) or "another transaction"
+        if key[0] in TRANSACTION_LOCKS:
+            self.waited += tick
+            if self.waited >= self.patience:
+                self._cancel(gave_up=f"waited {self.waited:.0f}s in all for other transactions to end, "
+                                     f"the last {holders}")
+                return False
+            if now - self.said >= PROGRESS_EVERY:
+                self.said = now
+                self.say(f"{self.what}: waiting for {holders} to end ({self.waited:.0f}s so far; this wait "
+                         "blocks nobody and the build is kept)")
+        elif now - self.since >= self.limit:
+            self._cancel(cancelled=f"waited {now - self.since:.1f}s for {rows[0]['mode']} on "
+                                   f"{key[1] or key[0]}, held by {holders}")
+            return False
+        return True
 
     def _cancel(self, *, cancelled: str | None = None, gave_up: str | None = None) -> None:
         assert self.conn is not None
