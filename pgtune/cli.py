@@ -823,7 +823,8 @@ def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip:
     Checks: invalid-index, duplicate-index, overlapping-index,
     foreign-key-without-index, not-valid-constraint, index-larger-than-table,
     sequence-near-overflow, unused-index, stale-statistics, bloated-index,
-    bloated-table, xid-wraparound-risk (one page each in docs/checks/).
+    bloated-table, hot-blocking-index, xid-wraparound-risk (one page each in
+    docs/checks/).
     Exits 1 when a finding reaches --fail-on.
 
     \b

@@ -5,7 +5,7 @@ the inner files): the advice model and ``advise``, the candidate and scenario
 types that plan, baseline and health read, and the size forecasts.
 """
 
-from . import sizing
+from . import hot, sizing
 from .advisor import (
            Advice,
            AnalyzedStatement,
@@ -28,5 +28,5 @@ from .selection import SizeBasis
 
 __all__ = ["Advice", "AnalyzedStatement", "Candidate", "CurvePoint", "IndexSuggestion", "Method", "Options", "Origin",
            "QueryRef", "Rejected", "Role", "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped",
-           "StatisticsProposal", "ValueSource", "advise", "after_selection", "bind", "check_trial", "serves_index",
-           "sizing", "weighted_cost"]
+           "StatisticsProposal", "ValueSource", "advise", "after_selection", "bind", "check_trial", "hot",
+           "serves_index", "sizing", "weighted_cost"]

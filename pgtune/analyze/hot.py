@@ -24,12 +24,13 @@ from typing import Any
 
 import psycopg
 from pglast import ast
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
 from ..capture import Catalog, Index, TableKey
 from ..ddl import IndexKey, IndexMethod
-from ..roles import Roles
+from ..roles import Roles, read_roles
 from ..sqltext import ParseFailed, expression, names, parse_one, seq, walk
 
 WRITE_COST = 2.0            # planner cost units one index entry costs to write (advisor.WRITE_COST)
@@ -80,6 +81,7 @@ class HotWrites:
     updates: dict[TableKey, list[UpdateStatement]] = field(default_factory=dict)
     tables: dict[TableKey, TableHot] = field(default_factory=dict)
     server_version: int = 150000
+    missing: str = ""                # why no UPDATE statement could be read (no pg_stat_statements), if so
 
     def indexed(self, table: TableKey) -> frozenset[str]:
         """The columns the table's existing indexes hold in any way (they already stop HOT updates of them)."""
@@ -181,19 +183,28 @@ def read(conn: psycopg.Connection[Any], catalog: Catalog, roles: Roles | None = 
          database: str | None = None) -> HotWrites:
     """The UPDATE statements of pg_stat_statements (through each role's search_path) and the tables' HOT counters."""
     out = HotWrites(catalog, server_version=conn.info.server_version)
+    found = conn.execute(catalog_sql.load("extension_schema"), {"name": "pg_stat_statements"}).fetchone()
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(catalog_sql.load("update_statements"), {"database": database, "limit": MAX_UPDATES})
-        rows = cur.fetchall()
+        rows = []
+        if found is not None:
+            cur.execute(sql.SQL(catalog_sql.load("update_statements")).format(
+                statements=sql.Identifier(found[0], "pg_stat_statements")),
+                {"database": database, "limit": MAX_UPDATES})
+            rows = cur.fetchall()
+        else:
+            out.missing = "pg_stat_statements is not installed in this database (CREATE EXTENSION pg_stat_statements)"
         cur.execute(catalog_sql.load("hot_updates"))
         out.tables = {(r["schema"], r["table"]): TableHot(int(r["updates"] or 0), int(r["hot"] or 0),
                                                           int(r["fillfactor"]), int(r["indexes"]))
                       for r in cur.fetchall()}
+    if roles is None:
+        roles = read_roles(conn, {int(r["userid"]) for r in rows}, catalog.search_path)
     for r in rows:
-        found = set_columns(r["query"])
-        if found is None:
+        found_set = set_columns(r["query"])
+        if found_set is None:
             continue
-        (schema, name), columns = found
-        path = roles.view(int(r["userid"])).search_path if roles is not None else None
+        (schema, name), columns = found_set
+        path = roles.view(int(r["userid"])).search_path
         table = catalog.lookup(schema, name, path or None)
         if table is None:
             continue

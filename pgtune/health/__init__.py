@@ -8,11 +8,12 @@ from typing import Any
 import psycopg
 
 from ..errors import InputError
-from .checks import CHECKS, Check, Context
+from .checks import Check, Context
 from .emit import HealthMigration
 from .emit import build as build_migration
 from .model import EmittedMigration, Finding, HealthReport, Severity
 from .provenance import annotate, built_by
+from .registry import CHECKS
 
 __all__ = ["CHECKS", "Check", "EmittedMigration", "Finding", "HealthMigration", "HealthReport", "Severity",
            "build_migration", "run"]

@@ -81,7 +81,7 @@ def _text(conn: psycopg.Connection[Any], stmt: sql.Composable) -> str:
     return stmt.as_string(conn)
 
 
-def _drop(conn: psycopg.Connection[Any], schema: str, index: str, partitioned: bool = False) -> str:
+def drop_statement(conn: psycopg.Connection[Any], schema: str, index: str, partitioned: bool = False) -> str:
     """DROP INDEX CONCURRENTLY; a partitioned index without it (PostgreSQL refuses it there; the drop of the
     parent drops its attached children, catalog work under the migration's lock_timeout)."""
     how = "DROP INDEX IF EXISTS {}" if partitioned else "DROP INDEX CONCURRENTLY IF EXISTS {}"
@@ -100,7 +100,7 @@ def invalid_index(ctx: Context) -> list[Finding]:
             continue          # an attached child is judged with its parent
         if r["partitioned"]:
             out.append(partitions.invalid(ctx.tree(), ctx.catalog(), r,
-                                          _drop(conn, r["schema"], r["index"], partitioned=True)))
+                                          drop_statement(conn, r["schema"], r["index"], partitioned=True)))
             continue
         # Drop and build again under the same definition: a REINDEX CONCURRENTLY that fails again
         # (duplicate keys under a unique index) would leave a second INVALID index, <name>_ccnew.
@@ -110,7 +110,7 @@ def invalid_index(ctx: Context) -> list[Finding]:
             f"index {r['index']} is INVALID (a failed or interrupted build): writes maintain it, "
             f"no query uses it{note}",
             {"definition": r["definition"], "index_bytes": r["index_bytes"], "unique": r["is_unique"]},
-            [_drop(conn, r["schema"], r["index"]), ddl.recreate_index(r["definition"])]))
+            [drop_statement(conn, r["schema"], r["index"]), ddl.recreate_index(r["definition"])]))
     return out
 
 
@@ -141,7 +141,7 @@ def duplicate_index(ctx: Context) -> list[Finding]:
                 f"{partitions.kind(r)} {r['index']} duplicates {keep['index']}: the same keys, twice the writes",
                 {"duplicate_of": keep["index"], "definition": r["definition"], "index_bytes": ctx.tree().size(r),
                  **ctx.tree().evidence(r)},
-                [_drop(conn, r["schema"], r["index"], r["partitioned"])]))
+                [drop_statement(conn, r["schema"], r["index"], r["partitioned"])]))
     return out
 
 
@@ -177,7 +177,7 @@ def overlapping_index(ctx: Context) -> list[Finding]:
                 {"covered_by": wide["index"], "definition": narrow["definition"],
                  "covered_by_definition": wide["definition"], "index_bytes": ctx.tree().size(narrow),
                  **ctx.tree().evidence(narrow)},
-                [_drop(conn, narrow["schema"], narrow["index"], narrow["partitioned"])]))
+                [drop_statement(conn, narrow["schema"], narrow["index"], narrow["partitioned"])]))
             break
     return out
 
@@ -224,7 +224,7 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
     return out
 
 
-def _foreign_key_indexes(catalog: Catalog) -> set[tuple[str, str]]:
+def foreign_key_indexes(catalog: Catalog) -> set[tuple[str, str]]:
     """(schema, index) of every index that is the only one leading with some foreign key's columns.
 
     Its scans do not show in idx_scan when the parent rarely deletes, yet
@@ -433,7 +433,7 @@ def unused_index(ctx: Context) -> list[Finding]:
         for r in catalog_rows(c, "health_index_usage"):
             key = (r["schema"], r["index"])
             scans[key] = scans.get(key, 0) + int(r["idx_scan"] or 0)
-    needed = _foreign_key_indexes(ctx.catalog())
+    needed = foreign_key_indexes(ctx.catalog())
     ages = _index_ages(ctx.conn)
     out = []
     young: list[str] = []
@@ -460,7 +460,7 @@ def unused_index(ctx: Context) -> list[Finding]:
             f"{writes:,} writes",
             {"index_bytes": size, "writes": writes, "servers": len(servers),
              "stats_seconds": youngest, "definition": r["definition"], **ctx.tree().evidence(r)},
-            [_drop(ctx.conn, r["schema"], r["index"], r["partitioned"])]))
+            [drop_statement(ctx.conn, r["schema"], r["index"], r["partitioned"])]))
     # The biggest and most written first: what dropping saves.
     out.sort(key=lambda f: (-f.evidence["index_bytes"], -f.evidence["writes"]))
     if young:
@@ -479,21 +479,3 @@ def _index_ages(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], float] |
     return {(r["schema"], r["index"]): float(r["seconds"]) for r in catalog_rows(conn, "health_index_age")
             if r["seconds"] is not None}
 
-
-CHECKS = [
-    Check("invalid-index", Severity.ERROR, "an index a failed build left INVALID", invalid_index),
-    Check("duplicate-index", Severity.WARNING, "two indexes with the same definition", duplicate_index),
-    Check("overlapping-index", Severity.WARNING, "a btree whose keys lead another's", overlapping_index),
-    Check("foreign-key-without-index", Severity.WARNING, "a foreign key no index leads with",
-          foreign_key_without_index),
-    Check("not-valid-constraint", Severity.WARNING, "a constraint left NOT VALID", not_valid_constraint),
-    Check("index-larger-than-table", Severity.INFO, "an index larger than its table", index_larger_than_table),
-    Check("sequence-near-overflow", Severity.WARNING, "a sequence past 75% of its range (90%: error)",
-          sequence_near_overflow),
-    Check("unused-index", Severity.WARNING, "an index no server scanned in the statistics window", unused_index),
-    Check("stale-statistics", Severity.WARNING, "a table changed much since its last ANALYZE", stale_statistics),
-    Check("bloated-index", Severity.WARNING, "a btree over twice the size of a fresh build", bloated_index),
-    Check("bloated-table", Severity.WARNING, "a table at least half free or dead space", bloated_table),
-    Check("xid-wraparound-risk", Severity.WARNING, "a table far past its freeze age (error from 1.2 billion)",
-          xid_wraparound_risk),
-]

@@ -3,7 +3,7 @@
 Order, safest first: build the indexes foreign keys lack (so a later drop
 never leaves a key without one), rebuild INVALID and bloated indexes,
 VALIDATE constraints left NOT VALID, and last drop the duplicate,
-overlapping and unused indexes, each with a down script that builds it again
+overlapping and unused indexes and those that stop HOT updates, each with a down script that builds it again
 exactly. Maintenance (ANALYZE, VACUUM) and changes that rewrite a table are
 not migrations: they stay in the report's fix lists.
 """
@@ -38,7 +38,7 @@ from ..plan import (
 from .checks import catalog_rows
 from .model import Finding, HealthReport
 
-DROPS = ("unused-index", "duplicate-index", "overlapping-index")   # unused first: see _drops
+DROPS = ("unused-index", "duplicate-index", "overlapping-index", "hot-blocking-index")   # unused first: see _drops
 REBUILDS = ("invalid-index", "bloated-index", "index-larger-than-table")
 GUARDED_STATEMENTS = 200      # the costliest statements whose plans are read for a dropped index
 
@@ -176,6 +176,9 @@ def _drops(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
         for f in by_check.get(check, []):
             key = (f.schema, f.index or "")
             if key in chosen:
+                continue
+            if not f.fix:
+                left_out.append(f"{check} on {f.index}: no automatic fix ({f.message.rpartition('; ')[2]})")
                 continue
             keeper = f.evidence.get("duplicate_of") or f.evidence.get("covered_by")
             if keeper and (f.schema, keeper) in chosen:
