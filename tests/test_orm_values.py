@@ -294,3 +294,39 @@ def test_a_scenario_the_server_refuses_sinks_only_itself(conn: psycopg.Connectio
     assert not [s for s in advice.skipped if "jobs" in s.query], (advice.skipped, row.scenarios, row.params)
     assert row.cost_before is not None and row.scenarios, row
     assert all(s["values"]["$1"] != "late" for s in row.scenarios), row.scenarios
+
+
+def test_an_enum_array_contains_cast_gets_a_value_from_the_arrays_statistics(
+        db: str, conn: psycopg.Connection[Any]) -> None:
+    """Prisma's hasEvery on an enum array: `"events" @> CAST($2::text[] AS "Event"[])`. pg_qualstats keeps no
+    constant behind the cast, and that $n used to send the statement generic (webhooks_for_event in
+    benchmarks/prisma_app.py). Now it is planned with an array of one element of typical share, from the
+    arrays pg_stats lists, and says so; `<@` gets every element seen."""
+    conn.execute("CREATE TYPE \"Event\" AS ENUM ('SENT', 'OPENED', 'SIGNED', 'COMPLETED', 'NEVER')")
+    conn.execute('CREATE TABLE "Hook" (id serial PRIMARY KEY, "teamId" int NOT NULL, "events" "Event"[] NOT NULL)')
+    conn.execute('INSERT INTO "Hook" ("teamId", "events") SELECT g % 500, (CASE g % 4 WHEN 0 THEN '
+                 "'{SENT}' WHEN 1 THEN '{SENT,OPENED}' WHEN 2 THEN '{SENT,OPENED,SIGNED}' "
+                 "ELSE '{COMPLETED}' END)::\"Event\"[] FROM generate_series(1, 20000) g")
+    conn.execute('ANALYZE "Hook"')
+    contains = ('SELECT "public"."Hook"."id" FROM "public"."Hook" WHERE ("public"."Hook"."teamId" = $1 AND '
+                '"public"."Hook"."events" @> CAST($2::text[] AS "public"."Event"[])) OFFSET $3')
+    within = 'SELECT "public"."Hook"."id" FROM "public"."Hook" WHERE "public"."Hook"."events" <@ CAST($1::text[] ' \
+             'AS "public"."Event"[])'
+    conn.execute("SELECT pg_stat_statements_reset()")
+    with psycopg.connect(db, autocommit=True, prepare_threshold=None, cursor_factory=psycopg.RawCursor) as app:
+        for team in range(20):
+            app.execute(contains, (team, ["SIGNED"], 0)).fetchall()
+            app.execute(within, (["SENT", "OPENED"],)).fetchall()
+    advice = suggest(conn, options=Options(min_rows=100, use_hypopg=False))
+    row = _statement(advice, contains)
+    assert not row.generic_params, row.params
+    source = {p.param: (p.value, str(p.source), p.use) for p in row.params}
+    # SENT is in 3/4 of the arrays, OPENED in 1/2, SIGNED and COMPLETED in 1/4 each: the middle one by share.
+    assert source["$2"] == ("{\"OPENED\"}", "stats", "events @>"), source
+    assert row.values_source != "generic"
+    plan = explain(conn, row.query, values=row.values)      # the server takes the value through the cast
+    assert plan.cost > 0 and "OPENED" in json.dumps(plan.plan), plan.plan
+    whole = _statement(advice, within)
+    assert not whole.generic_params, whole.params
+    elements = whole.params[0].value or ""
+    assert {"SENT", "OPENED", "SIGNED", "COMPLETED"} <= set(elements.strip("{}").replace('"', "").split(",")), elements

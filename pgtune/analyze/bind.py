@@ -56,6 +56,7 @@ EQ, RANGE, NULL, JOIN, ORDER, GROUP, FUNC, OUTPUT, STAR = Role
 
 _RANGE_OPS = {"<", "<=", ">", ">="}
 _COMPARE_OPS = {"=", "<", "<=", ">", ">=", "<>"}
+ARRAY_OPS = ("@>", "<@", "&&")     # an array column compared with an array of its elements
 MAX_VIEW_DEPTH = 16
 
 
@@ -554,7 +555,10 @@ class _Binder:
             self._param_only(_strip_cast(left), right, op, scope)     # "title"::text ILIKE $2
         elif kind == A_Expr_Kind.AEXPR_OP and (op == "=" or op in _RANGE_OPS):
             self._compare(left, right, op, scope, block)
-        # Other operators (<>, ILIKE, ~, @>) are not btree-indexable: no use.
+        elif kind == A_Expr_Kind.AEXPR_OP and op in ARRAY_OPS:
+            # Prisma's hasEvery/hasSome: "tags" @> CAST($1::text[] AS "Enum"[]): no btree use, a value all the same.
+            self._param_only(left, right, op, scope, array=True)
+        # Other operators (<>, ILIKE, ~, jsonb @>) are not btree-indexable: no use.
 
     def _compare(self, left: Any, right: Any, op: str, scope: _Scope, block: int) -> None:
         if isinstance(right, ast.ColumnRef) and not isinstance(left, ast.ColumnRef):

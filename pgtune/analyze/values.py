@@ -13,7 +13,10 @@ each came from (``params``: a ValueSource), so a DBA can check the assumption:
   plan), the column's common value whose frequency matches the share of rows
   the qual kept (``qualstats-share``);
 * else the planner's statistics (``stats``): ``col = $n`` (and ``<>``, ``IN``,
-  ``= ANY`` as an array of three) a value of typical frequency, ``>``/``>=``
+  ``= ANY`` as an array of three) a value of typical frequency; an array
+  column's ``@>``/``&&`` (Prisma's ``hasEvery``/``hasSome``, cast to an enum
+  array) an array of one element of typical share, ``<@`` of every element
+  seen; ``>``/``>=``
   the 99th-percentile histogram bound, ``<``/``<=`` the 1st,
   ``now() - $n::interval`` 1% of the column's span; ``LIKE``/``ILIKE $n`` the
   pattern ``%<typical value>%`` (the value alone when the statement adds the
@@ -40,7 +43,7 @@ from datetime import datetime
 from ..capture import Catalog, ColumnStats, TableKey
 from ..snapshot import QualConstant, QualShare
 from ..sqltext import constant_value
-from .bind import Shape
+from .bind import ARRAY_OPS, Shape
 from .params import ParamKind, ParamUse
 from .scenarios import Scenario, ValueSource
 
@@ -152,7 +155,7 @@ def _param_value(n: int, use: ParamUse | None, catalog: Catalog, constants: list
         return ParamValue(name, str(n), ValueSource.TAUTOLOGY, f"$a {use.op} $b in an OR")
     if use.kind == ParamKind.OUTSIDE:
         return ParamValue(name, None, ValueSource.OUTSIDE, "in no predicate")
-    what = f"{use.column} {'= ANY' if use.array else use.op}"
+    what = f"{use.column} {'= ANY' if use.array and use.op == '=' else use.op}"
     seen = observed(use, constants)
     if seen is not None:
         return ParamValue(name, seen, ValueSource.QUALSTATS, what)
@@ -344,6 +347,9 @@ def _value(use: ParamUse, catalog: Catalog) -> str | None:
     bounds = st.histogram_bounds
     if use.interval is not None:
         return _window(bounds)
+    if use.op in ARRAY_OPS:
+        table = catalog.tables.get(use.table)
+        return _elements(st, use.op) if table is not None and table.column_type(use.column).endswith("[]") else None
     if use.op in ("=", "<>"):
         if use.array:
             return _array(_typical(st, ARRAY_VALUES))
@@ -362,6 +368,26 @@ def _value(use: ParamUse, catalog: Catalog) -> str | None:
     if use.op in ("<", "<="):
         return bounds[int(0.01 * (len(bounds) - 1))]
     return None
+
+
+def _elements(st: ColumnStats, op: str) -> str | None:
+    """An array for ``col @> $n`` / ``col && $n`` (one element of typical frequency) or ``col <@ $n`` (every
+    element seen), from the arrays pg_stats lists (common values, histogram bounds) and the rows each stands for.
+
+    Prisma's ``hasEvery``/``hasSome`` on an enum array send one or a few elements; an element's share is the
+    rows whose array holds it, so the median one is what a typical call asks for.
+    """
+    rest = max(1.0 - st.null_frac - sum(st.most_common_freqs), 0.0) / max(len(st.histogram_bounds), 1)
+    weighted = [*zip(st.most_common_vals, st.most_common_freqs, strict=False),
+                *((b, rest) for b in st.histogram_bounds)]
+    share: dict[str, float] = {}
+    for text, freq in weighted:
+        for element in dict.fromkeys(e for e in array_elements(text) or [] if e is not None):
+            share[element] = share.get(element, 0.0) + freq
+    if not share:
+        return None
+    ranked = sorted(share, key=lambda e: (share[e], e))
+    return _array(ranked if op == "<@" else [ranked[len(ranked) // 2]])
 
 
 def _typical(st: ColumnStats, n: int) -> list[str]:
