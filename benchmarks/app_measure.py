@@ -103,12 +103,19 @@ def plans(conn: psycopg.Connection[Any], calls: list[Call]) -> dict[str, tuple[s
 
 
 def queryids(conn: psycopg.Connection[Any], calls: list[Call]) -> dict[int, str]:
-    """pg_stat_statements' queryid -> shape name (EXPLAIN VERBOSE prints the statement's query identifier)."""
+    """pg_stat_statements' queryid -> shape name (EXPLAIN VERBOSE prints the statement's query identifier).
+
+    Every sampled call is asked: one shape may be several queryids (never here: ints go untyped), but one
+    queryid is never two shapes, and a shape without one could not be timed: both stop the measure.
+    """
     out: dict[int, str] = {}
     for call in calls:
         qid = explain(conn, call, "VERBOSE, FORMAT JSON").get("Query Identifier")
-        if qid is not None:
-            out[int(qid)] = call.shape.name
+        if qid is None:
+            raise RuntimeError(f"{call.shape.name}: EXPLAIN VERBOSE gives no query identifier "
+                               "(compute_query_id off?)")
+        if out.setdefault(int(qid), call.shape.name) != call.shape.name:
+            raise RuntimeError(f"queryid {qid} is both {out[int(qid)]} and {call.shape.name}")
     return out
 
 

@@ -219,6 +219,16 @@ class Claim:
     statements: list[dict[str, Any]]
     skipped: int
     indexes: list[str]
+    skip_reasons: dict[int, str] = field(default_factory=dict)   # queryid -> why pgtune did not cost it
+    top: int = 0                                                  # statements pgtune reads (--top)
+
+    def status(self, queryid: int) -> str:
+        """What pgtune did with one of the workload's queryids: costed it, skipped it (why), or never read it."""
+        if any(st.get("queryid") == queryid for st in self.statements):
+            return "costed"
+        if queryid in self.skip_reasons:
+            return "skipped: " + self.skip_reasons[queryid].split(":")[0]
+        return f"not read: outside the {self.top} statements of most total time pgtune reads (--top)"
 
     @property
     def cut(self) -> float | None:
@@ -248,7 +258,9 @@ def advise(conn: psycopg.Connection[Any]) -> tuple[api.Suggestion, Claim]:
     headline = "valued_cost" if "valued_cost_before" in d else "workload_cost"   # pgtune's headline, by version
     return suggestion, Claim(seconds, d.get(f"{headline}_before"), d.get(f"{headline}_after"),
                              d.get("statements", []), len(d.get("skipped", [])),
-                             [ix["ddl"] for ix in d.get("indexes", [])])
+                             [ix["ddl"] for ix in d.get("indexes", [])],
+                             {s["queryid"]: s["reason"] for s in d.get("skipped", []) if s.get("queryid") is not None},
+                             api.SuggestOptions().indexes.workload.top)
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -315,11 +327,15 @@ def per_shape(recorder: app.Recorder, claim: Claim, sets: list[IndexSet], ids: d
     for st in claim.statements:
         if st.get("queryid") in ids:
             claimed.setdefault(ids[st["queryid"]], []).append(st)
+    own_ids: dict[str, list[int]] = {}
+    for queryid, name in sorted(ids.items()):
+        own_ids.setdefault(name, []).append(queryid)
     rows = []
     for name, calls in recorder.calls.items():
         n = len(calls)
         own = claimed.get(name, [])
         rows.append({"shape": name, "client": recorder.shapes[name].client.value, "calls": n,
+                     "queryids": {q: claim.status(q) for q in own_ids.get(name, [])},
                      "constructs": sorted({c for st in own for c in app_measure.constructs(st["query"])}),
                      "cost": {s.label: s.cost.get(name, 0.0) / n for s in sets},
                      "ms": {s.label: s.ms.get(name, 0.0) / n for s in sets},
@@ -349,6 +365,8 @@ def _claim_text(row: dict[str, Any]) -> str:
         before, after = c["cost_before"], c["cost_after"]
         costs_text = f"{before:,.0f}->{after:,.0f}" if before is not None and after is not None else "not costed"
         parts.append(f"{costs_text} ({c['values_source']})")
+    # Not costed: say why (pgtune skipped it, or never read it), never a bare dash.
+    parts += sorted({s for s in row["queryids"].values() if s != "costed"})
     return "; ".join(parts) or "-"
 
 
@@ -385,6 +403,11 @@ def report(args: argparse.Namespace, recorder: app.Recorder, claim: Claim, sets:
                    headers=["shape", "client", "calls", "cost none", "expert", "pgtune", "ms none", "expert",
                             "pgtune", "pgtune's claim (values)"], disable_numparse=True))
     held, judged = agreement(shapes_rows)
+    status = [s for r in shapes_rows for s in r["queryids"].values()]
+    print(f"\nEvery shape's queryid (EXPLAIN VERBOSE, as pg_stat_statements counts it): {len(status)} queryids of "
+          f"{len(shapes_rows)} shapes; pgtune costed {status.count('costed')}, skipped "
+          f"{sum(s.startswith('skipped') for s in status)} (no filter: inserts), did not read "
+          f"{sum(s.startswith('not read') for s in status)} (outside --top {claim.top} by total time).")
     print(f"\npgtune's per-statement claimed cut within 1.5x of the concrete one: {held} of {judged}; statements "
           f"it did not cost (left out of its headline): {len(claim.not_costed)}. Statements not costed with a "
           "value for every $n, and the ORM constructs they carry:")

@@ -153,6 +153,14 @@ def test_the_benchmark_measures_the_three_sets_on_the_small_copy(conn: psycopg.C
     args = argparse.Namespace(scale=0.01, calls=0.1, per_shape=2)
     result = prisma_app.report(args, recorder, claim, sets, ids, 1.0)
     assert result["claims_within_1_5x"]["judged"] > 0 and result["per_shape"]
+    # Every shape has its queryid, and a shape pgtune did not cost says why (it was docs_team_count's bare "-").
+    statuses = {r["shape"]: r["queryids"] for r in result["per_shape"]}
+    assert all(statuses.values()), [n for n, q in statuses.items() if not q]
+    assert all(s == "costed" or s.startswith(("skipped: ", "not read: "))
+               for q in statuses.values() for s in q.values())
+    assert all(r["claimed"] for r in result["per_shape"] if "costed" in r["queryids"].values())
+    inserts = statuses["audit_log_insert"]
+    assert list(inserts.values()) == ["skipped: no filter, join or sort on a user table"], inserts
 
 
 def test_ints_go_untyped_so_one_shape_is_one_queryid(conn: psycopg.Connection[Any]) -> None:
