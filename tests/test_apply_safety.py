@@ -181,14 +181,14 @@ def test_cli_shows_progress_on_a_terminal_only(db: str, conn: psycopg.Connection
     from click.testing import CliRunner
 
     import pgtune.apply
-    import pgtune.cli
+    import pgtune.cli.shell
     from pgtune.cli import cli
 
     big_migration(conn, tmp_path / "mig")
     quiet = CliRunner().invoke(cli, ["apply", str(tmp_path / "mig"), "--dsn", db])
     assert quiet.exit_code == 0 and quiet.stderr == ""          # not a terminal: no progress chatter
     CliRunner().invoke(cli, ["rollback", str(tmp_path / "mig"), "--dsn", db])
-    monkeypatch.setattr(pgtune.cli, "_stderr_is_tty", lambda: True)
+    monkeypatch.setattr(pgtune.cli.shell, "stderr_is_tty", lambda: True)
     original = pgtune.apply.BuildMonitor.__init__
 
     def fast(self, dsn, pid, name, say, interval):  # type: ignore[no-untyped-def]

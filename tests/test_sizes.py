@@ -19,7 +19,6 @@ LONG_MODULES = {
     "analyze/advisor.py": "_Selection is being split (issue 25) by advisor's owner",
     "analyze/bind.py": "one pglast tree walk (_Binder); its owners are extending it for new index kinds",
     "capture.py": "workload, catalog and statistics readers, to be split by source",
-    "cli.py": "every command's options and rendering; rendering moves to per-command modules with issue 25.2",
 }
 LONG_FUNCTIONS = {
     "analyze/advisor.py::_Selection._cost": "what-if costing of one statement; leaves _Selection with its split",

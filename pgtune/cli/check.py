@@ -1,0 +1,71 @@
+"""pgtune check: what the server offers pgtune, and the fix for each missing piece."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from tabulate import tabulate
+
+from .. import api
+from ..capabilities import Capabilities
+from ..connect import connect
+from .shell import dsn_option, emit_json, format_option, handle_errors, style
+
+
+@click.command()
+@dsn_option
+@format_option
+@handle_errors
+def check(dsn: str | None, fmt: str) -> None:
+    """Show what the server offers pgtune: version, extensions, privileges.
+
+    Exits 1 when something pgtune needs is missing; each missing piece is one
+    line that names the exact fix.
+
+    \b
+    Example:
+      pgtune check --dsn "host=db.internal dbname=app user=dba"
+    """
+    with connect(dsn) as conn:
+        caps = api.check(conn)
+    problems, hints = caps.problems(), caps.hints()
+    if fmt == "json":
+        emit_json({**caps.as_dict(), "problems": problems, "hints": hints})
+    else:
+        render(caps, problems, hints)
+    if problems:
+        sys.exit(1)
+
+
+def render(caps: Capabilities, problems: list[str], hints: list[str]) -> None:
+    rows = [
+        ["server", caps.server_version],
+        ["database", caps.database],
+        ["role", caps.role],
+        ["pg_stat_statements preloaded", _yn(caps.pgss_preloaded)],
+        ["pg_stat_statements installed", _yn(caps.pgss_installed)],
+        ["hypopg installed", _yn(caps.hypopg_installed)],
+        ["pg_qualstats preloaded", _yn(bool(caps.qualstats_preloaded))],
+        ["pg_qualstats installed", _yn(caps.qualstats_installed)],
+        ["pg_qualstats sample rate", caps.qualstats_sample_rate or "-"],
+        ["pg_qualstats entries", _fill(caps)],
+        ["reads all statistics", _yn(caps.reads_all_stats)],
+    ]
+    click.echo(tabulate(rows, tablefmt="plain"))
+    for p in problems:
+        click.echo(f"missing: {p}")
+    for h in hints:
+        click.echo(f"hint: {h}")
+
+
+def _fill(caps: Capabilities) -> str:
+    """How full pg_qualstats' table is: ``998 of 1,000 (100%, full)``."""
+    if caps.qualstats_entries is None or not caps.qualstats_max:
+        return "-"
+    text = f"{caps.qualstats_entries:,} of {caps.qualstats_max:,} ({caps.qualstats_entries / caps.qualstats_max:.0%}"
+    return text + (", full)" if caps.qualstats_full else ")")
+
+
+def _yn(flag: bool) -> str:
+    return style("yes", fg="green") if flag else style("no", fg="red")

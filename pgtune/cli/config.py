@@ -1,0 +1,132 @@
+"""pgtune config: server settings from what the server does (or, for a new server, from a profile)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from tabulate import tabulate
+
+from .. import api
+from .._text import one_line
+from ..config import Profile
+from ..config import Storage as ConfigStorage
+from ..connect import connect
+from ..plan import Layout
+from .shell import Size, dsn_option, emit_choice, emit_json, emit_options, format_option, handle_errors
+
+
+@click.command()
+@dsn_option
+@format_option
+@click.option("--window", type=click.FloatRange(0, min_open=True), default=None, metavar="SECONDS",
+              help="Read the statistics twice, this far apart, and judge what happened between (default: since "
+                   "their last reset).")
+@click.option("--memory", type=Size(), default=None,
+              help="The server's memory (default: read from its host when pgtune runs there, cgroup limit first).")
+@click.option("--cpus", type=click.IntRange(1), default=None, help="The server's CPUs (default: from its host).")
+@click.option("--storage", type=click.Choice([s.value for s in ConfigStorage]), default=None,
+              help="What the data lives on (default: the data directory's device, when on the host).")
+@click.option("--pooler/--no-pooler", default=None,
+              help="Whether a connection pooler holds the server's connections (default: told from application_name "
+                   "and DISCARD ALL); sizes max_connections.")
+@click.option("--profile", type=click.Choice([p.value for p in Profile]), default=None,
+              help="A new server with no history: print settings for this workload from documented formulas "
+                   "(needs --memory; no connection).")
+@click.option("--connections", type=click.IntRange(1), default=None,
+              help="With --profile: max_connections (default: PGTune's for the profile).")
+@click.option("--as", "output", type=click.Choice(["conf", "alter-system"]), default="conf", show_default=True,
+              help="With --profile: postgresql.conf lines or ALTER SYSTEM statements.")
+@click.option("--server-version", type=click.IntRange(90600), default=150000, show_default=True,
+              help="With --profile: the server_version_num the settings are for.")
+# The same --emit group as suggest's and health's, without --layout: a config migration's ALTER SYSTEM cannot run
+# inside the transaction a migration tool wraps each file in, and its reload/restart phases need pgtune apply.
+@emit_options("Write the proposals as a migration folder (default: migrations/<timestamp>_config): role and "
+              "table settings, then reload, then restart; apply, status, verify and rollback work on it.",
+              "With --emit: lock_timeout for ALTER TABLE … SET (…).",
+              "With --emit: statement_timeout of the migration's statements.")
+@handle_errors
+def config(dsn: str | None, fmt: str, window: float | None, memory: int | None, cpus: int | None,
+           storage: str | None, pooler: bool | None, profile: str | None, connections: int | None, output: str,
+           server_version: int, emit_dir: str | None, lock_timeout: str, statement_timeout: str) -> None:
+    """Propose server settings from what the server actually does, with the evidence for each.
+
+    Reads pg_settings and the statistics that show a setting is wrong
+    (temporary files, requested checkpoints, dead tuples, HOT updates,
+    sessions, JIT time) and proposes each change at its narrowest scope: a
+    role, a table, the server with a reload, the server with a restart
+    (written, never restarted). A memory budget refuses a set that could run
+    the server out of memory (exit 1). On a managed platform the server-wide
+    changes are printed as the platform's own commands.
+
+    \b
+    Example:
+      pgtune config
+      pgtune config --window 300 --format json > settings.json
+      pgtune config --memory 16GB --cpus 8 --storage ssd --emit migrations/settings
+      pgtune apply migrations/settings && pgtune status migrations/settings
+      pgtune config --profile oltp --memory 32GB --cpus 8 --storage ssd --as alter-system
+    """
+    if profile is not None:
+        if memory is None:
+            raise click.UsageError("--profile needs --memory (and --cpus, --storage for parallel and I/O settings)")
+        cfg = api.config_profile(Profile(profile), memory, cpus=cpus,
+                                 storage=ConfigStorage(storage or "ssd"), connections=connections,
+                                 server_version_num=server_version)
+        _print_profile(cfg, fmt, output)
+        return
+    emit = emit_choice(emit_dir, Layout.PGTUNE, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+                       slug="config")
+    options = api.ConfigOptions(window_s=window, memory=memory, cpus=cpus,
+                                storage=ConfigStorage(storage) if storage else None, pooler=pooler)
+    with connect(dsn) as conn:
+        report = api.config(conn, options, emit=emit)
+    if report.migration is not None:
+        m = report.migration
+        click.echo(f"wrote migration {m['id']} ({len(m['phases'])} phases) to {m['directory']}" if m["phases"]
+                   else "nothing to migrate: no proposal" if not m["platform_changes"]
+                   else "nothing this role may migrate", err=True)
+        if m["platform_changes"]:
+            click.echo(f"wrote the platform's commands for the server-wide settings to {m['platform_changes']} "
+                       "(pgtune apply does not run them)", err=True)
+    if fmt == "json":
+        emit_json(report.as_dict())
+    else:
+        _print_config(report)
+    if report.budget is not None and not report.budget.ok:
+        sys.exit(1)
+
+
+def _print_profile(cfg: Any, fmt: str, output: str) -> None:
+    if fmt == "json":
+        emit_json(cfg.as_dict())
+    else:
+        click.echo(cfg.conf() if output == "conf" else cfg.alter_system(), nl=False)
+        click.echo(f"{'#' if output == 'conf' else '--'} memory budget: {cfg.budget.message}")
+        if not cfg.budget.ok:
+            click.echo("pgtune: refused: fewer --connections (put a pooler in front) or more --memory", err=True)
+    if not cfg.budget.ok:
+        sys.exit(1)
+
+
+def _print_config(report: Any) -> None:
+    if report.proposals:
+        click.echo(tabulate([[p.scope, p.target, p.setting, f"{p.current if p.current is not None else '-'} "
+                              f"({p.source})", p.value, one_line(p.why, 90)] for p in report.proposals],
+                            headers=["scope", "where", "setting", "now (source)", "proposed", "why"],
+                            disable_numparse=True))
+    else:
+        click.echo("no setting to change: the statistics show no symptom a setting fixes")
+    for a in report.advice:
+        click.echo(f"\nadvice: {a.title}: {a.why}")
+        for line in a.what_changes:
+            click.echo(f"  - {line}")
+    if report.budget is not None:
+        click.echo(f"\nmemory budget: {report.budget.message}")
+    for line in report.platform_changes:
+        click.echo(f"platform: {line}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"period: {report.period['seconds']:,} s since {report.period['since']}"
+               + (" (window)" if report.period["window"] else " (the statistics' reset)"))

@@ -1,0 +1,164 @@
+"""pgtune apply, rollback and status: run a migration folder's phases, undo them, and show where they stand."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from tabulate import tabulate
+
+from .. import api
+from .._text import one_line
+from ..apply import Outcome, SettingState
+from ..connect import connect, resolve_dsn
+from . import shell
+from .shell import dsn_option, emit_json, format_option, handle_errors, index_sizes, progress
+
+migration_dir = click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+wait_for_transactions_option = click.option(
+    "--wait-for-transactions", default=300.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
+    help="Before each concurrent build, REINDEX or drop: how long to wait for the transactions it would wait for "
+         "(open over 5 s, named with pid, age and query on stderr); still open then, the step is not started and "
+         "apply stops, naming them. During a build, its waits for other transactions (which block nobody) are cut "
+         "only past this much in all; a wait on a table lock is cut at lock_timeout.")
+
+
+@click.command()
+@migration_dir
+@dsn_option
+@format_option
+@click.option("--phase", type=int, default=None, help="Apply only this phase.")
+@click.option("--through", type=int, default=None, help="Apply phases up to and including this one.")
+@click.option("--dry-run", is_flag=True, help="Show what would run; change nothing.")
+@click.option("--retries", default=5, show_default=True, type=click.IntRange(0),
+              help="Retries after a lock timeout (backoff 1s, 2s, 4s…).")
+@click.option("--wait", default=60.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds to wait for another pgtune apply or rollback on this database to finish "
+                   "(0: refuse at once). A killed applier's build is cancelled by the server within seconds.")
+@wait_for_transactions_option
+@handle_errors
+def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through: int | None,
+          dry_run: bool, retries: int, wait: float, wait_for_transactions: float) -> None:
+    """Apply a migration folder's phases, without blocking writes.
+
+    Idempotent: applied phases are skipped, an interrupted phase is reconciled
+    from the catalog (INVALID indexes dropped and rebuilt) and carried on.
+    Refuses files edited since emit.
+
+    \b
+    Example:
+      pgtune apply migrations/2026-11-tuning --dry-run
+      pgtune apply migrations/2026-11-tuning --phase 1
+    """
+    with connect(dsn) as conn:
+        # Build progress needs a second connection; open it only for a person watching.
+        monitor = resolve_dsn(dsn) if shell.stderr_is_tty() else None
+        report = api.apply(conn, directory, phase=phase, through=through, dry_run=dry_run, retries=retries,
+                           wait=wait, progress=progress, monitor_dsn=monitor,
+                           wait_for_transactions=wait_for_transactions)
+    _print_report(report, fmt, "apply")
+
+
+@click.command()
+@migration_dir
+@dsn_option
+@format_option
+@click.option("--phase", type=click.IntRange(1), default=None, help="Roll back only this phase.")
+@click.option("--wait", default=60.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds to wait for another pgtune apply or rollback to finish (0: refuse at once).")
+@wait_for_transactions_option
+@click.option("--force", is_flag=True,
+              help="Roll back even where a later migration, applied now, relies on an index this one built "
+                   "(it dropped the index this one's replaced): that table is left with neither.")
+@handle_errors
+def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None, wait: float,
+             wait_for_transactions: float, force: bool) -> None:
+    """Undo applied phases with their down scripts, last phase first.
+
+    \b
+    Example:
+      pgtune rollback migrations/2026-11-tuning
+      pgtune rollback migrations/2026-11-tuning --phase 2
+    """
+    with connect(dsn) as conn:
+        report = api.rollback(conn, directory, phase=phase, wait=wait, progress=progress,
+                              wait_for_transactions=wait_for_transactions, force=force)
+    _print_report(report, fmt, "rollback")
+
+
+def _print_report(report: api.Report, fmt: str, verb: str) -> None:
+    if fmt == "json":
+        emit_json(report.as_dict())
+        return
+    for w in report.warnings:
+        click.echo(f"warning: {w}", err=True)
+    if report.steps:
+        click.echo(tabulate([[s.phase, s.status, one_line(s.statement), s.note] for s in report.steps],
+                            headers=["phase", "status", "statement", "note"]))
+    if not report.phases_run and not any(s.status == Outcome.WOULD_RUN for s in report.steps):
+        click.echo(f"{verb}: nothing to do ({report.migration_id})")
+    else:
+        click.echo(f"{verb}: {report.migration_id}: phases run {report.phases_run or '-'}, "
+                   f"skipped {report.phases_skipped or '-'}")
+
+
+@click.command()
+@migration_dir
+@dsn_option
+@format_option
+@handle_errors
+def status(directory: Path, dsn: str | None, fmt: str) -> None:
+    """Show each phase's state, drift from the catalog and edited files.
+
+    Exits 1 when a phase failed, a planned index is missing or INVALID, or a
+    file changed since emit.
+
+    \b
+    Example:
+      pgtune status migrations/2026-11-tuning
+    """
+    with connect(dsn) as conn:
+        st = api.status(conn, directory)
+    if fmt == "json":
+        emit_json(st.as_dict())
+    else:
+        render_status(st)
+    if not st.ok:
+        sys.exit(1)
+
+
+def render_status(st: api.Status) -> None:
+    """Per phase its state, what is missing or INVALID, sizes; then the settings a config migration set."""
+    click.echo(tabulate([[p.number, p.name, p.state, ", ".join(p.missing) or "-", ", ".join(p.invalid) or "-",
+                          index_sizes(p.sizes)] for p in st.phases],
+                        headers=["phase", "name", "state", "missing", "invalid", "index MB (forecast → real)"]))
+    for f in st.checksum_mismatches:
+        click.echo(f"edited since emit: {f}")
+    if st.settings:
+        click.echo("")
+        click.echo(tabulate([[s.phase, s.target, s.name, s.before if s.before is not None else "(not set)",
+                              s.value, s.now if s.now is not None else "(not set)", s.state,
+                              "pending restart" if s.pending_restart else (s.in_force or "")]
+                             for s in st.settings],
+                            headers=["phase", "where", "setting", "at emit", "pgtune sets", "now", "state",
+                                     "in force"], disable_numparse=True))
+        for s in st.settings:
+            if s.pending_restart:
+                click.echo(_pending_line(s))
+
+
+def _pending_line(s: Any) -> str:
+    """A restart-level setting written but not in force: applied, rolled back after a restart, or changed by
+    someone else — each says what the next restart puts in force."""
+    if s.state == SettingState.APPLIED:
+        what = f"pgtune's {s.value} is written"
+    elif s.state == SettingState.AS_EMITTED:
+        what = ("is as at emit (rolled back, or never applied): " +
+                (f"postgresql.auto.conf holds {s.now}" if s.now is not None else
+                 "not in postgresql.auto.conf (the configuration file's or the default value returns)"))
+    else:
+        what = f"changed since emit by someone else (postgresql.auto.conf: {s.now or 'not set'})"
+    return (f"pending restart: {s.name} {what}; the server still runs {s.in_force} until the next restart; "
+            "pgtune never restarts the server")

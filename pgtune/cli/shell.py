@@ -1,0 +1,233 @@
+"""What every command shares: error handling, the option groups, and a few pieces of rendering.
+
+A command parses options, makes one library call (pgtune.api) and renders the
+result; what two commands mean alike is declared here once.
+Exit codes: 0 ok, 1 a check failed, 2 usage or connection error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import psycopg
+
+from .. import api
+from .._text import one_line
+from ..apply import IndexSize
+from ..config.units import parse_size
+from ..connect import connect, redact, resolve_dsn
+from ..duration import check_timeout
+from ..errors import Interrupted, PgtuneError
+from ..plan import Layout
+from ..prisma.advice import Fit, PrismaAdvice
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def progress(msg: str) -> None:
+    """Progress goes to stderr, and only when a person is watching."""
+    if stderr_is_tty():
+        click.echo(f"… {msg}", err=True)
+
+def style(text: str, **kw: Any) -> str:
+    if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
+        return text
+    return click.style(text, **kw)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"pgtune: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        dsn = resolve_dsn(kwargs.get("dsn"))
+        try:
+            return fn(*args, **kwargs)
+        except PgtuneError as exc:
+            fail(redact(one_line(str(exc), 2000), dsn), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", Interrupted.exit_code)
+    return wrapper
+
+
+def _redact_argv(text: str, argv: list[str]) -> str:
+    """Usage errors echo arguments back: a DSN given where an option was expected carries its password."""
+    for arg in argv:
+        text = redact(text, arg)
+    return redact(text, "")
+
+
+class Group(click.Group):
+    """Runs click without its own error printing, so that usage errors are redacted too."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            return super().main(argv, prog_name, complete_var, standalone_mode=False,
+                                windows_expand_args=windows_expand_args, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None and isinstance(exc, click.UsageError):
+                click.echo(_redact_argv(ctx.get_usage(), argv), err=True)
+                if ctx.command.get_help_option(ctx) is not None:
+                    click.echo(f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help.", err=True)
+            fail(_redact_argv(exc.format_message(), argv), 2)
+        except click.exceptions.Abort:
+            fail("interrupted", Interrupted.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", Interrupted.exit_code)
+        except Exception as exc:
+            if os.environ.get("PGTUNE_DEBUG"):
+                raise
+            fail(_redact_argv(f"internal error ({type(exc).__name__}: {one_line(str(exc), 300)}); "
+                              "re-run with PGTUNE_DEBUG=1 for the traceback and report it", argv), 1)
+
+
+class Duration(click.ParamType[str]):
+    """A PostgreSQL duration (``5s``, ``500ms``, ``2min``), refused where it enters."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            return check_timeout(str(value))
+        except PgtuneError:
+            self.fail(f"{value!r} is not a duration: use e.g. 5s, 500ms, 2min (a bare number is ms)", param, ctx)
+
+
+DURATION = Duration()
+
+
+class Size(click.ParamType[int]):
+    """A memory size (``16GB``, ``512MB``), in bytes."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value), "--memory")
+        except PgtuneError:
+            self.fail(f"{value!r} is not a size: use e.g. 16GB, 512MB", param, ctx)
+
+
+dsn_option = click.option(
+    "--dsn", metavar="DSN", help="libpq connection string or URL. Default: $DATABASE_URL, "
+    "else libpq's PG* variables, service file and .pgpass.")
+format_option = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                             show_default=True, help="Output format.")
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def options(*decorators: Decorator) -> Decorator:
+    """Several click options as one decorator; --help lists them in the order given."""
+    def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in reversed(decorators):
+            fn = decorator(fn)
+        return fn
+    return apply
+
+
+def emit_options(emit_help: str, lock_help: str, statement_help: str) -> Decorator:
+    """--emit [DIR] and the timeouts its migration sets (each command says what they cover)."""
+    return options(
+        click.option("--emit", "emit_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]", help=emit_help),
+        click.option("--lock-timeout", default="5s", show_default=True, type=DURATION, help=lock_help),
+        click.option("--statement-timeout", default="1min", show_default=True, type=DURATION, help=statement_help))
+
+
+layout_option = click.option(
+    "--layout", type=click.Choice([x.value for x in Layout]), default=Layout.PGTUNE.value, show_default=True,
+    help="With --emit: pgtune's folder (apply/rollback/verify), or files your migration tool runs, "
+         "added to its folder: prisma (a folder per phase and per concurrent build), flyway, golang-migrate.")
+
+
+def prisma_options(schema_help: str, write_help: str) -> Decorator:
+    """--prisma-schema FILE and --write (which needs it)."""
+    return options(
+        click.option("--prisma-schema", type=click.Path(path_type=Path, exists=True), default=None, help=schema_help),
+        click.option("--write", is_flag=True, help=write_help))
+
+
+def prisma_choice(schema: Path | None, write: bool) -> api.PrismaOptions | None:
+    """What --prisma-schema and --write ask for; usage error for --write alone."""
+    if write and schema is None:
+        raise click.UsageError("--write needs --prisma-schema")
+    return api.PrismaOptions(schema, write) if schema is not None else None
+
+
+def emit_choice(emit_dir: str | None, layout: str, **settings: Any) -> api.EmitOptions | None:
+    """What --emit asks for (None without it); usage error for --layout without --emit."""
+    if emit_dir is None:
+        if layout != Layout.PGTUNE:
+            raise click.UsageError("--layout needs --emit DIR (your tool's migrations folder)")
+        return None
+    return api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, layout=Layout(layout), **settings)
+
+
+def wrote(migration_id: str, phases: int, directory: object, layout: str) -> str:
+    """The stderr line for a migration written by --emit."""
+    return (f"wrote migration {migration_id} ({phases} phases) to {directory}"
+            + ("" if layout == Layout.PGTUNE else f" as {layout} migrations"))
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@contextlib.contextmanager
+def connections(dsns: tuple[str, ...]) -> Iterator[list[psycopg.Connection[Any]]]:
+    """Connections to the replicas whose pg_stat_statements are merged in, closed whatever happens."""
+    conns: list[psycopg.Connection[Any]] = []
+    try:
+        for d in dsns:
+            conns.append(connect(d))
+        yield conns
+    finally:
+        for c in conns:
+            c.close()
+
+
+def render_prisma(advice: PrismaAdvice) -> None:
+    """What schema.prisma must change (suggest and health alike)."""
+    if not advice.proposals:
+        return
+    click.echo(f"\nPrisma ({advice.schema_path}{', written' if advice.written else ''}):")
+    for p in advice.proposals:
+        where = f"model {p.model}" if p.model else "no model"
+        if p.fit == Fit.REMOVE:
+            click.echo(f"  {where}: {p.name}: {p.note}")
+        elif p.line:
+            done = " (added)" if p.written else ""
+            click.echo(f"  {where}: {p.line}{done}" + (f"  -- {p.note}" if p.note else ""))
+        else:
+            click.echo(f"  {where}: {p.name}: {p.note}")
+
+
+def index_sizes(sizes: list[IndexSize]) -> str:
+    """``38.2 → 40.1``: indexes as forecast at emit and as built now (status's phases, verify's migration)."""
+    if not sizes:
+        return "-"
+    forecast = sum(s.forecast_bytes or 0 for s in sizes) / 1048576
+    if all(s.real_bytes is None for s in sizes):
+        return f"{forecast:,.1f} → not built"
+    return f"{forecast:,.1f} → {sum(s.real_bytes or 0 for s in sizes) / 1048576:,.1f}"
+

@@ -1,0 +1,261 @@
+"""pgtune suggest: the indexes, statistics and CHECK constraints the workload asks for, and their migration."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+from tabulate import tabulate
+
+from .. import api
+from .._text import one_line
+from ..analyze import Advice, CurvePoint, Options, SizeBasis, SkipKind
+from ..capture import WorkloadFilter, decode_queries, read_queries_file
+from ..connect import connect
+from ..constraints import ConstraintAdvice
+from ..duration import to_ms
+from ..plan import Layout
+from .shell import (
+    DURATION,
+    connections,
+    dsn_option,
+    emit_choice,
+    emit_json,
+    emit_options,
+    format_option,
+    handle_errors,
+    layout_option,
+    prisma_choice,
+    prisma_options,
+    progress,
+    render_prisma,
+    wrote,
+)
+
+
+@click.command()
+@dsn_option
+@format_option
+@click.option("--top", default=50, show_default=True, type=click.IntRange(1),
+              help="Statements to read, by total execution time.")
+@click.option("--min-calls", default=1, show_default=True, type=click.IntRange(0),
+              help="Ignore statements called fewer times.")
+@click.option("--min-mean-ms", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Ignore statements faster than this on average.")
+@click.option("--min-total-ms", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Ignore statements with less total time.")
+@click.option("--database", default=None, help="Read this database's statements (default: the connected one).")
+@click.option("--exclude", multiple=True, metavar="TABLE", help="Leave out statements on this table (repeatable).")
+@click.option("--queries", "queries_file", type=click.File("rb"), default=None,
+              help="A .sql file of statements to analyze instead of pg_stat_statements ('-' for stdin).")
+@click.option("--role", "as_role", default=None, metavar="ROLE",
+              help="With --queries: the role the statements ran as (its search_path and row security apply); "
+                   "pg_stat_statements names each statement's own. Default: pgtune's session.")
+@click.option("--workload-dsn", multiple=True, metavar="DSN",
+              help="Also read pg_stat_statements from this replica; merged by queryid (repeatable).")
+@click.option("--min-rows", default=1000, show_default=True, type=click.IntRange(0),
+              help="Skip tables with fewer rows than this.")
+@click.option("--max-indexes", type=click.IntRange(0), default=None, help="Propose at most this many indexes.")
+@click.option("--max-index-mb", type=click.FloatRange(0), default=None,
+              help="Propose at most this much index, in MB (a prefix of the selection's steps: see 'curve').")
+@click.option("--size-basis", type=click.Choice([b.value for b in SizeBasis]), default=SizeBasis.FORECAST.value,
+              show_default=True,
+              help="What --max-index-mb and benefit per byte count: pgtune's forecast of the built size, "
+                   "or HypoPG's estimate (no deduplication; what other advisors' budgets mean).")
+@click.option("--no-hypopg", is_flag=True, help="Heuristic mode even when hypopg is installed.")
+@click.option("--trial-dsn", default=None, metavar="DSN",
+              help="A copy of this database (staging, a branch, a restore) where GIN candidates are built for real "
+                   "in a rolled-back transaction to get the planner's cost (HypoPG cannot make them); without it "
+                   "they are only hinted.")
+@click.option("--no-index-kinds", is_flag=True, help="B-tree indexes only: no GIN or BRIN candidates.")
+@emit_options("Write a phased migration folder (default: migrations/<timestamp>_indexes).",
+              "lock_timeout set before each DDL.",
+              "statement_timeout for the migration's non-build statements (ANALYZE).")
+@click.option("--first-phase-share", default=0.8, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="Phase 1 gets the indexes that remove this share of the saved cost (1.0: one phase).")
+@click.option("--measure/--no-measure", "--analyze/--no-analyze", "analyze", default=True, show_default=True,
+              help="With --emit: time each read-only targeted statement (with the values it is planned with; "
+                   "best of 3 runs, 10 s each, 60 s in all) as verify's baseline; else verify compares "
+                   "planner costs only.")
+@layout_option
+@click.option("--no-constraints", is_flag=True, help="Do not propose CHECK constraints.")
+@click.option("--constraints", "with_constraints", is_flag=True,
+              help="With --emit: also write the proposed CHECK constraints (listed in the output either way).")
+@click.option("--constraint-timeout", default="10s", show_default=True, type=DURATION,
+              help="statement_timeout for each query that proves a CHECK constraint on the data.")
+@prisma_options("Map each proposal to this schema.prisma (or schema folder): the @@index lines to add, or why "
+                "Prisma cannot hold it.",
+                "With --prisma-schema: add the lines to the file in place (the rest stays byte for byte).")
+@handle_errors
+def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: float, min_total_ms: float,
+            database: str | None, exclude: tuple[str, ...], queries_file: Any, as_role: str | None,
+            workload_dsn: tuple[str, ...],
+            min_rows: int, max_indexes: int | None, max_index_mb: float | None, size_basis: str, no_hypopg: bool,
+            trial_dsn: str | None, no_index_kinds: bool,
+            emit_dir: str | None, lock_timeout: str, statement_timeout: str, first_phase_share: float,
+            analyze: bool, layout: str, no_constraints: bool, with_constraints: bool, constraint_timeout: str,
+            prisma_schema: Path | None, write: bool) -> None:
+    """Propose indexes for the statements in pg_stat_statements.
+
+    Every proposal names the statements it serves; with hypopg installed its
+    planner cost before/after comes from hypothetical indexes, and only the
+    indexes the planner actually uses are proposed.
+
+    \b
+    Example:
+      pgtune suggest --top 100 --min-calls 10
+      pgtune suggest --max-index-mb 500
+      pgtune suggest --format json > advice.json
+      pgtune suggest --queries slow.sql --exclude audit_log
+      pgtune suggest --queries slow.sql --role app_user
+      pgtune suggest --workload-dsn "host=replica1 dbname=app" --emit
+      pgtune suggest --emit --constraints
+      pgtune suggest --prisma-schema prisma/schema.prisma --write
+    """
+    prisma = prisma_choice(prisma_schema, write)
+    if as_role is not None and queries_file is None:
+        raise click.UsageError("--role needs --queries (pg_stat_statements records each statement's role)")
+    if with_constraints and (emit_dir is None or no_constraints):
+        raise click.UsageError("--constraints needs --emit (and not --no-constraints)")
+    options = api.SuggestOptions(
+        indexes=Options(workload=WorkloadFilter(top=top, min_calls=min_calls, min_mean_ms=min_mean_ms,
+                                                min_total_ms=min_total_ms, database=database),
+                        min_rows=min_rows, max_indexes=max_indexes, max_index_mb=max_index_mb,
+                        size_basis=SizeBasis(size_basis), exclude=exclude,
+                        use_hypopg=False if no_hypopg else None),
+        constraints=not no_constraints, constraint_timeout_ms=to_ms(constraint_timeout),
+        index_kinds=not no_index_kinds)
+    emit = emit_choice(emit_dir, layout, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+                       first_phase_share=first_phase_share, measure=analyze, constraints=with_constraints)
+    statements = None
+    if queries_file is not None:
+        statements = read_queries_file(decode_queries(queries_file.read(), getattr(queries_file, "name", "-")))
+    with connect(dsn) as conn, connections(workload_dsn if statements is None else ()) as replicas, \
+            connections((trial_dsn,) if trial_dsn else ()) as trials:
+        result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
+                             prisma=prisma, role=as_role, trial=trials[0] if trials else None)
+    if result.migration is not None:
+        click.echo(wrote(result.migration.id, len(result.migration.phases), result.directory, layout), err=True)
+        if layout == Layout.PRISMA:
+            click.echo("prisma: a failed concurrent build leaves its migration failed: drop the INVALID index, "
+                       "then `npx prisma migrate resolve --rolled-back <folder>` (see the file's comments)", err=True)
+    if fmt == "json":
+        emit_json(result.as_dict())
+    else:
+        render(result, left_out=result.migration is not None and not with_constraints)
+
+
+def render(result: api.Suggestion, left_out: bool) -> None:
+    """The indexes, the CHECK constraints (``left_out``: a migration was written without them), Prisma's lines."""
+    _print_advice(result.indexes)
+    _print_constraints(result.constraints, left_out=left_out)
+    if result.prisma is not None:
+        render_prisma(result.prisma)
+
+
+def _print_constraints(checks: ConstraintAdvice, left_out: bool = False) -> None:
+    """The proposals; ``left_out``: a migration was written without them (no --constraints)."""
+    if checks.constraints:
+        click.echo("")
+        click.echo(tabulate([[c.name, f"{c.schema}.{c.table}", c.kind, c.check, c.confidence]
+                             for c in checks.constraints],
+                            headers=["CHECK constraint", "table", "kind", "check", "confidence"]))
+        if left_out:
+            click.echo("CHECK constraints are not in the migration: review them, then emit with --constraints")
+    for note in checks.notes:
+        click.echo(f"note: {note}")
+    for f in checks.findings:
+        more = "+" if f.bounded else ""
+        click.echo(f"data quality: {f.schema}.{f.table} has {f.violations}{more} rows breaking {f.check} "
+                   f"(e.g. {'; '.join(f.examples)})")
+    for sk in checks.unproven:
+        click.echo(f"not proven: {sk.kind} on {sk.table}.{', '.join(sk.columns)}: {sk.reason}")
+
+
+def _print_curve(advice: Advice) -> None:
+    """Where the chosen set sits on the size/cost curve, and the knee a DBA may prefer."""
+    if len(advice.curve) < 2:
+        return
+    start, end = advice.curve[0], advice.curve[-1]
+    chosen = [p for p in advice.curve if p.chosen][-1]
+
+    def point(p: CurvePoint) -> str:
+        return (f"step {p.step}: {p.forecast_bytes / 1048576:,.1f} MB, cost {p.cost / start.cost:.1%} "
+                f"of no new index")
+
+    click.echo(f"selection: {len(advice.curve) - 1} steps ({advice.what_if_calls} what-if plans); "
+               f"chosen {point(chosen)}")
+    knee = advice.knee
+    if knee is not None and knee.step != chosen.step:
+        click.echo(f"  knee of the curve: {point(knee)} (suggest --max-index-mb "
+                   f"{math.ceil(knee.forecast_bytes / 1048576)})")
+    if end.step != chosen.step:
+        click.echo(f"  all steps: {point(end)}; --format json lists the curve")
+
+
+def _print_headline(advice: Advice) -> None:
+    """Σ calls × cost with the values the workload runs with; statements with a $n left generic apart."""
+    before, after = advice.valued_cost(before=True), advice.valued_cost(before=False)
+    if before and after:
+        click.echo(f"workload cost (calls x plan cost): {before:,.0f} -> {after:,.0f} ({before / after:.1f}x)")
+    generic = advice.generic_statements
+    g_before, g_after = advice.generic_cost(before=True), advice.generic_cost(before=False)
+    if generic and g_before and g_after:
+        click.echo(f"  apart: {len(generic)} statement{'s' if len(generic) != 1 else ''} planned with a $n "
+                   f"no rule gives a value (generic there): {g_before:,.0f} -> {g_after:,.0f}")
+
+
+def _print_statistics(advice: Advice) -> None:
+    """CREATE STATISTICS proposals: the estimate they fix and the plan they change."""
+    for st in advice.statistics:
+        click.echo("")
+        click.echo(f"statistics {st.schema}.{st.name}: {st.reason}")
+        click.echo(f"  estimate {st.estimate_before:,.0f} -> {st.estimate_after:,.0f} rows "
+                   f"(sampled: {st.sampled_rows:,.0f})")
+        click.echo(f"{st.create};")
+        click.echo(f"{st.analyze};")
+
+
+def _print_advice(advice: Advice) -> None:
+    if not advice.indexes:
+        click.echo("no index to suggest: the workload is already served.")
+    rows = []
+    for ix in advice.indexes:
+        gain = ""
+        if ix.cost_before and ix.cost_after:
+            gain = f"{ix.cost_before / ix.cost_after:.1f}x"
+        size = f"{ix.forecast_bytes / 1048576:.1f} MB" if ix.forecast_bytes else ""
+        exprs = ix.expressions or [None] * len(ix.columns)
+        keys = ", ".join((e or c) + (" DESC" if d else "")
+                         for c, e, d in zip(ix.columns, exprs, ix.descending, strict=False))
+        if ix.include:
+            keys += f" INCLUDE {', '.join(ix.include)}"
+        if ix.where:
+            keys += f" WHERE {ix.where}"
+        rows.append([ix.name, f"{ix.schema}.{ix.table}", keys, len(ix.queries), gain, size, ix.reason])
+    if rows:
+        click.echo(tabulate(rows, headers=["index", "table", "columns", "stmts", "cost cut", "size (forecast)",
+                                           "why"]))
+        click.echo("")
+        for ix in advice.indexes:
+            click.echo(ix.ddl + ";")
+    _print_statistics(advice)
+    click.echo("")
+    click.echo(f"method: {advice.method}")
+    _print_headline(advice)
+    _print_curve(advice)
+    for h in advice.hints:
+        click.echo(f"hint: {h}")
+    for st in advice.statements:
+        for note in st.notes:
+            click.echo(f"note: queryid {st.queryid}: {note}")
+    if advice.skipped:
+        kinds: dict[str, int] = {}
+        for sk in advice.skipped:
+            kinds[sk.kind] = kinds.get(sk.kind, 0) + 1
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+        click.echo(f"skipped {len(advice.skipped)} statements ({summary}); --format json lists them all")
+        for sk in [s for s in advice.skipped if s.kind != SkipKind.UTILITY][:5]:
+            click.echo(f"  {one_line(sk.query, 50)}: {one_line(sk.reason, 100)}")

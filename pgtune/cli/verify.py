@@ -1,0 +1,160 @@
+"""pgtune verify: re-plan (with --measure, time) what a migration targeted; a config migration: its symptoms."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from tabulate import tabulate
+
+from .. import api
+from .._text import one_line
+from ..connect import connect
+from ..duration import to_ms
+from ..verify import check_report_path, junit
+from .shell import DURATION, dsn_option, emit_json, format_option, handle_errors, index_sizes, style
+
+
+@click.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), required=False)
+@dsn_option
+@format_option
+@click.option("--tolerance", default=0.10, show_default=True, help="Allowed cost increase over baseline.")
+@click.option("--time-tolerance", default=0.25, show_default=True, type=click.FloatRange(0),
+              help="With --analyze: allowed measured slowdown over the time measured at emit "
+                   "(and always more than 1 ms).")
+@click.option("--measure", "--analyze", "analyze", is_flag=True,
+              help="Also measure: EXPLAIN (ANALYZE, BUFFERS) of read-only statements, in a READ ONLY "
+                   "transaction that is rolled back. Statements that could write, or that call code not "
+                   "PostgreSQL's own (functions, operators, casts, through views too), are never run.")
+@click.option("--trust-functions", is_flag=True,
+              help="With --analyze: also run statements that call non-VOLATILE user-defined functions "
+                   "(their labels are trusted; a function that writes through dblink would write).")
+@click.option("--statement-timeout", default="30s", show_default=True, type=DURATION,
+              help="statement_timeout for each statement verify plans or measures.")
+@click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write a JUnit XML report here (for CI).")
+@click.option("--window", type=click.FloatRange(0, min_open=True), default=None, metavar="SECONDS",
+              help="A config migration: read the statistics twice, this far apart, while the load runs (default: "
+                   "since their reset).")
+@click.option("--query", "adhoc", default=None, help="Check one statement instead of a migration folder.")
+@click.option("--expect-index", multiple=True, metavar="NAME", help="With --query: an index it must use.")
+@handle_errors
+def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, time_tolerance: float, analyze: bool,
+           trust_functions: bool, statement_timeout: str, junit_file: Path | None, window: float | None,
+           adhoc: str | None, expect_index: tuple[str, ...]) -> None:
+    """Re-plan the targeted statements and check they use the new indexes.
+
+    Exits 1 when a statement does not use any index built for it, its
+    planner cost rose above its baseline by more than the tolerance, or (with
+    --analyze) it ran slower than at emit by more than the time tolerance.
+
+    \b
+    Example:
+      pgtune verify migrations/2026-11-tuning
+      pgtune verify migrations/2026-11-tuning --analyze --junit verify.xml
+      pgtune verify --query "SELECT * FROM orders WHERE \"userId\" = 42" --expect-index orders_userId_idx
+    """
+    if expect_index and adhoc is None:
+        raise click.UsageError("--expect-index goes with --query")
+    if (directory is None) == (adhoc is None):
+        raise click.UsageError("give either a migration DIRECTORY or --query SQL (exactly one of them)")
+    if junit_file is not None:
+        check_report_path(junit_file)
+    if directory is not None and api.is_config_migration(directory):
+        with connect(dsn) as conn:
+            checked = api.config_verify(conn, directory, window_s=window)
+        _print_config_verify(checked, fmt)
+        return
+    with connect(dsn) as conn:
+        if adhoc is not None:
+            result = api.verify_query(conn, adhoc, list(expect_index), measure=analyze,
+                                      timeout_ms=to_ms(statement_timeout), trust_functions=trust_functions)
+        else:
+            assert directory is not None
+            result = api.verify(conn, directory, tolerance=tolerance, measure=analyze,
+                                timeout_ms=to_ms(statement_timeout), trust_functions=trust_functions,
+                                time_tolerance=time_tolerance)
+    if junit_file is not None:
+        junit(result, junit_file)
+    if fmt == "json":
+        emit_json(result.as_dict())
+    else:
+        _render_verification(result, analyze)
+    if not result.ok:
+        sys.exit(1)
+
+
+def _print_config_verify(checked: Any, fmt: str) -> None:
+    """Per setting of a config migration: did its symptom go away over the period read?"""
+    if fmt == "json":
+        emit_json(checked.as_dict())
+    else:
+        rows = [[style("ok", fg="green") if c.ok else style("FAIL", fg="red"), c.target, c.name, c.symptom,
+                 c.outcome, one_line(json.dumps(c.now, default=str), 70), c.note] for c in checked.checks]
+        click.echo(tabulate(rows, headers=["", "where", "setting", "symptom", "outcome", "now", "note"],
+                            disable_numparse=True))
+        p = checked.period
+        click.echo(f"period: {p['seconds']:,} s since {p['since']}" + (" (window)" if p["window"] else ""))
+    if not checked.ok:
+        sys.exit(1)
+
+
+
+_VERDICT_MARK = {api.Verdict.OK: ("ok", "green"), api.Verdict.NIL_GAIN: ("nil", "yellow"),
+                 api.Verdict.FAIL: ("FAIL", "red")}
+
+
+def _render_verification(result: api.Verification, analyze: bool) -> None:
+    """verify's table, then each failure's reason, then what the timings say."""
+    rows = []
+    for t in result.targets:
+        text, colour = _VERDICT_MARK[t.verdict]
+        row = [style(text, fg=colour), t.queryid if t.queryid is not None else "-", t.name,
+               ", ".join(t.used) or "-", _x(t.predicted_ratio), _x(t.ratio)]
+        if analyze:
+            row += [_x(t.measured_ratio), f"{t.baseline_ms:.2f}" if t.baseline_ms is not None else "-",
+                    f"{t.ms:.2f}" if t.ms is not None else "-"]
+        change = ""
+        if t.scans_before and t.scans_before != t.scans_now:
+            change = f"plan was: {one_line(', '.join(t.scans_before), 60)}"
+        rows.append([*row, one_line("; ".join(x for x in (t.problem, t.note, change) if x), 100)])
+    headers = ["", "queryid", "statement", "index used", "predicted", "cost cut"]
+    headers += ["time cut", "ms before", "ms now"] if analyze else []
+    click.echo(tabulate(rows, headers=[*headers, "problem / note"], disable_numparse=True))
+    for t in result.failures:
+        click.echo(f"FAIL {t.name} (queryid {t.queryid}): {t.problem}")
+    for name in result.unused_indexes:
+        why = f" (planned at emit: {result.planned_for[name]})" if name in result.planned_for else ""
+        click.echo(f"note: planned index {name} is used by no targeted statement{why}")
+    real = {s.name: s.real_bytes for s in result.sizes}
+    for name in result.nil_gain_indexes:
+        built = real.get(name)
+        size = f" ({built / 1048576:,.1f} MB)" if built else ""
+        click.echo(f"note: index {name}{size}: measured gain nil on every statement timed on it")
+    for table in result.stale_statistics:
+        click.echo(f"note: statistics of {table} predate its new index: run ANALYZE {table}")
+    if result.sizes:
+        click.echo(f"indexes: {index_sizes(result.sizes)} MB (forecast at emit → on disk now)")
+    if analyze:
+        _render_timings(result)
+
+
+def _render_timings(result: api.Verification) -> None:
+    timed = [t for t in result.targets if t.baseline_ms is not None]
+    cold = sum(bool(t.baseline_read_blocks) for t in timed)
+    click.echo(f"baseline: timed at emit for {len(timed)} of {len(result.targets)} statements"
+               + (f" ({cold} of them read from disk)" if cold else "")
+               + (f"; planner cost only for {len(result.targets) - len(timed)}" if len(timed) < len(result.targets)
+                  else ""))
+    click.echo(f"measured {result.measured} of {len(result.targets)} statements now; {result.agreement()}")
+    for t in result.targets:
+        if t.disagreement:
+            click.echo(f"  {t.name}: {t.disagreement}")
+
+
+def _x(ratio: float | None) -> str:
+    return f"{ratio:,.1f}x" if ratio else ""
