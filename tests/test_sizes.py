@@ -18,7 +18,6 @@ MAX_FUNCTION_LINES = 60
 LONG_MODULES = {
     "analyze/advisor.py": "_Selection is being split (issue 25) by advisor's owner",
     "analyze/bind.py": "one pglast tree walk (_Binder); its owners are extending it for new index kinds",
-    "capture.py": "workload, catalog and statistics readers, to be split by source",
 }
 LONG_FUNCTIONS = {
     "analyze/advisor.py::_Selection._cost": "what-if costing of one statement; leaves _Selection with its split",

@@ -1,0 +1,42 @@
+"""Capture: the workload (pg_stat_statements) and a catalog snapshot, as plain data.
+
+Everything downstream (analyze, plan, verify) works on these dataclasses, so
+the analysis can be tested and re-run without touching the server again.
+One module per source: workload (the statements), catalog (the relations and
+their pg_stats), statistics (the counting window and sampled values); other
+rooms import from here.
+"""
+
+from __future__ import annotations
+
+from .catalog import (
+                      Catalog,
+                      ColumnInfo,
+                      ColumnStats,
+                      ForeignKey,
+                      Index,
+                      Table,
+                      TableKey,
+                      TableKind,
+                      distinct_count,
+                      read_catalog,
+)
+from .statistics import reset_counters, sample_row, write_window_scale
+from .workload import (
+                      Statement,
+                      WorkloadFilter,
+                      decode_queries,
+                      fold_executions,
+                      merge_workloads,
+                      query_text_limit,
+                      read_queries_file,
+                      read_temporary_names,
+                      read_workload,
+                      split_statements,
+                      temporary_names,
+)
+
+__all__ = ["Catalog", "ColumnInfo", "ColumnStats", "ForeignKey", "Index", "Statement", "Table", "TableKey", "TableKind",
+           "WorkloadFilter", "decode_queries", "distinct_count", "fold_executions", "merge_workloads",
+           "query_text_limit", "read_catalog", "read_queries_file", "read_temporary_names", "read_workload",
+           "reset_counters", "sample_row", "split_statements", "temporary_names", "write_window_scale"]
