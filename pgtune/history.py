@@ -137,7 +137,7 @@ class History:
         row = self.conn.execute(sql.SQL(
             "SELECT /* pgtune */ status FROM {} WHERE migration_id = %s AND object = %s AND direction = %s "
             "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj, str(direction))).fetchone()
-        return row is not None and str(row[0]) in ("running", "interrupted", "failed")
+        return row is not None and str(row[0]) in (StepStatus.RUNNING, StepStatus.INTERRUPTED, StepStatus.FAILED)
 
     def dependents(self, objects: list[str]) -> list[Dependent]:
         """What other migrations, applied now, dropped because one of ``objects`` serves in its place."""

@@ -167,3 +167,24 @@ def test_verify_json_schema_matches_the_code() -> None:
     assert {v.value for v in api.Verdict} <= quoted
     assert {m.value for m in api.Measurement} <= quoted
     assert data["agree_within"] == api.DISAGREEMENT and f"{api.DISAGREEMENT}: `pgtune.verify.DISAGREEMENT`" in doc
+
+
+def test_suggest_json_closed_sets_are_the_code_enums() -> None:
+    """A field whose values are a closed set lists exactly its StrEnum's values (the JSON carries them as text)."""
+    from enum import StrEnum
+
+    from pgtune.constraints import Confidence
+    from pgtune.prisma.advice import Fit, ProposalKind
+
+    doc = (DOCS / "suggest-json.md").read_text()
+
+    def values(section: str, name: str) -> set[str]:
+        part = doc.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+        row = next(line for line in part.splitlines() if line.startswith(f"| `{name}` |"))
+        return set(re.findall(r'`"?([\w-]+)"?`', re.split(r"(?<!\\)\|", row)[2]))
+
+    closed: list[tuple[str, str, type[StrEnum]]] = [
+        ("`constraints[]`", "confidence", Confidence),
+        ("`prisma.proposals[]`", "kind", ProposalKind), ("`prisma.proposals[]`", "fit", Fit)]
+    for section, name, enum in closed:
+        assert values(section, name) == {m.value for m in enum}, (section, name)

@@ -15,6 +15,7 @@ from .catalog import (
                       ColumnStats,
                       ForeignKey,
                       Index,
+    OnDelete,
                       Table,
                       TableKey,
                       TableKind,
@@ -36,7 +37,7 @@ from .workload import (
                       temporary_names,
 )
 
-__all__ = ["Catalog", "ColumnInfo", "ColumnStats", "ForeignKey", "Index", "Statement", "Table", "TableKey", "TableKind",
-           "WorkloadFilter", "decode_queries", "distinct_count", "fold_executions", "merge_workloads",
+__all__ = ["Catalog", "ColumnInfo", "ColumnStats", "ForeignKey", "Index", "OnDelete", "Statement", "Table", "TableKey",
+           "TableKind", "WorkloadFilter", "decode_queries", "distinct_count", "fold_executions", "merge_workloads",
            "query_text_limit", "read_catalog", "read_queries_file", "read_temporary_names", "read_workload",
            "reset_counters", "sample_row", "split_statements", "temporary_names", "write_window_scale"]

@@ -80,6 +80,16 @@ class Index:
         return (self.schema, self.table)
 
 
+class OnDelete(StrEnum):
+    """pg_constraint.confdeltype: what a delete on the referenced table does to the referencing rows."""
+
+    NO_ACTION = "a"
+    RESTRICT = "r"
+    CASCADE = "c"
+    SET_NULL = "n"
+    SET_DEFAULT = "d"
+
+
 @dataclass(frozen=True)
 class ForeignKey:
     schema: str
@@ -88,7 +98,7 @@ class ForeignKey:
     columns: tuple[str, ...]
     ref_schema: str
     ref_table: str
-    on_delete: str = "a"  # pg_constraint.confdeltype: a, r, c, n, d
+    on_delete: OnDelete = OnDelete.NO_ACTION
 
     @property
     def table_key(self) -> TableKey:
@@ -271,7 +281,7 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         for r in cur.fetchall():
             cat.foreign_keys.append(ForeignKey(
                 schema=r["schema"], table=r["table"], name=r["name"], columns=tuple(r["columns"]),
-                ref_schema=r["ref_schema"], ref_table=r["ref_table"], on_delete=r["on_delete"]))
+                ref_schema=r["ref_schema"], ref_table=r["ref_table"], on_delete=OnDelete(r["on_delete"])))
         # With an empty search_path pg_get_viewdef qualifies every name: a view's text then means the
         # same whichever role's search_path the statements reading it are bound with.
         with conn.transaction(force_rollback=True):

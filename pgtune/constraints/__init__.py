@@ -31,10 +31,11 @@ from .. import catalog_sql, ddl
 from ..capture import Catalog, ColumnInfo, read_catalog
 from . import names
 from .families import FAMILIES, not_null, value_set
-from .model import Candidate, Column, ConstraintKind, Finding, Proposal, Skip
+from .model import Candidate, Column, Confidence, ConstraintKind, Finding, Proposal, Skip
 from .prove import Prover, TooSlow
 
-__all__ = ["ConstraintAdvice", "ConstraintOptions", "Finding", "Proposal", "Skip", "propose"]
+__all__ = ["Confidence", "ConstraintAdvice", "ConstraintKind", "ConstraintOptions", "Finding", "Proposal", "Skip",
+           "propose"]
 
 
 @dataclass

@@ -41,7 +41,20 @@ class Column(ColumnInfo):
         return defaults.read(self.default)
 
 
-COMPARISONS = ("<", "<=", ">", ">=", "=", "<>")
+class RuleOp(StrEnum):
+    """A CHECK rule's operator: a value set, NOT NULL, or a comparison (with a whole number or another column)."""
+
+    IN = "in"
+    NOT_NULL = "is not null"
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    EQ = "="
+    NE = "<>"
+
+
+COMPARISONS = (RuleOp.LT, RuleOp.LE, RuleOp.GT, RuleOp.GE, RuleOp.EQ, RuleOp.NE)
 
 
 class ConstraintKind(StrEnum):
@@ -50,6 +63,13 @@ class ConstraintKind(StrEnum):
     POSITIVE = "positive"
     NOT_NULL = "not-null"
     COLUMN_ORDER = "column-order"
+
+
+class Confidence(StrEnum):
+    """How far a proven rule can be trusted without a person's word."""
+
+    HIGH = "high"        # the column's name and data agree (amount, count, start/end)
+    MEDIUM = "medium"    # a person should agree first: a new release may write what the rule refuses
 
 
 @dataclass(frozen=True)
@@ -80,21 +100,23 @@ class Rule:
     the whole number in ``values[0]``, or with two columns a comparison between them.
     """
 
-    op: str
+    op: RuleOp
     columns: tuple[str, ...]
     values: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.op not in ("in", "is not null", *COMPARISONS):
-            raise ValueError(f"unknown rule operator {self.op!r}")
+        try:
+            object.__setattr__(self, "op", RuleOp(self.op))     # spelt as text (">="), it is the member still
+        except ValueError:
+            raise ValueError(f"unknown rule operator {self.op!r}") from None
         if self.op in COMPARISONS and len(self.columns) == 1:
             int(self.values[0])         # a whole number, never text pasted into SQL
 
     def text(self) -> str:
         col = ddl.name(self.columns[0])
-        if self.op == "in":
+        if self.op == RuleOp.IN:
             return f"{col} IN ({', '.join(ddl.literal(v) for v in self.values)})"
-        if self.op == "is not null":
+        if self.op == RuleOp.NOT_NULL:
             return f"{col} IS NOT NULL"
         if len(self.columns) == 2:
             return f"{col} {self.op} {ddl.name(self.columns[1])}"
@@ -108,16 +130,16 @@ class Rule:
         the rule is not proposed.
         """
         given = [unset.get(c, defaults.NO_DEFAULT) for c in self.columns]
-        if self.op == "is not null":
+        if self.op == RuleOp.NOT_NULL:
             return not given[0].may_be_null
         if any(d.kind in (DefaultKind.NONE, DefaultKind.NULL) for d in given):
             return True                  # NULL passes a CHECK (a NOT NULL column without DEFAULT: the app writes it)
-        if self.op == "in":
+        if self.op == RuleOp.IN:
             return given[0].kind == DefaultKind.CONSTANT and given[0].value in self.values
         if len(self.columns) == 2:
             left, right = given
             if left.kind == right.kind == DefaultKind.CLOCK and left.expression == right.expression:
-                return self.op in ("<=", ">=", "=")      # the same transaction time on both sides
+                return self.op in (RuleOp.LE, RuleOp.GE, RuleOp.EQ)      # the same transaction time on both sides
             a, b = left.number(), right.number()
             return a is not None and b is not None and _compare(a, self.op, b)
         number = given[0].number()
@@ -125,16 +147,17 @@ class Rule:
 
     def composed(self) -> sql.Composable:
         col = sql.Identifier(self.columns[0])
-        if self.op == "in":
+        if self.op == RuleOp.IN:
             return sql.SQL("{} IN ({})").format(col, sql.SQL(", ").join(sql.Literal(v) for v in self.values))
-        if self.op == "is not null":
+        if self.op == RuleOp.NOT_NULL:
             return sql.SQL("{} IS NOT NULL").format(col)
         rhs = sql.Identifier(self.columns[1]) if len(self.columns) == 2 else sql.Literal(int(self.values[0]))
         return sql.SQL("{} {} {}").format(col, sql.SQL(self.op), rhs)
 
 
-def _compare(a: Decimal, op: str, b: Decimal) -> bool:
-    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "=": a == b, "<>": a != b}[op]
+def _compare(a: Decimal, op: RuleOp, b: Decimal) -> bool:
+    return {RuleOp.LT: a < b, RuleOp.LE: a <= b, RuleOp.GT: a > b, RuleOp.GE: a >= b, RuleOp.EQ: a == b,
+            RuleOp.NE: a != b}[op]
 
 
 @dataclass(frozen=True)
@@ -146,7 +169,7 @@ class Candidate:
     table: str
     columns: tuple[str, ...]
     check: str                   # the CHECK expression; for value-set filled in by the proof
-    confidence: str              # high, medium
+    confidence: Confidence
     evidence: dict[str, Any] = field(default_factory=dict)
     rule: Rule | None = field(default=None, compare=False)   # the check as data (see Rule)
 
@@ -159,7 +182,7 @@ class Proposal:
     columns: list[str]
     name: str
     check: str
-    confidence: str
+    confidence: Confidence
     evidence: dict[str, Any]
     ddl: list[str]               # statements in order: NOT VALID, VALIDATE (, SET NOT NULL, DROP helper)
     rollback: list[str]

@@ -36,10 +36,19 @@ class Fit(StrEnum):
     REMOVE = "remove"             # health drops an index the schema declares: remove its line
 
 
+class ProposalKind(StrEnum):
+    """What a Prisma proposal is about."""
+
+    INDEX = "index"
+    CHECK = "check"
+    NOT_NULL = "not-null"
+    DROP = "drop"                 # health drops an index the schema declares
+
+
 @dataclass
 class PrismaProposal:
     name: str                     # the index or constraint
-    kind: str                     # index, check, not-null, drop
+    kind: ProposalKind
     model: str | None
     line: str | None              # the line to add (or to remove, for REMOVE)
     fit: Fit
@@ -65,7 +74,7 @@ class PrismaAdvice:
 
     def as_dict(self) -> dict[str, Any]:
         return {"schema": self.schema_path, "written": self.written,
-                "proposals": [{**p.__dict__, "fit": str(p.fit)} for p in self.proposals]}
+                "proposals": [{**p.__dict__, "kind": str(p.kind), "fit": str(p.fit)} for p in self.proposals]}
 
 
 def for_indexes(schema: PrismaSchema, indexes: Sequence[IndexSuggestion],
@@ -98,18 +107,19 @@ def index_proposal(schema: PrismaSchema, table_schema: str, table: str, name: st
                    opclasses: Sequence[str | None] = ()) -> PrismaProposal:
     model = schema.model_for(table_schema, table)
     if model is None:
-        return PrismaProposal(name, "index", None, None, Fit.NO_MODEL,
+        return PrismaProposal(name, ProposalKind.INDEX, None, None, Fit.NO_MODEL,
                               f"no model maps {table_schema}.{table}: {CREATE_ONLY}")
     if name in model.index_names:
-        return PrismaProposal(name, "index", model.name, None, Fit.IN_SCHEMA, "already declared in the schema")
+        return PrismaProposal(name, ProposalKind.INDEX, model.name, None, Fit.IN_SCHEMA,
+                              "already declared in the schema")
     keys: list[str] = []
     for i, column in enumerate(columns):
         if i < len(expressions) and expressions[i]:
-            return PrismaProposal(name, "index", model.name, None, Fit.SQL_ONLY,
+            return PrismaProposal(name, ProposalKind.INDEX, model.name, None, Fit.SQL_ONLY,
                                   f"Prisma cannot express an expression key ({expressions[i]}): {CREATE_ONLY}")
         f = model.field_for(column)
         if f is None:
-            return PrismaProposal(name, "index", model.name, None, Fit.SQL_ONLY,
+            return PrismaProposal(name, ProposalKind.INDEX, model.name, None, Fit.SQL_ONLY,
                                   f"column {column} has no field in model {model.name}: {CREATE_ONLY}")
         desc = i < len(descending) and descending[i]
         opclass = opclasses[i] if i < len(opclasses) else None
@@ -118,7 +128,7 @@ def index_proposal(schema: PrismaSchema, table_schema: str, table: str, name: st
     if include:
         # The line says itself what it lacks, so whoever copies it sees the caveat where it applies.
         line = f"@@index({args}) // without INCLUDE ({', '.join(include)}): Prisma cannot express INCLUDE"
-        return PrismaProposal(name, "index", model.name, line, Fit.SQL_ONLY,
+        return PrismaProposal(name, ProposalKind.INDEX, model.name, line, Fit.SQL_ONLY,
                               f"Prisma has no INCLUDE ({', '.join(include)}), and on PostgreSQL its migrate reads "
                               "INCLUDE columns as keys (prisma/prisma#8547): with this line the next `prisma migrate "
                               "dev` may build the index again without INCLUDE, and then no index-only scan; either "
@@ -126,11 +136,11 @@ def index_proposal(schema: PrismaSchema, table_schema: str, table: str, name: st
     if where is not None:
         line = f"@@index({args}, where: raw({quote(where)}))"
         if PARTIAL_FEATURE in schema.preview_features:
-            return PrismaProposal(name, "index", model.name, line, Fit.LINE)
-        return PrismaProposal(name, "index", model.name, line, Fit.PREVIEW,
+            return PrismaProposal(name, ProposalKind.INDEX, model.name, line, Fit.LINE)
+        return PrismaProposal(name, ProposalKind.INDEX, model.name, line, Fit.PREVIEW,
                               f'a partial index needs previewFeatures = ["{PARTIAL_FEATURE}"] in the generator '
                               f"(Prisma 7.4 and later) for this line; without it, {CREATE_ONLY}")
-    return PrismaProposal(name, "index", model.name, f"@@index({args})", Fit.LINE)
+    return PrismaProposal(name, ProposalKind.INDEX, model.name, f"@@index({args})", Fit.LINE)
 
 
 def _constraint(schema: PrismaSchema, c: Proposal) -> PrismaProposal:
@@ -139,11 +149,11 @@ def _constraint(schema: PrismaSchema, c: Proposal) -> PrismaProposal:
     if c.kind == ConstraintKind.NOT_NULL and model is not None:
         f = model.field_for(c.columns[0])
         if f is not None:
-            return PrismaProposal(c.name, "not-null", name, None, Fit.SQL_ONLY,
+            return PrismaProposal(c.name, ProposalKind.NOT_NULL, name, None, Fit.SQL_ONLY,
                                   f"once the migration has run, make field {model.name}.{f.name} required (drop the "
                                   "`?` from its type): else the next `prisma migrate dev` sets the column back to "
                                   "NULL-able")
-    return PrismaProposal(c.name, "check", name, None, Fit.SQL_ONLY,
+    return PrismaProposal(c.name, ProposalKind.CHECK, name, None, Fit.SQL_ONLY,
                           "Prisma has no syntax for CHECK constraints and its migrations neither create nor drop "
                           "them: add pgtune's ADD CONSTRAINT … NOT VALID and, in a later migration, VALIDATE "
                           "CONSTRAINT, each in a migration made with `prisma migrate dev --create-only`")
@@ -161,7 +171,7 @@ def for_health(schema: PrismaSchema, findings: Sequence[Finding]) -> PrismaAdvic
             key = model.keys.get(f.index) if model is not None else None
             if model is not None and key is not None:
                 advice.proposals.append(PrismaProposal(
-                    f.index, "drop", model.name, key.line, Fit.REMOVE,
+                    f.index, ProposalKind.DROP, model.name, key.line, Fit.REMOVE,
                     f"remove {key.removal} from model {model.name} in the same change: while the schema declares "
                     "it, the next `prisma migrate dev` builds it again", attribute=key.attribute, field=key.field))
     return advice

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 
-from ..model import Candidate, Column, ConstraintKind, Rule
+from ..model import Candidate, Column, Confidence, ConstraintKind, Rule, RuleOp
 from ..prove import Prover
 
 KIND = ConstraintKind.COLUMN_ORDER
 PAIRS = (
     (re.compile(r"^(.*?)(start|begin)(s|ed|ing)?(.*)$", re.I),
-     re.compile(r"^(.*?)(end|finish|stop)(s|ed|ing)?(.*)$", re.I), ">="),
-    (re.compile(r"^(.*?)(used|usage)(.*)$", re.I), re.compile(r"^(.*?)(quota|limit|capacity|max)(.*)$", re.I), "<="),
+     re.compile(r"^(.*?)(end|finish|stop)(s|ed|ing)?(.*)$", re.I), RuleOp.GE),
+    (re.compile(r"^(.*?)(used|usage)(.*)$", re.I),
+     re.compile(r"^(.*?)(quota|limit|capacity|max)(.*)$", re.I), RuleOp.LE),
 )
 
 
@@ -42,11 +43,11 @@ def candidates(columns: list[Column]) -> list[Candidate]:
                     if b is a or not mb or b.category != a.category or _stem(ma) != _stem(mb):
                         continue
                     # start/end: end >= start; used/limit: used <= limit
-                    left, right = (b, a) if op == ">=" else (a, b)
+                    left, right = (b, a) if op == RuleOp.GE else (a, b)
                     rule = Rule(op, (left.name, right.name))
                     if not rule.admits({left.name: left.unset, right.name: right.unset}):
                         continue
-                    out.append(Candidate(KIND, a.schema, a.table, (left.name, right.name), rule.text(), "high",
+                    out.append(Candidate(KIND, a.schema, a.table, (left.name, right.name), rule.text(), Confidence.HIGH,
                                          {"pair": [left.name, right.name]}, rule))
     return out
 

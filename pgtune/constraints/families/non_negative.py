@@ -13,7 +13,7 @@ A column that holds no value (all NULL) proves nothing: no rule.
 from __future__ import annotations
 
 from .. import defaults, names
-from ..model import Candidate, Column, ConstraintKind, Rule
+from ..model import Candidate, Column, Confidence, ConstraintKind, Rule, RuleOp
 from ..prove import Prover
 
 KIND = ConstraintKind.NON_NEGATIVE
@@ -45,11 +45,11 @@ def candidates(columns: list[Column]) -> list[Candidate]:
     for c in columns:
         if c.category != "N" or c.is_trap or SIGNED & set(names.words(c.name)) or _last(c.name) not in MEASURES:
             continue
-        rule = Rule(">=", (c.name,), ("0",))
+        rule = Rule(RuleOp.GE, (c.name,), ("0",))
         unset = c.unset
         if not rule.admits({c.name: unset}):
             continue        # its DEFAULT would be refused (-1 meaning "unknown"), or cannot be evaluated
-        out.append(Candidate(KIND, c.schema, c.table, (c.name,), rule.text(), "high",
+        out.append(Candidate(KIND, c.schema, c.table, (c.name,), rule.text(), Confidence.HIGH,
                              {"type": c.type, "default": unset.expression}, rule))
     return out
 
@@ -60,7 +60,7 @@ def prove(cand: Candidate, prover: Prover) -> Candidate | None:
     if low is None:
         return None         # every value NULL (or no row): nothing proves a rule
     evidence = {**cand.evidence, "min": str(low)}
-    strict = Rule(">", (col,), ("0",))
+    strict = Rule(RuleOp.GT, (col,), ("0",))
     if low > 0 and _last(col) in STRICT and strict.admits({col: defaults.read(cand.evidence.get("default"))}):
         return Candidate(ConstraintKind.POSITIVE, cand.schema, cand.table, cand.columns, strict.text(),
                          cand.confidence, evidence, strict)

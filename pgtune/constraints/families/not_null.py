@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from ..model import Candidate, Column, ConstraintKind, Rule
+from ..model import Candidate, Column, Confidence, ConstraintKind, Rule, RuleOp
 from ..prove import Prover
 
 KIND = ConstraintKind.NOT_NULL
@@ -35,8 +35,8 @@ def candidates(columns: list[Column]) -> list[Candidate]:
         unset = c.unset
         if unset.may_be_null:
             continue        # an INSERT that leaves it out writes NULL (no DEFAULT, or one pgtune cannot read)
-        rule = Rule("is not null", (c.name,))
-        out.append(Candidate(KIND, c.schema, c.table, (c.name,), rule.text(), "medium",
+        rule = Rule(RuleOp.NOT_NULL, (c.name,))
+        out.append(Candidate(KIND, c.schema, c.table, (c.name,), rule.text(), Confidence.MEDIUM,
                              {"null_frac": c.null_frac, "default": unset.expression}, rule))
     return out
 

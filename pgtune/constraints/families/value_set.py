@@ -20,7 +20,7 @@ import re
 
 from .. import defaults, names
 from ..defaults import DefaultKind
-from ..model import Candidate, Column, ConstraintKind, Rule
+from ..model import Candidate, Column, Confidence, ConstraintKind, Rule, RuleOp
 from ..prove import Prover
 
 KIND = ConstraintKind.VALUE_SET
@@ -47,7 +47,7 @@ def candidates(columns: list[Column]) -> list[Candidate]:
         if unset.kind not in (DefaultKind.NONE, DefaultKind.NULL) and not (
                 unset.kind == DefaultKind.CONSTANT and CODE.match(unset.value or "")):
             continue        # a '' or free-text default, or one pgtune cannot read: free text
-        out.append(Candidate(KIND, c.schema, c.table, (c.name,), "", "medium",
+        out.append(Candidate(KIND, c.schema, c.table, (c.name,), "", Confidence.MEDIUM,
                              {"n_distinct": c.n_distinct, "most_common_vals": list(c.most_common_vals),
                               "default": unset.expression, "note": NOTE}))
     return out
@@ -65,6 +65,6 @@ def prove(cand: Candidate, prover: Prover) -> Candidate | None:
     unset = defaults.read(cand.evidence.get("default"))
     if unset.kind == DefaultKind.CONSTANT and unset.value is not None:
         allowed.add(unset.value)       # what an insert that leaves the column out writes
-    rule = Rule("in", (col,), tuple(sorted(allowed)))
+    rule = Rule(RuleOp.IN, (col,), tuple(sorted(allowed)))
     evidence = {**cand.evidence, "values": {v: n for v, n in values}}
     return Candidate(cand.kind, cand.schema, cand.table, cand.columns, rule.text(), cand.confidence, evidence, rule)
