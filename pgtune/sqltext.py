@@ -9,7 +9,9 @@ below say once what an absent field means (an empty tuple, an empty string).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -17,17 +19,27 @@ import pglast
 from pglast import ast
 
 
+class Failure(StrEnum):
+    """Why a text is not one statement pgtune can analyze, decided where the parse fails (``reason`` words it)."""
+
+    SYNTAX = "syntax"            # PostgreSQL's parser rejects it
+    INCOMPLETE = "incomplete"    # it stops mid-statement: at its end, or inside a quote or comment never closed
+    UTILITY = "utility"          # a command, not a query (BEGIN, SET, VACUUM, CREATE…)
+    NOT_ONE = "not-one"          # empty, several statements, or not the expression or type name asked for
+
+
 class ParseFailed(ValueError):
-    """The text is not one statement pgtune can analyze; ``reason`` says why.
+    """The text is not one statement pgtune can analyze; ``kind`` says which way, ``reason`` says it for a person.
 
     ``noise`` marks statements that are not workload at all (BEGIN, SET, SHOW,
     VACUUM…): they are left out silently rather than listed as skipped.
     """
 
-    def __init__(self, reason: str, noise: bool = False) -> None:
+    def __init__(self, reason: str, noise: bool = False, kind: Failure = Failure.NOT_ONE) -> None:
         super().__init__(reason)
         self.reason = reason
         self.noise = noise
+        self.kind = kind
 
 
 def parse(sql: str) -> tuple[ast.RawStmt, ...]:
@@ -40,7 +52,36 @@ def _parse(sql: str) -> tuple[ast.RawStmt, ...]:
     try:
         return tuple(pglast.parse_sql(sql))
     except pglast.parser.ParseError as exc:
-        raise ParseFailed(f"unparsable: {exc}") from None
+        location = exc.args[1] if len(exc.args) > 1 else None
+        raise ParseFailed(f"unparsable: {exc}", kind=_failure(sql, location)) from None
+
+
+# A token that opens where the parser stopped: a string (E'', B'', X'', N'', U&''), a quoted identifier,
+# a comment, a dollar quote. Group i's closer is _CLOSERS[i] (a dollar quote closes with its own tag).
+_OPENER = re.compile(r"(?:[ebxn]|u&)?(')|(?:u&)?(\")|(/\*)|(\$[a-z_][a-z_0-9]*\$|\$\$)", re.IGNORECASE)
+_CLOSERS = ("'", '"', "*/")
+
+
+def _failure(sql: str, location: int | None) -> Failure:
+    """INCOMPLETE when the parser stopped at the end of the text (pglast gives no location then), or at a
+    quote or comment that runs to the end and scans once closed; SYNTAX otherwise."""
+    if location is None or location >= len(sql):
+        return Failure.INCOMPLETE
+    rest = sql[location:]
+    found = _OPENER.match(rest)
+    if found is None:
+        return Failure.SYNTAX
+    closer = next((c for c, g in zip(_CLOSERS, found.groups(), strict=False) if g), found.group(4))
+    try:
+        pglast.parser.scan(rest)
+        return Failure.SYNTAX                  # the token closes: the parser rejected something else
+    except pglast.parser.ParseError:
+        pass
+    try:
+        pglast.parser.scan(rest + closer)
+    except pglast.parser.ParseError:
+        return Failure.SYNTAX
+    return Failure.INCOMPLETE
 
 
 def stmt(raw: ast.RawStmt) -> ast.Node:
