@@ -10,7 +10,7 @@ from tabulate import tabulate
 from .. import api
 from ..capabilities import Capabilities
 from ..connect import connect
-from .shell import dsn_option, emit_json, format_option, handle_errors, style
+from .shell import Format, dsn_option, emit_json, format_option, handle_errors, style
 
 
 @click.command()
@@ -30,7 +30,7 @@ def check(dsn: str | None, fmt: str) -> None:
     with connect(dsn) as conn:
         caps = api.check(conn)
     problems, hints = caps.problems(), caps.hints()
-    if fmt == "json":
+    if fmt == Format.JSON:
         emit_json({**caps.as_dict(), "problems": problems, "hints": hints})
     else:
         render(caps, problems, hints)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from typing import Any
 
 import click
@@ -14,7 +15,14 @@ from ..config import Profile
 from ..config import Storage as ConfigStorage
 from ..connect import connect
 from ..plan import Layout
-from .shell import Size, dsn_option, emit_choice, emit_json, emit_options, format_option, handle_errors
+from .shell import Format, Size, dsn_option, emit_choice, emit_json, emit_options, format_option, handle_errors
+
+
+class ProfileForm(StrEnum):
+    """--as: how --profile prints its settings."""
+
+    CONF = "conf"                    # postgresql.conf lines
+    ALTER_SYSTEM = "alter-system"    # ALTER SYSTEM statements
 
 
 @click.command()
@@ -36,7 +44,8 @@ from .shell import Size, dsn_option, emit_choice, emit_json, emit_options, forma
                    "(needs --memory; no connection).")
 @click.option("--connections", type=click.IntRange(1), default=None,
               help="With --profile: max_connections (default: PGTune's for the profile).")
-@click.option("--as", "output", type=click.Choice(["conf", "alter-system"]), default="conf", show_default=True,
+@click.option("--as", "output", type=click.Choice([f.value for f in ProfileForm]), default=ProfileForm.CONF.value,
+              show_default=True,
               help="With --profile: postgresql.conf lines or ALTER SYSTEM statements.")
 @click.option("--server-version", type=click.IntRange(90600), default=150000, show_default=True,
               help="With --profile: the server_version_num the settings are for.")
@@ -90,7 +99,7 @@ def config(dsn: str | None, fmt: str, window: float | None, memory: int | None, 
         if m["platform_changes"]:
             click.echo(f"wrote the platform's commands for the server-wide settings to {m['platform_changes']} "
                        "(pgtune apply does not run them)", err=True)
-    if fmt == "json":
+    if fmt == Format.JSON:
         emit_json(report.as_dict())
     else:
         _print_config(report)
@@ -99,11 +108,11 @@ def config(dsn: str | None, fmt: str, window: float | None, memory: int | None, 
 
 
 def _print_profile(cfg: Any, fmt: str, output: str) -> None:
-    if fmt == "json":
+    if fmt == Format.JSON:
         emit_json(cfg.as_dict())
     else:
-        click.echo(cfg.conf() if output == "conf" else cfg.alter_system(), nl=False)
-        click.echo(f"{'#' if output == 'conf' else '--'} memory budget: {cfg.budget.message}")
+        click.echo(cfg.conf() if output == ProfileForm.CONF else cfg.alter_system(), nl=False)
+        click.echo(f"{'#' if output == ProfileForm.CONF else '--'} memory budget: {cfg.budget.message}")
         if not cfg.budget.ok:
             click.echo("pgtune: refused: fewer --connections (put a pooler in front) or more --memory", err=True)
     if not cfg.budget.ok:

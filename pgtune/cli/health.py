@@ -15,6 +15,7 @@ from ..health import HealthReport, Severity
 from ..prisma.advice import PrismaAdvice
 from .shell import (
     DURATION,
+    Format,
     connections,
     dsn_option,
     emit_choice,
@@ -30,11 +31,13 @@ from .shell import (
     wrote,
 )
 
+NEVER = "never"     # --fail-on: no severity makes health exit 1
+
 
 @click.command()
 @dsn_option
 @format_option
-@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="warning",
+@click.option("--fail-on", type=click.Choice([*(s.value for s in Severity), NEVER]), default=Severity.WARNING.value,
               show_default=True, help="Exit 1 when a finding is at least this severe.")
 @click.option("--check", "only", multiple=True, metavar="ID", help="Run only this check (repeatable).")
 @click.option("--skip", multiple=True, metavar="ID", help="Leave this check out (repeatable).")
@@ -89,11 +92,11 @@ def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip:
                    else "nothing to migrate: no finding has a fix a migration can carry", err=True)
         for line in m.left_out:
             click.echo(f"not in the migration: {line}", err=True)
-    if fmt == "json":
+    if fmt == Format.JSON:
         emit_json(report.as_dict())
     else:
         render(report)
-    if report.fails(None if fail_on == "never" else Severity(fail_on)):
+    if report.fails(None if fail_on == NEVER else Severity(fail_on)):
         sys.exit(1)
 
 

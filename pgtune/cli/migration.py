@@ -14,7 +14,7 @@ from .._text import one_line
 from ..apply import Outcome, SettingState
 from ..connect import connect, resolve_dsn
 from . import shell
-from .shell import dsn_option, emit_json, format_option, handle_errors, index_sizes, progress
+from .shell import Format, dsn_option, emit_json, format_option, handle_errors, index_sizes, progress
 
 migration_dir = click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 wait_for_transactions_option = click.option(
@@ -89,7 +89,7 @@ def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None, wait
 
 
 def _print_report(report: api.Report, fmt: str, verb: str) -> None:
-    if fmt == "json":
+    if fmt == Format.JSON:
         emit_json(report.as_dict())
         return
     for w in report.warnings:
@@ -121,7 +121,7 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
     """
     with connect(dsn) as conn:
         st = api.status(conn, directory)
-    if fmt == "json":
+    if fmt == Format.JSON:
         emit_json(st.as_dict())
     else:
         render_status(st)

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -131,8 +132,15 @@ class Size(click.ParamType[int]):
 dsn_option = click.option(
     "--dsn", metavar="DSN", help="libpq connection string or URL. Default: $DATABASE_URL, "
     "else libpq's PG* variables, service file and .pgpass.")
-format_option = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-                             show_default=True, help="Output format.")
+class Format(StrEnum):
+    """--format: a table for a person, or the result's as_dict() as JSON."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
+format_option = click.option("--format", "fmt", type=click.Choice([f.value for f in Format]),
+                             default=Format.TABLE.value, show_default=True, help="Output format.")
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 

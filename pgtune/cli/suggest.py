@@ -19,6 +19,7 @@ from ..duration import to_ms
 from ..plan import Layout
 from .shell import (
     DURATION,
+    Format,
     connections,
     dsn_option,
     emit_choice,
@@ -141,7 +142,7 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
         if layout == Layout.PRISMA:
             click.echo("prisma: a failed concurrent build leaves its migration failed: drop the INVALID index, "
                        "then `npx prisma migrate resolve --rolled-back <folder>` (see the file's comments)", err=True)
-    if fmt == "json":
+    if fmt == Format.JSON:
         emit_json(result.as_dict())
     else:
         render(result, left_out=result.migration is not None and not with_constraints)

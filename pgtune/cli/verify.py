@@ -15,7 +15,7 @@ from .._text import one_line
 from ..connect import connect
 from ..duration import to_ms
 from ..verify import check_report_path, junit
-from .shell import DURATION, dsn_option, emit_json, format_option, handle_errors, index_sizes, style
+from .shell import DURATION, Format, dsn_option, emit_json, format_option, handle_errors, index_sizes, style
 
 
 @click.command()
@@ -80,7 +80,7 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
                                 time_tolerance=time_tolerance)
     if junit_file is not None:
         junit(result, junit_file)
-    if fmt == "json":
+    if fmt == Format.JSON:
         emit_json(result.as_dict())
     else:
         _render_verification(result, analyze)
@@ -90,7 +90,7 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
 
 def _print_config_verify(checked: Any, fmt: str) -> None:
     """Per setting of a config migration: did its symptom go away over the period read?"""
-    if fmt == "json":
+    if fmt == Format.JSON:
         emit_json(checked.as_dict())
     else:
         rows = [[style("ok", fg="green") if c.ok else style("FAIL", fg="red"), c.target, c.name, c.symptom,

@@ -151,7 +151,7 @@ def _near_limit(ctx: Context, limit: int, need: int, peak: int, idle: int, now: 
                 signs: list[str], evidence: dict[str, object]) -> None:
     busy = now > 0 and idle < BUSY_SHARE * now and not short
     if busy or signs:
-        candidate = _candidate(ctx, need, limit, peak, "raise", signs, evidence)
+        candidate = _candidate(ctx, need, limit, peak, True, signs, evidence)
         checked = budget.check(budget.effective(ctx.snap, [*ctx.proposals, candidate]), ctx.memory())
         if checked.memory_bytes is None or checked.total_bytes <= budget.HEADROOM * checked.memory_bytes:
             ctx.proposals.append(candidate)
@@ -168,7 +168,7 @@ def _near_limit(ctx: Context, limit: int, need: int, peak: int, idle: int, now: 
 
 
 def _lower(ctx: Context, limit: int, need: int, peak: int, signs: list[str], evidence: dict[str, object]) -> None:
-    candidate = _candidate(ctx, need, limit, peak, "lower", signs, evidence)
+    candidate = _candidate(ctx, need, limit, peak, False, signs, evidence)
     before = budget.set_cap(ctx.snap, ctx.proposals, ctx.memory())
     after = budget.work_mem_cap(budget.effective(ctx.snap, [*ctx.proposals, candidate]), ctx.memory())
     if not signs and (after is None or after < ctx.work_mem_held):
@@ -182,12 +182,12 @@ def _lower(ctx: Context, limit: int, need: int, peak: int, signs: list[str], evi
     ctx.proposals.append(candidate)
 
 
-def _candidate(ctx: Context, value: int, limit: int, peak: int, how: str, signs: list[str],
+def _candidate(ctx: Context, value: int, limit: int, peak: int, raising: bool, signs: list[str],
                evidence: dict[str, object]) -> Proposal:
     s = ctx.snap.setting("max_connections")
     seen = f"at most {peak} sessions were open " + ("in the window (sampled every second)" if ctx.snap.window
                                                       else "at the reading")
-    if how == "raise":
+    if raising:
         pooler = f"; a pooler is in front ({'; '.join(signs)})" if signs else ""
         why = f"{seen} against max_connections {limit}, busy{pooler}: new connections are refused soon"
         expect = f"{value} connections: room to double the peak; sessions stay under {NEAR_LIMIT:.0%} of the limit"
