@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import re
 import sys
 import time
@@ -18,11 +19,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pglast
 import psycopg
 import pytest
+from click.testing import CliRunner
 
 from pgtune.capture import reset_counters
+from pgtune.cli import cli
 
+from .test_layouts import prisma_deploy
 from .test_prisma import engine
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))   # the benchmark modules import each other
@@ -174,3 +179,46 @@ def test_ints_go_untyped_so_one_shape_is_one_queryid(conn: psycopg.Connection[An
         recorder.run("rejections_after", ("REJECTED", after, 50, 0))
     rows = [c for q, c in _app_statements(conn) if '"id" > $2' in q]
     assert rows == [3]
+
+
+@pytest.mark.needs_hypopg
+def test_the_prisma_layout_on_the_signing_app_fits_a_repository(conn: psycopg.Connection[Any], db: str,
+                                                                 tmp_path: Path) -> None:
+    """Issue 23.5 on the benchmark's own application (its schema.prisma, its workload, CHECK constraints asked
+    for as well: the issue's 125 folders were mostly NOT VALID / VALIDATE pairs): at most one folder per phase
+    plus one per concurrent build, every name unique, nothing on _prisma_migrations, each folder run as
+    `prisma migrate deploy` runs it, every index valid after, the schema with pgtune's lines accepted by
+    Prisma's engine."""
+    signing_app.build(conn, 0.01, ANCHOR)
+    pools = signing_app.pools(conn, ANCHOR)
+    reset_counters(conn)
+    signing_app.run_workload(conn, pools, calls=0.2)
+    schema = tmp_path / "prisma" / "schema.prisma"
+    schema.parent.mkdir()
+    schema.write_bytes((signing_app.FIXTURES / "schema.prisma").read_bytes())
+    migrations = tmp_path / "prisma" / "migrations"
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--min-rows", "100", "--constraints", "--emit",
+                                   str(migrations), "--layout", "prisma", "--prisma-schema", str(schema), "--write",
+                                   "--format", "json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    built = {ix["name"] for ix in data["indexes"]}
+    assert len(built) >= 3 and data["constraints"], (data["indexes"], data.get("constraints"))
+    folders = sorted(migrations.iterdir())
+    phases = {f.name.split("_pgtune_p")[1].split("_")[0] for f in folders}
+    texts = {f.name: (f / "migration.sql").read_text() for f in folders}
+    concurrent = [n for n, t in texts.items() if "CONCURRENTLY" in t.split("-- squawk-ignore require-lock-timeout")[-1]]
+    assert len(folders) <= len(phases) + len(concurrent), sorted(texts)
+    assert len(concurrent) <= len(built)
+    assert len({f.name.split("_", 1)[1] for f in folders}) == len(folders)        # every name differs
+    assert sum("said once, here" in t for t in texts.values()) == 1
+    assert not [st for t in texts.values() for st in pglast.split(t) if "_prisma_migrations" in st]
+    assert prisma_deploy(conn, migrations) == [f.name for f in folders]
+    valid = {r[0] for r in conn.execute("SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+                                        "WHERE x.indisvalid")}
+    assert built <= valid
+    dmmf = engine(schema)
+    assert "error" not in dmmf, dmmf
+    declared = {i.get("dbName") for i in dmmf["indexes"]}
+    lines = {p["name"] for p in data["prisma"]["proposals"] if p["kind"] == "index" and p["written"]}
+    assert lines and lines <= declared, data["prisma"]["proposals"]
