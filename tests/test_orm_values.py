@@ -330,3 +330,31 @@ def test_an_enum_array_contains_cast_gets_a_value_from_the_arrays_statistics(
     assert not whole.generic_params, whole.params
     elements = whole.params[0].value or ""
     assert {"SENT", "OPENED", "SIGNED", "COMPLETED"} <= set(elements.strip("{}").replace('"', "").split(",")), elements
+
+
+def test_a_jsonb_contains_parameter_gets_one_pair_of_a_sampled_document(
+        db: str, conn: psycopg.Connection[Any]) -> None:
+    """u's F1: `"contactAttributes" @> $1::jsonb` had no value rule, so the statement was planned generic and its
+    GIN index looked useless. pg_stats keeps whole documents; a sampled row gives one: its top-level pair with
+    the longest value (the address, not the plan every other row shares) stands for what the app searches."""
+    conn.execute('CREATE TABLE "Response" (id int PRIMARY KEY, "createdAt" timestamptz NOT NULL, '
+                 '"contactAttributes" jsonb)')
+    conn.execute('INSERT INTO "Response" SELECT i, now() - i * interval \'1 minute\', CASE WHEN i % 5 < 2 THEN '
+                 "jsonb_build_object('email', substr(md5(i::text), 1, 8) || '@acme.io', 'plan', 'free') END "
+                 "FROM generate_series(1, 20000) i")
+    conn.execute('ANALYZE "Response"')
+    query = 'SELECT id FROM "Response" WHERE "contactAttributes" @> $1::jsonb ORDER BY "createdAt" DESC LIMIT $2'
+    conn.execute("SELECT pg_stat_statements_reset()")
+    with psycopg.connect(db, autocommit=True, prepare_threshold=None, cursor_factory=psycopg.RawCursor) as app:
+        for i in range(10):
+            app.execute(query, (json.dumps({"email": f"{i}@acme.io"}), 50)).fetchall()
+    advice = suggest(conn, options=Options(min_rows=100, use_hypopg=False))
+    row = _statement(advice, query)
+    assert not row.generic_params, row.params
+    [contains] = [p for p in row.params if p.param == "$1"]
+    assert (str(contains.source), contains.use) == ("sample", "contactAttributes @>"), contains
+    pair = json.loads(contains.value or "")
+    assert list(pair) == ["email"] and pair["email"].endswith("@acme.io"), pair
+    found = conn.execute('SELECT count(*) FROM "Response" WHERE "contactAttributes" @> %s::jsonb',
+                         (contains.value,)).fetchone()
+    assert found == (1,)                   # a document of the table's own: the search finds its row

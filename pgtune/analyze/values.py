@@ -16,7 +16,8 @@ each came from (``params``: a ValueSource), so a DBA can check the assumption:
   ``= ANY`` as an array of three) a value of typical frequency; an array
   column's ``@>``/``&&`` (Prisma's ``hasEvery``/``hasSome``, cast to an enum
   array) an array of one element of typical share, ``<@`` of every element
-  seen; ``>``/``>=``
+  seen; ``jsonb @> $n`` one top-level pair of one sampled row's document
+  (``sample``); ``>``/``>=``
   the 99th-percentile histogram bound, ``<``/``<=`` the 1st,
   ``now() - $n::interval`` 1% of the column's span; ``LIKE``/``ILIKE $n`` the
   pattern ``%<typical value>%`` (the value alone when the statement adds the
@@ -35,6 +36,7 @@ the statement's cost.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -104,6 +106,7 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
               for n in range(1, nparams + 1)]
     if sample is not None:
         params = _correlated(shape, params, sample)
+        params = _contained(shape, params, catalog, sample)
     first = {p.param: p.value for p in params if p.source != ValueSource.NONE}
     if not first:
         return Valued(params=params)
@@ -186,6 +189,45 @@ def _correlated(shape: Shape, params: list[ParamValue], sample: Sampler) -> list
             for n, column in found:
                 out[n - 1] = ParamValue(out[n - 1].param, row[column], ValueSource.SAMPLE, out[n - 1].use)
     return out
+
+
+def _contained(shape: Shape, params: list[ParamValue], catalog: Catalog, sample: Sampler) -> list[ParamValue]:
+    """``jsonb @> $n`` with no other value: one top-level pair of one sampled row's document (``sample``).
+
+    pg_stats holds whole documents, no keys; what an application passes to ``@>`` is a piece of one
+    (``{"email": "…"}``). The pair whose value prints longest stands for it: an address or an
+    identifier, what a search pins, rather than a flag every other row shares. A document that is an
+    array gives one element.
+    """
+    out = list(params)
+    for n, use in sorted(shape.params.items()):
+        p = params[n - 1] if n <= len(params) else None
+        table = catalog.tables.get(use.table) if use.table is not None else None
+        if (p is None or p.source != ValueSource.NONE or use.op != "@>" or table is None
+                or table.column_type(use.column) != "jsonb"):
+            continue
+        row = sample(table.key, [use.column])
+        piece = _piece(row[use.column]) if row else None
+        if piece is not None:
+            out[n - 1] = ParamValue(p.param, piece, ValueSource.SAMPLE, p.use)
+    return out
+
+
+def _piece(document: str) -> str | None:
+    """One top-level pair (or element) of a JSON document, as JSON text; None when it has none."""
+    try:
+        found = json.loads(document)
+    except ValueError:
+        return None
+    if isinstance(found, dict):
+        pairs = [(k, v) for k, v in found.items() if not isinstance(v, (dict, list))] or list(found.items())
+        if not pairs:
+            return None
+        key, value = max(pairs, key=lambda kv: (len(json.dumps(kv[1])), kv[0]))
+        return json.dumps({key: value})
+    if isinstance(found, list) and found:
+        return json.dumps([found[0]])
+    return None
 
 
 def _seen(use: ParamUse, constants: list[QualConstant]) -> list[QualConstant]:
