@@ -358,3 +358,36 @@ def test_a_jsonb_contains_parameter_gets_one_pair_of_a_sampled_document(
     found = conn.execute('SELECT count(*) FROM "Response" WHERE "contactAttributes" @> %s::jsonb',
                          (contains.value,)).fetchone()
     assert found == (1,)                   # a document of the table's own: the search finds its row
+
+
+@pytest.mark.needs_qualstats
+def test_a_limit_that_cut_nothing_is_costed_as_none(db: str, conn: psycopg.Connection[Any]) -> None:
+    """u's F1 (2): `… @> $1 ORDER BY "createdAt" DESC LIMIT $2` run with LIMIT 50, one matching row per call:
+    pg_stat_statements' 1 row per call read as LIMIT 1, and the planner had the backward scan stop at the first
+    match ("already served"). pg_qualstats says every call's filter read the whole table and every row that
+    passed came back: the LIMIT cut nothing, so the statement is costed with none. A LIMIT that did stop the
+    scan (the common plan, 40% of rows) keeps its rows per call."""
+    conn.execute('CREATE TABLE "Response" (id int PRIMARY KEY, "createdAt" timestamptz NOT NULL, '
+                 '"contactAttributes" jsonb)')
+    conn.execute('INSERT INTO "Response" SELECT i, now() - i * interval \'1 minute\', CASE WHEN i % 5 < 2 THEN '
+                 "jsonb_build_object('email', substr(md5(i::text), 1, 8) || '@acme.io', 'plan', 'free') END "
+                 "FROM generate_series(1, 20000) i")
+    conn.execute('CREATE INDEX ON "Response" ("createdAt")')
+    conn.execute('VACUUM ANALYZE "Response"')
+    search = ('SELECT id FROM "Response" WHERE "contactAttributes" @> $1::jsonb ORDER BY "createdAt" DESC '
+              'LIMIT $2')
+    latest = ('SELECT id, "createdAt" FROM "Response" WHERE "contactAttributes" @> $1::jsonb '
+              'ORDER BY "createdAt" LIMIT $2')
+    emails = [r[0] for r in conn.execute('SELECT "contactAttributes"->>\'email\' FROM "Response" '
+                                         'WHERE "contactAttributes" IS NOT NULL ORDER BY id LIMIT 10')]
+    conn.execute("SELECT pg_stat_statements_reset()")
+    conn.execute("SELECT pg_qualstats_reset()")
+    with psycopg.connect(db, autocommit=True, prepare_threshold=None, cursor_factory=psycopg.RawCursor) as app:
+        for email in emails:
+            assert len(app.execute(search, (json.dumps({"email": email}), 50)).fetchall()) == 1
+            assert len(app.execute(latest, ('{"plan": "free"}', 5)).fetchall()) == 5
+    advice = suggest(conn, options=Options(min_rows=100, use_hypopg=False))
+    limits = {q: {p.param: p for p in _statement(advice, q).params}["$2"] for q in (search, latest)}
+    assert (limits[search].value, str(limits[search].source)) == (None, "rows"), limits[search]
+    assert "cut nothing" in limits[search].use
+    assert (limits[latest].value, str(limits[latest].source)) == ("5", "rows"), limits[latest]

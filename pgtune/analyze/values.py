@@ -54,6 +54,7 @@ CAP = "1000"               # a LIMIT inside a subquery: a count's cap (select co
 WINDOW_SHARE = 0.01        # a time window covers this share of the column's span
 MIN_WINDOW_SECONDS = 60
 ARRAY_VALUES = 3           # an array for = ANY($n) holds this many typical values
+WHOLE_SCAN = 0.9           # a filter evaluated on this share of the rows read the whole table
 COVERED = 0.95             # a share names a value only when the common values hold this much of the column
 
 SCENARIOS = 3             # at most this many value scenarios from pg_qualstats' constants
@@ -102,7 +103,8 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
     """
     if not nparams:
         return Valued()
-    params = [_param_value(n, shape.params.get(n), catalog, constants, shares, rows_per_call)
+    unbound = _limit_cut_nothing(shape, catalog, constants, rows_per_call)
+    params = [_param_value(n, shape.params.get(n), catalog, constants, shares, rows_per_call, unbound)
               for n in range(1, nparams + 1)]
     if sample is not None:
         params = _correlated(shape, params, sample)
@@ -140,12 +142,16 @@ def _summary(params: list[ParamValue]) -> ValueSource:
 
 
 def _param_value(n: int, use: ParamUse | None, catalog: Catalog, constants: list[QualConstant] | None,
-                 shares: list[QualShare] | None, rows_per_call: float | None = None) -> ParamValue:
+                 shares: list[QualShare] | None, rows_per_call: float | None = None,
+                 unbound: bool = False) -> ParamValue:
     name = f"${n}"
     if use is None:
         return ParamValue(name, None, ValueSource.NONE, "no rule")
     if use.kind == ParamKind.LIMIT and use.nested:
         return ParamValue(name, CAP, ValueSource.DEFAULT, "LIMIT of a subquery (a cap)")
+    if use.kind == ParamKind.LIMIT and unbound:
+        return ParamValue(name, None, ValueSource.ROWS, "LIMIT (NULL: it cut nothing, every call read the whole "
+                                                        "table and returned every row that matched)")
     if use.kind == ParamKind.LIMIT and rows_per_call:
         return ParamValue(name, str(max(1, math.ceil(rows_per_call))), ValueSource.ROWS, "LIMIT")
     if use.kind == ParamKind.LIMIT:
@@ -169,6 +175,29 @@ def _param_value(n: int, use: ParamUse | None, catalog: Catalog, constants: list
     if value is None:
         return ParamValue(name, None, ValueSource.NONE, what)
     return ParamValue(name, value, ValueSource.STATS, what)
+
+
+def _limit_cut_nothing(shape: Shape, catalog: Catalog, constants: list[QualConstant] | None,
+                       rows_per_call: float | None) -> bool:
+    """Did the statement's ``LIMIT $n`` stop no call early (u's F1: ``jsonb @> $1 ORDER BY … LIMIT 50``)?
+
+    pg_stat_statements keeps the rows a call returned, not the LIMIT it ran with: 1 row per call reads as
+    ``LIMIT 1``, and the planner then has a backward scan stop at the first match. pg_qualstats says what
+    the scan did: per sampled execution, the rows its filter was evaluated on and the rows that passed.
+    When the filter read (nearly) every row of the table, and the calls returned (nearly) every row that
+    passed, the LIMIT cut nothing: the statement is costed with none. A scan a LIMIT stopped evaluates
+    far fewer rows; one feeding a sort returns fewer rows than passed: both keep the rows-per-call LIMIT.
+    """
+    if not constants or not rows_per_call or len(shape.tables) != 1:
+        return False
+    [key] = shape.tables
+    table = catalog.tables.get(key)
+    quals = [c for c in constants if c.table == key and c.occurrences > 0 and c.executions > 0]
+    if table is None or table.reltuples <= 0 or not quals:
+        return False
+    read = max(c.executions / c.occurrences for c in quals)
+    passed = min((c.executions - c.filtered) / c.occurrences for c in quals)
+    return read >= WHOLE_SCAN * table.reltuples and rows_per_call >= WHOLE_SCAN * passed
 
 
 def _correlated(shape: Shape, params: list[ParamValue], sample: Sampler) -> list[ParamValue]:
@@ -304,6 +333,8 @@ def _constant(use: ParamUse, c: QualConstant) -> str | None:
     value = constant_value(c.value)
     if value is None:
         return None
+    if use.op in ARRAY_OPS:
+        return value            # the array or document the statement compared with, whatever its type
     is_array = c.value.rstrip().endswith("[]")
     if use.array or not is_array:
         return value if use.array == is_array else None
