@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -53,7 +53,7 @@ def ident(c: Candidate) -> Ident:
     return (c.table, c.keys, c.where, c.include)
 
 
-def _order(key: Ident) -> tuple[object, ...]:
+def order(key: Ident) -> tuple[object, ...]:
     """A total order on indexes (None sorts first), to show the planner a set always the same way."""
     table, keys, where, include = key
     return (table, tuple((k.column, k.expression or "", k.descending) for k in keys), where or "", include)
@@ -134,6 +134,9 @@ class Selection:
 
 # A planner: the cost of statement ``pos`` with exactly these candidate indexes present.
 Planner = Callable[[int, list[Candidate]], float]
+# Many such questions at once (a pool of sessions answers them side by side), answers in their order.
+PlanMany = Callable[[list[tuple[int, list[Candidate]]]], list[float]]
+Question = tuple[int, list[Candidate]]
 
 
 @dataclass
@@ -159,8 +162,15 @@ class Greedy:
     def __init__(self, workload: list[Workload], planner: Planner, *, forecast: Callable[[Candidate], int],
                  hypopg_size: Callable[[Candidate], int], upkeep: Callable[[Candidate], float],
                  widen_columns: dict[TableKey, list[IndexKey]], max_steps: int = 10_000,
-                 basis: SizeBasis = SizeBasis.FORECAST) -> None:
-        self.workload, self.planner = workload, planner
+                 basis: SizeBasis = SizeBasis.FORECAST, plan_many: PlanMany | None = None, ahead: int = 0,
+                 twins: list[int] | None = None) -> None:
+        """``plan_many``: asks several questions at once; then the questions the next ``ahead`` stale
+        actions will ask are planned with the current one's (each answer is the same whoever asks it,
+        so the steps are those of the serial run). ``twins``: per statement, the first one of the same
+        text, session and scenarios, whose plans it shares."""
+        self.workload, self.planner, self.plan_many, self.ahead = workload, planner, plan_many, ahead
+        self.twins = twins
+        self.fresh: set[tuple[int, frozenset[Ident]]] = set()     # planned ahead, not asked for yet
         self.size = hypopg_size if basis == SizeBasis.HYPOPG else forecast
         self.forecast, self.hypopg_size, self.upkeep = forecast, hypopg_size, upkeep
         self.widen_columns = widen_columns
@@ -198,27 +208,54 @@ class Greedy:
 
     def _cost(self, pos: int, a: _Action) -> float:
         """Statement ``pos``'s cost with the configuration as ``a`` would leave it (cached)."""
+        return self.cost_with(pos, self._config(pos, a.new, a.old))
+
+    def _config(self, pos: int, new: Candidate, old: Candidate | None) -> list[Candidate]:
         config = [c for t in self.workload[pos].tables for key, c in self.config.get(t, {}).items()
-                  if a.old is None or key != ident(a.old)]
-        return self.cost_with(pos, [*config, a.new])
+                  if old is None or key != ident(old)]
+        return [*config, new]
 
-    def cost_with(self, pos: int, cands: Iterable[Candidate]) -> float:
-        """Statement ``pos``'s cost with exactly ``cands`` (those it could use) present (cached).
+    def _question(self, pos: int, cands: Iterable[Candidate]) -> tuple[tuple[int, frozenset[Ident]], Question]:
+        """The cache key of a question and the question as the planner gets it.
 
-        The planner sees them in one fixed order whatever the order of the
+        The planner sees the candidates in one fixed order whatever the order of the
         sets they came from: an index's position can break a tie between two
         plans of equal cost, and the advice must be the same from run to run.
         """
-        usable = sorted({ident(c): c for c in cands if self.relevant(pos, c)}.items(), key=lambda kc: _order(kc[0]))
-        cache_key = (pos, frozenset(k for k, _ in usable))
+        usable = sorted({ident(c): c for c in cands if self.relevant(pos, c)}.items(), key=lambda kc: order(kc[0]))
+        twin = self.twins[pos] if self.twins is not None else pos
+        return (twin, frozenset(k for k, _ in usable)), (pos, [c for _, c in usable])
+
+    def cost_with(self, pos: int, cands: Iterable[Candidate]) -> float:
+        """Statement ``pos``'s cost with exactly ``cands`` (those it could use) present (cached)."""
+        cache_key, question = self._question(pos, cands)
         hit = self.cache.get(cache_key)
         if hit is not None:
-            self.result.cache_hits += 1
+            if cache_key in self.fresh:      # planned ahead for this very question: counted as a plan
+                self.fresh.discard(cache_key)
+                self.result.what_if_calls += 1
+            else:
+                self.result.cache_hits += 1
             return hit
-        cost = self.planner(pos, [c for _, c in usable])
+        cost = self.planner(*question)
         self.result.what_if_calls += 1
         self.cache[cache_key] = cost
         return cost
+
+    def prefetch(self, questions: Iterable[tuple[int, Iterable[Candidate]]]) -> None:
+        """Plan at once (plan_many) the questions not answered yet; cost_with then finds them cached."""
+        if self.plan_many is None:
+            return
+        todo: dict[tuple[int, frozenset[Ident]], Question] = {}
+        for pos, cands in questions:
+            cache_key, question = self._question(pos, cands)
+            if cache_key not in self.cache:
+                todo.setdefault(cache_key, question)
+        if len(todo) < 2:
+            return          # one question is asked as it comes
+        for cache_key, cost in zip(todo, self.plan_many(list(todo.values())), strict=True):
+            self.cache[cache_key] = cost
+            self.fresh.add(cache_key)
 
     def prune(self, chosen: list[Candidate]) -> list[Candidate]:
         """``chosen`` without the indexes the rest of it serves as well, dropped one at a time.
@@ -233,28 +270,42 @@ class Greedy:
         kept = list(chosen)
         while len(kept) > 1:
             best: tuple[float, tuple[object, ...], Candidate] | None = None
+            on_table: dict[TableKey, list[Candidate]] = {}
+            for c in kept:
+                on_table.setdefault(c.table, []).append(c)
+            # Most indexes are kept at their first statement: that one's questions are planned at once.
+            self.prefetch(q for cand in kept for pos, without, with_it in self._loss_questions(cand, on_table, True)
+                          for q in ((pos, without), (pos, with_it)))
             for cand in kept:
-                loss = self._loss(cand, kept)
-                if loss is not None and (best is None or (loss, _order(ident(cand))) < best[:2]):
-                    best = (loss, _order(ident(cand)), cand)
+                loss = self._loss(cand, on_table)
+                if loss is not None and (best is None or (loss, order(ident(cand))) < best[:2]):
+                    best = (loss, order(ident(cand)), cand)
             if best is None:
                 break
             kept = [c for c in kept if c is not best[2]]
         return kept
 
-    def _loss(self, cand: Candidate, kept: list[Candidate]) -> float | None:
+    def _loss(self, cand: Candidate, on_table: dict[TableKey, list[Candidate]]) -> float | None:
         """What the workload loses without ``cand`` (calls x cost), or None when that is too much."""
         loss = 0.0
-        for pos in self.by_table.get(cand.table, []):
-            if not self.relevant(pos, cand):
-                continue
+        for pos, without, with_it in self._loss_questions(cand, on_table):
             w = self.workload[pos]
-            on_tables = [c for c in kept if c.table in w.tables]
-            rise = self.cost_with(pos, [c for c in on_tables if c is not cand]) - self.cost_with(pos, on_tables)
+            rise = self.cost_with(pos, without) - self.cost_with(pos, with_it)
             if rise > MIN_GAIN * w.base_cost:
                 return None
             loss += w.calls * max(rise, 0.0)
         return loss if loss < MIN_STEP_SHARE * self.result.base_cost else None
+
+    def _loss_questions(self, cand: Candidate, on_table: dict[TableKey, list[Candidate]], first: bool = False,
+                        ) -> Iterator[tuple[int, list[Candidate], list[Candidate]]]:
+        """Per statement ``cand`` can serve: the kept indexes on its tables without ``cand``, and with it."""
+        for pos in self.by_table.get(cand.table, []):
+            if not self.relevant(pos, cand):
+                continue
+            with_it = [c for t in self.workload[pos].tables for c in on_table.get(t, ())]
+            yield pos, [c for c in with_it if c is not cand], with_it
+            if first:
+                return
 
     # -- actions ------------------------------------------------------------
 
@@ -262,16 +313,29 @@ class Greedy:
         return tuple(self.version.get(t, 0) for t in a.tables)
 
 
+    def _replaced(self, a: _Action) -> Candidate | None:
+        """The chosen index ``a`` would replace: for a widening the one it widens; for an add, a chosen
+        index it does everything of (a statement's shape with the chosen index's keys as prefix, or with
+        INCLUDE columns). A full index does not replace a partial one: the partial one is smaller, and the
+        planner may still prefer it for the statements it was made for."""
+        if a.kind != StepKind.ADD:
+            return a.old
+        return next((c for c in self.config.get(a.new.table, {}).values()
+                     if c.where == a.new.where and serves(a.new.keys, a.new.where, a.new.include, c)), None)
+
+    def _affected(self, new: Candidate, old: Candidate | None) -> list[int]:
+        return [p for p in self.by_table.get(new.table, [])
+                if self.relevant(p, new) or (old is not None and self.relevant(p, old))]
+
+    def _questions(self, a: _Action) -> list[tuple[int, list[Candidate]]]:
+        """What evaluating ``a`` now would ask the planner (nothing is changed)."""
+        old = self._replaced(a)
+        return [(p, self._config(p, a.new, old)) for p in self._affected(a.new, old)]
+
     def _evaluate(self, a: _Action) -> _Action:
-        if a.kind == StepKind.ADD:
-            # An index that does everything a chosen one does (a statement's shape with the chosen
-            # index's keys as prefix, or with INCLUDE columns) replaces it rather than joining it.
-            # A full index does not replace a partial one: the partial one is smaller, and the
-            # planner may still prefer it for the statements it was made for.
-            a.old = next((c for c in self.config.get(a.new.table, {}).values()
-                          if c.where == a.new.where and serves(a.new.keys, a.new.where, a.new.include, c)), None)
-        affected = [p for p in self.by_table.get(a.new.table, [])
-                    if self.relevant(p, a.new) or (a.old is not None and self.relevant(p, a.old))]
+        a.old = self._replaced(a)
+        affected = self._affected(a.new, a.old)
+        self.prefetch((p, self._config(p, a.new, a.old)) for p in affected)
         if not a.tables:
             a.tables = tuple(sorted({t for p in affected for t in self.workload[p].tables} | {a.new.table}))
         a.costs = {p: self._cost(p, a) for p in affected}
@@ -336,8 +400,10 @@ class Greedy:
                 a.id = next(counter)
             heapq.heappush(heap, (-ratio, a.id, a.evaluations, a))
 
-        for c in unique.values():
-            a = self._evaluate(_Action(StepKind.ADD, c))
+        first = [_Action(StepKind.ADD, c) for c in unique.values()]
+        self.prefetch(q for a in first for q in self._questions(a))
+        for a in first:
+            self._evaluate(a)
             if a.gain > 0:
                 push(a, a.ratio)
         while heap and len(self.result.steps) < self.max_steps:
@@ -345,6 +411,8 @@ class Greedy:
             if evaluations != best.evaluations or not self._valid(best):
                 continue        # re-costed since this entry was pushed, or no longer applicable
             if best.evaluations == 0 or best.stamp != self._stamp(best):
+                if self.ahead:
+                    self.prefetch(q for a in [best, *self._next_stale(heap)] for q in self._questions(a))
                 self._evaluate(best)     # stale: re-cost, and let it compete again
                 if best.gain > 0:
                     push(best, best.ratio)
@@ -355,6 +423,12 @@ class Greedy:
             for a in self._widenings(best.new):
                 push(a, best.ratio)
         return self.result
+
+    def _next_stale(self, heap: list[tuple[float, int, int, _Action]]) -> list[_Action]:
+        """The actions after the top of the queue that will be re-costed when they reach it."""
+        top = heapq.nsmallest(self.ahead, heap)
+        return [a for _, _, n, a in top if n == a.evaluations and self._valid(a)
+                and (a.evaluations == 0 or a.stamp != self._stamp(a))]
 
     def _valid(self, a: _Action) -> bool:
         """Still applicable: its index is not chosen yet, and the index it widens still is.

@@ -14,7 +14,7 @@ fails to decode. pgtune only matches these names, never shows or sends them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,7 +26,7 @@ from .. import ddl
 from ..capture import TableKey
 from ..connect import lost
 from .candidates import Candidate
-from .selection import Ident, ident
+from .selection import Ident, ident, order
 
 
 @contextmanager
@@ -95,29 +95,48 @@ class Hypothetical:
         self.per_leaf: set[TableKey] = set()   # partitioned tables HypoPG refused an index on
         self.names: dict[str, int] = {}   # hypopg's index name -> candidate position
         self.present: dict[Ident, list[tuple[int, str]]] = {}   # what the planner sees now: oids, names
-        self.on_table: dict[TableKey, set[Ident]] = {}    # the same, by table
+        self.on_table: dict[TableKey, dict[Ident, None]] = {}    # the same, by table, in creation order
         self.sizes: dict[Ident, int] = {}
 
-    def ensure(self, cands: list[Candidate], tables: Collection[TableKey] | None = None) -> None:
+    def ensure(self, cands: list[Candidate], tables: Collection[TableKey] | None = None,
+               positions: Mapping[Ident, int] | None = None) -> None:
         """Make the planner see exactly ``cands`` on ``tables`` (all tables when None).
+
+        ``positions``: what a plan's use of each new index is credited to (``names``); -1 when None.
 
         Consecutive what-if questions differ by an index or two, so this is one
         or two hypopg calls, not a rebuild; indexes on other tables stay, as
         they cannot change the plan. The calls share one round trip.
+
+        On each table the indexes are created in one fixed order (selection's
+        ``order``), whatever was asked before: the planner meets a table's
+        hypothetical indexes in the order HypoPG made them, and between two
+        paths of nearly equal cost it keeps the first, so the same question
+        gets the same cost in any session, after any history (a pool of
+        sessions answers as one session would).
         """
-        want = {ident(c): c for c in cands}
+        want: dict[TableKey, list[Candidate]] = {}
+        for c in sorted({ident(c): c for c in cands}.values(), key=lambda c: order(ident(c))):
+            want.setdefault(c.table, []).append(c)
         if tables is not None and len(self.present) > MAX_PRESENT:
             # The planner looks through every hypothetical index for each table it plans:
             # a few thousand left on other tables would slow every plan down.
             tables = list(self.on_table)
-        drops = [k for table in (list(self.on_table) if tables is None else tables)
-                 for k in self.on_table.get(table, ()) if k not in want]
-        creates = [c for key, c in want.items() if key not in self.present]
+        scope = set(self.on_table) | set(want) if tables is None else set(tables) | set(want)
+        drops: list[Ident] = []
+        creates: list[Candidate] = []
+        for table in sorted(scope):
+            have, wanted = list(self.on_table.get(table, ())), want.get(table, [])
+            same = 0
+            while same < min(len(have), len(wanted)) and have[same] == ident(wanted[same]):
+                same += 1
+            drops += have[same:]
+            creates += wanted[same:]
         if len(drops) + len(creates) <= 1:
             for key in drops:
                 self.drop(key)
             for cand in creates:
-                self.create(-1, cand)
+                self.create(positions.get(ident(cand), -1) if positions else -1, cand)
             return
         try:
             with self.conn.pipeline():
@@ -132,11 +151,11 @@ class Hypothetical:
                 self.reset()
             raise
         for cand, curs in pending:
-            self._record(-1, cand, [cur.fetchone() for cur in curs])
+            self._record(positions.get(ident(cand), -1) if positions else -1, cand, [cur.fetchone() for cur in curs])
 
     def drop(self, key: Ident) -> None:
         made = self.present.pop(key)
-        self.on_table[key[0]].discard(key)
+        self.on_table[key[0]].pop(key, None)
         for oid, _ in made:
             self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (oid,))
 
@@ -190,7 +209,7 @@ class Hypothetical:
             # HypoPG (since 1.2) already sizes a partial index by the rows its predicate keeps.
             estimate += int(size or 0)
         self.present[ident(cand)] = made
-        self.on_table.setdefault(cand.table, set()).add(ident(cand))
+        self.on_table.setdefault(cand.table, {})[ident(cand)] = None
         self.sizes[ident(cand)] = estimate
         return (made[0][1] if made else ""), estimate
 

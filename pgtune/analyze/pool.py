@@ -1,0 +1,165 @@
+"""A pool of sessions for what-if costing: many plans at once, each answered as one session would.
+
+HypoPG's hypothetical indexes live in one backend's memory, so N sessions can
+plan N statements at once. A what-if answer depends only on the question (the
+statement and the candidates on the tables it reads, created in one fixed
+order: whatif.Hypothetical.ensure), so the pool's answers are the serial run's.
+
+The extra sessions are pgtune's own (application_name, connect's session
+settings, every EXPLAIN under pgtune's statement_timeout in a READ ONLY
+transaction). They are few: at most the server's cores (this machine's when it
+runs here, else max_parallel_workers), at most MAX_JOBS, and never more than a
+tenth of the sessions the server still accepts. Whatever happens (an error,
+Ctrl-C), what they are planning is cancelled and they are closed, their
+hypothetical indexes with them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+from psycopg.rows import dict_row
+
+from .. import catalog_sql
+from ..connect import APPLICATION_NAME, force_session_settings
+
+MAX_JOBS = 8
+SHARE = 10          # at most one session in SHARE of those the server still accepts
+BLOCK = 8           # questions a session takes at a time (neighbours share hypothetical indexes)
+
+W = TypeVar("W")
+Q = TypeVar("Q")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """How many sessions cost side by side, and why not more (empty when as many as asked)."""
+
+    count: int
+    note: str = ""
+
+
+def jobs_for(conn: psycopg.Connection[Any], asked: int | None) -> Jobs:
+    """``asked`` (None: the default from the server's cores) capped by the server's free connections."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(catalog_sql.load("connection_headroom")).fetchone()
+    free = int(row["free"]) if row else 0
+    cap = max(1, free // SHARE)
+    if asked is None:
+        if _local(conn):
+            cores = os.cpu_count() or 1
+        else:
+            cores = int(row["parallel_workers"]) if row else 1
+        want = max(1, min(cores, MAX_JOBS))
+    else:
+        want = max(1, asked)
+    if want <= cap:
+        return Jobs(want)
+    return Jobs(cap, f"--jobs {want} lowered to {cap}: the server accepts {free} more sessions and pgtune "
+                     f"takes at most one in {SHARE}")
+
+
+def _local(conn: psycopg.Connection[Any]) -> bool:
+    """Does the server run on this machine (a Unix socket, or the loopback address)?"""
+    host = conn.info.host or ""
+    return host.startswith("/") or host in ("localhost", "127.0.0.1", "::1")
+
+
+def open_like(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    """Another session to the same server, database and role, with pgtune's session settings."""
+    params = {o.keyword.decode(): o.val.decode() for o in conn.pgconn.info if o.val is not None}
+    params["application_name"] = APPLICATION_NAME
+    other = psycopg.connect(make_conninfo("", **params), autocommit=True)
+    try:
+        force_session_settings(other)
+    except BaseException:
+        other.close()
+        raise
+    return other
+
+
+class Pool(Generic[W]):
+    """Workers (one per session, the first on pgtune's own connection) that answer questions side by side."""
+
+    def __init__(self, conns: list[psycopg.Connection[Any]], workers: list[W]) -> None:
+        self.conns, self.workers = conns, workers
+        self.executor = ThreadPoolExecutor(max_workers=len(workers) - 1) if len(workers) > 1 else None
+
+    @property
+    def jobs(self) -> int:
+        return len(self.workers)
+
+    def map(self, fn: Callable[[W, Q], R], items: Sequence[Q]) -> list[R]:
+        """``fn(worker, item)`` for every item, in the items' order; blocks of neighbours go to one session."""
+        if self.executor is None or len(items) < 2:
+            return [fn(self.workers[0], q) for q in items]
+        out: list[Any] = [None] * len(items)
+        size = max(1, min(BLOCK, -(-len(items) // (2 * self.jobs))))
+        blocks = iter(range(0, len(items), size))
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def work(worker: W) -> None:
+            while not stop.is_set():
+                with lock:
+                    start = next(blocks, None)
+                if start is None:
+                    return
+                for i in range(start, min(start + size, len(items))):
+                    out[i] = fn(worker, items[i])
+
+        futures: list[Future[None]] = [self.executor.submit(work, w) for w in self.workers[1:]]
+        try:
+            work(self.workers[0])
+            for f in futures:
+                f.result()
+        except BaseException:
+            stop.set()
+            self._cancel()
+            for f in futures:
+                f.exception()     # wait for each: nothing may still run on a session about to close
+            raise
+        return out
+
+    def _cancel(self) -> None:
+        """Cancel what the other sessions are planning (they are closed right after)."""
+        for c in self.conns[1:]:
+            if not c.closed:
+                with contextlib.suppress(psycopg.Error):      # already gone: nothing to cancel
+                    c.cancel_safe()
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def pool(first: W, conn: psycopg.Connection[Any], jobs: int,
+         make: Callable[[psycopg.Connection[Any]], AbstractContextManager[W]]) -> Iterator[Pool[W]]:
+    """``first`` (on ``conn``) and ``jobs - 1`` workers made by ``make`` on sessions opened like ``conn``.
+
+    A session the server refuses is one fewer: costing goes on with those opened.
+    """
+    with ExitStack() as stack:
+        conns, workers = [conn], [first]
+        for _ in range(jobs - 1):
+            try:
+                other = open_like(conn)
+            except psycopg.OperationalError:
+                break         # e.g. too many clients meanwhile
+            stack.callback(other.close)
+            conns.append(other)
+            workers.append(stack.enter_context(make(other)))
+        running = Pool(conns, workers)
+        stack.callback(running.close)
+        yield running

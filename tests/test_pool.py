@@ -1,0 +1,159 @@
+"""What-if costing over a pool of sessions (issue 28): the same answers as one session, and no session left behind.
+
+A what-if answer may depend only on the question: each table's hypothetical
+indexes are created in one fixed order, whatever was asked before, so a pool's
+sessions (each with its own history) answer as the serial run's one session.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import psycopg
+import pytest
+
+from pgtune.analyze import pool, whatif
+from pgtune.analyze.candidates import Candidate
+from pgtune.analyze.selection import Greedy, Workload, ident, order
+from pgtune.ddl import IndexKey
+
+
+def _pids(conn: psycopg.Connection[Any]) -> set[int]:
+    return {r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name = 'pgtune' "
+                                       "AND datname = current_database()")}
+
+
+def _left(conn: psycopg.Connection[Any], before: set[int]) -> set[int]:
+    """The sessions opened since ``before`` still there after a few seconds (a closed backend exits soon after)."""
+    for _ in range(50):
+        left = _pids(conn) - before
+        if not left:
+            break
+        time.sleep(0.1)
+    return left
+
+
+def test_a_pool_answers_in_order_from_sessions_of_its_own_and_closes_them(db: str) -> None:
+    with psycopg.connect(db, autocommit=True) as watch, psycopg.connect(db, autocommit=True) as conn:
+        before = _pids(watch)
+        with pool.pool("main", conn, 3, lambda c: _worker(c)) as sessions:
+            assert sessions.jobs == 3
+            got = sessions.map(lambda w, n: (n, _pid(w)), list(range(40)))
+            assert [n for n, _ in got] == list(range(40))
+            others = _pids(watch) - before
+            assert len(others) == 2                       # pgtune's application_name on both extra sessions
+            assert {p for _, p in got} == {-1} | others     # the first worker ("main") and both sessions
+        assert _left(watch, before) == set()             # closed with the pool
+        assert not conn.closed                            # pgtune's own connection is the caller's
+
+
+class _Session:
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+
+def _worker(c: psycopg.Connection[Any]) -> Any:
+    from contextlib import nullcontext
+    return nullcontext(_Session(c))
+
+
+def _pid(w: Any) -> int:
+    if isinstance(w, _Session):
+        row = w.conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert row is not None
+        return int(row[0])
+    return -1
+
+
+def test_an_error_cancels_what_the_other_sessions_plan_and_closes_them(db: str) -> None:
+    """No pgtune statement keeps a backend busy: a failure (or Ctrl-C) in one session cancels the others."""
+    with psycopg.connect(db, autocommit=True) as watch, psycopg.connect(db, autocommit=True) as conn:
+        before = _pids(watch)
+
+        def fn(w: Any, n: int) -> int:
+            if isinstance(w, _Session):
+                w.conn.execute("SELECT pg_sleep(60)")
+            else:
+                time.sleep(0.5)
+                raise KeyboardInterrupt
+            return n
+
+        t0 = time.monotonic()
+        with pytest.raises(KeyboardInterrupt), pool.pool("main", conn, 2, _worker) as sessions:
+            sessions.map(fn, [1, 2, 3, 4])
+        assert time.monotonic() - t0 < 20          # the other session's sleep was cancelled, not waited out
+        assert _left(watch, before) == set()
+        busy = watch.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' "
+                             "AND state = 'active'").fetchone()
+        assert busy == (0,)
+
+
+def test_jobs_take_at_most_a_tenth_of_the_free_connections(conn: psycopg.Connection[Any]) -> None:
+    row = conn.execute(
+        "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int "
+        "- (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')").fetchone()
+    assert row is not None
+    free = int(row[0])
+    asked = pool.jobs_for(conn, 10 * free)
+    assert asked.count == max(1, free // 10) and "lowered" in asked.note
+    assert pool.jobs_for(conn, 1) == pool.Jobs(1)
+    default = pool.jobs_for(conn, None)
+    assert 1 <= default.count <= min(pool.MAX_JOBS, max(1, free // 10))
+
+
+@pytest.mark.needs_hypopg
+def test_a_tables_hypothetical_indexes_are_made_in_one_order_whatever_came_before(
+        conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE t (a int, b int, c int, d int)")
+    conn.execute("INSERT INTO t SELECT g, g % 7, g % 11, g % 13 FROM generate_series(1, 5000) g")
+    conn.execute("ANALYZE t")
+    cands = [Candidate(("public", "t"), (IndexKey(col),), 1) for col in "abcd"]
+    want = sorted((ident(c) for c in cands), key=order)
+    with whatif.session(conn) as hypo:
+        rng = random.Random(7)
+        for _ in range(12):
+            asked = rng.sample(cands, rng.randint(1, 4))
+            hypo.ensure(asked, [("public", "t")])
+            made = list(hypo.on_table[("public", "t")])
+            assert made == [k for k in want if k in {ident(c) for c in asked}]
+            assert conn.execute("SELECT count(*) FROM hypopg()").fetchone() == (len(made),)
+
+
+def _workload(n: int) -> list[Workload]:
+    out = []
+    for i in range(n):
+        t = ("s", f"t{i % 5}")
+        out.append(Workload(calls=1 + i % 3, base_cost=100.0 + i, tables=frozenset({t}),
+                            keyable={t: frozenset({"a", "b", "c"})}, touched={t: frozenset({"a", "b", "c", "d"})}))
+    return out
+
+
+def _planner(workload: list[Workload]) -> Any:
+    def plan(pos: int, config: list[Candidate]) -> float:
+        cost = workload[pos].base_cost
+        for c in config:
+            cost *= 0.5 if c.keys[0].column == "abc"[pos % 3] else 0.97 ** len(c.keys)
+        return cost
+    return plan
+
+
+def test_planning_many_questions_at_once_takes_the_serial_steps() -> None:
+    """Greedy with plan_many (and stale actions planned ahead) takes exactly the steps of the serial run."""
+    workload = _workload(30)
+    plan = _planner(workload)
+    seeds = [Candidate(("s", f"t{t}"), (IndexKey(col),), 1) for t in range(5) for col in "abc"]
+    widen = {("s", f"t{t}"): [IndexKey(c) for c in "abcd"] for t in range(5)}
+
+    def run(many: bool) -> Any:
+        g = Greedy(workload, plan, forecast=lambda c: 8192 * len(c.keys), hypopg_size=lambda c: 8192 * len(c.keys),
+                   upkeep=lambda c: 1.0, widen_columns=widen,
+                   plan_many=(lambda qs: [plan(p, cs) for p, cs in qs]) if many else None, ahead=8 if many else 0)
+        result = g.run(seeds)
+        chosen = g.prune(result.configuration(result.steps))
+        return [(s.kind, ident(s.index), s.cost) for s in result.steps], [ident(c) for c in chosen], result
+
+    serial, parallel = run(False), run(True)
+    assert serial[:2] == parallel[:2] and serial[0]
+    assert serial[2].what_if_calls == parallel[2].what_if_calls
