@@ -11,11 +11,11 @@ from ..errors import InputError
 from .checks import Check, Context
 from .emit import HealthMigration
 from .emit import build as build_migration
-from .model import EmittedMigration, Finding, HealthReport, Severity
+from .model import CheckId, EmittedMigration, Finding, HealthReport, Severity
 from .provenance import annotate, built_by
 from .registry import CHECKS
 
-__all__ = ["CHECKS", "Check", "EmittedMigration", "Finding", "HealthMigration", "HealthReport", "Severity",
+__all__ = ["CHECKS", "Check", "CheckId", "EmittedMigration", "Finding", "HealthMigration", "HealthReport", "Severity",
            "build_migration", "run"]
 
 

@@ -20,7 +20,7 @@ from ..analyze import Candidate, serves_index, sizing
 from ..capture import Catalog, read_catalog
 from ..connect import lost
 from . import partitions
-from .model import Finding, Severity
+from .model import CheckId, Finding, Severity
 from .partitions import attached
 
 LARGE_INDEX = 1 << 20          # index-larger-than-table: below 1 MB the comparison is noise
@@ -65,7 +65,7 @@ class Context:
 
 @dataclass(frozen=True)
 class Check:
-    id: str
+    id: CheckId
     severity: Severity
     summary: str
     run: Callable[[Context], list[Finding]]
@@ -106,7 +106,7 @@ def invalid_index(ctx: Context) -> list[Finding]:
         # (duplicate keys under a unique index) would leave a second INVALID index, <name>_ccnew.
         note = ": remove the duplicate keys first, or the build fails again" if r["is_unique"] else ""
         out.append(Finding(
-            "invalid-index", Severity.ERROR, r["schema"], r["table"], r["index"],
+            CheckId.INVALID_INDEX, Severity.ERROR, r["schema"], r["table"], r["index"],
             f"index {r['index']} is INVALID (a failed or interrupted build): writes maintain it, "
             f"no query uses it{note}",
             {"definition": r["definition"], "index_bytes": r["index_bytes"], "unique": r["is_unique"]},
@@ -137,7 +137,7 @@ def duplicate_index(ctx: Context) -> list[Finding]:
             if r is keep or r["is_protected"] or attached(r):
                 continue
             out.append(Finding(
-                "duplicate-index", Severity.WARNING, r["schema"], r["table"], r["index"],
+                CheckId.DUPLICATE_INDEX, Severity.WARNING, r["schema"], r["table"], r["index"],
                 f"{partitions.kind(r)} {r['index']} duplicates {keep['index']}: the same keys, twice the writes",
                 {"duplicate_of": keep["index"], "definition": r["definition"], "index_bytes": ctx.tree().size(r),
                  **ctx.tree().evidence(r)},
@@ -171,7 +171,7 @@ def overlapping_index(ctx: Context) -> list[Finding]:
             if not included <= set(wide["attnums"]):
                 continue     # the narrow one covers columns the wide one does not hold
             out.append(Finding(
-                "overlapping-index", Severity.WARNING, narrow["schema"], narrow["table"], narrow["index"],
+                CheckId.OVERLAPPING_INDEX, Severity.WARNING, narrow["schema"], narrow["table"], narrow["index"],
                 f"{partitions.kind(narrow)} {narrow['index']} is a leading part of {wide['index']}, which serves "
                 "the same lookups",
                 {"covered_by": wide["index"], "definition": narrow["definition"],
@@ -211,7 +211,7 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
                 return catalog.free_name(schema, ddl.index_name(part, keys, "idx"), _namer(part, keys))
             fix = partitions.build_under(catalog, build, fk.schema, fk.table, name, name_for)
         out.append(Finding(
-            "foreign-key-without-index", Severity.WARNING, fk.schema, fk.table, None,
+            CheckId.FOREIGN_KEY_WITHOUT_INDEX, Severity.WARNING, fk.schema, fk.table, None,
             f"foreign key {fk.name} ({', '.join(fk.columns)}) to {fk.ref_table} has no index: every delete "
             f"on {fk.ref_table} scans {fk.table}" + (" (all its partitions)" if partitioned else ""),
             {"constraint": fk.name, "columns": list(fk.columns), "references": f"{fk.ref_schema}.{fk.ref_table}",
@@ -250,7 +250,7 @@ def not_valid_constraint(ctx: Context) -> list[Finding]:
     for r in ctx.rows("health_not_valid_constraints"):
         kind = "CHECK" if r["kind"] == "c" else "foreign key"
         out.append(Finding(
-            "not-valid-constraint", Severity.WARNING, r["schema"], r["table"], None,
+            CheckId.NOT_VALID_CONSTRAINT, Severity.WARNING, r["schema"], r["table"], None,
             f"{kind} constraint {r['name']} is NOT VALID: existing rows were never checked",
             {"constraint": r["name"], "definition": r["definition"]},
             [_text(conn, sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
@@ -265,7 +265,7 @@ def index_larger_than_table(ctx: Context) -> list[Finding]:
         if not r["is_valid"] or r["index_bytes"] < LARGE_INDEX or r["index_bytes"] <= r["table_bytes"]:
             continue
         out.append(Finding(
-            "index-larger-than-table", Severity.INFO, r["schema"], r["table"], r["index"],
+            CheckId.INDEX_LARGER_THAN_TABLE, Severity.INFO, r["schema"], r["table"], r["index"],
             f"index {r['index']} ({r['index_bytes'] / 1048576:,.1f} MB) is larger than its table "
             f"({r['table_bytes'] / 1048576:,.1f} MB): likely bloated",
             {"index_bytes": r["index_bytes"], "table_bytes": r["table_bytes"], "definition": r["definition"]},
@@ -283,7 +283,7 @@ def sequence_near_overflow(ctx: Context) -> list[Finding]:
             continue
         feeds = f" (feeds {r['table']}.{r['column']})" if r["column"] else ""
         out.append(Finding(
-            "sequence-near-overflow", Severity.ERROR if used >= SEQUENCE_ERROR else Severity.WARNING,
+            CheckId.SEQUENCE_NEAR_OVERFLOW, Severity.ERROR if used >= SEQUENCE_ERROR else Severity.WARNING,
             r["schema"], r["table"], None,
             f"sequence {r['sequence']}{feeds} has used {used:.0%} of its range ({int(r['max_value']):,})",
             {"sequence": r["sequence"], "last_value": int(r["last_value"]), "max_value": int(r["max_value"]),
@@ -300,7 +300,7 @@ def xid_wraparound_risk(ctx: Context) -> list[Finding]:
         if age <= FREEZE_LAG * limit and age < WRAPAROUND_ERROR:
             continue
         out.append(Finding(
-            "xid-wraparound-risk", Severity.ERROR if age >= WRAPAROUND_ERROR else Severity.WARNING,
+            CheckId.XID_WRAPAROUND_RISK, Severity.ERROR if age >= WRAPAROUND_ERROR else Severity.WARNING,
             r["schema"], r["table"], None,
             f"{r['table']} has rows {age:,} transactions old, past autovacuum_freeze_max_age ({limit:,}): "
             "autovacuum is not keeping up, and at about 2.1 billion the server stops accepting writes",
@@ -349,7 +349,7 @@ def bloated_table(ctx: Context) -> list[Finding]:
         if wasted < BLOAT_BYTES or wasted * BLOAT_RATIO < real:
             continue
         out.append(Finding(
-            "bloated-table", Severity.WARNING, r["schema"], r["table"], None,
+            CheckId.BLOATED_TABLE, Severity.WARNING, r["schema"], r["table"], None,
             f"{r['table']} takes {real / 1048576:,.1f} MB of which about {wasted / 1048576:,.1f} MB is free or "
             f"dead space ({method})",
             {"table_bytes": real, "wasted_bytes": wasted, "method": method},
@@ -377,7 +377,7 @@ def bloated_index(ctx: Context) -> list[Finding]:
         if ix.size_bytes <= BLOAT_RATIO * expected or ix.size_bytes - expected < BLOAT_BYTES:
             continue
         out.append(Finding(
-            "bloated-index", Severity.WARNING, ix.schema, ix.table, ix.name,
+            CheckId.BLOATED_INDEX, Severity.WARNING, ix.schema, ix.table, ix.name,
             f"index {ix.name} takes {ix.size_bytes / 1048576:,.1f} MB where a fresh build would take about "
             f"{expected / 1048576:,.1f} MB ({ix.size_bytes / expected:.1f}x)",
             {"index_bytes": ix.size_bytes, "forecast_bytes": expected, "rows": table.reltuples,
@@ -395,7 +395,7 @@ def stale_statistics(ctx: Context) -> list[Finding]:
             continue
         when = f"last analyzed {r['analyzed']:%Y-%m-%d %H:%M}" if r["analyzed"] else "never analyzed"
         out.append(Finding(
-            "stale-statistics", Severity.WARNING, r["schema"], r["table"], None,
+            CheckId.STALE_STATISTICS, Severity.WARNING, r["schema"], r["table"], None,
             f"{changed:,} rows of {r['table']} changed since its statistics were gathered ({when}): "
             "the planner estimates from the old data",
             {"changed_rows": changed, "rows": rows, "analyzed": str(r["analyzed"]) if r["analyzed"] else None},
@@ -454,7 +454,7 @@ def unused_index(ctx: Context) -> list[Finding]:
         size = sum(int(usage[k]["index_bytes"]) for k in leaves)
         writes = sum(int(usage[k]["writes"]) for k in leaves)
         out.append(Finding(
-            "unused-index", Severity.WARNING, r["schema"], r["table"], r["index"],
+            CheckId.UNUSED_INDEX, Severity.WARNING, r["schema"], r["table"], r["index"],
             f"{partitions.kind(r)} {r['index']} ({size / 1048576:,.1f} MB) had no scan in {_age(youngest)} "
             f"on {len(servers)} server{'s' if len(servers) > 1 else ''}, while its table took "
             f"{writes:,} writes",

@@ -36,10 +36,11 @@ from ..plan import (
     partitions,
 )
 from .checks import catalog_rows
-from .model import Finding, HealthReport
+from .model import CheckId, Finding, HealthReport
 
-DROPS = ("unused-index", "duplicate-index", "overlapping-index", "hot-blocking-index")   # unused first: see _drops
-REBUILDS = ("invalid-index", "bloated-index", "index-larger-than-table")
+# unused first: see _drops
+DROPS = (CheckId.UNUSED_INDEX, CheckId.DUPLICATE_INDEX, CheckId.OVERLAPPING_INDEX, CheckId.HOT_BLOCKING_INDEX)
+REBUILDS = (CheckId.INVALID_INDEX, CheckId.BLOATED_INDEX, CheckId.INDEX_LARGER_THAN_TABLE)
 GUARDED_STATEMENTS = 200      # the costliest statements whose plans are read for a dropped index
 
 
@@ -60,7 +61,7 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
         by_check.setdefault(f.check, []).append(f)
 
     parts = partitions.read(conn, [(f.schema, f.table) for f in report.findings if f.table])
-    fk = [_fk_index(f, parts) for f in by_check.get("foreign-key-without-index", [])]
+    fk = [_fk_index(f, parts) for f in by_check.get(CheckId.FOREIGN_KEY_WITHOUT_INDEX, [])]
     drops = _drops(conn, by_check, restore, parts, left_out)
     dropped = {(e.schema, e.name) for e in drops}
     rebuilds: dict[tuple[str, str], ExistingIndex] = {}
@@ -75,9 +76,9 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
                 continue
             rebuilds[key] = _rebuild(conn, f, r, parts, restore)
     validations = [ExistingConstraint(f.schema, f.table or "", f.evidence["constraint"], f.fix[0], f.message)
-                   for f in by_check.get("not-valid-constraint", [])]
+                   for f in by_check.get(CheckId.NOT_VALID_CONSTRAINT, [])]
     for f in report.findings:
-        if f.check not in (*DROPS, *REBUILDS, "foreign-key-without-index", "not-valid-constraint"):
+        if f.check not in (*DROPS, *REBUILDS, CheckId.FOREIGN_KEY_WITHOUT_INDEX, CheckId.NOT_VALID_CONSTRAINT):
             left_out.append(f"{f.check} on {f.table or f.schema}: "
                             + ("not a schema change: run its fix by hand" if f.fix else "no automatic fix"))
 
@@ -121,7 +122,7 @@ def _rebuild(conn: psycopg.Connection[Any], f: Finding, r: dict[str, Any], parts
     """REINDEX CONCURRENTLY; an INVALID index dropped and built again; a partitioned one completed."""
     schema, table, index = f.schema, f.table or "", f.index or ""
     partitioned = parts.partitioned(schema, table)
-    if f.check != "invalid-index":
+    if f.check != CheckId.INVALID_INDEX:
         fix = IndexFix.REINDEX
         return ExistingIndex(schema, table, index, r["definition"], fix, reason=f.message, partitioned=partitioned)
     if not partitioned:

@@ -24,7 +24,7 @@ import psycopg
 from ..analyze import hot
 from ..connect import lost
 from .checks import Context, catalog_rows, drop_statement, foreign_key_indexes
-from .model import Finding, Severity
+from .model import CheckId, Finding, Severity
 from .partitions import attached
 
 MIN_UPDATES = 1000      # row updates on the table in the statistics window before its HOT share means anything
@@ -97,7 +97,7 @@ def _finding(ctx: Context, r: dict[str, Any], stats: hot.TableHot, blocked: list
         fix = [drop_statement(ctx.conn, r["schema"], r["index"])]
         why = f"it was scanned {scans:,} times, fewer than the row updates it makes write every index"
     return Finding(
-        "hot-blocking-index", Severity.WARNING if fix else Severity.INFO, r["schema"], r["table"], r["index"],
+        CheckId.HOT_BLOCKING_INDEX, Severity.WARNING if fix else Severity.INFO, r["schema"], r["table"], r["index"],
         f"{what}; {why}",
         {"columns": columns, "updates": [_update(u) for u in blocked], "blocked_rows": rows,
          "n_tup_upd": stats.updates, "n_tup_hot_upd": stats.hot, "hot_share": round(share, 4),

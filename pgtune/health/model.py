@@ -19,9 +19,27 @@ class Severity(StrEnum):
         return {Severity.ERROR: 3, Severity.WARNING: 2, Severity.INFO: 1}[self]
 
 
+class CheckId(StrEnum):
+    """A health check's kebab-case id: --check/--skip take it, docs/checks/<id>.md explains it."""
+
+    INVALID_INDEX = "invalid-index"
+    DUPLICATE_INDEX = "duplicate-index"
+    OVERLAPPING_INDEX = "overlapping-index"
+    FOREIGN_KEY_WITHOUT_INDEX = "foreign-key-without-index"
+    NOT_VALID_CONSTRAINT = "not-valid-constraint"
+    INDEX_LARGER_THAN_TABLE = "index-larger-than-table"
+    SEQUENCE_NEAR_OVERFLOW = "sequence-near-overflow"
+    UNUSED_INDEX = "unused-index"
+    STALE_STATISTICS = "stale-statistics"
+    BLOATED_INDEX = "bloated-index"
+    BLOATED_TABLE = "bloated-table"
+    HOT_BLOCKING_INDEX = "hot-blocking-index"
+    XID_WRAPAROUND_RISK = "xid-wraparound-risk"
+
+
 @dataclass
 class Finding:
-    check: str                       # the check's kebab-case id (docs/checks/<id>.md)
+    check: CheckId
     severity: Severity
     schema: str
     table: str | None

@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import ddl
 from ..capture import Catalog
-from .model import Finding, Severity
+from .model import CheckId, Finding, Severity
 
 IndexKey = tuple[str, str]    # (schema, index)
 
@@ -151,7 +151,7 @@ def invalid(tree: Tree, catalog: Catalog, r: dict[str, Any], drop: str) -> Findi
             fix += attach_all(catalog, r["definition"], parent_schema, parent, [(schema, table)], name_for)
     missing = [f"{t}" for _k, (_s, t) in tree.missing(key)]
     return Finding(
-        "invalid-index", Severity.ERROR, r["schema"], r["table"], r["index"],
+        CheckId.INVALID_INDEX, Severity.ERROR, r["schema"], r["table"], r["index"],
         f"partitioned index {r['index']} is INVALID: {len(missing)} partition(s) have no index attached to it "
         f"({', '.join(missing)}); the planner cannot use it on {r['table']} as a whole until each has one "
         f"(a partition created later gets one by itself)",

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..analyze import IndexSuggestion
 from ..constraints.model import ConstraintKind, Proposal
-from ..health import Finding
+from ..health import CheckId, Finding
 from .schema import PrismaSchema, quote
 
 PARTIAL_FEATURE = "partialIndexes"
@@ -163,10 +163,10 @@ def for_health(schema: PrismaSchema, findings: Sequence[Finding]) -> PrismaAdvic
     """Findings whose fix changes what the schema should say: an index to add, or a declared one to drop."""
     advice = PrismaAdvice(str(schema.path or "schema.prisma"))
     for f in findings:
-        if f.check == "foreign-key-without-index" and f.evidence.get("index"):
+        if f.check == CheckId.FOREIGN_KEY_WITHOUT_INDEX and f.evidence.get("index"):
             advice.proposals.append(index_proposal(schema, f.schema, f.table or "", str(f.evidence["index"]),
                                                    list(f.evidence.get("columns", []))))
-        elif f.check in ("duplicate-index", "overlapping-index", "unused-index") and f.index:
+        elif f.check in (CheckId.DUPLICATE_INDEX, CheckId.OVERLAPPING_INDEX, CheckId.UNUSED_INDEX) and f.index:
             model = schema.model_for(f.schema, f.table or "")
             key = model.keys.get(f.index) if model is not None else None
             if model is not None and key is not None:
