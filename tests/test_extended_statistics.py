@@ -17,8 +17,7 @@ from typing import Any
 import psycopg
 
 from pgtune import api, plan
-from pgtune.analyze import extended_stats
-from pgtune.analyze.advisor import Advice, Method
+from pgtune.analyze import Advice, Method, extended_stats
 from pgtune.analyze.extended_stats import Planned
 from pgtune.apply import Applier
 from pgtune.capture import read_catalog

@@ -18,8 +18,7 @@ import pytest
 from psycopg import sql
 
 from pgtune import api, plan
-from pgtune.analyze import beyond, hot, kinds
-from pgtune.analyze.advisor import Advice, AnalyzedStatement, Method
+from pgtune.analyze import Advice, AnalyzedStatement, Method, beyond, hot, kinds
 from pgtune.analyze.extended_stats import Planned
 from pgtune.apply import Applier
 from pgtune.capture import read_catalog
@@ -232,7 +231,7 @@ model Post {
 
 def test_prisma_lines_for_gin_and_brin_are_read_by_prismas_engine(tmp_path: Path) -> None:
     from pgtune import ddl
-    from pgtune.analyze.advisor import IndexSuggestion
+    from pgtune.analyze import IndexSuggestion
     from pgtune.ddl import IndexKey
     from pgtune.prisma import advice as prisma_advice
     from pgtune.prisma import schema as prisma_schema

@@ -17,8 +17,7 @@ import pytest
 from psycopg import sql
 
 from pgtune import ddl, plan
-from pgtune.analyze import extensions
-from pgtune.analyze.advisor import Advice, IndexSuggestion, Method
+from pgtune.analyze import Advice, IndexSuggestion, Method, extensions
 from pgtune.apply import Applier
 from pgtune.ddl import IndexKey, IndexMethod
 from pgtune.errors import ApplyFailed

@@ -12,8 +12,7 @@ import psycopg
 import pytest
 
 from pgtune import api
-from pgtune.analyze import sizing, whatif
-from pgtune.analyze.advisor import suggest
+from pgtune.analyze import sizing, suggest, whatif
 from pgtune.analyze.bind import bind
 from pgtune.analyze.candidates import Candidate, for_foreign_keys, from_shape
 from pgtune.capture import TableKind, read_catalog, read_queries_file

@@ -6,27 +6,26 @@ types that plan, baseline and health read, and the size forecasts.
 """
 
 from . import hot, sizing
-from .advisor import (
+from .advisor import Options, advise, suggest
+from .beyond import after_selection, check_trial
+from .bind import Role, Shape, bind
+from .candidates import Candidate, Origin, serves_index
+from .extended_stats import StatisticsProposal
+from .model import (
            Advice,
            AnalyzedStatement,
            CurvePoint,
            IndexSuggestion,
            Method,
-           Options,
            QueryRef,
            Rejected,
            SkipKind,
            Skipped,
-           advise,
 )
-from .beyond import after_selection, check_trial
-from .bind import Role, Shape, bind
-from .candidates import Candidate, Origin, serves_index
-from .extended_stats import StatisticsProposal
 from .scenarios import Scenario, ValueSource, weighted_cost
 from .selection import SizeBasis
 
 __all__ = ["Advice", "AnalyzedStatement", "Candidate", "CurvePoint", "IndexSuggestion", "Method", "Options", "Origin",
            "QueryRef", "Rejected", "Role", "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped",
            "StatisticsProposal", "ValueSource", "advise", "after_selection", "bind", "check_trial", "hot",
-           "serves_index", "sizing", "weighted_cost"]
+           "serves_index", "sizing", "suggest", "weighted_cost"]

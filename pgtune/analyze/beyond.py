@@ -27,9 +27,9 @@ from ..errors import InputError
 from ..explain import explain
 from ..snapshot import Snapshot
 from . import extensions, hot, hot_charge
-from .advisor import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
 from .extended_stats import Planned, planned
 from .kinds import TRIGRAM, KindCandidate, candidates
+from .model import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
 from .trial import CostMethod, TrialCost, TrialFailed, on_clone
 
 MIN_CUT = 0.10              # the statements served must cost at least this share less

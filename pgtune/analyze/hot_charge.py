@@ -14,9 +14,9 @@ where it was their only index): the headline never counts it.
 from __future__ import annotations
 
 from ..ddl import IndexKey
-from .advisor import Advice, IndexSuggestion
 from .candidates import Origin
 from .hot import HotWrites, candidate_columns
+from .model import Advice, IndexSuggestion
 
 
 def review(advice: Advice, writes: HotWrites) -> None:

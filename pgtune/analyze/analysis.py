@@ -1,0 +1,145 @@
+"""One record per statement analyze works on: its text and counters, its binding, its value scenarios, its costs.
+
+``analyze`` binds each statement of the workload (or says why it is
+skipped), gives an equality ``$n`` the value the workload nearly always fills
+it with, finds the session it runs in (search_path, row security) and the
+value scenarios it is costed over. Selection and costing then read and fill
+the same record: candidates name statements by their position in the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pglast import ast as pg_ast
+
+from .. import ddl
+from ..capture import Catalog, Statement, TableKey
+from ..explain import prepare_text
+from ..roles import Roles
+from ..snapshot import QualConstant, QualShare
+from ..sqltext import ParseFailed, parse_one
+from . import reasons, sessions
+from .bind import EQ, Shape, bind
+from .model import AnalyzedStatement, Skipped
+from .scenarios import Scenario
+from .values import observed, valued
+
+DOMINANT = 0.8     # a constant in at least this share of a qual's executions counts as "the" value
+
+Sampler = Callable[[TableKey, list[str]], dict[str, str] | None]
+
+
+@dataclass
+class Analysis:
+    """A statement under analysis. ``row`` is what the advice reports of it (costs, indexes, values);
+    ``scenarios`` the typed value scenarios it is costed over (``row.scenarios`` is their JSON form)."""
+
+    statement: Statement
+    shape: Shape
+    row: AnalyzedStatement
+    scenarios: list[Scenario] = field(default_factory=list)
+
+    @property
+    def query(self) -> str:
+        return self.statement.query
+
+    def keep(self, scenarios: list[Scenario]) -> None:
+        """Cost it over ``scenarios`` only (the others cannot be planned); the first is its main one."""
+        self.scenarios = scenarios
+        self.row.scenarios = [s.as_dict() for s in scenarios]
+        self.row.values = dict(scenarios[0].values)
+
+
+@dataclass
+class Evidence:
+    """What the snapshot knows beyond the statements: roles, and pg_qualstats' constants and shares."""
+
+    catalog: Catalog
+    roles: Roles
+    constants: dict[int, list[QualConstant]]
+    shares: dict[int, list[QualShare]]
+    sample: Sampler
+
+
+def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclude: tuple[str, ...],
+             text_limit: int) -> tuple[list[tuple[Statement, Shape]], list[Skipped]]:
+    """Each statement's shape, or why it is skipped (a parse failure that is noise is dropped silently)."""
+    bound: list[tuple[Statement, Shape]] = []
+    skipped: list[Skipped] = []
+    for st in statements:
+        try:
+            shape = bind(st.query, catalog, roles.view(st.userid))
+        except ParseFailed as exc:
+            if not exc.noise:
+                skipped.append(reasons.parse_skip(st, exc, text_limit))
+            continue
+        skip = reasons.shape_skip(st, shape, exclude)
+        if skip is not None:
+            skipped.append(skip)
+        else:
+            bound.append((st, shape))
+    return bound, skipped
+
+
+def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
+    """The record of a bound statement: its dominant constants taken in, its session and value scenarios."""
+    shape = with_constants(shape, known.constants.get(st.queryid or 0))
+    a = Analysis(st, shape, AnalyzedStatement.of(st))
+    found = sessions.session_for(known.roles.view(st.userid), shape, known.catalog, known.roles.session_role,
+                                 known.sample)
+    row = a.row
+    row.role, row.search_path, row.planned_as = found.role, list(found.search_path), found.planned_as
+    row.settings, row.notes = dict(found.settings), list(found.notes)
+    valuing = valued(shape, known.catalog, _nparams(st.query), known.constants.get(st.queryid or 0),
+                     sample=known.sample, shares=known.shares.get(st.queryid or 0),
+                     rows_per_call=st.rows / st.calls if st.calls and st.rows else None)
+    row.params, row.generic_params = valuing.params, valuing.generic_params
+    if valuing.scenarios:
+        main = valuing.scenarios[0]
+        row.values, row.values_source = main.values, str(main.source)
+        a.scenarios = list(valuing.scenarios)
+        row.scenarios = [s.as_dict() for s in valuing.scenarios]
+    return a
+
+
+def with_constants(shape: Shape, constants: list[QualConstant] | None) -> Shape:
+    """An equality ``$n`` the workload fills with one value (pg_qualstats) counts as that constant.
+
+    So ``status = $1``, run with 'pending' nearly every time, can get the partial index a
+    literal ``status = 'pending'`` would.
+    """
+    if not constants:
+        return shape
+    uses = []
+    for u in shape.uses:
+        if u.role == EQ and u.value is None:
+            param = next((p for p in shape.params.values()
+                          if p.table == u.table and p.column == u.column and p.op == "="), None)
+            value = observed(param, constants, dominant=DOMINANT) if param is not None else None
+            if value is not None:
+                u = replace(u, value=ddl.literal(value))
+        uses.append(u)
+    return replace(shape, uses=uses)
+
+
+def delete_target(st: Statement, catalog: Catalog) -> TableKey | None:
+    """The table a DELETE of the workload deletes from (its foreign keys' children are then searched)."""
+    try:
+        node: Any = parse_one(st.query)
+    except ParseFailed:
+        return None
+    node = node.query if isinstance(node, pg_ast.PrepareStmt) else node
+    if not isinstance(node, pg_ast.DeleteStmt) or node.relation is None or not node.relation.relname:
+        return None
+    table = catalog.lookup(node.relation.schemaname, node.relation.relname)
+    return table.key if table is not None else None
+
+
+def _nparams(query: str) -> int:
+    try:
+        return prepare_text(query)[1]
+    except ValueError:
+        return 0

@@ -1,0 +1,199 @@
+"""What-if costing: a statement's cost over its value scenarios, with the indexes the planner sees.
+
+``Costing`` plans on one connection: a statement's weighted cost over its
+scenarios (analyze.scenarios.weighted_cost, which verify applies too), with
+its tables reordered where HypoPG needs it (analyze.anchor). ``WhatIf`` adds
+that connection's hypothetical indexes: the cost of one statement under a
+set of candidates. Each session has its own hypothetical indexes, so several
+sessions, one ``WhatIf`` each, can cost statements side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from ..capture import Catalog, TableKey
+from ..connect import lost
+from ..explain import explain_scenarios
+from . import anchor, whatif
+from .analysis import Analysis
+from .bind import EQ, FUNC, NULL, RANGE
+from .candidates import Candidate
+from .scenarios import Scenario, ValueSource, weighted_cost
+from .selection import Ident, ident
+
+MIN_GAIN = 0.10    # a plan must get at least this much cheaper to credit the index
+
+
+@dataclass(frozen=True)
+class Priced:
+    """A statement's cost over the workload, and the indexes its main scenario's plan uses (by name)."""
+
+    cost: float
+    uses: frozenset[str]
+
+
+class Costing:
+    """Plans statements on one connection, in the session each runs in (analyze.sessions)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog) -> None:
+        self.conn, self.catalog = conn, catalog
+
+    def price_now(self, a: Analysis) -> Exception | None:
+        """Cost ``a`` with the indexes it has now (its ``cost_before``); the error when it cannot be planned.
+
+        A value the server refuses sinks its own scenario only: the others are kept.
+        """
+        try:
+            a.row.cost_before = self.weighted(a).cost
+        except (psycopg.Error, ValueError) as exc:
+            if lost(self.conn):
+                raise   # the connection is gone: not a property of this statement
+            if not self._viable(a):
+                return exc
+            a.row.cost_before = self.weighted(a).cost
+        return None
+
+    def weighted(self, a: Analysis, text: str | None = None) -> Priced:
+        """The statement's cost over the workload, and the indexes its main scenario uses.
+
+        Its plans with the values of each scenario, averaged by the executions
+        each stands for (analyze.scenarios.weighted_cost, which verify applies to
+        the same scenarios); the generic plan when no $n has a value.
+        """
+        found = a.scenarios or [Scenario({}, ValueSource.GENERIC)]
+        plans = explain_scenarios(self.conn, text or a.query, [s.values for s in found], context=a.row.context)
+        cost = weighted_cost([p.cost for p in plans], found)
+        return Priced(cost or 0.0, plans[0].indexes)   # verify checks the main scenario: the index must serve it
+
+    def best(self, a: Analysis, config: Iterable[Candidate]) -> Priced:
+        """``weighted``, also with each table of a partial or expression candidate moved first.
+
+        HypoPG costs those candidates only on the statement's first table
+        (see analyze.anchor); each reordering is a plan the server could
+        choose, so the cheapest of them is still a cost it can reach. Only
+        a candidate the statement could use asks for one: a partial index
+        on a table it filters, an expression index on an expression it tests.
+        """
+        best = self.weighted(a)
+        shape = a.shape
+        filtered = {u.table for u in shape.uses if u.role in (EQ, RANGE, NULL)} | {c.table for c in shape.conjuncts}
+        tested = {(u.table, u.expression) for u in shape.uses if u.role == FUNC}
+        anchored = {c.table for c in config
+                    if (c.where is not None and c.table in filtered)
+                    or any((c.table, k.expression) in tested for k in c.keys if k.expression is not None)}
+        if not anchored:
+            return best
+        path = tuple(a.row.search_path) if a.row.role is not None else None
+        for text in anchor.reorderings(a.query, anchored, lambda schema, name: self._resolve(schema, name, path)):
+            try:
+                got = self.weighted(a, text)
+            except (psycopg.Error, ValueError):
+                if lost(self.conn):
+                    raise
+                continue        # the original order planned: a reordering that does not is no loss
+            if got.cost < best.cost:
+                best = got
+        return best
+
+    def _viable(self, a: Analysis) -> bool:
+        """Keep only the scenarios the server can plan (a value it refuses sinks its own, not the others').
+
+        True when some are left and some were dropped: the statement is then costed on those.
+        """
+        kept = []
+        for s in a.scenarios:
+            try:
+                explain_scenarios(self.conn, a.query, [s.values], context=a.row.context)
+            except (psycopg.Error, ValueError):
+                if lost(self.conn):
+                    raise
+                continue
+            kept.append(s)
+        if not kept or len(kept) == len(a.scenarios):
+            return False
+        a.keep(kept)
+        return True
+
+    def _resolve(self, schema: str | None, name: str, path: tuple[str, ...] | None) -> TableKey | None:
+        table = self.catalog.lookup(schema, name, path)
+        return table.key if table is not None else None
+
+
+class WhatIf:
+    """One session's hypothetical indexes and its costing: a statement's cost under a set of candidates."""
+
+    def __init__(self, costing: Costing, hypo: whatif.Hypothetical) -> None:
+        self.costing, self.hypo = costing, hypo
+
+    def cost(self, a: Analysis, config: list[Candidate]) -> float:
+        """``a``'s cost with exactly ``config`` on its tables (as Greedy asks: analyze.selection.Planner)."""
+        self.hypo.ensure(config, a.shape.tables)
+        try:
+            return self.costing.best(a, config).cost
+        except (psycopg.Error, ValueError):
+            if lost(self.costing.conn):
+                raise
+            # It planned without the new indexes; a what-if plan that fails (a planning
+            # timeout, say) credits the configuration with nothing.
+            return a.row.cost_before or 0.0
+
+    def size(self, cand: Candidate) -> int:
+        """HypoPG's size estimate for ``cand``."""
+        return self.hypo.size(cand)
+
+    def creatable(self, seeds: list[Candidate], refused: Callable[[Candidate, Exception], None]) -> list[Candidate]:
+        """The seeds the server accepts as indexes (once each); ``refused`` hears of the others."""
+        out = []
+        seen: set[Ident] = set()
+        for c in seeds:
+            if ident(c) in seen:
+                continue
+            seen.add(ident(c))
+            try:
+                self.hypo.create(-1, c)
+            except psycopg.Error as exc:
+                if lost(self.costing.conn):
+                    raise
+                # Aggregates, window or volatile functions, subqueries…: the server refuses the
+                # index itself. One refused candidate never sinks the run.
+                refused(c, exc)
+                continue
+            out.append(c)
+        self.hypo.reset()
+        return out
+
+    def settle(self, chosen: list[Candidate], analyses: list[Analysis], positions: Iterable[int],
+               name: Callable[[Candidate], str]) -> dict[int, set[int]]:
+        """Plan ``positions`` with exactly ``chosen``: each statement's ``cost_after`` and the indexes
+        it uses (credited when they cut its cost by MIN_GAIN); per statement, the candidates used."""
+        self.hypo.reset()
+        for i, c in enumerate(chosen):
+            self.hypo.create(i, c)
+        used_by: dict[int, set[int]] = {}
+        for pos in positions:
+            row = analyses[pos].row
+            if row.cost_before is None:
+                continue
+            priced = self.costing.best(analyses[pos], chosen)
+            hits = {self.hypo.names[n] for n in priced.uses if n in self.hypo.names}
+            if hits and priced.cost < row.cost_before * (1 - MIN_GAIN):
+                used_by[pos] = hits
+                row.cost_after = priced.cost
+                row.indexes = sorted(name(chosen[h]) for h in hits)
+            else:
+                row.cost_after = row.cost_before
+                row.indexes = []
+        return used_by
+
+
+@contextmanager
+def what_if(costing: Costing) -> Iterator[WhatIf]:
+    """A session of hypothetical indexes on ``costing``'s connection, reset whatever happens."""
+    with whatif.session(costing.conn, costing.catalog.leaf_partitions) as hypo:
+        yield WhatIf(costing, hypo)

@@ -1,0 +1,76 @@
+"""What an index would weigh: its forecast size on disk and the write upkeep it adds, remembered per candidate.
+
+Selection asks for the same candidate's size many times (every step that
+could add or widen it), and a forecast may sample the table (distinct keys of
+a multi-column or expression index, the share of rows a guessed predicate
+keeps), so each sample is taken once per run and kept here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from ..capture import Catalog, TableKey
+from . import sizing
+from .candidates import Candidate
+from .selection import Ident, ident
+
+WRITE_COST = 2.0   # planner cost units one written row costs each index (a descent and a leaf write)
+SAMPLE_ROWS = 100_000   # sample the distinct keys of multi-column and expression indexes from this many rows
+
+
+class Footprint:
+    """Forecast sizes and write upkeep of candidate indexes, with the samples they needed cached."""
+
+    def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog, write_scale: float) -> None:
+        self.conn, self.catalog, self.write_scale = conn, catalog, write_scale
+        self.distinct: dict[tuple[TableKey, tuple[str, ...]], float | None] = {}   # sampled key counts
+        self.forecasts: dict[Ident, int] = {}
+        self.kept: dict[tuple[TableKey, str], float | None] = {}    # sampled shares of partial predicates
+
+    def upkeep(self, cand: Candidate) -> float:
+        """What maintaining the index costs over the workload's window, in planner cost units."""
+        table = self.catalog.tables.get(cand.table)
+        return (table.writes if table else 0) * WRITE_COST * self.write_scale
+
+    def forecast(self, cand: Candidate) -> int:
+        """pgtune's forecast of the built index's bytes (analyze.sizing)."""
+        key = ident(cand)
+        if key not in self.forecasts:
+            self.forecasts[key] = self._forecast_new(cand)
+        return self.forecasts[key]
+
+    def share_kept(self, cand: Candidate) -> float | None:
+        """The share of rows a partial candidate keeps: sampled when the statistics can only guess."""
+        if cand.where is None or cand.where_fraction is None:
+            return cand.where_fraction
+        if cand.where_guessed and (cand.table, cand.where) not in self.kept:
+            table = self.catalog.tables.get(cand.table)
+            rows = table.reltuples if table else 0.0
+            sampled = sizing.sample_fraction(self.conn, cand.table, cand.where, rows) if rows > 0 else None
+            self.kept[(cand.table, cand.where)] = sampled if sampled is not None else cand.where_fraction
+        return self.kept.get((cand.table, cand.where), cand.where_fraction)
+
+    def _forecast_new(self, cand: Candidate) -> int:
+        table = self.catalog.tables.get(cand.table)
+        if table is not None and table.partitioned:
+            # Built once per partition, each with its partition's rows and statistics (analyze.partitions).
+            return sum(self._forecast_on(leaf, cand) for leaf in self.catalog.leaf_partitions(cand.table)
+                       if leaf != cand.table)
+        return self._forecast_on(cand.table, cand)
+
+    def _forecast_on(self, on: TableKey, cand: Candidate) -> int:
+        """The forecast of ``cand``'s index on ``on`` (the candidate's table, or one of its partitions)."""
+        distinct = None
+        table = self.catalog.tables.get(on)
+        rows = table.reltuples if table else 0.0
+        # A sample pays where a wrong guess costs megabytes: on small tables the model's guess will do.
+        if (len(cand.keys) > 1 or any(k.expression is not None for k in cand.keys)) and rows >= SAMPLE_ROWS:
+            key = (on, tuple(k.ident for k in cand.keys))
+            if key not in self.distinct:
+                self.distinct[key] = sizing.sample_distinct(self.conn, on, cand.keys, rows)
+            distinct = self.distinct[key]
+        return sizing.forecast(self.catalog, on, cand.keys, include=cand.include,
+                               fraction=self.share_kept(cand), distinct=distinct)

@@ -1,0 +1,211 @@
+"""The advice model: what ``advise`` returns, the types the other rooms read (plan, prisma, the CLI).
+
+Each index proposal with its evidence, each analyzed statement with its costs
+and values, what was skipped or refused and why, and the selection's curve.
+``Advice.as_dict`` is suggest's JSON (docs/suggest-json.md, checked by
+tests/test_docs.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ..capture import Statement
+from ..ddl import IndexMethod
+from ..explain import PlanContext
+from .candidates import Origin
+from .extended_stats import StatisticsProposal
+from .extensions import ExtensionNeed
+from .trial import CostMethod
+from .values import ParamValue
+
+
+class Method(StrEnum):
+    """How candidates were judged: by the planner on hypothetical indexes, or by their shape alone."""
+
+    HYPOPG = "hypopg"
+    HEURISTIC = "heuristic"
+
+
+class SkipKind(StrEnum):
+    """Why a statement was not analyzed; the ``reason`` text says it for a person."""
+
+    UNPARSABLE = "unparsable"
+    TRUNCATED = "truncated"
+    UTILITY = "utility"
+    EXCLUDED = "excluded"
+    UNKNOWN_TABLE = "unknown-table"
+    NO_FILTER = "no-filter"
+    CANNOT_PLAN = "cannot-plan"
+    TEMPORARY = "temporary-table"
+
+
+
+
+# A statement an index serves is the workload's own Statement, passed by reference (not re-typed).
+QueryRef = Statement
+
+@dataclass
+class IndexSuggestion:
+    schema: str
+    table: str
+    name: str
+    columns: list[str]
+    descending: list[bool]
+    ddl: str
+    rollback: str
+    analyze: str
+    reason: str
+    expressions: list[str | None] = field(default_factory=list)   # per key: expression text, or None
+    where: str | None = None
+    include: list[str] = field(default_factory=list)
+    origin: Origin = Origin.WORKLOAD
+    queries: list[QueryRef] = field(default_factory=list)
+    values: list[dict[str, str | None]] = field(default_factory=list)   # per query: the values it was planned with
+    values_source: list[str] = field(default_factory=list)       # per query: qualstats, stats or generic
+    cost_before: float | None = None      # sum of calls x plan cost of the statements it serves
+    cost_after: float | None = None
+    maintenance_cost: float | None = None  # writes on the table x WRITE_COST
+    estimated_bytes: int | None = None     # HypoPG's estimate (no deduplication)
+    forecast_bytes: int | None = None      # pgtune's forecast of the built size (analyze.sizing)
+    hot: bool = True                       # a foreign key's index: False while no row references the parent
+    redundant: list[str] = field(default_factory=list)   # existing indexes it serves everything of
+    method: IndexMethod = IndexMethod.BTREE              # the access method (docs/indexes/)
+    opclasses: list[str | None] = field(default_factory=list)   # per key: its operator class (None: default)
+    extension: str | None = None           # the extension its operator class comes from (pg_trgm)
+    costed_by: CostMethod = CostMethod.HYPOPG   # what produced cost_after: HypoPG, or a trial build
+
+@dataclass
+class CurvePoint:
+    """One step of the selection: the set's size and the workload's cost once the step is taken."""
+
+    step: int
+    action: str                 # none (the start), add, widen
+    index: str | None           # the index the step builds
+    replaces: str | None        # for widen: the narrower index it replaces
+    forecast_bytes: int         # the whole set, forecast
+    hypopg_bytes: int           # the whole set, as HypoPG estimates it
+    cost: float                 # sum over statements of calls x planned cost
+    chosen: bool                # within the budget (--max-index-mb, --max-indexes)
+
+@dataclass
+class AnalyzedStatement:
+    queryid: int | None
+    query: str
+    calls: int
+    mean_ms: float
+    cost_before: float | None = None
+    cost_after: float | None = None
+    indexes: list[str] = field(default_factory=list)   # suggested indexes its new plan uses
+    values: dict[str, str | None] = field(default_factory=dict)  # "$1" -> the value it was planned with
+    values_source: str = "generic"                     # "qualstats", "stats" (see analyze.values) or "generic"
+    scenarios: list[dict[str, Any]] = field(default_factory=list)  # values, source, weight of each scenario
+    params: list[ParamValue] = field(default_factory=list)   # per $n: value and where it came from
+    generic_params: list[str] = field(default_factory=list)  # $n without a value: planned generic
+    note: str = ""                 # e.g. why no index helps a statement that is much of the workload's cost
+
+    @property
+    def partly_generic(self) -> bool:
+        """Planned with a $n generic: its cost is not the cost with the values it runs with."""
+        return bool(self.generic_params)
+    role: str | None = None                            # the role that ran it (pg_stat_statements.userid)
+    search_path: list[str] = field(default_factory=list)   # the schemas its names were resolved in
+    planned_as: str | None = None                      # SET LOCAL ROLE it was planned under (row security)
+    settings: dict[str, str] = field(default_factory=dict)  # what its row security policies read, as planned
+    notes: list[str] = field(default_factory=list)     # where pgtune could not plan it as its role would run it
+
+    @property
+    def context(self) -> PlanContext:
+        """The session it is planned in (see analyze.sessions)."""
+        return PlanContext(search_path=tuple(self.search_path) if self.role is not None else None,
+                           role=self.planned_as, settings=tuple(self.settings.items()))
+
+    @classmethod
+    def of(cls, st: Statement) -> AnalyzedStatement:
+        return cls(queryid=st.queryid, query=st.query, calls=st.calls, mean_ms=st.mean_ms)
+
+@dataclass
+class Skipped:
+    queryid: int | None
+    query: str
+    reason: str
+    kind: SkipKind = SkipKind.UNPARSABLE
+
+@dataclass
+class Rejected:
+    """A candidate index the server would not create (e.g. an aggregate as a key), and why."""
+
+    schema: str
+    table: str
+    keys: list[str]
+    reason: str
+    queries: list[QueryRef] = field(default_factory=list)
+
+@dataclass
+class Advice:
+    method: Method
+    indexes: list[IndexSuggestion] = field(default_factory=list)
+    statements: list[AnalyzedStatement] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+    server_version: str = ""
+    curve: list[CurvePoint] = field(default_factory=list)
+    what_if_calls: int = 0
+    left_out: list[str] = field(default_factory=list)   # steps of the curve the rest of the set made useless
+    statistics: list[StatisticsProposal] = field(default_factory=list)   # CREATE STATISTICS (extended_stats)
+    extensions: list[ExtensionNeed] = field(default_factory=list)        # what the indexes' operator classes need
+
+    @property
+    def knee(self) -> CurvePoint | None:
+        """The curve's knee: the step farthest above the straight line from start to end (Kneedle)."""
+        if len(self.curve) < 3:
+            return None
+        first, last = self.curve[0], self.curve[-1]
+        span_x = (last.forecast_bytes - first.forecast_bytes) or 1
+        span_y = (first.cost - last.cost) or 1.0
+        return max(self.curve, key=lambda p: (first.cost - p.cost) / span_y
+                   - (p.forecast_bytes - first.forecast_bytes) / span_x)
+
+    @property
+    def workload_cost_before(self) -> float | None:
+        return _total(self.statements, before=True)
+
+    @property
+    def workload_cost_after(self) -> float | None:
+        return _total(self.statements, before=False)
+
+    @property
+    def generic_statements(self) -> list[AnalyzedStatement]:
+        """The statements costed with a $n still generic: counted apart from the headline."""
+        return [s for s in self.statements if s.partly_generic]
+
+    def valued_cost(self, *, before: bool) -> float | None:
+        """The headline: Σ calls × cost of the statements planned with a value for every $n."""
+        return _total([s for s in self.statements if not s.partly_generic], before=before)
+
+    def generic_cost(self, *, before: bool) -> float | None:
+        """The same for the statements planned with a $n still generic: counted apart."""
+        return _total(self.generic_statements, before=before)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["workload_cost_before"] = self.workload_cost_before
+        out["workload_cost_after"] = self.workload_cost_after
+        out["valued_cost_before"] = self.valued_cost(before=True)
+        out["valued_cost_after"] = self.valued_cost(before=False)
+        out["generic_cost_before"] = self.generic_cost(before=True)
+        out["generic_cost_after"] = self.generic_cost(before=False)
+        out["generic_statements"] = len(self.generic_statements)
+        knee = self.knee
+        out["knee"] = knee.step if knee is not None else None
+        return out
+
+
+def _total(statements: list[AnalyzedStatement], *, before: bool) -> float | None:
+    """Σ calls × cost over ``statements`` (before or after the new indexes); None when none was costed."""
+    costs = [(s.cost_before if before else s.cost_after) for s in statements]
+    found = [c * s.calls for c, s in zip(costs, statements, strict=True) if c is not None]
+    return sum(found) if found else None

@@ -1,0 +1,109 @@
+"""The wording of the advice: why a statement was skipped, why an index is proposed, what a refusal means.
+
+Kept apart from the selection so the numbers are decided in one place and
+said in another; the skip kinds are decided here from what was found (the
+parse failure, the shape), next to the sentence that says them.
+"""
+
+from __future__ import annotations
+
+from .._text import error_text
+from ..capture import Catalog, Index, Statement
+from ..sqltext import ParseFailed
+from .bind import Shape
+from .candidates import Candidate
+from .model import QueryRef, Rejected, SkipKind, Skipped
+
+
+def parse_skip(st: Statement, exc: ParseFailed, text_limit: int) -> Skipped:
+    """A statement pglast could not read (or a utility statement): truncated text is said as such."""
+    if exc.reason.startswith("unparsable") and len(st.query.encode()) >= text_limit - 1:
+        return Skipped(st.queryid, st.query,
+                       f"truncated: the text is cut at track_activity_query_size ({text_limit} bytes); "
+                       "raise it to see the whole statement", SkipKind.TRUNCATED)
+    if exc.reason.startswith("unparsable") and ("end of input" in exc.reason or "unterminated" in exc.reason):
+        return Skipped(st.queryid, st.query,
+                       "truncated or incomplete statement: " + exc.reason.removeprefix("unparsable: "),
+                       SkipKind.TRUNCATED)
+    return Skipped(st.queryid, st.query, exc.reason,
+                   SkipKind.UTILITY if exc.reason.startswith("utility") else SkipKind.UNPARSABLE)
+
+
+def shape_skip(st: Statement, shape: Shape, exclude: tuple[str, ...]) -> Skipped | None:
+    """Why a bound statement is left out (a temporary or excluded table, none known, nothing to index)."""
+    excluded = set(exclude)
+    hit = sorted(f"{s}.{t}" for s, t in shape.tables if t in excluded or f"{s}.{t}" in excluded)
+    if shape.temporary:
+        return Skipped(st.queryid, st.query, f"reads temporary table {', '.join(sorted(set(shape.temporary)))}: "
+                       "it lives in the session that creates it; an index on it is that session's to create",
+                       SkipKind.TEMPORARY)
+    if hit:
+        return Skipped(st.queryid, st.query, f"excluded table {', '.join(hit)}", SkipKind.EXCLUDED)
+    if shape.unbound and not shape.tables:
+        return Skipped(st.queryid, st.query, "references no known table (temporary or dropped?): "
+                       + ", ".join(sorted(set(shape.unbound))[:5]), SkipKind.UNKNOWN_TABLE)
+    if not shape.uses:
+        return Skipped(st.queryid, st.query, "no filter, join or sort on a user table", SkipKind.NO_FILTER)
+    return None
+
+
+def cannot_plan(st: Statement, exc: Exception) -> Skipped:
+    return Skipped(st.queryid, st.query, f"cannot plan: {error_text(exc)}", SkipKind.CANNOT_PLAN)
+
+
+def refused(cand: Candidate, exc: Exception, queries: list[QueryRef]) -> Rejected:
+    """A candidate the server will not create as an index (an aggregate, a volatile function…)."""
+    return Rejected(schema=cand.table[0], table=cand.table[1], keys=[k.ident for k in cand.keys],
+                    reason=f"the server refuses this index: {error_text(exc)}", queries=queries)
+
+
+def invalid_twin(index: Index) -> str:
+    """The hint for an INVALID index that already serves a candidate: health fixes it, no twin is proposed."""
+    return (f'{index.schema}."{index.name}" is INVALID ({index.definition}): the statements it serves '
+            "would use it once complete; `pgtune health` proposes the fix, so no twin is proposed here")
+
+
+def index_reason(cand: Candidate, catalog: Catalog, *, before: float | None, after: float | None, served: int,
+                 upkeep: float, kept: float | None, generic: int, redundant: list[str]) -> str:
+    """Why an index is proposed: what it serves and saves, its predicate, and what it makes redundant.
+
+    ``kept`` is the share of rows a partial index keeps; ``generic`` the statements it
+    serves that were planned with a $n still generic.
+    """
+    reason = _gains(cand, catalog, before, after, served, upkeep, kept)
+    if generic:
+        reason += (f"; {generic} of its statements planned with a $n no rule gives a value "
+                   "(generic there): that part of the gain is the generic plan's")
+    elif cand.foreign_key is not None and not served:
+        reason += "; no statement's plan uses it: it serves the foreign key alone"
+    if redundant:
+        reason += f"; makes existing {', '.join(redundant)} redundant (it serves all they do)"
+    return reason
+
+
+def _gains(cand: Candidate, catalog: Catalog, before: float | None, after: float | None, served: int,
+           upkeep: float, kept: float | None) -> str:
+    parts = []
+    if served:
+        parts.append(f"serves {served} statement{'s' if served != 1 else ''}")
+        if before and after:
+            parts.append(f"planner cost {before / after:.1f}x lower")
+    if cand.where:
+        share = f"{kept:.2%} of rows" if kept is not None else "few rows"
+        parts.append(f"partial: only rows where {cand.where} ({share}{_distinct_note(cand, catalog)})")
+    if cand.include:
+        parts.append("INCLUDE for index-only scans")
+    if cand.foreign_key is not None:
+        fk = cand.foreign_key
+        parts.append(f"foreign key {fk.name} to {fk.ref_table} has no index")
+    if upkeep and before and after:
+        parts.append(f"write upkeep {upkeep:,.0f} < saving {before - after:,.0f}")
+    return "; ".join(parts) or "candidate from the workload shape"
+
+
+def _distinct_note(cand: Candidate, catalog: Catalog) -> str:
+    """Why the predicate's column is status-like, e.g. ``; status has 3 distinct values``."""
+    if cand.where_column is None:
+        return ""
+    n = catalog.distinct_values(cand.table, cand.where_column)
+    return f"; {cand.where_column} has {n:,.0f} distinct values" if n else ""
