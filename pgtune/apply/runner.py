@@ -84,6 +84,16 @@ def _concurrent(step: Step) -> bool:
     return step.kind == ObjectKind.INDEX and step.action in (Action.CREATE, Action.REBUILD, Action.DROP)
 
 
+# Steps whose lock the table's readers or writers queue behind (ACCESS EXCLUSIVE for ADD/DROP CONSTRAINT and
+# SET/DROP NOT NULL, SHARE for CREATE INDEX ON ONLY, a partitioned index's plain DROP INDEX).
+_QUEUEING = (ObjectKind.CONSTRAINT, ObjectKind.NOT_NULL, ObjectKind.INDEX_ON_ONLY, ObjectKind.PARTITIONED_INDEX)
+
+
+def _queues_the_table(step: Step) -> bool:
+    """VALIDATE CONSTRAINT (SHARE UPDATE EXCLUSIVE) blocks neither reads nor writes, so it is not held back."""
+    return step.kind in _QUEUEING and step.action != Action.VALIDATE and bool(step.table)
+
+
 class Applier:
     def __init__(self, conn: psycopg.Connection[Any], directory: Path, *, schema: str = DEFAULT_SCHEMA,
                  retries: int = 5, backoff: float = 1.0, progress: Progress | None = None,
@@ -244,12 +254,15 @@ class Applier:
         self._flush_stats()
 
     def _wait_for_transactions(self, phase: Phase, steps: list[Step]) -> None:
-        """Before anything of the phase runs: the transactions its concurrent steps would wait for, waited for
-        (or apply stops, naming them, with nothing of the phase done). Each step looks again before it runs."""
+        """Before anything of the phase runs: the transactions its concurrent steps would wait for, and those its
+        table-locking steps would queue behind, waited for (or apply stops, naming them, with nothing of the phase
+        done). Each step looks again before it runs."""
         concurrent = [s for s in steps if _concurrent(s)]
         snapshots = any(s.action != Action.DROP for s in concurrent)
         for schema, table in dict.fromkeys((s.schema, s.table) for s in concurrent):
             self.transaction_wait.before(f"phase {phase.number}", schema, table, snapshots=snapshots)
+        for schema, table in dict.fromkeys((s.schema, s.table) for s in steps if _queues_the_table(s)):
+            self.transaction_wait.before(f"phase {phase.number}", schema, table, snapshots=False, queue=True)
 
     def _check_partitions(self, phase: Phase, steps: list[Step]) -> None:
         """Before anything of the phase runs: each partitioned table it indexes has the partitions of emit.
@@ -292,7 +305,14 @@ class Applier:
             self.transaction_wait.before(f"{step.action} {step.label}", step.schema, step.table,
                                          snapshots=step.action != Action.DROP)
         row: list[tuple[int, float]] = []
-        self.lock_retry.run(lambda: self._attempt(history, guard, step, concurrent, row), give_up=lambda n, why: (
+
+        def attempt() -> None:
+            if _queues_the_table(step):
+                self.transaction_wait.before(f"{step.action} {step.label}", step.schema, step.table,
+                                             snapshots=False, queue=True)
+            self._attempt(history, guard, step, concurrent, row)
+
+        self.lock_retry.run(attempt, give_up=lambda n, why: (
             ApplyFailed(f"phase {guard.phase.number}: gave up after {n} lock timeouts on: {one_line(step.text, 90)} "
                         f"(the last: {why})")))
         owned, oid = guard.after(step, was_not_null)

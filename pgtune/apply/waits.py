@@ -33,6 +33,7 @@ from psycopg.rows import dict_row
 
 from .. import catalog_sql
 from .._text import Progress, one_line
+from ..ddl import qualified as ddl_name
 from ..errors import ApplyFailed
 from .watcher import Watcher
 
@@ -85,15 +86,27 @@ class TransactionWait:
     def __init__(self, conn: psycopg.Connection[Any], seconds: float, say: Progress, interval: float = 0.5) -> None:
         self.conn, self.seconds, self.say, self.interval = conn, seconds, say, interval
 
-    def before(self, what: str, schema: str, table: str, *, snapshots: bool) -> None:
-        """Return once no transaction open over IN_THE_WAY_SECONDS stands in the way of ``what``; else ApplyFailed."""
+    def before(self, what: str, schema: str, table: str, *, snapshots: bool, queue: bool = False) -> None:
+        """Return once no transaction open over IN_THE_WAY_SECONDS stands in the way of ``what``; else ApplyFailed.
+
+        ``queue``: ``what`` asks for a lock that readers and writers of the table
+        wait behind (ADD CONSTRAINT, SET NOT NULL, …). Asked while a long
+        transaction holds any lock on the table, it would sit in the lock queue
+        for its whole lock_timeout, and every query of the table behind it, at
+        each retry; so it is not asked until those transactions have ended.
+        """
         first = in_the_way(self.conn, schema, table, snapshots=snapshots, exclude=[])
         if not first:
             return
         waiting = {(t.pid, t.xact_start) for t in first}
         started = time.monotonic()
         said = 0.0
-        self.say(f"{what} would wait for {len(first)} transaction(s) at its end, which blocks nobody but may last: "
+        cost = ("would queue every query of the table behind its lock request while they last"
+                if queue else "at its end, which blocks nobody but may last")
+        self.say(f"{what} would wait for {len(first)} transaction(s) holding {ddl_name(schema, table)} ({cost}): "
+                 f"{'; '.join(t.describe() for t in first)}; waiting up to {self.seconds:.0f}s for them to end, "
+                 "without asking for the lock (--wait-for-transactions)" if queue else
+                 f"{what} would wait for {len(first)} transaction(s) {cost}: "
                  f"{'; '.join(t.describe() for t in first)}; waiting up to {self.seconds:.0f}s for them to end "
                  "(--wait-for-transactions)")
         while True:
@@ -105,9 +118,11 @@ class TransactionWait:
                 return
             waited = time.monotonic() - started
             if waited >= self.seconds:
+                why = ("its lock request would queue the table's queries behind them" if queue else
+                       "a concurrent build waits for each to end")
                 raise ApplyFailed(
-                    f"{what} was not started: {len(left)} transaction(s) still open after {waited:.0f}s, and a "
-                    f"concurrent build waits for each to end: {'; '.join(t.describe() for t in left)}; end them, "
+                    f"{what} was not started: {len(left)} transaction(s) still open after {waited:.0f}s, and "
+                    f"{why}: {'; '.join(t.describe() for t in left)}; end them, "
                     "or apply again with a longer --wait-for-transactions (nothing of this step was built)")
             if waited - said >= PROGRESS_EVERY:
                 said = waited
