@@ -191,7 +191,8 @@ def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, option
     migration = plan.build(suggestion.indexes, slug=options.slug, lock_timeout=options.lock_timeout,
                            statement_timeout=options.statement_timeout,
                            first_phase_share=options.first_phase_share,
-                           constraints=suggestion.constraints.constraints if options.constraints else [],
+                           constraints=[c for c in suggestion.constraints.constraints if c.confidence.written]
+                           if options.constraints else [],
                            partitions=parts)
     return _write_migration(conn, migration, options, say)
 

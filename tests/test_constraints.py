@@ -114,6 +114,27 @@ def test_proposals_on_a_realistic_fixture(conn: psycopg.Connection[Any]) -> None
     assert not advice.findings
 
 
+def test_money_is_a_low_confidence_hint_never_written(db: str, conn: psycopg.Connection[Any],
+                                                       tmp_path: Path) -> None:
+    """u's F3: an invoice line's first discount (-10.00) was refused by a high-confidence "unitAmount" >= 0."""
+    conn.execute('CREATE TABLE "InvoiceLines" (id serial PRIMARY KEY, "invoiceId" int NOT NULL, quantity int NOT NULL,'
+                 ' "unitAmount" numeric(12,2) NOT NULL, "retryCount" int NOT NULL DEFAULT 0)')
+    conn.execute('INSERT INTO "InvoiceLines" ("invoiceId", quantity, "unitAmount", "retryCount") '
+                 "SELECT g % 500, 1 + g % 7, 1 + (g % 900) / 10.0, g % 3 FROM generate_series(1, 20000) g")
+    conn.execute('ANALYZE "InvoiceLines"')
+    got = {(p.table, ",".join(p.columns)): p for p in propose(conn).constraints}
+    assert got[("InvoiceLines", "unitAmount")].confidence == "low"
+    assert got[("InvoiceLines", "retryCount")].confidence == "high"        # a count never goes negative
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", "-", "--emit", str(tmp_path / "m"),
+                                   "--constraints"], input="SELECT 1;")
+    assert out.exit_code == 0, out.output
+    assert "never written to a migration" in out.stdout
+    text = "".join(p.read_text() for p in (tmp_path / "m").glob("*.sql"))
+    assert "retryCount" in text and "unitAmount" not in text
+    assert Applier(conn, tmp_path / "m").apply().phases_run
+    conn.execute('INSERT INTO "InvoiceLines" ("invoiceId", quantity, "unitAmount") VALUES (1, 1, -10.00)')
+
+
 def test_traps_get_nothing(conn: psycopg.Connection[Any]) -> None:
     fixture(conn)
     advice = propose(conn)

@@ -68,8 +68,14 @@ class ConstraintKind(StrEnum):
 class Confidence(StrEnum):
     """How far a proven rule can be trusted without a person's word."""
 
-    HIGH = "high"        # the column's name and data agree (amount, count, start/end)
+    HIGH = "high"        # the column's name and data agree (count, size, start/end)
     MEDIUM = "medium"    # a person should agree first: a new release may write what the rule refuses
+    LOW = "low"          # the data alone: money moves both ways (refunds, credits, discounts); listed, never written
+
+    @property
+    def written(self) -> bool:
+        """Whether ``--emit --constraints`` writes a proposal of this confidence into the migration."""
+        return self is not Confidence.LOW
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ For numeric columns whose names say they count or measure something
 (counts, amounts, prices, quotas, sizes, durations). ``> 0`` when the data
 has no zero and the name is a quantity that zero would make meaningless
 (amount, price, quota, limit, duration, capacity); ``>= 0`` otherwise.
+Money (amount, price, cost, total, fee, credit) is only a low-confidence
+hint, never written to a migration: no negative row yet is no evidence that
+the application never writes a refund, a credit note or a discount line.
 Names that may rightly go negative (balance, delta, offset, latitude) are left
 alone, and so is a column whose DEFAULT the rule would refuse (``width``
 defaulting to ``-1`` as "not measured yet") or that pgtune cannot evaluate.
@@ -29,6 +32,9 @@ SIGNED = names.vocabulary("""
     balance delta diff difference change offset adjust adjustment lat lng lon longitude latitude temperature
     profit pnl score rank position order x y
 """)
+# The last word of the name: money, which real billing writes negative (credit notes, refunds, discount lines).
+MONEY = frozenset({"amount", "amounts", "price", "prices", "cost", "costs", "total", "totals", "fee", "fees",
+                   "credit", "credits"})
 STRICT = frozenset({"amount", "amounts", "price", "prices", "quota", "quotas", "limit", "limits", "duration",
                     "durations", "capacity", "framerate"})
 
@@ -49,7 +55,8 @@ def candidates(columns: list[Column]) -> list[Candidate]:
         unset = c.unset
         if not rule.admits({c.name: unset}):
             continue        # its DEFAULT would be refused (-1 meaning "unknown"), or cannot be evaluated
-        out.append(Candidate(KIND, c.schema, c.table, (c.name,), rule.text(), Confidence.HIGH,
+        confidence = Confidence.LOW if _last(c.name) in MONEY else Confidence.HIGH
+        out.append(Candidate(KIND, c.schema, c.table, (c.name,), rule.text(), confidence,
                              {"type": c.type, "default": unset.expression}, rule))
     return out
 
