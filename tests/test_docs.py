@@ -173,6 +173,7 @@ def test_suggest_json_closed_sets_are_the_code_enums() -> None:
     """A field whose values are a closed set lists exactly its StrEnum's values (the JSON carries them as text)."""
     from enum import StrEnum
 
+    from pgtune.analyze import StepKind
     from pgtune.constraints import Confidence
     from pgtune.prisma.advice import Fit, ProposalKind
 
@@ -185,6 +186,7 @@ def test_suggest_json_closed_sets_are_the_code_enums() -> None:
 
     closed: list[tuple[str, str, type[StrEnum]]] = [
         ("`constraints[]`", "confidence", Confidence),
-        ("`prisma.proposals[]`", "kind", ProposalKind), ("`prisma.proposals[]`", "fit", Fit)]
+        ("`prisma.proposals[]`", "kind", ProposalKind), ("`prisma.proposals[]`", "fit", Fit),
+        ("`curve[]`", "action", StepKind)]
     for section, name, enum in closed:
         assert values(section, name) == {m.value for m in enum}, (section, name)

@@ -34,3 +34,13 @@ def test_several_statements_are_not_one() -> None:
     with pytest.raises(ParseFailed) as exc:
         parse_one("SELECT 1; SELECT 2")
     assert exc.value.kind == Failure.NOT_ONE
+
+
+@pytest.mark.parametrize("sql", ["VACUUM users", "CREATE TABLE t (a int)", "BEGIN"])
+def test_a_utility_statement_is_said_so_where_it_is_bound(sql: str) -> None:
+    from pgtune.analyze.bind import bind
+    from pgtune.capture import Catalog
+
+    with pytest.raises(ParseFailed) as exc:
+        bind(sql, Catalog())
+    assert exc.value.kind == Failure.UTILITY

@@ -23,9 +23,9 @@ from .model import (
            Skipped,
 )
 from .scenarios import Scenario, ValueSource, weighted_cost
-from .selection import SizeBasis
+from .selection import SizeBasis, StepKind
 
 __all__ = ["Advice", "AnalyzedStatement", "Candidate", "CurvePoint", "IndexSuggestion", "Method", "Options", "Origin",
            "QueryRef", "Rejected", "Role", "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped",
-           "StatisticsProposal", "ValueSource", "advise", "after_selection", "bind", "check_trial", "hot",
+           "StatisticsProposal", "StepKind", "ValueSource", "advise", "after_selection", "bind", "check_trial", "hot",
            "serves_index", "sizing", "suggest", "weighted_cost"]

@@ -43,7 +43,7 @@ from .candidates import (
 from .costing import Costing, WhatIf, what_if
 from .footprint import Footprint
 from .model import Advice, CurvePoint, IndexSuggestion, Method
-from .selection import Greedy, Selection, SizeBasis, ident
+from .selection import Greedy, Selection, SizeBasis, StepKind, ident
 from .workload import single_columns, widen_columns, workload_of
 
 
@@ -239,11 +239,11 @@ class _Advisor:
         return chosen
 
     def _curve(self, result: Selection, chosen: int) -> None:
-        self.advice.curve = [CurvePoint(step=0, action="none", index=None, replaces=None, forecast_bytes=0,
+        self.advice.curve = [CurvePoint(step=0, action=StepKind.NONE, index=None, replaces=None, forecast_bytes=0,
                                         hypopg_bytes=0, cost=result.base_cost, chosen=True)]
         for n, s in enumerate(result.steps, start=1):
             self.advice.curve.append(CurvePoint(
-                step=n, action=str(s.kind), index=self._name(s.index),
+                step=n, action=s.kind, index=self._name(s.index),
                 replaces=self._name(s.replaces) if s.replaces is not None else None,
                 forecast_bytes=s.forecast_bytes, hypopg_bytes=s.hypopg_bytes, cost=s.cost, chosen=n <= chosen))
         self.advice.what_if_calls = result.what_if_calls

@@ -99,7 +99,7 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
     row.params, row.generic_params = valuing.params, valuing.generic_params
     if valuing.scenarios:
         main = valuing.scenarios[0]
-        row.values, row.values_source = main.values, str(main.source)
+        row.values, row.values_source = main.values, main.source
         a.scenarios = list(valuing.scenarios)
         row.scenarios = [s.as_dict() for s in valuing.scenarios]
     return a

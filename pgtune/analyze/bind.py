@@ -34,7 +34,7 @@ from pglast.stream import RawStream
 
 from ..capture import Catalog, Table, TableKey
 from ..roles import RoleView, RowFilter
-from ..sqltext import ParseFailed, expression, names, parse, parse_one, printed, seq, walk
+from ..sqltext import Failure, ParseFailed, expression, names, parse, parse_one, printed, seq, walk
 from .params import ParamKind, ParamUse, classify
 
 
@@ -203,7 +203,7 @@ def bind(sql: str, catalog: Catalog, view: RoleView | None = None) -> Shape:
     kinds = {"SelectStmt": "select", "UpdateStmt": "update", "DeleteStmt": "delete", "InsertStmt": "insert"}
     if name not in kinds:
         noise = not (name.startswith(_DDL_PREFIXES) or name in _DDL)
-        raise ParseFailed(f"utility statement ({name}) is not index-tunable", noise=noise)
+        raise ParseFailed(f"utility statement ({name}) is not index-tunable", noise=noise, kind=Failure.UTILITY)
     binder = _Binder(catalog, Shape(kind=kinds[name]), view)
     binder.top = node
     binder.statement(node, None)

@@ -18,6 +18,8 @@ from ..explain import PlanContext
 from .candidates import Origin
 from .extended_stats import StatisticsProposal
 from .extensions import ExtensionNeed
+from .scenarios import ValueSource
+from .selection import StepKind
 from .trial import CostMethod
 from .values import ParamValue
 
@@ -64,7 +66,7 @@ class IndexSuggestion:
     origin: Origin = Origin.WORKLOAD
     queries: list[QueryRef] = field(default_factory=list)
     values: list[dict[str, str | None]] = field(default_factory=list)   # per query: the values it was planned with
-    values_source: list[str] = field(default_factory=list)       # per query: qualstats, stats or generic
+    values_source: list[ValueSource] = field(default_factory=list)   # per query: its main scenario's source
     cost_before: float | None = None      # sum of calls x plan cost of the statements it serves
     cost_after: float | None = None
     maintenance_cost: float | None = None  # writes on the table x WRITE_COST
@@ -82,7 +84,7 @@ class CurvePoint:
     """One step of the selection: the set's size and the workload's cost once the step is taken."""
 
     step: int
-    action: str                 # none (the start), add, widen
+    action: StepKind            # NONE (the start), ADD, WIDEN
     index: str | None           # the index the step builds
     replaces: str | None        # for widen: the narrower index it replaces
     forecast_bytes: int         # the whole set, forecast
@@ -100,7 +102,7 @@ class AnalyzedStatement:
     cost_after: float | None = None
     indexes: list[str] = field(default_factory=list)   # suggested indexes its new plan uses
     values: dict[str, str | None] = field(default_factory=dict)  # "$1" -> the value it was planned with
-    values_source: str = "generic"                     # "qualstats", "stats" (see analyze.values) or "generic"
+    values_source: ValueSource = ValueSource.GENERIC   # the main scenario's source (see analyze.values)
     scenarios: list[dict[str, Any]] = field(default_factory=list)  # values, source, weight of each scenario
     params: list[ParamValue] = field(default_factory=list)   # per $n: value and where it came from
     generic_params: list[str] = field(default_factory=list)  # $n without a value: planned generic

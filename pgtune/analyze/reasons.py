@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .._text import error_text
 from ..capture import Catalog, Index, Statement
-from ..sqltext import ParseFailed
+from ..sqltext import Failure, ParseFailed
 from .bind import Shape
 from .candidates import Candidate
 from .model import QueryRef, Rejected, SkipKind, Skipped
@@ -17,16 +17,16 @@ from .model import QueryRef, Rejected, SkipKind, Skipped
 
 def parse_skip(st: Statement, exc: ParseFailed, text_limit: int) -> Skipped:
     """A statement pglast could not read (or a utility statement): truncated text is said as such."""
-    if exc.reason.startswith("unparsable") and len(st.query.encode()) >= text_limit - 1:
+    if exc.kind in (Failure.SYNTAX, Failure.INCOMPLETE) and len(st.query.encode()) >= text_limit - 1:
         return Skipped(st.queryid, st.query,
                        f"truncated: the text is cut at track_activity_query_size ({text_limit} bytes); "
                        "raise it to see the whole statement", SkipKind.TRUNCATED)
-    if exc.reason.startswith("unparsable") and ("end of input" in exc.reason or "unterminated" in exc.reason):
+    if exc.kind == Failure.INCOMPLETE:
         return Skipped(st.queryid, st.query,
                        "truncated or incomplete statement: " + exc.reason.removeprefix("unparsable: "),
                        SkipKind.TRUNCATED)
     return Skipped(st.queryid, st.query, exc.reason,
-                   SkipKind.UTILITY if exc.reason.startswith("utility") else SkipKind.UNPARSABLE)
+                   SkipKind.UTILITY if exc.kind == Failure.UTILITY else SkipKind.UNPARSABLE)
 
 
 def shape_skip(st: Statement, shape: Shape, exclude: tuple[str, ...]) -> Skipped | None:

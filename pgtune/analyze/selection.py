@@ -60,8 +60,9 @@ def order(key: Ident) -> tuple[object, ...]:
 
 
 class StepKind(StrEnum):
-    """A step adds an index or widens a chosen one by one key column."""
+    """A step adds an index or widens a chosen one by one key column; the curve starts with NONE."""
 
+    NONE = "none"          # the curve's start: no new index (never a step of the selection)
     ADD = "add"
     WIDEN = "widen"
 
