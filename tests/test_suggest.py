@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from pgtune.analyze import Options
+from pgtune.capture import Statement
 from pgtune.cli import cli
 from pgtune.cluster import LocalCluster
 
@@ -100,6 +101,31 @@ def test_no_action_foreign_key_needs_deletes_on_the_parent(conn: psycopg.Connect
     conn.execute("INSERT INTO tags VALUES (1000); DELETE FROM tags WHERE id = 1000")   # the check scans notes
     conn.execute("SELECT pg_stat_force_next_flush()")
     assert [i.columns for i in suggest(conn, statements=[]).indexes] == [["tag"]]
+
+
+FEED = ('SELECT o.id, o.total, u.email FROM "order" o JOIN users u ON u.id = o."userId" '
+        "WHERE o.status = 'pending' ORDER BY o.\"createdAt\" DESC LIMIT 20")
+
+
+@pytest.mark.needs_hypopg
+def test_a_joined_foreign_key_no_plan_uses_leaves_the_set_and_one_kept_for_deletes_says_so(
+        conn: psycopg.Connection[Any]) -> None:
+    """Issue 23 point 8 (`make demo` proposed comments ("userId")): the feed joins users on "order"."userId", so its
+    foreign key was topped up, though the plan probes users' primary key and never reads that index. A key
+    kept because it is joined must be in some statement's plan with the final set; one kept for the deletes
+    on its parent (a search no plan shows) stays, and its reason says so."""
+    shop(conn)     # "order"."userId" REFERENCES users ON DELETE CASCADE, no index; nobody deletes users yet
+    feed = [Statement(queryid=None, query=FEED, calls=100, total_ms=100.0, mean_ms=1.0)]
+    advice = suggest(conn, feed)
+    assert advice.indexes, advice.statements          # the feed gets its index
+    assert [ix.name for ix in advice.indexes if not ix.queries] == [], [(ix.name, ix.reason) for ix in advice.indexes]
+    assert not [ix for ix in advice.indexes if ix.columns == ["userId"]]
+    conn.execute("INSERT INTO users VALUES (0, 'gone@example.com', now()); DELETE FROM users WHERE id = 0")
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    advice = suggest(conn, feed)
+    [fk] = [ix for ix in advice.indexes if ix.columns == ["userId"]]
+    assert not fk.queries and fk.origin == "foreign key"
+    assert "no statement's plan uses it: kept for the deletes on users" in fk.reason, fk.reason
 
 
 def test_foreign_key_the_workload_joins_on_is_found(conn: psycopg.Connection[Any]) -> None:

@@ -35,6 +35,7 @@ from .candidates import (
     Candidate,
     for_foreign_keys,
     from_shape,
+    kept_unused,
     made_redundant,
     merge,
     serves,
@@ -214,10 +215,13 @@ class _Advisor:
             self.say(f"selection: {len(result.steps)} steps, {result.what_if_calls} what-if plans "
                      f"({result.cache_hits} from cache)")
             chosen = self._top_up(cands, chosen, session)
-            used_by = session.settle(chosen, analyses, costed, self._name)
-            serving = set().union(*used_by.values()) if used_by else set()
-            return [(c, session.hypo.sizes.get(ident(c))) for i, c in enumerate(chosen)
-                    if i in serving or c.foreign_key is not None]
+            while True:     # an index no plan uses leaves the set, and the rest are planned again (issue 23.8)
+                used_by = session.settle(chosen, analyses, costed, self._name)
+                serving = set().union(*used_by.values()) if used_by else set()
+                final = [c for i, c in enumerate(chosen) if i in serving or kept_unused(c)]
+                if len(final) == len(chosen):
+                    return [(c, session.hypo.sizes.get(ident(c))) for c in chosen]
+                chosen = final
 
     def _budget(self) -> float | None:
         return self.opts.max_index_mb * 1048576 if self.opts.max_index_mb is not None else None

@@ -64,6 +64,7 @@ class Candidate:
     where_guessed: bool = False          # where_fraction includes the planner's guess for a column comparison
     include: tuple[str, ...] = ()
     hot: bool = True                     # a foreign key's: False when no row references the parent yet
+    parent_deletes: bool = False         # a foreign key's parent sees deletes: each one searches this key
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -271,10 +272,21 @@ def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]],
             continue
         keys = tuple(IndexKey(c) for c in fk.columns)
         cand = Candidate(fk.table_key, keys, len(keys), origin=FOREIGN_KEY, foreign_key=fk,
-                         hot=not empty and not _all_null(catalog, fk))
+                         hot=not empty and not _all_null(catalog, fk), parent_deletes=deletes and not empty)
         if not any(serves_index(i, cand) for i in catalog.indexes_on(fk.table_key)):
             out.append(cand)
     return out
+
+
+def kept_unused(cand: Candidate) -> bool:
+    """Does the set keep this index although no statement's plan uses it?
+
+    Only a foreign key's whose parent sees deletes: each deleted parent row
+    makes the server search the child by this key (to cascade, or to check),
+    a search no plan of the workload shows. A key kept because the workload
+    joins on it must earn its place in a plan, like any other index.
+    """
+    return cand.foreign_key is not None and cand.parent_deletes
 
 
 def _all_null(catalog: Catalog, fk: ForeignKey) -> bool:
@@ -384,7 +396,7 @@ def merge(cands: list[Candidate]) -> list[Candidate]:
         else:
             host.statements |= cand.statements
             if host.foreign_key is None and cand.foreign_key is not None:
-                host.foreign_key = cand.foreign_key
+                host.foreign_key, host.parent_deletes = cand.foreign_key, cand.parent_deletes
     return kept
 
 

@@ -75,10 +75,22 @@ def index_reason(cand: Candidate, catalog: Catalog, *, before: float | None, aft
         reason += (f"; {generic} of its statements planned with a $n no rule gives a value "
                    "(generic there): that part of the gain is the generic plan's")
     elif cand.foreign_key is not None and not served:
-        reason += "; no statement's plan uses it: it serves the foreign key alone"
+        reason += _unused(cand)
     if redundant:
         reason += f"; makes existing {', '.join(redundant)} redundant (it serves all they do)"
     return reason
+
+
+def _unused(cand: Candidate) -> str:
+    """Why a foreign key's index no plan uses is proposed: with HypoPG, only the deletes on its parent keep it
+    (candidates.kept_unused); without, a key the workload joins on is proposed from its shape alone."""
+    fk = cand.foreign_key
+    if fk is None:
+        return ""
+    if not cand.parent_deletes:
+        return "; the workload joins on it (judged by its shape: no plan was asked without HypoPG)"
+    return (f"; no statement's plan uses it: kept for the deletes on {fk.ref_table} (each deleted row makes the "
+            f"server search {fk.table} by this key, to cascade or to check, a search no plan shows)")
 
 
 def _gains(cand: Candidate, catalog: Catalog, before: float | None, after: float | None, served: int,
