@@ -25,7 +25,7 @@ from .. import ddl
 from .._text import Progress
 from ..capture import Statement, WorkloadFilter, sample_row
 from ..snapshot import Snapshot, snapshot
-from . import extended_stats, partitions, reasons, unhelped
+from . import calibration, extended_stats, partitions, reasons, unhelped
 from .analysis import Analysis, Evidence, analyze, bind_all, delete_target
 from .bind import JOIN
 from .candidates import (
@@ -197,7 +197,8 @@ class _Advisor:
         seeds = [c for c in cands if c.foreign_key is None or c.origin == WORKLOAD]
         seeds += [c for c in single_columns(pairs) if self._worth_it(c)]
         self.say(f"what-if costing of {len(seeds)} candidates with hypopg")
-        with what_if(self.costing) as session:
+        pricing = calibration.Pricing(self.catalog, self.footprint.share_kept, self.footprint.distinct)
+        with what_if(self.costing, pricing) as session:
             seeds = session.creatable(seeds, lambda c, exc: self.advice.rejected.append(reasons.refused(
                 c, exc, [analyses[p].statement for p in sorted(c.statements)])))
             workload = [workload_of(analyses[p].shape, analyses[p].row.calls, analyses[p].row.cost_before or 0.0)

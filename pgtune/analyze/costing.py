@@ -19,8 +19,8 @@ import psycopg
 
 from ..capture import Catalog, TableKey
 from ..connect import lost
-from ..explain import explain_scenarios
-from . import anchor, whatif
+from ..explain import Plan, explain_scenarios
+from . import anchor, calibration, whatif
 from .analysis import Analysis
 from .bind import EQ, FUNC, NULL, RANGE
 from .candidates import Candidate
@@ -41,8 +41,12 @@ class Priced:
 class Costing:
     """Plans statements on one connection, in the session each runs in (analyze.sessions)."""
 
-    def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog,
+                 price: Callable[[Plan], float] | None = None) -> None:
         self.conn, self.catalog = conn, catalog
+        # A plan's cost as compared: in a what-if session, with the descents of its hypothetical
+        # b-trees priced in (analyze.calibration, through whatif.Hypothetical.cost).
+        self.price: Callable[[Plan], float] = price or (lambda plan: plan.cost)
 
     def price_now(self, a: Analysis) -> Exception | None:
         """Cost ``a`` with the indexes it has now (its ``cost_before``); the error when it cannot be planned.
@@ -68,7 +72,7 @@ class Costing:
         """
         found = a.scenarios or [Scenario({}, ValueSource.GENERIC)]
         plans = explain_scenarios(self.conn, text or a.query, [s.values for s in found], context=a.row.context)
-        cost = weighted_cost([p.cost for p in plans], found)
+        cost = weighted_cost([self.price(p) for p in plans], found)
         return Priced(cost or 0.0, plans[0].indexes)   # verify checks the main scenario: the index must serve it
 
     def best(self, a: Analysis, config: Iterable[Candidate]) -> Priced:
@@ -193,7 +197,8 @@ class WhatIf:
 
 
 @contextmanager
-def what_if(costing: Costing) -> Iterator[WhatIf]:
-    """A session of hypothetical indexes on ``costing``'s connection, reset whatever happens."""
-    with whatif.session(costing.conn, costing.catalog.leaf_partitions) as hypo:
-        yield WhatIf(costing, hypo)
+def what_if(costing: Costing, pricing: calibration.Pricing | None = None) -> Iterator[WhatIf]:
+    """A session of hypothetical indexes on ``costing``'s connection, reset whatever happens; with
+    ``pricing``, its plans are costed with the b-tree descents HypoPG leaves out (analyze.calibration)."""
+    with whatif.session(costing.conn, costing.catalog.leaf_partitions, pricing) as hypo:
+        yield WhatIf(Costing(costing.conn, costing.catalog, hypo.cost) if pricing is not None else costing, hypo)

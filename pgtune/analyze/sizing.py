@@ -33,6 +33,7 @@ from ..readonly import why_not_read_only
 PAGE = 8192
 USABLE = PAGE - 24 - 16          # page header, btree special space
 FILLFACTOR = 0.90                # btree leaf pages at CREATE INDEX
+NONLEAF_FILLFACTOR = 0.70        # btree inner pages at CREATE INDEX
 MAX_POSTING = 1352               # a posting list tuple at build time: half of BTMaxItemSize
 TID = 6
 # Types whose btree operator class allows deduplication is the common case; these do not.
@@ -152,9 +153,45 @@ def forecast(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], *, i
     if t is not None and t.partitioned:
         return sum(forecast(catalog, leaf, keys, include=include, fraction=fraction, fillfactor=fillfactor)
                    for leaf in catalog.leaf_partitions(table) if leaf != table)
+    leaves, width = _leaves(catalog, table, keys, include, fraction, fillfactor, distinct)
+    if not leaves:
+        return PAGE              # an index on no rows is its metapage (an empty table, a predicate keeping none)
+    fanout = max(2, USABLE // (maxalign(8 + width) + 4))
+    inner, level = 0, leaves
+    while level > 1:
+        level = math.ceil(level / fanout)
+        inner += level
+    return int((leaves + inner + 1) * PAGE)
+
+
+def height(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], *, include: tuple[str, ...] = (),
+           fraction: float | None = None, distinct: float | None = None) -> int:
+    """The levels above the leaves a freshly built btree will have (``bt_metap``'s level; 0: the root is a leaf).
+
+    CREATE INDEX fills inner pages to 70% (BTREE_NONLEAF_FILLFACTOR); a pivot
+    tuple holds the key (suffix truncation keeps it whole for a one-column key).
+    For a partitioned table: the tallest of its partitions' indexes.
+    """
+    t = catalog.tables.get(table)
+    if t is not None and t.partitioned:
+        return max((height(catalog, leaf, keys, include=include, fraction=fraction)
+                    for leaf in catalog.leaf_partitions(table) if leaf != table), default=0)
+    leaves, width = _leaves(catalog, table, keys, include, fraction, FILLFACTOR, distinct)
+    fanout = max(2, int(USABLE * NONLEAF_FILLFACTOR) // (maxalign(8 + width) + 4))
+    levels, level = 0, leaves
+    while level > 1:
+        level = math.ceil(level / fanout)
+        levels += 1
+    return levels
+
+
+def _leaves(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], include: tuple[str, ...],
+            fraction: float | None, fillfactor: float, distinct: float | None) -> tuple[int, float]:
+    """Leaf pages of the index (0 on no rows) and its key width in bytes."""
+    t = catalog.tables.get(table)
     rows = max(t.reltuples if t else 0.0, 0.0) * (fraction if fraction is not None else 1.0)
     if rows <= 0:
-        return PAGE              # an index on no rows is its metapage (an empty table, a predicate keeping none)
+        return 0, 0.0
     cols = catalog.table_columns(table)
     key_cols = [cols.get(k.column) for k in keys]
     width = sum(_width(c, k.expression is not None) for c, k in zip(key_cols, keys, strict=True))
@@ -172,13 +209,7 @@ def forecast(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], *, i
         lists = math.ceil(dups / per_list)
         per_value = lists * (maxalign(8 + width) + 4) + maxalign(dups * TID / lists) * lists
         leaf_bytes = min(leaf_bytes, distinct * per_value)
-    leaves = max(1, math.ceil(leaf_bytes / (USABLE * fillfactor)))
-    fanout = max(2, USABLE // (maxalign(8 + width) + 4))
-    inner, level = 0, leaves
-    while level > 1:
-        level = math.ceil(level / fanout)
-        inner += level
-    return int((leaves + inner + 1) * PAGE)
+    return max(1, math.ceil(leaf_bytes / (USABLE * fillfactor))), width
 
 
 def _distinct(cols: list[ColumnInfo | None], keys: tuple[IndexKey, ...], rows: float) -> float:

@@ -25,14 +25,18 @@ from psycopg.pq import Format
 from .. import ddl
 from ..capture import TableKey
 from ..connect import lost
+from ..explain import Plan
+from . import calibration
 from .candidates import Candidate
 from .selection import Ident, ident, order
 
 
 @contextmanager
-def session(conn: psycopg.Connection[Any], leaves: Leaves | None = None) -> Iterator[Hypothetical]:
+def session(conn: psycopg.Connection[Any], leaves: Leaves | None = None,
+            pricing: calibration.Pricing | None = None) -> Iterator[Hypothetical]:
     """Hypothetical indexes for the planner of ``conn``; ``leaves``: a partitioned table's leaf partitions
-    (Catalog.leaf_partitions), where a HypoPG that refuses one on the partitioned table gets one per leaf."""
+    (Catalog.leaf_partitions), where a HypoPG that refuses one on the partitioned table gets one per leaf;
+    ``pricing``: prices the descents HypoPG leaves out (analyze.calibration), read by Hypothetical.cost."""
     # hypopg's fake OIDs run out after a few thousand indexes; on a primary it can
     # borrow real ones instead (nothing is written to the catalog).
     in_recovery = conn.execute("SELECT /* pgtune */ pg_is_in_recovery()").fetchone()
@@ -41,7 +45,7 @@ def session(conn: psycopg.Connection[Any], leaves: Leaves | None = None) -> Iter
     conn.execute("SELECT /* pgtune */ hypopg_reset()")
     try:
         with _lenient(conn):
-            yield Hypothetical(conn, leaves)
+            yield Hypothetical(conn, leaves, pricing)
     finally:
         if not conn.closed:
             conn.execute("SELECT /* pgtune */ hypopg_reset()")
@@ -89,8 +93,14 @@ class Hypothetical:
     for it and its size is their sum.
     """
 
-    def __init__(self, conn: psycopg.Connection[Any], leaves: Leaves | None = None) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], leaves: Leaves | None = None,
+                 pricing: calibration.Pricing | None = None) -> None:
         self.conn = conn
+        self.pricing = pricing
+        self.calibration: calibration.Calibration | None = None
+        if pricing is not None:
+            row = conn.execute("SELECT /* pgtune */ current_setting('cpu_operator_cost')::float8").fetchone()
+            self.calibration = calibration.Calibration({}, float(row[0]) if row else 0.0025, pricing.distinct)
         self.leaves: Leaves = leaves or (lambda key: [key])
         self.per_leaf: set[TableKey] = set()   # partitioned tables HypoPG refused an index on
         self.names: dict[str, int] = {}   # hypopg's index name -> candidate position
@@ -208,10 +218,17 @@ class Hypothetical:
             made.append((int(oid), name))
             # HypoPG (since 1.2) already sizes a partial index by the rows its predicate keeps.
             estimate += int(size or 0)
+        if self.pricing is not None and self.calibration is not None:
+            descent = self.pricing.descent(cand)
+            self.calibration.descents.update((name, descent) for _oid, name in made)
         self.present[ident(cand)] = made
         self.on_table.setdefault(cand.table, {})[ident(cand)] = None
         self.sizes[ident(cand)] = estimate
         return (made[0][1] if made else ""), estimate
+
+    def cost(self, plan: Plan) -> float:
+        """``plan``'s cost with the descents of its hypothetical b-trees priced in (without pricing: as planned)."""
+        return self.calibration.corrected(plan.plan) if self.calibration is not None and plan.plan else plan.cost
 
     def reset(self) -> None:
         self.conn.execute("SELECT /* pgtune */ hypopg_reset()")

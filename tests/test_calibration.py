@@ -1,0 +1,97 @@
+"""Calibration (issue 28): HypoPG's b-trees have no height, so each descent misses btcostestimate's charge.
+
+Each test plans the same statement over a hypothetical index and over the
+same index built, and asks that pgtune's corrected what-if cost is the built
+one, where HypoPG's own cost is visibly lower: a probe per outer row of a
+nested loop, the misses of a Memoize, a Limit's share, a SubPlan per row, an
+``IN`` list descending once per element.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from pgtune import api
+from pgtune.analyze import Options, whatif
+from pgtune.analyze.calibration import Pricing
+from pgtune.analyze.candidates import Candidate
+from pgtune.capture import Statement, read_catalog
+from pgtune.ddl import IndexKey
+from pgtune.explain import explain
+
+pytestmark = pytest.mark.needs_hypopg
+
+QUERIES = {
+    "nested loop": "SELECT sum(length(p.name)) FROM child c JOIN parent p ON p.id = c.parent_id WHERE c.kind = 3",
+    "memoize": "SELECT count(p.name) FROM kid k JOIN parent p ON p.id = k.pid",
+    "limit": "SELECT p.name FROM kid k JOIN parent p ON p.id = k.pid LIMIT 100",
+    "in list": "SELECT * FROM parent WHERE id IN (1, 2, 3, 4, 5)",
+    "subplan": "SELECT c.id, (SELECT p.name FROM parent p WHERE p.id = c.parent_id) FROM child c WHERE c.kind < 2",
+}
+
+
+def _load(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE parent AS SELECT g AS id, md5(g::text) AS name FROM generate_series(1, 400000) g")
+    conn.execute("CREATE TABLE child AS SELECT g AS id, (g * 7919) % 400000 + 1 AS parent_id, g % 100 AS kind "
+                 "FROM generate_series(1, 100000) g")
+    conn.execute("CREATE TABLE kid AS SELECT g AS id, g % 2000 + 1 AS pid FROM generate_series(1, 100000) g")
+    for table in ("parent", "child", "kid"):
+        conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
+    conn.execute("SET max_parallel_workers_per_gather = 0")
+    # SSD pricing, as the TPC-H benchmark's protocol: at 4.0 the page-fetch estimate (Mackert-Lohman over
+    # HypoPG's size, not the built one) differs by a further ~1% of a probe, which calibration leaves alone.
+    conn.execute("SET random_page_cost = 1.1")
+
+
+def test_the_corrected_what_if_cost_is_the_built_index_cost(conn: psycopg.Connection[Any]) -> None:
+    _load(conn)
+    cand = Candidate(("public", "parent"), (IndexKey("id"),), 1)
+    with whatif.session(conn, pricing=Pricing(read_catalog(conn))) as hypo:
+        hypo.create(0, cand)
+        planned = {name: explain(conn, q) for name, q in QUERIES.items()}
+        what_if = {name: (plan.cost, hypo.cost(plan)) for name, plan in planned.items()}
+    conn.execute("CREATE INDEX parent_id_idx ON parent (id)")
+    built = {name: explain(conn, q) for name, q in QUERIES.items()}
+    for name, (raw, corrected) in what_if.items():
+        assert "parent_id_idx" in built[name].indexes, (name, built[name].plan)
+        real = built[name].cost
+        assert raw < real * 0.97 or real - raw > 0.3, (name, raw, real)   # HypoPG's own cost is visibly lower
+        assert corrected == pytest.approx(real, rel=0.01, abs=0.02), (name, raw, corrected, real)
+
+
+def test_the_height_forecast_is_the_built_height(conn: psycopg.Connection[Any]) -> None:
+    if conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pageinspect'").fetchone() is None:
+        pytest.skip("pageinspect is not installed")
+    conn.execute("CREATE EXTENSION pageinspect")
+    _load(conn)
+    conn.execute("CREATE TABLE tiny AS SELECT g AS id FROM generate_series(1, 300) g")
+    conn.execute("ANALYZE tiny")
+    pricing = Pricing(read_catalog(conn))
+    for table, column in (("tiny", "id"), ("kid", "pid"), ("child", "parent_id"), ("parent", "id"),
+                          ("parent", "name")):
+        conn.execute(sql.SQL("CREATE INDEX probe ON {} ({})").format(sql.Identifier(table), sql.Identifier(column)))
+        row = conn.execute("SELECT level FROM bt_metap('probe')").fetchone()
+        assert row is not None
+        forecast = pricing.descent(Candidate(("public", table), (IndexKey(column),), 1)).height
+        assert forecast == row[0], (table, column, forecast, row[0])
+        conn.execute("DROP INDEX probe")
+
+
+def test_suggest_predicts_the_nested_loop_cost_of_the_built_index(conn: psycopg.Connection[Any]) -> None:
+    """suggest's cost after, for a join probed once per outer row, is what the plan costs once built."""
+    _load(conn)
+    query = QUERIES["nested loop"]
+    options = api.SuggestOptions(indexes=Options(min_rows=0), constraints=False)
+    advice = api.suggest(conn, options, statements=[Statement(query=query, queryid=1, calls=1)]).indexes
+    assert "parent" in {ix.table for ix in advice.indexes}, [ix.ddl for ix in advice.indexes]
+    predicted = advice.workload_cost_after
+    assert predicted is not None
+    for ix in advice.indexes:
+        conn.execute(ix.ddl.encode())
+    built = explain(conn, query)
+    assert {ix.name for ix in advice.indexes if ix.table == "parent"} <= built.indexes
+    assert predicted == pytest.approx(built.cost, rel=0.02), (predicted, built.cost, [ix.ddl for ix in advice.indexes])
