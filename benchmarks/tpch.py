@@ -17,7 +17,20 @@ The data comes from the PyPI package ``tpchgen-cli``, installed into the
 benchmark's cache (not a pgtune dependency). The cache keeps the generated
 files and a loaded cluster, so a second run starts in seconds:
 
+Per budget it prints the built relative cost minus the predicted one, in
+points (the goal: within 2 at every budget; analyze.calibration prices in the
+b-tree descents HypoPG leaves out), and suggest's seconds (goal: 10).
+
+``--index-advisor PATH_OR_URL`` also runs Supabase's index_advisor over the
+same queries in the same run (its SQL file, ``index_advisor--0.2.0.sql`` of
+github.com/supabase/index_advisor, read at run time and never kept here:
+benchmarks/peer_advisor.py), builds its set and prints it beside pgtune's
+built sets: at each of pgtune's sizes on disk, what a greedy on built costs
+reaches with the peer's indexes, and the MB pgtune needs to reach the peer's
+relative cost (the goal: at most half the peer's).
+
     python benchmarks/tpch.py [--cache /var/tmp/pgtune-tpch] [--budgets 250,500,1000,1500,2000]
+                              [--index-advisor /path/to/index_advisor--0.2.0.sql]
 """
 
 from __future__ import annotations
@@ -33,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import peer_advisor
 import psycopg
 from bound import best_within, improve
 from psycopg import sql
@@ -46,6 +60,8 @@ from pgtune.cluster import LocalCluster
 from pgtune.explain import explain
 
 HERE = Path(__file__).parent
+GAP_POINTS = 2.0     # the issue's bound on |built - predicted| relative cost, in percentage points
+SUGGEST_SECONDS = 10.0
 WHOLE = 300_000   # tables up to this many rows are analyzed whole (default_statistics_target = 1000)
 PROTOCOL = {"random_page_cost": "1.1", "max_parallel_workers_per_gather": "0", "jit": "off",
             "shared_buffers": "1GB", "maintenance_work_mem": "512MB", "max_wal_size": "8GB",
@@ -538,6 +554,41 @@ def bounds(conn: psycopg.Connection[Any], report: dict[str, Any], every: dict[st
                 print(f"  {b['budget_mb']} MB: {', '.join(b['local_search']['indexes'])}")
 
 
+def side_by_side(conn: psycopg.Connection[Any], report: dict[str, Any], peer: peer_advisor.Advice,
+                 base: float) -> None:
+    """The peer's set built for real beside pgtune's built sets; and what the peer's indexes reach at each of
+    pgtune's sizes when a greedy on built costs picks among them (the peer itself has no budget)."""
+    built: dict[str, Any] = {}
+    build(conn, list(peer.indexes.values()), built)
+    cost, failed = planned_cost(conn)
+    mb = sum(real_size(conn, n) for n in built) / 1048576
+    build(conn, [], built)
+    steps = reach(conn, peer.indexes, base)
+    whole = cost / base
+    report["index_advisor"] = {"indexes": sorted(peer.indexes), "relative_cost_built": whole, "real_mb": mb,
+                               "seconds": peer.seconds, "errors": peer.errors, "failed": failed,
+                               "greedy": [{"index": n, "real_mb": m, "relative_cost": c} for n, m, c in steps]}
+    rows = []
+    beats = True
+    for b in report["budgets"]:
+        theirs = [c for _n, m, c in steps if m <= b["real_mb"]]
+        best = min(theirs) if theirs else 1.0
+        beats &= b["relative_cost_real"] < best
+        rows.append([f"{b['real_mb']:.0f}", f"{b['relative_cost_real']:.1%}", f"{best:.1%}"])
+    ours = [b for b in report["budgets"] if b["relative_cost_real"] <= whole]
+    reach_mb = min((b["real_mb"] for b in ours), default=None)
+    print(f"\nSupabase index_advisor over the same 19 queries: {len(peer.indexes)} single-column indexes, "
+          f"{mb:.0f} MB on disk, built relative cost {whole:.1%}, {peer.seconds:.1f} s for all queries"
+          + (f"; errors: {'; '.join(peer.errors)}" if peer.errors else "") + "\n")
+    print(tabulate(rows, headers=["MB on disk", "pgtune (built)", "index_advisor's indexes within it (greedy on "
+                                  "built costs)"], disable_numparse=True))
+    half = reach_mb is not None and reach_mb <= mb / 2
+    print(f"\npgtune's built set beats index_advisor's at every size: {'yes' if beats else 'NO'}; reaches its "
+          f"{whole:.1%} with " + (f"{reach_mb:.0f} MB" if reach_mb is not None else "no budget run")
+          + f" ({'at most' if half else 'MORE than'} half its {mb:.0f} MB)")
+    report["index_advisor"].update(beaten_at_every_size=beats, pgtune_mb_to_reach=reach_mb)
+
+
 def peers_near(mb: float) -> str:
     near = [p for p in PEERS if abs(p[2] - mb) <= 0.5 * mb]
     return "; ".join(f"{n} {c:.1%} at {m} MB" for n, c, m in near) or "-"
@@ -566,6 +617,10 @@ def main() -> None:
     ap.add_argument("--wide", action="store_true",
                     help="with --bound: from each HypoPG-MB answer, a local search over a far wider pool (pairs "
                          "and covering indexes per query on every table; about an hour more on 2 cores)")
+    ap.add_argument("--index-advisor", metavar="PATH_OR_URL",
+                    help="also run Supabase's index_advisor over the same queries, from its SQL file "
+                         "(index_advisor--0.2.0.sql of github.com/supabase/index_advisor; read at run time), "
+                         "build its set and print it beside pgtune's")
     args = ap.parse_args()
     budgets = [float(b) for b in args.budgets.split(",")]
     pg = cluster(args.cache, args.scale)
@@ -583,6 +638,8 @@ def main() -> None:
                 raise SystemExit(f"queries that do not plan: {', '.join(failed)}")
             # Every budget is advised on the bare database first (built indexes would change the advice).
             advised = [(budget, *advise(conn, budget, SizeBasis.FORECAST)) for budget in budgets]
+            peer = peer_advisor.run(pg.dsn_for("tpch"), peer_advisor.read_source(args.index_advisor), queries()) \
+                if args.index_advisor else None
             rows: list[list[Any]] = []
             built: dict[str, Any] = {}
             previous: list[tuple[str, str | None]] = []
@@ -609,16 +666,25 @@ def main() -> None:
                     "suggest_seconds": seconds, "what_if_plans": advice.what_if_calls, "failed": failed,
                     "index_names": sorted(names)}
                 report["budgets"].append(figures)
+                gap = 100 * (real / base - figures["relative_cost_hypothetical"])
+                figures["gap_points"] = gap
                 rows.append([f"{budget:g}", figures["indexes"], f"{figures['forecast_mb']:.0f}",
                              f"{figures['real_mb']:.0f}", f"{figures['hypopg_mb']:.0f}",
-                             f"{figures['relative_cost_hypothetical']:.1%}", f"{real / base:.1%}",
+                             f"{figures['relative_cost_hypothetical']:.1%}", f"{real / base:.1%}", f"{gap:+.1f}",
                              f"{seconds:.1f}s", advice.what_if_calls, ", ".join(failed) or "none"])
             build(conn, [], built)
             print(f"TPC-H SF{args.scale:g}, 19 queries; budget and sizes in MB; relative cost = planner cost "
                   "with the indexes / without\n")
             print(tabulate(rows, headers=["budget (forecast)", "indexes", "forecast", "real", "HypoPG est.",
-                                          "rel. cost (what-if)", "rel. cost (built)", "suggest",
-                                          "what-if plans", "failed"], disable_numparse=True))
+                                          "rel. cost (what-if)", "rel. cost (built)", "built - what-if (points)",
+                                          "suggest", "what-if plans", "failed"], disable_numparse=True))
+            worst_gap = max(abs(b["gap_points"]) for b in report["budgets"])
+            print(f"\nbuilt cost within {GAP_POINTS:g} points of the prediction at every budget: "
+                  f"{'yes' if worst_gap <= GAP_POINTS else 'NO'} (largest gap {worst_gap:.1f} points); "
+                  f"suggest within {SUGGEST_SECONDS:g} s per budget: "
+                  f"{'yes' if all(b['suggest_seconds'] <= SUGGEST_SECONDS for b in report['budgets']) else 'NO'}")
+            if peer is not None:
+                side_by_side(conn, report, peer, base)
             ratios = {n: f / r for n, (f, r) in sizes.items() if f and r}
             worst = max(ratios.items(), key=lambda kv: max(kv[1], 1 / kv[1]))
             print(f"\nsets nested: {'yes' if nested else 'NO'}; forecast/real size of {len(ratios)} indexes: "
