@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -562,3 +563,35 @@ def test_a_warm_run_is_compared_with_the_cut_predicted_for_a_warm_cache(conn: ps
     assert r.as_dict()["compared_ratio"] == r.warm_predicted_ratio
     cold = replace(r, read_blocks=12)               # a run that read from disk: the usual prediction
     assert cold.compared_ratio == r.predicted_ratio
+
+
+def test_a_warm_price_is_of_the_scans_the_server_runs(conn: psycopg.Connection[Any]) -> None:
+    """issue 28: priced for a warm cache the planner would read ``ev`` by an Index Scan where the server runs a
+    Bitmap Heap Scan; the warm cost is then taken with that scan kept (enable_indexscan off), not dropped."""
+    from pgtune.baseline import plan_target
+    from pgtune.baseline_warm import _both
+
+    conn.execute("CREATE TABLE ev AS SELECT g AS id, (g * 7919) % 20000 AS uid, g % 1000 AS amount "
+                 "FROM generate_series(1, 200000) g")
+    conn.execute("CREATE INDEX ev_uid ON ev (uid)")
+    conn.execute("VACUUM ANALYZE ev")
+    for _ in range(20):     # autovacuum's snapshot can keep the first VACUUMs from marking pages all-visible
+        row = conn.execute("SELECT relallvisible >= relpages FROM pg_class WHERE relname = 'ev'").fetchone()
+        if row and row[0]:
+            break
+        time.sleep(0.5)
+        conn.execute("VACUUM ev")
+    query = "SELECT id, amount FROM ev WHERE uid = 42"
+    t = Target(queryid=1, query=query, calls=1, baseline_cost=None)
+    warm = {"random_page_cost": "1"}
+    assert "Bitmap Heap Scan" in plan_target(conn, t).main.plan["Plan"]["Node Type"]
+    assert plan_target(conn, replace(t, settings=warm)).main.plan["Plan"]["Node Type"] == "Index Scan"
+    cost = _both(conn, t, warm)
+    same = plan_target(conn, replace(t, settings={**warm, "enable_indexscan": "off", "enable_indexonlyscan": "off",
+                                                  "enable_seqscan": "off"}))
+    assert same.main.plan["Plan"]["Node Type"] == "Bitmap Heap Scan"
+    assert cost == same.cost < plan_target(conn, t).cost
+    # enable_indexscan = off would penalize an Index Only Scan too: a plan that uses one keeps it on.
+    covered = replace(t, query="SELECT count(*) FROM ev WHERE uid = 42")
+    assert plan_target(conn, covered).main.plan["Plan"]["Plans"][0]["Node Type"] == "Index Only Scan"
+    assert _both(conn, covered, warm) == plan_target(conn, replace(covered, settings=warm)).cost
