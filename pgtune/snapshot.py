@@ -24,6 +24,7 @@ from .capture import (
     WorkloadFilter,
     merge_workloads,
     query_text_limit,
+    read_adhoc,
     read_catalog,
     read_temporary_names,
     read_workload,
@@ -79,12 +80,14 @@ class Snapshot:
     constants: dict[int, list[QualConstant]] = field(default_factory=dict)   # queryid -> pg_qualstats constants
     shares: dict[int, list[QualShare]] = field(default_factory=dict)   # queryid -> quals seen without a constant
     roles: Roles = field(default_factory=Roles)  # the workload's roles: search_path, row security
+    left_out: list[str] = field(default_factory=list)   # whose statements were not counted as the workload, and why
 
     def hints(self) -> list[str]:
         if not self.hidden:
-            return []
+            return list(self.left_out)
         total = len(self.hidden) + len(self.statements)
-        return [f"{len(self.hidden)} of the top {total} statements are hidden from role "
+        return [*self.left_out,
+                f"{len(self.hidden)} of the top {total} statements are hidden from role "
                 f"{self.capabilities.role!r} (<insufficient privilege>): "
                 f"GRANT pg_read_all_stats TO {ddl.name(self.capabilities.role)};"]
 
@@ -143,7 +146,8 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
         text_limit=query_text_limit(conn), from_server=from_server,
         constants=read_constants(conn) if from_server and caps.qualstats_installed else {},
         shares=read_shares(conn) if from_server and caps.qualstats_installed else {},
-        roles=read_roles(conn, userids, catalog.search_path))
+        roles=read_roles(conn, userids, catalog.search_path),
+        left_out=read_adhoc(conn, workload or WorkloadFilter()) if from_server else [])
 
 
 def read_constants(conn: psycopg.Connection[Any]) -> dict[int, list[QualConstant]]:

@@ -3,8 +3,33 @@
 -- tagged /* pgtune */ and left out, and so is every utility statement. A SQL-level
 -- PREPARE stays: pg_stat_statements counts its EXECUTEs under its text, and
 -- pgtune analyzes its body.
--- Parameters: database (NULL: the current one), min_calls, min_mean_ms,
--- min_total_ms, limit.
+-- Whose statements: with roles (a text[]), those roles' only; without, every
+-- role's, except a superuser's where another role ran statements too: the
+-- application runs as its own role, and a superuser's statements beside it are
+-- a person's (psql, a console), not the workload (see workload_adhoc.sql).
+-- Parameters: database (NULL: the current one), roles (NULL or text[]),
+-- min_calls, min_mean_ms, min_total_ms, limit.
+WITH statements AS (
+    SELECT s.queryid,
+           s.userid,
+           s.query,
+           s.calls,
+           s.total_exec_time,
+           s.mean_exec_time,
+           s.rows,
+           r.rolname,
+           coalesce(r.rolsuper, false) AS superuser
+    FROM pg_stat_statements AS s
+        JOIN pg_catalog.pg_database AS d ON d.oid = s.dbid
+        LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = s.userid
+    WHERE d.datname = coalesce(%(database)s, current_database())
+      AND strpos(s.query, '/* pgtune */') = 0
+      -- Utility statements never take a slot of --top: session chatter, maintenance,
+      -- DDL, and EXPLAIN (someone's EXPLAIN ANALYZE in psql is not the workload).
+      AND s.query !~* '^\s*((/\*([^*]|\*+[^*/])*\*+/|--[^\n]*(\n|$))\s*)*(explain|set|reset|show|begin|start|commit|end|rollback|abort|savepoint|release|execute|deallocate|discard|vacuum|analyze|checkpoint|listen|unlisten|notify|lock|copy|create|alter|drop|grant|revoke|comment|truncate|reindex|cluster|refresh|security|load|do|call|declare|fetch|move|close)\M'
+), application AS (
+    SELECT EXISTS (SELECT 1 FROM statements WHERE NOT superuser) AS has_own_role
+)
 SELECT /* pgtune */ s.queryid,
        s.userid::int8 AS userid,       -- the role that ran it: its search_path and row security
        s.query,
@@ -12,14 +37,9 @@ SELECT /* pgtune */ s.queryid,
        s.total_exec_time AS total_ms,
        s.mean_exec_time AS mean_ms,
        s.rows
-FROM pg_stat_statements AS s
-    JOIN pg_catalog.pg_database AS d ON d.oid = s.dbid
-WHERE d.datname = coalesce(%(database)s, current_database())
-  AND strpos(s.query, '/* pgtune */') = 0
-  -- Utility statements never take a slot of --top: session chatter, maintenance,
-  -- DDL, and EXPLAIN (someone's EXPLAIN ANALYZE in psql is not the workload).
-  AND s.query !~* '^\s*((/\*([^*]|\*+[^*/])*\*+/|--[^\n]*(\n|$))\s*)*(explain|set|reset|show|begin|start|commit|end|rollback|abort|savepoint|release|execute|deallocate|discard|vacuum|analyze|checkpoint|listen|unlisten|notify|lock|copy|create|alter|drop|grant|revoke|comment|truncate|reindex|cluster|refresh|security|load|do|call|declare|fetch|move|close)\M'
-
+FROM statements AS s, application AS a
+WHERE CASE WHEN %(roles)s::text[] IS NOT NULL THEN s.rolname = ANY (%(roles)s::text[])
+           ELSE NOT (s.superuser AND a.has_own_role) END
   AND s.calls >= %(min_calls)s
   AND s.mean_exec_time >= %(min_mean_ms)s
   AND s.total_exec_time >= %(min_total_ms)s

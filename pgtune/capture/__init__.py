@@ -30,6 +30,7 @@ from .workload import (
                       fold_executions,
                       merge_workloads,
                       query_text_limit,
+                      read_adhoc,
                       read_queries_file,
                       read_temporary_names,
                       read_workload,
@@ -39,5 +40,6 @@ from .workload import (
 
 __all__ = ["Catalog", "ColumnInfo", "ColumnStats", "ForeignKey", "Index", "OnDelete", "Statement", "Table", "TableKey",
            "TableKind", "WorkloadFilter", "decode_queries", "distinct_count", "fold_executions", "merge_workloads",
-           "query_text_limit", "read_catalog", "read_queries_file", "read_temporary_names", "read_workload",
+           "query_text_limit", "read_adhoc", "read_catalog", "read_queries_file", "read_temporary_names",
+           "read_workload",
            "reset_counters", "sample_row", "split_statements", "temporary_names", "write_window_scale"]

@@ -34,6 +34,9 @@ class WorkloadFilter:
     min_mean_ms: float = 0.0
     min_total_ms: float = 0.0
     database: str | None = None     # None: the connected database
+    # Whose statements are the workload: these roles' only; () the application's: every role's but a superuser's
+    # beside another role's (a person in psql, not the application).
+    roles: tuple[str, ...] = ()
 
 
 def read_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter | None = None) -> list[Statement]:
@@ -46,12 +49,23 @@ def read_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter | None = N
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.load("workload_statements"),
                     {"limit": f.top, "min_calls": f.min_calls, "min_mean_ms": f.min_mean_ms,
-                     "min_total_ms": f.min_total_ms, "database": f.database})
+                     "min_total_ms": f.min_total_ms, "database": f.database, "roles": list(f.roles) or None})
         return [
             Statement(query=r["query"], queryid=r["queryid"], calls=r["calls"],
                       total_ms=r["total_ms"], mean_ms=r["mean_ms"], rows=r["rows"], userid=int(r["userid"]))
             for r in cur.fetchall()
         ]
+
+
+def read_adhoc(conn: psycopg.Connection[Any], filt: WorkloadFilter) -> list[str]:
+    """One line per superuser whose statements read_workload left out by default, or none."""
+    if filt.roles:
+        return []
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(catalog_sql.load("workload_adhoc"), {"database": filt.database}).fetchall()
+    return [f"left out {r['statements']:,} statement(s) ({r['calls']:,} calls) run by superuser {r['role']} beside "
+            f"the application's own roles (a person's, not the workload's); to count them: --workload-role "
+            f"{r['role']} (and the application's roles)" for r in rows]
 
 
 def read_temporary_names(conn: psycopg.Connection[Any], database: str | None = None,

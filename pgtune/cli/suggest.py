@@ -48,6 +48,9 @@ from .shell import (
 @click.option("--min-total-ms", default=0.0, show_default=True, type=click.FloatRange(0),
               help="Ignore statements with less total time.")
 @click.option("--database", default=None, help="Read this database's statements (default: the connected one).")
+@click.option("--workload-role", "workload_roles", multiple=True, metavar="ROLE",
+              help="Only these roles' statements are the workload (repeatable). Default: every role's, except a "
+                   "superuser's beside the application's own roles (a person in psql, not the application).")
 @click.option("--exclude", multiple=True, metavar="TABLE", help="Leave out statements on this table (repeatable).")
 @click.option("--queries", "queries_file", type=click.File("rb"), default=None,
               help="A .sql file of statements to analyze instead of pg_stat_statements ('-' for stdin).")
@@ -91,7 +94,8 @@ from .shell import (
                 "With --prisma-schema: add the lines to the file in place (the rest stays byte for byte).")
 @handle_errors
 def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: float, min_total_ms: float,
-            database: str | None, exclude: tuple[str, ...], queries_file: Any, as_role: str | None,
+            database: str | None, workload_roles: tuple[str, ...], exclude: tuple[str, ...], queries_file: Any,
+            as_role: str | None,
             workload_dsn: tuple[str, ...],
             min_rows: int, max_indexes: int | None, max_index_mb: float | None, size_basis: str, no_hypopg: bool,
             trial_dsn: str | None, no_index_kinds: bool,
@@ -111,6 +115,7 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
       pgtune suggest --format json > advice.json
       pgtune suggest --queries slow.sql --exclude audit_log
       pgtune suggest --queries slow.sql --role app_user
+      pgtune suggest --workload-role app_user --workload-role app_worker
       pgtune suggest --workload-dsn "host=replica1 dbname=app" --emit
       pgtune suggest --emit --constraints
       pgtune suggest --prisma-schema prisma/schema.prisma --write
@@ -122,7 +127,8 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
         raise click.UsageError("--constraints needs --emit (and not --no-constraints)")
     options = api.SuggestOptions(
         indexes=Options(workload=WorkloadFilter(top=top, min_calls=min_calls, min_mean_ms=min_mean_ms,
-                                                min_total_ms=min_total_ms, database=database),
+                                                min_total_ms=min_total_ms, database=database,
+                                                roles=workload_roles),
                         min_rows=min_rows, max_indexes=max_indexes, max_index_mb=max_index_mb,
                         size_basis=SizeBasis(size_basis), exclude=exclude,
                         use_hypopg=False if no_hypopg else None),

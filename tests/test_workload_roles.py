@@ -1,0 +1,74 @@
+"""Whose statements are the workload (u's F7): a DBA's ad-hoc psql queries as a superuser, beside the application's
+own role, put an index on a legacy table the application never reads. Now a superuser's statements beside another
+role's are left out by default, with one line saying so; --workload-role names the workload's roles."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+from click.testing import CliRunner
+from psycopg import sql
+
+from pgtune.cli import cli
+
+SETUP = """
+CREATE TABLE legacy_accounts (id bigint PRIMARY KEY, email text NOT NULL);
+INSERT INTO legacy_accounts SELECT g, 'a' || g || '@example.com' FROM generate_series(1, 60000) g;
+CREATE TABLE orders (id bigint PRIMARY KEY, "customerId" bigint NOT NULL, total numeric NOT NULL);
+INSERT INTO orders SELECT g, g % 5000, g % 700 FROM generate_series(1, 80000) g;
+ANALYZE legacy_accounts, orders;
+"""
+
+
+def _role(conn: psycopg.Connection[Any], name: str) -> None:
+    conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+    conn.execute(sql.SQL("GRANT SELECT ON orders TO {}").format(sql.Identifier(name)))
+
+
+def _read(out: str) -> set[str]:
+    """The tables the analyzed statements read (by name, in their text)."""
+    texts = [st["query"] for st in json.loads(out)["statements"]]
+    return {t for t in ("orders", "legacy_accounts") if any(t in q for q in texts)}
+
+
+def _tables(out: str) -> set[str]:
+    return {ix["table"] for ix in json.loads(out)["indexes"]}
+
+
+def test_a_superusers_adhoc_statements_beside_the_app_are_not_the_workload(db: str, conn: psycopg.Connection[Any]
+                                                                          ) -> None:
+    conn.execute(SETUP)
+    _role(conn, "shop_app")
+    conn.execute("SELECT pg_stat_statements_reset(), pg_stat_reset()")   # the window starts after the load
+    with psycopg.connect(db, user="shop_app", autocommit=True) as app:
+        for i in range(300):
+            app.execute('SELECT id, total FROM orders WHERE "customerId" = %s', (i,))
+    for i in range(20):                                 # the DBA, as the harness's superuser, in psql
+        conn.execute("SELECT count(*) FROM legacy_accounts WHERE email = %s", (f"a{i}@example.com",))
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--format", "json", "--no-constraints"])
+    assert out.exit_code == 0, out.output
+    assert _tables(out.stdout) == {"orders"}
+    hints = json.loads(out.stdout)["hints"]
+    assert any("run by superuser" in h and "--workload-role" in h for h in hints), hints
+    named = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--format", "json", "--no-constraints",
+                                     "--workload-role", conn.info.user, "--workload-role", "shop_app"])
+    assert named.exit_code == 0, named.output
+    assert {"orders", "legacy_accounts"} <= _read(named.stdout)        # both roles' statements analyzed
+    assert _read(out.stdout) == {"orders"}
+    only = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--format", "json", "--no-constraints",
+                                    "--workload-role", conn.info.user])
+    assert _tables(only.stdout) == {"legacy_accounts"}
+
+
+def test_a_superuser_alone_is_the_application(db: str, conn: psycopg.Connection[Any]) -> None:
+    """Many applications run as the superuser: with no other role's statements, nothing is left out."""
+    conn.execute(SETUP)
+    conn.execute("SELECT pg_stat_statements_reset(), pg_stat_reset()")   # the window starts after the load
+    for i in range(300):
+        conn.execute('SELECT id, total FROM orders WHERE "customerId" = %s', (i,))
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--format", "json", "--no-constraints"])
+    assert out.exit_code == 0, out.output
+    assert _tables(out.stdout) == {"orders"}
+    assert not any("left out" in h for h in json.loads(out.stdout)["hints"])
