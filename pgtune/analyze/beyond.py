@@ -2,7 +2,9 @@
 
 A BRIN candidate is costed with HypoPG, like a b-tree. A GIN candidate is
 built for real on the clone the DBA names (``--trial-dsn``, analyze.trial);
-without one it is not proposed, and a hint says what it would serve. A
+without one, on a bounded sample of the table in a temporary table of
+pgtune's own session (analyze.sample_cost), its plan change scaled to the
+real statement's cost; where neither can run, a hint says what it would serve. A
 candidate is proposed when the plans of the statements it serves use it and
 their calls x cost falls by at least MIN_CUT, net of what it costs the
 table's writes: every insert writes it, and one on a column the workload's
@@ -30,6 +32,7 @@ from . import extensions, hot, hot_charge
 from .extended_stats import Planned, planned
 from .kinds import TRIGRAM, KindCandidate, candidates
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
+from .sample_cost import on_sample
 from .trial import CostMethod, TrialCost, TrialFailed, on_clone
 
 MIN_CUT = 0.10              # the statements served must cost at least this share less
@@ -69,7 +72,7 @@ def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
         if not positions:
             continue
         served = [statements[p] for p in positions]
-        costed = _cost(conn, cand, served, trial=trial, use_hypopg=use_hypopg, say=say)
+        costed = _cost(conn, catalog, cand, served, trial=trial, use_hypopg=use_hypopg, say=say)
         if isinstance(costed, str):
             advice.hints.append(costed)
             continue
@@ -125,15 +128,15 @@ def _what(cand: KindCandidate) -> str:
     return f"{cand.method} ({cand.key.expression or cand.key.column}{opclass}) on {ddl.qualified(*cand.table)}"
 
 
-def _cost(conn: psycopg.Connection[Any], cand: KindCandidate, served: list[Planned], *,
+def _cost(conn: psycopg.Connection[Any], catalog: Catalog, cand: KindCandidate, served: list[Planned], *,
           trial: psycopg.Connection[Any] | None, use_hypopg: bool, say: Callable[[str], None]) -> _Costed | str:
-    """The candidate's costs (or why it has none): HypoPG for BRIN, a trial build on the clone for GIN."""
+    """The candidate's costs (or why it has none): HypoPG for BRIN; for GIN a trial build on the clone, else on a
+    sample (analyze.sample_cost)."""
     if cand.method == IndexMethod.BRIN and use_hypopg:
         say(f"costing {_what(cand)} with HypoPG")
         return _hypothetical(conn, cand, served)
     if trial is None:
-        return (f"{_what(cand)} would serve {', '.join(cand.filters[:3])}: HypoPG cannot cost a "
-                f"{cand.method} index; give --trial-dsn (a copy of this database) to cost it with a trial build")
+        return _sampled(conn, catalog, cand, served, say)
     say(f"costing {_what(cand)} with a trial build on the clone")
     try:
         t: TrialCost = on_clone(trial, cand.table, cand.key, cand.method, cand.extension, served)
@@ -141,6 +144,21 @@ def _cost(conn: psycopg.Connection[Any], cand: KindCandidate, served: list[Plann
         return f"{_what(cand)} not costed: the trial build on the clone failed: {exc}"
     note = f"built on the clone ({t.rows:,.0f} rows): {t.size_bytes / 1048576:.1f} MB"
     return _Costed(cand, CostMethod.TRIAL_CLONE, t.before, t.after, t.used, t.size_bytes, note)
+
+
+def _sampled(conn: psycopg.Connection[Any], catalog: Catalog, cand: KindCandidate, served: list[Planned],
+             say: Callable[[str], None]) -> _Costed | str:
+    """No clone: built on a bounded sample in a temporary table of this session, the plan change scaled."""
+    say(f"costing {_what(cand)} with a build on a sample of the table")
+    real = [p[0] if p else None for p in (_plan(conn, st) for st in served)]
+    try:
+        t = on_sample(conn, catalog, cand.table, cand.key, cand.method, cand.extension, served, real)
+    except TrialFailed as exc:
+        return (f"{_what(cand)} would serve {', '.join(cand.filters[:3])}: not costed on a sample ({exc}); "
+                "give --trial-dsn (a copy of this database) to cost it with a trial build")
+    note = (f"built on a sample of {t.rows:,.0f} rows ({t.share:.1%} of the table) in a temporary table: "
+            f"{t.size_bytes / 1048576:.1f} MB scaled to the whole table")
+    return _Costed(cand, CostMethod.SAMPLE, t.before, t.after, t.used, t.size_bytes, note)
 
 
 def _hypothetical(conn: psycopg.Connection[Any], cand: KindCandidate, served: list[Planned]) -> _Costed | str:

@@ -35,6 +35,7 @@ class CostMethod(StrEnum):
 
     HYPOPG = "hypopg"                # a hypothetical index (b-tree, BRIN)
     TRIAL_CLONE = "trial-clone"      # a real index built on the clone the DBA named (--trial-dsn), rolled back
+    SAMPLE = "sample"                # a real index built on a sample in a temporary table, scaled (sample_cost)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def on_clone(trial: psycopg.Connection[Any], table: TableKey, key: IndexKey, met
             trial.execute("SET /* pgtune */ LOCAL standard_conforming_strings = on")
             rows = _rows(trial, table)
             if extension is not None:
-                key = _on_clone_opclass(trial, key, extension)
+                key = opclass_with_extension(trial, key, extension)
             before = [_cost(trial, st, None) for st in statements]
             index = ddl.identifier(["pgtune_trial", name, key.label])
             trial.execute(ddl.create_index(schema, name, index, (key,), concurrently=False, method=method))
@@ -87,8 +88,8 @@ def _rows(trial: psycopg.Connection[Any], table: TableKey) -> float:
     return float(row[0])
 
 
-def _on_clone_opclass(trial: psycopg.Connection[Any], key: IndexKey, extension: str) -> IndexKey:
-    """The operator class as the clone has it: pg_trgm created there in the rolled-back transaction if missing."""
+def opclass_with_extension(trial: psycopg.Connection[Any], key: IndexKey, extension: str) -> IndexKey:
+    """The operator class as the server has it: pg_trgm created in the (rolled-back) transaction if missing."""
     trial.execute(ddl.create_extension(extension))
     row = trial.execute("SELECT /* pgtune */ n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n "
                         "ON n.oid = e.extnamespace WHERE e.extname = %s", (extension,)).fetchone()
@@ -111,7 +112,7 @@ def _cost(trial: psycopg.Connection[Any], st: Planned, index: str | None) -> tup
         with trial.transaction():
             for step in PlanContext(search_path=st.context.search_path).steps(trial):   # the role may be missing
                 trial.execute(step)
-            plan = _explain(trial, text, len(left))
+            plan = explain_json(trial, text, len(left))
     except psycopg.Error:
         if lost(trial):
             raise
@@ -119,7 +120,7 @@ def _cost(trial: psycopg.Connection[Any], st: Planned, index: str | None) -> tup
     return float(plan["Total Cost"]), index is not None and index in index_names(plan)
 
 
-def _explain(trial: psycopg.Connection[Any], text: str, nparams: int) -> dict[str, Any]:
+def explain_json(trial: psycopg.Connection[Any], text: str, nparams: int) -> dict[str, Any]:
     """EXPLAIN (FORMAT JSON), each statement alone in its query string (pipeline: extended protocol)."""
     with trial.pipeline(), trial.cursor() as cur:
         if not nparams:

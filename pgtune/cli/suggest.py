@@ -72,7 +72,7 @@ from .shell import (
 @click.option("--trial-dsn", default=None, metavar="DSN",
               help="A copy of this database (staging, a branch, a restore) where GIN candidates are built for real "
                    "in a rolled-back transaction to get the planner's cost (HypoPG cannot make them); without it "
-                   "they are only hinted.")
+                   "they are built on a bounded sample of the table in a temporary table of pgtune's session.")
 @click.option("--no-index-kinds", is_flag=True, help="B-tree indexes only: no GIN or BRIN candidates.")
 @emit_options("Write a phased migration folder (default: migrations/<timestamp>_indexes).",
               "lock_timeout set before each DDL.",

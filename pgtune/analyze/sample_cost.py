@@ -1,0 +1,238 @@
+"""The planner's cost of a GIN index without a clone: a real build on a bounded sample, in pgtune's own session.
+
+HypoPG cannot make a GIN index (analyze.trial). Without ``--trial-dsn``
+pgtune copies a bounded sample of the table into a temporary table of its
+own session, builds the candidate there for real, and plans each statement
+it serves against that table, without and with it. What the server's app
+sees of it: one read of the table (``TABLESAMPLE SYSTEM``: only the sampled
+pages, under ACCESS SHARE, released when the short copy transaction
+commits), under ``statement_timeout`` and ``lock_timeout``. The temporary
+table and its index live in this session only and are dropped at the end;
+pg_trgm, where the server lacks it, is created inside a transaction that is
+always rolled back.
+
+Scaling. The sample holds a share f of the rows, drawn from the whole table,
+so ``ANALYZE`` gives it the same distributions and the planner costs a scan
+of it, sequential or through the index, at about f times the full table's
+cost. The ratio of the two plans is kept, and applied to the statement's
+cost on the real table: after = before x (after on the sample / before on
+the sample). A ``LIMIT`` (and ``OFFSET``) is scaled by f too, so that it
+cuts the same share of the rows the plan expects. Only statements that read
+no other table are costed this way (a join's other side is not sampled).
+The index's size is its size on the sample over f.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import count
+from typing import Any
+
+import pglast
+import psycopg
+from pglast import ast
+from psycopg import sql
+
+from .. import ddl
+from .._text import error_text
+from ..capture import Catalog, TableKey
+from ..connect import lost
+from ..ddl import IndexKey, IndexMethod
+from ..explain import PlanContext, index_names, inlined, prepare_text
+from ..sqltext import printed, walk
+from .extended_stats import Planned
+from .trial import TrialCost, TrialFailed, explain_json, opclass_with_extension
+
+SAMPLE_ROWS = 100_000           # at most this many rows copied…
+SAMPLE_BYTES = 64 << 20         # …and at most this much of the table read
+SAMPLE_TIMEOUT_MS = 60_000      # the copy, and the build, each under this statement_timeout
+LOCK_TIMEOUT = "1s"             # the copy's ACCESS SHARE waits no longer behind a DDL lock
+_names = count()
+
+
+@dataclass(frozen=True)
+class SampleCost(TrialCost):
+    """A trial's costs, from a sample: ``share`` of the table's rows (the figures are scaled to the whole)."""
+
+    share: float = 1.0
+
+
+def on_sample(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, key: IndexKey,
+              method: IndexMethod, extension: str | None, statements: list[Planned],
+              real: list[float | None]) -> SampleCost:
+    """Build ``key`` on a sample of ``table`` and scale each statement's ``real`` cost by the plan change there."""
+    if not conn.autocommit:
+        raise TrialFailed("the connection is not in autocommit: the sample's read would hold its lock to the end")
+    t = catalog.tables.get(table)
+    if t is None or t.reltuples <= 0:
+        raise TrialFailed(f"{ddl.qualified(*table)} has no row count (never analyzed): ANALYZE it first")
+    per_row = max(t.size_bytes / t.reltuples, 1.0) if t.size_bytes else 100.0
+    want = min(t.reltuples, SAMPLE_ROWS, SAMPLE_BYTES / per_row)
+    percent = min(100.0, 100.0 * want / t.reltuples)          # whole pages, so about that many rows
+    name = f"pgtune_sample_{next(_names)}"
+    half = f"{name}_half"
+    try:
+        fill = _fillfactor(conn, table)
+        rows = _copy(conn, sql.Identifier(*table), name,
+                     sql.SQL("SYSTEM ({})").format(sql.Literal(round(percent, 4))), fill)
+        if rows == 0:
+            raise TrialFailed("the sample came back empty")
+        shares = [min(1.0, rows / t.reltuples)]
+        runs = [_plans(conn, catalog, table, name, key, method, extension, statements, shares[0])]
+        if shares[0] < 1.0:       # a second, half-size sample: the cost's fixed part and its per-row part
+            shares.append(_copy(conn, sql.Identifier("pg_temp", name), half, sql.SQL("BERNOULLI (50)"),
+                                fill) / t.reltuples)
+            runs.append(_plans(conn, catalog, table, half, key, method, extension, statements, shares[1]))
+    except psycopg.Error as exc:
+        if lost(conn):
+            raise
+        raise TrialFailed(error_text(exc)) from None
+    finally:
+        if not lost(conn):
+            _drop(conn, name)
+            _drop(conn, half)
+    return _whole(real, shares, runs, rows)
+
+
+def _whole(real: list[float | None], shares: list[float],
+           runs: list[tuple[list[tuple[float, float, bool] | None], int]], rows: int) -> SampleCost:
+    """The sample's figures taken to the whole table: each statement's real cost x the plan change there."""
+    def scaled(values: list[float]) -> float:
+        if len(values) == 1 or shares[0] <= shares[1]:
+            return values[0] / shares[0] if len(values) == 1 else values[0]
+        slope = (values[0] - values[1]) / (shares[0] - shares[1])
+        return max(values[0], values[0] + slope * (1.0 - shares[0]))
+
+    before: list[float | None] = []
+    after: list[float | None] = []
+    used: list[bool] = []
+    for i, r in enumerate(real):
+        got = [run[0][i] for run in runs]
+        if r is None or any(g is None for g in got):
+            before.append(None)
+            after.append(None)
+            used.append(False)
+            continue
+        plans = [g for g in got if g is not None]
+        b, a = scaled([p[0] for p in plans]), scaled([p[1] for p in plans])
+        before.append(r)
+        after.append(r * a / b if b > 0 else None)
+        used.append(plans[0][2])
+    size = scaled([float(run[1]) for run in runs]) if len(runs) > 1 else runs[0][1] / shares[0]
+    return SampleCost(before, after, used, int(size), float(rows), shares[0])
+
+
+def _copy(conn: psycopg.Connection[Any], source: sql.Identifier, name: str, method: sql.Composable,
+          fillfactor: int) -> int:
+    """Copy a sample into this session's temporary table and ANALYZE it; commit (the read's lock goes).
+
+    Its pages are filled as the table's are (its fillfactor): the planner
+    prices a scan by pages, so a denser copy would look cheaper to scan.
+    """
+    with conn.transaction():
+        _bounded(conn, LOCK_TIMEOUT)
+        conn.execute(sql.SQL("CREATE /* pgtune */ TEMPORARY TABLE {} WITH (fillfactor = {}) AS SELECT * FROM {} "
+                             "TABLESAMPLE {} REPEATABLE (0)").format(
+            sql.Identifier(name), sql.Literal(fillfactor), source, method))
+        conn.execute(sql.SQL("ANALYZE /* pgtune */ {}").format(sql.Identifier("pg_temp", name)))
+        row = conn.execute(sql.SQL("SELECT /* pgtune */ count(*) FROM {}").format(
+            sql.Identifier("pg_temp", name))).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _fillfactor(conn: psycopg.Connection[Any], table: TableKey) -> int:
+    row = conn.execute("SELECT /* pgtune */ coalesce((SELECT pg_catalog.split_part(o, '=', 2)::int "
+                       "FROM pg_catalog.unnest(c.reloptions) AS o WHERE o LIKE 'fillfactor=%%'), 100) "
+                       "FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace "
+                       "WHERE n.nspname = %s AND c.relname = %s", table).fetchone()
+    return int(row[0]) if row else 100
+
+
+def _bounded(conn: psycopg.Connection[Any], lock_timeout: str) -> None:
+    conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(SAMPLE_TIMEOUT_MS)))
+    conn.execute(sql.SQL("SET /* pgtune */ LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
+
+
+def _plans(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, name: str, key: IndexKey,
+           method: IndexMethod, extension: str | None, statements: list[Planned],
+           share: float) -> tuple[list[tuple[float, float, bool] | None], int]:
+    """(cost on the sample without, with, the plan uses it) per statement, and the sample index's size."""
+    texts = [_on_sample(catalog, table, name, st, share) for st in statements]
+    with conn.transaction(force_rollback=True):
+        _bounded(conn, LOCK_TIMEOUT)
+        if extension is not None:
+            key = opclass_with_extension(conn, key, extension)
+        before = [_cost(conn, t, st, None) if t else None for t, st in zip(texts, statements, strict=True)]
+        index = f"{name}_idx"
+        conn.execute(ddl.create_index("pg_temp", name, index, (key,), concurrently=False, method=method))
+        size = conn.execute("SELECT /* pgtune */ pg_catalog.pg_relation_size(%s::regclass)",
+                            (ddl.qualified("pg_temp", index),)).fetchone()
+        after = [_cost(conn, t, st, index) if t else None for t, st in zip(texts, statements, strict=True)]
+    out: list[tuple[float, float, bool] | None] = [
+        (b[0], a[0], a[1]) if b is not None and a is not None else None for b, a in zip(before, after, strict=True)]
+    return out, int(size[0]) if size else 0
+
+
+def _on_sample(catalog: Catalog, table: TableKey, name: str, st: Planned,
+               share: float) -> tuple[str, dict[str, str | None]] | None:
+    """The statement reading the sample instead of ``table``, its LIMIT scaled; None if it reads another table."""
+    try:
+        text, _n = prepare_text(st.query)
+        top: Any = pglast.parse_sql(text)[0].stmt            # a fresh tree, changed here
+    except (ValueError, pglast.parser.ParseError):
+        return None
+    values = dict(st.values)
+    for node in walk(top):
+        if not isinstance(node, ast.RangeVar):
+            continue
+        found = catalog.lookup(node.schemaname, node.relname or "", st.search_path)
+        if found is None or found.key != table:
+            return None                                     # another table, or a CTE/view name: not sampled
+        if node.alias is None:
+            node.alias = ast.Alias(aliasname=node.relname)  # "Post".title still names the sample's column
+        node.schemaname, node.relname = "pg_temp", name
+    if isinstance(top, ast.SelectStmt):
+        top.limitCount = _scaled(top.limitCount, values, share)
+        top.limitOffset = _scaled(top.limitOffset, values, share)
+    return printed(top), values
+
+
+def _scaled(node: Any, values: dict[str, str | None], share: float) -> Any:
+    """A LIMIT/OFFSET count times ``share`` (at least 1): the same share of the sample's rows."""
+    if isinstance(node, ast.ParamRef) and values.get(f"${node.number}") is not None:
+        raw = values[f"${node.number}"]
+        if raw is not None and raw.isdigit():
+            values[f"${node.number}"] = str(max(1, math.ceil(int(raw) * share)))
+        return node
+    if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Integer) and node.val.ival is not None:
+        return ast.A_Const(val=ast.Integer(ival=max(1, math.ceil(node.val.ival * share))))
+    return node
+
+
+def _cost(conn: psycopg.Connection[Any], planned_text: tuple[str, dict[str, str | None]], st: Planned,
+          index: str | None) -> tuple[float, bool] | None:
+    """The plan's cost on the sample (values inlined through sql.Literal), and whether it uses ``index``."""
+    text, values = planned_text
+    try:
+        query, left = inlined(conn, text, values)
+    except ValueError:
+        return None
+    try:
+        with conn.transaction():
+            for step in PlanContext(search_path=st.context.search_path).steps(conn):
+                conn.execute(step)
+            plan = explain_json(conn, query, len(left))
+    except psycopg.Error:
+        if lost(conn):
+            raise
+        return None
+    return float(plan["Total Cost"]), index is not None and index in index_names(plan)
+
+
+def _drop(conn: psycopg.Connection[Any], name: str) -> None:
+    try:
+        conn.execute(sql.SQL("DROP /* pgtune */ TABLE IF EXISTS {}").format(sql.Identifier("pg_temp", name)))
+    except psycopg.Error:
+        if lost(conn):
+            raise
