@@ -178,7 +178,7 @@ def _drops(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
             key = (f.schema, f.index or "")
             if key in chosen:
                 continue
-            if not f.fix:
+            if check == "hot-blocking-index" and not f.fix:     # info: the reads need it, a person decides
                 left_out.append(f"{check} on {f.index}: no automatic fix ({f.message.rpartition('; ')[2]})")
                 continue
             keeper = f.evidence.get("duplicate_of") or f.evidence.get("covered_by")
