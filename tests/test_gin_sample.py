@@ -19,8 +19,8 @@ import pytest
 
 from pgtune import api
 from pgtune.analyze import beyond, sample_cost
-from pgtune.analyze.model import Advice, AnalyzedStatement, Method
 from pgtune.analyze.extended_stats import Planned
+from pgtune.analyze.model import Advice, AnalyzedStatement, Method
 from pgtune.analyze.trial import TrialFailed
 from pgtune.apply import Applier
 from pgtune.capture import read_catalog
