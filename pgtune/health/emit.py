@@ -20,7 +20,7 @@ from .. import ddl
 from ..capture import WorkloadFilter, read_workload
 from ..connect import lost
 from ..errors import PgtuneError
-from ..explain import explain
+from ..explain import PlanContext, explain
 from ..plan import (
     ExistingConstraint,
     ExistingIndex,
@@ -35,6 +35,7 @@ from ..plan import (
     child_name,
     partitions,
 )
+from ..roles import read_roles
 from .checks import catalog_rows
 from .model import CheckId, Finding, HealthReport
 
@@ -234,10 +235,17 @@ def _guards(conn: psycopg.Connection[Any], dropped: set[str], left_out: list[str
             raise
         left_out.append(f"no statements to guard: {str(exc).splitlines()[0]}")
         return []
+    # Each statement planned in its role's search_path, as suggest plans it: in pgtune's own, the
+    # application's unqualified names do not resolve (an ERROR in the server log and no guard at all).
+    row = conn.execute("SELECT /* pgtune */ pg_catalog.current_schemas(false)").fetchone()
+    roles = read_roles(conn, {st.userid for st in workload if st.userid is not None},
+                       tuple(row[0]) if row else ("public",))
     out = []
     for st in workload:
+        view = roles.view(st.userid)
+        context = PlanContext(search_path=view.search_path) if view.role is not None else None
         try:
-            plan = explain(conn, st.query)
+            plan = explain(conn, st.query, context=context)
         except (ValueError, psycopg.Error):
             if lost(conn):
                 raise
@@ -245,5 +253,6 @@ def _guards(conn: psycopg.Connection[Any], dropped: set[str], left_out: list[str
         used = sorted(plan.indexes & dropped)
         if used:
             out.append(Target(queryid=st.queryid, query=st.query, calls=st.calls, baseline_cost=plan.cost,
-                              dropped_indexes=used))
+                              dropped_indexes=used,
+                              search_path=list(view.search_path) if view.role is not None else None))
     return out
