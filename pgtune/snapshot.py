@@ -22,12 +22,14 @@ from .capture import (
     Statement,
     TableKey,
     WorkloadFilter,
+    WriteStatement,
     merge_workloads,
     query_text_limit,
     read_adhoc,
     read_catalog,
     read_temporary_names,
     read_workload,
+    read_writes,
     write_window_scale,
 )
 from .errors import InputError, MissingCapability
@@ -137,17 +139,58 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
         if oid is None:
             raise InputError(f"--role {role!r}: no such role on this server")
         statements = [st if st.userid is not None else replace(st, userid=oid) for st in statements]
+    writes = read_writes(conn, (workload or WorkloadFilter()).database) if from_server else None
     userids = {st.userid for st in statements if st.userid is not None}
+    userids |= {w.userid for w in writes or [] if w.userid is not None}
+    roles = read_roles(conn, userids, catalog.search_path)
+    scale = write_window_scale(conn) if from_server else 0.0
+    left_out = read_adhoc(conn, workload or WorkloadFilter()) if from_server else []
+    if writes is not None:
+        left_out += charge_window_writes(catalog, roles, writes, scale)
     return Snapshot(
         capabilities=caps, catalog=catalog,
         statements=[st for st in statements if st.query != HIDDEN_TEXT], hidden=hidden,
         # Statements from a file carry no call counts to weigh write upkeep against.
-        write_scale=write_window_scale(conn) if from_server else 0.0,
+        write_scale=scale,
         text_limit=query_text_limit(conn), from_server=from_server,
         constants=read_constants(conn) if from_server and caps.qualstats_installed else {},
         shares=read_shares(conn) if from_server and caps.qualstats_installed else {},
-        roles=read_roles(conn, userids, catalog.search_path),
-        left_out=read_adhoc(conn, workload or WorkloadFilter()) if from_server else [])
+        roles=roles, left_out=left_out)
+
+
+WINDOW_GAP = 10_000     # writes the counters hold beyond the statements' own before the difference is told
+
+
+def charge_window_writes(catalog: Catalog, roles: Roles, writes: list[WriteStatement], scale: float) -> list[str]:
+    """Cap each table's writes at what the workload's own statements wrote in pg_stat_statements' window.
+
+    ``Table.writes x write_scale`` is what an index is charged; the counters
+    behind it may hold a load or restore from before the window (the scale
+    only guesses the window from pg_stat_statements_info, which a
+    per-database reset leaves alone). Where the statements wrote fewer rows,
+    the table's ``writes`` is lowered so that the charge is theirs. Partitions
+    and partitioned tables keep their counters (writes name the parent).
+    Returns one line per table whose charge fell by more than WINDOW_GAP rows.
+    """
+    if scale <= 0:
+        return []
+    rows: dict[TableKey, int] = {}
+    for w in writes:
+        table = catalog.lookup(w.schema, w.table, roles.view(w.userid).search_path or None)
+        if table is not None:
+            rows[table.key] = rows.get(table.key, 0) + w.rows
+    told: list[tuple[float, str]] = []
+    for key, table in list(catalog.tables.items()):
+        counted = table.writes * scale
+        own = rows.get(key, 0)
+        if table.partitioned or table.parent is not None or counted <= own:
+            continue
+        catalog.tables[key] = replace(table, writes=int(own / scale))
+        if counted - own > WINDOW_GAP:
+            told.append((counted - own, f"{ddl.qualified(*key)}: charged {own:,} written rows (the workload's "
+                                        f"statements in pg_stat_statements' window), not the {counted:,.0f} its "
+                                        "counters give that window: a load or restore before it?"))
+    return [t for _, t in sorted(told, reverse=True)[:3]]
 
 
 def read_constants(conn: psycopg.Connection[Any]) -> dict[int, list[QualConstant]]:

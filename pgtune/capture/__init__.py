@@ -15,7 +15,7 @@ from .catalog import (
                       ColumnStats,
                       ForeignKey,
                       Index,
-    OnDelete,
+                      OnDelete,
                       Table,
                       TableKey,
                       TableKind,
@@ -37,9 +37,11 @@ from .workload import (
                       split_statements,
                       temporary_names,
 )
+from .writes import WriteStatement, read_writes
 
 __all__ = ["Catalog", "ColumnInfo", "ColumnStats", "ForeignKey", "Index", "OnDelete", "Statement", "Table", "TableKey",
-           "TableKind", "WorkloadFilter", "decode_queries", "distinct_count", "fold_executions", "merge_workloads",
+           "TableKind", "WorkloadFilter", "WriteStatement", "decode_queries", "distinct_count", "fold_executions",
+           "merge_workloads",
            "query_text_limit", "read_adhoc", "read_catalog", "read_queries_file", "read_temporary_names",
            "read_workload",
-           "reset_counters", "sample_row", "split_statements", "temporary_names", "write_window_scale"]
+           "read_writes", "reset_counters", "sample_row", "split_statements", "temporary_names", "write_window_scale"]

@@ -1,0 +1,74 @@
+"""The rows the workload's own statements wrote, per table, inside pg_stat_statements' window.
+
+A table's counters (pg_stat_user_tables) count since their own reset, which
+is often long before pg_stat_statements' window began (a bulk load, a restore,
+a per-database pg_stat_statements_reset that leaves pg_stat_statements_info
+alone). Charged as the workload's writes, such a load outweighs the saving of
+an index the workload needs. pg_stat_statements' own INSERT/UPDATE/DELETE/
+MERGE/COPY rows are in its window by construction; writes made by triggers
+(pg_stat_statements.track = top) are not among them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from pglast import ast
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from .. import catalog_sql
+from ..sqltext import ParseFailed, parse_one
+
+MAX_WRITE_STATEMENTS = 1000     # most rows first: the rest write too little to matter
+
+
+@dataclass(frozen=True)
+class WriteStatement:
+    """One writing statement: the table it names (as written: schema may be None) and the rows it wrote."""
+
+    userid: int | None
+    schema: str | None
+    table: str
+    rows: int
+
+
+def target(query: str) -> tuple[str | None, str] | None:
+    """(schema, table) an INSERT, UPDATE, DELETE, MERGE or COPY … FROM writes; None for anything else."""
+    try:
+        root: Any = parse_one(query)
+    except ParseFailed:
+        return None
+    if isinstance(root, ast.PrepareStmt):
+        root = root.query
+    if isinstance(root, ast.CopyStmt) and not root.is_from:
+        return None
+    if isinstance(root, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt, ast.CopyStmt)):
+        rel = root.relation
+        if rel is not None and rel.relname:
+            return rel.schemaname, rel.relname
+    return None
+
+
+def read_writes(conn: psycopg.Connection[Any], database: str | None = None) -> list[WriteStatement] | None:
+    """The writing statements of pg_stat_statements; None where it cannot be read (then nothing is known)."""
+    found = conn.execute(catalog_sql.load("extension_schema"), {"name": "pg_stat_statements"}).fetchone()
+    if found is None:
+        return None
+    try:
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(sql.SQL(catalog_sql.load("write_statements")).format(
+                statements=sql.Identifier(found[0], "pg_stat_statements")),
+                {"database": database, "limit": MAX_WRITE_STATEMENTS})
+            rows = cur.fetchall()
+    except psycopg.Error:
+        return None
+    out = []
+    for r in rows:
+        named = target(r["query"])
+        if named is not None:
+            out.append(WriteStatement(int(r["userid"]) if r["userid"] is not None else None, named[0], named[1],
+                                      int(r["rows"])))
+    return out
