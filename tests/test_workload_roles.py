@@ -72,3 +72,12 @@ def test_a_superuser_alone_is_the_application(db: str, conn: psycopg.Connection[
     assert out.exit_code == 0, out.output
     assert _tables(out.stdout) == {"orders"}
     assert not any("left out" in h for h in json.loads(out.stdout)["hints"])
+
+
+def test_no_workload_is_not_called_served(db: str, conn: psycopg.Connection[Any]) -> None:
+    """u's F8: with nothing in pg_stat_statements, 'the workload is already served' was a verdict on no evidence."""
+    conn.execute(SETUP)
+    conn.execute("SELECT pg_stat_statements_reset()")
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--no-constraints", "--min-calls", "1000"])
+    assert out.exit_code == 0, out.output
+    assert "no statement to analyze" in out.stdout and "already served" not in out.stdout

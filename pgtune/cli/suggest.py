@@ -229,7 +229,14 @@ def _print_statistics(advice: Advice) -> None:
 
 
 def _print_advice(advice: Advice) -> None:
-    if not advice.indexes:
+    if not advice.indexes and not advice.statements:
+        # Nothing was judged: "already served" would be a verdict on no evidence (u's F8).
+        click.echo("no index to suggest: no statement to analyze: "
+                   "pg_stat_statements holds none of this database's workload yet, or --top/--min-* left none: "
+                   "run the application's workload first" if not advice.skipped else
+                   f"no index to suggest: none of the {len(advice.skipped)} statements could be analyzed "
+                   "(--format json lists why)")
+    elif not advice.indexes:
         click.echo("no index to suggest: the workload is already served.")
     rows = []
     for ix in advice.indexes:
