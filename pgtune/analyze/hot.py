@@ -128,8 +128,14 @@ class HotWrites:
                     f"({found.rows:,.0f} HOT row updates in the window), each would then write every index of the "
                     f"table: charged {found.charge:,.0f}")
         busy = [u for u in self.updates.get(table, []) if u.rows]
+        setting = [u for u in busy if u.columns & set(columns)]
+        if setting:
+            # They set a column an existing index holds too: not HOT now, so this index takes no HOT away.
+            sets = ", ".join(sorted(set().union(*(u.columns for u in setting)) & set(columns)))
+            return (f"no HOT update to lose: the {len(setting)} UPDATE statement{_s(setting)} that set {sets} also "
+                    "set a column an existing index holds, so they write every index already")
         if busy:
-            return f"keeps HOT updates: sets none of the columns {len(busy)} UPDATE statement{_s(busy)} change"
+            return f"keeps HOT updates: holds none of the columns {len(busy)} UPDATE statement{_s(busy)} set"
         return ""
 
 
