@@ -162,14 +162,19 @@ class Advice:
 
     @property
     def knee(self) -> CurvePoint | None:
-        """The curve's knee: the step farthest above the straight line from start to end (Kneedle)."""
+        """The curve's knee: the step between start and end farthest above the straight line joining them
+        (Kneedle); None when no step lies above it (the start, no index at all, is never a knee)."""
         if len(self.curve) < 3:
             return None
         first, last = self.curve[0], self.curve[-1]
         span_x = (last.forecast_bytes - first.forecast_bytes) or 1
         span_y = (first.cost - last.cost) or 1.0
-        return max(self.curve, key=lambda p: (first.cost - p.cost) / span_y
-                   - (p.forecast_bytes - first.forecast_bytes) / span_x)
+
+        def above(p: CurvePoint) -> float:
+            return (first.cost - p.cost) / span_y - (p.forecast_bytes - first.forecast_bytes) / span_x
+
+        best = max(self.curve[1:-1], key=above)
+        return best if above(best) > 0 else None
 
     @property
     def workload_cost_before(self) -> float | None:
