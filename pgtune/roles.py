@@ -19,6 +19,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from . import catalog_sql
+from .sqltext import StatementKind
 
 TableKey = tuple[str, str]
 PUBLIC = 0      # pg_policy.polroles: the policy applies to every role
@@ -35,9 +36,9 @@ class PolicyCommand(StrEnum):
 
 
 # The policies whose USING filters a statement of each kind (UPDATE and DELETE read rows as SELECT does).
-_FILTERS = {"select": {PolicyCommand.ALL, PolicyCommand.SELECT},
-            "update": {PolicyCommand.ALL, PolicyCommand.SELECT, PolicyCommand.UPDATE},
-            "delete": {PolicyCommand.ALL, PolicyCommand.SELECT, PolicyCommand.DELETE}}
+_FILTERS = {StatementKind.SELECT: {PolicyCommand.ALL, PolicyCommand.SELECT},
+            StatementKind.UPDATE: {PolicyCommand.ALL, PolicyCommand.SELECT, PolicyCommand.UPDATE},
+            StatementKind.DELETE: {PolicyCommand.ALL, PolicyCommand.SELECT, PolicyCommand.DELETE}}
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class RoleView:
     search_path: tuple[str, ...]
     protected: dict[TableKey, ProtectedTable] = field(default_factory=dict, compare=False)
 
-    def row_filter(self, table: TableKey, kind: str) -> RowFilter | None:
+    def row_filter(self, table: TableKey, kind: StatementKind) -> RowFilter | None:
         """The filter row security puts on a ``kind`` statement (select, update, delete) reading ``table``."""
         prot = self.protected.get(table)
         if prot is None or self.role is None or bypasses(self.role, prot):

@@ -28,6 +28,15 @@ class Failure(StrEnum):
     NOT_ONE = "not-one"          # empty, several statements, or not the expression or type name asked for
 
 
+class StatementKind(StrEnum):
+    """What a statement pgtune analyzes does to its table (row security filters each kind its own way)."""
+
+    SELECT = "select"
+    UPDATE = "update"
+    DELETE = "delete"
+    INSERT = "insert"
+
+
 class ParseFailed(ValueError):
     """The text is not one statement pgtune can analyze; ``kind`` says which way, ``reason`` says it for a person.
 

@@ -25,6 +25,7 @@ from .. import ddl
 from .._text import Progress
 from ..capture import Statement, WorkloadFilter, sample_row
 from ..snapshot import Snapshot, snapshot
+from ..sqltext import StatementKind
 from . import calibration, extended_stats, partitions, reasons, unhelped
 from .analysis import Analysis, Evidence, analyze, bind_all, delete_target
 from .bind import JOIN
@@ -144,7 +145,7 @@ class _Advisor:
         for pos, a in enumerate(analyses):
             cands.extend(from_shape(a.shape, pos, self.catalog, rare=self.opts.rare_value))
             joined |= {(u.table, u.column) for u in a.shape.uses if u.role == JOIN}
-        deleted = {key for a in analyses if a.shape.kind == "delete"
+        deleted = {key for a in analyses if a.shape.kind == StatementKind.DELETE
                    and (key := delete_target(a.statement, self.catalog)) is not None}
         cands.extend(for_foreign_keys(self.catalog, joined, deleted))
         cands = [c for c in cands if self._worth_it(c)]

@@ -22,7 +22,7 @@ from pglast.enums import CTEMaterialize, JoinType, SetOperation, SortByDir, Sort
 
 from ..capture import Catalog
 from ..roles import RoleView, RowFilter
-from ..sqltext import Failure, ParseFailed, expression, names, parse, parse_one, seq, walk
+from ..sqltext import Failure, ParseFailed, StatementKind, expression, names, parse, parse_one, seq, walk
 from .exprs import normalize_expression, shallow, strip_cast
 from .params import ParamKind, ParamUse, classify
 from .predicates import ARRAY_OPS, Predicates
@@ -57,7 +57,8 @@ def bind(sql: str, catalog: Catalog, view: RoleView | None = None) -> Shape:
         # its body, whose executions pg_stat_statements counts under the PREPARE's text.
         node = node.query
         name = type(node).__name__
-    kinds = {"SelectStmt": "select", "UpdateStmt": "update", "DeleteStmt": "delete", "InsertStmt": "insert"}
+    kinds = {"SelectStmt": StatementKind.SELECT, "UpdateStmt": StatementKind.UPDATE, "DeleteStmt": StatementKind.DELETE,
+             "InsertStmt": StatementKind.INSERT}
     if name not in kinds:
         noise = not (name.startswith(_DDL_PREFIXES) or name in _DDL)
         raise ParseFailed(f"utility statement ({name}) is not index-tunable", noise=noise, kind=Failure.UTILITY)

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..capture import TableKey
 from ..roles import RowFilter
+from ..sqltext import StatementKind
 from .exprs import unqualified
 from .params import ParamUse
 
@@ -83,7 +84,7 @@ class Conjunct:
 class Shape:
     """What a statement asks of its tables."""
 
-    kind: str                                   # select, update, delete, insert
+    kind: StatementKind
     uses: list[ColumnUse] = field(default_factory=list)
     tables: set[TableKey] = field(default_factory=set)
     limited_blocks: set[int] = field(default_factory=set)
