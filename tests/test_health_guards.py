@@ -21,18 +21,19 @@ CREATE TABLE shop.items (id bigint PRIMARY KEY, sku int NOT NULL, title text);
 INSERT INTO shop.items SELECT g, g % 20000, 'item ' || g FROM generate_series(1, 60000) g;
 CREATE INDEX items_sku_idx ON shop.items (sku);
 ANALYZE shop.items;
-CREATE ROLE shop_app LOGIN;
-ALTER ROLE shop_app SET search_path = shop;
-GRANT USAGE ON SCHEMA shop TO shop_app;
-GRANT SELECT ON shop.items TO shop_app;
+CREATE ROLE {role} LOGIN;
+ALTER ROLE {role} SET search_path = shop;
+GRANT USAGE ON SCHEMA shop TO {role};
+GRANT SELECT ON shop.items TO {role};
 """
 
 
 def test_a_dropped_index_is_guarded_by_the_statements_of_a_role_with_its_own_search_path(
         db: str, conn: psycopg.Connection[Any]) -> None:
-    conn.execute(SETUP)
+    role = f"guard_app_{conn.info.dbname}"          # roles are the cluster's: one per test database
+    conn.execute(SETUP.format(role=role))
     conn.execute("SELECT pg_stat_statements_reset()")
-    with psycopg.connect(db, user="shop_app", autocommit=True) as app:
+    with psycopg.connect(db, user=role, autocommit=True) as app:
         for i in range(30):
             app.execute("SELECT id, title FROM items WHERE sku = %s", (i,)).fetchall()
     left_out: list[str] = []

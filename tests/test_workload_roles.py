@@ -40,9 +40,10 @@ def _tables(out: str) -> set[str]:
 def test_a_superusers_adhoc_statements_beside_the_app_are_not_the_workload(db: str, conn: psycopg.Connection[Any]
                                                                           ) -> None:
     conn.execute(SETUP)
-    _role(conn, "shop_app")
+    app_role = f"orders_app_{conn.info.dbname}"       # roles are the cluster's: one per test database
+    _role(conn, app_role)
     conn.execute("SELECT pg_stat_statements_reset(), pg_stat_reset()")   # the window starts after the load
-    with psycopg.connect(db, user="shop_app", autocommit=True) as app:
+    with psycopg.connect(db, user=app_role, autocommit=True) as app:
         for i in range(300):
             app.execute('SELECT id, total FROM orders WHERE "customerId" = %s', (i,))
     for i in range(20):                                 # the DBA, as the harness's superuser, in psql
@@ -53,7 +54,7 @@ def test_a_superusers_adhoc_statements_beside_the_app_are_not_the_workload(db: s
     hints = json.loads(out.stdout)["hints"]
     assert any("run by superuser" in h and "--workload-role" in h for h in hints), hints
     named = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--format", "json", "--no-constraints",
-                                     "--workload-role", conn.info.user, "--workload-role", "shop_app"])
+                                     "--workload-role", conn.info.user, "--workload-role", app_role])
     assert named.exit_code == 0, named.output
     assert {"orders", "legacy_accounts"} <= _read(named.stdout)        # both roles' statements analyzed
     assert _read(out.stdout) == {"orders"}
