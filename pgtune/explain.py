@@ -29,7 +29,7 @@ import psycopg
 from pglast import ast
 from psycopg import pq, sql
 
-from .connect import QUALSTATS_OFF, lost
+from .connect import lost
 from .sqltext import parse, printed, type_name, walk
 
 _STMT_NAME = "pgtune_explain"
@@ -52,17 +52,25 @@ class PlanContext:
 
     def steps(self, conn: psycopg.Connection[Any]) -> list[str]:
         """The statements that make a transaction plan as that session would (LOCAL: they end with it)."""
+        out = [f"SELECT /* pgtune */ {call}" for call in self.set_configs(conn)]
+        if self.role is not None:
+            out.append(self.role_step(conn))
+        return out
+
+    def set_configs(self, conn: psycopg.Connection[Any]) -> list[str]:
+        """``pg_catalog.set_config(…, true)`` calls for its search_path and settings, values quoted here."""
         out = []
         if self.search_path is not None:
             path = ", ".join(sql.Identifier(s).as_string(conn) for s in self.search_path)
-            out.append(f"SELECT /* pgtune */ pg_catalog.set_config('search_path', {sql.Literal(path).as_string(conn)}, "
-                       "true)")
+            out.append(f"pg_catalog.set_config('search_path', {sql.Literal(path).as_string(conn)}, true)")
         for name, value in self.settings:
-            out.append(f"SELECT /* pgtune */ pg_catalog.set_config({sql.Literal(name).as_string(conn)}, "
+            out.append(f"pg_catalog.set_config({sql.Literal(name).as_string(conn)}, "
                        f"{sql.Literal(value).as_string(conn)}, true)")
-        if self.role is not None:
-            out.append(f"SET /* pgtune */ LOCAL ROLE {sql.Identifier(self.role).as_string(conn)}")
         return out
+
+    def role_step(self, conn: psycopg.Connection[Any]) -> str:
+        assert self.role is not None
+        return f"SET /* pgtune */ LOCAL ROLE {sql.Identifier(self.role).as_string(conn)}"
 
 
 @dataclass(frozen=True)
@@ -204,8 +212,7 @@ def explain_scenarios(conn: psycopg.Connection[Any], query: str,
                 raise ValueError("a statement with parameters cannot be measured without values for them")
             runs.append(_Run(_STMT_NAME, None))
     plans = []
-    session = tuple(context.steps(conn)) if context is not None else ()
-    for row in _run(conn, query, options, nparams, timeout_ms, types, runs, session):
+    for row in _run(conn, query, options, nparams, timeout_ms, types, runs, context):
         doc = row[0] if not isinstance(row[0], str) else json.loads(row[0])
         top = doc[0]
         plan = top["Plan"]
@@ -284,7 +291,7 @@ def deallocate(conn: psycopg.Connection[Any], name: str) -> None:
 
 
 def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,
-         types: str, runs: list[_Run], session: tuple[str, ...] = ()) -> list[Any]:
+         types: str, runs: list[_Run], context: PlanContext | None = None) -> list[Any]:
     """One round trip: a READ ONLY transaction, the EXPLAINs, and (always) a rollback.
 
     Workload text never shares a query string with another statement: in
@@ -297,16 +304,18 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
     # PREPARE + a forced generic plan (or, with values, a custom plan) on every version.
     # EXPLAIN (GENERIC_PLAN) (16+) cannot go through the extended protocol: its $n must then be
     # bound, and the planner folds the values.
-    steps = ["BEGIN /* pgtune */ READ ONLY",
-             # One statement sets both for this transaction only (set_config(..., true) is SET LOCAL).
-             "SELECT /* pgtune */ set_config('standard_conforming_strings', 'on', true), "
-             f"set_config('statement_timeout', '{int(timeout_ms)}', true)",
-             # Whatever session this is: a forced generic plan sampled by pg_qualstats can crash the backend.
-             QUALSTATS_OFF.format(local="true"),
-             *session]       # the role's search_path, SET LOCAL ROLE for row security (PlanContext)
+    context = context or PlanContext()
+    calls = ["pg_catalog.set_config('standard_conforming_strings', 'on', true)",
+             f"pg_catalog.set_config('statement_timeout', '{int(timeout_ms)}', true)",
+             # Whatever session this is: a forced generic plan sampled by pg_qualstats can crash the backend
+             # (set only where the setting exists: connect.QUALSTATS_OFF).
+             "CASE WHEN pg_catalog.current_setting('pg_qualstats.enabled', true) IS NOT NULL "
+             "THEN pg_catalog.set_config('pg_qualstats.enabled', 'off', true) END",
+             *context.set_configs(conn)]      # the role's search_path, what its policies read (PlanContext)
     names = []
+    prepares = []
     if any(r.name == _STMT_NAME for r in runs):
-        steps.append(f"PREPARE /* pgtune */ {_STMT_NAME}{types} AS {query}")
+        prepares.append(f"PREPARE /* pgtune */ {_STMT_NAME}{types} AS {query}")
         names.append(_STMT_NAME)
     lasts: list[tuple[str, str]] = []
     for r in runs:
@@ -314,13 +323,20 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
             lasts.append(("", f"EXPLAIN /* pgtune */ ({options}) {query}"))
             continue
         if r.text is not None:
-            steps.append(f"PREPARE /* pgtune */ {r.name}{r.types} AS {r.text}")
+            prepares.append(f"PREPARE /* pgtune */ {r.name}{r.types} AS {r.text}")
             names.append(r.name)
         count = r.nparams if r.text is not None else nparams
         mode = "force_custom_plan" if r.args else "force_generic_plan"
-        lasts.append((f"SELECT /* pgtune */ set_config('plan_cache_mode', '{mode}', true)",
+        lasts.append((f"pg_catalog.set_config('plan_cache_mode', '{mode}', true)",
                       f"EXPLAIN /* pgtune */ ({options}) EXECUTE {r.name}"
                       f"({', '.join(r.args or ['NULL'] * count)})"))
+    if lasts and lasts[0][0]:
+        calls.append(lasts[0][0])        # the first plan's mode is set with the rest: one statement fewer
+        lasts[0] = ("", lasts[0][1])
+    # One statement sets them all for this transaction only (set_config(..., true) is SET LOCAL).
+    steps = ["BEGIN /* pgtune */ READ ONLY", f"SELECT /* pgtune */ {', '.join(calls)}",
+             *([context.role_step(conn)] if context.role is not None else []), *prepares]
+    lasts = [(f"SELECT /* pgtune */ {setting}" if setting else "", last) for setting, last in lasts]
     # PREPARE outlives the rolled-back transaction: the names are freed in the same round trip.
     tail = ["ROLLBACK /* pgtune */"] + [f"DEALLOCATE /* pgtune */ {name}" for name in names]
     rows: list[Any] = []
