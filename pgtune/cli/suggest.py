@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ from tabulate import tabulate
 from .. import api
 from .._text import one_line
 from ..analyze import Advice, CurvePoint, Options, SizeBasis, SkipKind
-from ..capture import WorkloadFilter, decode_queries, read_queries_file
+from ..capture import WorkloadFilter
+from ..capture.stream import read_queries_stream
 from ..connect import connect
 from ..constraints import ConstraintAdvice
 from ..duration import to_ms
@@ -138,7 +140,8 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
                        first_phase_share=first_phase_share, measure=analyze, constraints=with_constraints)
     statements = None
     if queries_file is not None:
-        statements = read_queries_file(decode_queries(queries_file.read(), getattr(queries_file, "name", "-")))
+        statements = read_queries_stream(queries_file, getattr(queries_file, "name", "-"), progress,
+                                         size=_size(queries_file))
     with connect(dsn) as conn, connections(workload_dsn if statements is None else ()) as replicas, \
             connections((trial_dsn,) if trial_dsn else ()) as trials:
         result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
@@ -276,3 +279,11 @@ def _print_advice(advice: Advice) -> None:
         click.echo(f"skipped {len(advice.skipped)} statements ({summary}); --format json lists them all")
         for sk in [s for s in advice.skipped if s.kind != SkipKind.UTILITY][:5]:
             click.echo(f"  {one_line(sk.query, 50)}: {one_line(sk.reason, 100)}")
+
+
+def _size(source: Any) -> int | None:
+    """The length of a --queries file (None for stdin or a pipe): for the progress lines."""
+    try:
+        return os.fstat(source.fileno()).st_size or None
+    except (OSError, ValueError, AttributeError):
+        return None
