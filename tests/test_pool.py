@@ -157,3 +157,69 @@ def test_planning_many_questions_at_once_takes_the_serial_steps() -> None:
     serial, parallel = run(False), run(True)
     assert serial[:2] == parallel[:2] and serial[0]
     assert serial[2].what_if_calls == parallel[2].what_if_calls
+
+
+def _shop(conn: psycopg.Connection[Any], tables: int) -> list[Any]:
+    """``tables`` tables with the speed benchmark's ten statement shapes each (literal values: planned custom)."""
+    from pgtune.capture import Statement
+
+    out = []
+    for i in range(tables):
+        t, n = f"t{i}", f"t{(i + 1) % tables}"
+        conn.execute(f"CREATE TABLE {t} (id int PRIMARY KEY, ref int, c1 int, c2 int, c3 int, c4 int, c5 int, "
+                     "c6 int, c7 int, c8 int, name text)")
+        conn.execute(f"INSERT INTO {t} SELECT g, (g * 7) % 3000 + 1, g % 100, g % 50, g % 1000, g % 500, g % 10, "
+                     "g, g % 300, g % 7, 'n' || g FROM generate_series(1, 3000) g")
+        out += [Statement(q, calls=1 + (i + k) % 5) for k, q in enumerate([
+            f"SELECT id, c2 FROM {t} WHERE c1 = 5",
+            f"SELECT id FROM {t} WHERE c2 = 3 ORDER BY c3 DESC LIMIT 10",
+            f"SELECT count(*) FROM {t} WHERE c4 BETWEEN 10 AND 20",
+            f"SELECT id FROM {t} WHERE c5 IN (1, 2, 3) AND c6 > 100",
+            f"SELECT a.id, b.c1 FROM {t} a JOIN {n} b ON b.id = a.ref WHERE a.c7 = 9",
+            f"SELECT id FROM {t} WHERE lower(name) = 'x'",
+            f"SELECT c8, count(*) FROM {t} WHERE c1 = 2 GROUP BY c8",
+            f"SELECT id FROM {t} a WHERE EXISTS (SELECT 1 FROM {n} b WHERE b.ref = a.id AND b.c2 = 4)",
+            f"UPDATE {t} SET c8 = c8 + 1 WHERE c3 = 77",
+            f"DELETE FROM {t} WHERE c6 < 0 AND c4 = 1"])]
+    conn.execute("ANALYZE")
+    return out
+
+
+def _advice(conn: psycopg.Connection[Any], statements: list[Any], jobs: int) -> Any:
+    from pgtune import api
+    from pgtune.analyze import Options
+
+    advice = api.suggest(conn, api.SuggestOptions(Options(min_rows=1000, jobs=jobs), constraints=False),
+                         statements=statements).indexes
+    return ([(i.name, i.columns, i.where, i.include, i.cost_before, i.cost_after, i.estimated_bytes)
+             for i in advice.indexes], advice.what_if_calls,
+            [(s.query, s.cost_before, s.cost_after, s.indexes) for s in advice.statements],
+            [(p.index, p.cost, p.forecast_bytes) for p in advice.curve], advice.left_out)
+
+
+@pytest.mark.needs_hypopg
+def test_jobs_give_the_selection_of_one_session(db: str, conn: psycopg.Connection[Any]) -> None:
+    """--jobs 3 (sessions with other histories, questions planned ahead) proposes what --jobs 1 does, cost for
+    cost, and leaves no session behind."""
+    statements = _shop(conn, 8)
+    assert pool.jobs_for(conn, 3) == pool.Jobs(3)       # the server has room for them: three sessions plan
+    before = _pids(conn)
+    serial = _advice(conn, statements, 1)
+    assert serial[0]
+    assert _advice(conn, statements, 3) == serial
+    assert _left(conn, before) == set()
+
+
+@pytest.mark.needs_hypopg
+def test_statements_of_the_same_text_share_their_plans_with_the_same_advice(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reuse: a statement given twice (two roles, say) is planned once; the advice is the one of planning both."""
+    from pgtune.analyze import advisor
+
+    statements = _shop(conn, 4)
+    twice = statements + statements[:20]
+    shared = _advice(conn, twice, 2)
+    monkeypatch.setattr(advisor, "twins", lambda analyses: list(range(len(analyses))))
+    alone = _advice(conn, twice, 2)
+    assert alone[0] == shared[0] and alone[2:] == shared[2:]
+    assert shared[1] < alone[1]        # fewer what-if plans

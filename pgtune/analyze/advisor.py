@@ -26,7 +26,7 @@ from .._text import Progress
 from ..capture import Statement, WorkloadFilter, sample_row
 from ..snapshot import Snapshot, snapshot
 from ..sqltext import StatementKind
-from . import calibration, extended_stats, partitions, reasons, unhelped
+from . import calibration, extended_stats, partitions, pool, reasons, unhelped
 from .analysis import Analysis, Evidence, analyze, bind_all, delete_target
 from .bind import JOIN
 from .candidates import (
@@ -42,11 +42,14 @@ from .candidates import (
     serves,
     serves_index,
 )
-from .costing import Costing, WhatIf, what_if
+from .costing import Costing, WhatIf, settle, twins, what_if
 from .footprint import Footprint
 from .model import Advice, CurvePoint, IndexSuggestion, Method
+from .pool import Pool
 from .selection import Greedy, Selection, SizeBasis, StepKind, ident
 from .workload import single_columns, widen_columns, workload_of
+
+AHEAD = 4     # per session: the stale actions whose questions are planned with the current one's
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Options:
     write_scale: float | None = None  # scales table writes to the workload window; None: measured
     size_basis: SizeBasis = SizeBasis.FORECAST   # what max_index_mb and benefit per byte count
     statistics: bool = True         # propose CREATE STATISTICS where correlated columns are misestimated
+    jobs: int | None = None         # what-if sessions side by side (None: from the server; analyze.pool)
 
 
 def suggest(conn: psycopg.Connection[Any], statements: list[Statement] | None = None,
@@ -176,13 +180,13 @@ class _Advisor:
 
     # -- what-if costing and selection ---------------------------------------
 
-    def _price_all(self, cands: list[Candidate], analyses: list[Analysis]) -> list[int]:
+    def _price_all(self, cands: list[Candidate], analyses: list[Analysis], sessions: Pool[WhatIf]) -> list[int]:
         """Cost every statement as it runs now; the positions a new index could change (the rest keep it)."""
         touched = {c.table for c in cands}
         costed = []
-        for pos, a in enumerate(analyses):
-            # Costed all the same: the headline is the analyzed workload's, not the part pgtune changes.
-            failed = self.costing.price_now(a)
+        # Costed all the same: the headline is the analyzed workload's, not the part pgtune changes.
+        failures = sessions.map(lambda w, a: Costing(w.costing.conn, self.catalog).price_now(a), analyses)
+        for pos, (a, failed) in enumerate(zip(analyses, failures, strict=True)):
             if failed is not None:
                 self.advice.skipped.append(reasons.cannot_plan(a.statement, failed))
             if not a.shape.tables & touched:
@@ -193,21 +197,35 @@ class _Advisor:
 
     def _select(self, cands: list[Candidate], analyses: list[Analysis]) -> Chosen:
         """Greedy size-aware selection (analyze.selection), then the final plans with the chosen set."""
-        costed = self._price_all(cands, analyses)
-        pairs = [(a.statement, a.shape) for a in analyses]
-        seeds = [c for c in cands if c.foreign_key is None or c.origin == WORKLOAD]
-        seeds += [c for c in single_columns(pairs) if self._worth_it(c)]
-        self.say(f"what-if costing of {len(seeds)} candidates with hypopg")
+        jobs = pool.jobs_for(self.conn, self.opts.jobs)
+        if jobs.note:
+            self.advice.hints.append(jobs.note)
         pricing = calibration.Pricing(self.catalog, self.footprint.share_kept, self.footprint.distinct)
-        with what_if(self.costing, pricing) as session:
+        with what_if(self.costing, pricing) as session, pool.pool(
+                session, self.conn, jobs.count, lambda c: what_if(Costing(c, self.catalog), pricing)) as sessions:
+            costed = self._price_all(cands, analyses, sessions)
+            pairs = [(a.statement, a.shape) for a in analyses]
+            seeds = [c for c in cands if c.foreign_key is None or c.origin == WORKLOAD]
+            seeds += [c for c in single_columns(pairs) if self._worth_it(c)]
+            self.say(f"what-if costing of {len(seeds)} candidates with hypopg ({sessions.jobs} "
+                     f"session{'s' if sessions.jobs > 1 else ''})")
             seeds = session.creatable(seeds, lambda c, exc: self.advice.rejected.append(reasons.refused(
                 c, exc, [analyses[p].statement for p in sorted(c.statements)])))
             workload = [workload_of(analyses[p].shape, analyses[p].row.calls, analyses[p].row.cost_before or 0.0)
                         for p in costed]
+
+            def plan_many(questions: list[tuple[int, list[Candidate]]]) -> list[float]:
+                for _, config in questions:      # sampled here, on pgtune's connection, not in a pool's thread
+                    for c in config:
+                        self.footprint.share_kept(c)
+                return sessions.map(lambda w, q: w.cost(analyses[costed[q[0]]], q[1]), questions)
+
             greedy = Greedy(workload, lambda i, config: session.cost(analyses[costed[i]], config),
                             forecast=self.footprint.forecast, hypopg_size=session.size,
                             upkeep=self.footprint.upkeep, widen_columns=widen_columns(pairs),
-                            basis=self.opts.size_basis)
+                            basis=self.opts.size_basis, plan_many=plan_many if sessions.jobs > 1 else None,
+                            ahead=AHEAD * sessions.jobs if sessions.jobs > 1 else 0,
+                            twins=twins([analyses[p] for p in costed]))
             result = greedy.run(seeds)
             steps = result.prefix(self._budget(), self.opts.max_indexes, self.opts.size_basis)
             chosen = greedy.prune(Selection.configuration(steps))
@@ -217,12 +235,14 @@ class _Advisor:
             self.say(f"selection: {len(result.steps)} steps, {result.what_if_calls} what-if plans "
                      f"({result.cache_hits} from cache)")
             chosen = self._top_up(cands, chosen, session)
+            for c in chosen:
+                self.footprint.share_kept(c)    # sampled here, on pgtune's connection, not in a pool's thread
             while True:     # an index no plan uses leaves the set, and the rest are planned again (issue 23.8)
-                used_by = session.settle(chosen, analyses, costed, self._name)
+                used_by = settle(sessions, chosen, analyses, costed, self._name)
                 serving = set().union(*used_by.values()) if used_by else set()
                 final = [c for i, c in enumerate(chosen) if i in serving or kept_unused(c)]
                 if len(final) == len(chosen):
-                    return [(c, session.hypo.sizes.get(ident(c))) for c in chosen]
+                    return [(c, session.hypo.sizes.get(ident(c)) or session.size(c)) for c in chosen]
                 chosen = final
 
     def _budget(self) -> float | None:

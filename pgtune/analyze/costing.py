@@ -24,6 +24,7 @@ from . import anchor, calibration, whatif
 from .analysis import Analysis
 from .bind import EQ, FUNC, NULL, RANGE
 from .candidates import Candidate
+from .pool import Pool
 from .scenarios import Scenario, ValueSource, weighted_cost
 from .selection import Ident, ident
 
@@ -172,28 +173,43 @@ class WhatIf:
         self.hypo.reset()
         return out
 
-    def settle(self, chosen: list[Candidate], analyses: list[Analysis], positions: Iterable[int],
-               name: Callable[[Candidate], str]) -> dict[int, set[int]]:
-        """Plan ``positions`` with exactly ``chosen``: each statement's ``cost_after`` and the indexes
-        it uses (credited when they cut its cost by MIN_GAIN); per statement, the candidates used."""
-        self.hypo.reset()
-        for i, c in enumerate(chosen):
-            self.hypo.create(i, c)
-        used_by: dict[int, set[int]] = {}
-        for pos in positions:
-            row = analyses[pos].row
-            if row.cost_before is None:
-                continue
-            priced = self.costing.best(analyses[pos], chosen)
-            hits = {self.hypo.names[n] for n in priced.uses if n in self.hypo.names}
-            if hits and priced.cost < row.cost_before * (1 - MIN_GAIN):
-                used_by[pos] = hits
-                row.cost_after = priced.cost
-                row.indexes = sorted(name(chosen[h]) for h in hits)
-            else:
-                row.cost_after = row.cost_before
-                row.indexes = []
-        return used_by
+    def with_chosen(self, a: Analysis, chosen: list[Candidate], positions: dict[Ident, int]) -> tuple[Priced, set[int]]:
+        """``a`` planned with the chosen indexes on its tables: its cost, and the chosen ones its plan uses."""
+        self.hypo.ensure([c for c in chosen if c.table in a.shape.tables], a.shape.tables, positions)
+        priced = self.costing.best(a, chosen)
+        return priced, {self.hypo.names[n] for n in priced.uses if self.hypo.names.get(n, -1) >= 0}
+
+
+def settle(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[Analysis], positions: Iterable[int],
+           name: Callable[[Candidate], str]) -> dict[int, set[int]]:
+    """Plan ``positions`` with the chosen indexes (those on each one's tables, as selection costed them):
+    each statement's ``cost_after`` and the indexes it uses (credited when they cut its cost by MIN_GAIN);
+    per statement, the candidates used."""
+    for w in sessions.workers:
+        w.hypo.reset()          # names from here on are positions in ``chosen``
+    index = {ident(c): i for i, c in enumerate(chosen)}
+    todo = [pos for pos in positions if analyses[pos].row.cost_before is not None]
+    found = sessions.map(lambda w, pos: w.with_chosen(analyses[pos], chosen, index), todo)
+    used_by: dict[int, set[int]] = {}
+    for pos, (priced, hits) in zip(todo, found, strict=True):
+        row = analyses[pos].row
+        before = row.cost_before or 0.0
+        if hits and priced.cost < before * (1 - MIN_GAIN):
+            used_by[pos] = hits
+            row.cost_after = priced.cost
+            row.indexes = sorted(name(chosen[h]) for h in hits)
+        else:
+            row.cost_after = row.cost_before
+            row.indexes = []
+    return used_by
+
+
+def twins(analyses: list[Analysis]) -> list[int]:
+    """Per statement, the first of those with the same text, session and scenarios: they share plans."""
+    first: dict[tuple[object, ...], int] = {}
+    return [first.setdefault((a.query, a.row.context, tuple((tuple(sorted(s.values.items(), key=str)), s.weight)
+                                                          for s in a.scenarios)), pos)
+            for pos, a in enumerate(analyses)]
 
 
 @contextmanager

@@ -70,6 +70,9 @@ from .shell import (
               show_default=True,
               help="What --max-index-mb and benefit per byte count: pgtune's forecast of the built size, "
                    "or HypoPG's estimate (no deduplication; what other advisors' budgets mean).")
+@click.option("--jobs", type=click.IntRange(1), default=None,
+              help="What-if sessions planning side by side (default: the server's cores, at most 8; never more than "
+                   "a tenth of the connections the server still accepts). The advice is the same for any number.")
 @click.option("--no-hypopg", is_flag=True, help="Heuristic mode even when hypopg is installed.")
 @click.option("--trial-dsn", default=None, metavar="DSN",
               help="A copy of this database (staging, a branch, a restore) where GIN candidates are built for real "
@@ -99,7 +102,8 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
             database: str | None, workload_roles: tuple[str, ...], exclude: tuple[str, ...], queries_file: Any,
             as_role: str | None,
             workload_dsn: tuple[str, ...],
-            min_rows: int, max_indexes: int | None, max_index_mb: float | None, size_basis: str, no_hypopg: bool,
+            min_rows: int, max_indexes: int | None, max_index_mb: float | None, size_basis: str, jobs: int | None,
+            no_hypopg: bool,
             trial_dsn: str | None, no_index_kinds: bool,
             emit_dir: str | None, lock_timeout: str, statement_timeout: str, first_phase_share: float,
             analyze: bool, layout: str, no_constraints: bool, with_constraints: bool, constraint_timeout: str,
@@ -133,7 +137,7 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
                                                 roles=workload_roles),
                         min_rows=min_rows, max_indexes=max_indexes, max_index_mb=max_index_mb,
                         size_basis=SizeBasis(size_basis), exclude=exclude,
-                        use_hypopg=False if no_hypopg else None),
+                        use_hypopg=False if no_hypopg else None, jobs=jobs),
         constraints=not no_constraints, constraint_timeout_ms=to_ms(constraint_timeout),
         index_kinds=not no_index_kinds)
     emit = emit_choice(emit_dir, layout, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
