@@ -182,7 +182,7 @@ class Hypothetical:
         try:
             rows = self._create_all(self._statements(cand))
         except psycopg.Error:
-            if self.conn.broken or self.conn.closed or cand.table in self.per_leaf \
+            if lost(self.conn) or cand.table in self.per_leaf \
                     or self.leaves(cand.table) in ([], [cand.table]):
                 raise
             self.per_leaf.add(cand.table)      # HypoPG refuses the partitioned table: one per leaf instead
@@ -196,7 +196,7 @@ class Hypothetical:
             for text in texts:
                 rows.append(self.conn.execute(_CREATE, (text,)).fetchone())
         except psycopg.Error:
-            if not self.conn.broken and not self.conn.closed:
+            if not lost(self.conn):
                 for row in rows:
                     if row is not None:
                         self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (row[0],))
