@@ -341,3 +341,34 @@ def test_a_range_btree_stays_where_the_brin_keeps_too_little_of_its_saving(
     events = [ix for ix in result.indexes.indexes if ix.table == "Event"]
     assert [(ix.columns, str(ix.method)) for ix in events] == [(["createdAt"], "btree")]
     assert any("brin_idx not proposed: the b-tree" in h for h in result.indexes.hints), result.indexes.hints
+
+
+@pytest.mark.needs_hypopg
+def test_where_the_planner_underrates_a_brin_a_run_on_a_sample_decides(
+        db: str, conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The planner prices a BRIN's bitmap heap scan as if its rows were scattered; a real run on a sample decides.
+
+    BRIN_KEEPS above 1 makes every planner comparison refuse the BRIN: only
+    the race on the sample (both indexes built on a copy of a share of the
+    rows, the statements run with each) can put it in the b-tree's place.
+    """
+    monkeypatch.setattr(beyond, "BRIN_KEEPS", 1.01)
+    kinds_by_day = ('SELECT kind, count(*) FROM "Event" WHERE "createdAt" >= $1 AND "createdAt" < $2 '
+                    "GROUP BY kind")
+    result = appended_and_read(db, conn, kinds_by_day, days=7)     # a week: many block ranges, read whole
+    events = [ix for ix in result.indexes.indexes if ix.table == "Event"]
+    assert [(ix.columns, str(ix.method)) for ix in events] == [(["createdAt"], "brin")], result.indexes.hints
+    assert "as if the rows were scattered" in events[0].reason and "measured" in events[0].reason
+    assert conn.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'pgtune_sample%'").fetchone() == (0,)
+
+
+@pytest.mark.needs_hypopg
+def test_a_brin_that_runs_slower_on_the_sample_leaves_the_btree(
+        db: str, conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(beyond, "BRIN_KEEPS", 1.01)
+    latest = 'SELECT id FROM "Event" WHERE "createdAt" >= $1 AND "createdAt" < $2 ORDER BY "createdAt" LIMIT 10'
+    result = appended_and_read(db, conn, latest, days=5)   # the b-tree reads 10 rows, the BRIN sorts 5 days
+    events = [ix for ix in result.indexes.indexes if ix.table == "Event"]
+    assert [(ix.columns, str(ix.method)) for ix in events] == [(["createdAt"], "btree")]
+    assert any("brin_idx not proposed" in h and "on a sample of" in h for h in result.indexes.hints), \
+        result.indexes.hints

@@ -15,24 +15,26 @@ Each proposal says which method produced its figure (``costed_by``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
 
 from .. import ddl
 from .._text import error_text
-from ..capture import Catalog
+from ..capture import Catalog, TableKey
 from ..connect import lost
-from ..ddl import IndexMethod
+from ..ddl import IndexKey, IndexMethod
 from ..errors import InputError
 from ..explain import explain
+from ..roles import Roles, RoleView
 from ..snapshot import Snapshot
+from ..sqltext import StatementKind
 from . import extensions, hot, hot_charge
 from .extended_stats import Planned, planned
 from .kinds import TRIGRAM, KindCandidate, candidates
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
-from .sample_cost import on_sample
+from .sample_cost import ROUNDS, IndexBuild, on_sample, race
 from .trial import CostMethod, TrialCost, TrialFailed, on_clone
 
 MIN_CUT = 0.10              # the statements served must cost at least this share less
@@ -43,6 +45,10 @@ WRITE_COST = 2.0            # planner cost units per index entry written (adviso
 # same heap pages as the b-tree shows about 70% of its saving (tests/test_index_kinds.py).
 BRIN_KEEPS = 0.6
 BRIN_SIZE = 0.1
+# …or, measured on a sample, runs its statements at most BRIN_TIME as long (_instead): a b-tree ten times the
+# BRIN's size or more (paid on every insert, in the cache, in backups) must be 25% faster to be kept; a smaller
+# difference is within what best-of-5 runs move on a loaded server (beyond_btree: 0.76x-1.64x between two runs).
+BRIN_TIME = 1.25
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ class _Costed:
 
 def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
            trial: psycopg.Connection[Any] | None, use_hypopg: bool, writes: hot.HotWrites | None,
-           write_scale: float, say: Callable[[str], None]) -> None:
+           write_scale: float, say: Callable[[str], None], roles: Roles | None = None) -> None:
     """Add the GIN and BRIN indexes the planner shows are worth it to ``advice`` (indexes, extensions, hints)."""
     statements = planned(advice.statements)
     need = extensions.read(conn, [TRIGRAM])[TRIGRAM]
@@ -71,8 +77,10 @@ def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
                      if cand.method != IndexMethod.BRIN or btree is not None or not advice.statements[p].indexes]
         if not positions:
             continue
-        served = [statements[p] for p in positions]
-        costed = _cost(conn, catalog, cand, served, trial=trial, use_hypopg=use_hypopg, say=say)
+        served = [replace(statements[p], row_filter=_row_filter(roles, advice.statements[p], cand.table))
+                  for p in positions]
+        costed = _cost(conn, catalog, cand, served, trial=trial, use_hypopg=use_hypopg, say=say,
+                       companions=_companions(catalog, advice, cand.table))
         if isinstance(costed, str):
             advice.hints.append(costed)
             continue
@@ -80,7 +88,7 @@ def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
         if isinstance(suggestion, str):
             advice.hints.append(suggestion)
             continue
-        refused = _instead(advice, btree, suggestion) if btree is not None else None
+        refused = _instead(conn, catalog, advice, btree, suggestion, served) if btree is not None else None
         if refused is not None:
             advice.hints.append(refused)
             continue
@@ -101,7 +109,26 @@ def after_selection(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advic
     if index_kinds:
         say("looking for filters a GIN or BRIN index serves")
         extend(conn, snap.catalog, advice, trial=trial, use_hypopg=advice.method == Method.HYPOPG, writes=writes,
-               write_scale=snap.write_scale, say=say)
+               write_scale=snap.write_scale, say=say, roles=snap.roles)
+
+
+def _companions(catalog: Catalog, advice: Advice | None, table: TableKey) -> tuple[str, ...]:
+    """The indexes a plan on the table chooses among: its valid ones, and the b-trees proposed on it."""
+    have = [i.definition for i in catalog.indexes_on(table) if i.is_valid and i.definition]
+    proposed = [s.ddl for s in advice.indexes if (s.schema, s.table) == table and s.method == IndexMethod.BTREE
+                ] if advice is not None else []
+    return (*have, *proposed)
+
+
+def _row_filter(roles: Roles | None, st: AnalyzedStatement, table: TableKey) -> tuple[str, ...]:
+    """What row security adds to ``st`` on ``table`` for the role that ran it (a sample has no policy)."""
+    role = roles.by_name(st.role) if roles is not None and st.role is not None else None
+    if roles is None or role is None:
+        return ()
+    found = RoleView(role, role.search_path, roles.protected).row_filter(table, StatementKind.SELECT)
+    if found is None:
+        return ()
+    return ("false",) if found.denies else found.expressions
 
 
 def check_trial(conn: psycopg.Connection[Any], trial: psycopg.Connection[Any]) -> None:
@@ -129,14 +156,15 @@ def _what(cand: KindCandidate) -> str:
 
 
 def _cost(conn: psycopg.Connection[Any], catalog: Catalog, cand: KindCandidate, served: list[Planned], *,
-          trial: psycopg.Connection[Any] | None, use_hypopg: bool, say: Callable[[str], None]) -> _Costed | str:
+          trial: psycopg.Connection[Any] | None, use_hypopg: bool, say: Callable[[str], None],
+          companions: tuple[str, ...] = ()) -> _Costed | str:
     """The candidate's costs (or why it has none): HypoPG for BRIN; for GIN a trial build on the clone, else on a
     sample (analyze.sample_cost)."""
     if cand.method == IndexMethod.BRIN and use_hypopg:
         say(f"costing {_what(cand)} with HypoPG")
         return _hypothetical(conn, cand, served)
     if trial is None:
-        return _sampled(conn, catalog, cand, served, say)
+        return _sampled(conn, catalog, cand, served, say, companions)
     say(f"costing {_what(cand)} with a trial build on the clone")
     try:
         t: TrialCost = on_clone(trial, cand.table, cand.key, cand.method, cand.extension, served)
@@ -147,12 +175,13 @@ def _cost(conn: psycopg.Connection[Any], catalog: Catalog, cand: KindCandidate, 
 
 
 def _sampled(conn: psycopg.Connection[Any], catalog: Catalog, cand: KindCandidate, served: list[Planned],
-             say: Callable[[str], None]) -> _Costed | str:
+             say: Callable[[str], None], companions: tuple[str, ...]) -> _Costed | str:
     """No clone: built on a bounded sample in a temporary table of this session, the plan change scaled."""
     say(f"costing {_what(cand)} with a build on a sample of the table")
     real = [p[0] if p else None for p in (_plan(conn, st) for st in served)]
     try:
-        t = on_sample(conn, catalog, cand.table, cand.key, cand.method, cand.extension, served, real)
+        t = on_sample(conn, catalog, cand.table, cand.key, cand.method, cand.extension, served, real,
+                      companions)
     except TrialFailed as exc:
         return (f"{_what(cand)} would serve {', '.join(cand.filters[:3])}: not costed on a sample ({exc}); "
                 "give --trial-dsn (a copy of this database) to cost it with a trial build")
@@ -165,6 +194,16 @@ def _hypothetical(conn: psycopg.Connection[Any], cand: KindCandidate, served: li
     """Plan the statements without and with a hypothetical index (this backend's memory only)."""
     stmt = ddl.create_index(cand.table[0], cand.table[1], "pgtune_hypo", (cand.key,), concurrently=False,
                             method=cand.method)
+    got = _what_if(conn, stmt, served)
+    if isinstance(got, str):
+        return f"{_what(cand)} not costed: {got}"
+    before, after, used, size = got
+    return _Costed(cand, CostMethod.HYPOPG, before, after, used, size, f"HypoPG sizes it {size / 1048576:.2f} MB")
+
+
+def _what_if(conn: psycopg.Connection[Any], stmt: str, served: list[Planned]) -> tuple[
+        list[float | None], list[float | None], list[bool], int] | str:
+    """Each statement's cost without and with the hypothetical index ``stmt``, whether it is used, its size."""
     try:
         before = [_plan(conn, st) for st in served]
         row = conn.execute("SELECT /* pgtune */ indexrelid, indexname, hypopg_relation_size(indexrelid) "
@@ -177,10 +216,9 @@ def _hypothetical(conn: psycopg.Connection[Any], cand: KindCandidate, served: li
     except psycopg.Error as exc:
         if lost(conn):
             raise
-        return f"{_what(cand)} not costed: {error_text(exc)}"
-    return _Costed(cand, CostMethod.HYPOPG, [b[0] if b else None for b in before],
-                   [a[0] if a else None for a in after], [bool(a and row[1] in a[1]) for a in after], int(row[2] or 0),
-                   f"HypoPG sizes it {int(row[2] or 0) / 1048576:.2f} MB")
+        return error_text(exc)
+    return ([b[0] if b else None for b in before], [a[0] if a else None for a in after],
+            [bool(a and row[1] in a[1]) for a in after], int(row[2] or 0))
 
 
 def _plan(conn: psycopg.Connection[Any], st: Planned) -> tuple[float, frozenset[str]] | None:
@@ -255,18 +293,78 @@ def _replaceable(advice: Advice, cand: KindCandidate) -> IndexSuggestion | None:
     return s if all(q.query in mine for q in s.queries) else None
 
 
-def _instead(advice: Advice, btree: IndexSuggestion, brin: IndexSuggestion) -> str | None:
-    """Replace ``btree`` by ``brin`` when the BRIN keeps BRIN_KEEPS of its saving at BRIN_SIZE of its size."""
+def _instead(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, btree: IndexSuggestion,
+             brin: IndexSuggestion, served: list[Planned]) -> str | None:
+    """Replace ``btree`` by ``brin`` when the BRIN keeps BRIN_KEEPS of its saving at BRIN_SIZE of its size.
+
+    The savings are compared with the heap priced as both indexes read it
+    (_in_order): the BRIN's column follows the physical order, so a bitmap
+    heap scan over its block ranges reads consecutive pages, as the b-tree's
+    index scan does. The planner still counts a bitmap heap scan's pages as
+    if its rows were scattered over the table (Mackert-Lohman, no
+    correlation), so a BRIN that reads a few hundred pages can be costed as
+    reading them all. Where that blind spot decides (the BRIN is small enough
+    but costed under BRIN_KEEPS), both are built on a sample and the
+    statements run there (sample_cost.race): the BRIN replaces the b-tree
+    when it runs them at most BRIN_TIME as long.
+    """
+    ordered = _in_order(conn, btree, brin, served)
     saved_b = (btree.cost_before or 0.0) - (btree.cost_after or 0.0)
     saved_r = (brin.cost_before or 0.0) - (brin.cost_after or 0.0)
+    pricing = "at the planner's default pricing"
+    if ordered is not None:
+        saved_b, saved_r = ordered
+        pricing = "with the heap read in order (random_page_cost = seq_page_cost)"
     size_b, size_r = btree.forecast_bytes or btree.estimated_bytes or 0, brin.forecast_bytes or 0
-    if saved_b <= 0 or saved_r < BRIN_KEEPS * saved_b or size_r > BRIN_SIZE * size_b:
-        return (f"{brin.name} not proposed: the b-tree {btree.name} saves {saved_b:,.0f} at {size_b / 1048576:.1f} MB, "
-                f"the BRIN {saved_r:,.0f} at {size_r / 1048576:.2f} MB")
+    costed = (f"the b-tree {btree.name} saves {saved_b:,.0f} at {size_b / 1048576:.1f} MB, the BRIN {saved_r:,.0f} "
+              f"at {size_r / 1048576:.2f} MB ({pricing})")
+    if saved_b <= 0 or size_r > BRIN_SIZE * size_b:
+        return f"{brin.name} not proposed: {costed}"
+    how = f"keeps {saved_r / saved_b:.0%} of its saving {pricing}"
+    if saved_r < BRIN_KEEPS * saved_b:
+        raced = race(conn, catalog, (brin.schema, brin.table), _build(btree),
+                     IndexBuild((IndexKey(brin.columns[0]),), IndexMethod.BRIN), served,
+                     _companions(catalog, None, (brin.schema, brin.table)))
+        if raced is None or raced.second_ms > BRIN_TIME * raced.first_ms:
+            ran = (f"; on a sample of {raced.rows:,} rows the BRIN ran them in {raced.second_ms:,.1f} ms, the "
+                   f"b-tree in {raced.first_ms:,.1f} ms (calls x best of {ROUNDS})") if raced is not None else ""
+            return f"{brin.name} not proposed: {costed}{ran}"
+        how = (f"the planner gives it {saved_r / saved_b:.0%} of its saving {pricing}, pricing its bitmap heap scan "
+               f"as if the rows were scattered; on a sample of {raced.rows:,} rows ({raced.share:.1%}) the BRIN ran "
+               f"its statements in {raced.second_ms:,.1f} ms, the b-tree in {raced.first_ms:,.1f} ms "
+               f"(calls x best of {ROUNDS}, measured)")
     advice.indexes.remove(btree)
     for st in advice.statements:
         if btree.name in st.indexes:
             st.indexes.remove(btree.name)
-    brin.reason += (f"; in place of the b-tree {btree.name} ({size_b / 1048576:.1f} MB): keeps "
-                    f"{saved_r / saved_b:.0%} of its saving at {size_r / max(size_b, 1):.1%} of its size")
+    brin.reason += (f"; in place of the b-tree {btree.name} ({size_b / 1048576:.1f} MB): {how}, at "
+                    f"{size_r / max(size_b, 1):.1%} of its size")
     return None
+
+
+def _build(s: IndexSuggestion) -> IndexBuild:
+    keys = tuple(IndexKey(c, d, e) for c, d, e in zip(
+        s.columns, s.descending, s.expressions or [None] * len(s.columns), strict=False))
+    return IndexBuild(keys, where=s.where, include=tuple(s.include))
+
+
+def _in_order(conn: psycopg.Connection[Any], btree: IndexSuggestion, brin: IndexSuggestion,
+              served: list[Planned]) -> tuple[float, float] | None:
+    """The b-tree's and the BRIN's saving (calls x cost) on ``served`` with random_page_cost = seq_page_cost."""
+    if brin.costed_by != CostMethod.HYPOPG:
+        return None
+    row = conn.execute("SELECT /* pgtune */ pg_catalog.current_setting('seq_page_cost')").fetchone()
+    setting = ("random_page_cost", str(row[0]) if row else "1")
+    priced = [replace(st, context=replace(st.context, settings=(*st.context.settings, setting))) for st in served]
+    b = _build(btree)
+    savings = []
+    for stmt in (ddl.create_index(btree.schema, btree.table, "pgtune_hypo", b.keys, concurrently=False,
+                                  where=b.where, include=b.include),
+                 ddl.create_index(brin.schema, brin.table, "pgtune_hypo", (IndexKey(brin.columns[0]),),
+                                  concurrently=False, method=IndexMethod.BRIN)):
+        got = _what_if(conn, stmt, priced)
+        if isinstance(got, str):
+            return None
+        savings.append(sum(st.calls * (b - a) for st, b, a, u in zip(served, *got[:3], strict=True)
+                           if u and b is not None and a is not None))
+    return savings[0], savings[1]

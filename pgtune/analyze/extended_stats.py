@@ -57,6 +57,7 @@ class Planned:
     context: PlanContext = field(default_factory=PlanContext)
     cost: float = 0.0                 # calls x cost before, to check the costliest first
     search_path: tuple[str, ...] | None = None
+    row_filter: tuple[str, ...] = ()  # row security's quals on the table a sample stands in for (sample_cost)
 
 
 @dataclass

@@ -32,6 +32,7 @@ from typing import Any
 import pglast
 import psycopg
 from pglast import ast
+from pglast.enums import BoolExprType
 from psycopg import sql
 
 from .. import ddl
@@ -40,7 +41,8 @@ from ..capture import Catalog, TableKey
 from ..connect import lost
 from ..ddl import IndexKey, IndexMethod
 from ..explain import PlanContext, index_names, inlined, prepare_text
-from ..sqltext import printed, walk
+from ..readonly import why_not_read_only
+from ..sqltext import ParseFailed, expression, printed, walk
 from .extended_stats import Planned
 from .trial import TrialCost, TrialFailed, explain_json, opclass_with_extension
 
@@ -60,7 +62,7 @@ class SampleCost(TrialCost):
 
 def on_sample(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, key: IndexKey,
               method: IndexMethod, extension: str | None, statements: list[Planned],
-              real: list[float | None]) -> SampleCost:
+              real: list[float | None], companions: tuple[str, ...] = ()) -> SampleCost:
     """Build ``key`` on a sample of ``table`` and scale each statement's ``real`` cost by the plan change there."""
     if not conn.autocommit:
         raise TrialFailed("the connection is not in autocommit: the sample's read would hold its lock to the end")
@@ -75,19 +77,21 @@ def on_sample(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, 
     try:
         fill = _fillfactor(conn, table)
         rows = _copy(conn, sql.Identifier(*table), name,
-                     sql.SQL("SYSTEM ({})").format(sql.Literal(round(percent, 4))), fill)
+                     sql.SQL("SYSTEM ({})").format(sql.Literal(round(percent, 4))), fill, companions)
         if rows == 0:
             raise TrialFailed("the sample came back empty")
         shares = [min(1.0, rows / t.reltuples)]
         runs = [_plans(conn, catalog, table, name, key, method, extension, statements, shares[0])]
         if shares[0] < 1.0:       # a second, half-size sample: the cost's fixed part and its per-row part
             shares.append(_copy(conn, sql.Identifier("pg_temp", name), half, sql.SQL("BERNOULLI (50)"),
-                                fill) / t.reltuples)
+                                fill, companions) / t.reltuples)
             runs.append(_plans(conn, catalog, table, half, key, method, extension, statements, shares[1]))
     except psycopg.Error as exc:
         if lost(conn):
             raise
         raise TrialFailed(error_text(exc)) from None
+    except ParseFailed as exc:
+        raise TrialFailed(str(exc)) from None
     finally:
         if not lost(conn):
             _drop(conn, name)
@@ -124,21 +128,36 @@ def _whole(real: list[float | None], shares: list[float],
 
 
 def _copy(conn: psycopg.Connection[Any], source: sql.Identifier, name: str, method: sql.Composable,
-          fillfactor: int) -> int:
-    """Copy a sample into this session's temporary table and ANALYZE it; commit (the read's lock goes).
+          fillfactor: int, companions: tuple[str, ...] = ()) -> int:
+    """Copy a sample into this session's temporary table, build ``companions`` on it, ANALYZE; commit.
 
     Its pages are filled as the table's are (its fillfactor): the planner
-    prices a scan by pages, so a denser copy would look cheaper to scan.
+    prices a scan by pages, so a denser copy would look cheaper to scan. The
+    companions are the indexes the table has (and the b-trees proposed with
+    the candidate): the plans on the sample choose among the same indexes.
+    The commit ends the read's lock on the table.
     """
     with conn.transaction():
         _bounded(conn, LOCK_TIMEOUT)
         conn.execute(sql.SQL("CREATE /* pgtune */ TEMPORARY TABLE {} WITH (fillfactor = {}) AS SELECT * FROM {} "
                              "TABLESAMPLE {} REPEATABLE (0)").format(
             sql.Identifier(name), sql.Literal(fillfactor), source, method))
+        for i, definition in enumerate(companions):
+            conn.execute(_on_temp(definition, name, f"{name}_{i}"))
         conn.execute(sql.SQL("ANALYZE /* pgtune */ {}").format(sql.Identifier("pg_temp", name)))
         row = conn.execute(sql.SQL("SELECT /* pgtune */ count(*) FROM {}").format(
             sql.Identifier("pg_temp", name))).fetchone()
     return int(row[0]) if row else 0
+
+
+def _on_temp(definition: str, name: str, index: str) -> str:
+    """An index definition (pg_get_indexdef, or a proposal's CREATE INDEX) built on the sample, not concurrently."""
+    node: Any = pglast.parse_sql(definition)[0].stmt
+    if not isinstance(node, ast.IndexStmt):
+        raise ParseFailed(f"not an index definition: {definition[:60]}")
+    node.relation = ast.RangeVar(schemaname="pg_temp", relname=name, inh=True, relpersistence="t")
+    node.idxname, node.concurrent, node.if_not_exists, node.tableSpace = index, False, False, None
+    return printed(node)
 
 
 def _fillfactor(conn: psycopg.Connection[Any], table: TableKey) -> int:
@@ -161,6 +180,7 @@ def _plans(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, nam
     texts = [_on_sample(catalog, table, name, st, share) for st in statements]
     with conn.transaction(force_rollback=True):
         _bounded(conn, LOCK_TIMEOUT)
+        _views(conn, name, table, statements)
         if extension is not None:
             key = opclass_with_extension(conn, key, extension)
         before = [_cost(conn, t, st, None) if t else None for t, st in zip(texts, statements, strict=True)]
@@ -191,11 +211,33 @@ def _on_sample(catalog: Catalog, table: TableKey, name: str, st: Planned,
             return None                                     # another table, or a CTE/view name: not sampled
         if node.alias is None:
             node.alias = ast.Alias(aliasname=node.relname)  # "Post".title still names the sample's column
-        node.schemaname, node.relname = "pg_temp", name
+        # Under row security: the sample seen through a security-barrier view of the role's policy quals.
+        node.schemaname, node.relname = "pg_temp", _view(name, st.row_filter) if st.row_filter else name
     if isinstance(top, ast.SelectStmt):
         top.limitCount = _scaled(top.limitCount, values, share)
         top.limitOffset = _scaled(top.limitOffset, values, share)
     return printed(top), values
+
+
+def _view(name: str, quals: tuple[str, ...]) -> str:
+    return f"{name}_rls_{abs(hash(quals)) % 10**8}"
+
+
+def _views(conn: psycopg.Connection[Any], name: str, table: TableKey, statements: list[Planned]) -> None:
+    """The security-barrier views a role's statements read the sample through (this transaction only).
+
+    Row security adds a policy's quals as security quals: the planner keeps a
+    qual that is not leakproof (``ILIKE``, ``@>``) from running before them,
+    so it cannot be an index condition. A security_barrier view of the same
+    quals gets the same treatment, where plain AND-ed quals would not.
+    """
+    for quals in {st.row_filter for st in statements if st.row_filter}:
+        top: Any = pglast.parse_sql(f"SELECT * FROM {sql.Identifier('pg_temp', name).as_string(conn)} AS "
+                                    f"{sql.Identifier(table[1]).as_string(conn)}")[0].stmt   # quals say docs."x"
+        parsed = [expression(q) for q in quals]
+        top.whereClause = parsed[0] if len(parsed) == 1 else ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=parsed)
+        conn.execute(sql.SQL("CREATE /* pgtune */ TEMPORARY VIEW {} WITH (security_barrier) AS ").format(
+            sql.Identifier(_view(name, quals))).as_string(conn) + printed(top))
 
 
 def _scaled(node: Any, values: dict[str, str | None], share: float) -> Any:
@@ -220,7 +262,7 @@ def _cost(conn: psycopg.Connection[Any], planned_text: tuple[str, dict[str, str 
         return None
     try:
         with conn.transaction():
-            for step in PlanContext(search_path=st.context.search_path).steps(conn):
+            for step in PlanContext(search_path=st.context.search_path, settings=st.context.settings).steps(conn):
                 conn.execute(step)
             plan = explain_json(conn, query, len(left))
     except psycopg.Error:
@@ -236,3 +278,114 @@ def _drop(conn: psycopg.Connection[Any], name: str) -> None:
     except psycopg.Error:
         if lost(conn):
             raise
+
+
+@dataclass(frozen=True)
+class Race:
+    """Σ calls x best-of-ROUNDS execution ms of the statements on a sample, with each of two indexes alone."""
+
+    first_ms: float
+    second_ms: float
+    rows: int
+    share: float
+
+
+ROUNDS = 5
+
+
+def race(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, first: IndexBuild, second: IndexBuild,
+         statements: list[Planned], companions: tuple[str, ...] = ()) -> Race | None:
+    """Run the (read-only, fully valued) ``statements`` on a sample with ``first``, then with ``second``, built.
+
+    Where the planner has a blind spot a real run settles it. Each index is
+    built on the sample's temporary table in a rolled-back transaction; a
+    BRIN's pages_per_range is scaled by the sample's share, so that it holds
+    as many block ranges per share of the rows as it would on the table.
+    None when a statement cannot run there (a join, a $n without a value).
+    """
+    if not conn.autocommit or any(_writes(conn, st) for st in statements):
+        return None
+    t = catalog.tables.get(table)
+    if t is None or t.reltuples <= 0:
+        return None
+    per_row = max(t.size_bytes / t.reltuples, 1.0) if t.size_bytes else 100.0
+    percent = min(100.0, 100.0 * min(t.reltuples, SAMPLE_ROWS, SAMPLE_BYTES / per_row) / t.reltuples)
+    name = f"pgtune_sample_{next(_names)}"
+    try:
+        rows = _copy(conn, sql.Identifier(*table), name, sql.SQL("SYSTEM ({})").format(
+            sql.Literal(round(percent, 4))), _fillfactor(conn, table), companions)
+        share = min(1.0, rows / t.reltuples)
+        texts = [_on_sample(catalog, table, name, st, share) for st in statements]
+        if not rows or any(x is None for x in texts):
+            return None
+        times = [_timed(conn, name, table, build, share, [x for x in texts if x is not None], statements)
+                 for build in (first, second)]
+    except (psycopg.Error, ParseFailed):
+        if lost(conn):
+            raise
+        return None
+    finally:
+        if not lost(conn):
+            _drop(conn, name)
+    if times[0] is None or times[1] is None:
+        return None
+    return Race(times[0], times[1], rows, share)
+
+
+@dataclass(frozen=True)
+class IndexBuild:
+    """An index to race: its keys and method (a BRIN's pages_per_range follows the sample)."""
+
+    keys: tuple[IndexKey, ...]
+    method: IndexMethod = IndexMethod.BTREE
+    where: str | None = None
+    include: tuple[str, ...] = ()
+
+
+def _timed(conn: psycopg.Connection[Any], name: str, table: TableKey, build: IndexBuild, share: float,
+           texts: list[tuple[str, dict[str, str | None]]], statements: list[Planned]) -> float | None:
+    """Σ calls x the best of ROUNDS runs of each statement on the sample with ``build`` built; None if unused."""
+    index = f"{name}_race"
+    with conn.transaction(force_rollback=True):
+        _bounded(conn, LOCK_TIMEOUT)
+        _views(conn, name, table, statements)
+        stmt = ddl.create_index("pg_temp", name, index, build.keys, concurrently=False, method=build.method,
+                                where=build.where, include=build.include)
+        if build.method == IndexMethod.BRIN:
+            stmt += sql.SQL(" WITH (pages_per_range = {})").format(
+                sql.Literal(max(1, round(128 * share)))).as_string(conn)
+        conn.execute(stmt)
+        total = 0.0
+        for (text, values), st in zip(texts, statements, strict=True):
+            query, left = inlined(conn, text, values)
+            if left:
+                return None
+            best = None
+            for _ in range(ROUNDS):
+                plan = _analyzed(conn, query, st)
+                if index not in index_names(plan["Plan"]):
+                    return None
+                best = min(best if best is not None else float("inf"), float(plan["Execution Time"]))
+            total += st.calls * (best or 0.0)
+    return total
+
+
+def _analyzed(conn: psycopg.Connection[Any], query: str, st: Planned) -> dict[str, Any]:
+    """EXPLAIN (ANALYZE) of a read-only statement on the sample, in its own rolled-back subtransaction."""
+    with conn.transaction(force_rollback=True):
+        for step in PlanContext(search_path=st.context.search_path, settings=st.context.settings).steps(conn):
+            conn.execute(step)
+        row = conn.execute(f"EXPLAIN /* pgtune */ (ANALYZE, FORMAT JSON) {query}", prepare=False).fetchone()
+    assert row is not None
+    doc: dict[str, Any] = row[0][0]
+    return doc
+
+
+def _writes(conn: psycopg.Connection[Any], st: Planned) -> bool:
+    """Could running the statement write anything (readonly: a SELECT calling only read-only functions)?"""
+    try:
+        return why_not_read_only(conn, prepare_text(st.query)[0], search_path=st.context.search_path) is not None
+    except (ValueError, psycopg.Error):
+        if lost(conn):
+            raise
+        return True
