@@ -36,6 +36,7 @@ INSERT INTO "Post" SELECT g, 'post ' || md5(g::text),
        jsonb_build_object('plan', CASE WHEN g % 100 = 0 THEN 'pro' ELSE 'free' END, 'n', g % 1000),
        ARRAY['t' || (g % 500), 'u' || (g % 37)], 'the ' || md5((g * 7)::text) || ' story', 0
 FROM generate_series(1, 60000) AS g;
+ALTER TABLE "Post" ALTER COLUMN title SET STATISTICS 200;  -- ANALYZE reads all 60,000 rows: the same estimates each run
 ANALYZE "Post";
 """
 SEARCH = 'SELECT id, title FROM "Post" WHERE title ILIKE %s ORDER BY id LIMIT 20'
