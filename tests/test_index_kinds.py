@@ -135,6 +135,29 @@ def test_operators_choose_the_operator_class(conn: psycopg.Connection[Any]) -> N
     assert [(c.key.column, c.key.opclass_name) for c in both] == [("meta", None)]     # ? needs jsonb_ops
 
 
+def test_prismas_insensitive_contains_through_a_text_cast_gets_a_trigram_candidate(
+        conn: psycopg.Connection[Any]) -> None:
+    """u's F5: Prisma sends ``"col"::text ILIKE $1`` for contains + mode insensitive; the cast hid the column."""
+    conn.execute(POSTS)
+    conn.execute('ALTER TABLE "Post" ADD COLUMN slug varchar(80)')
+    conn.execute('UPDATE "Post" SET slug = \'s-\' || md5(id::text)')
+    catalog = read_catalog(conn)
+    found = kinds.candidates(catalog, [
+        planned('SELECT "public"."Post"."id" FROM "public"."Post" WHERE "public"."Post"."title"::text ILIKE $1 '
+                'LIMIT $2 OFFSET $3'),
+        planned('SELECT "public"."Post"."id" FROM "public"."Post" WHERE ("public"."Post"."slug"::text ILIKE $1 '
+                'OR "public"."Post"."title"::text ILIKE $2)'),
+    ], "public")
+    got = {(c.key.column, c.key.opclass_name, str(c.method)) for c in found}
+    assert ("title", "gin_trgm_ops", "gin") in got, got
+    # The planner sees through the cast of a varchar column: the column's trigram index serves the cast form.
+    conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    conn.execute('CREATE INDEX post_slug_trgm ON "Post" USING gin (slug gin_trgm_ops)')
+    conn.execute('ANALYZE "Post"')
+    plan = conn.execute('EXPLAIN SELECT id FROM "Post" WHERE "Post".slug::text ILIKE \'%abc1%\'').fetchall()
+    assert "post_slug_trgm" in str(plan), plan
+
+
 def test_jsonb_arrays_and_full_text_get_gin_each_costed_on_the_clone(
         conn: psycopg.Connection[Any], clone: psycopg.Connection[Any]) -> None:
     loaded(conn, clone)

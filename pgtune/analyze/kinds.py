@@ -160,7 +160,15 @@ def _classify(term: str, values: dict[str, str | None]) -> tuple[str, str | None
 
 
 def _key(node: Any) -> tuple[str, str | None] | None:
-    """A column, or an expression over exactly one column (``lower(title)``, ``to_tsvector('english', body)``)."""
+    """A column, or an expression over exactly one column (``lower(title)``, ``to_tsvector('english', body)``).
+
+    Prisma's case-insensitive ``contains`` sends ``"title"::text ILIKE $1``: a
+    cast of a column to text (or varchar) is the column itself to an index,
+    since the planner sees through that binary-compatible relabelling.
+    """
+    if isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.ColumnRef) and node.typeName is not None \
+            and names(node.typeName.names)[-1:] in (("text",), ("varchar",)):
+        node = node.arg
     if isinstance(node, ast.ColumnRef):
         fields = names(node.fields)
         return (fields[-1], None) if fields else None
