@@ -312,3 +312,40 @@ def test_bloated_table_estimated_and_measured(conn: psycopg.Connection[Any]) -> 
     [measured] = api.health(conn, only=["bloated-table"]).findings
     assert measured.evidence["method"] == "pgstattuple_approx"
     assert measured.evidence["wasted_bytes"] > 0.6 * measured.evidence["table_bytes"]
+
+
+
+PREFIX_FK = """
+CREATE TABLE events (id bigint NOT NULL, "createdAt" timestamp(3) NOT NULL, PRIMARY KEY (id, "createdAt"));
+CREATE TABLE rules (id int NOT NULL, version int NOT NULL, PRIMARY KEY (id, version));
+CREATE TABLE alerts (id serial PRIMARY KEY, "eventId" bigint NOT NULL, "eventCreatedAt" timestamp(3) NOT NULL,
+                     "ruleId" int NOT NULL, "ruleVersion" int NOT NULL,
+                     FOREIGN KEY ("eventId", "eventCreatedAt") REFERENCES events (id, "createdAt") ON DELETE CASCADE,
+                     FOREIGN KEY ("ruleId", "ruleVersion") REFERENCES rules (id, version));
+INSERT INTO events SELECT i, '2026-01-01'::timestamp + i * interval '1 minute' FROM generate_series(1, 20000) i;
+INSERT INTO rules SELECT i, v FROM generate_series(1, 3) i, generate_series(1, 50) v;
+INSERT INTO alerts ("eventId", "eventCreatedAt", "ruleId", "ruleVersion")
+SELECT id, "createdAt", 1 + id % 3, 1 + id % 50 FROM events WHERE id % 4 = 0;
+CREATE INDEX "alerts_eventId_idx" ON alerts ("eventId");
+CREATE INDEX "alerts_ruleId_idx" ON alerts ("ruleId");
+ANALYZE;
+"""
+
+
+def test_a_foreign_key_served_by_an_index_on_its_leading_column(conn: psycopg.Connection[Any]) -> None:
+    """u's F4: ("eventId") serves the check of the key ("eventId", "eventCreatedAt"): one row per value.
+
+    health neither calls that key unindexed (a second, overlapping build) nor lets
+    unused-index drop the index that serves it. ("ruleId") leaves 1,667 rows per
+    value to filter for the key ("ruleId", "ruleVersion"): that key is still reported.
+    """
+    conn.execute(PREFIX_FK)
+    plan = conn.execute('EXPLAIN SELECT 1 FROM ONLY alerts x WHERE "eventId" = 8 AND "eventCreatedAt" = now() '
+                        "FOR KEY SHARE OF x").fetchall()
+    assert "alerts_eventId_idx" in plan[1][0], plan
+    report = api.health(conn, only=["foreign-key-without-index"])
+    assert [f.evidence["constraint"] for f in report.findings] == ["alerts_ruleId_ruleVersion_fkey"]
+    assert any("alerts_eventId_eventCreatedAt_fkey by alerts_eventId_idx" in n for n in report.notes), report.notes
+    conn.execute("SELECT pg_stat_reset()")
+    unused = api.health(conn, only=["unused-index"], min_stats_age_s=0)
+    assert [f.index for f in unused.findings] == ["alerts_ruleId_idx"]      # never the key's only index

@@ -103,6 +103,23 @@ def test_no_action_foreign_key_needs_deletes_on_the_parent(conn: psycopg.Connect
     assert [i.columns for i in suggest(conn, statements=[]).indexes] == [["tag"]]
 
 
+
+def test_a_foreign_key_an_index_on_its_leading_column_serves_gets_no_second_index(
+        conn: psycopg.Connection[Any]) -> None:
+    """u's F4, suggest's side: the parent's deletes probe ("eventId") (one row per value) and filter the rest."""
+    conn.execute('CREATE TABLE events (id bigint, "createdAt" timestamp(3), PRIMARY KEY (id, "createdAt")); '
+                 "INSERT INTO events SELECT i, '2026-01-01'::timestamp + i * interval '1 minute' "
+                 "FROM generate_series(1, 20000) i")
+    conn.execute('CREATE TABLE alerts (id int PRIMARY KEY, "eventId" bigint NOT NULL, "eventCreatedAt" timestamp(3), '
+                 'FOREIGN KEY ("eventId", "eventCreatedAt") REFERENCES events ON DELETE CASCADE); '
+                 'INSERT INTO alerts SELECT id, id, "createdAt" FROM events; ANALYZE')
+    conn.execute("DELETE FROM events WHERE id = 20000")
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    assert [i.columns for i in suggest(conn, statements=[]).indexes] == [["eventId", "eventCreatedAt"]]
+    conn.execute('CREATE INDEX "alerts_eventId_idx" ON alerts ("eventId"); ANALYZE alerts')
+    assert suggest(conn, statements=[]).indexes == []
+
+
 FEED = ('SELECT o.id, o.total, u.email FROM "order" o JOIN users u ON u.id = o."userId" '
         "WHERE o.status = 'pending' ORDER BY o.\"createdAt\" DESC LIMIT 20")
 

@@ -9,7 +9,7 @@ from . import hot, sizing
 from .advisor import Options, advise, suggest
 from .beyond import after_selection, check_trial
 from .bind import Role, Shape, bind
-from .candidates import Candidate, Origin, serves_index
+from .candidates import FK_PREFIX_ROWS, Candidate, Origin, serves_foreign_key, serves_index
 from .extended_stats import StatisticsProposal
 from .model import (
            Advice,
@@ -25,7 +25,7 @@ from .model import (
 from .scenarios import Scenario, ValueSource, weighted_cost
 from .selection import SizeBasis, StepKind
 
-__all__ = ["Advice", "AnalyzedStatement", "Candidate", "CurvePoint", "IndexSuggestion", "Method", "Options", "Origin",
-           "QueryRef", "Rejected", "Role", "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped",
+__all__ = ["FK_PREFIX_ROWS", "Advice", "AnalyzedStatement", "Candidate", "CurvePoint", "IndexSuggestion", "Method",
+           "Options", "Origin", "QueryRef", "Rejected", "Role", "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped",
            "StatisticsProposal", "StepKind", "ValueSource", "advise", "after_selection", "bind", "check_trial", "hot",
-           "serves_index", "sizing", "suggest", "weighted_cost"]
+           "serves_foreign_key", "serves_index", "sizing", "suggest", "weighted_cost"]

@@ -273,7 +273,7 @@ def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]],
         keys = tuple(IndexKey(c) for c in fk.columns)
         cand = Candidate(fk.table_key, keys, len(keys), origin=FOREIGN_KEY, foreign_key=fk,
                          hot=not empty and not _all_null(catalog, fk), parent_deletes=deletes and not empty)
-        if not any(serves_index(i, cand) for i in catalog.indexes_on(fk.table_key)):
+        if not any(serves_foreign_key(i, fk, catalog) for i in catalog.indexes_on(fk.table_key)):
             out.append(cand)
     return out
 
@@ -346,6 +346,38 @@ def serves_index(index: Index, cand: Candidate) -> bool:
     if keys is None:
         return False
     return serves(keys, index.predicate, index.include, _normalized(cand))
+
+
+FK_PREFIX_ROWS = 100
+"""Rows per value an index on part of a foreign key may leave its check to filter (a delete then reads that many)."""
+
+
+def serves_foreign_key(index: Index, fk: ForeignKey, catalog: Catalog) -> bool:
+    """Can the server find a parent's child rows through ``index`` when the parent is deleted?
+
+    An index on all the key's columns can. So can one that leads with some of
+    them when those few columns already narrow the child to a handful of rows
+    (``("eventId")`` for the key ``("eventId", "eventCreatedAt")``): the check's
+    generic plan probes it and filters the rest. Rows per value are reckoned
+    from the most distinct leading column alone, which never overstates how
+    narrow the lead is. A partial index never serves: the check reads every row.
+    """
+    keys = tuple(IndexKey(c) for c in fk.columns)
+    if serves_index(index, Candidate(fk.table_key, keys, len(keys), foreign_key=fk)):
+        return True
+    ikeys = index_keys(index)
+    if ikeys is None or index.predicate is not None:
+        return False
+    lead: list[str] = []
+    for k in ikeys:
+        if k.expression is not None or k.column not in fk.columns or k.column in lead:
+            break
+        lead.append(k.column)
+    table = catalog.tables.get(fk.table_key)
+    if not lead or table is None or table.reltuples <= 0:
+        return False
+    distinct = max(catalog.distinct_values(fk.table_key, c) for c in lead)
+    return distinct >= 1 and table.reltuples / distinct <= FK_PREFIX_ROWS
 
 
 def made_redundant(cand: Candidate, catalog: Catalog) -> list[str]:

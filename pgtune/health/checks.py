@@ -16,7 +16,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql, ddl
-from ..analyze import Candidate, serves_index, sizing
+from ..analyze import FK_PREFIX_ROWS, Candidate, serves_foreign_key, serves_index, sizing
 from ..capture import Catalog, read_catalog
 from ..connect import lost
 from . import partitions
@@ -194,10 +194,16 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
     catalog = ctx.catalog()
     out = []
     small = 0
+    by_part: list[str] = []
     for fk in catalog.foreign_keys:
         keys = tuple(ddl.IndexKey(c) for c in fk.columns)
         cand = Candidate(fk.table_key, keys, len(keys), foreign_key=fk)
-        if any(serves_index(i, cand) for i in catalog.indexes_on(fk.table_key)):
+        existing = catalog.indexes_on(fk.table_key)
+        if any(serves_index(i, cand) for i in existing):
+            continue
+        part = next((i for i in existing if serves_foreign_key(i, fk, catalog)), None)
+        if part is not None:
+            by_part.append(f"{fk.name} by {part.name}")
             continue
         table = catalog.tables.get(fk.table_key)
         if table is not None and 0 <= table.reltuples < ctx.min_rows:
@@ -218,6 +224,9 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
              "on_delete": fk.on_delete, "index": name, "rows": table.reltuples if table else None,
              **({"partitioned": True} if partitioned else {})},
             fix if partitioned else [build]))
+    if by_part:
+        ctx.notes.append(f"foreign-key-without-index: served by an index on their leading column(s), at most "
+                         f"{FK_PREFIX_ROWS} rows per value: {', '.join(by_part)}")
     if small:
         ctx.notes.append(f"foreign-key-without-index: {small} foreign key(s) on tables under --min-rows "
                          f"({ctx.min_rows:,.0f} rows) left out: a delete that scans so few rows costs nothing")
@@ -225,18 +234,21 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
 
 
 def foreign_key_indexes(catalog: Catalog) -> set[tuple[str, str]]:
-    """(schema, index) of every index that is the only one leading with some foreign key's columns.
+    """(schema, index) of one index per foreign key that its checks can use: never to be dropped as unused.
 
     Its scans do not show in idx_scan when the parent rarely deletes, yet
-    dropping it makes every such delete scan the child table.
+    dropping it makes every such delete scan the child table. Where several
+    serve, one is kept (all the key's columns first, then the narrowest, then
+    by name) and the others may go.
     """
     out: set[tuple[str, str]] = set()
     for fk in catalog.foreign_keys:
         keys = tuple(ddl.IndexKey(c) for c in fk.columns)
         cand = Candidate(fk.table_key, keys, len(keys), foreign_key=fk)
-        serving = [i for i in catalog.indexes_on(fk.table_key) if serves_index(i, cand)]
-        if len(serving) == 1:
-            out.add((serving[0].schema, serving[0].name))
+        serving = [i for i in catalog.indexes_on(fk.table_key) if serves_foreign_key(i, fk, catalog)]
+        if serving:
+            keep = min(serving, key=lambda i: (not serves_index(i, cand), len(i.columns), i.name))
+            out.add((keep.schema, keep.name))
     return out
 
 
