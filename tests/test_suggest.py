@@ -186,6 +186,26 @@ def test_unparsable_and_utility_statements_are_skipped_with_reason(conn: psycopg
     assert any(i.table == "order" for i in advice.indexes)
 
 
+
+def test_skip_reasons_name_a_sample_a_function_and_the_catalog_not_a_dropped_table(
+        conn: psycopg.Connection[Any]) -> None:
+    """u's F9: TABLESAMPLE, a function's column alias and catalog views are not "no known table (dropped?)"."""
+    shop(conn)
+    stmts = [Statement('SELECT "userId" FROM "order" TABLESAMPLE SYSTEM (2)'),
+             Statement("INSERT INTO users (id, email) SELECT i, 'u' || i FROM generate_series($1, $2) i"),
+             Statement("SELECT count(*) FROM pg_locks WHERE locktype = $1"),
+             Statement("SELECT relname FROM pg_catalog.pg_class c JOIN information_schema.tables t "
+                       "ON t.table_name = c.relname"),
+             Statement("SELECT x FROM dropped_long_ago WHERE y = $1")]
+    advice = suggest(conn, statements=stmts)
+    reasons = {s.query: s.reason for s in advice.skipped}
+    assert stmts[0].query not in reasons          # a sample of "order" is analyzed: no index serves it
+    assert reasons[stmts[1].query] == "no filter, join or sort on a user table"
+    assert reasons[stmts[2].query].startswith("reads only catalog tables or views (pg_locks)")
+    assert reasons[stmts[3].query].startswith("reads only catalog tables or views (pg_class, tables)")
+    assert reasons[stmts[4].query].startswith("references no known table (temporary or dropped?): dropped_long_ago")
+
+
 def test_hostile_identifiers_are_quoted(conn: psycopg.Connection[Any]) -> None:
     conn.execute('CREATE TABLE "a""b" (id int PRIMARY KEY, "x; DROP TABLE y" int)')
     conn.execute('INSERT INTO "a""b" SELECT g, g % 3000 FROM generate_series(1, 30000) g; ANALYZE "a""b"')

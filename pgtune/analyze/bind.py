@@ -238,6 +238,10 @@ class _Binder(Predicates):
             if item.alias and item.alias.colnames:
                 out = Output(frozenset(names(item.alias.colnames)))
             scope.entries.append(Entry(alias, None, out.columns, out.origin))
+        elif isinstance(item, ast.RangeTableSample):
+            self.from_item(item.relation, scope, block)      # the table read, though no index serves a sample
+        elif isinstance(item, ast.RangeFunction):
+            scope.entries.append(function_entry(item))
 
     def range_var(self, rv: Any, scope: Scope) -> None:
         alias = rv.alias.aliasname if rv.alias else rv.relname
@@ -259,7 +263,9 @@ class _Binder(Predicates):
             return
         if table is None:
             scope.entries.append(Entry(alias, None, frozenset()))
-            if not self._temporary(rv):
+            if system_relation(rv.schemaname, rv.relname):
+                self.shape.system.append(rv.relname)
+            elif not self._temporary(rv):
                 self.shape.unbound.append(rv.relname)
             return
         self.shape.tables.add(table.key)
@@ -304,3 +310,36 @@ class _Binder(Predicates):
     def _new_block(self) -> int:
         self.blocks += 1
         return self.blocks
+
+
+def function_entry(item: Any) -> Entry:
+    """A function in FROM (``generate_series($1, $2) i``): its output columns, so they are not taken for tables.
+
+    Named by the alias's column list or the column definition list; a
+    single-column function's column is the alias, else the function's name.
+    """
+    cols = set(names(item.alias.colnames)) if item.alias and item.alias.colnames else set()
+    cols |= {c.colname for c in seq(item.coldeflist) if isinstance(c, ast.ColumnDef) and c.colname}
+    funcs = [f for f, _ in seq(item.functions) if isinstance(f, ast.FuncCall)]
+    for _, coldefs in seq(item.functions):
+        cols |= {c.colname for c in seq(coldefs) if isinstance(c, ast.ColumnDef) and c.colname}
+    if item.alias:
+        alias = item.alias.aliasname
+        cols.add(alias)
+    else:
+        alias = names(funcs[0].funcname)[-1] if funcs else "?function"
+        cols |= {names(f.funcname)[-1] for f in funcs}
+    if item.ordinality:
+        cols.add("ordinality")
+    return Entry(alias, None, frozenset(cols))
+
+
+def system_relation(schema: str | None, name: str) -> bool:
+    """Does the name read a catalog table or view (pg_locks, information_schema.tables), not the application's?
+
+    Unqualified, a ``pg_`` name no user table of the search path has is the
+    catalog's: pg_catalog is searched first whatever the search_path says.
+    """
+    if schema is not None:
+        return schema in ("pg_catalog", "information_schema")
+    return name.startswith("pg_")

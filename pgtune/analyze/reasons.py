@@ -39,6 +39,10 @@ def shape_skip(st: Statement, shape: Shape, exclude: tuple[str, ...]) -> Skipped
                        SkipKind.TEMPORARY)
     if hit:
         return Skipped(st.queryid, st.query, f"excluded table {', '.join(hit)}", SkipKind.EXCLUDED)
+    if shape.system and not shape.tables:         # its columns are the catalog's, unknown to pgtune too
+        return Skipped(st.queryid, st.query, "reads only catalog tables or views ("
+                       + ", ".join(sorted(set(shape.system))[:5]) + "): no index of the application's serves it",
+                       SkipKind.NO_FILTER)
     if shape.unbound and not shape.tables:
         return Skipped(st.queryid, st.query, "references no known table (temporary or dropped?): "
                        + ", ".join(sorted(set(shape.unbound))[:5]), SkipKind.UNKNOWN_TABLE)

@@ -90,6 +90,7 @@ class Shape:
     limited_blocks: set[int] = field(default_factory=set)
     unbound: list[str] = field(default_factory=list)
     temporary: list[str] = field(default_factory=list)    # temporary tables it reads or writes
+    system: list[str] = field(default_factory=list)       # catalog tables and views it reads
     row_filters: list[RowFilter] = field(default_factory=list)   # row security its role's reads get
     settings: dict[str, ParamUse] = field(default_factory=dict)  # current_setting('x') compared with a column
     params: dict[int, ParamUse] = field(default_factory=dict)
