@@ -40,6 +40,13 @@ def shop(conn: psycopg.Connection[Any]) -> None:
     steady_state(conn)
 
 
+def with_item_count(conn: psycopg.Connection[Any]) -> None:
+    """A count column on "order": a rule --emit --constraints writes (status and total are listed, never written)."""
+    conn.execute('ALTER TABLE "order" ADD COLUMN "itemCount" int NOT NULL DEFAULT 1; '
+                 'UPDATE "order" SET "itemCount" = 1 + id % 4; ANALYZE "order"')
+    steady_state(conn)
+
+
 def all_visible(conn: psycopg.Connection[Any], table: str) -> None:
     """VACUUM until the visibility map covers the table, as autovacuum leaves it (index-only scans).
 

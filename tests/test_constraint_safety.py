@@ -187,10 +187,36 @@ def test_value_set_takes_its_default_and_needs_two_codes(conn: psycopg.Connectio
     got = {(p.columns[0], p.kind): p for p in propose(conn).constraints}
     status = got[("status", "value-set")]
     assert status.check == "status IN ('done', 'failed', 'queued', 'running')"      # queued: the DEFAULT
-    assert status.confidence == "medium"
+    assert status.confidence == "low"
     assert ("kind", "value-set") not in got           # one value so far: nothing fixes the set
     assert ("planTier", "value-set") not in got       # prose, not codes
     conn.execute("INSERT INTO jobs (id) VALUES (0)")  # what the application writes leaving status out
+
+
+
+def test_a_value_set_is_listed_never_written_and_the_apps_new_code_inserts(conn: psycopg.Connection[Any],
+                                                                            tmp_path: Path) -> None:
+    """u2's F1 (umami's report.type, a Prisma String): eight codes in the rows, a ninth in the application's code.
+
+    The set is listed for review (low) and --emit --constraints leaves it out, so
+    the application's insert of the ninth code goes through after apply.
+    """
+    conn.execute('CREATE TABLE report (report_id uuid PRIMARY KEY, website_id uuid NOT NULL, '
+                 'type varchar(200) NOT NULL, "viewCount" int NOT NULL DEFAULT 0)')
+    conn.execute("INSERT INTO report SELECT gen_random_uuid(), gen_random_uuid(), (ARRAY['attribution', 'breakdown', "
+                 "'funnel', 'goal', 'journey', 'retention', 'revenue', 'utm'])[1 + g % 8], g % 7 "
+                 "FROM generate_series(1, 3000) AS g")
+    conn.execute("ANALYZE report")
+    result = api.suggest(conn, statements=read_queries_file("SELECT report_id FROM report WHERE type = 'funnel';"),
+                         emit=api.EmitOptions(directory=tmp_path / "m", constraints=True))
+    by_kind = {c.kind: c for c in result.constraints.constraints}
+    assert by_kind["value-set"].confidence == "low"
+    assert by_kind["non-negative"].confidence == "high"           # not vacuous: a count's rule is written
+    api.apply(conn, tmp_path / "m")
+    names = {r[0] for r in conn.execute("SELECT conname FROM pg_constraint WHERE contype = 'c'")}
+    assert by_kind["non-negative"].name in names and by_kind["value-set"].name not in names
+    conn.execute("INSERT INTO report (report_id, website_id, type) "
+                 "VALUES (gen_random_uuid(), gen_random_uuid(), 'performance')")
 
 
 def test_names_read_as_words() -> None:

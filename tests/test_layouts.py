@@ -31,12 +31,13 @@ from pgtune import api, plan
 from pgtune.cli import cli
 from pgtune.errors import MigrationError
 
-from .helpers import ORDERS_BY_USER, run, shop
+from .helpers import ORDERS_BY_USER, run, shop, with_item_count
 from .test_migration import squawk_bin
 
 
 def workload(conn: psycopg.Connection[Any]) -> None:
     shop(conn)
+    with_item_count(conn)
     run(conn, ORDERS_BY_USER, [(i,) for i in range(1, 11)])
     run(conn, 'SELECT id FROM "order" WHERE status = \'pending\' ORDER BY "createdAt" DESC LIMIT 5')
     # The app deletes users ("order"."userId" ON DELETE CASCADE): the key gets its index whatever the

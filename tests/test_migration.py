@@ -20,7 +20,7 @@ from pgtune.cli import cli
 from pgtune.cluster import find_bindir
 from pgtune.errors import ChecksumMismatch, LockBusy
 
-from .helpers import ORDERS_BY_USER, emitted, run, shop, suggest
+from .helpers import ORDERS_BY_USER, emitted, run, shop, suggest, with_item_count
 
 
 def squawk_bin() -> str:
@@ -31,6 +31,8 @@ def squawk_bin() -> str:
 
 def emit(conn: psycopg.Connection[Any], folder: Path, **kw: Any) -> plan.Migration:
     shop(conn)
+    if kw.get("constraints"):
+        with_item_count(conn)
     run(conn, ORDERS_BY_USER, [(i,) for i in range(1, 11)])
     run(conn, "SELECT id FROM users WHERE \"createdAt\" > now() - interval '2 days' ORDER BY \"createdAt\"")
     result = emitted(conn, folder, **kw)

@@ -178,8 +178,8 @@ def _print_constraints(checks: ConstraintAdvice, left_out: bool = False) -> None
         if left_out:
             click.echo("CHECK constraints are not in the migration: review them, then emit with --constraints")
         if any(not c.confidence.written for c in checks.constraints):
-            click.echo("low confidence: listed for review only, never written to a migration (money columns: "
-                       "refunds, credit notes and discount lines are negative)")
+            click.echo("low confidence: listed for review only, never written to a migration (the data alone "
+                       "cannot show what the application may write: refunds are negative, a set of codes grows)")
     for note in checks.notes:
         click.echo(f"note: {note}")
     for f in checks.findings:

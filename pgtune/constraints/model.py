@@ -70,7 +70,7 @@ class Confidence(StrEnum):
 
     HIGH = "high"        # the column's name and data agree (count, size, start/end)
     MEDIUM = "medium"    # a person should agree first: a new release may write what the rule refuses
-    LOW = "low"          # the data alone: money moves both ways (refunds, credits, discounts); listed, never written
+    LOW = "low"          # the data alone (money moves both ways, a code set grows with the app): never written
 
     @property
     def written(self) -> bool:

@@ -9,9 +9,11 @@ agrees: the column's name ends with a word that names a closed set of states
 least two and at most ``MAX_VALUES`` distinct values, each a code
 (``ACTIVE``, ``grace_period``: a letter, then letters, digits, ``_`` or ``-``);
 and its DEFAULT, if any, is such a code too, and joins the set whether or not
-a row holds it yet. Always "medium" confidence: a value a new release of the
-application writes is refused until the CHECK is widened, so a person agrees
-first.
+a row holds it yet. Always "low" confidence, listed for review and never
+written to a migration: the set lives in the application's code, and the data
+shows only the values written so far (umami's report types include one no row
+held yet, u2's F1), so a CHECK from the data alone refuses the application's
+next legitimate insert.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ MIN_VALUES = 2
 MAX_VALUES = 10
 MAX_WIDTH = 24        # pg_stats avg_width in bytes: codes are short, prose is not
 CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
-NOTE = "a value the application starts writing later is refused until the CHECK is widened"
+NOTE = ("the data shows the values written so far, not the set the application's code allows: "
+        "listed for review, never written to a migration")
 
 
 def candidates(columns: list[Column]) -> list[Candidate]:
@@ -47,7 +50,7 @@ def candidates(columns: list[Column]) -> list[Candidate]:
         if unset.kind not in (DefaultKind.NONE, DefaultKind.NULL) and not (
                 unset.kind == DefaultKind.CONSTANT and CODE.match(unset.value or "")):
             continue        # a '' or free-text default, or one pgtune cannot read: free text
-        out.append(Candidate(KIND, c.schema, c.table, (c.name,), "", Confidence.MEDIUM,
+        out.append(Candidate(KIND, c.schema, c.table, (c.name,), "", Confidence.LOW,
                              {"n_distinct": c.n_distinct, "most_common_vals": list(c.most_common_vals),
                               "default": unset.expression, "note": NOTE}))
     return out
