@@ -361,7 +361,7 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
         report.prisma = advice
     if emit is not None:
         built = build_health_migration(conn, report, lock_timeout=emit.lock_timeout,
-                                       statement_timeout=emit.statement_timeout)
+                                       statement_timeout=emit.statement_timeout, layout=emit.layout)
         m, folder = _write_migration(conn, built.migration, emit, lambda _m: None, write_empty=False)
         report.migration = EmittedMigration(m.id, str(folder) if m.phases else "",
                                             [f"{p.number}: {p.name}" for p in m.phases], built.left_out)

@@ -22,7 +22,7 @@ from pgtune.cli import cli
 from .test_health import plant
 from .test_health_emit import KIND_INDEXES, KINDS, indexes
 from .test_hostile_names import _dump
-from .test_layouts import as_one_query, prisma_deploy
+from .test_layouts import PRISMA_LEDGER, as_one_query, prisma_deploy
 from .test_migration import squawk_bin
 
 FIXED = {"sequence-near-overflow"}     # the one planted finding no migration fixes
@@ -147,3 +147,27 @@ def test_health_with_nothing_to_fix_writes_no_folder_in_any_layout(conn: psycopg
         report = api.health(conn, only=["duplicate-index"], emit=api.EmitOptions(directory=folder, layout=layout))
         assert report.migration is not None and report.migration.phases == [], layout
         assert report.migration.directory == "" and not folder.exists(), layout
+
+
+def test_an_index_prismas_migrations_made_is_dropped_only_through_them(conn: psycopg.Connection[Any],
+                                                                       tmp_path: Path) -> None:
+    """u2's F6 (umami's link_link_id_key): on a database Prisma Migrate manages, its indexes are its migrations'.
+
+    pgtune's own folder leaves the drop out and says why, so the application's
+    later migration that drops the index by name still runs; written for Prisma
+    (--layout prisma), the drop is a Prisma migration and goes through.
+    """
+    planted(conn)
+    conn.execute(PRISMA_LEDGER)                        # `prisma migrate deploy` made this schema
+    report = api.health(conn, only=["duplicate-index"], emit=api.EmitOptions(directory=tmp_path / "own"))
+    [dup] = report.findings
+    assert dup.index == "userOrders_userId_b" and dup.evidence["owned_by"] == "Prisma Migrate"
+    assert "the application's Prisma Migrate migrations made it" in dup.message
+    assert report.migration is not None and report.migration.phases == []
+    assert any("userOrders_userId_b: the application's Prisma Migrate migrations made it" in x and
+               "--layout prisma" in x for x in report.migration.left_out), report.migration.left_out
+    conn.execute('DROP INDEX "userOrders_userId_b"')   # the application's next release: its own drop runs
+    conn.execute('CREATE INDEX "userOrders_userId_b" ON "userOrders" ("userId")')
+    emit(conn, tmp_path / "migrations", plan.Layout.PRISMA, only=["duplicate-index"])
+    assert prisma_deploy(conn, tmp_path / "migrations")
+    assert "userOrders_userId_b" not in indexes(conn)

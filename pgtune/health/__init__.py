@@ -12,7 +12,7 @@ from .checks import Check, Context
 from .emit import HealthMigration
 from .emit import build as build_migration
 from .model import CheckId, EmittedMigration, Finding, HealthReport, Severity
-from .provenance import annotate, built_by
+from .provenance import annotate, built_by, owner
 from .registry import CHECKS
 
 __all__ = ["CHECKS", "Check", "CheckId", "EmittedMigration", "Finding", "HealthMigration", "HealthReport", "Severity",
@@ -36,6 +36,6 @@ def run(conn: psycopg.Connection[Any], only: Iterable[str] = (), skip: Iterable[
     ctx = Context(conn, tuple(replicas), min_stats_age_s, report.notes, min_rows)
     for check in chosen:
         report.findings.extend(check.run(ctx))
-    annotate(report.findings, built_by(conn))
+    annotate(report.findings, built_by(conn), owner(conn))
     report.findings.sort(key=lambda f: (-f.severity.rank, f.check, f.schema, f.table or "", f.index or ""))
     return report

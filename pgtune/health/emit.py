@@ -25,6 +25,7 @@ from ..plan import (
     ExistingConstraint,
     ExistingIndex,
     IndexFix,
+    Layout,
     Migration,
     PartitionIndex,
     PartitionMap,
@@ -38,6 +39,9 @@ from ..plan import (
 from ..roles import read_roles
 from .checks import catalog_rows
 from .model import CheckId, Finding, HealthReport
+from .provenance import TOOLS, tool_of
+
+TOOLS_LAYOUT = {tool: layout.value for tool, layout in TOOLS.values()}
 
 # unused first: see _drops
 DROPS = (CheckId.UNUSED_INDEX, CheckId.DUPLICATE_INDEX, CheckId.OVERLAPPING_INDEX, CheckId.HOT_BLOCKING_INDEX)
@@ -52,8 +56,13 @@ class HealthMigration:
 
 
 def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: str = "5s",
-          statement_timeout: str = "1min", now: datetime | None = None) -> HealthMigration:
-    """The migration that fixes what ``report`` found, where a migration can."""
+          statement_timeout: str = "1min", now: datetime | None = None,
+          layout: Layout = Layout.PGTUNE) -> HealthMigration:
+    """The migration that fixes what ``report`` found, where a migration can.
+
+    ``layout``: the files it is written as; an index the application's
+    migration tool made is dropped only in that tool's own layout.
+    """
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     left_out: list[str] = []
     restore = {(r["schema"], r["index"]): r for r in catalog_rows(conn, "health_indexes")}
@@ -63,7 +72,7 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
 
     parts = partitions.read(conn, [(f.schema, f.table) for f in report.findings if f.table])
     fk = [_fk_index(f, parts) for f in by_check.get(CheckId.FOREIGN_KEY_WITHOUT_INDEX, [])]
-    drops = _drops(conn, by_check, restore, parts, left_out)
+    drops = _drops(conn, by_check, restore, parts, left_out, tool_of(layout))
     dropped = {(e.schema, e.name) for e in drops}
     rebuilds: dict[tuple[str, str], ExistingIndex] = {}
     for check in REBUILDS:
@@ -171,13 +180,25 @@ def _twin(rows: dict[tuple[str, str], dict[str, Any]], definition: str, schema: 
 
 def _drops(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
            restore: dict[tuple[str, str], dict[str, Any]], parts: PartitionMap,
-           left_out: list[str]) -> list[ExistingIndex]:
-    """The indexes to drop: never one whose stand-in (the index it duplicates or leads) goes too."""
+           left_out: list[str], writing_for: str | None) -> list[ExistingIndex]:
+    """The indexes to drop: never one whose stand-in (the index it duplicates or leads) goes too.
+
+    Nor one the application's migration tool made, unless the migration is
+    written for that tool (``writing_for``): dropped behind its back, the
+    tool's own later DROP INDEX of it fails and stops the application's deploy.
+    """
     chosen: dict[tuple[str, str], ExistingIndex] = {}
     for check in DROPS:
         for f in by_check.get(check, []):
             key = (f.schema, f.index or "")
             if key in chosen:
+                continue
+            tool = f.evidence.get("owned_by")
+            if tool and tool != writing_for:
+                left_out.append(f"{check} on {f.index}: the application's {tool} migrations made it; a drop "
+                                f"outside them breaks their own later DROP INDEX of it: write the drop with "
+                                f"--layout {TOOLS_LAYOUT[tool]}" + (" and --prisma-schema (remove its line in the "
+                                "same change)" if tool == "Prisma Migrate" else ""))
                 continue
             if check == "hot-blocking-index" and not f.fix:     # info: the reads need it, a person decides
                 left_out.append(f"{check} on {f.index}: no automatic fix ({f.message.rpartition('; ')[2]})")

@@ -1,10 +1,17 @@
-"""Which pgtune migration built the indexes a finding names (pgtune.history), and what that ties together.
+"""Who made the indexes a finding names: a pgtune migration (pgtune.history), or the application's migrations.
 
 An index pgtune built says so on its finding. And when the index a finding
 would keep (the one a duplicate or overlapping index is dropped in favour of)
 is pgtune's, dropping the other ties two migrations together: rolling back
 the one that built the keeper would leave its lookups with no index at all,
 so the finding says which to roll back first.
+
+On a database a migration tool manages (its ledger table exists), every other
+index is the application's migrations': a drop outside them is drift that
+``prisma migrate dev`` builds again, and breaks the application's own later
+migration that drops the index by name (u2's F6: umami's
+17_remove_duplicate_key). Such a finding says so, and the migration health
+writes leaves the drop out unless it is made through that tool.
 """
 
 from __future__ import annotations
@@ -18,13 +25,48 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql, history
-from .model import Finding
+from ..plan import Layout
+from .model import CheckId, Finding
+
+# The checks whose fix drops the index the finding names.
+DROP_CHECKS = (CheckId.UNUSED_INDEX, CheckId.DUPLICATE_INDEX, CheckId.OVERLAPPING_INDEX, CheckId.HOT_BLOCKING_INDEX)
 
 
 @dataclass(frozen=True)
 class BuiltBy:
     migration: str
     phase: int
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The migration tool whose ledger the database holds: the application's migrations own its indexes."""
+
+    tool: str
+    ledger: str            # schema-qualified ledger table, the evidence
+    layout: Layout         # the layout that writes a migration the tool itself runs
+
+
+TOOLS = {"_prisma_migrations": ("Prisma Migrate", Layout.PRISMA),
+         "flyway_schema_history": ("Flyway", Layout.FLYWAY),
+         "schema_migrations": ("golang-migrate", Layout.GOLANG_MIGRATE)}
+
+
+def tool_of(layout: Layout) -> str | None:
+    """The migration tool a layout writes for (None: pgtune's own folder)."""
+    return next((tool for tool, lay in TOOLS.values() if lay == layout), None)
+
+
+def owner(conn: psycopg.Connection[Any]) -> Owner | None:
+    """The migration tool that manages this database, from its ledger table (sql/migration_ledgers.sql)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(catalog_sql.load("migration_ledgers"))
+        rows = cur.fetchall()
+    if not rows:
+        return None
+    r = rows[0]        # _prisma_migrations sorts first: Prisma's ledger wins where several stand
+    tool, layout = TOOLS[r["ledger"]]
+    return Owner(tool, f"{r['schema']}.{r['ledger']}", layout)
 
 
 def built_by(conn: psycopg.Connection[Any], schema: str = history.DEFAULT_SCHEMA) -> dict[tuple[str, str], BuiltBy]:
@@ -36,13 +78,17 @@ def built_by(conn: psycopg.Connection[Any], schema: str = history.DEFAULT_SCHEMA
         return {(r["schema"], r["index"]): BuiltBy(r["migration_id"], int(r["phase"])) for r in cur.fetchall()}
 
 
-def annotate(findings: Iterable[Finding], built: dict[tuple[str, str], BuiltBy]) -> None:
+def annotate(findings: Iterable[Finding], built: dict[tuple[str, str], BuiltBy], tool: Owner | None = None) -> None:
     """Name on each finding the migration that built its index, and the migration its fix would tie it to."""
     for f in findings:
         mine = built.get((f.schema, f.index)) if f.index else None
         if mine is not None:
             f.built_by = mine.migration
             f.message += f" (built by pgtune migration {mine.migration})"
+        elif tool is not None and f.index and f.check in DROP_CHECKS and f.fix:
+            f.evidence["owned_by"] = tool.tool
+            f.message += (f" (the application's {tool.tool} migrations made it: drop it through them, "
+                          f"{tool.ledger} is their ledger)")
         keeper = f.evidence.get("covered_by") or f.evidence.get("duplicate_of")
         theirs = built.get((f.schema, str(keeper))) if keeper else None
         if theirs is not None and f.fix:
