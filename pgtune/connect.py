@@ -9,21 +9,70 @@ from __future__ import annotations
 import os
 import re
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from . import catalog_sql
 from ._text import error_text
-from .errors import ConnectionFailed, from_psycopg
+from .errors import ConnectionFailed, InputError, from_psycopg
 
 APPLICATION_NAME = "pgtune"
 
 
 def resolve_dsn(dsn: str | None) -> str:
-    """Return the conninfo to use: the given one, DATABASE_URL, or '' (libpq defaults)."""
-    if dsn:
-        return dsn
-    return os.environ.get("DATABASE_URL", "")
+    """Return the conninfo to use: the given one, DATABASE_URL, or '' (libpq defaults).
+
+    As given: ``connect`` reads a Prisma URL's own parameters (``from_prisma``).
+    """
+    return dsn or os.environ.get("DATABASE_URL", "")
+
+
+# Prisma's connection-URL parameters that only its pool reads: pgtune opens a session or two of its own.
+PRISMA_POOL = frozenset({"connection_limit", "pool_timeout", "socket_timeout", "statement_cache_size",
+                         "max_connection_lifetime", "max_idle_connection_lifetime"})
+PRISMA_ONLY = frozenset({"sslidentity", "sslpassword", "sslaccept"})
+
+
+def from_prisma(url: str) -> str:
+    """A postgres:// URL as Prisma Client reads it, as a URL libpq accepts.
+
+    ``schema=app`` is the search_path Prisma gives its sessions: pgtune's
+    session gets it too (``options=-c search_path=…``), so unqualified names
+    resolve as the application's do. Pool settings are dropped.
+    ``pgbouncer=true`` is refused: a transaction pooler hands each statement
+    to any server session, and pgtune's hypothetical indexes and session
+    settings must stay in one (use Prisma's directUrl). Prisma's PKCS#12
+    client identity has no libpq equivalent: refused, never silently dropped.
+    """
+    try:
+        parts = urlsplit(url)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:
+        return url          # libpq says what is wrong with it
+    if parts.scheme not in ("postgres", "postgresql") or not pairs:
+        return url
+    names = {k for k, _ in pairs}
+    if not names & (PRISMA_POOL | PRISMA_ONLY | {"schema", "pgbouncer"}):
+        return url
+    if any(k == "pgbouncer" and v.lower() == "true" for k, v in pairs):
+        raise InputError("the URL has pgbouncer=true (a transaction pooler): pgtune's what-if indexes and "
+                         "settings live in one server session; give the direct connection (Prisma's directUrl) "
+                         "with --dsn")
+    refused = sorted(names & PRISMA_ONLY)
+    if refused:
+        raise InputError(f"the URL's {', '.join(refused)} (Prisma's TLS parameters) have no libpq equivalent: "
+                         "give sslmode, sslrootcert, sslcert and sslkey instead")
+    kept = [(k, v) for k, v in pairs if k not in PRISMA_POOL and k not in ("schema", "pgbouncer")]
+    schema = next((v for k, v in pairs if k == "schema" and v), None)
+    if schema is not None:
+        # libpq's options: a backslash escapes a space or a backslash; the value is a quoted identifier.
+        ident = '"' + schema.replace('"', '""') + '"'
+        option = "-c search_path=" + ident.replace("\\", "\\\\").replace(" ", "\\ ")
+        merged = [v for k, v in kept if k == "options"]
+        kept = [(k, v) for k, v in kept if k != "options"] + [("options", " ".join([*merged, option]))]
+    return urlunsplit(parts._replace(query=urlencode(kept, quote_via=quote)))
 
 
 def _secrets(dsn: str) -> list[str]:
@@ -74,7 +123,7 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
     Autocommit is the default: pgtune runs CREATE INDEX CONCURRENTLY, which
     refuses to run inside a transaction block.
     """
-    conninfo = resolve_dsn(dsn)
+    conninfo = from_prisma(resolve_dsn(dsn))
     try:
         conn = psycopg.connect(
             conninfo,
@@ -115,7 +164,9 @@ def force_session_settings(conn: psycopg.Connection[Any]) -> None:
     pglast reads string literals with ``standard_conforming_strings = on`` (a
     backslash is just a character); a server reading them otherwise would see
     other statements in the same text. pg_qualstats is off for the session
-    (see QUALSTATS_OFF).
+    (see QUALSTATS_OFF). The extensions pgtune reads are on its search_path,
+    after the role's own schemas (sql/session_extension_path.sql).
     """
     conn.execute("SET /* pgtune */ standard_conforming_strings = on")
     conn.execute(QUALSTATS_OFF.format(local="false"))
+    conn.execute(catalog_sql.load("session_extension_path"))

@@ -60,9 +60,12 @@ class Dependent:
 
 def exists(conn: psycopg.Connection[Any], schema: str = DEFAULT_SCHEMA) -> bool:
     """Has any pgtune apply run here (its history tables exist in ``schema``)?"""
-    row = conn.execute("SELECT /* pgtune */ to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
+    # A schema the role may not use reads as none (to_regclass would raise): nothing pgtune applied is visible.
+    row = conn.execute("SELECT /* pgtune */ CASE WHEN has_schema_privilege(n.oid, 'USAGE') "
+                       "THEN to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL ELSE false END "
+                       "FROM pg_catalog.pg_namespace AS n WHERE n.nspname = %s",
                        (sql.Identifier(schema, "history").as_string(conn),
-                        sql.Identifier(schema, "phases").as_string(conn))).fetchone()
+                        sql.Identifier(schema, "phases").as_string(conn), schema)).fetchone()
     return bool(row and row[0])
 
 

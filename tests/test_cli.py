@@ -163,3 +163,42 @@ def test_server_dying_mid_command_is_one_line_exit_2(db: str) -> None:
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "connection to the server lost" in lines[0] and "re-run" in lines[0], result.stderr
+
+
+def test_a_prisma_database_url_works_as_the_application_role(db: str, conn) -> None:  # type: ignore[no-untyped-def]
+    """u2's F4: Prisma Client's URL (?schema=app&connection_limit=5…), as the app's own role, extensions in public.
+
+    libpq refused Prisma's parameters ("invalid URI query parameter"); with them
+    removed, the role's search_path (its schema only) hid pg_stat_statements
+    (a raw 42P01), and health stopped on a pgtune schema the role may not use.
+    """
+    from urllib.parse import quote
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(db)
+    role = f"app_{params['dbname']}"
+    conn.execute(f"DROP ROLE IF EXISTS {role}")
+    conn.execute(f"CREATE ROLE {role} LOGIN")
+    conn.execute(f'CREATE SCHEMA "App Data" AUTHORIZATION {role}')
+    conn.execute('CREATE TABLE "App Data"."Link" (id int PRIMARY KEY, slug text NOT NULL)')
+    conn.execute('INSERT INTO "App Data"."Link" SELECT g, \'s\' || g FROM generate_series(1, 20000) g')
+    conn.execute('ANALYZE "App Data"."Link"')
+    conn.execute(f'GRANT SELECT ON "App Data"."Link" TO {role}')
+    conn.execute("CREATE SCHEMA IF NOT EXISTS pgtune")          # an earlier apply by the DBA: not the role's
+    conn.execute(f"REVOKE ALL ON SCHEMA pgtune FROM {role}")
+    base = f"postgresql://{role}@{quote(str(params['host']), safe='')}:{params['port']}/{params['dbname']}"
+    url = base + "?schema=App%20Data&connection_limit=5&pool_timeout=10&application_name=app"
+    env = {"DATABASE_URL": url}
+    check = CliRunner().invoke(cli, ["check"], env=env)
+    assert check.exit_code in (0, 1) and "cannot connect" not in check.stderr, check.stderr
+    assert "42P01" not in check.output + check.stderr
+    out = CliRunner().invoke(cli, ["suggest", "--format", "json", "--min-rows", "0", "--queries", "-"], env=env,
+                             input="SELECT id FROM \"Link\" WHERE slug = 's77';")
+    assert out.exit_code == 0, out.stderr
+    assert '"table": "Link"' in out.stdout and '"schema": "App Data"' in out.stdout, out.stdout
+    health = CliRunner().invoke(cli, ["health"], env=env)
+    assert health.exit_code in (0, 1) and "permission denied" not in health.output + health.stderr, health.stderr
+    pooled = CliRunner().invoke(cli, ["check"], env={"DATABASE_URL": base + "?pgbouncer=true&schema=x"})
+    assert pooled.exit_code == 2 and len(pooled.stderr.strip().splitlines()) == 1
+    assert "pgbouncer=true" in pooled.stderr and "directUrl" in pooled.stderr
