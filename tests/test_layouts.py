@@ -279,3 +279,22 @@ def test_a_taken_name_writes_nothing(conn: psycopg.Connection[Any], tmp_path: Pa
         plan.write_layout(m, tmp_path / "mig", plan.Layout.PRISMA, now=now)
     assert [p.name for p in (tmp_path / "mig").iterdir()] == [taken.name]
     assert not any(taken.iterdir())
+
+
+def test_on_a_database_prisma_migrates_pgtunes_names_are_not_prismas(conn: psycopg.Connection[Any],
+                                                                     tmp_path: Path) -> None:
+    """u2's F9 (umami's 03_metric_performance_index): the application's next release creates the same index.
+
+    Under Prisma's default name, that migration failed on "already exists" and
+    the deploy stopped; under pgtune's own it builds a duplicate health reports.
+    """
+    workload(conn)
+    conn.execute(PRISMA_LEDGER)
+    result = api.suggest(conn, emit=api.EmitOptions(directory=tmp_path / "m"))
+    names = [i.name for i in result.indexes.indexes]
+    assert names and all(n.endswith("_pgtune_idx") for n in names), names
+    assert "order_userId_pgtune_idx" in names
+    api.apply(conn, tmp_path / "m")
+    conn.execute('CREATE INDEX "order_userId_idx" ON "order"("userId")')    # the upstream migration, as Prisma has it
+    fk = api.health(conn, only=["foreign-key-without-index"])
+    assert fk.findings == []

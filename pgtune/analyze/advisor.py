@@ -279,7 +279,8 @@ class _Advisor:
     def _name(self, cand: Candidate) -> str:
         """The index's deterministic name, or the first free variant when a relation already holds it."""
         def make(n: int) -> str:
-            return ddl.index_name(cand.table[1], cand.keys, "idx" if n == 1 else f"idx{n}",
+            suffix = self.catalog.index_suffix
+            return ddl.index_name(cand.table[1], cand.keys, suffix if n == 1 else f"{suffix}{n}",
                                   where_label=cand.where_label, include=cand.include)
         return self.catalog.free_name(cand.table[0], make(1), make)
 

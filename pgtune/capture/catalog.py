@@ -164,6 +164,24 @@ class Catalog:
             self._columns_seen = len(self.columns)
         return self._by_table.get(key, {})
 
+    @property
+    def prisma_managed(self) -> bool:
+        """Prisma Migrate made this schema: its ledger, _prisma_migrations, is a table here."""
+        return any(name == "_prisma_migrations" for _, name in self.tables)
+
+    @property
+    def index_suffix(self) -> str:
+        """The end of the names pgtune gives its indexes: ``idx``, or ``pgtune_idx`` where Prisma migrates.
+
+        ``<table>_<columns>_idx`` is Prisma's own default name: on a database its
+        migrations manage, the application's next release may create the very same
+        index under it, and its migration fails on "already exists" (u2's F9,
+        umami's 03_metric_performance_index). A name Prisma never generates makes
+        that a duplicate health reports, not a stopped deploy; a schema line keeps
+        it with ``map:``.
+        """
+        return "pgtune_idx" if self.prisma_managed else "idx"
+
     def free_name(self, schema: str, name: str, make: Callable[[int], str]) -> str:
         """``name`` if no relation in ``schema`` holds it, else ``make(2)``, ``make(3)``…: the first free one."""
         n = 1

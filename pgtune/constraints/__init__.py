@@ -100,7 +100,7 @@ def _eligible(catalog: Catalog, opts: ConstraintOptions) -> set[tuple[str, str]]
 
 
 def _prisma_managed(catalog: Catalog, opts: ConstraintOptions) -> bool:
-    return opts.prisma or any(name == "_prisma_migrations" for _, name in catalog.tables)
+    return opts.prisma or catalog.prisma_managed
 
 
 def _families(catalog: Catalog, columns: list[Column], opts: ConstraintOptions, notes: list[str]) -> tuple[Any, ...]:

@@ -192,6 +192,7 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
     ON ONLY the table, CONCURRENTLY on each partition, ATTACH each.
     """
     catalog = ctx.catalog()
+    suffix = catalog.index_suffix
     out = []
     small = 0
     by_part: list[str] = []
@@ -209,12 +210,12 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
         if table is not None and 0 <= table.reltuples < ctx.min_rows:
             small += 1
             continue
-        name = catalog.free_name(fk.schema, ddl.index_name(fk.table, keys, "idx"), _namer(fk.table, keys))
+        name = catalog.free_name(fk.schema, ddl.index_name(fk.table, keys, suffix), _namer(fk.table, keys, suffix))
         build = ddl.create_index(fk.schema, fk.table, name, keys)
         partitioned = table is not None and table.partitioned
         if partitioned:
             def name_for(schema: str, part: str, keys: tuple[ddl.IndexKey, ...] = keys) -> str:
-                return catalog.free_name(schema, ddl.index_name(part, keys, "idx"), _namer(part, keys))
+                return catalog.free_name(schema, ddl.index_name(part, keys, suffix), _namer(part, keys, suffix))
             fix = partitions.build_under(catalog, build, fk.schema, fk.table, name, name_for)
         out.append(Finding(
             CheckId.FOREIGN_KEY_WITHOUT_INDEX, Severity.WARNING, fk.schema, fk.table, None,
@@ -252,8 +253,8 @@ def foreign_key_indexes(catalog: Catalog) -> set[tuple[str, str]]:
     return out
 
 
-def _namer(table: str, keys: tuple[ddl.IndexKey, ...]) -> Callable[[int], str]:
-    return lambda n: ddl.index_name(table, keys, f"idx{n}")
+def _namer(table: str, keys: tuple[ddl.IndexKey, ...], suffix: str = "idx") -> Callable[[int], str]:
+    return lambda n: ddl.index_name(table, keys, f"{suffix}{n}")
 
 
 def not_valid_constraint(ctx: Context) -> list[Finding]:
