@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import pglast
 import psycopg
@@ -301,10 +301,51 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
     instead of running. The transaction forces the setting on as well, so the
     server reads every literal the way pglast did.
     """
+    steps, lasts, tail, names = _script(conn, query, options, nparams, timeout_ms, types, runs,
+                                        context or PlanContext())
+    rows: list[Any] = []
+    failure: psycopg.Error | None = None
+    try:
+        with conn.pipeline() as pipe:
+            try:
+                _send(conn, pipe, steps, lasts, tail, rows)
+            except psycopg.Error as exc:
+                # Raised once the pipeline block is left: leaving it with an error in flight makes
+                # psycopg log "error ignored terminating <Pipeline>: pipeline aborted" on stderr.
+                failure = exc
+        if failure is not None:
+            raise failure
+    except BaseException as exc:
+        # A failure skipped the rest of the pipeline: end the transaction, free the name.
+        if not lost(conn):
+            if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK /* pgtune */", prepare=False)
+            for name in names:
+                deallocate(conn, name)
+        if failure is not None and exc is not failure:
+            raise failure from None     # the pipeline's own "aborted" on exit says less than the cause
+        raise
+    assert all(r is not None for r in rows)
+    return rows
+
+
+class _Script(NamedTuple):
+    """What one round trip of _run sends: the opening steps, each plan's (setting, EXPLAIN), the closing steps;
+    and the prepared names it frees."""
+
+    steps: list[str]
+    lasts: list[tuple[str, str]]
+    tail: list[str]
+    names: list[str]
+
+
+def _script(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,
+            types: str, runs: list[_Run], context: PlanContext) -> _Script:
+    """The statements of _run's round trip: BEGIN READ ONLY, the settings, the PREPAREs, the EXPLAINs,
+    ROLLBACK and DEALLOCATE."""
     # PREPARE + a forced generic plan (or, with values, a custom plan) on every version.
     # EXPLAIN (GENERIC_PLAN) (16+) cannot go through the extended protocol: its $n must then be
     # bound, and the planner folds the values.
-    context = context or PlanContext()
     calls = ["pg_catalog.set_config('standard_conforming_strings', 'on', true)",
              f"pg_catalog.set_config('statement_timeout', '{int(timeout_ms)}', true)",
              # Whatever session this is: a forced generic plan sampled by pg_qualstats can crash the backend
@@ -339,27 +380,4 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
     lasts = [(f"SELECT /* pgtune */ {setting}" if setting else "", last) for setting, last in lasts]
     # PREPARE outlives the rolled-back transaction: the names are freed in the same round trip.
     tail = ["ROLLBACK /* pgtune */"] + [f"DEALLOCATE /* pgtune */ {name}" for name in names]
-    rows: list[Any] = []
-    failure: psycopg.Error | None = None
-    try:
-        with conn.pipeline() as pipe:
-            try:
-                _send(conn, pipe, steps, lasts, tail, rows)
-            except psycopg.Error as exc:
-                # Raised once the pipeline block is left: leaving it with an error in flight makes
-                # psycopg log "error ignored terminating <Pipeline>: pipeline aborted" on stderr.
-                failure = exc
-        if failure is not None:
-            raise failure
-    except BaseException as exc:
-        # A failure skipped the rest of the pipeline: end the transaction, free the name.
-        if not lost(conn):
-            if conn.info.transaction_status != pq.TransactionStatus.IDLE:
-                conn.execute("ROLLBACK /* pgtune */", prepare=False)
-            for name in names:
-                deallocate(conn, name)
-        if failure is not None and exc is not failure:
-            raise failure from None     # the pipeline's own "aborted" on exit says less than the cause
-        raise
-    assert all(r is not None for r in rows)
-    return rows
+    return _Script(steps, lasts, tail, names)

@@ -18,8 +18,6 @@ MAX_FUNCTION_LINES = 60
 LONG_MODULES = {
 }
 LONG_FUNCTIONS = {
-    "plan/phases.py::build": "the phases in the order they run; grew with index kinds (issue 27), its owner splits it",
-    "explain.py::_run": "one pipelined round trip: what it sends and the cleanup when it fails read best together",
 }
 
 

@@ -36,21 +36,7 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
     """
     parts = partitions or PartitionMap()
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
-    ordered = sorted(advice.indexes, key=lambda s: -_benefit(s))
-    total = sum(_benefit(s) for s in ordered)
-    first: list[IndexSuggestion] = []
-    rest: list[IndexSuggestion] = []
-    running = 0.0
-    for s in ordered:
-        # Foreign-key indexes exist only where the workload joins or the parent sees deletes: hot
-        # (unless no row references the parent yet).
-        if s.origin == Origin.FOREIGN_KEY and s.hot and first_phase_share > 0:
-            first.append(s)
-        elif (total > 0 and running < first_phase_share * total) or (not rest and not first):
-            first.append(s)
-            running += _benefit(s)
-        else:
-            rest.append(s)
+    first, rest = _first_and_rest(advice, first_phase_share)
     phases: list[Phase] = []
     extensions = planned_extensions(advice)
     if extensions:
@@ -87,6 +73,26 @@ def build(advice: Advice, *, slug: str = "indexes", lock_timeout: str = "5s",
     return Migration(id=f"{stamp}_{_slug(slug)}", created=stamp, server_version=advice.server_version,
                      phases=phases, targets=_targets(advice), lock_timeout=lock_timeout,
                      statement_timeout=statement_timeout)
+
+
+def _first_and_rest(advice: Advice, first_phase_share: float) -> tuple[list[IndexSuggestion], list[IndexSuggestion]]:
+    """The indexes of phase 1 and of phase 2, each by benefit, largest first (see build)."""
+    ordered = sorted(advice.indexes, key=lambda s: -_benefit(s))
+    total = sum(_benefit(s) for s in ordered)
+    first: list[IndexSuggestion] = []
+    rest: list[IndexSuggestion] = []
+    running = 0.0
+    for s in ordered:
+        # Foreign-key indexes exist only where the workload joins or the parent sees deletes: hot
+        # (unless no row references the parent yet).
+        if s.origin == Origin.FOREIGN_KEY and s.hot and first_phase_share > 0:
+            first.append(s)
+        elif (total > 0 and running < first_phase_share * total) or (not rest and not first):
+            first.append(s)
+            running += _benefit(s)
+        else:
+            rest.append(s)
+    return first, rest
 
 
 def _targets(advice: Advice) -> list[Target]:
