@@ -1,6 +1,8 @@
 """Named catalog queries from the ``sql/`` folder (shipped as ``pgtune.sql``).
 
-One question per file; the file's name is the query's name.
+One question per file; the file's name is the query's name. A fragment
+(``statement_start``, ``utility_statement``) is a piece several queries share,
+written once: a query names it as ``{fragment}`` and ``compose`` puts it in.
 """
 
 from __future__ import annotations
@@ -8,8 +10,29 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+from psycopg import sql
+
+FRAGMENTS = ("statement_start", "utility_statement")
+
 
 @cache
 def load(name: str) -> str:
     """Return the text of ``sql/<name>.sql``."""
     return resources.files("pgtune.sql").joinpath(f"{name}.sql").read_text(encoding="utf-8")
+
+
+def compose(name: str, **parts: sql.Composable) -> sql.Composed:
+    """``sql/<name>.sql`` with the fragments it names and ``parts`` (identifiers, literals) put in."""
+    return _filled(load(name), parts)
+
+
+@cache
+def _fragment(name: str) -> sql.Composed:
+    """A fragment's text without its header comment, its own fragments put in."""
+    body = "\n".join(line for line in load(name).splitlines() if not line.startswith("--")).strip()
+    return _filled(body, {})
+
+
+def _filled(text: str, parts: dict[str, sql.Composable]) -> sql.Composed:
+    named = {f: _fragment(f) for f in FRAGMENTS if "{" + f + "}" in text}
+    return sql.SQL(text).format(**named, **parts)

@@ -109,6 +109,16 @@ def parse_one(sql: str) -> ast.Node:
     return stmt(stmts[0])
 
 
+def what_runs(query: str) -> Any | None:
+    """The statement a text runs, a PREPARE's body for a PREPARE (a driver's or pooler's SQL-level PREPARE is
+    counted by its executions); None when the text is not one statement pglast can parse."""
+    try:
+        root: Any = parse_one(query)
+    except ParseFailed:
+        return None
+    return root.query if isinstance(root, ast.PrepareStmt) else root
+
+
 def seq(value: tuple[Any, ...] | list[Any] | None) -> tuple[Any, ...]:
     """An optional AST list as a tuple (absent: empty)."""
     return tuple(value) if value else ()

@@ -13,6 +13,6 @@ FROM {statements} AS s
     JOIN pg_catalog.pg_database AS d ON d.oid = s.dbid
 WHERE d.datname = coalesce(%(database)s, current_database())
   AND strpos(s.query, '/* pgtune */') = 0
-  AND s.query ~* '^\s*((/\*([^*]|\*+[^*/])*\*+/|--[^\n]*(\n|$))\s*)*(with\M.*\mupdate|update)\M'
+  AND s.query ~* ({statement_start} || '(with\M.*\mupdate|update)\M')
 ORDER BY s.rows DESC, s.calls DESC, s.queryid
 LIMIT %(limit)s;

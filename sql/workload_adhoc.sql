@@ -9,7 +9,7 @@ WITH statements AS (
         LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = s.userid
     WHERE d.datname = coalesce(%(database)s, current_database())
       AND strpos(s.query, '/* pgtune */') = 0
-      AND s.query !~* '^\s*((/\*([^*]|\*+[^*/])*\*+/|--[^\n]*(\n|$))\s*)*(explain|set|reset|show|begin|start|commit|end|rollback|abort|savepoint|release|execute|deallocate|discard|vacuum|analyze|checkpoint|listen|unlisten|notify|lock|copy|create|alter|drop|grant|revoke|comment|truncate|reindex|cluster|refresh|security|load|do|call|declare|fetch|move|close)\M'
+      AND NOT {utility_statement}
 )
 SELECT /* pgtune */ rolname AS role, count(*)::int8 AS statements, sum(calls)::int8 AS calls
 FROM statements

@@ -24,9 +24,7 @@ WITH statements AS (
         LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = s.userid
     WHERE d.datname = coalesce(%(database)s, current_database())
       AND strpos(s.query, '/* pgtune */') = 0
-      -- Utility statements never take a slot of --top: session chatter, maintenance,
-      -- DDL, and EXPLAIN (someone's EXPLAIN ANALYZE in psql is not the workload).
-      AND s.query !~* '^\s*((/\*([^*]|\*+[^*/])*\*+/|--[^\n]*(\n|$))\s*)*(explain|set|reset|show|begin|start|commit|end|rollback|abort|savepoint|release|execute|deallocate|discard|vacuum|analyze|checkpoint|listen|unlisten|notify|lock|copy|create|alter|drop|grant|revoke|comment|truncate|reindex|cluster|refresh|security|load|do|call|declare|fetch|move|close)\M'
+      AND NOT {utility_statement}      -- never takes a slot of --top (utility_statement.sql)
 ), application AS (
     SELECT EXISTS (SELECT 1 FROM statements WHERE NOT superuser) AS has_own_role
 )

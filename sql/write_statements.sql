@@ -14,6 +14,6 @@ FROM {statements} AS s
 WHERE d.datname = coalesce(%(database)s, current_database())
   AND strpos(s.query, '/* pgtune */') = 0
   AND s.rows > 0
-  AND s.query ~* '^\s*((/\*([^*]|\*+[^*/])*\*+/|--[^\n]*(\n|$))\s*)*(with\M.*\m(insert|update|delete|merge)|insert|update|delete|merge|copy)\M'
+  AND s.query ~* ({statement_start} || '(with\M.*\m(insert|update|delete|merge)|insert|update|delete|merge|copy)\M')
 ORDER BY s.rows DESC, s.queryid
 LIMIT %(limit)s;

@@ -31,7 +31,7 @@ from .. import catalog_sql
 from ..capture import Catalog, Index, TableKey
 from ..ddl import IndexKey, IndexMethod
 from ..roles import Roles, read_roles
-from ..sqltext import ParseFailed, expression, names, parse_one, seq, walk
+from ..sqltext import ParseFailed, expression, names, seq, walk, what_runs
 
 WRITE_COST = 2.0            # planner cost units one index entry costs to write (advisor.WRITE_COST)
 MAX_UPDATES = 200           # UPDATE statements read from pg_stat_statements (most rows first)
@@ -173,12 +173,7 @@ def _columns_of(text: str | None) -> set[str]:
 
 def set_columns(query: str) -> tuple[tuple[str | None, str], frozenset[str]] | None:
     """(schema, table) an UPDATE writes and the columns it sets; None for anything else."""
-    try:
-        root: Any = parse_one(query)
-    except ParseFailed:
-        return None
-    if isinstance(root, ast.PrepareStmt):
-        root = root.query
+    root = what_runs(query)
     if not isinstance(root, ast.UpdateStmt) or root.relation is None:
         return None
     cols = {t.name for t in seq(root.targetList) if isinstance(t, ast.ResTarget) and t.name}
@@ -193,7 +188,7 @@ def read(conn: psycopg.Connection[Any], catalog: Catalog, roles: Roles | None = 
     with conn.cursor(row_factory=dict_row) as cur:
         rows = []
         if found is not None:
-            cur.execute(sql.SQL(catalog_sql.load("update_statements")).format(
+            cur.execute(catalog_sql.compose("update_statements",
                 statements=sql.Identifier(found[0], "pg_stat_statements")),
                 {"database": database, "limit": MAX_UPDATES})
             rows = cur.fetchall()

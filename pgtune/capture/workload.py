@@ -47,7 +47,7 @@ def read_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter | None = N
         if found != (1,):
             raise InputError(f"--database {f.database!r}: no such database on this server")
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(catalog_sql.load("workload_statements"),
+        cur.execute(catalog_sql.compose("workload_statements"),
                     {"limit": f.top, "min_calls": f.min_calls, "min_mean_ms": f.min_mean_ms,
                      "min_total_ms": f.min_total_ms, "database": f.database, "roles": list(f.roles) or None})
         return [
@@ -62,7 +62,7 @@ def read_adhoc(conn: psycopg.Connection[Any], filt: WorkloadFilter) -> list[str]
     if filt.roles:
         return []
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(catalog_sql.load("workload_adhoc"), {"database": filt.database}).fetchall()
+        rows = cur.execute(catalog_sql.compose("workload_adhoc"), {"database": filt.database}).fetchall()
     return [f"left out {r['statements']:,} statement(s) ({r['calls']:,} calls) run by superuser {r['role']} beside "
             f"the application's own roles (a person's, not the workload's); to count them: --workload-role "
             f"{r['role']} (and the application's roles)" for r in rows]

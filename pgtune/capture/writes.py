@@ -20,7 +20,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
-from ..sqltext import ParseFailed, parse_one
+from ..sqltext import what_runs
 
 MAX_WRITE_STATEMENTS = 1000     # most rows first: the rest write too little to matter
 
@@ -37,12 +37,7 @@ class WriteStatement:
 
 def target(query: str) -> tuple[str | None, str] | None:
     """(schema, table) an INSERT, UPDATE, DELETE, MERGE or COPY … FROM writes; None for anything else."""
-    try:
-        root: Any = parse_one(query)
-    except ParseFailed:
-        return None
-    if isinstance(root, ast.PrepareStmt):
-        root = root.query
+    root = what_runs(query)
     if isinstance(root, ast.CopyStmt) and not root.is_from:
         return None
     if isinstance(root, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt, ast.CopyStmt)):
@@ -59,7 +54,7 @@ def read_writes(conn: psycopg.Connection[Any], database: str | None = None) -> l
         return None
     try:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(sql.SQL(catalog_sql.load("write_statements")).format(
+            cur.execute(catalog_sql.compose("write_statements",
                 statements=sql.Identifier(found[0], "pg_stat_statements")),
                 {"database": database, "limit": MAX_WRITE_STATEMENTS})
             rows = cur.fetchall()
