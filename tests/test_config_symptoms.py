@@ -136,57 +136,63 @@ def app(dsn: str, user: str | None = None) -> psycopg.Connection[Any]:
     return psycopg.connect(dsn, autocommit=True, **({"user": user} if user else {}))
 
 
-def test_sorts_spilling_under_a_small_work_mem_get_the_role_a_larger_one(
-        dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
+@pytest.fixture
+def login_role(dsn: str) -> Iterator[Callable[[str], str]]:
+    """Makes an application's LOGIN role (roles are the cluster's); after the test it is dropped with what it owns
+    in the test's database and its own settings."""
+    made: list[str] = []
+
+    def make(name: str) -> str:
+        with app(dsn) as c:
+            c.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+            c.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+        made.append(name)
+        return name
+
+    yield make
     with app(dsn) as c:
-        c.execute("DROP ROLE IF EXISTS reporter")
-        c.execute("CREATE ROLE reporter LOGIN")
+        for name in made:
+            c.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+            c.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(sql.Identifier(name)))
+            c.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+def spilling_sorts(dsn: str, role: str) -> Callable[[], None]:
+    """A table ``role`` may read, and the load: two sorts of its 300,000 strings, each spilling under work_mem."""
+    with app(dsn) as c:
         c.execute("CREATE TABLE big AS SELECT g AS id, md5(g::text) AS t FROM generate_series(1, 300000) g")
-        c.execute("GRANT SELECT ON big TO reporter")
+        c.execute(sql.SQL("GRANT SELECT ON big TO {}").format(sql.Identifier(role)))
 
     def load() -> None:
-        with app(dsn, "reporter") as r:
+        with app(dsn, role) as r:
             for _ in range(2):
                 r.execute("SELECT count(*) FROM (SELECT t FROM big ORDER BY t OFFSET 1) s").fetchone()
 
-    try:
-        with app(dsn) as conn:
-            p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.TEMP_SPILL)
-    finally:
-        with app(dsn) as c:
-            c.execute("DROP OWNED BY reporter")
-            c.execute("DROP ROLE reporter")
+    return load
+
+
+def test_sorts_spilling_under_a_small_work_mem_get_the_role_a_larger_one(
+        dsn: str, cluster: LocalCluster, tmp_path: Path, login_role: Callable[[str], str]) -> None:
+    load = spilling_sorts(dsn, login_role("reporter"))
+    with app(dsn) as conn:
+        p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.TEMP_SPILL)
     assert (p.setting, p.scope, p.role) == ("work_mem", Scope.ROLE, "reporter")
     assert p.evidence["temp_bytes"] > 4 << 20 and "ORDER BY t" in p.evidence["statements"][0]["query"]
     assert check.before["temp_bytes"] > 0 and check.now["temp_bytes"] == 0 and check.outcome == Outcome.GONE
 
 
 def test_pg_stat_statements_in_a_schema_off_the_search_path_is_read_where_it_is(
-        dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
+        dsn: str, cluster: LocalCluster, tmp_path: Path, login_role: Callable[[str], str]) -> None:
     """Supabase installs pg_stat_statements in schema ``extensions``: pgtune reads it there (the spills of a role
     seen, proposed, gone after apply), not through the search_path."""
     with app(dsn) as c:
         c.execute("DROP EXTENSION pg_stat_statements")
         c.execute("CREATE SCHEMA extensions")
         c.execute("CREATE EXTENSION pg_stat_statements SCHEMA extensions")
-        c.execute("DROP ROLE IF EXISTS analyst")
-        c.execute("CREATE ROLE analyst LOGIN")
-        c.execute("CREATE TABLE big AS SELECT g AS id, md5(g::text) AS t FROM generate_series(1, 300000) g")
-        c.execute("GRANT SELECT ON big TO analyst")
-
-    def load() -> None:
-        with app(dsn, "analyst") as r:
-            for _ in range(2):
-                r.execute("SELECT count(*) FROM (SELECT t FROM big ORDER BY t OFFSET 1) s").fetchone()
-
-    try:
-        with app(dsn) as conn:
-            assert conn.execute("SELECT to_regclass('pg_stat_statements')").fetchone() == (None,)
-            p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.TEMP_SPILL)
-    finally:
-        with app(dsn) as c:
-            c.execute("DROP OWNED BY analyst")
-            c.execute("DROP ROLE analyst")
+    load = spilling_sorts(dsn, login_role("analyst"))
+    with app(dsn) as conn:
+        assert conn.execute("SELECT to_regclass('pg_stat_statements')").fetchone() == (None,)
+        p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.TEMP_SPILL)
     assert (p.setting, p.scope, p.role) == ("work_mem", Scope.ROLE, "analyst")
     assert "ORDER BY t" in p.evidence["statements"][0]["query"]
     assert check.before["temp_bytes"] > 0 and check.now["temp_bytes"] == 0 and check.outcome == Outcome.GONE
@@ -197,24 +203,13 @@ def test_a_write_burst_under_a_small_max_wal_size_stops_requesting_checkpoints(
     with app(dsn) as c:
         c.execute("CREATE TABLE events (id bigint, payload text)")
 
-    def checkpoint() -> None:
-        """Both runs start from a fresh checkpoint, outside the window: the checkpointer counts it a moment
-        after CHECKPOINT returns, so wait until it has."""
-        with app(dsn) as c:
-            view = ("pg_stat_checkpointer", "num_requested") if c.info.server_version >= 170000 else \
-                ("pg_stat_bgwriter", "checkpoints_req")
-            count = sql.SQL("SELECT {} FROM {}").format(sql.Identifier(view[1]), sql.Identifier(view[0]))
-            before = c.execute(count).fetchone()
-            c.execute("CHECKPOINT")
-            assert wait_for(lambda: c.execute(count).fetchone() != before, 10)
-
     def load() -> None:
         with app(dsn) as c:
             c.execute("INSERT INTO events SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 250000) g")
 
     with app(dsn) as conn:
         p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.REQUESTED_CHECKPOINTS,
-                                           checkpoint)
+                                           lambda: fresh_checkpoint(dsn))   # both runs: outside the window
     assert (p.setting, p.scope, p.current, p.source) == ("max_wal_size", Scope.RELOAD, "32MB", "configuration file")
     assert p.evidence["checkpoints_requested"] >= 2
     assert check.now["checkpoints_requested"] == 0 and check.outcome == Outcome.GONE
@@ -322,7 +317,8 @@ def test_updates_that_are_never_hot_get_a_fillfactor(dsn: str, cluster: LocalClu
 
 
 def fresh_checkpoint(dsn: str) -> None:
-    """A run starts from a checkpoint the checkpointer has counted, outside the window."""
+    """A run starts from a checkpoint the checkpointer has counted, outside the window (it counts it a moment
+    after CHECKPOINT returns, so wait until it has)."""
     with app(dsn) as c:
         view = ("pg_stat_checkpointer", "num_requested") if c.info.server_version >= 170000 else \
             ("pg_stat_bgwriter", "checkpoints_req")
@@ -446,12 +442,12 @@ def test_a_restart_level_change_is_written_pending_and_nothing_restarts(
 
 
 def test_statements_that_spend_their_time_compiling_get_jit_off_for_their_role(
-        dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
+        dsn: str, cluster: LocalCluster, tmp_path: Path, login_role: Callable[[str], str]) -> None:
     with app(dsn) as c:
         if c.execute("SELECT pg_jit_available()").fetchone() != (True,):
             pytest.skip("this server has no JIT provider (llvmjit)")
-        c.execute("DROP ROLE IF EXISTS analyst")
-        c.execute("CREATE ROLE analyst LOGIN")
+    login_role("analyst")
+    with app(dsn) as c:
         # the misconfiguration: every plan of this role compiles, however short its work
         c.execute("ALTER ROLE analyst SET jit_above_cost = 0")
         c.execute("ALTER ROLE analyst SET jit_optimize_above_cost = 0")
@@ -463,30 +459,23 @@ def test_statements_that_spend_their_time_compiling_get_jit_off_for_their_role(
             for k in range(7):
                 a.execute("SELECT kind, count(*), sum(id) FROM counters WHERE kind = %s GROUP BY kind", (k,))
 
-    try:
-        with app(dsn) as conn:
-            p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.JIT_OVERHEAD)
-    finally:
-        with app(dsn) as c:
-            c.execute("DROP OWNED BY analyst")
-            c.execute("ALTER ROLE analyst RESET ALL")
-            c.execute("DROP ROLE analyst")
+    with app(dsn) as conn:
+        p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.JIT_OVERHEAD)
     assert (p.setting, p.scope, p.role, p.value) == ("jit", Scope.ROLE, "analyst", "off")
     assert p.evidence["statements"][0]["jit_share"] >= 0.3
     assert check.outcome == Outcome.GONE and check.now["jit_share"] < 0.3, check
 
 
 def test_sessions_idle_in_a_transaction_get_a_timeout_for_their_role(
-        dsn: str, cluster: LocalCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        dsn: str, cluster: LocalCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        login_role: Callable[[str], str]) -> None:
     """Seconds here stand for minutes in production: a session idle in its transaction for 4 s is reported from
     1 s on, and gets a 2 s timeout."""
     from pgtune.config import connections
 
     monkeypatch.setattr(connections, "IDLE_IN_TX_S", 1.0)
     monkeypatch.setattr(connections, "IDLE_IN_TX_TIMEOUT", "2s")
-    with app(dsn) as c:
-        c.execute("DROP ROLE IF EXISTS clerk")
-        c.execute("CREATE ROLE clerk LOGIN")
+    login_role("clerk")
 
     def idle_in_transaction(conn: psycopg.Connection[Any]) -> evidence.Snapshot:
         """The clerk opens a transaction and walks away; the evidence is read while it is still open."""
@@ -499,22 +488,18 @@ def test_sessions_idle_in_a_transaction_get_a_timeout_for_their_role(
         clerk.close()
         return snap
 
-    try:
-        with app(dsn) as conn:
-            start = server_state(conn, cluster)
-            report = api.config(conn, HARDWARE, evidence=idle_in_transaction(conn),
-                                emit=api.EmitOptions(directory=tmp_path / "m"))
-            p = next(p for p in report.proposals if p.symptom == Symptom.IDLE_IN_TRANSACTION)
-            assert (p.setting, p.scope, p.role, p.value) == ("idle_in_transaction_session_timeout", Scope.ROLE,
-                                                             "clerk", "2s")
-            assert p.evidence["longest_s"] >= 3
-            api.apply(conn, tmp_path / "m")
-            check = next(c for c in api.config_verify(conn, tmp_path / "m",
-                                                      evidence=idle_in_transaction(conn)).checks
-                         if c.symptom == Symptom.IDLE_IN_TRANSACTION)
-            assert check.outcome == Outcome.GONE and check.now["longest_s"] <= 3, check
-            api.rollback(conn, tmp_path / "m")
-            assert changed_since(conn, cluster, start) == []
-    finally:
-        with app(dsn) as c:
-            c.execute("DROP ROLE clerk")
+    with app(dsn) as conn:
+        start = server_state(conn, cluster)
+        report = api.config(conn, HARDWARE, evidence=idle_in_transaction(conn),
+                            emit=api.EmitOptions(directory=tmp_path / "m"))
+        p = next(p for p in report.proposals if p.symptom == Symptom.IDLE_IN_TRANSACTION)
+        assert (p.setting, p.scope, p.role, p.value) == ("idle_in_transaction_session_timeout", Scope.ROLE,
+                                                         "clerk", "2s")
+        assert p.evidence["longest_s"] >= 3
+        api.apply(conn, tmp_path / "m")
+        check = next(c for c in api.config_verify(conn, tmp_path / "m",
+                                                  evidence=idle_in_transaction(conn)).checks
+                     if c.symptom == Symptom.IDLE_IN_TRANSACTION)
+        assert check.outcome == Outcome.GONE and check.now["longest_s"] <= 3, check
+        api.rollback(conn, tmp_path / "m")
+        assert changed_since(conn, cluster, start) == []
