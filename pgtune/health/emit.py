@@ -55,6 +55,24 @@ class HealthMigration:
     left_out: list[str] = field(default_factory=list)   # findings the migration does not fix, and why
 
 
+def _rebuilds(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]], dropped: set[tuple[str, str]],
+              restore: dict[tuple[str, str], dict[str, Any]], parts: PartitionMap,
+              left_out: list[str]) -> dict[tuple[str, str], ExistingIndex]:
+    """Each INVALID or bloated index once, unless it is dropped anyway (an index gone since is left out)."""
+    rebuilds: dict[tuple[str, str], ExistingIndex] = {}
+    for check in REBUILDS:
+        for f in by_check.get(check, []):
+            key = (f.schema, f.index or "")
+            if key in dropped or key in rebuilds:
+                continue      # dropped anyway, or already rebuilt for another finding
+            r = restore.get(key)
+            if r is None:
+                left_out.append(f"{check} on {f.index}: the index is gone")
+                continue
+            rebuilds[key] = _rebuild(conn, f, r, parts, restore)
+    return rebuilds
+
+
 def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: str = "5s",
           statement_timeout: str = "1min", now: datetime | None = None,
           layout: Layout = Layout.PGTUNE) -> HealthMigration:
@@ -73,18 +91,7 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
     parts = partitions.read(conn, [(f.schema, f.table) for f in report.findings if f.table])
     fk = [_fk_index(f, parts) for f in by_check.get(CheckId.FOREIGN_KEY_WITHOUT_INDEX, [])]
     drops = _drops(conn, by_check, restore, parts, left_out, tool_of(layout))
-    dropped = {(e.schema, e.name) for e in drops}
-    rebuilds: dict[tuple[str, str], ExistingIndex] = {}
-    for check in REBUILDS:
-        for f in by_check.get(check, []):
-            key = (f.schema, f.index or "")
-            if key in dropped or key in rebuilds:
-                continue      # dropped anyway, or already rebuilt for another finding
-            r = restore.get(key)
-            if r is None:
-                left_out.append(f"{check} on {f.index}: the index is gone")
-                continue
-            rebuilds[key] = _rebuild(conn, f, r, parts, restore)
+    rebuilds = _rebuilds(conn, by_check, {(e.schema, e.name) for e in drops}, restore, parts, left_out)
     validations = [ExistingConstraint(f.schema, f.table or "", f.evidence["constraint"], f.fix[0], f.message)
                    for f in by_check.get(CheckId.NOT_VALID_CONSTRAINT, [])]
     for f in report.findings:
