@@ -150,7 +150,7 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
     say = progress or (lambda _m: None)
     schema = prisma_schema.load(prisma.schema) if prisma is not None else None   # a bad file fails first
     if emit is not None:
-        plan.check_writable(emit.directory or Path("migrations"))      # before the work, not after it
+        plan.check_writable(emit.directory or Path("migrations"), emit.layout)      # before the work, not after it
     snap = snapshot(conn, opts.indexes.workload, statements=statements, replicas=replicas, progress=say, role=role)
     if trial is not None:
         check_trial(conn, trial)
@@ -297,7 +297,7 @@ def config(conn: psycopg.Connection[Any], options: ConfigOptions | None = None, 
     around a load), instead of since their reset or over ``options.window_s``.
     """
     if emit is not None:
-        plan.check_writable(emit.directory or Path("migrations"))
+        plan.check_writable(emit.directory or Path("migrations"), emit.layout)
     report, _ = run_config(conn, options, snapshot=evidence)
     if emit is not None:
         m = config_migration.build(conn, report, lock_timeout=emit.lock_timeout,
@@ -352,7 +352,7 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
     """
     schema = prisma_schema.load(prisma.schema) if prisma is not None else None   # a bad file fails first
     if emit is not None:
-        plan.check_writable(emit.directory or Path("migrations"))
+        plan.check_writable(emit.directory or Path("migrations"), emit.layout)
     report = run_health(conn, only, skip, replicas=replicas, min_stats_age_s=min_stats_age_s, min_rows=min_rows)
     if prisma is not None and schema is not None:
         advice = prisma_advice.for_health(schema, report.findings)

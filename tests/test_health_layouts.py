@@ -169,5 +169,8 @@ def test_an_index_prismas_migrations_made_is_dropped_only_through_them(conn: psy
     conn.execute('DROP INDEX "userOrders_userId_b"')   # the application's next release: its own drop runs
     conn.execute('CREATE INDEX "userOrders_userId_b" ON "userOrders" ("userId")')
     emit(conn, tmp_path / "migrations", plan.Layout.PRISMA, only=["duplicate-index"])
+    text = "".join(f.read_text() for f in (tmp_path / "migrations").glob("*/migration.sql"))
+    assert "builds again every index schema.prisma still declares" in text      # u2's R8: a drop's own advice
+    assert "add pgtune's lines" not in text
     assert prisma_deploy(conn, tmp_path / "migrations")
     assert "userOrders_userId_b" not in indexes(conn)

@@ -298,3 +298,19 @@ def test_on_a_database_prisma_migrates_pgtunes_names_are_not_prismas(conn: psyco
     conn.execute('CREATE INDEX "order_userId_idx" ON "order"("userId")')    # the upstream migration, as Prisma has it
     fk = api.health(conn, only=["foreign-key-without-index"])
     assert fk.findings == []
+
+
+def test_prismas_folder_without_layout_prisma_is_refused(db: str, conn: psycopg.Connection[Any],
+                                                         tmp_path: Path) -> None:
+    """u2's R9: loose pgtune files in prisma/migrations are never run by Prisma; the DBA would think them deployed."""
+    workload(conn)
+    folder = tmp_path / "prisma" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--emit", str(folder)])
+    assert out.exit_code == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "--layout prisma" in out.stderr and "migration_lock.toml" in out.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["migration_lock.toml"]        # nothing written
+    ok = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--emit", str(folder), "--layout", "prisma"])
+    assert ok.exit_code == 0, ok.stderr
+    assert any(p.is_dir() for p in folder.iterdir())

@@ -12,6 +12,7 @@ from typing import Any
 from ..constraints.model import ConstraintKind
 from ..errors import ChecksumMismatch, MigrationError
 from ..script import split, units
+from .layouts import Layout
 from .model import (
     FORMAT_VERSION,
     MANIFEST,
@@ -57,11 +58,19 @@ def emit(m: Migration, directory: Path) -> Path:
         raise MigrationError(f"cannot write the migration to {directory}: {exc.strerror or exc}") from None
 
 
-def check_writable(directory: Path) -> None:
-    """Refuse, before any work, a target that is a file or sits where nothing can be written."""
+def check_writable(directory: Path, layout: Layout = Layout.PGTUNE) -> None:
+    """Refuse, before any work, a target that is a file or sits where nothing can be written.
+
+    Or Prisma Migrate's folder (its migration_lock.toml) for any layout but
+    Prisma's: loose files there are never run by Prisma, and the DBA would
+    believe them deployed (u2's R9).
+    """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise MigrationError(f"{directory} exists and is not a folder: choose another --emit folder")
+    if layout != Layout.PRISMA and (directory / "migration_lock.toml").is_file():
+        raise MigrationError(f"{directory} is Prisma Migrate's folder (it holds migration_lock.toml): add "
+                             "--layout prisma to write migrations Prisma runs, or choose another --emit folder")
     probe = directory
     while not probe.exists():
         probe = probe.parent

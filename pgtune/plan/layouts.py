@@ -32,7 +32,7 @@ from typing import Any
 
 from .. import ddl
 from ..errors import MigrationError
-from .model import Migration, Phase, PhaseStep
+from .model import IndexFix, Migration, Phase, PhaseStep
 from .recipe import drop_existing, rebuild_existing
 from .render import _squawk_ignore, _timeout, steps_of, up_script
 from .steps import Action
@@ -264,9 +264,16 @@ def _prisma_recipe(m: Migration, left_out: list[str]) -> list[str]:
         "-- When a migration fails, Prisma marks it failed and deploys nothing after it: do what its file says, then",
         "-- npx prisma migrate resolve --rolled-back <its folder>, and deploy again. Every file is safe to run twice.",
         "-- Prisma has no down migrations: each file says what undoes it.",
-        "-- The next prisma migrate dev drops every index schema.prisma does not declare: add pgtune's lines with",
-        "-- pgtune suggest --prisma-schema prisma/schema.prisma --write (see pgtune's docs/prisma.md).",
     ]
+    if any(p.indexes for p in m.phases):
+        lines += ["-- The next prisma migrate dev drops every index schema.prisma does not declare: add pgtune's lines "
+                  "with",
+                  "-- pgtune suggest --prisma-schema prisma/schema.prisma --write (see pgtune's docs/prisma.md)."]
+    if any(e.fix == IndexFix.DROP for p in m.phases for e in p.existing):
+        lines += ["-- The next prisma migrate dev builds again every index schema.prisma still declares: remove the "
+                  "@@index,",
+                  "-- @unique or @@unique of each index dropped here in the same change (pgtune health --prisma-schema "
+                  "names them)."]
     if left_out:
         lines.append(_pc(f"Left out, being on Prisma's own migration table: {', '.join(left_out)}."))
     return lines
