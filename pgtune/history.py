@@ -17,6 +17,8 @@ import psycopg
 from psycopg import sql
 
 from . import catalog_sql
+from ._text import error_text
+from .errors import DatabaseError
 from .plan import Direction
 
 DEFAULT_SCHEMA = "pgtune"
@@ -81,7 +83,18 @@ class History:
 
     def ensure(self) -> None:
         """Create or upgrade the tables; rows left 'running' belong to an applier that died."""
-        self.conn.execute(sql.SQL(catalog_sql.load("history_schema")).format(schema=sql.Identifier(self.schema)))
+        try:
+            self.conn.execute(sql.SQL(catalog_sql.load("history_schema")).format(schema=sql.Identifier(self.schema)))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            # u2's R4: say what the role needs, not only what it was refused.
+            role, db = self.conn.info.user, self.conn.info.dbname
+            raise DatabaseError(
+                f"{error_text(exc)}; pgtune keeps its history in schema {self.schema}: "
+                f"GRANT CREATE ON DATABASE {sql.Identifier(db).as_string(self.conn)} TO "
+                f"{sql.Identifier(role).as_string(self.conn)}, or have its owner run CREATE SCHEMA "
+                f"{sql.Identifier(self.schema).as_string(self.conn)} AUTHORIZATION "
+                f"{sql.Identifier(role).as_string(self.conn)}; the role must also own the tables it changes",
+                "42501").with_exit(2) from None
         # Only one applier can hold the advisory lock, so a 'running' row is an orphan.
         self.conn.execute(sql.SQL("UPDATE /* pgtune */ {} SET status = 'interrupted', finished = clock_timestamp() "
                                   "WHERE status = 'running'").format(self._t("history")))

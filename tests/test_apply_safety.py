@@ -199,3 +199,24 @@ def test_cli_shows_progress_on_a_terminal_only(db: str, conn: psycopg.Connection
     assert loud.exit_code == 0
     assert "… phase 1 up:" in loud.stderr
     assert "… building " in loud.stderr, loud.stderr
+
+
+def test_a_role_that_cannot_create_the_history_schema_is_told_what_it_needs(db: str, conn: psycopg.Connection[Any],
+                                                                             tmp_path: Path) -> None:
+    """u2's R4: "permission denied for database" alone does not say which grant apply needs."""
+    from click.testing import CliRunner
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from pgtune.cli import cli
+
+    from .test_migration import emit
+
+    emit(conn, tmp_path / "mig")
+    role = f"deployer_{conninfo_to_dict(db)['dbname']}"
+    conn.execute(f"DROP ROLE IF EXISTS {role}")
+    conn.execute(f"CREATE ROLE {role} LOGIN")
+    out = CliRunner().invoke(cli, ["apply", str(tmp_path / "mig"), "--dsn", make_conninfo(db, user=role)])
+    assert out.exit_code == 2, out.output
+    [line] = out.stderr.strip().splitlines()
+    assert "permission denied" in line and "GRANT CREATE ON DATABASE" in line and f'TO "{role}"' in line, line
+    assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'pgtune'").fetchone() == (0,)
