@@ -1,5 +1,7 @@
 -- Finds every statement of the current database with its role, calls, total
--- execution time, the length of its text, and its kind: a query (SELECT, WITH, INSERT, UPDATE,
+-- execution time, the WAL it wrote, whether it is maintenance or DDL (CREATE
+-- INDEX, COPY, VACUUM, ALTER…: a load or a build, not the application's
+-- steady writes), the length of its text, and its kind: a query (SELECT, WITH, INSERT, UPDATE,
 -- DELETE, MERGE, VALUES, TABLE), or one of the session-level features a
 -- transaction-mode pooler does not carry from one transaction to the next
 -- (SET or RESET outside SET LOCAL, PREPARE/EXECUTE/
@@ -11,6 +13,8 @@ SELECT /* pgtune */ s.queryid,
        coalesce(r.rolname, '') AS role,
        s.calls::bigint AS calls,
        s.total_exec_time::float8 AS total_ms,
+       s.wal_bytes::float8 AS wal_bytes,
+       s.query ~* '^\s*(create|alter|drop|reindex|cluster|vacuum|analyze|refresh|copy|truncate)\M' AS maintenance,
        pg_catalog.octet_length(s.query) AS text_bytes,
        k.kind,
        CASE WHEN k.kind IN ('query', 'other') THEN NULL ELSE pg_catalog.left(s.query, 200) END AS example

@@ -86,7 +86,9 @@ def load(dsn: str) -> None:
             c.execute(LONG).fetchone()
         for _ in range(2):
             c.execute("SELECT count(*) FROM history WHERE body LIKE '%zz%'").fetchone()
-        c.execute("INSERT INTO burst SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 100000) g")
+        for i in range(20):     # the application's writes: one statement run once would be a load (wal.py)
+            c.execute("INSERT INTO burst SELECT g, repeat(md5(g::text), 4) FROM generate_series(%s::int, %s::int) g",
+                      (i * 5000 + 1, (i + 1) * 5000))
 
 
 def test_restart_level_proposals_are_pending_until_the_dbas_restart_then_their_symptoms_are_gone(

@@ -234,7 +234,8 @@ def test_every_proposal_the_issue_lists_comes_with_its_evidence(snap: Snapshot) 
     counters = Counters(checkpoints_timed=5, checkpoints_requested=6, wal_bytes=8 * GB, wal_records=1_000_000,
                         wal_fpi=400_000, wal_buffers_full=5000, blks_read=10, blks_hit=1000)
     index = spill(5, "postgres", 1, 100 * MB, "CREATE INDEX t_x_idx ON t (x)")     # spilled under maintenance
-    ctx = context(snap, 2 * GB, settings=settings, counters=counters, statements=[index])
+    ctx = context(snap, 2 * GB, settings=settings, counters=counters, statements=[index],
+                  workload=Workload())    # the counters are made up: no statement of the fixture wrote their WAL
     memory.propose(ctx)
     wal.propose(ctx)
     planner.propose(ctx)

@@ -198,6 +198,14 @@ def test_pg_stat_statements_in_a_schema_off_the_search_path_is_read_where_it_is(
     assert check.before["temp_bytes"] > 0 and check.now["temp_bytes"] == 0 and check.outcome == Outcome.GONE
 
 
+def write_burst(c: psycopg.Connection[Any]) -> None:
+    """The application's writes, 250,000 rows in 50 calls of one statement (a statement run once or twice is a
+    load, whose WAL config does not size for: test_a_load_s_wal_is_not_the_application_s)."""
+    for i in range(50):
+        c.execute("INSERT INTO events SELECT g, repeat(md5(g::text), 4) FROM generate_series(%s::int, %s::int) g",
+                  (i * 5000 + 1, (i + 1) * 5000))
+
+
 def test_a_write_burst_under_a_small_max_wal_size_stops_requesting_checkpoints(
         dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
     with app(dsn) as c:
@@ -205,7 +213,7 @@ def test_a_write_burst_under_a_small_max_wal_size_stops_requesting_checkpoints(
 
     def load() -> None:
         with app(dsn) as c:
-            c.execute("INSERT INTO events SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 250000) g")
+            write_burst(c)
 
     with app(dsn) as conn:
         p, check, _ = propose_apply_verify(conn, cluster, tmp_path, load, Symptom.REQUESTED_CHECKPOINTS,
@@ -214,6 +222,25 @@ def test_a_write_burst_under_a_small_max_wal_size_stops_requesting_checkpoints(
     assert p.evidence["checkpoints_requested"] >= 2
     assert check.now["checkpoints_requested"] == 0 and check.outcome == Outcome.GONE
 
+
+
+def test_a_load_s_wal_is_not_the_application_s(dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
+    """u2's R7: one bulk INSERT … SELECT and an index build request checkpoints; max_wal_size is not sized for them."""
+    with app(dsn) as c:
+        c.execute("CREATE TABLE IF NOT EXISTS loaded (id bigint, payload text)")
+
+    def load() -> None:
+        with app(dsn) as c:
+            c.execute("INSERT INTO loaded SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 250000) g")
+            c.execute("CREATE INDEX ON loaded (payload)")
+
+    with app(dsn) as conn:
+        seen = around(conn, load, lambda: fresh_checkpoint(dsn))
+        assert seen.counters.checkpoints_requested >= 2            # not vacuous: the symptom is there
+        report = api.config(conn, HARDWARE, evidence=seen)
+        assert not [p for p in report.proposals if p.setting in ("max_wal_size", "wal_buffers")]
+        assert any(n.startswith("max_wal_size and wal_buffers not sized") and "one-off" in n for n in report.notes)
+        conn.execute("DROP TABLE loaded")
 
 def wait_for(check: Callable[[], bool], seconds: float = 30.0) -> bool:
     end = time.monotonic() + seconds
@@ -343,7 +370,7 @@ def test_on_a_managed_platform_the_server_wide_settings_are_the_platforms_comman
 
     def load() -> None:
         with app(dsn, "webapp") as w:
-            w.execute("INSERT INTO events SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 250000) g")
+            write_burst(w)
 
     try:
         with app(dsn, "webapp") as conn:

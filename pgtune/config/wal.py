@@ -21,11 +21,31 @@ MARGIN = 1.25
 MIN_BUFFERS_FULL = 100       # backends found the WAL buffers full this many times: they are too small
 
 
+ONE_OFF_SHARE = 0.5          # of the statements' WAL: above it the window's WAL is a load's or a build's
+
+
 def propose(ctx: Context) -> None:
     _checkpoint_timeout(ctx)
-    _max_wal_size(ctx)
+    steady = _steady(ctx)
+    if steady:
+        _max_wal_size(ctx)
     _completion_target(ctx)
-    _wal_buffers(ctx)
+    if steady:
+        _wal_buffers(ctx)
+
+
+def _steady(ctx: Context) -> bool:
+    """Is the window's WAL the application's own? Not when loads and index builds wrote most of it (u2's R7)."""
+    share, count = ctx.snap.workload.one_off_wal()
+    if share < ONE_OFF_SHARE:
+        return True
+    c = ctx.snap.counters
+    if c.checkpoints_requested >= 1 or c.wal_buffers_full >= MIN_BUFFERS_FULL:
+        ctx.notes.append(f"max_wal_size and wal_buffers not sized: {share:.0%} of the WAL pg_stat_statements "
+                         f"counts came from {count} maintenance or one-off statements (index builds, COPY, a load "
+                         "run once or twice), not the application's own writes; judge a window of normal load "
+                         "(--window)")
+    return False
 
 
 def _max_wal_size(ctx: Context) -> None:

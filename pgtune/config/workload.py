@@ -48,6 +48,11 @@ class Entry:
     text_bytes: int
     kind: Kind
     example: str | None        # the text, for session features only
+    wal_bytes: float = 0.0
+    maintenance: bool = False  # DDL or maintenance: CREATE INDEX, COPY, VACUUM, ALTER…
+
+
+ONE_OFF_CALLS = 3      # a statement run this few times in the window is an event (a load), not the workload
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,23 @@ class Workload:
             prev = old.get((e.queryid, e.role))
             calls = e.calls - (prev.calls if prev else 0)
             if calls > 0:
-                out.append(replace(e, calls=calls, total_ms=e.total_ms - (prev.total_ms if prev else 0.0)))
+                out.append(replace(e, calls=calls, total_ms=e.total_ms - (prev.total_ms if prev else 0.0),
+                                   wal_bytes=e.wal_bytes - (prev.wal_bytes if prev else 0.0)))
         return Workload(tuple(out))
+
+    def one_off_wal(self) -> tuple[float, int]:
+        """The share of the statements' WAL that maintenance and one-off statements wrote, and how many they are.
+
+        A load (COPY, an INSERT … SELECT run once or twice) or an index build
+        fills WAL fast and requests checkpoints; sizing max_wal_size and
+        wal_buffers for it sizes them for an event, not for the application.
+        """
+        total = sum(max(e.wal_bytes, 0.0) for e in self.entries)
+        if total <= 0:
+            return 0.0, 0
+        odd = [e for e in self.entries if e.wal_bytes > 0 and (e.maintenance or e.calls <= ONE_OFF_CALLS)]
+        return sum(e.wal_bytes for e in odd) / total, len(odd)
+
 
     def queries(self) -> dict[str, RoleQueries]:
         """Per role: the query statements it ran, their calls and time."""
@@ -113,4 +133,5 @@ def read(conn: psycopg.Connection[Any], view: sql.Composable) -> Workload:
         cur.execute(query)
         rows = cur.fetchall()
     return Workload(tuple(Entry(r["queryid"], r["role"], r["calls"], r["total_ms"], r["text_bytes"] or 0,
-                                Kind(r["kind"]), r["example"]) for r in rows))
+                                Kind(r["kind"]), r["example"], float(r["wal_bytes"] or 0.0), bool(r["maintenance"]))
+                          for r in rows))
