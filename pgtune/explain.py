@@ -4,8 +4,9 @@ Normalized statements from pg_stat_statements carry ``$n`` parameters; they are
 planned as generic plans (PREPARE + plan_cache_mode=force_generic_plan +
 EXPLAIN EXECUTE with NULLs, on every version: EXPLAIN (GENERIC_PLAN) would need
 the simple protocol, which lets one string carry several statements).
-Every EXPLAIN runs inside a READ ONLY transaction that is rolled back, so a
-statement can be planned but never change data.
+Every EXPLAIN runs inside a READ ONLY transaction that is rolled back (a READ
+ONLY savepoint rolled back, inside a caller's transaction), so a statement can
+be planned but never change data.
 
 With values for every ``$n`` the plan is a custom plan (EXECUTE with the
 values, quoted by psycopg; None is NULL). With values for only some of them,
@@ -290,6 +291,10 @@ def deallocate(conn: psycopg.Connection[Any], name: str) -> None:
             conn.execute(f"DEALLOCATE /* pgtune */ {name}", prepare=False)
 
 
+_SAVEPOINT = "SAVEPOINT /* pgtune */ pgtune_explain"
+_END_SAVEPOINT = ["ROLLBACK /* pgtune */ TO SAVEPOINT pgtune_explain", "RELEASE /* pgtune */ SAVEPOINT pgtune_explain"]
+
+
 def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,
          types: str, runs: list[_Run], context: PlanContext | None = None) -> list[Any]:
     """One round trip: a READ ONLY transaction, the EXPLAINs, and (always) a rollback.
@@ -301,6 +306,7 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
     instead of running. The transaction forces the setting on as well, so the
     server reads every literal the way pglast did.
     """
+    nested = conn.info.transaction_status == pq.TransactionStatus.INTRANS
     steps, lasts, tail, names = _script(conn, query, options, nparams, timeout_ms, types, runs,
                                         context or PlanContext())
     rows: list[Any] = []
@@ -318,7 +324,11 @@ def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, 
     except BaseException as exc:
         # A failure skipped the rest of the pipeline: end the transaction, free the name.
         if not lost(conn):
-            if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            if nested:
+                if conn.info.transaction_status == pq.TransactionStatus.INERROR:
+                    for step in _END_SAVEPOINT:
+                        conn.execute(step, prepare=False)
+            elif conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 conn.execute("ROLLBACK /* pgtune */", prepare=False)
             for name in names:
                 deallocate(conn, name)
@@ -374,10 +384,15 @@ def _script(conn: psycopg.Connection[Any], query: str, options: str, nparams: in
     if lasts and lasts[0][0]:
         calls.append(lasts[0][0])        # the first plan's mode is set with the rest: one statement fewer
         lasts[0] = ("", lasts[0][1])
+    # Inside the caller's transaction (a trial that is rolled back: baseline_warm's expression statistics)
+    # a savepoint stands in for the transaction, so the caller's work stays and the plans still change nothing.
+    nested = conn.info.transaction_status == pq.TransactionStatus.INTRANS
+    begin = [_SAVEPOINT, "SET /* pgtune */ TRANSACTION READ ONLY"] if nested else ["BEGIN /* pgtune */ READ ONLY"]
     # One statement sets them all for this transaction only (set_config(..., true) is SET LOCAL).
-    steps = ["BEGIN /* pgtune */ READ ONLY", f"SELECT /* pgtune */ {', '.join(calls)}",
+    steps = [*begin, f"SELECT /* pgtune */ {', '.join(calls)}",
              *([context.role_step(conn)] if context.role is not None else []), *prepares]
     lasts = [(f"SELECT /* pgtune */ {setting}" if setting else "", last) for setting, last in lasts]
     # PREPARE outlives the rolled-back transaction: the names are freed in the same round trip.
-    tail = ["ROLLBACK /* pgtune */"] + [f"DEALLOCATE /* pgtune */ {name}" for name in names]
+    tail = (_END_SAVEPOINT if nested else ["ROLLBACK /* pgtune */"]) + [f"DEALLOCATE /* pgtune */ {name}"
+                                                                         for name in names]
     return _Script(steps, lasts, tail, names)

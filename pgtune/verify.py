@@ -77,6 +77,7 @@ class TargetResult:
     read_blocks: int | None = None
     warm_baseline_cost: float | None = None     # the costs before and predicted, priced for a warm cache
     warm_predicted_cost: float | None = None    # (baseline_warm): compared when both runs were warm
+    predicted_with_statistics: bool = False     # predicted with its key expressions' statistics (baseline_warm)
     scans_before: list[str] = field(default_factory=list)   # from the plan captured at emit
     scans_now: list[str] = field(default_factory=list)
 
@@ -87,7 +88,7 @@ class TargetResult:
                    plan_indexes=[], baseline_cost=t.baseline_cost, predicted_cost=t.predicted_cost, cost=None,
                    baseline_ms=t.baseline_ms, baseline_how=baseline_how(t),
                    baseline_read_blocks=t.baseline_read_blocks, warm_baseline_cost=t.warm_baseline_cost,
-                   warm_predicted_cost=t.warm_predicted_cost,
+                   warm_predicted_cost=t.warm_predicted_cost, predicted_with_statistics=t.predicted_with_statistics,
                    scans_before=scans(t.baseline_plan) if t.baseline_plan else [])
 
     @property

@@ -287,6 +287,9 @@ class Target:
     # baseline_warm): what verify compares a time cut measured on a warm cache with. None: not predicted.
     warm_baseline_cost: float | None = None
     warm_predicted_cost: float | None = None
+    # predicted_cost (and warm_predicted_cost) planned at emit with statistics on the key expressions of the
+    # expression indexes serving it, in a rolled-back trial (baseline_warm): what ANALYZE gives the built index.
+    predicted_with_statistics: bool = False
     # The session it ran in (analyze.sessions): its role's search_path (None: pgtune's own), the role
     # it is planned as for row security, and the settings its policies read.
     search_path: list[str] | None = None
