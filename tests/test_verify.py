@@ -394,6 +394,9 @@ def test_disagreements_name_their_cause() -> None:
     assert "cost model" in diagnose(_result(baseline_read_blocks=None, ms=0.01))
     planner_only = diagnose(_result(predicted_cost=None, ms=0.01))
     assert planner_only.startswith("planner 100.0x, measured 1,000.0x")
+    # The time per planner cost unit before and now: the evidence a cost-model cause rests on (issue 28).
+    assert diagnose(_result(baseline_read_blocks=None, ms=0.01)).endswith("(10.00 µs per cost unit before, 1.00 now)")
+    assert diagnose(_result(ms=0.15, baseline_ms=None)) == ""
 
 
 def test_names_are_short_stable_and_tell_statements_apart() -> None:
