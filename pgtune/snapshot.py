@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import catalog_sql, ddl
@@ -32,6 +33,7 @@ from .capture import (
     read_writes,
     write_window_scale,
 )
+from .connect import lost
 from .errors import InputError, MissingCapability
 from .roles import Roles, read_roles, role_oid
 
@@ -81,6 +83,7 @@ class Snapshot:
     from_server: bool = True                 # pg_stat_statements (True) or statements given by the caller
     constants: dict[int, list[QualConstant]] = field(default_factory=dict)   # queryid -> pg_qualstats constants
     shares: dict[int, list[QualShare]] = field(default_factory=dict)   # queryid -> quals seen without a constant
+    examples: dict[int, str] = field(default_factory=dict)   # queryid -> pg_qualstats' example of its text as sent
     roles: Roles = field(default_factory=Roles)  # the workload's roles: search_path, row security
     left_out: list[str] = field(default_factory=list)   # whose statements were not counted as the workload, and why
 
@@ -155,6 +158,8 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
         text_limit=query_text_limit(conn), from_server=from_server,
         constants=read_constants(conn) if from_server and caps.qualstats_installed else {},
         shares=read_shares(conn) if from_server and caps.qualstats_installed else {},
+        examples=read_examples(conn, [st.queryid for st in statements if st.queryid is not None])
+        if from_server and caps.qualstats_installed else {},
         roles=roles, left_out=left_out)
 
 
@@ -207,6 +212,23 @@ def read_constants(conn: psycopg.Connection[Any]) -> dict[int, list[QualConstant
             (r["schema"], r["table"]), r["column"], r["op"], r["constvalue"], int(r["occurrences"]),
             int(r["filtered"] or 0), int(r["executions"] or 0)))
     return out
+
+
+def read_examples(conn: psycopg.Connection[Any], queryids: list[int]) -> dict[int, str]:
+    """pg_qualstats' example text of each statement as the application sent it (empty when not readable)."""
+    found = conn.execute(catalog_sql.load("extension_schema"), {"name": "pg_qualstats"}).fetchone()
+    if found is None or not queryids:
+        return {}
+    query = sql.SQL(catalog_sql.load("qualstats_examples")).format(
+        examples=sql.Identifier(found[0], "pg_qualstats_example_queries"))
+    try:
+        with conn.transaction():
+            rows = conn.execute(query, {"queryids": queryids}).fetchall()
+    except psycopg.Error:
+        if lost(conn):
+            raise
+        return {}           # no privilege on the function: no example
+    return {int(r[0]): str(r[1]) for r in rows if r[0] is not None and r[1] is not None}
 
 
 def read_shares(conn: psycopg.Connection[Any]) -> dict[int, list[QualShare]]:

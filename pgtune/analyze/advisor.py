@@ -26,7 +26,7 @@ from .._text import Progress
 from ..capture import Statement, WorkloadFilter, sample_row
 from ..snapshot import Snapshot, snapshot
 from ..sqltext import StatementKind
-from . import calibration, extended_stats, partitions, pool, reasons, unhelped
+from . import calibration, extended_stats, partitions, pool, reasons, unhelped, written
 from .analysis import Analysis, Evidence, analyze, bind_all, delete_target
 from .bind import JOIN
 from .candidates import (
@@ -132,8 +132,11 @@ class _Advisor:
 
     def _analyses(self) -> list[Analysis]:
         snap = self.snap
-        bound, skipped = bind_all(snap.statements, self.catalog, snap.roles, self.opts.exclude, snap.text_limit)
+        bound, skipped = bind_all(snap.statements, self.catalog, snap.roles, self.opts.exclude, snap.text_limit,
+                                  snap.examples)
         self.advice.skipped.extend(skipped)
+        self.advice.hints.extend(written.hints([(st.queryid, st.query, shape.written) for st, shape in bound],
+                                               from_server=snap.from_server))
         self.say(f"analyzed {len(bound)} statements, skipped {len(self.advice.skipped)}")
         evidence = Evidence(self.catalog, snap.roles, snap.constants, snap.shares,
                             lambda table, columns: sample_row(self.conn, table, columns))

@@ -21,7 +21,7 @@ from ..explain import prepare_text
 from ..roles import Roles
 from ..snapshot import QualConstant, QualShare
 from ..sqltext import ParseFailed, parse_one
-from . import reasons, sessions
+from . import reasons, sessions, written
 from .bind import EQ, Shape, bind
 from .model import AnalyzedStatement, Skipped
 from .scenarios import Scenario
@@ -65,13 +65,20 @@ class Evidence:
 
 
 def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclude: tuple[str, ...],
-             text_limit: int) -> tuple[list[tuple[Statement, Shape]], list[Skipped]]:
-    """Each statement's shape, or why it is skipped (a parse failure that is noise is dropped silently)."""
+             text_limit: int, examples: dict[int, str] | None = None) -> tuple[list[tuple[Statement, Shape]],
+                                                                              list[Skipped]]:
+    """Each statement's shape, or why it is skipped (a parse failure that is noise is dropped silently).
+
+    ``examples``: pg_qualstats' text of a statement as sent (queryid ->); the
+    constants of its key expressions are bound as written (analyze.written).
+    """
     bound: list[tuple[Statement, Shape]] = []
     skipped: list[Skipped] = []
     for st in statements:
+        constants = written.key_constants(st.query, (examples or {}).get(st.queryid or 0))
         try:
-            shape = bind(st.query, catalog, roles.view(st.userid))
+            shape = bind(written.keyed(st.query, constants), catalog, roles.view(st.userid))
+            shape.written = constants
         except ParseFailed as exc:
             if not exc.noise:
                 skipped.append(reasons.parse_skip(st, exc, text_limit))
@@ -95,7 +102,8 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
     row.settings, row.notes = dict(found.settings), list(found.notes)
     valuing = valued(shape, known.catalog, _nparams(st.query), known.constants.get(st.queryid or 0),
                      sample=known.sample, shares=known.shares.get(st.queryid or 0),
-                     rows_per_call=st.rows / st.calls if st.calls and st.rows else None)
+                     rows_per_call=st.rows / st.calls if st.calls and st.rows else None,
+                     written=written.values(shape.written))
     row.params, row.generic_params = valuing.params, valuing.generic_params
     if valuing.scenarios:
         main = valuing.scenarios[0]

@@ -35,7 +35,10 @@ from ..connect import lost
 from ..explain import PlanContext, inlined, prepare_text
 from ..readonly import why_not_read_only
 from ..sqltext import parse_one, printed
+from . import written
 from .filters import TableFilter, table_filters
+from .scenarios import ValueSource
+from .values import ParamValue
 
 MISESTIMATE = 10.0          # the planner's rows and the sampled count this far apart (either way)
 FIXED = 3.0                 # a trial's estimate this close to the count fixes it
@@ -58,6 +61,7 @@ class Planned:
     cost: float = 0.0                 # calls x cost before, to check the costliest first
     search_path: tuple[str, ...] | None = None
     row_filter: tuple[str, ...] = ()  # row security's quals on the table a sample stands in for (sample_cost)
+    written: dict[str, str] = field(default_factory=dict)   # $n -> a key expression's constant (analyze.written)
 
 
 @dataclass
@@ -108,6 +112,7 @@ class _Analyzed(Protocol):
     mean_ms: float
     role: str | None
     search_path: list[str]
+    params: list[ParamValue]
 
     @property
     def context(self) -> PlanContext: ...
@@ -117,7 +122,9 @@ def planned(statements: Sequence[_Analyzed]) -> list[Planned]:
     """The advisor's statements with the values of their main scenario, costliest first."""
     return [Planned(s.query, s.queryid, s.calls, dict(s.values), s.context,
                     s.calls * (s.cost_before if s.cost_before is not None else s.mean_ms),
-                    tuple(s.search_path) if s.role is not None else None) for s in statements]
+                    tuple(s.search_path) if s.role is not None else None,
+                    written={p.param: written.literal(p.value) for p in s.params
+                             if p.source == ValueSource.EXAMPLE and p.value is not None}) for s in statements]
 
 
 def propose(conn: psycopg.Connection[Any], catalog: Catalog, statements: list[Planned]) -> tuple[

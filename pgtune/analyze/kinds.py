@@ -27,6 +27,7 @@ from ..capture import Catalog, ColumnInfo, TableKey
 from ..ddl import IndexKey, IndexMethod
 from ..explain import prepare_text
 from ..sqltext import ParseFailed, expression, names, printed, walk
+from . import written
 from .extended_stats import Planned
 from .filters import table_filters
 
@@ -99,6 +100,8 @@ def candidates(catalog: Catalog, statements: list[Planned], trigram_schema: str 
                 continue
             k = (cand.table, cand.key.expression or cand.key.column, str(cand.method))
             have = found.setdefault(k, cand)
+            if not have.evidence:
+                have.evidence = _taken_back(st, cand.key.expression)
             have.operators.add(term.operator)
             if position not in have.statements:
                 have.statements.append(position)
@@ -114,6 +117,15 @@ def candidates(catalog: Catalog, statements: list[Planned], trigram_schema: str 
     return out
 
 
+def _taken_back(st: Planned, expr: str | None) -> str:
+    """Where a key expression's constant came from, when pg_stat_statements had it as a $n (analyze.written)."""
+    taken = [f"{c} ({p} in pg_stat_statements)" for p, c in sorted(st.written.items()) if expr and c in expr]
+    if not taken:
+        return ""
+    return (f"{', '.join(taken)}: the constant{'s' if len(taken) > 1 else ''} the application wrote, from "
+            "pg_qualstats' example of the statement as sent")
+
+
 def _column_type(catalog: Catalog, cand: KindCandidate) -> str | None:
     info = catalog.table_columns(cand.table).get(cand.key.column)
     return info.type if info is not None else None
@@ -122,7 +134,7 @@ def _column_type(catalog: Catalog, cand: KindCandidate) -> str | None:
 def _terms(catalog: Catalog, st: Planned) -> list[_Term]:
     """Each single-table filter term of the statement whose operator a GIN or BRIN index serves."""
     try:
-        text, _n = prepare_text(st.query)
+        text = written.keyed(prepare_text(st.query)[0], st.written)
     except ValueError:
         return []
     out = []

@@ -30,10 +30,17 @@ from .exprs import (
 from .params import ParamUse
 from .scope import Entry, Output, Scope
 from .shape import EQ, FUNC, JOIN, NULL, RANGE, ColumnUse, Conjunct, Role, Shape, Test
+from .written import JSON_FIELD_OPS
 
 _RANGE_OPS = {"<", "<=", ">", ">="}
 _COMPARE_OPS = {"=", "<", "<=", ">", ">=", "<>"}
 ARRAY_OPS = ("@>", "<@", "&&")     # an array column compared with an array of its elements
+
+
+def _json_field(node: Any) -> bool:
+    """``meta->>'ref'``, ``meta->'a'->>'b'``: a JSON field of a column, which an expression b-tree can hold."""
+    return isinstance(node, ast.A_Expr) and node.kind == A_Expr_Kind.AEXPR_OP and bool(node.name) \
+        and names(node.name)[-1] in JSON_FIELD_OPS
 
 
 class Predicates:
@@ -174,9 +181,11 @@ class Predicates:
                 self._param(found, right, op)
                 self._setting(found, right, op)
             return
-        if isinstance(left, (ast.FuncCall, ast.TypeCast)) and not self._has_columns(right):
+        # f(col), col::type, or a JSON field meta->>'ref' (its name a constant: the key is the expression as written).
+        if (isinstance(left, (ast.FuncCall, ast.TypeCast)) or _json_field(left)) and not self._has_columns(right):
             cols = [n for n in shallow(left) if isinstance(n, ast.ColumnRef)]
-            if len(cols) == 1 and not any(isinstance(f, ast.A_Star) for f in seq(cols[0].fields)):
+            if len(cols) == 1 and not any(isinstance(f, ast.A_Star) for f in seq(cols[0].fields)) \
+                    and not any(isinstance(n, ast.ParamRef) for n in shallow(left)):
                 found = self.use(cols[0], scope, block, FUNC, expression=unqualified(left))
                 # lower(email) = lower($1): the value is one of the column's own, as text.
                 params = [n for n in shallow(right) if isinstance(n, ast.ParamRef)]

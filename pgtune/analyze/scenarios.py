@@ -20,6 +20,8 @@ class ValueSource(StrEnum):
     QUALSTATS_SHARE = "qualstats-share"  # the column's value whose frequency matches the share of rows the
     #                                      qual kept (pg_qualstats saw no constant: a cast, a generic plan)
     SAMPLE = "sample"                    # one sampled row (equalities on one table may be correlated)
+    EXAMPLE = "example"                  # a key expression's constant the application wrote, from
+    #                                      pg_qualstats' example of the statement as sent (analyze.written)
     STATS = "stats"                      # the planner's statistics (pg_stats)
     ROWS = "rows"                        # LIMIT: the rows a call returns (pg_stat_statements' rows / calls)
     DEFAULT = "default"                  # LIMIT 20 (1000 in a subquery: a cap), OFFSET 0

@@ -95,3 +95,5 @@ class Shape:
     settings: dict[str, ParamUse] = field(default_factory=dict)  # current_setting('x') compared with a column
     params: dict[int, ParamUse] = field(default_factory=dict)
     conjuncts: list[Conjunct] = field(default_factory=list)
+    # $n -> the constant the application wrote there (analyze.written): bound as that constant
+    written: dict[str, str] = field(default_factory=dict)

@@ -94,17 +94,20 @@ def scenarios(shape: Shape, catalog: Catalog, nparams: int, constants: list[Qual
 
 def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualConstant] | None = None,
            sample: Sampler | None = None, shares: list[QualShare] | None = None,
-           rows_per_call: float | None = None) -> Valued:
+           rows_per_call: float | None = None, written: dict[str, str] | None = None) -> Valued:
     """The scenarios a parameterized statement is costed over, weights summing to 1, and each $n's source.
 
     Up to SCENARIOS scenarios from pg_qualstats (see ``_ranked``), else one from the
     statistics. None when no $n has a value: the generic plan is then all there is.
     ``rows_per_call``: pg_stat_statements' rows / calls, the page a statement's LIMIT $n returns.
+    ``written``: $n -> the constant the application wrote in a key expression (analyze.written).
     """
     if not nparams:
         return Valued()
     unbound = _limit_cut_nothing(shape, catalog, constants, rows_per_call)
     params = [_param_value(n, shape.params.get(n), catalog, constants, shares, rows_per_call, unbound)
+              if f"${n}" not in (written or {}) else
+              ParamValue(f"${n}", (written or {})[f"${n}"], ValueSource.EXAMPLE, "a key expression's constant")
               for n in range(1, nparams + 1)]
     if sample is not None:
         params = _correlated(shape, params, sample)
@@ -135,7 +138,7 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
 
 def _summary(params: list[ParamValue]) -> ValueSource:
     """One word for the main scenario: the most informed source any of its values has."""
-    for source in (ValueSource.QUALSTATS, ValueSource.QUALSTATS_SHARE, ValueSource.SAMPLE):
+    for source in (ValueSource.QUALSTATS, ValueSource.QUALSTATS_SHARE, ValueSource.SAMPLE, ValueSource.EXAMPLE):
         if any(p.source == source for p in params):
             return ValueSource.QUALSTATS if source == ValueSource.QUALSTATS_SHARE else source
     return ValueSource.STATS
