@@ -105,3 +105,68 @@ def test_updates_of_a_column_no_index_holds_are_not_reported(db: str, conn: psyc
     assert _counted(conn, "Counter", 3000)[1] >= 0.9 * 3000
     report = api.health(conn, only=["hot-blocking-index"])
     assert report.findings == [], [f.message for f in report.findings]
+
+
+def test_an_index_a_workload_plan_uses_gets_no_drop_however_few_its_scans(
+        db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """Do no harm: 3,000 counter bumps against 40 reads of a report that needs the index (fewer scans than
+    the updates it spoils) is a person's call, not a DROP: the finding names the statement whose plan uses it."""
+    conn.execute(COUNTERS)
+    steady_state(conn)
+    _burst(db, BUMP, 3000, read='SELECT id, name FROM "Counter" WHERE hits >= %s ORDER BY hits DESC LIMIT 10',
+           reads=40)
+    _counted(conn, "Counter", 3000)
+    report = api.health(conn, only=["hot-blocking-index"], emit=api.EmitOptions(directory=tmp_path / "h"))
+    [f] = [f for f in report.findings if f.index == "Counter_hits_idx"]
+    assert f.evidence["idx_scan"] < f.evidence["blocked_rows"]                # the old rule would drop it
+    assert f.severity == Severity.INFO and f.fix == [], f.message
+    reader = conn.execute("SELECT queryid FROM pg_stat_statements WHERE query LIKE 'SELECT id, name FROM \"Counter\"%'"
+                          ).fetchone()
+    assert reader is not None and str(reader[0]) in f.message, f.message
+    assert [u["queryid"] for u in f.evidence["used_by"]] == [reader[0]]
+    assert report.migration is None or all("Counter_hits_idx" not in str(p) for p in report.migration.phases)
+
+
+PARTITIONED = """
+CREATE TABLE "Hit" (id int NOT NULL, name text NOT NULL, hits int NOT NULL DEFAULT 0) PARTITION BY RANGE (id);
+CREATE TABLE "Hit_a" PARTITION OF "Hit" FOR VALUES FROM (1) TO (10001) WITH (fillfactor = 70);
+CREATE TABLE "Hit_b" PARTITION OF "Hit" FOR VALUES FROM (10001) TO (20001) WITH (fillfactor = 70);
+INSERT INTO "Hit" (id, name) SELECT g, 'h' || g FROM generate_series(1, 20000) AS g;
+ALTER TABLE "Hit" ADD PRIMARY KEY (id);
+CREATE INDEX "Hit_hits_idx" ON "Hit" (hits);
+CREATE INDEX "Hit_name_idx" ON "Hit" (name);
+ANALYZE "Hit";
+"""
+
+
+def test_a_partitioned_index_on_a_counter_is_judged_per_partition_dropped_on_the_parent_and_rolled_back(
+        db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    conn.execute(PARTITIONED)
+    steady_state(conn)
+    _burst(db, 'UPDATE "Hit" SET hits = hits + 1 WHERE id = %s', 3000)
+    _counted(conn, "Hit_a", 1000)
+    _counted(conn, "Hit_b", 1000)
+    report = api.health(conn, only=["hot-blocking-index"], emit=api.EmitOptions(directory=tmp_path / "p"))
+    found = {f.index: f for f in report.findings}
+    assert set(found) == {"Hit_hits_idx"}, (report.notes, [f.message for f in report.findings])
+    f = found["Hit_hits_idx"]
+    assert f.severity == Severity.WARNING and f.table == "Hit"
+    assert f.fix == ['DROP INDEX IF EXISTS "public"."Hit_hits_idx"']     # no CONCURRENTLY on a partitioned index
+    assert f.evidence["blocked_rows"] == 3000 and f.evidence["n_tup_upd"] >= 3000 and f.evidence["hot_share"] == 0
+    per = {p["partition"]: p for p in f.evidence["partition_hot"]}
+    assert set(per) == {"Hit_a", "Hit_b"} and all(p["n_tup_hot_upd"] == 0 and p["n_tup_upd"] > 0
+                                                 for p in per.values())
+    before = {r[0]: r[1] for r in conn.execute(
+        "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_class c WHERE c.relname LIKE 'Hit%%hits%%'").fetchall()}
+    assert len(before) == 3                      # the parent's and each partition's
+    applier = Applier(conn, tmp_path / "p")
+    applier.apply()
+    start = {t: _counted(conn, t, 0) for t in ("Hit_a", "Hit_b")}
+    _burst(db, 'UPDATE "Hit" SET hits = hits + 1 WHERE id = %s', 2000)
+    for t in ("Hit_a", "Hit_b"):
+        after = _counted(conn, t, start[t][0] + 900)
+        assert after[1] - start[t][1] >= 0.9 * (after[0] - start[t][0]), (t, start[t], after)   # HOT again
+    applier.rollback()
+    again = {r[0]: r[1] for r in conn.execute(
+        "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_class c WHERE c.relname LIKE 'Hit%%hits%%'").fetchall()}
+    assert again == before

@@ -17,10 +17,8 @@ from typing import Any
 import psycopg
 
 from .. import ddl
-from ..capture import WorkloadFilter, read_workload
 from ..connect import lost
 from ..errors import PgtuneError
-from ..explain import PlanContext, explain
 from ..plan import (
     ExistingConstraint,
     ExistingIndex,
@@ -36,17 +34,16 @@ from ..plan import (
     child_name,
     partitions,
 )
-from ..roles import read_roles
 from .checks import catalog_rows
 from .model import CheckId, Finding, HealthReport
 from .provenance import TOOLS, tool_of
+from .workload_plans import statements_using
 
 TOOLS_LAYOUT = {tool: layout.value for tool, layout in TOOLS.values()}
 
 # unused first: see _drops
 DROPS = (CheckId.UNUSED_INDEX, CheckId.DUPLICATE_INDEX, CheckId.OVERLAPPING_INDEX, CheckId.HOT_BLOCKING_INDEX)
 REBUILDS = (CheckId.INVALID_INDEX, CheckId.BLOATED_INDEX, CheckId.INDEX_LARGER_THAN_TABLE)
-GUARDED_STATEMENTS = 200      # the costliest statements whose plans are read for a dropped index
 
 
 @dataclass
@@ -257,30 +254,11 @@ def restore_statements(r: dict[str, Any], *, partitioned: bool = False) -> list[
 def _guards(conn: psycopg.Connection[Any], dropped: set[str], left_out: list[str]) -> list[Target]:
     """The workload statements whose plan uses an index to drop: verify checks they get no costlier."""
     try:
-        workload = read_workload(conn, WorkloadFilter(top=GUARDED_STATEMENTS))
+        found = statements_using(conn, dropped)
     except (PgtuneError, psycopg.Error) as exc:
         if lost(conn):
             raise
         left_out.append(f"no statements to guard: {str(exc).splitlines()[0]}")
         return []
-    # Each statement planned in its role's search_path, as suggest plans it: in pgtune's own, the
-    # application's unqualified names do not resolve (an ERROR in the server log and no guard at all).
-    row = conn.execute("SELECT /* pgtune */ pg_catalog.current_schemas(false)").fetchone()
-    roles = read_roles(conn, {st.userid for st in workload if st.userid is not None},
-                       tuple(row[0]) if row else ("public",))
-    out = []
-    for st in workload:
-        view = roles.view(st.userid)
-        context = PlanContext(search_path=view.search_path) if view.role is not None else None
-        try:
-            plan = explain(conn, st.query, context=context)
-        except (ValueError, psycopg.Error):
-            if lost(conn):
-                raise
-            continue        # utility statements, or ones that no longer plan
-        used = sorted(plan.indexes & dropped)
-        if used:
-            out.append(Target(queryid=st.queryid, query=st.query, calls=st.calls, baseline_cost=plan.cost,
-                              dropped_indexes=used,
-                              search_path=list(view.search_path) if view.role is not None else None))
-    return out
+    return [Target(queryid=u.statement.queryid, query=u.statement.query, calls=u.statement.calls,
+                   baseline_cost=u.cost, dropped_indexes=u.indexes, search_path=u.search_path) for u in found]

@@ -1,0 +1,57 @@
+"""Which statements of the workload plan with given indexes: before health drops one, and for verify's guards.
+
+The costliest GUARDED_STATEMENTS statements of pg_stat_statements are each
+planned (EXPLAIN through pgtune's safe path, generic: their values are not
+known here) in their role's search_path, as suggest plans them: in pgtune's
+own, the application's unqualified names do not resolve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from ..capture import Statement, WorkloadFilter, read_workload
+from ..connect import lost
+from ..explain import PlanContext, explain
+from ..roles import read_roles
+
+GUARDED_STATEMENTS = 200      # the costliest statements whose plans are read for an index to drop
+
+
+@dataclass(frozen=True)
+class UsedBy:
+    """A statement of the workload whose plan uses some of the indexes asked about."""
+
+    statement: Statement
+    cost: float                        # its plan's cost, as planned now
+    indexes: list[str]                 # the indexes asked about that its plan uses
+    search_path: list[str] | None      # the role's search_path it was planned in (None: pgtune's own)
+
+
+def statements_using(conn: psycopg.Connection[Any], indexes: set[str]) -> list[UsedBy]:
+    """The statements whose plan uses one of ``indexes`` (bare names, as plans name them).
+
+    Raises what reading pg_stat_statements raises (PgtuneError, psycopg.Error):
+    the caller decides what not knowing means.
+    """
+    workload = read_workload(conn, WorkloadFilter(top=GUARDED_STATEMENTS))
+    row = conn.execute("SELECT /* pgtune */ pg_catalog.current_schemas(false)").fetchone()
+    roles = read_roles(conn, {st.userid for st in workload if st.userid is not None},
+                       tuple(row[0]) if row else ("public",))
+    out = []
+    for st in workload:
+        view = roles.view(st.userid)
+        context = PlanContext(search_path=view.search_path) if view.role is not None else None
+        try:
+            plan = explain(conn, st.query, context=context)
+        except (ValueError, psycopg.Error):
+            if lost(conn):
+                raise
+            continue        # utility statements, or ones that no longer plan
+        used = sorted(plan.indexes & indexes)
+        if used:
+            out.append(UsedBy(st, plan.cost, used, list(view.search_path) if view.role is not None else None))
+    return out
