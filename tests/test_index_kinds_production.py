@@ -17,6 +17,8 @@ own plans use them; the rollback leaves pg_dump identical, pg_trgm gone.
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgtune.capture import reset_counters
+from pgtune.analyze.extended_stats import Planned
+from pgtune.analyze.trial import on_clone
+from pgtune.capture import read_catalog, reset_counters
+from pgtune.ddl import IndexKey, IndexMethod
+from pgtune.explain import PlanContext
 
 from . import production
 from .production import Role
@@ -145,3 +151,61 @@ def test_every_kind_suggest_emit_apply_status_verify_rollback_on_the_production_
     ok(pgtune("rollback", str(folder), "--dsn", db))
     assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'").fetchone() == (0,)
     assert _dump(db) == before
+
+
+def _clone_of(pg_server: Any, db: str) -> str:
+    """A copy of ``db`` (CREATE DATABASE … TEMPLATE), as a DBA's staging copy: the same rows and policies."""
+    source = str(psycopg.conninfo.conninfo_to_dict(db)["dbname"])
+    name = f"{source}_clone"
+    with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
+        for _ in range(50):                    # an autovacuum worker may still be on the template
+            try:
+                admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(source)))
+                break
+            except psycopg.errors.ObjectInUse:
+                time.sleep(0.2)
+    return str(pg_server.dsn_for(name))
+
+
+def test_a_trial_clone_plans_each_statement_as_its_role_under_row_security(
+        db: str, conn: psycopg.Connection[Any], pg_server: Any) -> None:
+    """--trial-dsn: the clone's plans see what the application's role sees. The tenant's search box under
+    row security (ILIKE is not leakproof) never uses a trigram GIN, whatever the clone's owner would plan."""
+    prod = production.build(db)
+    conn.execute(MORE)
+    conn.execute("VACUUM ANALYZE")
+    conn.close()                               # the template must have no other session
+    clone_dsn = _clone_of(pg_server, db)
+    try:
+        with psycopg.connect(db, autocommit=True) as again:
+            reset_counters(again)
+        workload(prod)
+        advice = json.loads(ok(pgtune("suggest", "--dsn", db, "--trial-dsn", clone_dsn, "--format", "json")).stdout)
+        gins = {(ix["table"], ix["columns"][0]): ix["costed_by"] for ix in advice["indexes"] if ix["method"] == "gin"}
+        hints = "\n".join(advice["hints"])
+        assert ("docs", "title") not in gins, hints
+        assert "gin (title gin_trgm_ops) on app.docs costed (trial-clone): no plan of the statements it serves " \
+               "uses it" in hints, hints
+        # app_user's, planned as app_user; on the partitioned tables the plans name the partitions' indexes
+        # and the size is theirs (a partitioned index has none of its own).
+        assert gins == {("events", "payload"): "trial-clone", ("notifications", "title"): "trial-clone",
+                        ("notifications", "search"): "trial-clone", ("users", "labels"): "trial-clone"}, hints
+        assert all(ix["forecast_bytes"] > 100_000 for ix in advice["indexes"] if ix["method"] == "gin")
+        # The role missing on the clone: the statement reads the table through a security_barrier view of the
+        # policy's quals. Planned as the clone's owner (what --trial-dsn did), the GIN looked used.
+        with psycopg.connect(clone_dsn, autocommit=True) as trial:
+            catalog = read_catalog(trial)
+            key = IndexKey("title", opclass="gin_trgm_ops")
+            st = Planned("SELECT id, title FROM app.docs WHERE title ILIKE $1", 1, 12,
+                         {"$1": "%ract 1053%"}, PlanContext(search_path=("public",), role="no_such_role_on_clone",
+                                                            settings=(("app.tenant", "3"),)),
+                         row_filter=("(\"tenantId\" = (current_setting('app.tenant'::text))::integer)",))
+            seen = on_clone(trial, ("app", "docs"), key, IndexMethod.GIN, "pg_trgm", [st], catalog)
+            owner = on_clone(trial, ("app", "docs"), key, IndexMethod.GIN, "pg_trgm",
+                             [replace(st, context=PlanContext(search_path=("public",)), row_filter=())], catalog)
+        assert seen.used == [False] and owner.used == [True], (seen, owner)
+    finally:
+        with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(str(psycopg.conninfo.conninfo_to_dict(clone_dsn)["dbname"]))))

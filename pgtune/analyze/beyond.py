@@ -167,7 +167,7 @@ def _cost(conn: psycopg.Connection[Any], catalog: Catalog, cand: KindCandidate, 
         return _sampled(conn, catalog, cand, served, say, companions)
     say(f"costing {_what(cand)} with a trial build on the clone")
     try:
-        t: TrialCost = on_clone(trial, cand.table, cand.key, cand.method, cand.extension, served)
+        t: TrialCost = on_clone(trial, cand.table, cand.key, cand.method, cand.extension, served, catalog)
     except TrialFailed as exc:
         return f"{_what(cand)} not costed: the trial build on the clone failed: {exc}"
     note = f"built on the clone ({t.rows:,.0f} rows): {t.size_bytes / 1048576:.1f} MB"

@@ -32,7 +32,6 @@ from typing import Any
 import pglast
 import psycopg
 from pglast import ast
-from pglast.enums import BoolExprType
 from psycopg import sql
 
 from .. import ddl
@@ -42,9 +41,9 @@ from ..connect import lost
 from ..ddl import IndexKey, IndexMethod
 from ..explain import PlanContext, index_names, inlined, prepare_text
 from ..readonly import why_not_read_only
-from ..sqltext import ParseFailed, expression, printed, walk
+from ..sqltext import ParseFailed, printed, walk
 from .extended_stats import Planned
-from .trial import TrialCost, TrialFailed, explain_json, opclass_with_extension
+from .trial import TrialCost, TrialFailed, explain_json, opclass_with_extension, security_views, view_name
 
 SAMPLE_ROWS = 100_000           # at most this many rows copied…
 SAMPLE_BYTES = 64 << 20         # …and at most this much of the table read
@@ -180,7 +179,7 @@ def _plans(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, nam
     texts = [_on_sample(catalog, table, name, st, share) for st in statements]
     with conn.transaction(force_rollback=True):
         _bounded(conn, LOCK_TIMEOUT)
-        _views(conn, name, table, statements)
+        security_views(conn, sql.Identifier("pg_temp", name), table, name, statements)
         if extension is not None:
             key = opclass_with_extension(conn, key, extension)
         before = [_cost(conn, t, st, None) if t else None for t, st in zip(texts, statements, strict=True)]
@@ -212,32 +211,11 @@ def _on_sample(catalog: Catalog, table: TableKey, name: str, st: Planned,
         if node.alias is None:
             node.alias = ast.Alias(aliasname=node.relname)  # "Post".title still names the sample's column
         # Under row security: the sample seen through a security-barrier view of the role's policy quals.
-        node.schemaname, node.relname = "pg_temp", _view(name, st.row_filter) if st.row_filter else name
+        node.schemaname, node.relname = "pg_temp", view_name(name, st.row_filter) if st.row_filter else name
     if isinstance(top, ast.SelectStmt):
         top.limitCount = _scaled(top.limitCount, values, share)
         top.limitOffset = _scaled(top.limitOffset, values, share)
     return printed(top), values
-
-
-def _view(name: str, quals: tuple[str, ...]) -> str:
-    return f"{name}_rls_{abs(hash(quals)) % 10**8}"
-
-
-def _views(conn: psycopg.Connection[Any], name: str, table: TableKey, statements: list[Planned]) -> None:
-    """The security-barrier views a role's statements read the sample through (this transaction only).
-
-    Row security adds a policy's quals as security quals: the planner keeps a
-    qual that is not leakproof (``ILIKE``, ``@>``) from running before them,
-    so it cannot be an index condition. A security_barrier view of the same
-    quals gets the same treatment, where plain AND-ed quals would not.
-    """
-    for quals in {st.row_filter for st in statements if st.row_filter}:
-        top: Any = pglast.parse_sql(f"SELECT * FROM {sql.Identifier('pg_temp', name).as_string(conn)} AS "
-                                    f"{sql.Identifier(table[1]).as_string(conn)}")[0].stmt   # quals say docs."x"
-        parsed = [expression(q) for q in quals]
-        top.whereClause = parsed[0] if len(parsed) == 1 else ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=parsed)
-        conn.execute(sql.SQL("CREATE /* pgtune */ TEMPORARY VIEW {} WITH (security_barrier) AS ").format(
-            sql.Identifier(_view(name, quals))).as_string(conn) + printed(top))
 
 
 def _scaled(node: Any, values: dict[str, str | None], share: float) -> Any:
@@ -348,7 +326,7 @@ def _timed(conn: psycopg.Connection[Any], name: str, table: TableKey, build: Ind
     index = f"{name}_race"
     with conn.transaction(force_rollback=True):
         _bounded(conn, LOCK_TIMEOUT)
-        _views(conn, name, table, statements)
+        security_views(conn, sql.Identifier("pg_temp", name), table, name, statements)
         stmt = ddl.create_index("pg_temp", name, index, build.keys, concurrently=False, method=build.method,
                                 where=build.where, include=build.include)
         if build.method == IndexMethod.BRIN:
