@@ -129,3 +129,18 @@ def test_a_json_field_lookup_gets_an_expression_btree_its_query_uses(
     assert ix.cost_before is not None and ix.cost_after is not None and ix.cost_before / ix.cost_after > 2
     Applier(conn, tmp_path / "j").apply()
     assert ix.name in str(conn.execute("EXPLAIN " + BY_REF, ("r977",)).fetchall())
+
+
+@pytest.mark.needs_qualstats
+def test_prismas_one_argument_to_tsvector_gets_a_hint_not_an_index(db: str, conn: psycopg.Connection[Any]) -> None:
+    """Prisma's fullTextSearchPostgres sends ``to_tsvector(concat_ws(' ', "body")) @@ to_tsquery($1)``: the
+    one-argument to_tsvector reads default_text_search_config at run time, so no index can hold it."""
+    conn.execute(DOCS)
+    steady_state(conn)
+    prisma = ('SELECT "public"."Doc"."id" FROM "public"."Doc" WHERE to_tsvector(concat_ws(\' \', '
+              '"public"."Doc"."body")) @@ to_tsquery(%s)')
+    workload(db, [(prisma, ("refund",)), (prisma, ("login",))])
+    result = api.suggest(conn, api.SuggestOptions(constraints=False))
+    assert [ix for ix in result.indexes.indexes if ix.method == IndexMethod.GIN] == []
+    assert any("to_tsvector(concat_ws(' ', body))" in h and "to_tsvector with one argument" in h
+               and "default_text_search_config" in h for h in result.indexes.hints), result.indexes.hints

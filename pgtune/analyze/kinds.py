@@ -236,7 +236,7 @@ def _candidate(catalog: Catalog, term: _Term, trigram_schema: str | None) -> Kin
                                                   opclass=f"{trigram_schema}.gin_trgm_ops"),
                              IndexMethod.GIN, TRIGRAM)
     if term.operator == Operator.MATCHES:
-        if term.expression is None and info.type != "tsvector":
+        if (term.expression is None and info.type != "tsvector") or _run_time_config(term.expression):
             return None
         return KindCandidate(term.table, IndexKey(term.column, expression=term.expression), IndexMethod.GIN)
     if term.expression is not None:
@@ -247,6 +247,33 @@ def _candidate(catalog: Catalog, term: _Term, trigram_schema: str | None) -> Kin
     if info.category == "A" and term.operator in (Operator.CONTAINS, Operator.CONTAINED, Operator.OVERLAPS):
         return KindCandidate(term.table, IndexKey(term.column), IndexMethod.GIN)
     return None
+
+
+def _run_time_config(expr: str | None) -> bool:
+    """``to_tsvector(body)``: one argument, the configuration read from default_text_search_config at run time."""
+    if expr is None:
+        return False
+    try:
+        node = expression(expr)
+    except ParseFailed:
+        return False
+    return isinstance(node, ast.FuncCall) and names(node.funcname)[-1:] == ("to_tsvector",) \
+        and len(node.args or ()) == 1
+
+
+def run_time_config(catalog: Catalog, statements: list[Planned], default: str | None) -> list[str]:
+    """A hint per ``to_tsvector(x) @@ …`` filter: not IMMUTABLE (it reads default_text_search_config), so no
+    index can hold it; the application must name the configuration, and an index on that expression follows."""
+    out: list[str] = []
+    for st in statements:
+        for term in _terms(catalog, st):
+            if term.operator == Operator.MATCHES and _run_time_config(term.expression) and len(out) < 5:
+                out.append(f"{term.text} (queryid {st.queryid}): to_tsvector with one argument reads "
+                           f"default_text_search_config at run time ({default or 'unknown'} for pgtune's session; "
+                           "a role or database setting may differ), so it is not IMMUTABLE and no index can hold it: "
+                           "write the configuration in the query (to_tsvector('english', …)) and pgtune can propose "
+                           "a GIN on that expression")
+    return out
 
 
 def _brin(catalog: Catalog, term: _Term, info: ColumnInfo) -> KindCandidate | None:
