@@ -45,6 +45,12 @@ SEARCH = "SELECT id FROM \"Doc\" WHERE to_tsvector('simple', body) @@ to_tsquery
 BY_REF = "SELECT id FROM \"Doc\" WHERE meta->>'ref' = %s"
 
 
+def _quiet(conn: psycopg.Connection[Any]) -> None:
+    """pgtune's session as the CLI opens it (connect.force_session_settings): pg_qualstats off, so its own
+    statements take no slot of pg_qualstats' full example table (each new one evicts one; the suite fills it)."""
+    conn.execute("SET pg_qualstats.enabled = off")
+
+
 def _default_config(conn: psycopg.Connection[Any], db: str) -> None:
     conn.execute(psycopg.sql.SQL("ALTER DATABASE {} SET default_text_search_config = 'pg_catalog.english'").format(
         psycopg.sql.Identifier(conn.info.dbname)))
@@ -69,6 +75,7 @@ def test_full_text_from_pg_stat_statements_gets_the_gin_its_query_uses_with_the_
     conn.execute(DOCS)
     clone.execute(DOCS)
     _default_config(conn, db)
+    _quiet(conn)
     steady_state(conn)
     workload(db, [(SEARCH, ("refund & a1b",)), (SEARCH, ("login",))])
     held = conn.execute("SELECT query FROM pg_stat_statements WHERE query LIKE '%to_tsvector%' "
@@ -77,8 +84,10 @@ def test_full_text_from_pg_stat_statements_gets_the_gin_its_query_uses_with_the_
     result = api.suggest(conn, api.SuggestOptions(constraints=False), trial=clone,
                          emit=api.EmitOptions(directory=tmp_path / "m"))
     gin = [ix for ix in result.indexes.indexes if ix.method == IndexMethod.GIN]
+    examples = conn.execute("SELECT e.queryid, e.query FROM pg_qualstats_example_queries() e "
+                            "WHERE e.query LIKE '%to_tsvector%'").fetchall()
     assert [(ix.expressions, ix.costed_by) for ix in gin] == [
-        (["to_tsvector('simple', body)"], "trial-clone")], result.indexes.hints
+        (["to_tsvector('simple', body)"], "trial-clone")], (result.indexes.hints, examples)
     ix = gin[0]
     assert "'simple'" in ix.reason and "pg_qualstats" in ix.reason, ix.reason
     assert not any("english" in (e or "") for s in result.indexes.indexes for e in s.expressions)
@@ -113,6 +122,7 @@ def test_full_text_without_the_text_as_sent_is_not_guessed(
 def test_a_json_field_lookup_gets_an_expression_btree_its_query_uses(
         db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
     conn.execute(DOCS)
+    _quiet(conn)
     steady_state(conn)
     workload(db, [(BY_REF, (f"r{n}",)) for n in (7, 977, 4242)])
     held = conn.execute("SELECT query FROM pg_stat_statements WHERE query LIKE '%meta%' "
@@ -136,6 +146,7 @@ def test_prismas_one_argument_to_tsvector_gets_a_hint_not_an_index(db: str, conn
     """Prisma's fullTextSearchPostgres sends ``to_tsvector(concat_ws(' ', "body")) @@ to_tsquery($1)``: the
     one-argument to_tsvector reads default_text_search_config at run time, so no index can hold it."""
     conn.execute(DOCS)
+    _quiet(conn)
     steady_state(conn)
     prisma = ('SELECT "public"."Doc"."id" FROM "public"."Doc" WHERE to_tsvector(concat_ws(\' \', '
               '"public"."Doc"."body")) @@ to_tsquery(%s)')

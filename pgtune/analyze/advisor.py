@@ -136,7 +136,7 @@ class _Advisor:
                                   snap.examples)
         self.advice.skipped.extend(skipped)
         self.advice.hints.extend(written.hints([(st.queryid, st.query, shape.written) for st, shape in bound],
-                                               from_server=snap.from_server))
+                                               snap.examples, from_server=snap.from_server))
         self.say(f"analyzed {len(bound)} statements, skipped {len(self.advice.skipped)}")
         evidence = Evidence(self.catalog, snap.roles, snap.constants, snap.shares,
                             lambda table, columns: sample_row(self.conn, table, columns))

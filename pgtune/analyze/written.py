@@ -144,15 +144,23 @@ def _has_column(node: Any) -> bool:
     return any(isinstance(n, ast.ColumnRef) for n in walk(node, subqueries=False))
 
 
-def hints(statements: list[tuple[int | None, str, dict[str, str]]], *, from_server: bool) -> list[str]:
+def hints(statements: list[tuple[int | None, str, dict[str, str]]], examples: dict[int, str], *,
+          from_server: bool) -> list[str]:
     """One line per statement whose filter compares a key expression holding a ``$n`` not taken back."""
     out = []
     for queryid, query, constants in statements:
         exprs = unknown(query, constants)
         if not exprs:
             continue
-        where = ("pg_stat_statements keeps a constant the application wrote there as a $n, and pg_qualstats "
-                 "holds no example of the statement as sent" if from_server else "the text holds a $n there")
+        if not from_server:
+            where = "the text holds a $n there"
+        elif (queryid or 0) in examples:
+            where = ("pg_stat_statements keeps a constant the application wrote there as a $n, and pg_qualstats' "
+                     "example of the statement does not line up with its text (another statement under the queryid, "
+                     "or a text cut short)")
+        else:
+            where = ("pg_stat_statements keeps a constant the application wrote there as a $n, and pg_qualstats "
+                     "holds no example of the statement as sent (not sampled, or evicted: pg_qualstats.max)")
         out.append(f"queryid {queryid}: {', '.join(exprs)}: {where}; an expression index serves a query only when "
                    "its expression is the query's exactly, so none is proposed on a guess (give the statement with "
                    "its constants in a --queries file)")
