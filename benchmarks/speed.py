@@ -6,25 +6,33 @@ expressions, GROUP BY, correlated EXISTS, UPDATE, DELETE), run once each so
 pg_stat_statements holds them. Reports parse+bind throughput, and the whole
 suggest with HypoPG twice, side by side: what-if costing in one session
 (--jobs 1) and over the default pool of sessions (analyze.pool), each with its
-wall time, what-if plans and selected set (they must be the same), and the
-process's peak RSS. The machine's load average is printed with the times: on a
-shared machine they measure the load as much as pgtune.
+wall time, the CPU time of pgtune's process and of the cluster's backends, what
+it asked the server (what-if plans, EXPLAINs, hypothetical indexes and the
+hypopg statements that made them, round trips) and the selected set (they must
+be the same), and the process's peak RSS. On a shared machine the wall times
+measure the load as much as pgtune (the load average is printed with them);
+the CPU times and counts do not.
 
-    python benchmarks/speed.py [--tables 500] [--statements-per-table 10] [--jobs N]
+    python benchmarks/speed.py [--tables 500] [--statements-per-table 10] [--jobs N] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
+from tabulate import tabulate
 
 from pgtune import api
-from pgtune.analyze import Options, bind
+from pgtune.analyze import Options, bind, pool
 from pgtune.capture import WorkloadFilter, read_catalog, read_workload, reset_counters
 from pgtune.cluster import LocalCluster
 from pgtune.ddl import create_index
@@ -67,10 +75,12 @@ def main() -> None:
     ap.add_argument("--tables", type=int, default=500)
     ap.add_argument("--statements-per-table", type=int, default=10)
     ap.add_argument("--jobs", type=int, default=None, help="the pool's sessions (default: pgtune's own choice)")
+    ap.add_argument("--json", help="also write the figures of both runs to this file")
     args = ap.parse_args()
     per = min(args.statements_per_table, 10)
     total = args.tables * per
-    with LocalCluster(settings={"pg_stat_statements.max": str(max(10000, 2 * total)),
+    # Room for pgtune's own EXPLAINs as well (their counts are read there): none of the workload is evicted.
+    with LocalCluster(settings={"pg_stat_statements.max": str(max(10000, 10 * total)),
                                 "max_locks_per_transaction": "1024"}) as cluster, \
             psycopg.connect(cluster.dsn, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg")
@@ -99,34 +109,133 @@ def main() -> None:
         print(f"parse + bind: {len(statements) / bind_s:,.0f} statements/s "
               f"({bind_s:.2f}s for {len(statements)}, {bound} bound)")
 
-        runs = []
-        for jobs in (1, args.jobs):
-            opts = api.SuggestOptions(Options(workload=WorkloadFilter(top=total * 2), min_rows=1000, jobs=jobs),
-                                      constraints=False)
-            # Start cold: the parse measurement above (and the run before) warmed pgtune's caches.
-            _parse.cache_clear()
-            prepare_text.cache_clear()
-            create_index.cache_clear()
-            load = os.getloadavg()[0]
-            t0 = time.monotonic()
-            advice = api.suggest(conn, opts).indexes
-            runs.append((jobs, time.monotonic() - t0, load, advice))
+        postmaster = int((cluster.datadir / "postmaster.pid").read_text().split()[0])
+        runs = [_run(conn, postmaster, jobs, total) for jobs in (1, args.jobs)]
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        sets = [sorted((i.schema, i.table, tuple(i.columns), i.where or "", tuple(i.include)) for i in a.indexes)
-                for *_, a in runs]
-        for jobs, wall, load, advice in runs:
-            print(f"suggest ({advice.method}, --jobs {jobs if jobs is not None else 'default'}): {wall:.1f}s wall "
-                  f"(load average {load:.1f} at the start) for {len(advice.statements)} analyzed statements, "
-                  f"{len(advice.indexes)} indexes proposed, {advice.what_if_calls:,} what-if plans in "
-                  f"{len(advice.curve) - 1} selection steps" + "".join(f"; {h}" for h in advice.hints
-                                                                       if "--jobs" in h))
-        print(f"same selected set with --jobs 1 and the default: {'yes' if sets[0] == sets[1] else 'NO'}")
+        rows = [("", *(f"--jobs {r.jobs if r.jobs is not None else 'default'} ({r.sessions})" for r in runs))]
+        for label, attr, fmt in FIGURES:
+            rows.append((label, *(fmt.format(getattr(r, attr)) for r in runs)))
+        print(tabulate(rows, headers="firstrow", tablefmt="simple", disable_numparse=True))
+        print(f"same selected set with --jobs 1 and the default: {'yes' if runs[0].chosen == runs[1].chosen else 'NO'}")
         print(f"process max RSS: {rss_mb:.0f} MB")
         goal_s = 20 if total <= 5000 else 120
-        best = min(wall for _, wall, _, _ in runs)
+        best = min(r.wall for r in runs)
         print(f"goal: {total:,} statements in <= {goal_s} s: {'met' if best <= goal_s else 'MISSED'} "
-              f"({best:.1f} s); RSS <= 500 MB: {'met' if rss_mb <= 500 else 'MISSED'}")
+              f"({best:.1f} s wall at load {min(r.load for r in runs):.1f}); RSS <= 500 MB: "
+              f"{'met' if rss_mb <= 500 else 'MISSED'}")
+        if args.json:
+            Path(args.json).write_text(json.dumps([asdict(r) | {"chosen": len(r.chosen)} for r in runs], indent=1))
 
+
+@dataclass
+class Run:
+    """One suggest: its wall and CPU times (pgtune's process, the cluster's backends) and what it asked the server."""
+
+    jobs: int | None
+    sessions: int
+    load: float
+    wall: float
+    cpu_pgtune: float
+    cpu_server: float
+    analyzed: int
+    indexes: int
+    plans: int               # what-if plans the selection counts (advice.what_if_calls)
+    explains: int            # EXPLAINs the server ran (every scenario and reordering, price-now and settle too)
+    hypothetical: int        # hypothetical indexes created
+    hypopg_calls: int        # statements that created or dropped them
+    round_trips: int         # pipeline syncs and statements outside a pipeline (counted at psycopg)
+    chosen: list[tuple[object, ...]]
+
+
+FIGURES = [("wall s", "wall", "{:.1f}"), ("load average at start", "load", "{:.1f}"),
+           ("pgtune CPU s", "cpu_pgtune", "{:.1f}"), ("server CPU s (all backends)", "cpu_server", "{:.1f}"),
+           ("analyzed statements", "analyzed", "{:,}"), ("indexes proposed", "indexes", "{:,}"),
+           ("what-if plans (selection)", "plans", "{:,}"), ("EXPLAINs run", "explains", "{:,}"),
+           ("hypothetical indexes made", "hypothetical", "{:,}"), ("hypopg statements", "hypopg_calls", "{:,}"),
+           ("round trips", "round_trips", "{:,}")]
+
+
+def cluster_cpu(postmaster: int) -> float:
+    """CPU seconds of the cluster so far: every live process of it, and the backends it has reaped."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(pid) == postmaster:
+            total += sum(int(f) for f in fields[11:15]) / tick     # its own and its reaped children's
+        elif int(fields[1]) == postmaster:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+class _RoundTrips:
+    """Counts the round trips psycopg makes: a pipeline's syncs (leaving one syncs it), a statement outside one."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.patched: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> _RoundTrips:
+        def counting(owner: Any, name: str, when: Any) -> None:
+            real = getattr(owner, name)
+
+            def wrapper(this: Any, *args: Any, **kwargs: Any) -> Any:
+                if when(this):
+                    self.count += 1
+                return real(this, *args, **kwargs)
+            self.patched.append((owner, name, real))
+            setattr(owner, name, wrapper)
+        counting(psycopg.Pipeline, "sync", lambda p: True)
+        counting(psycopg.Pipeline, "__exit__", lambda p: True)
+        counting(psycopg.Connection, "execute", lambda c: c._pipeline is None)
+        counting(psycopg.Cursor, "execute", lambda c: c.connection._pipeline is None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, real in self.patched:
+            setattr(owner, name, real)
+
+
+def _server_counts(conn: psycopg.Connection[Any]) -> tuple[int, int, int]:
+    """EXPLAINs, hypothetical indexes made, and hypopg statements, from the server's pg_stat_statements."""
+    row = conn.execute("""
+        SELECT coalesce(sum(calls) FILTER (WHERE query LIKE 'EXPLAIN%%'), 0),
+               coalesce(sum(rows) FILTER (WHERE query LIKE '%%hypopg_create_index%%'), 0),
+               coalesce(sum(calls) FILTER (WHERE query LIKE '%%hypopg_create_index%%'
+                                            OR query LIKE '%%hypopg_drop_index%%'), 0)
+        FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND query LIKE '%%pgtune%%'""").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def _run(conn: psycopg.Connection[Any], postmaster: int, jobs: int | None, total: int) -> Run:
+    opts = api.SuggestOptions(Options(workload=WorkloadFilter(top=total * 2), min_rows=1000, jobs=jobs),
+                              constraints=False)
+    # Start cold: the parse measurement above (and the run before) warmed pgtune's caches.
+    _parse.cache_clear()
+    prepare_text.cache_clear()
+    create_index.cache_clear()
+    before = _server_counts(conn)
+    load = os.getloadavg()[0]
+    cpu0, server0, t0 = resource.getrusage(resource.RUSAGE_SELF), cluster_cpu(postmaster), time.monotonic()
+    with _RoundTrips() as trips:
+        advice = api.suggest(conn, opts).indexes
+    wall = time.monotonic() - t0
+    cpu1, server1 = resource.getrusage(resource.RUSAGE_SELF), cluster_cpu(postmaster)
+    after = _server_counts(conn)
+    explains, made, hypopg = (a - b for a, b in zip(after, before, strict=True))
+    return Run(jobs=jobs, sessions=pool.jobs_for(conn, jobs).count, load=load, wall=wall,
+               cpu_pgtune=cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
+               cpu_server=server1 - server0, analyzed=len(advice.statements), indexes=len(advice.indexes),
+               plans=advice.what_if_calls, explains=explains, hypothetical=made, hypopg_calls=hypopg,
+               round_trips=trips.count,
+               chosen=sorted((i.schema, i.table, tuple(i.columns), i.where or "", tuple(i.include))
+                             for i in advice.indexes))
 
 if __name__ == "__main__":
     main()

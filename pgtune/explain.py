@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 import pglast
 import psycopg
@@ -186,40 +186,8 @@ def explain_scenarios(conn: psycopg.Connection[Any], query: str,
     hypothetical indexes: one PREPARE serves them all (a scenario with values for
     only some ``$n`` prepares its own text, those values inlined).
     """
-    declared = list(declared_types(query))
-    query, nparams = prepare_text(query)
-    if not param_types and declared and len(declared) <= nparams:
-        # A PREPARE's own types; the $n pg_stat_statements added after them ("unknown") are inferred.
-        param_types = declared + ["unknown"] * (nparams - len(declared))
-    # TIMING OFF: only the total is read, and timing every node inflates a scan of many rows far more than
-    # an index probe of a few (the demo's seq scans ran 10-45% longer), which skews before/after comparisons.
-    options = "ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
-    types = _types(param_types, nparams)
-    runs: list[_Run] = []
-    for k, values in enumerate(scenarios):
-        if not nparams:
-            runs.append(_Run(None, None))
-        elif values and covers(values, nparams):
-            runs.append(_Run(_STMT_NAME, [sql.Literal(values[f"${n}"]).as_string(conn)
-                                          for n in range(1, nparams + 1)]))
-        elif values:
-            text, kept = inlined(conn, query, values)
-            if analyze:
-                raise ValueError("a statement with parameters cannot be measured without values for them")
-            left = [param_types[n - 1] for n in kept] if param_types and len(param_types) == nparams else None
-            runs.append(_Run(f"{_STMT_NAME}_{k}", None, text, len(kept), _types(left, len(kept))))
-        else:
-            if analyze:
-                raise ValueError("a statement with parameters cannot be measured without values for them")
-            runs.append(_Run(_STMT_NAME, None))
-    plans = []
-    for row in _run(conn, query, options, nparams, timeout_ms, types, runs, context):
-        doc = row[0] if not isinstance(row[0], str) else json.loads(row[0])
-        top = doc[0]
-        plan = top["Plan"]
-        plans.append(Plan(cost=float(plan["Total Cost"]), indexes=frozenset(index_names(plan)), plan=top,
-                          execution_ms=top.get("Execution Time")))
-    return plans
+    return Round(conn, query, scenarios, analyze=analyze, timeout_ms=timeout_ms, param_types=param_types,
+                 context=context).run(conn)
 
 
 def _types(param_types: list[str] | None, nparams: int) -> str:
@@ -257,27 +225,122 @@ def inlined(conn: psycopg.Connection[Any], query: str, values: Mapping[str, str 
     return sql.Composed(parts).as_string(conn), left
 
 
-def _send(conn: psycopg.Connection[Any], pipe: psycopg.Pipeline, steps: list[str], lasts: list[tuple[str, str]],
-          tail: list[str], rows: list[Any]) -> None:
-    """The round trip of _run: every statement sent, one sync, the plans read into ``rows``."""
-    with conn.cursor() as cur:
-        # prepare=False: psycopg would otherwise prepare these texts after five runs, and a
-        # prepared name is one more thing a failed pipeline can leave behind.
-        for step in steps:
-            cur.execute(step, prepare=False)
+class Round:
+    """A statement's EXPLAINs, one per value scenario, as one segment of a pipeline.
+
+    A READ ONLY transaction, the EXPLAINs, and (always) a rollback. Workload
+    text never shares a query string with another statement: in pipeline mode
+    each statement goes through the extended protocol, which refuses more than
+    one command per string, so a text that a lax server setting would split in
+    two (``standard_conforming_strings = off``) fails instead of running. The
+    transaction forces the setting on as well, so the server reads every
+    literal the way pglast did. ``run`` sends it alone (one round trip); what-if
+    costing sends several, with hypothetical indexes made between them, in one
+    (analyze.costing).
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], query: str,
+                 scenarios: Sequence[Mapping[str, str | None] | None], *, analyze: bool = False,
+                 timeout_ms: int = 30_000, param_types: list[str] | None = None,
+                 context: PlanContext | None = None) -> None:
+        declared = list(declared_types(query))
+        query, nparams = prepare_text(query)
+        if not param_types and declared and len(declared) <= nparams:
+            # A PREPARE's own types; the $n pg_stat_statements added after them ("unknown") are inferred.
+            param_types = declared + ["unknown"] * (nparams - len(declared))
+        # TIMING OFF: only the total is read, and timing every node inflates a scan of many rows far more than
+        # an index probe of a few (the demo's seq scans ran 10-45% longer), which skews before/after comparisons.
+        options = "ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
+        runs = [_scenario_run(conn, query, k, values, nparams, param_types, analyze)
+                for k, values in enumerate(scenarios)]
+        # Inside the caller's transaction (a trial that is rolled back: baseline_warm's expression statistics)
+        # a savepoint stands in for the transaction, so the caller's work stays and the plans still change nothing.
+        self.nested = conn.info.transaction_status == pq.TransactionStatus.INTRANS
+        self.steps, self.lasts, self.tail, self.names = _statements(
+            conn, query, options, nparams, timeout_ms, _types(param_types, nparams), runs, context or PlanContext(),
+            self.nested)
+        self.cursors: list[psycopg.Cursor[Any]] = []
+
+    def send(self, conn: psycopg.Connection[Any]) -> None:
+        """Queue every statement in ``conn``'s open pipeline; the plans are read once it is synced."""
+        with conn.cursor() as cur:
+            # prepare=False: psycopg would otherwise prepare these texts after five runs, and a
+            # prepared name is one more thing a failed pipeline can leave behind.
+            for step in self.steps:
+                cur.execute(step, prepare=False)
+            for setting, last in self.lasts:
+                if setting:
+                    cur.execute(setting, prepare=False)
+                plan = conn.cursor()
+                plan.execute(last, prepare=False)
+                self.cursors.append(plan)
+            for step in self.tail:
+                cur.execute(step, prepare=False)
+
+    def plans(self) -> list[Plan]:
+        """The plans, once the pipeline is synced."""
+        rows = []
+        for cur in self.cursors:
+            rows.append(cur.fetchone())
+            cur.close()
+        self.cursors = []
         plans = []
-        for setting, last in lasts:
-            if setting:
-                cur.execute(setting, prepare=False)
-            plan = conn.cursor()
-            plan.execute(last, prepare=False)
-            plans.append(plan)
-        for step in tail:
-            cur.execute(step, prepare=False)
-        pipe.sync()                  # one round trip for all of it
-        for plan in plans:
-            rows.append(plan.fetchone())
-            plan.close()
+        for row in rows:
+            assert row is not None
+            doc = row[0] if not isinstance(row[0], str) else json.loads(row[0])
+            top = doc[0]
+            plan = top["Plan"]
+            plans.append(Plan(cost=float(plan["Total Cost"]), indexes=frozenset(index_names(plan)), plan=top,
+                              execution_ms=top.get("Execution Time")))
+        return plans
+
+    def recover(self, conn: psycopg.Connection[Any]) -> None:
+        """After a failure skipped the rest of a pipeline: end the transaction, free the names."""
+        self.cursors = []
+        if not lost(conn):
+            end_failed(conn, self.nested)
+            for name in self.names:
+                deallocate(conn, name)
+
+    def run(self, conn: psycopg.Connection[Any]) -> list[Plan]:
+        """Send it alone: one round trip."""
+        failure: psycopg.Error | None = None
+        try:
+            with conn.pipeline():
+                try:
+                    self.send(conn)
+                except psycopg.Error as exc:
+                    # Raised once the pipeline block is left: leaving it with an error in flight makes
+                    # psycopg log "error ignored terminating <Pipeline>: pipeline aborted" on stderr.
+                    failure = exc
+            # Leaving the block synced it: one round trip for all of it (a sync inside would be a second).
+            if failure is not None:
+                raise failure
+            plans = self.plans()
+        except BaseException as exc:
+            self.recover(conn)
+            if failure is not None and exc is not failure:
+                raise failure from None     # the pipeline's own "aborted" on exit says less than the cause
+            raise
+        return plans
+
+
+def _scenario_run(conn: psycopg.Connection[Any], query: str, k: int, values: Mapping[str, str | None] | None,
+                  nparams: int, param_types: list[str] | None, analyze: bool) -> _Run:
+    """How scenario ``k`` is planned: as it stands, EXECUTE with every value, or a text of its own."""
+    if not nparams:
+        return _Run(None, None)
+    if values and covers(values, nparams):
+        return _Run(_STMT_NAME, [sql.Literal(values[f"${n}"]).as_string(conn) for n in range(1, nparams + 1)])
+    if values:
+        text, kept = inlined(conn, query, values)
+        if analyze:
+            raise ValueError("a statement with parameters cannot be measured without values for them")
+        left = [param_types[n - 1] for n in kept] if param_types and len(param_types) == nparams else None
+        return _Run(f"{_STMT_NAME}_{k}", None, text, len(kept), _types(left, len(kept)))
+    if analyze:
+        raise ValueError("a statement with parameters cannot be measured without values for them")
+    return _Run(_STMT_NAME, None)
 
 
 def deallocate(conn: psycopg.Connection[Any], name: str) -> None:
@@ -295,64 +358,20 @@ _SAVEPOINT = "SAVEPOINT /* pgtune */ pgtune_explain"
 _END_SAVEPOINT = ["ROLLBACK /* pgtune */ TO SAVEPOINT pgtune_explain", "RELEASE /* pgtune */ SAVEPOINT pgtune_explain"]
 
 
-def _run(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,
-         types: str, runs: list[_Run], context: PlanContext | None = None) -> list[Any]:
-    """One round trip: a READ ONLY transaction, the EXPLAINs, and (always) a rollback.
-
-    Workload text never shares a query string with another statement: in
-    pipeline mode each statement goes through the extended protocol, which
-    refuses more than one command per string, so a text that a lax server
-    setting would split in two (``standard_conforming_strings = off``) fails
-    instead of running. The transaction forces the setting on as well, so the
-    server reads every literal the way pglast did.
-    """
-    nested = conn.info.transaction_status == pq.TransactionStatus.INTRANS
-    steps, lasts, tail, names = _script(conn, query, options, nparams, timeout_ms, types, runs,
-                                        context or PlanContext())
-    rows: list[Any] = []
-    failure: psycopg.Error | None = None
-    try:
-        with conn.pipeline() as pipe:
-            try:
-                _send(conn, pipe, steps, lasts, tail, rows)
-            except psycopg.Error as exc:
-                # Raised once the pipeline block is left: leaving it with an error in flight makes
-                # psycopg log "error ignored terminating <Pipeline>: pipeline aborted" on stderr.
-                failure = exc
-        if failure is not None:
-            raise failure
-    except BaseException as exc:
-        # A failure skipped the rest of the pipeline: end the transaction, free the name.
-        if not lost(conn):
-            if nested:
-                if conn.info.transaction_status == pq.TransactionStatus.INERROR:
-                    for step in _END_SAVEPOINT:
-                        conn.execute(step, prepare=False)
-            elif conn.info.transaction_status != pq.TransactionStatus.IDLE:
-                conn.execute("ROLLBACK /* pgtune */", prepare=False)
-            for name in names:
-                deallocate(conn, name)
-        if failure is not None and exc is not failure:
-            raise failure from None     # the pipeline's own "aborted" on exit says less than the cause
-        raise
-    assert all(r is not None for r in rows)
-    return rows
+def end_failed(conn: psycopg.Connection[Any], nested: bool) -> None:
+    """After a failure skipped the rest of a Round's pipeline: end its transaction (its savepoint when nested)."""
+    if nested:
+        if conn.info.transaction_status == pq.TransactionStatus.INERROR:
+            for step in _END_SAVEPOINT:
+                conn.execute(step, prepare=False)
+    elif conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        conn.execute("ROLLBACK /* pgtune */", prepare=False)
 
 
-class _Script(NamedTuple):
-    """What one round trip of _run sends: the opening steps, each plan's (setting, EXPLAIN), the closing steps;
-    and the prepared names it frees."""
-
-    steps: list[str]
-    lasts: list[tuple[str, str]]
-    tail: list[str]
-    names: list[str]
-
-
-def _script(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,
-            types: str, runs: list[_Run], context: PlanContext) -> _Script:
-    """The statements of _run's round trip: BEGIN READ ONLY, the settings, the PREPAREs, the EXPLAINs,
-    ROLLBACK and DEALLOCATE."""
+def _statements(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,
+                types: str, runs: list[_Run], context: PlanContext, nested: bool = False,
+                ) -> tuple[list[str], list[tuple[str, str]], list[str], list[str]]:
+    """A Round's statements: the set-up, (setting, EXPLAIN) per scenario, the rollback; the names it prepares."""
     # PREPARE + a forced generic plan (or, with values, a custom plan) on every version.
     # EXPLAIN (GENERIC_PLAN) (16+) cannot go through the extended protocol: its $n must then be
     # bound, and the planner folds the values.
@@ -384,9 +403,6 @@ def _script(conn: psycopg.Connection[Any], query: str, options: str, nparams: in
     if lasts and lasts[0][0]:
         calls.append(lasts[0][0])        # the first plan's mode is set with the rest: one statement fewer
         lasts[0] = ("", lasts[0][1])
-    # Inside the caller's transaction (a trial that is rolled back: baseline_warm's expression statistics)
-    # a savepoint stands in for the transaction, so the caller's work stays and the plans still change nothing.
-    nested = conn.info.transaction_status == pq.TransactionStatus.INTRANS
     begin = [_SAVEPOINT, "SET /* pgtune */ TRANSACTION READ ONLY"] if nested else ["BEGIN /* pgtune */ READ ONLY"]
     # One statement sets them all for this transaction only (set_config(..., true) is SET LOCAL).
     steps = [*begin, f"SELECT /* pgtune */ {', '.join(calls)}",
@@ -395,4 +411,4 @@ def _script(conn: psycopg.Connection[Any], query: str, options: str, nparams: in
     # PREPARE outlives the rolled-back transaction: the names are freed in the same round trip.
     tail = (_END_SAVEPOINT if nested else ["ROLLBACK /* pgtune */"]) + [f"DEALLOCATE /* pgtune */ {name}"
                                                                          for name in names]
-    return _Script(steps, lasts, tail, names)
+    return steps, lasts, tail, names

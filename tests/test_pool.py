@@ -229,3 +229,30 @@ def test_statements_of_the_same_text_share_their_plans_with_the_same_advice(
     alone = _advice(conn, twice, 2)
     assert alone[0] == shared[0] and alone[2:] == shared[2:]
     assert shared[1] < alone[1]        # fewer what-if plans
+
+
+@pytest.mark.needs_hypopg
+def test_questions_sent_many_to_a_round_trip_give_the_advice_of_one_at_a_time(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reuse of round trips (analyze.batch): many what-if questions in one pipeline, the hypothetical indexes of
+    each made between the plans, answer as each asked alone does: the same indexes, costs, curve and plans."""
+    from psycopg import Pipeline
+
+    from pgtune.analyze import batch
+
+    statements = _shop(conn, 6)
+    exits = []
+    real_exit = Pipeline.__exit__
+
+    def counted(self: Pipeline, *args: Any) -> None:
+        exits.append(1)
+        real_exit(self, *args)
+
+    monkeypatch.setattr(Pipeline, "__exit__", counted)
+    sent = _advice(conn, statements, 1)
+    pipelines = len(exits)
+    monkeypatch.setattr(batch, "pipelined", lambda costing, hypo, asks: None)     # each question alone
+    exits.clear()
+    alone = _advice(conn, statements, 1)
+    assert sent[0] and sent == alone
+    assert pipelines * 3 < len(exits)        # far fewer round trips

@@ -42,7 +42,7 @@ from .candidates import (
     serves,
     serves_index,
 )
-from .costing import Costing, WhatIf, settle, twins, what_if
+from .costing import Costing, WhatIf, price_many, settle, twins, what_if
 from .footprint import Footprint
 from .model import Advice, CurvePoint, IndexSuggestion, Method
 from .pool import Pool
@@ -188,7 +188,8 @@ class _Advisor:
         touched = {c.table for c in cands}
         costed = []
         # Costed all the same: the headline is the analyzed workload's, not the part pgtune changes.
-        failures = sessions.map(lambda w, a: Costing(w.costing.conn, self.catalog).price_now(a), analyses)
+        failures = sessions.map_blocks(lambda w, block: price_many(Costing(w.costing.conn, self.catalog), block),
+                                       analyses)
         for pos, (a, failed) in enumerate(zip(analyses, failures, strict=True)):
             if failed is not None:
                 self.advice.skipped.append(reasons.cannot_plan(a.statement, failed))
@@ -221,12 +222,13 @@ class _Advisor:
                 for _, config in questions:      # sampled here, on pgtune's connection, not in a pool's thread
                     for c in config:
                         self.footprint.share_kept(c)
-                return sessions.map(lambda w, q: w.cost(analyses[costed[q[0]]], q[1]), questions)
+                return sessions.map_blocks(lambda w, block: w.cost_many([(analyses[costed[p]], config)
+                                                                         for p, config in block]), questions)
 
-            greedy = Greedy(workload, lambda i, config: session.cost(analyses[costed[i]], config),
+            greedy = Greedy(workload, lambda i, config: session.cost_many([(analyses[costed[i]], config)])[0],
                             forecast=self.footprint.forecast, hypopg_size=session.size,
                             upkeep=self.footprint.upkeep, widen_columns=widen_columns(pairs),
-                            basis=self.opts.size_basis, plan_many=plan_many if sessions.jobs > 1 else None,
+                            basis=self.opts.size_basis, plan_many=plan_many,
                             ahead=AHEAD * sessions.jobs if sessions.jobs > 1 else 0,
                             twins=twins([analyses[p] for p in costed]))
             result = greedy.run(seeds)

@@ -41,6 +41,9 @@ class Analysis:
     shape: Shape
     row: AnalyzedStatement
     scenarios: list[Scenario] = field(default_factory=list)
+    # What costing reads of the shape on every plan, worked out once (analyze.costing._tests).
+    tests: tuple[frozenset[TableKey], frozenset[tuple[TableKey, str | None]]] | None = field(
+        default=None, repr=False, compare=False)
 
     @property
     def query(self) -> str:

@@ -70,8 +70,12 @@ class Pricing:
     kept: Callable[[Candidate], float | None] = lambda cand: cand.where_fraction
     keys: Mapping[tuple[Any, tuple[str, ...]], float | None] | None = None
 
+    def sampled(self, cand: Candidate) -> float | None:
+        """The distinct keys sampled for ``cand``'s key, where known."""
+        return (self.keys or {}).get((cand.table, tuple(k.ident for k in cand.keys)))
+
     def descent(self, cand: Candidate) -> Descent:
-        sampled = (self.keys or {}).get((cand.table, tuple(k.ident for k in cand.keys)))
+        sampled = self.sampled(cand)
         height = sizing.height(self.catalog, cand.table, cand.keys, include=cand.include,
                                fraction=self.kept(cand), distinct=sampled)
         lead = cand.keys[0]

@@ -19,8 +19,8 @@ import psycopg
 
 from ..capture import Catalog, TableKey
 from ..connect import lost
-from ..explain import Plan, explain_scenarios
-from . import anchor, calibration, whatif
+from ..explain import Plan, Round, explain_scenarios
+from . import anchor, batch, calibration, whatif
 from .analysis import Analysis
 from .bind import EQ, FUNC, NULL, RANGE
 from .candidates import Candidate
@@ -86,16 +86,7 @@ class Costing:
         on a table it filters, an expression index on an expression it tests.
         """
         best = self.weighted(a)
-        shape = a.shape
-        filtered = {u.table for u in shape.uses if u.role in (EQ, RANGE, NULL)} | {c.table for c in shape.conjuncts}
-        tested = {(u.table, u.expression) for u in shape.uses if u.role == FUNC}
-        anchored = {c.table for c in config
-                    if (c.where is not None and c.table in filtered)
-                    or any((c.table, k.expression) in tested for k in c.keys if k.expression is not None)}
-        if not anchored:
-            return best
-        path = tuple(a.row.search_path) if a.row.role is not None else None
-        for text in anchor.reorderings(a.query, anchored, lambda schema, name: self._resolve(schema, name, path)):
+        for text in self.reorderings(a, config):
             try:
                 got = self.weighted(a, text)
             except (psycopg.Error, ValueError):
@@ -104,6 +95,35 @@ class Costing:
                 continue        # the original order planned: a reordering that does not is no loss
             if got.cost < best.cost:
                 best = got
+        return best
+
+    def reorderings(self, a: Analysis, config: Iterable[Candidate]) -> list[str]:
+        """The texts ``best`` plans besides the statement's own (none unless a candidate asks for one)."""
+        filtered, tested = _tests(a)
+        tables = a.shape.tables
+        anchored = {c.table for c in config if c.table in tables and (
+                    (c.where is not None and c.table in filtered)
+                    or any((c.table, k.expression) in tested for k in c.keys if k.expression is not None))}
+        if not anchored:
+            return []
+        path = tuple(a.row.search_path) if a.row.role is not None else None
+        return list(anchor.reorderings(a.query, anchored, lambda schema, name: self._resolve(schema, name, path)))
+
+    def rounds(self, a: Analysis, texts: Iterable[str | None]) -> list[Round]:
+        """One Round per text (None: the statement's own) of ``a``'s scenarios, for a pipeline of several."""
+        found = a.scenarios or [Scenario({}, ValueSource.GENERIC)]
+        return [Round(self.conn, text or a.query, [s.values for s in found], context=a.row.context)
+                for text in texts]
+
+    def pick(self, a: Analysis, planned: list[list[Plan]]) -> Priced:
+        """``best``'s answer from the plans of its Rounds (the statement's own first)."""
+        found = a.scenarios or [Scenario({}, ValueSource.GENERIC)]
+        best: Priced | None = None
+        for plans in planned:
+            got = Priced(weighted_cost([self.price(p) for p in plans], found) or 0.0, plans[0].indexes)
+            if best is None or got.cost < best.cost:
+                best = got
+        assert best is not None
         return best
 
     def _viable(self, a: Analysis) -> bool:
@@ -130,6 +150,16 @@ class Costing:
         return table.key if table is not None else None
 
 
+def _tests(a: Analysis) -> tuple[frozenset[TableKey], frozenset[tuple[TableKey, str | None]]]:
+    """The tables ``a`` filters and the expressions it tests: worked out once per statement."""
+    if a.tests is None:
+        shape = a.shape
+        a.tests = (frozenset({u.table for u in shape.uses if u.role in (EQ, RANGE, NULL)}
+                             | {c.table for c in shape.conjuncts}),
+                   frozenset({(u.table, u.expression) for u in shape.uses if u.role == FUNC}))
+    return a.tests
+
+
 class WhatIf:
     """One session's hypothetical indexes and its costing: a statement's cost under a set of candidates."""
 
@@ -154,6 +184,12 @@ class WhatIf:
 
     def creatable(self, seeds: list[Candidate], refused: Callable[[Candidate, Exception], None]) -> list[Candidate]:
         """The seeds the server accepts as indexes (once each); ``refused`` hears of the others."""
+        unique: dict[Ident, Candidate] = {}
+        for c in seeds:
+            unique.setdefault(ident(c), c)
+        if self.hypo.create_all(list(unique.values())):    # the usual case: every one accepted, one round trip
+            self.hypo.reset()
+            return list(unique.values())
         out = []
         seen: set[Ident] = set()
         for c in seeds:
@@ -177,7 +213,33 @@ class WhatIf:
         """``a`` planned with the chosen indexes on its tables: its cost, and the chosen ones its plan uses."""
         self.hypo.ensure([c for c in chosen if c.table in a.shape.tables], a.shape.tables, positions)
         priced = self.costing.best(a, chosen)
-        return priced, {self.hypo.names[n] for n in priced.uses if self.hypo.names.get(n, -1) >= 0}
+        return priced, self._hits(priced)
+
+    def _hits(self, priced: Priced) -> set[int]:
+        return {self.hypo.names[n] for n in priced.uses if self.hypo.names.get(n, -1) >= 0}
+
+    def cost_many(self, questions: list[tuple[Analysis, list[Candidate]]]) -> list[float]:
+        """``cost`` of each question, as many of them in a round trip as can share one (analyze.batch)."""
+        asks = [batch.Ask(a, config, config) for a, config in questions]
+        got = batch.pipelined(self.costing, self.hypo, asks)
+        if got is None:
+            return [self.cost(a, config) for a, config in questions]
+        return [p.cost for p in got]
+
+    def with_chosen_many(self, analyses: list[Analysis], chosen: list[Candidate],
+                         positions: dict[Ident, int]) -> list[tuple[Priced, set[int]]]:
+        """``with_chosen`` of each statement, as many of them in a round trip as can share one."""
+        on_table: dict[TableKey, list[Candidate]] = {}
+        for c in chosen:
+            on_table.setdefault(c.table, []).append(c)
+        asks = []
+        for a in analyses:
+            mine = [c for t in sorted(a.shape.tables) for c in on_table.get(t, ())]
+            asks.append(batch.Ask(a, mine, mine, positions))
+        got = batch.pipelined(self.costing, self.hypo, asks)
+        if got is None:
+            return [self.with_chosen(a, chosen, positions) for a in analyses]
+        return [(p, self._hits(p)) for p in got]
 
 
 def settle(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[Analysis], positions: Iterable[int],
@@ -189,7 +251,7 @@ def settle(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[Analy
         w.hypo.reset()          # names from here on are positions in ``chosen``
     index = {ident(c): i for i, c in enumerate(chosen)}
     todo = [pos for pos in positions if analyses[pos].row.cost_before is not None]
-    found = sessions.map(lambda w, pos: w.with_chosen(analyses[pos], chosen, index), todo)
+    found = sessions.map_blocks(lambda w, block: w.with_chosen_many([analyses[p] for p in block], chosen, index), todo)
     used_by: dict[int, set[int]] = {}
     for pos, (priced, hits) in zip(todo, found, strict=True):
         row = analyses[pos].row
@@ -202,6 +264,16 @@ def settle(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[Analy
             row.cost_after = row.cost_before
             row.indexes = []
     return used_by
+
+
+def price_many(costing: Costing, analyses: list[Analysis]) -> list[Exception | None]:
+    """``price_now`` of each statement, as many of them in a round trip as can share one (analyze.batch)."""
+    got = batch.pipelined(costing, None, [batch.Ask(a, [], []) for a in analyses])
+    if got is None:
+        return [costing.price_now(a) for a in analyses]
+    for a, priced in zip(analyses, got, strict=True):
+        a.row.cost_before = priced.cost
+    return [None] * len(analyses)
 
 
 def twins(analyses: list[Analysis]) -> list[int]:

@@ -35,6 +35,7 @@ from ..connect import APPLICATION_NAME, force_session_settings
 MAX_JOBS = 8
 SHARE = 10          # at most one session in SHARE of those the server still accepts
 BLOCK = 8           # questions a session takes at a time (neighbours share hypothetical indexes)
+BATCH = 256         # questions a session takes at a time in map_blocks (sent in few round trips)
 
 W = TypeVar("W")
 Q = TypeVar("Q")
@@ -99,12 +100,12 @@ class Pool(Generic[W]):
     def jobs(self) -> int:
         return len(self.workers)
 
-    def map(self, fn: Callable[[W, Q], R], items: Sequence[Q]) -> list[R]:
+    def map(self, fn: Callable[[W, Q], R], items: Sequence[Q], block: int = BLOCK) -> list[R]:
         """``fn(worker, item)`` for every item, in the items' order; blocks of neighbours go to one session."""
         if self.executor is None or len(items) < 2:
             return [fn(self.workers[0], q) for q in items]
         out: list[Any] = [None] * len(items)
-        size = max(1, min(BLOCK, -(-len(items) // (2 * self.jobs))))
+        size = max(1, min(block, -(-len(items) // (2 * self.jobs))))
         blocks = iter(range(0, len(items), size))
         lock = threading.Lock()
         stop = threading.Event()
@@ -130,6 +131,13 @@ class Pool(Generic[W]):
                 f.exception()     # wait for each: nothing may still run on a session about to close
             raise
         return out
+
+    def map_blocks(self, fn: Callable[[W, list[Q]], list[R]], items: Sequence[Q]) -> list[R]:
+        """``fn(worker, block)`` over blocks of the items (one session answers a block in few round trips:
+        analyze.batch), the answers in the items' order; one session takes them all in blocks of BATCH."""
+        size = BATCH if self.executor is None else max(1, min(BATCH, -(-len(items) // (2 * self.jobs))))
+        blocks = [list(items[i:i + size]) for i in range(0, len(items), size)]
+        return [r for answers in self.map(fn, blocks, block=1) for r in answers]
 
     def _cancel(self) -> None:
         """Cancel what the other sessions are planning (they are closed right after)."""

@@ -188,13 +188,22 @@ class Greedy:
         self.forecast_total = self.hypopg_total = 0
         self.total = self.result.base_cost      # the workload's cost with the configuration so far
         self.shapes: dict[Ident, tuple[str, frozenset[str]]] = {}   # per index: leading key, columns held
+        self.relevance: dict[tuple[int, int], tuple[Candidate, bool]] = {}
 
     # -- which statements an index can change ------------------------------
 
     def relevant(self, pos: int, cand: Candidate) -> bool:
-        w = self.workload[pos]
-        if cand.table not in w.tables:
+        """Could ``cand`` change statement ``pos``'s plan (asked again and again: remembered per candidate)."""
+        if cand.table not in self.workload[pos].tables:
             return False
+        found = self.relevance.get((pos, id(cand)))
+        if found is None:
+            # Keyed by the object (kept alive here, so its id is not reused): cheaper than hashing its ident.
+            found = self.relevance[(pos, id(cand))] = (cand, self._relevant(pos, cand))
+        return found[1]
+
+    def _relevant(self, pos: int, cand: Candidate) -> bool:
+        w = self.workload[pos]
         key = ident(cand)
         shape = self.shapes.get(key)
         if shape is None:

@@ -79,6 +79,15 @@ def _lenient(conn: psycopg.Connection[Any]) -> Iterator[None]:
 
 _CREATE = ("SELECT /* pgtune */ indexrelid, indexname, hypopg_relation_size(indexrelid) "
            "FROM hypopg_create_index(%s)")
+# Several made in one statement, in their order (a lateral call per element), or dropped.
+_CREATE_ALL = ("SELECT /* pgtune */ h.indexrelid, h.indexname, hypopg_relation_size(h.indexrelid) "
+               "FROM unnest(%s::text[]) WITH ORDINALITY AS d(def, n), LATERAL hypopg_create_index(d.def) AS h "
+               "ORDER BY d.n")
+_DROP_ALL = "SELECT /* pgtune */ hypopg_drop_index(o) FROM unnest(%s::oid[]) AS o"
+# A hypothetical index made, sized and dropped at once (the CTE calls the volatile create once, before the drop).
+_MEASURE = ("WITH made AS (SELECT /* pgtune */ indexrelid, indexname, hypopg_relation_size(indexrelid) AS bytes "
+            "FROM hypopg_create_index(%s)) "
+            "SELECT /* pgtune */ indexrelid, indexname, bytes, hypopg_drop_index(indexrelid) FROM made")
 MAX_PRESENT = 200   # hypothetical indexes kept on tables other than the ones being planned
 Leaves = Callable[[TableKey], list[TableKey]]
 
@@ -107,6 +116,9 @@ class Hypothetical:
         self.present: dict[Ident, list[tuple[int, str]]] = {}   # what the planner sees now: oids, names
         self.on_table: dict[TableKey, dict[Ident, None]] = {}    # the same, by table, in creation order
         self.sizes: dict[Ident, int] = {}
+        self.queued: dict[Ident, None] = {}     # created in an open pipeline: their oids are not known yet
+        self.waiting: list[tuple[psycopg.Cursor[Any], list[tuple[int, Candidate, int]]]] = []
+        self.descents: dict[tuple[Ident, float | None, float | None], calibration.Descent] = {}
 
     def ensure(self, cands: list[Candidate], tables: Collection[TableKey] | None = None,
                positions: Mapping[Ident, int] | None = None) -> None:
@@ -125,23 +137,7 @@ class Hypothetical:
         gets the same cost in any session, after any history (a pool of
         sessions answers as one session would).
         """
-        want: dict[TableKey, list[Candidate]] = {}
-        for c in sorted({ident(c): c for c in cands}.values(), key=lambda c: order(ident(c))):
-            want.setdefault(c.table, []).append(c)
-        if tables is not None and len(self.present) > MAX_PRESENT:
-            # The planner looks through every hypothetical index for each table it plans:
-            # a few thousand left on other tables would slow every plan down.
-            tables = list(self.on_table)
-        scope = set(self.on_table) | set(want) if tables is None else set(tables) | set(want)
-        drops: list[Ident] = []
-        creates: list[Candidate] = []
-        for table in sorted(scope):
-            have, wanted = list(self.on_table.get(table, ())), want.get(table, [])
-            same = 0
-            while same < min(len(have), len(wanted)) and have[same] == ident(wanted[same]):
-                same += 1
-            drops += have[same:]
-            creates += wanted[same:]
+        drops, creates = self._diff(cands, tables)
         if len(drops) + len(creates) <= 1:
             for key in drops:
                 self.drop(key)
@@ -163,6 +159,75 @@ class Hypothetical:
         for cand, curs in pending:
             self._record(positions.get(ident(cand), -1) if positions else -1, cand, [cur.fetchone() for cur in curs])
 
+    def _diff(self, cands: list[Candidate], tables: Collection[TableKey] | None,
+              ) -> tuple[list[Ident], list[Candidate]]:
+        """What ``ensure`` drops and creates, in that order, to show the planner exactly ``cands`` on ``tables``."""
+        want: dict[TableKey, list[Candidate]] = {}
+        for c in sorted({ident(c): c for c in cands}.values(), key=lambda c: order(ident(c))):
+            want.setdefault(c.table, []).append(c)
+        if tables is not None and len(self.present) > MAX_PRESENT:
+            # The planner looks through every hypothetical index for each table it plans:
+            # a few thousand left on other tables would slow every plan down.
+            tables = list(self.on_table)
+        scope = set(self.on_table) | set(want) if tables is None else set(tables) | set(want)
+        drops: list[Ident] = []
+        creates: list[Candidate] = []
+        for table in sorted(scope):
+            have, wanted = list(self.on_table.get(table, ())), want.get(table, [])
+            same = 0
+            while same < min(len(have), len(wanted)) and have[same] == ident(wanted[same]):
+                same += 1
+            drops += have[same:]
+            creates += wanted[same:]
+        return drops, creates
+
+    def queue(self, cands: list[Candidate], tables: Collection[TableKey],
+              positions: Mapping[Ident, int] | None = None) -> bool:
+        """``ensure`` as statements queued in the connection's open pipeline; False when it must be synced first.
+
+        A drop needs the index's oid, which a create queued in the same pipeline has
+        not returned yet: such a question waits for the next round trip. The creates
+        are recorded by ``received`` once the pipeline is synced.
+        """
+        drops, creates = self._diff(cands, tables)
+        if any(key in self.queued for key in drops):
+            return False
+        if drops:       # one statement for them all
+            oids = []
+            for key in drops:
+                oids += [oid for oid, _ in self.present.pop(key)]
+                self.on_table[key[0]].pop(key, None)
+            self.conn.execute(_DROP_ALL, (oids,))
+        if creates:     # one statement for them all, made in their order
+            texts: list[str] = []
+            made: list[tuple[int, Candidate, int]] = []
+            for cand in creates:
+                key = ident(cand)
+                statements = self._statements(cand)
+                texts += statements
+                made.append((positions.get(key, -1) if positions else -1, cand, len(statements)))
+                self.queued[key] = None
+                self.present[key] = []
+                self.on_table.setdefault(cand.table, {})[key] = None
+            self.waiting.append((self.conn.execute(_CREATE_ALL, (texts,)), made))
+        return True
+
+    def received(self) -> None:
+        """Record the creates ``queue`` sent, once their pipeline is synced."""
+        waiting, self.waiting, self.queued = self.waiting, [], {}
+        for cur, made in waiting:
+            rows = cur.fetchall()
+            start = 0
+            for position, cand, count in made:
+                self._record(position, cand, list(rows[start:start + count]))
+                start += count
+
+    def forget(self) -> None:
+        """After a failed pipeline: what the planner sees is not known any more, so start from none."""
+        self.queued, self.waiting = {}, []
+        if not lost(self.conn):
+            self.reset()
+
     def drop(self, key: Ident) -> None:
         made = self.present.pop(key)
         self.on_table[key[0]].pop(key, None)
@@ -173,9 +238,32 @@ class Hypothetical:
         """HypoPG's size estimate for ``cand`` (created once if it never was)."""
         key = ident(cand)
         if key not in self.sizes:
-            self.create(-1, cand)     # never created, so not present: create, read the size, drop
-            self.drop(key)
+            try:
+                # Never created, so not present: created, sized and dropped by one statement.
+                rows = [self.conn.execute(_MEASURE, (text,)).fetchone() for text in self._statements(cand)]
+                self.sizes[key] = sum(int(row[2] or 0) for row in rows if row is not None)
+            except psycopg.Error:
+                if lost(self.conn):
+                    raise
+                self.reset()            # what a refused one left behind is not known: start from none
+                self.create(-1, cand)   # as it always was (a partitioned table HypoPG refuses: its leaves)
+                self.drop(key)
         return self.sizes[key]
+
+    def create_all(self, cands: list[Candidate]) -> bool:
+        """Create every one of ``cands`` in one round trip; False (and none left) when the server refused one."""
+        try:
+            with self.conn.pipeline():
+                sent = [(cand, [self.conn.execute(_CREATE, (text,)) for text in self._statements(cand)])
+                        for cand in cands]
+        except psycopg.Error:
+            if lost(self.conn):
+                raise
+            self.reset()
+            return False
+        for cand, curs in sent:
+            self._record(-1, cand, [cur.fetchone() for cur in curs])
+        return True
 
     def create(self, position: int, cand: Candidate) -> tuple[str, int]:
         """Create ``cand`` hypothetically; return hypopg's (first) index name and its estimated size."""
@@ -219,18 +307,28 @@ class Hypothetical:
             # HypoPG (since 1.2) already sizes a partial index by the rows its predicate keeps.
             estimate += int(size or 0)
         if self.pricing is not None and self.calibration is not None:
-            descent = self.pricing.descent(cand)
+            descent = self._descent(self.pricing, cand)
             self.calibration.descents.update((name, descent) for _oid, name in made)
         self.present[ident(cand)] = made
         self.on_table.setdefault(cand.table, {})[ident(cand)] = None
         self.sizes[ident(cand)] = estimate
         return (made[0][1] if made else ""), estimate
 
+    def _descent(self, pricing: calibration.Pricing, cand: Candidate) -> calibration.Descent:
+        """``pricing.descent(cand)``, worked out once per candidate and what it reads that can change
+        (the share kept and the sampled keys are filled in as selection goes)."""
+        key = (ident(cand), pricing.kept(cand), pricing.sampled(cand))
+        found = self.descents.get(key)
+        if found is None:
+            found = self.descents[key] = pricing.descent(cand)
+        return found
+
     def cost(self, plan: Plan) -> float:
         """``plan``'s cost with the descents of its hypothetical b-trees priced in (without pricing: as planned)."""
         return self.calibration.corrected(plan.plan) if self.calibration is not None and plan.plan else plan.cost
 
     def reset(self) -> None:
+        self.queued, self.waiting = {}, []
         self.conn.execute("SELECT /* pgtune */ hypopg_reset()")
         self.names.clear()
         self.present.clear()
