@@ -189,6 +189,7 @@ class Greedy:
         self.total = self.result.base_cost      # the workload's cost with the configuration so far
         self.shapes: dict[Ident, tuple[str, frozenset[str]]] = {}   # per index: leading key, columns held
         self.relevance: dict[tuple[int, int], tuple[Candidate, bool]] = {}
+        self.asked: dict[int, tuple[int, int]] = {}     # action -> (evaluations, steps) when planned ahead
 
     # -- which statements an index can change ------------------------------
 
@@ -422,7 +423,12 @@ class Greedy:
                 continue        # re-costed since this entry was pushed, or no longer applicable
             if best.evaluations == 0 or best.stamp != self._stamp(best):
                 if self.ahead:
-                    self.prefetch(q for a in [best, *self._next_stale(heap)] for q in self._questions(a))
+                    # An action's questions change only with a step: once planned ahead since the last
+                    # step, they are not worked out again (prefetch only fills the cache).
+                    ahead = [a for a in [best, *self._next_stale(heap)]
+                             if self.asked.get(a.id) != (a.evaluations, len(self.result.steps))]
+                    self.asked.update((a.id, (a.evaluations, len(self.result.steps))) for a in ahead)
+                    self.prefetch(q for a in ahead for q in self._questions(a))
                 self._evaluate(best)     # stale: re-cost, and let it compete again
                 if best.gain > 0:
                     push(best, best.ratio)
@@ -436,7 +442,8 @@ class Greedy:
 
     def _next_stale(self, heap: list[tuple[float, int, int, _Action]]) -> list[_Action]:
         """The actions after the top of the queue that will be re-costed when they reach it."""
-        top = heapq.nsmallest(self.ahead, heap)
+        # The k smallest entries of a binary heap sit in its first k levels: no need to look further.
+        top = heapq.nsmallest(self.ahead, heap[:(1 << self.ahead) - 1])
         return [a for _, _, n, a in top if n == a.evaluations and self._valid(a)
                 and (a.evaluations == 0 or a.stamp != self._stamp(a))]
 
