@@ -239,8 +239,10 @@ def test_questions_sent_many_to_a_round_trip_give_the_advice_of_one_at_a_time(
     from psycopg import Pipeline
 
     from pgtune.analyze import batch
+    from pgtune.capture import Statement
 
-    statements = _shop(conn, 6)
+    # One the server cannot plan: its block of the first costing fails and is asked one at a time.
+    statements = [*_shop(conn, 6), Statement("SELECT id FROM t0 WHERE c1 = 'not a number'", calls=3)]
     exits = []
     real_exit = Pipeline.__exit__
 
@@ -255,4 +257,5 @@ def test_questions_sent_many_to_a_round_trip_give_the_advice_of_one_at_a_time(
     exits.clear()
     alone = _advice(conn, statements, 1)
     assert sent[0] and sent == alone
+    assert [before for q, before, *_ in sent[2] if "not a number" in q] == [None]    # not costed, in both
     assert pipelines * 3 < len(exits)        # far fewer round trips

@@ -123,6 +123,13 @@ def _block(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], orde
             read()          # leaving the block synced the rest: one round trip
     except psycopg.Error as exc:
         failure = failure or exc
+    except BaseException:
+        # Ctrl-C, say: end the transaction and free the names where the session can still hear it.
+        if not lost(conn):
+            _recover(conn, sent)
+            if hypo is not None:
+                hypo.forget()
+        raise
     if failure is None:
         return True
     if lost(conn):
