@@ -259,3 +259,17 @@ def test_questions_sent_many_to_a_round_trip_give_the_advice_of_one_at_a_time(
     assert sent[0] and sent == alone
     assert [before for q, before, *_ in sent[2] if "not a number" in q] == [None]    # not costed, in both
     assert pipelines * 3 < len(exits)        # far fewer round trips
+
+
+def test_a_pools_sessions_take_the_settings_the_callers_session_changed(db: str) -> None:
+    """What the caller SET for its session (SSD pricing, say) its pool's sessions plan with too: else the answers
+    depend on which session gave them (tests/test_calibration's nested-loop test failed 2 runs in 6 that way)."""
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("SET random_page_cost = 1.1")
+        conn.execute("SET max_parallel_workers_per_gather = 0")
+        with pool.pool("main", conn, 3, lambda c: _worker(c)) as sessions:
+            got = [w.conn.execute("SELECT current_setting('random_page_cost'), "
+                                  "current_setting('max_parallel_workers_per_gather'), "
+                                  "current_setting('application_name')").fetchone()
+                   for w in sessions.workers if isinstance(w, _Session)]
+    assert got == [("1.1", "0", "pgtune")] * 2

@@ -80,8 +80,13 @@ def open_like(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     """Another session to the same server, database and role, with pgtune's session settings."""
     params = {o.keyword.decode(): o.val.decode() for o in conn.pgconn.info if o.val is not None}
     params["application_name"] = APPLICATION_NAME
+    changed = conn.execute(catalog_sql.load("session_settings")).fetchall()
     other = psycopg.connect(make_conninfo("", **params), autocommit=True)
     try:
+        for name, setting in changed:
+            # What the caller SET for its session (a planner cost, say): the answers must be its session's.
+            with contextlib.suppress(psycopg.errors.InsufficientPrivilege, psycopg.errors.CantChangeRuntimeParam):
+                other.execute("SELECT /* pgtune */ pg_catalog.set_config(%s, %s, false)", (name, setting))
         force_session_settings(other)
     except BaseException:
         other.close()
