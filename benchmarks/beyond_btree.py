@@ -130,7 +130,11 @@ def burst(conn: psycopg.Connection[Any], counters: int, n: int, seed: int) -> fl
     rng = random.Random(seed)
     for _ in range(n):
         conn.execute(BUMP, (1 + rng.randrange(counters),))
-    time.sleep(0.6)                 # the statistics are flushed at most every 500 ms (PostgreSQL 15)
+    # This session's counts are published when it next reports (at most once a second, PostgreSQL 15): force
+    # it, as a sleep alone left them unpublished under load (HOT share "-").
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    conn.execute("SELECT 1")
+    time.sleep(0.6)
     conn.execute("SELECT pg_stat_clear_snapshot()")
     row = conn.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'Counter'").fetchone()
     return row[1] / row[0] if row and row[0] else None
