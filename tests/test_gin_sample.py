@@ -26,6 +26,7 @@ from pgtune.capture import read_catalog
 from pgtune.ddl import IndexKey, IndexMethod
 
 from . import test_index_kinds
+from .helpers import steady_state
 from .test_index_kinds import JSON, SEARCH, loaded, workload
 
 clone = test_index_kinds.clone          # the fixture: a second database with the same rows
@@ -115,4 +116,30 @@ def test_the_sample_waits_for_no_lock_beyond_lock_timeout(db: str, conn: psycopg
     finally:
         release.set()
         t.join()
+    assert conn.execute(LEFT).fetchone() == (0,)
+
+
+PRISMA_SEARCH = ('SELECT "public"."Post"."id", "public"."Post"."title" FROM "public"."Post" '
+                 'WHERE ("public"."Post"."title"::text ILIKE $1 AND "public"."Post"."views" >= $2) '
+                 'ORDER BY "public"."Post"."id" ASC LIMIT $3 OFFSET $4')
+
+
+def test_a_prisma_statement_with_schema_qualified_columns_is_costed_on_the_sample_as_its_plain_form(
+        conn: psycopg.Connection[Any]) -> None:
+    """u2's F3: Prisma writes "public"."Post"."title"; the sample stands in FROM as pg_temp.… AS "Post"."""
+    conn.execute(test_index_kinds.POSTS)
+    steady_state(conn)
+    plain = 'SELECT id, title FROM "Post" WHERE (title::text ILIKE $1 AND views >= $2) ORDER BY id LIMIT $3 OFFSET $4'
+    values: dict[str, str | None] = {"$1": "%abc1%", "$2": "0", "$3": "20", "$4": "0"}
+    got = {}
+    for text in (PRISMA_SEARCH, plain):
+        advice = Advice(Method.HYPOPG, statements=[AnalyzedStatement(1, text, 50, 10.0, cost_before=5000.0,
+                                                                     values=values)])
+        beyond.extend(conn, read_catalog(conn), advice, trial=None, use_hypopg=True, writes=None, write_scale=0.0,
+                      say=lambda _m: None)
+        got[text] = [(ix.columns, ix.costed_by, ix.cost_before, ix.cost_after) for ix in advice.indexes]
+        assert [(c, by) for c, by, _b, _a in got[text]] == [(["title"], "sample")], advice.hints
+    (_c, _b, before, after), (_c2, _b2, _pb, plain_after) = got[PRISMA_SEARCH][0], got[plain][0]
+    assert before is not None and after is not None and plain_after is not None and after < before / 5
+    assert after == pytest.approx(plain_after, rel=0.05)
     assert conn.execute(LEFT).fetchone() == (0,)

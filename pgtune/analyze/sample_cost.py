@@ -212,10 +212,31 @@ def _on_sample(catalog: Catalog, table: TableKey, name: str, st: Planned,
             node.alias = ast.Alias(aliasname=node.relname)  # "Post".title still names the sample's column
         # Under row security: the sample seen through a security-barrier view of the role's policy quals.
         node.schemaname, node.relname = "pg_temp", view_name(name, st.row_filter) if st.row_filter else name
+    _unqualify(top, table)
     if isinstance(top, ast.SelectStmt):
         top.limitCount = _scaled(top.limitCount, values, share)
         top.limitOffset = _scaled(top.limitOffset, values, share)
     return printed(top), values
+
+
+def _unqualify(top: Any, table: TableKey) -> None:
+    """Column references through the table's schema ("public"."Post"."title", as Prisma writes them) → "Post".title.
+
+    The sample stands in FROM as ``pg_temp.<sample> AS "Post"``; a reference
+    through the real table's schema names a FROM entry that is no longer
+    there (ERROR invalid reference to FROM-clause entry). Only references
+    whose schema and table are the sampled table's change (a database name
+    before them, which PostgreSQL allows, goes too).
+    """
+    schema, relname = table
+    for node in walk(top):
+        if not isinstance(node, ast.ColumnRef):
+            continue
+        fields = list(node.fields or ())
+        if len(fields) < 3 or not all(isinstance(f, ast.String) for f in fields[-3:-1]):
+            continue
+        if (fields[-3].sval, fields[-2].sval) == (schema, relname):
+            node.fields = (ast.String(sval=relname), fields[-1])
 
 
 def _scaled(node: Any, values: dict[str, str | None], share: float) -> Any:
