@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -181,3 +182,52 @@ def test_an_in_list_as_the_server_normalized_it_gets_values_and_plans(conn: Any)
     assert all(row.values.get(f"${n}") is not None for n in range(1, nparams + 1)), (row.query, row.values)
     [plan] = explain_scenarios(conn, row.query, [row.values])
     assert plan.cost > 0
+
+
+EVENTS = """
+CREATE TABLE website_event (event_id uuid PRIMARY KEY, website_id uuid NOT NULL,
+  created_at timestamptz(6) DEFAULT now(), event_type int NOT NULL DEFAULT 1, event_name varchar(50));
+INSERT INTO website_event SELECT gen_random_uuid(),
+  ('00000000-0000-0000-0000-0000000000' || lpad((i % 50)::text, 2, '0'))::uuid,
+  now() - (i * 20 || ' seconds')::interval,
+  CASE WHEN i % 7 = 0 THEN 2 ELSE 1 END, CASE WHEN i % 7 = 0 THEN 'signup' END
+FROM generate_series(1, 100000) i;
+ANALYZE website_event;
+"""
+EVENT_METRICS = ("select website_event.event_name x, count(*) y from website_event where website_event.website_id = "
+                 "%s::uuid and website_event.created_at between %s and %s and website_event.event_type = 2 "
+                 "group by 1 order by 2 desc limit 500")
+
+
+@pytest.mark.no_qualstats
+def test_both_ends_of_a_between_from_the_statistics_make_a_range_that_holds_rows(conn: Any) -> None:
+    """u2's F5: `created_at BETWEEN $2 AND $3` valued from pg_stats was (99th percentile, 1st percentile): an empty
+    range, a call costed as reading nothing, an index's 91x that verify measured as nil."""
+    conn.execute(EVENTS)
+    conn.execute("SELECT pg_stat_statements_reset()")
+    now = conn.execute("SELECT now()").fetchone()[0]
+    for i in range(30):
+        conn.execute(EVENT_METRICS, (f"00000000-0000-0000-0000-0000000000{i % 50:02d}", now - timedelta(days=7), now))
+    advice = suggest(conn, options=Options(min_rows=0))
+    [row] = [s for s in advice.statements if "event_name" in s.query]
+    low, high = row.values["$2"], row.values["$3"]
+    assert low is not None and high is not None and low < high, row.values
+    rows = conn.execute("SELECT count(*) FROM website_event WHERE created_at BETWEEN %s AND %s", (low, high)).fetchone()
+    assert 100 <= rows[0] <= 10_000, (low, high, rows)       # about the top 1% of the column's rows
+    assert all(s["values"]["$2"] < s["values"]["$3"] for s in row.scenarios), row.scenarios
+
+
+def test_the_ends_of_one_range_are_ordered_whatever_their_sources() -> None:
+    """Both from the statistics: the top 1% of the histogram; one observed: the bound 1% beyond it; two observed
+    constants from different calls (hi below lo): swapped. `>= $1 AND < $2` is the same range as BETWEEN."""
+    for query in ("SELECT id FROM jobs WHERE amount BETWEEN $1 AND $2", "SELECT id FROM jobs WHERE amount >= $1 "
+                  "AND amount < $2"):
+        [main] = scenarios(bind(query, CATALOG), CATALOG, 2)
+        assert main.values == {"$1": "990", "$2": "1000"}, (query, main.values)
+    lower_seen = [QualConstant(("public", "jobs"), "amount", ">=", "500", 10, 0)]
+    [main] = scenarios(bind("SELECT id FROM jobs WHERE amount BETWEEN $1 AND $2", CATALOG), CATALOG, 2, lower_seen)
+    assert main.values == {"$1": "500", "$2": "510"}
+    crossed = [QualConstant(("public", "jobs"), "amount", ">=", "700", 10, 0),
+               QualConstant(("public", "jobs"), "amount", "<=", "300", 10, 0)]
+    [main] = scenarios(bind("SELECT id FROM jobs WHERE amount BETWEEN $1 AND $2", CATALOG), CATALOG, 2, crossed)
+    assert main.values == {"$1": "300", "$2": "700"}

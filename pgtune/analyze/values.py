@@ -45,6 +45,7 @@ from datetime import datetime
 from ..capture import Catalog, ColumnStats, TableKey
 from ..snapshot import QualConstant, QualShare
 from ..sqltext import constant_value
+from . import ranges
 from .bind import ARRAY_OPS, Shape
 from .params import ParamKind, ParamUse
 from .scenarios import Scenario, ValueSource
@@ -112,6 +113,8 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
     if sample is not None:
         params = _correlated(shape, params, sample)
         params = _contained(shape, params, catalog, sample)
+    found = ranges.pairs(shape)
+    params = ranges.together(found, params, catalog)
     first = {p.param: p.value for p in params if p.source != ValueSource.NONE}
     if not first:
         return Valued(params=params)
@@ -128,7 +131,7 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
                 if len(opts) > k:
                     values[f"${n}"], w = opts[k]
                     weights.append(w)
-            ranked.append((values, min(weights) if weights else 1.0))
+            ranked.append((ranges.ordered(values, found), min(weights) if weights else 1.0))
     total = sum(w for _, w in ranked) or 1.0
     out = [Scenario(vals, source, w / total) for vals, w in ranked]
     main = out[0].values
