@@ -5,7 +5,10 @@ That role resolved the statement's unqualified names through its own
 search_path (``ALTER ROLE … IN DATABASE … SET search_path``), not pgtune's,
 and read its tables through the row security policies that apply to it
 (unless it is a superuser, has BYPASSRLS, or owns the table without FORCE).
-A statement is analyzed and planned as its role saw it.
+A statement is analyzed and planned as its role saw it. An application may
+set its path per session instead (Prisma's ``?schema=umami`` sends ``SET
+search_path TO "umami"``): pg_stat_statements keeps that SET under the same
+userid, and it wins over the configured one, as it does in the session.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import pglast
 import psycopg
+from pglast import ast
 from psycopg.rows import dict_row
 
 from . import catalog_sql
@@ -71,6 +76,9 @@ class Role:
     member_of: frozenset[int] = frozenset()          # roles it is a member of (itself included)
     privileges_of: frozenset[int] = frozenset()      # roles whose privileges it has (an owner's: bypasses RLS)
     can_set: bool = False                            # pgtune's session may SET ROLE to it
+    session_set: str | None = None                   # the SET search_path its sessions send (pg_stat_statements)
+    usable: frozenset[str] = frozenset()             # the schemas it may use (USAGE)
+    found_schema: str | None = None                  # added to its path: the one schema holding its tables
 
 
 @dataclass(frozen=True)
@@ -188,9 +196,45 @@ def role_oid(conn: psycopg.Connection[Any], name: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def read_roles(conn: psycopg.Connection[Any], userids: Iterable[int], session_path: tuple[str, ...]) -> Roles:
-    """The given roles' views of the connected database, and its tables under row security."""
+def read_session_paths(conn: psycopg.Connection[Any], database: str | None) -> dict[int, tuple[str, str]]:
+    """Per userid, (the search_path setting, the statement) of its most-called ``SET search_path`` in
+    pg_stat_statements; a SET whose value the server normalized away (``= $1``, PostgreSQL 16+) is none."""
+    out: dict[int, tuple[str, str]] = {}
+    try:
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(catalog_sql.load("session_search_paths"), {"database": database}).fetchall()
+    except psycopg.errors.Error:
+        return out
+    for r in rows:
+        setting = set_search_path(r["query"])
+        if setting is not None:
+            out.setdefault(int(r["userid"]), (setting, r["query"]))
+    return out
+
+
+def set_search_path(text: str) -> str | None:
+    """The setting a ``SET [SESSION] search_path TO a, "B"`` gives, as the server would store it; None if none."""
+    try:
+        stmts = pglast.parse_sql(text)
+    except pglast.parser.ParseError:
+        return None
+    node = stmts[0].stmt if len(stmts) == 1 else None
+    if not isinstance(node, ast.VariableSetStmt) or node.name != "search_path" or node.is_local or not node.args:
+        return None
+    names = []
+    for arg in node.args:
+        if not (isinstance(arg, ast.A_Const) and isinstance(arg.val, ast.String)) or arg.val.sval is None:
+            return None
+        names.append(arg.val.sval if arg.val.sval == "$user" else '"' + arg.val.sval.replace('"', '""') + '"')
+    return ", ".join(names)
+
+
+def read_roles(conn: psycopg.Connection[Any], userids: Iterable[int], session_path: tuple[str, ...],
+               sessions: dict[int, tuple[str, str]] | None = None) -> Roles:
+    """The given roles' views of the connected database, and its tables under row security;
+    ``sessions``: per userid, the search_path its sessions SET (read_session_paths), which wins."""
     out = Roles(session_path=session_path)
+    sessions = sessions or {}
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.load("server_search_path"))
         default = cur.fetchone()
@@ -199,12 +243,16 @@ def read_roles(conn: psycopg.Connection[Any], userids: Iterable[int], session_pa
         cur.execute(catalog_sql.load("role_settings"), {"roles": sorted(set(userids))})
         for r in cur.fetchall():
             setting = r["search_path"]
+            session = sessions.get(int(r["oid"]))
+            if session is not None:
+                setting = session[0]
             out.roles[int(r["oid"])] = Role(
                 oid=int(r["oid"]), name=r["name"], superuser=r["superuser"], bypassrls=r["bypassrls"],
                 setting=setting, search_path=resolve_path(setting if setting is not None else server_path,
                                                           r["name"], r["schemas"]),
                 member_of=frozenset(int(m) for m in r["member_of"]),
-                privileges_of=frozenset(int(m) for m in r["privileges_of"]), can_set=bool(r["can_set"]))
+                privileges_of=frozenset(int(m) for m in r["privileges_of"]), can_set=bool(r["can_set"]),
+                session_set=session[1] if session is not None else None, usable=frozenset(r["schemas"]))
     out.protected = read_protected(conn)
     return out
 

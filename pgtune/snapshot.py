@@ -35,7 +35,8 @@ from .capture import (
 )
 from .connect import lost
 from .errors import InputError, MissingCapability
-from .roles import Roles, read_roles, role_oid
+from .roles import Roles, read_roles, read_session_paths, role_oid
+from .sqltext import unqualified_relations
 
 HIDDEN_TEXT = "<insufficient privilege>"   # pg_stat_statements' text for other roles' statements
 
@@ -145,9 +146,11 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
     writes = read_writes(conn, (workload or WorkloadFilter()).database) if from_server else None
     userids = {st.userid for st in statements if st.userid is not None}
     userids |= {w.userid for w in writes or [] if w.userid is not None}
-    roles = read_roles(conn, userids, catalog.search_path)
+    sessions = read_session_paths(conn, (workload or WorkloadFilter()).database) if from_server else None
+    roles = read_roles(conn, userids, catalog.search_path, sessions)
     scale = write_window_scale(conn) if from_server else 0.0
     left_out = read_adhoc(conn, workload or WorkloadFilter()) if from_server else []
+    left_out += found_schemas(roles, catalog, statements)
     if writes is not None:
         left_out += charge_window_writes(catalog, roles, writes, scale)
     return Snapshot(
@@ -164,6 +167,36 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
 
 
 WINDOW_GAP = 10_000     # writes the counters hold beyond the statements' own before the difference is told
+
+
+def found_schemas(roles: Roles, catalog: Catalog, statements: list[Statement]) -> list[str]:
+    """A role whose statements name tables its search_path does not reach, each in one schema it may use only,
+    the same one: that schema is added to its path (its sessions set it: Prisma's ?schema=, a SET whose value
+    pg_stat_statements normalized away). One line per role says so; the rest stay 'references no known table'."""
+    missing: dict[int, set[str]] = {}
+    for st in statements:
+        role = roles.roles.get(st.userid) if st.userid is not None else None
+        if role is not None:
+            missing.setdefault(role.oid, set()).update(
+                n for n in unqualified_relations(st.query) if catalog.lookup(None, n, role.search_path) is None
+                and catalog.lookup_view(None, n, role.search_path) is None and n not in catalog.temporary)
+    told = []
+    for oid, names in sorted(missing.items()):
+        role = roles.roles[oid]
+        held = [{s for s in role.usable if (s, n) in catalog.tables or (s, n) in catalog.views} for n in names]
+        holders = [h for h in held if h]                  # a name in no schema: temporary, dropped, a catalog's
+        if not holders or any(len(h) != 1 for h in holders) or len(set.union(*holders)) != 1:
+            continue
+        [schema] = holders[0]
+        roles.roles[oid] = replace(role, search_path=(*role.search_path, schema), found_schema=schema)
+        told.append(f"role {role.name}: its statements name {len(holders)} table(s) its search_path "
+                    f"({', '.join(role.search_path) or 'empty'}) does not reach, each found in schema {schema} "
+                    "only: resolved there (its sessions set search_path; pg_stat_statements keeps no value of it)")
+    for role in roles.roles.values():
+        if role.session_set is not None:
+            told.append(f"role {role.name}: names resolved through the search_path its sessions set "
+                        f"({role.session_set.strip()[:80]}, in pg_stat_statements), not its configured one")
+    return told
 
 
 def charge_window_writes(catalog: Catalog, roles: Roles, writes: list[WriteStatement], scale: float) -> list[str]:

@@ -142,6 +142,17 @@ def printed(node: ast.Node | None) -> str:
     return str(RawStream()(node))
 
 
+def unqualified_relations(query: str) -> set[str]:
+    """The relation names a statement reads without a schema (a CTE's name is none); empty if it does not parse."""
+    try:
+        root: Any = parse_one(query)
+    except ParseFailed:
+        return set()
+    ctes = {c.ctename for c in walk(root) if isinstance(c, ast.CommonTableExpr)}
+    return {n.relname for n in walk(root) if isinstance(n, ast.RangeVar) and n.schemaname is None
+            and n.relname and n.relname not in ctes}
+
+
 def walk(node: Any, *, subqueries: bool = True) -> Iterator[Any]:
     """Every pglast node at or below ``node``, depth first; optionally not inside subqueries."""
     if isinstance(node, (list, tuple)):

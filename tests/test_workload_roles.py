@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 from psycopg import sql
 
@@ -82,3 +83,44 @@ def test_no_workload_is_not_called_served(db: str, conn: psycopg.Connection[Any]
     out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--no-constraints", "--min-calls", "1000"])
     assert out.exit_code == 0, out.output
     assert "no statement to analyze" in out.stdout and "already served" not in out.stdout
+
+
+SESSION_SCHEMA = """
+CREATE SCHEMA umami AUTHORIZATION {role};
+CREATE TABLE umami.website_event (event_id bigint PRIMARY KEY, website_id int NOT NULL,
+  created_at timestamptz NOT NULL, url_path text NOT NULL);
+INSERT INTO umami.website_event SELECT i, i % 100, now() - (i * 10 || ' seconds')::interval, '/p' || (i % 50)
+FROM generate_series(1, 100000) i;
+ANALYZE umami.website_event;
+ALTER TABLE umami.website_event OWNER TO {role};
+"""
+
+
+@pytest.mark.parametrize("how", ["SET", "startup"])
+def test_a_search_path_the_application_sets_per_session_resolves_its_names(db: str, conn: psycopg.Connection[Any],
+                                                                           how: str) -> None:
+    """u2's F8: Prisma's ?schema=umami sends SET search_path TO "umami" per session, no ALTER ROLE; every
+    unqualified statement was 'references no known table' and the headline came from the rest. pg_stat_statements
+    keeps the SET (PostgreSQL 15); a path set at connection start (or a SET normalized to `= $1`, 16+) leaves no
+    trace: the one schema the role may use that holds its tables is then taken, and said."""
+    role = f"umami_app_{conn.info.dbname}"
+    conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    conn.execute(sql.SQL(SESSION_SCHEMA).format(role=sql.Identifier(role)))
+    conn.execute("SELECT pg_stat_statements_reset()")
+    with psycopg.connect(db, user=role, autocommit=True,
+                         options="-c search_path=umami" if how == "startup" else None) as app:
+        for i in range(30):
+            if how == "SET":
+                app.execute('SET search_path TO "umami"')
+            app.execute("SELECT url_path x, count(*) AS y FROM website_event WHERE website_id = %s AND created_at "
+                        "BETWEEN now() - interval '1 day' AND now() GROUP BY 1 ORDER BY 2 DESC LIMIT 500", (i,))
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--format", "json", "--no-constraints"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert not [s for s in doc["skipped"] if "website_event" in s["query"]], doc["skipped"]
+    [row] = [s for s in doc["statements"] if "website_event" in s["query"]]
+    assert row["search_path"] == (["umami"] if how == "SET" else ["public", "umami"]), row
+    said = "its sessions set (SET search_path" if how == "SET" else "found in schema umami only"
+    assert any(role in h and said in h for h in doc["hints"]), doc["hints"]
+    assert [(ix["schema"], ix["table"], ix["columns"][0]) for ix in doc["indexes"]] == [
+        ("umami", "website_event", "website_id")], doc["indexes"]
