@@ -28,6 +28,7 @@ from typing import Any
 import pglast
 import psycopg
 from pglast import ast
+from pglast.enums import CoercionForm
 from psycopg import pq, sql
 
 from .connect import lost
@@ -102,7 +103,63 @@ def prepare_text(query: str) -> tuple[str, int]:
     numbers = [int(n.number or 0) for n in walk(root) if isinstance(n, ast.ParamRef)]
     if not numbers:
         return query, 0
+    if _unplannable(root):
+        root = pglast.parse_sql(printed(root))[0].stmt        # a fresh tree: the parse cache's is shared
+        _typed(root)
     return printed(root), max(numbers)
+
+
+_NUMERIC_AGGREGATES = ("sum", "avg")
+
+
+def _unplannable(root: Any) -> bool:
+    return any(_extract_field(n) is not None or _numeric_case(n) for n in walk(root) if isinstance(n, ast.FuncCall))
+
+
+def _extract_field(node: ast.FuncCall) -> ast.ParamRef | None:
+    """The $n pg_stat_statements put in EXTRACT's field (``extract($9 from t)``, which no server parses)."""
+    args = node.args or ()
+    if (tuple(getattr(n, "sval", None) for n in node.funcname or ()) == ("pg_catalog", "extract") and args
+            and isinstance(args[0], ast.ParamRef)):
+        return args[0]
+    return None
+
+
+def _numeric_case(node: ast.FuncCall) -> bool:
+    """sum/avg of a CASE whose every result is a $n (``sum(case when … then $5 else $6 end)``)."""
+    name = getattr((node.funcname or (None,))[-1], "sval", None)
+    args = node.args or ()
+    if name not in _NUMERIC_AGGREGATES or len(args) != 1 or not isinstance(args[0], ast.CaseExpr):
+        return False
+    results = [w.result for w in args[0].args or ()] + ([args[0].defresult] if args[0].defresult else [])
+    return all(isinstance(r, ast.ParamRef) for r in results)
+
+
+def _typed(root: Any) -> None:
+    """Give the $n the normalizer left without a type what the application's constants must have been.
+
+    ``extract($9 from t)``: the field was a keyword (epoch, year…); ``date_part($9::text, t)`` is the same
+    call in function form, the field a text parameter. ``sum(case … then $5 else $6 end)``: the results
+    were numbers (sum(text) does not exist, and the statement ran), so they are planned as numeric.
+    """
+    for node in walk(root):
+        if not isinstance(node, ast.FuncCall):
+            continue
+        field_param = _extract_field(node)
+        if field_param is not None:
+            node.funcname = (ast.String(sval="pg_catalog"), ast.String(sval="date_part"))
+            node.funcformat = CoercionForm.COERCE_EXPLICIT_CALL
+            node.args = (_cast(field_param, "text"), *tuple(node.args or ())[1:])
+        elif _numeric_case(node):
+            [case] = node.args or ()
+            for w in case.args:
+                w.result = _cast(w.result, "numeric")
+            if case.defresult is not None:
+                case.defresult = _cast(case.defresult, "numeric")
+
+
+def _cast(node: Any, type_: str) -> ast.TypeCast:
+    return ast.TypeCast(arg=node, typeName=ast.TypeName(names=(ast.String(sval="pg_catalog"), ast.String(sval=type_))))
 
 
 @lru_cache(maxsize=50_000)

@@ -44,7 +44,7 @@ from .candidates import (
 )
 from .costing import Costing, WhatIf, price_many, settle, twins, what_if
 from .footprint import Footprint
-from .model import Advice, CurvePoint, IndexSuggestion, Method
+from .model import UNCOSTED, Advice, CurvePoint, IndexSuggestion, Method
 from .pool import Pool
 from .selection import Greedy, Selection, SizeBasis, StepKind, ident
 from .workload import single_columns, widen_columns, workload_of
@@ -89,11 +89,23 @@ def advise(conn: psycopg.Connection[Any], snap: Snapshot, options: Options | Non
     advice.hints.extend(snap.hints())
     advice.hints.extend(caps.qualstats_hints())
     _Advisor(conn, snap, opts, advice, say).run()
+    _count_uncosted(snap, advice)
     if opts.statistics:
         say("checking the estimates of filters on several columns (extended statistics)")
         advice.statistics, notes = extended_stats.propose(conn, snap.catalog, extended_stats.planned(advice.statements))
         advice.hints.extend(notes)
     return advice
+
+
+def _count_uncosted(snap: Snapshot, advice: Advice) -> None:
+    """The workload's time in statements no plan costed (u2's F2, F8): a verdict on the rest is not on them."""
+    missed = {(s.queryid, s.query) for s in advice.skipped if s.kind in UNCOSTED}
+    missed |= {(s.queryid, s.query) for s in advice.statements if s.cost_before is None}
+    advice.workload_ms = sum(st.total_ms for st in snap.statements)
+    advice.uncosted_ms = sum(st.total_ms for st in snap.statements if (st.queryid, st.query) in missed)
+    advice.uncosted_statements = len(missed)
+    if advice.partly_costed:
+        advice.hints.append(reasons.uncosted(advice))
 
 
 Chosen = list[tuple[Candidate, int | None]]    # the indexes proposed, with HypoPG's size estimate

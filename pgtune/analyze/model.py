@@ -46,6 +46,11 @@ class SkipKind(StrEnum):
 
 
 
+# Skipped statements the workload ran that no plan costed: the advice says nothing of them.
+UNCOSTED = frozenset({SkipKind.UNPARSABLE, SkipKind.TRUNCATED, SkipKind.UNKNOWN_TABLE, SkipKind.CANNOT_PLAN})
+UNCOSTED_SHARE = 0.25   # from this share of the workload's time on, the headline says the verdict leaves it out
+
+
 # A statement an index serves is the workload's own Statement, passed by reference (not re-typed).
 QueryRef = Statement
 
@@ -159,6 +164,22 @@ class Advice:
     left_out: list[str] = field(default_factory=list)   # steps of the curve the rest of the set made useless
     statistics: list[StatisticsProposal] = field(default_factory=list)   # CREATE STATISTICS (extended_stats)
     extensions: list[ExtensionNeed] = field(default_factory=list)        # what the indexes' operator classes need
+    workload_ms: float = 0.0        # Σ execution time of the statements read (analyzed and skipped)
+    uncosted_ms: float = 0.0        # … of those no plan costed: unknown table, cannot plan, unreadable
+    uncosted_statements: int = 0
+
+    @property
+    def partly_costed(self) -> bool:
+        """Statements no plan costed hold UNCOSTED_SHARE or more of the workload: no verdict on the whole."""
+        return self.uncosted_share >= UNCOSTED_SHARE
+
+    @property
+    def uncosted_share(self) -> float:
+        """The share of the workload's time (of its statements, when no time was measured) nothing costed."""
+        if self.workload_ms > 0:
+            return min(1.0, self.uncosted_ms / self.workload_ms)
+        total = len(self.statements) + len([s for s in self.skipped if s.kind in UNCOSTED])
+        return self.uncosted_statements / total if total else 0.0
 
     @property
     def knee(self) -> CurvePoint | None:
@@ -206,6 +227,8 @@ class Advice:
         out["generic_cost_before"] = self.generic_cost(before=True)
         out["generic_cost_after"] = self.generic_cost(before=False)
         out["generic_statements"] = len(self.generic_statements)
+        out["uncosted_share"] = self.uncosted_share
+        out["partly_costed"] = self.partly_costed
         knee = self.knee
         out["knee"] = knee.step if knee is not None else None
         return out

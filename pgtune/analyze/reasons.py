@@ -12,7 +12,7 @@ from ..capture import Catalog, Index, Statement
 from ..sqltext import Failure, ParseFailed
 from .bind import Shape
 from .candidates import Candidate
-from .model import QueryRef, Rejected, SkipKind, Skipped
+from .model import UNCOSTED, Advice, QueryRef, Rejected, SkipKind, Skipped
 
 
 def parse_skip(st: Statement, exc: ParseFailed, text_limit: int) -> Skipped:
@@ -123,3 +123,15 @@ def _distinct_note(cand: Candidate, catalog: Catalog) -> str:
         return ""
     n = catalog.distinct_values(cand.table, cand.where_column)
     return f"; {cand.where_column} has {n:,.0f} distinct values" if n else ""
+
+
+def uncosted(advice: Advice) -> str:
+    """What the advice leaves out: the statements no plan costed, and their share of the workload's time."""
+    kinds: dict[str, int] = {}
+    for sk in advice.skipped:
+        if sk.kind in UNCOSTED:
+            kinds[sk.kind] = kinds.get(sk.kind, 0) + 1
+    why = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    return (f"{advice.uncosted_statements} statement(s) holding {advice.uncosted_share:.0%} of the workload's time "
+            f"were not costed ({why or 'no plan'}; --format json lists them under skipped): the headline and the "
+            "proposals cover only the rest")
