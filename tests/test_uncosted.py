@@ -8,7 +8,7 @@ Both were "cannot plan", and the headline said "the workload is already served" 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -46,7 +46,7 @@ def _suggest(db: str) -> tuple[dict[str, Any], str]:
 def test_extract_and_a_sum_of_case_as_pg_stat_statements_keeps_them_are_planned(db: str, conn: Any) -> None:
     conn.execute(EVENTS)
     conn.execute("SELECT pg_stat_statements_reset()")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with psycopg.connect(db, autocommit=True) as app:
         for i in range(10):
             for query in (STATS, SESSIONS):

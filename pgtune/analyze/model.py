@@ -18,10 +18,9 @@ from ..explain import PlanContext
 from .candidates import Origin
 from .extended_stats import StatisticsProposal
 from .extensions import ExtensionNeed
-from .scenarios import ValueSource
+from .scenarios import ParamValue, ValueSource
 from .selection import StepKind
 from .trial import CostMethod
-from .values import ParamValue
 
 
 class Method(StrEnum):

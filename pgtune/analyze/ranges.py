@@ -20,15 +20,11 @@ import bisect
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from ..capture import Catalog, TableKey
 from .bind import Shape
 from .params import ParamKind
-from .scenarios import ValueSource
-
-if TYPE_CHECKING:
-    from .values import ParamValue
+from .scenarios import ParamValue, ValueSource
 
 WINDOW_SHARE = 0.01        # a range from the statistics covers this share of the histogram
 _LOWER = (">", ">=")

@@ -78,3 +78,13 @@ def weighted_cost(costs: Sequence[float | None], scenarios: Sequence[Scenario]) 
             custom += s.weight * cost
             weight += s.weight
     return custom / weight if weight else generic
+
+
+@dataclass(frozen=True)
+class ParamValue:
+    """The value one ``$n`` is planned with in the main scenario, and where it came from."""
+
+    param: str               # "$1"
+    value: str | None        # None: NULL (outside) or no value (none)
+    source: ValueSource
+    use: str                 # what the statement does with it, e.g. 'status =', 'LIMIT', '$4 = $5'

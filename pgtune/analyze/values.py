@@ -48,7 +48,7 @@ from ..sqltext import constant_value
 from . import ranges
 from .bind import ARRAY_OPS, Shape
 from .params import ParamKind, ParamUse
-from .scenarios import Scenario, ValueSource
+from .scenarios import ParamValue, Scenario, ValueSource
 
 LIMIT = "20"               # a page, when pg_stat_statements does not say how many rows a call returns
 CAP = "1000"               # a LIMIT inside a subquery: a count's cap (select count(*) from (… limit $n))
@@ -59,16 +59,6 @@ WHOLE_SCAN = 0.9           # a filter evaluated on this share of the rows read t
 COVERED = 0.95             # a share names a value only when the common values hold this much of the column
 
 SCENARIOS = 3             # at most this many value scenarios from pg_qualstats' constants
-
-
-@dataclass(frozen=True)
-class ParamValue:
-    """The value one ``$n`` is planned with in the main scenario, and where it came from."""
-
-    param: str               # "$1"
-    value: str | None        # None: NULL (outside) or no value (none)
-    source: ValueSource
-    use: str                 # what the statement does with it, e.g. 'status =', 'LIMIT', '$4 = $5'
 
 
 @dataclass
