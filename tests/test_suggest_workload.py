@@ -320,6 +320,34 @@ def test_a_status_queue_gets_a_partial_index_from_qualstats(db: str, conn: psyco
     assert "distinct values" in ix.reason
 
 
+SEGMENTS = """
+CREATE TABLE segment (segment_id bigint PRIMARY KEY, website_id int NOT NULL, type varchar(50) NOT NULL,
+  name varchar(200) NOT NULL);
+CREATE INDEX segment_website_id_idx ON segment (website_id);
+INSERT INTO segment SELECT i, i % 400, CASE WHEN i % 3 = 0 THEN 'cohort' ELSE 'segment' END, 'Seg ' || i
+FROM generate_series(1, 60000) i;
+ANALYZE segment;
+"""
+
+
+@pytest.mark.needs_hypopg
+@pytest.mark.needs_qualstats
+def test_a_parameter_that_takes_several_values_makes_no_partial_index(db: str, conn: psycopg.Connection[Any]
+                                                                      ) -> None:
+    """u2's F7: umami's `type = $2` is 'cohort' or 'segment' (the UI's tab); a partial index WHERE type = 'cohort'
+    would never serve the other tab. One value in 19 of 20 calls is still a parameter, not a constant. (The other
+    value comes early: psycopg prepares the statement after 5 runs, and the server's generic plan then keeps no
+    constant for pg_qualstats.)"""
+    conn.execute(SEGMENTS)
+    conn.execute("SELECT pg_stat_statements_reset(), pg_qualstats_reset()")
+    query = 'SELECT segment_id, name FROM segment WHERE website_id = %s AND type = %s ORDER BY name'
+    run(conn, query, [(i, "segment" if i == 2 else "cohort") for i in range(20)], times=20)
+    advice = suggest(conn)
+    assert not [i for i in advice.indexes if i.table == "segment" and i.where], advice.indexes
+    row = next(s for s in advice.statements if "segment" in s.query)
+    assert "$2" in row.query and row.values["$2"] == "cohort", row.values     # still costed with the usual value
+
+
 @pytest.mark.no_qualstats
 def test_without_qualstats_the_advice_says_what_it_would_gain(db: str, conn: psycopg.Connection[Any]) -> None:
     shop(conn)

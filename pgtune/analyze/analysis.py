@@ -27,7 +27,9 @@ from .model import AnalyzedStatement, Skipped
 from .scenarios import Scenario
 from .values import observed, valued
 
-DOMINANT = 0.8     # a constant in at least this share of a qual's executions counts as "the" value
+DOMINANT = 1.0     # a $n counts as a constant only when every execution pg_qualstats saw had that one value:
+                   # a parameter that takes several (umami's tab: 'cohort' or 'segment') is the application's
+                   # choice, and a partial index for one of them never serves the others (u2's F7)
 
 Sampler = Callable[[TableKey, list[str]], dict[str, str] | None]
 
@@ -119,8 +121,8 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
 def with_constants(shape: Shape, constants: list[QualConstant] | None) -> Shape:
     """An equality ``$n`` the workload fills with one value (pg_qualstats) counts as that constant.
 
-    So ``status = $1``, run with 'pending' nearly every time, can get the partial index a
-    literal ``status = 'pending'`` would.
+    So ``status = $1``, run with 'pending' every time, can get the partial index a
+    literal ``status = 'pending'`` would; one other value seen, and it stays a parameter.
     """
     if not constants:
         return shape
