@@ -348,6 +348,25 @@ def test_a_parameter_that_takes_several_values_makes_no_partial_index(db: str, c
     assert "$2" in row.query and row.values["$2"] == "cohort", row.values     # still costed with the usual value
 
 
+@pytest.mark.needs_hypopg
+@pytest.mark.needs_qualstats
+def test_a_tenants_uuid_makes_no_partial_index_however_few_tenants_there_are(db: str, conn: psycopg.Connection[Any]
+                                                                              ) -> None:
+    """umami's website_id (a uuid, ten websites so far) ran with one website in every call pg_qualstats saw: a
+    partial index WHERE website_id = '…3' would serve that one website only."""
+    conn.execute("CREATE TABLE event (id bigint PRIMARY KEY, website_id uuid NOT NULL, "
+                 "created_at timestamptz NOT NULL)")
+    conn.execute("INSERT INTO event SELECT i, ('00000000-0000-0000-0000-00000000000' || (i % 10))::uuid, "
+                 "now() - (i || ' seconds')::interval FROM generate_series(1, 100000) i")
+    conn.execute("ANALYZE event")
+    conn.execute("SELECT pg_stat_statements_reset(), pg_qualstats_reset()")
+    run(conn, "SELECT count(*) FROM event WHERE website_id = %s AND created_at > now() - interval '1 hour'",
+        [("00000000-0000-0000-0000-000000000003",)], times=10)
+    advice = suggest(conn)
+    found = [i for i in advice.indexes if i.table == "event"]
+    assert found and not [i for i in found if i.where], found
+
+
 @pytest.mark.no_qualstats
 def test_without_qualstats_the_advice_says_what_it_would_gain(db: str, conn: psycopg.Connection[Any]) -> None:
     shop(conn)

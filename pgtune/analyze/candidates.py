@@ -211,11 +211,14 @@ def _common_frequency(catalog: Catalog, table: TableKey, column: str, values: li
 
     A constant on an identifier (``"userId" = 'u42'``) would make an index for
     one row's owner; a value outside the most-common list has no reliable share.
+    A uuid is an identifier however few there are yet (umami's ten websites).
     """
     st = catalog.column_stats.get((table[0], table[1], column))
     if st is None or not 0 < catalog.distinct_values(table, column) <= STATUS_LIKE:
         return None
     t = catalog.tables.get(table)
+    if t is not None and t.column_type(column) == "uuid":
+        return None
     padded = t is not None and t.column_type(column).startswith("character(")
     common = [v.rstrip() if padded else v for v in st.most_common_vals]
     total = 0.0
