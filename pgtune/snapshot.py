@@ -85,6 +85,8 @@ class Snapshot:
     constants: dict[int, list[QualConstant]] = field(default_factory=dict)   # queryid -> pg_qualstats constants
     shares: dict[int, list[QualShare]] = field(default_factory=dict)   # queryid -> quals seen without a constant
     examples: dict[int, str] = field(default_factory=dict)   # queryid -> pg_qualstats' example of its text as sent
+    unseen: dict[int, set[tuple[TableKey, str, str]]] = field(default_factory=dict)   # queryid -> (table, column,
+    # op) pg_qualstats saw run without a constant in some executions (read_unseen)
     roles: Roles = field(default_factory=Roles)  # the workload's roles: search_path, row security
     left_out: list[str] = field(default_factory=list)   # whose statements were not counted as the workload, and why
 
@@ -163,6 +165,7 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
         shares=read_shares(conn) if from_server and caps.qualstats_installed else {},
         examples=read_examples(conn, [st.queryid for st in statements if st.queryid is not None])
         if from_server and caps.qualstats_installed else {},
+        unseen=read_unseen(conn) if from_server and caps.qualstats_installed else {},
         roles=roles, left_out=left_out)
 
 
@@ -262,6 +265,20 @@ def read_examples(conn: psycopg.Connection[Any], queryids: list[int]) -> dict[in
             raise
         return {}           # no privilege on the function: no example
     return {int(r[0]): str(r[1]) for r in rows if r[0] is not None and r[1] is not None}
+
+
+def read_unseen(conn: psycopg.Connection[Any]) -> dict[int, set[tuple[TableKey, str, str]]]:
+    """Per queryid, the (table, column, op) pg_qualstats saw without a constant in some executions (a generic
+    plan's $n): their values are unknown (empty when not readable)."""
+    out: dict[int, set[tuple[TableKey, str, str]]] = {}
+    try:
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(catalog_sql.load("qualstats_unseen")).fetchall()
+    except psycopg.errors.InsufficientPrivilege:
+        return {}
+    for r in rows:
+        out.setdefault(int(r["queryid"]), set()).add(((r["schema"], r["table"]), r["column"], r["op"]))
+    return out
 
 
 def read_shares(conn: psycopg.Connection[Any]) -> dict[int, list[QualShare]]:

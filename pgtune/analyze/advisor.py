@@ -151,7 +151,7 @@ class _Advisor:
                                                snap.examples, from_server=snap.from_server))
         self.say(f"analyzed {len(bound)} statements, skipped {len(self.advice.skipped)}")
         evidence = Evidence(self.catalog, snap.roles, snap.constants, snap.shares,
-                            lambda table, columns: sample_row(self.conn, table, columns))
+                            lambda table, columns: sample_row(self.conn, table, columns), snap.unseen)
         analyses = [analyze(st, shape, evidence) for st, shape in bound]
         self.advice.hints.extend(partitions.statistics_hints(self.catalog,
                                                              {t for a in analyses for t in a.shape.tables}))

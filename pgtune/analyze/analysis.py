@@ -67,6 +67,7 @@ class Evidence:
     constants: dict[int, list[QualConstant]]
     shares: dict[int, list[QualShare]]
     sample: Sampler
+    unseen: dict[int, set[tuple[TableKey, str, str]]] = field(default_factory=dict)   # snapshot.read_unseen
 
 
 def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclude: tuple[str, ...],
@@ -98,7 +99,7 @@ def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclud
 
 def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
     """The record of a bound statement: its dominant constants taken in, its session and value scenarios."""
-    shape = with_constants(shape, known.constants.get(st.queryid or 0))
+    shape = with_constants(shape, known.constants.get(st.queryid or 0), known.unseen.get(st.queryid or 0))
     a = Analysis(st, shape, AnalyzedStatement.of(st))
     found = sessions.session_for(known.roles.view(st.userid), shape, known.catalog, known.roles.session_role,
                                  known.sample)
@@ -118,17 +119,21 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
     return a
 
 
-def with_constants(shape: Shape, constants: list[QualConstant] | None) -> Shape:
+def with_constants(shape: Shape, constants: list[QualConstant] | None,
+                   unseen: set[tuple[TableKey, str, str]] | None = None) -> Shape:
     """An equality ``$n`` the workload fills with one value (pg_qualstats) counts as that constant.
 
     So ``status = $1``, run with 'pending' every time, can get the partial index a
     literal ``status = 'pending'`` would; one other value seen, and it stays a parameter.
+    So does one whose qual pg_qualstats also saw without a constant (``unseen``): a
+    prepared statement's generic plan keeps none, and those calls' values are unknown
+    (umami's ``type = $2``: 10 of 30 calls seen, all 'cohort'; the other tab unseen).
     """
     if not constants:
         return shape
     uses = []
     for u in shape.uses:
-        if u.role == EQ and u.value is None:
+        if u.role == EQ and u.value is None and (u.table, u.column, "=") not in (unseen or set()):
             param = next((p for p in shape.params.values()
                           if p.table == u.table and p.column == u.column and p.op == "="), None)
             value = observed(param, constants, dominant=DOMINANT) if param is not None else None
