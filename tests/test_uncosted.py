@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 
 from pgtune.cli import cli
@@ -43,6 +44,7 @@ def _suggest(db: str) -> tuple[dict[str, Any], str]:
     return json.loads(as_json.stdout), text.stdout
 
 
+@pytest.mark.needs_hypopg
 def test_extract_and_a_sum_of_case_as_pg_stat_statements_keeps_them_are_planned(db: str, conn: Any) -> None:
     conn.execute(EVENTS)
     conn.execute("SELECT pg_stat_statements_reset()")

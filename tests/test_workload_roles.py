@@ -96,6 +96,7 @@ ALTER TABLE umami.website_event OWNER TO {role};
 """
 
 
+@pytest.mark.needs_hypopg
 @pytest.mark.parametrize("how", ["SET", "startup"])
 def test_a_search_path_the_application_sets_per_session_resolves_its_names(db: str, conn: psycopg.Connection[Any],
                                                                            how: str) -> None:

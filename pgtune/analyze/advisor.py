@@ -100,7 +100,8 @@ def advise(conn: psycopg.Connection[Any], snap: Snapshot, options: Options | Non
 def _count_uncosted(snap: Snapshot, advice: Advice) -> None:
     """The workload's time in statements no plan costed (u2's F2, F8): a verdict on the rest is not on them."""
     missed = {(s.queryid, s.query) for s in advice.skipped if s.kind in UNCOSTED}
-    missed |= {(s.queryid, s.query) for s in advice.statements if s.cost_before is None}
+    if advice.method == Method.HYPOPG:        # heuristic mode plans nothing: no statement has a cost there
+        missed |= {(s.queryid, s.query) for s in advice.statements if s.cost_before is None}
     advice.workload_ms = sum(st.total_ms for st in snap.statements)
     advice.uncosted_ms = sum(st.total_ms for st in snap.statements if (st.queryid, st.query) in missed)
     advice.uncosted_statements = len(missed)
