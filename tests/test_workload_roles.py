@@ -123,5 +123,6 @@ def test_a_search_path_the_application_sets_per_session_resolves_its_names(db: s
     assert row["search_path"] == (["umami"] if how == "SET" else ["public", "umami"]), row
     said = "its sessions set (SET search_path" if how == "SET" else "found in schema umami only"
     assert any(role in h and said in h for h in doc["hints"]), doc["hints"]
-    assert [(ix["schema"], ix["table"], ix["columns"][0]) for ix in doc["indexes"]] == [
-        ("umami", "website_event", "website_id")], doc["indexes"]
+    # Which of (website_id), (created_at) leads moves with the load; the table is umami's.
+    assert {(ix["schema"], ix["table"]) for ix in doc["indexes"]} == {("umami", "website_event")}, doc["indexes"]
+    assert row["cost_after"] is not None and row["cost_after"] < row["cost_before"] / 2, row
