@@ -90,7 +90,9 @@ def test_row_security_filters_every_statement_of_the_tenant_role(db: str, conn: 
     assert docs.role == docs.planned_as == Role.TENANT.value and not docs.notes
     tenants = {str(t) for t in range(1, 21)}
     assert set(docs.settings) == {"app.tenant"} and docs.settings["app.tenant"] in tenants
-    [ix] = [i for i in advice.indexes if i.table == "docs" and i.where is None]
+    # TENANT_BY_STATUS's status = $1 is 'PENDING' in the calls pg_qualstats saw with a constant, but the prepared
+    # statement's generic plan hid the rest: a full (tenantId, status) serves it, no partial index (u2's F7).
+    [ix] = [i for i in advice.indexes if i.table == "docs" and i.where is None and "createdAt" in i.columns]
     assert (ix.columns, ix.descending) == (["tenantId", "createdAt"], [False, True]), ix
     # What the tenant's plan costs with the index pgtune planned as a superuser would propose, and with its own.
     tenant = PlanContext(role=Role.TENANT.value, settings=(("app.tenant", docs.settings["app.tenant"]),))
