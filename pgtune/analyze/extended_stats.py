@@ -37,8 +37,7 @@ from ..readonly import why_not_read_only
 from ..sqltext import parse_one, printed
 from . import written
 from .filters import TableFilter, table_filters
-from .scenarios import ValueSource
-from .values import ParamValue
+from .scenarios import ParamValue, ValueSource
 
 MISESTIMATE = 10.0          # the planner's rows and the sampled count this far apart (either way)
 FIXED = 3.0                 # a trial's estimate this close to the count fixes it
