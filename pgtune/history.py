@@ -146,6 +146,16 @@ class History:
             return None
         return Ownership(bool(row[0]), None if row[1] is None else int(row[1]), str(row[2]), Direction(row[3]))
 
+    def owner_elsewhere(self, obj: str, oid: int) -> str | None:
+        """Another migration whose history owns ``obj`` with this OID (it built or adopted it), if any."""
+        if not self.exists():
+            return None
+        row = self.conn.execute(sql.SQL(
+            "SELECT /* pgtune */ migration_id FROM {} WHERE migration_id <> %s AND object = %s AND object_oid = %s "
+            "AND owned AND direction = 'up' AND status IN ('done', 'skipped') ORDER BY id DESC LIMIT 1")
+            .format(self._t("history")), (self.migration_id, obj, oid)).fetchone()
+        return None if row is None else str(row[0])
+
     def attempted(self, obj: str, direction: Direction = Direction.UP) -> bool:
         """Did a run of this migration start making ``obj`` (going ``direction``) and die before recording the end?"""
         if not self.exists():

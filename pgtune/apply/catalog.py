@@ -133,6 +133,11 @@ class ObjectStates:
             r = cur.fetchone()
         return StatisticsState(int(r["oid"]), r["definition"]) if r else None
 
+    def migration_ledger(self) -> str | None:
+        """The ledger table of a migration tool that manages this database (sql/migration_ledgers.sql), if any."""
+        rows = self._rows("migration_ledgers", {})
+        return f"{rows[0]['schema']}.{rows[0]['ledger']}" if rows else None
+
     def not_null(self, columns: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], bool]:
         """(schema, table, column) -> attnotnull."""
         if not columns:

@@ -75,3 +75,12 @@ def _lacking(states: ObjectStates, kind: ObjectKind, index: Name) -> str:
     bare = [ddl.qualified(a.table_schema, a.table) for a in states.attached(index)
             if a.index is None or not a.valid]
     return f" (partitions without a valid index under it: {', '.join(bare)})" if bare else ""
+
+
+def built_outside(states: ObjectStates, phase: Phase) -> list[str]:
+    """The indexes of a phase pgtune has not applied that exist anyway, valid and exactly as planned: its up
+    script run by hand (psql), or the same index made by someone else; apply adopts the former (u2's R1)."""
+    steps = [s for s in phase.up if s.kind == ObjectKind.INDEX and s.action == Action.CREATE and s.parent is None]
+    found = states.indexes([(s.schema, s.name) for s in steps])
+    return [s.name for s in steps if (st := found.get((s.schema, s.name))) is not None and st.valid
+            and ddl.same_index(s.definition, st.definition)]

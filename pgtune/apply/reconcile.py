@@ -101,9 +101,25 @@ class StepGuard:
             return None
         if self.direction == Direction.DOWN:
             return self.skip(step, "index exists and is valid: nothing to restore", oid=st.oid)
-        note = ("index exists and is valid (built by this migration)" if ours else
-                "an identical index of this name already existed; it is not pgtune's: rollback leaves it")
-        return self.skip(step, note, owned=ours, oid=st.oid)
+        if ours:
+            return self.skip(step, "index exists and is valid (built by this migration)", owned=True, oid=st.oid)
+        return self._adopt(step, st.oid)
+
+    def _adopt(self, step: Step, oid: int) -> StepResult:
+        """An index exactly as planned, valid, under the name emit found free: this phase's script run by hand
+        (the README lets psql run it). It is adopted, so that rollback drops it, unless another pgtune migration
+        owns it or a migration tool that may have made it manages the database (u2's R1)."""
+        key = step.key or ""
+        other = self.history.owner_elsewhere(key, oid)
+        ledger = None if step.name.endswith("pgtune_idx") else self.states.migration_ledger()
+        if other is None and ledger is None:
+            return self.skip(step, f"built outside pgtune apply ({self.phase.up_file} run by hand?), exactly as "
+                             "planned: adopted, rollback drops it", owned=True, oid=oid)
+        whose = (f"migration {other} built it" if other is not None else
+                 f"{ledger} says a migration tool manages this database and may have made it")
+        return self.skip(step, f"an identical index of this name exists ({whose}): not pgtune's to adopt, rollback "
+                         f"leaves it; if {self.phase.up_file} built it, run {self.phase.down_file} by hand",
+                         owned=False, oid=oid)
 
     def _before_attach(self, step: Step) -> StepResult | None:
         assert step.parent is not None
@@ -196,7 +212,8 @@ class StepGuard:
         if not present:
             note = "already gone"
         elif own is None or not own.owned or own.direction != Direction.UP or (oid is not None and own.oid != oid):
-            note = f"{step.label} was not created by this migration: left in place"
+            note = (f"{step.label} was not created by this migration: left in place (if {self.phase.up_file} "
+                    f"built it by hand, run {self.phase.down_file} by hand)")
         else:
             return None
         return self.skip(step, note, owned=False)

@@ -55,6 +55,7 @@ class PhaseStatus:
     missing: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
     sizes: list[IndexSize] = field(default_factory=list)
+    built_outside: list[str] = field(default_factory=list)   # not applied by pgtune, yet there as planned (psql)
 
 
 @dataclass

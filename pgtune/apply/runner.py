@@ -38,7 +38,7 @@ from ..errors import ApplyFailed, InputError, Interrupted, ReadOnlyServer, Unsup
 from ..history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
 from ..plan import Action, Direction, Name, ObjectKind, Phase, Step, index_key, load, mismatches, script, sha256
 from .catalog import ObjectStates
-from .drift import problems
+from .drift import built_outside, problems
 from .lock import AdvisoryLock
 from .monitor import BuildMonitor
 from .reconcile import StepGuard
@@ -160,6 +160,7 @@ class Applier:
             for phase in reversed(selected):
                 if phases is None and states.get(phase.number) in (None, PhaseState.ROLLED_BACK):
                     report.phases_skipped.append(phase.number)
+                    self._by_hand(phase, report)
                 else:
                     todo.append(phase)
             self._check_dependents(history, todo, force, report)
@@ -167,6 +168,16 @@ class Applier:
                 self._run_phase(history, phase, Direction.DOWN, report)
                 report.phases_run.append(phase.number)
         return report
+
+    def _by_hand(self, phase: Phase, report: Report) -> None:
+        """A phase pgtune never applied whose indexes stand as planned: its up script was run by hand (or someone
+        built the same); rollback leaves what pgtune did not build, and says how to undo it (u2's R1)."""
+        found = built_outside(self.states, phase)
+        if found:
+            report.warnings.append(
+                f"phase {phase.number} was not applied by pgtune, yet {', '.join(found)} stand as planned (built "
+                f"outside pgtune apply): left in place; run {phase.down_file} by hand to remove them, or pgtune "
+                f"apply --phase {phase.number} to adopt them (then rollback drops them)")
 
     def _check_dependents(self, history: History, phases: list[Phase], force: bool, report: Report) -> None:
         """Refuse to drop an index that a later migration, applied now, relies on (issue 23.6).
@@ -200,6 +211,8 @@ class Applier:
             ps = PhaseStatus(phase.number, phase.name, state)
             if state == PhaseState.APPLIED:
                 ps.missing, ps.invalid = problems(self.states, phase)
+            else:
+                ps.built_outside = built_outside(self.states, phase)
             ps.sizes = self._sizes(phase)
             out.append(ps)
         return Status(m.id, out, bad)
