@@ -80,3 +80,27 @@ def test_a_headline_over_a_small_part_of_the_workload_says_what_it_leaves_out(db
     assert "already served" not in text, text
     assert "not costed" in text and "no verdict on them" in text, text
     assert any("were not costed (1 unknown-table" in h for h in doc["hints"]), doc["hints"]
+
+
+def test_the_skipped_list_shows_the_costliest_unplannable_statement_first(db: str, conn: Any) -> None:
+    """u2's R3: the skipped list's first lines were the bind-time skips (INSERTs with no filter, a DBA's
+    pg_stat_statements queries) and the statement that could not be planned came after them, out of sight."""
+    conn.execute(EVENTS)
+    conn.execute("CREATE FUNCTION bucket(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 % 100'")
+    for n in range(6):
+        conn.execute(f"CREATE TABLE log_{n} (id int, at timestamptz DEFAULT now())")
+    conn.execute("SELECT pg_stat_statements_reset()")
+    with psycopg.connect(db, autocommit=True) as app:
+        for i in range(30):
+            for n in range(6):
+                app.execute(f"INSERT INTO log_{n} (id) VALUES (%s)", (i,))             # no filter: skipped
+        for i in range(5):
+            app.execute("SELECT count(*) FROM website_event WHERE bucket(visit_id) = %s", (i,))   # seq scans
+    conn.execute("DROP FUNCTION bucket(int)")              # now the costliest statement cannot be planned
+    doc, text = _suggest(db)
+    kinds = [s["kind"] for s in doc["skipped"]]
+    assert kinds[0] == "cannot-plan", doc["skipped"]
+    assert [s["total_ms"] for s in doc["skipped"][1:]] == sorted((s["total_ms"] for s in doc["skipped"][1:]),
+                                                                 reverse=True)
+    listed = text.split("--format json lists them all")[1].splitlines()[1]
+    assert "FROM website_event WHERE bucket(" in listed and "cannot plan" in listed and " ms" in listed, text

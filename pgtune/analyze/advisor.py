@@ -102,6 +102,10 @@ def _count_uncosted(snap: Snapshot, advice: Advice) -> None:
     missed = {(s.queryid, s.query) for s in advice.skipped if s.kind in UNCOSTED}
     if advice.method == Method.HYPOPG:        # heuristic mode plans nothing: no statement has a cost there
         missed |= {(s.queryid, s.query) for s in advice.statements if s.cost_before is None}
+    spent = {(st.queryid, st.query): st.total_ms for st in snap.statements}
+    for sk in advice.skipped:
+        sk.total_ms = spent.get((sk.queryid, sk.query), 0.0)
+    advice.skipped.sort(key=lambda sk: sk.rank)
     advice.workload_ms = sum(st.total_ms for st in snap.statements)
     advice.uncosted_ms = sum(st.total_ms for st in snap.statements if (st.queryid, st.query) in missed)
     advice.uncosted_statements = len(missed)

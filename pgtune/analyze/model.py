@@ -138,6 +138,14 @@ class Skipped:
     query: str
     reason: str
     kind: SkipKind = SkipKind.UNPARSABLE
+    total_ms: float = 0.0       # its total execution time in the window (what the advice leaves out of sight)
+
+    @property
+    def rank(self) -> tuple[int, float]:
+        """Listing order (u2's R3): what could not be planned first, then the rest no plan costed, then what
+        needs no index; each by total time, the costliest first."""
+        first = 0 if self.kind == SkipKind.CANNOT_PLAN else 1 if self.kind in UNCOSTED else 2
+        return first, -self.total_ms
 
 @dataclass
 class Rejected:

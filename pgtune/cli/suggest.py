@@ -288,7 +288,7 @@ def _print_advice(advice: Advice) -> None:
         summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
         click.echo(f"skipped {len(advice.skipped)} statements ({summary}); --format json lists them all")
         for sk in [s for s in advice.skipped if s.kind != SkipKind.UTILITY][:5]:
-            click.echo(f"  {one_line(sk.query, 50)}: {one_line(sk.reason, 100)}")
+            click.echo(f"  {one_line(sk.query, 50)}: {one_line(sk.reason, 100)} ({sk.total_ms:,.0f} ms)")
 
 
 def _size(source: Any) -> int | None:
