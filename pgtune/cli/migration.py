@@ -136,8 +136,9 @@ def render_status(st: api.Status) -> None:
                         headers=["phase", "name", "state", "missing", "invalid", "index MB (forecast → real)"]))
     for p in st.phases:
         if p.built_outside:
-            click.echo(f"phase {p.number}: {', '.join(p.built_outside)} built outside pgtune apply ({p.number:02d}_up.sql "
-                       f"run by hand?), exactly as planned: pgtune apply --phase {p.number} adopts them")
+            click.echo(f"phase {p.number}: {', '.join(p.built_outside)} built outside pgtune apply "
+                       f"({p.number:02d}_up.sql run by hand?), exactly as planned: pgtune apply --phase {p.number} "
+                       "adopts them")
     for f in st.checksum_mismatches:
         click.echo(f"edited since emit: {f}")
     if st.settings:
