@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -169,7 +170,7 @@ def all_visible(conn: psycopg.Connection[Any]) -> None:
 
 def analyze(conn: psycopg.Connection[Any], table: str) -> None:
     """ANALYZE a table; one small enough to be read whole is, so its statistics come out the same every time."""
-    rows = conn.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", (table,)).fetchone()
+    rows = conn.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(quote_ident(%s))", (table,)).fetchone()
     whole = rows is not None and 0 <= rows[0] <= WHOLE
     with conn.transaction():
         if whole:
@@ -190,14 +191,17 @@ def cluster(cache: Path, scale: float) -> LocalCluster:
     return pg
 
 
-def workload() -> list[Statement]:
-    return [Statement(query=q, queryid=n, calls=1) for n, (_name, q) in enumerate(queries(), start=1)]
+Queries = list[tuple[str, str]]   # (name, text) of a benchmark's queries; TPC-H's when not given
 
 
-def planned_cost(conn: psycopg.Connection[Any]) -> tuple[float, list[str]]:
-    """Sum of the 19 queries' planner costs now, and the queries that failed to plan."""
+def workload(texts: Queries | None = None) -> list[Statement]:
+    return [Statement(query=q, queryid=n, calls=1) for n, (_name, q) in enumerate(texts or queries(), start=1)]
+
+
+def planned_cost(conn: psycopg.Connection[Any], texts: Queries | None = None) -> tuple[float, list[str]]:
+    """Sum of the queries' planner costs now, and the queries that failed to plan."""
     total, failed = 0.0, []
-    for name, q in queries():
+    for name, q in texts or queries():
         try:
             total += explain(conn, q).cost
         except psycopg.Error:
@@ -205,11 +209,12 @@ def planned_cost(conn: psycopg.Connection[Any]) -> tuple[float, list[str]]:
     return total, failed
 
 
-def advise(conn: psycopg.Connection[Any], budget_mb: float, basis: SizeBasis) -> tuple[api.Suggestion, float]:
+def advise(conn: psycopg.Connection[Any], budget_mb: float, basis: SizeBasis,
+           texts: Queries | None = None) -> tuple[api.Suggestion, float]:
     started = time.monotonic()
     options = api.SuggestOptions(indexes=Options(max_index_mb=budget_mb, min_rows=0, size_basis=basis),
                                  constraints=False)
-    result = api.suggest(conn, options, statements=workload())
+    result = api.suggest(conn, options, statements=workload(texts))
     return result, time.monotonic() - started
 
 
@@ -220,7 +225,9 @@ def relative(advice: Any) -> float:
 
 
 def real_size(conn: psycopg.Connection[Any], name: str) -> int:
-    row = conn.execute("SELECT pg_relation_size(to_regclass(%s))", (name,)).fetchone()
+    # quote_ident: a name with capitals (a partial index's predicate constant, 'DELIVER IN PERSON') would be
+    # folded to lower case and not found, and counted as 0 bytes.
+    row = conn.execute("SELECT pg_relation_size(to_regclass(quote_ident(%s)))", (name,)).fetchone()
     return int(row[0] or 0) if row else 0
 
 
@@ -252,15 +259,15 @@ class _Undo(Exception):
     """Raised to roll a costing transaction back."""
 
 
-def cost_without(conn: psycopg.Connection[Any], hidden: list[Any]) -> float:
-    """The 19 queries' planned cost with the built indexes ``hidden`` dropped, in a transaction rolled back."""
+def cost_without(conn: psycopg.Connection[Any], hidden: list[Any], texts: Queries | None = None) -> float:
+    """The queries' planned cost with the built indexes ``hidden`` dropped, in a transaction rolled back."""
     total = 0.0
     try:
         with conn.transaction():
             for ix in hidden:
                 conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(ix.schema, ix.name)))
             # Plain EXPLAIN: pgtune's own explain ends its transaction, which would bring the indexes back.
-            for _name, q in queries():
+            for _name, q in texts or queries():
                 row = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(sql.SQL(q))).fetchone()
                 total += float(row[0][0]["Plan"]["Total Cost"]) if row else 0.0
             raise _Undo
@@ -269,7 +276,8 @@ def cost_without(conn: psycopg.Connection[Any], hidden: list[Any]) -> float:
     return total
 
 
-def reach(conn: psycopg.Connection[Any], every: dict[str, Any], base: float) -> list[tuple[str, float, float]]:
+def reach(conn: psycopg.Connection[Any], every: dict[str, Any], base: float,
+          texts: Queries | None = None) -> list[tuple[str, float, float]]:
     """What a greedy on *built* costs makes of the same indexes: a reference for the real-bytes goal.
 
     Every index some budget suggested is built; from none, each step adds the
@@ -286,7 +294,7 @@ def reach(conn: psycopg.Connection[Any], every: dict[str, Any], base: float) -> 
         for name in built:
             if name in chosen:
                 continue
-            cost = cost_without(conn, [built[n] for n in built if n not in chosen and n != name])
+            cost = cost_without(conn, [built[n] for n in built if n not in chosen and n != name], texts)
             if cost < current * (1 - 1e-4) and (best is None or (current - cost) / size[name] > best[0]):
                 best = ((current - cost) / size[name], cost, name)
         if best is None:
@@ -554,16 +562,70 @@ def bounds(conn: psycopg.Connection[Any], report: dict[str, Any], every: dict[st
                 print(f"  {b['budget_mb']} MB: {', '.join(b['local_search']['indexes'])}")
 
 
+def built_vs_predicted(conn: psycopg.Connection[Any], advised: list[tuple[float, api.Suggestion, float, float]],
+                       base: float, report: dict[str, Any], title: str,
+                       texts: Queries | None = None) -> tuple[dict[str, Any], dict[str, tuple[int, int]], bool]:
+    """Build each budget's set (budget, advice, suggest's seconds, the 1-minute load average after it) for
+    real and print its built relative cost beside the predicted one; the figures go to ``report["budgets"]``.
+
+    Returns every index some budget suggested, the forecast and real size of each, and whether the sets nest.
+    """
+    rows: list[list[Any]] = []
+    built: dict[str, Any] = {}
+    previous: list[tuple[Any, str | None]] = []
+    nested = True
+    sizes: dict[str, tuple[int, int]] = {}     # name -> forecast, real
+    every: dict[str, Any] = {}                 # every index some budget suggested
+    for budget, result, seconds, load in advised:
+        advice = result.indexes
+        every.update((ix.name, ix) for ix in advice.indexes)
+        names = {ix.name for ix in advice.indexes}
+        steps = [(p.action, p.index) for p in advice.curve if p.chosen]
+        nested &= steps[:len(previous)] == previous     # a smaller budget's steps are a prefix
+        previous = steps
+        build(conn, advice.indexes, built)
+        real, failed = planned_cost(conn, texts)
+        for ix in advice.indexes:
+            sizes[ix.name] = (ix.forecast_bytes or 0, real_size(conn, ix.name))
+        figures: dict[str, Any] = {
+            "budget_mb": budget, "indexes": len(advice.indexes),
+            "forecast_mb": sum(ix.forecast_bytes or 0 for ix in advice.indexes) / 1048576,
+            "hypopg_mb": sum(ix.estimated_bytes or 0 for ix in advice.indexes) / 1048576,
+            "real_mb": sum(sizes[n][1] for n in names) / 1048576,
+            "relative_cost_hypothetical": relative(advice), "relative_cost_real": real / base,
+            "suggest_seconds": seconds, "load_average": load, "what_if_plans": advice.what_if_calls,
+            "failed": failed, "index_names": sorted(names)}
+        report["budgets"].append(figures)
+        gap = 100 * (real / base - figures["relative_cost_hypothetical"])
+        figures["gap_points"] = gap
+        rows.append([f"{budget:g}", figures["indexes"], f"{figures['forecast_mb']:.0f}",
+                     f"{figures['real_mb']:.0f}", f"{figures['hypopg_mb']:.0f}",
+                     f"{figures['relative_cost_hypothetical']:.1%}", f"{real / base:.1%}", f"{gap:+.1f}",
+                     f"{seconds:.1f}s (load {load:.1f})", advice.what_if_calls, ", ".join(failed) or "none"])
+    build(conn, [], built)
+    print(f"{title}, {len(texts or queries())} queries; budget and sizes in MB; relative cost = planner cost "
+          "with the indexes / without\n")
+    print(tabulate(rows, headers=["budget (forecast)", "indexes", "forecast", "real", "HypoPG est.",
+                                  "rel. cost (what-if)", "rel. cost (built)", "built - what-if (points)",
+                                  "suggest", "what-if plans", "failed"], disable_numparse=True))
+    worst_gap = max(abs(b["gap_points"]) for b in report["budgets"])
+    print(f"\nbuilt cost within {GAP_POINTS:g} points of the prediction at every budget: "
+          f"{'yes' if worst_gap <= GAP_POINTS else 'NO'} (largest gap {worst_gap:.1f} points); "
+          f"suggest within {SUGGEST_SECONDS:g} s per budget: "
+          f"{'yes' if all(b['suggest_seconds'] <= SUGGEST_SECONDS for b in report['budgets']) else 'NO'}")
+    return every, sizes, nested
+
+
 def side_by_side(conn: psycopg.Connection[Any], report: dict[str, Any], peer: peer_advisor.Advice,
-                 base: float) -> None:
+                 base: float, texts: Queries | None = None) -> None:
     """The peer's set built for real beside pgtune's built sets; and what the peer's indexes reach at each of
     pgtune's sizes when a greedy on built costs picks among them (the peer itself has no budget)."""
     built: dict[str, Any] = {}
     build(conn, list(peer.indexes.values()), built)
-    cost, failed = planned_cost(conn)
+    cost, failed = planned_cost(conn, texts)
     mb = sum(real_size(conn, n) for n in built) / 1048576
     build(conn, [], built)
-    steps = reach(conn, peer.indexes, base)
+    steps = reach(conn, peer.indexes, base, texts)
     whole = cost / base
     report["index_advisor"] = {"indexes": sorted(peer.indexes), "relative_cost_built": whole, "real_mb": mb,
                                "seconds": peer.seconds, "errors": peer.errors, "failed": failed,
@@ -577,8 +639,9 @@ def side_by_side(conn: psycopg.Connection[Any], report: dict[str, Any], peer: pe
         rows.append([f"{b['real_mb']:.0f}", f"{b['relative_cost_real']:.1%}", f"{best:.1%}"])
     ours = [b for b in report["budgets"] if b["relative_cost_real"] <= whole]
     reach_mb = min((b["real_mb"] for b in ours), default=None)
-    print(f"\nSupabase index_advisor over the same 19 queries: {len(peer.indexes)} single-column indexes, "
-          f"{mb:.0f} MB on disk, built relative cost {whole:.1%}, {peer.seconds:.1f} s for all queries"
+    print(f"\nSupabase index_advisor over the same {len(texts or queries())} queries: {len(peer.indexes)} "
+          f"single-column indexes, {mb:.0f} MB on disk, built relative cost {whole:.1%}, "
+          f"{peer.seconds:.1f} s for all queries"
           + (f"; errors: {'; '.join(peer.errors)}" if peer.errors else "") + "\n")
     print(tabulate(rows, headers=["MB on disk", "pgtune (built)", "index_advisor's indexes within it (greedy on "
                                   "built costs)"], disable_numparse=True))
@@ -637,52 +700,11 @@ def main() -> None:
             if failed:
                 raise SystemExit(f"queries that do not plan: {', '.join(failed)}")
             # Every budget is advised on the bare database first (built indexes would change the advice).
-            advised = [(budget, *advise(conn, budget, SizeBasis.FORECAST)) for budget in budgets]
+            advised = [(budget, *advise(conn, budget, SizeBasis.FORECAST), os.getloadavg()[0]) for budget in budgets]
             peer = peer_advisor.run(pg.dsn_for("tpch"), peer_advisor.read_source(args.index_advisor), queries()) \
                 if args.index_advisor else None
-            rows: list[list[Any]] = []
+            every, sizes, nested = built_vs_predicted(conn, advised, base, report, f"TPC-H SF{args.scale:g}")
             built: dict[str, Any] = {}
-            previous: list[tuple[str, str | None]] = []
-            nested = True
-            sizes: dict[str, tuple[int, int]] = {}     # name -> forecast, real
-            every: dict[str, Any] = {}                 # every index some budget suggested
-            for budget, result, seconds in advised:
-                advice = result.indexes
-                every.update((ix.name, ix) for ix in advice.indexes)
-                names = {ix.name for ix in advice.indexes}
-                steps = [(p.action, p.index) for p in advice.curve if p.chosen]
-                nested &= steps[:len(previous)] == previous     # a smaller budget's steps are a prefix
-                previous = steps
-                build(conn, advice.indexes, built)
-                real, failed = planned_cost(conn)
-                for ix in advice.indexes:
-                    sizes[ix.name] = (ix.forecast_bytes or 0, real_size(conn, ix.name))
-                figures = {
-                    "budget_mb": budget, "indexes": len(advice.indexes),
-                    "forecast_mb": sum(ix.forecast_bytes or 0 for ix in advice.indexes) / 1048576,
-                    "hypopg_mb": sum(ix.estimated_bytes or 0 for ix in advice.indexes) / 1048576,
-                    "real_mb": sum(sizes[n][1] for n in names) / 1048576,
-                    "relative_cost_hypothetical": relative(advice), "relative_cost_real": real / base,
-                    "suggest_seconds": seconds, "what_if_plans": advice.what_if_calls, "failed": failed,
-                    "index_names": sorted(names)}
-                report["budgets"].append(figures)
-                gap = 100 * (real / base - figures["relative_cost_hypothetical"])
-                figures["gap_points"] = gap
-                rows.append([f"{budget:g}", figures["indexes"], f"{figures['forecast_mb']:.0f}",
-                             f"{figures['real_mb']:.0f}", f"{figures['hypopg_mb']:.0f}",
-                             f"{figures['relative_cost_hypothetical']:.1%}", f"{real / base:.1%}", f"{gap:+.1f}",
-                             f"{seconds:.1f}s", advice.what_if_calls, ", ".join(failed) or "none"])
-            build(conn, [], built)
-            print(f"TPC-H SF{args.scale:g}, 19 queries; budget and sizes in MB; relative cost = planner cost "
-                  "with the indexes / without\n")
-            print(tabulate(rows, headers=["budget (forecast)", "indexes", "forecast", "real", "HypoPG est.",
-                                          "rel. cost (what-if)", "rel. cost (built)", "built - what-if (points)",
-                                          "suggest", "what-if plans", "failed"], disable_numparse=True))
-            worst_gap = max(abs(b["gap_points"]) for b in report["budgets"])
-            print(f"\nbuilt cost within {GAP_POINTS:g} points of the prediction at every budget: "
-                  f"{'yes' if worst_gap <= GAP_POINTS else 'NO'} (largest gap {worst_gap:.1f} points); "
-                  f"suggest within {SUGGEST_SECONDS:g} s per budget: "
-                  f"{'yes' if all(b['suggest_seconds'] <= SUGGEST_SECONDS for b in report['budgets']) else 'NO'}")
             if peer is not None:
                 side_by_side(conn, report, peer, base)
             ratios = {n: f / r for n, (f, r) in sizes.items() if f and r}
@@ -695,7 +717,7 @@ def main() -> None:
                       f"({r:.2f}x)")
 
             # The peers' budgets were counted in what-if (HypoPG-style) sizes: the same basis here.
-            result, seconds = advise(conn, max(budgets), SizeBasis.HYPOPG)
+            result, _seconds = advise(conn, max(budgets), SizeBasis.HYPOPG)
             curve = result.indexes.curve
             print("\nBeside the published algorithms (same protocol; MB as HypoPG estimates them):\n")
             peer_rows = []
