@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 PYTEST_ARGS ?=
 
-.PHONY: all install system-deps lint test test-slow demo bench bench-prisma-app bench-tpch clean
+.PHONY: all install system-deps lint test test-slow demo bench bench-prisma-app bench-tpch bench-tpcds clean
 
 all: test
 
@@ -81,6 +81,12 @@ bench-prisma-app: install
 # TPC-H SF1 (about 1 GB of data, kept in /var/tmp/pgtune-tpch between runs).
 bench-tpch: install
 	$(PY) benchmarks/tpch.py
+
+# TPC-DS SF1 (about 1 GB of data, kept in /var/tmp/pgtune-tpcds between runs). Its generator,
+# DuckDB's dsdgen, is the bench extra: a benchmark's dependency, never pgtune's.
+bench-tpcds: install
+	$(VENV)/bin/pip install -q -e '.[bench]'
+	$(PY) benchmarks/tpcds.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
