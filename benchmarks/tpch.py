@@ -259,48 +259,64 @@ class _Undo(Exception):
     """Raised to roll a costing transaction back."""
 
 
-def cost_without(conn: psycopg.Connection[Any], hidden: list[Any], texts: Queries | None = None) -> float:
-    """The queries' planned cost with the built indexes ``hidden`` dropped, in a transaction rolled back."""
-    total = 0.0
+def cost_without(conn: psycopg.Connection[Any], hidden: list[Any], texts: Queries) -> list[float]:
+    """Each query's planned cost with the built indexes ``hidden`` dropped, in a transaction rolled back."""
+    costs: list[float] = []
     try:
         with conn.transaction():
             for ix in hidden:
                 conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(ix.schema, ix.name)))
             # Plain EXPLAIN: pgtune's own explain ends its transaction, which would bring the indexes back.
-            for _name, q in texts or queries():
+            for _name, q in texts:
                 row = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(sql.SQL(q))).fetchone()
-                total += float(row[0][0]["Plan"]["Total Cost"]) if row else 0.0
+                costs.append(float(row[0][0]["Plan"]["Total Cost"]) if row else 0.0)
             raise _Undo
     except _Undo:
         pass
-    return total
+    return costs
 
 
-def reach(conn: psycopg.Connection[Any], every: dict[str, Any], base: float,
-          texts: Queries | None = None) -> list[tuple[str, float, float]]:
+def reach(conn: psycopg.Connection[Any], every: dict[str, Any], base: float, texts: Queries | None = None,
+          built: dict[str, Any] | None = None) -> list[tuple[str, float, float]]:
     """What a greedy on *built* costs makes of the same indexes: a reference for the real-bytes goal.
 
-    Every index some budget suggested is built; from none, each step adds the
-    one that cuts the real planned cost most per byte on disk, until none
-    cuts it. Returns (index, MB on disk so far, relative cost) per step.
+    Every index some budget suggested is built (``built``: those already
+    are); from none, each step adds the one that cuts the real planned cost
+    most per byte on disk, until none cuts it. A query is planned again only
+    when the chosen indexes on the tables it names change (TPC-DS's 90
+    queries and index_advisor's indexes took hours otherwise). Returns
+    (index, MB on disk so far, relative cost) per step; the indexes are
+    dropped again.
     """
-    built: dict[str, Any] = {}
+    texts = texts or queries()
+    built = {} if built is None else built
     build(conn, list(every.values()), built)
     size = {n: real_size(conn, n) for n in built}
-    chosen: list[str] = []
+    names = {ix.table for ix in built.values()}
+    reads = {q: {t for t in names if re.search(rf"\b{re.escape(t)}\b", q)} for _n, q in texts}
+    known: dict[tuple[str, frozenset[str]], float] = {}
+
+    def cost(chosen: frozenset[str]) -> float:
+        keys = [(q, frozenset(n for n in chosen if built[n].table in reads[q])) for _n, q in texts]
+        todo = [(name, q) for (name, q), key in zip(texts, keys, strict=True) if key not in known]
+        if todo:
+            hidden = [ix for n, ix in built.items() if n not in chosen]
+            for (_name, q), c in zip(todo, cost_without(conn, hidden, todo), strict=True):
+                known[(q, frozenset(n for n in chosen if built[n].table in reads[q]))] = c
+        return sum(known[k] for k in keys)
+
+    chosen: frozenset[str] = frozenset()
     current, used, steps = base, 0, []
     while True:
         best: tuple[float, float, str] | None = None
-        for name in built:
-            if name in chosen:
-                continue
-            cost = cost_without(conn, [built[n] for n in built if n not in chosen and n != name], texts)
-            if cost < current * (1 - 1e-4) and (best is None or (current - cost) / size[name] > best[0]):
-                best = ((current - cost) / size[name], cost, name)
+        for name in sorted(built.keys() - chosen):
+            after = cost(chosen | {name})
+            if after < current * (1 - 1e-4) and (best is None or (current - after) / size[name] > best[0]):
+                best = ((current - after) / size[name], after, name)
         if best is None:
             break
         _, current, name = best
-        chosen.append(name)
+        chosen |= {name}
         used += size[name]
         steps.append((name, used / 1048576, current / base))
         print(f"  reach: + {name}: {current / base:.1%} at {used / 1048576:.0f} MB", file=sys.stderr)
@@ -317,16 +333,18 @@ class PoolIndex:
     keys: tuple[ddl.IndexKey, ...]
     include: tuple[str, ...] = ()
     where: str | None = None
+    method: ddl.IndexMethod = ddl.IndexMethod.BTREE
 
     @property
     def label(self) -> str:
         keys = ", ".join(k.ident for k in self.keys)
-        return (f"{self.table}({keys})" + (f" INCLUDE ({', '.join(self.include)})" if self.include else "")
+        using = "" if self.method == ddl.IndexMethod.BTREE else f" USING {self.method}"
+        return (f"{self.table}{using}({keys})" + (f" INCLUDE ({', '.join(self.include)})" if self.include else "")
                 + (f" WHERE {self.where}" if self.where else ""))
 
     def statement(self) -> str:
         return ddl.create_index("public", self.table, self.name, self.keys, concurrently=False,
-                                where=self.where, include=self.include)
+                                where=self.where, include=self.include, method=self.method)
 
     def candidate(self) -> Candidate:
         return Candidate(("public", self.table), self.keys, 0, where=self.where, include=self.include)
@@ -624,8 +642,7 @@ def side_by_side(conn: psycopg.Connection[Any], report: dict[str, Any], peer: pe
     build(conn, list(peer.indexes.values()), built)
     cost, failed = planned_cost(conn, texts)
     mb = sum(real_size(conn, n) for n in built) / 1048576
-    build(conn, [], built)
-    steps = reach(conn, peer.indexes, base, texts)
+    steps = reach(conn, peer.indexes, base, texts, built)
     whole = cost / base
     report["index_advisor"] = {"indexes": sorted(peer.indexes), "relative_cost_built": whole, "real_mb": mb,
                                "seconds": peer.seconds, "errors": peer.errors, "failed": failed,
@@ -680,6 +697,9 @@ def main() -> None:
     ap.add_argument("--wide", action="store_true",
                     help="with --bound: from each HypoPG-MB answer, a local search over a far wider pool (pairs "
                          "and covering indexes per query on every table; about an hour more on 2 cores)")
+    ap.add_argument("--experts", action="store_true",
+                    help="with --index-advisor: the best set found within half its MB on disk over a pool with "
+                         "indexes an expert might add (BRIN, range-constant partials, pairs; benchmarks/experts.py)")
     ap.add_argument("--index-advisor", metavar="PATH_OR_URL",
                     help="also run Supabase's index_advisor over the same queries, from its SQL file "
                          "(index_advisor--0.2.0.sql of github.com/supabase/index_advisor; read at run time), "
@@ -707,6 +727,9 @@ def main() -> None:
             built: dict[str, Any] = {}
             if peer is not None:
                 side_by_side(conn, report, peer, base)
+                if args.experts:
+                    import experts  # it builds on this module's pool and costing
+                    experts.half(conn, report, every, peer.indexes, base)
             ratios = {n: f / r for n, (f, r) in sizes.items() if f and r}
             worst = max(ratios.items(), key=lambda kv: max(kv[1], 1 / kv[1]))
             print(f"\nsets nested: {'yes' if nested else 'NO'}; forecast/real size of {len(ratios)} indexes: "
