@@ -189,14 +189,13 @@ def test_verify_guards_the_statements_that_used_a_dropped_index(db: str, conn: p
                                                       "userEvents_userId_idx"]
     [guard] = m.targets                               # no statement read by userId
     assert "kind" in guard.query and guard.dropped_indexes == ["userEvents_kind_idx"]
+    assert guard.values == {"$1": "rare"}, guard.scenarios    # valued as suggest values it (u2's R2)
     Applier(conn, tmp_path / "overlap").apply()
-    # A wider index reads more pages: the planner costs the statement ~15% dearer. Within what this
-    # DBA accepts (--tolerance 0.25), not within the default 10%.
-    strict = CliRunner().invoke(cli, ["verify", str(tmp_path / "overlap"), "--dsn", db])
-    assert strict.exit_code == 1 and "regression" in strict.output
-    ok = CliRunner().invoke(cli, ["verify", str(tmp_path / "overlap"), "--dsn", db, "--tolerance", "0.25"])
+    # Planned with the value the workload ran it with ('rare', 30 rows), the wider index serves it at the same
+    # cost. (Its generic plan, all guards had before, made it ~15% dearer: a regression no call of it sees.)
+    ok = CliRunner().invoke(cli, ["verify", str(tmp_path / "overlap"), "--dsn", db, "--measure"])
     assert ok.exit_code == 0, ok.output
-    assert "userEvents_kind_idx (dropped)" in ok.output
+    assert "userEvents_kind_idx (dropped)" in ok.output and "measured 1 of 1 statements now" in ok.output
 
     # The index counters start again (as after a reset): every index looks unused, the statements
     # remain; the lookup by lower(email) loses its only index, and verify says so.

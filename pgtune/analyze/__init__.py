@@ -6,7 +6,7 @@ types that plan, baseline and health read, and the size forecasts.
 """
 
 from . import hot, sizing
-from .advisor import Options, advise, suggest
+from .advisor import Options, advise, suggest, valued
 from .beyond import after_selection, check_trial
 from .bind import Role, Shape, bind
 from .candidates import FK_PREFIX_ROWS, Candidate, Origin, serves_foreign_key, serves_index
@@ -28,4 +28,4 @@ from .selection import SizeBasis, StepKind
 __all__ = ["FK_PREFIX_ROWS", "Advice", "AnalyzedStatement", "Candidate", "CurvePoint", "IndexSuggestion", "Method",
            "Options", "Origin", "QueryRef", "Rejected", "Role", "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped",
            "StatisticsProposal", "StepKind", "ValueSource", "advise", "after_selection", "bind", "check_trial", "hot",
-           "serves_foreign_key", "serves_index", "sizing", "suggest", "weighted_cost"]
+           "serves_foreign_key", "serves_index", "sizing", "suggest", "valued", "weighted_cost"]

@@ -44,7 +44,7 @@ from .candidates import (
 )
 from .costing import Costing, WhatIf, price_many, settle, twins, what_if
 from .footprint import Footprint
-from .model import UNCOSTED, Advice, CurvePoint, IndexSuggestion, Method
+from .model import UNCOSTED, Advice, AnalyzedStatement, CurvePoint, IndexSuggestion, Method
 from .pool import Pool
 from .selection import Greedy, Selection, SizeBasis, StepKind, ident
 from .workload import single_columns, widen_columns, workload_of
@@ -95,6 +95,19 @@ def advise(conn: psycopg.Connection[Any], snap: Snapshot, options: Options | Non
         advice.statistics, notes = extended_stats.propose(conn, snap.catalog, extended_stats.planned(advice.statements))
         advice.hints.extend(notes)
     return advice
+
+
+def valued(conn: psycopg.Connection[Any], snap: Snapshot) -> dict[str, AnalyzedStatement]:
+    """Each statement of ``snap`` that binds, valued as suggest values it (query -> its record): its session
+    and value scenarios, without costing anything. What health's guards are planned and timed with (u2's R2)."""
+    bound, _ = bind_all(snap.statements, snap.catalog, snap.roles, (), snap.text_limit, snap.examples)
+    known = _evidence(conn, snap)
+    return {st.query: analyze(st, shape, known).row for st, shape in bound}
+
+
+def _evidence(conn: psycopg.Connection[Any], snap: Snapshot) -> Evidence:
+    return Evidence(snap.catalog, snap.roles, snap.constants, snap.shares,
+                    lambda table, columns: sample_row(conn, table, columns), snap.unseen)
 
 
 def _count_uncosted(snap: Snapshot, advice: Advice) -> None:
@@ -155,8 +168,7 @@ class _Advisor:
         self.advice.hints.extend(written.hints([(st.queryid, st.query, shape.written) for st, shape in bound],
                                                snap.examples, from_server=snap.from_server))
         self.say(f"analyzed {len(bound)} statements, skipped {len(self.advice.skipped)}")
-        evidence = Evidence(self.catalog, snap.roles, snap.constants, snap.shares,
-                            lambda table, columns: sample_row(self.conn, table, columns), snap.unseen)
+        evidence = _evidence(self.conn, snap)
         analyses = [analyze(st, shape, evidence) for st, shape in bound]
         self.advice.hints.extend(partitions.statistics_hints(self.catalog,
                                                              {t for a in analyses for t in a.shape.tables}))

@@ -10,13 +10,14 @@ not migrations: they stay in the report's fix lists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
 from .. import ddl
+from ..analyze import AnalyzedStatement
 from ..connect import lost
 from ..errors import PgtuneError
 from ..plan import (
@@ -37,7 +38,7 @@ from ..plan import (
 from .checks import catalog_rows
 from .model import CheckId, Finding, HealthReport
 from .provenance import TOOLS, tool_of
-from .workload_plans import statements_using
+from .workload_plans import UsedBy, statements_using, valued
 
 TOOLS_LAYOUT = {tool: layout.value for tool, layout in TOOLS.values()}
 
@@ -252,7 +253,8 @@ def restore_statements(r: dict[str, Any], *, partitioned: bool = False) -> list[
 
 
 def _guards(conn: psycopg.Connection[Any], dropped: set[str], left_out: list[str]) -> list[Target]:
-    """The workload statements whose plan uses an index to drop: verify checks they get no costlier."""
+    """The workload statements whose plan uses an index to drop: verify checks they get no costlier, planned
+    (and, with --measure, timed) with the value scenarios suggest would cost them over."""
     try:
         found = statements_using(conn, dropped)
     except (PgtuneError, psycopg.Error) as exc:
@@ -260,5 +262,23 @@ def _guards(conn: psycopg.Connection[Any], dropped: set[str], left_out: list[str
             raise
         left_out.append(f"no statements to guard: {str(exc).splitlines()[0]}")
         return []
-    return [Target(queryid=u.statement.queryid, query=u.statement.query, calls=u.statement.calls,
-                   baseline_cost=u.cost, dropped_indexes=u.indexes, search_path=u.search_path) for u in found]
+    rows: dict[str, AnalyzedStatement] = {}
+    if found:
+        try:
+            rows = valued(conn)
+        except (PgtuneError, psycopg.Error) as exc:
+            if lost(conn):
+                raise
+            left_out.append(f"guards planned without values: {str(exc).splitlines()[0]}")
+    return [_guard(u, rows.get(u.statement.query)) for u in found]
+
+
+def _guard(u: UsedBy, row: AnalyzedStatement | None) -> Target:
+    """A guard for ``u``: with its record's value scenarios and session when suggest's valuing found any."""
+    t = Target(queryid=u.statement.queryid, query=u.statement.query, calls=u.statement.calls, baseline_cost=u.cost,
+               dropped_indexes=u.indexes, search_path=u.search_path)
+    if row is None or not row.scenarios:
+        return t
+    return replace(t, values=dict(row.values), scenarios=list(row.scenarios), role=row.planned_as,
+                   settings=dict(row.settings),
+                   search_path=list(row.search_path) if row.role is not None else u.search_path)

@@ -1,9 +1,11 @@
 """Which statements of the workload plan with given indexes: before health drops one, and for verify's guards.
 
 The costliest GUARDED_STATEMENTS statements of pg_stat_statements are each
-planned (EXPLAIN through pgtune's safe path, generic: their values are not
-known here) in their role's search_path, as suggest plans them: in pgtune's
-own, the application's unqualified names do not resolve.
+planned (EXPLAIN through pgtune's safe path, generic) in their role's
+search_path, as suggest plans them: in pgtune's own, the application's
+unqualified names do not resolve. A guard then gets the value scenarios
+suggest would cost the same statement over (``valued``), so verify plans it
+with values and ``--measure`` can time it (u2's R2: 0 of N timed before).
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from typing import Any
 
 import psycopg
 
+from ..analyze import AnalyzedStatement
+from ..analyze import valued as analyze_valued
 from ..capture import Statement, WorkloadFilter, read_workload
 from ..connect import lost
 from ..explain import PlanContext, explain
 from ..roles import read_roles
+from ..snapshot import snapshot
 
 GUARDED_STATEMENTS = 200      # the costliest statements whose plans are read for an index to drop
 
@@ -55,3 +60,9 @@ def statements_using(conn: psycopg.Connection[Any], indexes: set[str]) -> list[U
         if used:
             out.append(UsedBy(st, plan.cost, used, list(view.search_path) if view.role is not None else None))
     return out
+
+
+def valued(conn: psycopg.Connection[Any]) -> dict[str, AnalyzedStatement]:
+    """The costliest GUARDED_STATEMENTS statements valued as suggest values them (query -> its record: value
+    scenarios, session). Raises what reading the workload raises (PgtuneError, psycopg.Error)."""
+    return analyze_valued(conn, snapshot(conn, WorkloadFilter(top=GUARDED_STATEMENTS)))
