@@ -1,7 +1,7 @@
 """The predicted gain re-priced for a warm cache, so verify can compare it with a time cut measured warm.
 
 suggest predicts a cost cut with the server's page costs, which price a page an index reads at
-``random_page_cost`` (4 by default): a read from disk. verify times a statement best of three runs,
+``random_page_cost`` (4 by default): a read from disk. verify times a statement best of three to seven runs,
 and on a server whose data fits in shared_buffers every run finds every page there; the time cut it
 measures is then the cut in CPU and buffer hits, not in disk reads. PostgreSQL's documentation says
 as much for a cached database: random reads cost about what sequential ones do. So at emit, for each

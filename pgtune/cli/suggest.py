@@ -86,7 +86,7 @@ from .shell import (
               help="Phase 1 gets the indexes that remove this share of the saved cost (1.0: one phase).")
 @click.option("--measure/--no-measure", "--analyze/--no-analyze", "analyze", default=True, show_default=True,
               help="With --emit: time each read-only targeted statement (with the values it is planned with; "
-                   "best of 3 runs, 10 s each, 60 s in all) as verify's baseline; else verify compares "
+                   "best of 3-7 runs, 10 s each, 60 s in all) as verify's baseline; else verify compares "
                    "planner costs only.")
 @layout_option
 @click.option("--no-constraints", is_flag=True, help="Do not propose CHECK constraints.")
