@@ -645,3 +645,41 @@ def test_an_explain_inside_a_transaction_keeps_it(conn: psycopg.Connection[Any])
         row = conn.execute("SELECT count(*) FROM inside").fetchone()
         assert row is not None and row[0] == 0
     assert conn.execute("SELECT to_regclass('inside')").fetchone() == (None,)
+
+
+def test_each_cause_of_a_disagreement_reaches_the_table_and_the_json(db: str, conn: psycopg.Connection[Any],
+                                                                     tmp_path: Path) -> None:
+    """Issue 28: when predicted and measured gains disagree by more than 2x, verify's table and JSON say which
+    of plan change, cache state and values the evidence shows. Each migration below records one cause at emit
+    (a prediction the built index does not keep; a baseline run that read from disk; a value scenario its
+    time cannot cover), the rest as measured; verify times the statement for real each time."""
+    videos(conn)
+    m = handmade(conn, tmp_path / "m", [BY_STATUS_TIME], feed_target([BY_STATUS_TIME[0]]), measure=True)
+    Applier(conn, tmp_path / "m").apply()
+    [t] = m.targets
+    assert t.baseline_cost is not None and t.baseline_ms is not None
+    now = explain(conn, FEED, values=FEED_VALUES).cost
+    slow = t.baseline_ms * 1e4         # a baseline far slower than the planner's cut explains: a disagreement
+    variants = {
+        "plan change: the built indexes cut the planner cost": replace(t, predicted_cost=t.baseline_cost),
+        "cache state: the baseline run read 900 blocks from disk, this one 0": replace(
+            t, predicted_cost=now, baseline_ms=slow, baseline_read_blocks=900),
+        "values: the time covers 1 of the 2 value scenarios the cost weighs (50% of their weight)": replace(
+            t, baseline_ms=slow, baseline_read_blocks=0,
+            scenarios=[{"values": dict(FEED_VALUES), "source": "qualstats", "weight": 0.5},
+                       {"values": {"$1": "DRAFT"}, "source": "qualstats", "weight": 0.5}]),
+    }
+    values = list(variants)[2]       # predicted as the built index plans it over both scenarios: no plan change
+    variants[values] = replace(variants[values], predicted_cost=baseline.plan_target(conn, variants[values]).cost)
+    for n, (cause, target) in enumerate(variants.items()):
+        folder = tmp_path / f"cause{n}"
+        plan.emit(replace(m, targets=[target], id=f"20261203T00000{n}_verify"), folder)
+        table = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db, "--measure"])
+        data = json.loads(CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db, "--measure",
+                                                   "--format", "json"]).stdout)
+        [found] = data["targets"]
+        assert found["ms"] is not None and cause in found["disagreement"], (cause, found)
+        assert data["agree"] == 0 and data["compared"] == 1
+        line = next(x for x in table.stdout.splitlines() if x.startswith(f"  {found['name']}: "))
+        assert cause in line, (cause, table.stdout)
+        assert n == 0 or "plan change" not in found["disagreement"], found      # only the cause it has
