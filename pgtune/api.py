@@ -20,6 +20,7 @@ from ._text import Progress
 from .analyze import Advice, Options, advise, after_selection, check_trial
 from .apply import Applier, Report, Status
 from .baseline import Measurement
+from .baseline_pace import paced
 from .baseline_warm import warm_predictions
 from .capabilities import Capabilities, probe
 from .capture import Statement
@@ -216,6 +217,7 @@ def _write_migration(conn: psycopg.Connection[Any], m: Migration, options: EmitO
     if options.measure:
         # What verify compares a time cut measured on a warm cache with (baseline_warm).
         targets = warm_predictions(conn, targets, [ix for p in m.phases for ix in p.indexes])
+        targets = paced(conn, targets, [ix for p in m.phases for ix in p.indexes])
     m = replace(m, targets=targets)
     folder = options.directory or Path("migrations") / m.id
     if m.phases or write_empty:

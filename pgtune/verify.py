@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
 import psycopg
 from psycopg.rows import dict_row
@@ -35,7 +34,6 @@ from ._text import one_line
 from .apply import IndexSize, ObjectStates
 from .baseline import Measurement, Planned, Timed, Untimed, plan_target, server_message, time_target
 from .connect import lost
-from .errors import InputError
 from .explain import scans
 from .history import History
 from .history import exists as history_exists
@@ -78,6 +76,7 @@ class TargetResult:
     warm_baseline_cost: float | None = None     # the costs before and predicted, priced for a warm cache
     warm_predicted_cost: float | None = None    # (baseline_warm): compared when both runs were warm
     predicted_with_statistics: bool = False     # predicted with its key expressions' statistics (baseline_warm)
+    predicted_ms: float | None = None           # the time predicted with the indexes (baseline_pace), warm
     scans_before: list[str] = field(default_factory=list)   # from the plan captured at emit
     scans_now: list[str] = field(default_factory=list)
 
@@ -89,6 +88,7 @@ class TargetResult:
                    baseline_ms=t.baseline_ms, baseline_how=baseline_how(t),
                    baseline_read_blocks=t.baseline_read_blocks, warm_baseline_cost=t.warm_baseline_cost,
                    warm_predicted_cost=t.warm_predicted_cost, predicted_with_statistics=t.predicted_with_statistics,
+                   predicted_ms=t.predicted_ms,
                    scans_before=scans(t.baseline_plan) if t.baseline_plan else [])
 
     @property
@@ -123,14 +123,24 @@ class TargetResult:
         return _ratio(self.warm_baseline_cost, self.warm_predicted_cost)
 
     @property
+    def predicted_time_ratio(self) -> float | None:
+        """The time cut predicted: baseline ms / the time predicted with the indexes (baseline_pace)."""
+        return _ratio(self.baseline_ms, self.predicted_ms)
+
+    @property
     def warm(self) -> bool:
         """Both timed runs found every page in shared buffers."""
         return self.baseline_read_blocks == 0 and self.read_blocks == 0
 
     @property
     def compared_ratio(self) -> float | None:
-        """The gain the time cut is compared with: the predicted cut (priced for a warm cache when both runs
-        were warm), else (no prediction) the planner's cut now."""
+        """The gain the time cut is compared with. When the run now was warm: the predicted time cut (the
+        baseline's measured time over the warm time predicted with the indexes: the two cuts agree when the
+        time now is within DISAGREEMENT of the predicted one, whatever the baseline's cache state); else,
+        both runs warm, the cut predicted for a warm cache; else the predicted cost cut; else (no
+        prediction) the planner's cut now."""
+        if self.read_blocks == 0 and self.predicted_time_ratio:
+            return self.predicted_time_ratio
         if self.warm and self.warm_predicted_ratio:
             return self.warm_predicted_ratio
         return self.predicted_ratio or self.ratio
@@ -144,7 +154,8 @@ class TargetResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok, "ratio": self.ratio, "predicted_ratio": self.predicted_ratio,
-                "warm_predicted_ratio": self.warm_predicted_ratio, "compared_ratio": self.compared_ratio,
+                "warm_predicted_ratio": self.warm_predicted_ratio, "predicted_time_ratio": self.predicted_time_ratio,
+                "compared_ratio": self.compared_ratio,
                 "measured_ratio": self.measured_ratio}
 
 
@@ -374,15 +385,18 @@ def diagnose(result: TargetResult, timed: Timed | None = None) -> str:
         return ""
     kind = "planner"
     if result.predicted_ratio:
-        kind = "predicted (warm)" if predicted == result.warm_predicted_ratio else "predicted"
+        kind = "predicted" if predicted == result.predicted_ratio else \
+            "predicted time" if predicted == result.predicted_time_ratio else "predicted (warm)"
     causes = []
     if result.predicted_ratio and result.ratio and _off(result.predicted_ratio, result.ratio) > DISAGREEMENT:
         causes.append(f"plan change: the built indexes cut the planner cost {result.ratio:,.1f}x, "
                       f"not the {result.predicted_ratio:,.1f}x predicted")
     before, now = result.baseline_read_blocks, result.read_blocks
-    if before is not None and now is not None and bool(before) != bool(now):
+    # With a predicted time the baseline's time, disk reads and all, is in both cuts: its cache state explains nothing.
+    if kind != "predicted time" and before is not None and now is not None and bool(before) != bool(now):
         causes.append(f"cache state: the baseline run read {before:,} blocks from disk, this one {now:,}")
-    elif result.warm and measured > DISAGREEMENT * (result.ratio or predicted) and kind != "predicted (warm)":
+    elif result.warm and measured > DISAGREEMENT * (result.ratio or predicted) \
+            and kind not in ("predicted (warm)", "predicted time"):
         # The direction a warm cache explains: the planner charges an index's page reads as random disk reads.
         causes.append("cache state: both runs found every page in shared buffers, where the planner still "
                       "prices an index's page reads as random disk reads (random_page_cost), so its cut "
@@ -393,14 +407,19 @@ def diagnose(result: TargetResult, timed: Timed | None = None) -> str:
     elif timed is not None and timed.share < 0.9:
         causes.append(f"values: the time covers {timed.timed} of the {timed.custom} value scenarios the cost "
                       f"weighs ({timed.share:.0%} of their weight)")
-    if not causes:
+    if not causes and kind == "predicted time":
+        causes.append("cost model: the time now is not the one the index scan timed at emit predicts")
+    elif not causes:
         causes.append("cost model: the planner's cost cut is not the time cut")
     return f"{kind} {predicted:,.1f}x, measured {measured:,.1f}x: " + "; ".join(causes) + _pace(result)
 
 
 def _pace(result: TargetResult) -> str:
     """`` (3.10 µs per cost unit before, 1.25 now)``: how the time per planner cost unit moved, the evidence a
-    cost-model cause rests on (the costs compared: the warm ones when compared warm)."""
+    cost-model cause rests on (the costs compared: the warm ones when compared warm); with a predicted time,
+    `` (0.031 ms predicted now)``."""
+    if predicted_time(result) and result.predicted_ms is not None and result.ms is not None:
+        return f" ({result.predicted_ms:,.3f} ms predicted now, {result.ms:,.3f} measured)"
     warm = bool(result.warm and result.warm_predicted_ratio)
     before = result.warm_baseline_cost if warm else result.baseline_cost
     after = result.warm_predicted_cost if warm else (result.predicted_cost or result.cost)
@@ -408,6 +427,11 @@ def _pace(result: TargetResult) -> str:
         return ""
     return (f" ({1000 * result.baseline_ms / before:,.2f} µs per cost unit before, "
             f"{1000 * result.ms / after:,.2f} now)")
+
+
+def predicted_time(result: TargetResult) -> bool:
+    """Is the time cut compared with the predicted time cut (baseline_pace)?"""
+    return bool(result.predicted_time_ratio) and result.compared_ratio == result.predicted_time_ratio
 
 
 def _off(a: float, b: float) -> float:
@@ -451,41 +475,3 @@ def stale_statistics(conn: psycopg.Connection[Any], m: Migration, schema: str = 
                     {"schemas": [s for s, _ in keys], "tables": [t for _, t in keys]})
         analyzed = {(r["schema"], r["table"]): r["analyzed"] for r in cur.fetchall()}
     return [f"{s}.{t}" for s, t in keys if analyzed.get((s, t)) is None or analyzed[(s, t)] < built[(s, t)]]
-
-
-def check_report_path(path: Path) -> None:
-    """Refuse an unwritable report path before verify does its work, not after.
-
-    The file is opened for appending (and removed again if it did not exist),
-    which asks the file system itself rather than guessing from permissions.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"cannot write the JUnit report to {path}: it is a folder")
-    existed = path.exists()
-    try:
-        with open(path, "a", encoding="utf-8"):
-            pass
-    except OSError as exc:
-        raise InputError(f"cannot write the JUnit report to {path}: {exc.strerror or exc}") from None
-    if not existed:
-        path.unlink(missing_ok=True)
-
-
-def junit(result: Verification, path: Path) -> None:
-    """Write a JUnit XML report: one testcase per targeted statement."""
-    suite = ET.Element("testsuite", name=f"pgtune verify {result.migration_id}",
-                       tests=str(len(result.targets)),
-                       failures=str(sum(not t.ok for t in result.targets)))
-    for t in result.targets:
-        name = f"{t.name} (queryid {t.queryid})" if t.queryid is not None else t.name
-        case = ET.SubElement(suite, "testcase", classname="pgtune.verify", name=name)
-        if not t.ok:
-            ET.SubElement(case, "failure", message=t.problem).text = t.query
-        out = ET.SubElement(case, "system-out")
-        out.text = (f"used: {', '.join(t.used) or '-'}; cost {t.baseline_cost} -> {t.cost}"
-                    + (f"; {t.note}" if t.note else ""))
-    try:
-        ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
-    except OSError as exc:
-        raise InputError(f"cannot write the JUnit report to {path}: {exc.strerror or exc}") from None

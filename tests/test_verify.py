@@ -562,10 +562,15 @@ def test_a_warm_run_is_compared_with_the_cut_predicted_for_a_warm_cache(conn: ps
     checked = api.verify(conn, tmp_path / "m", measure=True)
     [r] = checked.targets
     assert r.warm and r.measured_ratio is not None
-    assert r.compared_ratio == r.warm_predicted_ratio != r.predicted_ratio
-    assert r.as_dict()["compared_ratio"] == r.warm_predicted_ratio
-    cold = replace(r, read_blocks=12)               # a run that read from disk: the usual prediction
+    # A time predicted at emit (baseline_pace: videos' primary key scanned, timed): compared first.
+    assert t.predicted_ms is not None and r.predicted_ms == t.predicted_ms
+    assert r.compared_ratio == r.predicted_time_ratio == r.baseline_ms / t.predicted_ms      # type: ignore[operator]
+    assert r.as_dict()["compared_ratio"] == r.as_dict()["predicted_time_ratio"] == r.predicted_time_ratio
+    costs_only = replace(r, predicted_ms=None)
+    assert costs_only.compared_ratio == r.warm_predicted_ratio != r.predicted_ratio
+    cold = replace(costs_only, read_blocks=12)      # a run that read from disk: the usual prediction
     assert cold.compared_ratio == r.predicted_ratio
+    assert replace(r, read_blocks=12).compared_ratio == r.predicted_ratio   # the predicted time is a warm one
 
 
 def test_a_warm_price_is_of_the_scans_the_server_runs(conn: psycopg.Connection[Any]) -> None:
@@ -683,3 +688,19 @@ def test_each_cause_of_a_disagreement_reaches_the_table_and_the_json(db: str, co
         line = next(x for x in table.stdout.splitlines() if x.startswith(f"  {found['name']}: "))
         assert cause in line, (cause, table.stdout)
         assert n == 0 or "plan change" not in found["disagreement"], found      # only the cause it has
+
+
+def test_a_time_is_predicted_from_an_index_scan_timed_at_emit(conn: psycopg.Connection[Any]) -> None:
+    """baseline_pace: the line through an index scan of 1 row and of 1,000 rows (their warm-priced costs and best
+    times) turns a target's warm predicted cost into milliseconds; a table with no b-tree index gets none."""
+    from pgtune.baseline_pace import REFERENCE_ROWS, Pace, paces
+
+    line = Pace(one_ms=0.02, one_cost=0.5, many_ms=0.52, many_cost=100.5)
+    assert line.ms(0.1) == 0.02 and abs(line.ms(50.5) - 0.27) < 1e-12 and abs(line.ms(200.5) - 1.02) < 1e-12
+    videos(conn)
+    conn.execute("CREATE TABLE heap_only AS SELECT g AS id FROM generate_series(1, 5000) g")
+    found = paces(conn, [("public", "videos"), ("public", "heap_only")], {"random_page_cost": "1"})
+    assert set(found) == {("public", "videos")}
+    pace = found[("public", "videos")]
+    assert 0 < pace.one_cost < pace.many_cost and pace.one_ms > 0 and pace.many_ms > 0
+    assert REFERENCE_ROWS == 1000

@@ -14,7 +14,7 @@ from .. import api
 from .._text import one_line
 from ..connect import connect
 from ..duration import to_ms
-from ..verify import check_report_path, junit
+from ..verify_junit import check_report_path, junit
 from .shell import DURATION, Format, dsn_option, emit_json, format_option, handle_errors, index_sizes, style
 
 

@@ -290,6 +290,9 @@ class Target:
     # predicted_cost (and warm_predicted_cost) planned at emit with statistics on the key expressions of the
     # expression indexes serving it, in a rolled-back trial (baseline_warm): what ANALYZE gives the built index.
     predicted_with_statistics: bool = False
+    # The time predicted with the migration's indexes: warm_predicted_cost at the time per cost unit of an
+    # index scan on its table, timed at emit (baseline_pace). None: not predicted.
+    predicted_ms: float | None = None
     # The session it ran in (analyze.sessions): its role's search_path (None: pgtune's own), the role
     # it is planned as for row security, and the settings its policies read.
     search_path: list[str] | None = None
