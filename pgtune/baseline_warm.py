@@ -74,14 +74,14 @@ def warm_predictions(conn: psycopg.Connection[Any], targets: list[Target],
         if t.query in cold:
             t = replace(t, predicted_cost=cold[t.query], predicted_with_statistics=True)
         if b is not None and a is not None:
-            t = replace(t, warm_baseline_cost=b, warm_predicted_cost=a)
+            t = replace(t, warm_baseline_cost=b[0], warm_predicted_cost=a[0], predicted_scans=list(a[1]))
         out.append(t)
     return out
 
 
 def _with_expression_statistics(conn: psycopg.Connection[Any], targets: list[Target],
                                 indexes: list[PlannedIndex], warm: dict[str, str],
-                                after: dict[str, float | None]) -> dict[str, float]:
+                                after: dict[str, Priced | None]) -> dict[str, float]:
     """Plan ``targets`` (served by an expression index) as the built index will be planned: with statistics.
 
     A hypothetical index on ``lower(email)`` has no statistics, so the planner takes the default
@@ -114,8 +114,11 @@ def _with_expression_statistics(conn: psycopg.Connection[Any], targets: list[Tar
     return {}
 
 
-def _both(conn: psycopg.Connection[Any], t: Target, warm: dict[str, str]) -> float | None:
-    """``t``'s warm-priced cost, when its plan reads its tables as the server's pricing has it read them.
+Priced = tuple[float, tuple[str, ...]]     # a warm-priced cost, and how that plan reads its tables (explain.scans)
+
+
+def _both(conn: psycopg.Connection[Any], t: Target, warm: dict[str, str]) -> Priced | None:
+    """``t``'s warm-priced cost and scans, when its plan reads its tables as the server's pricing has it read them.
 
     Warm pricing can make another way of reading a table the cheaper one (an Index Scan where the server
     runs a Bitmap Heap Scan): the ways the server's plan does not use are then turned off (enable_* =
@@ -134,7 +137,7 @@ def _both(conn: psycopg.Connection[Any], t: Target, warm: dict[str, str]) -> flo
     if scans(usual.main.plan) != scans(priced.main.plan) or usual.runs_generic != priced.runs_generic \
             or _disabled(priced.main.plan):
         return None
-    return priced.cost
+    return priced.cost, tuple(scans(priced.main.plan))
 
 
 def _pins(plan: dict[str, Any]) -> dict[str, str]:
