@@ -15,7 +15,9 @@ write is only planned, never run. A statement measured slower than at emit, beyo
 tolerance and by more than a millisecond, fails like a cost regression; one that did not get
 measurably faster is marked ``nil-gain`` (it passes: its plan is right, but the time says the index
 bought nothing). When the predicted and the measured gain differ by more than DISAGREEMENT (2x), the result says
-which of cache state, values or plan change explains it. Two warm runs (every page in shared buffers) are
+which of cache state, values or plan change explains it. A run now that read nothing from disk is compared
+with the time cut predicted at emit (baseline_pace: the baseline's time over the time an index scan timed on
+the table gives the warm predicted cost); without one, two warm runs (every page in shared buffers) are
 compared with the cut predicted for a warm cache (baseline_warm), not the one priced with disk reads.
 """
 
