@@ -26,6 +26,7 @@ pgtune.verify.DISAGREEMENT (goal: >= 80% and >= 80%).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
 from pathlib import Path
@@ -132,6 +133,7 @@ def drop_secondary_indexes(conn: psycopg.Connection[Any]) -> None:
 
 PREDICTIONS: list[str] = []   # per pgtune run: how many targets were measured, and how many predictions held
 TALLY: list[tuple[int, int, int, int]] = []   # per pgtune run: targets, measured, compared, agree
+LOADS: list[float] = []      # the machine's 1-minute load average at each verify: the figures depend on it
 
 
 def measure_pgtune(conn: psycopg.Connection[Any], folder: Path, users: int) -> tuple[float, float, int, int, float]:
@@ -142,6 +144,7 @@ def measure_pgtune(conn: psycopg.Connection[Any], folder: Path, users: int) -> t
     assert result.directory is not None
     api.apply(conn, result.directory)
     checked = api.verify(conn, result.directory, measure=True)
+    LOADS.append(os.getloadavg()[0])
     TALLY.append((len(checked.targets), checked.measured, len(checked.compared), checked.agree))
     PREDICTIONS.append(f"{folder.name}: {checked.measured} of {len(checked.targets)} targets measured before and "
                        f"after (parameterized ones with their representative values); {checked.agreement()}")
@@ -224,7 +227,7 @@ def main() -> None:
     targets, measured, compared, agree = (sum(x) for x in zip(*TALLY, strict=True))
     print(f"over {len(TALLY)} pgtune runs: {measured} of {targets} targets measured ({measured / targets:.0%}, "
           f"goal >= 80%); of {compared} compared, {agree} agree within {DISAGREEMENT:g}x "
-          f"({agree / compared if compared else 0:.0%}, goal >= 80%)")
+          f"({agree / compared if compared else 0:.0%}, goal >= 80%); load {min(LOADS):.1f}-{max(LOADS):.1f} at verify")
 
 
 if __name__ == "__main__":
