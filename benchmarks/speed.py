@@ -1,6 +1,6 @@
 """Speed and memory of suggest on a large generated workload.
 
-500 tables, 5,000 distinct statements (ten shapes per table: equality,
+500 tables, 5,000 distinct statements (benchmarks/synthetic.py: ten shapes per table: equality,
 equality + ORDER BY ... LIMIT, ranges, IN lists, joins to a neighbour table,
 expressions, GROUP BY, correlated EXISTS, UPDATE, DELETE), run once each so
 pg_stat_statements holds them. Reports parse+bind throughput, and the whole
@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from synthetic import ROWS, build
+from synthetic import statements as synthetic_statements
 from tabulate import tabulate
 
 from pgtune import api
@@ -38,36 +39,6 @@ from pgtune.cluster import LocalCluster
 from pgtune.ddl import create_index
 from pgtune.explain import prepare_text
 from pgtune.sqltext import _parse
-
-ROWS = 2000
-
-
-def shapes(t: str, n: str) -> list[str]:
-    """Ten distinct statement shapes on table ``t`` (``n`` is its neighbour)."""
-    return [
-        f"SELECT id, c2 FROM {t} WHERE c1 = 5",
-        f"SELECT id FROM {t} WHERE c2 = 3 ORDER BY c3 DESC LIMIT 10",
-        f"SELECT count(*) FROM {t} WHERE c4 BETWEEN 10 AND 20",
-        f"SELECT id FROM {t} WHERE c5 IN (1, 2, 3) AND c6 > 100",
-        f"SELECT a.id, b.c1 FROM {t} a JOIN {n} b ON b.id = a.ref WHERE a.c7 = 9",
-        f"SELECT id FROM {t} WHERE lower(name) = 'x'",
-        f"SELECT c8, count(*) FROM {t} WHERE c1 = 2 GROUP BY c8",
-        f"SELECT id FROM {t} a WHERE EXISTS (SELECT 1 FROM {n} b WHERE b.ref = a.id AND b.c2 = 4)",
-        f"UPDATE {t} SET c8 = c8 + 1 WHERE c3 = 77",
-        f"DELETE FROM {t} WHERE c6 < 0 AND c4 = 1",
-    ]
-
-
-def build(conn: psycopg.Connection[object], tables: int) -> None:
-    for i in range(tables):
-        t = sql.Identifier(f"t{i}")
-        conn.execute(sql.SQL(
-            "CREATE TABLE {t} (id int PRIMARY KEY, ref int, c1 int, c2 int, c3 int, c4 int, c5 int, c6 int, "
-            "c7 int, c8 int, name text)").format(t=t))
-        conn.execute(sql.SQL(
-            "INSERT INTO {t} SELECT g, (g * 7) % {rows} + 1, g % 100, g % 50, g % 1000, g % 500, g % 10, g, "
-            "g % 300, g % 7, 'n' || g FROM generate_series(1, {rows}) g").format(t=t, rows=sql.Literal(ROWS)))
-    conn.execute("VACUUM ANALYZE")
 
 
 def main() -> None:
@@ -88,10 +59,9 @@ def main() -> None:
         build(conn, args.tables)
         print(f"built {args.tables} tables x {ROWS} rows in {time.monotonic() - t0:.1f}s")
         reset_counters(conn)
-        for i in range(args.tables):
-            for q in shapes(f"t{i}", f"t{(i + 1) % args.tables}")[:per]:
-                with conn.transaction(force_rollback=True):   # the UPDATE/DELETE shapes change nothing
-                    conn.execute(q)
+        for _, _, q in synthetic_statements(args.tables, per):
+            with conn.transaction(force_rollback=True):   # the UPDATE/DELETE shapes change nothing
+                conn.execute(q)
         statements = read_workload(conn, WorkloadFilter(top=total * 2))
         statements = [s for s in statements if "pg_stat" not in s.query]
         print(f"pg_stat_statements holds {len(statements)} distinct statements")

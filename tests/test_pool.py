@@ -7,8 +7,10 @@ sessions (each with its own history) answer as the serial run's one session.
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -18,6 +20,12 @@ from pgtune.analyze import pool, whatif
 from pgtune.analyze.candidates import Candidate
 from pgtune.analyze.selection import Greedy, Workload, ident, order
 from pgtune.ddl import IndexKey
+
+_spec = importlib.util.spec_from_file_location(
+    "synthetic", Path(__file__).parent.parent / "benchmarks" / "synthetic.py")
+assert _spec is not None and _spec.loader is not None
+synthetic = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(synthetic)
 
 
 def _pids(conn: psycopg.Connection[Any]) -> set[int]:
@@ -160,28 +168,12 @@ def test_planning_many_questions_at_once_takes_the_serial_steps() -> None:
 
 
 def _shop(conn: psycopg.Connection[Any], tables: int) -> list[Any]:
-    """``tables`` tables with the speed benchmark's ten statement shapes each (literal values: planned custom)."""
+    """``tables`` tables with the speed benchmark's ten statement shapes each (benchmarks/synthetic.py; literal
+    values: planned custom)."""
     from pgtune.capture import Statement
 
-    out = []
-    for i in range(tables):
-        t, n = f"t{i}", f"t{(i + 1) % tables}"
-        conn.execute(f"CREATE TABLE {t} (id int PRIMARY KEY, ref int, c1 int, c2 int, c3 int, c4 int, c5 int, "
-                     "c6 int, c7 int, c8 int, name text)")
-        conn.execute(f"INSERT INTO {t} SELECT g, (g * 7) % 3000 + 1, g % 100, g % 50, g % 1000, g % 500, g % 10, "
-                     "g, g % 300, g % 7, 'n' || g FROM generate_series(1, 3000) g")
-        out += [Statement(q, calls=1 + (i + k) % 5) for k, q in enumerate([
-            f"SELECT id, c2 FROM {t} WHERE c1 = 5",
-            f"SELECT id FROM {t} WHERE c2 = 3 ORDER BY c3 DESC LIMIT 10",
-            f"SELECT count(*) FROM {t} WHERE c4 BETWEEN 10 AND 20",
-            f"SELECT id FROM {t} WHERE c5 IN (1, 2, 3) AND c6 > 100",
-            f"SELECT a.id, b.c1 FROM {t} a JOIN {n} b ON b.id = a.ref WHERE a.c7 = 9",
-            f"SELECT id FROM {t} WHERE lower(name) = 'x'",
-            f"SELECT c8, count(*) FROM {t} WHERE c1 = 2 GROUP BY c8",
-            f"SELECT id FROM {t} a WHERE EXISTS (SELECT 1 FROM {n} b WHERE b.ref = a.id AND b.c2 = 4)",
-            f"UPDATE {t} SET c8 = c8 + 1 WHERE c3 = 77",
-            f"DELETE FROM {t} WHERE c6 < 0 AND c4 = 1"])]
-    conn.execute("ANALYZE")
+    synthetic.build(conn, tables, rows=3000, analyze="ANALYZE")
+    out = [Statement(q, calls=1 + (i + k) % 5) for i, k, q in synthetic.statements(tables)]
     # The writes are charged to new indexes (upkeep): both runs must see all of them, not a count still unflushed.
     for _ in range(100):
         row = conn.execute("SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_user_tables").fetchone()
