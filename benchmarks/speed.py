@@ -113,7 +113,8 @@ class Run:
     explains: int            # EXPLAINs the server ran (every scenario and reordering, price-now and settle too)
     hypothetical: int        # hypothetical indexes created
     hypopg_calls: int        # statements that created or dropped them
-    round_trips: int         # pipeline syncs and statements outside a pipeline (counted at psycopg)
+    round_trips: int         # pipeline syncs and statements outside a pipeline (counted at psycopg's Cursor)
+    statements: int          # statements sent, in a pipeline or not
     chosen: list[tuple[object, ...]]
 
 
@@ -122,7 +123,7 @@ FIGURES = [("wall s", "wall", "{:.1f}"), ("load average at start", "load", "{:.1
            ("analyzed statements", "analyzed", "{:,}"), ("indexes proposed", "indexes", "{:,}"),
            ("what-if plans (selection)", "plans", "{:,}"), ("EXPLAINs run", "explains", "{:,}"),
            ("hypothetical indexes made", "hypothetical", "{:,}"), ("hypopg statements", "hypopg_calls", "{:,}"),
-           ("round trips", "round_trips", "{:,}")]
+           ("round trips", "round_trips", "{:,}"), ("statements sent", "statements", "{:,}")]
 
 
 def cluster_cpu(postmaster: int) -> float:
@@ -147,6 +148,7 @@ class _RoundTrips:
 
     def __init__(self) -> None:
         self.count = 0
+        self.statements = 0     # every statement sent (psycopg's per-statement work is most of pgtune's CPU)
         self.patched: list[tuple[Any, str, Any]] = []
 
     def __enter__(self) -> _RoundTrips:
@@ -161,12 +163,18 @@ class _RoundTrips:
             setattr(owner, name, wrapper)
         counting(psycopg.Pipeline, "sync", lambda p: True)
         counting(psycopg.Pipeline, "__exit__", lambda p: True)
-        counting(psycopg.Connection, "execute", lambda c: c._pipeline is None)
         counting(psycopg.Cursor, "execute", lambda c: c.connection._pipeline is None)
+        real_execute = psycopg.Cursor.execute
+
+        def every(this: Any, *args: Any, **kwargs: Any) -> Any:
+            self.statements += 1
+            return real_execute(this, *args, **kwargs)
+        self.patched.append((psycopg.Cursor, "execute", real_execute))
+        psycopg.Cursor.execute = every      # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for owner, name, real in self.patched:
+        for owner, name, real in reversed(self.patched):
             setattr(owner, name, real)
 
 
@@ -203,7 +211,7 @@ def _run(conn: psycopg.Connection[Any], postmaster: int, jobs: int | None, total
                cpu_pgtune=cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
                cpu_server=server1 - server0, analyzed=len(advice.statements), indexes=len(advice.indexes),
                plans=advice.what_if_calls, explains=explains, hypothetical=made, hypopg_calls=hypopg,
-               round_trips=trips.count,
+               round_trips=trips.count, statements=trips.statements,
                chosen=sorted((i.schema, i.table, tuple(i.columns), i.where or "", tuple(i.include))
                              for i in advice.indexes))
 
