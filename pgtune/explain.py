@@ -17,7 +17,6 @@ that have a value, never silently all generic.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -32,9 +31,10 @@ from pglast.enums import CoercionForm
 from psycopg import pq, sql
 
 from .connect import lost
+from .explain_script import STMT_NAME, Run, Shared, mode_call, script, select
+from .explain_script import deallocate as deallocate  # re-exported: callers free a Round's names
+from .explain_script import end_failed as end_failed
 from .sqltext import parse, printed, type_name, walk
-
-_STMT_NAME = "pgtune_explain"
 
 
 @dataclass(frozen=True)
@@ -222,17 +222,6 @@ def explain(conn: psycopg.Connection[Any], query: str, *, analyze: bool = False,
                              param_types=param_types, context=context)[0]
 
 
-@dataclass(frozen=True)
-class _Run:
-    """One EXPLAIN of a round trip: EXECUTE of the prepared statement ``name`` with ``args`` (None: generic)."""
-
-    name: str | None          # None: the statement has no $n and is explained as it stands
-    args: list[str] | None
-    text: str | None = None   # a statement of its own to PREPARE first (some values inlined)
-    nparams: int = 0
-    types: str = ""
-
-
 def explain_scenarios(conn: psycopg.Connection[Any], query: str,
                       scenarios: Sequence[Mapping[str, str | None] | None], *,
                       analyze: bool = False, timeout_ms: int = 30_000,
@@ -293,7 +282,7 @@ class Round:
     transaction forces the setting on as well, so the server reads every
     literal the way pglast did. ``run`` sends it alone (one round trip); what-if
     costing sends several, with hypothetical indexes made between them, in one
-    (analyze.costing).
+    (analyze.batch), where they share one transaction (explain_script.Shared).
     """
 
     def __init__(self, conn: psycopg.Connection[Any], query: str,
@@ -313,26 +302,43 @@ class Round:
         # Inside the caller's transaction (a trial that is rolled back: baseline_warm's expression statistics)
         # a savepoint stands in for the transaction, so the caller's work stays and the plans still change nothing.
         self.nested = conn.info.transaction_status == pq.TransactionStatus.INTRANS
-        self.steps, self.lasts, self.tail, self.names = _statements(
-            conn, query, options, nparams, timeout_ms, _types(param_types, nparams), runs, context or PlanContext(),
-            self.nested)
+        context = context or PlanContext()
+        self.script = script(query, options, nparams, timeout_ms, _types(param_types, nparams), runs,
+                             context.set_configs(conn), context.role_step(conn) if context.role is not None else None,
+                             self.nested)
+        self.names = self.script.names
         self.cursors: list[psycopg.Cursor[Any]] = []
 
-    def send(self, conn: psycopg.Connection[Any]) -> None:
-        """Queue every statement in ``conn``'s open pipeline; the plans are read once it is synced."""
+    def send(self, conn: psycopg.Connection[Any], shared: Shared | None = None) -> None:
+        """Queue every statement in ``conn``'s open pipeline; the plans are read once it is synced.
+
+        ``shared``: the pipeline's transaction, which this Round joins (or opens) instead of its own."""
+        s = self.script
         with conn.cursor() as cur:
             # prepare=False: psycopg would otherwise prepare these texts after five runs, and a
             # prepared name is one more thing a failed pipeline can leave behind.
-            for step in self.steps:
-                cur.execute(step, prepare=False)
-            for setting, last in self.lasts:
-                if setting:
-                    cur.execute(setting, prepare=False)
+            def run(*steps: str) -> None:
+                for step in steps:
+                    cur.execute(step, prepare=False)
+            if shared is None:
+                mode = s.lasts[0][0] if s.lasts else ""    # the first plan's mode is set with the rest
+                run(*s.begin, select([*s.setup, *([mode_call(mode)] if mode else [])]), *s.role, *s.prepares)
+            else:
+                mode = shared.join(cur, s)
+                run(*s.prepares)
+            for wanted, last in s.lasts:
+                if wanted and wanted != mode:
+                    run(select([mode_call(wanted)]))
+                    mode = wanted
                 plan = conn.cursor()
                 plan.execute(last, prepare=False)
                 self.cursors.append(plan)
-            for step in self.tail:
-                cur.execute(step, prepare=False)
+            if shared is None:
+                run(*s.end)
+            else:
+                shared.mode = mode
+            # PREPARE outlives a rolled-back transaction: the names are freed in the same round trip.
+            run(*(f"DEALLOCATE /* pgtune */ {name}" for name in s.names))
 
     def plans(self) -> list[Plan]:
         """The plans, once the pipeline is synced."""
@@ -383,89 +389,18 @@ class Round:
 
 
 def _scenario_run(conn: psycopg.Connection[Any], query: str, k: int, values: Mapping[str, str | None] | None,
-                  nparams: int, param_types: list[str] | None, analyze: bool) -> _Run:
+                  nparams: int, param_types: list[str] | None, analyze: bool) -> Run:
     """How scenario ``k`` is planned: as it stands, EXECUTE with every value, or a text of its own."""
     if not nparams:
-        return _Run(None, None)
+        return Run(None, None)
     if values and covers(values, nparams):
-        return _Run(_STMT_NAME, [sql.Literal(values[f"${n}"]).as_string(conn) for n in range(1, nparams + 1)])
+        return Run(STMT_NAME, [sql.Literal(values[f"${n}"]).as_string(conn) for n in range(1, nparams + 1)])
     if values:
         text, kept = inlined(conn, query, values)
         if analyze:
             raise ValueError("a statement with parameters cannot be measured without values for them")
         left = [param_types[n - 1] for n in kept] if param_types and len(param_types) == nparams else None
-        return _Run(f"{_STMT_NAME}_{k}", None, text, len(kept), _types(left, len(kept)))
+        return Run(f"{STMT_NAME}_{k}", None, text, len(kept), _types(left, len(kept)))
     if analyze:
         raise ValueError("a statement with parameters cannot be measured without values for them")
-    return _Run(_STMT_NAME, None)
-
-
-def deallocate(conn: psycopg.Connection[Any], name: str) -> None:
-    """Free pgtune's prepared statement ``name`` if it exists (never DEALLOCATE ALL: psycopg has its own)."""
-    row = conn.execute("SELECT /* pgtune */ count(*) FROM pg_catalog.pg_prepared_statements WHERE name = %s",
-                       (name,), prepare=False).fetchone()
-    if row and row[0]:
-        # Gone in between is fine: after a ROLLBACK psycopg sends DEALLOCATE ALL before the next statement
-        # when it holds prepared statements of its own (its _pg3_N), and that takes ours too.
-        with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
-            conn.execute(f"DEALLOCATE /* pgtune */ {name}", prepare=False)
-
-
-_SAVEPOINT = "SAVEPOINT /* pgtune */ pgtune_explain"
-_END_SAVEPOINT = ["ROLLBACK /* pgtune */ TO SAVEPOINT pgtune_explain", "RELEASE /* pgtune */ SAVEPOINT pgtune_explain"]
-
-
-def end_failed(conn: psycopg.Connection[Any], nested: bool) -> None:
-    """After a failure skipped the rest of a Round's pipeline: end its transaction (its savepoint when nested)."""
-    if nested:
-        if conn.info.transaction_status == pq.TransactionStatus.INERROR:
-            for step in _END_SAVEPOINT:
-                conn.execute(step, prepare=False)
-    elif conn.info.transaction_status != pq.TransactionStatus.IDLE:
-        conn.execute("ROLLBACK /* pgtune */", prepare=False)
-
-
-def _statements(conn: psycopg.Connection[Any], query: str, options: str, nparams: int, timeout_ms: int,
-                types: str, runs: list[_Run], context: PlanContext, nested: bool = False,
-                ) -> tuple[list[str], list[tuple[str, str]], list[str], list[str]]:
-    """A Round's statements: the set-up, (setting, EXPLAIN) per scenario, the rollback; the names it prepares."""
-    # PREPARE + a forced generic plan (or, with values, a custom plan) on every version.
-    # EXPLAIN (GENERIC_PLAN) (16+) cannot go through the extended protocol: its $n must then be
-    # bound, and the planner folds the values.
-    calls = ["pg_catalog.set_config('standard_conforming_strings', 'on', true)",
-             f"pg_catalog.set_config('statement_timeout', '{int(timeout_ms)}', true)",
-             # Whatever session this is: a forced generic plan sampled by pg_qualstats can crash the backend
-             # (set only where the setting exists: connect.QUALSTATS_OFF).
-             "CASE WHEN pg_catalog.current_setting('pg_qualstats.enabled', true) IS NOT NULL "
-             "THEN pg_catalog.set_config('pg_qualstats.enabled', 'off', true) END",
-             *context.set_configs(conn)]      # the role's search_path, what its policies read (PlanContext)
-    names = []
-    prepares = []
-    if any(r.name == _STMT_NAME for r in runs):
-        prepares.append(f"PREPARE /* pgtune */ {_STMT_NAME}{types} AS {query}")
-        names.append(_STMT_NAME)
-    lasts: list[tuple[str, str]] = []
-    for r in runs:
-        if r.name is None:
-            lasts.append(("", f"EXPLAIN /* pgtune */ ({options}) {query}"))
-            continue
-        if r.text is not None:
-            prepares.append(f"PREPARE /* pgtune */ {r.name}{r.types} AS {r.text}")
-            names.append(r.name)
-        count = r.nparams if r.text is not None else nparams
-        mode = "force_custom_plan" if r.args else "force_generic_plan"
-        lasts.append((f"pg_catalog.set_config('plan_cache_mode', '{mode}', true)",
-                      f"EXPLAIN /* pgtune */ ({options}) EXECUTE {r.name}"
-                      f"({', '.join(r.args or ['NULL'] * count)})"))
-    if lasts and lasts[0][0]:
-        calls.append(lasts[0][0])        # the first plan's mode is set with the rest: one statement fewer
-        lasts[0] = ("", lasts[0][1])
-    begin = [_SAVEPOINT, "SET /* pgtune */ TRANSACTION READ ONLY"] if nested else ["BEGIN /* pgtune */ READ ONLY"]
-    # One statement sets them all for this transaction only (set_config(..., true) is SET LOCAL).
-    steps = [*begin, f"SELECT /* pgtune */ {', '.join(calls)}",
-             *([context.role_step(conn)] if context.role is not None else []), *prepares]
-    lasts = [(f"SELECT /* pgtune */ {setting}" if setting else "", last) for setting, last in lasts]
-    # PREPARE outlives the rolled-back transaction: the names are freed in the same round trip.
-    tail = (_END_SAVEPOINT if nested else ["ROLLBACK /* pgtune */"]) + [f"DEALLOCATE /* pgtune */ {name}"
-                                                                         for name in names]
-    return steps, lasts, tail, names
+    return Run(STMT_NAME, None)

@@ -533,11 +533,12 @@ def test_library_calls_on_a_raw_scs_off_connection_stay_one_statement(db: str, c
         param_types(raw, attack.replace("note =", "id = $1 AND note ="))
         # Below pglast's one-statement check, a text the server would split is refused whole
         # by the extended protocol.
-        from pgtune.explain import PlanContext, Round, _Run, _statements
+        from pgtune.explain import Round
+        from pgtune.explain_script import Run, script
 
         split = Round(raw, "SELECT 1", [None])
-        split.steps, split.lasts, split.tail, split.names = _statements(
-            raw, "SELECT 1; DROP TABLE victim", "FORMAT JSON", 0, 10_000, "", [_Run(None, None)], PlanContext())
+        split.script = script("SELECT 1; DROP TABLE victim", "FORMAT JSON", 0, 10_000, "", [Run(None, None)], [], None)
+        split.names = split.script.names
         with pytest.raises(psycopg.errors.SyntaxError, match="multiple commands"):
             split.run(raw)
     assert table_exists(conn, "victim")

@@ -17,7 +17,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("ground", ("pgtune._text", "pgtune.errors", "pgtune.sqltext", "pgtune.catalog_sql", "pgtune.connect",
                 "pgtune.duration", "pgtune.ddl", "pgtune.cluster", "pgtune.sql")),
     ("capture", ("pgtune.capture", "pgtune.capabilities", "pgtune.roles", "pgtune.snapshot")),
-    ("analyze", ("pgtune.analyze", "pgtune.constraints", "pgtune.explain", "pgtune.readonly")),
+    ("analyze", ("pgtune.analyze", "pgtune.constraints", "pgtune.explain", "pgtune.explain_script", "pgtune.readonly")),
     ("plan", ("pgtune.plan", "pgtune.baseline", "pgtune.script")),
     ("apply", ("pgtune.apply", "pgtune.history")),
     ("verify", ("pgtune.verify",)),

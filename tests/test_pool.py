@@ -227,8 +227,9 @@ def test_statements_of_the_same_text_share_their_plans_with_the_same_advice(
 def test_questions_sent_many_to_a_round_trip_give_the_advice_of_one_at_a_time(
         conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """Reuse of round trips (analyze.batch): many what-if questions in one pipeline, the hypothetical indexes of
-    each made between the plans, answer as each asked alone does: the same indexes, costs, curve and plans."""
-    from psycopg import Pipeline
+    each made between the plans, answer as each asked alone does: the same indexes, costs, curve and plans; the
+    plans of a pipeline share one READ ONLY transaction (explain_script.Shared), one asked alone has its own."""
+    from psycopg import Cursor, Pipeline
 
     from pgtune.analyze import batch
     from pgtune.capture import Statement
@@ -242,15 +243,26 @@ def test_questions_sent_many_to_a_round_trip_give_the_advice_of_one_at_a_time(
         exits.append(1)
         real_exit(self, *args)
 
+    texts: list[str] = []
+    real_execute = Cursor.execute
+
+    def execute(self: Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        texts.append(str(query).split(" ", 1)[0])
+        return real_execute(self, query, *args, **kwargs)
+
     monkeypatch.setattr(Pipeline, "__exit__", counted)
+    monkeypatch.setattr(Cursor, "execute", execute)
     sent = _advice(conn, statements, 1)
-    pipelines = len(exits)
+    pipelines, sent_texts = len(exits), list(texts)
     monkeypatch.setattr(batch, "pipelined", lambda costing, hypo, asks: None)     # each question alone
     exits.clear()
+    texts.clear()
     alone = _advice(conn, statements, 1)
     assert sent[0] and sent == alone
     assert [before for q, before, *_ in sent[2] if "not a number" in q] == [None]    # not costed, in both
     assert pipelines * 3 < len(exits)        # far fewer round trips
+    assert sent_texts.count("BEGIN") * 3 < sent_texts.count("EXPLAIN")      # several plans to a transaction
+    assert sent_texts.count("BEGIN") * 3 < texts.count("BEGIN")      # alone: a transaction each
 
 
 def test_a_pools_sessions_take_the_settings_the_callers_session_changed(db: str) -> None:

@@ -6,7 +6,8 @@ whatif.Hypothetical.ensure), not on what the session was asked before. So a
 session can take many questions in one pipeline, in any order, and answer
 each as it would alone: per question, the hypopg calls that make its
 indexes, then its EXPLAINs (explain.Round, each its own statements: workload
-text is never joined with other SQL in one string). Questions on different
+text is never joined with other SQL in one string), all in one READ ONLY
+transaction while their settings are the same (explain_script.Shared). Questions on different
 tables are sent side by side; one that must drop an index created in the same
 pipeline (its oid is not known yet) waits for the next round trip.
 
@@ -22,9 +23,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import psycopg
+from psycopg import pq
 
 from ..connect import lost
 from ..explain import Plan, Round, deallocate, end_failed
+from ..explain_script import Shared
 from .analysis import Analysis
 from .candidates import Candidate
 from .selection import Ident
@@ -89,6 +92,8 @@ def _interleaved(asks: list[Ask], block: list[int]) -> list[int]:
 def _block(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], order: list[int],
            out: list[P | None]) -> bool:
     conn = costing.conn
+    # One READ ONLY transaction for the block's plans, not one each (explain_script.Shared).
+    shared = None if conn.info.transaction_status == pq.TransactionStatus.INTRANS else Shared()
     waiting: list[tuple[int, list[Round]]] = []
     sent: list[Round] = []
 
@@ -113,9 +118,12 @@ def _block(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], orde
                     texts: list[str | None] = [None, *costing.reorderings(ask.analysis, ask.config)]
                     rounds = costing.rounds(ask.analysis, texts)
                     for r in rounds:
-                        r.send(conn)
+                        r.send(conn, shared)
                     sent.extend(rounds)
                     waiting.append((i, rounds))
+                if shared is not None:
+                    with conn.cursor() as cur:
+                        shared.close(cur)
             except (psycopg.Error, ValueError) as exc:
                 # Raised once the pipeline block is left (as explain.Round.run does).
                 failure = exc

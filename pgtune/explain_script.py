@@ -1,0 +1,146 @@
+"""The statements an EXPLAIN Round sends (pgtune.explain.Round): its transaction, the settings it plans under,
+its PREPAREs, one EXPLAIN per value scenario, the end; and ``Shared``, one transaction for many Rounds.
+
+Every plan is made in a READ ONLY transaction (a READ ONLY savepoint inside a
+caller's transaction) with LOCAL settings, rolled back after: a statement can
+be planned but never change data, and nothing it set outlives it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import pq
+
+STMT_NAME = "pgtune_explain"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One EXPLAIN of a round trip: EXECUTE of the prepared statement ``name`` with ``args`` (None: generic)."""
+
+    name: str | None          # None: the statement has no $n and is explained as it stands
+    args: list[str] | None
+    text: str | None = None   # a statement of its own to PREPARE first (some values inlined)
+    nparams: int = 0
+    types: str = ""
+
+
+
+def deallocate(conn: psycopg.Connection[Any], name: str) -> None:
+    """Free pgtune's prepared statement ``name`` if it exists (never DEALLOCATE ALL: psycopg has its own)."""
+    row = conn.execute("SELECT /* pgtune */ count(*) FROM pg_catalog.pg_prepared_statements WHERE name = %s",
+                       (name,), prepare=False).fetchone()
+    if row and row[0]:
+        # Gone in between is fine: after a ROLLBACK psycopg sends DEALLOCATE ALL before the next statement
+        # when it holds prepared statements of its own (its _pg3_N), and that takes ours too.
+        with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
+            conn.execute(f"DEALLOCATE /* pgtune */ {name}", prepare=False)
+
+
+_SAVEPOINT = "SAVEPOINT /* pgtune */ pgtune_explain"
+_END_SAVEPOINT = ["ROLLBACK /* pgtune */ TO SAVEPOINT pgtune_explain", "RELEASE /* pgtune */ SAVEPOINT pgtune_explain"]
+
+
+def end_failed(conn: psycopg.Connection[Any], nested: bool) -> None:
+    """After a failure skipped the rest of a Round's pipeline: end its transaction (its savepoint when nested)."""
+    if nested:
+        if conn.info.transaction_status == pq.TransactionStatus.INERROR:
+            for step in _END_SAVEPOINT:
+                conn.execute(step, prepare=False)
+    elif conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        conn.execute("ROLLBACK /* pgtune */", prepare=False)
+
+
+@dataclass(frozen=True)
+class Script:
+    """A Round's statements: its transaction, the settings it plans under, its PREPAREs, (plan_cache_mode,
+    EXPLAIN) per scenario, the end of the transaction; the names it prepares (freed after the plans)."""
+
+    begin: list[str]
+    setup: list[str]          # set_config(..., true) calls: LOCAL, they end with the transaction
+    role: list[str]
+    prepares: list[str]
+    lasts: list[tuple[str, str]]
+    end: list[str]
+    names: list[str]
+
+
+class Shared:
+    """One READ ONLY transaction for the Rounds of a pipeline (analyze.batch), instead of one each.
+
+    Rounds that plan under the same settings (statement_timeout, the role's
+    search_path and policies' settings, SET LOCAL ROLE) join the open one; a
+    Round under other settings ends it and opens its own. plan_cache_mode is
+    set only when a plan needs another than the one set. ``close`` ends the
+    last one before the pipeline is synced for good. Nothing a plan does
+    needs undoing between Rounds: EXPLAIN without ANALYZE runs nothing, and
+    HypoPG's indexes live outside transactions. Not for a caller's open
+    transaction (a Round nests its own savepoint there).
+    """
+
+    def __init__(self) -> None:
+        self.key: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        self.mode = ""
+
+    def join(self, cur: psycopg.Cursor[Any], s: Script) -> str:
+        """Queue what opens a transaction under ``s``'s settings unless one is open; the mode set in it."""
+        key = (tuple(s.setup), tuple(s.role))
+        if key != self.key:
+            self.close(cur)
+            for step in [*s.begin, select(s.setup), *s.role]:
+                cur.execute(step, prepare=False)
+            self.key, self.mode = key, ""
+        return self.mode
+
+    def close(self, cur: psycopg.Cursor[Any]) -> None:
+        if self.key is not None:
+            cur.execute("ROLLBACK /* pgtune */", prepare=False)
+            self.key = None
+
+
+def select(calls: list[str]) -> str:
+    """One statement sets them all for this transaction only (set_config(..., true) is SET LOCAL)."""
+    return f"SELECT /* pgtune */ {', '.join(calls)}"
+
+
+def mode_call(mode: str) -> str:
+    return f"pg_catalog.set_config('plan_cache_mode', '{mode}', true)"
+
+
+def script(query: str, options: str, nparams: int, timeout_ms: int, types: str, runs: list[Run],
+           context: list[str], role: str | None, nested: bool = False) -> Script:
+    """A Round's statements; ``context``: the set_config calls of the session it plans in (explain.PlanContext),
+    ``role``: its SET LOCAL ROLE."""
+    # PREPARE + a forced generic plan (or, with values, a custom plan) on every version.
+    # EXPLAIN (GENERIC_PLAN) (16+) cannot go through the extended protocol: its $n must then be
+    # bound, and the planner folds the values.
+    calls = ["pg_catalog.set_config('standard_conforming_strings', 'on', true)",
+             f"pg_catalog.set_config('statement_timeout', '{int(timeout_ms)}', true)",
+             # Whatever session this is: a forced generic plan sampled by pg_qualstats can crash the backend
+             # (set only where the setting exists: connect.QUALSTATS_OFF).
+             "CASE WHEN pg_catalog.current_setting('pg_qualstats.enabled', true) IS NOT NULL "
+             "THEN pg_catalog.set_config('pg_qualstats.enabled', 'off', true) END",
+             *context]      # the role's search_path, what its policies read (PlanContext)
+    names = []
+    prepares = []
+    if any(r.name == STMT_NAME for r in runs):
+        prepares.append(f"PREPARE /* pgtune */ {STMT_NAME}{types} AS {query}")
+        names.append(STMT_NAME)
+    lasts: list[tuple[str, str]] = []
+    for r in runs:
+        if r.name is None:
+            lasts.append(("", f"EXPLAIN /* pgtune */ ({options}) {query}"))
+            continue
+        if r.text is not None:
+            prepares.append(f"PREPARE /* pgtune */ {r.name}{r.types} AS {r.text}")
+            names.append(r.name)
+        count = r.nparams if r.text is not None else nparams
+        lasts.append(("force_custom_plan" if r.args else "force_generic_plan",
+                      f"EXPLAIN /* pgtune */ ({options}) EXECUTE {r.name}({', '.join(r.args or ['NULL'] * count)})"))
+    begin = [_SAVEPOINT, "SET /* pgtune */ TRANSACTION READ ONLY"] if nested else ["BEGIN /* pgtune */ READ ONLY"]
+    return Script(begin, calls, [role] if role is not None else [], prepares, lasts,
+                  _END_SAVEPOINT if nested else ["ROLLBACK /* pgtune */"], names)
