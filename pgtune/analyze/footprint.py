@@ -26,7 +26,9 @@ class Footprint:
 
     def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog, write_scale: float) -> None:
         self.conn, self.catalog, self.write_scale = conn, catalog, write_scale
-        self.distinct: dict[tuple[TableKey, tuple[str, ...]], float | None] = {}   # sampled key counts
+        self.samples: dict[tuple[TableKey, tuple[str, ...], tuple[str, ...]], sizing.KeySample | None] = {}
+        # Sampled key counts of several keys or an expression (calibration.Pricing reads it as it fills).
+        self.distinct: dict[tuple[TableKey, tuple[str, ...]], float | None] = {}
         self.forecasts: dict[Ident, int] = {}
         self.kept: dict[tuple[TableKey, str], float | None] = {}    # sampled shares of partial predicates
 
@@ -62,15 +64,28 @@ class Footprint:
         return self._forecast_on(cand.table, cand)
 
     def _forecast_on(self, on: TableKey, cand: Candidate) -> int:
-        """The forecast of ``cand``'s index on ``on`` (the candidate's table, or one of its partitions)."""
-        distinct = None
+        """The forecast of ``cand``'s index on ``on`` (the candidate's table, or one of its partitions).
+
+        A sample pays where a wrong guess costs megabytes: on small tables the
+        model's guess will do. It gives the distinct count of several keys or
+        an expression (one column's is pg_stats'), and the tuple size wherever
+        a width is not the type's own: pg_stats' avg_width, from ANALYZE's
+        random sample, moved the forecast between runs (u2's R5).
+        """
         table = self.catalog.tables.get(on)
         rows = table.reltuples if table else 0.0
-        # A sample pays where a wrong guess costs megabytes: on small tables the model's guess will do.
-        if (len(cand.keys) > 1 or any(k.expression is not None for k in cand.keys)) and rows >= SAMPLE_ROWS:
-            key = (on, tuple(k.ident for k in cand.keys))
-            if key not in self.distinct:
-                self.distinct[key] = sizing.sample_distinct(self.conn, on, cand.keys, rows)
-            distinct = self.distinct[key]
-        return sizing.forecast(self.catalog, on, cand.keys, include=cand.include,
-                               fraction=self.share_kept(cand), distinct=distinct)
+        several = len(cand.keys) > 1 or any(k.expression is not None for k in cand.keys)
+        cols = self.catalog.table_columns(on)
+        exact = all(k.expression is None and sizing.exact(cols.get(k.column)) for k in cand.keys) and all(
+            sizing.exact(cols.get(c)) for c in cand.include)
+        sample = None
+        if rows >= SAMPLE_ROWS and (several or not exact):
+            key = (on, tuple(k.ident for k in cand.keys), cand.include)
+            if key not in self.samples:
+                self.samples[key] = sizing.sample_keys(self.conn, on, cand.keys, rows, include=cand.include)
+            sample = self.samples[key]
+            if several:
+                self.distinct[key[:2]] = sample.distinct if sample is not None else None
+        return sizing.forecast(self.catalog, on, cand.keys, include=cand.include, fraction=self.share_kept(cand),
+                               distinct=sample.distinct if sample is not None and several else None,
+                               tuple_bytes=sample.tuple_bytes if sample is not None and not exact else None)
