@@ -229,12 +229,13 @@ def set_search_path(text: str) -> str | None:
     return ", ".join(names)
 
 
-def read_roles(conn: psycopg.Connection[Any], userids: Iterable[int], session_path: tuple[str, ...],
-               sessions: dict[int, tuple[str, str]] | None = None) -> Roles:
-    """The given roles' views of the connected database, and its tables under row security;
-    ``sessions``: per userid, the search_path its sessions SET (read_session_paths), which wins."""
+def read_roles(conn: psycopg.Connection[Any], userids: Iterable[int], session_path: tuple[str, ...], *,
+               database: str | None = None, sessions: bool = True) -> Roles:
+    """The given roles' views of the connected database, and its tables under row security: the one builder
+    suggest, health's guards and the HOT reading share. ``sessions``: the search_path a role's sessions SET
+    (read_session_paths, in ``database``'s pg_stat_statements) wins over its configured one (u2's F8)."""
     out = Roles(session_path=session_path)
-    sessions = sessions or {}
+    set_paths = read_session_paths(conn, database) if sessions else {}
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.load("server_search_path"))
         default = cur.fetchone()
@@ -243,7 +244,7 @@ def read_roles(conn: psycopg.Connection[Any], userids: Iterable[int], session_pa
         cur.execute(catalog_sql.load("role_settings"), {"roles": sorted(set(userids))})
         for r in cur.fetchall():
             setting = r["search_path"]
-            session = sessions.get(int(r["oid"]))
+            session = set_paths.get(int(r["oid"]))
             if session is not None:
                 setting = session[0]
             out.roles[int(r["oid"])] = Role(

@@ -35,7 +35,7 @@ from .capture import (
 )
 from .connect import lost
 from .errors import InputError, MissingCapability
-from .roles import Roles, read_roles, read_session_paths, role_oid
+from .roles import Roles, read_roles, role_oid
 from .sqltext import unqualified_relations
 
 HIDDEN_TEXT = "<insufficient privilege>"   # pg_stat_statements' text for other roles' statements
@@ -148,8 +148,8 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
     writes = read_writes(conn, (workload or WorkloadFilter()).database) if from_server else None
     userids = {st.userid for st in statements if st.userid is not None}
     userids |= {w.userid for w in writes or [] if w.userid is not None}
-    sessions = read_session_paths(conn, (workload or WorkloadFilter()).database) if from_server else None
-    roles = read_roles(conn, userids, catalog.search_path, sessions)
+    roles = read_roles(conn, userids, catalog.search_path, database=(workload or WorkloadFilter()).database,
+                       sessions=from_server)
     scale = write_window_scale(conn) if from_server else 0.0
     left_out = read_adhoc(conn, workload or WorkloadFilter()) if from_server else []
     left_out += found_schemas(roles, catalog, statements)

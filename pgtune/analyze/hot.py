@@ -199,7 +199,7 @@ def read(conn: psycopg.Connection[Any], catalog: Catalog, roles: Roles | None = 
                                                           int(r["fillfactor"]), int(r["indexes"]))
                       for r in cur.fetchall()}
     if roles is None:
-        roles = read_roles(conn, {int(r["userid"]) for r in rows}, catalog.search_path)
+        roles = read_roles(conn, {int(r["userid"]) for r in rows}, catalog.search_path, database=database)
     for r in rows:
         found_set = set_columns(r["query"])
         if found_set is None:
