@@ -25,6 +25,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql, history
+from ..capture import Catalog
 from ..plan import Layout
 from .model import CheckId, Finding
 
@@ -57,16 +58,14 @@ def tool_of(layout: Layout) -> str | None:
     return next((tool for tool, lay in TOOLS.values() if lay == layout), None)
 
 
-def owner(conn: psycopg.Connection[Any]) -> Owner | None:
-    """The migration tool that manages this database, from its ledger table (sql/migration_ledgers.sql)."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(catalog_sql.load("migration_ledgers"))
-        rows = cur.fetchall()
-    if not rows:
+def owner(catalog: Catalog) -> Owner | None:
+    """The migration tool that manages this database, from its ledger table (Catalog.ledgers, the one reading of
+    sql/migration_ledgers.sql that Catalog.prisma_managed answers from too)."""
+    if not catalog.ledgers:
         return None
-    r = rows[0]        # _prisma_migrations sorts first: Prisma's ledger wins where several stand
-    tool, layout = TOOLS[r["ledger"]]
-    return Owner(tool, f"{r['schema']}.{r['ledger']}", layout)
+    schema, ledger = catalog.ledgers[0]    # _prisma_migrations sorts first: Prisma's ledger wins where several stand
+    tool, layout = TOOLS[ledger]
+    return Owner(tool, f"{schema}.{ledger}", layout)
 
 
 def built_by(conn: psycopg.Connection[Any], schema: str = history.DEFAULT_SCHEMA) -> dict[tuple[str, str], BuiltBy]:
