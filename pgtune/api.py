@@ -23,7 +23,7 @@ from .baseline import Measurement
 from .baseline_pace import paced
 from .baseline_warm import warm_predictions
 from .capabilities import Capabilities, probe
-from .capture import Statement
+from .capture import Catalog, Statement, read_catalog
 from .config import ConfigOptions, ConfigReport, Profile, ProfileConfig, Snapshot, Storage, compute_profile
 from .config import migration as config_migration
 from .config import run as run_config
@@ -34,7 +34,7 @@ from .connect import force_session_settings
 from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
 from .errors import InputError, PgtuneError, from_psycopg
-from .health import EmittedMigration, HealthReport
+from .health import EmittedMigration, HealthReport, drop_replaced
 from .health import build_migration as build_health_migration
 from .health import run as run_health
 from .plan import Migration
@@ -96,6 +96,7 @@ class EmitOptions:
     trust_functions: bool = False                 # with measure: run non-VOLATILE user functions too
     layout: plan.Layout = plan.Layout.PGTUNE      # or the files Prisma Migrate, Flyway, golang-migrate run
     constraints: bool = False                     # also write the proposed CHECK constraints (opt-in)
+    drop_replaced: bool = True                    # a last phase drops the indexes the new ones make redundant
 
     def __post_init__(self) -> None:
         check_timeout(self.lock_timeout, "--lock-timeout")
@@ -163,7 +164,7 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
                       say, catalog=snap.catalog) if opts.constraints else ConstraintAdvice())
     result = Suggestion(advice, checks)
     if emit is not None:
-        result.migration, result.directory = emit_migration(conn, result, emit, progress=say)
+        result.migration, result.directory = emit_migration(conn, result, emit, progress=say, catalog=snap.catalog)
     if prisma is not None and schema is not None:
         result.prisma = prisma_advice.for_indexes(schema, advice.indexes, checks.constraints)
         if prisma.write:
@@ -184,8 +185,9 @@ def write_prisma(schema: prisma_schema.PrismaSchema, advice: PrismaAdvice) -> No
 
 @_library_errors
 def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, options: EmitOptions, *,
-                   progress: Progress | None = None) -> tuple[Migration, Path]:
-    """Group the advice into phases, capture each target's baseline plan, write the folder."""
+                   progress: Progress | None = None, catalog: Catalog | None = None) -> tuple[Migration, Path]:
+    """Group the advice into phases, capture each target's baseline plan, write the folder; a last phase drops
+    the existing indexes the new ones make redundant (health.replaced: health's guards, u2's R6)."""
     say = progress or (lambda _m: None)
     # A partitioned table's index is built partition by partition (ON ONLY, then CONCURRENTLY on each, ATTACH).
     parts = plan.partitions.read(conn, [(s.schema, s.table) for s in suggestion.indexes.indexes])
@@ -195,6 +197,12 @@ def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, option
                            constraints=[c for c in suggestion.constraints.constraints if c.confidence.written]
                            if options.constraints else [],
                            partitions=parts)
+    if options.drop_replaced and options.layout == plan.Layout.PGTUNE:
+        drop, kept = drop_replaced(conn, suggestion.indexes, catalog or read_catalog(conn),
+                                         len(migration.phases) + 1, options.layout)
+        suggestion.indexes.hints.extend(kept)
+        if drop is not None:
+            migration = replace(migration, phases=[*migration.phases, drop])
     return _write_migration(conn, migration, options, say)
 
 

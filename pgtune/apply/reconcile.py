@@ -182,6 +182,13 @@ class StepGuard:
             raise ApplyFailed(
                 f"phase {self.phase.number}: {step.label} has changed since emit (now {one_line(st.definition, 200)}); "
                 "pgtune will not drop or rebuild an index it did not review: re-run pgtune health --emit")
+        if step.action == Action.DROP and step.relies_on is not None:
+            keeper = self.states.index(step.relies_on.schema, step.relies_on.name)
+            if keeper is None or not keeper.valid:
+                raise ApplyFailed(
+                    f"phase {self.phase.number}: {step.label} is dropped only once {step.relies_on}, which serves "
+                    f"in its place, is built and valid; it is {'not built' if keeper is None else 'INVALID'}: "
+                    "apply the phase that builds it first")
         return None
 
     def _before_rollback(self, step: Step) -> StepResult | None:

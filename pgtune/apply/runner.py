@@ -164,6 +164,7 @@ class Applier:
                 else:
                     todo.append(phase)
             self._check_dependents(history, todo, force, report)
+            self._check_own_drops(m.phases, states, todo, force, report)
             for phase in todo:
                 self._run_phase(history, phase, Direction.DOWN, report)
                 report.phases_run.append(phase.number)
@@ -178,6 +179,22 @@ class Applier:
                 f"phase {phase.number} was not applied by pgtune, yet {', '.join(found)} stand as planned (built "
                 f"outside pgtune apply): left in place; run {phase.down_file} by hand to remove them, or pgtune "
                 f"apply --phase {phase.number} to adopt them (then rollback drops them)")
+
+    def _check_own_drops(self, phases: list[Phase], states: dict[int, PhaseState], todo: list[Phase], force: bool,
+                         report: Report) -> None:
+        """Refuse to drop an index a later phase of this migration, applied and staying, dropped another in favour
+        of (u2's R6: the index a new one made redundant): the table would be left with neither."""
+        going = {Name(s.schema, s.name) for p in todo for s in p.up if s.is_index and s.action == Action.CREATE}
+        staying = [p for p in phases if p not in todo and states.get(p.number) == PhaseState.APPLIED]
+        for p in staying:
+            for s in p.up:
+                if s.action == Action.DROP and s.relies_on in going:
+                    why = (f"phase {p.number} dropped {s.name} because {s.relies_on} serves in its place, and this "
+                           f"rollback drops {s.relies_on}")
+                    if not force:
+                        raise ApplyFailed(f"rollback refused: {why}; roll phase {p.number} back first, or use --force")
+                    report.warnings.append(f"--force: {why}")
+                    return
 
     def _check_dependents(self, history: History, phases: list[Phase], force: bool, report: Report) -> None:
         """Refuse to drop an index that a later migration, applied now, relies on (issue 23.6).

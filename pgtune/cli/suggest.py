@@ -88,6 +88,9 @@ from .shell import (
               help="With --emit: time each read-only targeted statement (with the values it is planned with; "
                    "best of 3-7 runs, 10 s each, 60 s in all) as verify's baseline; else verify compares "
                    "planner costs only.")
+@click.option("--keep-redundant", is_flag=True,
+              help="With --emit: keep the existing indexes a new one makes redundant (by default the last phase "
+                   "drops them, once the new index is valid, under health's guards; rollback builds them again).")
 @layout_option
 @click.option("--no-constraints", is_flag=True, help="Do not propose CHECK constraints.")
 @click.option("--constraints", "with_constraints", is_flag=True,
@@ -105,7 +108,8 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
             min_rows: int, max_indexes: int | None, max_index_mb: float | None, size_basis: str, no_hypopg: bool,
             trial_dsn: str | None, no_index_kinds: bool,
             emit_dir: str | None, lock_timeout: str, statement_timeout: str, first_phase_share: float,
-            analyze: bool, layout: str, no_constraints: bool, with_constraints: bool, constraint_timeout: str,
+            analyze: bool, keep_redundant: bool, layout: str, no_constraints: bool, with_constraints: bool,
+            constraint_timeout: str,
             prisma_schema: Path | None, write: bool) -> None:
     """Propose indexes for the statements in pg_stat_statements.
 
@@ -140,7 +144,8 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
         constraints=not no_constraints, constraint_timeout_ms=to_ms(constraint_timeout),
         index_kinds=not no_index_kinds)
     emit = emit_choice(emit_dir, layout, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
-                       first_phase_share=first_phase_share, measure=analyze, constraints=with_constraints)
+                       first_phase_share=first_phase_share, measure=analyze, constraints=with_constraints,
+                       drop_replaced=not keep_redundant)
     statements = None
     if queries_file is not None:
         statements = read_queries_stream(queries_file, getattr(queries_file, "name", "-"), progress,
@@ -149,15 +154,21 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
             connections((trial_dsn,) if trial_dsn else ()) as trials:
         result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
                              prisma=prisma, role=as_role, trial=trials[0] if trials else None)
-    if result.migration is not None:
-        click.echo(wrote(result.migration.id, len(result.migration.phases), result.directory, layout), err=True)
-        if layout == Layout.PRISMA:
-            click.echo("prisma: a failed concurrent build leaves its migration failed: drop the INVALID index, "
-                       "then `npx prisma migrate resolve --rolled-back <folder>` (see the file's comments)", err=True)
+    _say_written(result, layout)
     if fmt == Format.JSON:
         emit_json(result.as_dict())
     else:
         render(result, left_out=result.migration is not None and not with_constraints)
+
+
+def _say_written(result: api.Suggestion, layout: str) -> None:
+    """The stderr lines for a migration --emit wrote."""
+    if result.migration is None:
+        return
+    click.echo(wrote(result.migration.id, len(result.migration.phases), result.directory, layout), err=True)
+    if layout == Layout.PRISMA:
+        click.echo("prisma: a failed concurrent build leaves its migration failed: drop the INVALID index, "
+                   "then `npx prisma migrate resolve --rolled-back <folder>` (see the file's comments)", err=True)
 
 
 def render(result: api.Suggestion, left_out: bool) -> None:

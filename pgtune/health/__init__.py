@@ -14,9 +14,10 @@ from .emit import build as build_migration
 from .model import CheckId, EmittedMigration, Finding, HealthReport, Severity
 from .provenance import annotate, built_by, owner
 from .registry import CHECKS
+from .replaced import drop_phase as drop_replaced
 
 __all__ = ["CHECKS", "Check", "CheckId", "EmittedMigration", "Finding", "HealthMigration", "HealthReport", "Severity",
-           "build_migration", "run"]
+           "build_migration", "drop_replaced", "run"]
 
 
 def run(conn: psycopg.Connection[Any], only: Iterable[str] = (), skip: Iterable[str] = (), *,
