@@ -82,3 +82,17 @@ def test_an_index_another_statement_plans_with_is_kept(db: str, conn: psycopg.Co
     assert result.migration is not None
     assert not [e for p in result.migration.phases for e in p.existing], result.migration.phases
     assert any("ev_account_idx" in h and "kept" in h for h in result.indexes.hints), result.indexes.hints
+
+
+@pytest.mark.needs_hypopg
+def test_without_the_workload_plans_nothing_is_dropped(db: str, conn: psycopg.Connection[Any],
+                                                       tmp_path: Path) -> None:
+    """A --queries file on a database without pg_stat_statements: the guard cannot read the workload's plans."""
+    conn.execute(EVENTS)
+    conn.execute("VACUUM ANALYZE ev")
+    conn.execute("DROP EXTENSION pg_stat_statements")
+    result = emitted(conn, tmp_path / "mig",
+                     "SELECT id, note FROM ev WHERE account = 7 AND day BETWEEN '2026-03-01' AND '2026-03-04';\n")
+    assert result.migration is not None
+    assert not [e for p in result.migration.phases for e in p.existing], result.migration.phases
+    assert any("ev_account_idx" in h and "could not be read" in h for h in result.indexes.hints), result.indexes.hints

@@ -21,6 +21,8 @@ import psycopg
 from .._text import one_line
 from ..analyze import Advice
 from ..capture import Catalog
+from ..connect import lost
+from ..errors import PgtuneError
 from ..plan import ExistingIndex, IndexFix, Layout, Phase, PhaseStep
 from .checks import catalog_rows
 from .emit import restore_statements
@@ -36,7 +38,13 @@ def drop_phase(conn: psycopg.Connection[Any], advice: Advice, catalog: Catalog, 
         return None, []
     restore = {(r["schema"], r["index"]): r for r in catalog_rows(conn, "health_indexes")}
     tool, built = owner(catalog), built_by(conn)
-    used = statements_using(conn, {old for _, old in pairs})
+    try:
+        used = statements_using(conn, {old for _, old in pairs})
+    except (PgtuneError, psycopg.Error) as exc:      # no pg_stat_statements (a --queries file): nothing is dropped
+        if lost(conn):
+            raise
+        return None, [f"existing index {old} kept beside {ix.name}: the workload's plans could not be read "
+                      f"({one_line(str(exc), 100)})" for ix, old in pairs]
     drops: dict[tuple[str, str], ExistingIndex] = {}
     kept: list[str] = []
     for ix, old in pairs:
