@@ -349,3 +349,31 @@ def test_a_foreign_key_served_by_an_index_on_its_leading_column(conn: psycopg.Co
     conn.execute("SELECT pg_stat_reset()")
     unused = api.health(conn, only=["unused-index"], min_stats_age_s=0)
     assert [f.index for f in unused.findings] == ["alerts_ruleId_idx"]      # never the key's only index
+
+
+HASH_FK = """
+CREATE TABLE polls (id text PRIMARY KEY);
+CREATE TABLE options (id text PRIMARY KEY, poll_id text NOT NULL REFERENCES polls (id) ON DELETE CASCADE,
+                      voter_id text REFERENCES polls (id));
+CREATE INDEX options_poll_id_idx ON options USING hash (poll_id);
+INSERT INTO polls SELECT 'p' || i FROM generate_series(1, 3000) i;
+INSERT INTO options SELECT 'o' || i || '-' || k, 'p' || i, NULL
+FROM generate_series(1, 3000) i, generate_series(1, 3) k;
+ANALYZE;
+"""
+
+
+def test_a_hash_index_on_a_foreign_key_serves_it(conn: psycopg.Connection[Any]) -> None:
+    """u3's R3: Prisma's ``@@index([pollId], type: Hash)`` is the key's index: the delete's check probes it.
+
+    health neither reports the key as unindexed (a b-tree twin) nor lets
+    unused-index drop the hash index; the key with no index at all is still reported.
+    """
+    conn.execute(HASH_FK)
+    plan = conn.execute("EXPLAIN SELECT 1 FROM ONLY options x WHERE poll_id = 'p42' FOR KEY SHARE OF x").fetchall()
+    assert "options_poll_id_idx" in " ".join(r[0] for r in plan), plan
+    report = api.health(conn, only=["foreign-key-without-index"])
+    assert [f.evidence["constraint"] for f in report.findings] == ["options_voter_id_fkey"]
+    conn.execute("SELECT pg_stat_reset()")
+    unused = api.health(conn, only=["unused-index"], min_stats_age_s=0)
+    assert "options_poll_id_idx" not in [f.index for f in unused.findings]

@@ -9,7 +9,7 @@ from . import hot, sizing
 from .advisor import Options, advise, suggest, valued
 from .beyond import after_selection, check_trial
 from .bind import Role, Shape, bind
-from .candidates import FK_PREFIX_ROWS, Candidate, Origin, serves_foreign_key, serves_index
+from .candidates import FK_PREFIX_ROWS, Candidate, Origin, hash_serves, serves_foreign_key, serves_index
 from .extended_stats import StatisticsProposal
 from .model import (
            Advice,
@@ -27,5 +27,5 @@ from .selection import SizeBasis, StepKind
 
 __all__ = ["FK_PREFIX_ROWS", "Advice", "AnalyzedStatement", "Candidate", "CurvePoint", "IndexSuggestion", "Method",
            "Options", "Origin", "QueryRef", "Rejected", "Role", "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped",
-           "StatisticsProposal", "StepKind", "ValueSource", "advise", "after_selection", "bind", "check_trial", "hot",
-           "serves_foreign_key", "serves_index", "sizing", "suggest", "valued", "weighted_cost"]
+           "StatisticsProposal", "StepKind", "ValueSource", "advise", "after_selection", "bind", "check_trial",
+           "hash_serves", "hot", "serves_foreign_key", "serves_index", "sizing", "suggest", "valued", "weighted_cost"]

@@ -355,6 +355,16 @@ FK_PREFIX_ROWS = 100
 """Rows per value an index on part of a foreign key may leave its check to filter (a delete then reads that many)."""
 
 
+def hash_serves(index: Index, fk: ForeignKey) -> bool:
+    """A hash index on a one-column key's column serves its check: the check is one equality.
+
+    Prisma writes ``@@index([pollId], type: Hash)`` as such an index; the delete's
+    check probes it, so a b-tree beside it would be a second index for one job.
+    """
+    return (index.method == "hash" and index.is_valid and index.predicate is None
+            and len(fk.columns) == 1 and tuple(index.columns) == tuple(fk.columns))
+
+
 def serves_foreign_key(index: Index, fk: ForeignKey, catalog: Catalog) -> bool:
     """Can the server find a parent's child rows through ``index`` when the parent is deleted?
 
@@ -366,7 +376,7 @@ def serves_foreign_key(index: Index, fk: ForeignKey, catalog: Catalog) -> bool:
     narrow the lead is. A partial index never serves: the check reads every row.
     """
     keys = tuple(IndexKey(c) for c in fk.columns)
-    if serves_index(index, Candidate(fk.table_key, keys, len(keys), foreign_key=fk)):
+    if serves_index(index, Candidate(fk.table_key, keys, len(keys), foreign_key=fk)) or hash_serves(index, fk):
         return True
     ikeys = index_keys(index)
     if ikeys is None or index.predicate is not None:

@@ -16,7 +16,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql, ddl
-from ..analyze import FK_PREFIX_ROWS, Candidate, serves_foreign_key, serves_index, sizing
+from ..analyze import FK_PREFIX_ROWS, Candidate, hash_serves, serves_foreign_key, serves_index, sizing
 from ..capture import Catalog, read_catalog
 from ..connect import lost
 from . import partitions
@@ -200,7 +200,7 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
         keys = tuple(ddl.IndexKey(c) for c in fk.columns)
         cand = Candidate(fk.table_key, keys, len(keys), foreign_key=fk)
         existing = catalog.indexes_on(fk.table_key)
-        if any(serves_index(i, cand) for i in existing):
+        if any(serves_index(i, cand) or hash_serves(i, fk) for i in existing):
             continue
         part = next((i for i in existing if serves_foreign_key(i, fk, catalog)), None)
         if part is not None:
