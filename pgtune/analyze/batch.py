@@ -96,8 +96,6 @@ def _block(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], orde
     shared = None if conn.info.transaction_status == pq.TransactionStatus.INTRANS else Shared()
     waiting: list[tuple[int, list[Round]]] = []
     sent: list[Round] = []
-    if hypo is not None:
-        hypo.tidy()         # every plan asked before this block has been read
 
     def read() -> None:
         if hypo is not None:

@@ -113,7 +113,6 @@ class Hypothetical:
         self.leaves: Leaves = leaves or (lambda key: [key])
         self.per_leaf: set[TableKey] = set()   # partitioned tables HypoPG refused an index on
         self.names: dict[str, int] = {}   # hypopg's index name -> candidate position
-        self.gone: list[str] = []         # names of dropped ones, forgotten once no plan read can hold them (tidy)
         self.present: dict[Ident, list[tuple[int, str]]] = {}   # what the planner sees now: oids, names
         self.on_table: dict[TableKey, dict[Ident, None]] = {}    # the same, by table, in creation order
         self.sizes: dict[Ident, int] = {}
@@ -138,7 +137,6 @@ class Hypothetical:
         gets the same cost in any session, after any history (a pool of
         sessions answers as one session would).
         """
-        self.tidy()
         drops, creates = self._diff(cands, tables)
         if len(drops) + len(creates) <= 1:
             for key in drops:
@@ -197,9 +195,7 @@ class Hypothetical:
         if drops:       # one statement for them all
             oids = []
             for key in drops:
-                present = self.present.pop(key)
-                oids += [oid for oid, _ in present]
-                self.gone += [name for _, name in present]
+                oids += [oid for oid, _ in self.present.pop(key)]
                 self.on_table[key[0]].pop(key, None)
             self.conn.execute(_DROP_ALL, (oids,))
         if creates:     # one statement for them all, made in their order
@@ -234,7 +230,6 @@ class Hypothetical:
 
     def drop(self, key: Ident) -> None:
         made = self.present.pop(key)
-        self.gone += [name for _, name in made]
         self.on_table[key[0]].pop(key, None)
         for oid, _ in made:
             self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (oid,))
@@ -332,19 +327,9 @@ class Hypothetical:
         """``plan``'s cost with the descents of its hypothetical b-trees priced in (without pricing: as planned)."""
         return self.calibration.corrected(plan.plan) if self.calibration is not None and plan.plan else plan.cost
 
-    def tidy(self) -> None:
-        """Forget the names of the indexes dropped (a plan sent since may still name them until it is read: call
-        this only when none is waiting); HypoPG names each index anew, and 20,000 statements make many."""
-        for name in self.gone:
-            self.names.pop(name, None)
-            if self.calibration is not None:
-                self.calibration.descents.pop(name, None)
-        self.gone = []
-
     def reset(self) -> None:
         self.queued, self.waiting = {}, []
         self.conn.execute("SELECT /* pgtune */ hypopg_reset()")
-        self.gone += list(self.names)
-        self.tidy()
+        self.names.clear()
         self.present.clear()
         self.on_table.clear()
