@@ -170,6 +170,7 @@ def test_every_fixable_finding_in_one_migration(db: str, conn: psycopg.Connectio
     assert indexes(conn) == before          # the drops are back, the foreign-key index is gone
 
 
+@pytest.mark.needs_qualstats
 def test_verify_guards_the_statements_that_used_a_dropped_index(db: str, conn: psycopg.Connection[Any],
                                                                 tmp_path: Path) -> None:
     conn.execute(KINDS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from pgtune.analyze import hot
@@ -29,7 +30,13 @@ GRANT SELECT, UPDATE ON app.account TO {role};
 """
 
 
+PG18_SET = ("pg_stat_statements 18 records SET with its value as $1: a session's search_path cannot be read "
+            "from it there")
+
+
 def _app_workload(db: str, conn: psycopg.Connection[Any]) -> None:
+    if conn.info.server_version >= 180000:
+        pytest.skip(PG18_SET)
     role = f"app_{conn.info.dbname}"
     conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
     conn.execute(sql.SQL(SCHEMA).format(role=sql.Identifier(role)))

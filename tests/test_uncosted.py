@@ -82,6 +82,7 @@ def test_a_headline_over_a_small_part_of_the_workload_says_what_it_leaves_out(db
     assert any("were not costed (1 unknown-table" in h for h in doc["hints"]), doc["hints"]
 
 
+@pytest.mark.needs_hypopg
 def test_the_skipped_list_shows_the_costliest_unplannable_statement_first(db: str, conn: Any) -> None:
     """u2's R3: the skipped list's first lines were the bind-time skips (INSERTs with no filter, a DBA's
     pg_stat_statements queries) and the statement that could not be planned came after them, out of sight."""
