@@ -8,7 +8,7 @@ the suggest → constraints → plan → baseline → emit pipeline exists once.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -34,7 +34,7 @@ from .connect import force_session_settings
 from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
 from .errors import InputError, PgtuneError, from_psycopg
-from .health import EmittedMigration, HealthReport, drop_replaced
+from .health import Declared, EmittedMigration, HealthReport, drop_replaced
 from .health import build_migration as build_health_migration
 from .health import run as run_health
 from .plan import Migration
@@ -363,7 +363,8 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
     schema = prisma_schema.load(prisma.schema) if prisma is not None else None   # a bad file fails first
     if emit is not None:
         plan.check_writable(emit.directory or Path("migrations"), emit.layout)
-    report = run_health(conn, only, skip, replicas=replicas, min_stats_age_s=min_stats_age_s, min_rows=min_rows)
+    report = run_health(conn, only, skip, replicas=replicas, min_stats_age_s=min_stats_age_s, min_rows=min_rows,
+                        declared=_declared(schema) if schema is not None else None)
     if prisma is not None and schema is not None:
         advice = prisma_advice.for_health(schema, report.findings)
         if prisma.write:
@@ -376,6 +377,14 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
         report.migration = EmittedMigration(m.id, str(folder) if m.phases else "",
                                             [f"{p.number}: {p.name}" for p in m.phases], built.left_out)
     return report
+
+
+def _declared(schema: prisma_schema.PrismaSchema) -> Declared:
+    """The index names the schema declares on a table (none for a table no model maps)."""
+    def names(table_schema: str, table: str) -> Collection[str]:
+        model = schema.model_for(table_schema, table)
+        return model.index_names if model is not None else ()
+    return names
 
 
 @_library_errors

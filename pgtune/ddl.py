@@ -124,6 +124,20 @@ def name(value: str) -> str:
     return str(maybe_double_quote_name(value))
 
 
+# PostgreSQL keeps 63 bytes of a name; Prisma cuts its default names so that the suffix survives.
+_MAX_NAME = 63
+
+
+def prisma_name(table: str, columns: Sequence[str], suffix: str) -> str:
+    """The name Prisma gives a key or index declared without ``map:`` (its ConstraintNames rules).
+
+    ``table_pkey`` (no columns), ``table_columns_key`` (unique), ``table_columns_idx``. Past 63
+    bytes the part before the suffix is cut, never the suffix, nor a character in two.
+    """
+    head = "_".join([table, *columns]).encode()[:_MAX_NAME - len(suffix) - 1].decode("utf-8", "ignore")
+    return f"{head}_{suffix}"
+
+
 def index_name(table: str, keys: tuple[IndexKey, ...], suffix: str = "idx", *,
                where_label: str | None = None, include: tuple[str, ...] = ()) -> str:
     """Deterministic name ``<table>_<col>_<col>_idx``, at most 63 bytes.

@@ -7,7 +7,7 @@ text: an index is dropped or rebuilt CONCURRENTLY, a constraint VALIDATEd.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,9 @@ from ..connect import lost
 from . import partitions
 from .model import CheckId, Finding, Severity
 from .partitions import attached
+
+# (schema, table) -> the names of the indexes the application's schema declares on that table.
+Declared = Callable[[str, str], Collection[str]]
 
 LARGE_INDEX = 1 << 20          # index-larger-than-table: below 1 MB the comparison is noise
 SEQUENCE_WARNING = 0.75        # share of its range a sequence may use before a warning…
@@ -42,6 +45,7 @@ class Context:
     notes: list[str] = field(default_factory=list)    # a check that could not run says why here
     min_rows: float = 1000                               # foreign-key-without-index: smaller tables are left out
     read: dict[str, Any] = field(default_factory=dict)   # catalog reads shared by the checks of one run
+    declared: Declared | None = None     # the index names the application's ORM schema declares (--prisma-schema)
 
     def rows(self, name: str) -> list[dict[str, Any]]:
         """The rows of sql/<name>.sql on the primary, read once per run."""
@@ -111,37 +115,6 @@ def invalid_index(ctx: Context) -> list[Finding]:
             f"no query uses it{note}",
             {"definition": r["definition"], "index_bytes": r["index_bytes"], "unique": r["is_unique"]},
             [drop_statement(conn, r["schema"], r["index"]), ddl.recreate_index(r["definition"])]))
-    return out
-
-
-def _same(r: dict[str, Any]) -> tuple[Any, ...]:
-    """What makes two indexes the same index, whatever their names."""
-    return (r["schema"], r["table"], r["method"], tuple(r["attnums"]), r["key_count"], tuple(r["opclasses"]),
-            tuple(r["collations"]), tuple(r["options"]), r["expressions"], r["predicate"])
-
-
-def duplicate_index(ctx: Context) -> list[Finding]:
-    conn = ctx.conn
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for r in ctx.rows("health_indexes"):
-        if r["is_valid"]:
-            groups.setdefault(_same(r), []).append(r)
-    out = []
-    for same in groups.values():
-        if len(same) < 2:
-            continue
-        # Keep one a partitioned index holds (it cannot be dropped alone), one that backs a constraint (or the
-        # unique one), else the oldest.
-        keep = min(same, key=lambda r: (not attached(r), not r["is_protected"], not r["is_unique"], r["oid"]))
-        for r in same:
-            if r is keep or r["is_protected"] or attached(r):
-                continue
-            out.append(Finding(
-                CheckId.DUPLICATE_INDEX, Severity.WARNING, r["schema"], r["table"], r["index"],
-                f"{partitions.kind(r)} {r['index']} duplicates {keep['index']}: the same keys, twice the writes",
-                {"duplicate_of": keep["index"], "definition": r["definition"], "index_bytes": ctx.tree().size(r),
-                 **ctx.tree().evidence(r)},
-                [drop_statement(conn, r["schema"], r["index"], r["partitioned"])]))
     return out
 
 

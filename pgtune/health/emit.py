@@ -205,7 +205,7 @@ def _drops(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
                                 f"--layout {TOOLS_LAYOUT[tool]}" + (" and --prisma-schema (remove its line in the "
                                 "same change)" if tool == "Prisma Migrate" else ""))
                 continue
-            if check == "hot-blocking-index" and not f.fix:     # info: the reads need it, a person decides
+            if not f.fix:     # hot-blocking: the reads need it; duplicate: which one the schema declares is unknown
                 left_out.append(f"{check} on {f.index}: no automatic fix ({f.message.rpartition('; ')[2]})")
                 continue
             keeper = f.evidence.get("duplicate_of") or f.evidence.get("covered_by")

@@ -6,7 +6,6 @@ from .checks import (
     Check,
     bloated_index,
     bloated_table,
-    duplicate_index,
     foreign_key_without_index,
     index_larger_than_table,
     invalid_index,
@@ -17,6 +16,7 @@ from .checks import (
     unused_index,
     xid_wraparound_risk,
 )
+from .duplicates import duplicate_index
 from .hot_blocking import hot_blocking_index
 from .model import CheckId, Severity
 

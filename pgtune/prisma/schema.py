@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from .. import ddl
 from ..errors import InputError
 
 _BLOCK = re.compile(r"^[ \t]*(model|enum|view|type|generator|datasource)[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*\{",
@@ -220,26 +221,12 @@ def _map_arg(args: str) -> str | None:
     return _unescape(found.group(1)) if found else None
 
 
-# PostgreSQL keeps 63 bytes of a name; Prisma cuts its default names so that the suffix survives.
-_MAX_NAME = 63
-
-
 def _default_name(model: Model, kind: KeyKind, names: list[str]) -> str:
-    """The database name Prisma gives a key or index declared without ``map:`` (its ConstraintNames rules).
-
-    Primary key: table_pkey; unique: table_columns_key; index: table_columns_idx. When
-    the name would pass 63 bytes, the part before the suffix is cut, never the suffix.
-    """
+    """The database name Prisma gives a key or index declared without ``map:`` (ddl.prisma_name)."""
     if kind == KeyKind.ID:
-        return _cut(model.table, _MAX_NAME - len("_pkey")) + "_pkey"
+        return ddl.prisma_name(model.table, (), "pkey")
     columns = [next((f.column for f in model.fields if f.name == n), n) for n in names]
-    suffix = "_key" if kind == KeyKind.UNIQUE else "_idx"
-    return _cut("_".join([model.table, *columns]), _MAX_NAME - len(suffix)) + suffix
-
-
-def _cut(text: str, limit: int) -> str:
-    """At most ``limit`` bytes of ``text``, never splitting a character."""
-    return text.encode()[:limit].decode("utf-8", "ignore")
+    return ddl.prisma_name(model.table, columns, "key" if kind == KeyKind.UNIQUE else "idx")
 
 
 def _blank_comments(text: str) -> str:
