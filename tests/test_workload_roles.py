@@ -126,3 +126,16 @@ def test_a_search_path_the_application_sets_per_session_resolves_its_names(db: s
     # Which of (website_id), (created_at) leads moves with the load; the table is umami's.
     assert {(ix["schema"], ix["table"]) for ix in doc["indexes"]} == {("umami", "website_event")}, doc["indexes"]
     assert row["cost_after"] is not None and row["cost_after"] < row["cost_before"] / 2, row
+
+
+def test_a_role_the_server_does_not_have_is_refused(db: str, conn: psycopg.Connection[Any]) -> None:
+    """u3's R7: a misspelled --workload-role found no statement and exited 0, as if the workload were served."""
+    conn.execute(SETUP)
+    for i in range(50):
+        conn.execute('SELECT id, total FROM orders WHERE "customerId" = %s', (i,))
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--no-constraints", "--workload-role", conn.info.user,
+                                   "--workload-role", "No_Such_Role"])
+    assert out.exit_code == 2, out.output
+    assert out.stderr.strip().splitlines() == [
+        "pgtune: --workload-role 'No_Such_Role': no such role on this server (names are case-sensitive)"], out.stderr
+    assert "Traceback" not in out.output

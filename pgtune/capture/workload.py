@@ -46,6 +46,11 @@ def read_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter | None = N
                              (f.database,)).fetchone()
         if found != (1,):
             raise InputError(f"--database {f.database!r}: no such database on this server")
+    if f.roles:
+        unknown = [r[0] for r in conn.execute(catalog_sql.load("workload_unknown_roles"), {"roles": list(f.roles)})]
+        if unknown:
+            raise InputError(f"--workload-role {', '.join(map(repr, unknown))}: no such role on this server "
+                             "(names are case-sensitive)")
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.compose("workload_statements"),
                     {"limit": f.top, "min_calls": f.min_calls, "min_mean_ms": f.min_mean_ms,
