@@ -9,7 +9,11 @@ STABLE can still write through dblink, in a session READ ONLY does not cover.
 So by default a statement that calls any function, operator or cast defined
 outside pg_catalog is not run (a cast to an enum, or to a domain over a
 built-in type whose checks call only built-in code, runs pg_catalog's code and
-is allowed), and views are expanded and checked the same way;
+is allowed), and views are expanded and checked the same way. One exception:
+an operator an installed extension provides and does not label VOLATILE
+(citext's ``=``: a packaged comparison a DBA installed, not the application's
+code), judged among the operators the server resolves for the statement, not
+every operator of the same symbol (u3's R1);
 ``trust_functions`` (the DBA's explicit opt-in) lets non-VOLATILE user
 functions through. Tables with row-level security (policies are user
 expressions) and foreign tables (another server) are never run. As a second
@@ -19,20 +23,25 @@ guard the execution itself happens inside BEGIN READ ONLY … ROLLBACK
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from pglast import ast
+from pglast.stream import RawStream
+from pglast.visitors import Visitor
 from psycopg import sql
 
 from . import catalog_sql
+from .connect import lost
 from .explain import PlanContext, covers, explain, prepare_text
 from .sqltext import ParseFailed, names, parse, parse_one, text, walk
 
 _WRITES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
 MAX_VIEW_DEPTH = 8
+PROBE_VIEW = "pgtune_operator_probe"
 TRUST_HINT = "(verify --trust-functions runs non-VOLATILE user functions)"
 
 
@@ -94,7 +103,8 @@ def _inspect(conn: psycopg.Connection[Any], root: ast.Node, trust: bool, *, dept
             return f"calls a user-defined function: {', '.join(f'{r[0]}.{r[1]}' for r in rows)} {TRUST_HINT}"
     if operators:
         rows = conn.execute(catalog_sql.load("readonly_operators"),
-                            {"names": sorted(operators), "trust": trust}).fetchall()
+                            {"oids": _operators_used(conn, root), "names": sorted(operators),
+                             "trust": trust}).fetchall()
         if rows:
             return ("uses an operator backed by a user-defined or volatile function: "
                     + ", ".join(f"{r[0]} ({r[1]}.{r[2]})" for r in rows) + f" {TRUST_HINT}")
@@ -107,6 +117,40 @@ def _inspect(conn: psycopg.Connection[Any], root: ast.Node, trust: bool, *, dept
         if reason:
             return reason
     return None
+
+
+class _NoParameters(Visitor):
+    """$n becomes NULL: a view holds no parameter, and an untyped NULL resolves operators as an untyped $n does."""
+
+    def visit_ParamRef(self, _ancestors: Any, _node: ast.ParamRef) -> ast.A_Const:
+        return ast.A_Const(isnull=True)
+
+
+def _operators_used(conn: psycopg.Connection[Any], root: ast.Node) -> list[int] | None:
+    """The oids of the operators ``root`` uses, as the server resolves them; None when it cannot tell.
+
+    A symbol names many operators (citext's ``=`` beside pg_catalog's): the
+    server resolves which one by the operand types. A temporary view over the
+    statement records that choice in pg_depend; it is created in a transaction
+    rolled back at once, under a short lock_timeout. On a standby, in a READ ONLY
+    transaction or without the TEMP privilege it cannot be made: None.
+    """
+    probe = copy.deepcopy(root)      # parse() caches its trees
+    _NoParameters()(probe)
+    view = sql.Identifier("pg_temp", PROBE_VIEW)
+    create = sql.SQL("CREATE /* pgtune */ TEMPORARY VIEW {} AS SELECT 1 FROM ({}) AS q").format(
+        view, sql.SQL(str(RawStream()(probe))))      # the printer's text of one parsed SELECT
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute("SELECT /* pgtune */ pg_catalog.set_config('lock_timeout', '1s', true)")
+            conn.execute(create)
+            rows = conn.execute(catalog_sql.load("readonly_operators_used"),
+                                {"view": view.as_string(conn)}).fetchall()
+    except psycopg.Error:
+        if lost(conn):
+            raise
+        return None
+    return [int(r[0]) for r in rows]
 
 
 def _relation(conn: psycopg.Connection[Any], name: str, trust: bool, *, depth: int, seen: set[str]) -> str | None:
