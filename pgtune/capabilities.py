@@ -139,6 +139,9 @@ class Capabilities:
             out.append("pg_qualstats is not loaded: add it to shared_preload_libraries (ALTER SYSTEM SET "
                        "shared_preload_libraries = 'pg_stat_statements,pg_qualstats'), restart, then "
                        f"CREATE EXTENSION pg_qualstats; {gain}")
+        elif self.qualstats_preloaded is None and not self.qualstats_installed:
+            out.append("whether pg_qualstats is in shared_preload_libraries cannot be read by this role (superuser "
+                       "or pg_read_all_settings only); if it is, run CREATE EXTENSION pg_qualstats; " + gain)
         elif not self.qualstats_installed:
             out.append(f"pg_qualstats is preloaded but not installed: run CREATE EXTENSION pg_qualstats; {gain}")
         return out

@@ -1,7 +1,8 @@
 -- Finds what this server and role can do for pgtune: version, pg_stat_statements
 -- (preloaded and installed here), hypopg (available and installed), pg_qualstats
 -- (available, preloaded, installed, sample rate, table size), stats privileges.
--- pgss_preloaded is NULL when the role may not read shared_preload_libraries.
+-- pgss_preloaded is NULL when the role may not read shared_preload_libraries;
+-- qualstats_preloaded then too, unless pg_qualstats' own setting tells.
 SELECT /* pgtune */ current_setting('server_version_num')::int AS server_version_num,
        current_setting('server_version') AS server_version,
        current_database() AS database,
@@ -14,9 +15,13 @@ SELECT /* pgtune */ current_setting('server_version_num')::int AS server_version
        EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions a WHERE a.name = 'hypopg') AS hypopg_available,
        EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'hypopg') AS hypopg_installed,
        EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions a WHERE a.name = 'pg_qualstats') AS qualstats_available,
-       'pg_qualstats' = ANY (string_to_array(replace(
+       coalesce('pg_qualstats' = ANY (string_to_array(replace(
            (SELECT s.setting FROM pg_catalog.pg_settings AS s WHERE s.name = 'shared_preload_libraries'),
-           ' ', ''), ',')) AS qualstats_preloaded,
+           ' ', ''), ',')),
+           -- a role that may not read the list: the library, once loaded, defines pg_qualstats.max as an
+           -- integer (a placeholder left by the configuration alone is a string); absent, it cannot tell
+           (SELECT s.vartype = 'integer' FROM pg_catalog.pg_settings AS s WHERE s.name = 'pg_qualstats.max'))
+           AS qualstats_preloaded,
        EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_qualstats') AS qualstats_installed,
        current_setting('pg_qualstats.sample_rate', true) AS qualstats_sample_rate,
        current_setting('pg_qualstats.max', true)::int AS qualstats_max,

@@ -46,7 +46,7 @@ def render(caps: Capabilities, problems: list[str], hints: list[str]) -> None:
         ["pg_stat_statements preloaded", _yn(caps.pgss_preloaded)],
         ["pg_stat_statements installed", _yn(caps.pgss_installed)],
         ["hypopg installed", _yn(caps.hypopg_installed)],
-        ["pg_qualstats preloaded", _yn(bool(caps.qualstats_preloaded))],
+        ["pg_qualstats preloaded", _yn(caps.qualstats_preloaded)],
         ["pg_qualstats installed", _yn(caps.qualstats_installed)],
         ["pg_qualstats sample rate", caps.qualstats_sample_rate or "-"],
         ["pg_qualstats entries", _fill(caps)],
@@ -67,5 +67,7 @@ def _fill(caps: Capabilities) -> str:
     return text + (", full)" if caps.qualstats_full else ")")
 
 
-def _yn(flag: bool) -> str:
+def _yn(flag: bool | None) -> str:
+    if flag is None:      # a setting this role may not read (shared_preload_libraries: superuser-only)
+        return style("cannot tell (this role cannot read shared_preload_libraries)", fg="yellow")
     return style("yes", fg="green") if flag else style("no", fg="red")
