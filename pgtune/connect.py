@@ -6,8 +6,10 @@ conninfo, which lets libpq read ``PG*`` variables, the service file and ``.pgpas
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import warnings
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -54,6 +56,7 @@ def from_prisma(url: str) -> str:
     if parts.scheme not in ("postgres", "postgresql") or not pairs:
         return url
     names = {k for k, _ in pairs}
+    _known(names)
     if not names & (PRISMA_POOL | PRISMA_ONLY | {"schema", "pgbouncer"}):
         return url
     if any(k == "pgbouncer" and v.lower() == "true" for k, v in pairs):
@@ -73,6 +76,41 @@ def from_prisma(url: str) -> str:
         merged = [v for k, v in kept if k == "options"]
         kept = [(k, v) for k, v in kept if k != "options"] + [("options", " ".join([*merged, option]))]
     return urlunsplit(parts._replace(query=urlencode(kept, quote_via=quote)))
+
+
+def _known(names: set[str]) -> None:
+    """Refuse a URL parameter neither libpq nor Prisma reads, naming the one it looks like (``shema``: schema)."""
+    known = {d.keyword.decode() for d in psycopg.pq.Conninfo.get_defaults()} | PRISMA_POOL | PRISMA_ONLY | {
+        "schema", "pgbouncer"}
+    for name in sorted(names - known):
+        like = difflib.get_close_matches(name, sorted(known), n=1)
+        raise InputError(f"the URL's parameter {name!r} is not one libpq or Prisma reads"
+                         + (f": did you mean {like[0]}=?" if like else ""))
+
+
+def url_schema(dsn: str) -> str | None:
+    """The schema a Prisma URL's ``?schema=`` names (None: none, or not a URL)."""
+    try:
+        parts = urlsplit(dsn)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:
+        return None
+    if parts.scheme not in ("postgres", "postgresql"):
+        return None
+    return next((v for k, v in pairs if k == "schema" and v), None)
+
+
+class UrlWarning(UserWarning):
+    """Something in the connection URL that is likely a mistake but does not stop pgtune."""
+
+
+def _warn_schema(conn: psycopg.Connection[Any], dsn: str) -> None:
+    """?schema= names a schema this database does not have: the application's unqualified names resolve nowhere."""
+    schema = url_schema(dsn)
+    if schema is not None and conn.execute(catalog_sql.load("schema_exists"), {"name": schema}).fetchone() == (False,):
+        warnings.warn(UrlWarning(f"the URL's ?schema={schema} names no schema of database {conn.info.dbname}: "
+                                 "unqualified table names resolve in the other schemas of the search_path"),
+                      stacklevel=3)
 
 
 def _secrets(dsn: str) -> list[str]:
@@ -138,6 +176,7 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
         ) from None
     try:
         force_session_settings(conn)
+        _warn_schema(conn, resolve_dsn(dsn))
     except psycopg.Error as exc:
         conn.close()
         raise from_psycopg(exc) from None

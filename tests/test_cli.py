@@ -202,3 +202,23 @@ def test_a_prisma_database_url_works_as_the_application_role(db: str, conn) -> N
     pooled = CliRunner().invoke(cli, ["check"], env={"DATABASE_URL": base + "?pgbouncer=true&schema=x"})
     assert pooled.exit_code == 2 and len(pooled.stderr.strip().splitlines()) == 1
     assert "pgbouncer=true" in pooled.stderr and "directUrl" in pooled.stderr
+
+
+def test_a_misspelled_prisma_schema_parameter_is_named(db: str, conn) -> None:  # type: ignore[no-untyped-def]
+    """u3: ?shema=app read as a connection failure of an "unparsable DSN"; ?schema= naming no schema said nothing."""
+    from urllib.parse import quote
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(db)
+    base = f"postgresql://{params['user']}@{quote(str(params['host']), safe='')}:{params['port']}/{params['dbname']}"
+    typo = CliRunner().invoke(cli, ["check"], env={"DATABASE_URL": base + "?shema=app&connection_limit=5"})
+    assert typo.exit_code == 2 and typo.stderr.strip().splitlines() == [
+        "pgtune: the URL's parameter 'shema' is not one libpq or Prisma reads: did you mean schema=?"], typo.stderr
+    conn.execute("CREATE SCHEMA app")
+    missing = CliRunner().invoke(cli, ["check"], env={"DATABASE_URL": base + "?schema=ap"})
+    warned = [x for x in missing.stderr.splitlines() if "warning" in x]
+    assert warned == [f"pgtune: warning: the URL's ?schema=ap names no schema of database {params['dbname']}: "
+                      "unqualified table names resolve in the other schemas of the search_path"], missing.stderr
+    right = CliRunner().invoke(cli, ["check"], env={"DATABASE_URL": base + "?schema=app"})
+    assert "warning" not in right.stderr, right.stderr

@@ -12,6 +12,7 @@ import functools
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -24,7 +25,7 @@ from .. import api
 from .._text import one_line
 from ..apply import IndexSize
 from ..config.units import parse_size
-from ..connect import connect, redact, resolve_dsn
+from ..connect import UrlWarning, connect, redact, resolve_dsn
 from ..duration import check_timeout
 from ..errors import Interrupted, PgtuneError
 from ..plan import Layout
@@ -71,12 +72,25 @@ def _redact_argv(text: str, argv: list[str]) -> str:
     return redact(text, "")
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """pgtune's own warnings as one line on stderr; any other as Python prints it."""
+    if issubclass(category, UrlWarning):
+        click.echo(f"pgtune: warning: {message}", err=True)
+    else:
+        _python_warning(message, category, filename, lineno, file, line)
+
+
+_python_warning = warnings.showwarning
+
+
 class Group(click.Group):
     """Runs click without its own error printing, so that usage errors are redacted too."""
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
+        warnings.showwarning = _show_warning
         try:
             return super().main(argv, prog_name, complete_var, standalone_mode=False,
                                 windows_expand_args=windows_expand_args, **extra)
