@@ -304,6 +304,15 @@ def add_check(schema: str, table: str, constraint: str, check: str) -> str:
             f"CHECK ({_print(_expr(check))}) NOT VALID")
 
 
+def check_on(add: str, schema: str, table: str) -> str:
+    """The ADD CONSTRAINT ``add`` (add_check's) made on another table: same name, same rule."""
+    node = _own_copy(add)
+    if not isinstance(node, ast.AlterTableStmt):
+        raise ValueError(f"not an ALTER TABLE: {add[:60]}")
+    node.relation = _range_var(schema, table)
+    return _print(node)
+
+
 def validate_constraint(schema: str, table: str, constraint: str) -> str:
     """Scans under SHARE UPDATE EXCLUSIVE: reads and writes go on."""
     return f"ALTER TABLE {qualified(schema, table)} VALIDATE CONSTRAINT {name(constraint)}"

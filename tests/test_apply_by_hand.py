@@ -16,14 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from click.testing import CliRunner
+from psycopg import sql
 
 from pgtune import plan
 from pgtune.apply import Applier
 from pgtune.cli import cli
 from pgtune.cluster import find_bindir
+from pgtune.errors import ApplyFailed
 
-from .helpers import ORDERS_BY_USER, emitted, run, shop
+from .helpers import ORDERS_BY_USER, emitted, run, shop, with_item_count
 
 
 def _two_phases(conn: psycopg.Connection[Any], folder: Path) -> plan.Migration:
@@ -101,3 +104,48 @@ def test_where_a_migration_tool_manages_the_database_a_hand_built_index_is_left(
     back = Applier(conn, tmp_path / "mig").rollback()
     assert ix.name in _indexes(conn)
     assert any("01_down.sql" in s.note for s in back.steps if ix.name in s.statement)
+
+
+def _check_phases(conn: psycopg.Connection[Any], folder: Path) -> tuple[plan.Migration, list[plan.Phase]]:
+    shop(conn)
+    with_item_count(conn)
+    run(conn, ORDERS_BY_USER, [(i,) for i in range(1, 11)])
+    m = emitted(conn, folder, constraints=True).migration
+    assert m is not None
+    checks = [p for p in m.phases if p.step in (plan.PhaseStep.ADD_NOT_VALID, plan.PhaseStep.VALIDATE)]
+    assert len(checks) == 2 and checks[0].constraints, [p.step for p in m.phases]
+    return m, checks
+
+
+def _constraints(conn: psycopg.Connection[Any]) -> dict[str, bool]:
+    return dict(conn.execute("SELECT conname, convalidated FROM pg_constraint WHERE contype = 'c' "
+                             "AND conrelid = '\"order\"'::regclass").fetchall())
+
+
+def test_a_check_phase_run_by_psql_is_adopted_and_rolled_back(db: str, conn: psycopg.Connection[Any],
+                                                              tmp_path: Path) -> None:
+    """u3: apply refused the CHECK that the phase's own NOT VALID + VALIDATE, run with psql, had added."""
+    folder = tmp_path / "mig"
+    m, (add, validate) = _check_phases(conn, folder)
+    before = _constraints(conn)
+    for phase in (add, validate):
+        _psql(db, folder / phase.up_file)
+    names = {k.name for k in add.constraints}
+    assert {n for n, ok in _constraints(conn).items() if ok} >= names
+    report = Applier(conn, folder).apply()
+    notes = [s.note for s in report.steps if s.phase == add.number and "ADD CONSTRAINT" in s.statement]
+    assert notes and all("adopted" in n for n in notes), notes
+    Applier(conn, folder).rollback()
+    assert _constraints(conn) == before        # the CHECK the psql run added is not orphaned
+
+
+def test_a_check_of_the_same_name_but_another_rule_is_still_refused(db: str, conn: psycopg.Connection[Any],
+                                                                    tmp_path: Path) -> None:
+    folder = tmp_path / "mig"
+    m, (add, _) = _check_phases(conn, folder)
+    k = add.constraints[0]
+    conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (id > -1) NOT VALID").format(
+        sql.Identifier(k.schema, k.table), sql.Identifier(k.name)))
+    with pytest.raises(ApplyFailed, match="already exists"):
+        Applier(conn, folder).apply()
+    assert k.name in _constraints(conn)

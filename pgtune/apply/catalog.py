@@ -14,10 +14,12 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pgerrors
+from psycopg import sql
 from psycopg.rows import dict_row
 
-from .. import catalog_sql
+from .. import catalog_sql, ddl
 from .._text import Progress, one_line
+from ..connect import lost
 from ..errors import ApplyFailed
 from ..plan import AttachedIndex, Name, partitions
 from .retry import LockRetry
@@ -119,6 +121,26 @@ class ObjectStates:
 
     def constraint(self, schema: str, table: str, name: str) -> ConstraintState | None:
         return self.constraints([(schema, table, name)]).get((schema, table, name))
+
+    def same_check(self, schema: str, table: str, name: str, add: str) -> bool:
+        """Is the CHECK ``name`` on the table the rule ``add`` (ALTER TABLE … ADD CONSTRAINT) makes? The planned
+        one is added to a temporary copy of the table's columns and both printed by the server, then rolled back."""
+        probe = sql.Identifier("pg_temp", "pgtune_check_probe")
+        try:
+            with self.conn.transaction(force_rollback=True):
+                self.conn.execute(f"SET LOCAL lock_timeout = '{CATALOG_LOCK_TIMEOUT}'")
+                self.conn.execute(sql.SQL("CREATE /* pgtune */ TEMPORARY TABLE {} (LIKE {})").format(
+                    probe, sql.Identifier(schema, table)))
+                self.conn.execute(ddl.check_on(add, "pg_temp", "pgtune_check_probe"))
+                rows = self.conn.execute(catalog_sql.load("check_definitions"), {
+                    "name": name, "table": sql.Identifier(schema, table).as_string(self.conn),
+                    "probe": probe.as_string(self.conn)}).fetchall()
+        except psycopg.Error:
+            if lost(self.conn):
+                raise
+            return False          # the rule cannot be made on the columns as they are now: not the same
+        found = {bool(r[0]): r[1] for r in rows}
+        return len(found) == 2 and found[True] == found[False]
 
     def extension(self, name: str) -> ExtensionState | None:
         """An installed extension, and what outside it uses it (rollback drops it only when nothing does)."""

@@ -106,9 +106,9 @@ class StepGuard:
         return self._adopt(step, st.oid)
 
     def _adopt(self, step: Step, oid: int) -> StepResult:
-        """An index exactly as planned, valid, under the name emit found free: this phase's script run by hand
-        (the README lets psql run it). It is adopted, so that rollback drops it, unless another pgtune migration
-        owns it or a migration tool that may have made it manages the database (u2's R1)."""
+        """An index (valid) or CHECK exactly as planned, under the name emit found free: this phase's script run by
+        hand (the README lets psql run it). It is adopted, so that rollback drops it, unless another pgtune
+        migration owns it or a migration tool that may have made it manages the database (u2's R1)."""
         key = step.key or ""
         other = self.history.owner_elsewhere(key, oid)
         ledger = None if step.name.endswith("pgtune_idx") else self.states.migration_ledger()
@@ -117,7 +117,8 @@ class StepGuard:
                              "planned: adopted, rollback drops it", owned=True, oid=oid)
         whose = (f"migration {other} built it" if other is not None else
                  f"{ledger} says a migration tool manages this database and may have made it")
-        return self.skip(step, f"an identical index of this name exists ({whose}): not pgtune's to adopt, rollback "
+        what = "index" if step.is_index else "constraint"
+        return self.skip(step, f"an identical {what} of this name exists ({whose}): not pgtune's to adopt, rollback "
                          f"leaves it; if {self.phase.up_file} built it, run {self.phase.down_file} by hand",
                          owned=False, oid=oid)
 
@@ -137,11 +138,13 @@ class StepGuard:
         con = self.states.constraint(step.schema, step.table, step.name)
         if con is None:
             return None
-        if not self._ours(step, con.oid):
+        if self._ours(step, con.oid):
+            return self.skip(step, "constraint exists (created by this migration)", owned=True, oid=con.oid)
+        if not self.states.same_check(step.schema, step.table, step.name, step.sql[0]):
             raise ApplyFailed(
-                f"phase {self.phase.number}: {step.label} already exists and was not created by this migration; "
-                "pgtune will not adopt it (rollback would drop it): rename or drop it, or re-emit")
-        return self.skip(step, "constraint exists (created by this migration)", owned=True, oid=con.oid)
+                f"phase {self.phase.number}: {step.label} already exists with another rule and was not created by "
+                "this migration; pgtune will not adopt it (rollback would drop it): rename or drop it, or re-emit")
+        return self._adopt(step, con.oid)      # the same rule: this phase's script run by hand (psql)
 
     def _before_extension(self, step: Step) -> StepResult | None:
         """An extension already installed is left as it is; it is pgtune's only if this migration made it."""
