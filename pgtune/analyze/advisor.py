@@ -36,6 +36,7 @@ from .candidates import (
     Candidate,
     for_foreign_keys,
     from_shape,
+    hash_twin,
     kept_unused,
     made_redundant,
     merge,
@@ -197,11 +198,12 @@ class _Advisor:
             return False        # --exclude: no proposal of any origin (a foreign key's included)
         if 0 <= table.reltuples < self.opts.min_rows:
             return False
-        # An existing index on the same keys already does the work; a second one
-        # only to INCLUDE a column is not worth its writes.
+        # An existing index already does the work (the same keys, a hash index's
+        # equality lookups); a second one only to INCLUDE a column is not worth
+        # its writes.
         bare = replace(cand, include=())
         existing = self.catalog.indexes_on(cand.table)
-        if any(serves_index(i, bare) for i in existing):
+        if any(serves_index(i, bare) or hash_twin(i, bare) for i in existing):
             return False
         invalid = [i for i in existing if not i.is_valid and serves_index(replace(i, is_valid=True), bare)]
         for index in invalid:       # a twin would leave the INVALID one behind, still slowing every write
