@@ -42,6 +42,7 @@ from .candidates import (
     merge,
     serves,
     serves_index,
+    unique_pins,
 )
 from .costing import Costing, WhatIf, price_many, settle, twins, what_if
 from .footprint import Footprint
@@ -199,11 +200,11 @@ class _Advisor:
         if 0 <= table.reltuples < self.opts.min_rows:
             return False
         # An existing index already does the work (the same keys, a hash index's
-        # equality lookups); a second one only to INCLUDE a column is not worth
-        # its writes.
+        # equality lookups, a unique key the candidate pins to one row); a second
+        # one only to INCLUDE a column is not worth its writes.
         bare = replace(cand, include=())
         existing = self.catalog.indexes_on(cand.table)
-        if any(serves_index(i, bare) or hash_twin(i, bare) for i in existing):
+        if any(serves_index(i, bare) or hash_twin(i, bare) or unique_pins(i, bare) for i in existing):
             return False
         invalid = [i for i in existing if not i.is_valid and serves_index(replace(i, is_valid=True), bare)]
         for index in invalid:       # a twin would leave the INVALID one behind, still slowing every write

@@ -379,6 +379,18 @@ def hash_twin(index: Index, cand: Candidate) -> bool:
             and cand.equality == 1 and cand.keys[0].expression is None and tuple(index.columns) == cand.columns)
 
 
+def unique_pins(index: Index, cand: Candidate) -> bool:
+    """Does a unique index on columns ``cand`` compares by equality already find its one row?
+
+    ``(id, deleted)`` behind a primary key on ``id`` has at most one row to
+    filter, sort or cover: the second index would only cost writes (u3's R5).
+    """
+    if not (index.is_unique and index.is_valid and index.predicate is None) or None in index.columns:
+        return False
+    pinned = {k.column for k in cand.keys[:cand.equality] if k.expression is None}
+    return bool(index.columns) and set(index.columns) <= pinned
+
+
 def serves_foreign_key(index: Index, fk: ForeignKey, catalog: Catalog) -> bool:
     """Can the server find a parent's child rows through ``index`` when the parent is deleted?
 
