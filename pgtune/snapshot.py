@@ -145,7 +145,8 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
         if oid is None:
             raise InputError(f"--role {role!r}: no such role on this server")
         statements = [st if st.userid is not None else replace(st, userid=oid) for st in statements]
-    writes = read_writes(conn, (workload or WorkloadFilter()).database) if from_server else None
+    filt = workload or WorkloadFilter()
+    writes = read_writes(conn, filt.database, filt.roles) if from_server else None
     userids = {st.userid for st in statements if st.userid is not None}
     userids |= {w.userid for w in writes or [] if w.userid is not None}
     roles = read_roles(conn, userids, catalog.search_path, database=(workload or WorkloadFilter()).database,
@@ -230,7 +231,8 @@ def charge_window_writes(catalog: Catalog, roles: Roles, writes: list[WriteState
         if counted - own > WINDOW_GAP:
             told.append((counted - own, f"{ddl.qualified(*key)}: charged {own:,} written rows (the workload's "
                                         f"statements in pg_stat_statements' window), not the {counted:,.0f} its "
-                                        "counters give that window: a load or restore before it?"))
+                                        "counters give that window: a load or restore before it, or a superuser's "
+                                        "left out beside the application's roles?"))
     return [t for _, t in sorted(told, reverse=True)[:3]]
 
 

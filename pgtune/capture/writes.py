@@ -47,8 +47,14 @@ def target(query: str) -> tuple[str | None, str] | None:
     return None
 
 
-def read_writes(conn: psycopg.Connection[Any], database: str | None = None) -> list[WriteStatement] | None:
-    """The writing statements of pg_stat_statements; None where it cannot be read (then nothing is known)."""
+def read_writes(conn: psycopg.Connection[Any], database: str | None = None,
+                roles: tuple[str, ...] = ()) -> list[WriteStatement] | None:
+    """The writing statements of pg_stat_statements; None where it cannot be read (then nothing is known).
+
+    Without ``roles`` (the workload filter's), a superuser's writes beside the
+    application's roles are left out, as its reads are: a person's one-off load
+    is no upkeep the application pays (u4's F1 on formbricks).
+    """
     found = conn.execute(catalog_sql.load("extension_schema"), {"name": "pg_stat_statements"}).fetchone()
     if found is None:
         return None
@@ -56,7 +62,7 @@ def read_writes(conn: psycopg.Connection[Any], database: str | None = None) -> l
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             cur.execute(catalog_sql.compose("write_statements",
                 statements=sql.Identifier(found[0], "pg_stat_statements")),
-                {"database": database, "limit": MAX_WRITE_STATEMENTS})
+                {"database": database, "roles": list(roles) or None, "limit": MAX_WRITE_STATEMENTS})
             rows = cur.fetchall()
     except psycopg.Error:
         return None
