@@ -26,7 +26,7 @@ from .._text import Progress
 from ..capture import Statement, WorkloadFilter, sample_row
 from ..snapshot import Snapshot, snapshot
 from ..sqltext import StatementKind
-from . import calibration, extended_stats, partitions, pool, reasons, unhelped, written
+from . import calibration, curve, extended_stats, partitions, pool, reasons, unhelped, written
 from .analysis import Analysis, Evidence, analyze, bind_all, delete_target
 from .bind import JOIN
 from .candidates import (
@@ -264,11 +264,13 @@ class _Advisor:
                             ahead=AHEAD * sessions.jobs if sessions.jobs > 1 else 0,
                             twins=twins([analyses[p] for p in costed]))
             result = greedy.run(seeds)
-            steps = result.prefix(self._budget(), self.opts.max_indexes, self.opts.size_basis)
-            chosen = greedy.prune(Selection.configuration(steps))
+            points = curve.points(greedy, result, self.opts.size_basis)
+            point = curve.pick(points, self._budget(), self.opts.max_indexes, self.opts.size_basis)
+            chosen = list(point.chosen)
             kept = {ident(c) for c in chosen}
-            self.advice.left_out = [self._name(c) for c in Selection.configuration(steps) if ident(c) not in kept]
-            self._curve(result, len(steps))
+            self.advice.left_out = [self._name(c) for c in Selection.configuration(result.steps[:point.step])
+                                    if ident(c) not in kept]
+            self._curve(result, points, point.step)
             self.say(f"selection: {len(result.steps)} steps, {result.what_if_calls} what-if plans "
                      f"({result.cache_hits} from cache)")
             chosen = self._top_up(cands, chosen, session)
@@ -279,6 +281,7 @@ class _Advisor:
                 serving = set().union(*used_by.values()) if used_by else set()
                 final = [c for i, c in enumerate(chosen) if i in serving or kept_unused(c)]
                 if len(final) == len(chosen):
+                    self._emitted(chosen, analyses, costed, session, result.base_cost)
                     return [(c, session.hypo.sizes.get(ident(c)) or session.size(c)) for c in chosen]
                 chosen = final
 
@@ -301,15 +304,32 @@ class _Advisor:
             used += size(fk)
         return chosen
 
-    def _curve(self, result: Selection, chosen: int) -> None:
-        self.advice.curve = [CurvePoint(step=0, action=StepKind.NONE, index=None, replaces=None, forecast_bytes=0,
-                                        hypopg_bytes=0, cost=result.base_cost, chosen=True)]
-        for n, s in enumerate(result.steps, start=1):
+    def _curve(self, result: Selection, points: list[curve.Point], chosen: int) -> None:
+        """Each point the set a budget of its size emits (analyze.curve), named by the step it comes from."""
+        self.advice.curve = []
+        for p in points:
+            s = result.steps[p.step - 1] if p.step else None
             self.advice.curve.append(CurvePoint(
-                step=n, action=s.kind, index=self._name(s.index),
-                replaces=self._name(s.replaces) if s.replaces is not None else None,
-                forecast_bytes=s.forecast_bytes, hypopg_bytes=s.hypopg_bytes, cost=s.cost, chosen=n <= chosen))
+                step=p.step, action=s.kind if s is not None else StepKind.NONE,
+                index=self._name(s.index) if s is not None else None,
+                replaces=self._name(s.replaces) if s is not None and s.replaces is not None else None,
+                forecast_bytes=p.forecast_bytes, hypopg_bytes=p.hypopg_bytes, cost=p.cost, chosen=p.step <= chosen,
+                indexes=sorted(self._name(c) for c in p.chosen)))
         self.advice.what_if_calls = result.what_if_calls
+
+    def _emitted(self, final: list[Candidate], analyses: list[Analysis], costed: list[int], session: WhatIf,
+                 base: float) -> None:
+        """The chosen point becomes the set emitted when a foreign key's top-up or the final plans changed it:
+        its figures are that set's, sized as the curve sizes and costed by those plans."""
+        point = [p for p in self.advice.curve if p.chosen][-1]
+        names = sorted(self._name(c) for c in final)
+        if names == point.indexes:
+            return
+        point.indexes = names
+        point.forecast_bytes = sum(self.footprint.forecast(c) for c in final)
+        point.hypopg_bytes = sum(session.size(c) for c in final)
+        point.cost = base - sum(analyses[p].row.calls * ((analyses[p].row.cost_before or 0.0)
+                                                        - (analyses[p].row.cost_after or 0.0)) for p in costed)
 
     # -- output -------------------------------------------------------------
 

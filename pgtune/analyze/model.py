@@ -95,6 +95,7 @@ class CurvePoint:
     hypopg_bytes: int           # the whole set, as HypoPG estimates it
     cost: float                 # sum over statements of calls x planned cost
     chosen: bool                # within the budget (--max-index-mb, --max-indexes)
+    indexes: list[str] = field(default_factory=list)   # the set a budget of this size emits (analyze.curve)
 
 @dataclass
 class AnalyzedStatement:

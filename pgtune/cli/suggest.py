@@ -65,7 +65,7 @@ from .shell import (
               help="Skip tables with fewer rows than this.")
 @click.option("--max-indexes", type=click.IntRange(0), default=None, help="Propose at most this many indexes.")
 @click.option("--max-index-mb", type=click.FloatRange(0), default=None,
-              help="Propose at most this much index, in MB (a prefix of the selection's steps: see 'curve').")
+              help="Propose at most this much index, in MB (the last point of the selection's 'curve' that fits).")
 @click.option("--size-basis", type=click.Choice([b.value for b in SizeBasis]), default=SizeBasis.FORECAST.value,
               show_default=True,
               help="What --max-index-mb and benefit per byte count: pgtune's forecast of the built size, "
@@ -212,12 +212,14 @@ def _print_curve(advice: Advice) -> None:
         return (f"step {p.step}: {p.forecast_bytes / 1048576:,.1f} MB, cost {p.cost / start.cost:.1%} "
                 f"of no new index")
 
-    click.echo(f"selection: {len(advice.curve) - 1} steps ({advice.what_if_calls} what-if plans); "
+    click.echo(f"selection: {end.step} steps ({advice.what_if_calls} what-if plans); "
                f"chosen {point(chosen)}")
     knee = advice.knee
     if knee is not None and knee.step != chosen.step:
-        click.echo(f"  knee of the curve: {point(knee)} (suggest --max-index-mb "
-                   f"{math.ceil(knee.forecast_bytes / 1048576)})")
+        later = advice.curve[advice.curve.index(knee) + 1].forecast_bytes / 1048576
+        budgets = [math.ceil(knee.forecast_bytes / 1048576 * 10 ** d) / 10 ** d for d in range(4)]
+        mb = next((b for b in budgets if b < later), budgets[-1])  # emits the knee's set, not the next point's
+        click.echo(f"  knee of the curve: {point(knee)} (suggest --max-index-mb {mb:g})")
     if end.step != chosen.step:
         click.echo(f"  all steps: {point(end)}; --format json lists the curve")
 
