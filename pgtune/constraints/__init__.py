@@ -121,11 +121,17 @@ def _families(catalog: Catalog, columns: list[Column], opts: ConstraintOptions, 
                          "as it grows): no value set proposed")
     if _prisma_managed(catalog, opts):
         families.remove(not_null)
-        if held := len(not_null.candidates(columns)):
-            notes.append(f"not-null: Prisma manages this database; {held} NULL-able column(s) hold no NULL, but each "
-                         "is an optional field (`Type?`) the application may set to NULL: make the field required "
-                         "in schema.prisma if it must be, and Prisma migrates the column")
+        if optional := not_null.candidates(columns):
+            notes.append(f"not-null: Prisma manages this database; {len(optional)} NULL-able column(s) hold no NULL "
+                         f"({_named(optional)}), but each is an optional field (`Type?`) the application may set to "
+                         "NULL: make the field required in schema.prisma if it must be, and Prisma migrates the column")
     return tuple(families)
+
+
+def _named(held: list[Candidate], most: int = 5) -> str:
+    """The first columns of a note, as table.column, so that the reader knows which fields it means (u4's F3)."""
+    shown = ", ".join(f"{c.table}.{c.columns[0]}" for c in held[:most])
+    return shown + (f" and {len(held) - most} more" if len(held) > most else "")
 
 
 def propose(conn: psycopg.Connection[Any], options: ConstraintOptions | None = None,
