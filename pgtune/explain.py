@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -31,7 +31,7 @@ from pglast.enums import CoercionForm
 from psycopg import pq, sql
 
 from .connect import lost
-from .explain_script import STMT_NAME, Run, Shared, mode_call, script, select
+from .explain_script import STMT_NAME, Kept, Run, Shared, mode_call, script, select
 from .explain_script import deallocate as deallocate  # re-exported: callers free a Round's names
 from .explain_script import end_failed as end_failed
 from .sqltext import parse, printed, type_name, walk
@@ -303,17 +303,28 @@ class Round:
         # a savepoint stands in for the transaction, so the caller's work stays and the plans still change nothing.
         self.nested = conn.info.transaction_status == pq.TransactionStatus.INTRANS
         context = context or PlanContext()
-        self.script = script(query, options, nparams, timeout_ms, _types(param_types, nparams), runs,
-                             context.set_configs(conn), context.role_step(conn) if context.role is not None else None,
-                             self.nested)
+        self._parts = (query, options, nparams, timeout_ms, _types(param_types, nparams), runs,
+                       context.set_configs(conn), context.role_step(conn) if context.role is not None else None,
+                       self.nested)
+        self.script = script(*self._parts)
         self.names = self.script.names
+        # Every plan a custom one: the statement can stay prepared between what-if plans (explain_script.Kept).
+        self.custom = not analyze and bool(runs) and all(r.name == STMT_NAME and r.args and r.text is None
+                                                         for r in runs)
         self.cursors: list[psycopg.Cursor[Any]] = []
 
-    def send(self, conn: psycopg.Connection[Any], shared: Shared | None = None) -> None:
+    def send(self, conn: psycopg.Connection[Any], shared: Shared | None = None, kept: Kept | None = None) -> None:
         """Queue every statement in ``conn``'s open pipeline; the plans are read once it is synced.
 
-        ``shared``: the pipeline's transaction, which this Round joins (or opens) instead of its own."""
+        ``shared``: the pipeline's transaction, which this Round joins (or opens) instead of its own;
+        ``kept``: the statements the session keeps prepared, which a Round of custom plans uses."""
         s = self.script
+        keeps = kept is not None and shared is not None and self.custom
+        found = kept.name((s.prepares[0], *s.setup, *s.role)) if keeps and kept is not None else None
+        if found is not None:
+            s = script(*self._parts, name=found[0])
+            s = replace(s, prepares=s.prepares if found[1] else [], names=[])
+            self.names = []     # freed with the session's (Kept.clear), also after a failure
         with conn.cursor() as cur:
             # prepare=False: psycopg would otherwise prepare these texts after five runs, and a
             # prepared name is one more thing a failed pipeline can leave behind.

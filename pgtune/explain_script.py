@@ -112,9 +112,9 @@ def mode_call(mode: str) -> str:
 
 
 def script(query: str, options: str, nparams: int, timeout_ms: int, types: str, runs: list[Run],
-           context: list[str], role: str | None, nested: bool = False) -> Script:
+           context: list[str], role: str | None, nested: bool = False, name: str = STMT_NAME) -> Script:
     """A Round's statements; ``context``: the set_config calls of the session it plans in (explain.PlanContext),
-    ``role``: its SET LOCAL ROLE."""
+    ``role``: its SET LOCAL ROLE; ``name``: what the statement is prepared as (Kept's name for it)."""
     # PREPARE + a forced generic plan (or, with values, a custom plan) on every version.
     # EXPLAIN (GENERIC_PLAN) (16+) cannot go through the extended protocol: its $n must then be
     # bound, and the planner folds the values.
@@ -128,8 +128,8 @@ def script(query: str, options: str, nparams: int, timeout_ms: int, types: str, 
     names = []
     prepares = []
     if any(r.name == STMT_NAME for r in runs):
-        prepares.append(f"PREPARE /* pgtune */ {STMT_NAME}{types} AS {query}")
-        names.append(STMT_NAME)
+        prepares.append(f"PREPARE /* pgtune */ {name}{types} AS {query}")
+        names.append(name)
     lasts: list[tuple[str, str]] = []
     for r in runs:
         if r.name is None:
@@ -140,7 +140,54 @@ def script(query: str, options: str, nparams: int, timeout_ms: int, types: str, 
             names.append(r.name)
         count = r.nparams if r.text is not None else nparams
         lasts.append(("force_custom_plan" if r.args else "force_generic_plan",
-                      f"EXPLAIN /* pgtune */ ({options}) EXECUTE {r.name}({', '.join(r.args or ['NULL'] * count)})"))
+                      f"EXPLAIN /* pgtune */ ({options}) EXECUTE {name if r.name == STMT_NAME else r.name}"
+                      f"({', '.join(r.args or ['NULL'] * count)})"))
     begin = [_SAVEPOINT, "SET /* pgtune */ TRANSACTION READ ONLY"] if nested else ["BEGIN /* pgtune */ READ ONLY"]
     return Script(begin, calls, [role] if role is not None else [], prepares, lasts,
                   _END_SAVEPOINT if nested else ["ROLLBACK /* pgtune */"], names)
+
+
+KEPT_PREFIX = "pgtune_kept_"
+
+
+class Kept:
+    """Statements a what-if session keeps prepared across its pipelines (analyze.batch), by text and settings.
+
+    A what-if session plans the same statement again and again, each time with
+    other hypothetical indexes: PREPARE and DEALLOCATE were a third of what it
+    sent. Only a Round whose every plan is a custom one keeps its statement
+    (explain.Round.send): a custom plan is made afresh at each EXECUTE, so it
+    sees the hypothetical indexes of the moment, where a generic plan would be
+    reused from the cache (HypoPG invalidates nothing). The first ``limit``
+    statements are kept (about 8 kB of the server's memory each, measured on
+    PostgreSQL 15), the others prepared and freed per plan as before: selection
+    asks about the whole workload again and again, so a least-recently-used
+    set smaller than it would keep none that is asked again. The session frees
+    them all at its end (``clear``), as after a failure, when which of them
+    exist is not known any more.
+    """
+
+    def __init__(self, limit: int = 4000) -> None:
+        self.limit = limit
+        self.names: dict[tuple[object, ...], str] = {}
+
+    def name(self, key: tuple[object, ...]) -> tuple[str, bool] | None:
+        """The name ``key`` is prepared as and whether it must be prepared now; None: not kept."""
+        found = self.names.get(key)
+        if found is not None:
+            return found, False
+        if len(self.names) >= self.limit:
+            return None
+        name = self.names[key] = f"{KEPT_PREFIX}{len(self.names) + 1}"
+        return name, True
+
+    def clear(self, conn: psycopg.Connection[Any]) -> None:
+        """Free every statement kept (those the server has: after a failure some never were prepared)."""
+        self.names.clear()
+        rows = conn.execute("SELECT /* pgtune */ name FROM pg_catalog.pg_prepared_statements "
+                            "WHERE starts_with(name, %s)", (KEPT_PREFIX,), prepare=False).fetchall()
+        if rows:
+            with conn.pipeline():
+                for (name,) in rows:
+                    conn.execute(f"DEALLOCATE /* pgtune */ {KEPT_PREFIX}{int(name[len(KEPT_PREFIX):])}",
+                                 prepare=False)

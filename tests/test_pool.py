@@ -267,6 +267,45 @@ def test_questions_sent_many_to_a_round_trip_give_the_advice_of_one_at_a_time(
     assert sent_texts.count("BEGIN") * 3 < texts.count("BEGIN")      # alone: a transaction each
 
 
+@pytest.mark.needs_hypopg
+def test_a_statement_planned_with_values_stays_prepared_between_its_what_if_plans(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """explain_script.Kept: pipelined what-if plans of a statement with $n and values PREPARE it once per
+    session, not once per plan, and still see each plan's hypothetical indexes (the advice of one at a time);
+    none is left prepared after."""
+    from psycopg import Cursor
+
+    from pgtune.analyze import batch
+    from pgtune.capture import WorkloadFilter, read_workload, reset_counters
+
+    _shop(conn, 4)
+    reset_counters(conn)
+    for _, _, q in synthetic.statements(4):
+        with conn.transaction(force_rollback=True):
+            conn.execute(q)
+    statements = [s for s in read_workload(conn, WorkloadFilter(top=100)) if "pg_stat" not in s.query]
+    assert any("$1" in s.query for s in statements)
+    texts: list[str] = []
+    real_execute = Cursor.execute
+
+    def execute(self: Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        texts.append(str(query))
+        return real_execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(Cursor, "execute", execute)
+    sent = _advice(conn, statements, 1)
+    sent_texts = list(texts)
+    assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)
+    monkeypatch.setattr(batch, "pipelined", lambda costing, hypo, asks: None)     # each question alone
+    texts.clear()
+    alone = _advice(conn, statements, 1)
+    assert sent[0] and sent == alone
+    kept = [t for t in sent_texts if t.startswith("PREPARE /* pgtune */ pgtune_kept_")]
+    assert kept and len(kept) == len(set(t.split(" AS ", 1)[1] for t in kept))    # once each
+    prepares = sum(t.startswith("PREPARE") for t in sent_texts)
+    assert prepares * 2 < sum(t.startswith("PREPARE") for t in texts)
+
+
 def test_a_pools_sessions_take_the_settings_the_callers_session_changed(db: str) -> None:
     """What the caller SET for its session (SSD pricing, say) its pool's sessions plan with too: else the answers
     depend on which session gave them (tests/test_calibration's nested-loop test failed 2 runs in 6 that way)."""
@@ -279,3 +318,4 @@ def test_a_pools_sessions_take_the_settings_the_callers_session_changed(db: str)
                                   "current_setting('application_name')").fetchone()
                    for w in sessions.workers if isinstance(w, _Session)]
     assert got == [("1.1", "0", "pgtune")] * 2
+

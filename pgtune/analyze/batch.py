@@ -118,7 +118,7 @@ def _block(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], orde
                     texts: list[str | None] = [None, *costing.reorderings(ask.analysis, ask.config)]
                     rounds = costing.rounds(ask.analysis, texts)
                     for r in rounds:
-                        r.send(conn, shared)
+                        r.send(conn, shared, hypo.kept if hypo is not None else None)
                     sent.extend(rounds)
                     waiting.append((i, rounds))
                 if shared is not None:

@@ -26,6 +26,7 @@ from .. import ddl
 from ..capture import TableKey
 from ..connect import lost
 from ..explain import Plan
+from ..explain_script import Kept
 from . import calibration
 from .candidates import Candidate
 from .selection import Ident, ident, order
@@ -43,12 +44,20 @@ def session(conn: psycopg.Connection[Any], leaves: Leaves | None = None,
     if in_recovery is not None and not in_recovery[0]:
         conn.execute("SET /* pgtune */ hypopg.use_real_oids = on")
     conn.execute("SELECT /* pgtune */ hypopg_reset()")
+    # psycopg prepares no statement of its own meanwhile: holding some, it frees every prepared statement
+    # (ours too: explain_script.Kept) after a ROLLBACK it has not seen lately.
+    threshold, conn.prepare_threshold = conn.prepare_threshold, None
+    hypo = None
     try:
         with _lenient(conn):
-            yield Hypothetical(conn, leaves, pricing)
+            hypo = Hypothetical(conn, leaves, pricing)
+            yield hypo
     finally:
-        if not conn.closed:
+        conn.prepare_threshold = threshold
+        if not lost(conn):
             conn.execute("SELECT /* pgtune */ hypopg_reset()")
+            if hypo is not None and hypo.kept.names:
+                hypo.kept.clear(conn)
 
 
 class _LenientText(Loader):
@@ -119,6 +128,7 @@ class Hypothetical:
         self.queued: dict[Ident, None] = {}     # created in an open pipeline: their oids are not known yet
         self.waiting: list[tuple[psycopg.Cursor[Any], list[tuple[int, Candidate, int]]]] = []
         self.descents: dict[tuple[Ident, float | None, float | None], calibration.Descent] = {}
+        self.kept = Kept()      # statements kept prepared between plans (analyze.batch)
 
     def ensure(self, cands: list[Candidate], tables: Collection[TableKey] | None = None,
                positions: Mapping[Ident, int] | None = None) -> None:
@@ -223,10 +233,12 @@ class Hypothetical:
                 start += count
 
     def forget(self) -> None:
-        """After a failed pipeline: what the planner sees is not known any more, so start from none."""
+        """After a failed pipeline: what the planner sees, and which statements are prepared, are not known
+        any more, so start from none."""
         self.queued, self.waiting = {}, []
         if not lost(self.conn):
             self.reset()
+            self.kept.clear(self.conn)
 
     def drop(self, key: Ident) -> None:
         made = self.present.pop(key)
