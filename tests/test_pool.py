@@ -319,3 +319,16 @@ def test_a_pools_sessions_take_the_settings_the_callers_session_changed(db: str)
                    for w in sessions.workers if isinstance(w, _Session)]
     assert got == [("1.1", "0", "pgtune")] * 2
 
+
+def test_the_default_leaves_pgtune_a_core_of_a_server_on_this_machine(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """pgtune's process is busy too (its threads share one interpreter lock): on 2 cores a second session made
+    suggest slower (benchmarks/speed.py at 5,000 statements: 45.7 s against 31.0 s with --jobs 1)."""
+    assert pool._local(conn)
+    monkeypatch.setattr(pool.os, "cpu_count", lambda: 2)
+    assert pool.jobs_for(conn, None) == pool.Jobs(1)
+    monkeypatch.setattr(pool.os, "cpu_count", lambda: 4)
+    assert pool.jobs_for(conn, None).count == min(3, pool.jobs_for(conn, 1000).count)   # 1000: the cap
+    monkeypatch.setattr(pool.os, "cpu_count", lambda: 1)
+    assert pool.jobs_for(conn, None) == pool.Jobs(1)
+

@@ -7,11 +7,11 @@ order: whatif.Hypothetical.ensure), so the pool's answers are the serial run's.
 
 The extra sessions are pgtune's own (application_name, connect's session
 settings, every EXPLAIN under pgtune's statement_timeout in a READ ONLY
-transaction). They are few: at most the server's cores (this machine's when it
-runs here, else max_parallel_workers), at most MAX_JOBS, and never more than a
-tenth of the sessions the server still accepts. Whatever happens (an error,
-Ctrl-C), what they are planning is cancelled and they are closed, their
-hypothetical indexes with them.
+transaction). They are few: at most the server's cores (when it runs here, this
+machine's but the one pgtune itself takes; else max_parallel_workers), at most
+MAX_JOBS, and never more than a tenth of the sessions the server still accepts.
+Whatever happens (an error, Ctrl-C), what they are planning is cancelled and
+they are closed, their hypothetical indexes with them.
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ def jobs_for(conn: psycopg.Connection[Any], asked: int | None) -> Jobs:
     cap = max(1, free // SHARE)
     if asked is None:
         if _local(conn):
-            cores = os.cpu_count() or 1
+            # pgtune's own process takes a core (its threads share one interpreter lock): the server has the
+            # rest. On 2 cores a second session made suggest slower (speed.py at 5k: 45.7 s against 31.0 s).
+            cores = (os.cpu_count() or 1) - 1
         else:
             cores = int(row["parallel_workers"]) if row else 1
         want = max(1, min(cores, MAX_JOBS))
