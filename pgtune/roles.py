@@ -77,6 +77,7 @@ class Role:
     privileges_of: frozenset[int] = frozenset()      # roles whose privileges it has (an owner's: bypasses RLS)
     can_set: bool = False                            # pgtune's session may SET ROLE to it
     session_set: str | None = None                   # the SET search_path its sessions send (pg_stat_statements)
+    session_unread: str | None = None                # such a SET whose value it did not keep (TO $1: 18)
     usable: frozenset[str] = frozenset()             # the schemas it may use (USAGE)
     found_schema: str | None = None                  # added to its path: the one schema holding its tables
 
@@ -196,10 +197,10 @@ def role_oid(conn: psycopg.Connection[Any], name: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def read_session_paths(conn: psycopg.Connection[Any], database: str | None) -> dict[int, tuple[str, str]]:
+def read_session_paths(conn: psycopg.Connection[Any], database: str | None) -> dict[int, tuple[str | None, str]]:
     """Per userid, (the search_path setting, the statement) of its most-called ``SET search_path`` in
-    pg_stat_statements; a SET whose value the server normalized away (``= $1``, PostgreSQL 16+) is none."""
-    out: dict[int, tuple[str, str]] = {}
+    pg_stat_statements; the setting is None where the server kept no value (``TO $1``, PostgreSQL 18)."""
+    out: dict[int, tuple[str | None, str]] = {}
     try:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(catalog_sql.load("session_search_paths"), {"database": database}).fetchall()
@@ -207,9 +208,20 @@ def read_session_paths(conn: psycopg.Connection[Any], database: str | None) -> d
         return out
     for r in rows:
         setting = set_search_path(r["query"])
-        if setting is not None:
+        if setting is not None or _value_not_kept(r["query"]):
             out.setdefault(int(r["userid"]), (setting, r["query"]))
     return out
+
+
+def _value_not_kept(text: str) -> bool:
+    """Is ``text`` a session's SET search_path whose value pg_stat_statements replaced by a $n?"""
+    try:
+        stmts = pglast.parse_sql(text)
+    except pglast.parser.ParseError:
+        return False
+    node = stmts[0].stmt if len(stmts) == 1 else None
+    return (isinstance(node, ast.VariableSetStmt) and node.name == "search_path" and not node.is_local
+            and any(isinstance(a, ast.ParamRef) for a in node.args or ()))
 
 
 def set_search_path(text: str) -> str | None:
@@ -245,15 +257,19 @@ def read_roles(conn: psycopg.Connection[Any], userids: Iterable[int], session_pa
         for r in cur.fetchall():
             setting = r["search_path"]
             session = set_paths.get(int(r["oid"]))
-            if session is not None:
+            unread = session[1] if session is not None and session[0] is None else None
+            if session is not None and session[0] is not None:
                 setting = session[0]
+            else:
+                session = None
             out.roles[int(r["oid"])] = Role(
                 oid=int(r["oid"]), name=r["name"], superuser=r["superuser"], bypassrls=r["bypassrls"],
                 setting=setting, search_path=resolve_path(setting if setting is not None else server_path,
                                                           r["name"], r["schemas"]),
                 member_of=frozenset(int(m) for m in r["member_of"]),
                 privileges_of=frozenset(int(m) for m in r["privileges_of"]), can_set=bool(r["can_set"]),
-                session_set=session[1] if session is not None else None, usable=frozenset(r["schemas"]))
+                session_set=session[1] if session is not None else None, session_unread=unread,
+                usable=frozenset(r["schemas"]))
     out.protected = read_protected(conn)
     return out
 

@@ -197,6 +197,10 @@ def found_schemas(roles: Roles, catalog: Catalog, statements: list[Statement]) -
                     f"({', '.join(role.search_path) or 'empty'}) does not reach, each found in schema {schema} "
                     "only: resolved there (its sessions set search_path; pg_stat_statements keeps no value of it)")
     for role in roles.roles.values():
+        if role.session_unread is not None and role.found_schema is None:
+            told.append(f"role {role.name}: its sessions set search_path ({role.session_unread.strip()[:80]} in "
+                        "pg_stat_statements, which kept no value): its unqualified names were resolved through "
+                        f"its configured search_path ({', '.join(role.search_path) or 'empty'}) only")
         if role.session_set is not None:
             told.append(f"role {role.name}: names resolved through the search_path its sessions set "
                         f"({role.session_set.strip()[:80]}, in pg_stat_statements), not its configured one")
