@@ -162,7 +162,7 @@ def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None
     nothing is written (a half-written set would run half a migration).
     """
     directory = Path(directory)
-    start = (now or datetime.now(UTC)).replace(microsecond=0)
+    start = _after_newest(directory, (now or datetime.now(UTC)).replace(microsecond=0))
     m, left_out = without_ledgers(m)
     todo = steps(m)
     if layout == Layout.PRISMA:
@@ -180,6 +180,24 @@ def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode())
     return list(files)
+
+
+def _after_newest(directory: Path, start: datetime) -> datetime:
+    """``start``, or one second after the newest timestamped migration already in ``directory`` if that is later.
+
+    The tools run migrations in name order: a folder named before one already
+    there (a clock behind, a hand-picked future stamp) would run before it on a
+    fresh database, ahead of the migration that creates its table (u4's F4).
+    """
+    stamps = [m.group(1) for p in (directory.iterdir() if directory.is_dir() else [])
+              if (m := re.match(r"V?(\d{14})(?!\d)", p.name))]
+    newest = max(stamps, default=None)
+    if newest is None or newest < start.strftime("%Y%m%d%H%M%S"):
+        return start
+    try:
+        return datetime.strptime(newest, "%Y%m%d%H%M%S").replace(tzinfo=UTC) + timedelta(seconds=1)
+    except ValueError:
+        return start            # fourteen digits that are no time: a version number, ordered by the tool itself
 
 
 def _slug(text: str) -> str:
