@@ -55,8 +55,8 @@ from pathlib import Path
 import duckdb, duckdb_extension_tpcds
 scale, out = float(sys.argv[1]), Path(sys.argv[2])
 extension = next(Path(duckdb_extension_tpcds.__file__).parent.glob("extensions/*/tpcds.duckdb_extension"))
-db = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False,
-                          "enable_progress_bar": False})
+db = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+db.execute("SET enable_progress_bar = false")   # DuckDB 1.5 refuses it as a connect-time option
 db.execute("LOAD " + "'" + str(extension).replace("'", "''") + "'")
 db.execute("CALL dsdgen(sf=" + repr(scale) + ")")
 schema = {}
