@@ -160,7 +160,6 @@ def main() -> None:
             for budget in budgets:
                 result, seconds = tpch.advise(conn, budget, SizeBasis.FORECAST, texts)
                 advised.append((budget, result, seconds, os.getloadavg()[0]))
-                print(f"  suggest at {budget:g} MB: {seconds:.0f} s", file=sys.stderr)
             peer = peer_advisor.run(pg.dsn_for("tpcds"), peer_advisor.read_source(args.index_advisor), texts) \
                 if args.index_advisor else None
             _every, sizes, nested = tpch.built_vs_predicted(conn, advised, base, report,

@@ -209,13 +209,45 @@ def planned_cost(conn: psycopg.Connection[Any], texts: Queries | None = None) ->
     return total, failed
 
 
+def server_cpu(conn: psycopg.Connection[Any]) -> float | None:
+    """CPU seconds of the local server so far: its postmaster's live children and those it reaped
+    (/proc's cutime and cstime); None when its processes cannot be read (another host, another user)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def fields(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+
+    try:
+        postmaster = int(fields(conn.info.backend_pid)[1])
+        total = sum(int(v) for v in fields(postmaster)[11:15])
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    mine = fields(int(entry.name))
+                except OSError:
+                    continue        # gone meanwhile
+                if int(mine[1]) == postmaster:
+                    total += int(mine[11]) + int(mine[12])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / tick
+
+
 def advise(conn: psycopg.Connection[Any], budget_mb: float, basis: SizeBasis,
            texts: Queries | None = None) -> tuple[api.Suggestion, float]:
-    started = time.monotonic()
+    """suggest at one budget, and its wall seconds; its CPU (pgtune's and the server's) and the load go to
+    stderr: on a shared machine the wall time is mostly other processes'."""
+    started, cpu, server = time.monotonic(), time.process_time(), server_cpu(conn)
     options = api.SuggestOptions(indexes=Options(max_index_mb=budget_mb, min_rows=0, size_basis=basis),
                                  constraints=False)
     result = api.suggest(conn, options, statements=workload(texts))
-    return result, time.monotonic() - started
+    seconds = time.monotonic() - started
+    after = server_cpu(conn)
+    on_server = f"{after - server:.1f} s" if after is not None and server is not None else "unknown"
+    print(f"  suggest at {budget_mb:g} MB ({basis}): {seconds:.1f} s wall, pgtune CPU "
+          f"{time.process_time() - cpu:.1f} s, server CPU {on_server}, load {os.getloadavg()[0]:.1f}",
+          file=sys.stderr)
+    return result, seconds
 
 
 def relative(advice: Any) -> float:
