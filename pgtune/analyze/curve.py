@@ -72,11 +72,13 @@ def pick(curve: list[Point], budget: float | None, max_indexes: int | None, basi
 
 
 def cost(greedy: Greedy, kept: Iterable[Candidate]) -> float:
-    """The workload's cost with exactly ``kept``: a statement none of it can change keeps its own."""
+    """The workload's cost with exactly ``kept``: a statement none of it can change keeps its own, and
+    none costs more than with no new index, whose plan stays open once the set is built (a what-if plan
+    can look dearer when calibration charges its many probes of a new index: analyze.selection)."""
     kept = list(kept)
     greedy.prefetch((pos, kept) for pos in range(len(greedy.workload))
                     if any(greedy.relevant(pos, c) for c in kept))
-    return sum(w.calls * (greedy.cost_with(pos, kept) if any(greedy.relevant(pos, c) for c in kept)
+    return sum(w.calls * (min(greedy.cost_with(pos, kept), w.base_cost) if any(greedy.relevant(pos, c) for c in kept)
                           else w.base_cost) for pos, w in enumerate(greedy.workload))
 
 
