@@ -266,7 +266,8 @@ def test_health_drops_a_partitioned_index_and_rollback_restores_it_exactly(
     parts.execute('COMMENT ON INDEX "notifications_readAt_idx" IS \'for the inbox\'')
     original = dump(db)
     finding = Finding("unused-index", Severity.WARNING, "public", "notifications", "notifications_readAt_idx",
-                      "index notifications_readAt_idx is never used", {}, [])
+                      "index notifications_readAt_idx is never used", {},
+                      ['DROP INDEX IF EXISTS public."notifications_readAt_idx"'])   # a drop without a fix is left out
     m = build_migration(parts, _report(finding)).migration
     plan.emit(m, tmp_path / "h")
     [drop] = plan.load(tmp_path / "h").phases[0].up[3:]
