@@ -194,24 +194,20 @@ class Greedy:
         self.forecast_total = self.hypopg_total = 0
         self.total = self.result.base_cost      # the workload's cost with the configuration so far
         self.shapes: dict[Ident, tuple[str, frozenset[str]]] = {}   # per index: leading key, columns held
-        # By id(): the candidate, the statements it can change, its ident (one tuple shared by every cache key).
-        self.relevance: dict[int, tuple[Candidate, frozenset[int], Ident]] = {}
+        self.relevance: dict[int, tuple[Candidate, frozenset[int]]] = {}    # by id(): the statements it can change
         self.asked: dict[int, tuple[int, int]] = {}     # action -> (evaluations, steps) when planned ahead
 
     # -- which statements an index can change ------------------------------
 
     def relevant(self, pos: int, cand: Candidate) -> bool:
         """Could ``cand`` change statement ``pos``'s plan (asked again and again: remembered per candidate)."""
-        return pos in self._known(cand)[1]
-
-    def _known(self, cand: Candidate) -> tuple[Candidate, frozenset[int], Ident]:
         found = self.relevance.get(id(cand))
         if found is None:
             # Keyed by the object (kept alive here, so its id is not reused): cheaper than hashing its ident.
             # One set per candidate, not an entry per (statement, candidate): 168,000 of those at 5k statements.
             found = self.relevance[id(cand)] = (cand, frozenset(
-                p for p in self.by_table.get(cand.table, ()) if self._relevant(p, cand)), ident(cand))
-        return found
+                p for p in self.by_table.get(cand.table, ()) if self._relevant(p, cand)))
+        return pos in found[1]
 
     def _relevant(self, pos: int, cand: Candidate) -> bool:
         w = self.workload[pos]
@@ -243,9 +239,7 @@ class Greedy:
         sets they came from: an index's position can break a tie between two
         plans of equal cost, and the advice must be the same from run to run.
         """
-        known = [self._known(c) for c in cands]
-        usable = sorted({key: c for c, positions, key in known if pos in positions}.items(),
-                        key=lambda kc: order(kc[0]))
+        usable = sorted({ident(c): c for c in cands if self.relevant(pos, c)}.items(), key=lambda kc: order(kc[0]))
         twin = self.twins[pos] if self.twins is not None else pos
         return (twin, frozenset(k for k, _ in usable)), (pos, [c for _, c in usable])
 
