@@ -194,20 +194,20 @@ class Greedy:
         self.forecast_total = self.hypopg_total = 0
         self.total = self.result.base_cost      # the workload's cost with the configuration so far
         self.shapes: dict[Ident, tuple[str, frozenset[str]]] = {}   # per index: leading key, columns held
-        self.relevance: dict[int, tuple[Candidate, frozenset[int]]] = {}    # by id(): the statements it can change
+        self.relevance: dict[tuple[int, int], tuple[Candidate, bool]] = {}
         self.asked: dict[int, tuple[int, int]] = {}     # action -> (evaluations, steps) when planned ahead
 
     # -- which statements an index can change ------------------------------
 
     def relevant(self, pos: int, cand: Candidate) -> bool:
         """Could ``cand`` change statement ``pos``'s plan (asked again and again: remembered per candidate)."""
-        found = self.relevance.get(id(cand))
+        if cand.table not in self.workload[pos].tables:
+            return False
+        found = self.relevance.get((pos, id(cand)))
         if found is None:
             # Keyed by the object (kept alive here, so its id is not reused): cheaper than hashing its ident.
-            # One set per candidate, not an entry per (statement, candidate): 168,000 of those at 5k statements.
-            found = self.relevance[id(cand)] = (cand, frozenset(
-                p for p in self.by_table.get(cand.table, ()) if self._relevant(p, cand)))
-        return pos in found[1]
+            found = self.relevance[(pos, id(cand))] = (cand, self._relevant(pos, cand))
+        return found[1]
 
     def _relevant(self, pos: int, cand: Candidate) -> bool:
         w = self.workload[pos]
