@@ -13,7 +13,8 @@ userid, and it wins over the configured one, as it does in the session.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -296,3 +297,24 @@ def read_protected(conn: psycopg.Connection[Any]) -> dict[TableKey, ProtectedTab
                 r["name"], PolicyCommand(r["command"]), r["permissive"], frozenset(int(x) for x in r["roles"]),
                 r["using_expr"]))
     return {k: ProtectedTable(t.key, t.force, t.owner, tuple(policies.get(k, ()))) for k, t in found.items()}
+
+
+class NoTemporary(Exception):
+    """This session may not create a temporary object (a standby, a READ ONLY transaction, no TEMPORARY)."""
+
+
+@contextmanager
+def rolled_back(conn: psycopg.Connection[Any], lock_timeout: str) -> Iterator[None]:
+    """A transaction (a savepoint inside one) that is always rolled back, under ``lock_timeout``, to make and read
+    a temporary object in: nothing is left behind, and nothing waits on a lock for long.
+
+    Raises NoTemporary before any CREATE is sent when the session may not make one: on a standby, in a READ ONLY
+    session or without the TEMPORARY privilege a CREATE is refused, and each refusal is an ERROR in the server's log
+    that the DBA's alerting reads. Errors inside propagate to the caller (a lock timeout to be retried, or not).
+    """
+    with conn.transaction(force_rollback=True):
+        conn.execute("SELECT /* pgtune */ pg_catalog.set_config('lock_timeout', %s, true)", (lock_timeout,))
+        row = conn.execute(catalog_sql.load("temporary_refused")).fetchone()
+        if row is not None and row[0] is not None:
+            raise NoTemporary(str(row[0]))
+        yield

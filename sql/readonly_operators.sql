@@ -3,7 +3,8 @@
 -- VOLATILE one, or, unless the DBA trusts user code, one outside pg_catalog
 -- that no installed extension provides. The operators are the ones the server
 -- resolved (oids: what the statement's probe view depends on), or, when it
--- could not tell (oids NULL), every operator of the symbols the text names.
+-- could not tell (oids NULL), every operator of the symbols the text names;
+-- names NULL too: every operator (does the database have one it refuses?).
 -- An extension's non-VOLATILE operator passes: measuring runs the statement
 -- READ ONLY and rolls it back, and this guard is against functions with side
 -- effects the transaction does not stop (a STABLE label over dblink), which is
@@ -14,7 +15,8 @@ FROM pg_catalog.pg_operator AS o
     JOIN pg_catalog.pg_proc AS p ON p.oid = o.oprcode
     JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
 WHERE CASE WHEN %(oids)s::oid[] IS NOT NULL THEN o.oid = ANY(%(oids)s::oid[])
-           ELSE o.oprname = ANY(%(names)s::text[]) END
+           WHEN %(names)s::text[] IS NOT NULL THEN o.oprname = ANY(%(names)s::text[])
+           ELSE true END
   AND (p.provolatile = 'v'
        OR (NOT %(trust)s AND n.nspname NOT IN ('pg_catalog', 'information_schema')
            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d

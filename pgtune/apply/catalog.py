@@ -22,6 +22,7 @@ from .._text import Progress, one_line
 from ..connect import lost
 from ..errors import ApplyFailed
 from ..plan import AttachedIndex, Name, partitions
+from ..roles import NoTemporary, rolled_back
 from .retry import LockRetry
 
 CATALOG_LOCK_TIMEOUT = "2s"
@@ -124,23 +125,37 @@ class ObjectStates:
 
     def same_check(self, schema: str, table: str, name: str, add: str) -> bool:
         """Is the CHECK ``name`` on the table the rule ``add`` (ALTER TABLE … ADD CONSTRAINT) makes? The planned
-        one is added to a temporary copy of the table's columns and both printed by the server, then rolled back."""
+        one is added to a temporary copy of the table's columns and both printed by the server, then rolled back.
+
+        The copy reads the table under a short lock_timeout: a lock held by someone else is waited out as the
+        other catalog reads are (retried, then apply stops naming who held it), not taken for another rule. A
+        session that may not make the copy (no TEMPORARY privilege) cannot tell: apply stops and says why.
+        """
         probe = sql.Identifier("pg_temp", "pgtune_check_probe")
-        try:
-            with self.conn.transaction(force_rollback=True):
-                self.conn.execute(f"SET LOCAL lock_timeout = '{CATALOG_LOCK_TIMEOUT}'")
-                self.conn.execute(sql.SQL("CREATE /* pgtune */ TEMPORARY TABLE {} (LIKE {})").format(
-                    probe, sql.Identifier(schema, table)))
-                self.conn.execute(ddl.check_on(add, "pg_temp", "pgtune_check_probe"))
-                rows = self.conn.execute(catalog_sql.load("check_definitions"), {
-                    "name": name, "table": sql.Identifier(schema, table).as_string(self.conn),
-                    "probe": probe.as_string(self.conn)}).fetchall()
-        except psycopg.Error:
-            if lost(self.conn):
+
+        def read() -> bool:
+            try:
+                with rolled_back(self.conn, CATALOG_LOCK_TIMEOUT):
+                    self.conn.execute(sql.SQL("CREATE /* pgtune */ TEMPORARY TABLE {} (LIKE {})").format(
+                        probe, sql.Identifier(schema, table)))
+                    self.conn.execute(ddl.check_on(add, "pg_temp", "pgtune_check_probe"))
+                    rows = self.conn.execute(catalog_sql.load("check_definitions"), {
+                        "name": name, "table": sql.Identifier(schema, table).as_string(self.conn),
+                        "probe": probe.as_string(self.conn)}).fetchall()
+            except NoTemporary as refused:
+                raise ApplyFailed(f"constraint {name} already exists on {ddl.qualified(schema, table)}; pgtune "
+                                  f"cannot tell whether it is the rule it plans: {refused} (it compares them on a "
+                                  "temporary copy of the table's columns)") from None
+            except pgerrors.LockNotAvailable:
                 raise
-            return False          # the rule cannot be made on the columns as they are now: not the same
-        found = {bool(r[0]): r[1] for r in rows}
-        return len(found) == 2 and found[True] == found[False]
+            except psycopg.Error:
+                if lost(self.conn):
+                    raise
+                return False      # the rule cannot be made on the columns as they are now: not the same
+            found = {bool(r[0]): r[1] for r in rows}
+            return len(found) == 2 and found[True] == found[False]
+
+        return self._read(read)
 
     def extension(self, name: str) -> ExtensionState | None:
         """An installed extension, and what outside it uses it (rollback drops it only when nothing does)."""
