@@ -46,6 +46,8 @@ def plant(conn: psycopg.Connection[Any]) -> None:
     conn.execute('CREATE INDEX order_status_created_idx ON "order" (status, "createdAt")')     # overlaps the above
     conn.execute('CREATE TABLE child (id bigint PRIMARY KEY, "parentId" bigint REFERENCES parent (id))')  # no index
     conn.execute('INSERT INTO child SELECT g, 1 + g % 1000 FROM generate_series(1, 2000) AS g')    # over --min-rows
+    # The parent sees deletes, so the key needs its index (a key nothing uses is info: test_health_fk_idle).
+    conn.execute("INSERT INTO parent VALUES (0, 'gone@example.com', 'c0'); DELETE FROM parent WHERE id = 0")
     conn.execute('ALTER TABLE "order" ADD CONSTRAINT "order_id_positive" CHECK (id > 0) NOT VALID')
     conn.execute("CREATE TABLE dupes (a int); INSERT INTO dupes VALUES (1), (1)")
     with contextlib.suppress(psycopg.errors.UniqueViolation):
@@ -57,6 +59,7 @@ def plant(conn: psycopg.Connection[Any]) -> None:
     conn.execute("CREATE TABLE ticket (id serial PRIMARY KEY)")
     conn.execute("SELECT setval('ticket_id_seq', 2000000000)")   # 93% of an integer column's range
     conn.execute("ANALYZE")                                      # stale-statistics has its own test
+    conn.execute("SELECT pg_stat_force_next_flush()")            # the parent's delete in its counters
 
 
 # These two read activity counters (how long they have counted, what changed since ANALYZE): their own

@@ -19,7 +19,7 @@ from .. import catalog_sql, ddl
 from ..analyze import FK_PREFIX_ROWS, Candidate, hash_serves, serves_foreign_key, serves_index, sizing
 from ..capture import Catalog, read_catalog
 from ..connect import lost
-from . import partitions
+from . import key_use, partitions
 from .model import CheckId, Finding, Severity
 from .partitions import attached
 
@@ -169,6 +169,7 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
     out = []
     small = 0
     by_part: list[str] = []
+    use: key_use.KeyUse | str | None = None      # read once, for the first key without an index
     for fk in catalog.foreign_keys:
         keys = tuple(ddl.IndexKey(c) for c in fk.columns)
         cand = Candidate(fk.table_key, keys, len(keys), foreign_key=fk)
@@ -183,9 +184,25 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
         if table is not None and 0 <= table.reltuples < ctx.min_rows:
             small += 1
             continue
+        if use is None:
+            use = key_use.read(ctx.conn, catalog)
+            if isinstance(use, str):
+                ctx.notes.append(f"foreign-key-without-index: whether the parents see deletes and the workload "
+                                 f"reads by the keys is unknown ({use}): every key without an index is reported")
+        idle = use.idle(fk, catalog, ctx.min_stats_age_s) if not isinstance(use, str) else None
+        partitioned = table is not None and table.partitioned
+        if idle is not None:
+            out.append(Finding(
+                CheckId.FOREIGN_KEY_WITHOUT_INDEX, Severity.INFO, fk.schema, fk.table, None,
+                f"foreign key {fk.name} ({', '.join(fk.columns)}) to {fk.ref_table} has no index, and needs none "
+                f"now: {idle}",
+                {"constraint": fk.name, "columns": list(fk.columns), "references": f"{fk.ref_schema}.{fk.ref_table}",
+                 "on_delete": fk.on_delete, "index": None, "rows": table.reltuples if table else None,
+                 "idle": idle, **({"partitioned": True} if partitioned else {})},
+                []))
+            continue
         name = catalog.free_name(fk.schema, ddl.index_name(fk.table, keys, suffix), _namer(fk.table, keys, suffix))
         build = ddl.create_index(fk.schema, fk.table, name, keys)
-        partitioned = table is not None and table.partitioned
         if partitioned:
             def name_for(schema: str, part: str, keys: tuple[ddl.IndexKey, ...] = keys) -> str:
                 return catalog.free_name(schema, ddl.index_name(part, keys, suffix), _namer(part, keys, suffix))

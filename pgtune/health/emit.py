@@ -87,7 +87,9 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
         by_check.setdefault(f.check, []).append(f)
 
     parts = partitions.read(conn, [(f.schema, f.table) for f in report.findings if f.table])
-    fk = [_fk_index(f, parts) for f in by_check.get(CheckId.FOREIGN_KEY_WITHOUT_INDEX, [])]
+    fk = [_fk_index(f, parts) for f in by_check.get(CheckId.FOREIGN_KEY_WITHOUT_INDEX, []) if f.fix]
+    left_out += [f"{f.check} on {f.table}: no index built, none needed now ({f.evidence['constraint']})"
+                 for f in by_check.get(CheckId.FOREIGN_KEY_WITHOUT_INDEX, []) if not f.fix]
     drops = _drops(conn, by_check, restore, parts, left_out, tool_of(layout))
     rebuilds = _rebuilds(conn, by_check, {(e.schema, e.name) for e in drops}, restore, parts, left_out)
     validations = [ExistingConstraint(f.schema, f.table or "", f.evidence["constraint"], f.fix[0], f.message)

@@ -1,0 +1,112 @@
+"""Does anything use a foreign key's index? The parent's deletes and key updates, and the workload's reads.
+
+An index on a foreign key's columns serves two things: the search the server
+makes in the referencing table for every deleted parent row (and every update
+of the parent's referenced key), and the workload's own reads of the child by
+those columns (a join, a filter, a sort). Where the parent had no delete in the
+statistics window, no UPDATE of the workload sets its referenced columns, and
+no statement of the workload reads the child by the key's columns, the index
+would serve nothing yet and cost every write to the child its upkeep
+(formbricks' tryout, F5: a key into a table with no rows and no deletes got a
+warning and an index). "No delete in the window" means something only when
+the window is long enough (--min-stats-age) or the parent is empty (nothing to
+delete). Whatever cannot be read (pg_stat_statements) leaves the key as it was:
+reported, with its fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from .. import catalog_sql
+from ..analyze import bind, hot
+from ..analyze.shape import OUTPUT, STAR
+from ..capture import Catalog, ForeignKey, Statement, TableKey, WorkloadFilter, read_workload
+from ..connect import lost
+from ..errors import PgtuneError
+from ..roles import RoleView, read_roles
+from ..sqltext import ParseFailed, StatementKind
+
+WORKLOAD_STATEMENTS = 1000       # the costliest statements of pg_stat_statements read for uses of a key's columns
+
+
+@dataclass
+class KeyUse:
+    """What the workload does that a foreign key's index would serve, for the keys of one health run."""
+
+    window_s: float                                                     # the statistics window (pg_stat_database)
+    read_by: dict[tuple[TableKey, str], int] = field(default_factory=dict)   # (child, column) -> statements
+    deleted: set[TableKey] = field(default_factory=set)                 # tables a workload DELETE names
+    updates: dict[TableKey, list[hot.UpdateStatement]] = field(default_factory=dict)
+    targets: dict[tuple[str, str, str], tuple[str, ...]] = field(default_factory=dict)   # the referenced columns
+    statements: int = 0                                                 # the workload statements read
+
+    def idle(self, fk: ForeignKey, catalog: Catalog, min_window_s: float) -> str | None:
+        """Why an index on ``fk`` would serve nothing now, or None when it would (or that cannot be told)."""
+        parent = catalog.tables.get((fk.ref_schema, fk.ref_table))
+        ref = self.targets.get((fk.schema, fk.table, fk.name))
+        if parent is None or ref is None:
+            return None
+        empty = parent.reltuples == 0                 # analyzed, and no row (-1: never analyzed)
+        if parent.deletes or parent.key in self.deleted:
+            return None
+        if self.window_s < min_window_s and not empty:
+            return None                               # too short a window to call "no deletes" a habit
+        if any(u.columns & set(ref) for u in self.updates.get(parent.key, [])):
+            return None
+        if any((fk.table_key, c) in self.read_by for c in fk.columns):
+            return None
+        days = self.window_s / 86_400
+        window = f"{days:.1f} days" if days >= 1 else f"{self.window_s / 3600:.1f} hours"
+        return (f"{fk.ref_table} {'has no rows and ' if empty else ''}had no delete in the {window} of statistics, "
+                f"no UPDATE of the workload sets its {', '.join(ref)}, and none of the {self.statements:,} "
+                f"statements read reads {fk.table} by {', '.join(fk.columns)}: an index would cost every write to "
+                f"{fk.table} for nothing now; build it once {fk.ref_table} sees deletes or the workload joins on "
+                "the key")
+
+
+def read(conn: psycopg.Connection[Any], catalog: Catalog) -> KeyUse | str:
+    """The workload's uses of foreign keys, or why they cannot be read (then every key is reported as before)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        window = cur.execute(catalog_sql.load("health_stats_window")).fetchone()
+        out = KeyUse(float(window["seconds"]) if window else 0.0)
+        out.targets = {(r["schema"], r["table"], r["name"]): tuple(r["ref_columns"])
+                       for r in cur.execute(catalog_sql.load("health_foreign_key_targets"))}
+    try:
+        statements = read_workload(conn, WorkloadFilter(top=WORKLOAD_STATEMENTS))
+        row = conn.execute("SELECT /* pgtune */ pg_catalog.current_schemas(false)").fetchone()
+        roles = read_roles(conn, {st.userid for st in statements if st.userid is not None},
+                           tuple(row[0]) if row else ("public",))
+        writes = hot.read(conn, catalog, roles)
+    except (PgtuneError, psycopg.Error) as exc:
+        if lost(conn):
+            raise
+        return f"pg_stat_statements could not be read ({str(exc).splitlines()[0]})"
+    if writes.missing:
+        return writes.missing
+    out.updates = writes.updates
+    out.statements = len(statements)
+    for st in statements:
+        _take(out, st, catalog, roles.view(st.userid))
+    return out
+
+
+def _take(out: KeyUse, st: Statement, catalog: Catalog, view: RoleView) -> None:
+    """Count what ``st`` reads by (its filters, joins, sorts: not its output), and the table it deletes from."""
+    try:
+        shape = bind(st.query, catalog, view)
+    except ParseFailed:
+        # Unreadable (a truncated text): any column it names counts as read by, so no key is let off on a guess.
+        for fk in catalog.foreign_keys:
+            for c in fk.columns:
+                if c in st.query:
+                    out.read_by[(fk.table_key, c)] = out.read_by.get((fk.table_key, c), 0) + 1
+        return
+    for key in {(u.table, u.column) for u in shape.uses if u.role not in (OUTPUT, STAR)}:
+        out.read_by[key] = out.read_by.get(key, 0) + 1
+    if shape.kind == StatementKind.DELETE:
+        out.deleted |= shape.tables     # its target, and any table it reads: one of them is the one deleted from

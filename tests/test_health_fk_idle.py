@@ -1,0 +1,95 @@
+"""foreign-key-without-index on a key nothing uses yet (the formbricks tryout's F5).
+
+An index on a foreign key serves the parent's deletes and key updates (the
+server searches the child for each) and the workload's reads of the child by
+the key. A parent with no rows and no deletes, whose key no UPDATE sets, and a
+child the workload never reads by the key: the index would serve nothing and
+cost every insert into the child. health says so (info, no fix, the reason in
+the finding) and --emit builds nothing for it; each use brings the warning
+and its fix back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+from click.testing import CliRunner
+
+from pgtune import api
+from pgtune.cli import cli
+from pgtune.health import Severity
+
+SCHEMA = """
+CREATE TABLE teams (id bigint PRIMARY KEY, name text NOT NULL);
+CREATE TABLE responses (id bigint PRIMARY KEY, "teamId" bigint REFERENCES teams (id) ON DELETE CASCADE,
+                        body text NOT NULL);
+INSERT INTO responses SELECT g, NULL, 'r' || g FROM generate_series(1, 3000) AS g;
+ANALYZE;
+"""
+
+
+def _run(conn: psycopg.Connection[Any], *queries: str) -> None:
+    """The application's statements, then its counters flushed (a backend may hold them up to 10 s)."""
+    for q in queries:
+        conn.execute(q)
+    conn.execute("SELECT pg_stat_force_next_flush()")
+
+
+def _finding(conn: psycopg.Connection[Any], min_stats_age_s: float = 7 * 86_400) -> Any:
+    report = api.health(conn, only=["foreign-key-without-index"], min_stats_age_s=min_stats_age_s)
+    [f] = report.findings
+    return f
+
+
+def test_a_key_into_an_empty_parent_nothing_reads_by_is_info_without_a_fix(
+        db: str, conn: psycopg.Connection[Any]) -> None:
+    conn.execute(SCHEMA)
+    _run(conn, "SELECT id, \"teamId\", body FROM responses WHERE id = 5",      # its output only: no use of the key
+         "INSERT INTO responses VALUES (9001, NULL, 'x')")
+    f = _finding(conn)
+    assert f.severity == Severity.INFO and f.fix == [], f
+    assert "needs none now: teams has no rows and had no delete" in f.message, f.message
+    assert "reads responses by teamId" in f.message and f.evidence["index"] is None
+    out = CliRunner().invoke(cli, ["health", "--dsn", db, "--check", "foreign-key-without-index"])
+    assert out.exit_code == 0, out.output          # info does not fail the run (--fail-on warning)
+
+
+def test_a_read_by_the_key_brings_the_warning_and_its_fix_back(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(SCHEMA)
+    _run(conn, 'SELECT r.id FROM responses AS r JOIN teams AS t ON t.id = r."teamId" WHERE t.name = \'a\'')
+    f = _finding(conn)
+    assert f.severity == Severity.WARNING and f.fix == [
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "responses_teamId_idx" ON public.responses ("teamId")'], f
+
+
+def test_a_parent_with_rows_is_judged_on_its_deletes_and_key_updates(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(SCHEMA)
+    conn.execute("INSERT INTO teams SELECT g, 't' || g FROM generate_series(1, 100) AS g; ANALYZE teams")
+    _run(conn, "UPDATE teams SET name = 'renamed' WHERE id = 3")     # not the key: no search of the child
+    # A window shorter than --min-stats-age: no delete in it says nothing yet.
+    assert _finding(conn).severity == Severity.WARNING
+    assert _finding(conn, min_stats_age_s=0).severity == Severity.INFO
+    _run(conn, "UPDATE teams SET id = 1000 WHERE id = 4")             # the key: the child is searched
+    assert _finding(conn, min_stats_age_s=0).severity == Severity.WARNING
+
+
+def test_a_delete_on_the_parent_brings_the_warning_back(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(SCHEMA)
+    conn.execute("INSERT INTO teams SELECT g, 't' || g FROM generate_series(1, 100) AS g; ANALYZE teams")
+    assert _finding(conn, min_stats_age_s=0).severity == Severity.INFO
+    _run(conn, "DELETE FROM teams WHERE id = 7")
+    f = _finding(conn, min_stats_age_s=0)
+    assert f.severity == Severity.WARNING and f.fix, f
+
+
+def test_emit_builds_nothing_for_an_idle_key(db: str, conn: psycopg.Connection[Any], tmp_path: Any) -> None:
+    conn.execute(SCHEMA)
+    out = CliRunner().invoke(cli, ["health", "--dsn", db, "--check", "foreign-key-without-index", "--emit",
+                                   str(tmp_path), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["migration"]["phases"] == [], doc["migration"]
+    assert doc["migration"]["left_out"] == ["foreign-key-without-index on responses: no index built, none needed "
+                                            "now (responses_teamId_fkey)"], doc["migration"]
