@@ -41,7 +41,8 @@ class Capabilities:
     max_connections: int = 100
     qualstats_entries: int | None = None   # entries in that table now (every database); None: unreadable
     qualstats_statements: int | None = None    # the statements (queryids) they belong to
-    pgss_statements: int | None = None     # statements pg_stat_statements tracks (every database)
+    pgss_statements: int | None = None     # statements pg_stat_statements tracks (every database), not pgtune's
+                                           # own nor utility statements: those that may hold predicates
 
     @property
     def major(self) -> int:
@@ -95,29 +96,39 @@ class Capabilities:
             return False
         return self.qualstats_entries >= self.qualstats_max - max(10, self.qualstats_max * 5 // 100)
 
+    @property
+    def qualstats_held(self) -> int | None:
+        """The entries pg_qualstats' table holds, as sizing reads them: once full, pg_qualstats.max itself.
+
+        A full table frees its 5% least used entries (at least 10) for each new
+        one, so the count taken moves between about 90% and 100% of the maximum
+        with each eviction: the same workload read twice gave 90 and 95, and a
+        different size and text each run (the tryouts' F7). The maximum is what
+        the workload fills, whatever moment it is read at.
+        """
+        if self.qualstats_full:
+            return self.qualstats_max
+        return self.qualstats_entries
+
     def qualstats_size(self) -> int | None:
         """A pg_qualstats.max that holds the workload: its entries per statement for every statement
         pg_stat_statements tracks, at least twice the present size, rounded up to a thousand."""
-        if not self.qualstats_max:
-            return None
-        want = 2 * self.qualstats_max
-        if self.qualstats_entries and self.qualstats_statements and self.pgss_statements:
-            want = max(want, math.ceil(self.qualstats_entries / self.qualstats_statements * self.pgss_statements))
-        return math.ceil(want / 1000) * 1000
+        return qualstats_size(self.qualstats_max, self.qualstats_held, self.qualstats_statements,
+                              self.pgss_statements)
 
     def qualstats_usage_hints(self) -> list[str]:
         """A full pg_qualstats table, and sampling that misses rare constants: the fix for each."""
         out = []
-        if self.qualstats_full and self.qualstats_entries is not None:
-            n = self.qualstats_statements
-            per = (f"; its {n:,} statement{' holds' if n == 1 else 's hold'} "
-                   f"{self.qualstats_entries / n:,.1f} entries each and pg_stat_statements tracks "
-                   f"{self.pgss_statements:,}" if n and self.pgss_statements else "")
-            out.append(f"pg_qualstats is full ({self.qualstats_entries:,} of {self.qualstats_max:,} entries, "
-                       "pg_qualstats.max): each new predicate or constant evicts the least used ones, so statements "
-                       f"lose the constants pgtune would cost them with{per}: ALTER SYSTEM SET pg_qualstats.max = "
-                       f"{self.qualstats_size()}; then restart the server (each entry is shared memory), and reset "
-                       "it at the start of the window pgtune reads (SELECT pg_qualstats_reset();)")
+        if self.qualstats_full and self.qualstats_max:
+            n, held = self.qualstats_statements, self.qualstats_max
+            per = (f"; its {n:,} statement{' fills' if n == 1 else 's fill'} it ({held / n:,.1f} entries each) and "
+                   f"pg_stat_statements tracks {self.pgss_statements:,} that may have predicates"
+                   if n and self.pgss_statements else "")
+            out.append(f"pg_qualstats is full (pg_qualstats.max, {held:,} entries): each new predicate "
+                       "or constant evicts the least used ones, so statements lose the constants pgtune would cost "
+                       f"them with{per}: ALTER SYSTEM SET pg_qualstats.max = {self.qualstats_size()}; then restart "
+                       "the server (each entry is shared memory), and reset it at the start of the window pgtune "
+                       "reads (SELECT pg_qualstats_reset();)")
         rate = self.qualstats_rate
         if self.qualstats_installed and rate is not None and rate < 1:
             out.append(f"pg_qualstats samples one execution in {1 / rate:,.0f} (pg_qualstats.sample_rate = "
@@ -159,6 +170,18 @@ class Capabilities:
         return {**asdict(self), "qualstats_full": self.qualstats_full}
 
 
+def qualstats_size(limit: int | None, held: int | None, statements: int | None, tracked: int | None) -> int | None:
+    """pg_qualstats.max for the workload: ``held`` entries over ``statements`` per statement, for each of the
+    ``tracked`` statements pg_stat_statements holds, at least twice ``limit``, rounded up to a thousand
+    (check's hint and config's rule give the same figure)."""
+    if not limit:
+        return None
+    want = 2 * limit
+    if held and statements and tracked:
+        want = max(want, math.ceil(held / statements * tracked))
+    return math.ceil(want / 1000) * 1000
+
+
 def probe(conn: psycopg.Connection[Any]) -> Capabilities:
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.load("server_capabilities"))
@@ -179,8 +202,8 @@ def _qualstats_fill(conn: psycopg.Connection[Any], caps: Capabilities) -> Capabi
         if found is None:
             return caps
         schemas[ext] = found[0]
-    query = sql.SQL(catalog_sql.load("qualstats_fill")).format(
-        qualstats=sql.Identifier(schemas["pg_qualstats"], "pg_qualstats"),
+    query = catalog_sql.compose(
+        "qualstats_fill", qualstats=sql.Identifier(schemas["pg_qualstats"], "pg_qualstats"),
         statements=sql.Identifier(schemas["pg_stat_statements"], "pg_stat_statements"))
     try:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:

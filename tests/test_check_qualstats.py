@@ -62,14 +62,40 @@ def test_a_full_pg_qualstats_table_is_reported_with_its_size_and_fix(small_quals
     assert doc["qualstats_max"] == 100 and 90 <= doc["qualstats_entries"] <= 100 and doc["qualstats_full"], doc
     full = [h for h in doc["hints"] if h.startswith("pg_qualstats is full")]
     assert len(full) == 1, doc["hints"]
-    # Sized from what the workload holds: its entries per statement for every statement pg_stat_statements
-    # tracks, at least twice the present table, rounded up to a thousand.
-    per = doc["qualstats_entries"] / doc["qualstats_statements"]
+    # Sized from what the workload fills: the full table's entries (pg_qualstats.max) per statement for every
+    # statement pg_stat_statements tracks, at least twice the present table, rounded up to a thousand.
+    per = doc["qualstats_max"] / doc["qualstats_statements"]
     want = max(200, math.ceil(per * doc["pgss_statements"]))
     assert f"ALTER SYSTEM SET pg_qualstats.max = {math.ceil(want / 1000) * 1000};" in full[0]
-    assert f"its 1 statement holds {per:,.1f} entries" in full[0]
+    assert f"its 1 statement fills it ({per:,.1f} entries each)" in full[0]
     [row] = [line for line in text.splitlines() if line.startswith("pg_qualstats entries")]
     assert row.split()[-3:] == ["100", "(100%,", "full)"] or "full)" in row, row
+
+
+def test_the_full_tables_hint_is_the_same_from_run_to_run(small_qualstats: str) -> None:
+    """The tryouts' F7: the same workload, read again, got another pg_qualstats.max and another text.
+
+    pgtune's own statements (pg_stat_statements keeps them too) grew the count of
+    statements the size is for with every run (12, then 45 after a suggest: 2000,
+    then 5000), and the entries a full table holds move between 90% and 100% of
+    the maximum with each eviction (90, then 95). Neither is the workload's.
+    """
+    _fill(small_qualstats, 300)
+    first = _full_hint(small_qualstats)
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", small_qualstats, "--format", "json"])
+    assert out.exit_code == 0, out.output
+    with psycopg.connect(small_qualstats, autocommit=True) as app:     # the application again: more evictions
+        for k in range(300, 305):
+            app.execute(psycopg.sql.SQL("SELECT status FROM t WHERE id = {}").format(k)).fetchall()
+    assert _full_hint(small_qualstats) == first
+    # The fixture's INSERT, the application's SELECT and its pg_qualstats_reset(): not pgtune's statements.
+    assert "pg_stat_statements tracks 3 that may have predicates" in first, first
+
+
+def _full_hint(dsn: str) -> str:
+    out = CliRunner().invoke(cli, ["check", "--dsn", dsn, "--format", "json"])
+    [hint] = [h for h in json.loads(out.stdout)["hints"] if h.startswith("pg_qualstats is full")]
+    return str(hint)
 
 
 def test_a_table_with_room_is_not_full(small_qualstats: str) -> None:

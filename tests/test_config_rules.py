@@ -177,7 +177,7 @@ def test_the_extensions_pgtune_reads_are_sized_from_how_full_they_are(snap: Snap
     assert not [p for p in calm.proposals if p.setting == "pg_stat_statements.max"]
     if "pg_qualstats.max" in snap.settings:
         qmax = int(snap.setting("pg_qualstats.max").number)
-        full = context(snap, qualstats_entries=qmax, qualstats_statements=50, statements_entries=800)
+        full = context(snap, qualstats_entries=qmax, qualstats_statements=50, qualstats_tracked=800)
         extensions.propose(full)
         (q,) = [p for p in full.proposals if p.setting == "pg_qualstats.max"]
         assert q.symptom == Symptom.QUALSTATS_FULL and int(q.value) == max(2 * qmax, qmax // 50 * 800)

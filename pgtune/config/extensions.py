@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+from ..capabilities import qualstats_size
 from .context import Context
 from .model import Family, Symptom
 from .units import size
@@ -90,19 +91,18 @@ def _qualstats_max(ctx: Context) -> None:
     entries = ctx.snap.qualstats_entries
     if not current or entries < FULL_SHARE * current:
         return
-    want = 2 * current
+    # Full: the count taken moves with each eviction (90% to 100% of the maximum), the maximum does not (F7).
     per = ctx.snap.qualstats_statements
-    tracked = ctx.snap.statements_entries
-    if entries and per and tracked:
-        want = max(want, math.ceil(entries / per * tracked))    # its entries per statement, for every statement
-    value = math.ceil(want / 1000) * 1000
+    tracked = ctx.snap.qualstats_tracked
+    value = qualstats_size(current, current, per, tracked) or 2 * current
     ctx.server("pg_qualstats.max", str(value), Family.EXTENSIONS,
-               f"pg_qualstats' table is full ({entries:,} of pg_qualstats.max {current:,} entries, for "
-               f"{per or 0:,} statements): each new predicate or constant evicts the least used, so statements "
-               "lose the constants suggest would cost them with",
-               f"room for {entries / per if per else 0:,.1f} entries per statement for the {tracked or 0:,} statements "
-               "pg_stat_statements tracks: the table is no longer full (about 1.4 kB of shared memory each; reset it "
-               "with pg_qualstats_reset() at the start of the window pgtune reads)",
+               f"pg_qualstats' table is full (pg_qualstats.max, {current:,} entries, for {per or 0:,} statements): "
+               "each new predicate or constant evicts the least used, so statements lose the constants suggest "
+               "would cost them with",
+               f"room for {current / per if per else 0:,.1f} entries per statement for the {tracked or 0:,} "
+               "statements pg_stat_statements tracks that may have predicates: the table is no longer full (about "
+               "1.4 kB of shared memory each; reset it with pg_qualstats_reset() at the start of the window pgtune "
+               "reads)",
                Symptom.QUALSTATS_FULL, entries=entries, qualstats_statements=per, statements_tracked=tracked)
 
 
