@@ -147,6 +147,8 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
         statements = [st if st.userid is not None else replace(st, userid=oid) for st in statements]
     filt = workload or WorkloadFilter()
     writes = read_writes(conn, filt.database, filt.roles) if from_server else None
+    unread = writes if isinstance(writes, str) else None
+    writes = None if isinstance(writes, str) else writes
     userids = {st.userid for st in statements if st.userid is not None}
     userids |= {w.userid for w in writes or [] if w.userid is not None}
     roles = read_roles(conn, userids, catalog.search_path, database=(workload or WorkloadFilter()).database,
@@ -156,6 +158,10 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
     left_out += found_schemas(roles, catalog, statements)
     if writes is not None:
         left_out += charge_window_writes(catalog, roles, writes, scale)
+    elif unread is not None:
+        left_out.append(f"index upkeep is estimated from the tables' counters (pg_stat_user_tables), which may hold "
+                        f"writes from before pg_stat_statements' window (a load, a restore): the workload's own "
+                        f"writes could not be read ({unread})")
     return Snapshot(
         capabilities=caps, catalog=catalog,
         statements=[st for st in statements if st.query != HIDDEN_TEXT], hidden=hidden,

@@ -106,6 +106,9 @@ def after_selection(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advic
                     say: Callable[[str], None]) -> None:
     """What runs once the b-tree selection is done: its HOT charge, then the GIN and BRIN proposals."""
     writes = hot.read(conn, snap.catalog, snap.roles, database) if snap.from_server else None
+    if writes is not None and writes.missing:
+        advice.hints.append(f"no proposal is charged for the HOT updates it would stop: the workload's UPDATE "
+                            f"statements could not be read ({writes.missing})")
     if writes is not None:
         hot_charge.review(advice, writes)          # the HOT updates each b-tree proposal would stop
     if index_kinds:

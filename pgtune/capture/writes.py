@@ -20,6 +20,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
+from ..connect import lost
 from ..sqltext import what_runs
 
 MAX_WRITE_STATEMENTS = 1000     # most rows first: the rest write too little to matter
@@ -48,8 +49,9 @@ def target(query: str) -> tuple[str | None, str] | None:
 
 
 def read_writes(conn: psycopg.Connection[Any], database: str | None = None,
-                roles: tuple[str, ...] = ()) -> list[WriteStatement] | None:
-    """The writing statements of pg_stat_statements; None where it cannot be read (then nothing is known).
+                roles: tuple[str, ...] = ()) -> list[WriteStatement] | str:
+    """The writing statements of pg_stat_statements; where they cannot be read, why (then nothing is known,
+    and the caller says its upkeep comes from the tables' counters: F2 of the tryouts, a silent fallback).
 
     Without ``roles`` (the workload filter's), a superuser's writes beside the
     application's roles are left out, as its reads are: a person's one-off load
@@ -57,15 +59,19 @@ def read_writes(conn: psycopg.Connection[Any], database: str | None = None,
     """
     found = conn.execute(catalog_sql.load("extension_schema"), {"name": "pg_stat_statements"}).fetchone()
     if found is None:
-        return None
+        return "write_statements.sql not run: the pg_stat_statements extension is not installed in this database"
     try:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             cur.execute(catalog_sql.compose("write_statements",
                 statements=sql.Identifier(found[0], "pg_stat_statements")),
                 {"database": database, "roles": list(roles) or None, "limit": MAX_WRITE_STATEMENTS})
             rows = cur.fetchall()
-    except psycopg.Error:
-        return None
+    except psycopg.Error as exc:
+        if lost(conn):
+            raise
+        why = (str(exc).splitlines() or [type(exc).__name__])[0]
+        password = conn.info.password
+        return f"write_statements.sql failed: {why.replace(password, '***') if password else why}"
     out = []
     for r in rows:
         named = target(r["query"])
