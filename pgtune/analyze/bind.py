@@ -15,6 +15,7 @@ analyze.predicates', the node helpers are analyze.exprs'.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from pglast import ast
@@ -287,7 +288,9 @@ class _Binder(Predicates):
             self.shape.row_filters.append(found)
             for text in found.expressions:
                 try:
-                    expr = expression(text)
+                    # A copy: expression() hands out a piece of parse()'s cached tree, and the loop below
+                    # qualifies its columns with this statement's alias (u5: every later reader saw ``d."userId"``).
+                    expr = copy.deepcopy(expression(text))
                 except ParseFailed:
                     continue
                 for n in walk(expr, subqueries=False):

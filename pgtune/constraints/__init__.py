@@ -32,7 +32,7 @@ from ..capture import Catalog, ColumnInfo, read_catalog
 from . import names
 from .families import FAMILIES, not_null, value_set
 from .model import Candidate, Column, Confidence, ConstraintKind, Finding, Proposal, Skip
-from .prove import Prover, TooSlow
+from .prove import Prover, Unproven
 
 __all__ = ["Confidence", "ConstraintAdvice", "ConstraintKind", "ConstraintOptions", "Finding", "Proposal", "Skip",
            "propose"]
@@ -162,7 +162,7 @@ def propose(conn: psycopg.Connection[Any], options: ConstraintOptions | None = N
                                                 proven.columns)
             held = 0 if count else prover.rows_holding(proven.schema, proven.table, proven.columns,
                                                        opts.evidence_rows)
-        except TooSlow as exc:
+        except Unproven as exc:
             advice.unproven.append(Skip(cand.schema, cand.table, list(cand.columns), cand.kind, str(exc)))
             continue
         if count:

@@ -8,8 +8,21 @@ import psycopg
 from psycopg import sql
 
 
-class TooSlow(Exception):
+class Unproven(Exception):
+    """The data cannot prove a rule for this table: the reason says why."""
+
+
+class TooSlow(Unproven):
     """The proof would take longer than the allowed time for this table."""
+
+
+class Hidden(Unproven):
+    """Rows the rule must hold for are out of this role's sight (row security, no SELECT privilege).
+
+    A rule proven over the rows a policy lets pgtune's role see is no proof: the
+    hidden rows may break it, so VALIDATE fails and the NOT VALID constraint
+    already refuses their updates.
+    """
 
 
 class Prover:
@@ -26,10 +39,14 @@ class Prover:
                 self.conn.execute("SET /* pgtune */ LOCAL standard_conforming_strings = on")
                 self.conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(
                     sql.Literal(self.timeout_ms)))
+                # Off: a query that row security would filter fails instead of answering over part of the rows.
+                self.conn.execute("SET /* pgtune */ LOCAL row_security = off")
                 rows: list[tuple[Any, ...]] = self.conn.execute(sql.Composed([query]), params or None).fetchall()
                 return rows
         except psycopg.errors.QueryCanceled:
             raise TooSlow(f"took longer than statement_timeout ({self.timeout_ms} ms)") from None
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise Hidden(f"not every row is visible to this role ({_first_line(exc)}): no proof") from None
 
     def check_size(self, table_bytes: int) -> None:
         if table_bytes > self.max_scan_bytes:
@@ -69,3 +86,7 @@ class Prover:
             "SELECT /* pgtune */ {cols} FROM {tab} WHERE NOT ({check}) LIMIT {bound}").format(
             cols=cols, tab=sql.Identifier(schema, table), check=check, bound=sql.Literal(bound)))
         return len(rows), [", ".join("NULL" if v is None else v for v in r) for r in rows[:3]]
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
