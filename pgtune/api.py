@@ -30,7 +30,7 @@ from .config import run as run_config
 from .config.evidence import read as read_evidence
 from .config.verify import ConfigVerification
 from .config.verify import judge as judge_config
-from .connect import force_session_settings
+from .connect import force_session_settings, no_lock_queue
 from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
 from .errors import InputError, PgtuneError, from_psycopg
@@ -153,18 +153,19 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
     schema = prisma_schema.load(prisma.schema) if prisma is not None else None   # a bad file fails first
     if emit is not None:
         plan.check_writable(emit.directory or Path("migrations"), emit.layout)      # before the work, not after it
-    snap = snapshot(conn, opts.indexes.workload, statements=statements, replicas=replicas, progress=say, role=role)
-    if trial is not None:
-        check_trial(conn, trial)
-    advice = advise(conn, snap, opts.indexes, say)
-    after_selection(conn, snap, advice, trial=trial, index_kinds=opts.index_kinds,
-                    database=opts.indexes.workload.database, say=say)
-    checks = (propose(conn, ConstraintOptions(timeout_ms=opts.constraint_timeout_ms, exclude=opts.indexes.exclude,
-                                              min_rows=opts.indexes.min_rows, prisma=prisma is not None),
-                      say, catalog=snap.catalog) if opts.constraints else ConstraintAdvice())
-    result = Suggestion(advice, checks)
-    if emit is not None:
-        result.migration, result.directory = emit_migration(conn, result, emit, progress=say, catalog=snap.catalog)
+    with no_lock_queue(conn):      # a reading command never queues behind another session's lock
+        snap = snapshot(conn, opts.indexes.workload, statements=statements, replicas=replicas, progress=say, role=role)
+        if trial is not None:
+            check_trial(conn, trial)
+        advice = advise(conn, snap, opts.indexes, say)
+        after_selection(conn, snap, advice, trial=trial, index_kinds=opts.index_kinds,
+                        database=opts.indexes.workload.database, say=say)
+        checks = (propose(conn, ConstraintOptions(timeout_ms=opts.constraint_timeout_ms, exclude=opts.indexes.exclude,
+                                                  min_rows=opts.indexes.min_rows, prisma=prisma is not None),
+                          say, catalog=snap.catalog) if opts.constraints else ConstraintAdvice())
+        result = Suggestion(advice, checks)
+        if emit is not None:
+            result.migration, result.directory = emit_migration(conn, result, emit, progress=say, catalog=snap.catalog)
     if prisma is not None and schema is not None:
         result.prisma = prisma_advice.for_indexes(schema, advice.indexes, checks.constraints)
         if prisma.write:
@@ -363,8 +364,9 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
     schema = prisma_schema.load(prisma.schema) if prisma is not None else None   # a bad file fails first
     if emit is not None:
         plan.check_writable(emit.directory or Path("migrations"), emit.layout)
-    report = run_health(conn, only, skip, replicas=replicas, min_stats_age_s=min_stats_age_s, min_rows=min_rows,
-                        declared=_declared(schema) if schema is not None else None)
+    with no_lock_queue(conn):
+        report = run_health(conn, only, skip, replicas=replicas, min_stats_age_s=min_stats_age_s, min_rows=min_rows,
+                            declared=_declared(schema) if schema is not None else None)
     if prisma is not None and schema is not None:
         advice = prisma_advice.for_health(schema, report.findings)
         if prisma.write:

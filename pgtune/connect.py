@@ -10,15 +10,19 @@ import difflib
 import os
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
+from psycopg import errors as pgerrors
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
 
 from . import catalog_sql
-from ._text import error_text
-from .errors import ConnectionFailed, InputError, from_psycopg
+from ._text import error_text, one_line
+from .errors import ConnectionFailed, DatabaseError, InputError, from_psycopg
 
 APPLICATION_NAME = "pgtune"
 
@@ -209,3 +213,40 @@ def force_session_settings(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET /* pgtune */ standard_conforming_strings = on")
     conn.execute(QUALSTATS_OFF.format(local="false"))
     conn.execute(catalog_sql.load("session_extension_path"))
+
+
+# How long a reading command's statement waits for a lock another session holds before giving up.
+READ_LOCK_TIMEOUT = "2s"
+
+
+def exclusive_lock_holders(conn: psycopg.Connection[Any]) -> str:
+    """Who holds or awaits an ACCESS EXCLUSIVE lock here: the only lock a catalog read or EXPLAIN waits for."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(catalog_sql.load("exclusive_lock_holders")).fetchall()
+    return "; ".join(f"pid {r['pid']} {'holds' if r['granted'] else 'awaits'} ACCESS EXCLUSIVE on "
+                     f"{r['relation']} ({r['state'] or 'active'}, open {r['seconds'] or 0}s: "
+                     f"{one_line(r['query'], 80)})" for r in rows[:3]) or "a lock already released"
+
+
+@contextmanager
+def no_lock_queue(conn: psycopg.Connection[Any], timeout: str = READ_LOCK_TIMEOUT) -> Iterator[None]:
+    """A reading command's session waits at most ``timeout`` for any lock, then stops with who held it.
+
+    pg_table_size, EXPLAIN and the catalog reads take ACCESS SHARE locks: behind
+    a migration's ACCESS EXCLUSIVE (held, or queued behind a long transaction)
+    they would wait as long as it does, pgtune's backend stalled without a
+    word (u5: 90 s in the table read). The session's own setting comes back after.
+    """
+    row = conn.execute("SELECT /* pgtune */ pg_catalog.current_setting('lock_timeout')").fetchone()
+    before = row[0] if row else "0"
+    conn.execute("SELECT /* pgtune */ pg_catalog.set_config('lock_timeout', %s, false)", (timeout,))
+    try:
+        yield
+    except pgerrors.LockNotAvailable as exc:
+        who = exclusive_lock_holders(conn) if not lost(conn) and conn.info.transaction_status == 0 else ""
+        raise DatabaseError(f"gave up after {timeout} waiting for a lock ({error_text(exc)}): "
+                            f"{who or 'another session holds it'}; pgtune does not queue behind another "
+                            "session's lock: run it again once that is released", exc.sqlstate).with_exit(2) from None
+    finally:
+        if not lost(conn) and conn.info.transaction_status == 0:
+            conn.execute("SELECT /* pgtune */ pg_catalog.set_config('lock_timeout', %s, false)", (before,))

@@ -18,8 +18,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql, ddl
-from .._text import Progress, one_line
-from ..connect import lost
+from .._text import Progress
+from ..connect import exclusive_lock_holders, lost
 from ..errors import ApplyFailed
 from ..plan import AttachedIndex, Name, partitions
 from ..roles import NoTemporary, rolled_back
@@ -95,11 +95,7 @@ class ObjectStates:
 
     def holders(self) -> str:
         """Who holds or awaits an ACCESS EXCLUSIVE lock here: the only lock a catalog read waits for."""
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            rows = cur.execute(catalog_sql.load("exclusive_lock_holders")).fetchall()
-        return "; ".join(f"pid {r['pid']} {'holds' if r['granted'] else 'awaits'} ACCESS EXCLUSIVE on "
-                         f"{r['relation']} ({r['state'] or 'active'}, open {r['seconds'] or 0}s: "
-                         f"{one_line(r['query'], 80)})" for r in rows[:3]) or "a lock already released"
+        return exclusive_lock_holders(self.conn)
 
     def indexes(self, names: list[tuple[str, str]]) -> dict[tuple[str, str], IndexState]:
         if not names:
