@@ -17,6 +17,8 @@ that have a value, never silently all generic.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -31,7 +33,7 @@ from pglast.enums import CoercionForm
 from psycopg import pq, sql
 
 from .connect import lost
-from .explain_script import STMT_NAME, Kept, Run, Shared, mode_call, script, select
+from .explain_script import STMT_NAME, Kept, Run, Script, Shared, mode_call, script, select
 from .explain_script import deallocate as deallocate  # re-exported: callers free a Round's names
 from .explain_script import end_failed as end_failed
 from .sqltext import parse, printed, type_name, walk
@@ -312,20 +314,37 @@ class Round:
         self.custom = not analyze and bool(runs) and all(r.name == STMT_NAME and r.args and r.text is None
                                                          for r in runs)
         self.cursors: list[psycopg.Cursor[Any]] = []
+        # The script under each name Kept gave it, to prepare or not (shared by copies: ``again``).
+        self._renamed: dict[tuple[str, bool], Script] = {}
 
-    def send(self, conn: psycopg.Connection[Any], shared: Shared | None = None, kept: Kept | None = None) -> None:
+    def again(self) -> Round:
+        """The same Round, to send once more: what-if costing plans a statement again and again with other
+        hypothetical indexes, and its statements do not change (quoting its values and printing its
+        texts was a tenth of pgtune's CPU time in benchmarks/speed.py)."""
+        other = copy.copy(self)
+        other.names, other.cursors = self.script.names, []
+        return other
+
+    def send(self, conn: psycopg.Connection[Any], shared: Shared | None = None, kept: Kept | None = None,
+             steps: psycopg.Cursor[Any] | None = None) -> None:
         """Queue every statement in ``conn``'s open pipeline; the plans are read once it is synced.
 
         ``shared``: the pipeline's transaction, which this Round joins (or opens) instead of its own;
-        ``kept``: the statements the session keeps prepared, which a Round of custom plans uses."""
+        ``kept``: the statements the session keeps prepared, which a Round of custom plans uses;
+        ``steps``: a cursor of the pipeline for the statements whose results are not read (one per Round
+        otherwise: making a cursor is a good part of psycopg's cost per statement)."""
         s = self.script
         keeps = kept is not None and shared is not None and self.custom
         found = kept.name((s.prepares[0], *s.setup, *s.role)) if keeps and kept is not None else None
         if found is not None:
-            s = script(*self._parts, name=found[0])
-            s = replace(s, prepares=s.prepares if found[1] else [], names=[])
+            renamed = self._renamed.get(found)
+            if renamed is None:
+                named = script(*self._parts, name=found[0])
+                renamed = self._renamed[found] = replace(named, prepares=named.prepares if found[1] else [],
+                                                         names=[])
+            s = renamed
             self.names = []     # freed with the session's (Kept.clear), also after a failure
-        with conn.cursor() as cur:
+        with contextlib.nullcontext(steps) if steps is not None else conn.cursor() as cur:
             # prepare=False: psycopg would otherwise prepare these texts after five runs, and a
             # prepared name is one more thing a failed pipeline can leave behind.
             def run(*steps: str) -> None:

@@ -106,24 +106,25 @@ def _block(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], orde
 
     failure: Exception | None = None
     try:
-        with conn.pipeline() as pipe:
+        with conn.pipeline() as pipe, conn.cursor() as steps:
+            # ``steps`` sends the statements whose results are not read: one cursor for the block.
             try:
                 for i in order:
                     ask = asks[i]
-                    if hypo is not None and not hypo.queue(ask.present, ask.analysis.shape.tables, ask.positions):
+                    if hypo is not None and not hypo.queue(ask.present, ask.analysis.shape.tables, ask.positions,
+                                                           steps):
                         pipe.sync()
                         read()
-                        queued = hypo.queue(ask.present, ask.analysis.shape.tables, ask.positions)
+                        queued = hypo.queue(ask.present, ask.analysis.shape.tables, ask.positions, steps)
                         assert queued      # nothing is waiting for its oid after a sync
                     texts: list[str | None] = [None, *costing.reorderings(ask.analysis, ask.config)]
                     rounds = costing.rounds(ask.analysis, texts)
                     for r in rounds:
-                        r.send(conn, shared, hypo.kept if hypo is not None else None)
+                        r.send(conn, shared, hypo.kept if hypo is not None else None, steps)
                     sent.extend(rounds)
                     waiting.append((i, rounds))
                 if shared is not None:
-                    with conn.cursor() as cur:
-                        shared.close(cur)
+                    shared.close(steps)
             except (psycopg.Error, ValueError) as exc:
                 # Raised once the pipeline block is left (as explain.Round.run does).
                 failure = exc

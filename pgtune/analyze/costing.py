@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import pq
 
 from ..capture import Catalog, TableKey
 from ..connect import lost
-from ..explain import Plan, Round, explain_scenarios
+from ..explain import Plan, PlanContext, Round, explain_scenarios
 from . import anchor, batch, calibration, whatif
 from .analysis import Analysis
 from .bind import EQ, FUNC, NULL, RANGE
@@ -48,6 +49,7 @@ class Costing:
         # A plan's cost as compared: in a what-if session, with the descents of its hypothetical
         # b-trees priced in (analyze.calibration, through whatif.Hypothetical.cost).
         self.price: Callable[[Plan], float] = price or (lambda plan: plan.cost)
+        self._rounds: dict[tuple[int, str | None, bool], tuple[Analysis, object, PlanContext, Round]] = {}
 
     def price_now(self, a: Analysis) -> Exception | None:
         """Cost ``a`` with the indexes it has now (its ``cost_before``); the error when it cannot be planned.
@@ -110,10 +112,26 @@ class Costing:
         return list(anchor.reorderings(a.query, anchored, lambda schema, name: self._resolve(schema, name, path)))
 
     def rounds(self, a: Analysis, texts: Iterable[str | None]) -> list[Round]:
-        """One Round per text (None: the statement's own) of ``a``'s scenarios, for a pipeline of several."""
-        found = a.scenarios or [Scenario({}, ValueSource.GENERIC)]
-        return [Round(self.conn, text or a.query, [s.values for s in found], context=a.row.context)
-                for text in texts]
+        """One Round per text (None: the statement's own) of ``a``'s scenarios, for a pipeline of several.
+
+        Made once per statement and text and sent ``again`` after (until its scenarios or session change):
+        selection asks about the same statement many times.
+        """
+        nested = self.conn.info.transaction_status == pq.TransactionStatus.INTRANS
+        out = []
+        context = a.row.context
+        for text in texts:
+            key = (id(a), text, nested)
+            made = self._rounds.get(key)
+            # The statement is held with its Round: its id names no other while the entry lives.
+            if made is not None and made[0] is a and made[1] is a.scenarios and made[2] == context:
+                out.append(made[3].again())
+                continue
+            found = a.scenarios or [Scenario({}, ValueSource.GENERIC)]
+            r = Round(self.conn, text or a.query, [s.values for s in found], context=context)
+            self._rounds[key] = (a, a.scenarios, context, r)
+            out.append(r.again())
+        return out
 
     def pick(self, a: Analysis, planned: list[list[Plan]]) -> Priced:
         """``best``'s answer from the plans of its Rounds (the statement's own first)."""

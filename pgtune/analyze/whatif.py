@@ -192,7 +192,7 @@ class Hypothetical:
         return drops, creates
 
     def queue(self, cands: list[Candidate], tables: Collection[TableKey],
-              positions: Mapping[Ident, int] | None = None) -> bool:
+              positions: Mapping[Ident, int] | None = None, steps: psycopg.Cursor[Any] | None = None) -> bool:
         """``ensure`` as statements queued in the connection's open pipeline; False when it must be synced first.
 
         A drop needs the index's oid, which a create queued in the same pipeline has
@@ -207,7 +207,10 @@ class Hypothetical:
             for key in drops:
                 oids += [oid for oid, _ in self.present.pop(key)]
                 self.on_table[key[0]].pop(key, None)
-            self.conn.execute(_DROP_ALL, (oids,))
+            if steps is not None:     # a cursor of the pipeline's (its result is not read)
+                steps.execute(_DROP_ALL, (oids,))
+            else:
+                self.conn.execute(_DROP_ALL, (oids,))
         if creates:     # one statement for them all, made in their order
             texts: list[str] = []
             made: list[tuple[int, Candidate, int]] = []

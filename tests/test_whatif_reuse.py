@@ -1,0 +1,99 @@
+"""What-if costing works each question out once (issue 28: speed), with the advice of working it out every time.
+
+A statement's EXPLAIN Round (its texts, its quoted values) is made once per
+session and sent again; the statements whose results are not read share one
+cursor per pipeline.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+_spec = importlib.util.spec_from_file_location(
+    "synthetic", Path(__file__).parent.parent / "benchmarks" / "synthetic.py")
+assert _spec is not None and _spec.loader is not None
+synthetic = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(synthetic)
+
+
+def _workload(conn: psycopg.Connection[Any], tables: int) -> list[Any]:
+    """The speed benchmark's statements over ``tables`` tables, as pg_stat_statements holds them ($n, values)."""
+    from pgtune.capture import WorkloadFilter, read_workload, reset_counters
+
+    synthetic.build(conn, tables, rows=3000)
+    for _ in range(100):      # the writes are charged to new indexes (upkeep): both runs must see all of them
+        row = conn.execute("SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_user_tables").fetchone()
+        if row is not None and row[0] >= 3000 * tables:
+            break
+        time.sleep(0.1)
+    reset_counters(conn)
+    for _, _, q in synthetic.statements(tables):
+        with conn.transaction(force_rollback=True):
+            conn.execute(q)
+    return [s for s in read_workload(conn, WorkloadFilter(top=1000)) if "pg_stat" not in s.query]
+
+
+def _advice(conn: psycopg.Connection[Any], statements: list[Any]) -> Any:
+    from pgtune import api
+    from pgtune.analyze import Options
+
+    advice = api.suggest(conn, api.SuggestOptions(Options(min_rows=1000, jobs=1), constraints=False),
+                         statements=statements).indexes
+    return ([(i.name, i.columns, i.where, i.include, i.cost_before, i.cost_after, i.estimated_bytes)
+             for i in advice.indexes], advice.what_if_calls,
+            [(s.query, s.cost_before, s.cost_after, s.indexes) for s in advice.statements],
+            [(p.index, p.cost, p.forecast_bytes) for p in advice.curve], advice.left_out)
+
+
+@pytest.mark.needs_hypopg
+def test_a_statements_rounds_are_made_once_and_its_steps_share_a_cursor(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The advice is the one of a Round made afresh for every plan, with far fewer Rounds and cursors made."""
+    from psycopg import Cursor
+
+    from pgtune import explain
+    from pgtune.analyze import costing
+
+    statements = _workload(conn, 4)
+    made = {"rounds": 0, "cursors": 0, "explains": 0}
+    real_init, real_cursor, real_execute = explain.Round.__init__, Cursor.__init__, Cursor.execute
+    real_send = explain.Round.send
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        made["rounds"] += 1
+        real_init(self, *args, **kwargs)
+
+    def cursor(self: Any, *args: Any, **kwargs: Any) -> None:
+        made["cursors"] += 1
+        real_cursor(self, *args, **kwargs)
+
+    def execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        made["explains"] += str(query).startswith("EXPLAIN")
+        return real_execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(explain.Round, "__init__", init)
+    monkeypatch.setattr(Cursor, "__init__", cursor)
+    monkeypatch.setattr(Cursor, "execute", execute)
+    reused = _advice(conn, statements)
+    counts = dict(made)
+    made.update(rounds=0, cursors=0, explains=0)
+
+    def fresh(self: costing.Costing, a: Any, texts: Any) -> list[explain.Round]:
+        found = a.scenarios or [costing.Scenario({}, costing.ValueSource.GENERIC)]
+        return [explain.Round(self.conn, text or a.query, [s.values for s in found], context=a.row.context)
+                for text in texts]
+
+    monkeypatch.setattr(costing.Costing, "rounds", fresh)
+    monkeypatch.setattr(explain.Round, "send", lambda self, conn, shared=None, kept=None, steps=None:
+                        real_send(self, conn, shared, kept))     # a cursor of its own per Round, as before
+    afresh = _advice(conn, statements)
+    assert reused[0] and reused == afresh
+    assert counts["explains"] == made["explains"]
+    assert counts["rounds"] * 3 < made["rounds"]
+    assert counts["cursors"] < made["cursors"] * 0.8
