@@ -2,7 +2,8 @@
 
 A statement's EXPLAIN Round (its texts, its quoted values) is made once per
 session and sent again; the statements whose results are not read share one
-cursor per pipeline.
+cursor per pipeline; the curve takes a statement's answers, and prune an
+index's loss, from the last set when the indexes they depend on are the same.
 """
 
 from __future__ import annotations
@@ -97,3 +98,28 @@ def test_a_statements_rounds_are_made_once_and_its_steps_share_a_cursor(
     assert counts["explains"] == made["explains"]
     assert counts["rounds"] * 3 < made["rounds"]
     assert counts["cursors"] < made["cursors"] * 0.8
+
+
+@pytest.mark.needs_hypopg
+def test_the_curve_takes_unchanged_answers_from_the_last_set(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """curve.Memo and prune's losses: the same curve, sets and plans as working every point out anew, with far
+    fewer questions worked out."""
+    from pgtune.analyze import curve, selection
+
+    statements = _workload(conn, 6)
+    asked = [0]
+    real_question = selection.Greedy._question
+
+    def question(self: Any, pos: int, cands: Any) -> Any:
+        asked[0] += 1
+        return real_question(self, pos, cands)
+
+    monkeypatch.setattr(selection.Greedy, "_question", question)
+    remembered = _advice(conn, statements)
+    with_memo, asked[0] = asked[0], 0
+    monkeypatch.setattr(curve.Memo, "same", staticmethod(lambda found, close: False))
+    monkeypatch.setattr(selection.Greedy, "_loss_sign", lambda self, cand, on_table: (object(),))
+    anew = _advice(conn, statements)
+    assert len(remembered[3]) > 5 and remembered == anew
+    assert with_memo * 1.5 < asked[0]

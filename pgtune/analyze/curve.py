@@ -20,7 +20,7 @@ about the set's indexes on its own tables (the others cannot change it).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .candidates import Candidate, kept_unused
@@ -43,16 +43,38 @@ class Point:
         return self.hypopg_bytes if basis == SizeBasis.HYPOPG else self.forecast_bytes
 
 
+class Memo:
+    """Per statement, what ``credited`` and ``cost`` found of it for the last set of indexes on its tables.
+
+    A statement's answers depend only on the indexes on its tables (``near``):
+    from one point to the next most statements' are the same objects in the same
+    order, and their answers are taken from here instead of being asked again
+    (each question is a cache hit, but working the questions out for every
+    statement at every point made the curve a third of suggest's CPU time in
+    benchmarks/speed.py). The candidates are held here, so their ids name no
+    other object while compared.
+    """
+
+    def __init__(self) -> None:
+        self.used: dict[int, tuple[list[Candidate], tuple[int, ...], frozenset[object]]] = {}
+        self.cost: dict[int, tuple[list[Candidate], tuple[int, ...], float]] = {}
+
+    @staticmethod
+    def same(found: tuple[list[Candidate], tuple[int, ...], object] | None, close: list[Candidate]) -> bool:
+        return found is not None and found[1] == tuple(map(id, close))
+
+
 def points(greedy: Greedy, result: Selection, basis: SizeBasis) -> list[Point]:
     """Per step, the set a budget of its size emits; the start first, dominated points left off."""
     out = [Point(0, (), 0, 0, result.base_cost)]
     steps = sampled(len(result.steps))
     configs = [Selection.configuration(result.steps[:n]) for n in steps]
     _ask_without_each(greedy, configs)      # prune's first questions of every step, many to a round trip
+    memo = Memo()
     for n, config in zip(steps, configs, strict=True):
-        kept = credited(greedy, greedy.prune(config))
+        kept = credited(greedy, greedy.prune(config), memo)
         out.append(Point(n, tuple(kept), sum(greedy.forecast(c) for c in kept),
-                         sum(greedy.hypopg_size(c) for c in kept), cost(greedy, kept)))
+                         sum(greedy.hypopg_size(c) for c in kept), cost(greedy, kept, memo)))
     seen: set[frozenset[object]] = set()
     first = []      # a step the passes undo leaves the set an earlier step left: that point stands for it
     for p in out:
@@ -85,10 +107,12 @@ def near(greedy: Greedy, kept: list[Candidate]) -> list[list[Candidate]]:
     return [[c for t in w.tables for c in on_table.get(t, ())] for w in greedy.workload]
 
 
-def _ask_without_each(greedy: Greedy, sets: list[list[Candidate]]) -> None:
-    """Plan at once, for every statement an index of each set can change, the set with and without it."""
+def _ask_without_each(greedy: Greedy, sets: list[list[Candidate]],
+                      skip: Callable[[int, list[Candidate]], bool] = lambda pos, close: False) -> None:
+    """Plan at once, for every statement an index of each set can change, the set with and without it
+    (not for those ``skip`` names: their answers are known)."""
     greedy.prefetch((pos, [k for k in close if k is not gone])
-                    for kept in sets for pos, close in enumerate(near(greedy, kept))
+                    for kept in sets for pos, close in enumerate(near(greedy, kept)) if not skip(pos, close)
                     for mine in [[c for c in close if greedy.relevant(pos, c)]] if mine
                     for gone in [None, *mine])
 
@@ -100,32 +124,49 @@ def pick(curve: list[Point], budget: float | None, max_indexes: int | None, basi
     return fits[-1] if fits else curve[0]
 
 
-def cost(greedy: Greedy, kept: Iterable[Candidate]) -> float:
+def cost(greedy: Greedy, kept: Iterable[Candidate], memo: Memo | None = None) -> float:
     """The workload's cost with exactly ``kept``: a statement none of it can change keeps its own, and
     none costs more than with no new index, whose plan stays open once the set is built (a what-if plan
     can look dearer when calibration charges its many probes of a new index: analyze.selection)."""
+    memo = memo or Memo()
     close = near(greedy, list(kept))
-    changed = [any(greedy.relevant(pos, c) for c in mine) for pos, mine in enumerate(close)]
+    known = [Memo.same(memo.cost.get(pos), mine) for pos, mine in enumerate(close)]
+    changed = [not known[pos] and any(greedy.relevant(pos, c) for c in mine) for pos, mine in enumerate(close)]
     greedy.prefetch((pos, close[pos]) for pos in range(len(greedy.workload)) if changed[pos])
-    return sum(w.calls * (min(greedy.cost_with(pos, close[pos]), w.base_cost) if changed[pos] else w.base_cost)
-               for pos, w in enumerate(greedy.workload))
+    total = 0.0
+    for pos, w in enumerate(greedy.workload):
+        if known[pos]:
+            total += memo.cost[pos][2]
+            continue
+        each = w.calls * (min(greedy.cost_with(pos, close[pos]), w.base_cost) if changed[pos] else w.base_cost)
+        memo.cost[pos] = (close[pos], tuple(map(id, close[pos])), each)
+        total += each
+    return total
 
 
-def credited(greedy: Greedy, kept: list[Candidate]) -> list[Candidate]:
+def credited(greedy: Greedy, kept: list[Candidate], memo: Memo | None = None) -> list[Candidate]:
     """``kept`` without the indexes no statement is credited with, as the final plans credit them: a
     statement made MIN_GAIN cheaper by the set credits each index whose absence would make it dearer."""
+    memo = memo or Memo()
     while True:
         close = near(greedy, kept)
-        _ask_without_each(greedy, [kept])
+        _ask_without_each(greedy, [kept], lambda pos, mine: Memo.same(memo.used.get(pos), mine))
         used: set[object] = set()
         for pos, w in enumerate(greedy.workload):
+            found = memo.used.get(pos)
+            if Memo.same(found, close[pos]):
+                assert found is not None
+                used |= found[2]
+                continue
             mine = [c for c in close[pos] if greedy.relevant(pos, c)]
-            if not mine:
-                continue
-            now = greedy.cost_with(pos, close[pos])
-            if now >= w.base_cost * (1 - MIN_GAIN):
-                continue
-            used |= {ident(c) for c in mine if greedy.cost_with(pos, [k for k in close[pos] if k is not c]) > now}
+            credits: frozenset[object] = frozenset()
+            if mine:
+                now = greedy.cost_with(pos, close[pos])
+                if now < w.base_cost * (1 - MIN_GAIN):
+                    credits = frozenset(ident(c) for c in mine
+                                        if greedy.cost_with(pos, [k for k in close[pos] if k is not c]) > now)
+            memo.used[pos] = (close[pos], tuple(map(id, close[pos])), credits)
+            used |= credits
         final = [c for c in kept if ident(c) in used or kept_unused(c)]
         if len(final) == len(kept):
             return kept

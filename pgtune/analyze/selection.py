@@ -196,6 +196,10 @@ class Greedy:
         self.shapes: dict[Ident, tuple[str, frozenset[str]]] = {}   # per index: leading key, columns held
         self.relevance: dict[tuple[int, int], tuple[Candidate, bool]] = {}
         self.asked: dict[int, tuple[int, int]] = {}     # action -> (evaluations, steps) when planned ahead
+        # prune's work per index (by the object's id; the object is held in the value): the tables its loss
+        # depends on, and the loss with what it depended on then (the curve prunes set after set).
+        self.loss_tables: dict[int, tuple[Candidate, tuple[TableKey, ...]]] = {}
+        self.losses: dict[int, tuple[tuple[object, ...], float | None]] = {}
 
     # -- which statements an index can change ------------------------------
 
@@ -290,17 +294,36 @@ class Greedy:
             on_table: dict[TableKey, list[Candidate]] = {}
             for c in kept:
                 on_table.setdefault(c.table, []).append(c)
+            # An index's loss depends only on the indexes kept on the tables of the statements it can serve:
+            # where they are the same objects in the same order as when last worked out, it is the same.
+            sign = {id(cand): self._loss_sign(cand, on_table) for cand in kept}
+            known = {id(cand) for cand in kept if self.losses.get(id(cand), (None, None))[0] == sign[id(cand)]}
             # Most indexes are kept at their first statement: that one's questions are planned at once.
-            self.prefetch(q for cand in kept for pos, without, with_it in self._loss_questions(cand, on_table, True)
+            self.prefetch(q for cand in kept if id(cand) not in known
+                          for pos, without, with_it in self._loss_questions(cand, on_table, True)
                           for q in ((pos, without), (pos, with_it)))
             for cand in kept:
-                loss = self._loss(cand, on_table)
+                if id(cand) in known:
+                    loss = self.losses[id(cand)][1]
+                else:
+                    loss = self._loss(cand, on_table)
+                    self.losses[id(cand)] = (sign[id(cand)], loss)
                 if loss is not None and (best is None or (loss, order(ident(cand))) < best[:2]):
                     best = (loss, order(ident(cand)), cand)
             if best is None:
                 break
             kept = [c for c in kept if c is not best[2]]
         return kept
+
+    def _loss_sign(self, cand: Candidate, on_table: dict[TableKey, list[Candidate]]) -> tuple[object, ...]:
+        """What ``_loss`` of ``cand`` depends on: the kept indexes (by object, in order) on the tables of the
+        statements it can serve, ``cand`` itself among them (held in ``losses``: the ids name no other)."""
+        tables = self.loss_tables.get(id(cand))
+        if tables is None:
+            found = {t for pos in self.by_table.get(cand.table, []) if self.relevant(pos, cand)
+                     for t in self.workload[pos].tables}
+            tables = self.loss_tables[id(cand)] = (cand, tuple(sorted(found)))
+        return (cand, *(tuple(map(id, on_table.get(t, ()))) for t in tables[1]))
 
     def _loss(self, cand: Candidate, on_table: dict[TableKey, list[Candidate]]) -> float | None:
         """What the workload loses without ``cand`` (calls x cost), or None when that is too much."""
