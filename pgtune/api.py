@@ -33,7 +33,7 @@ from .config.verify import judge as judge_config
 from .connect import force_session_settings, no_lock_queue
 from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
-from .errors import InputError, PgtuneError, from_psycopg
+from .errors import InputError, MigrationError, PgtuneError, from_psycopg
 from .health import Declared, EmittedMigration, HealthReport, drop_replaced
 from .health import build_migration as build_health_migration
 from .health import run as run_health
@@ -215,7 +215,7 @@ def _write_migration(conn: psycopg.Connection[Any], m: Migration, options: EmitO
     others; it gets no baseline (verify reads pgtune's folder), and apply's definition guard is each
     file's "Definition at emit". ``write_empty``: write a migration with no phase too.
     """
-    if options.layout != plan.Layout.PGTUNE:
+    if options.layout not in (plan.Layout.PGTUNE, plan.Layout.PRISMA):
         folder = options.directory or Path("migrations")
         if m.phases or write_empty:
             _write_layout(m, folder, options.layout)
@@ -228,15 +228,24 @@ def _write_migration(conn: psycopg.Connection[Any], m: Migration, options: EmitO
         targets = warm_predictions(conn, targets, [ix for p in m.phases for ix in p.indexes])
         targets = paced(conn, targets, [ix for p in m.phases for ix in p.indexes])
     m = replace(m, targets=targets)
+    if options.layout == plan.Layout.PRISMA:
+        # Prisma runs the folders; pgtune's own folder of the whole migration, in the first of them, is what
+        # status, verify and rollback read (F6: a Prisma-layout migration had none of the three).
+        folder = options.directory or Path("migrations")
+        if m.phases or write_empty:
+            files = _write_layout(m, folder, options.layout)
+            if files:
+                plan.emit(plan.without_ledgers(m)[0], plan.first_folder(files) / plan.PLAN_DIR)
+        return m, folder
     folder = options.directory or Path("migrations") / m.id
     if m.phases or write_empty:
         plan.emit(m, folder)
     return m, folder
 
 
-def _write_layout(m: Migration, folder: Path, layout: plan.Layout) -> None:
+def _write_layout(m: Migration, folder: Path, layout: plan.Layout) -> list[Path]:
     try:
-        plan.write_layout(m, folder, layout)
+        return plan.write_layout(m, folder, layout)
     except OSError as exc:
         raise InputError(f"cannot write the migration to {folder}: {exc.strerror or exc}") from None
 
@@ -250,6 +259,7 @@ def apply(conn: psycopg.Connection[Any], directory: Path, *, phase: int | None =
     ``wait_for_transactions``: seconds each concurrent build may wait, before it starts, for the
     transactions it would wait for (else it is not started and they are named).
     """
+    _refuse_prisma(directory, "apply", "prisma migrate deploy runs its folders, and records them in its ledger")
     applier = Applier(conn, directory, retries=retries, progress=progress, monitor_dsn=monitor_dsn, wait=wait,
                       wait_for_transactions=wait_for_transactions)
     settings = _settings_migration(directory)
@@ -258,6 +268,14 @@ def apply(conn: psycopg.Connection[Any], directory: Path, *, phase: int | None =
                                                     if through is not None else None)
         config_migration.guard(conn, settings, chosen, plan.Direction.UP)
     return applier.apply([phase] if phase is not None else None, through=through, dry_run=dry_run)
+
+
+def _refuse_prisma(directory: Path, verb: str, why: str) -> None:
+    """A migration written with --layout prisma is Prisma's to run: pgtune status and verify read it, no more."""
+    found = plan.prisma_plan(directory)
+    if found is not None:
+        raise MigrationError(f"{verb} refused: {directory} is a migration written for Prisma ({why}); pgtune status "
+                             f"and pgtune verify read it ({found})")
 
 
 def _settings_migration(directory: Path) -> Migration | None:
@@ -281,6 +299,10 @@ def rollback(conn: psycopg.Connection[Any], directory: Path, *, phase: int | Non
     Refused when a later migration, applied now, relies on an index this one would drop (it dropped
     the index this one's replaced), unless ``force``.
     """
+    _refuse_prisma(directory, "rollback", "Prisma has no down migrations, and its ledger would still list the "
+                   "folders as applied: put the statements of the plan's NN_down.sql files, last phase first, into "
+                   "new migrations (npx prisma migrate dev --create-only, each concurrent statement alone in its "
+                   "own), and remove pgtune's lines from schema.prisma")
     settings = _settings_migration(directory)
     if settings is not None:
         config_migration.guard(conn, settings, [phase] if phase is not None else None, plan.Direction.DOWN)
@@ -291,7 +313,7 @@ def rollback(conn: psycopg.Connection[Any], directory: Path, *, phase: int | Non
 @_library_errors
 def status(conn: psycopg.Connection[Any], directory: Path) -> Status:
     """Each phase's state; for a config migration also each setting: applied, pending a restart, changed since."""
-    st = Applier(conn, directory).status()
+    st = Applier(conn, plan.prisma_plan(directory) or directory).status()
     settings = _settings_migration(directory)
     if settings is not None:
         st.settings = config_migration.states(conn, settings)
@@ -345,7 +367,8 @@ def config_verify(conn: psycopg.Connection[Any], directory: Path, *, window_s: f
 def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float = 0.10, measure: bool = False,
            timeout_ms: int = 30_000, trust_functions: bool = False, time_tolerance: float = 0.25) -> Verification:
     """Re-plan every target of a migration; ``measure`` also times the read-only ones."""
-    return verify_migration(conn, directory, tolerance=tolerance, analyze=measure, timeout_ms=timeout_ms,
+    return verify_migration(conn, plan.prisma_plan(directory) or directory,
+                            tolerance=tolerance, analyze=measure, timeout_ms=timeout_ms,
                             trust_functions=trust_functions, time_tolerance=time_tolerance)
 
 

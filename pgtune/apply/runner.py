@@ -37,6 +37,7 @@ from ..duration import to_ms
 from ..errors import ApplyFailed, InputError, Interrupted, ReadOnlyServer, UnsupportedServer, from_psycopg
 from ..history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
 from ..plan import Action, Direction, Name, ObjectKind, Phase, Step, index_key, load, mismatches, script, sha256
+from . import prisma
 from .catalog import ObjectStates
 from .drift import built_outside, problems
 from .lock import AdvisoryLock
@@ -221,7 +222,9 @@ class Applier:
     def status(self) -> Status:
         m = load(self.directory, check=False)
         bad = mismatches(m, self.directory)
-        states = History(self.conn, m.id, self.schema).states()
+        # A Prisma-layout migration: Prisma's ledger says what it deployed; pgtune's own history comes first.
+        states = {**prisma.phase_states(self.conn, self.directory, m.id),
+                  **History(self.conn, m.id, self.schema).states()}
         out = []
         for phase in m.phases:
             state = states.get(phase.number, PhaseState.PENDING)

@@ -12,7 +12,7 @@ must be its step (plan.steps), which tells apply what the unit touches.
 from ..duration import check_timeout
 from . import partitions
 from .folder import check_writable, emit, load, match_steps, mismatches, script, sha256
-from .layouts import Layout
+from .layouts import PLAN_DIR, Layout, first_folder, prisma_plan, without_ledgers
 from .layouts import write as write_layout
 from .model import (
            FORMAT_VERSION,
@@ -38,9 +38,10 @@ from .phases import build, planned_constraint
 from .render import down_script, down_steps, up_script, up_steps
 from .steps import Action, Direction, Name, ObjectKind, Step, index_key, roots
 
-__all__ = ["FORMAT_VERSION", "MANIFEST", "TARGETS", "Action", "AttachedIndex", "Direction", "ExistingConstraint",
-           "ExistingIndex", "IndexFix", "Layout", "Migration", "Name", "ObjectKind", "PartitionIndex", "PartitionMap",
-           "Phase", "PhaseStep", "PlannedConstraint", "PlannedExtension", "PlannedIndex", "PlannedSetting",
-           "PlannedStatistics", "SettingScope", "Step", "Target", "build", "check_timeout", "check_writable",
-           "child_name", "down_script", "down_steps", "emit", "index_key", "load", "match_steps", "mismatches",
-           "partitions", "planned_constraint", "roots", "script", "sha256", "up_script", "up_steps", "write_layout"]
+__all__ = ["FORMAT_VERSION", "MANIFEST", "PLAN_DIR", "TARGETS", "Action", "AttachedIndex", "Direction",
+           "ExistingConstraint", "ExistingIndex", "IndexFix", "Layout", "Migration", "Name", "ObjectKind",
+           "PartitionIndex", "PartitionMap", "Phase", "PhaseStep", "PlannedConstraint", "PlannedExtension",
+           "PlannedIndex", "PlannedSetting", "PlannedStatistics", "SettingScope", "Step", "Target", "build",
+           "check_timeout", "check_writable", "child_name", "down_script", "down_steps", "emit", "first_folder",
+           "index_key", "load", "match_steps", "mismatches", "partitions", "planned_constraint", "prisma_plan",
+           "roots", "script", "sha256", "up_script", "up_steps", "without_ledgers", "write_layout"]

@@ -23,6 +23,7 @@ inside a transaction block:
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,7 @@ from typing import Any
 
 from .. import ddl
 from ..errors import MigrationError
-from .model import IndexFix, Migration, Phase, PhaseStep
+from .model import MANIFEST, IndexFix, Migration, Phase, PhaseStep
 from .recipe import drop_existing, rebuild_existing
 from .render import _squawk_ignore, _timeout, steps_of, up_script
 from .steps import Action
@@ -40,6 +41,11 @@ from .steps import Step as PlanStep
 
 # Tables that belong to a migration tool: no layout writes a statement on them.
 LEDGERS = frozenset({"_prisma_migrations"})
+
+# Where the Prisma layout keeps pgtune's own folder of the whole migration (manifest, phase scripts, targets
+# with their baselines): inside the first migration folder, which Prisma reads only migration.sql of.
+PLAN_DIR = "pgtune"
+_HEADER = re.compile(r"-- pgtune migration (\S+?), phase (\d+) of \d+:")
 
 
 class Layout(StrEnum):
@@ -180,6 +186,62 @@ def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode())
     return list(files)
+
+
+def first_folder(files: list[Path]) -> Path:
+    """The first migration folder of a Prisma layout's files: where its pgtune folder (PLAN_DIR) goes."""
+    return min(files, key=lambda p: p.parent.name).parent
+
+
+def prisma_plan(directory: Path) -> Path | None:
+    """pgtune's folder of the whole migration a Prisma-layout folder belongs to; None if ``directory`` is none.
+
+    Any folder of the set will do, or its pgtune folder itself: the first line
+    of each migration.sql names the pgtune migration, and the first folder of
+    the set holds PLAN_DIR. Raises MigrationError for a pgtune folder whose plan
+    is not there (written before pgtune kept one: re-emit for status and verify).
+    """
+    directory = Path(directory)
+    if directory.name == PLAN_DIR and (directory.parent / "migration.sql").exists():
+        return directory
+    if (directory / PLAN_DIR / MANIFEST).exists():
+        return directory / PLAN_DIR
+    script = directory / "migration.sql"
+    if not script.exists():
+        return None
+    with script.open(encoding="utf-8", errors="replace") as f:
+        found = _HEADER.match(f.readline())
+    if found is None:
+        return None
+    for sibling in sorted(directory.parent.iterdir()):
+        manifest = sibling / PLAN_DIR / MANIFEST
+        if manifest.exists() and _manifest_id(manifest) == found.group(1):
+            return manifest.parent
+    raise MigrationError(f"{directory} belongs to pgtune migration {found.group(1)}, but no folder beside it holds its "
+                         f"plan ({PLAN_DIR}/{MANIFEST}): emitted by an older pgtune; emit it again for status and "
+                         "verify")
+
+
+def folder_phases(directory: Path, migration_id: str) -> dict[str, int]:
+    """The Prisma migration folders in ``directory`` that pgtune migration ``migration_id`` wrote: name -> phase."""
+    out: dict[str, int] = {}
+    for folder in sorted(p for p in Path(directory).iterdir() if p.is_dir()):
+        script = folder / "migration.sql"
+        if not script.exists():
+            continue
+        with script.open(encoding="utf-8", errors="replace") as f:
+            found = _HEADER.match(f.readline())
+        if found is not None and found.group(1) == migration_id:
+            out[folder.name] = int(found.group(2))
+    return out
+
+
+def _manifest_id(path: Path) -> str | None:
+    try:
+        found = json.loads(path.read_text(encoding="utf-8")).get("id")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(found) if found is not None else None
 
 
 def _after_newest(directory: Path, start: datetime) -> datetime:

@@ -1,0 +1,59 @@
+"""A migration written with --layout prisma: pgtune status and verify read the whole of it (the tryouts' F6).
+
+Prisma runs the folders and records them in _prisma_migrations; pgtune's own
+folder of the whole migration (manifest, phase scripts, targets with their
+baselines) sits in the first of them, where Prisma reads only migration.sql.
+Any folder of the set names it. Status takes each phase's state from Prisma's
+ledger and the catalog; verify re-plans the targets. apply and rollback are
+refused in one line: Prisma runs the folders and has no down migrations.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from click.testing import CliRunner
+
+from pgtune import api, plan
+from pgtune.cli import cli
+
+from .test_layouts import emit, prisma_deploy, workload
+
+
+def test_status_and_verify_of_a_whole_prisma_migration(db: str, conn: psycopg.Connection[Any],
+                                                        tmp_path: Path) -> None:
+    workload(conn)
+    migrations = tmp_path / "prisma" / "migrations"
+    m = emit(conn, migrations, plan.Layout.PRISMA)
+    folders = sorted(p for p in migrations.iterdir() if p.is_dir())
+    assert (folders[0] / "pgtune" / "manifest.json").exists()
+    assert [f.name for f in folders[1:] if (f / "pgtune").exists()] == []
+
+    before = CliRunner().invoke(cli, ["status", str(folders[-1]), "--dsn", db, "--format", "json"])
+    assert before.exit_code == 0, before.output
+    assert {p["state"] for p in json.loads(before.stdout)["phases"]} == {"pending"}
+
+    assert prisma_deploy(conn, migrations) == [f.name for f in folders]     # the pgtune folder inside is not run
+    after = CliRunner().invoke(cli, ["status", str(folders[-1]), "--dsn", db, "--format", "json"])
+    assert after.exit_code == 0, after.output
+    doc = json.loads(after.stdout)
+    assert doc["migration_id"] == m.id
+    assert [(p["number"], p["state"], p["missing"]) for p in doc["phases"]] == [
+        (p.number, "applied", []) for p in m.phases]
+
+    checked = CliRunner().invoke(cli, ["verify", str(folders[1]), "--dsn", db, "--format", "json"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)["targets"], checked.stdout
+
+    built = next(ix for p in m.phases for ix in p.indexes)
+    conn.execute(f'DROP INDEX "{built.schema}"."{built.name}"')
+    gone = api.status(conn, folders[0])
+    assert not gone.ok and built.name in [n for p in gone.phases for n in p.missing], gone
+
+    for verb in ("apply", "rollback"):
+        out = CliRunner().invoke(cli, [verb, str(folders[0]), "--dsn", db])
+        assert out.exit_code == 2 and len(out.stderr.strip().splitlines()) == 1, out.output
+        assert "written for Prisma" in out.stderr, out.stderr
