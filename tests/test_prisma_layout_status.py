@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from pgtune import api, plan
 from pgtune.cli import cli
 
-from .test_layouts import emit, prisma_deploy, workload
+from .test_layouts import as_one_query, emit, prisma_deploy, workload
 
 
 def test_status_and_verify_of_a_whole_prisma_migration(db: str, conn: psycopg.Connection[Any],
@@ -35,6 +35,10 @@ def test_status_and_verify_of_a_whole_prisma_migration(db: str, conn: psycopg.Co
     before = CliRunner().invoke(cli, ["status", str(folders[-1]), "--dsn", db, "--format", "json"])
     assert before.exit_code == 0, before.output
     assert {p["state"] for p in json.loads(before.stdout)["phases"]} == {"pending"}
+    # A folder run by hand, outside Prisma: pending still, and no "pgtune apply adopts it" (apply is refused here).
+    as_one_query(conn, (folders[0] / "migration.sql").read_text())
+    by_hand = CliRunner().invoke(cli, ["status", str(folders[0]), "--dsn", db])
+    assert by_hand.exit_code == 0 and "pgtune apply --phase" not in by_hand.output, by_hand.output
 
     assert prisma_deploy(conn, migrations) == [f.name for f in folders]     # the pgtune folder inside is not run
     after = CliRunner().invoke(cli, ["status", str(folders[-1]), "--dsn", db, "--format", "json"])

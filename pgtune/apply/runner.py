@@ -231,7 +231,7 @@ class Applier:
             ps = PhaseStatus(phase.number, phase.name, state)
             if state == PhaseState.APPLIED:
                 ps.missing, ps.invalid = problems(self.states, phase)
-            else:
+            elif not prisma.is_prisma_plan(self.directory):     # Prisma's: pgtune apply never adopts it
                 ps.built_outside = built_outside(self.states, phase)
             ps.sizes = self._sizes(phase)
             out.append(ps)
