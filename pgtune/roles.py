@@ -299,6 +299,16 @@ def read_protected(conn: psycopg.Connection[Any]) -> dict[TableKey, ProtectedTab
     return {k: ProtectedTable(t.key, t.force, t.owner, tuple(policies.get(k, ()))) for k, t in found.items()}
 
 
+def why_no_temporary(conn: psycopg.Connection[Any]) -> str | None:
+    """Why this session may not create a temporary object now (a standby, READ ONLY, no TEMPORARY), or None.
+
+    Asked instead of trying: each refused CREATE (or DROP, in a read-only
+    transaction) is an ERROR line in the server's log that the DBA's alerting reads.
+    """
+    row = conn.execute(catalog_sql.load("temporary_refused")).fetchone()
+    return str(row[0]) if row is not None and row[0] is not None else None
+
+
 class NoTemporary(Exception):
     """This session may not create a temporary object (a standby, a READ ONLY transaction, no TEMPORARY)."""
 
@@ -314,7 +324,7 @@ def rolled_back(conn: psycopg.Connection[Any], lock_timeout: str) -> Iterator[No
     """
     with conn.transaction(force_rollback=True):
         conn.execute("SELECT /* pgtune */ pg_catalog.set_config('lock_timeout', %s, true)", (lock_timeout,))
-        row = conn.execute(catalog_sql.load("temporary_refused")).fetchone()
-        if row is not None and row[0] is not None:
-            raise NoTemporary(str(row[0]))
+        refused = why_no_temporary(conn)
+        if refused is not None:
+            raise NoTemporary(refused)
         yield

@@ -25,7 +25,12 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from pgtune.analyze import sample_cost
+from pgtune.analyze.extended_stats import Planned
+from pgtune.analyze.trial import TrialFailed
 from pgtune.apply.catalog import ObjectStates
+from pgtune.capture import read_catalog
+from pgtune.ddl import IndexKey, IndexMethod
 from pgtune.errors import ApplyFailed
 from pgtune.readonly import why_not_read_only
 
@@ -144,3 +149,20 @@ def test_a_role_without_temporary_is_told_why_it_cannot_compare_a_check(
         with traced(app) as lines, pytest.raises(ApplyFailed, match="may not create temporary tables"):
             ObjectStates(app).same_check("public", "orders", "orders_qty_pgtune_check", ADD)
         assert not errors(lines), errors(lines)
+
+
+def test_a_read_only_session_makes_no_gin_sample_and_the_server_refuses_nothing(conn: psycopg.Connection[Any]) -> None:
+    """The GIN sample (a temporary copy of the table) is not tried where it would be refused (u5: 2 refused
+    CREATE TABLE AS and 4 refused DROP TABLE per suggest on a read-only session or a standby)."""
+
+    conn.execute("CREATE TABLE posts (id int PRIMARY KEY, tags text[])")
+    conn.execute("INSERT INTO posts SELECT g, ARRAY['t' || g % 50] FROM generate_series(1, 5000) g")
+    conn.execute("ANALYZE posts")
+    catalog = read_catalog(conn)
+    conn.execute("SET default_transaction_read_only = on")
+    statement = Planned("SELECT id FROM posts WHERE tags && $1", 1, 1, {"$1": "{t7}"})
+    refused = pytest.raises(TrialFailed, match="no sample can be made: the transaction is READ ONLY")
+    with traced(conn) as lines, refused:
+        sample_cost.on_sample(conn, catalog, ("public", "posts"), IndexKey("tags"), IndexMethod.GIN, None,
+                              [statement], [1000.0])
+    assert errors(lines) == [], errors(lines)

@@ -41,6 +41,7 @@ from ..connect import lost
 from ..ddl import IndexKey, IndexMethod
 from ..explain import PlanContext, index_names, inlined, prepare_text
 from ..readonly import why_not_read_only
+from ..roles import why_no_temporary
 from ..sqltext import ParseFailed, printed, walk
 from .extended_stats import Planned
 from .trial import TrialCost, TrialFailed, explain_json, opclass_with_extension, security_views, view_name
@@ -71,6 +72,8 @@ def on_sample(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, 
     per_row = max(t.size_bytes / t.reltuples, 1.0) if t.size_bytes else 100.0
     want = min(t.reltuples, SAMPLE_ROWS, SAMPLE_BYTES / per_row)
     percent = min(100.0, 100.0 * want / t.reltuples)          # whole pages, so about that many rows
+    if (refused := why_no_temporary(conn)) is not None:
+        raise TrialFailed(f"no sample can be made: {refused}")     # asked, not tried: no ERROR in the log
     name = f"pgtune_sample_{next(_names)}"
     half = f"{name}_half"
     try:
@@ -309,6 +312,8 @@ def race(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, first
         return None
     per_row = max(t.size_bytes / t.reltuples, 1.0) if t.size_bytes else 100.0
     percent = min(100.0, 100.0 * min(t.reltuples, SAMPLE_ROWS, SAMPLE_BYTES / per_row) / t.reltuples)
+    if why_no_temporary(conn) is not None:
+        return None
     name = f"pgtune_sample_{next(_names)}"
     try:
         rows = _copy(conn, sql.Identifier(*table), name, sql.SQL("SYSTEM ({})").format(
