@@ -75,3 +75,25 @@ def test_binding_a_policy_leaves_the_cached_policy_text_unqualified(db: str, con
     api.suggest(conn, api.SuggestOptions(constraints=False), statements=[
         Statement("SELECT d.title FROM docs d WHERE d.id > $1", calls=100, userid=int(row[0]))])
     assert RawStream()(expression(using)) == before, (before, RawStream()(expression(using)))
+
+
+def test_a_table_the_role_may_not_read_leaves_its_rules_unproven_and_the_advice_whole(
+        db: str, conn: psycopg.Connection[Any]) -> None:
+    """u5: without SELECT on one table, suggest with constraints ended in "permission denied" (exit 2) and
+    every index advice was lost; now that table's rules are unproven with the server's reason."""
+    role = f"app_{conn.info.dbname}"
+    conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    conn.execute("""
+        CREATE TABLE docs (id int PRIMARY KEY, "pageCount" int NOT NULL, owner int);
+        INSERT INTO docs SELECT g, g % 30, g % 400 FROM generate_series(1, 5000) g;
+        CREATE TABLE secret (id int PRIMARY KEY, amount int);
+        INSERT INTO secret SELECT g, g FROM generate_series(1, 5000) g;
+        ANALYZE;
+    """)
+    conn.execute(sql.SQL("GRANT SELECT ON docs TO {}").format(sql.Identifier(role)))
+    with psycopg.connect(_as(db, role), autocommit=True) as app:
+        result = api.suggest(app, api.SuggestOptions(), statements=[
+            Statement("SELECT id FROM docs WHERE owner = $1", queryid=1, calls=500)])
+    assert [ix.columns for ix in result.indexes.indexes] == [["owner"]]
+    assert [s.table for s in result.constraints.unproven] == ["secret"]
+    assert "permission denied for table secret" in result.constraints.unproven[0].reason
