@@ -16,6 +16,7 @@ reported, with its fix.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from ..errors import PgtuneError
 from ..roles import RoleView, read_roles
 from ..sqltext import ParseFailed, StatementKind
 
+_DELETE = re.compile(r"\bdelete\b")
 WORKLOAD_STATEMENTS = 1000       # the costliest statements of pg_stat_statements read for uses of a key's columns
 
 
@@ -97,6 +99,9 @@ def read(conn: psycopg.Connection[Any], catalog: Catalog) -> KeyUse | str:
 
 def _take(out: KeyUse, st: Statement, catalog: Catalog, view: RoleView) -> None:
     """Count what ``st`` reads by (its filters, joins, sorts: not its output), and the table it deletes from."""
+    text = st.query.lower()
+    if not _DELETE.search(text) and not any(c.lower() in text for fk in catalog.foreign_keys for c in fk.columns):
+        return      # names no key's column and deletes nothing: no bind (2 ms each, 1,000 statements read)
     try:
         shape = bind(st.query, catalog, view)
     except ParseFailed:
