@@ -123,3 +123,48 @@ def test_the_curve_takes_unchanged_answers_from_the_last_set(
     anew = _advice(conn, statements)
     assert len(remembered[3]) > 5 and remembered == anew
     assert with_memo * 1.5 < asked[0]
+
+
+NAMES = ["c1", "Sel", "order", "user", "select", "1st", "a b", 'say "hi"', "über", "ÉTÉ", "x$y", "_x", "desc",
+         "a-b", "t" * 63, "collation", "left", "id"]
+
+
+def test_a_plain_candidates_hypothetical_ddl_is_the_printers_text() -> None:
+    """whatif.hypothetical_ddl writes a plain-column index itself: the very text pglast prints (ddl.create_index),
+    for names that need quotes (keywords, capitals, spaces, quotes, non-ASCII) and those that do not."""
+    from pgtune import ddl
+    from pgtune.analyze.candidates import Candidate
+    from pgtune.analyze.whatif import hypothetical_ddl
+    from pgtune.ddl import IndexKey
+
+    checked = 0
+    for i, schema in enumerate(["public", "My Schema", "order"]):
+        for j, table in enumerate(NAMES):
+            for width in (1, 2, 3):
+                keys = tuple(IndexKey(NAMES[(j + k * 5 + i) % len(NAMES)], descending=(j + k) % 3 == 0)
+                             for k in range(width))
+                for include in ((), (NAMES[(j + 7) % len(NAMES)],), ("id", NAMES[(j + 3) % len(NAMES)])):
+                    cand = Candidate((schema, table), keys, 1, include=include)
+                    assert hypothetical_ddl(schema, table, cand) == ddl.create_index(
+                        schema, table, "pgtune_hypo", keys, concurrently=False, include=include)
+                    checked += 1
+    assert checked == 3 * len(NAMES) * 3 * 3
+
+
+@pytest.mark.needs_hypopg
+def test_hypopg_makes_the_index_of_a_plain_candidates_ddl(conn: psycopg.Connection[Any]) -> None:
+    """The text hypothetical_ddl writes names the columns HypoPG indexes, quoted names and DESC included."""
+    from pgtune.analyze.candidates import Candidate
+    from pgtune.analyze.whatif import hypothetical_ddl
+    from pgtune.ddl import IndexKey
+
+    conn.execute('CREATE SCHEMA "My Schema"; CREATE TABLE "My Schema"."order" '
+                 '("Sel" int, "a b" int, "über" int, id int)')
+    cand = Candidate(("My Schema", "order"), (IndexKey("Sel"), IndexKey("a b", descending=True)), 1,
+                     include=("über",))
+    text = hypothetical_ddl("My Schema", "order", cand)
+    row = conn.execute("SELECT indexrelid FROM hypopg_create_index(%s)", (text,)).fetchone()
+    assert row is not None
+    defn = conn.execute("SELECT hypopg_get_indexdef(%s)", (row[0],)).fetchone()
+    assert defn is not None and "(Sel, a b DESC) INCLUDE (über)" in defn[0]     # HypoPG's own (unquoted) form
+    conn.execute("SELECT hypopg_reset()")

@@ -101,6 +101,22 @@ MAX_PRESENT = 200   # hypothetical indexes kept on tables other than the ones be
 Leaves = Callable[[TableKey], list[TableKey]]
 
 
+def hypothetical_ddl(schema: str, table: str, cand: Candidate) -> str:
+    """The CREATE INDEX hypopg_create_index gets for ``cand`` on ``schema.table``: ddl.create_index's text.
+
+    An index of plain columns (most candidates) is written here as the pglast printer writes it, names
+    quoted by the same function, without building and printing a tree: printing every candidate's was a
+    tenth of pgtune's CPU time in benchmarks/speed.py. Expressions, operator classes and predicates go
+    through the printer.
+    """
+    if cand.where is None and all(k.expression is None and k.opclass is None for k in cand.keys):
+        keys = ", ".join(ddl.name(k.column) + " DESC" if k.descending else ddl.name(k.column) for k in cand.keys)
+        text = f"CREATE INDEX pgtune_hypo ON {ddl.name(schema)}.{ddl.name(table)} ({keys})"
+        return f"{text} INCLUDE ({', '.join(ddl.name(c) for c in cand.include)})" if cand.include else text
+    return ddl.create_index(schema, table, "pgtune_hypo", cand.keys, concurrently=False, where=cand.where,
+                            include=cand.include)
+
+
 class Hypothetical:
     """The hypothetical indexes the planner sees, by candidate.
 
@@ -308,8 +324,7 @@ class Hypothetical:
 
     def _statements(self, cand: Candidate) -> list[str]:
         tables = self.leaves(cand.table) if cand.table in self.per_leaf else [cand.table]
-        return [ddl.create_index(t[0], t[1], "pgtune_hypo", cand.keys, concurrently=False, where=cand.where,
-                                 include=cand.include) for t in tables]
+        return [hypothetical_ddl(t[0], t[1], cand) for t in tables]
 
     def _record(self, position: int, cand: Candidate, rows: list[tuple[Any, ...] | None]) -> tuple[str, int]:
         made = []
