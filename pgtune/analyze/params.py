@@ -54,6 +54,7 @@ class ParamUse:
     interval: str | None = None   # "-" or "+": the value is an interval added to now()
     kind: ParamKind = ParamKind.COLUMN
     array: bool = False           # col = ANY($1): the value is an array of the column's values
+    element: bool = False         # $1 = ANY(col): the value is one element of the array column
     piece: bool = False           # col LIKE '%' || $1 || '%': the value is a piece of the pattern
     position: int = 0             # col IN ($4, $5, $6): $5 is at 1 (pg_qualstats keeps the list as one array)
     nested: bool = False          # a LIMIT of a subquery (a count's cap), not of the statement's own rows

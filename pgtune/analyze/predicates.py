@@ -140,7 +140,12 @@ class Predicates:
         # Casts on the value side are free; a cast on the column makes it an expression.
         left, right = strip_value_cast(expr.lexpr), strip_value_cast(expr.rexpr)
         kind = expr.kind
-        if kind in (A_Expr_Kind.AEXPR_IN, A_Expr_Kind.AEXPR_OP_ANY) and op == "=":
+        if kind == A_Expr_Kind.AEXPR_OP_ANY and op == "=" and isinstance(right, ast.ColumnRef) \
+                and not self._has_columns(left):
+            # $1 = ANY(roles): no index serves it, and $1 is one element of the array column, not an array
+            # (u5: valued with the column's common array '{USER}', the enum cast failed and the statement was lost).
+            self._param_only(right, left, "@>", scope, element=True)
+        elif kind in (A_Expr_Kind.AEXPR_IN, A_Expr_Kind.AEXPR_OP_ANY) and op == "=":
             self._compare(left, right, "=", scope, block)
             if kind == A_Expr_Kind.AEXPR_OP_ANY:
                 self._param_only(left, right, "=", scope, array=True)
@@ -235,7 +240,8 @@ class Predicates:
         self.shape.uses.append(found)
         return found
 
-    def _param_only(self, left: Any, right: Any, op: str, scope: Scope, *, array: bool = False) -> None:
+    def _param_only(self, left: Any, right: Any, op: str, scope: Scope, *, array: bool = False,
+                    element: bool = False) -> None:
         """Remember the column a ``$n`` is compared with where the comparison itself is no index use.
 
         ``col <> $1``, ``col NOT IN ($1, $2)``, ``col ILIKE $1`` or ``'%' || $1 || '%'``, and the
@@ -261,7 +267,7 @@ class Predicates:
                 param = next((strip_cast(n) for n in shallow(param) if isinstance(strip_cast(n), ast.ParamRef)),
                              None)
             if isinstance(param, ast.ParamRef) and param.number:
-                use = ParamUse(table.key, col, op, array=array, piece=piece, position=position)
+                use = ParamUse(table.key, col, op, array=array, piece=piece, position=position, element=element)
                 if array:
                     self.shape.params[int(param.number)] = use     # the array, not one element
                 else:

@@ -330,7 +330,7 @@ def _constant(use: ParamUse, c: QualConstant) -> str | None:
     if value is None:
         return None
     if use.op in ARRAY_OPS:
-        return value            # the array or document the statement compared with, whatever its type
+        return value            # the array or document the statement compared with (or, for element, the element)
     is_array = c.value.rstrip().endswith("[]")
     if use.array or not is_array:
         return value if use.array == is_array else None
@@ -418,7 +418,13 @@ def _value(use: ParamUse, catalog: Catalog) -> str | None:
         return _window(bounds)
     if use.op in ARRAY_OPS:
         table = catalog.tables.get(use.table)
-        return _elements(st, use.op) if table is not None and table.column_type(use.column).endswith("[]") else None
+        if table is None or not table.column_type(use.column).endswith("[]"):
+            return None
+        held = _elements(st, use.op)
+        if use.element:         # $1 = ANY(col): the typical element itself
+            one = array_elements(held) if held is not None else None
+            return one[0] if one else None
+        return held
     if use.op in ("=", "<>"):
         if use.array:
             return _array(_typical(st, ARRAY_VALUES))
