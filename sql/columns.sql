@@ -9,6 +9,8 @@
 -- gathered only by an ANALYZE of the partitioned table itself); without them,
 -- those of its largest leaf partition (`stats_from` names the relation they
 -- come from). Its rows and size are the sums over its leaf partitions.
+-- The arrays come as their text: pgtune keeps that and splits it when read
+-- (capture.catalog.ColumnStats).
 SELECT /* pgtune */ n.nspname AS schema,
        c.relname AS table,
        a.attname AS column,
@@ -23,9 +25,9 @@ SELECT /* pgtune */ n.nspname AS schema,
        s.null_frac,
        s.avg_width,
        s.correlation,
-       s.most_common_vals::text::text[] AS most_common_vals,
-       s.most_common_freqs,
-       s.histogram_bounds::text::text[] AS histogram_bounds,
+       s.most_common_vals::text AS most_common_vals,
+       s.most_common_freqs::text AS most_common_freqs,
+       s.histogram_bounds::text AS histogram_bounds,
        s.stats_from
 FROM pg_catalog.pg_attribute AS a
     JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid

@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
+from sys import intern
 from typing import Any
 
 import psycopg
+from psycopg import postgres
+from psycopg.adapt import Transformer
+from psycopg.pq import Format
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
@@ -105,16 +110,77 @@ class ForeignKey:
         return (self.schema, self.table)
 
 
-@dataclass(frozen=True)
+# A pg_stats array as the server prints it ('{a,"b c"}'): what ColumnStats keeps of it until it is read.
+ArrayText = bytes
+_TEXT_ARRAY = Transformer().get_loader(postgres.types["text"].array_oid, Format.TEXT)
+_FLOAT4_ARRAY = Transformer().get_loader(postgres.types["float4"].array_oid, Format.TEXT)
+
+
+@lru_cache(maxsize=1024)
+def _values(text: ArrayText) -> tuple[str, ...]:
+    return tuple(_TEXT_ARRAY.load(text))
+
+
+@lru_cache(maxsize=1024)
+def _freqs(text: ArrayText) -> tuple[float, ...]:
+    return tuple(float(f) for f in _FLOAT4_ARRAY.load(text))
+
+
 class ColumnStats:
-    n_distinct: float
-    null_frac: float
-    most_common_vals: tuple[str, ...] = ()
-    most_common_freqs: tuple[float, ...] = ()
-    histogram_bounds: tuple[str, ...] = ()      # equal-frequency bounds of the values that are not common
+    """A column's pg_stats: distinct values, NULL fraction, most common values and their frequencies, histogram.
+
+    The three arrays may be given as tuples, or as the text the server printed
+    them in (``ArrayText``, as read_catalog reads them): that text is split
+    each time it is read, by the same psycopg loader that would have split it
+    at fetch time, so every reader sees the same tuples either way. Why: kept
+    split, one str or float object per value, the statistics of 2,000 small
+    tables were 145 MB of suggest's memory (benchmarks/speed.py, 36 MB at 500
+    tables), where their text is a tenth of that; most columns' arrays are
+    never read at all (values and candidates read the columns the workload
+    filters on). A small cache keeps the last arrays read split.
+    """
+
+    __slots__ = ("_bounds", "_freqs", "_mcv", "n_distinct", "null_frac")
+
+    def __init__(self, n_distinct: float, null_frac: float,
+                 most_common_vals: tuple[str, ...] | ArrayText = (),
+                 most_common_freqs: tuple[float, ...] | ArrayText = (),
+                 histogram_bounds: tuple[str, ...] | ArrayText = ()) -> None:
+        self.n_distinct = n_distinct
+        self.null_frac = null_frac
+        self._mcv = most_common_vals
+        self._freqs = most_common_freqs
+        self._bounds = histogram_bounds        # equal-frequency bounds of the values that are not common
+
+    @property
+    def most_common_vals(self) -> tuple[str, ...]:
+        return _values(self._mcv) if isinstance(self._mcv, bytes) else self._mcv
+
+    @property
+    def most_common_freqs(self) -> tuple[float, ...]:
+        return _freqs(self._freqs) if isinstance(self._freqs, bytes) else self._freqs
+
+    @property
+    def histogram_bounds(self) -> tuple[str, ...]:
+        return _values(self._bounds) if isinstance(self._bounds, bytes) else self._bounds
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.n_distinct, self.null_frac, self.most_common_vals, self.most_common_freqs,
+                self.histogram_bounds)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ColumnStats) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (f"ColumnStats(n_distinct={self.n_distinct!r}, null_frac={self.null_frac!r}, "
+                f"most_common_vals={self.most_common_vals!r}, most_common_freqs={self.most_common_freqs!r}, "
+                f"histogram_bounds={self.histogram_bounds!r})")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ColumnInfo:
     """One column as the catalog and pg_stats describe it (None: no statistics yet)."""
 
@@ -129,12 +195,22 @@ class ColumnInfo:
     n_distinct: float | None
     null_frac: float | None
     avg_width: int | None = None
-    most_common_vals: tuple[str, ...] = ()
-    most_common_freqs: tuple[float, ...] = ()
-    histogram_bounds: tuple[str, ...] = ()
     correlation: float | None = None    # physical order vs value order (1: stored sorted)
     default: str | None = None          # the column's DEFAULT expression (pg_get_expr), None: no default
     stats_from: str | None = None       # a partitioned table without inherited statistics: the leaf they are from
+    statistics: ColumnStats | None = field(default=None, repr=False)   # the arrays (shared with column_stats)
+
+    @property
+    def most_common_vals(self) -> tuple[str, ...]:
+        return self.statistics.most_common_vals if self.statistics is not None else ()
+
+    @property
+    def most_common_freqs(self) -> tuple[float, ...]:
+        return self.statistics.most_common_freqs if self.statistics is not None else ()
+
+    @property
+    def histogram_bounds(self) -> tuple[str, ...]:
+        return self.statistics.histogram_bounds if self.statistics is not None else ()
 
 
 @dataclass
@@ -270,6 +346,11 @@ class Catalog:
 
 
 
+def _array_text(text: str | None) -> ArrayText | tuple[()]:
+    """A pg_stats array's text as ColumnStats keeps it; none (NULL, or no values): an empty tuple."""
+    return () if text is None or text == "{}" else text.encode()
+
+
 def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     cat = Catalog()
     with conn.cursor(row_factory=dict_row) as cur:
@@ -311,22 +392,25 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         cat.ledgers = tuple((r["schema"], r["ledger"]) for r in cur.fetchall())
         cur.execute(catalog_sql.load("relation_names"))
         cat.relation_names = {(r["schema"], r["name"]) for r in cur.fetchall()}
+        # Row by row, not fetchall(): a dict per column of 2,000 tables at once was a peak of its own. The
+        # arrays come as the server's text (ColumnStats splits them when read).
         cur.execute(catalog_sql.load("columns"))
-        for r in cur.fetchall():
-            info = ColumnInfo(
-                schema=r["schema"], table=r["table"], name=r["column"], type=r["type"], category=r["category"],
+        for r in cur:
+            n_distinct = None if r["n_distinct"] is None else float(r["n_distinct"])
+            null_frac = None if r["null_frac"] is None else float(r["null_frac"])
+            stats = None if n_distinct is None else ColumnStats(
+                n_distinct=n_distinct, null_frac=null_frac or 0.0,
+                most_common_vals=_array_text(r["most_common_vals"]),
+                most_common_freqs=_array_text(r["most_common_freqs"]),
+                histogram_bounds=_array_text(r["histogram_bounds"]))
+            info = ColumnInfo(   # the names and types repeat from column to column: one str each
+                schema=intern(r["schema"]), table=intern(r["table"]), name=intern(r["column"]),
+                type=intern(r["type"]), category=intern(r["category"]),
                 not_null=r["not_null"], reltuples=r["reltuples"], table_bytes=r["table_bytes"],
-                n_distinct=None if r["n_distinct"] is None else float(r["n_distinct"]),
-                null_frac=None if r["null_frac"] is None else float(r["null_frac"]), avg_width=r["avg_width"],
-                most_common_vals=tuple(r["most_common_vals"] or ()),
-                most_common_freqs=tuple(float(f) for f in r["most_common_freqs"] or ()),
-                histogram_bounds=tuple(r["histogram_bounds"] or ()),
+                n_distinct=n_distinct, null_frac=null_frac, avg_width=r["avg_width"],
                 correlation=None if r["correlation"] is None else float(r["correlation"]),
-                default=r["default_expr"], stats_from=r["stats_from"])
+                default=r["default_expr"], stats_from=r["stats_from"], statistics=stats)
             cat.columns.append(info)
-            if info.n_distinct is not None:
-                cat.column_stats[(info.schema, info.table, info.name)] = ColumnStats(
-                    n_distinct=info.n_distinct, null_frac=info.null_frac or 0.0,
-                    most_common_vals=info.most_common_vals, most_common_freqs=info.most_common_freqs,
-                    histogram_bounds=info.histogram_bounds)
+            if stats is not None:
+                cat.column_stats[(info.schema, info.table, info.name)] = stats
     return cat
