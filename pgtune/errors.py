@@ -106,5 +106,6 @@ def from_psycopg(exc: Exception) -> PgtuneError:
     if state == "42501":
         return DatabaseError(f"permission denied: {text}", state).with_exit(2)
     if state == "25006":
-        return ReadOnlyServer(f"the server is read-only ({text}): run this on the primary")
+        return ReadOnlyServer(f"read-only ({text}): on a standby, run this on the primary; on the primary, the "
+                              "session's default_transaction_read_only is on (the role's or the connection's)")
     return DatabaseError(f"database error [{state}]: {text}", state)

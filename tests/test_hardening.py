@@ -439,6 +439,19 @@ def test_verify_without_targets_fails(db: str, conn: psycopg.Connection[Any], tm
     assert result.exit_code == 2 and "has no targets.json" in result.stderr
 
 
+def test_apply_in_a_read_only_session_on_the_primary_says_which(db: str, conn: psycopg.Connection[Any],
+                                                                tmp_path: Path) -> None:
+    """u5: a read-only role on the primary was told "run this on the primary"; nothing of the phase runs."""
+    _shop_migration(conn, tmp_path / "mig")
+    indexes = "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'"
+    before = conn.execute(indexes).fetchone()
+    reader = make_conninfo(db, options="-c default_transaction_read_only=on")
+    result = CliRunner().invoke(cli, ["apply", str(tmp_path / "mig"), "--dsn", reader])
+    assert result.exit_code == 2, result.output
+    assert "this session is read-only" in result.stderr and "on the primary" not in result.stderr, result.stderr
+    assert conn.execute(indexes).fetchone() == before
+
+
 def test_apply_on_a_hot_standby_says_so(tmp_path: Path) -> None:
     from pgtune.cluster import LocalCluster
 

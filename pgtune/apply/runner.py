@@ -70,6 +70,13 @@ def check_server(conn: psycopg.Connection[Any]) -> None:
     if row and row[0]:
         raise ReadOnlyServer("this server is a hot standby (in recovery): it cannot build indexes or "
                              "change constraints; apply and rollback on the primary")
+    row = conn.execute("SELECT /* pgtune */ pg_catalog.current_setting('default_transaction_read_only')").fetchone()
+    if row and row[0] == "on":
+        # A primary, but this session may not write (the role's or the connection's setting): "run this on the
+        # primary" would send the DBA looking for another server (u5).
+        raise ReadOnlyServer("this session is read-only (default_transaction_read_only is on for this role or "
+                             "connection): apply and rollback need a session that may write; connect as the "
+                             "migration role, or set PGOPTIONS='-c default_transaction_read_only=off'")
 
 
 def check_version(v: int) -> None:
