@@ -133,8 +133,10 @@ class Hypothetical:
         self.pricing = pricing
         self.calibration: calibration.Calibration | None = None
         if pricing is not None:
-            row = conn.execute("SELECT /* pgtune */ current_setting('cpu_operator_cost')::float8").fetchone()
-            self.calibration = calibration.Calibration({}, float(row[0]) if row else 0.0025, pricing.distinct)
+            row = conn.execute("SELECT /* pgtune */ current_setting('cpu_operator_cost')::float8, "
+                               "current_setting('random_page_cost')::float8").fetchone()
+            self.calibration = calibration.Calibration({}, float(row[0]) if row else 0.0025, pricing.distinct,
+                                                       float(row[1]) if row else 0.0)
         self.leaves: Leaves = leaves or (lambda key: [key])
         self.per_leaf: set[TableKey] = set()   # partitioned tables HypoPG refused an index on
         self.names: dict[str, int] = {}   # hypopg's index name -> candidate position
@@ -338,7 +340,9 @@ class Hypothetical:
             estimate += int(size or 0)
         if self.pricing is not None and self.calibration is not None:
             descent = self._descent(self.pricing, cand)
-            self.calibration.descents.update((name, descent) for _oid, name in made)
+            # With HypoPG's size, for the page reads calibration reprices (one index: per leaf, none are).
+            sized = descent.sized(estimate) if len(made) == 1 else descent
+            self.calibration.descents.update((name, sized) for _oid, name in made)
         self.present[ident(cand)] = made
         self.on_table.setdefault(cand.table, {})[ident(cand)] = None
         self.sizes[ident(cand)] = estimate
