@@ -1,0 +1,44 @@
+"""Footprint's key samples (issue 28's suggest speed): one statement per table gives the answers one query per
+index gave, and a forecast after ``prefetch`` asks the server nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from pgtune.analyze import Candidate, sizing
+from pgtune.analyze.footprint import Footprint
+from pgtune.capture import read_catalog
+from pgtune.ddl import IndexKey
+
+from .test_selection import events
+
+SPECS = [((IndexKey("accountId"), IndexKey("kind")), ()), ((IndexKey("kind"), IndexKey("day")), ()),
+         ((IndexKey("day"),), ()), ((IndexKey("accountId"),), ("amount",)),
+         ((IndexKey("kind", expression="kind % 3"),), ())]
+
+
+def test_one_statement_per_table_gives_each_index_s_own_sample(conn: psycopg.Connection[Any]) -> None:
+    events(conn)
+    rows = read_catalog(conn).tables[("public", "event")].reltuples
+    alone = [sizing.sample_keys(conn, ("public", "event"), keys, rows, include=include) for keys, include in SPECS]
+    together = sizing.sample_keys_many(conn, ("public", "event"), SPECS, rows)
+    assert all(s is not None for s in alone)
+    assert together == alone
+    widths = sizing.sample_keys_many(conn, ("public", "event"), SPECS, rows, single_distinct=False)
+    # One plain column: its tuple bytes alone, no grouping (pg_stats has its distinct count).
+    assert [w.distinct is None for w in widths if w is not None] == [False, False, True, True, False]
+    assert [w.tuple_bytes for w in widths if w is not None] == [a.tuple_bytes for a in alone if a is not None]
+
+
+def test_forecasts_after_prefetch_ask_the_server_nothing(db: str) -> None:
+    with psycopg.connect(db, autocommit=True) as conn:
+        events(conn)
+        catalog = read_catalog(conn)
+        cands = [Candidate(("public", "event"), keys, 1, include=include) for keys, include in SPECS]
+        expected = [Footprint(conn, catalog, 0.0).forecast(c) for c in cands]    # one query per index
+        footprint = Footprint(conn, catalog, 0.0)
+        footprint.prefetch(cands)
+    assert conn.closed
+    assert [footprint.forecast(c) for c in cands] == expected      # a query now would fail: the connection is closed
