@@ -200,13 +200,34 @@ def workload(texts: Queries | None = None) -> list[Statement]:
 
 def planned_cost(conn: psycopg.Connection[Any], texts: Queries | None = None) -> tuple[float, list[str]]:
     """Sum of the queries' planner costs now, and the queries that failed to plan."""
-    total, failed = 0.0, []
+    each = planned_costs(conn, texts)
+    return sum(c for c in each.values() if c is not None), [n for n, c in each.items() if c is None]
+
+
+def planned_costs(conn: psycopg.Connection[Any], texts: Queries | None = None) -> dict[str, float | None]:
+    """Each query's planner cost now, by name (None: it failed to plan)."""
+    out: dict[str, float | None] = {}
     for name, q in texts or queries():
         try:
-            total += explain(conn, q).cost
+            out[name] = explain(conn, q).cost
         except psycopg.Error:
-            failed.append(name)
-    return total, failed
+            out[name] = None
+    return out
+
+
+def per_query(advice: Any, built: dict[str, float | None], base: float, texts: Queries) -> list[dict[str, Any]]:
+    """Per query: suggest's predicted cost with the set (its final plans) beside the built one, in points of the
+    workload's cost: where a gap between the totals comes from."""
+    predicted = {s.queryid: s for s in advice.statements}
+    out = []
+    for n, (name, _q) in enumerate(texts, start=1):
+        st = predicted.get(n)
+        real = built.get(name)
+        if st is None or st.cost_after is None or real is None:
+            continue
+        out.append({"query": name, "before": st.cost_before, "predicted": st.cost_after, "built": real,
+                    "gap_points": 100 * (real - st.cost_after) / base, "indexes": st.indexes})
+    return out
 
 
 def server_cpu(conn: psycopg.Connection[Any]) -> float | None:
@@ -634,7 +655,9 @@ def built_vs_predicted(conn: psycopg.Connection[Any], advised: list[tuple[float,
         nested &= steps[:len(previous)] == previous     # a smaller budget's steps are a prefix
         previous = steps
         build(conn, advice.indexes, built)
-        real, failed = planned_cost(conn, texts)
+        each = planned_costs(conn, texts)
+        real, failed = sum(c for c in each.values() if c is not None), [n for n, c in each.items() if c is None]
+        queries_gap = per_query(advice, each, base, texts or queries())
         for ix in advice.indexes:
             sizes[ix.name] = (ix.forecast_bytes or 0, real_size(conn, ix.name))
         figures: dict[str, Any] = {
@@ -644,10 +667,14 @@ def built_vs_predicted(conn: psycopg.Connection[Any], advised: list[tuple[float,
             "real_mb": sum(sizes[n][1] for n in names) / 1048576,
             "relative_cost_hypothetical": relative(advice), "relative_cost_real": real / base,
             "suggest_seconds": seconds, "load_average": load, "what_if_plans": advice.what_if_calls,
-            "failed": failed, "index_names": sorted(names)}
+            "failed": failed, "index_names": sorted(names), "per_query": queries_gap}
         report["budgets"].append(figures)
         gap = 100 * (real / base - figures["relative_cost_hypothetical"])
         figures["gap_points"] = gap
+        summed = sum(q["gap_points"] for q in queries_gap)
+        big = sorted((q for q in queries_gap if abs(q["gap_points"]) >= 0.1), key=lambda q: q["gap_points"])
+        print(f"  {budget:g} MB: built - predicted {gap:+.2f} points; per query (final plans) {summed:+.2f}: "
+              + (", ".join(f"{q['query']} {q['gap_points']:+.2f}" for q in big) or "none >= 0.1"), file=sys.stderr)
         rows.append([f"{budget:g}", figures["indexes"], f"{figures['forecast_mb']:.0f}",
                      f"{figures['real_mb']:.0f}", f"{figures['hypopg_mb']:.0f}",
                      f"{figures['relative_cost_hypothetical']:.1%}", f"{real / base:.1%}", f"{gap:+.1f}",
