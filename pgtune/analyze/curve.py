@@ -126,19 +126,26 @@ def pick(curve: list[Point], budget: float | None, max_indexes: int | None, basi
 
 def cost(greedy: Greedy, kept: Iterable[Candidate], memo: Memo | None = None) -> float:
     """The workload's cost with exactly ``kept``: a statement none of it can change keeps its own, and
-    none costs more than with no new index, whose plan stays open once the set is built (a what-if plan
-    can look dearer when calibration charges its many probes of a new index: analyze.selection)."""
+    none costs more than with no new index, or with the set less any one of its indexes: those plans stay
+    open once the set is built (a what-if plan can look dearer when calibration charges its many probes of a
+    new index: analyze.selection; the set less one index was planned by ``credited``)."""
     memo = memo or Memo()
     close = near(greedy, list(kept))
     known = [Memo.same(memo.cost.get(pos), mine) for pos, mine in enumerate(close)]
     changed = [not known[pos] and any(greedy.relevant(pos, c) for c in mine) for pos, mine in enumerate(close)]
     greedy.prefetch((pos, close[pos]) for pos in range(len(greedy.workload)) if changed[pos])
+
+    def least(pos: int) -> float:
+        mine = [c for c in close[pos] if greedy.relevant(pos, c)]
+        fewer = [greedy.cost_with(pos, [k for k in close[pos] if k is not c]) for c in mine]
+        return min(greedy.cost_with(pos, close[pos]), greedy.workload[pos].base_cost, *fewer)
+
     total = 0.0
     for pos, w in enumerate(greedy.workload):
         if known[pos]:
             total += memo.cost[pos][2]
             continue
-        each = w.calls * (min(greedy.cost_with(pos, close[pos]), w.base_cost) if changed[pos] else w.base_cost)
+        each = w.calls * (least(pos) if changed[pos] else w.base_cost)
         memo.cost[pos] = (close[pos], tuple(map(id, close[pos])), each)
         total += each
     return total
