@@ -116,8 +116,24 @@ def test_the_curve_takes_unchanged_answers_from_the_last_set(
         return real_question(self, pos, cands)
 
     monkeypatch.setattr(selection.Greedy, "_question", question)
+    seen: list[Any] = []
+    real_points = curve.points
+
+    def points(greedy: Any, result: Any, basis: Any) -> Any:
+        seen.append((greedy, result))
+        return real_points(greedy, result, basis)
+
+    monkeypatch.setattr(curve, "points", points)
     remembered = _advice(conn, statements)
     with_memo, asked[0] = asked[0], 0
+    # A set asked again right after itself asks nothing new (all of it was answered: nothing is planned).
+    greedy, result = seen[0]
+    config = selection.Selection.configuration(result.steps)
+    curve._ask_without_each(greedy, [config])
+    once, asked[0] = asked[0], 0
+    curve._ask_without_each(greedy, [config, list(config)])
+    assert once > 10 and asked[0] == once
+    asked[0] = 0
     monkeypatch.setattr(curve.Memo, "same", staticmethod(lambda found, close: False))
     monkeypatch.setattr(selection.Greedy, "_loss_sign", lambda self, cand, on_table: (object(),))
     anew = _advice(conn, statements)

@@ -20,7 +20,7 @@ about the set's indexes on its own tables (the others cannot change it).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from .candidates import Candidate, kept_unused
@@ -110,11 +110,29 @@ def near(greedy: Greedy, kept: list[Candidate]) -> list[list[Candidate]]:
 def _ask_without_each(greedy: Greedy, sets: list[list[Candidate]],
                       skip: Callable[[int, list[Candidate]], bool] = lambda pos, close: False) -> None:
     """Plan at once, for every statement an index of each set can change, the set with and without it
-    (not for those ``skip`` names: their answers are known)."""
-    greedy.prefetch((pos, [k for k in close if k is not gone])
-                    for kept in sets for pos, close in enumerate(near(greedy, kept)) if not skip(pos, close)
-                    for mine in [[c for c in close if greedy.relevant(pos, c)]] if mine
-                    for gone in [None, *mine])
+    (not for those ``skip`` names: their answers are known, nor again where a statement's indexes are those
+    of the set before: the same questions)."""
+    last: dict[int, tuple[int, ...]] = {}
+    held = []       # the sets' lists: their candidates stay alive while their ids are compared
+
+    def new(pos: int, close: list[Candidate]) -> bool:
+        ids = tuple(map(id, close))
+        if last.get(pos) == ids:
+            return False
+        last[pos] = ids
+        return not skip(pos, close)
+
+    def questions() -> Iterator[tuple[int, list[Candidate]]]:
+        for kept in sets:
+            held.append(kept)
+            for pos, close in enumerate(near(greedy, kept)):
+                if not new(pos, close):
+                    continue
+                mine = [c for c in close if greedy.relevant(pos, c)]
+                if mine:
+                    yield from ((pos, [k for k in close if k is not gone]) for gone in [None, *mine])
+
+    greedy.prefetch(questions())
 
 
 def pick(curve: list[Point], budget: float | None, max_indexes: int | None, basis: SizeBasis) -> Point:
