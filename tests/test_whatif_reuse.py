@@ -103,8 +103,8 @@ def test_a_statements_rounds_are_made_once_and_its_steps_share_a_cursor(
 @pytest.mark.needs_hypopg
 def test_the_curve_takes_unchanged_answers_from_the_last_set(
         conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    """curve.Memo and prune's losses: the same curve, sets and plans as working every point out anew, with far
-    fewer questions worked out."""
+    """curve.Memo, curve.Near and prune's losses: the same curve, sets and plans as working every point out anew,
+    with far fewer questions worked out."""
     from pgtune.analyze import curve, selection
 
     statements = _workload(conn, 6)
@@ -135,6 +135,7 @@ def test_the_curve_takes_unchanged_answers_from_the_last_set(
     assert once > 10 and asked[0] == once
     asked[0] = 0
     monkeypatch.setattr(curve.Memo, "same", staticmethod(lambda found, close: False))
+    monkeypatch.setattr(curve.Near, "__call__", lambda self, kept: curve.near(self.greedy, kept))   # all anew
     monkeypatch.setattr(selection.Greedy, "_loss_sign", lambda self, cand, on_table: (object(),))
     anew = _advice(conn, statements)
     assert len(remembered[3]) > 5 and remembered == anew
