@@ -185,3 +185,27 @@ def test_hypopg_makes_the_index_of_a_plain_candidates_ddl(conn: psycopg.Connecti
     defn = conn.execute("SELECT hypopg_get_indexdef(%s)", (row[0],)).fetchone()
     assert defn is not None and "(Sel, a b DESC) INCLUDE (über)" in defn[0]     # HypoPG's own (unquoted) form
     conn.execute("SELECT hypopg_reset()")
+
+
+@pytest.mark.needs_hypopg
+def test_a_candidates_order_key_is_worked_out_once(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Greedy._order: questions sort their candidates by a key kept per candidate, not worked out per question."""
+    from pgtune.analyze import selection
+
+    statements = _workload(conn, 3)
+    calls = {"order": 0, "question": 0}
+    real_order, real_question = selection.order, selection.Greedy._question
+
+    def order(key: Any) -> Any:
+        calls["order"] += 1
+        return real_order(key)
+
+    def question(self: Any, pos: int, cands: Any) -> Any:
+        calls["question"] += 1
+        return real_question(self, pos, cands)
+
+    monkeypatch.setattr(selection, "order", order)
+    monkeypatch.setattr(selection.Greedy, "_question", question)
+    assert _advice(conn, statements)[0]
+    assert calls["question"] > 100 and calls["order"] * 2 < calls["question"]

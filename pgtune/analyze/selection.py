@@ -195,6 +195,7 @@ class Greedy:
         self.total = self.result.base_cost      # the workload's cost with the configuration so far
         self.shapes: dict[Ident, tuple[str, frozenset[str]]] = {}   # per index: leading key, columns held
         self.relevance: dict[tuple[int, int], tuple[Candidate, bool]] = {}
+        self.orders: dict[int, tuple[Candidate, tuple[object, ...]]] = {}
         self.asked: dict[int, tuple[int, int]] = {}     # action -> (evaluations, steps) when planned ahead
         # prune's work per index (by the object's id; the object is held in the value): the tables its loss
         # depends on, and the loss with what it depended on then (the curve prunes set after set).
@@ -211,6 +212,14 @@ class Greedy:
         if found is None:
             # Keyed by the object (kept alive here, so its id is not reused): cheaper than hashing its ident.
             found = self.relevance[(pos, id(cand))] = (cand, self._relevant(pos, cand))
+        return found[1]
+
+    def _order(self, cand: Candidate) -> tuple[object, ...]:
+        """``order(ident(cand))``, worked out once per candidate (by the object, held here: its id names no
+        other): every question sorts its candidates by it (3% of pgtune's CPU at 5,000 statements)."""
+        found = self.orders.get(id(cand))
+        if found is None:
+            found = self.orders[id(cand)] = (cand, order(ident(cand)))
         return found[1]
 
     def _relevant(self, pos: int, cand: Candidate) -> bool:
@@ -243,7 +252,8 @@ class Greedy:
         sets they came from: an index's position can break a tie between two
         plans of equal cost, and the advice must be the same from run to run.
         """
-        usable = sorted({ident(c): c for c in cands if self.relevant(pos, c)}.items(), key=lambda kc: order(kc[0]))
+        usable = sorted({ident(c): c for c in cands if self.relevant(pos, c)}.items(),
+                        key=lambda kc: self._order(kc[1]))
         twin = self.twins[pos] if self.twins is not None else pos
         return (twin, frozenset(k for k, _ in usable)), (pos, [c for _, c in usable])
 
