@@ -34,6 +34,9 @@ QUERIES = {
                         "ORDER BY p.name LIMIT 10"),
     "in list": "SELECT * FROM parent WHERE id IN (1, 2, 3, 4, 5)",
     "subplan": "SELECT c.id, (SELECT p.name FROM parent p WHERE p.id = c.parent_id) FROM child c WHERE c.kind < 2",
+    # The probes under a Materialize on a nested loop's inner side run once, not once per outer row (TPC-DS Q13).
+    "materialize": ("SELECT count(*) FROM kid k, (SELECT p.name FROM child c JOIN parent p ON p.id = c.parent_id "
+                    "WHERE c.kind = 3) AS s WHERE k.pid < 30"),
 }
 
 
