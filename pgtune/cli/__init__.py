@@ -8,11 +8,18 @@ Exit codes: 0 ok, 1 a check failed, 2 usage or connection error.
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from .. import __version__
 from . import check, config, health, migration, suggest, verify
 from .shell import Group, handle_errors
+
+# psycopg logs a pipeline's second error as a WARNING ("error ignored terminating <psycopg.Pipeline ...>") while
+# pgtune is already handling the first; with no logging configured Python's last-resort handler printed it on the
+# user's terminal (t5: every TPC-H suggest). The command reports errors itself, in one line each.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
