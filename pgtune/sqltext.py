@@ -139,7 +139,25 @@ def printed(node: ast.Node | None) -> str:
 
     if node is None:
         return ""
-    return str(RawStream()(node))
+    text = str(RawStream()(node))
+    forget_ancestors(node)
+    return text
+
+
+def forget_ancestors(node: Any) -> None:
+    """Undo what printing did to ``node``'s tree: pglast's printer links every node to its parents
+    (``node.ancestors``) and leaves them there. On the parse cache's shared trees that was about 1.8 kB a
+    statement, kept for the whole run (benchmarks/speed.py at 5,000 statements: 9 MB), and a subtree
+    kept later (a filter's) held its whole statement through them."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, tuple):
+            stack.extend(n)
+        elif isinstance(n, ast.Node):
+            if hasattr(n, "ancestors"):
+                del n.ancestors
+            stack.extend(getattr(n, attr) for attr in n)
 
 
 def unqualified_relations(query: str) -> set[str]:
