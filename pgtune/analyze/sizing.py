@@ -85,17 +85,8 @@ def _sample(conn: psycopg.Connection[Any], query: sql.Composed, timeout_ms: int,
             check: bool) -> tuple[Any, ...] | None:
     """Run a sampling query read only and bounded in time; ``check``: only if it calls nothing but
     PostgreSQL's own functions (readonly). None when it cannot run or fails."""
-    try:
-        if check and why_not_read_only(conn, query.as_string(conn)):
-            return None
-        with conn.transaction(force_rollback=True):
-            conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
-            conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(timeout_ms)))
-            return conn.execute(query).fetchone()
-    except (psycopg.Error, ValueError):
-        if lost(conn):
-            raise
-        return None
+    rows = _sample_all(conn, query, timeout_ms, check)
+    return None if rows is None else (rows[0] if rows else None)
 
 
 def _sample_all(conn: psycopg.Connection[Any], query: sql.Composed, timeout_ms: int,
