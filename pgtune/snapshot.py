@@ -111,6 +111,19 @@ def collect_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter,
     return merge_workloads(*workloads)[: filt.top] if replicas else workloads[0]
 
 
+def _hidden(statements: list[Statement], caps: Capabilities) -> list[Statement]:
+    """The statements whose text pg_stat_statements hides from this role; refused when they are most of the
+    workload: advice for the visible rest would be advice for a workload that is not the real one."""
+    hidden = [st for st in statements if st.query == HIDDEN_TEXT]
+    hidden_ms = sum(st.total_ms for st in hidden)
+    if hidden and (len(hidden) == len(statements) or hidden_ms >= 0.5 * sum(st.total_ms for st in statements)):
+        raise MissingCapability(
+            f"pg_stat_statements hides the text of {len(hidden)} of the top {len(statements)} statements "
+            f"({hidden_ms:,.0f} ms of execution) from role {caps.role!r}: "
+            f"GRANT pg_read_all_stats TO {ddl.name(caps.role)}; (or run pgtune as a role that has it)")
+    return hidden
+
+
 def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = None, *,
              statements: list[Statement] | None = None, replicas: Sequence[psycopg.Connection[Any]] = (),
              progress: Progress | None = None, role: str | None = None) -> Snapshot:
@@ -128,14 +141,7 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
     if statements is None:
         say("reading pg_stat_statements")
         statements = collect_workload(conn, workload or WorkloadFilter(), replicas)
-    hidden = [st for st in statements if st.query == HIDDEN_TEXT]
-    if hidden:
-        hidden_ms = sum(st.total_ms for st in hidden)
-        if len(hidden) == len(statements) or hidden_ms >= 0.5 * sum(st.total_ms for st in statements):
-            raise MissingCapability(
-                f"pg_stat_statements hides the text of {len(hidden)} of the top {len(statements)} statements "
-                f"({hidden_ms:,.0f} ms of execution) from role {caps.role!r}: "
-                f"GRANT pg_read_all_stats TO {ddl.name(caps.role)}; (or run pgtune as a role that has it)")
+    hidden = _hidden(statements, caps)
     say("reading the catalog")
     catalog = read_catalog(conn)
     catalog.temporary = read_temporary_names(conn, (workload or WorkloadFilter()).database,

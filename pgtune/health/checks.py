@@ -17,7 +17,7 @@ from psycopg.rows import dict_row
 
 from .. import catalog_sql, ddl
 from ..analyze import FK_PREFIX_ROWS, Candidate, hash_serves, serves_foreign_key, serves_index, sizing
-from ..capture import Catalog, read_catalog
+from ..capture import Catalog, ForeignKey, Table, read_catalog
 from ..connect import lost
 from . import key_use, partitions
 from .model import CheckId, Finding, Severity
@@ -196,10 +196,7 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
                 CheckId.FOREIGN_KEY_WITHOUT_INDEX, Severity.INFO, fk.schema, fk.table, None,
                 f"foreign key {fk.name} ({', '.join(fk.columns)}) to {fk.ref_table} has no index, and needs none "
                 f"now: {idle}",
-                {"constraint": fk.name, "columns": list(fk.columns), "references": f"{fk.ref_schema}.{fk.ref_table}",
-                 "on_delete": fk.on_delete, "index": None, "rows": table.reltuples if table else None,
-                 "idle": idle, **({"partitioned": True} if partitioned else {})},
-                []))
+                {**_fk_evidence(fk, table, None), "idle": idle}, []))
             continue
         name = catalog.free_name(fk.schema, ddl.index_name(fk.table, keys, suffix), _namer(fk.table, keys, suffix))
         build = ddl.create_index(fk.schema, fk.table, name, keys)
@@ -211,17 +208,25 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
             CheckId.FOREIGN_KEY_WITHOUT_INDEX, Severity.WARNING, fk.schema, fk.table, None,
             f"foreign key {fk.name} ({', '.join(fk.columns)}) to {fk.ref_table} has no index: every delete "
             f"on {fk.ref_table} scans {fk.table}" + (" (all its partitions)" if partitioned else ""),
-            {"constraint": fk.name, "columns": list(fk.columns), "references": f"{fk.ref_schema}.{fk.ref_table}",
-             "on_delete": fk.on_delete, "index": name, "rows": table.reltuples if table else None,
-             **({"partitioned": True} if partitioned else {})},
-            fix if partitioned else [build]))
+            _fk_evidence(fk, table, name), fix if partitioned else [build]))
+    _fk_notes(ctx, by_part, small)
+    return out
+
+
+def _fk_evidence(fk: ForeignKey, table: Table | None, index: str | None) -> dict[str, Any]:
+    """The evidence of a foreign-key-without-index finding (docs/health-json.md)."""
+    return {"constraint": fk.name, "columns": list(fk.columns), "references": f"{fk.ref_schema}.{fk.ref_table}",
+            "on_delete": fk.on_delete, "index": index, "rows": table.reltuples if table else None,
+            **({"partitioned": True} if table is not None and table.partitioned else {})}
+
+
+def _fk_notes(ctx: Context, by_part: list[str], small: int) -> None:
     if by_part:
         ctx.notes.append(f"foreign-key-without-index: served by an index on their leading column(s), at most "
                          f"{FK_PREFIX_ROWS} rows per value: {', '.join(by_part)}")
     if small:
         ctx.notes.append(f"foreign-key-without-index: {small} foreign key(s) on tables under --min-rows "
                          f"({ctx.min_rows:,.0f} rows) left out: a delete that scans so few rows costs nothing")
-    return out
 
 
 def foreign_key_indexes(catalog: Catalog) -> set[tuple[str, str]]:
