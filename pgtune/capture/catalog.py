@@ -392,25 +392,30 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         cat.ledgers = tuple((r["schema"], r["ledger"]) for r in cur.fetchall())
         cur.execute(catalog_sql.load("relation_names"))
         cat.relation_names = {(r["schema"], r["name"]) for r in cur.fetchall()}
-        # Row by row, not fetchall(): a dict per column of 2,000 tables at once was a peak of its own. The
-        # arrays come as the server's text (ColumnStats splits them when read).
-        cur.execute(catalog_sql.load("columns"))
-        for r in cur:
-            n_distinct = None if r["n_distinct"] is None else float(r["n_distinct"])
-            null_frac = None if r["null_frac"] is None else float(r["null_frac"])
-            stats = None if n_distinct is None else ColumnStats(
-                n_distinct=n_distinct, null_frac=null_frac or 0.0,
-                most_common_vals=_array_text(r["most_common_vals"]),
-                most_common_freqs=_array_text(r["most_common_freqs"]),
-                histogram_bounds=_array_text(r["histogram_bounds"]))
-            info = ColumnInfo(   # the names and types repeat from column to column: one str each
-                schema=intern(r["schema"]), table=intern(r["table"]), name=intern(r["column"]),
-                type=intern(r["type"]), category=intern(r["category"]),
-                not_null=r["not_null"], reltuples=r["reltuples"], table_bytes=r["table_bytes"],
-                n_distinct=n_distinct, null_frac=null_frac, avg_width=r["avg_width"],
-                correlation=None if r["correlation"] is None else float(r["correlation"]),
-                default=r["default_expr"], stats_from=r["stats_from"], statistics=stats)
-            cat.columns.append(info)
-            if stats is not None:
-                cat.column_stats[(info.schema, info.table, info.name)] = stats
+        _read_columns(cur, cat)
     return cat
+
+
+def _read_columns(cur: psycopg.Cursor[dict[str, Any]], cat: Catalog) -> None:
+    """Each column with its statistics (sql/columns.sql) into ``cat.columns`` and ``cat.column_stats``."""
+    # Row by row, not fetchall(): a dict per column of 2,000 tables at once was a peak of its own. The
+    # arrays come as the server's text (ColumnStats splits them when read).
+    cur.execute(catalog_sql.load("columns"))
+    for r in cur:
+        n_distinct = None if r["n_distinct"] is None else float(r["n_distinct"])
+        null_frac = None if r["null_frac"] is None else float(r["null_frac"])
+        stats = None if n_distinct is None else ColumnStats(
+            n_distinct=n_distinct, null_frac=null_frac or 0.0,
+            most_common_vals=_array_text(r["most_common_vals"]),
+            most_common_freqs=_array_text(r["most_common_freqs"]),
+            histogram_bounds=_array_text(r["histogram_bounds"]))
+        info = ColumnInfo(   # the names and types repeat from column to column: one str each
+            schema=intern(r["schema"]), table=intern(r["table"]), name=intern(r["column"]),
+            type=intern(r["type"]), category=intern(r["category"]),
+            not_null=r["not_null"], reltuples=r["reltuples"], table_bytes=r["table_bytes"],
+            n_distinct=n_distinct, null_frac=null_frac, avg_width=r["avg_width"],
+            correlation=None if r["correlation"] is None else float(r["correlation"]),
+            default=r["default_expr"], stats_from=r["stats_from"], statistics=stats)
+        cat.columns.append(info)
+        if stats is not None:
+            cat.column_stats[(info.schema, info.table, info.name)] = stats
