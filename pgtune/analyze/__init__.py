@@ -24,8 +24,10 @@ from .model import (
 )
 from .scenarios import Scenario, ValueSource, weighted_cost
 from .selection import SizeBasis, StepKind
+from .shape import OUTPUT, STAR
 
-__all__ = ["FK_PREFIX_ROWS", "Advice", "AnalyzedStatement", "Candidate", "CurvePoint", "IndexSuggestion", "Method",
-           "Options", "Origin", "QueryRef", "Rejected", "Role", "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped",
-           "StatisticsProposal", "StepKind", "ValueSource", "advise", "after_selection", "bind", "check_trial",
-           "hash_serves", "hot", "serves_foreign_key", "serves_index", "sizing", "suggest", "valued", "weighted_cost"]
+__all__ = ["FK_PREFIX_ROWS", "OUTPUT", "STAR", "Advice", "AnalyzedStatement", "Candidate", "CurvePoint",
+           "IndexSuggestion", "Method", "Options", "Origin", "QueryRef", "Rejected", "Role", "Scenario", "Shape",
+           "SizeBasis", "SkipKind", "Skipped", "StatisticsProposal", "StepKind", "ValueSource", "advise",
+           "after_selection", "bind", "check_trial", "hash_serves", "hot", "serves_foreign_key", "serves_index",
+           "sizing", "suggest", "valued", "weighted_cost"]

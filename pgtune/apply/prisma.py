@@ -19,7 +19,7 @@ from psycopg.rows import dict_row
 from .. import catalog_sql
 from ..connect import lost
 from ..history import PhaseState
-from ..plan.layouts import PLAN_DIR, folder_phases
+from ..plan import PLAN_DIR, folder_phases
 
 
 def is_prisma_plan(directory: Path) -> bool:

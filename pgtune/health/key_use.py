@@ -24,8 +24,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
-from ..analyze import bind, hot
-from ..analyze.shape import OUTPUT, STAR
+from ..analyze import OUTPUT, STAR, bind, hot
 from ..capture import Catalog, ForeignKey, Statement, TableKey, WorkloadFilter, read_workload
 from ..connect import lost
 from ..errors import PgtuneError

@@ -12,7 +12,7 @@ must be its step (plan.steps), which tells apply what the unit touches.
 from ..duration import check_timeout
 from . import partitions
 from .folder import check_writable, emit, load, match_steps, mismatches, script, sha256
-from .layouts import PLAN_DIR, Layout, first_folder, prisma_plan, without_ledgers
+from .layouts import PLAN_DIR, Layout, first_folder, folder_phases, prisma_plan, without_ledgers
 from .layouts import write as write_layout
 from .model import (
            FORMAT_VERSION,
@@ -43,5 +43,5 @@ __all__ = ["FORMAT_VERSION", "MANIFEST", "PLAN_DIR", "TARGETS", "Action", "Attac
            "PartitionIndex", "PartitionMap", "Phase", "PhaseStep", "PlannedConstraint", "PlannedExtension",
            "PlannedIndex", "PlannedSetting", "PlannedStatistics", "SettingScope", "Step", "Target", "build",
            "check_timeout", "check_writable", "child_name", "down_script", "down_steps", "emit", "first_folder",
-           "index_key", "load", "match_steps", "mismatches", "partitions", "planned_constraint", "prisma_plan",
-           "roots", "script", "sha256", "up_script", "up_steps", "without_ledgers", "write_layout"]
+           "folder_phases", "index_key", "load", "match_steps", "mismatches", "partitions", "planned_constraint",
+           "prisma_plan", "roots", "script", "sha256", "up_script", "up_steps", "without_ledgers", "write_layout"]
