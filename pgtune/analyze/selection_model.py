@@ -1,0 +1,109 @@
+"""What index selection reads and produces: the workload rows, the steps, the selection, the planner's type.
+
+Kept apart from the greedy search (selection.py) so that the curve, the
+advisor and the benchmarks read the steps without the search's machinery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..capture import TableKey
+from ..ddl import IndexKey
+from .candidates import Candidate
+
+Ident = tuple[TableKey, tuple[IndexKey, ...], str | None, tuple[str, ...]]
+
+
+def ident(c: Candidate) -> Ident:
+    """What makes two candidates the same index: table, keys, predicate, INCLUDE."""
+    return (c.table, c.keys, c.where, c.include)
+
+
+def order(key: Ident) -> tuple[object, ...]:
+    """A total order on indexes (None sorts first), to show the planner a set always the same way."""
+    table, keys, where, include = key
+    return (table, tuple((k.column, k.expression or "", k.descending) for k in keys), where or "", include)
+
+
+class StepKind(StrEnum):
+    """A step adds an index or widens a chosen one by one key column; the curve starts with NONE."""
+
+    NONE = "none"          # the curve's start: no new index (never a step of the selection)
+    ADD = "add"
+    WIDEN = "widen"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One statement as selection sees it: its weight, cost now, and the columns it touches."""
+
+    calls: int
+    base_cost: float
+    tables: frozenset[TableKey]
+    keyable: dict[TableKey, frozenset[str]]   # columns (or expressions) an index could lead with
+    touched: dict[TableKey, frozenset[str]]   # every column it reads per table (covering)
+
+
+class SizeBasis(StrEnum):
+    """Which size a budget counts: pgtune's forecast of the built index, or HypoPG's estimate.
+
+    The forecast is what the disk will hold; HypoPG's estimate (no
+    deduplication) is what other advisors' published budgets were measured in.
+    """
+
+    FORECAST = "forecast"
+    HYPOPG = "hypopg"
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: StepKind
+    index: Candidate
+    replaces: Candidate | None
+    forecast_bytes: int        # of the whole set after the step
+    hypopg_bytes: int
+    cost: float                # the workload's cost after the step (sum of calls x cost)
+
+    def bytes(self, basis: SizeBasis) -> int:
+        return self.hypopg_bytes if basis == SizeBasis.HYPOPG else self.forecast_bytes
+
+
+@dataclass
+class Selection:
+    steps: list[Step] = field(default_factory=list)
+    base_cost: float = 0.0
+    what_if_calls: int = 0     # plans made (cache misses)
+    cache_hits: int = 0
+
+    def prefix(self, budget_bytes: float | None = None, max_indexes: int | None = None,
+               basis: SizeBasis | None = None) -> list[Step]:
+        """The steps up to the first that does not fit: nested for growing budgets by construction."""
+        out: list[Step] = []
+        count = 0
+        for s in self.steps:
+            count += s.kind == StepKind.ADD
+            if budget_bytes is not None and s.bytes(basis or SizeBasis.FORECAST) > budget_bytes:
+                break
+            if max_indexes is not None and count > max_indexes:
+                break
+            out.append(s)
+        return out
+
+    @staticmethod
+    def configuration(steps: Iterable[Step]) -> list[Candidate]:
+        config: dict[Ident, Candidate] = {}
+        for s in steps:
+            if s.replaces is not None:
+                config.pop(ident(s.replaces), None)
+            config[ident(s.index)] = s.index
+        return list(config.values())
+
+
+# A planner: the cost of statement ``pos`` with exactly these candidate indexes present.
+Planner = Callable[[int, list[Candidate]], float]
+# Many such questions at once (a pool of sessions answers them side by side), answers in their order.
+PlanMany = Callable[[list[tuple[int, list[Candidate]]]], list[float]]
+Question = tuple[int, list[Candidate]]
