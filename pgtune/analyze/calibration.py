@@ -146,9 +146,12 @@ class Calibration:
             node, runs, share, loops = stack.pop()
             descent = self.descents.get(node.get("Index Name", ""))
             if descent is not None:
-                per_run = (descent.height + 1) * PAGE_CPU_MULTIPLIER * self.cpu_operator_cost * _array_scans(node)
-                per_run += self._pages(descent, float(node.get("Plan Rows", 1.0)), loops)
-                total += per_run * _counted(runs, share)
+                descend = (descent.height + 1) * PAGE_CPU_MULTIPLIER * self.cpu_operator_cost * _array_scans(node)
+                # The descent is startup cost (the first run counts whole); the page reads are the scan's run cost,
+                # read as its rows are: under a Limit only its share of them, the first run too. Counted whole,
+                # LIMIT 10 over a 5-day range scan was charged every page of the range: a negative total (-2656).
+                pages = self._pages(descent, float(node.get("Plan Rows", 1.0)), loops)
+                total += descend * _counted(runs, share) + pages * runs * share
             stack.extend(self._children(node, runs, share, loops, aliases))
         return total
 
