@@ -16,6 +16,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from .test_pool import _advice as pool_advice
+
 _spec = importlib.util.spec_from_file_location(
     "synthetic", Path(__file__).parent.parent / "benchmarks" / "synthetic.py")
 assert _spec is not None and _spec.loader is not None
@@ -41,15 +43,8 @@ def _workload(conn: psycopg.Connection[Any], tables: int) -> list[Any]:
 
 
 def _advice(conn: psycopg.Connection[Any], statements: list[Any]) -> Any:
-    from pgtune import api
-    from pgtune.analyze import Options
-
-    advice = api.suggest(conn, api.SuggestOptions(Options(min_rows=1000, jobs=1), constraints=False),
-                         statements=statements).indexes
-    return ([(i.name, i.columns, i.where, i.include, i.cost_before, i.cost_after, i.estimated_bytes)
-             for i in advice.indexes], advice.what_if_calls,
-            [(s.query, s.cost_before, s.cost_after, s.indexes) for s in advice.statements],
-            [(p.index, p.cost, p.forecast_bytes) for p in advice.curve], advice.left_out)
+    """test_pool's comparable view of the advice, in one session."""
+    return pool_advice(conn, statements, 1)
 
 
 @pytest.mark.needs_hypopg
