@@ -11,9 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import pytest
 
 from pgtune import api
 from pgtune.capture import Statement
+
+pytestmark = pytest.mark.needs_hypopg     # what is asked: the what-if plan of the statement, and its cost
 
 HAS_ROLE = 'SELECT id FROM "User" WHERE $1 = ANY("roles") AND "teamId" = $2'
 
