@@ -1,5 +1,7 @@
--- Finds the foreign keys on user tables, with referencing columns in key
--- order and the ON DELETE action (cascades make an index on them urgent).
+-- Finds the foreign keys on user tables, with referencing and referenced
+-- columns in key order and the ON DELETE action (cascades make an index on
+-- them urgent; an UPDATE of the parent that sets a referenced column makes the
+-- server search the referencing table, as a delete does).
 -- Each foreign key once: PostgreSQL copies a partitioned table's key onto every
 -- partition, and a key into a partitioned table onto the referencing table once
 -- per partition (…_fkey1, …_fkey2); those copies name their origin in
@@ -11,6 +13,10 @@ SELECT /* pgtune */ n.nspname AS schema,
              FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
                  JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
              ORDER BY k.ord) AS columns,
+       array(SELECT a.attname::text
+             FROM unnest(c.confkey) WITH ORDINALITY AS k(attnum, ord)
+                 JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.confrelid AND a.attnum = k.attnum
+             ORDER BY k.ord) AS ref_columns,
        rn.nspname AS ref_schema,
        rt.relname AS ref_table,
        c.confdeltype AS on_delete

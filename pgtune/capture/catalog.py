@@ -104,6 +104,7 @@ class ForeignKey:
     ref_schema: str
     ref_table: str
     on_delete: OnDelete = OnDelete.NO_ACTION
+    ref_columns: tuple[str, ...] = ()        # the parent's: an UPDATE setting one searches this table too
 
     @property
     def table_key(self) -> TableKey:
@@ -381,7 +382,8 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         for r in cur.fetchall():
             cat.foreign_keys.append(ForeignKey(
                 schema=r["schema"], table=r["table"], name=r["name"], columns=tuple(r["columns"]),
-                ref_schema=r["ref_schema"], ref_table=r["ref_table"], on_delete=OnDelete(r["on_delete"])))
+                ref_schema=r["ref_schema"], ref_table=r["ref_table"], on_delete=OnDelete(r["on_delete"]),
+                ref_columns=tuple(r["ref_columns"])))
         # With an empty search_path pg_get_viewdef qualifies every name: a view's text then means the
         # same whichever role's search_path the statements reading it are bound with.
         with conn.transaction(force_rollback=True):

@@ -43,14 +43,13 @@ class KeyUse:
     read_by: dict[tuple[TableKey, str], int] = field(default_factory=dict)   # (child, column) -> statements
     deleted: set[TableKey] = field(default_factory=set)                 # tables a workload DELETE names
     updates: dict[TableKey, list[hot.UpdateStatement]] = field(default_factory=dict)
-    targets: dict[tuple[str, str, str], tuple[str, ...]] = field(default_factory=dict)   # the referenced columns
     statements: int = 0                                                 # the workload statements read
 
     def idle(self, fk: ForeignKey, catalog: Catalog, min_window_s: float) -> str | None:
         """Why an index on ``fk`` would serve nothing now, or None when it would (or that cannot be told)."""
         parent = catalog.tables.get((fk.ref_schema, fk.ref_table))
-        ref = self.targets.get((fk.schema, fk.table, fk.name))
-        if parent is None or ref is None:
+        ref = fk.ref_columns
+        if parent is None or not ref:
             return None
         empty = parent.reltuples == 0                 # analyzed, and no row (-1: never analyzed)
         if parent.deletes or parent.key in self.deleted:
@@ -75,8 +74,6 @@ def read(conn: psycopg.Connection[Any], catalog: Catalog) -> KeyUse | str:
     with conn.cursor(row_factory=dict_row) as cur:
         window = cur.execute(catalog_sql.load("health_stats_window")).fetchone()
         out = KeyUse(float(window["seconds"]) if window else 0.0)
-        out.targets = {(r["schema"], r["table"], r["name"]): tuple(r["ref_columns"])
-                       for r in cur.execute(catalog_sql.load("health_foreign_key_targets"))}
     try:
         statements = read_workload(conn, WorkloadFilter(top=WORKLOAD_STATEMENTS))
         row = conn.execute("SELECT /* pgtune */ pg_catalog.current_schemas(false)").fetchone()
