@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from pgtune import api
 from pgtune.analyze import Advice, Options
@@ -54,9 +55,9 @@ def all_visible(conn: psycopg.Connection[Any], table: str) -> None:
     every session (an autovacuum worker's snapshot), and leave the map empty.
     """
     for _ in range(20):
-        conn.execute(psycopg.sql.SQL("VACUUM ANALYZE {}").format(psycopg.sql.Identifier(table)))
+        conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
         row = conn.execute("SELECT relallvisible >= relpages FROM pg_class WHERE oid = %s::regclass",
-                           (psycopg.sql.Identifier(table).as_string(conn),)).fetchone()
+                           (sql.Identifier(table).as_string(conn),)).fetchone()
         if row and row[0]:
             return
         time.sleep(0.2)
@@ -138,4 +139,31 @@ def writer_latencies(db: str, write: Callable[[psycopg.Connection[Any], int], No
         yield latencies
     finally:
         stop.set()
+        thread.join()
+
+
+@contextlib.contextmanager
+def exclusive_lock(db: str, table: str, hold_s: float = 60.0) -> Iterator[int]:
+    """Another session holds ACCESS EXCLUSIVE on ``table`` (a migration running) until the block ends or ``hold_s``
+    passes, whichever is first; yields its pid."""
+    locked, release = threading.Event(), threading.Event()
+    pid: list[int] = []
+
+    def holder() -> None:
+        with psycopg.connect(db) as other:
+            other.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+                sql.Identifier(table)))
+            row = other.execute("SELECT pg_backend_pid()").fetchone()
+            assert row is not None
+            pid.append(int(row[0]))
+            locked.set()
+            release.wait(hold_s)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        yield pid[0]
+    finally:
+        release.set()
         thread.join()

@@ -8,7 +8,6 @@ session holds an exclusive lock on is not waited for beyond lock_timeout.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from pgtune.capture import read_catalog
 from pgtune.ddl import IndexKey, IndexMethod
 
 from . import test_index_kinds
-from .helpers import steady_state
+from .helpers import exclusive_lock, steady_state
 from .test_index_kinds import JSON, SEARCH, loaded, workload
 
 clone = test_index_kinds.clone          # the fixture: a second database with the same rows
@@ -98,27 +97,13 @@ def test_the_sample_waits_for_no_lock_beyond_lock_timeout(db: str, conn: psycopg
                                                          clone: psycopg.Connection[Any]) -> None:
     loaded(conn, clone)
     catalog = read_catalog(conn)
-    locked, release = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with psycopg.connect(db) as other:
-            other.execute('LOCK TABLE "Post" IN ACCESS EXCLUSIVE MODE')
-            locked.set()
-            release.wait(30)
-
-    t = threading.Thread(target=holder)
-    t.start()
-    try:
-        assert locked.wait(10)
+    with exclusive_lock(db, "Post", hold_s=30):
         start = time.monotonic()
         with pytest.raises(TrialFailed, match="lock timeout"):
             sample_cost.on_sample(conn, catalog, ("public", "Post"), IndexKey("tags"), IndexMethod.GIN,
                                   None, [Planned('SELECT id FROM "Post" WHERE tags && $1', 1, 1, {"$1": "{t7}"})],
                                   [1000.0])
         assert time.monotonic() - start < 5
-    finally:
-        release.set()
-        t.join()
     assert conn.execute(LEFT).fetchone() == (0,)
 
 

@@ -9,10 +9,7 @@ the caller's own lock_timeout comes back after.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -22,30 +19,7 @@ from pgtune import api
 from pgtune.capture import Statement
 from pgtune.errors import DatabaseError
 
-
-@contextmanager
-def _locked(db: str, table: str) -> Iterator[int]:
-    """Another session holds ACCESS EXCLUSIVE on ``table`` until the block ends; yields its pid."""
-    locked, release = threading.Event(), threading.Event()
-    pid: list[int] = []
-
-    def holder() -> None:
-        with psycopg.connect(db) as other:
-            other.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
-            row = other.execute("SELECT pg_backend_pid()").fetchone()
-            assert row is not None
-            pid.append(int(row[0]))
-            locked.set()
-            release.wait(60)
-
-    t = threading.Thread(target=holder)
-    t.start()
-    try:
-        assert locked.wait(10)
-        yield pid[0]
-    finally:
-        release.set()
-        t.join()
+from .helpers import exclusive_lock
 
 
 def _load(conn: psycopg.Connection[Any]) -> None:
@@ -59,7 +33,7 @@ def test_a_reading_command_gives_up_on_a_held_lock_and_names_its_holder(
         db: str, conn: psycopg.Connection[Any], command: str) -> None:
     _load(conn)
     conn.execute("SET lock_timeout = '7min'")
-    with _locked(db, "orders") as pid:
+    with exclusive_lock(db, "orders") as pid:
         start = time.monotonic()
         with pytest.raises(DatabaseError) as raised:
             if command == "suggest":

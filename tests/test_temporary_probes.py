@@ -14,8 +14,6 @@ included.
 from __future__ import annotations
 
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,6 +31,8 @@ from pgtune.capture import read_catalog
 from pgtune.ddl import IndexKey, IndexMethod
 from pgtune.errors import ApplyFailed
 from pgtune.readonly import why_not_read_only
+
+from .helpers import exclusive_lock
 
 CITEXT = """
 CREATE EXTENSION citext;
@@ -120,24 +120,11 @@ def test_a_hand_added_check_is_recognised_once_a_lock_on_its_table_is_released(
         db: str, conn: psycopg.Connection[Any]) -> None:
     """A lock on the table (a migration someone runs) is waited out and retried, not taken for another rule."""
     conn.execute(HAND_CHECK)
-    held = threading.Event()
-
-    def hold() -> None:
-        with psycopg.connect(db) as other:
-            other.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
-            held.set()
-            time.sleep(2.5)      # longer than one try's lock_timeout (2 s), shorter than the retries
-            other.rollback()
-
-    t = threading.Thread(target=hold)
-    t.start()
-    try:
-        assert held.wait(10)
+    # Held longer than one try's lock_timeout (2 s), shorter than the retries.
+    with exclusive_lock(db, "orders", hold_s=2.5):
         said: list[str] = []
         assert ObjectStates(conn, say=said.append).same_check("public", "orders", "orders_qty_pgtune_check", ADD)
         assert any("waited" in s for s in said), said
-    finally:
-        t.join()
     assert not ObjectStates(conn).same_check(
         "public", "orders", "orders_qty_pgtune_check", ADD.replace("qty > 0", "qty >= 0"))
 
