@@ -99,6 +99,11 @@ def test_restart_level_proposals_are_pending_until_the_dbas_restart_then_their_s
         c.execute("CREATE TABLE history AS SELECT g AS id, repeat(md5(g::text), 4) AS body "
                   "FROM generate_series(1, 300000) g")
         c.execute("CREATE TABLE burst (id int, body text)")
+        # An autovacuum of history (its inserts) or burst inside a measured period reads every block through its
+        # ring: 7,296 more blocks read after the restart made the warming cache look like misses (hit ratio 0.898).
+        for table in ("small", "history", "burst"):
+            c.execute(sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = off)").format(sql.Identifier(table)))
+        c.execute("VACUUM ANALYZE small, history")
     with app(dsn) as conn:
         begin = server_state(conn, cluster)
         report = api.config(conn, HARDWARE, evidence=around(conn, lambda: load(dsn)),
