@@ -19,10 +19,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.adapt import Buffer, Loader
 from psycopg.pq import Format
 
-from .. import ddl
+from .. import catalog_sql, ddl
 from ..capture import TableKey
 from ..connect import lost
 from ..explain import Plan
@@ -43,21 +44,29 @@ def session(conn: psycopg.Connection[Any], leaves: Leaves | None = None,
     in_recovery = conn.execute("SELECT /* pgtune */ pg_is_in_recovery()").fetchone()
     if in_recovery is not None and not in_recovery[0]:
         conn.execute("SET /* pgtune */ hypopg.use_real_oids = on")
-    conn.execute("SELECT /* pgtune */ hypopg_reset()")
+    h = _prefix(conn)
+    conn.execute(f"SELECT /* pgtune */ {h}hypopg_reset()")
     # psycopg prepares no statement of its own meanwhile: holding some, it frees every prepared statement
     # (ours too: explain_script.Kept) after a ROLLBACK it has not seen lately.
     threshold, conn.prepare_threshold = conn.prepare_threshold, None
     hypo = None
     try:
         with _lenient(conn):
-            hypo = Hypothetical(conn, leaves, pricing)
+            hypo = Hypothetical(conn, leaves, pricing, h)
             yield hypo
     finally:
         conn.prepare_threshold = threshold
         if not lost(conn):
-            conn.execute("SELECT /* pgtune */ hypopg_reset()")
+            conn.execute(f"SELECT /* pgtune */ {h}hypopg_reset()")
             if hypo is not None and hypo.kept.names:
                 hypo.kept.clear(conn)
+
+
+def _prefix(conn: psycopg.Connection[Any]) -> str:
+    """HypoPG's schema, quoted, with its dot: its calls name it, as a plan's search_path (the application
+    role's, SET LOCAL in the pipeline's transaction: explain.PlanContext) may leave it out."""
+    row = conn.execute(catalog_sql.load("extension_schema"), {"name": "hypopg"}).fetchone()
+    return sql.Identifier(row[0]).as_string(conn) + "." if row else ""
 
 
 class _LenientText(Loader):
@@ -87,17 +96,17 @@ def _lenient(conn: psycopg.Connection[Any]) -> Iterator[None]:
 
 
 CREATE_BLOCK = 200     # candidates create_all sends before it reads their answers back
-_CREATE = ("SELECT /* pgtune */ indexrelid, indexname, hypopg_relation_size(indexrelid) "
-           "FROM hypopg_create_index(%s)")
+_CREATE = ("SELECT /* pgtune */ indexrelid, indexname, {h}hypopg_relation_size(indexrelid) "
+           "FROM {h}hypopg_create_index(%s)")
 # Several made in one statement, in their order (a lateral call per element), or dropped.
-_CREATE_ALL = ("SELECT /* pgtune */ h.indexrelid, h.indexname, hypopg_relation_size(h.indexrelid) "
-               "FROM unnest(%s::text[]) WITH ORDINALITY AS d(def, n), LATERAL hypopg_create_index(d.def) AS h "
+_CREATE_ALL = ("SELECT /* pgtune */ h.indexrelid, h.indexname, {h}hypopg_relation_size(h.indexrelid) "
+               "FROM unnest(%s::text[]) WITH ORDINALITY AS d(def, n), LATERAL {h}hypopg_create_index(d.def) AS h "
                "ORDER BY d.n")
-_DROP_ALL = "SELECT /* pgtune */ hypopg_drop_index(o) FROM unnest(%s::oid[]) AS o"
+_DROP_ALL = "SELECT /* pgtune */ {h}hypopg_drop_index(o) FROM unnest(%s::oid[]) AS o"
 # A hypothetical index made, sized and dropped at once (the CTE calls the volatile create once, before the drop).
-_MEASURE = ("WITH made AS (SELECT /* pgtune */ indexrelid, indexname, hypopg_relation_size(indexrelid) AS bytes "
-            "FROM hypopg_create_index(%s)) "
-            "SELECT /* pgtune */ indexrelid, indexname, bytes, hypopg_drop_index(indexrelid) FROM made")
+_MEASURE = ("WITH made AS (SELECT /* pgtune */ indexrelid, indexname, {h}hypopg_relation_size(indexrelid) AS bytes "
+            "FROM {h}hypopg_create_index(%s)) "
+            "SELECT /* pgtune */ indexrelid, indexname, bytes, {h}hypopg_drop_index(indexrelid) FROM made")
 MAX_PRESENT = 200   # hypothetical indexes kept on tables other than the ones being planned
 Leaves = Callable[[TableKey], list[TableKey]]
 
@@ -129,8 +138,12 @@ class Hypothetical:
     """
 
     def __init__(self, conn: psycopg.Connection[Any], leaves: Leaves | None = None,
-                 pricing: calibration.Pricing | None = None) -> None:
+                 pricing: calibration.Pricing | None = None, h: str = "") -> None:
         self.conn = conn
+        self.h = h      # HypoPG's schema, quoted, and a dot (_prefix); as it is in a statement with %s:
+        self.hp = h.replace("%", "%%")
+        self.sql = {name: text.replace("{h}", self.hp) for name, text in
+                    (("create", _CREATE), ("create_all", _CREATE_ALL), ("drop_all", _DROP_ALL), ("measure", _MEASURE))}
         self.pricing = pricing
         self.calibration: calibration.Calibration | None = None
         if pricing is not None:
@@ -177,7 +190,7 @@ class Hypothetical:
             with self.conn.pipeline():
                 for key in drops:
                     self.drop(key)
-                pending = [(cand, [self.conn.execute(_CREATE, (text,)) for text in self._statements(cand)])
+                pending = [(cand, [self.conn.execute(self.sql["create"], (text,)) for text in self._statements(cand)])
                            for cand in creates]
         except psycopg.Error:
             # A refused index skips the calls after it: what the planner sees is no longer known
@@ -227,9 +240,9 @@ class Hypothetical:
                 oids += [oid for oid, _ in self.present.pop(key)]
                 self.on_table[key[0]].pop(key, None)
             if steps is not None:     # a cursor of the pipeline's (its result is not read)
-                steps.execute(_DROP_ALL, (oids,))
+                steps.execute(self.sql["drop_all"], (oids,))
             else:
-                self.conn.execute(_DROP_ALL, (oids,))
+                self.conn.execute(self.sql["drop_all"], (oids,))
         if creates:     # one statement for them all, made in their order
             texts: list[str] = []
             made: list[tuple[int, Candidate, int]] = []
@@ -241,7 +254,7 @@ class Hypothetical:
                 self.queued[key] = None
                 self.present[key] = []
                 self.on_table.setdefault(cand.table, {})[key] = None
-            self.waiting.append((self.conn.execute(_CREATE_ALL, (texts,)), made))
+            self.waiting.append((self.conn.execute(self.sql["create_all"], (texts,)), made))
         return True
 
     def received(self) -> None:
@@ -266,7 +279,7 @@ class Hypothetical:
         made = self.present.pop(key)
         self.on_table[key[0]].pop(key, None)
         for oid, _ in made:
-            self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (oid,))
+            self.conn.execute(f"SELECT /* pgtune */ {self.hp}hypopg_drop_index(%s)", (oid,))
 
     def size(self, cand: Candidate) -> int:
         """HypoPG's size estimate for ``cand`` (created once if it never was)."""
@@ -274,7 +287,7 @@ class Hypothetical:
         if key not in self.sizes:
             try:
                 # Never created, so not present: created, sized and dropped by one statement.
-                rows = [self.conn.execute(_MEASURE, (text,)).fetchone() for text in self._statements(cand)]
+                rows = [self.conn.execute(self.sql["measure"], (text,)).fetchone() for text in self._statements(cand)]
                 self.sizes[key] = sum(int(row[2] or 0) for row in rows if row is not None)
             except psycopg.Error:
                 if lost(self.conn):
@@ -295,7 +308,7 @@ class Hypothetical:
         try:
             with self.conn.pipeline() as pipe:
                 for start in range(0, len(cands), CREATE_BLOCK):
-                    sent = [(cand, [self.conn.execute(_CREATE, (text,)) for text in self._statements(cand)])
+                    sent = [(cand, [self.conn.execute(self.sql["create"], (text,)) for text in self._statements(cand)])
                             for cand in cands[start:start + CREATE_BLOCK]]
                     pipe.sync()
                     made += [(cand, [cur.fetchone() for cur in curs]) for cand, curs in sent]
@@ -325,12 +338,12 @@ class Hypothetical:
         rows: list[tuple[Any, ...] | None] = []
         try:
             for text in texts:
-                rows.append(self.conn.execute(_CREATE, (text,)).fetchone())
+                rows.append(self.conn.execute(self.sql["create"], (text,)).fetchone())
         except psycopg.Error:
             if not lost(self.conn):
                 for row in rows:
                     if row is not None:
-                        self.conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (row[0],))
+                        self.conn.execute(f"SELECT /* pgtune */ {self.hp}hypopg_drop_index(%s)", (row[0],))
             raise
         return rows
 
@@ -373,7 +386,7 @@ class Hypothetical:
 
     def reset(self) -> None:
         self.queued, self.waiting = {}, []
-        self.conn.execute("SELECT /* pgtune */ hypopg_reset()")
+        self.conn.execute(f"SELECT /* pgtune */ {self.h}hypopg_reset()")
         self.names.clear()
         self.present.clear()
         self.on_table.clear()
