@@ -132,3 +132,26 @@ def test_a_prisma_statement_with_schema_qualified_columns_is_costed_on_the_sampl
     assert before is not None and after is not None and plain_after is not None and after < before / 5
     assert after == pytest.approx(plain_after, rel=0.5)        # each run ANALYZEs its own sample
     assert conn.execute(LEFT).fetchone() == (0,)
+
+
+def test_a_gin_whose_statements_all_join_another_table_is_not_copied_to_a_sample(
+        conn: psycopg.Connection[Any]) -> None:
+    """A join's other side is not sampled, so no statement could be planned there: nothing is copied or built
+    (TPC-H's two trigram GINs, on part and supplier, each read a sample and built it for nothing, 1.9 s of the
+    server's CPU per suggest), and the hint says why it was not costed."""
+    conn.execute(test_index_kinds.POSTS)
+    conn.execute('CREATE TABLE "Author" (id int PRIMARY KEY, name text NOT NULL); '
+                 'INSERT INTO "Author" SELECT g, md5(g::text) FROM generate_series(1, 1000) AS g; ANALYZE "Author"')
+    steady_state(conn)
+    catalog = read_catalog(conn)
+    joined = Planned('SELECT p.id FROM "Post" AS p JOIN "Author" AS a ON a.id = p.views WHERE p.tags && $1',
+                     1, 1, {"$1": "{t7}"})
+    with pytest.raises(TrialFailed, match="reads another table"):
+        sample_cost.on_sample(conn, catalog, ("public", "Post"), IndexKey("tags"), IndexMethod.GIN, None,
+                              [joined], [1000.0])
+    # One statement on the table alone is enough to cost it there.
+    alone = Planned('SELECT id FROM "Post" WHERE tags && $1', 1, 1, {"$1": "{t7}"})
+    got = sample_cost.on_sample(conn, catalog, ("public", "Post"), IndexKey("tags"), IndexMethod.GIN, None,
+                                [joined, alone], [1000.0, 1000.0])
+    assert got.before[0] is None and got.before[1] is not None
+    assert conn.execute(LEFT).fetchone() == (0,)
