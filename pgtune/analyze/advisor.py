@@ -263,7 +263,7 @@ class _Advisor:
                             upkeep=self.footprint.upkeep, widen_columns=widen_columns(pairs),
                             basis=self.opts.size_basis, plan_many=plan_many,
                             ahead=AHEAD * sessions.jobs if sessions.jobs > 1 else 0,
-                            twins=twins([analyses[p] for p in costed]))
+                            twins=twins([analyses[p] for p in costed]), presize=self.footprint.prefetch)
             result = greedy.run(seeds)
             points = curve.points(greedy, result, self.opts.size_basis)
             point = curve.pick(points, self._budget(), self.opts.max_indexes, self.opts.size_basis)

@@ -91,11 +91,13 @@ class Greedy:
                  hypopg_size: Callable[[Candidate], int], upkeep: Callable[[Candidate], float],
                  widen_columns: dict[TableKey, list[IndexKey]], max_steps: int = 10_000,
                  basis: SizeBasis = SizeBasis.FORECAST, plan_many: PlanMany | None = None, ahead: int = 0,
-                 twins: list[int] | None = None) -> None:
+                 twins: list[int] | None = None, presize: Callable[[list[Candidate]], None] | None = None) -> None:
         """``plan_many``: asks several questions at once; then the questions the next ``ahead`` stale
         actions will ask are planned with the current one's (each answer is the same whoever asks it,
         so the steps are those of the serial run). ``twins``: per statement, the first one of the same
-        text, session and scenarios, whose plans it shares."""
+        text, session and scenarios, whose plans it shares. ``presize``: told a step's new widenings before
+        they are queued (each is sized when first costed): their sizes can be worked out at once."""
+        self.presize = presize
         self.workload, self.planner, self.plan_many, self.ahead = workload, planner, plan_many, ahead
         self.twins = twins
         self.fresh: set[tuple[int, frozenset[Ident]]] = set()     # planned ahead, not asked for yet
@@ -400,7 +402,10 @@ class Greedy:
             if not best.ok:
                 continue
             self._take(best)
-            for a in self._widenings(best.new):
+            widenings = self._widenings(best.new)
+            if self.presize is not None and widenings:
+                self.presize([a.new for a in widenings])
+            for a in widenings:
                 push(a, best.ratio)
         return self.result
 
