@@ -19,6 +19,7 @@ from pgtune.analyze.bind import (
     normalize_expression,
 )
 from pgtune.capture import Catalog, Table
+from pgtune.sqltext import expression, parse_one, printed
 
 CATALOG = Catalog(
     tables={
@@ -179,6 +180,9 @@ def test_equality_constant_is_kept_for_partial_indexes() -> None:
 def test_expression_loses_its_alias() -> None:
     shape = bind("SELECT 1 FROM users u WHERE lower(u.email) = $1", CATALOG)
     assert [u.expression for u in shape.uses if u.role == FUNC] == ["lower(email)"]
+    # ... on a copy: the parse cache's tree of the printed expression keeps its alias for every later reader
+    assert printed(expression("lower(u.email)")) == "lower(u.email)"
+    assert printed(parse_one("SELECT lower(u.email)")) == "SELECT lower(u.email)"
 
 
 @pytest.mark.parametrize("catalog_text,ours", [

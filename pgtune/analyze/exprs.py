@@ -8,6 +8,7 @@ catalog's.
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -35,10 +36,11 @@ def constant(node: Any) -> str | None:
 def unqualified(expr: Any) -> str:
     """Print ``expr`` with its column references stripped to the bare column name.
 
-    ``lower(u.email)`` in a query becomes ``lower(email)`` in an index. The
-    expression is re-parsed from its printed form so the query's AST is untouched.
+    ``lower(u.email)`` in a query becomes ``lower(email)`` in an index. A copy
+    is changed: neither the query's tree nor the parse cache's tree of the
+    printed expression (every later ``expression()`` of the same text) is.
     """
-    copy = expression(printed(expr))
+    copy = deepcopy(expression(printed(expr)))
     for n in walk(copy):
         if isinstance(n, ast.ColumnRef) and len(seq(n.fields)) > 1:
             n.fields = seq(n.fields)[-1:]
