@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import errors as pgerrors
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from . import catalog_sql
@@ -243,10 +244,15 @@ def no_lock_queue(conn: psycopg.Connection[Any], timeout: str = READ_LOCK_TIMEOU
     try:
         yield
     except pgerrors.LockNotAvailable as exc:
-        who = exclusive_lock_holders(conn) if not lost(conn) and conn.info.transaction_status == 0 else ""
+        who = exclusive_lock_holders(conn) if _usable(conn) else ""
         raise DatabaseError(f"gave up after {timeout} waiting for a lock ({error_text(exc)}): "
                             f"{who or 'another session holds it'}; pgtune does not queue behind another "
                             "session's lock: run it again once that is released", exc.sqlstate).with_exit(2) from None
     finally:
-        if not lost(conn) and conn.info.transaction_status == 0:
+        if _usable(conn):
             conn.execute("SELECT /* pgtune */ pg_catalog.set_config('lock_timeout', %s, false)", (before,))
+
+
+def _usable(conn: psycopg.Connection[Any]) -> bool:
+    """Idle, or in a transaction that has not failed (a caller's open transaction: its setting comes back too)."""
+    return not lost(conn) and conn.info.transaction_status in (TransactionStatus.IDLE, TransactionStatus.INTRANS)

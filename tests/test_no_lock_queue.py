@@ -17,6 +17,7 @@ import pytest
 
 from pgtune import api
 from pgtune.capture import Statement
+from pgtune.connect import no_lock_queue
 from pgtune.errors import DatabaseError
 
 from .helpers import exclusive_lock
@@ -57,3 +58,13 @@ def test_without_a_lock_suggest_still_answers_and_leaves_the_setting(conn: psyco
         Statement("SELECT note FROM orders WHERE customer = $1", queryid=1, calls=500)])
     assert [ix.columns for ix in result.indexes.indexes] == [["customer"]], result.indexes.hints
     assert conn.execute("SHOW lock_timeout").fetchone() == ("0",)
+
+
+def test_a_caller_in_a_transaction_gets_its_setting_back(db: str) -> None:
+    """The caller's lock_timeout comes back on a connection that is not in autocommit (its transaction open)."""
+    with psycopg.connect(db) as conn:
+        conn.execute("SET lock_timeout = '7min'")
+        with no_lock_queue(conn):
+            conn.execute("SELECT 1")
+        conn.commit()
+        assert conn.execute("SHOW lock_timeout").fetchone() == ("7min",)
