@@ -51,7 +51,9 @@ class KeyUse:
         ref = fk.ref_columns
         if parent is None or not ref:
             return None
-        empty = parent.reltuples == 0                 # analyzed, and no row (-1: never analyzed)
+        # Analyzed with no row, and no row written since: a count of 0 is stale once rows come in under the
+        # autoanalyze threshold (on PostgreSQL 13 it also means never analyzed).
+        empty = parent.reltuples == 0 and parent.writes == 0
         if parent.deletes or parent.key in self.deleted:
             return None
         if self.window_s < min_window_s and not empty:
@@ -104,7 +106,7 @@ def _take(out: KeyUse, st: Statement, catalog: Catalog, view: RoleView) -> None:
         # Unreadable (a truncated text): any column it names counts as read by, so no key is let off on a guess.
         for fk in catalog.foreign_keys:
             for c in fk.columns:
-                if c in st.query:
+                if c.lower() in text:     # as the filter above: an unquoted name may be in any case
                     out.read_by[(fk.table_key, c)] = out.read_by.get((fk.table_key, c), 0) + 1
         return
     for key in {(u.table, u.column) for u in shape.uses if u.role not in (OUTPUT, STAR)}:
