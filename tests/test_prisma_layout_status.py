@@ -19,8 +19,9 @@ from click.testing import CliRunner
 
 from pgtune import api, plan
 from pgtune.cli import cli
+from pgtune.history import PhaseState
 
-from .test_layouts import as_one_query, emit, prisma_deploy, workload
+from .test_layouts import PRISMA_LEDGER, as_one_query, emit, prisma_deploy, workload
 
 
 def test_status_and_verify_of_a_whole_prisma_migration(db: str, conn: psycopg.Connection[Any],
@@ -61,3 +62,20 @@ def test_status_and_verify_of_a_whole_prisma_migration(db: str, conn: psycopg.Co
         out = CliRunner().invoke(cli, [verb, str(folders[0]), "--dsn", db])
         assert out.exit_code == 2 and len(out.stderr.strip().splitlines()) == 1, out.output
         assert "written for Prisma" in out.stderr, out.stderr
+
+
+def test_a_folder_prisma_is_still_deploying_is_not_failed(db: str, conn: psycopg.Connection[Any],
+                                                         tmp_path: Path) -> None:
+    """While `prisma migrate deploy` runs a folder (its advisory lock held, the row's finished_at not yet set: a
+    CREATE INDEX CONCURRENTLY takes a while) the phase is pending; the same row with no deploy running is failed."""
+    workload(conn)
+    migrations = tmp_path / "prisma" / "migrations"
+    emit(conn, migrations, plan.Layout.PRISMA)
+    first = sorted(p for p in migrations.iterdir() if p.is_dir())[0]
+    conn.execute(PRISMA_LEDGER)
+    conn.execute("INSERT INTO _prisma_migrations (id, checksum, started_at, migration_name) "
+                 "VALUES ('1', 'x', now(), %s)", (first.name,))
+    with psycopg.connect(db, autocommit=True) as prisma:
+        prisma.execute("SELECT pg_advisory_lock(72707369)")
+        assert {p.state for p in api.status(conn, first / "pgtune").phases} == {PhaseState.PENDING}
+    assert PhaseState.FAILED in {p.state for p in api.status(conn, first / "pgtune").phases}
