@@ -8,8 +8,8 @@ catalog's.
 from __future__ import annotations
 
 import re
-from copy import deepcopy
 from collections.abc import Iterator
+from copy import deepcopy
 from functools import lru_cache
 from typing import Any
 
