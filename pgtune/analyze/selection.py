@@ -86,6 +86,22 @@ class _Action:
         return self.gain / max(self.delta_bytes, 8192)
 
 
+_Known = tuple[Candidate, frozenset[int], tuple[object, ...], int]   # the index, reach, order, number
+
+
+def _by_order(k: _Known) -> tuple[object, ...]:
+    return k[2]
+
+
+def _could(w: Workload, table: TableKey, lead: str, have: frozenset[str]) -> bool:
+    """Could an index on ``table`` leading with ``lead`` and holding ``have`` change ``w``'s plan."""
+    if lead in w.keyable.get(table, ()):
+        return True
+    # An index holding every column the statement reads can answer it by an index-only scan.
+    touched = w.touched.get(table)
+    return bool(touched) and touched is not None and touched <= have
+
+
 class Greedy:
     def __init__(self, workload: list[Workload], planner: Planner, *, forecast: Callable[[Candidate], int],
                  hypopg_size: Callable[[Candidate], int], upkeep: Callable[[Candidate], float],
@@ -100,12 +116,15 @@ class Greedy:
         self.presize = presize
         self.workload, self.planner, self.plan_many, self.ahead = workload, planner, plan_many, ahead
         self.twins = twins
-        self.fresh: set[tuple[int, frozenset[Ident]]] = set()     # planned ahead, not asked for yet
+        self.fresh: set[tuple[int, tuple[int, ...]]] = set()     # planned ahead, not asked for yet
         self.size = hypopg_size if basis == SizeBasis.HYPOPG else forecast
         self.forecast, self.hypopg_size, self.upkeep = forecast, hypopg_size, upkeep
         self.widen_columns = widen_columns
         self.max_steps = max_steps
-        self.cache: dict[tuple[int, frozenset[Ident]], float] = {}
+        # A question's key: the statement (its twin) and the numbers of the indexes it sees, sorted. Numbers,
+        # not the indexes' idents: a frozenset of new ident tuples per key was 20 MB at 5,000 statements.
+        self.cache: dict[tuple[int, tuple[int, ...]], float] = {}
+        self.numbers: dict[Ident, int] = {}
         self.result = Selection(base_cost=sum(w.calls * w.base_cost for w in workload))
         self.current = {i: w.base_cost for i, w in enumerate(workload)}
         self.config: dict[TableKey, dict[Ident, Candidate]] = {}   # chosen so far, per table
@@ -116,9 +135,12 @@ class Greedy:
         self.version: dict[TableKey, int] = {}      # steps taken on each table: what makes a cost stale
         self.forecast_total = self.hypopg_total = 0
         self.total = self.result.base_cost      # the workload's cost with the configuration so far
-        self.shapes: dict[Ident, tuple[str, frozenset[str]]] = {}   # per index: leading key, columns held
-        self.relevance: dict[tuple[int, int], tuple[Candidate, bool]] = {}
-        self.orders: dict[int, tuple[Candidate, tuple[object, ...]]] = {}
+        # Per index, by the object (held in the value: its id names no other; cheaper than hashing its ident):
+        # the statements it could change, its order and its ident's number, asked again and again. One set
+        # per index (shared per shape: table, leading key, columns held), not an answer per (statement,
+        # index): 168,000 answers, 29 MB at 5,000 statements.
+        self.known: dict[int, _Known] = {}
+        self.reach: dict[tuple[TableKey, str, frozenset[str]], frozenset[int]] = {}
         self.asked: dict[int, tuple[int, int]] = {}     # action -> (evaluations, steps) when planned ahead
         # prune's work per index (by the object's id; the object is held in the value): the tables its loss
         # depends on, and the loss with what it depended on then (the curve prunes set after set).
@@ -128,36 +150,26 @@ class Greedy:
     # -- which statements an index can change ------------------------------
 
     def relevant(self, pos: int, cand: Candidate) -> bool:
-        """Could ``cand`` change statement ``pos``'s plan (asked again and again: remembered per candidate)."""
-        if cand.table not in self.workload[pos].tables:
-            return False
-        found = self.relevance.get((pos, id(cand)))
-        if found is None:
-            # Keyed by the object (kept alive here, so its id is not reused): cheaper than hashing its ident.
-            found = self.relevance[(pos, id(cand))] = (cand, self._relevant(pos, cand))
-        return found[1]
+        """Could ``cand`` change statement ``pos``'s plan."""
+        return pos in (self.known.get(id(cand)) or self._know(cand))[1]
 
-    def _order(self, cand: Candidate) -> tuple[object, ...]:
-        """``order(ident(cand))``, worked out once per candidate (by the object, held here: its id names no
-        other): every question sorts its candidates by it (3% of pgtune's CPU at 5,000 statements)."""
-        found = self.orders.get(id(cand))
-        if found is None:
-            found = self.orders[id(cand)] = (cand, order(ident(cand)))
-        return found[1]
-
-    def _relevant(self, pos: int, cand: Candidate) -> bool:
-        w = self.workload[pos]
+    def _know(self, cand: Candidate) -> _Known:
         key = ident(cand)
-        shape = self.shapes.get(key)
-        if shape is None:
-            shape = self.shapes[key] = (cand.keys[0].ident if cand.keys else "", frozenset(
-                {k.column for k in cand.keys if k.expression is None} | set(cand.include)))
-        lead, have = shape
-        if lead in w.keyable.get(cand.table, ()):
-            return True
-        # An index holding every column the statement reads can answer it by an index-only scan.
-        touched = w.touched.get(cand.table)
-        return bool(touched) and touched is not None and touched <= have
+        found = self.known[id(cand)] = (cand, self._reach(cand), order(key),
+                                        self.numbers.setdefault(key, len(self.numbers)))
+        return found
+
+    def _reach(self, cand: Candidate) -> frozenset[int]:
+        """The statements ``cand`` could change: those with its leading key among the columns they could
+        use on its table, or that read on it only columns it holds (an index-only scan)."""
+        lead = cand.keys[0].ident if cand.keys else ""
+        have = frozenset({k.column for k in cand.keys if k.expression is None} | set(cand.include))
+        shape = (cand.table, lead, have)
+        found = self.reach.get(shape)
+        if found is None:
+            found = self.reach[shape] = frozenset(p for p in self.by_table.get(cand.table, ())
+                                                  if _could(self.workload[p], cand.table, lead, have))
+        return found
 
     def _cost(self, pos: int, a: _Action) -> float:
         """Statement ``pos``'s cost with the configuration as ``a`` would leave it (cached)."""
@@ -168,17 +180,20 @@ class Greedy:
                   if old is None or key != ident(old)]
         return [*config, new]
 
-    def _question(self, pos: int, cands: Iterable[Candidate]) -> tuple[tuple[int, frozenset[Ident]], Question]:
+    def _question(self, pos: int, cands: Iterable[Candidate]) -> tuple[tuple[int, tuple[int, ...]], Question]:
         """The cache key of a question and the question as the planner gets it.
 
         The planner sees the candidates in one fixed order whatever the order of the
         sets they came from: an index's position can break a tie between two
         plans of equal cost, and the advice must be the same from run to run.
         """
-        usable = sorted({ident(c): c for c in cands if self.relevant(pos, c)}.items(),
-                        key=lambda kc: self._order(kc[1]))
+        known, usable = self.known, {}
+        for c in cands:
+            k = known.get(id(c)) or self._know(c)
+            if pos in k[1]:
+                usable[k[3]] = k
         twin = self.twins[pos] if self.twins is not None else pos
-        return (twin, frozenset(k for k, _ in usable)), (pos, [c for _, c in usable])
+        return (twin, tuple(sorted(usable))), (pos, [k[0] for k in sorted(usable.values(), key=_by_order)])
 
     def cost_with(self, pos: int, cands: Iterable[Candidate]) -> float:
         """Statement ``pos``'s cost with exactly ``cands`` (those it could use) present (cached)."""
@@ -200,7 +215,7 @@ class Greedy:
         """Plan at once (plan_many) the questions not answered yet; cost_with then finds them cached."""
         if self.plan_many is None:
             return
-        todo: dict[tuple[int, frozenset[Ident]], Question] = {}
+        todo: dict[tuple[int, tuple[int, ...]], Question] = {}
         for pos, cands in questions:
             cache_key, question = self._question(pos, cands)
             if cache_key not in self.cache:
