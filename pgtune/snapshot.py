@@ -111,16 +111,32 @@ def collect_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter,
     return merge_workloads(*workloads)[: filt.top] if replicas else workloads[0]
 
 
-def _hidden(statements: list[Statement], caps: Capabilities) -> list[Statement]:
+def _hidden(conn: psycopg.Connection[Any], statements: list[Statement], caps: Capabilities) -> list[Statement]:
     """The statements whose text pg_stat_statements hides from this role; refused when they are most of the
-    workload: advice for the visible rest would be advice for a workload that is not the real one."""
+    workload: advice for the visible rest would be advice for a workload that is not the real one. The refusal
+    names whose they are: another role's (the owner's, or pgtune's own earlier run as it: its EXPLAINs and proofs
+    are not told apart once hidden) need no privilege for the role, only --workload-role for the statements it
+    reads (u6: suggest as the application's role stopped, all its own statements visible)."""
     hidden = [st for st in statements if st.query == HIDDEN_TEXT]
     hidden_ms = sum(st.total_ms for st in hidden)
     if hidden and (len(hidden) == len(statements) or hidden_ms >= 0.5 * sum(st.total_ms for st in statements)):
+        counts: dict[int, int] = {}
+        for st in hidden:
+            if st.userid is not None:
+                counts[st.userid] = counts.get(st.userid, 0) + 1
+        with conn.cursor(row_factory=dict_row) as cur:
+            names = {int(r["oid"]): str(r["name"]) for r in
+                     cur.execute(catalog_sql.load("role_settings"), {"roles": sorted(counts)}).fetchall()}
+        whose = ", ".join(f"{names.get(oid, oid)} ({n})" for oid, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        own = ""
+        if len(hidden) < len(statements):
+            own = (f"; or, when those roles are not the application's (its owner, a person, pgtune run as another "
+                   f"role), only the statements whose text it reads: --workload-role {caps.role}")
         raise MissingCapability(
             f"pg_stat_statements hides the text of {len(hidden)} of the top {len(statements)} statements "
-            f"({hidden_ms:,.0f} ms of execution) from role {caps.role!r}: "
-            f"GRANT pg_read_all_stats TO {ddl.name(caps.role)}; (or run pgtune as a role that has it)")
+            f"({hidden_ms:,.0f} ms of execution) from role {caps.role!r}"
+            f"{': those of ' + whose if whose else ''}. "
+            f"GRANT pg_read_all_stats TO {ddl.name(caps.role)}; (or run pgtune as a role that has it){own}")
     return hidden
 
 
@@ -141,7 +157,7 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
     if statements is None:
         say("reading pg_stat_statements")
         statements = collect_workload(conn, workload or WorkloadFilter(), replicas)
-    hidden = _hidden(statements, caps)
+    hidden = _hidden(conn, statements, caps)
     say("reading the catalog")
     catalog = read_catalog(conn)
     catalog.temporary = read_temporary_names(conn, (workload or WorkloadFilter()).database,
