@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from . import catalog_sql
 from ._text import error_text
@@ -83,11 +84,15 @@ class History:
 
     def ensure(self) -> None:
         """Create or upgrade the tables; rows left 'running' belong to an applier that died."""
+        self.require_readable()      # before its DDL: a role the owner's schema refuses is told whose it is
         try:
             self.conn.execute(sql.SQL(catalog_sql.load("history_schema")).format(schema=sql.Identifier(self.schema)))
         except psycopg.errors.InsufficientPrivilege as exc:
             # u2's R4: say what the role needs, not only what it was refused.
             role, db = self.conn.info.user, self.conn.info.dbname
+            owner = self.foreign_owner()
+            if owner is not None:      # another role applied here: it is the one to run pgtune (u6)
+                raise DatabaseError(f"{error_text(exc)}; {self._owned_by(owner)}", "42501").with_exit(2) from None
             raise DatabaseError(
                 f"{error_text(exc)}; pgtune keeps its history in schema {self.schema}: "
                 f"GRANT CREATE ON DATABASE {sql.Identifier(db).as_string(self.conn)} TO "
@@ -99,8 +104,33 @@ class History:
         self.conn.execute(sql.SQL("UPDATE /* pgtune */ {} SET status = 'interrupted', finished = clock_timestamp() "
                                   "WHERE status = 'running'").format(self._t("history")))
 
+    def foreign_owner(self) -> str | None:
+        """The role owning the history's schema when it is not this session's role (None: no such schema, or
+        this role's own)."""
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            row = cur.execute(catalog_sql.load("history_schema_owner"), {"schema": self.schema}).fetchone()
+        return None if row is None or row["owner"] == self.conn.info.user else str(row["owner"])
+
+    def _owned_by(self, owner: str) -> str:
+        role = sql.Identifier(self.conn.info.user).as_string(self.conn)
+        schema = sql.Identifier(self.schema).as_string(self.conn)
+        return (f"pgtune's history here (schema {schema}) belongs to role {owner}, which applied this database's "
+                f"migrations and owns what they changed: run pgtune as {owner} (or, to read it only, GRANT USAGE ON "
+                f"SCHEMA {schema} TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role})")
+
+    def require_readable(self) -> None:
+        """Refuse (exit 2) when the history exists but this role may not read it: every phase would read as never
+        applied (u6: status as the application's role showed the owner's applied phases pending, their indexes
+        'built outside pgtune apply')."""
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            row = cur.execute(catalog_sql.load("history_schema_owner"), {"schema": self.schema}).fetchone()
+        if row is not None and not row["usable"]:
+            raise DatabaseError(f"permission denied for schema {self.schema}; {self._owned_by(str(row['owner']))}",
+                                "42501").with_exit(2)
+
     def states(self) -> dict[int, PhaseState]:
         """Each phase that ever ran, with its state (a phase missing here is PENDING)."""
+        self.require_readable()
         if not self.exists():
             return {}
         rows = self.conn.execute(sql.SQL("SELECT /* pgtune */ phase, status FROM {} WHERE migration_id = %s")
