@@ -7,6 +7,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from .. import catalog_sql
+
 
 class Unproven(Exception):
     """The data cannot prove a rule for this table: the reason says why."""
@@ -32,7 +34,16 @@ class Prover:
         self.timeout_ms = timeout_ms
         self.max_scan_bytes = max_scan_bytes
 
-    def _run(self, query: sql.Composable, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def _run(self, query: sql.Composable, params: tuple[Any, ...] = (), *,
+             table: tuple[str, str] | None = None) -> list[tuple[Any, ...]]:
+        """``query``'s rows, READ ONLY, bounded; ``table``: the one it reads, whose policies are checked first (u6:
+        each proof on a FORCE ROW LEVEL SECURITY table left an ERROR in the server's log)."""
+        if table is not None:
+            row = self.conn.execute(catalog_sql.load("row_security_active"),
+                                    {"schema": table[0], "table": table[1]}).fetchone()
+            if row is not None and row[0]:
+                raise Hidden(f"not every row is visible to this role (row security is active for it on "
+                             f"{table[0]}.{table[1]}): no proof")
         try:
             with self.conn.transaction(force_rollback=True):
                 self.conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
@@ -58,12 +69,13 @@ class Prover:
         rows = self._run(sql.SQL(
             "SELECT /* pgtune */ {col}::text, count(*) FROM {tab} WHERE {col} IS NOT NULL "
             "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {lim}").format(
-            col=sql.Identifier(column), tab=sql.Identifier(schema, table), lim=sql.Literal(limit)))
+            col=sql.Identifier(column), tab=sql.Identifier(schema, table), lim=sql.Literal(limit)),
+            table=(schema, table))
         return [(str(r[0]), int(r[1])) for r in rows]
 
     def minimum(self, schema: str, table: str, column: str) -> Any:
         rows = self._run(sql.SQL("SELECT /* pgtune */ min({col}) FROM {tab}").format(
-            col=sql.Identifier(column), tab=sql.Identifier(schema, table)))
+            col=sql.Identifier(column), tab=sql.Identifier(schema, table)), table=(schema, table))
         return rows[0][0] if rows else None
 
     def rows_holding(self, schema: str, table: str, columns: tuple[str, ...], enough: int) -> int:
@@ -71,7 +83,7 @@ class Prover:
         held = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in columns)
         rows = self._run(sql.SQL(
             "SELECT /* pgtune */ count(*) FROM (SELECT FROM {tab} WHERE {held} LIMIT {enough}) AS r").format(
-            tab=sql.Identifier(schema, table), held=held, enough=sql.Literal(enough)))
+            tab=sql.Identifier(schema, table), held=held, enough=sql.Literal(enough)), table=(schema, table))
         return int(rows[0][0]) if rows else 0
 
     def violations(self, schema: str, table: str, check: sql.Composable, columns: tuple[str, ...],
@@ -84,7 +96,7 @@ class Prover:
         cols = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns)
         rows = self._run(sql.SQL(
             "SELECT /* pgtune */ {cols} FROM {tab} WHERE NOT ({check}) LIMIT {bound}").format(
-            cols=cols, tab=sql.Identifier(schema, table), check=check, bound=sql.Literal(bound)))
+            cols=cols, tab=sql.Identifier(schema, table), check=check, bound=sql.Literal(bound)), table=(schema, table))
         return len(rows), [", ".join("NULL" if v is None else v for v in r) for r in rows[:3]]
 
 
