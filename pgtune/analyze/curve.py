@@ -20,6 +20,7 @@ about the set's indexes on its own tables (the others cannot change it).
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -147,20 +148,21 @@ def _ask_without_each(greedy: Greedy, sets: list[list[Candidate]],
     """Plan at once, for every statement an index of each set can change, the set with and without it
     (not for those ``skip`` names: their answers are known, nor again where a statement's indexes are those
     of the set before: the same questions)."""
-    last: dict[int, tuple[int, ...]] = {}
-    held = []       # the sets' lists: their candidates stay alive while their ids are compared
+    last: dict[int, list[Candidate]] = {}     # per statement, its list in the last set it was asked with
     lists = near_of or (lambda kept: near(greedy, kept))
 
     def new(pos: int, close: list[Candidate]) -> bool:
-        ids = tuple(map(id, close))
-        if last.get(pos) == ids:
+        before = last.get(pos)
+        # The very list (Near gives a statement the same one while its tables' indexes stay), or the same
+        # objects in the same order: the same questions. An empty list asks none (nor is it remembered).
+        if not close or before is close or (before is not None and len(before) == len(close)
+                                            and all(map(operator.is_, before, close))):
             return False
-        last[pos] = ids
+        last[pos] = close
         return not skip(pos, close)
 
     def questions() -> Iterator[tuple[int, list[Candidate]]]:
         for kept in sets:
-            held.append(kept)
             for pos, close in enumerate(lists(kept)):
                 if not new(pos, close):
                     continue
