@@ -91,9 +91,10 @@ class Shared:
         key = (tuple(s.setup), tuple(s.role))
         if key != self.key:
             self.close(cur)
-            for step in [*s.begin, select(s.setup), *s.role]:
+            mode = s.lasts[0][0] if s.lasts else ""     # the first plan's mode is set with the rest
+            for step in [*s.begin, select([*s.setup, *([mode_call(mode)] if mode else [])]), *s.role]:
                 cur.execute(step, prepare=False)
-            self.key, self.mode = key, ""
+            self.key, self.mode = key, mode
         return self.mode
 
     def close(self, cur: psycopg.Cursor[Any]) -> None:

@@ -103,6 +103,12 @@ _CREATE_ALL = ("SELECT /* pgtune */ h.indexrelid, h.indexname, {h}hypopg_relatio
                "FROM unnest(%s::text[]) WITH ORDINALITY AS d(def, n), LATERAL {h}hypopg_create_index(d.def) AS h "
                "ORDER BY d.n")
 _DROP_ALL = "SELECT /* pgtune */ {h}hypopg_drop_index(o) FROM unnest(%s::oid[]) AS o"
+# Both in one statement, the drops first: the creates' unnest reads the drops' count (a lateral reference),
+# so the planner runs the aggregate over every drop before it makes the first index.
+_DROP_CREATE = ("SELECT /* pgtune */ h.indexrelid, h.indexname, {h}hypopg_relation_size(h.indexrelid) "
+                "FROM (SELECT count({h}hypopg_drop_index(o)) AS n FROM unnest(%s::oid[]) AS o) AS gone, "
+                "LATERAL unnest(CASE WHEN gone.n >= 0 THEN %s::text[] END) WITH ORDINALITY AS d(def, n), "
+                "LATERAL {h}hypopg_create_index(d.def) AS h ORDER BY d.n")
 # A hypothetical index made, sized and dropped at once (the CTE calls the volatile create once, before the drop).
 _MEASURE = ("WITH made AS (SELECT /* pgtune */ indexrelid, indexname, {h}hypopg_relation_size(indexrelid) AS bytes "
             "FROM {h}hypopg_create_index(%s)) "
@@ -143,7 +149,9 @@ class Hypothetical:
         self.h = h      # HypoPG's schema, quoted, and a dot (_prefix); as it is in a statement with %s:
         self.hp = h.replace("%", "%%")
         self.sql = {name: text.replace("{h}", self.hp) for name, text in
-                    (("create", _CREATE), ("create_all", _CREATE_ALL), ("drop_all", _DROP_ALL), ("measure", _MEASURE))}
+                    (("create", _CREATE), ("create_all", _CREATE_ALL), ("drop_all", _DROP_ALL),
+                     ("drop_create", _DROP_CREATE),
+                     ("measure", _MEASURE))}
         self.pricing = pricing
         self.calibration: calibration.Calibration | None = None
         if pricing is not None:
@@ -234,16 +242,16 @@ class Hypothetical:
         drops, creates = self._diff(cands, tables)
         if any(key in self.queued for key in drops):
             return False
-        if drops:       # one statement for them all
-            oids = []
-            for key in drops:
-                oids += [oid for oid, _ in self.present.pop(key)]
-                self.on_table[key[0]].pop(key, None)
+        oids = []
+        for key in drops:
+            oids += [oid for oid, _ in self.present.pop(key)]
+            self.on_table[key[0]].pop(key, None)
+        if drops and not creates:       # one statement for them all
             if steps is not None:     # a cursor of the pipeline's (its result is not read)
                 steps.execute(self.sql["drop_all"], (oids,))
             else:
                 self.conn.execute(self.sql["drop_all"], (oids,))
-        if creates:     # one statement for them all, made in their order
+        if creates:     # one statement for them all (and the drops before them), made in their order
             texts: list[str] = []
             made: list[tuple[int, Candidate, int]] = []
             for cand in creates:
@@ -254,7 +262,8 @@ class Hypothetical:
                 self.queued[key] = None
                 self.present[key] = []
                 self.on_table.setdefault(cand.table, {})[key] = None
-            self.waiting.append((self.conn.execute(self.sql["create_all"], (texts,)), made))
+            self.waiting.append((self.conn.execute(self.sql["drop_create"], (oids, texts)) if drops
+                                 else self.conn.execute(self.sql["create_all"], (texts,)), made))
         return True
 
     def received(self) -> None:

@@ -1,0 +1,64 @@
+"""What a pipelined what-if question sends (issue 28: speed): psycopg's work per statement was most of what-if
+costing's CPU, so each question sends as few statements as its answer needs, with the advice of one at a time.
+
+A question's hypothetical indexes (those it drops and those it makes) are one statement; a pipeline's
+transaction is opened by BEGIN and one SELECT of its settings, plan_cache_mode among them, and closed by
+one ROLLBACK.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from .test_pool import _advice, _shop
+
+
+@pytest.mark.needs_hypopg
+def test_a_pipelined_question_sends_one_hypopg_statement_and_its_transaction_no_mode_of_its_own(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from psycopg import Cursor
+
+    from pgtune.analyze import batch, whatif
+    from pgtune.capture import WorkloadFilter, read_workload, reset_counters
+
+    from .test_pool import synthetic
+
+    _shop(conn, 4)
+    reset_counters(conn)
+    for _, _, q in synthetic.statements(4):
+        with conn.transaction(force_rollback=True):
+            conn.execute(q)
+    statements = [s for s in read_workload(conn, WorkloadFilter(top=100)) if "pg_stat" not in s.query]
+    texts: list[str] = []
+    queued = {"questions": 0, "both": 0}
+    real_execute, real_queue, real_diff = Cursor.execute, whatif.Hypothetical.queue, whatif.Hypothetical._diff
+
+    def execute(self: Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        texts.append(str(query))
+        return real_execute(self, query, *args, **kwargs)
+
+    def queue(self: whatif.Hypothetical, cands: Any, tables: Any, *args: Any, **kwargs: Any) -> bool:
+        drops, creates = real_diff(self, cands, tables)
+        done = real_queue(self, cands, tables, *args, **kwargs)
+        queued["questions"] += done
+        queued["both"] += done and bool(drops) and bool(creates)
+        return done
+
+    monkeypatch.setattr(Cursor, "execute", execute)
+    monkeypatch.setattr(whatif.Hypothetical, "queue", queue)
+    sent = _advice(conn, statements, 1)
+    sent_texts = list(texts)
+    monkeypatch.setattr(batch, "pipelined", lambda costing, hypo, asks: None)     # each question alone
+    alone = _advice(conn, statements, 1)
+    assert sent[0] and sent == alone
+
+    assert queued["both"] > 10      # questions that drop some indexes and make others
+    hypopg = [t for t in sent_texts if "hypopg_create_index(d.def)" in t or "hypopg_drop_index(o)" in t]
+    assert 0 < len(hypopg) <= queued["questions"]
+    mode = "SELECT /* pgtune */ pg_catalog.set_config('plan_cache_mode'"
+    opened = [i for i, t in enumerate(sent_texts) if t.startswith("BEGIN /* pgtune */ READ ONLY")]
+    assert opened and all("plan_cache_mode" in sent_texts[i + 1] for i in opened)
+    assert not any(sent_texts[i + 2].startswith(mode) for i in opened)
