@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+import psycopg
 from tabulate import tabulate
 
-from .. import api
+from .. import api, catalog_sql
 from .._text import one_line
 from ..analyze import Advice, CurvePoint, Options, SizeBasis, SkipKind
 from ..capture import WorkloadFilter
@@ -155,11 +156,12 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
             connections((trial_dsn,) if trial_dsn else ()) as trials:
         result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
                              prisma=prisma, role=as_role, trial=trials[0] if trials else None)
+        partitioned = _partitioned(conn, result.indexes)
     _say_written(result, layout)
     if fmt == Format.JSON:
         emit_json(result.as_dict())
     else:
-        render(result, left_out=result.migration is not None and not with_constraints)
+        render(result, left_out=result.migration is not None and not with_constraints, partitioned=partitioned)
 
 
 def _say_written(result: api.Suggestion, layout: str) -> None:
@@ -172,9 +174,20 @@ def _say_written(result: api.Suggestion, layout: str) -> None:
                    "then `npx prisma migrate resolve --rolled-back <folder>` (see the file's comments)", err=True)
 
 
-def render(result: api.Suggestion, left_out: bool) -> None:
-    """The indexes, the CHECK constraints (``left_out``: a migration was written without them), Prisma's lines."""
-    _print_advice(result.indexes)
+def _partitioned(conn: psycopg.Connection[Any], advice: Advice) -> set[tuple[str, str]]:
+    """The partitioned tables among those an index is proposed on."""
+    keys = sorted({(ix.schema, ix.table) for ix in advice.indexes})
+    if not keys:
+        return set()
+    rows = conn.execute(catalog_sql.load("partitioned_tables"),
+                        {"schemas": [k[0] for k in keys], "tables": [k[1] for k in keys]}).fetchall()
+    return {(str(r[0]), str(r[1])) for r in rows}
+
+
+def render(result: api.Suggestion, left_out: bool, partitioned: set[tuple[str, str]] | None = None) -> None:
+    """The indexes, the CHECK constraints (``left_out``: a migration was written without them), Prisma's lines;
+    ``partitioned``: the tables whose index is not one CREATE INDEX CONCURRENTLY (refused there)."""
+    _print_advice(result.indexes, partitioned or set())
     _print_constraints(result.constraints, left_out=left_out)
     if result.prisma is not None:
         render_prisma(result.prisma)
@@ -250,7 +263,7 @@ def _print_statistics(advice: Advice) -> None:
         click.echo(f"{st.analyze};")
 
 
-def _print_advice(advice: Advice) -> None:
+def _print_advice(advice: Advice, partitioned: set[tuple[str, str]]) -> None:
     if not advice.indexes and not advice.statements:
         # Nothing was judged: "already served" would be a verdict on no evidence (u's F8).
         click.echo("no index to suggest: no statement to analyze: "
@@ -284,6 +297,12 @@ def _print_advice(advice: Advice) -> None:
                                            "why"]))
         click.echo("")
         for ix in advice.indexes:
+            if (ix.schema, ix.table) in partitioned:
+                # u6: the statement printed here was refused ("cannot create index on partitioned table concurrently").
+                click.echo(f"-- {ix.name}: {ix.schema}.{ix.table} is partitioned, where PostgreSQL refuses "
+                           "CREATE INDEX CONCURRENTLY: --emit builds it on each partition concurrently and attaches "
+                           "them (docs/partitioned-tables.md)")
+                continue
             click.echo(ix.ddl + ";")
     _print_statistics(advice)
     click.echo("")
