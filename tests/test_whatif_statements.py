@@ -62,3 +62,30 @@ def test_a_pipelined_question_sends_one_hypopg_statement_and_its_transaction_no_
     opened = [i for i, t in enumerate(sent_texts) if t.startswith("BEGIN /* pgtune */ READ ONLY")]
     assert opened and all("plan_cache_mode" in sent_texts[i + 1] for i in opened)
     assert not any(sent_texts[i + 2].startswith(mode) for i in opened)
+
+
+@pytest.mark.needs_hypopg
+def test_a_candidates_create_index_text_is_written_once_per_session(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """whatif.Hypothetical._statements: selection makes the same candidates again and again; the text HypoPG gets
+    for one is written once per session, with the advice of writing it every time."""
+    from pgtune.analyze import whatif
+
+    statements = _shop(conn, 4)
+    written: list[tuple[Any, ...]] = []
+    real = whatif.hypothetical_ddl
+
+    def counted(schema: str, table: str, cand: Any) -> str:
+        written.append((schema, table, whatif.ident(cand)))
+        return real(schema, table, cand)
+
+    monkeypatch.setattr(whatif, "hypothetical_ddl", counted)
+    once = _advice(conn, statements, 1)
+    each = list(written)
+    written.clear()
+    monkeypatch.setattr(whatif.Hypothetical, "_statements", lambda self, cand: [
+        whatif.hypothetical_ddl(t[0], t[1], cand)
+        for t in (self.leaves(cand.table) if cand.table in self.per_leaf else [cand.table])])
+    assert _advice(conn, statements, 1) == once and once[0]
+    assert len(each) == len(set(each))          # once per session and candidate (suggest has one session here)
+    assert len(each) * 3 < len(written)

@@ -169,6 +169,7 @@ class Hypothetical:
         self.waiting: list[tuple[psycopg.Cursor[Any], list[tuple[int, Candidate, int]]]] = []
         self.descents: dict[tuple[Ident, float | None, float | None], calibration.Descent] = {}
         self.kept = Kept()      # statements kept prepared between plans (analyze.batch)
+        self.texts: dict[tuple[Ident, bool], list[str]] = {}     # _statements' answers
 
     def ensure(self, cands: list[Candidate], tables: Collection[TableKey] | None = None,
                positions: Mapping[Ident, int] | None = None) -> None:
@@ -357,8 +358,15 @@ class Hypothetical:
         return rows
 
     def _statements(self, cand: Candidate) -> list[str]:
-        tables = self.leaves(cand.table) if cand.table in self.per_leaf else [cand.table]
-        return [hypothetical_ddl(t[0], t[1], cand) for t in tables]
+        """The CREATE INDEX texts of ``cand`` (one per leaf where HypoPG refused its partitioned table), written
+        once per candidate: selection makes the same candidates again and again (2% of pgtune's CPU)."""
+        per_leaf = cand.table in self.per_leaf
+        key = (ident(cand), per_leaf)
+        found = self.texts.get(key)
+        if found is None:
+            tables = self.leaves(cand.table) if per_leaf else [cand.table]
+            found = self.texts[key] = [hypothetical_ddl(t[0], t[1], cand) for t in tables]
+        return found
 
     def _record(self, position: int, cand: Candidate, rows: list[tuple[Any, ...] | None]) -> tuple[str, int]:
         made = []
