@@ -116,14 +116,17 @@ def _render_verification(result: api.Verification, analyze: bool) -> None:
         row = [style(text, fg=colour), t.queryid if t.queryid is not None else "-", t.name,
                ", ".join(t.used) or "-", _x(t.predicted_ratio), _x(t.ratio)]
         if analyze:
-            row += [_x(t.measured_ratio), f"{t.baseline_ms:.2f}" if t.baseline_ms is not None else "-",
+            row += [_x(t.compared_ratio), _x(t.measured_ratio),
+                    f"{t.baseline_ms:.2f}" if t.baseline_ms is not None else "-",
                     f"{t.ms:.2f}" if t.ms is not None else "-"]
         change = ""
         if t.scans_before and t.scans_before != t.scans_now:
             change = f"plan was: {one_line(', '.join(t.scans_before), 60)}"
         rows.append([*row, one_line("; ".join(x for x in (t.problem, t.note, change) if x), 100)])
-    headers = ["", "queryid", "statement", "index used", "predicted", "cost cut"]
-    headers += ["time cut", "ms before", "ms now"] if analyze else []
+    # The planner's cuts (predicted at emit, now), then what timing compares: the predicted cut it is held to (a
+    # predicted time, the warm-priced or the plain cost cut: diagnose names which) and the measured one.
+    headers = ["", "queryid", "statement", "index used", "cost cut predicted", "cost cut now"]
+    headers += ["time cut predicted", "time cut measured", "ms before", "ms now"] if analyze else []
     click.echo(tabulate(rows, headers=[*headers, "problem / note"], disable_numparse=True))
     for t in result.failures:
         click.echo(f"FAIL {t.name} (queryid {t.queryid}): {t.problem}")
