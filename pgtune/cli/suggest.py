@@ -43,7 +43,8 @@ from .shell import (
 @dsn_option
 @format_option
 @click.option("--top", default=50, show_default=True, type=click.IntRange(1),
-              help="Statements to read, by total execution time.")
+              help="Statements to read from pg_stat_statements, by total execution time (a --queries file is "
+                   "read whole, its statements folded by shape).")
 @click.option("--min-calls", default=1, show_default=True, type=click.IntRange(0),
               help="Ignore statements called fewer times.")
 @click.option("--min-mean-ms", default=0.0, show_default=True, type=click.FloatRange(0),
