@@ -770,10 +770,12 @@ def main() -> None:
     try:
         with psycopg.connect(pg.dsn_for("tpch"), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS hypopg")
-            for row in conn.execute("SELECT indexrelid::regclass::text FROM pg_index i JOIN pg_class c "
-                                    "ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace"
-                                    ).fetchall():
-                conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(row[0])))   # a crashed run's leftovers
+            # A crashed run's leftovers, by relname: regclass::text quotes a name with capitals, which Identifier
+            # would quote again (the DROP failed: index ""lineitem_l_partkey_where_…" does not exist).
+            for row in conn.execute("SELECT x.relname FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid "
+                                    "JOIN pg_class c ON c.oid = i.indrelid "
+                                    "WHERE c.relnamespace = 'public'::regnamespace").fetchall():
+                conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier("public", row[0])))
             all_visible(conn)
             base, failed = planned_cost(conn)
             if failed:
