@@ -97,6 +97,8 @@ class Footprint:
 
     def _keep(self, on: TableKey, cand: Candidate, sample: sizing.KeySample | None) -> None:
         key = (on, tuple(k.ident for k in cand.keys), cand.include)
+        if sample is not None and _several(cand):
+            sample = sizing.in_key_order(self.catalog, on, cand.keys, sample)
         self.samples[key] = sample
         if _several(cand):
             self.distinct[key[:2]] = sample.distinct if sample is not None else None

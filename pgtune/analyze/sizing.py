@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -37,6 +37,7 @@ FILLFACTOR = 0.90                # btree leaf pages at CREATE INDEX
 NONLEAF_FILLFACTOR = 0.70        # btree inner pages at CREATE INDEX
 MAX_POSTING = 1352               # a posting list tuple at build time: half of BTMaxItemSize
 TID = 6
+IN_ORDER = 0.9                   # |pg_stats.correlation| from which a table is taken to be stored in a column's order
 # Types whose btree operator class allows deduplication is the common case; these do not.
 _NO_DEDUP = ("numeric", "real", "double precision", "float", "jsonb")
 _FIXED = {"smallint": 2, "integer": 4, "bigint": 8, "date": 4, "boolean": 1, "real": 4, "double precision": 8,
@@ -111,6 +112,8 @@ class KeySample:
 
     distinct: float | None  # distinct keys in the table (Duj1 from the sample's frequency profile); None: not asked
     tuple_bytes: float     # a leaf tuple's mean bytes: header, null bitmap, aligned data, padded to 8 (row by row)
+    rows: float = 0.0      # rows the sample held
+    seen: float = 0.0      # distinct keys among them (0: not asked)
 
 
 def sample_distinct(conn: psycopg.Connection[Any], table: TableKey, keys: tuple[IndexKey, ...],
@@ -177,7 +180,40 @@ def _key_sample(row: tuple[Any, ...] | None, reltuples: float) -> KeySample | No
         return KeySample(None, b / n)
     d, f1 = float(row[0]), float(row[1])
     total = max(reltuples, n)
-    return KeySample(n * d / max(n - f1 + f1 * n / total, 1.0), b / n)
+    return KeySample(n * d / max(n - f1 + f1 * n / total, 1.0), b / n, n, d)
+
+
+def in_key_order(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], sample: KeySample) -> KeySample:
+    """``sample`` with its distinct keys scaled up from the sample's own when the table is stored in the
+    order of the leading key and each of its values fits in a page: the sample then holds whole keys.
+
+    The sample reads whole pages (TABLESAMPLE SYSTEM). Duj1 reads a key seen
+    twice in it as one of many duplicates across the table, which holds for
+    rows drawn at random; on a table written in the order of the leading key
+    (pg_stats.correlation near 1) each key's rows sit together in one page,
+    so every duplicate of a sampled key is in the sample, and the sample's
+    share of the keys is its share of the rows. TPC-H's lineitem, written by
+    l_orderkey, 4 rows an order, 55 a page: (l_orderkey, l_shipdate) was
+    counted 827,000 keys where it has 5.9 million, and its index forecast at
+    0.47x its built size. A key straddling two sampled-or-not pages is
+    counted a little more often (1 + (rows a value − 1) / rows a page: 1.06
+    there). Unchanged otherwise (a leading value spread over several pages,
+    an expression, a table not in its order).
+    """
+    t = catalog.tables.get(table)
+    lead = keys[0] if keys else None
+    if (sample.distinct is None or not sample.rows or not sample.seen or t is None or t.size_bytes <= 0
+            or t.reltuples <= sample.rows or lead is None or lead.expression is not None):
+        return sample
+    col = catalog.table_columns(table).get(lead.column)
+    if col is None or col.n_distinct is None or abs(col.correlation or 0.0) < IN_ORDER:
+        return sample
+    per_page = t.reltuples / max(t.size_bytes / PAGE, 1.0)
+    per_value = t.reltuples / max(distinct_count(col.n_distinct, col.reltuples), 1.0)
+    if per_value > per_page:
+        return sample
+    scaled = min(t.reltuples, sample.seen * t.reltuples / sample.rows)
+    return replace(sample, distinct=max(sample.distinct, scaled))
 
 
 def sample_keys_many(conn: psycopg.Connection[Any], table: TableKey, specs: list[KeySpec], reltuples: float,
@@ -336,7 +372,7 @@ def _distinct(cols: list[ColumnInfo | None], keys: tuple[IndexKey, ...], rows: f
         if c is None or k.expression is not None or c.n_distinct is None:
             return rows          # unknown: assume unique, the conservative (larger) forecast
         d = max(distinct_count(c.n_distinct, c.reltuples), 1.0)
-        if c.n_distinct > 0 and abs(c.correlation or 0.0) >= 0.9 and d >= 0.01 * rows:
+        if c.n_distinct > 0 and abs(c.correlation or 0.0) >= IN_ORDER and d >= 0.01 * rows:
             d = math.sqrt(d * rows)
         each.append(min(d, rows))
     if len(each) == 1:
