@@ -34,7 +34,7 @@ DOMINANT = 1.0     # a $n counts as a constant only when every execution pg_qual
 Sampler = Callable[[TableKey, list[str]], dict[str, str] | None]
 
 
-@dataclass
+@dataclass(slots=True)     # one per statement of the workload
 class Analysis:
     """A statement under analysis. ``row`` is what the advice reports of it (costs, indexes, values);
     ``scenarios`` the typed value scenarios it is costed over (``row.scenarios`` is their JSON form)."""

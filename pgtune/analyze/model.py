@@ -97,7 +97,7 @@ class CurvePoint:
     chosen: bool                # within the budget (--max-index-mb, --max-indexes)
     indexes: list[str] = field(default_factory=list)   # the set a budget of this size emits (analyze.curve)
 
-@dataclass
+@dataclass(slots=True)     # one per statement of the workload
 class AnalyzedStatement:
     queryid: int | None
     query: str

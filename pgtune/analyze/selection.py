@@ -67,7 +67,7 @@ __all__ = ["MAX_WIDTH", "MIN_GAIN", "MIN_STEP_SHARE", "REGRESSION", "Greedy", "I
            "Question", "Selection", "SizeBasis", "Step", "StepKind", "Workload", "ident", "order"]
 
 
-@dataclass
+@dataclass(slots=True)     # one per candidate and widening, alive to the end of the greedy steps
 class _Action:
     kind: StepKind
     new: Candidate

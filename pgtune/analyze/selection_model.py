@@ -36,7 +36,7 @@ class StepKind(StrEnum):
     WIDEN = "widen"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Workload:
     """One statement as selection sees it: its weight, cost now, and the columns it touches."""
 
