@@ -34,7 +34,7 @@ from . import extensions, hot, hot_charge
 from .extended_stats import Planned, planned
 from .kinds import TRIGRAM, KindCandidate, candidates, run_time_config
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
-from .sample_cost import ROUNDS, IndexBuild, on_sample, race
+from .sample_cost import RUNS, IndexBuild, on_sample, race
 from .trial import CostMethod, TrialCost, TrialFailed, on_clone
 
 MIN_CUT = 0.10              # the statements served must cost at least this share less
@@ -332,12 +332,13 @@ def _instead(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, bt
                      _companions(catalog, None, (brin.schema, brin.table)))
         if raced is None or raced.second_ms > BRIN_TIME * raced.first_ms:
             ran = (f"; on a sample of {raced.rows:,} rows the BRIN ran them in {raced.second_ms:,.1f} ms, the "
-                   f"b-tree in {raced.first_ms:,.1f} ms (calls x best of {ROUNDS})") if raced is not None else ""
+                   f"b-tree in {raced.first_ms:,.1f} ms (calls x best of {RUNS}, alternately)"
+                   ) if raced is not None else ""
             return f"{brin.name} not proposed: {costed}{ran}"
         how = (f"the planner gives it {saved_r / saved_b:.0%} of its saving {pricing}, pricing its bitmap heap scan "
                f"as if the rows were scattered; on a sample of {raced.rows:,} rows ({raced.share:.1%}) the BRIN ran "
                f"its statements in {raced.second_ms:,.1f} ms, the b-tree in {raced.first_ms:,.1f} ms "
-               f"(calls x best of {ROUNDS}, measured)")
+               f"(calls x best of {RUNS}, alternately, measured)")
     advice.indexes.remove(btree)
     for st in advice.statements:
         if btree.name in st.indexes:
