@@ -7,9 +7,12 @@ has no zero and the name is a quantity that zero would make meaningless
 Money (amount, price, cost, total, fee, credit) is only a low-confidence
 hint, never written to a migration: no negative row yet is no evidence that
 the application never writes a refund, a credit note or a discount line.
-Names that may rightly go negative (balance, delta, offset, latitude) are left
-alone, and so is a column whose DEFAULT the rule would refuse (``width``
-defaulting to ``-1`` as "not measured yet") or that pgtune cannot evaluate.
+Names that may rightly go negative (balance, delta, offset, latitude; a
+``value``/``valueNumber`` of an attribute table, which holds whatever number
+the user sets) are left alone, and so is ``number``, which says what kind of
+value a column holds, not that it counts something; and so is a column whose
+DEFAULT the rule would refuse (``width`` defaulting to ``-1`` as "not measured
+yet") or that pgtune cannot evaluate.
 A column that holds no value (all NULL) proves nothing: no rule.
 """
 
@@ -24,13 +27,13 @@ KIND = ConstraintKind.NON_NEGATIVE
 MEASURES = names.vocabulary("""
     count counts amount amounts price prices cost costs quota quotas size sizes total totals qty quantity quantities
     credit credits duration durations length lengths views likes width height bytes seconds sec secs minutes mins
-    ms age limit limits capacity fee fees weight storage used usage num number slides retries attempts seats
+    ms age limit limits capacity fee fees weight storage used usage slides retries attempts seats
     framerate
 """)
 # Any word of the name: a quantity that may rightly go negative.
 SIGNED = names.vocabulary("""
     balance delta diff difference change offset adjust adjustment lat lng lon longitude latitude temperature
-    profit pnl score rank position order x y
+    profit pnl score rank position order x y value values
 """)
 # The last word of the name: money, which real billing writes negative (credit notes, refunds, discount lines).
 MONEY = frozenset({"amount", "amounts", "price", "prices", "cost", "costs", "total", "totals", "fee", "fees",
