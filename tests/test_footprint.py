@@ -33,6 +33,19 @@ def test_one_statement_per_table_gives_each_index_s_own_sample(conn: psycopg.Con
     assert [w.tuple_bytes for w in widths if w is not None] == [a.tuple_bytes for a in alone if a is not None]
 
 
+def test_a_sample_too_slow_for_all_its_indexes_is_not_taken_again_index_by_index(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one statement for several indexes runs under a bounded time (it holds a snapshot, and vacuum's horizon,
+    while it runs); past it no index is sampled alone: each would be as slow, one after the other."""
+    events(conn)
+    rows = read_catalog(conn).tables[("public", "event")].reltuples
+    monkeypatch.setattr(sizing, "MANY_TIMEOUT_MS", 1)
+    conn.execute("SELECT pg_stat_statements_reset()")
+    assert sizing.sample_keys_many(conn, ("public", "event"), SPECS, rows) == [None] * len(SPECS)
+    sent = conn.execute("SELECT count(*) FROM pg_stat_statements WHERE query LIKE '%TABLESAMPLE%'").fetchone()
+    assert sent == (0,)          # the cancelled statement is not counted; no one-index statement followed
+
+
 def test_forecasts_after_prefetch_ask_the_server_nothing(db: str) -> None:
     with psycopg.connect(db, autocommit=True) as conn:
         events(conn)

@@ -94,12 +94,23 @@ def _sample_all(conn: psycopg.Connection[Any], query: sql.Composed, timeout_ms: 
                 check: bool) -> list[tuple[Any, ...]] | None:
     """``_sample``, every row of the answer."""
     try:
+        return _sample_or_cancel(conn, query, timeout_ms, check)
+    except psycopg.errors.QueryCanceled:
+        return None
+
+
+def _sample_or_cancel(conn: psycopg.Connection[Any], query: sql.Composed, timeout_ms: int,
+                      check: bool) -> list[tuple[Any, ...]] | None:
+    """``_sample_all``, a statement_timeout raised (QueryCanceled) for the caller to tell from an error."""
+    try:
         if check and why_not_read_only(conn, query.as_string(conn)):
             return None
         with conn.transaction(force_rollback=True):
             conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
             conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(timeout_ms)))
             return conn.execute(query).fetchall()
+    except psycopg.errors.QueryCanceled:
+        raise                          # an Error too: not the None below
     except (psycopg.Error, ValueError):
         if lost(conn):
             raise
@@ -216,6 +227,9 @@ def in_key_order(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], 
     return replace(sample, distinct=max(sample.distinct, scaled))
 
 
+MANY_TIMEOUT_MS = 10_000
+
+
 def sample_keys_many(conn: psycopg.Connection[Any], table: TableKey, specs: list[KeySpec], reltuples: float,
                      *, timeout_ms: int = 2_000, single_distinct: bool = True) -> list[KeySample | None]:
     """``sample_keys`` of several indexes on one table, from one read of the same sample.
@@ -229,8 +243,10 @@ def sample_keys_many(conn: psycopg.Connection[Any], table: TableKey, specs: list
     each index's keys are grouped over it, all in one statement: one read of
     the table and one round trip where one query per index took ~40 ms each
     on TPC-H's lineitem (116 of them per suggest). If the statement fails as
-    a whole (an expression that errors on some row, the time bound), each
-    index is sampled alone, so one bad key costs only its own answer.
+    a whole (an expression that errors on some row), each index is sampled
+    alone, so one bad key costs only its own answer; past its time bound
+    (``timeout_ms`` an index, MANY_TIMEOUT_MS at most: a read-only statement
+    holds its snapshot, and vacuum's horizon, while it runs) none is.
     """
     if not specs:
         return []
@@ -247,8 +263,11 @@ def sample_keys_many(conn: psycopg.Connection[Any], table: TableKey, specs: list
         for i, (keys, include) in enumerate(specs)]
     query = sql.SQL("WITH pgtune_s AS MATERIALIZED (SELECT * FROM {} TABLESAMPLE SYSTEM ({}) REPEATABLE (1)) "
                     "SELECT * FROM ({}) AS u").format(sql.Identifier(*table), pct, sql.SQL(" UNION ALL ").join(parts))
-    rows = _sample_all(conn, query, timeout_ms * len(specs),
-                       check=any(k.expression is not None for keys, _ in specs for k in keys))
+    try:
+        rows = _sample_or_cancel(conn, query, min(timeout_ms * len(specs), MANY_TIMEOUT_MS),
+                                 check=any(k.expression is not None for keys, _ in specs for k in keys))
+    except psycopg.errors.QueryCanceled:
+        return [None] * len(specs)     # too slow together: alone each would be too (and hold a snapshot as long)
     if rows is None:
         return [sample_keys_many(conn, table, [spec], reltuples, timeout_ms=timeout_ms,
                                  single_distinct=single_distinct)[0] for spec in specs]
