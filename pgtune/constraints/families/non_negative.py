@@ -3,7 +3,8 @@
 For numeric columns whose names say they count or measure something
 (counts, amounts, prices, quotas, sizes, durations). ``> 0`` when the data
 has no zero and the name is a quantity that zero would make meaningless
-(amount, price, quota, limit, duration, capacity); ``>= 0`` otherwise.
+(amount, price, quota, duration, capacity); ``>= 0`` otherwise (a limit of 0
+is a setting).
 Money (amount, price, cost, total, fee, credit) is only a low-confidence
 hint, never written to a migration: no negative row yet is no evidence that
 the application never writes a refund, a credit note or a discount line.
@@ -38,8 +39,9 @@ SIGNED = names.vocabulary("""
 # The last word of the name: money, which real billing writes negative (credit notes, refunds, discount lines).
 MONEY = frozenset({"amount", "amounts", "price", "prices", "cost", "costs", "total", "totals", "fee", "fees",
                    "credit", "credits"})
-STRICT = frozenset({"amount", "amounts", "price", "prices", "quota", "quotas", "limit", "limits", "duration",
-                    "durations", "capacity", "framerate"})
+# A limit of 0 is a setting ("show it no more", "none allowed"), so a limit gets ``>= 0`` only.
+STRICT = frozenset({"amount", "amounts", "price", "prices", "quota", "quotas", "duration", "durations", "capacity",
+                    "framerate"})
 
 
 def _last(name: str) -> str:
