@@ -98,7 +98,7 @@ def test_proposals_on_a_realistic_fixture(conn: psycopg.Connection[Any]) -> None
     got = by_key(advice)
     expected = {
         ("accounts", "role", "value-set"), ("accounts", "accountType", "value-set"),
-        ("accounts", "subscriptionTier", "value-set"), ("accounts", "storageQuota", "positive"),
+        ("accounts", "subscriptionTier", "value-set"), ("accounts", "storageQuota", "non-negative"),
         ("accounts", "storageUsed", "non-negative"), ("accounts", "storageUsed,storageQuota", "column-order"),
         ("accounts", "createdAt", "not-null"), ("payments", "status", "value-set"),
         ("payments", "amount", "positive"), ("payments", "creditAmount", "positive"),

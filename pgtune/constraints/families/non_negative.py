@@ -1,10 +1,11 @@
 """non-negative / positive: ``CHECK (amount > 0)``, ``CHECK ("viewsCount" >= 0)``.
 
 For numeric columns whose names say they count or measure something
-(counts, amounts, prices, quotas, sizes, durations). ``> 0`` when the data
-has no zero and the name is a quantity that zero would make meaningless
-(amount, price, quota, duration, capacity); ``>= 0`` otherwise (a limit of 0
-is a setting).
+(counts, amounts, prices, quotas, sizes, durations): ``>= 0``. A
+low-confidence hint for money says ``> 0`` when the data has no zero (an
+amount, a price); for everything else a zero is a setting the application
+may write (a limit or quota of 0, a capacity of 0 for "unlimited"), even
+where no row holds one yet.
 Money (amount, price, cost, total, fee, credit) is only a low-confidence
 hint, never written to a migration: no negative row yet is no evidence that
 the application never writes a refund, a credit note or a discount line.
@@ -39,9 +40,11 @@ SIGNED = names.vocabulary("""
 # The last word of the name: money, which real billing writes negative (credit notes, refunds, discount lines).
 MONEY = frozenset({"amount", "amounts", "price", "prices", "cost", "costs", "total", "totals", "fee", "fees",
                    "credit", "credits"})
-# A limit of 0 is a setting ("show it no more", "none allowed"), so a limit gets ``>= 0`` only.
-STRICT = frozenset({"amount", "amounts", "price", "prices", "quota", "quotas", "duration", "durations", "capacity",
-                    "framerate"})
+# ``> 0`` only for money, which is a low-confidence hint never written to a migration. A zero is a setting for the
+# other measures: a limit or quota of 0 ("none allowed"), a capacity of 0 ("unlimited"), a duration of 0 (not yet
+# measured); rows that hold none yet do not show the application never writes one (u7: "displayLimit" > 0 refused
+# the app's 0), so they get ``>= 0``.
+STRICT = frozenset({"amount", "amounts", "price", "prices"})
 
 
 def _last(name: str) -> str:
