@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from ..capture import TableKey
@@ -62,6 +62,7 @@ MAX_WIDTH = 4            # key columns an index may grow to by widening
 MIN_STEP_SHARE = 0.002   # a step must save this share of the workload's cost…
 MIN_GAIN = 0.10          # …or make a statement at least this much cheaper
 REGRESSION = 1e-6        # relative planned-cost rise that counts as a regression
+SMALL_REACH = 16         # an index's statements up to this many are held in a tuple, not a set
 
 __all__ = ["MAX_WIDTH", "MIN_GAIN", "MIN_STEP_SHARE", "REGRESSION", "Greedy", "Ident", "PlanMany", "Planner",
            "Question", "Selection", "SizeBasis", "Step", "StepKind", "Workload", "ident", "order"]
@@ -86,7 +87,7 @@ class _Action:
         return self.gain / max(self.delta_bytes, 8192)
 
 
-_Known = tuple[Candidate, frozenset[int], tuple[object, ...], int]   # the index, reach, order, number
+_Known = tuple[Candidate, Collection[int], tuple[object, ...], int]   # the index, reach, order, number
 
 
 def _by_order(k: _Known) -> tuple[object, ...]:
@@ -140,7 +141,7 @@ class Greedy:
         # per index (shared per shape: table, leading key, columns held), not an answer per (statement,
         # index): 168,000 answers, 29 MB at 5,000 statements.
         self.known: dict[int, _Known] = {}
-        self.reach: dict[tuple[TableKey, str, frozenset[str]], frozenset[int]] = {}
+        self.reach: dict[tuple[TableKey, str, frozenset[str]], Collection[int]] = {}
         self.asked: dict[int, tuple[int, int]] = {}     # action -> (evaluations, steps) when planned ahead
         # prune's work per index (by the object's id; the object is held in the value): the tables its loss
         # depends on, and the loss with what it depended on then (the curve prunes set after set).
@@ -159,7 +160,7 @@ class Greedy:
                                         self.numbers.setdefault(key, len(self.numbers)))
         return found
 
-    def _reach(self, cand: Candidate) -> frozenset[int]:
+    def _reach(self, cand: Candidate) -> Collection[int]:
         """The statements ``cand`` could change: those with its leading key among the columns they could
         use on its table, or that read on it only columns it holds (an index-only scan)."""
         lead = cand.keys[0].ident if cand.keys else ""
@@ -167,8 +168,10 @@ class Greedy:
         shape = (cand.table, lead, have)
         found = self.reach.get(shape)
         if found is None:
-            found = self.reach[shape] = frozenset(p for p in self.by_table.get(cand.table, ())
-                                                  if _could(self.workload[p], cand.table, lead, have))
+            near = tuple(p for p in self.by_table.get(cand.table, ())
+                         if _could(self.workload[p], cand.table, lead, have))
+            # A few positions are a tuple (48 bytes and 8 a position, searched as fast as a set's 216 or more).
+            found = self.reach[shape] = near if len(near) <= SMALL_REACH else frozenset(near)
         return found
 
     def _cost(self, pos: int, a: _Action) -> float:
