@@ -17,7 +17,7 @@ from psycopg import sql
 
 from pgtune import api
 from pgtune.analyze import Options, whatif
-from pgtune.analyze.calibration import Pricing
+from pgtune.analyze.calibration import Pricing, _loop_count
 from pgtune.analyze.candidates import Candidate
 from pgtune.capture import Statement, read_catalog
 from pgtune.ddl import IndexKey
@@ -200,3 +200,30 @@ def test_a_limit_over_a_range_scan_is_charged_only_the_pages_it_reads(conn: psyc
     assert "kid_pid_idx" in built.indexes, built.plan
     assert corrected > 0
     assert corrected == pytest.approx(built.cost, rel=0.05, abs=0.1), (plan.cost, corrected, built.cost)
+
+
+def test_a_loop_count_through_a_parameterized_outer_scan_counts_all_its_runs(conn: psycopg.Connection[Any]) -> None:
+    """lineitem probed by orders probed by customers (TPC-H Q5's shape): the planner's loop count for the lineitem
+    probes is orders' rows (get_loop_count: outer_rel->rows), not the rows one probe of orders returns (review:
+    the page correction spread lineitem's page reads over 10 loops where the planner spread them over 20,000)."""
+    conn.execute("""
+        CREATE TABLE c (id int PRIMARY KEY, region int);
+        CREATE TABLE o (id int PRIMARY KEY, cust int);
+        CREATE TABLE l (ord int, qty int);
+        INSERT INTO c SELECT g, g % 5 FROM generate_series(1, 2000) g;
+        INSERT INTO o SELECT g, 1 + g % 2000 FROM generate_series(1, 20000) g;
+        INSERT INTO l SELECT 1 + g % 20000, g FROM generate_series(1, 80000) g;
+        CREATE INDEX ON o (cust); CREATE INDEX ON l (ord);
+        ANALYZE c, o, l;
+        SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_material = off; SET enable_memoize = off
+    """)
+    row = conn.execute("EXPLAIN (FORMAT JSON) SELECT sum(l.qty) FROM c JOIN o ON o.cust = c.id "
+                       "JOIN l ON l.ord = o.id").fetchone()
+    assert row is not None
+    node = row[0][0]["Plan"]
+    while node.get("Node Type") != "Nested Loop" or node["Plans"][1].get("Alias") != "l":
+        node = node["Plans"][0]
+    outer, inner = node["Plans"]
+    per_run = next(p for p in outer["Plans"] if p.get("Alias") == "o")["Plan Rows"]
+    assert per_run <= 20            # one customer's orders
+    assert _loop_count(outer, inner) == pytest.approx(20_000, rel=0.2)

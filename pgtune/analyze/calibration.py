@@ -232,14 +232,22 @@ class Calibration:
 def _loop_count(outer: Mapping[str, Any], inner: Mapping[str, Any]) -> float:
     """The repeats the planner costed ``inner``'s parameterized scans for (get_loop_count): the rows of the outer
     relation their conditions read, as scanned (the smallest, if several), not the rows the outer side returns
-    (TPC-H Q5: 150,000 customers against 15,000 rows joined to a nation)."""
+    (TPC-H Q5: 150,000 customers against 15,000 rows joined to a nation). An outer relation read by a
+    parameterized scan itself (lineitem by orders by customer) counts all its runs' rows, not one run's."""
     scanned: dict[str, float] = {}
-    stack = [outer]
-    while stack:
-        node = stack.pop()
-        if "Alias" in node:
-            scanned[str(node["Alias"])] = max(float(node.get("Plan Rows", 1.0)), 1.0)
-        stack.extend(node.get("Plans", ()))
+    walk: list[tuple[Mapping[str, Any], float]] = [(outer, 1.0)]
+    while walk:
+        at, runs = walk.pop()
+        rows = max(float(at.get("Plan Rows", 1.0)), 1.0)
+        if "Alias" in at:
+            # A scan parameterized by a nested loop above it returns its rows per run: the relation's are all runs'.
+            scanned[str(at["Alias"])] = rows * runs if _parameterized(at) else rows
+        plans = list(at.get("Plans", ()))
+        first = next((p for p in plans if p.get("Parent Relationship") == "Outer"), None)
+        for child in plans:
+            looped = at.get("Node Type") == "Nested Loop" and child.get("Parent Relationship") == "Inner"
+            walk.append((child, runs * max(float(first.get("Plan Rows", 1.0)), 1.0)
+                         if looped and first is not None else runs))
     read: list[float] = []
     stack = [inner]
     while stack:
@@ -251,6 +259,17 @@ def _loop_count(outer: Mapping[str, Any], inner: Mapping[str, Any]) -> float:
                     read.append(scanned[alias])
         stack.extend(node.get("Plans", ()))
     return min(read) if read else max(float(outer.get("Plan Rows", 1.0)), 1.0)
+
+
+def _parameterized(scan: Mapping[str, Any]) -> bool:
+    """Does ``scan``'s index condition name another relation's column (a nested loop's parameter)?"""
+    own = str(scan.get("Alias", ""))
+    for cond in (scan.get("Index Cond"), scan.get("Recheck Cond")):
+        for found in _QUALIFIED.finditer(str(cond or "")):
+            alias = found.group(1).replace('""', '"') if found.group(1) is not None else found.group(2)
+            if alias != own:
+                return True
+    return False
 
 
 def _index_pages(pages: float, tuples: float, rows: float, loops: float) -> float:
