@@ -194,6 +194,19 @@ def _shop(conn: psycopg.Connection[Any], tables: int) -> list[Any]:
     return out
 
 
+def _run_shop(conn: psycopg.Connection[Any], tables: int) -> list[Any]:
+    """``_shop``'s statements run once each (rolled back) and read back from pg_stat_statements: normalized, with
+    the $n the application's driver would send."""
+    from pgtune.capture import WorkloadFilter, read_workload, reset_counters
+
+    _shop(conn, tables)
+    reset_counters(conn)
+    for _, _, q in synthetic.statements(tables):
+        with conn.transaction(force_rollback=True):
+            conn.execute(q)
+    return [s for s in read_workload(conn, WorkloadFilter(top=100)) if "pg_stat" not in s.query]
+
+
 def _advice(conn: psycopg.Connection[Any], statements: list[Any], jobs: int) -> Any:
     from pgtune import api
     from pgtune.analyze import Options
@@ -285,14 +298,8 @@ def test_a_statement_planned_with_values_stays_prepared_between_its_what_if_plan
     from psycopg import Cursor
 
     from pgtune.analyze import batch
-    from pgtune.capture import WorkloadFilter, read_workload, reset_counters
 
-    _shop(conn, 4)
-    reset_counters(conn)
-    for _, _, q in synthetic.statements(4):
-        with conn.transaction(force_rollback=True):
-            conn.execute(q)
-    statements = [s for s in read_workload(conn, WorkloadFilter(top=100)) if "pg_stat" not in s.query]
+    statements = _run_shop(conn, 4)
     assert any("$1" in s.query for s in statements)
     texts: list[str] = []
     real_execute = Cursor.execute

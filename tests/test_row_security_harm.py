@@ -4,8 +4,8 @@
    FORCE ROW LEVEL SECURITY table whose owner's policy hides soft-deleted rows,
    ``"pageCount" >= 0`` was proposed "high" although the hidden rows hold -1;
    its NOT VALID phase then refused updates of those rows and VALIDATE failed.
-   The prover now runs with row_security off, so such a query fails and the
-   candidate is left unproven with the reason.
+   The prover runs with row_security off, and asks row_security_active()
+   first: the candidate is left unproven with the reason, no query sent.
 2. bind.py prefixes a policy's column with the statement's alias on the tree
    ``sqltext.expression`` returns, which is a piece of parse()'s lru-cached tree:
    every later reader of the same policy text gets ``d."userId"`` (sample_cost's
@@ -49,10 +49,16 @@ def test_a_check_is_not_proven_over_rows_row_security_hides(db: str, conn: psyco
             CREATE POLICY live ON docs USING ("deletedAt" IS NULL);
             ANALYZE docs;
         """)
+        conn.execute("SELECT pg_stat_statements_reset()")
         advice = propose(app, ConstraintOptions())
         checks = [p for p in advice.constraints if p.table == "docs"]
     assert not [p for p in checks if "pageCount" in str(p)], checks
     assert any(s.table == "docs" and "not every row is visible" in s.reason for s in advice.unproven), advice.unproven
+    # Asked first (row_security_active), not tried: a proof sent with row_security off would fail on the server, an
+    # ERROR line in its log per suggest (u6, FORCE ROW LEVEL SECURITY on documenso's "Recipient").
+    asked = conn.execute("SELECT count(*) FROM pg_stat_statements WHERE query LIKE %s",
+                         ("%row_security = off%",)).fetchone()
+    assert asked == (0,)
 
 
 def test_binding_a_policy_leaves_the_cached_policy_text_unqualified(db: str, conn: psycopg.Connection[Any]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from .test_pool import _advice, _shop
+from .test_pool import _advice, _run_shop, _shop
 
 
 @pytest.mark.needs_hypopg
@@ -22,16 +22,8 @@ def test_a_pipelined_question_sends_one_hypopg_statement_and_its_transaction_no_
     from psycopg import Cursor
 
     from pgtune.analyze import batch, whatif
-    from pgtune.capture import WorkloadFilter, read_workload, reset_counters
 
-    from .test_pool import synthetic
-
-    _shop(conn, 4)
-    reset_counters(conn)
-    for _, _, q in synthetic.statements(4):
-        with conn.transaction(force_rollback=True):
-            conn.execute(q)
-    statements = [s for s in read_workload(conn, WorkloadFilter(top=100)) if "pg_stat" not in s.query]
+    statements = _run_shop(conn, 4)
     texts: list[str] = []
     queued = {"questions": 0, "both": 0}
     real_execute, real_queue, real_diff = Cursor.execute, whatif.Hypothetical.queue, whatif.Hypothetical._diff
