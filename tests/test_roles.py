@@ -125,6 +125,12 @@ def test_a_role_pgtune_may_not_take_is_said_on_the_statement(db: str, conn: psyc
     [note] = docs.notes
     assert note.startswith("row security: planned as pgtune_monitor, not as app_tenant") and \
         "GRANT app_tenant TO pgtune_monitor;" in note, note
+    # The table output says it once, with every statement it is about (it was one line per statement).
+    about = [st.queryid for st in advice.statements if note in st.notes]
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", monitor, "--no-constraints"])
+    assert out.exit_code == 0, out.output
+    lines = [line for line in out.output.splitlines() if line.startswith("note:") and line.endswith(note)]
+    assert len(lines) == 1 and len(about) > 1 and all(str(q) in lines[0] for q in about[:5]), (lines, about)
 
 
 @pytest.mark.needs_hypopg

@@ -312,9 +312,7 @@ def _print_advice(advice: Advice, partitioned: set[tuple[str, str]]) -> None:
     _print_curve(advice)
     for h in advice.hints:
         click.echo(f"hint: {h}")
-    for st in advice.statements:
-        for note in st.notes:
-            click.echo(f"note: queryid {st.queryid}: {note}")
+    _print_notes(advice)
     if advice.skipped:
         kinds: dict[str, int] = {}
         for sk in advice.skipped:
@@ -323,6 +321,18 @@ def _print_advice(advice: Advice, partitioned: set[tuple[str, str]]) -> None:
         click.echo(f"skipped {len(advice.skipped)} statements ({summary}); --format json lists them all")
         for sk in [s for s in advice.skipped if s.kind != SkipKind.UTILITY][:5]:
             click.echo(f"  {one_line(sk.query, 50)}: {one_line(sk.reason, 100)} ({sk.total_ms:,.0f} ms)")
+
+
+def _print_notes(advice: Any) -> None:
+    """Each statement's notes, one line per distinct note with the queryids it is about: a role's row security
+    note was printed once per statement of the role (u6: 11 near-identical lines)."""
+    about: dict[str, list[str]] = {}
+    for st in advice.statements:
+        for note in st.notes:
+            about.setdefault(note, []).append(str(st.queryid))
+    for note, ids in about.items():
+        shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+        click.echo(f"note: queryid{'s' if len(ids) > 1 else ''} {shown}: {note}")
 
 
 def _size(source: Any) -> int | None:
