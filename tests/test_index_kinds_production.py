@@ -112,6 +112,12 @@ def test_every_kind_suggest_emit_apply_status_verify_rollback_on_the_production_
         db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
     prod = production.build(db)
     conn.execute(MORE)
+    # Every ANALYZE reads all rows (this one, and the migration's for its extended statistics): with ANALYZE's
+    # random sample the tasks statement's cost moved between emit and verify, once past verify's +10% (2,254.4 at
+    # emit, 2,500.1 after apply: "regression", in a full run).
+    conn.execute(sql.SQL("ALTER DATABASE {} SET default_statistics_target = 10000").format(
+        sql.Identifier(conn.info.dbname)))
+    conn.execute("SET default_statistics_target = 10000")
     conn.execute("VACUUM ANALYZE")
     reset_counters(conn)                    # the window starts with the application's statements
     workload(prod)
