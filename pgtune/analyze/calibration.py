@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -252,11 +252,7 @@ def _loop_count(outer: Mapping[str, Any], inner: Mapping[str, Any]) -> float:
     stack = [inner]
     while stack:
         node = stack.pop()
-        for cond in (node.get("Index Cond"), node.get("Recheck Cond")):
-            for found in _QUALIFIED.finditer(str(cond or "")):
-                alias = found.group(1).replace('""', '"') if found.group(1) is not None else found.group(2)
-                if alias in scanned:
-                    read.append(scanned[alias])
+        read += [scanned[alias] for alias in _condition_aliases(node) if alias in scanned]
         stack.extend(node.get("Plans", ()))
     return min(read) if read else max(float(outer.get("Plan Rows", 1.0)), 1.0)
 
@@ -264,12 +260,14 @@ def _loop_count(outer: Mapping[str, Any], inner: Mapping[str, Any]) -> float:
 def _parameterized(scan: Mapping[str, Any]) -> bool:
     """Does ``scan``'s index condition name another relation's column (a nested loop's parameter)?"""
     own = str(scan.get("Alias", ""))
-    for cond in (scan.get("Index Cond"), scan.get("Recheck Cond")):
+    return any(alias != own for alias in _condition_aliases(scan))
+
+
+def _condition_aliases(node: Mapping[str, Any]) -> Iterator[str]:
+    """The relation names (aliases) ``node``'s index and recheck conditions qualify a column with."""
+    for cond in (node.get("Index Cond"), node.get("Recheck Cond")):
         for found in _QUALIFIED.finditer(str(cond or "")):
-            alias = found.group(1).replace('""', '"') if found.group(1) is not None else found.group(2)
-            if alias != own:
-                return True
-    return False
+            yield found.group(1).replace('""', '"') if found.group(1) is not None else found.group(2)
 
 
 def _index_pages(pages: float, tuples: float, rows: float, loops: float) -> float:
