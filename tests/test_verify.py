@@ -719,3 +719,29 @@ def test_a_time_is_predicted_from_an_index_scan_timed_at_emit(conn: psycopg.Conn
     # a table whole gets no predicted time (it is compared with its cost cut).
     assert through_indexes(["Bitmap Heap Scan on t", "Bitmap Index Scan using t_a_idx", "Index Scan using u_pkey on u"])
     assert not through_indexes(["Index Scan using t_a_idx on t", "Seq Scan on u"]) and not through_indexes([])
+
+
+def test_a_cost_risen_with_the_row_estimates_is_not_a_regression(conn: psycopg.Connection[Any],
+                                                                 tmp_path: Path) -> None:
+    """Data grown (or statistics re-sampled) after emit raises the cost; an added index cannot."""
+    emit(conn, tmp_path / "mig")
+    Applier(conn, tmp_path / "mig").apply()
+    assert verify(conn, tmp_path / "mig").ok
+    # Ten times the users, all created in the last two days: the recent-users target reads many more rows.
+    conn.execute("INSERT INTO users (id, email, \"createdAt\") SELECT m + g, 'grown' || g || '@x.io', "
+                 "now() - interval '1 hour' FROM (SELECT max(id) AS m, 10 * count(*) AS n FROM users) s, "
+                 "generate_series(1, n) g")
+    conn.execute("ANALYZE users")
+    result = verify(conn, tmp_path / "mig")
+    recent = next(t for t in result.targets if "users" in t.query)
+    assert recent.cost is not None and recent.baseline_cost is not None
+    assert recent.cost > recent.baseline_cost * 1.1           # the cost did rise past the tolerance
+    assert recent.ok, recent.problem
+    assert recent.estimates_moved and recent.estimates_moved[0].startswith("users: ")
+    assert "row estimates moved since emit" in recent.note
+    # The same statistics with dearer pages: still a regression (nothing moved to explain it).
+    conn.execute("SET random_page_cost = 400")
+    conn.execute("SET seq_page_cost = 400")
+    dearer = next(t for t in verify(conn, tmp_path / "mig").targets if '"order"' in t.query)
+    assert not dearer.estimates_moved
+    assert not dearer.ok and dearer.problem.startswith("regression: cost ")
