@@ -112,9 +112,14 @@ class RoleView:
         applying = [p for p in prot.policies if p.command in commands
                     and (PUBLIC in p.roles or p.roles & self.role.member_of)]
         permissive = [p for p in applying if p.permissive and p.using]
-        restrictive = [p.using for p in applying if not p.permissive and p.using]
+        restrictive = [p.using for p in applying if not p.permissive and p.using and p.using != "true"]
         if not permissive:
             return RowFilter(table, (), tuple(p.name for p in applying), denies=True)
+        if any(p.using == "true" for p in permissive):
+            # USING (true) OR-ed in: the permissive side keeps every row; only a restrictive policy filters.
+            if not restrictive:
+                return None
+            return RowFilter(table, tuple(restrictive), tuple(p.name for p in applying if not p.permissive))
         either = " OR ".join(f"({p.using})" for p in permissive) if len(permissive) > 1 else permissive[0].using
         assert either is not None
         return RowFilter(table, (either, *restrictive), tuple(p.name for p in applying))

@@ -151,3 +151,13 @@ def test_a_queries_file_is_read_as_the_role_given(db: str, conn: psycopg.Connect
     bad = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(queries), "--role", "nobody_here"])
     assert bad.exit_code == 2 and "--role 'nobody_here': no such role" in bad.stderr
     assert CliRunner().invoke(cli, ["suggest", "--dsn", db, "--role", "app_user"]).exit_code == 2
+
+
+@pytest.mark.needs_hypopg
+def test_a_using_true_policy_filters_nothing(db: str, conn: psycopg.Connection[Any]) -> None:
+    """A permissive USING (true) lets the role read every row: no filter, and no note calling it one (u6)."""
+    prod = production.build(db)
+    conn.execute(f"CREATE POLICY every_doc ON app.docs FOR SELECT TO {Role.TENANT.value} USING (true)")
+    production.workload(prod, [Part.DOCS])
+    docs = _row(_advice(conn), TENANT_DOCS.split(" LIMIT ")[0])
+    assert docs.role == Role.TENANT.value and docs.planned_as is None and not docs.settings and not docs.notes

@@ -68,7 +68,8 @@ def jobs_for(conn: psycopg.Connection[Any], asked: int | None) -> Jobs:
         want = max(1, asked)
     if want <= cap:
         return Jobs(want)
-    return Jobs(cap, f"--jobs {want} lowered to {cap}: the server accepts {free} more sessions and pgtune "
+    sessions = "session" if free == 1 else "sessions"
+    return Jobs(cap, f"--jobs {want} lowered to {cap}: the server accepts {free} more {sessions} and pgtune "
                      f"takes at most one in {SHARE}")
 
 
