@@ -12,25 +12,42 @@ from pathlib import Path
 
 import psycopg
 from click.testing import CliRunner
+from psycopg import sql
 
 from pgtune.cli import cli
 
 
-def test_the_listing_says_how_a_partitioned_tables_index_is_built(db: str, tmp_path: Path) -> None:
+def _partitioned(db: str, tmp_path: Path, table: str) -> str:
+    """suggest's table output for a statement on ``table``, range-partitioned in two halves of 2026."""
+    t = sql.Identifier(table)
     with psycopg.connect(db, autocommit=True) as conn:
-        conn.execute('CREATE TABLE audit (id int NOT NULL, "envelopeId" int NOT NULL, at date NOT NULL) '
-                     "PARTITION BY RANGE (at)")
-        conn.execute("CREATE TABLE audit_h1 PARTITION OF audit FOR VALUES FROM ('2026-01-01') TO ('2026-07-01')")
-        conn.execute("CREATE TABLE audit_h2 PARTITION OF audit FOR VALUES FROM ('2026-07-01') TO ('2027-01-01')")
-        conn.execute("INSERT INTO audit SELECT g, g % 5000, date '2026-01-01' + g % 360 "
-                     "FROM generate_series(1, 40000) g")
-        conn.execute("ANALYZE audit")
-        conn.execute("ANALYZE audit_h1")
-        conn.execute("ANALYZE audit_h2")
+        conn.execute(sql.SQL('CREATE TABLE {} (id int NOT NULL, "envelopeId" int NOT NULL, at date NOT NULL) '
+                             "PARTITION BY RANGE (at)").format(t))
+        for half, (low, high) in enumerate((("2026-01-01", "2026-07-01"), ("2026-07-01", "2027-01-01")), 1):
+            part = sql.Identifier(f"part_h{half}")
+            conn.execute(sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
+                part, t, sql.Literal(low), sql.Literal(high)))
+            conn.execute(sql.SQL("ANALYZE {}").format(part))
+        conn.execute(sql.SQL("INSERT INTO {} SELECT g, g % 5000, date '2026-01-01' + g % 360 "
+                             "FROM generate_series(1, 40000) g").format(t))
+        conn.execute(sql.SQL("ANALYZE {}").format(t))
+        query = sql.SQL('SELECT * FROM {} WHERE "envelopeId" = 42;\n').format(t).as_string(conn)
     path = tmp_path / "q.sql"
-    path.write_text('SELECT * FROM audit WHERE "envelopeId" = 42;\n' * 5)
+    path.write_text(query * 5)
     result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(path), "--no-constraints"])
     assert result.exit_code == 0, result.output
-    assert "audit_envelopeId_idx" in result.stdout
-    assert 'CONCURRENTLY IF NOT EXISTS "audit_envelopeId_idx" ON public.audit ' not in result.stdout
-    assert "public.audit is partitioned" in result.stdout
+    return result.stdout
+
+
+def test_the_listing_says_how_a_partitioned_tables_index_is_built(db: str, tmp_path: Path) -> None:
+    out = _partitioned(db, tmp_path, "audit")
+    assert "audit_envelopeId_idx" in out
+    assert 'CONCURRENTLY IF NOT EXISTS "audit_envelopeId_idx" ON public.audit ' not in out
+    assert "public.audit is partitioned" in out
+
+
+def test_a_hostile_table_name_stays_inside_the_comment(db: str, tmp_path: Path) -> None:
+    """The names in the comment line come from the catalog: a newline in one must not end the comment (r7)."""
+    out = _partitioned(db, tmp_path, "audit\nDROP TABLE victim; --")
+    assert "is partitioned" in out
+    assert not any(line.lstrip().startswith("DROP TABLE victim") for line in out.splitlines()), out

@@ -11,7 +11,7 @@ import click
 import psycopg
 from tabulate import tabulate
 
-from .. import api, catalog_sql
+from .. import api, catalog_sql, ddl
 from .._text import one_line
 from ..analyze import Advice, CurvePoint, Options, SizeBasis, SkipKind
 from ..capture import WorkloadFilter
@@ -292,7 +292,9 @@ def _print_advice(advice: Advice, partitioned: set[tuple[str, str]]) -> None:
             keys += f" INCLUDE {', '.join(ix.include)}"
         if ix.where:
             keys += f" WHERE {ix.where}"
-        rows.append([ix.name, f"{ix.schema}.{ix.table}", keys, len(ix.queries), gain, size, ix.reason])
+        # Names come from the catalog: escaped, so a newline in one cannot start a line of its own.
+        rows.append([ddl.comment(ix.name), ddl.comment(f"{ix.schema}.{ix.table}"), ddl.comment(keys),
+                     len(ix.queries), gain, size, ix.reason])
     if rows:
         click.echo(tabulate(rows, headers=["index", "table", "columns", "stmts", "cost cut", "size (forecast)",
                                            "why"]))
@@ -300,9 +302,10 @@ def _print_advice(advice: Advice, partitioned: set[tuple[str, str]]) -> None:
         for ix in advice.indexes:
             if (ix.schema, ix.table) in partitioned:
                 # u6: the statement printed here was refused ("cannot create index on partitioned table concurrently").
-                click.echo(f"-- {ix.name}: {ix.schema}.{ix.table} is partitioned, where PostgreSQL refuses "
-                           "CREATE INDEX CONCURRENTLY: --emit builds it on each partition concurrently and attaches "
-                           "them (docs/partitioned-tables.md)")
+                click.echo("-- " + ddl.comment(
+                    f"{ix.name}: {ix.schema}.{ix.table} is partitioned, where PostgreSQL refuses CREATE INDEX "
+                    "CONCURRENTLY: --emit builds it on each partition concurrently and attaches them "
+                    "(docs/partitioned-tables.md)"))
                 continue
             click.echo(ix.ddl + ";")
     _print_statistics(advice)
