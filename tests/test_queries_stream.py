@@ -77,3 +77,14 @@ def test_suggest_reads_a_big_queries_file_and_says_how_far_it_is(db: str, tmp_pa
     assert len(advice["statements"]) == KEPT       # one shape: its first texts, the other calls counted on them
     assert sum(s["calls"] for s in advice["statements"]) == 20 * (2 * 1048576 // len(block))
     assert any(ix["columns"][:1] == ["customer"] for ix in advice["indexes"])
+
+
+def test_one_body_prepared_under_many_names_keeps_every_execution() -> None:
+    """A pooled app prepares the same body once per connection: every name keeps its PREPARE, so each EXECUTE
+    finds its body (r7: 8 names x 100 executions counted 400 calls; a comment before an EXECUTE lost its name)."""
+    names = [f"conn{i}" for i in range(1, 9)]
+    lines = [f"PREPARE {n}(int) AS SELECT * FROM orders WHERE customer_id = $1;" for n in names]
+    lines += [f"/* app */ EXECUTE {n}({v});" if v % 2 else f"EXECUTE {n}({v});" for n in names for v in range(100)]
+    got = read_queries_stream(io.BytesIO("\n".join(lines).encode()), "log")
+    assert sum(s.calls for s in got if s.query.startswith("PREPARE")) == 800, [(s.calls, s.query) for s in got]
+    assert not [s for s in got if "EXECUTE" in s.query]

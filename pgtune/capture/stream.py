@@ -12,14 +12,13 @@ Progress (bytes read, statements, distinct shapes) goes to ``say`` as it goes.
 from __future__ import annotations
 
 import codecs
-import re
 import time
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from .._text import Progress
 from ..errors import InputError
-from .workload import Statement, fold_executions, split_statements
+from .workload import PREPARED, Statement, fold_executions, split_statements
 
 BLOCK = 1 << 16          # bytes read at a time (the scanner holds ~50 bytes per byte it scans)
 EVERY_S = 2.0            # at most one progress line this often
@@ -66,12 +65,12 @@ def read_queries_stream(source: BinaryIO, name: str, say: Progress | None = None
 
 
 KEPT = 4        # texts held per statement shape (read_queries_stream)
-_EXECUTE = re.compile(r'\s*EXECUTE\s+("(?:[^"]|"")+"|[^\s(;]+)', re.IGNORECASE)
 
 
 def shape(text: str) -> object:
-    """What ``text`` is counted under: pglast's fingerprint (constants and comments aside); an EXECUTE's
-    prepared name too (its fingerprint leaves the name out: fold_executions needs it); a text pglast cannot
+    """What ``text`` is counted under: pglast's fingerprint (constants and comments aside); a PREPARE's or an
+    EXECUTE's name too (the fingerprint leaves it out, and fold_executions pairs them by it: one body prepared
+    under many names, one per pooled connection, would keep only KEPT of its PREPAREs); a text pglast cannot
     parse, itself."""
     from pglast.parser import ParseError, fingerprint
 
@@ -79,10 +78,10 @@ def shape(text: str) -> object:
         found = fingerprint(text)
     except ParseError:
         return text
-    execute = _EXECUTE.match(text)
-    if execute is not None:
-        unquoted = not execute.group(1).startswith('"')
-        return found, execute.group(1).lower() if unquoted else execute.group(1)
+    named = PREPARED.match(text)
+    if named is not None:
+        name = named.group(2)
+        return found, name if name.startswith('"') else name.lower()
     return found
 
 

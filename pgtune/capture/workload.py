@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -146,6 +147,11 @@ def read_queries_file(text: str) -> list[Statement]:
     return fold_executions([Statement(query=chunk, queryid=None, calls=1) for chunk in split_statements(text)])
 
 
+# PREPARE name / EXECUTE name, after any leading comments: pglast's fingerprint leaves the name out of both.
+PREPARED = re.compile(r'(?:\s|/\*.*?\*/|--[^\n]*\n)*(PREPARE|EXECUTE)\s+("(?:[^"]|"")+"|[^\s(;]+)',
+                       re.IGNORECASE | re.DOTALL)
+
+
 def fold_executions(statements: list[Statement]) -> list[Statement]:
     """``EXECUTE name(…)`` counted as a call of the ``PREPARE name …`` it runs, where exactly one matches.
 
@@ -157,7 +163,7 @@ def fold_executions(statements: list[Statement]) -> list[Statement]:
     from pglast.parser import ParseError
 
     def root(text: str) -> Any:
-        if not text.lstrip()[:8].upper().startswith(("PREPARE", "EXECUTE")):
+        if PREPARED.match(text) is None:
             return None
         try:
             stmts = parse_sql(text)
