@@ -180,12 +180,62 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
             f"cannot connect to {describe(conninfo)}: {redact(first, conninfo)}"
         ) from None
     try:
+        refuse_transaction_pooler(conn, conninfo, connect_timeout)
         force_session_settings(conn)
         _warn_schema(conn, resolve_dsn(dsn))
     except psycopg.Error as exc:
         conn.close()
         raise from_psycopg(exc) from None
+    except ConnectionFailed:
+        conn.close()
+        raise
     return conn
+
+
+BACKEND_PID = "SELECT /* pgtune */ pg_catalog.pg_backend_pid()"
+
+
+def _server_pid(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute(BACKEND_PID).fetchone()
+    return int(row[0]) if row else 0
+
+
+def refuse_transaction_pooler(conn: psycopg.Connection[Any], conninfo: str, connect_timeout: int = 10) -> None:
+    """Stop when ``conn`` reaches PostgreSQL through a transaction (or statement) pooler.
+
+    Such a pooler (PgBouncer ``pool_mode = transaction``, Supabase's Supavisor on
+    6543, Neon's ``-pooler`` hosts) gives each transaction any server session:
+    pgtune's hypothetical indexes, lock_timeout, session advisory lock and prepared
+    statements stay behind on a backend the application then uses, and the next
+    statement runs without them (an apply through PgBouncer under load built two
+    indexes, failed on a missing prepared statement, recorded nothing and left its
+    advisory lock on an application backend, which held every later apply). A
+    direct connection's backend pid is the one the server announced at startup: no
+    more is asked. A pooler announces its own, so a second connection checks
+    whether it lands on the first one's server session (it does through a
+    transaction pooler: the session is free again once a transaction ends), and the
+    first asks again whether its session stayed. Session pooling keeps one server
+    session per client for its life, and passes.
+    """
+    first = _server_pid(conn)
+    if first == conn.info.backend_pid:
+        return
+    try:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=connect_timeout,
+                             application_name=APPLICATION_NAME) as probe:
+            other = _server_pid(probe)
+    except psycopg.Error as exc:
+        raise ConnectionFailed(f"cannot open a second connection to {describe(conninfo)} (pgtune checks whether "
+                               f"it is a transaction pooler): {redact(error_text(exc), conninfo)}") from None
+    again = _server_pid(conn)
+    if other == first or again != first:
+        shared = (f"two pgtune connections ran on one server session (pid {first})" if other == first
+                  else f"its server session changed between two statements (pid {first}, then {again})")
+        raise ConnectionFailed(
+            f"{describe(conninfo)} is a transaction pooler (PgBouncer, Supavisor, Neon's -pooler host): {shared}, "
+            "and pgtune's hypothetical indexes, lock_timeout, advisory lock and CREATE INDEX CONCURRENTLY need one "
+            "session of their own; give the direct connection (Prisma's directUrl: Supabase's port 5432, Neon's "
+            "host without -pooler) with --dsn or DATABASE_URL")
 
 
 # pgtune's own statements must never feed pg_qualstats: its sampling of a forced generic plan of a

@@ -1,0 +1,155 @@
+"""A new user's DATABASE_URL points at a connection pooler (PgBouncer; Supavisor and Neon's -pooler hosts work alike).
+
+Through a transaction pooler every transaction may run on another server session:
+pgtune's hypothetical indexes, lock_timeout, advisory lock and prepared statements
+stay behind on a backend the application then uses. Measured before the refusal
+(PgBouncer 1.18, transaction mode, four application clients): ``apply`` built two of
+a phase's indexes, failed on a missing prepared statement, recorded nothing, and
+left its advisory lock on an application backend, so a later apply over the direct
+URL waited on it. pgtune now refuses such a URL in one line (exit 2) and names the
+direct one; session pooling keeps one server session per client and passes.
+
+Real PostgreSQL and a real PgBouncer (Debian's ``pgbouncer``); skipped where the
+machine has no ``pgbouncer`` binary.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from psycopg.conninfo import conninfo_to_dict
+
+from pgtune.cli import cli
+from pgtune.cluster import free_port
+
+from .helpers import ORDERS_BY_USER, run, shop
+
+PGBOUNCER = shutil.which("pgbouncer") or next(
+    (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.path.exists(p)), None)
+
+pytestmark = pytest.mark.skipif(PGBOUNCER is None, reason="no pgbouncer binary on this machine "
+                                "(Debian: apt-get install pgbouncer)")
+
+
+class Bouncer:
+    """One PgBouncer in ``mode`` in front of database ``dsn``, reached as postgresql://user@127.0.0.1:port/app."""
+
+    def __init__(self, dsn: str, mode: str) -> None:
+        params = conninfo_to_dict(dsn)
+        self.user = str(params.get("user") or os.environ.get("USER") or "postgres")
+        self.dir = Path(tempfile.mkdtemp(prefix="pgtune-bouncer-"))
+        self.port = free_port()
+        target = " ".join(f"{k}={params[k]}" for k in ("host", "port", "dbname", "user", "password") if params.get(k))
+        (self.dir / "users.txt").write_text(f'"{self.user}" ""\n')
+        (self.dir / "pgbouncer.ini").write_text(
+            f"[databases]\napp = {target}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {self.port}\n"
+            f"unix_socket_dir =\nauth_type = trust\nauth_file = {self.dir}/users.txt\npool_mode = {mode}\n"
+            f"default_pool_size = 4\nlogfile = {self.dir}/pgbouncer.log\npidfile = {self.dir}/pgbouncer.pid\n"
+            "ignore_startup_parameters = extra_float_digits,options\n")
+        as_root = os.geteuid() == 0      # PgBouncer will not run as root
+        if as_root:
+            shutil.chown(self.dir, "postgres", "postgres")
+            for f in self.dir.iterdir():
+                shutil.chown(f, "postgres", "postgres")
+        cmd = [str(PGBOUNCER), "-d", str(self.dir / "pgbouncer.ini")]
+        out = subprocess.run(["runuser", "-u", "postgres", "--", *cmd] if as_root else cmd,
+                             capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            raise RuntimeError(f"pgbouncer did not start: {out.stderr.strip()}")
+        self.pid = self._wait_pid()
+        self.url = f"postgresql://{self.user}@127.0.0.1:{self.port}/app"
+
+    def _wait_pid(self) -> int:
+        for _ in range(100):
+            pidfile = self.dir / "pgbouncer.pid"
+            if pidfile.exists() and pidfile.read_text().strip():
+                pid = int(pidfile.read_text().strip())
+                try:
+                    with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=app",
+                                         connect_timeout=2):
+                        return pid
+                except psycopg.Error:
+                    pass
+            time.sleep(0.1)
+        raise RuntimeError(f"pgbouncer did not answer: {(self.dir / 'pgbouncer.log').read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        os.kill(self.pid, signal.SIGTERM)
+        for _ in range(50):
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def bouncers(db: str) -> Iterator[dict[str, Bouncer]]:
+    started: dict[str, Bouncer] = {}
+    try:
+        for mode in ("transaction", "session"):
+            started[mode] = Bouncer(db, mode)
+        yield started
+    finally:
+        for b in started.values():
+            b.stop()
+
+
+def _indexes_and_locks(conn: psycopg.Connection[Any]) -> tuple[int, int]:
+    row = conn.execute("SELECT (SELECT count(*) FROM pg_index WHERE indrelid = '\"order\"'::regclass), "
+                       "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory')").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+@pytest.mark.needs_hypopg
+def test_transaction_pooler_refused_in_one_line_before_anything_runs(
+        db: str, conn: psycopg.Connection[Any], bouncers: dict[str, Bouncer], tmp_path: Path) -> None:
+    shop(conn)
+    run(conn, ORDERS_BY_USER, [(u,) for u in range(1, 50)], times=40)
+    mig = tmp_path / "mig"
+    result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--emit", str(mig), "--no-constraints"])
+    assert result.exit_code == 0, result.output
+    before = _indexes_and_locks(conn)
+    pooled = bouncers["transaction"].url          # as Neon and Supabase give it: no pgbouncer=true
+    for command in (["check"], ["suggest"], ["apply", str(mig)], ["status", str(mig)],
+                    ["verify", str(mig)], ["rollback", str(mig)], ["health"], ["config"]):
+        result = CliRunner().invoke(cli, command, env={"DATABASE_URL": pooled})
+        lines = result.stderr.strip().splitlines()
+        assert result.exit_code == 2, (command, result.output)
+        assert len(lines) == 1 and "transaction pooler" in lines[0] and "directUrl" in lines[0], (command, lines)
+        assert result.stdout == "", command
+    # Nothing built, nothing recorded, no advisory lock left on a pooled backend.
+    assert _indexes_and_locks(conn) == before
+    assert conn.execute("SELECT to_regclass('pgtune.history')").fetchone() == (None,)
+
+
+@pytest.mark.needs_hypopg
+def test_session_pooler_is_safe_and_applies(db: str, conn: psycopg.Connection[Any],
+                                            bouncers: dict[str, Bouncer], tmp_path: Path) -> None:
+    shop(conn)
+    run(conn, ORDERS_BY_USER, [(u,) for u in range(1, 50)], times=40)
+    pooled = bouncers["session"].url
+    mig = tmp_path / "mig"
+    result = CliRunner().invoke(cli, ["suggest", "--emit", str(mig), "--no-constraints"],
+                                env={"DATABASE_URL": pooled})
+    assert result.exit_code == 0, result.output
+    assert '"userId"' in result.stdout
+    indexes, _ = _indexes_and_locks(conn)
+    result = CliRunner().invoke(cli, ["apply", str(mig)], env={"DATABASE_URL": pooled})
+    assert result.exit_code == 0, result.output
+    assert _indexes_and_locks(conn) == (indexes + 1, 0)
+    assert conn.execute("SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = '\"order\"'::regclass"
+                        ).fetchone() == (True,)
