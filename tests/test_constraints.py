@@ -110,6 +110,11 @@ def test_proposals_on_a_realistic_fixture(conn: psycopg.Connection[Any]) -> None
     assert got[("accounts", "role", "value-set")].confidence == "low"     # the code's set, not the rows': never written
     assert got[("subscriptions", "endDate,startDate", "column-order")].check == '"endDate" >= "startDate"'
     assert got[("accounts", "storageUsed,storageQuota", "column-order")].check == '"storageUsed" <= "storageQuota"'
+    # A quota is a setting: -1 for "unlimited", or a downgrade below what is used, is the app's to write (r7).
+    assert got[("accounts", "storageUsed,storageQuota", "column-order")].confidence == "low"
+    assert got[("accounts", "storageQuota", "non-negative")].confidence == "low"
+    assert got[("accounts", "storageUsed", "non-negative")].confidence == "high"
+    assert got[("subscriptions", "endDate,startDate", "column-order")].confidence == "high"
     assert got[("accounts", "role", "value-set")].evidence["values"] == {"user": 19800, "admin": 200}
     assert not advice.findings
 

@@ -3,7 +3,10 @@
 Pairs are found by name within one table and one type category: start/end
 (start|begin … end|finish|stop with the same stem) and used/limit (used|usage
 … quota|limit|capacity|max with the same stem). A pair whose DEFAULTs together
-would break the rule, or that pgtune cannot evaluate, is left alone.
+would break the rule, or that pgtune cannot evaluate, is left alone. A
+used/limit pair is a low-confidence hint, never written to a migration: a
+downgrade sets a quota below what is already used, and a limit of -1 often
+means "unlimited".
 """
 
 from __future__ import annotations
@@ -47,7 +50,10 @@ def candidates(columns: list[Column]) -> list[Candidate]:
                     rule = Rule(op, (left.name, right.name))
                     if not rule.admits({left.name: left.unset, right.name: right.unset}):
                         continue
-                    out.append(Candidate(KIND, a.schema, a.table, (left.name, right.name), rule.text(), Confidence.HIGH,
+                    # used <= limit is a hint: a downgrade sets a quota below what is already used, and -1 says
+                    # "unlimited"; an end before its start is what the rule is for.
+                    sure = Confidence.HIGH if op == RuleOp.GE else Confidence.LOW
+                    out.append(Candidate(KIND, a.schema, a.table, (left.name, right.name), rule.text(), sure,
                                          {"pair": [left.name, right.name]}, rule))
     return out
 

@@ -8,7 +8,9 @@ may write (a limit or quota of 0, a capacity of 0 for "unlimited"), even
 where no row holds one yet.
 Money (amount, price, cost, total, fee, credit) is only a low-confidence
 hint, never written to a migration: no negative row yet is no evidence that
-the application never writes a refund, a credit note or a discount line.
+the application never writes a refund, a credit note or a discount line. So
+are settings (limit, quota, capacity, seats): -1 for "unlimited" is as common
+a value as 0.
 Names that may rightly go negative (balance, delta, offset, latitude; a
 ``value``/``valueNumber`` of an attribute table, which holds whatever number
 the user sets) are left alone, and so is ``number``, which says what kind of
@@ -40,6 +42,9 @@ SIGNED = names.vocabulary("""
 # The last word of the name: money, which real billing writes negative (credit notes, refunds, discount lines).
 MONEY = frozenset({"amount", "amounts", "price", "prices", "cost", "costs", "total", "totals", "fee", "fees",
                    "credit", "credits"})
+# The last word of the name: a setting the application chooses, where -1 is as common as 0 for "unlimited"
+# (a usage limit, a seat quota): rows holding only positive values do not show it is never written.
+SETTINGS = frozenset({"limit", "limits", "quota", "quotas", "capacity", "seats"})
 # ``> 0`` only for money, which is a low-confidence hint never written to a migration. A zero is a setting for the
 # other measures: a limit or quota of 0 ("none allowed"), a capacity of 0 ("unlimited"), a duration of 0 (not yet
 # measured); rows that hold none yet do not show the application never writes one (u7: "displayLimit" > 0 refused
@@ -63,7 +68,7 @@ def candidates(columns: list[Column]) -> list[Candidate]:
         unset = c.unset
         if not rule.admits({c.name: unset}):
             continue        # its DEFAULT would be refused (-1 meaning "unknown"), or cannot be evaluated
-        confidence = Confidence.LOW if _last(c.name) in MONEY else Confidence.HIGH
+        confidence = Confidence.LOW if _last(c.name) in MONEY | SETTINGS else Confidence.HIGH
         out.append(Candidate(KIND, c.schema, c.table, (c.name,), rule.text(), confidence,
                              {"type": c.type, "default": unset.expression}, rule))
     return out
