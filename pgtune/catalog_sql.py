@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from typing import Any
 
+import psycopg
 from psycopg import sql
 
 FRAGMENTS = ("statement_start", "utility_statement")
@@ -36,3 +38,15 @@ def _fragment(name: str) -> sql.Composed:
 def _filled(text: str, parts: dict[str, sql.Composable]) -> sql.Composed:
     named = {f: _fragment(f) for f in FRAGMENTS if "{" + f + "}" in text}
     return sql.SQL(text).format(**named, **parts)
+
+
+def extension_schema(conn: psycopg.Connection[Any], name: str) -> str | None:
+    """The schema extension ``name`` is installed in (``extensions`` on Supabase), or None: its functions and
+    views are named with it, as the search_path of pgtune's session (or a role's, SET LOCAL) may leave it out."""
+    row = conn.execute(load("extension_schema"), {"name": name}).fetchone()
+    return str(row[0]) if row else None
+
+
+def function(schema: str | None, name: str) -> sql.Composable:
+    """An extension's function, named with its schema (``extension_schema``) when it has one."""
+    return sql.Identifier(schema, name) if schema else sql.Identifier(name)

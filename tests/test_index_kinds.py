@@ -418,3 +418,20 @@ def test_a_brin_that_runs_slower_on_the_sample_leaves_the_btree(
     assert [(ix.columns, str(ix.method)) for ix in events] == [(["createdAt"], "btree")]
     assert any("brin_idx not proposed" in h and "on a sample of" in h for h in result.indexes.hints), \
         result.indexes.hints
+
+
+@pytest.mark.no_hypopg
+@pytest.mark.needs_hypopg
+def test_a_brin_is_costed_with_hypopg_in_a_schema_off_the_search_path(conn: psycopg.Connection[Any]) -> None:
+    """HypoPG in its own schema (``extensions`` on Supabase), which pgtune's search_path leaves out: its calls
+    name the schema (r7: beyond's were unqualified, so every BRIN was 'not costed')."""
+    conn.execute("CREATE SCHEMA ext; CREATE EXTENSION hypopg SCHEMA ext")
+    conn.execute(EVENTS)
+    flushed(conn)
+    statements = [AnalyzedStatement(1, WEEK, 100, 20.0, cost_before=3000.0,
+                                    values={"$1": "2026-01-03", "$2": "2026-01-05"})]
+    advice = Advice(Method.HYPOPG, statements=statements)
+    beyond.extend(conn, read_catalog(conn), advice, trial=None, use_hypopg=True, writes=None, write_scale=0.0,
+                  say=lambda _m: None)
+    assert [(ix.columns, str(ix.method), ix.costed_by) for ix in advice.indexes] == [
+        (["createdAt"], "brin", "hypopg")], advice.hints

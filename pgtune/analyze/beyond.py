@@ -19,8 +19,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
-from .. import ddl
+from .. import catalog_sql, ddl
 from .._text import error_text
 from ..capture import Catalog, TableKey
 from ..connect import lost
@@ -211,13 +212,16 @@ def _what_if(conn: psycopg.Connection[Any], stmt: str, served: list[Planned]) ->
     """Each statement's cost without and with the hypothetical index ``stmt``, whether it is used, its size."""
     try:
         before = [_plan(conn, st) for st in served]
-        row = conn.execute("SELECT /* pgtune */ indexrelid, indexname, hypopg_relation_size(indexrelid) "
-                           "FROM hypopg_create_index(%s)", (stmt,)).fetchone()
+        schema = catalog_sql.extension_schema(conn, "hypopg")
+        create = sql.SQL("SELECT /* pgtune */ indexrelid, indexname, {}(indexrelid) FROM {}(%s)").format(
+            catalog_sql.function(schema, "hypopg_relation_size"), catalog_sql.function(schema, "hypopg_create_index"))
+        row = conn.execute(create, (stmt,)).fetchone()
         assert row is not None
         try:
             after = [_plan(conn, st) for st in served]
         finally:
-            conn.execute("SELECT /* pgtune */ hypopg_drop_index(%s)", (row[0],))
+            conn.execute(sql.SQL("SELECT /* pgtune */ {}(%s)").format(
+                catalog_sql.function(schema, "hypopg_drop_index")), (row[0],))
     except psycopg.Error as exc:
         if lost(conn):
             raise
