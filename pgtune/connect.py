@@ -46,7 +46,7 @@ def from_prisma(url: str) -> str:
     """A postgres:// URL as Prisma Client reads it, as a URL libpq accepts.
 
     ``schema=app`` is the search_path Prisma gives its sessions: pgtune's
-    session gets it too (``options=-c search_path=…``), so unqualified names
+    session gets it too once connected (``_schema_path``), so unqualified names
     resolve as the application's do. Pool settings are dropped.
     ``pgbouncer=true`` is refused: a transaction pooler hands each statement
     to any server session, and pgtune's hypothetical indexes and session
@@ -73,14 +73,22 @@ def from_prisma(url: str) -> str:
         raise InputError(f"the URL's {', '.join(refused)} (Prisma's TLS parameters) have no libpq equivalent: "
                          "give sslmode, sslrootcert, sslcert and sslkey instead")
     kept = [(k, v) for k, v in pairs if k not in PRISMA_POOL and k not in ("schema", "pgbouncer")]
-    schema = next((v for k, v in pairs if k == "schema" and v), None)
-    if schema is not None:
-        # libpq's options: a backslash escapes a space or a backslash; the value is a quoted identifier.
-        ident = '"' + schema.replace('"', '""') + '"'
-        option = "-c search_path=" + ident.replace("\\", "\\\\").replace(" ", "\\ ")
-        merged = [v for k, v in kept if k == "options"]
-        kept = [(k, v) for k, v in kept if k != "options"] + [("options", " ".join([*merged, option]))]
     return urlunsplit(parts._replace(query=urlencode(kept, quote_via=quote)))
+
+
+def _schema_path(conn: psycopg.Connection[Any], dsn: str) -> None:
+    """The URL's ``?schema=`` becomes the session's search_path, set once connected.
+
+    Not a startup ``options=-c search_path=…``: PgBouncer refuses that startup
+    parameter ("unsupported startup parameter: options") or, configured with
+    ``ignore_startup_parameters = options`` as its docs suggest for such clients,
+    drops it without a word, and the application's unqualified names then resolved
+    nowhere (u9, session pooling: suggest --queries found "no known table").
+    """
+    schema = url_schema(dsn)
+    if schema is not None:
+        ident = '"' + schema.replace('"', '""') + '"'
+        conn.execute("SELECT /* pgtune */ pg_catalog.set_config('search_path', %s, false)", (ident,))
 
 
 def _known(names: set[str]) -> None:
@@ -181,6 +189,7 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
         ) from None
     try:
         refuse_transaction_pooler(conn, conninfo, connect_timeout)
+        _schema_path(conn, resolve_dsn(dsn))
         force_session_settings(conn)
         _warn_schema(conn, resolve_dsn(dsn))
     except psycopg.Error as exc:

@@ -45,7 +45,7 @@ pytestmark = pytest.mark.skipif(PGBOUNCER is None, reason="no pgbouncer binary o
 class Bouncer:
     """One PgBouncer in ``mode`` in front of database ``dsn``, reached as postgresql://user@127.0.0.1:port/app."""
 
-    def __init__(self, dsn: str, mode: str) -> None:
+    def __init__(self, dsn: str, mode: str, ignore: str = "extra_float_digits,options") -> None:
         params = conninfo_to_dict(dsn)
         self.user = str(params.get("user") or os.environ.get("USER") or "postgres")
         self.dir = Path(tempfile.mkdtemp(prefix="pgtune-bouncer-"))
@@ -56,7 +56,7 @@ class Bouncer:
             f"[databases]\napp = {target}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {self.port}\n"
             f"unix_socket_dir =\nauth_type = trust\nauth_file = {self.dir}/users.txt\npool_mode = {mode}\n"
             f"default_pool_size = 4\nlogfile = {self.dir}/pgbouncer.log\npidfile = {self.dir}/pgbouncer.pid\n"
-            "ignore_startup_parameters = extra_float_digits,options\n")
+            f"ignore_startup_parameters = {ignore}\n")
         as_root = os.geteuid() == 0      # PgBouncer will not run as root
         if as_root:
             shutil.chown(self.dir, "postgres", "postgres")
@@ -101,6 +101,7 @@ def bouncers(db: str) -> Iterator[dict[str, Bouncer]]:
     try:
         for mode in ("transaction", "session"):
             started[mode] = Bouncer(db, mode)
+        started["strict"] = Bouncer(db, "session", ignore="extra_float_digits")   # refuses options=
         yield started
     finally:
         for b in started.values():
@@ -153,3 +154,21 @@ def test_session_pooler_is_safe_and_applies(db: str, conn: psycopg.Connection[An
     assert _indexes_and_locks(conn) == (indexes + 1, 0)
     assert conn.execute("SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = '\"order\"'::regclass"
                         ).fetchone() == (True,)
+
+
+def test_prisma_schema_reaches_the_session_through_a_session_pooler(
+        conn: psycopg.Connection[Any], bouncers: dict[str, Bouncer]) -> None:
+    """?schema= was sent as the startup parameter options=-c search_path=…: a PgBouncer that ignores it (its
+    docs' advice for clients sending it) dropped it silently, unqualified names resolved nowhere ("references
+    no known table"); one that does not ignore it refused the connection."""
+    conn.execute('CREATE SCHEMA "Shop Data"')
+    conn.execute('CREATE TABLE "Shop Data".items (id int PRIMARY KEY, sku text NOT NULL)')
+    conn.execute('INSERT INTO "Shop Data".items SELECT g, \'s\' || g FROM generate_series(1, 20000) g')
+    conn.execute('ANALYZE "Shop Data".items')
+    for name in ("session", "strict"):
+        url = bouncers[name].url + "?schema=Shop%20Data&connection_limit=5"
+        out = CliRunner().invoke(cli, ["suggest", "--format", "json", "--min-rows", "0", "--no-constraints",
+                                       "--queries", "-"], env={"DATABASE_URL": url},
+                                 input="SELECT id FROM items WHERE sku = 's77';")
+        assert out.exit_code == 0, (name, out.stderr)
+        assert '"table": "items"' in out.stdout and '"schema": "Shop Data"' in out.stdout, (name, out.stdout)
