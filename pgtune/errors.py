@@ -1,7 +1,7 @@
 """Errors raised by the pgtune library.
 
 The library never prints or exits; the CLI maps these classes to one-line
-messages and exit codes (1: a check failed, 2: usage or connection error).
+messages and exit codes (1: a check failed, 2: usage or connection error, 130: interrupted).
 """
 
 from __future__ import annotations
@@ -67,9 +67,12 @@ class ReadOnlyServer(PgtuneError):
 
 
 class Interrupted(PgtuneError):
-    """The user interrupted a run (Ctrl-C); what was half done has been cleaned up."""
+    """The user interrupted a run (Ctrl-C); what was half done has been cleaned up.
 
-    exit_code = 1
+    130 (128 + SIGINT), as a shell reports a command Ctrl-C stopped: a script
+    must not read an interruption as "a check failed" (1)."""
+
+    exit_code = 130
 
 
 class DatabaseError(PgtuneError):

@@ -3,7 +3,7 @@
 Each command parses options, makes one library call (pgtune.api) and renders
 the result; each lives in a module of its own with its rendering, and what
 they share (errors, option groups) is in shell.
-Exit codes: 0 ok, 1 a check failed, 2 usage or connection error.
+Exit codes: 0 ok, 1 a check failed, 2 usage or connection error, 130 interrupted.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A command parses options, makes one library call (pgtune.api) and renders the
 result; what two commands mean alike is declared here once.
-Exit codes: 0 ok, 1 a check failed, 2 usage or connection error.
+Exit codes: 0 ok, 1 a check failed, 2 usage or connection error, 130 interrupted.
 """
 
 from __future__ import annotations
