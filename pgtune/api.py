@@ -121,6 +121,10 @@ class Suggestion:
     directory: Path | None = None
     prisma: PrismaAdvice | None = None
 
+    def without_values(self) -> int:
+        """Targets of the migration pgtune could not time for want of a ``$n`` value (verify cannot either)."""
+        return sum(baseline.lacks_values(t) for t in self.migration.targets) if self.migration else 0
+
     def as_dict(self) -> dict[str, Any]:
         return {**self.indexes.as_dict(), **self.constraints.as_dict(),
                 "prisma": self.prisma.as_dict() if self.prisma is not None else None}

@@ -135,6 +135,14 @@ def _alone(conn: psycopg.Connection[Any], query: str, s: Scenario, timeout_ms: i
         return None
 
 
+NO_VALUE = "parameterized: no value for"    # a target's baseline_note when no scenario gives every $n a value
+
+
+def lacks_values(t: Target) -> bool:
+    """``t`` was not timed at emit because pgtune saw no value for one of its ``$n`` (verify will not time it)."""
+    return t.baseline_note.startswith(NO_VALUE)
+
+
 class Measurement(StrEnum):
     """Whether a target was timed, and if not which kind of reason: decided where the reason arises."""
 
@@ -191,8 +199,7 @@ def time_target(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bo
     if not runnable:
         main = custom[0].values if custom else {}
         missing = [f"${n}" for n in range(1, nparams + 1) if f"${n}" not in main]
-        return None, Untimed(Measurement.NOT_EXECUTED, f"parameterized: no value for {', '.join(missing)} "
-                                                       "to run it with")
+        return None, Untimed(Measurement.NOT_EXECUTED, f"{NO_VALUE} {', '.join(missing)} to run it with")
     done: list[tuple[Scenario, Timing]] = []
     refused: str | None = None
     for s in runnable:

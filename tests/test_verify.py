@@ -745,3 +745,23 @@ def test_a_cost_risen_with_the_row_estimates_is_not_a_regression(conn: psycopg.C
     dearer = next(t for t in verify(conn, tmp_path / "mig").targets if '"order"' in t.query)
     assert not dearer.estimates_moved
     assert not dearer.ok and dearer.problem.startswith("regression: cost ")
+
+
+def test_emit_says_which_targets_cannot_be_timed_for_want_of_values(db: str, conn: psycopg.Connection[Any],
+                                                                    tmp_path: Path) -> None:
+    """u6: told only after deploy, by verify --measure, that the $n targets with no value seen are not timed."""
+    from .helpers import shop
+
+    shop(conn)
+    queries = tmp_path / "q.sql"
+    # LIMIT $3 and $2 * 2: no column's sample gives them a value.
+    queries.write_text('SELECT id, total FROM "order" WHERE "userId" = $1 AND total > $2 * 2 '
+                       'ORDER BY "createdAt" LIMIT $3;\n')
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(queries), "--emit", str(tmp_path / "m"),
+                                   "--no-constraints"])
+    assert out.exit_code == 0, out.output
+    m = plan.load(tmp_path / "m")
+    untimed = [t for t in m.targets if baseline.lacks_values(t)]
+    assert untimed, [(t.baseline_note, t.baseline_how, t.values, t.scenarios) for t in m.targets]
+    assert f"note: {len(untimed)} of {len(m.targets)} targets have a $n parameter pgtune saw no value for" \
+        in out.stderr, out.stderr

@@ -170,6 +170,12 @@ def _say_written(result: api.Suggestion, layout: str) -> None:
     if result.migration is None:
         return
     click.echo(wrote(result.migration.id, len(result.migration.phases), result.directory, layout), err=True)
+    missing = result.without_values()
+    if missing:
+        # u6: told only at verify --measure, after deploy, that these could not be timed.
+        click.echo(f"note: {missing} of {len(result.migration.targets)} targets have a $n parameter pgtune saw no "
+                   "value for (pg_qualstats kept none): they are not timed, and verify --measure judges them by "
+                   "plan and cost only (docs/values.md)", err=True)
     if layout == Layout.PRISMA:
         click.echo("prisma: a failed concurrent build leaves its migration failed: drop the INVALID index, "
                    "then `npx prisma migrate resolve --rolled-back <folder>` (see the file's comments)", err=True)
