@@ -198,10 +198,10 @@ def _qualstats_fill(conn: psycopg.Connection[Any], caps: Capabilities) -> Capabi
     """How full pg_qualstats' table is (unchanged when the role may not read it)."""
     schemas = {}
     for ext in ("pg_qualstats", "pg_stat_statements"):
-        found = conn.execute(catalog_sql.load("extension_schema"), {"name": ext}).fetchone()
+        found = catalog_sql.extension_schema(conn, ext)
         if found is None:
             return caps
-        schemas[ext] = found[0]
+        schemas[ext] = found
     query = catalog_sql.compose(
         "qualstats_fill", qualstats=sql.Identifier(schemas["pg_qualstats"], "pg_qualstats"),
         statements=sql.Identifier(schemas["pg_stat_statements"], "pg_stat_statements"))

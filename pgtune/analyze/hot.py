@@ -184,14 +184,14 @@ def read(conn: psycopg.Connection[Any], catalog: Catalog, roles: Roles | None = 
          database: str | None = None) -> HotWrites:
     """The UPDATE statements of pg_stat_statements (through each role's search_path) and the tables' HOT counters."""
     out = HotWrites(catalog, server_version=conn.info.server_version)
-    found = conn.execute(catalog_sql.load("extension_schema"), {"name": "pg_stat_statements"}).fetchone()
+    found = catalog_sql.extension_schema(conn, "pg_stat_statements")
     with conn.cursor(row_factory=dict_row) as cur:
         rows = []
         if found is not None:
             try:
                 with conn.transaction():
                     cur.execute(catalog_sql.compose("update_statements",
-                        statements=sql.Identifier(found[0], "pg_stat_statements")),
+                        statements=sql.Identifier(found, "pg_stat_statements")),
                         {"database": database, "limit": MAX_UPDATES})
                     rows = cur.fetchall()
             except psycopg.Error as exc:

@@ -181,8 +181,7 @@ def options(raw: list[str]) -> dict[str, str]:
 
 def statements_schema(conn: psycopg.Connection[Any]) -> str | None:
     """The schema pg_stat_statements is installed in here (``extensions`` on Supabase), or None."""
-    found = conn.execute(catalog_sql.load("extension_schema"), {"name": "pg_stat_statements"}).fetchone()
-    return str(found[0]) if found else None
+    return catalog_sql.extension_schema(conn, "pg_stat_statements")
 
 
 def _composed(name: str, schema: str) -> sql.Composed:
