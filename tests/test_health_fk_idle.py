@@ -102,3 +102,14 @@ def test_emit_builds_nothing_for_an_idle_key(db: str, conn: psycopg.Connection[A
     assert doc["migration"]["phases"] == [], doc["migration"]
     assert doc["migration"]["left_out"] == ["foreign-key-without-index on responses: no index built, none needed "
                                             "now (responses_teamId_fkey)"], doc["migration"]
+
+
+def test_rows_written_before_a_statistics_reset_are_still_rows(conn: psycopg.Connection[Any]) -> None:
+    """r7: after pg_stat_reset() (or a crash restart) the parent's write counters read 0 while its rows are there;
+    with reltuples still 0 from an ANALYZE of the empty table, it was called empty."""
+    conn.execute(SCHEMA)
+    _run(conn, "INSERT INTO teams SELECT g, 't' || g FROM generate_series(1, 50) g")
+    conn.execute("SELECT pg_stat_reset()")
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    f = _finding(conn)
+    assert f.severity != Severity.INFO and f.fix, f

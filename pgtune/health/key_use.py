@@ -44,6 +44,8 @@ class KeyUse:
     deleted: set[TableKey] = field(default_factory=set)                 # tables a workload DELETE names
     updates: dict[TableKey, list[hot.UpdateStatement]] = field(default_factory=dict)
     statements: int = 0                                                 # the workload statements read
+    # Tables analyzed empty, with no write counted, that hold pages now (rows written before a statistics reset).
+    not_empty: set[TableKey] = field(default_factory=set)
 
     def idle(self, fk: ForeignKey, catalog: Catalog, min_window_s: float) -> str | None:
         """Why an index on ``fk`` would serve nothing now, or None when it would (or that cannot be told)."""
@@ -53,7 +55,7 @@ class KeyUse:
             return None
         # Analyzed with no row, and no row written since: a count of 0 is stale once rows come in under the
         # autoanalyze threshold (on PostgreSQL 13 it also means never analyzed).
-        empty = parent.reltuples == 0 and parent.writes == 0
+        empty = parent.reltuples == 0 and parent.writes == 0 and parent.key not in self.not_empty
         if parent.deletes or parent.key in self.deleted:
             return None
         if self.window_s < min_window_s and not empty:
@@ -90,9 +92,19 @@ def read(conn: psycopg.Connection[Any], catalog: Catalog) -> KeyUse | str:
         return writes.missing
     out.updates = writes.updates
     out.statements = len(statements)
+    out.not_empty = _with_pages(conn, [t.key for t in catalog.tables.values() if t.reltuples == 0 and t.writes == 0])
     for st in statements:
         _take(out, st, catalog, roles.view(st.userid))
     return out
+
+
+def _with_pages(conn: psycopg.Connection[Any], keys: list[TableKey]) -> set[TableKey]:
+    """Those of ``keys`` that hold a page now: reltuples and the write counters say nothing after a reset."""
+    if not keys:
+        return set()
+    rows = conn.execute(catalog_sql.load("health_heap_pages"),
+                        {"schemas": [k[0] for k in keys], "tables": [k[1] for k in keys]}).fetchall()
+    return {(str(r[0]), str(r[1])) for r in rows if r[2]}
 
 
 def _take(out: KeyUse, st: Statement, catalog: Catalog, view: RoleView) -> None:
