@@ -23,7 +23,7 @@ from .baseline import Measurement
 from .baseline_pace import paced
 from .baseline_warm import warm_predictions
 from .capabilities import Capabilities, probe
-from .capture import Catalog, Statement, read_catalog
+from .capture import Catalog, Statement, TableKey, read_catalog
 from .config import ConfigOptions, ConfigReport, Profile, ProfileConfig, Snapshot, Storage, compute_profile
 from .config import migration as config_migration
 from .config import run as run_config
@@ -120,6 +120,8 @@ class Suggestion:
     migration: Migration | None = None
     directory: Path | None = None
     prisma: PrismaAdvice | None = None
+    # The tables among the proposals' that are partitioned: no one CREATE INDEX CONCURRENTLY builds their index.
+    partitioned: set[TableKey] = field(default_factory=set)
 
     def without_values(self) -> int:
         """Targets of the migration pgtune could not time for want of a ``$n`` value (verify cannot either)."""
@@ -167,7 +169,9 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
         checks = (propose(conn, ConstraintOptions(timeout_ms=opts.constraint_timeout_ms, exclude=opts.indexes.exclude,
                                                   min_rows=opts.indexes.min_rows, prisma=prisma is not None),
                           say, catalog=snap.catalog) if opts.constraints else ConstraintAdvice())
-        result = Suggestion(advice, checks)
+        result = Suggestion(advice, checks, partitioned={
+            key for ix in advice.indexes for key in [(ix.schema, ix.table)]
+            if (table := snap.catalog.tables.get(key)) is not None and table.partitioned})
         if emit is not None:
             result.migration, result.directory = emit_migration(conn, result, emit, progress=say, catalog=snap.catalog)
     if prisma is not None and schema is not None:

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-import psycopg
 from tabulate import tabulate
 
-from .. import api, catalog_sql, ddl
+from .. import api, ddl
 from .._text import one_line
 from ..analyze import Advice, CurvePoint, Options, SizeBasis, SkipKind
 from ..capture import WorkloadFilter
@@ -157,12 +156,11 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
             connections((trial_dsn,) if trial_dsn else ()) as trials:
         result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
                              prisma=prisma, role=as_role, trial=trials[0] if trials else None)
-        partitioned = _partitioned(conn, result.indexes)
     _say_written(result, layout)
     if fmt == Format.JSON:
         emit_json(result.as_dict())
     else:
-        render(result, left_out=result.migration is not None and not with_constraints, partitioned=partitioned)
+        render(result, left_out=result.migration is not None and not with_constraints)
 
 
 def _say_written(result: api.Suggestion, layout: str) -> None:
@@ -181,20 +179,9 @@ def _say_written(result: api.Suggestion, layout: str) -> None:
                    "then `npx prisma migrate resolve --rolled-back <folder>` (see the file's comments)", err=True)
 
 
-def _partitioned(conn: psycopg.Connection[Any], advice: Advice) -> set[tuple[str, str]]:
-    """The partitioned tables among those an index is proposed on."""
-    keys = sorted({(ix.schema, ix.table) for ix in advice.indexes})
-    if not keys:
-        return set()
-    rows = conn.execute(catalog_sql.load("partitioned_tables"),
-                        {"schemas": [k[0] for k in keys], "tables": [k[1] for k in keys]}).fetchall()
-    return {(str(r[0]), str(r[1])) for r in rows}
-
-
-def render(result: api.Suggestion, left_out: bool, partitioned: set[tuple[str, str]] | None = None) -> None:
-    """The indexes, the CHECK constraints (``left_out``: a migration was written without them), Prisma's lines;
-    ``partitioned``: the tables whose index is not one CREATE INDEX CONCURRENTLY (refused there)."""
-    _print_advice(result.indexes, partitioned or set())
+def render(result: api.Suggestion, left_out: bool) -> None:
+    """The indexes, the CHECK constraints (``left_out``: a migration was written without them), Prisma's lines."""
+    _print_advice(result.indexes, result.partitioned)
     _print_constraints(result.constraints, left_out=left_out)
     if result.prisma is not None:
         render_prisma(result.prisma)
@@ -332,7 +319,7 @@ def _print_advice(advice: Advice, partitioned: set[tuple[str, str]]) -> None:
             click.echo(f"  {one_line(sk.query, 50)}: {one_line(sk.reason, 100)} ({sk.total_ms:,.0f} ms)")
 
 
-def _print_notes(advice: Any) -> None:
+def _print_notes(advice: Advice) -> None:
     """Each statement's notes, one line per distinct note with the queryids it is about: a role's row security
     note was printed once per statement of the role (u6: 11 near-identical lines)."""
     about: dict[str, list[str]] = {}
