@@ -198,8 +198,8 @@ def flushed(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SELECT 1")
 
 
-@pytest.mark.needs_hypopg
-def test_a_range_on_an_append_only_column_gets_a_brin_costed_by_hypopg(conn: psycopg.Connection[Any]) -> None:
+def _week_on_events(conn: psycopg.Connection[Any]) -> Advice:
+    """The events table appended to in time order, and a week's range read of it, extended beyond the b-tree."""
     conn.execute(EVENTS)
     flushed(conn)          # "appended to" is read from pg_stat_user_tables
     statements = [AnalyzedStatement(1, WEEK, 100, 20.0, cost_before=3000.0,
@@ -209,6 +209,12 @@ def test_a_range_on_an_append_only_column_gets_a_brin_costed_by_hypopg(conn: psy
                   say=lambda _m: None)
     assert [(ix.columns, str(ix.method), ix.costed_by) for ix in advice.indexes] == [
         (["createdAt"], "brin", "hypopg")], advice.hints
+    return advice
+
+
+@pytest.mark.needs_hypopg
+def test_a_range_on_an_append_only_column_gets_a_brin_costed_by_hypopg(conn: psycopg.Connection[Any]) -> None:
+    advice = _week_on_events(conn)
     ix = advice.indexes[0]
     assert "correlation +1.00" in ix.reason and ix.forecast_bytes is not None and ix.forecast_bytes < 100_000
     # Shuffled rows: the column no longer follows the physical order, no BRIN.
@@ -426,12 +432,4 @@ def test_a_brin_is_costed_with_hypopg_in_a_schema_off_the_search_path(conn: psyc
     """HypoPG in its own schema (``extensions`` on Supabase), which pgtune's search_path leaves out: its calls
     name the schema (r7: beyond's were unqualified, so every BRIN was 'not costed')."""
     conn.execute("CREATE SCHEMA ext; CREATE EXTENSION hypopg SCHEMA ext")
-    conn.execute(EVENTS)
-    flushed(conn)
-    statements = [AnalyzedStatement(1, WEEK, 100, 20.0, cost_before=3000.0,
-                                    values={"$1": "2026-01-03", "$2": "2026-01-05"})]
-    advice = Advice(Method.HYPOPG, statements=statements)
-    beyond.extend(conn, read_catalog(conn), advice, trial=None, use_hypopg=True, writes=None, write_scale=0.0,
-                  say=lambda _m: None)
-    assert [(ix.columns, str(ix.method), ix.costed_by) for ix in advice.indexes] == [
-        (["createdAt"], "brin", "hypopg")], advice.hints
+    _week_on_events(conn)
