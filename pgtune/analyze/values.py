@@ -57,7 +57,6 @@ MIN_WINDOW_SECONDS = 60
 ARRAY_VALUES = 3           # an array for = ANY($n) holds this many typical values
 WHOLE_SCAN = 0.9           # a filter evaluated on this share of the rows read the whole table
 COVERED = 0.95             # a share names a value only when the common values hold this much of the column
-
 SCENARIOS = 3             # at most this many value scenarios from pg_qualstats' constants
 
 
@@ -428,8 +427,9 @@ def _value(use: ParamUse, catalog: Catalog) -> str | None:
     if use.op in ("=", "<>"):
         if use.array:
             return _array(_typical(st, ARRAY_VALUES))
-        typical = _typical(st, 1)
-        return typical[0] if typical else None
+        # The k-th $n of [NOT] IN ($a, $b): the k-th value from the middle; NOT IN (2, 5) is no NOT IN (2, 2) (u8)
+        pool = st.histogram_bounds or st.most_common_vals
+        return pool[(len(pool) // 2 + use.position) % len(pool)] if pool else None
     if use.op in ("~~", "~~*", "!~~", "!~~*"):
         typical = _typical(st, 1)
         if not typical:
