@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import select
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import errors as pgerrors
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.rows import dict_row
 
 from . import catalog_sql
@@ -209,6 +211,59 @@ def _server_pid(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
+# How long the pooler probe's second connection waits for a server session. A session pooler whose pool
+# is full (the first connection took the last one) makes it wait for query_wait_timeout (PgBouncer: 120 s)
+# and then fail; a transaction pooler hands it the first connection's session, idle again, at once.
+PROBE_WAIT = 5.0
+
+
+def _probe_pid(probe: psycopg.Connection[Any], wait: float) -> int | None:
+    """The probe's server pid, or None when the pooler gives it no server session within ``wait`` seconds."""
+    pg = probe.pgconn
+    pg.send_query(BACKEND_PID.encode())
+    deadline = time.monotonic() + wait
+    while True:
+        pg.consume_input()
+        if not pg.is_busy():
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        select.select([pg.socket], [], [], left)
+    result, pid = pg.get_result(), None
+    while result is not None:
+        if result.status == ExecStatus.TUPLES_OK and pid is None:
+            value = result.get_value(0, 0)
+            pid = int(value) if value is not None else None
+        elif result.status == ExecStatus.FATAL_ERROR:
+            raise psycopg.OperationalError((result.error_message or b"").decode(errors="replace").strip())
+        result = pg.get_result()
+    return pid
+
+
+# Rounds of the probe: under the application's load a transaction pooler may give the probe another
+# session and the first connection its own back, by chance (1 run in 6 with one round, PgBouncer, 4 clients).
+PROBE_ROUNDS = 5
+
+
+def _shared_or_moved(conn: psycopg.Connection[Any], probe: psycopg.Connection[Any], first: int) -> str | None:
+    """Why ``conn`` (on server session ``first``) is behind a transaction pooler, or None when nothing shows it.
+
+    The two connections ask in turn, up to PROBE_ROUNDS times each: a session pooler
+    answers ``first`` to ``conn`` and another pid to the probe every time.
+    """
+    for _ in range(PROBE_ROUNDS):
+        other = _probe_pid(probe, PROBE_WAIT)
+        if other == first:
+            return f"two pgtune connections ran on one server session (pid {first})"
+        again = _server_pid(conn)
+        if again != first:
+            return f"its server session changed between two statements (pid {first}, then {again})"
+        if other is None:
+            return None         # no session for the probe in PROBE_WAIT: a full pool, which a session pooler has
+    return None
+
+
 def refuse_transaction_pooler(conn: psycopg.Connection[Any], conninfo: str, connect_timeout: int = 10) -> None:
     """Stop when ``conn`` reaches PostgreSQL through a transaction (or statement) pooler.
 
@@ -224,22 +279,23 @@ def refuse_transaction_pooler(conn: psycopg.Connection[Any], conninfo: str, conn
     whether it lands on the first one's server session (it does through a
     transaction pooler: the session is free again once a transaction ends), and the
     first asks again whether its session stayed. Session pooling keeps one server
-    session per client for its life, and passes.
+    session per client for its life, and passes; with its pool full the probe gets
+    no session within PROBE_WAIT and only the second question decides.
     """
     first = _server_pid(conn)
     if first == conn.info.backend_pid:
         return
     try:
-        with psycopg.connect(conninfo, autocommit=True, connect_timeout=connect_timeout,
-                             application_name=APPLICATION_NAME) as probe:
-            other = _server_pid(probe)
+        probe = psycopg.connect(conninfo, autocommit=True, connect_timeout=connect_timeout,
+                                application_name=APPLICATION_NAME)
+        try:
+            shared = _shared_or_moved(conn, probe, first)
+        finally:
+            probe.close()       # not __exit__: its commit would send behind a query still waiting
     except psycopg.Error as exc:
         raise ConnectionFailed(f"cannot open a second connection to {describe(conninfo)} (pgtune checks whether "
                                f"it is a transaction pooler): {redact(error_text(exc), conninfo)}") from None
-    again = _server_pid(conn)
-    if other == first or again != first:
-        shared = (f"two pgtune connections ran on one server session (pid {first})" if other == first
-                  else f"its server session changed between two statements (pid {first}, then {again})")
+    if shared is not None:
         raise ConnectionFailed(
             f"{describe(conninfo)} is a transaction pooler (PgBouncer, Supavisor, Neon's -pooler host): {shared}, "
             "and pgtune's hypothetical indexes, lock_timeout, advisory lock and CREATE INDEX CONCURRENTLY need one "

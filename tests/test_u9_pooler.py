@@ -55,7 +55,8 @@ class Bouncer:
         (self.dir / "pgbouncer.ini").write_text(
             f"[databases]\napp = {target}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {self.port}\n"
             f"unix_socket_dir =\nauth_type = trust\nauth_file = {self.dir}/users.txt\npool_mode = {mode}\n"
-            f"default_pool_size = 4\nlogfile = {self.dir}/pgbouncer.log\npidfile = {self.dir}/pgbouncer.pid\n"
+            f"default_pool_size = 4\nquery_wait_timeout = 20\nlogfile = {self.dir}/pgbouncer.log\n"
+            f"pidfile = {self.dir}/pgbouncer.pid\n"
             f"ignore_startup_parameters = {ignore}\n")
         as_root = os.geteuid() == 0      # PgBouncer will not run as root
         if as_root:
@@ -172,3 +173,23 @@ def test_prisma_schema_reaches_the_session_through_a_session_pooler(
                                  input="SELECT id FROM items WHERE sku = 's77';")
         assert out.exit_code == 0, (name, out.stderr)
         assert '"table": "items"' in out.stdout and '"schema": "Shop Data"' in out.stdout, (name, out.stdout)
+
+
+def test_a_full_session_pool_is_not_refused(db: str, bouncers: dict[str, Bouncer]) -> None:
+    """The probe's second connection waited for a server session the full pool never freed: PgBouncer's
+    query_wait_timeout (120 s by default, 20 here) and then a refusal of a safe session pooler."""
+    pooled = bouncers["session"]
+    held = [psycopg.connect(f"host=127.0.0.1 port={pooled.port} user={pooled.user} dbname=app", autocommit=True)
+            for _ in range(3)]                  # with pgtune's own session: the pool's 4
+    try:
+        for c in held:
+            c.execute("SELECT 1")
+        started = time.monotonic()
+        result = CliRunner().invoke(cli, ["check"], env={"DATABASE_URL": pooled.url})
+        took = time.monotonic() - started
+    finally:
+        for c in held:
+            c.close()
+    assert result.exit_code in (0, 1), result.stderr
+    assert "transaction pooler" not in result.stderr and "second connection" not in result.stderr
+    assert took < 15, took
