@@ -33,7 +33,7 @@ from ..snapshot import Snapshot
 from ..sqltext import StatementKind
 from . import extensions, hot, hot_charge
 from .extended_stats import Planned, planned
-from .kinds import TRIGRAM, KindCandidate, candidates, run_time_config
+from .kinds import TRIGRAM, KindCandidate, candidates, run_time_config, terms
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
 from .sample_cost import RUNS, IndexBuild, on_sample, race
 from .trial import CostMethod, TrialCost, TrialFailed, on_clone
@@ -69,10 +69,11 @@ def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
     """Add the GIN and BRIN indexes the planner shows are worth it to ``advice`` (indexes, extensions, hints)."""
     statements = planned(advice.statements)
     need = extensions.read(conn, [TRIGRAM])[TRIGRAM]
-    found = [c for c in candidates(catalog, statements, need.schema if need.available else None)
+    each = terms(catalog, statements)
+    found = [c for c in candidates(catalog, statements, need.schema if need.available else None, each)
              if not _exists(catalog, c)]
     row = conn.execute("SELECT /* pgtune */ pg_catalog.current_setting('default_text_search_config')").fetchone()
-    advice.hints.extend(run_time_config(catalog, statements, str(row[0]) if row else None))
+    advice.hints.extend(run_time_config(catalog, statements, str(row[0]) if row else None, each))
     for cand in found:
         # A statement a proposed b-tree serves is a BRIN's only in place of that b-tree (_instead).
         btree = _replaceable(advice, cand)
