@@ -553,12 +553,22 @@ class BuiltCost(SetCost):
             self.conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier("public", name)))
 
 
+def pgtune_within(report: dict[str, Any], mb: float, basis: str) -> dict[str, Any] | None:
+    """pgtune's answer to compare with the bound at ``mb``: its cheapest budget run whose set's size
+    (``basis``: hypopg_mb or real_mb) fits, with its what-if cost for HypoPG sizes and built cost on disk."""
+    key = "relative_cost_hypothetical" if basis == "hypopg_mb" else "relative_cost_real"
+    fit = [b for b in report["budgets"] if b[basis] <= mb]
+    return min(fit, key=lambda b: b[key]) if fit else None
+
+
 def bounds(conn: psycopg.Connection[Any], report: dict[str, Any], every: dict[str, Any], base: float,
-           pairs: bool, slack: float, wide: bool) -> None:
+           pairs: bool, slack: float, wide: bool, at: float | None = None) -> None:
     """What the best set of the pool reaches at the issue's three budgets, beside pgtune's answer.
 
-    With ``wide``, a local search then starts from each HypoPG-MB answer over
-    a far larger pool (``wide_pool``), too large to search exhaustively.
+    With ``at``, one budget instead, searched twice: in HypoPG-MB and in MB on
+    disk (the pool built). With ``wide``, a local search then starts from each
+    HypoPG-MB answer over a far larger pool (``wide_pool``), too large to search
+    exhaustively.
     """
     pool = bound_pool(conn, every, pairs)
     rows: list[list[Any]] = []
@@ -566,7 +576,13 @@ def bounds(conn: psycopg.Connection[Any], report: dict[str, Any], every: dict[st
     climbs: list[list[Any]] = []
     extended = wide_pool(pool) if wide else pool
     hypothetical = WhatIfCost(conn, extended, base)
-    for mb, ours in ((500, report["peers"][0]), (1000, report["peers"][1])):
+    if at is None:
+        against = [(500.0, report["peers"][0]), (1000.0, report["peers"][1])]
+    else:
+        theirs = pgtune_within(report, at, "hypopg_mb")
+        against = [(at, {"relative_cost": theirs["relative_cost_hypothetical"], "hypopg_mb": theirs["hypopg_mb"]}
+                     if theirs else {"relative_cost": 1.0, "hypopg_mb": 0.0})]
+    for mb, ours in against:
         started = time.monotonic()
         # The pairs only at 500 MB: at 1000 the search over them did not end within 30 minutes here.
         sizes = {n: v for n, v in hypothetical.sizes.items()
@@ -594,17 +610,18 @@ def bounds(conn: psycopg.Connection[Any], report: dict[str, Any], every: dict[st
     hypothetical.close()
     real_pool = {n: ix for n, ix in pool.items() if not n.startswith("bound_pair_")}   # pairs: GBs on disk
     built = BuiltCost(conn, real_pool, base)
+    on_disk = 400.0 if at is None else at
     try:
         started = time.monotonic()
-        print(f"  bound: 400 MB on disk over {len(real_pool)} built indexes", file=sys.stderr)
-        found = best_within(built.sizes, 400, built, slack=slack)
-        ours = [b for b in report["budgets"] if b["real_mb"] <= 400]
-        best_ours = min(ours, key=lambda b: b["relative_cost_real"]) if ours else None
-        out.append({"budget_mb": 400, "size_basis": "built", "pool": len(real_pool),
+        print(f"  bound: {on_disk:g} MB on disk over {len(real_pool)} built indexes", file=sys.stderr)
+        found = best_within(built.sizes, on_disk, built, slack=slack)
+        best_ours = pgtune_within(report, on_disk, "real_mb")
+        out.append({"budget_mb": on_disk, "size_basis": "built", "pool": len(real_pool),
                     "relative_cost": found.best_cost, "mb": found.best_size,
                     "indexes": sorted(real_pool[n].label for n in found.best),
                     "sets_costed": found.nodes, "fuzz": found.violations, "worst_fuzz": found.worst})
-        rows.append(["400 (on disk, built)", len(real_pool), f"{found.best_cost:.1%} at {found.best_size:.0f} MB",
+        rows.append([f"{on_disk:g} (on disk, built)", len(real_pool),
+                     f"{found.best_cost:.1%} at {found.best_size:.0f} MB",
                      f"{best_ours['relative_cost_real']:.1%} at {best_ours['real_mb']:.0f} MB" if best_ours else "-",
                      found.nodes, f"{found.violations} (≤{found.worst:.2%})", f"{time.monotonic() - started:.0f}s"])
     finally:
@@ -733,6 +750,37 @@ def peers_near(mb: float) -> str:
     return "; ".join(f"{n} {c:.1%} at {m} MB" for n, c, m in near) or "-"
 
 
+def published(conn: psycopg.Connection[Any], report: dict[str, Any], every: dict[str, Any], base: float,
+              largest: float) -> None:
+    """pgtune at the published algorithms' budgets (500, 1000, 1500 HypoPG-MB), what-if and built; the
+    figures go to ``report["peers"]`` and the largest budget's indexes to ``every``."""
+    built: dict[str, Any] = {}
+    # The peers' budgets were counted in what-if (HypoPG-style) sizes: the same basis here.
+    result, _seconds = advise(conn, largest, SizeBasis.HYPOPG)
+    curve = result.indexes.curve
+    print("\nBeside the published algorithms (same protocol; MB as HypoPG estimates them):\n")
+    peer_rows = []
+    # Advised on the bare database, like the budgets above: built indexes would change the advice.
+    peer_sets = {mb: advise(conn, mb, SizeBasis.HYPOPG)[0].indexes.indexes for mb in (500, 1000, 1500)}
+    for mb in (500, 1000, 1500):
+        fit = [p for p in curve if p.hypopg_bytes <= mb * 1048576]
+        point = fit[-1]
+        share = point.cost / curve[0].cost
+        # The same set built for real: what the planner makes of real indexes, HypoPG aside.
+        build(conn, peer_sets[mb], built)
+        real, failed = planned_cost(conn)
+        report["peers"].append({"budget_mb": mb, "relative_cost": share,
+                                "hypopg_mb": point.hypopg_bytes / 1048576, "relative_cost_built": real / base,
+                                "real_mb": sum(real_size(conn, n) for n in built) / 1048576,
+                                "failed": failed})
+        peer_rows.append([f"{mb}", f"{share:.1%} at {point.hypopg_bytes / 1048576:.0f} MB",
+                          f"{real / base:.1%}", peers_near(mb)])
+    build(conn, [], built)
+    print(tabulate(peer_rows, headers=["budget", "pgtune (what-if)", "same set built", "published"],
+                   disable_numparse=True))
+    every.update((ix.name, ix) for ix in result.indexes.indexes)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cache", type=Path, default=Path("/var/tmp/pgtune-tpch"),
@@ -747,6 +795,10 @@ def main() -> None:
                     help="also search for the best set of a pool of indexes at the issue's budgets (500 and 1000 "
                          "HypoPG-MB, 400 MB on disk) by branch and bound: what any selection from the pool "
                          "could reach (minutes)")
+    ap.add_argument("--bound-at", type=float, metavar="MB",
+                    help="with --bound: search at this one budget instead, in HypoPG-MB and in MB on disk (the "
+                         "pool built), beside pgtune's cheapest budget run that fits; skips the published-peers "
+                         "table (its 500-1500 MB runs)")
     ap.add_argument("--slack", type=float, default=0.0,
                     help="with --bound: cut a branch only when its bound is this share above the best set found, "
                          "to allow for the planner's 1%% fuzz (0.01; the search then takes far longer)")
@@ -785,7 +837,6 @@ def main() -> None:
             peer = peer_advisor.run(pg.dsn_for("tpch"), peer_advisor.read_source(args.index_advisor), queries()) \
                 if args.index_advisor else None
             every, sizes, nested = built_vs_predicted(conn, advised, base, report, f"TPC-H SF{args.scale:g}")
-            built: dict[str, Any] = {}
             if peer is not None:
                 side_by_side(conn, report, peer, base)
                 if args.experts:
@@ -800,32 +851,10 @@ def main() -> None:
                 print(f"  {n}: forecast {sizes[n][0] / 1048576:.1f} MB, real {sizes[n][1] / 1048576:.1f} MB "
                       f"({r:.2f}x)")
 
-            # The peers' budgets were counted in what-if (HypoPG-style) sizes: the same basis here.
-            result, _seconds = advise(conn, max(budgets), SizeBasis.HYPOPG)
-            curve = result.indexes.curve
-            print("\nBeside the published algorithms (same protocol; MB as HypoPG estimates them):\n")
-            peer_rows = []
-            # Advised on the bare database, like the budgets above: built indexes would change the advice.
-            peer_sets = {mb: advise(conn, mb, SizeBasis.HYPOPG)[0].indexes.indexes for mb in (500, 1000, 1500)}
-            for mb in (500, 1000, 1500):
-                fit = [p for p in curve if p.hypopg_bytes <= mb * 1048576]
-                point = fit[-1]
-                share = point.cost / curve[0].cost
-                # The same set built for real: what the planner makes of real indexes, HypoPG aside.
-                build(conn, peer_sets[mb], built)
-                real, failed = planned_cost(conn)
-                report["peers"].append({"budget_mb": mb, "relative_cost": share,
-                                        "hypopg_mb": point.hypopg_bytes / 1048576, "relative_cost_built": real / base,
-                                        "real_mb": sum(real_size(conn, n) for n in built) / 1048576,
-                                        "failed": failed})
-                peer_rows.append([f"{mb}", f"{share:.1%} at {point.hypopg_bytes / 1048576:.0f} MB",
-                                  f"{real / base:.1%}", peers_near(mb)])
-            build(conn, [], built)
-            print(tabulate(peer_rows, headers=["budget", "pgtune (what-if)", "same set built", "published"],
-                           disable_numparse=True))
-            every.update((ix.name, ix) for ix in result.indexes.indexes)
+            if args.bound_at is None:
+                published(conn, report, every, base, max(budgets))
             if args.bound:
-                bounds(conn, report, every, base, args.pairs, args.slack, args.wide)
+                bounds(conn, report, every, base, args.pairs, args.slack, args.wide, args.bound_at)
             if args.reach:
                 greedy = reach(conn, every, base)
                 report["reach"] = [{"index": n, "real_mb": mb, "relative_cost": c} for n, mb, c in greedy]
