@@ -41,3 +41,46 @@ def test_create_all_holds_little_per_candidate(conn: psycopg.Connection[Any]) ->
         assert made is not None and made[0] == len(cands)
     # Beyond what the session keeps of each index (its name, OID, size): what waited to be read.
     assert (peak - held) / len(cands) < 1500, f"{(peak - held) / len(cands):.0f} bytes a candidate in flight"
+
+
+def test_dropped_indexes_leave_no_descents_behind(conn: psycopg.Connection[Any]) -> None:
+    """Selection makes and drops a hypothetical index per question: the descents calibration prices by each one's
+    name were kept for the whole run (30-40 MB at benchmarks/speed.py's 20,000 statements, issue 28). They go once
+    no plan in flight can read them, and every answer is still priced with them."""
+    from pgtune.analyze.analysis import Analysis
+    from pgtune.analyze.bind import bind
+    from pgtune.analyze.calibration import Pricing
+    from pgtune.analyze.costing import Costing, what_if
+    from pgtune.analyze.model import AnalyzedStatement
+    from pgtune.capture import Statement, read_catalog
+
+    conn.execute(f"CREATE TABLE wide (id int PRIMARY KEY, {', '.join(f'{c} int' for c in COLUMNS)})")
+    conn.execute(f"INSERT INTO wide SELECT g, {', '.join(f'g % {97 + i}' for i in range(len(COLUMNS)))} "
+                 "FROM generate_series(1, 20000) g")
+    conn.execute("VACUUM ANALYZE wide")
+    catalog = read_catalog(conn)
+    analyses = []
+    for n, c in enumerate(COLUMNS):
+        st = Statement(query=f"SELECT id FROM wide WHERE {c} IN (1, 2, 3, 4, 5, 6, 7, 8)", queryid=n, calls=1)
+        analyses.append(Analysis(st, bind(st.query, catalog), AnalyzedStatement.of(st)))
+    # Each question another index on the same table: the one before is dropped, its plan not read yet.
+    questions = [(a, [Candidate(("public", "wide"), tuple(IndexKey(c) for c in keys), 1)])
+                 for keys in itertools.permutations(COLUMNS, 2) for a in analyses if a.query.split()[5] == keys[0]]
+    assert len(questions) == 56
+    with what_if(Costing(conn, catalog)) as raw:
+        uncharged = raw.cost_many(questions)
+    with what_if(Costing(conn, catalog), Pricing(catalog)) as w:
+        calibration = w.hypo.calibration
+        assert calibration is not None
+        pipelined = w.cost_many(questions)          # in pipelines (whatif.Hypothetical.queue)
+        held_after_pipelines = len(calibration.descents)
+        one_by_one = [w.cost(a, config) for a, config in questions]     # one at a time (ensure, drop)
+        held_after_one_by_one = len(calibration.descents)
+        names = dict(w.hypo.names)
+    # Every answer was priced with its indexes' descents and pages (as calibration prices them, not as HypoPG)...
+    assert pipelined == one_by_one
+    assert all(priced != plain for priced, plain in zip(pipelined, uncharged, strict=True))
+    # ...and what is left is the indexes present and those of the last two reads, not one per question.
+    assert held_after_pipelines <= 8, held_after_pipelines
+    assert held_after_one_by_one <= 2, held_after_one_by_one
+    assert names == {}       # selection's indexes credit no candidate (-1): none held by name

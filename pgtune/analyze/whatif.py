@@ -161,13 +161,18 @@ class Hypothetical:
                                                        float(row[1]) if row else 0.0)
         self.leaves: Leaves = leaves or (lambda key: [key])
         self.per_leaf: set[TableKey] = set()   # partitioned tables HypoPG refused an index on
-        self.names: dict[str, int] = {}   # hypopg's index name -> candidate position
+        self.names: dict[str, int] = {}   # hypopg's index name -> candidate position (none: -1, not held)
         self.present: dict[Ident, list[tuple[int, str]]] = {}   # what the planner sees now: oids, names
         self.on_table: dict[TableKey, dict[Ident, None]] = {}    # the same, by table, in creation order
         self.sizes: dict[Ident, int] = {}
         self.queued: dict[Ident, None] = {}     # created in an open pipeline: their oids are not known yet
         self.waiting: list[tuple[psycopg.Cursor[Any], list[tuple[int, Candidate, int]]]] = []
-        self.descents: dict[tuple[Ident, float | None, float | None], calibration.Descent] = {}
+        # Per candidate: the share kept and sampled keys its Descent was worked out with, and the Descent.
+        self.descents: dict[Ident, tuple[float | None, float | None, calibration.Descent]] = {}
+        # Names of dropped indexes whose descents a plan in flight may still read (queue): those dropped before
+        # the last ``received``, and since. Dropped two reads on: selection makes and drops a hypothetical index
+        # per question, and their descents were 30-40 MB of suggest's peak at 20,000 statements (issue 28).
+        self.dropped: tuple[dict[str, None], dict[str, None]] = ({}, {})
         self.kept = Kept()      # statements kept prepared between plans (analyze.batch)
         self.texts: dict[tuple[Ident, bool], list[str]] = {}     # _statements' answers
 
@@ -245,7 +250,9 @@ class Hypothetical:
             return False
         oids = []
         for key in drops:
-            oids += [oid for oid, _ in self.present.pop(key)]
+            gone = self.present.pop(key)
+            oids += [oid for oid, _ in gone]
+            self.dropped[1].update((name, None) for _, name in gone)
             self.on_table[key[0]].pop(key, None)
         if drops and not creates:       # one statement for them all
             if steps is not None:     # a cursor of the pipeline's (its result is not read)
@@ -270,6 +277,9 @@ class Hypothetical:
     def received(self) -> None:
         """Record the creates ``queue`` sent, once their pipeline is synced."""
         waiting, self.waiting, self.queued = self.waiting, [], {}
+        # Every plan sent before the last read has been read since: the names dropped before it are no one's.
+        self._unprice(self.dropped[0])
+        self.dropped = (self.dropped[1], {})
         for cur, made in waiting:
             rows = cur.fetchall()
             start = 0
@@ -290,6 +300,14 @@ class Hypothetical:
         self.on_table[key[0]].pop(key, None)
         for oid, _ in made:
             self.conn.execute(f"SELECT /* pgtune */ {self.hp}hypopg_drop_index(%s)", (oid,))
+        self._unprice(dict.fromkeys(name for _, name in made))     # no plan is in flight here (not queue)
+
+    def _unprice(self, names: dict[str, None]) -> None:
+        """Forget the descents of dropped indexes' ``names``: no plan read from now on uses them. (Their
+        positions stay: settle reads them after all its plans; selection's, -1, are not held.)"""
+        if self.calibration is not None:
+            for name in names:
+                self.calibration.descents.pop(name, None)
 
     def size(self, cand: Candidate) -> int:
         """HypoPG's size estimate for ``cand`` (created once if it never was)."""
@@ -374,7 +392,12 @@ class Hypothetical:
         for row in rows:
             assert row is not None
             oid, name, size = row
-            self.names[name] = position
+            if position >= 0:
+                self.names[name] = position
+            else:       # -1 credits no candidate: as if absent (costing._hits), and not held
+                self.names.pop(name, None)
+            for dropped in self.dropped:       # made again under a dropped one's name: not to be forgotten
+                dropped.pop(name, None)
             made.append((int(oid), name))
             # HypoPG (since 1.2) already sizes a partial index by the rows its predicate keeps.
             estimate += int(size or 0)
@@ -391,11 +414,11 @@ class Hypothetical:
     def _descent(self, pricing: calibration.Pricing, cand: Candidate) -> calibration.Descent:
         """``pricing.descent(cand)``, worked out once per candidate and what it reads that can change
         (the share kept and the sampled keys are filled in as selection goes)."""
-        key = (ident(cand), pricing.kept(cand), pricing.sampled(cand))
+        key, kept, sampled = ident(cand), pricing.kept(cand), pricing.sampled(cand)
         found = self.descents.get(key)
-        if found is None:
-            found = self.descents[key] = pricing.descent(cand)
-        return found
+        if found is None or found[0] != kept or found[1] != sampled:
+            found = self.descents[key] = (kept, sampled, pricing.descent(cand))
+        return found[2]
 
     def cost(self, plan: Plan) -> float:
         """``plan``'s cost with the descents of its hypothetical b-trees priced in (without pricing: as planned)."""
@@ -405,5 +428,8 @@ class Hypothetical:
         self.queued, self.waiting = {}, []
         self.conn.execute(f"SELECT /* pgtune */ {self.h}hypopg_reset()")
         self.names.clear()
+        self.dropped = ({}, {})
+        if self.calibration is not None:
+            self.calibration.descents.clear()
         self.present.clear()
         self.on_table.clear()
