@@ -25,7 +25,7 @@ from .. import ddl
 from .._text import Progress
 from ..capture import Statement, WorkloadFilter, sample_row
 from ..snapshot import Snapshot, snapshot
-from ..sqltext import StatementKind
+from ..sqltext import StatementKind, forget_parses
 from . import calibration, curve, extended_stats, partitions, pool, reasons, unhelped, written
 from .analysis import Analysis, Evidence, analyze, bind_all, delete_target
 from .bind import JOIN
@@ -240,6 +240,7 @@ class _Advisor:
         with what_if(self.costing, pricing) as session, pool.pool(
                 session, self.conn, jobs.count, lambda c: what_if(Costing(c, self.catalog), pricing)) as sessions:
             costed = self._price_all(cands, analyses, sessions)
+            forget_parses()     # every statement is planned: its tree is read no more (but for a few: parsed again)
             pairs = [(a.statement, a.shape) for a in analyses]
             seeds = [c for c in cands if c.foreign_key is None or c.origin == WORKLOAD]
             seeds += [c for c in single_columns(pairs) if self._worth_it(c)]
