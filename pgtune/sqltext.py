@@ -9,6 +9,7 @@ below say once what an absent field means (an empty tuple, an empty string).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Iterator
 from enum import StrEnum
@@ -179,16 +180,25 @@ def unqualified_relations(query: str) -> set[str]:
 
 
 def walk(node: Any, *, subqueries: bool = True) -> Iterator[Any]:
-    """Every pglast node at or below ``node``, depth first; optionally not inside subqueries."""
-    if isinstance(node, (list, tuple)):
-        for n in node:
-            yield from walk(n, subqueries=subqueries)
-    elif isinstance(node, ast.Node):
-        yield node
-        if not subqueries and isinstance(node, (ast.SubLink, ast.SelectStmt)):
-            return
-        for attr in node:
-            yield from walk(getattr(node, attr), subqueries=subqueries)
+    """Every pglast node at or below ``node``, depth first; optionally not inside subqueries.
+
+    A stack of iterators, not a generator per node: with nested generators each node passed up through
+    one frame per level (8.7 million resumptions at benchmarks/speed.py's 5,000 statements, a tenth of
+    suggest's CPU). The order is the same, and a node's attributes are still read only when reached."""
+    stack: list[Iterator[Any]] = [iter((node,))]
+    while stack:
+        n = next(stack[-1], _END)
+        if n is _END:
+            stack.pop()
+        elif isinstance(n, (list, tuple)):
+            stack.append(iter(n))
+        elif isinstance(n, ast.Node):
+            yield n
+            if subqueries or not isinstance(n, (ast.SubLink, ast.SelectStmt)):
+                stack.append(map(getattr, itertools.repeat(n), n))
+
+
+_END = object()
 
 
 def expression(sql_text: str) -> Any:
