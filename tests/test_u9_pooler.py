@@ -116,6 +116,20 @@ def _indexes_and_locks(conn: psycopg.Connection[Any]) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def _refused(url: str, *command: str) -> None:
+    result = CliRunner().invoke(cli, list(command), env={"DATABASE_URL": url})
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2, (command, result.output)
+    assert len(lines) == 1 and "transaction pooler" in lines[0] and "directUrl" in lines[0], (command, lines)
+    assert result.stdout == "", command
+
+
+def test_transaction_pooler_refused_by_the_reading_commands(bouncers: dict[str, Bouncer]) -> None:
+    """Without HypoPG too (the PostgreSQL 18 run): the refusal comes before anything is read."""
+    for command in (["check"], ["suggest"], ["health"], ["config"]):
+        _refused(bouncers["transaction"].url, *command)
+
+
 @pytest.mark.needs_hypopg
 def test_transaction_pooler_refused_in_one_line_before_anything_runs(
         db: str, conn: psycopg.Connection[Any], bouncers: dict[str, Bouncer], tmp_path: Path) -> None:
@@ -126,13 +140,8 @@ def test_transaction_pooler_refused_in_one_line_before_anything_runs(
     assert result.exit_code == 0, result.output
     before = _indexes_and_locks(conn)
     pooled = bouncers["transaction"].url          # as Neon and Supabase give it: no pgbouncer=true
-    for command in (["check"], ["suggest"], ["apply", str(mig)], ["status", str(mig)],
-                    ["verify", str(mig)], ["rollback", str(mig)], ["health"], ["config"]):
-        result = CliRunner().invoke(cli, command, env={"DATABASE_URL": pooled})
-        lines = result.stderr.strip().splitlines()
-        assert result.exit_code == 2, (command, result.output)
-        assert len(lines) == 1 and "transaction pooler" in lines[0] and "directUrl" in lines[0], (command, lines)
-        assert result.stdout == "", command
+    for command in (["apply", str(mig)], ["status", str(mig)], ["verify", str(mig)], ["rollback", str(mig)]):
+        _refused(pooled, *command)
     # Nothing built, nothing recorded, no advisory lock left on a pooled backend.
     assert _indexes_and_locks(conn) == before
     assert conn.execute("SELECT to_regclass('pgtune.history')").fetchone() == (None,)
