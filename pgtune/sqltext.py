@@ -185,20 +185,27 @@ def walk(node: Any, *, subqueries: bool = True) -> Iterator[Any]:
     A stack of iterators, not a generator per node: with nested generators each node passed up through
     one frame per level (8.7 million resumptions at benchmarks/speed.py's 5,000 statements, a tenth of
     suggest's CPU). The order is the same, and a node's attributes are still read only when reached."""
-    stack: list[Iterator[Any]] = [iter((node,))]
+    if isinstance(node, ast.Node):
+        yield node
+        if not subqueries and isinstance(node, (ast.SubLink, ast.SelectStmt)):
+            return
+        stack: list[Iterator[Any]] = [map(getattr, itertools.repeat(node), node)]
+    elif isinstance(node, (list, tuple)):
+        stack = [iter(node)]
+    else:
+        return
     while stack:
-        n = next(stack[-1], _END)
-        if n is _END:
+        for n in stack[-1]:
+            if isinstance(n, ast.Node):
+                yield n
+                if subqueries or not isinstance(n, (ast.SubLink, ast.SelectStmt)):
+                    stack.append(map(getattr, itertools.repeat(n), n))
+                    break
+            elif isinstance(n, (list, tuple)):
+                stack.append(iter(n))
+                break
+        else:
             stack.pop()
-        elif isinstance(n, (list, tuple)):
-            stack.append(iter(n))
-        elif isinstance(n, ast.Node):
-            yield n
-            if subqueries or not isinstance(n, (ast.SubLink, ast.SelectStmt)):
-                stack.append(map(getattr, itertools.repeat(n), n))
-
-
-_END = object()
 
 
 def expression(sql_text: str) -> Any:
