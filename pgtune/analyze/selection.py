@@ -183,24 +183,30 @@ class Greedy:
                   if old is None or key != ident(old)]
         return [*config, new]
 
-    def _question(self, pos: int, cands: Iterable[Candidate]) -> tuple[tuple[int, tuple[int, ...]], Question]:
-        """The cache key of a question and the question as the planner gets it.
-
-        The planner sees the candidates in one fixed order whatever the order of the
-        sets they came from: an index's position can break a tie between two
-        plans of equal cost, and the advice must be the same from run to run.
-        """
+    def _question(self, pos: int, cands: Iterable[Candidate]) -> tuple[tuple[int, tuple[int, ...]], dict[int, _Known]]:
+        """The cache key of a question, and the candidates it sees (``_asked`` makes the question of them:
+        only for a question not in the cache, most are)."""
         known, usable = self.known, {}
         for c in cands:
             k = known.get(id(c)) or self._know(c)
             if pos in k[1]:
                 usable[k[3]] = k
         twin = self.twins[pos] if self.twins is not None else pos
-        return (twin, tuple(sorted(usable))), (pos, [k[0] for k in sorted(usable.values(), key=_by_order)])
+        return (twin, tuple(sorted(usable))), usable
+
+    @staticmethod
+    def _asked(pos: int, usable: dict[int, _Known]) -> Question:
+        """The question as the planner gets it.
+
+        The planner sees the candidates in one fixed order whatever the order of the
+        sets they came from: an index's position can break a tie between two
+        plans of equal cost, and the advice must be the same from run to run.
+        """
+        return pos, [k[0] for k in sorted(usable.values(), key=_by_order)]
 
     def cost_with(self, pos: int, cands: Iterable[Candidate]) -> float:
         """Statement ``pos``'s cost with exactly ``cands`` (those it could use) present (cached)."""
-        cache_key, question = self._question(pos, cands)
+        cache_key, usable = self._question(pos, cands)
         hit = self.cache.get(cache_key)
         if hit is not None:
             if cache_key in self.fresh:      # planned ahead for this very question: counted as a plan
@@ -209,7 +215,7 @@ class Greedy:
             else:
                 self.result.cache_hits += 1
             return hit
-        cost = self.planner(*question)
+        cost = self.planner(*self._asked(pos, usable))
         self.result.what_if_calls += 1
         self.cache[cache_key] = cost
         return cost
@@ -220,9 +226,9 @@ class Greedy:
             return
         todo: dict[tuple[int, tuple[int, ...]], Question] = {}
         for pos, cands in questions:
-            cache_key, question = self._question(pos, cands)
-            if cache_key not in self.cache:
-                todo.setdefault(cache_key, question)
+            cache_key, usable = self._question(pos, cands)
+            if cache_key not in self.cache and cache_key not in todo:
+                todo[cache_key] = self._asked(pos, usable)
         if len(todo) < 2:
             return          # one question is asked as it comes
         for cache_key, cost in zip(todo, self.plan_many(list(todo.values())), strict=True):
