@@ -66,7 +66,8 @@ from .shell import (
               help="Skip tables with fewer rows than this.")
 @click.option("--max-indexes", type=click.IntRange(0), default=None, help="Propose at most this many indexes.")
 @click.option("--max-index-mb", type=click.FloatRange(0), default=None,
-              help="Propose at most this much index, in MB (the last point of the selection's 'curve' that fits).")
+              help="Propose at most this much index, in MB (the last point of the selection's 'curve' that "
+                   "fits, then later steps that fit in what it leaves).")
 @click.option("--size-basis", type=click.Choice([b.value for b in SizeBasis]), default=SizeBasis.FORECAST.value,
               show_default=True,
               help="What --max-index-mb and benefit per byte count: pgtune's forecast of the built size, "
