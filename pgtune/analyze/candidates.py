@@ -65,6 +65,10 @@ class Candidate:
     include: tuple[str, ...] = ()
     hot: bool = True                     # a foreign key's: False when no row references the parent yet
     parent_deletes: bool = False         # a foreign key's parent sees deletes: each one searches this key
+    # selection.ident's answer, made once: every dict selection and what-if costing key by it held its own
+    # tuple (300,000 of them, 21 MB at 20,000 statements, issue 28). Not copied by replace (not an init field).
+    ident_: tuple[TableKey, tuple[IndexKey, ...], str | None, tuple[str, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -18,8 +18,11 @@ Ident = tuple[TableKey, tuple[IndexKey, ...], str | None, tuple[str, ...]]
 
 
 def ident(c: Candidate) -> Ident:
-    """What makes two candidates the same index: table, keys, predicate, INCLUDE."""
-    return (c.table, c.keys, c.where, c.include)
+    """What makes two candidates the same index: table, keys, predicate, INCLUDE (one tuple per candidate)."""
+    found = c.ident_
+    if found is None:
+        found = c.ident_ = (c.table, c.keys, c.where, c.include)
+    return found
 
 
 def order(key: Ident) -> tuple[object, ...]:
