@@ -9,6 +9,8 @@ target suggest costed, its cost before and with the migration's indexes (hypothe
 planned again with ``random_page_cost = seq_page_cost``, with the ways of reading a table the server's
 own plan does not use turned off, so the warm cost is of the scans the server runs. When the plan still
 reads its tables otherwise, the warm figures are not of the plans the server runs, and none are kept.
+The warm predicted cost also gets its CPU part (the same plan priced with page costs 0): baseline_pace
+times a buffered page and a row's CPU each at its own pace.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pglast.stream import RawStream
 from psycopg import sql
 
 from . import ddl
-from .baseline import plan_target, scenarios_of
+from .baseline import Planned, plan_target, scenarios_of
 from .capabilities import probe
 from .connect import lost
 from .explain import scans
@@ -58,7 +60,7 @@ def warm_predictions(conn: psycopg.Connection[Any], targets: list[Target],
     try:
         for statement in plain:
             conn.execute("SELECT /* pgtune */ * FROM hypopg_create_index(%s)", (statement,))
-        after = {t.query: _both(conn, t, warm_settings) for t in predicted if t.query not in on_expressions}
+        after = {t.query: _both(conn, t, warm_settings, cpu=True) for t in predicted if t.query not in on_expressions}
         cold = _with_expression_statistics(conn, [t for t in predicted if t.query in on_expressions],
                                            expressions, warm_settings, after)
     except psycopg.Error:
@@ -74,7 +76,8 @@ def warm_predictions(conn: psycopg.Connection[Any], targets: list[Target],
         if t.query in cold:
             t = replace(t, predicted_cost=cold[t.query], predicted_with_statistics=True)
         if b is not None and a is not None:
-            t = replace(t, warm_baseline_cost=b[0], warm_predicted_cost=a[0], predicted_scans=list(a[1]))
+            t = replace(t, warm_baseline_cost=b[0], warm_predicted_cost=a[0], predicted_scans=list(a[1]),
+                        warm_predicted_cpu=a[2])
         out.append(t)
     return out
 
@@ -103,28 +106,33 @@ def _with_expression_statistics(conn: psycopg.Connection[Any], targets: list[Tar
                     conn.execute(statement)
             cold = {}
             for t in targets:
-                after[t.query] = _both(conn, t, warm)
+                after[t.query] = _both(conn, t, warm, cpu=True)
                 cold[t.query] = plan_target(conn, t).cost
             return cold
     except psycopg.Error:
         if lost(conn):
             raise
     for t in targets:
-        after[t.query] = _both(conn, t, warm)
+        after[t.query] = _both(conn, t, warm, cpu=True)
     return {}
 
 
-Priced = tuple[float, tuple[str, ...]]     # a warm-priced cost, and how that plan reads its tables (explain.scans)
+# A warm-priced cost, how that plan reads its tables (explain.scans), and its CPU part (None: not asked, or
+# with page costs 0 the planner reads the tables another way).
+Priced = tuple[float, tuple[str, ...], float | None]
+CPU_ONLY = {"seq_page_cost": "0", "random_page_cost": "0"}   # what is left of a plan's cost is its CPU part
 
 
-def _both(conn: psycopg.Connection[Any], t: Target, warm: dict[str, str]) -> Priced | None:
+def _both(conn: psycopg.Connection[Any], t: Target, warm: dict[str, str], *, cpu: bool = False) -> Priced | None:
     """``t``'s warm-priced cost and scans, when its plan reads its tables as the server's pricing has it read them.
 
     Warm pricing can make another way of reading a table the cheaper one (an Index Scan where the server
     runs a Bitmap Heap Scan): the ways the server's plan does not use are then turned off (enable_* =
     off, which only adds a penalty, so the server's own plan stays possible), and the warm cost is of the
     same scans. A statement planned over several value scenarios is not pinned: another scenario's plan
-    may use what its main one does not.
+    may use what its main one does not. With ``cpu``, the same plan priced with page costs 0 gives the CPU
+    part of its cost (the rest is its page part): a buffered page and a row's CPU do not take the same time
+    per cost unit (baseline_pace times each).
     """
     try:
         usual = plan_target(conn, t)
@@ -137,7 +145,22 @@ def _both(conn: psycopg.Connection[Any], t: Target, warm: dict[str, str]) -> Pri
     if scans(usual.main.plan) != scans(priced.main.plan) or usual.runs_generic != priced.runs_generic \
             or _disabled(priced.main.plan):
         return None
-    return priced.cost, tuple(scans(priced.main.plan))
+    return priced.cost, tuple(scans(priced.main.plan)), _cpu_part(conn, t, {**warm, **pins}, priced) if cpu else None
+
+
+def _cpu_part(conn: psycopg.Connection[Any], t: Target, settings: dict[str, str], priced: Planned) -> float | None:
+    """The CPU part of ``priced`` (``t`` planned with ``settings``): its cost with page costs 0, when that plan
+    reads the tables the same way (else the parts would be of two plans)."""
+    try:
+        free = plan_target(conn, replace(t, settings={**t.settings, **settings, **CPU_ONLY}))
+    except (psycopg.Error, ValueError):
+        if lost(conn):
+            raise
+        return None
+    if scans(free.main.plan) != scans(priced.main.plan) or free.runs_generic != priced.runs_generic \
+            or _disabled(free.main.plan) or not 0 <= free.cost <= priced.cost:
+        return None
+    return free.cost
 
 
 def _pins(plan: dict[str, Any]) -> dict[str, str]:

@@ -1,10 +1,12 @@
 -- Finds, per table, a valid b-tree index whose first key is a plain column, to time an index scan with:
--- the primary key first, then a unique index, then the smallest other one.
+-- the primary key first, then a unique index, then the smallest other one; and the table's pages (relpages,
+-- for the page-heavy probe).
 -- Parameters: schemas, tables (parallel arrays).
 SELECT /* pgtune */ DISTINCT ON (w.schema, w.table)
        w.schema,
        w.table,
-       a.attname AS "column"
+       a.attname AS "column",
+       t.relpages AS pages
 FROM unnest(%(schemas)s::text[], %(tables)s::text[]) AS w(schema, "table")
     JOIN pg_catalog.pg_namespace AS n ON n.nspname = w.schema
     JOIN pg_catalog.pg_class AS t ON t.relnamespace = n.oid AND t.relname = w.table AND t.relkind = 'r'

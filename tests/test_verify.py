@@ -598,7 +598,7 @@ def test_a_warm_price_is_of_the_scans_the_server_runs(conn: psycopg.Connection[A
     assert plan_target(conn, replace(t, settings=warm)).main.plan["Plan"]["Node Type"] == "Index Scan"
     priced = _both(conn, t, warm)
     assert priced is not None
-    cost, found = priced
+    cost, found, _ = priced
     assert found == ("Bitmap Heap Scan on ev", "Bitmap Index Scan using ev_uid")
     same = plan_target(conn, replace(t, settings={**warm, "enable_indexscan": "off", "enable_indexonlyscan": "off",
                                                   "enable_seqscan": "off"}))

@@ -293,6 +293,9 @@ class Target:
     # The time predicted with the migration's indexes: warm_predicted_cost at the time per cost unit of an
     # index scan on its table, timed at emit (baseline_pace). None: not predicted.
     predicted_ms: float | None = None
+    # The CPU part of warm_predicted_cost: the same plan priced with page costs 0 (baseline_warm); the rest is
+    # its page part. baseline_pace times each part at its own pace. None: not planned the same way.
+    warm_predicted_cpu: float | None = None
     predicted_scans: list[str] = field(default_factory=list)   # how the warm predicted plan reads its tables
     # The session it ran in (analyze.sessions): its role's search_path (None: pgtune's own), the role
     # it is planned as for row security, and the settings its policies read.
