@@ -35,3 +35,39 @@ def test_the_walk_is_depth_first_and_reaches_any_depth(conn: psycopg.Connection[
     deep = "SELECT id FROM ledger WHERE amount = $1" + " + 1" * 2000
     assert sum(isinstance(n, ast.A_Expr) for n in walk(pglast.parse_sql(deep)[0].stmt)) == 2001
     assert bind(deep, read_catalog(conn)).tables == {("public", "ledger")}
+
+
+def test_printing_links_the_tree_as_pglast_does_and_prints_the_same(conn: psycopg.Connection[Any]) -> None:
+    # printed() sets the ancestors pglast's printers read itself (pglast's own pass was half of printing's CPU).
+    from pglast.stream import RawStream
+    from pglast.visitors import Ancestor, populate_ancestors
+
+    from pgtune.sqltext import _link, forget_ancestors, printed
+
+    conn.execute("CREATE TABLE ledger (id int PRIMARY KEY, amount int, note text, at timestamptz)")
+    query = ("WITH recent AS (SELECT id, amount FROM ledger WHERE at > now() - $1::interval) "
+             "SELECT l.id, sum(r.amount) FILTER (WHERE r.amount > 0) FROM ledger l JOIN recent r USING (id) "
+             "WHERE l.note IN ('a', 'b') OR l.note ILIKE $2 GROUP BY l.id ORDER BY 2 DESC NULLS LAST LIMIT $3")
+    root = pglast.parse_sql(query)[0].stmt
+
+    def chains() -> list[list[tuple[object, object]]]:
+        out = []
+        for n in walk(root):
+            link: Ancestor | None = n.ancestors
+            chain = []
+            while link is not None:
+                chain.append((link.node if isinstance(link.node, ast.Node) else type(link.node), link.member))
+                link = link.parent
+            out.append(chain)
+        return out
+    populate_ancestors((root,))
+    theirs = chains()
+    forget_ancestors(root)
+    _link(root)
+    assert chains() == theirs
+    forget_ancestors(root)
+    for node in [root, *walk(root)]:
+        assert printed(node) == str(RawStream()(node))
+        forget_ancestors(node)
+    conn.execute(f"PREPARE printed_back AS {printed(root)}")      # what was printed still plans on the server
+    assert conn.execute("EXPLAIN EXECUTE printed_back('1 day', 'x', 5)").fetchall()
