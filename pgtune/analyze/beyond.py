@@ -31,7 +31,7 @@ from ..explain import explain
 from ..roles import Roles, RoleView
 from ..snapshot import Snapshot
 from ..sqltext import StatementKind
-from . import extensions, hot, hot_charge
+from . import extensions, generic_plans, hot, hot_charge
 from .extended_stats import Planned, planned
 from .kinds import TRIGRAM, KindCandidate, candidates, run_time_config, terms
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
@@ -106,7 +106,9 @@ def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
 def after_selection(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, *,
                     trial: psycopg.Connection[Any] | None, index_kinds: bool, database: str | None,
                     say: Callable[[str], None]) -> None:
-    """What runs once the b-tree selection is done: its HOT charge, then the GIN and BRIN proposals."""
+    """What runs once the b-tree selection is done: the generic-plan and HOT reviews, then the GIN and BRIN
+    proposals."""
+    generic_plans.review(conn, snap.catalog, advice)    # an index only a prepared statement's generic plan takes
     writes = hot.read(conn, snap.catalog, snap.roles, database) if snap.from_server else None
     if writes is not None and writes.missing:
         advice.hints.append(f"no proposal is charged for the HOT updates it would stop: the workload's UPDATE "

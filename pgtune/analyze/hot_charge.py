@@ -40,19 +40,9 @@ def review(advice: Advice, writes: HotWrites) -> None:
             s.reason = f"{s.reason}; {note}, less than the {saved:,.0f} it saves"
             s.maintenance_cost = (s.maintenance_cost or 0.0) + found.charge
             continue
-        _withdraw(advice, s, f"{s.name} withdrawn: it saves {saved:,.0f} (calls x cost, net of upkeep) but {note}")
+        advice.withdraw(s.name, f"{s.name} withdrawn: it saves {saved:,.0f} (calls x cost, net of upkeep) but {note}")
 
 
 def _keys(s: IndexSuggestion) -> list[IndexKey]:
     exprs = s.expressions or [None] * len(s.columns)
     return [IndexKey(c, expression=e) for c, e in zip(s.columns, exprs, strict=False)]
-
-
-def _withdraw(advice: Advice, s: IndexSuggestion, why: str) -> None:
-    advice.indexes.remove(s)
-    advice.hints.append(why)
-    for st in advice.statements:
-        if s.name in st.indexes:
-            st.indexes.remove(s.name)
-            if not st.indexes:
-                st.cost_after = st.cost_before

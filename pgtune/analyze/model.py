@@ -176,6 +176,17 @@ class Advice:
     uncosted_ms: float = 0.0        # … of those no plan costed: unknown table, cannot plan, unreadable
     uncosted_statements: int = 0
 
+    def withdraw(self, name: str, why: str) -> None:
+        """Take proposal ``name`` out, with the hint ``why``: its statements keep the cost they have without it
+        (``cost_after`` back to ``cost_before`` where it was their only index), so the headline never counts it."""
+        self.indexes = [s for s in self.indexes if s.name != name]
+        self.hints.append(why)
+        for st in self.statements:
+            if name in st.indexes:
+                st.indexes.remove(name)
+                if not st.indexes:
+                    st.cost_after = st.cost_before
+
     @property
     def partly_costed(self) -> bool:
         """Statements no plan costed hold UNCOSTED_SHARE or more of the workload: no verdict on the whole."""

@@ -1,0 +1,185 @@
+"""A prepared statement may run its generic plan: an index only that plan takes is a risk, not a gain.
+
+PostgreSQL plans a named prepared statement (Prisma's statement cache, JDBC's,
+psycopg's, pgx's) for its values five times, then runs its generic plan from
+then on once that plan's estimate is below the custom plans' average
+(plancache.c, choose_custom_plan). The generic plan prices every value alike
+(``website_id = $1`` as one website in ndistinct): on skewed data it can take
+an index that no plan made with the values the statement runs with takes, and
+read far more through it than the custom plans read (u8, Umami-shaped:
+``(event_type, website_id)`` in a BitmapAnd made a small website's day
+0.2 ms -> 3.7 ms and 90 days 1.4 -> 97.6 ms, while the generic estimate fell
+390 -> 285). No estimate shows that harm, so the selection's custom-plan gain
+cannot weigh it: with the chosen set made hypothetically, this pass withdraws
+an index a statement's generic plan uses when none of its plans with values
+uses it and the server would run that generic plan, one index at a time until
+no statement's generic plan does so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from pglast import ast, parse_sql
+from pglast.stream import RawStream
+from psycopg import sql
+
+from .. import catalog_sql
+from .._text import one_line
+from ..capture import Catalog
+from ..connect import lost
+from ..ddl import IndexMethod
+from ..explain import Plan, explain_scenarios, prepare_text
+from .model import Advice, AnalyzedStatement, IndexSuggestion, Method
+
+ROUNDS = 5      # passes at most: each withdrawal changes the set the others were planned with
+SHARE = 0.99    # of the parameterized statements' calls x cost: the rest cannot weigh much, whatever their plan
+MOST = 500      # statements planned again at most
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A statement whose generic plan, the one the server would run, uses ``index`` and no custom plan does."""
+
+    index: str
+    table: str          # its table's name, lower case (what the next pass looks for in statements)
+    statement: AnalyzedStatement
+    generic_cost: float
+    custom_cost: float
+
+
+def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> None:
+    """Withdraw each proposed b-tree that a prepared statement's generic plan alone would use."""
+    if advice.method != Method.HYPOPG:
+        return
+    schema = catalog_sql.extension_schema(conn, "hypopg")
+    row = conn.execute("SELECT /* pgtune */ pg_catalog.current_setting('cpu_operator_cost')::float8").fetchone()
+    operator = float(row[0]) if row else 0.0025
+    tables = {ix.table.lower() for ix in advice.indexes}
+    for _ in range(ROUNDS):
+        risks = _risks(conn, catalog, advice, schema, operator, tables)
+        if not risks:
+            return
+        for risk in risks:
+            st = risk.statement
+            advice.withdraw(risk.index, (
+                f"{risk.index} withdrawn: the generic plan of statement {st.queryid} ({one_line(st.query, 60)}) "
+                f"would use it (planner cost {risk.generic_cost:,.1f}) where none of its plans made with the values "
+                f"it runs with does ({risk.custom_cost:,.1f}): PostgreSQL runs that generic plan for a named "
+                "prepared statement (Prisma's, JDBC's, pgx's) once it looks cheaper, and an estimate that prices "
+                "every value alike can read far more through the index than the custom plans read "
+                "(docs/generic-plans.md)"))
+        # The rest of the set, planned again where something went: another generic plan may take another index.
+        tables = {r.table for r in risks}
+
+
+def _risks(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, schema: str | None,
+           operator: float, tables: set[str]) -> list[Risk]:
+    """One risk per index at most, from the statements that name one of ``tables``."""
+    made = _hypothetical(conn, catalog, advice.indexes, schema)
+    found: dict[str, Risk] = {}
+    try:
+        if not made:
+            return []
+        for st in _weighty(advice.statements):
+            if not any(t in st.query.lower() for t in tables):
+                continue
+            for risk in _risk(conn, st, made, operator):
+                found.setdefault(risk.index, risk)
+        return list(found.values())
+    finally:
+        if not lost(conn):
+            conn.execute(_call(schema, "hypopg_reset"))
+
+
+def _weighty(statements: list[AnalyzedStatement]) -> list[AnalyzedStatement]:
+    """The statements a driver may prepare that hold the workload's cost: the costliest first, up to SHARE of the
+    prepared kind's calls x cost and at most MOST of them (each is planned again here: a round trip)."""
+    kind = sorted((st for st in statements if _prepared_kind(st)), key=lambda st: -st.calls * (st.cost_before or 0.0))
+    total = sum(st.calls * (st.cost_before or 0.0) for st in kind)
+    out: list[AnalyzedStatement] = []
+    held = 0.0
+    for st in kind[:MOST]:
+        if total and held >= SHARE * total:
+            break
+        out.append(st)
+        held += st.calls * (st.cost_before or 0.0)
+    return out
+
+
+def _prepared_kind(st: AnalyzedStatement) -> bool:
+    """Has ``$n`` and values to plan it with: a statement a driver may prepare, whose custom plans are known."""
+    return st.cost_before is not None and any(s.get("values") for s in st.scenarios) and prepare_text(st.query)[1] > 0
+
+
+def _risk(conn: psycopg.Connection[Any], st: AnalyzedStatement, made: dict[str, tuple[str, str]],
+          operator: float) -> list[Risk]:
+    custom = [s for s in st.scenarios if s.get("values")]
+    try:
+        plans = explain_scenarios(conn, st.query, [None, *(s["values"] for s in custom)], context=st.context)
+    except (psycopg.Error, ValueError):
+        if lost(conn):
+            raise
+        return []           # not plannable now: the selection planned it, this pass has nothing to add
+    generic, customs = plans[0], plans[1:]
+    taken = {made[n] for n in generic.indexes if n in made} - {made[n] for p in customs for n in p.indexes if n in made}
+    if not taken:
+        return []
+    weight = sum(float(s.get("weight", 1.0)) for s in custom) or 1.0
+    mean = sum(float(s.get("weight", 1.0)) * p.cost for s, p in zip(custom, customs, strict=True)) / weight
+    # choose_custom_plan: the generic plan wins when its cost is below the custom plans' average, each of those
+    # charged its planning too (1000 cpu_operator_cost per relation, plus one).
+    planning = 1000 * operator * (_relations(customs[0]) + 1)
+    if generic.cost >= mean + planning:
+        return []
+    return [Risk(name, table, st, generic.cost, mean) for name, table in sorted(taken)]
+
+
+def _relations(plan: Plan) -> int:
+    stack, count = [plan.plan.get("Plan", plan.plan)], 0
+    while stack:
+        node = stack.pop()
+        count += "Relation Name" in node
+        stack.extend(node.get("Plans", ()))
+    return count
+
+
+def _hypothetical(conn: psycopg.Connection[Any], catalog: Catalog, indexes: list[IndexSuggestion],
+                  schema: str | None) -> dict[str, tuple[str, str]]:
+    """The proposed b-trees on plain tables made hypothetically: HypoPG's name of each -> the proposal's name
+    and its table's (lower case)."""
+    conn.execute(_call(schema, "hypopg_reset"))
+    made: dict[str, tuple[str, str]] = {}
+    create = sql.SQL("SELECT /* pgtune */ indexname FROM {}(%s)").format(
+        catalog_sql.function(schema, "hypopg_create_index"))
+    for ix in indexes:
+        table = catalog.tables.get((ix.schema, ix.table))
+        text = _plain(ix.ddl)
+        if ix.method != IndexMethod.BTREE or table is None or table.partitioned or text is None:
+            continue
+        try:
+            row = conn.execute(create, (text,)).fetchone()
+        except psycopg.Error:
+            if lost(conn):
+                raise
+            continue
+        if row is not None:
+            made[str(row[0])] = (ix.name, ix.table.lower())
+    return made
+
+
+def _plain(text: str) -> str | None:
+    """The proposal's CREATE INDEX as HypoPG takes it: not CONCURRENTLY, no IF NOT EXISTS."""
+    parsed = parse_sql(text)
+    stmt = parsed[0].stmt if len(parsed) == 1 else None
+    if not isinstance(stmt, ast.IndexStmt):
+        return None
+    stmt.concurrent = False
+    stmt.if_not_exists = False
+    return str(RawStream()(stmt))
+
+
+def _call(schema: str | None, function: str) -> sql.Composed:
+    return sql.SQL("SELECT /* pgtune */ {}()").format(catalog_sql.function(schema, function))
