@@ -1,6 +1,6 @@
 # pgtune developer entry points. Everything a fresh machine needs is installed
 # here: the virtualenv with the package, and (via apt, when missing and we are
-# root) the PostgreSQL server, contrib, HypoPG and pg_qualstats.
+# root) the PostgreSQL server, contrib, HypoPG and pg_qualstats, and PgBouncer (the pooler tests).
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -36,6 +36,7 @@ system-deps:
 	[ -f "/usr/share/postgresql/$$major/extension/pg_stat_statements.control" ] || need="$$need postgresql-contrib-$$major"; \
 	[ -f "/usr/share/postgresql/$$major/extension/hypopg.control" ] || need="$$need postgresql-$$major-hypopg"; \
 	[ -f "/usr/share/postgresql/$$major/extension/pg_qualstats.control" ] || need="$$need postgresql-$$major-pg-qualstats"; \
+	command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || need="$$need pgbouncer"; \
 	if [ -n "$$need" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$need"; \
