@@ -1,0 +1,43 @@
+"""Selection's what-if cache holds one small key a plan: about 100,000 plans at benchmarks/speed.py's 20,000
+statements, where a key of a tuple in a tuple was 56 bytes more each (issue 28's memory)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import psycopg
+import pytest
+
+pytestmark = pytest.mark.needs_hypopg
+
+
+def test_a_plans_cache_key_is_one_flat_tuple(conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from pgtune import api
+    from pgtune.analyze import Options, selection
+    from pgtune.capture import Statement
+
+    conn.execute("CREATE TABLE shop (id int PRIMARY KEY, status text, placed date, total numeric, ref int)")
+    conn.execute("INSERT INTO shop SELECT g, (ARRAY['open', 'paid', 'sent'])[1 + g % 3], date '2026-01-01' + g % 90, "
+                 "g % 500, g % 700 FROM generate_series(1, 20000) g")
+    conn.execute("VACUUM ANALYZE shop")
+    texts = ["SELECT id, total FROM shop WHERE ref = 7 AND placed > '2026-02-01'",
+             "SELECT count(*) FROM shop WHERE total BETWEEN 5 AND 9", "SELECT id FROM shop WHERE placed = '2026-01-05'"]
+    statements = [Statement(query=q, queryid=n + 1, calls=10) for n, q in enumerate(texts)]
+    greedy: list[selection.Greedy] = []
+    real_run = selection.Greedy.run
+
+    def run(self: selection.Greedy, seeds: list[Any]) -> selection.Selection:
+        greedy.append(self)
+        return real_run(self, seeds)
+
+    monkeypatch.setattr(selection.Greedy, "run", run)
+    advice = api.suggest(conn, api.SuggestOptions(Options(min_rows=100), constraints=False),
+                         statements=statements).indexes
+    assert advice.indexes and greedy
+    keys = list(greedy[0].cache)
+    assert len(keys) >= 3
+    # The statement and the numbers of the indexes it sees, sorted, in one tuple.
+    assert all(all(isinstance(x, int) for x in k) and list(k[1:]) == sorted(k[1:]) for k in keys), keys
+    held = sum(sys.getsizeof(k) + sum(sys.getsizeof(x) for x in k if isinstance(x, tuple)) for k in keys)
+    assert held / len(keys) <= 72, f"{held / len(keys):.0f} bytes a key"
