@@ -340,8 +340,12 @@ class Round:
             renamed = self._renamed.get(found)
             if renamed is None:
                 named = script(*self._parts, name=found[0])
-                renamed = self._renamed[found] = replace(named, prepares=named.prepares if found[1] else [],
-                                                         names=[])
+                # The Round's own transaction and settings (the same texts: shared, not copies). Only the form
+                # without the PREPARE is kept: the one with it is sent once (issue 28's memory: one Round a
+                # statement and session, 20,000 of them at benchmarks/speed.py's 20,000 statements).
+                renamed = replace(s, prepares=named.prepares if found[1] else [], lasts=named.lasts, names=[])
+                if not found[1]:
+                    self._renamed[found] = renamed
             s = renamed
             self.names = []     # freed with the session's (Kept.clear), also after a failure
         with contextlib.nullcontext(steps) if steps is not None else conn.cursor() as cur:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -112,6 +113,12 @@ def mode_call(mode: str) -> str:
     return f"pg_catalog.set_config('plan_cache_mode', '{mode}', true)"
 
 
+@lru_cache(maxsize=64)
+def _timeout_call(timeout_ms: int) -> str:
+    """One text for every Round's timeout call (a new one each was 58 bytes a script, kept with its Round)."""
+    return f"pg_catalog.set_config('statement_timeout', '{timeout_ms}', true)"
+
+
 def script(query: str, options: str, nparams: int, timeout_ms: int, types: str, runs: list[Run],
            context: list[str], role: str | None, nested: bool = False, name: str = STMT_NAME) -> Script:
     """A Round's statements; ``context``: the set_config calls of the session it plans in (explain.PlanContext),
@@ -119,8 +126,7 @@ def script(query: str, options: str, nparams: int, timeout_ms: int, types: str, 
     # PREPARE + a forced generic plan (or, with values, a custom plan) on every version.
     # EXPLAIN (GENERIC_PLAN) (16+) cannot go through the extended protocol: its $n must then be
     # bound, and the planner folds the values.
-    calls = ["pg_catalog.set_config('standard_conforming_strings', 'on', true)",
-             f"pg_catalog.set_config('statement_timeout', '{int(timeout_ms)}', true)",
+    calls = ["pg_catalog.set_config('standard_conforming_strings', 'on', true)", _timeout_call(int(timeout_ms)),
              # Whatever session this is: a forced generic plan sampled by pg_qualstats can crash the backend
              # (set only where the setting exists: connect.QUALSTATS_OFF).
              "CASE WHEN pg_catalog.current_setting('pg_qualstats.enabled', true) IS NOT NULL "
