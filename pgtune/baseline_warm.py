@@ -23,7 +23,7 @@ from pglast import ast, parse_sql
 from pglast.stream import RawStream
 from psycopg import sql
 
-from . import ddl
+from . import catalog_sql, ddl
 from .baseline import Planned, plan_target, scenarios_of
 from .capabilities import probe
 from .connect import lost
@@ -56,10 +56,13 @@ def warm_predictions(conn: psycopg.Connection[Any], targets: list[Target],
     expressions = [ix for ix in indexes if ix.name in made and expression_keys(ix)]
     on_expressions = {t.query for t in predicted if set(t.expected_indexes) & {ix.name for ix in expressions}}
     # HypoPG's indexes live in this backend only; reset before and after, so nothing else is seen or left.
-    conn.execute("SELECT /* pgtune */ hypopg_reset()")
+    hypopg = catalog_sql.extension_schema(conn, "hypopg")     # named: pgtune's search_path may leave it out
+    reset = sql.SQL("SELECT /* pgtune */ {}()").format(catalog_sql.function(hypopg, "hypopg_reset"))
+    create = sql.SQL("SELECT /* pgtune */ * FROM {}(%s)").format(catalog_sql.function(hypopg, "hypopg_create_index"))
+    conn.execute(reset)
     try:
         for statement in plain:
-            conn.execute("SELECT /* pgtune */ * FROM hypopg_create_index(%s)", (statement,))
+            conn.execute(create, (statement,))
         after = {t.query: _both(conn, t, warm_settings, cpu=True) for t in predicted if t.query not in on_expressions}
         cold = _with_expression_statistics(conn, [t for t in predicted if t.query in on_expressions],
                                            expressions, warm_settings, after)
@@ -69,7 +72,7 @@ def warm_predictions(conn: psycopg.Connection[Any], targets: list[Target],
         return targets          # an index HypoPG refuses: no warm prediction rather than a partial one
     finally:
         if not lost(conn):
-            conn.execute("SELECT /* pgtune */ hypopg_reset()")
+            conn.execute(reset)
     out = []
     for t in targets:
         b, a = before.get(t.query), after.get(t.query)
@@ -229,12 +232,6 @@ def _index_stmt(ix: PlannedIndex) -> ast.IndexStmt | None:
 
 
 def hypothetical_ddl(ix: PlannedIndex) -> str | None:
-    """``ix``'s CREATE INDEX as HypoPG takes it: not CONCURRENTLY, no IF NOT EXISTS (pglast prints it);
-    None for what is not a b-tree index (suggest costs GIN by a trial build, not with HypoPG)."""
-    parsed = parse_sql(ix.ddl)
-    stmt = parsed[0].stmt if len(parsed) == 1 else None
-    if not isinstance(stmt, ast.IndexStmt) or stmt.accessMethod not in (None, "btree"):
-        return None
-    stmt.concurrent = False
-    stmt.if_not_exists = False
-    return str(RawStream()(stmt))
+    """``ix``'s CREATE INDEX as HypoPG takes it; None for what is not a b-tree index (suggest costs GIN by a
+    trial build, not with HypoPG)."""
+    return ddl.hypothetical(ix.ddl)

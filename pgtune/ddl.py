@@ -401,3 +401,15 @@ def same_index(planned: str, indexdef: str) -> bool:
         return index_signature(planned) == index_signature(indexdef)
     except Exception:
         return False
+
+
+def hypothetical(text: str) -> str | None:
+    """A b-tree's CREATE INDEX as HypoPG takes it (not CONCURRENTLY, no IF NOT EXISTS; printed by pglast);
+    None for anything else: another access method (GIN is costed by a trial build), or not one CREATE INDEX."""
+    parsed = parse_sql(text)
+    stmt = parsed[0].stmt if len(parsed) == 1 else None
+    if not isinstance(stmt, ast.IndexStmt) or stmt.accessMethod not in (None, "btree"):
+        return None
+    stmt.concurrent = False
+    stmt.if_not_exists = False
+    return str(RawStream()(stmt))

@@ -22,11 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from pglast import ast, parse_sql
-from pglast.stream import RawStream
 from psycopg import sql
 
-from .. import catalog_sql
+from .. import catalog_sql, ddl
 from .._text import one_line
 from ..capture import Catalog
 from ..connect import lost
@@ -156,7 +154,7 @@ def _hypothetical(conn: psycopg.Connection[Any], catalog: Catalog, indexes: list
         catalog_sql.function(schema, "hypopg_create_index"))
     for ix in indexes:
         table = catalog.tables.get((ix.schema, ix.table))
-        text = _plain(ix.ddl)
+        text = ddl.hypothetical(ix.ddl)
         if ix.method != IndexMethod.BTREE or table is None or table.partitioned or text is None:
             continue
         try:
@@ -168,17 +166,6 @@ def _hypothetical(conn: psycopg.Connection[Any], catalog: Catalog, indexes: list
         if row is not None:
             made[str(row[0])] = (ix.name, ix.table.lower())
     return made
-
-
-def _plain(text: str) -> str | None:
-    """The proposal's CREATE INDEX as HypoPG takes it: not CONCURRENTLY, no IF NOT EXISTS."""
-    parsed = parse_sql(text)
-    stmt = parsed[0].stmt if len(parsed) == 1 else None
-    if not isinstance(stmt, ast.IndexStmt):
-        return None
-    stmt.concurrent = False
-    stmt.if_not_exists = False
-    return str(RawStream()(stmt))
 
 
 def _call(schema: str | None, function: str) -> sql.Composed:
