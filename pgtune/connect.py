@@ -355,7 +355,10 @@ def no_lock_queue(conn: psycopg.Connection[Any], timeout: str = READ_LOCK_TIMEOU
     """
     row = conn.execute("SELECT /* pgtune */ pg_catalog.current_setting('lock_timeout')").fetchone()
     before = row[0] if row else "0"
-    conn.execute("SELECT /* pgtune */ pg_catalog.set_config('lock_timeout', %s, false)", (timeout,))
+    # In a caller's open transaction, set and give back for that transaction only: a SET LOCAL of the caller's
+    # read here must not become the session's value once it commits.
+    local = conn.info.transaction_status == TransactionStatus.INTRANS
+    conn.execute("SELECT /* pgtune */ pg_catalog.set_config('lock_timeout', %s, %s)", (timeout, local))
     try:
         yield
     except pgerrors.LockNotAvailable as exc:
@@ -365,7 +368,7 @@ def no_lock_queue(conn: psycopg.Connection[Any], timeout: str = READ_LOCK_TIMEOU
                             "session's lock: run it again once that is released", exc.sqlstate).with_exit(2) from None
     finally:
         if _usable(conn):
-            conn.execute("SELECT /* pgtune */ pg_catalog.set_config('lock_timeout', %s, false)", (before,))
+            conn.execute("SELECT /* pgtune */ pg_catalog.set_config('lock_timeout', %s, %s)", (before, local))
 
 
 def _usable(conn: psycopg.Connection[Any]) -> bool:

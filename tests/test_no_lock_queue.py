@@ -68,3 +68,10 @@ def test_a_caller_in_a_transaction_gets_its_setting_back(db: str) -> None:
             conn.execute("SELECT 1")
         conn.commit()
         assert conn.execute("SHOW lock_timeout").fetchone() == ("7min",)
+        # A SET LOCAL of the caller's stays its transaction's: it does not become the session's (r7).
+        conn.execute("SET LOCAL lock_timeout = '30s'")
+        with no_lock_queue(conn):
+            assert conn.execute("SHOW lock_timeout").fetchone() == ("2s",)
+        assert conn.execute("SHOW lock_timeout").fetchone() == ("30s",)
+        conn.commit()
+        assert conn.execute("SHOW lock_timeout").fetchone() == ("7min",)
