@@ -126,6 +126,7 @@ class Greedy:
         # not the indexes' idents: a frozenset of new ident tuples per key was 20 MB at 5,000 statements.
         self.cache: dict[tuple[int, ...], float] = {}
         self.numbers: dict[Ident, int] = {}
+        self.orders: list[tuple[object, ...]] = []      # each number's order(ident)
         self.result = Selection(base_cost=sum(w.calls * w.base_cost for w in workload))
         self.current = {i: w.base_cost for i, w in enumerate(workload)}
         self.config: dict[TableKey, dict[Ident, Candidate]] = {}   # chosen so far, per table
@@ -141,7 +142,7 @@ class Greedy:
         # per index (shared per shape: table, leading key, columns held), not an answer per (statement,
         # index): 168,000 answers, 29 MB at 5,000 statements.
         self.known: dict[int, _Known] = {}
-        self.reach: dict[tuple[TableKey, str, frozenset[str]], Collection[int]] = {}
+        self.reach: dict[tuple[TableKey, str, tuple[str, ...]], Collection[int]] = {}
         self.asked: dict[int, tuple[int, int]] = {}     # action -> (evaluations, steps) when planned ahead
         # prune's work per index (by the object's id; the object is held in the value): the tables its loss
         # depends on, and the loss with what it depended on then (the curve prunes set after set).
@@ -156,18 +157,23 @@ class Greedy:
 
     def _know(self, cand: Candidate) -> _Known:
         key = ident(cand)
-        found = self.known[id(cand)] = (cand, self._reach(cand), order(key),
-                                        self.numbers.setdefault(key, len(self.numbers)))
+        number = self.numbers.setdefault(key, len(self.numbers))
+        if number == len(self.orders):
+            self.orders.append(order(key))
+        # One order per index, shared by the candidates that are it (a widening is a new object each time).
+        found = self.known[id(cand)] = (cand, self._reach(cand), self.orders[number], number)
         return found
 
     def _reach(self, cand: Candidate) -> Collection[int]:
         """The statements ``cand`` could change: those with its leading key among the columns they could
         use on its table, or that read on it only columns it holds (an index-only scan)."""
         lead = cand.keys[0].ident if cand.keys else ""
-        have = frozenset({k.column for k in cand.keys if k.expression is None} | set(cand.include))
-        shape = (cand.table, lead, have)
+        held = {k.column for k in cand.keys if k.expression is None} | set(cand.include)
+        # Keyed by the columns sorted, a tuple (64 bytes for two), not the frozenset (216): one per shape.
+        shape = (cand.table, lead, tuple(sorted(held)))
         found = self.reach.get(shape)
         if found is None:
+            have = frozenset(held)
             near = tuple(p for p in self.by_table.get(cand.table, ())
                          if _could(self.workload[p], cand.table, lead, have))
             # A few positions are a tuple (48 bytes and 8 a position, searched as fast as a set's 216 or more).
