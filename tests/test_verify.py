@@ -765,3 +765,32 @@ def test_emit_says_which_targets_cannot_be_timed_for_want_of_values(db: str, con
     assert untimed, [(t.baseline_note, t.baseline_how, t.values, t.scenarios) for t in m.targets]
     assert f"note: {len(untimed)} of {len(m.targets)} targets have a $n parameter pgtune saw no value for" \
         in out.stderr, out.stderr
+
+
+def test_a_slowdown_is_timed_again_before_it_fails(conn: psycopg.Connection[Any], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """u8: at load 7.5 a first timing straight after apply read 25-30% slower and failed the deploy; the next
+    run was 4x faster. A slowdown is believed only when a second timing shows it too."""
+    import pgtune.verify as verify_module
+
+    from .helpers import shop
+
+    shop(conn)
+    query = 'SELECT id FROM "order" WHERE "userId" = $1'
+    [t] = baseline.capture(conn, [Target(queryid=1, query=query, calls=1, baseline_cost=None,
+                                         values={"$1": "5"})], analyze=True)
+    assert t.baseline_ms is not None
+    real = verify_module.time_target
+    calls: list[float] = []
+
+    def busy_once(*args: Any, **kw: Any) -> Any:
+        timed, why = real(*args, **kw)
+        calls.append(timed.ms)
+        # The first timing as a loaded machine gives it: 3x and 2 ms slower than it ran.
+        return (replace(timed, ms=3 * timed.ms + 2.0) if len(calls) == 1 else timed), why
+
+    monkeypatch.setattr(verify_module, "time_target", busy_once)
+    result = TargetResult.of(t)
+    verify_module.time_now(conn, result, t, trust_functions=False, timeout_ms=10_000, time_tolerance=0.25)
+    assert len(calls) == 2 and result.ok, result.problem
+    assert result.ms == calls[1]
