@@ -35,13 +35,11 @@ from psycopg.rows import dict_row
 
 from . import catalog_sql, estimates
 from ._text import one_line
-from .apply import IndexSize, ObjectStates
+from .apply import IndexSize, ObjectStates, analyzed_before_build
 from .baseline import Measurement, Planned, Timed, Untimed, plan_target, server_message, time_target
 from .connect import lost
 from .explain import scans
-from .history import History
-from .history import exists as history_exists
-from .plan import Migration, Name, Target, load, roots
+from .plan import Migration, Target, load, roots
 
 DISAGREEMENT = 2.0   # predicted and measured speed-ups agree within this factor (the one place that says so)
 TIME_FLOOR_MS = 1.0  # a measured slowdown smaller than this is noise, whatever its ratio
@@ -270,7 +268,7 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
     out.unused_indexes = sorted({ix.name for ix in indexes} - seen)
     out.planned_for = {ix.name: ix.reason for ix in indexes if ix.name in out.unused_indexes and ix.reason}
     out.nil_gain_indexes = nil_gain_indexes(out.targets)
-    out.stale_statistics = stale_statistics(conn, m)
+    out.stale_statistics = analyzed_before_build(conn, m)
     found = ObjectStates(conn).indexes([(ix.schema, ix.name) for ix in indexes])
     out.sizes = [IndexSize(ix.name, ix.forecast_bytes,
                            found[(ix.schema, ix.name)].bytes if (ix.schema, ix.name) in found else None)
@@ -480,25 +478,3 @@ def slower(before_ms: float | None, now_ms: float | None, tolerance: float) -> b
     if before_ms is None or now_ms is None:
         return False
     return now_ms > before_ms * (1 + tolerance) and now_ms - before_ms > TIME_FLOOR_MS
-
-
-def stale_statistics(conn: psycopg.Connection[Any], m: Migration, schema: str = "pgtune") -> list[str]:
-    """Tables last analyzed before pgtune built their newest index (from pgtune's history)."""
-    if not history_exists(conn, schema):
-        return []
-    # A partition's index counts for the partitioned table of its recipe (its ANALYZE covers the partitions).
-    table_of = {s.key: (top.schema, top.table) for p in m.phases if p.indexes
-                for s in p.up if s.is_index for top in [roots(p.up)[Name(s.schema, s.name)]]}
-    built: dict[tuple[str, str], Any] = {}
-    for key, finished in History(conn, m.id, schema).built():
-        if key in table_of:
-            table = table_of[key]
-            built[table] = max(finished, built.get(table, finished))
-    if not built:
-        return []
-    keys = sorted(built)
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(catalog_sql.load("table_analyze_times"),
-                    {"schemas": [s for s, _ in keys], "tables": [t for _, t in keys]})
-        analyzed = {(r["schema"], r["table"]): r["analyzed"] for r in cur.fetchall()}
-    return [f"{s}.{t}" for s, t in keys if analyzed.get((s, t)) is None or analyzed[(s, t)] < built[(s, t)]]

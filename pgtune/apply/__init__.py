@@ -4,11 +4,29 @@ from __future__ import annotations
 
 from ..history import DEFAULT_SCHEMA
 from ..history import exists as history_exists
+from .analyzed import analyzed_before_build
 from .catalog import ObjectStates
 from .monitor import BuildMonitor
 from .report import IndexSize, Outcome, PhaseStatus, Report, SettingState, SettingStatus, Status, StepResult
 from .runner import ADVISORY_KEY, TAG, Applier, check_server, check_version
 
-__all__ = ["ADVISORY_KEY", "DEFAULT_SCHEMA", "TAG", "Applier", "BuildMonitor", "IndexSize", "ObjectStates", "Outcome",
-           "PhaseStatus", "Report", "SettingState", "SettingStatus", "Status", "StepResult", "check_server",
-           "check_version", "history_exists"]
+__all__ = [
+           "ADVISORY_KEY",
+           "DEFAULT_SCHEMA",
+           "TAG",
+           "Applier",
+           "BuildMonitor",
+           "IndexSize",
+           "ObjectStates",
+           "Outcome",
+           "PhaseStatus",
+           "Report",
+           "SettingState",
+           "SettingStatus",
+           "Status",
+           "StepResult",
+           "analyzed_before_build",
+           "check_server",
+           "check_version",
+           "history_exists",
+]
