@@ -100,17 +100,23 @@ def test_a_table_stored_in_its_leading_key_order_is_forecast_at_its_built_size(
     duplicates across the table: 16,000 keys where there are ~140,000, the index forecast at a fraction of
     its built size (TPC-H's lineitem (l_orderkey, l_shipdate): 0.47x). The sample's share of the keys is
     its share of the rows there."""
-    conn.execute(LINES)
-    catalog = read_catalog(conn)
+    forecast, real, sampled, keys = _line_index(conn, LINES)
+    assert 0.9 < sampled / keys < 1.15, (sampled, keys)
+    assert 0.85 < forecast / real < 1.15, (forecast, real)
+
+
+def _line_index(conn: psycopg.Connection[Any], setup: str) -> tuple[float, int, float, int]:
+    """(forecast, built size, keys the sample gives, real keys) of line (order_id, status) after ``setup``."""
+    conn.execute(setup)
     cand = Candidate(("public", "line"), (IndexKey("order_id"), IndexKey("status")), 1)
-    footprint = Footprint(conn, catalog, 0.0)
+    footprint = Footprint(conn, read_catalog(conn), 0.0)
     forecast = footprint.forecast(cand)
     keys = conn.execute("SELECT count(*) FROM (SELECT DISTINCT order_id, status FROM line) AS k").fetchone()
     sampled = footprint.distinct[(("public", "line"), ("order_id", "status"))]
-    assert keys is not None and sampled is not None and 0.9 < sampled / keys[0] < 1.15, (sampled, keys)
     conn.execute("CREATE INDEX line_order_status ON line (order_id, status)")
     real = conn.execute("SELECT pg_relation_size('line_order_status')").fetchone()
-    assert real is not None and 0.85 < forecast / real[0] < 1.15, (forecast, real[0])
+    assert keys is not None and sampled is not None and real is not None
+    return forecast, int(real[0]), sampled, int(keys[0])
 
 
 SPREAD_LINES = """
@@ -129,17 +135,9 @@ def test_a_table_near_its_leading_key_order_whose_keys_rows_are_pages_apart_is_n
     its share of the rows counted each order once per line (279k keys where there are ~140k; 1.24x the
     index's built size). The sample must show each order's rows together before it is taken to hold whole
     keys."""
-    conn.execute(SPREAD_LINES)
+    forecast, real, sampled, keys = _line_index(conn, SPREAD_LINES)
     correlation = conn.execute("SELECT correlation FROM pg_stats WHERE tablename = 'line' "
                                "AND attname = 'order_id'").fetchone()
     assert correlation is not None and correlation[0] >= sizing.IN_ORDER, correlation
-    catalog = read_catalog(conn)
-    cand = Candidate(("public", "line"), (IndexKey("order_id"), IndexKey("status")), 1)
-    footprint = Footprint(conn, catalog, 0.0)
-    forecast = footprint.forecast(cand)
-    keys = conn.execute("SELECT count(*) FROM (SELECT DISTINCT order_id, status FROM line) AS k").fetchone()
-    sampled = footprint.distinct[(("public", "line"), ("order_id", "status"))]
-    conn.execute("CREATE INDEX line_order_status ON line (order_id, status)")
-    real = conn.execute("SELECT pg_relation_size('line_order_status')").fetchone()
-    assert real is not None and 0.85 < forecast / real[0] < 1.15, (forecast, real[0], sampled, keys)
-    assert keys is not None and sampled is not None and 0.7 < sampled / keys[0] < 1.15, (sampled, keys)
+    assert 0.85 < forecast / real < 1.15, (forecast, real, sampled, keys)
+    assert 0.7 < sampled / keys < 1.15, (sampled, keys)
