@@ -235,7 +235,8 @@ def test_every_proposal_the_issue_lists_comes_with_its_evidence(snap: Snapshot) 
                         wal_fpi=400_000, wal_buffers_full=5000, blks_read=10, blks_hit=1000)
     index = spill(5, "postgres", 1, 100 * MB, "CREATE INDEX t_x_idx ON t (x)")     # spilled under maintenance
     ctx = context(snap, 2 * GB, settings=settings, counters=counters, statements=[index],
-                  workload=Workload())    # the counters are made up: no statement of the fixture wrote their WAL
+                  # the application's writes, wrote the counters' WAL: made up as the counters are
+                  workload=Workload((Entry(7, "app", 50_000, 9_000.0, 60, Kind.QUERY, None, wal_bytes=7.5 * GB),)))
     memory.propose(ctx)
     wal.propose(ctx)
     planner.propose(ctx)

@@ -22,6 +22,7 @@ MIN_BUFFERS_FULL = 100       # backends found the WAL buffers full this many tim
 
 
 ONE_OFF_SHARE = 0.5          # of the statements' WAL: above it the window's WAL is a load's or a build's
+SEEN_SHARE = 0.5             # of the server's WAL: below it, what wrote the window's WAL is mostly out of sight
 
 
 def propose(ctx: Context) -> None:
@@ -35,11 +36,22 @@ def propose(ctx: Context) -> None:
 
 
 def _steady(ctx: Context) -> bool:
-    """Is the window's WAL the application's own? Not when loads and index builds wrote most of it (u2's R7)."""
+    """Is the window's WAL the application's own? Not when loads and index builds wrote most of it (u2's R7),
+    nor when the statements pg_stat_statements counts wrote under half of it (u8: a load run before
+    pg_stat_statements was reset, under the server's WAL counters, sized max_wal_size 8GB and wal_buffers)."""
+    c = ctx.snap.counters
+    seen = ctx.snap.workload.wal()
+    if c.wal_bytes > 0 and seen < SEEN_SHARE * c.wal_bytes:
+        if c.checkpoints_requested >= 1 or c.wal_buffers_full >= MIN_BUFFERS_FULL:
+            ctx.notes.append(f"max_wal_size and wal_buffers not sized: the statements pg_stat_statements counts "
+                             f"wrote {human(int(seen))} of the {human(c.wal_bytes)} of WAL the server wrote in the "
+                             f"window ({seen / c.wal_bytes:.0%}): the rest was written before its counts began (a "
+                             "load or restore before pg_stat_statements_reset()) or by no statement (autovacuum); "
+                             "judge a window of normal load (--window)")
+        return False
     share, count = ctx.snap.workload.one_off_wal()
     if share < ONE_OFF_SHARE:
         return True
-    c = ctx.snap.counters
     if c.checkpoints_requested >= 1 or c.wal_buffers_full >= MIN_BUFFERS_FULL:
         ctx.notes.append(f"max_wal_size and wal_buffers not sized: {share:.0%} of the WAL pg_stat_statements "
                          f"counts came from {count} maintenance or one-off statements (index builds, COPY, a load "

@@ -88,6 +88,10 @@ class Workload:
                                    wal_bytes=e.wal_bytes - (prev.wal_bytes if prev else 0.0)))
         return Workload(tuple(out))
 
+    def wal(self) -> float:
+        """The WAL the statements wrote (pg_stat_statements.wal_bytes)."""
+        return sum(max(e.wal_bytes, 0.0) for e in self.entries)
+
     def one_off_wal(self) -> tuple[float, int]:
         """The share of the statements' WAL that maintenance and one-off statements wrote, and how many they are.
 
@@ -95,7 +99,7 @@ class Workload:
         fills WAL fast and requests checkpoints; sizing max_wal_size and
         wal_buffers for it sizes them for an event, not for the application.
         """
-        total = sum(max(e.wal_bytes, 0.0) for e in self.entries)
+        total = self.wal()
         if total <= 0:
             return 0.0, 0
         odd = [e for e in self.entries if e.wal_bytes > 0 and (e.maintenance or e.calls <= ONE_OFF_CALLS)]
