@@ -75,7 +75,12 @@ def from_prisma(url: str) -> str:
         raise InputError(f"the URL's {', '.join(refused)} (Prisma's TLS parameters) have no libpq equivalent: "
                          "give sslmode, sslrootcert, sslcert and sslkey instead")
     kept = [(k, v) for k, v in pairs if k not in PRISMA_POOL and k not in ("schema", "pgbouncer")]
-    return urlunsplit(parts._replace(query=urlencode(kept, quote_via=quote)))
+    query = urlencode(kept, quote_via=quote)
+    if not parts.netloc:
+        # urlunsplit drops an empty authority (postgresql:///app?host=/run/postgresql, a local socket): libpq
+        # then reads "postgresql:/app" as a key=value string and refuses it.
+        return f"{parts.scheme}://{parts.path}" + (f"?{query}" if query else "")
+    return urlunsplit(parts._replace(query=query))
 
 
 def _schema_path(conn: psycopg.Connection[Any], dsn: str) -> None:

@@ -222,3 +222,34 @@ def test_a_misspelled_prisma_schema_parameter_is_named(db: str, conn) -> None:  
                       "unqualified table names resolve in the other schemas of the search_path"], missing.stderr
     right = CliRunner().invoke(cli, ["check"], env={"DATABASE_URL": base + "?schema=app"})
     assert "warning" not in right.stderr, right.stderr
+
+
+def test_apply_s_progress_monitor_connects_without_prismas_url_parameters(
+        db: str, tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """u9: on a terminal apply opens a second connection for build progress with the raw DATABASE_URL; Prisma's
+    ?schema= and connection_limit, which libpq refuses, made it fail, so progress never showed."""
+    from urllib.parse import quote
+
+    import psycopg
+
+    from pgtune import api
+    from pgtune.cli import shell
+
+    seen: list[str | None] = []
+
+    def apply(conn: object, directory: object, **kw: object) -> object:
+        monitor = kw.get("monitor_dsn")
+        seen.append(monitor if isinstance(monitor, str) else None)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(shell, "stderr_is_tty", lambda: True)
+    monkeypatch.setattr(api, "apply", apply)
+    url = psycopg.conninfo.conninfo_to_dict(db)
+    where = "&".join(f"{k}={quote(str(url[k]), safe='')}" for k in ("host", "port", "user") if url.get(k))
+    prisma = f"postgresql:///{url['dbname']}?{where}&schema=public&connection_limit=5"
+    out = CliRunner().invoke(cli, ["apply", str(tmp_path), "--dsn", prisma])
+    assert seen, out.output
+    [monitor] = seen
+    assert monitor is not None and "schema" not in monitor and "connection_limit" not in monitor
+    assert monitor.startswith(f"postgresql:///{url['dbname']}?")     # the empty authority (a socket) kept
+    psycopg.connect(monitor).close()          # libpq takes it

@@ -12,7 +12,7 @@ from tabulate import tabulate
 from .. import api
 from .._text import one_line
 from ..apply import Outcome, SettingState
-from ..connect import connect, resolve_dsn
+from ..connect import connect, from_prisma, resolve_dsn
 from . import shell
 from .shell import Format, dsn_option, emit_json, format_option, handle_errors, index_sizes, progress
 
@@ -53,8 +53,9 @@ def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through
       pgtune apply migrations/2026-11-tuning --phase 1
     """
     with connect(dsn) as conn:
-        # Build progress needs a second connection; open it only for a person watching.
-        monitor = resolve_dsn(dsn) if shell.stderr_is_tty() else None
+        # Build progress needs a second connection; open it only for a person watching. Without Prisma's own
+        # URL parameters (?schema=, connection_limit), which libpq refuses: the monitor never started (u9).
+        monitor = from_prisma(resolve_dsn(dsn)) if shell.stderr_is_tty() else None
         report = api.apply(conn, directory, phase=phase, through=through, dry_run=dry_run, retries=retries,
                            wait=wait, progress=progress, monitor_dsn=monitor,
                            wait_for_transactions=wait_for_transactions)
