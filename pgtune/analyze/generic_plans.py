@@ -31,6 +31,7 @@ from ..connect import lost
 from ..ddl import IndexMethod
 from ..explain import Plan, explain_scenarios, prepare_text
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method
+from .whatif import lenient
 
 ROUNDS = 5      # passes at most: each withdrawal changes the set the others were planned with
 SHARE = 0.99    # of the parameterized statements' calls x cost: the rest cannot weigh much, whatever their plan
@@ -57,7 +58,8 @@ def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> N
     operator = float(row[0]) if row else 0.0025
     tables = {ix.table.lower() for ix in advice.indexes}
     for _ in range(ROUNDS):
-        risks = _risks(conn, catalog, advice, schema, operator, tables)
+        with lenient(conn):     # HypoPG cuts a long name at NAMEDATALEN bytes, through a character maybe
+            risks = _risks(conn, catalog, advice, schema, operator, tables)
         if not risks:
             return
         for risk in risks:

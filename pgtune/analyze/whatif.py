@@ -51,7 +51,7 @@ def session(conn: psycopg.Connection[Any], leaves: Leaves | None = None,
     threshold, conn.prepare_threshold = conn.prepare_threshold, None
     hypo = None
     try:
-        with _lenient(conn):
+        with lenient(conn):
             hypo = Hypothetical(conn, leaves, pricing, h)
             yield hypo
     finally:
@@ -65,8 +65,8 @@ def session(conn: psycopg.Connection[Any], leaves: Leaves | None = None,
 def _prefix(conn: psycopg.Connection[Any]) -> str:
     """HypoPG's schema, quoted, with its dot: its calls name it, as a plan's search_path (the application
     role's, SET LOCAL in the pipeline's transaction: explain.PlanContext) may leave it out."""
-    row = conn.execute(catalog_sql.load("extension_schema"), {"name": "hypopg"}).fetchone()
-    return sql.Identifier(row[0]).as_string(conn) + "." if row else ""
+    schema = catalog_sql.extension_schema(conn, "hypopg")
+    return sql.Identifier(schema).as_string(conn) + "." if schema else ""
 
 
 class _LenientText(Loader):
@@ -80,7 +80,7 @@ class _LenientJson(_LenientText):
 
 
 @contextmanager
-def _lenient(conn: psycopg.Connection[Any]) -> Iterator[None]:
+def lenient(conn: psycopg.Connection[Any]) -> Iterator[None]:
     """Read text and json (hypopg's names, EXPLAIN's "Index Name") without failing on a cut character."""
     oids = {"text": (conn.adapters.types["text"].oid, _LenientText),
             "json": (conn.adapters.types["json"].oid, _LenientJson)}
