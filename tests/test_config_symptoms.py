@@ -226,44 +226,39 @@ def test_a_write_burst_under_a_small_max_wal_size_stops_requesting_checkpoints(
 
 def test_a_load_s_wal_is_not_the_application_s(dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
     """u2's R7: one bulk INSERT … SELECT and an index build request checkpoints; max_wal_size is not sized for them."""
-    with app(dsn) as c:
-        c.execute("CREATE TABLE IF NOT EXISTS loaded (id bigint, payload text)")
+    _not_sized_for(dsn, ["INSERT INTO loaded SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 250000) g",
+                         "CREATE INDEX ON loaded (payload)"], "one-off", requested=2)
 
-    def load() -> None:
-        with app(dsn) as c:
-            c.execute("INSERT INTO loaded SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 250000) g")
-            c.execute("CREATE INDEX ON loaded (payload)")
-
-    with app(dsn) as conn:
-        seen = around(conn, load, lambda: fresh_checkpoint(dsn))
-        assert seen.counters.checkpoints_requested >= 2            # not vacuous: the symptom is there
-        report = api.config(conn, HARDWARE, evidence=seen)
-        assert not [p for p in report.proposals if p.setting in ("max_wal_size", "wal_buffers")]
-        assert any(n.startswith("max_wal_size and wal_buffers not sized") and "one-off" in n for n in report.notes)
-        conn.execute("DROP TABLE loaded")
 
 def test_wal_written_before_the_statements_counts_began_is_not_the_application_s(
         dsn: str, cluster: LocalCluster, tmp_path: Path) -> None:
     """u8: a load, then pg_stat_statements_reset(), then the application: the server's WAL counters hold the load,
     pg_stat_statements only the application's statements, whose WAL is a sliver of it. Not sized for the load."""
-    with app(dsn) as c:
-        c.execute("CREATE TABLE IF NOT EXISTS preloaded (id bigint, payload text)")
+    _not_sized_for(dsn, ["INSERT INTO loaded SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 250000) g",
+                         "SELECT pg_stat_statements_reset()",
+                         *(f"INSERT INTO loaded VALUES ({i}, 'app')" for i in range(20))],
+                   "the statements pg_stat_statements counts", requested=1)
 
-    def load() -> None:
+
+def _not_sized_for(dsn: str, load: list[str], why: str, requested: int) -> None:
+    """``load`` run in a window that requests checkpoints: neither max_wal_size nor wal_buffers sized for it, and a
+    note that says ``why``."""
+    with app(dsn) as c:
+        c.execute("CREATE TABLE IF NOT EXISTS loaded (id bigint, payload text)")
+
+    def run_load() -> None:
         with app(dsn) as c:
-            c.execute("INSERT INTO preloaded SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 250000) g")
-            c.execute("SELECT pg_stat_statements_reset()")
-            for i in range(20):
-                c.execute("INSERT INTO preloaded VALUES (%s, 'app')", (i,))
+            for statement in load:
+                c.execute(statement)
 
     with app(dsn) as conn:
-        seen = around(conn, load, lambda: fresh_checkpoint(dsn))
-        assert seen.counters.checkpoints_requested >= 1            # not vacuous: the symptom is there
+        seen = around(conn, run_load, lambda: fresh_checkpoint(dsn))
+        assert seen.counters.checkpoints_requested >= requested     # not vacuous: the symptom is there
         report = api.config(conn, HARDWARE, evidence=seen)
         assert not [p for p in report.proposals if p.setting in ("max_wal_size", "wal_buffers")]
-        assert any(n.startswith("max_wal_size and wal_buffers not sized: the statements pg_stat_statements counts")
-                   for n in report.notes), report.notes
-        conn.execute("DROP TABLE preloaded")
+        assert any(n.startswith("max_wal_size and wal_buffers not sized") and why in n for n in report.notes), \
+            report.notes
+        conn.execute("DROP TABLE loaded")
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 30.0) -> bool:
