@@ -202,3 +202,18 @@ def test_a_full_session_pool_is_not_refused(db: str, bouncers: dict[str, Bouncer
     assert result.exit_code in (0, 1), result.stderr
     assert "transaction pooler" not in result.stderr and "second connection" not in result.stderr
     assert took < 15, took
+
+
+def test_behind_a_session_pooler_suggest_takes_one_session_by_default(
+        db: str, bouncers: dict[str, Bouncer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """u9: the default --jobs came from the server's cores and max_connections, which say nothing of the pool's few
+    server sessions the application shares; through a pooler it is one. Asked for, more are still given."""
+    from pgtune.analyze import pool
+
+    monkeypatch.setattr(pool.os, "cpu_count", lambda: 8)          # a server with cores to spare
+    with psycopg.connect(bouncers["session"].url, autocommit=True) as conn:
+        assert pool.pooled(conn)
+        assert pool.jobs_for(conn, None) == pool.Jobs(1)
+        assert pool.jobs_for(conn, 3).count == min(3, pool.jobs_for(conn, 100).count)
+    with psycopg.connect(db, autocommit=True) as direct:
+        assert not pool.pooled(direct)

@@ -51,11 +51,16 @@ class Jobs:
 
 
 def jobs_for(conn: psycopg.Connection[Any], asked: int | None) -> Jobs:
-    """``asked`` (None: the default from the server's cores) capped by the server's free connections."""
+    """``asked`` (None: the default from the server's cores; one session behind a pooler) capped by the server's
+    free connections."""
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(catalog_sql.load("connection_headroom")).fetchone()
     free = int(row["free"]) if row else 0
     cap = max(1, free // SHARE)
+    if asked is None and pooled(conn):
+        # Behind a (session) pooler each session is one of the pool's few server sessions, the application's too;
+        # max_connections says nothing of the pool's size (u9).
+        return Jobs(1)
     if asked is None:
         if _local(conn):
             # pgtune's own process takes a core (its threads share one interpreter lock): the server has the
@@ -71,6 +76,12 @@ def jobs_for(conn: psycopg.Connection[Any], asked: int | None) -> Jobs:
     sessions = "session" if free == 1 else "sessions"
     return Jobs(cap, f"--jobs {want} lowered to {cap}: the server accepts {free} more {sessions} and pgtune "
                      f"takes at most one in {SHARE}")
+
+
+def pooled(conn: psycopg.Connection[Any]) -> bool:
+    """Does ``conn`` reach the server through a pooler? The backend pid a pooler announces at startup is its own."""
+    row = conn.execute("SELECT /* pgtune */ pg_catalog.pg_backend_pid()").fetchone()
+    return row is not None and int(row[0]) != conn.info.backend_pid
 
 
 def _local(conn: psycopg.Connection[Any]) -> bool:
