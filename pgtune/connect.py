@@ -216,6 +216,11 @@ def _server_pid(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
+def pooled(conn: psycopg.Connection[Any]) -> bool:
+    """Does ``conn`` reach the server through a pooler? The backend pid a pooler announces at startup is its own."""
+    return _server_pid(conn) != conn.info.backend_pid
+
+
 # How long the pooler probe's second connection waits for a server session. A session pooler whose pool
 # is full (the first connection took the last one) makes it wait for query_wait_timeout (PgBouncer: 120 s)
 # and then fail; a transaction pooler hands it the first connection's session, idle again, at once.
@@ -287,9 +292,9 @@ def refuse_transaction_pooler(conn: psycopg.Connection[Any], conninfo: str, conn
     session per client for its life, and passes; with its pool full the probe gets
     no session within PROBE_WAIT and only the second question decides.
     """
-    first = _server_pid(conn)
-    if first == conn.info.backend_pid:
+    if not pooled(conn):
         return
+    first = _server_pid(conn)
     try:
         probe = psycopg.connect(conninfo, autocommit=True, connect_timeout=connect_timeout,
                                 application_name=APPLICATION_NAME)

@@ -30,7 +30,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
-from ..connect import APPLICATION_NAME, force_session_settings
+from ..connect import APPLICATION_NAME, force_session_settings, pooled
 
 MAX_JOBS = 8
 SHARE = 10          # at most one session in SHARE of those the server still accepts
@@ -76,12 +76,6 @@ def jobs_for(conn: psycopg.Connection[Any], asked: int | None) -> Jobs:
     sessions = "session" if free == 1 else "sessions"
     return Jobs(cap, f"--jobs {want} lowered to {cap}: the server accepts {free} more {sessions} and pgtune "
                      f"takes at most one in {SHARE}")
-
-
-def pooled(conn: psycopg.Connection[Any]) -> bool:
-    """Does ``conn`` reach the server through a pooler? The backend pid a pooler announces at startup is its own."""
-    row = conn.execute("SELECT /* pgtune */ pg_catalog.pg_backend_pid()").fetchone()
-    return row is not None and int(row[0]) != conn.info.backend_pid
 
 
 def _local(conn: psycopg.Connection[Any]) -> bool:
