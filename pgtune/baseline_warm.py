@@ -139,14 +139,13 @@ def _both(conn: psycopg.Connection[Any], t: Target, warm: dict[str, str], *, cpu
     """
     try:
         usual = plan_target(conn, t)
-        pins = _pins(usual.main.plan) if len(scenarios_of(t)) == 1 else {}
-        priced = plan_target(conn, replace(t, settings={**t.settings, **warm, **pins}))
     except (psycopg.Error, ValueError):
         if lost(conn):
             raise
         return None
-    if scans(usual.main.plan) != scans(priced.main.plan) or usual.runs_generic != priced.runs_generic \
-            or _disabled(priced.main.plan):
+    pins = _pins(usual.main.plan) if len(scenarios_of(t)) == 1 else {}
+    priced = _same_scans(conn, t, {**warm, **pins}, usual)
+    if priced is None:
         return None
     return priced.cost, tuple(scans(priced.main.plan)), _cpu_part(conn, t, {**warm, **pins}, priced) if cpu else None
 
@@ -154,16 +153,23 @@ def _both(conn: psycopg.Connection[Any], t: Target, warm: dict[str, str], *, cpu
 def _cpu_part(conn: psycopg.Connection[Any], t: Target, settings: dict[str, str], priced: Planned) -> float | None:
     """The CPU part of ``priced`` (``t`` planned with ``settings``): its cost with page costs 0, when that plan
     reads the tables the same way (else the parts would be of two plans)."""
+    free = _same_scans(conn, t, {**settings, **CPU_ONLY}, priced)
+    return free.cost if free is not None and 0 <= free.cost <= priced.cost else None
+
+
+def _same_scans(conn: psycopg.Connection[Any], t: Target, settings: dict[str, str], like: Planned) -> Planned | None:
+    """``t`` planned again with ``settings``, kept only when it reads the tables as ``like`` does, runs the
+    same (generic or custom) plan and needed no turned-off path: else two plans' costs would be compared."""
     try:
-        free = plan_target(conn, replace(t, settings={**t.settings, **settings, **CPU_ONLY}))
+        again = plan_target(conn, replace(t, settings={**t.settings, **settings}))
     except (psycopg.Error, ValueError):
         if lost(conn):
             raise
         return None
-    if scans(free.main.plan) != scans(priced.main.plan) or free.runs_generic != priced.runs_generic \
-            or _disabled(free.main.plan) or not 0 <= free.cost <= priced.cost:
+    if scans(again.main.plan) != scans(like.main.plan) or again.runs_generic != like.runs_generic \
+            or _disabled(again.main.plan):
         return None
-    return free.cost
+    return again
 
 
 def _pins(plan: dict[str, Any]) -> dict[str, str]:

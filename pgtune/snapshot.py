@@ -286,11 +286,11 @@ def read_constants(conn: psycopg.Connection[Any]) -> dict[int, list[QualConstant
 
 def read_examples(conn: psycopg.Connection[Any], queryids: list[int]) -> dict[int, str]:
     """pg_qualstats' example text of each statement as the application sent it (empty when not readable)."""
-    found = conn.execute(catalog_sql.load("extension_schema"), {"name": "pg_qualstats"}).fetchone()
-    if found is None or not queryids:
+    schema = catalog_sql.extension_schema(conn, "pg_qualstats")
+    if schema is None or not queryids:
         return {}
     query = sql.SQL(catalog_sql.load("qualstats_examples")).format(
-        examples=sql.Identifier(found[0], "pg_qualstats_example_queries"))
+        examples=sql.Identifier(schema, "pg_qualstats_example_queries"))
     try:
         with conn.transaction():
             rows = conn.execute(query, {"queryids": queryids}).fetchall()

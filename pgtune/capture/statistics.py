@@ -25,9 +25,9 @@ def reset_counters(conn: psycopg.Connection[Any]) -> None:
         conn.execute("SELECT /* pgtune */ pg_stat_force_next_flush()")
     conn.execute("SELECT /* pgtune */ pg_stat_statements_reset()")
     conn.execute("SELECT /* pgtune */ pg_stat_reset()")
-    row = conn.execute(catalog_sql.load("extension_schema"), {"name": "pg_qualstats"}).fetchone()
-    if row:
-        conn.execute(sql.SQL("SELECT /* pgtune */ {}()").format(sql.Identifier(row[0], "pg_qualstats_reset")))
+    schema = catalog_sql.extension_schema(conn, "pg_qualstats")
+    if schema is not None:
+        conn.execute(sql.SQL("SELECT /* pgtune */ {}()").format(sql.Identifier(schema, "pg_qualstats_reset")))
 
 
 def write_window_scale(conn: psycopg.Connection[Any]) -> float:

@@ -57,13 +57,13 @@ def read_writes(conn: psycopg.Connection[Any], database: str | None = None,
     application's roles are left out, as its reads are: a person's one-off load
     is no upkeep the application pays (u4's F1 on formbricks).
     """
-    found = conn.execute(catalog_sql.load("extension_schema"), {"name": "pg_stat_statements"}).fetchone()
-    if found is None:
+    schema = catalog_sql.extension_schema(conn, "pg_stat_statements")
+    if schema is None:
         return "write_statements.sql not run: the pg_stat_statements extension is not installed in this database"
     try:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             cur.execute(catalog_sql.compose("write_statements",
-                statements=sql.Identifier(found[0], "pg_stat_statements")),
+                statements=sql.Identifier(schema, "pg_stat_statements")),
                 {"database": database, "roles": list(roles) or None, "limit": MAX_WRITE_STATEMENTS})
             rows = cur.fetchall()
     except psycopg.Error as exc:
