@@ -122,7 +122,8 @@ class KeySample:
     """What pgtune's own sample of a table says of an index's keys: the same rows every run (a fixed seed)."""
 
     distinct: float | None  # distinct keys in the table (Duj1 from the sample's frequency profile); None: not asked
-    tuple_bytes: float     # a leaf tuple's mean bytes: header, null bitmap, aligned data, padded to 8 (row by row)
+    tuple_bytes: float | None  # a leaf tuple's mean bytes: header, null bitmap, aligned data, padded to 8 (row
+    #                            by row); None: not asked (every column's width is its type's)
     rows: float = 0.0      # rows the sample held
     seen: float = 0.0      # distinct keys among them (0: not asked)
     lead_seen: float = 0.0  # distinct leading keys among them (0: not asked)
@@ -160,16 +161,28 @@ def sample_keys(conn: psycopg.Connection[Any], table: TableKey, keys: tuple[Inde
 KeySpec = tuple[tuple[IndexKey, ...], tuple[str, ...]]    # an index's keys and INCLUDE columns
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What a key sample works out beyond the distinct keys: the tuple bytes (a forecast reads them only where
+    a column's width is not its type's: not ``exact``) and the distinct leading keys (``in_key_order`` reads them
+    only on a table stored in the leading key's order: ``reads_lead``)."""
+
+    sized: bool = True
+    lead: bool = True
+
+
 def _percent(reltuples: float) -> float:
     """The share of the table's pages a ~30,000-row sample reads (TABLESAMPLE SYSTEM's percent)."""
     return min(100.0, max(0.01, 3e6 / max(reltuples, 1.0)))
 
 
 def _profile(source: sql.Composable, keys: tuple[IndexKey, ...], include: tuple[str, ...],
-             grouped: bool = True) -> sql.Composed:
+             grouped: bool = True, asked: Asked | None = None) -> sql.Composed:
     """The sample's frequency profile of one index's keys: distinct keys, keys seen once, rows, tuple bytes,
     distinct leading keys; not ``grouped``: the rows and tuple bytes alone (NULL, NULL, rows, bytes, NULL),
-    with no grouping by the keys."""
+    with no grouping by the keys. ``asked``: the tuple bytes and the distinct leading keys are worked out only
+    where asked (NULL otherwise): each is a sixth of the statement's time on TPC-H's tables."""
+    asked = asked or Asked()
     cols = [sql.SQL(k.expression) if k.expression is not None else sql.Identifier(k.column) for k in keys]
     row_of = sql.SQL("ROW({})").format(sql.SQL(", ").join(cols + [sql.Identifier(c) for c in include]))
     natts = len(keys) + len(include)
@@ -181,22 +194,26 @@ def _profile(source: sql.Composable, keys: tuple[IndexKey, ...], include: tuple[
                        "coalesce(sum({size}), 0)::float8, NULL::float8 FROM {source}").format(
                            size=size, source=source)
     return sql.SQL("SELECT /* pgtune */ count(*)::float8, (count(*) FILTER (WHERE n = 1))::float8, "
-                   "coalesce(sum(n), 0)::float8, coalesce(sum(b), 0)::float8, "
-                   "(count(DISTINCT pgtune_lead))::float8 FROM (SELECT {lead} AS pgtune_lead, count(*) AS n, "
-                   "sum({size}) AS b FROM {source} GROUP BY {group}) AS s").format(
-                       lead=cols[0], size=size, source=source, group=sql.SQL(", ").join(cols))
+                   "coalesce(sum(n), 0)::float8, {bytes}, {lead} FROM (SELECT {first}count(*) AS n{b} "
+                   "FROM {source} GROUP BY {group}) AS s").format(
+                       bytes=sql.SQL("coalesce(sum(b), 0)::float8" if asked.sized else "NULL::float8"),
+                       lead=sql.SQL("(count(DISTINCT pgtune_lead))::float8" if asked.lead else "NULL::float8"),
+                       first=sql.SQL("{} AS pgtune_lead, ").format(cols[0]) if asked.lead else sql.SQL(""),
+                       b=sql.SQL(", sum({}) AS b").format(size) if asked.sized else sql.SQL(""),
+                       source=source, group=sql.SQL(", ").join(cols))
 
 
 def _key_sample(row: tuple[Any, ...] | None, reltuples: float) -> KeySample | None:
     if not row or not row[2]:
         return None
-    n, b = float(row[2]), float(row[3])
+    n = float(row[2])
+    b = float(row[3]) / n if row[3] is not None else None
     if row[0] is None:
-        return KeySample(None, b / n)
+        return KeySample(None, b)
     d, f1 = float(row[0]), float(row[1])
     total = max(reltuples, n)
     lead = float(row[4]) if len(row) > 4 and row[4] is not None else 0.0
-    return KeySample(n * d / max(n - f1 + f1 * n / total, 1.0), b / n, n, d, lead)
+    return KeySample(n * d / max(n - f1 + f1 * n / total, 1.0), b, n, d, lead)
 
 
 def in_key_order(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], sample: KeySample) -> KeySample:
@@ -226,19 +243,32 @@ def in_key_order(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], 
     pg_stats' rows a value (``_together``).
     """
     t = catalog.tables.get(table)
-    lead = keys[0] if keys else None
-    if (sample.distinct is None or not sample.rows or not sample.seen or t is None or t.size_bytes <= 0
-            or t.reltuples <= sample.rows or lead is None or lead.expression is not None):
-        return sample
-    col = catalog.table_columns(table).get(lead.column)
-    if col is None or col.n_distinct is None or abs(col.correlation or 0.0) < IN_ORDER:
-        return sample
-    per_page = t.reltuples / max(t.size_bytes / PAGE, 1.0)
-    per_value = t.reltuples / max(distinct_count(col.n_distinct, col.reltuples), 1.0)
-    if per_value > per_page or not _together(sample, t.reltuples, per_value):
+    per_value = _rows_per_value(catalog, table, keys)
+    if (per_value is None or t is None or sample.distinct is None or not sample.rows or not sample.seen
+            or t.reltuples <= sample.rows or not _together(sample, t.reltuples, per_value)):
         return sample
     scaled = min(t.reltuples, sample.seen * t.reltuples / sample.rows)
     return replace(sample, distinct=max(sample.distinct, scaled))
+
+
+def reads_lead(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...]) -> bool:
+    """Can ``in_key_order`` scale a sample of ``keys`` up, so that it reads the sample's distinct leading keys?"""
+    return _rows_per_value(catalog, table, keys) is not None
+
+
+def _rows_per_value(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...]) -> float | None:
+    """pg_stats' rows a leading value of ``keys`` where the table is stored in that column's order and a
+    value's rows fit in a page (what ``in_key_order`` asks of the catalog); None elsewhere."""
+    t = catalog.tables.get(table)
+    lead = keys[0] if keys else None
+    if t is None or t.size_bytes <= 0 or lead is None or lead.expression is not None:
+        return None
+    col = catalog.table_columns(table).get(lead.column)
+    if col is None or col.n_distinct is None or abs(col.correlation or 0.0) < IN_ORDER:
+        return None
+    per_page = t.reltuples / max(t.size_bytes / PAGE, 1.0)
+    per_value = t.reltuples / max(distinct_count(col.n_distinct, col.reltuples), 1.0)
+    return per_value if per_value <= per_page else None
 
 
 def _together(sample: KeySample, reltuples: float, per_value: float) -> bool:
@@ -265,12 +295,14 @@ MANY_TIMEOUT_MS = 10_000
 
 
 def sample_keys_many(conn: psycopg.Connection[Any], table: TableKey, specs: list[KeySpec], reltuples: float,
-                     *, timeout_ms: int = 2_000, single_distinct: bool = True) -> list[KeySample | None]:
+                     *, timeout_ms: int = 2_000, single_distinct: bool = True,
+                     asks: list[Asked] | None = None) -> list[KeySample | None]:
     """``sample_keys`` of several indexes on one table, from one read of the same sample.
 
     ``single_distinct`` False: an index on one plain column gets its tuple
     bytes only (``distinct`` None: pg_stats has its count), with no grouping,
-    a quarter of the time of the grouping on TPC-H's lineitem.
+    a quarter of the time of the grouping on TPC-H's lineitem. ``asks``: per
+    index, what else it works out (``Asked``; everything when not given).
 
     The sample (the same pages: the same percent and seed as ``sample_keys``
     takes alone, so the same answers) is read once into a materialized CTE and
@@ -284,16 +316,17 @@ def sample_keys_many(conn: psycopg.Connection[Any], table: TableKey, specs: list
     """
     if not specs:
         return []
+    asked = asks if asks is not None else [Asked()] * len(specs)
     pct = sql.Literal(_percent(reltuples))
     grouped = [single_distinct or len(keys) > 1 or keys[0].expression is not None for keys, _ in specs]
     if len(specs) == 1:
         keys, include = specs[0]
         query = _profile(sql.SQL("{} TABLESAMPLE SYSTEM ({}) REPEATABLE (1)").format(sql.Identifier(*table), pct),
-                         keys, include, grouped[0])
+                         keys, include, grouped[0], asked[0])
         return [_key_sample(_sample(conn, query, timeout_ms, check=any(k.expression is not None for k in keys)),
                             reltuples)]
     parts = [sql.SQL("SELECT {}, p.* FROM ({}) AS p").format(
-        sql.Literal(i), _profile(sql.Identifier("pgtune_s"), keys, include, grouped[i]))
+        sql.Literal(i), _profile(sql.Identifier("pgtune_s"), keys, include, grouped[i], asked[i]))
         for i, (keys, include) in enumerate(specs)]
     query = sql.SQL("WITH pgtune_s AS MATERIALIZED (SELECT * FROM {} TABLESAMPLE SYSTEM ({}) REPEATABLE (1)) "
                     "SELECT * FROM ({}) AS u").format(sql.Identifier(*table), pct, sql.SQL(" UNION ALL ").join(parts))
@@ -304,7 +337,8 @@ def sample_keys_many(conn: psycopg.Connection[Any], table: TableKey, specs: list
         return [None] * len(specs)     # too slow together: alone each would be too (and hold a snapshot as long)
     if rows is None:
         return [sample_keys_many(conn, table, [spec], reltuples, timeout_ms=timeout_ms,
-                                 single_distinct=single_distinct)[0] for spec in specs]
+                                 single_distinct=single_distinct, asks=[ask])[0]
+                for spec, ask in zip(specs, asked, strict=True)]
     found = {int(r[0]): tuple(r[1:]) for r in rows}
     return [_key_sample(found.get(i), reltuples) for i in range(len(specs))]
 
