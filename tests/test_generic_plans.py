@@ -65,3 +65,76 @@ def test_an_index_the_plans_with_values_take_too_stays(conn: psycopg.Connection[
     advice = _advice("9")           # a small website: its own plan takes the index as the generic one does
     generic_plans.review(conn, read_catalog(conn), advice)
     assert [ix.name for ix in advice.indexes] == [INDEX] and advice.hints == []
+
+
+def _round_trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts what reaches the server in a round trip of its own: a pipeline left, a statement outside one."""
+    from psycopg import Cursor, Pipeline
+
+    trips: list[str] = []
+    real_exit, real_execute = Pipeline.__exit__, Cursor.execute
+
+    def left(self: Pipeline, *args: Any) -> None:
+        trips.append("pipeline")
+        real_exit(self, *args)
+
+    def execute(self: Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.connection._pipeline is None:
+            trips.append(str(query)[:40])
+        return real_execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "__exit__", left)
+    monkeypatch.setattr(Cursor, "execute", execute)
+    return trips
+
+
+def _many(count_for: str, extra: int) -> Advice:
+    """``_advice`` with ``extra`` more proposals (on created_at, each its own name) and prepared statements that
+    read ev by id, each planned again by the review."""
+    advice = _advice(count_for)
+    for i in range(extra):
+        name = f"ev_created_at_{i}_idx"
+        advice.indexes.append(IndexSuggestion(
+            "public", "ev", name, ["created_at"], [False],
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON public.ev (created_at)",
+            f"DROP INDEX CONCURRENTLY IF EXISTS public.{name}", "ANALYZE public.ev", "serves 1 statement"))
+        advice.statements.append(AnalyzedStatement(
+            10 + i, f"SELECT id FROM ev WHERE id = $1 AND event_type >= {i}", 10, 1.0, cost_before=8.0 - i / 100,
+            cost_after=8.0, scenarios=[{"values": {"$1": str(i + 1)}, "source": "qualstats", "weight": 1.0}]))
+    return advice
+
+
+@pytest.mark.needs_hypopg
+def test_the_review_plans_its_statements_and_makes_its_indexes_a_few_round_trips_in_all(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue 28: a round trip per statement planned again and per proposal made hypothetically was most of
+    the review's time at benchmarks/speed.py's 5,000 statements (500 statements, 4,500 proposals); all of them
+    now go in a few, whatever their number. The verdict is the same: the small website's plans take the index."""
+    conn.execute(EVENTS)
+    catalog = read_catalog(conn)
+    advice = _many("9", 30)
+    trips = _round_trips(monkeypatch)
+    generic_plans.review(conn, catalog, advice)
+    assert len(advice.indexes) == 31 and advice.hints == []
+    assert len(trips) <= 8, trips
+    assert conn.execute("SELECT count(*) FROM hypopg_list_indexes").fetchone() == (0,)
+
+
+@pytest.mark.needs_hypopg
+def test_a_statement_the_server_refuses_in_the_review_leaves_the_others_reviewed(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """One statement that cannot be planned (a value its column refuses) fails the round trip of the others:
+    they are planned one at a time, as before, and the big website's generic plan still withdraws the index;
+    no transaction or prepared statement is left behind."""
+    conn.execute(EVENTS)
+    advice = _many("1", 5)
+    advice.statements.insert(0, AnalyzedStatement(
+        3, "SELECT id FROM ev WHERE website_id = $1 LIMIT 1", 1000, 1.0, cost_before=9000.0, cost_after=9000.0,
+        scenarios=[{"values": {"$1": "not a number"}, "source": "qualstats", "weight": 1.0}]))
+    generic_plans.review(conn, read_catalog(conn), advice)
+    assert INDEX not in [ix.name for ix in advice.indexes]
+    assert any(h.startswith(f"{INDEX} withdrawn: the generic plan of statement 2 (") for h in advice.hints)
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    left = "SELECT array_agg(name) FROM pg_prepared_statements WHERE name NOT LIKE '\\_pg3\\_%'"   # psycopg's own
+    assert conn.execute(left).fetchone() == (None,)
+    assert conn.execute("SELECT count(*) FROM hypopg_list_indexes").fetchone() == (0,)

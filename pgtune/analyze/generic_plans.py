@@ -29,13 +29,15 @@ from .._text import one_line
 from ..capture import Catalog
 from ..connect import lost
 from ..ddl import IndexMethod
-from ..explain import Plan, explain_scenarios, prepare_text
+from ..explain import Plan, Round, explain_scenarios, prepare_text
+from ..explain_script import deallocate, end_failed
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method
 from .whatif import lenient
 
 ROUNDS = 5      # passes at most: each withdrawal changes the set the others were planned with
 SHARE = 0.99    # of the parameterized statements' calls x cost: the rest cannot weigh much, whatever their plan
 MOST = 500      # statements planned again at most
+PIPELINE = 64   # statements planned in one round trip (their plans are held until read)
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,12 @@ def _risks(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, sche
     try:
         if not made:
             return []
-        for st in _weighty(advice.statements):
-            if not any(t in st.query.lower() for t in tables):
-                continue
-            for risk in _risk(conn, st, made, operator):
-                found.setdefault(risk.index, risk)
+        todo = [st for st in _weighty(advice.statements) if any(t in st.query.lower() for t in tables)]
+        for start in range(0, len(todo), PIPELINE):
+            chunk = todo[start:start + PIPELINE]
+            for st, plans in zip(chunk, _plans(conn, chunk), strict=True):
+                for risk in _risk(st, plans, made, operator):
+                    found.setdefault(risk.index, risk)
         return list(found.values())
     finally:
         if not lost(conn):
@@ -114,15 +117,58 @@ def _prepared_kind(st: AnalyzedStatement) -> bool:
     return st.cost_before is not None and any(s.get("values") for s in st.scenarios) and prepare_text(st.query)[1] > 0
 
 
-def _risk(conn: psycopg.Connection[Any], st: AnalyzedStatement, made: dict[str, tuple[str, str]],
-          operator: float) -> list[Risk]:
-    custom = [s for s in st.scenarios if s.get("values")]
+def _scenarios(st: AnalyzedStatement) -> list[dict[str, str | None] | None]:
+    """The generic plan first, then the statement's value scenarios."""
+    return [None, *(s["values"] for s in st.scenarios if s.get("values"))]
+
+
+def _plans(conn: psycopg.Connection[Any], chunk: list[AnalyzedStatement]) -> list[list[Plan] | None]:
+    """Each statement's plans (``_scenarios``), None for one that cannot be planned now: all of them in one
+    round trip (a statement's own round trip each was most of this pass's time, 500 of them at
+    benchmarks/speed.py's 5,000 statements). When one fails, each is planned alone, as before."""
+    rounds: list[Round | None] = []
+    for st in chunk:
+        try:
+            rounds.append(Round(conn, st.query, _scenarios(st), context=st.context))
+        except (psycopg.Error, ValueError):
+            if lost(conn):
+                raise
+            rounds.append(None)     # not plannable now: the selection planned it, this pass has nothing to add
+    sent = [r for r in rounds if r is not None]
+    failure: psycopg.Error | None = None
     try:
-        plans = explain_scenarios(conn, st.query, [None, *(s["values"] for s in custom)], context=st.context)
+        with conn.pipeline():
+            try:
+                for r in sent:
+                    r.send(conn)
+            except psycopg.Error as exc:
+                failure = exc       # raised once the block is left (as explain.Round.run does)
+        if failure is None:
+            return [r.plans() if r is not None else None for r in rounds]
+    except psycopg.Error as exc:
+        failure = failure or exc
+    if lost(conn):
+        raise failure
+    end_failed(conn, bool(sent) and sent[0].nested)
+    for name in sorted({n for r in sent for n in r.names}):
+        deallocate(conn, name)
+    return [_alone(conn, st) for st in chunk]
+
+
+def _alone(conn: psycopg.Connection[Any], st: AnalyzedStatement) -> list[Plan] | None:
+    try:
+        return explain_scenarios(conn, st.query, _scenarios(st), context=st.context)
     except (psycopg.Error, ValueError):
         if lost(conn):
             raise
+        return None
+
+
+def _risk(st: AnalyzedStatement, plans: list[Plan] | None, made: dict[str, tuple[str, str]],
+          operator: float) -> list[Risk]:
+    if plans is None:
         return []           # not plannable now: the selection planned it, this pass has nothing to add
+    custom = [s for s in st.scenarios if s.get("values")]
     generic, customs = plans[0], plans[1:]
     taken = {made[n] for n in generic.indexes if n in made} - {made[n] for p in customs for n in p.indexes if n in made}
     if not taken:
@@ -149,16 +195,36 @@ def _relations(plan: Plan) -> int:
 def _hypothetical(conn: psycopg.Connection[Any], catalog: Catalog, indexes: list[IndexSuggestion],
                   schema: str | None) -> dict[str, tuple[str, str]]:
     """The proposed b-trees on plain tables made hypothetically: HypoPG's name of each -> the proposal's name
-    and its table's (lower case)."""
+    and its table's (lower case). All in one statement (one each was a round trip per proposal: 4,500 of them,
+    five times over, at benchmarks/speed.py's 5,000 statements); when the server refuses one, one at a time,
+    skipping those it refuses."""
     conn.execute(_call(schema, "hypopg_reset"))
-    made: dict[str, tuple[str, str]] = {}
-    create = sql.SQL("SELECT /* pgtune */ indexname FROM {}(%s)").format(
-        catalog_sql.function(schema, "hypopg_create_index"))
+    wanted: list[tuple[str, IndexSuggestion]] = []
     for ix in indexes:
         table = catalog.tables.get((ix.schema, ix.table))
         text = ddl.hypothetical(ix.ddl)
-        if ix.method != IndexMethod.BTREE or table is None or table.partitioned or text is None:
-            continue
+        if ix.method == IndexMethod.BTREE and table is not None and not table.partitioned and text is not None:
+            wanted.append((text, ix))
+    if not wanted:
+        return {}
+    function = catalog_sql.function(schema, "hypopg_create_index")
+    every = sql.SQL("SELECT /* pgtune */ d.n, h.indexname FROM pg_catalog.unnest(%s::text[]) WITH ORDINALITY "
+                    "AS d(t, n) CROSS JOIN LATERAL {}(d.t) AS h ORDER BY d.n").format(function)
+    try:
+        rows = conn.execute(every, ([text for text, _ in wanted],)).fetchall()
+    except psycopg.Error:
+        if lost(conn):
+            raise
+        conn.execute(_call(schema, "hypopg_reset"))     # those made before the refused one
+        return _one_by_one(conn, wanted, function)
+    return {str(name): (wanted[n - 1][1].name, wanted[n - 1][1].table.lower()) for n, name in rows}
+
+
+def _one_by_one(conn: psycopg.Connection[Any], wanted: list[tuple[str, IndexSuggestion]],
+                function: sql.Composable) -> dict[str, tuple[str, str]]:
+    made: dict[str, tuple[str, str]] = {}
+    create = sql.SQL("SELECT /* pgtune */ indexname FROM {}(%s)").format(function)
+    for text, ix in wanted:
         try:
             row = conn.execute(create, (text,)).fetchone()
         except psycopg.Error:
