@@ -279,13 +279,28 @@ class _Advisor:
             for c in chosen:
                 self.footprint.share_kept(c)    # sampled here, on pgtune's connection, not in a pool's thread
             while True:     # an index no plan uses leaves the set, and the rest are planned again (issue 23.8)
-                used_by = settle(sessions, chosen, analyses, costed, self._name)
+                used_by = settle(sessions, chosen, analyses, self._near(chosen, analyses, costed), self._name)
                 serving = set().union(*used_by.values()) if used_by else set()
                 final = [c for i, c in enumerate(chosen) if i in serving or kept_unused(c)]
                 if len(final) == len(chosen):
                     self._emitted(chosen, analyses, costed, session, result.base_cost)
                     return [(c, session.hypo.sizes.get(ident(c)) or session.size(c)) for c in chosen]
                 chosen = final
+
+    @staticmethod
+    def _near(chosen: list[Candidate], analyses: list[Analysis], costed: list[int]) -> list[int]:
+        """The statements of ``costed`` that read a table with a chosen index: the final plans are made for them.
+        The others keep their plan (``cost_after`` is ``cost_before``, no index used: what planning them with no
+        hypothetical index on their tables gave settle, a round trip's share each)."""
+        tables = {c.table for c in chosen}
+        out = []
+        for pos in costed:
+            if analyses[pos].shape.tables & tables:
+                out.append(pos)
+            else:
+                row = analyses[pos].row
+                row.cost_after, row.indexes = row.cost_before, []
+        return out
 
     def _budget(self) -> float | None:
         return self.opts.max_index_mb * 1048576 if self.opts.max_index_mb is not None else None
