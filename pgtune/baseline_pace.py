@@ -29,6 +29,7 @@ import psycopg
 from psycopg import sql
 
 from . import catalog_sql
+from .baseline_pages import with_heap_pages
 from .baseline_warm import CPU_ONLY
 from .connect import lost
 from .explain import PlanContext, explain, scans
@@ -87,6 +88,12 @@ class Pace:
         page_ms, cpu_ms = parts
         return max(self.one_ms, one.ms + page_ms * (cost - cpu - one.pages) + cpu_ms * (cpu - one.cpu))
 
+    def pages_ms(self, units: float) -> float:
+        """The time of ``units`` more page units at the time per page unit (per_unit; 0 without one): heap pages
+        the planner did not count (baseline_pages)."""
+        parts = self.per_unit() if units > 0 else None
+        return parts[0] * units if parts is not None else 0.0
+
     def per_unit(self) -> tuple[float, float] | None:
         """(ms per page unit, ms per CPU unit): the pair that puts the 1,000-row scan and the page-heavy probe
         on their times from the 1-row scan's; None when the probes do not tell the parts apart or a pace is
@@ -117,7 +124,10 @@ def paced(conn: psycopg.Connection[Any], targets: list[Target], indexes: list[Pl
     for t in targets:
         pace = found.get(wanted[t.query]) if t.query in wanted else None
         if pace is not None and t.warm_predicted_cost is not None:
-            t = replace(t, predicted_ms=pace.ms(t.warm_predicted_cost, t.warm_predicted_cpu))
+            ms = pace.ms(t.warm_predicted_cost, t.warm_predicted_cpu)
+            # Where the planner counts far too few heap pages, the pages it missed at the time per page unit.
+            t, missed = with_heap_pages(conn, t, indexes, float(row[0]))
+            t = replace(t, predicted_ms=ms + pace.pages_ms(missed))
         out.append(t)
     return out
 

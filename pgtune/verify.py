@@ -36,7 +36,7 @@ from psycopg.rows import dict_row
 from . import catalog_sql, estimates
 from ._text import one_line
 from .apply import IndexSize, ObjectStates, analyzed_before_build
-from .baseline import Measurement, Planned, Timed, Untimed, plan_target, server_message, time_target
+from .baseline import PAGE_COUNT_OFF, Measurement, Planned, Timed, Untimed, plan_target, server_message, time_target
 from .connect import lost
 from .explain import scans
 from .plan import Migration, Target, load, roots
@@ -83,6 +83,8 @@ class TargetResult:
     scans_now: list[str] = field(default_factory=list)
     # Relations whose row estimates moved since emit (estimates.moved): the statistics changed, not the plan's choice.
     estimates_moved: list[str] = field(default_factory=list)
+    heap_pages_planned: float | None = None     # the predicted index scan's heap pages: the planner's count and
+    heap_pages_sampled: float | None = None     # a sample's at emit (baseline_pages)
 
     @classmethod
     def of(cls, t: Target) -> TargetResult:
@@ -92,7 +94,8 @@ class TargetResult:
                    baseline_ms=t.baseline_ms, baseline_how=baseline_how(t),
                    baseline_read_blocks=t.baseline_read_blocks, warm_baseline_cost=t.warm_baseline_cost,
                    warm_predicted_cost=t.warm_predicted_cost, predicted_with_statistics=t.predicted_with_statistics,
-                   predicted_ms=t.predicted_ms,
+                   predicted_ms=t.predicted_ms, heap_pages_planned=t.heap_pages_planned,
+                   heap_pages_sampled=t.heap_pages_sampled,
                    scans_before=scans(t.baseline_plan) if t.baseline_plan else [])
 
     @property
@@ -416,6 +419,10 @@ def diagnose(result: TargetResult, timed: Timed | None = None) -> str:
     if result.predicted_ratio and result.ratio and _off(result.predicted_ratio, result.ratio) > DISAGREEMENT:
         causes.append(f"plan change: the built indexes cut the planner cost {result.ratio:,.1f}x, "
                       f"not the {result.predicted_ratio:,.1f}x predicted")
+    planned, sampled = result.heap_pages_planned, result.heap_pages_sampled
+    if planned is not None and sampled is not None and sampled > PAGE_COUNT_OFF * planned:
+        causes.append(f"page count: the planner counts {planned:,.0f} heap pages for the rows the index scan "
+                      f"visits, a sample at emit found {sampled:,.0f}")
     before, now = result.baseline_read_blocks, result.read_blocks
     # With a predicted time the baseline's time, disk reads and all, is in both cuts: its cache state explains nothing.
     if kind != "predicted time" and before is not None and now is not None and bool(before) != bool(now):

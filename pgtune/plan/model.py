@@ -297,6 +297,10 @@ class Target:
     # its page part. baseline_pace times each part at its own pace. None: not planned the same way.
     warm_predicted_cpu: float | None = None
     predicted_scans: list[str] = field(default_factory=list)   # how the warm predicted plan reads its tables
+    # The heap pages its predicted index scan visits: the planner's (the warm cost's page part) and a count on a
+    # sample of the table (baseline_pages); far more sampled than planned: predicted_ms prices the sampled ones.
+    heap_pages_planned: float | None = None
+    heap_pages_sampled: float | None = None
     # The session it ran in (analyze.sessions): its role's search_path (None: pgtune's own), the role
     # it is planned as for row security, and the settings its policies read.
     search_path: list[str] | None = None
