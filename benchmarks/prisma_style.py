@@ -18,7 +18,9 @@ cost cut without pg_qualstats).
 Predicted against measured (issue 28): each pgtune run is verified with ``verify --measure``; printed
 per run and over all ``--rounds`` (3 by default, each with and without pg_qualstats): the share of
 targets measured and, of those compared, the share whose predicted and measured gains agree within
-pgtune.verify.DISAGREEMENT (goal: >= 80% and >= 80%).
+pgtune.verify.DISAGREEMENT (goal: >= 80% and >= 80%). Misses of targets predicted and measured under
+NOISE_FLOOR_MS (0.05 ms, where timings vary 2-3x between runs under load) count as misses, and are also
+counted apart, so the reader sees how many of the misses are that noise.
 
     python benchmarks/prisma_style.py [--scale 1.0] [--rounds 3]
 """
@@ -132,7 +134,10 @@ def drop_secondary_indexes(conn: psycopg.Connection[Any]) -> None:
 
 
 PREDICTIONS: list[str] = []   # per pgtune run: how many targets were measured, and how many predictions held
-TALLY: list[tuple[int, int, int, int]] = []   # per pgtune run: targets, measured, compared, agree
+TALLY: list[tuple[int, int, int, int, int]] = []   # per pgtune run: targets, measured, compared, agree, tiny misses
+# Under this, both predicted and measured, a time varies 2-3x between runs at load 8-10 (the job queue's 0.012-0.035
+# ms for the same plan): such misses are still counted as misses, and said apart, so the reader can weigh them.
+NOISE_FLOOR_MS = 0.05
 LOADS: list[float] = []      # the machine's 1-minute load average at each verify: the figures depend on it
 
 
@@ -145,7 +150,9 @@ def measure_pgtune(conn: psycopg.Connection[Any], folder: Path, users: int) -> t
     api.apply(conn, result.directory)
     checked = api.verify(conn, result.directory, measure=True)
     LOADS.append(os.getloadavg()[0])
-    TALLY.append((len(checked.targets), checked.measured, len(checked.compared), checked.agree))
+    tiny = sum(1 for t in checked.compared if not t.agrees and t.ms is not None and t.ms < NOISE_FLOOR_MS
+               and t.predicted_ms is not None and t.predicted_ms < NOISE_FLOOR_MS)
+    TALLY.append((len(checked.targets), checked.measured, len(checked.compared), checked.agree, tiny))
     PREDICTIONS.append(f"{folder.name}: {checked.measured} of {len(checked.targets)} targets measured before and "
                        f"after (parameterized ones with their representative values); {checked.agreement()}")
     PREDICTIONS.extend(f"    {t.name}: {t.disagreement}" for t in checked.targets if t.disagreement)
@@ -224,10 +231,12 @@ def main() -> None:
     print()
     for v in verdicts + PREDICTIONS:
         print(v)
-    targets, measured, compared, agree = (sum(x) for x in zip(*TALLY, strict=True))
+    targets, measured, compared, agree, tiny = (sum(x) for x in zip(*TALLY, strict=True))
     print(f"over {len(TALLY)} pgtune runs: {measured} of {targets} targets measured ({measured / targets:.0%}, "
           f"goal >= 80%); of {compared} compared, {agree} agree within {DISAGREEMENT:g}x "
           f"({agree / compared if compared else 0:.0%}, goal >= 80%); load {min(LOADS):.1f}-{max(LOADS):.1f} at verify")
+    print(f"of the {compared - agree} that disagree, {tiny} were predicted and measured under {NOISE_FLOOR_MS} ms "
+          "(the noise floor: such times vary 2-3x between runs under load; counted as misses above)")
 
 
 if __name__ == "__main__":
