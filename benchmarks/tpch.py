@@ -258,6 +258,7 @@ def advise(conn: psycopg.Connection[Any], budget_mb: float, basis: SizeBasis,
            texts: Queries | None = None) -> tuple[api.Suggestion, float]:
     """suggest at one budget, and its wall seconds; its CPU (pgtune's and the server's) and the load go to
     stderr: on a shared machine the wall time is mostly other processes'."""
+    counted = statement_times(conn, reset=True)
     started, cpu, server = time.monotonic(), time.process_time(), server_cpu(conn)
     options = api.SuggestOptions(indexes=Options(max_index_mb=budget_mb, min_rows=0, size_basis=basis),
                                  constraints=False)
@@ -265,10 +266,32 @@ def advise(conn: psycopg.Connection[Any], budget_mb: float, basis: SizeBasis,
     seconds = time.monotonic() - started
     after = server_cpu(conn)
     on_server = f"{after - server:.1f} s" if after is not None and server is not None else "unknown"
+    spent = statement_times(conn) if counted else {}
     print(f"  suggest at {budget_mb:g} MB ({basis}): {seconds:.1f} s wall, pgtune CPU "
-          f"{time.process_time() - cpu:.1f} s, server CPU {on_server}, load {os.getloadavg()[0]:.1f}",
-          file=sys.stderr)
+          f"{time.process_time() - cpu:.1f} s, server CPU {on_server}, load {os.getloadavg()[0]:.1f}"
+          + ("; server time: " + ", ".join(f"{kind} {n:,} in {ms / 1000:.1f} s" for kind, (n, ms) in spent.items())
+             if spent else ""), file=sys.stderr)
     return result, seconds
+
+
+def statement_times(conn: psycopg.Connection[Any], reset: bool = False) -> dict[str, tuple[int, float]]:
+    """pgtune's statements by kind since the last reset, from pg_stat_statements (the benchmark's own cluster
+    preloads it): calls and milliseconds in the server, the wait for a CPU included. The key samples of the sizes
+    (analyze.sizing) were most of suggest's server time on TPC-H, the EXPLAINs of its what-if plans a third.
+    Empty when the extension cannot be read."""
+    try:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        if reset:
+            conn.execute("SELECT pg_stat_statements_reset()")
+            return {"reset": (0, 0.0)}
+        rows = conn.execute(
+            "SELECT CASE WHEN query LIKE '%%TABLESAMPLE%%' THEN 'key samples' WHEN query LIKE 'EXPLAIN%%' "
+            "THEN 'EXPLAINs' WHEN query LIKE '%%hypopg%%' THEN 'HypoPG' ELSE 'other' END AS kind, sum(calls), "
+            "sum(total_exec_time) FROM pg_stat_statements WHERE query NOT LIKE '%%pg_stat_statements%%' "
+            "GROUP BY 1 ORDER BY 3 DESC").fetchall()
+    except psycopg.Error:
+        return {}
+    return {str(kind): (int(n), float(ms)) for kind, n, ms in rows}
 
 
 def relative(advice: Any) -> float:
