@@ -21,6 +21,7 @@ per cost unit), the table has no such index, the scan is not an index scan, or i
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -29,6 +30,7 @@ import psycopg
 from psycopg import sql
 
 from . import catalog_sql
+from .baseline_pages import BUDGET_S as PAGES_BUDGET_S
 from .baseline_pages import with_heap_pages
 from .baseline_warm import CPU_ONLY
 from .connect import lost
@@ -120,13 +122,14 @@ def paced(conn: psycopg.Connection[Any], targets: list[Target], indexes: list[Pl
               if t.warm_predicted_cost is not None and t.expected_indexes and t.expected_indexes[0] in table_of
               and through_indexes(t.predicted_scans)}
     found = paces(conn, sorted(set(wanted.values())), warm)
+    deadline = time.monotonic() + PAGES_BUDGET_S
     out = []
     for t in targets:
         pace = found.get(wanted[t.query]) if t.query in wanted else None
         if pace is not None and t.warm_predicted_cost is not None:
             ms = pace.ms(t.warm_predicted_cost, t.warm_predicted_cpu)
             # Where the planner counts far too few heap pages, the pages it missed at the time per page unit.
-            t, missed = with_heap_pages(conn, t, indexes, float(row[0]))
+            t, missed = with_heap_pages(conn, t, indexes, float(row[0]), deadline)
             t = replace(t, predicted_ms=ms + pace.pages_ms(missed))
         out.append(t)
     return out

@@ -10,8 +10,9 @@ unit (baseline_pace) fixes a page count: the time predicted for it was 5-10x too
 So at emit, for a target whose predicted plan reads one table through one index (an Index Scan, or a
 Bitmap Heap Scan over one Bitmap Index Scan) with no LIMIT (a LIMIT stops the scan early), the rows the
 scan visits are counted on a sample of the table's pages (sql/heap_pages_sample.sql: TABLESAMPLE SYSTEM of
-at most SAMPLE_PAGES pages, under a statement_timeout, READ ONLY and rolled back, only a statement
-readonly passes): those matching the target's conditions that read only the index's key columns, and the
+at most SAMPLE_PAGES pages, REPEATABLE, so the targets on one table read the same pages, from the cache
+after the first; under a statement_timeout, within BUDGET_S for the migration, READ ONLY and rolled back, only
+a statement readonly passes): those matching the target's conditions that read only the index's key columns, and the
 partial index's predicate, with the target's main value scenario. Their distinct pages, scaled to the
 table, are the pages it visits. The conditions counted may be stricter than the scan's index conditions
 (a condition on a key column the scan only filters with), never looser, so the count is a lower bound:
@@ -25,6 +26,7 @@ The planner's own cost, and so the selection, is unchanged: this is the predicti
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -44,7 +46,8 @@ from .sqltext import printed, seq, walk
 
 SAMPLE_PAGES = 5_000     # the sample reads at most this many of the table's pages (40 MB at 8 kB)…
 MIN_FOUND = 20           # …and, when it is not the whole table, is scaled up only from this many pages found
-TIMEOUT_MS = 2_000
+TIMEOUT_MS = 2_000       # each sample…
+BUDGET_S = 10.0          # …and all of a migration's: none starts after this long (paced)
 
 
 @dataclass(frozen=True)
@@ -62,18 +65,22 @@ class HeapPages:
 
 
 def with_heap_pages(conn: psycopg.Connection[Any], t: Target, indexes: list[PlannedIndex],
-                    seq_page_cost: float) -> tuple[Target, float]:
-    """``t`` with its heap pages, planned and sampled, where they can be counted, and the page units the planner
-    missed (0: none, or not off by PAGE_COUNT_OFF): baseline_pace times them at its time per page unit."""
+                    seq_page_cost: float, deadline: float) -> tuple[Target, float]:
+    """``t`` with its heap pages, planned and sampled, where they can be counted (a sample starts only before
+    ``deadline``, time.monotonic()), and the page units the planner missed (0: none, or not off by PAGE_COUNT_OFF):
+    baseline_pace times them at its time per page unit."""
     ix = next((x for x in indexes if [x.name] == t.expected_indexes), None)
-    pages = heap_pages(conn, t, ix, seq_page_cost) if ix is not None else None
+    left_ms = int((deadline - time.monotonic()) * 1000)
+    pages = heap_pages(conn, t, ix, seq_page_cost, min(TIMEOUT_MS, left_ms)) if ix is not None and left_ms > 0 \
+        else None
     if pages is None:
         return t, 0.0
     t = replace(t, heap_pages_planned=pages.planned, heap_pages_sampled=pages.sampled)
     return t, (pages.sampled - pages.planned) * seq_page_cost if pages.off else 0.0
 
 
-def heap_pages(conn: psycopg.Connection[Any], t: Target, ix: PlannedIndex, seq_page_cost: float) -> HeapPages | None:
+def heap_pages(conn: psycopg.Connection[Any], t: Target, ix: PlannedIndex, seq_page_cost: float,
+               timeout_ms: int = TIMEOUT_MS) -> HeapPages | None:
     """The planner's and the sampled heap pages of ``t``'s predicted index scan through ``ix``; None when its plan
     is not one such scan, the statement not a plain read of that one table, or the sample cannot tell."""
     if t.warm_predicted_cost is None or t.warm_predicted_cpu is None or seq_page_cost <= 0 \
@@ -86,7 +93,7 @@ def heap_pages(conn: psycopg.Connection[Any], t: Target, ix: PlannedIndex, seq_p
     text = sample_statement(conn, t, ix, percent)
     if text is None or why_not_read_only(conn, text, search_path=t.context.search_path) is not None:
         return None
-    found = _count(conn, t, text)
+    found = _count(conn, t, text, timeout_ms)
     if found is None or (percent < 100.0 and found < MIN_FOUND):
         return None
     return HeapPages(planned, found * 100.0 / percent)
@@ -149,12 +156,12 @@ def _columns(node: Any) -> set[str]:
     return found
 
 
-def _count(conn: psycopg.Connection[Any], t: Target, text: str) -> int | None:
+def _count(conn: psycopg.Connection[Any], t: Target, text: str, timeout_ms: int) -> int | None:
     """The distinct pages the sample statement finds, in ``t``'s session, read only and rolled back."""
     try:
         with conn.transaction(force_rollback=True):
             conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
-            conn.execute(f"SET /* pgtune */ LOCAL statement_timeout = {TIMEOUT_MS}")
+            conn.execute(f"SET /* pgtune */ LOCAL statement_timeout = {int(timeout_ms)}")
             for step in t.context.steps(conn):
                 conn.execute(step)
             row = conn.execute(text).fetchone()

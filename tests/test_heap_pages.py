@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,16 @@ def test_emit_counts_the_heap_pages_the_index_scan_visits(conn: psycopg.Connecti
     Applier(conn, tmp_path / "m").rollback()
     monkeypatch.setattr(baseline_pages, "SAMPLE_PAGES", 300)
     emitted(conn, tmp_path / "s", ADMINS + ";", measure=True)
-    [s] = plan.load(tmp_path / "s").targets
+    m = plan.load(tmp_path / "s")
+    [s] = m.targets
     assert s.heap_pages_sampled is not None and 120 < s.heap_pages_sampled < 300
+    # REPEATABLE: every target on the table samples the same pages (read from the cache after the first).
+    [ix] = [ix for p in m.phases for ix in p.indexes]
+    again = [baseline_pages.heap_pages(conn, s, ix, 1.0) for _ in range(3)]
+    assert {p.sampled for p in again if p is not None} == {s.heap_pages_sampled}
+    # No sample starts once the migration's budget for them is spent.
+    spent = baseline_pages.with_heap_pages(conn, s, [ix], 1.0, deadline=time.monotonic())
+    assert spent == (s, 0.0)
 
 
 @pytest.mark.needs_hypopg
