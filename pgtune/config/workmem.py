@@ -3,7 +3,8 @@
 A query whose sort or hash does not fit in work_mem writes temporary files
 (pg_stat_statements.temp_blks_written). pgtune sizes the need at about twice
 what a call spilled (a sort's or hash's tuples take more room in memory than
-in their file), rounded up to a power of two MB, and chooses the scope:
+in their file), rounded up to a power of two MB — twice the value it ran under
+(the role's own, else the server's) when that already holds it — and chooses the scope:
 
 - a few statements of a role (at most three, and at most a tenth of the
   queries it ran): advice to run those statements with ``SET LOCAL
@@ -72,8 +73,11 @@ def needs(ctx: Context) -> list[Need]:
         worst = max(spill_per_call(st) for st in stmts)
         want = round_up_mb(worst * SPILL_FACTOR)
         own = ctx.snap.role_value(role, ctx.snap.database, "work_mem")
-        if _size_or_zero(own) >= want:
-            want = _size_or_zero(own) * 2     # it spills at the role's own value already: narrow tuples
+        ran_under = _size_or_zero(own) or ctx.bytes("work_mem")
+        if ran_under >= want:
+            # It spilled at this value already (the role's own, else the server's): narrow tuples take more
+            # room in memory than in the file. u10: a 1.7 MB spill under 4 MB was advised '4MB', a no-op.
+            want = ran_under * 2
         out.append(Need(role, stmts, worst, want, own))
     return out
 
