@@ -46,6 +46,7 @@ from ..capture import Catalog, ColumnStats, TableKey
 from ..snapshot import QualConstant, QualShare
 from ..sqltext import constant_value
 from . import ranges
+from .arrays import array_elements, array_literal, cut_array
 from .bind import ARRAY_OPS, Shape
 from .params import ParamKind, ParamUse
 from .scenarios import ParamValue, Scenario, ValueSource
@@ -324,10 +325,14 @@ def _median(found: list[tuple[QualConstant, str]], mass: Callable[[QualConstant,
 
 def _constant(use: ParamUse, c: QualConstant) -> str | None:
     """The value ``c`` gives this parameter: the array for ``= ANY($1)``; for ``IN ($4, $5)``, whose
-    constants a custom plan folds into one array, the element at the parameter's place."""
+    constants a custom plan folds into one array, the element at the parameter's place (of an array
+    pg_qualstats cut short, of its whole elements: arrays.cut_array)."""
     value = constant_value(c.value)
     if value is None:
-        return None
+        kept = cut_array(c.value) if use.op not in ARRAY_OPS else None
+        if not kept:
+            return None
+        return array_literal(kept) if use.array else kept[use.position % len(kept)]
     if use.op in ARRAY_OPS:
         return value            # the array or document the statement compared with (or, for element, the element)
     is_array = c.value.rstrip().endswith("[]")
@@ -335,35 +340,6 @@ def _constant(use: ParamUse, c: QualConstant) -> str | None:
         return value if use.array == is_array else None
     elements = array_elements(value)
     return elements[use.position] if elements is not None and use.position < len(elements) else None
-
-
-def array_elements(text: str) -> list[str | None] | None:
-    """The elements of a one-dimensional array literal (``{a,"b c",NULL}``: NULL is None); None for anything else."""
-    if not (text.startswith("{") and text.endswith("}")):
-        return None
-    out: list[str | None] = []
-    i, body = 0, text[1:-1]
-    while i < len(body):
-        if body[i] == '"':
-            j, piece = i + 1, []
-            while j < len(body) and body[j] != '"':
-                if body[j] == "\\" and j + 1 < len(body):
-                    j += 1
-                piece.append(body[j])
-                j += 1
-            out.append("".join(piece))
-            i = j + 1
-        else:
-            j = body.find(",", i)
-            j = len(body) if j < 0 else j
-            item = body[i:j].strip()
-            if item.startswith("{"):
-                return None          # more than one dimension
-            out.append(None if item.upper() == "NULL" else item)
-            i = j
-        if i < len(body) and body[i] == ",":
-            i += 1
-    return out
 
 
 def observed(use: ParamUse, constants: list[QualConstant] | None, *, dominant: float = 0.0) -> str | None:
@@ -426,7 +402,7 @@ def _value(use: ParamUse, catalog: Catalog) -> str | None:
         return held
     if use.op in ("=", "<>"):
         if use.array:
-            return _array(_typical(st, ARRAY_VALUES))
+            return array_literal(_typical(st, ARRAY_VALUES))
         # The k-th $n of [NOT] IN ($a, $b): the k-th value from the middle; NOT IN (2, 5) is no NOT IN (2, 2) (u8)
         pool = st.histogram_bounds or st.most_common_vals
         return pool[(len(pool) // 2 + use.position) % len(pool)] if pool else None
@@ -462,7 +438,7 @@ def _elements(st: ColumnStats, op: str) -> str | None:
     if not share:
         return None
     ranked = sorted(share, key=lambda e: (share[e], e))
-    return _array(ranked if op == "<@" else [ranked[len(ranked) // 2]])
+    return array_literal(ranked if op == "<@" else [ranked[len(ranked) // 2]])
 
 
 def _typical(st: ColumnStats, n: int) -> list[str]:
@@ -473,13 +449,6 @@ def _typical(st: ColumnStats, n: int) -> list[str]:
     mid = len(pool) // 2
     start = max(0, min(mid - n // 2, len(pool) - n))
     return list(dict.fromkeys(pool[start:start + n]))
-
-
-def _array(values: list[str]) -> str | None:
-    """An array literal of ``values`` (``{"a","b"}``), each element quoted for array input."""
-    if not values:
-        return None
-    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
 def _escape_like(value: str) -> str:
