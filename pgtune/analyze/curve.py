@@ -185,7 +185,7 @@ def pick(curve: list[Point], budget: float | None, max_indexes: int | None, basi
 def fill(greedy: Greedy, result: Selection, point: Point, budget: float | None, max_indexes: int | None,
          basis: SizeBasis) -> list[Candidate]:
     """``point``'s set and, in the greedy's order, each later step's new index that fits in what the budget
-    leaves and still saves a step's share of the workload's cost with the set so far.
+    leaves and still saves a step's share of the workload's cost with the set so far, more than its upkeep.
 
     The greedy takes the most saving per byte, and a budget took the last point
     of its curve within it: when the next step was large, the rest stayed empty
@@ -206,7 +206,8 @@ def fill(greedy: Greedy, result: Selection, point: Point, budget: float | None, 
         if used + size(c) > budget or (max_indexes is not None and len(kept) >= max_indexes):
             continue
         after = cost(greedy, [*kept, c], memo)
-        if here - after >= MIN_STEP_SHARE * result.base_cost:
+        # As a greedy step: the saving pays for the new index's writes (with the smaller set it can save less).
+        if here - after >= MIN_STEP_SHARE * result.base_cost and here - after > greedy.upkeep(c):
             kept.append(c)
             used, here = used + size(c), after
     return kept
