@@ -139,7 +139,11 @@ def sample_statement(conn: psycopg.Connection[Any], t: Target, ix: PlannedIndex,
     if not nparams:
         return statement
     statement, left = inlined(conn, statement, t.values)
-    return None if left else statement
+    if left or not statement.startswith("SELECT "):
+        return None
+    # pglast's printing drops comments: pgtune's mark goes back, so pg_stat_statements never offers the sample to
+    # the next suggest as the application's statement (the workload queries leave out what carries it).
+    return "SELECT /* pgtune */ " + statement.removeprefix("SELECT ")
 
 
 def _columns(node: Any) -> set[str]:

@@ -80,6 +80,20 @@ def test_a_limit_or_another_index_is_not_counted(conn: psycopg.Connection[Any], 
     assert one.heap_pages_sampled == 1 and one.heap_pages_planned is not None    # counted, not off: left alone
 
 
+@pytest.mark.needs_hypopg
+def test_the_sample_of_a_parameterized_target_carries_pgtunes_mark(conn: psycopg.Connection[Any],
+                                                                      tmp_path: Path) -> None:
+    """Its values are put in by pglast's printer, which drops comments: without the mark put back,
+    pg_stat_statements would offer the sample to the next suggest as one of the application's statements."""
+    members(conn)
+    conn.execute("SELECT pg_stat_statements_reset()")
+    emitted(conn, tmp_path / "m", "SELECT id FROM members WHERE email = $1;", measure=True)
+    [t] = plan.load(tmp_path / "m").targets
+    assert t.values and t.heap_pages_sampled == 1
+    samples = [q for (q,) in conn.execute("SELECT query FROM pg_stat_statements WHERE query LIKE '%TABLESAMPLE%'")]
+    assert samples and all("/* pgtune */" in q for q in samples)
+
+
 def test_the_pages_the_planner_missed_are_timed_at_the_page_pace() -> None:
     """Added to the predicted time: the missed pages at the time per page unit (per_unit), not the line's."""
     one = Probe(0.008, 0.46, 0.44)
