@@ -81,10 +81,12 @@ def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclud
     bound: list[tuple[Statement, Shape]] = []
     skipped: list[Skipped] = []
     for st in statements:
-        constants = written.key_constants(st.query, (examples or {}).get(st.queryid or 0))
+        example = (examples or {}).get(st.queryid or 0)
+        constants = written.key_constants(st.query, example)
         try:
             shape = bind(written.keyed(st.query, constants), catalog, roles.view(st.userid))
             shape.written = constants
+            shape.sent = written.sent_constants(st.query, example)
         except ParseFailed as exc:
             if not exc.noise:
                 skipped.append(reasons.parse_skip(st, exc, text_limit))
@@ -109,7 +111,7 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
     valuing = valued(shape, known.catalog, _nparams(st.query), known.constants.get(st.queryid or 0),
                      sample=known.sample, shares=known.shares.get(st.queryid or 0),
                      rows_per_call=st.rows / st.calls if st.calls and st.rows else None,
-                     written=written.values(shape.written))
+                     written=written.values(shape.written), sent=written.values(shape.sent))
     row.params, row.generic_params = valuing.params, valuing.generic_params
     if valuing.scenarios:
         main = valuing.scenarios[0]

@@ -97,3 +97,5 @@ class Shape:
     conjuncts: list[Conjunct] = field(default_factory=list)
     # $n -> the constant the application wrote there (analyze.written): bound as that constant
     written: dict[str, str] = field(default_factory=dict)
+    # $n -> any constant the application's text held there (analyze.written.sent_constants): its value
+    sent: dict[str, str] = field(default_factory=dict)

@@ -85,13 +85,16 @@ def scenarios(shape: Shape, catalog: Catalog, nparams: int, constants: list[Qual
 
 def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualConstant] | None = None,
            sample: Sampler | None = None, shares: list[QualShare] | None = None,
-           rows_per_call: float | None = None, written: dict[str, str] | None = None) -> Valued:
+           rows_per_call: float | None = None, written: dict[str, str] | None = None,
+           sent: dict[str, str] | None = None) -> Valued:
     """The scenarios a parameterized statement is costed over, weights summing to 1, and each $n's source.
 
     Up to SCENARIOS scenarios from pg_qualstats (see ``_ranked``), else one from the
     statistics. None when no $n has a value: the generic plan is then all there is.
     ``rows_per_call``: pg_stat_statements' rows / calls, the page a statement's LIMIT $n returns.
     ``written``: $n -> the constant the application wrote in a key expression (analyze.written).
+    ``sent``: $n -> the constant pg_qualstats' example of the statement holds there (analyze.written): the
+    value of a $n the statistics alone would guess (``is_deleted = $5`` is ``false`` in the application's text).
     """
     if not nparams:
         return Valued()
@@ -100,6 +103,8 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
               if f"${n}" not in (written or {}) else
               ParamValue(f"${n}", (written or {})[f"${n}"], ValueSource.EXAMPLE, "a key expression's constant")
               for n in range(1, nparams + 1)]
+    params = [ParamValue(p.param, (sent or {})[p.param], ValueSource.EXAMPLE, f"{p.use} (as the application wrote it)")
+              if p.param in (sent or {}) and p.source in (ValueSource.STATS, ValueSource.NONE) else p for p in params]
     if sample is not None:
         params = _correlated(shape, params, sample)
         params = _contained(shape, params, catalog, sample)

@@ -28,6 +28,7 @@ from ..sqltext import ParseFailed, names, parse, printed, seq, walk
 JSON_FIELD_OPS = ("->>", "->", "#>>", "#>")     # a JSON field (or path) of a column: an index key expression
 MAX_HINTS = 5               # statements named in hints
 _CONSTANTS = ("SCONST", "ICONST", "FCONST")
+_WORDS = ("TRUE_P", "FALSE_P")          # a boolean written as a word: pg_stat_statements makes it a $n too
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
@@ -42,6 +43,19 @@ def key_constants(normalized: str, sent: str | None) -> dict[str, str]:
     keys = _key_params(normalized)
     if not keys:
         return {}
+    return {k: v for k, v in sent_constants(normalized, sent).items() if k in keys}
+
+
+def sent_constants(normalized: str, sent: str | None) -> dict[str, str]:
+    """``$n`` -> the constant ``sent`` holds there (``'simple'``, ``42``, ``false``), for every ``$n`` of
+    ``normalized`` that was a constant in the application's text; empty when the texts do not line up.
+
+    A constant the application writes into its statement (``di.is_deleted = false``) is the same on every
+    call; pg_stat_statements keeps it as a ``$n`` all the same, and analyze.values, with only pg_stats to go
+    by, valued Langfuse's ``is_deleted = $5`` with ``true``, the rare value (u10).
+    """
+    if not sent:
+        return {}
     try:
         ours, theirs = list(scan(normalized)), list(scan(sent))
     except Exception:         # pglast's scanner raises its own errors on text it cannot read
@@ -51,7 +65,7 @@ def key_constants(normalized: str, sent: str | None) -> dict[str, str]:
     while i < len(ours) and j < len(theirs):
         a, b = ours[i], theirs[j]
         mine, other = normalized[a.start:a.end + 1], sent[b.start:b.end + 1]
-        if a.name == "PARAM" and b.name in _CONSTANTS:
+        if a.name == "PARAM" and (b.name in _CONSTANTS or b.name in _WORDS):
             j += 1
         elif a.name == "PARAM" and other == "-" and j + 1 < len(theirs) and theirs[j + 1].name in _CONSTANTS[1:]:
             b = theirs[j + 1]
@@ -62,7 +76,7 @@ def key_constants(normalized: str, sent: str | None) -> dict[str, str]:
             continue
         else:
             return {}
-        if mine in keys and (other.startswith("'") or b.name != "SCONST"):    # not E'…', U&'…'
+        if other.startswith("'") or b.name != "SCONST":    # not E'…', U&'…'
             out[mine] = other
         i += 1
     return out if i == len(ours) and j == len(theirs) else {}
