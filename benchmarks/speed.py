@@ -39,6 +39,7 @@ from pgtune.capture import WorkloadFilter, read_catalog, read_workload, reset_co
 from pgtune.cluster import LocalCluster
 from pgtune.ddl import create_index
 from pgtune.explain import prepare_text
+from pgtune.explain_script import Wire
 from pgtune.sqltext import _parse
 
 
@@ -118,7 +119,7 @@ class Run:
     explains: int            # EXPLAINs the server ran (every scenario and reordering, price-now and settle too)
     hypothetical: int        # hypothetical indexes created
     hypopg_calls: int        # statements that created or dropped them
-    round_trips: int         # pipeline syncs and statements outside a pipeline (counted at psycopg's Cursor)
+    round_trips: int         # pipeline syncs and statements outside a pipeline (psycopg's Cursor, pgtune's Wire)
     statements: int          # statements sent, in a pipeline or not
     chosen: list[tuple[object, ...]]
 
@@ -169,13 +170,15 @@ class _RoundTrips:
         counting(psycopg.Pipeline, "sync", lambda p: True)
         counting(psycopg.Pipeline, "__exit__", lambda p: True)
         counting(psycopg.Cursor, "execute", lambda c: c.connection._pipeline is None)
-        real_execute = psycopg.Cursor.execute
+        counting(Wire, "sync", lambda w: w.unsynced)      # what-if costing's pipelines (explain_script.Wire)
+        for owner in (psycopg.Cursor, Wire):
+            real_execute = owner.execute
 
-        def every(this: Any, *args: Any, **kwargs: Any) -> Any:
-            self.statements += 1
-            return real_execute(this, *args, **kwargs)
-        self.patched.append((psycopg.Cursor, "execute", real_execute))
-        psycopg.Cursor.execute = every      # type: ignore[method-assign]
+            def every(this: Any, *args: Any, _real: Any = real_execute, **kwargs: Any) -> Any:
+                self.statements += 1
+                return _real(this, *args, **kwargs)
+            self.patched.append((owner, "execute", real_execute))
+            owner.execute = every
         return self
 
     def __exit__(self, *exc: object) -> None:

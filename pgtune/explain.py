@@ -33,7 +33,7 @@ from pglast.enums import CoercionForm
 from psycopg import pq, sql
 
 from .connect import lost
-from .explain_script import STMT_NAME, Kept, Run, Script, Shared, mode_call, script, select
+from .explain_script import STMT_NAME, Answer, Kept, Run, Script, Shared, Wire, mode_call, script, select
 from .explain_script import deallocate as deallocate  # re-exported: callers free a Round's names
 from .explain_script import end_failed as end_failed
 from .sqltext import parse, printed, type_name, walk
@@ -313,7 +313,7 @@ class Round:
         # Every plan a custom one: the statement can stay prepared between what-if plans (explain_script.Kept).
         self.custom = not analyze and bool(runs) and all(r.name == STMT_NAME and r.args and r.text is None
                                                          for r in runs)
-        self.cursors: list[psycopg.Cursor[Any]] = []
+        self.cursors: list[psycopg.Cursor[Any] | Answer] = []
         # The script under each name Kept gave it, to prepare or not (shared by copies: ``again``).
         self._renamed: dict[tuple[str, bool], Script] = {}
 
@@ -326,13 +326,14 @@ class Round:
         return other
 
     def send(self, conn: psycopg.Connection[Any], shared: Shared | None = None, kept: Kept | None = None,
-             steps: psycopg.Cursor[Any] | None = None) -> None:
+             steps: psycopg.Cursor[Any] | Wire | None = None) -> None:
         """Queue every statement in ``conn``'s open pipeline; the plans are read once it is synced.
 
         ``shared``: the pipeline's transaction, which this Round joins (or opens) instead of its own;
         ``kept``: the statements the session keeps prepared, which a Round of custom plans uses;
         ``steps``: a cursor of the pipeline for the statements whose results are not read (one per Round
-        otherwise: making a cursor is a good part of psycopg's cost per statement)."""
+        otherwise: making a cursor is a good part of psycopg's cost per statement); a Wire sends them all,
+        the EXPLAINs too, straight through libpq (explain_script.Wire)."""
         s = self.script
         keeps = kept is not None and shared is not None and self.custom
         found = kept.name((s.prepares[0], *s.setup, *s.role)) if keeps and kept is not None else None
@@ -364,9 +365,12 @@ class Round:
                 if wanted and wanted != mode:
                     run(select([mode_call(wanted)]))
                     mode = wanted
-                plan = conn.cursor()
-                plan.execute(last, prepare=False)
-                self.cursors.append(plan)
+                if isinstance(cur, Wire):
+                    self.cursors.append(cur.execute(last, read=True))
+                else:
+                    plan = conn.cursor()
+                    plan.execute(last, prepare=False)
+                    self.cursors.append(plan)
             if shared is None:
                 run(*s.end)
             else:
@@ -384,7 +388,8 @@ class Round:
         plans = []
         for row in rows:
             assert row is not None
-            doc = row[0] if not isinstance(row[0], str) else json.loads(row[0])
+            value: Any = row[0]      # psycopg's json loader's, or a Wire's text
+            doc = json.loads(value) if isinstance(value, str) else value
             top = doc[0]
             plan = top["Plan"]
             plans.append(Plan(cost=float(plan["Total Cost"]), indexes=frozenset(index_names(plan)), plan=top,

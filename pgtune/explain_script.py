@@ -9,12 +9,15 @@ be planned but never change data, and nothing it set outlives it.
 from __future__ import annotations
 
 import contextlib
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import psycopg
-from psycopg import pq
+from psycopg import abc, errors, generators, pq
+from psycopg.adapt import PyFormat, Transformer
 
 STMT_NAME = "pgtune_explain"
 
@@ -87,7 +90,7 @@ class Shared:
         self.key: tuple[tuple[str, ...], tuple[str, ...]] | None = None
         self.mode = ""
 
-    def join(self, cur: psycopg.Cursor[Any], s: Script) -> str:
+    def join(self, cur: psycopg.Cursor[Any] | Wire, s: Script) -> str:
         """Queue what opens a transaction under ``s``'s settings unless one is open; the mode set in it."""
         key = (tuple(s.setup), tuple(s.role))
         if key != self.key:
@@ -98,7 +101,7 @@ class Shared:
             self.key, self.mode = key, mode
         return self.mode
 
-    def close(self, cur: psycopg.Cursor[Any]) -> None:
+    def close(self, cur: psycopg.Cursor[Any] | Wire) -> None:
         if self.key is not None:
             cur.execute("ROLLBACK /* pgtune */", prepare=False)
             self.key = None
@@ -198,3 +201,123 @@ class Kept:
                 for (name,) in rows:
                     conn.execute(f"DEALLOCATE /* pgtune */ {KEPT_PREFIX}{int(name[len(KEPT_PREFIX):])}",
                                  prepare=False)
+
+
+class Answer:
+    """A statement's result in a Wire, once it is synced: its rows as text (None: NULL)."""
+
+    __slots__ = ("encoding", "result")
+
+    def __init__(self, encoding: str) -> None:
+        self.result: pq.abc.PGresult | None = None
+        self.encoding = encoding
+
+    def fetchall(self) -> list[tuple[str | None, ...]]:
+        res = self.result
+        assert res is not None, "read before its pipeline was synced"
+        # Leniently, as whatif.lenient reads them: HypoPG cuts a long name through a multibyte character.
+        return [tuple(None if (v := res.get_value(r, c)) is None else bytes(v).decode(self.encoding, "replace")
+                      for c in range(res.nfields)) for r in range(res.ntuples)]
+
+    def fetchone(self) -> tuple[str | None, ...] | None:
+        rows = self.fetchall()
+        return rows[0] if rows else None
+
+    def close(self) -> None:
+        self.result = None
+
+
+class Wire:
+    """One pipeline of statements sent straight through libpq (``conn.pgconn``), results read at ``sync``.
+
+    What-if costing sends about 180,000 statements for benchmarks/speed.py's
+    5,000: through psycopg's Cursor each one was a cursor, a query conversion,
+    a poll and a send of its own, about 40 microseconds of pgtune's CPU each
+    (a fifth of it), and the server woke for each. Here a statement is one
+    libpq call into the output buffer, flushed by the caller between
+    questions (``flush``) so that the server plans while pgtune works. Every
+    statement is still its own (the extended protocol, one command a string:
+    workload text never shares one with other SQL), parameters are dumped by
+    psycopg's adapters as Cursor.execute dumps them (``$n`` placeholders), and
+    a failure is raised at ``sync``, after the pipeline is read to its end,
+    as the psycopg error the server's result makes. Not for a transaction the
+    connection's psycopg side holds open; nothing else may use ``conn`` meanwhile.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn, self.pg = conn, conn.pgconn
+        self.encoding = conn.info.encoding
+        self.slots: deque[Answer | None] = deque()     # one per statement sent and not yet read back
+        self.unsynced = False     # statements sent since the last sync mark
+        self.marks = 0            # sync marks sent and not yet read back
+        self.tx: abc.Transformer | None = None
+
+    def __enter__(self) -> Wire:
+        self.pg.enter_pipeline_mode()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if kind is None:
+            try:
+                self.sync()
+            finally:
+                self.pg.exit_pipeline_mode()
+            return
+        if self.pg.status == pq.ConnStatus.OK:
+            # Read what is left of the pipeline (Ctrl-C, say) so that the connection can be used again.
+            with contextlib.suppress(psycopg.Error, KeyboardInterrupt):
+                self.sync()
+            with contextlib.suppress(psycopg.Error):
+                self.pg.exit_pipeline_mode()
+
+    def execute(self, query: str, params: Sequence[Any] | None = None, *, prepare: bool | None = None,
+                read: bool = False) -> Answer:
+        """Queue ``query`` (``$n``: ``params``); its Answer is read after ``sync`` when ``read``.
+        (``prepare``: as Cursor.execute's, which a Wire stands in for; a Wire never prepares one itself.)"""
+        text = query.encode(self.encoding)
+        if params:
+            tx = self.tx = self.tx or Transformer(self.conn)
+            values = tx.dump_sequence(params, [PyFormat.AUTO] * len(params))
+            self.pg.send_query_params(text, values, tx.types, tx.formats)
+        else:
+            self.pg.send_query_params(text, None)
+        answer = Answer(self.encoding) if read else None
+        self.slots.append(answer)
+        self.unsynced = True
+        return answer or _UNREAD
+
+    def flush(self) -> None:
+        """Send what is queued, and take in what has come back, without waiting: the server plans meanwhile,
+        and never stalls on a full socket of plans nobody reads yet."""
+        self.pg.flush()
+        self.pg.consume_input()
+
+    def sync(self) -> None:
+        """Send everything queued and read every result; raise the first failure, if any, once all are read."""
+        if self.unsynced:
+            self.pg.pipeline_sync()
+            self.marks, self.unsynced = self.marks + 1, False
+        if not self.marks:
+            return
+        self.conn.wait(generators.send(self.pg))
+        failure: psycopg.Error | None = None
+        while self.marks:
+            results = self.conn.wait(generators.fetch_many(self.pg))
+            if not results:
+                continue
+            if results[0].status == pq.ExecStatus.PIPELINE_SYNC:
+                self.marks -= 1
+                continue
+            slot = self.slots.popleft() if self.slots else None
+            for res in results:
+                if failure is None and res.status == pq.ExecStatus.FATAL_ERROR:
+                    failure = errors.error_from_result(res, encoding=self.encoding)
+                elif failure is None and res.status == pq.ExecStatus.PIPELINE_ABORTED:
+                    failure = errors.PipelineAborted("pipeline aborted")
+            if slot is not None:
+                slot.result = results[-1]
+        if failure is not None:
+            raise failure
+
+
+_UNREAD = Answer("utf-8")   # what ``execute`` returns for a statement whose result is not read

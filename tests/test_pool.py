@@ -257,6 +257,7 @@ def test_questions_sent_many_to_a_round_trip_give_the_advice_of_one_at_a_time(
 
     from pgtune.analyze import batch
     from pgtune.capture import Statement
+    from pgtune.explain_script import Wire
 
     # One the server cannot plan: its block of the first costing fails and is asked one at a time.
     statements = [*_shop(conn, 6), Statement("SELECT id FROM t0 WHERE c1 = 'not a number'", calls=3)]
@@ -274,8 +275,20 @@ def test_questions_sent_many_to_a_round_trip_give_the_advice_of_one_at_a_time(
         texts.append(str(query).split(" ", 1)[0])
         return real_execute(self, query, *args, **kwargs)
 
+    real_wire_exit, real_wire = Wire.__exit__, Wire.execute
+
+    def wire_exit(self: Wire, *args: Any) -> None:
+        exits.append(1)
+        real_wire_exit(self, *args)
+
+    def wired(self: Wire, query: str, *args: Any, **kwargs: Any) -> Any:
+        texts.append(query.split(" ", 1)[0])
+        return real_wire(self, query, *args, **kwargs)
+
     monkeypatch.setattr(Pipeline, "__exit__", counted)
     monkeypatch.setattr(Cursor, "execute", execute)
+    monkeypatch.setattr(Wire, "__exit__", wire_exit)       # the pipelines of analyze.batch
+    monkeypatch.setattr(Wire, "execute", wired)
     sent = _advice(conn, statements, 1)
     pipelines, sent_texts = len(exits), list(texts)
     monkeypatch.setattr(batch, "pipelined", lambda costing, hypo, asks: None)     # each question alone
@@ -298,17 +311,23 @@ def test_a_statement_planned_with_values_stays_prepared_between_its_what_if_plan
     from psycopg import Cursor
 
     from pgtune.analyze import batch
+    from pgtune.explain_script import Wire
 
     statements = _run_shop(conn, 4)
     assert any("$1" in s.query for s in statements)
     texts: list[str] = []
-    real_execute = Cursor.execute
+    real_execute, real_wire = Cursor.execute, Wire.execute
 
     def execute(self: Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
         texts.append(str(query))
         return real_execute(self, query, *args, **kwargs)
 
+    def wired(self: Wire, query: str, *args: Any, **kwargs: Any) -> Any:
+        texts.append(query)
+        return real_wire(self, query, *args, **kwargs)
+
     monkeypatch.setattr(Cursor, "execute", execute)
+    monkeypatch.setattr(Wire, "execute", wired)      # the pipelines of analyze.batch
     sent = _advice(conn, statements, 1)
     sent_texts = list(texts)
     assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)

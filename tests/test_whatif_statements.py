@@ -22,15 +22,21 @@ def test_a_pipelined_question_sends_one_hypopg_statement_and_its_transaction_no_
     from psycopg import Cursor
 
     from pgtune.analyze import batch, whatif
+    from pgtune.explain_script import Wire
 
     statements = _run_shop(conn, 4)
     texts: list[str] = []
     queued = {"questions": 0, "both": 0}
     real_execute, real_queue, real_diff = Cursor.execute, whatif.Hypothetical.queue, whatif.Hypothetical._diff
+    real_wire = Wire.execute
 
     def execute(self: Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
         texts.append(str(query))
         return real_execute(self, query, *args, **kwargs)
+
+    def wired(self: Wire, query: str, *args: Any, **kwargs: Any) -> Any:
+        texts.append(query)
+        return real_wire(self, query, *args, **kwargs)
 
     def queue(self: whatif.Hypothetical, cands: Any, tables: Any, *args: Any, **kwargs: Any) -> bool:
         drops, creates = real_diff(self, cands, tables)
@@ -40,6 +46,7 @@ def test_a_pipelined_question_sends_one_hypopg_statement_and_its_transaction_no_
         return done
 
     monkeypatch.setattr(Cursor, "execute", execute)
+    monkeypatch.setattr(Wire, "execute", wired)      # the pipelines of analyze.batch
     monkeypatch.setattr(whatif.Hypothetical, "queue", queue)
     sent = _advice(conn, statements, 1)
     sent_texts = list(texts)
@@ -81,3 +88,30 @@ def test_a_candidates_create_index_text_is_written_once_per_session(
     assert _advice(conn, statements, 1) == once and once[0]
     assert len(each) == len(set(each))          # once per session and candidate (suggest has one session here)
     assert len(each) * 3 < len(written)
+
+
+def test_a_wire_reads_every_answer_and_raises_the_servers_error_at_sync(conn: psycopg.Connection[Any]) -> None:
+    """explain_script.Wire: statements sent straight through libpq come back in their order; one the server refuses
+    fails the rest of the pipeline with the server's own error at ``sync``, and the session is usable after,
+    also when the caller's code fails before the pipeline is read."""
+    from pgtune.explain_script import Wire
+
+    with Wire(conn) as wire:
+        first = wire.execute("SELECT $1::int + 1, $2::text", (41, "é"), read=True)
+        wire.execute("SELECT 'not read'")
+        names = wire.execute("SELECT unnest($1::text[])", (["a", "b\"c"],), read=True)
+    assert first.fetchone() == ("42", "é")
+    assert names.fetchall() == [("a",), ('b"c',)]
+    with pytest.raises(psycopg.errors.DivisionByZero), Wire(conn) as wire:
+        wire.execute("BEGIN READ ONLY")
+        ok = wire.execute("SELECT 1", read=True)
+        wire.execute("SELECT 1 / 0")
+        skipped = wire.execute("SELECT 2", read=True)
+    assert ok.fetchone() == ("1",) and skipped.result is not None and not skipped.fetchall()
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+    conn.execute("ROLLBACK")
+    with pytest.raises(RuntimeError), Wire(conn) as wire:
+        wire.execute("SELECT pg_sleep(0.1)")
+        raise RuntimeError("pgtune's own failure between two statements")
+    assert conn.execute("SELECT 3").fetchone() == (3,)
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE

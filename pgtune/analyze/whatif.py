@@ -27,7 +27,7 @@ from .. import catalog_sql, ddl
 from ..capture import TableKey
 from ..connect import lost
 from ..explain import Plan
-from ..explain_script import Kept
+from ..explain_script import Answer, Kept, Wire
 from . import calibration
 from .candidates import Candidate
 from .selection import Ident, ident, order
@@ -113,6 +113,12 @@ _DROP_CREATE = ("SELECT /* pgtune */ h.indexrelid, h.indexname, {h}hypopg_relati
 _MEASURE = ("WITH made AS (SELECT /* pgtune */ indexrelid, indexname, {h}hypopg_relation_size(indexrelid) AS bytes "
             "FROM {h}hypopg_create_index(%s)) "
             "SELECT /* pgtune */ indexrelid, indexname, bytes, {h}hypopg_drop_index(indexrelid) FROM made")
+def _numbered(text: str) -> str:
+    """``text``'s %s placeholders as $1, $2…, in their order (pgtune's own texts above, no other %)."""
+    parts = text.split("%s")
+    return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
+
+
 MAX_PRESENT = 200   # hypothetical indexes kept on tables other than the ones being planned
 Leaves = Callable[[TableKey], list[TableKey]]
 
@@ -152,6 +158,9 @@ class Hypothetical:
                     (("create", _CREATE), ("create_all", _CREATE_ALL), ("drop_all", _DROP_ALL),
                      ("drop_create", _DROP_CREATE),
                      ("measure", _MEASURE))}
+        # The same for a Wire ($n placeholders, written before the schema goes in: its name may hold a %s).
+        self.wired = {name: _numbered(text).replace("{h}", h) for name, text in
+                      (("create_all", _CREATE_ALL), ("drop_all", _DROP_ALL), ("drop_create", _DROP_CREATE))}
         self.pricing = pricing
         self.calibration: calibration.Calibration | None = None
         if pricing is not None:
@@ -166,7 +175,7 @@ class Hypothetical:
         self.on_table: dict[TableKey, dict[Ident, None]] = {}    # the same, by table, in creation order
         self.sizes: dict[Ident, int] = {}
         self.queued: dict[Ident, None] = {}     # created in an open pipeline: their oids are not known yet
-        self.waiting: list[tuple[psycopg.Cursor[Any], list[tuple[int, Candidate, int]]]] = []
+        self.waiting: list[tuple[psycopg.Cursor[Any] | Answer, list[tuple[int, Candidate, int]]]] = []
         # Per candidate: the share kept and sampled keys its Descent was worked out with, and the Descent.
         self.descents: dict[Ident, tuple[float | None, float | None, calibration.Descent]] = {}
         # Names of dropped indexes whose descents a plan in flight may still read (queue): those dropped before
@@ -238,7 +247,7 @@ class Hypothetical:
         return drops, creates
 
     def queue(self, cands: list[Candidate], tables: Collection[TableKey],
-              positions: Mapping[Ident, int] | None = None, steps: psycopg.Cursor[Any] | None = None) -> bool:
+              positions: Mapping[Ident, int] | None = None, wire: Wire | None = None) -> bool:
         """``ensure`` as statements queued in the connection's open pipeline; False when it must be synced first.
 
         A drop needs the index's oid, which a create queued in the same pipeline has
@@ -254,9 +263,9 @@ class Hypothetical:
             oids += [oid for oid, _ in gone]
             self.dropped[1].update((name, None) for _, name in gone)
             self.on_table[key[0]].pop(key, None)
-        if drops and not creates:       # one statement for them all
-            if steps is not None:     # a cursor of the pipeline's (its result is not read)
-                steps.execute(self.sql["drop_all"], (oids,))
+        if drops and not creates:       # one statement for them all (its result is not read)
+            if wire is not None:
+                wire.execute(self.wired["drop_all"], (oids,))
             else:
                 self.conn.execute(self.sql["drop_all"], (oids,))
         if creates:     # one statement for them all (and the drops before them), made in their order
@@ -270,8 +279,12 @@ class Hypothetical:
                 self.queued[key] = None
                 self.present[key] = []
                 self.on_table.setdefault(cand.table, {})[key] = None
-            self.waiting.append((self.conn.execute(self.sql["drop_create"], (oids, texts)) if drops
-                                 else self.conn.execute(self.sql["create_all"], (texts,)), made))
+            if wire is not None:
+                self.waiting.append((wire.execute(self.wired["drop_create"], (oids, texts), read=True) if drops
+                                     else wire.execute(self.wired["create_all"], (texts,), read=True), made))
+            else:
+                self.waiting.append((self.conn.execute(self.sql["drop_create"], (oids, texts)) if drops
+                                     else self.conn.execute(self.sql["create_all"], (texts,)), made))
         return True
 
     def received(self) -> None:
