@@ -12,7 +12,9 @@ value the statement ran under, the advice is twice that value.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+import psycopg
 import pytest
 from psycopg import sql
 
@@ -28,6 +30,19 @@ CLERK_QUERIES = ["SELECT id FROM big WHERE id = %s" + " AND id > 0" * i for i in
 REPORT = "SELECT count(*) FROM (SELECT t FROM big ORDER BY t OFFSET 1) s"
 
 
+def _spilled_bytes(c: psycopg.Connection[Any]) -> int:
+    """The temporary bytes REPORT's sort writes on this server (EXPLAIN ANALYZE)."""
+    row = c.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + REPORT).fetchone()
+    assert row is not None
+
+    def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        yield plan
+        for child in plan.get("Plans", []):
+            yield from nodes(child)
+
+    return max(int(n.get("Temp Written Blocks", 0)) for n in nodes(row[0][0]["Plan"])) * 8192
+
+
 @pytest.fixture
 def clerk(db: str) -> Iterator[str]:
     with app(db) as c:
@@ -37,6 +52,9 @@ def clerk(db: str) -> Iterator[str]:
         c.execute(sql.SQL("GRANT SELECT ON big TO {}").format(sql.Identifier(ROLE)))
         if c.execute("SELECT current_setting('work_mem')").fetchone() != ("4MB",):
             pytest.skip("the spill this test sizes is for the default work_mem of 4MB")
+        spill = _spilled_bytes(c)
+        if not 1 << 20 <= spill < 2 << 20:     # PostgreSQL 18 sorts the 45,000 strings in memory
+            pytest.skip(f"this server's sort of 45,000 strings spills {spill:,} bytes, not 1-2 MB, under 4MB")
     yield db
     with app(db) as c:
         c.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(ROLE)))
