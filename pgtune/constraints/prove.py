@@ -73,10 +73,11 @@ class Prover:
             table=(schema, table))
         return [(str(r[0]), int(r[1])) for r in rows]
 
-    def minimum(self, schema: str, table: str, column: str) -> Any:
-        rows = self._run(sql.SQL("SELECT /* pgtune */ min({col}) FROM {tab}").format(
+    def bounds(self, schema: str, table: str, column: str) -> tuple[Any, Any]:
+        """The column's least and greatest value in one scan ((None, None) when no row holds one)."""
+        rows = self._run(sql.SQL("SELECT /* pgtune */ min({col}), max({col}) FROM {tab}").format(
             col=sql.Identifier(column), tab=sql.Identifier(schema, table)), table=(schema, table))
-        return rows[0][0] if rows else None
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
 
     def rows_holding(self, schema: str, table: str, columns: tuple[str, ...], enough: int) -> int:
         """Rows where every one of ``columns`` holds a value, counted up to ``enough`` (the scan stops there)."""

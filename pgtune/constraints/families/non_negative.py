@@ -17,7 +17,11 @@ the user sets) are left alone, and so is ``number``, which says what kind of
 value a column holds, not that it counts something; and so is a column whose
 DEFAULT the rule would refuse (``width`` defaulting to ``-1`` as "not measured
 yet") or that pgtune cannot evaluate.
-A column that holds no value (all NULL) proves nothing: no rule.
+A column that holds no value (all NULL) proves nothing: no rule; nor does one
+where every row holds its DEFAULT (u11, Trigger.dev: ``"priorityMs"`` 0 in
+every run, the API takes a negative priority): those rows show what an insert
+that leaves it out writes, not the values the application writes when it sets
+one. A priority is signed (an offset in a queue, ahead or behind): left alone.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ MEASURES = names.vocabulary("""
 # Any word of the name: a quantity that may rightly go negative.
 SIGNED = names.vocabulary("""
     balance delta diff difference change offset adjust adjustment lat lng lon longitude latitude temperature
-    profit pnl score rank position order x y value values
+    profit pnl score rank position order x y value values priority priorities
 """)
 # The last word of the name: money, which real billing writes negative (credit notes, refunds, discount lines).
 MONEY = frozenset({"amount", "amounts", "price", "prices", "cost", "costs", "total", "totals", "fee", "fees",
@@ -76,9 +80,12 @@ def candidates(columns: list[Column]) -> list[Candidate]:
 
 def prove(cand: Candidate, prover: Prover) -> Candidate | None:
     col = cand.columns[0]
-    low = prover.minimum(cand.schema, cand.table, col)
+    low, high = prover.bounds(cand.schema, cand.table, col)
     if low is None:
         return None         # every value NULL (or no row): nothing proves a rule
+    unset = defaults.read(cand.evidence.get("default")).number()
+    if unset is not None and low == high == unset:
+        return None         # every row holds the DEFAULT: the application has not yet written a value of its own
     evidence = {**cand.evidence, "min": str(low)}
     strict = Rule(RuleOp.GT, (col,), ("0",))
     if low > 0 and _last(col) in STRICT and strict.admits({col: defaults.read(cand.evidence.get("default"))}):
