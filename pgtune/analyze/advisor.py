@@ -40,6 +40,7 @@ from .candidates import (
     kept_unused,
     made_redundant,
     merge,
+    replacing,
     serves,
     serves_index,
     unique_pins,
@@ -186,32 +187,35 @@ class _Advisor:
         deleted = {key for a in analyses if a.shape.kind == StatementKind.DELETE
                    and (key := delete_target(a.statement, self.catalog)) is not None}
         cands.extend(for_foreign_keys(self.catalog, joined, deleted))
-        cands = [c for c in cands if self._worth_it(c)]
+        cands = [w for c in cands if (w := self._worth_it(c)) is not None]
         merged = merge(cands)
         self.say(f"{len(merged)} candidate indexes")
         return cands, merged
 
-    def _worth_it(self, cand: Candidate) -> bool:
+    def _worth_it(self, cand: Candidate) -> Candidate | None:
+        """``cand``, or what to cost in its place (an existing index's covering twin), or None."""
         table = self.catalog.tables.get(cand.table)
         if table is None:
-            return False
+            return None
         if cand.table[1] in self.opts.exclude or ".".join(cand.table) in self.opts.exclude:
-            return False        # --exclude: no proposal of any origin (a foreign key's included)
+            return None         # --exclude: no proposal of any origin (a foreign key's included)
         if 0 <= table.reltuples < self.opts.min_rows:
-            return False
+            return None
         # An existing index already does the work (the same keys, a hash index's
-        # equality lookups, a unique key the candidate pins to one row); a second
-        # one only to INCLUDE a column is not worth its writes.
+        # equality lookups, a unique key the candidate pins to one row); one with
+        # the keys but not the INCLUDE is replaced by its covering twin, not doubled.
         bare = replace(cand, include=())
         existing = self.catalog.indexes_on(cand.table)
-        if any(serves_index(i, bare) or hash_twin(i, bare) or unique_pins(i, bare) for i in existing):
-            return False
+        if any(serves_index(i, cand) or hash_twin(i, bare) or unique_pins(i, bare) for i in existing):
+            return None
+        if any(serves_index(i, bare) for i in existing):
+            return replacing(cand, existing)
         invalid = [i for i in existing if not i.is_valid and serves_index(replace(i, is_valid=True), bare)]
         for index in invalid:       # a twin would leave the INVALID one behind, still slowing every write
             hint = reasons.invalid_twin(index)
             if hint not in self.advice.hints:
                 self.advice.hints.append(hint)
-        return not invalid
+        return None if invalid else cand
 
     # -- what-if costing and selection ---------------------------------------
 
@@ -243,7 +247,7 @@ class _Advisor:
             forget_parses()     # every statement is planned: its tree is read no more (but for a few: parsed again)
             pairs = [(a.statement, a.shape) for a in analyses]
             seeds = [c for c in cands if c.foreign_key is None or c.origin == WORKLOAD]
-            seeds += [c for c in single_columns(pairs) if self._worth_it(c)]
+            seeds += [w for c in single_columns(pairs) if (w := self._worth_it(c)) is not None]
             self.say(f"what-if costing of {len(seeds)} candidates with hypopg ({sessions.jobs} "
                      f"session{'s' if sessions.jobs > 1 else ''})")
             seeds = session.creatable(seeds, lambda c, exc: self.advice.rejected.append(reasons.refused(

@@ -27,7 +27,8 @@ from enum import StrEnum
 from ..capture import Catalog, ForeignKey, Index, TableKey
 from ..ddl import IndexKey, equals
 from ..sqltext import constant_value as constant_text
-from .bind import EQ, FUNC, JOIN, ORDER, OUTPUT, RANGE, STAR, ColumnUse, Conjunct, Shape, Test, normalize_expression
+from .bind import EQ, FUNC, JOIN, ORDER, RANGE, ColumnUse, Conjunct, Shape, Test, normalize_expression
+from .covering import MAX_INCLUDE, include_columns, unique
 
 
 class Origin(StrEnum):
@@ -44,9 +45,6 @@ RARE_VALUE = 0.05          # a predicate keeping fewer rows than this makes a pa
 NARROWS = 0.5              # a filter joins the predicate when it keeps less than this share of rows
 COMPARE_SHARE = 1 / 3      # rows kept by col1 < col2, as the planner guesses it (DEFAULT_INEQ_SEL)
 STATUS_LIKE = 50           # ...on a column with at most this many distinct values (a status, never an id)
-MAX_INCLUDE = 3            # INCLUDE at most this many columns
-_NARROW_TYPES = ("integer", "bigint", "smallint", "boolean", "date", "uuid", "real", "double precision",
-                 "timestamp", "time", "numeric", "oid")
 
 
 @dataclass(slots=True)     # tens of thousands of them at 20,000 statements: no __dict__ each
@@ -106,6 +104,7 @@ class Predicate:
     decided: frozenset[str]           # columns the predicate pins to its constants: no key needed
     column: str | None = None         # the status-like column, for the reason text
     guessed: bool = False             # a column comparison's share is the planner's guess
+    implied: frozenset[str] = frozenset()   # every column the predicate tests: an index-only scan needs none
 
 
 def _for_group(shape: Shape, uses: list[ColumnUse], table: TableKey, catalog: Catalog, position: int,
@@ -119,14 +118,14 @@ def _for_group(shape: Shape, uses: list[ColumnUse], table: TableKey, catalog: Ca
     fraction = pred.fraction if pred is not None else None
     rare_col = pred.column if pred is not None else None
     guessed = pred is not None and pred.guessed
-    eq = _unique(u.column for u in uses if u.role == EQ and u.column not in decided)
+    eq = unique(u.column for u in uses if u.role == EQ and u.column not in decided)
     # A row security policy's column ("tenantId") leads: every statement of its role filters on it.
     policy = {u.column for u in uses if u.policy}
     eq.sort(key=lambda c: (c not in policy, -catalog.distinct_values(table, c)))
     eq_keys = [IndexKey(c) for c in eq]
     eq_keys += [IndexKey(u.column, expression=u.expression)
                 for u in _unique_uses(u for u in uses if u.role == FUNC and u.expression)]
-    rng = _unique(u.column for u in uses if u.role == RANGE and u.column not in eq)
+    rng = unique(u.column for u in uses if u.role == RANGE and u.column not in eq)
     order = [u for u in uses if u.role == ORDER]
     tail: list[IndexKey] = []
     # ORDER BY helps only when every sort key comes from this one table occurrence.
@@ -142,11 +141,12 @@ def _for_group(shape: Shape, uses: list[ColumnUse], table: TableKey, catalog: Ca
     if where is not None and not keys and rare_col is not None:
         keys = (IndexKey(rare_col),)
     if keys:
-        include = _include(uses, keys, table, catalog, block in shape.limited_blocks)
+        include = include_columns(uses, keys, table, catalog, block in shape.limited_blocks,
+                           pred.implied if pred is not None else frozenset())
         out.append(Candidate(table, keys, len(eq_keys), statements={position}, where=where,
                              where_label=where_label, where_fraction=fraction, where_column=rare_col,
                              where_guessed=guessed, include=include))
-    for col in _unique(u.column for u in uses if u.role == JOIN):
+    for col in unique(u.column for u in uses if u.role == JOIN):
         if col not in eq:
             out.append(Candidate(table, (IndexKey(col),), 1, statements={position}))
             if where is not None:
@@ -171,6 +171,7 @@ def _predicate(uses: list[ColumnUse], filters: list[Conjunct], table: TableKey,
     """
     parts: list[tuple[str, str, float]] = []          # sql, label, fraction
     decided: set[str] = set()
+    implied: set[str] = set()
     column: str | None = None
     rarest = 1.0
     fixed = {f.columns[0] for f in filters if f.test == Test.VALUES and len(f.values) == 1}
@@ -193,12 +194,14 @@ def _predicate(uses: list[ColumnUse], filters: list[Conjunct], table: TableKey,
                 decided.add(f.columns[0])
         elif f.test == Test.COMPARE:
             parts.append((f.sql, "_".join(f.columns), COMPARE_SHARE))
+            implied.update(f.columns)
         elif f.test == Test.NULL_TEST:
             st = catalog.column_stats.get((table[0], table[1], f.columns[0]))
             if st is not None:
                 kept = 1.0 - st.null_frac if f.negated else st.null_frac
                 if kept < NARROWS:
                     parts.append((f.sql, f"{f.columns[0]}_{'notnull' if f.negated else 'null'}", kept))
+                    implied.update(f.columns)
     if not parts:
         return None
     parts.sort()
@@ -207,7 +210,7 @@ def _predicate(uses: list[ColumnUse], filters: list[Conjunct], table: TableKey,
         fraction *= kept
     label = re.sub(r"\W+", "_", "_".join(p[1] for p in parts)).strip("_")
     return Predicate(" AND ".join(p[0] for p in parts), label, fraction, frozenset(decided), column,
-                     guessed=any(f.test == Test.COMPARE for f in filters))
+                     guessed=any(f.test == Test.COMPARE for f in filters), implied=frozenset(implied | decided))
 
 
 def _common_frequency(catalog: Catalog, table: TableKey, column: str, values: list[str]) -> float | None:
@@ -238,23 +241,6 @@ def _common_frequency(catalog: Catalog, table: TableKey, column: str, values: li
             return None     # one of the values the statistics do not list: no reliable share
         # else every value the column holds is listed, and this one is not among them: no rows
     return total
-
-
-def _include(uses: list[ColumnUse], keys: tuple[IndexKey, ...], table: TableKey, catalog: Catalog,
-             limited: bool) -> tuple[str, ...]:
-    """Narrow SELECT-list columns that would let an index-only scan answer the statement."""
-    if limited or any(u.role == STAR for u in uses):
-        return ()       # a LIMITed scan reads few heap rows anyway; SELECT * cannot be covered
-    t = catalog.tables.get(table)
-    if t is None:
-        return ()
-    keyed = {k.column for k in keys if k.expression is None}
-    needed = _unique(u.column for u in uses if u.role in (OUTPUT, EQ, RANGE, ORDER) and u.column not in keyed)
-    if not needed or len(needed) > MAX_INCLUDE:
-        return ()
-    if any(u.role == FUNC for u in uses) or not all(t.column_type(c).startswith(_NARROW_TYPES) for c in needed):
-        return ()
-    return tuple(needed)
 
 
 def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]],
@@ -443,6 +429,31 @@ def made_redundant(cand: Candidate, catalog: Catalog) -> list[str]:
     return sorted(out)
 
 
+def replacing(cand: Candidate, existing: list[Index]) -> Candidate | None:
+    """The covering twin of an existing index that has ``cand``'s keys already: its keys, ``cand``'s INCLUDE.
+
+    Built beside it, the twin makes it redundant (made_redundant names it, and
+    the migration drops it once the twin is valid, health.replaced), so the
+    advice widens the index the application has rather than adding a second
+    one with the same keys (u8: Umami's ``(website_id, created_at)``, its
+    dashboards' index-only scans). None for a unique or primary-key index, an
+    expression index, or one whose INCLUDE and ``cand``'s exceed MAX_INCLUDE.
+    """
+    bare = replace(cand, include=())
+    for index in existing:
+        keys = index_keys(index)
+        if keys is None or index.is_unique or index.is_primary or any(k.expression for k in keys) \
+                or not serves_index(index, bare):
+            continue
+        include = tuple(unique(c for c in (*index.include, *cand.include) if c not in {k.column for k in keys}))
+        if cand.include and len(include) <= MAX_INCLUDE:
+            partial = index.predicate is not None
+            return Candidate(cand.table, keys, cand.equality, statements=set(cand.statements),
+                             where=index.predicate, where_label=cand.where_label if partial else None,
+                             where_fraction=cand.where_fraction if partial else None, include=include)
+    return None
+
+
 def _normalized(cand: Candidate) -> Candidate:
     if not any(k.expression for k in cand.keys):
         return cand
@@ -474,13 +485,6 @@ def merge(cands: list[Candidate]) -> list[Candidate]:
                 host.foreign_key, host.parent_deletes = cand.foreign_key, cand.parent_deletes
     return kept
 
-
-def _unique(items: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for i in items:
-        if i not in out:
-            out.append(i)
-    return out
 
 
 def _unique_uses(uses: Iterable[ColumnUse]) -> list[ColumnUse]:

@@ -29,7 +29,7 @@ from .exprs import (
 )
 from .params import ParamUse
 from .scope import Entry, Output, Scope
-from .shape import EQ, FUNC, JOIN, NULL, RANGE, ColumnUse, Conjunct, Role, Shape, Test
+from .shape import EQ, FILTER, FUNC, JOIN, NULL, RANGE, ColumnUse, Conjunct, Role, Shape, Test
 from .written import JSON_FIELD_OPS
 
 _RANGE_OPS = {"<", "<=", ">", ">="}
@@ -65,13 +65,22 @@ class Predicates:
             for arg in seq(expr.args):
                 self.where(arg, scope, block)
             return
-        if isinstance(expr, ast.NullTest):
-            if isinstance(expr.arg, ast.ColumnRef):
-                self.use(expr.arg, scope, block, NULL)
+        if isinstance(expr, ast.NullTest) and isinstance(expr.arg, ast.ColumnRef):
+            self.use(expr.arg, scope, block, NULL)
             return
         if isinstance(expr, ast.A_Expr):
             self.a_expr(expr, scope, block)
+        self._filtered(expr, scope, block)
         self._sublinks(expr, scope)
+
+    def _filtered(self, expr: Any, scope: Scope, block: int) -> None:
+        """Each column of this block's tables ``expr`` reads (FILTER): a key use is recorded by its own role,
+        but whatever the filter, an index-only scan has to carry the column (analyze.candidates' INCLUDE)."""
+        for node in shallow(expr):
+            if isinstance(node, ast.ColumnRef) and not any(isinstance(f, ast.A_Star) for f in seq(node.fields)):
+                hit = scope.resolve(names(node.fields))
+                if hit is not None and (hit[0].table is not None or hit[1] in hit[0].origin):
+                    self.use(node, scope, block, FILTER)
 
     def conjuncts(self, expr: Any, scope: Scope, block: int) -> None:
         """Record each AND-ed filter that tests one table occurrence by constants or its own columns."""

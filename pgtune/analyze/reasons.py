@@ -10,7 +10,7 @@ from __future__ import annotations
 from .._text import error_text
 from ..capture import Catalog, Index, Statement
 from ..sqltext import Failure, ParseFailed
-from .bind import Shape
+from .bind import FILTER, Shape
 from .candidates import Candidate
 from .model import UNCOSTED, Advice, QueryRef, Rejected, SkipKind, Skipped
 
@@ -46,7 +46,7 @@ def shape_skip(st: Statement, shape: Shape, exclude: tuple[str, ...]) -> Skipped
     if shape.unbound and not shape.tables:
         return Skipped(st.queryid, st.query, "references no known table (temporary or dropped?): "
                        + ", ".join(sorted(set(shape.unbound))[:5]), SkipKind.UNKNOWN_TABLE)
-    if not shape.uses:
+    if all(u.role == FILTER for u in shape.uses):       # a filter no key serves (a <> 1) is no use either
         return Skipped(st.queryid, st.query, "no filter, join or sort on a user table", SkipKind.NO_FILTER)
     return None
 

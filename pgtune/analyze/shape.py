@@ -30,9 +30,11 @@ class Role(StrEnum):
     FUNC = "func"        # f(col) compared to a value: an expression index candidate
     OUTPUT = "output"    # col in the SELECT list: INCLUDE material for index-only scans
     STAR = "star"        # SELECT * (or t.*): every column is needed, no index-only scan
+    FILTER = "filter"    # read by a filter no b-tree key serves (col <> $1, NOT IN, ILIKE, a + b > 3): no key,
+                         # but an index-only scan must carry it as it must an output column
 
 
-EQ, RANGE, NULL, JOIN, ORDER, GROUP, FUNC, OUTPUT, STAR = Role
+EQ, RANGE, NULL, JOIN, ORDER, GROUP, FUNC, OUTPUT, STAR, FILTER = Role
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,92 @@
+"""An existing index with the right keys but not the columns to cover a statement is widened, not doubled (u8).
+
+Umami's dashboards count visitors of one website over a date range, page views
+only: ``website_id = $1 AND created_at BETWEEN $2 AND $3 AND event_type NOT IN
+($4, $5)``. Its ``(website_id, created_at)`` index finds the rows, and each one
+is then read from the heap. u8 timed ``(website_id, created_at) INCLUDE
+(event_type, session_id, visit_id)`` at a planner cost of 687 against 18,527 for
+a day: an index-only scan. pgtune proposed nothing of the kind, for two reasons:
+its INCLUDE left out ``event_type``, which only a filter no key serves reads (so
+no index-only scan was possible), and a candidate whose keys an existing index has
+was dropped as not worth a second index's writes, so the advice said "no index
+pgtune could propose makes it cheaper". Now the covering twin is proposed in the
+existing index's place: the migration builds it and drops the old one last.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from pgtune.apply import Applier
+
+from .helpers import all_visible, emitted, steady_state, suggest
+from .test_migration import squawk_bin
+
+EVENTS = """
+CREATE TABLE website_event (
+    event_id bigint PRIMARY KEY, website_id integer NOT NULL, session_id integer NOT NULL,
+    visit_id integer NOT NULL, created_at timestamptz NOT NULL, url_path varchar(500) NOT NULL,
+    event_type integer NOT NULL DEFAULT 1);
+INSERT INTO website_event
+SELECT g, 1 + g % 40, g / 7, g / 3, timestamptz '2026-01-01' + (g % 259200) * interval '1 minute',
+       '/page/' || (g % 300) || repeat('x', 40), CASE WHEN g % 10 < 8 THEN 1 ELSE 2 END
+FROM generate_series(1, 300000) g;
+CREATE INDEX website_event_website_id_created_at_idx ON website_event (website_id, created_at);
+"""
+VISITORS = ("SELECT count(DISTINCT session_id) AS visitors, count(DISTINCT visit_id) AS visits FROM website_event "
+            "WHERE website_id = %s AND created_at BETWEEN %s AND %s AND event_type NOT IN (%s, %s)")
+OLD = "website_event_website_id_created_at_idx"
+
+
+def _plan(conn: psycopg.Connection[Any]) -> str:
+    rows = conn.execute("EXPLAIN " + VISITORS.replace("%s", "{}").format(
+        7, "'2026-03-01'", "'2026-03-31'", 2, 5)).fetchall()
+    return "\n".join(r[0] for r in rows)
+
+
+@pytest.mark.needs_hypopg
+def test_the_index_with_the_keys_is_replaced_by_its_covering_twin(conn: psycopg.Connection[Any],
+                                                                   tmp_path: Path) -> None:
+    conn.execute(EVENTS)
+    all_visible(conn, "website_event")
+    steady_state(conn)
+    with conn.cursor() as cur:
+        for i in range(30):
+            cur.execute(VISITORS, (1 + i % 40, "2026-03-01", "2026-03-31", 2, 5), prepare=True)
+    assert "Index Only Scan" not in _plan(conn)
+    result = emitted(conn, tmp_path / "mig")
+    [ix] = result.indexes.indexes
+    assert ix.columns == ["website_id", "created_at"], ix
+    assert set(ix.include) == {"event_type", "session_id", "visit_id"}, ix      # event_type: read by NOT IN
+    assert ix.redundant == [OLD]
+    m = result.migration
+    assert m is not None
+    last = m.phases[-1]
+    assert [(e.name, e.served_by) for e in last.existing] == [(OLD, ix.name)]
+    out = subprocess.run([squawk_bin(), *[str(f) for f in sorted((tmp_path / "mig").glob("*.sql"))]],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    Applier(conn, tmp_path / "mig").apply()
+    names = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'website_event'")}
+    assert OLD not in names and ix.name in names
+    all_visible(conn, "website_event")
+    assert f"Index Only Scan using {ix.name}" in _plan(conn)
+
+
+@pytest.mark.needs_hypopg
+def test_an_index_that_covers_already_gets_no_twin(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(EVENTS)
+    conn.execute(f"DROP INDEX {OLD}")
+    conn.execute("CREATE INDEX covering ON website_event (website_id, created_at) "
+                 "INCLUDE (event_type, session_id, visit_id)")
+    all_visible(conn, "website_event")
+    steady_state(conn)
+    for i in range(30):
+        conn.execute(VISITORS, (1 + i % 40, "2026-03-01", "2026-03-31", 2, 5)).fetchall()
+
+    assert suggest(conn).indexes == []
