@@ -311,15 +311,20 @@ def judge(result: TargetResult, t: Target, planned: Planned, built: Built, toler
     plan = planned.main
     result.cost, result.used, result.generic_plan = planned.cost, built.used(plan.indexes), planned.runs_generic
     result.plan_indexes, result.scans_now = sorted(plan.indexes), scans(plan.plan)
-    if t.baseline_plan is not None:
-        result.estimates_moved = [str(m) for m in estimates.moved(t.baseline_plan, plan.plan, tolerance)]
+    moved = estimates.moved(t.baseline_plan, plan.plan, tolerance) if t.baseline_plan is not None else []
+    result.estimates_moved = [str(m) for m in moved]
     if t.baseline_cost is not None and planned.cost > t.baseline_cost * (1 + tolerance):
         rise = f"cost {planned.cost:,.1f} > baseline {t.baseline_cost:,.1f} (+{tolerance:.0%} allowed)"
-        if result.estimates_moved and not t.dropped_indexes:
-            # An added index cannot raise the planner's cost on the same statistics (it picks the cheapest
-            # path); with the row estimates moved, the baseline is what is out of date.
+        # An added index cannot raise the planner's cost on the same statistics (it picks the cheapest path);
+        # with the row estimates moved, the baseline is out of date, but only by as much as the rows grew
+        # (r8's M1: 12 -> 14 rows excused a cost 4.8x the baseline).
+        grown = max((m.now / max(m.before, 1.0) for m in moved), default=1.0)
+        if moved and not t.dropped_indexes and planned.cost <= t.baseline_cost * grown * (1 + tolerance):
             result.add_note(f"{rise}, but the row estimates moved since emit ({moved_text(result)}): "
                             "the statistics changed, not the plan's choice")
+        elif moved and not t.dropped_indexes:
+            result.fail(f"regression: {rise}; the row estimates moved since emit ({moved_text(result)}), "
+                        f"which explains {grown:.2f}x at most")
         else:
             result.fail(f"regression: {rise}")
     if t.dropped_indexes:
