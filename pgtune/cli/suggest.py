@@ -288,7 +288,7 @@ def _print_advice(advice: Advice, partitioned: set[tuple[str, str]]) -> None:
             keys += f" WHERE {ix.where}"
         # Names come from the catalog: escaped, so a newline in one cannot start a line of its own.
         rows.append([ddl.comment(ix.name), ddl.comment(f"{ix.schema}.{ix.table}"), ddl.comment(keys),
-                     len(ix.queries), gain, size, ix.reason])
+                     len(ix.queries), gain, size, ddl.comment(ix.reason)])
     if rows:
         click.echo(tabulate(rows, headers=["index", "table", "columns", "stmts", "cost cut", "size (forecast)",
                                            "why"]))
