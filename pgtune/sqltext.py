@@ -145,9 +145,35 @@ def printed(node: ast.Node | None) -> str:
     """``node`` printed back as SQL by pglast (names quoted exactly when needed)."""
     if node is None:
         return ""
+    if not _links_agree():
+        from pglast.stream import RawStream
+
+        return str(RawStream()(node))
     text = _print(node)
     forget_ancestors(node)
     return text
+
+
+_CANARY = ("WITH w AS MATERIALIZED (SELECT a, count(*) AS n FROM t WHERE b IN (1, 2) AND c ILIKE 'x%' GROUP BY a) "
+           "SELECT w.a, (SELECT max(d) FROM u WHERE u.a = w.a), CASE WHEN n > 1 THEN 'x' END FROM w "
+           "JOIN v ON v.a = w.a WHERE EXISTS (SELECT 1 FROM z WHERE z.k = v.k AND z.j = ANY($2)) "
+           "ORDER BY 2 DESC NULLS LAST LIMIT $1; UPDATE t SET b = b + 1 WHERE a IN (SELECT a FROM u) RETURNING *")
+
+
+@lru_cache(maxsize=1)
+def _links_agree() -> bool:
+    """Does ``_print`` print what pglast's RawStream prints, with the pglast installed? Its ancestor links
+    copy what pglast's own pass sets, in the version pgtune was written against; a pglast whose printers read
+    them otherwise (pyproject allows several) must not change a statement's text (r8): RawStream then
+    prints, at its own speed."""
+    from pglast.stream import RawStream
+
+    for stmt in pglast.parse_sql(_CANARY):
+        ours = _print(stmt)
+        forget_ancestors(stmt)
+        if ours != str(RawStream()(stmt)):
+            return False
+    return True
 
 
 def _print(node: ast.Node) -> str:

@@ -71,3 +71,6 @@ def test_printing_links_the_tree_as_pglast_does_and_prints_the_same(conn: psycop
         forget_ancestors(node)
     conn.execute(f"PREPARE printed_back AS {printed(root)}")      # what was printed still plans on the server
     assert conn.execute("EXPLAIN EXECUTE printed_back('1 day', 'x', 5)").fetchall()
+    # The installed pglast prints as pgtune's links have it print: the fast printer is the one in use (r8).
+    from pgtune.sqltext import _links_agree
+    assert _links_agree()
