@@ -260,17 +260,19 @@ def _shared_or_moved(conn: psycopg.Connection[Any], probe: psycopg.Connection[An
     """Why ``conn`` (on server session ``first``) is behind a transaction pooler, or None when nothing shows it.
 
     The two connections ask in turn, up to PROBE_ROUNDS times each: a session pooler
-    answers ``first`` to ``conn`` and another pid to the probe every time.
+    answers ``first`` to ``conn`` and another pid to the probe every time. A probe
+    left waiting for a server session asks no more, and ``conn`` asks every round
+    (r8: one timeout ended the rounds after a single re-check).
     """
+    waiting = False     # the probe got no session in PROBE_WAIT: a full pool (a session pooler's, or a busy one)
     for _ in range(PROBE_ROUNDS):
-        other = _probe_pid(probe, PROBE_WAIT)
+        other = None if waiting else _probe_pid(probe, PROBE_WAIT)
         if other == first:
             return f"two pgtune connections ran on one server session (pid {first})"
+        waiting = other is None     # its question is still queued: only the first connection asks from here on
         again = _server_pid(conn)
         if again != first:
             return f"its server session changed between two statements (pid {first}, then {again})"
-        if other is None:
-            return None         # no session for the probe in PROBE_WAIT: a full pool, which a session pooler has
     return None
 
 
