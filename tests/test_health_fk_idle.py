@@ -118,7 +118,8 @@ def test_rows_written_before_a_statistics_reset_are_still_rows(conn: psycopg.Con
 def test_a_partitioned_parent_with_rows_in_its_partitions_is_not_called_empty(conn: psycopg.Connection[Any]) -> None:
     """r8: the partitioned parent has no storage of its own (pg_relation_size 0): its rows are its partitions'."""
     conn.execute(SCHEMA.replace("CREATE TABLE teams (id bigint PRIMARY KEY, name text NOT NULL);",
-                                "CREATE TABLE teams (id bigint PRIMARY KEY, name text NOT NULL) PARTITION BY RANGE (id);"
+                                "CREATE TABLE teams (id bigint PRIMARY KEY, name text NOT NULL) "
+                                "PARTITION BY RANGE (id);"
                                 "CREATE TABLE teams_1 PARTITION OF teams FOR VALUES FROM (0) TO (1000000);"))
     _run(conn, "INSERT INTO teams SELECT g, 't' || g FROM generate_series(1, 50) g")
     conn.execute("SELECT pg_stat_reset()")
