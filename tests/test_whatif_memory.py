@@ -106,3 +106,36 @@ def test_a_candidate_is_keyed_by_one_tuple(conn: psycopg.Connection[Any]) -> Non
     # What the session keeps of each (its name, OID, size, CREATE text, and the dicts that hold them): 986 bytes
     # with one tuple, 1,202 with one per dict (PostgreSQL 15, Python 3.11).
     assert held / len(cands) < 1100, f"{held / len(cands):.0f} bytes a candidate"
+
+
+def test_a_candidates_sized_descent_is_made_once_per_size(conn: psycopg.Connection[Any],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Selection makes and drops the same candidates again and again: the descent priced with HypoPG's size is
+    made once per candidate and size (a copy per index made was 116,000 at benchmarks/speed.py's 5,000 statements,
+    1% of pgtune's CPU), and each index made is priced with it."""
+    from pgtune.analyze.calibration import Descent, Pricing
+    from pgtune.capture import read_catalog
+
+    conn.execute("CREATE TABLE narrow (id int PRIMARY KEY, a int, b int)")
+    conn.execute("INSERT INTO narrow SELECT g, g % 97, g % 13 FROM generate_series(1, 20000) g")
+    conn.execute("VACUUM ANALYZE narrow")
+    made: list[Descent] = []
+    real = Descent.sized
+
+    def sized(self: Descent, hypopg_bytes: int) -> Descent:
+        made.append(self)
+        return real(self, hypopg_bytes)
+
+    monkeypatch.setattr(Descent, "sized", sized)
+    cands = [Candidate(("public", "narrow"), (IndexKey(c),), 1) for c in ("a", "b")]
+    with whatif.session(conn, pricing=Pricing(read_catalog(conn))) as hypo:
+        assert hypo.calibration is not None
+        priced = []
+        for _ in range(3):
+            for cand in cands:
+                name, size = hypo.create(-1, cand)
+                priced.append(hypo.calibration.descents[name])
+                assert priced[-1].hypo_pages * 8192 == size
+                hypo.drop(ident(cand))
+    assert len(made) == len(cands)
+    assert priced[:2] == priced[2:4] == priced[4:]

@@ -178,6 +178,9 @@ class Hypothetical:
         self.waiting: list[tuple[psycopg.Cursor[Any] | Answer, list[tuple[int, Candidate, int]]]] = []
         # Per candidate: the share kept and sampled keys its Descent was worked out with, and the Descent.
         self.descents: dict[Ident, tuple[float | None, float | None, calibration.Descent]] = {}
+        # Per candidate: the Descent above with HypoPG's size, made once per size (a copy per index made was 1% of
+        # pgtune's CPU at benchmarks/speed.py's 5,000 statements: 116,000 made for 13,000 candidates).
+        self.sized: dict[Ident, tuple[calibration.Descent, int, calibration.Descent]] = {}
         # Names of dropped indexes whose descents a plan in flight may still read (queue): those dropped before
         # the last ``received``, and since. Dropped two reads on: selection makes and drops a hypothetical index
         # per question, and their descents were 30-40 MB of suggest's peak at 20,000 statements (issue 28).
@@ -417,12 +420,19 @@ class Hypothetical:
         if self.pricing is not None and self.calibration is not None:
             descent = self._descent(self.pricing, cand)
             # With HypoPG's size, for the page reads calibration reprices (one index: per leaf, none are).
-            sized = descent.sized(estimate) if len(made) == 1 else descent
+            sized = self._sized(ident(cand), descent, estimate) if len(made) == 1 else descent
             self.calibration.descents.update((name, sized) for _oid, name in made)
         self.present[ident(cand)] = made
         self.on_table.setdefault(cand.table, {})[ident(cand)] = None
         self.sizes[ident(cand)] = estimate
         return (made[0][1] if made else ""), estimate
+
+    def _sized(self, key: Ident, descent: calibration.Descent, estimate: int) -> calibration.Descent:
+        """``descent.sized(estimate)``, made again only when the descent or the size changed."""
+        found = self.sized.get(key)
+        if found is None or found[0] is not descent or found[1] != estimate:
+            found = self.sized[key] = (descent, estimate, descent.sized(estimate))
+        return found[2]
 
     def _descent(self, pricing: calibration.Pricing, cand: Candidate) -> calibration.Descent:
         """``pricing.descent(cand)``, worked out once per candidate and what it reads that can change
