@@ -142,7 +142,7 @@ def _for_group(shape: Shape, uses: list[ColumnUse], table: TableKey, catalog: Ca
         keys = (IndexKey(rare_col),)
     if keys:
         include = include_columns(uses, keys, table, catalog, block in shape.limited_blocks,
-                           pred.implied if pred is not None else frozenset())
+                                  pred.implied if pred is not None else frozenset())
         out.append(Candidate(table, keys, len(eq_keys), statements={position}, where=where,
                              where_label=where_label, where_fraction=fraction, where_column=rare_col,
                              where_guessed=guessed, include=include))
