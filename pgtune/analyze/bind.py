@@ -28,27 +28,11 @@ from .exprs import normalize_expression, shallow, strip_cast
 from .params import ParamKind, ParamUse, classify
 from .predicates import ARRAY_OPS, Predicates
 from .scope import Entry, Origin, Output, Scope
-from .shape import (
-    EQ,
-    FILTER,
-    FUNC,
-    GROUP,
-    JOIN,
-    NULL,
-    ORDER,
-    OUTPUT,
-    RANGE,
-    STAR,
-    ColumnUse,
-    Conjunct,
-    Role,
-    Shape,
-    Test,
-)
+from .shape import EQ, FUNC, GROUP, JOIN, NULL, ORDER, OUTPUT, RANGE, STAR, ColumnUse, Conjunct, Role, Shape, Test
 
 # What other modules and the tests import from here (the types live in analyze.shape).
-__all__ = ["ARRAY_OPS", "EQ", "FILTER", "FUNC", "GROUP", "JOIN", "NULL", "ORDER", "OUTPUT", "RANGE", "STAR",
-           "ColumnUse", "Conjunct", "ParseFailed", "Role", "Shape", "Test", "bind", "normalize_expression"]
+__all__ = ["ARRAY_OPS", "EQ", "FUNC", "GROUP", "JOIN", "NULL", "ORDER", "OUTPUT", "RANGE", "STAR", "ColumnUse",
+           "Conjunct", "ParseFailed", "Role", "Shape", "Test", "bind", "normalize_expression"]
 
 MAX_VIEW_DEPTH = 16
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from .._text import error_text
 from ..capture import Catalog, Index, Statement
 from ..sqltext import Failure, ParseFailed
-from .bind import FILTER, Shape
+from .bind import Shape
 from .candidates import Candidate
 from .model import UNCOSTED, Advice, QueryRef, Rejected, SkipKind, Skipped
+from .shape import FILTER
 
 
 def parse_skip(st: Statement, exc: ParseFailed, text_limit: int) -> Skipped:
