@@ -229,8 +229,8 @@ def _default_name(model: Model, kind: KeyKind, names: list[str]) -> str:
     return ddl.prisma_name(model.table, columns, "key" if kind == KeyKind.UNIQUE else "idx")
 
 
-def _blank_comments(text: str) -> str:
-    """``text`` with comments and string contents blanked out (same length), so offsets stay valid."""
+def _blank_comments(text: str, strings: bool = True) -> str:
+    """``text`` with comments (``//``, ``/* */``) and string contents blanked out (same length, newlines kept)."""
     out = list(text)
     i, n = 0, len(text)
     while i < n:
@@ -240,7 +240,7 @@ def _blank_comments(text: str) -> str:
             while j < n and text[j] != '"' and text[j] != "\n":
                 step = 2 if text[j] == "\\" and j + 1 < n and text[j + 1] != "\n" else 1
                 for k in range(j, j + step):
-                    out[k] = " "
+                    out[k] = " " if strings else out[k]
                 j += step
             i = j + 1
         elif text.startswith("//", i):
@@ -248,6 +248,12 @@ def _blank_comments(text: str) -> str:
             j = n if j < 0 else j
             for k in range(i, j):
                 out[k] = " "
+            i = j
+        elif text.startswith("/*", i):      # a block comment (Prisma's parser takes them, in a model too)
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            for k in range(i, j):
+                out[k] = out[k] if text[k] == "\n" else " "
             i = j
         else:
             i += 1
@@ -273,7 +279,7 @@ def _statements(body: str) -> list[str]:
     out: list[str] = []
     current: list[str] = []
     depth = 0
-    for raw, masked in zip(body.split("\n"), blank.split("\n"), strict=True):
+    for raw, masked in zip(_blank_comments(body, strings=False).split("\n"), blank.split("\n"), strict=True):
         keep = raw[:len(masked.rstrip())] if masked.strip() else ""
         depth += sum(masked.count(c) for c in "([") - sum(masked.count(c) for c in ")]")
         if keep.strip():
@@ -307,7 +313,7 @@ def _indent(body: str) -> str:
     for line in body.split("\n"):
         line = line.rstrip("\r")
         stripped = line.lstrip(" \t")
-        if stripped and not stripped.startswith("//"):
+        if stripped and not stripped.startswith(("//", "/*", "*")):
             return line[: len(line) - len(stripped)]
     return "  "
 
