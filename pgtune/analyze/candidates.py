@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from ..capture import Catalog, ForeignKey, Index, TableKey
+from ..constraints.names import ENUM_WORDS, words
 from ..ddl import IndexKey, equals
 from ..sqltext import constant_value as constant_text
 from .bind import EQ, FUNC, JOIN, ORDER, RANGE, ColumnUse, Conjunct, Shape, Test, normalize_expression
@@ -218,10 +219,14 @@ def _common_frequency(catalog: Catalog, table: TableKey, column: str, values: li
 
     A constant on an identifier (``"userId" = 'u42'``) would make an index for
     one row's owner; a value outside the most-common list has no reliable share.
-    A uuid is an identifier however few there are yet (umami's ten websites).
+    A uuid is an identifier however few there are yet (umami's ten websites), and so is a name ending in
+    Id (u11: one partial index per "runtimeEnvironmentId"), but for a lookup table's (``"statusId"``).
     """
     st = catalog.column_stats.get((table[0], table[1], column))
     if st is None or not 0 < catalog.distinct_values(table, column) <= STATUS_LIKE:
+        return None
+    parts = words(column)
+    if parts and parts[-1] in ("id", "ids", "uuid", "guid", "cuid") and not ENUM_WORDS & set(parts[-2:-1]):
         return None
     t = catalog.tables.get(table)
     if t is not None and t.column_type(column) == "uuid":
