@@ -31,7 +31,7 @@ from ..explain import explain
 from ..roles import Roles, RoleView
 from ..snapshot import Snapshot
 from ..sqltext import StatementKind
-from . import extensions, generic_plans, hot, hot_charge, replan
+from . import dependent_keys, extensions, generic_plans, hot, hot_charge, replan
 from .extended_stats import Planned, planned
 from .kinds import TRIGRAM, KindCandidate, candidates, run_time_config, terms
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
@@ -115,6 +115,7 @@ def after_selection(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advic
                             f"statements could not be read ({writes.missing})")
     if writes is not None:
         hot_charge.review(advice, writes)          # the HOT updates each b-tree proposal would stop
+    dependent_keys.review(conn, snap.catalog, advice)   # a key the others determine: no gain over an index
     replan.again(conn, snap.catalog, advice)        # what a withdrawal left a statement with, planned again
     if index_kinds:
         say("looking for filters a GIN or BRIN index serves")
