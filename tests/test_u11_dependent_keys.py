@@ -44,6 +44,8 @@ def test_a_determined_key_earns_no_index(conn: psycopg.Connection[Any]) -> None:
     dependent = _proposal("projectId", "taskIdentifier", "runtimeEnvironmentId")
     independent = _proposal("region", "taskIdentifier", "runtimeEnvironmentId")     # region varies per env
     ordered = _proposal("runtimeEnvironmentId", "taskIdentifier", "createdAt")      # a new key, not determined
+    # (runtimeEnvironmentId, createdAt) exists: near unique, it "determines" taskIdentifier, which proves nothing
+    conn.execute('CREATE INDEX "TaskRun_env_createdAt_idx" ON "TaskRun" ("runtimeEnvironmentId", "createdAt" DESC)')
     advice = Advice(Method.HYPOPG, indexes=[dependent, independent, ordered])
     review(conn, read_catalog(conn), advice)
     assert [s.name for s in advice.indexes] == [independent.name, ordered.name], advice.hints

@@ -10,7 +10,8 @@ slower with it (36 -> 67 ms). So after the selection, each b-tree proposal
 whose keys are an existing valid b-tree's leading keys plus one column is
 checked on a bounded, read-only sample of the table (TABLESAMPLE SYSTEM,
 about SAMPLE_ROWS rows): where the other keys determine that column
-(their distinct combinations gain no more than NEAR with it), the proposal is
+(their distinct combinations gain no more than NEAR with it, and repeat
+GROUP times on average: a near-unique "createdAt" determines anything), it is
 withdrawn, and the hint names the columns and CREATE STATISTICS
 (dependencies), which teaches the planner what the sample showed.
 """
@@ -30,6 +31,7 @@ from .model import Advice, IndexSuggestion
 
 SAMPLE_ROWS = 30_000        # rows the sample reads, about (whole pages: TABLESAMPLE SYSTEM)
 NEAR = 1.05                 # distinct combinations with the column / without it: at most this, determined
+GROUP = 5                   # the others' combinations must repeat (rows per combination, on average) to say
 TIMEOUT_MS = 5_000          # the sample's statement_timeout: a slow sample decides nothing
 
 
@@ -74,8 +76,8 @@ def _determined(conn: psycopg.Connection[Any], catalog: Catalog, s: IndexSuggest
     sampling = sql.SQL(" TABLESAMPLE SYSTEM ({}) REPEATABLE (7)").format(sql.Literal(round(share * 100, 4))) \
         if share < 1.0 else sql.SQL("")
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in others)
-    query = sql.SQL("SELECT /* pgtune */ count(DISTINCT ROW({cols})), count(DISTINCT ROW({cols}, {extra})) "
-                    "FROM {table}{sampling}").format(cols=cols, extra=sql.Identifier(extra),
+    query = sql.SQL("SELECT /* pgtune */ count(DISTINCT ROW({cols})), count(DISTINCT ROW({cols}, {extra})), "
+                    "count(*) FROM {table}{sampling}").format(cols=cols, extra=sql.Identifier(extra),
                                                      table=sql.Identifier(s.schema, s.table), sampling=sampling)
     try:
         with conn.transaction(force_rollback=True):
@@ -87,6 +89,6 @@ def _determined(conn: psycopg.Connection[Any], catalog: Catalog, s: IndexSuggest
             raise
         s.reason = f"{s.reason}; whether its keys depend on one another is unknown ({error_text(exc)})"
         return False
-    if row is None or not row[0] or row[0] < 2:
-        return False
+    if row is None or not row[0] or row[0] < 2 or row[0] * GROUP > row[2]:
+        return False        # near-unique others (a timestamp among them) determine any column: no evidence
     return bool(row[1] <= NEAR * row[0])
