@@ -75,3 +75,23 @@ def test_heuristic_mode_proposes_no_twin_and_nothing_behind_a_primary_key(conn: 
     assert ("votes", ("poll_id",)) not in keys, keys
     assert not [k for k in keys if k[0] == "polls"], keys
     assert ("options", ("poll_id", "start_time")) in keys, keys
+
+
+def test_a_hash_index_on_a_narrow_column_of_a_two_column_key_serves_it(conn: psycopg.Connection[Any]) -> None:
+    """u10 (Langfuse): dataset_items' key (dataset_id, project_id) is checked through its hash index on dataset_id,
+    a handful of rows per dataset; health called the key unindexed (exit 1) and --emit built a b-tree for it."""
+    from pgtune import api
+
+    conn.execute("""
+        CREATE TABLE datasets (id text, project_id text, PRIMARY KEY (id, project_id));
+        CREATE TABLE dataset_items (id text PRIMARY KEY, dataset_id text NOT NULL, project_id text NOT NULL,
+                                    FOREIGN KEY (dataset_id, project_id) REFERENCES datasets ON DELETE CASCADE);
+        INSERT INTO datasets SELECT 'd' || g, 'p' || g % 10 FROM generate_series(1, 20000) g;
+        INSERT INTO dataset_items SELECT 'i' || g, 'd' || (1 + g % 20000), 'p' || (1 + g % 20000) % 10
+        FROM generate_series(1, 60000) g;
+        CREATE INDEX dataset_items_dataset_id_idx ON dataset_items USING hash (dataset_id);
+        ANALYZE;
+    """)
+    conn.execute("DELETE FROM datasets WHERE id = 'd5'")      # the parent sees deletes
+    report = api.health(conn, only=["foreign-key-without-index"])
+    assert [f for f in report.findings if f.table == "dataset_items" and f.fix] == [], report.findings

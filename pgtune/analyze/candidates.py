@@ -394,16 +394,17 @@ def serves_foreign_key(index: Index, fk: ForeignKey, catalog: Catalog) -> bool:
     (``("eventId")`` for the key ``("eventId", "eventCreatedAt")``): the check's
     generic plan probes it and filters the rest. Rows per value are reckoned
     from the most distinct leading column alone, which never overstates how
-    narrow the lead is. A partial index never serves: the check reads every row.
+    narrow the lead is (a hash index's one column too). No partial index serves.
     """
     keys = tuple(IndexKey(c) for c in fk.columns)
     if serves_index(index, Candidate(fk.table_key, keys, len(keys), foreign_key=fk)) or hash_serves(index, fk):
         return True
-    ikeys = index_keys(index)
-    if ikeys is None or index.predicate is not None:
+    if index.predicate is not None or not index.is_valid:
         return False
     lead: list[str] = []
-    for k in ikeys:
+    if index.method == "hash":      # one column, by equality (u10: Langfuse's dataset_id)
+        lead = [c for c in index.columns[:1] if c is not None and c in fk.columns]
+    for k in index_keys(index) or ():
         if k.expression is not None or k.column not in fk.columns or k.column in lead:
             break
         lead.append(k.column)
@@ -437,12 +438,11 @@ def made_redundant(cand: Candidate, catalog: Catalog) -> list[str]:
 def replacing(cand: Candidate, existing: list[Index]) -> Candidate | None:
     """The covering twin of an existing index that has ``cand``'s keys already: its keys, ``cand``'s INCLUDE.
 
-    Built beside it, the twin makes it redundant (made_redundant names it, and
-    the migration drops it once the twin is valid, health.replaced), so the
-    advice widens the index the application has rather than adding a second
-    one with the same keys (u8: Umami's ``(website_id, created_at)``, its
-    dashboards' index-only scans). None for a unique or primary-key index, an
-    expression index, or one whose INCLUDE and ``cand``'s exceed MAX_INCLUDE.
+    The twin makes it redundant (made_redundant; the migration drops it once the
+    twin is valid, health.replaced): the advice widens the application's index
+    rather than add a second with the same keys (u8: Umami's ``(website_id,
+    created_at)`` for index-only scans). None for a unique, primary-key or
+    expression index, or when its INCLUDE and ``cand``'s exceed MAX_INCLUDE.
     """
     bare = replace(cand, include=())
     for index in existing:
