@@ -17,7 +17,7 @@ import psycopg
 
 from . import baseline, plan
 from ._text import Progress
-from .analyze import Advice, Options, advise, after_selection, check_trial
+from .analyze import Advice, Options, advise, after_selection, check_trial, replan_withdrawn, twin_of
 from .apply import Applier, Report, Status
 from .baseline import Measurement
 from .baseline_pace import paced
@@ -198,6 +198,29 @@ def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, option
     """Group the advice into phases, capture each target's baseline plan, write the folder; a last phase drops
     the existing indexes the new ones make redundant (health.replaced: health's guards, u2's R6)."""
     say = progress or (lambda _m: None)
+    catalog = catalog or read_catalog(conn)
+    migration, kept = _phases(conn, suggestion, options, catalog)
+    # A covering twin whose old index stays would be a second index with the same keys: not proposed (r9).
+    twins = {ix.name: old for ix in suggestion.indexes.indexes if (old := twin_of(ix, catalog)) is not None}
+    dropped = {e.name for p in migration.phases for e in p.existing}
+    stays = {name: old for name, old in twins.items() if old not in dropped}
+    for name, old in stays.items():
+        why = next((k.split(": ", 1)[1] for k in kept if k.startswith(f"existing index {old} kept beside {name}: ")),
+                   "this layout has no phase that drops an existing index")
+        suggestion.indexes.withdraw(name, f"{name} not proposed: it is the covering twin of existing index {old}, "
+                                          f"which this migration keeps ({why}); beside it, an index with the same "
+                                          "keys would only add writes")
+    if stays:
+        replan_withdrawn(conn, catalog, suggestion.indexes)
+        migration, kept = _phases(conn, suggestion, options, catalog)
+    suggestion.indexes.hints.extend(kept)
+    return _write_migration(conn, migration, options, say)
+
+
+def _phases(conn: psycopg.Connection[Any], suggestion: Suggestion, options: EmitOptions,
+            catalog: Catalog) -> tuple[Migration, list[str]]:
+    """The migration's phases for the advice, the last dropping what its indexes make redundant; a line per
+    redundant index kept, and why."""
     # A partitioned table's index is built partition by partition (ON ONLY, then CONCURRENTLY on each, ATTACH).
     parts = plan.partitions.read(conn, [(s.schema, s.table) for s in suggestion.indexes.indexes])
     migration = plan.build(suggestion.indexes, slug=options.slug, lock_timeout=options.lock_timeout,
@@ -206,13 +229,10 @@ def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, option
                            constraints=[c for c in suggestion.constraints.constraints if c.confidence.written]
                            if options.constraints else [],
                            partitions=parts)
-    if options.drop_replaced and options.layout == plan.Layout.PGTUNE:
-        drop, kept = drop_replaced(conn, suggestion.indexes, catalog or read_catalog(conn),
-                                         len(migration.phases) + 1, options.layout)
-        suggestion.indexes.hints.extend(kept)
-        if drop is not None:
-            migration = replace(migration, phases=[*migration.phases, drop])
-    return _write_migration(conn, migration, options, say)
+    if not (options.drop_replaced and options.layout == plan.Layout.PGTUNE):
+        return migration, []
+    drop, kept = drop_replaced(conn, suggestion.indexes, catalog, len(migration.phases) + 1, options.layout)
+    return (replace(migration, phases=[*migration.phases, drop]) if drop is not None else migration), kept
 
 
 def _write_migration(conn: psycopg.Connection[Any], m: Migration, options: EmitOptions, say: Progress, *,

@@ -23,6 +23,7 @@ import psycopg
 import pytest
 
 from pgtune.apply import Applier
+from pgtune.plan import Layout
 
 from .helpers import all_visible, emitted, steady_state, suggest
 from .test_migration import squawk_bin
@@ -76,6 +77,47 @@ def test_the_index_with_the_keys_is_replaced_by_its_covering_twin(conn: psycopg.
     assert OLD not in names and ix.name in names
     all_visible(conn, "website_event")
     assert f"Index Only Scan using {ix.name}" in _plan(conn)
+
+
+OTHER = ("SELECT url_path FROM website_event WHERE website_id = %s AND created_at >= %s "
+         "ORDER BY created_at LIMIT 20")
+
+
+def _workload(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(EVENTS)
+    all_visible(conn, "website_event")
+    steady_state(conn)
+    with conn.cursor() as cur:
+        for i in range(30):
+            cur.execute(VISITORS, (1 + i % 40, "2026-03-01", "2026-03-31", 2, 5), prepare=True)
+            cur.execute(OTHER, (1 + i % 40, "2026-03-01"), prepare=True)
+
+
+@pytest.mark.needs_hypopg
+def test_the_old_index_goes_though_another_statement_reads_through_it(conn: psycopg.Connection[Any],
+                                                                       tmp_path: Path) -> None:
+    """r9: OTHER reads through the old index; the twin (the same keys) serves it as well, so the drop guard does
+    not keep the old one (it did: two indexes with the same keys)."""
+    _workload(conn)
+    result = emitted(conn, tmp_path / "mig")
+    [ix] = result.indexes.indexes
+    assert ix.redundant == [OLD] and set(ix.include) >= {"event_type", "session_id", "visit_id"}, ix
+    m = result.migration
+    assert m is not None and [(e.name, e.served_by) for e in m.phases[-1].existing] == [(OLD, ix.name)]
+
+
+@pytest.mark.needs_hypopg
+def test_a_twin_whose_old_index_stays_is_not_proposed(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """r9: a layout with no phase that drops an index (Flyway) would leave the twin beside the old one."""
+    _workload(conn)
+    result = emitted(conn, tmp_path / "mig", layout=Layout.FLYWAY)
+    assert all(ix.columns != ["website_id", "created_at"] for ix in result.indexes.indexes), result.indexes.indexes
+    assert any(h.startswith("website_event_website_id_created_at_incl") and f"covering twin of existing index {OLD}"
+               in h for h in result.indexes.hints), result.indexes.hints
+    visitors = next(st for st in result.indexes.statements if "count(DISTINCT session_id)" in st.query)
+    assert visitors.cost_after == visitors.cost_before      # the headline does not count it
+    sql_text = "".join(p.read_text() for p in (tmp_path / "mig").rglob("*.sql"))
+    assert "INCLUDE" not in sql_text
 
 
 @pytest.mark.needs_hypopg

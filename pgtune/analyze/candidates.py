@@ -29,7 +29,7 @@ from ..constraints.names import ENUM_WORDS, words
 from ..ddl import IndexKey, equals
 from ..sqltext import constant_value as constant_text
 from .bind import EQ, FUNC, JOIN, ORDER, RANGE, ColumnUse, Conjunct, Shape, Test, normalize_expression
-from .covering import MAX_INCLUDE, include_columns, unique
+from .covering import MAX_INCLUDE, include_columns, plain, unique
 
 
 class Origin(StrEnum):
@@ -447,9 +447,9 @@ def replacing(cand: Candidate, existing: list[Index]) -> Candidate | None:
     bare = replace(cand, include=())
     for index in existing:
         keys = index_keys(index)
-        if keys is None or index.is_unique or index.is_primary or any(k.expression for k in keys) \
-                or not serves_index(index, bare):
-            continue
+        if keys is None or index.is_unique or index.is_primary or any(k.expression for k in keys) or not plain(index) \
+                or not serves_index(index, bare) or (index.predicate is None) != (cand.where is None):
+            continue        # (a full index serves a partial candidate, whose INCLUDE leaves out its predicate's)
         include = tuple(unique(c for c in (*index.include, *cand.include) if c not in {k.column for k in keys}))
         if cand.include and len(include) <= MAX_INCLUDE:
             partial = index.predicate is not None

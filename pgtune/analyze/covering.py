@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..capture import Catalog, TableKey
+from ..capture import Catalog, Index, TableKey
 from ..ddl import IndexKey
 from .shape import FUNC, STAR, ColumnUse
 
@@ -46,3 +46,13 @@ def include_columns(uses: list[ColumnUse], keys: tuple[IndexKey, ...], table: Ta
 def unique(items: Iterable[str]) -> list[str]:
     """``items`` without repeats, in their first order."""
     return list(dict.fromkeys(items))
+
+
+# A definition with any of these rebuilds differently from its keys alone: an operator class, a collation,
+# NULLS FIRST/LAST, storage parameters, a tablespace. No twin replaces such an index.
+_NOT_PLAIN = (" COLLATE ", "_ops", " NULLS ", " WITH (", " TABLESPACE ")
+
+
+def plain(index: Index) -> bool:
+    """Does ``index`` rebuild exactly from its keys, predicate and INCLUDE (nothing a twin would lose)?"""
+    return not any(word in index.definition for word in _NOT_PLAIN)

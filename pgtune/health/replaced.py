@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 
 from .._text import one_line
-from ..analyze import Advice
+from ..analyze import Advice, twin_of
 from ..capture import Catalog
 from ..connect import lost
 from ..errors import PgtuneError
@@ -52,8 +52,10 @@ def drop_phase(conn: psycopg.Connection[Any], advice: Advice, catalog: Catalog, 
         r = restore.get(key)
         if key in drops or r is None or r["is_unique"] or r["is_protected"]:
             continue
+        # A covering twin (its keys and predicate, a wider INCLUDE) serves every statement the old one does.
         why = _kept(ix.name, old, r, tool.tool if tool is not None and tool.layout != layout else None,
                     built[key].migration if key in built else None,
+                    [] if twin_of(ix, catalog) == old else
                     [u for u in used if old in u.indexes and u.statement.queryid not in
                      {q.queryid for q in ix.queries}])
         if why:
