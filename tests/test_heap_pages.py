@@ -112,3 +112,15 @@ def test_a_disagreement_names_the_page_count() -> None:
     assert "page count: the planner counts 16 heap pages for the rows the index scan visits, a sample at emit " \
            "found 200" in off
     assert "page count" not in diagnose(TargetResult(**base, heap_pages_planned=100.0, heap_pages_sampled=200.0))
+
+
+def test_a_table_never_analyzed_is_sampled_by_its_size_on_disk(conn: psycopg.Connection[Any]) -> None:
+    """r9: relpages is 0 before the first VACUUM or ANALYZE, and "0 pages" made the sample read the whole table."""
+    from pgtune import catalog_sql
+
+    conn.execute("CREATE TABLE fresh (id bigint, pad text) WITH (autovacuum_enabled = off)")
+    conn.execute("INSERT INTO fresh SELECT g, repeat('x', 100) FROM generate_series(1, 50000) g")
+    assert conn.execute("SELECT relpages FROM pg_class WHERE relname = 'fresh'").fetchone() == (0,)
+    row = conn.execute(catalog_sql.load("table_pages"), {"schema": "public", "table": "fresh"}).fetchone()
+    size = conn.execute("SELECT pg_relation_size('fresh') / 8192").fetchone()
+    assert row is not None and size is not None and row[0] == size[0] > baseline_pages.SAMPLE_PAGES // 10, (row, size)

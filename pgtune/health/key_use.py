@@ -24,7 +24,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
-from ..analyze import OUTPUT, STAR, bind, hot
+from ..analyze import OUTPUT, STAR, Role, bind, hot
 from ..capture import Catalog, ForeignKey, Statement, TableKey, WorkloadFilter, read_workload
 from ..connect import lost
 from ..errors import PgtuneError
@@ -121,7 +121,7 @@ def _take(out: KeyUse, st: Statement, catalog: Catalog, view: RoleView) -> None:
                 if c.lower() in text:     # as the filter above: an unquoted name may be in any case
                     out.read_by[(fk.table_key, c)] = out.read_by.get((fk.table_key, c), 0) + 1
         return
-    for key in {(u.table, u.column) for u in shape.uses if u.role not in (OUTPUT, STAR)}:
+    for key in {(u.table, u.column) for u in shape.uses if u.role not in (OUTPUT, STAR, Role.FILTER)}:
         out.read_by[key] = out.read_by.get(key, 0) + 1
     if shape.kind == StatementKind.DELETE:
         out.deleted |= shape.tables     # its target, and any table it reads: one of them is the one deleted from
