@@ -80,7 +80,7 @@ def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> N
 def _risks(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, schema: str | None,
            operator: float, tables: set[str]) -> list[Risk]:
     """One risk per index at most, from the statements that name one of ``tables``."""
-    made = _hypothetical(conn, catalog, advice.indexes, schema)
+    made = hypothetical_proposals(conn, catalog, advice.indexes, schema)
     found: dict[str, Risk] = {}
     try:
         if not made:
@@ -94,7 +94,7 @@ def _risks(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, sche
         return list(found.values())
     finally:
         if not lost(conn):
-            conn.execute(_call(schema, "hypopg_reset"))
+            conn.execute(hypopg_call(schema, "hypopg_reset"))
 
 
 def _weighty(statements: list[AnalyzedStatement]) -> list[AnalyzedStatement]:
@@ -192,13 +192,13 @@ def _relations(plan: Plan) -> int:
     return count
 
 
-def _hypothetical(conn: psycopg.Connection[Any], catalog: Catalog, indexes: list[IndexSuggestion],
+def hypothetical_proposals(conn: psycopg.Connection[Any], catalog: Catalog, indexes: list[IndexSuggestion],
                   schema: str | None) -> dict[str, tuple[str, str]]:
     """The proposed b-trees on plain tables made hypothetically: HypoPG's name of each -> the proposal's name
     and its table's (lower case). All in one statement (one each was a round trip per proposal: 4,500 of them,
     five times over, at benchmarks/speed.py's 5,000 statements); when the server refuses one, one at a time,
     skipping those it refuses."""
-    conn.execute(_call(schema, "hypopg_reset"))
+    conn.execute(hypopg_call(schema, "hypopg_reset"))
     wanted: list[tuple[str, IndexSuggestion]] = []
     for ix in indexes:
         table = catalog.tables.get((ix.schema, ix.table))
@@ -215,7 +215,7 @@ def _hypothetical(conn: psycopg.Connection[Any], catalog: Catalog, indexes: list
     except psycopg.Error:
         if lost(conn):
             raise
-        conn.execute(_call(schema, "hypopg_reset"))     # those made before the refused one
+        conn.execute(hypopg_call(schema, "hypopg_reset"))     # those made before the refused one
         return _one_by_one(conn, wanted, function)
     return {str(name): (wanted[n - 1][1].name, wanted[n - 1][1].table.lower()) for n, name in rows}
 
@@ -236,5 +236,5 @@ def _one_by_one(conn: psycopg.Connection[Any], wanted: list[tuple[str, IndexSugg
     return made
 
 
-def _call(schema: str | None, function: str) -> sql.Composed:
+def hypopg_call(schema: str | None, function: str) -> sql.Composed:
     return sql.SQL("SELECT /* pgtune */ {}()").format(catalog_sql.function(schema, function))

@@ -17,14 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from .. import catalog_sql
 from ..capture import Catalog
 from ..connect import lost
 from ..explain import explain_scenarios
 from .costing import MIN_GAIN
-from .generic_plans import _hypothetical
+from .generic_plans import hypopg_call, hypothetical_proposals
 from .model import Advice, AnalyzedStatement, Method
 from .whatif import lenient
 
@@ -40,15 +39,14 @@ def again(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> No
             _uncredited(st)
         return
     schema = catalog_sql.extension_schema(conn, "hypopg")
-    reset = sql.SQL("SELECT /* pgtune */ {}()").format(catalog_sql.function(schema, "hypopg_reset"))
     try:
         with lenient(conn):     # HypoPG cuts a long name at NAMEDATALEN bytes, through a character maybe
-            made = _hypothetical(conn, catalog, advice.indexes, schema)
+            made = hypothetical_proposals(conn, catalog, advice.indexes, schema)
             for st in todo:
                 _plan(conn, st, made)
     finally:
         if not lost(conn):
-            conn.execute(reset)
+            conn.execute(hypopg_call(schema, "hypopg_reset"))
 
 
 def _plan(conn: psycopg.Connection[Any], st: AnalyzedStatement, made: dict[str, tuple[str, str]]) -> None:
