@@ -40,6 +40,7 @@ from .baseline import PAGE_COUNT_OFF, Measurement, Planned, Timed, Untimed, plan
 from .connect import lost
 from .explain import scans
 from .plan import Migration, Target, load, roots
+from .verify_phases import PhaseNote, not_in_place
 
 DISAGREEMENT = 2.0   # predicted and measured speed-ups agree within this factor (the one place that says so)
 TIME_FLOOR_MS = 1.0  # a measured slowdown smaller than this is noise, whatever its ratio
@@ -179,6 +180,7 @@ class Verification:
     sizes: list[IndexSize] = field(default_factory=list)    # forecast at emit, real now
     nil_gain_indexes: list[str] = field(default_factory=list)   # every statement timed on them: no gain
     planned_for: dict[str, str] = field(default_factory=dict)   # unused index -> why emit planned it
+    phases: list[PhaseNote] = field(default_factory=list)       # index phases not in place (rolled back, ...)
 
     @property
     def ok(self) -> bool:
@@ -214,7 +216,7 @@ class Verification:
                 "nil_gain_indexes": self.nil_gain_indexes,
                 "stale_statistics": self.stale_statistics, "sizes": [asdict(s) for s in self.sizes],
                 "measured": self.measured, "compared": len(self.compared), "agree": self.agree,
-                "agree_within": DISAGREEMENT,
+                "agree_within": DISAGREEMENT, "phases_not_in_place": [asdict(p) for p in self.phases],
                 "targets": [t.as_dict() for t in self.targets]}
 
 
@@ -259,7 +261,7 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
            analyze: bool = False, timeout_ms: int = 30_000, trust_functions: bool = False,
            time_tolerance: float = 0.25) -> Verification:
     m = load(directory, check=False)
-    out = Verification(m.id)
+    out = Verification(m.id, phases=not_in_place(conn, m, directory))
     built = built_indexes(conn, m)
     seen: set[str] = set()
     for t in m.targets:

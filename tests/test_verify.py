@@ -818,3 +818,25 @@ def test_a_slowdown_is_timed_again_before_it_fails(conn: psycopg.Connection[Any]
     verify_module.time_now(conn, result, t, trust_functions=False, timeout_ms=10_000, time_tolerance=0.25)
     assert len(calls) == 2 and result.ok, result.problem
     assert result.ms == calls[1]
+
+
+def test_verify_of_a_rolled_back_migration_says_it_is_rolled_back(db: str, conn: psycopg.Connection[Any],
+                                                                  tmp_path: Path) -> None:
+    """Session 18: verify on a rolled-back migration listed every target as failing, not why."""
+    m = emit(conn, tmp_path / "mig")
+    names = sorted(ix.name for p in m.phases for ix in p.indexes)
+    first = CliRunner().invoke(cli, ["verify", str(tmp_path / "mig"), "--dsn", db])
+    assert first.exit_code == 1 and "has not been applied" in first.stdout
+    Applier(conn, tmp_path / "mig").apply()
+    ok = CliRunner().invoke(cli, ["verify", str(tmp_path / "mig"), "--dsn", db, "--format", "json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["phases_not_in_place"] == []
+    Applier(conn, tmp_path / "mig").rollback()
+    table = CliRunner().invoke(cli, ["verify", str(tmp_path / "mig"), "--dsn", db])
+    assert table.exit_code == 1
+    notes = [line for line in table.stdout.splitlines() if line.startswith("note: phase")]
+    assert notes and all("is rolled back" in line for line in notes)
+    assert all(name in table.stdout for name in names)
+    args = ["verify", str(tmp_path / "mig"), "--dsn", db, "--format", "json"]
+    data = json.loads(CliRunner().invoke(cli, args).stdout)
+    gone = data["phases_not_in_place"]
+    assert {p["state"] for p in gone} == {"rolled_back"} and sorted(n for p in gone for n in p["missing"]) == names

@@ -130,6 +130,8 @@ def _render_verification(result: api.Verification, analyze: bool) -> None:
     headers = ["", "queryid", "statement", "index used", "cost cut predicted", "cost cut now"]
     headers += ["time cut predicted", "time cut measured", "ms before", "ms now"] if analyze else []
     click.echo(tabulate(rows, headers=[*headers, "problem / note"], disable_numparse=True))
+    for p in result.phases:
+        click.echo(f"note: {p.line()}")
     for t in result.failures:
         click.echo(f"FAIL {t.name} (queryid {t.queryid}): {t.problem}")
     for name in result.unused_indexes:

@@ -1,0 +1,50 @@
+"""Which of a migration's index phases are not in place, as apply's history tells it, for verify to say so.
+
+Without it, verify on a rolled-back (or never applied) migration lists every target as failing with
+"uses none of the indexes", and the reader is left to guess why; the history knows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from .apply import Applier, ObjectStates
+from .history import PhaseState
+from .plan import Migration
+
+
+@dataclass(frozen=True)
+class PhaseNote:
+    """An index phase whose indexes are not all there, and what the history says of it."""
+
+    number: int
+    name: str
+    state: str                 # PhaseState: pending (never run by pgtune), rolled_back, failed, applied
+    missing: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        what = {PhaseState.ROLLED_BACK: "is rolled back", PhaseState.PENDING: "has not been applied",
+                PhaseState.FAILED: "failed", PhaseState.APPLIED: "is applied"}[PhaseState(self.state)]
+        return (f"phase {self.number} ({self.name}) {what}: {len(self.missing)} of its indexes are not built "
+                f"or not valid ({', '.join(self.missing)}), so the statements that need them fail here")
+
+
+def not_in_place(conn: psycopg.Connection[Any], m: Migration, directory: Path) -> list[PhaseNote]:
+    """Index phases with planned indexes absent now (one built outside pgtune, by psql or Flyway, counts as
+    built; an index a health phase drops is not planned, so its absence is no note)."""
+    planned = [(ix.schema, ix.name) for p in m.phases for ix in p.indexes]
+    if not planned:
+        return []
+    found = ObjectStates(conn).indexes(planned)
+    states = {p.number: p.state for p in Applier(conn, directory).status().phases}
+    notes = []
+    for p in m.phases:
+        missing = sorted(ix.name for ix in p.indexes
+                         if (ix.schema, ix.name) not in found or not found[(ix.schema, ix.name)].valid)
+        if missing:
+            notes.append(PhaseNote(p.number, p.name, str(states.get(p.number, PhaseState.PENDING)), missing))
+    return notes
