@@ -215,5 +215,9 @@ def test_behind_a_session_pooler_suggest_takes_one_session_by_default(
         assert pool.pooled(conn)
         assert pool.jobs_for(conn, None) == pool.Jobs(1)
         assert pool.jobs_for(conn, 3).count == min(3, pool.jobs_for(conn, 100).count)
+        # r8: asked for more than one behind the pooler, suggest says what they take from the application.
+        assert "behind a session pooler" in pool.jobs_for(conn, 2).note
+        assert pool.jobs_for(conn, 1).note == ""
     with psycopg.connect(db, autocommit=True) as direct:
         assert not pool.pooled(direct)
+        assert "pooler" not in pool.jobs_for(direct, 2).note

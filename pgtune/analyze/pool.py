@@ -57,7 +57,8 @@ def jobs_for(conn: psycopg.Connection[Any], asked: int | None) -> Jobs:
         row = cur.execute(catalog_sql.load("connection_headroom")).fetchone()
     free = int(row["free"]) if row else 0
     cap = max(1, free // SHARE)
-    if asked is None and pooled(conn):
+    pooler = pooled(conn)
+    if asked is None and pooler:
         # Behind a (session) pooler each session is one of the pool's few server sessions, the application's too;
         # max_connections says nothing of the pool's size (u9).
         return Jobs(1)
@@ -72,7 +73,10 @@ def jobs_for(conn: psycopg.Connection[Any], asked: int | None) -> Jobs:
     else:
         want = max(1, asked)
     if want <= cap:
-        return Jobs(want)
+        # Asked for: given, but each session holds one of the pool's few server sessions, the application's too.
+        return Jobs(want, f"--jobs {want} behind a session pooler: each what-if session holds one of the pool's "
+                          "server sessions for the whole run, taken from the application" if pooler and want > 1
+                    else "")
     sessions = "session" if free == 1 else "sessions"
     return Jobs(cap, f"--jobs {want} lowered to {cap}: the server accepts {free} more {sessions} and pgtune "
                      f"takes at most one in {SHARE}")
