@@ -26,7 +26,7 @@ from .._text import Progress
 from ..capture import Statement, WorkloadFilter, sample_row
 from ..snapshot import Snapshot, snapshot
 from ..sqltext import StatementKind, forget_parses
-from . import calibration, curve, extended_stats, partitions, pool, reasons, unhelped, written
+from . import calibration, curve, extended_stats, order_keys, partitions, pool, reasons, unhelped, written
 from .analysis import Analysis, Evidence, analyze, bind_all, delete_target
 from .bind import JOIN
 from .candidates import (
@@ -279,7 +279,7 @@ class _Advisor:
             self._curve(result, points, point.step)
             self.say(f"selection: {len(result.steps)} steps, {result.what_if_calls} what-if plans "
                      f"({result.cache_hits} from cache)")
-            chosen = self._top_up(cands, chosen, session)
+            chosen = self._top_up(cands, self._ordered(chosen, analyses, session), session)
             for c in chosen:
                 self.footprint.share_kept(c)    # sampled here, on pgtune's connection, not in a pool's thread
             while True:     # an index no plan uses leaves the set, and the rest are planned again (issue 23.8)
@@ -308,6 +308,13 @@ class _Advisor:
 
     def _budget(self) -> float | None:
         return self.opts.max_index_mb * 1048576 if self.opts.max_index_mb is not None else None
+
+    def _ordered(self, chosen: list[Candidate], analyses: list[Analysis], session: WhatIf) -> list[Candidate]:
+        """``chosen`` with the sort keys an index lacks for a LIMITed ORDER BY it serves (analyze.order_keys)."""
+        size = session.size if self.opts.size_basis == SizeBasis.HYPOPG else self.footprint.forecast
+        budget = self._budget()
+        return order_keys.complete(chosen, [a.shape for a in analyses], self.catalog,
+                                   lambda s: budget is None or sum(size(c) for c in s) <= budget)
 
     def _top_up(self, cands: list[Candidate], chosen: list[Candidate], session: WhatIf) -> list[Candidate]:
         """Add the index of each unindexed foreign key no chosen index serves, while the budget allows."""
