@@ -91,10 +91,11 @@ class Snapshot:
     left_out: list[str] = field(default_factory=list)   # whose statements were not counted as the workload, and why
 
     def hints(self) -> list[str]:
+        seen = [*self.left_out, *self.capabilities.stats_hints()]
         if not self.hidden:
-            return list(self.left_out)
+            return seen
         total = len(self.hidden) + len(self.statements)
-        return [*self.left_out,
+        return [*seen,
                 f"{len(self.hidden)} of the top {total} statements are hidden from role "
                 f"{self.capabilities.role!r} (<insufficient privilege>): "
                 f"GRANT pg_read_all_stats TO {ddl.name(self.capabilities.role)};"]

@@ -51,6 +51,8 @@ def render(caps: Capabilities, problems: list[str], hints: list[str]) -> None:
         ["pg_qualstats sample rate", caps.qualstats_sample_rate or "-"],
         ["pg_qualstats entries", _fill(caps)],
         ["reads all statistics", _yn(caps.reads_all_stats)],
+        ["reads table statistics", _yn(True) if not caps.stats_hidden else
+         style(f"no: {len(caps.stats_hidden)} table(s) under row security", fg="red")],
     ]
     click.echo(tabulate(rows, tablefmt="plain"))
     for p in problems:
