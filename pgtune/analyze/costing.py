@@ -38,6 +38,7 @@ class Priced:
 
     cost: float
     uses: frozenset[str]
+    planned: float | None = None    # the planner's own cost of the same plans (no descent charged); None: the same
 
 
 class Costing:
@@ -76,7 +77,8 @@ class Costing:
         found = a.scenarios or [Scenario({}, ValueSource.GENERIC)]
         plans = explain_scenarios(self.conn, text or a.query, [s.values for s in found], context=a.row.context)
         cost = weighted_cost([self.price(p) for p in plans], found)
-        return Priced(cost or 0.0, plans[0].indexes)   # verify checks the main scenario: the index must serve it
+        # verify checks the main scenario: the index must serve it
+        return Priced(cost or 0.0, plans[0].indexes, weighted_cost([p.cost for p in plans], found))
 
     def best(self, a: Analysis, config: Iterable[Candidate]) -> Priced:
         """``weighted``, also with each table of a partial or expression candidate moved first.
@@ -138,7 +140,8 @@ class Costing:
         found = a.scenarios or [Scenario({}, ValueSource.GENERIC)]
         best: Priced | None = None
         for plans in planned:
-            got = Priced(weighted_cost([self.price(p) for p in plans], found) or 0.0, plans[0].indexes)
+            got = Priced(weighted_cost([self.price(p) for p in plans], found) or 0.0, plans[0].indexes,
+                         weighted_cost([p.cost for p in plans], found))
             if best is None or got.cost < best.cost:
                 best = got
         assert best is not None
@@ -250,13 +253,16 @@ class WhatIf:
         on_table: dict[TableKey, list[Candidate]] = {}
         for c in chosen:
             on_table.setdefault(c.table, []).append(c)
-        asks = []
-        for a in analyses:
-            mine = [c for t in sorted(a.shape.tables) for c in on_table.get(t, ())]
-            asks.append(batch.Ask(a, mine, mine, positions))
-        got = batch.pipelined(self.costing, self.hypo, asks)
+        return self.with_each([(a, [c for t in sorted(a.shape.tables) for c in on_table.get(t, ())])
+                               for a in analyses], positions)
+
+    def with_each(self, questions: list[tuple[Analysis, list[Candidate]]],
+                  positions: dict[Ident, int]) -> list[tuple[Priced, set[int]]]:
+        """Each statement planned with exactly its own list of the chosen indexes (those of its tables):
+        its cost, and the ones its plan uses (by position in the chosen list)."""
+        got = batch.pipelined(self.costing, self.hypo, [batch.Ask(a, mine, mine, positions) for a, mine in questions])
         if got is None:
-            return [self.with_chosen(a, chosen, positions) for a in analyses]
+            return [self.with_chosen(a, mine, positions) for a, mine in questions]
         return [(p, self._hits(p)) for p in got]
 
 
@@ -264,14 +270,17 @@ def settle(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[Analy
            name: Callable[[Candidate], str]) -> dict[int, set[int]]:
     """Plan ``positions`` with the chosen indexes (those on each one's tables, as selection costed them):
     each statement's ``cost_after`` and the indexes it uses (credited when they cut its cost by MIN_GAIN);
-    per statement, the candidates used."""
+    per statement, the candidates used. Its cost is the least of its plans with the set and with the set less
+    one index its plan uses, as the curve's (_less_one)."""
     for w in sessions.workers:
         w.hypo.reset()          # names from here on are positions in ``chosen``
     index = {ident(c): i for i, c in enumerate(chosen)}
     todo = [pos for pos in positions if analyses[pos].row.cost_before is not None]
     found = sessions.map_blocks(lambda w, block: w.with_chosen_many([analyses[p] for p in block], chosen, index), todo)
+    fewer = _less_one(sessions, chosen, analyses, todo, found, index)
     used_by: dict[int, set[int]] = {}
     for pos, (priced, hits) in zip(todo, found, strict=True):
+        priced, hits = min([(priced, hits), *fewer.get(pos, [])], key=lambda answer: answer[0].cost)
         row = analyses[pos].row
         before = row.cost_before or 0.0
         if hits and priced.cost < before * (1 - MIN_GAIN):
@@ -282,6 +291,42 @@ def settle(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[Analy
             row.cost_after = row.cost_before
             row.indexes = []
     return used_by
+
+
+Answer = tuple[Priced, set[int]]    # a statement's cost with some of the chosen indexes, and those its plan uses
+
+
+def _less_one(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[Analysis], todo: list[int],
+              found: list[Answer], index: dict[Ident, int]) -> dict[int, list[Answer]]:
+    """Per statement, its plans with the set less each chosen index its plan uses, where another chosen index is
+    on its tables (with none left its plan is the one before, which settle keeps already).
+
+    Once the set is built every such plan is open to the planner, which prices the descents of the built
+    b-trees; a what-if plan that probes an index so often that the descent charge (analyze.calibration)
+    makes it dearer than one of those is not the plan that runs. The curve's cost takes the least of
+    them (analyze.curve.cost); so do the final plans, or the predicted cost of a statement rises when an
+    index is added (TPC-H Q18 with ``customer (c_custkey)``, issue 28)."""
+    questions: list[tuple[int, list[Candidate]]] = []
+    for pos, (priced, hits) in zip(todo, found, strict=True):
+        tables = analyses[pos].shape.tables
+        mine = [i for i, c in enumerate(chosen) if c.table in tables]
+        if len(mine) > 1 and _charged(priced):
+            questions += [(pos, [chosen[i] for i in mine if i != gone]) for gone in sorted(hits)]
+    if not questions:
+        return {}
+    got = sessions.map_blocks(lambda w, block: w.with_each([(analyses[p], config) for p, config in block], index),
+                              questions)
+    out: dict[int, list[Answer]] = {}
+    for (pos, _config), answer in zip(questions, got, strict=True):
+        out.setdefault(pos, []).append(answer)
+    return out
+
+
+def _charged(priced: Priced) -> bool:
+    """Could a plan with fewer indexes cost less than ``priced``? By no more than the descents charged to it
+    (analyze.calibration): without them the planner found no cheaper plan (within its 1% fuzz), and any plan
+    costs at least the planner's own cost. A charge under 1% of the cost is within that fuzz: not asked."""
+    return priced.planned is not None and priced.cost - priced.planned > 0.01 * priced.cost
 
 
 def price_many(costing: Costing, analyses: list[Analysis]) -> list[Exception | None]:
