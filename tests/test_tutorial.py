@@ -209,10 +209,14 @@ def _shell_path() -> str:
 
 
 def _run(command: str, env: dict[str, str], cwd: Path) -> Ran:
-    """A plain `pgtune …` runs in-process (a process start costs seconds on a loaded machine); the rest in bash."""
+    """A plain `pgtune …` runs in-process (a process start costs seconds on a loaded machine); the rest in bash.
+
+    Plain: no pipe, list, redirection, glob or variable, which only a shell would expand.
+    """
     started = time.monotonic()
     words = shlex.split(command, comments=True)
-    if words and words[0] == "pgtune" and not set(words) & {"|", "&&", ";", ">"}:
+    shell_only = set(words) & {"|", "&&", ";", ">"} or re.search(r"[*?\[$~]", " ".join(words))
+    if words and words[0] == "pgtune" and not shell_only:
         result = CliRunner().invoke(cli, words[1:], env=env, catch_exceptions=False)
         return Ran(command, result.exit_code, result.stdout, result.stderr, time.monotonic() - started)
     done = subprocess.run(["bash", "-c", command], cwd=cwd, env={**os.environ, **env}, capture_output=True,
