@@ -9,6 +9,7 @@ express (INCLUDE, expression keys, and partial indexes before the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,7 +18,7 @@ from typing import Any
 from ..analyze import IndexSuggestion
 from ..constraints.model import ConstraintKind, Proposal
 from ..health import CheckId, Finding
-from .schema import PrismaSchema, quote
+from .schema import Key, Model, PrismaSchema, quote
 
 PARTIAL_FEATURE = "partialIndexes"
 CREATE_ONLY = ("create it in a migration made with `prisma migrate dev --create-only` (Prisma's documented way "
@@ -125,6 +126,16 @@ def index_proposal(schema: PrismaSchema, table_schema: str, table: str, name: st
         opclass = opclasses[i] if i < len(opclasses) else None
         keys.append(f"{f.name}(sort: Desc)" if desc else _with_ops(f.name, opclass))
     args = f"[{', '.join(keys)}]{_TYPES.get(method, '')}, map: {quote(name)}"
+    same = _declared_with_keys(model, keys) if include and where is None and method == "btree" else None
+    if same is not None:
+        # Without its INCLUDE the line is an index the model already declares (u12: Cal.com's Attendee.email).
+        return PrismaProposal(name, ProposalKind.INDEX, model.name, None, Fit.SQL_ONLY,
+                              f"without INCLUDE ({', '.join(include)}), which Prisma cannot express, this index "
+                              f"has the keys of {same.name}, which model {model.name} declares ({same.attribute}): "
+                              "a line would build a second index with the same keys. Built by SQL, it would stand "
+                              f"beside {same.name} (Prisma builds the declared one again if it is dropped), an index "
+                              "with the same keys that only adds writes: leave it out, or drop the line "
+                              f"`{same.attribute}` and {CREATE_ONLY}")
     if include:
         # The line says itself what it lacks, so whoever copies it sees the caveat where it applies.
         line = f"@@index({args}) // without INCLUDE ({', '.join(include)}): Prisma cannot express INCLUDE"
@@ -141,6 +152,30 @@ def index_proposal(schema: PrismaSchema, table_schema: str, table: str, name: st
                               f'a partial index needs previewFeatures = ["{PARTIAL_FEATURE}"] in the generator '
                               f"(Prisma 7.4 and later) for this line; without it, {CREATE_ONLY}")
     return PrismaProposal(name, ProposalKind.INDEX, model.name, f"@@index({args})", Fit.LINE)
+
+
+def _declared_with_keys(model: Model, keys: Sequence[str]) -> Key | None:
+    """The b-tree key or index ``model`` declares on exactly ``keys`` (as a line writes them), if any.
+
+    Only a declaration with nothing more to it counts: no ``where:``, no ``type:`` other than BTree.
+    """
+    for key in model.keys.values():
+        if key.field is not None:
+            listed = [key.field]
+        else:
+            found = re.search(r"\[([^\]]*)\]", key.attribute)
+            if found is None or re.search(r"\bwhere\s*:|\btype\s*:\s*(?!BTree\b)", key.attribute):
+                continue
+            listed = [k.strip() for k in found.group(1).split(",") if k.strip()]
+        if [_normal(k) for k in listed] == [_normal(k) for k in keys]:
+            return key
+    return None
+
+
+def _normal(key: str) -> str:
+    """``createdAt( sort:Desc )`` and ``createdAt(sort: Desc)`` alike; ``sort: Asc`` is the default."""
+    bare = re.sub(r"\s+", "", key)
+    return re.sub(r"\(sort:Asc\)$", "", bare)
 
 
 def _constraint(schema: PrismaSchema, c: Proposal) -> PrismaProposal:
