@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import pglast
+from pglast import ast, enums
+
 from ..analyze import IndexSuggestion
 from ..constraints.model import ConstraintKind, Proposal
 from ..health import CheckId, Finding
@@ -207,6 +210,48 @@ def for_health(schema: PrismaSchema, findings: Sequence[Finding]) -> PrismaAdvic
             if model is not None and key is not None:
                 advice.proposals.append(PrismaProposal(
                     f.index, ProposalKind.DROP, model.name, key.line, Fit.REMOVE,
-                    f"remove {key.removal} from model {model.name} in the same change: while the schema declares "
-                    "it, the next `prisma migrate dev` builds it again", attribute=key.attribute, field=key.field))
+                    _removal_note(schema, model, key, f), attribute=key.attribute, field=key.field))
     return advice
+
+
+def _removal_note(schema: PrismaSchema, model: Model, key: Key, f: Finding) -> str:
+    """Remove the declared index's line; first declare the index that serves its lookups instead, if the schema
+    does not (u12, Cal.com: ``@@index([userId])`` beside pgtune's undeclared ``("userId", "startTime", …)``).
+
+    Without its line the keeper is drift: the next ``prisma migrate dev`` drops it, and with the removed line's
+    index gone too, nothing serves the lookups either served (the application's hottest reads, a foreign key's).
+    """
+    why = "while the schema declares it, the next `prisma migrate dev` builds it again"
+    keeper = f.evidence.get("covered_by") or f.evidence.get("duplicate_of")
+    if not keeper or str(keeper) in model.index_names:
+        return f"remove {key.removal} from model {model.name} in the same change: {why}"
+    line = _keeper_line(schema, f, str(keeper))
+    add = f"add `{line}` to model {model.name} first" if line else f"declare {keeper} in the schema first"
+    return (f"remove {key.removal} from model {model.name} in the same change ({why}), but only with a line for "
+            f"{keeper}, which serves its lookups instead and which the schema does not declare: without that line "
+            f"the next `prisma migrate dev` drops {keeper} as drift, and with {f.index} gone too nothing serves "
+            f"them; {add}")
+
+
+def _keeper_line(schema: PrismaSchema, f: Finding, keeper: str) -> str | None:
+    """The schema line for the index that makes ``f.index`` redundant, from its definition; None if no line says it."""
+    text = f.evidence.get("covered_by_definition")
+    if not isinstance(text, str):
+        return None
+    try:
+        stmt = pglast.parse_sql(text)[0].stmt
+    except pglast.parser.ParseError:
+        return None
+    if not isinstance(stmt, ast.IndexStmt) or stmt.unique or stmt.whereClause is not None:
+        return None
+    if stmt.accessMethod not in (None, "btree") or stmt.indexIncludingParams:
+        return None
+    columns: list[str] = []
+    descending: list[bool] = []
+    for elem in stmt.indexParams or ():
+        if elem.name is None or elem.opclass or elem.collation:
+            return None
+        columns.append(elem.name)
+        descending.append(elem.ordering == enums.SortByDir.SORTBY_DESC)
+    p = index_proposal(schema, f.schema, f.table or "", keeper, columns, descending)
+    return p.line if p.fit == Fit.LINE else None
