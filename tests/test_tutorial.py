@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
 import psycopg
 import pytest
 from click.testing import CliRunner
@@ -56,6 +57,7 @@ class Expect:
     lines: tuple[str, ...] = ()                  # regexes each found in stdout (stderr for wrote: lines)
     stderr: tuple[str, ...] = ()
     without_hypopg: tuple[str, ...] = ()         # regexes found in stdout when the server has no HypoPG
+    absent: tuple[str, ...] = ()                 # regexes never in stdout
 
 
 SKIPPED = {
@@ -121,7 +123,8 @@ EXPECT: dict[str, Expect] = {
     "pgtune status migrations/settings": Expect(0, (r"role reporter in \S+\s+work_mem\s+\(not set\)\s+\d+MB\s+\d+MB"
                                                     r"\s+applied",)),
     "pgtune verify migrations/settings --window 300": Expect(0, (r"(?m)^ok\s+role reporter in \S+\s+work_mem",
-                                                                 r"period: .* \(window\)")),
+                                                                 r"period: .* \(window\)"),
+                                                             absent=(r"\{\}",)),     # `now` when it has none: -
     "pgtune rollback migrations/settings": Expect(0, (r"RESET work_mem", r"phases run \[2, 1\]")),
     "pgtune config --profile oltp --memory 32GB --cpus 8 --storage ssd":
         Expect(0, (r"shared_buffers = '8GB'", r"random_page_cost = '1.1'", r"# memory budget: .* fits in 32\.0 GB")),
@@ -296,6 +299,7 @@ def test_each_command_exits_and_prints_as_the_page_says(walk: Walk) -> None:
         wanted = [*expect.lines, *(() if walk.hypopg else expect.without_hypopg)]
         missing = [p for p in wanted if not re.search(p, ran.stdout)]
         missing += [p for p in expect.stderr if not re.search(p, ran.stderr)]
+        missing += [f"no {p}" for p in expect.absent if re.search(p, ran.stdout)]
         if missing:
             problems.append(f"missing {missing} in {found}")
     assert not problems, "\n\n".join(problems)
@@ -322,3 +326,68 @@ def test_with_hypopg_suggest_shows_the_selection_and_its_knee(walk: Walk) -> Non
     assert re.search(r"(?m)^\S+\s+public\.\S+\s+.*\s+\d+\s+[\d.,]+x\s+[\d.]+ MB", out), out    # the cost cut column
     budget = walk.ran["pgtune suggest --max-index-mb 10"].stdout
     assert "selection:" in budget
+
+
+# docs/cli.md: each command's --help examples (the reference page is generated from them).
+
+def help_examples() -> list[str]:
+    """Each `pgtune …` line under an `Example:` of docs/cli.md, split at `&&`, without redirections."""
+    text = (PAGE.parent / "cli.md").read_text()
+    found = []
+    for block in re.findall(r"\n  Example:\n((?:    .*\n)+)", text):
+        for line in block.splitlines():
+            for part in bare(line.strip()).split("&&"):
+                part = part.split(" > ")[0].strip()
+                if part.startswith("pgtune "):
+                    found.append(part)
+    return found
+
+
+def test_every_help_example_parses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A renamed flag, a value out of range or broken quoting in an example fails here, not in a reader's shell.
+
+    The files and folders an example names exist (empty) in a scratch directory: click opens them to parse.
+    """
+    monkeypatch.chdir(tmp_path)
+    examples = help_examples()
+    assert len(examples) >= 30
+    for example in examples:
+        name, *rest = shlex.split(example)[1:]
+        for arg in rest:
+            if not arg.startswith("-") and re.fullmatch(r"[\w./-]+\.(sql|prisma)", arg):
+                (tmp_path / arg).parent.mkdir(parents=True, exist_ok=True)
+                (tmp_path / arg).touch()
+            elif not arg.startswith("-") and "/" in arg and "=" not in arg:
+                (tmp_path / arg).mkdir(parents=True, exist_ok=True)
+        # The group's own context settings (-h): a command caches the help option of its first context.
+        group = click.Context(cli, info_name="pgtune", **cli.context_settings)
+        command = cli.get_command(group, name)
+        assert command is not None, example
+        command.make_context(name, rest, parent=group)          # raises click.UsageError / BadParameter
+
+
+def test_verify_help_example_runs_as_printed(db: str) -> None:
+    """`pgtune verify --help` showed --query "… WHERE "userId" = 42": a shell drops those inner quotes, so
+    PostgreSQL read userid (exit 1: `cannot plan: column "userid" does not exist`). Now it plans and passes."""
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute('CREATE TABLE orders (id bigint PRIMARY KEY, "userId" bigint, total numeric)')
+        conn.execute('INSERT INTO orders SELECT g, g % 5000, g FROM generate_series(1, 50000) g')
+        conn.execute('CREATE INDEX "orders_userId_idx" ON orders ("userId")')
+        conn.execute("ANALYZE orders")
+    example = next(e for e in help_examples() if e.startswith("pgtune verify --query"))
+    env = {**os.environ, "DATABASE_URL": db, "PATH": _shell_path(), "NO_COLOR": "1"}
+    done = subprocess.run(["bash", "-c", example], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (example, done.stdout, done.stderr)
+    assert re.search(r"(?m)^ok\s+-\s+select orders by userId #\w+\s+orders_userId_idx", done.stdout), done.stdout
+
+
+def test_a_failed_query_check_names_no_queryid(db: str) -> None:
+    """--query has no pg_stat_statements queryid: its FAIL line said `(queryid None)`."""
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute('CREATE TABLE orders (id bigint PRIMARY KEY, "userId" bigint)')
+    result = CliRunner().invoke(cli, ["verify", "--dsn", db, "--query", 'SELECT id FROM orders WHERE "userId" = 1',
+                                      "--expect-index", "orders_userId_idx"], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    fail = next(line for line in result.stdout.splitlines() if line.startswith("FAIL select"))   # not the row
+    assert "queryid" not in fail, fail
+    assert fail.startswith("FAIL select orders by userId #") and ": expected index not used: orders_userId_idx" in fail

@@ -56,7 +56,7 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
     Example:
       pgtune verify migrations/2026-11-tuning
       pgtune verify migrations/2026-11-tuning --analyze --junit verify.xml
-      pgtune verify --query "SELECT * FROM orders WHERE \"userId\" = 42" --expect-index orders_userId_idx
+      pgtune verify --query 'SELECT * FROM orders WHERE "userId" = 42' --expect-index orders_userId_idx
     """
     if expect_index and adhoc is None:
         raise click.UsageError("--expect-index goes with --query")
@@ -94,7 +94,8 @@ def _print_config_verify(checked: Any, fmt: str) -> None:
         emit_json(checked.as_dict())
     else:
         rows = [[style("ok", fg="green") if c.ok else style("FAIL", fg="red"), c.target, c.name, c.symptom,
-                 c.outcome, one_line(json.dumps(c.now, default=str), 70), c.note] for c in checked.checks]
+                 c.outcome, one_line(json.dumps(c.now, default=str), 70) if c.now else "-", c.note]
+                for c in checked.checks]
         click.echo(tabulate(rows, headers=["", "where", "setting", "symptom", "outcome", "now", "note"],
                             disable_numparse=True))
         p = checked.period
@@ -133,7 +134,8 @@ def _render_verification(result: api.Verification, analyze: bool) -> None:
     for p in result.phases:
         click.echo(f"note: {p.line()}")
     for t in result.failures:
-        click.echo(f"FAIL {t.name} (queryid {t.queryid}): {t.problem}")
+        queryid = f" (queryid {t.queryid})" if t.queryid is not None else ""     # --query has none
+        click.echo(f"FAIL {t.name}{queryid}: {t.problem}")
     for name in result.unused_indexes:
         why = f" (planned at emit: {result.planned_for[name]})" if name in result.planned_for else ""
         click.echo(f"note: planned index {name} is used by no targeted statement{why}")
