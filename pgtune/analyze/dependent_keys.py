@@ -14,6 +14,13 @@ about SAMPLE_ROWS rows): where the other keys determine that column
 GROUP times on average: a near-unique "createdAt" determines anything), it is
 withdrawn, and the hint names the columns and CREATE STATISTICS
 (dependencies), which teaches the planner what the sample showed.
+
+The same holds inside one proposal (q9, Trigger.dev): the greedy chose
+(projectId, taskIdentifier, runtimeEnvironmentId, status), whose projectId
+the environment decides. Each proposal's keys are sampled once more (one
+statement per proposal): a key but the last that the others determine is
+taken out of it (``narrow``), the statements it served are planned again
+with the narrower index (analyze.replan), and the hint says why.
 """
 
 from __future__ import annotations
@@ -23,9 +30,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from .. import ddl
 from .._text import error_text
 from ..capture import Catalog, Index
 from ..connect import lost
+from ..ddl import IndexKey
 from .candidates import Origin
 from .model import Advice, IndexSuggestion
 
@@ -54,6 +63,87 @@ def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> N
                     f'credited is not there; CREATE STATISTICS (dependencies) ON "{extra}", {named} FROM '
                     f'{s.schema}."{s.table}" (then ANALYZE) tells it'))
                 break
+    for s in list(advice.indexes):
+        if s.origin == Origin.WORKLOAD and str(s.method) == "btree" and not s.where \
+                and not any(s.expressions or []) and not any(s.opclasses) \
+                and len(s.columns) >= 2:
+            dead = _dead_key(conn, catalog, s)
+            if dead is not None:
+                narrow(catalog, advice, s, dead)
+
+
+def narrow(catalog: Catalog, advice: Advice, s: IndexSuggestion, dead: str) -> None:
+    """Take key ``dead`` out of proposal ``s`` (renamed to match); withdraw it when an index has the rest."""
+    others = [c for c in s.columns if c != dead]
+    named = ", ".join(f'"{c}"' for c in others)
+    why = (f'"{dead}" is determined by {named} (a sample of the table): as a key it finds no row the others do '
+           f"not; the planner took them as independent")
+    keys = tuple(IndexKey(c, d) for c, d in zip(s.columns, s.descending, strict=True) if c != dead)
+    same = [i.name for i in catalog.indexes_on((s.schema, s.table)) if i.is_valid and i.method == "btree"
+            and not i.predicate and list(i.columns[:len(others)]) == others] + \
+        [o.name for o in advice.indexes if o is not s and (o.schema, o.table) == (s.schema, s.table)
+         and o.columns[:len(others)] == others and not o.where]
+    if same:
+        advice.withdraw(s.name, f"{s.name} withdrawn: {why}, and {same[0]} leads with the rest")
+        return
+    old = s.name
+    include = tuple(s.include)
+    s.name = catalog.free_name(s.schema, ddl.index_name(s.table, keys, catalog.index_suffix, include=include),
+                               lambda n: ddl.index_name(s.table, keys, f"{catalog.index_suffix}{n}", include=include))
+    s.columns, s.descending, s.expressions = others, [k.descending for k in keys], [None] * len(keys)
+    s.ddl = ddl.create_index(s.schema, s.table, s.name, keys, include=include)
+    s.rollback = ddl.drop_index(s.schema, s.name)
+    s.reason = f'{s.reason}; "{dead}" left out: {why}'
+    advice.hints.append(f"{old} narrowed to {s.name}: {why}; CREATE STATISTICS (dependencies) ON \"{dead}\", "
+                        f'{named} FROM {s.schema}."{s.table}" (then ANALYZE) tells it')
+    for st in advice.statements:
+        if old in st.indexes:
+            st.indexes[st.indexes.index(old)] = s.name
+            if all(st is not other for other in advice.replan):
+                advice.replan.append(st)
+
+
+def _dead_key(conn: psycopg.Connection[Any], catalog: Catalog, s: IndexSuggestion) -> str | None:
+    """A key of ``s`` but its last that its other keys determine in a sample of the table, if any.
+
+    One statement: the distinct combinations of all the keys, and of all but
+    each one; a key is determined when leaving it out loses no more than NEAR
+    of them, and the rest repeat GROUP times on average.
+    """
+    cols = [sql.Identifier(c) for c in s.columns]
+    without = [sql.SQL("count(DISTINCT ROW({}))").format(sql.SQL(", ").join(c for j, c in enumerate(cols) if j != i))
+               for i in range(len(cols) - 1)]
+    row = _sample(conn, catalog, s, sql.SQL("count(*), count(DISTINCT ROW({})), {}").format(
+        sql.SQL(", ").join(cols), sql.SQL(", ").join(without)))
+    if row is None or not row[0]:
+        return None
+    rows, every = row[0], row[1]
+    for column, rest in zip(s.columns, row[2:], strict=False):
+        if rest and rest >= 2 and rest * GROUP <= rows and every <= NEAR * rest:
+            return column
+    return None
+
+
+def _sample(conn: psycopg.Connection[Any], catalog: Catalog, s: IndexSuggestion,
+            counts: sql.Composable) -> tuple[Any, ...] | None:
+    """``counts`` over a bounded, read-only sample of ``s``'s table; None (and a word in its reason) on failure."""
+    table = catalog.tables.get((s.schema, s.table))
+    rows = table.reltuples if table is not None else -1
+    share = min(1.0, SAMPLE_ROWS / rows) if rows > 0 else 1.0
+    sampling = sql.SQL(" TABLESAMPLE SYSTEM ({}) REPEATABLE (7)").format(sql.Literal(round(share * 100, 4))) \
+        if share < 1.0 else sql.SQL("")
+    query = sql.SQL("SELECT /* pgtune */ {counts} FROM {table}{sampling}").format(
+        counts=counts, table=sql.Identifier(s.schema, s.table), sampling=sampling)
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
+            conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(TIMEOUT_MS)))
+            return conn.execute(query).fetchone()
+    except psycopg.Error as exc:
+        if lost(conn):
+            raise
+        s.reason = f"{s.reason}; whether its keys depend on one another is unknown ({error_text(exc)})"
+        return None
 
 
 def _extra_column(s: IndexSuggestion, existing: Index) -> str | None:
@@ -70,25 +160,9 @@ def _extra_column(s: IndexSuggestion, existing: Index) -> str | None:
 def _determined(conn: psycopg.Connection[Any], catalog: Catalog, s: IndexSuggestion, others: list[str],
                 extra: str) -> bool:
     """Do ``others`` determine ``extra`` in a sample of the table (False when the sample cannot say)?"""
-    table = catalog.tables.get((s.schema, s.table))
-    rows = table.reltuples if table is not None else -1
-    share = min(1.0, SAMPLE_ROWS / rows) if rows > 0 else 1.0
-    sampling = sql.SQL(" TABLESAMPLE SYSTEM ({}) REPEATABLE (7)").format(sql.Literal(round(share * 100, 4))) \
-        if share < 1.0 else sql.SQL("")
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in others)
-    query = sql.SQL("SELECT /* pgtune */ count(DISTINCT ROW({cols})), count(DISTINCT ROW({cols}, {extra})), "
-                    "count(*) FROM {table}{sampling}").format(cols=cols, extra=sql.Identifier(extra),
-                                                     table=sql.Identifier(s.schema, s.table), sampling=sampling)
-    try:
-        with conn.transaction(force_rollback=True):
-            conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
-            conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(TIMEOUT_MS)))
-            row = conn.execute(query).fetchone()
-    except psycopg.Error as exc:
-        if lost(conn):
-            raise
-        s.reason = f"{s.reason}; whether its keys depend on one another is unknown ({error_text(exc)})"
-        return False
+    row = _sample(conn, catalog, s, sql.SQL("count(DISTINCT ROW({cols})), count(DISTINCT ROW({cols}, {extra})), "
+                                            "count(*)").format(cols=cols, extra=sql.Identifier(extra)))
     if row is None or not row[0] or row[0] < 2 or row[0] * GROUP > row[2]:
         return False        # near-unique others (a timestamp among them) determine any column: no evidence
     return bool(row[1] <= NEAR * row[0])
