@@ -193,6 +193,29 @@ class Advice:
                 elif all(st is not other for other in self.replan):
                     self.replan.append(st)
 
+    def restate(self) -> None:
+        """The chosen curve point (the summary line's "chosen" set) becomes the b-tree set emitted.
+
+        The selection's figures are those of the set before the reviews after it
+        withdrew a proposal (generic plans, HOT, a covering twin, a key the
+        others determine) or took a key out of one (q9): the line said 3
+        indexes and 40% where 2 were emitted. Sized by the proposals' own
+        forecasts and costed by the statements' plans as they are now.
+        """
+        chosen = [p for p in self.curve if p.chosen]
+        if not chosen:
+            return
+        point = chosen[-1]
+        kept = [s for s in self.indexes if s.method == IndexMethod.BTREE]
+        names = sorted(s.name for s in kept)
+        if names == point.indexes:
+            return
+        point.indexes = names
+        point.forecast_bytes = sum(s.forecast_bytes or 0 for s in kept)
+        point.hypopg_bytes = sum(s.estimated_bytes or 0 for s in kept)
+        point.cost = self.curve[0].cost - sum(st.calls * (st.cost_before - st.cost_after) for st in self.statements
+                                              if st.cost_before is not None and st.cost_after is not None)
+
     @property
     def partly_costed(self) -> bool:
         """Statements no plan costed hold UNCOSTED_SHARE or more of the workload: no verdict on the whole."""

@@ -29,7 +29,13 @@ from .whatif import lenient
 
 
 def again(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> None:
-    """Plan each statement of ``advice.replan`` with the proposals left: its ``cost_after`` and indexes."""
+    """Plan each statement of ``advice.replan`` with the proposals left: its ``cost_after`` and indexes; then the
+    chosen curve point describes the set left (Advice.restate)."""
+    _again(conn, catalog, advice)
+    advice.restate()
+
+
+def _again(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> None:
     todo = [st for st in advice.replan if st.indexes]      # one a later withdrawal emptied was reset then
     advice.replan = []
     if not todo:
