@@ -41,6 +41,7 @@ class Capabilities:
     max_connections: int = 100
     qualstats_entries: int | None = None   # entries in that table now (every database); None: unreadable
     qualstats_statements: int | None = None    # the statements (queryids) they belong to
+    qualstats_unique: int | None = None    # ...of which lookups of a one-column unique key by equality (this database)
     pgss_statements: int | None = None     # statements pg_stat_statements tracks (every database), not pgtune's
                                            # own nor utility statements: those that may hold predicates
     stats_hidden: tuple[str, ...] = ()     # analyzed tables under row security whose pg_stats this role cannot read
@@ -137,10 +138,21 @@ class Capabilities:
         return qualstats_size(self.qualstats_max, self.qualstats_held, self.qualstats_statements,
                               self.pgss_statements)
 
+    @property
+    def qualstats_unique_filled(self) -> bool:
+        """Do lookups of a unique key by equality (``id = 42``) hold most of the full table's entries?
+
+        Each key looked up takes an entry of its own, so a larger table fills
+        the same way: the hint to size it is futile then (q9), and pgtune
+        needs no constant for such a lookup (one row, whatever the value).
+        """
+        held = self.qualstats_entries
+        return bool(held and self.qualstats_unique is not None and self.qualstats_unique * 2 >= held)
+
     def qualstats_usage_hints(self) -> list[str]:
         """A full pg_qualstats table, and sampling that misses rare constants: the fix for each."""
         out = []
-        if self.qualstats_full and self.qualstats_max:
+        if self.qualstats_full and self.qualstats_max and not self.qualstats_unique_filled:
             n, held = self.qualstats_statements, self.qualstats_max
             per = (f"; its {n:,} statement{' fills' if n == 1 else 's fill'} it ({held / n:,.1f} entries each) and "
                    f"pg_stat_statements tracks {self.pgss_statements:,} that may have predicates"
@@ -242,7 +254,7 @@ def _qualstats_fill(conn: psycopg.Connection[Any], caps: Capabilities) -> Capabi
     if row is None:
         return caps
     return replace(caps, qualstats_entries=row["entries"], qualstats_statements=row["statements"],
-                   pgss_statements=row["pgss_statements"])
+                   pgss_statements=row["pgss_statements"], qualstats_unique=row["unique_lookups"])
 
 
 def _pgss_answers(conn: psycopg.Connection[Any]) -> bool:

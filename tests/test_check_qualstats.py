@@ -32,20 +32,21 @@ def small_qualstats() -> Iterator[str]:
         with psycopg.connect(cluster.dsn, autocommit=True) as conn:
             conn.execute("CREATE EXTENSION pg_stat_statements")
             conn.execute("CREATE EXTENSION pg_qualstats")
-            conn.execute("CREATE TABLE t (id int PRIMARY KEY, status text)")
-            conn.execute("INSERT INTO t SELECT g, 'x' || g % 3 FROM generate_series(1, 1000) AS g")
+            conn.execute("CREATE TABLE t (id int PRIMARY KEY, status text, ref int)")
+            conn.execute("INSERT INTO t SELECT g, 'x' || g % 3, g % 500 FROM generate_series(1, 1000) AS g")
         yield cluster.dsn
     finally:
         cluster.stop()
 
 
-def _fill(dsn: str, constants: int) -> None:
+def _fill(dsn: str, constants: int, column: str = "ref") -> None:
     """The application: one statement run with ``constants`` distinct values (an entry each)."""
     with psycopg.connect(dsn, autocommit=True) as app:
         app.execute("SELECT pg_qualstats_reset()")
         for k in range(constants):
             # A literal each time: a server-side parameter goes generic after five runs, which records no constant.
-            app.execute(psycopg.sql.SQL("SELECT status FROM t WHERE id = {}").format(k)).fetchall()
+            app.execute(psycopg.sql.SQL("SELECT status FROM t WHERE {} = {}").format(
+                psycopg.sql.Identifier(column), k)).fetchall()
 
 
 def _check(dsn: str) -> tuple[int, dict[str, Any], str]:
@@ -86,7 +87,7 @@ def test_the_full_tables_hint_is_the_same_from_run_to_run(small_qualstats: str) 
     assert out.exit_code == 0, out.output
     with psycopg.connect(small_qualstats, autocommit=True) as app:     # the application again: more evictions
         for k in range(300, 305):
-            app.execute(psycopg.sql.SQL("SELECT status FROM t WHERE id = {}").format(k)).fetchall()
+            app.execute(psycopg.sql.SQL("SELECT status FROM t WHERE ref = {}").format(k)).fetchall()
     assert _full_hint(small_qualstats) == first
     # The fixture's INSERT, the application's SELECT and its pg_qualstats_reset(): not pgtune's statements.
     assert "pg_stat_statements tracks 3 that may have predicates" in first, first
@@ -96,6 +97,17 @@ def _full_hint(dsn: str) -> str:
     out = CliRunner().invoke(cli, ["check", "--dsn", dsn, "--format", "json"])
     [hint] = [h for h in json.loads(out.stdout)["hints"] if h.startswith("pg_qualstats is full")]
     return str(hint)
+
+
+def test_no_size_hint_when_unique_key_lookups_fill_it(small_qualstats: str) -> None:
+    """Each primary key looked up takes an entry: a larger table fills the same way, so no size is advised (q9)."""
+    _fill(small_qualstats, 300, column="id")
+    code, doc, text = _check(small_qualstats)
+    assert code == 0 and doc["qualstats_full"] and doc["qualstats_unique"] >= 45, doc
+    assert not [h for h in doc["hints"] if h.startswith("pg_qualstats is full")], doc["hints"]
+    out = CliRunner().invoke(cli, ["config", "--dsn", small_qualstats, "--format", "json"])
+    assert out.exit_code in (0, 1), out.output
+    assert "pg_qualstats.max" not in out.stdout, out.stdout
 
 
 def test_a_table_with_room_is_not_full(small_qualstats: str) -> None:

@@ -142,6 +142,7 @@ class Snapshot:
     statements_entries: int | None = None  # statements pg_stat_statements holds (every database)
     qualstats_entries: int | None = None   # entries in pg_qualstats' shared table (every database)
     qualstats_statements: int | None = None    # the statements they belong to
+    qualstats_unique_filled: bool = False  # unique-key lookups hold most of its entries (a larger one fills too)
     qualstats_tracked: int | None = None   # statements pg_stat_statements holds that may have predicates (not
                                            # pgtune's own, nor utility ones): what pg_qualstats.max is sized for
     reads_all_stats: bool = True           # superuser or pg_read_all_stats: every role's statements are visible
@@ -267,7 +268,7 @@ def capture(conn: psycopg.Connection[Any]) -> Snapshot:
                                      for r in rows(conn, "config_pooler_sessions")},
                     statements_entries=entries, qualstats_entries=caps.qualstats_entries,
                     qualstats_statements=caps.qualstats_statements, qualstats_tracked=caps.pgss_statements,
-                    reads_all_stats=caps.reads_all_stats)
+                    qualstats_unique_filled=caps.qualstats_unique_filled, reads_all_stats=caps.reads_all_stats)
 
 
 def window(before: Snapshot, after: Snapshot) -> Snapshot:

@@ -89,8 +89,8 @@ def _qualstats_max(ctx: Context) -> None:
         return
     current = int(ctx.snap.setting("pg_qualstats.max").number)
     entries = ctx.snap.qualstats_entries
-    if not current or entries < FULL_SHARE * current:
-        return
+    if not current or entries < FULL_SHARE * current or ctx.snap.qualstats_unique_filled:
+        return      # (unique-key lookups fill it: each key an entry, a larger table fills the same way)
     # Full: the count taken moves with each eviction (90% to 100% of the maximum), the maximum does not (F7).
     per = ctx.snap.qualstats_statements
     tracked = ctx.snap.qualstats_tracked
