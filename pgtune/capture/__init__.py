@@ -37,11 +37,36 @@ from .workload import (
                       split_statements,
                       temporary_names,
 )
-from .writes import WriteStatement, read_writes
+from .writes import WriteStatement, read_supplied, read_writes
 
-__all__ = ["Catalog", "ColumnInfo", "ColumnStats", "ForeignKey", "Index", "OnDelete", "Statement", "Table", "TableKey",
-           "TableKind", "WorkloadFilter", "WriteStatement", "decode_queries", "distinct_count", "fold_executions",
-           "merge_workloads",
-           "query_text_limit", "read_adhoc", "read_catalog", "read_queries_file", "read_temporary_names",
-           "read_workload",
-           "read_writes", "reset_counters", "sample_row", "split_statements", "temporary_names", "write_window_scale"]
+__all__ = [
+                      "Catalog",
+                      "ColumnInfo",
+                      "ColumnStats",
+                      "ForeignKey",
+                      "Index",
+                      "OnDelete",
+                      "Statement",
+                      "Table",
+                      "TableKey",
+                      "TableKind",
+                      "WorkloadFilter",
+                      "WriteStatement",
+                      "decode_queries",
+                      "distinct_count",
+                      "fold_executions",
+                      "merge_workloads",
+                      "query_text_limit",
+                      "read_adhoc",
+                      "read_catalog",
+                      "read_queries_file",
+                      "read_supplied",
+                      "read_temporary_names",
+                      "read_workload",
+                      "read_writes",
+                      "reset_counters",
+                      "sample_row",
+                      "split_statements",
+                      "temporary_names",
+                      "write_window_scale",
+]

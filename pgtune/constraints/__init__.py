@@ -28,9 +28,9 @@ import psycopg
 from psycopg.rows import dict_row
 
 from .. import catalog_sql, ddl
-from ..capture import Catalog, ColumnInfo, read_catalog
+from ..capture import Catalog, ColumnInfo, read_catalog, read_supplied
 from . import names
-from .families import FAMILIES, not_null, value_set
+from .families import FAMILIES, column_order, not_null, value_set
 from .model import Candidate, Column, Confidence, ConstraintKind, Finding, Proposal, Skip
 from .prove import Prover, Unproven
 
@@ -149,6 +149,7 @@ def propose(conn: psycopg.Connection[Any], options: ConstraintOptions | None = N
     say(f"proving {len(cands)} CHECK constraint candidates against the data")
     prover = Prover(conn, timeout_ms=opts.timeout_ms, max_scan_bytes=int(opts.max_scan_mb * 1048576))
     unset = {(c.schema, c.table, c.name): c.unset for c in columns}
+    sent = read_supplied(conn) if any(c.kind == ConstraintKind.COLUMN_ORDER for _, c in cands) else None
     sizes = {c.table_key: c.table_bytes for c in columns}
     for family, cand in cands:
         try:
@@ -169,7 +170,7 @@ def propose(conn: psycopg.Connection[Any], options: ConstraintOptions | None = N
             advice.findings.append(Finding(proven.kind, proven.schema, proven.table, list(proven.columns),
                                            proven.check, count, count >= 1000, examples))
         elif held >= opts.evidence_rows:
-            advice.constraints.append(_proposal(proven))
+            advice.constraints.append(_proposal(column_order.weigh(proven, sent)))
     return advice
 
 

@@ -7,6 +7,15 @@ would break the rule, or that pgtune cannot evaluate, is left alone. A
 used/limit pair is a low-confidence hint, never written to a migration: a
 downgrade sets a quota below what is already used, and a limit of -1 often
 means "unlimited".
+
+A start/end pair is high confidence only when the data holds it (every row
+with both set, enough of them: propose) and the application's writes do not
+send either value itself (``weigh``): a parameter or constant in an INSERT or
+UPDATE is the client's clock or an ingested event's own timestamps, and one
+sent out of order would be refused (q9, Langfuse's observations: end_time and
+start_time come from the SDKs). Then it is medium: a person agrees first.
+How many statements read the columns says nothing either way. A NULL end
+(an open interval, which the schema allows) passes the CHECK.
 """
 
 from __future__ import annotations
@@ -60,3 +69,19 @@ def candidates(columns: list[Column]) -> list[Candidate]:
 
 def prove(cand: Candidate, prover: Prover) -> Candidate | None:
     return cand
+
+
+def weigh(cand: Candidate, sent: dict[str, set[str]] | None) -> Candidate:
+    """``cand`` at medium confidence when the application sends either column's value (or its writes are unknown)."""
+    if cand.kind != KIND or cand.confidence != Confidence.HIGH:
+        return cand
+    if sent is None:
+        why = ("the workload's writes could not be read (pg_stat_statements): whether the application sends them "
+               "is unknown")
+    elif own := sorted(set(cand.columns) & sent.get(cand.table, set())):
+        why = (f"the application's INSERT/UPDATE statements send {', '.join(own)} as values: a client that sends "
+               "them out of order (its clock, an ingested event) would be refused")
+    else:
+        return cand
+    return Candidate(cand.kind, cand.schema, cand.table, cand.columns, cand.check, Confidence.MEDIUM,
+                     {**cand.evidence, "medium": why}, cand.rule)

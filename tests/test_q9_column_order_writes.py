@@ -1,0 +1,65 @@
+"""A start/end CHECK's confidence comes from the data and the application's writes (q9, Langfuse observations).
+
+CHECK (end_time >= start_time) was proposed at high confidence: the names
+paired and no row broke it. The application (its ingestion) sends both
+timestamps as it receives them from the SDKs, so a client whose clock or
+event sends them out of order would have its write refused: medium (a person
+agrees first). A NULL end_time, an observation still open, which the schema
+allows, passes the CHECK: the application's own inserts and updates are run
+against the applied constraint.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from pgtune.constraints import Confidence, propose
+from tests.helpers import steady_state
+
+SCHEMA = """
+CREATE TABLE observations (id text PRIMARY KEY, project_id text NOT NULL, type text NOT NULL,
+  start_time timestamp(3) NOT NULL, end_time timestamp(3), name text);
+INSERT INTO observations SELECT 'o' || g, 'proj_' || (g % 5), 'SPAN', timestamp '2026-01-01' + g * interval '1 s',
+  CASE WHEN g % 10 > 0 THEN timestamp '2026-01-01' + g * interval '1 s' + (g % 7) * interval '1 ms' END, 'n'
+FROM generate_series(1, 5000) g;
+ANALYZE observations;
+"""
+
+INGEST = ("INSERT INTO observations (id, project_id, type, start_time, end_time, name) VALUES (%s, %s, %s, %s, %s, %s) "
+          "ON CONFLICT (id) DO UPDATE SET end_time = EXCLUDED.end_time")
+
+
+def _order(conn: psycopg.Connection[Any]) -> Any:
+    (found,) = [c for c in propose(conn).constraints if c.kind == "column-order"]
+    assert found.check == "end_time >= start_time", found
+    return found
+
+
+def test_timestamps_the_application_sends_are_medium(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(SCHEMA)
+    steady_state(conn)
+    t0 = datetime(2026, 2, 1)
+    for i in range(20):
+        conn.execute(INGEST, (f"new{i}", "proj_1", "SPAN", t0, t0 + timedelta(milliseconds=5), "n"))
+    found = _order(conn)
+    assert found.confidence == Confidence.MEDIUM and found.confidence.written, found
+    assert "send end_time, start_time as values" in found.evidence["medium"], found.evidence
+    # Applied, it never refuses an open observation (end_time NULL), inserted or set back to NULL.
+    for statement in found.ddl:
+        conn.execute(statement)
+    conn.execute(INGEST, ("open1", "proj_1", "SPAN", t0, None, "n"))
+    conn.execute("UPDATE observations SET end_time = NULL WHERE id = %s", ("new3",))
+    assert conn.execute("SELECT count(*) FROM observations WHERE end_time IS NULL AND id IN ('open1', 'new3')"
+                        ).fetchone() == (2,)
+
+
+def test_timestamps_the_server_writes_stay_high(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(SCHEMA)
+    steady_state(conn)
+    for i in range(20):      # the server's clock on both sides; the application sends neither
+        conn.execute("INSERT INTO observations (id, project_id, type, start_time, end_time) "
+                     "VALUES (%s, %s, 'SPAN', now(), now())", (f"srv{i}", "proj_2"))
+    assert _order(conn).confidence == Confidence.HIGH
