@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from pgtune import api, plan
-from pgtune.analyze import Advice, Method, extended_stats
+from pgtune.analyze import Advice, Method, extended_stats, filters
 from pgtune.analyze.extended_stats import Planned
 from pgtune.apply import Applier
 from pgtune.capture import read_catalog
@@ -130,3 +131,24 @@ def test_rollback_leaves_statistics_pgtune_did_not_create(conn: psycopg.Connecti
     applier.apply()
     applier.rollback()
     assert conn.execute("SELECT stxname FROM pg_statistic_ext").fetchall() == [("Task_tenantId_projectId_stats",)]
+
+
+def test_only_filters_on_two_columns_or_more_are_printed(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pass reads filters on two columns or more: one on a single column is never printed (issue 28: printing
+    every term of every statement was most of this pass's CPU), and the two-column one is read as before."""
+    conn.execute('CREATE TABLE "Task" (id int PRIMARY KEY, "tenantId" int, "projectId" int, title text);'
+                 'CREATE TABLE "Comment" (id int PRIMARY KEY, "taskId" int, body text)')
+    seen: list[str] = []
+    real = filters.printed
+
+    def counted(node: Any) -> str:
+        seen.append(real(node))
+        return seen[-1]
+    monkeypatch.setattr(filters, "printed", counted)
+    found = filters.table_filters(
+        'SELECT c.id FROM "Task" t JOIN "Comment" c ON c."taskId" = t.id '
+        'WHERE t."tenantId" = $1 AND t."projectId" = $2 AND c.body = $3', read_catalog(conn), min_columns=2)
+    assert [(f.table[1], f.columns, f.terms) for f in found] == [
+        ("Task", ("tenantId", "projectId"), ('"tenantId" = $1', '"projectId" = $2'))]
+    assert seen == ['"tenantId" = $1', '"projectId" = $2']

@@ -168,7 +168,8 @@ def _misestimates(conn: psycopg.Connection[Any], catalog: Catalog, statements: l
             text, _n = prepare_text(st.query)
         except ValueError:
             continue
-        filters = [f for f in table_filters(text, catalog, st.search_path)
+        # Only filters on two columns or more are read: the others are never printed (min_columns).
+        filters = [f for f in table_filters(text, catalog, st.search_path, min_columns=2)
                    if len(f.columns) >= 2 and all(f"${p}" in st.values for p in f.params)
                    and _plain(catalog, f.table)]
         if filters:

@@ -11,7 +11,7 @@ names, so ``SELECT … FROM that_table WHERE <filters>`` asks the same question.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,11 +46,16 @@ class _Occurrence:
     terms: list[tuple[str, str, frozenset[int]]] = field(default_factory=list)   # text, column, params
 
 
-def table_filters(query: str, catalog: Catalog, search_path: tuple[str, ...] | None = None) -> list[TableFilter]:
+def table_filters(query: str, catalog: Catalog, search_path: tuple[str, ...] | None = None,
+                  keep: Callable[[Any], bool] | None = None, min_columns: int = 1) -> list[TableFilter]:
     """Every table occurrence's single-column filters, for each query block of ``query``.
 
     ``query`` is the text pgtune plans (explain.prepare_text: ``$n`` printed
     so the server's parser reads them); names resolve through ``search_path``.
+    A caller that reads only some of them says so, and the others are never
+    printed (printing each term was most of this pass's CPU, issue 28): ``keep``
+    (a term's node: is it one the caller reads?), ``min_columns`` (an
+    occurrence whose filters test fewer distinct columns is left out).
     """
     try:
         root: Any = pglast.parse_sql(query)[0].stmt      # a fresh tree: printing strips qualifiers in place
@@ -61,9 +66,18 @@ def table_filters(query: str, catalog: Catalog, search_path: tuple[str, ...] | N
         occurrences = _occurrences(block, catalog, search_path)
         if not occurrences:
             continue
+        found: list[list[tuple[Any, list[Any], str]]] = [[] for _ in occurrences]
         for term in _terms(block):
-            _assign(term, occurrences)
-        for occ in occurrences:
+            if keep is None or keep(term):
+                _assign(term, occurrences, found)
+        for occ, mine in zip(occurrences, found, strict=True):
+            if len({col for _n, _r, col in mine}) < min_columns:
+                continue
+            for term, refs, col in mine:
+                for r in refs:
+                    r.fields = seq(r.fields)[-1:]       # bare column names: the filter reads the table alone
+                params = frozenset(int(n.number) for n in walk(term) if isinstance(n, ast.ParamRef) and n.number)
+                occ.terms.append((printed(term), col, params))
             cols = list(dict.fromkeys(col for _t, col, _p in occ.terms))
             if occ.terms:
                 out.append(TableFilter(occ.table, occ.alias, tuple(t for t, _c, _p in occ.terms), tuple(cols),
@@ -125,11 +139,13 @@ def _and_terms(expr: Any) -> Iterator[Any]:
         yield expr
 
 
-def _assign(term: Any, occurrences: list[_Occurrence]) -> None:
-    """Record ``term`` on its occurrence when it tests exactly one column of exactly one of them."""
-    if any(isinstance(n, (ast.SubLink, ast.SelectStmt)) for n in walk(term)):
+def _assign(term: Any, occurrences: list[_Occurrence], found: list[list[tuple[Any, list[Any], str]]]) -> None:
+    """Note ``term`` (its node, its column references, its column) under its occurrence when it tests exactly
+    one column of exactly one of them; it is printed later, only if the caller reads it."""
+    nodes = list(walk(term))
+    if any(isinstance(n, (ast.SubLink, ast.SelectStmt)) for n in nodes):
         return
-    refs = [n for n in walk(term) if isinstance(n, ast.ColumnRef)]
+    refs = [n for n in nodes if isinstance(n, ast.ColumnRef)]
     if not refs or any(isinstance(f, ast.A_Star) for r in refs for f in seq(r.fields)):
         return
     hits = {_resolve(names(r.fields), occurrences) for r in refs}
@@ -138,10 +154,7 @@ def _assign(term: Any, occurrences: list[_Occurrence]) -> None:
     hit = next(iter(hits))
     assert hit is not None
     occ, column = hit
-    for r in refs:
-        r.fields = seq(r.fields)[-1:]       # bare column names: the filter reads the table alone
-    params = frozenset(int(n.number) for n in walk(term) if isinstance(n, ast.ParamRef) and n.number)
-    occurrences[occ].terms.append((printed(term), column, params))
+    found[occ].append((term, refs, column))
 
 
 def _resolve(fields: tuple[str, ...], occurrences: list[_Occurrence]) -> tuple[int, str] | None:

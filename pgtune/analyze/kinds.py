@@ -16,6 +16,7 @@ candidate: a summary per block range, a thousandth of a b-tree's size.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 from pglast import ast
 from pglast.enums import A_Expr_Kind
 
-from ..capture import Catalog, ColumnInfo, TableKey
+from ..capture import Catalog, ColumnInfo, Table, TableKey
 from ..ddl import IndexKey, IndexMethod
 from ..explain import prepare_text
 from ..sqltext import ParseFailed, expression, names, printed, walk
@@ -60,6 +61,11 @@ _OPERATORS = {"~~": Operator.LIKE, "~~*": Operator.ILIKE, "~": Operator.REGEX, "
 _PATTERN = (Operator.LIKE, Operator.ILIKE)
 _TRIGRAM = (Operator.LIKE, Operator.ILIKE, Operator.REGEX, Operator.IREGEX)
 _JSONB_PATH = frozenset({Operator.CONTAINS})       # what jsonb_path_ops serves (and @?, @@ on jsonpath)
+# What a statement's text holds when one of its terms has an operator above: each is spelled with these
+# characters (OPERATOR(pg_catalog.~~) too), LIKE and ILIKE as words; a range with < or > or BETWEEN.
+_WANTED_NO_RANGE = re.compile(r"[~@&?]|like", re.IGNORECASE)
+_WANTED = re.compile(r"[~@&?<>]|like|between", re.IGNORECASE)
+_KINDS = (A_Expr_Kind.AEXPR_OP, A_Expr_Kind.AEXPR_LIKE, A_Expr_Kind.AEXPR_ILIKE)
 
 
 @dataclass
@@ -88,8 +94,12 @@ class _Term:
 def terms(catalog: Catalog, statements: list[Planned]) -> list[list[_Term]]:
     """Per statement, its filter terms a GIN or BRIN index serves: worked out once for ``candidates`` and
     ``run_time_config`` (each statement re-parsed and its terms printed: 8% of suggest's CPU at 5,000
-    statements when both did it)."""
-    return [_terms(catalog, st) for st in statements]
+    statements when both did it). A range term is one only where a table could take a BRIN (``_brin_table``):
+    elsewhere no candidate comes of it, and without any such table a statement needs one of the other
+    operators in its text to be parsed at all (a fifth of suggest's CPU at 5,000 statements, issue 28)."""
+    ranges = any(_brin_table(t) for t in catalog.tables.values())
+    wanted = _WANTED if ranges else _WANTED_NO_RANGE
+    return [_terms(catalog, st, wanted, ranges) for st in statements]
 
 
 def candidates(catalog: Catalog, statements: list[Planned], trigram_schema: str | None = None,
@@ -139,14 +149,26 @@ def _column_type(catalog: Catalog, cand: KindCandidate) -> str | None:
     return info.type if info is not None else None
 
 
-def _terms(catalog: Catalog, st: Planned) -> list[_Term]:
+def _terms(catalog: Catalog, st: Planned, wanted: re.Pattern[str], ranges: bool) -> list[_Term]:
     """Each single-table filter term of the statement whose operator a GIN or BRIN index serves."""
+    if not wanted.search(st.query):
+        return []       # prepare_text and written.keyed add no operator: neither is worked out
     try:
         text = written.keyed(prepare_text(st.query)[0], st.written)
     except ValueError:
         return []
+
+    def keep(node: Any) -> bool:
+        """Could ``_classify`` take the term? Only those are printed (and classified)."""
+        if not isinstance(node, ast.A_Expr):
+            return False
+        if node.kind == A_Expr_Kind.AEXPR_BETWEEN:
+            return ranges
+        op = _OPERATORS.get(names(node.name)[-1] if node.name else "")
+        return node.kind in _KINDS and op is not None and (ranges or op != Operator.RANGE)
+
     out = []
-    for f in table_filters(text, catalog, st.search_path):
+    for f in table_filters(text, catalog, st.search_path, keep):
         for term in f.terms:
             found = _classify(term, st.values)
             if found is not None:
@@ -287,12 +309,17 @@ def run_time_config(catalog: Catalog, statements: list[Planned], default: str | 
     return out
 
 
+def _brin_table(table: Table) -> bool:
+    """A large table that is appended to: one a BRIN could serve."""
+    return table.reltuples >= BRIN_MIN_ROWS and table.writes > 0 and table.deletes <= table.writes // 10
+
+
 def _brin(catalog: Catalog, term: _Term, info: ColumnInfo) -> KindCandidate | None:
     """A range filter on a column stored in its order, on a large table that is appended to."""
     table = catalog.tables.get(term.table)
     if table is None or info.correlation is None or abs(info.correlation) < CORRELATED:
         return None
-    if table.reltuples < BRIN_MIN_ROWS or table.writes <= 0 or table.deletes > table.writes // 10:
+    if not _brin_table(table):
         return None
     return KindCandidate(term.table, IndexKey(term.column), IndexMethod.BRIN,
                          evidence=f"{term.column} follows the table's physical order (pg_stats.correlation "
