@@ -391,3 +391,18 @@ def test_a_failed_query_check_names_no_queryid(db: str) -> None:
     fail = next(line for line in result.stdout.splitlines() if line.startswith("FAIL select"))   # not the row
     assert "queryid" not in fail, fail
     assert fail.startswith("FAIL select orders by userId #") and ": expected index not used: orders_userId_idx" in fail
+
+
+def test_check_names_a_missing_requirement_and_exits_1_as_the_page_says(db: str) -> None:
+    """docs/tutorial.md step 2: a requirement is a `missing:` line and exit 1; suggest exits 2 with the same words."""
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("DROP EXTENSION pg_stat_statements")
+        name = conn.info.dbname
+    check = CliRunner().invoke(cli, ["check", "--dsn", db], catch_exceptions=False)
+    missing = (f"missing: pg_stat_statements is preloaded but not installed in database '{name}': "
+               "run CREATE EXTENSION pg_stat_statements;")
+    assert check.exit_code == 1 and missing in check.stdout, check.output
+    suggest = CliRunner().invoke(cli, ["suggest", "--dsn", db], catch_exceptions=False)
+    assert suggest.exit_code == 2 and missing.removeprefix("missing: ") in suggest.stderr, suggest.output
+    page = PAGE.read_text()
+    assert "`missing:` line, and `check` exits 1" in page and "`suggest` then exits 2" in page
