@@ -33,10 +33,10 @@ from typing import Any
 
 from .. import ddl
 from ..errors import MigrationError
-from .model import MANIFEST, IndexFix, Migration, Phase, PhaseStep
-from .recipe import drop_existing, rebuild_existing
+from .model import MANIFEST, IndexFix, Migration, Phase, PhaseStep, PlannedIndex
+from .recipe import ON_ONLY_REASON, drop_existing, for_tools, rebuild_existing
 from .render import _squawk_ignore, _timeout, steps_of, up_script
-from .steps import Action
+from .steps import Action, ObjectKind
 from .steps import Step as PlanStep
 
 # Tables that belong to a migration tool: no layout writes a statement on them.
@@ -93,7 +93,9 @@ def steps(m: Migration) -> list[Step]:
     out: list[Step] = []
     for p in m.phases:
         if p.step == PhaseStep.INDEXES:
-            out += [Step(p, StepKind.BUILD, f"build_{ix.name}", ix.ddl, ix.rollback, True) for ix in p.indexes]
+            for planned in p.indexes:
+                out += _partitioned_build(p, planned) if planned.partitioned else [
+                    Step(p, StepKind.BUILD, f"build_{planned.name}", planned.ddl, planned.rollback, True)]
             tables = dict.fromkeys((ix.table, ix.analyze) for ix in p.indexes)
             out += [Step(p, StepKind.ANALYZE, f"analyze_{table}", a, None, False) for table, a in tables]
         elif p.step == PhaseStep.ADD_NOT_VALID:
@@ -137,6 +139,15 @@ def steps(m: Migration) -> list[Step]:
             raise MigrationError(f"phase {p.number} ({p.step}) has no {Layout.PRISMA}/{Layout.FLYWAY}/"
                                  f"{Layout.GOLANG_MIGRATE} layout: emit it in pgtune's own layout")
     return out
+
+
+def _partitioned_build(p: Phase, ix: PlannedIndex) -> list[Step]:
+    """An index on a partitioned table as a tool's statements (recipe.for_tools; u13: the parent's CREATE INDEX
+    CONCURRENTLY was written, which PostgreSQL refuses). ON ONLY shares a file (lock_timeout), a build is alone."""
+    return [Step(p, StepKind.BUILD, f"{st.kind}_{st.name}", _squawk_ignore(
+        st.text, "require-concurrent-index-creation", ON_ONLY_REASON) if on_only else st.text,
+        st.undo[0] if on_only and st.parent is None and st.undo else None, st.kind == ObjectKind.INDEX, typed=st)
+        for st in for_tools(ix) for on_only in [st.kind == ObjectKind.INDEX_ON_ONLY]]
 
 
 def without_ledgers(m: Migration) -> tuple[Migration, list[str]]:
@@ -281,15 +292,13 @@ def _alone(stmt: str, reason: str, extra: tuple[str, ...] = ()) -> list[str]:
 def _prisma(m: Migration, directory: Path, todo: list[Step], start: datetime, left_out: list[str]) -> dict[Path, str]:
     """One folder per concurrent statement, one per phase for the rest; the recipe once, in the first."""
     groups: list[list[Step]] = []
-    shared: dict[int, list[Step]] = {}          # phase number -> its folder of statements that share the file
     for st in todo:
-        if st.concurrent:
+        # A run of a phase's statements that may share a file shares a folder, in order (attaches after builds).
+        last = groups[-1] if groups else None
+        if st.concurrent or last is None or last[0].concurrent or last[0].phase.number != st.phase.number:
             groups.append([st])
-        elif st.phase.number in shared:
-            shared[st.phase.number].append(st)
         else:
-            shared[st.phase.number] = [st]
-            groups.append(shared[st.phase.number])
+            last.append(st)
     names = _unique([_prisma_name(g) for g in groups])
     folders = [directory / f"{(start + timedelta(seconds=i)).strftime('%Y%m%d%H%M%S')}_pgtune_{name}"
                for i, name in enumerate(names)]
@@ -311,7 +320,8 @@ _SHARED_NAMES = {PhaseStep.INDEXES: "analyze", PhaseStep.ADD_NOT_VALID: "add_che
 def _prisma_name(group: list[Step]) -> str:
     """A folder's readable name: the phase and, for a concurrent statement, what it builds, drops or rebuilds."""
     first = group[0]
-    what = first.name if first.concurrent else _SHARED_NAMES.get(first.phase.step, first.phase.name)
+    what = (first.name if first.concurrent or first.kind == StepKind.BUILD
+            else _SHARED_NAMES.get(first.phase.step, first.phase.name))
     return f"p{first.phase.number}_{_slug(what)}"
 
 

@@ -99,6 +99,14 @@ def build(ix: PlannedIndex, *, undo_comment: bool = False) -> list[Item]:
             *partition_steps(ix.partitions, Name(ix.schema, ix.name), ix.ddl)]
 
 
+def for_tools(ix: PlannedIndex) -> list[Step]:
+    """A partitioned index's steps in the order a migration tool's layout runs them: every ON ONLY, every build,
+    then every attach. Prisma puts a phase's statements that may share a file in one, after the builds before
+    them: an attach there must follow every build it attaches."""
+    steps = [i for i in build(ix) if isinstance(i, Step)]
+    return sorted(steps, key=lambda st: {ObjectKind.INDEX_ON_ONLY: 0, ObjectKind.INDEX: 1}.get(st.kind, 2))
+
+
 def remove(ix: PlannedIndex) -> list[Item]:
     """A planned index's steps in a down script: exactly what its up steps may have built."""
     if not ix.partitioned:
