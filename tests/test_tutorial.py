@@ -16,6 +16,7 @@ selection prints (`selection:`, the knee) is checked in the needs_hypopg test.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shlex
@@ -407,3 +408,13 @@ def test_check_names_a_missing_requirement_and_exits_1_as_the_page_says(db: str)
     assert suggest.exit_code == 2 and missing.removeprefix("missing: ") in suggest.stderr, suggest.output
     page = PAGE.read_text()
     assert "`missing:` line, and `check` exits 1" in page and "`suggest` then exits 2" in page
+
+
+def test_check_json_fields_are_the_ones_the_readme_lists(db: str) -> None:
+    """README's `pgtune check` paragraph names every field of `check --format json`, and no other."""
+    result = CliRunner().invoke(cli, ["check", "--dsn", db, "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    readme = (PAGE.parent.parent / "README.md").read_text()
+    part = readme.split("### `pgtune check`", 1)[1].split("\n### ", 1)[0].split("`--format json`", 1)[1]
+    listed = set(re.findall(r"`([a-z_]+)`", part)) - {"shared_preload_libraries", "pg_stats"}
+    assert listed == set(json.loads(result.stdout))
