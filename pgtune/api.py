@@ -174,6 +174,10 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
             if (table := snap.catalog.tables.get(key)) is not None and table.partitioned})
         if emit is not None:
             result.migration, result.directory = emit_migration(conn, result, emit, progress=say, catalog=snap.catalog)
+        elif any(twin_of(ix, snap.catalog) for ix in advice.indexes):
+            # The advice is what the default --emit would write: a covering twin whose old index that migration
+            # keeps is withdrawn here too (u12: suggest proposed one that suggest --emit then refused).
+            _without_kept_twins(conn, result, EmitOptions(), snap.catalog)
     if prisma is not None and schema is not None:
         result.prisma = prisma_advice.for_indexes(schema, advice.indexes, checks.constraints)
         if prisma.write:
@@ -199,6 +203,15 @@ def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, option
     the existing indexes the new ones make redundant (health.replaced: health's guards, u2's R6)."""
     say = progress or (lambda _m: None)
     catalog = catalog or read_catalog(conn)
+    migration, kept = _without_kept_twins(conn, suggestion, options, catalog)
+    suggestion.indexes.hints.extend(kept)
+    return _write_migration(conn, migration, options, say)
+
+
+def _without_kept_twins(conn: psycopg.Connection[Any], suggestion: Suggestion, options: EmitOptions,
+                        catalog: Catalog) -> tuple[Migration, list[str]]:
+    """The migration's phases once each covering twin whose old index the migration keeps is withdrawn (and the
+    statements it served planned again), with a line per redundant index kept."""
     migration, kept = _phases(conn, suggestion, options, catalog)
     # A covering twin whose old index stays would be a second index with the same keys: not proposed (r9).
     twins = {ix.name: old for ix in suggestion.indexes.indexes if (old := twin_of(ix, catalog)) is not None}
@@ -213,8 +226,7 @@ def emit_migration(conn: psycopg.Connection[Any], suggestion: Suggestion, option
     if stays:
         replan_withdrawn(conn, catalog, suggestion.indexes)
         migration, kept = _phases(conn, suggestion, options, catalog)
-    suggestion.indexes.hints.extend(kept)
-    return _write_migration(conn, migration, options, say)
+    return migration, kept
 
 
 def _phases(conn: psycopg.Connection[Any], suggestion: Suggestion, options: EmitOptions,

@@ -133,3 +133,21 @@ def test_an_index_that_covers_already_gets_no_twin(conn: psycopg.Connection[Any]
     assert advice.indexes == []
     [st] = [s for s in advice.statements if "count(DISTINCT session_id)" in s.query]
     assert st.cost_before is not None and st.cost_after == st.cost_before and not st.indexes
+
+
+@pytest.mark.needs_hypopg
+def test_plain_suggest_agrees_with_emit_on_a_twin_whose_old_index_stays(conn: psycopg.Connection[Any],
+                                                                        tmp_path: Path) -> None:
+    """u12 (Cal.com): the old index came from the application's Prisma migrations, so the migration keeps it and
+    emit withdrew its twin; plain suggest (table, JSON, --prisma-schema) still proposed the twin."""
+    from .test_layouts import PRISMA_LEDGER
+
+    _workload(conn)
+    conn.execute(PRISMA_LEDGER)          # `prisma migrate deploy` made the schema, the old index with it
+    plain = suggest(conn)
+    assert all(ix.columns != ["website_id", "created_at"] for ix in plain.indexes), plain.indexes
+    assert any(f"covering twin of existing index {OLD}" in h for h in plain.hints), plain.hints
+    visitors = next(st for st in plain.statements if "count(DISTINCT session_id)" in st.query)
+    assert visitors.cost_after == visitors.cost_before
+    written = emitted(conn, tmp_path / "mig")
+    assert [ix.name for ix in written.indexes.indexes] == [ix.name for ix in plain.indexes]
