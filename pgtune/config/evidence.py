@@ -146,6 +146,8 @@ class Snapshot:
     qualstats_tracked: int | None = None   # statements pg_stat_statements holds that may have predicates (not
                                            # pgtune's own, nor utility ones): what pg_qualstats.max is sized for
     reads_all_stats: bool = True           # superuser or pg_read_all_stats: every role's statements are visible
+    preloaded: frozenset[str] = frozenset()    # libraries known loaded without reading shared_preload_libraries
+                                               # (capabilities.probe: the view answers, the library's own GUC)
 
     @property
     def seconds(self) -> float:
@@ -268,7 +270,10 @@ def capture(conn: psycopg.Connection[Any]) -> Snapshot:
                                      for r in rows(conn, "config_pooler_sessions")},
                     statements_entries=entries, qualstats_entries=caps.qualstats_entries,
                     qualstats_statements=caps.qualstats_statements, qualstats_tracked=caps.pgss_statements,
-                    qualstats_unique_filled=caps.qualstats_unique_filled, reads_all_stats=caps.reads_all_stats)
+                    qualstats_unique_filled=caps.qualstats_unique_filled, reads_all_stats=caps.reads_all_stats,
+                    preloaded=frozenset(name for name, loaded in (("pg_stat_statements", caps.pgss_preloaded),
+                                                                  ("pg_qualstats", caps.qualstats_preloaded))
+                                        if loaded))
 
 
 def window(before: Snapshot, after: Snapshot) -> Snapshot:
