@@ -14,12 +14,6 @@ from . import catalog_sql, ddl
 from .connect import lost
 from .errors import MissingCapability, UnsupportedServer
 
-PGSS_PRELOAD_FIX = (
-    "pg_stat_statements is not loaded: add it to shared_preload_libraries "
-    "(ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'), restart the server, "
-    "then CREATE EXTENSION pg_stat_statements"
-)
-
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -45,6 +39,18 @@ class Capabilities:
     pgss_statements: int | None = None     # statements pg_stat_statements tracks (every database), not pgtune's
                                            # own nor utility statements: those that may hold predicates
     stats_hidden: tuple[str, ...] = ()     # analyzed tables under row security whose pg_stats this role cannot read
+    preload_libraries: str | None = None   # shared_preload_libraries as set; None: the role may not read it
+
+    def preload_fix(self, *libraries: str) -> str:
+        """ALTER SYSTEM SET shared_preload_libraries with ``libraries`` added to what it holds now.
+
+        The setting is one list: a fix naming only pgtune's libraries would unload the server's others
+        (timescaledb, pg_cron, auto_explain) at the restart. Unread (the role may not), the fix says to keep them.
+        """
+        held = [x.strip() for x in (self.preload_libraries or "").split(",") if x.strip()]
+        wanted = held + [lib for lib in libraries if lib not in held]
+        fix = f"ALTER SYSTEM SET shared_preload_libraries = {sql.Literal(','.join(wanted)).as_string(None)}"
+        return fix if self.preload_libraries is not None else f"{fix}, plus the libraries it lists now"
 
     @property
     def major(self) -> int:
@@ -57,7 +63,9 @@ class Capabilities:
             out.append("pg_stat_statements is not available on this server: install the contrib package "
                        f"(e.g. postgresql-{self.major}-contrib or postgresql-contrib)")
         elif not self.pgss_preloaded:
-            out.append(PGSS_PRELOAD_FIX)
+            out.append(f"pg_stat_statements is not loaded: add it to shared_preload_libraries "
+                       f"({self.preload_fix('pg_stat_statements')}), restart the server, "
+                       "then CREATE EXTENSION pg_stat_statements")
         elif not self.pgss_installed:
             out.append(f"pg_stat_statements is preloaded but not installed in database {self.database!r}: "
                        "run CREATE EXTENSION pg_stat_statements;")
@@ -180,8 +188,8 @@ class Capabilities:
         if not self.qualstats_available:
             out.append(f"pg_qualstats is not available: install postgresql-{self.major}-pg-qualstats {gain}")
         elif self.qualstats_preloaded is False:
-            out.append("pg_qualstats is not loaded: add it to shared_preload_libraries (ALTER SYSTEM SET "
-                       "shared_preload_libraries = 'pg_stat_statements,pg_qualstats'), restart, then "
+            out.append(f"pg_qualstats is not loaded: add it to shared_preload_libraries "
+                       f"({self.preload_fix('pg_stat_statements', 'pg_qualstats')}), restart, then "
                        f"CREATE EXTENSION pg_qualstats; {gain}")
         elif self.qualstats_preloaded is None and not self.qualstats_installed:
             out.append("whether pg_qualstats is in shared_preload_libraries cannot be read by this role (superuser "

@@ -26,5 +26,8 @@ SELECT /* pgtune */ current_setting('server_version_num')::int AS server_version
        current_setting('pg_qualstats.sample_rate', true) AS qualstats_sample_rate,
        current_setting('pg_qualstats.max', true)::int AS qualstats_max,
        current_setting('max_connections')::int AS max_connections,
+       -- the list itself (NULL where the role may not read it): a fix that adds a library keeps the others
+       (SELECT s.setting FROM pg_catalog.pg_settings AS s WHERE s.name = 'shared_preload_libraries')
+           AS preload_libraries,
        (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
            OR pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats;

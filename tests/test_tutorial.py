@@ -16,6 +16,7 @@ selection prints (`selection:`, the knee) is checked in the needs_hypopg test.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -38,7 +39,7 @@ from psycopg import sql
 from pgtune import api
 from pgtune.capture import reset_counters
 from pgtune.cli import cli
-from pgtune.cluster import find_bindir
+from pgtune.cluster import LocalCluster, find_bindir
 from pgtune.demo.runner import load, run_workload
 from tests.conftest import Server
 
@@ -418,3 +419,35 @@ def test_check_json_fields_are_the_ones_the_readme_lists(db: str) -> None:
     part = readme.split("### `pgtune check`", 1)[1].split("\n### ", 1)[0].split("`--format json`", 1)[1]
     listed = set(re.findall(r"`([a-z_]+)`", part)) - {"shared_preload_libraries", "pg_stats"}
     assert listed == set(json.loads(result.stdout))
+
+
+def test_a_preload_fix_keeps_the_libraries_the_server_loads(db: str) -> None:
+    """check's fix for a library not preloaded printed ALTER SYSTEM SET shared_preload_libraries =
+    'pg_stat_statements': the setting is one list, so run as printed it unloaded every other library at the
+    restart (auto_explain here; timescaledb or pg_cron elsewhere). A server that preloads auto_explain only."""
+    with LocalCluster(settings={"shared_preload_libraries": "'auto_explain'"}) as cluster:
+        check = CliRunner().invoke(cli, ["check", "--dsn", cluster.dsn], catch_exceptions=False)
+    assert check.exit_code == 1, check.output
+    assert ("missing: pg_stat_statements is not loaded: add it to shared_preload_libraries (ALTER SYSTEM SET "
+            "shared_preload_libraries = 'auto_explain,pg_stat_statements'), restart the server") in check.stdout
+    with psycopg.connect(db, autocommit=True) as conn:          # the list as read, and the pg_qualstats hint's
+        caps = api.check(conn)
+        row = conn.execute("SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'").fetchone()
+    assert row is not None and caps.preload_libraries == row[0]
+    if caps.qualstats_available:
+        unloaded = dataclasses.replace(caps, preload_libraries="auto_explain", qualstats_preloaded=False)
+        line = next(h for h in unloaded.hints() if "pg_qualstats is not loaded" in h)
+        assert "shared_preload_libraries = 'auto_explain,pg_stat_statements,pg_qualstats'" in line, line
+    unread = dataclasses.replace(caps, preload_libraries=None, pgss_preloaded=False, pgss_available=True)
+    assert "plus the libraries it lists now" in unread.problems()[0]
+
+
+def test_a_preload_recipe_in_the_docs_shows_the_list_it_replaces() -> None:
+    """docs/values.md's pg_qualstats recipe set shared_preload_libraries without a word about the list it replaces."""
+    pages = [PAGE.parent.parent / "README.md", *sorted(PAGE.parent.rglob("*.md"))]
+    blocks = [(page.name, b) for page in pages for b in re.findall(r"```\w*\n(.*?)```", page.read_text(), flags=re.S)]
+    recipes = [(name, b) for name, b in blocks if "ALTER SYSTEM SET shared_preload_libraries" in b]
+    assert recipes
+    for name, block in recipes:
+        before = block.split("ALTER SYSTEM SET shared_preload_libraries", 1)[0]
+        assert "SHOW shared_preload_libraries" in before and "keep every library it names" in before, (name, block)
