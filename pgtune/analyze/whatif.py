@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -98,17 +99,24 @@ def lenient(conn: psycopg.Connection[Any]) -> Iterator[None]:
 CREATE_BLOCK = 200     # candidates create_all sends before it reads their answers back
 _CREATE = ("SELECT /* pgtune */ indexrelid, indexname, {h}hypopg_relation_size(indexrelid) "
            "FROM {h}hypopg_create_index(%s)")
-# Several made in one statement, in their order (a lateral call per element), or dropped.
-_CREATE_ALL = ("SELECT /* pgtune */ h.indexrelid, h.indexname, {h}hypopg_relation_size(h.indexrelid) "
-               "FROM unnest(%s::text[]) WITH ORDINALITY AS d(def, n), LATERAL {h}hypopg_create_index(d.def) AS h "
-               "ORDER BY d.n")
-_DROP_ALL = "SELECT /* pgtune */ {h}hypopg_drop_index(o) FROM unnest(%s::oid[]) AS o"
+# Several made in one statement, in their order (a lateral call per element), or dropped. Each one's oid is also
+# kept in the session, in a setting named by its slot (from the first parameter on, in order): a later statement of
+# the same pipeline drops it by its slot (_GONE), without waiting a round trip for the oid (17,000 of them at
+# benchmarks/speed.py's 5,000 statements).
+_MADE = ("SELECT /* pgtune */ h.indexrelid, h.indexname, {h}hypopg_relation_size(h.indexrelid), "
+         "pg_catalog.set_config('pgtune.hypo_' || (%s::int + d.n), h.indexrelid::text, false) ")
+_CREATE_ALL = (_MADE + "FROM unnest(%s::text[]) WITH ORDINALITY AS d(def, n), "
+               "LATERAL {h}hypopg_create_index(d.def) AS h ORDER BY d.n")
+_GONE = ("(SELECT o FROM unnest(%s::oid[]) AS o UNION ALL "
+         "SELECT pg_catalog.current_setting('pgtune.hypo_' || s)::oid FROM unnest(%s::int[]) AS s) AS g(o)")
+_DROP_ALL = "SELECT /* pgtune */ {h}hypopg_drop_index(o) FROM " + _GONE
 # Both in one statement, the drops first: the creates' unnest reads the drops' count (a lateral reference),
 # so the planner runs the aggregate over every drop before it makes the first index.
-_DROP_CREATE = ("SELECT /* pgtune */ h.indexrelid, h.indexname, {h}hypopg_relation_size(h.indexrelid) "
-                "FROM (SELECT count({h}hypopg_drop_index(o)) AS n FROM unnest(%s::oid[]) AS o) AS gone, "
+# Parameters: the first slot, the drops' oids and slots, the texts.
+_DROP_CREATE = (_MADE + "FROM (SELECT count({h}hypopg_drop_index(o)) AS n FROM " + _GONE + ") AS gone, "
                 "LATERAL unnest(CASE WHEN gone.n >= 0 THEN %s::text[] END) WITH ORDINALITY AS d(def, n), "
                 "LATERAL {h}hypopg_create_index(d.def) AS h ORDER BY d.n")
+MAX_SLOTS = 1024   # oids kept in the session's settings per round trip (a setting each, never removed)
 # A hypothetical index made, sized and dropped at once (the CTE calls the volatile create once, before the drop).
 _MEASURE = ("WITH made AS (SELECT /* pgtune */ indexrelid, indexname, {h}hypopg_relation_size(indexrelid) AS bytes "
             "FROM {h}hypopg_create_index(%s)) "
@@ -137,6 +145,14 @@ def hypothetical_ddl(schema: str, table: str, cand: Candidate) -> str:
         return f"{text} INCLUDE ({', '.join(ddl.name(c) for c in cand.include)})" if cand.include else text
     return ddl.create_index(schema, table, "pgtune_hypo", cand.keys, concurrently=False, where=cand.where,
                             include=cand.include)
+
+
+@dataclass(slots=True)
+class _Queued:
+    """A candidate created in the open pipeline: the slots its oids are kept in, and whether it is still there."""
+
+    slots: list[int]
+    live: bool = True
 
 
 class Hypothetical:
@@ -174,8 +190,9 @@ class Hypothetical:
         self.present: dict[Ident, list[tuple[int, str]]] = {}   # what the planner sees now: oids, names
         self.on_table: dict[TableKey, dict[Ident, None]] = {}    # the same, by table, in creation order
         self.sizes: dict[Ident, int] = {}
-        self.queued: dict[Ident, None] = {}     # created in an open pipeline: their oids are not known yet
-        self.waiting: list[tuple[psycopg.Cursor[Any] | Answer, list[tuple[int, Candidate, int]]]] = []
+        self.queued: dict[Ident, _Queued] = {}     # created in an open pipeline: their oids are not known yet
+        self.slots = 0      # the slots (_MADE) used in the open pipeline
+        self.waiting: list[tuple[psycopg.Cursor[Any] | Answer, list[tuple[int, Candidate, _Queued]]]] = []
         # Per candidate: the share kept and sampled keys its Descent was worked out with, and the Descent.
         self.descents: dict[Ident, tuple[float | None, float | None, calibration.Descent]] = {}
         # Per candidate: the Descent above with HypoPG's size, made once per size (a copy per index made was 1% of
@@ -205,6 +222,9 @@ class Hypothetical:
         gets the same cost in any session, after any history (a pool of
         sessions answers as one session would).
         """
+        if not self.waiting:        # no plan in flight: those of the indexes dropped are read
+            self._unprice(self.dropped[0] | self.dropped[1])
+            self.dropped = ({}, {})
         drops, creates = self._diff(cands, tables)
         if len(drops) + len(creates) <= 1:
             for key in drops:
@@ -253,60 +273,67 @@ class Hypothetical:
               positions: Mapping[Ident, int] | None = None, wire: Wire | None = None) -> bool:
         """``ensure`` as statements queued in the connection's open pipeline; False when it must be synced first.
 
-        A drop needs the index's oid, which a create queued in the same pipeline has
-        not returned yet: such a question waits for the next round trip. The creates
-        are recorded by ``received`` once the pipeline is synced.
+        The creates are recorded by ``received`` once the pipeline is synced. One queued
+        in the same pipeline is dropped by the slot its oid is kept in (_MADE): it is recorded
+        then for the plans made while it was there, not as present.
         """
         drops, creates = self._diff(cands, tables)
-        if any(key in self.queued for key in drops):
+        if self.slots + sum(len(self._statements(c)) for c in creates) > MAX_SLOTS:
             return False
-        oids = []
+        oids: list[int] = []
+        slots: list[int] = []
         for key in drops:
             gone = self.present.pop(key)
+            queued = self.queued.pop(key, None)
+            if queued is not None:
+                slots += queued.slots
+                queued.live = False
             oids += [oid for oid, _ in gone]
             self.dropped[1].update((name, None) for _, name in gone)
             self.on_table[key[0]].pop(key, None)
         if drops and not creates:       # one statement for them all (its result is not read)
             if wire is not None:
-                wire.execute(self.wired["drop_all"], (oids,))
+                wire.execute(self.wired["drop_all"], (oids, slots))
             else:
-                self.conn.execute(self.sql["drop_all"], (oids,))
+                self.conn.execute(self.sql["drop_all"], (oids, slots))
         if creates:     # one statement for them all (and the drops before them), made in their order
             texts: list[str] = []
-            made: list[tuple[int, Candidate, int]] = []
+            made: list[tuple[int, Candidate, _Queued]] = []
+            base = self.slots
             for cand in creates:
                 key = ident(cand)
                 statements = self._statements(cand)
+                queued = self.queued[key] = _Queued(list(range(self.slots + 1, self.slots + 1 + len(statements))))
+                self.slots += len(statements)
                 texts += statements
-                made.append((positions.get(key, -1) if positions else -1, cand, len(statements)))
-                self.queued[key] = None
+                made.append((positions.get(key, -1) if positions else -1, cand, queued))
                 self.present[key] = []
                 self.on_table.setdefault(cand.table, {})[key] = None
-            if wire is not None:
-                self.waiting.append((wire.execute(self.wired["drop_create"], (oids, texts), read=True) if drops
-                                     else wire.execute(self.wired["create_all"], (texts,), read=True), made))
-            else:
-                self.waiting.append((self.conn.execute(self.sql["drop_create"], (oids, texts)) if drops
-                                     else self.conn.execute(self.sql["create_all"], (texts,)), made))
+            name, params = ("drop_create", (base, oids, slots, texts)) if drops else ("create_all", (base, texts))
+            self.waiting.append((wire.execute(self.wired[name], params, read=True) if wire is not None
+                                 else self.conn.execute(self.sql[name], params), made))
         return True
 
     def received(self) -> None:
         """Record the creates ``queue`` sent, once their pipeline is synced."""
-        waiting, self.waiting, self.queued = self.waiting, [], {}
+        waiting, self.waiting, self.queued, self.slots = self.waiting, [], {}, 0
         # Every plan sent before the last read has been read since: the names dropped before it are no one's.
         self._unprice(self.dropped[0])
         self.dropped = (self.dropped[1], {})
         for cur, made in waiting:
             rows = cur.fetchall()
             start = 0
-            for position, cand, count in made:
-                self._record(position, cand, list(rows[start:start + count]))
+            for position, cand, queued in made:
+                count = len(queued.slots)
+                self._record(position, cand, list(rows[start:start + count]), queued.live)
+                if not queued.live:     # dropped in the same pipeline: its plans are read now, none after
+                    self.dropped[0].update((str(row[1]), None) for row in rows[start:start + count] if row)
                 start += count
 
     def forget(self) -> None:
         """After a failed pipeline: what the planner sees, and which statements are prepared, are not known
         any more, so start from none."""
-        self.queued, self.waiting = {}, []
+        self.queued, self.waiting, self.slots = {}, [], 0
         if not lost(self.conn):
             self.reset()
             self.kept.clear(self.conn)
@@ -402,12 +429,13 @@ class Hypothetical:
             found = self.texts[key] = [hypothetical_ddl(t[0], t[1], cand) for t in tables]
         return found
 
-    def _record(self, position: int, cand: Candidate, rows: list[tuple[Any, ...] | None]) -> tuple[str, int]:
+    def _record(self, position: int, cand: Candidate, rows: list[tuple[Any, ...] | None],
+                live: bool = True) -> tuple[str, int]:
         made = []
         estimate = 0
         for row in rows:
             assert row is not None
-            oid, name, size = row
+            oid, name, size = row[:3]
             if position >= 0:
                 self.names[name] = position
             else:       # -1 credits no candidate: as if absent (costing._hits), and not held
@@ -422,8 +450,9 @@ class Hypothetical:
             # With HypoPG's size, for the page reads calibration reprices (one index: per leaf, none are).
             sized = self._sized(ident(cand), descent, estimate) if len(made) == 1 else descent
             self.calibration.descents.update((name, sized) for _oid, name in made)
-        self.present[ident(cand)] = made
-        self.on_table.setdefault(cand.table, {})[ident(cand)] = None
+        if live:
+            self.present[ident(cand)] = made
+            self.on_table.setdefault(cand.table, {})[ident(cand)] = None
         self.sizes[ident(cand)] = estimate
         return (made[0][1] if made else ""), estimate
 
@@ -448,7 +477,7 @@ class Hypothetical:
         return self.calibration.corrected(plan.plan) if self.calibration is not None and plan.plan else plan.cost
 
     def reset(self) -> None:
-        self.queued, self.waiting = {}, []
+        self.queued, self.waiting, self.slots = {}, [], 0
         self.conn.execute(f"SELECT /* pgtune */ {self.h}hypopg_reset()")
         self.names.clear()
         self.dropped = ({}, {})

@@ -1,0 +1,66 @@
+"""A pipeline of what-if questions that each want another index on the same table is one round trip: an index
+made earlier in the same pipeline is dropped by the slot its oid is kept in (whatif._MADE), not after a sync
+that waits for the oid (issue 28: 17,000 of benchmarks/speed.py's round trips at 5,000 statements were that
+wait). The answers are those of the questions asked one at a time, and nothing is left behind on the server."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import psycopg
+import pytest
+
+from pgtune.analyze.analysis import Analysis
+from pgtune.analyze.bind import bind
+from pgtune.analyze.calibration import Pricing
+from pgtune.analyze.candidates import Candidate
+from pgtune.analyze.costing import Costing, what_if
+from pgtune.analyze.model import AnalyzedStatement
+from pgtune.capture import Statement, read_catalog
+from pgtune.ddl import IndexKey
+from pgtune.explain_script import Wire
+
+pytestmark = pytest.mark.needs_hypopg
+
+COLUMNS = [f"c{i}" for i in range(6)]
+
+
+def test_questions_that_drop_an_index_made_in_the_same_pipeline_share_its_round_trip(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    conn.execute(f"CREATE TABLE wide (id int PRIMARY KEY, {', '.join(f'{c} int' for c in COLUMNS)})")
+    conn.execute(f"INSERT INTO wide SELECT g, {', '.join(f'g % {97 + i}' for i in range(len(COLUMNS)))} "
+                 "FROM generate_series(1, 20000) g")
+    conn.execute("VACUUM ANALYZE wide")
+    catalog = read_catalog(conn)
+    analyses = {}
+    for n, c in enumerate(COLUMNS):
+        st = Statement(query=f"SELECT id FROM wide WHERE {c} IN (1, 2, 3, 4, 5, 6, 7, 8)", queryid=n, calls=1)
+        analyses[c] = Analysis(st, bind(st.query, catalog), AnalyzedStatement.of(st))
+    # Each question another index (or two) on the one table, and some the same ones again after others: every
+    # question but the first drops what the one before it made in the same pipeline.
+    one = [(analyses[a], [Candidate(("public", "wide"), (IndexKey(a), IndexKey(b)), 1)])
+           for a, b in itertools.permutations(COLUMNS, 2)]
+    two = [(analyses[a], [Candidate(("public", "wide"), (IndexKey(a),), 1),
+                          Candidate(("public", "wide"), (IndexKey(b),), 1)])
+           for a, b in itertools.combinations(COLUMNS, 2)]
+    questions = [*one, *two, *one[:5]]
+    syncs: list[int] = []
+    real_sync = Wire.sync
+
+    def sync(self: Wire) -> None:
+        if self.unsynced:
+            syncs.append(1)
+        real_sync(self)
+
+    monkeypatch.setattr(Wire, "sync", sync)
+    with what_if(Costing(conn, catalog), Pricing(catalog)) as w:
+        pipelined = w.cost_many(questions)
+        assert len(syncs) == 1, len(syncs)
+        one_by_one = [w.cost(a, config) for a, config in questions]
+        # What the session holds is what the server has: an index dropped by its slot is gone there too.
+        made = conn.execute(f"SELECT count(*) FROM {w.hypo.h}hypopg_list_indexes").fetchone()
+        assert made is not None and made[0] == sum(len(v) for v in w.hypo.present.values())
+        assert w.hypo.calibration is not None and len(w.hypo.calibration.descents) <= made[0]
+    assert pipelined == one_by_one
+    assert len(set(pipelined)) > 1          # the indexes made a difference: each question saw its own
