@@ -248,8 +248,10 @@ def index_sizes(sizes: list[IndexSize]) -> str:
     """``38.2 → 40.1``: indexes as forecast at emit and as built now (status's phases, verify's migration)."""
     if not sizes:
         return "-"
-    forecast = sum(s.forecast_bytes or 0 for s in sizes) / 1048576
+    # health --emit forecasts no size for the indexes it builds: none made is "-", not 0.0 (u14).
+    known = [s.forecast_bytes for s in sizes if s.forecast_bytes is not None]
+    forecast = f"{sum(known) / 1048576:,.1f}" if known else "-"
     if all(s.real_bytes is None for s in sizes):
-        return f"{forecast:,.1f} → not built"
-    return f"{forecast:,.1f} → {sum(s.real_bytes or 0 for s in sizes) / 1048576:,.1f}"
+        return f"{forecast} → not built"
+    return f"{forecast} → {sum(s.real_bytes or 0 for s in sizes) / 1048576:,.1f}"
 
