@@ -452,3 +452,19 @@ def test_a_preload_recipe_in_the_docs_shows_the_list_it_replaces() -> None:
     for name, block in recipes:
         before = block.split("ALTER SYSTEM SET shared_preload_libraries", 1)[0]
         assert "SHOW shared_preload_libraries" in before and "keep every library it names" in before, (name, block)
+
+
+def test_every_index_kind_has_its_page() -> None:
+    """docs/indexes/README.md: a row per kind whose page exists, every page linked, every operator that makes a
+    GIN or BRIN candidate and every costed_by value named (as test_docs does for checks and settings)."""
+    from pgtune.analyze.kinds import Operator
+    from pgtune.analyze.trial import CostMethod
+
+    folder = PAGE.parent / "indexes"
+    table = (folder / "README.md").read_text()
+    linked = set(re.findall(r"\]\(([\w-]+\.md)\)", table))
+    assert linked == {p.name for p in folder.glob("*.md")} - {"README.md"}
+    quoted = set(re.findall(r"`([^`]+)`", table))
+    assert {str(o) for o in Operator} - {"range"} <= quoted
+    assert "ranges on a column" in table                   # Operator.RANGE: BRIN's row
+    assert {str(m) for m in CostMethod} <= quoted
