@@ -104,7 +104,8 @@ class Footprint:
         tuple bytes where a width is not exact, the leading keys where in_key_order can scale it up); each is
         a sixth of the statement's time, and most of suggest's server time on TPC-H is these samples."""
         return sizing.Asked(sized=not self._exact(on, cand),
-                            lead=_several(cand) and sizing.reads_lead(self.catalog, on, cand.keys))
+                            lead=_several(cand) and sizing.reads_lead(self.catalog, on, cand.keys),
+                            distinct=not sizing.near_unique(self.catalog, on, cand.keys))
 
     def _keep(self, on: TableKey, cand: Candidate, sample: sizing.KeySample | None) -> None:
         key = (on, tuple(k.ident for k in cand.keys), cand.include)
