@@ -29,8 +29,9 @@ class PhaseNote:
     def line(self) -> str:
         what = {PhaseState.ROLLED_BACK: "is rolled back", PhaseState.PENDING: "has not been applied",
                 PhaseState.FAILED: "failed", PhaseState.APPLIED: "is applied"}[PhaseState(self.state)]
-        return (f"phase {self.number} ({self.name}) {what}: {len(self.missing)} of its indexes are not built "
-                f"or not valid ({', '.join(self.missing)}), so the statements that need them fail here")
+        n = len(self.missing)
+        return (f"phase {self.number} ({self.name}) {what}: {n} of its indexes {'is' if n == 1 else 'are'} not "
+                f"built or not valid ({', '.join(self.missing)}), so the statements that need them fail here")
 
 
 def not_in_place(conn: psycopg.Connection[Any], m: Migration, directory: Path) -> list[PhaseNote]:

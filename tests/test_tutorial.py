@@ -110,7 +110,8 @@ EXPECT: dict[str, Expect] = {
                                                    r"public\.videos \(title\)",)),
     "pgtune apply migrations/health && pgtune status migrations/health": Expect(0, (
         r"DROP INDEX CONCURRENTLY IF EXISTS public\.videos_title_b",
-        r"indexes for foreign keys\s+applied\s+-\s+-\s+- → [\d.]+\n")),       # no forecast made: -, not 0.0
+        r"indexes for foreign keys\s+applied\s+-\s+-\s+- → [\d.]+\n",        # no forecast made: -, not 0.0
+        r"applied\s+-\s+-\s+[\d.]+ → none\n")),       # the dropped duplicate: none now, not "not built"
     "pgtune verify migrations/health": Expect(0, (r"indexes: - → [\d.]+ MB \(forecast at emit → on disk now\)",)),
     "pgtune rollback migrations/health": Expect(0, (r"phases run \[2, 1\]",)),
     """psql "$DATABASE_URL" -c 'CREATE ROLE reporter LOGIN' -c 'GRANT SELECT ON video_views TO reporter'""":

@@ -252,6 +252,6 @@ def index_sizes(sizes: list[IndexSize]) -> str:
     known = [s.forecast_bytes for s in sizes if s.forecast_bytes is not None]
     forecast = f"{sum(known) / 1048576:,.1f}" if known else "-"
     if all(s.real_bytes is None for s in sizes):
-        return f"{forecast} → not built"
+        return f"{forecast} → none"      # not built yet, or (a drop phase's) dropped: "not built" misread (u14)
     return f"{forecast} → {sum(s.real_bytes or 0 for s in sizes) / 1048576:,.1f}"
 
