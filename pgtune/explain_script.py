@@ -216,8 +216,11 @@ class Answer:
         res = self.result
         assert res is not None, "read before its pipeline was synced"
         # Leniently, as whatif.lenient reads them: HypoPG cuts a long name through a multibyte character.
-        return [tuple(None if (v := res.get_value(r, c)) is None else bytes(v).decode(self.encoding, "replace")
-                      for c in range(res.nfields)) for r in range(res.ntuples)]
+        # A list per row made into a tuple, not a generator per row: 123,000 rows of hypopg_create_index at
+        # benchmarks/speed.py's 5,000 statements (issue 28).
+        get, encoding, columns = res.get_value, self.encoding, range(res.nfields)
+        return [tuple([None if (v := get(r, c)) is None else bytes(v).decode(encoding, "replace") for c in columns])
+                for r in range(res.ntuples)]
 
     def fetchone(self) -> tuple[str | None, ...] | None:
         rows = self.fetchall()

@@ -115,3 +115,27 @@ def test_a_wire_reads_every_answer_and_raises_the_servers_error_at_sync(conn: ps
         raise RuntimeError("pgtune's own failure between two statements")
     assert conn.execute("SELECT 3").fetchone() == (3,)
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+@pytest.mark.needs_hypopg
+def test_a_sessions_hypothetical_indexes_are_put_in_order_with_keys_made_once_per_candidate(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each question sorts its set of candidates into the one order HypoPG makes them in: the sort key of a
+    candidate is worked out once per session, not once per question (issue 28: pgtune's CPU per what-if plan)."""
+    from pgtune.analyze import whatif
+
+    statements = _run_shop(conn, 4)
+    made: dict[int, list[Any]] = {}
+    real_order, real_diff = whatif.order, whatif.Hypothetical._diff
+
+    def diff(self: whatif.Hypothetical, *args: Any) -> Any:
+        def counted(key: Any) -> Any:
+            made.setdefault(id(self), []).append(key)
+            return real_order(key)
+        monkeypatch.setattr(whatif, "order", counted)
+        return real_diff(self, *args)
+
+    monkeypatch.setattr(whatif.Hypothetical, "_diff", diff)
+    sent = _advice(conn, statements, 1)
+    assert sent[0] and made
+    assert all(len(keys) == len(set(keys)) for keys in made.values()), [len(k) - len(set(k)) for k in made.values()]

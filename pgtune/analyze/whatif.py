@@ -127,6 +127,7 @@ def _numbered(text: str) -> str:
     return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
 
 
+MAX_ORDERS = 20_000  # order keys Hypothetical keeps (a few MB): the candidates selection asks about again and again
 MAX_PRESENT = 200   # hypothetical indexes kept on tables other than the ones being planned
 Leaves = Callable[[TableKey], list[TableKey]]
 
@@ -204,6 +205,9 @@ class Hypothetical:
         self.dropped: tuple[dict[str, None], dict[str, None]] = ({}, {})
         self.kept = Kept()      # statements kept prepared between plans (analyze.batch)
         self.texts: dict[tuple[Ident, bool], list[str]] = {}     # _statements' answers
+        # selection_model.order per candidate, made once: _diff sorted every question's set with it (a tenth of
+        # what the greedy's questions cost pgtune at benchmarks/speed.py's 5,000 statements, issue 28).
+        self.orders: dict[Ident, tuple[object, ...]] = {}
 
     def ensure(self, cands: list[Candidate], tables: Collection[TableKey] | None = None,
                positions: Mapping[Ident, int] | None = None) -> None:
@@ -251,8 +255,12 @@ class Hypothetical:
               ) -> tuple[list[Ident], list[Candidate]]:
         """What ``ensure`` drops and creates, in that order, to show the planner exactly ``cands`` on ``tables``."""
         want: dict[TableKey, list[Candidate]] = {}
-        for c in sorted({ident(c): c for c in cands}.values(), key=lambda c: order(ident(c))):
-            want.setdefault(c.table, []).append(c)
+        orders = self.orders
+        if len(orders) > MAX_ORDERS:
+            orders.clear()      # a bound on what the cache holds (issue 28's memory), not on what it answers
+        for key, c in sorted({ident(c): c for c in cands}.items(), key=lambda kc: orders.get(kc[0]) or
+                             orders.setdefault(kc[0], order(kc[0]))):
+            want.setdefault(key[0], []).append(c)
         if tables is not None and len(self.present) > MAX_PRESENT:
             # The planner looks through every hypothetical index for each table it plans:
             # a few thousand left on other tables would slow every plan down.
