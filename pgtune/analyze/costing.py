@@ -63,6 +63,11 @@ class Costing:
         except (psycopg.Error, ValueError) as exc:
             if lost(self.conn):
                 raise   # the connection is gone: not a property of this statement
+            if isinstance(exc, psycopg.errors.LockNotAvailable):
+                # Another session's lock (u13: a DETACH queued behind a long transaction), not this statement:
+                # the command stops naming the holders (connect.no_lock_queue), as every reading step does,
+                # instead of each statement waiting the timeout again and being listed as "cannot plan".
+                raise
             if not self._viable(a):
                 return exc
             a.row.cost_before = self.weighted(a).cost
