@@ -206,6 +206,7 @@ def test_keys_led_by_a_near_unique_column_are_not_counted(conn: psycopg.Connecti
     got = [footprint.forecast(c) for c in cands]
     assert len(sent) == 1 and sent[0].count("GROUP BY") == 1, sent[0]     # (kind, note) alone is grouped
     assert sent[0].count("::text::point") == 1      # each row's page worked out once, in the sample (bf12bab)
+    assert "pgtune_page, *" not in sent[0]         # only the indexes' columns kept in the sample
     expected = []
     for cand in cands:
         full = sizing.sample_keys(conn, table, cand.keys, rows)       # counted
