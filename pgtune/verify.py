@@ -25,7 +25,7 @@ compared with the cut predicted for a warm cache (baseline_warm), not the one pr
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from .connect import lost
 from .explain import scans
 from .plan import Migration, Target, load, roots
 from .verify_phases import PhaseNote, not_in_place
+from .verify_roles import RoleCheck
 
 DISAGREEMENT = 2.0   # predicted and measured speed-ups agree within this factor (the one place that says so)
 TIME_FLOOR_MS = 1.0  # a measured slowdown smaller than this is noise, whatever its ratio
@@ -51,6 +52,7 @@ class Verdict(StrEnum):
     OK = "ok"
     NIL_GAIN = "nil-gain"   # passes (plan and cost as promised), but the measured time did not fall
     FAIL = "fail"
+    UNCHECKED = "unchecked"     # not planned: verify may not take the role emit planned it as (verify_roles)
 
 
 @dataclass
@@ -101,7 +103,7 @@ class TargetResult:
 
     @property
     def ok(self) -> bool:
-        return self.verdict != Verdict.FAIL
+        return self.verdict not in (Verdict.FAIL, Verdict.UNCHECKED)
 
     def fail(self, problem: str) -> None:
         self.verdict = Verdict.FAIL
@@ -264,9 +266,12 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
     out = Verification(m.id, phases=not_in_place(conn, m, directory))
     built = built_indexes(conn, m)
     seen: set[str] = set()
+    roles = RoleCheck(conn)
     for t in m.targets:
-        result = check_target(conn, t, built, tolerance=tolerance, analyze=analyze, timeout_ms=timeout_ms,
-                              trust_functions=trust_functions, time_tolerance=time_tolerance)
+        why = roles.why_not(t.role)
+        result = replace(TargetResult.of(t), verdict=Verdict.UNCHECKED, problem=why) if why else check_target(
+            conn, t, built, tolerance=tolerance, analyze=analyze, timeout_ms=timeout_ms,
+            trust_functions=trust_functions, time_tolerance=time_tolerance)
         seen |= set(result.used)
         out.targets.append(result)
     indexes = [ix for p in m.phases for ix in p.indexes]
@@ -274,10 +279,8 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
     out.planned_for = {ix.name: ix.reason for ix in indexes if ix.name in out.unused_indexes and ix.reason}
     out.nil_gain_indexes = nil_gain_indexes(out.targets)
     out.stale_statistics = analyzed_before_build(conn, m)
-    found = ObjectStates(conn).indexes([(ix.schema, ix.name) for ix in indexes])
-    out.sizes = [IndexSize(ix.name, ix.forecast_bytes,
-                           found[(ix.schema, ix.name)].bytes if (ix.schema, ix.name) in found else None)
-                 for ix in indexes]
+    real = {k: f.bytes for k, f in ObjectStates(conn).indexes([(ix.schema, ix.name) for ix in indexes]).items()}
+    out.sizes = [IndexSize(ix.name, ix.forecast_bytes, real.get((ix.schema, ix.name))) for ix in indexes]
     return out
 
 

@@ -20,7 +20,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("analyze", ("pgtune.analyze", "pgtune.constraints", "pgtune.explain", "pgtune.explain_script", "pgtune.readonly")),
     ("plan", ("pgtune.plan", "pgtune.baseline", "pgtune.script")),
     ("apply", ("pgtune.apply", "pgtune.history")),
-    ("verify", ("pgtune.verify", "pgtune.verify_phases", "pgtune.estimates")),
+    ("verify", ("pgtune.verify", "pgtune.verify_phases", "pgtune.verify_roles", "pgtune.estimates")),
     ("health", ("pgtune.health", "pgtune.config")),
     ("prisma", ("pgtune.prisma",)),
     ("front", ("pgtune.api", "pgtune.cli", "pgtune.clidoc", "pgtune.demo", "pgtune.__main__", "pgtune")),

@@ -161,3 +161,42 @@ def test_a_using_true_policy_filters_nothing(db: str, conn: psycopg.Connection[A
     production.workload(prod, [Part.DOCS])
     docs = _row(_advice(conn), TENANT_DOCS.split(" LIMIT ")[0])
     assert docs.role == Role.TENANT.value and docs.planned_as is None and not docs.settings and not docs.notes
+
+
+@pytest.mark.needs_hypopg
+def test_verify_as_a_role_that_may_not_take_the_tenant_role_says_not_checked(db: str, conn: psycopg.Connection[Any],
+                                                                             tmp_path: Path) -> None:
+    """u13 (Papermark): verify ran as the tables' owner, no member of the application role emit planned the
+    statements under; each failed "cannot plan: permission denied to set role", exit 1, as if the migration had
+    made it slower. Now each is not checked, with the GRANT that lets verify check it."""
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    prod = production.build(db)
+    conn.execute('ALTER TABLE app.events DROP CONSTRAINT "events_userId_fkey"')
+    conn.execute('ALTER TABLE app.notifications DROP CONSTRAINT "notifications_userId_fkey"')
+    production.workload(prod, [Part.DOCS])
+    folder = tmp_path / "m"
+    result = api.suggest(conn, api.SuggestOptions(constraints=False), emit=api.EmitOptions(directory=folder))
+    assert result.migration is not None
+    tenant_targets = [t for t in result.migration.targets if t.role == Role.TENANT.value]
+    assert tenant_targets
+    api.apply(conn, folder)
+    me = f"deployer_{conn.info.dbname}"        # roles are the cluster's: one per test database
+    conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'deployer'").format(sql.Identifier(me)))
+    for schema in ("app", "pgtune"):
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {s} TO {r}; GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {r}")
+                     .format(s=sql.Identifier(schema), r=sql.Identifier(me)))
+    dsn = make_conninfo(db, user=me, password="deployer")
+    out = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", dsn, "--format", "json"])
+    assert out.exit_code == 1, out.output
+    import json
+    targets = json.loads(out.stdout)["targets"]
+    skipped = [t for t in targets if t["verdict"] == "unchecked"]
+    assert len(skipped) == len(tenant_targets)
+    assert all(f"GRANT app_tenant TO {me};" in t["problem"] and not t["ok"] for t in skipped)
+    assert not [t for t in targets if t["verdict"] == "fail"], targets
+    table = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", dsn])
+    assert "NOT CHECKED" in table.stdout and "permission denied" not in table.stdout
+    conn.execute(sql.SQL("GRANT app_tenant TO {}").format(sql.Identifier(me)))
+    assert CliRunner().invoke(cli, ["verify", str(folder), "--dsn", dsn]).exit_code == 0

@@ -106,7 +106,7 @@ def _print_config_verify(checked: Any, fmt: str) -> None:
 
 
 _VERDICT_MARK = {api.Verdict.OK: ("ok", "green"), api.Verdict.NIL_GAIN: ("nil", "yellow"),
-                 api.Verdict.FAIL: ("FAIL", "red")}
+                 api.Verdict.FAIL: ("FAIL", "red"), api.Verdict.UNCHECKED: ("skip", "yellow")}
 
 
 def _render_verification(result: api.Verification, analyze: bool) -> None:
@@ -135,7 +135,8 @@ def _render_verification(result: api.Verification, analyze: bool) -> None:
         click.echo(f"note: {p.line()}")
     for t in result.failures:
         queryid = f" (queryid {t.queryid})" if t.queryid is not None else ""     # --query has none
-        click.echo(f"FAIL {t.name}{queryid}: {t.problem}")
+        mark = "NOT CHECKED" if t.verdict == api.Verdict.UNCHECKED else "FAIL"
+        click.echo(f"{mark} {t.name}{queryid}: {t.problem}")
     for name in result.unused_indexes:
         why = f" (planned at emit: {result.planned_for[name]})" if name in result.planned_for else ""
         click.echo(f"note: planned index {name} is used by no targeted statement{why}")
