@@ -5,7 +5,7 @@ the inner files): the advice model and ``advise``, the candidate and scenario
 types that plan, baseline and health read, and the size forecasts.
 """
 
-from . import hot, sizing
+from . import hot, null_keys, sizing
 from .advisor import Options, advise, suggest, valued
 from .beyond import after_selection, check_trial
 from .bind import Role, Shape, bind
@@ -31,5 +31,5 @@ from .twins import twin_of
 __all__ = ["FK_PREFIX_ROWS", "OUTPUT", "STAR", "Advice", "AnalyzedStatement", "Candidate", "CurvePoint",
            "IndexSuggestion", "Method", "Options", "Origin", "QueryRef", "Rejected", "Role", "Scenario", "Shape",
            "SizeBasis", "SkipKind", "Skipped", "StatisticsProposal", "StepKind", "ValueSource", "advise",
-           "after_selection", "bind", "check_trial", "hash_serves", "hot", "replan_withdrawn", "serves_foreign_key",
-           "serves_index", "sizing", "suggest", "twin_of", "valued", "weighted_cost"]
+           "after_selection", "bind", "check_trial", "hash_serves", "hot", "null_keys", "replan_withdrawn",
+           "serves_foreign_key", "serves_index", "sizing", "suggest", "twin_of", "valued", "weighted_cost"]

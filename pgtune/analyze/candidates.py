@@ -28,6 +28,7 @@ from ..capture import Catalog, ForeignKey, Index, TableKey
 from ..constraints.names import ENUM_WORDS, words
 from ..ddl import IndexKey, equals
 from ..sqltext import constant_value as constant_text
+from . import null_keys
 from .bind import EQ, FUNC, JOIN, ORDER, RANGE, ColumnUse, Conjunct, Shape, Test, normalize_expression
 from .covering import MAX_INCLUDE, include_columns, plain, unique
 
@@ -271,6 +272,7 @@ def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]],
         keys = tuple(IndexKey(c) for c in fk.columns)
         cand = Candidate(fk.table_key, keys, len(keys), origin=FOREIGN_KEY, foreign_key=fk,
                          hot=not empty and not _all_null(catalog, fk), parent_deletes=deletes and not empty)
+        cand = null_keys.partial(cand, catalog, fk)     # a mostly-NULL key: WHERE key IS NOT NULL (n10)
         if not any(serves_foreign_key(i, fk, catalog) for i in catalog.indexes_on(fk.table_key)):
             out.append(cand)
     return out
@@ -389,13 +391,14 @@ def unique_pins(index: Index, cand: Candidate) -> bool:
 def serves_foreign_key(index: Index, fk: ForeignKey, catalog: Catalog) -> bool:
     """Can the server find a parent's child rows through ``index`` when the parent is deleted?
 
-    An index on all the key's columns can. So can one that leads with some of
+    An index on all the key's columns can (also one WHERE the key IS NOT NULL). So can one that leads with some of
     them when those few columns already narrow the child to a handful of rows
     (``("eventId")`` for the key ``("eventId", "eventCreatedAt")``): the check's
     generic plan probes it and filters the rest. Rows per value are reckoned
     from the most distinct leading column alone, which never overstates how
-    narrow the lead is (a hash index's one column too). No partial index serves.
+    narrow the lead is (a hash index's one column too). No other partial index serves.
     """
+    index = null_keys.as_full(index, fk)      # WHERE key IS NOT NULL: the key's equality searches prove it
     keys = tuple(IndexKey(c) for c in fk.columns)
     if serves_index(index, Candidate(fk.table_key, keys, len(keys), foreign_key=fk)) or hash_serves(index, fk):
         return True

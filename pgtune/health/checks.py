@@ -19,7 +19,7 @@ from .. import catalog_sql, ddl
 from ..analyze import FK_PREFIX_ROWS, Candidate, hash_serves, serves_foreign_key, serves_index, sizing
 from ..capture import Catalog, ForeignKey, Table, read_catalog
 from ..connect import lost
-from . import key_use, partitions
+from . import fk_partial, key_use, partitions
 from .model import CheckId, Finding, Severity
 from .partitions import attached
 
@@ -199,7 +199,7 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
                 {**_fk_evidence(fk, table, None), "idle": idle}, []))
             continue
         name = catalog.free_name(fk.schema, ddl.index_name(fk.table, keys, suffix), _namer(fk.table, keys, suffix))
-        build = ddl.create_index(fk.schema, fk.table, name, keys)
+        build, partial = fk_partial.build(catalog, fk, name, keys)   # mostly NULL: WHERE key IS NOT NULL
         if partitioned:
             def name_for(schema: str, part: str, keys: tuple[ddl.IndexKey, ...] = keys) -> str:
                 return catalog.free_name(schema, ddl.index_name(part, keys, suffix), _namer(part, keys, suffix))
@@ -207,8 +207,8 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
         out.append(Finding(
             CheckId.FOREIGN_KEY_WITHOUT_INDEX, Severity.WARNING, fk.schema, fk.table, None,
             f"foreign key {fk.name} ({', '.join(fk.columns)}) to {fk.ref_table} has no index: every delete "
-            f"on {fk.ref_table} scans {fk.table}" + (" (all its partitions)" if partitioned else ""),
-            _fk_evidence(fk, table, name), fix if partitioned else [build]))
+            f"on {fk.ref_table} scans {fk.table}" + (" (all its partitions)" if partitioned else "") +
+            fk_partial.note(partial), {**_fk_evidence(fk, table, name), **partial}, fix if partitioned else [build]))
     _fk_notes(ctx, by_part, small)
     return out
 
