@@ -23,6 +23,8 @@ from pgtune import api, plan
 from pgtune.analyze import candidates, null_keys, sizing
 from pgtune.apply import Applier
 from pgtune.capture import read_catalog
+from pgtune.prisma import advice as prisma_advice
+from pgtune.prisma import schema as prisma_schema
 
 from .test_migration import squawk_bin
 
@@ -157,3 +159,35 @@ def test_the_predicate_is_printed_from_its_tree() -> None:
     assert not null_keys.implied_by_key("(a IS NULL)", ("a",))
     assert not null_keys.implied_by_key("((a IS NOT NULL) OR (b IS NOT NULL))", ("a", "b"))
     assert not null_keys.implied_by_key("(c IS NOT NULL)", ("a",))
+
+
+PRISMA = """
+datasource db {
+  provider = "postgresql"
+}
+
+model User {
+  id    Int    @id
+  email String
+  @@map("users")
+}
+
+model Booking {
+  id            Int    @id
+  userId        Int
+  reassignById  Int?
+  cancelledById Int?
+  approvedById  Int?
+  hostId        Int?
+  title         String
+}
+"""
+
+
+def test_the_prisma_line_for_a_partial_fix_says_where(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(SCHEMA)
+    findings = api.health(conn, only=["foreign-key-without-index"]).findings
+    lines = {p.name: p.line for p in prisma_advice.for_health(prisma_schema.parse(PRISMA), findings).proposals}
+    assert lines["Booking_reassignById_idx"] == ('@@index([reassignById], map: "Booking_reassignById_idx", '
+                                                 'where: raw("\\"reassignById\\" IS NOT NULL"))'), lines
+    assert lines["Booking_userId_idx"] == '@@index([userId], map: "Booking_userId_idx")'

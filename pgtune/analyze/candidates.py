@@ -256,8 +256,7 @@ def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]],
     It matters when the workload joins on it, or when the parent sees deletes
     (pg_stat_user_tables.n_tup_del, or a DELETE of the workload: ``deleted``):
     every deleted parent row makes the server scan the child, whatever the ON
-    DELETE action. A key whose parent nobody
-    deletes from (a cascade that never fires) would only slow the writes:
+    DELETE action. A key whose parent nobody deletes from (a cascade that never fires) would only slow the writes:
     ``health`` lists it (foreign-key-without-index) for a DBA to judge.
     """
     out = []
@@ -272,9 +271,8 @@ def for_foreign_keys(catalog: Catalog, joined: set[tuple[TableKey, str]],
         keys = tuple(IndexKey(c) for c in fk.columns)
         cand = Candidate(fk.table_key, keys, len(keys), origin=FOREIGN_KEY, foreign_key=fk,
                          hot=not empty and not _all_null(catalog, fk), parent_deletes=deletes and not empty)
-        cand = null_keys.partial(cand, catalog, fk)     # a mostly-NULL key: WHERE key IS NOT NULL (n10)
         if not any(serves_foreign_key(i, fk, catalog) for i in catalog.indexes_on(fk.table_key)):
-            out.append(cand)
+            out.append(null_keys.partial(cand, catalog, fk))     # mostly NULL: WHERE key IS NOT NULL
     return out
 
 
@@ -398,9 +396,8 @@ def serves_foreign_key(index: Index, fk: ForeignKey, catalog: Catalog) -> bool:
     from the most distinct leading column alone, which never overstates how
     narrow the lead is (a hash index's one column too). No other partial index serves.
     """
-    index = null_keys.as_full(index, fk)      # WHERE key IS NOT NULL: the key's equality searches prove it
-    keys = tuple(IndexKey(c) for c in fk.columns)
-    if serves_index(index, Candidate(fk.table_key, keys, len(keys), foreign_key=fk)) or hash_serves(index, fk):
+    keys, full = tuple(IndexKey(c) for c in fk.columns), null_keys.as_full(index, fk)   # WHERE key IS NOT NULL
+    if serves_index(full, Candidate(fk.table_key, keys, len(keys), foreign_key=fk)) or hash_serves(index, fk):
         return True
     if index.predicate is not None or not index.is_valid:
         return False

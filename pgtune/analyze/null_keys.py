@@ -18,7 +18,7 @@ identifiers, never pasted), and parsed back to recognise such an index.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pglast import ast
 from pglast.enums import BoolExprType, NullTestType
@@ -28,7 +28,9 @@ from ..capture import Catalog, ForeignKey, Index
 from ..sqltext import ParseFailed
 
 if TYPE_CHECKING:
-    from .candidates import Candidate
+    from _typeshed import DataclassInstance
+
+C = TypeVar("C", bound="DataclassInstance")    # analyze.candidates' Candidate (which imports this module)
 
 # A key this NULL (pg_stats null_frac, the least NULL of its columns) gets the partial index. Why half: a
 # btree stores a NULL as one 6-byte TID in a posting list (deduplication, PostgreSQL 13+) where a set key
@@ -107,7 +109,7 @@ def as_full(index: Index, fk: ForeignKey) -> Index:
     return index
 
 
-def partial(cand: Candidate, catalog: Catalog, fk: ForeignKey) -> Candidate:
+def partial(cand: C, catalog: Catalog, fk: ForeignKey) -> C:
     """A foreign key's candidate, as the partial index WHERE its key IS NOT NULL when the key is mostly NULL.
 
     Its size is forecast from the rows it keeps (``where_fraction``, the

@@ -203,7 +203,7 @@ def for_health(schema: PrismaSchema, findings: Sequence[Finding]) -> PrismaAdvic
     for f in findings:
         if f.check == CheckId.FOREIGN_KEY_WITHOUT_INDEX and f.evidence.get("index"):
             advice.proposals.append(index_proposal(schema, f.schema, f.table or "", str(f.evidence["index"]),
-                                                   list(f.evidence.get("columns", []))))
+                                                   list(f.evidence.get("columns", [])), where=f.evidence.get("where")))
         elif f.check in (CheckId.DUPLICATE_INDEX, CheckId.OVERLAPPING_INDEX, CheckId.UNUSED_INDEX) and f.index:
             model = schema.model_for(f.schema, f.table or "")
             key = model.keys.get(f.index) if model is not None else None
