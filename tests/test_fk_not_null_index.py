@@ -22,7 +22,7 @@ from psycopg import sql
 from pgtune import api, plan
 from pgtune.analyze import candidates, null_keys, sizing
 from pgtune.apply import Applier
-from pgtune.capture import read_catalog
+from pgtune.capture import Statement, read_catalog
 from pgtune.prisma import advice as prisma_advice
 from pgtune.prisma import schema as prisma_schema
 
@@ -191,3 +191,24 @@ def test_the_prisma_line_for_a_partial_fix_says_where(conn: psycopg.Connection[A
     assert lines["Booking_reassignById_idx"] == ('@@index([reassignById], map: "Booking_reassignById_idx", '
                                                  'where: raw("\\"reassignById\\" IS NOT NULL"))'), lines
     assert lines["Booking_userId_idx"] == '@@index([userId], map: "Booking_userId_idx")'
+
+
+JOINED = ('SELECT b.id, b.title FROM users u JOIN "Booking" b ON b."reassignById" = u.id '
+          'WHERE u.email = $1')
+
+
+def test_suggest_proposes_the_partial_index_for_a_key_only_deletes_search(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(SCHEMA)
+    conn.execute("DELETE FROM users WHERE id BETWEEN 990 AND 991")     # the parent sees deletes: keys matter
+    conn.execute("SELECT pg_stat_force_next_flush()" if conn.info.server_version >= 150000 else "SELECT 1")
+    advice = api.suggest(conn, api.SuggestOptions(constraints=False),
+                         statements=[Statement(JOINED, queryid=1, calls=1000)]).indexes
+    by_column = {ix.columns[0]: ix for ix in advice.indexes}
+    for column in ("approvedById", "cancelledById"):                  # kept for the parent's deletes only
+        ix = by_column[column]
+        assert ix.where == f'"{column}" IS NOT NULL' and ix.ddl.endswith(f'WHERE "{column}" IS NOT NULL'), ix.ddl
+        assert ix.forecast_bytes is not None and ix.forecast_bytes < 100_000, ix.forecast_bytes
+    assert by_column["userId"].where is None                           # never NULL: the full index
+    # The joined key: the workload's join candidate (full) serves the key's partial one and absorbs it
+    # (candidates.merge), though the planner proves the predicate from the join clause (test above).
+    assert by_column["reassignById"].where is None
