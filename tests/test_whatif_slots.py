@@ -94,3 +94,23 @@ def test_drops_by_oid_alone_plan_no_slot_union(conn: psycopg.Connection[Any], mo
         assert texts and not any("UNION ALL" in t for t in texts)
         w.cost_many([question("a", "c0"), question("a", "c1")])     # drops one made in the same pipeline
         assert any("UNION ALL" in t for t in texts)
+
+
+def test_one_question_wanting_more_indexes_than_the_slots_is_still_asked(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """r10: a question whose indexes alone exceed MAX_SLOTS (a partitioned table HypoPG refuses takes one index
+    per leaf: 3 candidates on 400 leaves) was refused again after the sync, and suggest stopped on an assert."""
+    from pgtune.analyze import whatif
+
+    conn.execute(f"CREATE TABLE wide (id int PRIMARY KEY, {', '.join(f'{c} int' for c in COLUMNS)})")
+    conn.execute(f"INSERT INTO wide SELECT g, {', '.join(f'g % {97 + i}' for i in range(len(COLUMNS)))} "
+                 "FROM generate_series(1, 20000) g")
+    conn.execute("VACUUM ANALYZE wide")
+    catalog = read_catalog(conn)
+    st = Statement(query="SELECT id FROM wide WHERE c0 = 5 AND c1 = 7", queryid=1, calls=1)
+    a = Analysis(st, bind(st.query, catalog), AnalyzedStatement.of(st))
+    config = [Candidate(("public", "wide"), (IndexKey(c),), 1) for c in ("c0", "c1")]
+    monkeypatch.setattr(whatif, "MAX_SLOTS", 1)
+    with what_if(Costing(conn, catalog), Pricing(catalog)) as w:
+        [pipelined] = w.cost_many([(a, config)])
+        assert pipelined == w.cost(a, config)

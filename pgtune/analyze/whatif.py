@@ -290,8 +290,8 @@ class Hypothetical:
         then for the plans made while it was there, not as present.
         """
         drops, creates = self._diff(cands, tables)
-        if self.slots + sum(len(self._statements(c)) for c in creates) > MAX_SLOTS:
-            return False
+        if self.slots and self.slots + sum(len(self._statements(c)) for c in creates) > MAX_SLOTS:
+            return False    # (with nothing queued, any number: one question's indexes, one per leaf (r10))
         oids: list[int] = []
         slots: list[int] = []
         for key in drops:
