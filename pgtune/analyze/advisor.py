@@ -26,7 +26,7 @@ from .._text import Progress
 from ..capture import Statement, WorkloadFilter, sample_row
 from ..snapshot import Snapshot, snapshot
 from ..sqltext import StatementKind, forget_parses
-from . import calibration, curve, extended_stats, order_keys, partitions, pool, reasons, unhelped, written
+from . import calibration, curve, extended_stats, null_keys, order_keys, partitions, pool, reasons, unhelped, written
 from .analysis import Analysis, Evidence, analyze, bind_all, delete_target
 from .bind import JOIN
 from .candidates import (
@@ -186,7 +186,7 @@ class _Advisor:
             joined |= {(u.table, u.column) for u in a.shape.uses if u.role == JOIN}
         deleted = {key for a in analyses if a.shape.kind == StatementKind.DELETE
                    and (key := delete_target(a.statement, self.catalog)) is not None}
-        cands.extend(for_foreign_keys(self.catalog, joined, deleted))
+        cands = null_keys.narrowed(cands + for_foreign_keys(self.catalog, joined, deleted), self.catalog)
         cands = [w for c in cands if (w := self._worth_it(c)) is not None]
         merged = merge(cands)
         self.say(f"{len(merged)} candidate indexes")

@@ -18,19 +18,34 @@ identifiers, never pasted), and parsed back to recognise such an index.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pglast import ast
 from pglast.enums import BoolExprType, NullTestType
 
 from .. import sqltext
-from ..capture import Catalog, ForeignKey, Index
+from ..capture import Catalog, ForeignKey, Index, TableKey
+from ..ddl import IndexKey
 from ..sqltext import ParseFailed
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 C = TypeVar("C", bound="DataclassInstance")    # analyze.candidates' Candidate (which imports this module)
+
+
+class Probe(Protocol):
+    """What ``narrowed`` reads of a candidate (analyze.candidates' Candidate, which imports this module)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+    table: TableKey
+    keys: tuple[IndexKey, ...]
+    equality: int
+    where: str | None
+    include: tuple[str, ...]
+
+
+P = TypeVar("P", bound=Probe)
 
 # A key this NULL (pg_stats null_frac, the least NULL of its columns) gets the partial index. Why half: a
 # btree stores a NULL as one 6-byte TID in a posting list (deduplication, PostgreSQL 13+) where a set key
@@ -119,3 +134,28 @@ def partial(cand: C, catalog: Catalog, fk: ForeignKey) -> C:
     if key is None:
         return cand
     return replace(cand, where=key.where, where_label=LABEL, where_fraction=key.fraction)
+
+
+def narrowed(cands: list[P], catalog: Catalog) -> list[P]:
+    """``cands``, each one-column equality candidate on a mostly-NULL column WHERE the column IS NOT NULL.
+
+    Such a candidate serves ``col = $1``, ``col IN (…)``/``= ANY($1)`` or a
+    join clause ``col = other.id``, all strict: the planner proves the
+    predicate from each (the join's too: tests/test_fk_not_null_index), so the
+    partial index serves what the full one would. In place of the full one,
+    not beside it: a full candidate serves the partial and would absorb it
+    (candidates.merge). What-if costing still judges it against the full
+    single-column seed (workload.single_columns): HypoPG plans its
+    hypothetical partial index for ``col = $1`` but not for a join clause,
+    so a key only joined on keeps the full index (the real partial one would
+    serve the join: tests/test_fk_not_null_index).
+    """
+    out = []
+    for cand in cands:
+        key = cand.keys[0]
+        st = (catalog.column_stats.get((*cand.table, key.column)) if len(cand.keys) == 1 and cand.equality == 1
+              and cand.where is None and not cand.include and key.expression is None else None)
+        if st is not None and st.null_frac >= MOSTLY_NULL:
+            cand = replace(cand, where=predicate((key.column,)), where_label=LABEL, where_fraction=1 - st.null_frac)
+        out.append(cand)
+    return out
