@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from pgtune import api, plan
@@ -197,6 +198,7 @@ JOINED = ('SELECT b.id, b.title FROM users u JOIN "Booking" b ON b."reassignById
           'WHERE u.email = $1')
 
 
+@pytest.mark.needs_hypopg
 def test_suggest_proposes_the_partial_index_for_a_key_only_deletes_search(conn: psycopg.Connection[Any]) -> None:
     conn.execute(SCHEMA)
     conn.execute("DELETE FROM users WHERE id BETWEEN 990 AND 991")     # the parent sees deletes: keys matter
@@ -217,6 +219,7 @@ def test_suggest_proposes_the_partial_index_for_a_key_only_deletes_search(conn: 
 LOOKUP = 'SELECT id, title FROM "Booking" WHERE "reassignById" = $1'
 
 
+@pytest.mark.needs_hypopg
 def test_suggest_narrows_a_lookup_by_a_mostly_null_key(conn: psycopg.Connection[Any]) -> None:
     """u12's Booking_fromReschedule_pgtune_idx: the statement's ``= $1`` implies the key IS NOT NULL."""
     conn.execute(SCHEMA)
