@@ -7,8 +7,10 @@
 -- partitioned table, so its own reltuples is often -1), and `partitions` lists
 -- its direct partitions; a partition names its `parent`.
 -- relpages and relallvisible are the last VACUUM's (or ANALYZE's, or CREATE
--- INDEX's) view of the visibility map; dead_rows (n_dead_tup) the rows updated
--- or deleted since, each clearing its page's bit (0 for a partitioned table).
+-- INDEX's) view of the visibility map; dead_rows the rows written since, each
+-- clearing its page's bit (0 for a partitioned table): n_dead_tup counts from
+-- the last VACUUM, n_mod_since_analyze from the last ANALYZE, and both recount
+-- the map, so the smaller is the count since it was last read (r10).
 SELECT /* pgtune */ n.nspname AS schema,
        c.relname AS table,
        c.relkind::text AS kind,
@@ -19,7 +21,8 @@ SELECT /* pgtune */ n.nspname AS schema,
        CASE WHEN c.relkind = 'p' THEN leaves.deletes ELSE coalesce(st.n_tup_del, 0) END AS deletes,
        CASE WHEN c.relkind = 'p' THEN 0 ELSE c.relpages::int8 END AS relpages,
        CASE WHEN c.relkind = 'p' THEN 0 ELSE c.relallvisible::int8 END AS relallvisible,
-       CASE WHEN c.relkind = 'p' THEN 0 ELSE coalesce(st.n_dead_tup, 0) END AS dead_rows,
+       CASE WHEN c.relkind = 'p' THEN 0
+            ELSE coalesce(least(st.n_dead_tup, st.n_mod_since_analyze), 0) END AS dead_rows,
        pn.nspname AS parent_schema,
        pc.relname AS parent_table,
        array(SELECT ARRAY[kn.nspname::text, kc.relname::text]

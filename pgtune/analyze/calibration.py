@@ -196,7 +196,7 @@ class Calibration:
             return 0.0
         fetched = max(rows, 1.0) * max(loops, 1.0)
         pages = descent.heap_pages
-        distinct = min(2 * pages * fetched / (2 * pages + fetched), fetched)
+        distinct = min(2 * pages * fetched / (2 * pages + fetched), fetched, pages)   # never more than the table
         return self.random_page_cost * descent.visibility_lost * math.ceil(distinct) / max(loops, 1.0)
 
     def _children(self, node: Mapping[str, Any], runs: float, share: float, loops: float,

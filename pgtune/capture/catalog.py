@@ -50,15 +50,16 @@ class Table:
     partitions: tuple[TableKey, ...] = ()        # a partitioned table: its direct partitions
     relpages: int = 0           # pg_class: pages at the last VACUUM / ANALYZE / CREATE INDEX
     relallvisible: int = 0      # ...of which the visibility map then marked all-visible
-    dead_rows: int = 0          # pg_stat_user_tables.n_dead_tup: rows updated or deleted since the last VACUUM
+    dead_rows: int = 0          # rows written since relallvisible was counted (least of n_dead_tup and
+                                # n_mod_since_analyze: VACUUM and ANALYZE both recount the map)
 
     @property
     def visibility_lost(self) -> float:
         """The share of the table's pages pg_class counts all-visible whose bit the writes since have cleared.
 
         The planner charges an index-only scan a heap fetch only for the pages
-        ``relallvisible`` leaves out; it is VACUUM's count, kept until the next
-        one, while each update or delete since clears its page's bit. A built
+        ``relallvisible`` leaves out; it is the last VACUUM's or ANALYZE's count, kept until
+        the next, while each update or delete since clears its page's bit. A built
         index's CREATE INDEX counts the map again (so its plans see it as it is),
         a hypothetical one's plans see the old count. Dead rows taken to fall on
         pages at random: a page keeps its bit with chance exp(-dead/pages)
