@@ -63,3 +63,20 @@ def test_timestamps_the_server_writes_stay_high(conn: psycopg.Connection[Any]) -
         conn.execute("INSERT INTO observations (id, project_id, type, start_time, end_time) "
                      "VALUES (%s, %s, 'SPAN', now(), now())", (f"srv{i}", "proj_2"))
     assert _order(conn).confidence == Confidence.HIGH
+
+
+def test_writes_whose_values_are_not_provably_the_servers_are_the_applications(conn: psycopg.Connection[Any]) -> None:
+    """r10: an INSERT with no column list, or end_time set from an expression over a parameter, read as the
+    server's value, and the CHECK stayed high."""
+    conn.execute(SCHEMA)
+    steady_state(conn)
+    for i in range(20):
+        conn.execute("INSERT INTO observations VALUES (%s, 'proj_1', 'SPAN', now(), now(), 'n')", (f"nl{i}",))
+    assert _order(conn).confidence == Confidence.MEDIUM
+    conn.execute("SELECT pg_stat_statements_reset()")
+    steady_state(conn)
+    for i in range(20):
+        conn.execute("UPDATE observations SET end_time = to_timestamp(%s)::timestamp WHERE id = %s",
+                     (1_767_312_000 + i, f"o{i + 1}"))   # 2026-01-02: after its start
+    found = _order(conn)
+    assert found.confidence == Confidence.MEDIUM and "end_time" in found.evidence["medium"], found.evidence

@@ -81,43 +81,80 @@ def read_writes(conn: psycopg.Connection[Any], database: str | None = None,
     return out
 
 
-def supplied(query: str) -> tuple[tuple[str | None, str], set[str]] | None:
-    """The table an INSERT or UPDATE writes and the columns it sets to a value the application sends.
+ALL = "*"      # an INSERT with no column list: every column may be the application's value
+SERVER_CLOCK = {"now", "current_timestamp", "clock_timestamp", "statement_timestamp", "transaction_timestamp",
+                "localtimestamp", "current_date", "current_time", "localtime"}
 
-    A parameter or a constant (cast or not) is the application's value: a
-    client's clock, an ingested event's own timestamps; so is ``EXCLUDED.col``
-    in ON CONFLICT DO UPDATE. ``now()`` or another column's value is the
-    server's. A rule over two columns the application supplies refuses a write
-    as soon as the client sends them out of order (q9: Langfuse's end_time).
+
+def supplied(query: str) -> tuple[tuple[str | None, str], set[str]] | None:
+    """The table an INSERT or UPDATE writes and the columns it may set to a value the application sends.
+
+    A value is the server's only when provably so: the server's clock (``now()``,
+    ``CURRENT_TIMESTAMP``), DEFAULT, or a column of the row itself. Anything
+    else (a parameter, a constant, an expression over one, a value joined in
+    from FROM or a VALUES list, a multi-column SET) may be the client's: a
+    client's clock, an ingested event's own timestamps. A rule over two columns
+    the application supplies refuses a write as soon as the client sends them out
+    of order (q9: Langfuse's end_time). An INSERT with no column list, or of a
+    SELECT the parse cannot read, counts as every column (ALL) (r10). None: not
+    an INSERT or UPDATE pgtune can read (MERGE, a write under WITH): the caller
+    takes the workload's writes as unknown.
     """
     root = what_runs(query)
     cols: set[str] = set()
     if isinstance(root, ast.InsertStmt) and root.relation is not None:
-        names = [c.name for c in root.cols or ()]
-        select = root.selectStmt
-        rows: list[tuple[Any, ...]] = []
-        if isinstance(select, ast.SelectStmt):
-            rows = [tuple(v) for v in select.valuesLists or ()] or \
-                [tuple(t.val for t in select.targetList or () if isinstance(t, ast.ResTarget))]
-        for row in rows:
-            cols |= {n for n, v in zip(names, row, strict=False) if n and _sent(v)}
+        rows = _rows(root.selectStmt)
+        if root.selectStmt is not None and not rows:
+            cols.add(ALL)
+        for row, computed in rows:
+            # A SELECT over rows (FROM) computes what it inserts: only a bare value in it is the client's. With no
+            # column list, a value of the client's may be any column's.
+            names = [c.name for c in root.cols or ()] or [ALL] * len(row)
+            cols |= {n for n, v in zip(names, row, strict=False)
+                     if n and not _servers(v) and not (computed and not _bare(v))}
         conflict = root.onConflictClause
         if conflict is not None:
-            cols |= {t.name for t in conflict.targetList or () if t.name and _sent(t.val, excluded=True)}
+            cols |= {t.name or ALL for t in conflict.targetList or () if not _servers(t.val, excluded_ok=False)}
     elif isinstance(root, ast.UpdateStmt) and root.relation is not None:
-        cols = {t.name for t in root.targetList or () if isinstance(t, ast.ResTarget) and t.name and _sent(t.val)}
+        cols = {t.name or ALL for t in root.targetList or () if isinstance(t, ast.ResTarget) and
+                (isinstance(t.val, ast.MultiAssignRef) or root.fromClause or not _servers(t.val))}
+    elif isinstance(root, ast.DeleteStmt) and root.relation is not None:
+        pass        # sends no value
     else:
         return None
     return (root.relation.schemaname, root.relation.relname or ""), cols
 
 
-def _sent(node: Any, excluded: bool = False) -> bool:
+def _rows(select: Any) -> list[tuple[tuple[Any, ...], bool]]:
+    """An INSERT's rows of values, each with whether a FROM computes it (every arm of a UNION); [] unread."""
+    if not isinstance(select, ast.SelectStmt):
+        return []
+    if select.op != 0:
+        return _rows(select.larg) + _rows(select.rarg)
+    if select.valuesLists:
+        return [(tuple(v), False) for v in select.valuesLists]
+    return [(tuple(t.val for t in select.targetList or () if isinstance(t, ast.ResTarget)), bool(select.fromClause))]
+
+
+def _bare(node: Any) -> bool:
     while isinstance(node, ast.TypeCast):
         node = node.arg
-    if isinstance(node, (ast.ParamRef, ast.A_Const)):
+    return isinstance(node, (ast.ParamRef, ast.A_Const))
+
+
+def _servers(node: Any, excluded_ok: bool = True) -> bool:
+    """Is ``node`` provably the server's value: its clock, DEFAULT, or a column of the row written?"""
+    while isinstance(node, ast.TypeCast):
+        node = node.arg
+    if isinstance(node, (ast.SetToDefault, ast.SQLValueFunction)):
         return True
-    fields = node.fields if isinstance(node, ast.ColumnRef) else None
-    return excluded and fields is not None and len(fields) == 2 and getattr(fields[0], "sval", None) == "excluded"
+    if isinstance(node, ast.FuncCall) and not node.args and node.funcname:
+        return str(getattr(node.funcname[-1], "sval", "")).lower() in SERVER_CLOCK
+    if isinstance(node, ast.ColumnRef):
+        fields = node.fields or ()
+        # EXCLUDED.col in ON CONFLICT DO UPDATE is the row the INSERT sent: the application's.
+        return not (len(fields) == 2 and getattr(fields[0], "sval", None) == "excluded")
+    return False
 
 
 def read_supplied(conn: psycopg.Connection[Any]) -> dict[str, set[str]] | None:
@@ -141,7 +178,8 @@ def read_supplied(conn: psycopg.Connection[Any]) -> dict[str, set[str]] | None:
         try:
             found = supplied(r["query"])
         except ValueError:
-            continue
-        if found is not None:
-            out.setdefault(found[0][1], set()).update(found[1])
+            return None     # a write pgtune cannot read: what the application sends is unknown (r10)
+        if found is None:
+            return None
+        out.setdefault(found[0][1], set()).update(found[1])
     return out

@@ -78,7 +78,8 @@ def weigh(cand: Candidate, sent: dict[str, set[str]] | None) -> Candidate:
     if sent is None:
         why = ("the workload's writes could not be read (pg_stat_statements): whether the application sends them "
                "is unknown")
-    elif own := sorted(set(cand.columns) & sent.get(cand.table, set())):
+    elif own := sorted(set(cand.columns) & sent.get(cand.table, set()) or
+                       (set(cand.columns) if "*" in sent.get(cand.table, set()) else set())):
         why = (f"the application's INSERT/UPDATE statements send {', '.join(own)} as values: a client that sends "
                "them out of order (its clock, an ingested event) would be refused")
     else:
