@@ -200,3 +200,22 @@ def test_verify_as_a_role_that_may_not_take_the_tenant_role_says_not_checked(db:
     assert "NOT CHECKED" in table.stdout and "permission denied" not in table.stdout
     conn.execute(sql.SQL("GRANT app_tenant TO {}").format(sql.Identifier(me)))
     assert CliRunner().invoke(cli, ["verify", str(folder), "--dsn", dsn]).exit_code == 0
+
+
+def test_verify_asks_the_set_option_where_the_server_has_one(conn: psycopg.Connection[Any]) -> None:
+    """r10: from PostgreSQL 16 a member granted WITH SET FALSE may not SET ROLE: such a target is not checked."""
+    from psycopg import sql
+
+    from pgtune.verify_roles import RoleCheck
+
+    me, other = f"vr_me_{conn.info.dbname}", f"vr_app_{conn.info.dbname}"
+    conn.execute(sql.SQL("CREATE ROLE {} LOGIN; CREATE ROLE {}").format(sql.Identifier(me), sql.Identifier(other)))
+    grant = "GRANT {} TO {}" + (" WITH SET FALSE" if conn.info.server_version >= 160000 else "")
+    conn.execute(sql.SQL(grant).format(sql.Identifier(other), sql.Identifier(me)))
+    conn.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(me)))
+    try:
+        why = RoleCheck(conn).why_not(other)
+        assert bool(why) == (conn.info.server_version >= 160000), why
+        assert RoleCheck(conn).why_not("no_such_role_anywhere").endswith("which no longer exists")
+    finally:
+        conn.execute("RESET SESSION AUTHORIZATION")
