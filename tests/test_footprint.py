@@ -156,14 +156,7 @@ def test_a_key_sample_works_out_only_what_the_forecast_reads(conn: psycopg.Conne
     cands = [Candidate(table, (IndexKey("order_id"), IndexKey("status")), 1),   # in order: its leading keys
              Candidate(table, (IndexKey("status"), IndexKey("line")), 1),       # integers, spread: neither
              Candidate(table, (IndexKey("status"), IndexKey("note")), 1)]       # text: its tuple bytes
-    sent: list[str] = []
-    real = sizing._sample_or_cancel
-
-    def seen(c: psycopg.Connection[Any], query: Any, *a: Any, **k: Any) -> Any:
-        sent.append(query.as_string(c))
-        return real(c, query, *a, **k)
-
-    monkeypatch.setattr(sizing, "_sample_or_cancel", seen)
+    sent = _samples_sent(monkeypatch)
     footprint = Footprint(conn, catalog, 0.0)
     footprint.prefetch(cands)
     got = [footprint.forecast(c) for c in cands]
@@ -193,14 +186,7 @@ def test_keys_led_by_a_near_unique_column_are_not_counted(conn: psycopg.Connecti
     cands = [Candidate(table, (IndexKey("id"), IndexKey("note")), 1),
              Candidate(table, (IndexKey("kind"), IndexKey("id")), 1),
              Candidate(table, (IndexKey("kind"), IndexKey("note")), 1)]
-    sent: list[str] = []
-    real = sizing._sample_or_cancel
-
-    def seen(c: psycopg.Connection[Any], query: Any, *a: Any, **k: Any) -> Any:
-        sent.append(query.as_string(c))
-        return real(c, query, *a, **k)
-
-    monkeypatch.setattr(sizing, "_sample_or_cancel", seen)
+    sent = _samples_sent(monkeypatch)
     footprint = Footprint(conn, catalog, 0.0)
     footprint.prefetch(cands)
     got = [footprint.forecast(c) for c in cands]
@@ -214,3 +200,16 @@ def test_keys_led_by_a_near_unique_column_are_not_counted(conn: psycopg.Connecti
         expected.append(sizing.forecast(catalog, table, cand.keys, distinct=full.distinct,
                                         tuple_bytes=full.tuple_bytes))
     assert got == expected
+
+
+def _samples_sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The key-sample statements sent from now on, as text (each still runs)."""
+    sent: list[str] = []
+    real = sizing._sample_or_cancel
+
+    def seen(c: psycopg.Connection[Any], query: Any, *a: Any, **k: Any) -> Any:
+        sent.append(query.as_string(c))
+        return real(c, query, *a, **k)
+
+    monkeypatch.setattr(sizing, "_sample_or_cancel", seen)
+    return sent

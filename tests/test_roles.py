@@ -20,6 +20,7 @@ from pgtune import api
 from pgtune.analyze import Advice, AnalyzedStatement, SkipKind
 from pgtune.cli import cli
 from pgtune.explain import PlanContext, explain
+from pgtune.plan import Migration
 
 from . import production
 from .production import ACCOUNT_BY_EMAIL, INVOICE_LINES, TENANT_DOCS, Part, Role
@@ -54,19 +55,26 @@ def test_names_resolve_through_the_search_path_of_the_role_that_ran_the_statemen
     assert any((i.schema, i.table, i.columns) == ("Billing", "InvoiceLines", ["invoiceId"]) for i in advice.indexes)
 
 
-@pytest.mark.needs_hypopg
-def test_the_migration_is_verified_as_the_role_runs_the_statement(db: str, conn: psycopg.Connection[Any],
-                                                                  tmp_path: Path) -> None:
+def _emitted(db: str, conn: psycopg.Connection[Any], tmp_path: Path,
+             part: Part) -> tuple[production.Production, Path, Migration]:
+    """The production fixture with ``part`` of its workload, and suggest's migration of it."""
     prod = production.build(db)
     # Foreign keys of the partitioned tables would add their indexes to the migration, and building one on a
     # partitioned table is the partition recipe's business (tests of the partitioned tables cover it).
     conn.execute('ALTER TABLE app.events DROP CONSTRAINT "events_userId_fkey"')
     conn.execute('ALTER TABLE app.notifications DROP CONSTRAINT "notifications_userId_fkey"')
-    production.workload(prod, [Part.ACCOUNTS])
+    production.workload(prod, [part])
     folder = tmp_path / "m"
     result = api.suggest(conn, api.SuggestOptions(constraints=False), emit=api.EmitOptions(directory=folder))
     assert result.migration is not None
-    [target] = [t for t in result.migration.targets if "accounts" in t.query]
+    return prod, folder, result.migration
+
+
+@pytest.mark.needs_hypopg
+def test_the_migration_is_verified_as_the_role_runs_the_statement(db: str, conn: psycopg.Connection[Any],
+                                                                  tmp_path: Path) -> None:
+    prod, folder, migration = _emitted(db, conn, tmp_path, Part.ACCOUNTS)
+    [target] = [t for t in migration.targets if "accounts" in t.query]
     assert target.search_path == ["app", "Billing", "public"] and target.role is None
     report = api.apply(conn, folder)      # raises ApplyFailed on a failure
     assert report.changed, report
@@ -172,14 +180,8 @@ def test_verify_as_a_role_that_may_not_take_the_tenant_role_says_not_checked(db:
     from psycopg import sql
     from psycopg.conninfo import make_conninfo
 
-    prod = production.build(db)
-    conn.execute('ALTER TABLE app.events DROP CONSTRAINT "events_userId_fkey"')
-    conn.execute('ALTER TABLE app.notifications DROP CONSTRAINT "notifications_userId_fkey"')
-    production.workload(prod, [Part.DOCS])
-    folder = tmp_path / "m"
-    result = api.suggest(conn, api.SuggestOptions(constraints=False), emit=api.EmitOptions(directory=folder))
-    assert result.migration is not None
-    tenant_targets = [t for t in result.migration.targets if t.role == Role.TENANT.value]
+    _, folder, migration = _emitted(db, conn, tmp_path, Part.DOCS)
+    tenant_targets = [t for t in migration.targets if t.role == Role.TENANT.value]
     assert tenant_targets
     api.apply(conn, folder)
     me = f"deployer_{conn.info.dbname}"        # roles are the cluster's: one per test database
