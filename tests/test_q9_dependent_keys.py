@@ -78,3 +78,17 @@ def test_another_proposal_with_the_rest_withdraws_it(conn: psycopg.Connection[An
     (hint,) = advice.hints
     assert hint.startswith(f"{chosen.name} withdrawn: \"projectId\" is determined by"), hint
     assert hint.endswith(f"and {wider.name} leads with the rest"), hint
+
+
+def test_a_skewed_key_that_finds_the_rare_rows_stays(conn: psycopg.Connection[Any]) -> None:
+    """r10: a status 99% one value adds few combinations, so the sample read it as determined by the others,
+    though a statement after the rare status needs it as a key (a queue's PENDING among COMPLETED)."""
+    conn.execute(SCHEMA)
+    conn.execute("""UPDATE "TaskRun" SET status = CASE WHEN substr(id, 3)::int % 1000 = 1 THEN 'PENDING'
+                    ELSE 'COMPLETED_SUCCESSFULLY' END""")     # 0.1% pending, all of task-1: few more combinations
+    conn.execute('ANALYZE "TaskRun"')
+    chosen = _proposal("runtimeEnvironmentId", "status", "taskIdentifier")
+    lookup = AnalyzedStatement(1, LOOKUP, 500, 3.0, cost_before=9000.0, cost_after=12.0, indexes=[chosen.name])
+    advice = Advice(Method.HYPOPG, indexes=[chosen], statements=[lookup])
+    review(conn, read_catalog(conn), advice)
+    assert [s.columns for s in advice.indexes] == [["runtimeEnvironmentId", "status", "taskIdentifier"]]

@@ -42,6 +42,7 @@ SAMPLE_ROWS = 30_000        # rows the sample reads, about (whole pages: TABLESA
 NEAR = 1.05                 # distinct combinations with the column / without it: at most this, determined
 GROUP = 5                   # the others' combinations must repeat (rows per combination, on average) to say
 TIMEOUT_MS = 5_000          # the sample's statement_timeout: a slow sample decides nothing
+SKEWED = 0.9                # a key column whose most common value holds this share of rows is never taken out
 MIN_ROWS = 10_000           # a proposal's own keys are sampled on tables of at least this many rows
 
 
@@ -53,7 +54,7 @@ def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> N
             continue
         for existing in catalog.indexes_on((s.schema, s.table)):
             extra = _extra_column(s, existing)
-            if extra is None:
+            if extra is None or _skewed(catalog, s, extra):
                 continue
             others = [c for c in s.columns if c != extra]
             if _determined(conn, catalog, s, others, extra):
@@ -135,9 +136,17 @@ def _dead_key(conn: psycopg.Connection[Any], catalog: Catalog, s: IndexSuggestio
         return None
     rows, every = row[0], row[1]
     for column, rest in zip(s.columns, row[2:], strict=False):
-        if rest and rest >= 2 and rest * GROUP <= rows and every <= NEAR * rest:
+        if rest and rest >= 2 and rest * GROUP <= rows and every <= NEAR * rest and not _skewed(catalog, s, column):
             return column
     return None
+
+
+def _skewed(catalog: Catalog, s: IndexSuggestion, column: str) -> bool:
+    """Does one value hold SKEWED of ``column``'s rows (pg_stats)? Then few combinations carry its other values,
+    and the sample reads it as determined, while a statement after a rare value (a queue's 'pending' among
+    'done') needs it as a key (r10)."""
+    st = catalog.column_stats.get((s.schema, s.table, column))
+    return st is not None and bool(st.most_common_freqs) and st.most_common_freqs[0] >= SKEWED
 
 
 def _sample(conn: psycopg.Connection[Any], catalog: Catalog, s: IndexSuggestion,
