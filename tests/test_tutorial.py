@@ -86,7 +86,7 @@ EXPECT: dict[str, Expect] = {
     "pgtune suggest --max-index-mb 10": Expect(0, (CREATE,)),
     """psql "$DATABASE_URL" -c 'UPDATE videos SET "likesCount" = -1 WHERE id = 1'""": Expect(0, ("UPDATE 1",)),
     "pgtune suggest | grep -E 'likesCount|data quality'":
-        Expect(0, (r'data quality: public\.videos has 1 rows breaking "likesCount" >= 0 \(e\.g\. -1\)',)),
+        Expect(0, (r'data quality: public\.videos has 1 row breaking "likesCount" >= 0 \(e\.g\. -1\)',)),
     """psql "$DATABASE_URL" -c 'UPDATE videos SET "likesCount" = 0 WHERE id = 1'""": Expect(0, ("UPDATE 1",)),
     "pgtune suggest --emit migrations/tuning": Expect(
         0, ("CHECK constraints are not in the migration: review them, then emit with --constraints",),

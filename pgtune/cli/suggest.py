@@ -204,7 +204,8 @@ def _print_constraints(checks: ConstraintAdvice, left_out: bool = False) -> None
         click.echo(f"note: {note}")
     for f in checks.findings:
         more = "+" if f.bounded else ""
-        click.echo(f"data quality: {f.schema}.{f.table} has {f.violations}{more} rows breaking {f.check} "
+        rows = "row" if f.violations == 1 and not more else "rows"
+        click.echo(f"data quality: {f.schema}.{f.table} has {f.violations}{more} {rows} breaking {f.check} "
                    f"(e.g. {'; '.join(f.examples)})")
     for sk in checks.unproven:
         click.echo(f"not proven: {sk.kind} on {sk.table}.{', '.join(sk.columns)}: {sk.reason}")
