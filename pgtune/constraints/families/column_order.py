@@ -1,7 +1,8 @@
 """column-order: ``CHECK ("endDate" >= "startDate")``, ``CHECK ("storageUsed" <= "storageQuota")``.
 
 Pairs are found by name within one table and one type category: start/end
-(start|begin … end|finish|stop with the same stem) and used/limit (used|usage
+(start|begin … end|finish|stop with the same stem; never a time of day, which
+wraps at midnight) and used/limit (used|usage
 … quota|limit|capacity|max with the same stem). A pair whose DEFAULTs together
 would break the rule, or that pgtune cannot evaluate, is left alone. A
 used/limit pair is a low-confidence hint, never written to a migration: a
@@ -34,6 +35,19 @@ PAIRS = (
 )
 
 
+TIME_WORDS = re.compile(r"time|hour|minute|clock", re.I)
+
+
+def _time_of_day(c: Column) -> bool:
+    """A time of day, which wraps at midnight: a 22:00-02:00 window ends before it starts and is the application's
+    to write (u12, Cal.com's Availability "startTime"/"endTime" of type time, and minutes-of-day integers). The
+    time types, or a number named for a time; a date or timestamp is a point in time and does not wrap."""
+    kind = c.type.lower()
+    if c.category == "D":
+        return kind.startswith("time") and not kind.startswith("timestamp")
+    return bool(TIME_WORDS.search(c.name))
+
+
 def _stem(m: re.Match[str]) -> str:
     groups = m.groups()
     return (groups[0] + groups[-1]).lower()
@@ -48,7 +62,7 @@ def candidates(columns: list[Column]) -> list[Candidate]:
         for first_re, second_re, op in PAIRS:
             for a in cols:
                 ma = first_re.match(a.name)
-                if not ma or a.category not in ("N", "D"):
+                if not ma or a.category not in ("N", "D") or (op == RuleOp.GE and _time_of_day(a)):
                     continue
                 for b in cols:
                     mb = second_re.match(b.name)
