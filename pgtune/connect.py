@@ -329,6 +329,13 @@ def lost(conn: psycopg.Connection[Any]) -> bool:
     return conn.broken or conn.closed
 
 
+def session_stops(conn: psycopg.Connection[Any], exc: psycopg.Error) -> bool:
+    """Does ``exc`` stop the command rather than the one statement or candidate that met it? The connection lost,
+    or another session's lock (u13): the session's state, not the candidate's. no_lock_queue then names the lock's
+    holder, rather than each candidate being listed as "not costed" after waiting the timeout again."""
+    return lost(conn) or isinstance(exc, pgerrors.LockNotAvailable)
+
+
 def force_session_settings(conn: psycopg.Connection[Any]) -> None:
     """Settings every pgtune session needs, whatever the role or database defaults say.
 

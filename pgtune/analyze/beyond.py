@@ -24,7 +24,7 @@ from psycopg import sql
 from .. import catalog_sql, ddl
 from .._text import error_text
 from ..capture import Catalog, TableKey
-from ..connect import lost
+from ..connect import session_stops
 from ..ddl import IndexKey, IndexMethod
 from ..errors import InputError
 from ..explain import explain
@@ -228,7 +228,7 @@ def _what_if(conn: psycopg.Connection[Any], stmt: str, served: list[Planned]) ->
             conn.execute(sql.SQL("SELECT /* pgtune */ {}(%s)").format(
                 catalog_sql.function(schema, "hypopg_drop_index")), (row[0],))
     except psycopg.Error as exc:
-        if lost(conn):
+        if session_stops(conn, exc):
             raise
         return error_text(exc)
     return ([b[0] if b else None for b in before], [a[0] if a else None for a in after],
@@ -238,8 +238,8 @@ def _what_if(conn: psycopg.Connection[Any], stmt: str, served: list[Planned]) ->
 def _plan(conn: psycopg.Connection[Any], st: Planned) -> tuple[float, frozenset[str]] | None:
     try:
         plan = explain(conn, st.query, values=st.values, context=st.context)     # its own rolled-back transaction
-    except psycopg.Error:
-        if lost(conn):
+    except psycopg.Error as exc:
+        if session_stops(conn, exc):
             raise
         return None
     return plan.cost, plan.indexes
