@@ -168,3 +168,29 @@ def exclusive_lock(db: str, table: str, hold_s: float = 60.0) -> Iterator[int]:
     finally:
         release.set()
         thread.join()
+
+
+@contextlib.contextmanager
+def login_roles(conn: psycopg.Connection[Any], *kinds: str) -> Iterator[list[str]]:
+    """LOGIN roles named ``<kind>_<database>`` (roles are cluster-wide: the database's name keeps tests apart),
+    dropped with all they own when the block ends."""
+    names = [f"{kind}_{conn.info.dbname}" for kind in kinds]
+    for role in names:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    try:
+        yield names
+    finally:
+        for role in names:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def exact_statistics(conn: psycopg.Connection[Any], tables: tuple[str, ...], target: int) -> None:
+    """VACUUM ANALYZE reading every row (300 x target >= the rows), so each run plans on the same statistics,
+    then the benchmark protocol's planner settings: no parallel workers, SSD page pricing."""
+    conn.execute(sql.SQL("SET default_statistics_target = {}").format(sql.Literal(target)))
+    for table in tables:
+        conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
+    conn.execute("RESET default_statistics_target")
+    conn.execute("SET max_parallel_workers_per_gather = 0")
+    conn.execute("SET random_page_cost = 1.1")

@@ -23,6 +23,8 @@ from pgtune.capture import Statement, read_catalog
 from pgtune.ddl import IndexKey
 from pgtune.explain import explain
 
+from .helpers import exact_statistics
+
 pytestmark = pytest.mark.needs_hypopg
 
 QUERIES = {
@@ -47,14 +49,9 @@ def _load(conn: psycopg.Connection[Any]) -> None:
     conn.execute("CREATE TABLE kid AS SELECT g AS id, g % 2000 + 1 AS pid FROM generate_series(1, 100000) g")
     # ANALYZE reads every row (300 x target >= 400,000): the same statistics each run. A sample's
     # n_distinct and correlation moved the nested-loop test's costs by ~2% between runs (CI on af93b47).
-    conn.execute("SET default_statistics_target = 2000")
-    for table in ("parent", "child", "kid"):
-        conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
-    conn.execute("RESET default_statistics_target")
-    conn.execute("SET max_parallel_workers_per_gather = 0")
     # SSD pricing, as the TPC-H benchmark's protocol: at 4.0 the page-fetch estimate (Mackert-Lohman over
     # HypoPG's size, not the built one) differs by a further ~1% of a probe, which calibration leaves alone.
-    conn.execute("SET random_page_cost = 1.1")
+    exact_statistics(conn, ("parent", "child", "kid"), 2000)
 
 
 def test_the_corrected_what_if_cost_is_the_built_index_cost(conn: psycopg.Connection[Any]) -> None:

@@ -42,14 +42,21 @@ def _proposal(*columns: str) -> IndexSuggestion:
                            f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ...', "", "", "planned")
 
 
-def test_a_key_the_others_determine_is_left_out(conn: psycopg.Connection[Any]) -> None:
+def _reviewed(conn: psycopg.Connection[Any], *proposals: IndexSuggestion) -> tuple[Advice, AnalyzedStatement]:
+    """The schema loaded, the lookup served by the first proposal, and dependent_keys' review of them all."""
     conn.execute(SCHEMA)
+    lookup = AnalyzedStatement(1, LOOKUP, 500, 3.0, cost_before=9000.0, cost_after=12.0,
+                               indexes=[proposals[0].name])
+    advice = Advice(Method.HYPOPG, indexes=list(proposals), statements=[lookup])
+    review(conn, read_catalog(conn), advice)
+    return advice, lookup
+
+
+def test_a_key_the_others_determine_is_left_out(conn: psycopg.Connection[Any]) -> None:
     chosen = _proposal("projectId", "taskIdentifier", "runtimeEnvironmentId", "status")
     independent = _proposal("region", "taskIdentifier", "runtimeEnvironmentId", "status")
-    lookup = AnalyzedStatement(1, LOOKUP, 500, 3.0, cost_before=9000.0, cost_after=12.0, indexes=[chosen.name])
-    advice = Advice(Method.HYPOPG, indexes=[chosen, independent], statements=[lookup])
     old = chosen.name
-    review(conn, read_catalog(conn), advice)
+    advice, lookup = _reviewed(conn, chosen, independent)
     assert [s.columns for s in advice.indexes] == [["taskIdentifier", "runtimeEnvironmentId", "status"],
                                                    ["region", "taskIdentifier", "runtimeEnvironmentId", "status"]]
     narrowed = advice.indexes[0]
@@ -67,12 +74,9 @@ def test_a_key_the_others_determine_is_left_out(conn: psycopg.Connection[Any]) -
 
 
 def test_another_proposal_with_the_rest_withdraws_it(conn: psycopg.Connection[Any]) -> None:
-    conn.execute(SCHEMA)
     chosen = _proposal("projectId", "taskIdentifier", "runtimeEnvironmentId", "status")
     wider = _proposal("taskIdentifier", "runtimeEnvironmentId", "status", "region")
-    lookup = AnalyzedStatement(1, LOOKUP, 500, 3.0, cost_before=9000.0, cost_after=12.0, indexes=[chosen.name])
-    advice = Advice(Method.HYPOPG, indexes=[chosen, wider], statements=[lookup])
-    review(conn, read_catalog(conn), advice)
+    advice, lookup = _reviewed(conn, chosen, wider)
     assert advice.indexes == [wider] and lookup.cost_after == lookup.cost_before, advice.hints
     assert len(advice.hints) == 1, advice.hints
     (hint,) = advice.hints

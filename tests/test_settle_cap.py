@@ -15,12 +15,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from pgtune import api
 from pgtune.analyze import Options
 from pgtune.capture import Statement
 from pgtune.explain import explain
+
+from .helpers import exact_statistics
 
 pytestmark = pytest.mark.needs_hypopg
 
@@ -32,12 +33,7 @@ def _load(conn: psycopg.Connection[Any]) -> None:
     conn.execute("CREATE TABLE parent AS SELECT g AS id, md5(g::text) AS name FROM generate_series(1, 400000) g")
     conn.execute("CREATE TABLE child AS SELECT g AS id, ((g::bigint * 7919) % 400000 + 1)::int AS parent_id, "
                  "g % 1000 AS kind FROM generate_series(1, 1000000) g")
-    conn.execute("SET default_statistics_target = 4000")   # every row read: the same statistics each run
-    for table in ("parent", "child"):
-        conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
-    conn.execute("RESET default_statistics_target")
-    conn.execute("SET max_parallel_workers_per_gather = 0")
-    conn.execute("SET random_page_cost = 1.1")
+    exact_statistics(conn, ("parent", "child"), 4000)
 
 
 def test_a_statement_s_final_cost_is_no_more_than_with_the_set_less_one_index(conn: psycopg.Connection[Any]) -> None:

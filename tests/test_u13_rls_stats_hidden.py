@@ -16,14 +16,12 @@ from psycopg.conninfo import make_conninfo
 
 from pgtune.cli import cli
 
+from .helpers import login_roles
+
 
 @pytest.mark.needs_hypopg
 def test_statistics_hidden_by_row_security_are_named(db: str, conn: psycopg.Connection[Any]) -> None:
-    name = conn.info.dbname
-    app, adv = f"app_{name}", f"adv_{name}"
-    for role in (app, adv):
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-    try:
+    with login_roles(conn, "app", "adv") as (app, adv):
         conn.execute("CREATE SCHEMA tenant")
         conn.execute("CREATE TABLE tenant.docs (id int PRIMARY KEY, team text NOT NULL, kind int NOT NULL, "
                      "title text)")
@@ -61,7 +59,3 @@ def test_statistics_hidden_by_row_security_are_named(db: str, conn: psycopg.Conn
         assert result.exit_code == 0, result.output
         assert "pg_stats hides" not in result.output
         assert "docs_kind" in result.output
-    finally:
-        for role in (app, adv):
-            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

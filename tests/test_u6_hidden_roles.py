@@ -14,14 +14,12 @@ from psycopg.conninfo import make_conninfo
 
 from pgtune.cli import cli
 
+from .helpers import login_roles
+
 
 def test_hidden_statements_of_another_role_offer_the_roles_own_workload(
         db: str, conn: psycopg.Connection[Any]) -> None:
-    name = conn.info.dbname
-    app, owner = f"app_{name}", f"owner_{name}"
-    for role in (app, owner):
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-    try:
+    with login_roles(conn, "app", "owner") as (app, owner):
         conn.execute("CREATE TABLE items (id int PRIMARY KEY, team int NOT NULL, title text NOT NULL)")
         conn.execute("INSERT INTO items SELECT g, g % 300, md5(g::text) FROM generate_series(1, 30000) g")
         conn.execute("ANALYZE items")
@@ -42,7 +40,3 @@ def test_hidden_statements_of_another_role_offer_the_roles_own_workload(
         result = CliRunner().invoke(cli, ["suggest", "--dsn", as_app, "--no-constraints", "--workload-role", app])
         assert result.exit_code == 0, result.output
         assert "items_team_idx" in result.stdout
-    finally:
-        for role in (app, owner):
-            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
