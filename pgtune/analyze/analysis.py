@@ -103,15 +103,16 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
     """The record of a bound statement: its dominant constants taken in, its session and value scenarios."""
     shape = with_constants(shape, known.constants.get(st.queryid or 0), known.unseen.get(st.queryid or 0))
     a = Analysis(st, shape, AnalyzedStatement.of(st))
-    found = sessions.session_for(known.roles.view(st.userid), shape, known.catalog, known.roles.session_role,
-                                 known.sample)
-    row = a.row
-    row.role, row.search_path, row.planned_as = found.role, list(found.search_path), found.planned_as
-    row.settings, row.notes = dict(found.settings), list(found.notes)
     valuing = valued(shape, known.catalog, _nparams(st.query), known.constants.get(st.queryid or 0),
                      sample=known.sample, shares=known.shares.get(st.queryid or 0),
                      rows_per_call=st.rows / st.calls if st.calls and st.rows else None,
                      written=written.values(shape.written), sent=written.values(shape.sent))
+    found = sessions.session_for(known.roles.view(st.userid), shape, known.catalog, known.roles.session_role,
+                                 known.sample, own=sessions.own_values(
+                                     shape, valuing.scenarios[0].values if valuing.scenarios else {}))
+    row = a.row
+    row.role, row.search_path, row.planned_as = found.role, list(found.search_path), found.planned_as
+    row.settings, row.notes = dict(found.settings), list(found.notes)
     row.params, row.generic_params = valuing.params, valuing.generic_params
     if valuing.scenarios:
         main = valuing.scenarios[0]

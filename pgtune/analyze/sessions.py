@@ -31,8 +31,23 @@ class Session:
     notes: tuple[str, ...] = ()
 
 
-def session_for(view: RoleView, shape: Shape, catalog: Catalog, session_role: str, sample: Sampler) -> Session:
-    """How ``shape``'s statement is planned: as its role saw the database, or why not quite."""
+def own_values(shape: Shape, values: dict[str, str | None]) -> dict[tuple[TableKey, str], str]:
+    """The value ``values`` (the statement's main scenario) gives each column the statement compares by ``= $n``."""
+    out: dict[tuple[TableKey, str], str] = {}
+    for n, use in shape.params.items():
+        value = values.get(f"${n}")
+        if use.table is not None and use.op == "=" and not use.array and value is not None:
+            out.setdefault((use.table, use.column), value)
+    return out
+
+
+def session_for(view: RoleView, shape: Shape, catalog: Catalog, session_role: str, sample: Sampler,
+                own: dict[tuple[TableKey, str], str] | None = None) -> Session:
+    """How ``shape``'s statement is planned: as its role saw the database, or why not quite.
+
+    A policy's setting compared with a column the statement also compares with ``= $n`` takes the statement's own
+    value (``own``; u13): chosen apart, the policy and the WHERE asked for two tenants, and the plan found no row.
+    """
     role = view.role
     if role is None:
         return Session(None, view.search_path)
@@ -48,7 +63,8 @@ def session_for(view: RoleView, shape: Shape, catalog: Catalog, session_role: st
         return Session(role.name, view.search_path, notes=tuple(notes))
     settings: list[tuple[str, str]] = []
     for name, use in sorted(shape.settings.items()):
-        value = value_for(use, catalog)
+        value = (own or {}).get((use.table, use.column)) if use.table is not None and use.op == "=" else None
+        value = value if value is not None else value_for(use, catalog)
         if value is None and use.table is not None:
             row = sample(use.table, [use.column])
             value = row[use.column] if row else None
