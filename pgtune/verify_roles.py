@@ -34,7 +34,7 @@ class RoleCheck:
         can = self.known[role]
         if can:
             return ""
-        me = str(self.conn.execute("SELECT /* pgtune */ session_user").fetchone()[0])    # type: ignore[index]
+        me = self.conn.info.user      # the login: the role a GRANT must name for SET ROLE to be allowed
         if can is None:
             return (f"not checked: emit planned it as role {role} (its row security), which no longer exists")
         return (f"not checked: emit planned it as role {role} (its row security) and {me} may not SET ROLE "
