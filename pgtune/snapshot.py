@@ -29,6 +29,7 @@ from .capture import (
     read_adhoc,
     read_catalog,
     read_temporary_names,
+    read_unseen_writers,
     read_workload,
     read_writes,
     write_window_scale,
@@ -180,7 +181,7 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
     left_out = read_adhoc(conn, workload or WorkloadFilter()) if from_server else []
     left_out += found_schemas(roles, catalog, statements)
     if writes is not None:
-        left_out += charge_window_writes(catalog, roles, writes, scale)
+        left_out += charge_window_writes(catalog, roles, writes, scale, read_unseen_writers(conn))
     elif unread is not None:
         left_out.append(f"index upkeep is estimated from the tables' counters (pg_stat_user_tables), which may hold "
                         f"writes from before pg_stat_statements' window (a load, a restore): the workload's own "
@@ -236,7 +237,8 @@ def found_schemas(roles: Roles, catalog: Catalog, statements: list[Statement]) -
     return told
 
 
-def charge_window_writes(catalog: Catalog, roles: Roles, writes: list[WriteStatement], scale: float) -> list[str]:
+def charge_window_writes(catalog: Catalog, roles: Roles, writes: list[WriteStatement], scale: float,
+                         unseen: set[TableKey] | None = None) -> list[str]:
     """Cap each table's writes at what the workload's own statements wrote in pg_stat_statements' window.
 
     ``Table.writes x write_scale`` is what an index is charged; the counters
@@ -249,7 +251,10 @@ def charge_window_writes(catalog: Catalog, roles: Roles, writes: list[WriteState
     share of a load grew with every minute the window aged, until the upkeep
     outgrew the saving and the same workload lost its index (u13: a 5M-row
     load before the window, the partitioned table's index charged 866,000,
-    then 1,116,656, then withdrawn). Partitions keep their counters.
+    then 1,116,656, then withdrawn). Partitions keep their counters, and so
+    does a table a user function names (``unseen``, capture.read_unseen_writers:
+    a trigger's INSERT is no statement pg_stat_statements lists; r11, an audit
+    table charged 0 rows and its index shown as free).
     Returns one line per table whose charge fell by more than WINDOW_GAP rows.
     """
     if scale <= 0:
@@ -264,11 +269,17 @@ def charge_window_writes(catalog: Catalog, roles: Roles, writes: list[WriteState
         while up is not None and up not in seen:
             rows[up], seen = rows.get(up, 0) + n, seen | {up}
             up = catalog.tables[up].parent if up in catalog.tables else None
+    named = set(unseen or ())       # a partition named: a trigger may write the leaf or the partitioned table
+    for key in list(named):
+        up = catalog.tables[key].parent if key in catalog.tables else None
+        while up is not None and up not in named:
+            named.add(up)
+            up = catalog.tables[up].parent if up in catalog.tables else None
     told: list[tuple[float, str]] = []
     for key, table in list(catalog.tables.items()):
         counted = table.writes * scale
         own = rows.get(key, 0)
-        if table.parent is not None or counted <= own:
+        if table.parent is not None or counted <= own or key in named:
             continue
         catalog.tables[key] = replace(table, writes=int(own / scale))
         if counted - own > WINDOW_GAP:

@@ -37,7 +37,7 @@ from .workload import (
                       split_statements,
                       temporary_names,
 )
-from .writes import WriteStatement, read_supplied, read_writes
+from .writes import WriteStatement, read_supplied, read_unseen_writers, read_writes
 
 __all__ = [
                       "Catalog",
@@ -62,6 +62,7 @@ __all__ = [
                       "read_queries_file",
                       "read_supplied",
                       "read_temporary_names",
+                      "read_unseen_writers",
                       "read_workload",
                       "read_writes",
                       "reset_counters",

@@ -20,7 +20,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
-from ..connect import lost
+from ..connect import lost, session_stops
 from ..sqltext import what_runs
 
 MAX_WRITE_STATEMENTS = 1000     # most rows first: the rest write too little to matter
@@ -46,6 +46,19 @@ def target(query: str) -> tuple[str | None, str] | None:
         if rel is not None and rel.relname:
             return rel.schemaname, rel.relname
     return None
+
+
+def read_unseen_writers(conn: psycopg.Connection[Any]) -> set[tuple[str, str]]:
+    """The tables a user function's text names (a trigger's, a function's nested writes that pg_stat_statements,
+    tracking top-level statements only, does not list): their writes are not capped at the workload's own."""
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            rows = cur.execute(catalog_sql.load("unseen_writers")).fetchall()
+    except psycopg.Error as exc:
+        if session_stops(conn, exc):
+            raise
+        return set()      # unreadable: the window cap stays as it was
+    return {(str(r[0]), str(r[1])) for r in rows}
 
 
 def read_writes(conn: psycopg.Connection[Any], database: str | None = None,
