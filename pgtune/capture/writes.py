@@ -21,7 +21,8 @@ from psycopg.rows import dict_row
 
 from .. import catalog_sql
 from ..connect import lost, session_stops
-from ..sqltext import what_runs
+from ..sqltext import walk, what_runs
+from .catalog import Catalog
 
 MAX_WRITE_STATEMENTS = 1000     # most rows first: the rest write too little to matter
 
@@ -103,10 +104,12 @@ def supplied(query: str) -> tuple[tuple[str | None, str], set[str]] | None:
     """The table an INSERT or UPDATE writes and the columns it may set to a value the application sends.
 
     A value is the server's only when provably so: the server's clock (``now()``,
-    ``CURRENT_TIMESTAMP``), DEFAULT, or a column of the row itself. Anything
-    else (a parameter, a constant, an expression over one, a value joined in
-    from FROM or a VALUES list, a multi-column SET) may be the client's: a
-    client's clock, an ingested event's own timestamps. A rule over two columns
+    ``CURRENT_TIMESTAMP``), DEFAULT, a column of the row itself, or in INSERT …
+    SELECT an expression over the target table's own rows or generate_series.
+    Anything else (a parameter, a constant,
+    an expression over one, a value joined in from another table, from unnest($1)
+    or a VALUES list, a multi-column SET) may be the client's: a client's clock,
+    an ingested event's own timestamps, a staging table it filled (r11). A rule over two columns
     the application supplies refuses a write as soon as the client sends them out
     of order (q9: Langfuse's end_time). An INSERT with no column list, or of a
     SELECT the parse cannot read, counts as every column (ALL) (r10). None: not
@@ -119,12 +122,13 @@ def supplied(query: str) -> tuple[tuple[str | None, str], set[str]] | None:
         rows = _rows(root.selectStmt)
         if root.selectStmt is not None and not rows:
             cols.add(ALL)
-        for row, computed in rows:
-            # A SELECT over rows (FROM) computes what it inserts: only a bare value in it is the client's. With no
-            # column list, a value of the client's may be any column's.
+        for row, sources in rows:
+            # With no column list, or a SELECT * of the client's rows, a value of the client's may be any column's.
             names = [c.name for c in root.cols or ()] or [ALL] * len(row)
+            if sources is not None and any(_star(v) for v in row):
+                names = [ALL] * len(row)
             cols |= {n for n, v in zip(names, row, strict=False)
-                     if n and not _servers(v) and not (computed and not _bare(v))}
+                     if n and (_clients(v, sources, root.relation) if sources is not None else not _servers(v))}
         conflict = root.onConflictClause
         if conflict is not None:
             cols |= {t.name or ALL for t in conflict.targetList or () if not _servers(t.val, excluded_ok=False)}
@@ -138,21 +142,55 @@ def supplied(query: str) -> tuple[tuple[str | None, str], set[str]] | None:
     return (root.relation.schemaname, root.relation.relname or ""), cols
 
 
-def _rows(select: Any) -> list[tuple[tuple[Any, ...], bool]]:
-    """An INSERT's rows of values, each with whether a FROM computes it (every arm of a UNION); [] unread."""
+def _rows(select: Any) -> list[tuple[tuple[Any, ...], tuple[Any, ...] | None]]:
+    """An INSERT's rows of values, each with the FROM items a SELECT computes it from (None for a VALUES row;
+    every arm of a UNION); [] unread."""
     if not isinstance(select, ast.SelectStmt):
         return []
     if select.op != 0:
         return _rows(select.larg) + _rows(select.rarg)
     if select.valuesLists:
-        return [(tuple(v), False) for v in select.valuesLists]
-    return [(tuple(t.val for t in select.targetList or () if isinstance(t, ast.ResTarget)), bool(select.fromClause))]
+        return [(tuple(v), None) for v in select.valuesLists]
+    return [(tuple(t.val for t in select.targetList or () if isinstance(t, ast.ResTarget)),
+             tuple(select.fromClause or ()))]
 
 
-def _bare(node: Any) -> bool:
-    while isinstance(node, ast.TypeCast):
-        node = node.arg
-    return isinstance(node, (ast.ParamRef, ast.A_Const))
+def _star(node: Any) -> bool:
+    return isinstance(node, ast.ColumnRef) and any(isinstance(f, ast.A_Star) for f in node.fields or ())
+
+
+def _clients(value: Any, sources: tuple[Any, ...], target: ast.RangeVar) -> bool:
+    """May a SELECT's output column carry the client's value? A bare parameter or constant does, and so does a
+    column unless every FROM item is the target table itself or a function that makes rows of its own (r11: a
+    staging table, or unnest($1) in the bulk-insert idiom, holds what the client sent). An expression over the
+    target's rows or generate_series is computed (pg_stat_statements shows its constants as $n too)."""
+    bare = value
+    while isinstance(bare, ast.TypeCast):
+        bare = bare.arg
+    if isinstance(bare, (ast.ParamRef, ast.A_Const)):
+        return True
+    return any(isinstance(n, ast.ColumnRef) for n in walk(value)) and not all(_own(i, target) for i in sources)
+
+
+# Functions that turn a value the client sends into rows: unnest($1::timestamp[]) and the JSON ones carry what it
+# sent. (pg_stat_statements shows every constant as $n, so generate_series(1, 10) reads generate_series($1, $2).)
+ROWS_OF_A_VALUE = {"unnest", "json_to_recordset", "jsonb_to_recordset", "json_populate_recordset",
+                   "jsonb_populate_recordset", "json_to_record", "jsonb_to_record", "json_populate_record",
+                   "jsonb_populate_record", "json_array_elements", "jsonb_array_elements", "json_array_elements_text",
+                   "jsonb_array_elements_text", "json_each", "jsonb_each", "json_each_text", "jsonb_each_text",
+                   "string_to_table", "regexp_split_to_table", "xmltable", "jsonb_path_query", "json_table"}
+
+
+def _own(item: Any, target: ast.RangeVar) -> bool:
+    """A FROM item that holds nothing of the client's: the table written itself, or a function that makes rows of
+    its own (generate_series), not of a value it is given (unnest($1))."""
+    if isinstance(item, ast.RangeVar):
+        return item.relname == target.relname and item.schemaname in (None, target.schemaname)
+    if isinstance(item, ast.RangeFunction):
+        calls = [n for n in walk(item.functions) if isinstance(n, ast.FuncCall)]
+        return bool(calls) and not any(
+            str(getattr(c.funcname[-1], "sval", "")).lower() in ROWS_OF_A_VALUE for c in calls if c.funcname)
+    return False
 
 
 def _servers(node: Any, excluded_ok: bool = True) -> bool:
@@ -170,9 +208,14 @@ def _servers(node: Any, excluded_ok: bool = True) -> bool:
     return False
 
 
-def read_supplied(conn: psycopg.Connection[Any]) -> dict[str, set[str]] | None:
+def read_supplied(conn: psycopg.Connection[Any], catalog: Catalog | None = None) -> dict[str, set[str]] | None:
     """Per table name, the columns the workload's INSERTs and UPDATEs set to values the application sends;
-    None when pg_stat_statements cannot be read (then nothing is known of them)."""
+    None when pg_stat_statements cannot be read (then nothing is known of them).
+
+    With ``catalog`` (r11): a partition's writes are its partitioned tables' too, a write through a view
+    makes them unknown, and a table a user function names (a trigger's or a function's nested write, which
+    pg_stat_statements with track = top does not list) may get any column from the client (ALL).
+    """
     schema = catalog_sql.extension_schema(conn, "pg_stat_statements")
     if schema is None:
         return None
@@ -194,5 +237,19 @@ def read_supplied(conn: psycopg.Connection[Any]) -> dict[str, set[str]] | None:
             return None     # a write pgtune cannot read: what the application sends is unknown (r10)
         if found is None:
             return None
-        out.setdefault(found[0][1], set()).update(found[1])
+        (schema, name), cols = found
+        out.setdefault(name, set()).update(cols)
+        if catalog is None:
+            continue
+        if catalog.lookup(schema, name) is None and catalog.lookup_view(schema, name) is not None:
+            return None     # written through a view: which table gets what is not read here
+        table = catalog.lookup(schema, name)
+        up, seen = (table.parent if table is not None else None), set()
+        while up is not None and up not in seen:
+            out.setdefault(up[1], set()).update(cols)
+            seen.add(up)
+            up = catalog.tables[up].parent if up in catalog.tables else None
+    if catalog is not None:
+        for _, name in read_unseen_writers(conn):
+            out.setdefault(name, set()).add(ALL)
     return out

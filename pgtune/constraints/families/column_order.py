@@ -92,10 +92,13 @@ def weigh(cand: Candidate, sent: dict[str, set[str]] | None) -> Candidate:
     if sent is None:
         why = ("the workload's writes could not be read (pg_stat_statements): whether the application sends them "
                "is unknown")
-    elif own := sorted(set(cand.columns) & sent.get(cand.table, set()) or
-                       (set(cand.columns) if "*" in sent.get(cand.table, set()) else set())):
-        why = (f"the application's INSERT/UPDATE statements send {', '.join(own)} as values: a client that sends "
-               "them out of order (its clock, an ingested event) would be refused")
+    elif named := sorted(set(cand.columns) & sent.get(cand.table, set())):
+        why = (f"the application's INSERT/UPDATE statements send {', '.join(named)} as values: a client that "
+               "sends them out of order (its clock, an ingested event) would be refused")
+    elif "*" in sent.get(cand.table, set()):
+        why = ("the application's writes may set any column of the table (an INSERT without a column list or of "
+               "SELECT * over rows it sent, or a trigger's or function's write, which pg_stat_statements does not "
+               "list): a client that sends them out of order would be refused")
     else:
         return cand
     return Candidate(cand.kind, cand.schema, cand.table, cand.columns, cand.check, Confidence.MEDIUM,
