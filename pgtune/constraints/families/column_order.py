@@ -14,7 +14,10 @@ with both set, enough of them: propose) and the application's writes do not
 send either value itself (``weigh``): a parameter or constant in an INSERT or
 UPDATE is the client's clock or an ingested event's own timestamps, and one
 sent out of order would be refused (q9, Langfuse's observations: end_time and
-start_time come from the SDKs). Then it is medium: a person agrees first.
+start_time come from the SDKs). Then it is low: listed with the reason, never
+written to a migration (r11: at medium, ``--emit --constraints`` wrote it and
+the ingest's next out-of-order write was refused). Writes pgtune cannot read
+leave it low too.
 How many statements read the columns says nothing either way. A NULL end
 (an open interval, which the schema allows) passes the CHECK.
 """
@@ -86,7 +89,8 @@ def prove(cand: Candidate, prover: Prover) -> Candidate | None:
 
 
 def weigh(cand: Candidate, sent: dict[str, set[str]] | None) -> Candidate:
-    """``cand`` at medium confidence when the application sends either column's value (or its writes are unknown)."""
+    """``cand`` at low confidence (never written) when the application sends either column's value, or its writes
+    are unknown: a rule the application's own writes may break is no rule to add."""
     if cand.kind != KIND or cand.confidence != Confidence.HIGH:
         return cand
     if sent is None:
@@ -101,5 +105,5 @@ def weigh(cand: Candidate, sent: dict[str, set[str]] | None) -> Candidate:
                "list): a client that sends them out of order would be refused")
     else:
         return cand
-    return Candidate(cand.kind, cand.schema, cand.table, cand.columns, cand.check, Confidence.MEDIUM,
-                     {**cand.evidence, "medium": why}, cand.rule)
+    return Candidate(cand.kind, cand.schema, cand.table, cand.columns, cand.check, Confidence.LOW,
+                     {**cand.evidence, "low": why}, cand.rule)
