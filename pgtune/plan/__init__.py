@@ -12,7 +12,7 @@ must be its step (plan.steps), which tells apply what the unit touches.
 from ..duration import check_timeout
 from . import partitions
 from .folder import check_writable, emit, load, match_steps, mismatches, script, sha256
-from .layouts import PLAN_DIR, Layout, first_folder, folder_phases, prisma_plan, without_ledgers
+from .layouts import Layout, without_ledgers
 from .layouts import write as write_layout
 from .model import (
            FORMAT_VERSION,
@@ -35,6 +35,7 @@ from .model import (
 )
 from .partitions import AttachedIndex, PartitionMap, child_name
 from .phases import build, planned_constraint
+from .prisma_folders import PLAN_DIR, first_folder, folder_phases, prisma_plan
 from .render import down_script, down_steps, up_script, up_steps
 from .steps import Action, Direction, Name, ObjectKind, Step, index_key, roots
 

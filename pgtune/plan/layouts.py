@@ -23,7 +23,6 @@ inside a transaction block:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -33,8 +32,8 @@ from typing import Any
 
 from .. import ddl
 from ..errors import MigrationError
-from .model import MANIFEST, IndexFix, Migration, Phase, PhaseStep, PlannedIndex
-from .recipe import ON_ONLY_REASON, drop_existing, for_tools, rebuild_existing
+from .model import IndexFix, Migration, Phase, PhaseStep, PlannedIndex
+from .recipe import ON_ONLY_REASON, PLAIN_DROP_REASON, drop_existing, for_tools, rebuild_existing, remove
 from .render import _squawk_ignore, _timeout, steps_of, up_script
 from .steps import Action, ObjectKind
 from .steps import Step as PlanStep
@@ -42,10 +41,6 @@ from .steps import Step as PlanStep
 # Tables that belong to a migration tool: no layout writes a statement on them.
 LEDGERS = frozenset({"_prisma_migrations"})
 
-# Where the Prisma layout keeps pgtune's own folder of the whole migration (manifest, phase scripts, targets
-# with their baselines): inside the first migration folder, which Prisma reads only migration.sql of.
-PLAN_DIR = "pgtune"
-_HEADER = re.compile(r"-- pgtune migration (\S+?), phase (\d+) of \d+:")
 
 
 class Layout(StrEnum):
@@ -87,6 +82,9 @@ class Step:
     restores: tuple[str, ...] = ()  # run after ``down``, outside its build: an index's statistics, comment, CLUSTER
     note: str | None = None        # what the reader should know (an existing index's definition at emit)
     typed: PlanStep | None = None  # the migration's own step (plan.steps): its object and action
+    down_reason: str = "The rollback undoes what this migration did."   # why its undo breaks ``down_rule``
+    undo_all: tuple[str, ...] = ()  # a partitioned index's ON ONLY: what removes all its recipe built, in order
+    before: Step | None = None     # golang-migrate: a migration just before this one (its down runs after this one's)
 
 
 def steps(m: Migration) -> list[Step]:
@@ -143,11 +141,35 @@ def steps(m: Migration) -> list[Step]:
 
 def _partitioned_build(p: Phase, ix: PlannedIndex) -> list[Step]:
     """An index on a partitioned table as a tool's statements (recipe.for_tools; u13: the parent's CREATE INDEX
-    CONCURRENTLY was written, which PostgreSQL refuses). ON ONLY shares a file (lock_timeout), a build is alone."""
-    return [Step(p, StepKind.BUILD, f"{st.kind}_{st.name}", _squawk_ignore(
-        st.text, "require-concurrent-index-creation", ON_ONLY_REASON) if on_only else st.text,
-        st.undo[0] if on_only and st.parent is None and st.undo else None, st.kind == ObjectKind.INDEX, typed=st)
-        for st in for_tools(ix) for on_only in [st.kind == ObjectKind.INDEX_ON_ONLY]]
+    CONCURRENTLY was written, which PostgreSQL refuses). ON ONLY shares a file (lock_timeout), a build is alone.
+
+    Each step's down drops what it built. PostgreSQL detaches no partition's
+    index: one attached goes only with its parent. So the first attach comes
+    after a migration of its own (``before``) whose down drops the partitioned
+    indexes ahead of the builds' downs, which then drop any partition's index a
+    stopped run left unattached (m10: those were left behind).
+    """
+    removal = [st for st in remove(ix) if isinstance(st, PlanStep)]
+    drops = tuple(_squawk_ignore(st.text, _PLAIN_DROP, PLAIN_DROP_REASON) for st in removal
+                  if st.kind == ObjectKind.PARTITIONED_INDEX)
+    unattach = Step(p, StepKind.BUILD, f"unattach_{ix.name}", "", None, False, restores=drops, note=(
+        f"Nothing to do on the way up. On the way down, {ix.name} is dropped here, with every partition's index "
+        "attached to it (PostgreSQL detaches none), before the earlier files drop the partitions' indexes a "
+        "stopped run left unattached."))
+    out: list[Step] = []
+    for st in for_tools(ix):
+        on_only = st.kind == ObjectKind.INDEX_ON_ONLY
+        first_attach = st.kind == ObjectKind.ATTACH and not any(o.typed and o.typed.kind == st.kind for o in out)
+        out.append(Step(p, StepKind.BUILD, f"{st.kind}_{st.name}", _squawk_ignore(
+            st.text, "require-concurrent-index-creation", ON_ONLY_REASON) if on_only else st.text,
+            st.undo[0] if st.undo else None, st.kind == ObjectKind.INDEX, typed=st,
+            down_rule=_PLAIN_DROP if on_only else None, down_reason=PLAIN_DROP_REASON,
+            undo_all=tuple(r.text for r in removal) if on_only and st.parent is None else (),
+            before=unattach if first_attach else None))
+    return out
+
+
+_PLAIN_DROP = "require-concurrent-index-deletion"
 
 
 def without_ledgers(m: Migration) -> tuple[Migration, list[str]]:
@@ -199,62 +221,6 @@ def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None
     return list(files)
 
 
-def first_folder(files: list[Path]) -> Path:
-    """The first migration folder of a Prisma layout's files: where its pgtune folder (PLAN_DIR) goes."""
-    return min(files, key=lambda p: p.parent.name).parent
-
-
-def prisma_plan(directory: Path) -> Path | None:
-    """pgtune's folder of the whole migration a Prisma-layout folder belongs to; None if ``directory`` is none.
-
-    Any folder of the set will do, or its pgtune folder itself: the first line
-    of each migration.sql names the pgtune migration, and the first folder of
-    the set holds PLAN_DIR. Raises MigrationError for a pgtune folder whose plan
-    is not there (written before pgtune kept one: re-emit for status and verify).
-    """
-    directory = Path(directory)
-    if directory.name == PLAN_DIR and (directory.parent / "migration.sql").exists():
-        return directory
-    if (directory / PLAN_DIR / MANIFEST).exists():
-        return directory / PLAN_DIR
-    script = directory / "migration.sql"
-    if not script.exists():
-        return None
-    with script.open(encoding="utf-8", errors="replace") as f:
-        found = _HEADER.match(f.readline())
-    if found is None:
-        return None
-    for sibling in sorted(directory.parent.iterdir()):
-        manifest = sibling / PLAN_DIR / MANIFEST
-        if manifest.exists() and _manifest_id(manifest) == found.group(1):
-            return manifest.parent
-    raise MigrationError(f"{directory} belongs to pgtune migration {found.group(1)}, but no folder beside it holds its "
-                         f"plan ({PLAN_DIR}/{MANIFEST}): emitted by an older pgtune; emit it again for status and "
-                         "verify")
-
-
-def folder_phases(directory: Path, migration_id: str) -> dict[str, int]:
-    """The Prisma migration folders in ``directory`` that pgtune migration ``migration_id`` wrote: name -> phase."""
-    out: dict[str, int] = {}
-    for folder in sorted(p for p in Path(directory).iterdir() if p.is_dir()):
-        script = folder / "migration.sql"
-        if not script.exists():
-            continue
-        with script.open(encoding="utf-8", errors="replace") as f:
-            found = _HEADER.match(f.readline())
-        if found is not None and found.group(1) == migration_id:
-            out[folder.name] = int(found.group(2))
-    return out
-
-
-def _manifest_id(path: Path) -> str | None:
-    try:
-        found = json.loads(path.read_text(encoding="utf-8")).get("id")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return str(found) if found is not None else None
-
-
 def _after_newest(directory: Path, start: datetime) -> datetime:
     """``start``, or one second after the newest timestamped migration already in ``directory`` if that is later.
 
@@ -279,8 +245,6 @@ def _slug(text: str) -> str:
 
 def _c(text: str) -> str:
     return "-- " + ddl.comment(text)
-
-
 
 
 def _alone(stmt: str, reason: str, extra: tuple[str, ...] = ()) -> list[str]:
@@ -385,12 +349,24 @@ def _prisma_alone(st: Step, folder: str) -> list[str]:
     else:
         lines.append(_pc("If it fails, run it again: IF EXISTS also drops what an interrupted drop leaves INVALID, "
                          + resolve))
-    if st.down and st.kind == StepKind.BUILD:
-        lines.append(_pc(f"To undo: {st.down}"))
+    if st.kind == StepKind.BUILD:
+        lines += _undo(st)
     elif st.down:
         lines.append(_pc("To undo (Prisma has no down migrations), build it again as it was:"))
         lines += [_pc(f"  {r}") for r in (st.down, *st.restores)]
     return lines + _alone(st.up, "Alone in the file: the migration role's lock_timeout applies.")
+
+
+def _undo(st: Step) -> list[str]:
+    """A statement's "To undo": a partitioned index's whole removal on its ON ONLY, and none on the statements
+    of its partitions (one attached is dropped only with its parent)."""
+    if st.undo_all:
+        return [_pc("To undo, in this order (the partitioned index takes the partitions' indexes attached to it, "
+                    "a deploy stopped before an attach leaves that partition's index alone):"),
+                *(_pc(f"  {r}") for r in st.undo_all)]
+    if st.down is None or (st.typed is not None and st.typed.parent is not None):
+        return []
+    return [_pc(f"To undo: {st.down}")]
 
 
 def _prisma_shared(m: Migration, group: list[Step], folder: str) -> list[str]:
@@ -407,8 +383,7 @@ def _prisma_shared(m: Migration, group: list[Step], folder: str) -> list[str]:
             # No ADD CONSTRAINT IF NOT EXISTS: pgtune's own constraint is dropped first, so a second run adds it again.
             body = [_squawk_ignore(st.down, "ban-drop-constraint", "Run twice, the file adds pgtune's own "
                                    "constraint again."), st.up]
-        if st.down:
-            lines.append(_pc(f"To undo: {st.down}"))
+        lines += _undo(st)
         lines += _in_transaction(m, *body, scans=st.scans)
     return lines
 
@@ -438,6 +413,8 @@ def _in_transaction(m: Migration, *stmts: str, scans: bool = False) -> list[str]
 def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: datetime) -> dict[Path, str]:
     groups: list[list[Step]] = []
     for st in todo:
+        if st.before is not None:
+            groups.append([st.before])
         if st.restores:
             # The build in the down file must be alone in its query; what else restores the index goes in
             # the down file of a migration just before, which migrate down runs right after it.
@@ -473,8 +450,7 @@ def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: date
             if st.concurrent:
                 down += _alone(st.down, reason)
             else:
-                undo = (_squawk_ignore(st.down, st.down_rule, "The rollback undoes what this migration did.")
-                        if st.down_rule else st.down)
+                undo = _squawk_ignore(st.down, st.down_rule, st.down_reason) if st.down_rule else st.down
                 down += _in_transaction(m, undo)
         if len(down) == len(head):
             down.append("-- Nothing to undo.")

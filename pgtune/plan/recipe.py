@@ -88,12 +88,13 @@ def build(ix: PlannedIndex, *, undo_comment: bool = False) -> list[Item]:
             out.append(c(f"To undo: {ix.rollback};"))
         return [*out, Step(ObjectKind.INDEX, Action.CREATE, ix.schema, ix.name, (ix.ddl,), table=ix.table,
                            definition=ix.ddl, undo=(ix.rollback,))]
-    drop = ddl.drop_index(ix.schema, ix.name, concurrently=False)
     out.append(c(f"{ddl.qualified(ix.schema, ix.table)} is partitioned: the index is made ON ONLY the parent, then "
                  f"built CONCURRENTLY on each of its {sum(not p.partitioned for p in ix.partitions)} leaf "
                  "partitions and attached; it is valid (and used) once the last one is attached."))
     if undo_comment:
-        out.append(c(f"To undo: {drop}; (it removes the partitions' indexes attached to it)"))
+        out.append(c("To undo, in this order (the partitioned index takes the partitions' indexes attached to it; "
+                     "a run stopped before an attach leaves that partition's index alone):"))
+        out += [c(f"  {st};") for st in undo_statements(ix)]
     create = ddl.index_on(ix.ddl, ix.schema, ix.table, ix.name, only=True)
     return [*out, *_on_only(ix.schema, ix.table, ix.name, create, ix.partitions),
             *partition_steps(ix.partitions, Name(ix.schema, ix.name), ix.ddl)]
@@ -112,6 +113,11 @@ def remove(ix: PlannedIndex) -> list[Item]:
     if not ix.partitioned:
         return [Step(ObjectKind.INDEX, Action.DROP, ix.schema, ix.name, (ix.rollback,), table=ix.table)]
     return _remove_partitioned(ix.schema, ix.table, ix.name, ix.partitions)
+
+
+def undo_statements(ix: PlannedIndex) -> list[str]:
+    """Every statement of ``remove(ix)``, in its order: what a tool with no down file lists under "To undo"."""
+    return [st.text for st in remove(ix) if isinstance(st, Step)]
 
 
 def _remove_partitioned(schema: str, table: str, name: str, partitions: list[PartitionIndex], *,
