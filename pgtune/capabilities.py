@@ -40,16 +40,20 @@ class Capabilities:
                                            # own nor utility statements: those that may hold predicates
     stats_hidden: tuple[str, ...] = ()     # analyzed tables under row security whose pg_stats this role cannot read
     preload_libraries: str | None = None   # shared_preload_libraries as set; None: the role may not read it
+    preload_pending: str | None = None     # what a restart will load, when an ALTER SYSTEM of it is not in force yet
 
     def preload_fix(self, *libraries: str) -> str:
-        """ALTER SYSTEM SET shared_preload_libraries with ``libraries`` added to what it holds now.
+        """ALTER SYSTEM SET shared_preload_libraries with ``libraries`` added to what the restart will load.
 
         The setting is one list: a fix naming only pgtune's libraries would unload the server's others
         (timescaledb, pg_cron, auto_explain) at the restart. Unread (the role may not), the fix says to keep them.
+        An ALTER SYSTEM not in force yet is what the restart loads: the fix adds to it (m10: it replaced it).
+        Each library is a constant of its own: one constant holding commas is one library's name to PostgreSQL.
         """
-        held = [x.strip() for x in (self.preload_libraries or "").split(",") if x.strip()]
+        held = ddl.setting_list(self.preload_pending or self.preload_libraries or "")
         wanted = held + [lib for lib in libraries if lib not in held]
-        fix = f"ALTER SYSTEM SET shared_preload_libraries = {sql.Literal(','.join(wanted)).as_string(None)}"
+        fix = ("ALTER SYSTEM SET shared_preload_libraries = "
+               + ", ".join(sql.Literal(lib).as_string(None) for lib in wanted))
         return fix if self.preload_libraries is not None else f"{fix}, plus the libraries it lists now"
 
     @property
@@ -231,7 +235,8 @@ def probe(conn: psycopg.Connection[Any]) -> Capabilities:
     if row["pgss_preloaded"] is None:
         # The role may not read shared_preload_libraries: ask the view itself.
         row["pgss_preloaded"] = _pgss_answers(conn) if row["pgss_installed"] else True
-    caps = Capabilities(**row, stats_hidden=_stats_hidden(conn))
+    caps = Capabilities(**row, stats_hidden=_stats_hidden(conn),
+                        preload_pending=_preload_pending(conn, row["preload_libraries"]))
     return _qualstats_fill(conn, caps) if caps.qualstats_installed and caps.pgss_installed else caps
 
 
@@ -263,6 +268,21 @@ def _qualstats_fill(conn: psycopg.Connection[Any], caps: Capabilities) -> Capabi
         return caps
     return replace(caps, qualstats_entries=row["entries"], qualstats_statements=row["statements"],
                    pgss_statements=row["pgss_statements"], qualstats_unique=row["unique_lookups"])
+
+
+def _preload_pending(conn: psycopg.Connection[Any], in_force: str | None) -> str | None:
+    """shared_preload_libraries as the configuration files set it, where that is not the list in force (an ALTER
+    SYSTEM waiting for the restart); None when it is, or when the role may not read the files."""
+    if in_force is None:
+        return None
+    try:
+        with conn.transaction():
+            row = conn.execute(catalog_sql.load("preload_pending")).fetchone()
+    except psycopg.errors.InsufficientPrivilege:
+        return None
+    if row is None or ddl.setting_list(row[0]) == ddl.setting_list(in_force):
+        return None
+    return str(row[0])
 
 
 def _pgss_answers(conn: psycopg.Connection[Any]) -> bool:

@@ -124,6 +124,24 @@ def name(value: str) -> str:
     return str(maybe_double_quote_name(value))
 
 
+def setting_list(value: str) -> list[str]:
+    """A list setting's names (shared_preload_libraries, search_path) as PostgreSQL splits its value.
+
+    At each comma outside double quotes; a quoted name is kept whole, commas
+    included, with ``""`` in it read as one quote (SplitDirectoriesString).
+    Split at every comma, ``"my,lib"`` would become two libraries that do not
+    exist, and a restart with them fails.
+    """
+    found = re.finditer(r'\s*(?:"((?:[^"]|"")*)"|([^,]*?))\s*(?:,|$)', value)
+    return [x for m in found if (x := m.group(2) if m.group(1) is None else m.group(1).replace('""', '"'))]
+
+
+def list_setting(names: Sequence[str]) -> str:
+    """``names`` as PostgreSQL shows a list it wrote (ALTER SYSTEM): a name that is not a plain word quoted."""
+    return ", ".join(x if re.fullmatch(r"[a-z_][a-z0-9_$]*", x) else '"' + x.replace('"', '""') + '"'
+                     for x in names)
+
+
 # PostgreSQL keeps 63 bytes of a name; Prisma cuts its default names so that the suffix survives.
 _MAX_NAME = 63
 

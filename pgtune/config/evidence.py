@@ -148,6 +148,7 @@ class Snapshot:
     reads_all_stats: bool = True           # superuser or pg_read_all_stats: every role's statements are visible
     preloaded: frozenset[str] = frozenset()    # libraries known loaded without reading shared_preload_libraries
                                                # (capabilities.probe: the view answers, the library's own GUC)
+    preload_pending: str | None = None     # shared_preload_libraries set but not in force (capabilities.probe)
 
     @property
     def seconds(self) -> float:
@@ -273,7 +274,8 @@ def capture(conn: psycopg.Connection[Any]) -> Snapshot:
                     qualstats_unique_filled=caps.qualstats_unique_filled, reads_all_stats=caps.reads_all_stats,
                     preloaded=frozenset(name for name, loaded in (("pg_stat_statements", caps.pgss_preloaded),
                                                                   ("pg_qualstats", caps.qualstats_preloaded))
-                                        if loaded))
+                                        if loaded),
+                    preload_pending=caps.preload_pending)
 
 
 def window(before: Snapshot, after: Snapshot) -> Snapshot:

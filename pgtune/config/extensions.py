@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+from .. import ddl
 from ..capabilities import qualstats_size
 from .context import Context
 from .model import Family, Symptom
@@ -25,10 +26,6 @@ from .units import size
 FULL_SHARE = 0.9             # entries at this share of .max: full (each eviction frees 5%, or more at once)
 MIN_STATEMENTS_MAX = 10_000
 MAX_QUERY_SIZE = 1 << 20     # track_activity_query_size's upper limit (1MB)
-
-
-def _libraries(value: str) -> list[str]:
-    return [x.strip().strip('"') for x in value.split(",") if x.strip()]
 
 
 def propose(ctx: Context) -> None:
@@ -49,21 +46,25 @@ def _preload(ctx: Context) -> bool:
                          "and pg_qualstats are preloaded is not checked; run pgtune config as a superuser for it")
         return False
     s = ctx.snap.setting("shared_preload_libraries")
-    loaded = _libraries(s.setting)
+    # An ALTER SYSTEM not in force yet is what the restart loads: the list adds to it (m10: it replaced it).
+    pending = ctx.snap.preload_pending
+    loaded = ddl.setting_list(s.setting if pending is None else pending)
     missing = [x for x in ("pg_stat_statements", "pg_qualstats")
                if x not in loaded and (x == "pg_stat_statements" or x in ctx.snap.available)]
     if not missing:
         return False
-    ctx.server("shared_preload_libraries", ", ".join([*loaded, *missing]), Family.EXTENSIONS,
+    ctx.server("shared_preload_libraries", ddl.list_setting([*loaded, *missing]), Family.EXTENSIONS,
                f"{' and '.join(missing)} not preloaded: "
                + ("pgtune (and you) cannot see the workload" if "pg_stat_statements" in missing else
-                  "pg_qualstats is installed on the server but samples no constant"),
+                  "pg_qualstats is installed on the server but samples no constant")
+               + ("" if pending is None else f" (added to {pending}, set but not in force until the restart)"),
                f"after the restart, CREATE EXTENSION {missing[0]}"
                + (f" and {missing[1]}" if len(missing) > 1 else "")
                + ": suggest and config read the workload's statements"
                + (" and the constants it really uses (set pg_qualstats.sample_rate)"
                   if "pg_qualstats" in missing else ""),
                Symptom.NOT_PRELOADED, shared_preload_libraries=s.setting, missing=missing,
+               **({} if pending is None else {"pending": pending}),
                available=sorted(ctx.snap.available))
     return True
 

@@ -11,6 +11,8 @@ from pglast import ast
 from pglast.enums import AlterTableType, ObjectType, RoleSpecType, VariableSetKind
 from pglast.stream import RawStream
 
+from .. import ddl
+
 LIST_SETTINGS = frozenset({"shared_preload_libraries", "session_preload_libraries", "local_preload_libraries",
                            "search_path"})
 
@@ -22,7 +24,8 @@ def _print(node: ast.Node) -> str:
 def _set(name: str, value: str | None) -> ast.VariableSetStmt:
     if value is None:
         return ast.VariableSetStmt(kind=VariableSetKind.VAR_RESET, name=name, is_local=False)
-    parts = [v.strip() for v in value.split(",")] if name in LIST_SETTINGS else [value]
+    # A list as PostgreSQL splits it: a quoted name keeps its commas (m10), a constant each.
+    parts = ddl.setting_list(value) if name in LIST_SETTINGS else [value]
     args = tuple(ast.A_Const(isnull=False, val=ast.String(sval=v)) for v in parts if v)
     return ast.VariableSetStmt(kind=VariableSetKind.VAR_SET_VALUE, name=name, args=args, is_local=False)
 

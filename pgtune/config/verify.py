@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .. import ddl
 from ..apply import SettingState, SettingStatus
 from ..plan import Migration, PlannedSetting, SettingScope
 from . import connections, extensions, jit, vacuum, wal
@@ -206,9 +207,9 @@ def _connections(s: PlannedSetting, snap: Snapshot) -> Measured:
 def _preloaded(s: PlannedSetting, snap: Snapshot) -> Measured:
     if not snap.visible("shared_preload_libraries"):
         return Outcome.NOT_MEASURED, {}, "this role cannot read shared_preload_libraries"
-    loaded = [x.strip().strip('"') for x in snap.setting("shared_preload_libraries").setting.split(",")]
+    loaded = ddl.setting_list(snap.setting("shared_preload_libraries").setting)
     missing = [x for x in s.evidence.get("missing", []) if x not in loaded]
-    now = {"shared_preload_libraries": ", ".join(x for x in loaded if x), "missing": missing}
+    now = {"shared_preload_libraries": ddl.list_setting(loaded), "missing": missing}
     return (Outcome.PERSISTS if missing else Outcome.GONE), now, ""
 
 
