@@ -16,7 +16,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql, ddl
-from ..analyze import FK_PREFIX_ROWS, Candidate, hash_serves, serves_foreign_key, serves_index, sizing
+from ..analyze import FK_PREFIX_ROWS, Candidate, serves_foreign_key, sizing
 from ..capture import Catalog, ForeignKey, Table, read_catalog
 from ..connect import lost
 from . import fk_partial, key_use, partitions
@@ -174,7 +174,7 @@ def foreign_key_without_index(ctx: Context) -> list[Finding]:
         keys = tuple(ddl.IndexKey(c) for c in fk.columns)
         cand = Candidate(fk.table_key, keys, len(keys), foreign_key=fk)
         existing = catalog.indexes_on(fk.table_key)
-        if any(serves_index(i, cand) or hash_serves(i, fk) for i in existing):
+        if any(fk_partial.serves(i, cand, fk) for i in existing):     # m10: WHERE key IS NOT NULL too
             continue
         part = next((i for i in existing if serves_foreign_key(i, fk, catalog)), None)
         if part is not None:
@@ -254,7 +254,7 @@ def foreign_key_indexes(catalog: Catalog) -> set[tuple[str, str]]:
         cand = Candidate(fk.table_key, keys, len(keys), foreign_key=fk)
         serving = [i for i in catalog.indexes_on(fk.table_key) if serves_foreign_key(i, fk, catalog)]
         if serving:
-            keep = min(serving, key=lambda i: (not serves_index(i, cand), len(i.columns), i.name))
+            keep = min(serving, key=lambda i: (not fk_partial.serves(i, cand, fk), len(i.columns), i.name))
             out.add((keep.schema, keep.name))
     return out
 
