@@ -73,6 +73,8 @@ class Descent:
     heap_pages: float = 0.0     # its table's pages (pg_class)
     heap_rows: float = 0.0      # ...and rows
     visibility_lost: float = 0.0    # share of those pages pg_class counts all-visible but writes since cleared
+    # A partitioned table's leaves, each (name, its pages, its share lost): a scan of one reads that leaf alone.
+    leaves: tuple[tuple[str, float, float], ...] = ()
 
     def sized(self, hypopg_bytes: int) -> Descent:
         """This descent with the size HypoPG gave the hypothetical index."""
@@ -107,8 +109,13 @@ class Pricing:
         lead = cand.keys[0]
         distinct = self.catalog.distinct_values(cand.table, lead.column) if lead.expression is None else None
         table = self.catalog.tables.get(cand.table)
-        if table is None or table.partitioned or table.reltuples <= 0:
-            return Descent(height, distinct or None)    # one hypothetical index per leaf: sizes per leaf
+        if table is not None and table.partitioned:     # one hypothetical index per leaf: sizes per leaf
+            return Descent(height, distinct or None, leaves=tuple(
+                (leaf.name, float(leaf.relpages), leaf.visibility_lost)
+                for key in self.catalog.leaf_partitions(cand.table)
+                if (leaf := self.catalog.tables.get(key)) is not None and leaf.visibility_lost > 0))
+        if table is None or table.reltuples <= 0:
+            return Descent(height, distinct or None)
         pages = sizing.forecast(self.catalog, cand.table, cand.keys, include=cand.include, fraction=kept,
                                 distinct=sampled) / sizing.PAGE
         return Descent(height, distinct or None, pages, 0.0, table.reltuples * (kept if kept is not None else 1.0),
@@ -156,7 +163,7 @@ class Calibration:
                 # LIMIT 10 over a 5-day range scan was charged every page of the range: a negative total (-2656).
                 pages = self._pages(descent, float(node.get("Plan Rows", 1.0)), loops)
                 if node.get("Node Type") == "Index Only Scan":
-                    pages += self._heap_fetches(descent, float(node.get("Plan Rows", 1.0)), loops)
+                    pages += self._heap_fetches(_scanned(descent, node), float(node.get("Plan Rows", 1.0)), loops)
                 total += descend * _counted(runs, share) + pages * runs * share
             stack.extend(self._children(node, runs, share, loops, aliases))
         return total
@@ -251,6 +258,16 @@ class Calibration:
             keys *= max(count, 1.0)
         # keys drawn ``calls`` times at random: the distinct ones among them (estimate_num_groups' idea)
         return keys * -math.expm1(-calls / keys)
+
+
+def _scanned(descent: Descent, node: Mapping[str, Any]) -> Descent:
+    """``descent`` as the scan ``node`` reads it: on a partitioned table's leaf, with that leaf's pages and the
+    share of them its writes cleared (m10: a partitioned table's scans were charged none); a leaf whose map
+    nothing cleared, none. Leaves are named without their schema, as a plan names them: two alike, the first."""
+    if not descent.leaves:
+        return descent
+    leaf = next((x for x in descent.leaves if x[0] == node.get("Relation Name")), None)
+    return replace(descent, heap_pages=leaf[1], visibility_lost=leaf[2]) if leaf is not None else descent
 
 
 def _loop_count(outer: Mapping[str, Any], inner: Mapping[str, Any]) -> float:
