@@ -159,6 +159,7 @@ class _Advisor:
             for name in a.row.indexes:
                 served.setdefault(name, []).append(pos)
         self.advice.indexes = [self._suggestion(c, size, analyses, served) for c, size in chosen]
+        self.advice.sources = {ix.name: c for ix, (c, _) in zip(self.advice.indexes, chosen, strict=True)}
         return self.advice
 
     # -- analysis -------------------------------------------------------------
@@ -240,7 +241,8 @@ class _Advisor:
         jobs = pool.jobs_for(self.conn, self.opts.jobs)
         if jobs.note:
             self.advice.hints.append(jobs.note)
-        pricing = calibration.Pricing(self.catalog, self.footprint.share_kept, self.footprint.distinct)
+        pricing = self.advice.pricing = calibration.Pricing(self.catalog, self.footprint.share_kept,
+                                                            self.footprint.distinct)
         with what_if(self.costing, pricing) as session, pool.pool(
                 session, self.conn, jobs.count, lambda c: what_if(Costing(c, self.catalog), pricing)) as sessions:
             costed = self._price_all(cands, analyses, sessions)

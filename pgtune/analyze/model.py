@@ -8,14 +8,15 @@ tests/test_docs.py).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from ..capture import Statement
 from ..ddl import IndexMethod
 from ..explain import PlanContext
-from .candidates import Origin
+from .calibration import Pricing
+from .candidates import Candidate, Origin
 from .extended_stats import StatisticsProposal
 from .extensions import ExtensionNeed
 from .scenarios import ParamValue, ValueSource
@@ -178,6 +179,10 @@ class Advice:
     # Statements a withdrawal left with other proposals: their cost_after counted the withdrawn one too, and
     # analyze.replan plans them again with the rest (r8's H1: 40 kept where the rest gave 783.75).
     replan: list[AnalyzedStatement] = field(default_factory=list)
+    # How the selection priced a hypothetical b-tree (analyze.calibration), and each proposal's candidate by name:
+    # analyze.replan prices its plans the same way, so a plan the selection gave no credit gets none (r11 F9).
+    pricing: Pricing | None = field(default=None, repr=False, compare=False)
+    sources: dict[str, Candidate] = field(default_factory=dict, repr=False, compare=False)
 
     def withdraw(self, name: str, why: str) -> None:
         """Take proposal ``name`` out, with the hint ``why``: its statements keep the cost they have without it
@@ -267,8 +272,10 @@ class Advice:
         return _total(self.generic_statements, before=before)
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        del out["replan"]       # work in progress of the analysis (analyze.replan), empty once it is done
+        # Work in progress of the analysis (analyze.replan) and what it reads: not the advice (nor copied for it).
+        out = asdict(replace(self, replan=[], pricing=None, sources={}))
+        for gone in ("replan", "pricing", "sources"):
+            del out[gone]
         out["workload_cost_before"] = self.workload_cost_before
         out["workload_cost_after"] = self.workload_cost_after
         out["valued_cost_before"] = self.valued_cost(before=True)
