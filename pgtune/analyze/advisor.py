@@ -342,7 +342,8 @@ class _Advisor:
             self.advice.curve.append(CurvePoint(
                 step=p.step, action=s.kind if s is not None else StepKind.NONE,
                 index=self._name(s.index) if s is not None else None,
-                replaces=self._name(s.replaces) if s is not None and s.replaces is not None else None,
+                replaces=", ".join(self._name(c) for c in (s.replaces, *s.also) if c is not None) or None
+                if s is not None else None,
                 forecast_bytes=p.forecast_bytes, hypopg_bytes=p.hypopg_bytes, cost=p.cost, chosen=p.step <= chosen,
                 indexes=sorted(self._name(c) for c in p.chosen)))
         self.advice.what_if_calls = result.what_if_calls

@@ -89,9 +89,9 @@ class CurvePoint:
     """One step of the selection: the set's size and the workload's cost once the step is taken."""
 
     step: int
-    action: StepKind            # NONE (the start), ADD, WIDEN
+    action: StepKind            # NONE (the start), ADD, WIDEN, REPLACE
     index: str | None           # the index the step builds
-    replaces: str | None        # for widen: the narrower index it replaces
+    replaces: str | None        # for widen: the narrower index it replaces; for replace: those, comma-separated
     forecast_bytes: int         # the whole set, forecast
     hypopg_bytes: int           # the whole set, as HypoPG estimates it
     cost: float                 # sum over statements of calls x planned cost

@@ -23,6 +23,7 @@ pgtune's additions:
   TPC-DS Q72), as the planner prices the descents once the index is built. A
   step that drops an index (a widening) can close the plan before: its costs
   stand as planned;
+* a replace step puts one index in place of two or more chosen ones whose columns it holds (analyze.swaps);
 * the steps do not depend on the budget: the set for a smaller budget is a
   prefix of the set for a larger one (selection stops at the first step that
   does not fit), and the whole sequence is the curve a DBA picks a point from.
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field, replace
 
 from ..capture import TableKey
 from ..ddl import IndexKey
+from . import swaps
 from .candidates import Candidate, serves
 from .selection_model import (  # the rooms import these from here too
     Ident,
@@ -73,6 +75,7 @@ class _Action:
     kind: StepKind
     new: Candidate
     old: Candidate | None = None
+    drops: tuple[Candidate, ...] = ()    # a replace's: the chosen indexes ``new`` takes the place of
     gain: float = 0.0          # net saving (calls x cost, minus upkeep)
     delta_bytes: int = 0
     costs: dict[int, float] = field(default_factory=dict)
@@ -182,11 +185,11 @@ class Greedy:
 
     def _cost(self, pos: int, a: _Action) -> float:
         """Statement ``pos``'s cost with the configuration as ``a`` would leave it (cached)."""
-        return self.cost_with(pos, self._config(pos, a.new, a.old))
+        return self.cost_with(pos, self._config(pos, a.new, swaps.gone(a.old, a.drops)))
 
-    def _config(self, pos: int, new: Candidate, old: Candidate | None) -> list[Candidate]:
-        config = [c for t in self.workload[pos].tables for key, c in self.config.get(t, {}).items()
-                  if old is None or key != ident(old)]
+    def _config(self, pos: int, new: Candidate, gone: tuple[Candidate, ...]) -> list[Candidate]:
+        out = [ident(c) for c in gone]
+        config = [c for t in self.workload[pos].tables for key, c in self.config.get(t, {}).items() if key not in out]
         return [*config, new]
 
     def _question(self, pos: int, cands: Iterable[Candidate]) -> tuple[tuple[int, ...], dict[int, _Known]]:
@@ -315,7 +318,6 @@ class Greedy:
     def _stamp(self, a: _Action) -> tuple[int, ...]:
         return tuple(self.version.get(t, 0) for t in a.tables)
 
-
     def _replaced(self, a: _Action) -> Candidate | None:
         """The chosen index ``a`` would replace: for a widening the one it widens; for an add, a chosen
         index it does everything of (a statement's shape with the chosen index's keys as prefix, or with
@@ -326,44 +328,44 @@ class Greedy:
         return next((c for c in self.config.get(a.new.table, {}).values()
                      if c.where == a.new.where and serves(a.new.keys, a.new.where, a.new.include, c)), None)
 
-    def _affected(self, new: Candidate, old: Candidate | None) -> list[int]:
+    def _affected(self, new: Candidate, gone: tuple[Candidate, ...]) -> list[int]:
         return [p for p in self.by_table.get(new.table, [])
-                if self.relevant(p, new) or (old is not None and self.relevant(p, old))]
+                if self.relevant(p, new) or any(self.relevant(p, c) for c in gone)]
 
     def _questions(self, a: _Action) -> list[tuple[int, list[Candidate]]]:
         """What evaluating ``a`` now would ask the planner (nothing is changed)."""
-        old = self._replaced(a)
-        return [(p, self._config(p, a.new, old)) for p in self._affected(a.new, old)]
+        gone = swaps.gone(self._replaced(a), a.drops)
+        return [(p, self._config(p, a.new, gone)) for p in self._affected(a.new, gone)]
 
     def _evaluate(self, a: _Action) -> _Action:
         a.old = self._replaced(a)
-        affected = self._affected(a.new, a.old)
-        self.prefetch((p, self._config(p, a.new, a.old)) for p in affected)
+        gone = swaps.gone(a.old, a.drops)
+        affected = self._affected(a.new, gone)
+        self.prefetch((p, self._config(p, a.new, gone)) for p in affected)
         if not a.tables:
             a.tables = tuple(sorted({t for p in affected for t in self.workload[p].tables} | {a.new.table}))
         # An index added (none dropped) leaves every plan before it open to the server, and the planner
         # prices the descents of the built one: a what-if plan that probes it so often that its descent
         # charge (analyze.calibration) makes it dearer is not the plan the statement will run.
-        keep = self.current if a.old is None else None
+        keep = self.current if not gone else None
         a.costs = {p: min(self._cost(p, a), keep[p]) if keep is not None else self._cost(p, a) for p in affected}
         a.stamp = self._stamp(a)
         a.evaluations += 1
         saving = sum(self.workload[p].calls * (self.current[p] - c) for p, c in a.costs.items())
-        a.gain = saving - (self.upkeep(a.new) if a.old is None else 0.0)
-        a.delta_bytes = self.size(a.new) - (self.size(a.old) if a.old is not None else 0)
+        a.gain = saving - (self.upkeep(a.new) if a.old is None else 0.0) + sum(map(self.upkeep, a.drops))
+        a.delta_bytes = self.size(a.new) - sum(map(self.size, gone))
         regress = any(c > self.workload[p].base_cost * (1 + REGRESSION) + 1e-9 for p, c in a.costs.items())
         big_for_one = any(c <= self.current[p] * (1 - MIN_GAIN) for p, c in a.costs.items())
-        a.ok = (not regress and a.gain > 0
-                and (saving >= MIN_STEP_SHARE * self.result.base_cost or big_for_one))
+        a.ok = (not regress and a.gain > 0 and (saving >= MIN_STEP_SHARE * self.result.base_cost or big_for_one
+                                                or (bool(a.drops) and a.delta_bytes < 0)))   # both fall
         return a
 
     def _widenings(self, chosen: Candidate) -> list[_Action]:
         """One action per column the statements this index can serve filter, join, sort, group on or read.
 
-        As in Extend, a column only read counts too, when it is the last one an
-        index-only scan needs: ``(orderId)`` widened by ``qty`` lets ``GROUP BY
-        "orderId" HAVING sum(qty) > …`` read the index alone (TPC-H Q18). The
-        step is taken only when that pays for the bytes.
+        As in Extend, a column only read counts too, when it is the last one an index-only scan needs:
+        ``(orderId)`` widened by ``qty`` lets ``GROUP BY "orderId" HAVING sum(qty) > …`` read the index
+        alone (TPC-H Q18). The step is taken only when that pays for the bytes.
         """
         if len(chosen.keys) >= MAX_WIDTH:
             return []
@@ -390,11 +392,10 @@ class Greedy:
     def run(self, seeds: list[Candidate]) -> Selection:
         """Greedy steps until none saves enough.
 
-        Lazy: after a step, the actions whose statements read its table are
-        only marked stale, and keep their last ratio as an estimate; an action
-        is re-costed when it reaches the top of the queue, and taken only when
-        it is still the best once costed with the configuration as it is. A
-        new widening waits in the queue with its index's ratio until then.
+        Lazy: after a step, the actions whose statements read its table are only marked stale, and keep
+        their last ratio as an estimate; an action is re-costed when it reaches the top of the queue, and
+        taken only when it is still the best once costed with the configuration as it is. A new widening
+        waits in the queue with its index's ratio until then.
         """
         unique: dict[Ident, Candidate] = {}
         for c in seeds:
@@ -408,6 +409,9 @@ class Greedy:
             heapq.heappush(heap, (-ratio, a.id, a.evaluations, a))
 
         first = [_Action(StepKind.ADD, c) for c in unique.values()]
+        dormant: dict[Ident, list[_Action]] = {}     # adds costed to no gain, by the index they would replace
+        pool = swaps.Pool(swaps.together(self.workload, self.by_table))
+        pool.add(unique.values())
         self.prefetch(q for a in first for q in self._questions(a))
         for a in first:
             self._evaluate(a)
@@ -428,16 +432,29 @@ class Greedy:
                 self._evaluate(best)     # stale: re-cost, and let it compete again
                 if best.gain > 0:
                     push(best, best.ratio)
+                elif best.kind == StepKind.ADD and best.old is not None:
+                    dormant.setdefault(ident(best.old), []).append(best)
                 continue
             if not best.ok:
                 continue
             self._take(best)
-            widenings = self._widenings(best.new)
-            if self.presize is not None and widenings:
-                self.presize([a.new for a in widenings])
-            for a in widenings:
+            for a in self._opened(best, pool, dormant):
                 push(a, best.ratio)
         return self.result
+
+    def _opened(self, best: _Action, pool: swaps.Pool, dormant: dict[Ident, list[_Action]]) -> list[_Action]:
+        """The actions step ``best`` opens: its index's widenings, replaces of it and other chosen ones, and
+        adds it may make pay again. An index a replace let go may pay beside the wide one (its queue entries
+        went when it was chosen); an add costed to no gain as it replaced an index now gone is one more index."""
+        out = self._widenings(best.new)
+        pool.add(a.new for a in out)
+        chosen = list(self.config.get(best.new.table, {}).values())
+        out += [_Action(StepKind.REPLACE, w, drops=o) for w, o in pool.replacements(best.new, chosen)]
+        out += [_Action(StepKind.ADD, c) for c in best.drops]
+        out += [a for c in swaps.gone(best.old, best.drops) for a in dormant.pop(ident(c), [])]
+        if self.presize is not None and out:
+            self.presize([a.new for a in out])
+        return out
 
     def _next_stale(self, heap: list[tuple[float, int, int, _Action]]) -> list[_Action]:
         """The actions after the top of the queue that will be re-costed when they reach it."""
@@ -457,14 +474,16 @@ class Greedy:
             return False
         if any(c.where == a.new.where and serves(c.keys, c.where, c.include, a.new) for c in chosen.values()):
             return False
-        return a.kind == StepKind.ADD or a.old is None or ident(a.old) in chosen
+        return all(ident(c) in chosen for c in a.drops) and (
+            a.kind == StepKind.ADD or a.old is None or ident(a.old) in chosen)
 
     def _take(self, a: _Action) -> None:
         chosen = self.config.setdefault(a.new.table, {})
-        if a.old is not None and ident(a.old) in chosen:
-            del chosen[ident(a.old)]
-            self.forecast_total -= self.forecast(a.old)
-            self.hypopg_total -= self.hypopg_size(a.old)
+        for old in swaps.gone(a.old, a.drops):
+            if ident(old) in chosen:
+                del chosen[ident(old)]
+                self.forecast_total -= self.forecast(old)
+                self.hypopg_total -= self.hypopg_size(old)
         chosen[ident(a.new)] = a.new
         self.forecast_total += self.forecast(a.new)
         self.hypopg_total += self.hypopg_size(a.new)
@@ -473,5 +492,6 @@ class Greedy:
             self.total += self.workload[p].calls * (c - self.current[p])
             self.current[p] = c
         self.result.steps.append(Step(
-            kind=StepKind.WIDEN if a.old is not None else StepKind.ADD, index=a.new, replaces=a.old,
+            kind=StepKind.REPLACE if a.drops else StepKind.WIDEN if a.old is not None else StepKind.ADD,
+            index=a.new, replaces=a.old or (a.drops[0] if a.drops else None), also=a.drops[1:],
             forecast_bytes=self.forecast_total, hypopg_bytes=self.hypopg_total, cost=self.total))

@@ -32,11 +32,13 @@ def order(key: Ident) -> tuple[object, ...]:
 
 
 class StepKind(StrEnum):
-    """A step adds an index or widens a chosen one by one key column; the curve starts with NONE."""
+    """A step adds an index, widens a chosen one by one key column, or replaces several chosen ones by one
+    that holds their columns; the curve starts with NONE."""
 
     NONE = "none"          # the curve's start: no new index (never a step of the selection)
     ADD = "add"
     WIDEN = "widen"
+    REPLACE = "replace"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,7 @@ class Step:
     forecast_bytes: int        # of the whole set after the step
     hypopg_bytes: int
     cost: float                # the workload's cost after the step (sum of calls x cost)
+    also: tuple[Candidate, ...] = ()     # a replace's other chosen indexes it takes the place of
 
     def bytes(self, basis: SizeBasis) -> int:
         return self.hypopg_bytes if basis == SizeBasis.HYPOPG else self.forecast_bytes
@@ -87,7 +90,7 @@ class Selection:
         out: list[Step] = []
         count = 0
         for s in self.steps:
-            count += s.kind == StepKind.ADD
+            count += (s.kind == StepKind.ADD) - len(s.also)     # a replace: one index for 1 + len(also)
             if budget_bytes is not None and s.bytes(basis or SizeBasis.FORECAST) > budget_bytes:
                 break
             if max_indexes is not None and count > max_indexes:
@@ -99,8 +102,9 @@ class Selection:
     def configuration(steps: Iterable[Step]) -> list[Candidate]:
         config: dict[Ident, Candidate] = {}
         for s in steps:
-            if s.replaces is not None:
-                config.pop(ident(s.replaces), None)
+            for gone in (s.replaces, *s.also):
+                if gone is not None:
+                    config.pop(ident(gone), None)
             config[ident(s.index)] = s.index
         return list(config.values())
 
