@@ -17,10 +17,11 @@ of its tpcds extension, so no download from DuckDB's extension server), a
 benchmark-only dependency: ``pip install -e '.[bench]'``. The cache keeps
 the generated files and a loaded cluster, so a second run starts in seconds.
 
-Per budget it prints the built relative cost minus the predicted one, in
-points (the goal: within 2 at every budget), and suggest's seconds with the
-load average. ``--index-advisor PATH_OR_URL`` runs Supabase's index_advisor
-over the same queries and builds its set beside pgtune's, as tpch.py does.
+Per budget it prints the built relative cost minus the predicted one (suggest's
+final plans with its set, summed: tpch.emitted), in points (the goal: within
+2 at every budget), and suggest's seconds with the load average.
+``--index-advisor PATH_OR_URL`` runs Supabase's index_advisor over the same
+queries and builds its set beside pgtune's, as tpch.py does.
 
     python benchmarks/tpcds.py [--cache /var/tmp/pgtune-tpcds] [--budgets 250,500,1000,2000]
                                [--index-advisor /path/to/index_advisor--0.2.0.sql]
