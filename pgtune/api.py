@@ -34,7 +34,7 @@ from .connect import force_session_settings, no_lock_queue
 from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
 from .errors import InputError, MigrationError, PgtuneError, from_psycopg
-from .health import Declared, EmittedMigration, HealthReport, drop_replaced
+from .health import Declared, EmittedMigration, HealthReport, built_by, drop_replaced
 from .health import build_migration as build_health_migration
 from .health import run as run_health
 from .plan import Migration
@@ -180,6 +180,8 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
             _without_kept_twins(conn, result, EmitOptions(), snap.catalog)
     if prisma is not None and schema is not None:
         result.prisma = prisma_advice.for_indexes(schema, advice.indexes, checks.constraints)
+        result.prisma.proposals += prisma_advice.for_built(schema, snap.catalog.indexes, built_by(conn),
+                                                           {ix.name for ix in advice.indexes})
         if prisma.write:
             write_prisma(schema, result.prisma)
     return result

@@ -17,7 +17,7 @@ from .registry import CHECKS
 from .replaced import drop_phase as drop_replaced
 
 __all__ = ["CHECKS", "Check", "CheckId", "Declared", "EmittedMigration", "Finding", "HealthMigration", "HealthReport",
-           "Severity", "build_migration", "drop_replaced", "run"]
+           "Severity", "build_migration", "built_by", "drop_replaced", "run"]
 
 
 def run(conn: psycopg.Connection[Any], only: Iterable[str] = (), skip: Iterable[str] = (), *,

@@ -10,7 +10,7 @@ express (INCLUDE, expression keys, and partial indexes before the
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -19,6 +19,7 @@ import pglast
 from pglast import ast, enums
 
 from ..analyze import IndexSuggestion
+from ..capture import Index
 from ..constraints.model import ConstraintKind, Proposal
 from ..health import CheckId, Finding
 from .schema import Key, Model, PrismaSchema, quote
@@ -90,6 +91,50 @@ def for_indexes(schema: PrismaSchema, indexes: Sequence[IndexSuggestion],
     for c in constraints:
         advice.proposals.append(_constraint(schema, c))
     return advice
+
+
+# The end of the name pgtune gives an index on a database Prisma migrates (Catalog.index_suffix).
+OWN_SUFFIX = "_pgtune_idx"
+
+
+def for_built(schema: PrismaSchema, indexes: Iterable[Index], built: Collection[tuple[str, str]],
+              skip: Collection[str] = ()) -> list[PrismaProposal]:
+    """The line for each index pgtune made that stands in the database and that the schema does not declare.
+
+    Migrations written with ``--layout prisma`` and deployed before their lines
+    were written leave such indexes; so does ``apply``. Suggest then proposes
+    nothing for them (they exist), and the next ``prisma migrate dev`` drops
+    each as drift (u15, Formbricks: after deploy, the ``--write`` every
+    migration's comment names added no line). pgtune's are the ones its history
+    records (``built``) and, on a Prisma database, the ones with its name ending.
+    ``skip``: names proposed already.
+    """
+    out = []
+    for ix in indexes:
+        mine = (ix.schema, ix.name) in built or ix.name.endswith(OWN_SUFFIX)
+        if not mine or not ix.is_valid or ix.is_unique or ix.is_primary or ix.name in skip:
+            continue
+        exprs = [d if c is None else None for c, d in zip(ix.columns, ix.key_defs, strict=False)]
+        p = index_proposal(schema, ix.schema, ix.table, ix.name, [c or "" for c in ix.columns], ix.descending,
+                           exprs, ix.predicate, ix.include, ix.method, _opclasses(ix.definition))
+        if p.fit in (Fit.IN_SCHEMA, Fit.NO_MODEL):
+            continue
+        p.note = ("built in the database, not declared in the schema: without this line the next "
+                  "`prisma migrate dev` drops it"
+                  + (f"; {p.note}" if p.note else ""))
+        out.append(p)
+    return out
+
+
+def _opclasses(definition: str) -> list[str | None]:
+    """Each key's operator class as ``pg_get_indexdef`` prints it (only where it is not the default)."""
+    try:
+        stmt = pglast.parse_sql(definition)[0].stmt
+    except pglast.parser.ParseError:
+        return []
+    if not isinstance(stmt, ast.IndexStmt):
+        return []
+    return [".".join(n.sval for n in e.opclass) if e.opclass else None for e in stmt.indexParams or ()]
 
 
 # Prisma's index types (`type: Gin`) and the operator classes it names; any other goes through raw("…").
