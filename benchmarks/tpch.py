@@ -923,7 +923,7 @@ def main() -> None:
                       f"({r:.2f}x)")
 
             at = None if args.bound_at is None else float(args.bound_at) if args.bound_at != "half" else \
-                report["index_advisor"]["real_mb"] / 2 if peer is not None else None
+                round(report["index_advisor"]["real_mb"] / 2, 1) if peer is not None else None
             if args.bound_at == "half" and at is None:
                 raise SystemExit("--bound-at half needs --index-advisor")
             if at is None:
