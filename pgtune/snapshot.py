@@ -181,7 +181,7 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
     left_out = read_adhoc(conn, workload or WorkloadFilter()) if from_server else []
     left_out += found_schemas(roles, catalog, statements)
     if writes is not None:
-        left_out += charge_window_writes(catalog, roles, writes, scale, read_unseen_writers(conn))
+        left_out += charge_window_writes(catalog, roles, writes, scale, read_unseen_writers(conn, catalog))
     elif unread is not None:
         left_out.append(f"index upkeep is estimated from the tables' counters (pg_stat_user_tables), which may hold "
                         f"writes from before pg_stat_statements' window (a load, a restore): the workload's own "

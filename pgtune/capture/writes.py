@@ -11,6 +11,7 @@ MERGE/COPY rows are in its window by construction; writes made by triggers
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from psycopg.rows import dict_row
 from .. import catalog_sql
 from ..connect import lost, session_stops
 from ..sqltext import walk, what_runs
-from .catalog import Catalog
+from .catalog import Catalog, TableKey
 
 MAX_WRITE_STATEMENTS = 1000     # most rows first: the rest write too little to matter
 
@@ -49,9 +50,10 @@ def target(query: str) -> tuple[str | None, str] | None:
     return None
 
 
-def read_unseen_writers(conn: psycopg.Connection[Any]) -> set[tuple[str, str]]:
-    """The tables a user function's text names (a trigger's, a function's nested writes that pg_stat_statements,
-    tracking top-level statements only, does not list): their writes are not capped at the workload's own."""
+def read_unseen_writers(conn: psycopg.Connection[Any], catalog: Catalog) -> set[TableKey]:
+    """The tables a user function that writes names (a trigger's, a function's nested writes that
+    pg_stat_statements, tracking top-level statements only, does not list): their writes are not capped at the
+    workload's own. A name in the text is enough; one wrongly found keeps the charge its counters give."""
     try:
         with conn.transaction(), conn.cursor() as cur:
             rows = cur.execute(catalog_sql.load("unseen_writers")).fetchall()
@@ -59,7 +61,13 @@ def read_unseen_writers(conn: psycopg.Connection[Any]) -> set[tuple[str, str]]:
         if session_stops(conn, exc):
             raise
         return set()      # unreadable: the window cap stays as it was
-    return {(str(r[0]), str(r[1])) for r in rows}
+    words: set[str] = set()
+    for (source,) in rows:
+        words.update(_WORD.findall(str(source or "")))
+    return {key for key in catalog.tables if key[1].lower() in words} if words else set()
+
+
+_WORD = re.compile(r"[a-z_][a-z0-9_$]*")
 
 
 def read_writes(conn: psycopg.Connection[Any], database: str | None = None,
@@ -250,6 +258,6 @@ def read_supplied(conn: psycopg.Connection[Any], catalog: Catalog | None = None)
             seen.add(up)
             up = catalog.tables[up].parent if up in catalog.tables else None
     if catalog is not None:
-        for _, name in read_unseen_writers(conn):
+        for _, name in read_unseen_writers(conn, catalog):
             out.setdefault(name, set()).add(ALL)
     return out
