@@ -39,6 +39,7 @@ class Capabilities:
     pgss_statements: int | None = None     # statements pg_stat_statements tracks (every database), not pgtune's
                                            # own nor utility statements: those that may hold predicates
     stats_hidden: tuple[str, ...] = ()     # analyzed tables under row security whose pg_stats this role cannot read
+    stats_forced: tuple[str, ...] = ()     # ...of them, those with FORCE ROW LEVEL SECURITY (their owner is blind too)
     preload_libraries: str | None = None   # shared_preload_libraries as set; None: the role may not read it
     preload_pending: str | None = None     # what a restart will load, when an ALTER SYSTEM of it is not in force yet
 
@@ -91,16 +92,24 @@ class Capabilities:
         change it) every such table looks never analyzed: its sizes come from the
         types alone, its $n have no value to plan with, its policies' settings no
         value to plan them under (u13: a 1.3 MB index forecast at 7.7 MB, the
-        statement planned without its policy).
+        statement planned without its policy). The owner is no way out for a
+        table with FORCE ROW LEVEL SECURITY: it binds the owner too (r11 F6).
+        BYPASSRLS is named with what it costs: the role then reads every row.
         """
         if not self.stats_hidden:
             return []
-        shown = ", ".join(self.stats_hidden[:5]) + (f" and {len(self.stats_hidden) - 5} more"
-                                                    if len(self.stats_hidden) > 5 else "")
+        owner = "run pgtune as the tables' owner, or "
+        if self.stats_forced:
+            forced = _names(self.stats_forced)
+            have = "has" if len(self.stats_forced) == 1 else "have"
+            owner = (f"{forced} {have} FORCE ROW LEVEL SECURITY, which binds the owner too: "
+                     + ("run pgtune as a superuser, or " if set(self.stats_forced) >= set(self.stats_hidden) else
+                        "run pgtune as the others' owner, as a superuser, or "))
         return [f"pg_stats hides the planner statistics of {len(self.stats_hidden)} table(s) under row security "
-                f"from role {self.role!r} ({shown}): pgtune sizes and plans them as if never analyzed and cannot "
-                "plan their statements under the application's policies; run pgtune as the tables' owner, or "
-                f"ALTER ROLE {ddl.name(self.role)} BYPASSRLS; (a superuser's statement)"]
+                f"from role {self.role!r} ({_names(self.stats_hidden)}): pgtune sizes and plans them as if never "
+                f"analyzed and cannot plan their statements under the application's policies; {owner}"
+                f"ALTER ROLE {ddl.name(self.role)} BYPASSRLS; (a superuser's statement; BYPASSRLS also lets this role "
+                "read every row of every table it may SELECT, whatever the policies)"]
 
     def what_if_hints(self) -> list[str]:
         """Why advice is heuristic: HypoPG is missing, and how to add it."""
@@ -235,14 +244,16 @@ def probe(conn: psycopg.Connection[Any]) -> Capabilities:
     if row["pgss_preloaded"] is None:
         # The role may not read shared_preload_libraries: ask the view itself.
         row["pgss_preloaded"] = _pgss_answers(conn) if row["pgss_installed"] else True
-    caps = Capabilities(**row, stats_hidden=_stats_hidden(conn),
+    hidden = conn.execute(catalog_sql.load("stats_hidden_by_row_security")).fetchall()
+    caps = Capabilities(**row, stats_hidden=tuple(str(r[0]) for r in hidden),
+                        stats_forced=tuple(str(r[0]) for r in hidden if r[1]),
                         preload_pending=_preload_pending(conn, row["preload_libraries"]))
     return _qualstats_fill(conn, caps) if caps.qualstats_installed and caps.pgss_installed else caps
 
 
-def _stats_hidden(conn: psycopg.Connection[Any]) -> tuple[str, ...]:
-    """The analyzed tables under row security whose statistics pg_stats hides from this role."""
-    return tuple(str(r[0]) for r in conn.execute(catalog_sql.load("stats_hidden_by_row_security")).fetchall())
+def _names(tables: tuple[str, ...]) -> str:
+    """The first five of ``tables``, and how many more."""
+    return ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
 
 
 def _qualstats_fill(conn: psycopg.Connection[Any], caps: Capabilities) -> Capabilities:

@@ -5,7 +5,9 @@
 -- granted (u13: a Papermark-shaped database, pgtune run as a non-owner role with the app role granted).
 -- Only tables with statistics to hide count: analyzed (pg_statistic has rows, read through
 -- pg_stat_all_tables' analyze counts, which every role may read).
-SELECT /* pgtune */ pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name
+-- forced: FORCE ROW LEVEL SECURITY, which binds the owner too: only a superuser or BYPASSRLS reads them (r11 F6).
+SELECT /* pgtune */ pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name,
+       c.relforcerowsecurity AS forced
 FROM pg_catalog.pg_class AS c
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
     LEFT JOIN pg_catalog.pg_stat_all_tables AS s ON s.relid = c.oid
