@@ -40,3 +40,17 @@ def test_a_time_of_day_gets_no_start_end_check(conn: psycopg.Connection[Any]) ->
     assert not [o for o in orders if "Time" in o[1]], orders
     # The write the CHECK would have refused:
     conn.execute("""INSERT INTO "Availability" ("userId", "startTime", "endTime") VALUES (1, '22:00', '02:00')""")
+
+
+def test_minutes_and_hhmm_of_a_day_get_no_start_end_check(conn: psycopg.Connection[Any]) -> None:
+    """r11: the exclusion read only time|hour|minute|clock in the name; start_min/end_min and "startHhmm" got one."""
+    conn.execute("""
+CREATE TABLE shifts (id serial PRIMARY KEY, start_min int NOT NULL, end_min int NOT NULL, "startHhmm" int NOT NULL,
+  "endHhmm" int NOT NULL, start_page int NOT NULL, end_page int NOT NULL);
+INSERT INTO shifts (start_min, end_min, "startHhmm", "endHhmm", start_page, end_page)
+SELECT 480 + g % 60, 1020 + g % 60, 800 + g % 59, 1700 + g % 59, g, g + 10 FROM generate_series(1, 5000) g;
+ANALYZE shifts;
+""")
+    steady_state(conn)
+    orders = {c.check for c in propose(conn).constraints if c.kind == "column-order" and c.table == "shifts"}
+    assert orders == {"end_page >= start_page"}, orders

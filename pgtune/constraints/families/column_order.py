@@ -38,7 +38,8 @@ PAIRS = (
 )
 
 
-TIME_WORDS = re.compile(r"time|hour|minute|clock", re.I)
+# Words of a number that holds a time of day: "startTime", start_min, "endHhmm", end_sec, start_tod (r11).
+TIME_WORDS = re.compile(r"time|hour|hh|minute|min(s)?(?![a-z])|sec(ond)?s?(?![a-z])|clock|tod(?![a-z])", re.I)
 
 
 def _time_of_day(c: Column) -> bool:
