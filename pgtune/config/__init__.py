@@ -53,7 +53,14 @@ def run(conn: psycopg.Connection[Any], options: ConfigOptions | None = None, *,
     found = hardware.detect(server.backend_pid, data_dir, snap.major)
     hw = hardware.merge(found, opts.memory, opts.cpus, opts.storage)
     ctx = Context(snap, hw, pooler=opts.pooler)
-    if hw.memory_bytes is None:
+    if hw.memory_bytes is None and data_dir is None:
+        # data_directory is hidden from a role without pg_read_all_settings, and it is what tells pgtune that the
+        # server is this machine's (u15: the tables' owner was told pgtune "does not run on its host" where it did).
+        ctx.notes.append("the server's memory is unknown: this role may not read data_directory (it needs "
+                         "pg_read_all_settings), so pgtune cannot tell whether it runs on the server's host: "
+                         "GRANT pg_read_all_settings TO the role, or give --memory, --cpus and --storage for memory, "
+                         "parallel and I/O proposals")
+    elif hw.memory_bytes is None:
         ctx.notes.append("the server's memory is unknown (pgtune does not run on its host): give --memory, "
                          "--cpus and --storage for memory, parallel and I/O proposals")
     if snap.statements_readable and not snap.reads_all_stats:
