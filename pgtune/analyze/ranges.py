@@ -12,6 +12,15 @@ statistics, the top WINDOW_SHARE of the histogram (the recent rows, as a
 lone ``>=`` stands for); with one end observed (pg_qualstats) and the other
 not, the other is the histogram bound WINDOW_SHARE beyond it; and any pair
 still inverted (two observed constants from different calls) is swapped.
+
+A window over two columns of one row is a range too: Cal.com's busy times
+read ``"startTime" >= $2 AND "endTime" <= $3`` (bookings inside a week),
+and valued apart its ends were the 99th-percentile start and the
+1st-percentile end, years before it: every plan made with them read nothing
+and looked free (g10). A lower end on one date or timestamp column and an
+upper end on another of the same table, each without a partner on its own
+column, are paired and valued as one window: the lower end from the lower
+column's 99th-percentile bound, the upper end the upper column's last.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from .scenarios import ParamValue, ValueSource
 WINDOW_SHARE = 0.01        # a range from the statistics covers this share of the histogram
 _LOWER = (">", ">=")
 _UPPER = ("<", "<=")
+_TIMES = ("timestamp", "date")
 
 
 @dataclass(frozen=True)
@@ -39,10 +49,17 @@ class RangePair:
     upper: str               # "$3"
     table: TableKey
     column: str
+    upper_column: str = ""   # a window over two columns ("startTime" >= $2 AND "endTime" <= $3): the upper end's
+
+    @property
+    def high(self) -> str:
+        """The column of the upper end."""
+        return self.upper_column or self.column
 
 
-def pairs(shape: Shape) -> list[RangePair]:
-    """Each column's lower-end $n paired with its upper-end $n, in the order they appear."""
+def pairs(shape: Shape, catalog: Catalog | None = None) -> list[RangePair]:
+    """Each column's lower-end $n paired with its upper-end $n, in the order they appear; then, with
+    ``catalog``, a lower end left alone on one time column with an upper end left alone on another."""
     ends: dict[tuple[TableKey, str], tuple[list[int], list[int]]] = {}
     for n, use in sorted(shape.params.items()):
         if use.kind != ParamKind.COLUMN or use.table is None or use.array or use.interval is not None:
@@ -52,9 +69,33 @@ def pairs(shape: Shape) -> list[RangePair]:
             lows.append(n)
         elif use.op in _UPPER:
             highs.append(n)
-    return [RangePair(f"${lo}", f"${hi}", table, column)
-            for (table, column), (lows, highs) in sorted(ends.items())
-            for lo, hi in zip(lows, highs, strict=False)]
+    out = [RangePair(f"${lo}", f"${hi}", table, column)
+           for (table, column), (lows, highs) in sorted(ends.items())
+           for lo, hi in zip(lows, highs, strict=False)]
+    if catalog is not None:
+        out += _across(ends, catalog)
+    return out
+
+
+def _across(ends: dict[tuple[TableKey, str], tuple[list[int], list[int]]], catalog: Catalog) -> list[RangePair]:
+    """Lower ends and upper ends without a partner on their own column, on two time columns of one table,
+    paired in the order they appear: one window over a row's start and end."""
+    def timely(table: TableKey, column: str) -> bool:
+        found = catalog.tables.get(table)
+        return found is not None and found.column_type(column).startswith(_TIMES)
+
+    lone: dict[TableKey, tuple[list[tuple[int, str]], list[tuple[int, str]]]] = {}
+    for (table, column), (lows, highs) in ends.items():
+        if timely(table, column):
+            alone_lows, alone_highs = lone.setdefault(table, ([], []))
+            alone_lows.extend((n, column) for n in lows[len(highs):])
+            alone_highs.extend((n, column) for n in highs[len(lows):])
+    out: list[RangePair] = []
+    for table, (lows_, highs_) in sorted(lone.items()):
+        for (lo, a), (hi, b) in zip(sorted(lows_), sorted(highs_), strict=False):
+            if a != b:
+                out.append(RangePair(f"${lo}", f"${hi}", table, a, b))
+    return out
 
 
 def together(found: list[RangePair], params: list[ParamValue], catalog: Catalog) -> list[ParamValue]:
@@ -80,16 +121,18 @@ def together(found: list[RangePair], params: list[ParamValue], catalog: Catalog)
 
 
 def from_stats(pair: RangePair, catalog: Catalog) -> tuple[str, str] | None:
-    """(lower, upper): the top WINDOW_SHARE of the column's histogram; None without one."""
-    bounds = _bounds(pair, catalog)
-    if len(bounds) < 2:
+    """(lower, upper): the top WINDOW_SHARE of the column's histogram (of a window over two columns: the
+    lower column's bound there to the upper column's last); None without one, or when that is no window."""
+    bounds, highs = _bounds(pair, catalog), _bounds(pair, catalog, upper=True)
+    if len(bounds) < 2 or len(highs) < 2:
         return None
-    return bounds[min(int((1.0 - WINDOW_SHARE) * (len(bounds) - 1)), len(bounds) - 2)], bounds[-1]
+    lower = bounds[min(int((1.0 - WINDOW_SHARE) * (len(bounds) - 1)), len(bounds) - 2)]
+    return None if inverted(lower, highs[-1]) else (lower, highs[-1])
 
 
 def beside(pair: RangePair, catalog: Catalog, known: str, *, upper: bool) -> str | None:
     """The histogram bound WINDOW_SHARE above ``known`` (``upper``) or below it; None when none is."""
-    bounds = _bounds(pair, catalog)
+    bounds = _bounds(pair, catalog, upper=upper)
     keys = [_key(b) for b in bounds]
     k = _key(known)
     if len(bounds) < 2 or not _comparable([k, *keys]):
@@ -118,8 +161,8 @@ def inverted(lower: str, upper: str) -> bool:
     return _comparable([a, b]) and a > b      # type: ignore[operator]
 
 
-def _bounds(pair: RangePair, catalog: Catalog) -> tuple[str, ...]:
-    st = catalog.column_stats.get((pair.table[0], pair.table[1], pair.column))
+def _bounds(pair: RangePair, catalog: Catalog, *, upper: bool = False) -> tuple[str, ...]:
+    st = catalog.column_stats.get((pair.table[0], pair.table[1], pair.high if upper else pair.column))
     return st.histogram_bounds if st is not None else ()
 
 

@@ -13,7 +13,9 @@ each came from (``params``: a ValueSource), so a DBA can check the assumption:
   plan), the column's common value whose frequency matches the share of rows
   the qual kept (``qualstats-share``);
 * else the planner's statistics (``stats``): ``col = $n`` (and ``<>``, ``IN``,
-  ``= ANY`` as an array of three) a value of typical frequency; an array
+  ``= ANY`` as an array of three) a value of typical frequency, but an ``IN``
+  list of a status its common values in frequency order, each ``$n`` its own
+  (lists.py), and a boolean the value most rows hold; an array
   column's ``@>``/``&&`` (Prisma's ``hasEvery``/``hasSome``, cast to an enum
   array) an array of one element of typical share, ``<@`` of every element
   seen; ``jsonb @> $n`` one top-level pair of one sampled row's document
@@ -45,7 +47,7 @@ from datetime import datetime
 from ..capture import Catalog, ColumnStats, TableKey
 from ..snapshot import QualConstant, QualShare
 from ..sqltext import constant_value
-from . import ranges
+from . import lists, ranges
 from .arrays import array_elements, array_literal, cut_array
 from .bind import ARRAY_OPS, Shape
 from .params import ParamKind, ParamUse
@@ -99,7 +101,9 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
     if not nparams:
         return Valued()
     unbound = _limit_cut_nothing(shape, catalog, constants, rows_per_call)
-    params = [_param_value(n, shape.params.get(n), catalog, constants, shares, rows_per_call, unbound)
+    listed = lists.sizes(shape)
+    params = [_param_value(n, shape.params.get(n), catalog, constants, shares, rows_per_call, unbound,
+                           listed.get(n, 1))
               if f"${n}" not in (written or {}) else
               ParamValue(f"${n}", (written or {})[f"${n}"], ValueSource.EXAMPLE, "a key expression's constant")
               for n in range(1, nparams + 1)]
@@ -108,7 +112,8 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
     if sample is not None:
         params = _correlated(shape, params, sample)
         params = _contained(shape, params, catalog, sample)
-    found = ranges.pairs(shape)
+    params = lists.spread(lists.groups(shape), params, {n: _stats(use, catalog) for n, use in shape.params.items()})
+    found = ranges.pairs(shape, catalog)
     params = ranges.together(found, params, catalog)
     first = {p.param: p.value for p in params if p.source != ValueSource.NONE}
     if not first:
@@ -144,7 +149,7 @@ def _summary(params: list[ParamValue]) -> ValueSource:
 
 def _param_value(n: int, use: ParamUse | None, catalog: Catalog, constants: list[QualConstant] | None,
                  shares: list[QualShare] | None, rows_per_call: float | None = None,
-                 unbound: bool = False) -> ParamValue:
+                 unbound: bool = False, size: int = 1) -> ParamValue:
     name = f"${n}"
     if use is None:
         return ParamValue(name, None, ValueSource.NONE, "no rule")
@@ -169,10 +174,10 @@ def _param_value(n: int, use: ParamUse | None, catalog: Catalog, constants: list
     seen = observed(use, constants)
     if seen is not None:
         return ParamValue(name, seen, ValueSource.QUALSTATS, what)
-    inferred = _from_share(use, catalog, shares)
+    inferred = _from_share(use, catalog, shares, size)
     if inferred is not None:
         return ParamValue(name, inferred, ValueSource.QUALSTATS_SHARE, what)
-    value = _value(use, catalog)
+    value = _value(use, catalog, size)
     if value is None:
         return ParamValue(name, None, ValueSource.NONE, what)
     return ParamValue(name, value, ValueSource.STATS, what)
@@ -360,13 +365,15 @@ def observed(use: ParamUse, constants: list[QualConstant] | None, *, dominant: f
     return None
 
 
-def _from_share(use: ParamUse, catalog: Catalog, shares: list[QualShare] | None) -> str | None:
+def _from_share(use: ParamUse, catalog: Catalog, shares: list[QualShare] | None, size: int = 1) -> str | None:
     """The common value of a status-like column whose frequency is nearest the share of rows the qual kept.
 
     pg_qualstats keeps no constant for ``status = CAST($1::text AS "Status")`` (nor for a
     generic plan's ``$1``), but it counts the rows the qual read and threw away: the
     share it kept is the value's frequency (``<>``: one minus it). Only where the
     statistics list nearly every value of the column, so the match is among all of them.
+    A list of ``size`` (``IN ($4, $5, $6)``) kept the sum of its values' frequencies: its
+    ``$n`` take the set of distinct common values that sums nearest, one each (lists.by_share).
     """
     if not shares or use.table is None or use.op not in ("=", "<>") or use.array:
         return None
@@ -375,10 +382,17 @@ def _from_share(use: ParamUse, catalog: Catalog, shares: list[QualShare] | None)
     if share is None or st is None or not st.most_common_vals or sum(st.most_common_freqs) < COVERED:
         return None
     wanted = share.kept if use.op == "=" else 1.0 - share.kept
+    if size > 1:
+        chosen = lists.by_share(st, wanted, size)
+        return chosen[use.position] if use.position < len(chosen) else None
     target = math.log(max(wanted, 1e-6))
     best = min(zip(st.most_common_vals, st.most_common_freqs, strict=False),
                key=lambda vf: (abs(math.log(max(vf[1], 1e-6)) - target), vf[0]))
     return best[0]
+
+
+def _stats(use: ParamUse, catalog: Catalog) -> ColumnStats | None:
+    return catalog.column_stats.get((use.table[0], use.table[1], use.column)) if use.table is not None else None
 
 
 def value_for(use: ParamUse, catalog: Catalog) -> str | None:
@@ -386,8 +400,8 @@ def value_for(use: ParamUse, catalog: Catalog) -> str | None:
     return _value(use, catalog)
 
 
-def _value(use: ParamUse, catalog: Catalog) -> str | None:
-    """A value from the column's statistics for the way the statement compares it."""
+def _value(use: ParamUse, catalog: Catalog, size: int = 1) -> str | None:
+    """A value from the column's statistics for the way the statement compares it (``size``: of its list)."""
     if use.table is None:
         return None
     st = catalog.column_stats.get((use.table[0], use.table[1], use.column))
@@ -408,6 +422,13 @@ def _value(use: ParamUse, catalog: Catalog) -> str | None:
     if use.op in ("=", "<>"):
         if use.array:
             return array_literal(_typical(st, ARRAY_VALUES))
+        table = catalog.tables.get(use.table)
+        if table is not None and table.column_type(use.column) == "boolean" and st.most_common_vals:
+            # A flag: the value most rows hold (the middle of two is the rare one), NOT: the other (g10)
+            return st.most_common_vals[0 if use.op == "=" else -1]
+        listed = lists.common(st) if size > 1 and use.op == "=" else []
+        if use.position < len(listed):      # IN (CAST($4 …), CAST($5 …)) of a status: the common ones (g10)
+            return listed[use.position]
         # The k-th $n of [NOT] IN ($a, $b): the k-th value from the middle; NOT IN (2, 5) is no NOT IN (2, 2) (u8)
         pool = st.histogram_bounds or st.most_common_vals
         return pool[(len(pool) // 2 + use.position) % len(pool)] if pool else None
