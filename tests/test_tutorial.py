@@ -426,12 +426,13 @@ def test_check_json_fields_are_the_ones_the_readme_lists(db: str) -> None:
 def test_a_preload_fix_keeps_the_libraries_the_server_loads(db: str) -> None:
     """check's fix for a library not preloaded printed ALTER SYSTEM SET shared_preload_libraries =
     'pg_stat_statements': the setting is one list, so run as printed it unloaded every other library at the
-    restart (auto_explain here; timescaledb or pg_cron elsewhere). A server that preloads auto_explain only."""
+    restart (auto_explain here; timescaledb or pg_cron elsewhere). A server that preloads auto_explain only.
+    One constant per library (m10): one constant 'a,b' is stored as the one library "a,b" (GUC_LIST_QUOTE)."""
     with LocalCluster(settings={"shared_preload_libraries": "'auto_explain'"}) as cluster:
         check = CliRunner().invoke(cli, ["check", "--dsn", cluster.dsn], catch_exceptions=False)
     assert check.exit_code == 1, check.output
     assert ("missing: pg_stat_statements is not loaded: add it to shared_preload_libraries (ALTER SYSTEM SET "
-            "shared_preload_libraries = 'auto_explain,pg_stat_statements'), restart the server") in check.stdout
+            "shared_preload_libraries = 'auto_explain', 'pg_stat_statements'), restart the server") in check.stdout
     with psycopg.connect(db, autocommit=True) as conn:          # the list as read, and the pg_qualstats hint's
         caps = api.check(conn)
         row = conn.execute("SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'").fetchone()
@@ -439,7 +440,7 @@ def test_a_preload_fix_keeps_the_libraries_the_server_loads(db: str) -> None:
     if caps.qualstats_available:
         unloaded = dataclasses.replace(caps, preload_libraries="auto_explain", qualstats_preloaded=False)
         line = next(h for h in unloaded.hints() if "pg_qualstats is not loaded" in h)
-        assert "shared_preload_libraries = 'auto_explain,pg_stat_statements,pg_qualstats'" in line, line
+        assert "shared_preload_libraries = 'auto_explain', 'pg_stat_statements', 'pg_qualstats'" in line, line
     unread = dataclasses.replace(caps, preload_libraries=None, pgss_preloaded=False, pgss_available=True)
     assert "plus the libraries it lists now" in unread.problems()[0]
 
