@@ -158,8 +158,15 @@ def _secrets(dsn: str) -> list[str]:
 def redact(text: str, dsn: str) -> str:
     """Replace any password of ``dsn`` (or PGPASSWORD) found in ``text`` by ``***``."""
     for secret in _secrets(dsn):
-        text = text.replace(secret, "***")
+        text = mask(text, secret)
     return text
+
+
+def mask(text: str, secret: str) -> str:
+    """``secret`` replaced by ``***`` where it stands alone, not inside a word (r11: with the password "r",
+    "pe***mission denied" garbled the message and told the password by where the stars fell). A DSN or URL
+    echoed in a message bounds it with =, ', :, @ or a space."""
+    return re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", "***", text) if secret else text
 
 
 def describe(dsn: str) -> str:

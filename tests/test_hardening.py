@@ -576,3 +576,14 @@ def test_a_constraint_of_the_same_name_is_refused_and_never_rolled_back(conn: ps
     row = conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s",
                        (first.name,)).fetchone()
     assert row is not None and "-1" in row[0]          # the DBA's own constraint survived
+
+
+def test_a_short_password_is_masked_where_it_stands_alone_only() -> None:
+    """r11: with the password "r", every r of a message became *** ("pe***mission denied"): the message
+    garbled, and the password told by where the stars fell."""
+    from pgtune.connect import redact
+    message = "permission denied for schema pgtune (dsn host=db user=reader password=r)"
+    assert redact(message, "host=db user=reader password=r") == (
+        "permission denied for schema pgtune (dsn host=db user=reader password=***)")
+    assert redact("connect to postgresql://u:r@db/app failed", "postgresql://u:r@db/app") == (
+        "connect to postgresql://u:***@db/app failed")

@@ -21,7 +21,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
-from ..connect import lost, session_stops
+from ..connect import lost, mask, session_stops
 from ..sqltext import walk, what_runs
 from .catalog import Catalog, TableKey
 
@@ -93,7 +93,7 @@ def read_writes(conn: psycopg.Connection[Any], database: str | None = None,
             raise
         why = (str(exc).splitlines() or [type(exc).__name__])[0]
         password = conn.info.password
-        return f"write_statements.sql failed: {why.replace(password, '***') if password else why}"
+        return f"write_statements.sql failed: {mask(why, password) if password else why}"
     out = []
     for r in rows:
         named = target(r["query"])
