@@ -434,6 +434,8 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
                             declared=_declared(schema) if schema is not None else None)
     if prisma is not None and schema is not None:
         advice = prisma_advice.for_health(schema, report.findings)
+        advice.proposals += prisma_advice.for_built(schema, read_catalog(conn).indexes, built_by(conn),
+                                                    {p.name for p in advice.proposals})
         if prisma.write:
             write_prisma(schema, advice)
         report.prisma = advice

@@ -5,7 +5,7 @@ Every migration pgtune writes for Prisma says to run `suggest --prisma-schema
 Formbricks-shaped database a user emitted, deployed, then ran it: the indexes
 existed, so suggest proposed none and wrote no line, and the next migrate dev
 would have dropped all six. Now each index pgtune built that the schema does
-not declare gets its line.
+not declare gets its line, in suggest and in health.
 """
 
 from __future__ import annotations
@@ -36,6 +36,14 @@ def test_lines_for_indexes_deployed_before_the_schema_had_them(conn: psycopg.Con
     built = {ix["name"] for ix in json.loads(out.stdout)["indexes"]}
     assert built and all(name.endswith("_pgtune_idx") for name in built), built
     prisma_deploy(conn, migrations)
+
+    # health, which reviews what exists, names them too (without --write: the schema stays as it is).
+    review = CliRunner().invoke(cli, ["health", "--dsn", db, "--prisma-schema", str(schema), "--format", "json"])
+    assert review.exit_code in (0, 1), review.output
+    named = {p["name"] for p in json.loads(review.stdout)["prisma"]["proposals"]
+             if "not declared in the schema" in p["note"]}
+    assert named == built, json.loads(review.stdout)["prisma"]["proposals"]
+    assert schema.read_bytes() == SIGNING.read_bytes()
 
     after = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--prisma-schema", str(schema), "--write",
                                      "--format", "json", "--no-constraints"])
