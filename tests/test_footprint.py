@@ -175,8 +175,8 @@ def test_a_key_sample_works_out_only_what_the_forecast_reads(conn: psycopg.Conne
 
 def test_keys_led_by_a_near_unique_column_are_not_counted(conn: psycopg.Connection[Any],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """A key with a column holding more distinct values than half the rows averages under two rows a key, which
-    the forecast stores without deduplication whatever the count: the sample does not group by it (TPC-H: 17 of
+    """A key with a column holding a distinct value for nearly every row (95%: sizing.near_unique) has no
+    duplicates worth a posting list, and the forecast stores none: the sample does not group by it (TPC-H: 17 of
     ~130 sampled indexes lead with a table's key), for the same forecasts as a counted sample gives. A row's
     page (u10's one-page sightings) is worked out once in the sample, not per index."""
     events(conn)            # id unique; kind 7 values; note text (its tuple bytes are sampled)

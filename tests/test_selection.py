@@ -94,8 +94,8 @@ def test_size_forecast_within_1_5x_of_the_built_index(conn: psycopg.Connection[A
     events(conn)
     catalog = read_catalog(conn)
     index_keys = tuple(IndexKey(k) for k in keys)
-    distinct = (sizing.sample_distinct(conn, ("public", "event"), index_keys, 200_000)
-                if len(keys) > 1 else None)
+    sample = sizing.sample_keys(conn, ("public", "event"), index_keys, 200_000) if len(keys) > 1 else None
+    distinct = sample.distinct if sample is not None else None
     forecast = sizing.forecast(catalog, ("public", "event"), index_keys, include=include, distinct=distinct)
     cols = ", ".join(f'"{k}"' for k in keys)
     conn.execute(f"CREATE INDEX sized ON event ({cols})" + (f" INCLUDE ({include[0]})" if include else ""))

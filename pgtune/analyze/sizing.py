@@ -11,7 +11,8 @@ is often a third of that. The model here follows the on-disk layout:
 * with deduplication (no INCLUDE columns, every key type allows it: not
   numeric, float, jsonb, arrays…), each distinct key (``pg_stats.n_distinct``,
   columns assumed independent) is stored once per posting list of up to
-  ~1352 bytes, each duplicate costing a 6-byte row pointer;
+  ~1352 bytes, each duplicate costing a 6-byte row pointer; under two rows a
+  key, the duplicates are taken as pairs, each pair one tuple;
 * leaf pages are filled to the fillfactor (90 for btree) of 8152 usable
   bytes; inner pages add one per fan-out of leaf pages; plus the metapage.
 """
@@ -37,6 +38,7 @@ FILLFACTOR = 0.90                # btree leaf pages at CREATE INDEX
 NONLEAF_FILLFACTOR = 0.70        # btree inner pages at CREATE INDEX
 MAX_POSTING = 1352               # a posting list tuple at build time: half of BTMaxItemSize
 TID = 6
+NEAR_UNIQUE = 0.95               # distinct keys from this share of the rows on: no key sample counts them
 IN_ORDER = 0.9                   # |pg_stats.correlation| from which a table is taken to be stored in a column's order
 # Types whose btree operator class allows deduplication is the common case; these do not.
 _NO_DEDUP = ("numeric", "real", "double precision", "float", "jsonb")
@@ -127,13 +129,6 @@ class KeySample:
     rows: float = 0.0      # rows the sample held
     seen: float = 0.0      # distinct keys among them (0: not asked)
     lead_seen: float = 0.0  # distinct leading keys among them (0: not asked)
-
-
-def sample_distinct(conn: psycopg.Connection[Any], table: TableKey, keys: tuple[IndexKey, ...],
-                    reltuples: float, timeout_ms: int = 2_000) -> float | None:
-    """Distinct keys of a multi-column or expression index, estimated from a ~30,000-row sample (sample_keys)."""
-    found = sample_keys(conn, table, keys, reltuples, timeout_ms=timeout_ms)
-    return found.distinct if found is not None else None
 
 
 def sample_keys(conn: psycopg.Connection[Any], table: TableKey, keys: tuple[IndexKey, ...], reltuples: float,
@@ -265,13 +260,14 @@ def in_key_order(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], 
 
 
 def near_unique(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...]) -> bool:
-    """Does a plain column of ``keys`` hold more distinct values than half the rows (pg_stats)? The keys then
-    average under two rows each, which a forecast stores without deduplication whatever their count: a key
-    sample need not count them (TPC-H: 17 of suggest's ~130 sampled indexes lead with a table's key)."""
+    """Does a plain column of ``keys`` hold a distinct value nearly every row (pg_stats: NEAR_UNIQUE of the
+    rows)? Its keys then have no duplicates worth a posting list: a key sample need not count them (TPC-H: 17
+    of suggest's ~130 sampled indexes lead with a table's key). Not from half the rows, as it was: a key of
+    1.9 rows is stored deduplicated (r11 F12)."""
     t, cols = catalog.tables.get(table), catalog.table_columns(table)
     return t is not None and t.reltuples > 0 and any(
         (c := cols.get(k.column)) is not None and k.expression is None and c.n_distinct is not None
-        and distinct_count(c.n_distinct, c.reltuples) > 0.5 * t.reltuples for k in keys)
+        and distinct_count(c.n_distinct, c.reltuples) > NEAR_UNIQUE * t.reltuples for k in keys)
 
 
 def reads_lead(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...]) -> bool:
@@ -468,6 +464,10 @@ def _leaves(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], inclu
         lists = math.ceil(dups / per_list)
         per_value = lists * (head + 4) + maxalign(dups * TID / lists) * lists
         leaf_bytes = min(leaf_bytes, distinct * per_value)
+    elif not include and dedups(types) and 0 < distinct < NEAR_UNIQUE * rows:   # (near_unique: none to count)
+        # Under two rows a key the duplicates are deduplicated too: taken as pairs (the most tuples for that many
+        # duplicates), each one tuple with two TIDs (r11 F12: 1.9 rows a key forecast 11.7 MB, built 8.1).
+        leaf_bytes = distinct * plain + (rows - distinct) * maxalign(2 * TID)
     if tuple_bytes is not None and not include:
         width = tuple_bytes - 8        # inner pages' pivot tuples hold the keys as sampled too
     return max(1, math.ceil(leaf_bytes / (USABLE * fillfactor))), width
@@ -481,7 +481,7 @@ def _distinct(cols: list[ColumnInfo | None], keys: tuple[IndexKey, ...], rows: f
     duplicates together and under-counts the keys: the geometric mean with the
     row count is taken instead. Several columns (when no sample could be
     taken): the rows drawn at random into the product of the columns' counts
-    (independence), n·(1 − e^(−rows/n)).
+    (independence), n·(1 − e^(−rows/n)), at least any one column's count.
     """
     if rows <= 0:
         return 0.0
@@ -495,5 +495,5 @@ def _distinct(cols: list[ColumnInfo | None], keys: tuple[IndexKey, ...], rows: f
         each.append(min(d, rows))
     if len(each) == 1:
         return each[0]
-    bins = math.prod(each)
-    return min(rows, bins * -math.expm1(-rows / bins))
+    bins = math.prod(each)      # never fewer than one column's own (a unique column's keys are all distinct)
+    return min(rows, max(max(each), bins * -math.expm1(-rows / bins)))
