@@ -40,6 +40,7 @@ def prisma_plan(directory: Path) -> Path | None:
         return directory / PLAN_DIR
     script = directory / "migration.sql"
     if not script.exists():
+        _refuse_the_tools_folder(directory)
         return None
     with script.open(encoding="utf-8", errors="replace") as f:
         found = _HEADER.match(f.readline())
@@ -74,3 +75,13 @@ def _manifest_id(path: Path) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return str(found) if found is not None else None
+
+
+def _refuse_the_tools_folder(directory: Path) -> None:
+    """Prisma's migrations folder itself, the one given to --emit, holds pgtune's migrations only one level down:
+    name them (u15: `pgtune status prisma/migrations` said "not a pgtune migration folder (no manifest.json)")."""
+    plans = sorted(p for p in directory.iterdir() if (p / PLAN_DIR / MANIFEST).exists()) if directory.is_dir() else []
+    if plans:
+        raise MigrationError(f"{directory} is Prisma's migrations folder, not one migration; pgtune's migrations "
+                             f"in it start at {', '.join(str(p) for p in plans)}: pgtune status and pgtune verify "
+                             "take one of these folders (prisma migrate deploy runs them)")
