@@ -7,9 +7,10 @@ session can take many questions in one pipeline, in any order, and answer
 each as it would alone: per question, the hypopg calls that make its
 indexes, then its EXPLAINs (explain.Round, each its own statements: workload
 text is never joined with other SQL in one string), all in one READ ONLY
-transaction while their settings are the same (explain_script.Shared). Questions on different
-tables are sent side by side; one that must drop an index created in the same
-pipeline (its oid is not known yet) waits for the next round trip.
+transaction while their settings are the same (explain_script.Shared). Questions on the same
+tables are sent side by side (``_grouped``), so each table's indexes are made once
+for them; one that drops an index made in the same pipeline drops it by the slot
+its oid is kept in (whatif.Hypothetical.queue).
 
 A failure anywhere (a plan the server refuses, a timeout, an index HypoPG
 refuses) gives up the pipelined answers: the caller asks the questions one
@@ -66,27 +67,25 @@ class Ask:
 def pipelined(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask]) -> list[P] | None:
     """Each question's ``best`` answer, or None when any of them failed (ask them one at a time then)."""
     out: list[P | None] = [None] * len(asks)
+    order = _grouped(asks, list(range(len(asks))))
     for start in range(0, len(asks), MAX_ASKS):
-        block = list(range(start, min(start + MAX_ASKS, len(asks))))
-        if not _block(costing, hypo, asks, _interleaved(asks, block), out):
+        if not _block(costing, hypo, asks, order[start:start + MAX_ASKS], out):
             return None
     assert all(p is not None for p in out)
     return [p for p in out if p is not None]
 
 
-def _interleaved(asks: list[Ask], block: list[int]) -> list[int]:
-    """``block`` reordered one question per table set in turn: neighbours then rarely touch the same table's
-    indexes, so fewer questions wait for a round trip (the answers do not depend on the order)."""
-    groups: dict[frozenset[Any], list[int]] = {}
-    for i in block:
-        groups.setdefault(frozenset(asks[i].analysis.shape.tables), []).append(i)
-    out: list[int] = []
-    lists = list(groups.values())
-    depth = 0
-    while len(out) < len(block):
-        out.extend(g[depth] for g in lists if depth < len(g))
-        depth += 1
-    return out
+def _grouped(asks: list[Ask], block: list[int]) -> list[int]:
+    """``block`` with the questions on the same tables side by side (in their order otherwise): each table's
+    hypothetical indexes are made once for its questions, not again after questions on other tables (a drop
+    of one made in the same pipeline waits no round trip: whatif.Hypothetical.queue). The answers do not
+    depend on the order."""
+    return sorted(block, key=lambda i: tables_key(asks[i].analysis))
+
+
+def tables_key(a: Analysis) -> tuple[Any, ...]:
+    """The tables ``a`` reads, in an order: what puts questions on the same tables side by side."""
+    return tuple(sorted(a.shape.tables))
 
 
 def _block(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], order: list[int],

@@ -282,7 +282,8 @@ def settle(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[Analy
         w.hypo.reset()          # names from here on are positions in ``chosen``
     index = {ident(c): i for i, c in enumerate(chosen)}
     todo = [pos for pos in positions if analyses[pos].row.cost_before is not None]
-    found = sessions.map_blocks(lambda w, block: w.with_chosen_many([analyses[p] for p in block], chosen, index), todo)
+    found = sessions.map_blocks(lambda w, block: w.with_chosen_many([analyses[p] for p in block], chosen, index), todo,
+                                key=lambda p: batch.tables_key(analyses[p]))
     fewer = _less_one(sessions, chosen, analyses, todo, found, index)
     used_by: dict[int, set[int]] = {}
     for pos, (priced, hits) in zip(todo, found, strict=True):
@@ -321,7 +322,7 @@ def _less_one(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[An
     if not questions:
         return {}
     got = sessions.map_blocks(lambda w, block: w.with_each([(analyses[p], config) for p, config in block], index),
-                              questions)
+                              questions, key=lambda q: batch.tables_key(analyses[q[0]]))
     out: dict[int, list[Answer]] = {}
     for (pos, _config), answer in zip(questions, got, strict=True):
         out.setdefault(pos, []).append(answer)

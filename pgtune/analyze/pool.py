@@ -149,12 +149,23 @@ class Pool(Generic[W]):
             raise
         return out
 
-    def map_blocks(self, fn: Callable[[W, list[Q]], list[R]], items: Sequence[Q]) -> list[R]:
+    def map_blocks(self, fn: Callable[[W, list[Q]], list[R]], items: Sequence[Q],
+                   key: Callable[[Q], Any] | None = None) -> list[R]:
         """``fn(worker, block)`` over blocks of the items (one session answers a block in few round trips:
-        analyze.batch), the answers in the items' order; one session takes them all in blocks of BATCH."""
+        analyze.batch), the answers in the items' order; one session takes them all in blocks of BATCH.
+
+        ``key``: items with the same key are put side by side first (what-if questions on the same tables
+        share their hypothetical indexes; scattered over blocks, each block made them again)."""
+        order = list(range(len(items)))
+        if key is not None:
+            keys = [key(q) for q in items]
+            order.sort(key=keys.__getitem__)
         size = BATCH if self.executor is None else max(1, min(BATCH, -(-len(items) // (2 * self.jobs))))
-        blocks = [list(items[i:i + size]) for i in range(0, len(items), size)]
-        return [r for answers in self.map(fn, blocks, block=1) for r in answers]
+        blocks = [[items[j] for j in order[i:i + size]] for i in range(0, len(items), size)]
+        out: list[Any] = [None] * len(items)
+        for j, r in zip(order, (r for answers in self.map(fn, blocks, block=1) for r in answers), strict=True):
+            out[j] = r
+        return out
 
     def _cancel(self) -> None:
         """Cancel what the other sessions are planning (they are closed right after)."""
