@@ -139,3 +139,37 @@ def test_a_sessions_hypothetical_indexes_are_put_in_order_with_keys_made_once_pe
     sent = _advice(conn, statements, 1)
     assert sent[0] and made
     assert all(len(keys) == len(set(keys)) for keys in made.values()), [len(k) - len(set(k)) for k in made.values()]
+
+@pytest.mark.needs_hypopg
+def test_the_seeds_are_made_one_statement_per_block_with_their_sizes(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """whatif.Hypothetical.create_all (which seeds the server accepts, and HypoPG's sizes): one statement per
+    CREATE_BLOCK candidates, not one each (psycopg's work per statement: ~13,000 at speed.py's 5,000), each
+    candidate's size the one its own hypopg_create_index gives."""
+    from psycopg import Cursor
+
+    from pgtune.analyze import whatif
+    from pgtune.analyze.candidates import Candidate
+    from pgtune.ddl import IndexKey
+
+    _shop(conn, 2)
+    cands = [Candidate(("public", f"t{t}"), tuple(IndexKey(c) for c in cols), 1)
+             for t in range(2) for cols in (["c1"], ["c2"], ["c1", "c8"], ["c4"], ["c6", "c1"])]
+    sent: list[str] = []
+    real = Cursor.execute
+
+    def execute(self: Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return real(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(whatif, "CREATE_BLOCK", 4)
+    with whatif.session(conn) as hypo:
+        monkeypatch.setattr(Cursor, "execute", execute)
+        assert hypo.create_all(cands)
+        monkeypatch.setattr(Cursor, "execute", real)
+        made = [t for t in sent if "hypopg_create_index" in t]
+        assert len(made) == 3, made         # 10 candidates, 4 a statement
+        sizes = {whatif.ident(c): hypo.sizes[whatif.ident(c)] for c in cands}
+        hypo.reset()
+        for c in cands:
+            assert hypo.create(-1, c)[1] == sizes[whatif.ident(c)] > 0

@@ -13,6 +13,7 @@ fails to decode. pgtune only matches these names, never shows or sends them.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
@@ -96,9 +97,12 @@ def lenient(conn: psycopg.Connection[Any]) -> Iterator[None]:
                 conn.adapters.register_loader(oid, previous)
 
 
-CREATE_BLOCK = 200     # candidates create_all sends before it reads their answers back
+CREATE_BLOCK = 200     # candidates create_all sends in one statement (_CREATE_EACH: each numbered from 1, in order)
 _CREATE = ("SELECT /* pgtune */ indexrelid, indexname, {h}hypopg_relation_size(indexrelid) "
            "FROM {h}hypopg_create_index(%s)")
+_CREATE_EACH = ("SELECT /* pgtune */ h.indexrelid, h.indexname, {h}hypopg_relation_size(h.indexrelid), s.n "
+                "FROM unnest(%s::text[]) WITH ORDINALITY AS s(def, n), LATERAL {h}hypopg_create_index(s.def) AS h "
+                "ORDER BY s.n")
 # Several made in one statement, in their order (a lateral call per element), or dropped. Each one's oid is also
 # kept in the session, in a setting named by its slot (from the first parameter on, in order): a later statement of
 # the same pipeline drops it by its slot (_GONE), without waiting a round trip for the oid (17,000 of them at
@@ -177,7 +181,7 @@ class Hypothetical:
                  (("drop_all", _DROP_ALL), ("drop_create", _DROP_CREATE))
                  for suffix, gone in (("", _OIDS), ("+", _GONE))]
         self.sql = {name: text.replace("{h}", self.hp) for name, text in
-                    (("create", _CREATE), ("create_all", _CREATE_ALL), *drops,
+                    (("create", _CREATE), ("create_each", _CREATE_EACH), ("create_all", _CREATE_ALL), *drops,
                      ("measure", _MEASURE))}
         # The same for a Wire ($n placeholders, written before the schema goes in: its name may hold a %s).
         self.wired = {name: _numbered(text).replace("{h}", h) for name, text in
@@ -382,27 +386,23 @@ class Hypothetical:
         return self.sizes[key]
 
     def create_all(self, cands: list[Candidate]) -> bool:
-        """Create every one of ``cands`` in one pipeline; False (and none left) when the server refused one.
-
-        Read back every CREATE_BLOCK candidates: a cursor and a result held per
-        candidate until the end were about 6 kB each (60 MB of suggest's peak for
-        the 9,000 seeds of benchmarks/speed.py at 5,000 statements).
-        """
+        """Create every one of ``cands``; False (and none left) when the server refused one. One statement per
+        CREATE_BLOCK: psycopg's work for a statement each was most of it (~13,000 seeds at speed.py's 5,000)."""
         made: list[tuple[Candidate, list[tuple[Any, ...] | None]]] = []
         try:
-            with self.conn.pipeline() as pipe:
-                for start in range(0, len(cands), CREATE_BLOCK):
-                    sent = [(cand, [self.conn.execute(self.sql["create"], (text,)) for text in self._statements(cand)])
-                            for cand in cands[start:start + CREATE_BLOCK]]
-                    pipe.sync()
-                    made += [(cand, [cur.fetchone() for cur in curs]) for cand, curs in sent]
+            for start in range(0, len(cands), CREATE_BLOCK):
+                texts = [(cand, self._statements(cand)) for cand in cands[start:start + CREATE_BLOCK]]
+                rows: dict[int, tuple[Any, ...]] = {int(row[3]): row for row in self.conn.execute(
+                    self.sql["create_each"], ([t for _, ts in texts for t in ts],)).fetchall()}
+                at = itertools.accumulate((len(ts) for _, ts in texts), initial=1)
+                made += [(c, [rows.get(n) for n in range(a, a + len(t))]) for (c, t), a in zip(texts, at, strict=False)]
         except psycopg.Error:
             if lost(self.conn):
                 raise
             self.reset()
             return False
-        for cand, rows in made:
-            self._record(-1, cand, rows)
+        for cand, got in made:
+            self._record(-1, cand, got)
         return True
 
     def create(self, position: int, cand: Candidate) -> tuple[str, int]:
