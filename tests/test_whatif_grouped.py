@@ -51,3 +51,26 @@ def test_settle_makes_each_tables_chosen_indexes_once(conn: psycopg.Connection[A
     assert advice[0]
     # Each once, but for a join's neighbour table made again after the tables in between: at most twice.
     assert len(set(made)) > 20 and len(made) <= 2 * len(set(made)), (len(made), len(set(made)))
+
+
+def test_questions_with_the_same_indexes_are_put_side_by_side() -> None:
+    """Among a table's questions, those asking with the same set come together (settle's set-less-one plans,
+    the curve's with and without each index: per statement they alternate), each table's first: a set is made
+    once for them, not once a question (speed.py at 1,000 statements: 18,572 -> 17,431 made)."""
+    from types import SimpleNamespace
+
+    from pgtune.analyze import batch
+    from pgtune.analyze.candidates import Candidate
+    from pgtune.ddl import IndexKey
+
+    def cand(table: str, column: str) -> Candidate:
+        return Candidate(("public", table), (IndexKey(column),), 1)
+
+    a, b, c, z = cand("t1", "a"), cand("t1", "b"), cand("t1", "c"), cand("t0", "z")
+    t1, t0 = SimpleNamespace(shape=SimpleNamespace(tables={("public", "t1")})), \
+        SimpleNamespace(shape=SimpleNamespace(tables={("public", "t0")}))
+    asks = [batch.Ask(t1, [a, b, c], [a, b, c]), batch.Ask(t1, [b, c], [b, c]),    # type: ignore[arg-type]
+            batch.Ask(t0, [z], [z]), batch.Ask(t1, [c, a, b], [c, a, b]),         # type: ignore[arg-type]
+            batch.Ask(t1, [b, c], [b, c])]                                         # type: ignore[arg-type]
+    assert batch._grouped(asks, list(range(len(asks)))) == [2, 0, 3, 1, 4]
+

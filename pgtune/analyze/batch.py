@@ -31,7 +31,7 @@ from ..explain import Plan, Round, deallocate, end_failed
 from ..explain_script import Shared, Wire
 from .analysis import Analysis
 from .candidates import Candidate
-from .selection import Ident
+from .selection import Ident, ident, order
 from .whatif import Hypothetical
 
 P = TypeVar("P")
@@ -76,11 +76,16 @@ def pipelined(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask]) -
 
 
 def _grouped(asks: list[Ask], block: list[int]) -> list[int]:
-    """``block`` with the questions on the same tables side by side (in their order otherwise): each table's
-    hypothetical indexes are made once for its questions, not again after questions on other tables (a drop
-    of one made in the same pipeline waits no round trip: whatif.Hypothetical.queue). The answers do not
-    depend on the order."""
-    return sorted(block, key=lambda i: tables_key(asks[i].analysis))
+    """``block`` with the questions on the same tables side by side, and among them those with the same
+    indexes: each table's hypothetical indexes are made once for its questions, not again after questions on
+    other tables (a drop of one made in the same pipeline waits no round trip: whatif.Hypothetical.queue).
+    The answers do not depend on the order."""
+    orders: dict[Ident, tuple[object, ...]] = {}
+
+    def key(i: int) -> tuple[object, ...]:
+        present = sorted(orders.get(k) or orders.setdefault(k, order(k)) for k in map(ident, asks[i].present))
+        return tables_key(asks[i].analysis), tuple(present)
+    return sorted(block, key=key)
 
 
 def tables_key(a: Analysis) -> tuple[Any, ...]:

@@ -321,8 +321,10 @@ def _less_one(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[An
             questions += [(pos, [chosen[i] for i in mine if i != gone]) for gone in sorted(hits)]
     if not questions:
         return {}
+    # The same tables' questions side by side, the same sets among them (the order does not change the answers).
     got = sessions.map_blocks(lambda w, block: w.with_each([(analyses[p], config) for p, config in block], index),
-                              questions, key=lambda q: batch.tables_key(analyses[q[0]]))
+                              questions, key=lambda q: (batch.tables_key(analyses[q[0]]), [index[ident(c)]
+                                                                                            for c in q[1]]))
     out: dict[int, list[Answer]] = {}
     for (pos, _config), answer in zip(questions, got, strict=True):
         out.setdefault(pos, []).append(answer)
