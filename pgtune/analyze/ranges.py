@@ -11,7 +11,9 @@ So the two ends of one column's range are valued together: from the
 statistics, the top WINDOW_SHARE of the histogram (the recent rows, as a
 lone ``>=`` stands for); with one end observed (pg_qualstats) and the other
 not, the other is the histogram bound WINDOW_SHARE beyond it; and any pair
-still inverted (two observed constants from different calls) is swapped.
+still inverted (two observed constants from different calls) is swapped;
+with both ends observed, each scenario's upper end is the observed one
+nearest above its lower end (matched), not the heaviest of its own.
 
 A window over two columns of one row is a range too: Cal.com's busy times
 read ``"startTime" >= $2 AND "endTime" <= $3`` (bookings inside a week),
@@ -143,6 +145,24 @@ def beside(pair: RangePair, catalog: Catalog, known: str, *, upper: bool) -> str
         return bounds[min(i + step - 1, len(bounds) - 1)] if i < len(bounds) else None
     i = bisect.bisect_left(keys, k)
     return bounds[max(i - step, 0)] if i > 0 else None
+
+
+def matched(values: dict[str, str | None], found: list[RangePair],
+            uppers: dict[str, list[str]]) -> dict[str, str | None]:
+    """``values`` with each pair's upper end the observed one (``uppers``: $n -> pg_qualstats' constants) nearest
+    above its lower end. Ranked alone, a lower end's heaviest constant is the earliest and an upper end's the
+    latest: a window no call sent, years wide where every call asks for a week (g10)."""
+    out = dict(values)
+    for p in found:
+        low, seen = out.get(p.lower), uppers.get(p.upper)
+        if low is None or not seen:
+            continue
+        k, keys = _key(low), [(_key(v), v) for v in seen]
+        if _comparable([k, *(key for key, _ in keys)]):
+            above = [(key, v) for key, v in keys if key > k]     # type: ignore[operator]
+            if above:
+                out[p.upper] = min(above)[1]
+    return out
 
 
 def ordered(values: dict[str, str | None], found: list[RangePair]) -> dict[str, str | None]:

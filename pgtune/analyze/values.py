@@ -122,6 +122,9 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
     ranked: list[tuple[dict[str, str | None], float]] = [(first, 1.0)]
     if any(p.source == ValueSource.QUALSTATS for p in params):
         options = {n: _ranked(shape.params.get(n), constants, catalog) for n in range(1, nparams + 1)}
+        # A window's upper end: the one observed nearest above its lower end, as the same call sent it (g10)
+        uppers = {r.upper: [v for c in _seen(use, constants or []) if (v := _constant(use, c)) is not None]
+                  for r in found if options.get(int(r.lower[1:])) and (use := shape.params.get(int(r.upper[1:])))}
         ranked = []
         for k in range(SCENARIOS):
             if k and not any(len(opts) > k for opts in options.values()):
@@ -131,6 +134,7 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
                 if len(opts) > k:
                     values[f"${n}"], w = opts[k]
                     weights.append(w)
+            values = ranges.matched(values, found, uppers)
             ranked.append((ranges.ordered(values, found), min(weights) if weights else 1.0))
     total = sum(w for _, w in ranked) or 1.0
     out = [Scenario(vals, source, w / total) for vals, w in ranked]
