@@ -190,3 +190,27 @@ def test_suggest_json_closed_sets_are_the_code_enums() -> None:
         ("`curve[]`", "action", StepKind)]
     for section, name, enum in closed:
         assert values(section, name) == {m.value for m in enum}, (section, name)
+
+
+# Lines pgtune prints (hints, reasons, verify's text) and the page that explains each (r11 F11): each fragment
+# is in the code that prints it and, whitespace aside, on its page.
+PRINTED = [
+    ("pgtune/analyze/dependent_keys.py", " narrowed to ", "selection.md"),
+    ("pgtune/analyze/dependent_keys.py", '" left out: ', "selection.md"),
+    ("pgtune/analyze/dependent_keys.py", "CREATE STATISTICS (dependencies) ON ", "selection.md"),
+    ("pgtune/analyze/pool.py", " behind a session pooler: each what-if session holds one of the pool's ", "prisma.md"),
+    ("pgtune/cli/verify.py", "NOT CHECKED", "tutorial.md"),
+    ("pgtune/cli/verify.py", '("skip", "yellow")', "tutorial.md"),
+    ("pgtune/verify_phases.py", "is rolled back", "tutorial.md"),
+    ("pgtune/verify_phases.py", "so the statements that need them fail here", "tutorial.md"),
+    ("pgtune/capabilities.py", "FORCE ROW LEVEL SECURITY, which binds the owner too", "roles.md"),
+]
+
+
+def test_printed_lines_are_documented() -> None:
+    root = DOCS.parent
+    for source, fragment, page in PRINTED:
+        assert fragment in (root / source).read_text(), (source, fragment)
+        shown = fragment.split('"')[1] if fragment.startswith('("') else fragment    # a table mark: its text
+        text = " ".join((DOCS / page).read_text().replace("`", "").split())
+        assert shown in text, (page, shown)

@@ -75,7 +75,7 @@ from .shell import (
 @click.option("--jobs", type=click.IntRange(1), default=None,
               help="What-if sessions planning side by side (default: the server's cores, but the one pgtune takes "
                    "when the server runs on this machine, at most 8; never more than a tenth of the connections the "
-                   "server still accepts). The advice is the same for any number.")
+                   "server still accepts; behind a session pooler, one). The advice is the same for any number.")
 @click.option("--no-hypopg", is_flag=True, help="Heuristic mode even when hypopg is installed.")
 @click.option("--trial-dsn", default=None, metavar="DSN",
               help="A copy of this database (staging, a branch, a restore) where GIN candidates are built for real "
