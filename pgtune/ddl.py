@@ -33,6 +33,7 @@ class IndexMethod(StrEnum):
     BTREE = "btree"
     GIN = "gin"        # inverted: trigrams of text, jsonb keys and paths, array elements, tsvector lexemes
     BRIN = "brin"      # a summary per block range: tiny, for columns that follow the table's physical order
+    HASH = "hash"      # equality only; an entry holds the value's 4-byte hash: for values too wide for a b-tree
 
 
 # An operator class's part of an index name: "title_trgm", "metadata_jsonb_path".

@@ -50,6 +50,7 @@ from .footprint import Footprint
 from .model import UNCOSTED, Advice, AnalyzedStatement, CurvePoint, IndexSuggestion, Method
 from .pool import Pool
 from .selection import Greedy, Selection, SizeBasis, StepKind, ident
+from .wide_keys import Widths
 from .workload import single_columns, widen_columns, workload_of
 
 AHEAD = 4     # per session: the stale actions whose questions are planned with the current one's
@@ -141,6 +142,7 @@ class _Advisor:
             conn, snap, snap.catalog, opts, advice, say
         self.footprint = Footprint(conn, snap.catalog, opts.write_scale or 0.0)
         self.costing = Costing(conn, snap.catalog)
+        self.wide = Widths(conn, snap.catalog)     # the columns a b-tree cannot hold (analyze.wide_keys)
 
     def run(self) -> Advice:
         analyses = self._analyses()
@@ -160,6 +162,8 @@ class _Advisor:
                 served.setdefault(name, []).append(pos)
         self.advice.indexes = [self._suggestion(c, size, analyses, served) for c, size in chosen]
         self.advice.sources = {ix.name: c for ix, (c, _) in zip(self.advice.indexes, chosen, strict=True)}
+        self.advice.wide_keys = list(self.wide.found.values())
+        self.advice.hints.extend(self.wide.hints())
         return self.advice
 
     # -- analysis -------------------------------------------------------------
@@ -188,6 +192,7 @@ class _Advisor:
         deleted = {key for a in analyses if a.shape.kind == StatementKind.DELETE
                    and (key := delete_target(a.statement, self.catalog)) is not None}
         cands = null_keys.narrowed(cands + for_foreign_keys(self.catalog, joined, deleted), self.catalog)
+        self.wide.measure(cands)        # one read a table of the widths their keys may reach
         cands = [w for c in cands if (w := self._worth_it(c)) is not None]
         merged = merge(cands)
         self.say(f"{len(merged)} candidate indexes")
@@ -209,6 +214,9 @@ class _Advisor:
         existing = self.catalog.indexes_on(cand.table)
         if any(serves_index(i, cand) or hash_twin(i, bare) or unique_pins(i, bare) for i in existing):
             return None
+        fitted = self.wide.fit(cand)    # without the keys too wide for a b-tree: judged again as it is left
+        if fitted is not cand:
+            return self._worth_it(fitted) if fitted is not None else None
         if any(serves_index(i, bare) for i in existing):
             return replacing(cand, existing)
         invalid = [i for i in existing if not i.is_valid and serves_index(replace(i, is_valid=True), bare)]
@@ -267,7 +275,7 @@ class _Advisor:
 
             greedy = Greedy(workload, lambda i, config: session.cost_many([(analyses[costed[i]], config)])[0],
                             forecast=self.footprint.forecast, hypopg_size=session.size,
-                            upkeep=self.footprint.upkeep, widen_columns=widen_columns(pairs),
+                            upkeep=self.footprint.upkeep, widen_columns=self.wide.keyable(widen_columns(pairs)),
                             basis=self.opts.size_basis, plan_many=plan_many,
                             ahead=AHEAD * sessions.jobs if sessions.jobs > 1 else 0,
                             twins=twins([analyses[p] for p in costed]), presize=self.footprint.prefetch)
@@ -316,7 +324,8 @@ class _Advisor:
         size = session.size if self.opts.size_basis == SizeBasis.HYPOPG else self.footprint.forecast
         budget = self._budget()
         return order_keys.complete(chosen, [a.shape for a in analyses], self.catalog,
-                                   lambda s: budget is None or sum(size(c) for c in s) <= budget)
+                                   lambda s: all(self.wide.narrow(c) for c in s)
+                                   and (budget is None or sum(size(c) for c in s) <= budget))
 
     def _top_up(self, cands: list[Candidate], chosen: list[Candidate], session: WhatIf) -> list[Candidate]:
         """Add the index of each unindexed foreign key no chosen index serves, while the budget allows."""

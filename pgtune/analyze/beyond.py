@@ -1,6 +1,7 @@
-"""GIN and BRIN proposals: analyze.kinds' candidates, each costed by the planner, never guessed.
+"""GIN, BRIN and hash proposals: analyze.kinds' candidates, each costed by the planner, never guessed.
 
-A BRIN candidate is costed with HypoPG, like a b-tree. A GIN candidate is
+A hash candidate stands for a b-tree on a column too wide for one (analyze.wide_keys), for the statements that
+look the column up by equality. A BRIN or hash candidate is costed with HypoPG, like a b-tree. A GIN candidate is
 built for real on the clone the DBA names (``--trial-dsn``, analyze.trial);
 without one, on a bounded sample of the table in a temporary table of
 pgtune's own session (analyze.sample_cost), its plan change scaled to the
@@ -31,7 +32,7 @@ from ..explain import explain
 from ..roles import Roles, RoleView
 from ..snapshot import Snapshot
 from ..sqltext import StatementKind
-from . import dependent_keys, extensions, generic_plans, hot, hot_charge, replan
+from . import dependent_keys, extensions, generic_plans, hot, hot_charge, replan, unhelped
 from .extended_stats import Planned, planned
 from .kinds import TRIGRAM, KindCandidate, candidates, run_time_config, terms
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
@@ -71,7 +72,7 @@ def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
     need = extensions.read(conn, [TRIGRAM])[TRIGRAM]
     each = terms(catalog, statements)
     found = [c for c in candidates(catalog, statements, need.schema if need.available else None, each)
-             if not _exists(catalog, c)]
+             + _hash_candidates(advice) if not _exists(catalog, c)]
     row = conn.execute("SELECT /* pgtune */ pg_catalog.current_setting('default_text_search_config')").fetchone()
     advice.hints.extend(run_time_config(catalog, statements, str(row[0]) if row else None, each))
     for cand in found:
@@ -97,6 +98,7 @@ def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
             advice.hints.append(refused)
             continue
         advice.indexes.append(suggestion)
+        unhelped.helped([advice.statements[p] for p in positions], advice.hints)
         if cand.extension is not None and all(e.name != cand.extension for e in advice.extensions):
             advice.extensions.append(need)
             if need.note:
@@ -151,6 +153,12 @@ def check_trial(conn: psycopg.Connection[Any], trial: psycopg.Connection[Any]) -
                          "would block its writes)")
 
 
+def _hash_candidates(advice: Advice) -> list[KindCandidate]:
+    """A hash index for each column too wide for a b-tree that statements compare by equality."""
+    return [KindCandidate(w.table, IndexKey(w.column), IndexMethod.HASH, statements=sorted(w.lookups),
+                          filters=[f"{w.column} = …"], evidence=w.hash_evidence) for w in advice.wide_keys if w.lookups]
+
+
 def _exists(catalog: Catalog, cand: KindCandidate) -> bool:
     """An index of the same method already holds the key (its text in pg_get_indexdef's key list)."""
     key = cand.key.expression or cand.key.column
@@ -169,9 +177,9 @@ def _what(cand: KindCandidate) -> str:
 def _cost(conn: psycopg.Connection[Any], catalog: Catalog, cand: KindCandidate, served: list[Planned], *,
           trial: psycopg.Connection[Any] | None, use_hypopg: bool, say: Callable[[str], None],
           companions: tuple[str, ...] = ()) -> _Costed | str:
-    """The candidate's costs (or why it has none): HypoPG for BRIN; for GIN a trial build on the clone, else on a
-    sample (analyze.sample_cost)."""
-    if cand.method == IndexMethod.BRIN and use_hypopg:
+    """The candidate's costs (or why it has none): HypoPG for BRIN and hash; for GIN (or without HypoPG) a trial
+    build on the clone, else on a sample (analyze.sample_cost)."""
+    if cand.method in (IndexMethod.BRIN, IndexMethod.HASH) and use_hypopg:
         say(f"costing {_what(cand)} with HypoPG")
         return _hypothetical(conn, cand, served)
     if trial is None:

@@ -22,6 +22,7 @@ from .extensions import ExtensionNeed
 from .scenarios import ParamValue, ValueSource
 from .selection import StepKind
 from .trial import CostMethod
+from .wide_keys import WideKey
 
 
 class Method(StrEnum):
@@ -183,6 +184,8 @@ class Advice:
     # analyze.replan prices its plans the same way, so a plan the selection gave no credit gets none (r11 F9).
     pricing: Pricing | None = field(default=None, repr=False, compare=False)
     sources: dict[str, Candidate] = field(default_factory=dict, repr=False, compare=False)
+    # Columns too wide for a b-tree (analyze.wide_keys): their equality lookups get a hash index costed (beyond).
+    wide_keys: list[WideKey] = field(default_factory=list)
 
     def withdraw(self, name: str, why: str) -> None:
         """Take proposal ``name`` out, with the hint ``why``: its statements keep the cost they have without it
@@ -273,8 +276,8 @@ class Advice:
 
     def as_dict(self) -> dict[str, Any]:
         # Work in progress of the analysis (analyze.replan) and what it reads: not the advice (nor copied for it).
-        out = asdict(replace(self, replan=[], pricing=None, sources={}))
-        for gone in ("replan", "pricing", "sources"):
+        out = asdict(replace(self, replan=[], pricing=None, sources={}, wide_keys=[]))
+        for gone in ("replan", "pricing", "sources", "wide_keys"):
             del out[gone]
         out["workload_cost_before"] = self.workload_cost_before
         out["workload_cost_after"] = self.workload_cost_after

@@ -68,6 +68,18 @@ def mark(rows: Sequence[_Row]) -> list[str]:
                       f"stays: {reason}")
         else:
             continue        # helped, if not by much, for no reason the shape shows
-        name = f"queryid {r.queryid}" if r.queryid is not None else repr(" ".join(r.query.split())[:60])
-        hints.append(f"{name} is {share:.0%} of the workload's planned cost and {r.note}")
+        hints.append(f"{_name(r)} is {share:.0%} of the workload's planned cost and {r.note}")
     return hints
+
+
+def helped(rows: Sequence[_Row], hints: list[str]) -> None:
+    """Take back ``mark``'s word on the statements a later proposal (a GIN, BRIN or hash index: analyze.beyond)
+    makes cheaper after all."""
+    for r in rows:
+        if r.note and r.cost_before is not None and r.cost_after is not None and r.cost_after * MOSTLY < r.cost_before:
+            hints[:] = [h for h in hints if not (h.startswith(f"{_name(r)} is ") and h.endswith(r.note))]
+            r.note = ""
+
+
+def _name(r: _Row) -> str:
+    return f"queryid {r.queryid}" if r.queryid is not None else repr(" ".join(r.query.split())[:60])

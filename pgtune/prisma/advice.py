@@ -138,7 +138,7 @@ def _opclasses(definition: str) -> list[str | None]:
 
 
 # Prisma's index types (`type: Gin`) and the operator classes it names; any other goes through raw("…").
-_TYPES = {"gin": ", type: Gin", "brin": ", type: Brin"}
+_TYPES = {"gin": ", type: Gin", "brin": ", type: Brin", "hash": ", type: Hash"}
 _OPS = {"jsonb_path_ops": "JsonbPathOps", "jsonb_ops": "JsonbOps", "array_ops": "ArrayOps"}
 
 
