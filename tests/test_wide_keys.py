@@ -69,10 +69,13 @@ def test_order_by_wide_column_not_appended(conn: psycopg.Connection[Any]) -> Non
 
 
 def test_wide_column_without_hypopg(conn: psycopg.Connection[Any]) -> None:
-    """The heuristic mode (no HypoPG: PostgreSQL 18's embedded server) keeps no b-tree on url either."""
+    """The heuristic mode (no HypoPG: PostgreSQL 18's embedded server) keeps no b-tree on url either; the hash is
+    costed on a sample."""
     _pages(conn)
     for i in range(50):
         conn.execute(LOOKUP, (f"https://x.org/{i}",), prepare=True)
     result = api.suggest(conn, api.SuggestOptions(indexes=Options(use_hypopg=False), constraints=False))
     assert all("url" not in keys for keys in _btree_keys(result)), _btree_keys(result)
     assert any("pages.url holds values of up to" in h for h in result.indexes.hints)
+    hashes = [ix for ix in result.indexes.indexes if str(ix.method) == "hash"]
+    assert [(ix.columns, ix.costed_by) for ix in hashes] == [(["url"], "sample")]   # built on a sample of the table
