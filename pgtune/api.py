@@ -23,7 +23,7 @@ from .baseline import Measurement
 from .baseline_pace import paced
 from .baseline_warm import warm_predictions
 from .capabilities import Capabilities, probe
-from .capture import Catalog, Statement, TableKey, read_catalog
+from .capture import Catalog, Statement, TableKey, read_catalog, sent_by_prisma
 from .config import ConfigOptions, ConfigReport, Profile, ProfileConfig, Snapshot, Storage, compute_profile
 from .config import migration as config_migration
 from .config import run as run_config
@@ -167,7 +167,8 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
         after_selection(conn, snap, advice, trial=trial, index_kinds=opts.index_kinds,
                         database=opts.indexes.workload.database, say=say)
         checks = (propose(conn, ConstraintOptions(timeout_ms=opts.constraint_timeout_ms, exclude=opts.indexes.exclude,
-                                                  min_rows=opts.indexes.min_rows, prisma=prisma is not None),
+                                                  min_rows=opts.indexes.min_rows,
+                                                  prisma=prisma is not None or sent_by_prisma(snap.statements)),
                           say, catalog=snap.catalog) if opts.constraints else ConstraintAdvice())
         result = Suggestion(advice, checks, partitioned={
             key for ix in advice.indexes for key in [(ix.schema, ix.table)]

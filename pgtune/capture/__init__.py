@@ -34,6 +34,7 @@ from .workload import (
                       read_queries_file,
                       read_temporary_names,
                       read_workload,
+                      sent_by_prisma,
                       split_statements,
                       temporary_names,
 )
@@ -67,6 +68,7 @@ __all__ = [
                       "read_writes",
                       "reset_counters",
                       "sample_row",
+                      "sent_by_prisma",
                       "split_statements",
                       "temporary_names",
                       "write_window_scale",

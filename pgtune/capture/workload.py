@@ -235,3 +235,18 @@ def query_text_limit(conn: psycopg.Connection[Any]) -> int:
                        "WHERE name = 'track_activity_query_size'").fetchone()
     return int(row[0]) if row else 1024
 
+
+# Prisma Client names every column by schema, table and column, each quoted: "public"."Survey"."id".
+_PRISMA_COLUMN = re.compile(r'"[^"]+"\."[^"]+"\."[^"]+"')
+
+
+def sent_by_prisma(statements: list[Statement]) -> bool:
+    """Do the workload's statements read as Prisma Client writes them (a three-part quoted column name)?
+
+    A database deployed with ``prisma db push`` has no ``_prisma_migrations``
+    ledger, yet its NULL-able columns are optional fields the application
+    may set to NULL (u15, Formbricks-shaped: NOT NULL proposed on
+    "customHeadScriptsMode", ``SurveyScriptMode? @default(add)``). A wrong yes
+    only turns NOT NULL proposals into a note.
+    """
+    return any(_PRISMA_COLUMN.search(st.query) for st in statements)
