@@ -11,10 +11,12 @@ read as the server's, and a client that sends end before start would be refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+import pytest
 
 from pgtune.constraints import Confidence, propose
 
@@ -60,35 +62,33 @@ CREATE FUNCTION ingest(i text, s timestamp, e timestamp) RETURNS void LANGUAGE s
  $$ INSERT INTO observations (id, project_id, start_time, end_time) VALUES (i, 'p', s, e) $$;
 """
 
-def test_insert_via_function(conn: psycopg.Connection[Any]) -> None:
-    conn.execute(PLAIN)
-    steady_state(conn)
-    t0 = datetime(2026, 2, 1)
-    for i in range(20):
-        conn.execute("SELECT ingest(%s, %s, %s)", (f"n{i}", t0, t0 + timedelta(milliseconds=5)))
-    f = _order(conn)
-    assert f.confidence == Confidence.LOW
-
-def test_insert_select_from_staging(conn: psycopg.Connection[Any]) -> None:
-    conn.execute(PLAIN)
-    steady_state(conn)
-    t0 = datetime(2026, 2, 1)
-    for i in range(20):
-        conn.execute("INSERT INTO staging VALUES (%s, %s, %s)", (f"n{i}", t0, t0 + timedelta(milliseconds=5)))
-        conn.execute("INSERT INTO observations (id, project_id, start_time, end_time) "
-                     "SELECT id, 'p', s, e FROM staging WHERE id = %s", (f"n{i}",))
-    f = _order(conn)
-    assert f.confidence == Confidence.LOW
+T0 = datetime(2026, 2, 1)
+LATER = T0 + timedelta(milliseconds=5)
 
 
-def test_insert_select_from_unnest_of_parameters(conn: psycopg.Connection[Any]) -> None:
+def _through_a_function(conn: psycopg.Connection[Any], i: int) -> None:
+    conn.execute("SELECT ingest(%s, %s, %s)", (f"n{i}", T0, LATER))
+
+
+def _from_staging(conn: psycopg.Connection[Any], i: int) -> None:
+    conn.execute("INSERT INTO staging VALUES (%s, %s, %s)", (f"n{i}", T0, LATER))
+    conn.execute("INSERT INTO observations (id, project_id, start_time, end_time) "
+                 "SELECT id, 'p', s, e FROM staging WHERE id = %s", (f"n{i}",))
+
+
+def _from_unnest_of_parameters(conn: psycopg.Connection[Any], i: int) -> None:
+    conn.execute("INSERT INTO observations (id, project_id, start_time, end_time) "
+                 "SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamp[], %s::timestamp[])",
+                 ([f"u{i}"], ["p"], [T0], [LATER]))
+
+
+@pytest.mark.parametrize("write", [_through_a_function, _from_staging, _from_unnest_of_parameters])
+def test_the_application_s_values_arriving_another_way(conn: psycopg.Connection[Any],
+                                                      write: Callable[[psycopg.Connection[Any], int], None]) -> None:
     conn.execute(PLAIN)
     steady_state(conn)
-    t0 = datetime(2026, 2, 1)
     for i in range(20):
-        conn.execute("INSERT INTO observations (id, project_id, start_time, end_time) "
-                     "SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamp[], %s::timestamp[])",
-                     ([f"u{i}"], ["p"], [t0], [t0 + timedelta(milliseconds=5)]))
+        write(conn, i)
     f = _order(conn)
     assert f.confidence == Confidence.LOW
 

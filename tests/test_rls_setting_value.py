@@ -21,6 +21,7 @@ from psycopg.conninfo import make_conninfo
 from pgtune.cli import cli
 
 from .helpers import login_roles
+from .test_u13_rls_stats_hidden import tenant_docs
 
 QUERY = "SELECT id, title FROM tenant.docs WHERE team = %s AND kind = %s"
 
@@ -29,22 +30,9 @@ QUERY = "SELECT id, title FROM tenant.docs WHERE team = %s AND kind = %s"
 @pytest.mark.needs_qualstats
 def test_the_policy_setting_takes_the_statement_s_own_value(db: str, conn: psycopg.Connection[Any]) -> None:
     with login_roles(conn, "app", "adv") as (app, adv):
-        conn.execute("CREATE SCHEMA tenant")
-        conn.execute("CREATE TABLE tenant.docs (id int PRIMARY KEY, team text NOT NULL, kind int NOT NULL, "
-                     "title text)")
         # team0 holds a third of the rows (the statistics' most common team); the app works for team7
-        conn.execute("INSERT INTO tenant.docs SELECT g, CASE WHEN g % 3 = 0 THEN 'team0' ELSE 'team' || (g % 50) "
-                     "END, g % 1000, md5(g::text) FROM generate_series(1, 60000) g")
-        conn.execute("ANALYZE tenant.docs")
-        conn.execute("ALTER TABLE tenant.docs ENABLE ROW LEVEL SECURITY")
-        conn.execute(sql.SQL("CREATE POLICY t ON tenant.docs TO {} USING (team = current_setting('app.team', true))")
-                     .format(sql.Identifier(app)))
-        ids = sql.SQL(", ").join([sql.Identifier(app), sql.Identifier(adv)])
-        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA tenant TO {}").format(ids))
-        conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA tenant TO {}").format(ids))
-        conn.execute(sql.SQL("GRANT pg_read_all_stats, {} TO {}").format(sql.Identifier(app), sql.Identifier(adv)))
+        tenant_docs(conn, app, adv, sql.SQL("CASE WHEN g % 3 = 0 THEN 'team0' ELSE 'team' || (g % 50) END"), 60_000)
         conn.execute(sql.SQL("ALTER ROLE {} BYPASSRLS").format(sql.Identifier(adv)))
-        conn.execute("SELECT pg_stat_statements_reset()")
         with psycopg.connect(make_conninfo(db, user=app)) as c:
             for i in range(40):
                 with c.transaction():

@@ -22,23 +22,10 @@ from .helpers import login_roles
 @pytest.mark.needs_hypopg
 def test_statistics_hidden_by_row_security_are_named(db: str, conn: psycopg.Connection[Any]) -> None:
     with login_roles(conn, "app", "adv") as (app, adv):
-        conn.execute("CREATE SCHEMA tenant")
-        conn.execute("CREATE TABLE tenant.docs (id int PRIMARY KEY, team text NOT NULL, kind int NOT NULL, "
-                     "title text)")
-        conn.execute("INSERT INTO tenant.docs SELECT g, 'team' || (g % 50), g % 1000, md5(g::text) "
-                     "FROM generate_series(1, 50000) g")
-        conn.execute("CREATE TABLE tenant.plain (id int PRIMARY KEY, v int)")   # no row security: not named
-        conn.execute("INSERT INTO tenant.plain SELECT g, g FROM generate_series(1, 1000) g")
-        conn.execute("ANALYZE tenant.docs")
-        conn.execute("ANALYZE tenant.plain")
-        conn.execute("ALTER TABLE tenant.docs ENABLE ROW LEVEL SECURITY")
-        conn.execute(sql.SQL("CREATE POLICY t ON tenant.docs TO {} USING (team = current_setting('app.team', true))")
-                     .format(sql.Identifier(app)))
-        ids = sql.SQL(", ").join([sql.Identifier(app), sql.Identifier(adv)])
-        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA tenant TO {}").format(ids))
-        conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA tenant TO {}").format(ids))
-        conn.execute(sql.SQL("GRANT pg_read_all_stats, {} TO {}").format(sql.Identifier(app), sql.Identifier(adv)))
-        conn.execute("SELECT pg_stat_statements_reset()")
+        tenant_docs(conn, app, adv, sql.SQL("'team' || (g % 50)"), 50_000,
+                    extra=("CREATE TABLE tenant.plain (id int PRIMARY KEY, v int)",    # no row security: not named
+                           "INSERT INTO tenant.plain SELECT g, g FROM generate_series(1, 1000) g",
+                           "ANALYZE tenant.plain"))
         with psycopg.connect(make_conninfo(db, user=app)) as c:
             for i in range(30):
                 with c.transaction():
@@ -59,3 +46,25 @@ def test_statistics_hidden_by_row_security_are_named(db: str, conn: psycopg.Conn
         assert result.exit_code == 0, result.output
         assert "pg_stats hides" not in result.output
         assert "docs_kind" in result.output
+
+
+def tenant_docs(conn: psycopg.Connection[Any], app: str, adv: str, team: sql.Composable, rows: int,
+                extra: tuple[str, ...] = ()) -> None:
+    """tenant.docs under a policy for ``app`` on ``current_setting('app.team')`` (its team values the SQL
+    expression ``team`` of g, the generate_series), readable by ``adv`` (pg_read_all_stats, a member of ``app``);
+    the counters reset."""
+    conn.execute("CREATE SCHEMA tenant")
+    conn.execute("CREATE TABLE tenant.docs (id int PRIMARY KEY, team text NOT NULL, kind int NOT NULL, title text)")
+    conn.execute(sql.SQL("INSERT INTO tenant.docs SELECT g, {}, g % 1000, md5(g::text) FROM generate_series(1, {}) g")
+                 .format(team, sql.Literal(rows)))
+    conn.execute("ANALYZE tenant.docs")
+    for statement in extra:
+        conn.execute(statement)
+    conn.execute("ALTER TABLE tenant.docs ENABLE ROW LEVEL SECURITY")
+    conn.execute(sql.SQL("CREATE POLICY t ON tenant.docs TO {} USING (team = current_setting('app.team', true))")
+                 .format(sql.Identifier(app)))
+    ids = sql.SQL(", ").join([sql.Identifier(app), sql.Identifier(adv)])
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA tenant TO {}").format(ids))
+    conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA tenant TO {}").format(ids))
+    conn.execute(sql.SQL("GRANT pg_read_all_stats, {} TO {}").format(sql.Identifier(app), sql.Identifier(adv)))
+    conn.execute("SELECT pg_stat_statements_reset()")
