@@ -11,16 +11,14 @@ charged with that leaf's pages and the share of them its writes cleared.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import psycopg
 import pytest
 
 from pgtune.capture import read_catalog
-from tests.helpers import all_visible, steady_state
 
-from .test_q9_visibility import COUNTS, _serving
+from .test_q9_visibility import _serving, observations
 
 LEAVES = ("observations_a", "observations_b")
 SCHEMA = """
@@ -40,21 +38,7 @@ ANALYZE observations;
 
 
 def _observations(conn: psycopg.Connection[Any], *, ended: bool) -> None:
-    conn.execute(SCHEMA)
-    for leaf in LEAVES:
-        all_visible(conn, leaf)
-    steady_state(conn)
-    if ended:       # the application closes 3% of its observations: every page's visibility bit cleared
-        conn.execute("UPDATE observations SET end_time = start_time + interval '1 s' WHERE start_time::time "
-                     "< time '00:00:03' OR extract(epoch FROM start_time)::int8 % 33 = 0")
-        conn.execute("SELECT pg_stat_force_next_flush()")
-        for _ in range(50):
-            tables = read_catalog(conn).tables
-            if all(tables[("public", leaf)].dead_rows > 0 for leaf in LEAVES):
-                break
-            time.sleep(0.1)
-    for i in range(20):
-        conn.execute(COUNTS, (f"proj_{i % 3}",)).fetchall()
+    observations(conn, SCHEMA, LEAVES, ended=ended)
 
 
 @pytest.mark.needs_hypopg

@@ -35,15 +35,23 @@ COUNTS = "SELECT count(*), bookmarked FROM observations WHERE project_id = %s GR
 
 
 def _observations(conn: psycopg.Connection[Any], *, ended: bool) -> None:
-    conn.execute(SCHEMA)
-    all_visible(conn, "observations")
+    observations(conn, SCHEMA, ("observations",), ended=ended)
+
+
+def observations(conn: psycopg.Connection[Any], schema: str, tables: tuple[str, ...], *, ended: bool) -> None:
+    """``schema`` loaded, ``tables`` (the heaps: a partitioned table's leaves) all-visible, then, ``ended``, 3% of
+    the observations closed, and the counts run."""
+    conn.execute(schema)
+    for table in tables:
+        all_visible(conn, table)
     steady_state(conn)
     if ended:       # the application closes 3% of its observations: every page's visibility bit cleared
         conn.execute("UPDATE observations SET end_time = start_time + interval '1 s' WHERE start_time::time "
                      "< time '00:00:03' OR extract(epoch FROM start_time)::int8 % 33 = 0")
         conn.execute("SELECT pg_stat_force_next_flush()")
         for _ in range(50):
-            if read_catalog(conn).tables[("public", "observations")].dead_rows > 0:
+            known = read_catalog(conn).tables
+            if all(known[("public", table)].dead_rows > 0 for table in tables):
                 break
             time.sleep(0.1)
     for i in range(20):
