@@ -15,7 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import psycopg
 
-from . import baseline, plan
+from . import baseline, catalog_sql, plan
 from ._text import Progress
 from .analyze import Advice, Options, advise, after_selection, check_trial, replan_withdrawn, twin_of
 from .apply import Applier, Report, Status
@@ -460,4 +460,11 @@ def _declared(schema: prisma_schema.PrismaSchema) -> Declared:
 @_library_errors
 def verify_query(conn: psycopg.Connection[Any], query: str, expect: list[str], *, measure: bool = False,
                  timeout_ms: int = 30_000, trust_functions: bool = False) -> Verification:
-    return verify_one(conn, query, expect, analyze=measure, timeout_ms=timeout_ms, trust_functions=trust_functions)
+    result = verify_one(conn, query, expect, analyze=measure, timeout_ms=timeout_ms, trust_functions=trust_functions)
+    # A name no index has reads as an index the plan does not use (u15: a name from a rolled-back migration).
+    missing = [r[0] for r in conn.execute(catalog_sql.load("index_names_missing"), {"names": list(expect)})]
+    for t in result.targets:
+        if missing and t.problem:
+            t.problem += (f"; no index is named {', '.join(missing)} in this database (names are case-sensitive; "
+                          "pgtune status <migration> lists a migration's)")
+    return result
