@@ -37,7 +37,7 @@ from psycopg import sql
 from .. import ddl
 from .._text import error_text
 from ..capture import Catalog, TableKey
-from ..connect import lost, session_stops
+from ..connect import lost
 from ..ddl import IndexKey, IndexMethod
 from ..explain import PlanContext, index_names, inlined, prepare_text
 from ..readonly import why_not_read_only
@@ -94,8 +94,9 @@ def on_sample(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, 
                                 fill, companions) / t.reltuples)
             runs.append(_plans(conn, catalog, table, half, key, method, extension, statements, shares[1]))
     except psycopg.Error as exc:
-        if session_stops(conn, exc):
+        if lost(conn):
             raise
+        # A lock the copy waited on past its own LOCK_TIMEOUT too: the candidate becomes a hint, the rest goes on.
         raise TrialFailed(error_text(exc)) from None
     except ParseFailed as exc:
         raise TrialFailed(str(exc)) from None
@@ -281,8 +282,8 @@ def _cost(conn: psycopg.Connection[Any], planned_text: tuple[str, dict[str, str 
             for step in PlanContext(search_path=st.context.search_path, settings=st.context.settings).steps(conn):
                 conn.execute(step)
             plan = explain_json(conn, query, len(left))
-    except psycopg.Error as exc:
-        if session_stops(conn, exc):
+    except psycopg.Error:
+        if lost(conn):
             raise
         return None
     return float(plan["Total Cost"]), index is not None and index in index_names(plan)
@@ -350,8 +351,8 @@ def race(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, first
                     return None
                 known = times[i]
                 times[i] = ms if known is None else min(ms, known)
-    except (psycopg.Error, ParseFailed) as exc:
-        if lost(conn) or (isinstance(exc, psycopg.Error) and session_stops(conn, exc)):
+    except (psycopg.Error, ParseFailed):
+        if lost(conn):
             raise
         return None
     finally:
