@@ -360,15 +360,20 @@ def test_health_names_the_attribute_to_remove(conn: psycopg.Connection[Any], db:
     assert "TeamEmail_teamId_key: remove `@unique` from field teamId" in text.stdout
 
 
-def test_prisma_layout_on_a_signing_app(conn: psycopg.Connection[Any], db: str, tmp_path: Path) -> None:
-    """The issue's case: one folder per phase plus one per concurrent build, unique names, nothing on
-    _prisma_migrations, run as `prisma migrate deploy` runs it, and the indexes declared in a schema
-    Prisma's engine accepts, so the next `prisma migrate dev` keeps them."""
+def signing_project(conn: psycopg.Connection[Any], tmp_path: Path) -> tuple[Path, Path]:
+    """The signing app's database and a project's prisma/schema.prisma; the schema and the migrations folder."""
     signing_db(conn)
     schema = tmp_path / "prisma" / "schema.prisma"
     schema.parent.mkdir()
     schema.write_bytes(SIGNING.read_bytes())
-    migrations = tmp_path / "prisma" / "migrations"
+    return schema, tmp_path / "prisma" / "migrations"
+
+
+def test_prisma_layout_on_a_signing_app(conn: psycopg.Connection[Any], db: str, tmp_path: Path) -> None:
+    """The issue's case: one folder per phase plus one per concurrent build, unique names, nothing on
+    _prisma_migrations, run as `prisma migrate deploy` runs it, and the indexes declared in a schema
+    Prisma's engine accepts, so the next `prisma migrate dev` keeps them."""
+    schema, migrations = signing_project(conn, tmp_path)
     out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--emit", str(migrations), "--layout", "prisma",
                                    "--prisma-schema", str(schema), "--write", "--format", "json"])
     assert out.exit_code == 0, out.output

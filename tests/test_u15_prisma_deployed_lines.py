@@ -20,16 +20,12 @@ from click.testing import CliRunner
 from pgtune.cli import cli
 
 from .test_layouts import prisma_deploy
-from .test_prisma import SIGNING, engine, signing_db
+from .test_prisma import SIGNING, engine, signing_project
 
 
 def test_lines_for_indexes_deployed_before_the_schema_had_them(conn: psycopg.Connection[Any], db: str,
                                                                 tmp_path: Path) -> None:
-    signing_db(conn)
-    schema = tmp_path / "prisma" / "schema.prisma"
-    schema.parent.mkdir()
-    schema.write_bytes(SIGNING.read_bytes())
-    migrations = tmp_path / "prisma" / "migrations"
+    schema, migrations = signing_project(conn, tmp_path)
     out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--emit", str(migrations), "--layout", "prisma",
                                    "--format", "json", "--no-constraints"])
     assert out.exit_code == 0, out.output
