@@ -15,12 +15,12 @@ import psycopg
 import pytest
 
 from pgtune import api
+from pgtune.analyze import Options
 
 
-@pytest.mark.needs_hypopg
-@pytest.mark.parametrize("partitioned", [False, True])
-def test_an_audit_table_a_trigger_fills_is_charged_its_writes(conn: psycopg.Connection[Any],
-                                                               partitioned: bool) -> None:
+def _audited(conn: psycopg.Connection[Any], partitioned: bool, reads: int,
+             options: Options | None = None) -> api.Suggestion:
+    """items, whose every UPDATE a trigger logs to audit; 100,000 rows logged in the window, ``reads`` lookups."""
     part = " PARTITION BY RANGE (at)" if partitioned else ""
     conn.execute(f"CREATE TABLE audit (id bigserial, entity int NOT NULL, at timestamptz NOT NULL, "
                  f"payload text){part}")
@@ -36,10 +36,27 @@ def test_an_audit_table_a_trigger_fills_is_charged_its_writes(conn: psycopg.Conn
     conn.execute("SELECT pg_stat_statements_reset()")
     for _ in range(20):          # the window: 100,000 audit rows, each written by the trigger
         conn.execute("UPDATE items SET n = n + 1")
-    for i in range(300):         # read far more than written: the index stays worth its upkeep
+    for i in range(reads):
         conn.execute("SELECT * FROM audit WHERE entity = %s", (i,), prepare=True)
     conn.execute("SELECT pg_stat_force_next_flush()")
-    result = api.suggest(conn, api.SuggestOptions(constraints=False))
+    return api.suggest(conn, api.SuggestOptions(indexes=options or Options(), constraints=False))
+
+
+@pytest.mark.needs_hypopg
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_an_audit_table_a_trigger_fills_is_charged_its_writes(conn: psycopg.Connection[Any],
+                                                               partitioned: bool) -> None:
+    result = _audited(conn, partitioned, 300)      # read far more than written: the index stays worth its upkeep
     (ix,) = [s for s in result.indexes.indexes if s.table == "audit"]
     assert ix.maintenance_cost is not None and ix.maintenance_cost > 0, ix
     assert not any("audit: charged 0 written rows" in h for h in result.indexes.hints), result.indexes.hints
+
+
+@pytest.mark.needs_hypopg
+def test_a_statement_an_index_would_cut_but_for_its_upkeep_is_said_so(conn: psycopg.Connection[Any]) -> None:
+    """5 lookups against 100,000 rows written: no index; the hint said no index could make the lookup cheaper."""
+    # The whole of the counters charged (write_scale 1): the measured scale moves with the cluster's age.
+    result = _audited(conn, False, 5, Options(write_scale=1.0))
+    assert not [s for s in result.indexes.indexes if s.table == "audit"], [s.reason for s in result.indexes.indexes]
+    (hint,) = [h for h in result.indexes.hints if "workload's planned cost" in h]
+    assert "an index would make it cheaper, but the writes" in hint and "no index pgtune" not in hint, hint

@@ -142,6 +142,7 @@ class _Advisor:
             conn, snap, snap.catalog, opts, advice, say
         self.footprint = Footprint(conn, snap.catalog, opts.write_scale or 0.0)
         self.costing = Costing(conn, snap.catalog)
+        self.outweighed: set[int] = set()   # id() of the statements' rows an index cut whose upkeep outweighed it
         self.wide = Widths(conn, snap.catalog)     # the columns a b-tree cannot hold (analyze.wide_keys)
 
     def run(self) -> Advice:
@@ -150,7 +151,7 @@ class _Advisor:
         self.advice.statements = [a.row for a in analyses]
         if self.advice.method == Method.HYPOPG:
             chosen = self._select(cands, analyses)
-            self.advice.hints.extend(unhelped.mark(self.advice.statements))
+            self.advice.hints.extend(unhelped.mark(self.advice.statements, self.outweighed))
         else:
             chosen = [(c, None) for c in sorted(merged, key=lambda c: -sum(analyses[p].statement.calls
                                                                            for p in c.statements))]
@@ -280,6 +281,7 @@ class _Advisor:
                             ahead=AHEAD * sessions.jobs if sessions.jobs > 1 else 0,
                             twins=twins([analyses[p] for p in costed]), presize=self.footprint.prefetch)
             result = greedy.run(seeds)
+            self.outweighed = {id(analyses[costed[p]].row) for p in result.outweighed}
             points = curve.points(greedy, result, self.opts.size_basis)
             point = curve.pick(points, self._budget(), self.opts.max_indexes, self.opts.size_basis)
             chosen = curve.fill(greedy, result, point, self._budget(), self.opts.max_indexes, self.opts.size_basis)

@@ -353,6 +353,7 @@ class Greedy:
         a.evaluations += 1
         saving = sum(self.workload[p].calls * (self.current[p] - c) for p, c in a.costs.items())
         a.gain = saving - (self.upkeep(a.new) if a.old is None else 0.0) + sum(map(self.upkeep, a.drops))
+        self.result.note_upkeep(a.costs, self.current, saving, a.gain, MIN_GAIN)
         a.delta_bytes = self.size(a.new) - sum(map(self.size, gone))
         regress = any(c > self.workload[p].base_cost * (1 + REGRESSION) + 1e-9 for p, c in a.costs.items())
         big_for_one = any(c <= self.current[p] * (1 - MIN_GAIN) for p, c in a.costs.items())

@@ -83,6 +83,15 @@ class Selection:
     base_cost: float = 0.0
     what_if_calls: int = 0     # plans made (cache misses)
     cache_hits: int = 0
+    # statements (workload positions) an evaluated add cut by MIN_GAIN or more whose write upkeep outweighed it
+    outweighed: set[int] = field(default_factory=set)
+
+    def note_upkeep(self, costs: dict[int, float], current: dict[int, float], saving: float, gain: float,
+                    min_gain: float) -> None:
+        """Remember the statements an index would cut, when its upkeep is why it is not taken (the advice says so,
+        not that no index helps: analyze.unhelped)."""
+        if saving > 0 >= gain:
+            self.outweighed.update(p for p, c in costs.items() if c <= current[p] * (1 - min_gain))
 
     def prefix(self, budget_bytes: float | None = None, max_indexes: int | None = None,
                basis: SizeBasis | None = None) -> list[Step]:

@@ -10,7 +10,7 @@ reason given where the shape shows it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 from pglast import ast
@@ -49,9 +49,13 @@ def _has_subquery(node: Any) -> bool:
     return any(isinstance(n, ast.SubLink) for arg in node.args or () for n in walk(arg))
 
 
-def mark(rows: Sequence[_Row]) -> list[str]:
+def mark(rows: Sequence[_Row], outweighed: Collection[int] = ()) -> list[str]:
     """Note the statements at least SHARE of the workload's cost that the new indexes leave (mostly) as
-    costly: none makes them cheaper, or they keep over half their cost for a reason the shape shows; hints."""
+    costly: none makes them cheaper, or they keep over half their cost for a reason the shape shows; hints.
+
+    ``outweighed``: id() of the rows an index would cut by 10% or more whose write upkeep outweighed the cut
+    (analyze.selection): said so, not "no index makes it cheaper".
+    """
     total = sum(r.calls * r.cost_before for r in rows if r.cost_before is not None)
     hints = []
     for r in rows:
@@ -61,7 +65,10 @@ def mark(rows: Sequence[_Row]) -> list[str]:
         if share < SHARE:
             continue
         reason = why(r.query)
-        if r.cost_after >= r.cost_before:
+        if r.cost_after >= r.cost_before and id(r) in outweighed:
+            r.note = ("an index would make it cheaper, but the writes of the table it reads would cost more to keep "
+                      "that index up to date than the reads save: not proposed")
+        elif r.cost_after >= r.cost_before:
             r.note = "no index pgtune could propose makes it cheaper" + (f": {reason}" if reason else "")
         elif reason:
             r.note = (f"the proposed indexes cut it only {r.cost_before / r.cost_after:.1f}x and most of its cost "
