@@ -265,16 +265,10 @@ def charge_window_writes(catalog: Catalog, roles: Roles, writes: list[WriteState
         if table is not None:
             rows[table.key] = rows.get(table.key, 0) + w.rows
     for key, n in list(rows.items()):       # a partition's rows count for every partitioned table above it
-        up, seen = catalog.tables[key].parent if key in catalog.tables else None, {key}
-        while up is not None and up not in seen:
-            rows[up], seen = rows.get(up, 0) + n, seen | {up}
-            up = catalog.tables[up].parent if up in catalog.tables else None
-    named = set(unseen or ())       # a partition named: a trigger may write the leaf or the partitioned table
-    for key in list(named):
-        up = catalog.tables[key].parent if key in catalog.tables else None
-        while up is not None and up not in named:
-            named.add(up)
-            up = catalog.tables[up].parent if up in catalog.tables else None
+        for up in catalog.ancestors(key):
+            rows[up] = rows.get(up, 0) + n
+    # a partition named: a trigger may write the leaf or the partitioned table
+    named = {k for key in unseen or () for k in (key, *catalog.ancestors(key))}
     told: list[tuple[float, str]] = []
     for key, table in list(catalog.tables.items()):
         counted = table.writes * scale

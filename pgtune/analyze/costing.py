@@ -19,7 +19,7 @@ import psycopg
 from psycopg import pq
 
 from ..capture import Catalog, TableKey
-from ..connect import lost
+from ..connect import lost, session_stops
 from ..explain import Plan, PlanContext, Round, explain_scenarios
 from . import anchor, batch, calibration, whatif
 from .analysis import Analysis
@@ -61,12 +61,10 @@ class Costing:
         try:
             a.row.cost_before = self.weighted(a).cost
         except (psycopg.Error, ValueError) as exc:
-            if lost(self.conn):
-                raise   # the connection is gone: not a property of this statement
-            if isinstance(exc, psycopg.errors.LockNotAvailable):
-                # Another session's lock (u13: a DETACH queued behind a long transaction), not this statement:
-                # the command stops naming the holders (connect.no_lock_queue), as every reading step does,
-                # instead of each statement waiting the timeout again and being listed as "cannot plan".
+            if lost(self.conn) or (isinstance(exc, psycopg.Error) and session_stops(self.conn, exc)):
+                # The connection gone, or another session's lock (u13: a DETACH queued behind a long transaction):
+                # not this statement. The command stops naming the holders (connect.no_lock_queue), as every
+                # reading step does, instead of each statement waiting the timeout again ("cannot plan").
                 raise
             if not self._viable(a):
                 return exc

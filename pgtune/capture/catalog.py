@@ -315,6 +315,15 @@ class Catalog:
             table = self.tables[key]
         return key
 
+    def ancestors(self, key: TableKey) -> list[TableKey]:
+        """The partitioned tables above ``key``, nearest first (none for a table that is no partition)."""
+        out: list[TableKey] = []
+        up = self.tables[key].parent if key in self.tables else None
+        while up is not None and up not in out and up != key:
+            out.append(up)
+            up = self.tables[up].parent if up in self.tables else None
+        return out
+
     def lookup(self, schema: str | None, name: str, search_path: tuple[str, ...] | None = None) -> Table | None:
         """Resolve a table reference the way the server would, through ``search_path`` (default: pgtune's)."""
         if schema is not None:

@@ -252,11 +252,8 @@ def read_supplied(conn: psycopg.Connection[Any], catalog: Catalog | None = None)
         if catalog.lookup(schema, name) is None and catalog.lookup_view(schema, name) is not None:
             return None     # written through a view: which table gets what is not read here
         table = catalog.lookup(schema, name)
-        up, seen = (table.parent if table is not None else None), set()
-        while up is not None and up not in seen:
+        for up in catalog.ancestors(table.key) if table is not None else ():
             out.setdefault(up[1], set()).update(cols)
-            seen.add(up)
-            up = catalog.tables[up].parent if up in catalog.tables else None
     if catalog is not None:
         for _, name in read_unseen_writers(conn, catalog):
             out.setdefault(name, set()).add(ALL)
