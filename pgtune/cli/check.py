@@ -46,7 +46,8 @@ def render(caps: Capabilities, problems: list[str], hints: list[str]) -> None:
         ["pg_stat_statements preloaded", _yn(caps.pgss_preloaded)],
         ["pg_stat_statements installed", _yn(caps.pgss_installed)],
         ["hypopg installed", _yn(caps.hypopg_installed)],
-        ["pg_qualstats preloaded", _yn(caps.qualstats_preloaded)],
+        # Not on the server at all: not preloaded either, whatever this role may read of the setting (r11 F17).
+        ["pg_qualstats preloaded", _yn(caps.qualstats_preloaded if caps.qualstats_available else False)],
         ["pg_qualstats installed", _yn(caps.qualstats_installed)],
         ["pg_qualstats sample rate", caps.qualstats_sample_rate or "-"],
         ["pg_qualstats entries", _fill(caps)],
