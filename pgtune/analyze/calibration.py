@@ -150,6 +150,7 @@ class Calibration:
         if not self.descents:
             return 0.0
         aliases = _aliases(root)
+        divisors = _parallel_divisors(root)
         total = 0.0
         # node, runs, share counted, the planner's loop count for it (a nested loop's outer rows)
         stack: list[tuple[Mapping[str, Any], float, float, float]] = [(root, 1.0, 1.0, 1.0)]
@@ -161,9 +162,12 @@ class Calibration:
                 # The descent is startup cost (the first run counts whole); the page reads are the scan's run cost,
                 # read as its rows are: under a Limit only its share of them, the first run too. Counted whole,
                 # LIMIT 10 over a 5-day range scan was charged every page of the range: a negative total (-2656).
-                pages = self._pages(descent, float(node.get("Plan Rows", 1.0)), loops)
+                # A parallel scan's rows are one worker's; its page reads are the whole scan's (cost_index divides
+                # only the CPU cost): read per worker, the heap fetches were charged 42% (r11 F14).
+                rows = float(node.get("Plan Rows", 1.0)) * divisors.get(id(node), 1.0)
+                pages = self._pages(descent, rows, loops)
                 if node.get("Node Type") == "Index Only Scan":
-                    pages += self._heap_fetches(_scanned(descent, node), float(node.get("Plan Rows", 1.0)), loops)
+                    pages += self._heap_fetches(_scanned(descent, node), rows, loops)
                 total += descend * _counted(runs, share) + pages * runs * share
             stack.extend(self._children(node, runs, share, loops, aliases))
         return total
@@ -334,6 +338,22 @@ def _reads_all(node: Mapping[str, Any]) -> bool:
     if kind == "Aggregate":
         return node.get("Strategy") in ("Hashed", "Plain", "Mixed")
     return kind == "SetOp" and node.get("Strategy") == "Hashed"
+
+
+def _parallel_divisors(root: Mapping[str, Any]) -> dict[int, float]:
+    """Each parallel-aware node (by id) under a Gather: the divisor its rows were cut by (get_parallel_divisor)."""
+    out: dict[int, float] = {}
+    stack: list[tuple[Mapping[str, Any], float]] = [(root, 1.0)]
+    while stack:
+        node, divisor = stack.pop()
+        if node.get("Node Type") in ("Gather", "Gather Merge"):
+            workers = float(node.get("Workers Planned", 0))
+            # The leader runs the plan too, less the more workers it gathers from (parallel_leader_participation).
+            divisor = workers + max(0.0, 1.0 - 0.3 * workers) if workers > 0 else 1.0
+        elif node.get("Parallel Aware") and divisor > 1.0:
+            out[id(node)] = divisor
+        stack.extend((child, divisor) for child in node.get("Plans", ()))
+    return out
 
 
 def _aliases(root: Mapping[str, Any]) -> dict[str, str]:
