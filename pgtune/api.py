@@ -164,6 +164,8 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
         if trial is not None:
             check_trial(conn, trial)
         advice = advise(conn, snap, opts.indexes, say)
+        for ix in advice.indexes:      # the global hint says why; each proposal says it is one of them (r11 F15)
+            ix.statistics_hidden = (ix.schema, ix.table) in snap.capabilities.stats_hidden_keys
         after_selection(conn, snap, advice, trial=trial, index_kinds=opts.index_kinds,
                         database=opts.indexes.workload.database, say=say)
         checks = (propose(conn, ConstraintOptions(timeout_ms=opts.constraint_timeout_ms, exclude=opts.indexes.exclude,

@@ -40,6 +40,7 @@ class Capabilities:
                                            # own nor utility statements: those that may hold predicates
     stats_hidden: tuple[str, ...] = ()     # analyzed tables under row security whose pg_stats this role cannot read
     stats_forced: tuple[str, ...] = ()     # ...of them, those with FORCE ROW LEVEL SECURITY (their owner is blind too)
+    stats_hidden_keys: frozenset[tuple[str, str]] = frozenset()   # stats_hidden as (schema, table)
     preload_libraries: str | None = None   # shared_preload_libraries as set; None: the role may not read it
     preload_pending: str | None = None     # what a restart will load, when an ALTER SYSTEM of it is not in force yet
 
@@ -247,6 +248,7 @@ def probe(conn: psycopg.Connection[Any]) -> Capabilities:
     hidden = conn.execute(catalog_sql.load("stats_hidden_by_row_security")).fetchall()
     caps = Capabilities(**row, stats_hidden=tuple(str(r[0]) for r in hidden),
                         stats_forced=tuple(str(r[0]) for r in hidden if r[1]),
+                        stats_hidden_keys=frozenset((str(r[2]), str(r[3])) for r in hidden),
                         preload_pending=_preload_pending(conn, row["preload_libraries"]))
     return _qualstats_fill(conn, caps) if caps.qualstats_installed and caps.pgss_installed else caps
 

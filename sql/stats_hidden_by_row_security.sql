@@ -7,7 +7,7 @@
 -- pg_stat_all_tables' analyze counts, which every role may read).
 -- forced: FORCE ROW LEVEL SECURITY, which binds the owner too: only a superuser or BYPASSRLS reads them (r11 F6).
 SELECT /* pgtune */ pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name,
-       c.relforcerowsecurity AS forced
+       c.relforcerowsecurity AS forced, n.nspname AS schema, c.relname AS table_name
 FROM pg_catalog.pg_class AS c
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
     LEFT JOIN pg_catalog.pg_stat_all_tables AS s ON s.relid = c.oid

@@ -6,6 +6,7 @@ suggest now say so and name the fix; as a BYPASSRLS role nothing is hidden and n
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import psycopg
@@ -39,13 +40,24 @@ def test_statistics_hidden_by_row_security_are_named(db: str, conn: psycopg.Conn
         result = CliRunner().invoke(cli, ["suggest", "--dsn", as_adv, "--no-constraints", "--workload-role", app])
         assert result.exit_code == 0, result.output
         assert "pg_stats hides the planner statistics of 1 table(s) under row security" in result.output
+        assert _hidden_marks(as_adv, app) == {"tenant.docs": True}       # each proposal says so too (r11 F15)
+        assert "row security hides this table's statistics" in result.output
         conn.execute(sql.SQL("ALTER ROLE {} BYPASSRLS").format(sql.Identifier(adv)))
         result = CliRunner().invoke(cli, ["check", "--dsn", as_adv])
         assert "pg_stats hides" not in result.stdout
         result = CliRunner().invoke(cli, ["suggest", "--dsn", as_adv, "--no-constraints", "--workload-role", app])
         assert result.exit_code == 0, result.output
         assert "pg_stats hides" not in result.output
-        assert "docs_kind" in result.output
+        assert "docs_kind" in result.output and "row security hides this table's statistics" not in result.output
+        assert _hidden_marks(as_adv, app) == {"tenant.docs": False}
+
+
+def _hidden_marks(dsn: str, role: str) -> dict[str, bool]:
+    """Each proposal's table and its JSON statistics_hidden."""
+    result = CliRunner().invoke(cli, ["suggest", "--dsn", dsn, "--no-constraints", "--workload-role", role,
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return {f"{ix['schema']}.{ix['table']}": ix["statistics_hidden"] for ix in json.loads(result.stdout)["indexes"]}
 
 
 def tenant_docs(conn: psycopg.Connection[Any], app: str, adv: str, team: sql.Composable, rows: int,

@@ -84,6 +84,8 @@ class IndexSuggestion:
     opclasses: list[str | None] = field(default_factory=list)   # per key: its operator class (None: default)
     extension: str | None = None           # the extension its operator class comes from (pg_trgm)
     costed_by: CostMethod = CostMethod.HYPOPG   # what produced cost_after: HypoPG, or a trial build
+    statistics_hidden: bool = False        # row security hides the table's pg_stats from pgtune's role: its size
+                                           # and costs come from column types alone (r11 F15)
 
 @dataclass
 class CurvePoint:

@@ -12,7 +12,7 @@ from tabulate import tabulate
 
 from .. import api, ddl
 from .._text import one_line
-from ..analyze import Advice, CurvePoint, Options, SizeBasis, SkipKind
+from ..analyze import Advice, CurvePoint, IndexSuggestion, Options, SizeBasis, SkipKind
 from ..capture import WorkloadFilter
 from ..capture.stream import read_queries_stream
 from ..connect import connect
@@ -274,25 +274,13 @@ def _print_advice(advice: Advice, partitioned: set[tuple[str, str]]) -> None:
                    "(skipped, below): no verdict on them.")
     elif not advice.indexes:
         click.echo("no index to suggest: the workload is already served.")
-    rows = []
-    for ix in advice.indexes:
-        gain = ""
-        if ix.cost_before and ix.cost_after:
-            gain = f"{ix.cost_before / ix.cost_after:.1f}x"
-        size = f"{ix.forecast_bytes / 1048576:.1f} MB" if ix.forecast_bytes else ""
-        exprs = ix.expressions or [None] * len(ix.columns)
-        keys = ", ".join((e or c) + (" DESC" if d else "")
-                         for c, e, d in zip(ix.columns, exprs, ix.descending, strict=False))
-        if ix.include:
-            keys += f" INCLUDE {', '.join(ix.include)}"
-        if ix.where:
-            keys += f" WHERE {ix.where}"
-        # Names come from the catalog: escaped, so a newline in one cannot start a line of its own.
-        rows.append([ddl.comment(ix.name), ddl.comment(f"{ix.schema}.{ix.table}"), ddl.comment(keys),
-                     len(ix.queries), gain, size, ddl.comment(ix.reason)])
+    rows = [_index_row(ix) for ix in advice.indexes]
     if rows:
         click.echo(tabulate(rows, headers=["index", "table", "columns", "stmts", "cost cut", "size (forecast)",
                                            "why"]))
+        if any(ix.statistics_hidden for ix in advice.indexes):
+            click.echo("* row security hides this table's statistics from pgtune's role: size and cost cut "
+                       "from column types alone (see the hint below)")
         click.echo("")
         for ix in advice.indexes:
             if (ix.schema, ix.table) in partitioned:
@@ -319,6 +307,26 @@ def _print_advice(advice: Advice, partitioned: set[tuple[str, str]]) -> None:
         click.echo(f"skipped {len(advice.skipped)} statements ({summary}); --format json lists them all")
         for sk in [s for s in advice.skipped if s.kind != SkipKind.UTILITY][:5]:
             click.echo(f"  {one_line(sk.query, 50)}: {one_line(sk.reason, 100)} ({sk.total_ms:,.0f} ms)")
+
+
+def _index_row(ix: IndexSuggestion) -> list[Any]:
+    """One proposal's row of the table."""
+    gain = ""
+    if ix.cost_before and ix.cost_after:
+        gain = f"{ix.cost_before / ix.cost_after:.1f}x"
+    size = f"{ix.forecast_bytes / 1048576:.1f} MB" if ix.forecast_bytes else ""
+    if ix.statistics_hidden:
+        size += " *"
+    exprs = ix.expressions or [None] * len(ix.columns)
+    keys = ", ".join((e or c) + (" DESC" if d else "")
+                     for c, e, d in zip(ix.columns, exprs, ix.descending, strict=False))
+    if ix.include:
+        keys += f" INCLUDE {', '.join(ix.include)}"
+    if ix.where:
+        keys += f" WHERE {ix.where}"
+    # Names come from the catalog: escaped, so a newline in one cannot start a line of its own.
+    return [ddl.comment(ix.name), ddl.comment(f"{ix.schema}.{ix.table}"), ddl.comment(keys),
+            len(ix.queries), gain, size, ddl.comment(ix.reason)]
 
 
 def _print_notes(advice: Advice) -> None:
