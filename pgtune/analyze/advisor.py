@@ -258,7 +258,7 @@ class _Advisor:
             forget_parses()     # every statement is planned: its tree is read no more (but for a few: parsed again)
             pairs = [(a.statement, a.shape) for a in analyses]
             seeds = [c for c in cands if c.foreign_key is None or c.origin == WORKLOAD]
-            seeds += [w for c in single_columns(pairs) if (w := self._worth_it(c)) is not None]
+            seeds += [w for c in single_columns(pairs, self.catalog) if (w := self._worth_it(c)) is not None]
             self.say(f"what-if costing of {len(seeds)} candidates with hypopg ({sessions.jobs} "
                      f"session{'s' if sessions.jobs > 1 else ''})")
             seeds = session.creatable(seeds, lambda c, exc: self.advice.rejected.append(reasons.refused(

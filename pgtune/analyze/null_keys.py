@@ -137,13 +137,15 @@ def partial(cand: C, catalog: Catalog, fk: ForeignKey) -> C:
 
 
 def narrowed(cands: list[P], catalog: Catalog) -> list[P]:
-    """``cands``, each one-column equality candidate on a mostly-NULL column WHERE the column IS NOT NULL.
+    """``cands``, each whose equality keys hold a mostly-NULL column, WHERE those columns are NOT NULL.
 
-    Such a candidate serves ``col = $1``, ``col IN (…)``/``= ANY($1)`` or a
-    join clause ``col = other.id``, all strict: the planner proves the
-    predicate from each (the join's too: tests/test_fk_not_null_index), so the
-    partial index serves what the full one would. In place of the full one,
-    not beside it: a full candidate serves the partial and would absorb it
+    Such a key serves ``col = $1``, ``col IN (…)``/``= ANY($1)`` or a join
+    clause ``col = other.id``, all strict: the planner proves the predicate
+    from each (the join's too: tests/test_fk_not_null_index), so the partial
+    index serves what the full one would, for a longer key too (``"contactId"
+    = $1 ORDER BY created_at``: u15 L2, where the full two-column index kept
+    the NULL half that health's fix left out). In place of the full one, not
+    beside it: a full candidate serves the partial and would absorb it
     (candidates.merge). What-if costing still judges it against the full
     single-column seed (workload.single_columns): HypoPG plans its
     hypothetical partial index for ``col = $1`` but not for a join clause,
@@ -152,10 +154,13 @@ def narrowed(cands: list[P], catalog: Catalog) -> list[P]:
     """
     out = []
     for cand in cands:
-        key = cand.keys[0]
-        st = (catalog.column_stats.get((*cand.table, key.column)) if len(cand.keys) == 1 and cand.equality == 1
-              and cand.where is None and not cand.include and key.expression is None else None)
-        if st is not None and st.null_frac >= MOSTLY_NULL:
-            cand = replace(cand, where=predicate((key.column,)), where_label=LABEL, where_fraction=1 - st.null_frac)
+        if cand.where is None:
+            nulls = {k.column: st.null_frac for k in cand.keys[:cand.equality] if k.expression is None
+                     and (st := catalog.column_stats.get((*cand.table, k.column))) is not None
+                     and st.null_frac >= MOSTLY_NULL}
+            if nulls:
+                # A row is in it only when every such key is set: at most the least NULL one's share.
+                cand = replace(cand, where=predicate(tuple(nulls)), where_label=LABEL,
+                               where_fraction=1 - max(nulls.values()))
         out.append(cand)
     return out

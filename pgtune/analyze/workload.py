@@ -8,19 +8,30 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from ..capture import Statement, TableKey
+from ..capture import Catalog, Statement, TableKey
 from ..ddl import IndexKey
-from .bind import EQ, FUNC, GROUP, JOIN, ORDER, OUTPUT, RANGE, STAR, Shape
+from . import null_keys
+from .bind import EQ, FUNC, GROUP, JOIN, ORDER, OUTPUT, RANGE, STAR, Role, Shape
 from .candidates import Candidate
 from .selection import Workload
 
 _KEYABLE = (EQ, RANGE, JOIN, ORDER, GROUP)
+_STRICT = {EQ, RANGE}       # never true on a NULL key: the planner proves key IS NOT NULL from them
 T = TypeVar("T")
 
 
-def single_columns(analyzed: list[tuple[Statement, Shape]]) -> list[Candidate]:
-    """One single-column candidate per column (or expression) a statement filters, joins, sorts or groups on."""
+def single_columns(analyzed: list[tuple[Statement, Shape]], catalog: Catalog | None = None) -> list[Candidate]:
+    """One single-column candidate per column (or expression) a statement filters, joins, sorts or groups on.
+
+    With ``catalog``, a mostly-NULL column only ever compared by ``=`` or a
+    range (strict: the NULL rows never match) is seeded WHERE it IS NOT NULL,
+    as the statements' own candidates are (null_keys.narrowed): the full seed
+    kept the NULL half and won over the narrowed longer one (u15 L2). A column
+    joined on, sorted or grouped by keeps the full seed (HypoPG does not plan a
+    partial index for a join clause; a sort reads the NULLs too).
+    """
     out: dict[tuple[TableKey, str], Candidate] = {}
+    roles: dict[tuple[TableKey, str], set[Role]] = {}
     for pos, (_st, shape) in enumerate(analyzed):
         for u in shape.uses:
             if u.role in _KEYABLE:
@@ -31,7 +42,10 @@ def single_columns(analyzed: list[tuple[Statement, Shape]]) -> list[Candidate]:
                 continue
             cand = out.setdefault((u.table, key.ident), Candidate(u.table, (key,), 1))
             cand.statements.add(pos)
-    return list(out.values())
+            roles.setdefault((u.table, key.ident), set()).add(u.role)
+    if catalog is None:
+        return list(out.values())
+    return [null_keys.narrowed([cand], catalog)[0] if roles[k] <= _STRICT else cand for k, cand in out.items()]
 
 
 def workload_of(shape: Shape, calls: int, base_cost: float) -> Workload:
