@@ -144,6 +144,7 @@ class _Advisor:
         self.costing = Costing(conn, snap.catalog)
         self.outweighed: set[int] = set()   # id() of the statements' rows an index cut whose upkeep outweighed it
         self.wide = Widths(conn, snap.catalog)     # the columns a b-tree cannot hold (analyze.wide_keys)
+        self.names: dict[tuple[object, str | None], str] = {}     # _name's answers (the catalog stays as read)
 
     def run(self) -> Advice:
         analyses = self._analyses()
@@ -376,12 +377,21 @@ class _Advisor:
     # -- output -------------------------------------------------------------
 
     def _name(self, cand: Candidate) -> str:
-        """The index's deterministic name, or the first free variant when a relation already holds it."""
+        """The index's deterministic name, or the first free variant when a relation already holds it.
+
+        Worked out once per (index, predicate label): the curve names every index of every point again.
+        """
+        memo = (ident(cand), cand.where_label)
+        found = self.names.get(memo)
+        if found is not None:
+            return found
+
         def make(n: int) -> str:
             suffix = self.catalog.index_suffix
             return ddl.index_name(cand.table[1], cand.keys, suffix if n == 1 else f"{suffix}{n}",
                                   where_label=cand.where_label, include=cand.include)
-        return self.catalog.free_name(cand.table[0], make(1), make)
+        found = self.names[memo] = self.catalog.free_name(cand.table[0], make(1), make)
+        return found
 
     def _suggestion(self, cand: Candidate, size: int | None, analyses: list[Analysis],
                     served_by: dict[str, list[int]]) -> IndexSuggestion:
