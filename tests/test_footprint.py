@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgtune.analyze import Candidate, sizing, suggest
+from pgtune.analyze import Candidate, key_sample, sizing, suggest
 from pgtune.analyze.footprint import Footprint
 from pgtune.capture import read_catalog
 from pgtune.ddl import IndexKey
@@ -23,11 +23,11 @@ SPECS = [((IndexKey("accountId"), IndexKey("kind")), ()), ((IndexKey("kind"), In
 def test_one_statement_per_table_gives_each_index_s_own_sample(conn: psycopg.Connection[Any]) -> None:
     events(conn)
     rows = read_catalog(conn).tables[("public", "event")].reltuples
-    alone = [sizing.sample_keys(conn, ("public", "event"), keys, rows, include=include) for keys, include in SPECS]
-    together = sizing.sample_keys_many(conn, ("public", "event"), SPECS, rows)
+    alone = [key_sample.sample_keys(conn, ("public", "event"), keys, rows, include=include) for keys, include in SPECS]
+    together = key_sample.sample_keys_many(conn, ("public", "event"), SPECS, rows)
     assert all(s is not None for s in alone)
     assert together == alone
-    widths = sizing.sample_keys_many(conn, ("public", "event"), SPECS, rows, single_distinct=False)
+    widths = key_sample.sample_keys_many(conn, ("public", "event"), SPECS, rows, single_distinct=False)
     # One plain column: its tuple bytes alone, no grouping (pg_stats has its distinct count).
     assert [w.distinct is None for w in widths if w is not None] == [False, False, True, True, False]
     assert [w.tuple_bytes for w in widths if w is not None] == [a.tuple_bytes for a in alone if a is not None]
@@ -39,9 +39,9 @@ def test_a_sample_too_slow_for_all_its_indexes_is_not_taken_again_index_by_index
     while it runs); past it no index is sampled alone: each would be as slow, one after the other."""
     events(conn)
     rows = read_catalog(conn).tables[("public", "event")].reltuples
-    monkeypatch.setattr(sizing, "MANY_TIMEOUT_MS", 1)
+    monkeypatch.setattr(key_sample, "MANY_TIMEOUT_MS", 1)
     conn.execute("SELECT pg_stat_statements_reset()")
-    assert sizing.sample_keys_many(conn, ("public", "event"), SPECS, rows) == [None] * len(SPECS)
+    assert key_sample.sample_keys_many(conn, ("public", "event"), SPECS, rows) == [None] * len(SPECS)
     sent = conn.execute("SELECT count(*) FROM pg_stat_statements WHERE query LIKE '%TABLESAMPLE%'").fetchone()
     assert sent == (0,)          # the cancelled statement is not counted; no one-index statement followed
 
@@ -66,14 +66,14 @@ def test_a_step_s_widenings_are_sampled_together(conn: psycopg.Connection[Any],
     events(conn)
     workload(conn)
     calls: list[list[tuple[str, ...]]] = []
-    real = sizing.sample_keys_many
+    real = key_sample.sample_keys_many
 
-    def seen(c: psycopg.Connection[Any], table: Any, specs: list[sizing.KeySpec], *a: Any,
-             **k: Any) -> list[sizing.KeySample | None]:
+    def seen(c: psycopg.Connection[Any], table: Any, specs: list[key_sample.KeySpec], *a: Any,
+             **k: Any) -> list[key_sample.KeySample | None]:
         calls.append([tuple(key.ident for key in keys) for keys, _include in specs])
         return real(c, table, specs, *a, **k)
 
-    monkeypatch.setattr(sizing, "sample_keys_many", seen)
+    monkeypatch.setattr(key_sample, "sample_keys_many", seen)
     suggest(conn)
     widened: dict[tuple[str, ...], set[int]] = {}      # an index's widenings -> the calls that sampled them
     for n, specs in enumerate(calls):
@@ -164,9 +164,9 @@ def test_a_key_sample_works_out_only_what_the_forecast_reads(conn: psycopg.Conne
     assert sent[0].count("count(DISTINCT") == 1 and sent[0].count("pg_column_size") == 1, sent[0]
     expected = []
     for cand, exact in zip(cands, [True, True, False], strict=True):
-        full = sizing.sample_keys(conn, table, cand.keys, rows, include=cand.include)    # everything worked out
+        full = key_sample.sample_keys(conn, table, cand.keys, rows, include=cand.include)    # everything worked out
         assert full is not None
-        full = sizing.in_key_order(catalog, table, cand.keys, full)
+        full = key_sample.in_key_order(catalog, table, cand.keys, full)
         expected.append(sizing.forecast(catalog, table, cand.keys, distinct=full.distinct,
                                         tuple_bytes=None if exact else full.tuple_bytes))
     assert got == expected
@@ -175,7 +175,7 @@ def test_a_key_sample_works_out_only_what_the_forecast_reads(conn: psycopg.Conne
 
 def test_keys_led_by_a_near_unique_column_are_not_counted(conn: psycopg.Connection[Any],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """A key with a column holding a distinct value for nearly every row (95%: sizing.near_unique) has no
+    """A key with a column holding a distinct value for nearly every row (95%: key_sample.near_unique) has no
     duplicates worth a posting list, and the forecast stores none: the sample does not group by it (TPC-H: 17 of
     ~130 sampled indexes lead with a table's key), for the same forecasts as a counted sample gives. A row's
     page (u10's one-page sightings) is worked out once in the sample, not per index."""
@@ -195,7 +195,7 @@ def test_keys_led_by_a_near_unique_column_are_not_counted(conn: psycopg.Connecti
     assert "pgtune_page, *" not in sent[0]         # only the indexes' columns kept in the sample
     expected = []
     for cand in cands:
-        full = sizing.sample_keys(conn, table, cand.keys, rows)       # counted
+        full = key_sample.sample_keys(conn, table, cand.keys, rows)       # counted
         assert full is not None
         expected.append(sizing.forecast(catalog, table, cand.keys, distinct=full.distinct,
                                         tuple_bytes=full.tuple_bytes))
@@ -205,11 +205,11 @@ def test_keys_led_by_a_near_unique_column_are_not_counted(conn: psycopg.Connecti
 def _samples_sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The key-sample statements sent from now on, as text (each still runs)."""
     sent: list[str] = []
-    real = sizing._sample_or_cancel
+    real = key_sample._sample_or_cancel
 
     def seen(c: psycopg.Connection[Any], query: Any, *a: Any, **k: Any) -> Any:
         sent.append(query.as_string(c))
         return real(c, query, *a, **k)
 
-    monkeypatch.setattr(sizing, "_sample_or_cancel", seen)
+    monkeypatch.setattr(key_sample, "_sample_or_cancel", seen)
     return sent

@@ -2,7 +2,7 @@
 
 A b-tree stores a key's duplicates as one tuple with a posting list, a pair
 too; the forecast stored every row's own tuple under two rows a key, and the
-key sample's shortcut (sizing.near_unique) skipped counting keys from half the
+key sample's shortcut (key_sample.near_unique) skipped counting keys from half the
 rows on, on that premise. 200,000 rows, 110,000 keys (90,000 of them twice):
 forecast 11,714,560 bytes, HypoPG 13,844,480, built 8,126,464.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from pgtune.analyze import Candidate, sizing
+from pgtune.analyze import Candidate, key_sample, sizing
 from pgtune.analyze.footprint import Footprint
 from pgtune.capture import read_catalog
 from pgtune.ddl import IndexKey
@@ -40,8 +40,8 @@ def test_keys_of_under_two_rows_are_forecast_deduplicated(conn: psycopg.Connecti
     built = _built(conn, "t_k", "k")
     assert 0.85 < forecast / built < 1.15, (forecast, built)
     # Two keys led by it: counted by the sample (not near unique), and forecast deduplicated too.
-    assert not sizing.near_unique(catalog, TABLE, (IndexKey("k"), IndexKey("flag")))
+    assert not key_sample.near_unique(catalog, TABLE, (IndexKey("k"), IndexKey("flag")))
     both = Footprint(conn, catalog, 0.0).forecast(Candidate(TABLE, (IndexKey("k"), IndexKey("flag")), 2))
     built = _built(conn, "t_k_flag", "k, flag")
     assert 0.85 < both / built < 1.15, (both, built)
-    assert sizing.near_unique(catalog, TABLE, (IndexKey("id"), IndexKey("k")))   # a key's column: no count
+    assert key_sample.near_unique(catalog, TABLE, (IndexKey("id"), IndexKey("k")))   # a key's column: no count

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgtune.analyze import sizing
+from pgtune.analyze import key_sample
 from pgtune.ddl import IndexKey
 
 KEYS = (IndexKey("trace_id"), IndexKey("project_id"))
@@ -36,9 +36,9 @@ def test_keys_whose_rows_share_a_page_are_counted_as_the_table_holds_them(conn: 
     conn.execute("ANALYZE job")
     rows = conn.execute("SELECT reltuples FROM pg_class WHERE relname = 'job'").fetchone()
     assert rows is not None
-    found = sizing.sample_keys(conn, ("public", "job"), KEYS, float(rows[0]))
+    found = key_sample.sample_keys(conn, ("public", "job"), KEYS, float(rows[0]))
     assert found is not None and found.distinct is not None
     assert TRACES / 1.5 <= found.distinct <= TRACES * 1.5, found
-    [together] = sizing.sample_keys_many(conn, ("public", "job"), [(KEYS, ()), ((IndexKey("config"),), ())],
+    [together] = key_sample.sample_keys_many(conn, ("public", "job"), [(KEYS, ()), ((IndexKey("config"),), ())],
                                          float(rows[0]))[:1]
     assert together == found        # one read of the sample for several indexes: the same answer

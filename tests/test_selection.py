@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from pgtune import api
-from pgtune.analyze import Candidate, Options, sizing
+from pgtune.analyze import Candidate, Options, key_sample, sizing
 from pgtune.analyze.selection import Greedy, Selection, StepKind, Workload
 from pgtune.capture import read_catalog
 from pgtune.cli import cli
@@ -94,7 +94,7 @@ def test_size_forecast_within_1_5x_of_the_built_index(conn: psycopg.Connection[A
     events(conn)
     catalog = read_catalog(conn)
     index_keys = tuple(IndexKey(k) for k in keys)
-    sample = sizing.sample_keys(conn, ("public", "event"), index_keys, 200_000) if len(keys) > 1 else None
+    sample = key_sample.sample_keys(conn, ("public", "event"), index_keys, 200_000) if len(keys) > 1 else None
     distinct = sample.distinct if sample is not None else None
     forecast = sizing.forecast(catalog, ("public", "event"), index_keys, include=include, distinct=distinct)
     cols = ", ".join(f'"{k}"' for k in keys)

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from ..capture import Catalog, TableKey
-from . import sizing
+from . import key_sample, sizing
 from .candidates import Candidate
 from .selection import Ident, ident
 
@@ -26,7 +26,7 @@ class Footprint:
 
     def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog, write_scale: float) -> None:
         self.conn, self.catalog, self.write_scale = conn, catalog, write_scale
-        self.samples: dict[tuple[TableKey, tuple[str, ...], tuple[str, ...]], sizing.KeySample | None] = {}
+        self.samples: dict[tuple[TableKey, tuple[str, ...], tuple[str, ...]], key_sample.KeySample | None] = {}
         # Sampled key counts of several keys or an expression (calibration.Pricing reads it as it fills).
         self.distinct: dict[tuple[TableKey, tuple[str, ...]], float | None] = {}
         self.forecasts: dict[Ident, int] = {}
@@ -51,7 +51,7 @@ class Footprint:
         if cand.where_guessed and (cand.table, cand.where) not in self.kept:
             table = self.catalog.tables.get(cand.table)
             rows = table.reltuples if table else 0.0
-            sampled = sizing.sample_fraction(self.conn, cand.table, cand.where, rows) if rows > 0 else None
+            sampled = key_sample.sample_fraction(self.conn, cand.table, cand.where, rows) if rows > 0 else None
             self.kept[(cand.table, cand.where)] = sampled if sampled is not None else cand.where_fraction
         return self.kept.get((cand.table, cand.where), cand.where_fraction)
 
@@ -60,7 +60,7 @@ class Footprint:
 
         Selection asks for sizes one candidate at a time; one query per index
         (~40 ms each, 116 per suggest on TPC-H) was most of suggest's server
-        time. The answers are the same (sizing.sample_keys_many: the same
+        time. The answers are the same (key_sample.sample_keys_many: the same
         sample, grouped by each index's keys), in the candidates' order.
         """
         wanted: dict[TableKey, dict[tuple[tuple[str, ...], tuple[str, ...]], Candidate]] = {}
@@ -73,7 +73,7 @@ class Footprint:
                 wanted.setdefault(cand.table, {}).setdefault(key[1:], cand)
         for on, specs in wanted.items():
             table = self.catalog.tables[on]
-            found = sizing.sample_keys_many(self.conn, on, [(c.keys, c.include) for c in specs.values()],
+            found = key_sample.sample_keys_many(self.conn, on, [(c.keys, c.include) for c in specs.values()],
                                             table.reltuples, single_distinct=False,
                                             asks=[self._asked(on, c) for c in specs.values()])
             for cand, sample in zip(specs.values(), found, strict=True):
@@ -99,18 +99,18 @@ class Footprint:
         return all(k.expression is None and sizing.exact(cols.get(k.column)) for k in cand.keys) and all(
             sizing.exact(cols.get(c)) for c in cand.include)
 
-    def _asked(self, on: TableKey, cand: Candidate) -> sizing.Asked:
+    def _asked(self, on: TableKey, cand: Candidate) -> key_sample.Asked:
         """What ``cand``'s sample is asked beyond its distinct keys: only what its forecast reads (the
         tuple bytes where a width is not exact, the leading keys where in_key_order can scale it up); each is
         a sixth of the statement's time, and most of suggest's server time on TPC-H is these samples."""
-        return sizing.Asked(sized=not self._exact(on, cand),
-                            lead=_several(cand) and sizing.reads_lead(self.catalog, on, cand.keys),
-                            distinct=not sizing.near_unique(self.catalog, on, cand.keys))
+        return key_sample.Asked(sized=not self._exact(on, cand),
+                            lead=_several(cand) and key_sample.reads_lead(self.catalog, on, cand.keys),
+                            distinct=not key_sample.near_unique(self.catalog, on, cand.keys))
 
-    def _keep(self, on: TableKey, cand: Candidate, sample: sizing.KeySample | None) -> None:
+    def _keep(self, on: TableKey, cand: Candidate, sample: key_sample.KeySample | None) -> None:
         key = (on, tuple(k.ident for k in cand.keys), cand.include)
         if sample is not None and _several(cand):
-            sample = sizing.in_key_order(self.catalog, on, cand.keys, sample)
+            sample = key_sample.in_key_order(self.catalog, on, cand.keys, sample)
         self.samples[key] = sample
         if _several(cand):
             self.distinct[key[:2]] = sample.distinct if sample is not None else None
@@ -136,13 +136,15 @@ class Footprint:
         if key is not None:
             if key not in self.samples:
                 table = self.catalog.tables[on]
-                self._keep(on, cand, sizing.sample_keys_many(self.conn, on, [(cand.keys, cand.include)],
+                self._keep(on, cand, key_sample.sample_keys_many(self.conn, on, [(cand.keys, cand.include)],
                                                              table.reltuples, single_distinct=False,
                                                              asks=[self._asked(on, cand)])[0])
             sample = self.samples[key]
         return sizing.forecast(self.catalog, on, cand.keys, include=cand.include, fraction=self.share_kept(cand),
                                distinct=sample.distinct if sample is not None and several else None,
-                               tuple_bytes=sample.tuple_bytes if sample is not None and not exact else None)
+                               tuple_bytes=sample.tuple_bytes if sample is not None and not exact else None,
+                               heavy=(sample.heavy_rows, sample.heavy_distinct)
+                               if sample is not None and several else None)
 
 
 def _several(cand: Candidate) -> bool:

@@ -29,7 +29,7 @@ from psycopg import sql
 from ..capture import Catalog, TableKey
 from ..ddl import IndexKey, qualified
 from .candidates import Candidate
-from .sizing import _sample
+from .key_sample import _sample
 
 BTREE_MAX = 2704           # a b-tree entry's limit (BTMaxItemSize, 8 kB pages, version 4)
 WIDE_BYTES = 2000          # a value this wide leaves no room for the entry's header, other keys, or longer values
