@@ -230,6 +230,34 @@ def test_the_review_keeps_the_index_of_a_hosts_unpaid_list(conn: psycopg.Connect
 
 
 @pytest.mark.needs_hypopg
+@pytest.mark.parametrize("query, nparams", [(UPCOMING, 6), (OVERLAP, 4)], ids=["upcoming", "overlap"])
+def test_the_review_keeps_a_proposal_an_existing_index_leads_on_a_near_tie(conn: psycopg.Connection[Any],
+                                                                           query: str, nparams: int) -> None:
+    """g10 (MEDIUM): host 50's custom plan of the upcoming list bitmap-scanned Booking_userId_idx (cost 531)
+    where host 100's took the proposed ("userId", "startTime") (443): a near tie. The generic plan took the
+    proposal, and the review withdrew it for host 50 only. A plan through ("userId") reads every row one through
+    ("userId", "startTime") reads: the generic plan there is no risk, and the proposal stays."""
+    build(conn)
+    catalog = read_catalog(conn)
+    host = [QualConstant(BOOKING, "userId", "=", "50", occurrences=40)]
+    found = valued(bind(query, catalog), catalog, nparams, constants=host, rows_per_call=10)
+    name = "Booking_userId_startTime_idx"
+    statement = AnalyzedStatement(1, query, 500, 5.0, cost_before=600.0, cost_after=120.0, indexes=[name],
+                                  scenarios=[s.as_dict() for s in found.scenarios])
+    advice = Advice(Method.HYPOPG, indexes=[_proposal(name, ["userId", "startTime"])], statements=[statement])
+    generic_plans.review(conn, catalog, advice)
+    assert [ix.name for ix in advice.indexes] == [name], advice.hints
+    # Not led by an index the custom plans read ((startTime, endTime, status) for the unpaid list): still a risk.
+    found = valued(bind(UNPAID, catalog), catalog, 4, constants=host, rows_per_call=10)
+    name = "Booking_userId_paid_idx"
+    statement = AnalyzedStatement(1, UNPAID, 500, 5.0, cost_before=600.0, cost_after=120.0, indexes=[name],
+                                  scenarios=[s.as_dict() for s in found.scenarios])
+    advice = Advice(Method.HYPOPG, indexes=[_proposal(name, ["userId", "paid"])], statements=[statement])
+    generic_plans.review(conn, catalog, advice)
+    assert advice.indexes == [] and "withdrawn" in advice.hints[0], advice.hints
+
+
+@pytest.mark.needs_hypopg
 def test_suggest_on_the_calcom_shaped_app_keeps_a_host_leading_index(conn: psycopg.Connection[Any], db: str) -> None:
     """The whole of suggest, on the app's own calls (pg_qualstats' constants dropped: the statistics alone choose,
     as on a server without it): the busy-times lookup, the hottest, is served by a userId-leading index that the
