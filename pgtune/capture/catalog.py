@@ -255,6 +255,9 @@ class Catalog:
     _columns_seen: int = field(default=-1, repr=False, compare=False)
     _indexes_by_table: dict[TableKey, list[Index]] = field(default_factory=dict, repr=False, compare=False)
     _indexes_seen: int = field(default=-1, repr=False, compare=False)
+    # The tables a writing user function names (capture.read_unseen_writers), read once for the snapshot's upkeep
+    # cap and the CHECK family's writes; None: not read yet.
+    unseen_writers: frozenset[TableKey] | None = field(default=None, repr=False, compare=False)
 
     def table_columns(self, key: TableKey) -> dict[str, ColumnInfo]:
         """A table's columns by name (indexed on first use, again if columns were added since)."""
