@@ -111,18 +111,28 @@ def _range_var(schema: str, table: str) -> ast.RangeVar:
     return ast.RangeVar(schemaname=schema, relname=table, inh=True, relpersistence="p")
 
 
-def identifier(parts: list[str]) -> str:
+def identifier(parts: list[str], keep_last: bool = False) -> str:
     """Deterministic identifier from ``parts``, at most 63 bytes (a hash keeps cut names apart).
 
     Control and line-separator characters of a column name become ``_``: a
     name pgtune makes up is one a DBA can type and read on one line.
+    ``keep_last``: a cut name still ends in the last part (an index's
+    ``_pgtune_idx``, by which a Prisma-migrated database's indexes are known
+    as pgtune's once deployed: u15), the hash before it.
     """
-    full = "".join("_" if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in "_".join(parts))
+    full = _printable("_".join(parts))
     if len(full.encode()) <= MAX_IDENTIFIER_BYTES:
         return full
     digest = hashlib.sha256(full.encode()).hexdigest()[:8]
-    head = full.encode()[: MAX_IDENTIFIER_BYTES - len(digest) - 1].decode("utf-8", "ignore")
-    return f"{head}_{digest}"
+    last = _printable(parts[-1]) if keep_last and parts else ""
+    tail = f"_{digest}_{last}" if 0 < len(last.encode()) <= MAX_IDENTIFIER_BYTES // 3 else f"_{digest}"
+    body = _printable("_".join(parts[:-1])) if tail != f"_{digest}" else full
+    head = body.encode()[: MAX_IDENTIFIER_BYTES - len(tail.encode())].decode("utf-8", "ignore")
+    return f"{head}{tail}"
+
+
+def _printable(text: str) -> str:
+    return "".join("_" if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in text)
 
 
 def literal(value: str) -> str:
@@ -190,8 +200,8 @@ def index_name(table: str, keys: tuple[IndexKey, ...], suffix: str = "idx", *,
                where_label: str | None = None, include: tuple[str, ...] = ()) -> str:
     """Deterministic name ``<table>_<col>_<col>_idx``, at most 63 bytes.
 
-    Longer names keep a readable head and end in a short hash of the full
-    name, so two long candidates never collide after truncation.
+    Longer names keep a readable head, then a short hash of the full name (two
+    long candidates never collide after truncation), then the suffix.
     """
     parts = [table, *(k.label for k in keys)]
     if include:
@@ -199,7 +209,7 @@ def index_name(table: str, keys: tuple[IndexKey, ...], suffix: str = "idx", *,
     if where_label:
         parts.append("where_" + where_label)
     parts.append(suffix)
-    return identifier(parts)
+    return identifier(parts, keep_last=True)
 
 
 def _expr(text: str) -> ast.Node:
