@@ -284,8 +284,8 @@ class _Advisor:
             result = greedy.run(seeds)
             self.outweighed = {id(analyses[costed[p]].row) for p in result.outweighed}
             points = curve.points(greedy, result, self.opts.size_basis)
-            point = curve.pick(points, self._budget(), self.opts.max_indexes, self.opts.size_basis)
-            chosen = curve.fill(greedy, result, point, self._budget(), self.opts.max_indexes, self.opts.size_basis)
+            point, chosen = curve.choose(greedy, result, points, self._budget(), self.opts.max_indexes,
+                                         self.opts.size_basis)
             kept = {ident(c) for c in chosen}
             self.advice.left_out = [self._name(c) for c in Selection.configuration(result.steps[:point.step])
                                     if ident(c) not in kept]
