@@ -881,7 +881,8 @@ def main() -> None:
                          "and covering indexes per query on every table; about an hour more on 2 cores)")
     ap.add_argument("--experts", action="store_true",
                     help="with --index-advisor: the best set found within half its MB on disk over a pool with "
-                         "indexes an expert might add (BRIN, range-constant partials, pairs; benchmarks/experts.py)")
+                         "indexes an expert might add (BRIN, range-constant and status-literal partials, a "
+                         "date-keyed partial, pairs; benchmarks/experts.py)")
     ap.add_argument("--index-advisor", metavar="PATH_OR_URL",
                     help="also run Supabase's index_advisor over the same queries, from its SQL file "
                          "(index_advisor--0.2.0.sql of github.com/supabase/index_advisor; read at run time), "
