@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
 import os
 import resource
@@ -98,7 +99,9 @@ def main() -> None:
         for label, attr, fmt in FIGURES:
             rows.append((label, *(fmt.format(getattr(r, attr)) for r in runs)))
         print(tabulate(rows, headers="firstrow", tablefmt="simple", disable_numparse=True))
-        print(f"same selected set with --jobs 1 and the default: {'yes' if runs[0].chosen == runs[1].chosen else 'NO'}")
+        print(f"same selected set with --jobs 1 and the default: {'yes' if runs[0].chosen == runs[1].chosen else 'NO'}"
+              f"; the same advice: {'yes' if runs[0].digest == runs[1].digest else 'NO'} "
+              f"({', '.join(dict.fromkeys(r.digest for r in runs))})")
         print(f"process max RSS: {rss_mb:.0f} MB")
         goal_s = 20 if total <= 5000 else 120
         best = min(r.wall for r in runs)
@@ -127,6 +130,7 @@ class Run:
     hypopg_calls: int        # statements that created or dropped them
     round_trips: int         # pipeline syncs and statements outside a pipeline (psycopg's Cursor, pgtune's Wire)
     statements: int          # statements sent, in a pipeline or not
+    digest: str              # of the advice: set, costs, curve, hints, each statement's plans (not the timings)
     chosen: list[tuple[object, ...]]
 
 
@@ -156,7 +160,8 @@ def cluster_cpu(postmaster: int) -> float:
 
 
 class _RoundTrips:
-    """Counts the round trips psycopg makes: a pipeline's syncs (leaving one syncs it), a statement outside one."""
+    """Counts the round trips psycopg makes: a pipeline's syncs (leaving one syncs it) and waits for all its
+    answers (Wire.drain), a statement outside one."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -177,6 +182,7 @@ class _RoundTrips:
         counting(psycopg.Pipeline, "__exit__", lambda p: True)
         counting(psycopg.Cursor, "execute", lambda c: c.connection._pipeline is None)
         counting(Wire, "sync", lambda w: w.unsynced)      # what-if costing's pipelines (explain_script.Wire)
+        counting(Wire, "drain", lambda w: w.pending > 0)  # … and their waits for every answer without a sync
         for owner in (psycopg.Cursor, Wire):
             real_execute = owner.execute
 
@@ -205,6 +211,16 @@ def _server_counts(conn: psycopg.Connection[Any]) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
+def digest(advice: Any) -> str:
+    """What an optimization must leave as it is: the advice's JSON but for the timings pg_stat_statements gave
+    (milliseconds: the first run's own statements change them), hashed."""
+    def untimed(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: untimed(v) for k, v in value.items() if not k.endswith("_ms")}
+        return [untimed(v) for v in value] if isinstance(value, list) else value
+    return hashlib.sha256(json.dumps(untimed(advice.as_dict()), sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
 def _run(conn: psycopg.Connection[Any], postmaster: int, jobs: int | None, total: int) -> Run:
     opts = api.SuggestOptions(Options(workload=WorkloadFilter(top=total * 2), min_rows=1000, jobs=jobs),
                               constraints=False)
@@ -225,7 +241,7 @@ def _run(conn: psycopg.Connection[Any], postmaster: int, jobs: int | None, total
                cpu_pgtune=cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
                cpu_server=server1 - server0, analyzed=len(advice.statements), indexes=len(advice.indexes),
                plans=advice.what_if_calls, explains=explains, hypothetical=made, hypopg_calls=hypopg,
-               round_trips=trips.count, statements=trips.statements,
+               round_trips=trips.count, statements=trips.statements, digest=digest(advice),
                chosen=sorted((i.schema, i.table, tuple(i.columns), i.where or "", tuple(i.include))
                              for i in advice.indexes))
 

@@ -378,8 +378,12 @@ class Round:
             # PREPARE outlives a rolled-back transaction: the names are freed in the same round trip.
             run(*(f"DEALLOCATE /* pgtune */ {name}" for name in s.names))
 
+    def read(self) -> bool:
+        """Are its plans read back (a Wire reads them as they come, before the pipeline is synced)?"""
+        return all(isinstance(c, Answer) and c.result is not None for c in self.cursors[-1:])
+
     def plans(self) -> list[Plan]:
-        """The plans, once the pipeline is synced."""
+        """The plans, once read back (once the pipeline is synced, or ``read``)."""
         rows = []
         for cur in self.cursors:
             rows.append(cur.fetchone())

@@ -9,15 +9,18 @@ be planned but never change data, and nothing it set outlives it.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import psycopg
 from psycopg import abc, errors, generators, pq
-from psycopg.adapt import PyFormat, Transformer
+from psycopg.adapt import Buffer, Loader, PyFormat, Transformer
+from psycopg.pq import Format
 
 STMT_NAME = "pgtune_explain"
 
@@ -157,6 +160,32 @@ def script(query: str, options: str, nparams: int, timeout_ms: int, types: str, 
                   _END_SAVEPOINT if nested else ["ROLLBACK /* pgtune */"], names)
 
 
+class _LenientText(Loader):
+    def load(self, data: Buffer) -> str:
+        return bytes(data).decode(self.connection.info.encoding if self.connection else "utf-8", "replace")
+
+
+class _LenientJson(_LenientText):
+    def load(self, data: Buffer) -> Any:
+        return json.loads(super().load(data))
+
+
+@contextmanager
+def lenient(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """Read text and json (hypopg's names, EXPLAIN's "Index Name") without failing on a cut character."""
+    oids = {"text": (conn.adapters.types["text"].oid, _LenientText),
+            "json": (conn.adapters.types["json"].oid, _LenientJson)}
+    before = {oid: conn.adapters.get_loader(oid, Format.TEXT) for oid, _ in oids.values()}
+    for oid, loader in oids.values():
+        conn.adapters.register_loader(oid, loader)
+    try:
+        yield
+    finally:
+        for oid, previous in before.items():
+            if previous is not None:
+                conn.adapters.register_loader(oid, previous)
+
+
 KEPT_PREFIX = "pgtune_kept_"
 
 
@@ -215,7 +244,7 @@ class Answer:
     def fetchall(self) -> list[tuple[str | None, ...]]:
         res = self.result
         assert res is not None, "read before its pipeline was synced"
-        # Leniently, as whatif.lenient reads them: HypoPG cuts a long name through a multibyte character.
+        # Leniently, as ``lenient`` reads them: HypoPG cuts a long name through a multibyte character.
         # A list per row made into a tuple, not a generator per row: 123,000 rows of hypopg_create_index at
         # benchmarks/speed.py's 5,000 statements (issue 28).
         get, encoding, columns = res.get_value, self.encoding, range(res.nfields)
@@ -231,20 +260,24 @@ class Answer:
 
 
 class Wire:
-    """One pipeline of statements sent straight through libpq (``conn.pgconn``), results read at ``sync``.
+    """One pipeline of statements sent straight through libpq (``conn.pgconn``), results read as they come.
 
     What-if costing sends about 180,000 statements for benchmarks/speed.py's
     5,000: through psycopg's Cursor each one was a cursor, a query conversion,
     a poll and a send of its own, about 40 microseconds of pgtune's CPU each
     (a fifth of it), and the server woke for each. Here a statement is one
-    libpq call into the output buffer, flushed by the caller between
-    questions (``flush``) so that the server plans while pgtune works. Every
-    statement is still its own (the extended protocol, one command a string:
-    workload text never shares one with other SQL), parameters are dumped by
-    psycopg's adapters as Cursor.execute dumps them (``$n`` placeholders), and
-    a failure is raised at ``sync``, after the pipeline is read to its end,
-    as the psycopg error the server's result makes. Not for a transaction the
-    connection's psycopg side holds open; nothing else may use ``conn`` meanwhile.
+    libpq call into the output buffer. ``flush`` (between questions) sends
+    them with a Flush message, so that the server plans and sends back while
+    pgtune works, and takes in the results that are there without waiting
+    (``pending``: statements not read back yet); ``take`` waits for them down
+    to a number; ``sync`` reads everything. Every statement is still its own
+    (the extended protocol, one command a string: workload text never shares
+    one with other SQL), parameters are dumped by psycopg's adapters as
+    Cursor.execute dumps them (``$n`` placeholders), and a failure is raised at
+    ``sync``, after the pipeline is read to its end, as the psycopg error the
+    server's result makes (``failed`` says one came back before). Not for a
+    transaction the connection's psycopg side holds open; nothing else may use
+    ``conn`` meanwhile.
     """
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
@@ -254,6 +287,8 @@ class Wire:
         self.unsynced = False     # statements sent since the last sync mark
         self.marks = 0            # sync marks sent and not yet read back
         self.tx: abc.Transformer | None = None
+        self.results: list[pq.abc.PGresult] = []    # the statement being read back: its results so far
+        self.failure: psycopg.Error | None = None   # the first failure read back
 
     def __enter__(self) -> Wire:
         self.pg.enter_pipeline_mode()
@@ -275,7 +310,7 @@ class Wire:
 
     def execute(self, query: str, params: Sequence[Any] | None = None, *, prepare: bool | None = None,
                 read: bool = False) -> Answer:
-        """Queue ``query`` (``$n``: ``params``); its Answer is read after ``sync`` when ``read``.
+        """Queue ``query`` (``$n``: ``params``); its Answer is filled in once read back when ``read``.
         (``prepare``: as Cursor.execute's, which a Wire stands in for; a Wire never prepares one itself.)"""
         text = query.encode(self.encoding)
         if params:
@@ -289,11 +324,32 @@ class Wire:
         self.unsynced = True
         return answer or _UNREAD
 
+    @property
+    def pending(self) -> int:
+        """Statements sent and not read back yet."""
+        return len(self.slots)
+
     def flush(self) -> None:
-        """Send what is queued, and take in what has come back, without waiting: the server plans meanwhile,
-        and never stalls on a full socket of plans nobody reads yet."""
+        """Send what is queued, asking the server to send back what it has done so far (a Flush message, no
+        sync: nothing waits for it), and take in the results that are there, without waiting: the server plans
+        meanwhile, and never stalls on a full socket of plans nobody reads yet."""
+        if self.unsynced:
+            self.pg.send_flush_request()
         self.pg.flush()
         self.pg.consume_input()
+        self._read(None)
+
+    def take(self, pending: int) -> None:
+        """Read results, waiting for them, until at most ``pending`` statements are not read back."""
+        if len(self.slots) > pending:
+            # All of it sent first, with a Flush message: the server sends back what it has done at once.
+            self.pg.send_flush_request()
+            self.conn.wait(generators.send(self.pg))
+            self._read(pending)
+
+    def drain(self) -> None:
+        """Read every result sent so far, waiting for them (a round trip, without a sync mark)."""
+        self.take(0)
 
     def sync(self) -> None:
         """Send everything queued and read every result; raise the first failure, if any, once all are read."""
@@ -303,24 +359,40 @@ class Wire:
         if not self.marks:
             return
         self.conn.wait(generators.send(self.pg))
-        failure: psycopg.Error | None = None
-        while self.marks:
-            results = self.conn.wait(generators.fetch_many(self.pg))
-            if not results:
-                continue
-            if results[0].status == pq.ExecStatus.PIPELINE_SYNC:
-                self.marks -= 1
-                continue
-            slot = self.slots.popleft() if self.slots else None
-            for res in results:
-                if failure is None and res.status == pq.ExecStatus.FATAL_ERROR:
-                    failure = errors.error_from_result(res, encoding=self.encoding)
-                elif failure is None and res.status == pq.ExecStatus.PIPELINE_ABORTED:
-                    failure = errors.PipelineAborted("pipeline aborted")
-            if slot is not None:
-                slot.result = results[-1]
+        self._read(-1)
+        failure, self.failure = self.failure, None
         if failure is not None:
             raise failure
+
+    def _read(self, pending: int | None) -> None:
+        """Read back results in order: those already here (``pending`` None), down to ``pending`` statements
+        not read back (waiting for them), or to the last sync mark (-1)."""
+        pg = self.pg
+        while self.marks if pending == -1 else pending is None or len(self.slots) > pending:
+            if pg.is_busy():
+                if pending is None:
+                    return
+                res = self.conn.wait(generators.fetch(pg))
+            else:
+                res = pg.get_result()
+            if res is None:     # the end of one statement's results
+                if not self.results:
+                    if pending is None:
+                        return      # nothing sent is left to read (libpq says so with a NULL)
+                    continue
+                results, self.results = self.results, []
+                slot = self.slots.popleft() if self.slots else None
+                for r in results:
+                    if self.failure is None and r.status == pq.ExecStatus.FATAL_ERROR:
+                        self.failure = errors.error_from_result(r, encoding=self.encoding)
+                    elif self.failure is None and r.status == pq.ExecStatus.PIPELINE_ABORTED:
+                        self.failure = errors.PipelineAborted("pipeline aborted")
+                if slot is not None:
+                    slot.result = results[-1]
+            elif res.status == pq.ExecStatus.PIPELINE_SYNC:     # not followed by a NULL
+                self.marks -= 1
+            else:
+                self.results.append(res)
 
 
 _UNREAD = Answer("utf-8")   # what ``execute`` returns for a statement whose result is not read

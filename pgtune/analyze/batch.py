@@ -19,6 +19,7 @@ at a time instead, where each failure is handled as it always was.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -50,7 +51,8 @@ class Planner(Protocol[P_co]):
 
     def pick(self, a: Analysis, planned: list[list[Plan]]) -> P_co: ...
 
-MAX_ASKS = 256      # questions per pipeline: bounds what the client holds before it reads
+MAX_ASKS = 256      # questions per READ ONLY transaction: bounds the locks its plans hold at once
+MAX_PENDING = 2048  # statements sent and not read back: bounds what the socket and the client hold unread
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,8 @@ class Ask:
 def pipelined(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask]) -> list[P] | None:
     """Each question's ``best`` answer, or None when any of them failed (ask them one at a time then)."""
     out: list[P | None] = [None] * len(asks)
-    order = _grouped(asks, list(range(len(asks))))
-    for start in range(0, len(asks), MAX_ASKS):
-        if not _block(costing, hypo, asks, order[start:start + MAX_ASKS], out):
-            return None
+    if not _pipeline(costing, hypo, asks, _grouped(asks, list(range(len(asks)))), out):
+        return None
     assert all(p is not None for p in out)
     return [p for p in out if p is not None]
 
@@ -93,48 +93,33 @@ def tables_key(a: Analysis) -> tuple[Any, ...]:
     return tuple(sorted(a.shape.tables))
 
 
-def _block(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], order: list[int],
-           out: list[P | None]) -> bool:
+Waiting = deque[tuple[int, list[Round], int]]     # questions sent: each one's Rounds, and hypo's mark after it
+
+
+def _pipeline(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], order: list[int],
+              out: list[P | None]) -> bool:
+    """Every question of ``order`` in one pipeline, its answers read while the next questions are sent: the
+    server plans while pgtune makes the next questions and reads the last answers, and none waits for the
+    other but at the end (a sync), where the plans still in flight are waited for."""
     conn = costing.conn
-    # One READ ONLY transaction for the block's plans, not one each (explain_script.Shared).
+    # One READ ONLY transaction for MAX_ASKS questions' plans, not one each (explain_script.Shared).
     shared = None if conn.info.transaction_status == pq.TransactionStatus.INTRANS else Shared()
-    waiting: list[tuple[int, list[Round]]] = []
+    waiting: Waiting = deque()
     sent: list[Round] = []
-
-    def read() -> None:
-        if hypo is not None:
-            hypo.received()
-        for i, rounds in waiting:
-            out[i] = costing.pick(asks[i].analysis, [r.plans() for r in rounds])
-        waiting.clear()
-
     failure: Exception | None = None
     try:
         with Wire(conn) as wire:
             # Straight through libpq: psycopg's work per statement was a fifth of pgtune's CPU (Wire).
             try:
-                for i in order:
-                    ask = asks[i]
-                    if hypo is not None and not hypo.queue(ask.present, ask.analysis.shape.tables, ask.positions,
-                                                           wire):
-                        wire.sync()
-                        read()
-                        queued = hypo.queue(ask.present, ask.analysis.shape.tables, ask.positions, wire)
-                        assert queued      # nothing is waiting for its oid after a sync
-                    texts: list[str | None] = [None, *costing.reorderings(ask.analysis, ask.config)]
-                    rounds = costing.rounds(ask.analysis, texts)
-                    for r in rounds:
-                        r.send(conn, shared, hypo.kept if hypo is not None else None, wire)
-                    sent.extend(rounds)
-                    waiting.append((i, rounds))
-                    wire.flush()    # the server plans this question while the next is made
-                if shared is not None:
-                    shared.close(wire)
+                _send(costing, hypo, asks, order, out, wire, shared, waiting, sent)
             except (psycopg.Error, ValueError) as exc:
                 # Raised once the pipeline block is left (as explain.Round.run does).
                 failure = exc
         if failure is None:
-            read()          # leaving the block synced the rest: one round trip
+            # Leaving the block synced the rest: one round trip.
+            if hypo is not None:
+                hypo.received()
+            _ready(costing, hypo, asks, out, wire, waiting)
     except psycopg.Error as exc:
         failure = failure or exc
     except BaseException:
@@ -152,6 +137,49 @@ def _block(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], orde
     if hypo is not None:
         hypo.forget()
     return False
+
+
+def _send(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], order: list[int], out: list[P | None],
+          wire: Wire, shared: Shared | None, waiting: Waiting, sent: list[Round]) -> None:
+    """Each question's hypopg calls and Rounds, the answers that came back meanwhile read after each one."""
+    conn = costing.conn
+    for n, i in enumerate(order):
+        ask = asks[i]
+        if hypo is not None and not hypo.queue(ask.present, ask.analysis.shape.tables, ask.positions, wire):
+            wire.sync()     # the oids of the indexes made so far, to drop them by after (MAX_SLOTS)
+            hypo.received()
+            _ready(costing, hypo, asks, out, wire, waiting)
+            queued = hypo.queue(ask.present, ask.analysis.shape.tables, ask.positions, wire)
+            assert queued      # nothing is waiting for its oid after a sync
+        if shared is not None and n and not n % MAX_ASKS:
+            shared.close(wire)      # the next Round opens another
+            if hypo is not None and hypo.slots:
+                # The slots (whatif._MADE) were set in the transaction just ended and went with it: the
+                # indexes made so far are dropped by their oids, read now (a round trip).
+                wire.drain()
+                hypo.received()
+                _ready(costing, hypo, asks, out, wire, waiting)
+        texts: list[str | None] = [None, *costing.reorderings(ask.analysis, ask.config)]
+        rounds = costing.rounds(ask.analysis, texts)
+        for r in rounds:
+            r.send(conn, shared, hypo.kept if hypo is not None else None, wire)
+        sent.extend(rounds)
+        waiting.append((i, rounds, hypo.sent if hypo is not None else 0))
+        wire.flush()    # the server plans this question while the next is made
+        wire.take(MAX_PENDING)
+        _ready(costing, hypo, asks, out, wire, waiting)
+    if shared is not None:
+        shared.close(wire)
+
+
+def _ready(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], out: list[P | None], wire: Wire,
+           waiting: Waiting) -> None:
+    """Answer the questions whose plans are all read back, in their order (none after a failure)."""
+    while waiting and wire.failure is None and waiting[0][1][-1].read():
+        i, rounds, mark = waiting.popleft()
+        if hypo is not None:
+            hypo.receive(mark)      # the indexes made before its plans (none made after)
+        out[i] = costing.pick(asks[i].analysis, [r.plans() for r in rounds])
 
 
 def _recover(conn: psycopg.Connection[Any], sent: list[Round]) -> None:

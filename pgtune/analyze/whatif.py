@@ -14,7 +14,7 @@ fails to decode. pgtune only matches these names, never shows or sends them.
 from __future__ import annotations
 
 import itertools
-import json
+from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,14 +22,13 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.adapt import Buffer, Loader
-from psycopg.pq import Format
 
 from .. import catalog_sql, ddl
 from ..capture import TableKey
 from ..connect import lost
 from ..explain import Plan
 from ..explain_script import Answer, Kept, Wire
+from ..explain_script import lenient as lenient  # re-exported: replan and generic_plans read plans so too
 from . import calibration
 from .candidates import Candidate
 from .selection import Ident, ident, order
@@ -69,32 +68,6 @@ def _prefix(conn: psycopg.Connection[Any]) -> str:
     role's, SET LOCAL in the pipeline's transaction: explain.PlanContext) may leave it out."""
     schema = catalog_sql.extension_schema(conn, "hypopg")
     return sql.Identifier(schema).as_string(conn) + "." if schema else ""
-
-
-class _LenientText(Loader):
-    def load(self, data: Buffer) -> str:
-        return bytes(data).decode(self.connection.info.encoding if self.connection else "utf-8", "replace")
-
-
-class _LenientJson(_LenientText):
-    def load(self, data: Buffer) -> Any:
-        return json.loads(super().load(data))
-
-
-@contextmanager
-def lenient(conn: psycopg.Connection[Any]) -> Iterator[None]:
-    """Read text and json (hypopg's names, EXPLAIN's "Index Name") without failing on a cut character."""
-    oids = {"text": (conn.adapters.types["text"].oid, _LenientText),
-            "json": (conn.adapters.types["json"].oid, _LenientJson)}
-    before = {oid: conn.adapters.get_loader(oid, Format.TEXT) for oid, _ in oids.values()}
-    for oid, loader in oids.values():
-        conn.adapters.register_loader(oid, loader)
-    try:
-        yield
-    finally:
-        for oid, previous in before.items():
-            if previous is not None:
-                conn.adapters.register_loader(oid, previous)
 
 
 CREATE_BLOCK = 200     # candidates create_all sends in one statement (_CREATE_EACH: each numbered from 1, in order)
@@ -201,7 +174,8 @@ class Hypothetical:
         self.sizes: dict[Ident, int] = {}
         self.queued: dict[Ident, _Queued] = {}     # created in an open pipeline: their oids are not known yet
         self.slots = 0      # the slots (_MADE) used in the open pipeline
-        self.waiting: list[tuple[psycopg.Cursor[Any] | Answer, list[tuple[int, Candidate, _Queued]]]] = []
+        self.waiting: deque[tuple[psycopg.Cursor[Any] | Answer, list[tuple[int, Candidate, _Queued]]]] = deque()
+        self.sent = self.taken = 0      # statements ``queue`` put in ``waiting`` so far, and recorded (``receive``)
         # Per candidate: the share kept and sampled keys its Descent was worked out with, and the Descent.
         self.descents: dict[Ident, tuple[float | None, float | None, calibration.Descent]] = {}
         # Per candidate: the Descent above with HypoPG's size, made once per size (a copy per index made was 1% of
@@ -301,10 +275,11 @@ class Hypothetical:
         for key in drops:
             gone = self.present.pop(key)
             queued = self.queued.pop(key, None)
-            if queued is not None:
+            if queued is not None:      # made in this pipeline: dropped by its slots (recorded or not: ``receive``)
                 slots += queued.slots
                 queued.live = False
-            oids += [oid for oid, _ in gone]
+            else:
+                oids += [oid for oid, _ in gone]
             self.dropped[1].update((name, None) for _, name in gone)
             self.on_table[key[0]].pop(key, None)
         via, by = ("+", (oids, slots)) if slots else ("", (oids,))
@@ -329,28 +304,43 @@ class Hypothetical:
             name, params = (("drop_create" + via, (base, *by, texts)) if drops else ("create_all", (base, texts)))
             self.waiting.append((wire.execute(self.wired[name], params, read=True) if wire is not None
                                  else self.conn.execute(self.sql[name], params), made))
+            self.sent += 1
         return True
 
     def received(self) -> None:
         """Record the creates ``queue`` sent, once their pipeline is synced."""
-        waiting, self.waiting, self.queued, self.slots = self.waiting, [], {}, 0
+        waiting, self.waiting, self.queued, self.slots = self.waiting, deque(), {}, 0
         # Every plan sent before the last read has been read since: the names dropped before it are no one's.
         self._unprice(self.dropped[0])
         self.dropped = (self.dropped[1], {})
         for cur, made in waiting:
-            rows = cur.fetchall()
-            start = 0
-            for position, cand, queued in made:
-                count = len(queued.slots)
-                self._record(position, cand, list(rows[start:start + count]), queued.live)
-                if not queued.live:     # dropped in the same pipeline: its plans are read now, none after
-                    self.dropped[0].update((str(row[1]), None) for row in rows[start:start + count] if row)
-                start += count
+            self._take(cur, made, self.dropped[0])
+
+    def receive(self, mark: int) -> None:
+        """Record the creates ``queue`` sent before ``mark`` (``sent`` then), read back before the pipeline is
+        synced (a Wire reads as it goes): the plans after them in the pipeline are read in their turn."""
+        while self.taken < mark and self.waiting:
+            cur, made = self.waiting.popleft()
+            self._take(cur, made, self.dropped[1])
+
+    def _take(self, cur: psycopg.Cursor[Any] | Answer, made: list[tuple[int, Candidate, _Queued]],
+              dropped: dict[str, None]) -> None:
+        """Record one statement's creates; the names of those dropped since go to ``dropped`` (their plans
+        are read before the names are forgotten)."""
+        self.taken += 1
+        rows = cur.fetchall()
+        start = 0
+        for position, cand, queued in made:
+            count = len(queued.slots)
+            self._record(position, cand, list(rows[start:start + count]), queued.live)
+            if not queued.live:     # dropped in the same pipeline: its plans are read now, none after
+                dropped.update((str(row[1]), None) for row in rows[start:start + count] if row)
+            start += count
 
     def forget(self) -> None:
         """After a failed pipeline: what the planner sees, and which statements are prepared, are not known
         any more, so start from none."""
-        self.queued, self.waiting, self.slots = {}, [], 0
+        self.queued, self.waiting, self.slots, self.taken = {}, deque(), 0, self.sent
         if not lost(self.conn):
             self.reset()
             self.kept.clear(self.conn)
@@ -490,7 +480,7 @@ class Hypothetical:
         return self.calibration.corrected(plan.plan) if self.calibration is not None and plan.plan else plan.cost
 
     def reset(self) -> None:
-        self.queued, self.waiting, self.slots = {}, [], 0
+        self.queued, self.waiting, self.slots, self.taken = {}, deque(), 0, self.sent
         self.conn.execute(f"SELECT /* pgtune */ {self.h}hypopg_reset()")
         self.names.clear()
         self.dropped = ({}, {})
