@@ -22,6 +22,8 @@ from psycopg import abc, errors, generators, pq
 from psycopg.adapt import Buffer, Loader, PyFormat, Transformer
 from psycopg.pq import Format
 
+from .connect import lost
+
 STMT_NAME = "pgtune_explain"
 
 
@@ -158,6 +160,42 @@ def script(query: str, options: str, nparams: int, timeout_ms: int, types: str, 
     begin = [_SAVEPOINT, "SET /* pgtune */ TRANSACTION READ ONLY"] if nested else ["BEGIN /* pgtune */ READ ONLY"]
     return Script(begin, calls, [role] if role is not None else [], prepares, lasts,
                   _END_SAVEPOINT if nested else ["ROLLBACK /* pgtune */"], names)
+
+
+def read_only(conn: psycopg.Connection[Any], query: abc.Query, timeout_ms: int) -> list[tuple[Any, ...]]:
+    """``query``'s rows, read in a READ ONLY transaction under ``timeout_ms`` and rolled back: one round trip (a
+    pipeline), not five (BEGIN, two SETs, the query, ROLLBACK: 2,500 of them for speed.py's key samples at 5,000
+    statements, issue 28). Its failure is raised as the server's (a timeout: QueryCanceled), never psycopg's
+    "pipeline aborted" for the ROLLBACK it skipped; the transaction is ended all the same. Within a caller's
+    transaction, a savepoint stands for it (psycopg's own, as before)."""
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE or not conn.autocommit:
+        with conn.transaction(force_rollback=True):
+            conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
+            conn.execute(f"SET /* pgtune */ LOCAL statement_timeout = {int(timeout_ms)}")
+            return conn.execute(query).fetchall()
+    failure: psycopg.Error | None = None
+    rows: list[tuple[Any, ...]] = []
+    try:
+        with conn.pipeline(), conn.cursor() as cur:
+            try:
+                for step in ("BEGIN /* pgtune */ READ ONLY",
+                             f"SET /* pgtune */ LOCAL statement_timeout = {int(timeout_ms)}"):
+                    conn.execute(step, prepare=False)
+                cur.execute(query, prepare=False)
+                conn.execute("ROLLBACK /* pgtune */", prepare=False)
+            except psycopg.Error as exc:
+                failure = exc       # raised once the block is left (leaving it with one in flight logs a warning)
+            if failure is None:
+                rows = cur.fetchall()
+    except psycopg.Error as exc:
+        failure = failure or exc
+    finally:
+        if not lost(conn) and conn.info.transaction_status in (pq.TransactionStatus.INTRANS,
+                                                               pq.TransactionStatus.INERROR):
+            conn.execute("ROLLBACK /* pgtune */", prepare=False)     # the failure skipped the pipeline's
+    if failure is not None:
+        raise failure
+    return rows
 
 
 class _LenientText(Loader):

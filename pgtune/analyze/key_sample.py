@@ -18,6 +18,7 @@ from psycopg import sql
 from ..capture import Catalog, TableKey, distinct_count
 from ..connect import lost
 from ..ddl import IndexKey
+from ..explain_script import read_only
 from ..readonly import why_not_read_only
 from .sizing import IN_ORDER, NEAR_UNIQUE, PAGE, maxalign
 
@@ -45,10 +46,7 @@ def _sample_or_cancel(conn: psycopg.Connection[Any], query: sql.Composed, timeou
     try:
         if check and why_not_read_only(conn, query.as_string(conn)):
             return None
-        with conn.transaction(force_rollback=True):
-            conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
-            conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(timeout_ms)))
-            return conn.execute(query).fetchall()
+        return read_only(conn, query, timeout_ms)       # one round trip
     except psycopg.errors.QueryCanceled:
         raise                          # an Error too: not the None below
     except (psycopg.Error, ValueError):
