@@ -13,8 +13,8 @@ from tabulate import tabulate
 from .. import api, ddl
 from .._text import one_line
 from ..analyze import Advice, CurvePoint, IndexSuggestion, Options, SizeBasis, SkipKind
-from ..capture import WorkloadFilter
-from ..capture.stream import read_queries_stream
+from ..capture import Statement, WorkloadFilter
+from ..capture.stream import FILE_TOP, read_queries
 from ..connect import connect
 from ..constraints import ConstraintAdvice
 from ..duration import to_ms
@@ -42,8 +42,9 @@ from .shell import (
 @dsn_option
 @format_option
 @click.option("--top", default=50, show_default=True, type=click.IntRange(1),
-              help="Statements to read from pg_stat_statements, by total execution time (a --queries file is "
-                   "read whole, its statements folded by shape).")
+              help="Statements to read from pg_stat_statements, by total execution time. A --queries file is "
+                   "read whole, its statements folded by shape, and the shapes seen most often analyzed: this many "
+                   "when given, else 500; the rest are counted.")
 @click.option("--min-calls", default=1, show_default=True, type=click.IntRange(0),
               help="Ignore statements called fewer times.")
 @click.option("--min-mean-ms", default=0.0, show_default=True, type=click.FloatRange(0),
@@ -149,10 +150,7 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
     emit = emit_choice(emit_dir, layout, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
                        first_phase_share=first_phase_share, measure=analyze, constraints=with_constraints,
                        drop_replaced=not keep_redundant)
-    statements = None
-    if queries_file is not None:
-        statements = read_queries_stream(queries_file, getattr(queries_file, "name", "-"), progress,
-                                         size=_size(queries_file))
+    statements = None if queries_file is None else _read_file(queries_file, top)
     with connect(dsn) as conn, connections(workload_dsn if statements is None else ()) as replicas, \
             connections((trial_dsn,) if trial_dsn else ()) as trials:
         result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
@@ -339,6 +337,18 @@ def _print_notes(advice: Advice) -> None:
     for note, ids in about.items():
         shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
         click.echo(f"note: queryid{'s' if len(ids) > 1 else ''} {shown}: {note}")
+
+
+def _read_file(queries_file: Any, top: int) -> list[Statement]:
+    """A --queries file's statements: its shapes seen most often (--top when given, else FILE_TOP), with a
+    note on stderr of those only counted."""
+    given = click.get_current_context().get_parameter_source("top") != click.core.ParameterSource.DEFAULT
+    read = read_queries(queries_file, getattr(queries_file, "name", "-"), progress, size=_size(queries_file),
+                        top=top if given else FILE_TOP)
+    left = read.note()
+    if left is not None:
+        click.echo(f"note: {left}", err=True)
+    return read.statements
 
 
 def _size(source: Any) -> int | None:
