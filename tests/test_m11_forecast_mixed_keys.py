@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import pytest
 
 from pgtune.analyze import Candidate
 from pgtune.analyze.footprint import Footprint
@@ -22,11 +23,21 @@ TABLE = ("public", "attr")
 ROWS = 400_000
 
 
-def test_unique_values_beside_common_ones_are_not_forecast_deduplicated(conn: psycopg.Connection[Any]) -> None:
+# u15's repro; then Formbricks' shape (ContactAttribute: 26.4 MB forecast by the first fix, 43.5 MB built): teams
+# of every size from one row to a few hundred beside them, whose keys the sample sees once, twice, ten times.
+PLANS = f"""INSERT INTO attr SELECT 'c' || md5(i::text), 'k' || (i % 2000),
+    CASE WHEN i % 10 < 6 THEN 'user-' || i ELSE (ARRAY['free', 'pro', 'enterprise'])[1 + i % 3] END
+    FROM generate_series(1, {ROWS}) i"""
+TEAMS = f"""INSERT INTO attr SELECT 'c' || md5(i::text), CASE WHEN i % 10 >= 7 THEN 'kteam' ELSE 'k' || (i % 2000) END,
+    CASE WHEN i % 10 < 5 THEN 'user-' || i WHEN i % 10 < 7 THEN (ARRAY['free', 'pro', 'enterprise'])[1 + i % 3]
+    ELSE 'team-' || floor(sqrt(i % 300000)) END FROM generate_series(1, {ROWS}) i"""
+
+
+@pytest.mark.parametrize("fill", [PLANS, TEAMS], ids=["plans", "teams"])
+def test_unique_values_beside_common_ones_are_not_forecast_deduplicated(conn: psycopg.Connection[Any],
+                                                                        fill: str) -> None:
     conn.execute('CREATE TABLE attr (id text PRIMARY KEY, "keyId" text NOT NULL, value text NOT NULL)')
-    conn.execute(f"""INSERT INTO attr SELECT 'c' || md5(i::text), 'k' || (i % 2000),
-        CASE WHEN i % 10 < 6 THEN 'user-' || i ELSE (ARRAY['free', 'pro', 'enterprise'])[1 + i % 3] END
-        FROM generate_series(1, {ROWS}) i""")
+    conn.execute(fill)
     conn.execute("VACUUM ANALYZE attr")
     catalog = read_catalog(conn)
     keys = (IndexKey("value"), IndexKey("keyId"))
@@ -37,11 +48,11 @@ def test_unique_values_beside_common_ones_are_not_forecast_deduplicated(conn: ps
                        '(SELECT count(*) FROM (SELECT DISTINCT value, "keyId" FROM attr) AS k)').fetchone()
     assert row is not None
     built, distinct = int(row[0]), int(row[1])
-    assert 0.85 < forecast / built < 1.15, (forecast, built)
+    assert 0.9 < forecast / built < 1.12, (forecast, built)
     [sample] = [s for s in footprint.samples.values() if s is not None]
-    assert sample.distinct is not None and 0.85 < sample.distinct / distinct < 1.15, (sample, distinct)
-    # The common part is counted apart: about 40% of the rows over the ~2,400 plan keys.
-    assert 0.3 * ROWS < sample.heavy_rows < 0.5 * ROWS and 1_000 < sample.heavy_distinct < 5_000, sample
+    assert sample.distinct is not None and 0.93 < sample.distinct / distinct < 1.1, (sample, distinct)
+    # The keys seen repeat are counted apart: 40% and 50% of the rows.
+    assert 0.3 * ROWS < sample.heavy_rows < 0.6 * ROWS and 500 < sample.heavy_distinct < 5_000, sample
 
 
 def test_keys_of_even_counts_keep_duj1(conn: psycopg.Connection[Any]) -> None:

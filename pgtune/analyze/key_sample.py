@@ -65,7 +65,7 @@ class KeySample:
     rows: float = 0.0      # rows the sample held
     seen: float = 0.0      # distinct keys among them (0: not asked)
     lead_seen: float = 0.0  # distinct leading keys among them (0: not asked)
-    heavy_rows: float = 0.0      # of the table's rows, those of the keys the sample saw repeat (``_mixture``)
+    heavy_rows: float = 0.0      # of the table's rows, those of the keys the sample saw repeat (``_mixed``)
     heavy_distinct: float = 0.0  # and how many keys they are (0: none; ``distinct`` counts them too)
 
 
@@ -117,8 +117,8 @@ def _profile(source: sql.Composable, keys: tuple[IndexKey, ...], include: tuple[
     with no grouping by the keys. ``asked``: the tuple bytes and the distinct leading keys are worked out only
     where asked (NULL otherwise): each is a sixth of the statement's time on TPC-H's tables. The sixth column:
     the rows again, each key's counted once where they all sit in one page (``ctid``: the source's row address,
-    or the name of its column holding the row's page number); then, so counted, the keys seen twice, the keys
-    seen three times or more and their sightings (``_mixture``)."""
+    or the name of its column holding the row's page number); then, so counted, the keys seen twice and the
+    sightings of the keys seen three times or more (``_mixed``)."""
     asked = asked or Asked()
     cols = [sql.SQL(k.expression) if k.expression is not None else sql.Identifier(k.column) for k in keys]
     row_of = sql.SQL("ROW({})").format(sql.SQL(", ").join(cols + [sql.Identifier(c) for c in include]))
@@ -128,16 +128,15 @@ def _profile(source: sql.Composable, keys: tuple[IndexKey, ...], include: tuple[
                                             nulls=sql.Literal(16 - maxalign(23 + math.ceil(natts / 8))))
     if not grouped:
         return sql.SQL("SELECT /* pgtune */ NULL::float8, NULL::float8, count(*)::float8, "
-                       "coalesce(sum({size}), 0)::float8, NULL::float8, NULL::float8, "
-                       "NULL::float8, NULL::float8, NULL::float8 FROM {source}").format(
+                       "coalesce(sum({size}), 0)::float8, NULL::float8, NULL::float8, NULL::float8, NULL::float8 "
+                       "FROM {source}").format(
                            size=size, source=source)
     # A key whose sampled rows all sit in one page counts once (m = 1): ``_key_sample``.
     # ``ctid``: the row address (its page worked out per row), or a column already holding the page.
     page = sql.SQL("({}::text::point)[0]").format(sql.Identifier(ctid)) if ctid == "ctid" else sql.Identifier(ctid)
     return sql.SQL("SELECT /* pgtune */ count(*)::float8, (count(*) FILTER (WHERE m = 1))::float8, "
                    "coalesce(sum(n), 0)::float8, {bytes}, {lead}, coalesce(sum(m), 0)::float8, "
-                   "(count(*) FILTER (WHERE m = 2))::float8, (count(*) FILTER (WHERE m >= 3))::float8, "
-                   "coalesce(sum(m) FILTER (WHERE m >= 3), 0)::float8 "
+                   "(count(*) FILTER (WHERE m = 2))::float8, coalesce(sum(m) FILTER (WHERE m >= 3), 0)::float8 "
                    "FROM (SELECT n, CASE WHEN p0 = p1 THEN 1 ELSE n END AS m{outer} "
                    "FROM (SELECT {first}count(*) AS n, min({page}) AS p0, max({page}) AS p1{b} "
                    "FROM {source} GROUP BY {group}) AS k) AS s").format(
@@ -163,63 +162,35 @@ def _key_sample(row: tuple[Any, ...] | None, reltuples: float) -> KeySample | No
     # whose rows it saw all in one page is one sighting, not that many duplicates (u10: Langfuse's three adjacent
     # rows a trace read as 806k keys for 3.4 million). Rows drawn at random sit in one page each: Duj1 as it was.
     seen = float(row[5])
-    if len(row) < 9 or row[6] is None:
-        return KeySample(seen * d / max(seen - f1 + f1 * n / total, 1.0), b, n, d, lead)
-    light, heavy_rows, heavy = _mixture(n / total, d, f1, seen, float(row[6]), float(row[7]), float(row[8]))
-    return KeySample(min(total, light + heavy), b, n, d, lead, min(total, heavy_rows), heavy)
+    duj1 = seen * d / max(seen - f1 + f1 * n / total, 1.0)
+    if len(row) < 8 or row[6] is None or not _mixed(f1, float(row[6]), float(row[7])):
+        return KeySample(duj1, b, n, d, lead)
+    # Mixed: a key seen once is unique; only the keys seen repeat are deduplicated, by their own sightings.
+    q = n / total
+    unique, repeat_rows = f1 / q, (seen - f1) / q
+    return KeySample(min(total, unique + d - f1), b, n, d, lead, min(total, repeat_rows), d - f1)
 
 
-HEAVY_FIT = 30     # keys seen three times or more from which their doubletons and singletons are told apart
+def _mixed(f1: float, f2: float, s3: float) -> bool:
+    """Do the sample's keys seen three times or more hold more sightings than keys of even counts would give?
 
-
-def _mixture(q: float, d: float, f1: float, seen: float, f2: float, d3: float, s3: float) -> tuple[
-        float, float, float]:
-    """The table's keys as two parts: (distinct keys of the rest, rows of the repeating part, its distinct keys).
-
-    Duj1 takes every key to have the same number of rows. Keys that are
-    mostly unique next to a few very common ones (user ids and three plan
-    names in one key/value column) break it: the common keys' repeats in
-    the sample read as duplicates of every key, and u15's (value, keyId)
-    counted 50k keys for 602k, its index forecast 9.0 MB where it built
-    26.7 MB. The sample shows the common part: keys it sees three times or
-    more (``d3``, ``s3`` sightings). Those are counted apart as the common
-    values of ANALYZE's MCV list are; where there are enough of them
-    (HEAVY_FIT), a Poisson fit of their sightings says how many of the
-    doubletons and singletons are theirs too (a key of 167 rows seen ~5
-    times at 3% is now and then seen once or twice) and how many were not
-    seen, where that fit is firm (a rate of one sighting a key or more).
-    Duj1 then reads the rest alone: singletons with no doubletons of their
-    own are unique keys, so no deduplication is assumed that the sample
-    cannot show. With no key seen three times it is Duj1 as before.
-    ``q``: the sample's share of the table's rows.
+    Duj1 takes every key to have the same number of rows, and reads a key seen
+    twice in the sample as one of many duplicates across the table. Keys that
+    are mostly unique next to some very common ones (user ids and three plan
+    names in one key/value column: u15's 1M-row repro, 50k keys counted for
+    602k, its index forecast 9.0 MB where it built 26.7; Formbricks'
+    ContactAttribute 26.4 MB where it built 43.5) break it: the common keys'
+    repeats read as duplicates of every key. Keys of even counts seen at a
+    rate λ = 2·f2/f1 (Poisson) put f1·(e^λ − 1 − λ) sightings in keys seen
+    three times or more (TPC-H's lineitem (l_partkey, l_suppkey): 19.6
+    expected, 21 seen; (l_shipdate, l_discount): 8,563 and 9,442); the mixed
+    ones put far more there (11,865 where 3.5 were expected). Twice as many,
+    and 30 more (a 30,000-row sample's noise), is mixed.
     """
-    f1h = f2h = unseen = 0.0
-    lam = _poisson_above_two(s3 / d3) if d3 >= HEAVY_FIT and q < 1.0 else 0.0
-    if lam >= 1.0:      # below, keys seen three times are the tail of a rarer kind: their mean says little
-        p0 = math.exp(-lam)
-        p1, p2 = p0 * lam, p0 * lam * lam / 2
-        above = max(1.0 - p0 - p1 - p2, 1e-12)
-        f2h, f1h = min(f2, d3 * p2 / above), min(f1, d3 * p1 / above)
-        unseen = (d3 + f2h + f1h) * p0 / max(1.0 - p0, 1e-12)
-    heavy_seen = s3 + 2 * f2h + f1h
-    rest_seen, rest_d, rest_f1 = seen - heavy_seen, d - d3 - f2h - f1h, f1 - f1h
-    rest = rest_seen * rest_d / max(rest_seen - rest_f1 + rest_f1 * q, 1.0) if rest_d > 0 else 0.0
-    return min(rest, max(rest_seen, 0.0) / max(q, 1e-12)), heavy_seen / max(q, 1e-12), d3 + f2h + f1h + unseen
-
-
-def _poisson_above_two(mean: float) -> float:
-    """The Poisson rate whose draws of three or more average ``mean`` (bisection: that mean rises with it)."""
-    lo, hi = 0.0, max(mean, 3.0)
-    for _ in range(60):
-        lam = (lo + hi) / 2
-        p0 = math.exp(-lam)
-        p1, p2 = p0 * lam, p0 * lam * lam / 2
-        above = 1.0 - p0 - p1 - p2
-        if above <= 1e-12 or (lam - p1 - 2 * p2) / above < mean:
-            lo = lam
-        else:
-            hi = lam
-    return (lo + hi) / 2
+    if f1 <= 0:
+        return False            # every key repeats: Duj1 is their count already
+    lam = 2.0 * f2 / f1
+    return s3 > 2.0 * f1 * (math.expm1(lam) - lam) + 30.0
 
 
 def in_key_order(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], sample: KeySample) -> KeySample:

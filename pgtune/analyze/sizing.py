@@ -167,25 +167,13 @@ def _stored(rows: float, distinct: float, head: float, can: bool) -> float:
         dups = rows / distinct
         per_list = max(1, int(MAX_POSTING - head) // TID)
         lists = math.ceil(dups / per_list)
-        per_value = lists * (head + 4) + _posting(dups / lists) * lists
+        per_value = lists * (head + 4) + maxalign(dups * TID / lists) * lists
         leaf_bytes = min(leaf_bytes, distinct * per_value)
     elif can and 0 < distinct < NEAR_UNIQUE * rows:   # (near_unique: none to count)
         # Under two rows a key the duplicates are deduplicated too: taken as pairs (the most tuples for that many
         # duplicates), each one tuple with two TIDs (r11 F12: 1.9 rows a key forecast 11.7 MB, built 8.1).
         leaf_bytes = distinct * plain + (rows - distinct) * maxalign(2 * TID)
     return leaf_bytes
-
-
-def _posting(tids: float) -> float:
-    """Bytes of a posting list of ``tids`` row pointers, a mean over keys whose counts spread around it.
-
-    Each key's list is padded to 8 bytes: 6·n falls 2, 4, 6 or 0 bytes short of
-    it as n goes round, 3 bytes a key on average over counts that spread.
-    The mean's own padding (maxalign(6 × 2.6) = 16) took keys of 2.6 rows on
-    average as keys of two rows and moved the forecast by 15% as the mean
-    crossed 2.67 (m11: (order_id, status), 2.1 rows a key).
-    """
-    return tids * TID + 3.0
 
 
 def _distinct(cols: list[ColumnInfo | None], keys: tuple[IndexKey, ...], rows: float) -> float:
