@@ -43,6 +43,7 @@ from pgtune.api import DISAGREEMENT
 from pgtune.capture import reset_counters
 from pgtune.cluster import LocalCluster
 from pgtune.demo.runner import Template, measure
+from pgtune.verify import NOISE_MS
 
 SCHEMA = """
 CREATE TABLE "User" (
@@ -136,8 +137,9 @@ def drop_secondary_indexes(conn: psycopg.Connection[Any]) -> None:
 PREDICTIONS: list[str] = []   # per pgtune run: how many targets were measured, and how many predictions held
 TALLY: list[tuple[int, int, int, int, int]] = []   # per pgtune run: targets, measured, compared, agree, tiny misses
 # Under this, both predicted and measured, a time varies 2-3x between runs at load 8-10 (the job queue's 0.012-0.035
-# ms for the same plan): such misses are still counted as misses, and said apart, so the reader can weigh them.
-NOISE_FLOOR_MS = 0.05
+# ms for the same plan): such misses are still counted as misses, and said apart, so the reader can weigh them;
+# verify names their cause "timing noise" by the same floor.
+NOISE_FLOOR_MS = NOISE_MS
 LOADS: list[float] = []      # the machine's 1-minute load average at each verify: the figures depend on it
 
 
