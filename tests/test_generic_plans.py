@@ -138,3 +138,34 @@ def test_a_statement_the_server_refuses_in_the_review_leaves_the_others_reviewed
     left = "SELECT array_agg(name) FROM pg_prepared_statements WHERE name NOT LIKE '\\_pg3\\_%'"   # psycopg's own
     assert conn.execute(left).fetchone() == (None,)
     assert conn.execute("SELECT count(*) FROM hypopg_list_indexes").fetchone() == (0,)
+
+
+def _weighed(conn: psycopg.Connection[Any], count_calls: int) -> Advice:
+    """The big website's COUNT at risk (``count_calls`` calls); the index saves LATEST 500 x (4,000 - 40)."""
+    conn.execute(EVENTS)
+    advice = _advice("1")
+    advice.indexes[0].cost_before, advice.indexes[0].cost_after = 500 * 4000.0, 500 * 40.0
+    advice.statements[1].calls = count_calls
+    generic_plans.review(conn, read_catalog(conn), advice)
+    assert conn.execute("SELECT count(*) FROM hypopg_list_indexes").fetchone() == (0,)
+    assert conn.execute("SHOW enable_seqscan").fetchone() == ("on",)
+    return advice
+
+
+@pytest.mark.needs_hypopg
+def test_an_index_at_risk_stays_where_it_saves_far_more_than_the_risk_costs(conn: psycopg.Connection[Any]) -> None:
+    """p11 (Umami-shaped): the index of the four heaviest statements was withdrawn for one lookup whose generic
+    plan tied with it, 23.6M -> 28.5k planner cost lost. Read through the index with its own values, the
+    statement at risk costs more a call; over its calls that is weighed against what the index saves."""
+    advice = _weighed(conn, 20)     # 20 calls: a few thousand more each, against 1,980,000 saved
+    assert [ix.name for ix in advice.indexes] == [INDEX]
+    [hint] = advice.hints
+    assert hint.startswith(f"{INDEX} kept although the generic plan of statement 2 (") and "force_custom_plan" in hint
+
+
+@pytest.mark.needs_hypopg
+def test_an_index_at_risk_goes_where_the_risk_outweighs_its_gain(conn: psycopg.Connection[Any]) -> None:
+    advice = _weighed(conn, 500)    # 500 calls reading half the table through it
+    assert advice.indexes == []
+    [hint] = advice.hints
+    assert hint.startswith(f"{INDEX} withdrawn: the generic plan of statement 2 ("), hint
