@@ -218,6 +218,9 @@ def test_behind_a_session_pooler_suggest_takes_one_session_by_default(
         # r8: asked for more than one behind the pooler, suggest says what they take from the application.
         assert "behind a session pooler" in pool.jobs_for(conn, 2).note
         assert pool.jobs_for(conn, 1).note == ""
+        # p11: lowered to the server's headroom, the note said nothing of the pool (a pool of 3 under 4 sessions).
+        capped = pool.jobs_for(conn, 100)
+        assert capped.note.startswith("--jobs 100 lowered") and "behind a session pooler" in capped.note, capped
     with psycopg.connect(db, autocommit=True) as direct:
         assert not pool.pooled(direct)
         assert "pooler" not in pool.jobs_for(direct, 2).note

@@ -78,8 +78,14 @@ def jobs_for(conn: psycopg.Connection[Any], asked: int | None) -> Jobs:
                           "server sessions for the whole run, taken from the application" if pooler and want > 1
                     else "")
     sessions = "session" if free == 1 else "sessions"
-    return Jobs(cap, f"--jobs {want} lowered to {cap}: the server accepts {free} more {sessions} and pgtune "
-                     f"takes at most one in {SHARE}")
+    note = (f"--jobs {want} lowered to {cap}: the server accepts {free} more {sessions} and pgtune takes at most "
+            f"one in {SHARE}")
+    if pooler and cap > 1:
+        # The server's headroom says nothing of the pooler's: 4 sessions on a pool of 3 waited out PgBouncer's
+        # query_wait_timeout (127.6 s against 8.9 s with --jobs 2) and held the application's sessions (p11).
+        note += (f"; behind a session pooler each of the {cap} holds one of the pool's server sessions for the whole "
+                 "run, taken from the application, and more than the pool holds wait for one: without --jobs, one")
+    return Jobs(cap, note)
 
 
 def _local(conn: psycopg.Connection[Any]) -> bool:
