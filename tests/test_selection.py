@@ -310,9 +310,9 @@ def test_a_question_is_put_in_the_planners_order_only_when_it_is_planned(
         made.append(pos)
         return real(pos, usable)
 
-    def cost_with(self: Greedy, pos: int, cands: Any) -> float:
+    def cost_with(self: Greedy, pos: int, cands: Any, keyed: Any = None) -> float:
         asked.append(pos)
-        return real_cost(self, pos, cands)
+        return real_cost(self, pos, cands, keyed)
     monkeypatch.setattr(Greedy, "_asked", staticmethod(counted))
     monkeypatch.setattr(Greedy, "cost_with", cost_with)
     after = suggest(conn)

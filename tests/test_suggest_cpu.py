@@ -4,7 +4,7 @@ the pglast printer exactly as the printer writes it."""
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 import psycopg
@@ -99,3 +99,66 @@ def test_each_proposals_name_is_worked_out_once(conn: psycopg.Connection[Any], m
     assert len(advice.indexes) >= 2 and {ix.name for ix in advice.indexes} <= set(made)
     assert max(made.values()) == 1, made
 
+
+@pytest.mark.needs_hypopg
+def test_a_question_is_worked_out_once_for_its_prefetch_and_its_answer(conn: psycopg.Connection[Any],
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within one evaluation of a step, and one pass of the curve's credits, each statement's question (its
+    cache key) is worked out once, for the plans asked at once and for the answer read after them."""
+    from pgtune import api
+    from pgtune.analyze import Options, curve, selection
+    from pgtune.capture import Statement
+
+    conn.execute("CREATE TABLE shop (id int PRIMARY KEY, status text, placed date, total numeric, ref int)")
+    conn.execute("CREATE TABLE line (id int PRIMARY KEY, shop int, sku int, qty int)")
+    conn.execute("INSERT INTO shop SELECT g, (ARRAY['open', 'paid', 'sent'])[1 + g % 3], date '2026-01-01' + g % 90, "
+                 "g % 500, g % 700 FROM generate_series(1, 20000) g")
+    conn.execute("INSERT INTO line SELECT g, g % 20000 + 1, g % 900, g % 7 FROM generate_series(1, 40000) g")
+    conn.execute("VACUUM ANALYZE shop, line")
+    texts = ["SELECT id, total FROM shop WHERE ref = 7 AND placed > '2026-02-01'",
+             "SELECT count(*) FROM shop WHERE total BETWEEN 5 AND 9", "SELECT id FROM shop WHERE placed = '2026-01-05'",
+             "SELECT l.qty FROM line l JOIN shop s ON s.id = l.shop WHERE l.sku = 5 AND s.ref = 3",
+             "SELECT sum(qty) FROM line WHERE shop = 42"]
+    statements = [Statement(query=q, queryid=n + 1, calls=10) for n, q in enumerate(texts)]
+    seen: list[list[tuple[int, tuple[int, ...]]]] = []     # per evaluation and credits call: the questions made
+    inside: list[bool] = []
+    greedy_running: list[bool] = []
+    steps: defaultdict[int, list[tuple[int, tuple[int, ...]]]] = defaultdict(list)
+    real_run = selection.Greedy.run
+
+    def run(self: selection.Greedy, seeds: list[Any]) -> selection.Selection:
+        greedy_running.append(True)
+        try:
+            return real_run(self, seeds)
+        finally:
+            greedy_running.pop()
+    real_question, real_evaluate, real_credited = selection.Greedy._question, selection.Greedy._evaluate, curve.credited
+
+    def question(self: selection.Greedy, pos: int, cands: Any) -> Any:
+        cands = list(cands)
+        if inside:
+            seen[-1].append((pos, tuple(map(id, cands))))
+        if greedy_running:      # the greedy steps: between two steps, no question twice (planned ahead or not)
+            steps[len(self.result.steps)].append((pos, tuple(map(id, cands))))
+        return real_question(self, pos, cands)
+
+    def within(real: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            seen.append([])
+            inside.append(True)
+            try:
+                return real(*args, **kwargs)
+            finally:
+                inside.pop()
+        return run
+    monkeypatch.setattr(selection.Greedy, "_question", question)
+    monkeypatch.setattr(selection.Greedy, "run", run)
+    monkeypatch.setattr(selection.Greedy, "_evaluate", within(real_evaluate))
+    monkeypatch.setattr(curve, "credited", within(real_credited))
+    advice = api.suggest(conn, api.SuggestOptions(Options(min_rows=100), constraints=False),
+                         statements=statements).indexes
+    assert advice.indexes
+    asked = [q for s in seen for q in s]
+    assert len(asked) > 20
+    assert all(len(s) == len(set(s)) for s in seen), [s for s in seen if len(s) != len(set(s))][:2]
+    assert len(steps) > 1 and all(len(s) == len(set(s)) for s in steps.values()), steps

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from ..capture import TableKey
 from .candidates import Candidate, kept_unused
 from .costing import MIN_GAIN
-from .selection import MIN_STEP_SHARE, Greedy, Selection, SizeBasis, StepKind, ident
+from .selection import MIN_STEP_SHARE, Greedy, Keyed, Selection, SizeBasis, StepKind, ident
 
 FILL_TRIES = 64      # later steps a budget's leftover is tried with, at most
 EVERY_STEP = 64       # steps that each get a point (a real workload's set is rarely larger)
@@ -146,10 +146,12 @@ def near(greedy: Greedy, kept: list[Candidate]) -> list[list[Candidate]]:
 
 def _ask_without_each(greedy: Greedy, sets: list[list[Candidate]],
                       skip: Callable[[int, list[Candidate]], bool] = lambda pos, close: False,
-                      near_of: Callable[[list[Candidate]], list[list[Candidate]]] | None = None) -> None:
+                      near_of: Callable[[list[Candidate]], list[list[Candidate]]] | None = None,
+                      keyed: dict[tuple[int, int], Keyed] | None = None) -> None:
     """Plan at once, for every statement an index of each set can change, the set with and without it
     (not for those ``skip`` names: their answers are known, nor again where a statement's indexes are those
-    of the set before: the same questions)."""
+    of the set before: the same questions). ``keyed``: gets each question worked out, by statement and the
+    id of the index left out (of None: the whole set), for cost_with to take (not worked out again)."""
     last: dict[int, list[Candidate]] = {}     # per statement, its list in the last set it was asked with
     lists = near_of or (lambda kept: near(greedy, kept))
 
@@ -163,16 +165,19 @@ def _ask_without_each(greedy: Greedy, sets: list[list[Candidate]],
         last[pos] = close
         return not skip(pos, close)
 
-    def questions() -> Iterator[tuple[int, list[Candidate]]]:
+    def questions() -> Iterator[Keyed]:
         for kept in sets:
             for pos, close in enumerate(lists(kept)):
                 if not new(pos, close):
                     continue
                 mine = [c for c in close if greedy.relevant(pos, c)]
-                if mine:
-                    yield from ((pos, [k for k in close if k is not gone]) for gone in [None, *mine])
+                for gone in [None, *mine] if mine else ():
+                    found = greedy.keyed(pos, [k for k in close if k is not gone])
+                    if keyed is not None:
+                        keyed[pos, id(gone)] = found
+                    yield found
 
-    greedy.prefetch(questions())
+    greedy.prefetch((), questions())
 
 
 def pick(curve: list[Point], budget: float | None, max_indexes: int | None, basis: SizeBasis) -> Point:
@@ -253,12 +258,13 @@ def cost(greedy: Greedy, kept: Iterable[Candidate], memo: Memo | None = None) ->
     close = memo.close(greedy, list(kept))
     known = [Memo.same(memo.cost.get(pos), mine) for pos, mine in enumerate(close)]
     changed = [not known[pos] and any(greedy.relevant(pos, c) for c in mine) for pos, mine in enumerate(close)]
-    greedy.prefetch((pos, close[pos]) for pos in range(len(greedy.workload)) if changed[pos])
+    full = {pos: greedy.keyed(pos, close[pos]) for pos in range(len(greedy.workload)) if changed[pos]}
+    greedy.prefetch((), full.values())
 
     def least(pos: int) -> float:
         mine = [c for c in close[pos] if greedy.relevant(pos, c)]
         fewer = [greedy.cost_with(pos, [k for k in close[pos] if k is not c]) for c in mine]
-        return min(greedy.cost_with(pos, close[pos]), greedy.workload[pos].base_cost, *fewer)
+        return min(greedy.cost_with(pos, close[pos], full[pos]), greedy.workload[pos].base_cost, *fewer)
 
     total = 0.0
     for pos, w in enumerate(greedy.workload):
@@ -276,9 +282,9 @@ def credited(greedy: Greedy, kept: list[Candidate], memo: Memo | None = None) ->
     statement made MIN_GAIN cheaper by the set credits each index whose absence would make it dearer."""
     memo = memo or Memo()
     while True:
-        close = memo.close(greedy, kept)
+        close, keyed = memo.close(greedy, kept), dict[tuple[int, int], Keyed]()
         _ask_without_each(greedy, [kept], lambda pos, mine: Memo.same(memo.used.get(pos), mine),
-                          near_of=_given(close))
+                          near_of=_given(close), keyed=keyed)
         used: set[object] = set()
         for pos, w in enumerate(greedy.workload):
             found = memo.used.get(pos)
@@ -289,10 +295,10 @@ def credited(greedy: Greedy, kept: list[Candidate], memo: Memo | None = None) ->
             mine = [c for c in close[pos] if greedy.relevant(pos, c)]
             credits: frozenset[object] = frozenset()
             if mine:
-                now = greedy.cost_with(pos, close[pos])
+                now = greedy.cost_with(pos, close[pos], keyed.get((pos, id(None))))
                 if now < w.base_cost * (1 - MIN_GAIN):
-                    credits = frozenset(ident(c) for c in mine
-                                        if greedy.cost_with(pos, [k for k in close[pos] if k is not c]) > now)
+                    credits = frozenset(ident(c) for c in mine if greedy.cost_with(
+                        pos, [k for k in close[pos] if k is not c], keyed.get((pos, id(c)))) > now)
             memo.used[pos] = (close[pos], tuple(map(id, close[pos])), credits)
             used |= credits
         final = [c for c in kept if ident(c) in used or kept_unused(c)]

@@ -66,7 +66,7 @@ MIN_GAIN = 0.10          # …or make a statement at least this much cheaper
 REGRESSION = 1e-6        # relative planned-cost rise that counts as a regression
 SMALL_REACH = 16         # an index's statements up to this many are held in a tuple, not a set
 
-__all__ = ["MAX_WIDTH", "MIN_GAIN", "MIN_STEP_SHARE", "REGRESSION", "Greedy", "Ident", "PlanMany", "Planner",
+__all__ = ["MAX_WIDTH", "MIN_GAIN", "MIN_STEP_SHARE", "REGRESSION", "Greedy", "Ident", "Keyed", "PlanMany", "Planner",
            "Question", "Selection", "SizeBasis", "Step", "StepKind", "Workload", "ident", "order"]
 
 
@@ -91,19 +91,11 @@ class _Action:
 
 
 _Known = tuple[Candidate, Collection[int], tuple[object, ...], int]   # the index, reach, order, number
+Keyed = tuple[int, tuple[int, ...], dict[int, _Known]]    # a question worked out: statement, cache key, usable
 
 
 def _by_order(k: _Known) -> tuple[object, ...]:
     return k[2]
-
-
-def _could(w: Workload, table: TableKey, lead: str, have: frozenset[str]) -> bool:
-    """Could an index on ``table`` leading with ``lead`` and holding ``have`` change ``w``'s plan."""
-    if lead in w.keyable.get(table, ()):
-        return True
-    # An index holding every column the statement reads can answer it by an index-only scan.
-    touched = w.touched.get(table)
-    return bool(touched) and touched is not None and touched <= have
 
 
 class Greedy:
@@ -147,6 +139,7 @@ class Greedy:
         self.known: dict[int, _Known] = {}
         self.reach: dict[tuple[TableKey, str, tuple[str, ...]], Collection[int]] = {}
         self.asked: dict[int, tuple[int, int]] = {}     # action -> (evaluations, steps) when planned ahead
+        self.worked: dict[int, tuple[_Action, list[Keyed]]] = {}    # _questions' answers since the last step
         # prune's work per index (by the object's id; the object is held in the value): the tables its loss
         # depends on, and the loss with what it depended on then (the curve prunes set after set).
         self.loss_tables: dict[int, tuple[Candidate, tuple[TableKey, ...]]] = {}
@@ -178,14 +171,10 @@ class Greedy:
         if found is None:
             have = frozenset(held)
             near = tuple(p for p in self.by_table.get(cand.table, ())
-                         if _could(self.workload[p], cand.table, lead, have))
+                         if self.workload[p].could(cand.table, lead, have))
             # A few positions are a tuple (48 bytes and 8 a position, searched as fast as a set's 216 or more).
             found = self.reach[shape] = near if len(near) <= SMALL_REACH else frozenset(near)
         return found
-
-    def _cost(self, pos: int, a: _Action) -> float:
-        """Statement ``pos``'s cost with the configuration as ``a`` would leave it (cached)."""
-        return self.cost_with(pos, self._config(pos, a.new, swaps.gone(a.old, a.drops)))
 
     def _config(self, pos: int, new: Candidate, gone: tuple[Candidate, ...]) -> list[Candidate]:
         out = [ident(c) for c in gone]
@@ -213,9 +202,14 @@ class Greedy:
         """
         return pos, [k[0] for k in sorted(usable.values(), key=_by_order)]
 
-    def cost_with(self, pos: int, cands: Iterable[Candidate]) -> float:
-        """Statement ``pos``'s cost with exactly ``cands`` (those it could use) present (cached)."""
-        cache_key, usable = self._question(pos, cands)
+    def keyed(self, pos: int, cands: Iterable[Candidate]) -> Keyed:
+        """A question worked out once for ``prefetch`` and ``cost_with`` (for each, a tenth of selection's CPU)."""
+        return (pos, *self._question(pos, cands))
+
+    def cost_with(self, pos: int, cands: Iterable[Candidate], keyed: Keyed | None = None) -> float:
+        """Statement ``pos``'s cost with exactly ``cands`` (those it could use) present (cached); ``keyed``:
+        that question as ``keyed`` made it."""
+        _, cache_key, usable = keyed or self.keyed(pos, cands)
         hit = self.cache.get(cache_key)
         if hit is not None:
             if cache_key in self.fresh:      # planned ahead for this very question: counted as a plan
@@ -229,13 +223,13 @@ class Greedy:
         self.cache[cache_key] = cost
         return cost
 
-    def prefetch(self, questions: Iterable[tuple[int, Iterable[Candidate]]]) -> None:
-        """Plan at once (plan_many) the questions not answered yet; cost_with then finds them cached."""
+    def prefetch(self, questions: Iterable[tuple[int, Iterable[Candidate]]], keyed: Iterable[Keyed] = ()) -> None:
+        """Plan at once (plan_many) the questions (and ``keyed`` ones) not answered yet; cost_with then finds
+        them cached."""
         if self.plan_many is None:
             return
         todo: dict[tuple[int, ...], Question] = {}
-        for pos, cands in questions:
-            cache_key, usable = self._question(pos, cands)
+        for pos, cache_key, usable in itertools.chain(keyed, (self.keyed(p, c) for p, c in questions)):
             if cache_key not in self.cache and cache_key not in todo:
                 todo[cache_key] = self._asked(pos, usable)
         if len(todo) < 2:
@@ -332,23 +326,28 @@ class Greedy:
         return [p for p in self.by_table.get(new.table, [])
                 if self.relevant(p, new) or any(self.relevant(p, c) for c in gone)]
 
-    def _questions(self, a: _Action) -> list[tuple[int, list[Candidate]]]:
-        """What evaluating ``a`` now would ask the planner (nothing is changed)."""
+    def _questions(self, a: _Action) -> list[Keyed]:
+        """What evaluating ``a`` now would ask the planner, worked out once: kept for it till the next step."""
         gone = swaps.gone(self._replaced(a), a.drops)
-        return [(p, self._config(p, a.new, gone)) for p in self._affected(a.new, gone)]
+        found = [self.keyed(p, self._config(p, a.new, gone)) for p in self._affected(a.new, gone)]
+        self.worked[id(a)] = (a, found)         # the action held: its id names no other
+        return found
 
     def _evaluate(self, a: _Action) -> _Action:
         a.old = self._replaced(a)
         gone = swaps.gone(a.old, a.drops)
-        affected = self._affected(a.new, gone)
-        self.prefetch((p, self._config(p, a.new, gone)) for p in affected)
+        keyed = (self.worked.get(id(a)) or (a, self._questions(a)))[1]
+        del self.worked[id(a)]
+        affected = [k[0] for k in keyed]
+        self.prefetch((), keyed)
         if not a.tables:
             a.tables = tuple(sorted({t for p in affected for t in self.workload[p].tables} | {a.new.table}))
         # An index added (none dropped) leaves every plan before it open to the server, and the planner
         # prices the descents of the built one: a what-if plan that probes it so often that its descent
         # charge (analyze.calibration) makes it dearer is not the plan the statement will run.
         keep = self.current if not gone else None
-        a.costs = {p: min(self._cost(p, a), keep[p]) if keep is not None else self._cost(p, a) for p in affected}
+        a.costs = {k[0]: min(self.cost_with(k[0], (), k), keep[k[0]]) if keep is not None
+                   else self.cost_with(k[0], (), k) for k in keyed}
         a.stamp = self._stamp(a)
         a.evaluations += 1
         saving = sum(self.workload[p].calls * (self.current[p] - c) for p, c in a.costs.items())
@@ -413,7 +412,7 @@ class Greedy:
         dormant: dict[Ident, list[_Action]] = {}     # adds costed to no gain, by the index they would replace
         pool = swaps.Pool(swaps.together(self.workload, self.by_table))
         pool.add(unique.values())
-        self.prefetch(q for a in first for q in self._questions(a))
+        self.prefetch((), (q for a in first for q in self._questions(a)))
         for a in first:
             self._evaluate(a)
             if a.gain > 0:
@@ -429,7 +428,7 @@ class Greedy:
                     ahead = [a for a in [best, *self._next_stale(heap)]
                              if self.asked.get(a.id) != (a.evaluations, len(self.result.steps))]
                     self.asked.update((a.id, (a.evaluations, len(self.result.steps))) for a in ahead)
-                    self.prefetch(q for a in ahead for q in self._questions(a))
+                    self.prefetch((), (q for a in ahead for q in self._questions(a)))
                 self._evaluate(best)     # stale: re-cost, and let it compete again
                 if best.gain > 0:
                     push(best, best.ratio)
@@ -481,6 +480,7 @@ class Greedy:
             a.kind == StepKind.ADD or a.old is None or ident(a.old) in chosen)
 
     def _take(self, a: _Action) -> None:
+        self.worked.clear()     # questions worked out with the configuration before this step
         chosen = self.config.setdefault(a.new.table, {})
         for old in swaps.gone(a.old, a.drops):
             if ident(old) in chosen:

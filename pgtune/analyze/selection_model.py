@@ -51,6 +51,14 @@ class Workload:
     keyable: dict[TableKey, frozenset[str]]   # columns (or expressions) an index could lead with
     touched: dict[TableKey, frozenset[str]]   # every column it reads per table (covering)
 
+    def could(self, table: TableKey, lead: str, have: frozenset[str]) -> bool:
+        """Could an index on ``table`` leading with ``lead`` and holding ``have`` change this statement's plan."""
+        if lead in self.keyable.get(table, ()):
+            return True
+        # An index holding every column the statement reads can answer it by an index-only scan.
+        touched = self.touched.get(table)
+        return bool(touched) and touched is not None and touched <= have
+
 
 class SizeBasis(StrEnum):
     """Which size a budget counts: pgtune's forecast of the built index, or HypoPG's estimate.
