@@ -23,6 +23,7 @@ guard the execution itself happens inside BEGIN READ ONLY … ROLLBACK
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ import psycopg
 from pglast import ast
 from pglast.stream import RawStream
 from pglast.visitors import Visitor
-from psycopg import sql
+from psycopg import pq, sql
 
 from . import catalog_sql
 from .connect import lost
@@ -167,7 +168,11 @@ def _relation(conn: psycopg.Connection[Any], name: str, trust: bool, *, depth: i
         return None
     seen.add(name)
     try:
-        with conn.transaction():
+        # A name the server cannot parse fails the query: inside a caller's transaction a savepoint keeps it
+        # alive; alone (autocommit) the query is its own transaction, and BEGIN/COMMIT were two more round
+        # trips per relation (issue 28: per expression key sample at benchmarks/speed.py's 5,000 statements).
+        with conn.transaction() if conn.info.transaction_status != pq.TransactionStatus.IDLE or not conn.autocommit \
+                else contextlib.nullcontext():
             row = conn.execute(catalog_sql.load("readonly_relation"), {"name": name}).fetchone()
     except psycopg.errors.Error:
         return f"reads {name}, which cannot be resolved"

@@ -50,3 +50,24 @@ def test_a_key_sample_is_one_round_trip(conn: psycopg.Connection[Any], caplog: p
         conn.execute("INSERT INTO k VALUES (0, 100)")
         assert _sample_or_cancel(conn, query, 2000, check=False) == [(8, 100)]
         assert conn.execute("SELECT count(*) FROM k").fetchone() == (1001,)
+
+
+def test_the_read_only_check_of_a_sample_reads_a_relation_in_one_round_trip(conn: psycopg.Connection[Any]) -> None:
+    """An expression key's sample is checked first (readonly): its functions, then each relation it reads. Outside a
+    transaction the relation's query is its own (2 round trips in all, not 4: BEGIN and COMMIT around it); inside
+    a caller's transaction a savepoint still stands for it."""
+    from pgtune.readonly import why_not_read_only
+
+    conn.execute("CREATE TABLE w (id int PRIMARY KEY, b text)")
+    reasons: list[Any] = []
+    query = "SELECT max(pg_catalog.length(lower(b))) FROM w"
+    assert round_trips(conn, lambda: reasons.append(why_not_read_only(conn, query))) == 2
+    assert reasons == [None]
+    gone = "SELECT 1 FROM nowhere"
+    assert "does not exist here" in (why_not_read_only(conn, gone) or "")
+    assert conn.info.transaction_status == pq.TransactionStatus.IDLE
+    with conn.transaction(force_rollback=True):     # a caller's transaction: its work stays
+        conn.execute("INSERT INTO w VALUES (1, 'x')")
+        assert why_not_read_only(conn, query) is None
+        assert "does not exist here" in (why_not_read_only(conn, gone) or "")
+        assert conn.execute("SELECT count(*) FROM w").fetchone() == (1,)
