@@ -222,7 +222,10 @@ class Capabilities:
             raise MissingCapability(self.problems()[0])
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "qualstats_full": self.qualstats_full}
+        # stats_hidden_keys is stats_hidden as suggest matches it to proposals: the JSON keeps the names only.
+        out = {**asdict(self), "qualstats_full": self.qualstats_full}
+        del out["stats_hidden_keys"]
+        return out
 
 
 def qualstats_size(limit: int | None, held: int | None, statements: int | None, tracked: int | None) -> int | None:
