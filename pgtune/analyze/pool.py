@@ -65,7 +65,10 @@ def jobs_for(conn: psycopg.Connection[Any], asked: int | None) -> Jobs:
     if asked is None:
         if _local(conn):
             # pgtune's own process takes a core (its threads share one interpreter lock): the server has the
-            # rest. On 2 cores a second session made suggest slower (speed.py at 5k: 45.7 s against 31.0 s).
+            # rest. On 2 cores a second session made suggest slower (speed.py at 5k: 45.7 s against 31.0 s): at 1k
+            # it cost 35% more of pgtune's CPU and 33% more of the server's (each session makes the indexes of its
+            # share of a call again: hypothetical indexes +15%, statements sent +27%, round trips +55%; the look-
+            # ahead of two sessions, EXPLAINs +5%), and with pgtune on one core no core was left to plan on.
             cores = (os.cpu_count() or 1) - 1
         else:
             cores = int(row["parallel_workers"]) if row else 1
