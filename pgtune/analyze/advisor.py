@@ -189,7 +189,8 @@ class _Advisor:
         cands: list[Candidate] = []
         joined: set[tuple[tuple[str, str], str]] = set()
         for pos, a in enumerate(analyses):
-            cands.extend(from_shape(a.shape, pos, self.catalog, rare=self.opts.rare_value))
+            cands.extend(from_shape(a.shape, pos, self.catalog, rare=self.opts.rare_value,
+                                    literals=not a.statement.values_vary))
             joined |= {(u.table, u.column) for u in a.shape.uses if u.role == JOIN}
         deleted = {key for a in analyses if a.shape.kind == StatementKind.DELETE
                    and (key := delete_target(a.statement, self.catalog)) is not None}

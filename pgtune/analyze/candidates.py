@@ -75,7 +75,8 @@ class Candidate:
         return tuple(k.column for k in self.keys)
 
 
-def from_shape(shape: Shape, position: int, catalog: Catalog, *, rare: float = RARE_VALUE) -> list[Candidate]:
+def from_shape(shape: Shape, position: int, catalog: Catalog, *, rare: float = RARE_VALUE,
+               literals: bool = True) -> list[Candidate]:
     """The candidates one statement suggests, one per table occurrence and access path."""
     groups: dict[tuple[int, str, TableKey], list[ColumnUse]] = {}
     for use in shape.uses:
@@ -88,7 +89,7 @@ def from_shape(shape: Shape, position: int, catalog: Catalog, *, rare: float = R
     out: list[Candidate] = []
     for (block, alias, table), uses in groups.items():
         filters = [c for c in shape.conjuncts if (c.block, c.alias, c.table) == (block, alias, table)]
-        pred = _predicate(uses, filters, table, catalog)
+        pred = _predicate(uses, filters, table, catalog, literals)
         if pred is not None:
             out += _for_group(shape, uses, table, catalog, position, order_aliases, block, alias, pred)
         if pred is None or pred.fraction >= rare:
@@ -161,22 +162,20 @@ def _for_group(shape: Shape, uses: list[ColumnUse], table: TableKey, catalog: Ca
 
 
 def _predicate(uses: list[ColumnUse], filters: list[Conjunct], table: TableKey,
-               catalog: Catalog) -> Predicate | None:
+               catalog: Catalog, literals: bool = True) -> Predicate | None:
     """The filters of one table occurrence that could be a partial index's predicate, AND-ed.
 
-    A filter qualifies when it stays true for the statement whatever its
-    parameters: a constant on a status-like column (a most-common value, or
-    a parameter that nearly always carries one), a comparison of two of the
-    row's own columns, or a NULL test. It joins the predicate when it keeps
-    fewer than half the rows; the rows kept multiply (independence, as the
-    planner assumes).
+    A filter qualifies when it stays true for the statement whatever its parameters: a constant on a status-like
+    column (a most-common value, or a parameter that nearly always carries one; not where ``literals`` is False: a
+    file's shape seen with other constants), a comparison of two of the row's own columns, or a NULL test. It
+    joins the predicate when it keeps fewer than half the rows; the rows kept multiply (independence).
     """
     parts: list[tuple[str, str, float]] = []          # sql, label, fraction
     decided: set[str] = set()
     implied: set[str] = set()
     column: str | None = None
     rarest = 1.0
-    fixed = {f.columns[0] for f in filters if f.test == Test.VALUES and len(f.values) == 1}
+    fixed = {f.columns[0] for f in filters if literals and f.test == Test.VALUES and len(f.values) == 1}
     for u in uses:
         if u.role != EQ or u.value is None or not u.value.startswith("'") or u.column in decided:
             continue
@@ -189,7 +188,7 @@ def _predicate(uses: list[ColumnUse], filters: list[Conjunct], table: TableKey,
             if freq < rarest:
                 rarest, column = freq, u.column
     for f in filters:
-        if f.test == Test.VALUES and len(f.values) > 1 and f.columns[0] not in decided:
+        if literals and f.test == Test.VALUES and len(f.values) > 1 and f.columns[0] not in decided:
             freq = _common_frequency(catalog, table, f.columns[0], list(f.values))
             if freq is not None and freq < NARROWS:
                 parts.append((f.sql, f"{f.columns[0]}_in", freq))

@@ -93,7 +93,8 @@ def read_queries(source: BinaryIO, name: str, say: Progress | None = None, size:
         extra, total = counts[key] - sum(held.values()), sum(held.values())
         share = [n * extra // total for n in held.values()]
         share[0] += extra - sum(share)
-        out += [Statement(query=text, queryid=None, calls=n + s)
+        varies = len(held) > 1 or extra > 0        # other texts, or texts let go: its constants vary
+        out += [Statement(query=text, queryid=None, calls=n + s, values_vary=varies)
                 for (text, n), s in zip(held.items(), share, strict=True)]
     return QueriesRead(fold_executions(out), shapes=len(counts), left_shapes=len(counts) - len(chosen),
                        left_calls=seen - sum(counts[k] for k in chosen))

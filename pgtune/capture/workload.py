@@ -24,6 +24,9 @@ class Statement:
     mean_ms: float = 0.0
     rows: int = 0
     userid: int | None = None      # the role that ran it (pg_stat_statements.userid); None: unknown
+    # A --queries file's text whose shape was seen with other texts (its constants vary): a constant in it is one
+    # call's value, not one the application always sends (no partial index on it: p11).
+    values_vary: bool = False
 
 
 @dataclass(frozen=True)
