@@ -16,6 +16,7 @@ types (analyze.model).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -53,6 +54,7 @@ from .selection import Greedy, Selection, SizeBasis, StepKind, ident
 from .wide_keys import Widths
 from .workload import single_columns, widen_columns, workload_of
 
+PROGRESS_S = 10.0   # seconds between the progress lines of the selection's what-if costing
 AHEAD = 4     # per session: the stale actions whose questions are planned with the current one's
 
 
@@ -269,10 +271,18 @@ class _Advisor:
             workload = [workload_of(analyses[p].shape, analyses[p].row.calls, analyses[p].row.cost_before or 0.0)
                         for p in costed]
 
+            asked = [0, time.monotonic()]
+
             def plan_many(questions: list[tuple[int, list[Candidate]]]) -> list[float]:
                 for _, config in questions:      # sampled here, on pgtune's connection, not in a pool's thread
                     for c in config:
                         self.footprint.share_kept(c)
+                # Minutes of costing said nothing: a DBA could not tell work from a hang (p11, a 20 MB log).
+                asked[0] += len(questions)
+                if time.monotonic() - asked[1] >= PROGRESS_S:
+                    asked[1] = time.monotonic()
+                    self.say(f"what-if costing: {asked[0]:,} plans asked, {len(greedy.result.steps)} "
+                             "indexes chosen so far")
                 return sessions.map_blocks(lambda w, block: w.cost_many([(analyses[costed[p]], config)
                                                                          for p, config in block]), questions)
 
