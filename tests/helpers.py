@@ -194,3 +194,18 @@ def exact_statistics(conn: psycopg.Connection[Any], tables: tuple[str, ...], tar
     conn.execute("RESET default_statistics_target")
     conn.execute("SET max_parallel_workers_per_gather = 0")
     conn.execute("SET random_page_cost = 1.1")
+
+
+SHOP_QUERIES = ["SELECT id, total FROM shop WHERE ref = 7 AND placed > '2026-02-01'",
+                "SELECT count(*) FROM shop WHERE total BETWEEN 5 AND 9",
+                "SELECT id FROM shop WHERE placed = '2026-01-05'"]
+
+
+def shop_statements(conn: psycopg.Connection[Any]) -> list[Statement]:
+    """A 20,000-row shop table and three statements on it (10 calls each), each served by an index of its own."""
+    conn.execute("CREATE TABLE shop (id int PRIMARY KEY, status text, placed date, total numeric, ref int)")
+    conn.execute("INSERT INTO shop SELECT g, (ARRAY['open', 'paid', 'sent'])[1 + g % 3], date '2026-01-01' + g % 90, "
+                 "g % 500, g % 700 FROM generate_series(1, 20000) g")
+    conn.execute("VACUUM ANALYZE shop")
+    return [Statement(query=q, queryid=n + 1, calls=10) for n, q in enumerate(SHOP_QUERIES)]
+

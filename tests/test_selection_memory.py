@@ -11,21 +11,16 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.helpers import shop_statements
+
 pytestmark = pytest.mark.needs_hypopg
 
 
 def test_a_plans_cache_key_is_one_flat_tuple(conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     from pgtune import api
     from pgtune.analyze import Options, selection
-    from pgtune.capture import Statement
 
-    conn.execute("CREATE TABLE shop (id int PRIMARY KEY, status text, placed date, total numeric, ref int)")
-    conn.execute("INSERT INTO shop SELECT g, (ARRAY['open', 'paid', 'sent'])[1 + g % 3], date '2026-01-01' + g % 90, "
-                 "g % 500, g % 700 FROM generate_series(1, 20000) g")
-    conn.execute("VACUUM ANALYZE shop")
-    texts = ["SELECT id, total FROM shop WHERE ref = 7 AND placed > '2026-02-01'",
-             "SELECT count(*) FROM shop WHERE total BETWEEN 5 AND 9", "SELECT id FROM shop WHERE placed = '2026-01-05'"]
-    statements = [Statement(query=q, queryid=n + 1, calls=10) for n, q in enumerate(texts)]
+    statements = shop_statements(conn)
     greedy: list[selection.Greedy] = []
     real_run = selection.Greedy.run
 

@@ -14,6 +14,7 @@ from pglast.enums import SortByDir, SortByNulls
 
 from pgtune import ddl
 from pgtune.ddl import IndexKey
+from tests.helpers import shop_statements
 
 # Names the printer must quote (case, space, quote, keyword, digit first, non-ASCII) and every keyword pglast knows.
 ODD = ["x", "Mixed", "a b", 'a"b', '"', "it's", "1a", "é", "a$b", "a.b", "x\ny", "A_b", "_x"]
@@ -77,15 +78,8 @@ def test_an_index_keys_hash_is_worked_out_once_and_is_the_fields() -> None:
 def test_each_proposals_name_is_worked_out_once(conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     from pgtune import api
     from pgtune.analyze import Options
-    from pgtune.capture import Statement
 
-    conn.execute("CREATE TABLE shop (id int PRIMARY KEY, status text, placed date, total numeric, ref int)")
-    conn.execute("INSERT INTO shop SELECT g, (ARRAY['open', 'paid', 'sent'])[1 + g % 3], date '2026-01-01' + g % 90, "
-                 "g % 500, g % 700 FROM generate_series(1, 20000) g")
-    conn.execute("VACUUM ANALYZE shop")
-    texts = ["SELECT id, total FROM shop WHERE ref = 7 AND placed > '2026-02-01'",
-             "SELECT count(*) FROM shop WHERE total BETWEEN 5 AND 9", "SELECT id FROM shop WHERE placed = '2026-01-05'"]
-    statements = [Statement(query=q, queryid=n + 1, calls=10) for n, q in enumerate(texts)]
+    statements = shop_statements(conn)
     made: Counter[str] = Counter()
     real = ddl.index_name
 
