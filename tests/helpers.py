@@ -14,7 +14,7 @@ from psycopg import sql
 
 from pgtune import api
 from pgtune.analyze import Advice, Options
-from pgtune.capture import Statement, read_queries_file, reset_counters
+from pgtune.capture import Statement, read_catalog, read_queries_file, reset_counters
 from pgtune.cluster import LocalCluster
 
 SHOP_SCHEMA = """
@@ -208,4 +208,17 @@ def shop_statements(conn: psycopg.Connection[Any]) -> list[Statement]:
                  "g % 500, g % 700 FROM generate_series(1, 20000) g")
     conn.execute("VACUUM ANALYZE shop")
     return [Statement(query=q, queryid=n + 1, calls=10) for n, q in enumerate(SHOP_QUERIES)]
+
+
+def visibility_lost(conn: psycopg.Connection[Any], table: str, above: float) -> float:
+    """public.``table``'s Table.visibility_lost once the statistics collector shows it above ``above`` (5 s at
+    most: the writes' counters reach pg_stat only after the flush); the last value read either way."""
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    lost = 0.0
+    for _ in range(50):
+        lost = read_catalog(conn).tables[("public", table)].visibility_lost
+        if lost > above:
+            break
+        time.sleep(0.1)
+    return lost
 

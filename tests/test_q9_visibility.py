@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from pgtune.capture import read_catalog
-from tests.helpers import all_visible, steady_state, suggest
+from tests.helpers import all_visible, steady_state, suggest, visibility_lost
 
 SCHEMA = """
 CREATE TABLE observations (id text PRIMARY KEY, project_id text NOT NULL, trace_id text, type text NOT NULL,
@@ -87,11 +87,7 @@ def test_an_analyze_since_the_writes_counted_the_map_again(conn: psycopg.Connect
     conn.execute(SCHEMA)
     all_visible(conn, "observations")
     conn.execute("UPDATE observations SET end_time = start_time WHERE extract(epoch FROM start_time)::int8 % 600 = 0")
-    conn.execute("SELECT pg_stat_force_next_flush()")
-    for _ in range(50):
-        if read_catalog(conn).tables[("public", "observations")].visibility_lost > 0:
-            break
-        time.sleep(0.1)
+    visibility_lost(conn, "observations", 0)
     assert read_catalog(conn).tables[("public", "observations")].visibility_lost > 0.05
     conn.execute("ANALYZE observations")
     conn.execute("SELECT pg_stat_force_next_flush()")

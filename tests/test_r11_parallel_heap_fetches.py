@@ -12,7 +12,6 @@ own settings, as a bigger table gets it.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import psycopg
@@ -25,7 +24,7 @@ from pgtune.analyze.candidates import Candidate
 from pgtune.capture import read_catalog
 from pgtune.ddl import IndexKey
 from pgtune.explain import explain
-from tests.helpers import all_visible, steady_state
+from tests.helpers import all_visible, steady_state, visibility_lost
 
 # Half-full pages: the update below stays on each row's page (HOT), so the table keeps its size and every page
 # loses its all-visible bit. 6,000 rows of a kind on ~8,000 pages: fewer rows than pages, where the per-worker
@@ -56,11 +55,7 @@ def test_a_parallel_index_only_scan_pays_every_heap_fetch(conn: psycopg.Connecti
     all_visible(conn, "ev")
     steady_state(conn)
     conn.execute("UPDATE ev SET pad = repeat('z', 100)")
-    conn.execute("SELECT pg_stat_force_next_flush()")
-    for _ in range(50):
-        if read_catalog(conn).tables[("public", "ev")].visibility_lost > 0.9:
-            break
-        time.sleep(0.1)
+    visibility_lost(conn, "ev", 0.9)
     table = read_catalog(conn).tables[("public", "ev")]
     assert table.visibility_lost > 0.9 and table.relallvisible >= table.relpages, table
     for name, value in FORCED.items():
