@@ -87,7 +87,8 @@ from .shell import (
               "lock_timeout set before each DDL.",
               "statement_timeout for the migration's non-build statements (ANALYZE).")
 @click.option("--first-phase-share", default=0.8, show_default=True, type=click.FloatRange(0.0, 1.0),
-              help="Phase 1 gets the indexes that remove this share of the saved cost (1.0: one phase).")
+              help="Phase 1 gets the indexes that remove this share of the saved cost (without HypoPG: of the calls "
+                   "served; 1.0: one phase).")
 @click.option("--measure/--no-measure", "--analyze/--no-analyze", "analyze", default=True, show_default=True,
               help="With --emit: time each read-only targeted statement (with the values it is planned with; "
                    "best of 3-7 runs, 10 s each, 60 s in all) as verify's baseline; else verify compares "
