@@ -3,8 +3,14 @@
 -- than a threshold that holds a lock on the table (the first phases wait for
 -- each of those) or, with `snapshots`, a snapshot (backend_xmin: the last
 -- phase waits for every transaction whose snapshot is older than its own, on
--- any table). Vacuum and autovacuum workers are not waited for.
--- Parameters: schema, table, seconds, snapshots (boolean), exclude (pids).
+-- any table). Vacuum and autovacuum workers are not waited for. With
+-- `share`, only a lock that conflicts with SHARE counts: CREATE INDEX
+-- CONCURRENTLY waits for those alone (and CREATE INDEX ON ONLY asks for SHARE),
+-- so a reader idle in a READ COMMITTED transaction, which holds ACCESS SHARE
+-- and no snapshot, is in nobody's way; DROP INDEX CONCURRENTLY, REINDEX
+-- CONCURRENTLY and the ACCESS EXCLUSIVE steps wait for every lock.
+-- Parameters: schema, table, seconds, snapshots (boolean), exclude (pids),
+-- share (boolean).
 SELECT /* pgtune */ a.pid,
        a.usename AS role,
        coalesce(a.state, '') AS state,
@@ -16,7 +22,8 @@ SELECT /* pgtune */ a.pid,
                    JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
                    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
                WHERE l.pid = a.pid AND l.locktype = 'relation'
-                 AND n.nspname = %(schema)s AND c.relname = %(table)s) AS holds_table
+                 AND n.nspname = %(schema)s AND c.relname = %(table)s
+                 AND NOT (%(share)s AND l.mode IN ('AccessShareLock', 'RowShareLock', 'ShareLock'))) AS holds_table
 FROM pg_catalog.pg_stat_activity AS a
 WHERE a.datname = current_database()
   AND a.pid <> pg_catalog.pg_backend_pid()
@@ -30,5 +37,6 @@ WHERE a.datname = current_database()
                       JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
                       JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
                   WHERE l.pid = a.pid AND l.locktype = 'relation'
-                    AND n.nspname = %(schema)s AND c.relname = %(table)s))
+                    AND n.nspname = %(schema)s AND c.relname = %(table)s
+                    AND NOT (%(share)s AND l.mode IN ('AccessShareLock', 'RowShareLock', 'ShareLock'))))
 ORDER BY a.xact_start, a.pid;

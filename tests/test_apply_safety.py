@@ -151,7 +151,8 @@ def test_apply_gives_up_after_bounded_retries(db: str, conn: psycopg.Connection[
 def test_long_transaction_is_warned_about(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
     big_migration(conn, tmp_path / "mig")
     idle = psycopg.connect(db)
-    idle.execute("SELECT 1")                  # an idle-in-transaction session
+    idle.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    idle.execute("SELECT 1")                  # an idle-in-transaction session holding its snapshot
     try:
         report = Applier(conn, tmp_path / "mig", long_transaction_seconds=0).apply(dry_run=True)
     finally:

@@ -196,3 +196,51 @@ def test_a_lock_on_the_index_alone_bounds_a_drop_and_its_last_line_names_the_hol
         holder.rollback()
     Applier(conn, folder).rollback()
     assert conn.execute("SELECT to_regclass('t_k_idx')").fetchone() == (None,)
+
+
+IDLE = """
+CREATE TABLE docs (id int, k int, "createdAt" date NOT NULL) PARTITION BY RANGE ("createdAt");
+CREATE TABLE docs_2026 PARTITION OF docs FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE docs_default PARTITION OF docs DEFAULT;
+INSERT INTO docs SELECT g, g % 500, date '2026-01-01' + g % 400 FROM generate_series(1, 20000) g;
+CREATE TABLE jobs (id int PRIMARY KEY, status int);
+INSERT INTO jobs SELECT g, g % 4 FROM generate_series(1, 20000) g;
+ANALYZE;
+"""
+
+
+def test_a_reader_idle_in_a_read_committed_transaction_is_in_no_builds_way(
+        db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """p12: a Prisma-style app left a READ COMMITTED transaction idle after reading the tables (ACCESS SHARE, no
+    snapshot). CREATE INDEX CONCURRENTLY and CREATE INDEX ON ONLY do not wait for it (neither conflicts with ACCESS
+    SHARE), yet apply waited --wait-for-transactions (300 s by default) for it and then built nothing, exit 1."""
+    conn.execute(IDLE)
+    folder = tmp_path / "mig"
+    migration(conn, folder, ("docs", "k"), ("jobs", "status"))
+    with psycopg.connect(db) as reader:       # a transaction opens with the first statement and stays open
+        reader.execute("SELECT count(*) FROM docs").fetchone()
+        reader.execute("SELECT count(*) FROM jobs").fetchone()
+        time.sleep(6)                          # older than IN_THE_WAY_SECONDS
+        assert reader.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        started = time.monotonic()
+        report = Applier(conn, folder, wait_for_transactions=3, long_transaction_seconds=0).apply()
+        elapsed = time.monotonic() - started
+    assert report.phases_run == [1]
+    assert valid(conn, '"docs_k_idx"') and valid(conn, '"jobs_status_idx"')
+    assert elapsed < 3, f"apply waited {elapsed:.1f}s for a reader no build waits for"
+    assert not any("will wait for it" in w for w in report.warnings), report.warnings
+
+
+def test_a_writer_idle_in_a_read_committed_transaction_still_stops_apply(
+        db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """Its ROW EXCLUSIVE lock is one a concurrent build does wait for: apply names it and builds nothing."""
+    conn.execute(IDLE)
+    folder = tmp_path / "mig"
+    migration(conn, folder, ("jobs", "status"))
+    with psycopg.connect(db) as writer:
+        writer.execute("UPDATE jobs SET status = 1 WHERE id = 1")
+        time.sleep(6)
+        out = CliRunner().invoke(cli, ["apply", str(folder), "--dsn", db, "--wait-for-transactions", "2"])
+        assert out.exit_code == 1, out.output
+        assert f"pid {writer.info.backend_pid}" in out.stderr and "was not started" in out.stderr
+    assert conn.execute("SELECT to_regclass('\"jobs_status_idx\"')").fetchone() == (None,)

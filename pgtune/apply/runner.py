@@ -45,7 +45,7 @@ from .monitor import BuildMonitor
 from .reconcile import StepGuard
 from .report import IndexSize, Outcome, PhaseStatus, Report, Status, StepResult
 from .retry import LockRetry
-from .waits import LockWaitTimeout, LockWatch, TransactionWait, WaitedTooLong, conninfo
+from .waits import LockWaitTimeout, LockWatch, TransactionWait, WaitedTooLong, by_table, conninfo, share_only
 
 ADVISORY_KEY = 0x70677475  # "pgtu": one applier per database
 TAG = "/* pgtune */"       # marks what pgtune runs, so suggest leaves it out of the workload
@@ -299,10 +299,11 @@ class Applier:
         done). Each step looks again before it runs."""
         concurrent = [s for s in steps if _concurrent(s)]
         snapshots = any(s.action != Action.DROP for s in concurrent)
-        for schema, table in dict.fromkeys((s.schema, s.table) for s in concurrent):
-            self.transaction_wait.before(f"phase {phase.number}", schema, table, snapshots=snapshots)
-        for schema, table in dict.fromkeys((s.schema, s.table) for s in steps if _queues_the_table(s)):
-            self.transaction_wait.before(f"phase {phase.number}", schema, table, snapshots=False, queue=True)
+        for (schema, table), share in by_table(concurrent).items():
+            self.transaction_wait.before(f"phase {phase.number}", schema, table, snapshots=snapshots, share=share)
+        for (schema, table), share in by_table([s for s in steps if _queues_the_table(s)]).items():
+            self.transaction_wait.before(f"phase {phase.number}", schema, table, snapshots=False, queue=True,
+                                         share=share)
 
     def _check_partitions(self, phase: Phase, steps: list[Step]) -> None:
         """Before anything of the phase runs: each partitioned table it indexes has the partitions of emit.
@@ -343,13 +344,13 @@ class Applier:
         concurrent = _concurrent(step)
         if concurrent:
             self.transaction_wait.before(f"{step.action} {step.label}", step.schema, step.table,
-                                         snapshots=step.action != Action.DROP)
+                                         snapshots=step.action != Action.DROP, share=share_only(step))
         row: list[tuple[int, float]] = []
 
         def attempt() -> None:
             if _queues_the_table(step):
                 self.transaction_wait.before(f"{step.action} {step.label}", step.schema, step.table,
-                                             snapshots=False, queue=True)
+                                             snapshots=False, queue=True, share=share_only(step))
             self._attempt(history, guard, step, concurrent, row)
 
         self.lock_retry.run(attempt, give_up=lambda n, why: (

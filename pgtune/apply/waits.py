@@ -35,6 +35,7 @@ from .. import catalog_sql
 from .._text import Progress, one_line
 from ..ddl import qualified as ddl_name
 from ..errors import ApplyFailed
+from ..plan import Action, ObjectKind, Step
 from .watcher import Watcher
 
 IN_THE_WAY_SECONDS = 5         # younger ones are ordinary traffic: most end before a build gets to them
@@ -71,13 +72,28 @@ def conninfo(conn: psycopg.Connection[Any]) -> str:
 
 
 def in_the_way(conn: psycopg.Connection[Any], schema: str, table: str, *, snapshots: bool, exclude: list[int],
-               seconds: int = IN_THE_WAY_SECONDS) -> list[OpenTransaction]:
+               seconds: int = IN_THE_WAY_SECONDS, share: bool = False) -> list[OpenTransaction]:
+    """``share``: the step waits only for locks that conflict with SHARE (CREATE INDEX CONCURRENTLY, ON ONLY)."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.load("transactions_in_the_way"),
                     {"schema": schema, "table": table, "seconds": seconds, "snapshots": snapshots,
-                     "exclude": exclude})
+                     "exclude": exclude, "share": share})
         return [OpenTransaction(int(r["pid"]), r["role"] or "?", r["state"], int(r["seconds"]), r["query"],
                                 r["xact_start"]) for r in cur.fetchall()]
+
+
+def share_only(step: Step) -> bool:
+    """CREATE INDEX CONCURRENTLY and CREATE INDEX ON ONLY wait only for locks that conflict with SHARE (writers,
+    not readers); a drop, a REINDEX and the ACCESS EXCLUSIVE steps wait for every lock on the table."""
+    return step.action == Action.CREATE and step.kind in (ObjectKind.INDEX, ObjectKind.INDEX_ON_ONLY)
+
+
+def by_table(steps: list[Step]) -> dict[tuple[str, str], bool]:
+    """Each table the steps touch, and whether every one of them there waits only for SHARE's conflicts."""
+    out: dict[tuple[str, str], bool] = {}
+    for s in steps:
+        out[(s.schema, s.table)] = out.get((s.schema, s.table), True) and share_only(s)
+    return out
 
 
 class TransactionWait:
@@ -86,7 +102,8 @@ class TransactionWait:
     def __init__(self, conn: psycopg.Connection[Any], seconds: float, say: Progress, interval: float = 0.5) -> None:
         self.conn, self.seconds, self.say, self.interval = conn, seconds, say, interval
 
-    def before(self, what: str, schema: str, table: str, *, snapshots: bool, queue: bool = False) -> None:
+    def before(self, what: str, schema: str, table: str, *, snapshots: bool, queue: bool = False,
+               share: bool = False) -> None:
         """Return once no transaction open over IN_THE_WAY_SECONDS stands in the way of ``what``; else ApplyFailed.
 
         ``queue``: ``what`` asks for a lock that readers and writers of the table
@@ -94,8 +111,13 @@ class TransactionWait:
         transaction holds any lock on the table, it would sit in the lock queue
         for its whole lock_timeout, and every query of the table behind it, at
         each retry; so it is not asked until those transactions have ended.
+
+        ``share``: ``what`` waits only for locks that conflict with SHARE (a
+        CREATE INDEX CONCURRENTLY, a CREATE INDEX ON ONLY): a reader idle in a
+        READ COMMITTED transaction is not in its way, and apply built nothing
+        beside one for --wait-for-transactions where PostgreSQL would not wait.
         """
-        first = in_the_way(self.conn, schema, table, snapshots=snapshots, exclude=[])
+        first = in_the_way(self.conn, schema, table, snapshots=snapshots, exclude=[], share=share)
         if not first:
             return
         waiting = {(t.pid, t.xact_start) for t in first}
@@ -111,7 +133,7 @@ class TransactionWait:
                  "(--wait-for-transactions)")
         while True:
             now = {(t.pid, t.xact_start): t for t in in_the_way(self.conn, schema, table, snapshots=snapshots,
-                                                                 exclude=[], seconds=0)}
+                                                                 exclude=[], seconds=0, share=share)}
             left = [now[k] for k in sorted(waiting, key=lambda k: k[1]) if k in now]
             if not left:
                 self.say(f"{what}: the transactions it would wait for have ended")
