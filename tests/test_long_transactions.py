@@ -225,6 +225,12 @@ def test_a_reader_idle_in_a_read_committed_transaction_is_in_no_builds_way(
         started = time.monotonic()
         report = Applier(conn, folder, wait_for_transactions=3, long_transaction_seconds=0).apply()
         elapsed = time.monotonic() - started
+        # DROP INDEX CONCURRENTLY does wait for it: rollback stops, and says it is a drop it held back.
+        out = CliRunner().invoke(cli, ["rollback", str(folder), "--dsn", db, "--wait-for-transactions", "2"])
+        assert out.exit_code == 1, out.output
+        assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+        assert f"pid {reader.info.backend_pid}" in out.stderr and "a concurrent drop waits" in out.stderr
+        assert "build" not in out.stderr, out.stderr
     assert report.phases_run == [1]
     assert valid(conn, '"docs_k_idx"') and valid(conn, '"jobs_status_idx"')
     assert elapsed < 3, f"apply waited {elapsed:.1f}s for a reader no build waits for"

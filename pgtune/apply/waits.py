@@ -140,12 +140,14 @@ class TransactionWait:
                 return
             waited = time.monotonic() - started
             if waited >= self.seconds:
+                # A drop (no snapshot wait) is rollback's or a health migration's: not a build, not only apply's.
                 why = ("its lock request would queue the table's queries behind them" if queue else
-                       "a concurrent build waits for each to end")
+                       "a concurrent build waits for each to end" if snapshots else
+                       "a concurrent drop waits for each to end")
                 raise ApplyFailed(
                     f"{what} was not started: {len(left)} transaction(s) still open after {waited:.0f}s, and "
-                    f"{why}: {'; '.join(t.describe() for t in left)}; end them, "
-                    "or apply again with a longer --wait-for-transactions (nothing of this step was built)")
+                    f"{why}: {'; '.join(t.describe() for t in left)}; end them, or run this again with a longer "
+                    "--wait-for-transactions (nothing of this step was done)")
             if waited - said >= PROGRESS_EVERY:
                 said = waited
                 self.say(f"{what}: still waiting ({waited:.0f}s of {self.seconds:.0f}s) for "
