@@ -23,6 +23,7 @@ import gc
 import hashlib
 import json
 import os
+import re
 import resource
 import time
 from dataclasses import asdict, dataclass
@@ -99,6 +100,9 @@ def main() -> None:
         for label, attr, fmt in FIGURES:
             rows.append((label, *(fmt.format(getattr(r, attr)) for r in runs)))
         print(tabulate(rows, headers="firstrow", tablefmt="simple", disable_numparse=True))
+        for r in runs:
+            print(f"statements sent by kind, --jobs {r.jobs if r.jobs is not None else 'default'}: "
+                  + ", ".join(f"{k} {n:,}" for k, n in r.kinds.items()))
         print(f"same selected set with --jobs 1 and the default: {'yes' if runs[0].chosen == runs[1].chosen else 'NO'}"
               f"; the same advice: {'yes' if runs[0].digest == runs[1].digest else 'NO'} "
               f"({', '.join(dict.fromkeys(r.digest for r in runs))})")
@@ -130,6 +134,7 @@ class Run:
     hypopg_calls: int        # statements that created or dropped them
     round_trips: int         # pipeline syncs and statements outside a pipeline (psycopg's Cursor, pgtune's Wire)
     statements: int          # statements sent, in a pipeline or not
+    kinds: dict[str, int]    # the same by kind (kind_of)
     digest: str              # of the advice: set, costs, curve, hints, each statement's plans (not the timings)
     chosen: list[tuple[object, ...]]
 
@@ -166,11 +171,14 @@ class _RoundTrips:
     def __init__(self) -> None:
         self.count = 0
         self.statements = 0     # every statement sent (psycopg's per-statement work is most of pgtune's CPU)
+        self.kinds: dict[str, int] = {}     # the same by kind (kind_of)
         self.patched: list[tuple[Any, str, Any]] = []
 
     def __enter__(self) -> _RoundTrips:
         def counting(owner: Any, name: str, when: Any) -> None:
-            real = getattr(owner, name)
+            real = getattr(owner, name, None)
+            if real is None:
+                return      # an older pgtune (an A/B run on another tree) has no such call
 
             def wrapper(this: Any, *args: Any, **kwargs: Any) -> Any:
                 if when(this):
@@ -188,6 +196,8 @@ class _RoundTrips:
 
             def every(this: Any, *args: Any, _real: Any = real_execute, **kwargs: Any) -> Any:
                 self.statements += 1
+                kind = kind_of(args[0])
+                self.kinds[kind] = self.kinds.get(kind, 0) + 1
                 return _real(this, *args, **kwargs)
             self.patched.append((owner, "execute", real_execute))
             owner.execute = every
@@ -196,6 +206,20 @@ class _RoundTrips:
     def __exit__(self, *exc: object) -> None:
         for owner, name, real in reversed(self.patched):
             setattr(owner, name, real)
+
+
+def kind_of(query: Any) -> str:
+    """What a statement sent is, for the count by kind: its first word, a hypopg call by its function, a
+    set_config call as settings."""
+    try:
+        text = query if isinstance(query, str) else query.as_string(None) if hasattr(query, "as_string") \
+            else bytes(query).decode()
+    except (TypeError, ValueError, psycopg.Error):
+        return "?"
+    for name in ("hypopg_create_index", "hypopg_drop_index", "hypopg_reset", "set_config"):
+        if name in text and not text.startswith(("EXPLAIN", "PREPARE")):
+            return name
+    return text.split(None, 1)[0].upper() if text.strip() else "?"
 
 
 def _server_counts(conn: psycopg.Connection[Any]) -> tuple[int, int, int]:
@@ -211,12 +235,19 @@ def _server_counts(conn: psycopg.Connection[Any]) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
+TIMED = {"uncosted_share"}     # a share of the workload's time: it moved between two runs on one cluster
+_TIME_SHARE = re.compile(r"\d+% of the workload's time")     # ... and the hint that says it (94% / 93%)
+
+
 def digest(advice: Any) -> str:
     """What an optimization must leave as it is: the advice's JSON but for the timings pg_stat_statements gave
-    (milliseconds: the first run's own statements change them), hashed."""
+    (milliseconds, and the uncosted share of the workload's time: the first run's own statements change them),
+    hashed."""
     def untimed(value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: untimed(v) for k, v in value.items() if not k.endswith("_ms")}
+            return {k: untimed(v) for k, v in value.items() if not k.endswith("_ms") and k not in TIMED}
+        if isinstance(value, str):
+            return _TIME_SHARE.sub("N% of the workload's time", value)
         return [untimed(v) for v in value] if isinstance(value, list) else value
     return hashlib.sha256(json.dumps(untimed(advice.as_dict()), sort_keys=True, default=str).encode()).hexdigest()[:12]
 
@@ -241,7 +272,8 @@ def _run(conn: psycopg.Connection[Any], postmaster: int, jobs: int | None, total
                cpu_pgtune=cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
                cpu_server=server1 - server0, analyzed=len(advice.statements), indexes=len(advice.indexes),
                plans=advice.what_if_calls, explains=explains, hypothetical=made, hypopg_calls=hypopg,
-               round_trips=trips.count, statements=trips.statements, digest=digest(advice),
+               round_trips=trips.count, statements=trips.statements,
+               kinds=dict(sorted(trips.kinds.items(), key=lambda kv: -kv[1])), digest=digest(advice),
                chosen=sorted((i.schema, i.table, tuple(i.columns), i.where or "", tuple(i.include))
                              for i in advice.indexes))
 
