@@ -53,6 +53,7 @@ PAGE_CPU_MULTIPLIER = 50.0   # btcostestimate: cpu_operator_cost per page descen
 _ARRAY = re.compile(r"= ANY \('\{([^}]*)\}'")
 _COLUMN = re.compile(r'("?[^".()]+"?)\.("?[^".()]+"?)')   # alias.column, as EXPLAIN prints a Memoize's cache key
 # alias.column in an index condition: the alias quoted or plain
+_GATHERS = ("Gather", "Gather Merge")     # the nodes whose workers divide the rows of the parallel-aware nodes below
 _QUALIFIED = re.compile(r'(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$]*))\.(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)')
 
 
@@ -145,17 +146,23 @@ class Calibration:
         return float(plan.get("Plan", plan)["Total Cost"]) + self.charge(plan)
 
     def charge(self, plan: Mapping[str, Any]) -> float:
-        """Planner cost units ``plan`` lacks for descending the hypothetical b-trees."""
+        """Planner cost units ``plan`` lacks for descending the hypothetical b-trees.
+
+        One walk of the plan: a parallel-aware scan's divisor rides down from its
+        Gather on the walk's stack, and the aliases a Memoize's cache key names are
+        read only when the walk meets one (three walks a plan before; calibration
+        prices every what-if plan)."""
         root = plan.get("Plan", plan)
         if not self.descents:
             return 0.0
-        aliases = _aliases(root)
-        divisors = _parallel_divisors(root)
+        aliases: dict[str, str] | None = None
         total = 0.0
-        # node, runs, share counted, the planner's loop count for it (a nested loop's outer rows)
-        stack: list[tuple[Mapping[str, Any], float, float, float]] = [(root, 1.0, 1.0, 1.0)]
+        # node, runs, share counted, the planner's loop count for it (a nested loop's outer rows), and the divisor
+        # its Gather cut a parallel-aware node's rows by (get_parallel_divisor; 1: none)
+        stack: list[tuple[Mapping[str, Any], float, float, float, float]] = [(root, 1.0, 1.0, 1.0, 1.0)]
         while stack:
-            node, runs, share, loops = stack.pop()
+            node, runs, share, loops, divisor = stack.pop()
+            kind = node.get("Node Type")
             descent = self.descents.get(node.get("Index Name", ""))
             if descent is not None:
                 descend = (descent.height + 1) * PAGE_CPU_MULTIPLIER * self.cpu_operator_cost * _array_scans(node)
@@ -164,12 +171,21 @@ class Calibration:
                 # LIMIT 10 over a 5-day range scan was charged every page of the range: a negative total (-2656).
                 # A parallel scan's rows are one worker's; its page reads are the whole scan's (cost_index divides
                 # only the CPU cost): read per worker, the heap fetches were charged 42% (r11 F14).
-                rows = float(node.get("Plan Rows", 1.0)) * divisors.get(id(node), 1.0)
+                rows = float(node.get("Plan Rows", 1.0))
+                if divisor > 1.0 and node.get("Parallel Aware") and kind not in _GATHERS:
+                    rows *= divisor
                 pages = self._pages(descent, rows, loops)
-                if node.get("Node Type") == "Index Only Scan":
+                if kind == "Index Only Scan":
                     pages += self._heap_fetches(_scanned(descent, node), rows, loops)
                 total += descend * _counted(runs, share) + pages * runs * share
-            stack.extend(self._children(node, runs, share, loops, aliases))
+            if kind in _GATHERS:
+                workers = float(node.get("Workers Planned", 0))
+                # The leader runs the plan too, less the more workers it gathers from (parallel_leader_participation).
+                divisor = workers + max(0.0, 1.0 - 0.3 * workers) if workers > 0 else 1.0
+            if kind == "Memoize" and aliases is None:
+                aliases = _aliases(root)
+            stack.extend((child, times, part, looped, divisor)
+                         for child, times, part, looped in self._children(node, runs, share, loops, aliases or {}))
         return total
 
     def _pages(self, descent: Descent, rows: float, loops: float) -> float:
@@ -338,22 +354,6 @@ def _reads_all(node: Mapping[str, Any]) -> bool:
     if kind == "Aggregate":
         return node.get("Strategy") in ("Hashed", "Plain", "Mixed")
     return kind == "SetOp" and node.get("Strategy") == "Hashed"
-
-
-def _parallel_divisors(root: Mapping[str, Any]) -> dict[int, float]:
-    """Each parallel-aware node (by id) under a Gather: the divisor its rows were cut by (get_parallel_divisor)."""
-    out: dict[int, float] = {}
-    stack: list[tuple[Mapping[str, Any], float]] = [(root, 1.0)]
-    while stack:
-        node, divisor = stack.pop()
-        if node.get("Node Type") in ("Gather", "Gather Merge"):
-            workers = float(node.get("Workers Planned", 0))
-            # The leader runs the plan too, less the more workers it gathers from (parallel_leader_participation).
-            divisor = workers + max(0.0, 1.0 - 0.3 * workers) if workers > 0 else 1.0
-        elif node.get("Parallel Aware") and divisor > 1.0:
-            out[id(node)] = divisor
-        stack.extend((child, divisor) for child in node.get("Plans", ()))
-    return out
 
 
 def _aliases(root: Mapping[str, Any]) -> dict[str, str]:

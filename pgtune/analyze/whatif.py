@@ -476,8 +476,13 @@ class Hypothetical:
         return found[2]
 
     def cost(self, plan: Plan) -> float:
-        """``plan``'s cost with the descents of its hypothetical b-trees priced in (without pricing: as planned)."""
-        return self.calibration.corrected(plan.plan) if self.calibration is not None and plan.plan else plan.cost
+        """``plan``'s cost with the descents of its hypothetical b-trees priced in (without pricing: as planned).
+        A plan that uses none of them is charged nothing: its cost is read as planned, without a walk of it (most
+        what-if plans of a statement a candidate does not serve)."""
+        found = self.calibration
+        if found is None or not plan.plan or not any(name in found.descents for name in plan.indexes):
+            return plan.cost
+        return found.corrected(plan.plan)
 
     def reset(self) -> None:
         self.queued, self.waiting, self.slots, self.taken = {}, deque(), 0, self.sent
