@@ -29,7 +29,7 @@ from psycopg import pq
 
 from ..connect import lost
 from ..explain import Plan, Round, deallocate, end_failed
-from ..explain_script import Shared, Wire
+from ..explain_script import Kept, Shared, Wire
 from .analysis import Analysis
 from .candidates import Candidate
 from .selection import Ident, ident, order
@@ -51,6 +51,11 @@ class Planner(Protocol[P_co]):
 
     def pick(self, a: Analysis, planned: list[list[Plan]]) -> P_co: ...
 
+# Per connection (by id) in a what-if session (analyze.costing.what_if): the statements it keeps prepared. The
+# statements priced as they run now (costing.price_many) are prepared as it keeps them: the selection plans each
+# again, and each prepared and freed there was prepared again after (speed.py's 5,000 statements: 4,000 PREPAREs
+# and 4,000 DEALLOCATEs of 168,000 statements sent, issue 28).
+KEPT: dict[int, Kept] = {}
 MAX_ASKS = 256      # questions per READ ONLY transaction: bounds the locks its plans hold at once
 MAX_PENDING = 2048  # statements sent and not read back: bounds what the socket and the client hold unread
 
@@ -67,9 +72,11 @@ class Ask:
 
 
 def pipelined(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask]) -> list[P] | None:
-    """Each question's ``best`` answer, or None when any of them failed (ask them one at a time then)."""
+    """Each question's ``best`` answer, or None when any of them failed (ask them one at a time then).
+    Without ``hypo``, in a what-if session all the same (``KEPT``): its statements kept prepared serve."""
     out: list[P | None] = [None] * len(asks)
-    if not _pipeline(costing, hypo, asks, _grouped(asks, list(range(len(asks)))), out):
+    kept = hypo.kept if hypo is not None else KEPT.get(id(costing.conn))
+    if not _pipeline(costing, hypo, asks, _grouped(asks, list(range(len(asks)))), out, kept):
         return None
     assert all(p is not None for p in out)
     return [p for p in out if p is not None]
@@ -97,7 +104,7 @@ Waiting = deque[tuple[int, list[Round], int]]     # questions sent: each one's R
 
 
 def _pipeline(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], order: list[int],
-              out: list[P | None]) -> bool:
+              out: list[P | None], kept: Kept | None) -> bool:
     """Every question of ``order`` in one pipeline, its answers read while the next questions are sent: the
     server plans while pgtune makes the next questions and reads the last answers, and none waits for the
     other but at the end (a sync), where the plans still in flight are waited for."""
@@ -111,7 +118,7 @@ def _pipeline(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], o
         with Wire(conn) as wire:
             # Straight through libpq: psycopg's work per statement was a fifth of pgtune's CPU (Wire).
             try:
-                _send(costing, hypo, asks, order, out, wire, shared, waiting, sent)
+                _send(costing, hypo, asks, order, out, wire, shared, waiting, sent, kept)
             except (psycopg.Error, ValueError) as exc:
                 # Raised once the pipeline block is left (as explain.Round.run does).
                 failure = exc
@@ -126,21 +133,28 @@ def _pipeline(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], o
         # Ctrl-C, say: end the transaction and free the names where the session can still hear it.
         if not lost(conn):
             _recover(conn, sent)
-            if hypo is not None:
-                hypo.forget()
+            _forget(conn, hypo, kept)
         raise
     if failure is None:
         return True
     if lost(conn):
         raise failure
     _recover(conn, sent)
-    if hypo is not None:
-        hypo.forget()
+    _forget(conn, hypo, kept)
     return False
 
 
+def _forget(conn: psycopg.Connection[Any], hypo: Hypothetical | None, kept: Kept | None) -> None:
+    """After a failed pipeline: which statements are prepared is not known any more (nor, with ``hypo``, which
+    indexes the planner sees)."""
+    if hypo is not None:
+        hypo.forget()
+    elif kept is not None and kept.names:
+        kept.clear(conn)
+
+
 def _send(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], order: list[int], out: list[P | None],
-          wire: Wire, shared: Shared | None, waiting: Waiting, sent: list[Round]) -> None:
+          wire: Wire, shared: Shared | None, waiting: Waiting, sent: list[Round], kept: Kept | None) -> None:
     """Each question's hypopg calls and Rounds, the answers that came back meanwhile read after each one."""
     conn = costing.conn
     for n, i in enumerate(order):
@@ -162,7 +176,7 @@ def _send(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], order
         texts: list[str | None] = [None, *costing.reorderings(ask.analysis, ask.config)]
         rounds = costing.rounds(ask.analysis, texts)
         for r in rounds:
-            r.send(conn, shared, hypo.kept if hypo is not None else None, wire)
+            r.send(conn, shared, kept, wire)
         sent.extend(rounds)
         waiting.append((i, rounds, hypo.sent if hypo is not None else 0))
         wire.flush()    # the server plans this question while the next is made

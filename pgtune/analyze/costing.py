@@ -341,7 +341,8 @@ def _charged(priced: Priced) -> bool:
 
 
 def price_many(costing: Costing, analyses: list[Analysis]) -> list[Exception | None]:
-    """``price_now`` of each statement, as many of them in a round trip as can share one (analyze.batch)."""
+    """``price_now`` of each statement, as many of them in a round trip as can share one (analyze.batch; in a
+    what-if session, its statements kept prepared serve: batch.KEPT)."""
     got = batch.pipelined(costing, None, [batch.Ask(a, [], []) for a in analyses])
     if got is None:
         return [costing.price_now(a) for a in analyses]
@@ -361,6 +362,11 @@ def twins(analyses: list[Analysis]) -> list[int]:
 @contextmanager
 def what_if(costing: Costing, pricing: calibration.Pricing | None = None) -> Iterator[WhatIf]:
     """A session of hypothetical indexes on ``costing``'s connection, reset whatever happens; with
-    ``pricing``, its plans are costed with the b-tree descents HypoPG leaves out (analyze.calibration)."""
+    ``pricing``, its plans are costed with the b-tree descents HypoPG leaves out (analyze.calibration).
+    Its statements kept prepared serve ``price_many`` on the same connection meanwhile (batch.KEPT)."""
     with whatif.session(costing.conn, costing.catalog.leaf_partitions, pricing) as hypo:
-        yield WhatIf(Costing(costing.conn, costing.catalog, hypo.cost) if pricing is not None else costing, hypo)
+        batch.KEPT[id(costing.conn)] = hypo.kept
+        try:
+            yield WhatIf(Costing(costing.conn, costing.catalog, hypo.cost) if pricing is not None else costing, hypo)
+        finally:
+            batch.KEPT.pop(id(costing.conn), None)
