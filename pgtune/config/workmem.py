@@ -30,6 +30,7 @@ from .context import Context
 from .evidence import StatementStats
 from .model import Advice, Family, Symptom
 from .units import MB, human, parse_size, round_up_mb, size
+from .workload import ONE_OFF_CALLS
 
 SPILL_FACTOR = 2.0          # memory a spilled sort or hash needs, per byte of its temporary file
 MIN_SPILL_BYTES = 1 * MB    # a smaller spill per call is noise
@@ -37,6 +38,7 @@ FEW_STATEMENTS = 3          # at most this many spilling statements …
 FEW_SHARE = 0.1             # … and at most this share of the role's queries: SET LOCAL for them
 WIDESPREAD_SHARE = 0.9      # roles that spill spent this share of the query time: server-wide
 QUERY = re.compile(r"^\s*(\(\s*)*(select|with|insert|update|delete|merge|values|table)\b", re.IGNORECASE)
+WRITE = re.compile(r"^\s*(insert|update|delete|merge)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -65,9 +67,16 @@ def spill_per_call(st: StatementStats) -> float:
 def needs(ctx: Context) -> list[Need]:
     """Per role, the queries that spilled and the work_mem that would hold them."""
     spills: dict[str, list[StatementStats]] = defaultdict(list)
+    loads: list[StatementStats] = []
     for st in ctx.snap.statements:
         if QUERY.match(st.query) and spill_per_call(st) >= MIN_SPILL_BYTES:
-            spills[st.role].append(st)   # CREATE INDEX spills under maintenance_work_mem: no query
+            # CREATE INDEX spills under maintenance_work_mem: no query. A write run this few times is a load (an
+            # INSERT … SELECT of a restore or backfill): an event, not what the role's sessions run.
+            (loads if WRITE.match(st.query) and st.calls <= ONE_OFF_CALLS else spills[st.role]).append(st)
+    if loads:
+        ctx.notes.append(f"work_mem not sized for {len(loads)} write(s) run at most {ONE_OFF_CALLS} times that "
+                         f"spilled {human(sum(s.temp_blks_written for s in loads) * 8192)} (a load or backfill, "
+                         "e.g. INSERT … SELECT): run such a load with SET LOCAL work_mem in its transaction")
     out = []
     for role, stmts in sorted(spills.items()):
         worst = max(spill_per_call(st) for st in stmts)
