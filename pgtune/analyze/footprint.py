@@ -89,7 +89,10 @@ class Footprint:
         """
         table = self.catalog.tables.get(on)
         rows = table.reltuples if table else 0.0
-        if rows >= SAMPLE_ROWS and (_several(cand) or not self._exact(on, cand)):
+        exact = self._exact(on, cand)
+        # Keys with a near-unique column (not counted) of exact widths (not sized) would learn only the rows.
+        if rows >= SAMPLE_ROWS and (_several(cand) or not exact) and not (
+                exact and key_sample.near_unique(self.catalog, on, cand.keys)):
             return (on, tuple(k.ident for k in cand.keys), cand.include)
         return None
 

@@ -120,12 +120,8 @@ def _profile(source: sql.Composable, keys: tuple[IndexKey, ...], include: tuple[
     or the name of its column holding the row's page number); then, so counted, the keys seen twice and the
     sightings of the keys seen three times or more (``_mixed``)."""
     asked = asked or Asked()
-    cols = [sql.SQL(k.expression) if k.expression is not None else sql.Identifier(k.column) for k in keys]
-    row_of = sql.SQL("ROW({})").format(sql.SQL(", ").join(cols + [sql.Identifier(c) for c in include]))
-    natts = len(keys) + len(include)
-    size = sql.SQL("((CASE WHEN {row} IS NOT NULL THEN {plain} ELSE {nulls} END + pg_catalog.pg_column_size({row})"
-                   " + 7) / 8 * 8)").format(row=row_of, plain=sql.Literal(8 - 24),
-                                            nulls=sql.Literal(16 - maxalign(23 + math.ceil(natts / 8))))
+    cols = _columns(keys)
+    size = _tuple_bytes(keys, include)
     if not grouped:
         return sql.SQL("SELECT /* pgtune */ NULL::float8, NULL::float8, count(*)::float8, "
                        "coalesce(sum({size}), 0)::float8, NULL::float8, NULL::float8, NULL::float8, NULL::float8 "
@@ -146,6 +142,36 @@ def _profile(source: sql.Composable, keys: tuple[IndexKey, ...], include: tuple[
                        first=sql.SQL("{} AS pgtune_lead, ").format(cols[0]) if asked.lead else sql.SQL(""),
                        b=sql.SQL(", sum({}) AS b").format(size) if asked.sized else sql.SQL(""),
                        page=page, source=source, group=sql.SQL(", ").join(cols))
+
+
+def _columns(keys: tuple[IndexKey, ...]) -> list[sql.Composable]:
+    return [sql.SQL(k.expression) if k.expression is not None else sql.Identifier(k.column) for k in keys]
+
+
+def _tuple_bytes(keys: tuple[IndexKey, ...], include: tuple[str, ...]) -> sql.Composed:
+    """A sampled row's leaf tuple bytes in ``keys`` and ``include``'s index (``sample_keys``)."""
+    row_of = sql.SQL("ROW({})").format(sql.SQL(", ").join(_columns(keys) + [sql.Identifier(c) for c in include]))
+    natts = len(keys) + len(include)
+    return sql.SQL("((CASE WHEN {row} IS NOT NULL THEN {plain} ELSE {nulls} END + pg_catalog.pg_column_size({row})"
+                   " + 7) / 8 * 8)").format(row=row_of, plain=sql.Literal(8 - 24),
+                                            nulls=sql.Literal(16 - maxalign(23 + math.ceil(natts / 8))))
+
+
+def _flat(source: sql.Composable, specs: list[tuple[int, KeySpec]]) -> sql.Composed:
+    """``_profile``'s rows (numbered) of indexes not grouped by their keys, all from one read of ``source``.
+
+    Each of them asks the rows and the tuple bytes alone; read one by one,
+    each read of the sample cost about what working out its bytes did (TPC-H:
+    64 of 110 indexes sampled a suggest, 11 at once on lineitem).
+    """
+    sums = [sql.SQL("coalesce(sum({}), 0)::float8").format(_tuple_bytes(keys, include)) for _, (keys, include) in specs]
+    rows = [sql.SQL("({}, NULL::float8, NULL::float8, a.n, a.{}, NULL::float8, NULL::float8, NULL::float8, "
+                    "NULL::float8)").format(sql.Literal(i), sql.Identifier(f"b{j}")) for j, (i, _) in enumerate(specs)]
+    return sql.SQL("SELECT v.* FROM (SELECT /* pgtune */ count(*)::float8 AS n, {} FROM {}) AS a, "
+                   "LATERAL (VALUES {}) AS v").format(
+                       sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, sql.Identifier(f"b{j}"))
+                                          for j, e in enumerate(sums)),
+                       source, sql.SQL(", ").join(rows))
 
 
 def _key_sample(row: tuple[Any, ...] | None, reltuples: float) -> KeySample | None:
@@ -316,18 +342,23 @@ def sample_keys_many(conn: psycopg.Connection[Any], table: TableKey, specs: list
                          keys, include, grouped[0], asked[0])
         return [_key_sample(_sample(conn, query, timeout_ms, check=any(k.expression is not None for k in keys)),
                             reltuples)]
-    parts = [sql.SQL("SELECT {}, p.* FROM ({}) AS p").format(
-        sql.Literal(i), _profile(sql.Identifier("pgtune_s"), keys, include, grouped[i], asked[i], "pgtune_page"))
-        for i, (keys, include) in enumerate(specs)]
-    # Each row's page is worked out once, in the sample, not twice per index (min and max): a third of the
-    # statement's time on TPC-H's customer with 7 indexes (EXPLAIN ANALYZE 1.0 s -> 0.7 s). Only the indexes'
-    # columns are kept (every column where an expression may read others): lineitem's rows are 16 columns wide.
-    used = list(dict.fromkeys(c for keys, include in specs for c in [k.column for k in keys] + list(include)))
-    kept = sql.SQL("*") if any(k.expression is not None for keys, _ in specs for k in keys) else sql.SQL(", ").join(
-        map(sql.Identifier, used))
-    query = sql.SQL("WITH pgtune_s AS MATERIALIZED (SELECT (ctid::text::point)[0] AS pgtune_page, {} "
-                    "FROM {} TABLESAMPLE SYSTEM ({}) REPEATABLE (1)) SELECT * FROM ({}) AS u").format(
-                        kept, sql.Identifier(*table), pct, sql.SQL(" UNION ALL ").join(parts))
+    sample = sql.SQL("{} TABLESAMPLE SYSTEM ({}) REPEATABLE (1)").format(sql.Identifier(*table), pct)
+    flat = [(i, spec) for i, spec in enumerate(specs) if not grouped[i]]
+    if len(flat) == len(specs):         # nothing grouped: one read of the sample as it is
+        query = _flat(sample, flat)
+    else:
+        parts = [sql.SQL("SELECT {}, p.* FROM ({}) AS p").format(
+            sql.Literal(i), _profile(sql.Identifier("pgtune_s"), keys, include, True, asked[i], "pgtune_page"))
+            for i, (keys, include) in enumerate(specs) if grouped[i]]
+        parts += [_flat(sql.Identifier("pgtune_s"), flat)] if flat else []
+        # Each row's page is worked out once, in the sample, not twice per index (min and max): a third of the
+        # statement's time on TPC-H's customer with 7 indexes (EXPLAIN ANALYZE 1.0 s -> 0.7 s). Only the indexes'
+        # columns are kept (every column where an expression may read others): lineitem's rows are 16 wide.
+        used = list(dict.fromkeys(c for keys, include in specs for c in [k.column for k in keys] + list(include)))
+        kept = sql.SQL("*") if any(k.expression is not None for keys, _ in specs for k in keys) else \
+            sql.SQL(", ").join(map(sql.Identifier, used))
+        query = sql.SQL("WITH pgtune_s AS MATERIALIZED (SELECT (ctid::text::point)[0] AS pgtune_page, {} "
+                        "FROM {}) SELECT * FROM ({}) AS u").format(kept, sample, sql.SQL(" UNION ALL ").join(parts))
     try:
         rows = _sample_or_cancel(conn, query, min(timeout_ms * len(specs), MANY_TIMEOUT_MS),
                                  check=any(k.expression is not None for keys, _ in specs for k in keys))

@@ -68,8 +68,16 @@ def _width(col: ColumnInfo | None, expression: bool) -> float:
 
 
 def exact(col: ColumnInfo | None) -> bool:
-    """Is the column's width in an index tuple known without a sample: a fixed-width type, never NULL?"""
-    return col is not None and col.not_null and any(col.type.startswith(name) for name in _FIXED)
+    """Is the column's width in an index tuple known without a sample: a fixed-width type, never NULL?
+
+    Never NULL by its constraint, or by pg_stats (null_frac 0: ANALYZE's
+    sample saw none). A key sample of such a column measures the type's own
+    width; the NULLs ANALYZE missed are too rare to move the mean (TPC-H,
+    loaded with no constraints: its integer and date columns were sampled
+    for the tuple bytes the type gives, 16 of 49 sampled indexes a suggest).
+    """
+    return col is not None and (col.not_null or col.null_frac == 0.0) and any(
+        col.type.startswith(name) for name in _FIXED)
 
 
 def dedups(types: Iterable[str]) -> bool:
