@@ -22,6 +22,7 @@ from pgtune.analyze import Advice, Method, extended_stats, filters
 from pgtune.analyze.extended_stats import Planned
 from pgtune.apply import Applier
 from pgtune.capture import read_catalog
+from pgtune.explain import PlanContext
 
 from .helpers import steady_state
 from .test_migration import squawk_bin
@@ -152,3 +153,23 @@ def test_only_filters_on_two_columns_or_more_are_printed(
     assert [(f.table[1], f.columns, f.terms) for f in found] == [
         ("Task", ("tenantId", "projectId"), ('"tenantId" = $1', '"projectId" = $2'))]
     assert seen == ['"tenantId" = $1', '"projectId" = $2']
+
+
+def test_a_cast_to_the_application_schemas_enum_is_read_with_the_statements_search_path(
+        conn: psycopg.Connection[Any]) -> None:
+    """p12: a Prisma app's role (search_path app) filtered on CAST($3::text AS "TaskState"), its schema's enum.
+    The sample ran the filters with pgtune's own search_path: 'type "TaskState" does not exist', an ERROR in the
+    server's log, and the pair was never judged."""
+    conn.execute("CREATE SCHEMA app; SET search_path = app; CREATE TYPE \"TaskState\" AS ENUM ('open', 'done');"
+                 + TASKS + "ALTER TABLE \"Task\" ADD state \"TaskState\" NOT NULL DEFAULT 'open'; ANALYZE \"Task\"; "
+                 "RESET search_path")
+    text = ('SELECT "Comment"."id", "Task"."title" FROM "Task" INNER JOIN "Comment" ON "Comment"."taskId" = '
+            '"Task"."id" WHERE ("Task"."tenantId" = $1 AND "Task"."projectId" = $2 AND "Task"."state" = '
+            'CAST($3::text AS "TaskState"))')
+    st = Planned(text, 1, 100, {"$1": "5", "$2": "53", "$3": "open"}, PlanContext(search_path=("app",)), cost=1e6,
+                 search_path=("app",))
+    found, notes = extended_stats.propose(conn, read_catalog(conn), [st])
+    assert notes == []
+    assert len(found) == 1, found
+    assert (found[0].schema, found[0].table) == ("app", "Task")
+    assert found[0].plans_before[0].startswith("Nested Loop") and found[0].plans_after[0].startswith("Hash Join")

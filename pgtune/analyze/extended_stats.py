@@ -97,6 +97,7 @@ class _Case:
     estimate: float
     count: float
     share: float
+    search_path: tuple[str, ...] | None = None   # the statement's role's: its casts and functions resolve there
     statements: list[Planned] = field(default_factory=list)
 
 
@@ -175,12 +176,12 @@ def _misestimates(conn: psycopg.Connection[Any], catalog: Catalog, statements: l
         if filters:
             checked += 1
         for f in filters:
-            probe = _probe(conn, f, st.values)
+            probe = _probe(conn, f, st.values, st.search_path)
             if probe is None:
                 continue
             key = (f.table, probe)
             if key not in cases:
-                case = _measure(conn, catalog, f, probe, st.values, notes)
+                case = _measure(conn, catalog, f, probe, st.values, notes, st.search_path)
                 if case is None:
                     continue
                 cases[key] = case
@@ -194,32 +195,37 @@ def _plain(catalog: Catalog, key: TableKey) -> bool:
     return t is not None and not t.partitioned and t.reltuples > 0
 
 
-def _probe(conn: psycopg.Connection[Any], f: TableFilter, values: dict[str, str | None]) -> str | None:
-    """``SELECT 1 FROM table WHERE filters`` with the values inlined (sql.Literal), or None when unsafe."""
+def _probe(conn: psycopg.Connection[Any], f: TableFilter, values: dict[str, str | None],
+           path: tuple[str, ...] | None) -> str | None:
+    """``SELECT 1 FROM table WHERE filters`` with the values inlined (sql.Literal), or None when unsafe.
+
+    ``path``: the statement's search_path, which the filters' casts and functions resolve with (an application
+    role's ``CAST($1 AS "Status")`` names its schema's enum): checked read-only, and run, with it.
+    """
     text = f"SELECT 1 FROM {ddl.qualified(*f.table)} WHERE {f.sql}"
     try:
         probe, left = inlined(conn, text, values)
     except ValueError:
         return None
-    if left or why_not_read_only(conn, probe) is not None:
+    if left or why_not_read_only(conn, probe, search_path=path) is not None:
         return None        # a $n without a value, or code that is not PostgreSQL's own: never executed
     return probe
 
 
 def _measure(conn: psycopg.Connection[Any], catalog: Catalog, f: TableFilter, probe: str,
-             values: dict[str, str | None], notes: list[str]) -> _Case | None:
+             values: dict[str, str | None], notes: list[str], path: tuple[str, ...] | None) -> _Case | None:
     table = catalog.tables[f.table]
     share = min(1.0, SAMPLE_ROWS / max(table.reltuples, 1.0))
     try:
-        estimate = _estimate(conn, probe)
-        matched, read = _count(conn, f, values, share)
+        estimate = _estimate(conn, probe, path)
+        matched, read = _count(conn, f, values, share, path)
     except psycopg.Error as exc:
         if lost(conn):
             raise
         notes.append(f"{ddl.qualified(*f.table)} ({', '.join(f.columns)}): not sampled: {error_text(exc)}")
         return None
     count = float(matched) if share >= 1.0 else (matched / read * table.reltuples if read else 0.0)
-    return _Case(f, probe, estimate, count, share)
+    return _Case(f, probe, estimate, count, share, path)
 
 
 def _misestimated(case: _Case) -> bool:
@@ -230,10 +236,18 @@ def _misestimated(case: _Case) -> bool:
     return case.estimate >= case.count * MISESTIMATE and case.estimate * case.share >= MIN_MATCHES
 
 
-def _estimate(conn: psycopg.Connection[Any], probe: str) -> float:
+def _in_path(conn: psycopg.Connection[Any], path: tuple[str, ...] | None) -> None:
+    """The open transaction resolves names with ``path`` (None: this session's), until it ends."""
+    if path is not None:
+        conn.execute("SELECT /* pgtune */ pg_catalog.set_config('search_path', %s, true)",
+                     (", ".join(sql.Identifier(s).as_string(conn) for s in path),))
+
+
+def _estimate(conn: psycopg.Connection[Any], probe: str, path: tuple[str, ...] | None) -> float:
     """The planner's rows for the probe (the top node: a Gather counts its workers' rows)."""
     with conn.transaction(force_rollback=True):
         conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
+        _in_path(conn, path)
         conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(TIMEOUT_MS)))
         return float(_explain(conn, probe)["Plan"]["Plan Rows"])
 
@@ -250,13 +264,14 @@ def _explain(conn: psycopg.Connection[Any], text: str) -> dict[str, Any]:
 
 
 def _count(conn: psycopg.Connection[Any], f: TableFilter, values: dict[str, str | None],
-           share: float) -> tuple[int, int]:
+           share: float, path: tuple[str, ...] | None) -> tuple[int, int]:
     """(rows matching the filters, rows read) in a TABLESAMPLE SYSTEM of ``share`` of the table's pages."""
     sampling = f" TABLESAMPLE SYSTEM ({share * 100:.4f}) REPEATABLE (7)" if share < 1.0 else ""
     text, _left = inlined(conn, f"SELECT count(*) FILTER (WHERE {f.sql}), count(*) FROM {ddl.qualified(*f.table)}"
                           f"{sampling}", values)
     with conn.transaction(force_rollback=True):
         conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
+        _in_path(conn, path)
         conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(TIMEOUT_MS)))
         with conn.pipeline(), conn.cursor() as cur:
             cur.execute(f"{text} /* pgtune */", prepare=False)
@@ -290,6 +305,7 @@ def _trial(conn: psycopg.Connection[Any], case: _Case) -> StatisticsProposal | N
         conn.execute("SET /* pgtune */ LOCAL lock_timeout = '1s'")
         conn.execute(sql.SQL("SET /* pgtune */ LOCAL statement_timeout = {}").format(sql.Literal(TIMEOUT_MS)))
         before = [_statement_plan(conn, st) for st in case.statements]
+        _in_path(conn, case.search_path)     # for the probe's EXPLAINs below (each statement's plan sets its own)
         for kinds in KIND_TRIALS:
             with conn.transaction(force_rollback=True):
                 if kinds:
