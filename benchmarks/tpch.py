@@ -20,7 +20,8 @@ files and a loaded cluster, so a second run starts in seconds:
 Per budget it prints the built relative cost minus the predicted one (the
 final plans suggest emits with its set, summed; the JSON keeps the curve's
 point too as ``relative_cost_curve``), in points (the goal: within 2 at every budget; analyze.calibration prices in the
-b-tree descents HypoPG leaves out), and suggest's seconds (goal: 10).
+b-tree descents HypoPG leaves out), and suggest's seconds (goal: 10) beside its CPU, pgtune's + the
+server's (JSON ``suggest_cpu_seconds``, ``server_cpu_seconds``): on a shared machine the wall time follows the load.
 
 ``--index-advisor PATH_OR_URL`` also runs Supabase's index_advisor over the
 same queries in the same run (its SQL file, ``index_advisor--0.2.0.sql`` of
@@ -255,10 +256,15 @@ def server_cpu(conn: psycopg.Connection[Any]) -> float | None:
     return total / tick
 
 
+# (pgtune's, the server's) CPU seconds of each ``advise`` result, by the result's id: on a shared machine its wall
+# time is mostly other processes', the CPU is its own (the server's None where its processes cannot be read).
+CPU_SPENT: dict[int, tuple[float, float | None]] = {}
+
+
 def advise(conn: psycopg.Connection[Any], budget_mb: float, basis: SizeBasis,
            texts: Queries | None = None) -> tuple[api.Suggestion, float]:
-    """suggest at one budget, and its wall seconds; its CPU (pgtune's and the server's) and the load go to
-    stderr: on a shared machine the wall time is mostly other processes'."""
+    """suggest at one budget, and its wall seconds; its CPU (pgtune's and the server's: ``CPU_SPENT``) and the
+    load go to stderr too."""
     counted = statement_times(conn, reset=True)
     started, cpu, server = time.monotonic(), time.process_time(), server_cpu(conn)
     options = api.SuggestOptions(indexes=Options(max_index_mb=budget_mb, min_rows=0, size_basis=basis),
@@ -268,8 +274,10 @@ def advise(conn: psycopg.Connection[Any], budget_mb: float, basis: SizeBasis,
     after = server_cpu(conn)
     on_server = f"{after - server:.1f} s" if after is not None and server is not None else "unknown"
     spent = statement_times(conn) if counted else {}
+    CPU_SPENT[id(result)] = (time.process_time() - cpu,
+                             after - server if after is not None and server is not None else None)
     print(f"  suggest at {budget_mb:g} MB ({basis}): {seconds:.1f} s wall, pgtune CPU "
-          f"{time.process_time() - cpu:.1f} s, server CPU {on_server}, load {os.getloadavg()[0]:.1f}"
+          f"{CPU_SPENT[id(result)][0]:.1f} s, server CPU {on_server}, load {os.getloadavg()[0]:.1f}"
           + ("; server time: " + ", ".join(f"{kind} {n:,} in {ms / 1000:.1f} s" for kind, (n, ms) in spent.items())
              if spent else ""), file=sys.stderr)
     return result, seconds
@@ -722,6 +730,7 @@ def built_vs_predicted(conn: psycopg.Connection[Any], advised: list[tuple[float,
         queries_gap = per_query(advice, each, base, texts or queries())
         for ix in advice.indexes:
             sizes[ix.name] = (ix.forecast_bytes or 0, real_size(conn, ix.name))
+        mine, on_server = CPU_SPENT.get(id(result), (None, None))
         figures: dict[str, Any] = {
             "budget_mb": budget, "indexes": len(advice.indexes),
             "forecast_mb": sum(ix.forecast_bytes or 0 for ix in advice.indexes) / 1048576,
@@ -730,6 +739,7 @@ def built_vs_predicted(conn: psycopg.Connection[Any], advised: list[tuple[float,
             "relative_cost_hypothetical": emitted(advice), "relative_cost_curve": relative(advice),
             "relative_cost_real": real / base,
             "suggest_seconds": seconds, "load_average": load, "what_if_plans": advice.what_if_calls,
+            "suggest_cpu_seconds": mine, "server_cpu_seconds": on_server,
             "failed": failed, "index_names": sorted(names), "per_query": queries_gap}
         report["budgets"].append(figures)
         gap = 100 * (real / base - figures["relative_cost_hypothetical"])
@@ -741,7 +751,8 @@ def built_vs_predicted(conn: psycopg.Connection[Any], advised: list[tuple[float,
         rows.append([f"{budget:g}", figures["indexes"], f"{figures['forecast_mb']:.0f}",
                      f"{figures['real_mb']:.0f}", f"{figures['hypopg_mb']:.0f}",
                      f"{figures['relative_cost_hypothetical']:.1%}", f"{real / base:.1%}", f"{gap:+.1f}",
-                     f"{seconds:.1f}s (load {load:.1f})", advice.what_if_calls, ", ".join(failed) or "none"])
+                     f"{seconds:.1f}s (load {load:.1f}; CPU {_cpu(mine, on_server)})", advice.what_if_calls,
+                     ", ".join(failed) or "none"])
     build(conn, [], built)
     print(f"{title}, {len(texts or queries())} queries; budget and sizes in MB; relative cost = planner cost "
           "with the indexes / without\n")
@@ -749,11 +760,19 @@ def built_vs_predicted(conn: psycopg.Connection[Any], advised: list[tuple[float,
                                   "rel. cost (what-if, final plans)", "rel. cost (built)", "built - what-if (points)",
                                   "suggest", "what-if plans", "failed"], disable_numparse=True))
     worst_gap = max(abs(b["gap_points"]) for b in report["budgets"])
+    cpu = [b["suggest_cpu_seconds"] + b["server_cpu_seconds"] for b in report["budgets"]
+           if b["suggest_cpu_seconds"] is not None and b["server_cpu_seconds"] is not None]
     print(f"\nbuilt cost within {GAP_POINTS:g} points of the prediction at every budget: "
           f"{'yes' if worst_gap <= GAP_POINTS else 'NO'} (largest gap {worst_gap:.1f} points); "
           f"suggest within {SUGGEST_SECONDS:g} s per budget: "
-          f"{'yes' if all(b['suggest_seconds'] <= SUGGEST_SECONDS for b in report['budgets']) else 'NO'}")
+          f"{'yes' if all(b['suggest_seconds'] <= SUGGEST_SECONDS for b in report['budgets']) else 'NO'}"
+          + (f" (its CPU, pgtune's and the server's: {min(cpu):.1f}-{max(cpu):.1f} s a budget)" if cpu else ""))
     return every, sizes, nested
+
+
+def _cpu(mine: float | None, on_server: float | None) -> str:
+    """A suggest's CPU, pgtune's + the server's."""
+    return f"{mine:.1f}+{on_server:.1f}s" if mine is not None and on_server is not None else "unknown"
 
 
 def side_by_side(conn: psycopg.Connection[Any], report: dict[str, Any], peer: peer_advisor.Advice,
