@@ -140,6 +140,12 @@ def propose(conn: psycopg.Connection[Any], catalog: Catalog, statements: list[Pl
             notes.append(f"{ddl.qualified(*case.filter.table)} ({', '.join(columns)}): extended statistics exist "
                          f"and the estimate is still {_off(case)} off")
             continue
+        owned = conn.execute(catalog_sql.load("table_owned"),
+                             {"schema": case.filter.table[0], "table": case.filter.table[1]}).fetchone()
+        if not (owned and owned[0]):
+            notes.append(f"extended statistics on {ddl.qualified(*case.filter.table)} not tried: pgtune's role does "
+                         "not own the table (CREATE STATISTICS and ANALYZE need its owner)")
+            continue
         try:
             found = _trial(conn, case)
         except psycopg.Error as exc:
