@@ -315,7 +315,7 @@ class Round:
                                                          for r in runs)
         self.cursors: list[psycopg.Cursor[Any] | Answer] = []
         # The script under each name Kept gave it, to prepare or not (shared by copies: ``again``).
-        self._renamed: dict[tuple[str, bool], Script] = {}
+        self._renamed: dict[tuple[str, bool, bool], Script] = {}
 
     def again(self) -> Round:
         """The same Round, to send once more: what-if costing plans a statement again and again with other
@@ -344,7 +344,9 @@ class Round:
                 # The Round's own transaction and settings (the same texts: shared, not copies). Only the form
                 # without the PREPARE is kept: the one with it is sent once (issue 28's memory: one Round a
                 # statement and session, 20,000 of them at benchmarks/speed.py's 20,000 statements).
-                renamed = replace(s, prepares=named.prepares if found[1] else [], lasts=named.lasts, names=[])
+                # A name another statement held is freed first (explain_script.Kept: a priced one gave its place).
+                prepares = [f"DEALLOCATE /* pgtune */ {found[0]}"] * found[2] + named.prepares if found[1] else []
+                renamed = replace(s, prepares=prepares, lasts=named.lasts, names=[])
                 if not found[1]:
                     self._renamed[found] = renamed
             s = renamed

@@ -242,25 +242,43 @@ class Kept:
     set smaller than it would keep none that is asked again. The session frees
     them all at its end (``clear``), as after a failure, when which of them
     exist is not known any more.
+
+    The statements priced before the selection (``provisional`` while they are:
+    analyze.batch) are kept too, but give their place, once the limit is
+    reached, to one the selection asks about: a statement no candidate touches
+    is priced but never asked again, and must not keep out those that are.
     """
 
     def __init__(self, limit: int = 4000) -> None:
         self.limit = limit
         self.names: dict[tuple[object, ...], str] = {}
+        self.provisional = False    # keeping for a pricing pass
+        self.priced: dict[tuple[object, ...], None] = {}     # kept by one and not asked about since, oldest first
 
-    def name(self, key: tuple[object, ...]) -> tuple[str, bool] | None:
-        """The name ``key`` is prepared as and whether it must be prepared now; None: not kept."""
+    def name(self, key: tuple[object, ...]) -> tuple[str, bool, bool] | None:
+        """The name ``key`` is prepared as, whether it must be prepared now, and whether another statement must be
+        freed from that name first; None: not kept."""
         found = self.names.get(key)
         if found is not None:
-            return found, False
+            if not self.provisional:
+                self.priced.pop(key, None)
+            return found, False, False
         if len(self.names) >= self.limit:
-            return None
+            if self.provisional or not self.priced:
+                return None
+            gone = next(iter(self.priced))      # its place, and its name
+            del self.priced[gone]
+            self.names[key] = self.names.pop(gone)
+            return self.names[key], True, True
         name = self.names[key] = f"{KEPT_PREFIX}{len(self.names) + 1}"
-        return name, True
+        if self.provisional:
+            self.priced[key] = None
+        return name, True, False
 
     def clear(self, conn: psycopg.Connection[Any]) -> None:
         """Free every statement kept (those the server has: after a failure some never were prepared)."""
         self.names.clear()
+        self.priced.clear()
         rows = conn.execute("SELECT /* pgtune */ name FROM pg_catalog.pg_prepared_statements "
                             "WHERE starts_with(name, %s)", (KEPT_PREFIX,), prepare=False).fetchall()
         if rows:

@@ -44,3 +44,46 @@ def test_a_statement_priced_is_prepared_once_per_session(conn: psycopg.Connectio
     apart = _advice(conn, statements, 1)
     assert kept[0] and kept == apart
     assert len(prepared) >= len(once) + len(statements)
+
+
+@pytest.mark.needs_hypopg
+def test_statements_no_candidate_touches_give_their_place_to_those_the_selection_asks_about(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """explain_script.Kept.priced: priced first (their table sorts first) and never asked again, the statements of a
+    table too small for any index would hold the session's places, and every statement the selection asks about
+    would be prepared and freed per plan."""
+    from pgtune.analyze import batch
+    from pgtune.capture import WorkloadFilter, read_workload, reset_counters
+    from pgtune.explain_script import Kept, Wire
+
+    from .test_pool import _shop, synthetic
+
+    _shop(conn, 3)
+    conn.execute("CREATE TABLE a0 (id int PRIMARY KEY, v int)")
+    conn.execute("INSERT INTO a0 SELECT g, g % 7 FROM generate_series(1, 50) g")
+    conn.execute("ANALYZE a0")
+    reset_counters(conn)
+    small = [f"SELECT id FROM a0 WHERE v = {k} AND id > {k}" for k in range(5)] + \
+            [f"SELECT v FROM a0 WHERE id < {k} ORDER BY v LIMIT {k + 1}" for k in range(5)]
+    for q in [q for _, _, q in synthetic.statements(3)] + small:
+        with conn.transaction(force_rollback=True):
+            conn.execute(q)
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    statements = [s for s in read_workload(conn, WorkloadFilter(top=100)) if "pg_stat" not in s.query]
+    assert sum("a0" in s.query for s in statements) >= 2
+    monkeypatch.setattr(Kept.__init__, "__defaults__", (12,))
+    sent: list[str] = []
+    real_wire = Wire.execute
+
+    def wired(self: Wire, query: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query.split(None, 1)[0])
+        return real_wire(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(Wire, "execute", wired)
+    kept = _advice(conn, statements, 1)
+    now = sent.count("PREPARE")
+    sent.clear()
+    monkeypatch.setattr(batch, "KEPT", _Forgetful())
+    apart = _advice(conn, statements, 1)
+    assert kept[0] and kept == apart
+    assert now < sent.count("PREPARE")

@@ -53,8 +53,9 @@ class Planner(Protocol[P_co]):
 
 # Per connection (by id) in a what-if session (analyze.costing.what_if): the statements it keeps prepared. The
 # statements priced as they run now (costing.price_many) are prepared as it keeps them: the selection plans each
-# again, and each prepared and freed there was prepared again after (speed.py's 5,000 statements: 4,000 PREPAREs
-# and 4,000 DEALLOCATEs of 168,000 statements sent, issue 28).
+# again, and each prepared and freed there was prepared again after (speed.py's 5,000 statements: PREPAREs and
+# DEALLOCATEs 18,018 -> 15,432 each, of 168,669 statements sent, issue 28). Kept only until one the selection asks
+# about needs the place (explain_script.Kept.priced): a statement no candidate touches is priced, never asked again.
 KEPT: dict[int, Kept] = {}
 MAX_ASKS = 256      # questions per READ ONLY transaction: bounds the locks its plans hold at once
 MAX_PENDING = 2048  # statements sent and not read back: bounds what the socket and the client hold unread
@@ -76,8 +77,14 @@ def pipelined(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask]) -
     Without ``hypo``, in a what-if session all the same (``KEPT``): its statements kept prepared serve."""
     out: list[P | None] = [None] * len(asks)
     kept = hypo.kept if hypo is not None else KEPT.get(id(costing.conn))
-    if not _pipeline(costing, hypo, asks, _grouped(asks, list(range(len(asks)))), out, kept):
-        return None
+    if kept is not None:
+        kept.provisional = hypo is None     # priced: kept until one the selection asks about needs the place
+    try:
+        if not _pipeline(costing, hypo, asks, _grouped(asks, list(range(len(asks)))), out, kept):
+            return None
+    finally:
+        if kept is not None:
+            kept.provisional = False
     assert all(p is not None for p in out)
     return [p for p in out if p is not None]
 
