@@ -11,6 +11,9 @@
 -- clearing its page's bit (0 for a partitioned table): n_dead_tup counts from
 -- the last VACUUM, n_mod_since_analyze from the last ANALYZE, and both recount
 -- the map, so the smaller is the count since it was last read (r10).
+-- policed: row security filters this role's own reads of the table (its
+-- policies apply to pgtune's login, e.g. as a member of the application's
+-- role): pgtune's samples of it would only fail or read another tenant's rows.
 SELECT /* pgtune */ n.nspname AS schema,
        c.relname AS table,
        c.relkind::text AS kind,
@@ -38,7 +41,8 @@ SELECT /* pgtune */ n.nspname AS schema,
        array(SELECT pg_catalog.format_type(a.atttypid, a.atttypmod)
              FROM pg_catalog.pg_attribute AS a
              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-             ORDER BY a.attnum) AS column_types
+             ORDER BY a.attnum) AS column_types,
+       c.relrowsecurity AND pg_catalog.row_security_active(c.oid) AS policed
 FROM pg_catalog.pg_class AS c
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
     LEFT JOIN pg_catalog.pg_stat_user_tables AS st ON st.relid = c.oid

@@ -161,6 +161,10 @@ def _sample(conn: psycopg.Connection[Any], catalog: Catalog, s: IndexSuggestion,
             counts: sql.Composable) -> tuple[Any, ...] | None:
     """``counts`` over a bounded, read-only sample of ``s``'s table; None (and a word in its reason) on failure."""
     table = catalog.tables.get((s.schema, s.table))
+    if catalog.policed((s.schema, s.table)):
+        s.reason = (f"{s.reason}; whether its keys depend on one another is unknown (row security filters "
+                    "pgtune's reads)")
+        return None
     rows = table.reltuples if table is not None else -1
     share = min(1.0, SAMPLE_ROWS / rows) if rows > 0 else 1.0
     sampling = sql.SQL(" TABLESAMPLE SYSTEM ({}) REPEATABLE (7)").format(sql.Literal(round(share * 100, 4))) \

@@ -68,9 +68,32 @@ def session_for(view: RoleView, shape: Shape, catalog: Catalog, session_role: st
         if value is None and use.table is not None:
             row = sample(use.table, [use.column])
             value = row[use.column] if row else None
+        if value is None and use.table is not None and catalog.policed(use.table):
+            # Planned as pgtune, the policy would apply all the same (pgtune is a member of the role) and fail
+            # on the unset setting (p12 F7). A value of the column's type plans it under the policy: the planner
+            # reads the table's own statistics, and prices an ordinary tenant's rows.
+            value = _stand_in(catalog, use.table, use.column)
+            if value is not None:
+                notes.append(f"row security: current_setting('{name}') planned with {value!r}, a stand-in for one "
+                             f"{use.column} (pgtune's role sees no statistics and no row of "
+                             f"{use.table[0]}.{use.table[1]}): its costs are those of a tenant outside the most "
+                             "common ones")
         if value is None:
             notes.append(f"row security: no value of {use.column} for current_setting('{name}') (no statistics, "
                          f"no row): planned as {session_role}, without the policies ({policies})")
             return Session(role.name, view.search_path, notes=tuple(notes))
         settings.append((name, value))
     return Session(role.name, view.search_path, planned_as=role.name, settings=tuple(settings), notes=tuple(notes))
+
+
+# Per pg_type.typcategory (and uuid, a user-defined category): a value any column of the kind accepts.
+_STAND_INS = {"N": "0", "S": "pgtune", "B": "false"}
+_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def _stand_in(catalog: Catalog, table: TableKey, column: str) -> str | None:
+    """A value of ``column``'s type for a policy's setting that nothing else gave (None: no kind known)."""
+    info = catalog.table_columns(table).get(column)
+    if info is None:
+        return None
+    return _UUID if info.type == "uuid" else _STAND_INS.get(info.category)

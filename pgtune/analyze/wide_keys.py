@@ -99,6 +99,9 @@ class Widths:
         """One read of ``table``: each key's widest value (an expression only where it calls nothing but
         PostgreSQL's own functions: readonly)."""
         t = self.catalog.tables.get(table)
+        if self.catalog.policed(table):     # the application's policy would refuse or filter the read
+            self.read.update({(table, name): None for name in keys})
+            return
         rows = t.reltuples if t is not None and t.reltuples > 0 else 0.0
         pct = 100.0 if rows <= SAMPLE_ROWS else max(0.01, 100.0 * SAMPLE_ROWS / rows)
         source: sql.Composable = sql.Identifier(*table)

@@ -52,6 +52,7 @@ class Table:
     relallvisible: int = 0      # ...of which the visibility map then marked all-visible
     dead_rows: int = 0          # rows written since relallvisible was counted (least of n_dead_tup and
                                 # n_mod_since_analyze: VACUUM and ANALYZE both recount the map)
+    policed: bool = False       # row security filters pgtune's own reads of it (row_security_active): no sample
 
     @property
     def visibility_lost(self) -> float:
@@ -259,6 +260,13 @@ class Catalog:
     # cap and the CHECK family's writes; None: not read yet.
     unseen_writers: frozenset[TableKey] | None = field(default=None, repr=False, compare=False)
 
+    def policed(self, key: TableKey) -> bool:
+        """Does row security filter pgtune's own reads of ``key``? Then no sample of it is read: the application's
+        policy would refuse it (a current_setting without missing_ok: an ERROR in the server's log) or answer for
+        no tenant (p12 F7, pgtune a member of the application's role as docs/roles.md asks)."""
+        t = self.tables.get(key)
+        return t is not None and t.policed
+
     def table_columns(self, key: TableKey) -> dict[str, ColumnInfo]:
         """A table's columns by name (indexed on first use, again if columns were added since)."""
         if self._columns_seen != len(self.columns):
@@ -401,7 +409,7 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
                       size_bytes=r["size_bytes"], writes=r["writes"], deletes=r["deletes"],
                       kind=TableKind(r["kind"]), parent=parent,
                       partitions=tuple((p[0], p[1]) for p in r["partitions"]), relpages=r["relpages"],
-                      relallvisible=r["relallvisible"], dead_rows=r["dead_rows"])
+                      relallvisible=r["relallvisible"], dead_rows=r["dead_rows"], policed=r["policed"])
             cat.tables[t.key] = t
         cur.execute(catalog_sql.load("indexes"))
         for r in cur.fetchall():
