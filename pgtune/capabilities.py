@@ -108,7 +108,8 @@ class Capabilities:
                         "run pgtune as the others' owner, as a superuser, or "))
         return [f"pg_stats hides the planner statistics of {len(self.stats_hidden)} table(s) under row security "
                 f"from role {self.role!r} ({_names(self.stats_hidden)}): pgtune sizes and plans them as if never "
-                f"analyzed and cannot plan their statements under the application's policies; {owner}"
+                f"analyzed, and their statements under the application's policies with no tenant value from statistics "
+                f"(a stand-in, named in the statement's note); {owner}"
                 f"ALTER ROLE {ddl.name(self.role)} BYPASSRLS; (a superuser's statement; BYPASSRLS also lets this role "
                 "read every row of every table it may SELECT, whatever the policies)"]
 

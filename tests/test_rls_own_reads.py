@@ -68,3 +68,5 @@ def test_no_read_of_pgtune_s_own_is_refused_by_the_application_s_policy(db: str,
         st = next(s for s in advice.statements if "owner" in s.query)
         assert st.planned_as == app and st.settings == {"app.team": "0"}, st     # under the policy, a stand-in team
         assert any("a stand-in for one team" in n for n in st.notes), st.notes
+        (hidden,) = [h for h in advice.hints if h.startswith("pg_stats hides")]
+        assert "with no tenant value from statistics (a stand-in" in hidden, hidden    # was 'cannot plan them'
