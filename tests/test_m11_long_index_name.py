@@ -46,3 +46,16 @@ def test_a_cut_name_still_ends_in_pgtune_idx_and_is_known_as_pgtune_s(conn: psyc
     catalog = read_catalog(conn)
     found = prisma_advice.for_built(parse(SCHEMA), catalog.indexes, built=())
     assert [p.name for p in found] == [ix.name], found
+
+
+def test_a_free_variant_of_pgtune_s_name_is_known_as_pgtune_s(conn: psycopg.Connection[Any]) -> None:
+    """advisor._name takes ``…_pgtune_idx2`` where a relation holds ``…_pgtune_idx``: deployed through the Prisma
+    layout (no pgtune history), it is pgtune's all the same, and needs its schema line as much."""
+    conn.execute('CREATE TABLE "_prisma_migrations" (id varchar(36) PRIMARY KEY, migration_name varchar(255))')
+    conn.execute('CREATE TABLE "OrganizationMembershipInvitationRecord" (id text PRIMARY KEY, '
+                 '"organizationIdentifier" text NOT NULL, "invitedEmailAddress" text NOT NULL)')
+    table = '"OrganizationMembershipInvitationRecord"'
+    conn.execute(f'CREATE INDEX "Org_organizationIdentifier_pgtune_idx2" ON {table} ("organizationIdentifier")')
+    conn.execute(f'CREATE INDEX "Org_invitedEmailAddress_pgtune_idx_old" ON {table} ("invitedEmailAddress")')
+    found = prisma_advice.for_built(parse(SCHEMA), read_catalog(conn).indexes, built=())
+    assert [p.name for p in found] == ["Org_organizationIdentifier_pgtune_idx2"], found

@@ -95,6 +95,8 @@ def for_indexes(schema: PrismaSchema, indexes: Sequence[IndexSuggestion],
 
 # The end of the name pgtune gives an index on a database Prisma migrates (Catalog.index_suffix).
 OWN_SUFFIX = "_pgtune_idx"
+# ...and its free variants (_pgtune_idx2, 3, ...: advisor._name, when a relation already held the first).
+_OWN_NAME = re.compile(re.escape(OWN_SUFFIX) + r"\d*$")
 
 
 def for_built(schema: PrismaSchema, indexes: Iterable[Index], built: Collection[tuple[str, str]],
@@ -111,7 +113,7 @@ def for_built(schema: PrismaSchema, indexes: Iterable[Index], built: Collection[
     """
     out = []
     for ix in indexes:
-        mine = (ix.schema, ix.name) in built or ix.name.endswith(OWN_SUFFIX)
+        mine = (ix.schema, ix.name) in built or _OWN_NAME.search(ix.name) is not None
         if not mine or not ix.is_valid or ix.is_unique or ix.is_primary or ix.name in skip:
             continue
         exprs = [d if c is None else None for c, d in zip(ix.columns, ix.key_defs, strict=False)]
