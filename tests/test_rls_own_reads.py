@@ -20,9 +20,10 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from pgtune import api
-from pgtune.analyze import Options
-from pgtune.capture import WorkloadFilter
+from pgtune import api, ddl
+from pgtune.analyze import Advice, IndexSuggestion, Method, Options, dependent_keys
+from pgtune.capture import WorkloadFilter, read_catalog
+from pgtune.ddl import IndexKey
 
 from .helpers import login_roles
 from .test_temporary_probes import errors, traced
@@ -61,3 +62,21 @@ def test_no_read_of_pgtune_s_own_is_refused_by_the_application_s_policy(db: str,
         assert any("a stand-in for one team" in n for n in st.notes), st.notes
         (hidden,) = [h for h in advice.hints if h.startswith("pg_stats hides")]
         assert "with no tenant value from statistics (a stand-in" in hidden, hidden    # was 'cannot plan them'
+
+
+def test_no_dependent_key_sample_of_a_table_row_security_filters_for_pgtune(db: str,
+                                                                           conn: psycopg.Connection[Any]) -> None:
+    with login_roles(conn, "app", "adv") as (app, adv):
+        _tenant(conn, app, adv)
+        with psycopg.connect(make_conninfo(db, user=adv), autocommit=True) as mine:
+            catalog = read_catalog(mine)
+            assert catalog.policed(("tenant", "docs"))
+            s = IndexSuggestion("tenant", "docs", "docs_kind_team_idx", ["kind", "team"], [False, False],
+                                ddl.create_index("tenant", "docs", "docs_kind_team_idx",
+                                                 (IndexKey("kind"), IndexKey("team"))),
+                                ddl.drop_index("tenant", "docs_kind_team_idx"), ddl.analyze("tenant", "docs"),
+                                "serves 1 statement")
+            with traced(mine) as lines:
+                dependent_keys.review(mine, catalog, Advice(method=Method.HYPOPG, indexes=[s]))
+        assert errors(lines) == [], errors(lines)
+        assert "row security filters pgtune's reads" in s.reason, s.reason
