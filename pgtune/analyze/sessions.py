@@ -68,7 +68,8 @@ def session_for(view: RoleView, shape: Shape, catalog: Catalog, session_role: st
         if value is None and use.table is not None:
             row = sample(use.table, [use.column])
             value = row[use.column] if row else None
-        if value is None and use.table is not None and catalog.policed(use.table):
+        if value is None and use.table is not None and catalog.policed(use.table) and use.op == "=" \
+                and not use.array:
             # Planned as pgtune, the policy would apply all the same (pgtune is a member of the role) and fail
             # on the unset setting (p12 F7). A value of the column's type plans it under the policy: the planner
             # reads the table's own statistics, and prices an ordinary tenant's rows.
