@@ -105,3 +105,18 @@ def test_the_skipped_list_shows_the_costliest_unplannable_statement_first(db: st
                                                                  reverse=True)
     listed = text.split("--format json lists them all")[1].splitlines()[1]
     assert "FROM website_event WHERE bucket(" in listed and "cannot plan" in listed and " ms" in listed, text
+
+
+@pytest.mark.needs_hypopg
+def test_a_queries_file_s_uncosted_share_counts_statements_not_time(db: str, conn: Any, tmp_path: Any) -> None:
+    """A --queries file has no times: the share left out is of its statements, and the hint says so (it said
+    "of the workload's time" over a figure that counted statements)."""
+    conn.execute(EVENTS)
+    queries = tmp_path / "q.sql"
+    queries.write_text("SELECT session_id FROM website_event WHERE website_id = 3 AND created_at > now() - "
+                       "interval '1 hour';\nSELECT event_id FROM website_evnt WHERE website_id = 3;\n")
+    result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--no-constraints", "--queries", str(queries)])
+    assert result.exit_code == 0, result.output
+    assert "1 statement(s) holding 50% of the statements (no times: a --queries file) were not costed" \
+        in result.stdout, result.stdout
+    assert "of the workload's time" not in result.stdout

@@ -232,6 +232,12 @@ class Advice:
         return self.uncosted_share >= UNCOSTED_SHARE
 
     @property
+    def uncosted_of(self) -> str:
+        """What ``uncosted_share`` is a share of, for a person: with no time measured (a --queries file) it counts
+        statements, and saying "time" there would name a figure nothing measured."""
+        return "of the workload's time" if self.workload_ms > 0 else "of the statements (no times: a --queries file)"
+
+    @property
     def uncosted_share(self) -> float:
         """The share of the workload's time (of its statements, when no time was measured) nothing costed."""
         if self.workload_ms > 0:

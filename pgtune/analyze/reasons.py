@@ -133,6 +133,6 @@ def uncosted(advice: Advice) -> str:
         if sk.kind in UNCOSTED:
             kinds[sk.kind] = kinds.get(sk.kind, 0) + 1
     why = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
-    return (f"{advice.uncosted_statements} statement(s) holding {advice.uncosted_share:.0%} of the workload's time "
+    return (f"{advice.uncosted_statements} statement(s) holding {advice.uncosted_share:.0%} {advice.uncosted_of} "
             f"were not costed ({why or 'no plan'}; --format json lists them under skipped): the headline and the "
             "proposals cover only the rest")

@@ -237,7 +237,7 @@ def _print_headline(advice: Advice) -> None:
     """Σ calls × cost with the values the workload runs with; statements with a $n left generic apart."""
     before, after = advice.valued_cost(before=True), advice.valued_cost(before=False)
     if before and after:
-        left = (f"; {advice.uncosted_share:.0%} of the workload's time ({advice.uncosted_statements} statements) "
+        left = (f"; {advice.uncosted_share:.0%} {advice.uncosted_of} ({advice.uncosted_statements} statements) "
                 "not costed: see skipped" if advice.partly_costed else "")
         click.echo(f"workload cost (calls x plan cost): {before:,.0f} -> {after:,.0f} ({before / after:.1f}x){left}")
     generic = advice.generic_statements
@@ -269,7 +269,7 @@ def _print_advice(advice: Advice, partitioned: set[tuple[str, str]]) -> None:
     elif not advice.indexes and advice.partly_costed:
         # "Already served" would be a verdict on statements no plan costed (u2's F2, F8).
         click.echo(f"no index to suggest for the statements pgtune could cost; {advice.uncosted_statements} "
-                   f"statement(s) holding {advice.uncosted_share:.0%} of the workload's time were not costed "
+                   f"statement(s) holding {advice.uncosted_share:.0%} {advice.uncosted_of} were not costed "
                    "(skipped, below): no verdict on them.")
     elif not advice.indexes:
         click.echo("no index to suggest: the workload is already served.")
