@@ -17,6 +17,7 @@ from . import key_sample, sizing
 from .candidates import Candidate
 from .selection import Ident, ident
 
+SampleKey = tuple[TableKey, tuple[str, ...], tuple[str, ...], str | None]   # table, keys, INCLUDE, predicate
 WRITE_COST = 2.0   # planner cost units one written row costs each index (a descent and a leaf write)
 SAMPLE_ROWS = 100_000   # sample the distinct keys of multi-column and expression indexes from this many rows
 
@@ -26,7 +27,7 @@ class Footprint:
 
     def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog, write_scale: float) -> None:
         self.conn, self.catalog, self.write_scale = conn, catalog, write_scale
-        self.samples: dict[tuple[TableKey, tuple[str, ...], tuple[str, ...]], key_sample.KeySample | None] = {}
+        self.samples: dict[SampleKey, key_sample.KeySample | None] = {}
         # Sampled key counts of several keys or an expression (calibration.Pricing reads it as it fills).
         self.distinct: dict[tuple[TableKey, tuple[str, ...]], float | None] = {}
         self.forecasts: dict[Ident, int] = {}
@@ -63,7 +64,7 @@ class Footprint:
         time. The answers are the same (key_sample.sample_keys_many: the same
         sample, grouped by each index's keys), in the candidates' order.
         """
-        wanted: dict[TableKey, dict[tuple[tuple[str, ...], tuple[str, ...]], Candidate]] = {}
+        wanted: dict[TableKey, dict[tuple[tuple[str, ...], tuple[str, ...], str | None], Candidate]] = {}
         for cand in cands:
             table = self.catalog.tables.get(cand.table)
             if table is None or table.partitioned or ident(cand) in self.forecasts:
@@ -75,11 +76,13 @@ class Footprint:
             table = self.catalog.tables[on]
             found = key_sample.sample_keys_many(self.conn, on, [(c.keys, c.include) for c in specs.values()],
                                             table.reltuples, single_distinct=False,
-                                            asks=[self._asked(on, c) for c in specs.values()])
+                                            asks=[self._asked(on, c) for c in specs.values()],
+                                            wheres=[_kept_by(c) for c in specs.values()],
+                                            shares=[self._share(c) for c in specs.values()])
             for cand, sample in zip(specs.values(), found, strict=True):
                 self._keep(on, cand, sample)
 
-    def _sample_key(self, on: TableKey, cand: Candidate) -> tuple[TableKey, tuple[str, ...], tuple[str, ...]] | None:
+    def _sample_key(self, on: TableKey, cand: Candidate) -> SampleKey | None:
         """What ``cand``'s key sample on ``on`` is kept under; None when its forecast takes no sample.
 
         A sample pays where a wrong guess costs megabytes: on small tables the
@@ -91,9 +94,9 @@ class Footprint:
         rows = table.reltuples if table else 0.0
         exact = self._exact(on, cand)
         # Keys with a near-unique column (not counted) of exact widths (not sized) would learn only the rows.
-        if rows >= SAMPLE_ROWS and (_several(cand) or not exact) and not (
+        if rows >= SAMPLE_ROWS and (_several(cand) or _kept_by(cand) is not None or not exact) and not (
                 exact and key_sample.near_unique(self.catalog, on, cand.keys)):
-            return (on, tuple(k.ident for k in cand.keys), cand.include)
+            return (on, tuple(k.ident for k in cand.keys), cand.include, _kept_by(cand))
         return None
 
     def _exact(self, on: TableKey, cand: Candidate) -> bool:
@@ -110,8 +113,12 @@ class Footprint:
                             lead=_several(cand) and key_sample.reads_lead(self.catalog, on, cand.keys),
                             distinct=not key_sample.near_unique(self.catalog, on, cand.keys))
 
+    def _share(self, cand: Candidate) -> float:
+        """The share of rows ``cand``'s sample counts keys among: its predicate's (``_kept_by``), else all."""
+        return (self.share_kept(cand) or 1.0) if _kept_by(cand) is not None else 1.0
+
     def _keep(self, on: TableKey, cand: Candidate, sample: key_sample.KeySample | None) -> None:
-        key = (on, tuple(k.ident for k in cand.keys), cand.include)
+        key = (on, tuple(k.ident for k in cand.keys), cand.include, _kept_by(cand))
         if sample is not None and _several(cand):
             sample = key_sample.in_key_order(self.catalog, on, cand.keys, sample)
         self.samples[key] = sample
@@ -141,13 +148,33 @@ class Footprint:
                 table = self.catalog.tables[on]
                 self._keep(on, cand, key_sample.sample_keys_many(self.conn, on, [(cand.keys, cand.include)],
                                                              table.reltuples, single_distinct=False,
-                                                             asks=[self._asked(on, cand)])[0])
+                                                             asks=[self._asked(on, cand)], wheres=[_kept_by(cand)],
+                                                             shares=[self._share(cand)])[0])
             sample = self.samples[key]
+        counted = sample is not None and sample.distinct is not None and (several or _kept_by(cand) is not None)
+        # A partial's keys were counted among the rows it keeps; sizing scales a count of the table's by the share.
+        share = self._share(cand)
         return sizing.forecast(self.catalog, on, cand.keys, include=cand.include, fraction=self.share_kept(cand),
-                               distinct=sample.distinct if sample is not None and several else None,
+                               distinct=sample.distinct / share if sample is not None and sample.distinct is not None
+                               and counted else None,
                                tuple_bytes=sample.tuple_bytes if sample is not None and not exact else None,
-                               heavy=(sample.heavy_rows, sample.heavy_distinct)
-                               if sample is not None and several else None)
+                               heavy=(sample.heavy_rows / share, sample.heavy_distinct / share)
+                               if sample is not None and counted else None)
+
+
+def _kept_by(cand: Candidate) -> str | None:
+    """The predicate of a partial index on one plain column, whose keys its sample counts among the rows it keeps.
+
+    pg_stats counts the column's values over the whole table, and a share of
+    them is not the keys the predicate's rows hold: TPC-H's lineitem
+    (l_orderkey) WHERE l_returnflag = 'R' keeps a quarter of the rows, on
+    645,527 of the 1.5 million orders (those old enough to be returned, 2.3
+    rows each), forecast 28.6 MB where it built 23.7 (1.21x); its sample counts
+    664,950 (25.6 MB forecast). Several keys or an expression: as before.
+    """
+    if cand.where is None or cand.where_fraction is None or len(cand.keys) != 1 or cand.keys[0].expression:
+        return None
+    return cand.where
 
 
 def _several(cand: Candidate) -> bool:

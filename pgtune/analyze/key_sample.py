@@ -311,14 +311,19 @@ MANY_TIMEOUT_MS = 10_000
 
 
 def sample_keys_many(conn: psycopg.Connection[Any], table: TableKey, specs: list[KeySpec], reltuples: float,
-                     *, timeout_ms: int = 2_000, single_distinct: bool = True,
-                     asks: list[Asked] | None = None) -> list[KeySample | None]:
+                     *, timeout_ms: int = 2_000, single_distinct: bool = True, asks: list[Asked] | None = None,
+                     wheres: list[str | None] | None = None,
+                     shares: list[float] | None = None) -> list[KeySample | None]:
     """``sample_keys`` of several indexes on one table, from one read of the same sample.
 
     ``single_distinct`` False: an index on one plain column gets its tuple
     bytes only (``distinct`` None: pg_stats has its count), with no grouping,
     a quarter of the time of the grouping on TPC-H's lineitem. ``asks``: per
     index, what else it works out (``Asked``; everything when not given).
+    ``wheres``: per index, a partial index's predicate (pglast-printed from
+    the statements' filters; the statement then runs only if it calls nothing
+    but PostgreSQL's own functions): its keys are counted among the sampled
+    rows it keeps, the table's rows taken as ``shares`` of ``reltuples``.
 
     The sample (the same pages: the same percent and seed as ``sample_keys``
     takes alone, so the same answers) is read once into a materialized CTE and
@@ -333,43 +338,56 @@ def sample_keys_many(conn: psycopg.Connection[Any], table: TableKey, specs: list
     if not specs:
         return []
     asked = asks if asks is not None else [Asked()] * len(specs)
+    where: list[str | None] = wheres if wheres is not None else [None] * len(specs)
+    total = [reltuples * share for share in shares] if shares is not None else [reltuples] * len(specs)
     pct = sql.Literal(_percent(reltuples))
-    grouped = [ask.distinct and (single_distinct or len(keys) > 1 or keys[0].expression is not None)
-               for (keys, _), ask in zip(specs, asked, strict=True)]
+    grouped = [ask.distinct and (single_distinct or len(keys) > 1 or keys[0].expression is not None
+                                 or w is not None) for (keys, _), ask, w in zip(specs, asked, where, strict=True)]
+    check = any(k.expression is not None for keys, _ in specs for k in keys) or any(w is not None for w in where)
+    sample = sql.SQL("{} TABLESAMPLE SYSTEM ({}) REPEATABLE (1)").format(sql.Identifier(*table), pct)
     if len(specs) == 1:
         keys, include = specs[0]
-        query = _profile(sql.SQL("{} TABLESAMPLE SYSTEM ({}) REPEATABLE (1)").format(sql.Identifier(*table), pct),
-                         keys, include, grouped[0], asked[0])
-        return [_key_sample(_sample(conn, query, timeout_ms, check=any(k.expression is not None for k in keys)),
-                            reltuples)]
-    sample = sql.SQL("{} TABLESAMPLE SYSTEM ({}) REPEATABLE (1)").format(sql.Identifier(*table), pct)
-    flat = [(i, spec) for i, spec in enumerate(specs) if not grouped[i]]
-    if len(flat) == len(specs):         # nothing grouped: one read of the sample as it is
-        query = _flat(sample, flat)
-    else:
-        parts = [sql.SQL("SELECT {}, p.* FROM ({}) AS p").format(
-            sql.Literal(i), _profile(sql.Identifier("pgtune_s"), keys, include, True, asked[i], "pgtune_page"))
-            for i, (keys, include) in enumerate(specs) if grouped[i]]
-        parts += [_flat(sql.Identifier("pgtune_s"), flat)] if flat else []
-        # Each row's page is worked out once, in the sample, not twice per index (min and max): a third of the
-        # statement's time on TPC-H's customer with 7 indexes (EXPLAIN ANALYZE 1.0 s -> 0.7 s). Only the indexes'
-        # columns are kept (every column where an expression may read others): lineitem's rows are 16 wide.
-        used = list(dict.fromkeys(c for keys, include in specs for c in [k.column for k in keys] + list(include)))
-        kept = sql.SQL("*") if any(k.expression is not None for keys, _ in specs for k in keys) else \
-            sql.SQL(", ").join(map(sql.Identifier, used))
-        query = sql.SQL("WITH pgtune_s AS MATERIALIZED (SELECT (ctid::text::point)[0] AS pgtune_page, {} "
-                        "FROM {}) SELECT * FROM ({}) AS u").format(kept, sample, sql.SQL(" UNION ALL ").join(parts))
+        source = sample if where[0] is None else sql.SQL("{} WHERE ({})").format(sample, sql.SQL(where[0]))
+        return [_key_sample(_sample(conn, _profile(source, keys, include, grouped[0], asked[0]), timeout_ms, check),
+                            total[0])]
+    query = _statement(sample, specs, grouped, asked, where, every_column=check)
     try:
-        rows = _sample_or_cancel(conn, query, min(timeout_ms * len(specs), MANY_TIMEOUT_MS),
-                                 check=any(k.expression is not None for keys, _ in specs for k in keys))
+        rows = _sample_or_cancel(conn, query, min(timeout_ms * len(specs), MANY_TIMEOUT_MS), check=check)
     except psycopg.errors.QueryCanceled:
         return [None] * len(specs)     # too slow together: alone each would be too (and hold a snapshot as long)
     if rows is None:
-        return [sample_keys_many(conn, table, [spec], reltuples, timeout_ms=timeout_ms,
-                                 single_distinct=single_distinct, asks=[ask])[0]
-                for spec, ask in zip(specs, asked, strict=True)]
+        return [sample_keys_many(conn, table, [spec], reltuples, timeout_ms=timeout_ms, single_distinct=single_distinct,
+                                 asks=[ask], wheres=[w], shares=[n / max(reltuples, 1e-9)])[0]
+                for spec, ask, w, n in zip(specs, asked, where, total, strict=True)]
     found = {int(r[0]): tuple(r[1:]) for r in rows}
-    return [_key_sample(found.get(i), reltuples) for i in range(len(specs))]
+    return [_key_sample(found.get(i), total[i]) for i in range(len(specs))]
+
+
+def _statement(sample: sql.Composed, specs: list[KeySpec], grouped: list[bool], asked: list[Asked],
+               where: list[str | None], every_column: bool) -> sql.Composed:
+    """``sample_keys_many``'s one statement: each grouped index's profile over the sample read once (materialized),
+    the others' all in one pass (``_flat``); ``every_column``: the sample keeps every column (an expression or a
+    predicate may read any), else only the indexes' own."""
+    flat = [(i, spec) for i, spec in enumerate(specs) if not grouped[i]]
+    if len(flat) == len(specs):         # nothing grouped: one read of the sample as it is
+        return _flat(sample, flat)
+    parts = [sql.SQL("SELECT {}, p.* FROM ({}) AS p").format(
+        sql.Literal(i), _profile(_kept(where[i]), keys, include, True, asked[i], "pgtune_page"))
+        for i, (keys, include) in enumerate(specs) if grouped[i]]
+    parts += [_flat(sql.Identifier("pgtune_s"), flat)] if flat else []
+    # Each row's page is worked out once, in the sample, not twice per index (min and max): a third of the
+    # statement's time on TPC-H's customer with 7 indexes (EXPLAIN ANALYZE 1.0 s -> 0.7 s). Only the indexes'
+    # columns are kept where nothing else is read: lineitem's rows are 16 columns wide.
+    used = list(dict.fromkeys(c for keys, include in specs for c in [k.column for k in keys] + list(include)))
+    kept = sql.SQL("*") if every_column else sql.SQL(", ").join(map(sql.Identifier, used))
+    return sql.SQL("WITH pgtune_s AS MATERIALIZED (SELECT (ctid::text::point)[0] AS pgtune_page, {} "
+                   "FROM {}) SELECT * FROM ({}) AS u").format(kept, sample, sql.SQL(" UNION ALL ").join(parts))
+
+
+def _kept(where: str | None) -> sql.Composable:
+    """The materialized sample, or the rows of it a partial index's predicate keeps."""
+    source = sql.Identifier("pgtune_s")
+    return source if where is None else sql.SQL("{} WHERE ({})").format(source, sql.SQL(where))
 
 
 def sample_fraction(conn: psycopg.Connection[Any], table: TableKey, predicate: str, reltuples: float,
