@@ -22,6 +22,8 @@ from psycopg.conninfo import make_conninfo
 
 from pgtune import api, ddl
 from pgtune.analyze import Advice, IndexSuggestion, Method, Options, dependent_keys
+from pgtune.analyze.candidates import Candidate
+from pgtune.analyze.footprint import Footprint
 from pgtune.capture import WorkloadFilter, read_catalog
 from pgtune.ddl import IndexKey
 
@@ -32,10 +34,10 @@ from .test_u13_rls_stats_hidden import tenant_docs
 pytestmark = pytest.mark.needs_hypopg
 
 
-def _tenant(conn: psycopg.Connection[Any], app: str, adv: str) -> None:
+def _tenant(conn: psycopg.Connection[Any], app: str, adv: str, rows: int = 60_000) -> None:
     """test_u13's tenant.docs, its policy without missing_ok: the application always sets app.team (Documenso's,
     Cal.com's style), and the policy fails in a session that has not."""
-    tenant_docs(conn, app, adv, sql.SQL("'team' || (g % 50)"), 60_000)
+    tenant_docs(conn, app, adv, sql.SQL("'team' || (g % 50)"), rows)
     conn.execute("DROP POLICY t ON tenant.docs")
     conn.execute(sql.SQL("CREATE POLICY t ON tenant.docs TO {} USING (team = current_setting('app.team'))")
                  .format(sql.Identifier(app)))
@@ -80,3 +82,18 @@ def test_no_dependent_key_sample_of_a_table_row_security_filters_for_pgtune(db: 
                 dependent_keys.review(mine, catalog, Advice(method=Method.HYPOPG, indexes=[s]))
         assert errors(lines) == [], errors(lines)
         assert "row security filters pgtune's reads" in s.reason, s.reason
+
+
+def test_no_key_sample_of_a_table_row_security_filters_for_pgtune(db: str, conn: psycopg.Connection[Any]) -> None:
+    """The size forecast of a candidate there comes from the catalog, as where pg_stats is hidden: no sample."""
+    with login_roles(conn, "app", "adv") as (app, adv):
+        _tenant(conn, app, adv, 150_000)      # over footprint.SAMPLE_ROWS: a two-key forecast is sampled
+        with psycopg.connect(make_conninfo(db, user=adv), autocommit=True) as mine:
+            footprint = Footprint(mine, read_catalog(mine), 0.0)
+            cand = Candidate(("tenant", "docs"), (IndexKey("kind"), IndexKey("title")), 2)
+            with traced(mine) as lines:
+                footprint.prefetch([cand])
+                forecast = footprint.forecast(cand)
+        assert errors(lines) == [], errors(lines)
+        assert forecast > 0
+

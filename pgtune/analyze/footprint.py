@@ -51,7 +51,7 @@ class Footprint:
             return cand.where_fraction
         if cand.where_guessed and (cand.table, cand.where) not in self.kept:
             table = self.catalog.tables.get(cand.table)
-            rows = table.reltuples if table else 0.0
+            rows = table.reltuples if table and not self.catalog.policed(cand.table) else 0.0
             sampled = key_sample.sample_fraction(self.conn, cand.table, cand.where, rows) if rows > 0 else None
             self.kept[(cand.table, cand.where)] = sampled if sampled is not None else cand.where_fraction
         return self.kept.get((cand.table, cand.where), cand.where_fraction)
@@ -91,7 +91,9 @@ class Footprint:
         a width is not the type's own.
         """
         table = self.catalog.tables.get(on)
-        rows = table.reltuples if table else 0.0
+        if table is None or self.catalog.policed(on):     # the application's policy would refuse or filter it
+            return None
+        rows = table.reltuples
         exact = self._exact(on, cand)
         # Keys with a near-unique column (not counted) of exact widths (not sized) would learn only the rows.
         if rows >= SAMPLE_ROWS and (_several(cand) or _kept_by(cand) is not None or not exact) and not (
