@@ -225,8 +225,9 @@ def test_a_role_that_still_spills_at_its_own_work_mem_gets_twice_that(conn: psyc
     from pgtune.config.evidence import StatementStats, capture
 
     snap = capture(conn)
-    spill = StatementStats(1, "INSERT INTO t SELECT g FROM generate_series($1, $2) g", "loader", 2, 10.0,
-                           2 * (7 * MB // 8192), None, None)
+    # A loader's INSERT … SELECT run 10 times in the window (its job, not a one-off load: workmem.ONE_OFF_CALLS).
+    spill = StatementStats(1, "INSERT INTO t SELECT g FROM generate_series($1, $2) g", "loader", 10, 50.0,
+                           10 * (7 * MB // 8192), None, None)
     first = Context(replace(snap, statements=[spill]), hardware.Hardware(memory_bytes=16 * GB))
     memory.propose(first)
     assert [(p.role, p.value, p.current) for p in first.proposals if p.setting == "work_mem"] == \
