@@ -26,10 +26,24 @@ import psycopg
 from .. import ddl
 from .._text import Progress
 from ..capture import Statement, WorkloadFilter, sample_row
+from ..connect import lost
 from ..snapshot import Snapshot, snapshot
 from ..sqltext import StatementKind, forget_parses
-from . import calibration, curve, extended_stats, null_keys, order_keys, partitions, pool, reasons, unhelped, written
+from . import (
+    calibration,
+    curve,
+    extended_stats,
+    null_keys,
+    order_keys,
+    partitions,
+    pool,
+    reasons,
+    scout,
+    unhelped,
+    written,
+)
 from .analysis import Analysis, Evidence, analyze, bind_all, delete_target
+from .batch import tables_key
 from .bind import JOIN
 from .candidates import (
     FOREIGN_KEY,
@@ -51,7 +65,7 @@ from .costing import Costing, WhatIf, price_many, settle, twins, what_if
 from .footprint import Footprint
 from .model import UNCOSTED, Advice, AnalyzedStatement, CurvePoint, IndexSuggestion, Method
 from .pool import Pool
-from .selection import Greedy, Selection, SizeBasis, StepKind, ident
+from .selection import Greedy, Ident, Selection, SizeBasis, StepKind, Uses, Workload, ident
 from .wide_keys import Widths
 from .workload import single_columns, widen_columns, workload_of
 
@@ -71,6 +85,39 @@ class _Asked:
         if time.monotonic() - self.last >= PROGRESS_S:
             self.last = time.monotonic()
             self.say(f"what-if costing: {self.total:,} plans asked, {chosen()} indexes chosen so far")
+
+
+def _uses(sessions: Pool[WhatIf], analyses: list[Analysis], costed: list[int], seeds: list[Candidate],
+          sample: Callable[[Candidate], object], asked: _Asked, workload: list[Workload]) -> Uses | None:
+    """What analyze.scout asks: each question's statement (a selection position: one of ``costed``) planned with
+    its candidates, and the ones its plan uses (by ident); None when no table is crowded enough to need it."""
+    found = scout.crowded(workload, seeds)
+    if found is None:
+        return None
+    (schema, name), statements, candidates = found
+    asked.say(f"{statements:,} statements x {candidates:,} candidates on {schema}.{name}: each statement's useful "
+              "candidates are found first (plans with all of them)")
+    index = {ident(c): i for i, c in enumerate(seeds)}
+
+    def uses(questions: list[tuple[int, list[Candidate]]]) -> list[set[Ident]]:
+        for c in seeds:
+            sample(c)       # sampled here, on pgtune's connection, not in a pool's thread
+        asked.count(len(questions), lambda: 0)
+        for w in sessions.workers:
+            w.hypo.reset()      # names from here on are positions in ``seeds``
+        got = sessions.map_blocks(ask, questions, key=lambda q: tables_key(analyses[costed[q[0]]]))
+        return [{ident(seeds[h]) for h in hits} for hits in got]
+
+    def ask(w: WhatIf, block: list[tuple[int, list[Candidate]]]) -> list[set[int]]:
+        try:
+            return [hits for _, hits in w.with_each([(analyses[costed[p]], mine) for p, mine in block], index)]
+        except (psycopg.Error, ValueError):
+            if lost(w.costing.conn):
+                raise
+            # A plan that fails (a planning timeout, say) names nothing: its statements keep every candidate
+            # as useful, as if never scouted.
+            return [{index[ident(c)] for c in mine} for _, mine in block]
+    return uses
 
 
 @dataclass
@@ -286,7 +333,6 @@ class _Advisor:
             self.footprint.prefetch(seeds)      # their key samples, one statement per table (analyze.footprint)
             workload = [workload_of(analyses[p].shape, analyses[p].row.calls, analyses[p].row.cost_before or 0.0)
                         for p in costed]
-
             asked = _Asked(self.say)
 
             def plan_many(questions: list[tuple[int, list[Candidate]]]) -> list[float]:
@@ -302,7 +348,8 @@ class _Advisor:
                             upkeep=self.footprint.upkeep, widen_columns=self.wide.keyable(widen_columns(pairs)),
                             basis=self.opts.size_basis, plan_many=plan_many,
                             ahead=AHEAD * sessions.jobs if sessions.jobs > 1 else 0,
-                            twins=twins([analyses[p] for p in costed]), presize=self.footprint.prefetch)
+                            twins=twins([analyses[p] for p in costed]), presize=self.footprint.prefetch,
+                            uses=_uses(sessions, analyses, costed, seeds, self.footprint.share_kept, asked, workload))
             result = greedy.run(seeds)
             self.outweighed = {id(analyses[costed[p]].row) for p in result.outweighed}
             points = curve.points(greedy, result, self.opts.size_basis)

@@ -28,23 +28,24 @@ pgtune's additions:
   prefix of the set for a larger one (selection stops at the first step that
   does not fit), and the whole sequence is the curve a DBA picks a point from.
 
-Plans are cached per (statement, the indexes on its tables that it could
-use). After a step on a table, the actions whose statements read that table
-become stale; each is re-costed only when its last ratio puts it at the top
-of the queue (lazy greedy), and taken only if it is still the best once
-re-costed. A workload over many tables costs about a plan per action.
+Plans are cached per (statement, the indexes on its tables that it could use). After a step on a table, the
+actions whose statements read that table become stale; each is re-costed only when its last ratio puts it at the
+top of the queue (lazy greedy), and taken only if it is still the best once re-costed. An action reaches only the
+statements its index is useful to (analyze.scout: their plans with every candidate present, a few rounds), so
+many statements and candidates on one table cost about a plan per statement and useful index, not their product.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from ..capture import TableKey
 from ..ddl import IndexKey
-from . import swaps
+from . import scout, swaps
 from .candidates import Candidate, serves
 from .selection_model import (  # the rooms import these from here too
     Ident,
@@ -55,6 +56,7 @@ from .selection_model import (  # the rooms import these from here too
     SizeBasis,
     Step,
     StepKind,
+    Uses,
     Workload,
     ident,
     order,
@@ -64,10 +66,9 @@ MAX_WIDTH = 4            # key columns an index may grow to by widening
 MIN_STEP_SHARE = 0.002   # a step must save this share of the workload's cost…
 MIN_GAIN = 0.10          # …or make a statement at least this much cheaper
 REGRESSION = 1e-6        # relative planned-cost rise that counts as a regression
-SMALL_REACH = 16         # an index's statements up to this many are held in a tuple, not a set
 
 __all__ = ["MAX_WIDTH", "MIN_GAIN", "MIN_STEP_SHARE", "REGRESSION", "Greedy", "Ident", "Keyed", "PlanMany", "Planner",
-           "Question", "Selection", "SizeBasis", "Step", "StepKind", "Workload", "ident", "order"]
+           "Question", "Selection", "SizeBasis", "Step", "StepKind", "Uses", "Workload", "ident", "order"]
 
 
 @dataclass(slots=True)     # one per candidate and widening, alive to the end of the greedy steps
@@ -94,22 +95,21 @@ _Known = tuple[Candidate, Collection[int], tuple[object, ...], int]   # the inde
 Keyed = tuple[int, tuple[int, ...], dict[int, _Known]]    # a question worked out: statement, cache key, usable
 
 
-def _by_order(k: _Known) -> tuple[object, ...]:
-    return k[2]
-
-
 class Greedy:
     def __init__(self, workload: list[Workload], planner: Planner, *, forecast: Callable[[Candidate], int],
                  hypopg_size: Callable[[Candidate], int], upkeep: Callable[[Candidate], float],
                  widen_columns: dict[TableKey, list[IndexKey]], max_steps: int = 10_000,
                  basis: SizeBasis = SizeBasis.FORECAST, plan_many: PlanMany | None = None, ahead: int = 0,
-                 twins: list[int] | None = None, presize: Callable[[list[Candidate]], None] | None = None) -> None:
+                 twins: list[int] | None = None, presize: Callable[[list[Candidate]], None] | None = None,
+                 uses: Uses | None = None) -> None:
         """``plan_many``: asks several questions at once; then the questions the next ``ahead`` stale
         actions will ask are planned with the current one's (each answer is the same whoever asks it,
         so the steps are those of the serial run). ``twins``: per statement, the first one of the same
         text, session and scenarios, whose plans it shares. ``presize``: told a step's new widenings before
-        they are queued (each is sized when first costed): their sizes can be worked out at once."""
-        self.presize = presize
+        they are queued (each is sized when first costed): their sizes can be worked out at once. ``uses``:
+        when given, each statement is reached only by its useful indexes and their kin (analyze.scout)."""
+        self.presize, self.uses, self.useful = presize, uses, None if uses is None else scout.Useful({}, {})
+        self.stand_ins = scout.StandIns()
         self.workload, self.planner, self.plan_many, self.ahead = workload, planner, plan_many, ahead
         self.twins = twins
         self.fresh: set[tuple[int, ...]] = set()     # planned ahead, not asked for yet
@@ -137,7 +137,7 @@ class Greedy:
         # per index (shared per shape: table, leading key, columns held), not an answer per (statement,
         # index): 168,000 answers, 29 MB at 5,000 statements.
         self.known: dict[int, _Known] = {}
-        self.reach: dict[tuple[TableKey, str, tuple[str, ...]], Collection[int]] = {}
+        self.reach: dict[tuple[object, ...], Collection[int]] = {}
         self.asked: dict[int, tuple[int, int]] = {}     # action -> (evaluations, steps) when planned ahead
         self.worked: dict[int, tuple[_Action, list[Keyed]]] = {}    # _questions' answers since the last step
         # prune's work per index (by the object's id; the object is held in the value): the tables its loss
@@ -148,8 +148,8 @@ class Greedy:
     # -- which statements an index can change ------------------------------
 
     def relevant(self, pos: int, cand: Candidate) -> bool:
-        """Could ``cand`` change statement ``pos``'s plan."""
-        return pos in (self.known.get(id(cand)) or self._know(cand))[1]
+        """Could ``cand`` change statement ``pos``'s plan (itself, or an index it stands in for: scout.StandIns)."""
+        return pos in (self.known.get(id(cand)) or self._know(cand))[1] or self.stand_ins.get(cand, pos) is not None
 
     def _know(self, cand: Candidate) -> _Known:
         key = ident(cand)
@@ -161,19 +161,11 @@ class Greedy:
         return found
 
     def _reach(self, cand: Candidate) -> Collection[int]:
-        """The statements ``cand`` could change: those with its leading key among the columns they could
-        use on its table, or that read on it only columns it holds (an index-only scan)."""
-        lead = cand.keys[0].ident if cand.keys else ""
-        held = {k.column for k in cand.keys if k.expression is None} | set(cand.include)
-        # Keyed by the columns sorted, a tuple (64 bytes for two), not the frozenset (216): one per shape.
-        shape = (cand.table, lead, tuple(sorted(held)))
-        found = self.reach.get(shape)
+        """The statements ``cand`` could change (analyze.scout.reach), worked out once per shape."""
+        key = scout.reach_key(cand, self.useful)
+        found = self.reach.get(key)
         if found is None:
-            have = frozenset(held)
-            near = tuple(p for p in self.by_table.get(cand.table, ())
-                         if self.workload[p].could(cand.table, lead, have))
-            # A few positions are a tuple (48 bytes and 8 a position, searched as fast as a set's 216 or more).
-            found = self.reach[shape] = near if len(near) <= SMALL_REACH else frozenset(near)
+            found = self.reach[key] = scout.reach(self.workload, self.by_table.get(cand.table, ()), cand, self.useful)
         return found
 
     def _config(self, pos: int, new: Candidate, gone: tuple[Candidate, ...]) -> list[Candidate]:
@@ -189,6 +181,9 @@ class Greedy:
             k = known.get(id(c)) or self._know(c)
             if pos in k[1]:
                 usable[k[3]] = k
+            elif (stand := self.stand_ins.get(c, pos)) is not None:
+                k = known.get(id(stand)) or self._know(stand)
+                usable[k[3]] = k
         twin = self.twins[pos] if self.twins is not None else pos
         return (twin, *sorted(usable)), usable     # one flat tuple: a nested one was 56 bytes more a plan
 
@@ -200,7 +195,7 @@ class Greedy:
         sets they came from: an index's position can break a tie between two
         plans of equal cost, and the advice must be the same from run to run.
         """
-        return pos, [k[0] for k in sorted(usable.values(), key=_by_order)]
+        return pos, [k[0] for k in sorted(usable.values(), key=operator.itemgetter(2))]
 
     def keyed(self, pos: int, cands: Iterable[Candidate]) -> Keyed:
         """A question worked out once for ``prefetch`` and ``cost_with`` (for each, a tenth of selection's CPU)."""
@@ -224,8 +219,7 @@ class Greedy:
         return cost
 
     def prefetch(self, questions: Iterable[tuple[int, Iterable[Candidate]]], keyed: Iterable[Keyed] = ()) -> None:
-        """Plan at once (plan_many) the questions (and ``keyed`` ones) not answered yet; cost_with then finds
-        them cached."""
+        """Plan at once (plan_many) the questions (and ``keyed`` ones) not answered yet: cost_with finds them."""
         if self.plan_many is None:
             return
         todo: dict[tuple[int, ...], Question] = {}
@@ -329,6 +323,8 @@ class Greedy:
     def _questions(self, a: _Action) -> list[Keyed]:
         """What evaluating ``a`` now would ask the planner, worked out once: kept for it till the next step."""
         gone = swaps.gone(self._replaced(a), a.drops)
+        if self.useful is not None:
+            self.stand_ins.note(a.new, gone, lambda c: (self.known.get(id(c)) or self._know(c))[1])
         found = [self.keyed(p, self._config(p, a.new, gone)) for p in self._affected(a.new, gone)]
         self.worked[id(a)] = (a, found)         # the action held: its id names no other
         return found
@@ -408,6 +404,9 @@ class Greedy:
                 a.id = next(counter)
             heapq.heappush(heap, (-ratio, a.id, a.evaluations, a))
 
+        if self.uses is not None:
+            self.useful, plans = scout.scout(self.workload, list(unique.values()), self.uses, self.twins)
+            self.result.what_if_calls += plans
         first = [_Action(StepKind.ADD, c) for c in unique.values()]
         dormant: dict[Ident, list[_Action]] = {}     # adds costed to no gain, by the index they would replace
         pool = swaps.Pool(swaps.together(self.workload, self.by_table))

@@ -131,3 +131,5 @@ Planner = Callable[[int, list[Candidate]], float]
 # Many such questions at once (a pool of sessions answers them side by side), answers in their order.
 PlanMany = Callable[[list[tuple[int, list[Candidate]]]], list[float]]
 Question = tuple[int, list[Candidate]]
+# Per question, the candidates (idents) its plan uses: what analyze.scout asks of the planner.
+Uses = Callable[[list[Question]], list[set[Ident]]]
