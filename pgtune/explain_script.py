@@ -106,6 +106,10 @@ class Shared:
             self.key, self.mode = key, mode
         return self.mode
 
+    def ends(self, s: Script) -> bool:
+        """Would ``s`` end the open transaction to open its own (other settings, another role)?"""
+        return self.key is not None and (tuple(s.setup), tuple(s.role)) != self.key
+
     def close(self, cur: psycopg.Cursor[Any] | Wire) -> None:
         if self.key is not None:
             cur.execute("ROLLBACK /* pgtune */", prepare=False)
