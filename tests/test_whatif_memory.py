@@ -101,8 +101,8 @@ def test_a_candidate_is_keyed_by_one_tuple(conn: psycopg.Connection[Any]) -> Non
     assert ident(cands[0]) is ident(cands[0])
     with whatif.session(conn) as hypo:
         assert hypo.create_all(cands)
-        keyed = {"present": hypo.present, "sizes": hypo.sizes, "on_table": hypo.on_table[("public", "wide")],
-                 "texts": {k: k for k, _ in hypo.texts}}
+        keyed: dict[str, Any] = {"present": hypo.present, "sizes": hypo.sizes,
+                                 "on_table": hypo.on_table[("public", "wide")], "texts": {k: k for k, _ in hypo.texts}}
         for name, held in keyed.items():
             kept = {k: k for k in held}
             assert len(kept) == len(cands), name
