@@ -147,7 +147,7 @@ def propose(conn: psycopg.Connection[Any], options: ConstraintOptions | None = N
     cands = [(family, cand) for family in families for cand in family.candidates(columns)
              if (cand.schema, cand.table, tuple(sorted(cand.columns))) not in existing]
     say(f"proving {len(cands)} CHECK constraint candidates against the data")
-    prover = Prover(conn, timeout_ms=opts.timeout_ms, max_scan_bytes=int(opts.max_scan_mb * 1048576))
+    prover = Prover(conn, cat.policed, timeout_ms=opts.timeout_ms, max_scan_bytes=int(opts.max_scan_mb * 1048576))
     unset = {(c.schema, c.table, c.name): c.unset for c in columns}
     sent = read_supplied(conn, cat) if any(c.kind == ConstraintKind.COLUMN_ORDER for _, c in cands) else None
     sizes = {c.table_key: c.table_bytes for c in columns}
