@@ -105,7 +105,7 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
     a = Analysis(st, shape, AnalyzedStatement.of(st))
     valuing = valued(shape, known.catalog, _nparams(st.query), known.constants.get(st.queryid or 0),
                      sample=known.sample, shares=known.shares.get(st.queryid or 0),
-                     rows_per_call=st.rows / st.calls if st.calls and st.rows else None,
+                     rows_per_call=_rows_per_call(st),
                      written=written.values(shape.written), sent=written.values(shape.sent))
     found = sessions.session_for(known.roles.view(st.userid), shape, known.catalog, known.roles.session_role,
                                  known.sample, own=sessions.own_values(
@@ -120,6 +120,16 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
         a.scenarios = list(valuing.scenarios)
         row.scenarios = [s.as_dict() for s in valuing.scenarios]
     return a
+
+
+def _rows_per_call(st: Statement) -> float | None:
+    """pg_stat_statements' rows / calls; None where nobody counted them (a ``--queries`` file: no queryid).
+
+    0 is an answer, not a gap: no call returned a row, so no LIMIT stopped one early (p12 F4).
+    """
+    if not st.calls or (not st.rows and st.queryid is None):
+        return None
+    return st.rows / st.calls
 
 
 def with_constants(shape: Shape, constants: list[QualConstant] | None,

@@ -153,15 +153,14 @@ def _summary(params: list[ParamValue]) -> ValueSource:
 
 def _param_value(n: int, use: ParamUse | None, catalog: Catalog, constants: list[QualConstant] | None,
                  shares: list[QualShare] | None, rows_per_call: float | None = None,
-                 unbound: bool = False, size: int = 1) -> ParamValue:
+                 unbound: str | None = None, size: int = 1) -> ParamValue:
     name = f"${n}"
     if use is None:
         return ParamValue(name, None, ValueSource.NONE, "no rule")
     if use.kind == ParamKind.LIMIT and use.nested:
         return ParamValue(name, CAP, ValueSource.DEFAULT, "LIMIT of a subquery (a cap)")
     if use.kind == ParamKind.LIMIT and unbound:
-        return ParamValue(name, None, ValueSource.ROWS, "LIMIT (NULL: it cut nothing, every call read the whole "
-                                                        "table and returned every row that matched)")
+        return ParamValue(name, None, ValueSource.ROWS, f"LIMIT (NULL: it cut nothing, {unbound})")
     if use.kind == ParamKind.LIMIT and rows_per_call:
         return ParamValue(name, str(max(1, math.ceil(rows_per_call))), ValueSource.ROWS, "LIMIT")
     if use.kind == ParamKind.LIMIT:
@@ -188,7 +187,7 @@ def _param_value(n: int, use: ParamUse | None, catalog: Catalog, constants: list
 
 
 def _limit_cut_nothing(shape: Shape, catalog: Catalog, constants: list[QualConstant] | None,
-                       rows_per_call: float | None) -> bool:
+                       rows_per_call: float | None) -> str | None:
     """Did the statement's ``LIMIT $n`` stop no call early (u's F1: ``jsonb @> $1 ORDER BY … LIMIT 50``)?
 
     pg_stat_statements keeps the rows a call returned, not the LIMIT it ran with: 1 row per call reads as
@@ -196,18 +195,21 @@ def _limit_cut_nothing(shape: Shape, catalog: Catalog, constants: list[QualConst
     the scan did: per sampled execution, the rows its filter was evaluated on and the rows that passed.
     When the filter read (nearly) every row of the table, and the calls returned (nearly) every row that
     passed, the LIMIT cut nothing: the statement is costed with none. A scan a LIMIT stopped evaluates
-    far fewer rows; one feeding a sort returns fewer rows than passed: both keep the rows-per-call LIMIT.
+    far fewer rows; one feeding a sort returns fewer rows than passed: both keep the rows-per-call LIMIT. So
+    does no call returning a row (p12 F4: each walked all its filters could keep). Says how it is known, or None.
     """
+    if rows_per_call == 0:
+        return "no call returned a row"
     if not constants or not rows_per_call or len(shape.tables) != 1:
-        return False
+        return None
     [key] = shape.tables
     table = catalog.tables.get(key)
     quals = [c for c in constants if c.table == key and c.occurrences > 0 and c.executions > 0]
-    if table is None or table.reltuples <= 0 or not quals:
-        return False
-    read = max(c.executions / c.occurrences for c in quals)
-    passed = min((c.executions - c.filtered) / c.occurrences for c in quals)
-    return read >= WHOLE_SCAN * table.reltuples and rows_per_call >= WHOLE_SCAN * passed
+    read = max((c.executions / c.occurrences for c in quals), default=0.0)
+    passed = min((c.executions - c.filtered) / c.occurrences for c in quals) if quals else 0.0
+    if table is not None and 0 < WHOLE_SCAN * table.reltuples <= read and rows_per_call >= WHOLE_SCAN * passed:
+        return "every call read the whole table and returned every row that matched"
+    return None
 
 
 def _correlated(shape: Shape, params: list[ParamValue], sample: Sampler) -> list[ParamValue]:
