@@ -32,7 +32,8 @@ from typing import Any
 
 from .. import ddl
 from ..errors import MigrationError
-from .model import IndexFix, Migration, Phase, PhaseStep, PlannedIndex
+from . import recipe
+from .model import ExistingIndex, IndexFix, Migration, Phase, PhaseStep, PlannedIndex
 from .recipe import ON_ONLY_REASON, PLAIN_DROP_REASON, drop_existing, for_tools, rebuild_existing, remove
 from .render import _squawk_ignore, _timeout, steps_of, up_script
 from .steps import Action, ObjectKind
@@ -84,7 +85,7 @@ class Step:
     typed: PlanStep | None = None  # the migration's own step (plan.steps): its object and action
     down_reason: str = "The rollback undoes what this migration did."   # why its undo breaks ``down_rule``
     undo_all: tuple[str, ...] = ()  # a partitioned index's ON ONLY: what removes all its recipe built, in order
-    before: Step | None = None     # golang-migrate: a migration just before this one (its down runs after this one's)
+    before: tuple[Step, ...] = ()  # golang-migrate: migrations just before this one (their downs run after its own)
 
 
 def steps(m: Migration) -> list[Step]:
@@ -110,10 +111,15 @@ def steps(m: Migration) -> list[Step]:
                         c.drop, "ban-drop-constraint", "The helper check is redundant once the column is NOT NULL: "
                         "dropping it is the plan."), None, False, follows=True))
         elif p.step == PhaseStep.REBUILD:
-            # REINDEX / DROP and CREATE INDEX CONCURRENTLY: each alone; a rebuild has nothing to undo.
-            out += [Step(p, StepKind.REBUILD, f"rebuild_{ix.name}", st.text, None, True,
-                         note="Definition at emit: " + ix.definition, typed=st)
-                    for ix in p.existing for st in steps_of(rebuild_existing(ix))]
+            # REINDEX / DROP and CREATE INDEX CONCURRENTLY: each alone; a rebuild has nothing to undo, a completion
+            # has (_uncomplete).
+            for ix in p.existing:
+                rebuilt = [Step(p, StepKind.REBUILD, f"rebuild_{ix.name}", st.text, None, True,
+                                note="Definition at emit: " + ix.definition, typed=st)
+                           for st in steps_of(rebuild_existing(ix))]
+                if ix.fix == IndexFix.COMPLETE and rebuilt:
+                    rebuilt[0] = _uncomplete(p, ix, rebuilt[0])
+                out += rebuilt
         elif p.step == PhaseStep.VALIDATE_EXISTING:
             out += [Step(p, StepKind.VALIDATE, f"validate_{c.name}", c.validate, None, False, scans=True)
                     for c in p.existing_constraints]
@@ -165,8 +171,26 @@ def _partitioned_build(p: Phase, ix: PlannedIndex) -> list[Step]:
             st.undo[0] if st.undo else None, st.kind == ObjectKind.INDEX, typed=st,
             down_rule=_PLAIN_DROP if on_only else None, down_reason=PLAIN_DROP_REASON,
             undo_all=tuple(r.text for r in removal) if on_only and st.parent is None else (),
-            before=unattach if first_attach else None))
+            before=(unattach,) if first_attach else ()))
     return out
+
+
+def _uncomplete(p: Phase, ix: ExistingIndex, first: Step) -> Step:
+    """A completion's first step, with what puts the partitioned index back as it was at emit (m10: migrate down
+    left what up built). Prisma lists it under "To undo"; golang-migrate runs it in migrations just before the
+    completion, nothing on the way up, whose downs run after the completion's (none), last first."""
+    undo = [st for st in recipe.uncomplete(ix) if isinstance(st, PlanStep)]
+    before = []
+    for i, st in enumerate(undo):
+        rule = {ObjectKind.PARTITIONED_INDEX: (_PLAIN_DROP, PLAIN_DROP_REASON),
+                ObjectKind.INDEX_ON_ONLY: ("require-concurrent-index-creation", ON_ONLY_REASON)}.get(st.kind)
+        before.append(Step(p, StepKind.REBUILD, f"uncomplete_{ix.name}_{i + 1}", "", st.text,
+                           st.kind == ObjectKind.INDEX, down_rule=rule[0] if rule else None,
+                           down_reason=rule[1] if rule else "", note=(
+                               f"Nothing to do on the way up. On the way down, step {i + 1} of {len(undo)} putting "
+                               f"{ix.name} back as it was at emit, after the completion's files: no partition's "
+                               "index can be detached, so the partitioned index is dropped and made again.")))
+    return replace(first, undo_all=tuple(st.text for st in undo), before=tuple(reversed(before)))
 
 
 _PLAIN_DROP = "require-concurrent-index-deletion"
@@ -349,7 +373,7 @@ def _prisma_alone(st: Step, folder: str) -> list[str]:
     else:
         lines.append(_pc("If it fails, run it again: IF EXISTS also drops what an interrupted drop leaves INVALID, "
                          + resolve))
-    if st.kind == StepKind.BUILD:
+    if st.kind == StepKind.BUILD or st.undo_all:
         lines += _undo(st)
     elif st.down:
         lines.append(_pc("To undo (Prisma has no down migrations), build it again as it was:"))
@@ -361,9 +385,10 @@ def _undo(st: Step) -> list[str]:
     """A statement's "To undo": a partitioned index's whole removal on its ON ONLY, and none on the statements
     of its partitions (one attached is dropped only with its parent)."""
     if st.undo_all:
-        return [_pc("To undo, in this order (the partitioned index takes the partitions' indexes attached to it, "
-                    "a deploy stopped before an attach leaves that partition's index alone):"),
-                *(_pc(f"  {r}") for r in st.undo_all)]
+        head = (recipe.UNCOMPLETE_HEAD if st.kind == StepKind.REBUILD else "To undo, in this order (the "
+                "partitioned index takes the partitions' indexes attached to it, a deploy stopped before an attach "
+                "leaves that partition's index alone):")
+        return [_pc(head), *(_pc(f"  {r}") for r in st.undo_all)]
     if st.down is None or (st.typed is not None and st.typed.parent is not None):
         return []
     return [_pc(f"To undo: {st.down}")]
@@ -413,8 +438,7 @@ def _in_transaction(m: Migration, *stmts: str, scans: bool = False) -> list[str]
 def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: datetime) -> dict[Path, str]:
     groups: list[list[Step]] = []
     for st in todo:
-        if st.before is not None:
-            groups.append([st.before])
+        groups += [[b] for b in st.before]
         if st.restores:
             # The build in the down file must be alone in its query; what else restores the index goes in
             # the down file of a migration just before, which migrate down runs right after it.

@@ -180,6 +180,15 @@ def restore_existing(e: ExistingIndex) -> list[Item]:
     return out
 
 
+UNCOMPLETE_HEAD = ("To undo, in this order (no partition's index can be detached: the partitioned index is dropped "
+                   "and made again as it was at emit):")
+
+
+def uncomplete_statements(e: ExistingIndex) -> list[str]:
+    """Every statement of ``uncomplete(e)``, in its order: what a tool with no down file lists under "To undo"."""
+    return [st.text for st in uncomplete(e) if isinstance(st, Step)]
+
+
 def uncomplete(e: ExistingIndex) -> list[Item]:
     """A completed partitioned index put back as it was at emit (COMPLETE's down).
 
@@ -205,8 +214,9 @@ def uncomplete(e: ExistingIndex) -> list[Item]:
     return out
 
 
-def rebuild_existing(e: ExistingIndex) -> list[Item]:
-    """A REINDEX, a drop-and-build-again of an INVALID index, or a partitioned index's missing partitions."""
+def rebuild_existing(e: ExistingIndex, *, undo_comment: bool = False) -> list[Item]:
+    """A REINDEX, a drop-and-build-again of an INVALID index, or a partitioned index's missing partitions
+    (``undo_comment``: with what puts the last back as it was, for a folder with no down file)."""
     out: list[Item] = [c(e.reason), c("Definition at emit: " + e.definition)]
     if e.fix == IndexFix.REINDEX:
         return [*out, Step(_kind(e), Action.REBUILD, e.schema, e.name, (ddl.reindex(e.schema, e.name),),
@@ -214,6 +224,8 @@ def rebuild_existing(e: ExistingIndex) -> list[Item]:
     if e.fix == IndexFix.COMPLETE:
         out.append("-- Each partition without its index gets it, built CONCURRENTLY and attached: the")
         out.append("-- partitioned index turns valid with the last attach.")
+        if undo_comment:
+            out += [c(UNCOMPLETE_HEAD), *(c(f"  {st};") for st in uncomplete_statements(e))]
         return out + partition_steps(e.partitions, Name(e.schema, e.name), e.definition)
     build_it = e.restore[0] if e.restore else ddl.recreate_index(e.definition)
     return [*out, Step(ObjectKind.INDEX, Action.DROP, e.schema, e.name, (ddl.drop_index(e.schema, e.name),),

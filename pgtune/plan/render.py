@@ -78,7 +78,7 @@ def down_steps(m: Migration, phase: Phase) -> list[Step]:
 
 def up_items(m: Migration, phase: Phase, *, down_file: bool = True) -> list[Item]:
     if phase.step == PhaseStep.REBUILD:
-        return _rebuild_up(m, phase)
+        return _rebuild_up(m, phase, down_file=down_file)
     if phase.step == PhaseStep.VALIDATE_EXISTING:
         return _validate_existing_up(m, phase)
     if phase.step == PhaseStep.DROP_INDEXES:
@@ -181,14 +181,14 @@ def _constraints_down(m: Migration, phase: Phase) -> list[Item]:
     return out
 
 
-def _rebuild_up(m: Migration, phase: Phase) -> list[Item]:
+def _rebuild_up(m: Migration, phase: Phase, *, down_file: bool) -> list[Item]:
     out = [*_header(m, phase, phase.up_file, phase.name),
            "-- REINDEX and CREATE INDEX CONCURRENTLY do not block writes; run outside a transaction block.",
            "-- If a REINDEX is interrupted it leaves an INVALID <name>_ccnew index: `pgtune apply` drops it.",
            "-- Index builds take as long as they take: no statement limit.",
            *_settings(m, statement_limit=False)]
     for e in phase.existing:
-        out += ["", *rebuild_existing(e)]
+        out += ["", *rebuild_existing(e, undo_comment=not down_file)]
     return out
 
 
