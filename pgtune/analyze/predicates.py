@@ -176,7 +176,12 @@ class Predicates:
             self._compare(left, right, op, scope, block)
         elif kind == A_Expr_Kind.AEXPR_OP and op in ARRAY_OPS:
             # Prisma's hasEvery/hasSome: "tags" @> CAST($1::text[] AS "Enum"[]): no btree use, a value all the same.
-            self._param_only(left, right, op, scope, array=True)
+            # Its has: "tags" @> ARRAY[$1] (an enum's: ARRAY[CAST($1::text AS "Enum")]): $1 is one element (p13).
+            held = strip_cast(right)
+            if isinstance(held, ast.A_ArrayExpr) and len(one := held.elements or ()) == 1:
+                self._param_only(left, one[0], op, scope, element=True)
+            else:
+                self._param_only(left, right, op, scope, array=True)
         # Other operators (<>, ILIKE, ~, jsonb @>) are not btree-indexable: no use.
 
     def _compare(self, left: Any, right: Any, op: str, scope: Scope, block: int) -> None:

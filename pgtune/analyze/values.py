@@ -340,17 +340,17 @@ def _median(found: list[tuple[QualConstant, str]], mass: Callable[[QualConstant,
 
 
 def _constant(use: ParamUse, c: QualConstant) -> str | None:
-    """The value ``c`` gives this parameter: the array for ``= ANY($1)``; for ``IN ($4, $5)``, whose
-    constants a custom plan folds into one array, the element at the parameter's place (of an array
-    pg_qualstats cut short, of its whole elements: arrays.cut_array)."""
+    """The value ``c`` gives this parameter: the array for ``= ANY($1)``; for ``IN ($4, $5)``, whose constants a
+    custom plan folds into one array, the element at its place (of a cut array, its whole ones: arrays.cut_array)."""
     value = constant_value(c.value)
     if value is None:
         kept = cut_array(c.value) if use.op not in ARRAY_OPS else None
         if not kept:
             return None
         return array_literal(kept) if use.array else kept[use.position % len(kept)]
-    if use.op in ARRAY_OPS:
-        return value            # the array or document the statement compared with (or, for element, the element)
+    if use.op in ARRAY_OPS:     # the array or document compared with; for element, the element (of a folded ARRAY[$1])
+        held = array_elements(value) if use.element and c.value.rstrip().endswith("[]") else [value]
+        return held[0] if held else None
     is_array = c.value.rstrip().endswith("[]")
     if use.array or not is_array:
         return value if use.array == is_array else None
