@@ -173,6 +173,10 @@ def main() -> None:
             print(f"\nsets nested: {'yes' if nested else 'NO'}; forecast/real size of {len(ratios)} indexes: "
                   f"{min(ratios.values(), default=0):.2f}x to {max(ratios.values(), default=0):.2f}x")
             report.update(nested=nested, size_ratios=ratios)
+            for n, r in sorted(ratios.items(), key=lambda kv: kv[1]):
+                print(f"  {n}: forecast {sizes[n][0] / 1048576:.1f} MB, real {sizes[n][1] / 1048576:.1f} MB "
+                      f"({r:.2f}x)")
+            report["sizes_mb"] = {n: [f / 1048576, r / 1048576] for n, (f, r) in sizes.items()}
     finally:
         pg.stop()
     if args.json:

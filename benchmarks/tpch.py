@@ -941,6 +941,7 @@ def main() -> None:
             for n, r in sorted(ratios.items(), key=lambda kv: kv[1]):
                 print(f"  {n}: forecast {sizes[n][0] / 1048576:.1f} MB, real {sizes[n][1] / 1048576:.1f} MB "
                       f"({r:.2f}x)")
+            report["sizes_mb"] = {n: [f / 1048576, r / 1048576] for n, (f, r) in sizes.items()}
 
             at = None if args.bound_at is None else float(args.bound_at) if args.bound_at != "half" else \
                 round(report["index_advisor"]["real_mb"] / 2, 1) if peer is not None else None

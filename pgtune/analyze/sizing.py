@@ -11,16 +11,23 @@ is often a third of that. The model here follows the on-disk layout:
 * with deduplication (no INCLUDE columns, every key type allows it: not
   numeric, float, jsonb, arrays…), each distinct key (``pg_stats.n_distinct``,
   columns assumed independent) is stored once per posting list of up to
-  ~1352 bytes, each duplicate costing a 6-byte row pointer; under two rows a
-  key, the duplicates are taken as pairs, each pair one tuple;
-* leaf pages are filled to the fillfactor (90 for btree) of 8152 usable
-  bytes; inner pages add one per fan-out of leaf pages; plus the metapage.
+  812 bytes (CREATE INDEX's cap: a tenth of the page less a line pointer),
+  each duplicate costing a 6-byte row pointer; under two rows a key, the
+  duplicates are taken as pairs, each pair one tuple;
+* leaf pages are filled as CREATE INDEX fills them: tuples are added while
+  the page keeps the fillfactor's free space (819 bytes at 90), counting the
+  last tuple's posting list as free (it is cut from the high key), and that
+  last tuple moves to the next page. With a few big posting-list tuples a
+  page holds 85-90%, not 90% (TPC-H orders (o_orderdate), 623 rows a date:
+  9.8 MB forecast, 10.4 built); inner pages add one per fan-out of leaf
+  pages; plus the metapage.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from functools import lru_cache
 
 from ..capture import Catalog, ColumnInfo, TableKey, distinct_count
 from ..ddl import IndexKey
@@ -29,8 +36,15 @@ PAGE = 8192
 USABLE = PAGE - 24 - 16          # page header, btree special space
 FILLFACTOR = 0.90                # btree leaf pages at CREATE INDEX
 NONLEAF_FILLFACTOR = 0.70        # btree inner pages at CREATE INDEX
-MAX_POSTING = 1352               # a posting list tuple at build time: half of BTMaxItemSize
+MAX_POSTING = 812                # a posting list tuple at build time: a tenth of the page less a line pointer
 TID = 6
+LEAF_ROOM = PAGE - 24 - 16 - 4 - 4   # a new leaf's free space as the build reads it: the high key's line pointer
+#                                      is reserved, and one more line pointer is kept for the next tuple
+FILL_TUPLES = 2_000              # tuples of a key's pattern laid out to learn a leaf's fill (~1 ms, once a pattern)
+FULL_LAID = 64                   # full posting lists of a key laid out in _fill (more fill pages alike)
+# Normal octiles' midpoints: rows a key spread by sqrt(rows) about the mean, as keys drawn at random are; in a
+# mixed order, as neighbouring keys' counts are (sorted, the leaves' fill came out 1.5% lower than drawn keys').
+SPREAD = (-1.53, 0.49, -0.49, 1.53, 0.16, -0.89, 0.89, -0.16)
 NEAR_UNIQUE = 0.95               # distinct keys from this share of the rows on: no key sample counts them
 IN_ORDER = 0.9                   # |pg_stats.correlation| from which a table is taken to be stored in a column's order
 # Types whose btree operator class allows deduplication is the common case; these do not.
@@ -154,34 +168,80 @@ def _leaves(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], inclu
     else:
         distinct = _distinct(key_cols, keys, rows)
     can = not include and dedups(types)
+    full = int(PAGE * (100 - round(fillfactor * 100)) / 100)    # the free space a leaf keeps (819 bytes at 90)
     if heavy is not None and heavy[1] > 0:
         heavy_rows, heavy_keys = min(heavy[0] * share, rows), min(heavy[1] * share, distinct)
-        leaf_bytes = (_stored(rows - heavy_rows, distinct - heavy_keys, head, can)
-                      + _stored(heavy_rows, heavy_keys, head, can))
+        pages = (_stored(rows - heavy_rows, distinct - heavy_keys, head, can, full)
+                 + _stored(heavy_rows, heavy_keys, head, can, full))
     else:
-        leaf_bytes = _stored(rows, distinct, head, can)
+        pages = _stored(rows, distinct, head, can, full)
     if tuple_bytes is not None and not include:
         width = tuple_bytes - 8        # inner pages' pivot tuples hold the keys as sampled too
-    return max(1, math.ceil(leaf_bytes / (USABLE * fillfactor))), width
+    return max(1, math.ceil(pages)), width
 
 
-def _stored(rows: float, distinct: float, head: float, can: bool) -> float:
-    """Leaf bytes of ``rows`` over ``distinct`` keys, each a ``head``-byte tuple; ``can``: deduplicated."""
+def _stored(rows: float, distinct: float, head: float, can: bool, full: int) -> float:
+    """Leaf pages of ``rows`` over ``distinct`` keys, each a ``head``-byte tuple; ``can``: deduplicated."""
     plain = head + 4
-    leaf_bytes = rows * plain
     if rows <= 0:
         return 0.0
+    pages = rows * plain / _fill(((round(plain), 0),), full)
     if can and distinct > 0 and rows / distinct >= 2:
-        dups = rows / distinct
-        per_list = max(1, int(MAX_POSTING - head) // TID)
-        lists = math.ceil(dups / per_list)
-        per_value = lists * (head + 4) + maxalign(dups * TID / lists) * lists
-        leaf_bytes = min(leaf_bytes, distinct * per_value)
+        pages = min(pages, _posting_pages(rows / distinct, head, full) * distinct)
     elif can and 0 < distinct < NEAR_UNIQUE * rows:   # (near_unique: none to count)
         # Under two rows a key the duplicates are deduplicated too: taken as pairs (the most tuples for that many
         # duplicates), each one tuple with two TIDs (r11 F12: 1.9 rows a key forecast 11.7 MB, built 8.1).
-        leaf_bytes = distinct * plain + (rows - distinct) * maxalign(2 * TID)
-    return leaf_bytes
+        pages = (distinct * plain + (rows - distinct) * maxalign(2 * TID)) / _fill(((round(plain), 0),), full)
+    return pages
+
+
+def _posting_lists(dups: int, head: float) -> tuple[int, tuple[tuple[float, float], ...]]:
+    """The leaf tuples of one key with ``dups`` rows as CREATE INDEX writes them: posting lists filled to
+    MAX_POSTING in turn, the last with the rest; each (bytes with its line pointer, bytes of its posting list),
+    the full ones given once with their count. None of two rows fits under the cap (keys of ~800 bytes): one
+    plain tuple a row."""
+    per_list = int(MAX_POSTING - head) // TID
+    while per_list >= 2 and maxalign(head + per_list * TID) > MAX_POSTING:
+        per_list -= 1
+    if per_list < 2:
+        return max(1, dups), ((head + 4.0, 0.0),)
+    whole, rest = divmod(dups, per_list)
+    lists = [per_list] + ([rest] if rest > 0 else [])
+    return whole, tuple((head + 4.0, 0.0) if n == 1 else (maxalign(head + n * TID) + 4.0, maxalign(head + n * TID)
+                                                                                       - head) for n in lists)
+
+
+def _posting_pages(dups: float, head: float, full: int) -> float:
+    """Leaf pages one key of ``dups`` rows (a mean) takes deduplicated: its bytes as even posting lists under
+    MAX_POSTING; the leaves' fill from keys whose rows spread as drawn at random (SPREAD), so that their last
+    posting lists differ in size as they do on disk."""
+    lists = math.ceil(dups / max(1, int(MAX_POSTING - head) // TID))
+    per_key = lists * (head + 4) + maxalign(dups * TID / lists) * lists
+    keys = [_posting_lists(max(1, round(dups + z * math.sqrt(dups))), head) for z in SPREAD]
+    # A key of many full lists is laid out as a few of them, its last list left out: the leaves hold full lists.
+    laid = [t for whole, key in keys for t in ([key[0]] * FULL_LAID if whole > FULL_LAID else
+                                               [key[0]] * whole + list(key[1:] if whole else key[-1:]))]
+    return per_key / _fill(tuple((round(w), round(p)) for w, p in laid), full)
+
+
+@lru_cache(maxsize=4096)
+def _fill(tuples: tuple[tuple[int, int], ...], full: int) -> float:
+    """The bytes a leaf page holds, laid out as CREATE INDEX does with ``tuples`` over and over.
+
+    A tuple goes on the page while the room left, with the last tuple's
+    posting list counted as free, keeps ``full`` bytes and the tuple fits;
+    else the page is closed and its last tuple moves to the next page (it
+    becomes the high key). Small tuples fill the page to the fillfactor;
+    posting lists of ~800 bytes leave up to one of them free.
+    """
+    room, credit, on_page, last, held, closed, laid = LEAF_ROOM, 0, 0, 0, 0, 0, 0
+    while laid < FILL_TUPLES or closed < 2:
+        width, posting = tuples[laid % len(tuples)]
+        if room < width + 4 or (on_page >= 2 and room + credit < full):
+            held, closed = held + LEAF_ROOM - room - last, closed + 1
+            room, on_page = LEAF_ROOM - last, 1
+        room, credit, on_page, last, laid = room - width, posting, on_page + 1, width, laid + 1
+    return held / closed
 
 
 def _distinct(cols: list[ColumnInfo | None], keys: tuple[IndexKey, ...], rows: float) -> float:
