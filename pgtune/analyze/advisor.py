@@ -330,7 +330,6 @@ class _Advisor:
                      f"session{'s' if sessions.jobs > 1 else ''})")
             seeds = session.creatable(seeds, lambda c, exc: self.advice.rejected.append(reasons.refused(
                 c, exc, [analyses[p].statement for p in sorted(c.statements)])))
-            self.footprint.prefetch(seeds)      # their key samples, one statement per table (analyze.footprint)
             workload = [workload_of(analyses[p].shape, analyses[p].row.calls, analyses[p].row.cost_before or 0.0)
                         for p in costed]
             asked = _Asked(self.say)

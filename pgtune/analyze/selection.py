@@ -1,18 +1,15 @@
 """Size-aware index selection: greedy steps by benefit per byte (after Extend).
 
-Extend (Schlosser, Kossmann, Boissier, ICDE 2019) grows a configuration one
-step at a time: a step either adds a new single-column index or widens an
-index already chosen by one more key column, so an index gets wider only when
-the width pays for its bytes. Each step is costed with the configuration as it
-would be (the planner sees every index chosen so far, so two indexes serving
-the same statement are not both credited) and the step with the largest
-saving per forecast byte wins.
+Extend (Schlosser, Kossmann, Boissier, ICDE 2019) grows a configuration one step at a time: a step either adds a new
+single-column index or widens an index already chosen by one more key column, so an index gets wider only when the
+width pays for its bytes. Each step is costed with the configuration as it would be (the planner sees every index
+chosen so far, so two indexes serving the same statement are not both credited) and the step with the largest saving
+per forecast byte wins.
 
 pgtune's additions:
 
-* the statement shapes pgtune already builds (equality columns, then sort or
-  range; partial indexes for rare status values; INCLUDE for index-only scans)
-  are also offered whole, next to the single columns, so an index whose first
+* the statement shapes pgtune already builds (equality columns, then sort or range; partial indexes for rare status
+  values; INCLUDE for index-only scans) are also offered whole, next to the single columns, so an index whose first
   column alone does not pay can still be found;
 * a step's saving is net of the write upkeep of a new index;
 * a step may not make any statement's planned cost higher than it is with no
@@ -329,7 +326,7 @@ class Greedy:
         self.worked[id(a)] = (a, found)         # the action held: its id names no other
         return found
 
-    def _evaluate(self, a: _Action) -> _Action:
+    def _evaluate(self, a: _Action, sized: bool = True) -> _Action:
         a.old = self._replaced(a)
         gone = swaps.gone(a.old, a.drops)
         keyed = (self.worked.get(id(a)) or (a, self._questions(a)))[1]
@@ -349,7 +346,8 @@ class Greedy:
         saving = sum(self.workload[p].calls * (self.current[p] - c) for p, c in a.costs.items())
         a.gain = saving - (self.upkeep(a.new) if a.old is None else 0.0) + sum(map(self.upkeep, a.drops))
         self.result.note_upkeep(a.costs, self.current, saving, a.gain, MIN_GAIN)
-        a.delta_bytes = self.size(a.new) - sum(map(self.size, gone))
+        # A size (a key sample) is read for a gain only (ratio): costed to none, an action is not sized (t13).
+        a.delta_bytes = self.size(a.new) - sum(map(self.size, gone)) if sized and a.gain > 0 else a.delta_bytes
         regress = any(c > self.workload[p].base_cost * (1 + REGRESSION) + 1e-9 for p, c in a.costs.items())
         big_for_one = any(c <= self.current[p] * (1 - MIN_GAIN) for p, c in a.costs.items())
         a.ok = (not regress and a.gain > 0 and (saving >= MIN_STEP_SHARE * self.result.base_cost or big_for_one
@@ -413,9 +411,12 @@ class Greedy:
         pool.add(unique.values())
         self.prefetch((), (q for a in first for q in self._questions(a)))
         for a in first:
-            self._evaluate(a)
-            if a.gain > 0:
-                push(a, a.ratio)
+            self._evaluate(a, sized=False)
+        if self.presize is not None:        # one key sample a table, of the seeds costed to a gain only
+            self.presize([a.new for a in first if a.gain > 0])
+        for a in (a for a in first if a.gain > 0):
+            a.delta_bytes = self.size(a.new) - sum(map(self.size, swaps.gone(a.old, a.drops)))
+            push(a, a.ratio)
         while heap and len(self.result.steps) < self.max_steps:
             _, _, evaluations, best = heapq.heappop(heap)
             if evaluations != best.evaluations or not self._valid(best):
@@ -453,8 +454,8 @@ class Greedy:
         wide = [_Action(StepKind.REPLACE, w, drops=o) for w, o in pool.replacements(best.new, chosen)]
         out += [_Action(StepKind.ADD, c) for c in best.drops]
         out += [a for c in swaps.gone(best.old, best.drops) for a in dormant.pop(ident(c), [])]
-        if self.presize is not None and (out or wide):
-            self.presize([a.new for a in [*out, *wide]])
+        if self.presize is not None and wide:      # a replace is sized before it is costed (the filter below)
+            self.presize([a.new for a in wide])
         return out + [a for a in wide if self.size(a.new) < sum(map(self.size, a.drops))]
 
     def _next_stale(self, heap: list[tuple[float, int, int, _Action]]) -> list[_Action]:
