@@ -347,7 +347,7 @@ class Round:
                 # A name another statement held is freed first (explain_script.Kept: a priced one gave its place).
                 prepares = [f"DEALLOCATE /* pgtune */ {found[0]}"] * found[2] + named.prepares if found[1] else []
                 renamed = replace(s, prepares=prepares, lasts=named.lasts, names=[])
-                if not found[1]:
+                if not found[1] and kept is not None and kept.lasting(found[0]):
                     self._renamed[found] = renamed
             s = renamed
             self.names = []     # freed with the session's (Kept.clear), also after a failure

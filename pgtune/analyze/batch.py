@@ -156,7 +156,7 @@ def _forget(conn: psycopg.Connection[Any], hypo: Hypothetical | None, kept: Kept
     indexes the planner sees)."""
     if hypo is not None:
         hypo.forget()
-    elif kept is not None and kept.names:
+    elif kept is not None and (kept.names or kept.passing):
         kept.clear(conn)
 
 
@@ -173,23 +173,14 @@ def _send(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], order
             queued = hypo.queue(ask.present, ask.analysis.shape.tables, ask.positions, wire)
             assert queued      # nothing is waiting for its oid after a sync
         if shared is not None and n and not n % MAX_ASKS:
-            shared.close(wire)      # the next Round opens another
-            if hypo is not None and hypo.slots:
-                # The slots (whatif._MADE) were set in the transaction just ended and went with it: the
-                # indexes made so far are dropped by their oids, read now (a round trip).
-                wire.drain()
-                hypo.received()
-                _ready(costing, hypo, asks, out, wire, waiting)
+            _end(costing, hypo, asks, out, wire, waiting, shared)      # the next Round opens another
         texts: list[str | None] = [None, *costing.reorderings(ask.analysis, ask.config)]
         rounds = costing.rounds(ask.analysis, texts)
         if shared is not None and hypo is not None and hypo.slots and rounds and shared.ends(rounds[0].script):
             # This question plans under other settings (another role's row security): its Round would end the
             # transaction the slots were set in, and they would go with it (p12 F2: a drop by an emptied slot
             # was an ERROR in the server's log). The oids are read first, as at MAX_ASKS.
-            shared.close(wire)
-            wire.drain()
-            hypo.received()
-            _ready(costing, hypo, asks, out, wire, waiting)
+            _end(costing, hypo, asks, out, wire, waiting, shared)
         for r in rounds:
             r.send(conn, shared, kept, wire)
         sent.extend(rounds)
@@ -197,8 +188,22 @@ def _send(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], order
         wire.flush()    # the server plans this question while the next is made
         wire.take(MAX_PENDING)
         _ready(costing, hypo, asks, out, wire, waiting)
+    if kept is not None:
+        for step in kept.passed():      # the statements kept for this pipeline only (explain_script.Kept)
+            wire.execute(step, prepare=False)
     if shared is not None:
         shared.close(wire)
+
+
+def _end(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], out: list[P | None], wire: Wire,
+         waiting: Waiting, shared: Shared) -> None:
+    """End the shared transaction, the oids of the indexes made in it read first: their slots (whatif._MADE)
+    were set in it and go with it, and a later drop is by oid (a round trip)."""
+    shared.close(wire)
+    if hypo is not None and hypo.slots:
+        wire.drain()
+        hypo.received()
+        _ready(costing, hypo, asks, out, wire, waiting)
 
 
 def _ready(costing: Planner[P], hypo: Hypothetical | None, asks: list[Ask], out: list[P | None], wire: Wire,
