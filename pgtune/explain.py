@@ -33,7 +33,7 @@ from pglast.enums import CoercionForm
 from psycopg import pq, sql
 
 from .connect import lost
-from .explain_script import STMT_NAME, Answer, Kept, Run, Script, Shared, Wire, mode_call, script, select
+from .explain_script import STMT_NAME, Answer, Kept, Run, Script, Shared, Wire, mode_call, renamed, script, select
 from .explain_script import deallocate as deallocate  # re-exported: callers free a Round's names
 from .explain_script import end_failed as end_failed
 from .sqltext import parse, printed, type_name, walk
@@ -287,6 +287,9 @@ class Round:
     (analyze.batch), where they share one transaction (explain_script.Shared).
     """
 
+    # A what-if session holds one per statement (and per reordering) to send again: no __dict__ each.
+    __slots__ = ("_renamed", "cursors", "custom", "names", "nested", "script")
+
     def __init__(self, conn: psycopg.Connection[Any], query: str,
                  scenarios: Sequence[Mapping[str, str | None] | None], *, analyze: bool = False,
                  timeout_ms: int = 30_000, param_types: list[str] | None = None,
@@ -305,10 +308,11 @@ class Round:
         # a savepoint stands in for the transaction, so the caller's work stays and the plans still change nothing.
         self.nested = conn.info.transaction_status == pq.TransactionStatus.INTRANS
         context = context or PlanContext()
-        self._parts = (query, options, nparams, timeout_ms, _types(param_types, nparams), runs,
-                       context.set_configs(conn), context.role_step(conn) if context.role is not None else None,
-                       self.nested)
-        self.script = script(*self._parts)
+        # Its values are in the script's texts only: a what-if session holds a Round per statement (20,000 at
+        # benchmarks/speed.py's largest), and its runs' quoted values a second time were a quarter of it.
+        self.script = script(query, options, nparams, timeout_ms, _types(param_types, nparams), runs,
+                             context.set_configs(conn), context.role_step(conn) if context.role is not None else None,
+                             self.nested)
         self.names = self.script.names
         # Every plan a custom one: the statement can stay prepared between what-if plans (explain_script.Kept).
         self.custom = not analyze and bool(runs) and all(r.name == STMT_NAME and r.args and r.text is None
@@ -338,18 +342,18 @@ class Round:
         keeps = kept is not None and shared is not None and self.custom
         found = kept.name((s.prepares[0], *s.setup, *s.role)) if keeps and kept is not None else None
         if found is not None:
-            renamed = self._renamed.get(found)
-            if renamed is None:
-                named = script(*self._parts, name=found[0])
+            form = self._renamed.get(found)
+            if form is None:
+                named = renamed(s, found[0])
                 # The Round's own transaction and settings (the same texts: shared, not copies). Only the form
                 # without the PREPARE is kept: the one with it is sent once (issue 28's memory: one Round a
                 # statement and session, 20,000 of them at benchmarks/speed.py's 20,000 statements).
                 # A name another statement held is freed first (explain_script.Kept: a priced one gave its place).
                 prepares = [f"DEALLOCATE /* pgtune */ {found[0]}"] * found[2] + named.prepares if found[1] else []
-                renamed = replace(s, prepares=prepares, lasts=named.lasts, names=[])
+                form = replace(named, prepares=prepares, names=[])
                 if not found[1] and kept is not None and kept.lasting(found[0]):
-                    self._renamed[found] = renamed
-            s = renamed
+                    self._renamed[found] = form
+            s = form
             self.names = []     # freed with the session's (Kept.clear), also after a failure
         with contextlib.nullcontext(steps) if steps is not None else conn.cursor() as cur:
             # prepare=False: psycopg would otherwise prepare these texts after five runs, and a

@@ -13,7 +13,7 @@ import json
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -131,6 +131,17 @@ def _timeout_call(timeout_ms: int) -> str:
     return f"pg_catalog.set_config('statement_timeout', '{timeout_ms}', true)"
 
 
+@lru_cache(maxsize=256)
+def _setup(timeout_ms: int, context: tuple[str, ...]) -> list[str]:
+    """The settings' calls: one list (never changed) for the Rounds with the same, 150 bytes a Round otherwise."""
+    return ["pg_catalog.set_config('standard_conforming_strings', 'on', true)", _timeout_call(timeout_ms),
+            # Whatever session this is: a forced generic plan sampled by pg_qualstats can crash the backend
+            # (set only where the setting exists: connect.QUALSTATS_OFF).
+            "CASE WHEN pg_catalog.current_setting('pg_qualstats.enabled', true) IS NOT NULL "
+            "THEN pg_catalog.set_config('pg_qualstats.enabled', 'off', true) END",
+            *context]      # the role's search_path, what its policies read (PlanContext)
+
+
 def script(query: str, options: str, nparams: int, timeout_ms: int, types: str, runs: list[Run],
            context: list[str], role: str | None, nested: bool = False, name: str = STMT_NAME) -> Script:
     """A Round's statements; ``context``: the set_config calls of the session it plans in (explain.PlanContext),
@@ -138,12 +149,7 @@ def script(query: str, options: str, nparams: int, timeout_ms: int, types: str, 
     # PREPARE + a forced generic plan (or, with values, a custom plan) on every version.
     # EXPLAIN (GENERIC_PLAN) (16+) cannot go through the extended protocol: its $n must then be
     # bound, and the planner folds the values.
-    calls = ["pg_catalog.set_config('standard_conforming_strings', 'on', true)", _timeout_call(int(timeout_ms)),
-             # Whatever session this is: a forced generic plan sampled by pg_qualstats can crash the backend
-             # (set only where the setting exists: connect.QUALSTATS_OFF).
-             "CASE WHEN pg_catalog.current_setting('pg_qualstats.enabled', true) IS NOT NULL "
-             "THEN pg_catalog.set_config('pg_qualstats.enabled', 'off', true) END",
-             *context]      # the role's search_path, what its policies read (PlanContext)
+    calls = _setup(int(timeout_ms), tuple(context))
     names = []
     prepares = []
     if any(r.name == STMT_NAME for r in runs):
@@ -164,6 +170,20 @@ def script(query: str, options: str, nparams: int, timeout_ms: int, types: str, 
     begin = [_SAVEPOINT, "SET /* pgtune */ TRANSACTION READ ONLY"] if nested else ["BEGIN /* pgtune */ READ ONLY"]
     return Script(begin, calls, [role] if role is not None else [], prepares, lasts,
                   _END_SAVEPOINT if nested else ["ROLLBACK /* pgtune */"], names)
+
+
+def renamed(s: Script, name: str) -> Script:
+    """``s`` (every plan an EXECUTE of STMT_NAME, prepared first) with the statement prepared as ``name``: edited
+    where ``script`` put the name, ahead of the statement and values (a Round keeps no other copy of them)."""
+    head = f"PREPARE /* pgtune */ {STMT_NAME}"
+    call = f") EXECUTE {STMT_NAME}("
+    assert s.prepares[0].startswith(head) and all(call in last for _, last in s.lasts)
+    lasts = []
+    for mode, last in s.lasts:
+        at = last.index(call)       # the first: the options before it hold no such text
+        lasts.append((mode, f"{last[:at]}) EXECUTE {name}({last[at + len(call):]}"))
+    return replace(s, prepares=[f"PREPARE /* pgtune */ {name}{s.prepares[0][len(head):]}", *s.prepares[1:]],
+                   lasts=lasts, names=[name if n == STMT_NAME else n for n in s.names])
 
 
 def read_only(conn: psycopg.Connection[Any], query: abc.Query, timeout_ms: int) -> list[tuple[Any, ...]]:
@@ -252,12 +272,9 @@ class Kept:
     reached, to one the selection asks about: a statement no candidate touches
     is priced but never asked again, and must not keep out those that are.
 
-    A statement beyond the limit is kept for one pipeline (``passing``) and freed
-    at its end (``passed``): a pipeline asks about each table's statements side
-    by side, with one candidate after another (analyze.batch._grouped), and
-    each plan of it prepared and freed the statement once more (speed.py's
-    20,000 statements: 120,553 PREPAREs and as many DEALLOCATEs, 48% of the
-    statements sent). A pipeline holds at most a few hundred of them at once.
+    One beyond the limit is kept for one pipeline (``passing``), freed at its end
+    (``passed``), not prepared and freed per plan: a pipeline may ask about it with
+    one candidate after another (analyze.batch._grouped); it holds a few hundred.
     """
 
     def __init__(self, limit: int = 4000) -> None:
@@ -289,14 +306,12 @@ class Kept:
 
     def _passing(self, key: tuple[object, ...]) -> tuple[str, bool, bool]:
         """``key``'s name for the open pipeline (numbered after the lasting ones), and whether to prepare it."""
-        found = self.passing.get(key)
-        if found is not None:
+        if (found := self.passing.get(key)) is not None:
             return found, False, False
         name = self.passing[key] = f"{KEPT_PREFIX}{self.limit + len(self.passing) + 1}"
         return name, True, False
 
-    def lasting(self, name: str) -> bool:
-        """Is ``name`` kept beyond the open pipeline (a Round may keep its script under it)?"""
+    def lasting(self, name: str) -> bool:   # kept beyond the open pipeline (a Round may keep its script under it)?
         return int(name[len(KEPT_PREFIX):]) <= self.limit
 
     def passed(self) -> list[str]:
