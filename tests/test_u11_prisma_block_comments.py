@@ -9,6 +9,7 @@ Prisma user got no @@index line for any model.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -65,5 +66,8 @@ def test_block_comments_in_a_model_are_read(conn: psycopg.Connection[Any], db: s
                                    "--write", "--no-constraints"])
     assert out.exit_code == 0, out.output
     text = path.read_text()
-    assert "@@index([runtimeEnvironmentId, taskIdentifier" in text, out.output
+    # Two equalities of about the same selectivity: either order serves the lookup (which one the selection
+    # takes is a near tie, moved by a size forecast); what is tested is the line's place and the model left as is.
+    assert re.search(r"@@index\(\[(runtimeEnvironmentId, taskIdentifier|taskIdentifier, runtimeEnvironmentId)", text), \
+        out.output
     assert text.replace(text[text.index("  @@index"):text.index("\n", text.index("  @@index")) + 1], "") == SCHEMA
