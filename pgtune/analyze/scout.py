@@ -13,6 +13,7 @@ widening of a statement's index reaches it).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 
 from ..capture import TableKey
@@ -32,17 +33,12 @@ def crowded(workload: list[Workload], seeds: Iterable[Candidate]) -> tuple[Table
 
     Below it the greedy costs every statement a candidate could change (the scouting's restriction costs a
     little accuracy: an index serving a statement it is not among the useful ones of is not credited there)."""
-    per_table: dict[TableKey, int] = {}
-    for c in seeds:
-        per_table[c.table] = per_table.get(c.table, 0) + 1
-    reading: dict[TableKey, int] = {}
-    for w in workload:
-        for t in w.tables:
-            reading[t] = reading.get(t, 0) + 1
-    table = max(per_table, key=lambda t: (reading.get(t, 0) * per_table[t], t), default=None)
-    if table is None or reading.get(table, 0) * per_table[table] < CROWDED:
+    per_table = Counter(c.table for c in seeds)
+    reading = Counter(t for w in workload for t in w.tables)
+    table = max(per_table, key=lambda t: (reading[t] * per_table[t], t), default=None)
+    if table is None or reading[table] * per_table[table] < CROWDED:
         return None
-    return table, reading.get(table, 0), per_table[table]
+    return table, reading[table], per_table[table]
 
 
 def shape(c: Candidate) -> Shape:
@@ -69,10 +65,15 @@ class Useful:
         return any((table, keys[:n]) in used for n in range(1, len(keys)))
 
 
+def _held(cand: Candidate) -> frozenset[str]:
+    """The columns an index-only scan of ``cand`` can return: its plain keys and INCLUDE."""
+    return frozenset({k.column for k in cand.keys if k.expression is None} | set(cand.include))
+
+
 def reach_key(cand: Candidate, useful: Useful | None) -> tuple[object, ...]:
     """What ``reach`` depends on: the table, the leading key (all keys, in order, once scouted), the columns held.
     The columns sorted in a tuple (64 bytes for two), not a frozenset (216): one per shape."""
-    held = tuple(sorted({k.column for k in cand.keys if k.expression is None} | set(cand.include)))
+    held = tuple(sorted(_held(cand)))
     return cand.table, shape(cand)[1] if useful is not None else cand.keys[0].ident if cand.keys else "", held
 
 
@@ -82,7 +83,7 @@ def reach(workload: list[Workload], positions: Iterable[int], cand: Candidate,
     could use on its table, or that read on it only columns it holds (an index-only scan); once scouted, only
     those it is ``related`` to."""
     lead = cand.keys[0].ident if cand.keys else ""
-    have = frozenset({k.column for k in cand.keys if k.expression is None} | set(cand.include))
+    have = _held(cand)
     near = tuple(p for p in positions if workload[p].could(cand.table, lead, have)
                  and (useful is None or useful.related(p, cand)))
     # A few positions are a tuple (48 bytes and 8 a position, searched as fast as a set's 216 or more).
