@@ -14,7 +14,7 @@ import click
 
 from .. import __version__
 from . import check, config, health, migration, suggest, verify
-from .shell import Group, handle_errors
+from .shell import Group, Number, handle_errors
 
 # psycopg logs a pipeline's second error as a WARNING ("error ignored terminating <psycopg.Pipeline ...>") while
 # pgtune is already handling the first; with no logging configured Python's last-resort handler printed it on the
@@ -44,7 +44,7 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--keep", is_flag=True, help="Leave the server running and print its DSN.")
-@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.01, 20),
+@click.option("--scale", default=1.0, show_default=True, type=Number(0.01, 20),
               help="Data size factor (1.0 is about 1M rows).")
 @handle_errors
 def demo(keep: bool, scale: float) -> None:

@@ -15,7 +15,18 @@ from ..config import Profile
 from ..config import Storage as ConfigStorage
 from ..connect import connect
 from ..plan import Layout
-from .shell import Format, Size, dsn_option, emit_choice, emit_json, emit_options, format_option, handle_errors
+from .shell import (
+    Format,
+    Number,
+    Size,
+    Whole,
+    dsn_option,
+    emit_choice,
+    emit_json,
+    emit_options,
+    format_option,
+    handle_errors,
+)
 
 
 class ProfileForm(StrEnum):
@@ -28,12 +39,12 @@ class ProfileForm(StrEnum):
 @click.command()
 @dsn_option
 @format_option
-@click.option("--window", type=click.FloatRange(0, min_open=True), default=None, metavar="SECONDS",
+@click.option("--window", type=Number(0, min_open=True), default=None, metavar="SECONDS",
               help="Read the statistics twice, this far apart, and judge what happened between (default: since "
                    "their last reset).")
 @click.option("--memory", type=Size(), default=None,
               help="The server's memory (default: read from its host when pgtune runs there, cgroup limit first).")
-@click.option("--cpus", type=click.IntRange(1), default=None, help="The server's CPUs (default: from its host).")
+@click.option("--cpus", type=Whole(1), default=None, help="The server's CPUs (default: from its host).")
 @click.option("--storage", type=click.Choice([s.value for s in ConfigStorage]), default=None,
               help="What the data lives on (default: the data directory's device, when on the host).")
 @click.option("--pooler/--no-pooler", default=None,
@@ -42,12 +53,12 @@ class ProfileForm(StrEnum):
 @click.option("--profile", type=click.Choice([p.value for p in Profile]), default=None,
               help="A new server with no history: print settings for this workload from documented formulas "
                    "(needs --memory; no connection).")
-@click.option("--connections", type=click.IntRange(1), default=None,
+@click.option("--connections", type=Whole(1), default=None,
               help="With --profile: max_connections (default: PGTune's for the profile).")
 @click.option("--as", "output", type=click.Choice([f.value for f in ProfileForm]), default=ProfileForm.CONF.value,
               show_default=True,
               help="With --profile: postgresql.conf lines or ALTER SYSTEM statements.")
-@click.option("--server-version", type=click.IntRange(90600), default=150000, show_default=True,
+@click.option("--server-version", type=Whole(90600), default=150000, show_default=True,
               help="With --profile: the server_version_num the settings are for.")
 # The same --emit group as suggest's and health's, without --layout: a config migration's ALTER SYSTEM cannot run
 # inside the transaction a migration tool wraps each file in, and its reload/restart phases need pgtune apply.

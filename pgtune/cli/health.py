@@ -16,6 +16,7 @@ from ..prisma.advice import PrismaAdvice
 from .shell import (
     DURATION,
     Format,
+    Whole,
     connections,
     dsn_option,
     emit_choice,
@@ -45,7 +46,7 @@ NEVER = "never"     # --fail-on: no severity makes health exit 1
               help="A replica whose index scans count too: an index read only there is not unused (repeatable).")
 @click.option("--min-stats-age", default="7d", show_default=True, type=DURATION,
               help="unused-index runs only when every server's statistics have counted this long (7d, 12h, 0).")
-@click.option("--min-rows", default=1000, show_default=True, type=click.IntRange(0),
+@click.option("--min-rows", default=1000, show_default=True, type=Whole(0),
               help="foreign-key-without-index leaves out tables with fewer rows (a delete scans them in no time).")
 @emit_options("Write the fixes as a phased migration folder (default: migrations/<timestamp>_health): "
               "apply, rollback, status and verify work on it.",

@@ -14,11 +14,11 @@ from .._text import one_line
 from ..apply import Outcome, SettingState
 from ..connect import connect, from_prisma, resolve_dsn
 from . import shell
-from .shell import Format, dsn_option, emit_json, format_option, handle_errors, index_sizes, progress
+from .shell import Format, Number, Whole, dsn_option, emit_json, format_option, handle_errors, index_sizes, progress
 
 migration_dir = click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 wait_for_transactions_option = click.option(
-    "--wait-for-transactions", default=300.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
+    "--wait-for-transactions", default=300.0, show_default=True, type=Number(0), metavar="SECONDS",
     help="Before each concurrent build, REINDEX or drop: how long to wait for the transactions it would wait for "
          "(open over 5 s, named with pid, age and query on stderr); still open then, the step is not started and "
          "apply stops, naming them. During a build, its waits for other transactions (which block nobody) are cut "
@@ -29,12 +29,12 @@ wait_for_transactions_option = click.option(
 @migration_dir
 @dsn_option
 @format_option
-@click.option("--phase", type=int, default=None, help="Apply only this phase.")
-@click.option("--through", type=int, default=None, help="Apply phases up to and including this one.")
+@click.option("--phase", type=Whole(1), default=None, help="Apply only this phase.")
+@click.option("--through", type=Whole(1), default=None, help="Apply phases up to and including this one.")
 @click.option("--dry-run", is_flag=True, help="Show what would run; change nothing.")
-@click.option("--retries", default=5, show_default=True, type=click.IntRange(0),
+@click.option("--retries", default=5, show_default=True, type=Whole(0),
               help="Retries after a lock timeout (backoff 1s, 2s, 4s…).")
-@click.option("--wait", default=60.0, show_default=True, type=click.FloatRange(0),
+@click.option("--wait", default=60.0, show_default=True, type=Number(0),
               help="Seconds to wait for another pgtune apply or rollback on this database to finish "
                    "(0: refuse at once). A killed applier's build is cancelled by the server within seconds.")
 @wait_for_transactions_option
@@ -66,8 +66,8 @@ def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through
 @migration_dir
 @dsn_option
 @format_option
-@click.option("--phase", type=click.IntRange(1), default=None, help="Roll back only this phase.")
-@click.option("--wait", default=60.0, show_default=True, type=click.FloatRange(0),
+@click.option("--phase", type=Whole(1), default=None, help="Roll back only this phase.")
+@click.option("--wait", default=60.0, show_default=True, type=Number(0),
               help="Seconds to wait for another pgtune apply or rollback to finish (0: refuse at once).")
 @wait_for_transactions_option
 @click.option("--force", is_flag=True,

@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import psycopg
@@ -98,6 +99,8 @@ class Group(click.Group):
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
             ctx = getattr(exc, "ctx", None)
+            if isinstance(exc, BadValue):
+                fail(_redact_argv(exc.message, argv), 2)      # names the option and what it takes
             if ctx is not None and isinstance(exc, click.UsageError):
                 click.echo(_redact_argv(ctx.get_usage(), argv), err=True)
                 if ctx.command.get_help_option(ctx) is not None:
@@ -141,6 +144,57 @@ class Size(click.ParamType[int]):
             return parse_size(str(value), "--memory")
         except PgtuneError:
             self.fail(f"{value!r} is not a size: use e.g. 16GB, 512MB", param, ctx)
+
+
+class BadValue(click.BadParameter):
+    """An option's value pgtune refuses, said in one line of its own (Group prints no usage for it)."""
+
+
+class _Range:
+    """What a numeric option takes, said in pgtune's words when refused (click's were "'abc' is not a valid
+    integer range" and "-3 is not in the range x>=0")."""
+
+    kind = "a number"
+    min: Any
+    max: Any
+    min_open: bool
+
+    def wants(self) -> str:
+        low, high = (None if x is None else f"{x:g}" for x in (self.min, self.max))
+        if low is not None and high is not None:
+            return f"{self.kind} from {low} to {high}"
+        if low is not None:
+            return f"{self.kind} above {low}" if self.min_open else f"{self.kind} of {low} or more"
+        return self.kind if high is None else f"{self.kind} of {high} or less"
+
+    def refuse(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> NoReturn:
+        name = param.opts[0] if param is not None and param.opts else "the value"
+        raise BadValue(f"{name} takes {self.wants()}, not {str(value)!r}", ctx, param)
+
+
+class Whole(_Range, click.IntRange):
+    """A whole number in a range (``click.IntRange``), refused in one line."""
+
+    kind = "a whole number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            return int(super().convert(value, param, ctx))
+        except click.BadParameter:
+            self.refuse(value, param, ctx)
+
+
+class Number(_Range, click.FloatRange):
+    """A finite number in a range (``click.FloatRange``, which took 'nan' for a wait), refused in one line."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            number = float(super().convert(value, param, ctx))
+        except click.BadParameter:
+            self.refuse(value, param, ctx)
+        if not math.isfinite(number):
+            self.refuse(value, param, ctx)
+        return number
 
 
 dsn_option = click.option(

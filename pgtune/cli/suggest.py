@@ -22,6 +22,8 @@ from ..plan import Layout
 from .shell import (
     DURATION,
     Format,
+    Number,
+    Whole,
     connections,
     dsn_option,
     emit_choice,
@@ -41,15 +43,15 @@ from .shell import (
 @click.command()
 @dsn_option
 @format_option
-@click.option("--top", default=50, show_default=True, type=click.IntRange(1),
+@click.option("--top", default=50, show_default=True, type=Whole(1),
               help="Statements to read from pg_stat_statements, by total execution time. A --queries file is "
                    "read whole, its statements folded by shape, and the shapes seen most often analyzed: this many "
                    "when given, else 500; the rest are counted.")
-@click.option("--min-calls", default=1, show_default=True, type=click.IntRange(0),
+@click.option("--min-calls", default=1, show_default=True, type=Whole(0),
               help="Ignore statements called fewer times.")
-@click.option("--min-mean-ms", default=0.0, show_default=True, type=click.FloatRange(0),
+@click.option("--min-mean-ms", default=0.0, show_default=True, type=Number(0),
               help="Ignore statements faster than this on average.")
-@click.option("--min-total-ms", default=0.0, show_default=True, type=click.FloatRange(0),
+@click.option("--min-total-ms", default=0.0, show_default=True, type=Number(0),
               help="Ignore statements with less total time.")
 @click.option("--database", default=None, help="Read this database's statements (default: the connected one).")
 @click.option("--workload-role", "workload_roles", multiple=True, metavar="ROLE",
@@ -63,17 +65,17 @@ from .shell import (
                    "pg_stat_statements names each statement's own. Default: pgtune's session.")
 @click.option("--workload-dsn", multiple=True, metavar="DSN",
               help="Also read pg_stat_statements from this replica; merged by queryid (repeatable).")
-@click.option("--min-rows", default=1000, show_default=True, type=click.IntRange(0),
+@click.option("--min-rows", default=1000, show_default=True, type=Whole(0),
               help="Skip tables with fewer rows than this.")
-@click.option("--max-indexes", type=click.IntRange(0), default=None, help="Propose at most this many indexes.")
-@click.option("--max-index-mb", type=click.FloatRange(0), default=None,
+@click.option("--max-indexes", type=Whole(0), default=None, help="Propose at most this many indexes.")
+@click.option("--max-index-mb", type=Number(0), default=None,
               help="Propose at most this much index, in MB (the last point of the selection's 'curve' that "
                    "fits, then later steps that fit in what it leaves).")
 @click.option("--size-basis", type=click.Choice([b.value for b in SizeBasis]), default=SizeBasis.FORECAST.value,
               show_default=True,
               help="What --max-index-mb and benefit per byte count: pgtune's forecast of the built size, "
                    "or HypoPG's estimate (no deduplication; what other advisors' budgets mean).")
-@click.option("--jobs", type=click.IntRange(1), default=None,
+@click.option("--jobs", type=Whole(1), default=None,
               help="What-if sessions planning side by side (default: the server's cores, but the one pgtune takes "
                    "when the server runs on this machine, at most 8; never more than a tenth of the connections the "
                    "server still accepts; behind a session pooler, one). The advice is the same for any number.")
@@ -86,7 +88,7 @@ from .shell import (
 @emit_options("Write a phased migration folder (default: migrations/<timestamp>_indexes).",
               "lock_timeout set before each DDL.",
               "statement_timeout for the migration's non-build statements (ANALYZE).")
-@click.option("--first-phase-share", default=0.8, show_default=True, type=click.FloatRange(0.0, 1.0),
+@click.option("--first-phase-share", default=0.8, show_default=True, type=Number(0.0, 1.0),
               help="Phase 1 gets the indexes that remove this share of the saved cost (without HypoPG: of the calls "
                    "served; 1.0: one phase).")
 @click.option("--measure/--no-measure", "--analyze/--no-analyze", "analyze", default=True, show_default=True,

@@ -15,7 +15,7 @@ from .._text import one_line
 from ..connect import connect
 from ..duration import to_ms
 from ..verify_junit import check_report_path, junit
-from .shell import DURATION, Format, dsn_option, emit_json, format_option, handle_errors, index_sizes, style
+from .shell import DURATION, Format, Number, dsn_option, emit_json, format_option, handle_errors, index_sizes, style
 
 
 @click.command()
@@ -23,7 +23,7 @@ from .shell import DURATION, Format, dsn_option, emit_json, format_option, handl
 @dsn_option
 @format_option
 @click.option("--tolerance", default=0.10, show_default=True, help="Allowed cost increase over baseline.")
-@click.option("--time-tolerance", default=0.25, show_default=True, type=click.FloatRange(0),
+@click.option("--time-tolerance", default=0.25, show_default=True, type=Number(0),
               help="With --analyze: allowed measured slowdown over the time measured at emit "
                    "(and always more than 1 ms).")
 @click.option("--measure", "--analyze", "analyze", is_flag=True,
@@ -37,7 +37,7 @@ from .shell import DURATION, Format, dsn_option, emit_json, format_option, handl
               help="statement_timeout for each statement verify plans or measures.")
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write a JUnit XML report here (for CI).")
-@click.option("--window", type=click.FloatRange(0, min_open=True), default=None, metavar="SECONDS",
+@click.option("--window", type=Number(0, min_open=True), default=None, metavar="SECONDS",
               help="A config migration: read the statistics twice, this far apart, while the load runs (default: "
                    "since their reset).")
 @click.option("--query", "adhoc", default=None, help="Check one statement instead of a migration folder.")
