@@ -42,6 +42,8 @@ class ParamKind(StrEnum):
     TAUTOLOGY = "tautology"    # compared with another $n only: Prisma's 1=1 becomes $4 = $5
     CONTRADICTION = "contradiction"   # the same as an OR's branch: Prisma's empty OR, 1=0
     OUTSIDE = "outside"        # in no predicate: the select list, SET, VALUES, RETURNING, ORDER BY
+    JSON_KEY = "json key"      # a key of a JSON path: Prisma's ("meta"#>ARRAY[$3]::text[])
+    JSON_VALUE = "json value"  # what a JSON path's value is compared with: (… #> …)::jsonb = $4
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class ParamUse:
     piece: bool = False           # col LIKE '%' || $1 || '%': the value is a piece of the pattern
     position: int = 0             # col IN ($4, $5, $6): $5 is at 1 (pg_qualstats keeps the list as one array)
     nested: bool = False          # a LIMIT of a subquery (a count's cap), not of the statement's own rows
+    path: tuple[str, ...] = ()    # JSON_KEY / JSON_VALUE: the path's keys as written, "$n" or the constant
+    extract: str = ""             # JSON_KEY / JSON_VALUE: how the value is read: #> (jsonb), #>> (text), typeof
 
 
 _STATEMENTS = (ast.SelectStmt, ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)

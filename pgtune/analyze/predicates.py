@@ -16,6 +16,7 @@ from pglast import ast
 from pglast.enums import A_Expr_Kind, BoolExprType, NullTestType
 
 from ..sqltext import names, printed, seq
+from . import json_values
 from .exprs import (
     and_list,
     constant,
@@ -146,6 +147,9 @@ class Predicates:
 
     def a_expr(self, expr: ast.A_Expr, scope: Scope, block: int) -> None:
         op = names(expr.name)[-1] if expr.name else ""
+        if (pathed := json_values.compared(expr)) is not None:
+            self._json_path(*pathed, scope)     # no index serves a path a $n names; its $n need values
+            return
         # Casts on the value side are free; a cast on the column makes it an expression.
         left, right = strip_value_cast(expr.lexpr), strip_value_cast(expr.rexpr)
         kind = expr.kind
@@ -286,6 +290,23 @@ class Predicates:
                     self.shape.params[int(param.number)] = use     # the array, not one element
                 else:
                     self.shape.params.setdefault(int(param.number), use)
+
+    def _json_path(self, path: json_values.Path, op: str, value: int | None, scope: Scope) -> None:
+        """Remember the column a JSON path filter reads, for its keys' and value's ``$n`` (analyze.json_values)."""
+        if any(isinstance(f, ast.A_Star) for f in seq(path.column.fields)):
+            return
+        hit = scope.resolve(names(path.column.fields))
+        if hit is None:
+            return
+        entry, col = hit
+        if entry.table is None:
+            if col not in entry.origin:
+                return
+            table, col, _ = entry.origin[col]
+        else:
+            table = entry.table
+        for n, use in json_values.uses(table.key, col, path, op, value).items():
+            self.shape.params.setdefault(n, use)
 
     def _param(self, found: ColumnUse | None, node: Any, op: str, position: int = 0) -> None:
         """Remember which column a ``$n`` is compared with, so a value can be chosen for it."""

@@ -19,7 +19,8 @@ each came from (``params``: a ValueSource), so a DBA can check the assumption:
   column's ``@>``/``&&`` (Prisma's ``hasEvery``/``hasSome``, cast to an enum
   array) an array of one element of typical share, ``<@`` of every element
   seen; ``jsonb @> $n`` one top-level pair of one sampled row's document
-  (``sample``); ``>``/``>=``
+  (``sample``), and a JSON path filter's keys and value one sampled
+  document's path (analyze.json_values); ``>``/``>=``
   the 99th-percentile histogram bound, ``<``/``<=`` the 1st,
   ``now() - $n::interval`` 1% of the column's span; ``LIKE``/``ILIKE $n`` the
   pattern ``%<typical value>%`` (the value alone when the statement adds the
@@ -38,7 +39,6 @@ the statement's cost.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -47,7 +47,7 @@ from datetime import datetime
 from ..capture import Catalog, ColumnStats, TableKey
 from ..snapshot import QualConstant, QualShare
 from ..sqltext import constant_value
-from . import lists, ranges
+from . import json_values, lists, ranges
 from .arrays import array_elements, array_literal, cut_array
 from .bind import ARRAY_OPS, Shape
 from .params import ParamKind, ParamUse
@@ -111,7 +111,8 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
               if p.param in (sent or {}) and p.source in (ValueSource.STATS, ValueSource.NONE) else p for p in params]
     if sample is not None:
         params = _correlated(shape, params, sample)
-        params = _contained(shape, params, catalog, sample)
+        params = json_values.contained(shape.params, params, catalog, sample)
+        params = json_values.pathed(shape.params, params, sample)
     params = lists.spread(lists.groups(shape), params, {n: _stats(use, catalog) for n, use in shape.params.items()})
     found = ranges.pairs(shape, catalog)
     params = ranges.together(found, params, catalog)
@@ -173,6 +174,8 @@ def _param_value(n: int, use: ParamUse | None, catalog: Catalog, constants: list
         return ParamValue(name, str(n), ValueSource.TAUTOLOGY, f"$a {use.op} $b in an OR")
     if use.kind == ParamKind.OUTSIDE:
         return ParamValue(name, None, ValueSource.OUTSIDE, "in no predicate")
+    if use.kind in (ParamKind.JSON_KEY, ParamKind.JSON_VALUE):     # from a sampled document (json_values)
+        return ParamValue(name, None, ValueSource.NONE, f"{use.column} {use.extract} (a {use.kind.value})")
     what = f"{use.column} {'= ANY' if use.array and use.op == '=' else use.op}"
     seen = observed(use, constants)
     if seen is not None:
@@ -230,45 +233,6 @@ def _correlated(shape: Shape, params: list[ParamValue], sample: Sampler) -> list
             for n, column in found:
                 out[n - 1] = ParamValue(out[n - 1].param, row[column], ValueSource.SAMPLE, out[n - 1].use)
     return out
-
-
-def _contained(shape: Shape, params: list[ParamValue], catalog: Catalog, sample: Sampler) -> list[ParamValue]:
-    """``jsonb @> $n`` with no other value: one top-level pair of one sampled row's document (``sample``).
-
-    pg_stats holds whole documents, no keys; what an application passes to ``@>`` is a piece of one
-    (``{"email": "…"}``). The pair whose value prints longest stands for it: an address or an
-    identifier, what a search pins, rather than a flag every other row shares. A document that is an
-    array gives one element.
-    """
-    out = list(params)
-    for n, use in sorted(shape.params.items()):
-        p = params[n - 1] if n <= len(params) else None
-        table = catalog.tables.get(use.table) if use.table is not None else None
-        if (p is None or p.source != ValueSource.NONE or use.op != "@>" or table is None
-                or table.column_type(use.column) != "jsonb"):
-            continue
-        row = sample(table.key, [use.column])
-        piece = _piece(row[use.column]) if row else None
-        if piece is not None:
-            out[n - 1] = ParamValue(p.param, piece, ValueSource.SAMPLE, p.use)
-    return out
-
-
-def _piece(document: str) -> str | None:
-    """One top-level pair (or element) of a JSON document, as JSON text; None when it has none."""
-    try:
-        found = json.loads(document)
-    except ValueError:
-        return None
-    if isinstance(found, dict):
-        pairs = [(k, v) for k, v in found.items() if not isinstance(v, (dict, list))] or list(found.items())
-        if not pairs:
-            return None
-        key, value = max(pairs, key=lambda kv: (len(json.dumps(kv[1])), kv[0]))
-        return json.dumps({key: value})
-    if isinstance(found, list) and found:
-        return json.dumps([found[0]])
-    return None
 
 
 def _seen(use: ParamUse, constants: list[QualConstant]) -> list[QualConstant]:
