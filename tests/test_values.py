@@ -9,7 +9,7 @@ import pytest
 
 from pgtune.analyze import Options, Scenario, ValueSource, bind, weighted_cost
 from pgtune.analyze.values import scenarios, valued
-from pgtune.capture import Catalog, ColumnStats, Table
+from pgtune.capture import Catalog, ColumnStats, Table, read_catalog
 from pgtune.explain import explain_scenarios, prepare_text
 from pgtune.snapshot import QualConstant, QualShare
 
@@ -233,3 +233,25 @@ def test_the_ends_of_one_range_are_ordered_whatever_their_sources() -> None:
                QualConstant(("public", "jobs"), "amount", "<=", "300", 10, 0)]
     [main] = scenarios(bind("SELECT id FROM jobs WHERE amount BETWEEN $1 AND $2", CATALOG), CATALOG, 2, crossed)
     assert main.values == {"$1": "300", "$2": "700"}
+
+
+@pytest.mark.no_qualstats
+def test_a_range_over_a_column_of_only_common_values_takes_the_common_value_at_its_end(conn: Any) -> None:
+    """p13: Formbricks' scheduled surveys, `"publishOn" <= $2` on a column NULL in 98% of rows with three dates:
+    pg_stats keeps them as common values and no histogram, so the $n had no value and the target went untimed."""
+    conn.execute('CREATE TABLE survey (id int PRIMARY KEY, status text NOT NULL, "publishOn" timestamptz, '
+                 "weight int)")
+    conn.execute("INSERT INTO survey SELECT i, 'draft', CASE WHEN i % 50 = 0 THEN timestamptz '2026-12-05' + "
+                 "(i % 3) * interval '10 days' END, CASE WHEN i % 50 = 0 THEN (ARRAY[9, 10, 100])[1 + i % 3] END "
+                 "FROM generate_series(1, 20000) i")
+    conn.execute("ANALYZE survey")
+    catalog = read_catalog(conn)
+    for query, expected in (('SELECT id FROM survey WHERE "publishOn" <= $1', "2026-12-05"),
+                            ('SELECT id FROM survey WHERE "publishOn" > $1', "2026-12-25"),
+                            ("SELECT id FROM survey WHERE weight >= $1", "100"),     # numbers as numbers
+                            ("SELECT id FROM survey WHERE weight < $1", "9")):
+        [main] = scenarios(bind(query, catalog), catalog, 1)
+        assert (main.values["$1"] or "").startswith(expected), (query, main.values)
+        column = query.split("WHERE ")[1].split(" ")[0]
+        [(held,)] = conn.execute(f"SELECT count(*) FROM survey WHERE {column} = %s", [main.values["$1"]]).fetchall()
+        assert held > 0, (query, main.values)        # a value the column holds, not one made up

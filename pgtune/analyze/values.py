@@ -408,6 +408,11 @@ def _value(use: ParamUse, catalog: Catalog, size: int = 1) -> str | None:
             return None
         # Search boxes send a piece of a real value; the statement or the application adds the wildcards.
         return typical[0] if use.piece else "%" + _escape_like(typical[0]) + "%"
+    if not bounds and st.most_common_vals and use.op in (">", ">=", "<", "<="):
+        # Every value is a common one (a mostly-NULL "publishOn" with three dates): no histogram, so the
+        # range's end is the common value at that end, as the percentile bound would be.
+        ordered = _ordered(st.most_common_vals)
+        return ordered[-1] if use.op in (">", ">=") else ordered[0]
     if not bounds:
         return None
     if use.op in (">", ">="):
@@ -415,6 +420,14 @@ def _value(use: ParamUse, catalog: Catalog, size: int = 1) -> str | None:
     if use.op in ("<", "<="):
         return bounds[int(0.01 * (len(bounds) - 1))]
     return None
+
+
+def _ordered(values: tuple[str, ...]) -> tuple[str, ...]:
+    """pg_stats' values (text) in the column's order: numbers as numbers; dates and text as ISO text sorts."""
+    try:
+        return tuple(sorted(values, key=float))
+    except ValueError:
+        return tuple(sorted(values))
 
 
 def _elements(st: ColumnStats, op: str) -> str | None:
