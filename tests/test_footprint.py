@@ -134,12 +134,14 @@ def test_a_table_near_its_leading_key_order_whose_keys_rows_are_pages_apart_is_n
     an order's lines no longer share a page: the sample sees one line of most orders, and scaling its keys by
     its share of the rows counted each order once per line (279k keys where there are ~140k; 1.24x the
     index's built size). The sample must show each order's rows together before it is taken to hold whole
-    keys."""
+    keys. The sample counts ~0.77x of the keys here (Duj1 on keys of 1-4 rows) and the forecast follows it
+    (0.85x; with the real count 0.96x); the bytes a key were once worked out from the mean key alone, which
+    put it at 0.98x by the two errors' cancelling."""
     forecast, real, sampled, keys = _line_index(conn, SPREAD_LINES)
     correlation = conn.execute("SELECT correlation FROM pg_stats WHERE tablename = 'line' "
                                "AND attname = 'order_id'").fetchone()
     assert correlation is not None and correlation[0] >= sizing.IN_ORDER, correlation
-    assert 0.85 < forecast / real < 1.15, (forecast, real, sampled, keys)
+    assert 0.8 < forecast / real < 1.15, (forecast, real, sampled, keys)
     assert 0.7 < sampled / keys < 1.15, (sampled, keys)
 
 

@@ -96,10 +96,20 @@ class Footprint:
         rows = table.reltuples
         exact = self._exact(on, cand)
         # Keys with a near-unique column (not counted) of exact widths (not sized) would learn only the rows.
-        if rows >= SAMPLE_ROWS and (_several(cand) or _kept_by(cand) is not None or not exact) and not (
+        if rows >= SAMPLE_ROWS and (_several(cand) or _kept_by(cand) is not None or not exact
+                                    or self._in_order(on, cand)) and not (
                 exact and key_sample.near_unique(self.catalog, on, cand.keys)):
             return (on, tuple(k.ident for k in cand.keys), cand.include, _kept_by(cand))
         return None
+
+    def _in_order(self, on: TableKey, cand: Candidate) -> bool:
+        """Is ``cand`` one plain column whose pg_stats count is likely short (sizing.undercounted: a table stored
+        in its order): its keys are then counted in the sample, which reads each value's rows whole. The guess
+        in its place, the geometric mean of pg_stats' count and the rows, forecast TPC-DS's (cs_order_number)
+        and (ws_order_number) at 1.49x and 1.57x of built (t14); sampled, their keys come out 0.99-1.01x."""
+        table, col = self.catalog.tables.get(on), self.catalog.table_columns(on).get(cand.keys[0].column)
+        return (len(cand.keys) == 1 and cand.keys[0].expression is None and col is not None and table is not None
+                and sizing.undercounted(col, table.reltuples))
 
     def _exact(self, on: TableKey, cand: Candidate) -> bool:
         """Is every column's width in ``cand``'s tuple its type's (sizing.exact): no tuple bytes to sample?"""
@@ -113,7 +123,8 @@ class Footprint:
         a sixth of the statement's time, and most of suggest's server time on TPC-H is these samples."""
         return key_sample.Asked(sized=not self._exact(on, cand),
                             lead=_several(cand) and key_sample.reads_lead(self.catalog, on, cand.keys),
-                            distinct=not key_sample.near_unique(self.catalog, on, cand.keys))
+                            distinct=not key_sample.near_unique(self.catalog, on, cand.keys),
+                            single=self._in_order(on, cand))
 
     def _share(self, cand: Candidate) -> float:
         """The share of rows ``cand``'s sample counts keys among: its predicate's (``_kept_by``), else all."""
@@ -153,7 +164,8 @@ class Footprint:
                                                              asks=[self._asked(on, cand)], wheres=[_kept_by(cand)],
                                                              shares=[self._share(cand)])[0])
             sample = self.samples[key]
-        counted = sample is not None and sample.distinct is not None and (several or _kept_by(cand) is not None)
+        counted = sample is not None and sample.distinct is not None and (
+            several or _kept_by(cand) is not None or self._in_order(on, cand))
         # A partial's keys were counted among the rows it keeps; sizing scales a count of the table's by the share.
         share = self._share(cand)
         return sizing.forecast(self.catalog, on, cand.keys, include=cand.include, fraction=self.share_kept(cand),

@@ -103,6 +103,7 @@ class Asked:
     sized: bool = True
     lead: bool = True
     distinct: bool = True    # False: no grouping by the keys (the forecast needs no count: ``sample_keys_many``)
+    single: bool = False     # count the keys of one plain column too (footprint: pg_stats' count is likely short)
 
 
 def _percent(reltuples: float) -> float:
@@ -117,31 +118,35 @@ def _profile(source: sql.Composable, keys: tuple[IndexKey, ...], include: tuple[
     with no grouping by the keys. ``asked``: the tuple bytes and the distinct leading keys are worked out only
     where asked (NULL otherwise): each is a sixth of the statement's time on TPC-H's tables. The sixth column:
     the rows again, each key's counted once where they all sit in one page (``ctid``: the source's row address,
-    or the name of its column holding the row's page number); then, so counted, the keys seen twice and the
-    sightings of the keys seen three times or more (``_mixed``)."""
+    or the name of its column holding that as a point: page, line); then, so counted, the keys seen twice and the
+    sightings of the keys seen three times or more (``_mixed``); then the one-page keys holding their page's first
+    line and those keys' rows (``_straddled``)."""
     asked = asked or Asked()
     cols = _columns(keys)
     size = _tuple_bytes(keys, include)
     if not grouped:
         return sql.SQL("SELECT /* pgtune */ NULL::float8, NULL::float8, count(*)::float8, "
-                       "coalesce(sum({size}), 0)::float8, NULL::float8, NULL::float8, NULL::float8, NULL::float8 "
-                       "FROM {source}").format(
+                       "coalesce(sum({size}), 0)::float8, NULL::float8, NULL::float8, NULL::float8, NULL::float8, "
+                       "NULL::float8, NULL::float8 FROM {source}").format(
                            size=size, source=source)
     # A key whose sampled rows all sit in one page counts once (m = 1): ``_key_sample``.
-    # ``ctid``: the row address (its page worked out per row), or a column already holding the page.
-    page = sql.SQL("({}::text::point)[0]").format(sql.Identifier(ctid)) if ctid == "ctid" else sql.Identifier(ctid)
+    # ``ctid``: the row address (worked out per row), or a column already holding it as a point (page, line).
+    at = sql.SQL("({}::text::point)").format(sql.Identifier(ctid)) if ctid == "ctid" else sql.Identifier(ctid)
+    page, line = (sql.SQL("{}[{}]").format(at, sql.Literal(i)) for i in (0, 1))
     return sql.SQL("SELECT /* pgtune */ count(*)::float8, (count(*) FILTER (WHERE m = 1))::float8, "
                    "coalesce(sum(n), 0)::float8, {bytes}, {lead}, coalesce(sum(m), 0)::float8, "
-                   "(count(*) FILTER (WHERE m = 2))::float8, coalesce(sum(m) FILTER (WHERE m >= 3), 0)::float8 "
-                   "FROM (SELECT n, CASE WHEN p0 = p1 THEN 1 ELSE n END AS m{outer} "
-                   "FROM (SELECT {first}count(*) AS n, min({page}) AS p0, max({page}) AS p1{b} "
+                   "(count(*) FILTER (WHERE m = 2))::float8, coalesce(sum(m) FILTER (WHERE m >= 3), 0)::float8, "
+                   "(count(*) FILTER (WHERE m = 1 AND l0 = 1))::float8, "
+                   "coalesce(sum(n) FILTER (WHERE m = 1), 0)::float8 "
+                   "FROM (SELECT n, CASE WHEN p0 = p1 THEN 1 ELSE n END AS m, l0{outer} "
+                   "FROM (SELECT {first}count(*) AS n, min({page}) AS p0, max({page}) AS p1, min({line}) AS l0{b} "
                    "FROM {source} GROUP BY {group}) AS k) AS s").format(
                        bytes=sql.SQL("coalesce(sum(b), 0)::float8" if asked.sized else "NULL::float8"),
                        lead=sql.SQL("(count(DISTINCT pgtune_lead))::float8" if asked.lead else "NULL::float8"),
                        outer=sql.SQL("".join([", b" if asked.sized else "", ", pgtune_lead" if asked.lead else ""])),
                        first=sql.SQL("{} AS pgtune_lead, ").format(cols[0]) if asked.lead else sql.SQL(""),
                        b=sql.SQL(", sum({}) AS b").format(size) if asked.sized else sql.SQL(""),
-                       page=page, source=source, group=sql.SQL(", ").join(cols))
+                       page=page, line=line, source=source, group=sql.SQL(", ").join(cols))
 
 
 def _columns(keys: tuple[IndexKey, ...]) -> list[sql.Composable]:
@@ -166,7 +171,8 @@ def _flat(source: sql.Composable, specs: list[tuple[int, KeySpec]]) -> sql.Compo
     """
     sums = [sql.SQL("coalesce(sum({}), 0)::float8").format(_tuple_bytes(keys, include)) for _, (keys, include) in specs]
     rows = [sql.SQL("({}, NULL::float8, NULL::float8, a.n, a.{}, NULL::float8, NULL::float8, NULL::float8, "
-                    "NULL::float8)").format(sql.Literal(i), sql.Identifier(f"b{j}")) for j, (i, _) in enumerate(specs)]
+                    "NULL::float8, NULL::float8, NULL::float8)").format(sql.Literal(i), sql.Identifier(f"b{j}"))
+            for j, (i, _) in enumerate(specs)]
     return sql.SQL("SELECT v.* FROM (SELECT /* pgtune */ count(*)::float8 AS n, {} FROM {}) AS a, "
                    "LATERAL (VALUES {}) AS v").format(
                        sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, sql.Identifier(f"b{j}"))
@@ -188,6 +194,8 @@ def _key_sample(row: tuple[Any, ...] | None, reltuples: float) -> KeySample | No
     # whose rows it saw all in one page is one sighting, not that many duplicates (u10: Langfuse's three adjacent
     # rows a trace read as 806k keys for 3.4 million). Rows drawn at random sit in one page each: Duj1 as it was.
     seen = float(row[5])
+    cut = _straddled(row, f1, n / total)
+    d, f1, seen = d - cut, f1 - cut, seen - cut
     duj1 = seen * d / max(seen - f1 + f1 * n / total, 1.0)
     if len(row) < 8 or row[6] is None or not _mixed(f1, float(row[6]), float(row[7])):
         return KeySample(duj1, b, n, d, lead)
@@ -195,6 +203,28 @@ def _key_sample(row: tuple[Any, ...] | None, reltuples: float) -> KeySample | No
     q = n / total
     unique, repeat_rows = f1 / q, (seen - f1) / q
     return KeySample(min(total, unique + d - f1), b, n, d, lead, min(total, repeat_rows), d - f1)
+
+
+def _straddled(row: tuple[Any, ...], f1: float, q: float) -> float:
+    """Of the sample's one-page keys (each one sighting), how many are the second part of a key the page before
+    began: a key straddling two pages is seen from either, so the pages read count it twice as often as a key in
+    one page.
+
+    TPC-DS writes store_sales a ticket at a time (12 rows, 56 rows a page):
+    about one page in five ends inside a ticket, and (ss_sold_date_sk,
+    ss_customer_sk), one key a ticket, was counted 1.35x its keys (t14). A
+    page's first tuple continues the page before's key as often as any tuple
+    continues its predecessor's: among the one-page keys' rows, g = (rows −
+    keys) / rows of them do (0 for keys of one row each, (L − 1) / L for runs
+    of L). So of the one-page keys holding their page's first tuple, those
+    whose page before was not read (else the key is not one-page):
+    g·(1 − q) / (1 − g·q) of them.
+    """
+    if len(row) < 10 or row[8] is None or not row[9]:
+        return 0.0
+    heads, rows = float(row[8]), float(row[9])
+    g = max(rows - f1, 0.0) / rows
+    return min(heads * g * (1.0 - q) / max(1.0 - g * q, 1e-9), f1)
 
 
 def _mixed(f1: float, f2: float, s3: float) -> bool:
@@ -341,7 +371,7 @@ def sample_keys_many(conn: psycopg.Connection[Any], table: TableKey, specs: list
     where: list[str | None] = wheres if wheres is not None else [None] * len(specs)
     total = [reltuples * share for share in shares] if shares is not None else [reltuples] * len(specs)
     pct = sql.Literal(_percent(reltuples))
-    grouped = [ask.distinct and (single_distinct or len(keys) > 1 or keys[0].expression is not None
+    grouped = [ask.distinct and (single_distinct or ask.single or len(keys) > 1 or keys[0].expression is not None
                                  or w is not None) for (keys, _), ask, w in zip(specs, asked, where, strict=True)]
     check = any(k.expression is not None for keys, _ in specs for k in keys) or any(w is not None for w in where)
     sample = sql.SQL("{} TABLESAMPLE SYSTEM ({}) REPEATABLE (1)").format(sql.Identifier(*table), pct)
@@ -372,15 +402,15 @@ def _statement(sample: sql.Composed, specs: list[KeySpec], grouped: list[bool], 
     if len(flat) == len(specs):         # nothing grouped: one read of the sample as it is
         return _flat(sample, flat)
     parts = [sql.SQL("SELECT {}, p.* FROM ({}) AS p").format(
-        sql.Literal(i), _profile(_kept(where[i]), keys, include, True, asked[i], "pgtune_page"))
+        sql.Literal(i), _profile(_kept(where[i]), keys, include, True, asked[i], "pgtune_at"))
         for i, (keys, include) in enumerate(specs) if grouped[i]]
     parts += [_flat(sql.Identifier("pgtune_s"), flat)] if flat else []
-    # Each row's page is worked out once, in the sample, not twice per index (min and max): a third of the
+    # Each row's address is worked out once, in the sample, not per index (min and max): a third of the
     # statement's time on TPC-H's customer with 7 indexes (EXPLAIN ANALYZE 1.0 s -> 0.7 s). Only the indexes'
     # columns are kept where nothing else is read: lineitem's rows are 16 columns wide.
     used = list(dict.fromkeys(c for keys, include in specs for c in [k.column for k in keys] + list(include)))
     kept = sql.SQL("*") if every_column else sql.SQL(", ").join(map(sql.Identifier, used))
-    return sql.SQL("WITH pgtune_s AS MATERIALIZED (SELECT (ctid::text::point)[0] AS pgtune_page, {} "
+    return sql.SQL("WITH pgtune_s AS MATERIALIZED (SELECT ctid::text::point AS pgtune_at, {} "
                    "FROM {}) SELECT * FROM ({}) AS u").format(kept, sample, sql.SQL(" UNION ALL ").join(parts))
 
 
