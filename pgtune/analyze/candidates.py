@@ -7,7 +7,8 @@ column. Refinements an expert would make:
 
 * filters that keep few rows whatever the parameters (a status-like value,
   ``status = 'PROCESSING'`` at 0.2% of rows; two of the row's columns
-  compared; a NULL test) become a partial index's predicate instead of keys;
+  compared; a NULL test) become a partial index's predicate instead of keys
+  (on a partitioned table the full index too: HypoPG plans no partial one there);
 * a few narrow SELECT-list columns become INCLUDE columns so that an
   index-only scan can answer the statement;
 * join keys get their own candidate, which a nested-loop inner side probes;
@@ -92,7 +93,7 @@ def from_shape(shape: Shape, position: int, catalog: Catalog, *, rare: float = R
         pred = _predicate(uses, filters, table, catalog, literals)
         if pred is not None:
             out += _for_group(shape, uses, table, catalog, position, order_aliases, block, alias, pred)
-        if pred is None or pred.fraction >= rare:
+        if pred is None or pred.fraction >= rare or null_keys.unplanned(catalog, table):
             out += _for_group(shape, uses, table, catalog, position, order_aliases, block, alias, None)
     return out
 
