@@ -69,6 +69,10 @@ def on_sample(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, 
     t = catalog.tables.get(table)
     if t is None or t.reltuples <= 0:
         raise TrialFailed(f"{ddl.qualified(*table)} has no row count (never analyzed): ANALYZE it first")
+    if catalog.policed(table):
+        # The application's policy would filter the copy, or fail it (current_setting without missing_ok, in
+        # each parallel worker too: p14, an ERROR in the server's log a trial).
+        raise TrialFailed(f"row security filters pgtune's reads of {ddl.qualified(*table)}: no sample of it")
     per_row = max(t.size_bytes / t.reltuples, 1.0) if t.size_bytes else 100.0
     want = min(t.reltuples, SAMPLE_ROWS, SAMPLE_BYTES / per_row)
     percent = min(100.0, 100.0 * want / t.reltuples)          # whole pages, so about that many rows
@@ -328,7 +332,7 @@ def race(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, first
     if not conn.autocommit or any(_writes(conn, st) for st in statements):
         return None
     t = catalog.tables.get(table)
-    if t is None or t.reltuples <= 0:
+    if t is None or t.reltuples <= 0 or catalog.policed(table):     # as on_sample: no read under a policy
         return None
     per_row = max(t.size_bytes / t.reltuples, 1.0) if t.size_bytes else 100.0
     percent = min(100.0, 100.0 * min(t.reltuples, SAMPLE_ROWS, SAMPLE_BYTES / per_row) / t.reltuples)
