@@ -14,6 +14,8 @@
 -- policed: row security filters this role's own reads of the table (its
 -- policies apply to pgtune's login, e.g. as a member of the application's
 -- role): pgtune's samples of it would only fail or read another tenant's rows.
+-- So is a table it may not SELECT: a partition the application reads only
+-- through its parent (p14), where each sample was a permission ERROR.
 SELECT /* pgtune */ n.nspname AS schema,
        c.relname AS table,
        c.relkind::text AS kind,
@@ -42,7 +44,8 @@ SELECT /* pgtune */ n.nspname AS schema,
              FROM pg_catalog.pg_attribute AS a
              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
              ORDER BY a.attnum) AS column_types,
-       c.relrowsecurity AND pg_catalog.row_security_active(c.oid) AS policed
+       (c.relrowsecurity AND pg_catalog.row_security_active(c.oid))
+           OR NOT pg_catalog.has_table_privilege(c.oid, 'SELECT') AS policed
 FROM pg_catalog.pg_class AS c
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
     LEFT JOIN pg_catalog.pg_stat_user_tables AS st ON st.relid = c.oid

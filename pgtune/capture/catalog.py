@@ -263,7 +263,8 @@ class Catalog:
     def policed(self, key: TableKey) -> bool:
         """Does row security filter pgtune's own reads of ``key``? Then no sample of it is read: the application's
         policy would refuse it (a current_setting without missing_ok: an ERROR in the server's log) or answer for
-        no tenant (p12 F7, pgtune a member of the application's role as docs/roles.md asks)."""
+        no tenant (p12 F7, pgtune a member of the application's role as docs/roles.md asks). Nor of a table it
+        may not SELECT (a partition the application's role reads through its parent: p14)."""
         t = self.tables.get(key)
         return t is not None and t.policed
 
