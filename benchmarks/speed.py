@@ -250,14 +250,15 @@ def _server_counts(conn: psycopg.Connection[Any]) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
-TIMED = {"uncosted_share"}     # a share of the workload's time: it moved between two runs on one cluster
+TIMED = {"uncosted_share",     # a share of the workload's time: it moved between two runs on one cluster
+         "what_if_calls"}      # the plans asked: work done, which a speed-up cuts (printed above), not advice
 _TIME_SHARE = re.compile(r"\d+% of the workload's time")     # ... and the hint that says it (94% / 93%)
 
 
 def digest(advice: Any) -> str:
     """What an optimization must leave as it is: the advice's JSON but for the timings pg_stat_statements gave
-    (milliseconds, and the uncosted share of the workload's time: the first run's own statements change them),
-    hashed."""
+    (milliseconds, and the uncosted share of the workload's time: the first run's own statements change them)
+    and the count of what-if plans (TIMED), hashed."""
     def untimed(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: untimed(v) for k, v in value.items() if not k.endswith("_ms") and k not in TIMED}

@@ -312,9 +312,9 @@ def test_a_question_is_put_in_the_planners_order_only_when_it_is_planned(
         made.append(pos)
         return real(pos, usable)
 
-    def cost_with(self: Greedy, pos: int, cands: Any, keyed: Any = None) -> float:
+    def cost_with(self: Greedy, pos: int, cands: Any, keyed: Any = None, parent: Any = None) -> float:
         asked.append(pos)
-        return real_cost(self, pos, cands, keyed)
+        return real_cost(self, pos, cands, keyed, parent)
     monkeypatch.setattr(Greedy, "_asked", staticmethod(counted))
     monkeypatch.setattr(Greedy, "cost_with", cost_with)
     after = suggest(conn)

@@ -30,10 +30,10 @@ def test_a_statement_on_a_table_with_no_chosen_index_is_not_planned_again(
     settled: list[list[str]] = []
     real = advisor.settle
 
-    def spy(sessions: Any, chosen: Any, analyses: Any, positions: Any, name: Any) -> Any:
+    def spy(sessions: Any, chosen: Any, analyses: Any, positions: Any, name: Any, *rest: Any) -> Any:
         positions = list(positions)
         settled.append([analyses[p].statement.query for p in positions])
-        return real(sessions, chosen, analyses, positions, name)
+        return real(sessions, chosen, analyses, positions, name, *rest)
 
     monkeypatch.setattr(advisor, "settle", spy)
     advice = suggest(conn, read_queries_file("SELECT id, note FROM orders WHERE customer = 42;\n"

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgtune.analyze import costing, whatif
+from pgtune.analyze import asking, costing, whatif
 from pgtune.analyze.selection import ident
 
 from .test_pool import _advice, _shop
@@ -47,6 +47,8 @@ def test_settle_makes_each_tables_chosen_indexes_once(conn: psycopg.Connection[A
 
     monkeypatch.setattr(whatif.Hypothetical, "queue", queue)
     monkeypatch.setattr(costing.WhatIf, "with_chosen_many", with_chosen_many)
+    # Every statement planned by settle (none of its answers taken from the selection's: analyze.asking.settled).
+    monkeypatch.setattr(asking, "settled", lambda greedy, costed: lambda pos, mine: None)
     advice = _advice(conn, statements, 1)
     assert advice[0]
     # Each once, but for a join's neighbour table made again after the tables in between: at most twice.

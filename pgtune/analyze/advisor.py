@@ -30,6 +30,7 @@ from ..connect import lost
 from ..snapshot import Snapshot, snapshot
 from ..sqltext import StatementKind, forget_parses
 from . import (
+    asking,
     calibration,
     curve,
     extended_stats,
@@ -333,22 +334,17 @@ class _Advisor:
             workload = [workload_of(analyses[p].shape, analyses[p].row.calls, analyses[p].row.cost_before or 0.0)
                         for p in costed]
             asked = _Asked(self.say)
-
-            def plan_many(questions: list[tuple[int, list[Candidate]]]) -> list[float]:
-                for _, config in questions:      # sampled here, on pgtune's connection, not in a pool's thread
-                    for c in config:
-                        self.footprint.share_kept(c)
-                asked.count(len(questions), lambda: len(greedy.result.steps))
-                return sessions.map_blocks(lambda w, block: w.cost_many([(analyses[costed[p]], config)
-                                                                         for p, config in block]), questions)
-
-            greedy = Greedy(workload, lambda i, config: session.cost_many([(analyses[costed[i]], config)])[0],
+            plan, plan_many = asking.planners(session, sessions, [analyses[p] for p in costed],
+                                              self.footprint.share_kept,
+                                              lambda n: asked.count(n, lambda: len(greedy.result.steps)))
+            greedy = Greedy(workload, plan,
                             forecast=self.footprint.forecast, hypopg_size=session.size,
                             upkeep=self.footprint.upkeep, widen_columns=self.wide.keyable(widen_columns(pairs)),
                             basis=self.opts.size_basis, plan_many=plan_many,
                             ahead=AHEAD * sessions.jobs if sessions.jobs > 1 else 0,
                             twins=twins([analyses[p] for p in costed]), presize=self.footprint.prefetch,
                             uses=_uses(sessions, analyses, costed, seeds, self.footprint.share_kept, asked, workload))
+            greedy.answers.sampled = pricing.sampled_now
             result = greedy.run(seeds)
             self.outweighed = {id(analyses[costed[p]].row) for p in result.outweighed}
             points = curve.points(greedy, result, self.opts.size_basis)
@@ -364,7 +360,8 @@ class _Advisor:
             for c in chosen:
                 self.footprint.share_kept(c)    # sampled here, on pgtune's connection, not in a pool's thread
             while True:     # an index no plan uses leaves the set, and the rest are planned again (issue 23.8)
-                used_by = settle(sessions, chosen, analyses, self._near(chosen, analyses, costed), self._name)
+                used_by = settle(sessions, chosen, analyses, self._near(chosen, analyses, costed), self._name,
+                                 asking.settled(greedy, costed))
                 serving = set().union(*used_by.values()) if used_by else set()
                 final = [c for i, c in enumerate(chosen) if i in serving or kept_unused(c)]
                 if len(final) == len(chosen):

@@ -41,13 +41,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..capture import Catalog
 from . import sizing
 from .candidates import Candidate
+from .selection_model import Ident
 
 PAGE_CPU_MULTIPLIER = 50.0   # btcostestimate: cpu_operator_cost per page descended (DEFAULT_PAGE_CPU_MULTIPLIER)
 _ARRAY = re.compile(r"= ANY \('\{([^}]*)\}'")
@@ -101,6 +102,14 @@ class Pricing:
     def sampled(self, cand: Candidate) -> float | None:
         """The distinct keys sampled for ``cand``'s key, where known."""
         return (self.keys or {}).get((cand.table, tuple(k.ident for k in cand.keys)))
+
+    def unsampled(self, idents: Iterable[Ident]) -> frozenset[Ident]:
+        """Of ``idents`` (selection_model.ident), those with no keys sampled yet: their descents change once one is."""
+        keys = self.keys or {}
+        return frozenset(i for i in idents if keys.get((i[0], tuple(k.ident for k in i[1]))) is None)
+
+    def sampled_now(self, key: Ident) -> bool:
+        return (self.keys or {}).get((key[0], tuple(k.ident for k in key[1]))) is not None
 
     def descent(self, cand: Candidate) -> Descent:
         sampled = self.sampled(cand)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -23,13 +23,16 @@ from ..connect import lost, session_stops
 from ..explain import Plan, PlanContext, Round, explain_scenarios
 from . import anchor, batch, calibration, whatif
 from .analysis import Analysis
+from .answers import Numbering
 from .bind import EQ, FUNC, NULL, RANGE
 from .candidates import Candidate
 from .pool import Pool
 from .scenarios import Scenario, ValueSource, weighted_cost
 from .selection import Ident, ident
+from .selection_model import NO_IDENTS, Said
 
 MIN_GAIN = 0.10    # a plan must get at least this much cheaper to credit the index
+MAX_NAMES = 4_000   # names of hypothetical indexes said_many holds before those no longer made are forgotten
 CHARGED = 0.05     # settle plans a statement with the set less one index where descents charged more (_charged)
 
 
@@ -40,6 +43,7 @@ class Priced:
     cost: float
     uses: frozenset[str]
     planned: float | None = None    # the planner's own cost of the same plans (no descent charged); None: the same
+    every: frozenset[str] = frozenset()     # the indexes any of its plans uses (each scenario's)
 
 
 class Costing:
@@ -82,7 +86,7 @@ class Costing:
         plans = explain_scenarios(self.conn, text or a.query, [s.values for s in found], context=a.row.context)
         cost = weighted_cost([self.price(p) for p in plans], found)
         # verify checks the main scenario: the index must serve it
-        return Priced(cost or 0.0, plans[0].indexes, weighted_cost([p.cost for p in plans], found))
+        return Priced(cost or 0.0, plans[0].indexes, weighted_cost([p.cost for p in plans], found), _every(plans))
 
     def best(self, a: Analysis, config: Iterable[Candidate]) -> Priced:
         """``weighted``, also with each table of a partial or expression candidate moved first.
@@ -94,6 +98,7 @@ class Costing:
         on a table it filters, an expression index on an expression it tests.
         """
         best = self.weighted(a)
+        every = best.every
         for text in self.reorderings(a, config):
             try:
                 got = self.weighted(a, text)
@@ -101,9 +106,10 @@ class Costing:
                 if lost(self.conn):
                     raise
                 continue        # the original order planned: a reordering that does not is no loss
+            every |= got.every
             if got.cost < best.cost:
                 best = got
-        return best
+        return replace(best, every=every)     # every text's plans' indexes, as ``pick``'s
 
     def reorderings(self, a: Analysis, config: Iterable[Candidate]) -> list[str]:
         """The texts ``best`` plans besides the statement's own (none unless a candidate asks for one)."""
@@ -145,11 +151,12 @@ class Costing:
         best: Priced | None = None
         for plans in planned:
             got = Priced(weighted_cost([self.price(p) for p in plans], found) or 0.0, plans[0].indexes,
-                         weighted_cost([p.cost for p in plans], found))
+                         weighted_cost([p.cost for p in plans], found), _every(plans))
             if best is None or got.cost < best.cost:
                 best = got
         assert best is not None
-        return best
+        # Every text's plans: an index another text's plan priced could make that text the cheapest once repriced.
+        return best if len(planned) == 1 else replace(best, every=_every([p for plans in planned for p in plans]))
 
     def _viable(self, a: Analysis) -> bool:
         """Keep only the scenarios the server can plan (a value it refuses sinks its own, not the others').
@@ -173,6 +180,19 @@ class Costing:
     def _resolve(self, schema: str | None, name: str, path: tuple[str, ...] | None) -> TableKey | None:
         table = self.catalog.lookup(schema, name, path)
         return table.key if table is not None else None
+
+
+def _trim(hypo: whatif.Hypothetical) -> None:
+    """Forget the names of the indexes no longer made once they are MAX_NAMES: a question's plans are read before
+    it returns, and each index made for said_many credited to its candidate held a name (76,000 at
+    benchmarks/speed.py's 5,000 statements)."""
+    if len(hypo.names) > MAX_NAMES and not hypo.waiting:
+        live = {name for made in hypo.present.values() for _, name in made}
+        hypo.names = {name: n for name, n in hypo.names.items() if name in live}
+
+
+def _every(plans: list[Plan]) -> frozenset[str]:
+    return plans[0].indexes if len(plans) == 1 else frozenset().union(*(p.indexes for p in plans))
 
 
 def _tests(a: Analysis) -> tuple[frozenset[TableKey], frozenset[tuple[TableKey, str | None]]]:
@@ -251,6 +271,36 @@ class WhatIf:
             return [self.cost(a, config) for a, config in questions]
         return [p.cost for p in got]
 
+    def said_many(self, questions: list[tuple[Analysis, list[Candidate]]], numbering: Numbering) -> list[Said]:
+        """``cost_many``, each answer with the candidates its plans use (analyze.answers): each index made is
+        credited to its candidate's number in ``numbering``, which holds every candidate of ``questions``."""
+        got = batch.pipelined(self.costing, self.hypo, [batch.Ask(a, config, config, numbering.of)
+                                                        for a, config in questions])
+        if got is None:
+            got = [self._priced(a, config, numbering) for a, config in questions]
+        pricing = self.hypo.pricing
+        out = []
+        for p in got:
+            uses, every = self._idents(p.uses, numbering), self._idents(p.every, numbering)
+            out.append(Said(p.cost, uses, every, p.planned, pricing.unsampled(uses | every)
+                            if pricing is not None and (uses or every) else NO_IDENTS))
+        _trim(self.hypo)
+        return out
+
+    def _priced(self, a: Analysis, config: list[Candidate], numbering: Numbering) -> Priced:
+        """``cost``'s answer with what its plans use."""
+        self.hypo.ensure(config, a.shape.tables, numbering.of)
+        try:
+            return self.costing.best(a, config)
+        except (psycopg.Error, ValueError):
+            if lost(self.costing.conn):
+                raise
+            return Priced(a.row.cost_before or 0.0, frozenset())
+
+    def _idents(self, names: frozenset[str], numbering: Numbering) -> frozenset[Ident]:
+        found = [n for name in names if (n := self.hypo.names.get(name, -1)) >= 0]
+        return frozenset(numbering.idents[n] for n in found) if found else NO_IDENTS
+
     def with_chosen_many(self, analyses: list[Analysis], chosen: list[Candidate],
                          positions: dict[Ident, int]) -> list[tuple[Priced, set[int]]]:
         """``with_chosen`` of each statement, as many of them in a round trip as can share one."""
@@ -271,17 +321,26 @@ class WhatIf:
 
 
 def settle(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[Analysis], positions: Iterable[int],
-           name: Callable[[Candidate], str]) -> dict[int, set[int]]:
+           name: Callable[[Candidate], str], known: Callable[[int, list[Candidate]], Said | None] | None = None,
+           ) -> dict[int, set[int]]:
     """Plan ``positions`` with the chosen indexes (those on each one's tables, as selection costed them):
     each statement's ``cost_after`` and the indexes it uses (credited when they cut its cost by MIN_GAIN);
     per statement, the candidates used. Its cost is the least of its plans with the set and with the set less
-    one index its plan uses, as the curve's (_less_one)."""
+    one index its plan uses, as the curve's (_less_one). ``known``: a statement's answer with its list of the
+    set where the selection's plans gave it already (analyze.answers.settled): not planned again."""
     for w in sessions.workers:
         w.hypo.reset()          # names from here on are positions in ``chosen``
     index = {ident(c): i for i, c in enumerate(chosen)}
     todo = [pos for pos in positions if analyses[pos].row.cost_before is not None]
-    found = sessions.map_blocks(lambda w, block: w.with_chosen_many([analyses[p] for p in block], chosen, index), todo,
-                                key=lambda p: batch.tables_key(analyses[p]))
+    on_table: dict[TableKey, list[Candidate]] = {}
+    for c in chosen:
+        on_table.setdefault(c.table, []).append(c)
+    said = {pos: s for pos in todo if known is not None and (s := known(pos, [
+        c for t in sorted(analyses[pos].shape.tables) for c in on_table.get(t, ())])) is not None}
+    asked = iter(sessions.map_blocks(lambda w, block: w.with_chosen_many([analyses[p] for p in block], chosen, index),
+                                     [p for p in todo if p not in said], key=lambda p: batch.tables_key(analyses[p])))
+    found = [next(asked) if pos not in said else (Priced(said[pos].cost, frozenset(), said[pos].planned),
+                                                  {index[i] for i in said[pos].uses if i in index}) for pos in todo]
     fewer = _less_one(sessions, chosen, analyses, todo, found, index)
     used_by: dict[int, set[int]] = {}
     for pos, (priced, hits) in zip(todo, found, strict=True):

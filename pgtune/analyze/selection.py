@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from ..capture import TableKey
 from ..ddl import IndexKey
 from . import scout, swaps
+from .answers import Answers
 from .candidates import Candidate, serves
 from .selection_model import (  # the rooms import these from here too
     Ident,
@@ -116,7 +117,8 @@ class Greedy:
         self.max_steps = max_steps
         # A question's key: the statement (its twin) and the numbers of the indexes it sees, sorted. Numbers,
         # not the indexes' idents: a frozenset of new ident tuples per key was 20 MB at 5,000 statements.
-        self.cache: dict[tuple[int, ...], float] = {}
+        self.answers = Answers()      # the costs (``cache``), and what the plans that used a candidate said of it
+        self.cache = self.answers.costs
         self.numbers: dict[Ident, int] = {}
         self.orders: list[tuple[object, ...]] = []      # each number's order(ident)
         self.result = Selection(base_cost=sum(w.calls * w.base_cost for w in workload))
@@ -186,22 +188,22 @@ class Greedy:
 
     @staticmethod
     def _asked(pos: int, usable: dict[int, _Known]) -> Question:
-        """The question as the planner gets it.
-
-        The planner sees the candidates in one fixed order whatever the order of the
-        sets they came from: an index's position can break a tie between two
-        plans of equal cost, and the advice must be the same from run to run.
-        """
+        """The question as the planner gets it: the candidates in one fixed order whatever the order of the sets
+        they came from (an index's position can break a tie between two plans of equal cost: the same advice)."""
         return pos, [k[0] for k in sorted(usable.values(), key=operator.itemgetter(2))]
 
     def keyed(self, pos: int, cands: Iterable[Candidate]) -> Keyed:
         """A question worked out once for ``prefetch`` and ``cost_with`` (for each, a tenth of selection's CPU)."""
         return (pos, *self._question(pos, cands))
 
-    def cost_with(self, pos: int, cands: Iterable[Candidate], keyed: Keyed | None = None) -> float:
-        """Statement ``pos``'s cost with exactly ``cands`` (those it could use) present (cached); ``keyed``:
-        that question as ``keyed`` made it."""
+    def cost_with(self, pos: int, cands: Iterable[Candidate], keyed: Keyed | None = None,
+                  parent: tuple[int, ...] | None = None) -> float:
+        """Statement ``pos``'s cost with exactly ``cands`` (those it could use) present (cached); ``keyed``: that
+        question as ``keyed`` made it; ``parent``: the key of the question with one candidate more (Answers.derive)."""
         _, cache_key, usable = keyed or self.keyed(pos, cands)
+        if parent is not None and (cache_key in self.fresh or cache_key not in self.cache) \
+                and self.answers.derive(cache_key, parent):     # a plan made ahead of it is not counted, as serial
+            self.fresh.discard(cache_key)
         hit = self.cache.get(cache_key)
         if hit is not None:
             if cache_key in self.fresh:      # planned ahead for this very question: counted as a plan
@@ -210,10 +212,8 @@ class Greedy:
             else:
                 self.result.cache_hits += 1
             return hit
-        cost = self.planner(*self._asked(pos, usable))
         self.result.what_if_calls += 1
-        self.cache[cache_key] = cost
-        return cost
+        return self.answers.put(cache_key, self.planner(*self._asked(pos, usable)), self.numbers)
 
     def prefetch(self, questions: Iterable[tuple[int, Iterable[Candidate]]], keyed: Iterable[Keyed] = ()) -> None:
         """Plan at once (plan_many) the questions (and ``keyed`` ones) not answered yet: cost_with finds them."""
@@ -223,10 +223,10 @@ class Greedy:
         for pos, cache_key, usable in itertools.chain(keyed, (self.keyed(p, c) for p, c in questions)):
             if cache_key not in self.cache and cache_key not in todo:
                 todo[cache_key] = self._asked(pos, usable)
-        if len(todo) < 2:
-            return          # one question is asked as it comes
-        for cache_key, cost in zip(todo, self.plan_many(list(todo.values())), strict=True):
-            self.cache[cache_key] = cost
+        if len(todo) < 2:   # one question is asked as it comes
+            return
+        for cache_key, answer in zip(todo, self.plan_many(list(todo.values())), strict=True):
+            self.answers.put(cache_key, answer, self.numbers)
             self.fresh.add(cache_key)
 
     def prune(self, chosen: list[Candidate]) -> list[Candidate]:

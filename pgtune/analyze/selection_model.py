@@ -6,7 +6,7 @@ advisor and the benchmarks read the steps without the search's machinery.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -126,10 +126,29 @@ class Selection:
         return list(config.values())
 
 
+NO_IDENTS: frozenset[Ident] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """One question's answer: its cost; the candidates its main scenario's plan uses (what settle credits); those
+    any of its plans uses (a plan of another scenario, or of the reordered text it was priced by, may use one
+    the main plan does not); the planner's own cost (no descent charged; None: ``cost``); and those used whose
+    descents were priced before their keys were sampled (once sampled, the same question costs otherwise)."""
+
+    cost: float
+    uses: frozenset[Ident] = NO_IDENTS
+    every: frozenset[Ident] = NO_IDENTS
+    planned: float | None = None
+    unsampled: frozenset[Ident] = NO_IDENTS   # those used whose keys were not sampled yet (calibration.Pricing)
+
+
+# A planner's answer: the cost alone (then nothing is known of what the plans used), or what it said (Said).
+Answer = float | Said
 # A planner: the cost of statement ``pos`` with exactly these candidate indexes present.
-Planner = Callable[[int, list[Candidate]], float]
+Planner = Callable[[int, list[Candidate]], Answer]
 # Many such questions at once (a pool of sessions answers them side by side), answers in their order.
-PlanMany = Callable[[list[tuple[int, list[Candidate]]]], list[float]]
+PlanMany = Callable[[list[tuple[int, list[Candidate]]]], Sequence[Answer]]
 Question = tuple[int, list[Candidate]]
 # Per question, the candidates (idents) its plan uses: what analyze.scout asks of the planner.
 Uses = Callable[[list[Question]], list[set[Ident]]]
