@@ -34,6 +34,7 @@ from . import (
     calibration,
     curve,
     extended_stats,
+    heuristic,
     null_keys,
     order_keys,
     partitions,
@@ -220,8 +221,7 @@ class _Advisor:
             chosen = self._select(cands, analyses)
             self.advice.hints.extend(unhelped.mark(self.advice.statements, self.outweighed))
         else:
-            chosen = [(c, None) for c in sorted(merged, key=lambda c: -sum(analyses[p].statement.calls
-                                                                           for p in c.statements))]
+            chosen = [(c, None) for c in heuristic.ranked(merged, [a.statement.calls for a in analyses])]
             if self.opts.max_indexes is not None:
                 chosen = chosen[: self.opts.max_indexes]
         served: dict[str, list[int]] = {}
