@@ -12,20 +12,33 @@ machine's but the one pgtune itself takes; else max_parallel_workers), at most
 MAX_JOBS, and never more than a tenth of the sessions the server still accepts.
 Whatever happens (an error, Ctrl-C), what they are planning is cancelled and
 they are closed, their hypothetical indexes with them.
+
+A what-if session's backend grows with the workload, not only with what it
+keeps: the relation caches of every table it plans, its kept statements
+(explain_script.Kept), and HypoPG's memory, which keeps ~300 bytes of each
+hypothetical index made even once dropped or reset (HypoPG 1.3.1). At 20,000
+statements over 2,000 tables one backend held 172 MB of memory contexts
+(RssAnon 225 MB) and more with more tables. A session the pool opened is
+recycled between blocks when its backend passes MAX_SESSION_MB: closed
+(its memory goes back to the server) and opened again like the others. An
+answer depends only on its question, so no answer changes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import psycopg
+from psycopg import pq
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
@@ -36,6 +49,11 @@ MAX_JOBS = 8
 SHARE = 10          # at most one session in SHARE of those the server still accepts
 BLOCK = 8           # questions a session takes at a time (neighbours share hypothetical indexes)
 BATCH = 256         # questions a session takes at a time in map_blocks (sent in few round trips)
+# A what-if session's memory contexts past which it is recycled (docs/selection.md: what a DBA should expect):
+# above its 4,000 kept statements (~45 MB) and the caches of a few hundred tables, below the 172 MB of one session
+# at 20,000 statements over 2,000 tables.
+MAX_SESSION_MB = 128
+CHECK_EVERY = 5.0   # seconds between two reads of a session's memory (one read: 26-56 ms at 8,000 contexts, load 13)
 
 W = TypeVar("W")
 Q = TypeVar("Q")
@@ -99,12 +117,29 @@ def _local(conn: psycopg.Connection[Any]) -> bool:
 
 def open_like(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     """Another session to the same server, database and role, with pgtune's session settings."""
-    params = {o.keyword.decode(): o.val.decode() for o in conn.pgconn.info if o.val is not None}
-    params["application_name"] = APPLICATION_NAME
-    changed = conn.execute(catalog_sql.load("session_settings")).fetchall()
-    other = psycopg.connect(make_conninfo("", **params), autocommit=True)
+    return _open(Like.of(conn))
+
+
+@dataclass(frozen=True)
+class Like:
+    """What a session opened like another takes from it: read once, so a session recycled in a worker's
+    thread never sends a statement on the caller's connection (its own thread may be planning on it)."""
+
+    conninfo: str
+    changed: list[tuple[str, str]]
+
+    @staticmethod
+    def of(conn: psycopg.Connection[Any]) -> Like:
+        params = {o.keyword.decode(): o.val.decode() for o in conn.pgconn.info if o.val is not None}
+        params["application_name"] = APPLICATION_NAME
+        changed = conn.execute(catalog_sql.load("session_settings")).fetchall()
+        return Like(make_conninfo("", **params), changed)
+
+
+def _open(like: Like) -> psycopg.Connection[Any]:
+    other = psycopg.connect(like.conninfo, autocommit=True)
     try:
-        for name, setting in changed:
+        for name, setting in like.changed:
             # What the caller SET for its session (a planner cost, say): the answers must be its session's.
             with contextlib.suppress(psycopg.errors.InsufficientPrivilege, psycopg.errors.CantChangeRuntimeParam):
                 other.execute("SELECT /* pgtune */ pg_catalog.set_config(%s, %s, false)", (name, setting))
@@ -115,39 +150,91 @@ def open_like(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     return other
 
 
-class Pool(Generic[W]):
-    """Workers (one per session, the first on pgtune's own connection) that answer questions side by side."""
+@dataclass
+class _Slot(Generic[W]):
+    """One worker and its session; ``own``: the session and worker the pool made (None: the caller's, kept)."""
 
-    def __init__(self, conns: list[psycopg.Connection[Any]], workers: list[W]) -> None:
-        self.conns, self.workers = conns, workers
-        self.executor = ThreadPoolExecutor(max_workers=len(workers) - 1) if len(workers) > 1 else None
+    conn: psycopg.Connection[Any]
+    worker: W
+    own: ExitStack | None
+    checked: float = field(default_factory=time.monotonic)
+
+
+class Pool(Generic[W]):
+    """Workers (one per session) that answer questions side by side; those on sessions the pool opened are
+    recycled when their backend's memory passes MAX_SESSION_MB (``fresh``)."""
+
+    def __init__(self, slots: list[_Slot[W]],
+                 make: Callable[[psycopg.Connection[Any]], AbstractContextManager[W]] | None = None,
+                 origin: Like | None = None) -> None:
+        self.slots, self.make, self.origin = slots, make, origin
+        self.recycled = 0       # sessions closed and opened again for their memory
+        self.lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(max_workers=len(slots) - 1) if len(slots) > 1 else None
 
     @property
     def jobs(self) -> int:
-        return len(self.workers)
+        return len(self.slots)
+
+    @property
+    def workers(self) -> list[W]:
+        return [s.worker for s in self.slots]
+
+    @property
+    def first(self) -> W:
+        """The first worker as it is now (a recycled one is another object): ask it at each use, keep none."""
+        return self.slots[0].worker
+
+    @property
+    def conns(self) -> list[psycopg.Connection[Any]]:
+        return [s.conn for s in self.slots]
+
+    def fresh(self, i: int) -> W:
+        """Worker ``i``, on a new session if its backend has grown past MAX_SESSION_MB (read at most every
+        CHECK_EVERY seconds). Called between questions, by the worker's own thread."""
+        slot = self.slots[i]
+        if slot.own is None or self.make is None or self.origin is None or \
+                time.monotonic() - slot.checked < CHECK_EVERY:
+            return slot.worker
+        slot.checked = time.monotonic()
+        used = backend_bytes(slot.conn)
+        if used is None or used <= MAX_SESSION_MB * 1048576:
+            if used is None:
+                slot.checked = math.inf     # not readable (no pg_read_all_stats, PostgreSQL 13): never asked again
+            return slot.worker
+        try:
+            new = _opened(_open(self.origin), self.make)
+        except psycopg.OperationalError:
+            return slot.worker      # the server takes no more sessions now: this one goes on
+        old, self.slots[i] = slot.own, new
+        old.close()        # its hypothetical indexes and kept statements freed, then the session closed
+        with self.lock:
+            self.recycled += 1
+        return new.worker
 
     def map(self, fn: Callable[[W, Q], R], items: Sequence[Q], block: int = BLOCK) -> list[R]:
         """``fn(worker, item)`` for every item, in the items' order; blocks of neighbours go to one session."""
         if self.executor is None or len(items) < 2:
-            return [fn(self.workers[0], q) for q in items]
+            return [fn(self.fresh(0), q) for q in items]
         out: list[Any] = [None] * len(items)
         size = max(1, min(block, -(-len(items) // (2 * self.jobs))))
         blocks = iter(range(0, len(items), size))
         lock = threading.Lock()
         stop = threading.Event()
 
-        def work(worker: W) -> None:
+        def work(w: int) -> None:
             while not stop.is_set():
                 with lock:
                     start = next(blocks, None)
                 if start is None:
                     return
+                worker = self.fresh(w)
                 for i in range(start, min(start + size, len(items))):
                     out[i] = fn(worker, items[i])
 
-        futures: list[Future[None]] = [self.executor.submit(work, w) for w in self.workers[1:]]
+        futures: list[Future[None]] = [self.executor.submit(work, w) for w in range(1, self.jobs)]
         try:
-            work(self.workers[0])
+            work(0)
             for f in futures:
                 f.result()
         except BaseException:
@@ -188,23 +275,58 @@ class Pool(Generic[W]):
             self.executor.shutdown(wait=True, cancel_futures=True)
 
 
-@contextmanager
-def pool(first: W, conn: psycopg.Connection[Any], jobs: int,
-         make: Callable[[psycopg.Connection[Any]], AbstractContextManager[W]]) -> Iterator[Pool[W]]:
-    """``first`` (on ``conn``) and ``jobs - 1`` workers made by ``make`` on sessions opened like ``conn``.
+def backend_bytes(conn: psycopg.Connection[Any]) -> int | None:
+    """The memory ``conn``'s backend holds in its memory contexts; None where pgtune may not read it."""
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        return None
+    try:
+        row = conn.execute(catalog_sql.load("backend_memory"), prepare=False).fetchone()
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedTable):
+        return None
+    return int(row[0]) if row and row[0] is not None else None
 
-    A session the server refuses is one fewer: costing goes on with those opened.
+
+@contextmanager
+def pool(first: W | None, conn: psycopg.Connection[Any], jobs: int,
+         make: Callable[[psycopg.Connection[Any]], AbstractContextManager[W]]) -> Iterator[Pool[W]]:
+    """``first`` (on ``conn``; None: one made by ``make`` on a session opened like ``conn``, as the others) and
+    ``jobs - 1`` workers made by ``make`` on sessions opened like ``conn``. The sessions the pool opened are
+    recycled when they grow (Pool.fresh); ``conn`` is the caller's, never closed.
+
+    A session the server refuses is one fewer: costing goes on with those opened (on ``conn`` if none).
     """
     with ExitStack() as stack:
-        conns, workers = [conn], [first]
-        for _ in range(jobs - 1):
+        slots: list[_Slot[W]] = [] if first is None else [_Slot(conn, first, None)]
+        stack.callback(_close, slots)       # read at the end: the sessions recycled meanwhile too
+        if first is None and pooled(conn):
+            # Behind a session pooler another session is one more of the pool's few server sessions, the
+            # application's too (u9): the first stays on pgtune's own, never recycled.
+            slots.append(_Slot(conn, stack.enter_context(make(conn)), None))
+        like = Like.of(conn)
+        while len(slots) < jobs:
             try:
-                other = open_like(conn)
+                other = _open(like)
             except psycopg.OperationalError:
                 break         # e.g. too many clients meanwhile
-            stack.callback(other.close)
-            conns.append(other)
-            workers.append(stack.enter_context(make(other)))
-        running = Pool(conns, workers)
+            slots.append(_opened(other, make))
+        if not slots:
+            slots.append(_Slot(conn, stack.enter_context(make(conn)), None))
+        running = Pool(slots, make, like)
         stack.callback(running.close)
         yield running
+
+
+def _opened(conn: psycopg.Connection[Any], make: Callable[[psycopg.Connection[Any]], AbstractContextManager[W]],
+            ) -> _Slot[W]:
+    """A worker made by ``make`` on ``conn``, a session the pool opened (closed with the worker)."""
+    with ExitStack() as own:
+        own.callback(conn.close)
+        worker = own.enter_context(make(conn))
+        return _Slot(conn, worker, own.pop_all())
+
+
+def _close(slots: list[_Slot[W]]) -> None:
+    """Each worker the pool made, then its session (their hypothetical indexes and kept statements go with it)."""
+    for slot in reversed(slots):
+        if slot.own is not None:
+            slot.own.close()
