@@ -289,6 +289,12 @@ def hypothetical_proposals(conn: psycopg.Connection[Any], catalog: Catalog, inde
     five times over, at benchmarks/speed.py's 5,000 statements); when the server refuses one, one at a time,
     skipping those it refuses."""
     conn.execute(hypopg_call(schema, "hypopg_reset"))
+    # HypoPG's own oids run out after a few thousand (4,500 proposals at benchmarks/speed.py's 5,000 statements:
+    # each one then made alone, and those past the end never): on a primary it borrows real ones (nothing is
+    # written), as a what-if session does (whatif.session), which ran on this connection before m15.
+    in_recovery = conn.execute("SELECT /* pgtune */ pg_catalog.pg_is_in_recovery()").fetchone()
+    if in_recovery is not None and not in_recovery[0]:
+        conn.execute("SET /* pgtune */ hypopg.use_real_oids = on")
     wanted: list[tuple[str, IndexSuggestion]] = []
     for ix in indexes:
         table = catalog.tables.get((ix.schema, ix.table))
