@@ -320,8 +320,8 @@ class _Advisor:
             self.advice.hints.append(jobs.note)
         pricing = self.advice.pricing = calibration.Pricing(self.catalog, self.footprint.share_kept,
                                                             self.footprint.distinct)
-        with what_if(self.costing, pricing) as session, pool.pool(
-                session, self.conn, jobs.count, lambda c: what_if(Costing(c, self.catalog), pricing)) as sessions:
+        # Every what-if session is the pool's, which recycles one grown too big: the first is asked for at each use.
+        with pool.pool(None, self.conn, jobs.count, lambda c: what_if(Costing(c, self.catalog), pricing)) as sessions:
             costed = self._price_all(cands, analyses, sessions)
             forget_parses()     # every statement is planned: its tree is read no more (but for a few: parsed again)
             pairs = [(a.statement, a.shape) for a in analyses]
@@ -329,16 +329,16 @@ class _Advisor:
             seeds += [w for c in single_columns(pairs, self.catalog) if (w := self._worth_it(c)) is not None]
             self.say(f"what-if costing of {len(seeds)} candidates with hypopg ({sessions.jobs} "
                      f"session{'s' if sessions.jobs > 1 else ''})")
-            seeds = session.creatable(seeds, lambda c, exc: self.advice.rejected.append(reasons.refused(
+            seeds = sessions.first.creatable(seeds, lambda c, exc: self.advice.rejected.append(reasons.refused(
                 c, exc, [analyses[p].statement for p in sorted(c.statements)])))
             workload = [workload_of(analyses[p].shape, analyses[p].row.calls, analyses[p].row.cost_before or 0.0)
                         for p in costed]
             asked = _Asked(self.say)
-            plan, plan_many = asking.planners(session, sessions, [analyses[p] for p in costed],
+            plan, plan_many = asking.planners(sessions, [analyses[p] for p in costed],
                                               self.footprint.share_kept,
                                               lambda n: asked.count(n, lambda: len(greedy.result.steps)))
             greedy = Greedy(workload, plan,
-                            forecast=self.footprint.forecast, hypopg_size=session.size,
+                            forecast=self.footprint.forecast, hypopg_size=lambda c: sessions.first.size(c),
                             upkeep=self.footprint.upkeep, widen_columns=self.wide.keyable(widen_columns(pairs)),
                             basis=self.opts.size_basis, plan_many=plan_many,
                             ahead=AHEAD * sessions.jobs if sessions.jobs > 1 else 0,
@@ -356,7 +356,7 @@ class _Advisor:
             self._curve(result, points, point.step)
             self.say(f"selection: {len(result.steps)} steps, {result.what_if_calls} what-if plans "
                      f"({result.cache_hits} from cache)")
-            chosen = self._top_up(cands, self._ordered(chosen, analyses, session), session)
+            chosen = self._top_up(cands, self._ordered(chosen, analyses, sessions.first), sessions.first)
             for c in chosen:
                 self.footprint.share_kept(c)    # sampled here, on pgtune's connection, not in a pool's thread
             while True:     # an index no plan uses leaves the set, and the rest are planned again (issue 23.8)
@@ -365,8 +365,8 @@ class _Advisor:
                 serving = set().union(*used_by.values()) if used_by else set()
                 final = [c for i, c in enumerate(chosen) if i in serving or kept_unused(c)]
                 if len(final) == len(chosen):
-                    self._emitted(chosen, analyses, costed, session, result.base_cost)
-                    return [(c, session.hypo.sizes.get(ident(c)) or session.size(c)) for c in chosen]
+                    self._emitted(chosen, analyses, costed, sessions.first, result.base_cost)
+                    return [(c, sessions.first.hypo.sizes.get(ident(c)) or sessions.first.size(c)) for c in chosen]
                 chosen = final
 
     @staticmethod

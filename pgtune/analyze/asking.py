@@ -18,12 +18,12 @@ from .selection import Greedy
 from .selection_model import Question, Said, ident
 
 
-def planners(session: WhatIf, sessions: Pool[WhatIf], analyses: Sequence[Analysis],
+def planners(sessions: Pool[WhatIf], analyses: Sequence[Analysis],
              sample: Callable[[Candidate], object], count: Callable[[int], None],
              ) -> tuple[Callable[[int, list[Candidate]], Said], Callable[[list[Question]], list[Said]]]:
-    """The greedy's planner (one question, on ``session``) and plan_many (over the pool) for statement ``pos``
-    of ``analyses``; ``sample``: called on each candidate before a pool plans with it (on this thread, not a
-    pool's); ``count``: told how many questions go to the pool."""
+    """The greedy's planner (one question, on the pool's first session as it is now: it may have been recycled)
+    and plan_many (over the pool) for statement ``pos`` of ``analyses``; ``sample``: called on each candidate
+    before a pool plans with it (on this thread, not a pool's); ``count``: told how many questions go to the pool."""
     numbering = Numbering()
 
     def plan_many(questions: list[Question]) -> list[Said]:
@@ -37,7 +37,7 @@ def planners(session: WhatIf, sessions: Pool[WhatIf], analyses: Sequence[Analysi
 
     def plan(pos: int, config: list[Candidate]) -> Said:
         numbering.add(config)
-        return session.said_many([(analyses[pos], config)], numbering)[0]
+        return sessions.first.said_many([(analyses[pos], config)], numbering)[0]
     return plan, plan_many
 
 
