@@ -193,11 +193,14 @@ def _key_sample(row: tuple[Any, ...] | None, reltuples: float) -> KeySample | No
     # Duj1 over what the sample saw independently: the sample reads whole pages (TABLESAMPLE SYSTEM), and a key
     # whose rows it saw all in one page is one sighting, not that many duplicates (u10: Langfuse's three adjacent
     # rows a trace read as 806k keys for 3.4 million). Rows drawn at random sit in one page each: Duj1 as it was.
-    seen = float(row[5])
-    cut = _straddled(row, f1, n / total)
+    seen, runs = float(row[5]), _run_share(row, f1)
+    cut = _straddled(row, f1, n / total, runs)
     d, f1, seen = d - cut, f1 - cut, seen - cut
     duj1 = seen * d / max(seen - f1 + f1 * n / total, 1.0)
-    if len(row) < 8 or row[6] is None or not _mixed(f1, float(row[6]), float(row[7])):
+    # Keys stored in runs (most one-page keys' rows continue their predecessor's key) are whole keys, each one
+    # sighting: Duj1 would read the few the sample saw across pages as duplication of every key (TPC-DS
+    # store_sales (ss_ticket_number): 2 of 3,018 sampled tickets across two pages, 166k keys for 240k).
+    if len(row) < 8 or row[6] is None or not (runs >= RUNS or _mixed(f1, float(row[6]), float(row[7]))):
         return KeySample(duj1, b, n, d, lead)
     # Mixed: a key seen once is unique; only the keys seen repeat are deduplicated, by their own sightings.
     q = n / total
@@ -205,7 +208,18 @@ def _key_sample(row: tuple[Any, ...] | None, reltuples: float) -> KeySample | No
     return KeySample(min(total, unique + d - f1), b, n, d, lead, min(total, repeat_rows), d - f1)
 
 
-def _straddled(row: tuple[Any, ...], f1: float, q: float) -> float:
+RUNS = 0.5    # the share of one-page keys' rows continuing their predecessor's key from which keys are in runs
+
+
+def _run_share(row: tuple[Any, ...], f1: float) -> float:
+    """Of the sample's one-page keys' rows, the share that are not their key's first: (rows − keys) / rows (0 for
+    keys of one row each, (L − 1) / L for runs of L rows; 0 where not asked)."""
+    if len(row) < 10 or row[8] is None or not row[9]:
+        return 0.0
+    return max(float(row[9]) - f1, 0.0) / float(row[9])
+
+
+def _straddled(row: tuple[Any, ...], f1: float, q: float, g: float) -> float:
     """Of the sample's one-page keys (each one sighting), how many are the second part of a key the page before
     began: a key straddling two pages is seen from either, so the pages read count it twice as often as a key in
     one page.
@@ -216,15 +230,13 @@ def _straddled(row: tuple[Any, ...], f1: float, q: float) -> float:
     page's first tuple continues the page before's key as often as any tuple
     continues its predecessor's: among the one-page keys' rows, g = (rows −
     keys) / rows of them do (0 for keys of one row each, (L − 1) / L for runs
-    of L). So of the one-page keys holding their page's first tuple, those
-    whose page before was not read (else the key is not one-page):
-    g·(1 − q) / (1 − g·q) of them.
+    of L: ``_run_share``). So of the one-page keys holding their page's first
+    tuple, those whose page before was not read (else the key is not
+    one-page): g·(1 − q) / (1 − g·q) of them.
     """
-    if len(row) < 10 or row[8] is None or not row[9]:
+    if len(row) < 10 or row[8] is None:
         return 0.0
-    heads, rows = float(row[8]), float(row[9])
-    g = max(rows - f1, 0.0) / rows
-    return min(heads * g * (1.0 - q) / max(1.0 - g * q, 1e-9), f1)
+    return min(float(row[8]) * g * (1.0 - q) / max(1.0 - g * q, 1e-9), f1)
 
 
 def _mixed(f1: float, f2: float, s3: float) -> bool:
