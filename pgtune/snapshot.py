@@ -180,6 +180,8 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
     scale = write_window_scale(conn) if from_server else 0.0
     left_out = read_adhoc(conn, workload or WorkloadFilter()) if from_server else []
     left_out += found_schemas(roles, catalog, statements)
+    if not from_server and role is None:
+        left_out += other_paths(conn, catalog, statements)
     if writes is not None:
         left_out += charge_window_writes(catalog, roles, writes, scale, read_unseen_writers(conn, catalog))
     elif unread is not None:
@@ -198,6 +200,26 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
         if from_server and caps.qualstats_installed else {},
         unseen=read_unseen(conn) if from_server and caps.qualstats_installed else {},
         roles=roles, left_out=left_out)
+
+
+def other_paths(conn: psycopg.Connection[Any], catalog: Catalog, statements: list[Statement]) -> list[str]:
+    """A given file's unqualified names that a login role's own search_path finds in another table than pgtune's
+    session does (p14: an app role's ``lf, public`` finds lf.traces, pgtune's ``"$user", public`` a legacy
+    public.traces the application never reads, where both indexes were proposed): one line per role, naming --role."""
+    names = sorted({n for st in statements for n in unqualified_relations(st.query)})
+    if not names:
+        return []
+    oids = [int(r[0]) for r in conn.execute(catalog_sql.load("login_search_paths")).fetchall()]
+    told = []
+    for r in sorted(read_roles(conn, oids, catalog.search_path, sessions=False).roles.values(), key=lambda r: r.name):
+        moved = [f"{n}: {ddl.qualified(*theirs.key)}, not {ddl.qualified(*mine.key)}" for n in names
+                 if (mine := catalog.lookup(None, n)) is not None
+                 and (theirs := catalog.lookup(None, n, r.search_path)) is not None and theirs.key != mine.key]
+        if moved:
+            told.append(f"role {r.name}'s search_path ({', '.join(r.search_path)}) reads {'; '.join(moved)}, "
+                        "where the statements given were bound with pgtune's own: if the application runs them as "
+                        f"{r.name}, give --role {r.name} (docs/roles.md)")
+    return told
 
 
 WINDOW_GAP = 10_000     # writes the counters hold beyond the statements' own before the difference is told
