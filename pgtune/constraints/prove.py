@@ -42,7 +42,7 @@ class Prover:
         each proof on a FORCE ROW LEVEL SECURITY table left an ERROR in the server's log)."""
         if table is not None and self.policed(table):
             raise Hidden(f"not every row is visible to this role (row security is active for it on "
-                         f"{table[0]}.{table[1]}): no proof")
+                         f"{table[0]}.{table[1]}, or it may not SELECT it): no proof")
         try:
             with self.conn.transaction(force_rollback=True):
                 self.conn.execute("SET /* pgtune */ TRANSACTION READ ONLY")
