@@ -15,6 +15,7 @@ from typing import Any
 from pglast import ast
 from pglast.enums import A_Expr_Kind, BoolExprType, NullTestType
 
+from ..capture import Table
 from ..sqltext import names, printed, seq
 from . import json_values
 from .exprs import (
@@ -42,6 +43,23 @@ def _json_field(node: Any) -> bool:
     """``meta->>'ref'``, ``meta->'a'->>'b'``: a JSON field of a column, which an expression b-tree can hold."""
     return isinstance(node, ast.A_Expr) and node.kind == A_Expr_Kind.AEXPR_OP and bool(node.name) \
         and names(node.name)[-1] in JSON_FIELD_OPS
+
+
+def _base_column(ref: ast.ColumnRef, scope: Scope) -> tuple[Table, str] | None:
+    """The table and column ``ref`` reads, through a CTE's, subquery's or view's plain column; None for ``*``,
+    a computed column or a name the scope does not know."""
+    if any(isinstance(f, ast.A_Star) for f in seq(ref.fields)):
+        return None
+    hit = scope.resolve(names(ref.fields))
+    if hit is None:
+        return None
+    entry, col = hit
+    if entry.table is not None:
+        return entry.table, col
+    if col not in entry.origin:
+        return None
+    table, base, _ = entry.origin[col]
+    return table, base
 
 
 class Predicates:
@@ -265,18 +283,10 @@ class Predicates:
         ``col <> $1``, ``col NOT IN ($1, $2)``, ``col ILIKE $1`` or ``'%' || $1 || '%'``, and the
         array of ``col = ANY($1)``: the statement still needs a value to be planned as it runs.
         """
-        if not isinstance(left, ast.ColumnRef) or any(isinstance(f, ast.A_Star) for f in seq(left.fields)):
+        found = _base_column(left, scope) if isinstance(left, ast.ColumnRef) else None
+        if found is None:
             return
-        hit = scope.resolve(names(left.fields))
-        if hit is None:
-            return
-        entry, col = hit
-        if entry.table is None:
-            if col not in entry.origin:
-                return
-            table, col, _ = entry.origin[col]
-        else:
-            table = entry.table
+        table, col = found
         items = right if isinstance(right, (list, tuple)) else [right]
         for position, item in enumerate(items):
             param = strip_cast(item)
@@ -293,18 +303,10 @@ class Predicates:
 
     def _json_path(self, path: json_values.Path, op: str, value: int | None, scope: Scope) -> None:
         """Remember the column a JSON path filter reads, for its keys' and value's ``$n`` (analyze.json_values)."""
-        if any(isinstance(f, ast.A_Star) for f in seq(path.column.fields)):
+        found = _base_column(path.column, scope)
+        if found is None:
             return
-        hit = scope.resolve(names(path.column.fields))
-        if hit is None:
-            return
-        entry, col = hit
-        if entry.table is None:
-            if col not in entry.origin:
-                return
-            table, col, _ = entry.origin[col]
-        else:
-            table = entry.table
+        table, col = found
         for n, use in json_values.uses(table.key, col, path, op, value).items():
             self.shape.params.setdefault(n, use)
 
