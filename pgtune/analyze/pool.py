@@ -280,6 +280,9 @@ def backend_bytes(conn: psycopg.Connection[Any]) -> int | None:
     if conn.info.transaction_status != pq.TransactionStatus.IDLE:
         return None
     try:
+        readable = conn.execute(catalog_sql.load("backend_memory_readable"), prepare=False).fetchone()
+        if not readable or not readable[0]:
+            return None
         row = conn.execute(catalog_sql.load("backend_memory"), prepare=False).fetchone()
     except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedTable):
         return None
