@@ -181,7 +181,8 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
     left_out = read_adhoc(conn, workload or WorkloadFilter()) if from_server else []
     left_out += found_schemas(roles, catalog, statements)
     if not from_server and role is None:
-        left_out += other_paths(conn, catalog, statements)
+        statements, told = other_paths(conn, catalog, statements, caps.role)
+        left_out += told
     if writes is not None:
         left_out += charge_window_writes(catalog, roles, writes, scale, read_unseen_writers(conn, catalog))
     elif unread is not None:
@@ -202,24 +203,40 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
         roles=roles, left_out=left_out)
 
 
-def other_paths(conn: psycopg.Connection[Any], catalog: Catalog, statements: list[Statement]) -> list[str]:
-    """A given file's unqualified names that a login role's own search_path finds in another table than pgtune's
-    session does (p14: an app role's ``lf, public`` finds lf.traces, pgtune's ``"$user", public`` a legacy
-    public.traces the application never reads, where both indexes were proposed): one line per role, naming --role."""
+def other_paths(conn: psycopg.Connection[Any], catalog: Catalog, statements: list[Statement],
+                role: str) -> tuple[list[Statement], list[str]]:
+    """A given file's statements, less those with an unqualified name that a login role's own search_path finds
+    in another table than pgtune's session does, and one line per such role (p14: an app role's ``lf, public``
+    finds lf.traces, pgtune's ``"$user", public`` a legacy public.traces the application never reads, where both
+    indexes went). Which table such a statement reads depends on the role that runs it, which the file does not
+    say: advising it could index a table the application never reads, so it waits for --role."""
     names = sorted({n for st in statements for n in unqualified_relations(st.query)})
     if not names:
-        return []
+        return statements, []
     oids = [int(r[0]) for r in conn.execute(catalog_sql.load("login_search_paths")).fetchall()]
-    told = []
+    found: list[tuple[str, str]] = []     # (role, where its search_path reads the names)
+    elsewhere: set[str] = set()
     for r in sorted(read_roles(conn, oids, catalog.search_path, sessions=False).roles.values(), key=lambda r: r.name):
-        moved = [f"{n}: {ddl.qualified(*theirs.key)}, not {ddl.qualified(*mine.key)}" for n in names
+        moved = {n: f"{n}: {ddl.qualified(*theirs.key)}, not {ddl.qualified(*mine.key)}" for n in names
                  if (mine := catalog.lookup(None, n)) is not None
-                 and (theirs := catalog.lookup(None, n, r.search_path)) is not None and theirs.key != mine.key]
+                 and (theirs := catalog.lookup(None, n, r.search_path)) is not None and theirs.key != mine.key}
         if moved:
-            told.append(f"role {r.name}'s search_path ({', '.join(r.search_path)}) reads {'; '.join(moved)}, "
-                        "where the statements given were bound with pgtune's own: if the application runs them as "
-                        f"{r.name}, give --role {r.name} (docs/roles.md)")
-    return told
+            elsewhere |= moved.keys()
+            found.append((r.name, f"role {r.name}'s search_path ({', '.join(r.search_path)}) reads "
+                                  f"{'; '.join(moved.values())} (pgtune's session's)"))
+    kept = [st for st in statements if not unqualified_relations(st.query) & elsewhere]
+    if not kept:
+        raise InputError(f"none of the {len(statements)} statements given is advised: "
+                         + "; ".join(where for _, where in found)
+                         + f": give --role {' or --role '.join(name for name, _ in found)} (or --role {role} "
+                         "for pgtune's own search_path)")
+    told = [f"{where}: the statements given that name {'it' if where.count(', not ') == 1 else 'them'} are "
+            f"not advised without --role; if the application runs them as {name}, give --role {name}; as {role}, "
+            f"give --role {role} (docs/roles.md)" for name, where in found]
+    if told:
+        told.append(f"{len(statements) - len(kept)} of {len(statements)} statements given were left out: "
+                    "the table they read depends on the role that runs them")
+    return kept, told
 
 
 WINDOW_GAP = 10_000     # writes the counters hold beyond the statements' own before the difference is told
