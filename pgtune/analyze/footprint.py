@@ -134,6 +134,8 @@ class Footprint:
         key = (on, tuple(k.ident for k in cand.keys), cand.include, _kept_by(cand))
         if sample is not None and _several(cand):
             sample = key_sample.in_key_order(self.catalog, on, cand.keys, sample)
+        if sample is not None:
+            sample = key_sample.with_nulls(self.catalog, on, cand.keys, sample)
         self.samples[key] = sample
         if _several(cand):
             self.distinct[key[:2]] = sample.distinct if sample is not None else None

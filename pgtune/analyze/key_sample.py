@@ -20,7 +20,7 @@ from ..connect import lost
 from ..ddl import IndexKey
 from ..explain_script import read_only
 from ..readonly import why_not_read_only
-from .sizing import IN_ORDER, NEAR_UNIQUE, PAGE, maxalign
+from .sizing import IN_ORDER, NEAR_UNIQUE, PAGE, maxalign, null_keys
 
 
 def _sample(conn: psycopg.Connection[Any], query: sql.Composed, timeout_ms: int,
@@ -67,6 +67,8 @@ class KeySample:
     lead_seen: float = 0.0  # distinct leading keys among them (0: not asked)
     heavy_rows: float = 0.0      # of the table's rows, those of the keys the sample saw repeat (``_mixed``)
     heavy_distinct: float = 0.0  # and how many keys they are (0: none; ``distinct`` counts them too)
+    null_rows: tuple[float, ...] = ()   # of the table's rows, those whose key holds a NULL, by which columns are
+    #                                     (``_masks``): not in ``distinct`` until ``with_nulls`` counts their keys
 
 
 def sample_keys(conn: psycopg.Connection[Any], table: TableKey, keys: tuple[IndexKey, ...], reltuples: float,
@@ -120,33 +122,53 @@ def _profile(source: sql.Composable, keys: tuple[IndexKey, ...], include: tuple[
     the rows again, each key's counted once where they all sit in one page (``ctid``: the source's row address,
     or the name of its column holding that as a point: page, line); then, so counted, the keys seen twice and the
     sightings of the keys seen three times or more (``_mixed``); then the one-page keys holding their page's first
-    line and those keys' rows (``_straddled``)."""
+    line and those keys' rows (``_straddled``); last, the rows of the keys holding a NULL, which the key counts
+    (all but the rows, bytes and leading keys) leave out (``with_nulls``)."""
     asked = asked or Asked()
     cols = _columns(keys)
     size = _tuple_bytes(keys, include)
     if not grouped:
         return sql.SQL("SELECT /* pgtune */ NULL::float8, NULL::float8, count(*)::float8, "
                        "coalesce(sum({size}), 0)::float8, NULL::float8, NULL::float8, NULL::float8, NULL::float8, "
-                       "NULL::float8, NULL::float8 FROM {source}").format(
+                       "NULL::float8, NULL::float8, NULL::float8[] FROM {source}").format(
                            size=size, source=source)
     # A key whose sampled rows all sit in one page counts once (m = 1): ``_key_sample``.
     # ``ctid``: the row address (worked out per row), or a column already holding it as a point (page, line).
     at = sql.SQL("({}::text::point)").format(sql.Identifier(ctid)) if ctid == "ctid" else sql.Identifier(ctid)
     page, line = (sql.SQL("{}[{}]").format(at, sql.Literal(i)) for i in (0, 1))
-    return sql.SQL("SELECT /* pgtune */ count(*)::float8, (count(*) FILTER (WHERE m = 1))::float8, "
-                   "coalesce(sum(n), 0)::float8, {bytes}, {lead}, coalesce(sum(m), 0)::float8, "
-                   "(count(*) FILTER (WHERE m = 2))::float8, coalesce(sum(m) FILTER (WHERE m >= 3), 0)::float8, "
-                   "(count(*) FILTER (WHERE m = 1 AND l0 = 1))::float8, "
-                   "coalesce(sum(n) FILTER (WHERE m = 1), 0)::float8 "
-                   "FROM (SELECT n, CASE WHEN p0 = p1 THEN 1 ELSE n END AS m, l0{outer} "
-                   "FROM (SELECT {first}count(*) AS n, min({page}) AS p0, max({page}) AS p1, min({line}) AS l0{b} "
-                   "FROM {source} GROUP BY {group}) AS k) AS s").format(
+    # A key holding a NULL (z: which of its columns are, as bits) is counted apart (``with_nulls``): only its
+    # rows, by which columns are NULL (``_masks``), the eleventh column.
+    return sql.SQL("SELECT /* pgtune */ (count(*) FILTER (WHERE NOT y))::float8, "
+                   "(count(*) FILTER (WHERE m = 1 AND NOT y))::float8, "
+                   "coalesce(sum(n), 0)::float8, {bytes}, {lead}, coalesce(sum(m) FILTER (WHERE NOT y), 0)::float8, "
+                   "(count(*) FILTER (WHERE m = 2 AND NOT y))::float8, "
+                   "coalesce(sum(m) FILTER (WHERE m >= 3 AND NOT y), 0)::float8, "
+                   "(count(*) FILTER (WHERE m = 1 AND l0 = 1 AND NOT y))::float8, "
+                   "coalesce(sum(n) FILTER (WHERE m = 1 AND NOT y), 0)::float8, "
+                   "{masks} FROM (SELECT n, CASE WHEN p0 = p1 THEN 1 ELSE n END AS m, l0, z, z > 0 AS y{outer} "
+                   "FROM (SELECT {first}count(*) AS n, min({page}) AS p0, max({page}) AS p1, min({line}) AS l0, "
+                   "{null} AS z{b} FROM {source} GROUP BY {group}) AS k) AS s").format(
+                       null=sql.SQL(" + ").join(sql.SQL("(CASE WHEN ({}) IS NULL THEN {} ELSE 0 END)").format(
+                           c, sql.Literal(1 << i)) for i, c in enumerate(cols)), masks=_masks(len(cols)),
                        bytes=sql.SQL("coalesce(sum(b), 0)::float8" if asked.sized else "NULL::float8"),
                        lead=sql.SQL("(count(DISTINCT pgtune_lead))::float8" if asked.lead else "NULL::float8"),
                        outer=sql.SQL("".join([", b" if asked.sized else "", ", pgtune_lead" if asked.lead else ""])),
                        first=sql.SQL("{} AS pgtune_lead, ").format(cols[0]) if asked.lead else sql.SQL(""),
                        b=sql.SQL(", sum({}) AS b").format(size) if asked.sized else sql.SQL(""),
                        page=page, line=line, source=source, group=sql.SQL(", ").join(cols))
+
+
+MASKED = 4    # keys of up to this many columns have their NULL rows counted by which columns are NULL
+
+
+def _masks(columns: int) -> sql.Composable:
+    """The sample's rows whose key holds a NULL, as an array: by which columns are NULL (the element at mask − 1:
+    bit i set for the i-th column) up to MASKED columns, else one element of them all."""
+    if columns > MASKED:
+        return sql.SQL("ARRAY[coalesce(sum(n) FILTER (WHERE y), 0)]::float8[]")
+    return sql.SQL("ARRAY[{}]::float8[]").format(sql.SQL(", ").join(
+        sql.SQL("coalesce(sum(n) FILTER (WHERE z = {}), 0)").format(sql.Literal(mask))
+        for mask in range(1, 1 << columns)))
 
 
 def _columns(keys: tuple[IndexKey, ...]) -> list[sql.Composable]:
@@ -171,7 +193,8 @@ def _flat(source: sql.Composable, specs: list[tuple[int, KeySpec]]) -> sql.Compo
     """
     sums = [sql.SQL("coalesce(sum({}), 0)::float8").format(_tuple_bytes(keys, include)) for _, (keys, include) in specs]
     rows = [sql.SQL("({}, NULL::float8, NULL::float8, a.n, a.{}, NULL::float8, NULL::float8, NULL::float8, "
-                    "NULL::float8, NULL::float8, NULL::float8)").format(sql.Literal(i), sql.Identifier(f"b{j}"))
+                    "NULL::float8, NULL::float8, NULL::float8, NULL::float8[])").format(
+                        sql.Literal(i), sql.Identifier(f"b{j}"))
             for j, (i, _) in enumerate(specs)]
     return sql.SQL("SELECT v.* FROM (SELECT /* pgtune */ count(*)::float8 AS n, {} FROM {}) AS a, "
                    "LATERAL (VALUES {}) AS v").format(
@@ -189,23 +212,26 @@ def _key_sample(row: tuple[Any, ...] | None, reltuples: float) -> KeySample | No
         return KeySample(None, b)
     d, f1 = float(row[0]), float(row[1])
     total = max(reltuples, n)
+    masks = tuple(float(x) for x in row[10]) if len(row) > 10 and row[10] is not None else ()
+    full, total = total, total * (n - sum(masks)) / n     # the keys counted here are those without a NULL
+    nulls = tuple(x * full / n for x in masks)
     lead = float(row[4]) if row[4] is not None else 0.0
     # Duj1 over what the sample saw independently: the sample reads whole pages (TABLESAMPLE SYSTEM), and a key
     # whose rows it saw all in one page is one sighting, not that many duplicates (u10: Langfuse's three adjacent
     # rows a trace read as 806k keys for 3.4 million). Rows drawn at random sit in one page each: Duj1 as it was.
     seen, runs = float(row[5]), _run_share(row, f1)
-    cut = _straddled(row, f1, n / total, runs)
+    cut = _straddled(row, f1, n / full, runs)
     d, f1, seen = d - cut, f1 - cut, seen - cut
-    duj1 = seen * d / max(seen - f1 + f1 * n / total, 1.0)
+    duj1 = seen * d / max(seen - f1 + f1 * n / full, 1.0)
     # Keys stored in runs (most one-page keys' rows continue their predecessor's key) are whole keys, each one
     # sighting: Duj1 would read the few the sample saw across pages as duplication of every key (TPC-DS
     # store_sales (ss_ticket_number): 2 of 3,018 sampled tickets across two pages, 166k keys for 240k).
     if len(row) < 8 or row[6] is None or not (runs >= RUNS or _mixed(f1, float(row[6]), float(row[7]))):
-        return KeySample(duj1, b, n, d, lead)
+        return KeySample(min(duj1, total), b, n, d, lead, null_rows=nulls)
     # Mixed: a key seen once is unique; only the keys seen repeat are deduplicated, by their own sightings.
-    q = n / total
+    q = n / full
     unique, repeat_rows = f1 / q, (seen - f1) / q
-    return KeySample(min(total, unique + d - f1), b, n, d, lead, min(total, repeat_rows), d - f1)
+    return KeySample(min(total, unique + d - f1), b, n, d, lead, min(total, repeat_rows), d - f1, nulls)
 
 
 RUNS = 0.5    # the share of one-page keys' rows continuing their predecessor's key from which keys are in runs
@@ -296,6 +322,16 @@ def in_key_order(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], 
     if scaled <= sample.distinct:
         return sample
     return replace(sample, distinct=scaled, heavy_rows=0.0, heavy_distinct=0.0)   # whole keys: one part
+
+
+def with_nulls(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], sample: KeySample) -> KeySample:
+    """``sample`` with the keys of its rows holding a NULL counted (sizing.null_keys), as a part of their own
+    (``heavy``): the sample reads them as other keys' duplicates would be, across pages it did not read."""
+    if sample.distinct is None or sum(sample.null_rows) <= 0:
+        return sample
+    found = null_keys(catalog, table, keys, sample.null_rows)
+    return replace(sample, distinct=sample.distinct + found, null_rows=(), heavy_rows=sample.heavy_rows
+                   + sum(sample.null_rows), heavy_distinct=sample.heavy_distinct + found)
 
 
 def near_unique(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...]) -> bool:

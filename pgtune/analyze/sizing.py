@@ -280,3 +280,35 @@ def _distinct(cols: list[ColumnInfo | None], keys: tuple[IndexKey, ...], rows: f
         return each[0]
     bins = math.prod(each)      # never fewer than one column's own (a unique column's keys are all distinct)
     return min(rows, max(max(each), bins * -math.expm1(-rows / bins)))
+
+
+
+def null_keys(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], rows: tuple[float, ...]) -> float:
+    """Distinct keys among the table's rows whose key holds a NULL (a btree stores NULLs as keys): ``rows`` by
+    which columns are NULL (element mask − 1: bit i for the i-th key), or all of them in one element.
+
+    Such a key is its other columns' values: it repeats wherever they do, in
+    rows a key sample reads far apart. TPC-DS writes store_sales a ticket at
+    a time, and its NULLs fall row by row: (ss_sold_date_sk, NULL) is one
+    key a date, seen once a ticket, which the sample read as 57k unique keys
+    for 1,823 (with the others, (ss_sold_date_sk, ss_customer_sk) was
+    counted 340k keys for 285k, forecast 1.10x of built). Each pattern's m
+    rows take a random subset's share of its other columns' D keys over the
+    table's N rows (``_distinct``): D·(1 − (1 − m/N)^(N/D)); a unique column
+    leaves every such row its own key. One element (keys of many columns):
+    split as pg_stats' null fractions would give, taken as independent.
+    """
+    t, cols = catalog.tables.get(table), catalog.table_columns(table)
+    info = [cols.get(k.column) for k in keys]
+    masks = range(1, 1 << len(keys))
+    if len(rows) != len(masks):
+        frac = [max(min(c.null_frac or 0.0, 1.0), 1e-6) if c is not None else 0.5 for c in info]
+        weight = [math.prod(f if mask >> i & 1 else 1.0 - f for i, f in enumerate(frac)) for mask in masks]
+        rows = tuple(sum(rows) * w / (sum(weight) or 1.0) for w in weight)
+    total = max(t.reltuples if t else 0.0, sum(rows), 1.0)
+    found = 0.0
+    for mask, m in zip(masks, rows, strict=True):
+        rest = [(c, k) for i, (c, k) in enumerate(zip(info, keys, strict=True)) if not mask >> i & 1]
+        d = max(_distinct([c for c, _ in rest], tuple(k for _, k in rest), total), 1.0) if rest else 1.0
+        found += min(m, d * -math.expm1(total / d * math.log1p(-min(m / total, 1.0 - 1e-12)))) if m > 0 else 0.0
+    return found
