@@ -1,0 +1,49 @@
+"""p15 (Rallly-shaped listPolls): a LIMIT that stopped the big tenant's scan is not read as cutting nothing.
+
+`space_id = $1 AND deleted = $2 ORDER BY created_at DESC, id DESC LIMIT $3`, run with LIMIT 21 for one space
+holding 40% of the polls (a whole-table scan the LIMIT stopped after its top 21) and for small spaces (a few
+rows each, all returned). pg_qualstats keeps each constant apart: the big space's read of the whole table
+beside a small space's few passed rows made it look as if every call read the table and returned all it
+passed, so the statement was costed without its LIMIT and no index served it ("no index pgtune could propose
+makes it cheaper") while it was half the workload's cost on the Rallly-shaped database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from pgtune.analyze import Options
+
+from .helpers import suggest
+
+LIST = ('SELECT id, title, created_at FROM polls WHERE space_id = $1 AND deleted = $2 '
+        'ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4')
+
+
+@pytest.mark.needs_qualstats
+def test_a_limit_one_tenant_hit_keeps_its_rows_per_call(db: str, conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE polls (id text PRIMARY KEY, title text NOT NULL, space_id uuid, "
+                 "deleted boolean NOT NULL DEFAULT false, created_at timestamp(3) NOT NULL)")
+    conn.execute("INSERT INTO polls SELECT 'p' || g, 'Poll ' || g, md5('space' || CASE WHEN g % 5 < 3 THEN 1 "
+                 "ELSE 2 + g % 4000 END)::uuid, g % 40 = 0, now() - g * interval '1 minute' "
+                 "FROM generate_series(1, 60000) g")
+    conn.execute("CREATE INDEX polls_space_id_idx ON polls (space_id)")
+    conn.execute("VACUUM ANALYZE polls")
+    conn.execute("SELECT pg_stat_statements_reset()")
+    conn.execute("SELECT pg_qualstats_reset()")
+    with psycopg.connect(db, autocommit=True, prepare_threshold=None, cursor_factory=psycopg.RawCursor) as app:
+        for k in range(30):
+            space = 1 if k % 5 < 2 else 2 + 97 * k
+            key = str(uuid.UUID(hashlib.md5(f"space{space}".encode()).hexdigest()))
+            rows = app.execute(LIST, (key, False, 21, 0)).fetchall()
+            assert len(rows) == (21 if space == 1 else len(rows))
+    advice = suggest(conn, options=Options(min_rows=100))
+    [row] = [s for s in advice.statements if s.query.startswith("SELECT id, title, created_at FROM polls")]
+    [limit] = [p for p in row.params if p.use.startswith("LIMIT")]
+    assert limit.value is not None and int(limit.value) <= 21, limit      # the LIMIT it ran with, not none
+    assert "cut nothing" not in limit.use
