@@ -42,18 +42,21 @@ def warm_predictions(conn: psycopg.Connection[Any], targets: list[Target],
     """``targets`` with ``warm_baseline_cost``/``warm_predicted_cost`` where HypoPG can predict them."""
     if not any(t.predicted_cost is not None and t.baseline_cost is not None for t in targets):
         return targets          # nothing predicted (heuristic advice, health): nothing to re-price
-    made = {ix.name: d for ix in indexes if not ix.partitioned for d in [hypothetical_ddl(ix)] if d is not None}
+    # By schema and name: a schema per tenant gets the same name in each (p15: keyed by name, only the last
+    # tenant's was made, and the first's statements were predicted warm with no index, 1.0x).
+    made = {(ix.schema, ix.name): d for ix in indexes if not ix.partitioned
+            for d in [hypothetical_ddl(ix)] if d is not None}
     plain = list(made.values())
     # Only targets whose every foreseen index HypoPG can make: another's warm cut would lack its index.
     predicted = [t for t in targets if t.predicted_cost is not None and t.baseline_cost is not None
-                 and t.expected_indexes and set(t.expected_indexes) <= set(made)]
+                 and t.expected_indexes and set(t.expected_indexes) <= {name for _, name in made}]
     if not predicted or not plain or not probe(conn).hypopg_installed:
         return targets
     row = conn.execute("SHOW /* pgtune */ seq_page_cost").fetchone()
     assert row is not None
     warm_settings = {"random_page_cost": str(row[0])}
     before = {t.query: _both(conn, t, warm_settings) for t in predicted}
-    expressions = [ix for ix in indexes if ix.name in made and expression_keys(ix)]
+    expressions = [ix for ix in indexes if (ix.schema, ix.name) in made and expression_keys(ix)]
     on_expressions = {t.query for t in predicted if set(t.expected_indexes) & {ix.name for ix in expressions}}
     # HypoPG's indexes live in this backend only; reset before and after, so nothing else is seen or left.
     hypopg = catalog_sql.extension_schema(conn, "hypopg")     # named: pgtune's search_path may leave it out
