@@ -182,6 +182,7 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
             # keeps is withdrawn here too (u12: suggest proposed one that suggest --emit then refused).
             _without_kept_twins(conn, result, EmitOptions(), snap.catalog)
     if prisma is not None and schema is not None:
+        _anchor(conn, schema)
         result.prisma = prisma_advice.for_indexes(schema, advice.indexes, checks.constraints)
         result.prisma.proposals += prisma_advice.for_built(schema, snap.catalog.indexes, built_by(conn),
                                                            {ix.name for ix in advice.indexes})
@@ -433,6 +434,8 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
     if emit is not None:
         plan.check_writable(emit.directory or Path("migrations"), emit.layout)
     with no_lock_queue(conn):
+        if schema is not None:
+            _anchor(conn, schema)
         report = run_health(conn, only, skip, replicas=replicas, min_stats_age_s=min_stats_age_s, min_rows=min_rows,
                             declared=_declared(schema) if schema is not None else None)
     if prisma is not None and schema is not None:
@@ -449,6 +452,14 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
         report.migration = EmittedMigration(m.id, str(folder) if m.phases else "",
                                             [f"{p.number}: {p.name}" for p in m.phases], built.left_out)
     return report
+
+
+def _anchor(conn: psycopg.Connection[Any], schema: prisma_schema.PrismaSchema) -> None:
+    """Where the schema's models without @@schema live: the connection's schema (p15: with ?schema=t_acme, a
+    tenant t_globex's proposals were written into model Poll, for prisma migrate to build on t_acme)."""
+    row = conn.execute(catalog_sql.load("prisma_home")).fetchone()
+    if row is not None and row[0] is not None:
+        schema.home = (str(row[0]), frozenset(str(t) for t in row[1]))
 
 
 def _declared(schema: prisma_schema.PrismaSchema) -> Declared:

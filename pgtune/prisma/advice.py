@@ -157,6 +157,11 @@ def index_proposal(schema: PrismaSchema, table_schema: str, table: str, name: st
                    where: str | None = None, include: Sequence[str] = (), method: str = "btree",
                    opclasses: Sequence[str | None] = ()) -> PrismaProposal:
     model = schema.model_for(table_schema, table)
+    if model is None and schema.home is not None and any(m.table == table and m.schema is None for m in schema.models):
+        return PrismaProposal(name, ProposalKind.INDEX, None, None, Fit.NO_MODEL,
+                              f"no model maps {table_schema}.{table}: this schema's models are {schema.home[0]}'s "
+                              f"(the connection's schema); for {table_schema}'s run pgtune with its URL "
+                              f"(?schema={table_schema})")
     if model is None:
         return PrismaProposal(name, ProposalKind.INDEX, None, None, Fit.NO_MODEL,
                               f"no model maps {table_schema}.{table}: {CREATE_ONLY}")

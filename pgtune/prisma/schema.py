@@ -88,10 +88,17 @@ class PrismaSchema:
     enums: set[str]
     preview_features: set[str]
     path: Path | None = None  # the file or folder it was read from
+    # The connection's schema (Prisma's ?schema=) and its tables: a model without @@schema lives there, so a
+    # same-named table of another schema (a schema per tenant) is not its own. None: not known, any schema.
+    home: tuple[str, frozenset[str]] | None = None
 
     def model_for(self, schema: str, table: str) -> Model | None:
-        """The model of ``schema.table``: by table name, in its @@schema (or any schema when it has none)."""
-        found = [m for m in self.models if m.table == table and (m.schema is None or m.schema == schema)]
+        """The model of ``schema.table``: by table name, in its @@schema, or without one in the connection's
+        schema (any schema when that schema holds no such table: a DSN without the application's schema)."""
+        def unscoped_here() -> bool:
+            return self.home is None or schema == self.home[0] or table not in self.home[1]
+        found = [m for m in self.models if m.table == table and
+                 (m.schema == schema or (m.schema is None and unscoped_here()))]
         exact = [m for m in found if m.schema == schema]
         best = exact or found
         return best[0] if best else None
