@@ -72,5 +72,5 @@ def test_the_advice_keeps_the_selections_pricing(conn: psycopg.Connection[Any]) 
     _observations(conn, ended=False)
     advice = suggest(conn)
     (ix,) = [s for s in advice.indexes if s.table == "observations"]
-    assert advice.pricing is not None and advice.sources[ix.name].include == ("bookmarked",)
+    assert advice.pricing is not None and advice.sources[(ix.schema, ix.name)].include == ("bookmarked",)
     assert not {"pricing", "sources", "replan"} & set(advice.as_dict())

@@ -2,6 +2,9 @@
 
 Two tenants' schemas hold the same tables, and the app's same statements name each schema; the advice
 proposes the same index name in both, and what is keyed by an index's name must be keyed by its schema too.
+The statements a plan used were looked up by the index's bare name, so t_small's index listed t_big's statement
+among those it serves, with t_big's planner cut as its own ("serves 2 statements; planner cost 1,331x lower" on
+both on the Rallly-shaped database, where t_globex's own cut was 266 -> 5 over 15 calls).
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import psycopg
 import pytest
 
 from pgtune import plan
+from pgtune.analyze import Options
 
-from .helpers import emitted
+from .helpers import emitted, suggest
 
 TENANT = """
 CREATE SCHEMA {s};
@@ -26,6 +30,26 @@ ANALYZE {s}.polls;
 """
 RECENT = ('SELECT "{s}"."polls"."id", "{s}"."polls"."title" FROM "{s}"."polls" WHERE "{s}"."polls"."user_id" = $1 '
           'ORDER BY "{s}"."polls"."created_at" DESC LIMIT $2')
+
+
+@pytest.mark.needs_hypopg
+def test_a_tenant_schemas_index_serves_its_own_statements(db: str, conn: psycopg.Connection[Any]) -> None:
+    conn.execute(TENANT.format(s="t_big", rows=100000, users=5000))
+    conn.execute(TENANT.format(s="t_small", rows=5000, users=500))
+    conn.execute("SELECT pg_stat_statements_reset()")
+    with psycopg.connect(db, autocommit=True, prepare_threshold=None, cursor_factory=psycopg.RawCursor) as app:
+        for schema, calls in (("t_big", 60), ("t_small", 6)):
+            for k in range(calls):
+                app.execute(RECENT.format(s=schema), (f"u{k * 7}", 3)).fetchall()
+    advice = suggest(conn, options=Options(min_rows=100))
+    proposals = {(ix.schema, ix.table): ix for ix in advice.indexes}
+    assert {("t_big", "polls"), ("t_small", "polls")} <= set(proposals), advice.indexes
+    for (schema, _table), ix in proposals.items():
+        assert ix.queries and all(f'"{schema}"."polls"' in q.query for q in ix.queries), (schema, ix.reason)
+    big, small = proposals[("t_big", "polls")], proposals[("t_small", "polls")]
+    assert big.name == small.name                         # the same name in each tenant's schema
+    assert small.cost_before is not None and big.cost_before is not None
+    assert small.cost_before < big.cost_before / 5        # t_small's own statement, not t_big's too
 
 
 @pytest.mark.needs_hypopg
@@ -46,3 +70,36 @@ def test_each_tenants_statement_is_predicted_warm_with_its_own_index(
     for t in m.targets:
         assert t.warm_baseline_cost is not None and t.warm_predicted_cost is not None, t.query
         assert t.warm_predicted_cost < t.warm_baseline_cost / 5, (t.query, t.warm_baseline_cost, t.warm_predicted_cost)
+
+
+@pytest.mark.needs_hypopg
+def test_replan_prices_each_tenants_index_with_its_own_candidate(db: str, conn: psycopg.Connection[Any],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """replan._calibration looked a hypothetical index's candidate up by bare name: both tenants' same-named
+    proposals were priced with the last one's (t_small's keys and statistics for t_big's index)."""
+    from pgtune import catalog_sql
+    from pgtune.analyze import calibration, replan
+    from pgtune.analyze.generic_plans import hypothetical_proposals
+    from pgtune.capture import read_catalog
+
+    conn.execute(TENANT.format(s="t_big", rows=100000, users=5000))
+    conn.execute(TENANT.format(s="t_small", rows=5000, users=500))
+    conn.execute("SELECT pg_stat_statements_reset()")
+    with psycopg.connect(db, autocommit=True, prepare_threshold=None, cursor_factory=psycopg.RawCursor) as app:
+        for schema, calls in (("t_big", 60), ("t_small", 6)):
+            for k in range(calls):
+                app.execute(RECENT.format(s=schema), (f"u{k * 7}", 3)).fetchall()
+    advice = suggest(conn, options=Options(min_rows=100))
+    assert advice.pricing is not None and len({ix.name for ix in advice.indexes}) < len(advice.indexes)
+    priced: list[tuple[str, str]] = []
+    descent = calibration.Pricing.descent
+
+    def recorded(self: calibration.Pricing, cand: Any) -> Any:
+        priced.append(cand.table)
+        return descent(self, cand)
+    monkeypatch.setattr(calibration.Pricing, "descent", recorded)
+    hypopg = catalog_sql.extension_schema(conn, "hypopg")
+    made = hypothetical_proposals(conn, read_catalog(conn), advice.indexes, hypopg)
+    replan._calibration(conn, read_catalog(conn), advice, made, hypopg)
+    assert sorted(priced) == sorted((ix.schema, ix.table) for ix in advice.indexes), priced
+

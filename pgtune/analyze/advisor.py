@@ -25,7 +25,7 @@ import psycopg
 
 from .. import ddl
 from .._text import Progress
-from ..capture import Statement, WorkloadFilter, sample_row
+from ..capture import Statement, TableKey, WorkloadFilter, sample_row
 from ..connect import lost
 from ..snapshot import Snapshot, snapshot
 from ..sqltext import StatementKind, forget_parses
@@ -229,7 +229,7 @@ class _Advisor:
             for name in a.row.indexes:
                 served.setdefault(name, []).append(pos)
         self.advice.indexes = [self._suggestion(c, size, analyses, served) for c, size in chosen]
-        self.advice.sources = {ix.name: c for ix, (c, _) in zip(self.advice.indexes, chosen, strict=True)}
+        self.advice.sources = {(ix.schema, ix.name): c for ix, (c, _) in zip(self.advice.indexes, chosen, strict=True)}
         self.advice.wide_keys = list(self.wide.found.values())
         self.advice.hints.extend(self.wide.hints())
         return self.advice
@@ -463,7 +463,8 @@ class _Advisor:
         schema, table = cand.table
         name = self._name(cand)
         hypopg = self.advice.method == Method.HYPOPG
-        served = [analyses[p] for p in (served_by.get(name, []) if hypopg else sorted(cand.statements))]
+        served = [analyses[p] for p in (served_by.get(name, []) if hypopg else sorted(cand.statements))
+                  if _reads(analyses[p], cand.table)]
         before = after = None
         if hypopg and served:
             before = sum((a.row.cost_before or 0) * a.row.calls for a in served)
@@ -485,3 +486,9 @@ class _Advisor:
             cost_before=before, cost_after=after, maintenance_cost=upkeep, estimated_bytes=size,
             forecast_bytes=self.footprint.forecast(cand), hot=cand.hot or bool(served))
 
+
+def _reads(a: Analysis, table: TableKey) -> bool:
+    """Could ``a``'s plan have used an index on ``table``? A plan names an index without its schema, and a schema
+    per tenant has the same name in each (p15): the statement reads that table, or at least that schema."""
+    tables = a.shape.tables
+    return not tables or table in tables or table[0] in {key[0] for key in tables}

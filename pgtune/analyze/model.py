@@ -182,10 +182,11 @@ class Advice:
     # Statements a withdrawal left with other proposals: their cost_after counted the withdrawn one too, and
     # analyze.replan plans them again with the rest (r8's H1: 40 kept where the rest gave 783.75).
     replan: list[AnalyzedStatement] = field(default_factory=list)
-    # How the selection priced a hypothetical b-tree (analyze.calibration), and each proposal's candidate by name:
-    # analyze.replan prices its plans the same way, so a plan the selection gave no credit gets none (r11 F9).
+    # How the selection priced a hypothetical b-tree (analyze.calibration), and each proposal's candidate by (schema,
+    # name), as a schema per tenant has the same name in each (p15): analyze.replan prices its plans the same way,
+    # so a plan the selection gave no credit gets none (r11 F9).
     pricing: Pricing | None = field(default=None, repr=False, compare=False)
-    sources: dict[str, Candidate] = field(default_factory=dict, repr=False, compare=False)
+    sources: dict[tuple[str, str], Candidate] = field(default_factory=dict, repr=False, compare=False)
     # Columns too wide for a b-tree (analyze.wide_keys): their equality lookups get a hash index costed (beyond).
     wide_keys: list[WideKey] = field(default_factory=list)
 

@@ -67,13 +67,20 @@ def _calibration(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice
     """The descents of the hypothetical proposals ``made``, by HypoPG's name, priced as the selection priced them:
     with the advisor's Pricing and candidates where the advice has them (else the catalog's statistics alone)."""
     pricing = advice.pricing if advice.pricing is not None else calibration.Pricing(catalog)
-    sizes = {str(name): int(size or 0) for name, size in conn.execute(sql.SQL(
-        "SELECT /* pgtune */ indexname, {}(indexrelid) FROM {}()").format(
-        catalog_sql.function(schema, "hypopg_relation_size"), catalog_sql.function(schema, "hypopg"))).fetchall()}
-    proposals = {ix.name: ix for ix in advice.indexes}
+    # Each hypothetical index's schema too: a schema per tenant has the same proposal name in each (p15).
+    found = conn.execute(sql.SQL(
+        "SELECT /* pgtune */ h.indexname, {}(h.indexrelid), n.nspname FROM {}() h "
+        "JOIN pg_catalog.pg_class c ON c.oid = h.indrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace").format(
+        catalog_sql.function(schema, "hypopg_relation_size"), catalog_sql.function(schema, "hypopg"))).fetchall()
+    sizes = {str(name): int(size or 0) for name, size, _home in found}
+    homes = {str(name): str(home) for name, _size, home in found}
+    proposals = {(ix.schema, ix.name): ix for ix in advice.indexes}
     descents = {}
     for hypo, (name, _table) in made.items():
-        cand = advice.sources.get(name) or _candidate(proposals[name])
+        key = (homes.get(hypo, ""), name)
+        cand = advice.sources.get(key) or _candidate(proposals.get(key) or next(
+            ix for ix in advice.indexes if ix.name == name))
         descents[hypo] = pricing.descent(cand).sized(sizes.get(hypo, 0))
     row = conn.execute("SELECT /* pgtune */ current_setting('cpu_operator_cost')::float8, "
                        "current_setting('random_page_cost')::float8").fetchone()
