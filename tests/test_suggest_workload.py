@@ -198,7 +198,8 @@ def test_skipped_reasons(conn: psycopg.Connection[Any]) -> None:
                 .fetchone()[0])
     long_cut = ("SELECT id FROM users WHERE email IN (" + ", ".join(f"'{i}'" for i in range(limit)))[:limit - 1]
     conn.execute("CREATE TEMP TABLE scratch (a int)")
-    stmts = [Statement(long_cut), Statement("SELECT * FROM users WHERE"), Statement("ALTER TABLE users ADD x int"),
+    # the long one is pg_stat_statements' (it has a queryid): a --queries file's text is never cut
+    stmts = [Statement(long_cut, 101), Statement("SELECT * FROM users WHERE"), Statement("ALTER TABLE users ADD x int"),
              Statement("SELECT * FROM scratch WHERE a = 1"), Statement("this is not sql")]
     # Listed uncosted first, each by its time (u2's R3): read each statement's reason by its text.
     by_query = {s.query: s.reason for s in suggest(conn, stmts).skipped}

@@ -17,8 +17,11 @@ from .shape import FILTER
 
 
 def parse_skip(st: Statement, exc: ParseFailed, text_limit: int) -> Skipped:
-    """A statement pglast could not read (or a utility statement): truncated text is said as such."""
-    if exc.kind in (Failure.SYNTAX, Failure.INCOMPLETE) and len(st.query.encode()) >= text_limit - 1:
+    """A statement pglast could not read (or a utility statement): truncated text is said as such. Only a
+    server's text is cut at track_activity_query_size: a --queries file's (no queryid) is as the file holds it
+    (p15: a Python file given by mistake was told to raise that setting)."""
+    if exc.kind in (Failure.SYNTAX, Failure.INCOMPLETE) and st.queryid is not None \
+            and len(st.query.encode()) >= text_limit - 1:
         return Skipped(st.queryid, st.query,
                        f"truncated: the text is cut at track_activity_query_size ({text_limit} bytes); "
                        "raise it to see the whole statement", SkipKind.TRUNCATED)
