@@ -103,3 +103,21 @@ def test_replan_prices_each_tenants_index_with_its_own_candidate(db: str, conn: 
     replan._calibration(conn, read_catalog(conn), advice, made, hypopg)
     assert sorted(priced) == sorted((ix.schema, ix.table) for ix in advice.indexes), priced
 
+
+
+def test_withdrawing_one_tenants_proposal_keeps_the_others() -> None:
+    """Advice.withdraw took out every proposal of that name: the HOT charge (or a dependent key) withdrawing
+    t_globex's index withdrew t_acme's same-named one too, and t_acme's statement lost its cost cut."""
+    from pgtune.analyze.model import Advice, AnalyzedStatement, IndexSuggestion, Method
+    from pgtune.capture import Statement
+
+    name = "polls_user_id_created_at_desc_idx"
+    rows = {s: AnalyzedStatement(None, RECENT.format(s=s), 10, 1.0, cost_before=900.0, cost_after=4.0,
+                                 indexes=[name]) for s in ("t_big", "t_small")}
+    advice = Advice(indexes=[IndexSuggestion(s, "polls", name, ["user_id", "created_at"], [False, True], "", "", "",
+                                             "", queries=[Statement(RECENT.format(s=s))]) for s in rows],
+                    statements=list(rows.values()), method=Method.HYPOPG)
+    advice.withdraw(name, "withdrawn in t_small", "t_small")
+    assert [(ix.schema, ix.name) for ix in advice.indexes] == [("t_big", name)]
+    assert rows["t_big"].indexes == [name] and rows["t_big"].cost_after == 4.0
+    assert rows["t_small"].indexes == [] and rows["t_small"].cost_after == 900.0

@@ -64,7 +64,7 @@ def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> N
                     f'{s.name} withdrawn: {existing.name} leads with the same keys but "{extra}", which {named} '
                     f"determine (a sample of the table): the planner took them as independent, so the gain it "
                     f'credited is not there; CREATE STATISTICS (dependencies) ON "{extra}", {named} FROM '
-                    f'{s.schema}."{s.table}" (then ANALYZE) tells it'))
+                    f'{s.schema}."{s.table}" (then ANALYZE) tells it'), s.schema)
                 break
     for s in list(advice.indexes):
         if s.origin == Origin.WORKLOAD and str(s.method) == "btree" and not s.where \
@@ -106,7 +106,7 @@ def narrow(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, s: I
         [o.name for o in advice.indexes if o is not s and (o.schema, o.table) == (s.schema, s.table)
          and o.columns[:len(others)] == others and not o.where]
     if same:
-        advice.withdraw(s.name, f"{s.name} withdrawn: {why}, and {same[0]} leads with the rest")
+        advice.withdraw(s.name, f"{s.name} withdrawn: {why}, and {same[0]} leads with the rest", s.schema)
         return
     old = s.name
     include = tuple(s.include)

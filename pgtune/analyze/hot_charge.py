@@ -40,7 +40,8 @@ def review(advice: Advice, writes: HotWrites) -> None:
             s.reason = f"{s.reason}; {note}, less than the {saved:,.0f} it saves"
             s.maintenance_cost = (s.maintenance_cost or 0.0) + found.charge
             continue
-        advice.withdraw(s.name, f"{s.name} withdrawn: it saves {saved:,.0f} (calls x cost, net of upkeep) but {note}")
+        advice.withdraw(s.name, f"{s.name} withdrawn: it saves {saved:,.0f} (calls x cost, net of upkeep) but {note}",
+                       s.schema)
 
 
 def _keys(s: IndexSuggestion) -> list[IndexKey]:

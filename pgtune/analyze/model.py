@@ -190,14 +190,18 @@ class Advice:
     # Columns too wide for a b-tree (analyze.wide_keys): their equality lookups get a hash index costed (beyond).
     wide_keys: list[WideKey] = field(default_factory=list)
 
-    def withdraw(self, name: str, why: str) -> None:
-        """Take proposal ``name`` out, with the hint ``why``: its statements keep the cost they have without it
-        (``cost_after`` back to ``cost_before`` where it was their only index, else planned again: ``replan``),
-        so the headline never counts it."""
-        self.indexes = [s for s in self.indexes if s.name != name]
+    def withdraw(self, name: str, why: str, schema: str | None = None) -> None:
+        """Take proposal ``name`` (of ``schema``: a schema per tenant has the same name in each, p15) out, with the
+        hint ``why``: its statements keep the cost they have without it (``cost_after`` back to ``cost_before``
+        where it was their only index, else planned again: ``replan``), so the headline never counts it."""
+        gone = [s for s in self.indexes if s.name == name and schema in (None, s.schema)]
+        self.indexes = [s for s in self.indexes if all(s is not g for g in gone)]
         self.hints.append(why)
+        # A plan names an index without its schema: where the same name stays in another schema, only the
+        # statements the withdrawn one served lose it.
+        served = {q.query for g in gone for q in g.queries} if any(s.name == name for s in self.indexes) else None
         for st in self.statements:
-            if name in st.indexes:
+            if name in st.indexes and (served is None or st.query in served):
                 st.indexes.remove(name)
                 if not st.indexes:
                     st.cost_after = st.cost_before
