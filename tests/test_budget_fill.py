@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from pgtune.analyze import Options
+from pgtune.analyze.sizing import FORECAST_MARGIN
 
 from .helpers import run, steady_state, suggest
 
@@ -44,7 +45,7 @@ def test_a_budget_s_leftover_holds_a_later_step_that_fits(conn: psycopg.Connecti
     events_a = curve[1].forecast_bytes
     tags = curve[3].forecast_bytes - curve[2].forecast_bytes
     assert tags < curve[2].forecast_bytes - events_a, curve     # the small step comes after the large one
-    budget = (events_a + tags + 8192) / 1048576                 # room for the tags index, not for events (b)
+    budget = (events_a + tags + 8192) * (1 + FORECAST_MARGIN) / 1048576   # room for the tags index, not events (b)
     advice = suggest(conn, options=Options(max_index_mb=budget))
     names = sorted(ix.name for ix in advice.indexes)
     assert len(names) == 2 and names[0].startswith("events_a") and names[1].startswith("tags_name"), names

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from pgtune.analyze import Options
+from pgtune.analyze.sizing import FORECAST_MARGIN
 
 from .helpers import run, steady_state, suggest
 
@@ -50,7 +51,9 @@ def test_each_point_of_the_curve_is_the_set_its_budget_emits(conn: psycopg.Conne
     assert sizes == sorted(set(sizes)), advice.curve      # no point another fits inside
     smaller: dict[int, list[str]] = {}
     for point in advice.curve[1:-1]:      # each point's budget emits exactly the point's set
-        small = suggest(conn, options=Options(max_index_mb=point.forecast_bytes / 1048576)).indexes
+        # The budget less its margin (sizing.FORECAST_MARGIN) is the point's size and a byte.
+        small = suggest(conn, options=Options(max_index_mb=(point.forecast_bytes + 1) * (1 + FORECAST_MARGIN)
+                                              / 1048576)).indexes
         assert sum(ix.forecast_bytes or 0 for ix in small) == point.forecast_bytes, (point, advice.curve)
         smaller[point.step] = sorted(ix.name for ix in small)
     assert chosen.indexes == sorted(ix.name for ix in advice.indexes), advice.curve

@@ -52,7 +52,7 @@ def test_budgets_take_nested_prefixes_of_one_curve(conn: psycopg.Connection[Any]
     assert len(steps) >= 2
     previous: list[tuple[str, str | None]] = []
     for point in full.curve[1:]:
-        budget = point.forecast_bytes / 1048576
+        budget = (point.forecast_bytes + 1) * (1 + sizing.FORECAST_MARGIN) / 1048576   # less its margin: the point
         small = suggest(conn, options=Options(max_index_mb=budget))
         chosen = [(p.action, p.index) for p in small.curve[1:] if p.chosen]
         # The same curve, cut at the budget (a step whose set a later one holds in no more bytes is no point:

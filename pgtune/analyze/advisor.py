@@ -41,6 +41,7 @@ from . import (
     pool,
     reasons,
     scout,
+    sizing,
     unhelped,
     written,
 )
@@ -385,7 +386,11 @@ class _Advisor:
         return out
 
     def _budget(self) -> float | None:
-        return self.opts.max_index_mb * 1048576 if self.opts.max_index_mb is not None else None
+        """max_index_mb in bytes; in forecast bytes, less their measured error (sizing.FORECAST_MARGIN)."""
+        if self.opts.max_index_mb is None:
+            return None
+        margin = sizing.FORECAST_MARGIN if self.opts.size_basis == SizeBasis.FORECAST else 0.0
+        return self.opts.max_index_mb * 1048576 / (1.0 + margin)
 
     def _ordered(self, chosen: list[Candidate], analyses: list[Analysis], session: WhatIf) -> list[Candidate]:
         """``chosen`` with the sort keys an index lacks for a LIMITed ORDER BY it serves (analyze.order_keys)."""
