@@ -79,8 +79,10 @@ def _calibration(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice
     descents = {}
     for hypo, (name, _table) in made.items():
         key = (homes.get(hypo, ""), name)
-        cand = advice.sources.get(key) or _candidate(proposals.get(key) or next(
-            ix for ix in advice.indexes if ix.name == name))
+        ix = proposals.get(key) or next(ix for ix in advice.indexes if ix.name == name)
+        if key not in advice.sources:     # narrowed since the selection: HypoPG's size of it as it is now
+            ix.estimated_bytes = sizes.get(hypo) or ix.estimated_bytes
+        cand = advice.sources.get(key) or _candidate(ix)
         descents[hypo] = pricing.descent(cand).sized(sizes.get(hypo, 0))
     row = conn.execute("SELECT /* pgtune */ current_setting('cpu_operator_cost')::float8, "
                        "current_setting('random_page_cost')::float8").fetchone()
