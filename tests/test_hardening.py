@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -274,23 +275,56 @@ def _snapshot_blocker(db: str) -> psycopg.Connection[Any]:
     return blocker
 
 
+def _blocker_once_a_build_runs(db: str, held: list[psycopg.Connection[Any]]) -> threading.Thread:
+    """The reader starts once a build is under way: too late for apply to wait for it before the build."""
+
+    def start() -> None:
+        deadline = time.monotonic() + PATIENCE      # pgtune started as a process: slow to get there under load
+        with psycopg.connect(db, autocommit=True) as watch:
+            while time.monotonic() < deadline:
+                # events' own: the history's tables, made as apply starts, show there too
+                row = watch.execute("SELECT count(*) FROM pg_stat_progress_create_index "
+                                    "WHERE relid = 'events'::regclass").fetchone()
+                if row and row[0]:
+                    break
+                time.sleep(0.01)
+        held.append(_snapshot_blocker(db))
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    return thread
+
+
 def test_cleanup_lock_timeout_is_retried_and_said_plainly(db: str, conn: psycopg.Connection[Any],
                                                           tmp_path: Path) -> None:
     big_migration(conn, tmp_path / "mig", lock_timeout="200ms")
-    blocker = _snapshot_blocker(db)
+    held: list[psycopg.Connection[Any]] = []
+    thread = _blocker_once_a_build_runs(db, held)
     try:
         # The build waits for the reader's snapshot past --wait-for-transactions (1 s): it is cancelled, and
-        # the drop of its INVALID index waits for the reader's table lock past lock_timeout, twice.
+        # the drop of its INVALID index waits for the reader's table lock past lock_timeout, three times.
         with pytest.raises(ApplyFailed) as failed:
             Applier(conn, tmp_path / "mig", retries=2, backoff=0.05, wait_for_transactions=1).apply()
-        assert "could not drop the INVALID index" in str(failed.value)
+        thread.join()
+        assert held, "the reader never started"
+        said = str(failed.value)
+        assert "was cancelled: it waited 1s in all for other transactions to end, the last pid " \
+               f"{held[0].info.backend_pid} (idle in transaction" in said, said       # whom it waited for
+        assert "; then could not drop the INVALID index" in said, said
         assert not conn.broken
+        # status and the next apply name what is left (p14 F3: they said "failed" alone)
+        phase = Applier(conn, tmp_path / "mig").status().phases[0]
+        assert phase.state == "failed" and len(phase.invalid) == 1, phase
+        assert "(INVALID, left by a failed build: the next apply drops and rebuilds it)" in phase.invalid[0]
         cli_run = CliRunner().invoke(cli, ["apply", str(tmp_path / "mig"), "--dsn", db, "--retries", "1",
                                            "--wait-for-transactions", "1"])
         assert cli_run.exit_code == 1 and "connection to the server lost" not in cli_run.output
+        assert "was not started" in cli_run.stderr and f"left by the last run: {phase.invalid[0]}" in cli_run.stderr
     finally:
-        blocker.rollback()
-        blocker.close()
+        thread.join()
+        for blocker in held:
+            blocker.rollback()
+            blocker.close()
     Applier(conn, tmp_path / "mig").apply()      # once the reader is gone, a re-run cleans up and builds
     assert invalid_indexes(conn) == 0
 
@@ -341,16 +375,20 @@ def _build_cancelled(conn: psycopg.Connection[Any], pid: int, proc: subprocess.P
 def test_ctrl_c_cancels_the_build_drops_the_leftover_and_records_it(db: str, conn: psycopg.Connection[Any],
                                                                     tmp_path: Path) -> None:
     big_migration(conn, tmp_path / "mig", lock_timeout="60s")
-    blocker = _snapshot_blocker(db)
+    held: list[psycopg.Connection[Any]] = []
+    thread = _blocker_once_a_build_runs(db, held)       # mid-build: apply waits up front for one there before
     try:
         proc = _pgtune("apply", str(tmp_path / "mig"), "--dsn", db)
         pid = _wait_for_build(conn, proc)
+        thread.join()
         proc.send_signal(signal.SIGINT)
         _build_cancelled(conn, pid, proc)
-        blocker.rollback()          # the reader goes away while pgtune cleans up
+        held[0].rollback()          # the reader goes away while pgtune cleans up
         out, err = proc.communicate(timeout=PATIENCE)
     finally:
-        blocker.close()
+        thread.join()
+        for blocker in held:
+            blocker.close()
     assert proc.returncode == 130, err          # 128 + SIGINT, as a shell reports it: not "a check failed"
     assert "interrupted during phase 1" in err and "half-built index is dropped" in err, err
     assert "Traceback" not in err
@@ -364,10 +402,12 @@ def test_ctrl_c_cancels_the_build_drops_the_leftover_and_records_it(db: str, con
 def test_a_killed_client_is_noticed_and_the_next_apply_waits_for_it(db: str, conn: psycopg.Connection[Any],
                                                                    tmp_path: Path) -> None:
     big_migration(conn, tmp_path / "mig", lock_timeout="60s")
-    blocker = _snapshot_blocker(db)
+    held: list[psycopg.Connection[Any]] = []
+    thread = _blocker_once_a_build_runs(db, held)       # mid-build: apply waits up front for one there before
     try:
         proc = _pgtune("apply", str(tmp_path / "mig"), "--dsn", db)
         pid = _wait_for_build(conn, proc)
+        thread.join()
         proc.kill()
         proc.wait()
         killed = time.monotonic()
@@ -376,8 +416,10 @@ def test_a_killed_client_is_noticed_and_the_next_apply_waits_for_it(db: str, con
             assert time.monotonic() - killed < 15, "the orphaned backend kept running"
             time.sleep(0.1)
     finally:
-        blocker.rollback()
-        blocker.close()
+        thread.join()
+        for blocker in held:
+            blocker.rollback()
+            blocker.close()
     again = _pgtune("apply", str(tmp_path / "mig"), "--dsn", db, "--wait", "30")
     assert again.wait(timeout=90) == 0
     assert invalid_indexes(conn) == 0

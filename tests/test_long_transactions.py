@@ -90,7 +90,9 @@ def report_once_the_build_runs(db: str, seconds: float, held: list[int]) -> thre
     def report() -> None:
         with psycopg.connect(db, autocommit=True) as watch:
             for _ in range(1000):
-                row = watch.execute("SELECT count(*) FROM pg_stat_progress_create_index").fetchone()
+                # big's own: the history's tables, made as apply starts, show there too
+                row = watch.execute("SELECT count(*) FROM pg_stat_progress_create_index "
+                                    "WHERE relid = 'big'::regclass").fetchone()
                 if row and row[0]:
                     break
                 time.sleep(0.01)
@@ -250,3 +252,42 @@ def test_a_writer_idle_in_a_read_committed_transaction_still_stops_apply(
         assert out.exit_code == 1, out.output
         assert f"pid {writer.info.backend_pid}" in out.stderr and "was not started" in out.stderr
     assert conn.execute("SELECT to_regclass('\"jobs_status_idx\"')").fetchone() == (None,)
+
+
+def _idle_after_a_parameterized_read(db: str) -> psycopg.Connection[Any]:
+    """p14 F3: an app's READ COMMITTED transaction idle after a parameterized read (the extended protocol's
+    portal lives to the transaction's end, and so does its snapshot: backend_xmin stays set) on a partitioned
+    table (ACCESS SHARE on each leaf, which keeps a DROP INDEX CONCURRENTLY of a leaf's index waiting)."""
+    app = psycopg.connect(db)
+    app.execute("SELECT id FROM docs WHERE k = %s LIMIT 5", (1,)).fetchall()
+    return app
+
+
+def test_a_young_transaction_keeping_a_snapshot_is_waited_for_before_the_build_not_during_it(
+        db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """It was under IN_THE_WAY_SECONDS old, so apply started the leaf's build; the build waited out
+    --wait-for-transactions for its snapshot and was cancelled, and the INVALID index it left could not be dropped
+    (the same transaction holds ACCESS SHARE on the leaf) until the next apply. Now it is waited for first, and
+    apply stops before building anything, naming it."""
+    conn.execute(IDLE)
+    folder = tmp_path / "mig"
+    migration(conn, folder, ("docs", "k"), lock_timeout="300ms")
+    app = _idle_after_a_parameterized_read(db)
+    try:
+        row = conn.execute("SELECT backend_xmin IS NOT NULL, now() - xact_start < interval '3s' "
+                           "FROM pg_stat_activity WHERE pid = %s", (app.info.backend_pid,)).fetchone()
+        assert row == (True, True)             # it keeps a snapshot, and is young
+        with pytest.raises(ApplyFailed, match=rf"was not started: 1 transaction\(s\) still open after 2s, and a "
+                                              rf"concurrent build waits for each to end: pid {app.info.backend_pid} "
+                                              r"\(\w+, idle in transaction"):
+            Applier(conn, folder, retries=1, backoff=0.05, wait_for_transactions=2).apply()
+        assert conn.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetchone() == (0,)
+        assert builds(conn) == []                              # no build was started
+        messages: list[str] = []
+        threading.Timer(1.0, app.rollback).start()             # the app's transaction ends while apply waits
+        report = Applier(conn, folder, progress=messages.append, wait_for_transactions=30).apply()
+    finally:
+        app.close()
+    assert report.phases_run == [1]
+    assert builds(conn) == [("done", 2)]
+    assert valid(conn, '"docs_k_idx"')

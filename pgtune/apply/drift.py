@@ -84,3 +84,12 @@ def built_outside(states: ObjectStates, phase: Phase) -> list[str]:
     found = states.indexes([(s.schema, s.name) for s in steps])
     return [s.name for s in steps if (st := found.get((s.schema, s.name))) is not None and st.valid
             and ddl.same_index(s.definition, st.definition)]
+
+
+def leftovers(states: ObjectStates, phase: Phase) -> list[str]:
+    """The INVALID indexes a failed run of the phase left (a leaf's included): a build cancelled while a transaction
+    held its table could not drop what it left, and the next apply drops and rebuilds it (p14 F3)."""
+    steps = [s for s in phase.up if s.kind == ObjectKind.INDEX and s.action == Action.CREATE]
+    found = states.indexes([(s.schema, s.name) for s in steps])
+    return [f"{s.name} (INVALID, left by a failed build: the next apply drops and rebuilds it)" for s in steps
+            if (st := found.get((s.schema, s.name))) is not None and not st.valid and not st.partitioned]

@@ -39,7 +39,7 @@ from ..history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
 from ..plan import Action, Direction, Name, ObjectKind, Phase, Step, index_key, load, mismatches, script, sha256
 from . import prisma
 from .catalog import ObjectStates
-from .drift import built_outside, problems
+from .drift import built_outside, leftovers, problems
 from .lock import AdvisoryLock
 from .monitor import BuildMonitor
 from .reconcile import StepGuard
@@ -238,6 +238,8 @@ class Applier:
             ps = PhaseStatus(phase.number, phase.name, state)
             if state == PhaseState.APPLIED:
                 ps.missing, ps.invalid = problems(self.states, phase)
+            elif state == PhaseState.FAILED:
+                ps.invalid = leftovers(self.states, phase)
             elif not prisma.is_prisma_plan(self.directory):     # Prisma's: pgtune apply never adopts it
                 ps.built_outside = built_outside(self.states, phase)
             ps.sizes = self._sizes(phase)
@@ -280,7 +282,11 @@ class Applier:
         checksum = sha256(script(self.directory, phase.file(direction)))
         steps = phase.steps(direction)
         self._check_partitions(phase, steps)
-        self._wait_for_transactions(phase, steps)
+        try:
+            self._wait_for_transactions(phase, steps)
+        except ApplyFailed as exc:          # a failed run's INVALID leftover stays until then: say so (p14 F3)
+            left = leftovers(self.states, phase) if direction == Direction.UP else []
+            raise ApplyFailed(f"{exc}; left by the last run: {', '.join(left)}" if left else str(exc)) from None
         self.say(f"phase {phase.number} {direction}: {phase.name}")
         guard = StepGuard(self.states, history, phase, direction, checksum, self._drop_if_invalid)
         try:
@@ -383,7 +389,10 @@ class Applier:
             raise
         except WaitedTooLong as exc:
             history.end(row_id, StepStatus.FAILED, one_line(str(exc), 500), time.monotonic() - started)
-            self._clean_after(step, concurrent)
+            try:
+                self._clean_after(step, concurrent)
+            except ApplyFailed as left:         # the transaction it waited for holds the table: say both
+                raise ApplyFailed(f"phase {phase}: {exc}; then {left}") from None
             raise ApplyFailed(f"phase {phase}: {exc}") from None
         except psycopg.Error as exc:
             if lost(self.conn):

@@ -7,9 +7,12 @@ table that transaction reads. Neither wait blocks anybody, yet under
 ``lock_timeout`` the second one fails the build after all its work. So:
 
 * before a build (or a REINDEX, a DROP INDEX CONCURRENTLY), the transactions
-  it would wait for are named (pid, role, state, age, query) and waited for,
-  up to ``--wait-for-transactions``; still open then, nothing is started and
-  one line lists them (TransactionWait);
+  it would wait for once begun (a snapshot; a writer, or any locker for a
+  drop), of any age, and those open over IN_THE_WAY_SECONDS holding a lock it
+  would queue behind, are waited for up to ``--wait-for-transactions`` and
+  named (pid, role, state, age, query) once one has been open
+  IN_THE_WAY_SECONDS; still open then, nothing is started and one line lists
+  them (TransactionWait);
 * during it, a second connection watches what the build waits on
   (LockWatch): a relation lock, whose wait could queue the application behind
   it, is cancelled once it lasts ``lock_timeout`` (a lock timeout, retried as
@@ -38,7 +41,7 @@ from ..errors import ApplyFailed
 from ..plan import Action, ObjectKind, Step
 from .watcher import Watcher
 
-IN_THE_WAY_SECONDS = 5         # younger ones are ordinary traffic: most end before a build gets to them
+IN_THE_WAY_SECONDS = 5         # younger ones are ordinary traffic: waited for unsaid, most end in milliseconds
 PROGRESS_EVERY = 10.0          # seconds between two progress lines of one wait
 TRANSACTION_LOCKS = ("virtualxid", "transactionid")   # waiting for a transaction to end: blocks nobody
 
@@ -72,12 +75,15 @@ def conninfo(conn: psycopg.Connection[Any]) -> str:
 
 
 def in_the_way(conn: psycopg.Connection[Any], schema: str, table: str, *, snapshots: bool, exclude: list[int],
-               seconds: int = IN_THE_WAY_SECONDS, share: bool = False) -> list[OpenTransaction]:
-    """``share``: the step waits only for locks that conflict with SHARE (CREATE INDEX CONCURRENTLY, ON ONLY)."""
+               seconds: int = IN_THE_WAY_SECONDS, young: int | None = None,
+               share: bool = False) -> list[OpenTransaction]:
+    """``share``: the step waits only for locks that conflict with SHARE (CREATE INDEX CONCURRENTLY, ON ONLY).
+    ``young``: the age from which a transaction the step waits for once begun counts (a snapshot, a lock its own
+    SHARE UPDATE EXCLUSIVE does not wait behind); None: ``seconds``, as for the others."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.load("transactions_in_the_way"),
                     {"schema": schema, "table": table, "seconds": seconds, "snapshots": snapshots,
-                     "exclude": exclude, "share": share})
+                     "exclude": exclude, "share": share, "young": seconds if young is None else young})
         return [OpenTransaction(int(r["pid"]), r["role"] or "?", r["state"], int(r["seconds"]), r["query"],
                                 r["xact_start"]) for r in cur.fetchall()]
 
@@ -104,7 +110,10 @@ class TransactionWait:
 
     def before(self, what: str, schema: str, table: str, *, snapshots: bool, queue: bool = False,
                share: bool = False) -> None:
-        """Return once no transaction open over IN_THE_WAY_SECONDS stands in the way of ``what``; else ApplyFailed.
+        """Return once no transaction stands in the way of ``what``; else ApplyFailed (nothing of it started).
+
+        Young ones are waited for unsaid: the wait is told once one of them has
+        been open IN_THE_WAY_SECONDS, or the wait has lasted that long.
 
         ``queue``: ``what`` asks for a lock that readers and writers of the table
         wait behind (ADD CONSTRAINT, SET NOT NULL, …). Asked while a long
@@ -114,45 +123,66 @@ class TransactionWait:
 
         ``share``: ``what`` waits only for locks that conflict with SHARE (a
         CREATE INDEX CONCURRENTLY, a CREATE INDEX ON ONLY): a reader idle in a
-        READ COMMITTED transaction is not in its way, and apply built nothing
-        beside one for --wait-for-transactions where PostgreSQL would not wait.
+        READ COMMITTED transaction that keeps no snapshot is not in its way, and
+        apply built nothing beside one for --wait-for-transactions where
+        PostgreSQL would not wait.
         """
-        first = in_the_way(self.conn, schema, table, snapshots=snapshots, exclude=[], share=share)
+        # A lock request gives up at lock_timeout and leaves nothing: only a transaction open longer than ordinary
+        # traffic is waited for first. But a concurrent statement waits for some transactions after it has begun
+        # (a snapshot; a writer, or any locker for a drop): cancelled past --wait-for-transactions, it leaves an
+        # INVALID index the same transaction's lock on the table can keep from being dropped (p14 F3: a READ
+        # COMMITTED app idle 2 s after a parameterized read keeps its portal's snapshot). Those, of any age, are
+        # waited for here.
+        first = in_the_way(self.conn, schema, table, snapshots=snapshots, exclude=[], share=share,
+                           young=IN_THE_WAY_SECONDS if queue else 0)
         if not first:
             return
         waiting = {(t.pid, t.xact_start) for t in first}
         started = time.monotonic()
-        said = 0.0
-        cost = ("would queue every query of the table behind its lock request while they last"
-                if queue else "at its end, which blocks nobody but may last")
-        self.say(f"{what} would wait for {len(first)} transaction(s) holding {ddl_name(schema, table)} ({cost}): "
-                 f"{'; '.join(t.describe() for t in first)}; waiting up to {self.seconds:.0f}s for them to end, "
-                 "without asking for the lock (--wait-for-transactions)" if queue else
-                 f"{what} would wait for {len(first)} transaction(s) {cost}: "
-                 f"{'; '.join(t.describe() for t in first)}; waiting up to {self.seconds:.0f}s for them to end "
-                 "(--wait-for-transactions)")
+        said: float | None = None     # when the wait was last told; None: not yet (young ones end unsaid)
+        pause = 0.01
         while True:
             now = {(t.pid, t.xact_start): t for t in in_the_way(self.conn, schema, table, snapshots=snapshots,
                                                                  exclude=[], seconds=0, share=share)}
             left = [now[k] for k in sorted(waiting, key=lambda k: k[1]) if k in now]
             if not left:
-                self.say(f"{what}: the transactions it would wait for have ended")
+                if said is not None:
+                    self.say(f"{what}: the transactions it would wait for have ended")
                 return
             waited = time.monotonic() - started
             if waited >= self.seconds:
-                # A drop (no snapshot wait) is rollback's or a health migration's: not a build, not only apply's.
-                why = ("its lock request would queue the table's queries behind them" if queue else
-                       "a concurrent build waits for each to end" if snapshots else
-                       "a concurrent drop waits for each to end")
-                raise ApplyFailed(
-                    f"{what} was not started: {len(left)} transaction(s) still open after {waited:.0f}s, and "
-                    f"{why}: {'; '.join(t.describe() for t in left)}; end them, or run this again with a longer "
-                    "--wait-for-transactions (nothing of this step was done)")
-            if waited - said >= PROGRESS_EVERY:
+                raise ApplyFailed(_not_started(what, left, waited, queue=queue, snapshots=snapshots))
+            if said is None and (waited >= IN_THE_WAY_SECONDS or max(t.seconds for t in left) >= IN_THE_WAY_SECONDS):
+                said = waited
+                self.say(self._waiting(what, schema, table, left, queue=queue))
+            elif said is not None and waited - said >= PROGRESS_EVERY:
                 said = waited
                 self.say(f"{what}: still waiting ({waited:.0f}s of {self.seconds:.0f}s) for "
                          f"{'; '.join(t.describe() for t in left)}")
-            time.sleep(min(self.interval, max(self.seconds - waited, 0.01)))
+            # Ordinary traffic ends within milliseconds: look again soon, then every ``interval``.
+            time.sleep(min(pause, self.interval, max(self.seconds - waited, 0.01)))
+            pause *= 2
+
+    def _waiting(self, what: str, schema: str, table: str, left: list[OpenTransaction], *, queue: bool) -> str:
+        cost = ("would queue every query of the table behind its lock request while they last"
+                if queue else "at its end, which blocks nobody but may last")
+        named = "; ".join(t.describe() for t in left)
+        if queue:
+            return (f"{what} would wait for {len(left)} transaction(s) holding {ddl_name(schema, table)} ({cost}): "
+                    f"{named}; waiting up to {self.seconds:.0f}s for them to end, without asking for the lock "
+                    "(--wait-for-transactions)")
+        return (f"{what} would wait for {len(left)} transaction(s) {cost}: {named}; waiting up to "
+                f"{self.seconds:.0f}s for them to end (--wait-for-transactions)")
+
+
+def _not_started(what: str, left: list[OpenTransaction], waited: float, *, queue: bool, snapshots: bool) -> str:
+    # A drop (no snapshot wait) is rollback's or a health migration's: not a build, not only apply's.
+    why = ("its lock request would queue the table's queries behind them" if queue else
+           "a concurrent build waits for each to end" if snapshots else
+           "a concurrent drop waits for each to end")
+    return (f"{what} was not started: {len(left)} transaction(s) still open after {waited:.0f}s, and {why}: "
+            f"{'; '.join(t.describe() for t in left)}; end them, or run this again with a longer "
+            "--wait-for-transactions (nothing of this step was done)")
 
 
 class LockWatch(Watcher):

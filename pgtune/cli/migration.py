@@ -20,9 +20,9 @@ migration_dir = click.argument("directory", type=click.Path(path_type=Path, file
 wait_for_transactions_option = click.option(
     "--wait-for-transactions", default=300.0, show_default=True, type=Number(0), metavar="SECONDS",
     help="Before each concurrent build, REINDEX or drop: how long to wait for the transactions it would wait for "
-         "(open over 5 s, named with pid, age and query on stderr); still open then, the step is not started and "
-         "apply stops, naming them. During a build, its waits for other transactions (which block nobody) are cut "
-         "only past this much in all; a wait on a table lock is cut at lock_timeout.")
+         "(of any age; named with pid, age and query on stderr once one is open 5 s); still open then, the step is "
+         "not started and apply stops, naming them. During a build, its waits for other transactions (which block "
+         "nobody) are cut only past this much in all; a wait on a table lock is cut at lock_timeout.")
 
 
 @click.command()
