@@ -69,3 +69,24 @@ def test_below_the_cap_a_session_is_kept(db: str) -> None:
     with psycopg.connect(db, autocommit=True) as conn, pool.pool(None, conn, 1, _worker) as sessions:
         pids = sessions.map(lambda w, n: w.conn.info.backend_pid, list(range(3)))
         assert len(set(pids)) == 1 and sessions.recycled == 0
+
+
+def _asked(conn: psycopg.Connection[Any]) -> int:
+    """How often this database's sessions asked whether the role may read pg_backend_memory_contexts."""
+    row = conn.execute("SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE "
+                       "'%%has_table_privilege(c.oid, $1) AS readable%%' AND dbid = "
+                       "(SELECT oid FROM pg_database WHERE datname = current_database())").fetchone()
+    return int(row[0]) if row else -1
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_pool_asks_once_whether_it_may_read_its_sessions_memory(db: str, monkeypatch: pytest.MonkeyPatch,
+                                                                   jobs: int) -> None:
+    """The role is every session's: the pool asked before each memory read (m15, a round trip per check)."""
+    monkeypatch.setattr(pool, "CHECK_EVERY", 0.0)
+    with psycopg.connect(db, autocommit=True) as conn:
+        before = _asked(conn)
+        with pool.pool(None, conn, jobs, _worker) as sessions:
+            sessions.map(lambda w, n: n, list(range(40)))
+            assert sessions.recycled == 0
+        assert _asked(conn) - before == 1

@@ -169,6 +169,7 @@ class Pool(Generic[W]):
                  origin: Like | None = None) -> None:
         self.slots, self.make, self.origin = slots, make, origin
         self.recycled = 0       # sessions closed and opened again for their memory
+        self.readable: bool | None = None    # may the role read its sessions' memory: asked once, all share it
         self.lock = threading.Lock()
         self.executor = ThreadPoolExecutor(max_workers=len(slots) - 1) if len(slots) > 1 else None
 
@@ -197,7 +198,10 @@ class Pool(Generic[W]):
                 time.monotonic() - slot.checked < CHECK_EVERY:
             return slot.worker
         slot.checked = time.monotonic()
-        used = backend_bytes(slot.conn)
+        with self.lock:
+            if self.readable is None:
+                self.readable = memory_readable(slot.conn)
+        used = backend_bytes(slot.conn, readable=True) if self.readable else None
         if used is None or used <= MAX_SESSION_MB * 1048576:
             if used is None:
                 slot.checked = math.inf     # not readable (no pg_read_all_stats, PostgreSQL 13): never asked again
@@ -275,14 +279,24 @@ class Pool(Generic[W]):
             self.executor.shutdown(wait=True, cancel_futures=True)
 
 
-def backend_bytes(conn: psycopg.Connection[Any]) -> int | None:
-    """The memory ``conn``'s backend holds in its memory contexts; None where pgtune may not read it."""
+def memory_readable(conn: psycopg.Connection[Any]) -> bool:
+    """May ``conn``'s role read pg_backend_memory_contexts (asked, so that a role without pg_read_all_stats leaves
+    no "permission denied" ERROR in the server's log)? Every session of a pool is the same role's: a pool asks once."""
+    try:
+        row = conn.execute(catalog_sql.load("backend_memory_readable"), prepare=False).fetchone()
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedTable):
+        return False
+    return bool(row and row[0])
+
+
+def backend_bytes(conn: psycopg.Connection[Any], *, readable: bool | None = None) -> int | None:
+    """The memory ``conn``'s backend holds in its memory contexts; None where pgtune may not read it
+    (``readable``: the role's answer to memory_readable, when known)."""
     if conn.info.transaction_status != pq.TransactionStatus.IDLE:
         return None
+    if not (memory_readable(conn) if readable is None else readable):
+        return None
     try:
-        readable = conn.execute(catalog_sql.load("backend_memory_readable"), prepare=False).fetchone()
-        if not readable or not readable[0]:
-            return None
         row = conn.execute(catalog_sql.load("backend_memory"), prepare=False).fetchone()
     except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedTable):
         return None
