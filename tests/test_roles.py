@@ -152,9 +152,17 @@ def test_a_queries_file_is_read_as_the_role_given(db: str, conn: psycopg.Connect
     import json
     doc = json.loads(out.stdout)
     assert [i["schema"] for i in doc["indexes"] if i["table"] == "accounts"] == ["app"]
-    # Without --role: pgtune's own session, whose search_path finds the legacy public.accounts.
+    # Without --role: app_user's own search_path reads accounts as app.accounts, pgtune's session as the legacy
+    # public.accounts; which one the file's statement reads is the role's to say (p14 F4): one line, exit 2.
     out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(queries), "--no-constraints",
                                    "--format", "json", "--min-rows", "0"])
+    assert out.exit_code == 2 and out.stdout == "", out.output
+    assert out.stderr.count("\n") == 1 and "give --role app_user" in out.stderr, out.stderr
+    # --role naming pgtune's own role binds it with pgtune's session's search_path: the legacy public.accounts.
+    me = conn.execute("SELECT current_user").fetchone()
+    assert me is not None
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(queries), "--no-constraints",
+                                   "--format", "json", "--min-rows", "0", "--role", me[0]])
     assert [i["schema"] for i in json.loads(out.stdout)["indexes"] if i["table"] == "accounts"] == ["public"]
     bad = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(queries), "--role", "nobody_here"])
     assert bad.exit_code == 2 and "--role 'nobody_here': no such role" in bad.stderr
