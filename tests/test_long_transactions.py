@@ -291,3 +291,20 @@ def test_a_young_transaction_keeping_a_snapshot_is_waited_for_before_the_build_n
     assert report.phases_run == [1]
     assert builds(conn) == [("done", 2)]
     assert valid(conn, '"docs_k_idx"')
+
+
+def test_apply_leaves_no_statement_of_its_own_untagged_in_the_workload(db: str, conn: psycopg.Connection[Any],
+                                                                        tmp_path: Path) -> None:
+    """p15: the watch's SET statement_timeout (and the catalog reads' SET LOCAL lock_timeout) carried no
+    /* pgtune */ tag: pg_stat_statements kept them as the application's, and `pgtune config` counted pgtune's
+    own session as an application using SET outside SET LOCAL."""
+    conn.execute(IDLE)
+    folder = tmp_path / "mig"
+    migration(conn, folder, ("jobs", "status"))
+    conn.execute("SELECT pg_stat_statements_reset()")
+    Applier(conn, folder, progress=lambda _m: None, monitor_dsn=db).apply()
+    assert valid(conn, '"jobs_status_idx"')
+    untagged = [r[0] for r in conn.execute(
+        "SELECT query FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = "
+        "current_database()) AND query ~* '^\\s*SET' AND strpos(query, '/* pgtune */') = 0")]
+    assert untagged == [], untagged

@@ -75,7 +75,7 @@ class ObjectStates:
         def attempt() -> T:
             try:
                 with self.conn.transaction():
-                    self.conn.execute(f"SET LOCAL lock_timeout = '{CATALOG_LOCK_TIMEOUT}'")
+                    self.conn.execute(f"SET LOCAL /* pgtune */ lock_timeout = '{CATALOG_LOCK_TIMEOUT}'")
                     return read()
             except pgerrors.LockNotAvailable:
                 held[:] = [self.holders()]

@@ -38,7 +38,7 @@ class Watcher:
         try:
             self.conn = psycopg.connect(self.dsn, autocommit=True, application_name=self.application_name,
                                         connect_timeout=10)
-            self.conn.execute(f"SET statement_timeout = '{WATCH_STATEMENT_TIMEOUT}'")
+            self.conn.execute(f"SET /* pgtune */ statement_timeout = '{WATCH_STATEMENT_TIMEOUT}'")
         except psycopg.Error:
             if self.conn is not None:
                 self.conn.close()
