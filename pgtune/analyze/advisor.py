@@ -321,8 +321,9 @@ class _Advisor:
             self.advice.hints.append(jobs.note)
         pricing = self.advice.pricing = calibration.Pricing(self.catalog, self.footprint.share_kept,
                                                             self.footprint.distinct)
-        # Every what-if session is the pool's, which recycles one grown too big: the first is asked for at each use.
-        with pool.pool(None, self.conn, jobs.count, lambda c: what_if(Costing(c, self.catalog), pricing)) as sessions:
+        sizes: dict[Ident, int] = {}    # HypoPG's: what one session learnt no other asks again (one opened anew)
+        with pool.pool(None, self.conn, jobs.count,  # all the pool's, which recycles one grown too big: ask for
+                       lambda c: what_if(Costing(c, self.catalog), pricing, sizes)) as sessions:   # .first at each use
             costed = self._price_all(cands, analyses, sessions)
             forget_parses()     # every statement is planned: its tree is read no more (but for a few: parsed again)
             pairs = [(a.statement, a.shape) for a in analyses]

@@ -419,11 +419,12 @@ def twins(analyses: list[Analysis]) -> list[int]:
 
 
 @contextmanager
-def what_if(costing: Costing, pricing: calibration.Pricing | None = None) -> Iterator[WhatIf]:
+def what_if(costing: Costing, pricing: calibration.Pricing | None = None,
+            sizes: dict[Ident, int] | None = None) -> Iterator[WhatIf]:
     """A session of hypothetical indexes on ``costing``'s connection, reset whatever happens; with
     ``pricing``, its plans are costed with the b-tree descents HypoPG leaves out (analyze.calibration).
     Its statements kept prepared serve ``price_many`` on the same connection meanwhile (batch.KEPT)."""
-    with whatif.session(costing.conn, costing.catalog.leaf_partitions, pricing) as hypo:
+    with whatif.session(costing.conn, costing.catalog.leaf_partitions, pricing, sizes) as hypo:
         batch.KEPT[id(costing.conn)] = hypo.kept
         try:
             yield WhatIf(Costing(costing.conn, costing.catalog, hypo.cost) if pricing is not None else costing, hypo)

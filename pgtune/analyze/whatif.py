@@ -35,11 +35,11 @@ from .selection import Ident, ident, order
 
 
 @contextmanager
-def session(conn: psycopg.Connection[Any], leaves: Leaves | None = None,
-            pricing: calibration.Pricing | None = None) -> Iterator[Hypothetical]:
+def session(conn: psycopg.Connection[Any], leaves: Leaves | None = None, pricing: calibration.Pricing | None = None,
+            sizes: dict[Ident, int] | None = None) -> Iterator[Hypothetical]:
     """Hypothetical indexes for the planner of ``conn``; ``leaves``: a partitioned table's leaf partitions
-    (Catalog.leaf_partitions), where a HypoPG that refuses one on the partitioned table gets one per leaf;
-    ``pricing``: prices the descents HypoPG leaves out (analyze.calibration), read by Hypothetical.cost."""
+    (Catalog.leaf_partitions), where a HypoPG that refuses one on the partitioned table gets one per leaf; ``pricing``:
+    prices the descents HypoPG leaves out (analyze.calibration); ``sizes``: HypoPG's, shared (Hypothetical.sizes)."""
     # hypopg's fake OIDs run out after a few thousand indexes; on a primary it can
     # borrow real ones instead (nothing is written to the catalog).
     in_recovery = conn.execute("SELECT /* pgtune */ pg_is_in_recovery()").fetchone()
@@ -53,7 +53,7 @@ def session(conn: psycopg.Connection[Any], leaves: Leaves | None = None,
     hypo = None
     try:
         with lenient(conn):
-            hypo = Hypothetical(conn, leaves, pricing, h)
+            hypo = Hypothetical(conn, leaves, h, pricing, sizes)
             yield hypo
     finally:
         conn.prepare_threshold = threshold
@@ -145,8 +145,8 @@ class Hypothetical:
     for it and its size is their sum.
     """
 
-    def __init__(self, conn: psycopg.Connection[Any], leaves: Leaves | None = None,
-                 pricing: calibration.Pricing | None = None, h: str = "") -> None:
+    def __init__(self, conn: psycopg.Connection[Any], leaves: Leaves | None = None, h: str = "",
+                 pricing: calibration.Pricing | None = None, sizes: dict[Ident, int] | None = None) -> None:
         self.conn = conn
         self.h = h      # HypoPG's schema, quoted, and a dot (_prefix); as it is in a statement with %s:
         self.hp = h.replace("%", "%%")
@@ -171,7 +171,7 @@ class Hypothetical:
         self.names: dict[str, int] = {}   # hypopg's index name -> candidate position (none: -1, not held)
         self.present: dict[Ident, list[tuple[int, str]]] = {}   # what the planner sees now: oids, names
         self.on_table: dict[TableKey, dict[Ident, None]] = {}    # the same, by table, in creation order
-        self.sizes: dict[Ident, int] = {}
+        self.sizes: dict[Ident, int] = {} if sizes is None else sizes    # not the session's: a pool's share them
         self.queued: dict[Ident, _Queued] = {}     # created in an open pipeline: their oids are not known yet
         self.slots = 0      # the slots (_MADE) used in the open pipeline
         self.waiting: deque[tuple[psycopg.Cursor[Any] | Answer, list[tuple[int, Candidate, _Queued]]]] = deque()
