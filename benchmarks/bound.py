@@ -138,3 +138,41 @@ def improve(sizes: dict[str, float], budget: float, cost: Callable[[frozenset[st
                 break
     climb.cost, climb.chosen, climb.size = here, chosen, sum(sizes[n] for n in chosen)
     return climb
+
+
+def best_with_small_free(sizes: dict[str, float], budget: float, cost: Callable[[frozenset[str]], float],
+                         start: float, small: float = 2.0) -> Search:
+    """``best_within`` in two levels, for a pool of many small indexes beside the large ones (built TPC-H: 31
+    of 83 under 2 MB, 15.6 MB in all), where branching on each small one multiplies the tree.
+
+    The large indexes are branched on with every small one in the bound (the
+    same premise: one more index never makes the plan dearer, so the set with
+    all the small ones bounds every set with some); a branch that fills the
+    budget with large ones is then solved exactly over the small ones in what
+    they leave (``best_within``). Only sets cheaper than ``start`` are sought,
+    and each one found lowers the line: with ``start`` a target, an empty
+    answer says no set reaches it (up to the planner's fuzz: ``violations``).
+    """
+    free = {n: s for n, s in sizes.items() if s < small}
+    big = sorted((n for n in sizes if sizes[n] >= small and sizes[n] <= budget), key=lambda n: (-sizes[n], n))
+    search = Search(best_cost=start)
+
+    def visit(chosen: frozenset[str], undecided: list[str], left: float) -> None:
+        fits = [n for n in undecided if sizes[n] <= left]
+        search.nodes += 1
+        if cost(chosen | frozenset(fits) | frozenset(free)) >= search.best_cost:
+            return
+        if fits:
+            visit(chosen | {fits[0]}, fits[1:], left - sizes[fits[0]])
+            visit(chosen, fits[1:], left)
+            return
+        leaf = best_within(free, left, lambda s: cost(chosen | s), start=search.best_cost)
+        search.nodes += leaf.nodes
+        search.violations += leaf.violations
+        search.worst = max(search.worst, leaf.worst)
+        if leaf.best_cost < search.best_cost:
+            search.best_cost, search.best = leaf.best_cost, chosen | leaf.best
+            search.best_size = sum(sizes[n] for n in search.best)
+
+    visit(frozenset(), big, budget)
+    return search

@@ -91,3 +91,16 @@ def test_local_search_swaps_two_narrow_indexes_for_one_wide() -> None:
     climb = bound.improve(sizes, 10.0, cost, frozenset("ab"), on_step=lambda c: seen.append(c.cost))
     assert climb.chosen == {"wide"} and climb.cost == 40.0 and climb.steps == 1
     assert seen == [40.0]
+
+
+def test_the_two_level_search_finds_what_trying_every_subset_finds() -> None:
+    """The small indexes all in the large ones' bound, then solved exactly in what each branch leaves."""
+    for seed in range(60):
+        sizes, cost = _instance(seed)
+        budget = sum(sizes.values()) * random.Random(seed).uniform(0.1, 0.7)
+        found = bound.best_with_small_free(sizes, budget, cost, start=float("inf"), small=15.0)
+        expected, _ = bound.brute_force(sizes, budget, cost)
+        assert abs(found.best_cost - expected) < 1e-9, seed
+        assert sum(sizes[n] for n in found.best) <= budget
+        # With the optimum as the line to beat, no set is found: what a target out of reach gives.
+        assert not bound.best_with_small_free(sizes, budget, cost, start=expected, small=15.0).best
