@@ -13,6 +13,7 @@ answers from here (``settled``, through analyze.asking).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from .candidates import Candidate
 from .selection_model import Answer, Ident, Said, ident
@@ -35,9 +36,19 @@ class Numbering:
                 self.idents.append(key)
 
 
-# An answer's uses and every (by number), planned cost, and unsampled (Said)
-Held = tuple[frozenset[int], frozenset[int], float | None, frozenset[Ident]]
+# Where settle asks again (costing._charged): the plan with the set less one index its plan uses, when the
+# descents charged are more than this share of the cost. Below it the planner's own cost is not held (settle
+# reads None: the same as a charge under it).
+CHARGED = 0.05
+
+# What an answer's plans used, by number: its uses, every, and unsampled (Said). One object per distinct shape,
+# shared by the answers that have it; the common shape, one candidate for all three, is its number itself (a
+# frozenset of one is 216 bytes), one set for all three that set. A 4-tuple with the planned cost per answer, and
+# its unsampled idents as a frozenset of their own, were 7 of the 12 MB the held answers added at speed.py's 5,000
+# statements (20,000: 506 MB peak RSS, over the 500 MB goal).
+Held = int | frozenset[int] | tuple[frozenset[int], frozenset[int], frozenset[int]]
 NO_NUMBERS: frozenset[int] = frozenset()
+Shared = TypeVar("Shared", frozenset[int], tuple[frozenset[int], frozenset[int], frozenset[int]])
 
 
 class Answers:
@@ -47,8 +58,10 @@ class Answers:
     def __init__(self) -> None:
         self.costs: dict[tuple[int, ...], float] = {}
         self.said: dict[tuple[int, ...], Held] = {}
-        self.sets: dict[frozenset[int], frozenset[int]] = {}      # one object per distinct set held
-        self.idents: dict[frozenset[Ident], frozenset[Ident]] = {}
+        self.planned: dict[tuple[int, ...], float] = {}   # the planner's own cost, where CHARGED is passed
+        self.shapes: dict[Held, Held] = {}      # one object per distinct set or shape held
+        self.names: dict[int, Ident] = {}       # the ident of each number held as unsampled (``_stale``)
+        self.unnumbered: set[Ident] = set()
         self.derived = 0        # questions answered by ``derive``, not planned
         self.told = True        # every answer so far said what its plans used
         # Are a candidate's keys sampled now (calibration.Pricing.sampled_now)? An answer that used one before
@@ -62,15 +75,36 @@ class Answers:
             self.costs[key] = answer
             return answer
         if answer.every or answer.uses:
-            uses = self._numbered(answer.uses, numbers)
-            unsampled = answer.unsampled and self.idents.setdefault(answer.unsampled, answer.unsampled)
-            self.said[key] = (uses, self._numbered(answer.every | answer.uses, numbers), answer.planned, unsampled)
+            every = answer.every | answer.uses
+            for i in answer.unsampled:      # one without a number (-1) is checked by each: never missed
+                n = numbers.get(i, -1)
+                if n >= 0:
+                    self.names.setdefault(n, i)
+                else:
+                    self.unnumbered.add(i)
+            held: Held
+            if len(every) == 1 and answer.uses == every == answer.unsampled:
+                held = numbers.get(next(iter(every)), -1)       # the number object itself: no new object
+            else:
+                uses, every_n = self._numbered(answer.uses, numbers), self._numbered(every, numbers)
+                unsampled = self._numbered(answer.unsampled, numbers)
+                held = uses if uses is every_n is unsampled else self._shared((uses, every_n, unsampled))
+            self.said[key] = held
+            if answer.planned is not None and answer.cost - answer.planned > CHARGED * answer.cost:
+                self.planned[key] = answer.planned
+            elif self.planned:
+                self.planned.pop(key, None)
         self.costs[key] = answer.cost
         return answer.cost
 
     def _numbered(self, idents: frozenset[Ident], numbers: dict[Ident, int]) -> frozenset[int]:
         found = frozenset(numbers.get(i, -1) for i in idents)
-        return self.sets.setdefault(found, found) if found else NO_NUMBERS
+        return self._shared(found) if found else NO_NUMBERS
+
+    def _shared(self, held: Shared) -> Shared:
+        found = self.shapes.setdefault(held, held)
+        assert type(found) is type(held)      # a set and a shape are never equal
+        return found
 
     def derive(self, key: tuple[int, ...], parent: tuple[int, ...]) -> bool:
         """Answer ``key``, the question ``parent`` less one candidate, from ``parent``'s answer when none of
@@ -85,23 +119,42 @@ class Answers:
             return False
         found = self.said.get(parent)
         if found is not None:
-            if gone & found[1] or self._stale(found):
+            if (found in gone if isinstance(found, int) else gone & _parts(found)[1]) or self._stale(found):
                 return False
             self.said[key] = found
+            planned = self.planned.get(parent)
+            if planned is not None:
+                self.planned[key] = planned
+            else:
+                self.planned.pop(key, None)
         self.derived += key not in self.costs
         self.costs[key] = cost
         return True
 
     def settled(self, key: tuple[int, ...]) -> tuple[float, frozenset[int], float | None] | None:
-        """``key``'s cost, the numbers of the candidates its main plan uses, its planned cost (None: not asked, or
-        answered by a cost alone)."""
+        """``key``'s cost, the numbers of the candidates its main plan uses, its planned cost where the descents
+        charged passed CHARGED (else None; None too when not asked, or answered by a cost alone)."""
         cost = self.costs.get(key)
         if cost is None or not self.told:
             return None
         found = self.said.get(key)
         if found is None:
             return cost, NO_NUMBERS, None
-        return None if self._stale(found) else (cost, found[0], found[2])
+        if self._stale(found):
+            return None
+        return cost, _parts(found)[0], self.planned.get(key)
 
     def _stale(self, held: Held) -> bool:
-        return any(map(self.sampled, held[3]))
+        return self._sampled(held) if isinstance(held, int) else any(map(self._sampled, _parts(held)[2]))
+
+    def _sampled(self, number: int) -> bool:
+        """Are the keys of candidate ``number`` (held as unsampled) sampled now?"""
+        return self.sampled(self.names[number]) if number >= 0 else any(map(self.sampled, self.unnumbered))
+
+
+def _parts(held: Held) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
+    """``held``'s uses, every and unsampled."""
+    if isinstance(held, int):
+        one = frozenset((held,))
+        return one, one, one
+    return (held, held, held) if isinstance(held, frozenset) else held

@@ -23,7 +23,7 @@ from ..connect import lost, session_stops
 from ..explain import Plan, PlanContext, Round, explain_scenarios
 from . import anchor, batch, calibration, whatif
 from .analysis import Analysis
-from .answers import Numbering
+from .answers import CHARGED, Numbering
 from .bind import EQ, FUNC, NULL, RANGE
 from .candidates import Candidate
 from .pool import Pool
@@ -33,7 +33,6 @@ from .selection_model import NO_IDENTS, Said
 
 MIN_GAIN = 0.10    # a plan must get at least this much cheaper to credit the index
 MAX_NAMES = 4_000   # names of hypothetical indexes said_many holds before those no longer made are forgotten
-CHARGED = 0.05     # settle plans a statement with the set less one index where descents charged more (_charged)
 
 
 @dataclass(frozen=True)
