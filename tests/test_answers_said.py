@@ -50,12 +50,21 @@ def test_settle_takes_the_selections_answers_and_they_are_what_planning_gives(
         return real_many(self, analyses, *rest)
 
     monkeypatch.setattr(costing.WhatIf, "with_chosen_many", counting)
+    fewer: list[int] = []       # settle's plans with the set less one index a plan uses (costing._less_one)
+    real_each = costing.WhatIf.with_each
+
+    def each(self: costing.WhatIf, questions: Any, *rest: Any) -> Any:
+        fewer.append(len(questions))
+        return real_each(self, questions, *rest)
+
+    monkeypatch.setattr(costing.WhatIf, "with_each", each)
     checked: list[tuple[object, object]] = []
     real = advisor.settle
 
     def spy(sessions: Any, chosen: Any, analyses: Any, positions: Any, name: Any, *rest: Any) -> Any:
         positions = list(positions)
         planned.clear()
+        fewer.clear()
         used = real(sessions, chosen, analyses, positions, name, *rest)
         taken = planned.copy()
         rows = [(analyses[p].row.cost_after, list(analyses[p].row.indexes)) for p in positions]
@@ -112,3 +121,51 @@ def test_a_set_less_an_index_its_plans_did_not_use_is_answered_as_planning_it_wo
     advice = suggest(conn, read_queries_file(QUERIES))
     assert advice.indexes and greedies
     assert checked, "no question of the curve was answered without planning"
+
+
+@pytest.mark.needs_hypopg
+def test_settle_takes_its_plans_less_one_used_index_from_the_selections_answers(
+        conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """speed.py's shapes: where a final plan's descents were charged, settle plans the set less each index it uses
+    (costing._less_one); the curve asked those questions: their answers are taken, the rows are the same."""
+    from .test_pool import _shop
+
+    statements = _shop(conn, 6)
+    asked = {"each": 0, "chosen": 0, "charged": 0}
+    real_each, real_many, real_charged = costing.WhatIf.with_each, costing.WhatIf.with_chosen_many, costing._charged
+
+    def each(self: costing.WhatIf, questions: Any, *rest: Any) -> Any:
+        asked["each"] += len(questions)
+        return real_each(self, questions, *rest)
+
+    def many(self: costing.WhatIf, analyses: Any, *rest: Any) -> Any:
+        asked["chosen"] += len(analyses)
+        return real_many(self, analyses, *rest)
+
+    def charged(priced: Any) -> bool:
+        found = real_charged(priced)
+        asked["charged"] += found
+        return found
+
+    checked: list[dict[str, int]] = []
+    real = advisor.settle
+
+    def spy(sessions: Any, chosen: Any, analyses: Any, positions: Any, name: Any, *rest: Any) -> Any:
+        positions = list(positions)
+        asked.update(each=0, chosen=0, charged=0)
+        used = real(sessions, chosen, analyses, positions, name, *rest)
+        checked.append(dict(asked))
+        rows = [(analyses[p].row.cost_after, list(analyses[p].row.indexes)) for p in positions]
+        assert real(sessions, chosen, analyses, positions, name) == used      # every question planned
+        assert [(analyses[p].row.cost_after, list(analyses[p].row.indexes)) for p in positions] == rows
+        return used
+
+    monkeypatch.setattr(costing.WhatIf, "with_each", each)
+    monkeypatch.setattr(costing.WhatIf, "with_chosen_many", many)
+    monkeypatch.setattr(costing, "_charged", charged)
+    monkeypatch.setattr(advisor, "settle", spy)
+    advice = suggest(conn, statements)
+    assert advice.indexes and checked
+    assert any(c["charged"] for c in checked), checked       # some final plan had its descents charged
+    for c in checked:       # with_chosen_many asks through with_each: any more were the less-one questions
+        assert c["each"] - c["chosen"] == 0, checked

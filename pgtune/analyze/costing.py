@@ -338,9 +338,8 @@ def settle(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[Analy
         c for t in sorted(analyses[pos].shape.tables) for c in on_table.get(t, ())])) is not None}
     asked = iter(sessions.map_blocks(lambda w, block: w.with_chosen_many([analyses[p] for p in block], chosen, index),
                                      [p for p in todo if p not in said], key=lambda p: batch.tables_key(analyses[p])))
-    found = [next(asked) if pos not in said else (Priced(said[pos].cost, frozenset(), said[pos].planned),
-                                                  {index[i] for i in said[pos].uses if i in index}) for pos in todo]
-    fewer = _less_one(sessions, chosen, analyses, todo, found, index)
+    found = [next(asked) if pos not in said else _taken(said[pos], index) for pos in todo]
+    fewer = _less_one(sessions, chosen, analyses, todo, found, index, known)
     used_by: dict[int, set[int]] = {}
     for pos, (priced, hits) in zip(todo, found, strict=True):
         priced, hits = min([(priced, hits), *fewer.get(pos, [])], key=lambda answer: answer[0].cost)
@@ -359,8 +358,14 @@ def settle(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[Analy
 Answer = tuple[Priced, set[int]]    # a statement's cost with some of the chosen indexes, and those its plan uses
 
 
+def _taken(said: Said, index: dict[Ident, int]) -> Answer:
+    """An answer of the selection's as settle's: its cost, and the chosen indexes (by position) its plan uses."""
+    return Priced(said.cost, frozenset(), said.planned), {index[i] for i in said.uses if i in index}
+
+
 def _less_one(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[Analysis], todo: list[int],
-              found: list[Answer], index: dict[Ident, int]) -> dict[int, list[Answer]]:
+              found: list[Answer], index: dict[Ident, int],
+              known: Callable[[int, list[Candidate]], Said | None] | None = None) -> dict[int, list[Answer]]:
     """Per statement, its plans with the set less each chosen index its plan uses, where another chosen index is
     on its tables (with none left its plan is the one before, which settle keeps already).
 
@@ -379,13 +384,14 @@ def _less_one(sessions: Pool[WhatIf], chosen: list[Candidate], analyses: list[An
             questions += [(pos, [chosen[i] for i in mine if i != gone]) for gone in sorted(hits)]
     if not questions:
         return {}
+    said = [known(pos, config) if known is not None else None for pos, config in questions]   # as settle's
     # The same tables' questions side by side, the same sets among them (the order does not change the answers).
-    got = sessions.map_blocks(lambda w, block: w.with_each([(analyses[p], config) for p, config in block], index),
-                              questions, key=lambda q: (batch.tables_key(analyses[q[0]]), [index[ident(c)]
-                                                                                            for c in q[1]]))
+    got = iter(sessions.map_blocks(lambda w, block: w.with_each([(analyses[p], config) for p, config in block], index),
+                                   [q for q, s in zip(questions, said, strict=True) if s is None],
+                                   key=lambda q: (batch.tables_key(analyses[q[0]]), [index[ident(c)] for c in q[1]])))
     out: dict[int, list[Answer]] = {}
-    for (pos, _config), answer in zip(questions, got, strict=True):
-        out.setdefault(pos, []).append(answer)
+    for (pos, _config), s in zip(questions, said, strict=True):
+        out.setdefault(pos, []).append(next(got) if s is None else _taken(s, index))
     return out
 
 
