@@ -18,7 +18,7 @@ import psycopg
 from psycopg import pq
 
 from ._text import Progress, error_text, one_line
-from .analyze import Scenario, ValueSource, weighted_cost
+from .analyze import Scenario, ValueSource, counted, weighted_cost
 from .connect import lost
 from .explain import Plan, PlanContext, covers, deallocate, explain_scenarios, prepare_text
 from .plan import Target
@@ -95,8 +95,9 @@ class Planned:
     """A target planned as suggest costed it: every scenario's plan, weighed by analyze.scenarios.weighted_cost."""
 
     cost: float
-    main: Plan                  # the first scenario's plan: the one whose indexes count (as in suggest)
+    main: Plan                  # the first scenario's plan (the typical execution's)
     runs_generic: bool          # the generic plan is no dearer than the custom ones: the server runs it
+    indexes: frozenset[str] = frozenset()   # those any scenario's plan uses: the ones that count, as in suggest
 
 
 def plan_target(conn: psycopg.Connection[Any], t: Target, *, timeout_ms: int = 30_000,
@@ -124,7 +125,11 @@ def plan_target(conn: psycopg.Connection[Any], t: Target, *, timeout_ms: int = 3
     generic = next((p for p, s in zip(plans, found, strict=True) if s.generic and p is not None), None)
     runs_generic = generic is not None and len(found) > 1 and cost == generic.cost
     main = next(p for p in plans if p is not None)
-    return Planned(cost, main, runs_generic)
+    counts = counted(found, [p is not None for p in plans])
+    if runs_generic and generic is not None:
+        counts = [i for i, s in enumerate(found) if s.generic]     # the plan the server runs
+    return Planned(cost, main, runs_generic, frozenset().union(*(p.indexes for i in counts
+                                                                 if (p := plans[i]) is not None)))
 
 
 def _alone(conn: psycopg.Connection[Any], query: str, s: Scenario, timeout_ms: int,

@@ -310,10 +310,10 @@ def check_target(conn: psycopg.Connection[Any], t: Target, built: Built, *, tole
 
 
 def judge(result: TargetResult, t: Target, planned: Planned, built: Built, tolerance: float) -> None:
-    """Pass or fail ``result`` by its plans now: which indexes the main one uses, and what they cost, weighed."""
-    plan = planned.main
-    result.cost, result.used, result.generic_plan = planned.cost, built.used(plan.indexes), planned.runs_generic
-    result.plan_indexes, result.scans_now = sorted(plan.indexes), scans(plan.plan)
+    """Pass or fail ``result`` by its plans now: the indexes they use (any counted scenario's), their cost."""
+    plan, used = planned.main, planned.indexes | planned.main.indexes
+    result.cost, result.used, result.generic_plan = planned.cost, built.used(used), planned.runs_generic
+    result.plan_indexes, result.scans_now = sorted(used), scans(plan.plan)
     moved = estimates.moved(t.baseline_plan, plan.plan, tolerance) if t.baseline_plan is not None else []
     result.estimates_moved = [str(m) for m in moved]
     if t.baseline_cost is not None and planned.cost > t.baseline_cost * (1 + tolerance):

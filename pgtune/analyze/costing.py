@@ -27,7 +27,7 @@ from .answers import CHARGED, Numbering
 from .bind import EQ, FUNC, NULL, RANGE
 from .candidates import Candidate
 from .pool import Pool
-from .scenarios import Scenario, ValueSource, weighted_cost
+from .scenarios import Scenario, ValueSource, counted, weighted_cost
 from .selection import Ident, ident
 from .selection_model import NO_IDENTS, Said
 
@@ -37,12 +37,12 @@ MAX_NAMES = 4_000   # names of hypothetical indexes said_many holds before those
 
 @dataclass(frozen=True)
 class Priced:
-    """A statement's cost over the workload, and the indexes its main scenario's plan uses (by name)."""
+    """A statement's cost over the workload, and the indexes its scenarios' plans use (by name)."""
 
     cost: float
-    uses: frozenset[str]
+    uses: frozenset[str]            # those its text's plans use, any scenario's (settle credits them)
     planned: float | None = None    # the planner's own cost of the same plans (no descent charged); None: the same
-    every: frozenset[str] = frozenset()     # the indexes any of its plans uses (each scenario's)
+    every: frozenset[str] = frozenset()     # the indexes any of its plans uses (each reordered text's too)
 
 
 class Costing:
@@ -75,7 +75,7 @@ class Costing:
         return None
 
     def weighted(self, a: Analysis, text: str | None = None) -> Priced:
-        """The statement's cost over the workload, and the indexes its main scenario uses.
+        """The statement's cost over the workload, and the indexes its scenarios' plans use.
 
         Its plans with the values of each scenario, averaged by the executions
         each stands for (analyze.scenarios.weighted_cost, which verify applies to
@@ -84,8 +84,8 @@ class Costing:
         found = a.scenarios or [Scenario({}, ValueSource.GENERIC)]
         plans = explain_scenarios(self.conn, text or a.query, [s.values for s in found], context=a.row.context)
         cost = weighted_cost([self.price(p) for p in plans], found)
-        # verify checks the main scenario: the index must serve it
-        return Priced(cost or 0.0, plans[0].indexes, weighted_cost([p.cost for p in plans], found), _every(plans))
+        # Each scenario's plan: an index only the big tenant's calls use is what serves them (p15).
+        return Priced(cost or 0.0, _used(plans, found), weighted_cost([p.cost for p in plans], found), _every(plans))
 
     def best(self, a: Analysis, config: Iterable[Candidate]) -> Priced:
         """``weighted``, also with each table of a partial or expression candidate moved first.
@@ -149,7 +149,7 @@ class Costing:
         found = a.scenarios or [Scenario({}, ValueSource.GENERIC)]
         best: Priced | None = None
         for plans in planned:
-            got = Priced(weighted_cost([self.price(p) for p in plans], found) or 0.0, plans[0].indexes,
+            got = Priced(weighted_cost([self.price(p) for p in plans], found) or 0.0, _used(plans, found),
                          weighted_cost([p.cost for p in plans], found), _every(plans))
             if best is None or got.cost < best.cost:
                 best = got
@@ -188,6 +188,13 @@ def _trim(hypo: whatif.Hypothetical) -> None:
     if len(hypo.names) > MAX_NAMES and not hypo.waiting:
         live = {name for made in hypo.present.values() for _, name in made}
         hypo.names = {name: n for name, n in hypo.names.items() if name in live}
+
+
+def _used(plans: list[Plan], found: list[Scenario]) -> frozenset[str]:
+    """The indexes of the plans the statement's cost counts (analyze.scenarios.counted)."""
+    if len(plans) == 1:
+        return plans[0].indexes
+    return frozenset().union(*(plans[i].indexes for i in counted(found, [True] * len(plans))))
 
 
 def _every(plans: list[Plan]) -> frozenset[str]:

@@ -80,6 +80,15 @@ def weighted_cost(costs: Sequence[float | None], scenarios: Sequence[Scenario]) 
     return custom / weight if weight else generic
 
 
+def counted(scenarios: Sequence[Scenario], planned: Sequence[bool]) -> list[int]:
+    """The positions of the plans ``weighted_cost`` counts (``planned``: that scenario's plan was made): every
+    custom plan, the generic one only when there is none. Their indexes are the ones the statement uses: an
+    index only the big tenant's calls use serves them (p15), one only a generic plan beside custom ones would
+    use serves no call."""
+    made = [i for i, ok in enumerate(planned) if ok]
+    return [i for i in made if not scenarios[i].generic] or [i for i in made if scenarios[i].generic][:1]
+
+
 @dataclass(frozen=True)
 class ParamValue:
     """The value one ``$n`` is planned with in the main scenario, and where it came from."""

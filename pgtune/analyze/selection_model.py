@@ -131,10 +131,11 @@ NO_IDENTS: frozenset[Ident] = frozenset()
 
 @dataclass(frozen=True, slots=True)
 class Said:
-    """One question's answer: its cost; the candidates its main scenario's plan uses (what settle credits); those
-    any of its plans uses (a plan of another scenario, or of the reordered text it was priced by, may use one
-    the main plan does not); the planner's own cost (no descent charged; None: ``cost``); and those used whose
-    descents were priced before their keys were sampled (once sampled, the same question costs otherwise)."""
+    """One question's answer: its cost; the candidates its scenarios' plans use (what settle credits: an index
+    only the big tenant's calls use serves them, p15); those any of its plans uses (a plan of the reordered
+    text it was priced by may use one the statement's own does not); the planner's own cost (no descent
+    charged; None: ``cost``); and those used whose descents were priced before their keys were sampled (once
+    sampled, the same question costs otherwise)."""
 
     cost: float
     uses: frozenset[Ident] = NO_IDENTS
