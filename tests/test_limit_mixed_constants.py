@@ -1,7 +1,8 @@
 """p15 (Rallly-shaped listPolls): a LIMIT that stopped the big tenant's scan is not read as cutting nothing.
 
 `space_id = $1 AND deleted = $2 ORDER BY created_at DESC, id DESC LIMIT $3`, run with LIMIT 21 for one space
-holding 40% of the polls (a whole-table scan the LIMIT stopped after its top 21) and for small spaces (a few
+holding 60% of the polls, 40% of the calls (a whole-table scan the LIMIT stopped after its top 21)
+and for small spaces (a few
 rows each, all returned). pg_qualstats keeps each constant apart: the big space's read of the whole table
 beside a small space's few passed rows made it look as if every call read the table and returned all it
 passed, so the statement was costed without its LIMIT and no index served it ("no index pgtune could propose
