@@ -5,21 +5,13 @@ float and a frozenset of idents of its own (issue 28)."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from .helpers import all_visible
-
-_spec = importlib.util.spec_from_file_location(
-    "synthetic", Path(__file__).parent.parent / "benchmarks" / "synthetic.py")
-assert _spec is not None and _spec.loader is not None
-synthetic = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(synthetic)
+from .test_pool import _shop
 
 
 def _ident_like(obj: object) -> bool:
@@ -45,12 +37,8 @@ def test_an_answer_that_said_what_its_plans_used_holds_little_of_its_own(
         conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     from pgtune import api
     from pgtune.analyze import Options, curve
-    from pgtune.capture import Statement
 
-    synthetic.build(conn, 20, rows=3000)
-    for i in range(20):
-        all_visible(conn, f"t{i}")
-    statements = [Statement(q, calls=1 + (i + k) % 5) for i, k, q in synthetic.statements(20)]
+    statements = _shop(conn, 20)     # the speed benchmark's ten shapes a table, all pages visible
     held: list[Any] = []
     real = curve.points
 

@@ -4,20 +4,12 @@ statements) was 5% of py-spy's samples of suggest under load (issue 28, 5,000 st
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from .helpers import all_visible
-
-_spec = importlib.util.spec_from_file_location(
-    "synthetic", Path(__file__).parent.parent / "benchmarks" / "synthetic.py")
-assert _spec is not None and _spec.loader is not None
-synthetic = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(synthetic)
+from .test_pool import _shop
 
 
 class _Looked(list[Any]):
@@ -40,12 +32,8 @@ def test_the_curves_questions_look_at_the_statements_a_set_changed(
         conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     from pgtune import api
     from pgtune.analyze import Options, curve
-    from pgtune.capture import Statement
 
-    synthetic.build(conn, 20, rows=3000)
-    for i in range(20):
-        all_visible(conn, f"t{i}")
-    statements = [Statement(q, calls=1 + (i + k) % 5) for i, k, q in synthetic.statements(20)]
+    statements = _shop(conn, 20)     # the speed benchmark's ten shapes a table, all pages visible
     sets: list[int] = []
     real_near, real_ask = curve.Near.__call__, curve._ask_without_each
 

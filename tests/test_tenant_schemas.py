@@ -32,8 +32,8 @@ RECENT = ('SELECT "{s}"."polls"."id", "{s}"."polls"."title" FROM "{s}"."polls" W
           'ORDER BY "{s}"."polls"."created_at" DESC LIMIT $2')
 
 
-@pytest.mark.needs_hypopg
-def test_a_tenant_schemas_index_serves_its_own_statements(db: str, conn: psycopg.Connection[Any]) -> None:
+def _two_tenants_advised(db: str, conn: psycopg.Connection[Any]) -> Any:
+    """t_big and t_small, the same tables, each tenant's recent-polls statement run as the app runs it; advised."""
     conn.execute(TENANT.format(s="t_big", rows=100000, users=5000))
     conn.execute(TENANT.format(s="t_small", rows=5000, users=500))
     conn.execute("SELECT pg_stat_statements_reset()")
@@ -41,7 +41,12 @@ def test_a_tenant_schemas_index_serves_its_own_statements(db: str, conn: psycopg
         for schema, calls in (("t_big", 60), ("t_small", 6)):
             for k in range(calls):
                 app.execute(RECENT.format(s=schema), (f"u{k * 7}", 3)).fetchall()
-    advice = suggest(conn, options=Options(min_rows=100))
+    return suggest(conn, options=Options(min_rows=100))
+
+
+@pytest.mark.needs_hypopg
+def test_a_tenant_schemas_index_serves_its_own_statements(db: str, conn: psycopg.Connection[Any]) -> None:
+    advice = _two_tenants_advised(db, conn)
     proposals = {(ix.schema, ix.table): ix for ix in advice.indexes}
     assert {("t_big", "polls"), ("t_small", "polls")} <= set(proposals), advice.indexes
     for (schema, _table), ix in proposals.items():
@@ -82,14 +87,7 @@ def test_replan_prices_each_tenants_index_with_its_own_candidate(db: str, conn: 
     from pgtune.analyze.generic_plans import hypothetical_proposals
     from pgtune.capture import read_catalog
 
-    conn.execute(TENANT.format(s="t_big", rows=100000, users=5000))
-    conn.execute(TENANT.format(s="t_small", rows=5000, users=500))
-    conn.execute("SELECT pg_stat_statements_reset()")
-    with psycopg.connect(db, autocommit=True, prepare_threshold=None, cursor_factory=psycopg.RawCursor) as app:
-        for schema, calls in (("t_big", 60), ("t_small", 6)):
-            for k in range(calls):
-                app.execute(RECENT.format(s=schema), (f"u{k * 7}", 3)).fetchall()
-    advice = suggest(conn, options=Options(min_rows=100))
+    advice = _two_tenants_advised(db, conn)
     assert advice.pricing is not None and len({ix.name for ix in advice.indexes}) < len(advice.indexes)
     priced: list[tuple[str, str]] = []
     descent = calibration.Pricing.descent
