@@ -137,7 +137,12 @@ def test_the_curve_takes_unchanged_answers_from_the_last_set(
     assert once > 10 and asked[0] == once
     asked[0] = 0
     monkeypatch.setattr(curve.Memo, "same", staticmethod(lambda found, close: False))
-    monkeypatch.setattr(curve.Near, "__call__", lambda self, kept: curve.near(self.greedy, kept))   # all anew
+
+    def anew(self: Any, kept: Any) -> Any:
+        self.moved = list(range(len(self.greedy.workload)))     # every statement's list made anew (5824575)
+        return curve.near(self.greedy, kept)
+
+    monkeypatch.setattr(curve.Near, "__call__", anew)
     monkeypatch.setattr(selection.Greedy, "_loss_sign", lambda self, cand, on_table: (object(),))
     anew = _advice(conn, statements)
     assert len(remembered[3]) > 5 and remembered == anew
