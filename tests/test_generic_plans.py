@@ -169,3 +169,27 @@ def test_an_index_at_risk_goes_where_the_risk_outweighs_its_gain(conn: psycopg.C
     assert advice.indexes == []
     [hint] = advice.hints
     assert hint.startswith(f"{INDEX} withdrawn: the generic plan of statement 2 ("), hint
+
+
+@pytest.mark.needs_hypopg
+def test_one_tenants_generic_plan_risk_withdraws_only_its_own_index(conn: psycopg.Connection[Any]) -> None:
+    """A schema per tenant (p15, Rallly-shaped) has the same proposal name in each: t_big's skewed website
+    puts its index at risk, t_small's plans with values take its own; the review withdrew both by bare name."""
+    for schema in ("t_big", "t_small"):
+        conn.execute(f"CREATE SCHEMA {schema}; SET search_path = {schema}")
+        conn.execute(EVENTS)
+    conn.execute("RESET search_path")
+    tenants = [_advice(count) for count in ("1", "9")]      # t_big counts its big website, t_small a small one
+    for schema, advice in zip(("t_big", "t_small"), tenants, strict=True):
+        [ix] = advice.indexes
+        ix.schema, ix.ddl = schema, ix.ddl.replace("public.ev", f"{schema}.ev")
+        for st in advice.statements:
+            st.query = st.query.replace("FROM ev", f"FROM {schema}.ev")
+    both = Advice(Method.HYPOPG, indexes=[ix for a in tenants for ix in a.indexes],
+                  statements=[st for a in tenants for st in a.statements])
+    generic_plans.review(conn, read_catalog(conn), both)
+    assert [(ix.schema, ix.name) for ix in both.indexes] == [("t_small", INDEX)], both.hints
+    [hint] = both.hints
+    assert "FROM t_big.ev" in hint, hint
+    small_latest = both.statements[2]
+    assert small_latest.indexes == [INDEX] and small_latest.cost_after == 40.0    # t_small keeps its gain

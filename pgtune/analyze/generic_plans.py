@@ -19,7 +19,7 @@ no statement's generic plan does so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -41,12 +41,22 @@ PIPELINE = 64   # statements planned in one round trip (their plans are held unt
 MARGIN = 10     # an index at risk stays when it saves over this many times what the statements at risk lose
 
 
+class Made(NamedTuple):
+    """A proposal made hypothetically. Its schema too: a schema per tenant has the same proposal name in each,
+    and one tenant's risk must not withdraw the other's (p15, Rallly-shaped)."""
+
+    name: str
+    table: str          # lower case (what the next pass looks for in statements)
+    schema: str
+
+
 @dataclass(frozen=True)
 class Risk:
     """A statement whose generic plan, the one the server would run, uses ``index`` and no custom plan does."""
 
     index: str
     table: str          # its table's name, lower case (what the next pass looks for in statements)
+    schema: str
     statement: AnalyzedStatement
     generic_cost: float
     custom_cost: float
@@ -60,21 +70,21 @@ def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> N
     row = conn.execute("SELECT /* pgtune */ pg_catalog.current_setting('cpu_operator_cost')::float8").fetchone()
     operator = float(row[0]) if row else 0.0025
     tables = {ix.table.lower() for ix in advice.indexes}
-    kept: set[str] = set()
+    kept: set[tuple[str, str]] = set()
     for _ in range(ROUNDS):
         with lenient(conn):     # HypoPG cuts a long name at NAMEDATALEN bytes, through a character maybe
             found = _risks(conn, catalog, advice, schema, operator, tables)
-            by_index: dict[str, list[Risk]] = {}
+            by_index: dict[tuple[str, str], list[Risk]] = {}
             for r in found:
-                if r.index not in kept:
-                    by_index.setdefault(r.index, []).append(r)
+                if (r.schema, r.index) not in kept:
+                    by_index.setdefault((r.schema, r.index), []).append(r)
             risks = []
-            for name, theirs in by_index.items():
+            for key, theirs in by_index.items():
                 hint = _weigh(conn, catalog, advice, schema, theirs)
                 if hint is None:
                     risks.append(theirs[0])
                 else:
-                    kept.add(name)
+                    kept.add(key)
                     advice.hints.append(hint)
         if not risks:
             return
@@ -86,7 +96,7 @@ def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> N
                 f"it runs with does ({risk.custom_cost:,.1f}): PostgreSQL runs that generic plan for a named "
                 "prepared statement (Prisma's, JDBC's, pgx's) once it looks cheaper, and an estimate that prices "
                 "every value alike can read far more through the index than the custom plans read "
-                "(docs/generic-plans.md)"))
+                "(docs/generic-plans.md)"), risk.schema)
         # The rest of the set, planned again where something went: another generic plan may take another index.
         tables = {r.table for r in risks}
 
@@ -122,7 +132,7 @@ def _weigh(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, sche
     28.5k planner cost) for one lookup that tied with it (p11). A real index taken in its place leaves the harm
     unknown: withdrawn, as before.
     """
-    ix = next((i for i in advice.indexes if i.name == risks[0].index), None)
+    ix = next((i for i in advice.indexes if (i.schema, i.name) == (risks[0].schema, risks[0].index)), None)
     if ix is None or ix.cost_before is None or ix.cost_after is None:
         return None
     gain = ix.cost_before - ix.cost_after
@@ -235,21 +245,22 @@ def _alone(conn: psycopg.Connection[Any], st: AnalyzedStatement) -> list[Plan] |
         return None
 
 
-def _starts(catalog: Catalog, indexes: list[IndexSuggestion]) -> dict[str, frozenset[str]]:
-    """Each proposal's name -> the existing b-trees on its table whose columns lead it (``a`` for ``(a, b)``)."""
-    out: dict[str, frozenset[str]] = {}
+def _starts(catalog: Catalog, indexes: list[IndexSuggestion]) -> dict[tuple[str, str], frozenset[str]]:
+    """Each proposal's (schema, name) -> the existing b-trees on its table whose columns lead it (``a`` for
+    ``(a, b)``)."""
+    out: dict[tuple[str, str], frozenset[str]] = {}
     for ix in indexes:
         if any(ix.expressions):
             continue
-        out[ix.name] = frozenset(
+        out[(ix.schema, ix.name)] = frozenset(
             old.name for old in catalog.indexes_on((ix.schema, ix.table))
             if old.method == "btree" and old.is_valid and old.predicate is None and old.columns
             and None not in old.columns and list(old.columns) == ix.columns[:len(old.columns)])
     return out
 
 
-def _risk(st: AnalyzedStatement, plans: list[Plan] | None, made: dict[str, tuple[str, str]],
-          operator: float, starts: dict[str, frozenset[str]] | None = None) -> list[Risk]:
+def _risk(st: AnalyzedStatement, plans: list[Plan] | None, made: dict[str, Made],
+          operator: float, starts: dict[tuple[str, str], frozenset[str]] | None = None) -> list[Risk]:
     if plans is None:
         return []           # not plannable now: the selection planned it, this pass has nothing to add
     custom = [s for s in st.scenarios if s.get("values")]
@@ -260,7 +271,8 @@ def _risk(st: AnalyzedStatement, plans: list[Plan] | None, made: dict[str, tuple
     # through the proposal), reads at least the rows the generic plan reads through the proposal: no harm to
     # weigh, and withdrawing it lost the index the app's calls need.
     led = starts or {}
-    taken = {t for t in taken if not (customs and all(p.indexes & led.get(t[0], frozenset()) for p in customs))}
+    taken = {t for t in taken
+             if not (customs and all(p.indexes & led.get((t.schema, t.name), frozenset()) for p in customs))}
     if not taken:
         return []
     weight = sum(float(s.get("weight", 1.0)) for s in custom) or 1.0
@@ -270,7 +282,7 @@ def _risk(st: AnalyzedStatement, plans: list[Plan] | None, made: dict[str, tuple
     planning = 1000 * operator * (_relations(customs[0]) + 1)
     if generic.cost >= mean + planning:
         return []
-    return [Risk(name, table, st, generic.cost, mean) for name, table in sorted(taken)]
+    return [Risk(t.name, t.table, t.schema, st, generic.cost, mean) for t in sorted(taken)]
 
 
 def _relations(plan: Plan) -> int:
@@ -283,7 +295,7 @@ def _relations(plan: Plan) -> int:
 
 
 def hypothetical_proposals(conn: psycopg.Connection[Any], catalog: Catalog, indexes: list[IndexSuggestion],
-                  schema: str | None) -> dict[str, tuple[str, str]]:
+                  schema: str | None) -> dict[str, Made]:
     """The proposed b-trees on plain tables made hypothetically: HypoPG's name of each -> the proposal's name
     and its table's (lower case). All in one statement (one each was a round trip per proposal: 4,500 of them,
     five times over, at benchmarks/speed.py's 5,000 statements); when the server refuses one, one at a time,
@@ -313,12 +325,12 @@ def hypothetical_proposals(conn: psycopg.Connection[Any], catalog: Catalog, inde
             raise
         conn.execute(hypopg_call(schema, "hypopg_reset"))     # those made before the refused one
         return _one_by_one(conn, wanted, function)
-    return {str(name): (wanted[n - 1][1].name, wanted[n - 1][1].table.lower()) for n, name in rows}
+    return {str(name): _made(wanted[n - 1][1]) for n, name in rows}
 
 
 def _one_by_one(conn: psycopg.Connection[Any], wanted: list[tuple[str, IndexSuggestion]],
-                function: sql.Composable) -> dict[str, tuple[str, str]]:
-    made: dict[str, tuple[str, str]] = {}
+                function: sql.Composable) -> dict[str, Made]:
+    made: dict[str, Made] = {}
     create = sql.SQL("SELECT /* pgtune */ indexname FROM {}(%s)").format(function)
     for text, ix in wanted:
         try:
@@ -328,8 +340,12 @@ def _one_by_one(conn: psycopg.Connection[Any], wanted: list[tuple[str, IndexSugg
                 raise
             continue
         if row is not None:
-            made[str(row[0])] = (ix.name, ix.table.lower())
+            made[str(row[0])] = _made(ix)
     return made
+
+
+def _made(ix: IndexSuggestion) -> Made:
+    return Made(ix.name, ix.table.lower(), ix.schema)
 
 
 def hypopg_call(schema: str | None, function: str) -> sql.Composed:

@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from .. import catalog_sql
 from ..capture import Catalog
@@ -29,7 +28,7 @@ from ..explain import Plan, explain_scenarios
 from . import calibration
 from .candidates import Candidate
 from .costing import MIN_GAIN
-from .generic_plans import hypopg_call, hypothetical_proposals
+from .generic_plans import Made, hypopg_call, hypothetical_proposals
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method
 from .whatif import lenient
 
@@ -62,24 +61,21 @@ def _again(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> N
             conn.execute(hypopg_call(schema, "hypopg_reset"))
 
 
-def _calibration(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, made: dict[str, tuple[str, str]],
+def _calibration(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, made: dict[str, Made],
                  schema: str | None) -> calibration.Calibration:
     """The descents of the hypothetical proposals ``made``, by HypoPG's name, priced as the selection priced them:
     with the advisor's Pricing and candidates where the advice has them (else the catalog's statistics alone)."""
     pricing = advice.pricing if advice.pricing is not None else calibration.Pricing(catalog)
-    # Each hypothetical index's schema too: a schema per tenant has the same proposal name in each (p15).
-    found = conn.execute(sql.SQL(
-        "SELECT /* pgtune */ h.indexname, {}(h.indexrelid), n.nspname FROM {}() h "
-        "JOIN pg_catalog.pg_class c ON c.oid = h.indrelid "
-        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace").format(
-        catalog_sql.function(schema, "hypopg_relation_size"), catalog_sql.function(schema, "hypopg"))).fetchall()
-    sizes = {str(name): int(size or 0) for name, size, _home in found}
-    homes = {str(name): str(home) for name, _size, home in found}
+    found = conn.execute(catalog_sql.compose(
+        "hypothetical_sizes", sizes=catalog_sql.function(schema, "hypopg_relation_size"),
+        hypothetical=catalog_sql.function(schema, "hypopg"))).fetchall()
+    sizes = {str(name): int(size or 0) for name, size in found}
     proposals = {(ix.schema, ix.name): ix for ix in advice.indexes}
     descents = {}
-    for hypo, (name, _table) in made.items():
-        key = (homes.get(hypo, ""), name)
-        ix = proposals.get(key) or next(ix for ix in advice.indexes if ix.name == name)
+    for hypo, made_ix in made.items():
+        # Keyed by the proposal's schema too: a schema per tenant has the same proposal name in each (p15).
+        key = (made_ix.schema, made_ix.name)
+        ix = proposals[key]
         if key not in advice.sources:     # narrowed since the selection: HypoPG's size of it as it is now
             ix.estimated_bytes = sizes.get(hypo) or ix.estimated_bytes
         cand = advice.sources.get(key) or _candidate(ix)
@@ -97,7 +93,7 @@ def _candidate(ix: IndexSuggestion) -> Candidate:
     return Candidate((ix.schema, ix.table), keys, 0, where=ix.where, include=tuple(ix.include))
 
 
-def _plan(conn: psycopg.Connection[Any], st: AnalyzedStatement, made: dict[str, tuple[str, str]],
+def _plan(conn: psycopg.Connection[Any], st: AnalyzedStatement, made: dict[str, Made],
           priced: calibration.Calibration) -> None:
     custom = [s for s in st.scenarios if s.get("values")]
     try:
