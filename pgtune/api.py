@@ -220,15 +220,18 @@ def _without_kept_twins(conn: psycopg.Connection[Any], suggestion: Suggestion, o
     statements it served planned again), with a line per redundant index kept."""
     migration, kept = _phases(conn, suggestion, options, catalog)
     # A covering twin whose old index stays would be a second index with the same keys: not proposed (r9).
-    twins = {ix.name: old for ix in suggestion.indexes.indexes if (old := twin_of(ix, catalog)) is not None}
-    dropped = {e.name for p in migration.phases for e in p.existing}
-    stays = {name: old for name, old in twins.items() if old not in dropped}
-    for name, old in stays.items():
+    # Keyed by schema too: a schema per tenant has the same proposal name in each, and one tenant's old index
+    # says nothing of another's (p15).
+    twins = {(ix.schema, ix.name): old for ix in suggestion.indexes.indexes
+             if (old := twin_of(ix, catalog)) is not None}
+    dropped = {(e.schema, e.name) for p in migration.phases for e in p.existing}
+    stays = {key: old for key, old in twins.items() if (key[0], old) not in dropped}
+    for (schema, name), old in stays.items():
         why = next((k.split(": ", 1)[1] for k in kept if k.startswith(f"existing index {old} kept beside {name}: ")),
                    "this layout has no phase that drops an existing index")
         suggestion.indexes.withdraw(name, f"{name} not proposed: it is the covering twin of existing index {old}, "
                                           f"which this migration keeps ({why}); beside it, an index with the same "
-                                          "keys would only add writes")
+                                          "keys would only add writes", schema)
     if stays:
         replan_withdrawn(conn, catalog, suggestion.indexes)
         migration, kept = _phases(conn, suggestion, options, catalog)

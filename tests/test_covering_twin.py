@@ -151,3 +151,30 @@ def test_plain_suggest_agrees_with_emit_on_a_twin_whose_old_index_stays(conn: ps
     assert visitors.cost_after == visitors.cost_before
     written = emitted(conn, tmp_path / "mig")
     assert [ix.name for ix in written.indexes.indexes] == [ix.name for ix in plain.indexes]
+
+
+@pytest.mark.needs_hypopg
+def test_one_tenants_twin_withdrawn_leaves_the_others_index(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """A schema per tenant (p15, Rallly-shaped) whose tenants drifted: t_old has the old index, t_new not. Both
+    get the same covering index name; Flyway keeps t_old's old index, so t_old's twin goes, and by bare name
+    t_new's index went too, though t_new has nothing it would twin."""
+    for schema in ("t_old", "t_new"):
+        conn.execute(f"CREATE SCHEMA {schema}; SET search_path = {schema}")
+        conn.execute(EVENTS)
+        if schema == "t_new":
+            conn.execute(f"DROP INDEX {OLD}")
+        all_visible(conn, "website_event")
+    conn.execute("RESET search_path")
+    steady_state(conn)
+    with conn.cursor() as cur:
+        for i in range(30):
+            for schema in ("t_old", "t_new"):
+                cur.execute(VISITORS.replace("FROM website_event", f"FROM {schema}.website_event"),
+                            (1 + i % 40, "2026-03-01", "2026-03-31", 2, 5), prepare=True)
+    result = emitted(conn, tmp_path / "mig", layout=Layout.FLYWAY)
+    assert any(f"covering twin of existing index {OLD}" in h for h in result.indexes.hints), result.indexes.hints
+    kept = [(ix.schema, ix.columns) for ix in result.indexes.indexes]
+    assert kept == [("t_new", ["website_id", "created_at"])], (kept, result.indexes.hints)
+    visitors = next(st for st in result.indexes.statements if "FROM t_new.website_event" in st.query)
+    assert visitors.cost_before is not None and visitors.cost_after is not None
+    assert visitors.cost_after < visitors.cost_before / 2       # t_new's statement keeps its gain
