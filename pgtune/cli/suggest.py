@@ -18,7 +18,7 @@ from ..capture.stream import FILE_TOP, read_queries
 from ..connect import connect
 from ..constraints import ConstraintAdvice
 from ..duration import to_ms
-from ..plan import Layout
+from ..plan import Layout, timeouts
 from .shell import (
     DURATION,
     Format,
@@ -158,7 +158,10 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
             connections((trial_dsn,) if trial_dsn else ()) as trials:
         result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
                              prisma=prisma, role=as_role, trial=trials[0] if trials else None)
+        timeout = timeouts.hint(conn, result.migration, layout) if result.migration is not None else None
     _say_written(result, layout)
+    if timeout is not None:
+        click.echo(timeout, err=True)
     if fmt == Format.JSON:
         emit_json(result.as_dict())
     else:

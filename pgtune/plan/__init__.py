@@ -10,7 +10,7 @@ must be its step (plan.steps), which tells apply what the unit touches.
 """
 
 from ..duration import check_timeout
-from . import partitions
+from . import partitions, timeouts
 from .folder import check_writable, emit, load, match_steps, mismatches, script, sha256
 from .layouts import Layout, without_ledgers
 from .layouts import write as write_layout
@@ -45,4 +45,5 @@ __all__ = ["FORMAT_VERSION", "MANIFEST", "PLAN_DIR", "TARGETS", "Action", "Attac
            "PlannedIndex", "PlannedSetting", "PlannedStatistics", "SettingScope", "Step", "Target", "build",
            "check_timeout", "check_writable", "child_name", "down_script", "down_steps", "emit", "first_folder",
            "folder_phases", "index_key", "load", "match_steps", "mismatches", "partitions", "planned_constraint",
-           "prisma_plan", "roots", "script", "sha256", "up_script", "up_steps", "without_ledgers", "write_layout"]
+           "prisma_plan", "roots", "script", "sha256", "timeouts", "up_script", "up_steps", "without_ledgers",
+           "write_layout"]

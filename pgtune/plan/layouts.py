@@ -43,7 +43,6 @@ from .steps import Step as PlanStep
 LEDGERS = frozenset({"_prisma_migrations"})
 
 
-
 class Layout(StrEnum):
     PGTUNE = "pgtune"
     PRISMA = "prisma"
@@ -338,7 +337,8 @@ def _prisma_recipe(m: Migration, left_out: list[str]) -> list[str]:
         "-- A statement alone in its file cannot carry a SET: give the role that runs migrations a lock timeout,",
         _pc(f"once: ALTER ROLE <migration role> SET lock_timeout = '{m.lock_timeout}'. A build that cannot get its "
             "lock in time then fails"),
-        "-- instead of queueing the application's writes behind it. Leave that role's statement_timeout at 0.",
+        "-- instead of queueing the application's writes behind it. Give that role statement_timeout 0 as well: a",
+        "-- build runs under the server's, ALTER DATABASE's or ALTER ROLE's, and one cut mid-way is left INVALID.",
         "-- When a migration fails, Prisma marks it failed and deploys nothing after it: do what its file says, then",
         "-- npx prisma migrate resolve --rolled-back <its folder>, and deploy again. Every file is safe to run twice.",
         "-- Prisma has no down migrations: each file says what undoes it.",
@@ -452,7 +452,8 @@ def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: date
             groups.append([st])
     files: dict[Path, str] = {}
     reason = ("golang-migrate sends a file as one query: a concurrent build stays alone in it (the migration "
-              f"role's lock_timeout, {m.lock_timeout} advised, applies)")
+              f"role's lock_timeout, {m.lock_timeout} advised, applies, and its statement_timeout, 0 advised: a "
+              "build cut by the server's or the database's is left INVALID)")
     for i, group in enumerate(groups):
         first = group[0]
         stem = f"{(start + timedelta(seconds=i)).strftime('%Y%m%d%H%M%S')}_pgtune_{_slug(first.name)}"
