@@ -84,8 +84,11 @@ class History:
 
     def ensure(self) -> None:
         """Create or upgrade the tables; rows left 'running' belong to an applier that died."""
-        self.require_readable()      # before its DDL: a role the owner's schema refuses is told whose it is
+        missing = self.require_readable()      # before its DDL: a role the owner's schema refuses is told whose it is
         try:
+            if missing:     # p16: CREATE SCHEMA IF NOT EXISTS wants CREATE on the database even when it exists
+                self.conn.execute(sql.SQL(catalog_sql.load("history_create_schema"))
+                                  .format(schema=sql.Identifier(self.schema)))
             self.conn.execute(sql.SQL(catalog_sql.load("history_schema")).format(schema=sql.Identifier(self.schema)))
         except psycopg.errors.InsufficientPrivilege as exc:
             # u2's R4: say what the role needs, not only what it was refused.
@@ -118,15 +121,16 @@ class History:
                 f"migrations and owns what they changed: run pgtune as {owner} (or, to read it only, GRANT USAGE ON "
                 f"SCHEMA {schema} TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role})")
 
-    def require_readable(self) -> None:
+    def require_readable(self) -> bool:
         """Refuse (exit 2) when the history exists but this role may not read it: every phase would read as never
         applied (u6: status as the application's role showed the owner's applied phases pending, their indexes
-        'built outside pgtune apply')."""
+        'built outside pgtune apply'). True when the history's schema does not exist."""
         with self.conn.cursor(row_factory=dict_row) as cur:
             row = cur.execute(catalog_sql.load("history_schema_owner"), {"schema": self.schema}).fetchone()
         if row is not None and not row["usable"]:
             raise DatabaseError(f"permission denied for schema {self.schema}; {self._owned_by(str(row['owner']))}",
                                 "42501").with_exit(2)
+        return row is None
 
     def states(self) -> dict[int, PhaseState]:
         """Each phase that ever ran, with its state (a phase missing here is PENDING)."""

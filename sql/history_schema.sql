@@ -1,7 +1,7 @@
 -- Creates pgtune's own bookkeeping: one row per statement run (history) and
 -- the current state of every phase (phases). {schema} is bound by psycopg.sql.
 -- Idempotent: run by every apply, so older history tables gain new columns.
-CREATE /* pgtune */ SCHEMA IF NOT EXISTS {schema};
+-- The schema itself is made by history_create_schema.sql, only when missing.
 CREATE TABLE IF NOT EXISTS {schema}.history (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     migration_id text        NOT NULL,
