@@ -19,8 +19,12 @@ from ..plan import Migration, Name, roots
 
 
 def analyzed_before_build(conn: psycopg.Connection[Any], m: Migration, schema: str = "pgtune") -> list[str]:
-    """Tables last analyzed before pgtune built their newest index (from pgtune's history)."""
-    if not history_exists(conn, schema):
+    """Tables last analyzed before pgtune built their newest index (from pgtune's history).
+
+    None on a hot standby: its last-ANALYZE times are its own (it never analyzes), while its planner reads the
+    primary's statistics, which it replays; every table read as stale there, told to run an ANALYZE a standby
+    refuses (p16)."""
+    if not history_exists(conn, schema) or _standby(conn):
         return []
     # A partition's index counts for the partitioned table of its recipe (its ANALYZE covers the partitions).
     table_of = {s.key: (top.schema, top.table) for p in m.phases if p.indexes
@@ -38,3 +42,8 @@ def analyzed_before_build(conn: psycopg.Connection[Any], m: Migration, schema: s
                     {"schemas": [s for s, _ in keys], "tables": [t for _, t in keys]})
         analyzed = {(r["schema"], r["table"]): r["analyzed"] for r in cur.fetchall()}
     return [f"{s}.{t}" for s, t in keys if analyzed.get((s, t)) is None or analyzed[(s, t)] < built[(s, t)]]
+
+
+def _standby(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute("SELECT /* pgtune */ pg_catalog.pg_is_in_recovery()").fetchone()
+    return bool(row and row[0])
