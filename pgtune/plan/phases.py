@@ -104,14 +104,16 @@ def _targets(advice: Advice) -> list[Target]:
                                           values=dict(stmt.values), predicted_cost=stmt.cost_after,
                                           scenarios=list(stmt.scenarios), **_session(stmt))
     if advice.method != Method.HYPOPG:
-        # Heuristic advice costs nothing, but its statements have their values: verify runs them with those.
+        # Heuristic advice costs nothing, but its statements have their values and their role's session: emit
+        # and verify plan them with those (an app role's own search_path finds its tables).
         analyzed = {st.query: st for st in advice.statements}
         for s in advice.indexes:
             for q in s.queries:
                 st = analyzed.get(q.query)
                 t = by_query.setdefault(q.query, Target(
                     queryid=q.queryid, query=q.query, calls=q.calls, baseline_cost=None,
-                    values=dict(st.values) if st else {}, scenarios=list(st.scenarios) if st else []))
+                    values=dict(st.values) if st else {}, scenarios=list(st.scenarios) if st else [],
+                    **(_session(st) if st else {})))
                 if s.name not in t.expected_indexes:
                     t.expected_indexes.append(s.name)
     return list(by_query.values())
