@@ -267,7 +267,7 @@ def not_valid_constraint(ctx: Context) -> list[Finding]:
     conn = ctx.conn
     out = []
     for r in ctx.rows("health_not_valid_constraints"):
-        kind = "CHECK" if r["kind"] == "c" else "foreign key"
+        kind = {"c": "CHECK", "n": "NOT NULL"}.get(r["kind"], "foreign key")
         out.append(Finding(
             CheckId.NOT_VALID_CONSTRAINT, Severity.WARNING, r["schema"], r["table"], None,
             f"{kind} constraint {r['name']} is NOT VALID: existing rows were never checked",
