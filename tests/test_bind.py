@@ -267,3 +267,41 @@ def test_a_filter_every_or_branch_has_is_a_conjunct() -> None:
     assert [(c.sql, c.values) for c in shape.conjuncts] == [("status = 'READY'", ("'READY'",))]
     shape = bind("SELECT 1 FROM videos WHERE \"userId\" = $1 AND (status = 'READY' OR status = 'LIVE')", CATALOG)
     assert [(c.sql, c.values) for c in shape.conjuncts] == [('"userId" = $1', ("$1",))]
+
+
+# -- a set operation's columns (t17: TPC-DS Q5 joined date_dim on a UNION ALL's date_sk, and no index on the
+# -- branches' tables was ever credited: the union's columns had no base column)
+
+SALES_CATALOG = Catalog(
+    tables={("public", "sales"): Table("public", "sales", ("store", "sold_date", "amount")),
+            ("public", "returns"): Table("public", "returns", ("store", "returned_date", "amount")),
+            ("public", "dates"): Table("public", "dates", ("d_sk", "d_date"))},
+    search_path=("public",),
+)
+BRANCHES = ("SELECT store AS store_sk, sold_date AS date_sk, amount FROM sales UNION ALL "
+            "SELECT store, returned_date, amount FROM returns")
+
+
+@pytest.mark.parametrize("sql", [
+    f"SELECT sum(amount) FROM ({BRANCHES}) sr, dates WHERE sr.date_sk = d_sk AND d_date BETWEEN $1 AND $2",
+    f"WITH sr AS ({BRANCHES}) SELECT sum(amount) FROM sr JOIN dates ON sr.date_sk = dates.d_sk",
+    f"SELECT sum(a) FROM ({BRANCHES}) sr(s, date_sk, a) JOIN dates ON date_sk = d_sk",
+    f"SELECT sum(amount) FROM ({BRANCHES} UNION ALL SELECT store, sold_date, amount FROM sales) sr "
+    "JOIN dates ON sr.date_sk = dates.d_sk",
+], ids=["subquery", "cte", "alias-list", "three-branches"])
+def test_a_join_on_a_union_column_reaches_every_branchs_column(sql: str) -> None:
+    found = uses(sql, SALES_CATALOG)
+    assert {("sales", "sold_date", JOIN), ("returns", "returned_date", JOIN), ("dates", "d_sk", JOIN)} <= found, found
+
+
+def test_a_union_column_computed_in_one_branch_reaches_the_others() -> None:
+    found = uses("SELECT * FROM (SELECT sold_date AS d FROM sales UNION ALL SELECT returned_date + 1 FROM returns) u "
+                 "WHERE u.d = $1", SALES_CATALOG)
+    assert ("sales", "sold_date", EQ) in found and not any(t == "returns" and r == EQ for t, _, r in found), found
+
+
+def test_a_union_with_a_star_branch_binds_no_column_through_it() -> None:
+    """``*`` hides the positions: no branch's column is guessed (as before)."""
+    found = uses("SELECT * FROM (SELECT * FROM sales UNION ALL SELECT store, returned_date, amount FROM returns) u "
+                 "WHERE u.sold_date = $1", SALES_CATALOG)
+    assert not any(r == EQ for _, _, r in found), found

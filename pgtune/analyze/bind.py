@@ -113,8 +113,7 @@ class _Binder(Predicates):
             scope = Scope(parent=parent)
             self.with_clause(node.withClause, scope)
             left = self.statement(node.larg, scope)
-            self.statement(node.rarg, scope)
-            return Output(left.columns)       # a set operation's rows come from either side
+            return left.union(self.statement(node.rarg, scope))    # its rows come from either side
         scope = Scope(parent=parent)
         self.with_clause(node.withClause, scope)
         block = self._new_block()
@@ -182,7 +181,7 @@ class _Binder(Predicates):
         for cte in (clause.ctes if clause is not None else ()) or ():
             out = self.statement(cte.ctequery, scope)
             if cte.aliascolnames:
-                out = Output(frozenset(names(cte.aliascolnames)))
+                out = out.renamed(list(names(cte.aliascolnames)))
             if cte.ctematerialized == CTEMaterialize.CTEMaterializeAlways:
                 out = Output(out.columns)     # MATERIALIZED: an outer filter is not pushed into it
             scope.ctes[cte.ctename] = out
@@ -191,20 +190,24 @@ class _Binder(Predicates):
         """Output column names, and the base column behind each plain (possibly renamed) column."""
         out: set[str] = set()
         origin: Origin = {}
+        order: list[str | None] | None = []
         for target in node.targetList or ():
             val = target.val
             if isinstance(val, ast.ColumnRef) and isinstance(seq(val.fields)[-1], ast.A_Star):
+                order = None        # the columns' positions are the table's: not known here
                 qual = names(seq(val.fields)[:-1])
                 for e in scope.entries:
                     if qual and e.alias != qual[-1]:
                         continue
                     out |= e.columns
                     if e.table is not None:
-                        origin.update({c: (e.table, c, e.alias) for c in e.columns})
+                        origin.update({c: ((e.table, c, e.alias),) for c in e.columns})
                     else:
                         origin.update(e.origin)
                 continue
             name = target.name or (names(val.fields)[-1] if isinstance(val, ast.ColumnRef) else None)
+            if order is not None:
+                order.append(name)
             if name is None:
                 continue
             out.add(name)
@@ -212,10 +215,10 @@ class _Binder(Predicates):
             if hit is not None:
                 entry, col = hit
                 if entry.table is not None:
-                    origin[name] = (entry.table, col, entry.alias)
+                    origin[name] = ((entry.table, col, entry.alias),)
                 elif col in entry.origin:
                     origin[name] = entry.origin[col]
-        return Output(frozenset(out), origin)
+        return Output(frozenset(out), origin, tuple(order) if order is not None else None)
 
     # -- FROM -----------------------------------------------------------------
 
@@ -237,7 +240,7 @@ class _Binder(Predicates):
             out = self.statement(item.subquery, scope if item.lateral else scope.parent)
             alias = (item.alias.aliasname or "?subquery") if item.alias else "?subquery"
             if item.alias and item.alias.colnames:
-                out = Output(frozenset(names(item.alias.colnames)))
+                out = out.renamed(list(names(item.alias.colnames)))
             scope.entries.append(Entry(alias, None, out.columns, out.origin))
         elif isinstance(item, ast.RangeTableSample):
             self.from_item(item.relation, scope, block)      # the table read, though no index serves a sample

@@ -58,7 +58,7 @@ def _base_column(ref: ast.ColumnRef, scope: Scope) -> tuple[Table, str] | None:
         return entry.table, col
     if col not in entry.origin:
         return None
-    table, base, _ = entry.origin[col]
+    table, base, _ = entry.origin[col][0]      # a set operation's: its first branch's
     return table, base
 
 
@@ -260,10 +260,11 @@ class Predicates:
         entry, col = hit
         if entry.table is None:
             if col in entry.origin:
-                # A plain column of a CTE, subquery or view: the filter reaches its base column.
-                table, base, _ = entry.origin[col]
-                return self._record(Entry(entry.alias, table), base, role, block, descending, nulls_first,
-                                    expression, value)
+                # A plain column of a CTE, subquery or view: the filter reaches its base column (each branch's,
+                # of a set operation's column).
+                found = [self._record(Entry(entry.alias, table), base, role, block, descending, nulls_first,
+                                      expression, value) for table, base, _ in entry.origin[col]]
+                return found[0]
             return None  # otherwise a computed column: its base tables were bound inside
         return self._record(entry, col, role, block, descending, nulls_first, expression, value)
 

@@ -11,16 +11,45 @@ from dataclasses import dataclass, field
 
 from ..capture import Table
 
-# Where a derived column (of a CTE, subquery or view) comes from: (base table, its column, its alias).
-Origin = dict[str, tuple[Table, str, str]]
+# Where a derived column (of a CTE, subquery or view) comes from: (base table, its column, its alias) each, more
+# than one for a set operation's column (each branch's plain column in that position).
+Base = tuple[Table, str, str]
+Origin = dict[str, tuple[Base, ...]]
 
 
 @dataclass
 class Output:
-    """What a statement outputs: column names, and for plain projections the base column behind each."""
+    """What a statement outputs: column names, and for plain projections the base columns behind each.
+
+    ``order``: the output's names by position (None where one has no name), what a set operation's other
+    branches and a column alias list map by; None when unknown (a ``*`` in the list)."""
 
     columns: frozenset[str] = frozenset()
     origin: Origin = field(default_factory=dict)
+    order: tuple[str | None, ...] | None = None
+
+    def renamed(self, aliases: list[str]) -> Output:
+        """The output under a column alias list (``WITH c(a, b) AS``, ``AS s(a, b)``): each alias takes the
+        origins of the column in its position; the rest keep their names."""
+        if self.order is None or len(aliases) > len(self.order):
+            return Output(frozenset(aliases))
+        order = (*aliases, *self.order[len(aliases):])
+        origin = {new: self.origin[old] for new, old in zip(order, self.order, strict=True)
+                  if new is not None and old is not None and old in self.origin}
+        return Output(frozenset(n for n in order if n is not None), origin, order)
+
+    def union(self, other: Output) -> Output:
+        """A set operation's output: named by this (the left) side, each column's origins those of every side's
+        column in its position. A join on a UNION ALL's column reads each branch's table through its own
+        column (TPC-DS Q5: ``date_sk`` is ss_sold_date_sk in one branch, sr_returned_date_sk in another)."""
+        if self.order is None or other.order is None or len(self.order) != len(other.order):
+            return Output(self.columns)
+        origin: Origin = {}
+        for mine, theirs in zip(self.order, other.order, strict=True):
+            found = self.origin.get(mine or "", ()) + other.origin.get(theirs or "", ())
+            if mine is not None and found:
+                origin[mine] = tuple(dict.fromkeys(found))
+        return Output(self.columns, origin, self.order)
 
 
 @dataclass
