@@ -305,3 +305,19 @@ def test_a_union_with_a_star_branch_binds_no_column_through_it() -> None:
     found = uses("SELECT * FROM (SELECT * FROM sales UNION ALL SELECT store, returned_date, amount FROM returns) u "
                  "WHERE u.sold_date = $1", SALES_CATALOG)
     assert not any(r == EQ for _, _, r in found), found
+
+
+@pytest.mark.parametrize("sql", [
+    "WITH c AS (SELECT * FROM posts) SELECT * FROM c a JOIN c b ON b.title = a.title WHERE a.id = 1",
+    "WITH RECURSIVE c AS (SELECT * FROM posts) SELECT * FROM c WHERE id = 1",
+], ids=["read-twice", "recursive"])
+def test_a_cte_the_server_computes_first_keeps_outer_filters_out_of_it(sql: str) -> None:
+    """PostgreSQL folds a CTE into the query only when it is read once (or NOT MATERIALIZED), not recursive and a
+    plain SELECT: otherwise ``id = 1`` filters the CTE's result, and no index on posts serves it."""
+    assert ("posts", "id", EQ) not in uses(sql, VIEW_CATALOG)
+
+
+def test_a_cte_read_twice_but_not_materialized_is_folded() -> None:
+    sql = ("WITH c AS NOT MATERIALIZED (SELECT * FROM posts) SELECT * FROM c a JOIN c b ON b.title = a.title "
+           "WHERE a.id = 1")
+    assert ("posts", "id", EQ) in uses(sql, VIEW_CATALOG)

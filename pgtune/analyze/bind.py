@@ -89,7 +89,7 @@ class _Binder(Predicates):
         if isinstance(node, ast.SelectStmt):
             return self.select(node, parent)
         scope = Scope(parent=parent)
-        self.with_clause(getattr(node, "withClause", None), scope)
+        self.with_clause(getattr(node, "withClause", None), scope, node)
         block = self._new_block()
         if isinstance(node, ast.InsertStmt):
             target: Any = node.relation
@@ -111,11 +111,11 @@ class _Binder(Predicates):
     def select(self, node: ast.SelectStmt, parent: Scope | None) -> Output:
         if node.op is not None and node.op != SetOperation.SETOP_NONE:
             scope = Scope(parent=parent)
-            self.with_clause(node.withClause, scope)
+            self.with_clause(node.withClause, scope, node)
             left = self.statement(node.larg, scope)
             return left.union(self.statement(node.rarg, scope))    # its rows come from either side
         scope = Scope(parent=parent)
-        self.with_clause(node.withClause, scope)
+        self.with_clause(node.withClause, scope, node)
         block = self._new_block()
         mark = len(self.pending)
         for item in node.fromClause or ():
@@ -177,13 +177,13 @@ class _Binder(Predicates):
             else:
                 self.use(n, scope, block, OUTPUT)
 
-    def with_clause(self, clause: Any, scope: Scope) -> None:
+    def with_clause(self, clause: Any, scope: Scope, body: Any) -> None:
         for cte in (clause.ctes if clause is not None else ()) or ():
             out = self.statement(cte.ctequery, scope)
             if cte.aliascolnames:
                 out = out.renamed(list(names(cte.aliascolnames)))
-            if cte.ctematerialized == CTEMaterialize.CTEMaterializeAlways:
-                out = Output(out.columns)     # MATERIALIZED: an outer filter is not pushed into it
+            if _materialized(clause, cte, body):
+                out = Output(out.columns)     # computed first: an outer filter is not pushed into it
             scope.ctes[cte.ctename] = out
 
     def _output(self, node: Any, scope: Scope) -> Output:
@@ -316,6 +316,21 @@ class _Binder(Predicates):
     def _new_block(self) -> int:
         self.blocks += 1
         return self.blocks
+
+
+def _materialized(clause: Any, cte: Any, body: Any) -> bool:
+    """Does the server compute the CTE first rather than fold it into the query (subselect.c)? MATERIALIZED,
+    WITH RECURSIVE, a data-modifying one, or one read more than once unless NOT MATERIALIZED: an outer filter
+    on its columns then cannot use an index of its tables: an index there would serve nothing."""
+    if cte.ctematerialized == CTEMaterialize.CTEMaterializeAlways or clause.recursive:
+        return True
+    if not isinstance(cte.ctequery, ast.SelectStmt):
+        return True
+    if cte.ctematerialized == CTEMaterialize.CTEMaterializeNever:
+        return False
+    reads = sum(1 for n in walk(body) if isinstance(n, ast.RangeVar) and n.schemaname is None
+                and n.relname == cte.ctename)
+    return reads > 1
 
 
 def function_entry(item: Any) -> Entry:
