@@ -16,6 +16,9 @@
 -- role): pgtune's samples of it would only fail or read another tenant's rows.
 -- So is a table it may not SELECT: a partition the application reads only
 -- through its parent (p14), where each sample was a permission ERROR.
+-- virtual: PostgreSQL 18's virtual generated columns (attgenerated 'v', the
+-- default kind there) with their expressions: the server refuses any index
+-- naming one, and its planner reads each as its expression (p17).
 SELECT /* pgtune */ n.nspname AS schema,
        c.relname AS table,
        c.relkind::text AS kind,
@@ -44,6 +47,11 @@ SELECT /* pgtune */ n.nspname AS schema,
              FROM pg_catalog.pg_attribute AS a
              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
              ORDER BY a.attnum) AS column_types,
+       array(SELECT ARRAY[a.attname::text, pg_catalog.pg_get_expr(d.adbin, d.adrelid)]
+             FROM pg_catalog.pg_attribute AS a
+                 JOIN pg_catalog.pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = 'v'
+             ORDER BY a.attnum) AS virtual,
        (c.relrowsecurity AND pg_catalog.row_security_active(c.oid))
            OR NOT pg_catalog.has_table_privilege(c.oid, 'SELECT') AS policed
 FROM pg_catalog.pg_class AS c

@@ -32,7 +32,7 @@ from ..explain import explain
 from ..roles import Roles, RoleView
 from ..snapshot import Snapshot
 from ..sqltext import StatementKind
-from . import dependent_keys, extensions, generic_plans, hot, hot_charge, replan, unhelped
+from . import dependent_keys, extensions, generic_plans, hot, hot_charge, replan, unhelped, virtual_columns
 from .extended_stats import Planned, planned
 from .kinds import TRIGRAM, KindCandidate, candidates, run_time_config, terms
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
@@ -123,6 +123,7 @@ def after_selection(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advic
         say("looking for filters a GIN or BRIN index serves")
         extend(conn, snap.catalog, advice, trial=trial, use_hypopg=advice.method == Method.HYPOPG, writes=writes,
                write_scale=snap.write_scale, say=say, roles=snap.roles)
+    virtual_columns.review(snap.catalog, advice)    # PostgreSQL 18 refuses an index naming a virtual column
 
 
 def _companions(catalog: Catalog, advice: Advice | None, table: TableKey) -> tuple[str, ...]:

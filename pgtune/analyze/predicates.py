@@ -16,7 +16,8 @@ from pglast import ast
 from pglast.enums import A_Expr_Kind, BoolExprType, NullTestType
 
 from ..capture import Table
-from ..sqltext import names, printed, seq
+from ..sqltext import ParseFailed, names, printed, seq, walk
+from ..sqltext import expression as parse_expression
 from . import json_values
 from .exprs import (
     and_list,
@@ -31,7 +32,7 @@ from .exprs import (
 )
 from .params import ParamUse
 from .scope import Entry, Output, Scope
-from .shape import EQ, FILTER, FUNC, JOIN, NULL, RANGE, ColumnUse, Conjunct, Role, Shape, Test
+from .shape import EQ, FILTER, FUNC, JOIN, NULL, OUTPUT, RANGE, ColumnUse, Conjunct, Role, Shape, Test
 from .written import JSON_FIELD_OPS
 
 _RANGE_OPS = {"<", "<=", ">", ">="}
@@ -262,11 +263,37 @@ class Predicates:
             if col in entry.origin:
                 # A plain column of a CTE, subquery or view: the filter reaches its base column (each branch's,
                 # of a set operation's column).
-                found = [self._record(Entry(entry.alias, table), base, role, block, descending, nulls_first,
+                found = [self._column(Entry(entry.alias, table), base, role, block, descending, nulls_first,
                                       expression, value) for table, base, _ in entry.origin[col]]
                 return found[0]
             return None  # otherwise a computed column: its base tables were bound inside
-        return self._record(entry, col, role, block, descending, nulls_first, expression, value)
+        return self._column(entry, col, role, block, descending, nulls_first, expression, value)
+
+    def _column(self, entry: Entry, col: str, role: Role, block: int, descending: bool = False,
+                nulls_first: bool | None = None, expression: str | None = None,
+                value: str | None = None) -> ColumnUse | None:
+        """Record a use of a table's column; a virtual generated column's (PostgreSQL 18) as its expression's.
+
+        The server refuses an index naming a virtual column, and its planner reads the column as its expression:
+        ``k = $1`` with ``k`` generated as ``lower(a)`` is served by an index on ``(lower(a))`` (p17,
+        Inbox-Zero-shaped: apply failed on ("emailAccountId", "senderKey")). An equality or range on it is a use of
+        that expression (no value: the column's are not ``a``'s); what an index-only scan carries is the columns
+        the expression reads; an ORDER BY, join or grouping on it gets no key."""
+        assert entry.table is not None
+        generated = entry.table.generated_as(col)
+        if generated is None:
+            return self._record(entry, col, role, block, descending, nulls_first, expression, value)
+        try:
+            tree = parse_expression(generated)
+        except ParseFailed:
+            return None
+        reads = list(dict.fromkeys(names(n.fields)[-1] for n in walk(tree) if isinstance(n, ast.ColumnRef)))
+        if role in (OUTPUT, FILTER):
+            for base in reads:
+                self._record(entry, base, role, block)
+        elif role in (EQ, RANGE) and expression is None and len(reads) == 1:
+            self._record(entry, reads[0], FUNC, block, expression=unqualified(tree))
+        return None
 
     def _record(self, entry: Entry, col: str, role: Role, block: int, descending: bool = False,
                 nulls_first: bool | None = None, expression: str | None = None,

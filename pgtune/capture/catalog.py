@@ -53,6 +53,12 @@ class Table:
     dead_rows: int = 0          # rows written since relallvisible was counted (least of n_dead_tup and
                                 # n_mod_since_analyze: VACUUM and ANALYZE both recount the map)
     policed: bool = False       # row security filters pgtune's own reads of it (row_security_active): no sample
+    virtual: tuple[tuple[str, str], ...] = ()   # PostgreSQL 18's virtual generated columns: (name, expression)
+
+    def generated_as(self, column: str) -> str | None:
+        """The expression of a virtual generated column (no index may name it; the planner reads the
+        expression), None for any other column."""
+        return next((expr for name, expr in self.virtual if name == column), None)
 
     @property
     def visibility_lost(self) -> float:
@@ -410,7 +416,8 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
                       size_bytes=r["size_bytes"], writes=r["writes"], deletes=r["deletes"],
                       kind=TableKind(r["kind"]), parent=parent,
                       partitions=tuple((p[0], p[1]) for p in r["partitions"]), relpages=r["relpages"],
-                      relallvisible=r["relallvisible"], dead_rows=r["dead_rows"], policed=r["policed"])
+                      relallvisible=r["relallvisible"], dead_rows=r["dead_rows"], policed=r["policed"],
+                      virtual=tuple((v[0], v[1]) for v in r["virtual"]))
             cat.tables[t.key] = t
         cur.execute(catalog_sql.load("indexes"))
         for r in cur.fetchall():
