@@ -64,7 +64,8 @@ from .shell import (
               help="With --queries: the role the statements ran as (its search_path and row security apply); "
                    "pg_stat_statements names each statement's own. Default: pgtune's session.")
 @click.option("--workload-dsn", multiple=True, metavar="DSN",
-              help="Also read pg_stat_statements from this replica; merged by queryid (repeatable).")
+              help="Also read pg_stat_statements and pg_qualstats' constants from this replica; merged by queryid "
+                   "(repeatable).")
 @click.option("--min-rows", default=1000, show_default=True, type=Whole(0),
               help="Skip tables with fewer rows than this.")
 @click.option("--max-indexes", type=Whole(0), default=None, help="Propose at most this many indexes.")
