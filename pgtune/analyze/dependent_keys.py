@@ -35,7 +35,7 @@ from .._text import error_text
 from ..capture import Catalog, Index
 from ..connect import lost
 from ..ddl import IndexKey
-from .candidates import Candidate, Origin
+from .candidates import Candidate, Origin, made_redundant
 from .footprint import Footprint
 from .model import Advice, IndexSuggestion
 
@@ -118,7 +118,7 @@ def narrow(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, s: I
     if s.forecast_bytes is not None:
         s.forecast_bytes = Footprint(conn, catalog, 0.0).forecast(
             Candidate((s.schema, s.table), keys, len(keys), include=include))
-    s.reason = f'{s.reason}; "{dead}" left out: {why}'
+    s.reason = f'{_still_redundant(catalog, s, keys)}; "{dead}" left out: {why}'
     advice.hints.append(f"{old} narrowed to {s.name}: {why}; CREATE STATISTICS (dependencies) ON \"{dead}\", "
                         f'{named} FROM {s.schema}."{s.table}" (then ANALYZE) tells it')
     for st in advice.statements:
@@ -126,6 +126,22 @@ def narrow(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, s: I
             st.indexes[st.indexes.index(old)] = s.name
             if all(st is not other for other in advice.replan):
                 advice.replan.append(st)
+
+
+def _still_redundant(catalog: Catalog, s: IndexSuggestion, keys: tuple[IndexKey, ...]) -> str:
+    """Keep only the existing indexes the narrower index still serves all of; the reason without the others.
+
+    Found on p17's run: ("account", day) narrowed to (day) kept "makes existing (account) redundant", and the
+    migration dropped the only index on "account" for an index on day alone."""
+    kept = [n for n in made_redundant(Candidate((s.schema, s.table), keys, len(keys), where=s.where,
+                                                include=tuple(s.include)), catalog) if n in s.redundant]
+    reason = s.reason
+    if kept != s.redundant:
+        claim = f"; makes existing {', '.join(s.redundant)} redundant (it serves all they do)"
+        reason = reason.replace(claim, f"; makes existing {', '.join(kept)} redundant (it serves all they do)"
+                                if kept else "")
+    s.redundant = kept
+    return reason
 
 
 def _dead_key(conn: psycopg.Connection[Any], catalog: Catalog, s: IndexSuggestion) -> str | None:

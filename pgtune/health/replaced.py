@@ -63,7 +63,8 @@ def drop_phase(conn: psycopg.Connection[Any], advice: Advice, catalog: Catalog, 
             continue
         drops[key] = ExistingIndex(ix.schema, ix.table, old, r["definition"], IndexFix.DROP,
                                    restore=restore_statements(r), bytes=int(r["index_bytes"]), served_by=ix.name,
-                                   reason=f"{ix.name} serves all it does; dropped once {ix.name} is built and valid")
+                                   reason=f"{ix.name} serves all {old} does; {old} is dropped once {ix.name} is "
+                                          "built and valid")
     if not drops:
         return None, kept
     return Phase(number, "drop the indexes the new ones make redundant",
