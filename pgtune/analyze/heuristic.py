@@ -12,20 +12,26 @@ is left out (orm_app: four indexes leading "userId" on Document became three).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
+import psycopg
+
+from . import served_now
+from .analysis import Analysis
 from .candidates import Candidate, merge, serves
 
 
-def ranked(merged: list[Candidate], calls: Sequence[int]) -> list[Candidate]:
-    """``merged`` less the covering twins another candidate's keys serve, busiest first (``calls``: by the
-    analyzed statement's position)."""
+def ranked(conn: psycopg.Connection[Any], merged: list[Candidate], analyses: list[Analysis],
+           hints: list[str]) -> list[Candidate]:
+    """``merged`` less the covering twins another candidate's keys serve and those whose statements an index
+    serves already (analyze.served_now), busiest first."""
+    calls = [a.statement.calls for a in analyses]
     def bare(c: Candidate) -> Candidate:
         plain = replace(c, include=())
         hosted = c.include and any(o is not c and o.table == c.table and serves(o.keys, o.where, o.include, plain)
                                    for o in merged)
         return plain if hosted else c
 
-    folded = merge([bare(c) for c in merged])
+    folded = served_now.review(conn, merge([bare(c) for c in merged]), analyses, hints)
     return sorted(folded, key=lambda c: -sum(calls[p] for p in c.statements))
