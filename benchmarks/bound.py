@@ -176,3 +176,18 @@ def best_with_small_free(sizes: dict[str, float], budget: float, cost: Callable[
 
     visit(frozenset(), big, budget)
     return search
+
+
+def optimum_from(sizes: dict[str, float], budget: float, cost: Callable[[frozenset[str]], float], line: float,
+                 step: float, small: float = 2.0) -> tuple[Search, float | None]:
+    """The cheapest set within ``budget`` (``best_with_small_free``'s answer), found by raising a line from
+    ``line`` by ``step`` until some set is cheaper: a low line cuts nearly every branch at once (TPC-H's pool
+    without the fixed-window partials: 55 sets costed to show none reaches 45.5%), where a search with no line
+    to beat costs every branch down to its leaves. Returns the search that found it and the last line no set
+    was under (None: some set was under the first)."""
+    cleared: float | None = None
+    while True:
+        found = best_with_small_free(sizes, budget, cost, start=line, small=small)
+        if found.best_cost < line or line > cost(frozenset()):
+            return found, cleared
+        cleared, line = line, line + step

@@ -104,3 +104,16 @@ def test_the_two_level_search_finds_what_trying_every_subset_finds() -> None:
         assert sum(sizes[n] for n in found.best) <= budget
         # With the optimum as the line to beat, no set is found: what a target out of reach gives.
         assert not bound.best_with_small_free(sizes, budget, cost, start=expected, small=15.0).best
+
+
+def test_raising_the_line_finds_the_optimum_and_the_line_nothing_is_under() -> None:
+    for seed in range(60):
+        sizes, cost = _instance(seed)
+        budget = sum(sizes.values()) * random.Random(seed).uniform(0.1, 0.7)
+        expected, _ = bound.brute_force(sizes, budget, cost)
+        # From far below the optimum, in steps that do not divide the gap: the first line some set is under.
+        found, cleared = bound.optimum_from(sizes, budget, cost, line=0.5 * expected, step=0.07 * expected + 1)
+        assert abs(found.best_cost - expected) < 1e-9, seed
+        assert sum(sizes[n] for n in found.best) <= budget
+        assert cleared is not None and cleared <= expected      # no set is under the last line cleared
+        assert bound.optimum_from(sizes, budget, cost, line=expected + 1, step=1.0)[1] is None
