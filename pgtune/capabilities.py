@@ -43,6 +43,8 @@ class Capabilities:
     stats_hidden_keys: frozenset[tuple[str, str]] = frozenset()   # stats_hidden as (schema, table)
     preload_libraries: str | None = None   # shared_preload_libraries as set; None: the role may not read it
     preload_pending: str | None = None     # what a restart will load, when an ALTER SYSTEM of it is not in force yet
+    in_recovery: bool = False              # a hot standby
+    standbys: int = 0                      # physical replication connections streaming from this server
 
     def preload_fix(self, *libraries: str) -> str:
         """ALTER SYSTEM SET shared_preload_libraries with ``libraries`` added to what the restart will load.
@@ -82,7 +84,20 @@ class Capabilities:
 
     def hints(self) -> list[str]:
         """Optional improvements: pgtune works without them, less precisely."""
-        return self.what_if_hints() + self.qualstats_hints() + self.stats_hints()
+        return self.what_if_hints() + self.qualstats_hints() + self.stats_hints() + self.replica_hints()
+
+    def replica_hints(self, given: int = 0) -> list[str]:
+        """Where the workload is not all here (p16): a read replica's statements are in its own
+        pg_stat_statements, and a standby's advice is built on the primary. ``given``: replicas read already."""
+        out = []
+        if self.in_recovery:
+            out.append("this server is a hot standby: the advice is for the statements it runs; build it on the "
+                       "primary (apply there), and add the primary's workload with --workload-dsn PRIMARY")
+        if self.standbys > given:
+            out.append(f"{self.standbys} standby connection(s) stream from this server: if the application reads "
+                       "from a replica, its statements are in the replica's pg_stat_statements, not here: add "
+                       "--workload-dsn REPLICA for each (suggest, health)")
+        return out
 
     def stats_hints(self) -> list[str]:
         """Why the advice on tables under row security is blind: pg_stats hides their statistics from this role.

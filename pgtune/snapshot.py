@@ -180,6 +180,7 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
     scale = write_window_scale(conn) if from_server else 0.0
     left_out = read_adhoc(conn, workload or WorkloadFilter()) if from_server else []
     left_out += found_schemas(roles, catalog, statements)
+    left_out += caps.replica_hints(len(replicas)) if from_server else []
     if not from_server and role is None:
         statements, told = other_paths(conn, catalog, statements, caps.role)
         left_out += told

@@ -1,6 +1,6 @@
 -- Finds what this server and role can do for pgtune: version, pg_stat_statements
 -- (preloaded and installed here), hypopg (available and installed), pg_qualstats
--- (available, preloaded, installed, sample rate, table size), stats privileges.
+-- (available, preloaded, installed, sample rate, table size), stats privileges, replication.
 -- pgss_preloaded is NULL when the role may not read shared_preload_libraries;
 -- qualstats_preloaded then too, unless pg_qualstats' own setting tells.
 SELECT /* pgtune */ current_setting('server_version_num')::int AS server_version_num,
@@ -30,4 +30,11 @@ SELECT /* pgtune */ current_setting('server_version_num')::int AS server_version
        (SELECT s.setting FROM pg_catalog.pg_settings AS s WHERE s.name = 'shared_preload_libraries')
            AS preload_libraries,
        (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
-           OR pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats;
+           OR pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats,
+       -- a hot standby, and the physical replication connections streaming from this server (not a logical
+       -- slot's, not a base backup's): a read replica runs statements this pg_stat_statements never sees
+       pg_catalog.pg_is_in_recovery() AS in_recovery,
+       (SELECT count(*) FROM pg_catalog.pg_stat_replication AS w
+        WHERE w.state IS DISTINCT FROM 'backup'
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots AS l
+                          WHERE l.active_pid = w.pid AND l.slot_type = 'logical'))::int AS standbys;

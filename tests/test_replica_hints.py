@@ -1,0 +1,61 @@
+"""check and suggest say where the workload is not all on the server they read.
+
+p16 (Papermark-shaped, analytics on a streaming standby): suggest on the primary gave advice for the primary's
+statements only (the replica's, 11% of the measured time, are in the replica's pg_stat_statements) and nothing
+pointed to --workload-dsn; on the standby, check and suggest did not say it is one, while its advice must be built
+on the primary.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import psycopg
+from click.testing import CliRunner
+
+from pgtune.cli import cli
+
+from .helpers import standby
+
+STREAMING = "standby connection(s) stream from this server"
+IN_RECOVERY = "this server is a hot standby"
+
+
+def test_check_and_suggest_name_a_standby_and_a_replica_not_read() -> None:
+    from pgtune.cluster import LocalCluster
+
+    primary = LocalCluster(settings={"listen_addresses": "''"}).start()
+    try:
+        with psycopg.connect(primary.dsn, autocommit=True) as c:
+            c.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            c.execute("CREATE TABLE t (id int PRIMARY KEY, v int)")
+            c.execute("INSERT INTO t SELECT g, g % 100 FROM generate_series(1, 5000) g")
+            c.execute("ANALYZE t")
+        alone = CliRunner().invoke(cli, ["check", "--dsn", primary.dsn, "--format", "json"])
+        assert json.loads(alone.stdout)["standbys"] == 0
+        assert not any(STREAMING in h for h in json.loads(alone.stdout)["hints"])
+        with standby(primary) as standby_dsn:
+            for _ in range(100):
+                if CliRunner().invoke(cli, ["check", "--dsn", primary.dsn, "--format", "json"]).stdout.count(
+                        '"standbys": 1'):
+                    break
+                time.sleep(0.1)
+            on_primary = CliRunner().invoke(cli, ["check", "--dsn", primary.dsn])
+            assert STREAMING in on_primary.stdout + on_primary.stderr, on_primary.output
+            on_standby = CliRunner().invoke(cli, ["check", "--dsn", standby_dsn, "--format", "json"])
+            facts = json.loads(on_standby.stdout)
+            assert facts["in_recovery"] is True
+            assert any(IN_RECOVERY in h and "on the primary" in h for h in facts["hints"]), facts["hints"]
+            with psycopg.connect(primary.dsn, autocommit=True) as c:
+                for _ in range(5):
+                    c.execute("SELECT id FROM t WHERE v = 3").fetchall()
+            told = CliRunner().invoke(cli, ["suggest", "--dsn", primary.dsn, "--min-rows", "0"])
+            assert told.exit_code == 0, told.stderr
+            assert STREAMING in told.output + told.stderr
+            given = CliRunner().invoke(cli, ["suggest", "--dsn", primary.dsn, "--min-rows", "0",
+                                             "--workload-dsn", standby_dsn])
+            assert given.exit_code == 0, given.stderr
+            assert STREAMING not in given.output + given.stderr
+    finally:
+        primary.stop()
