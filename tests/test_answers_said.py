@@ -113,6 +113,10 @@ def test_a_set_less_an_index_its_plans_did_not_use_is_answered_as_planning_it_wo
             got = greedy.planner(key[0], [by_number[n] for n in key[1:]])
             assert (got if isinstance(got, float) else got.cost) == pytest.approx(greedy.cache[key], rel=1e-9), key
             checked.append(key)
+        for key in [k for k in greedy.cache if len(k) == 1]:     # no candidate: the cost it was priced at, unplanned
+            got = greedy.planner(key[0], [])
+            assert (got if isinstance(got, float) else got.cost) == pytest.approx(greedy.cache[key], rel=1e-9), key
+            checked.append(key)
         return real_settle(*args)
 
     monkeypatch.setattr(advisor.curve, "points", points)

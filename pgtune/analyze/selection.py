@@ -108,8 +108,7 @@ class Greedy:
         when given, each statement is reached only by its useful indexes and their kin (analyze.scout)."""
         self.presize, self.uses, self.useful = presize, uses, None if uses is None else scout.Useful({}, {})
         self.stand_ins = scout.StandIns()
-        self.workload, self.planner, self.plan_many, self.ahead = workload, planner, plan_many, ahead
-        self.twins = twins
+        self.workload, self.planner, self.plan_many, self.ahead, self.twins = workload, planner, plan_many, ahead, twins
         self.fresh: set[tuple[int, ...]] = set()     # planned ahead, not asked for yet
         self.size = hypopg_size if basis == SizeBasis.HYPOPG else forecast
         self.forecast, self.hypopg_size, self.upkeep = forecast, hypopg_size, upkeep
@@ -119,6 +118,7 @@ class Greedy:
         # not the indexes' idents: a frozenset of new ident tuples per key was 20 MB at 5,000 statements.
         self.answers = Answers()      # the costs (``cache``), and what the plans that used a candidate said of it
         self.cache = self.answers.costs
+        self.answers.unindexed((t, workload[t].base_cost) for t in (range(len(workload)) if twins is None else twins))
         self.numbers: dict[Ident, int] = {}
         self.orders: list[tuple[object, ...]] = []      # each number's order(ident)
         self.result = Selection(base_cost=sum(w.calls * w.base_cost for w in workload))
