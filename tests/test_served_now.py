@@ -44,3 +44,30 @@ def test_a_statement_a_skip_scan_serves_gets_no_index(db: str, conn: psycopg.Con
     assert any(h.startswith('("createdAt") on public.ExecutedAction not proposed') and
                "ExecutedAction_executionStatus_createdAt_idx" in h for h in advice.hints), advice.hints
     assert any(cols[:1] == ["ruleId"] for _, cols in proposed), proposed       # a statement no index serves
+
+
+MESSAGES = """
+CREATE TABLE "EmailMessage" (id int PRIMARY KEY, "emailAccountId" text NOT NULL, "threadId" text NOT NULL,
+                             "messageId" text NOT NULL);
+INSERT INTO "EmailMessage" SELECT g, 'acct' || (g % 4), 'thread' || (g / 2), 'msg' || g
+  FROM generate_series(1, 200000) g;
+CREATE UNIQUE INDEX "EmailMessage_emailAccountId_threadId_messageId_key"
+  ON "EmailMessage" ("emailAccountId", "threadId", "messageId");
+"""
+LOOKUP = 'SELECT id FROM "EmailMessage" WHERE "messageId" = %s AND "emailAccountId" = %s'
+
+
+def test_a_condition_past_many_skipped_values_is_not_served(db: str, conn: psycopg.Connection[Any]) -> None:
+    """p17: the unique (emailAccountId, threadId, messageId) read for messageId passes over 400,000 threads (one
+    descent, 3,983 buffers, 218 ms a call): its plan has no Filter, but it does not serve the lookup."""
+    if conn.info.server_version < 180000:
+        pytest.skip("skip scan is PostgreSQL 18's")
+    conn.execute(MESSAGES)
+    conn.execute('VACUUM ANALYZE "EmailMessage"')
+    conn.execute("SELECT pg_stat_statements_reset()")
+    with psycopg.connect(db, autocommit=True) as app:
+        for k in range(30):
+            app.execute(LOOKUP, (f"msg{k * 997}", f"acct{k % 4}"), prepare=True).fetchall()
+    advice = suggest(conn, options=Options(min_rows=100, use_hypopg=False))
+    proposed = [(ix.table, ix.columns) for ix in advice.indexes]
+    assert any(t == "EmailMessage" and cols[:1] == ["messageId"] for t, cols in proposed), (proposed, advice.hints)

@@ -222,7 +222,7 @@ class _Advisor:
             chosen = self._select(cands, analyses)
             self.advice.hints.extend(unhelped.mark(self.advice.statements, self.outweighed))
         else:
-            chosen = [(c, None) for c in heuristic.ranked(self.conn, merged, analyses, self.advice.hints)]
+            chosen = [(c, None) for c in heuristic.ranked(self.conn, self.catalog, merged, analyses, self.advice.hints)]
             if self.opts.max_indexes is not None:
                 chosen = chosen[: self.opts.max_indexes]
         served: dict[str, list[int]] = {}

@@ -17,12 +17,13 @@ from typing import Any
 
 import psycopg
 
+from ..capture import Catalog
 from . import served_now
 from .analysis import Analysis
 from .candidates import Candidate, merge, serves
 
 
-def ranked(conn: psycopg.Connection[Any], merged: list[Candidate], analyses: list[Analysis],
+def ranked(conn: psycopg.Connection[Any], catalog: Catalog, merged: list[Candidate], analyses: list[Analysis],
            hints: list[str]) -> list[Candidate]:
     """``merged`` less the covering twins another candidate's keys serve and those whose statements an index
     serves already (analyze.served_now), busiest first."""
@@ -33,5 +34,5 @@ def ranked(conn: psycopg.Connection[Any], merged: list[Candidate], analyses: lis
                                    for o in merged)
         return plain if hosted else c
 
-    folded = served_now.review(conn, merge([bare(c) for c in merged]), analyses, hints)
+    folded = served_now.review(conn, catalog, merge([bare(c) for c in merged]), analyses, hints)
     return sorted(folded, key=lambda c: -sum(calls[p] for p in c.statements))
