@@ -102,6 +102,14 @@ def test_a_set_less_an_index_its_plans_did_not_use_is_answered_as_planning_it_wo
             derived.append(key)
         return found
 
+    real_wider = answers.Answers.wider
+
+    def wider(self: answers.Answers, key: tuple[int, ...]) -> bool:
+        found = real_wider(self, key)
+        if found:
+            derived.append(key)
+        return found
+
     checked: list[tuple[int, ...]] = []
     real_settle = advisor.settle
 
@@ -121,6 +129,7 @@ def test_a_set_less_an_index_its_plans_did_not_use_is_answered_as_planning_it_wo
 
     monkeypatch.setattr(advisor.curve, "points", points)
     monkeypatch.setattr(answers.Answers, "derive", derive)
+    monkeypatch.setattr(answers.Answers, "wider", wider)
     monkeypatch.setattr(advisor, "settle", settle)
     advice = suggest(conn, read_queries_file(QUERIES))
     assert advice.indexes and greedies

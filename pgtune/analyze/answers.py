@@ -46,6 +46,7 @@ CHARGED = 0.05
 # frozenset of one is 216 bytes), one set for all three that set. A 4-tuple with the planned cost per answer, and
 # its unsampled idents as a frozenset of their own, were 7 of the 12 MB the held answers added at speed.py's 5,000
 # statements (20,000: 506 MB peak RSS, over the 500 MB goal).
+RECENT = 16     # questions planned per statement that ``wider`` looks among (the newest first)
 Held = int | frozenset[int] | tuple[frozenset[int], frozenset[int], frozenset[int]]
 NO_NUMBERS: frozenset[int] = frozenset()
 Shared = TypeVar("Shared", frozenset[int], tuple[frozenset[int], frozenset[int], frozenset[int]])
@@ -62,7 +63,8 @@ class Answers:
         self.shapes: dict[Held, Held] = {}      # one object per distinct set or shape held
         self.names: dict[int, Ident] = {}       # the ident of each number held as unsampled (``_stale``)
         self.unnumbered: set[Ident] = set()
-        self.derived = 0        # questions answered by ``derive``, not planned
+        self.derived = 0        # questions answered by ``derive`` or ``wider``, not planned
+        self.recent: dict[int, list[tuple[int, ...]]] = {}     # per statement, the last RECENT questions planned
         self.told = True        # every answer so far said what its plans used
         # Are a candidate's keys sampled now (calibration.Pricing.sampled_now)? An answer that used one before
         # they were is not what the same question gets now: it is not taken for another question.
@@ -139,6 +141,42 @@ class Answers:
         self.derived += key not in self.costs
         self.costs[key] = cost
         return True
+
+    def planned_for(self, key: tuple[int, ...]) -> None:
+        """``key`` was planned (and asked for): ``wider`` may answer a question with fewer candidates from it."""
+        found = self.recent.setdefault(key[0], [])
+        found.append(key)
+        if len(found) > RECENT:
+            del found[0]
+
+    def wider(self, key: tuple[int, ...]) -> bool:
+        """Answer ``key`` from a question planned with more candidates whose plans used only candidates of ``key``
+        (``derive`` over several candidates left out, none of them used): the planner chose among the same paths
+        less ones it did not take. A replace that drops indexes a widening's question had beside it, say (300 of
+        speed.py's 7,700 plans at 1,000 statements)."""
+        if not self.told or len(key) < 2:
+            return False
+        mine = frozenset(key[1:])
+        for wide in reversed(self.recent.get(key[0], ())):
+            if len(wide) <= len(key) or not mine.issubset(wide[1:]):
+                continue
+            held = self.said.get(wide)
+            if held is not None and (not _parts(held)[1] <= mine or self._stale(held)):
+                continue
+            self.costs[key] = self.costs[wide]
+            self._copy(key, wide, held)
+            self.derived += 1
+            return True
+        return False
+
+    def _copy(self, key: tuple[int, ...], wide: tuple[int, ...], held: Held | None) -> None:
+        if held is not None:
+            self.said[key] = held
+        planned = self.planned.get(wide)
+        if planned is not None:
+            self.planned[key] = planned
+        else:
+            self.planned.pop(key, None)
 
     def settled(self, key: tuple[int, ...]) -> tuple[float, frozenset[int], float | None] | None:
         """``key``'s cost, the numbers of the candidates its main plan uses, its planned cost where the descents

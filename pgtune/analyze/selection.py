@@ -106,14 +106,13 @@ class Greedy:
         text, session and scenarios, whose plans it shares. ``presize``: told a step's new widenings before
         they are queued (each is sized when first costed): their sizes can be worked out at once. ``uses``:
         when given, each statement is reached only by its useful indexes and their kin (analyze.scout)."""
-        self.presize, self.uses, self.useful = presize, uses, None if uses is None else scout.Useful({}, {})
-        self.stand_ins = scout.StandIns()
+        self.presize, self.uses, self.useful, self.stand_ins = \
+            presize, uses, None if uses is None else scout.Useful({}, {}), scout.StandIns()
         self.workload, self.planner, self.plan_many, self.ahead, self.twins = workload, planner, plan_many, ahead, twins
         self.fresh: set[tuple[int, ...]] = set()     # planned ahead, not asked for yet
         self.size = hypopg_size if basis == SizeBasis.HYPOPG else forecast
         self.forecast, self.hypopg_size, self.upkeep = forecast, hypopg_size, upkeep
-        self.widen_columns = widen_columns
-        self.max_steps = max_steps
+        self.widen_columns, self.max_steps = widen_columns, max_steps
         # A question's key: the statement (its twin) and the numbers of the indexes it sees, sorted. Numbers,
         # not the indexes' idents: a frozenset of new ident tuples per key was 20 MB at 5,000 statements.
         self.answers = Answers()      # the costs (``cache``), and what the plans that used a candidate said of it
@@ -199,21 +198,22 @@ class Greedy:
     def cost_with(self, pos: int, cands: Iterable[Candidate], keyed: Keyed | None = None,
                   parent: tuple[int, ...] | None = None) -> float:
         """Statement ``pos``'s cost with exactly ``cands`` (those it could use) present (cached); ``keyed``: that
-        question as ``keyed`` made it; ``parent``: the key of the question with one candidate more (Answers.derive)."""
+        question as ``keyed`` made it; ``parent``: the question with one more (Answers.derive, else .wider)."""
         _, cache_key, usable = keyed or self.keyed(pos, cands)
-        if parent is not None and (cache_key in self.fresh or cache_key not in self.cache) \
-                and self.answers.derive(cache_key, parent):     # a plan made ahead of it is not counted, as serial
+        answers = self.answers      # a plan made ahead of a question so answered is not counted, as serial
+        if (cache_key in self.fresh or cache_key not in self.cache) and (
+                (parent is not None and answers.derive(cache_key, parent)) or answers.wider(cache_key)):
             self.fresh.discard(cache_key)
         hit = self.cache.get(cache_key)
-        if hit is not None:
-            if cache_key in self.fresh:      # planned ahead for this very question: counted as a plan
-                self.fresh.discard(cache_key)
-                self.result.what_if_calls += 1
-            else:
-                self.result.cache_hits += 1
+        if hit is not None and cache_key not in self.fresh:
+            self.result.cache_hits += 1
             return hit
-        self.result.what_if_calls += 1
-        return self.answers.put(cache_key, self.planner(*self._asked(pos, usable)), self.numbers)
+        self.result.what_if_calls += 1      # planned now, or ahead for this very question
+        answers.planned_for(cache_key)
+        if hit is not None:
+            self.fresh.discard(cache_key)
+            return hit
+        return answers.put(cache_key, self.planner(*self._asked(pos, usable)), self.numbers)
 
     def prefetch(self, questions: Iterable[tuple[int, Iterable[Candidate]]], keyed: Iterable[Keyed] = ()) -> None:
         """Plan at once (plan_many) the questions (and ``keyed`` ones) not answered yet: cost_with finds them."""
@@ -221,7 +221,7 @@ class Greedy:
             return
         todo: dict[tuple[int, ...], Question] = {}
         for pos, cache_key, usable in itertools.chain(keyed, (self.keyed(p, c) for p, c in questions)):
-            if cache_key not in self.cache and cache_key not in todo:
+            if cache_key not in self.cache and cache_key not in todo and not self.answers.wider(cache_key):
                 todo[cache_key] = self._asked(pos, usable)
         if len(todo) < 2:   # one question is asked as it comes
             return
