@@ -29,6 +29,7 @@ def test_heuristic_mode_proposes_no_index_another_proposal_serves(db: str, conn:
     proposals = [ix for ix in advice.indexes if str(ix.method) == "btree" and not any(ix.expressions or [])]
     on_document = [ix for ix in proposals if ix.table == "Document"]
     assert any(ix.columns[0] == "userId" for ix in on_document), on_document     # the lookup is still served
+    assert {str(ix.costed_by) for ix in proposals} == {"none"}      # nothing costed them (p17: said hypopg)
     for ix in proposals:
         bare = Candidate((ix.schema, ix.table), tuple(IndexKey(c, d) for c, d in zip(ix.columns, ix.descending,
                                                                                        strict=True)), 0, where=ix.where)

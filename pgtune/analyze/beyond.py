@@ -110,6 +110,9 @@ def after_selection(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advic
                     say: Callable[[str], None]) -> None:
     """What runs once the b-tree selection is done: the generic-plan and HOT reviews, then the GIN and BRIN
     proposals."""
+    if advice.method != Method.HYPOPG:
+        for ix in advice.indexes:       # heuristic mode's b-trees: no plan costed them (p17: JSON said hypopg)
+            ix.costed_by = CostMethod.NONE
     generic_plans.review(conn, snap.catalog, advice)    # an index only a prepared statement's generic plan takes
     writes = hot.read(conn, snap.catalog, snap.roles, database) if snap.from_server else None
     if writes is not None and writes.missing:

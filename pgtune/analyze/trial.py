@@ -50,6 +50,7 @@ class CostMethod(StrEnum):
     HYPOPG = "hypopg"                # a hypothetical index (b-tree, BRIN)
     TRIAL_CLONE = "trial-clone"      # a real index built on the clone the DBA named (--trial-dsn), rolled back
     SAMPLE = "sample"                # a real index built on a sample in a temporary table, scaled (sample_cost)
+    NONE = "none"                    # nothing costed it: heuristic mode's b-trees (no HypoPG)
 
 
 @dataclass(frozen=True)
