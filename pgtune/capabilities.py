@@ -272,6 +272,12 @@ def probe(conn: psycopg.Connection[Any]) -> Capabilities:
     return _qualstats_fill(conn, caps) if caps.qualstats_installed and caps.pgss_installed else caps
 
 
+def streaming_standbys(conn: psycopg.Connection[Any]) -> int:
+    """Standbys streaming from this server now (physical replication connections)."""
+    row = conn.execute(catalog_sql.load("streaming_standbys")).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _names(tables: tuple[str, ...]) -> str:
     """The first five of ``tables``, and how many more."""
     return ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")

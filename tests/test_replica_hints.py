@@ -3,13 +3,16 @@
 p16 (Papermark-shaped, analytics on a streaming standby): suggest on the primary gave advice for the primary's
 statements only (the replica's, 11% of the measured time, are in the replica's pg_stat_statements) and nothing
 pointed to --workload-dsn; on the standby, check and suggest did not say it is one, while its advice must be built
-on the primary.
+on the primary. A DROP INDEX pgtune ran on the primary (0.27 s there) stalled the standby's replay 30 s and then
+cancelled its query on the table ("User was holding a relation lock for too long"); apply and rollback now say so
+when standbys stream.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import psycopg
 from click.testing import CliRunner
@@ -22,7 +25,7 @@ STREAMING = "standby connection(s) stream from this server"
 IN_RECOVERY = "this server is a hot standby"
 
 
-def test_check_and_suggest_name_a_standby_and_a_replica_not_read() -> None:
+def test_check_suggest_and_rollback_name_a_standby(tmp_path: Path) -> None:
     from pgtune.cluster import LocalCluster
 
     primary = LocalCluster(settings={"listen_addresses": "''"}).start()
@@ -57,5 +60,13 @@ def test_check_and_suggest_name_a_standby_and_a_replica_not_read() -> None:
                                              "--workload-dsn", standby_dsn])
             assert given.exit_code == 0, given.stderr
             assert STREAMING not in given.output + given.stderr
+            folder = str(tmp_path / "mig")
+            emitted = CliRunner().invoke(cli, ["suggest", "--dsn", primary.dsn, "--min-rows", "0", "--emit", folder])
+            assert emitted.exit_code == 0, emitted.stderr
+            built = CliRunner().invoke(cli, ["apply", folder, "--dsn", primary.dsn])
+            assert built.exit_code == 0 and "ACCESS EXCLUSIVE" not in built.stderr, built.stderr   # builds only
+            dropped = CliRunner().invoke(cli, ["rollback", folder, "--dsn", primary.dsn])
+            assert dropped.exit_code == 0, dropped.stderr
+            assert "the 1 DROP INDEX / REINDEX run here replay an ACCESS EXCLUSIVE lock there" in dropped.stderr
     finally:
         primary.stop()
