@@ -8,12 +8,14 @@ measured 0.71 -> 0.47 ms once built.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
-from pgtune.analyze import Options
+from pgtune.analyze import Advice, Options
 
 from .helpers import suggest
 
@@ -28,17 +30,26 @@ WINDOW = 'SELECT count(*) FROM "ExecutedAction" WHERE "createdAt" >= %s AND "cre
 RULE = 'SELECT id FROM "ExecutedAction" WHERE "ruleId" = %s ORDER BY "createdAt" DESC LIMIT 10'
 
 
-def test_a_statement_a_skip_scan_serves_gets_no_index(db: str, conn: psycopg.Connection[Any]) -> None:
+def _advised(db: str, conn: psycopg.Connection[Any], setup: str, table: str,
+             run: Callable[[psycopg.Connection[Any], int], None]) -> Advice:
+    """``setup`` on PostgreSQL 18, ``run`` 30 times as the application, then heuristic advice."""
     if conn.info.server_version < 180000:
         pytest.skip("skip scan is PostgreSQL 18's")
-    conn.execute(SETUP)
-    conn.execute('VACUUM ANALYZE "ExecutedAction"')
+    conn.execute(setup)
+    conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
     conn.execute("SELECT pg_stat_statements_reset()")
     with psycopg.connect(db, autocommit=True) as app:
         for k in range(30):
-            app.execute(WINDOW, (f"2026-02-{1 + k % 20:02d}", f"2026-02-{2 + k % 20:02d}"), prepare=True)
-            app.execute(RULE, (k,), prepare=True).fetchall()
-    advice = suggest(conn, options=Options(min_rows=100, use_hypopg=False))
+            run(app, k)
+    return suggest(conn, options=Options(min_rows=100, use_hypopg=False))
+
+
+def test_a_statement_a_skip_scan_serves_gets_no_index(db: str, conn: psycopg.Connection[Any]) -> None:
+    def run(app: psycopg.Connection[Any], k: int) -> None:
+        app.execute(WINDOW, (f"2026-02-{1 + k % 20:02d}", f"2026-02-{2 + k % 20:02d}"), prepare=True)
+        app.execute(RULE, (k,), prepare=True).fetchall()
+
+    advice = _advised(db, conn, SETUP, "ExecutedAction", run)
     proposed = [(ix.table, ix.columns) for ix in advice.indexes]
     assert ("ExecutedAction", ["createdAt"]) not in proposed, proposed
     assert any(h.startswith('("createdAt") on public.ExecutedAction not proposed') and
@@ -60,14 +71,9 @@ LOOKUP = 'SELECT id FROM "EmailMessage" WHERE "messageId" = %s AND "emailAccount
 def test_a_condition_past_many_skipped_values_is_not_served(db: str, conn: psycopg.Connection[Any]) -> None:
     """p17: the unique (emailAccountId, threadId, messageId) read for messageId passes over 400,000 threads (one
     descent, 3,983 buffers, 218 ms a call): its plan has no Filter, but it does not serve the lookup."""
-    if conn.info.server_version < 180000:
-        pytest.skip("skip scan is PostgreSQL 18's")
-    conn.execute(MESSAGES)
-    conn.execute('VACUUM ANALYZE "EmailMessage"')
-    conn.execute("SELECT pg_stat_statements_reset()")
-    with psycopg.connect(db, autocommit=True) as app:
-        for k in range(30):
-            app.execute(LOOKUP, (f"msg{k * 997}", f"acct{k % 4}"), prepare=True).fetchall()
-    advice = suggest(conn, options=Options(min_rows=100, use_hypopg=False))
+    def run(app: psycopg.Connection[Any], k: int) -> None:
+        app.execute(LOOKUP, (f"msg{k * 997}", f"acct{k % 4}"), prepare=True).fetchall()
+
+    advice = _advised(db, conn, MESSAGES, "EmailMessage", run)
     proposed = [(ix.table, ix.columns) for ix in advice.indexes]
     assert any(t == "EmailMessage" and cols[:1] == ["messageId"] for t, cols in proposed), (proposed, advice.hints)
