@@ -118,6 +118,17 @@ def standby(primary: LocalCluster) -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def primary_and_standby() -> Iterator[tuple[LocalCluster, str]]:
+    """A throwaway primary (sockets only) and its hot standby's DSN, both stopped after."""
+    primary = LocalCluster(settings={"listen_addresses": "''"}).start()
+    try:
+        with standby(primary) as standby_dsn:
+            yield primary, standby_dsn
+    finally:
+        primary.stop()
+
+
+@contextlib.contextmanager
 def writer_latencies(db: str, write: Callable[[psycopg.Connection[Any], int], None],
                      pause: float = 0.01) -> Iterator[list[float]]:
     """An application writing all along (``write(conn, i)`` in a loop, autocommit): yields how long each write took."""

@@ -25,7 +25,7 @@ from pgtune.capture import read_queries_file
 from pgtune.cli import cli
 from pgtune.errors import ApplyFailed, InputError
 
-from .helpers import ORDERS_BY_USER, emitted, run, shop, standby, suggest
+from .helpers import ORDERS_BY_USER, emitted, primary_and_standby, run, shop, suggest
 from .test_apply_safety import big_migration, invalid_indexes
 
 HOSTILE_COLUMN = "flag\nDROP TABLE victim; --"
@@ -515,24 +515,18 @@ def test_apply_in_a_read_only_session_on_the_primary_says_which(db: str, conn: p
 
 
 def test_apply_on_a_hot_standby_says_so(tmp_path: Path) -> None:
-    from pgtune.cluster import LocalCluster
-
-    primary = LocalCluster(settings={"listen_addresses": "''"}).start()
-    try:
-        with standby(primary) as standby_dsn:
-            folder = tmp_path / "mig"
-            with psycopg.connect(primary.dsn, autocommit=True) as c:
-                c.execute("CREATE TABLE t (id int PRIMARY KEY, v int)")
-                c.execute("INSERT INTO t SELECT g, g % 100 FROM generate_series(1, 5000) g")
-                c.execute("ANALYZE t")
-                m = plan.build(suggest(c, read_queries_file("SELECT * FROM t WHERE v = 3"), ))
-                plan.emit(m, folder)
-            time.sleep(1.0)
-            result = CliRunner().invoke(cli, ["apply", str(folder), "--dsn", standby_dsn])
-            assert result.exit_code == 2, result.output
-            assert "hot standby" in result.stderr and "on the primary" in result.stderr
-    finally:
-        primary.stop()
+    with primary_and_standby() as (primary, standby_dsn):
+        folder = tmp_path / "mig"
+        with psycopg.connect(primary.dsn, autocommit=True) as c:
+            c.execute("CREATE TABLE t (id int PRIMARY KEY, v int)")
+            c.execute("INSERT INTO t SELECT g, g % 100 FROM generate_series(1, 5000) g")
+            c.execute("ANALYZE t")
+            m = plan.build(suggest(c, read_queries_file("SELECT * FROM t WHERE v = 3"), ))
+            plan.emit(m, folder)
+        time.sleep(1.0)
+        result = CliRunner().invoke(cli, ["apply", str(folder), "--dsn", standby_dsn])
+        assert result.exit_code == 2, result.output
+        assert "hot standby" in result.stderr and "on the primary" in result.stderr
 
 
 # -- 10. the wheel, installed for real ------------------------------------------------
