@@ -104,7 +104,7 @@ def _uses(sessions: Pool[WhatIf], analyses: list[Analysis], costed: list[int], s
 
     def uses(questions: list[tuple[int, list[Candidate]]]) -> list[set[Ident]]:
         for c in seeds:
-            sample(c)       # sampled here, on pgtune's connection, not in a pool's thread
+            sample(c)       # sampled here, on the reads' session, not in a pool's thread
         asked.count(len(questions), lambda: 0)
         for w in sessions.workers:
             w.hypo.reset()      # names from here on are positions in ``seeds``
@@ -148,7 +148,7 @@ def suggest(conn: psycopg.Connection[Any], statements: list[Statement] | None = 
 
 def advise(conn: psycopg.Connection[Any], snap: Snapshot, options: Options | None = None,
            progress: Progress | None = None) -> Advice:
-    """The index advice for a snapshot; ``conn`` serves only the what-if planning."""
+    """The index advice for a snapshot; the what-if sessions, and one for reading tables, are opened like ``conn``."""
     opts = options or Options()
     say = progress or (lambda _msg: None)
     if opts.write_scale is None:
@@ -159,12 +159,14 @@ def advise(conn: psycopg.Connection[Any], snap: Snapshot, options: Options | Non
                     hints=caps.what_if_hints() if not use_hypo else [], server_version=caps.server_version)
     advice.hints.extend(snap.hints())
     advice.hints.extend(caps.qualstats_hints())
-    _Advisor(conn, snap, opts, advice, say).run()
-    _count_uncosted(snap, advice)
-    if opts.statistics:
-        say("checking the estimates of filters on several columns (extended statistics)")
-        advice.statistics, notes = extended_stats.propose(conn, snap.catalog, extended_stats.planned(advice.statements))
-        advice.hints.extend(notes)
+    with pool.aside(conn) as reads:     # the tables' samples on a session closed after them, with its caches
+        _Advisor(conn, reads, snap, opts, advice, say).run()
+        _count_uncosted(snap, advice)
+        if opts.statistics:
+            say("checking the estimates of filters on several columns (extended statistics)")
+            planned = extended_stats.planned(advice.statements)
+            advice.statistics, notes = extended_stats.propose(reads, snap.catalog, planned)
+            advice.hints.extend(notes)
     return advice
 
 
@@ -204,14 +206,13 @@ Chosen = list[tuple[Candidate, int | None]]    # the indexes proposed, with Hypo
 class _Advisor:
     """One run of the advice: the statements' records, the candidates, the selection, the proposals."""
 
-    def __init__(self, conn: psycopg.Connection[Any], snap: Snapshot, opts: Options, advice: Advice,
-                 say: Progress) -> None:
-        self.conn, self.snap, self.catalog, self.opts, self.advice, self.say = \
-            conn, snap, snap.catalog, opts, advice, say
-        self.footprint = Footprint(conn, snap.catalog, opts.write_scale or 0.0)
-        self.costing = Costing(conn, snap.catalog)
+    def __init__(self, conn: psycopg.Connection[Any], reads: psycopg.Connection[Any], snap: Snapshot, opts: Options,
+                 advice: Advice, say: Progress) -> None:
+        self.conn, self.reads, self.snap, self.catalog, self.opts, self.advice, self.say = \
+            conn, reads, snap, snap.catalog, opts, advice, say
+        self.footprint = Footprint(reads, snap.catalog, opts.write_scale or 0.0)
         self.outweighed: set[int] = set()   # id() of the statements' rows an index cut whose upkeep outweighed it
-        self.wide = Widths(conn, snap.catalog)     # the columns a b-tree cannot hold (analyze.wide_keys)
+        self.wide = Widths(reads, snap.catalog)     # the columns a b-tree cannot hold (analyze.wide_keys)
         self.names: dict[tuple[object, str | None], str] = {}     # _name's answers (the catalog stays as read)
 
     def run(self) -> Advice:
@@ -223,8 +224,7 @@ class _Advisor:
             self.advice.hints.extend(unhelped.mark(self.advice.statements, self.outweighed))
         else:
             chosen = [(c, None) for c in heuristic.ranked(self.conn, self.catalog, merged, analyses, self.advice.hints)]
-            if self.opts.max_indexes is not None:
-                chosen = chosen[: self.opts.max_indexes]
+            chosen = chosen[: self.opts.max_indexes]      # None: all
         served: dict[str, list[int]] = {}
         for pos, a in enumerate(analyses):
             for name in a.row.indexes:
@@ -245,7 +245,7 @@ class _Advisor:
         self.advice.hints.extend(written.hints([(st.queryid, st.query, shape.written) for st, shape in bound],
                                                snap.examples, from_server=snap.from_server))
         self.say(f"analyzed {len(bound)} statements, skipped {len(self.advice.skipped)}")
-        evidence = _evidence(self.conn, snap)
+        evidence = _evidence(self.reads, snap)
         analyses = [analyze(st, shape, evidence) for st, shape in bound]
         self.advice.hints.extend(partitions.statistics_hints(self.catalog,
                                                              {t for a in analyses for t in a.shape.tables}))
@@ -360,7 +360,7 @@ class _Advisor:
                      f"({result.cache_hits} from cache)")
             chosen = self._top_up(cands, self._ordered(chosen, analyses, sessions.first), sessions.first)
             for c in chosen:
-                self.footprint.share_kept(c)    # sampled here, on pgtune's connection, not in a pool's thread
+                self.footprint.share_kept(c)    # sampled here, on the reads' session, not in a pool's thread
             while True:     # an index no plan uses leaves the set, and the rest are planned again (issue 23.8)
                 used_by = settle(sessions, chosen, analyses, self._near(chosen, analyses, costed), self._name,
                                  asking.settled(greedy, costed))
