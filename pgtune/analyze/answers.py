@@ -132,12 +132,7 @@ class Answers:
         if found is not None:
             if (found in gone if isinstance(found, int) else gone & _parts(found)[1]) or self._stale(found):
                 return False
-            self.said[key] = found
-            planned = self.planned.get(parent)
-            if planned is not None:
-                self.planned[key] = planned
-            else:
-                self.planned.pop(key, None)
+            self._copy(key, parent, found)
         self.derived += key not in self.costs
         self.costs[key] = cost
         return True
