@@ -17,7 +17,8 @@ def render() -> str:
     parts = ["# pgtune command reference", "",
              "Generated from `pgtune --help` and each command's `--help` "
              "(`python -m pgtune.clidoc > docs/cli.md`); the tests fail when it is stale.", "",
-             "Exit codes: 0 ok, 1 a check failed, 2 usage or connection error, 130 interrupted.", "",
+             "Exit codes: 0 ok, 1 a check failed, 2 usage or connection error, 130 interrupted. An error is one "
+             "line on stderr; a usage error ends with the command's usage and its `-h`.", "",
              "## pgtune", "", "```text", cli.get_help(ctx).rstrip(), "```", ""]
     commands = cli.list_commands(ctx) if isinstance(cli, click.Group) else []
     for name in commands:

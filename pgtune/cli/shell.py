@@ -85,6 +85,18 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 _python_warning = warnings.showwarning
 
 
+def usage_line(exc: click.ClickException, ctx: click.Context | None) -> str:
+    """A usage error in one line, naming the command's usage and its help: click printed three (its usage,
+    "Try ... for help." and the error), the error last, where a script's ``tail -1`` or a log's first line
+    kept only part of it (p17)."""
+    message = one_line(exc.format_message(), 500).rstrip(".")
+    if ctx is None or not isinstance(exc, click.UsageError):
+        return message
+    usage = one_line(ctx.get_usage(), 200).removeprefix("Usage: ")
+    helps = f"{ctx.command_path} {ctx.help_option_names[0]} for help"
+    return f"{message} ({helps})" if usage.endswith("[OPTIONS]") else f"{message} (usage: {usage}; {helps})"
+
+
 class Group(click.Group):
     """Runs click without its own error printing, so that usage errors are redacted too."""
 
@@ -101,11 +113,7 @@ class Group(click.Group):
             ctx = getattr(exc, "ctx", None)
             if isinstance(exc, BadValue):
                 fail(_redact_argv(exc.message, argv), 2)      # names the option and what it takes
-            if ctx is not None and isinstance(exc, click.UsageError):
-                click.echo(_redact_argv(ctx.get_usage(), argv), err=True)
-                if ctx.command.get_help_option(ctx) is not None:
-                    click.echo(f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help.", err=True)
-            fail(_redact_argv(exc.format_message(), argv), 2)
+            fail(_redact_argv(usage_line(exc, ctx), argv), 2)
         except click.exceptions.Abort:
             fail("interrupted", Interrupted.exit_code)
         except KeyboardInterrupt:
