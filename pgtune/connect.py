@@ -155,17 +155,44 @@ def _secrets(dsn: str) -> list[str]:
     return sorted({s for s in found if s}, key=len, reverse=True)
 
 
+# Where a password stands as one in text: a keyword string's password= (quoted or not) or a URL's user:password@.
+_AS_PASSWORD = r"""(?i)(password\s*=\s*'?)({0})(?=[\s&'")]|$)|(://[^\s/@:'"]*:)({0})(?=@)"""
+# Such a value of a password this process does not know (another DSN's), up to where a DSN's value ends.
+_ANY_PASSWORD = re.compile(r"""(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&'")]+)|(://[^\s/@:'"]*:)([^\s/@'"]+)(?=@)""")
+
+
 def redact(text: str, dsn: str) -> str:
-    """Replace any password of ``dsn`` (or PGPASSWORD) found in ``text`` by ``***``."""
+    """Any password of ``dsn`` (or PGPASSWORD), and any other, replaced by ``***`` where it stands as a password:
+    in a keyword string's ``password=`` or a URL's ``user:password@``. Nowhere else: a short password masked as
+    a word anywhere garbled paths and names ("/tmp/p16/*** is not a pgtune migration folder" with the password
+    "p16", p16) and told the password by where the stars fell (user "***" when it is the user's name)."""
     for secret in _secrets(dsn):
-        text = mask(text, secret)
+        for form in {secret, quote(secret, safe="")}:
+            text = re.sub(_AS_PASSWORD.format(re.escape(form)), _stars, text)
+    return _ANY_PASSWORD.sub(_stars, text)
+
+
+def _stars(m: re.Match[str]) -> str:
+    """What stood before the password, then ``***`` for it (both patterns: keyword groups 1-2, URL groups 3-4)."""
+    return (m.group(1) if m.group(1) is not None else m.group(3)) + "***"
+
+
+def redact_conninfo_error(text: str, conninfo: str) -> str:
+    """libpq's message about ``conninfo``: when the string does not parse, its words quote pieces of it (a
+    password's percent-encoding, say) with no password= before them: the secrets are masked wherever they
+    stand alone there."""
+    text = redact(text, conninfo)
+    try:
+        conninfo_to_dict(conninfo)
+    except Exception:
+        for secret in _secrets(conninfo):
+            text = mask(text, secret)
     return text
 
 
 def mask(text: str, secret: str) -> str:
     """``secret`` replaced by ``***`` where it stands alone, not inside a word (r11: with the password "r",
-    "pe***mission denied" garbled the message and told the password by where the stars fell). A DSN or URL
-    echoed in a message bounds it with =, ', :, @ or a space."""
+    "pe***mission denied" garbled the message and told the password by where the stars fell)."""
     return re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", "***", text) if secret else text
 
 
@@ -199,7 +226,7 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
     except psycopg.Error as exc:
         first = error_text(exc)
         raise ConnectionFailed(
-            f"cannot connect to {describe(conninfo)}: {redact(first, conninfo)}"
+            f"cannot connect to {describe(conninfo)}: {redact_conninfo_error(first, conninfo)}"
         ) from None
     try:
         refuse_transaction_pooler(conn, conninfo, connect_timeout)
@@ -312,8 +339,9 @@ def refuse_transaction_pooler(conn: psycopg.Connection[Any], conninfo: str, conn
         finally:
             probe.close()       # not __exit__: its commit would send behind a query still waiting
     except psycopg.Error as exc:
+        why = redact_conninfo_error(error_text(exc), conninfo)
         raise ConnectionFailed(f"cannot open a second connection to {describe(conninfo)} (pgtune checks whether "
-                               f"it is a transaction pooler): {redact(error_text(exc), conninfo)}") from None
+                               f"it is a transaction pooler): {why}") from None
     if shared is not None:
         raise ConnectionFailed(
             f"{describe(conninfo)} is a transaction pooler (PgBouncer, Supavisor, Neon's -pooler host): {shared}, "

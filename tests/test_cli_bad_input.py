@@ -28,3 +28,25 @@ def test_a_usage_error_is_one_line(args: list[str], words: str) -> None:
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("pgtune: ") and words in lines[0], result.stderr
     assert "-h for help)" in lines[0]
+
+
+@pytest.mark.parametrize("command", ["status", "apply", "rollback", "verify"])
+def test_a_short_password_is_not_masked_in_a_folders_path(command: str, db: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """p16: with the password "p16", "/tmp/p16/*** is not a pgtune migration folder" (the server here trusts
+    local logins: the password is given, not checked)."""
+    folder = tmp_path / "p16"
+    folder.mkdir()
+    result = CliRunner().invoke(cli, [command, str(folder)], env={"DATABASE_URL": f"{db} password=p16"})
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"pgtune: {folder} is not a pgtune migration folder (no manifest.json)"]
+
+
+def test_a_password_is_masked_where_it_stands_as_one_only() -> None:
+    from pgtune.connect import redact
+    # A password that is also the user's name: "***" there told the password (and hid the user).
+    said = 'cannot connect to postgres@db:5432/postgres: FATAL: password authentication failed for user "postgres"'
+    assert redact(said, "postgresql://postgres:postgres@db/postgres") == said
+    assert redact("(postgresql://a:b%40c@h/x) (host=h password = 'p w')", "") == (
+        "(postgresql://a:***@h/x) (host=h password = ***)")         # another DSN's, unknown: masked too
+    assert redact("x postgresql://u:pa)ss@h/db y", "postgresql://u:pa)ss@h/db") == "x postgresql://u:***@h/db y"
+    assert redact("x host=a password=reader2 y", "password=reader") == "x host=a password=*** y"
