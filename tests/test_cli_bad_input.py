@@ -50,3 +50,18 @@ def test_a_password_is_masked_where_it_stands_as_one_only() -> None:
         "(postgresql://a:***@h/x) (host=h password = ***)")         # another DSN's, unknown: masked too
     assert redact("x postgresql://u:pa)ss@h/db y", "postgresql://u:pa)ss@h/db") == "x postgresql://u:***@h/db y"
     assert redact("x host=a password=reader2 y", "password=reader") == "x host=a password=*** y"
+
+
+def test_an_exclude_naming_no_table_is_refused_before_any_work(db: str, conn) -> None:  # type: ignore[no-untyped-def]
+    """p17: suggest --exclude nosuchtable exited 0 without a word: a typo read as "nothing to exclude"."""
+    conn.execute("CREATE TABLE orders (id int, customer int); CREATE TABLE audit_log (id int)")
+    query = "SELECT id FROM orders WHERE customer = 7;"
+    args = ["suggest", "--dsn", db, "--queries", "-", "--min-rows", "0", "--no-constraints"]
+    typo = CliRunner().invoke(cli, [*args, "--exclude", "Orders"], input=query)
+    assert typo.exit_code == 2 and typo.stdout == ""
+    assert typo.stderr.splitlines() == [
+        f"pgtune: --exclude Orders names no table or view of database {conn.info.dbname}: did you mean orders?"]
+    unread = CliRunner().invoke(cli, [*args, "--exclude", "audit_log", "--exclude", "public.orders"], input=query)
+    assert unread.exit_code == 0, unread.stderr
+    assert "note: --exclude audit_log: no statement analyzed reads it" in unread.stderr.splitlines()
+    assert "public.orders" not in unread.stderr and "excluded table public.orders" in unread.stdout

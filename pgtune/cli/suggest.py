@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 from pathlib import Path
 from typing import Any
 
 import click
+import psycopg
 from tabulate import tabulate
 
-from .. import api, ddl
+from .. import api, catalog_sql, ddl
 from .._text import one_line
 from ..analyze import Advice, CurvePoint, IndexSuggestion, Options, SizeBasis, SkipKind
 from ..capture import Statement, WorkloadFilter
@@ -18,6 +20,7 @@ from ..capture.stream import FILE_TOP, read_queries
 from ..connect import connect
 from ..constraints import ConstraintAdvice
 from ..duration import to_ms
+from ..errors import InputError
 from ..plan import Layout, timeouts
 from .shell import (
     DURATION,
@@ -57,7 +60,9 @@ from .shell import (
 @click.option("--workload-role", "workload_roles", multiple=True, metavar="ROLE",
               help="Only these roles' statements are the workload (repeatable). Default: every role's, except a "
                    "superuser's beside the application's own roles (a person in psql, not the application).")
-@click.option("--exclude", multiple=True, metavar="TABLE", help="Leave out statements on this table (repeatable).")
+@click.option("--exclude", multiple=True, metavar="TABLE",
+              help="Leave out statements on this table, by name or schema.name (repeatable). A name no table or "
+                   "view has is refused (exit 2, with the nearest name); one no statement reads is noted.")
 @click.option("--queries", "queries_file", type=click.File("rb"), default=None,
               help="A .sql file of statements to analyze instead of pg_stat_statements ('-' for stdin).")
 @click.option("--role", "as_role", default=None, metavar="ROLE",
@@ -157,16 +162,41 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
     statements = None if queries_file is None else _read_file(queries_file, top)
     with connect(dsn) as conn, connections(workload_dsn if statements is None else ()) as replicas, \
             connections((trial_dsn,) if trial_dsn else ()) as trials:
+        _named_tables(conn, exclude)
         result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
                              prisma=prisma, role=as_role, trial=trials[0] if trials else None)
         timeout = timeouts.hint(conn, result.migration, layout) if result.migration is not None else None
     _say_written(result, layout)
+    _say_unread(result.indexes, exclude)
     if timeout is not None:
         click.echo(timeout, err=True)
     if fmt == Format.JSON:
         emit_json(result.as_dict())
     else:
         render(result, left_out=result.migration is not None and not with_constraints)
+
+
+def _named_tables(conn: psycopg.Connection[Any], names: tuple[str, ...]) -> None:
+    """Refuse an --exclude that names no table of the database, before any work: a typo (audit_logs, Orders
+    for "Order") left out nothing and read as "nothing to exclude" (p17: exit 0, not a word)."""
+    if not names:
+        return
+    tables = conn.execute(catalog_sql.load("relations_named")).fetchall()
+    known = {name for schema, table in tables for name in (table, f"{schema}.{table}")}
+    for name in names:
+        if name not in known:
+            like = difflib.get_close_matches(name, sorted(known), n=1)
+            raise InputError(f"--exclude {name} names no table or view of database {conn.info.dbname}"
+                             + (f": did you mean {like[0]}?" if like else " (names are case-sensitive)"))
+
+
+def _say_unread(advice: Advice, names: tuple[str, ...]) -> None:
+    """A note for each --exclude no statement analyzed reads (a table that exists, but not in this workload)."""
+    hit = {t for sk in advice.skipped if sk.kind == SkipKind.EXCLUDED
+           for t in sk.reason.removeprefix("excluded table ").split(", ")}
+    for name in names:
+        if name not in hit and not any(h.split(".", 1)[-1] == name for h in hit):
+            click.echo(f"note: --exclude {name}: no statement analyzed reads it", err=True)
 
 
 def _say_written(result: api.Suggestion, layout: str) -> None:
