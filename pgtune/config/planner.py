@@ -37,7 +37,30 @@ def propose(ctx: Context) -> None:
                        f"effective_io_concurrency is {eic:g} on {hw.storage}",
                        "bitmap heap scans (and, from PostgreSQL 18, more reads) prefetch as many blocks as the "
                        f"storage serves at once ({want}, PGTune's value for {hw.storage})", storage=str(hw.storage))
+            _io_method_note(ctx, want)
     if ctx.snap.setting("track_io_timing").setting == "off":
         ctx.server("track_io_timing", "on", Family.PLANNER, "track_io_timing is off: no statement's I/O time is known",
                    "pg_stat_statements, pg_stat_database and EXPLAIN (BUFFERS) show read and write times, so the "
                    "next `pgtune config` tells I/O-bound statements apart")
+
+
+def _io_method_note(ctx: Context, want: int) -> None:
+    """PostgreSQL 18 reads ahead asynchronously, through io_method: what effective_io_concurrency then buys
+    depends on it and on io_max_concurrency, which no proposal of pgtune's changes (p17: nothing was said
+    beside a raise to 200)."""
+    if "io_method" not in ctx.snap.settings:
+        return
+    method = ctx.snap.setting("io_method").shown
+    cap = ctx.snap.setting("io_max_concurrency").number if "io_max_concurrency" in ctx.snap.settings else None
+    capped = (f"; io_max_concurrency = {cap:g} (a restart) caps each session's reads in flight below it"
+              if cap is not None and 0 < cap < want else "")
+    if method == "worker":
+        workers = ctx.snap.setting("io_workers").shown if "io_workers" in ctx.snap.settings else "3"
+        ctx.notes.append(f"effective_io_concurrency {want}: PostgreSQL 18 reads ahead with io_method = worker, "
+                         f"its io_workers = {workers} processes issuing the reads; if sessions wait on "
+                         "AioIoCompletion (pg_stat_activity) under load, raise io_workers (a reload), or on Linux "
+                         f"set io_method = io_uring (a restart; a build with liburing){capped}")
+    elif method == "sync":
+        ctx.notes.append(f"effective_io_concurrency {want}: io_method = sync: PostgreSQL 18 reads synchronously and "
+                         "the setting is only a prefetch hint to the kernel (posix_fadvise), as before 18; "
+                         f"io_method = worker (the default) or io_uring reads ahead asynchronously (a restart){capped}")
