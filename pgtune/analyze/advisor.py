@@ -227,7 +227,7 @@ class _Advisor:
             chosen = chosen[: self.opts.max_indexes]      # None: all
         served: dict[str, list[int]] = {}
         for pos, a in enumerate(analyses):
-            for name in a.row.indexes:
+            for name in a.row.indexes if a.row.credited else ():    # a cut under MIN_GAIN serves no target
                 served.setdefault(name, []).append(pos)
         self.advice.indexes = [self._suggestion(c, size, analyses, served) for c, size in chosen]
         self.advice.sources = {(ix.schema, ix.name): c for ix, (c, _) in zip(self.advice.indexes, chosen, strict=True)}

@@ -20,7 +20,7 @@ from .candidates import Candidate, Origin
 from .extended_stats import StatisticsProposal
 from .extensions import ExtensionNeed
 from .scenarios import ParamValue, ValueSource
-from .selection import StepKind
+from .selection import MIN_GAIN, StepKind
 from .trial import CostMethod
 from .wide_keys import WideKey
 
@@ -116,6 +116,13 @@ class AnalyzedStatement:
     params: list[ParamValue] = field(default_factory=list)   # per $n: value and where it came from
     generic_params: list[str] = field(default_factory=list)  # $n without a value: planned generic
     note: str = ""                 # e.g. why no index helps a statement that is much of the workload's cost
+
+    @property
+    def credited(self) -> bool:
+        """Does its cut credit the indexes it names (they serve it: the migration's targets, verify times it)? A cut
+        under MIN_GAIN is predicted all the same (costing.settle); without costs (heuristic mode) they serve it."""
+        before, after = self.cost_before, self.cost_after
+        return before is None or after is None or after < before * (1 - MIN_GAIN)
 
     @property
     def partly_generic(self) -> bool:

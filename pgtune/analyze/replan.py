@@ -6,7 +6,7 @@ used the withdrawn index and another one kept the cost both gave it, so the
 headline and the migration's predicted cost (what ``verify --measure``
 compares) still counted the withdrawn index (r8's H1: 40 where the rest gives
 783.75). Each such statement is planned again here, as settle credits a
-plan: the proposals its plan uses, when they cut its cost by MIN_GAIN. Each
+plan: the proposals its plan uses, when they cut its cost at all. Each
 plan is priced as the selection priced it (analyze.calibration, with the
 advisor's Pricing where the advice has it): the planner's EXPLAIN cost alone
 credited an index-only scan the selection had refused, as its heap fetches on
@@ -27,7 +27,6 @@ from ..ddl import IndexKey
 from ..explain import Plan, explain_scenarios
 from . import calibration
 from .candidates import Candidate
-from .costing import MIN_GAIN
 from .generic_plans import Made, hypopg_call, hypothetical_proposals
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method
 from .whatif import lenient
@@ -112,7 +111,7 @@ def _plan(conn: psycopg.Connection[Any], st: AnalyzedStatement, made: dict[str, 
     else:
         cost = price(plans[0])
     used = sorted({made[n][0] for p in plans for n in p.indexes if n in made})
-    if used and st.cost_before is not None and cost < st.cost_before * (1 - MIN_GAIN):
+    if used and st.cost_before is not None and cost < st.cost_before:      # as settle: any cut, its indexes named
         st.cost_after, st.indexes = cost, used
     else:
         _uncredited(st)

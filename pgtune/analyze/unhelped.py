@@ -30,6 +30,9 @@ class _Row(Protocol):
     cost_after: float | None
     note: str
 
+    @property
+    def credited(self) -> bool: ...
+
 
 def why(query: str) -> str:
     """What in the statement keeps an index out, when the shape shows it ('' when it does not)."""
@@ -65,14 +68,16 @@ def mark(rows: Sequence[_Row], outweighed: Collection[int] = ()) -> list[str]:
         if share < SHARE:
             continue
         reason = why(r.query)
-        if r.cost_after >= r.cost_before and id(r) in outweighed:
+        if not r.credited and id(r) in outweighed:
             r.note = ("an index would make it cheaper, but the writes of the table it reads would cost more to keep "
                       "that index up to date than the reads save: not proposed")
         elif r.cost_after >= r.cost_before:
             r.note = "no index pgtune could propose makes it cheaper" + (f": {reason}" if reason else "")
-        elif reason:
-            r.note = (f"the proposed indexes cut it only {r.cost_before / r.cost_after:.1f}x and most of its cost "
-                      f"stays: {reason}")
+        elif reason or not r.credited:      # a cut under MIN_GAIN is said too
+            cut = f"{r.cost_before / r.cost_after:.1f}x" if r.credited else \
+                f"by {1 - r.cost_after / r.cost_before:.0%}"
+            r.note = f"the proposed indexes cut it only {cut} and most of its cost stays" + (f": {reason}" if reason
+                                                                                              else "")
         else:
             continue        # helped, if not by much, for no reason the shape shows
         hints.append(f"{_name(r)} is {share:.0%} of the workload's planned cost and {r.note}")

@@ -98,7 +98,7 @@ def _targets(advice: Advice) -> list[Target]:
     """The statements the migration promises to speed up, each with the indexes it should use."""
     by_query: dict[str, Target] = {}
     for stmt in advice.statements:
-        if stmt.indexes:
+        if stmt.indexes and stmt.credited:      # a cut under MIN_GAIN is predicted, not promised
             by_query[stmt.query] = Target(queryid=stmt.queryid, query=stmt.query, calls=stmt.calls,
                                           baseline_cost=stmt.cost_before, expected_indexes=list(stmt.indexes),
                                           values=dict(stmt.values), predicted_cost=stmt.cost_after,
