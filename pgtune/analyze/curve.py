@@ -65,6 +65,11 @@ class Memo:
         self.used: dict[int, tuple[list[Candidate], tuple[int, ...], frozenset[object]]] = {}
         self.cost: dict[int, tuple[list[Candidate], tuple[int, ...], float]] = {}
         self.near: Near | None = None
+        # The statements whose list Near made anew since ``credited`` / ``cost`` last looked (None: all): only
+        # they can have changed, and looking at the 5,000 others at each of 83 points was 4 s of suggest's CPU.
+        self.moved_used: set[int] | None = None
+        self.moved_cost: set[int] | None = None
+        self.credits: dict[object, int] = {}     # per index, the statements of ``used`` that credit it
 
     @staticmethod
     def same(found: tuple[list[Candidate], tuple[int, ...], object] | None, close: list[Candidate]) -> bool:
@@ -74,7 +79,30 @@ class Memo:
     def close(self, greedy: Greedy, kept: list[Candidate]) -> list[list[Candidate]]:
         if self.near is None or self.near.greedy is not greedy:
             self.near = Near(greedy)
-        return self.near(kept)
+            self.moved_used = self.moved_cost = None
+        lists = self.near(kept)
+        for moved in (self.moved_used, self.moved_cost):
+            if moved is not None:
+                moved.update(self.near.moved)
+        return lists
+
+    def take_used(self, count: int) -> list[int]:
+        """The statements ``credited`` must look at (in order), and none after them till Near moves one."""
+        moved, self.moved_used = self.moved_used, set()
+        return list(range(count)) if moved is None else sorted(moved)
+
+    def take_cost(self, count: int) -> list[int]:
+        moved, self.moved_cost = self.moved_cost, set()
+        return list(range(count)) if moved is None else sorted(moved)
+
+    def set_used(self, pos: int, found: tuple[list[Candidate], tuple[int, ...], frozenset[object]]) -> None:
+        """``used[pos] = found``, the count of statements crediting each index kept with it."""
+        old = self.used.get(pos)
+        for k in old[2] if old is not None else ():
+            self.credits[k] -= 1
+        for k in found[2]:
+            self.credits[k] = self.credits.get(k, 0) + 1
+        self.used[pos] = found
 
 
 class Near:
@@ -151,11 +179,12 @@ def near(greedy: Greedy, kept: list[Candidate]) -> list[list[Candidate]]:
 def _ask_without_each(greedy: Greedy, sets: list[list[Candidate]],
                       skip: Callable[[int, list[Candidate]], bool] = lambda pos, close: False,
                       near_of: Callable[[list[Candidate]], list[list[Candidate]]] | None = None,
-                      keyed: dict[tuple[int, int], Keyed] | None = None) -> None:
+                      keyed: dict[tuple[int, int], Keyed] | None = None, only: list[int] | None = None) -> None:
     """Plan at once, for every statement an index of each set can change, the set with and without it
     (not for those ``skip`` names: their answers are known, nor again where a statement's indexes are those
     of the set before: the same questions). ``keyed``: gets each question worked out, by statement and the
-    id of the index left out (of None: the whole set), for cost_with to take (not worked out again)."""
+    id of the index left out (of None: the whole set), for cost_with to take (not worked out again).
+    ``only``: the statements that may have new questions (the others ``skip`` would name), in order."""
     last: dict[int, list[Candidate]] = {}     # per statement, its list in the last set it was asked with
     lists = near_of or (lambda kept: near(greedy, kept))
 
@@ -174,7 +203,7 @@ def _ask_without_each(greedy: Greedy, sets: list[list[Candidate]],
             made = lists(kept)
             # Of a Near's lists only those it made anew can be new: the rest are the very lists of the set before
             # (each of 5,000 statements for each of 83 sets: 5% of py-spy's samples of suggest, under load).
-            for pos in near_of.moved if isinstance(near_of, Near) else range(len(made)):
+            for pos in near_of.moved if isinstance(near_of, Near) else range(len(made)) if only is None else only:
                 close = made[pos]
                 if not new(pos, close):
                     continue
@@ -278,9 +307,9 @@ def cost(greedy: Greedy, kept: Iterable[Candidate], memo: Memo | None = None) ->
     new index: analyze.selection; the set less one index was planned by ``credited``)."""
     memo = memo or Memo()
     close = memo.close(greedy, list(kept))
-    known = [Memo.same(memo.cost.get(pos), mine) for pos, mine in enumerate(close)]
-    changed = [not known[pos] and any(greedy.relevant(pos, c) for c in mine) for pos, mine in enumerate(close)]
-    full = {pos: greedy.keyed(pos, close[pos]) for pos in range(len(greedy.workload)) if changed[pos]}
+    todo = [pos for pos in memo.take_cost(len(close)) if not Memo.same(memo.cost.get(pos), close[pos])]
+    changed = {pos for pos in todo if any(greedy.relevant(pos, c) for c in close[pos])}
+    full = {pos: greedy.keyed(pos, close[pos]) for pos in todo if pos in changed}
     greedy.prefetch((), full.values())
 
     def least(pos: int) -> float:
@@ -290,15 +319,12 @@ def cost(greedy: Greedy, kept: Iterable[Candidate], memo: Memo | None = None) ->
                  for c in mine]
         return min(whole, greedy.workload[pos].base_cost, *fewer)
 
-    total = 0.0
-    for pos, w in enumerate(greedy.workload):
-        if known[pos]:
-            total += memo.cost[pos][2]
-            continue
-        each = w.calls * (least(pos) if changed[pos] else w.base_cost)
+    for pos in todo:
+        w = greedy.workload[pos]
+        each = w.calls * (least(pos) if pos in changed else w.base_cost)
         memo.cost[pos] = (close[pos], tuple(map(id, close[pos])), each)
-        total += each
-    return total
+    # Every statement is held (the first call looks at all), in their order: summed as one loop over them was.
+    return sum(found[2] for found in memo.cost.values())
 
 
 def credited(greedy: Greedy, kept: list[Candidate], memo: Memo | None = None) -> list[Candidate]:
@@ -307,15 +333,11 @@ def credited(greedy: Greedy, kept: list[Candidate], memo: Memo | None = None) ->
     memo = memo or Memo()
     while True:
         close, keyed = memo.close(greedy, kept), dict[tuple[int, int], Keyed]()
+        todo = [pos for pos in memo.take_used(len(close)) if not Memo.same(memo.used.get(pos), close[pos])]
         _ask_without_each(greedy, [kept], lambda pos, mine: Memo.same(memo.used.get(pos), mine),
-                          near_of=_given(close), keyed=keyed)
-        used: set[object] = set()
-        for pos, w in enumerate(greedy.workload):
-            found = memo.used.get(pos)
-            if Memo.same(found, close[pos]):
-                assert found is not None
-                used |= found[2]
-                continue
+                          near_of=_given(close), keyed=keyed, only=todo)
+        for pos in todo:
+            w = greedy.workload[pos]
             mine = [c for c in close[pos] if greedy.relevant(pos, c)]
             credits: frozenset[object] = frozenset()
             if mine:
@@ -325,9 +347,8 @@ def credited(greedy: Greedy, kept: list[Candidate], memo: Memo | None = None) ->
                     credits = frozenset(ident(c) for c in mine if greedy.cost_with(
                         pos, [k for k in close[pos] if k is not c], keyed.get((pos, id(c))),
                         whole[1]) > now)
-            memo.used[pos] = (close[pos], tuple(map(id, close[pos])), credits)
-            used |= credits
-        final = [c for c in kept if ident(c) in used or kept_unused(c)]
+            memo.set_used(pos, (close[pos], tuple(map(id, close[pos])), credits))
+        final = [c for c in kept if memo.credits.get(ident(c)) or kept_unused(c)]
         if len(final) == len(kept):
             return kept
         kept = final
