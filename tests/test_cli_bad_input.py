@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
@@ -65,3 +69,21 @@ def test_an_exclude_naming_no_table_is_refused_before_any_work(db: str, conn) ->
     assert unread.exit_code == 0, unread.stderr
     assert "note: --exclude audit_log: no statement analyzed reads it" in unread.stderr.splitlines()
     assert "public.orders" not in unread.stderr and "excluded table public.orders" in unread.stdout
+
+
+def test_queries_from_a_closed_or_empty_standard_input_is_one_line(db: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """u18: a closed stdin was "internal error (RuntimeError ...)", exit 1; an empty one said "pg_stat_statements
+    holds none of this database's workload yet", exit 0."""
+    closed = subprocess.run([sys.executable, "-m", "pgtune", "suggest", "--dsn", db, "--queries", "-"],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+                            preexec_fn=lambda: os.close(0))
+    assert closed.returncode == 2 and closed.stdout == ""
+    assert closed.stderr.splitlines() == [
+        "pgtune: --queries -: standard input is closed: give a file, or pipe the statements in"], closed.stderr
+    empty = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", "-"], input="")
+    assert empty.exit_code == 2 and empty.stdout == ""
+    assert empty.stderr.splitlines() == ["pgtune: --queries -: standard input held no SQL statement"]
+    (tmp_path / "slow.sql").write_text("")
+    file = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(tmp_path / "slow.sql")])
+    assert file.exit_code == 2 and file.stderr.splitlines() == [
+        f"pgtune: --queries {tmp_path / 'slow.sql'}: no SQL statement in it"]

@@ -158,6 +158,19 @@ class BadValue(click.BadParameter):
     """An option's value pgtune refuses, said in one line of its own (Group prints no usage for it)."""
 
 
+class InputFile(click.File):
+    """A file to read (``-``: standard input). A closed standard input (``<&-``, a service with none) made
+    click raise a RuntimeError, reported as pgtune's internal error, exit 1 (u18)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except RuntimeError:
+            name = param.opts[0] if param is not None and param.opts else "the file"
+            raise BadValue(f"{name} {value}: standard input is closed: give a file, or pipe the statements in",
+                           ctx, param) from None
+
+
 class _Range:
     """What a numeric option takes, said in pgtune's words when refused (click's were "'abc' is not a valid
     integer range" and "-3 is not in the range x>=0")."""

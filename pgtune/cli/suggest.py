@@ -25,6 +25,7 @@ from ..plan import Layout, timeouts
 from .shell import (
     DURATION,
     Format,
+    InputFile,
     Number,
     Whole,
     connections,
@@ -63,8 +64,9 @@ from .shell import (
 @click.option("--exclude", multiple=True, metavar="TABLE",
               help="Leave out statements on this table, by name or schema.name (repeatable). A name no table or "
                    "view has is refused (exit 2, with the nearest name); one no statement reads is noted.")
-@click.option("--queries", "queries_file", type=click.File("rb"), default=None,
-              help="A .sql file of statements to analyze instead of pg_stat_statements ('-' for stdin).")
+@click.option("--queries", "queries_file", type=InputFile("rb"), default=None,
+              help="A .sql file of statements to analyze instead of pg_stat_statements ('-' for stdin); one with "
+                   "no statement is refused (exit 2).")
 @click.option("--role", "as_role", default=None, metavar="ROLE",
               help="With --queries: the role the statements ran as (its search_path and row security apply); "
                    "pg_stat_statements names each statement's own. Default: pgtune's session.")
@@ -382,6 +384,12 @@ def _read_file(queries_file: Any, top: int) -> list[Statement]:
     given = click.get_current_context().get_parameter_source("top") != click.core.ParameterSource.DEFAULT
     read = read_queries(queries_file, getattr(queries_file, "name", "-"), progress, size=_size(queries_file),
                         top=top if given else FILE_TOP)
+    if not read.statements:
+        # An empty file (a redirect that named the wrong one, a pipe that carried nothing): "pg_stat_statements
+        # holds none of this database's workload" was said of it, exit 0 (u18).
+        name = getattr(queries_file, "name", "<stdin>")
+        raise InputError(f"--queries {name}: no SQL statement in it" if name != "<stdin>" else
+                         "--queries -: standard input held no SQL statement")
     left = read.note()
     if left is not None:
         click.echo(f"note: {left}", err=True)
