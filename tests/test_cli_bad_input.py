@@ -87,3 +87,13 @@ def test_queries_from_a_closed_or_empty_standard_input_is_one_line(db: str, tmp_
     file = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(tmp_path / "slow.sql")])
     assert file.exit_code == 2 and file.stderr.splitlines() == [
         f"pgtune: --queries {tmp_path / 'slow.sql'}: no SQL statement in it"]
+
+
+def test_a_closed_standard_output_is_one_line_before_any_work(db: str) -> None:
+    """u18: suggest with stdout closed (>&-) printed its report nowhere and exited 0."""
+    closed = subprocess.run([sys.executable, "-m", "pgtune", "suggest", "--dsn", db, "--format", "json"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=120,
+                            preexec_fn=lambda: os.close(1))
+    assert closed.returncode == 2
+    assert closed.stderr.splitlines() == ["pgtune: standard output is closed, where pgtune writes its report: "
+                                          "redirect it (> file, or > /dev/null)"], closed.stderr

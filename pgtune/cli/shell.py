@@ -104,6 +104,10 @@ class Group(click.Group):
              standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         warnings.showwarning = _show_warning
+        if sys.stdout is None:
+            # Started with no standard output (>&-): click.echo wrote the report nowhere, exit 0 (u18).
+            fail("standard output is closed, where pgtune writes its report: redirect it (> file, or > /dev/null)",
+                 2)
         try:
             return super().main(argv, prog_name, complete_var, standalone_mode=False,
                                 windows_expand_args=windows_expand_args, **extra)
