@@ -97,3 +97,19 @@ def test_a_closed_standard_output_is_one_line_before_any_work(db: str) -> None:
     assert closed.returncode == 2
     assert closed.stderr.splitlines() == ["pgtune: standard output is closed, where pgtune writes its report: "
                                           "redirect it (> file, or > /dev/null)"], closed.stderr
+
+
+@pytest.mark.parametrize(("query", "line"), [
+    ("DROP TABLE t", "pgtune: --query takes a SELECT, INSERT, UPDATE or DELETE (what EXPLAIN plans), not DROP"),
+    ("SELEC 1", 'pgtune: --query is not one SQL statement: unparsable: syntax error at or near "SELEC", at index 0'),
+    ("SELECT 1; DROP TABLE t", "pgtune: --query is not one SQL statement: expected one statement, found 2"),
+])
+def test_a_query_verify_cannot_plan_is_a_usage_error(query: str, line: str, db: str, conn) -> None:  # type: ignore[no-untyped-def]
+    """u18: a typo, two statements or DDL given to verify --query was a FAIL row, exit 1 (a check failed)."""
+    conn.execute("CREATE TABLE t (id int)")
+    result = CliRunner().invoke(cli, ["verify", "--dsn", db, "--query", query])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [line]
+    assert conn.execute("SELECT to_regclass('t') IS NOT NULL").fetchone() == (True,)
+    fine = CliRunner().invoke(cli, ["verify", "--dsn", db, "--query", "EXPLAIN SELECT id FROM t WHERE id = 1"])
+    assert fine.exit_code == 0, fine.output

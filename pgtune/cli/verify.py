@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pglast import ast
 from tabulate import tabulate
 
 from .. import api
 from .._text import one_line
 from ..connect import connect
 from ..duration import to_ms
+from ..errors import InputError
+from ..sqltext import ParseFailed, parse_one
 from ..verify_junit import check_report_path, junit
 from .shell import DURATION, Format, Number, dsn_option, emit_json, format_option, handle_errors, index_sizes, style
 
@@ -22,7 +25,8 @@ from .shell import DURATION, Format, Number, dsn_option, emit_json, format_optio
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False), required=False)
 @dsn_option
 @format_option
-@click.option("--tolerance", default=0.10, show_default=True, help="Allowed cost increase over baseline.")
+@click.option("--tolerance", default=0.10, show_default=True, type=Number(0),
+              help="Allowed cost increase over baseline.")
 @click.option("--time-tolerance", default=0.25, show_default=True, type=Number(0),
               help="With --analyze: allowed measured slowdown over the time measured at emit "
                    "(and always more than 1 ms).")
@@ -40,7 +44,9 @@ from .shell import DURATION, Format, Number, dsn_option, emit_json, format_optio
 @click.option("--window", type=Number(0, min_open=True), default=None, metavar="SECONDS",
               help="A config migration: read the statistics twice, this far apart, while the load runs (default: "
                    "since their reset).")
-@click.option("--query", "adhoc", default=None, help="Check one statement instead of a migration folder.")
+@click.option("--query", "adhoc", default=None,
+              help="Check one statement instead of a migration folder: a SELECT, INSERT, UPDATE or DELETE (or its "
+                   "EXPLAIN); anything else is refused (exit 2).")
 @click.option("--expect-index", multiple=True, metavar="NAME", help="With --query: an index it must use.")
 @handle_errors
 def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, time_tolerance: float, analyze: bool,
@@ -62,6 +68,8 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
         raise click.UsageError("--expect-index goes with --query")
     if (directory is None) == (adhoc is None):
         raise click.UsageError("give either a migration DIRECTORY or --query SQL (exactly one of them)")
+    if adhoc is not None:
+        _one_plannable(adhoc)
     if junit_file is not None:
         check_report_path(junit_file)
     if directory is not None and api.is_config_migration(directory):
@@ -86,6 +94,26 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
         _render_verification(result, analyze)
     if not result.ok:
         sys.exit(1)
+
+
+# What EXPLAIN plans: the statements --query can check.
+PLANNABLE = (ast.SelectStmt, ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt) + (
+    (ast.MergeStmt,) if hasattr(ast, "MergeStmt") else ())
+
+
+def _one_plannable(query: str) -> None:
+    """Refuse, before connecting, a --query that is not one statement EXPLAIN plans: a typo, two statements, or
+    DDL was a FAIL row and exit 1 ("cannot plan: syntax error at or near "DROP""), a check failed where the
+    check could not be asked (u18)."""
+    try:
+        node: ast.Node | None = parse_one(query)
+    except ParseFailed as exc:
+        raise InputError(f"--query is not one SQL statement: {exc.reason}") from None
+    if isinstance(node, ast.ExplainStmt):
+        node = node.query       # checked as the statement it explains, as the library plans it
+    if not isinstance(node, PLANNABLE):
+        first = query.split(None, 1)[0].upper() if query.split() else "?"
+        raise InputError(f"--query takes a SELECT, INSERT, UPDATE or DELETE (what EXPLAIN plans), not {first}")
 
 
 def _print_config_verify(checked: Any, fmt: str) -> None:
