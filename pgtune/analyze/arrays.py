@@ -40,6 +40,24 @@ def array_literal(values: list[str]) -> str | None:
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
+QUALSTATS_KEEPS = 79      # bytes of a constant's text pg_qualstats keeps
+
+
+def whole_array_cut_cast(text: str) -> bool:
+    """``'{1352,910,…,17754}'::intege``: an array literal kept whole, its cast cut at pg_qualstats' 79 bytes.
+
+    Without its ``[]`` the constant read as a scalar, and every position of an
+    ``IN ($5, $6, …)`` list was valued with the whole array text: each plan of it
+    failed on the server ("invalid input syntax for type integer", p18: 5 ERROR
+    lines a suggest on a Cal.com-shaped workload, each an IN list of event types).
+    """
+    if len(text.encode()) < QUALSTATS_KEEPS or text.rstrip().endswith("[]") or not text.startswith("'{"):
+        return False
+    close = text.rfind("'")
+    rest = text[close + 1:]
+    return close > 1 and text[close - 1] == "}" and (rest in ("", ":") or rest.startswith("::"))
+
+
 def cut_array(text: str) -> list[str] | None:
     """The whole elements of an array constant pg_qualstats cut short; None for any other text.
 

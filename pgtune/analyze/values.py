@@ -48,7 +48,7 @@ from ..capture import Catalog, ColumnStats, TableKey
 from ..snapshot import QualConstant, QualShare
 from ..sqltext import constant_value
 from . import json_values, lists, ranges
-from .arrays import array_elements, array_literal, cut_array
+from .arrays import array_elements, array_literal, cut_array, whole_array_cut_cast
 from .bind import ARRAY_OPS, Shape
 from .params import ParamKind, ParamUse
 from .scenarios import ParamValue, Scenario, ValueSource
@@ -321,7 +321,7 @@ def _constant(use: ParamUse, c: QualConstant) -> str | None:
     if use.op in ARRAY_OPS:     # the array or document compared with; for element, the element (of a folded ARRAY[$1])
         held = array_elements(value) if use.element and c.value.rstrip().endswith("[]") else [value]
         return held[0] if held else None
-    is_array = c.value.rstrip().endswith("[]")
+    is_array = c.value.rstrip().endswith("[]") or whole_array_cut_cast(c.value)
     if use.array or not is_array:
         return value if use.array == is_array else None
     elements = array_elements(value)
