@@ -91,7 +91,7 @@ def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclud
             if not exc.noise:
                 skipped.append(reasons.parse_skip(st, exc, text_limit))
             continue
-        skip = reasons.shape_skip(st, shape, exclude)
+        skip = reasons.shape_skip(st, shape, exclude, catalog.foreign)
         if skip is not None:
             skipped.append(skip)
         else:

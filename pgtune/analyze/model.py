@@ -40,6 +40,7 @@ class SkipKind(StrEnum):
     UTILITY = "utility"
     EXCLUDED = "excluded"
     UNKNOWN_TABLE = "unknown-table"
+    FOREIGN_TABLE = "foreign-table"     # a foreign table (postgres_fdw...): no index can be built on it
     NO_FILTER = "no-filter"
     CANNOT_PLAN = "cannot-plan"
     TEMPORARY = "temporary-table"
@@ -48,7 +49,8 @@ class SkipKind(StrEnum):
 
 
 # Skipped statements the workload ran that no plan costed: the advice says nothing of them.
-UNCOSTED = frozenset({SkipKind.UNPARSABLE, SkipKind.TRUNCATED, SkipKind.UNKNOWN_TABLE, SkipKind.CANNOT_PLAN})
+UNCOSTED = frozenset({SkipKind.UNPARSABLE, SkipKind.TRUNCATED, SkipKind.UNKNOWN_TABLE, SkipKind.FOREIGN_TABLE,
+                      SkipKind.CANNOT_PLAN})
 UNCOSTED_SHARE = 0.25   # from this share of the workload's time on, the headline says the verdict leaves it out
 
 

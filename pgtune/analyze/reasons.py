@@ -7,8 +7,10 @@ parse failure, the shape), next to the sentence that says them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .._text import error_text
-from ..capture import Catalog, Index, Statement
+from ..capture import Catalog, Index, Statement, TableKey
 from ..sqltext import Failure, ParseFailed
 from .bind import Shape
 from .candidates import Candidate
@@ -33,8 +35,10 @@ def parse_skip(st: Statement, exc: ParseFailed, text_limit: int) -> Skipped:
                    SkipKind.UTILITY if exc.kind == Failure.UTILITY else SkipKind.UNPARSABLE)
 
 
-def shape_skip(st: Statement, shape: Shape, exclude: tuple[str, ...]) -> Skipped | None:
-    """Why a bound statement is left out (a temporary or excluded table, none known, nothing to index)."""
+def shape_skip(st: Statement, shape: Shape, exclude: tuple[str, ...],
+               foreign: Mapping[TableKey, str] | None = None) -> Skipped | None:
+    """Why a bound statement is left out (a temporary or excluded table, a foreign one, none known, nothing to
+    index); ``foreign``: the database's foreign tables and their servers (Catalog.foreign)."""
     excluded = set(exclude)
     hit = sorted(f"{s}.{t}" for s, t in shape.tables if t in excluded or f"{s}.{t}" in excluded)
     if shape.temporary:
@@ -47,6 +51,12 @@ def shape_skip(st: Statement, shape: Shape, exclude: tuple[str, ...]) -> Skipped
         return Skipped(st.queryid, st.query, "reads only catalog tables or views ("
                        + ", ".join(sorted(set(shape.system))[:5]) + "): no index of the application's serves it",
                        SkipKind.NO_FILTER)
+    remote = sorted({f"{k[0]}.{k[1]} (server {server})" for k, server in (foreign or {}).items()
+                     if k[1] in shape.unbound})
+    if remote and not shape.tables:
+        return Skipped(st.queryid, st.query, f"reads foreign table {', '.join(remote[:5])}: no index can be built "
+                       "on a foreign table; its filter runs on the server that holds the rows (an index there serves "
+                       "it)", SkipKind.FOREIGN_TABLE)
     if shape.unbound and not shape.tables:
         return Skipped(st.queryid, st.query, "references no known table (temporary or dropped?): "
                        + ", ".join(sorted(set(shape.unbound))[:5]), SkipKind.UNKNOWN_TABLE)

@@ -257,6 +257,7 @@ class Catalog:
     columns: list[ColumnInfo] = field(default_factory=list)
     views: dict[TableKey, str] = field(default_factory=dict)   # (schema, view) -> its definition
     temporary: set[str] = field(default_factory=set)    # names of temporary tables (now, or the workload's)
+    foreign: dict[TableKey, str] = field(default_factory=dict)   # (schema, foreign table) -> its server
     ledgers: tuple[TableKey, ...] = ()      # migration tools' ledger tables (sql/migration_ledgers.sql), Prisma's first
     _by_table: dict[TableKey, dict[str, ColumnInfo]] = field(default_factory=dict, repr=False, compare=False)
     _columns_seen: int = field(default=-1, repr=False, compare=False)
@@ -442,6 +443,8 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
             cur.execute("SELECT /* pgtune */ pg_catalog.set_config('search_path', '', true)")
             cur.execute(catalog_sql.load("views"))
             cat.views = {(r["schema"], r["name"]): r["definition"] for r in cur.fetchall()}
+        cur.execute(catalog_sql.load("foreign_tables"))
+        cat.foreign = {(r["schema"], r["name"]): r["server"] for r in cur.fetchall()}
         cur.execute(catalog_sql.load("migration_ledgers"))
         cat.ledgers = tuple((r["schema"], r["ledger"]) for r in cur.fetchall())
         cur.execute(catalog_sql.load("relation_names"))
