@@ -31,7 +31,9 @@ from ..connect import lost
 from ..ddl import IndexMethod
 from ..explain import Plan, Round, explain_scenarios, prepare_text
 from ..explain_script import deallocate, end_failed
+from ..sqltext import ParseFailed, parse_one
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method
+from .params import key_types
 from .whatif import lenient
 
 ROUNDS = 5      # passes at most: each withdrawal changes the set the others were planned with
@@ -210,7 +212,7 @@ def _plans(conn: psycopg.Connection[Any], chunk: list[AnalyzedStatement]) -> lis
     rounds: list[Round | None] = []
     for st in chunk:
         try:
-            rounds.append(Round(conn, st.query, _scenarios(st), context=st.context))
+            rounds.append(Round(conn, st.query, _scenarios(st), context=st.context, param_types=_types(st)))
         except (psycopg.Error, ValueError):
             if lost(conn):
                 raise
@@ -236,9 +238,17 @@ def _plans(conn: psycopg.Connection[Any], chunk: list[AnalyzedStatement]) -> lis
     return [_alone(conn, st) for st in chunk]
 
 
+def _types(st: AnalyzedStatement) -> list[str] | None:
+    """The PREPARE's types where the server could not infer one (a JSON object's key: params.key_types)."""
+    try:
+        return key_types(parse_one(st.query), prepare_text(st.query)[1])
+    except ParseFailed:
+        return None
+
+
 def _alone(conn: psycopg.Connection[Any], st: AnalyzedStatement) -> list[Plan] | None:
     try:
-        return explain_scenarios(conn, st.query, _scenarios(st), context=st.context)
+        return explain_scenarios(conn, st.query, _scenarios(st), context=st.context, param_types=_types(st))
     except (psycopg.Error, ValueError):
         if lost(conn):
             raise
