@@ -216,6 +216,7 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
     refuses to run inside a transaction block.
     """
     conninfo = from_prisma(resolve_dsn(dsn))
+    _check_port(conninfo)
     try:
         conn = psycopg.connect(
             conninfo,
@@ -240,6 +241,19 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
         conn.close()
         raise
     return conn
+
+
+def _check_port(conninfo: str) -> None:
+    """A port that is not a number, said as such: psycopg resolves the host with it first, and the message was
+    "failed to resolve host 'localhost': [Errno -8] Servname not supported for ai_socktype" (u18)."""
+    try:
+        port = str(conninfo_to_dict(conninfo).get("port") or os.environ.get("PGPORT") or "")
+    except Exception:
+        return          # unparsable: libpq says what is wrong with it
+    for one in port.split(","):
+        if one and not (one.strip().isdigit() and 0 < int(one) < 65536):
+            raise ConnectionFailed(f"cannot connect to {describe(conninfo)}: the port {one!r} is not a port number "
+                                   "(1 to 65535)")
 
 
 BACKEND_PID = "SELECT /* pgtune */ pg_catalog.pg_backend_pid()"

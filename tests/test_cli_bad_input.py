@@ -113,3 +113,17 @@ def test_a_query_verify_cannot_plan_is_a_usage_error(query: str, line: str, db: 
     assert conn.execute("SELECT to_regclass('t') IS NOT NULL").fetchone() == (True,)
     fine = CliRunner().invoke(cli, ["verify", "--dsn", db, "--query", "EXPLAIN SELECT id FROM t WHERE id = 1"])
     assert fine.exit_code == 0, fine.output
+
+
+@pytest.mark.parametrize(("dsn", "env", "port"), [
+    ("postgresql://u:pw@localhost:abc/db", {}, "abc"),
+    ("host=localhost port=99999", {}, "99999"),
+    ("host=localhost", {"PGPORT": "5432x"}, "5432x"),
+])
+def test_a_port_that_is_not_a_number_is_said_so(dsn: str, env: dict[str, str], port: str) -> None:
+    """u18: "failed to resolve host 'localhost': [Errno -8] Servname not supported for ai_socktype"."""
+    result = CliRunner().invoke(cli, ["check", "--dsn", dsn], env=env)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].endswith(f"the port {port!r} is not a port number (1 to 65535)"), lines
+    assert "pw" not in result.stderr
