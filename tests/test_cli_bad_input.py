@@ -127,3 +127,19 @@ def test_a_port_that_is_not_a_number_is_said_so(dsn: str, env: dict[str, str], p
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].endswith(f"the port {port!r} is not a port number (1 to 65535)"), lines
     assert "pw" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["suggest", "health", "config"])
+def test_emit_into_a_folder_holding_other_files_is_refused_before_any_work(command: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """u18: pgtune's layout wrote 01_up.sql… among a folder's own files, over someone's own 01_up.sql."""
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "01_up.sql").write_text("-- mine\n")
+    result = CliRunner().invoke(cli, [command, "--emit", str(folder)], env=NOWHERE)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"pgtune: {folder} already holds other files (01_up.sql): pgtune's migration is a folder of its own; "
+        "choose a new or empty --emit folder"
+        + (", or --layout flyway / golang-migrate / prisma to add to your tool's" if command != "config" else "")]
+    assert sorted(p.name for p in folder.iterdir()) == ["01_up.sql"]
+    assert (folder / "01_up.sql").read_text() == "-- mine\n"

@@ -28,7 +28,7 @@ from ..apply import IndexSize
 from ..config.units import parse_size
 from ..connect import UrlWarning, connect, redact, resolve_dsn
 from ..duration import check_timeout
-from ..errors import Interrupted, PgtuneError
+from ..errors import InputError, Interrupted, PgtuneError
 from ..plan import Layout
 from ..prisma.advice import Fit, PrismaAdvice
 
@@ -281,7 +281,26 @@ def emit_choice(emit_dir: str | None, layout: str, **settings: Any) -> api.EmitO
         if layout != Layout.PGTUNE:
             raise click.UsageError("--layout needs --emit DIR (your tool's migrations folder)")
         return None
+    if emit_dir and layout == Layout.PGTUNE:
+        _own_folder(Path(emit_dir))
     return api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, layout=Layout(layout), **settings)
+
+
+def _own_folder(directory: Path) -> None:
+    """pgtune's layout writes 01_up.sql, 01_down.sql… into the --emit folder itself: one that already holds other
+    files (a Flyway folder, someone's own 01_up.sql, a half-written emit) had them overwritten or left beside the
+    migration's, where a `psql -f` of every *_up.sql ran them too (u18). A folder with a manifest says which
+    migration it holds (plan.emit)."""
+    if not directory.is_dir() or (directory / "manifest.json").exists():
+        return
+    others = sorted(p.name for p in directory.iterdir())
+    if others:
+        ctx = click.get_current_context(silent=True)
+        layouts = ctx is not None and "layout" in ctx.params
+        raise InputError(f"{directory} already holds other files ({', '.join(others[:3])}"
+                         f"{', …' if len(others) > 3 else ''}): pgtune's migration is a folder of its own; choose "
+                         "a new or empty --emit folder" + (", or --layout flyway / golang-migrate / prisma to add "
+                                                           "to your tool's" if layouts else ""))
 
 
 def wrote(migration_id: str, phases: int, directory: object, layout: str) -> str:
