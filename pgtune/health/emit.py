@@ -193,6 +193,11 @@ def _drops(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
     Nor one the application's migration tool made, unless the migration is
     written for that tool (``writing_for``): dropped behind its back, the
     tool's own later DROP INDEX of it fails and stops the application's deploy.
+    Nor, in a tool's layout, one whose stand-in a pgtune migration built: the
+    tool runs the drop, pgtune's history never hears of it, and a rollback of
+    that migration dropped the stand-in too (p18: Booking_userId_idx dropped
+    through Prisma for pgtune's ("userId", …), then the rollback left the busy
+    times' "userId" = $1 with no index: 17 -> 713 ms, and a foreign key unindexed).
     """
     chosen: dict[tuple[str, str], ExistingIndex] = {}
     for check in DROPS:
@@ -211,6 +216,13 @@ def _drops(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
                 left_out.append(f"{check} on {f.index}: no automatic fix ({f.message.rpartition('; ')[2]})")
                 continue
             keeper = f.evidence.get("duplicate_of") or f.evidence.get("covered_by")
+            built = f.evidence.get("keeper_built_by")
+            if writing_for and built:
+                left_out.append(f"{check} on {f.index}: kept, because {keeper}, which would serve in its place, was "
+                                f"built by pgtune migration {built}, whose rollback would not know {f.index} is "
+                                f"gone: drop it with pgtune's own layout (the rollback then refuses), or once {built} "
+                                "stays")
+                continue
             if keeper and (f.schema, keeper) in chosen:
                 left_out.append(f"{check} on {f.index}: kept, because {keeper}, which would serve in its "
                                 "place, is dropped as well")
