@@ -20,7 +20,7 @@ from psycopg import pq
 from ._text import Progress, error_text, one_line
 from .analyze import Scenario, ValueSource, counted, weighted_cost
 from .connect import lost
-from .explain import Plan, PlanContext, covers, deallocate, explain_scenarios, prepare_text
+from .explain import Plan, PlanContext, covers, deallocate, explain_scenarios, key_types_clause, prepare_text
 from .plan import Target
 from .readonly import Timing, measure
 
@@ -39,7 +39,7 @@ def param_types(conn: psycopg.Connection[Any], query: str, context: PlanContext 
         # stderr, which reads like a crash.
         with conn.pipeline() as pipe:
             try:
-                row = _prepared_types(conn, pipe, text, context)
+                row = _prepared_types(conn, pipe, text, context, key_types_clause(query, n))
             except psycopg.Error:
                 if lost(conn):
                     raise
@@ -55,11 +55,12 @@ def param_types(conn: psycopg.Connection[Any], query: str, context: PlanContext 
 
 
 def _prepared_types(conn: psycopg.Connection[Any], pipe: psycopg.Pipeline, text: str,
-                    context: PlanContext | None) -> Any:
+                    context: PlanContext | None, keys: str) -> Any:
+    """``keys``: the types the server cannot infer, `` (text, unknown, …)`` (explain.object_key_types), or ''."""
     with conn.cursor() as cur, conn.cursor() as types:
         for step in ("BEGIN /* pgtune */ READ ONLY", "SET /* pgtune */ LOCAL standard_conforming_strings = on",
                      *(context.steps(conn) if context is not None else ()),
-                     f"PREPARE /* pgtune */ pgtune_types AS {text}"):
+                     f"PREPARE /* pgtune */ pgtune_types{keys} AS {text}"):
             cur.execute(step, prepare=False)
         types.execute("SELECT /* pgtune */ parameter_types::text[] FROM pg_catalog.pg_prepared_statements "
                       "WHERE name = 'pgtune_types'", prepare=False)
