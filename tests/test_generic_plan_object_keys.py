@@ -18,6 +18,7 @@ import pytest
 
 from pgtune.analyze import Options
 from pgtune.analyze.generic_plans import _plans
+from pgtune.health.workload_plans import statements_using
 
 from .helpers import suggest
 
@@ -69,3 +70,13 @@ def test_the_generic_plan_of_a_relation_joins_statement_is_planned(db: str, conn
     assert "JSONB_BUILD_OBJECT($" in st.query and st.cost_before is not None, st.query
     [plans] = _plans(conn, [st])
     assert plans is not None and len(plans) == 1 + len(st.scenarios), plans     # the generic plan, then each
+
+
+def test_health_reads_the_plan_of_a_relation_joins_statement(db: str, conn: psycopg.Connection[Any]) -> None:
+    """Before health drops an index it plans the workload's statements: this one failed on the server the same way,
+    one ERROR line a health run, and health could not see that its plan uses Attendee_bookingId_idx."""
+    _calcom(conn)
+    conn.execute("SELECT pg_stat_statements_reset()")
+    _run_as_app(db)
+    used = statements_using(conn, {"Attendee_bookingId_idx"})
+    assert any("Booking_attendees" in u.statement.query for u in used), [u.statement.query[:60] for u in used]

@@ -31,9 +31,8 @@ from ..connect import lost
 from ..ddl import IndexMethod
 from ..explain import Plan, Round, explain_scenarios, prepare_text
 from ..explain_script import deallocate, end_failed
-from ..sqltext import ParseFailed, parse_one
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method
-from .params import key_types
+from .params import prepare_types
 from .whatif import lenient
 
 ROUNDS = 5      # passes at most: each withdrawal changes the set the others were planned with
@@ -240,10 +239,7 @@ def _plans(conn: psycopg.Connection[Any], chunk: list[AnalyzedStatement]) -> lis
 
 def _types(st: AnalyzedStatement) -> list[str] | None:
     """The PREPARE's types where the server could not infer one (a JSON object's key: params.key_types)."""
-    try:
-        return key_types(parse_one(st.query), prepare_text(st.query)[1])
-    except ParseFailed:
-        return None
+    return prepare_types(st.query)
 
 
 def _alone(conn: psycopg.Connection[Any], st: AnalyzedStatement) -> list[Plan] | None:

@@ -26,7 +26,8 @@ from pglast import ast
 from pglast.enums import A_Expr_Kind, BoolExprType
 
 from ..capture import TableKey
-from ..sqltext import names, walk
+from ..explain import prepare_text
+from ..sqltext import ParseFailed, names, parse_one, walk
 
 # Fields of a statement node whose $n filter rows (the rest only shape the output).
 _PREDICATE_FIELDS = ("whereClause", "havingClause", "fromClause", "usingClause", "limitCount", "limitOffset",
@@ -169,6 +170,14 @@ def key_types(root: Any, nparams: int) -> list[str] | None:
     if not keys or max(keys) > nparams:
         return None
     return ["text" if n in keys else "unknown" for n in range(1, nparams + 1)]
+
+
+def prepare_types(query: str) -> list[str] | None:
+    """``key_types`` of a workload statement as pgtune PREPAREs it; None when it has no key $n or does not parse."""
+    try:
+        return key_types(parse_one(query), prepare_text(query)[1])
+    except ParseFailed:
+        return None
 
 
 def _bare(node: Any) -> Any:
