@@ -143,3 +143,12 @@ def test_emit_into_a_folder_holding_other_files_is_refused_before_any_work(comma
         + (", or --layout flyway / golang-migrate / prisma to add to your tool's" if command != "config" else "")]
     assert sorted(p.name for p in folder.iterdir()) == ["01_up.sql"]
     assert (folder / "01_up.sql").read_text() == "-- mine\n"
+
+
+def test_health_with_every_check_skipped_is_a_usage_error(db: str) -> None:
+    """u18: health --check invalid-index --skip invalid-index said "no problem found (0 checks)", exit 0."""
+    result = CliRunner().invoke(cli, ["health", "--dsn", db, "--check", "invalid-index", "--skip", "invalid-index"],
+                                prog_name="pgtune")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == ["pgtune: --skip leaves out every check --check names (invalid-index): "
+                                          "none would run (pgtune health -h for help)"]

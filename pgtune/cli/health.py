@@ -80,6 +80,9 @@ def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip:
       pgtune health --emit migrations/health && pgtune apply migrations/health
       pgtune health --emit prisma/migrations --layout prisma
     """
+    if only and set(only) <= set(skip):
+        # "no problem found (0 checks)", exit 0: a verdict on nothing (u18).
+        raise click.UsageError(f"--skip leaves out every check --check names ({', '.join(only)}): none would run")
     prisma = prisma_choice(prisma_schema, write)
     emit = emit_choice(emit_dir, layout, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
                        measure=measure)
