@@ -29,7 +29,7 @@ from ..config.units import parse_size
 from ..connect import UrlWarning, connect, redact, resolve_dsn
 from ..duration import check_timeout
 from ..errors import InputError, Interrupted, PgtuneError
-from ..plan import Layout
+from ..plan import Layout, check_writable
 from ..prisma.advice import Fit, PrismaAdvice
 
 
@@ -291,6 +291,7 @@ def _own_folder(directory: Path) -> None:
     files (a Flyway folder, someone's own 01_up.sql, a half-written emit) had them overwritten or left beside the
     migration's, where a `psql -f` of every *_up.sql ran them too (u18). A folder with a manifest says which
     migration it holds (plan.emit)."""
+    check_writable(directory, Layout.PGTUNE)      # its words first: a file, Prisma's folder, not writable
     if not directory.is_dir() or (directory / "manifest.json").exists():
         return
     others = sorted(p.name for p in directory.iterdir())
