@@ -17,7 +17,7 @@ import pytest
 
 from pgtune.analyze import generic_plans
 from pgtune.analyze.model import Advice, AnalyzedStatement, IndexSuggestion, Method
-from pgtune.capture import read_catalog
+from pgtune.capture import Statement, read_catalog
 
 EVENTS = """
 CREATE TABLE ev (id bigint PRIMARY KEY, website_id int NOT NULL, event_type int NOT NULL,
@@ -185,6 +185,7 @@ def test_one_tenants_generic_plan_risk_withdraws_only_its_own_index(conn: psycop
         ix.schema, ix.ddl = schema, ix.ddl.replace("public.ev", f"{schema}.ev")
         for st in advice.statements:
             st.query = st.query.replace("FROM ev", f"FROM {schema}.ev")
+        ix.queries = [Statement(st.query, queryid=st.queryid) for st in advice.statements if st.indexes]  # advisor's
     both = Advice(Method.HYPOPG, indexes=[ix for a in tenants for ix in a.indexes],
                   statements=[st for a in tenants for st in a.statements])
     generic_plans.review(conn, read_catalog(conn), both)

@@ -206,11 +206,13 @@ class Advice:
         gone = [s for s in self.indexes if s.name == name and schema in (None, s.schema)]
         self.indexes = [s for s in self.indexes if all(s is not g for g in gone)]
         self.hints.append(why)
-        # A plan names an index without its schema: where the same name stays in another schema, only the
-        # statements the withdrawn one served lose it.
-        served = {q.query for g in gone for q in g.queries} if any(s.name == name for s in self.indexes) else None
+        # A plan names an index without its schema: where the same name stays in another schema, a statement
+        # keeps it only when the one that stays serves it. Told by queryid too: a tenant's role runs the same
+        # unqualified text in its own schema (r18: by text, t_old's withdrawal took t_new's 40x cut); and a cut
+        # under MIN_GAIN, named but in no proposal's queries, goes with the withdrawn one (it may be either's).
+        stays = {(q.queryid, q.query) for s in self.indexes if s.name == name for q in s.queries}
         for st in self.statements:
-            if name in st.indexes and (served is None or st.query in served):
+            if name in st.indexes and (not stays or (st.queryid, st.query) not in stays):
                 st.indexes.remove(name)
                 if not st.indexes:
                     st.cost_after = st.cost_before
