@@ -118,14 +118,14 @@ def paced(conn: psycopg.Connection[Any], targets: list[Target], indexes: list[Pl
     assert row is not None
     warm = {"random_page_cost": str(row[0])}
     table_of = {ix.name: (ix.schema, ix.table) for ix in indexes}
-    wanted = {t.query: table_of[t.expected_indexes[0]] for t in targets
+    wanted = {t.key: table_of[t.expected_indexes[0]] for t in targets
               if t.warm_predicted_cost is not None and t.expected_indexes and t.expected_indexes[0] in table_of
               and through_indexes(t.predicted_scans)}
     found = paces(conn, sorted(set(wanted.values())), warm)
     deadline = time.monotonic() + PAGES_BUDGET_S
     out = []
     for t in targets:
-        pace = found.get(wanted[t.query]) if t.query in wanted else None
+        pace = found.get(wanted[t.key]) if t.key in wanted else None
         if pace is not None and t.warm_predicted_cost is not None:
             ms = pace.ms(t.warm_predicted_cost, t.warm_predicted_cpu)
             # Where the planner counts far too few heap pages, the pages it missed at the time per page unit.

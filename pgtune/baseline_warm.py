@@ -55,9 +55,9 @@ def warm_predictions(conn: psycopg.Connection[Any], targets: list[Target],
     row = conn.execute("SHOW /* pgtune */ seq_page_cost").fetchone()
     assert row is not None
     warm_settings = {"random_page_cost": str(row[0])}
-    before = {t.query: _both(conn, t, warm_settings) for t in predicted}
+    before = {t.key: _both(conn, t, warm_settings) for t in predicted}
     expressions = [ix for ix in indexes if (ix.schema, ix.name) in made and expression_keys(ix)]
-    on_expressions = {t.query for t in predicted if set(t.expected_indexes) & {ix.name for ix in expressions}}
+    on_expressions = {t.key for t in predicted if set(t.expected_indexes) & {ix.name for ix in expressions}}
     # HypoPG's indexes live in this backend only; reset before and after, so nothing else is seen or left.
     hypopg = catalog_sql.extension_schema(conn, "hypopg")     # named: pgtune's search_path may leave it out
     reset = sql.SQL("SELECT /* pgtune */ {}()").format(catalog_sql.function(hypopg, "hypopg_reset"))
@@ -66,8 +66,8 @@ def warm_predictions(conn: psycopg.Connection[Any], targets: list[Target],
     try:
         for statement in plain:
             conn.execute(create, (statement,))
-        after = {t.query: _both(conn, t, warm_settings, cpu=True) for t in predicted if t.query not in on_expressions}
-        cold = _with_expression_statistics(conn, [t for t in predicted if t.query in on_expressions],
+        after = {t.key: _both(conn, t, warm_settings, cpu=True) for t in predicted if t.key not in on_expressions}
+        cold = _with_expression_statistics(conn, [t for t in predicted if t.key in on_expressions],
                                            expressions, warm_settings, after)
     except psycopg.Error:
         if lost(conn):
@@ -78,9 +78,9 @@ def warm_predictions(conn: psycopg.Connection[Any], targets: list[Target],
             conn.execute(reset)
     out = []
     for t in targets:
-        b, a = before.get(t.query), after.get(t.query)
-        if t.query in cold:
-            t = replace(t, predicted_cost=cold[t.query], predicted_with_statistics=True)
+        b, a = before.get(t.key), after.get(t.key)
+        if t.key in cold:
+            t = replace(t, predicted_cost=cold[t.key], predicted_with_statistics=True)
         if b is not None and a is not None:
             t = replace(t, warm_baseline_cost=b[0], warm_predicted_cost=a[0], predicted_scans=list(a[1]),
                         warm_predicted_cpu=a[2])
@@ -90,7 +90,7 @@ def warm_predictions(conn: psycopg.Connection[Any], targets: list[Target],
 
 def _with_expression_statistics(conn: psycopg.Connection[Any], targets: list[Target],
                                 indexes: list[PlannedIndex], warm: dict[str, str],
-                                after: dict[str, Priced | None]) -> dict[str, float]:
+                                after: dict[TargetKey, Priced | None]) -> dict[TargetKey, float]:
     """Plan ``targets`` (served by an expression index) as the built index will be planned: with statistics.
 
     A hypothetical index on ``lower(email)`` has no statistics, so the planner takes the default
@@ -112,16 +112,18 @@ def _with_expression_statistics(conn: psycopg.Connection[Any], targets: list[Tar
                     conn.execute(statement)
             cold = {}
             for t in targets:
-                after[t.query] = _both(conn, t, warm, cpu=True)
-                cold[t.query] = plan_target(conn, t).cost
+                after[t.key] = _both(conn, t, warm, cpu=True)
+                cold[t.key] = plan_target(conn, t).cost
             return cold
     except psycopg.Error:
         if lost(conn):
             raise
     for t in targets:
-        after[t.query] = _both(conn, t, warm, cpu=True)
+        after[t.key] = _both(conn, t, warm, cpu=True)
     return {}
 
+
+TargetKey = tuple[int | None, str]     # Target.key: a schema per tenant's roles run the same text
 
 # A warm-priced cost, how that plan reads its tables (explain.scans), and its CPU part (None: not asked, or
 # with page costs 0 the planner reads the tables another way).

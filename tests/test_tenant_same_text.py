@@ -63,7 +63,8 @@ def test_a_withdrawn_tenants_cut_under_min_gain_goes_with_its_index() -> None:
     assert small.indexes == [] and small.cost_after == 100.0
 
 
-def _tenants(db: str, conn: psycopg.Connection[Any], drop_old: tuple[str, ...]) -> dict[str, str]:
+def _tenants(db: str, conn: psycopg.Connection[Any], drop_old: tuple[str, ...],
+             small_new: bool = False) -> dict[str, str]:
     """t_old and t_new, each read by its own role through its search_path with the same text; their roles."""
     roles = {}
     for schema in ("t_old", "t_new"):
@@ -71,6 +72,8 @@ def _tenants(db: str, conn: psycopg.Connection[Any], drop_old: tuple[str, ...]) 
         conn.execute(EVENTS)
         if schema in drop_old:
             conn.execute(f"DROP INDEX {OLD}")
+        if schema == "t_new" and small_new:      # a smaller tenant: its plans cost less than t_old's
+            conn.execute("DELETE FROM website_event WHERE event_id % 4 <> 0")
         all_visible(conn, "website_event")
         role = roles[schema] = f"{schema}_{conn.info.dbname}"
         conn.execute(sql.SQL("CREATE ROLE {0} LOGIN; ALTER ROLE {0} SET search_path = {1}; "
@@ -84,3 +87,23 @@ def _tenants(db: str, conn: psycopg.Connection[Any], drop_old: tuple[str, ...]) 
                 cur.execute(VISITORS, (1 + i % 40, "2026-03-01", "2026-03-31", 2, 5), prepare=True)
     return roles
 
+
+@pytest.mark.needs_hypopg
+def test_each_tenants_same_text_statement_is_a_target_in_its_own_schema(
+        db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """The migration's targets were keyed by text: of two tenants' same statement, one target stayed (the last
+    tenant's), and verify timed one tenant for both."""
+    roles = _tenants(db, conn, drop_old=("t_old", "t_new"), small_new=True)
+    result = api.suggest(conn, api.SuggestOptions(constraints=False),
+                         emit=api.EmitOptions(directory=tmp_path / "mig", measure=True))
+    assert sorted(ix.schema for ix in result.indexes.indexes) == ["t_new", "t_old"], result.indexes.hints
+    assert result.migration is not None
+    paths = sorted(tuple(t.search_path or ()) for t in result.migration.targets if "session_id" in t.query)
+    assert paths == [("t_new",), ("t_old",)], (paths, roles)
+    # Each priced in its own schema: the warm prediction keyed by text gave both the last one's costs.
+    warm = {tuple(t.search_path or ()): (t.warm_baseline_cost, t.baseline_cost) for t in result.migration.targets
+            if "session_id" in t.query}
+    (old_warm, old_cost), (new_warm, new_cost) = warm[("t_old",)], warm[("t_new",)]
+    assert old_warm is not None and new_warm is not None and old_cost is not None and new_cost is not None, \
+        (warm, [(t.expected_indexes, t.predicted_cost) for t in result.migration.targets])
+    assert old_cost > 1.2 * new_cost and old_warm > 1.2 * new_warm, warm

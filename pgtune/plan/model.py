@@ -317,6 +317,11 @@ class Target:
         """A short name that stays the same for the same statement (verify's and status's rows)."""
         return statement_label(self.query)
 
+    @property
+    def key(self) -> tuple[int | None, str]:
+        """What tells two targets apart: a schema per tenant's roles run the same text, each its own statement."""
+        return self.queryid, self.query
+
 
 @dataclass
 class Migration:
