@@ -60,6 +60,7 @@ def _run_as_app(db: str) -> None:
             app.execute(UPCOMING, (1, user, "2025-03-01", 10, 0)).fetchall()
 
 
+@pytest.mark.needs_hypopg
 @pytest.mark.no_qualstats      # no example of the statement as sent: its keys stay $n, as on p18's database
 def test_the_generic_plan_of_a_relation_joins_statement_is_planned(db: str, conn: psycopg.Connection[Any]) -> None:
     _calcom(conn)
