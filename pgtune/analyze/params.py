@@ -10,7 +10,13 @@ its generic plan. Here each is named by where it stands (bind.ParamKind):
   with one value on both sides, true as the application's own ``1=1``), or,
   as an OR's branch, a CONTRADICTION (Prisma's empty OR is ``1=0``);
 * a ``$n`` in no predicate at all (select list, SET, VALUES, RETURNING,
-  ORDER BY, GROUP BY): OUTSIDE, where its value cannot change the plan.
+  ORDER BY, GROUP BY): OUTSIDE, where its value cannot change the plan;
+* a ``$n`` that is a join's whole ``ON``: Prisma's relationJoins write
+  ``LEFT JOIN LATERAL (…) ON true``, kept as ``ON $12``: a TAUTOLOGY, true
+  (without a value emit and verify never timed p18's costliest statement);
+* a ``$n`` that is a key of ``json(b)_build_object`` (relationJoins name each
+  field so): OUTSIDE, but valued, as a NULL key fails the timed run
+  ("key must not be null").
 
 What is left (a function's argument in a WHERE, say) gets no entry: the
 statement is then planned with the values it has and that ``$n`` generic.
@@ -68,6 +74,8 @@ class ParamUse:
 _STATEMENTS = (ast.SelectStmt, ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)
 _TRUE_OPS = ("=", "<=", ">=")     # $a op $b with one value on both sides: true
 _OBJECT_BUILDERS = ("json_build_object", "jsonb_build_object")   # their odd arguments are keys (text)
+JOIN_ON = "ON"                    # ParamUse.op of a join's whole ON (Prisma's ON true)
+OBJECT_KEY = "key"                # ParamUse.op of an OUTSIDE $n that is a JSON object's key
 
 
 def classify(root: Any, known: dict[int, ParamUse]) -> dict[int, ParamUse]:
@@ -100,6 +108,13 @@ def _output(node: Any, found: dict[int, ParamUse], inside: set[int]) -> None:
                 _predicate(n.testexpr, found, inside)
             if n.subselect is not None:
                 _statement(n.subselect, found, inside)
+        elif isinstance(n, ast.FuncCall):      # json(b)_build_object (_nodes): its keys, then its values
+            for i, arg in enumerate(n.args or ()):
+                bare = _bare(arg)
+                if i % 2 == 0 and isinstance(bare, ast.ParamRef) and bare.number:
+                    found.setdefault(int(bare.number), ParamUse(None, "", OBJECT_KEY, kind=ParamKind.OUTSIDE))
+                else:
+                    _output(arg, found, inside)
         elif isinstance(n, ast.ParamRef) and n.number:
             found.setdefault(int(n.number), ParamUse(None, "", "", kind=ParamKind.OUTSIDE))
 
@@ -121,6 +136,10 @@ def _predicate(node: Any, found: dict[int, ParamUse], inside: set[int]) -> None:
             for p in walk(n):
                 if isinstance(p, ast.ParamRef) and p.number:
                     found[int(p.number)] = ParamUse(None, "", names(n.name)[-1], kind=kind)
+        elif isinstance(n, ast.FuncCall):      # an object built in a predicate: its $n filter rows
+            _predicate(list(n.args or ()), found, inside)
+        elif isinstance(n, ast.JoinExpr):
+            found[int(_bare(n.quals).number)] = ParamUse(None, "", JOIN_ON, kind=ParamKind.TAUTOLOGY)
         elif isinstance(n, ast.ParamRef) and n.number:
             inside.add(int(n.number))
 
@@ -141,6 +160,13 @@ def _nodes(node: Any, under_or: set[int] | None = None) -> list[Any]:
             out.append(n)
             if in_or and under_or is not None:
                 under_or.add(id(n))
+            continue
+        if isinstance(n, ast.FuncCall) and names(n.funcname)[-1] in _OBJECT_BUILDERS:
+            out.append(n)
+            continue
+        if _on_param(n):       # the join itself stands for its ON; its two sides are walked as any node
+            out.append(n)
+            stack.extend((getattr(n, attr), in_or) for attr in reversed(list(n)) if attr != "quals")
             continue
         branches = isinstance(n, ast.BoolExpr) and n.boolop == BoolExprType.OR_EXPR
         stack.extend((getattr(n, attr), branches and attr == "args") for attr in reversed(list(n)))
@@ -178,6 +204,14 @@ def prepare_types(query: str) -> list[str] | None:
         return key_types(parse_one(query), prepare_text(query)[1])
     except ParseFailed:
         return None
+
+
+def _on_param(node: Any) -> bool:
+    """``… JOIN … ON $12``: a join whose whole condition is one parameter (Prisma's ``ON true``)."""
+    if not isinstance(node, ast.JoinExpr):
+        return False
+    bare = _bare(node.quals)
+    return isinstance(bare, ast.ParamRef) and bool(bare.number)
 
 
 def _bare(node: Any) -> Any:

@@ -50,7 +50,7 @@ from ..sqltext import constant_value
 from . import json_values, lists, ranges
 from .arrays import array_elements, array_literal, cut_array, whole_array_cut_cast
 from .bind import ARRAY_OPS, Shape
-from .params import ParamKind, ParamUse
+from .params import JOIN_ON, OBJECT_KEY, ParamKind, ParamUse
 from .scenarios import ParamValue, Scenario, ValueSource
 
 LIMIT = "20"               # a page, when pg_stat_statements does not say how many rows a call returns
@@ -168,10 +168,14 @@ def _param_value(n: int, use: ParamUse | None, catalog: Catalog, constants: list
         return ParamValue(name, LIMIT, ValueSource.DEFAULT, "LIMIT")
     if use.kind == ParamKind.OFFSET:
         return ParamValue(name, "0", ValueSource.DEFAULT, "OFFSET")
+    if use.kind == ParamKind.TAUTOLOGY and use.op == JOIN_ON:
+        return ParamValue(name, "true", ValueSource.TAUTOLOGY, "JOIN … ON $n (an ORM's ON true)")
     if use.kind == ParamKind.TAUTOLOGY:
         return ParamValue(name, "1", ValueSource.TAUTOLOGY, f"$a {use.op} $b")
     if use.kind == ParamKind.CONTRADICTION:      # a value of its own on each side: $4 = $5 is false
         return ParamValue(name, str(n), ValueSource.TAUTOLOGY, f"$a {use.op} $b in an OR")
+    if use.kind == ParamKind.OUTSIDE and use.op == OBJECT_KEY:     # NULL: "key must not be null" when run
+        return ParamValue(name, f"k{n}", ValueSource.OUTSIDE, "a JSON object's key")
     if use.kind == ParamKind.OUTSIDE:
         return ParamValue(name, None, ValueSource.OUTSIDE, "in no predicate")
     if use.kind in (ParamKind.JSON_KEY, ParamKind.JSON_VALUE):     # from a sampled document (json_values)
