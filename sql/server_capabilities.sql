@@ -36,5 +36,7 @@ SELECT /* pgtune */ current_setting('server_version_num')::int AS server_version
        pg_catalog.pg_is_in_recovery() AS in_recovery,
        (SELECT count(*) FROM pg_catalog.pg_stat_replication AS w
         WHERE w.state IS DISTINCT FROM 'backup'
+          -- state is NULL for a role without pg_read_all_stats; a base backup names itself (r18)
+          AND NOT (w.state IS NULL AND w.application_name = 'pg_basebackup')
           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots AS l
                           WHERE l.active_pid = w.pid AND l.slot_type = 'logical'))::int AS standbys;
