@@ -153,7 +153,9 @@ def propose(conn: psycopg.Connection[Any], catalog: Catalog, statements: list[Pl
                 raise
             notes.append(f"extended statistics on {ddl.qualified(*case.filter.table)} not tried: {error_text(exc)}")
             continue
-        if found is not None:
+        if isinstance(found, str):
+            notes.append(found)
+        elif found is not None:
             out.append(found)
     return out, notes
 
@@ -296,9 +298,10 @@ def _existing(conn: psycopg.Connection[Any]) -> set[tuple[TableKey, tuple[str, .
 class _Plan:
     shape: str
     cost: float
+    stops_early: str | None = None     # the scan a LIMIT stops once enough rows pass its Filter (_stops_early)
 
 
-def _trial(conn: psycopg.Connection[Any], case: _Case) -> StatisticsProposal | None:
+def _trial(conn: psycopg.Connection[Any], case: _Case) -> StatisticsProposal | str | None:
     """Create each kind set in a savepoint of one transaction that is always rolled back; the first that fixes
     the estimate, with the plans it changes, is the proposal (ANALYZE alone first: stale statistics are not
     this problem)."""
@@ -349,7 +352,30 @@ def _statement_plan(conn: psycopg.Connection[Any], st: Planned) -> _Plan | None:
         for step in st.context.steps(conn):
             conn.execute(step)
         plan = _explain(conn, text)
-    return _Plan(_shape(plan["Plan"]), float(plan["Plan"]["Total Cost"]))
+    return _Plan(_shape(plan["Plan"]), float(plan["Plan"]["Total Cost"]), _stops_early(plan["Plan"]))
+
+
+# Nodes that read all their input before giving a row: a LIMIT above them cannot stop the scan below early.
+_BLOCKING = {"Sort", "Hash", "Materialize", "SetOp", "WindowAgg"}
+
+
+def _stops_early(node: dict[str, Any], limited: bool = False) -> str | None:
+    """The scan (``Index Scan using x on t``) a LIMIT stops as soon as enough of its rows pass a Filter, or None.
+
+    Such a plan is cheap only if the rows that pass come early in the scan's order; the planner assumes they are
+    spread evenly, which no statistics say. A corrected (larger) estimate that brings one in is the classic
+    LIMIT trap: p18's Cal.com-shaped upcoming bookings, 3.08 -> 319 ms after CREATE STATISTICS and ANALYZE,
+    reading Booking in "startTime" order where one user's rows came last.
+    """
+    kind = str(node.get("Node Type", ""))
+    streams = kind not in _BLOCKING and (kind != "Aggregate" or node.get("Strategy") == "Sorted")
+    limited = kind == "Limit" or (limited and streams)
+    if limited and kind in ("Index Scan", "Index Only Scan", "Seq Scan") and "Filter" in node:
+        return _shape({k: v for k, v in node.items() if k != "Plans"})
+    children = node.get("Plans", ())
+    # Only the outer input streams (a join's inner side is read per outer row or hashed in full).
+    found = _stops_early(children[0], limited) if children else None
+    return found or next((f for c in children[1:] if (f := _stops_early(c)) is not None), None)
 
 
 def _shape(node: dict[str, Any]) -> str:
@@ -363,11 +389,20 @@ def _shape(node: dict[str, Any]) -> str:
 
 
 def _proposal(case: _Case, kinds: list[str], estimate: float, before: list[_Plan | None],
-              after: list[_Plan | None]) -> StatisticsProposal | None:
+              after: list[_Plan | None]) -> StatisticsProposal | str | None:
+    """The proposal, or why it is not made (a plan it brings in stops a scan early on a filter: _stops_early)."""
     changed = [(st, b, a) for st, b, a in zip(case.statements, before, after, strict=True)
                if b is not None and a is not None and b.shape != a.shape]
     if not changed:
         return None
+    trap = next(((st, a.stops_early) for st, b, a in changed if a.stops_early and b.stops_early != a.stops_early),
+                None)
+    if trap is not None:
+        return (f"extended statistics on {ddl.qualified(*case.filter.table)} ({', '.join(case.filter.columns)}) "
+                f"not proposed: they fix the estimate ({case.estimate:,.0f} -> {estimate:,.0f} rows, about "
+                f"{case.count:,.0f} counted), but with them statement {trap[0].queryid or trap[0].query[:60]!r} "
+                f"would stop its {trap[1]} at its LIMIT once enough rows pass the scan's filter: fast only if those "
+                "rows come early in the scan's order, which the planner assumes and no statistics say")
     schema, table = case.filter.table
     columns = list(case.filter.columns)
     name = ddl.identifier([table, *columns, "stats"])
