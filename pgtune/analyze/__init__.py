@@ -22,7 +22,6 @@ from .model import (
            SkipKind,
            Skipped,
 )
-from .params import prepare_types
 from .replan import again as replan_withdrawn
 from .scenarios import Scenario, ValueSource, counted, weighted_cost
 from .selection import SizeBasis, StepKind
@@ -32,6 +31,6 @@ from .twins import twin_of
 __all__ = ["FK_PREFIX_ROWS", "OUTPUT", "STAR", "Advice", "AnalyzedStatement", "Candidate", "CurvePoint",
            "IndexSuggestion", "Method", "Options", "Origin", "QueryRef", "Rejected", "Role", "Scenario", "Shape",
            "SizeBasis", "SkipKind", "Skipped", "StatisticsProposal", "StepKind", "ValueSource", "advise",
-           "after_selection", "bind", "check_trial", "counted", "hash_serves", "hot", "null_keys", "prepare_types",
+           "after_selection", "bind", "check_trial", "counted", "hash_serves", "hot", "null_keys",
            "replan_withdrawn", "serves_foreign_key", "serves_index", "sizing", "suggest", "twin_of", "valued",
            "weighted_cost"]

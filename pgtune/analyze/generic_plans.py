@@ -32,7 +32,6 @@ from ..ddl import IndexMethod
 from ..explain import Plan, Round, explain_scenarios, prepare_text
 from ..explain_script import deallocate, end_failed
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method
-from .params import prepare_types
 from .whatif import lenient
 
 ROUNDS = 5      # passes at most: each withdrawal changes the set the others were planned with
@@ -211,7 +210,7 @@ def _plans(conn: psycopg.Connection[Any], chunk: list[AnalyzedStatement]) -> lis
     rounds: list[Round | None] = []
     for st in chunk:
         try:
-            rounds.append(Round(conn, st.query, _scenarios(st), context=st.context, param_types=_types(st)))
+            rounds.append(Round(conn, st.query, _scenarios(st), context=st.context))
         except (psycopg.Error, ValueError):
             if lost(conn):
                 raise
@@ -237,14 +236,9 @@ def _plans(conn: psycopg.Connection[Any], chunk: list[AnalyzedStatement]) -> lis
     return [_alone(conn, st) for st in chunk]
 
 
-def _types(st: AnalyzedStatement) -> list[str] | None:
-    """The PREPARE's types where the server could not infer one (a JSON object's key: params.key_types)."""
-    return prepare_types(st.query)
-
-
 def _alone(conn: psycopg.Connection[Any], st: AnalyzedStatement) -> list[Plan] | None:
     try:
-        return explain_scenarios(conn, st.query, _scenarios(st), context=st.context, param_types=_types(st))
+        return explain_scenarios(conn, st.query, _scenarios(st), context=st.context)
     except (psycopg.Error, ValueError):
         if lost(conn):
             raise

@@ -32,8 +32,7 @@ from pglast import ast
 from pglast.enums import A_Expr_Kind, BoolExprType
 
 from ..capture import TableKey
-from ..explain import prepare_text
-from ..sqltext import ParseFailed, names, parse_one, walk
+from ..sqltext import names, walk
 
 # Fields of a statement node whose $n filter rows (the rest only shape the output).
 _PREDICATE_FIELDS = ("whereClause", "havingClause", "fromClause", "usingClause", "limitCount", "limitOffset",
@@ -178,32 +177,6 @@ def _tautology(expr: ast.A_Expr) -> bool:
     if expr.kind != A_Expr_Kind.AEXPR_OP or not expr.name or names(expr.name)[-1] not in _TRUE_OPS:
         return False
     return all(isinstance(_bare(s), ast.ParamRef) for s in (expr.lexpr, expr.rexpr))
-
-
-def key_types(root: Any, nparams: int) -> list[str] | None:
-    """Types for a PREPARE of a statement whose ``$n`` name keys of ``json(b)_build_object``: text there,
-    ``unknown`` (the server infers it) elsewhere; None when it has no such ``$n``.
-
-    Prisma's relationJoins build each row as ``JSONB_BUILD_OBJECT('id', "t0"."id", …)``, normalized to
-    ``JSONB_BUILD_OBJECT($9, …)``: the function takes "any", so the server cannot type ``$9`` and
-    refuses the PREPARE of the whole text ("could not determine data type of parameter $9", p18: two
-    ERROR lines a suggest from the generic-plan review of a Cal.com-shaped workload's costliest statement).
-    """
-    keys = {int(arg.number) for f in walk(root) if isinstance(f, ast.FuncCall)
-            and names(f.funcname)[-1] in _OBJECT_BUILDERS
-            for i, arg in enumerate(_bare(a) for a in (f.args or ())) if i % 2 == 0
-            and isinstance(arg, ast.ParamRef) and arg.number}
-    if not keys or max(keys) > nparams:
-        return None
-    return ["text" if n in keys else "unknown" for n in range(1, nparams + 1)]
-
-
-def prepare_types(query: str) -> list[str] | None:
-    """``key_types`` of a workload statement as pgtune PREPAREs it; None when it has no key $n or does not parse."""
-    try:
-        return key_types(parse_one(query), prepare_text(query)[1])
-    except ParseFailed:
-        return None
 
 
 def _on_param(node: Any) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from ..analyze import AnalyzedStatement, prepare_types
+from ..analyze import AnalyzedStatement
 from ..analyze import valued as analyze_valued
 from ..capture import Statement, WorkloadFilter, read_workload
 from ..connect import lost
@@ -52,7 +52,7 @@ def statements_using(conn: psycopg.Connection[Any], indexes: set[str]) -> list[U
         context = PlanContext(search_path=view.search_path) if view.role is not None else None
         try:
             # A JSON object's key $n is typed text: the server cannot infer it (p18, Prisma's relationJoins).
-            plan = explain(conn, st.query, context=context, param_types=prepare_types(st.query))
+            plan = explain(conn, st.query, context=context)     # JSON object keys typed by Round
         except (ValueError, psycopg.Error):
             if lost(conn):
                 raise
