@@ -31,7 +31,7 @@ from psycopg import sql
 
 from . import catalog_sql
 from .baseline_pages import BUDGET_S as PAGES_BUDGET_S
-from .baseline_pages import with_heap_pages
+from .baseline_pages import planned_index, with_heap_pages
 from .baseline_warm import CPU_ONLY
 from .connect import lost
 from .explain import PlanContext, explain, scans
@@ -117,10 +117,10 @@ def paced(conn: psycopg.Connection[Any], targets: list[Target], indexes: list[Pl
     row = conn.execute("SHOW /* pgtune */ seq_page_cost").fetchone()
     assert row is not None
     warm = {"random_page_cost": str(row[0])}
-    table_of = {ix.name: (ix.schema, ix.table) for ix in indexes}
-    wanted = {t.key: table_of[t.expected_indexes[0]] for t in targets
-              if t.warm_predicted_cost is not None and t.expected_indexes and t.expected_indexes[0] in table_of
-              and through_indexes(t.predicted_scans)}
+    # By the index the target reads, not its bare name: a schema per tenant gets the same name in each.
+    wanted = {t.key: (ix.schema, ix.table) for t in targets
+              if t.warm_predicted_cost is not None and t.expected_indexes and through_indexes(t.predicted_scans)
+              for ix in [planned_index(conn, t, indexes, t.expected_indexes[0])] if ix is not None}
     found = paces(conn, sorted(set(wanted.values())), warm)
     deadline = time.monotonic() + PAGES_BUDGET_S
     out = []

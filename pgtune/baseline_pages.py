@@ -69,7 +69,7 @@ def with_heap_pages(conn: psycopg.Connection[Any], t: Target, indexes: list[Plan
     """``t`` with its heap pages, planned and sampled, where they can be counted (a sample starts only before
     ``deadline``, time.monotonic()), and the page units the planner missed (0: none, or not off by PAGE_COUNT_OFF):
     baseline_pace times them at its time per page unit."""
-    ix = next((x for x in indexes if [x.name] == t.expected_indexes), None)
+    ix = planned_index(conn, t, indexes, t.expected_indexes[0]) if len(t.expected_indexes) == 1 else None
     left_ms = int((deadline - time.monotonic()) * 1000)
     pages = heap_pages(conn, t, ix, seq_page_cost, min(TIMEOUT_MS, left_ms)) if ix is not None and left_ms > 0 \
         else None
@@ -77,6 +77,46 @@ def with_heap_pages(conn: psycopg.Connection[Any], t: Target, indexes: list[Plan
         return t, 0.0
     t = replace(t, heap_pages_planned=pages.planned, heap_pages_sampled=pages.sampled)
     return t, (pages.sampled - pages.planned) * seq_page_cost if pages.off else 0.0
+
+
+def planned_index(conn: psycopg.Connection[Any], t: Target, indexes: list[PlannedIndex],
+                  name: str) -> PlannedIndex | None:
+    """The index of ``indexes`` named ``name`` that ``t`` reads: targets name their indexes without a schema, and a
+    schema per tenant gets the same name in each. Of several, the one on a table the statement reads, its names
+    resolved as the server does in ``t``'s session (a qualified name as written, else through its search_path);
+    None when that is not exactly one (taken by name, another tenant's table was timed and sized)."""
+    same = [ix for ix in indexes if ix.name == name]
+    if len(same) <= 1:
+        return same[0] if same else None
+    read = relations_read(conn, t)
+    found = [ix for ix in same if (ix.schema, ix.table) in read]
+    return found[0] if len(found) == 1 else None
+
+
+def relations_read(conn: psycopg.Connection[Any], t: Target) -> set[tuple[str, str]]:
+    """(schema, name) of each relation ``t``'s statement names, unqualified names resolved in its session
+    (sql/relations_resolved.sql); {} when it does not parse or cannot be resolved."""
+    try:
+        tree = pglast.parse_sql(t.query)
+    except pglast.parser.ParseError:
+        return set()
+    named = [(str(n.schemaname) if n.schemaname else None, str(n.relname)) for n in walk(tree)
+             if isinstance(n, ast.RangeVar) and n.relname and not n.catalogname]
+    del tree
+    found = {(s, r) for s, r in named if s is not None}
+    bare = sorted({r for s, r in named if s is None})
+    if not bare:
+        return found
+    try:
+        with conn.transaction(force_rollback=True):
+            for step in t.context.set_configs(conn):
+                conn.execute(f"SELECT /* pgtune */ {step}")
+            rows = conn.execute(catalog_sql.load("relations_resolved"), {"names": bare}).fetchall()
+    except psycopg.Error:
+        if lost(conn):
+            raise
+        return found
+    return found | {(str(s), str(r)) for s, r in rows}
 
 
 def heap_pages(conn: psycopg.Connection[Any], t: Target, ix: PlannedIndex, seq_page_cost: float,
