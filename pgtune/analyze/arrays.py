@@ -5,7 +5,11 @@ from __future__ import annotations
 
 
 def array_elements(text: str) -> list[str | None] | None:
-    """The elements of a one-dimensional array literal (``{a,"b c",NULL}``: NULL is None); None for anything else."""
+    """The elements of a one-dimensional array literal (``{a,"b c",NULL}``: NULL is None); None for anything else.
+
+    The server ends a quoted element at a comma or the brace and quotes any element holding a quote: a JSON
+    object (``{"plan": "pro"}``, a quoted key then a colon) is no array literal (c19: its pieces valued a jsonb
+    ``$1`` with 'plan')."""
     if not (text.startswith("{") and text.endswith("}")):
         return None
     out: list[str | None] = []
@@ -20,12 +24,14 @@ def array_elements(text: str) -> list[str | None] | None:
                 j += 1
             out.append("".join(piece))
             i = j + 1
+            if i < len(body) and body[i] != ",":
+                return None          # a quoted key and its colon: JSON, not an array
         else:
             j = body.find(",", i)
             j = len(body) if j < 0 else j
             item = body[i:j].strip()
-            if item.startswith("{"):
-                return None          # more than one dimension
+            if item.startswith("{") or '"' in item:
+                return None          # more than one dimension, or not an array literal
             out.append(None if item.upper() == "NULL" else item)
             i = j
         if i < len(body) and body[i] == ",":
@@ -55,7 +61,8 @@ def whole_array_cut_cast(text: str) -> bool:
         return False
     close = text.rfind("'")
     rest = text[close + 1:]
-    return close > 1 and text[close - 1] == "}" and (rest in ("", ":") or rest.startswith("::"))
+    return close > 1 and text[close - 1] == "}" and (rest in ("", ":") or rest.startswith("::")) \
+        and array_elements(text[1:close].replace("''", "'")) is not None
 
 
 def cut_array(text: str) -> list[str] | None:
