@@ -271,6 +271,9 @@ class _Binder(Predicates):
                 self.shape.system.append(rv.relname)
             elif not self._temporary(rv):
                 self.shape.unbound.append(rv.relname)
+                remote = self.catalog.lookup_foreign(rv.schemaname, rv.relname, self.path)
+                if remote is not None:
+                    self.shape.foreign += (remote,)
             return
         self.shape.tables.add(table.key)
         entry = Entry(alias, table, frozenset(table.columns))

@@ -51,8 +51,8 @@ def shape_skip(st: Statement, shape: Shape, exclude: tuple[str, ...],
         return Skipped(st.queryid, st.query, "reads only catalog tables or views ("
                        + ", ".join(sorted(set(shape.system))[:5]) + "): no index of the application's serves it",
                        SkipKind.NO_FILTER)
-    remote = sorted({f"{k[0]}.{k[1]} (server {server})" for k, server in (foreign or {}).items()
-                     if k[1] in shape.unbound})
+    # The foreign tables the binder resolved its names to (its role's search_path), not any of the same name (c19).
+    remote = sorted({f"{k[0]}.{k[1]} (server {(foreign or {}).get(k, '?')})" for k in shape.foreign})
     if remote and not shape.tables:
         return Skipped(st.queryid, st.query, f"reads foreign table {', '.join(remote[:5])}: no index can be built "
                        "on a foreign table; its filter runs on the server that holds the rows (an index there serves "

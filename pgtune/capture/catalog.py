@@ -344,13 +344,31 @@ class Catalog:
         return out
 
     def lookup(self, schema: str | None, name: str, search_path: tuple[str, ...] | None = None) -> Table | None:
-        """Resolve a table reference the way the server would, through ``search_path`` (default: pgtune's)."""
+        """Resolve a table reference the way the server would, through ``search_path`` (default: pgtune's).
+
+        A foreign table of that name earlier on the path is the one the server reads: None (c19: a plain table of
+        the name further on was bound in its place)."""
         if schema is not None:
             return self.tables.get((schema, name))
         for s in self.search_path if search_path is None else search_path:
             t = self.tables.get((s, name))
             if t is not None:
                 return t
+            if self.foreign and (s, name) in self.foreign:
+                return None
+        return None
+
+    def lookup_foreign(self, schema: str | None, name: str,
+                       search_path: tuple[str, ...] | None = None) -> TableKey | None:
+        """The foreign table a reference reads, resolved through ``search_path`` like a table; None when it reads
+        none (or a table or view of the name comes first on the path)."""
+        if schema is not None:
+            return (schema, name) if (schema, name) in self.foreign else None
+        for s in self.search_path if search_path is None else search_path:
+            if (s, name) in self.foreign:
+                return (s, name)
+            if (s, name) in self.tables or (s, name) in self.views:
+                return None
         return None
 
     def is_temporary(self, schema: str | None, name: str) -> bool:
@@ -365,12 +383,14 @@ class Catalog:
         return name in self.temporary
 
     def lookup_view(self, schema: str | None, name: str, search_path: tuple[str, ...] | None = None) -> str | None:
-        """A view's definition, resolved through search_path like a table."""
+        """A view's definition, resolved through search_path like a table (a foreign table first: None)."""
         if schema is not None:
             return self.views.get((schema, name))
         for s in self.search_path if search_path is None else search_path:
             if (s, name) in self.views:
                 return self.views[(s, name)]
+            if self.foreign and (s, name) in self.foreign:
+                return None
         return None
 
     def value_frequency(self, key: TableKey, column: str, value: str) -> float | None:
