@@ -295,6 +295,13 @@ class Applier:
         except ApplyFailed:
             history.set_state(phase.number, PhaseState.FAILED, checksum)
             raise
+        except Interrupted:
+            # Part of the phase ran (c19: left as it was, a phase rolled back before read rolled_back with the
+            # interrupted run's index standing, and rollback left it as 'built outside pgtune apply'): failed, so
+            # status shows its leftovers and rollback undoes what it built.
+            if not lost(self.conn):
+                history.set_state(phase.number, PhaseState.FAILED, checksum)
+            raise
         history.set_state(phase.number, PhaseState.APPLIED if direction == Direction.UP else PhaseState.ROLLED_BACK,
                           checksum)
         self._flush_stats()
