@@ -12,6 +12,7 @@ import functools
 import json
 import math
 import os
+import select
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -97,8 +98,32 @@ def usage_line(exc: click.ClickException, ctx: click.Context | None) -> str:
     return f"{message} ({helps})" if usage.endswith("[OPTIONS]") else f"{message} (usage: {usage}; {helps})"
 
 
+def _reader_gone() -> bool:
+    """Is standard output a pipe whose reader has closed its end (``| head -1`` after its line)? poll reports
+    POLLERR on such a pipe's write end; a file, a terminal or a pipe still read never."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), 0)       # errors and hang-ups are reported whatever is asked
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 class Group(click.Group):
     """Runs click without its own error printing, so that usage errors are redacted too."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            if not _reader_gone():
+                raise
+            # The reader has what it wanted: end quietly, exit 0, as cat and grep do (c19: click made it exit 1,
+            # failing a pipeline under pipefail). What is still buffered goes nowhere, not to a flush error at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            sys.exit(0)
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
