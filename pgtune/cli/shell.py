@@ -301,14 +301,40 @@ def prisma_choice(schema: Path | None, write: bool) -> api.PrismaOptions | None:
 
 
 def emit_choice(emit_dir: str | None, layout: str, **settings: Any) -> api.EmitOptions | None:
-    """What --emit asks for (None without it); usage error for --layout without --emit."""
+    """What --emit asks for (None without it); usage error for --layout, or any option whose help says "With
+    --emit:", given without --emit."""
     if emit_dir is None:
         if layout != Layout.PGTUNE:
             raise click.UsageError("--layout needs --emit DIR (your tool's migrations folder)")
+        given = _emit_only_given()
+        if given:
+            raise click.UsageError(f"{', '.join(given)} only {'shapes' if len(given) == 1 else 'shape'} the "
+                                   "migration --emit writes: add --emit [DIR], or leave "
+                                   f"{'it' if len(given) == 1 else 'them'} out")
         return None
     if emit_dir and layout == Layout.PGTUNE:
         _own_folder(Path(emit_dir))
     return api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, layout=Layout(layout), **settings)
+
+
+def _emit_only_given() -> list[str]:
+    """The options of the running command whose help says "With --emit:" that were given (on the command line or
+    through the environment): without --emit they did nothing, and nothing said so (c19: suggest --keep-redundant,
+    --no-measure; health --measure, --lock-timeout)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return []
+    given = []
+    for p in ctx.command.params:
+        if not isinstance(p, click.Option) or not (p.help or "").startswith("With --emit:") or p.name is None:
+            continue
+        source = ctx.get_parameter_source(p.name)
+        if source not in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT):
+            continue
+        value = ctx.params.get(p.name)
+        # A boolean pair (--measure/--no-measure): the spelling its value came from.
+        given.append(p.secondary_opts[0] if p.secondary_opts and value is False else p.opts[0])
+    return given
 
 
 def _own_folder(directory: Path) -> None:
