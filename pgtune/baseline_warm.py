@@ -27,7 +27,7 @@ from . import catalog_sql, ddl
 from .baseline import Planned, plan_target, scenarios_of
 from .capabilities import probe
 from .connect import lost
-from .explain import scans
+from .explain import PlanContext, scans
 from .plan import PlannedIndex, Target
 
 TRIAL_TIMEOUT_MS = 10_000     # each step of the expression-statistics trial (ANALYZE reads a bounded sample)
@@ -123,7 +123,7 @@ def _with_expression_statistics(conn: psycopg.Connection[Any], targets: list[Tar
     return {}
 
 
-TargetKey = tuple[int | None, str]     # Target.key: a schema per tenant's roles run the same text
+TargetKey = tuple[int | None, str, PlanContext]     # Target.key: a schema per tenant's roles run the same text
 
 # A warm-priced cost, how that plan reads its tables (explain.scans), and its CPU part (None: not asked, or
 # with page costs 0 the planner reads the tables another way).

@@ -135,6 +135,14 @@ class AnalyzedStatement:
     planned_as: str | None = None                      # SET LOCAL ROLE it was planned under (row security)
     settings: dict[str, str] = field(default_factory=dict)  # what its row security policies read, as planned
     notes: list[str] = field(default_factory=list)     # where pgtune could not plan it as its role would run it
+    userid: int | None = None      # the oid of the role that ran it (pg_stat_statements.userid); None: unknown
+
+    @property
+    def key(self) -> tuple[int | None, str, int | None]:
+        """What tells it from another statement of the same text: a schema per tenant's roles each run the text in
+        their own schema, and from PostgreSQL 18 on pg_stat_statements gives them one queryid (it jumbles a
+        table by its name, not its OID): the role that ran it tells them apart."""
+        return self.queryid, self.query, self.userid
 
     @property
     def context(self) -> PlanContext:
@@ -144,7 +152,7 @@ class AnalyzedStatement:
 
     @classmethod
     def of(cls, st: Statement) -> AnalyzedStatement:
-        return cls(queryid=st.queryid, query=st.query, calls=st.calls, mean_ms=st.mean_ms)
+        return cls(queryid=st.queryid, query=st.query, calls=st.calls, mean_ms=st.mean_ms, userid=st.userid)
 
 @dataclass
 class Skipped:
@@ -208,11 +216,12 @@ class Advice:
         self.hints.append(why)
         # A plan names an index without its schema: where the same name stays in another schema, a statement
         # keeps it only when the one that stays serves it. Told by queryid too: a tenant's role runs the same
-        # unqualified text in its own schema (r18: by text, t_old's withdrawal took t_new's 40x cut); and a cut
-        # under MIN_GAIN, named but in no proposal's queries, goes with the withdrawn one (it may be either's).
-        stays = {(q.queryid, q.query) for s in self.indexes if s.name == name for q in s.queries}
+        # unqualified text in its own schema (r18: by text, t_old's withdrawal took t_new's 40x cut), with one
+        # queryid for all from PostgreSQL 18 on, so by its role as well (r19); and a cut under MIN_GAIN, named but
+        # in no proposal's queries, goes with the withdrawn one (it may be either's).
+        stays = {(q.queryid, q.query, q.userid) for s in self.indexes if s.name == name for q in s.queries}
         for st in self.statements:
-            if name in st.indexes and (not stays or (st.queryid, st.query) not in stays):
+            if name in st.indexes and (not stays or st.key not in stays):
                 st.indexes.remove(name)
                 if not st.indexes:
                     st.cost_after = st.cost_before

@@ -318,9 +318,10 @@ class Target:
         return statement_label(self.query)
 
     @property
-    def key(self) -> tuple[int | None, str]:
-        """What tells two targets apart: a schema per tenant's roles run the same text, each its own statement."""
-        return self.queryid, self.query
+    def key(self) -> tuple[int | None, str, PlanContext]:
+        """What tells two targets apart: a schema per tenant's roles run the same text, each its own statement, in
+        its own session; from PostgreSQL 18 on with one queryid for all (r19)."""
+        return self.queryid, self.query, self.context
 
 
 @dataclass

@@ -96,23 +96,25 @@ def _first_and_rest(advice: Advice, first_phase_share: float) -> tuple[list[Inde
 
 def _targets(advice: Advice) -> list[Target]:
     """The statements the migration promises to speed up, each with the indexes it should use."""
-    # Keyed by queryid too: a schema per tenant's roles run the same unqualified text, each in its own schema
-    # (r18: by text, one tenant's target stood for both, timed in the last tenant's search_path).
-    by_query: dict[tuple[int | None, str], Target] = {}
+    # Keyed by queryid and role too: a schema per tenant's roles run the same unqualified text, each in its own
+    # schema (r18: by text, one tenant's target stood for both, timed in the last tenant's search_path), and from
+    # PostgreSQL 18 on with one queryid for all (r19).
+    by_query: dict[tuple[int | None, str, int | None], Target] = {}
     for stmt in advice.statements:
         if stmt.indexes and stmt.credited:      # a cut under MIN_GAIN is predicted, not promised
-            by_query[(stmt.queryid, stmt.query)] = Target(queryid=stmt.queryid, query=stmt.query, calls=stmt.calls,
-                                          baseline_cost=stmt.cost_before, expected_indexes=list(stmt.indexes),
-                                          values=dict(stmt.values), predicted_cost=stmt.cost_after,
-                                          scenarios=list(stmt.scenarios), **_session(stmt))
+            by_query[stmt.key] = Target(queryid=stmt.queryid, query=stmt.query, calls=stmt.calls,
+                                        baseline_cost=stmt.cost_before, expected_indexes=list(stmt.indexes),
+                                        values=dict(stmt.values), predicted_cost=stmt.cost_after,
+                                        scenarios=list(stmt.scenarios), **_session(stmt))
     if advice.method != Method.HYPOPG:
         # Heuristic advice costs nothing, but its statements have their values and their role's session: emit
         # and verify plan them with those (an app role's own search_path finds its tables).
-        analyzed = {(st.queryid, st.query): st for st in advice.statements}
+        analyzed = {st.key: st for st in advice.statements}
         for s in advice.indexes:
             for q in s.queries:
-                st = analyzed.get((q.queryid, q.query))
-                t = by_query.setdefault((q.queryid, q.query), Target(
+                key = (q.queryid, q.query, q.userid)
+                st = analyzed.get(key)
+                t = by_query.setdefault(key, Target(
                     queryid=q.queryid, query=q.query, calls=q.calls, baseline_cost=None,
                     values=dict(st.values) if st else {}, scenarios=list(st.scenarios) if st else [],
                     **(_session(st) if st else {})))
