@@ -38,7 +38,7 @@ from ..plan import (
 from .checks import catalog_rows
 from .model import CheckId, Finding, HealthReport
 from .provenance import TOOLS, tool_of
-from .workload_plans import UsedBy, statements_using, valued
+from .workload_plans import StatementKey, UsedBy, statements_using, valued
 
 TOOLS_LAYOUT = {tool: layout.value for tool, layout in TOOLS.values()}
 
@@ -276,7 +276,7 @@ def _guards(conn: psycopg.Connection[Any], dropped: set[str], left_out: list[str
             raise
         left_out.append(f"no statements to guard: {str(exc).splitlines()[0]}")
         return []
-    rows: dict[str, AnalyzedStatement] = {}
+    rows: dict[StatementKey, AnalyzedStatement] = {}
     if found:
         try:
             rows = valued(conn)
@@ -284,7 +284,7 @@ def _guards(conn: psycopg.Connection[Any], dropped: set[str], left_out: list[str
             if lost(conn):
                 raise
             left_out.append(f"guards planned without values: {str(exc).splitlines()[0]}")
-    return [_guard(u, rows.get(u.statement.query)) for u in found]
+    return [_guard(u, rows.get((u.statement.queryid, u.statement.query, u.statement.userid))) for u in found]
 
 
 def _guard(u: UsedBy, row: AnalyzedStatement | None) -> Target:

@@ -10,7 +10,7 @@ with values and ``--measure`` can time it (u2's R2: 0 of N timed before).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -63,7 +63,24 @@ def statements_using(conn: psycopg.Connection[Any], indexes: set[str]) -> list[U
     return out
 
 
-def valued(conn: psycopg.Connection[Any]) -> dict[str, AnalyzedStatement]:
-    """The costliest GUARDED_STATEMENTS statements valued as suggest values them (query -> its record: value
-    scenarios, session). Raises what reading the workload raises (PgtuneError, psycopg.Error)."""
-    return analyze_valued(conn, snapshot(conn, WorkloadFilter(top=GUARDED_STATEMENTS)))
+StatementKey = tuple[int | None, str, int | None]      # queryid, text and the role that ran it (its userid)
+
+
+def valued(conn: psycopg.Connection[Any]) -> dict[StatementKey, AnalyzedStatement]:
+    """The costliest GUARDED_STATEMENTS statements valued as suggest values them ((queryid, query, userid) -> its
+    record: value scenarios, session). Raises what reading the workload raises (PgtuneError, psycopg.Error).
+
+    analyze.valued keys its records by text, where a schema per tenant's roles run the same unqualified text,
+    each its own statement (with one queryid for all from PostgreSQL 18 on): every tenant's guard took the last
+    tenant's record (role, search_path), and verify planned one tenant for all (r19). So the statements are
+    valued in rounds that each hold a text once."""
+    snap = snapshot(conn, WorkloadFilter(top=GUARDED_STATEMENTS))
+    rounds: list[list[Statement]] = []
+    seen: dict[str, int] = {}
+    for st in snap.statements:
+        n = seen[st.query] = seen.get(st.query, -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(st)
+    return {row.key: row for group in rounds
+            for row in analyze_valued(conn, replace(snap, statements=group)).values()}
