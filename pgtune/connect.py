@@ -197,16 +197,31 @@ def mask(text: str, secret: str) -> str:
 
 
 def describe(dsn: str) -> str:
-    """A short, password-free label for where we connect: ``user@host:port/dbname``."""
+    """A short, password-free label for where we connect: ``user@host:port/dbname``.
+
+    What the DSN leaves out is libpq's default (PQconndefaults: the PG* variables, the service file, the
+    operating-system user; the database defaults to the user's name), so a connection from the defaults names
+    the user and database it tried (c19: it was 'local socket:5432/'). A DSN naming its own service: that
+    service's values are not known here, only the variables'."""
     try:
         params: dict[str, Any] = conninfo_to_dict(dsn)
     except Exception:
         return "(unparsable DSN)"
-    host = params.get("host") or os.environ.get("PGHOST") or "local socket"
-    port = params.get("port") or os.environ.get("PGPORT") or "5432"
-    user = params.get("user") or os.environ.get("PGUSER") or ""
-    db = params.get("dbname") or os.environ.get("PGDATABASE") or user
+    defaults = _libpq_defaults() if not params.get("service") else {}
+    host = params.get("host") or os.environ.get("PGHOST") or defaults.get("host") or "local socket"
+    port = params.get("port") or os.environ.get("PGPORT") or defaults.get("port") or "5432"
+    user = params.get("user") or os.environ.get("PGUSER") or defaults.get("user") or ""
+    db = params.get("dbname") or os.environ.get("PGDATABASE") or defaults.get("dbname") or user
     return f"{user}@{host}:{port}/{db}" if user else f"{host}:{port}/{db}"
+
+
+def _libpq_defaults() -> dict[str, str]:
+    """libpq's default host, port, user and dbname (never a password)."""
+    try:
+        return {o.keyword.decode(): o.val.decode() for o in psycopg.pq.Conninfo.get_defaults()
+                if o.val is not None and o.keyword in (b"host", b"port", b"user", b"dbname")}
+    except Exception:       # a libpq that cannot say: the DSN's and the variables' alone
+        return {}
 
 
 def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout: int = 10) -> psycopg.Connection[Any]:
@@ -226,8 +241,10 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
         )
     except psycopg.Error as exc:
         first = error_text(exc)
+        # No --dsn, no DATABASE_URL: say the place is libpq's choice, not one the user gave.
+        how = " (libpq's defaults: no --dsn, no DATABASE_URL)" if not conninfo else ""
         raise ConnectionFailed(
-            f"cannot connect to {describe(conninfo)}: {redact_conninfo_error(first, conninfo)}"
+            f"cannot connect to {describe(conninfo)}{how}: {redact_conninfo_error(first, conninfo)}"
         ) from None
     try:
         refuse_transaction_pooler(conn, conninfo, connect_timeout)
