@@ -268,7 +268,8 @@ def _check_port(conninfo: str) -> None:
     except Exception:
         return          # unparsable: libpq says what is wrong with it
     for one in port.split(","):
-        if one and not (one.strip().isdigit() and 0 < int(one) < 65536):
+        # ASCII digits only: str.isdigit() takes '²' (int() then raised: "internal error", exit 1) and '١٢' (r19).
+        if one and not (re.fullmatch("[0-9]+", one.strip()) and 0 < int(one) < 65536):
             raise ConnectionFailed(f"cannot connect to {describe(conninfo)}: the port {one!r} is not a port number "
                                    "(1 to 65535)")
 
