@@ -32,3 +32,28 @@ def test_json_object_keys_are_typed_text(conn: psycopg.Connection[Any]) -> None:
     [plan] = explain_scenarios(conn, QUERY, [values])
     assert plan.cost > 0
     assert param_types(conn, QUERY) == ["text", "text", "bigint", "integer", "bigint"]
+
+
+def test_any_arguments_are_typed_text(conn: psycopg.Connection[Any]) -> None:
+    """r19: a JSON object's value, an array's element, concat's and format's pieces, json_object_agg's
+    arguments take "any" too: each such $n made the PREPARE fail and the statement was left out. A $n the
+    statement also compares with an integer column stays the server's to type."""
+    conn.execute("CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL, name text NOT NULL)")
+    conn.execute("INSERT INTO users SELECT g, 'u' || g || '@x.org', 'n' || g FROM generate_series(1, 2000) g")
+    conn.execute("ANALYZE users")
+    cases = [
+        ("SELECT jsonb_build_object($2, id, $3, $4) FROM users WHERE email = $1",
+         {"$1": "u7@x.org", "$2": "id", "$3": "kind", "$4": "user"}, ["text", "text", "text", "text"]),
+        ("SELECT id FROM users WHERE name ILIKE concat($1, $2::text, $3)",
+         {"$1": "%", "$2": "n7", "$3": "%"}, ["text", "text", "text"]),
+        ("SELECT json_build_array($1, id), concat_ws($2, name, $3) FROM users WHERE id = $4",
+         {"$1": "a", "$2": ",", "$3": "b", "$4": "7"}, ["text", "text", "text", "integer"]),
+        ("SELECT json_object_agg($1, name) FROM users WHERE id < $2", {"$1": "k", "$2": "10"}, ["text", "integer"]),
+        ("SELECT format($1, name) FROM users WHERE email = $2", {"$1": "%s", "$2": "u7@x.org"}, ["text", "text"]),
+        # An application's own $1, used twice: typed by "id" = $1, not declared text (id = text would fail).
+        ("SELECT id FROM users WHERE id = $1 AND name <> concat($1, name)", {"$1": "7"}, ["integer"]),
+    ]
+    for query, values, types in cases:
+        [plan] = explain_scenarios(conn, query, [values])
+        assert plan.cost > 0, query
+        assert param_types(conn, query) == types, query
