@@ -248,6 +248,7 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
         ) from None
     try:
         refuse_transaction_pooler(conn, conninfo, connect_timeout)
+        untrack_statements(conn)      # after the pooler check: a pooled session's setting would reach other clients
         _schema_path(conn, resolve_dsn(dsn))
         force_session_settings(conn)
         _warn_schema(conn, resolve_dsn(dsn))
@@ -388,6 +389,25 @@ def refuse_transaction_pooler(conn: psycopg.Connection[Any], conninfo: str, conn
 # Set only where the setting exists: SET on an unknown name would create a placeholder.
 QUALSTATS_OFF = ("SELECT /* pgtune */ pg_catalog.set_config('pg_qualstats.enabled', 'off', {local}) "
                  "WHERE pg_catalog.current_setting('pg_qualstats.enabled', true) IS NOT NULL")
+
+
+# pgtune's own statements must not take pg_stat_statements' entries either: at pg_stat_statements.max
+# (dealloc > 0) every entry pgtune adds (its catalog reads, PREPAREs, BEGIN/ROLLBACK, set_config) evicts the
+# least-used of the application's, so one suggest run cut a 141-entry workload to 22 entries (p19) and the next
+# run read what was left. The setting is superuser-only (PGC_SUSET): turned off where the role may set it (a
+# superuser, or on 15+ a GRANT SET ON PARAMETER), in sessions pgtune opens itself; a caller's own connection
+# keeps what it tracks. CASE, not AND: has_parameter_privilege (15+) raises on a name the server does not know.
+UNTRACKED = ("SELECT /* pgtune */ pg_catalog.set_config('pg_stat_statements.track', 'none', false) "
+             "WHERE CASE WHEN pg_catalog.current_setting('pg_stat_statements.track', true) IS NULL THEN false "
+             "WHEN (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN true "
+             "ELSE {granted} END")
+
+
+def untrack_statements(conn: psycopg.Connection[Any]) -> None:
+    """Keep this pgtune session's statements out of pg_stat_statements where the role may (see UNTRACKED)."""
+    granted = ("pg_catalog.has_parameter_privilege('pg_stat_statements.track', 'SET')"
+               if conn.info.server_version >= 150000 else "false")
+    conn.execute(UNTRACKED.format(granted=granted))
 
 
 def lost(conn: psycopg.Connection[Any]) -> bool:

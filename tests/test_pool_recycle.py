@@ -19,6 +19,13 @@ from pgtune.analyze import pool
 from .test_pool import _advice, _left, _pids, _shop, _worker
 
 
+@pytest.fixture(autouse=True)
+def _tracked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests count pgtune's round trips in pg_stat_statements: its sessions keep tracking here (p19 turned
+    tracking off in the sessions pgtune opens, so that they evict none of the application's entries)."""
+    monkeypatch.setattr(pool, "untrack_statements", lambda _conn: None)
+
+
 def test_a_session_reads_its_own_backends_memory(conn: psycopg.Connection[Any]) -> None:
     used = pool.backend_bytes(conn)
     assert used is not None and used > 100_000

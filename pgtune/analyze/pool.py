@@ -43,7 +43,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
-from ..connect import APPLICATION_NAME, force_session_settings, pooled
+from ..connect import APPLICATION_NAME, force_session_settings, pooled, untrack_statements
 
 MAX_JOBS = 8
 SHARE = 10          # at most one session in SHARE of those the server still accepts
@@ -139,6 +139,7 @@ class Like:
 def _open(like: Like) -> psycopg.Connection[Any]:
     other = psycopg.connect(like.conninfo, autocommit=True)
     try:
+        untrack_statements(other)
         for name, setting in like.changed:
             # What the caller SET for its session (a planner cost, say): the answers must be its session's.
             with contextlib.suppress(psycopg.errors.InsufficientPrivilege, psycopg.errors.CantChangeRuntimeParam):
