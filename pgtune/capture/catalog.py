@@ -346,17 +346,24 @@ class Catalog:
     def lookup(self, schema: str | None, name: str, search_path: tuple[str, ...] | None = None) -> Table | None:
         """Resolve a table reference the way the server would, through ``search_path`` (default: pgtune's).
 
-        A foreign table of that name earlier on the path is the one the server reads: None (c19: a plain table of
-        the name further on was bound in its place)."""
+        The first relation of the name on the path, of any kind, is the one the server reads: a foreign table or
+        a view there gives None (c19, c20: a plain table of the name further on was bound in its place, and an
+        index proposed on a table the statement never reads)."""
         if schema is not None:
             return self.tables.get((schema, name))
         for s in self.search_path if search_path is None else search_path:
             t = self.tables.get((s, name))
             if t is not None:
                 return t
-            if self.foreign and (s, name) in self.foreign:
+            if self._other_relation(s, name):
                 return None
         return None
+
+    def _other_relation(self, schema: str, name: str) -> bool:
+        """Does ``schema`` hold a relation of this name that is no table pgtune reads (a view, a foreign table, a
+        sequence…)? The first of the name on a search_path hides any further on."""
+        key = (schema, name)
+        return key in self.views or key in self.foreign or (key in self.relation_names and key not in self.tables)
 
     def lookup_foreign(self, schema: str | None, name: str,
                        search_path: tuple[str, ...] | None = None) -> TableKey | None:
@@ -383,13 +390,13 @@ class Catalog:
         return name in self.temporary
 
     def lookup_view(self, schema: str | None, name: str, search_path: tuple[str, ...] | None = None) -> str | None:
-        """A view's definition, resolved through search_path like a table (a foreign table first: None)."""
+        """A view's definition, resolved through search_path like a table (a table or foreign table first: None)."""
         if schema is not None:
             return self.views.get((schema, name))
         for s in self.search_path if search_path is None else search_path:
             if (s, name) in self.views:
                 return self.views[(s, name)]
-            if self.foreign and (s, name) in self.foreign:
+            if (s, name) in self.tables or self._other_relation(s, name):
                 return None
         return None
 
