@@ -43,5 +43,5 @@ def test_health_reads_the_plan_of_a_relation_joins_statement(db: str, conn: psyc
     calcom_app.build(conn)
     conn.execute("SELECT pg_stat_statements_reset()")
     calcom_app.run_as_app(db)
-    used = statements_using(conn, {"Attendee_bookingId_idx"})
+    used = statements_using(conn, {("public", "Attendee_bookingId_idx")})
     assert any("Booking_attendees" in u.statement.query for u in used), [u.statement.query[:60] for u in used]

@@ -40,7 +40,7 @@ def test_a_dropped_index_is_guarded_by_the_statements_of_a_role_with_its_own_sea
         for i in range(30):
             app.execute("SELECT id, title FROM items WHERE sku = %s", (i,)).fetchall()
     left_out: list[str] = []
-    targets = _guards(conn, {"items_sku_idx"}, left_out)
+    targets = _guards(conn, {("shop", "items_sku_idx")}, left_out)
     assert [t.dropped_indexes for t in targets] == [["items_sku_idx"]], (targets, left_out)
     assert targets[0].search_path == ["shop"]
     assert "FROM items WHERE sku" in targets[0].query

@@ -51,7 +51,7 @@ def _app_workload(db: str, conn: psycopg.Connection[Any]) -> None:
 def test_the_drop_guard_plans_the_statements_in_their_sessions_search_path(db: str,
                                                                            conn: psycopg.Connection[Any]) -> None:
     _app_workload(db, conn)
-    used = statements_using(conn, {"account_email_idx"})
+    used = statements_using(conn, {("app", "account_email_idx")})
     assert [u.search_path for u in used] == [["app"]], [(u.statement.query, u.search_path) for u in used]
     assert "WHERE email = $1" in used[0].statement.query
 

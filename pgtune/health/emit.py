@@ -119,7 +119,7 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
     if drops:
         add("drop redundant and unused indexes", "each costs writes and space for nothing; dropped last, "
             "CONCURRENTLY, and the rollback builds each again exactly", PhaseStep.DROP_INDEXES, existing=drops)
-        targets = _guards(conn, {e.name for e in drops}, left_out)
+        targets = _guards(conn, {(e.schema, e.name) for e in drops}, left_out)
     m = Migration(id=f"{stamp}_health", created=stamp, server_version=str(conn.info.server_version),
                   phases=phases, targets=targets, lock_timeout=lock_timeout, statement_timeout=statement_timeout)
     return HealthMigration(m, left_out)
@@ -266,7 +266,7 @@ def restore_statements(r: dict[str, Any], *, partitioned: bool = False) -> list[
     return out
 
 
-def _guards(conn: psycopg.Connection[Any], dropped: set[str], left_out: list[str]) -> list[Target]:
+def _guards(conn: psycopg.Connection[Any], dropped: set[tuple[str, str]], left_out: list[str]) -> list[Target]:
     """The workload statements whose plan uses an index to drop: verify checks they get no costlier, planned
     (and, with --measure, timed) with the value scenarios suggest would cost them over."""
     try:

@@ -47,7 +47,7 @@ class _Judged:
     scans: int
     index_bytes: int
     for_key: bool
-    plan_names: set[str]                           # the names plans give it: a partitioned one's partitions' indexes
+    plan_names: set[tuple[str, str]]     # (schema, name) of it and, partitioned, its partitions' indexes
     partitions: list[dict[str, Any]] = field(default_factory=list)     # per partition: its HOT counters
 
     @property
@@ -93,7 +93,7 @@ def _plain(writes: hot.HotWrites, r: dict[str, Any], usage: dict[tuple[str, str]
         return None
     use = usage.get((r["schema"], r["index"]))
     return _Judged(r, stats, found[0], found[1], _scans(use), int(use["index_bytes"]) if use else int(r["index_bytes"]),
-                   False, {r["index"]})
+                   False, {(r["schema"], r["index"])})
 
 
 def _partitioned(ctx: Context, writes: hot.HotWrites, r: dict[str, Any],
@@ -124,7 +124,7 @@ def _partitioned(ctx: Context, writes: hot.HotWrites, r: dict[str, Any],
                          min(s_.fillfactor for _p, s_ in per if s_))
     uses = [usage.get(i) for i in own]
     return _Judged(r, stats, found[0], found[1], sum(_scans(u) for u in uses),
-                   sum(int(u["index_bytes"]) for u in uses if u), False, {r["index"], *(i for _s, i in own)},
+                   sum(int(u["index_bytes"]) for u in uses if u), False, {(r["schema"], r["index"]), *own},
                    [{"partition": p[1], "n_tup_upd": s_.updates, "n_tup_hot_upd": s_.hot,
                      "hot_share": round(s_.share or 0.0, 4), "fillfactor": s_.fillfactor}
                     for p, s_ in per if s_ is not None])
@@ -134,7 +134,7 @@ def _scans(usage: dict[str, Any] | None) -> int:
     return int(usage["idx_scan"] or 0) if usage is not None else 0
 
 
-def _readers(ctx: Context, indexes: set[str]) -> dict[str, list[UsedBy]] | None:
+def _readers(ctx: Context, indexes: set[tuple[str, str]]) -> dict[tuple[str, str], list[UsedBy]] | None:
     """Per index, the workload's statements whose plan uses it (None: the plans could not be read)."""
     if not indexes:
         return {}
@@ -146,10 +146,10 @@ def _readers(ctx: Context, indexes: set[str]) -> dict[str, list[UsedBy]] | None:
         ctx.notes.append(f"hot-blocking-index gives no DROP: the workload's plans could not be read "
                          f"({str(exc).splitlines()[0]})")
         return None
-    out: dict[str, list[UsedBy]] = {}
+    out: dict[tuple[str, str], list[UsedBy]] = {}
     for u in found:
-        for name in u.indexes:
-            out.setdefault(name, []).append(u)
+        for key in u.keys:
+            out.setdefault(key, []).append(u)
     return out
 
 
@@ -171,7 +171,7 @@ def _blocked(writes: hot.HotWrites, tables: list[tuple[str, str]], table: tuple[
     return blocked, sorted(set().union(*(u.columns for u in blocked)) & held)
 
 
-def _finding(ctx: Context, j: _Judged, readers: dict[str, list[UsedBy]] | None) -> Finding:
+def _finding(ctx: Context, j: _Judged, readers: dict[tuple[str, str], list[UsedBy]] | None) -> Finding:
     r, stats, rows, scans = j.r, j.stats, j.rows, j.scans
     share = stats.share or 0.0
     fix: list[str] = []

@@ -39,7 +39,7 @@ def drop_phase(conn: psycopg.Connection[Any], advice: Advice, catalog: Catalog, 
     restore = {(r["schema"], r["index"]): r for r in catalog_rows(conn, "health_indexes")}
     tool, built = owner(catalog), built_by(conn)
     try:
-        used = statements_using(conn, {old for _, old in pairs})
+        used = statements_using(conn, {(ix.schema, old) for ix, old in pairs})
     except (PgtuneError, psycopg.Error) as exc:      # no pg_stat_statements (a --queries file): nothing is dropped
         if lost(conn):
             raise
@@ -56,7 +56,7 @@ def drop_phase(conn: psycopg.Connection[Any], advice: Advice, catalog: Catalog, 
         why = _kept(ix.name, old, r, tool.tool if tool is not None and tool.layout != layout else None,
                     built[key].migration if key in built else None,
                     [] if twin_of(ix, catalog) == old else
-                    [u for u in used if old in u.indexes and u.statement.queryid not in
+                    [u for u in used if key in u.keys and u.statement.queryid not in
                      {q.queryid for q in ix.queries}])
         if why:
             kept.append(f"existing index {old} kept beside {ix.name}: {why}")

@@ -14,7 +14,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
+from pglast import ast
 
+from .. import catalog_sql
 from ..analyze import AnalyzedStatement
 from ..analyze import valued as analyze_valued
 from ..capture import Statement, WorkloadFilter, read_workload
@@ -22,8 +24,11 @@ from ..connect import lost
 from ..explain import PlanContext, explain
 from ..roles import read_roles
 from ..snapshot import snapshot
+from ..sqltext import ParseFailed, parse_one, walk
 
 GUARDED_STATEMENTS = 200      # the costliest statements whose plans are read for an index to drop
+
+IndexKey = tuple[str, str]    # (schema, index name)
 
 
 @dataclass(frozen=True)
@@ -32,20 +37,29 @@ class UsedBy:
 
     statement: Statement
     cost: float                        # its plan's cost, as planned now
-    indexes: list[str]                 # the indexes asked about that its plan uses
+    indexes: list[str]                 # the indexes asked about that its plan uses (their names)
     search_path: list[str] | None      # the role's search_path it was planned in (None: pgtune's own)
+    keys: list[IndexKey]               # those indexes, by schema and name
 
 
-def statements_using(conn: psycopg.Connection[Any], indexes: set[str]) -> list[UsedBy]:
-    """The statements whose plan uses one of ``indexes`` (bare names, as plans name them).
+def statements_using(conn: psycopg.Connection[Any], indexes: set[IndexKey]) -> list[UsedBy]:
+    """The statements whose plan uses one of ``indexes`` ((schema, name) each).
+
+    A plan names an index without its schema, and a schema per tenant holds indexes of the same name: each
+    index a plan names is told by the table its scan reads, resolved as the statement names it (c20: tenant
+    B's statement counted as using tenant A's index of its name).
 
     Raises what reading pg_stat_statements raises (PgtuneError, psycopg.Error):
     the caller decides what not knowing means.
     """
     workload = read_workload(conn, WorkloadFilter(top=GUARDED_STATEMENTS))
     row = conn.execute("SELECT /* pgtune */ pg_catalog.current_schemas(false)").fetchone()
-    roles = read_roles(conn, {st.userid for st in workload if st.userid is not None},
-                       tuple(row[0]) if row else ("public",))
+    own = tuple(row[0]) if row else ("public",)
+    roles = read_roles(conn, {st.userid for st in workload if st.userid is not None}, own)
+    names = {name for _schema, name in indexes}
+    homes: dict[str, list[tuple[str, str]]] = {}
+    for r in conn.execute(catalog_sql.load("plan_index_homes"), {"names": sorted(names)}).fetchall():
+        homes.setdefault(r[1], []).append((r[0], r[2]))
     out = []
     for st in workload:
         view = roles.view(st.userid)
@@ -57,10 +71,53 @@ def statements_using(conn: psycopg.Connection[Any], indexes: set[str]) -> list[U
             if lost(conn):
                 raise
             continue        # utility statements, or ones that no longer plan
-        used = sorted(plan.indexes & indexes)
-        if used:
-            out.append(UsedBy(st, plan.cost, used, list(view.search_path) if view.role is not None else None))
+        if not plan.indexes & names:
+            continue
+        path = view.search_path if view.role is not None else own
+        keys = sorted(_plan_keys(plan.plan.get("Plan", {}), st.query, path, homes) & indexes)
+        if keys:
+            out.append(UsedBy(st, plan.cost, sorted({name for _schema, name in keys}),
+                              list(view.search_path) if view.role is not None else None, keys))
     return out
+
+
+def _plan_keys(plan: dict[str, Any], query: str, path: tuple[str, ...],
+               homes: dict[str, list[tuple[str, str]]]) -> set[IndexKey]:
+    """The (schema, name) of each index ``plan`` scans whose name is in ``homes`` (name -> its (schema, table)s).
+
+    An index is on the table its scan node (a Bitmap Index Scan: the Bitmap Heap Scan above it) reads: of the
+    schemas holding an index of the name on a table of that name, the one the statement names it with, else the
+    first on ``path`` (the role's search_path); where neither tells, every one (a plan seen through a view)."""
+    named: dict[str, set[str | None]] = {}
+    try:
+        for n in walk(parse_one(query)):
+            if isinstance(n, ast.RangeVar) and n.relname:
+                named.setdefault(n.relname, set()).add(n.schemaname)
+    except ParseFailed:
+        pass
+    found: set[IndexKey] = set()
+    stack: list[tuple[dict[str, Any], str | None]] = [(plan, None)]
+    while stack:
+        node, above = stack.pop()
+        relation = node.get("Relation Name") or above
+        name = node.get("Index Name")
+        if name in homes:
+            schemas = [s for s, t in homes[name] if relation is None or t == relation]
+            found.update((s, name) for s in _schemas_of(schemas, named.get(relation or ""), path))
+        stack.extend((child, relation if node.get("Node Type") == "Bitmap Heap Scan" or
+                      node.get("Node Type") in ("BitmapAnd", "BitmapOr") else None)
+                     for child in node.get("Plans", ()))
+    return found
+
+
+def _schemas_of(schemas: list[str], named: set[str | None] | None, path: tuple[str, ...]) -> list[str]:
+    """Which of ``schemas`` (each holding the index and its table) the statement's reference reads."""
+    if len(schemas) <= 1 or not named:
+        return schemas
+    out = [s for s in schemas if s in named]
+    if None in named:
+        out += [s for s in path if s in schemas][:1]
+    return out or schemas
 
 
 StatementKey = tuple[int | None, str, int | None]      # queryid, text and the role that ran it (its userid)
