@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -28,9 +30,10 @@ def test_a_bad_number_is_one_line_of_pgtunes(args: list[str], line: str) -> None
     assert result.stderr.splitlines() == [line]
 
 
-def test_a_good_number_still_passes() -> None:
+def test_a_good_number_still_passes(tmp_path: Path) -> None:
     # Refused only for the number: with a good one, the command goes on (to its connection, which fails here).
-    result = CliRunner().invoke(cli, ["suggest", "--max-indexes", "3", "--first-phase-share", "0.5"],
+    result = CliRunner().invoke(cli, ["suggest", "--max-indexes", "3", "--first-phase-share", "0.5",
+                                      "--emit", str(tmp_path / "m")],
                                 env={"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
     assert result.exit_code == 2
     assert result.stderr.startswith("pgtune: cannot connect"), result.stderr

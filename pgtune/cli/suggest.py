@@ -94,11 +94,11 @@ from .shell import (
                    "they are built on a bounded sample of the table in a temporary table of pgtune's session.")
 @click.option("--no-index-kinds", is_flag=True, help="B-tree indexes only: no GIN or BRIN candidates.")
 @emit_options("Write a phased migration folder (default: migrations/<timestamp>_indexes).",
-              "lock_timeout set before each DDL.",
-              "statement_timeout for the migration's non-build statements (ANALYZE).")
+              "With --emit: lock_timeout set before each DDL.",
+              "With --emit: statement_timeout for the migration's non-build statements (ANALYZE).")
 @click.option("--first-phase-share", default=0.8, show_default=True, type=Number(0.0, 1.0),
-              help="Phase 1 gets the indexes that remove this share of the saved cost (without HypoPG: of the calls "
-                   "served; 1.0: one phase).")
+              help="With --emit: phase 1 gets the indexes that remove this share of the saved cost (without "
+                   "HypoPG: of the calls served; 1.0: one phase).")
 @click.option("--measure/--no-measure", "--analyze/--no-analyze", "analyze", default=True, show_default=True,
               help="With --emit: time each read-only targeted statement (with the values it is planned with; "
                    "best of 3-7 runs, 10 s each, 60 s in all) as verify's baseline; else verify compares "
