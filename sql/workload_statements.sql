@@ -18,7 +18,9 @@ WITH statements AS (
            s.mean_exec_time,
            s.rows,
            r.rolname,
-           coalesce(r.rolsuper, false) AS superuser
+           coalesce(r.rolsuper, false) AS superuser,
+           -- run inside a function or trigger (track = all): the column is 14+, read by name from the row
+           coalesce((to_jsonb(s) ->> 'toplevel')::boolean, true) AS toplevel
     FROM pg_stat_statements AS s
         JOIN pg_catalog.pg_database AS d ON d.oid = s.dbid
         LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = s.userid
@@ -34,7 +36,8 @@ SELECT /* pgtune */ s.queryid,
        s.calls,
        s.total_exec_time AS total_ms,
        s.mean_exec_time AS mean_ms,
-       s.rows
+       s.rows,
+       s.toplevel
 FROM statements AS s, application AS a
 WHERE CASE WHEN %(roles)s::text[] IS NOT NULL THEN s.rolname = ANY (%(roles)s::text[])
            ELSE NOT (s.superuser AND a.has_own_role) END

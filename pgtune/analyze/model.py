@@ -44,13 +44,14 @@ class SkipKind(StrEnum):
     NO_FILTER = "no-filter"
     CANNOT_PLAN = "cannot-plan"
     TEMPORARY = "temporary-table"
+    IN_FUNCTION = "in-function"         # run inside a function or trigger: it names the function's variables
 
 
 
 
 # Skipped statements the workload ran that no plan costed: the advice says nothing of them.
 UNCOSTED = frozenset({SkipKind.UNPARSABLE, SkipKind.TRUNCATED, SkipKind.UNKNOWN_TABLE, SkipKind.FOREIGN_TABLE,
-                      SkipKind.CANNOT_PLAN})
+                      SkipKind.CANNOT_PLAN, SkipKind.IN_FUNCTION})
 UNCOSTED_SHARE = 0.25   # from this share of the workload's time on, the headline says the verdict leaves it out
 
 

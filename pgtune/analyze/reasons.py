@@ -65,6 +65,31 @@ def shape_skip(st: Statement, shape: Shape, exclude: tuple[str, ...],
     return None
 
 
+def in_function(st: Statement, shape: Shape, columns: set[str], tables: set[str]) -> Skipped | None:
+    """A statement a function or trigger ran (pg_stat_statements.track = all) that names the function's variables.
+
+    PL/pgSQL sends ``WHERE e.website_id = p_website`` and ``WHERE session_id = NEW.session_id`` as they are written,
+    the variables bound by the function: planned alone, each was an ERROR in the server's log at every run and a
+    "cannot plan: column "p_website" does not exist" line (p19). A name no table of the statement has as a column,
+    or a qualified one whose qualifier is none of its tables (a record: NEW, OLD, a loop variable; not ON CONFLICT's
+    EXCLUDED), is taken as one.
+    ``columns``: the column names of the statement's tables; ``tables``: their names."""
+    if not st.nested:
+        return None
+    names = []
+    for ref in dict.fromkeys(shape.unbound):
+        parts = ref.split(".")
+        if (len(parts) == 1 and parts[0] not in columns) or (len(parts) > 1 and parts[-2] not in tables | {"excluded"}):
+            names.append(ref)
+    if not names:
+        return None
+    return Skipped(st.queryid, st.query,
+                   f"runs inside a function or trigger (pg_stat_statements.track = all): {', '.join(names[:3])} "
+                   f"{'is one of its variables, not a column' if len(names) == 1 else 'are its variables, not columns'}"
+                   ", so the statement cannot be planned alone; give it with values in a --queries file",
+                   SkipKind.IN_FUNCTION)
+
+
 def cannot_plan(st: Statement, exc: Exception) -> Skipped:
     return Skipped(st.queryid, st.query, f"cannot plan: {error_text(exc)}", SkipKind.CANNOT_PLAN)
 

@@ -24,6 +24,9 @@ class Statement:
     mean_ms: float = 0.0
     rows: int = 0
     userid: int | None = None      # the role that ran it (pg_stat_statements.userid); None: unknown
+    # Run inside a function or trigger (pg_stat_statements.toplevel false, 14+, with track = all): its text can
+    # name the function's variables (p_website, NEW.session_id), which no session outside it can plan.
+    nested: bool = False
     # A --queries file's text whose shape was seen with other texts (its constants vary): a constant in it is one
     # call's value, not one the application always sends (no partial index on it: p11).
     values_vary: bool = False
@@ -61,7 +64,8 @@ def read_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter | None = N
                      "min_total_ms": f.min_total_ms, "database": f.database, "roles": list(f.roles) or None})
         return [
             Statement(query=r["query"], queryid=r["queryid"], calls=r["calls"],
-                      total_ms=r["total_ms"], mean_ms=r["mean_ms"], rows=r["rows"], userid=int(r["userid"]))
+                      total_ms=r["total_ms"], mean_ms=r["mean_ms"], rows=r["rows"], userid=int(r["userid"]),
+                      nested=not r["toplevel"])
             for r in cur.fetchall()
         ]
 
@@ -135,7 +139,7 @@ def merge_workloads(*workloads: list[Statement]) -> list[Statement]:
             calls = prev.calls + st.calls
             total = prev.total_ms + st.total_ms
             merged[key] = Statement(prev.query, prev.queryid, calls, total, total / calls if calls else 0.0,
-                                    prev.rows + st.rows, prev.userid)
+                                    prev.rows + st.rows, prev.userid, nested=prev.nested and st.nested)
     return sorted(merged.values(), key=lambda s: (-s.total_ms, str(s.queryid)))
 
 
