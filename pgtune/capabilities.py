@@ -11,7 +11,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import catalog_sql, ddl
-from .connect import lost
+from .connect import lost, may_untrack
 from .errors import MissingCapability, UnsupportedServer
 
 
@@ -44,6 +44,10 @@ class Capabilities:
     preload_libraries: str | None = None   # shared_preload_libraries as set; None: the role may not read it
     preload_pending: str | None = None     # what a restart will load, when an ALTER SYSTEM of it is not in force yet
     in_recovery: bool = False              # a hot standby
+    pgss_max: int | None = None            # pg_stat_statements.max (None: not loaded)
+    pgss_entries: int | None = None        # its entries now, every database's and role's (None: unreadable)
+    pgss_dealloc: int | None = None        # evictions since its reset (pg_stat_statements_info, 14+; None: unknown)
+    pgss_untracked: bool = False           # this role may keep its sessions' statements out (connect.UNTRACKED)
     standbys: int = 0                      # physical replication connections streaming from this server
 
     def preload_fix(self, *libraries: str) -> str:
@@ -84,7 +88,28 @@ class Capabilities:
 
     def hints(self) -> list[str]:
         """Optional improvements: pgtune works without them, less precisely."""
-        return self.what_if_hints() + self.qualstats_hints() + self.stats_hints() + self.replica_hints()
+        return (self.what_if_hints() + self.qualstats_hints() + self.stats_hints() + self.replica_hints()
+                + self.eviction_hints())
+
+    def eviction_hints(self) -> list[str]:
+        """pg_stat_statements full, and this role may not keep pgtune's statements out of it (p19): each run of
+        pgtune then takes entries of its own, and each evicts one of the application's (a refused suggest as a
+        DBA role cost the application 20 entries, a suggest as the application's owner 41 of a reporting role's 45).
+        """
+        if self.pgss_untracked or not self.pgss_max or self.pgss_entries is None:
+            return []
+        full = self.pgss_entries >= 0.9 * self.pgss_max
+        if not full and not self.pgss_dealloc:
+            return []
+        evicted = f", {self.pgss_dealloc:,} evictions since its reset" if self.pgss_dealloc else ""
+        grant = (f"GRANT SET ON PARAMETER pg_stat_statements.track TO {sql.Identifier(self.role).as_string(None)}; "
+                 "(pgtune then turns tracking off for its own sessions), run pgtune as a superuser,"
+                 if self.server_version_num >= 150000 else "run pgtune as a superuser (it then turns tracking off "
+                 "for its own sessions),")
+        return [f"pg_stat_statements is full ({self.pgss_entries:,} entries of pg_stat_statements.max "
+                f"{self.pgss_max:,}{evicted}) and role {self.role!r} may not keep pgtune's own statements out of it: "
+                f"each pgtune run takes entries and evicts as many of the application's least-used statements; "
+                f"{grant} or raise pg_stat_statements.max (a restart)"]
 
     def replica_hints(self, given: int = 0) -> list[str]:
         """Where the workload is not all here (p16): a read replica's statements are in its own
@@ -269,7 +294,30 @@ def probe(conn: psycopg.Connection[Any]) -> Capabilities:
                         stats_forced=tuple(str(r[0]) for r in hidden if r[1]),
                         stats_hidden_keys=frozenset((str(r[2]), str(r[3])) for r in hidden),
                         preload_pending=_preload_pending(conn, row["preload_libraries"]))
+    caps = _pgss_fill(conn, caps) if caps.pgss_installed else caps
     return _qualstats_fill(conn, caps) if caps.qualstats_installed and caps.pgss_installed else caps
+
+
+def _pgss_fill(conn: psycopg.Connection[Any], caps: Capabilities) -> Capabilities:
+    """How full pg_stat_statements is, its evictions, and whether this role's sessions may stay out of it."""
+    schema = catalog_sql.extension_schema(conn, "pg_stat_statements")
+    if schema is None:
+        return caps
+    untracked = may_untrack(conn)
+    info = (sql.SQL("(SELECT i.dealloc FROM {} AS i)").format(sql.Identifier(schema, "pg_stat_statements_info"))
+            if caps.server_version_num >= 140000 else sql.SQL("NULL::int8"))
+    query = sql.SQL("SELECT /* pgtune */ current_setting('pg_stat_statements.max', true)::int, "
+                    "(SELECT count(*) FROM {}), {}").format(sql.Identifier(schema, "pg_stat_statements"), info)
+    try:
+        with conn.transaction():
+            row = conn.execute(query).fetchone()
+    except psycopg.Error:
+        if lost(conn):
+            raise
+        return replace(caps, pgss_untracked=untracked)
+    if row is None:
+        return replace(caps, pgss_untracked=untracked)
+    return replace(caps, pgss_max=row[0], pgss_entries=int(row[1]), pgss_dealloc=row[2], pgss_untracked=untracked)
 
 
 def streaming_standbys(conn: psycopg.Connection[Any]) -> int:

@@ -6,11 +6,13 @@ entries of its own (catalog reads, PREPAREs, BEGIN/ROLLBACK, set_config) and
 evicted the application's least-used ones: 141 application entries became 22,
 and the next run read what was left. pgtune now turns pg_stat_statements.track
 off in the sessions it opens, where the role may set it (a superuser; on 15+ a
-``GRANT SET ON PARAMETER``); another role keeps tracking, with no error.
+``GRANT SET ON PARAMETER``); another role keeps tracking, with no error, and
+``check`` tells it, on a full pg_stat_statements, what each run costs and the GRANT.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -18,6 +20,7 @@ from click.testing import CliRunner
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from pgtune import capabilities
 from pgtune.cli import cli
 from pgtune.connect import connect
 
@@ -59,3 +62,26 @@ def test_a_role_that_may_not_set_it_keeps_tracking_without_error(db: str, conn: 
             assert own.execute("SHOW pg_stat_statements.track").fetchone() == ("none",)
     with connect(db) as own:
         assert own.execute("SHOW pg_stat_statements.track").fetchone() == ("none",)
+
+
+def test_check_says_when_pgtunes_own_statements_would_evict_the_applications(
+        db: str, conn: psycopg.Connection[Any]) -> None:
+    """A role that may not turn tracking off is told, on a full pg_stat_statements, what each run costs and the
+    GRANT that ends it; a superuser is not (its sessions stay out)."""
+    role = f"dba_{conn.info.dbname}"
+    conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    params = conninfo_to_dict(db)
+    params["user"] = role
+    with connect(make_conninfo("", **params)) as own:
+        caps = capabilities.probe(own)
+    assert caps.pgss_untracked is False and caps.pgss_max and caps.pgss_entries is not None
+    assert (caps.pgss_dealloc is not None) == (conn.info.server_version >= 140000)
+    full = replace(caps, pgss_entries=caps.pgss_max)
+    [hint] = full.eviction_hints()
+    assert f"role {role!r} may not keep pgtune's own statements out of it" in hint
+    assert ("GRANT SET ON PARAMETER pg_stat_statements.track TO" in hint) == (conn.info.server_version >= 150000)
+    assert replace(caps, pgss_entries=caps.pgss_max // 2, pgss_dealloc=0).eviction_hints() == []
+    with connect(db) as own:
+        caps = capabilities.probe(own)
+    assert caps.pgss_untracked is True
+    assert replace(caps, pgss_entries=caps.pgss_max).eviction_hints() == []
