@@ -22,6 +22,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
+from ..duration import to_ms
+from ..errors import InputError
 from .layouts import Layout
 from .model import Migration
 
@@ -38,6 +40,7 @@ class Inherited:
     ms: int
     set_by: str | None
     heap_bytes: int
+    owners: tuple[tuple[str, int, str], ...] = ()   # the tables' owners' own non-zero timeouts: (role, ms, as set)
 
     @property
     def forecast_s(self) -> float:
@@ -49,7 +52,14 @@ def inherited(conn: psycopg.Connection[Any], tables: list[tuple[str, str]]) -> I
         row = cur.execute(catalog_sql.load("inherited_timeouts"),
                           {"schemas": [s for s, _ in tables], "tables": [t for _, t in tables]}).fetchone()
     assert row is not None
-    return Inherited(int(row["ms"] or 0), row["set_by"], int(row["heap_bytes"] or 0))
+    owners = []
+    for item in row["owner_timeouts"] or []:
+        role, _, value = item.rpartition("=")
+        try:
+            owners.append((role, to_ms(value), value))
+        except InputError:
+            continue        # a form the duration parser does not read (1.5s): not guessed
+    return Inherited(int(row["ms"] or 0), row["set_by"], int(row["heap_bytes"] or 0), tuple(owners))
 
 
 def built_on(m: Migration) -> list[tuple[str, str]]:
@@ -67,10 +77,17 @@ def hint(conn: psycopg.Connection[Any], m: Migration, layout: str) -> str | None
     if layout not in ALONE or not tables:
         return None
     got = inherited(conn, tables)
-    if got.ms <= 0 or got.forecast_s < SHARE * got.ms / 1000:
+    ms, who, where = got.ms, "a session here starts", f" (set for {got.set_by})" if got.set_by else ""
+    owner = max(got.owners, key=lambda o: o[1], default=None)
+    if owner is not None and (ms <= 0 or owner[1] < ms):
+        # pgtune's role has none (a superuser, say), or a longer one: the owner's is the one migrations run under
+        # when the application's role runs them (p19: statement_timeout 5s on the owner, none on postgres).
+        ms = owner[1]
+        who = f"role {owner[0]}, which owns the tables built on (the role migrations usually run as), starts"
+        where = f" (set for role {owner[0]}: {owner[2]})"
+    if ms <= 0 or got.forecast_s < SHARE * ms / 1000:
         return None
-    where = f" (set for {got.set_by})" if got.set_by else ""
-    return (f"note: a session here starts with statement_timeout {got.ms:,} ms{where}, and a {layout} build alone "
+    return (f"note: {who} with statement_timeout {ms:,} ms{where}, and a {layout} build alone "
             f"in its file runs under it: the largest table built on ({got.heap_bytes / 1048576:,.0f} MB) is "
             f"forecast at ~{max(got.forecast_s, 0.1):.1f} s, more with load or an old transaction to wait for; "
             "give the role that runs migrations statement_timeout 0 (ALTER ROLE <role> SET statement_timeout = 0), "
