@@ -11,7 +11,9 @@ FROM pg_catalog.pg_proc AS p
     JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang
 WHERE pn.nspname NOT IN ('pg_catalog', 'information_schema', 'pgtune')
   AND l.lanname NOT IN ('c', 'internal')
-  AND coalesce(pg_catalog.current_setting('pg_stat_statements.track', true), 'top') <> 'all'
+  -- the value sessions start with, not this session's: pgtune turns tracking off for its own (p19)
+  AND coalesce((SELECT s.reset_val FROM pg_catalog.pg_settings AS s
+                WHERE s.name = 'pg_stat_statements.track'), 'top') <> 'all'
   AND p.prosrc ~* '\m(insert|update|delete|merge|copy)\M'
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS d
                   WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid
