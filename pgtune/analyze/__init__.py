@@ -22,6 +22,7 @@ from .model import (
            SkipKind,
            Skipped,
 )
+from .reasons import in_function
 from .replan import again as replan_withdrawn
 from .scenarios import Scenario, ValueSource, counted, weighted_cost
 from .selection import SizeBasis, StepKind
@@ -31,6 +32,6 @@ from .twins import twin_of
 __all__ = ["FK_PREFIX_ROWS", "OUTPUT", "STAR", "Advice", "AnalyzedStatement", "Candidate", "CurvePoint",
            "IndexSuggestion", "Method", "Options", "Origin", "QueryRef", "Rejected", "Role", "Scenario", "Shape",
            "SizeBasis", "SkipKind", "Skipped", "StatisticsProposal", "StepKind", "ValueSource", "advise",
-           "after_selection", "bind", "check_trial", "counted", "hash_serves", "hot", "null_keys",
+           "after_selection", "bind", "check_trial", "counted", "hash_serves", "hot", "in_function", "null_keys",
            "replan_withdrawn", "serves_foreign_key", "serves_index", "sizing", "suggest", "twin_of", "valued",
            "weighted_cost"]

@@ -17,14 +17,14 @@ import psycopg
 from pglast import ast
 
 from .. import catalog_sql
-from ..analyze import AnalyzedStatement
+from ..analyze import AnalyzedStatement, bind, in_function
 from ..analyze import valued as analyze_valued
-from ..capture import Statement, WorkloadFilter, read_workload
+from ..capture import Catalog, Statement, WorkloadFilter, read_catalog, read_workload
 from ..connect import lost
 from ..explain import PlanContext, explain
-from ..roles import read_roles
+from ..roles import RoleView, read_roles
 from ..snapshot import snapshot
-from ..sqltext import ParseFailed, parse_one, walk
+from ..sqltext import ParseFailed, names, parse_one, walk
 
 GUARDED_STATEMENTS = 200      # the costliest statements whose plans are read for an index to drop
 
@@ -60,9 +60,14 @@ def statements_using(conn: psycopg.Connection[Any], indexes: set[IndexKey]) -> l
     homes: dict[str, list[tuple[str, str]]] = {}
     for r in conn.execute(catalog_sql.load("plan_index_homes"), {"names": sorted(names)}).fetchall():
         homes.setdefault(r[1], []).append((r[0], r[2]))
+    # A function's or trigger's statement naming its variables cannot be planned alone (p19: an ERROR in the
+    # server's log at each run, for no plan): the catalog is read for those only, where track = all lists them.
+    catalog = read_catalog(conn) if any(st.nested for st in workload) else None
     out = []
     for st in workload:
         view = roles.view(st.userid)
+        if catalog is not None and st.nested and _names_variables(st, catalog, view):
+            continue
         context = PlanContext(search_path=view.search_path) if view.role is not None else None
         try:
             # A JSON object's key $n is typed text: the server cannot infer it (p18, Prisma's relationJoins).
@@ -118,6 +123,22 @@ def _schemas_of(schemas: list[str], named: set[str | None] | None, path: tuple[s
     if None in named:
         out += [s for s in path if s in schemas][:1]
     return out or schemas
+
+
+def _names_variables(st: Statement, catalog: Catalog, view: RoleView) -> bool:
+    """Does a nested statement name its function's variables (analyze.reasons.in_function)?"""
+    try:
+        shape = bind(st.query, catalog, view)
+    except ParseFailed:
+        return False
+    columns = {c for t in shape.tables if t in catalog.tables for c in catalog.tables[t].columns}
+    tables = {t[1] for t in shape.tables}
+    if in_function(st, shape, columns, tables) is not None:
+        return True
+    # A trigger's NEW or OLD where the binder reads no filter (an INSERT's VALUES): a record, not a table.
+    return any(isinstance(n, ast.ColumnRef) and len(n.fields or ()) > 1
+               and names(n.fields)[0] in ("new", "old") and names(n.fields)[0] not in tables
+               for n in walk(parse_one(st.query)))
 
 
 StatementKey = tuple[int | None, str, int | None]      # queryid, text and the role that ran it (its userid)
