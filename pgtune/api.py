@@ -15,7 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import psycopg
 
-from . import baseline, catalog_sql, plan
+from . import baseline, catalog_sql, heap, plan
 from ._text import Progress
 from .analyze import Advice, Options, advise, after_selection, check_trial, replan_withdrawn, twin_of
 from .apply import Applier, Report, Status
@@ -159,7 +159,8 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
     schema = prisma_schema.load(prisma.schema) if prisma is not None else None   # a bad file fails first
     if emit is not None:
         plan.check_writable(emit.directory or Path("migrations"), emit.layout)      # before the work, not after it
-    with no_lock_queue(conn):      # a reading command never queues behind another session's lock
+    # settled: the run's large, long-lived heap is not traversed again at each full collection (pgtune.heap)
+    with no_lock_queue(conn), heap.settled():     # a reading command never queues behind another session's lock
         snap = snapshot(conn, opts.indexes.workload, statements=statements, replicas=replicas, progress=say, role=role)
         if trial is not None:
             check_trial(conn, trial)

@@ -1,0 +1,49 @@
+"""The garbage collector during a long run: what a full collection found alive is not traversed by the next ones.
+
+suggest builds a large heap that lives for the whole run (the catalog, each statement's record, shape and tree,
+the selection's answers), and CPython traverses all of it at each full collection, one each time the heap grows by
+a quarter: at benchmarks/speed.py's 5,000 statements 18 of them took 5.05 s of pgtune's 28.6 s of CPU (issue 28).
+Inside ``settled`` the survivors of each full collection are frozen (``gc.freeze``): the next full collections
+traverse only what was made since. At its end everything is unfrozen, so a garbage cycle that was alive at a
+collection and died later is collected as before, only later; an object without a cycle is freed on its last
+reference as always.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_lock = threading.Lock()
+_active = 0
+
+
+def _after(phase: str, info: dict[str, Any]) -> None:
+    if phase == "stop" and info.get("generation") == 2:
+        gc.freeze()
+
+
+@contextmanager
+def settled() -> Iterator[None]:
+    """Freeze the survivors of each full collection until the block ends, then unfreeze them.
+
+    Nothing is done inside another ``settled`` (the outer one unfreezes), when the collector is off, or when the
+    process has frozen objects of its own (a server's preloaded modules, say): unfreezing at the end would thaw
+    those too."""
+    global _active
+    with _lock:
+        mine = _active == 0 and gc.isenabled() and gc.get_freeze_count() == 0
+        if mine:
+            gc.callbacks.append(_after)
+        _active += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _active -= 1
+            if mine:
+                gc.callbacks.remove(_after)
+                gc.unfreeze()
