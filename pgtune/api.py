@@ -30,10 +30,10 @@ from .config import run as run_config
 from .config.evidence import read as read_evidence
 from .config.verify import ConfigVerification
 from .config.verify import judge as judge_config
-from .connect import force_session_settings, no_lock_queue
+from .connect import force_session_settings, lost, no_lock_queue
 from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
-from .errors import InputError, MigrationError, PgtuneError, from_psycopg
+from .errors import InputError, Interrupted, MigrationError, PgtuneError, from_psycopg, interrupted_by, interrupts
 from .health import Declared, EmittedMigration, HealthReport, built_by, drop_replaced
 from .health import build_migration as build_health_migration
 from .health import run as run_health
@@ -58,13 +58,43 @@ def _library_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        conn = args[0] if args and isinstance(args[0], psycopg.Connection) else None
+        before = interrupts()
         try:
-            if args and isinstance(args[0], psycopg.Connection):
-                force_session_settings(args[0])
-            return fn(*args, **kwargs)
-        except psycopg.Error as exc:
-            raise from_psycopg(exc) from None
+            if conn is not None:
+                force_session_settings(conn)
+            result = fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            _settle(conn)
+            raise
+        except Interrupted:
+            raise                       # said already what Ctrl-C left (apply: the phase, its leftover)
+        except Exception as exc:
+            # Ctrl-C came: what failed since is its aftermath (a cleanup's statement, or the next one, on a session
+            # the interrupt left mid-protocol: "PQsendQuery not allowed in pipeline mode", exit 2; psycopg's
+            # "pop from an empty deque", an internal error), not the error to report (c20).
+            if interrupted_by(exc) or interrupts() != before:
+                _settle(conn, broken=True)
+                raise KeyboardInterrupt from None
+            if isinstance(exc, psycopg.Error):
+                raise from_psycopg(exc) from None
+            raise
+        if interrupts() != before:      # psycopg turned it into an error a statement's handling took as its own
+            _settle(conn, broken=True)
+            raise KeyboardInterrupt
+        return result
     return wrapper
+
+
+def _settle(conn: psycopg.Connection[Any] | None, broken: bool = False) -> None:
+    """After Ctrl-C: the caller's connection usable or closed. Interrupted inside psycopg, a session can be left in
+    libpq's pipeline mode with psycopg's pipeline gone, or with a result unread, where its next statement fails
+    ("PQsendQuery not allowed in pipeline mode"); such a session is closed (c20)."""
+    if conn is None or lost(conn):
+        return
+    if broken or conn.pgconn.pipeline_status != psycopg.pq.PipelineStatus.OFF or \
+            conn.info.transaction_status in (psycopg.pq.TransactionStatus.ACTIVE, psycopg.pq.TransactionStatus.UNKNOWN):
+        conn.close()
 
 
 __all__ = ["DISAGREEMENT", "ConfigOptions", "EmitOptions", "Measurement", "Progress", "Report", "Status",

@@ -10,6 +10,7 @@ import difflib
 import os
 import re
 import select
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -20,12 +21,12 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import errors as pgerrors
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import ExecStatus, TransactionStatus
+from psycopg.pq import ExecStatus, PipelineStatus, TransactionStatus
 from psycopg.rows import dict_row
 
 from . import catalog_sql
 from ._text import error_text, one_line
-from .errors import ConnectionFailed, DatabaseError, InputError, from_psycopg
+from .errors import ConnectionFailed, DatabaseError, InputError, from_psycopg, interrupted_by
 
 APPLICATION_NAME = "pgtune"
 
@@ -422,8 +423,17 @@ def may_untrack(conn: psycopg.Connection[Any]) -> bool:
 
 def lost(conn: psycopg.Connection[Any]) -> bool:
     """Is the connection gone (closed, or broken by a server or network failure)? Then nothing more can be
-    run or recorded on it, and the caller stops rather than going on to its next statement. Decided here only."""
-    return conn.broken or conn.closed
+    run or recorded on it, and the caller stops rather than going on to its next statement. Decided here only.
+
+    So is one Ctrl-C left mid-pipeline: a KeyboardInterrupt while psycopg ended a pipeline leaves libpq in pipeline
+    mode with psycopg's pipeline gone, and psycopg raises "cannot exit pipeline mode …" in its place; asked while
+    handling that error, this says lost, so the caller stops (c20: it went on, and the session's next statement
+    failed, "PQsendQuery not allowed in pipeline mode", or waited for an answer that never came)."""
+    if conn.broken or conn.closed:
+        return True
+    handling = sys.exc_info()[1]
+    return handling is not None and not isinstance(handling, KeyboardInterrupt) and interrupted_by(handling) \
+        and conn.pgconn.pipeline_status != PipelineStatus.OFF
 
 
 def session_stops(conn: psycopg.Connection[Any], exc: psycopg.Error) -> bool:

@@ -6,6 +6,8 @@ messages and exit codes (1: a check failed, 2: usage or connection error, 130: i
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._text import error_text
 
 
@@ -73,6 +75,40 @@ class Interrupted(PgtuneError):
     must not read an interruption as "a check failed" (1)."""
 
     exit_code = 130
+
+
+_interrupts = 0      # SIGINTs the command's handler (count_interrupt) has seen in this process
+
+
+def count_interrupt(signum: int, frame: Any) -> None:
+    """The CLI's SIGINT handler: Python's own (KeyboardInterrupt), counted. Raised inside psycopg as it ends a
+    pipeline, the KeyboardInterrupt becomes a psycopg.Error ("cannot exit pipeline mode with uncollected results")
+    that a statement's error handling can take for that statement's failure; the count still says Ctrl-C came."""
+    global _interrupts
+    _interrupts += 1
+    raise KeyboardInterrupt
+
+
+def interrupts() -> int:
+    """How many SIGINTs count_interrupt has seen (0 where it is not installed: a library caller's process)."""
+    return _interrupts
+
+
+def interrupted_by(exc: BaseException) -> bool:
+    """Was ``exc`` raised while a Ctrl-C (KeyboardInterrupt) was unwinding? A cleanup's statement on a session the
+    interrupt left mid-protocol (its pipeline half closed: "PQsendQuery not allowed in pipeline mode") fails, and
+    that failure replaced the interrupt (c20). The interrupt is what happened."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        todo += [e.__context__, e.__cause__]
+    return False
 
 
 class DatabaseError(PgtuneError):

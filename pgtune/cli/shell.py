@@ -13,7 +13,9 @@ import json
 import math
 import os
 import select
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from enum import StrEnum
@@ -29,7 +31,7 @@ from ..apply import IndexSize
 from ..config.units import parse_size
 from ..connect import UrlWarning, connect, redact, resolve_dsn
 from ..duration import check_timeout
-from ..errors import InputError, Interrupted, PgtuneError
+from ..errors import InputError, Interrupted, PgtuneError, count_interrupt, interrupted_by
 from ..plan import Layout, check_writable
 from ..prisma.advice import Fit, PrismaAdvice
 
@@ -61,6 +63,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except PgtuneError as exc:
+            if not isinstance(exc, Interrupted) and interrupted_by(exc):    # a cleanup's error as Ctrl-C unwound
+                fail("interrupted", Interrupted.exit_code)
             fail(redact(one_line(str(exc), 2000), dsn), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", Interrupted.exit_code)
@@ -127,6 +131,18 @@ class Group(click.Group):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        counted = threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        if counted:
+            signal.signal(signal.SIGINT, count_interrupt)       # Python's own, counted (errors.count_interrupt)
+        try:
+            return self._main(args, prog_name, complete_var, windows_expand_args, **extra)
+        finally:
+            if counted:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def _main(self, args: Any, prog_name: str | None, complete_var: str | None, windows_expand_args: bool,
+              **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         warnings.showwarning = _show_warning
         if sys.stdout is None:
@@ -148,6 +164,8 @@ class Group(click.Group):
         except KeyboardInterrupt:
             fail("interrupted", Interrupted.exit_code)
         except Exception as exc:
+            if interrupted_by(exc):
+                fail("interrupted", Interrupted.exit_code)
             if os.environ.get("PGTUNE_DEBUG"):
                 raise
             fail(_redact_argv(f"internal error ({type(exc).__name__}: {one_line(str(exc), 300)}); "
