@@ -8,12 +8,12 @@ Exit codes: 0 ok, 1 a check failed, 2 usage or connection error, 130 interrupted
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import click
 
 from .. import __version__
-from . import check, config, health, migration, suggest, verify
 from .shell import Group, Number, handle_errors
 
 # psycopg logs a pipeline's second error as a WARNING ("error ignored terminating <psycopg.Pipeline ...>") while
@@ -22,7 +22,29 @@ from .shell import Group, Number, handle_errors
 logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Each command's module (and the library it imports) is loaded when that command runs or its help is shown: a
+# usage error answers in a fraction of a second, not after every command's imports (c20).
+COMMANDS = {"check": ("check", "check"), "suggest": ("suggest", "suggest"), "apply": ("migration", "apply"),
+            "rollback": ("migration", "rollback"), "status": ("migration", "status"), "verify": ("verify", "verify"),
+            "health": ("health", "health"), "config": ("config", "config")}
+
+
+class Commands(Group):
+    """pgtune's group, its commands imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, name = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="pgtune")
 def cli() -> None:
     """Make a live PostgreSQL fast and keep it safe to change.
@@ -63,10 +85,6 @@ def demo(keep: bool, scale: float) -> None:
     from ..demo.runner import run_demo
     run_demo(keep=keep, scale=scale, echo=click.echo, progress=lambda m: click.echo(f"… {m}", err=True))
 
-
-for _command in (check.check, suggest.suggest, migration.apply, migration.rollback, migration.status,
-                 verify.verify, health.health, config.config):
-    cli.add_command(_command)
 
 
 def main() -> None:

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from tabulate import tabulate
 
-from .. import api
-from ..capabilities import Capabilities
 from ..connect import connect
 from .shell import Format, dsn_option, emit_json, format_option, handle_errors, style
+
+if TYPE_CHECKING:
+    from .. import api
+    from ..capabilities import Capabilities
+
+
+def _library() -> None:
+    """The library this command runs, imported once its options are parsed: a usage error answers before it
+    loads (c20)."""
+    global api, Capabilities
+    from .. import api
+    from ..capabilities import Capabilities
 
 
 @click.command()
@@ -27,6 +38,7 @@ def check(dsn: str | None, fmt: str) -> None:
     Example:
       pgtune check --dsn "host=db.internal dbname=app user=dba"
     """
+    _library()
     with connect(dsn) as conn:
         caps = api.check(conn)
     problems, hints = caps.problems(), caps.hints()

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from tabulate import tabulate
 
-from .. import api
 from .._text import one_line
-from ..config import Profile
-from ..config import Storage as ConfigStorage
 from ..connect import connect
-from ..plan import Layout
 from .shell import (
     Format,
+    LazyChoice,
     Number,
     Size,
     Whole,
@@ -27,6 +24,32 @@ from .shell import (
     format_option,
     handle_errors,
 )
+
+if TYPE_CHECKING:
+    from .. import api
+    from ..config import Profile
+    from ..config import Storage as ConfigStorage
+    from ..plan import Layout
+
+
+def _library() -> None:
+    """The library this command runs, imported once its options are parsed: a usage error answers before it
+    loads (c20)."""
+    global api, Profile, ConfigStorage, Layout
+    from .. import api
+    from ..config import Profile
+    from ..config import Storage as ConfigStorage
+    from ..plan import Layout
+
+
+def _storages() -> list[str]:
+    from ..config import Storage
+    return [s.value for s in Storage]
+
+
+def _profiles() -> list[str]:
+    from ..config import Profile
+    return [p.value for p in Profile]
 
 
 class ProfileForm(StrEnum):
@@ -45,12 +68,12 @@ class ProfileForm(StrEnum):
 @click.option("--memory", type=Size(), default=None,
               help="The server's memory (default: read from its host when pgtune runs there, cgroup limit first).")
 @click.option("--cpus", type=Whole(1), default=None, help="The server's CPUs (default: from its host).")
-@click.option("--storage", type=click.Choice([s.value for s in ConfigStorage]), default=None,
+@click.option("--storage", type=LazyChoice(_storages), default=None,
               help="What the data lives on (default: the data directory's device, when on the host).")
 @click.option("--pooler/--no-pooler", default=None,
               help="Whether a connection pooler holds the server's connections (default: told from application_name "
                    "and DISCARD ALL); sizes max_connections.")
-@click.option("--profile", type=click.Choice([p.value for p in Profile]), default=None,
+@click.option("--profile", type=LazyChoice(_profiles), default=None,
               help="A new server with no history: print settings for this workload from documented formulas "
                    "(needs --memory; no connection).")
 @click.option("--connections", type=Whole(1), default=None,
@@ -88,6 +111,7 @@ def config(dsn: str | None, fmt: str, window: float | None, memory: int | None, 
       pgtune apply migrations/settings && pgtune status migrations/settings
       pgtune config --profile oltp --memory 32GB --cpus 8 --storage ssd --as alter-system
     """
+    _library()
     if profile is not None:
         if memory is None:
             raise click.UsageError("--profile needs --memory (and --cpus, --storage for parallel and I/O settings)")

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from tabulate import tabulate
 
-from .. import api
 from ..connect import connect
 from ..duration import to_ms
-from ..health import HealthReport, Severity
-from ..prisma.advice import PrismaAdvice
 from .shell import (
     DURATION,
     Format,
+    LazyChoice,
     Whole,
     connections,
     dsn_option,
@@ -32,13 +31,33 @@ from .shell import (
     wrote,
 )
 
+if TYPE_CHECKING:
+    from .. import api
+    from ..health import HealthReport, Severity
+    from ..prisma.advice import PrismaAdvice
+
+
+def _library() -> None:
+    """The library this command runs, imported once its options are parsed: a usage error answers before it
+    loads (c20)."""
+    global api, HealthReport, Severity, PrismaAdvice
+    from .. import api
+    from ..health import HealthReport, Severity
+    from ..prisma.advice import PrismaAdvice
+
+
+def _severities() -> list[str]:
+    from ..health import Severity
+    return [*(s.value for s in Severity), NEVER]
+
+
 NEVER = "never"     # --fail-on: no severity makes health exit 1
 
 
 @click.command()
 @dsn_option
 @format_option
-@click.option("--fail-on", type=click.Choice([*(s.value for s in Severity), NEVER]), default=Severity.WARNING.value,
+@click.option("--fail-on", type=LazyChoice(_severities, "warning"), default="warning",
               show_default=True, help="Exit 1 when a finding is at least this severe.")
 @click.option("--check", "only", multiple=True, metavar="ID", help="Run only this check (repeatable).")
 @click.option("--skip", multiple=True, metavar="ID", help="Leave this check out (repeatable).")
@@ -80,6 +99,7 @@ def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip:
       pgtune health --emit migrations/health && pgtune apply migrations/health
       pgtune health --emit prisma/migrations --layout prisma
     """
+    _library()
     if only and set(only) <= set(skip):
         # "no problem found (0 checks)", exit 0: a verdict on nothing (u18).
         raise click.UsageError(f"--skip leaves out every check --check names ({', '.join(only)}): none would run")

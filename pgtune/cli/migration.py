@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from tabulate import tabulate
 
-from .. import api
 from .._text import one_line
-from ..apply import Outcome, SettingState
-from ..capabilities import streaming_standbys
 from ..connect import connect, from_prisma, resolve_dsn
 from . import shell
 from .shell import Format, Number, Whole, dsn_option, emit_json, format_option, handle_errors, index_sizes, progress
+
+if TYPE_CHECKING:
+    from .. import api
+    from ..apply import Outcome, SettingState
+    from ..capabilities import streaming_standbys
+
+
+def _library() -> None:
+    """The library this command runs, imported once its options are parsed: a usage error answers before it
+    loads (c20)."""
+    global api, Outcome, SettingState, streaming_standbys
+    from .. import api
+    from ..apply import Outcome, SettingState
+    from ..capabilities import streaming_standbys
 
 migration_dir = click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 wait_for_transactions_option = click.option(
@@ -53,6 +64,7 @@ def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through
       pgtune apply migrations/2026-11-tuning --dry-run
       pgtune apply migrations/2026-11-tuning --phase 1
     """
+    _library()
     with connect(dsn) as conn:
         # Build progress needs a second connection; open it only for a person watching. Without Prisma's own
         # URL parameters (?schema=, connection_limit), which libpq refuses: the monitor never started (u9).
@@ -85,6 +97,7 @@ def rollback(directory: Path, dsn: str | None, fmt: str, phase: int | None, wait
       pgtune rollback migrations/2026-11-tuning
       pgtune rollback migrations/2026-11-tuning --phase 2
     """
+    _library()
     with connect(dsn) as conn:
         report = api.rollback(conn, directory, phase=phase, wait=wait, progress=progress,
                               wait_for_transactions=wait_for_transactions, force=force)
@@ -131,6 +144,7 @@ def status(directory: Path, dsn: str | None, fmt: str) -> None:
     Example:
       pgtune status migrations/2026-11-tuning
     """
+    _library()
     with connect(dsn) as conn:
         st = api.status(conn, directory)
     if fmt == Format.JSON:

@@ -20,20 +20,22 @@ import warnings
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import psycopg
 
-from .. import api
 from .._text import one_line
-from ..apply import IndexSize
-from ..config.units import parse_size
 from ..connect import UrlWarning, connect, redact, resolve_dsn
 from ..duration import check_timeout
 from ..errors import InputError, Interrupted, PgtuneError, count_interrupt, interrupted_by
-from ..plan import Layout, check_writable
-from ..prisma.advice import Fit, PrismaAdvice
+
+# The library is imported where a command first uses it, not when its options are parsed: a usage error
+# (`suggest --format nope`) answered after some 1.8 s of imports it never needed (c20).
+if TYPE_CHECKING:
+    from .. import api
+    from ..apply import IndexSize
+    from ..prisma.advice import PrismaAdvice
 
 
 def stderr_is_tty() -> bool:
@@ -195,6 +197,7 @@ class Size(click.ParamType[int]):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
+        from ..config.units import parse_size
         try:
             return parse_size(str(value), "--memory")
         except PgtuneError:
@@ -298,8 +301,38 @@ def emit_options(emit_help: str, lock_help: str, statement_help: str) -> Decorat
         click.option("--statement-timeout", default="1min", show_default=True, type=DURATION, help=statement_help))
 
 
+class LazyChoice(click.Choice[str]):
+    """A Choice whose values are read from the library only when an option of it is parsed or shown."""
+
+    def __init__(self, values: Callable[[], list[str]], default: str | None = None) -> None:
+        self._values = values
+        self._loaded: tuple[str, ...] | None = None
+        self.default = default      # the option's default, one of the values (tests/test_cli_usage_fast.py)
+        super().__init__(())
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is not None and value == self.default:   # every run converts the default: it needs no library
+            return value
+        return super().convert(value, param, ctx)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self._loaded is None:
+            self._loaded = tuple(self._values())
+        return self._loaded
+
+    @choices.setter
+    def choices(self, value: Any) -> None:
+        pass
+
+
+def _layouts() -> Any:
+    from ..plan import Layout
+    return Layout
+
+
 layout_option = click.option(
-    "--layout", type=click.Choice([x.value for x in Layout]), default=Layout.PGTUNE.value, show_default=True,
+    "--layout", type=LazyChoice(lambda: [x.value for x in _layouts()], "pgtune"), default="pgtune", show_default=True,
     help="With --emit: pgtune's folder (apply/rollback/verify), or files your migration tool runs, "
          "added to its folder: prisma (a folder per phase and per concurrent build), flyway, golang-migrate.")
 
@@ -315,14 +348,17 @@ def prisma_choice(schema: Path | None, write: bool) -> api.PrismaOptions | None:
     """What --prisma-schema and --write ask for; usage error for --write alone."""
     if write and schema is None:
         raise click.UsageError("--write needs --prisma-schema")
-    return api.PrismaOptions(schema, write) if schema is not None else None
+    if schema is None:
+        return None
+    from .. import api
+    return api.PrismaOptions(schema, write)
 
 
 def emit_choice(emit_dir: str | None, layout: str, **settings: Any) -> api.EmitOptions | None:
     """What --emit asks for (None without it); usage error for --layout, or any option whose help says "With
     --emit:", given without --emit."""
     if emit_dir is None:
-        if layout != Layout.PGTUNE:
+        if layout != "pgtune":
             raise click.UsageError("--layout needs --emit DIR (your tool's migrations folder)")
         given = _emit_only_given()
         if given:
@@ -330,6 +366,8 @@ def emit_choice(emit_dir: str | None, layout: str, **settings: Any) -> api.EmitO
                                    "migration --emit writes: add --emit [DIR], or leave "
                                    f"{'it' if len(given) == 1 else 'them'} out")
         return None
+    from .. import api
+    from ..plan import Layout
     if emit_dir and layout == Layout.PGTUNE:
         _own_folder(Path(emit_dir))
     return api.EmitOptions(directory=Path(emit_dir) if emit_dir else None, layout=Layout(layout), **settings)
@@ -360,6 +398,7 @@ def _own_folder(directory: Path) -> None:
     files (a Flyway folder, someone's own 01_up.sql, a half-written emit) had them overwritten or left beside the
     migration's, where a `psql -f` of every *_up.sql ran them too (u18). A folder with a manifest says which
     migration it holds (plan.emit)."""
+    from ..plan import Layout, check_writable
     check_writable(directory, Layout.PGTUNE)      # its words first: a file, Prisma's folder, not writable
     if not directory.is_dir() or (directory / "manifest.json").exists():
         return
@@ -376,7 +415,7 @@ def _own_folder(directory: Path) -> None:
 def wrote(migration_id: str, phases: int, directory: object, layout: str) -> str:
     """The stderr line for a migration written by --emit."""
     return (f"wrote migration {migration_id} ({phases} phases) to {directory}"
-            + ("" if layout == Layout.PGTUNE else f" as {layout} migrations"))
+            + ("" if layout == "pgtune" else f" as {layout} migrations"))
 
 
 def emit_json(data: Any) -> None:
@@ -398,6 +437,7 @@ def connections(dsns: tuple[str, ...]) -> Iterator[list[psycopg.Connection[Any]]
 
 def render_prisma(advice: PrismaAdvice) -> None:
     """What schema.prisma must change (suggest and health alike)."""
+    from ..prisma.advice import Fit
     if not advice.proposals:
         return
     click.echo(f"\nPrisma ({advice.schema_path}{', written' if advice.written else ''}):")

@@ -5,20 +5,31 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pglast import ast
 from tabulate import tabulate
 
-from .. import api
 from .._text import one_line
 from ..connect import connect
 from ..duration import to_ms
 from ..errors import InputError
-from ..sqltext import ParseFailed, parse_one
-from ..verify_junit import check_report_path, junit
 from .shell import DURATION, Format, Number, dsn_option, emit_json, format_option, handle_errors, index_sizes, style
+
+if TYPE_CHECKING:
+    from .. import api
+    from ..sqltext import ParseFailed, parse_one
+    from ..verify_junit import check_report_path, junit
+
+
+def _library() -> None:
+    """The library this command runs, imported once its options are parsed: a usage error answers before it
+    loads (c20)."""
+    global api, ParseFailed, parse_one, check_report_path, junit
+    from .. import api
+    from ..sqltext import ParseFailed, parse_one
+    from ..verify_junit import check_report_path, junit
 
 
 @click.command()
@@ -64,6 +75,7 @@ def verify(directory: Path | None, dsn: str | None, fmt: str, tolerance: float, 
       pgtune verify migrations/2026-11-tuning --analyze --junit verify.xml
       pgtune verify --query 'SELECT * FROM orders WHERE "userId" = 42' --expect-index orders_userId_idx
     """
+    _library()
     if expect_index and adhoc is None:
         raise click.UsageError("--expect-index goes with --query")
     if (directory is None) == (adhoc is None):
@@ -133,8 +145,9 @@ def _print_config_verify(checked: Any, fmt: str) -> None:
 
 
 
-_VERDICT_MARK = {api.Verdict.OK: ("ok", "green"), api.Verdict.NIL_GAIN: ("nil", "yellow"),
-                 api.Verdict.FAIL: ("FAIL", "red"), api.Verdict.UNCHECKED: ("skip", "yellow")}
+# By api.Verdict's values (a StrEnum: each member looks its value up): no library needed to define it.
+_VERDICT_MARK = {"ok": ("ok", "green"), "nil-gain": ("nil", "yellow"), "fail": ("FAIL", "red"),
+                 "unchecked": ("skip", "yellow")}
 
 
 def _render_verification(result: api.Verification, analyze: bool) -> None:
