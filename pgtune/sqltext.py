@@ -18,6 +18,7 @@ from typing import Any
 
 import pglast
 from pglast import ast
+from pglast import enums as pg_enums
 
 
 class Failure(StrEnum):
@@ -203,6 +204,7 @@ def _link(node: ast.Node) -> None:
     from pglast.visitors import Ancestor
 
     link = object.__setattr__
+    children = _CHILDREN
     todo: deque[tuple[Any, Any]] = deque([(Ancestor(), (node,))])
     while todo:
         chain, item = todo.popleft()
@@ -213,7 +215,7 @@ def _link(node: ast.Node) -> None:
         for below, sub in pairs:
             if isinstance(sub, ast.Node):
                 link(sub, "ancestors", below)
-                for member in sub:
+                for member in children[type(sub)]:
                     value = getattr(sub, member)
                     if isinstance(value, (tuple, ast.Node)):
                         todo.append((Ancestor(below, sub, member), value))
@@ -226,6 +228,7 @@ def forget_ancestors(node: Any) -> None:
     (``node.ancestors``) and leaves them there. On the parse cache's shared trees that was about 1.8 kB a
     statement, kept for the whole run (benchmarks/speed.py at 5,000 statements: 9 MB), and a subtree
     kept later (a filter's) held its whole statement through them."""
+    children = _CHILDREN
     stack = [node]
     while stack:
         n = stack.pop()
@@ -234,7 +237,7 @@ def forget_ancestors(node: Any) -> None:
         elif isinstance(n, ast.Node):
             if hasattr(n, "ancestors"):
                 del n.ancestors
-            stack.extend(getattr(n, attr) for attr in n)
+            stack.extend(map(getattr, itertools.repeat(n), children[type(n)]))
 
 
 def unqualified_relations(query: str) -> set[str]:
@@ -243,9 +246,14 @@ def unqualified_relations(query: str) -> set[str]:
         root: Any = parse_one(query)
     except ParseFailed:
         return set()
-    ctes = {c.ctename for c in walk(root) if isinstance(c, ast.CommonTableExpr)}
-    return {n.relname for n in walk(root) if isinstance(n, ast.RangeVar) and n.schemaname is None
-            and n.relname and n.relname not in ctes}
+    ctes, found = set(), set()
+    for n in walk(root):        # one walk for both
+        if isinstance(n, ast.RangeVar):
+            if n.schemaname is None and n.relname:
+                found.add(n.relname)
+        elif isinstance(n, ast.CommonTableExpr):
+            ctes.add(n.ctename)
+    return found - ctes
 
 
 def walk(node: Any, *, subqueries: bool = True) -> Iterator[Any]:
@@ -253,12 +261,14 @@ def walk(node: Any, *, subqueries: bool = True) -> Iterator[Any]:
 
     A stack of iterators, not a generator per node: with nested generators each node passed up through
     one frame per level (8.7 million resumptions at benchmarks/speed.py's 5,000 statements, a tenth of
-    suggest's CPU). The order is the same, and a node's attributes are still read only when reached."""
+    suggest's CPU). The order is the same, and a node's attributes are still read only when reached: only
+    those that can hold a node (``_CHILDREN``), and a leaf (a String, a ParamRef) pushes no iterator."""
+    children = _CHILDREN
     if isinstance(node, ast.Node):
         yield node
         if not subqueries and isinstance(node, (ast.SubLink, ast.SelectStmt)):
             return
-        stack: list[Iterator[Any]] = [map(getattr, itertools.repeat(node), node)]
+        stack: list[Iterator[Any]] = [map(getattr, itertools.repeat(node), children[type(node)])]
     elif isinstance(node, (list, tuple)):
         stack = [iter(node)]
     else:
@@ -267,14 +277,52 @@ def walk(node: Any, *, subqueries: bool = True) -> Iterator[Any]:
         for n in stack[-1]:
             if isinstance(n, ast.Node):
                 yield n
-                if subqueries or not isinstance(n, (ast.SubLink, ast.SelectStmt)):
-                    stack.append(map(getattr, itertools.repeat(n), n))
+                slots = children[type(n)]
+                if slots and (subqueries or not isinstance(n, (ast.SubLink, ast.SelectStmt))):
+                    stack.append(map(getattr, itertools.repeat(n), slots))
                     break
             elif isinstance(n, (list, tuple)):
                 stack.append(iter(n))
                 break
         else:
             stack.pop()
+
+
+# The C types of pglast's scalar fields (besides its enums and ``char*``): a field of one holds no node.
+_SCALARS = frozenset({"bool", "char", "int", "int16", "int32", "long", "bits32", "Index", "AttrNumber", "ParseLoc",
+                      "Cost", "Cardinality", "AclMode", "SubTransactionId", "RelFileNumber", "Oid", "uint32",
+                      "double", "float"})
+
+
+class _Children(dict[type, tuple[str, ...]]):
+    """Per node class, its fields that can hold a node or a list, in the class's own order (what walking a tree
+    reads: a ColumnRef's ``location``, a RangeVar's five names and flags, a String's value are skipped)."""
+
+    def __missing__(self, cls: type) -> tuple[str, ...]:
+        slots = getattr(cls, "__slots__", ())
+        if not isinstance(slots, dict):     # not a field table pglast declares: every attribute, as iterating gives
+            found = tuple(slots)
+        else:
+            found = tuple(name for name, info in slots.items() if _may_hold_node(info))
+        self[cls] = found
+        return found
+
+
+def _may_hold_node(info: Any) -> bool:
+    ctype = info if isinstance(info, str) else info[0] if isinstance(info, tuple) and info else None
+    if not isinstance(ctype, str):
+        return True
+    if ctype == "char*" or ctype in _SCALARS:
+        return False
+    return ctype.endswith("*") or not hasattr(pg_enums, ctype)
+
+
+_CHILDREN = _Children()
+
+
+def node_fields(node: ast.Node) -> tuple[str, ...]:
+    """The fields of ``node`` that can hold a node or a list, in its class's order (the others hold a scalar)."""
+    return _CHILDREN[type(node)]
 
 
 def expression(sql_text: str) -> Any:

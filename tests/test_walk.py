@@ -74,3 +74,39 @@ def test_printing_links_the_tree_as_pglast_does_and_prints_the_same(conn: psycop
     # The installed pglast prints as pgtune's links have it print: the fast printer is the one in use (r8).
     from pgtune.sqltext import _links_agree
     assert _links_agree()
+
+
+def test_the_walk_reads_only_the_fields_that_can_hold_a_node(conn: psycopg.Connection[Any]) -> None:
+    # A ColumnRef's location, a RangeVar's names and flags, a String's value: the walk read every field of every
+    # node and pushed an iterator for each leaf (String, ParamRef); now it reads per node class only the fields
+    # pglast types as a node or a list (sqltext._CHILDREN). Same nodes, same order (issue 28, s19).
+    from pgtune.sqltext import _CHILDREN, unqualified_relations
+
+    conn.execute("CREATE TABLE ledger (id int PRIMARY KEY, amount int, note text, at timestamptz)")
+    queries = [
+        "WITH recent AS MATERIALIZED (SELECT id, amount FROM ledger WHERE at > now() - $1::interval) "
+        "SELECT l.id, sum(r.amount) FILTER (WHERE r.amount > 0), CASE WHEN l.note IS NULL THEN 'x' END "
+        "FROM ledger l JOIN recent r USING (id) WHERE l.note IN ('a', 'b') OR l.note ILIKE $2 "
+        "AND EXISTS (SELECT 1 FROM public.ledger z WHERE z.id = l.id) GROUP BY l.id ORDER BY 2 DESC NULLS LAST "
+        "LIMIT $3 FOR UPDATE SKIP LOCKED",
+        "UPDATE ledger SET amount = amount + 1 WHERE id = ANY($1::int[]) RETURNING *",
+        "INSERT INTO ledger SELECT * FROM ledger WHERE at BETWEEN $1 AND $2 ON CONFLICT (id) DO NOTHING",
+        "SELECT extract(epoch FROM at)::int, jsonb_build_object('k', note), x.v FROM ledger, "
+        "LATERAL (VALUES (1), (2)) x(v) WHERE note COLLATE \"C\" < 'm' WINDOW w AS (PARTITION BY note)",
+    ]
+    seen: set[type] = set()
+    for query in queries:
+        root = pglast.parse_sql(query)[0].stmt
+        assert [id(n) for n in walk(root)] == [id(n) for n in _reference(root)]
+        for node in walk(root):
+            seen.add(type(node))
+            for attr in node:
+                if attr not in _CHILDREN[type(node)]:
+                    assert not isinstance(getattr(node, attr), (ast.Node, list, tuple)), (type(node), attr)
+    assert {ast.String, ast.ParamRef, ast.Integer, ast.A_Star} <= seen
+    assert _CHILDREN[ast.String] == _CHILDREN[ast.ParamRef] == _CHILDREN[ast.Integer] == ()
+    assert _CHILDREN[ast.ColumnRef] == ("fields",)
+    assert _CHILDREN[ast.RangeVar] == ("alias",)
+    assert "location" not in _CHILDREN[ast.A_Expr] and "kind" not in _CHILDREN[ast.A_Expr]
+    assert unqualified_relations(queries[0]) == {"ledger"}      # the CTE's name is no relation
+    assert bind(queries[0], read_catalog(conn)).tables == {("public", "ledger")}

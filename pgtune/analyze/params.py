@@ -32,7 +32,7 @@ from pglast import ast
 from pglast.enums import A_Expr_Kind, BoolExprType
 
 from ..capture import TableKey
-from ..sqltext import names, walk
+from ..sqltext import names, node_fields, walk
 
 # Fields of a statement node whose $n filter rows (the rest only shape the output).
 _PREDICATE_FIELDS = ("whereClause", "havingClause", "fromClause", "usingClause", "limitCount", "limitOffset",
@@ -88,7 +88,7 @@ def classify(root: Any, known: dict[int, ParamUse]) -> dict[int, ParamUse]:
 
 def _statement(node: Any, found: dict[int, ParamUse], inside: set[int]) -> None:
     """Sort the $n of one statement node into predicate and output positions; recurse into nested ones."""
-    for attr in node:
+    for attr in node_fields(node):
         value = getattr(node, attr)
         if value is None:
             continue
@@ -165,10 +165,10 @@ def _nodes(node: Any, under_or: set[int] | None = None) -> list[Any]:
             continue
         if _on_param(n):       # the join itself stands for its ON; its two sides are walked as any node
             out.append(n)
-            stack.extend((getattr(n, attr), in_or) for attr in reversed(list(n)) if attr != "quals")
+            stack.extend((getattr(n, attr), in_or) for attr in reversed(node_fields(n)) if attr != "quals")
             continue
         branches = isinstance(n, ast.BoolExpr) and n.boolop == BoolExprType.OR_EXPR
-        stack.extend((getattr(n, attr), branches and attr == "args") for attr in reversed(list(n)))
+        stack.extend((getattr(n, attr), branches and attr == "args") for attr in reversed(node_fields(n)))
     return out
 
 
