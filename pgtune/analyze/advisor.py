@@ -343,7 +343,7 @@ class _Advisor:
                             forecast=self.footprint.forecast, hypopg_size=lambda c: sessions.first.size(c),
                             upkeep=self.footprint.upkeep, widen_columns=self.wide.keyable(widen_columns(pairs)),
                             basis=self.opts.size_basis, plan_many=plan_many,
-                            ahead=AHEAD * sessions.jobs if sessions.jobs > 1 else 0,
+                            ahead=AHEAD * sessions.jobs,
                             twins=twins([analyses[p] for p in costed]), presize=self.footprint.prefetch,
                             uses=_uses(sessions, analyses, costed, seeds, self.footprint.share_kept, asked, workload))
             greedy.answers.sampled = pricing.sampled_now
