@@ -56,7 +56,7 @@ from psycopg import sql
 from tabulate import tabulate
 
 from pgtune import api, ddl
-from pgtune.analyze import Candidate, Options, SizeBasis, anchor, bind, whatif
+from pgtune.analyze import Candidate, Options, SizeBasis, anchor, bind, pool, whatif
 from pgtune.analyze.workload import single_columns, workload_of  # the oracle measures the inner files themselves
 from pgtune.capture import Statement, read_catalog
 from pgtune.cluster import LocalCluster
@@ -265,6 +265,7 @@ def advise(conn: psycopg.Connection[Any], budget_mb: float, basis: SizeBasis,
            texts: Queries | None = None) -> tuple[api.Suggestion, float]:
     """suggest at one budget, and its wall seconds; its CPU (pgtune's and the server's: ``CPU_SPENT``) and the
     load go to stderr too."""
+    pool.untrack_statements = lambda _conn: None  # type: ignore[assignment]   # counted below (speed.count_own_statements)
     counted = statement_times(conn, reset=True)
     started, cpu, server = time.monotonic(), time.process_time(), server_cpu(conn)
     options = api.SuggestOptions(indexes=Options(max_index_mb=budget_mb, min_rows=0, size_basis=basis),
