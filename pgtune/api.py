@@ -7,11 +7,10 @@ the suggest → constraints → plan → baseline → emit pipeline exists once.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import psycopg
 
@@ -22,6 +21,7 @@ from .apply import Applier, Report, Status
 from .baseline import Measurement
 from .baseline_pace import paced
 from .baseline_warm import warm_predictions
+from .boundary import library_errors as _library_errors
 from .capabilities import Capabilities, probe
 from .capture import Catalog, Statement, TableKey, read_catalog, sent_by_prisma
 from .config import ConfigOptions, ConfigReport, Profile, ProfileConfig, Snapshot, Storage, compute_profile
@@ -30,10 +30,10 @@ from .config import run as run_config
 from .config.evidence import read as read_evidence
 from .config.verify import ConfigVerification
 from .config.verify import judge as judge_config
-from .connect import force_session_settings, lost, no_lock_queue
+from .connect import no_lock_queue
 from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
-from .errors import InputError, Interrupted, MigrationError, PgtuneError, from_psycopg, interrupted_by, interrupts
+from .errors import InputError, MigrationError, PgtuneError
 from .health import Declared, EmittedMigration, HealthReport, built_by, drop_replaced
 from .health import build_migration as build_health_migration
 from .health import run as run_health
@@ -45,57 +45,6 @@ from .snapshot import snapshot
 from .verify import DISAGREEMENT, TargetResult, Verdict, Verification
 from .verify import verify as verify_migration
 from .verify import verify_query as verify_one
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _library_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """The library raises pgtune.errors only: a server error leaves as one classified PgtuneError.
-
-    The connection a call is given becomes a pgtune session first (connect.force_session_settings):
-    whoever opened it, pgtune's statements read literals as pglast does and never feed pg_qualstats.
-    """
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        conn = args[0] if args and isinstance(args[0], psycopg.Connection) else None
-        before = interrupts()
-        try:
-            if conn is not None:
-                force_session_settings(conn)
-            result = fn(*args, **kwargs)
-        except KeyboardInterrupt:
-            _settle(conn)
-            raise
-        except Interrupted:
-            raise                       # said already what Ctrl-C left (apply: the phase, its leftover)
-        except Exception as exc:
-            # Ctrl-C came: what failed since is its aftermath (a cleanup's statement, or the next one, on a session
-            # the interrupt left mid-protocol: "PQsendQuery not allowed in pipeline mode", exit 2; psycopg's
-            # "pop from an empty deque", an internal error), not the error to report (c20).
-            if interrupted_by(exc) or interrupts() != before:
-                _settle(conn, broken=True)
-                raise KeyboardInterrupt from None
-            if isinstance(exc, psycopg.Error):
-                raise from_psycopg(exc) from None
-            raise
-        if interrupts() != before:      # psycopg turned it into an error a statement's handling took as its own
-            _settle(conn, broken=True)
-            raise KeyboardInterrupt
-        return result
-    return wrapper
-
-
-def _settle(conn: psycopg.Connection[Any] | None, broken: bool = False) -> None:
-    """After Ctrl-C: the caller's connection usable or closed. Interrupted inside psycopg, a session can be left in
-    libpq's pipeline mode with psycopg's pipeline gone, or with a result unread, where its next statement fails
-    ("PQsendQuery not allowed in pipeline mode"); such a session is closed (c20)."""
-    if conn is None or lost(conn):
-        return
-    if broken or conn.pgconn.pipeline_status != psycopg.pq.PipelineStatus.OFF or \
-            conn.info.transaction_status in (psycopg.pq.TransactionStatus.ACTIVE, psycopg.pq.TransactionStatus.UNKNOWN):
-        conn.close()
-
 
 __all__ = ["DISAGREEMENT", "ConfigOptions", "EmitOptions", "Measurement", "Progress", "Report", "Status",
            "SuggestOptions", "Suggestion", "TargetResult", "Verdict", "Verification", "apply", "check", "config",

@@ -11,8 +11,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import catalog_sql, ddl
-from .connect import lost, may_untrack
+from .connect import lost
 from .errors import MissingCapability, UnsupportedServer
+from .tracking import may_untrack
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Capabilities:
     pgss_max: int | None = None            # pg_stat_statements.max (None: not loaded)
     pgss_entries: int | None = None        # its entries now, every database's and role's (None: unreadable)
     pgss_dealloc: int | None = None        # evictions since its reset (pg_stat_statements_info, 14+; None: unknown)
-    pgss_untracked: bool = False           # this role may keep its sessions' statements out (connect.UNTRACKED)
+    pgss_untracked: bool = False           # this role may keep its sessions' statements out (tracking.UNTRACKED)
     standbys: int = 0                      # physical replication connections streaming from this server
 
     def preload_fix(self, *libraries: str) -> str:

@@ -15,9 +15,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pgtune"
 # Lowest first. A module's room is the first entry whose prefix matches it.
 ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("ground", ("pgtune._text", "pgtune.errors", "pgtune.sqltext", "pgtune.catalog_sql", "pgtune.connect",
-                "pgtune.duration", "pgtune.ddl", "pgtune.cluster", "pgtune.sql")),
+                "pgtune.duration", "pgtune.ddl", "pgtune.cluster", "pgtune.sql", "pgtune.tracking")),
     ("capture", ("pgtune.capture", "pgtune.capabilities", "pgtune.roles", "pgtune.snapshot")),
-    ("analyze", ("pgtune.analyze", "pgtune.constraints", "pgtune.explain", "pgtune.explain_script", "pgtune.readonly")),
+    ("analyze", ("pgtune.analyze", "pgtune.constraints", "pgtune.explain", "pgtune.explain_script", "pgtune.readonly",
+                 "pgtune.param_types")),
     ("plan", ("pgtune.plan", "pgtune.baseline", "pgtune.script")),
     ("apply", ("pgtune.apply", "pgtune.history")),
     ("verify", ("pgtune.verify", "pgtune.verify_phases", "pgtune.verify_roles", "pgtune.estimates")),

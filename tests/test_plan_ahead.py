@@ -1,4 +1,4 @@
-"""Questions planned ahead (analyze.selection: Greedy._plan_ahead) on one session: the serial run's advice, fewer
+"""Questions planned ahead (analyze.ahead.plan) on one session: the serial run's advice, fewer
 round trips, and next to nothing planned in vain.
 
 With one session the selection asked each stale action's few questions in a round trip of their own, and
@@ -75,11 +75,12 @@ def test_planning_ahead_stops_where_what_it_plans_goes_unasked(
         conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """Where every statement reads the table the steps come on, what is planned ahead is made stale before it is
     asked (TPC-DS: 31% more EXPLAINs): the selection stops planning ahead once most of it went unasked."""
-    from pgtune.analyze import advisor, pool, selection
+    from pgtune.analyze import advisor, pool
+    from pgtune.analyze import ahead as planning_ahead
 
     monkeypatch.setattr(pool, "untrack_statements", lambda _conn: None)     # the EXPLAINs are counted there
     statements = _hub(conn)
-    monkeypatch.setattr(selection, "GUESSES_JUDGED", 8)
+    monkeypatch.setattr(planning_ahead, "GUESSES_JUDGED", 8)
     runs = []
     for ahead in (0, advisor.AHEAD):
         monkeypatch.setattr(advisor, "AHEAD", ahead)

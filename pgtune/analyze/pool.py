@@ -43,7 +43,8 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
-from ..connect import APPLICATION_NAME, force_session_settings, pooled, untrack_statements
+from ..connect import APPLICATION_NAME, force_session_settings, pooled
+from ..tracking import untrack_statements
 
 MAX_JOBS = 8
 SHARE = 10          # at most one session in SHARE of those the server still accepts

@@ -38,15 +38,17 @@ import heapq
 import itertools
 import operator
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from ..capture import TableKey
 from ..ddl import IndexKey
-from . import scout, swaps
+from . import ahead, scout, swaps
 from .answers import Answers
 from .candidates import Candidate, serves
 from .selection_model import (  # the rooms import these from here too
+    Action,
     Ident,
+    Keyed,
     PlanMany,
     Planner,
     Question,
@@ -56,6 +58,7 @@ from .selection_model import (  # the rooms import these from here too
     StepKind,
     Uses,
     Workload,
+    _Known,
     ident,
     order,
 )
@@ -64,35 +67,9 @@ MAX_WIDTH = 4            # key columns an index may grow to by widening
 MIN_STEP_SHARE = 0.002   # a step must save this share of the workload's cost…
 MIN_GAIN = 0.10          # …or make a statement at least this much cheaper
 REGRESSION = 1e-6        # relative planned-cost rise that counts as a regression
-GUESSES_JUDGED = 200     # questions planned ahead before it is judged whether planning ahead pays…
-GUESSES_RIGHT = 0.8      # …by the share of them asked since
 
 __all__ = ["MAX_WIDTH", "MIN_GAIN", "MIN_STEP_SHARE", "REGRESSION", "Greedy", "Ident", "Keyed", "PlanMany", "Planner",
            "Question", "Selection", "SizeBasis", "Step", "StepKind", "Uses", "Workload", "ident", "order"]
-
-
-@dataclass(slots=True)     # one per candidate and widening, alive to the end of the greedy steps
-class _Action:
-    kind: StepKind
-    new: Candidate
-    old: Candidate | None = None
-    drops: tuple[Candidate, ...] = ()    # a replace's: the chosen indexes ``new`` takes the place of
-    gain: float = 0.0          # net saving (calls x cost, minus upkeep)
-    delta_bytes: int = 0
-    costs: dict[int, float] = field(default_factory=dict)
-    tables: tuple[TableKey, ...] = ()    # the tables of the statements it can change
-    stamp: tuple[int, ...] = ()          # their versions when it was costed
-    evaluations: int = 0
-    id: int = -1
-    ok: bool = False
-
-    @property
-    def ratio(self) -> float:
-        return self.gain / max(self.delta_bytes, 8192)
-
-
-_Known = tuple[Candidate, Collection[int], tuple[object, ...], int]   # the index, reach, order, number
-Keyed = tuple[int, tuple[int, ...], dict[int, _Known]]    # a question worked out: statement, cache key, usable
 
 
 class Greedy:
@@ -143,7 +120,7 @@ class Greedy:
         # action -> (evaluations, steps) when planned ahead; -1 - action -> (evaluations, steps, and the action
         # ahead of it: its id and evaluations) when planned as if that one were taken
         self.asked: dict[int, tuple[int, ...]] = {}
-        self.worked: dict[int, tuple[_Action, list[Keyed]]] = {}    # _questions' answers since the last step
+        self.worked: dict[int, tuple[Action, list[Keyed]]] = {}    # _questions' answers since the last step
         # prune's work per index (by the object's id; the object is held in the value): the tables its loss
         # depends on, and the loss with what it depended on then (the curve prunes set after set).
         self.loss_tables: dict[int, tuple[Candidate, tuple[TableKey, ...]]] = {}
@@ -309,10 +286,10 @@ class Greedy:
 
     # -- actions ------------------------------------------------------------
 
-    def _stamp(self, a: _Action) -> tuple[int, ...]:
+    def _stamp(self, a: Action) -> tuple[int, ...]:
         return tuple(self.version.get(t, 0) for t in a.tables)
 
-    def _replaced(self, a: _Action) -> Candidate | None:
+    def _replaced(self, a: Action) -> Candidate | None:
         """The chosen index ``a`` would replace: for a widening the one it widens; for an add, a chosen
         index it does everything of (a statement's shape with the chosen index's keys as prefix, or with
         INCLUDE columns). A full index does not replace a partial one: the partial one is smaller, and the
@@ -326,7 +303,7 @@ class Greedy:
         return [p for p in self.by_table.get(new.table, [])
                 if self.relevant(p, new) or any(self.relevant(p, c) for c in gone)]
 
-    def _questions(self, a: _Action) -> list[Keyed]:
+    def _questions(self, a: Action) -> list[Keyed]:
         """What evaluating ``a`` now would ask the planner, worked out once: kept for it till the next step."""
         gone = swaps.gone(self._replaced(a), a.drops)
         if self.useful is not None:
@@ -335,7 +312,7 @@ class Greedy:
         self.worked[id(a)] = (a, found)         # the action held: its id names no other
         return found
 
-    def _evaluate(self, a: _Action, sized: bool = True) -> _Action:
+    def _evaluate(self, a: Action, sized: bool = True) -> Action:
         a.old = self._replaced(a)
         gone = swaps.gone(a.old, a.drops)
         keyed = (self.worked.get(id(a)) or (a, self._questions(a)))[1]
@@ -363,7 +340,7 @@ class Greedy:
                                                 or bool(a.drops)))   # a replace frees bytes: both fall
         return a
 
-    def _widenings(self, chosen: Candidate) -> list[_Action]:
+    def _widenings(self, chosen: Candidate) -> list[Action]:
         """One action per column the statements this index can serve filter, join, sort, group on or read.
 
         As in Extend, a column only read counts too, when it is the last one an index-only scan needs:
@@ -389,7 +366,7 @@ class Greedy:
                 continue
             wider = replace(chosen, keys=(*chosen.keys, key), include=(),
                             equality=chosen.equality, statements=set(chosen.statements))
-            out.append(_Action(StepKind.WIDEN, wider, chosen))
+            out.append(Action(StepKind.WIDEN, wider, chosen))
         return out
 
     def run(self, seeds: list[Candidate]) -> Selection:
@@ -404,9 +381,9 @@ class Greedy:
         for c in seeds:
             unique.setdefault(ident(c), c)
         counter = itertools.count()
-        heap: list[tuple[float, int, int, _Action]] = []
+        heap: list[tuple[float, int, int, Action]] = []
 
-        def push(a: _Action, ratio: float) -> None:
+        def push(a: Action, ratio: float) -> None:
             if a.id < 0:
                 a.id = next(counter)
             heapq.heappush(heap, (-ratio, a.id, a.evaluations, a))
@@ -414,8 +391,8 @@ class Greedy:
         if self.uses is not None:
             self.useful, plans = scout.scout(self.workload, list(unique.values()), self.uses, self.twins)
             self.result.what_if_calls += plans
-        first = [_Action(StepKind.ADD, c) for c in unique.values()]
-        dormant: dict[Ident, list[_Action]] = {}     # adds costed to no gain, by the index they would replace
+        first = [Action(StepKind.ADD, c) for c in unique.values()]
+        dormant: dict[Ident, list[Action]] = {}     # adds costed to no gain, by the index they would replace
         pool = swaps.Pool(swaps.together(self.workload, self.by_table))
         pool.add(unique.values())
         self.prefetch((), (q for a in first for q in self._questions(a)))
@@ -432,7 +409,7 @@ class Greedy:
                 continue        # re-costed since this entry was pushed, or no longer applicable
             if best.evaluations == 0 or best.stamp != self._stamp(best):
                 if self.ahead:
-                    self._plan_ahead(best, heap)
+                    ahead.plan(self, best, heap)
                 self._evaluate(best)     # stale: re-cost, and let it compete again
                 if best.gain > 0:
                     push(best, best.ratio)
@@ -446,7 +423,7 @@ class Greedy:
                 push(a, best.ratio)
         return self.result
 
-    def _opened(self, best: _Action, pool: swaps.Pool, dormant: dict[Ident, list[_Action]]) -> list[_Action]:
+    def _opened(self, best: Action, pool: swaps.Pool, dormant: dict[Ident, list[Action]]) -> list[Action]:
         """The actions step ``best`` opens: its index's widenings, replaces of it and other chosen ones, and
         adds it may make pay again. An index a replace let go may pay beside the wide one (its queue entries
         went when it was chosen); an add costed to no gain as it replaced an index now gone is one more index.
@@ -455,90 +432,14 @@ class Greedy:
         out = self._widenings(best.new)
         pool.add(a.new for a in out)
         chosen = list(self.config.get(best.new.table, {}).values())
-        wide = [_Action(StepKind.REPLACE, w, drops=o) for w, o in pool.replacements(best.new, chosen)]
-        out += [_Action(StepKind.ADD, c) for c in best.drops]
+        wide = [Action(StepKind.REPLACE, w, drops=o) for w, o in pool.replacements(best.new, chosen)]
+        out += [Action(StepKind.ADD, c) for c in best.drops]
         out += [a for c in swaps.gone(best.old, best.drops) for a in dormant.pop(ident(c), [])]
         if self.presize is not None and wide:      # a replace is sized before it is costed (the filter below)
             self.presize([a.new for a in wide])
         return out + [a for a in wide if self.size(a.new) < sum(map(self.size, a.drops))]
 
-    def _plan_ahead(self, best: _Action, heap: list[tuple[float, int, int, _Action]]) -> None:
-        """Plan ``best``'s questions with those of the next stale actions, in one batch.
-
-        A stale action reads ``best``'s table, or not. If not, its questions do not
-        depend on whether ``best`` is taken. If it does, they do: the stale action
-        is asked as if ``best`` were taken (once re-costed it mostly is: the
-        actions behind it had lower ratios), so an answer planned ahead is the one
-        asked for next, where planning with the configuration as it is now was in
-        vain whenever ``best`` was taken (12% more plans at speed.py's 5,000). An
-        answer is an answer to its own question whatever comes: the steps are
-        those of the serial run.
-
-        An action's questions change only with a step: once planned ahead since the last step, they are not
-        worked out again (prefetch only fills the cache)."""
-        steps = len(self.result.steps)
-        questions: list[Keyed] = []
-        guesses: list[Keyed] = []
-        for a in [best, *self._next_stale(heap)]:
-            if self.asked.get(a.id) == (a.evaluations, steps):
-                continue
-            if a is best:
-                self.asked[a.id] = (a.evaluations, steps)
-                questions += (self.worked.get(id(a)) or (a, self._questions(a)))[1]
-                continue
-            if self.asked.get(-a.id - 1) != (a.evaluations, steps, best.id, best.evaluations):
-                self.asked[-a.id - 1] = (a.evaluations, steps, best.id, best.evaluations)
-                guesses += self._as_if_taken(best, a) or ()
-        new = {k[1] for k in guesses if k[1] not in self.cache}
-        self.prefetch((), questions + guesses)
-        new = {k for k in new if k in self.fresh}
-        self.guessed |= new
-        self.guesses += len(new)
-        # Where steps come on the tables every statement reads (TPC-DS's fact tables), an action planned ahead is
-        # made stale again before it is asked (31% more EXPLAINs, every one of them the server's work): once most
-        # of what was planned ahead went unasked, the rest of the run asks as it comes. Counted by question,
-        # never by time, so the same run does the same.
-        if self.guesses >= GUESSES_JUDGED and self.guessed_right < GUESSES_RIGHT * self.guesses:
-            self.ahead = 0
-
-    def _as_if_taken(self, best: _Action, a: _Action) -> list[Keyed] | None:
-        """``a``'s questions were ``best`` taken (None: ``a`` would not be valid then). Worked out with the
-        configuration ``best`` would leave for the while (its index in, those it replaces out), kept nowhere:
-        the step may not come."""
-        chosen = self.config.setdefault(best.new.table, {})
-        before = dict(chosen)
-        for c in swaps.gone(self._replaced(best), best.drops):
-            chosen.pop(ident(c), None)
-        chosen[ident(best.new)] = best.new
-        try:
-            if not self._valid(a):
-                return None
-            gone = swaps.gone(self._replaced(a) if a.kind == StepKind.ADD else a.old, a.drops)
-            if self.useful is None:
-                return [self.keyed(p, self._config(p, a.new, gone)) for p in self._affected(a.new, gone)]
-            held = self.stand_ins.by.get(id(a.new))     # as _questions notes them, and then as they were
-            self.stand_ins.note(a.new, gone, lambda c: (self.known.get(id(c)) or self._know(c))[1])
-            try:
-                return [self.keyed(p, self._config(p, a.new, gone)) for p in self._affected(a.new, gone)]
-            finally:
-                if held is None:
-                    self.stand_ins.by.pop(id(a.new), None)
-                else:
-                    self.stand_ins.by[id(a.new)] = held
-        finally:
-            chosen.clear()
-            chosen.update(before)
-            if not chosen:
-                del self.config[best.new.table]
-
-    def _next_stale(self, heap: list[tuple[float, int, int, _Action]]) -> list[_Action]:
-        """The actions after the top of the queue that will be re-costed when they reach it."""
-        # The k smallest entries of a binary heap sit in its first k levels: no need to look further.
-        top = heapq.nsmallest(self.ahead, heap[:(1 << self.ahead) - 1])
-        return [a for _, _, n, a in top if n == a.evaluations and self._valid(a)
-                and (a.evaluations == 0 or a.stamp != self._stamp(a))]
-
-    def _valid(self, a: _Action) -> bool:
+    def _valid(self, a: Action) -> bool:
         """Still applicable: its index is not chosen yet, and the index it widens still is.
 
         An index a chosen one already serves (its prefix) is redundant, as a
@@ -552,7 +453,7 @@ class Greedy:
         return all(ident(c) in chosen for c in a.drops) and (
             a.kind == StepKind.ADD or a.old is None or ident(a.old) in chosen)
 
-    def _take(self, a: _Action) -> None:
+    def _take(self, a: Action) -> None:
         self.worked.clear()     # questions worked out with the configuration before this step
         chosen = self.config.setdefault(a.new.table, {})
         for old in swaps.gone(a.old, a.drops):

@@ -6,7 +6,7 @@ advisor and the benchmarks read the steps without the search's machinery.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -153,3 +153,27 @@ PlanMany = Callable[[list[tuple[int, list[Candidate]]]], Sequence[Answer]]
 Question = tuple[int, list[Candidate]]
 # Per question, the candidates (idents) its plan uses: what analyze.scout asks of the planner.
 Uses = Callable[[list[Question]], list[set[Ident]]]
+
+
+@dataclass(slots=True)     # one per candidate and widening, alive to the end of the greedy steps
+class Action:
+    kind: StepKind
+    new: Candidate
+    old: Candidate | None = None
+    drops: tuple[Candidate, ...] = ()    # a replace's: the chosen indexes ``new`` takes the place of
+    gain: float = 0.0          # net saving (calls x cost, minus upkeep)
+    delta_bytes: int = 0
+    costs: dict[int, float] = field(default_factory=dict)
+    tables: tuple[TableKey, ...] = ()    # the tables of the statements it can change
+    stamp: tuple[int, ...] = ()          # their versions when it was costed
+    evaluations: int = 0
+    id: int = -1
+    ok: bool = False
+
+    @property
+    def ratio(self) -> float:
+        return self.gain / max(self.delta_bytes, 8192)
+
+
+_Known = tuple[Candidate, Collection[int], tuple[object, ...], int]   # the index, reach, order, number
+Keyed = tuple[int, tuple[int, ...], dict[int, _Known]]    # a question worked out: statement, cache key, usable

@@ -8,7 +8,8 @@ from .analyzed import analyzed_before_build
 from .catalog import ObjectStates
 from .monitor import BuildMonitor
 from .report import IndexSize, Outcome, PhaseStatus, Report, SettingState, SettingStatus, Status, StepResult
-from .runner import ADVISORY_KEY, TAG, Applier, check_server, check_version
+from .runner import ADVISORY_KEY, TAG, Applier
+from .server import check_server, check_version
 
 __all__ = [
            "ADVISORY_KEY",

@@ -34,7 +34,7 @@ from .. import ddl
 from .._text import Progress, one_line
 from ..connect import force_session_settings, lost
 from ..duration import to_ms
-from ..errors import ApplyFailed, InputError, Interrupted, ReadOnlyServer, UnsupportedServer, from_psycopg
+from ..errors import ApplyFailed, InputError, Interrupted, from_psycopg
 from ..history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
 from ..plan import Action, Direction, Name, ObjectKind, Phase, Step, index_key, load, mismatches, script, sha256
 from . import prisma
@@ -45,6 +45,7 @@ from .monitor import BuildMonitor
 from .reconcile import StepGuard
 from .report import IndexSize, Outcome, PhaseStatus, Report, Status, StepResult
 from .retry import LockRetry
+from .server import check_server, check_version
 from .waits import LockWaitTimeout, LockWatch, TransactionWait, WaitedTooLong, by_table, conninfo, share_only
 
 ADVISORY_KEY = 0x70677475  # "pgtu": one applier per database
@@ -62,29 +63,6 @@ def _may_not_create(phase: int, extension: str, role: str) -> str:
     return (f"phase {phase}: role {role} may not create extension {extension}: a superuser runs "
             f"CREATE EXTENSION IF NOT EXISTS {ddl.name(extension)} (or, PostgreSQL 13 and later, grants this role "
             "CREATE on the database when the extension is trusted), then apply again; nothing of the phase ran")
-
-
-def check_server(conn: psycopg.Connection[Any]) -> None:
-    check_version(conn.info.server_version)
-    row = conn.execute("SELECT /* pgtune */ pg_catalog.pg_is_in_recovery()").fetchone()
-    if row and row[0]:
-        raise ReadOnlyServer("this server is a hot standby (in recovery): it cannot build indexes or "
-                             "change constraints; apply and rollback on the primary")
-    row = conn.execute("SELECT /* pgtune */ pg_catalog.current_setting('default_transaction_read_only')").fetchone()
-    if row and row[0] == "on":
-        # A primary, but this session may not write (the role's or the connection's setting): "run this on the
-        # primary" would send the DBA looking for another server (u5).
-        raise ReadOnlyServer("this session is read-only (default_transaction_read_only is on for this role or "
-                             "connection): apply and rollback need a session that may write; connect as the "
-                             "migration role, or set PGOPTIONS='-c default_transaction_read_only=off'")
-
-
-def check_version(v: int) -> None:
-    """Refuse concurrent builds where they can silently corrupt indexes."""
-    if 140000 <= v < 140004:
-        raise UnsupportedServer(
-            f"PostgreSQL {v // 10000}.{v % 100} can corrupt indexes built CONCURRENTLY "
-            "(fixed in 14.4): upgrade to 14.4 or later before applying")
 
 
 def _concurrent(step: Step) -> bool:

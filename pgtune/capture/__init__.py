@@ -12,7 +12,6 @@ from __future__ import annotations
 from .catalog import (
                       Catalog,
                       ColumnInfo,
-                      ColumnStats,
                       ForeignKey,
                       Index,
                       OnDelete,
@@ -22,6 +21,7 @@ from .catalog import (
                       distinct_count,
                       read_catalog,
 )
+from .column_stats import ColumnStats
 from .statistics import reset_counters, sample_row, write_window_scale
 from .workload import (
                       Statement,

@@ -140,8 +140,7 @@ def _size_bases() -> list[str]:
 @handle_errors
 def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: float, min_total_ms: float,
             database: str | None, workload_roles: tuple[str, ...], exclude: tuple[str, ...], queries_file: Any,
-            as_role: str | None,
-            workload_dsn: tuple[str, ...], jobs: int | None,
+            as_role: str | None, workload_dsn: tuple[str, ...], jobs: int | None,
             min_rows: int, max_indexes: int | None, max_index_mb: float | None, size_basis: str, no_hypopg: bool,
             trial_dsn: str | None, no_index_kinds: bool,
             emit_dir: str | None, lock_timeout: str, statement_timeout: str, first_phase_share: float,
