@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -128,6 +129,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs_hypopg: what-if costing; skipped where HypoPG is not installed")
     config.addinivalue_line("markers", "no_qualstats: the test database has no pg_qualstats extension")
     config.addinivalue_line("markers", "needs_qualstats: skipped where pg_qualstats is not preloaded")
+    # Started in the background of a non-interactive shell (nohup ... &, as a CI job may be), the suite inherits
+    # SIGINT ignored, and Python then installs no handler of its own: _thread.interrupt_main, which the Ctrl-C
+    # tests use, does nothing, and an apply waiting for a blocker the test holds until then waited for ever.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -54,13 +54,18 @@ def test_a_phase_interrupted_after_a_rollback_is_failed_and_rolled_back_whole(
             held.append(_snapshot_blocker(db))
             time.sleep(0.5)
             _thread.interrupt_main()
+            if not answered.wait(60):       # the interrupt never came through: let the build end, and the test fail
+                for blocker in held:
+                    blocker.rollback()
 
+    answered = threading.Event()
     thread = threading.Thread(target=interrupt)
     thread.start()
     try:
         with pytest.raises(Interrupted):
             Applier(conn, tmp_path / "mig").apply()
     finally:
+        answered.set()
         thread.join()
         for blocker in held:
             blocker.rollback()
