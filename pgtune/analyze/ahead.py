@@ -43,6 +43,12 @@ def plan(self: Any, best: Action, heap: list[tuple[float, int, int, Action]]) ->
             self.asked[a.id] = (a.evaluations, steps)
             questions += (self.worked.get(id(a)) or (a, self._questions(a)))[1]
             continue
+        # Its questions as things are, kept for its evaluation (worked out once a step: test_suggest_cpu); those
+        # of statements that read ``best``'s table are asked as if ``best`` were taken instead.
+        real = (self.worked.get(id(a)) or (a, self._questions(a)))[1]
+        if self.asked.get(a.id) != (a.evaluations, steps):
+            self.asked[a.id] = (a.evaluations, steps)
+            guesses += [k for k in real if best.new.table not in self.workload[k[0]].tables]
         if self.asked.get(-a.id - 1) != (a.evaluations, steps, best.id, best.evaluations):
             self.asked[-a.id - 1] = (a.evaluations, steps, best.id, best.evaluations)
             guesses += _as_if_taken(self, best, a) or ()
@@ -71,12 +77,17 @@ def _as_if_taken(self: Any, best: Action, a: Action) -> list[Keyed] | None:
         if not self._valid(a):
             return None
         gone = swaps.gone(self._replaced(a) if a.kind == StepKind.ADD else a.old, a.drops)
+        if any(c is best.new for c in gone):
+            return None     # in its place: the questions as things are, asked already
+        def asked() -> list[Keyed]:     # only where a statement reads ``best``'s table: the rest is as things are
+            return [self.keyed(p, self._config(p, a.new, gone)) for p in self._affected(a.new, gone)
+                    if best.new.table in self.workload[p].tables]
         if self.useful is None:
-            return [self.keyed(p, self._config(p, a.new, gone)) for p in self._affected(a.new, gone)]
+            return asked()
         held = self.stand_ins.by.get(id(a.new))     # as _questions notes them, and then as they were
         self.stand_ins.note(a.new, gone, lambda c: (self.known.get(id(c)) or self._know(c))[1])
         try:
-            return [self.keyed(p, self._config(p, a.new, gone)) for p in self._affected(a.new, gone)]
+            return asked()
         finally:
             if held is None:
                 self.stand_ins.by.pop(id(a.new), None)
