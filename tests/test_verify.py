@@ -814,20 +814,25 @@ def test_a_slowdown_is_timed_again_before_it_fails(conn: psycopg.Connection[Any]
     [t] = baseline.capture(conn, [Target(queryid=1, query=query, calls=1, baseline_cost=None,
                                          values={"$1": "5"})], analyze=True)
     assert t.baseline_ms is not None
+    baseline_ms = t.baseline_ms
     real = verify_module.time_target
     calls: list[float] = []
 
     def busy_once(*args: Any, **kw: Any) -> Any:
         timed, why = real(*args, **kw)
         calls.append(timed.ms)
-        # The first timing as a loaded machine gives it: 3x and 2 ms slower than it ran.
-        return (replace(timed, ms=3 * timed.ms + 2.0) if len(calls) == 1 else timed), why
+        # The first timing as a loaded machine gives it: 3x and 2 ms slower than it ran; the second as the
+        # statement runs once the machine is quiet again, no slower than at emit (a CI run read 6.3 and 5.9 ms
+        # against 4.0 at emit: the subject here is the second look, not the test machine's steadiness).
+        if len(calls) == 1:
+            return replace(timed, ms=3 * timed.ms + 2.0), why
+        return replace(timed, ms=min(timed.ms, baseline_ms)), why
 
     monkeypatch.setattr(verify_module, "time_target", busy_once)
     result = TargetResult.of(t)
     verify_module.time_now(conn, result, t, trust_functions=False, timeout_ms=10_000, time_tolerance=0.25)
     assert len(calls) == 2 and result.ok, result.problem
-    assert result.ms == calls[1]
+    assert result.ms == min(calls[1], baseline_ms)       # the second timing kept, not the first
 
 
 def test_verify_of_a_rolled_back_migration_says_it_is_rolled_back(db: str, conn: psycopg.Connection[Any],
