@@ -34,6 +34,7 @@ from ..snapshot import Snapshot
 from ..sqltext import StatementKind
 from . import dependent_keys, extensions, generic_plans, hot, hot_charge, pool, replan, unhelped, virtual_columns
 from .extended_stats import Planned, planned
+from .inherited import review as review_inherited
 from .kinds import TRIGRAM, KindCandidate, candidates, run_time_config, terms
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
 from .sample_cost import RUNS, IndexBuild, on_sample, race
@@ -140,6 +141,7 @@ def _reviews(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, *,
         extend(conn, snap.catalog, advice, trial=trial, use_hypopg=advice.method == Method.HYPOPG, writes=writes,
                write_scale=snap.write_scale, say=say, roles=snap.roles)
     virtual_columns.review(snap.catalog, advice)    # PostgreSQL 18 refuses an index naming a virtual column
+    review_inherited(conn, snap.catalog, advice)    # INHERITS children: read by statements on the parent, not indexed
 
 
 def _companions(catalog: Catalog, advice: Advice | None, table: TableKey) -> tuple[str, ...]:
