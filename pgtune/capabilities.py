@@ -15,6 +15,8 @@ from .connect import lost
 from .errors import MissingCapability, UnsupportedServer
 from .tracking import may_untrack
 
+HIDDEN_TEXT = "<insufficient privilege>"   # pg_stat_statements' text for other roles' statements
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -49,6 +51,8 @@ class Capabilities:
     pgss_entries: int | None = None        # its entries now, every database's and role's (None: unreadable)
     pgss_dealloc: int | None = None        # evictions since its reset (pg_stat_statements_info, 14+; None: unknown)
     pgss_untracked: bool = False           # this role may keep its sessions' statements out (tracking.UNTRACKED)
+    pgss_hidden: int | None = None         # ...of pgss_entries, other roles' statements whose text this role may not
+                                           # read (<insufficient privilege>): never in pgss_statements
     standbys: int = 0                      # physical replication connections streaming from this server
 
     def preload_fix(self, *libraries: str) -> str:
@@ -83,7 +87,10 @@ class Capabilities:
             out.append(f"pg_stat_statements is preloaded but not installed in database {self.database!r}: "
                        "run CREATE EXTENSION pg_stat_statements;")
         if not self.reads_all_stats:
-            out.append(f"role {self.role!r} sees only its own statements' text: "
+            hidden = (f" ({self.pgss_hidden:,} of pg_stat_statements' {self.pgss_entries:,} statements are "
+                      "<insufficient privilege> to it: counted apart)"
+                      if self.pgss_hidden and self.pgss_entries is not None else "")
+            out.append(f"role {self.role!r} sees only its own statements' text{hidden}: "
                        f"GRANT pg_read_all_stats TO {self.role};")
         return out
 
@@ -200,7 +207,12 @@ class Capabilities:
         """A pg_qualstats.max that holds the workload: its entries per statement for every statement
         pg_stat_statements tracks, at least twice the present size, rounded up to a thousand."""
         return qualstats_size(self.qualstats_max, self.qualstats_held, self.qualstats_statements,
-                              self.pgss_statements)
+                              self.pgss_tracked)
+
+    @property
+    def pgss_tracked(self) -> int | None:
+        """pgss_statements with the other roles' statements hidden from this one (they may hold predicates too)."""
+        return None if self.pgss_statements is None else self.pgss_statements + (self.pgss_hidden or 0)
 
     @property
     def qualstats_unique_filled(self) -> bool:
@@ -218,9 +230,10 @@ class Capabilities:
         out = []
         if self.qualstats_full and self.qualstats_max and not self.qualstats_unique_filled:
             n, held = self.qualstats_statements, self.qualstats_max
+            hidden = f" (and {self.pgss_hidden:,} hidden from this role)" if self.pgss_hidden else ""
             per = (f"; its {n:,} statement{' fills' if n == 1 else 's fill'} it ({held / n:,.1f} entries each) and "
-                   f"pg_stat_statements tracks {self.pgss_statements:,} that may have predicates"
-                   if n and self.pgss_statements else "")
+                   f"pg_stat_statements tracks {self.pgss_statements:,} that may have predicates{hidden}"
+                   if n and self.pgss_tracked else "")
             out.append(f"pg_qualstats is full (pg_qualstats.max, {held:,} entries): each new predicate "
                        "or constant evicts the least used ones, so statements lose the constants pgtune would cost "
                        f"them with{per}: ALTER SYSTEM SET pg_qualstats.max = {self.qualstats_size()}; then restart "
@@ -307,8 +320,10 @@ def _pgss_fill(conn: psycopg.Connection[Any], caps: Capabilities) -> Capabilitie
     untracked = may_untrack(conn)
     info = (sql.SQL("(SELECT i.dealloc FROM {} AS i)").format(sql.Identifier(schema, "pg_stat_statements_info"))
             if caps.server_version_num >= 140000 else sql.SQL("NULL::int8"))
-    query = sql.SQL("SELECT /* pgtune */ current_setting('pg_stat_statements.max', true)::int, "
-                    "(SELECT count(*) FROM {}), {}").format(sql.Identifier(schema, "pg_stat_statements"), info)
+    # Other roles' statements, to a role without pg_read_all_stats: their text is HIDDEN_TEXT (counted apart, c21).
+    query = sql.SQL("SELECT /* pgtune */ current_setting('pg_stat_statements.max', true)::int, s.n, {}, s.hidden "
+                    "FROM (SELECT count(*) AS n, count(*) FILTER (WHERE p.query = {}) AS hidden FROM {} AS p) AS s"
+                    ).format(info, sql.Literal(HIDDEN_TEXT), sql.Identifier(schema, "pg_stat_statements"))
     try:
         with conn.transaction():
             row = conn.execute(query).fetchone()
@@ -318,7 +333,8 @@ def _pgss_fill(conn: psycopg.Connection[Any], caps: Capabilities) -> Capabilitie
         return replace(caps, pgss_untracked=untracked)
     if row is None:
         return replace(caps, pgss_untracked=untracked)
-    return replace(caps, pgss_max=row[0], pgss_entries=int(row[1]), pgss_dealloc=row[2], pgss_untracked=untracked)
+    return replace(caps, pgss_max=row[0], pgss_entries=int(row[1]), pgss_dealloc=row[2], pgss_untracked=untracked,
+                   pgss_hidden=int(row[3]))
 
 
 def streaming_standbys(conn: psycopg.Connection[Any]) -> int:

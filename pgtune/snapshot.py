@@ -17,7 +17,7 @@ from psycopg.rows import dict_row
 
 from . import catalog_sql, ddl
 from ._text import Progress
-from .capabilities import Capabilities, probe
+from .capabilities import HIDDEN_TEXT, Capabilities, probe
 from .capture import (
     Catalog,
     Statement,
@@ -38,8 +38,6 @@ from .connect import lost
 from .errors import InputError, MissingCapability
 from .roles import Roles, read_roles, role_oid
 from .sqltext import unqualified_relations
-
-HIDDEN_TEXT = "<insufficient privilege>"   # pg_stat_statements' text for other roles' statements
 
 
 @dataclass(frozen=True)

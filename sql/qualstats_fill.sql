@@ -5,7 +5,8 @@
 -- own (tagged /* pgtune */, which never feed pg_qualstats and grow with every
 -- pgtune run) and utility statements (no predicate) are not counted, so the
 -- size this sizes pg_qualstats.max from does not change from one pgtune run to
--- the next (the tryouts' F7).
+-- the next (the tryouts' F7). Nor are other roles' statements whose text this
+-- role may not read (<insufficient privilege>): check counts them apart (c21).
 -- unique_lookups: the entries of this database that compare a column a
 -- one-column unique index keys (a primary key) with a constant by equality:
 -- each new key the application looks up takes an entry, whatever the size.
@@ -23,5 +24,6 @@ SELECT /* pgtune */ count(*)::int AS entries,
        )::int AS unique_lookups,
        (SELECT count(*)::int FROM {statements}(true) AS s
         WHERE strpos(coalesce(s.query, ''), '/* pgtune */') = 0
+          AND s.query IS DISTINCT FROM '<insufficient privilege>'
           AND NOT coalesce({utility_statement}, false)) AS pgss_statements
 FROM {qualstats}() AS q;

@@ -270,7 +270,7 @@ def capture(conn: psycopg.Connection[Any]) -> Snapshot:
                     pooler_sessions={r["application_name"]: r["sessions"]
                                      for r in rows(conn, "config_pooler_sessions")},
                     statements_entries=entries, qualstats_entries=caps.qualstats_entries,
-                    qualstats_statements=caps.qualstats_statements, qualstats_tracked=caps.pgss_statements,
+                    qualstats_statements=caps.qualstats_statements, qualstats_tracked=caps.pgss_tracked,
                     qualstats_unique_filled=caps.qualstats_unique_filled, reads_all_stats=caps.reads_all_stats,
                     preloaded=frozenset(name for name, loaded in (("pg_stat_statements", caps.pgss_preloaded),
                                                                   ("pg_qualstats", caps.qualstats_preloaded))
