@@ -402,7 +402,9 @@ def _own_folder(directory: Path) -> None:
     check_writable(directory, Layout.PGTUNE)      # its words first: a file, Prisma's folder, not writable
     if not directory.is_dir() or (directory / "manifest.json").exists():
         return
-    others = sorted(p.name for p in directory.iterdir())
+    # A dot-file that is no migration (.gitkeep, .gitignore, .DS_Store) is how an empty folder is kept in git: no
+    # script of it runs, and the migration's files take no name of its (c21).
+    others = sorted(p.name for p in directory.iterdir() if not _kept_dotfile(p))
     if others:
         ctx = click.get_current_context(silent=True)
         layouts = ctx is not None and "layout" in ctx.params
@@ -410,6 +412,11 @@ def _own_folder(directory: Path) -> None:
                          f"{', …' if len(others) > 3 else ''}): pgtune's migration is a folder of its own; choose "
                          "a new or empty --emit folder" + (", or --layout flyway / golang-migrate / prisma to add "
                                                            "to your tool's" if layouts else ""))
+
+
+def _kept_dotfile(path: Path) -> bool:
+    """A hidden file a migration tool never runs: a dot-file, not a folder, not SQL."""
+    return path.name.startswith(".") and not path.is_dir() and not path.name.lower().endswith(".sql")
 
 
 def wrote(migration_id: str, phases: int, directory: object, layout: str) -> str:
