@@ -299,6 +299,12 @@ class _Children(dict[type, tuple[str, ...]]):
     reads: a ColumnRef's ``location``, a RangeVar's five names and flags, a String's value are skipped)."""
 
     def __missing__(self, cls: type) -> tuple[str, ...]:
+        if cls is ast.LockingClause:
+            # FOR UPDATE OF a: its lockedRels are RangeVars naming the FROM items' aliases (or tables), not
+            # relations read: walked, every RangeVar reader took the alias for a table (c21); the clause's other
+            # fields are scalars.
+            self[cls] = ()
+            return ()
         slots = getattr(cls, "__slots__", ())
         if not isinstance(slots, dict):     # not a field table pglast declares: every attribute, as iterating gives
             found = tuple(slots)
