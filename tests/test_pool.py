@@ -151,7 +151,7 @@ def _planner(workload: list[Workload]) -> Any:
 
 
 def test_planning_many_questions_at_once_takes_the_serial_steps() -> None:
-    """Greedy with plan_many (and stale actions planned ahead) takes exactly the steps of the serial run."""
+    """Greedy with plan_many takes exactly the steps of the serial run."""
     workload = _workload(30)
     plan = _planner(workload)
     seeds = [Candidate(("s", f"t{t}"), (IndexKey(col),), 1) for t in range(5) for col in "abc"]
@@ -160,7 +160,7 @@ def test_planning_many_questions_at_once_takes_the_serial_steps() -> None:
     def run(many: bool) -> Any:
         g = Greedy(workload, plan, forecast=lambda c: 8192 * len(c.keys), hypopg_size=lambda c: 8192 * len(c.keys),
                    upkeep=lambda c: 1.0, widen_columns=widen,
-                   plan_many=(lambda qs: [plan(p, cs) for p, cs in qs]) if many else None, ahead=8 if many else 0)
+                   plan_many=(lambda qs: [plan(p, cs) for p, cs in qs]) if many else None)
         result = g.run(seeds)
         chosen = g.prune(result.configuration(result.steps))
         return [(s.kind, ident(s.index), s.cost) for s in result.steps], [ident(c) for c in chosen], result
@@ -224,7 +224,7 @@ def _advice(conn: psycopg.Connection[Any], statements: list[Any], jobs: int) -> 
 
 @pytest.mark.needs_hypopg
 def test_jobs_give_the_selection_of_one_session(db: str, conn: psycopg.Connection[Any]) -> None:
-    """--jobs 3 (sessions with other histories, questions planned ahead) proposes what --jobs 1 does, cost for
+    """--jobs 3 (sessions with other histories, questions asked in batches) proposes what --jobs 1 does, cost for
     cost, and leaves no session behind."""
     statements = _shop(conn, 8)
     assert pool.jobs_for(conn, 3) == pool.Jobs(3)       # the server has room for them: three sessions plan

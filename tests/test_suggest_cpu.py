@@ -132,7 +132,7 @@ def test_a_question_is_worked_out_once_for_its_prefetch_and_its_answer(conn: psy
         cands = list(cands)
         if inside:
             seen[-1].append((pos, tuple(map(id, cands))))
-        if greedy_running:      # the greedy steps: between two steps, no question twice (planned ahead or not)
+        if greedy_running:      # the greedy steps: between two steps, no question twice (batched or not)
             steps[len(self.result.steps)].append((pos, tuple(map(id, cands))))
         return real_question(self, pos, cands)
 

@@ -73,7 +73,6 @@ from .wide_keys import Widths
 from .workload import single_columns, widen_columns, workload_of
 
 PROGRESS_S = 10.0   # seconds between the progress lines of the selection's what-if costing
-AHEAD = 4     # per session: the stale actions whose questions are planned with the current one's
 
 
 class _Asked:
@@ -343,7 +342,6 @@ class _Advisor:
                             forecast=self.footprint.forecast, hypopg_size=lambda c: sessions.first.size(c),
                             upkeep=self.footprint.upkeep, widen_columns=self.wide.keyable(widen_columns(pairs)),
                             basis=self.opts.size_basis, plan_many=plan_many,
-                            ahead=AHEAD * sessions.jobs,
                             twins=twins([analyses[p] for p in costed]), presize=self.footprint.prefetch,
                             uses=_uses(sessions, analyses, costed, seeds, self.footprint.share_kept, asked, workload))
             greedy.answers.sampled = pricing.sampled_now

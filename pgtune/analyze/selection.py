@@ -42,7 +42,7 @@ from dataclasses import replace
 
 from ..capture import TableKey
 from ..ddl import IndexKey
-from . import ahead, scout, swaps
+from . import scout, swaps
 from .answers import Answers
 from .candidates import Candidate, serves
 from .selection_model import (  # the rooms import these from here too
@@ -76,21 +76,19 @@ class Greedy:
     def __init__(self, workload: list[Workload], planner: Planner, *, forecast: Callable[[Candidate], int],
                  hypopg_size: Callable[[Candidate], int], upkeep: Callable[[Candidate], float],
                  widen_columns: dict[TableKey, list[IndexKey]], max_steps: int = 10_000,
-                 basis: SizeBasis = SizeBasis.FORECAST, plan_many: PlanMany | None = None, ahead: int = 0,
+                 basis: SizeBasis = SizeBasis.FORECAST, plan_many: PlanMany | None = None,
                  twins: list[int] | None = None, presize: Callable[[list[Candidate]], None] | None = None,
                  uses: Uses | None = None) -> None:
-        """``plan_many``: asks several questions at once; then the questions the next ``ahead`` stale
-        actions will ask are planned with the current one's (each answer is the same whoever asks it,
-        so the steps are those of the serial run). ``twins``: per statement, the first one of the same
-        text, session and scenarios, whose plans it shares. ``presize``: told a step's new widenings before
-        they are queued (each is sized when first costed): their sizes can be worked out at once. ``uses``:
-        when given, each statement is reached only by its useful indexes and their kin (analyze.scout)."""
+        """``plan_many``: asks several questions at once (an action's, all seeds', prune's): each answer is
+        the same whoever asks it, so the steps are those of the serial run. ``twins``: per statement, the
+        first one of the same text, session and scenarios, whose plans it shares. ``presize``: told a step's
+        new widenings before they are queued (each is sized when first costed): their sizes can be worked out
+        at once. ``uses``: when given, each statement is reached only by its useful indexes and their kin
+        (analyze.scout)."""
         self.presize, self.uses, self.useful, self.stand_ins = \
             presize, uses, None if uses is None else scout.Useful({}, {}), scout.StandIns()
-        self.workload, self.planner, self.plan_many, self.ahead, self.twins = workload, planner, plan_many, ahead, twins
-        self.fresh: set[tuple[int, ...]] = set()     # planned ahead, not asked for yet
-        self.guessed: set[tuple[int, ...]] = set()   # planned ahead for an action after the top, not asked yet
-        self.guesses = self.guessed_right = 0        # how many were, and how many were asked since
+        self.workload, self.planner, self.plan_many, self.twins = workload, planner, plan_many, twins
+        self.fresh: set[tuple[int, ...]] = set()     # planned at once (prefetch), not asked for yet
         self.size = hypopg_size if basis == SizeBasis.HYPOPG else forecast
         self.forecast, self.hypopg_size, self.upkeep = forecast, hypopg_size, upkeep
         self.widen_columns, self.max_steps = widen_columns, max_steps
@@ -117,9 +115,6 @@ class Greedy:
         # index): 168,000 answers, 29 MB at 5,000 statements.
         self.known: dict[int, _Known] = {}
         self.reach: dict[tuple[object, ...], Collection[int]] = {}
-        # action -> (evaluations, steps) when planned ahead; -1 - action -> (evaluations, steps, and the action
-        # ahead of it: its id and evaluations) when planned as if that one were taken
-        self.asked: dict[int, tuple[int, ...]] = {}
         self.worked: dict[int, tuple[Action, list[Keyed]]] = {}    # _questions' answers since the last step
         # prune's work per index (by the object's id; the object is held in the value): the tables its loss
         # depends on, and the loss with what it depended on then (the curve prunes set after set).
@@ -183,10 +178,7 @@ class Greedy:
         """Statement ``pos``'s cost with exactly ``cands`` (those it could use) present (cached); ``keyed``: that
         question as ``keyed`` made it; ``parent``: the question with one more (Answers.derive, else .wider)."""
         _, cache_key, usable = keyed or self.keyed(pos, cands)
-        if self.guessed and cache_key in self.guessed:
-            self.guessed.discard(cache_key)
-            self.guessed_right += 1
-        answers = self.answers      # a plan made ahead of a question so answered is not counted, as serial
+        answers = self.answers      # a plan made at once before its question so answered is not counted, as serial
         if (cache_key in self.fresh or cache_key not in self.cache) and (
                 (parent is not None and answers.derive(cache_key, parent)) or answers.wider(cache_key)):
             self.fresh.discard(cache_key)
@@ -194,7 +186,7 @@ class Greedy:
         if hit is not None and cache_key not in self.fresh:
             self.result.cache_hits += 1
             return hit
-        self.result.what_if_calls += 1      # planned now, or ahead for this very question
+        self.result.what_if_calls += 1      # planned now, or at once for this very question
         answers.planned_for(cache_key)
         if hit is not None:
             self.fresh.discard(cache_key)
@@ -408,8 +400,6 @@ class Greedy:
             if evaluations != best.evaluations or not self._valid(best):
                 continue        # re-costed since this entry was pushed, or no longer applicable
             if best.evaluations == 0 or best.stamp != self._stamp(best):
-                if self.ahead:
-                    ahead.plan(self, best, heap)
                 self._evaluate(best)     # stale: re-cost, and let it compete again
                 if best.gain > 0:
                     push(best, best.ratio)
