@@ -204,7 +204,7 @@ def _link(node: ast.Node) -> None:
     from pglast.visitors import Ancestor
 
     link = object.__setattr__
-    children = _CHILDREN
+    children = _PRINTED
     todo: deque[tuple[Any, Any]] = deque([(Ancestor(), (node,))])
     while todo:
         chain, item = todo.popleft()
@@ -228,7 +228,7 @@ def forget_ancestors(node: Any) -> None:
     (``node.ancestors``) and leaves them there. On the parse cache's shared trees that was about 1.8 kB a
     statement, kept for the whole run (benchmarks/speed.py at 5,000 statements: 9 MB), and a subtree
     kept later (a filter's) held its whole statement through them."""
-    children = _CHILDREN
+    children = _PRINTED
     stack = [node]
     while stack:
         n = stack.pop()
@@ -296,10 +296,17 @@ _SCALARS = frozenset({"bool", "char", "int", "int16", "int32", "long", "bits32",
 
 class _Children(dict[type, tuple[str, ...]]):
     """Per node class, its fields that can hold a node or a list, in the class's own order (what walking a tree
-    reads: a ColumnRef's ``location``, a RangeVar's five names and flags, a String's value are skipped)."""
+    reads: a ColumnRef's ``location``, a RangeVar's five names and flags, a String's value are skipped).
+    ``reading``: the fields a reader of the statement walks, without FOR UPDATE OF's names; printing links
+    every node the printers reach, those names too (p21: unlinked, they failed the print of any such
+    statement with a ``$n``, an internal error that stopped suggest)."""
+
+    def __init__(self, *, reading: bool) -> None:
+        super().__init__()
+        self.reading = reading
 
     def __missing__(self, cls: type) -> tuple[str, ...]:
-        if cls is ast.LockingClause:
+        if self.reading and cls is ast.LockingClause:
             # FOR UPDATE OF a: its lockedRels are RangeVars naming the FROM items' aliases (or tables), not
             # relations read: walked, every RangeVar reader took the alias for a table (c21); the clause's other
             # fields are scalars.
@@ -323,7 +330,8 @@ def _may_hold_node(info: Any) -> bool:
     return ctype.endswith("*") or not hasattr(pg_enums, ctype)
 
 
-_CHILDREN = _Children()
+_CHILDREN = _Children(reading=True)
+_PRINTED = _Children(reading=False)    # what _link and forget_ancestors follow: every field that can hold a node
 
 
 def node_fields(node: ast.Node) -> tuple[str, ...]:
