@@ -60,7 +60,20 @@ def session_for(view: RoleView, shape: Shape, catalog: Catalog, session_role: st
         notes.append(f"row security: planned as {session_role}, not as {role.name}, whose policies ({policies}) "
                      f"filter what it reads: pgtune may not SET ROLE {role.name} (GRANT {ddl.name(role.name)} TO "
                      f"{ddl.name(session_role)};); the plan costs are those of a reader without them")
+        # A policy for PUBLIC applies to pgtune's own session all the same: planned without its settings, the
+        # planner's estimate of current_setting('app.x') failed the EXPLAIN (an ERROR in the server's log per
+        # statement, and the statement not planned: p21). Set, they cost pgtune's session nothing.
+        own_settings = _settings(shape, catalog, sample, own, notes, session_role, policies)
+        return Session(role.name, view.search_path, settings=tuple(own_settings or ()), notes=tuple(notes))
+    settings = _settings(shape, catalog, sample, own, notes, session_role, policies)
+    if settings is None:
         return Session(role.name, view.search_path, notes=tuple(notes))
+    return Session(role.name, view.search_path, planned_as=role.name, settings=tuple(settings), notes=tuple(notes))
+
+
+def _settings(shape: Shape, catalog: Catalog, sample: Sampler, own: dict[tuple[TableKey, str], str] | None,
+              notes: list[str], session_role: str, policies: str) -> list[tuple[str, str]] | None:
+    """A value for each setting the statement's policies read (None: one has none; ``notes`` say why)."""
     settings: list[tuple[str, str]] = []
     for name, use in sorted(shape.settings.items()):
         value = (own or {}).get((use.table, use.column)) if use.table is not None and use.op == "=" else None
@@ -82,9 +95,9 @@ def session_for(view: RoleView, shape: Shape, catalog: Catalog, session_role: st
         if value is None:
             notes.append(f"row security: no value of {use.column} for current_setting('{name}') (no statistics, "
                          f"no row): planned as {session_role}, without the policies ({policies})")
-            return Session(role.name, view.search_path, notes=tuple(notes))
+            return None
         settings.append((name, value))
-    return Session(role.name, view.search_path, planned_as=role.name, settings=tuple(settings), notes=tuple(notes))
+    return settings
 
 
 # Per pg_type.typcategory (and uuid, a user-defined category): a value any column of the kind accepts.
