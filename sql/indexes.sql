@@ -1,6 +1,7 @@
 -- Finds every index on user tables: key columns in order (NULL for an
 -- expression), each key's definition text, INCLUDE columns, per-column DESC,
--- predicate, validity and definition.
+-- predicate, validity and definition; per key column whether its operator class
+-- has an `=` (always for a b-tree; btree_gist's for a GiST on a scalar column).
 SELECT /* pgtune */ n.nspname AS schema,
        t.relname AS table,
        i.relname AS name,
@@ -19,6 +20,13 @@ SELECT /* pgtune */ n.nspname AS schema,
        array(SELECT (o.opt & 1) = 1
              FROM unnest(x.indoption::int2[]) WITH ORDINALITY AS o(opt, ord)
              ORDER BY o.ord) AS descending,
+       array(SELECT EXISTS (SELECT 1
+                            FROM pg_catalog.pg_opclass AS oc
+                                JOIN pg_catalog.pg_amop AS ao ON ao.amopfamily = oc.opcfamily AND ao.amoppurpose = 's'
+                                JOIN pg_catalog.pg_operator AS op ON op.oid = ao.amopopr AND op.oprname = '='
+                            WHERE oc.oid = c.opc)
+             FROM unnest(x.indclass::oid[]) WITH ORDINALITY AS c(opc, ord)
+             ORDER BY c.ord) AS equality,
        pg_catalog.pg_get_expr(x.indpred, x.indrelid) AS predicate,
        pg_catalog.pg_get_indexdef(x.indexrelid) AS definition,
        pg_catalog.pg_relation_size(x.indexrelid) AS size_bytes

@@ -11,6 +11,7 @@ from .beyond import after_selection, check_trial
 from .bind import Role, Shape, bind
 from .candidates import FK_PREFIX_ROWS, Candidate, Origin, hash_serves, serves_foreign_key, serves_index
 from .extended_stats import StatisticsProposal
+from .fk_gist import gist_serves
 from .model import (
            Advice,
            AnalyzedStatement,
@@ -32,6 +33,6 @@ from .twins import twin_of
 __all__ = ["FK_PREFIX_ROWS", "OUTPUT", "STAR", "Advice", "AnalyzedStatement", "Candidate", "CurvePoint",
            "IndexSuggestion", "Method", "Options", "Origin", "QueryRef", "Rejected", "Role", "Scenario", "Shape",
            "SizeBasis", "SkipKind", "Skipped", "StatisticsProposal", "StepKind", "ValueSource", "advise",
-           "after_selection", "bind", "check_trial", "counted", "hash_serves", "hot", "in_function", "null_keys",
-           "replan_withdrawn", "serves_foreign_key", "serves_index", "sizing", "suggest", "twin_of", "valued",
-           "weighted_cost"]
+           "after_selection", "bind", "check_trial", "counted", "gist_serves", "hash_serves", "hot", "in_function",
+           "null_keys", "replan_withdrawn", "serves_foreign_key", "serves_index", "sizing", "suggest", "twin_of",
+           "valued", "weighted_cost"]

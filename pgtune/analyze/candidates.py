@@ -32,6 +32,7 @@ from ..sqltext import constant_value as constant_text
 from . import null_keys
 from .bind import EQ, FUNC, JOIN, ORDER, RANGE, ColumnUse, Conjunct, Shape, Test, normalize_expression
 from .covering import MAX_INCLUDE, include_columns, plain, unique
+from .fk_gist import gist_serves
 
 
 class Origin(StrEnum):
@@ -363,12 +364,10 @@ def hash_serves(index: Index, fk: ForeignKey) -> bool:
 def hash_twin(index: Index, cand: Candidate) -> bool:
     """Would ``cand`` be a b-tree twin of the hash index ``index``: one column, looked up by equality only?
 
-    The hash index already finds those rows (an IN list too, through a bitmap
-    scan); the planner credits the b-tree only for the heap order a b-tree's
-    statistics describe, which the same rows have whichever index finds them
-    (u3's R4 on rallly: 4.6x credited, nothing measured). What a b-tree adds
-    beside it (a range, an ORDER BY, a second key) needs a second key or a
-    non-equality one, and such a candidate is no twin.
+    The hash index already finds those rows (an IN list too, through a bitmap scan); the planner credits the
+    b-tree only for the heap order a b-tree's statistics describe, which the same rows have whichever index finds
+    them (u3's R4 on rallly: 4.6x credited, nothing measured). What a b-tree adds beside it (a range, an ORDER BY,
+    a second key) needs a second key or a non-equality one, and such a candidate is no twin.
     """
     return (index.method == "hash" and index.is_valid and index.predicate is None and len(cand.keys) == 1
             and cand.equality == 1 and cand.keys[0].expression is None and tuple(index.columns) == cand.columns)
@@ -377,8 +376,8 @@ def hash_twin(index: Index, cand: Candidate) -> bool:
 def unique_pins(index: Index, cand: Candidate) -> bool:
     """Does a unique index on columns ``cand`` compares by equality already find its one row?
 
-    ``(id, deleted)`` behind a primary key on ``id`` has at most one row to
-    filter, sort or cover: the second index would only cost writes (u3's R5).
+    ``(id, deleted)`` behind a primary key on ``id`` has at most one row to filter, sort or cover: the second index
+    would only cost writes (u3's R5).
     """
     if not (index.is_unique and index.is_valid and index.predicate is None) or None in index.columns:
         return False
@@ -389,15 +388,15 @@ def unique_pins(index: Index, cand: Candidate) -> bool:
 def serves_foreign_key(index: Index, fk: ForeignKey, catalog: Catalog) -> bool:
     """Can the server find a parent's child rows through ``index`` when the parent is deleted?
 
-    An index on all the key's columns can (also one WHERE the key IS NOT NULL). So can one that leads with some of
-    them when those few columns already narrow the child to a handful of rows
-    (``("eventId")`` for the key ``("eventId", "eventCreatedAt")``): the check's
-    generic plan probes it and filters the rest. Rows per value are reckoned
-    from the most distinct leading column alone, which never overstates how
+    An index on all the key's columns can (also one WHERE the key IS NOT NULL; a GiST one by ``=``: fk_gist). So
+    can one that leads with some of them when those few columns already narrow the child to a handful of rows
+    (``("eventId")`` for the key ``("eventId", "eventCreatedAt")``): the check's generic plan probes it and filters
+    the rest. Rows per value are reckoned from the most distinct leading column alone, which never overstates how
     narrow the lead is (a hash index's one column too). No other partial index serves.
     """
     keys, full = tuple(IndexKey(c) for c in fk.columns), null_keys.as_full(index, fk)   # WHERE key IS NOT NULL
-    if serves_index(full, Candidate(fk.table_key, keys, len(keys), foreign_key=fk)) or hash_serves(index, fk):
+    if (serves_index(full, Candidate(fk.table_key, keys, len(keys), foreign_key=fk)) or hash_serves(index, fk)
+            or gist_serves(index, fk)):
         return True
     if index.predicate is not None or not index.is_valid:
         return False

@@ -106,6 +106,7 @@ class Index:
     predicate: str | None = None
     definition: str = ""
     size_bytes: int = 0
+    equality: tuple[bool, ...] = ()  # per key column: its operator class has an = (sql/indexes.sql)
 
     @property
     def table_key(self) -> TableKey:
@@ -384,7 +385,7 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
                 include=tuple(c for c in r["columns"][keys:] if c is not None),
                 method=r["method"], is_unique=r["is_unique"], is_primary=r["is_primary"],
                 is_valid=r["is_valid"], predicate=r["predicate"], definition=r["definition"],
-                size_bytes=r["size_bytes"]))
+                size_bytes=r["size_bytes"], equality=tuple(r["equality"][:keys])))
         cur.execute(catalog_sql.load("foreign_keys"))
         for r in cur.fetchall():
             cat.foreign_keys.append(ForeignKey(

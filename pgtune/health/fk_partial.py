@@ -13,14 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from .. import ddl
-from ..analyze import Candidate, hash_serves, null_keys, serves_index, sizing
+from ..analyze import Candidate, gist_serves, hash_serves, null_keys, serves_index, sizing
 from ..capture import Catalog, ForeignKey, Index
 
 
 def serves(index: Index, cand: Candidate, fk: ForeignKey) -> bool:
     """Is ``index`` the key's own index: on all its columns, whole or WHERE the key IS NOT NULL (the checks search
     by equality, which proves the predicate), or a hash index on its one column? Not one on part of the key."""
-    return serves_index(null_keys.as_full(index, fk), cand) or hash_serves(index, fk)
+    return serves_index(null_keys.as_full(index, fk), cand) or hash_serves(index, fk) or gist_serves(index, fk)
 
 
 def build(catalog: Catalog, fk: ForeignKey, name: str, keys: tuple[ddl.IndexKey, ...]) -> tuple[str, dict[str, Any]]:
