@@ -19,6 +19,7 @@ SELECT /* pgtune */ n.nspname AS schema,
        i.oid AS oid,
        x.indisvalid AS is_valid,
        x.indisunique AS is_unique,
+       x.indisexclusion AS is_exclusion,
        x.indisprimary OR x.indisexclusion OR x.indisreplident
            OR EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS c WHERE c.conindid = i.oid) AS is_protected,
        am.amname AS method,

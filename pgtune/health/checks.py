@@ -158,11 +158,10 @@ def overlapping_index(ctx: Context) -> list[Finding]:
 def foreign_key_without_index(ctx: Context) -> list[Finding]:
     """Every foreign key no valid btree leads with: deletes and key updates on the parent scan the child.
 
-    Once per foreign key (a partition's copy and the per-partition clones of
-    a key into a partitioned table are not read: sql/foreign_keys.sql), and
-    only on tables of at least ``min_rows`` rows: a delete that scans 20 rows
-    costs nothing. On a partitioned table the fix is the non-blocking recipe:
-    ON ONLY the table, CONCURRENTLY on each partition, ATTACH each.
+    Once per foreign key (a partition's copy and the per-partition clones of a key into a partitioned table are
+    not read: sql/foreign_keys.sql), and only on tables of at least ``min_rows`` rows: a delete that scans 20 rows
+    costs nothing. On a partitioned table the fix is the non-blocking recipe: ON ONLY the table, CONCURRENTLY on
+    each partition, ATTACH each.
     """
     catalog = ctx.catalog()
     suffix = catalog.index_suffix
@@ -283,12 +282,14 @@ def index_larger_than_table(ctx: Context) -> list[Finding]:
     for r in ctx.rows("health_indexes"):
         if not r["is_valid"] or r["index_bytes"] < LARGE_INDEX or r["index_bytes"] <= r["table_bytes"]:
             continue
+        excl = (": an exclusion constraint's, which PostgreSQL cannot rebuild CONCURRENTLY (a plain REINDEX blocks "
+                "the table's writes; a GiST index is often larger than narrow rows without bloat)")      # p20
         out.append(Finding(
             CheckId.INDEX_LARGER_THAN_TABLE, Severity.INFO, r["schema"], r["table"], r["index"],
             f"index {r['index']} ({r['index_bytes'] / 1048576:,.1f} MB) is larger than its table "
-            f"({r['table_bytes'] / 1048576:,.1f} MB): likely bloated",
+            f"({r['table_bytes'] / 1048576:,.1f} MB)" + (excl if r["is_exclusion"] else ": likely bloated"),
             {"index_bytes": r["index_bytes"], "table_bytes": r["table_bytes"], "definition": r["definition"]},
-            [_reindex(conn, r["schema"], r["index"])]))
+            [] if r["is_exclusion"] else [_reindex(conn, r["schema"], r["index"])]))
     return out
 
 
@@ -379,9 +380,8 @@ def bloated_table(ctx: Context) -> list[Finding]:
 def bloated_index(ctx: Context) -> list[Finding]:
     """A btree more than twice the size a fresh build would have (pgtune's size forecast from pg_stats).
 
-    No extension needed: the forecast is the one ``suggest`` uses, within
-    1.25x of built indexes on TPC-H. Partial indexes (their row count is not
-    in the statistics) and tables never analyzed are left out.
+    No extension needed: the forecast is the one ``suggest`` uses, within 1.25x of built indexes on TPC-H.
+    Partial indexes (their row count is not in the statistics) and tables never analyzed are left out.
     """
     catalog = ctx.catalog()
     out = []

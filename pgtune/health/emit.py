@@ -64,8 +64,10 @@ def _rebuilds(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
             if key in dropped or key in rebuilds:
                 continue      # dropped anyway, or already rebuilt for another finding
             r = restore.get(key)
-            if r is None:
-                left_out.append(f"{check} on {f.index}: the index is gone")
+            if r is None or r["is_exclusion"]:     # p20: PostgreSQL refuses REINDEX CONCURRENTLY on those
+                left_out.append(f"{check} on {f.index}: " + ("the index is gone" if r is None else
+                                "an exclusion constraint's index, which PostgreSQL cannot rebuild CONCURRENTLY: "
+                                "a plain REINDEX INDEX, by hand, blocks the table's writes while it runs"))
                 continue
             rebuilds[key] = _rebuild(conn, f, r, parts, restore)
     return rebuilds
