@@ -185,15 +185,16 @@ def _evidence(conn: psycopg.Connection[Any], snap: Snapshot) -> Evidence:
 
 def _count_uncosted(snap: Snapshot, advice: Advice) -> None:
     """The workload's time in statements no plan costed (u2's F2, F8): a verdict on the rest is not on them."""
-    missed = {(s.queryid, s.query) for s in advice.skipped if s.kind in UNCOSTED}
+    # By role too: two roles' same text share a queryid, and one's may be costed where the other's is not.
+    missed = {s.key for s in advice.skipped if s.kind in UNCOSTED}
     if advice.method == Method.HYPOPG:        # heuristic mode plans nothing: no statement has a cost there
-        missed |= {(s.queryid, s.query) for s in advice.statements if s.cost_before is None}
-    spent = {(st.queryid, st.query): st.total_ms for st in snap.statements}
+        missed |= {s.key for s in advice.statements if s.cost_before is None}
+    spent = {(st.queryid, st.query, st.userid): st.total_ms for st in snap.statements}
     for sk in advice.skipped:
-        sk.total_ms = spent.get((sk.queryid, sk.query), 0.0)
+        sk.total_ms = spent.get(sk.key, 0.0)
     advice.skipped.sort(key=lambda sk: sk.rank)
     advice.workload_ms = sum(st.total_ms for st in snap.statements)
-    advice.uncosted_ms = sum(st.total_ms for st in snap.statements if (st.queryid, st.query) in missed)
+    advice.uncosted_ms = sum(st.total_ms for st in snap.statements if (st.queryid, st.query, st.userid) in missed)
     advice.uncosted_statements = len(missed)
     if advice.partly_costed:
         advice.hints.append(reasons.uncosted(advice))

@@ -162,6 +162,11 @@ class Skipped:
     reason: str
     kind: SkipKind = SkipKind.UNPARSABLE
     total_ms: float = 0.0       # its total execution time in the window (what the advice leaves out of sight)
+    userid: int | None = None   # the role that ran it: two roles' same text share a queryid (AnalyzedStatement.key)
+
+    @property
+    def key(self) -> tuple[int | None, str, int | None]:
+        return self.queryid, self.query, self.userid
 
     @property
     def rank(self) -> tuple[int, float]:

@@ -18,20 +18,24 @@ from .model import UNCOSTED, Advice, QueryRef, Rejected, SkipKind, Skipped
 from .shape import FILTER
 
 
+def _skip(st: Statement, reason: str, kind: SkipKind) -> Skipped:
+    return Skipped(st.queryid, st.query, reason, kind, userid=st.userid)
+
+
 def parse_skip(st: Statement, exc: ParseFailed, text_limit: int) -> Skipped:
     """A statement pglast could not read (or a utility statement): truncated text is said as such. Only a
     server's text is cut at track_activity_query_size: a --queries file's (no queryid) is as the file holds it
     (p15: a Python file given by mistake was told to raise that setting)."""
     if exc.kind in (Failure.SYNTAX, Failure.INCOMPLETE) and st.queryid is not None \
             and len(st.query.encode()) >= text_limit - 1:
-        return Skipped(st.queryid, st.query,
+        return _skip(st,
                        f"truncated: the text is cut at track_activity_query_size ({text_limit} bytes); "
                        "raise it to see the whole statement", SkipKind.TRUNCATED)
     if exc.kind == Failure.INCOMPLETE:
-        return Skipped(st.queryid, st.query,
+        return _skip(st,
                        "truncated or incomplete statement: " + exc.reason.removeprefix("unparsable: "),
                        SkipKind.TRUNCATED)
-    return Skipped(st.queryid, st.query, exc.reason,
+    return _skip(st, exc.reason,
                    SkipKind.UTILITY if exc.kind == Failure.UTILITY else SkipKind.UNPARSABLE)
 
 
@@ -42,26 +46,26 @@ def shape_skip(st: Statement, shape: Shape, exclude: tuple[str, ...],
     excluded = set(exclude)
     hit = sorted(f"{s}.{t}" for s, t in shape.tables if t in excluded or f"{s}.{t}" in excluded)
     if shape.temporary:
-        return Skipped(st.queryid, st.query, f"reads temporary table {', '.join(sorted(set(shape.temporary)))}: "
+        return _skip(st, f"reads temporary table {', '.join(sorted(set(shape.temporary)))}: "
                        "it lives in the session that creates it; an index on it is that session's to create",
                        SkipKind.TEMPORARY)
     if hit:
-        return Skipped(st.queryid, st.query, f"excluded table {', '.join(hit)}", SkipKind.EXCLUDED)
+        return _skip(st, f"excluded table {', '.join(hit)}", SkipKind.EXCLUDED)
     if shape.system and not shape.tables:         # its columns are the catalog's, unknown to pgtune too
-        return Skipped(st.queryid, st.query, "reads only catalog tables or views ("
+        return _skip(st, "reads only catalog tables or views ("
                        + ", ".join(sorted(set(shape.system))[:5]) + "): no index of the application's serves it",
                        SkipKind.NO_FILTER)
     # The foreign tables the binder resolved its names to (its role's search_path), not any of the same name (c19).
     remote = sorted({f"{k[0]}.{k[1]} (server {(foreign or {}).get(k, '?')})" for k in shape.foreign})
     if remote and not shape.tables:
-        return Skipped(st.queryid, st.query, f"reads foreign table {', '.join(remote[:5])}: no index can be built "
+        return _skip(st, f"reads foreign table {', '.join(remote[:5])}: no index can be built "
                        "on a foreign table; its filter runs on the server that holds the rows (an index there serves "
                        "it)", SkipKind.FOREIGN_TABLE)
     if shape.unbound and not shape.tables:
-        return Skipped(st.queryid, st.query, "references no known table (temporary or dropped?): "
+        return _skip(st, "references no known table (temporary or dropped?): "
                        + ", ".join(sorted(set(shape.unbound))[:5]), SkipKind.UNKNOWN_TABLE)
     if all(u.role == FILTER for u in shape.uses):       # a filter no key serves (a <> 1) is no use either
-        return Skipped(st.queryid, st.query, "no filter, join or sort on a user table", SkipKind.NO_FILTER)
+        return _skip(st, "no filter, join or sort on a user table", SkipKind.NO_FILTER)
     return None
 
 
@@ -83,7 +87,7 @@ def in_function(st: Statement, shape: Shape, columns: set[str], tables: set[str]
             names.append(ref)
     if not names:
         return None
-    return Skipped(st.queryid, st.query,
+    return _skip(st,
                    f"runs inside a function or trigger (pg_stat_statements.track = all): {', '.join(names[:3])} "
                    f"{'is one of its variables, not a column' if len(names) == 1 else 'are its variables, not columns'}"
                    ", so the statement cannot be planned alone; give it with values in a --queries file",
@@ -91,7 +95,7 @@ def in_function(st: Statement, shape: Shape, columns: set[str], tables: set[str]
 
 
 def cannot_plan(st: Statement, exc: Exception) -> Skipped:
-    return Skipped(st.queryid, st.query, f"cannot plan: {error_text(exc)}", SkipKind.CANNOT_PLAN)
+    return _skip(st, f"cannot plan: {error_text(exc)}", SkipKind.CANNOT_PLAN)
 
 
 def refused(cand: Candidate, exc: Exception, queries: list[QueryRef]) -> Rejected:
