@@ -131,6 +131,7 @@ class Applier:
                     continue
                 self._run_phase(history, phase, Direction.UP, report)
                 report.phases_run.append(phase.number)
+        report.warnings.extend(self.transaction_wait.told)
         return report
 
     def rollback(self, phases: list[int] | None = None, *, force: bool = False) -> Report:
@@ -154,6 +155,7 @@ class Applier:
             for phase in todo:
                 self._run_phase(history, phase, Direction.DOWN, report)
                 report.phases_run.append(phase.number)
+        report.warnings.extend(self.transaction_wait.told)
         return report
 
     def _by_hand(self, phase: Phase, report: Report) -> None:

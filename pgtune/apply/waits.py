@@ -107,6 +107,7 @@ class TransactionWait:
 
     def __init__(self, conn: psycopg.Connection[Any], seconds: float, say: Progress, interval: float = 0.5) -> None:
         self.conn, self.seconds, self.say, self.interval = conn, seconds, say, interval
+        self.told: list[str] = []     # each wait that was told, once over: the report's warnings (p20: CI saw none)
 
     def before(self, what: str, schema: str, table: str, *, snapshots: bool, queue: bool = False,
                share: bool = False) -> None:
@@ -140,6 +141,7 @@ class TransactionWait:
         waiting = {(t.pid, t.xact_start) for t in first}
         started = time.monotonic()
         said: float | None = None     # when the wait was last told; None: not yet (young ones end unsaid)
+        named = ""
         pause = 0.01
         while True:
             now = {(t.pid, t.xact_start): t for t in in_the_way(self.conn, schema, table, snapshots=snapshots,
@@ -148,12 +150,13 @@ class TransactionWait:
             if not left:
                 if said is not None:
                     self.say(f"{what}: the transactions it would wait for have ended")
+                    self.told.append(f"{what} waited {time.monotonic() - started:.0f}s for {named} to end")
                 return
             waited = time.monotonic() - started
             if waited >= self.seconds:
                 raise ApplyFailed(_not_started(what, left, waited, queue=queue, snapshots=snapshots))
             if said is None and (waited >= IN_THE_WAY_SECONDS or max(t.seconds for t in left) >= IN_THE_WAY_SECONDS):
-                said = waited
+                said, named = waited, "; ".join(t.describe() for t in left)
                 self.say(self._waiting(what, schema, table, left, queue=queue))
             elif said is not None and waited - said >= PROGRESS_EVERY:
                 said = waited
