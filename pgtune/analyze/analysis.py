@@ -115,6 +115,8 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
     row = a.row
     row.role, row.search_path, row.planned_as = found.role, list(found.search_path), found.planned_as
     row.settings, row.notes = dict(found.settings), list(found.notes)
+    row.notes += [f"sorts on {e}: pgtune makes no index key of an expression in ORDER BY (a sort an index on "
+                  "it would spare is not counted)" for e in shape.unkeyed_sorts]
     row.params, row.generic_params = valuing.params, valuing.generic_params
     if valuing.scenarios:
         main = valuing.scenarios[0]

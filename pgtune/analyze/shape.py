@@ -96,6 +96,7 @@ class Shape:
     system: list[str] = field(default_factory=list)       # catalog tables and views it reads
     row_filters: list[RowFilter] = field(default_factory=list)   # row security its role's reads get
     settings: dict[str, ParamUse] = field(default_factory=dict)  # current_setting('x') compared with a column
+    unkeyed_sorts: list[str] = field(default_factory=list)   # its own ORDER BY's expressions no key stands for
     params: dict[int, ParamUse] = field(default_factory=dict)
     conjuncts: list[Conjunct] = field(default_factory=list)
     # $n -> the constant the application wrote there (analyze.written): bound as that constant

@@ -332,7 +332,11 @@ def _print_advice(advice: Advice, partitioned: set[tuple[str, str]]) -> None:
                    f"statement(s) holding {advice.uncosted_share:.0%} {advice.uncosted_of} were not costed "
                    "(skipped, below): no verdict on them.")
     elif not advice.indexes:
-        click.echo("no index to suggest: the workload is already served.")
+        unkeyed = sum(1 for st in advice.statements if any(n.startswith("sorts on ") for n in st.notes))
+        # "Already served" of a statement sorting on an expression no key was made for would be no verdict (p21).
+        click.echo("no index to suggest: the workload is already served." if not unkeyed else
+                   f"no index to suggest; {unkeyed} statement(s) sort on an expression pgtune makes no index key "
+                   "of (note: lines below): no verdict on those sorts.")
     rows = [_index_row(ix) for ix in advice.indexes]
     if rows:
         click.echo(tabulate(rows, headers=["index", "table", "columns", "stmts", "cost cut", "size (forecast)",
