@@ -155,6 +155,8 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
         result = Suggestion(advice, checks, partitioned={
             key for ix in advice.indexes for key in [(ix.schema, ix.table)]
             if (table := snap.catalog.tables.get(key)) is not None and table.partitioned})
+        for ix in advice.indexes:
+            ix.partitioned = (ix.schema, ix.table) in result.partitioned
         if emit is not None:
             result.migration, result.directory = emit_migration(conn, result, emit, progress=say, catalog=snap.catalog)
         elif any(twin_of(ix, snap.catalog) for ix in advice.indexes):

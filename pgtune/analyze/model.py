@@ -89,6 +89,8 @@ class IndexSuggestion:
     costed_by: CostMethod = CostMethod.HYPOPG   # what produced cost_after: HypoPG, or a trial build
     statistics_hidden: bool = False        # row security hides the table's pg_stats from pgtune's role: its size
                                            # and costs come from column types alone (r11 F15)
+    partitioned: bool = False              # the table is partitioned: PostgreSQL refuses ddl and rollback as they
+                                           # stand; --emit builds it partition by partition (p20)
 
 @dataclass
 class CurvePoint:
