@@ -36,7 +36,7 @@ from .apply import IndexSize, ObjectStates, analyzed_before_build
 from .baseline import PAGE_COUNT_OFF, Measurement, Planned, Timed, Untimed, plan_target, server_message, time_target
 from .connect import lost
 from .explain import scans
-from .plan import Migration, Target, load, roots
+from .plan import Migration, Target, load, roots, target_labels
 from .verify_phases import PhaseNote, not_in_place
 from .verify_roles import RoleCheck
 
@@ -265,13 +265,13 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
     built = built_indexes(conn, m)
     seen: set[str] = set()
     roles = RoleCheck(conn)
-    for t in m.targets:
+    for t, name in zip(m.targets, target_labels(m.targets), strict=True):
         why = roles.why_not(t.role)
         result = replace(TargetResult.of(t), verdict=Verdict.UNCHECKED, problem=why) if why else check_target(
             conn, t, built, tolerance=tolerance, analyze=analyze, timeout_ms=timeout_ms,
             trust_functions=trust_functions, time_tolerance=time_tolerance)
         seen |= set(result.used)
-        out.targets.append(result)
+        out.targets.append(replace(result, name=name))
     indexes = [ix for p in m.phases for ix in p.indexes]
     out.unused_indexes = sorted({ix.name for ix in indexes} - seen)
     out.planned_for = {ix.name: ix.reason for ix in indexes if ix.name in out.unused_indexes and ix.reason}

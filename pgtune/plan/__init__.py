@@ -32,6 +32,7 @@ from .model import (
            PlannedStatistics,
            SettingScope,
            Target,
+           target_labels,
 )
 from .partitions import AttachedIndex, PartitionMap, child_name
 from .phases import build, planned_constraint
@@ -45,5 +46,6 @@ __all__ = ["FORMAT_VERSION", "MANIFEST", "PLAN_DIR", "TARGETS", "Action", "Attac
            "PlannedIndex", "PlannedSetting", "PlannedStatistics", "SettingScope", "Step", "Target", "build",
            "check_timeout", "check_writable", "child_name", "down_script", "down_steps", "emit", "first_folder",
            "folder_phases", "index_key", "load", "match_steps", "mismatches", "partitions", "planned_constraint",
-           "prisma_plan", "roots", "script", "sha256", "timeouts", "up_script", "up_steps", "without_ledgers",
+           "prisma_plan", "roots", "script", "sha256", "target_labels", "timeouts", "up_script", "up_steps",
+           "without_ledgers",
            "write_layout"]

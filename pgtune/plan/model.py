@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -318,10 +320,32 @@ class Target:
         return statement_label(self.query)
 
     @property
+    def tenant(self) -> str:
+        """The session that tells this target from another tenant's same text: its search_path and role."""
+        path = ", ".join(self.search_path or ()) or "''"
+        parts = [f"search_path {path}"] if self.search_path is not None else []
+        parts += [f"role {self.role}"] if self.role else []
+        return "; ".join(parts) or "pgtune's session"
+
+    @property
     def key(self) -> tuple[int | None, str, PlanContext]:
         """What tells two targets apart: a schema per tenant's roles run the same text, each its own statement, in
         its own session; from PostgreSQL 18 on with one queryid for all (r19)."""
         return self.queryid, self.query, self.context
+
+
+def target_labels(targets: Sequence[Target]) -> list[str]:
+    """Each target's label, with its tenant where two targets would share one (verify's rows, its JUnit test names):
+    a schema per tenant's roles run the same text (from PostgreSQL 18 on under one queryid), and a CI reader must
+    tell which tenant's statement regressed. A label no other target has stays as it is."""
+    plain = Counter(t.label for t in targets)
+    labels = [t.label if plain[t.label] == 1 else f"{t.label} [{t.tenant}]" for t in targets]
+    seen, taken = Counter(labels), Counter[str]()
+    out = []
+    for label in labels:
+        taken[label] += 1
+        out.append(label if seen[label] == 1 else f"{label} #{taken[label]}")
+    return out
 
 
 @dataclass
