@@ -17,7 +17,7 @@ from enum import StrEnum
 from functools import cache, lru_cache
 
 from pglast import ast, parse_sql
-from pglast.enums import SortByDir, SortByNulls
+from pglast.enums import A_Expr_Kind, SortByDir, SortByNulls
 from pglast.stream import RawStream, maybe_double_quote_name
 from pglast.visitors import Visitor
 
@@ -393,12 +393,33 @@ def drop_not_null(schema: str, table: str, column: str) -> str:
 
 
 class _StripCasts(Visitor):
-    """``'x'::text`` → ``'x'``: pg_get_indexdef spells out casts that pgtune's DDL leaves implicit."""
+    """``'x'::text`` → ``'x'``: pg_get_indexdef spells out casts pgtune's DDL leaves implicit; it prints ``'1'`` bare
+    (``1``, ``true``) and ``IN (…)`` as ``= ANY (ARRAY[…])``, folded too (r20: "different definition")."""
 
     def visit_TypeCast(self, _ancestors: object, node: ast.TypeCast) -> ast.Node | None:
-        if isinstance(node.arg, (ast.A_Const, ast.ColumnRef)):
-            return node.arg
+        if isinstance(node.arg, (ast.A_Const, ast.ColumnRef, ast.A_ArrayExpr)):
+            return _folded(node.arg)
         return None
+
+    def visit_A_Const(self, _ancestors: object, node: ast.A_Const) -> ast.Node | None:
+        v = node.val
+        text = (str(v.ival) if isinstance(v, ast.Integer) else v.fval if isinstance(v, ast.Float) else
+                str(v.boolval).lower() if isinstance(v, ast.Boolean) else None)
+        return None if text is None else ast.A_Const(isnull=False, val=ast.String(sval=text))
+
+    def visit_A_Expr(self, _ancestors: object, node: ast.A_Expr) -> ast.Node | None:
+        if node.kind != A_Expr_Kind.AEXPR_IN or not isinstance(node.rexpr, tuple | list):
+            return None
+        one = len(node.rexpr) == 1      # the server reads IN ('1') as = '1'
+        kind = (A_Expr_Kind.AEXPR_OP if one else A_Expr_Kind.AEXPR_OP_ANY if sqltext.names(node.name) == ("=",)
+                else A_Expr_Kind.AEXPR_OP_ALL)
+        return _folded(ast.A_Expr(kind=kind, name=node.name, lexpr=node.lexpr,
+                                  rexpr=node.rexpr[0] if one else ast.A_ArrayExpr(list(node.rexpr))))
+
+
+def _folded(node: ast.Node) -> ast.Node:
+    out: ast.Node = _StripCasts()(node)     # a visitor of its own: a replaced node's children are not visited
+    return out
 
 
 def _norm(node: ast.Node | None) -> str | None:
