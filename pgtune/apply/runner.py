@@ -23,6 +23,7 @@ Safety rules, each for a reason a DBA has been bitten by:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from .. import ddl
 from .._text import Progress, one_line
 from ..connect import force_session_settings, lost
 from ..duration import to_ms
-from ..errors import ApplyFailed, InputError, Interrupted, from_psycopg
+from ..errors import ApplyFailed, InputError, Interrupted, from_psycopg, interrupted_by
 from ..history import DEFAULT_SCHEMA, History, PhaseState, StepStatus
 from ..plan import Action, Direction, Name, ObjectKind, Phase, Step, index_key, load, mismatches, script, sha256
 from . import prisma
@@ -275,16 +276,25 @@ class Applier:
         except ApplyFailed:
             history.set_state(phase.number, PhaseState.FAILED, checksum)
             raise
-        except Interrupted:
+        except BaseException as exc:
             # Part of the phase ran (c19: left as it was, a phase rolled back before read rolled_back with the
             # interrupted run's index standing, and rollback left it as 'built outside pgtune apply'): failed, so
-            # status shows its leftovers and rollback undoes what it built.
-            if not lost(self.conn):
-                history.set_state(phase.number, PhaseState.FAILED, checksum)
+            # status shows its leftovers and rollback undoes what it built. Ctrl-C anywhere in the phase, not only
+            # in a step's statement: between steps, in a step's checks, as its history row is written (r20).
+            if isinstance(exc, (Interrupted, KeyboardInterrupt)) or interrupted_by(exc):
+                self._failed_by_interrupt(history, phase, checksum)
             raise
         history.set_state(phase.number, PhaseState.APPLIED if direction == Direction.UP else PhaseState.ROLLED_BACK,
                           checksum)
         self._flush_stats()
+
+    def _failed_by_interrupt(self, history: History, phase: Phase, checksum: str) -> None:
+        """Record a phase Ctrl-C stopped as failed, where the session still answers (the interrupt can leave a
+        statement's result unread: then the state stays, as after a lost connection)."""
+        if lost(self.conn):
+            return
+        with contextlib.suppress(psycopg.Error):
+            history.set_state(phase.number, PhaseState.FAILED, checksum)
 
     def _wait_for_transactions(self, phase: Phase, steps: list[Step]) -> None:
         """Before anything of the phase runs: the transactions its concurrent steps would wait for, and those its
