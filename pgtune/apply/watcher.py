@@ -14,6 +14,8 @@ from typing import Any, Self
 
 import psycopg
 
+from ..tracking import untrack_statements
+
 WATCH_STATEMENT_TIMEOUT = "10s"     # one look must never hang the watcher itself
 
 
@@ -38,6 +40,7 @@ class Watcher:
         try:
             self.conn = psycopg.connect(self.dsn, autocommit=True, application_name=self.application_name,
                                         connect_timeout=10)
+            untrack_statements(self.conn)       # its looks take no pg_stat_statements entry either (6f3fe75, r20)
             self.conn.execute(f"SET /* pgtune */ statement_timeout = '{WATCH_STATEMENT_TIMEOUT}'")
         except psycopg.Error:
             if self.conn is not None:
