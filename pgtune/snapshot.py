@@ -25,7 +25,6 @@ from .capture import (
     WorkloadFilter,
     WriteStatement,
     merge_workloads,
-    query_text_limit,
     read_adhoc,
     read_catalog,
     read_temporary_names,
@@ -79,7 +78,6 @@ class Snapshot:
     statements: list[Statement]              # the workload pgtune can read
     hidden: list[Statement] = field(default_factory=list)   # other roles' statements, text withheld
     write_scale: float = 0.0                 # table write counters scaled to the workload's window
-    text_limit: int = 1024                   # track_activity_query_size: longer texts are cut
     from_server: bool = True                 # pg_stat_statements (True) or statements given by the caller
     constants: dict[int, list[QualConstant]] = field(default_factory=dict)   # queryid -> pg_qualstats constants
     shares: dict[int, list[QualShare]] = field(default_factory=dict)   # queryid -> quals seen without a constant
@@ -193,7 +191,7 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
         statements=[st for st in statements if st.query != HIDDEN_TEXT], hidden=hidden,
         # Statements from a file carry no call counts to weigh write upkeep against.
         write_scale=scale,
-        text_limit=query_text_limit(conn), from_server=from_server,
+        from_server=from_server,
         **(_qualstats(conn, replicas, statements) if from_server and caps.qualstats_installed else {}),
         roles=roles, left_out=left_out)
 

@@ -71,8 +71,7 @@ class Evidence:
 
 
 def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclude: tuple[str, ...],
-             text_limit: int, examples: dict[int, str] | None = None) -> tuple[list[tuple[Statement, Shape]],
-                                                                              list[Skipped]]:
+             examples: dict[int, str] | None = None) -> tuple[list[tuple[Statement, Shape]], list[Skipped]]:
     """Each statement's shape, or why it is skipped (a parse failure that is noise is dropped silently).
 
     ``examples``: pg_qualstats' text of a statement as sent (queryid ->); the
@@ -89,7 +88,7 @@ def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclud
             shape.sent = written.sent_constants(st.query, example)
         except ParseFailed as exc:
             if not exc.noise:
-                skipped.append(reasons.parse_skip(st, exc, text_limit))
+                skipped.append(reasons.parse_skip(st, exc))
             continue
         skip = reasons.shape_skip(st, shape, exclude, catalog.foreign) or reasons.in_function(
             st, shape, {c for t in shape.tables if t in catalog.tables for c in catalog.tables[t].columns},

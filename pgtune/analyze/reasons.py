@@ -22,21 +22,14 @@ def _skip(st: Statement, reason: str, kind: SkipKind) -> Skipped:
     return Skipped(st.queryid, st.query, reason, kind, userid=st.userid)
 
 
-def parse_skip(st: Statement, exc: ParseFailed, text_limit: int) -> Skipped:
-    """A statement pglast could not read (or a utility statement): truncated text is said as such. Only a
-    server's text is cut at track_activity_query_size: a --queries file's (no queryid) is as the file holds it
-    (p15: a Python file given by mistake was told to raise that setting)."""
-    if exc.kind in (Failure.SYNTAX, Failure.INCOMPLETE) and st.queryid is not None \
-            and len(st.query.encode()) >= text_limit - 1:
-        return _skip(st,
-                       f"truncated: the text is cut at track_activity_query_size ({text_limit} bytes); "
-                       "raise it to see the whole statement", SkipKind.TRUNCATED)
+def parse_skip(st: Statement, exc: ParseFailed) -> Skipped:
+    """A statement pglast could not read (or a utility statement). pg_stat_statements keeps every text whole
+    (in a file of its own: track_activity_query_size cuts pg_stat_activity's, not its): a long one that does not
+    parse was told to raise that setting, a restart for nothing."""
     if exc.kind == Failure.INCOMPLETE:
-        return _skip(st,
-                       "truncated or incomplete statement: " + exc.reason.removeprefix("unparsable: "),
-                       SkipKind.TRUNCATED)
-    return _skip(st, exc.reason,
-                   SkipKind.UTILITY if exc.kind == Failure.UTILITY else SkipKind.UNPARSABLE)
+        return _skip(st, "truncated or incomplete statement: " + exc.reason.removeprefix("unparsable: "),
+                     SkipKind.TRUNCATED)
+    return _skip(st, exc.reason, SkipKind.UTILITY if exc.kind == Failure.UTILITY else SkipKind.UNPARSABLE)
 
 
 def shape_skip(st: Statement, shape: Shape, exclude: tuple[str, ...],

@@ -236,13 +236,6 @@ def decode_queries(data: bytes, source: str) -> str:
                          "convert it first, e.g. iconv -f latin1 -t utf-8") from None
 
 
-def query_text_limit(conn: psycopg.Connection[Any]) -> int:
-    """track_activity_query_size: pg_stat_statements cuts query texts at this many bytes."""
-    row = conn.execute("SELECT /* pgtune */ setting::int FROM pg_settings "
-                       "WHERE name = 'track_activity_query_size'").fetchone()
-    return int(row[0]) if row else 1024
-
-
 # Prisma Client names every column by schema, table and column, each quoted: "public"."Survey"."id".
 _PRISMA_COLUMN = re.compile(r'"[^"]+"\."[^"]+"\."[^"]+"')
 
