@@ -203,18 +203,36 @@ def describe(dsn: str) -> str:
 
     What the DSN leaves out is libpq's default (PQconndefaults: the PG* variables, the service file, the
     operating-system user; the database defaults to the user's name), so a connection from the defaults names
-    the user and database it tried (c19: it was 'local socket:5432/'). A DSN naming its own service: that
-    service's values are not known here, only the variables'."""
+    the user and database it tried (c19: it was 'local socket:5432/'). A DSN naming its own service: libpq's
+    reading of it (p20: 'service=app' was 'local socket:5432/', its file saying localhost:55420/app)."""
     try:
         params: dict[str, Any] = conninfo_to_dict(dsn)
     except Exception:
         return "(unparsable DSN)"
+    if params.get("service") and (got := _service_values(dsn)):
+        params = {**params, **got}
     defaults = _libpq_defaults() if not params.get("service") else {}
     host = params.get("host") or os.environ.get("PGHOST") or defaults.get("host") or "local socket"
     port = params.get("port") or os.environ.get("PGPORT") or defaults.get("port") or "5432"
     user = params.get("user") or os.environ.get("PGUSER") or defaults.get("user") or ""
     db = params.get("dbname") or os.environ.get("PGDATABASE") or defaults.get("dbname") or user
     return f"{user}@{host}:{port}/{db}" if user else f"{host}:{port}/{db}"
+
+
+def _service_values(dsn: str) -> dict[str, str]:
+    """Host, port, user and dbname as libpq reads ``dsn`` with its service (the file, then the variables): only
+    PQconnectStart resolves a service; the attempt it starts is closed at once, before any packet is answered."""
+    try:
+        pg = psycopg.pq.PGconn.connect_start(dsn.encode())
+    except Exception:
+        return {}
+    try:
+        got = (("host", pg.host), ("port", pg.port), ("user", pg.user), ("dbname", pg.db))
+        return {k: v.decode() for k, v in got if v}
+    except Exception:      # a service libpq could not read: the DSN's and the variables' alone
+        return {}
+    finally:
+        pg.finish()
 
 
 def _libpq_defaults() -> dict[str, str]:
