@@ -63,8 +63,11 @@ def statements_using(conn: psycopg.Connection[Any], indexes: set[IndexKey]) -> l
     # A function's or trigger's statement naming its variables cannot be planned alone (p19: an ERROR in the
     # server's log at each run, for no plan): the catalog is read for those only, where track = all lists them.
     catalog = read_catalog(conn) if any(st.nested for st in workload) else None
+    readers = {r[0] for r in conn.execute(catalog_sql.load("plan_index_readers"), {"names": sorted(names)})}
     out = []
     for st in workload:
+        if not _may_scan(st.query, readers):
+            continue
         view = roles.view(st.userid)
         if catalog is not None and st.nested and _names_variables(st, catalog, view):
             continue
@@ -123,6 +126,25 @@ def _schemas_of(schemas: list[str], named: set[str | None] | None, path: tuple[s
     if None in named:
         out += [s for s in path if s in schemas][:1]
     return out or schemas
+
+
+def _may_scan(query: str, readers: set[str]) -> bool:
+    """Does ``query`` name a relation or function through which its plan may scan the indexes asked about?
+
+    An INSERT's target is written, not scanned. A statement naming none (an INSERT's VALUES, a bulk load from
+    a temporary table or from generate_series($1, $2)) was planned all the same: an ERROR in the server's log
+    for each that no longer plans or cannot type its $n (p21: 10 per health run), for no plan of interest."""
+    try:
+        root = parse_one(query)
+    except ParseFailed:
+        return True
+    written = {id(n.relation) for n in walk(root) if isinstance(n, ast.InsertStmt)}
+    for n in walk(root):
+        if isinstance(n, ast.RangeVar) and id(n) not in written and n.relname in readers:
+            return True
+        if isinstance(n, ast.FuncCall) and names(n.funcname)[-1:] and names(n.funcname)[-1] in readers:
+            return True
+    return False
 
 
 def _names_variables(st: Statement, catalog: Catalog, view: RoleView) -> bool:
