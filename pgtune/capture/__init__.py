@@ -36,6 +36,7 @@ from .workload import (
                       sent_by_prisma,
                       split_statements,
                       temporary_names,
+                      workload_time,
 )
 from .writes import WriteStatement, read_supplied, read_unseen_writers, read_writes
 
@@ -69,5 +70,6 @@ __all__ = [
                       "sent_by_prisma",
                       "split_statements",
                       "temporary_names",
+                      "workload_time",
                       "write_window_scale",
 ]

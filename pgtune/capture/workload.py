@@ -143,6 +143,18 @@ def merge_workloads(*workloads: list[Statement]) -> list[Statement]:
     return sorted(merged.values(), key=lambda s: (-s.total_ms, str(s.queryid)))
 
 
+def workload_time(statements: list[Statement]) -> float:
+    """The workload's time (ms): the statements the application sent (pg_stat_statements' toplevel rows).
+
+    With ``pg_stat_statements.track = all`` a function's or trigger's statements are counted again, as nested
+    rows, inside the time of the call that ran them: a breakdown of that time, not more of it (adding them
+    counted a PL/pgSQL report's query twice). Where only nested rows were read (a filter left their callers
+    out), their own sum.
+    """
+    toplevel = [st.total_ms for st in statements if not st.nested]
+    return sum(toplevel) if toplevel else sum(st.total_ms for st in statements)
+
+
 def read_queries_file(text: str) -> list[Statement]:
     """Statements from a .sql file, one call each, split at every ``;`` the scanner sees.
 
