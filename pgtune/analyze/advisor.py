@@ -25,7 +25,7 @@ import psycopg
 
 from .. import ddl
 from .._text import Progress
-from ..capture import Statement, TableKey, WorkloadFilter, sample_row
+from ..capture import Statement, TableKey, WorkloadFilter, sample_row, workload_time
 from ..connect import lost
 from ..snapshot import Snapshot, snapshot
 from ..sqltext import StatementKind, forget_parses
@@ -193,7 +193,7 @@ def _count_uncosted(snap: Snapshot, advice: Advice) -> None:
     for sk in advice.skipped:
         sk.total_ms = spent.get(sk.key, 0.0)
     advice.skipped.sort(key=lambda sk: sk.rank)
-    advice.workload_ms = sum(st.total_ms for st in snap.statements)
+    advice.workload_ms = workload_time(snap.statements)
     advice.uncosted_ms = sum(st.total_ms for st in snap.statements if (st.queryid, st.query, st.userid) in missed)
     advice.uncosted_statements = len(missed)
     if advice.partly_costed:
