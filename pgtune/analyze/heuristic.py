@@ -16,8 +16,10 @@ from dataclasses import replace
 from typing import Any
 
 import psycopg
+from pglast import ast
 
 from ..capture import Catalog
+from ..sqltext import ParseFailed, expression, names, walk
 from . import served_now
 from .analysis import Analysis
 from .candidates import Candidate, merge, serves
@@ -28,6 +30,8 @@ def ranked(conn: psycopg.Connection[Any], catalog: Catalog, merged: list[Candida
     """``merged`` less the covering twins another candidate's keys serve and those whose statements an index
     serves already (analyze.served_now), busiest first."""
     calls = [a.statement.calls for a in analyses]
+    merged = _policed_keys(conn, merged, analyses, hints)
+
     def bare(c: Candidate) -> Candidate:
         plain = replace(c, include=())
         hosted = c.include and any(o is not c and o.table == c.table and serves(o.keys, o.where, o.include, plain)
@@ -36,3 +40,48 @@ def ranked(conn: psycopg.Connection[Any], catalog: Catalog, merged: list[Candida
 
     folded = served_now.review(conn, catalog, merge([bare(c) for c in merged]), analyses, hints)
     return sorted(folded, key=lambda c: -sum(calls[p] for p in c.statements))
+
+
+def _policed_keys(conn: psycopg.Connection[Any], merged: list[Candidate], analyses: list[Analysis],
+                  hints: list[str]) -> list[Candidate]:
+    """Each candidate cut before its first expression key over a function that is not leakproof, where row
+    security filters every statement it serves on its table for the statement's role.
+
+    The planner applies a policy's filter before any filter that could leak a row (a function not marked
+    LEAKPROOF, such as lower()): such a filter is never an index condition for the application's role (p21,
+    chatwoot-shaped: ``account_id = $1 AND lower(email) = lower($2)`` under a tenant policy read by a Bitmap
+    Heap Scan on (account_id) filtering lower(email), with (lower(email), account_id) there; a proposed
+    (account_id, lower(email)) was 15 MB no plan of the role used). A plan with HypoPG shows it; here the
+    shapes alone decide."""
+    funcs: dict[str, set[str]] = {}
+    for c in merged:
+        for k in c.keys:
+            if k.expression is not None and k.expression not in funcs:
+                try:
+                    funcs[k.expression] = {names(n.funcname)[-1] for n in walk(expression(k.expression))
+                                           if isinstance(n, ast.FuncCall) and names(n.funcname)}
+                except ParseFailed:
+                    funcs[k.expression] = set()
+    wanted = sorted(set().union(*funcs.values())) if funcs else []
+    if not wanted:
+        return merged
+    leaky = {r[0] for r in conn.execute(
+        "SELECT /* pgtune */ p.proname FROM pg_catalog.pg_proc AS p WHERE p.proname = ANY (%s) "
+        "GROUP BY p.proname HAVING NOT pg_catalog.bool_and(p.proleakproof)", (wanted,))}
+    out = []
+    for c in merged:
+        policed = bool(c.statements) and all(any(f.table == c.table and not f.denies
+                                                 for f in analyses[p].shape.row_filters) for p in c.statements)
+        cut = next((i for i, k in enumerate(c.keys) if policed and k.expression is not None
+                    and funcs.get(k.expression, set()) & leaky), None)
+        if cut is None:
+            out.append(c)
+            continue
+        key = c.keys[cut].expression
+        hints.append(f"no index key {key} on {c.table[0]}.{c.table[1]}: row security filters its statements "
+                     f"for their role, and the planner applies a filter calling a function that is not LEAKPROOF "
+                     f"({', '.join(sorted(funcs.get(key or '', set()) & leaky))}) after the policy, never "
+                     "through an index")
+        if cut > 0:
+            out.append(replace(c, keys=c.keys[:cut], equality=min(c.equality, cut)))
+    return out
