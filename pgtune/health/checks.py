@@ -26,7 +26,6 @@ from .partitions import attached
 # (schema, table) -> the names of the indexes the application's schema declares on that table.
 Declared = Callable[[str, str], Collection[str]]
 
-LARGE_INDEX = 1 << 20          # index-larger-than-table: below 1 MB the comparison is noise
 SEQUENCE_WARNING = 0.75        # share of its range a sequence may use before a warning…
 SEQUENCE_ERROR = 0.90          # …and before an error
 STALE_SHARE, STALE_ROWS = 0.2, 1000   # stale-statistics: changed rows beyond 20% of the table plus 1,000
@@ -92,7 +91,7 @@ def drop_statement(conn: psycopg.Connection[Any], schema: str, index: str, parti
     return _text(conn, sql.SQL(how).format(sql.Identifier(schema, index)))
 
 
-def _reindex(conn: psycopg.Connection[Any], schema: str, index: str) -> str:
+def reindex_statement(conn: psycopg.Connection[Any], schema: str, index: str) -> str:
     return _text(conn, sql.SQL("REINDEX INDEX CONCURRENTLY {}").format(sql.Identifier(schema, index)))
 
 
@@ -276,23 +275,6 @@ def not_valid_constraint(ctx: Context) -> list[Finding]:
     return out
 
 
-def index_larger_than_table(ctx: Context) -> list[Finding]:
-    conn = ctx.conn
-    out = []
-    for r in ctx.rows("health_indexes"):
-        if not r["is_valid"] or r["index_bytes"] < LARGE_INDEX or r["index_bytes"] <= r["table_bytes"]:
-            continue
-        excl = (": an exclusion constraint's, which PostgreSQL cannot rebuild CONCURRENTLY (a plain REINDEX blocks "
-                "the table's writes; a GiST index is often larger than narrow rows without bloat)")      # p20
-        out.append(Finding(
-            CheckId.INDEX_LARGER_THAN_TABLE, Severity.INFO, r["schema"], r["table"], r["index"],
-            f"index {r['index']} ({r['index_bytes'] / 1048576:,.1f} MB) is larger than its table "
-            f"({r['table_bytes'] / 1048576:,.1f} MB)" + (excl if r["is_exclusion"] else ": likely bloated"),
-            {"index_bytes": r["index_bytes"], "table_bytes": r["table_bytes"], "definition": r["definition"]},
-            [] if r["is_exclusion"] else [_reindex(conn, r["schema"], r["index"])]))
-    return out
-
-
 def sequence_near_overflow(ctx: Context) -> list[Finding]:
     out = []
     for r in ctx.rows("health_sequences"):
@@ -401,7 +383,7 @@ def bloated_index(ctx: Context) -> list[Finding]:
             f"{expected / 1048576:,.1f} MB ({ix.size_bytes / expected:.1f}x)",
             {"index_bytes": ix.size_bytes, "forecast_bytes": expected, "rows": table.reltuples,
              "definition": ix.definition},
-            [_reindex(ctx.conn, ix.schema, ix.name)]))
+            [reindex_statement(ctx.conn, ix.schema, ix.name)]))
     return out
 
 

@@ -36,6 +36,7 @@ from ..plan import (
     partitions,
 )
 from .checks import catalog_rows
+from .larger_index import rebuilt_when_larger
 from .model import CheckId, Finding, HealthReport
 from .provenance import TOOLS, tool_of
 from .workload_plans import StatementKey, UsedBy, statements_using, valued
@@ -64,6 +65,11 @@ def _rebuilds(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
             if key in dropped or key in rebuilds:
                 continue      # dropped anyway, or already rebuilt for another finding
             r = restore.get(key)
+            if r is not None and check == CheckId.INDEX_LARGER_THAN_TABLE and not r["is_exclusion"] \
+                    and not rebuilt_when_larger(r["method"]):
+                left_out.append(f"{check} on {f.index}: a {r['method']} index larger than its table is no sign of "
+                                "bloat by itself: not rebuilt")
+                continue
             if r is None or r["is_exclusion"]:     # p20: PostgreSQL refuses REINDEX CONCURRENTLY on those
                 left_out.append(f"{check} on {f.index}: " + ("the index is gone" if r is None else
                                 "an exclusion constraint's index, which PostgreSQL cannot rebuild CONCURRENTLY: "

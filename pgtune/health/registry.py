@@ -7,7 +7,6 @@ from .checks import (
     bloated_index,
     bloated_table,
     foreign_key_without_index,
-    index_larger_than_table,
     invalid_index,
     not_valid_constraint,
     overlapping_index,
@@ -18,6 +17,7 @@ from .checks import (
 )
 from .duplicates import duplicate_index
 from .hot_blocking import hot_blocking_index
+from .larger_index import index_larger_than_table
 from .model import CheckId, Severity
 
 CHECKS = [
