@@ -103,10 +103,35 @@ def collect_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter,
     """pg_stat_statements of the primary, merged by queryid with each replica's."""
     probe(conn).require_workload()
     workloads = [read_workload(conn, filt)]
+    here = _where(conn) if replicas else None
     for rep in replicas:
+        _not_this_server(here, _where(rep))
         probe(rep).require_workload()
         workloads.append(read_workload(rep, filt))
     return merge_workloads(*workloads)[: filt.top] if replicas else workloads[0]
+
+
+def _where(conn: psycopg.Connection[Any]) -> tuple[Any, ...] | None:
+    """(system identifier, database) of a server; None where the role may not read the first."""
+    may = conn.execute("SELECT /* pgtune */ pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', "
+                       "'EXECUTE')").fetchone()
+    if not may or not may[0]:
+        return None
+    row = conn.execute("SELECT /* pgtune */ (SELECT system_identifier FROM pg_catalog.pg_control_system()), "
+                       "pg_catalog.current_database()").fetchone()
+    return tuple(row) if row else None
+
+
+def _not_this_server(here: tuple[Any, ...] | None, there: tuple[Any, ...] | None) -> None:
+    """Refuse a --workload-dsn that reaches another database of the same cluster (a physical replica holds the
+    same databases under the primary's system identifier): its statements would be counted as this database's
+    (p21: a staging database beside the application's, same table names, 36,061 calls became 158,402 with no
+    word)."""
+    if here is None or there is None or here[0] != there[0] or here[1] == there[1]:
+        return
+    raise InputError(f"--workload-dsn reaches database {there[1]!r} of this same cluster, not a replica of "
+                     f"{here[1]!r}: its statements would count as those of {here[1]!r}; give a replica's DSN with "
+                     f"dbname={here[1]}")
 
 
 def _hidden(conn: psycopg.Connection[Any], statements: list[Statement], caps: Capabilities) -> list[Statement]:
