@@ -34,6 +34,8 @@ def test_a_sort_on_an_expression_is_no_served_verdict(db: str, conn: psycopg.Con
     assert table.exit_code == 0, table.output
     # Without the fix: "no index to suggest: the workload is already served." and no word of the sort.
     assert "already served" not in table.stdout, table.stdout
+    # A --queries statement has no queryid: its note names it by its text's start, not "queryid None".
+    assert "note: statement 'SELECT id, name FROM contacts WHERE acco…': sorts on" in table.stdout, table.stdout
     out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(queries), "--no-constraints",
                                    "--format", "json"])
     notes = [n for st in json.loads(out.stdout)["statements"] for n in st["notes"]]

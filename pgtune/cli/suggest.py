@@ -398,10 +398,14 @@ def _print_notes(advice: Advice) -> None:
     about: dict[str, list[str]] = {}
     for st in advice.statements:
         for note in st.notes:
-            about.setdefault(note, []).append(str(st.queryid))
+            # A --queries file's statement has no queryid ("queryid None", p21): its text's start stands for it.
+            text = " ".join(st.query.split())
+            about.setdefault(note, []).append(str(st.queryid) if st.queryid is not None else
+                                              repr(text if len(text) <= 40 else text[:40] + "…"))
     for note, ids in about.items():
         shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-        click.echo(f"note: queryid{'s' if len(ids) > 1 else ''} {shown}: {note}")
+        kind = "queryid" if all(i[:1] not in "'\"" for i in ids) else "statement"
+        click.echo(f"note: {kind}{'s' if len(ids) > 1 else ''} {shown}: {note}")
 
 
 def _read_file(queries_file: Any, top: int) -> list[Statement]:
