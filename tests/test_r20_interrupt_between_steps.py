@@ -19,6 +19,7 @@ import pytest
 
 from pgtune.apply import Applier
 from pgtune.apply import runner as apply_runner
+from pgtune.errors import Interrupted
 from pgtune.history import PhaseState
 
 from .test_apply_safety import big_migration
@@ -63,3 +64,21 @@ def test_ctrl_c_after_a_step_leaves_the_phase_failed_and_rollback_undoes_it(
     # Without the fix: phases_run [] ("nothing to do"), the index this apply built left standing.
     assert report.phases_run == [1], (report.phases_run, report.warnings)
     assert _indexes(conn) == ["events_pkey"]
+
+
+def test_a_rollback_interrupted_in_a_drop_says_to_run_rollback_again(
+        db: str, conn: psycopg.Connection[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    big_migration(conn, tmp_path / "mig")
+    Applier(conn, tmp_path / "mig").apply()
+    original = apply_runner.Applier._execute
+
+    def ctrl_c_in_the_drop(self: apply_runner.Applier, step: Any) -> None:
+        if "DROP INDEX" in step.text:
+            signal.raise_signal(signal.SIGINT)      # a real SIGINT as the DROP starts
+        original(self, step)
+
+    monkeypatch.setattr(apply_runner.Applier, "_execute", ctrl_c_in_the_drop)
+    with pytest.raises(Interrupted) as caught:
+        Applier(conn, tmp_path / "mig").rollback()
+    # Without the fix: "… re-run apply to continue", which would build again what the DBA was taking down.
+    assert "re-run rollback to continue" in str(caught.value), str(caught.value)

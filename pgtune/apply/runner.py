@@ -377,9 +377,10 @@ class Applier:
         except KeyboardInterrupt:
             # psycopg has asked the server to cancel the statement and waited for it.
             left = self._interrupted(history, row_id, step if concurrent else None, time.monotonic() - started)
+            again = "apply" if guard.direction == Direction.UP else "rollback"     # r20: rollback's said apply
             raise Interrupted(f"interrupted during phase {phase} ({one_line(step.text, 70)}); "
                               + (f"{left}; " if left else "nothing half built is left; ")
-                              + "re-run apply to continue") from None
+                              + f"re-run {again} to continue") from None
         except (pgerrors.LockNotAvailable, LockWaitTimeout) as exc:
             history.end(row_id, StepStatus.FAILED, one_line(str(exc), 500), time.monotonic() - started)
             self._clean_after(step, concurrent)
