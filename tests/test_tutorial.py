@@ -419,7 +419,7 @@ def test_check_json_fields_are_the_ones_the_readme_lists(db: str) -> None:
     assert result.exit_code == 0, result.output
     readme = (PAGE.parent.parent / "README.md").read_text()
     part = readme.split("### `pgtune check`", 1)[1].split("\n### ", 1)[0].split("`--format json`", 1)[1]
-    listed = set(re.findall(r"`([a-z_]+)`", part)) - {"shared_preload_libraries", "pg_stats"}
+    listed = set(re.findall(r"`([a-z_]+)`", part)) - {"shared_preload_libraries", "pg_stats", "pg_read_all_stats"}
     assert listed == set(json.loads(result.stdout))
 
 
