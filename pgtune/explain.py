@@ -36,7 +36,7 @@ from .connect import lost
 from .explain_script import STMT_NAME, Answer, Kept, Run, Script, Shared, Wire, mode_call, renamed, script, select
 from .explain_script import deallocate as deallocate  # re-exported: callers free a Round's names
 from .explain_script import end_failed as end_failed
-from .param_types import object_key_types
+from .param_types import inferred_types, remember, retyped
 from .sqltext import parse, printed, type_name, walk
 
 
@@ -166,8 +166,8 @@ def _cast(node: Any, type_: str) -> ast.TypeCast:
 
 
 def key_types_clause(query: str, nparams: int) -> str:
-    """`` (text, unknown, …)`` for a PREPARE of ``query`` (object_key_types), or ''."""
-    return _types(object_key_types(query, nparams), nparams)
+    """`` (text, unknown, …)`` for a PREPARE of ``query`` (param_types.inferred_types), or ''."""
+    return _types(inferred_types(query, nparams), nparams)
 
 
 @lru_cache(maxsize=50_000)
@@ -240,8 +240,34 @@ def explain_scenarios(conn: psycopg.Connection[Any], query: str,
     hypothetical indexes: one PREPARE serves them all (a scenario with values for
     only some ``$n`` prepares its own text, those values inlined).
     """
-    return Round(conn, query, scenarios, analyze=analyze, timeout_ms=timeout_ms, param_types=param_types,
-                 context=context).run(conn)
+    types, first = param_types, None
+    for _ in range(3):
+        try:
+            plans = Round(conn, query, scenarios, analyze=analyze, timeout_ms=timeout_ms, param_types=types,
+                          context=context).run(conn)
+        except psycopg.Error as exc:
+            # A $n the server could not type (an array's element, generate_series' bound): once more, typed.
+            again = None if param_types is not None or lost(conn) else _retyped(query, types, exc)
+            if again is None:
+                if first is not None:
+                    raise first from None       # the statement's own refusal, not the retyped text's
+                raise
+            types, first = again, first or exc
+            continue
+        if types is not param_types:
+            remember(query, types or [])
+        return plans
+    assert first is not None
+    raise first
+
+
+def _retyped(query: str, tried: list[str] | None, exc: psycopg.Error) -> list[str] | None:
+    """Types for planning ``query`` again after the server refused it typed ``tried`` (param_types.retyped)."""
+    if declared_types(query):
+        return None         # a PREPARE's own types are the application's
+    text, nparams = prepare_text(query)
+    return retyped(query, text, nparams, exc.sqlstate, exc.diag.message_primary,
+                   tried or inferred_types(query, nparams))
 
 
 def _types(param_types: list[str] | None, nparams: int) -> str:
@@ -306,7 +332,7 @@ class Round:
             # A PREPARE's own types; the $n pg_stat_statements added after them ("unknown") are inferred.
             param_types = declared + ["unknown"] * (nparams - len(declared))
         elif not param_types:
-            param_types = object_key_types(original, nparams)
+            param_types = inferred_types(original, nparams)
         # TIMING OFF: only the total is read, and timing every node inflates a scan of many rows far more than
         # an index probe of a few (the demo's seq scans ran 10-45% longer), which skews before/after comparisons.
         options = "ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"

@@ -65,3 +65,95 @@ def _bare(node: Any) -> Any:
     while isinstance(node, ast.TypeCast):
         node = node.arg
     return node
+
+
+# A PREPARE refused for a type: no operator for it (42883), no single function (42725), a mismatch (42804).
+RETRY_STATES = frozenset({"42883", "42725", "42804"})
+# The type the server names beside the text (or unknown) the untyped $n were read as, in its refusal.
+_NAMED = (re.compile(r"^operator does not exist: (.+) \S+ (.+)$"),
+          re.compile(r"^\w+ types (.+) and (.+) cannot be matched$"),
+          re.compile(r"^column \".*\" is of type (.+) but expression is of type (.+)$"))
+_UNTYPED = frozenset({"text", "text[]", "unknown"})
+_RETYPED: dict[str, tuple[str, ...]] = {}     # a statement's types once a retyped PREPARE was accepted
+_MAX_RETYPED = 10_000
+
+
+def inferred_types(query: str, nparams: int) -> list[str] | None:
+    """The types a PREPARE of ``query`` declares when its caller names none: those a retry found it needs
+    (``retyped``), else object_key_types'."""
+    known = _RETYPED.get(query)
+    if known is not None and len(known) == nparams:
+        return list(known)
+    return object_key_types(query, nparams)
+
+
+def retyped(query: str, text: str, nparams: int, sqlstate: str | None, message: str | None,
+            tried: list[str] | None) -> list[str] | None:
+    """Types for another PREPARE of ``text`` (``query`` as planned) after the server refused one typed ``tried``;
+    None when no $n it cannot type is left to type.
+
+    pg_stat_statements left a constant array's elements and generate_series' bounds bare ``$n``:
+    ``unnest(ARRAY[$1,$2]) AS u(x)`` is a text[] to the server, so ``e.account_id = u.x`` has no operator
+    (integer = text); ``generate_series($1, $2)`` no single function. The constants were of the type they met:
+    an array's elements are typed as the server's refusal names it (integer), generate_series' bounds bigint,
+    or timestamptz with an interval step. Only a statement the server refused is retyped: one that prepares as
+    it is keeps the types the server infers.
+    """
+    if sqlstate not in RETRY_STATES or not nparams:
+        return None
+    arrays, series = _bare_params(text)
+    types = list(tried) if tried and len(tried) == nparams else ["unknown"] * nparams
+    named = _named_type(message or "")
+    changed = False
+    for numbers, type_ in [(arrays, named), *series]:
+        for n in numbers:
+            if type_ is not None and n <= nparams and types[n - 1] == "unknown":
+                types[n - 1], changed = type_, True
+    return types if changed else None
+
+
+def remember(query: str, types: list[str]) -> None:
+    """``query`` prepares with ``types`` (``retyped``): its later plans (what-if, emit's baseline) use them."""
+    if len(_RETYPED) >= _MAX_RETYPED:
+        _RETYPED.clear()
+    _RETYPED[query] = tuple(types)
+
+
+def _named_type(message: str) -> str | None:
+    """The type the server names opposite the text (or unknown) ones in ``message``; an array's element type."""
+    for pattern in _NAMED:
+        found = pattern.match(message.strip())
+        if found:
+            others = [t for t in found.groups() if t not in _UNTYPED]
+            if len(others) == 1 and found.groups().count(others[0]) == 1:
+                return others[0].removesuffix("[]")
+    return None
+
+
+@lru_cache(maxsize=1_000)
+def _bare_params(text: str) -> tuple[tuple[int, ...], tuple[tuple[tuple[int, ...], str], ...]]:
+    """The bare ``$n`` of ``text`` that are an array constructor's elements, and generate_series' with the type
+    its bounds take (only where no argument of the call has a type of its own)."""
+    try:
+        stmts = pglast.parse_sql(text)      # a tree of its own, as object_key_types'
+    except ParseError:
+        return (), ()
+    arrays: list[int] = []
+    series: list[tuple[tuple[int, ...], str]] = []
+    for node in walk(stmts[0].stmt if len(stmts) == 1 else None):
+        if isinstance(node, ast.A_ArrayExpr):
+            arrays.extend(int(e.number) for e in node.elements or () if isinstance(e, ast.ParamRef) and e.number)
+        elif (isinstance(node, ast.FuncCall) and node.funcname
+              and getattr(node.funcname[-1], "sval", None) == "generate_series"):
+            args = list(node.args or ())
+            bounds = [a for a in args[:2] if isinstance(a, ast.ParamRef) and a.number]
+            if len(bounds) == 2 and len(args) <= 3:
+                step = args[2] if len(args) == 3 else None
+                interval = isinstance(step, ast.TypeCast) and _type_word(step) == "interval"
+                series.append((tuple(int(a.number or 0) for a in bounds), "timestamptz" if interval else "bigint"))
+    return tuple(arrays), tuple(series)
+
+
+def _type_word(cast: ast.TypeCast) -> str | None:
+    names = cast.typeName.names if cast.typeName is not None else ()
+    return getattr(names[-1], "sval", None) if names else None
