@@ -4,7 +4,9 @@ A unique index is left INVALID by a build that met duplicate keys; dropped and b
 the build fails again, and with it the migration's phase (p21: apply stopped on "could not create unique index",
 the phase's other rebuilds never ran). The table's rows are grouped by the index's keys as the server prints
 them, within a short statement_timeout: an index whose table holds duplicates, or could not be read in time, is
-left to the DBA (the finding says to remove them first).
+left to the DBA (the finding says to remove them first). So is one whose keys or predicate the server fails to
+compute for a row (``(id / x)`` where x is 0 left the index INVALID just as well): the build would fail on that row
+again, and the read's error had stopped health --emit as a whole, its other fixes unwritten (r21).
 """
 
 from __future__ import annotations
@@ -15,13 +17,31 @@ import psycopg
 from psycopg import errors, sql
 
 from .. import catalog_sql
+from .._text import error_text
+from ..connect import lost
 
 CHECK_TIMEOUT = "5s"     # the duplicate check's statement_timeout (and lock_timeout): a bounded read
 
 
-def has_duplicates(conn: psycopg.Connection[Any], schema: str, table: str, oid: int) -> bool | None:
+def left_out(conn: psycopg.Connection[Any], schema: str, table: str, oid: int) -> str | None:
+    """Why the INVALID unique index ``oid`` is not built again by health --emit; None: it may be."""
+    dup = has_duplicates(conn, schema, table, oid)
+    if dup is False:
+        return None
+    if dup is True:
+        return ("its table holds rows with the same key: the build would fail on them again; remove them, then run "
+                "health --emit again")
+    if dup is None:
+        return (f"whether its table holds rows with the same key could not be read within {CHECK_TIMEOUT}: build it "
+                "again by hand once there are none")
+    return (f"its keys could not be computed for every row of its table ({dup}): the build would fail on such a row "
+            "again; fix those rows, then run health --emit again")
+
+
+def has_duplicates(conn: psycopg.Connection[Any], schema: str, table: str, oid: int) -> bool | str | None:
     """True: rows of ``schema.table`` share a key of index ``oid`` (NULLs apart, unless NULLS NOT DISTINCT);
-    False: none do; None: not known (the read took longer than CHECK_TIMEOUT, or was refused)."""
+    False: none do; None: not known (the read took longer than CHECK_TIMEOUT, or was refused); a text: the server's
+    error computing a row's keys or the index's predicate (division by zero, a cast that fails)."""
     row = conn.execute(catalog_sql.load("unique_key_texts"), {"oid": oid}).fetchone()
     if row is None or not row[0]:
         return None
@@ -40,3 +60,7 @@ def has_duplicates(conn: psycopg.Connection[Any], schema: str, table: str, oid: 
             return conn.execute(query).fetchone() is not None
     except (errors.QueryCanceled, errors.LockNotAvailable, errors.InsufficientPrivilege):
         return None
+    except psycopg.Error as exc:
+        if lost(conn):
+            raise
+        return error_text(exc)

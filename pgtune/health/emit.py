@@ -36,7 +36,7 @@ from ..plan import (
     partitions,
 )
 from .checks import catalog_rows
-from .duplicate_keys import CHECK_TIMEOUT, has_duplicates
+from .duplicate_keys import left_out as duplicates_left_out
 from .larger_index import rebuilt_when_larger
 from .model import CheckId, Finding, HealthReport
 from .provenance import TOOLS, tool_of
@@ -72,12 +72,8 @@ def _rebuilds(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
                                 "bloat by itself: not rebuilt")
                 continue
             if r is not None and check == CheckId.INVALID_INDEX and r["is_unique"] and not r["partitioned"] \
-                    and (dup := has_duplicates(conn, f.schema, f.table or "", r["oid"])) is not False:
-                left_out.append(f"{check} on {f.index}: " + (
-                    "its table holds rows with the same key: the build would fail on them again; remove them, "
-                    "then run health --emit again" if dup else
-                    f"whether its table holds rows with the same key could not be read within {CHECK_TIMEOUT}: "
-                    "build it again by hand once there are none"))
+                    and (why := duplicates_left_out(conn, f.schema, f.table or "", r["oid"])) is not None:
+                left_out.append(f"{check} on {f.index}: {why}")
                 continue
             if r is None or r["is_exclusion"]:     # p20: PostgreSQL refuses REINDEX CONCURRENTLY on those
                 left_out.append(f"{check} on {f.index}: " + ("the index is gone" if r is None else
