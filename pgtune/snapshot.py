@@ -111,23 +111,31 @@ def collect_workload(conn: psycopg.Connection[Any], filt: WorkloadFilter,
     return merge_workloads(*workloads)[: filt.top] if replicas else workloads[0]
 
 
-def _where(conn: psycopg.Connection[Any]) -> tuple[Any, ...] | None:
-    """(system identifier, database) of a server; None where the role may not read the first."""
+def _where(conn: psycopg.Connection[Any]) -> tuple[Any, ...]:
+    """(system identifier, database, postmaster start time) of a server; the first None where the role may not
+    read it."""
     may = conn.execute("SELECT /* pgtune */ pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', "
                        "'EXECUTE')").fetchone()
-    if not may or not may[0]:
-        return None
-    row = conn.execute("SELECT /* pgtune */ (SELECT system_identifier FROM pg_catalog.pg_control_system()), "
-                       "pg_catalog.current_database()").fetchone()
-    return tuple(row) if row else None
+    ident = sql.SQL("(SELECT system_identifier FROM pg_catalog.pg_control_system())" if may and may[0] else
+                    "NULL::int8")
+    row = conn.execute(sql.SQL("SELECT /* pgtune */ {}, pg_catalog.current_database(), "
+                               "pg_catalog.pg_postmaster_start_time()").format(ident)).fetchone()
+    return tuple(row) if row else (None, None, None)
 
 
-def _not_this_server(here: tuple[Any, ...] | None, there: tuple[Any, ...] | None) -> None:
-    """Refuse a --workload-dsn that reaches another database of the same cluster (a physical replica holds the
-    same databases under the primary's system identifier): its statements would be counted as this database's
-    (p21: a staging database beside the application's, same table names, 36,061 calls became 158,402 with no
-    word)."""
-    if here is None or there is None or here[0] != there[0] or here[1] == there[1]:
+def _not_this_server(here: tuple[Any, ...] | None, there: tuple[Any, ...]) -> None:
+    """Refuse a --workload-dsn that reaches this server again, or another database of the same cluster (a
+    physical replica holds the same databases under the primary's system identifier): its statements would be
+    counted as this database's (p21: a staging database beside the application's, same table names, 36,061
+    calls became 158,402 with no word; r21: the primary's own DSN, by another host name, doubled every call and
+    workload_ms)."""
+    if here is None:
+        return
+    same_server = here[2] == there[2] and (here[0] == there[0] or None in (here[0], there[0]))
+    if same_server and here[1] == there[1]:
+        raise InputError(f"--workload-dsn reaches database {here[1]!r} of this same server, not a replica: its "
+                         "statements would be counted twice; give a replica's DSN, or leave --workload-dsn out")
+    if not same_server and (here[0] is None or here[0] != there[0] or here[1] == there[1]):
         return
     raise InputError(f"--workload-dsn reaches database {there[1]!r} of this same cluster, not a replica of "
                      f"{here[1]!r}: its statements would count as those of {here[1]!r}; give a replica's DSN with "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from pgtune.cli import cli
 from pgtune.ddl import IndexKey
 from pgtune.explain import explain
 
-from .helpers import ORDERS_BY_USER, all_visible, run, shop, suggest
+from .helpers import ORDERS_BY_USER, all_visible, primary_and_standby, run, shop, suggest
 
 
 @pytest.mark.needs_hypopg
@@ -175,14 +176,28 @@ def test_exclude_table(conn: psycopg.Connection[Any]) -> None:
     assert not [i for i in advice.indexes if i.origin == "workload"]
 
 
-def test_replica_workloads_merge_by_queryid(db: str, conn: psycopg.Connection[Any]) -> None:
-    shop(conn)
-    run(conn, ORDERS_BY_USER, [(1,)], times=4)
-    result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--workload-dsn", db, "--format", "json"])
+def test_replica_workloads_merge_by_queryid() -> None:
+    # A real standby: the primary's own DSN is refused as a replica of itself (r21: it counted each call twice).
+    with primary_and_standby() as (primary, standby_dsn):
+        with psycopg.connect(primary.dsn, autocommit=True) as c:
+            c.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            shop(c)
+            c.execute("SELECT pg_stat_statements_reset()")
+            run(c, ORDERS_BY_USER, [(1,)], times=4)
+            lsn = c.execute("SELECT pg_current_wal_lsn()").fetchone()
+        with psycopg.connect(standby_dsn, autocommit=True) as s:
+            for _ in range(100):        # the shop's tables replayed there
+                if s.execute("SELECT pg_last_wal_replay_lsn() >= %s", lsn).fetchone() == (True,):
+                    break
+                time.sleep(0.1)
+            s.execute("SELECT pg_stat_statements_reset()")
+            run(s, ORDERS_BY_USER, [(1,)], times=4)
+        result = CliRunner().invoke(cli, ["suggest", "--dsn", primary.dsn, "--workload-dsn", standby_dsn,
+                                          "--format", "json"])
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     [stmt] = [s for s in data["statements"] if '"order"' in s["query"]]
-    assert stmt["calls"] == 8      # the same statement seen on "both" servers
+    assert stmt["calls"] == 8      # the same statement seen on both servers
 
 
 def test_merge_workloads_adds_calls_and_recomputes_mean() -> None:
