@@ -378,6 +378,13 @@ def _preload_pending(conn: psycopg.Connection[Any], in_force: str | None) -> str
     SYSTEM waiting for the restart); None when it is, or when the role may not read the files."""
     if in_force is None:
         return None
+    # Asked first: a refused read is an ERROR in the server's log at every check and suggest (p21: twice a run
+    # as a pg_monitor role on a managed-style server).
+    may = conn.execute("SELECT /* pgtune */ pg_catalog.has_table_privilege('pg_catalog.pg_file_settings', 'SELECT') "
+                       "AND pg_catalog.has_function_privilege('pg_catalog.pg_show_all_file_settings()', 'EXECUTE')"
+                       ).fetchone()
+    if not may or not may[0]:
+        return None
     try:
         with conn.transaction():
             row = conn.execute(catalog_sql.load("preload_pending")).fetchone()
