@@ -51,23 +51,31 @@ def _policed_keys(conn: psycopg.Connection[Any], merged: list[Candidate], analys
     LEAKPROOF, such as lower()): such a filter is never an index condition for the application's role (p21,
     chatwoot-shaped: ``account_id = $1 AND lower(email) = lower($2)`` under a tenant policy read by a Bitmap
     Heap Scan on (account_id) filtering lower(email), with (lower(email), account_id) there; a proposed
-    (account_id, lower(email)) was 15 MB no plan of the role used). A plan with HypoPG shows it; here the
+    (account_id, lower(email)) was 15 MB no plan of the role used). So does an operator's function
+    (``data ->> 'kind'``: jsonb_object_field_text is not LEAKPROOF; r21). A plan with HypoPG shows it; here the
     shapes alone decide."""
     funcs: dict[str, set[str]] = {}
     for c in merged:
         for k in c.keys:
             if k.expression is not None and k.expression not in funcs:
                 try:
-                    funcs[k.expression] = {names(n.funcname)[-1] for n in walk(expression(k.expression))
-                                           if isinstance(n, ast.FuncCall) and names(n.funcname)}
+                    # a function's name, or an operator's (symbols: the two never clash)
+                    funcs[k.expression] = {names(n.funcname if isinstance(n, ast.FuncCall) else n.name)[-1]
+                                           for n in walk(expression(k.expression))
+                                           if (isinstance(n, ast.FuncCall) and names(n.funcname))
+                                           or (isinstance(n, ast.A_Expr) and names(n.name))}
                 except ParseFailed:
                     funcs[k.expression] = set()
     wanted = sorted(set().union(*funcs.values())) if funcs else []
     if not wanted:
         return merged
+    # A function any of whose overloads leaks; an operator none of whose does (->>, ||, +: not = of text or int).
     leaky = {r[0] for r in conn.execute(
-        "SELECT /* pgtune */ p.proname FROM pg_catalog.pg_proc AS p WHERE p.proname = ANY (%s) "
-        "GROUP BY p.proname HAVING NOT pg_catalog.bool_and(p.proleakproof)", (wanted,))}
+        "SELECT /* pgtune */ p.proname FROM pg_catalog.pg_proc AS p WHERE p.proname = ANY (%(n)s) "
+        "GROUP BY p.proname HAVING NOT pg_catalog.bool_and(p.proleakproof) "
+        "UNION SELECT o.oprname FROM pg_catalog.pg_operator AS o JOIN pg_catalog.pg_proc AS p ON p.oid = o.oprcode "
+        "WHERE o.oprname = ANY (%(n)s) GROUP BY o.oprname HAVING NOT pg_catalog.bool_or(p.proleakproof)",
+        {"n": wanted})}
     out = []
     for c in merged:
         policed = bool(c.statements) and all(any(f.table == c.table and not f.denies
@@ -79,7 +87,8 @@ def _policed_keys(conn: psycopg.Connection[Any], merged: list[Candidate], analys
             continue
         key = c.keys[cut].expression
         hints.append(f"no index key {key} on {c.table[0]}.{c.table[1]}: row security filters its statements "
-                     f"for their role, and the planner applies a filter calling a function that is not LEAKPROOF "
+                     f"for their role, and the planner applies a filter calling a function or operator that is not "
+                     "LEAKPROOF "
                      f"({', '.join(sorted(funcs.get(key or '', set()) & leaky))}) after the policy, never "
                      "through an index")
         if cut > 0:
