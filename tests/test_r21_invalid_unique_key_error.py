@@ -37,3 +37,20 @@ def test_an_invalid_unique_index_whose_keys_fail_is_left_out(conn: psycopg.Conne
     assert report.migration is not None
     assert any("shares_per_key" in s and "division by zero" in s for s in report.migration.left_out), \
         report.migration.left_out
+
+
+def test_the_keys_reach_sql_printed_by_pglast(conn: psycopg.Connection[Any]) -> None:
+    """The index's key and predicate texts (the server's printing) are read as one expression each and printed
+    again by pglast before the grouping runs (r21: they were joined in raw); quoted names, an operator, a cast and a
+    predicate still find the duplicates, and none where there are none."""
+    from pgtune.health.duplicate_keys import has_duplicates
+
+    conn.execute('CREATE TABLE "Odd Table" ("Key, ""x""" text, kind varchar(8), n int)')
+    conn.execute("INSERT INTO \"Odd Table\" VALUES ('a', 'p', 1), ('A', 'p', 1), ('b', 'q', 2)")
+    with contextlib.suppress(psycopg.errors.UniqueViolation):
+        conn.execute('CREATE UNIQUE INDEX CONCURRENTLY odd_key ON "Odd Table" '
+                     '(upper("Key, ""x"""), (n + 0)) WHERE kind IN (\'p\', \'r\')')
+    oid = conn.execute("SELECT 'odd_key'::regclass::oid").fetchone()[0]
+    assert has_duplicates(conn, "public", "Odd Table", oid) is True
+    conn.execute('UPDATE "Odd Table" SET kind = \'q\' WHERE "Key, ""x""" = \'A\'')
+    assert has_duplicates(conn, "public", "Odd Table", oid) is False

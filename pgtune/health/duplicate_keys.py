@@ -19,6 +19,7 @@ from psycopg import errors, sql
 from .. import catalog_sql
 from .._text import error_text
 from ..connect import lost
+from ..sqltext import ParseFailed, expression, printed
 
 CHECK_TIMEOUT = "5s"     # the duplicate check's statement_timeout (and lock_timeout): a bounded read
 
@@ -32,8 +33,8 @@ def left_out(conn: psycopg.Connection[Any], schema: str, table: str, oid: int) -
         return ("its table holds rows with the same key: the build would fail on them again; remove them, then run "
                 "health --emit again")
     if dup is None:
-        return (f"whether its table holds rows with the same key could not be read within {CHECK_TIMEOUT}: build it "
-                "again by hand once there are none")
+        return (f"whether its table holds rows with the same key could not be read (within {CHECK_TIMEOUT}): build "
+                "it again by hand once there are none")
     return (f"its keys could not be computed for every row of its table ({dup}): the build would fail on such a row "
             "again; fix those rows, then run health --emit again")
 
@@ -45,9 +46,13 @@ def has_duplicates(conn: psycopg.Connection[Any], schema: str, table: str, oid: 
     row = conn.execute(catalog_sql.load("unique_key_texts"), {"oid": oid}).fetchone()
     if row is None or not row[0]:
         return None
-    # The server's own printing of its index's keys and predicate (pg_get_indexdef, pg_get_expr): SQL it wrote.
-    keys = [sql.SQL(k) for k in row[0]]
-    where = [sql.SQL("({})").format(sql.SQL(row[1]))] if row[1] else []
+    # The server's printing of its index's keys and predicate (pg_get_indexdef, pg_get_expr), each read as one
+    # expression and printed again by pglast: text from the catalog reaches SQL only in that form (r21).
+    try:
+        keys = [sql.SQL(printed(expression(k))) for k in row[0]]
+        where = [sql.SQL("({})").format(sql.SQL(printed(expression(row[1]))))] if row[1] else []
+    except ParseFailed:
+        return None
     if not row[2]:
         where += [sql.SQL("({}) IS NOT NULL").format(k) for k in keys]
     query = sql.SQL("SELECT /* pgtune */ 1 FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1 LIMIT 1").format(
