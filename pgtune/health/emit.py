@@ -35,6 +35,7 @@ from ..plan import (
     child_name,
     partitions,
 )
+from . import not_valid_rows
 from .checks import catalog_rows
 from .duplicate_keys import left_out as duplicates_left_out
 from .larger_index import rebuilt_when_larger
@@ -107,6 +108,12 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
     rebuilds = _rebuilds(conn, by_check, {(e.schema, e.name) for e in drops}, restore, parts, left_out)
     validations = [ExistingConstraint(f.schema, f.table or "", f.evidence["constraint"], f.fix[0], f.message)
                    for f in by_check.get(CheckId.NOT_VALID_CONSTRAINT, [])]
+    # A VALIDATE the rows from before the constraint would fail (a NOT NULL's NULLs) is left to the DBA.
+    broken = {(v.schema, v.table, v.name): why for v in validations
+              if (why := not_valid_rows.left_out(conn, v.schema, v.table, v.name)) is not None}
+    left_out += [f"{CheckId.NOT_VALID_CONSTRAINT} on {t}: {n} stays NOT VALID, {why}"
+                 for (_, t, n), why in broken.items()]
+    validations = [v for v in validations if (v.schema, v.table, v.name) not in broken]
     for f in report.findings:
         if f.check not in (*DROPS, *REBUILDS, CheckId.FOREIGN_KEY_WITHOUT_INDEX, CheckId.NOT_VALID_CONSTRAINT):
             left_out.append(f"{f.check} on {f.table or f.schema}: "

@@ -1,0 +1,60 @@
+"""Before health --emit validates a constraint left NOT VALID: do rows of its table break it?
+
+A CHECK or NOT NULL added NOT VALID holds the rows written after it only; rows from before may break it (a NOT
+NULL's column NULL in them), and its VALIDATE then fails at apply ("check constraint … is violated by some row"),
+stopping the migration's phase (c23). Those rows are counted first, within a short statement_timeout as
+health/duplicate_keys.py reads: a constraint some rows break is left to the DBA, the note says how many. One whose
+rows could not be counted in time is validated as before: VALIDATE is the same check, and it fails changing nothing;
+one whose rule the server fails to compute for a row is left out with the server's reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import errors, sql
+
+from .. import catalog_sql
+from .._text import error_text
+from ..connect import lost
+from .duplicate_keys import CHECK_TIMEOUT
+
+
+def left_out(conn: psycopg.Connection[Any], schema: str, table: str, name: str) -> str | None:
+    """Why health --emit does not VALIDATE constraint ``name`` of ``schema.table``; None: it may."""
+    row = conn.execute(catalog_sql.load("not_valid_rule"), {"schema": schema, "table": table, "name": name}
+                       ).fetchone()
+    if row is None or (row[0] is None and row[1] is None):
+        return None         # a foreign key, or gone meanwhile
+    column, rule = row
+    # The server's own printing of its constraint's rule (pg_get_expr): SQL it wrote. A CHECK a row's NULL leaves
+    # unknown holds it: only a false rule breaks it.
+    broken = (sql.SQL("{} IS NULL").format(sql.Identifier(column)) if column is not None
+              else sql.SQL("({}) IS FALSE").format(sql.SQL(rule)))
+    found = _count(conn, sql.SQL("SELECT /* pgtune */ count(*) FROM {} WHERE {}").format(
+        sql.Identifier(schema, table), broken))
+    if isinstance(found, str):
+        return f"its rule could not be computed for every row of {table} ({found}): its VALIDATE would fail too"
+    if not found:
+        return None
+    what = f"hold NULL in {column}" if column is not None else "break it"
+    return (f"{found:,} row{'s' if found != 1 else ''} of {table} {what}: its VALIDATE would fail on them; fix them, "
+            "then run health --emit again")
+
+
+def _count(conn: psycopg.Connection[Any], query: sql.Composed) -> int | str | None:
+    """The count ``query`` reads, within CHECK_TIMEOUT; None when it took longer or was refused; the server's error
+    computing the rule for a row (division by zero, a cast that fails)."""
+    try:
+        with conn.transaction():
+            for setting in ("statement_timeout", "lock_timeout"):
+                conn.execute("SELECT /* pgtune */ pg_catalog.set_config(%s, %s, true)", (setting, CHECK_TIMEOUT))
+            row = conn.execute(query).fetchone()
+    except (errors.QueryCanceled, errors.LockNotAvailable, errors.InsufficientPrivilege):
+        return None
+    except psycopg.Error as exc:
+        if lost(conn):
+            raise
+        return error_text(exc)
+    return int(row[0]) if row else None
