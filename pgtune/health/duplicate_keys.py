@@ -24,10 +24,11 @@ from ..sqltext import ParseFailed, expression, printed
 CHECK_TIMEOUT = "5s"     # the duplicate check's statement_timeout (and lock_timeout): a bounded read
 
 
-def left_out(conn: psycopg.Connection[Any], schema: str, table: str, oid: int) -> str | None:
-    """Why the INVALID unique index ``oid`` is not built again by health --emit; None: it may be."""
-    dup = has_duplicates(conn, schema, table, oid)
-    if dup is False:
+def left_out(conn: psycopg.Connection[Any], schema: str, table: str, oid: int, *, unique: bool = True) -> str | None:
+    """Why the INVALID index ``oid`` is not built again by health --emit; None: it may be. Not unique: only where
+    its keys or predicate fail on a row (a read cut by the timeout leaves it built again, as before)."""
+    dup = has_duplicates(conn, schema, table, oid, unique=unique)
+    if dup is False or (not unique and not isinstance(dup, str)):
         return None
     if dup is True:
         return ("its table holds rows with the same key: the build would fail on them again; remove them, then run "
@@ -39,10 +40,12 @@ def left_out(conn: psycopg.Connection[Any], schema: str, table: str, oid: int) -
             "again; fix those rows, then run health --emit again")
 
 
-def has_duplicates(conn: psycopg.Connection[Any], schema: str, table: str, oid: int) -> bool | str | None:
+def has_duplicates(conn: psycopg.Connection[Any], schema: str, table: str, oid: int, *,
+                   unique: bool = True) -> bool | str | None:
     """True: rows of ``schema.table`` share a key of index ``oid`` (NULLs apart, unless NULLS NOT DISTINCT);
     False: none do; None: not known (the read took longer than CHECK_TIMEOUT, or was refused); a text: the server's
-    error computing a row's keys or the index's predicate (division by zero, a cast that fails)."""
+    error computing a row's keys or the index's predicate (division by zero, a cast that fails). ``unique`` False:
+    the keys are only computed (False where they all are), and not at all for plain columns without a predicate."""
     row = conn.execute(catalog_sql.load("unique_key_texts"), {"oid": oid}).fetchone()
     if row is None or not row[0]:
         return None
@@ -53,16 +56,21 @@ def has_duplicates(conn: psycopg.Connection[Any], schema: str, table: str, oid: 
         where = [sql.SQL("({})").format(sql.SQL(printed(expression(row[1]))))] if row[1] else []
     except ParseFailed:
         return None
-    if not row[2]:
+    if not unique and not (row[3] or row[1]):
+        return False        # column keys, no predicate: no row can fail the build
+    if not row[2] and unique:
         where += [sql.SQL("({}) IS NOT NULL").format(k) for k in keys]
-    query = sql.SQL("SELECT /* pgtune */ 1 FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1 LIMIT 1").format(
+    # Not unique: count() computes every key of every row the predicate keeps, as the build would.
+    query = sql.SQL("SELECT /* pgtune */ 1 FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1 LIMIT 1" if unique else
+                    "SELECT /* pgtune */ {2} FROM {0} WHERE {1}").format(
         sql.Identifier(schema, table), sql.SQL(" AND ").join(where) if where else sql.SQL("true"),
-        sql.SQL(", ").join(keys))
+        sql.SQL(", ").join(keys) if unique else sql.SQL(", ").join(sql.SQL("count({})").format(k) for k in keys))
     try:
         with conn.transaction():
             for setting in ("statement_timeout", "lock_timeout"):
                 conn.execute("SELECT /* pgtune */ pg_catalog.set_config(%s, %s, true)", (setting, CHECK_TIMEOUT))
-            return conn.execute(query).fetchone() is not None
+            found = conn.execute(query).fetchone()
+            return found is not None and unique
     except (errors.QueryCanceled, errors.LockNotAvailable, errors.InsufficientPrivilege):
         return None
     except psycopg.Error as exc:

@@ -72,8 +72,8 @@ def _rebuilds(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
                 left_out.append(f"{check} on {f.index}: a {r['method']} index larger than its table is no sign of "
                                 "bloat by itself: not rebuilt")
                 continue
-            if r is not None and check == CheckId.INVALID_INDEX and r["is_unique"] and not r["partitioned"] \
-                    and (why := duplicates_left_out(conn, f.schema, f.table or "", r["oid"])) is not None:
+            if r is not None and check == CheckId.INVALID_INDEX and not r["partitioned"] and (
+                    why := duplicates_left_out(conn, f.schema, f.table or "", r["oid"], unique=r["is_unique"])):
                 left_out.append(f"{check} on {f.index}: {why}")
                 continue
             if r is None or r["is_exclusion"]:     # p20: PostgreSQL refuses REINDEX CONCURRENTLY on those
