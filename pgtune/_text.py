@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 Progress = Callable[[str], None]   # where long work says what it is doing (stderr on a terminal)
@@ -16,3 +17,30 @@ def one_line(text: str, width: int = 70) -> str:
 def error_text(exc: BaseException) -> str:
     """An exception's message on one line (the server's run over several), never empty."""
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+_ATTEMPT = re.compile(r"(?=connection to server (?:at|on) )")
+_ENCRYPTION = re.compile(r", (SSL encryption|GSS encryption|no encryption)$")
+
+
+def said_once(text: str) -> str:
+    """libpq's message with each server's refusal once. With sslmode=prefer libpq tries with SSL and, refused,
+    without, and reports both: "connection to server at … failed: FATAL: … SSL encryption connection to server
+    at … failed: FATAL: … no encryption" (c23); the same refusal for the same server is said once."""
+    head, *parts = _ATTEMPT.split(text)
+    if len(parts) < 2:
+        return text
+    seen: dict[str, list[str]] = {}
+    for part in parts:
+        found = _ENCRYPTION.search(part.strip())
+        key = part.strip()[:found.start()] if found else part.strip()
+        seen.setdefault(key, []).append(found.group(1) if found else "")
+    out = []
+    for key, ways in seen.items():
+        if len(ways) == 1:
+            out.append(key + (f", {ways[0]}" if ways[0] else ""))
+        elif len(ways) == 2 and set(ways) in ({""}, {"SSL encryption", "no encryption"}):
+            out.append(f"{key} (both attempts: with SSL and without)")
+        else:
+            out.append(f"{key} ({len(ways)} attempts: {', '.join(w or '?' for w in ways)})")
+    return head + " ".join(out)

@@ -25,7 +25,7 @@ from psycopg.pq import ExecStatus, PipelineStatus, TransactionStatus
 from psycopg.rows import dict_row
 
 from . import catalog_sql
-from ._text import error_text, one_line
+from ._text import error_text, one_line, said_once
 from .errors import ConnectionFailed, DatabaseError, InputError, from_psycopg, interrupted_by
 from .tracking import untrack_statements
 
@@ -260,7 +260,7 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
             application_name=APPLICATION_NAME,
         )
     except psycopg.Error as exc:
-        first = error_text(exc)
+        first = said_once(error_text(exc))
         # No --dsn, no DATABASE_URL: say the place is libpq's choice, not one the user gave.
         how = " (libpq's defaults: no --dsn, no DATABASE_URL)" if not conninfo else ""
         raise ConnectionFailed(
