@@ -241,12 +241,12 @@ def explain_scenarios(conn: psycopg.Connection[Any], query: str,
     only some ``$n`` prepares its own text, those values inlined).
     """
     types, first = param_types, None
-    for _ in range(3):
+    for _ in range(RETRIES + 1):
         try:
             plans = Round(conn, query, scenarios, analyze=analyze, timeout_ms=timeout_ms, param_types=types,
                           context=context).run(conn)
         except psycopg.Error as exc:
-            # A $n the server could not type (an array's element, generate_series' bound): once more, typed.
+            # A $n the server could not type (an array's element, generate_series' bound): again, typed.
             again = None if param_types is not None or lost(conn) else _retyped(query, types, exc)
             if again is None:
                 if first is not None:
@@ -259,6 +259,9 @@ def explain_scenarios(conn: psycopg.Connection[Any], query: str,
         return plans
     assert first is not None
     raise first
+
+
+RETRIES = 4     # PREPAREs again after a refusal for a $n the server could not type (param_types.retyped): a group each
 
 
 def _retyped(query: str, tried: list[str] | None, exc: psycopg.Error) -> list[str] | None:

@@ -92,23 +92,29 @@ def retyped(query: str, text: str, nparams: int, sqlstate: str | None, message: 
     """Types for another PREPARE of ``text`` (``query`` as planned) after the server refused one typed ``tried``;
     None when no $n it cannot type is left to type.
 
-    pg_stat_statements left a constant array's elements and generate_series' bounds bare ``$n``:
+    pg_stat_statements left a constant array's elements, a VALUES list's and generate_series' bounds bare ``$n``:
     ``unnest(ARRAY[$1,$2]) AS u(x)`` is a text[] to the server, so ``e.account_id = u.x`` has no operator
     (integer = text); ``generate_series($1, $2)`` no single function. The constants were of the type they met:
-    an array's elements are typed as the server's refusal names it (integer), generate_series' bounds bigint,
-    or timestamptz with an interval step. Only a statement the server refused is retyped: one that prepares as
-    it is keeps the types the server infers.
+    the first array (or VALUES column) still untyped takes the type the server's refusal names (integer), the
+    next refusal types the next; generate_series' bounds are bigint, or timestamptz with an interval step. Only a
+    statement the server refused is retyped: one that prepares as it is keeps the types the server infers.
     """
     if sqlstate not in RETRY_STATES or not nparams:
         return None
-    arrays, series = _bare_params(text)
     types = list(tried) if tried and len(tried) == nparams else ["unknown"] * nparams
     named = _named_type(message or "")
     changed = False
-    for numbers, type_ in [(arrays, named), *series]:
+    for numbers, fixed in _bare_params(text):
+        if any(n > nparams or types[n - 1] != "unknown" for n in numbers):
+            continue
+        type_ = fixed or named
+        if type_ is None:
+            continue
         for n in numbers:
-            if type_ is not None and n <= nparams and types[n - 1] == "unknown":
-                types[n - 1], changed = type_, True
+            types[n - 1] = type_
+        changed = True
+        if fixed is None:
+            named = None        # one group a refusal: the next refusal names the next group's type
     return types if changed else None
 
 
@@ -131,27 +137,36 @@ def _named_type(message: str) -> str | None:
 
 
 @lru_cache(maxsize=1_000)
-def _bare_params(text: str) -> tuple[tuple[int, ...], tuple[tuple[tuple[int, ...], str], ...]]:
-    """The bare ``$n`` of ``text`` that are an array constructor's elements, and generate_series' with the type
-    its bounds take (only where no argument of the call has a type of its own)."""
+def _bare_params(text: str) -> tuple[tuple[tuple[int, ...], str | None], ...]:
+    """The groups of bare ``$n`` of ``text`` the server types as one, in the text's order, each with the type it
+    takes (None: the one a refusal names): an array constructor's elements, a VALUES list's column (not an
+    INSERT's own rows: their columns type them), generate_series' bounds where no argument has a type."""
     try:
         stmts = pglast.parse_sql(text)      # a tree of its own, as object_key_types'
     except ParseError:
-        return (), ()
-    arrays: list[int] = []
-    series: list[tuple[tuple[int, ...], str]] = []
-    for node in walk(stmts[0].stmt if len(stmts) == 1 else None):
+        return ()
+    root = stmts[0].stmt if len(stmts) == 1 else None
+    inserted = root.selectStmt if isinstance(root, ast.InsertStmt) else None
+    out: list[tuple[tuple[int, ...], str | None]] = []
+    for node in walk(root):
         if isinstance(node, ast.A_ArrayExpr):
-            arrays.extend(int(e.number) for e in node.elements or () if isinstance(e, ast.ParamRef) and e.number)
+            out.append((_numbers(node.elements or ()), None))
+        elif isinstance(node, ast.SelectStmt) and node.valuesLists and node is not inserted:
+            rows = [tuple(getattr(r, "items", None) or r) for r in node.valuesLists]
+            out += [(_numbers([row[k] for row in rows if k < len(row)]), None) for k in range(max(map(len, rows)))]
         elif (isinstance(node, ast.FuncCall) and node.funcname
               and getattr(node.funcname[-1], "sval", None) == "generate_series"):
             args = list(node.args or ())
-            bounds = [a for a in args[:2] if isinstance(a, ast.ParamRef) and a.number]
+            bounds = _numbers(args[:2])
             if len(bounds) == 2 and len(args) <= 3:
                 step = args[2] if len(args) == 3 else None
                 interval = isinstance(step, ast.TypeCast) and _type_word(step) == "interval"
-                series.append((tuple(int(a.number or 0) for a in bounds), "timestamptz" if interval else "bigint"))
-    return tuple(arrays), tuple(series)
+                out.append((bounds, "timestamptz" if interval else "bigint"))
+    return tuple((numbers, fixed) for numbers, fixed in out if numbers)
+
+
+def _numbers(nodes: Any) -> tuple[int, ...]:
+    return tuple(int(n.number) for n in nodes if isinstance(n, ast.ParamRef) and n.number)
 
 
 def _type_word(cast: ast.TypeCast) -> str | None:

@@ -62,5 +62,10 @@ def test_a_statement_that_prepares_as_it_is_keeps_its_types(conn: psycopg.Connec
     bad = "SELECT id FROM events e JOIN unnest(ARRAY[$1, $2]) AS u(x) ON e.account_id = u.x"
     assert explain(conn, bad, values={"$1": "5", "$2": "9"}).cost > 0
     assert explain(conn, INSERTED).cost > 0        # column "event_id" is of type bigint but expression is of type text
+    # Two arrays of two types (integer, then timestamp with time zone), a VALUES list's two columns: a group a refusal.
+    assert explain(conn, "SELECT e.id FROM events e JOIN unnest(ARRAY[$1, $2], ARRAY[$3, $4]) AS u(a, s) "
+                         "ON e.account_id = u.a AND e.created_at = u.s").cost > 0
+    assert explain(conn, "SELECT e.id FROM events e WHERE (e.account_id, e.seq) IN (VALUES ($1, $2), ($3, $4))",
+                   values={"$1": "5", "$2": "6", "$3": "7", "$4": "8"}).cost > 0
     with pytest.raises(psycopg.errors.UndefinedFunction):     # a comparison no type makes plannable stays an error
         explain(conn, "SELECT id FROM events e JOIN unnest(ARRAY[$1, $2]) AS u(x) ON e.created_at @@ u.x")
