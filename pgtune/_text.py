@@ -23,10 +23,25 @@ _ATTEMPT = re.compile(r"(?=connection to server (?:at|on) )")
 _ENCRYPTION = re.compile(r", (SSL encryption|GSS encryption|no encryption)$")
 
 
+# psycopg's own list when it tried several hosts (or addresses of one), after the last failure said once already.
+_MULTI = "Multiple connection attempts failed. All failures were:"
+_HOST = re.compile(r"- host: '[^']*', port: '[^']*', hostaddr: '[^']*': ")
+_REFUSED = re.compile(r"^connection failed: connection to server ((?:at|on) .+?) failed: (.*)$")
+
+
 def said_once(text: str) -> str:
     """libpq's message with each server's refusal once. With sslmode=prefer libpq tries with SSL and, refused,
     without, and reports both: "connection to server at … failed: FATAL: … SSL encryption connection to server
-    at … failed: FATAL: … no encryption" (c23); the same refusal for the same server is said once."""
+    at … failed: FATAL: … no encryption" (c23); the same refusal for the same server is said once. Of several
+    hosts psycopg said the last one's failure, then each one's: each once, and the same failure once for all."""
+    if _MULTI in text:
+        tried = [said_once(a.strip()) for a in _HOST.split(text.split(_MULTI, 1)[1]) if a.strip()]
+        refused = [_REFUSED.match(t) for t in tried]
+        why = {m.group(2) for m in refused if m is not None}
+        if tried and all(refused) and len(why) == 1:
+            where = " and ".join(m.group(1) for m in refused if m is not None)
+            return f"connection failed: connection to server {where} failed: {why.pop()}"
+        return "; ".join(tried) if tried else text
     head, *parts = _ATTEMPT.split(text)
     if len(parts) < 2:
         return text

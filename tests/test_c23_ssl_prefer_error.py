@@ -5,7 +5,7 @@ refuses that session (pg_hba.conf, a wrong password) tries again without, then r
 line said "connection to server at "127.0.0.1", port … failed: FATAL: pg_hba.conf rejects connection … SSL
 encryption connection to server at "127.0.0.1", port … failed: FATAL: pg_hba.conf rejects connection … no
 encryption". (A server without SSL gets one attempt and one message: not reproduced there.) The same refusal is
-now said once, naming both attempts.
+now said once, naming both attempts; so is a failure psycopg lists for each of several hosts.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from pgtune.cli import cli
-from pgtune.cluster import LocalCluster
+from pgtune.cluster import LocalCluster, free_port
 
 
 @pytest.fixture
@@ -81,3 +81,16 @@ def test_a_refusal_through_ssl_prefer_is_said_once(ssl_server: LocalCluster, use
     assert lines[0].count(refusal) == 1 and lines[0].count("connection to server at") == 1, lines[0]
     assert "(both attempts: with SSL and without)" in lines[0], lines[0]
     assert "wrong-one" not in result.output
+
+
+def test_hosts_that_all_refuse_are_said_once() -> None:
+    """Of several hosts psycopg said the last one's failure, then each one's again: the same failure three times
+    for two hosts. Said once, naming both."""
+    port = free_port()
+    result = CliRunner().invoke(cli, ["check", "--dsn", f"host=127.0.0.1,127.0.0.2 port={port} user=x dbname=y "
+                                      "connect_timeout=5"])
+    assert result.exit_code == 2, result.output
+    [line] = result.output.strip().splitlines()
+    assert line.count("Connection refused") == 1, line
+    assert (f'connection to server at "127.0.0.1", port {port} and at "127.0.0.2", port {port} failed: '
+            "Connection refused") in line, line
