@@ -4,7 +4,7 @@ A NOT NULL added NOT VALID (``CHECK (name IS NOT NULL) NOT VALID``; PostgreSQL 1
 VALID``) holds new rows only: rows written before it may hold NULL, and its VALIDATE then fails ("check constraint
 … is violated by some row"), stopping the migration's phase. Those rows are counted first, within a short
 statement_timeout as health/duplicate_keys.py reads, and such a constraint is left to the DBA with the count (a
-CHECK its rows break, the same).
+CHECK its rows break, a foreign key whose parent rows are gone, the same).
 """
 
 from __future__ import annotations
@@ -50,3 +50,25 @@ def test_a_not_null_over_null_rows_is_not_validated(conn: psycopg.Connection[Any
                               "AND conname = ANY(%s)", (names,)).fetchall())
     assert valid == {"member_name_nn": False, "member_email_nn": True, "member_score_sign": True,
                      "member_score_low": False}, valid
+
+
+def test_a_foreign_key_over_missing_parents_is_not_validated(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """A foreign key added NOT VALID over rows whose parent is gone: VALIDATE failed ("violates foreign key
+    constraint … Key (team_id)=(99) is not present in table "team"")."""
+    conn.execute("CREATE TABLE team (id int PRIMARY KEY); INSERT INTO team SELECT generate_series(1, 10);"
+                 "CREATE TABLE player (id int PRIMARY KEY, team_id int, coach_team int);"
+                 "INSERT INTO player SELECT g, CASE WHEN g % 100 = 0 THEN 99 WHEN g % 7 = 0 THEN NULL "
+                 "ELSE g % 10 + 1 END, g % 10 + 1 FROM generate_series(1, 1000) g;"
+                 "ALTER TABLE player ADD CONSTRAINT player_team_fk FOREIGN KEY (team_id) REFERENCES team (id) "
+                 "NOT VALID;"
+                 "ALTER TABLE player ADD CONSTRAINT player_coach_fk FOREIGN KEY (coach_team) REFERENCES team (id) "
+                 "NOT VALID")
+    report = api.health(conn, only=["not-valid-constraint"], emit=api.EmitOptions(directory=tmp_path / "h"))
+    assert report.migration is not None
+    [note] = report.migration.left_out
+    # The 10 rows naming team 99; a NULL key (every 7th row) is no orphan (MATCH SIMPLE).
+    assert "player_team_fk" in note and "10 rows of player name a team row that does not exist" in note, note
+    api.apply(conn, tmp_path / "h")
+    valid = dict(conn.execute("SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'player'::regclass "
+                              "AND contype = 'f'").fetchall())
+    assert valid == {"player_team_fk": False, "player_coach_fk": True}, valid

@@ -1,7 +1,8 @@
 """Before health --emit validates a constraint left NOT VALID: do rows of its table break it?
 
-A CHECK or NOT NULL added NOT VALID holds the rows written after it only; rows from before may break it (a NOT
-NULL's column NULL in them), and its VALIDATE then fails at apply ("check constraint … is violated by some row"),
+A CHECK, NOT NULL or foreign key added NOT VALID holds the rows written after it only; rows from before may break it
+(a NOT NULL's column NULL in them, a key whose parent row is gone), and its VALIDATE then fails at apply ("check
+constraint … is violated by some row", "violates foreign key constraint"),
 stopping the migration's phase (c23). Those rows are counted first, within a short statement_timeout as
 health/duplicate_keys.py reads: a constraint some rows break is left to the DBA, the note says how many. One whose
 rows could not be counted in time is validated as before: VALIDATE is the same check, and it fails changing nothing;
@@ -25,22 +26,41 @@ def left_out(conn: psycopg.Connection[Any], schema: str, table: str, name: str) 
     """Why health --emit does not VALIDATE constraint ``name`` of ``schema.table``; None: it may."""
     row = conn.execute(catalog_sql.load("not_valid_rule"), {"schema": schema, "table": table, "name": name}
                        ).fetchone()
-    if row is None or (row[0] is None and row[1] is None):
-        return None         # a foreign key, or gone meanwhile
-    column, rule = row
-    # The server's own printing of its constraint's rule (pg_get_expr): SQL it wrote. A CHECK a row's NULL leaves
-    # unknown holds it: only a false rule breaks it.
-    broken = (sql.SQL("{} IS NULL").format(sql.Identifier(column)) if column is not None
-              else sql.SQL("({}) IS FALSE").format(sql.SQL(rule)))
-    found = _count(conn, sql.SQL("SELECT /* pgtune */ count(*) FROM {} WHERE {}").format(
-        sql.Identifier(schema, table), broken))
+    if row is None:
+        return None         # gone meanwhile
+    column, rule, fk_columns = row[0], row[1], row[2]
+    if column is not None:
+        broken: sql.Composable = sql.SQL("{} IS NULL").format(sql.Identifier(column))
+        what = f"hold NULL in {column}"
+    elif rule is not None:
+        # The server's own printing of its constraint's rule (pg_get_expr): SQL it wrote. A CHECK a row's NULL
+        # leaves unknown holds it: only a false rule breaks it.
+        broken, what = sql.SQL("({}) IS FALSE").format(sql.SQL(rule)), "break it"
+    elif fk_columns:
+        broken, what = _orphans(row), f"name a {row[4]} row that does not exist"
+    else:
+        return None
+    # A partitioned table's rows are its partitions'; a plain table's rule holds for its own (a CHECK for its
+    # inheritance children too, which inherit it).
+    only = sql.SQL("" if row[6] or not fk_columns else "ONLY ")
+    found = _count(conn, sql.SQL("SELECT /* pgtune */ count(*) FROM {}{} AS c WHERE {}").format(
+        only, sql.Identifier(schema, table), broken))
     if isinstance(found, str):
         return f"its rule could not be computed for every row of {table} ({found}): its VALIDATE would fail too"
     if not found:
         return None
-    what = f"hold NULL in {column}" if column is not None else "break it"
     return (f"{found:,} row{'s' if found != 1 else ''} of {table} {what}: its VALIDATE would fail on them; fix them, "
             "then run health --emit again")
+
+
+def _orphans(row: Any) -> sql.Composable:
+    """A foreign key's rows whose key (every column set: MATCH SIMPLE skips a row with a NULL) has no parent row."""
+    columns, parent_schema, parent_table, parent_columns, parent_partitioned = row[2], row[3], row[4], row[5], row[7]
+    set_ = sql.SQL(" AND ").join(sql.SQL("c.{} IS NOT NULL").format(sql.Identifier(c)) for c in columns)
+    match = sql.SQL(" AND ").join(sql.SQL("p.{} = c.{}").format(sql.Identifier(pc), sql.Identifier(c))
+                                  for c, pc in zip(columns, parent_columns, strict=True))
+    return sql.SQL("{} AND NOT EXISTS (SELECT FROM {}{} AS p WHERE {})").format(
+        set_, sql.SQL("" if parent_partitioned else "ONLY "), sql.Identifier(parent_schema, parent_table), match)
 
 
 def _count(conn: psycopg.Connection[Any], query: sql.Composed) -> int | str | None:
