@@ -119,7 +119,7 @@ class Applier:
             check_version(self.conn.info.server_version)
             report.warnings.extend(self.states.long_transactions(self.long_transaction_seconds))
             return self._dry_run(history, selected, report)
-        self._prepare_session()
+        self._prepare_session(m.phases)
         report.warnings.extend(self.states.long_transactions(self.long_transaction_seconds))
         for w in report.warnings:
             self.say(f"warning: {w}")
@@ -141,7 +141,7 @@ class Applier:
         history = History(self.conn, m.id, self.schema)
         report = Report(m.id)
         selected = [m.phase(n) for n in phases] if phases else list(m.phases)
-        self._prepare_session()
+        self._prepare_session(m.phases)
         with self._locked(history):
             states = history.states()
             todo = []
@@ -237,8 +237,8 @@ class Applier:
 
     # -- session ------------------------------------------------------------
 
-    def _prepare_session(self) -> None:
-        check_server(self.conn)
+    def _prepare_session(self, phases: list[Phase]) -> None:
+        check_server(self.conn, phases)
         force_session_settings(self.conn)
         if self.conn.info.server_version >= 140000:
             # A killed client's build is cancelled within seconds instead of running on, holding the lock.

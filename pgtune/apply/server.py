@@ -3,19 +3,22 @@ version whose concurrent builds are safe."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 
 from ..errors import ReadOnlyServer, UnsupportedServer
+from ..plan import Phase, PhaseStep, SettingScope
+
+_SYSTEM = (SettingScope.RELOAD, SettingScope.RESTART)
 
 
-def check_server(conn: psycopg.Connection[Any]) -> None:
+def check_server(conn: psycopg.Connection[Any], phases: Sequence[Phase] = ()) -> None:
     check_version(conn.info.server_version)
     row = conn.execute("SELECT /* pgtune */ pg_catalog.pg_is_in_recovery()").fetchone()
     if row and row[0]:
-        raise ReadOnlyServer("this server is a hot standby (in recovery): it cannot build indexes or "
-                             "change constraints; apply and rollback on the primary")
+        raise ReadOnlyServer(standby_refusal(phases))
     row = conn.execute("SELECT /* pgtune */ pg_catalog.current_setting('default_transaction_read_only')").fetchone()
     if row and row[0] == "on":
         # A primary, but this session may not write (the role's or the connection's setting): "run this on the
@@ -23,6 +26,26 @@ def check_server(conn: psycopg.Connection[Any]) -> None:
         raise ReadOnlyServer("this session is read-only (default_transaction_read_only is on for this role or "
                              "connection): apply and rollback need a session that may write; connect as the "
                              "migration role, or set PGOPTIONS='-c default_transaction_read_only=off'")
+
+
+def standby_refusal(phases: Sequence[Phase]) -> str:
+    """Why apply/rollback changes nothing on a hot standby, and where the change goes instead.
+
+    A standby's ALTER SYSTEM settings are its own (postgresql.auto.conf is not replicated): "on the primary"
+    would change the primary's settings, not this server's (p22). pgtune cannot record its history here, so
+    such phases are run by hand, where ALTER SYSTEM works."""
+    system = [p.number for p in phases
+              if p.step == PhaseStep.SETTINGS and any(s.scope in _SYSTEM for s in p.settings)]
+    if not system:
+        return ("this server is a hot standby (in recovery): it cannot build indexes or change constraints; "
+                "apply and rollback on the primary")
+    files = ", ".join(f"{n:02d}_up.sql" for n in system)
+    return ("this server is a hot standby (in recovery): pgtune cannot record its history here, and the "
+            "primary's ALTER SYSTEM would not change this server's settings, which are its own: run "
+            f"{files} on this server by hand (psql -v ON_ERROR_STOP=1 -f; ALTER SYSTEM works on a standby, "
+            "and the NN_down.sql scripts undo it)"
+            + ("; role and table settings replicate from the primary: apply those there"
+               if any(s.scope not in _SYSTEM for p in phases for s in p.settings) else ""))
 
 
 def check_version(v: int) -> None:
