@@ -190,18 +190,25 @@ DURATION = Duration()
 
 
 class Size(click.ParamType[int]):
-    """A memory size (``16GB``, ``512MB``), in bytes."""
+    """A server's memory (``16GB``, ``512MB``), in bytes: at least 16MB. Below it the formulas give
+    settings PostgreSQL refuses (``maintenance_work_mem`` under its 1MB floor; ``--memory 0`` proposed
+    ``effective_cache_size = '1kB'``), and a bare number is bytes: ``--memory 16`` meant 16GB (p22)."""
 
     name = "SIZE"
+    MINIMUM = 16 << 20
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
         from ..config.units import parse_size
         try:
-            return parse_size(str(value), "--memory")
+            n = parse_size(str(value), "--memory")
         except PgtuneError:
             self.fail(f"{value!r} is not a size: use e.g. 16GB, 512MB", param, ctx)
+        if n < self.MINIMUM:
+            bare = " (a bare number is bytes)" if str(value).strip().replace(".", "", 1).isdigit() else ""
+            self.fail(f"{value!r} is under 16MB{bare}: give the server's memory, e.g. 16GB, 512MB", param, ctx)
+        return n
 
 
 class BadValue(click.BadParameter):
