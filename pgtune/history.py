@@ -132,14 +132,32 @@ class History:
                                 "42501").with_exit(2)
         return row is None
 
-    def states(self) -> dict[int, PhaseState]:
-        """Each phase that ever ran, with its state (a phase missing here is PENDING)."""
+    def states(self, lock_key: int | None = None) -> dict[int, PhaseState]:
+        """Each phase that ever ran, with its state (a phase missing here is PENDING); with ``lock_key``, a phase
+        whose run died (``died``) is FAILED."""
         self.require_readable()
         if not self.exists():
             return {}
         rows = self.conn.execute(sql.SQL("SELECT /* pgtune */ phase, status FROM {} WHERE migration_id = %s")
                                  .format(self._t("phases")), (self.migration_id,)).fetchall()
-        return {int(r[0]): PhaseState(r[1]) for r in rows}
+        died = self.died(lock_key) if lock_key is not None else set()
+        return {int(r[0]): PhaseState(r[1]) for r in rows} | dict.fromkeys(died, PhaseState.FAILED)
+
+    def died(self, lock_key: int) -> set[int]:
+        """Phases a run started and never ended (its applier killed, or the server restarted under it): a history
+        row newer than the phase's state, while no other applier holds ``lock_key`` (p23: status read them pending
+        or rolled_back, an INVALID leftover unnamed, exit 0; rollback had 'nothing to do')."""
+        if not self.exists():
+            return set()
+        rows = self.conn.execute(sql.SQL(
+            "SELECT /* pgtune */ DISTINCT h.phase FROM {} h WHERE h.migration_id = %s AND NOT EXISTS "
+            "(SELECT FROM {} p WHERE p.migration_id = h.migration_id AND p.phase = h.phase AND p.updated >= h.started) "
+            "AND NOT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+            "AND pid <> pg_backend_pid() "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND ((classid::bigint << 32) | objid::bigint) = %s)").format(self._t("history"), self._t("phases")),
+            (self.migration_id, lock_key)).fetchall()
+        return {int(r[0]) for r in rows}
 
     def set_state(self, phase: int, state: PhaseState, checksum: str) -> None:
         self.conn.execute(sql.SQL(

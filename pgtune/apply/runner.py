@@ -143,7 +143,7 @@ class Applier:
         selected = [m.phase(n) for n in phases] if phases else list(m.phases)
         self._prepare_session(m.phases)
         with self._locked(history):
-            states = history.states()
+            states = history.states(ADVISORY_KEY)       # a phase whose run died is undone too (p23)
             todo = []
             for phase in reversed(selected):
                 if phases is None and states.get(phase.number) in (None, PhaseState.ROLLED_BACK):
@@ -212,7 +212,7 @@ class Applier:
         bad = mismatches(m, self.directory)
         # A Prisma-layout migration: Prisma's ledger says what it deployed; pgtune's own history comes first.
         states = {**prisma.phase_states(self.conn, self.directory, m.id),
-                  **History(self.conn, m.id, self.schema).states()}
+                  **History(self.conn, m.id, self.schema).states(ADVISORY_KEY)}
         out = []
         for phase in m.phases:
             state = states.get(phase.number, PhaseState.PENDING)
