@@ -461,13 +461,13 @@ def diagnose(result: TargetResult, timed: Timed | None = None) -> str:
 
 def _pace(result: TargetResult) -> str:
     """`` (3.10 µs per cost unit before, 1.25 now)``: how the time per planner cost unit moved, the evidence a
-    cost-model cause rests on (the costs compared: the warm ones when compared warm); with a predicted time,
-    `` (0.031 ms predicted now)``."""
+    cost-model cause rests on (now: the cost of the plan that ran now; warm costs when compared warm); with a
+    predicted time, `` (0.031 ms predicted now)``."""
     if predicted_time(result) and result.predicted_ms is not None and result.ms is not None:
         return f" ({result.predicted_ms:,.3f} ms predicted now, {result.ms:,.3f} measured)"
     warm = bool(result.warm and result.warm_predicted_ratio)
     before = result.warm_baseline_cost if warm else result.baseline_cost
-    after = result.warm_predicted_cost if warm else (result.predicted_cost or result.cost)
+    after = result.warm_predicted_cost if warm else (result.cost or result.predicted_cost)   # the time now's plan
     if not before or not after or result.baseline_ms is None or result.ms is None:
         return ""
     return (f" ({1000 * result.baseline_ms / before:,.2f} µs per cost unit before, "
