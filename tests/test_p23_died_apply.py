@@ -8,6 +8,7 @@ rollback said 'nothing to do' and left that index in place.
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -82,3 +83,34 @@ def test_status_while_an_apply_runs_is_not_failed(db: str, conn: psycopg.Connect
             blocker.rollback()
             blocker.close()
         assert proc.wait(timeout=PATIENCE) == 0, proc.communicate()
+
+
+def test_rollback_drops_what_a_killed_apply_built(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """Killed after its build finished, before it recorded the index's OID: the index is this migration's (apply
+    again adopts it as 'built by this migration'), so rollback drops it instead of calling it someone else's."""
+    big_migration(conn, tmp_path / "mig", lock_timeout="60s")
+    proc = _pgtune("apply", str(tmp_path / "mig"), "--dsn", db)
+    deadline = time.monotonic() + PATIENCE
+    while not conn.execute("SELECT 1 FROM pg_stat_progress_create_index").fetchone():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGSTOP)          # its session stays open: the build runs to its end
+    try:
+        while conn.execute("SELECT count(*) FROM pg_stat_progress_create_index").fetchone() != (0,):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    built = conn.execute("SELECT count(*) FROM pg_index WHERE indrelid = 'events'::regclass AND indisvalid "
+                         "AND NOT indisprimary").fetchone()
+    assert built == (1,)
+    status = CliRunner().invoke(cli, ["status", str(tmp_path / "mig"), "--dsn", db, "--format", "json"])
+    assert status.exit_code == 1 and json.loads(status.stdout)["phases"][0]["state"] == "failed", status.output
+    rollback = CliRunner().invoke(cli, ["rollback", str(tmp_path / "mig"), "--dsn", db])
+    assert rollback.exit_code == 0, rollback.output
+    assert "was not created by this migration" not in rollback.output, rollback.output
+    assert conn.execute("SELECT count(*) FROM pg_index WHERE indrelid = 'events'::regclass "
+                        "AND NOT indisprimary").fetchone() == (0,)
+    again = CliRunner().invoke(cli, ["status", str(tmp_path / "mig"), "--dsn", db, "--format", "json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["phases"][0]["built_outside"] == [], again.output

@@ -204,8 +204,10 @@ class StepGuard:
         if step.is_index:
             st = self.states.index(step.schema, step.name)
             present, oid = st is not None, (st.oid if st else None)
-            if st is not None and not st.valid and self.history.attempted(step.key or ""):
-                return None      # the INVALID leftover of this migration's interrupted or failed build (c19)
+            if st is not None and (not st.valid or own is None) and self.history.attempted(step.key or ""):
+                # the INVALID leftover of this migration's interrupted or failed build (c19), or the index a run
+                # that died built before it could record its OID (p23: 'not created by this migration', left)
+                return None
         elif step.kind == ObjectKind.CONSTRAINT:
             con = self.states.constraint(step.schema, step.table, step.name)
             present, oid = con is not None, (con.oid if con else None)
