@@ -23,6 +23,7 @@ T = TypeVar("T")
 class LockRetry:
     def __init__(self, retries: int, backoff: float, say: Progress) -> None:
         self.retries, self.backoff, self.say = retries, backoff, say
+        self.told: list[str] = []     # each lock wait retried past, for the report's warnings (p23: CI saw none)
 
     def run(self, attempt: Callable[[], T], *, give_up: Callable[[int, str], ApplyFailed], what: str = "",
             retries: int | None = None) -> T:
@@ -33,10 +34,10 @@ class LockRetry:
         build's INVALID index) before it re-raises it.
         """
         limit = self.retries if retries is None else retries
-        tries = 0
+        tries, why, started = 0, "", time.monotonic()
         while True:
             try:
-                return attempt()
+                result = attempt()
             except (pgerrors.LockNotAvailable, LockWaitTimeout) as exc:
                 why = one_line(str(exc), 300)
                 tries += 1
@@ -45,3 +46,8 @@ class LockRetry:
                 wait = self.backoff * 2 ** (tries - 1)
                 self.say(f"lock timeout{' ' + what if what else ''} ({why}); retry {tries}/{limit} in {wait:.1f}s")
                 time.sleep(wait)
+                continue
+            if tries:
+                self.told.append(f"lock timeout{' ' + what if what else ''}: done on try {tries + 1}, "
+                                 f"{time.monotonic() - started:.0f}s in all (the last timeout: {why})")
+            return result

@@ -132,7 +132,7 @@ class Applier:
                     continue
                 self._run_phase(history, phase, Direction.UP, report)
                 report.phases_run.append(phase.number)
-        report.warnings.extend(self.transaction_wait.told)
+        report.warnings.extend(self.transaction_wait.told + self.lock_retry.told)
         return report
 
     def rollback(self, phases: list[int] | None = None, *, force: bool = False) -> Report:
@@ -156,7 +156,7 @@ class Applier:
             for phase in todo:
                 self._run_phase(history, phase, Direction.DOWN, report)
                 report.phases_run.append(phase.number)
-        report.warnings.extend(self.transaction_wait.told)
+        report.warnings.extend(self.transaction_wait.told + self.lock_retry.told)
         return report
 
     def _by_hand(self, phase: Phase, report: Report) -> None:
@@ -356,7 +356,7 @@ class Applier:
                                              snapshots=False, queue=True, share=share_only(step))
             self._attempt(history, guard, step, concurrent, row)
 
-        self.lock_retry.run(attempt, give_up=lambda n, why: (
+        self.lock_retry.run(attempt, what=f"on {one_line(step.text, 70)}", give_up=lambda n, why: (
             ApplyFailed(f"phase {guard.phase.number}: gave up after {n} lock timeouts on: {one_line(step.text, 90)} "
                         f"(the last: {why})")))
         owned, oid = guard.after(step, was_not_null)
