@@ -18,7 +18,11 @@ from pgtune.cli import cli
     (["suggest", "--max-index-mb", "nan"], "pgtune: --max-index-mb takes a number of 0 or more, not 'nan'"),
     (["apply", ".", "--phase", "x"], "pgtune: --phase takes a whole number of 1 or more, not 'x'"),
     (["rollback", ".", "--wait", "inf"], "pgtune: --wait takes a number of 0 or more, not 'inf'"),
-    (["config", "--window", "0"], "pgtune: --window takes a number above 0, not '0'"),
+    (["config", "--window", "0"], "pgtune: --window takes a number above 0 and at most 86400, not '0'"),
+    # A wait: a value meant in milliseconds (or a typo) is refused, not waited for days (p22).
+    (["config", "--window", "99999999999999"],
+     "pgtune: --window takes a number above 0 and at most 86400, not '99999999999999'"),
+    (["verify", ".", "--window", "300000"], "pgtune: --window takes a number above 0 and at most 86400, not '300000'"),
     (["health", "--min-rows", "many"], "pgtune: --min-rows takes a whole number of 0 or more, not 'many'"),
     (["verify", ".", "--time-tolerance", "-1"], "pgtune: --time-tolerance takes a number of 0 or more, not '-1'"),
     (["demo", "--scale", "50"], "pgtune: --scale takes a number from 0.01 to 20, not '50'"),

@@ -12,6 +12,7 @@ from tabulate import tabulate
 from .._text import one_line
 from ..connect import connect
 from .shell import (
+    WINDOW_MAX_S,
     Format,
     LazyChoice,
     Number,
@@ -62,9 +63,9 @@ class ProfileForm(StrEnum):
 @click.command()
 @dsn_option
 @format_option
-@click.option("--window", type=Number(0, min_open=True), default=None, metavar="SECONDS",
-              help="Read the statistics twice, this far apart, and judge what happened between (default: since "
-                   "their last reset).")
+@click.option("--window", type=Number(0, WINDOW_MAX_S, min_open=True), default=None, metavar="SECONDS",
+              help="Read the statistics twice, this far apart (at most a day), and judge what happened between "
+                   "(default: since their last reset).")
 @click.option("--memory", type=Size(), default=None,
               help="The server's memory (default: read from its host when pgtune runs there, cgroup limit first).")
 @click.option("--cpus", type=Whole(1), default=None, help="The server's CPUs (default: from its host).")

@@ -240,6 +240,8 @@ class _Range:
     def wants(self) -> str:
         low, high = (None if x is None else f"{x:g}" for x in (self.min, self.max))
         if low is not None and high is not None:
+            if self.min_open:
+                return f"{self.kind} above {low} and at most {high}"
             return f"{self.kind} from {low} to {high}"
         if low is not None:
             return f"{self.kind} above {low}" if self.min_open else f"{self.kind} of {low} or more"
@@ -260,6 +262,9 @@ class Whole(_Range, click.IntRange):
             return int(super().convert(value, param, ctx))
         except click.BadParameter:
             self.refuse(value, param, ctx)
+
+
+WINDOW_MAX_S = 86_400.0     # --window: a wait, so a day at most (a value meant in ms waited 3.5 days, p22)
 
 
 class Number(_Range, click.FloatRange):

@@ -15,7 +15,18 @@ from .._text import one_line
 from ..connect import connect
 from ..duration import to_ms
 from ..errors import InputError
-from .shell import DURATION, Format, Number, dsn_option, emit_json, format_option, handle_errors, index_sizes, style
+from .shell import (
+    DURATION,
+    WINDOW_MAX_S,
+    Format,
+    Number,
+    dsn_option,
+    emit_json,
+    format_option,
+    handle_errors,
+    index_sizes,
+    style,
+)
 
 if TYPE_CHECKING:
     from .. import api
@@ -52,9 +63,9 @@ def _library() -> None:
               help="statement_timeout for each statement verify plans or measures.")
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write a JUnit XML report here (for CI).")
-@click.option("--window", type=Number(0, min_open=True), default=None, metavar="SECONDS",
-              help="A config migration: read the statistics twice, this far apart, while the load runs (default: "
-                   "since their reset).")
+@click.option("--window", type=Number(0, WINDOW_MAX_S, min_open=True), default=None, metavar="SECONDS",
+              help="A config migration: read the statistics twice, this far apart (at most a day), while the load "
+                   "runs (default: since their reset).")
 @click.option("--query", "adhoc", default=None,
               help="Check one statement instead of a migration folder: a SELECT, INSERT, UPDATE or DELETE (or its "
                    "EXPLAIN); anything else is refused (exit 2).")
