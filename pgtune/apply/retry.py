@@ -2,7 +2,8 @@
 
 A DDL that waits for a lock past lock_timeout gives up rather than queue the
 application behind it; apply tries it again a little later, since what held
-the lock is usually short-lived, and stops after ``retries`` with one line.
+the lock is usually short-lived, and stops after ``retries`` with one line. A deadlock is retried the same way:
+an application's ALTER TABLE queued behind a concurrent build that then waits for it (p23) is over on the next try.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class LockRetry:
         while True:
             try:
                 result = attempt()
-            except (pgerrors.LockNotAvailable, LockWaitTimeout) as exc:
+            except (pgerrors.LockNotAvailable, pgerrors.DeadlockDetected, LockWaitTimeout) as exc:
                 why = one_line(str(exc), 300)
                 tries += 1
                 if tries > limit:

@@ -381,7 +381,7 @@ class Applier:
             raise Interrupted(f"interrupted during phase {phase} ({one_line(step.text, 70)}); "
                               + (f"{left}; " if left else "nothing half built is left; ")
                               + f"re-run {again} to continue") from None
-        except (pgerrors.LockNotAvailable, LockWaitTimeout) as exc:
+        except (pgerrors.LockNotAvailable, pgerrors.DeadlockDetected, LockWaitTimeout) as exc:
             history.end(row_id, StepStatus.FAILED, one_line(str(exc), 500), time.monotonic() - started)
             self._clean_after(step, concurrent)
             raise
