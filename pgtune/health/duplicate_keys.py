@@ -14,14 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg import errors, sql
+from psycopg import sql
 
 from .. import catalog_sql
-from .._text import error_text
-from ..connect import lost
 from ..sqltext import ParseFailed, expression, printed
-
-CHECK_TIMEOUT = "5s"     # the duplicate check's statement_timeout (and lock_timeout): a bounded read
+from .bounded import CHECK_TIMEOUT, Read, bounded
 
 
 def left_out(conn: psycopg.Connection[Any], schema: str, table: str, oid: int, *, unique: bool = True) -> str | None:
@@ -65,15 +62,5 @@ def has_duplicates(conn: psycopg.Connection[Any], schema: str, table: str, oid: 
                     "SELECT /* pgtune */ {2} FROM {0} WHERE {1}").format(
         sql.Identifier(schema, table), sql.SQL(" AND ").join(where) if where else sql.SQL("true"),
         sql.SQL(", ").join(keys) if unique else sql.SQL(", ").join(sql.SQL("count({})").format(k) for k in keys))
-    try:
-        with conn.transaction():
-            for setting in ("statement_timeout", "lock_timeout"):
-                conn.execute("SELECT /* pgtune */ pg_catalog.set_config(%s, %s, true)", (setting, CHECK_TIMEOUT))
-            found = conn.execute(query).fetchone()
-            return found is not None and unique
-    except (errors.QueryCanceled, errors.LockNotAvailable, errors.InsufficientPrivilege):
-        return None
-    except psycopg.Error as exc:
-        if lost(conn):
-            raise
-        return error_text(exc)
+    got = bounded(conn, query)
+    return got.row is not None and unique if isinstance(got, Read) else got

@@ -14,12 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg import errors, sql
+from psycopg import sql
 
 from .. import catalog_sql
-from .._text import error_text
-from ..connect import lost
-from .duplicate_keys import CHECK_TIMEOUT
+from .bounded import Read, bounded
 
 
 def left_out(conn: psycopg.Connection[Any], schema: str, table: str, name: str) -> str | None:
@@ -66,15 +64,7 @@ def _orphans(row: Any) -> sql.Composable:
 def _count(conn: psycopg.Connection[Any], query: sql.Composed) -> int | str | None:
     """The count ``query`` reads, within CHECK_TIMEOUT; None when it took longer or was refused; the server's error
     computing the rule for a row (division by zero, a cast that fails)."""
-    try:
-        with conn.transaction():
-            for setting in ("statement_timeout", "lock_timeout"):
-                conn.execute("SELECT /* pgtune */ pg_catalog.set_config(%s, %s, true)", (setting, CHECK_TIMEOUT))
-            row = conn.execute(query).fetchone()
-    except (errors.QueryCanceled, errors.LockNotAvailable, errors.InsufficientPrivilege):
-        return None
-    except psycopg.Error as exc:
-        if lost(conn):
-            raise
-        return error_text(exc)
-    return int(row[0]) if row else None
+    got = bounded(conn, query)
+    if not isinstance(got, Read):
+        return got
+    return int(got.row[0]) if got.row else None
