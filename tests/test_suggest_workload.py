@@ -184,11 +184,14 @@ def test_replica_workloads_merge_by_queryid() -> None:
             shop(c)
             c.execute("SELECT pg_stat_statements_reset()")
             run(c, ORDERS_BY_USER, [(1,)], times=4)
-            lsn = c.execute("SELECT pg_current_wal_lsn()").fetchone()
+            # The insert position: pg_current_wal_lsn() (the write position) read 0/3000000 on PostgreSQL 18 right
+            # after the tables were made, their records at 0/30010F8, and the test went on before the standby had them.
+            lsn = c.execute("SELECT pg_current_wal_insert_lsn()").fetchone()
         with psycopg.connect(standby_dsn, autocommit=True) as s:
-            for _ in range(100):        # the shop's tables replayed there
-                if s.execute("SELECT pg_last_wal_replay_lsn() >= %s", lsn).fetchone() == (True,):
-                    break
+            # The shop's tables replayed there (said so if they never are).
+            deadline = time.monotonic() + 120
+            while s.execute("SELECT pg_last_wal_replay_lsn() >= %s", lsn).fetchone() != (True,):
+                assert time.monotonic() < deadline, "the standby never replayed the primary's tables"
                 time.sleep(0.1)
             s.execute("SELECT pg_stat_statements_reset()")
             run(s, ORDERS_BY_USER, [(1,)], times=4)
