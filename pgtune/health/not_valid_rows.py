@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from .. import catalog_sql
+from ..sqltext import ParseFailed, expression, printed
 from .bounded import Read, bounded
 
 
@@ -31,9 +32,13 @@ def left_out(conn: psycopg.Connection[Any], schema: str, table: str, name: str) 
         broken: sql.Composable = sql.SQL("{} IS NULL").format(sql.Identifier(column))
         what = f"hold NULL in {column}"
     elif rule is not None:
-        # The server's own printing of its constraint's rule (pg_get_expr): SQL it wrote. A CHECK a row's NULL
-        # leaves unknown holds it: only a false rule breaks it.
-        broken, what = sql.SQL("({}) IS FALSE").format(sql.SQL(rule)), "break it"
+        # The server's own printing of its constraint's rule (pg_get_expr), read as one expression and printed by
+        # pglast, as every text pgtune sends. A CHECK a row's NULL leaves unknown holds it: only a false rule breaks it.
+        try:
+            printed_rule = printed(expression(rule))
+        except ParseFailed:
+            return None     # not known: the VALIDATE is emitted as before
+        broken, what = sql.SQL("({}) IS FALSE").format(sql.SQL(printed_rule)), "break it"
     elif fk_columns:
         broken, what = _orphans(row), f"name a {row[4]} row that does not exist"
     else:
