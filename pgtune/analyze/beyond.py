@@ -179,13 +179,13 @@ def _hash_candidates(advice: Advice) -> list[KindCandidate]:
 
 
 def _exists(catalog: Catalog, cand: KindCandidate) -> bool:
-    """An index of the same method already holds the key (its text in pg_get_indexdef's key list)."""
+    """An index of the same method already holds the key as its first (pg_get_indexdef's text of it: a name
+    quoted where needed). Not the key against its own quoted text: that held for every lower-case column, so any
+    GIN on a table hid a candidate on another column, and a Prisma "runTags" never matched its own GIN (p24)."""
     key = cand.key.expression or cand.key.column
-    for index in catalog.indexes_on(cand.table):
-        if index.method == str(cand.method) and index.key_defs[:1] and key in (index.key_defs[0],
-                                                                              ddl.name(key)):
-            return True
-    return False
+    written = {key, ddl.name(key)}
+    return any(index.method == str(cand.method) and index.key_defs[:1] and index.key_defs[0] in written
+               for index in catalog.indexes_on(cand.table))
 
 
 def _what(cand: KindCandidate) -> str:
