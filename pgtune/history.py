@@ -217,6 +217,19 @@ class History:
             "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj, str(direction))).fetchone()
         return row is not None and str(row[0]) in (StepStatus.RUNNING, StepStatus.INTERRUPTED, StepStatus.FAILED)
 
+    def died_making(self, obj: str) -> bool:
+        """Did the last run of this migration that started making ``obj`` die before recording the end: its row
+        'running', or 'interrupted' with no word of why (a later run's ensure() marks a dead run's rows so; a
+        Ctrl-C's says it, and a build that failed or was interrupted dropped its own leftover)?"""
+        if not self.exists():
+            return False
+        row = self.conn.execute(sql.SQL(
+            "SELECT /* pgtune */ status, error FROM {} WHERE migration_id = %s AND object = %s AND direction = %s "
+            "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj, str(Direction.UP))
+        ).fetchone()
+        return row is not None and (str(row[0]) == StepStatus.RUNNING
+                                    or (str(row[0]) == StepStatus.INTERRUPTED and row[1] is None))
+
     def dependents(self, objects: list[str]) -> list[Dependent]:
         """What other migrations, applied now, dropped because one of ``objects`` serves in its place."""
         if not objects or not self.exists():

@@ -17,7 +17,7 @@ from .._text import one_line
 from ..errors import ApplyFailed
 from ..history import History, StepStatus
 from ..plan import Action, Direction, ExistingIndex, IndexFix, Name, ObjectKind, Phase, Step
-from .catalog import ObjectStates
+from .catalog import IndexState, ObjectStates
 from .report import Outcome, StepResult
 
 
@@ -204,9 +204,7 @@ class StepGuard:
         if step.is_index:
             st = self.states.index(step.schema, step.name)
             present, oid = st is not None, (st.oid if st else None)
-            if st is not None and (not st.valid or own is None) and self.history.attempted(step.key or ""):
-                # the INVALID leftover of this migration's interrupted or failed build (c19), or the index a run
-                # that died built before it could record its OID (p23: 'not created by this migration', left)
+            if st is not None and (not st.valid or own is None) and self._built_by_a_run(step, st):
                 return None
         elif step.kind == ObjectKind.CONSTRAINT:
             con = self.states.constraint(step.schema, step.table, step.name)
@@ -231,6 +229,19 @@ class StepGuard:
         else:
             return None
         return self.skip(step, note, owned=False)
+
+    def _built_by_a_run(self, step: Step, st: IndexState) -> bool:
+        """Is the index of ``step``'s name, whose OID this migration did not record, one of its builds: the INVALID
+        leftover of an interrupted or failed build (c19), or the index a run that died built before it could record
+        the OID (p23). Either has the planned definition. A valid one after a build that failed or was interrupted
+        (that run dropped its leftover) is someone else's, the application's of the same name: rollback dropped it
+        after p23 (r22)."""
+        key = step.key or ""
+        if not (self.history.died_making(key) if st.valid else self.history.attempted(key)):
+            return False
+        planned = next((s.definition for s in self.phase.steps(Direction.UP)
+                        if s.key == key and s.action == Action.CREATE and s.definition), None)
+        return planned is not None and ddl.same_index(planned, st.definition)
 
     def _before_uncomplete(self, step: Step, completed: ExistingIndex) -> StepResult | None:
         """The partitioned index a phase completed is dropped, to be made again as it was, only if it gained
