@@ -14,41 +14,59 @@ index in use. The skipped values bound the descents: a unique ("emailAccountId",
 3,983 buffers a call (218 ms), where a ("messageId", ...) index reads one leaf
 (p17). Only from PostgreSQL 18 on: before skip scan, an index condition on a column
 after the first reads the whole range of the leading one.
+
+On every version a statement the server refuses to plan because a column or table it
+names is gone (a migration dropped it since pg_stat_statements counted the statement)
+serves no candidate: nothing can run it, so no index is proposed for it, and a hint says
+so (p24, trigger.dev-shaped: a migration's ``UPDATE "RuntimeEnvironment" SET "title" = $1
+WHERE "slug" = $2``, "title" dropped by a later migration, got ("slug") proposed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import psycopg
 from pglast import ast
 
+from .._text import error_text
 from ..capture import Catalog, TableKey
 from ..connect import lost
 from ..explain import explain_scenarios
-from ..sqltext import ParseFailed, expression, names, walk
+from ..sqltext import ParseFailed, expression, names, statement_label, walk
 from .analysis import Analysis
 from .candidates import Candidate
 
 INDEX_SCANS = ("Index Scan", "Index Only Scan", "Bitmap Heap Scan")
 SORTS = ("Sort", "Incremental Sort")
 SKIP_LIMIT = 100        # distinct values of the key columns a skip scan passes over, at most
+GONE = frozenset({"42703", "42P01"})    # undefined_column, undefined_table: the statement names what is not there
 
 
 def review(conn: psycopg.Connection[Any], catalog: Catalog, cands: list[Candidate], analyses: list[Analysis],
            hints: list[str]) -> list[Candidate]:
-    """``cands`` less those whose every statement an index already serves on the candidate's table."""
-    if conn.info.server_version < 180000:
-        return cands
+    """``cands`` less those whose every statement an index already serves on the candidate's table (18+), and
+    less the statements the server refuses to plan for a column or table that is gone (every version)."""
     plans: dict[int, dict[str, Any] | None] = {}
+    refused: dict[int, str] = {}
+    for pos in sorted(set().union(*(c.statements for c in cands))):
+        plans[pos], why = _plan(conn, analyses[pos])
+        if why is not None:
+            refused[pos] = why
+            hints.append(f"{statement_label(analyses[pos].query)}: the server refuses to plan it ({why}): it "
+                         "names a column or table this schema no longer has (a migration since "
+                         "pg_stat_statements counted it?), so no index is proposed for it")
+    live = [replace(c, statements=c.statements - refused.keys()) if c.statements & refused.keys() else c
+            for c in cands if not c.statements or c.statements - refused.keys()]
+    if conn.info.server_version < 180000:
+        return live
     kept = []
-    for cand in cands:
+    for cand in live:
         using: set[str] = set()
         served = bool(cand.statements)
         for pos in sorted(cand.statements):
-            if pos not in plans:
-                plans[pos] = _plan(conn, analyses[pos])
             found = _served_by(plans[pos], cand.table, catalog)
             if found is None:
                 served = False
@@ -64,16 +82,20 @@ def review(conn: psycopg.Connection[Any], catalog: Catalog, cands: list[Candidat
     return kept
 
 
-def _plan(conn: psycopg.Connection[Any], a: Analysis) -> dict[str, Any] | None:
-    """The statement's plan as things are: with its first value scenario, else the generic plan."""
+def _plan(conn: psycopg.Connection[Any], a: Analysis) -> tuple[dict[str, Any] | None, str | None]:
+    """The statement's plan as things are: with its first value scenario, else the generic plan; and, when the
+    server refuses it for a column or table that is not there (GONE), its error."""
     values = next((s["values"] for s in a.row.scenarios if s.get("values")), None)
     try:
         [plan] = explain_scenarios(conn, a.row.query, [values], context=a.row.context)
-    except (psycopg.Error, ValueError):
+    except (psycopg.Error, ValueError) as exc:
         if lost(conn):
             raise
-        return None
-    return plan.plan.get("Plan", plan.plan) if plan.plan else None
+        if getattr(exc, "sqlstate", None) not in GONE:
+            return None, None
+        diag = getattr(exc, "diag", None)       # its first line: not the LINE 1 of pgtune's own PREPARE
+        return None, (diag.message_primary if diag is not None and diag.message_primary else error_text(exc))
+    return (plan.plan.get("Plan", plan.plan) if plan.plan else None), None
 
 
 def _served_by(plan: dict[str, Any] | None, table: TableKey, catalog: Catalog) -> set[str] | None:
