@@ -36,6 +36,7 @@ from .duration import check_timeout
 from .errors import InputError, MigrationError, PgtuneError
 from .health import Declared, EmittedMigration, HealthReport, built_by, drop_replaced
 from .health import build_migration as build_health_migration
+from .health import fix_list as health_fix_list
 from .health import run as run_health
 from .plan import Migration
 from .prisma import advice as prisma_advice
@@ -436,6 +437,10 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
         m, folder = _write_migration(conn, built.migration, emit, lambda _m: None, write_empty=False)
         report.migration = EmittedMigration(m.id, str(folder) if m.phases else "",
                                             [f"{p.number}: {p.name}" for p in m.phases], built.left_out)
+    elif report.findings:
+        listed = health_fix_list(conn, report)
+        report.fixes = list(dict.fromkeys(s for f in listed.carried for s in f.fix))
+        report.not_fixed = listed.left_out
     return report
 
 

@@ -140,8 +140,9 @@ def render(report: HealthReport) -> None:
             click.echo(f"note: {note}")
         if isinstance(report.prisma, PrismaAdvice):
             render_prisma(report.prisma)
-        fixes = [s for f in report.findings for s in f.fix]
-        if fixes and report.migration is None:
-            click.echo("\nfix (review before running; docs/checks/<check>.md explains each):")
-            for stmt in fixes:
+        if report.migration is None and (report.fixes or report.not_fixed):
+            click.echo("\nfix (review before running, in this order; docs/checks/<check>.md explains each):")
+            for stmt in report.fixes:
                 click.echo(f"  {stmt};")
+            for line in report.not_fixed:
+                click.echo(f"not in the fix: {line}")

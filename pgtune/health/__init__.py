@@ -9,7 +9,7 @@ import psycopg
 
 from ..errors import InputError
 from .checks import Check, Context, Declared
-from .emit import HealthMigration
+from .emit import HealthMigration, fix_list
 from .emit import build as build_migration
 from .model import CheckId, EmittedMigration, Finding, HealthReport, Severity
 from .provenance import annotate, built_by, owner
@@ -17,7 +17,7 @@ from .registry import CHECKS
 from .replaced import drop_phase as drop_replaced
 
 __all__ = ["CHECKS", "Check", "CheckId", "Declared", "EmittedMigration", "Finding", "HealthMigration", "HealthReport",
-           "Severity", "build_migration", "built_by", "drop_replaced", "run"]
+           "Severity", "build_migration", "built_by", "drop_replaced", "fix_list", "run"]
 
 
 def run(conn: psycopg.Connection[Any], only: Iterable[str] = (), skip: Iterable[str] = (), *,

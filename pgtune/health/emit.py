@@ -48,12 +48,25 @@ TOOLS_LAYOUT = {tool: layout.value for tool, layout in TOOLS.values()}
 # unused first: see _drops
 DROPS = (CheckId.UNUSED_INDEX, CheckId.DUPLICATE_INDEX, CheckId.OVERLAPPING_INDEX, CheckId.HOT_BLOCKING_INDEX)
 REBUILDS = (CheckId.INVALID_INDEX, CheckId.BLOATED_INDEX, CheckId.INDEX_LARGER_THAN_TABLE)
+CARRIED = (*DROPS, *REBUILDS, CheckId.FOREIGN_KEY_WITHOUT_INDEX, CheckId.NOT_VALID_CONSTRAINT)
+OUTSIDE = ("not a schema change: run its fix by hand", "no automatic fix", "none needed now")
 
 
 @dataclass
 class HealthMigration:
     migration: Migration
     left_out: list[str] = field(default_factory=list)   # findings the migration does not fix, and why
+    carried: list[Finding] = field(default_factory=list)  # the findings whose fix it runs, in its order
+
+
+def fix_list(conn: psycopg.Connection[Any], report: HealthReport) -> HealthMigration:
+    """What ``health`` without --emit prints as its fix list: the migration's choices (p25: each finding's own
+    fix, run in a row, dropped an index and the one kept in its place, re-ran a unique build its duplicates fail,
+    and VALIDATEd constraints whose rows break them), then the maintenance a migration does not carry."""
+    built = build(conn, report, guards=False)
+    built.carried += [f for f in report.findings if f.fix and f.check not in CARRIED]
+    built.left_out = [line for line in built.left_out if not any(why in line for why in OUTSIDE)]
+    return built
 
 
 def _rebuilds(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]], dropped: set[tuple[str, str]],
@@ -87,11 +100,12 @@ def _rebuilds(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
 
 def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: str = "5s",
           statement_timeout: str = "1min", now: datetime | None = None,
-          layout: Layout = Layout.PGTUNE) -> HealthMigration:
+          layout: Layout = Layout.PGTUNE, guards: bool = True) -> HealthMigration:
     """The migration that fixes what ``report`` found, where a migration can.
 
     ``layout``: the files it is written as; an index the application's
-    migration tool made is dropped only in that tool's own layout.
+    migration tool made is dropped only in that tool's own layout. ``guards``:
+    plan the statements that use an index to drop (for verify).
     """
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     left_out: list[str] = []
@@ -115,7 +129,7 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
                  for (_, t, n), why in broken.items()]
     validations = [v for v in validations if (v.schema, v.table, v.name) not in broken]
     for f in report.findings:
-        if f.check not in (*DROPS, *REBUILDS, CheckId.FOREIGN_KEY_WITHOUT_INDEX, CheckId.NOT_VALID_CONSTRAINT):
+        if f.check not in CARRIED:
             left_out.append(f"{f.check} on {f.table or f.schema}: "
                             + ("not a schema change: run its fix by hand" if f.fix else "no automatic fix"))
 
@@ -139,10 +153,36 @@ def build(conn: psycopg.Connection[Any], report: HealthReport, *, lock_timeout: 
     if drops:
         add("drop redundant and unused indexes", "each costs writes and space for nothing; dropped last, "
             "CONCURRENTLY, and the rollback builds each again exactly", PhaseStep.DROP_INDEXES, existing=drops)
-        targets = _guards(conn, {(e.schema, e.name) for e in drops}, left_out)
+        targets = _guards(conn, {(e.schema, e.name) for e in drops}, left_out) if guards else []
     m = Migration(id=f"{stamp}_health", created=stamp, server_version=str(conn.info.server_version),
                   phases=phases, targets=targets, lock_timeout=lock_timeout, statement_timeout=statement_timeout)
-    return HealthMigration(m, left_out)
+    return HealthMigration(m, left_out, _carried(by_check, fk, rebuilds, validations, drops))
+
+
+def _carried(by_check: dict[str, list[Finding]], fk: list[PlannedIndex], rebuilds: dict[tuple[str, str], Any],
+             validations: list[ExistingConstraint], drops: list[ExistingIndex]) -> list[Finding]:
+    """The findings whose fix the migration runs, in phase order, one per object (the one that chose it)."""
+    built = {(i.schema, i.name) for i in fk}
+    checked = {(v.schema, v.table, v.name) for v in validations}
+    dropped = {(e.schema, e.name) for e in drops}
+    out = [f for f in by_check.get(CheckId.FOREIGN_KEY_WITHOUT_INDEX, [])
+           if f.fix and (f.schema, str(f.evidence.get("index"))) in built]
+    out += _first(by_check, REBUILDS, set(rebuilds))
+    out += [f for f in by_check.get(CheckId.NOT_VALID_CONSTRAINT, [])
+            if (f.schema, f.table or "", f.evidence.get("constraint")) in checked]
+    return out + _first(by_check, DROPS, dropped)
+
+
+def _first(by_check: dict[str, list[Finding]], checks: tuple[CheckId, ...],
+           keys: set[tuple[str, str]]) -> list[Finding]:
+    """Per index in ``keys``, the first finding of ``checks`` (in their order) on it: the one the phase acts on."""
+    out = []
+    for check in checks:
+        for f in by_check.get(check, []):
+            if (key := (f.schema, f.index or "")) in keys:
+                keys.discard(key)
+                out.append(f)
+    return out
 
 
 def _fk_index(f: Finding, parts: PartitionMap) -> PlannedIndex:

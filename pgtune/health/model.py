@@ -71,6 +71,8 @@ class HealthReport:
     notes: list[str] = field(default_factory=list)     # checks that could not run, and why
     migration: EmittedMigration | None = None          # with --emit
     prisma: Rendered | None = None                     # with --prisma-schema (pgtune.prisma.advice.PrismaAdvice)
+    fixes: list[str] = field(default_factory=list)      # without --emit: the fixes to run, in order (as --emit)
+    not_fixed: list[str] = field(default_factory=list)  # without --emit: findings whose fix is not in fixes, why
 
     def fails(self, threshold: Severity | None) -> bool:
         """Does any finding reach ``threshold`` (None: never fail)?"""
@@ -79,4 +81,5 @@ class HealthReport:
     def as_dict(self) -> dict[str, Any]:
         return {"checks": self.checks, "notes": self.notes, "findings": [asdict(f) for f in self.findings],
                 "migration": asdict(self.migration) if self.migration is not None else None,
-                "prisma": self.prisma.as_dict() if self.prisma is not None else None}
+                "prisma": self.prisma.as_dict() if self.prisma is not None else None,
+                "fixes": self.fixes, "not_fixed": self.not_fixed}
