@@ -68,7 +68,7 @@ from .costing import Costing, WhatIf, price_many, settle, twins, what_if
 from .footprint import Footprint
 from .model import UNCOSTED, Advice, AnalyzedStatement, CurvePoint, IndexSuggestion, Method
 from .pool import Pool
-from .selection import Greedy, Ident, Selection, SizeBasis, StepKind, Uses, Workload, ident
+from .selection import Greedy, Ident, Selection, SizeBasis, StepKind, Uses, Workload, ident, leading_twin
 from .wide_keys import Widths
 from .workload import single_columns, widen_columns, workload_of
 
@@ -342,12 +342,13 @@ class _Advisor:
             greedy = Greedy(workload, plan,
                             forecast=self.footprint.forecast, hypopg_size=lambda c: sessions.first.size(c),
                             upkeep=self.footprint.upkeep, widen_columns=self.wide.keyable(widen_columns(pairs)),
-                            basis=self.opts.size_basis, plan_many=plan_many,
+                            basis=self.opts.size_basis, plan_many=plan_many, overlaps=leading_twin(self.catalog),
                             twins=twins([analyses[p] for p in costed]), presize=self.footprint.prefetch,
                             uses=_uses(sessions, analyses, costed, seeds, self.footprint.share_kept, asked, workload))
             greedy.answers.sampled = pricing.sampled_now
             result = greedy.run(seeds)
             self.outweighed = {id(analyses[costed[p]].row) for p in result.outweighed}
+            self.advice.hints.extend(result.overlap_notes())
             points = curve.points(greedy, result, self.opts.size_basis)
             point, chosen = curve.choose(greedy, result, points, self._budget(), self.opts.max_indexes,
                                          self.opts.size_basis)

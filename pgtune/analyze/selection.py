@@ -42,9 +42,10 @@ from dataclasses import replace
 
 from ..capture import TableKey
 from ..ddl import IndexKey
-from . import scout, swaps
+from . import overlap, scout, swaps
 from .answers import Answers
 from .candidates import Candidate, serves
+from .overlap import Leading, leading_twin
 from .selection_model import (  # the rooms import these from here too
     Action,
     Ident,
@@ -69,7 +70,8 @@ MIN_GAIN = 0.10          # …or make a statement at least this much cheaper
 REGRESSION = 1e-6        # relative planned-cost rise that counts as a regression
 
 __all__ = ["MAX_WIDTH", "MIN_GAIN", "MIN_STEP_SHARE", "REGRESSION", "Greedy", "Ident", "Keyed", "PlanMany", "Planner",
-           "Question", "Selection", "SizeBasis", "Step", "StepKind", "Uses", "Workload", "ident", "order"]
+           "Question", "Selection", "SizeBasis", "Step", "StepKind", "Uses", "Workload", "ident", "leading_twin",
+           "order"]
 
 
 class Greedy:
@@ -78,13 +80,14 @@ class Greedy:
                  widen_columns: dict[TableKey, list[IndexKey]], max_steps: int = 10_000,
                  basis: SizeBasis = SizeBasis.FORECAST, plan_many: PlanMany | None = None,
                  twins: list[int] | None = None, presize: Callable[[list[Candidate]], None] | None = None,
-                 uses: Uses | None = None) -> None:
+                 uses: Uses | None = None, overlaps: Leading | None = None) -> None:
         """``plan_many``: asks several questions at once (an action's, all seeds', prune's): each answer is
         the same whoever asks it, so the steps are those of the serial run. ``twins``: per statement, the
         first one of the same text, session and scenarios, whose plans it shares. ``presize``: told a step's
         new widenings before they are queued (each is sized when first costed): their sizes can be worked out
         at once. ``uses``: when given, each statement is reached only by its useful indexes and their kin
-        (analyze.scout)."""
+        (analyze.scout). ``overlaps``: the existing index that leads with a candidate's column (analyze.overlap)."""
+        self.overlaps = overlaps
         self.presize, self.uses, self.useful, self.stand_ins = \
             presize, uses, None if uses is None else scout.Useful({}, {}), scout.StandIns()
         self.workload, self.planner, self.plan_many, self.twins = workload, planner, plan_many, twins
@@ -330,7 +333,22 @@ class Greedy:
         big_for_one = any(c <= self.current[p] * (1 - MIN_GAIN) for p, c in a.costs.items())
         a.ok = (not regress and a.gain > 0 and (saving >= MIN_STEP_SHARE * self.result.base_cost or big_for_one
                                                 or bool(a.drops)))   # a replace frees bytes: both fall
+        if a.ok and a.kind == StepKind.ADD and a.old is None and not a.drops:
+            a.ok = self._beside_existing(a, saving)
         return a
+
+    def _beside_existing(self, a: Action, saving: float) -> bool:
+        """May add ``a`` stand beside an existing index that leads with its column (analyze.overlap)? Only when
+        the table is not written, or when it wins by more; else the advice says why."""
+        existing = self.overlaps(a.new) if self.overlaps is not None and self.upkeep(a.new) > 0 else None
+        if existing is None:
+            return True
+        cut = max((self.current[p] / c for p, c in a.costs.items() if c > 0), default=1.0)
+        base = self.result.base_cost
+        if overlap.strong(cut, saving, base):
+            return True
+        self.result.overlapping[ident(a.new)] = overlap.note(a.new, existing, cut, saving / base if base else 0.0)
+        return False
 
     def _widenings(self, chosen: Candidate) -> list[Action]:
         """One action per column the statements this index can serve filter, join, sort, group on or read.

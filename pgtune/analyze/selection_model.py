@@ -93,6 +93,13 @@ class Selection:
     cache_hits: int = 0
     # statements (workload positions) an evaluated add cut by MIN_GAIN or more whose write upkeep outweighed it
     outweighed: set[int] = field(default_factory=set)
+    # adds left out as an existing index leads with their column (analyze.overlap): why, per index
+    overlapping: dict[Ident, str] = field(default_factory=dict)
+
+    def overlap_notes(self) -> list[str]:
+        """Why each add an existing index overlaps was left out, unless a later step took it all the same."""
+        taken = {ident(c) for c in self.configuration(self.steps)}
+        return [text for key, text in self.overlapping.items() if key not in taken]
 
     def note_upkeep(self, costs: dict[int, float], current: dict[int, float], saving: float, gain: float,
                     min_gain: float) -> None:
