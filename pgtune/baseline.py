@@ -21,16 +21,25 @@ from ._text import Progress, error_text, one_line
 from .analyze import Scenario, ValueSource, counted, weighted_cost
 from .connect import lost
 from .explain import Plan, PlanContext, covers, deallocate, explain_scenarios, key_types_clause, prepare_text
+from .param_types import forget
 from .plan import Target
 from .readonly import Timing, measure
 
 
 def param_types(conn: psycopg.Connection[Any], query: str, context: PlanContext | None = None) -> list[str]:
     """The types the server infers for ``$1..$n`` (pg_prepared_statements), in the statement's session
-    (its role's search_path); [] when it cannot prepare it."""
+    (its role's search_path); [] when it cannot prepare it. Types remembered for the same text in another
+    session that make it fail are forgotten, and it is prepared again as the server types it (r22)."""
     text, n = prepare_text(query)
     if not n:
         return []
+    row = _server_types(conn, text, context, key_types_clause(query, n, context))
+    if row is None and forget(query, context):
+        row = _server_types(conn, text, context, key_types_clause(query, n, context))
+    return list(row[0]) if row else []
+
+
+def _server_types(conn: psycopg.Connection[Any], text: str, context: PlanContext | None, keys: str) -> Any:
     row = None
     try:
         # One statement per query string (pipeline: extended protocol), one round trip. An error is caught
@@ -39,7 +48,7 @@ def param_types(conn: psycopg.Connection[Any], query: str, context: PlanContext 
         # stderr, which reads like a crash.
         with conn.pipeline() as pipe:
             try:
-                row = _prepared_types(conn, pipe, text, context, key_types_clause(query, n))
+                row = _prepared_types(conn, pipe, text, context, keys)
             except psycopg.Error:
                 if lost(conn):
                     raise
@@ -51,7 +60,7 @@ def param_types(conn: psycopg.Connection[Any], query: str, context: PlanContext 
             if conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 conn.execute("ROLLBACK /* pgtune */", prepare=False)   # the failure skipped the pipeline's
             deallocate(conn, "pgtune_types")
-    return list(row[0]) if row else []
+    return row
 
 
 def _prepared_types(conn: psycopg.Connection[Any], pipe: psycopg.Pipeline, text: str,

@@ -36,7 +36,7 @@ from .connect import lost
 from .explain_script import STMT_NAME, Answer, Kept, Run, Script, Shared, Wire, mode_call, renamed, script, select
 from .explain_script import deallocate as deallocate  # re-exported: callers free a Round's names
 from .explain_script import end_failed as end_failed
-from .param_types import inferred_types, remember, retyped
+from .param_types import forget, inferred_types, remember, retyped
 from .sqltext import parse, printed, type_name, walk
 
 
@@ -165,9 +165,9 @@ def _cast(node: Any, type_: str) -> ast.TypeCast:
     return ast.TypeCast(arg=node, typeName=ast.TypeName(names=(ast.String(sval="pg_catalog"), ast.String(sval=type_))))
 
 
-def key_types_clause(query: str, nparams: int) -> str:
-    """`` (text, unknown, …)`` for a PREPARE of ``query`` (param_types.inferred_types), or ''."""
-    return _types(inferred_types(query, nparams), nparams)
+def key_types_clause(query: str, nparams: int, context: PlanContext | None = None) -> str:
+    """`` (text, unknown, …)`` for a PREPARE of ``query`` in ``context`` (param_types.inferred_types), or ''."""
+    return _types(inferred_types(query, nparams, context), nparams)
 
 
 @lru_cache(maxsize=50_000)
@@ -246,8 +246,10 @@ def explain_scenarios(conn: psycopg.Connection[Any], query: str,
             plans = Round(conn, query, scenarios, analyze=analyze, timeout_ms=timeout_ms, param_types=types,
                           context=context).run(conn)
         except psycopg.Error as exc:
+            if types is None and param_types is None and not lost(conn) and forget(query, context):
+                continue        # the types another session's same text needed (r22): as the server types it here
             # A $n the server could not type (an array's element, generate_series' bound): again, typed.
-            again = None if param_types is not None or lost(conn) else _retyped(query, types, exc)
+            again = None if param_types is not None or lost(conn) else _retyped(query, types, exc, context)
             if again is None:
                 if first is not None:
                     raise first from None       # the statement's own refusal, not the retyped text's
@@ -255,7 +257,7 @@ def explain_scenarios(conn: psycopg.Connection[Any], query: str,
             types, first = again, first or exc
             continue
         if types is not param_types:
-            remember(query, types or [])
+            remember(query, types or [], context)
         return plans
     assert first is not None
     raise first
@@ -264,13 +266,13 @@ def explain_scenarios(conn: psycopg.Connection[Any], query: str,
 RETRIES = 4     # PREPAREs again after a refusal for a $n the server could not type (param_types.retyped): a group each
 
 
-def _retyped(query: str, tried: list[str] | None, exc: psycopg.Error) -> list[str] | None:
+def _retyped(query: str, tried: list[str] | None, exc: psycopg.Error, context: PlanContext | None) -> list[str] | None:
     """Types for planning ``query`` again after the server refused it typed ``tried`` (param_types.retyped)."""
     if declared_types(query):
         return None         # a PREPARE's own types are the application's
     text, nparams = prepare_text(query)
     return retyped(query, text, nparams, exc.sqlstate, exc.diag.message_primary,
-                   tried or inferred_types(query, nparams))
+                   tried or inferred_types(query, nparams, context))
 
 
 def _types(param_types: list[str] | None, nparams: int) -> str:
@@ -335,7 +337,7 @@ class Round:
             # A PREPARE's own types; the $n pg_stat_statements added after them ("unknown") are inferred.
             param_types = declared + ["unknown"] * (nparams - len(declared))
         elif not param_types:
-            param_types = inferred_types(original, nparams)
+            param_types = inferred_types(original, nparams, context)
         # TIMING OFF: only the total is read, and timing every node inflates a scan of many rows far more than
         # an index probe of a few (the demo's seq scans ran 10-45% longer), which skews before/after comparisons.
         options = "ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"

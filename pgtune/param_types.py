@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any
 
@@ -74,14 +75,16 @@ _NAMED = (re.compile(r"^operator does not exist: (.+) \S+ (.+)$"),
           re.compile(r"^\w+ types (.+) and (.+) cannot be matched$"),
           re.compile(r"^column \".*\" is of type (.+) but expression is of type (.+)$"))
 _UNTYPED = frozenset({"text", "text[]", "unknown"})
-_RETYPED: dict[str, tuple[str, ...]] = {}     # a statement's types once a retyped PREPARE was accepted
+# A statement's types once a retyped PREPARE was accepted, by its text and the session it was planned in (its
+# explain.PlanContext: a tenant's role and search_path, where the same text's columns may have other types, r22).
+_RETYPED: dict[tuple[str, Hashable], tuple[str, ...]] = {}
 _MAX_RETYPED = 10_000
 
 
-def inferred_types(query: str, nparams: int) -> list[str] | None:
+def inferred_types(query: str, nparams: int, where: Hashable = None) -> list[str] | None:
     """The types a PREPARE of ``query`` declares when its caller names none: those a retry found it needs
     (``retyped``), else object_key_types'."""
-    known = _RETYPED.get(query)
+    known = _RETYPED.get((query, where))
     if known is not None and len(known) == nparams:
         return list(known)
     return object_key_types(query, nparams)
@@ -118,11 +121,19 @@ def retyped(query: str, text: str, nparams: int, sqlstate: str | None, message: 
     return types if changed else None
 
 
-def remember(query: str, types: list[str]) -> None:
-    """``query`` prepares with ``types`` (``retyped``): its later plans (what-if, emit's baseline) use them."""
+def remember(query: str, types: list[str], where: Hashable = None) -> None:
+    """``query`` prepares with ``types`` (``retyped``) in session ``where``: its later plans there (what-if, emit's
+    baseline) use them."""
     if len(_RETYPED) >= _MAX_RETYPED:
         _RETYPED.clear()
-    _RETYPED[query] = tuple(types)
+    _RETYPED[(query, where)] = tuple(types)
+
+
+def forget(query: str, where: Hashable = None) -> bool:
+    """Drop the types ``query`` was remembered with in ``where``; False when there were none. Sessions ``where``
+    does not tell apart (a search_path set for the whole session) can hold another statement of the same text:
+    one the remembered types made fail is planned again as the server types it (r22)."""
+    return _RETYPED.pop((query, where), None) is not None
 
 
 def _named_type(message: str) -> str | None:
