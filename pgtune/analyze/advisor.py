@@ -66,9 +66,9 @@ from .candidates import (
 )
 from .costing import Costing, WhatIf, price_many, settle, twins, what_if
 from .footprint import Footprint
-from .model import UNCOSTED, Advice, AnalyzedStatement, CurvePoint, IndexSuggestion, Method
+from .model import UNCOSTED, Advice, AnalyzedStatement, IndexSuggestion, Method
 from .pool import Pool
-from .selection import Greedy, Ident, Selection, SizeBasis, StepKind, Uses, Workload, ident, leading_twin
+from .selection import Greedy, Ident, Selection, SizeBasis, Uses, Workload, ident, leading_twin
 from .wide_keys import Widths
 from .workload import single_columns, widen_columns, workload_of
 
@@ -419,16 +419,7 @@ class _Advisor:
 
     def _curve(self, result: Selection, points: list[curve.Point], chosen: int) -> None:
         """Each point the set a budget of its size emits (analyze.curve), named by the step it comes from."""
-        self.advice.curve = []
-        for p in points:
-            s = result.steps[p.step - 1] if p.step else None
-            self.advice.curve.append(CurvePoint(
-                step=p.step, action=s.kind if s is not None else StepKind.NONE,
-                index=self._name(s.index) if s is not None else None,
-                replaces=", ".join(self._name(c) for c in (s.replaces, *s.also) if c is not None) or None
-                if s is not None else None,
-                forecast_bytes=p.forecast_bytes, hypopg_bytes=p.hypopg_bytes, cost=p.cost, chosen=p.step <= chosen,
-                indexes=sorted(self._name(c) for c in p.chosen)))
+        self.advice.curve = curve.described(result, points, chosen, self._name)
         self.advice.what_if_calls = result.what_if_calls
 
     def _emitted(self, final: list[Candidate], analyses: list[Analysis], costed: list[int], session: WhatIf,

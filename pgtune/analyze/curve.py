@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from ..capture import TableKey
 from .candidates import Candidate, kept_unused
 from .costing import MIN_GAIN
+from .model import CurvePoint
 from .selection import MIN_STEP_SHARE, Greedy, Keyed, Selection, SizeBasis, StepKind, ident
 
 FILL_TRIES = 64      # later steps a budget's leftover is tried with, at most
@@ -357,3 +358,26 @@ def credited(greedy: Greedy, kept: list[Candidate], memo: Memo | None = None) ->
 def _given(close: list[list[Candidate]]) -> Callable[[list[Candidate]], list[list[Candidate]]]:
     """``near_of`` for a set whose lists are already made."""
     return lambda kept: close
+
+
+def described(result: Selection, points: list[Point], chosen: int, name: Callable[[Candidate], str],
+              ) -> list[CurvePoint]:
+    """The points as the advice lists them, each named by the step it comes from.
+
+    A point's set is what prune and the final plans leave of its steps, so an add can come with the loss of an
+    index an earlier point held (the new one serves its statements as well): ``drops`` names those, beside
+    what the step itself ``replaces``, so that "add X" never hides that the set lost Y (c24).
+    """
+    out: list[CurvePoint] = []
+    before: list[str] = []
+    for p in points:
+        s = result.steps[p.step - 1] if p.step else None
+        replaced = [name(c) for c in (s.replaces, *s.also) if c is not None] if s is not None else []
+        names = sorted(name(c) for c in p.chosen)
+        out.append(CurvePoint(
+            step=p.step, action=s.kind if s is not None else StepKind.NONE, index=name(s.index) if s else None,
+            replaces=", ".join(replaced) or None, forecast_bytes=p.forecast_bytes, hypopg_bytes=p.hypopg_bytes,
+            cost=p.cost, chosen=p.step <= chosen, indexes=names,
+            drops=[n for n in before if n not in names and n not in replaced]))
+        before = names
+    return out

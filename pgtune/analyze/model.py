@@ -105,6 +105,7 @@ class CurvePoint:
     cost: float                 # sum over statements of calls x planned cost
     chosen: bool                # within the budget (--max-index-mb, --max-indexes)
     indexes: list[str] = field(default_factory=list)   # the set a budget of this size emits (analyze.curve)
+    drops: list[str] = field(default_factory=list)     # of the point before's set, gone and not in ``replaces``
 
 @dataclass(slots=True)     # one per statement of the workload
 class AnalyzedStatement:
