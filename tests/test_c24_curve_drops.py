@@ -8,6 +8,7 @@ feed, which serves the drafts as well, so prune lets the partial one go. The cur
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import psycopg
@@ -34,7 +35,7 @@ def test_an_add_point_names_the_earlier_index_its_set_dropped(conn: psycopg.Conn
     run(conn, """SELECT id FROM videos WHERE status = 'draft' ORDER BY "createdAt" LIMIT 20""", times=50)
     curve = suggest(conn).curve
     assert len(curve) >= 3, curve
-    for before, point in zip(curve, curve[1:], strict=False):
+    for before, point in itertools.pairwise(curve):
         replaced = set((point.replaces or "").split(", ")) - {""}
         lost = set(before.indexes) - set(point.indexes) - replaced
         # Without the fix: lost == {'videos_createdAt_where_status_draft_idx'} at an "add" with no word of it.
