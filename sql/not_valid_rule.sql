@@ -3,7 +3,8 @@
 -- "column IS NOT NULL" too), else a CHECK's expression as the server prints
 -- it; a foreign key's columns, its parent table and the columns they match
 -- there, and whether each table is partitioned (a partitioned table's rows are
--- its partitions'; a plain table's key holds for its own rows only).
+-- its partitions'; a plain table's key holds for its own rows only); MATCH
+-- FULL (a key with some columns NULL and others not breaks it too).
 SELECT /* pgtune */ CASE WHEN c.contype = 'n' OR pg_catalog.btrim(pg_catalog.pg_get_expr(c.conbin, c.conrelid, true),
                                                              '()')
                               = pg_catalog.quote_ident(a.attname) || ' IS NOT NULL'
@@ -20,7 +21,8 @@ SELECT /* pgtune */ CASE WHEN c.contype = 'n' OR pg_catalog.btrim(pg_catalog.pg_
                JOIN pg_catalog.pg_attribute AS pa ON pa.attrelid = c.confrelid AND pa.attnum = k.attnum
            ORDER BY k.i) END AS parent_columns,
        t.relkind = 'p' AS partitioned,
-       p.relkind = 'p' AS parent_partitioned
+       p.relkind = 'p' AS parent_partitioned,
+       c.confmatchtype = 'f' AS match_full
 FROM pg_catalog.pg_constraint AS c
     JOIN pg_catalog.pg_class AS t ON t.oid = c.conrelid
     JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace

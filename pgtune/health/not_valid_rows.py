@@ -40,7 +40,8 @@ def left_out(conn: psycopg.Connection[Any], schema: str, table: str, name: str) 
             return None     # not known: the VALIDATE is emitted as before
         broken, what = sql.SQL("({}) IS FALSE").format(sql.SQL(printed_rule)), "break it"
     elif fk_columns:
-        broken, what = _orphans(row), f"name a {row[4]} row that does not exist"
+        broken, what = _orphans(row), f"name a {row[4]} row that does not exist" + (
+            " or set only part of the key (MATCH FULL)" if row[8] and len(fk_columns) > 1 else "")
     else:
         return None
     # A partitioned table's rows are its partitions'; a plain table's rule holds for its own (a CHECK for its
@@ -57,13 +58,20 @@ def left_out(conn: psycopg.Connection[Any], schema: str, table: str, name: str) 
 
 
 def _orphans(row: Any) -> sql.Composable:
-    """A foreign key's rows whose key (every column set: MATCH SIMPLE skips a row with a NULL) has no parent row."""
+    """A foreign key's rows whose key (every column set: MATCH SIMPLE skips a row with a NULL) has no parent row;
+    MATCH FULL's rows whose key is NULL in some columns only, too."""
     columns, parent_schema, parent_table, parent_columns, parent_partitioned = row[2], row[3], row[4], row[5], row[7]
     set_ = sql.SQL(" AND ").join(sql.SQL("c.{} IS NOT NULL").format(sql.Identifier(c)) for c in columns)
     match = sql.SQL(" AND ").join(sql.SQL("p.{} = c.{}").format(sql.Identifier(pc), sql.Identifier(c))
                                   for c, pc in zip(columns, parent_columns, strict=True))
-    return sql.SQL("{} AND NOT EXISTS (SELECT FROM {}{} AS p WHERE {})").format(
+    orphan = sql.SQL("{} AND NOT EXISTS (SELECT FROM {}{} AS p WHERE {})").format(
         set_, sql.SQL("" if parent_partitioned else "ONLY "), sql.Identifier(parent_schema, parent_table), match)
+    if not row[8] or len(columns) < 2:
+        return orphan
+    # MATCH FULL: a key NULL in some columns and set in others breaks it as well (r22: VALIDATE failed on it).
+    return sql.SQL("({}) OR pg_catalog.num_nulls({}) BETWEEN 1 AND {}").format(
+        orphan, sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(c)) for c in columns),
+        sql.Literal(len(columns) - 1))
 
 
 def _count(conn: psycopg.Connection[Any], query: sql.Composed) -> int | str | None:
