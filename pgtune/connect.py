@@ -253,11 +253,14 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
     conninfo = from_prisma(resolve_dsn(dsn))
     _check_port(conninfo)
     try:
+        # No application_name at startup (the DSN's and PGAPPNAME's left out too): a transaction pooler
+        # (PgBouncer) SETs a client's startup parameter on the server session it lends and leaves it there,
+        # so the application's next client that sends none ran as 'pgtune' (p24). Set once the check passed.
         conn = psycopg.connect(
             conninfo,
             autocommit=autocommit,
             connect_timeout=connect_timeout,
-            application_name=APPLICATION_NAME,
+            application_name="",
         )
     except psycopg.Error as exc:
         first = said_once(error_text(exc))
@@ -268,7 +271,8 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
         ) from None
     try:
         refuse_transaction_pooler(conn, conninfo, connect_timeout)
-        untrack_statements(conn)      # after the pooler check: a pooled session's setting would reach other clients
+        conn.execute(NAME_SESSION)    # after the pooler check, as every setting: a pooled one reaches other clients
+        untrack_statements(conn)
         _schema_path(conn, resolve_dsn(dsn))
         force_session_settings(conn)
         _warn_schema(conn, resolve_dsn(dsn))
@@ -296,6 +300,7 @@ def _check_port(conninfo: str) -> None:
 
 
 BACKEND_PID = "SELECT /* pgtune */ pg_catalog.pg_backend_pid()"
+NAME_SESSION = f"SET /* pgtune */ application_name = '{APPLICATION_NAME}'"
 
 
 def _server_pid(conn: psycopg.Connection[Any]) -> int:
@@ -386,7 +391,7 @@ def refuse_transaction_pooler(conn: psycopg.Connection[Any], conninfo: str, conn
     first = _server_pid(conn)
     try:
         probe = psycopg.connect(conninfo, autocommit=True, connect_timeout=connect_timeout,
-                                application_name=APPLICATION_NAME)
+                                application_name="")      # nothing for the pooler to leave behind (connect)
         try:
             shared = _shared_or_moved(conn, probe, first)
         finally:
