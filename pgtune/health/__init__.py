@@ -38,6 +38,6 @@ def run(conn: psycopg.Connection[Any], only: Iterable[str] = (), skip: Iterable[
     ctx = Context(conn, tuple(replicas), min_stats_age_s, report.notes, min_rows, declared=declared)
     for check in chosen:
         report.findings.extend(check.run(ctx))
-    annotate(report.findings, built_by(conn), owner(ctx.catalog()))
+    annotate(report.findings, built_by(conn), owner(ctx.catalog()), declared)
     report.findings.sort(key=lambda f: (-f.severity.rank, f.check, f.schema, f.table or "", f.index or ""))
     return report

@@ -27,6 +27,7 @@ from psycopg.rows import dict_row
 from .. import catalog_sql, history
 from ..capture import Catalog
 from ..plan import Layout
+from .checks import Declared
 from .model import CheckId, Finding
 
 # The checks whose fix drops the index the finding names.
@@ -77,14 +78,22 @@ def built_by(conn: psycopg.Connection[Any], schema: str = history.DEFAULT_SCHEMA
         return {(r["schema"], r["index"]): BuiltBy(r["migration_id"], int(r["phase"])) for r in cur.fetchall()}
 
 
-def annotate(findings: Iterable[Finding], built: dict[tuple[str, str], BuiltBy], tool: Owner | None = None) -> None:
-    """Name on each finding the migration that built its index, and the migration its fix would tie it to."""
+def annotate(findings: Iterable[Finding], built: dict[tuple[str, str], BuiltBy], tool: Owner | None = None,
+             declared: Declared | None = None) -> None:
+    """Name on each finding the migration that built its index, and the migration its fix would tie it to.
+
+    ``declared``: the index names the application's schema declares (--prisma-schema): one it does not declare
+    is no migration's of the tool (p25: a DBA's duplicate "order_userid_date_dba" and an incident's
+    "Order_userId_idx" read "the application's Prisma Migrate migrations made it": their drops were left out of
+    pgtune's layout and the advice said to remove a schema line that does not exist).
+    """
     for f in findings:
         mine = built.get((f.schema, f.index)) if f.index else None
         if mine is not None:
             f.built_by = mine.migration
             f.message += f" (built by pgtune migration {mine.migration})"
-        elif tool is not None and f.index and f.check in DROP_CHECKS and f.fix:
+        elif tool is not None and f.index and f.check in DROP_CHECKS and f.fix and (
+                declared is None or f.index in declared(f.schema, f.table or "")):
             f.evidence["owned_by"] = tool.tool
             f.message += (f" (the application's {tool.tool} migrations made it: drop it through them, "
                           f"{tool.ledger} is their ledger)")
