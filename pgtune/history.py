@@ -146,11 +146,13 @@ class History:
     def died(self, lock_key: int) -> set[int]:
         """Phases a run started and never ended (its applier killed, or the server restarted under it): a history
         row newer than the phase's state, while no other applier holds ``lock_key`` (p23: status read them pending
-        or rolled_back, an INVALID leftover unnamed, exit 0; rollback had 'nothing to do')."""
+        or rolled_back, an INVALID leftover unnamed, exit 0; rollback had 'nothing to do'). None on a hot standby:
+        the primary's appliers hold their lock where its pg_locks cannot show it (r22: a live one read failed)."""
         if not self.exists():
             return set()
         rows = self.conn.execute(sql.SQL(
-            "SELECT /* pgtune */ DISTINCT h.phase FROM {} h WHERE h.migration_id = %s AND NOT EXISTS "
+            "SELECT /* pgtune */ DISTINCT h.phase FROM {} h WHERE h.migration_id = %s "
+            "AND NOT pg_catalog.pg_is_in_recovery() AND NOT EXISTS "
             "(SELECT FROM {} p WHERE p.migration_id = h.migration_id AND p.phase = h.phase AND p.updated >= h.started) "
             "AND NOT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
             "AND pid <> pg_backend_pid() "
