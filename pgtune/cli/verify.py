@@ -182,7 +182,11 @@ def _render_verification(result: api.Verification, analyze: bool) -> None:
     # predicted time, the warm-priced or the plain cost cut: diagnose names which) and the measured one.
     headers = ["", "queryid", "statement", "index used", "cost cut predicted", "cost cut now"]
     headers += ["time cut predicted", "time cut measured", "ms before", "ms now"] if analyze else []
-    click.echo(tabulate(rows, headers=[*headers, "problem / note"], disable_numparse=True))
+    if rows:
+        click.echo(tabulate(rows, headers=[*headers, "problem / note"], disable_numparse=True))
+    else:   # p25: a bare header read as a table whose rows were lost
+        click.echo("no statement to check: at emit, no workload statement (pg_stat_statements) was found whose "
+                   "plan this migration should change")
     for p in result.phases:
         click.echo(f"note: {p.line()}")
     for t in result.failures:
