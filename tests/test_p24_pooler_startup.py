@@ -3,8 +3,8 @@
 PgBouncer in transaction mode SETs a client's startup parameters on the server session it lends and leaves
 them there: after a `pgtune check` through it (refused, exit 2), the application's next client that sends no
 application_name ran on that server session as 'pgtune' (trigger.dev-shaped, PostgreSQL 18, PgBouncer 1.18).
-The test harness runs no PgBouncer: the startup message is read where a pooler reads it, on a listening
-socket, and the session's name is checked on the real server.
+The startup message is read where a pooler reads it, on a listening socket; the session's name is checked on
+the real server; and where the machine has Debian's pgbouncer, through a real PgBouncer in transaction mode.
 """
 
 from __future__ import annotations
@@ -16,9 +16,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
+from pgtune.cli import cli
 from pgtune.connect import connect
 from pgtune.errors import ConnectionFailed
+
+from .test_u9_pooler import PGBOUNCER, Bouncer
 
 
 def _startup_parameters(conn: socket.socket) -> dict[str, str]:
@@ -65,3 +69,23 @@ def test_the_session_is_named_pgtune_once_connected(db: str) -> None:
         pid = conn.info.backend_pid
         row: Any = other.execute("SELECT application_name FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
         assert row == ("pgtune",)
+
+
+@pytest.mark.skipif(PGBOUNCER is None, reason="no pgbouncer binary on this machine (Debian: apt-get install pgbouncer)")
+def test_a_refused_run_leaves_no_name_on_the_pooled_session(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same through a real PgBouncer in transaction mode: the application's clients that send no
+    application_name do not run as 'pgtune' after pgtune was refused there."""
+    monkeypatch.delenv("PGAPPNAME", raising=False)
+    bouncer = Bouncer(db, "transaction")
+    try:
+        out = CliRunner().invoke(cli, ["check"], env={"DATABASE_URL": bouncer.url})
+        assert out.exit_code == 2 and "transaction pooler" in out.stderr, out.output
+        names = []
+        for _ in range(4):
+            with psycopg.connect(f"host=127.0.0.1 port={bouncer.port} user={bouncer.user} dbname=app",
+                                 autocommit=True) as app:
+                row: Any = app.execute("SELECT current_setting('application_name')").fetchone()
+                names.append(row[0])
+        assert "pgtune" not in names, names
+    finally:
+        bouncer.stop()
