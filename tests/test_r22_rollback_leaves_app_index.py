@@ -65,3 +65,20 @@ def test_rollback_after_a_failed_build_leaves_an_identical_index(db: str, conn: 
     assert len(_defs(conn, planned.name)) == 1
     Applier(conn, tmp_path / "mig", backoff=0.05).rollback()
     assert len(_defs(conn, planned.name)) == 1
+
+
+def test_apply_after_a_failed_build_does_not_claim_the_apps_identical_index(
+        db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """apply again after the failed build: an identical index of the planned name, made meanwhile where a migration
+    tool's ledger says the application makes indexes (Prisma names @@index([kind, amount]) events_kind_amount_idx as
+    pgtune does), was taken as 'built by this migration' for the failed run's row, and rollback dropped it."""
+    m = big_migration(conn, tmp_path / "mig", lock_timeout="60s")
+    planned = m.phases[0].indexes[0]
+    _failed_build(db, tmp_path / "mig")
+    conn.execute("CREATE TABLE _prisma_migrations (id text PRIMARY KEY)")
+    conn.execute(planned.ddl)                           # the application's deploy, exactly as planned
+    report = Applier(conn, tmp_path / "mig", backoff=0.05).apply()
+    [note] = [s.note for s in report.steps if planned.name in s.statement]
+    assert "not pgtune's to adopt" in note, note
+    Applier(conn, tmp_path / "mig", backoff=0.05).rollback()
+    assert len(_defs(conn, planned.name)) == 1

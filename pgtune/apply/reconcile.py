@@ -66,7 +66,9 @@ class StepGuard:
         own = self.history.ownership(key)
         if self.direction == Direction.DOWN:
             return bool(own and own.direction == Direction.DOWN) or self.history.attempted(key, Direction.DOWN)
-        return bool(own and own.owned and own.oid == oid) or self.history.attempted(key)
+        # A run that died (its row still 'running', or marked so by the next) may have made it; one whose step failed
+        # or was interrupted made nothing that lasts (its INVALID leftover dropped): what exists is another's (r22).
+        return bool(own and own.owned and own.oid == oid) or self.history.died_making(key)
 
     def _before_index(self, step: Step) -> StepResult | None:
         st = self.states.index(step.schema, step.name)
