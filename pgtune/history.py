@@ -148,17 +148,14 @@ class History:
         row newer than the phase's state, while no other applier holds ``lock_key`` (p23: status read them pending
         or rolled_back, an INVALID leftover unnamed, exit 0; rollback had 'nothing to do'). None on a hot standby:
         the primary's appliers hold their lock where its pg_locks cannot show it (r22: a live one read failed)."""
-        if not self.exists():
-            return set()
+        if not self.exists() or self.conn.execute(catalog_sql.load("advisory_lock_holder"),
+                                                  {"key": lock_key}).fetchone() is not None:
+            return set()        # an applier is at work (the query apply/lock.py names it with)
         rows = self.conn.execute(sql.SQL(
             "SELECT /* pgtune */ DISTINCT h.phase FROM {} h WHERE h.migration_id = %s "
             "AND NOT pg_catalog.pg_is_in_recovery() AND NOT EXISTS "
-            "(SELECT FROM {} p WHERE p.migration_id = h.migration_id AND p.phase = h.phase AND p.updated >= h.started) "
-            "AND NOT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
-            "AND pid <> pg_backend_pid() "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-            "AND ((classid::bigint << 32) | objid::bigint) = %s)").format(self._t("history"), self._t("phases")),
-            (self.migration_id, lock_key)).fetchall()
+            "(SELECT FROM {} p WHERE p.migration_id = h.migration_id AND p.phase = h.phase AND p.updated >= h.started)"
+            ).format(self._t("history"), self._t("phases")), (self.migration_id,)).fetchall()
         return {int(r[0]) for r in rows}
 
     def set_state(self, phase: int, state: PhaseState, checksum: str) -> None:

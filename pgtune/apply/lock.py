@@ -33,8 +33,7 @@ class AdvisoryLock:
             row = conn.execute("SELECT /* pgtune */ pg_try_advisory_lock(%s)", (self.key,)).fetchone()
             if row and row[0]:
                 break
-            holder = conn.execute(catalog_sql.load("advisory_lock_holder"),
-                                  {"objid": self.key & 0xFFFFFFFF}).fetchone()
+            holder = conn.execute(catalog_sql.load("advisory_lock_holder"), {"key": self.key}).fetchone()
             who = (f" (backend pid {holder[0]}, running: {one_line(holder[1] or '?', 80)})" if holder else "")
             if time.monotonic() >= deadline:
                 waited = f" after waiting {self.wait:.0f}s" if self.wait else ""
