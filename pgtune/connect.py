@@ -244,18 +244,18 @@ def _libpq_defaults() -> dict[str, str]:
         return {}
 
 
-def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout: int = 10) -> psycopg.Connection[Any]:
+def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout: int = 10,
+            given: str = "--dsn or DATABASE_URL") -> psycopg.Connection[Any]:
     """Connect, turning every failure into one redacted line.
 
-    Autocommit is the default: pgtune runs CREATE INDEX CONCURRENTLY, which
-    refuses to run inside a transaction block.
+    Autocommit is the default: pgtune runs CREATE INDEX CONCURRENTLY, which refuses to run inside a
+    transaction block. ``given``: where the user gives this DSN, named when a transaction pooler is refused.
     """
     conninfo = from_prisma(resolve_dsn(dsn))
     _check_port(conninfo)
     try:
-        # No application_name at startup (the DSN's and PGAPPNAME's left out too): a transaction pooler
-        # (PgBouncer) SETs a client's startup parameter on the server session it lends and leaves it there,
-        # so the application's next client that sends none ran as 'pgtune' (p24). Set once the check passed.
+        # No application_name at startup (nor the DSN's, PGAPPNAME's): PgBouncer left it on its server session
+        # for the application's next client (p24); NAME_SESSION sets it once the pooler check passed.
         conn = psycopg.connect(
             conninfo,
             autocommit=autocommit,
@@ -270,7 +270,7 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
             f"cannot connect to {describe(conninfo)}{how}: {redact_conninfo_error(first, conninfo)}"
         ) from None
     try:
-        refuse_transaction_pooler(conn, conninfo, connect_timeout)
+        refuse_transaction_pooler(conn, conninfo, connect_timeout, given)
         conn.execute(NAME_SESSION)    # after the pooler check, as every setting: a pooled one reaches other clients
         untrack_statements(conn)
         _schema_path(conn, resolve_dsn(dsn))
@@ -368,7 +368,8 @@ def _shared_or_moved(conn: psycopg.Connection[Any], probe: psycopg.Connection[An
     return None
 
 
-def refuse_transaction_pooler(conn: psycopg.Connection[Any], conninfo: str, connect_timeout: int = 10) -> None:
+def refuse_transaction_pooler(conn: psycopg.Connection[Any], conninfo: str, connect_timeout: int = 10,
+                              given: str = "--dsn or DATABASE_URL") -> None:
     """Stop when ``conn`` reaches PostgreSQL through a transaction (or statement) pooler.
 
     Such a pooler (PgBouncer ``pool_mode = transaction``, Supabase's Supavisor on
@@ -390,8 +391,7 @@ def refuse_transaction_pooler(conn: psycopg.Connection[Any], conninfo: str, conn
         return
     first = _server_pid(conn)
     try:
-        probe = psycopg.connect(conninfo, autocommit=True, connect_timeout=connect_timeout,
-                                application_name="")      # nothing for the pooler to leave behind (connect)
+        probe = psycopg.connect(conninfo, autocommit=True, connect_timeout=connect_timeout, application_name="")
         try:
             shared = _shared_or_moved(conn, probe, first)
         finally:
@@ -405,7 +405,7 @@ def refuse_transaction_pooler(conn: psycopg.Connection[Any], conninfo: str, conn
             f"{describe(conninfo)} is a transaction pooler (PgBouncer, Supavisor, Neon's -pooler host): {shared}, "
             "and pgtune's hypothetical indexes, lock_timeout, advisory lock and CREATE INDEX CONCURRENTLY need one "
             "session of their own; give the direct connection (Prisma's directUrl: Supabase's port 5432, Neon's "
-            "host without -pooler) with --dsn or DATABASE_URL")
+            f"host without -pooler) with {given}")
 
 
 # pgtune's own statements must never feed pg_qualstats: its sampling of a forced generic plan of a

@@ -89,3 +89,17 @@ def test_a_refused_run_leaves_no_name_on_the_pooled_session(db: str, monkeypatch
         assert "pgtune" not in names, names
     finally:
         bouncer.stop()
+
+
+@pytest.mark.skipif(PGBOUNCER is None, reason="no pgbouncer binary on this machine (Debian: apt-get install pgbouncer)")
+def test_a_pooled_workload_dsn_is_refused_naming_that_option(db: str) -> None:
+    """A replica's pooled URL given as --workload-dsn: the line says to give its direct one there, not with
+    --dsn or DATABASE_URL (which already named the direct server)."""
+    bouncer = Bouncer(db, "transaction")
+    try:
+        out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--workload-dsn", bouncer.url])
+        lines = out.stderr.strip().splitlines()
+        assert out.exit_code == 2 and len(lines) == 1 and "transaction pooler" in lines[0], out.output
+        assert lines[0].endswith("with --workload-dsn"), lines
+    finally:
+        bouncer.stop()

@@ -447,7 +447,7 @@ def connections(dsns: tuple[str, ...]) -> Iterator[list[psycopg.Connection[Any]]
     conns: list[psycopg.Connection[Any]] = []
     try:
         for d in dsns:
-            conns.append(connect(d))
+            conns.append(connect(d, given="--workload-dsn"))
         yield conns
     finally:
         for c in conns:
