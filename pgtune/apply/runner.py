@@ -46,7 +46,7 @@ from .monitor import BuildMonitor
 from .reconcile import StepGuard
 from .report import IndexSize, Outcome, PhaseStatus, Report, Status, StepResult
 from .retry import LockRetry
-from .server import check_server, check_version
+from .server import check_creates, check_server, check_version
 from .waits import LockWaitTimeout, LockWatch, TransactionWait, WaitedTooLong, by_table, conninfo, share_only
 
 ADVISORY_KEY = 0x70677475  # "pgtu": one applier per database
@@ -120,6 +120,7 @@ class Applier:
             report.warnings.extend(self.states.long_transactions(self.long_transaction_seconds))
             return self._dry_run(history, selected, report)
         self._prepare_session(m.phases)
+        check_creates(self.conn, selected, self.schema)
         report.warnings.extend(self.states.long_transactions(self.long_transaction_seconds))
         for w in report.warnings:
             self.say(f"warning: {w}")

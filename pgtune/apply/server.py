@@ -1,5 +1,5 @@
-"""What apply checks of the server before it changes anything: a primary, a session that may write, and a
-version whose concurrent builds are safe."""
+"""What apply checks of the server before it changes anything: a primary, a session that may write, a
+version whose concurrent builds are safe, and the CREATE privileges the phases need."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
-from ..errors import ReadOnlyServer, UnsupportedServer
-from ..plan import Phase, PhaseStep, SettingScope
+from ..errors import DatabaseError, ReadOnlyServer, UnsupportedServer
+from ..plan import Action, Direction, Phase, PhaseStep, SettingScope
 
 _SYSTEM = (SettingScope.RELOAD, SettingScope.RESTART)
 
@@ -54,3 +55,26 @@ def check_version(v: int) -> None:
         raise UnsupportedServer(
             f"PostgreSQL {v // 10000}.{v % 100} can corrupt indexes built CONCURRENTLY "
             "(fixed in 14.4): upgrade to 14.4 or later before applying")
+
+
+def check_creates(conn: psycopg.Connection[Any], phases: Sequence[Phase], history_schema: str) -> None:
+    """Refuse, before anything is made, a role that may not create what the phases' up scripts create: an index
+    in a schema it lacks CREATE on failed at its phase, after the history schema was made (c24), with no GRANT
+    named; with it CREATE on the database when the history schema is still to be made. One line, exit 2."""
+    schemas = sorted({s.schema for p in phases for s in p.steps(Direction.UP)
+                      if s.action == Action.CREATE and s.is_index})
+    row = conn.execute(
+        "SELECT /* pgtune */ ARRAY(SELECT n FROM unnest(%s::text[]) AS n WHERE to_regnamespace(quote_ident(n)) IS NOT "
+        "NULL AND NOT pg_catalog.has_schema_privilege(quote_ident(n), 'CREATE')), to_regnamespace(quote_ident(%s)) "
+        "IS NULL AND NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')",
+        (schemas, history_schema)).fetchone()
+    if row is None or not row[0]:
+        return      # the history schema alone: History.ensure says what to grant, and makes nothing either
+    role = sql.Identifier(conn.info.user).as_string(conn)
+    grants = [f"GRANT CREATE ON SCHEMA {sql.Identifier(n).as_string(conn)} TO {role}" for n in row[0]]
+    if row[1]:
+        grants.append(f"GRANT CREATE ON DATABASE {sql.Identifier(conn.info.dbname).as_string(conn)} TO {role} "
+                      f"(pgtune keeps its history in schema {history_schema})")
+    raise DatabaseError(f"permission denied for schema {', '.join(row[0])}: role {conn.info.user} may not create the "
+                        f"phases' indexes there: {'; '.join(grants)} (the role must also own the tables), then "
+                        "apply again; nothing was made", "42501").with_exit(2)
