@@ -21,7 +21,7 @@ from psycopg import pq
 from ..capture import Catalog, TableKey
 from ..connect import lost, session_stops
 from ..explain import Plan, PlanContext, Round, explain_scenarios
-from . import anchor, batch, calibration, whatif
+from . import anchor, batch, calibration, immutable, whatif
 from .analysis import Analysis
 from .answers import CHARGED, Numbering
 from .bind import EQ, FUNC, NULL, RANGE
@@ -238,6 +238,12 @@ class WhatIf:
         unique: dict[Ident, Candidate] = {}
         for c in seeds:
             unique.setdefault(ident(c), c)
+        told = immutable.refusals(self.costing.conn, list(unique.values()))   # no ERROR in the server's log
+        for n, c in enumerate(list(unique.values())):
+            if n in told:
+                refused(c, Exception(told[n]))
+                del unique[ident(c)]
+        seeds = list(unique.values())
         if self.hypo.create_all(list(unique.values())):    # the usual case: every one accepted, one round trip
             self.hypo.reset()
             return list(unique.values())
