@@ -30,7 +30,7 @@ def _library() -> None:
 
 migration_dir = click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 wait_for_transactions_option = click.option(
-    "--wait-for-transactions", default=300.0, show_default=True, type=Number(0), metavar="SECONDS",
+    "--wait-for-transactions", default=300.0, show_default=True, type=Number(0, shell.WAIT_MAX_S), metavar="SECONDS",
     help="Before each concurrent build, REINDEX or drop: how long to wait for the transactions it would wait for "
          "(of any age; named with pid, age and query on stderr once one is open 5 s); still open then, the step is "
          "not started and apply stops, naming them. During a build, its waits for other transactions (which block "
@@ -46,7 +46,7 @@ wait_for_transactions_option = click.option(
 @click.option("--dry-run", is_flag=True, help="Show what would run; change nothing.")
 @click.option("--retries", default=5, show_default=True, type=Whole(0),
               help="Retries after a lock timeout (backoff 1s, 2s, 4s…).")
-@click.option("--wait", default=60.0, show_default=True, type=Number(0),
+@click.option("--wait", default=60.0, show_default=True, type=Number(0, shell.WAIT_MAX_S),
               help="Seconds to wait for another pgtune apply or rollback on this database to finish "
                    "(0: refuse at once). A killed applier's build is cancelled by the server within seconds.")
 @wait_for_transactions_option
@@ -81,7 +81,7 @@ def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through
 @dsn_option
 @format_option
 @click.option("--phase", type=Whole(1), default=None, help="Roll back only this phase.")
-@click.option("--wait", default=60.0, show_default=True, type=Number(0),
+@click.option("--wait", default=60.0, show_default=True, type=Number(0, shell.WAIT_MAX_S),
               help="Seconds to wait for another pgtune apply or rollback to finish (0: refuse at once).")
 @wait_for_transactions_option
 @click.option("--force", is_flag=True,

@@ -265,6 +265,7 @@ class Whole(_Range, click.IntRange):
 
 
 WINDOW_MAX_S = 86_400.0     # --window: a wait, so a day at most (a value meant in ms waited 3.5 days, p22)
+WAIT_MAX_S = 86_400.0       # apply/rollback --wait, --wait-for-transactions: a day at most too (c25)
 
 
 class Number(_Range, click.FloatRange):
