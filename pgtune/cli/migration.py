@@ -45,7 +45,7 @@ wait_for_transactions_option = click.option(
 @click.option("--through", type=Whole(1), default=None, help="Apply phases up to and including this one.")
 @click.option("--dry-run", is_flag=True, help="Show what would run; change nothing.")
 @click.option("--retries", default=5, show_default=True, type=Whole(0),
-              help="Retries after a lock timeout (backoff 1s, 2s, 4s…).")
+              help="Retries after a lock timeout or a deadlock (backoff 1s, 2s, 4s…, a minute at most each).")
 @click.option("--wait", default=60.0, show_default=True, type=Number(0, shell.WAIT_MAX_S),
               help="Seconds to wait for another pgtune apply or rollback on this database to finish "
                    "(0: refuse at once). A killed applier's build is cancelled by the server within seconds.")
