@@ -28,6 +28,7 @@ from .config import ConfigOptions, ConfigReport, Profile, ProfileConfig, Snapsho
 from .config import migration as config_migration
 from .config import run as run_config
 from .config.evidence import read as read_evidence
+from .config.units import check_memory
 from .config.verify import ConfigVerification
 from .config.verify import judge as judge_config
 from .connect import no_lock_queue
@@ -361,6 +362,8 @@ def config(conn: psycopg.Connection[Any], options: ConfigOptions | None = None, 
     memory budget refuses the set. ``evidence``: statistics already read (config.evidence.window
     around a load), instead of since their reset or over ``options.window_s``.
     """
+    if options is not None and options.memory is not None:
+        check_memory(options.memory)
     if emit is not None:
         plan.check_writable(emit.directory or Path("migrations"), emit.layout)
     report, _ = run_config(conn, options, snapshot=evidence)
@@ -380,7 +383,7 @@ def config(conn: psycopg.Connection[Any], options: ConfigOptions | None = None, 
 def config_profile(profile: Profile, memory: int, *, cpus: int | None = None, storage: Storage = Storage.SSD,
                    connections: int | None = None, server_version_num: int = 150000) -> ProfileConfig:
     """The settings for a new server of ``profile`` (no connection: documented formulas and the memory budget)."""
-    return compute_profile(profile, memory, cpus, storage, connections, server_version_num)
+    return compute_profile(profile, check_memory(memory), cpus, storage, connections, server_version_num)
 
 
 @_library_errors

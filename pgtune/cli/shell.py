@@ -195,19 +195,18 @@ class Size(click.ParamType[int]):
     ``effective_cache_size = '1kB'``), and a bare number is bytes: ``--memory 16`` meant 16GB (p22)."""
 
     name = "SIZE"
-    MINIMUM = 16 << 20
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
-        from ..config.units import parse_size
+        from ..config.units import memory_floor, parse_size
         try:
             n = parse_size(str(value), "--memory")
         except PgtuneError:
             self.fail(f"{value!r} is not a size: use e.g. 16GB, 512MB", param, ctx)
-        if n < self.MINIMUM:
-            bare = " (a bare number is bytes)" if str(value).strip().replace(".", "", 1).isdigit() else ""
-            self.fail(f"{value!r} is under 16MB{bare}: give the server's memory, e.g. 16GB, 512MB", param, ctx)
+        why = memory_floor(str(value), n)
+        if why is not None:
+            self.fail(why, param, ctx)
         return n
 
 

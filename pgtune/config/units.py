@@ -23,6 +23,26 @@ _TIME_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "min": 60_000.0, "h": 3_6
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|kB|KB|k|MB|M|GB|G|TB|T)?\s*$", re.IGNORECASE)
 
 
+MEMORY_MINIMUM = 16 * MB   # a server's memory: below it the formulas give settings PostgreSQL refuses (p22)
+
+
+def memory_floor(shown: str, n: int) -> str | None:
+    """Why ``n`` bytes (given as ``shown``) is no server's memory; None when it is at least MEMORY_MINIMUM.
+    The CLI's --memory and the library's ``memory`` say it in the same words."""
+    if n >= MEMORY_MINIMUM:
+        return None
+    bare = " (a bare number is bytes)" if shown.strip().replace(".", "", 1).isdigit() else ""
+    return f"{shown!r} is under 16MB{bare}: give the server's memory, e.g. 16GB, 512MB"
+
+
+def check_memory(n: int) -> int:
+    """``n``, a library caller's memory in bytes; InputError under the floor (the CLI's --memory refuses it too)."""
+    why = memory_floor(f"{n:,} bytes", n)
+    if why is not None:
+        raise InputError(f"memory {why}")
+    return n
+
+
 def unit_bytes(unit: str | None) -> int | None:
     """Bytes in one pg_settings unit (``8kB`` → 8192, ``16MB`` → 16 MiB); None for a unit that is not memory."""
     if not unit:
