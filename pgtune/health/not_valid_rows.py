@@ -30,7 +30,7 @@ def left_out(conn: psycopg.Connection[Any], schema: str, table: str, name: str) 
     column, rule, fk_columns = row[0], row[1], row[2]
     if column is not None:
         broken: sql.Composable = sql.SQL("{} IS NULL").format(sql.Identifier(column))
-        what = f"hold NULL in {column}"
+        what = (f"holds NULL in {column}", f"hold NULL in {column}")   # said of one row, of several
     elif rule is not None:
         # The server's own printing of its constraint's rule (pg_get_expr), read as one expression and printed by
         # pglast, as every text pgtune sends. A CHECK a row's NULL leaves unknown holds it: only a false rule breaks it.
@@ -38,10 +38,14 @@ def left_out(conn: psycopg.Connection[Any], schema: str, table: str, name: str) 
             printed_rule = printed(expression(rule))
         except ParseFailed:
             return None     # not known: the VALIDATE is emitted as before
-        broken, what = sql.SQL("({}) IS FALSE").format(sql.SQL(printed_rule)), "break it"
+        broken, what = sql.SQL("({}) IS FALSE").format(sql.SQL(printed_rule)), ("breaks it", "break it")
     elif fk_columns:
-        broken, what = _orphans(row), f"name a {row[4]} row that does not exist" + (
-            " or set only part of the key (MATCH FULL)" if row[8] and len(fk_columns) > 1 else "")
+        full = row[8] and len(fk_columns) > 1
+        what = (f"names a {row[4]} row that does not exist" + (" or sets only part of the key (MATCH FULL)" if full
+                                                                 else ""),
+                f"name a {row[4]} row that does not exist" + (" or set only part of the key (MATCH FULL)" if full
+                                                                else ""))
+        broken = _orphans(row)
     else:
         return None
     # A partitioned table's rows are its partitions'; a plain table's rule holds for its own (a CHECK for its
@@ -53,8 +57,9 @@ def left_out(conn: psycopg.Connection[Any], schema: str, table: str, name: str) 
         return f"its rule could not be computed for every row of {table} ({found}): its VALIDATE would fail too"
     if not found:
         return None
-    return (f"{found:,} row{'s' if found != 1 else ''} of {table} {what}: its VALIDATE would fail on them; fix them, "
-            "then run health --emit again")
+    one = found == 1
+    return (f"{found:,} row{'' if one else 's'} of {table} {what[0] if one else what[1]}: its VALIDATE would fail on "
+            f"{'it; fix it' if one else 'them; fix them'}, then run health --emit again")
 
 
 def _orphans(row: Any) -> sql.Composable:
