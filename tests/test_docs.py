@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
+from typing import Any
+
+import psycopg
+from click.testing import CliRunner
 
 from pgtune.analyze import (
     Advice,
@@ -17,6 +22,7 @@ from pgtune.analyze import (
     Skipped,
 )
 from pgtune.analyze.extended_stats import StatisticsProposal
+from pgtune.cli import cli
 from pgtune.constraints import ConstraintAdvice, Finding, Proposal, Skip
 from pgtune.health import CHECKS, CheckId, HealthReport
 from pgtune.health import Finding as HealthFinding
@@ -215,3 +221,53 @@ def test_printed_lines_are_documented() -> None:
         shown = fragment.split('"')[1] if fragment.startswith('("') else fragment    # a table mark: its text
         text = " ".join((DOCS / page).read_text().replace("`", "").split())
         assert shown in text, (page, shown)
+
+
+# A real run's JSON against the pages' `evidence` rows (p26: a DBA reading `--format json` found keys that
+# health-json.md and suggest-json.md never named: `references`, `on_delete`, `min`, `type`, `pair`, …).
+
+def _evidence_row(page: str, section: str) -> str:
+    part = (DOCS / page).read_text().split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    return next(line for line in part.splitlines() if line.startswith("| `evidence` |"))
+
+
+def _undocumented(items: list[dict[str, Any]], row: str) -> dict[str, list[str]]:
+    return {str(item.get("check") or item.get("kind")): sorted(k for k in item["evidence"] if f"`{k}`" not in row)
+            for item in items if any(f"`{k}`" not in row for k in item["evidence"])}
+
+
+def test_health_evidence_keys_of_a_real_run_are_documented(db: str) -> None:
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE account (id bigint PRIMARY KEY, email text)")
+        conn.execute("CREATE TABLE post (id bigint PRIMARY KEY, account_id bigint REFERENCES account ON DELETE "
+                      "CASCADE, kind text, at timestamptz)")
+        conn.execute("INSERT INTO account SELECT g, 'u' || g FROM generate_series(1, 2000) g")
+        conn.execute("INSERT INTO post SELECT g, 1 + g % 2000, 'k' || g % 3, now() FROM generate_series(1, 5000) g")
+        conn.execute("CREATE INDEX post_kind_a ON post (kind)")
+        conn.execute("CREATE INDEX post_kind_b ON post (kind)")
+        conn.execute("CREATE INDEX post_at_kind ON post (at, kind)")
+        conn.execute("CREATE INDEX post_at ON post (at)")
+        conn.execute("CREATE SEQUENCE ticket_seq AS smallint")
+        conn.execute("SELECT setval('ticket_seq', 32000)")
+        conn.execute("ANALYZE")
+    result = CliRunner().invoke(cli, ["health", "--dsn", db, "--format", "json"], catch_exceptions=False)
+    findings = json.loads(result.stdout)["findings"]
+    assert {"foreign-key-without-index", "duplicate-index", "overlapping-index",
+            "sequence-near-overflow"} <= {f["check"] for f in findings}, findings
+    assert not _undocumented(findings, _evidence_row("health-json.md", "`findings[]`"))
+
+
+def test_suggest_constraint_evidence_keys_of_a_real_run_are_documented(db: str) -> None:
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute('CREATE TABLE booking (id bigint PRIMARY KEY, "seatsCount" integer NOT NULL DEFAULT 0, '
+                     "status text NOT NULL DEFAULT 'HELD', priority integer DEFAULT 1, "
+                     '"startDate" timestamptz NOT NULL, "endDate" timestamptz NOT NULL)')
+        conn.execute("INSERT INTO booking SELECT g, g % 7, (ARRAY['HELD', 'PAID', 'GONE'])[1 + g % 3], g % 5, "
+                     "now() - g * interval '1 hour', now() - g * interval '1 hour' + interval '2 days' "
+                     "FROM generate_series(1, 3000) g")
+        conn.execute("ANALYZE booking")
+    result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    proposed = json.loads(result.stdout)["constraints"]
+    assert {"non-negative", "value-set", "not-null", "column-order"} <= {c["kind"] for c in proposed}, proposed
+    assert not _undocumented(proposed, _evidence_row("suggest-json.md", "`constraints[]`"))
