@@ -271,3 +271,13 @@ def test_suggest_constraint_evidence_keys_of_a_real_run_are_documented(db: str) 
     proposed = json.loads(result.stdout)["constraints"]
     assert {"non-negative", "value-set", "not-null", "column-order"} <= {c["kind"] for c in proposed}, proposed
     assert not _undocumented(proposed, _evidence_row("suggest-json.md", "`constraints[]`"))
+
+
+def test_selection_page_states_the_overlap_rule_the_code_applies() -> None:
+    """c24's rule for a second index on an existing one's leading column was on no page (p26)."""
+    from pgtune.analyze import overlap
+
+    text = " ".join((DOCS / "selection.md").read_text().split())
+    rule = (f"at least {overlap.OVERLAP_CUT:g}× cheaper and saves {overlap.OVERLAP_SHARE:.0%} of the workload's "
+            f"cost, or saves {overlap.OVERLAP_CARRY:.0%} whatever the cut")
+    assert rule in text, rule
