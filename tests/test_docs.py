@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 
 from pgtune.analyze import (
@@ -281,3 +282,23 @@ def test_selection_page_states_the_overlap_rule_the_code_applies() -> None:
     rule = (f"at least {overlap.OVERLAP_CUT:g}× cheaper and saves {overlap.OVERLAP_SHARE:.0%} of the workload's "
             f"cost, or saves {overlap.OVERLAP_CARRY:.0%} whatever the cut")
     assert rule in text, rule
+
+
+def test_every_setting_pgtune_sessions_force_is_named_in_the_readme(db: str) -> None:
+    """r22 made pgtune's sessions speak English (lc_messages = C) where the role may: the README's guarantees,
+    which name the session's settings, did not say so (p26). A German database default makes it set."""
+    from pgtune.connect import connect
+
+    with psycopg.connect(db, autocommit=True) as conn:
+        try:
+            conn.execute("SET lc_messages = 'de_DE.utf8'")
+        except psycopg.errors.InvalidParameterValue:
+            pytest.skip("no de_DE.utf8 locale on the server's host (localedef -i de_DE -f UTF-8 de_DE.UTF-8)")
+        conn.execute(psycopg.sql.SQL("ALTER DATABASE {} SET lc_messages = 'de_DE.utf8'").format(
+            psycopg.sql.Identifier(conn.info.dbname)))
+    with connect(db) as conn:
+        forced = {name for (name,) in conn.execute("SELECT name FROM pg_settings WHERE source = 'session'")}
+    assert "lc_messages" in forced, forced
+    readme = (DOCS.parent / "README.md").read_text()
+    guarantees = readme.split("## What pgtune guarantees about the SQL it runs", 1)[1].split("\n## ", 1)[0]
+    assert not {name for name in forced if f"`{name}" not in guarantees}, forced
