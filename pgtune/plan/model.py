@@ -337,9 +337,13 @@ class Target:
 def target_labels(targets: Sequence[Target]) -> list[str]:
     """Each target's label, with its tenant where two targets would share one (verify's rows, its JUnit test names):
     a schema per tenant's roles run the same text (from PostgreSQL 18 on under one queryid), and a CI reader must
-    tell which tenant's statement regressed. A label no other target has stays as it is."""
-    plain = Counter(t.label for t in targets)
-    labels = [t.label if plain[t.label] == 1 else f"{t.label} [{t.tenant}]" for t in targets]
+    tell which tenant's statement regressed. A label no other target has stays as it is; one whose targets share
+    their session too (psycopg sends a small int as int2, a large one as int8: one text, two queryids) is numbered
+    only, not named after a session that tells nothing apart (p26)."""
+    tenants: dict[str, set[str]] = {}
+    for t in targets:
+        tenants.setdefault(t.label, set()).add(t.tenant)
+    labels = [t.label if len(tenants[t.label]) == 1 else f"{t.label} [{t.tenant}]" for t in targets]
     seen, taken = Counter(labels), Counter[str]()
     out = []
     for label in labels:
