@@ -78,3 +78,17 @@ def test_the_server_tells_which_expressions_and_predicates_are_not_immutable(con
     assert immutable.refusals(conn, cands) == {0: immutable.EXPRESSION, 4: immutable.PREDICATE,
                                                5: immutable.PREDICATE}
     assert conn.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'pgtune_immutable%'").fetchone() == (0,)
+
+
+def test_heuristic_mode_proposes_no_index_the_server_refuses(conn: psycopg.Connection[Any]) -> None:
+    """Without HypoPG (PostgreSQL 18 here, a managed server without it) pgtune proposed (symbol, (CAST("dataSource"
+    AS text))): its CREATE INDEX failed at apply. The key is cut, the hint says why, and every proposal builds."""
+    conn.execute(SETUP)
+    statements = [Statement(query=q, queryid=n + 1, calls=1000, total_ms=5000.0, mean_ms=5.0)
+                  for n, q in enumerate(QUERIES)]
+    advice = suggest(conn, statements, Options(min_rows=100, use_hypopg=False))
+    assert not [ix for ix in advice.indexes if "dataSource" in ix.ddl], [ix.ddl for ix in advice.indexes]
+    assert any(ix.columns == ["symbol"] and ix.expressions == [None] for ix in advice.indexes), advice.indexes
+    assert any('CAST("dataSource" AS text)' in h and "IMMUTABLE" in h for h in advice.hints), advice.hints
+    for ix in advice.indexes:
+        conn.execute(ix.ddl)        # each builds (the refused one failed: "must be marked IMMUTABLE")

@@ -19,8 +19,9 @@ import psycopg
 from pglast import ast
 
 from ..capture import Catalog
+from ..ddl import IndexKey
 from ..sqltext import ParseFailed, expression, names, walk
-from . import served_now
+from . import immutable, served_now
 from .analysis import Analysis
 from .candidates import Candidate, merge, serves
 
@@ -30,7 +31,7 @@ def ranked(conn: psycopg.Connection[Any], catalog: Catalog, merged: list[Candida
     """``merged`` less the covering twins another candidate's keys serve and those whose statements an index
     serves already (analyze.served_now), busiest first."""
     calls = [a.statement.calls for a in analyses]
-    merged = _policed_keys(conn, merged, analyses, hints)
+    merged = _policed_keys(conn, _immutable_keys(conn, merged, hints), analyses, hints)
 
     def bare(c: Candidate) -> Candidate:
         plain = replace(c, include=())
@@ -91,6 +92,37 @@ def _policed_keys(conn: psycopg.Connection[Any], merged: list[Candidate], analys
                      "LEAKPROOF "
                      f"({', '.join(sorted(funcs.get(key or '', set()) & leaky))}) after the policy, never "
                      "through an index")
+        if cut > 0:
+            out.append(replace(c, keys=c.keys[:cut], equality=min(c.equality, cut)))
+    return out
+
+
+def _immutable_keys(conn: psycopg.Connection[Any], merged: list[Candidate], hints: list[str]) -> list[Candidate]:
+    """Each candidate cut before its first expression key that is not IMMUTABLE, and none with such a predicate:
+    the server refuses such an index, so its migration failed at apply (``CAST("dataSource" AS text)`` of an
+    enum, c25). With HypoPG the same candidate is listed under rejected (costing.creatable)."""
+    keys = sorted({(c.table, k.expression) for c in merged for k in c.keys if k.expression is not None})
+    wheres = sorted({(c.table, c.where) for c in merged if c.where is not None})
+    probes = [Candidate(t, (IndexKey(e, expression=e),), 1) for t, e in keys]
+    probes += [Candidate(t, (IndexKey("?"),), 1, where=w) for t, w in wheres]
+    told = immutable.refusals(conn, probes)
+    if not told:
+        return merged
+    refused = {(p.table, p.where is not None, p.where or p.keys[0].expression): told[n] for n, p in enumerate(probes)
+               if n in told}
+    out = []
+    for c in merged:
+        if c.where is not None and (c.table, True, c.where) in refused:
+            hints.append(f"no partial index WHERE {c.where} on {c.table[0]}.{c.table[1]}: the server refuses it "
+                         f"({refused[(c.table, True, c.where)].removeprefix('hypopg: ')})")
+            continue
+        cut = next((i for i, k in enumerate(c.keys) if (c.table, False, k.expression) in refused), None)
+        if cut is None:
+            out.append(c)
+            continue
+        key = c.keys[cut].expression
+        hints.append(f"no index key {key} on {c.table[0]}.{c.table[1]}: the server refuses it "
+                     f"({refused[(c.table, False, key)].removeprefix('hypopg: ')})")
         if cut > 0:
             out.append(replace(c, keys=c.keys[:cut], equality=min(c.equality, cut)))
     return out
