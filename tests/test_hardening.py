@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -293,6 +295,26 @@ def _blocker_once_a_build_runs(db: str, held: list[psycopg.Connection[Any]]) -> 
     thread = threading.Thread(target=start)
     thread.start()
     return thread
+
+
+@contextlib.contextmanager
+def apply_waiting_mid_build(db: str, conn: psycopg.Connection[Any], folder: Path) -> Iterator[subprocess.Popen[str]]:
+    """``pgtune apply`` of ``folder`` while its build waits for a reader's snapshot
+    taken once the build ran; on leaving, the reader goes and that apply must then end well."""
+    held: list[psycopg.Connection[Any]] = []
+    thread = _blocker_once_a_build_runs(db, held)
+    proc = _pgtune("apply", str(folder), "--dsn", db)
+    try:
+        _wait_for_build(conn, proc)
+        thread.join()
+        yield proc
+    finally:
+        thread.join()
+        for blocker in held:
+            blocker.rollback()
+            blocker.close()
+        code = proc.wait(timeout=PATIENCE)
+    assert code == 0, proc.communicate()
 
 
 def test_cleanup_lock_timeout_is_retried_and_said_plainly(db: str, conn: psycopg.Connection[Any],

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from pgtune.cli import cli
 
 from .test_apply_safety import big_migration, invalid_indexes
-from .test_hardening import PATIENCE, _blocker_once_a_build_runs, _pgtune, _wait_for_build
+from .test_hardening import PATIENCE, _blocker_once_a_build_runs, _pgtune, _wait_for_build, apply_waiting_mid_build
 
 
 def _kill_mid_build(db: str, conn: psycopg.Connection[Any], folder: Path) -> None:
@@ -68,21 +68,9 @@ def test_status_and_rollback_after_a_killed_apply(db: str, conn: psycopg.Connect
 def test_status_while_an_apply_runs_is_not_failed(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
     """A 'running' row of an applier alive (it holds the lock) is no dead run."""
     big_migration(conn, tmp_path / "mig", lock_timeout="60s")
-    held: list[psycopg.Connection[Any]] = []
-    thread = _blocker_once_a_build_runs(db, held)
-    proc = _pgtune("apply", str(tmp_path / "mig"), "--dsn", db)
-    try:
-        _wait_for_build(conn, proc)
-        thread.join()
+    with apply_waiting_mid_build(db, conn, tmp_path / "mig"):
         status = CliRunner().invoke(cli, ["status", str(tmp_path / "mig"), "--dsn", db, "--format", "json"])
-        import json
         assert json.loads(status.stdout)["phases"][0]["state"] == "pending", status.output
-    finally:
-        thread.join()
-        for blocker in held:
-            blocker.rollback()
-            blocker.close()
-        assert proc.wait(timeout=PATIENCE) == 0, proc.communicate()
 
 
 def test_rollback_drops_what_a_killed_apply_built(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from pgtune.cli import cli
 
 from .helpers import primary_and_standby
 from .test_apply_safety import big_migration
-from .test_hardening import PATIENCE, _blocker_once_a_build_runs, _pgtune, _wait_for_build
+from .test_hardening import PATIENCE, apply_waiting_mid_build
 
 
 def _replayed(primary: psycopg.Connection[Any], standby_dsn: str) -> None:
@@ -36,19 +36,8 @@ def test_status_on_a_standby_while_the_primary_applies(tmp_path: Path) -> None:
     folder = tmp_path / "mig"
     with primary_and_standby() as (primary, standby_dsn), psycopg.connect(primary.dsn, autocommit=True) as conn:
         big_migration(conn, folder, lock_timeout="60s")
-        held: list[psycopg.Connection[Any]] = []
-        thread = _blocker_once_a_build_runs(primary.dsn, held)
-        proc = _pgtune("apply", str(folder), "--dsn", primary.dsn)
-        try:
-            _wait_for_build(conn, proc)
-            thread.join()
+        with apply_waiting_mid_build(primary.dsn, conn, folder):
             _replayed(conn, standby_dsn)
             status = CliRunner().invoke(cli, ["status", str(folder), "--dsn", standby_dsn, "--format", "json"])
             phase = json.loads(status.stdout)["phases"][0]
             assert phase["state"] == "pending", status.output
-        finally:
-            thread.join()
-            for blocker in held:
-                blocker.rollback()
-                blocker.close()
-            assert proc.wait(timeout=PATIENCE) == 0, proc.communicate()
