@@ -41,3 +41,19 @@ def test_same_text_in_one_session_is_numbered_not_named_after_the_session(db: st
     assert len(rows) == 2, result.stdout
     assert "[search_path" not in result.stdout, result.stdout
     assert all(" #1 " in r or " #2 " in r for r in rows), rows
+
+
+def test_a_one_phase_migration_is_written_as_one_phase(db: str, tmp_path: Path) -> None:
+    """`wrote migration … (1 phases) to …` on a fresh clone's one-index advice (p26)."""
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute('CREATE TABLE likes (id bigint PRIMARY KEY, "videoId" bigint NOT NULL)')
+        conn.execute("INSERT INTO likes SELECT g, g % 50000 FROM generate_series(1, 100000) g")
+        conn.execute("ANALYZE likes")
+        reset_counters(conn)
+    with psycopg.connect(db, autocommit=True) as app:
+        for value in range(40000, 40030):
+            app.execute('SELECT count(*) FROM likes WHERE "videoId" = %s', (value,))
+    result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--emit", str(tmp_path / "m"), "--no-measure"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"wrote migration \S+ \(1 phase\) to ", result.stderr), result.stderr

@@ -24,6 +24,7 @@ from .shell import (
     emit_options,
     format_option,
     handle_errors,
+    wrote,
 )
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ def config(dsn: str | None, fmt: str, window: float | None, memory: int | None, 
         report = api.config(conn, options, emit=emit)
     if report.migration is not None:
         m = report.migration
-        click.echo(f"wrote migration {m['id']} ({len(m['phases'])} phases) to {m['directory']}" if m["phases"]
+        click.echo(wrote(m["id"], len(m["phases"]), m["directory"], "pgtune") if m["phases"]
                    else "nothing to migrate: no proposal" if not m["platform_changes"]
                    else "nothing this role may migrate", err=True)
         if m["platform_changes"]:

@@ -433,7 +433,7 @@ def _kept_dotfile(path: Path) -> bool:
 
 def wrote(migration_id: str, phases: int, directory: object, layout: str) -> str:
     """The stderr line for a migration written by --emit."""
-    return (f"wrote migration {migration_id} ({phases} phases) to {directory}"
+    return (f"wrote migration {migration_id} ({phases} phase{'' if phases == 1 else 's'}) to {directory}"
             + ("" if layout == "pgtune" else f" as {layout} migrations"))
 
 
