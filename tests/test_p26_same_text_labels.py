@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 
 from pgtune import api
@@ -57,3 +58,19 @@ def test_a_one_phase_migration_is_written_as_one_phase(db: str, tmp_path: Path) 
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert re.search(r"wrote migration \S+ \(1 phase\) to ", result.stderr), result.stderr
+
+
+@pytest.mark.needs_hypopg
+def test_one_step_and_one_skipped_statement_are_singular(db: str, tmp_path: Path) -> None:
+    """`selection: 1 steps`, `(1 statements) not costed`, `skipped 1 statements` on a two-line --queries file (p26)."""
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute('CREATE TABLE comments (id bigint PRIMARY KEY, "userId" bigint NOT NULL, body text)')
+        conn.execute("INSERT INTO comments SELECT g, g % 50000, 'x' FROM generate_series(1, 100000) g")
+        conn.execute("ANALYZE comments")
+    queries = tmp_path / "slow.sql"
+    queries.write_text('SELECT * FROM comments WHERE "userId" = 5;\nSELECT * FROM audit_log WHERE id = 1;\n')
+    result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--queries", str(queries)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "selection: 1 step (" in result.stdout, result.stdout
+    assert "(1 statement) not costed" in result.stdout, result.stdout
+    assert "skipped 1 statement (1 unknown-table)" in result.stdout, result.stdout

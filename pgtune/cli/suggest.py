@@ -281,7 +281,7 @@ def _print_curve(advice: Advice) -> None:
         return (f"step {p.step}: {p.forecast_bytes / 1048576:,.1f} MB, cost {p.cost / start.cost:.1%} "
                 f"of no new index")
 
-    click.echo(f"selection: {end.step} steps ({advice.what_if_calls} what-if plans); "
+    click.echo(f"selection: {_count(end.step, 'step')} ({advice.what_if_calls} what-if plans); "
                f"chosen {point(chosen)}")
     knee = advice.knee
     if knee is not None and knee.step != chosen.step:
@@ -293,12 +293,18 @@ def _print_curve(advice: Advice) -> None:
         click.echo(f"  all steps: {point(end)}; --format json lists the curve")
 
 
+def _count(n: int, word: str) -> str:
+    """`1 step`, `2 steps`: a one-statement --queries file read `selection: 1 steps`, `skipped 1 statements` (p26)."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _print_headline(advice: Advice) -> None:
     """Σ calls × cost with the values the workload runs with; statements with a $n left generic apart."""
     before, after = advice.valued_cost(before=True), advice.valued_cost(before=False)
     if before and after:
-        left = (f"; {advice.uncosted_share:.0%} {advice.uncosted_of} ({advice.uncosted_statements} statements) "
-                "not costed: see skipped" if advice.partly_costed else "")
+        uncosted = _count(advice.uncosted_statements, "statement")
+        left = (f"; {advice.uncosted_share:.0%} {advice.uncosted_of} ({uncosted}) not costed: see skipped"
+                if advice.partly_costed else "")
         click.echo(f"workload cost (calls x plan cost): {before:,.0f} -> {after:,.0f} ({before / after:.1f}x){left}")
     generic = advice.generic_statements
     g_before, g_after = advice.generic_cost(before=True), advice.generic_cost(before=False)
@@ -367,7 +373,7 @@ def _print_advice(advice: Advice, partitioned: set[tuple[str, str]]) -> None:
         for sk in advice.skipped:
             kinds[sk.kind] = kinds.get(sk.kind, 0) + 1
         summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
-        click.echo(f"skipped {len(advice.skipped)} statements ({summary}); --format json lists them all")
+        click.echo(f"skipped {_count(len(advice.skipped), 'statement')} ({summary}); --format json lists them all")
         for sk in [s for s in advice.skipped if s.kind != SkipKind.UTILITY][:5]:
             click.echo(f"  {one_line(sk.query, 50)}: {one_line(sk.reason, 100)} ({sk.total_ms:,.0f} ms)")
 
