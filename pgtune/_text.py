@@ -14,6 +14,11 @@ def one_line(text: str, width: int = 70) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``1 statement``, ``2 statements``, ``1 index``: suggest's progress said "analyzed 1 statements" (c26)."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
 def error_text(exc: BaseException) -> str:
     """An exception's message on one line (the server's run over several), never empty."""
     return " ".join(str(exc).split()) or type(exc).__name__

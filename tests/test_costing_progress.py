@@ -3,6 +3,7 @@ costing of 1745 candidates" and then nothing for 18 minutes, work a DBA could no
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
@@ -27,4 +28,4 @@ def test_the_selection_says_how_many_plans_it_has_asked(conn: psycopg.Connection
     advice = suggest(conn, progress=said.append)
     assert advice.indexes
     lines = [m for m in said if m.startswith("what-if costing: ")]
-    assert lines and all("plans asked" in m and "indexes chosen so far" in m for m in lines), said
+    assert lines and all(re.search(r"\d plans? asked, \d+ index(es)? chosen so far", m) for m in lines), said

@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 
 from .. import ddl
-from .._text import Progress
+from .._text import Progress, counted
 from ..capture import Statement, TableKey, WorkloadFilter, sample_row, workload_time
 from ..connect import lost
 from ..snapshot import Snapshot, snapshot
@@ -86,7 +86,8 @@ class _Asked:
         self.total += questions
         if time.monotonic() - self.last >= PROGRESS_S:
             self.last = time.monotonic()
-            self.say(f"what-if costing: {self.total:,} plans asked, {chosen()} indexes chosen so far")
+            self.say(f"what-if costing: {counted(self.total, 'plan')} asked, "
+                     f"{counted(chosen(), 'index', 'indexes')} chosen so far")
 
 
 def _uses(sessions: Pool[WhatIf], analyses: list[Analysis], costed: list[int], seeds: list[Candidate],
@@ -97,8 +98,8 @@ def _uses(sessions: Pool[WhatIf], analyses: list[Analysis], costed: list[int], s
     if found is None:
         return None
     (schema, name), statements, candidates = found
-    asked.say(f"{statements:,} statements x {candidates:,} candidates on {schema}.{name}: each statement's useful "
-              "candidates are found first (plans with all of them)")
+    asked.say(f"{counted(statements, 'statement')} x {counted(candidates, 'candidate')} on {schema}.{name}: each "
+              "statement's useful candidates are found first (plans with all of them)")
     index = {ident(c): i for i, c in enumerate(seeds)}
 
     def uses(questions: list[tuple[int, list[Candidate]]]) -> list[set[Ident]]:
@@ -244,7 +245,7 @@ class _Advisor:
         self.advice.skipped.extend(skipped)
         self.advice.hints.extend(written.hints([(st.queryid, st.query, shape.written) for st, shape in bound],
                                                snap.examples, from_server=snap.from_server))
-        self.say(f"analyzed {len(bound)} statements, skipped {len(self.advice.skipped)}")
+        self.say(f"analyzed {counted(len(bound), 'statement')}, skipped {len(self.advice.skipped)}")
         evidence = _evidence(self.reads, snap)
         analyses = [analyze(st, shape, evidence) for st, shape in bound]
         self.advice.hints.extend(partitions.statistics_hints(self.catalog,
@@ -265,7 +266,7 @@ class _Advisor:
         self.wide.measure(cands)        # one read a table of the widths their keys may reach
         cands = [w for c in cands if (w := self._worth_it(c)) is not None]
         merged = merge(cands)
-        self.say(f"{len(merged)} candidate indexes")
+        self.say(counted(len(merged), "candidate index", "candidate indexes"))
         return cands, merged
 
     def _worth_it(self, cand: Candidate) -> Candidate | None:
@@ -329,7 +330,7 @@ class _Advisor:
             pairs = [(a.statement, a.shape) for a in analyses]
             seeds = [c for c in cands if c.foreign_key is None or c.origin == WORKLOAD]
             seeds += [w for c in single_columns(pairs, self.catalog) if (w := self._worth_it(c)) is not None]
-            self.say(f"what-if costing of {len(seeds)} candidates with hypopg ({sessions.jobs} "
+            self.say(f"what-if costing of {counted(len(seeds), 'candidate')} with hypopg ({sessions.jobs} "
                      f"session{'s' if sessions.jobs > 1 else ''})")
             seeds = sessions.first.creatable(seeds, lambda c, exc: self.advice.rejected.append(reasons.refused(
                 c, exc, [analyses[p].statement for p in sorted(c.statements)])))
@@ -356,8 +357,8 @@ class _Advisor:
             self.advice.left_out = [self._name(c) for c in Selection.configuration(result.steps[:point.step])
                                     if ident(c) not in kept]
             self._curve(result, points, point.step)
-            self.say(f"selection: {len(result.steps)} steps, {result.what_if_calls} what-if plans "
-                     f"({result.cache_hits} from cache)")
+            self.say(f"selection: {counted(len(result.steps), 'step')}, "
+                     f"{counted(result.what_if_calls, 'what-if plan')} ({result.cache_hits} from cache)")
             chosen = self._top_up(cands, self._ordered(chosen, analyses, sessions.first), sessions.first)
             for c in chosen:
                 self.footprint.share_kept(c)    # sampled here, on the reads' session, not in a pool's thread
