@@ -28,16 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
-from . import catalog_sql, estimates
+from . import estimates
 from ._text import one_line
 from .apply import IndexSize, ObjectStates, analyzed_before_build
 from .baseline import PAGE_COUNT_OFF, Measurement, Planned, Timed, Untimed, plan_target, server_message, time_target
 from .connect import lost
 from .explain import scans
-from .plan import Migration, Target, load, roots, target_labels
-from .verify_phases import PhaseNote, not_in_place
+from .plan import Target, load, target_labels
+from .verify_phases import Built, PhaseNote, built_indexes, not_in_place
 from .verify_roles import RoleCheck
 
 DISAGREEMENT = 2.0   # predicted and measured speed-ups agree within this factor (the one place that says so)
@@ -229,34 +228,6 @@ def baseline_how(t: Target) -> str:
     return f"planner cost only: {t.baseline_note}" if t.baseline_note else "planner cost only: not timed at emit"
 
 
-@dataclass(frozen=True)
-class Built:
-    """This migration's indexes by the names a plan shows: their own, and each partition's index."""
-
-    parent_of: dict[str, str]
-
-    def used(self, plan_indexes: frozenset[str]) -> list[str]:
-        return sorted({self.parent_of[n] for n in plan_indexes if n in self.parent_of})
-
-
-def built_indexes(conn: psycopg.Connection[Any], m: Migration) -> Built:
-    """The planned indexes, and every index under them: the partitions' indexes of each one's recipe (the
-    manifest's steps), and any attached since (pg_inherits, any depth: a partition created after apply)."""
-    planned = [(ix.schema, ix.name) for p in m.phases for ix in p.indexes]
-    parent_of = {name: name for _, name in planned}
-    for p in m.phases:
-        if p.indexes:
-            for made, top in roots(p.up).items():
-                parent_of.setdefault(made.name, top.name)
-    if planned:
-        with conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(catalog_sql.load("partition_indexes"),
-                        {"schemas": [s for s, _ in planned], "names": [n for _, n in planned]})
-            for r in cur.fetchall():
-                parent_of.setdefault(r["child"], r["name"])
-    return Built(parent_of)
-
-
 def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float = 0.10,
            analyze: bool = False, timeout_ms: int = 30_000, trust_functions: bool = False,
            time_tolerance: float = 0.25) -> Verification:
@@ -286,8 +257,9 @@ def verify_query(conn: psycopg.Connection[Any], query: str, expect: list[str], *
                  timeout_ms: int = 30_000, trust_functions: bool = False) -> Verification:
     """The ad hoc form: does this one statement use one of these indexes?"""
     target = Target(queryid=None, query=query, calls=1, baseline_cost=None, expected_indexes=list(expect))
-    result = check_target(conn, target, Built({n: n for n in expect}), tolerance=0.0, analyze=analyze,
-                          timeout_ms=timeout_ms, trust_functions=trust_functions)
+    expected = Built({n: n for n in expect}, "the expected indexes")     # there is no migration (c26)
+    result = check_target(conn, target, expected, tolerance=0.0, analyze=analyze, timeout_ms=timeout_ms,
+                          trust_functions=trust_functions)
     return Verification("ad hoc", [result])
 
 
@@ -338,7 +310,7 @@ def judge(result: TargetResult, t: Target, planned: Planned, built: Built, toler
             by = ", ".join(result.plan_indexes) or "its plan"
             result.add_note(f"served as well as predicted by {by}, without this migration's indexes")
         else:
-            result.fail(not_served(result))
+            result.fail(not_served(result, built.whose))
     elif result.used and not set(result.used) & set(t.expected_indexes):
         result.add_note(f"uses {', '.join(result.used)} (foreseen at emit: {', '.join(t.expected_indexes)})")
 
@@ -350,11 +322,11 @@ def served_as_well(result: TargetResult, tolerance: float) -> bool:
     return result.cost <= result.predicted_cost * (1 + tolerance) and result.cost < result.baseline_cost
 
 
-def not_served(result: TargetResult) -> str:
-    """Why a target that should use this migration's indexes fails: what its plan does instead."""
+def not_served(result: TargetResult, whose: str = "this migration's indexes") -> str:
+    """Why a target that should use ``whose`` fails (a migration's indexes, or --query's expected ones): what its
+    plan does instead."""
     plan = one_line(", ".join(result.scans_now), 120) if result.scans_now else "no scan"
-    why = f"expected index not used: {', '.join(result.expected)}; its plan uses none of this migration's " \
-          f"indexes ({plan})"
+    why = f"expected index not used: {', '.join(result.expected)}; its plan uses none of {whose} ({plan})"
     if result.cost is not None and result.predicted_cost is not None:
         why += f"; cost {result.cost:,.1f} where {result.predicted_cost:,.1f} was predicted"
     if result.estimates_moved:

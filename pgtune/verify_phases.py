@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
+from . import catalog_sql
 from .apply import Applier, ObjectStates
 from .errors import DatabaseError
 from .history import PhaseState
-from .plan import Migration
+from .plan import Migration, roots
 
 UNKNOWN = "unknown"        # the history is there but this role may not read it
 
@@ -60,3 +62,32 @@ def not_in_place(conn: psycopg.Connection[Any], m: Migration, directory: Path) -
         states = dict.fromkeys(absent, UNKNOWN)
     return [PhaseNote(p.number, p.name, states.get(p.number, str(PhaseState.PENDING)), absent[p.number])
             for p in m.phases if p.number in absent]
+
+
+@dataclass(frozen=True)
+class Built:
+    """This migration's indexes by the names a plan shows: their own, and each partition's index."""
+
+    parent_of: dict[str, str]
+    whose: str = "this migration's indexes"     # what a failing target's plan uses none of (verify --query: c26)
+
+    def used(self, plan_indexes: frozenset[str]) -> list[str]:
+        return sorted({self.parent_of[n] for n in plan_indexes if n in self.parent_of})
+
+
+def built_indexes(conn: psycopg.Connection[Any], m: Migration) -> Built:
+    """The planned indexes, and every index under them: the partitions' indexes of each one's recipe (the
+    manifest's steps), and any attached since (pg_inherits, any depth: a partition created after apply)."""
+    planned = [(ix.schema, ix.name) for p in m.phases for ix in p.indexes]
+    parent_of = {name: name for _, name in planned}
+    for p in m.phases:
+        if p.indexes:
+            for made, top in roots(p.up).items():
+                parent_of.setdefault(made.name, top.name)
+    if planned:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(catalog_sql.load("partition_indexes"),
+                        {"schemas": [s for s, _ in planned], "names": [n for _, n in planned]})
+            for r in cur.fetchall():
+                parent_of.setdefault(r["child"], r["name"])
+    return Built(parent_of)
