@@ -252,14 +252,16 @@ def _constraint(schema: PrismaSchema, c: Proposal) -> PrismaProposal:
 def for_health(schema: PrismaSchema, findings: Sequence[Finding]) -> PrismaAdvice:
     """Findings whose fix changes what the schema should say: an index to add, or a declared one to drop."""
     advice = PrismaAdvice(str(schema.path or "schema.prisma"))
-    for f in findings:
+    removed: set[tuple[str, str, str]] = set()      # one removal line an index, its keeper's first (c26)
+    for f in sorted(findings, key=lambda f: not (f.evidence.get("covered_by") or f.evidence.get("duplicate_of"))):
         if f.check == CheckId.FOREIGN_KEY_WITHOUT_INDEX and f.evidence.get("index"):
             advice.proposals.append(index_proposal(schema, f.schema, f.table or "", str(f.evidence["index"]),
                                                    list(f.evidence.get("columns", [])), where=f.evidence.get("where")))
         elif f.check in (CheckId.DUPLICATE_INDEX, CheckId.OVERLAPPING_INDEX, CheckId.UNUSED_INDEX) and f.index:
             model = schema.model_for(f.schema, f.table or "")
             key = model.keys.get(f.index) if model is not None else None
-            if model is not None and key is not None:
+            if model is not None and key is not None and (f.schema, f.table or "", f.index) not in removed:
+                removed.add((f.schema, f.table or "", f.index))
                 advice.proposals.append(PrismaProposal(
                     f.index, ProposalKind.DROP, model.name, key.line, Fit.REMOVE,
                     _removal_note(schema, model, key, f), attribute=key.attribute, field=key.field))
