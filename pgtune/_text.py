@@ -14,6 +14,13 @@ def one_line(text: str, width: int = 70) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def statement_named(query: str, queryid: int | None, width: int = 60) -> str:
+    """A statement as a hint names it: its text's start, and its queryid when it has one (c26: ``queryid 7``
+    alone sent the reader to pg_stat_statements to learn which statement)."""
+    text = one_line(query, width)
+    return f"{text} (queryid {queryid})" if queryid is not None else text
+
+
 def counted(n: int, one: str, many: str | None = None) -> str:
     """``1 statement``, ``2 statements``, ``1 index``: suggest's progress said "analyzed 1 statements" (c26)."""
     return f"{n:,} {one if n == 1 else many or one + 's'}"

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from pglast import ast
 from pglast.enums import BoolExprType
 
+from .._text import statement_named
 from ..sqltext import ParseFailed, parse, walk
 
 SHARE = 0.10      # a statement at least this share of the workload's planned cost is worth a word
@@ -94,4 +95,4 @@ def helped(rows: Sequence[_Row], hints: list[str]) -> None:
 
 
 def _name(r: _Row) -> str:
-    return f"queryid {r.queryid}" if r.queryid is not None else repr(" ".join(r.query.split())[:60])
+    return statement_named(r.query, r.queryid)

@@ -23,6 +23,7 @@ from typing import Any
 from pglast import ast
 from pglast.parser import scan
 
+from .._text import statement_named
 from ..sqltext import ParseFailed, names, parse, printed, seq, walk
 
 JSON_FIELD_OPS = ("->>", "->", "#>>", "#>")     # a JSON field (or path) of a column: an index key expression
@@ -175,7 +176,7 @@ def hints(statements: list[tuple[int | None, str, dict[str, str]]], examples: di
         else:
             where = ("pg_stat_statements keeps a constant the application wrote there as a $n, and pg_qualstats "
                      "holds no example of the statement as sent (not sampled, or evicted: pg_qualstats.max)")
-        out.append(f"queryid {queryid}: {', '.join(exprs)}: {where}; an expression index serves a query only when "
-                   "its expression is the query's exactly, so none is proposed on a guess (give the statement with "
-                   "its constants in a --queries file)")
+        out.append(f"{statement_named(query, queryid)}: {', '.join(exprs)}: {where}; an expression index serves a "
+                   "query only when its expression is the query's exactly, so none is proposed on a guess (give the "
+                   "statement with its constants in a --queries file)")
     return out[:MAX_HINTS]
