@@ -37,6 +37,9 @@ def test_statistics_that_bring_in_a_limit_trap_are_not_proposed(conn: psycopg.Co
     assert found == [], [(p.plans_before, p.plans_after) for p in found]
     assert len(notes) == 1 and "not proposed: they fix the estimate" in notes[0], notes
     assert "would stop its Index Scan using Booking_startTime_idx on Booking at its LIMIT" in notes[0], notes
+    # Named by its text and queryid, as other hints name a statement, not "statement 1" (c26).
+    assert 'with them SELECT "id", "title" FROM "public"."Booking" WHERE ("userId… (queryid 1) would stop' \
+        in notes[0], notes
 
 
 def test_a_limit_stops_only_the_streaming_scan_below_it() -> None:

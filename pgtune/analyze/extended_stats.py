@@ -29,7 +29,7 @@ import psycopg
 from psycopg import sql
 
 from .. import catalog_sql, ddl
-from .._text import error_text
+from .._text import error_text, statement_named
 from ..capture import Catalog, TableKey
 from ..connect import lost
 from ..explain import PlanContext, inlined, prepare_text
@@ -400,7 +400,7 @@ def _proposal(case: _Case, kinds: list[str], estimate: float, before: list[_Plan
     if trap is not None:
         return (f"extended statistics on {ddl.qualified(*case.filter.table)} ({', '.join(case.filter.columns)}) "
                 f"not proposed: they fix the estimate ({case.estimate:,.0f} -> {estimate:,.0f} rows, about "
-                f"{case.count:,.0f} counted), but with them statement {trap[0].queryid or trap[0].query[:60]!r} "
+                f"{case.count:,.0f} counted), but with them {statement_named(trap[0].query, trap[0].queryid)} "
                 f"would stop its {trap[1]} at its LIMIT once enough rows pass the scan's filter: fast only if those "
                 "rows come early in the scan's order, which the planner assumes and no statistics say")
     schema, table = case.filter.table
