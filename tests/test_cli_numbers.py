@@ -17,7 +17,7 @@ from pgtune.cli import cli
     (["suggest", "--first-phase-share", "3"], "pgtune: --first-phase-share takes a number from 0 to 1, not '3'"),
     (["suggest", "--max-index-mb", "nan"], "pgtune: --max-index-mb takes a number of 0 or more, not 'nan'"),
     (["apply", ".", "--phase", "x"], "pgtune: --phase takes a whole number of 1 or more, not 'x'"),
-    (["rollback", ".", "--wait", "inf"], "pgtune: --wait takes a number of 0 or more, not 'inf'"),
+    (["rollback", ".", "--wait", "inf"], "pgtune: --wait takes a number from 0 to 86400, not 'inf'"),
     (["config", "--window", "0"], "pgtune: --window takes a number above 0 and at most 86400, not '0'"),
     # A wait: a value meant in milliseconds (or a typo) is refused, not waited for days (p22).
     (["config", "--window", "99999999999999"],
