@@ -20,15 +20,21 @@ from pgtune.capture import reset_counters
 from pgtune.cli import cli
 
 
-def test_same_text_in_one_session_is_numbered_not_named_after_the_session(db: str, tmp_path: Path) -> None:
+def _likes_read(db: str, values: list[int]) -> None:
+    """A 100,000-row likes table, counters reset, then the application counting likes of each video in ``values``
+    (psycopg sends a value under 32,768 as int2, above as int4: one text, a queryid per type)."""
     with psycopg.connect(db, autocommit=True) as conn:
         conn.execute('CREATE TABLE likes (id bigint PRIMARY KEY, "videoId" bigint NOT NULL)')
         conn.execute("INSERT INTO likes SELECT g, g % 50000 FROM generate_series(1, 100000) g")
         conn.execute("ANALYZE likes")
         reset_counters(conn)
     with psycopg.connect(db, autocommit=True) as app:
-        for value in [*range(1, 30), *range(40000, 40030)]:      # int2, then int4: two queryids
+        for value in values:
             app.execute('SELECT count(*) FROM likes WHERE "videoId" = %s', (value,))
+
+
+def test_same_text_in_one_session_is_numbered_not_named_after_the_session(db: str, tmp_path: Path) -> None:
+    _likes_read(db, [*range(1, 30), *range(40000, 40030)])      # int2, then int4: two queryids
     with psycopg.connect(db, autocommit=True) as conn:
         ids = conn.execute("SELECT count(DISTINCT queryid) FROM pg_stat_statements WHERE query LIKE "
                            "'SELECT count(*) FROM likes%'").fetchone()
@@ -46,14 +52,7 @@ def test_same_text_in_one_session_is_numbered_not_named_after_the_session(db: st
 
 def test_a_one_phase_migration_is_written_as_one_phase(db: str, tmp_path: Path) -> None:
     """`wrote migration … (1 phases) to …` on a fresh clone's one-index advice (p26)."""
-    with psycopg.connect(db, autocommit=True) as conn:
-        conn.execute('CREATE TABLE likes (id bigint PRIMARY KEY, "videoId" bigint NOT NULL)')
-        conn.execute("INSERT INTO likes SELECT g, g % 50000 FROM generate_series(1, 100000) g")
-        conn.execute("ANALYZE likes")
-        reset_counters(conn)
-    with psycopg.connect(db, autocommit=True) as app:
-        for value in range(40000, 40030):
-            app.execute('SELECT count(*) FROM likes WHERE "videoId" = %s', (value,))
+    _likes_read(db, list(range(40000, 40030)))
     result = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--emit", str(tmp_path / "m"), "--no-measure"],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
