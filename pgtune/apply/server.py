@@ -64,9 +64,12 @@ def check_creates(conn: psycopg.Connection[Any], phases: Sequence[Phase], histor
     schemas = sorted({s.schema for p in phases for s in p.steps(Direction.UP)
                       if s.action == Action.CREATE and s.is_index})
     row = conn.execute(
-        "SELECT /* pgtune */ ARRAY(SELECT n FROM unnest(%s::text[]) AS n WHERE to_regnamespace(quote_ident(n)) IS NOT "
-        "NULL AND NOT pg_catalog.has_schema_privilege(quote_ident(n), 'CREATE')), to_regnamespace(quote_ident(%s)) "
-        "IS NULL AND NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')",
+        # By the schema's OID: has_schema_privilege's text form takes a name as it is, not quoted (a schema
+        # 'we"ird schema' was looked up as '"we""ird schema"' and raised), and a missing one is NULL, not an error.
+        "SELECT /* pgtune */ ARRAY(SELECT n FROM pg_catalog.unnest(%s::text[]) AS n WHERE NOT pg_catalog."
+        "has_schema_privilege(pg_catalog.to_regnamespace(pg_catalog.quote_ident(n)), 'CREATE')), "
+        "pg_catalog.to_regnamespace(pg_catalog.quote_ident(%s)) IS NULL "
+        "AND NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')",
         (schemas, history_schema)).fetchone()
     if row is None or not row[0]:
         return      # the history schema alone: History.ensure says what to grant, and makes nothing either
