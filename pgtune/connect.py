@@ -271,8 +271,8 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
         ) from None
     try:
         refuse_transaction_pooler(conn, conninfo, connect_timeout, given)
+        untrack_statements(conn)      # first: the SET below would be an entry of pgtune's in pg_stat_statements
         conn.execute(NAME_SESSION)    # after the pooler check, as every setting: a pooled one reaches other clients
-        untrack_statements(conn)
         _schema_path(conn, resolve_dsn(dsn))
         force_session_settings(conn)
         _warn_schema(conn, resolve_dsn(dsn))
