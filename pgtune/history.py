@@ -207,27 +207,27 @@ class History:
             .format(self._t("history")), (self.migration_id, obj, oid)).fetchone()
         return None if row is None else str(row[0])
 
+    def _last_row(self, obj: str, direction: Direction) -> tuple[str, str | None] | None:
+        """The status and error of this migration's last history row for ``obj`` going ``direction``, if any."""
+        if not self.exists():
+            return None
+        row = self.conn.execute(sql.SQL(
+            "SELECT /* pgtune */ status, error FROM {} WHERE migration_id = %s AND object = %s AND direction = %s "
+            "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj, str(direction))).fetchone()
+        return None if row is None else (str(row[0]), row[1])
+
     def attempted(self, obj: str, direction: Direction = Direction.UP) -> bool:
         """Did a run of this migration start making ``obj`` (going ``direction``) and die before recording the end?"""
-        if not self.exists():
-            return False
-        row = self.conn.execute(sql.SQL(
-            "SELECT /* pgtune */ status FROM {} WHERE migration_id = %s AND object = %s AND direction = %s "
-            "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj, str(direction))).fetchone()
-        return row is not None and str(row[0]) in (StepStatus.RUNNING, StepStatus.INTERRUPTED, StepStatus.FAILED)
+        row = self._last_row(obj, direction)
+        return row is not None and row[0] in (StepStatus.RUNNING, StepStatus.INTERRUPTED, StepStatus.FAILED)
 
     def died_making(self, obj: str) -> bool:
         """Did the last run of this migration that started making ``obj`` die before recording the end: its row
         'running', or 'interrupted' with no word of why (a later run's ensure() marks a dead run's rows so; a
         Ctrl-C's says it, and a build that failed or was interrupted dropped its own leftover)?"""
-        if not self.exists():
-            return False
-        row = self.conn.execute(sql.SQL(
-            "SELECT /* pgtune */ status, error FROM {} WHERE migration_id = %s AND object = %s AND direction = %s "
-            "ORDER BY id DESC LIMIT 1").format(self._t("history")), (self.migration_id, obj, str(Direction.UP))
-        ).fetchone()
-        return row is not None and (str(row[0]) == StepStatus.RUNNING
-                                    or (str(row[0]) == StepStatus.INTERRUPTED and row[1] is None))
+        row = self._last_row(obj, Direction.UP)
+        return row is not None and (row[0] == StepStatus.RUNNING
+                                    or (row[0] == StepStatus.INTERRUPTED and row[1] is None))
 
     def dependents(self, objects: list[str]) -> list[Dependent]:
         """What other migrations, applied now, dropped because one of ``objects`` serves in its place."""
