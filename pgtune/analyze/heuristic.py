@@ -101,10 +101,10 @@ def _immutable_keys(conn: psycopg.Connection[Any], merged: list[Candidate], hint
     """Each candidate cut before its first expression key that is not IMMUTABLE, and none with such a predicate:
     the server refuses such an index, so its migration failed at apply (``CAST("dataSource" AS text)`` of an
     enum, c25). With HypoPG the same candidate is listed under rejected (costing.creatable)."""
-    keys = sorted({(c.table, k.expression) for c in merged for k in c.keys if k.expression is not None})
-    wheres = sorted({(c.table, c.where) for c in merged if c.where is not None})
-    probes = [Candidate(t, (IndexKey(e, expression=e),), 1) for t, e in keys]
-    probes += [Candidate(t, (IndexKey("?"),), 1, where=w) for t, w in wheres]
+    # one probe per key and per predicate (refusals makes one view per distinct one): a refusal names its key
+    probes = [Candidate(c.table, (IndexKey(k.expression, expression=k.expression),), 1)
+              for c in merged for k in c.keys if k.expression is not None]
+    probes += [Candidate(c.table, (IndexKey("?"),), 1, where=c.where) for c in merged if c.where is not None]
     told = immutable.refusals(conn, probes)
     if not told:
         return merged
