@@ -8,42 +8,15 @@ from typing import Any
 
 import psycopg
 
-from pgtune import api
 from pgtune.prisma.advice import Fit
 
-from .test_layouts import PRISMA_LEDGER
-
-SCHEMA = """datasource db {
-  provider = "postgresql"
-  url      = env("DATABASE_URL")
-}
-
-model Order {
-  id     String   @id
-  userId String
-  date   DateTime
-
-  @@index([userId])
-  @@index([userId, date])
-}
-"""
-
-TABLES = """
-CREATE TABLE "Order" (id text PRIMARY KEY, "userId" text NOT NULL, date timestamp(3) NOT NULL);
-INSERT INTO "Order" SELECT 'o' || g, 'u' || (g % 500), now() - g * interval '1 minute' FROM generate_series(1, 5000) g;
-CREATE INDEX "Order_userId_idx" ON "Order" ("userId");
-CREATE INDEX "Order_userId_date_idx" ON "Order" ("userId", date);
-ANALYZE "Order";
-"""
+from .prisma_order import order_health
 
 
 def test_an_index_with_two_findings_gets_one_removal_line(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
-    conn.execute(PRISMA_LEDGER)
-    conn.execute(TABLES)
-    schema = tmp_path / "schema.prisma"
-    schema.write_text(SCHEMA)
-    report = api.health(conn, only=["overlapping-index", "unused-index"], min_stats_age_s=0,
-                        prisma=api.PrismaOptions(schema=schema))
+    report, _ = order_health(conn, tmp_path, ["userId", "userId, date"],
+                             [("Order_userId_idx", "userId"), ("Order_userId_date_idx", "userId, date")],
+                             ["overlapping-index", "unused-index"])
     checks = sorted(str(f.check) for f in report.findings if f.index == "Order_userId_idx")
     assert len(checks) == 2, report.findings          # overlapping and unused: two findings, one index
     assert report.prisma is not None

@@ -18,39 +18,13 @@ import psycopg
 
 from pgtune import api
 
-from .test_layouts import PRISMA_LEDGER
-
-SCHEMA = """datasource db {
-  provider = "postgresql"
-  url      = env("DATABASE_URL")
-}
-
-model Order {
-  id     String   @id
-  userId String
-  date   DateTime
-
-  @@index([userId, date])
-}
-"""
-
-TABLES = """
-CREATE TABLE "Order" (id text PRIMARY KEY, "userId" text NOT NULL, date timestamp(3) NOT NULL);
-INSERT INTO "Order" SELECT 'o' || g, 'u' || (g % 500), now() - g * interval '1 minute' FROM generate_series(1, 5000) g;
-CREATE INDEX "Order_userId_date_idx" ON "Order" ("userId", date);
-CREATE INDEX "order_userid_date_dba" ON "Order" ("userId", date);
-CREATE INDEX "Order_userId_idx" ON "Order" ("userId");
-ANALYZE "Order";
-"""
+from .prisma_order import order_health
 
 
 def test_an_undeclared_index_is_not_the_prisma_migrations(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
-    conn.execute(PRISMA_LEDGER)
-    conn.execute(TABLES)
-    schema = tmp_path / "schema.prisma"
-    schema.write_text(SCHEMA)
-    report = api.health(conn, only=["duplicate-index", "overlapping-index"], min_stats_age_s=0,
-                        prisma=api.PrismaOptions(schema=schema))
+    report, prisma = order_health(conn, tmp_path, ["userId, date"],
+                                  [("Order_userId_date_idx", "userId, date"), ("order_userid_date_dba", "userId, date"),
+                                   ("Order_userId_idx", "userId")], ["duplicate-index", "overlapping-index"])
     by_index = {f.index: f for f in report.findings}
     assert set(by_index) == {"order_userid_date_dba", "Order_userId_idx"}, report.findings
     # Without the fix: both "owned_by": "Prisma Migrate", "drop it through them", and no DROP in the fix list.
@@ -61,6 +35,6 @@ def test_an_undeclared_index_is_not_the_prisma_migrations(conn: psycopg.Connecti
                                     'DROP INDEX CONCURRENTLY IF EXISTS "public"."order_userid_date_dba"'], report
     # A declared index, the duplicate's keeper, stays the application's: unused, its drop is left to Prisma.
     conn.execute('DROP INDEX "order_userid_date_dba"')
-    report = api.health(conn, only=["unused-index"], min_stats_age_s=0, prisma=api.PrismaOptions(schema=schema))
+    report = api.health(conn, only=["unused-index"], min_stats_age_s=0, prisma=prisma)
     declared = [f for f in report.findings if f.index == "Order_userId_date_idx"]
     assert declared and declared[0].evidence.get("owned_by") == "Prisma Migrate", report.findings
