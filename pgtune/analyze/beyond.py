@@ -32,7 +32,19 @@ from ..explain import explain
 from ..roles import Roles, RoleView
 from ..snapshot import Snapshot
 from ..sqltext import StatementKind
-from . import dependent_keys, extensions, generic_plans, hot, hot_charge, pool, replan, unhelped, virtual_columns
+from . import (
+    dependent_keys,
+    extensions,
+    generic_plans,
+    hot,
+    hot_charge,
+    immutable,
+    pool,
+    replan,
+    unhelped,
+    virtual_columns,
+)
+from .candidates import Candidate
 from .extended_stats import Planned, planned
 from .inherited import review as review_inherited
 from .kinds import TRIGRAM, KindCandidate, candidates, run_time_config, terms
@@ -78,6 +90,7 @@ def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
     each = terms(catalog, statements)
     found = [c for c in candidates(catalog, statements, need.schema if need.available else None, each)
              + _hash_candidates(advice) if not _exists(catalog, c)]
+    found = _buildable(conn, found, advice.hints)
     row = conn.execute("SELECT /* pgtune */ pg_catalog.current_setting('default_text_search_config')").fetchone()
     advice.hints.extend(run_time_config(catalog, statements, str(row[0]) if row else None, each))
     for cand in found:
@@ -176,6 +189,17 @@ def _hash_candidates(advice: Advice) -> list[KindCandidate]:
     """A hash index for each column too wide for a b-tree that statements compare by equality."""
     return [KindCandidate(w.table, IndexKey(w.column), IndexMethod.HASH, statements=sorted(w.lookups),
                           filters=[f"{w.column} = …"], evidence=w.hash_evidence) for w in advice.wide_keys if w.lookups]
+
+
+def _buildable(conn: psycopg.Connection[Any], found: list[KindCandidate], hints: list[str]) -> list[KindCandidate]:
+    """``found`` less those whose expression is not IMMUTABLE (``unaccent(name)``, STABLE): the server refuses such
+    an index, so no sample, clone or HypoPG build is tried (r23: each was an ERROR line in the server's log, and the
+    hint sent the user to --trial-dsn, where it fails the same way); a hint says why (analyze.immutable)."""
+    told = immutable.refusals(conn, [Candidate(c.table, (c.key,), 1) for c in found])
+    for n in sorted(told):
+        hints.append(f"{_what(found[n])} would serve {', '.join(found[n].filters[:3])}, but the server refuses it "
+                     f"({told[n].removeprefix('hypopg: ')}): not proposed")
+    return [c for n, c in enumerate(found) if n not in told]
 
 
 def _exists(catalog: Catalog, cand: KindCandidate) -> bool:
