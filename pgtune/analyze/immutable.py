@@ -42,8 +42,13 @@ _TYPE_OF = {"VAR": ":vartype", "CONST": ":consttype", "FUNCEXPR": ":funcresultty
 _READ = ("SELECT /* pgtune */ c.relname::text, r.ev_action::text FROM pg_catalog.pg_rewrite r "
          "JOIN pg_catalog.pg_class c ON c.oid = r.ev_class "
          "WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND pg_catalog.starts_with(c.relname::text, %s)")
+# An SQL function the planner may inline (inline_function: LANGUAGE sql, a plain function of one row, not SECURITY
+# DEFINER, no SET) is judged by CREATE INDEX on its body, whatever its own provolatile: a VOLATILE (the default)
+# normalize_email(text) AS 'SELECT lower(trim($1))' is indexable, so it is not told here; HypoPG decides (r23).
 _MUTABLE_FUNCTIONS = ("SELECT /* pgtune */ p.oid::bigint FROM pg_catalog.pg_proc p "
-                      "WHERE p.oid = ANY(%s::oid[]) AND p.provolatile <> 'i'")
+                      "WHERE p.oid = ANY(%s::oid[]) AND p.provolatile <> 'i' AND NOT (p.prokind = 'f' "
+                      "AND NOT p.proretset AND NOT p.prosecdef AND p.proconfig IS NULL AND p.prolang = "
+                      "(SELECT l.oid FROM pg_catalog.pg_language l WHERE l.lanname = 'sql'))")
 _IO = ("SELECT /* pgtune */ t.oid::bigint, o.provolatile = 'i', i.provolatile = 'i' FROM pg_catalog.pg_type t "
        "JOIN pg_catalog.pg_proc o ON o.oid = t.typoutput JOIN pg_catalog.pg_proc i ON i.oid = t.typinput "
        "WHERE t.oid = ANY(%s::oid[])")
