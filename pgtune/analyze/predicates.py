@@ -234,6 +234,11 @@ class Predicates:
                 if len(params) == 1 and text_of_column(left) and (
                         right is params[0] or isinstance(right, ast.FuncCall)):
                     self._param(found, params[0], op)
+                elif len(params) == 1 and right is params[0] and params[0].number \
+                        and (path := json_values.path_of(left)) is not None:
+                    # meta->>'ref' = $1: no statistic of the expression before its index; a sampled document's
+                    # value under the key (p27: Documenso's audit log by recipient e-mail was planned generic)
+                    self._json_path(path, op, int(params[0].number), scope)
 
     def _has_columns(self, node: Any) -> bool:
         return any(isinstance(n, ast.ColumnRef) for n in shallow(node))
