@@ -91,6 +91,7 @@ def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclud
                 skipped.append(reasons.parse_skip(st, exc))
             continue
         skip = (reasons.foreign_key_check(st) or reasons.shape_skip(st, shape, exclude, catalog.foreign)
+                or reasons.stale_columns(st, shape, catalog)
                 or reasons.in_function(st, shape, {c for t in shape.tables if t in catalog.tables
                                                    for c in catalog.tables[t].columns}, {t[1] for t in shape.tables}))
         if skip is not None:

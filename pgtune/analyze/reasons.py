@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from pglast import ast
+
 from .._text import error_text
 from ..capture import Catalog, Index, Statement, TableKey
-from ..sqltext import Failure, ParseFailed
+from ..sqltext import Failure, ParseFailed, parse_one, seq
 from .bind import Shape
 from .candidates import Candidate
 from .model import UNCOSTED, Advice, QueryRef, Rejected, SkipKind, Skipped
@@ -102,6 +104,33 @@ def foreign_key_check(st: Statement) -> Skipped | None:
     return _skip(st, "utility statement (the check ALTER TABLE … ADD FOREIGN KEY or VALIDATE CONSTRAINT runs once "
                      "over the table's rows, seen with pg_stat_statements.track = all) is not index-tunable",
                  SkipKind.UTILITY)
+
+
+def stale_columns(st: Statement, shape: Shape, catalog: Catalog) -> Skipped | None:
+    """An INSERT's or UPDATE's target column its table no longer has: pg_stat_statements still counts a
+    statement from before a migration dropped or renamed it (p27, Documenso: a data migration's INSERT naming
+    "organisationId", dropped two migrations later). Planned, it was an ERROR in the server's log three times a
+    run; the catalog says so without asking the server."""
+    try:
+        node = parse_one(st.query)
+    except ParseFailed:
+        return None
+    if not isinstance(node, (ast.InsertStmt, ast.UpdateStmt)) or node.relation is None:
+        return None
+    rel = node.relation
+    # The target table: the one the statement reads by that name, else the catalog's only one (no other
+    # search_path decides it then).
+    keys = [k for k in shape.tables if k[1] == rel.relname and rel.schemaname in (None, "", k[0])] or \
+        [k for k in catalog.tables if k[1] == rel.relname and rel.schemaname in (None, "", k[0])]
+    table = catalog.tables.get(keys[0]) if len(keys) == 1 else None
+    if table is None:
+        return None
+    targets = seq(node.cols) if isinstance(node, ast.InsertStmt) else seq(node.targetList)
+    missing = [t.name for t in targets if isinstance(t, ast.ResTarget) and t.name and t.name not in table.columns]
+    if not missing:
+        return None
+    return _skip(st, f"cannot plan: {keys[0][0]}.{keys[0][1]} has no column {', '.join(missing[:3])} (dropped or "
+                     "renamed since pg_stat_statements counted the statement)", SkipKind.CANNOT_PLAN)
 
 
 def cannot_plan(st: Statement, exc: Exception) -> Skipped:
