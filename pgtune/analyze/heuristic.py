@@ -23,7 +23,12 @@ from ..ddl import IndexKey
 from ..sqltext import ParseFailed, expression, names, walk
 from . import immutable, served_now
 from .analysis import Analysis
-from .candidates import Candidate, merge, serves
+from .candidates import WORKLOAD, Candidate, merge, serves
+
+# Of a full and a partial candidate for the same statements, the partial is built when its predicate keeps fewer
+# than this share of the rows: a quarter of the full index's size or less, and the writes to the other rows skip
+# it; above, the full one serves the statement's other constants too (p24: 19.4 MB and 3.4 MB, both proposed).
+FEW_ROWS = 0.25
 
 
 def ranked(conn: psycopg.Connection[Any], catalog: Catalog, merged: list[Candidate], analyses: list[Analysis],
@@ -40,7 +45,30 @@ def ranked(conn: psycopg.Connection[Any], catalog: Catalog, merged: list[Candida
         return plain if hosted else c
 
     folded = served_now.review(conn, catalog, merge([bare(c) for c in merged]), analyses, hints)
-    return sorted(folded, key=lambda c: -sum(calls[p] for p in c.statements))
+    return sorted(_full_or_partial(folded), key=lambda c: -sum(calls[p] for p in c.statements))
+
+
+def _full_or_partial(cands: list[Candidate]) -> list[Candidate]:
+    """One of a full and a partial candidate for the same statements (candidates.from_shape makes both where the
+    statement's predicate keeps RARE_VALUE to NARROWS of the rows; with HypoPG the planner picks): the partial where
+    it keeps under FEW_ROWS of them, else the full (the partial's keys are the full one's, less the columns its
+    predicate pins). A full one that serves other statements too stays, and the partial beside it only where it
+    keeps few rows."""
+    dropped: set[int] = set()
+    for p in cands:
+        if p.where is None or p.origin != WORKLOAD or id(p) in dropped:
+            continue
+        few = p.where_fraction is not None and p.where_fraction < FEW_ROWS
+        for f in cands:
+            if (f.where is None and f.origin == WORKLOAD and f.table == p.table and id(f) not in dropped
+                    and p.statements <= f.statements and set(p.columns) <= set(f.columns)):
+                if f.statements == p.statements:
+                    dropped.add(id(f) if few else id(p))
+                elif not few:
+                    dropped.add(id(p))
+                if id(p) in dropped:
+                    break
+    return [c for c in cands if id(c) not in dropped]
 
 
 def _policed_keys(conn: psycopg.Connection[Any], merged: list[Candidate], analyses: list[Analysis],
