@@ -16,7 +16,7 @@ import psycopg
 
 from . import baseline, catalog_sql, heap, plan
 from ._text import Progress
-from .analyze import Advice, Options, advise, after_selection, check_trial, replan_withdrawn, twin_of
+from .analyze import Advice, Budget, Options, advise, after_selection, check_trial, replan_withdrawn, twin_of
 from .apply import Applier, Report, Status
 from .baseline import Measurement
 from .baseline_pace import paced
@@ -149,7 +149,8 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
         for ix in advice.indexes:      # the global hint says why; each proposal says it is one of them (r11 F15)
             ix.statistics_hidden = (ix.schema, ix.table) in snap.capabilities.stats_hidden_keys
         after_selection(conn, snap, advice, trial=trial, index_kinds=opts.index_kinds,
-                        database=opts.indexes.workload.database, say=say)
+                        database=opts.indexes.workload.database, say=say,
+                        budget=Budget(opts.indexes.max_index_mb, opts.indexes.max_indexes, opts.indexes.size_basis))
         checks = (propose(conn, ConstraintOptions(timeout_ms=opts.constraint_timeout_ms, exclude=opts.indexes.exclude,
                                                   min_rows=opts.indexes.min_rows,
                                                   prisma=prisma is not None or sent_by_prisma(snap.statements)),

@@ -7,7 +7,7 @@ types that plan, baseline and health read, and the size forecasts.
 
 from . import hot, null_keys, sizing
 from .advisor import Options, advise, suggest, valued
-from .beyond import after_selection, check_trial
+from .beyond import Budget, after_selection, check_trial
 from .bind import Role, Shape, bind
 from .candidates import FK_PREFIX_ROWS, Candidate, Origin, hash_serves, serves_foreign_key, serves_index
 from .extended_stats import StatisticsProposal
@@ -30,7 +30,7 @@ from .selection import SizeBasis, StepKind
 from .shape import OUTPUT, STAR
 from .twins import twin_of
 
-__all__ = ["FK_PREFIX_ROWS", "OUTPUT", "STAR", "Advice", "AnalyzedStatement", "Candidate", "CurvePoint",
+__all__ = ["FK_PREFIX_ROWS", "OUTPUT", "STAR", "Advice", "AnalyzedStatement", "Budget", "Candidate", "CurvePoint",
            "IndexSuggestion", "Method", "Options", "Origin", "QueryRef", "Rejected", "Role", "Scenario", "Shape",
            "SizeBasis", "SkipKind", "Skipped", "StatisticsProposal", "StepKind", "ValueSource", "advise",
            "after_selection", "bind", "check_trial", "counted", "gist_serves", "hash_serves", "hot", "in_function",

@@ -50,6 +50,8 @@ from .inherited import review as review_inherited
 from .kinds import TRIGRAM, KindCandidate, candidates, run_time_config, terms
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
 from .sample_cost import RUNS, IndexBuild, on_sample, race
+from .selection_model import SizeBasis
+from .sizing import FORECAST_MARGIN
 from .trial import CostMethod, TrialCost, TrialFailed, on_clone
 
 MIN_CUT = 0.10              # the statements served must cost at least this share less
@@ -71,6 +73,33 @@ BRIN_TIME = 1.25
 
 
 @dataclass(frozen=True)
+class Budget:
+    """``--max-index-mb`` and ``--max-indexes``: what the b-tree selection left of them is all a GIN, BRIN or hash
+    proposal may take (p28: a 185 MB GIN came on top of a 50 MB budget, which the b-trees alone had kept)."""
+    max_index_mb: float | None = None
+    max_indexes: int | None = None
+    basis: SizeBasis = SizeBasis.FORECAST
+
+    def size(self, ix: IndexSuggestion) -> int:
+        """What the budget counts of ``ix``: its forecast (a GIN's built size), or HypoPG's estimate by that basis."""
+        if self.basis == SizeBasis.HYPOPG and ix.estimated_bytes:
+            return ix.estimated_bytes
+        return ix.forecast_bytes or ix.estimated_bytes or 0
+
+    def refusal(self, advice: Advice, add: IndexSuggestion) -> str | None:
+        """Why ``add`` does not fit beside the proposals so far (None: it fits), as the selection counts a budget."""
+        if self.max_indexes is not None and len(advice.indexes) + 1 > self.max_indexes:
+            return (f"{add.name} not proposed: a new index beside the {len(advice.indexes)} proposed is over "
+                    f"--max-indexes {self.max_indexes}")
+        used = sum(self.size(ix) for ix in advice.indexes) + self.size(add)
+        margin = FORECAST_MARGIN if self.basis == SizeBasis.FORECAST else 0.0
+        if self.max_index_mb is None or used <= self.max_index_mb * 1048576 / (1.0 + margin):
+            return None
+        return (f"{add.name} not proposed: its {self.size(add) / 1048576:.1f} MB would bring the new indexes to "
+                f"{used / 1048576:.1f} MB, over --max-index-mb {self.max_index_mb:g} ({add.reason.split(';')[0]})")
+
+
+@dataclass(frozen=True)
 class _Costed:
     cand: KindCandidate
     method: CostMethod
@@ -83,8 +112,10 @@ class _Costed:
 
 def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
            trial: psycopg.Connection[Any] | None, use_hypopg: bool, writes: hot.HotWrites | None,
-           write_scale: float, say: Callable[[str], None], roles: Roles | None = None) -> None:
-    """Add the GIN and BRIN indexes the planner shows are worth it to ``advice`` (indexes, extensions, hints)."""
+           write_scale: float, say: Callable[[str], None], roles: Roles | None = None,
+           budget: Budget | None = None) -> None:
+    """Add the GIN and BRIN indexes the planner shows are worth it to ``advice`` (indexes, extensions, hints),
+    each within what ``budget`` has left (in place of a b-tree, a BRIN only makes room)."""
     statements = planned(advice.statements)
     need = extensions.read(conn, [TRIGRAM])[TRIGRAM]
     each = terms(catalog, statements)
@@ -113,6 +144,8 @@ def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
             advice.hints.append(suggestion)
             continue
         refused = _instead(conn, catalog, advice, btree, suggestion, served) if btree is not None else None
+        if refused is None and budget is not None and btree is None:
+            refused = budget.refusal(advice, suggestion)
         if refused is not None:
             advice.hints.append(refused)
             continue
@@ -126,7 +159,7 @@ def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
 
 def after_selection(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, *,
                     trial: psycopg.Connection[Any] | None, index_kinds: bool, database: str | None,
-                    say: Callable[[str], None]) -> None:
+                    say: Callable[[str], None], budget: Budget | None = None) -> None:
     """What runs once the b-tree selection is done: the generic-plan and HOT reviews, then the GIN and BRIN
     proposals; on a session opened like ``conn`` and closed after (pool.aside): their plans and samples read the
     tables of every proposal, and a backend keeps a cache entry of each until it ends (m17: 21 MB on pgtune's own
@@ -135,12 +168,13 @@ def after_selection(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advic
         for ix in advice.indexes:       # heuristic mode's b-trees: no plan costed them (p17: JSON said hypopg)
             ix.costed_by = CostMethod.NONE
     with pool.aside(conn) as reads:
-        _reviews(reads, snap, advice, trial=trial, index_kinds=index_kinds, database=database, say=say)
+        _reviews(reads, snap, advice, trial=trial, index_kinds=index_kinds, database=database, say=say,
+                 budget=budget)
 
 
 def _reviews(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, *,
              trial: psycopg.Connection[Any] | None, index_kinds: bool, database: str | None,
-             say: Callable[[str], None]) -> None:
+             say: Callable[[str], None], budget: Budget | None) -> None:
     generic_plans.review(conn, snap.catalog, advice)    # an index only a prepared statement's generic plan takes
     writes = hot.read(conn, snap.catalog, snap.roles, database) if snap.from_server else None
     if writes is not None and writes.missing:
@@ -153,7 +187,7 @@ def _reviews(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, *,
     if index_kinds:
         say("looking for filters a GIN or BRIN index serves")
         extend(conn, snap.catalog, advice, trial=trial, use_hypopg=advice.method == Method.HYPOPG, writes=writes,
-               write_scale=snap.write_scale, say=say, roles=snap.roles)
+               write_scale=snap.write_scale, say=say, roles=snap.roles, budget=budget)
     virtual_columns.review(snap.catalog, advice)    # PostgreSQL 18 refuses an index naming a virtual column
     review_inherited(conn, snap.catalog, advice)    # INHERITS children: read by statements on the parent, not indexed
 
