@@ -7,11 +7,12 @@ types that plan, baseline and health read, and the size forecasts.
 
 from . import hot, null_keys, sizing
 from .advisor import Options, advise, suggest, valued
-from .beyond import Budget, after_selection, check_trial
+from .beyond import after_selection, check_trial
 from .bind import Role, Shape, bind
 from .candidates import FK_PREFIX_ROWS, Candidate, Origin, hash_serves, serves_foreign_key, serves_index
 from .extended_stats import StatisticsProposal
 from .fk_gist import gist_serves
+from .kind_budget import Budget
 from .model import (
            Advice,
            AnalyzedStatement,

@@ -47,11 +47,10 @@ from . import (
 from .candidates import Candidate
 from .extended_stats import Planned, planned
 from .inherited import review as review_inherited
+from .kind_budget import Budget
 from .kinds import TRIGRAM, KindCandidate, candidates, run_time_config, terms
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
 from .sample_cost import RUNS, IndexBuild, on_sample, race
-from .selection_model import SizeBasis
-from .sizing import FORECAST_MARGIN
 from .trial import CostMethod, TrialCost, TrialFailed, on_clone
 
 MIN_CUT = 0.10              # the statements served must cost at least this share less
@@ -70,33 +69,6 @@ BRIN_SIZE = 0.1
 # BRIN's size or more (paid on every insert, in the cache, in backups) must be 25% faster to be kept; a smaller
 # difference is within what best-of-5 runs move on a loaded server (beyond_btree: 0.76x-1.64x between two runs).
 BRIN_TIME = 1.25
-
-
-@dataclass(frozen=True)
-class Budget:
-    """``--max-index-mb`` and ``--max-indexes``: what the b-tree selection left of them is all a GIN, BRIN or hash
-    proposal may take (p28: a 185 MB GIN came on top of a 50 MB budget, which the b-trees alone had kept)."""
-    max_index_mb: float | None = None
-    max_indexes: int | None = None
-    basis: SizeBasis = SizeBasis.FORECAST
-
-    def size(self, ix: IndexSuggestion) -> int:
-        """What the budget counts of ``ix``: its forecast (a GIN's built size), or HypoPG's estimate by that basis."""
-        if self.basis == SizeBasis.HYPOPG and ix.estimated_bytes:
-            return ix.estimated_bytes
-        return ix.forecast_bytes or ix.estimated_bytes or 0
-
-    def refusal(self, advice: Advice, add: IndexSuggestion) -> str | None:
-        """Why ``add`` does not fit beside the proposals so far (None: it fits), as the selection counts a budget."""
-        if self.max_indexes is not None and len(advice.indexes) + 1 > self.max_indexes:
-            return (f"{add.name} not proposed: a new index beside the {len(advice.indexes)} proposed is over "
-                    f"--max-indexes {self.max_indexes}")
-        used = sum(self.size(ix) for ix in advice.indexes) + self.size(add)
-        margin = FORECAST_MARGIN if self.basis == SizeBasis.FORECAST else 0.0
-        if self.max_index_mb is None or used <= self.max_index_mb * 1048576 / (1.0 + margin):
-            return None
-        return (f"{add.name} not proposed: its {self.size(add) / 1048576:.1f} MB would bring the new indexes to "
-                f"{used / 1048576:.1f} MB, over --max-index-mb {self.max_index_mb:g} ({add.reason.split(';')[0]})")
 
 
 @dataclass(frozen=True)
