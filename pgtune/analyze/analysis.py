@@ -93,7 +93,8 @@ def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclud
         skip = (reasons.foreign_key_check(st) or reasons.shape_skip(st, shape, exclude, catalog.foreign)
                 or reasons.stale_columns(st, shape, catalog)
                 or reasons.in_function(st, shape, {c for t in shape.tables if t in catalog.tables
-                                                   for c in catalog.tables[t].columns}, {t[1] for t in shape.tables}))
+                                                   for c in catalog.tables[t].columns}, {t[1] for t in shape.tables})
+                or reasons.gone_column(st, shape))
         if skip is not None:
             skipped.append(skip)
         else:

@@ -32,7 +32,7 @@ from .exprs import (
 )
 from .params import ParamUse
 from .scope import Entry, Output, Scope
-from .shape import EQ, FILTER, FUNC, JOIN, NULL, OUTPUT, RANGE, ColumnUse, Conjunct, Role, Shape, Test
+from .shape import EQ, FILTER, FUNC, GROUP, JOIN, NULL, OUTPUT, RANGE, ColumnUse, Conjunct, Role, Shape, Test
 from .written import JSON_FIELD_OPS
 
 _RANGE_OPS = {"<", "<=", ">", ">="}
@@ -262,6 +262,8 @@ class Predicates:
         hit = scope.resolve(fields)
         if hit is None:
             self.shape.unbound.append(".".join(fields))
+            if role != GROUP and scope.lacks(fields):         # GROUP BY may name an output column
+                self.shape.gone.append(".".join(fields))
             return None
         entry, col = hit
         if entry.table is None:

@@ -14,6 +14,7 @@ from ..capture import Table
 # Where a derived column (of a CTE, subquery or view) comes from: (base table, its column, its alias) each, more
 # than one for a set operation's column (each branch's plain column in that position).
 Base = tuple[Table, str, str]
+SYSTEM_COLUMNS = frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"})   # every table has them
 Origin = dict[str, tuple[Base, ...]]
 
 
@@ -95,3 +96,22 @@ class Scope:
             if e.alias == qual and (schema is None or (e.table is not None and e.table.schema == schema)):
                 return (e, col) if col in e.columns else None
         return None
+
+    def lacks(self, fields: tuple[str, ...]) -> bool:
+        """Does the reference certainly name a column its table does not have: one dropped since
+        pg_stat_statements counted the statement, which the server refuses to plan? Qualified, by a catalog
+        table's alias without that column; unqualified, where every name in reach is a catalog table's (a CTE,
+        subquery, view or function in scope may output any name) and none has it, nor is it a table's alias."""
+        col = fields[-1]
+        if col in SYSTEM_COLUMNS:
+            return False
+        entries: list[Entry] = []
+        s: Scope | None = self
+        while s is not None:
+            entries += s.entries
+            s = s.parent
+        if len(fields) == 1:
+            return bool(entries) and all(e.table is not None for e in entries) and not any(
+                col in e.columns or col == e.alias for e in entries)
+        found = next((e for e in entries if e.alias == fields[-2]), None)      # the nearest scope's first
+        return found is not None and found.table is not None and col not in found.columns

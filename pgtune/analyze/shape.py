@@ -91,6 +91,7 @@ class Shape:
     tables: set[TableKey] = field(default_factory=set)
     limited_blocks: set[int] = field(default_factory=set)
     unbound: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)          # of those, columns their catalog table lacks (dropped)
     foreign: tuple[TableKey, ...] = ()     # foreign tables it reads (of unbound), resolved as the server does
     temporary: list[str] = field(default_factory=list)    # temporary tables it reads or writes
     system: list[str] = field(default_factory=list)       # catalog tables and views it reads
