@@ -31,6 +31,7 @@ from ..snapshot import Snapshot, snapshot
 from ..sqltext import StatementKind, forget_parses
 from . import (
     asking,
+    blind_sort,
     calibration,
     curve,
     extended_stats,
@@ -262,7 +263,8 @@ class _Advisor:
             joined |= {(u.table, u.column) for u in a.shape.uses if u.role == JOIN}
         deleted = {key for a in analyses if a.shape.kind == StatementKind.DELETE
                    and (key := delete_target(a.statement, self.catalog)) is not None}
-        cands = null_keys.narrowed(cands + for_foreign_keys(self.catalog, joined, deleted), self.catalog)
+        cands = null_keys.narrowed(blind_sort.seen(cands, [a.shape for a in analyses])
+                                   + for_foreign_keys(self.catalog, joined, deleted), self.catalog)
         self.wide.measure(cands)        # one read a table of the widths their keys may reach
         cands = [w for c in cands if (w := self._worth_it(c)) is not None]
         merged = merge(cands)
