@@ -44,6 +44,7 @@ class Capabilities:
     stats_hidden: tuple[str, ...] = ()     # analyzed tables under row security whose pg_stats this role cannot read
     stats_forced: tuple[str, ...] = ()     # ...of them, those with FORCE ROW LEVEL SECURITY (their owner is blind too)
     stats_hidden_keys: frozenset[tuple[str, str]] = frozenset()   # stats_hidden as (schema, table)
+    pgss_kept_restart: bool = False       # pg_stat_statements counts from before the server's start (its info view)
     preload_libraries: str | None = None   # shared_preload_libraries as set; None: the role may not read it
     preload_pending: str | None = None     # what a restart will load, when an ALTER SYSTEM of it is not in force yet
     in_recovery: bool = False              # a hot standby
@@ -239,6 +240,15 @@ class Capabilities:
                        f"them with{per}: ALTER SYSTEM SET pg_qualstats.max = {self.qualstats_size()}; then restart "
                        "the server (each entry is shared memory), and reset it at the start of the window pgtune "
                        "reads (SELECT pg_qualstats_reset();)")
+        if self.qualstats_installed and self.qualstats_entries == 0 and self.pgss_statements and self.pgss_kept_restart:
+            # p28: after a restart suggest went from a 48 kB BRIN to two b-trees (206 MB) for "the last hour",
+            # costed over pg_stats' last histogram bucket (28 hours), and said nothing of why.
+            out.append(f"pg_qualstats holds no constants while pg_stat_statements tracks {self.pgss_statements:,} "
+                       "statements from before the server's restart: pg_qualstats keeps its constants in shared "
+                       "memory only, so the restart emptied it where pg_stat_statements kept its statements; until the "
+                       "application has run again, each $n is costed with a value from pg_stats, not the ones the "
+                       "application sends (a range over the statistics' last bucket, not its last hour): run pgtune "
+                       "after a while of normal load")
         rate = self.qualstats_rate
         if self.qualstats_installed and rate is not None and rate < 1:
             out.append(f"pg_qualstats samples one execution in {1 / rate:,.0f} (pg_qualstats.sample_rate = "
@@ -280,6 +290,7 @@ class Capabilities:
         # stats_hidden_keys is stats_hidden as suggest matches it to proposals: the JSON keeps the names only.
         out = {**asdict(self), "qualstats_full": self.qualstats_full}
         del out["stats_hidden_keys"]
+        del out["pgss_kept_restart"]
         return out
 
 
@@ -318,8 +329,9 @@ def _pgss_fill(conn: psycopg.Connection[Any], caps: Capabilities) -> Capabilitie
     if schema is None:
         return caps
     untracked = may_untrack(conn)
-    info = (sql.SQL("(SELECT i.dealloc FROM {} AS i)").format(sql.Identifier(schema, "pg_stat_statements_info"))
-            if caps.server_version_num >= 140000 else sql.SQL("NULL::int8"))
+    info = (sql.SQL("(SELECT i.dealloc FROM {0} AS i), (SELECT i.stats_reset < pg_catalog.pg_postmaster_start_time() "
+                    "FROM {0} AS i)").format(sql.Identifier(schema, "pg_stat_statements_info"))
+            if caps.server_version_num >= 140000 else sql.SQL("NULL::int8, false"))
     # Other roles' statements, to a role without pg_read_all_stats: their text is HIDDEN_TEXT (counted apart, c21).
     query = sql.SQL("SELECT /* pgtune */ current_setting('pg_stat_statements.max', true)::int, s.n, {}, s.hidden "
                     "FROM (SELECT count(*) AS n, count(*) FILTER (WHERE p.query = {}) AS hidden FROM {} AS p) AS s"
@@ -334,7 +346,7 @@ def _pgss_fill(conn: psycopg.Connection[Any], caps: Capabilities) -> Capabilitie
     if row is None:
         return replace(caps, pgss_untracked=untracked)
     return replace(caps, pgss_max=row[0], pgss_entries=int(row[1]), pgss_dealloc=row[2], pgss_untracked=untracked,
-                   pgss_hidden=int(row[3]))
+                   pgss_hidden=int(row[4]), pgss_kept_restart=bool(row[3]))
 
 
 def streaming_standbys(conn: psycopg.Connection[Any]) -> int:
