@@ -64,10 +64,12 @@ def statements_using(conn: psycopg.Connection[Any], indexes: set[IndexKey]) -> l
     # server's log at each run, for no plan): the catalog is read for those only, where track = all lists them.
     catalog = read_catalog(conn) if any(st.nested for st in workload) else None
     readers = {r[0] for r in conn.execute(catalog_sql.load("plan_index_readers"), {"names": sorted(names)})}
+    scanning = [st for st in workload if _may_scan(st.query, readers)]
+    known = _relations(conn, scanning)
     out = []
-    for st in workload:
-        if not _may_scan(st.query, readers):
-            continue
+    for st in scanning:
+        if not _names_known(st.query, known):
+            continue        # reads a relation dropped since (p27: a migration's UPDATE … FROM "Document")
         view = roles.view(st.userid)
         if catalog is not None and st.nested and _names_variables(st, catalog, view):
             continue
@@ -126,6 +128,32 @@ def _schemas_of(schemas: list[str], named: set[str | None] | None, path: tuple[s
     if None in named:
         out += [s for s in path if s in schemas][:1]
     return out or schemas
+
+
+def _read_names(query: str) -> set[str] | None:
+    """The relation names ``query``'s FROM, JOIN and target clauses give (its CTEs' own names left out)."""
+    try:
+        root = parse_one(query)
+    except ParseFailed:
+        return None
+    ctes = {n.ctename for n in walk(root) if isinstance(n, ast.CommonTableExpr)}
+    return {n.relname for n in walk(root) if isinstance(n, ast.RangeVar) and n.relname and n.relname not in ctes}
+
+
+def _relations(conn: psycopg.Connection[Any], workload: list[Statement]) -> set[str]:
+    """Of the relation names ``workload`` gives, those some schema has a relation of."""
+    wanted = sorted({r for st in workload for r in (_read_names(st.query) or ())})
+    rows = conn.execute("SELECT /* pgtune */ DISTINCT relname FROM pg_catalog.pg_class WHERE relname = ANY(%s)",
+                        [wanted]).fetchall() if wanted else []
+    return {r[0] for r in rows}
+
+
+def _names_known(query: str, known: set[str]) -> bool:
+    """Does every relation ``query`` names exist in some schema? One that exists in none (a table a migration
+    dropped since pg_stat_statements counted the statement) makes its EXPLAIN an ERROR in the server's log, for
+    no plan (p27: 9 a run of suggest --emit, from Documenso's Document-to-Envelope data migrations)."""
+    found = _read_names(query)
+    return found is None or found <= known
 
 
 def _may_scan(query: str, readers: set[str]) -> bool:
