@@ -174,7 +174,7 @@ def advise(conn: psycopg.Connection[Any], snap: Snapshot, options: Options | Non
 def valued(conn: psycopg.Connection[Any], snap: Snapshot) -> dict[str, AnalyzedStatement]:
     """Each statement of ``snap`` that binds, valued as suggest values it (query -> its record): its session
     and value scenarios, without costing anything. What health's guards are planned and timed with (u2's R2)."""
-    bound, _ = bind_all(snap.statements, snap.catalog, snap.roles, (), snap.examples)
+    bound, _ = bind_all(snap.statements, snap.catalog, snap.roles, (), snap.examples, reasons.row_functions(conn))
     known = _evidence(conn, snap)
     return {st.query: analyze(st, shape, known).row for st, shape in bound}
 
@@ -242,7 +242,7 @@ class _Advisor:
     def _analyses(self) -> list[Analysis]:
         snap = self.snap
         bound, skipped = bind_all(snap.statements, self.catalog, snap.roles, self.opts.exclude,
-                                  snap.examples)
+                                  snap.examples, reasons.row_functions(self.reads))
         self.advice.skipped.extend(skipped)
         self.advice.hints.extend(written.hints([(st.queryid, st.query, shape.written) for st, shape in bound],
                                                snap.examples, from_server=snap.from_server))

@@ -71,7 +71,8 @@ class Evidence:
 
 
 def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclude: tuple[str, ...],
-             examples: dict[int, str] | None = None) -> tuple[list[tuple[Statement, Shape]], list[Skipped]]:
+             examples: dict[int, str] | None = None, row_functions: frozenset[str] = frozenset(),
+             ) -> tuple[list[tuple[Statement, Shape]], list[Skipped]]:
     """Each statement's shape, or why it is skipped (a parse failure that is noise is dropped silently).
 
     ``examples``: pg_qualstats' text of a statement as sent (queryid ->); the
@@ -94,7 +95,7 @@ def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclud
                 or reasons.stale_columns(st, shape, catalog)
                 or reasons.in_function(st, shape, {c for t in shape.tables if t in catalog.tables
                                                    for c in catalog.tables[t].columns}, {t[1] for t in shape.tables})
-                or reasons.gone_column(st, shape))
+                or reasons.gone_column(st, shape, row_functions))
         if skip is not None:
             skipped.append(skip)
         else:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
+import psycopg
 from pglast import ast
 
 from .._text import error_text
@@ -90,13 +92,26 @@ def in_function(st: Statement, shape: Shape, columns: set[str], tables: set[str]
                    SkipKind.IN_FUNCTION)
 
 
-def gone_column(st: Statement, shape: Shape) -> Skipped | None:
+# Functions a row may call by attribute notation (p.full_name is full_name(p): PostgREST's computed fields): one
+# argument without a default, a row type or one any row fits.
+_ROW_FUNCTIONS = ("SELECT /* pgtune */ DISTINCT p.proname::text FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_type t "
+                  "ON t.oid = p.proargtypes[0] WHERE p.pronargs >= 1 AND p.pronargs - p.pronargdefaults <= 1 "
+                  "AND (t.typtype = 'c' OR t.typname IN ('record', 'anyelement', 'anycompatible', 'any'))")
+
+
+def row_functions(conn: psycopg.Connection[Any]) -> frozenset[str]:
+    """The names ``alias.name`` may call as a function of the row (gone_column does not take them for columns)."""
+    return frozenset(str(r[0]) for r in conn.execute(_ROW_FUNCTIONS).fetchall())
+
+
+def gone_column(st: Statement, shape: Shape, row_functions: frozenset[str] = frozenset()) -> Skipped | None:
     """A statement that reads a column its table no longer has (``WHERE title = $1``, ``e.title`` in the select
     list or ORDER BY; stale_columns does the columns an INSERT or UPDATE writes): the binder's scope.lacks. Each
-    plan of it was an ERROR in the server's log at every run (c27: 10 a run with HypoPG for five such statements)."""
-    if not shape.gone:
+    plan of it was an ERROR in the server's log at every run (c27: 10 a run with HypoPG for five such statements).
+    Not a qualified name a function of the row has (r24: ``p.full_name`` skipped a statement the server plans)."""
+    gone = [g for g in dict.fromkeys(shape.gone) if "." not in g or g.rsplit(".", 1)[1] not in row_functions]
+    if not gone:
         return None
-    gone = list(dict.fromkeys(shape.gone))
     return _skip(st, f"cannot plan: it reads {'column' if len(gone) == 1 else 'columns'} {', '.join(gone[:3])}, "
                      "which its table no longer has (dropped or renamed since pg_stat_statements counted the "
                      "statement)", SkipKind.CANNOT_PLAN)
