@@ -19,7 +19,8 @@ cost on the real table: after = before x (after on the sample / before on
 the sample). A ``LIMIT`` (and ``OFFSET``) is scaled by f too, so that it
 cuts the same share of the rows the plan expects. Only statements that read
 no other table are costed this way (a join's other side is not sampled).
-The index's size is its size on the sample over f.
+The index's size is its size on the sample over f; a GIN's entries grow
+with its distinct keys instead (analyze.gin_size).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from ..readonly import why_not_read_only
 from ..roles import why_no_temporary
 from ..sqltext import ParseFailed, printed, walk
 from .extended_stats import Planned
+from .gin_size import postings_per_row, whole_size
 from .trial import TrialCost, TrialFailed, explain_json, opclass_with_extension, security_views, view_name
 
 SAMPLE_ROWS = 100_000           # at most this many rows copied…
@@ -85,6 +87,7 @@ def on_sample(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, 
     if (refused := why_no_temporary(conn)) is not None:
         raise TrialFailed(f"no sample can be made: {refused}")     # asked, not tried: no ERROR in the log
     half = f"{name}_half"
+    gin: float | None = None
     try:
         fill = _fillfactor(conn, table)
         rows = _copy(conn, sql.Identifier(*table), name,
@@ -97,6 +100,10 @@ def on_sample(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, 
             shares.append(_copy(conn, sql.Identifier("pg_temp", name), half, sql.SQL("BERNOULLI (50)"),
                                 fill, companions) / t.reltuples)
             runs.append(_plans(conn, catalog, table, half, key, method, extension, statements, shares[1]))
+            if method == IndexMethod.GIN:
+                postings = postings_per_row(conn, half, key, extension, SAMPLE_TIMEOUT_MS)
+                gin = whole_size((runs[0][1], runs[1][1]), (rows, shares[1] * t.reltuples), postings,
+                                 t.reltuples)
     except psycopg.Error as exc:
         if lost(conn):
             raise
@@ -108,11 +115,12 @@ def on_sample(conn: psycopg.Connection[Any], catalog: Catalog, table: TableKey, 
         if not lost(conn):
             _drop(conn, name)
             _drop(conn, half)
-    return _whole(real, shares, runs, rows)
+    return _whole(real, shares, runs, rows, gin)
 
 
 def _whole(real: list[float | None], shares: list[float],
-           runs: list[tuple[list[tuple[float, float, bool] | None], int]], rows: int) -> SampleCost:
+           runs: list[tuple[list[tuple[float, float, bool] | None], int]], rows: int,
+           gin: float | None = None) -> SampleCost:
     """The sample's figures taken to the whole table: each statement's real cost x the plan change there."""
     def scaled(values: list[float]) -> float:
         if len(values) == 1 or shares[0] <= shares[1]:
@@ -136,6 +144,8 @@ def _whole(real: list[float | None], shares: list[float],
         after.append(r * a / b if b > 0 else None)
         used.append(plans[0][2])
     size = scaled([float(run[1]) for run in runs]) if len(runs) > 1 else runs[0][1] / shares[0]
+    if gin is not None:          # a GIN's entries grow with its distinct keys, not the rows (analyze.gin_size)
+        size = min(size, gin)
     return SampleCost(before, after, used, int(size), float(rows), shares[0])
 
 
