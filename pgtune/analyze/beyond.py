@@ -116,8 +116,10 @@ def extend(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, *,
             advice.hints.append(suggestion)
             continue
         refused = _instead(conn, catalog, advice, btree, suggestion, served) if btree is not None else None
-        if refused is None and budget is not None and btree is None:
-            refused = budget.refusal(advice, suggestion)
+        if refused is None and budget is not None and btree is None \
+                and (refused := budget.refusal(advice, suggestion)) is not None:
+            unhelped.held([advice.statements[p] for p in positions], [a is not None and b is not None and a < b
+                          for a, b in zip(costed.after, costed.before, strict=True)], advice.hints, refused)
         if refused is not None:
             advice.hints.append(refused)
             continue

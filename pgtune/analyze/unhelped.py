@@ -96,3 +96,14 @@ def helped(rows: Sequence[_Row], hints: list[str]) -> None:
 
 def _name(r: _Row) -> str:
     return statement_named(r.query, r.queryid)
+
+
+def held(rows: Sequence[_Row], cut: Sequence[bool], hints: list[str], budget: str) -> None:
+    """``mark``'s "no index pgtune could propose makes it cheaper" on the statements a GIN, BRIN or hash index
+    would cut (``cut``) that only ``budget`` held back (analyze.kind_budget): said so, in the hint too (p28)."""
+    for r, cuts in zip(rows, cut, strict=True):
+        if not cuts or not r.note.startswith("no index pgtune could propose"):
+            continue
+        old, r.note = r.note, f"an index would make it cheaper, but the budget held it back: {budget}"
+        hints[:] = [h.removesuffix(old) + r.note if h.startswith(f"{_name(r)} is ") and h.endswith(old) else h
+                    for h in hints]
