@@ -134,11 +134,18 @@ def propose(conn: psycopg.Connection[Any], catalog: Catalog, statements: list[Pl
     cases = _misestimates(conn, catalog, statements, notes)
     existing = _existing(conn)
     out = []
+    # p29: a hot standby refuses the trial's ANALYZE (an ERROR in its log each suggest): not tried there.
+    standby = bool(cases) and conn.execute("SELECT /* pgtune */ pg_catalog.pg_is_in_recovery()").fetchone() == (True,)
     for case in cases:
         columns = tuple(sorted(case.filter.columns))
         if (case.filter.table, columns) in existing:
             notes.append(f"{ddl.qualified(*case.filter.table)} ({', '.join(columns)}): extended statistics exist "
                          f"and the estimate is still {_off(case)} off")
+            continue
+        if standby:
+            notes.append(f"extended statistics on {ddl.qualified(*case.filter.table)} not tried: this server is a "
+                         "hot standby, where CREATE STATISTICS and ANALYZE cannot run: run suggest on the primary, "
+                         "with this server's workload by --workload-dsn")
             continue
         owned = conn.execute(catalog_sql.load("table_owned"),
                              {"schema": case.filter.table[0], "table": case.filter.table[1]}).fetchone()
