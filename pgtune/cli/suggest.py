@@ -281,8 +281,12 @@ def _print_curve(advice: Advice) -> None:
         return (f"step {p.step}: {p.forecast_bytes / 1048576:,.1f} MB, cost {p.cost / start.cost:.1%} "
                 f"of no new index")
 
+    # The curve is the b-tree selection's; GIN/BRIN/hash proposals come after it (p28: 152.7 MB said, 234 written).
+    proposed = sum(ix.forecast_bytes or 0 for ix in advice.indexes) / 1048576
+    written = f"; proposed with the GIN/BRIN/hash changes: {proposed:,.1f} MB" \
+        if round(proposed, 1) != round(chosen.forecast_bytes / 1048576, 1) else ""
     click.echo(f"selection: {_count(end.step, 'step')} ({advice.what_if_calls} what-if plans); "
-               f"chosen {point(chosen)}")
+               f"chosen {point(chosen)}{written}")
     knee = advice.knee
     if knee is not None and knee.step != chosen.step:
         later = advice.curve[advice.curve.index(knee) + 1].forecast_bytes / 1048576
