@@ -9,22 +9,15 @@ import pytest
 
 from pgtune.ddl import IndexMethod
 
-from .helpers import steady_state
-from .test_p28_kinds_budget import BY_BOT, RESULTS, SEARCH, _suggested
+from .test_p28_kinds_budget import _suggested, by_method, results_read
 
 
 @pytest.mark.needs_hypopg
 def test_a_statement_whose_gin_is_over_the_budget_is_said_held_back_by_the_budget(
         db: str, conn: psycopg.Connection[Any]) -> None:
-    conn.execute(RESULTS)
-    steady_state(conn)
-    with psycopg.connect(db, autocommit=True, cursor_factory=psycopg.RawCursor) as app:
-        for n in range(20):
-            app.execute(SEARCH, (f'[{{"value": "visitor{n * 997}@mail.test"}}]',)).fetchall()
-            app.execute(BY_BOT, (f"bot{n}",)).fetchall()
+    results_read(db, conn)
     free = _suggested(conn)
-    gin = [ix for ix in free.indexes.indexes if ix.method == IndexMethod.GIN]
-    btree = [ix for ix in free.indexes.indexes if ix.method == IndexMethod.BTREE]
+    gin, btree = by_method(free)
     assert gin and btree, free.indexes.hints
     budget = round(((btree[0].forecast_bytes or 0) + (gin[0].forecast_bytes or 0) / 2) / 1048576, 2)
     held = _suggested(conn, max_index_mb=budget)

@@ -12,18 +12,12 @@ from click.testing import CliRunner
 
 from pgtune.cli import cli
 
-from .helpers import steady_state
-from .test_p28_kinds_budget import BY_BOT, RESULTS, SEARCH
+from .test_p28_kinds_budget import results_read
 
 
 @pytest.mark.needs_hypopg
 def test_the_footer_says_the_mb_of_the_set_proposed_with_its_gin(db: str, conn: psycopg.Connection[Any]) -> None:
-    conn.execute(RESULTS)
-    steady_state(conn)
-    with psycopg.connect(db, autocommit=True, cursor_factory=psycopg.RawCursor) as app:
-        for n in range(20):
-            app.execute(SEARCH, (f'[{{"value": "visitor{n * 997}@mail.test"}}]',)).fetchall()
-            app.execute(BY_BOT, (f"bot{n}",)).fetchall()
+    results_read(db, conn)
     shown = CliRunner().invoke(cli, ["suggest", "--dsn", db])
     assert shown.exit_code == 0, shown.output
     doc = json.loads(CliRunner().invoke(cli, ["suggest", "--dsn", db, "--format", "json"]).output)

@@ -29,6 +29,22 @@ SEARCH = 'SELECT id FROM "Result" WHERE variables @> $1::jsonb LIMIT 20'
 BY_BOT = 'SELECT id FROM "Result" WHERE "typebotId" = $1'
 
 
+def results_read(db: str, conn: psycopg.Connection[Any]) -> None:
+    """The Result table, and the application's searches of its documents and reads by bot (20 of each)."""
+    conn.execute(RESULTS)
+    steady_state(conn)
+    with psycopg.connect(db, autocommit=True, cursor_factory=psycopg.RawCursor) as app:
+        for n in range(20):
+            app.execute(SEARCH, (f'[{{"value": "visitor{n * 997}@mail.test"}}]',)).fetchall()
+            app.execute(BY_BOT, (f"bot{n}",)).fetchall()
+
+
+def by_method(advice: api.Suggestion) -> tuple[list[Any], list[Any]]:
+    """The GIN and the b-tree proposals of ``advice``."""
+    found = advice.indexes.indexes
+    return [ix for ix in found if ix.method == IndexMethod.GIN], [ix for ix in found if ix.method == IndexMethod.BTREE]
+
+
 def _suggested(conn: psycopg.Connection[Any], **budget: Any) -> api.Suggestion:
     return api.suggest(conn, api.SuggestOptions(indexes=Options(**budget), constraints=False))
 
@@ -36,15 +52,9 @@ def _suggested(conn: psycopg.Connection[Any], **budget: Any) -> api.Suggestion:
 @pytest.mark.needs_hypopg
 def test_a_gin_over_what_the_btrees_left_of_the_budget_is_a_hint_not_a_proposal(
         db: str, conn: psycopg.Connection[Any]) -> None:
-    conn.execute(RESULTS)
-    steady_state(conn)
-    with psycopg.connect(db, autocommit=True, cursor_factory=psycopg.RawCursor) as app:
-        for n in range(20):
-            app.execute(SEARCH, (f'[{{"value": "visitor{n * 997}@mail.test"}}]',)).fetchall()
-            app.execute(BY_BOT, (f"bot{n}",)).fetchall()
+    results_read(db, conn)
     free = _suggested(conn)
-    gin = [ix for ix in free.indexes.indexes if ix.method == IndexMethod.GIN]
-    btree = [ix for ix in free.indexes.indexes if ix.method == IndexMethod.BTREE]
+    gin, btree = by_method(free)
     assert [ix.columns for ix in gin] == [["variables"]] and [ix.columns for ix in btree] == [["typebotId"]], \
         free.indexes.hints
     gin_mb, btree_mb = (gin[0].forecast_bytes or 0) / 1048576, (btree[0].forecast_bytes or 0) / 1048576
