@@ -27,6 +27,7 @@ INSERT INTO profile SELECT md5('s' || g)::uuid::text, 'SYM' || g FROM generate_s
 CREATE TABLE activity (id bigint PRIMARY KEY, profile_id text NOT NULL REFERENCES profile (id), qty int NOT NULL);
 INSERT INTO activity SELECT g, md5('s' || (1 + (g * 31) % 9990))::uuid::text, g % 100
 FROM generate_series(1, 400000) g;
+ALTER TABLE activity ALTER COLUMN profile_id SET STATISTICS 10000;
 """
 
 ORPHANS = ("SELECT p.id FROM profile p WHERE NOT EXISTS (SELECT 1 FROM activity a WHERE a.profile_id = p.id) "
