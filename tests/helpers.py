@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from pgtune import api
@@ -233,3 +234,11 @@ def visibility_lost(conn: psycopg.Connection[Any], table: str, above: float) -> 
         time.sleep(0.1)
     return lost
 
+
+def server_log(conn: psycopg.Connection[Any]) -> Path:
+    """The test cluster's log (pgtune.cluster.LocalCluster writes it beside its data directory)."""
+    row = conn.execute("SHOW data_directory").fetchone()
+    log = Path(row[0]).parent / "server.log" if row else Path()
+    if not log.is_file():
+        pytest.skip("the server's log is not readable here (not the local test cluster)")
+    return log

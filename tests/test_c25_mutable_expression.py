@@ -8,7 +8,6 @@ where a DBA's log alerting trips. The candidate is still listed as rejected, wit
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -19,7 +18,7 @@ from pgtune.analyze.candidates import Candidate
 from pgtune.capture import Statement
 from pgtune.ddl import IndexKey
 
-from .helpers import suggest
+from .helpers import server_log, suggest
 
 SETUP = """
 CREATE TYPE "DataSource" AS ENUM ('YAHOO', 'COINGECKO', 'MANUAL', 'RAPID_API');
@@ -40,7 +39,7 @@ def test_a_stable_cast_is_rejected_without_asking_hypopg(conn: psycopg.Connectio
     conn.execute(SETUP)
     statements = [Statement(query=q, queryid=n + 1, calls=1000, total_ms=5000.0, mean_ms=5.0)
                   for n, q in enumerate(QUERIES)]
-    log = _server_log(conn)
+    log = server_log(conn)
     start = log.stat().st_size
     advice = suggest(conn, statements, Options(min_rows=100))
     with open(log, errors="replace") as f:
@@ -52,14 +51,6 @@ def test_a_stable_cast_is_rejected_without_asking_hypopg(conn: psycopg.Connectio
     assert not [r for r in advice.rejected if any("lower" in k for k in r.keys)], advice.rejected   # IMMUTABLE
     assert advice.method == "hypopg", advice.method
 
-
-def _server_log(conn: psycopg.Connection[Any]) -> Path:
-    """The test cluster's log (pgtune.cluster.LocalCluster writes it beside its data directory)."""
-    row = conn.execute("SHOW data_directory").fetchone()
-    log = Path(row[0]).parent / "server.log" if row else Path()
-    if not log.is_file():
-        pytest.skip("the server's log is not readable here (not the local test cluster)")
-    return log
 
 
 def test_the_server_tells_which_expressions_and_predicates_are_not_immutable(conn: psycopg.Connection[Any]) -> None:

@@ -14,8 +14,7 @@ import pytest
 from pgtune.analyze import Options
 from pgtune.capture import Statement
 
-from .helpers import suggest
-from .test_c25_mutable_expression import _server_log
+from .helpers import server_log, suggest
 
 SETUP = """
 CREATE TABLE "Env" (id int PRIMARY KEY, slug text NOT NULL, title text, code text NOT NULL);
@@ -51,7 +50,7 @@ def test_a_statement_on_a_dropped_column_is_skipped_before_it_is_sent(db: str, c
                             else (f"t{k}",) * q.count("%s"))
             app.execute(LIVE, (f"c{k}",)).fetchall()
     conn.execute('ALTER TABLE "Env" DROP COLUMN title')     # the next migration
-    log = _server_log(conn)
+    log = server_log(conn)
     start = log.stat().st_size
     advice = suggest(conn, options=Options(min_rows=100, use_hypopg=hypopg))
     with open(log, errors="replace") as f:

@@ -9,13 +9,13 @@ index on "Envelope" (the one a proposal makes redundant), ``suggest --emit`` EXP
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 
 from pgtune.health.workload_plans import statements_using
+
+from .helpers import server_log
 
 SETUP = """
 CREATE TABLE "Envelope" (id text PRIMARY KEY, "secondaryId" text NOT NULL, "teamId" int NOT NULL);
@@ -30,13 +30,6 @@ MIGRATION = ('UPDATE "Recipient" SET "envelopeId" = e.id FROM "Document" AS d '
 APP = 'SELECT id FROM "Envelope" WHERE "teamId" = 7'
 
 
-def _server_log(conn: psycopg.Connection[Any]) -> Path:
-    row = conn.execute("SHOW data_directory").fetchone()
-    log = Path(row[0]).parent / "server.log" if row else Path()
-    if not log.is_file():
-        pytest.skip("the server's log is not readable here (not the local test cluster)")
-    return log
-
 
 def test_a_statement_reading_a_dropped_table_is_not_planned(db: str, conn: psycopg.Connection[Any]) -> None:
     conn.execute(SETUP)
@@ -47,7 +40,7 @@ def test_a_statement_reading_a_dropped_table_is_not_planned(db: str, conn: psyco
             app.execute(MIGRATION)
             app.execute(APP).fetchall()
     conn.execute('DROP TABLE "Document"')            # a later migration
-    log = _server_log(conn)
+    log = server_log(conn)
     start = log.stat().st_size
     used = statements_using(conn, {("public", "Envelope_teamId_idx")})
     with open(log, errors="replace") as f:

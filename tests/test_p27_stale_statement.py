@@ -9,7 +9,6 @@ trips. The catalog pgtune already read says the table has no such column.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -17,7 +16,7 @@ import pytest
 
 from pgtune.analyze import Options
 
-from .helpers import suggest
+from .helpers import server_log, suggest
 
 SETUP = """
 CREATE TABLE "Organisation" (id text PRIMARY KEY, "portalId" text);
@@ -27,13 +26,6 @@ INSERT INTO "Organisation" SELECT 'org' || i, CASE WHEN i % 2 = 0 THEN 'p' || i 
 STALE = ('INSERT INTO "Portal" (id, enabled, "organisationId") SELECT \'p\' || o.id, false, o.id '
          'FROM "Organisation" AS o WHERE o."portalId" IS NULL')
 
-
-def _server_log(conn: psycopg.Connection[Any]) -> Path:
-    row = conn.execute("SHOW data_directory").fetchone()
-    log = Path(row[0]).parent / "server.log" if row else Path()
-    if not log.is_file():
-        pytest.skip("the server's log is not readable here (not the local test cluster)")
-    return log
 
 
 @pytest.mark.needs_hypopg
@@ -46,7 +38,7 @@ def test_a_statement_naming_a_dropped_column_is_skipped_without_an_error_in_the_
             app.execute(STALE)
     conn.execute('ALTER TABLE "Portal" DROP COLUMN "organisationId"')     # a later migration
     conn.execute('ANALYZE "Organisation"')
-    log = _server_log(conn)
+    log = server_log(conn)
     start = log.stat().st_size
     advice = suggest(conn, options=Options(min_rows=100))
     with open(log, errors="replace") as f:

@@ -18,8 +18,7 @@ import psycopg
 from pgtune.analyze import Options
 from pgtune.capture import Statement
 
-from .helpers import suggest
-from .test_c25_mutable_expression import _server_log
+from .helpers import server_log, suggest
 
 SETUP = """
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
@@ -38,7 +37,7 @@ def test_a_gin_on_a_stable_expression_is_not_built_and_the_hint_says_why(conn: p
     conn.execute(SETUP)
     statements = [Statement(query=q, queryid=n + 1, calls=1000, total_ms=50_000.0, mean_ms=50.0)
                   for n, q in enumerate(QUERIES)]
-    log = _server_log(conn)
+    log = server_log(conn)
     start = log.stat().st_size
     advice = suggest(conn, statements, Options(min_rows=100))
     with open(log, errors="replace") as f:
