@@ -13,7 +13,10 @@ n_tup_newpage_upd on PostgreSQL 16+, or by the table's UPDATE statements in
 pg_stat_statements, which set no indexed column — lack room: a fillfactor
 below 100 leaves it: 100 − 50 × the share of updates that were not HOT,
 in tens, between 50 and 90 (every update cold: half of each page kept free).
-A new fillfactor applies to pages written from then on.
+A new fillfactor applies to pages written from then on. Only updates the workload makes count: where
+pg_stat_statements holds every statement since before the counters' updates (all readable, none evicted) and
+no UPDATE, MERGE or INSERT … ON CONFLICT DO UPDATE of the table, they came from outside it (p31: a backfill
+before pg_stat_statements_reset() on an insert-only table got fillfactor 50 and a VACUUM FULL).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import pglast
 from pglast import ast
 
+from ..sqltext import walk
 from .context import Context
 from .evidence import TableStats
 from .model import Advice, Family, Symptom
@@ -37,9 +41,10 @@ def propose(ctx: Context) -> None:
     scale = ctx.snap.setting("autovacuum_vacuum_scale_factor").number
     threshold = ctx.snap.setting("autovacuum_vacuum_threshold").number
     updated = _updated_columns(ctx)
+    written = _updating(ctx)
     for t in sorted(ctx.snap.tables.values(), key=lambda t: (t.schema, t.table)):
         _thresholds(ctx, t, scale, threshold)
-        _fillfactor(ctx, t, updated.get((t.schema, t.table)))
+        _fillfactor(ctx, t, updated.get((t.schema, t.table)), written)
 
 
 def _thresholds(ctx: Context, t: TableStats, scale: float, threshold: float) -> None:
@@ -60,11 +65,19 @@ def _thresholds(ctx: Context, t: TableStats, scale: float, threshold: float) -> 
               deletes=t.deletes, autovacuums=t.autovacuums, vacuum_trigger=trigger)
 
 
-def _fillfactor(ctx: Context, t: TableStats, sets: set[str] | None) -> None:
+def _fillfactor(ctx: Context, t: TableStats, sets: set[str] | None,
+                written: set[tuple[str, str]] | None) -> None:
     if t.updates < MIN_UPDATES or "fillfactor" in t.reloptions:
         return
     hot = t.hot_updates / t.updates
     if hot >= HOT_SHARE:
+        return
+    if written is not None and (t.schema, t.table) not in written:
+        ctx.notes.append(f"fillfactor for {t.schema}.{t.table} not proposed: its {t.updates:,} updates "
+                         f"({t.hot_updates:,} HOT) come from no statement pg_stat_statements counts (none of them "
+                         "an UPDATE, MERGE or INSERT … ON CONFLICT DO UPDATE of it): a backfill or load before "
+                         "pg_stat_statements_reset(), or a function's or trigger's under pg_stat_statements.track "
+                         "= top; judge a window of normal load (--window)")
         return
     cold = t.updates - t.hot_updates
     evidence: dict[str, Any] = {"updates": t.updates, "hot_updates": t.hot_updates, "hot_share": round(hot, 3)}
@@ -117,3 +130,32 @@ def _updated_columns(ctx: Context) -> dict[tuple[str, str], set[str]]:
             continue
         out.setdefault(keys[0], set()).update(str(rt.name) for rt in node.targetList or () if rt.name)
     return out
+
+
+def _updating(ctx: Context) -> set[tuple[str, str]] | None:
+    """The tables some statement pg_stat_statements counts updates (UPDATE, MERGE, an upsert's DO UPDATE,
+    also inside a CTE); None where it may not hold them all (unreadable, other roles' text hidden, entries
+    evicted)."""
+    snap = ctx.snap
+    if not snap.statements_readable or not snap.reads_all_stats or snap.statements_dealloc != 0:
+        return None
+    by_name: dict[str, list[tuple[str, str]]] = {}
+    for key in snap.tables:
+        by_name.setdefault(key[1], []).append(key)
+    out: set[tuple[str, str]] = set()
+    for st in snap.statements:
+        try:
+            tree = pglast.parse_sql(st.query)
+        except pglast.parser.ParseError:
+            return None         # a statement not read could be one
+        for node in walk(tree):
+            if isinstance(node, (ast.UpdateStmt, ast.MergeStmt)) or _upsert(node):
+                rel: Any = node.relation
+                out.update([(rel.schemaname, rel.relname)] if rel.schemaname else by_name.get(rel.relname, []))
+    return out
+
+
+def _upsert(node: Any) -> bool:
+    """An INSERT … ON CONFLICT DO UPDATE."""
+    return isinstance(node, ast.InsertStmt) and node.onConflictClause is not None \
+        and node.onConflictClause.action == pglast.enums.OnConflictAction.ONCONFLICT_UPDATE
