@@ -6,7 +6,9 @@
 -- Whose statements: with roles (a text[]), those roles' only; without, every
 -- role's, except a superuser's where another role ran statements too: the
 -- application runs as its own role, and a superuser's statements beside it are
--- a person's (psql, a console), not the workload (see workload_adhoc.sql).
+-- a person's (psql, a console), not the workload (see workload_adhoc.sql). A superuser's nested statement
+-- (track = all) stays: the application's statements ran it as the owner (a foreign-key check, a SECURITY
+-- DEFINER function's body), not a person.
 -- Parameters: database (NULL: the current one), roles (NULL or text[]),
 -- min_calls, min_mean_ms, min_total_ms, limit.
 WITH statements AS (
@@ -40,7 +42,7 @@ SELECT /* pgtune */ s.queryid,
        s.toplevel
 FROM statements AS s, application AS a
 WHERE CASE WHEN %(roles)s::text[] IS NOT NULL THEN s.rolname = ANY (%(roles)s::text[])
-           ELSE NOT (s.superuser AND a.has_own_role) END
+           ELSE NOT (s.superuser AND s.toplevel AND a.has_own_role) END
   AND s.calls >= %(min_calls)s
   AND s.mean_exec_time >= %(min_mean_ms)s
   AND s.total_exec_time >= %(min_total_ms)s

@@ -6,12 +6,14 @@
 -- statements are left out, and so, without roles, are a superuser's where
 -- another role ran statements too: workload_statements.sql leaves its reads out
 -- as a person's (a one-off load in psql), so its writes are no upkeep of the
--- application's either. With roles, every role's writes count: a role that only
+-- application's either (its nested ones stay, as there: a foreign key's cascade run
+-- as the owner). With roles, every role's writes count: a role that only
 -- writes still maintains the indexes.
 -- Parameters: database (NULL: the current one), roles (NULL or text[]), limit;
 -- {statements} is the view, qualified with the extension's schema.
 WITH statements AS (
-    SELECT s.queryid, s.userid, s.query, s.rows, coalesce(r.rolsuper, false) AS superuser
+    SELECT s.queryid, s.userid, s.query, s.rows, coalesce(r.rolsuper, false) AS superuser,
+           coalesce((to_jsonb(s) ->> 'toplevel')::boolean, true) AS toplevel
     FROM {statements} AS s
         JOIN pg_catalog.pg_database AS d ON d.oid = s.dbid
         LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = s.userid
@@ -24,7 +26,7 @@ SELECT /* pgtune */ s.userid::int8 AS userid,
        s.query,
        s.rows
 FROM statements AS s, application AS a
-WHERE (%(roles)s::text[] IS NOT NULL OR NOT (s.superuser AND a.has_own_role))
+WHERE (%(roles)s::text[] IS NOT NULL OR NOT (s.superuser AND s.toplevel AND a.has_own_role))
   AND s.rows > 0
   AND s.query ~* ({statement_start} || '(with\M.*\m(insert|update|delete|merge)|insert|update|delete|merge|copy)\M')
 ORDER BY s.rows DESC, s.queryid
