@@ -81,6 +81,7 @@ class Role:
     session_unread: str | None = None                # such a SET whose value it did not keep (TO $1: 18)
     usable: frozenset[str] = frozenset()             # the schemas it may use (USAGE)
     found_schema: str | None = None                  # added to its path: the one schema holding its tables
+    session_paths: tuple[str, ...] = ()              # every SET search_path its sessions send, most-called first
 
 
 @dataclass(frozen=True)
@@ -138,12 +139,17 @@ class Roles:
     protected: dict[TableKey, ProtectedTable] = field(default_factory=dict)
     session_path: tuple[str, ...] = ("public",)     # pgtune's own session's (current_schemas)
     session_role: str = ""                          # pgtune's session user (who may SET ROLE)
+    # a schema per tenant (capture.tenant_paths): the path a statement's queryid says it ran under, or why
+    # none could be told
+    placed: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    unplaced: dict[int, str] = field(default_factory=dict)
 
-    def view(self, userid: int | None) -> RoleView:
+    def view(self, userid: int | None, queryid: int | None = None) -> RoleView:
         role = self.roles.get(userid) if userid is not None else None
         if role is None:
             return RoleView(None, self.session_path, self.protected)
-        return RoleView(role, role.search_path, self.protected)
+        path = self.placed.get(queryid) if queryid is not None else None
+        return RoleView(role, path if path is not None else role.search_path, self.protected)
 
     def by_name(self, name: str) -> Role | None:
         return next((r for r in self.roles.values() if r.name == name), None)
@@ -203,9 +209,11 @@ def role_oid(conn: psycopg.Connection[Any], name: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def read_session_paths(conn: psycopg.Connection[Any], database: str | None) -> dict[int, tuple[str | None, str]]:
+def read_session_paths(conn: psycopg.Connection[Any], database: str | None,
+                       every: dict[int, list[str]] | None = None) -> dict[int, tuple[str | None, str]]:
     """Per userid, (the search_path setting, the statement) of its most-called ``SET search_path`` in
-    pg_stat_statements; the setting is None where the server kept no value (``TO $1``, PostgreSQL 18)."""
+    pg_stat_statements; the setting is None where the server kept no value (``TO $1``, PostgreSQL 18).
+    ``every``: filled with each userid's distinct settings, most-called first (a schema per tenant)."""
     out: dict[int, tuple[str | None, str]] = {}
     try:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
@@ -216,6 +224,8 @@ def read_session_paths(conn: psycopg.Connection[Any], database: str | None) -> d
         setting = set_search_path(r["query"])
         if setting is not None or _value_not_kept(r["query"]):
             out.setdefault(int(r["userid"]), (setting, r["query"]))
+        if setting is not None and every is not None and setting not in every.setdefault(int(r["userid"]), []):
+            every[int(r["userid"])].append(setting)
     return out
 
 
@@ -253,7 +263,8 @@ def read_roles(conn: psycopg.Connection[Any], userids: Iterable[int], session_pa
     suggest, health's guards and the HOT reading share. ``sessions``: the search_path a role's sessions SET
     (read_session_paths, in ``database``'s pg_stat_statements) wins over its configured one (u2's F8)."""
     out = Roles(session_path=session_path)
-    set_paths = read_session_paths(conn, database) if sessions else {}
+    every: dict[int, list[str]] = {}
+    set_paths = read_session_paths(conn, database, every) if sessions else {}
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.load("server_search_path"))
         default = cur.fetchone()
@@ -275,7 +286,7 @@ def read_roles(conn: psycopg.Connection[Any], userids: Iterable[int], session_pa
                 member_of=frozenset(int(m) for m in r["member_of"]),
                 privileges_of=frozenset(int(m) for m in r["privileges_of"]), can_set=bool(r["can_set"]),
                 session_set=session[1] if session is not None else None, session_unread=unread,
-                usable=frozenset(r["schemas"]))
+                usable=frozenset(r["schemas"]), session_paths=tuple(every.get(int(r["oid"]), ())))
     out.protected = read_protected(conn)
     return out
 

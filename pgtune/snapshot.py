@@ -31,6 +31,7 @@ from .capture import (
     read_unseen_writers,
     read_workload,
     read_writes,
+    tenant_paths,
     write_window_scale,
 )
 from .connect import lost
@@ -209,6 +210,7 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
     scale = write_window_scale(conn) if from_server else 0.0
     left_out = read_adhoc(conn, workload or WorkloadFilter()) if from_server else []
     left_out += found_schemas(roles, catalog, statements)
+    left_out += tenant_paths.place(conn, roles, catalog, statements) if from_server else []
     left_out += caps.replica_hints(len(replicas)) if from_server else []
     if not from_server and role is None:
         statements, told = other_paths(conn, catalog, statements, caps.role)
@@ -345,7 +347,7 @@ def found_schemas(roles: Roles, catalog: Catalog, statements: list[Statement]) -
             told.append(f"role {role.name}: its sessions set search_path ({role.session_unread.strip()[:80]} in "
                         "pg_stat_statements, which kept no value): its unqualified names were resolved through "
                         f"its configured search_path ({', '.join(role.search_path) or 'empty'}) only")
-        if role.session_set is not None:
+        if role.session_set is not None and len(role.session_paths) < 2:
             told.append(f"role {role.name}: names resolved through the search_path its sessions set "
                         f"({role.session_set.strip()[:80]}, in pg_stat_statements), not its configured one")
     return told

@@ -84,14 +84,15 @@ def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclud
         example = (examples or {}).get(st.queryid or 0)
         constants = written.key_constants(st.query, example)
         try:
-            shape = bind(written.keyed(st.query, constants), catalog, roles.view(st.userid))
+            shape = bind(written.keyed(st.query, constants), catalog, roles.view(st.userid, st.queryid))
             shape.written = constants
             shape.sent = written.sent_constants(st.query, example)
         except ParseFailed as exc:
             if not exc.noise:
                 skipped.append(reasons.parse_skip(st, exc))
             continue
-        skip = (reasons.foreign_key_check(st) or reasons.shape_skip(st, shape, exclude, catalog.foreign)
+        skip = (reasons.tenant(st, roles.unplaced) or reasons.foreign_key_check(st)
+                or reasons.shape_skip(st, shape, exclude, catalog.foreign)
                 or reasons.stale_columns(st, shape, catalog)
                 or reasons.in_function(st, shape, {c for t in shape.tables if t in catalog.tables
                                                    for c in catalog.tables[t].columns}, {t[1] for t in shape.tables})
@@ -111,7 +112,8 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
                      sample=known.sample, shares=known.shares.get(st.queryid or 0),
                      rows_per_call=_rows_per_call(st),
                      written=written.values(shape.written), sent=written.values(shape.sent))
-    found = sessions.session_for(known.roles.view(st.userid), shape, known.catalog, known.roles.session_role,
+    view = known.roles.view(st.userid, st.queryid)
+    found = sessions.session_for(view, shape, known.catalog, known.roles.session_role,
                                  known.sample, own=sessions.own_values(
                                      shape, valuing.scenarios[0].values if valuing.scenarios else {}))
     row = a.row

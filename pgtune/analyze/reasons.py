@@ -37,6 +37,12 @@ def parse_skip(st: Statement, exc: ParseFailed) -> Skipped:
     return _skip(st, exc.reason, SkipKind.UTILITY if exc.kind == Failure.UTILITY else SkipKind.UNPARSABLE)
 
 
+def tenant(st: Statement, unplaced: Mapping[int, str]) -> Skipped | None:
+    """A schema-per-tenant statement whose tenant its queryid did not tell (capture.tenant_paths)."""
+    why = unplaced.get(st.queryid) if st.queryid is not None else None
+    return _skip(st, why, SkipKind.UNKNOWN_TABLE) if why is not None else None
+
+
 def shape_skip(st: Statement, shape: Shape, exclude: tuple[str, ...],
                foreign: Mapping[TableKey, str] | None = None) -> Skipped | None:
     """Why a bound statement is left out (a temporary or excluded table, a foreign one, none known, nothing to
