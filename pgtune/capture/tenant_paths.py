@@ -70,12 +70,12 @@ def place(conn: psycopg.Connection[Any], roles: Roles, catalog: Catalog, stateme
         found = _queryids(conn, item, paths)
         tally = counts.setdefault(item.role.name, [0, 0, len(paths)])
         for qid in item.queryids:
-            hits = [p for p, q in found.items() if q == qid]
+            hits = [p for p, q in (found or {}).items() if q == qid]
             if hits and len({_tables(catalog, item.names, p) for p in hits}) == 1:
                 roles.placed[qid] = hits[0]
                 tally[0] += 1
             else:
-                roles.unplaced[qid] = _why(item, len(paths), bool(hits), bool(found))
+                roles.unplaced[qid] = _why(item, len(paths), bool(hits), found is not None)
                 tally[1] += 1
     return [f"role {name}: its statements run the same text on {paths} schemas' same-named tables (a schema per "
             f"tenant, search_path set per request): {placed} entries of pg_stat_statements bound to the schema "
@@ -128,21 +128,25 @@ def _why(item: _Text, paths: int, several: bool, computed: bool) -> str:
             "not planned on any one tenant's tables")
 
 
-def _queryids(conn: psycopg.Connection[Any], item: _Text, paths: list[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
-    """The queryid the server computes for ``item`` under each path; empty where it cannot say."""
+def _queryids(conn: psycopg.Connection[Any], item: _Text,
+              paths: list[tuple[str, ...]]) -> dict[tuple[str, ...], int] | None:
+    """The queryid the server computes for ``item`` under each path; empty where none is one of its
+    entries' (their parameters were typed otherwise); None where the server gives none."""
     params = _params(item.query)
     if params is None:
-        return {}
+        return None
     types = _prepared(conn, item.query, paths[0])
     if types is None:
-        return {}
+        return None
+    computed = False
     for kept in range(len(types), -1, -1):   # pg_stat_statements numbers the driver's $n, then its constants
         text = _with_constants(item.query, params, types, kept)
         for path in paths[:PROBES_FOR_CONSTANTS]:
             got = _queryid(conn, text, path)
+            computed = computed or got is not None
             if got in item.queryids:
                 return {p: q for p in paths if (q := _queryid(conn, text, p)) is not None}
-    return {}
+    return {} if computed else None
 
 
 def _params(query: str) -> list[tuple[int, int]] | None:
