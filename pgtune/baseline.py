@@ -255,6 +255,7 @@ def capture(conn: psycopg.Connection[Any], targets: list[Target], *, analyze: bo
     """
     out = []
     deadline = time.monotonic() + budget_s
+    standby = analyze and in_recovery(conn)
     for t in targets:
         types = param_types(conn, t.query, t.context)
         try:
@@ -268,6 +269,7 @@ def capture(conn: psycopg.Connection[Any], targets: list[Target], *, analyze: bo
         t = replace(t, param_types=types, baseline_plan=planned.main.plan, baseline_cost=planned.cost)
         if analyze:
             t = _timed(conn, t, deadline, budget_s, trust_functions)
+            t = replace(t, baseline_standby=standby) if t.baseline_ms is not None else t
             if t.baseline_note and say:
                 say(f"not timed: {t.baseline_note}: {one_line(t.query, 60)}")
         out.append(t)
@@ -294,3 +296,8 @@ def _timed(conn: psycopg.Connection[Any], t: Target, deadline: float, budget_s: 
         return replace(t, baseline_note=why.reason if why.kind == Measurement.NOT_EXECUTED else why.note)
     return replace(t, baseline_ms=timed.ms, baseline_runs=timed.runs, baseline_read_blocks=timed.read_blocks,
                    baseline_how=timed.describe())
+
+
+def in_recovery(conn: psycopg.Connection[Any]) -> bool:
+    """The server is a hot standby (replaying a primary's WAL)."""
+    return conn.execute("SELECT /* pgtune */ pg_catalog.pg_is_in_recovery()").fetchone() == (True,)

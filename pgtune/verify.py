@@ -29,7 +29,7 @@ from typing import Any
 
 import psycopg
 
-from . import estimates
+from . import baseline, estimates
 from ._text import one_line
 from .apply import IndexSize, ObjectStates, analyzed_before_build
 from .baseline import PAGE_COUNT_OFF, Measurement, Planned, Timed, Untimed, plan_target, server_message, time_target
@@ -180,6 +180,7 @@ class Verification:
     nil_gain_indexes: list[str] = field(default_factory=list)   # every statement timed on them: no gain
     planned_for: dict[str, str] = field(default_factory=dict)   # unused index -> why emit planned it
     phases: list[PhaseNote] = field(default_factory=list)       # index phases not in place (rolled back, ...)
+    baseline_elsewhere: str = ""    # with --measure: the baselines were timed on another kind of server
 
     @property
     def ok(self) -> bool:
@@ -216,6 +217,7 @@ class Verification:
                 "stale_statistics": self.stale_statistics, "sizes": [asdict(s) for s in self.sizes],
                 "measured": self.measured, "compared": len(self.compared), "agree": self.agree,
                 "agree_within": DISAGREEMENT, "phases_not_in_place": [asdict(p) for p in self.phases],
+                "baseline_elsewhere": self.baseline_elsewhere,
                 "targets": [t.as_dict() for t in self.targets]}
 
 
@@ -250,7 +252,22 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
     out.stale_statistics = analyzed_before_build(conn, m)
     real = {k: f.bytes for k, f in ObjectStates(conn).indexes([(ix.schema, ix.name) for ix in indexes]).items()}
     out.sizes = [IndexSize(ix.name, ix.forecast_bytes, real.get((ix.schema, ix.name))) for ix in indexes]
+    out.baseline_elsewhere = elsewhere(conn, m.targets, out.targets) if analyze else ""
     return out
+
+
+def elsewhere(conn: psycopg.Connection[Any], targets: list[Target], results: list[TargetResult]) -> str:
+    """Why the times now and at emit come from different servers, or '': p29 measured on a hot standby, where
+    the application reads, against baselines emit timed on the primary (its own cache and load), and verify
+    compared them with no word."""
+    standby = baseline.in_recovery(conn)
+    other = [t for t, r in zip(targets, results, strict=True)
+             if r.ms is not None and t.baseline_standby is not None and t.baseline_standby != standby]
+    if not other:
+        return ""
+    here, there = ("a hot standby", "the primary") if standby else ("a primary", "a hot standby")
+    return (f"measured on {here}, against baselines timed at emit on {there} for {len(other)} of "
+            f"{len(results)} statements: another server, with its own cache and load")
 
 
 def verify_query(conn: psycopg.Connection[Any], query: str, expect: list[str], *, analyze: bool = False,

@@ -236,6 +236,8 @@ def _render_timings(result: api.Verification) -> None:
                + (f"; planner cost only for {len(result.targets) - len(timed)}" if len(timed) < len(result.targets)
                   else ""))
     click.echo(f"measured {result.measured} of {len(result.targets)} statements now; {result.agreement()}")
+    if result.baseline_elsewhere:
+        click.echo(f"note: {result.baseline_elsewhere}")
     for t in result.targets:
         if t.disagreement:
             click.echo(f"  {t.name}: {t.disagreement}")

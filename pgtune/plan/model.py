@@ -285,6 +285,7 @@ class Target:
     baseline_read_blocks: int | None = None     # shared blocks that run read from disk (0: a warm cache)
     baseline_note: str = ""                     # why the baseline was not timed at emit
     baseline_how: str = ""                      # how it was: runs, cache, value scenarios (baseline.Timed)
+    baseline_standby: bool | None = None        # timed on a hot standby (False: on a primary; None: not timed)
     # The cost before and the predicted cost re-priced for a warm cache (random_page_cost = seq_page_cost,
     # baseline_warm): what verify compares a time cut measured on a warm cache with. None: not predicted.
     warm_baseline_cost: float | None = None
