@@ -151,6 +151,8 @@ def _print_config_verify(checked: Any, fmt: str) -> None:
                             disable_numparse=True))
         p = checked.period
         click.echo(f"period: {p['seconds']:,} s since {p['since']}" + (" (window)" if p["window"] else ""))
+        if checked.emptied:
+            click.echo(checked.emptied)
     if not checked.ok:
         sys.exit(1)
 

@@ -149,6 +149,8 @@ class Snapshot:
     preloaded: frozenset[str] = frozenset()    # libraries known loaded without reading shared_preload_libraries
                                                # (capabilities.probe: the view answers, the library's own GUC)
     preload_pending: str | None = None     # shared_preload_libraries set but not in force (capabilities.probe)
+    statements_reset: datetime | None = None   # pg_stat_statements_info.stats_reset: since when it counts
+    started_at: datetime | None = None     # the server's start
 
     @property
     def seconds(self) -> float:
@@ -211,8 +213,9 @@ def _statements(conn: psycopg.Connection[Any], version: int, schema: str | None
                            r["temp_blks_written"], r["jit_functions"], r["jit_ms"]) for r in found], workload, True
 
 
-def _statements_info(conn: psycopg.Connection[Any], schema: str) -> tuple[int | None, int | None]:
-    """(evictions since pg_stat_statements' reset, statements it holds now), None where unreadable."""
+def _statements_info(conn: psycopg.Connection[Any], schema: str
+                     ) -> tuple[int | None, int | None, datetime | None]:
+    """(evictions since pg_stat_statements' reset, statements it holds now, that reset), None where unreadable."""
     try:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             cur.execute(_composed("config_statements_info", schema))
@@ -220,8 +223,8 @@ def _statements_info(conn: psycopg.Connection[Any], schema: str) -> tuple[int | 
     except psycopg.Error:
         if lost(conn):
             raise
-        return None, None
-    return (int(info["dealloc"]), int(info["entries"])) if info else (None, None)
+        return None, None, None
+    return (int(info["dealloc"]), int(info["entries"]), info["stats_reset"]) if info else (None, None, None)
 
 
 def sessions_now(conn: psycopg.Connection[Any]) -> int:
@@ -260,7 +263,7 @@ def capture(conn: psycopg.Connection[Any]) -> Snapshot:
         for r in rows(conn, "config_tables_16" if version >= 160000 else "config_tables")}
     schema = statements_schema(conn)
     statements, workload, readable = _statements(conn, version, schema)
-    dealloc, entries = _statements_info(conn, schema) if readable and schema else (None, None)
+    dealloc, entries, reset = _statements_info(conn, schema) if readable and schema else (None, None, None)
     sessions = [Sessions(r["role"], r["state"], r["sessions"], r["longest_s"], r["youngest_s"])
                 for r in rows(conn, "config_connections")]
     indexed = {(r["schema"], r["table"]): (frozenset(r["columns"]), bool(r["expressions"]))
@@ -279,7 +282,7 @@ def capture(conn: psycopg.Connection[Any]) -> Snapshot:
                     preloaded=frozenset(name for name, loaded in (("pg_stat_statements", caps.pgss_preloaded),
                                                                   ("pg_qualstats", caps.qualstats_preloaded))
                                         if loaded),
-                    preload_pending=caps.preload_pending)
+                    preload_pending=caps.preload_pending, statements_reset=reset, started_at=db["started_at"])
 
 
 def window(before: Snapshot, after: Snapshot) -> Snapshot:

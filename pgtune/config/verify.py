@@ -11,6 +11,7 @@ statements did not run in the window).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -51,14 +52,15 @@ class ConfigVerification:
     migration_id: str
     period: dict[str, Any]
     checks: list[SettingCheck] = field(default_factory=list)
+    emptied: str = ""       # settings judged by statements pg_stat_statements lost since emit: nothing to compare
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.checks)
+        return all(c.ok for c in self.checks) and not self.emptied
 
     def as_dict(self) -> dict[str, Any]:
         return {"migration_id": self.migration_id, "ok": self.ok, "period": self.period,
-                "checks": [{**asdict(c), "ok": c.ok} for c in self.checks]}
+                "checks": [{**asdict(c), "ok": c.ok} for c in self.checks], "statements_emptied": self.emptied}
 
 
 def judge(m: Migration, snap: Snapshot, statuses: list[SettingStatus]) -> ConfigVerification:
@@ -69,7 +71,36 @@ def judge(m: Migration, snap: Snapshot, statuses: list[SettingStatus]) -> Config
         for s in phase.settings:
             st = state.get((phase.number, s.name, target(s)))
             out.checks.append(_check(s, snap, st))
+    out.emptied = emptied(m, snap, out.checks)
     return out
+
+
+# Judged by pg_stat_statements' counters: the statements behind them.
+BY_STATEMENTS = frozenset({Symptom.TEMP_SPILL, Symptom.JIT_OVERHEAD, Symptom.LONG_TEXTS})
+
+
+def emptied(m: Migration, snap: Snapshot, checks: list[SettingCheck]) -> str:
+    """One line where pg_stat_statements was emptied after emit (s32: the restart that put a setting in force,
+    with pg_stat_statements.save off or after a crash) and a setting judged by its statements has none to judge
+    by: verify said "ok" per row, not measured, and exited 0, as if the spills had gone. '' otherwise."""
+    reset = snap.statements_reset
+    try:
+        created = datetime.strptime(m.created, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return ""
+    if snap.window or reset is None or reset <= created:
+        return ""
+    lost = [c.name for c in checks if c.outcome == Outcome.NOT_MEASURED and c.symptom in BY_STATEMENTS]
+    if not lost:
+        return ""
+    restart = snap.started_at is not None and abs((reset - snap.started_at).total_seconds()) < RESTART_S
+    how = "by the server's restart" if restart else "(pg_stat_statements_reset())"
+    return (f"nothing to compare for {', '.join(lost)}: pg_stat_statements was emptied {how} at "
+            f"{reset.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, after emit, and the statements it was set for have "
+            "not run since: run the workload, then verify again (or verify --window SECONDS while it runs)")
+
+
+RESTART_S = 5.0     # a reset this close to the server's start is the start's (r24: 12-22 ms before it)
 
 
 def _check(s: PlannedSetting, snap: Snapshot, st: SettingStatus | None) -> SettingCheck:
@@ -99,6 +130,9 @@ def _temp_spill(s: PlannedSetting, snap: Snapshot) -> Measured:
     ids = {x["queryid"] for x in s.evidence.get("statements", [])}
     ran = [st for st in snap.statements if st.queryid in ids and st.role == (s.role or st.role) and st.calls > 0]
     if not ran:
+        calls = _quiet_calls(snap, ids, s.role)
+        if calls:
+            return Outcome.GONE, {"calls": calls, "temp_bytes": 0}, ""
         return Outcome.NOT_MEASURED, {}, "the statements that spilled did not run in the period"
     temp = sum(st.temp_blks_written for st in ran) * 8192
     calls = sum(st.calls for st in ran)
@@ -111,6 +145,13 @@ def _temp_spill(s: PlannedSetting, snap: Snapshot) -> Measured:
                                    "workers' sorted runs reach the leader through temporary files, whatever the "
                                    "memory)")
     return Outcome.PERSISTS, now, ""
+
+
+def _quiet_calls(snap: Snapshot, ids: set[Any], role: str | None) -> int:
+    """Calls of the statements ``ids`` (of ``role``) that wrote no temporary file and compiled nothing: evidence.
+    reads only those that did, so once pg_stat_statements was emptied a statement cured by the setting was never
+    seen again ("did not run in the period" at every verify, c29); the whole workload's counts still show it."""
+    return sum(e.calls for e in snap.workload.entries if e.queryid in ids and e.role == (role or e.role))
 
 
 def _checkpoints(s: PlannedSetting, snap: Snapshot) -> Measured:
@@ -190,6 +231,9 @@ def _jit(s: PlannedSetting, snap: Snapshot) -> Measured:
     ids = {x["queryid"] for x in s.evidence.get("statements", [])}
     ran = [st for st in snap.statements if st.queryid in ids and st.calls > 0]
     if not ran:
+        calls = _quiet_calls(snap, ids, None)
+        if calls:
+            return Outcome.GONE, {"calls": calls, "jit_share": 0.0}, ""
         return Outcome.NOT_MEASURED, {}, "the statements did not run in the period"
     worst = max(jit.share(st) for st in ran)
     now = {"calls": sum(st.calls for st in ran), "jit_share": round(worst, 3)}
