@@ -94,3 +94,15 @@ def test_a_tenant_statement_its_queryid_does_not_tell_is_skipped_with_why(db: st
     assert len(typed) == 2, [(s.query[:60], s.reason) for s in advice.indexes.skipped]
     assert all("none of them gives its queryid (the driver sent typed parameters" in s.reason for s in typed), \
         [s.reason for s in typed]
+
+
+@pytest.mark.needs_hypopg
+def test_an_index_on_some_tenants_is_said_to_be_per_tenant(db: str, conn: psycopg.Connection[Any]) -> None:
+    """The index lands on the big tenant's table only: the hint says on how many of the schemas holding the same
+    table, and that the others, and a tenant made later, get none."""
+    _tenants(conn, db, "set_config")
+    advice = api.suggest(conn)
+    [ix] = [ix for ix in advice.indexes.indexes if ix.table == "person"]
+    lines = [h for h in advice.indexes.hints if h.startswith("a schema per tenant:")]
+    assert len(lines) == 1 and f"{ix.name} on 1 of 2" in lines[0] and "a new tenant" in lines[0], \
+        advice.indexes.hints

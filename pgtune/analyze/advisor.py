@@ -163,6 +163,7 @@ def advise(conn: psycopg.Connection[Any], snap: Snapshot, options: Options | Non
     with pool.aside(conn) as reads:     # the tables' samples on a session closed after them, with its caches
         _Advisor(conn, reads, snap, opts, advice, say).run()
         _count_uncosted(snap, advice)
+        advice.hints.extend(reasons.per_tenant(advice, snap.catalog, opts.min_rows))
         if opts.statistics:
             say("checking the estimates of filters on several columns (extended statistics)")
             planned = extended_stats.planned(advice.statements)

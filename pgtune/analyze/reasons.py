@@ -250,3 +250,28 @@ def uncosted(advice: Advice) -> str:
     return (f"{advice.uncosted_statements} statement(s) holding {advice.uncosted_share:.0%} {advice.uncosted_of} "
             f"were not costed ({why or 'no plan'}; --format json lists them under skipped): the headline and the "
             "proposals cover only the rest")
+
+
+def per_tenant(advice: Advice, catalog: Catalog, min_rows: int) -> list[str]:
+    """One line when indexes are proposed on tables other schemas hold too, with the same columns (a schema
+    per tenant): on how many of them each, and that the rest and a tenant made later get none (p30: the same
+    index was listed three times among 150 workspaces, nothing saying it was per tenant)."""
+    by_name: dict[tuple[str, str], list[str]] = {}
+    for ix in advice.indexes:
+        by_name.setdefault((ix.table, ix.name), []).append(ix.schema)
+    each, schemas_of = [], 0
+    for (table, name), schemas in by_name.items():
+        ref = catalog.tables.get((schemas[0], table))
+        if ref is None:
+            continue
+        holders = sum(1 for k, t in catalog.tables.items() if k[1] == table and t.columns == ref.columns)
+        if holders >= 2:
+            each.append(f"{name} on {len(schemas)} of {holders}")
+            schemas_of = max(schemas_of, holders)
+    if not each:
+        return []
+    shown = "; ".join(each[:6]) + (f"; {len(each) - 6} more" if len(each) > 6 else "")
+    return [f"a schema per tenant: {len(each)} index(es) proposed on some of the up to {schemas_of} schemas "
+            f"holding the same table ({shown}): the other schemas' tables are under --min-rows ({min_rows:,} "
+            "rows) or their statements did not need it, and a schema made later (a new tenant) gets none: where "
+            "every tenant should have one, add it to the application's own per-tenant schema setup"]
