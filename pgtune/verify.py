@@ -29,7 +29,7 @@ from typing import Any
 
 import psycopg
 
-from . import baseline, estimates
+from . import baseline, catalog_sql, estimates
 from ._text import one_line
 from .apply import IndexSize, ObjectStates, analyzed_before_build
 from .baseline import PAGE_COUNT_OFF, Measurement, Planned, Timed, Untimed, plan_target, server_message, time_target
@@ -179,6 +179,7 @@ class Verification:
     sizes: list[IndexSize] = field(default_factory=list)    # forecast at emit, real now
     nil_gain_indexes: list[str] = field(default_factory=list)   # every statement timed on them: no gain
     planned_for: dict[str, str] = field(default_factory=dict)   # unused index -> why emit planned it
+    scanned: dict[str, int] = field(default_factory=dict)       # unused index -> scans the server counts (> 0)
     phases: list[PhaseNote] = field(default_factory=list)       # index phases not in place (rolled back, ...)
     baseline_elsewhere: str = ""    # with --measure: the baselines were timed on another kind of server
 
@@ -212,7 +213,7 @@ class Verification:
 
     def as_dict(self) -> dict[str, Any]:
         return {"migration_id": self.migration_id, "ok": self.ok,
-                "unused_indexes": self.unused_indexes, "planned_for": self.planned_for,
+                "unused_indexes": self.unused_indexes, "planned_for": self.planned_for, "scanned": self.scanned,
                 "nil_gain_indexes": self.nil_gain_indexes,
                 "stale_statistics": self.stale_statistics, "sizes": [asdict(s) for s in self.sizes],
                 "measured": self.measured, "compared": len(self.compared), "agree": self.agree,
@@ -248,6 +249,10 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
     indexes = [ix for p in m.phases for ix in p.indexes]
     out.unused_indexes = sorted({ix.name for ix in indexes} - seen)
     out.planned_for = {ix.name: ix.reason for ix in indexes if ix.name in out.unused_indexes and ix.reason}
+    unused = [ix for ix in indexes if ix.name in out.unused_indexes]
+    counted = conn.execute(catalog_sql.load("index_scans"), {"schemas": [ix.schema for ix in unused],
+                                                             "names": [ix.name for ix in unused]}).fetchall()
+    out.scanned = {name: int(n) for _schema, name, n in counted if n}
     out.nil_gain_indexes = nil_gain_indexes(out.targets)
     out.stale_statistics = analyzed_before_build(conn, m)
     real = {k: f.bytes for k, f in ObjectStates(conn).indexes([(ix.schema, ix.name) for ix in indexes]).items()}

@@ -216,7 +216,10 @@ def _render_verification(result: api.Verification, analyze: bool) -> None:
         click.echo(f"{mark} {t.name}{queryid}: {t.problem}")
     for name in result.unused_indexes:
         why = f" (planned at emit: {result.planned_for[name]})" if name in result.planned_for else ""
-        click.echo(f"note: planned index {name} is used by no targeted statement{why}")
+        scans = result.scanned.get(name)
+        counted = (f"; yet the server counts {scans:,} scans of it (pg_stat_user_indexes): other statements, or "
+                   "other values than emit's, use it" if scans else "")
+        click.echo(f"note: planned index {name} is used by no targeted statement{why}{counted}")
     real = {s.name: s.real_bytes for s in result.sizes}
     for name in result.nil_gain_indexes:
         built = real.get(name)
