@@ -19,12 +19,12 @@ from pglast import ast
 from .. import catalog_sql
 from ..analyze import AnalyzedStatement, bind, in_function
 from ..analyze import valued as analyze_valued
-from ..capture import Catalog, Statement, WorkloadFilter, read_catalog, read_workload
+from ..capture import Catalog, Statement, WorkloadFilter, read_catalog, read_workload, tenant_paths
 from ..connect import lost
 from ..explain import PlanContext, explain
-from ..roles import RoleView, read_roles
+from ..roles import Roles, RoleView, read_roles
 from ..snapshot import snapshot
-from ..sqltext import ParseFailed, names, parse_one, walk
+from ..sqltext import ParseFailed, names, parse_one, unqualified_relations, walk
 
 GUARDED_STATEMENTS = 200      # the costliest statements whose plans are read for an index to drop
 
@@ -66,11 +66,12 @@ def statements_using(conn: psycopg.Connection[Any], indexes: set[IndexKey]) -> l
     readers = {r[0] for r in conn.execute(catalog_sql.load("plan_index_readers"), {"names": sorted(names)})}
     scanning = [st for st in workload if _may_scan(st.query, readers)]
     known = _relations(conn, scanning)
+    catalog = _tenants_placed(conn, roles, catalog, scanning)
     out = []
     for st in scanning:
-        if not _names_known(st.query, known):
+        if not _names_known(st.query, known) or (st.queryid is not None and st.queryid in roles.unplaced):
             continue        # reads a relation dropped since (p27: a migration's UPDATE … FROM "Document")
-        view = roles.view(st.userid)
+        view = roles.view(st.userid, st.queryid)
         if catalog is not None and st.nested and _names_variables(st, catalog, view):
             continue
         context = PlanContext(search_path=view.search_path) if view.role is not None else None
@@ -89,6 +90,33 @@ def statements_using(conn: psycopg.Connection[Any], indexes: set[IndexKey]) -> l
             out.append(UsedBy(st, plan.cost, sorted({name for _schema, name in keys}),
                               list(view.search_path) if view.role is not None else None, keys))
     return out
+
+
+def _tenants_placed(conn: psycopg.Connection[Any], roles: Roles, catalog: Catalog | None,
+                    workload: list[Statement]) -> Catalog | None:
+    """A schema per tenant's statements bound to the tenant their queryid names (capture.tenant_paths); the
+    catalog, read for it only where a role's sessions set several paths or its names are off its own (p30: each
+    tenant's entry planned through one path, 27 ERROR lines 'relation does not exist' a health --emit, and
+    the big tenants' uses of an index to drop unseen)."""
+    names = {n for st in workload for n in unqualified_relations(st.query)}
+    rows = conn.execute("SELECT /* pgtune */ n.nspname, c.relname FROM pg_catalog.pg_class AS c JOIN "
+                        "pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE c.relname = ANY(%s)",
+                        [sorted(names)]).fetchall() if names else []
+    held: dict[str, set[str]] = {}
+    for schema, name in rows:
+        held.setdefault(name, set()).add(schema)
+    needed = False
+    for st in workload:
+        role = roles.roles.get(st.userid) if st.userid is not None else None
+        if role is None:
+            continue
+        off = any(not held.get(n, set()) & {*role.search_path, "pg_catalog"} for n in unqualified_relations(st.query))
+        needed = needed or len(role.session_paths) > 1 or off
+    if not needed:
+        return catalog
+    catalog = catalog if catalog is not None else read_catalog(conn)
+    tenant_paths.place(conn, roles, catalog, workload)
+    return catalog
 
 
 def _plan_keys(plan: dict[str, Any], query: str, path: tuple[str, ...],
