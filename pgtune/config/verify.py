@@ -10,7 +10,7 @@ statements did not run in the window).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -71,8 +71,41 @@ def judge(m: Migration, snap: Snapshot, statuses: list[SettingStatus]) -> Config
         for s in phase.settings:
             st = state.get((phase.number, s.name, target(s)))
             out.checks.append(_check(s, snap, st))
+    out.checks = [_before_emit(c, snap, _created(m)) for c in out.checks]
     out.emptied = emptied(m, snap, out.checks)
     return out
+
+
+def _created(m: Migration) -> datetime | None:
+    try:
+        return datetime.strptime(m.created, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _before_emit(c: SettingCheck, snap: Snapshot, created: datetime | None) -> SettingCheck:
+    """``c`` judged on what its statements did since emit where, without --window, pg_stat_statements was not
+    reset since: its counts then hold the calls emit saw, when the setting was not there (c29: verify right after
+    apply said work_mem "persists" on the 2 calls that made emit propose it, and went on saying so after the
+    statement ran with the new work_mem and wrote nothing). Not measured when none ran since; gone when those that
+    ran wrote no temporary file; else as it was (emit's counts may be a --window's: only ever less to take off)."""
+    reset = snap.statements_reset
+    if snap.window or created is None or reset is None or reset > created or c.outcome != Outcome.PERSISTS \
+            or c.symptom not in (Symptom.TEMP_SPILL, Symptom.JIT_OVERHEAD):
+        return c
+    listed = c.before.get("statements", [])
+    calls = c.now.get("calls", 0) - sum(x.get("calls", 0) for x in listed)
+    if calls <= 0:          # counters only grow until a reset: no more calls than at emit is no call since
+        return replace(c, outcome=Outcome.NOT_MEASURED, now={},
+                       note="the statements have not run since emit: every call counted came before it")
+    temp = c.now.get("temp_bytes", 0) - sum(x.get("calls", 0) * x.get("temp_bytes_per_call", 0) for x in listed)
+    if c.symptom == Symptom.TEMP_SPILL and temp < BLOCK:    # emit's per-call bytes are rounded down: < a block
+        return replace(c, outcome=Outcome.GONE, now={"calls": calls, "temp_bytes": 0},
+                       note="counted since emit: its calls and temporary bytes taken off")
+    return c
+
+
+BLOCK = 8192
 
 
 # Judged by pg_stat_statements' counters: the statements behind them.
@@ -82,17 +115,19 @@ BY_STATEMENTS = frozenset({Symptom.TEMP_SPILL, Symptom.JIT_OVERHEAD, Symptom.LON
 def emptied(m: Migration, snap: Snapshot, checks: list[SettingCheck]) -> str:
     """One line where pg_stat_statements was emptied after emit (s32: the restart that put a setting in force,
     with pg_stat_statements.save off or after a crash) and a setting judged by its statements has none to judge
-    by: verify said "ok" per row, not measured, and exited 0, as if the spills had gone. '' otherwise."""
-    reset = snap.statements_reset
-    try:
-        created = datetime.strptime(m.created, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
-    except ValueError:
-        return ""
-    if snap.window or reset is None or reset <= created:
+    by: verify said "ok" per row, not measured, and exited 0, as if the spills had gone; or, not emptied, where
+    its statements have not run since emit (_before_emit). '' otherwise."""
+    reset, created = snap.statements_reset, _created(m)
+    if snap.window or reset is None or created is None:
         return ""
     lost = [c.name for c in checks if c.outcome == Outcome.NOT_MEASURED and c.symptom in BY_STATEMENTS]
     if not lost:
         return ""
+    if reset <= created:
+        unrun = [c.name for c in checks if c.note.startswith("the statements have not run since emit")]
+        return (f"nothing to compare for {', '.join(unrun)}: the statements it was set for have not run since emit "
+                f"(pg_stat_statements counts since {reset.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, before it): run "
+                "the workload, then verify again (or verify --window SECONDS while it runs)") if unrun else ""
     restart = snap.started_at is not None and abs((reset - snap.started_at).total_seconds()) < RESTART_S
     how = "by the server's restart" if restart else "(pg_stat_statements_reset())"
     return (f"nothing to compare for {', '.join(lost)}: pg_stat_statements was emptied {how} at "
