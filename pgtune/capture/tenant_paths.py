@@ -145,6 +145,9 @@ def _queryids(conn: psycopg.Connection[Any], item: _Text,
             got = _queryid(conn, text, path)
             computed = computed or got is not None
             if got in item.queryids:
+                other = _queryid(conn, text, paths[1] if path != paths[1] else paths[0])
+                if other == got:    # two paths' different tables, one queryid: names are jumbled (18), not OIDs
+                    return dict.fromkeys(paths, got)
                 return {p: q for p in paths if (q := _queryid(conn, text, p)) is not None}
     return {} if computed else None
 
