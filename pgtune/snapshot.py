@@ -210,7 +210,8 @@ def snapshot(conn: psycopg.Connection[Any], workload: WorkloadFilter | None = No
     scale = write_window_scale(conn) if from_server else 0.0
     left_out = read_adhoc(conn, workload or WorkloadFilter()) if from_server else []
     left_out += found_schemas(roles, catalog, statements)
-    left_out += tenant_paths.place(conn, roles, catalog, statements) if from_server else []
+    placing = statements + [Statement(w.query, w.queryid, userid=w.userid) for w in writes or [] if w.query]
+    left_out += tenant_paths.place(conn, roles, catalog, placing) if from_server else []
     left_out += caps.replica_hints(len(replicas)) if from_server else []
     if not from_server and role is None:
         statements, told = other_paths(conn, catalog, statements, caps.role)
@@ -377,7 +378,9 @@ def charge_window_writes(catalog: Catalog, roles: Roles, writes: list[WriteState
         return []
     rows: dict[TableKey, int] = {}
     for w in writes:
-        table = catalog.lookup(w.schema, w.table, roles.view(w.userid).search_path or None)
+        if w.queryid is not None and w.queryid in roles.unplaced:
+            continue        # a schema per tenant's entry no path was told for: no tenant's table is charged it
+        table = catalog.lookup(w.schema, w.table, roles.view(w.userid, w.queryid).search_path or None)
         if table is not None:
             rows[table.key] = rows.get(table.key, 0) + w.rows
     for key, n in list(rows.items()):       # a partition's rows count for every partitioned table above it

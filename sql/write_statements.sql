@@ -23,6 +23,7 @@ WITH statements AS (
     SELECT EXISTS (SELECT 1 FROM statements AS s WHERE NOT s.superuser AND NOT {utility_statement}) AS has_own_role
 )
 SELECT /* pgtune */ s.userid::int8 AS userid,
+       s.queryid::int8 AS queryid,
        s.query,
        s.rows
 FROM statements AS s, application AS a

@@ -36,6 +36,8 @@ class WriteStatement:
     schema: str | None
     table: str
     rows: int
+    queryid: int | None = None      # with its text, tells a schema per tenant's entry (capture.tenant_paths)
+    query: str = ""
 
 
 def target(query: str) -> tuple[str | None, str] | None:
@@ -110,7 +112,7 @@ def read_writes(conn: psycopg.Connection[Any], database: str | None = None,
         named = target(r["query"])
         if named is not None:
             out.append(WriteStatement(int(r["userid"]) if r["userid"] is not None else None, named[0], named[1],
-                                      int(r["rows"])))
+                                      int(r["rows"]), r.get("queryid"), r["query"]))
     return out
 
 
