@@ -8,6 +8,7 @@ held the lock, and tries again a few times before apply stops with that name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,7 +22,7 @@ from .. import catalog_sql, ddl
 from .._text import Progress
 from ..connect import exclusive_lock_holders, lost
 from ..errors import ApplyFailed
-from ..plan import AttachedIndex, Name, partitions
+from ..plan import AttachedIndex, Name, folder_slug, partitions
 from ..roles import NoTemporary, rolled_back
 from .retry import LockRetry
 
@@ -170,6 +171,30 @@ class ObjectStates:
         """The ledger table of a migration tool that manages this database (sql/migration_ledgers.sql), if any."""
         rows = self._rows("migration_ledgers", {})
         return f"{rows[0]['schema']}.{rows[0]['ledger']}" if rows else None
+
+    def prisma_deployed(self, name: str) -> str | None:
+        """The folder of a pgtune ``--layout prisma`` migration that builds index ``name`` and that Prisma Migrate's
+        ledger says it deployed (<stamp>_pgtune_p<N>_build_<name>, as plan.layouts names it), if any: Prisma's,
+        not a script run by hand (p31: adopted by the same advice's pgtune folder, its rollback dropped 17)."""
+        slug = folder_slug(f"build_{name}")
+        for r in self._rows("migration_ledgers", {}):
+            if r["ledger"] != "_prisma_migrations":
+                continue
+            query = catalog_sql.compose("prisma_pgtune_builds", ledger=sql.Identifier(r["schema"], r["ledger"]))
+
+            def read(q: sql.Composed = query) -> list[str]:
+                return [str(f) for (f,) in self.conn.execute(q).fetchall()]
+            try:
+                folders = self._read(read)
+            except psycopg.Error:
+                if lost(self.conn):
+                    raise
+                continue          # a ledger this role may not read
+            for folder in folders:
+                found = re.fullmatch(r"\d{14}_pgtune_p\d+_(.+)", folder)
+                if found is not None and found.group(1).startswith(slug):
+                    return folder
+        return None
 
     def not_null(self, columns: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], bool]:
         """(schema, table, column) -> attnotnull."""

@@ -113,11 +113,13 @@ class StepGuard:
         migration owns it or a migration tool that may have made it manages the database (u2's R1)."""
         key = step.key or ""
         other = self.history.owner_elsewhere(key, oid)
+        deployed = self.states.prisma_deployed(step.name) if step.is_index and other is None else None
         ledger = None if step.name.endswith("pgtune_idx") else self.states.migration_ledger()
-        if other is None and ledger is None:
+        if other is None and ledger is None and deployed is None:
             return self.skip(step, f"built outside pgtune apply ({self.phase.up_file} run by hand?), exactly as "
                              "planned: adopted, rollback drops it", owned=True, oid=oid)
         whose = (f"migration {other} built it" if other is not None else
+                 f"Prisma Migrate deployed pgtune's {deployed}" if deployed is not None else
                  f"{ledger} says a migration tool manages this database and may have made it")
         what = "index" if step.is_index else "constraint"
         return self.skip(step, f"an identical {what} of this name exists ({whose}): not pgtune's to adopt, rollback "

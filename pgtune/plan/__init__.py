@@ -13,6 +13,7 @@ from ..duration import check_timeout
 from . import partitions, timeouts
 from .folder import check_writable, emit, load, match_steps, mismatches, script, sha256
 from .layouts import Layout, without_ledgers
+from .layouts import _slug as folder_slug
 from .layouts import write as write_layout
 from .model import (
            FORMAT_VERSION,
@@ -45,7 +46,6 @@ __all__ = ["FORMAT_VERSION", "MANIFEST", "PLAN_DIR", "TARGETS", "Action", "Attac
            "PartitionIndex", "PartitionMap", "Phase", "PhaseStep", "PlannedConstraint", "PlannedExtension",
            "PlannedIndex", "PlannedSetting", "PlannedStatistics", "SettingScope", "Step", "Target", "build",
            "check_timeout", "check_writable", "child_name", "down_script", "down_steps", "emit", "first_folder",
-           "folder_phases", "index_key", "load", "match_steps", "mismatches", "partitions", "planned_constraint",
-           "prisma_plan", "roots", "script", "sha256", "target_labels", "timeouts", "up_script", "up_steps",
-           "without_ledgers",
-           "write_layout"]
+           "folder_phases", "folder_slug", "index_key", "load", "match_steps", "mismatches", "partitions",
+           "planned_constraint", "prisma_plan", "roots", "script", "sha256", "target_labels", "timeouts",
+           "up_script", "up_steps", "without_ledgers", "write_layout"]
