@@ -106,22 +106,71 @@ def host_memory() -> int | None:
     return None
 
 
-def rotational(directory: str) -> bool | None:
-    """Is the block device under ``directory`` rotational (its queue/rotational, or its parent disk's)?"""
+SYS_ROOT = Path("/sys")
+# Where a virtual disk's sysfs path, driver or SCSI vendor shows it: virtio-blk and virtio-scsi (KVM, most clouds),
+# Xen's blkfront (vbd-…, xvd*), Hyper-V's VMBus storage, and the disks VMware, Hyper-V, QEMU and VirtualBox emulate.
+VIRTUAL_PATHS = ("virtio", "vbd-", "VMBUS", "vmbus")
+VIRTUAL_DRIVERS = ("virtio", "xen", "vbd", "hv_storvsc", "vmw_pvscsi")
+VIRTUAL_VENDORS = ("0x1af4", "VMware", "Msft", "QEMU", "VBOX", "Xen", "Google", "Amazon")
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    rotational: bool | None
+    virtual: str | None = None      # what shows it is a virtual disk (its flag then says nothing of the host)
+
+
+def _virtual(real: Path) -> str | None:
+    """What shows the resolved sysfs device ``real`` (or the disk of a partition) to be a virtual disk."""
+    for part in real.parts:
+        if part.startswith(VIRTUAL_PATHS):
+            return f"its device path {real.as_posix()} is under {part}"
+    for dev in (real / "device", real.parent / "device"):
+        try:
+            driver = (dev / "driver").resolve(strict=True).name
+        except OSError:
+            driver = ""
+        if driver.startswith(VIRTUAL_DRIVERS):
+            return f"its driver is {driver}"
+        vendor = _read(dev / "vendor") or ""
+        if vendor.startswith(VIRTUAL_VENDORS):
+            return f"its vendor is {vendor}"
+    return None
+
+
+def block_device(directory: str, sys_root: Path = SYS_ROOT) -> Device | None:
+    """The block device under ``directory``: its name, queue/rotational (its own or its disk's), and whether it is
+    virtual (checked down a device-mapper's or md's slaves too). None: no block device (overlay, tmpfs, NFS)."""
     try:
         dev = os.stat(directory).st_dev
     except OSError:
         return None
-    sysdev = Path(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}")
     try:
-        real = sysdev.resolve(strict=True)
+        real = (sys_root / "dev" / "block" / f"{os.major(dev)}:{os.minor(dev)}").resolve(strict=True)
     except OSError:
-        return None           # no block device (overlay, tmpfs, a network file system)
-    for d in (real, real.parent):
-        flag = _read(d / "queue" / "rotational")
-        if flag in ("0", "1"):
-            return flag == "1"
-    return None
+        return None
+    flag = next((f for d in (real, real.parent) if (f := _read(d / "queue" / "rotational")) in ("0", "1")), None)
+    virtual = _virtual(real)
+    slaves = real / "slaves"
+    for under in (sorted(slaves.iterdir()) if slaves.is_dir() and virtual is None else []):
+        if (why := _virtual(under.resolve())) is not None:
+            virtual = f"it stands on {under.name}, whose {why.removeprefix('its ')}"
+            break
+    return Device(real.name, None if flag is None else flag == "1", virtual)
+
+
+def storage_of(device: Device | None) -> tuple[Storage | None, str]:
+    """The storage a device's flag shows, and where that came from. A virtual disk says rotational whatever the
+    host's storage is (virtio-blk always does), so its 1 is no evidence; its 0 is the hypervisor's own word."""
+    if device is None or device.rotational is None:
+        return None, ""
+    if device.rotational and device.virtual:
+        return None, (f"not known: the data directory is on {device.name}, a virtual disk ({device.virtual}), whose "
+                      "queue/rotational says 1 whatever storage the host has (most often SSD in a cloud); "
+                      "--storage ssd|hdd|san sets it")
+    return (Storage.HDD if device.rotational else Storage.SSD), (
+        f"host (queue/rotational of the data directory's device {device.name})")
 
 
 def detect(pid: int, data_directory: str | None, major: int) -> Hardware:
@@ -145,10 +194,9 @@ def detect(pid: int, data_directory: str | None, major: int) -> Hardware:
     quota = cgroup_cpus(pid)
     if quota is not None and (cpus is None or quota < cpus):
         cpus, source["cpus"] = quota, "cgroup CPU quota"
-    rot = rotational(data_directory)
-    storage = None if rot is None else (Storage.HDD if rot else Storage.SSD)
-    if storage is not None:
-        source["storage"] = "host (queue/rotational of the data directory's device)"
+    storage, said = storage_of(block_device(data_directory))
+    if said:
+        source["storage"] = said
     try:
         st = os.statvfs(data_directory)
         free: int | None = st.f_bavail * st.f_frsize

@@ -38,6 +38,9 @@ def propose(ctx: Context) -> None:
                        "bitmap heap scans (and, from PostgreSQL 18, more reads) prefetch as many blocks as the "
                        f"storage serves at once ({want}, PGTune's value for {hw.storage})", storage=str(hw.storage))
             _io_method_note(ctx, want)
+    elif hw.storage is None and hw.source.get("storage", "").startswith("not known"):
+        ctx.notes.append("storage not known, so no effective_io_concurrency is proposed"
+                         + hw.source["storage"].removeprefix("not known"))
     if ctx.snap.setting("track_io_timing").setting == "off":
         ctx.server("track_io_timing", "on", Family.PLANNER, "track_io_timing is off: no statement's I/O time is known",
                    "pg_stat_statements, pg_stat_database and EXPLAIN (BUFFERS) show read and write times, so the "
