@@ -13,7 +13,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
+from pgtune.analyze import hot
+from pgtune.capture import read_catalog
 from pgtune.health.workload_plans import statements_using
 
 from .helpers import server_log
@@ -38,3 +41,22 @@ def test_a_tenants_use_of_an_index_is_seen_on_its_own_schema(db: str, conn: psyc
     assert [u.keys for u in used] == [[("t_big", "person_companyId_idx")]], [(u.statement.query, u.keys)
                                                                              for u in used]
     assert used[0].search_path is not None and used[0].search_path[-1] == "t_big", used[0].search_path
+
+
+def test_each_tenants_update_is_read_on_its_own_table(db: str, conn: psycopg.Connection[Any]) -> None:
+    """The HOT reading (health's hot-blocking-index, suggest's upkeep of a column the UPDATEs set) put both
+    tenants' UPDATE on the table of the role's one path."""
+    if conn.info.server_version >= 180000:
+        pytest.skip("PostgreSQL 18 gives the tenants' same text one queryid")
+    role = _tenants(conn, db, "set")
+    for schema in ("t_big", "t_small"):
+        conn.execute(sql.SQL("GRANT UPDATE ON {}.person TO {}").format(sql.Identifier(schema), sql.Identifier(role)))
+    with psycopg.connect(db, user=role, autocommit=True) as app:
+        for schema in ("t_big", "t_small"):
+            app.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            for i in range(5):
+                app.execute('UPDATE "person" SET "name" = %s WHERE "id" = %s', ("x", str(i + 1)))
+    writes = hot.read(conn, read_catalog(conn))
+    updated = {key: [u.queryid for u in ups] for key, ups in writes.updates.items() if key[1] == "person"}
+    assert sorted(updated) == [("t_big", "person"), ("t_small", "person")], updated
+    assert all(len(ids) == 1 for ids in updated.values()), updated

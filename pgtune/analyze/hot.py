@@ -28,7 +28,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
-from ..capture import Catalog, Index, TableKey
+from ..capture import Catalog, Index, Statement, TableKey, tenant_paths
 from ..ddl import IndexKey, IndexMethod
 from ..roles import Roles, read_roles
 from ..sqltext import ParseFailed, expression, names, seq, walk, what_runs
@@ -207,12 +207,15 @@ def read(conn: psycopg.Connection[Any], catalog: Catalog, roles: Roles | None = 
                       for r in cur.fetchall()}
     if roles is None:
         roles = read_roles(conn, {int(r["userid"]) for r in rows}, catalog.search_path, database=database)
+    # a schema per tenant: each entry through the path its queryid names (p30)
+    tenant_paths.place_where_needed(conn, roles, catalog, [Statement(r["query"], r["queryid"], userid=int(r["userid"]))
+                                                           for r in rows if r["queryid"] is not None])
     for r in rows:
         found_set = set_columns(r["query"])
-        if found_set is None:
+        if found_set is None or r["queryid"] in roles.unplaced:
             continue
         (schema, name), columns = found_set
-        path = roles.view(int(r["userid"])).search_path
+        path = roles.view(int(r["userid"]), r["queryid"]).search_path
         table = catalog.lookup(schema, name, path or None)
         if table is None:
             continue

@@ -83,6 +83,33 @@ def place(conn: psycopg.Connection[Any], roles: Roles, catalog: Catalog, stateme
             for name, (placed, left, paths) in sorted(counts.items())]
 
 
+def place_where_needed(conn: psycopg.Connection[Any], roles: Roles, catalog: Catalog,
+                       workload: list[Statement]) -> list[str]:
+    """``place`` the entries not placed yet, where a role's sessions set several paths or a statement's names
+    are off its role's path (one catalog query tells); nothing otherwise."""
+    todo = [st for st in workload if st.queryid is not None
+            and st.queryid not in roles.placed and st.queryid not in roles.unplaced]
+    return place(conn, roles, catalog, todo) if needed(conn, roles, todo) else []
+
+
+def needed(conn: psycopg.Connection[Any], roles: Roles, workload: list[Statement]) -> bool:
+    """Does a statement of ``workload`` run as a role whose sessions set several paths, or name a relation off
+    its role's path? (Only then is the catalog read and are paths tried.)"""
+    names = {n for st in workload for n in unqualified_relations(st.query)}
+    rows = conn.execute("SELECT /* pgtune */ n.nspname, c.relname FROM pg_catalog.pg_class AS c JOIN "
+                        "pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE c.relname = ANY(%s)",
+                        [sorted(names)]).fetchall() if names else []
+    held: dict[str, set[str]] = {}
+    for schema, name in rows:
+        held.setdefault(name, set()).add(schema)
+    for st in workload:
+        role = roles.roles.get(st.userid) if st.userid is not None else None
+        if role is not None and (len(role.session_paths) > 1 or any(
+                not held.get(n, set()) & {*role.search_path, "pg_catalog"} for n in unqualified_relations(st.query))):
+            return True
+    return False
+
+
 def _candidates(item: _Text, catalog: Catalog) -> list[tuple[str, ...]]:
     """The search paths the role's sessions may have run ``item`` under that bind its names differently."""
     role = item.role

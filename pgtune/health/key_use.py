@@ -25,7 +25,7 @@ from psycopg.rows import dict_row
 
 from .. import catalog_sql
 from ..analyze import OUTPUT, STAR, Role, bind, hot
-from ..capture import Catalog, ForeignKey, Statement, TableKey, WorkloadFilter, read_workload
+from ..capture import Catalog, ForeignKey, Statement, TableKey, WorkloadFilter, read_workload, tenant_paths
 from ..connect import lost
 from ..errors import PgtuneError
 from ..roles import RoleView, read_roles
@@ -83,6 +83,7 @@ def read(conn: psycopg.Connection[Any], catalog: Catalog) -> KeyUse | str:
         row = conn.execute("SELECT /* pgtune */ pg_catalog.current_schemas(false)").fetchone()
         roles = read_roles(conn, {st.userid for st in statements if st.userid is not None},
                            tuple(row[0]) if row else ("public",))
+        tenant_paths.place_where_needed(conn, roles, catalog, statements)      # a schema per tenant (p30)
         writes = hot.read(conn, catalog, roles)
     except (PgtuneError, psycopg.Error) as exc:
         if lost(conn):
@@ -94,7 +95,8 @@ def read(conn: psycopg.Connection[Any], catalog: Catalog) -> KeyUse | str:
     out.statements = len(statements)
     out.not_empty = _with_pages(conn, [t.key for t in catalog.tables.values() if t.reltuples == 0 and t.writes == 0])
     for st in statements:
-        _take(out, st, catalog, roles.view(st.userid))
+        if st.queryid is None or st.queryid not in roles.unplaced:
+            _take(out, st, catalog, roles.view(st.userid, st.queryid))
     return out
 
 

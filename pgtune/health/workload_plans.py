@@ -24,7 +24,7 @@ from ..connect import lost
 from ..explain import PlanContext, explain
 from ..roles import Roles, RoleView, read_roles
 from ..snapshot import snapshot
-from ..sqltext import ParseFailed, names, parse_one, unqualified_relations, walk
+from ..sqltext import ParseFailed, names, parse_one, walk
 
 GUARDED_STATEMENTS = 200      # the costliest statements whose plans are read for an index to drop
 
@@ -98,21 +98,7 @@ def _tenants_placed(conn: psycopg.Connection[Any], roles: Roles, catalog: Catalo
     catalog, read for it only where a role's sessions set several paths or its names are off its own (p30: each
     tenant's entry planned through one path, 27 ERROR lines 'relation does not exist' a health --emit, and
     the big tenants' uses of an index to drop unseen)."""
-    names = {n for st in workload for n in unqualified_relations(st.query)}
-    rows = conn.execute("SELECT /* pgtune */ n.nspname, c.relname FROM pg_catalog.pg_class AS c JOIN "
-                        "pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE c.relname = ANY(%s)",
-                        [sorted(names)]).fetchall() if names else []
-    held: dict[str, set[str]] = {}
-    for schema, name in rows:
-        held.setdefault(name, set()).add(schema)
-    needed = False
-    for st in workload:
-        role = roles.roles.get(st.userid) if st.userid is not None else None
-        if role is None:
-            continue
-        off = any(not held.get(n, set()) & {*role.search_path, "pg_catalog"} for n in unqualified_relations(st.query))
-        needed = needed or len(role.session_paths) > 1 or off
-    if not needed:
+    if not tenant_paths.needed(conn, roles, workload):
         return catalog
     catalog = catalog if catalog is not None else read_catalog(conn)
     tenant_paths.place(conn, roles, catalog, workload)
