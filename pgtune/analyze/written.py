@@ -55,13 +55,21 @@ def sent_constants(normalized: str, sent: str | None) -> dict[str, str]:
     call; pg_stat_statements keeps it as a ``$n`` all the same, and analyze.values, with only pg_stats to go
     by, valued Langfuse's ``is_deleted = $5`` with ``true``, the rare value (u10).
     """
+    lined = _line_up(normalized, sent)
+    return lined[0] if lined else {}
+
+
+def _line_up(normalized: str, sent: str | None) -> tuple[dict[str, str], set[str]] | None:
+    """(``$n`` -> the constant ``sent`` holds there, the ``$n`` ``sent`` holds as that same ``$n``: parameters the
+    application bound), or None when the two texts do not line up."""
     if not sent:
-        return {}
+        return None
     try:
         ours, theirs = list(scan(normalized)), list(scan(sent))
     except Exception:         # pglast's scanner raises its own errors on text it cannot read
-        return {}
+        return None
     out: dict[str, str] = {}
+    bound: set[str] = set()
     i = j = 0
     while i < len(ours) and j < len(theirs):
         a, b = ours[i], theirs[j]
@@ -73,14 +81,16 @@ def sent_constants(normalized: str, sent: str | None) -> dict[str, str]:
             other = sent[theirs[j].start:b.end + 1]
             j += 2
         elif a.name == b.name and mine == other:
+            if a.name == "PARAM":
+                bound.add(mine)
             i, j = i + 1, j + 1
             continue
         else:
-            return {}
+            return None
         if other.startswith("'") or b.name != "SCONST":    # not E'…', U&'…'
             out[mine] = other
         i += 1
-    return out if i == len(ours) and j == len(theirs) else {}
+    return (out, bound) if i == len(ours) and j == len(theirs) else None
 
 
 def keyed(query: str, constants: dict[str, str]) -> str:
@@ -119,6 +129,15 @@ def unknown(query: str, constants: dict[str, str]) -> list[str]:
     """The filters' key expressions of ``query`` holding a ``$n`` no constant was taken back for (for a hint)."""
     return sorted({expr for param, (expr, in_filter) in _key_params(query).items()
                    if in_filter and param not in constants})
+
+
+def _bound_keys(query: str, constants: dict[str, str], sent: str | None) -> list[str]:
+    """Of ``unknown``'s expressions, those whose ``$n`` the text as sent holds as a parameter too: the application
+    binds the key (``state->>$2 = $1``), it wrote no constant there."""
+    lined = _line_up(query, sent)
+    bound = lined[1] if lined else set()
+    return sorted({expr for param, (expr, in_filter) in _key_params(query).items()
+                   if in_filter and param not in constants and param in bound})
 
 
 def _key_params(query: str) -> dict[str, tuple[str, bool]]:
@@ -167,15 +186,24 @@ def hints(statements: list[tuple[int | None, str, dict[str, str]]], examples: di
         exprs = unknown(query, constants)
         if not exprs:
             continue
+        bound = _bound_keys(query, constants, examples.get(queryid or 0)) if from_server else []
+        if bound:
+            out.append(f"{statement_named(query, queryid)}: {', '.join(bound)}: the application sends the key "
+                       "as a bind parameter (pg_qualstats' example of the statement as sent holds the $n too), so "
+                       "each call may read another key; an expression index serves a query only when its "
+                       "expression is the query's exactly, so none is proposed for it: if the key is the same on "
+                       "every call, write it into the statement as a constant")
+            continue
         if not from_server:
             where = "the text holds a $n there"
         elif (queryid or 0) in examples:
-            where = ("pg_stat_statements keeps a constant the application wrote there as a $n, and pg_qualstats' "
-                     "example of the statement does not line up with its text (another statement under the queryid, "
-                     "or a text cut short)")
+            where = ("pg_stat_statements keeps a constant the application wrote there as a $n (a parameter it "
+                     "binds looks the same), and pg_qualstats' example of the statement does not line up with its "
+                     "text (another statement under the queryid, or a text cut short)")
         else:
-            where = ("pg_stat_statements keeps a constant the application wrote there as a $n, and pg_qualstats "
-                     "holds no example of the statement as sent (not sampled, or evicted: pg_qualstats.max)")
+            where = ("pg_stat_statements shows a $n there: a constant the application wrote, or a parameter it "
+                     "binds, which its text cannot tell apart; pg_qualstats holds no example of the statement as "
+                     "sent (not sampled, or evicted: pg_qualstats.max)")
         out.append(f"{statement_named(query, queryid)}: {', '.join(exprs)}: {where}; an expression index serves a "
                    "query only when its expression is the query's exactly, so none is proposed on a guess (give the "
                    "statement with its constants in a --queries file)")
