@@ -200,6 +200,9 @@ RUNS = 3           # at least this many runs of a fast statement…
 MAX_RUNS = 7       # …and more, up to this many, while all its runs together took under RUNS_MS:
 RUNS_MS = 500.0    # on a busy machine the best of 3 of a 5-100 ms scan was 1.5-2.3x its quiet time, the best
                    # of 7 nearer (prisma_style at load 8: 13.2 -> 8.8 ms where a quiet run took 5.7)
+TINY_RUNS = 25     # and on, up to this many, while all its runs together took under TINY_SPENT_MS: under load the
+TINY_SPENT_MS = 50.0   # best of 7 of a 0.01-0.05 ms probe was up to 2-3x its quiet time, of a 0.4 ms scan of 1,100
+                       # pages 1.0-1.8 ms (prisma_style's role lookup; best of 25: 0.39-0.47)
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,7 @@ def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool 
     A fast statement is run three times, and up to seven while its runs take under half a second in
     all, and the best time kept: the first run may read from disk what the next find in cache, and
     another process may hold the CPU during any one run; a before/after comparison of single runs
-    would mostly measure that.
+    would mostly measure that. One whose runs took under TINY_SPENT_MS in all runs on, up to TINY_RUNS times.
     """
     nparams = prepare_text(query)[1]
     if nparams and not covers(values, nparams):
@@ -241,7 +244,7 @@ def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool 
     best: tuple[float, int] | None = None
     first: float | None = None
     runs, spent = 0, 0.0
-    while runs < RUNS or (runs < MAX_RUNS and spent < RUNS_MS):
+    while _more(runs, spent):
         plan = explain(conn, query, analyze=True, timeout_ms=timeout_ms, values=values, context=context)
         runs += 1
         ms = plan.execution_ms or 0.0
@@ -253,3 +256,13 @@ def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool 
             break
     assert best is not None and first is not None
     return Timing(best[0], runs, first, best[1]), None
+
+
+def _more(runs: int, spent: float) -> bool:
+    """Run once more? RUNS at least; then up to MAX_RUNS while all took under RUNS_MS, up to TINY_RUNS while all
+    took under TINY_SPENT_MS."""
+    if runs < RUNS:
+        return True
+    if runs < MAX_RUNS and spent < RUNS_MS:
+        return True
+    return runs < TINY_RUNS and spent < TINY_SPENT_MS
