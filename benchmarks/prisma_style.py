@@ -28,6 +28,7 @@ runs under load) count as misses, and are also counted apart, so the reader sees
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import time
@@ -141,6 +142,7 @@ TALLY: list[tuple[int, int, int, int, int]] = []   # per pgtune run: targets, me
 # verify names their cause "timing noise" by the same floor.
 NOISE_FLOOR_MS = NOISE_MS
 LOADS: list[float] = []      # the machine's 1-minute load average at each verify: the figures depend on it
+TARGETS: list[dict[str, Any]] = []   # per pgtune run and target: what --out writes (predicted, measured, why)
 
 
 def measure_pgtune(conn: psycopg.Connection[Any], folder: Path, users: int) -> tuple[float, float, int, int, float]:
@@ -159,6 +161,12 @@ def measure_pgtune(conn: psycopg.Connection[Any], folder: Path, users: int) -> t
                        f"after (parameterized ones with their representative values); {checked.agreement()}")
     PREDICTIONS.extend(f"    {t.name}: {t.disagreement}" for t in checked.targets if t.disagreement)
     PREDICTIONS.extend(f"    {t.name}: {t.note}" for t in checked.targets if t.ms is None)
+    TARGETS.extend({"run": folder.name, "load": LOADS[-1], "name": t.name, "baseline_ms": t.baseline_ms,
+                    "predicted_ms": t.predicted_ms, "ms": t.ms, "measured_how": t.measured_how,
+                    "compared_ratio": t.compared_ratio, "measured_ratio": t.measured_ratio, "agrees": t.agrees,
+                    "disagreement": t.disagreement, "note": t.note, "pace_ms": getattr(t, "pace_ms", None),
+                    "pace_ms_now": getattr(t, "pace_ms_now", None),
+                    "predicted_ms_now": getattr(t, "predicted_ms_now", None)} for t in checked.targets)
     cost, ms = totals(conn, users, label=str(folder.name))
     count, size = user_index_bytes(conn)
     for ix in result.indexes.indexes:
@@ -171,6 +179,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", type=float, default=1.0, help="1.0: 1,000,000 events, 200,000 jobs, 100,000 users")
     ap.add_argument("--rounds", type=int, default=3, help="pgtune runs per variant (with/without pg_qualstats)")
+    ap.add_argument("--out", type=Path, help="write every verified target (predicted, measured, why) to this JSON file")
     args = ap.parse_args()
     users, jobs, events = int(100_000 * args.scale), int(200_000 * args.scale), int(1_000_000 * args.scale)
     with LocalCluster() as cluster:
@@ -234,6 +243,8 @@ def main() -> None:
     for v in verdicts + PREDICTIONS:
         print(v)
     _per_round(args.rounds)
+    if args.out is not None:
+        args.out.write_text(json.dumps(TARGETS, indent=1))
     targets, measured, compared, agree, tiny = (sum(x) for x in zip(*TALLY, strict=True))
     print(f"over {len(TALLY)} pgtune runs: {measured} of {targets} targets measured ({measured / targets:.0%}, "
           f"goal >= 80%); of {compared} compared, {agree} agree within {DISAGREEMENT:g}x "
