@@ -68,6 +68,7 @@ class Pace:
     many_ms: float
     many_cost: float
     probes: tuple[Probe, Probe, Probe] | None = None
+    many_query: str = ""        # the REFERENCE_ROWS rows scan: verify times it again (pace_now)
 
     def ms(self, cost: float, cpu: float | None = None) -> float:
         """The time predicted for a plan of warm-priced ``cost`` (``cpu`` of it its CPU part).
@@ -130,7 +131,7 @@ def paced(conn: psycopg.Connection[Any], targets: list[Target], indexes: list[Pl
             ms = pace.ms(t.warm_predicted_cost, t.warm_predicted_cpu)
             # Where the planner counts far too few heap pages, the pages it missed at the time per page unit.
             t, missed = with_heap_pages(conn, t, indexes, float(row[0]), deadline)
-            t = replace(t, predicted_ms=ms + pace.pages_ms(missed))
+            t = replace(t, predicted_ms=ms + pace.pages_ms(missed), pace_query=pace.many_query, pace_ms=pace.many_ms)
         out.append(t)
     return out
 
@@ -171,11 +172,11 @@ def _pace(conn: psycopg.Connection[Any], schema: str, table: str, column: str, p
         probe = _probe(conn, query, warm, through_indexes)
         if probe is None:
             return None
-        timed.append(probe)
-    one, many = timed
+        timed.append((probe, query))
+    (one, _), (many, many_query) = timed
     page_heavy = _page_probe(conn, schema, table, pages, warm) if pages >= MIN_PAGES else None
     return Pace(one.ms, one.cost, many.ms, many.cost,
-                probes=(one, many, page_heavy) if page_heavy is not None else None)
+                probes=(one, many, page_heavy) if page_heavy is not None else None, many_query=many_query)
 
 
 def _page_probe(conn: psycopg.Connection[Any], schema: str, table: str, pages: int,

@@ -32,10 +32,11 @@ import psycopg
 from . import baseline, catalog_sql, estimates
 from ._text import one_line
 from .apply import IndexSize, ObjectStates, analyzed_before_build
-from .baseline import PAGE_COUNT_OFF, Measurement, Planned, Timed, Untimed, plan_target, server_message, time_target
+from .baseline import PAGE_COUNT_OFF, Measurement, Planned, Timed, plan_target, server_message
 from .connect import lost
 from .explain import scans
 from .plan import Target, load, target_labels
+from .verify_pace import at_pace, pace_now, time_or_why
 from .verify_phases import Built, PhaseNote, built_indexes, not_in_place
 from .verify_roles import RoleCheck
 
@@ -79,6 +80,8 @@ class TargetResult:
     warm_predicted_cost: float | None = None    # (baseline_warm): compared when both runs were warm
     predicted_with_statistics: bool = False     # predicted with its key expressions' statistics (baseline_warm)
     predicted_ms: float | None = None           # the time predicted with the indexes (baseline_pace), warm
+    pace_ms: float | None = None                # its table's reference scan timed at emit (baseline_pace)…
+    pace_ms_now: float | None = None            # …and again beside the target now: predicted_ms_now moves with it
     scans_before: list[str] = field(default_factory=list)   # from the plan captured at emit
     scans_now: list[str] = field(default_factory=list)
     # Relations whose row estimates moved since emit (estimates.moved): the statistics changed, not the plan's choice.
@@ -94,7 +97,7 @@ class TargetResult:
                    baseline_ms=t.baseline_ms, baseline_how=baseline_how(t),
                    baseline_read_blocks=t.baseline_read_blocks, warm_baseline_cost=t.warm_baseline_cost,
                    warm_predicted_cost=t.warm_predicted_cost, predicted_with_statistics=t.predicted_with_statistics,
-                   predicted_ms=t.predicted_ms, heap_pages_planned=t.heap_pages_planned,
+                   predicted_ms=t.predicted_ms, pace_ms=t.pace_ms, heap_pages_planned=t.heap_pages_planned,
                    heap_pages_sampled=t.heap_pages_sampled,
                    scans_before=scans(t.baseline_plan) if t.baseline_plan else [])
 
@@ -130,9 +133,14 @@ class TargetResult:
         return _ratio(self.warm_baseline_cost, self.warm_predicted_cost)
 
     @property
+    def predicted_ms_now(self) -> float | None:
+        """The time predicted with the indexes at the machine's pace now (verify_pace.at_pace)."""
+        return at_pace(self.predicted_ms, self.pace_ms, self.pace_ms_now)
+
+    @property
     def predicted_time_ratio(self) -> float | None:
-        """The time cut predicted: baseline ms / the time predicted with the indexes (baseline_pace)."""
-        return _ratio(self.baseline_ms, self.predicted_ms)
+        """The time cut predicted: baseline ms / the time predicted with the indexes (baseline_pace), now."""
+        return _ratio(self.baseline_ms, self.predicted_ms_now)
 
     @property
     def warm(self) -> bool:
@@ -162,6 +170,7 @@ class TargetResult:
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok, "ratio": self.ratio, "predicted_ratio": self.predicted_ratio,
                 "warm_predicted_ratio": self.warm_predicted_ratio, "predicted_time_ratio": self.predicted_time_ratio,
+                "predicted_ms_now": self.predicted_ms_now,
                 "compared_ratio": self.compared_ratio,
                 "measured_ratio": self.measured_ratio}
 
@@ -364,7 +373,8 @@ def moved_text(result: TargetResult) -> str:
 def time_now(conn: psycopg.Connection[Any], result: TargetResult, t: Target, *, trust_functions: bool,
              timeout_ms: int, time_tolerance: float) -> None:
     """Time ``t`` now and compare: a slowdown fails, no gain is ``nil-gain``, a surprise is explained."""
-    timed, why = _time(conn, t, trust_functions=trust_functions, timeout_ms=timeout_ms)
+    (timed, why), result.pace_ms_now = pace_now(conn, t, lambda: time_or_why(conn, t, trust_functions=trust_functions,
+                                                                         timeout_ms=timeout_ms))
     if timed is None:
         assert why is not None
         result.measurement = why.kind
@@ -374,7 +384,7 @@ def time_now(conn: psycopg.Connection[Any], result: TargetResult, t: Target, *, 
     if slower(t.baseline_ms, timed.ms, time_tolerance):
         # A slowdown fails the deploy: timed once more before it is believed (u8: at load 7.5 two statements
         # read 25-30% slower straight after apply, and 4x faster on the next run).
-        again, _ = _time(conn, t, trust_functions=trust_functions, timeout_ms=timeout_ms)
+        again, _ = time_or_why(conn, t, trust_functions=trust_functions, timeout_ms=timeout_ms)
         how = "timed twice, the faster kept" if again is not None else "timed once (the second timing failed)"
         if again is not None and again.ms < timed.ms:
             timed = again
@@ -388,19 +398,6 @@ def time_now(conn: psycopg.Connection[Any], result: TargetResult, t: Target, *, 
             result.verdict = Verdict.NIL_GAIN
         result.add_note(f"measured gain nil: {t.baseline_ms:,.2f} ms at emit -> {timed.ms:,.2f} ms now")
     result.disagreement = diagnose(result, timed)
-
-
-def _time(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bool,
-          timeout_ms: int) -> tuple[Timed | None, Untimed | None]:
-    """``t`` timed now, or why not: a server error while timing is a reason, a lost connection is raised."""
-    try:
-        return time_target(conn, t, trust_functions=trust_functions, timeout_ms=timeout_ms)
-    except psycopg.errors.QueryCanceled:
-        return None, Untimed(Measurement.NOT_MEASURED, f"slower than statement_timeout ({timeout_ms} ms)")
-    except (psycopg.Error, ValueError) as exc:
-        if lost(conn):
-            raise
-        return None, Untimed(Measurement.NOT_MEASURED, server_message(exc))
 
 
 def nil_gain(result: TargetResult, t: Target) -> bool:
@@ -443,7 +440,7 @@ def diagnose(result: TargetResult, timed: Timed | None = None) -> str:
     elif timed is not None and timed.share < 0.9:
         causes.append(f"values: the time covers {timed.timed} of the {timed.custom} value scenarios the cost "
                       f"weighs ({timed.share:.0%} of their weight)")
-    if not causes and kind == "predicted time" and max(result.predicted_ms or 0.0, result.ms or 0.0) < NOISE_MS:
+    if not causes and kind == "predicted time" and max(result.predicted_ms_now or 0.0, result.ms or 0.0) < NOISE_MS:
         causes.append(f"timing noise: predicted and measured both under {NOISE_MS:g} ms, where one plan's time "
                       "varies 2-3x between runs under load")
     elif not causes and kind == "predicted time":
@@ -457,8 +454,10 @@ def _pace(result: TargetResult) -> str:
     """`` (3.10 µs per cost unit before, 1.25 now)``: how the time per planner cost unit moved, the evidence a
     cost-model cause rests on (now: the cost of the plan that ran now; warm costs when compared warm); with a
     predicted time, `` (0.031 ms predicted now)``."""
-    if predicted_time(result) and result.predicted_ms is not None and result.ms is not None:
-        return f" ({result.predicted_ms:,.3f} ms predicted now, {result.ms:,.3f} measured)"
+    if predicted_time(result) and result.predicted_ms_now is not None and result.ms is not None:
+        moved = "" if result.predicted_ms_now == result.predicted_ms else \
+            f", its table's reference scan {result.pace_ms:,.3f} ms at emit, {result.pace_ms_now:,.3f} now"
+        return f" ({result.predicted_ms_now:,.3f} ms predicted now{moved}, {result.ms:,.3f} measured)"
     warm = bool(result.warm and result.warm_predicted_ratio)
     before = result.warm_baseline_cost if warm else result.baseline_cost
     after = result.warm_predicted_cost if warm else (result.cost or result.predicted_cost)   # the time now's plan

@@ -296,6 +296,10 @@ class Target:
     # The time predicted with the migration's indexes: warm_predicted_cost at the time per cost unit of an
     # index scan on its table, timed at emit (baseline_pace). None: not predicted.
     predicted_ms: float | None = None
+    # The reference scan on its table timed at emit (baseline_pace: the REFERENCE_ROWS rows one) and its time: verify
+    # times it again beside the target, and scales predicted_ms by how the machine's pace moved (load).
+    pace_query: str = ""
+    pace_ms: float | None = None
     # The CPU part of warm_predicted_cost: the same plan priced with page costs 0 (baseline_warm); the rest is
     # its page part. baseline_pace times each part at its own pace. None: not planned the same way.
     warm_predicted_cpu: float | None = None
