@@ -160,6 +160,8 @@ def test_an_index_prismas_migrations_made_is_dropped_only_through_them(conn: psy
     """
     planted(conn)
     conn.execute(PRISMA_LEDGER)                        # `prisma migrate deploy` made this schema
+    conn.execute("INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count) "
+                 "VALUES ('1', 'c', now(), '20260101000000_init', 1)")     # an empty ledger made nothing (c30)
     # The name Prisma gives @@index([userId]): the copy its schema declares, so the other is the one to drop.
     conn.execute('ALTER INDEX "userOrders_userId_a" RENAME TO "userOrders_userId_idx"')
     report = api.health(conn, only=["duplicate-index"], emit=api.EmitOptions(directory=tmp_path / "own"))

@@ -12,7 +12,7 @@ from .checks import Check, Context, Declared
 from .emit import HealthMigration, fix_list
 from .emit import build as build_migration
 from .model import CheckId, EmittedMigration, Finding, HealthReport, Severity
-from .provenance import annotate, built_by, owner
+from .provenance import annotate, built_by, deployed, owner
 from .registry import CHECKS
 from .replaced import drop_phase as drop_replaced
 
@@ -38,6 +38,7 @@ def run(conn: psycopg.Connection[Any], only: Iterable[str] = (), skip: Iterable[
     ctx = Context(conn, tuple(replicas), min_stats_age_s, report.notes, min_rows, declared=declared)
     for check in chosen:
         report.findings.extend(check.run(ctx))
-    annotate(report.findings, built_by(conn), owner(ctx.catalog()), declared)
+    tool = owner(ctx.catalog())
+    annotate(report.findings, built_by(conn), tool if declared is not None else deployed(conn, tool), declared)
     report.findings.sort(key=lambda f: (-f.severity.rank, f.check, f.schema, f.table or "", f.index or ""))
     return report

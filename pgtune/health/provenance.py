@@ -47,6 +47,7 @@ class Owner:
     tool: str
     ledger: str            # schema-qualified ledger table, the evidence
     layout: Layout         # the layout that writes a migration the tool itself runs
+    table: tuple[str, str] = ("", "")      # (schema, ledger table)
 
 
 TOOLS = {"_prisma_migrations": ("Prisma Migrate", Layout.PRISMA),
@@ -66,7 +67,22 @@ def owner(catalog: Catalog) -> Owner | None:
         return None
     schema, ledger = catalog.ledgers[0]    # _prisma_migrations sorts first: Prisma's ledger wins where several stand
     tool, layout = TOOLS[ledger]
-    return Owner(tool, f"{schema}.{ledger}", layout)
+    return Owner(tool, f"{schema}.{ledger}", layout, (schema, ledger))
+
+
+def deployed(conn: psycopg.Connection[Any], tool: Owner | None) -> Owner | None:
+    """``tool`` where its ledger records a migration; None where the ledger is empty (p28: an empty
+    _prisma_migrations, and a detached partition's index read "the application's Prisma Migrate migrations made
+    it"): the tool's table stands, but no migration of its ran, so it made no index."""
+    if tool is None:
+        return None
+    query = sql.SQL("SELECT EXISTS (SELECT FROM {}.{}) /* pgtune */").format(*map(sql.Identifier, tool.table))
+    try:
+        with conn.transaction():
+            row = conn.execute(query).fetchone()
+    except psycopg.errors.InsufficientPrivilege:
+        return tool               # unreadable: the table's word stands, as before
+    return tool if row and row[0] else None
 
 
 def built_by(conn: psycopg.Connection[Any], schema: str = history.DEFAULT_SCHEMA) -> dict[tuple[str, str], BuiltBy]:
