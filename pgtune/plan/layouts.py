@@ -35,7 +35,7 @@ from ..errors import MigrationError
 from . import recipe
 from .model import ExistingIndex, IndexFix, Migration, Phase, PhaseStep, PlannedIndex
 from .recipe import ON_ONLY_REASON, PLAIN_DROP_REASON, drop_existing, for_tools, rebuild_existing, remove
-from .render import _squawk_ignore, _timeout, steps_of, up_script
+from .render import _squawk_ignore, _timeout, gin_note, steps_of, up_script
 from .steps import Action, ObjectKind
 from .steps import Step as PlanStep
 
@@ -93,7 +93,8 @@ def steps(m: Migration) -> list[Step]:
         if p.step == PhaseStep.INDEXES:
             for planned in p.indexes:
                 out += _partitioned_build(p, planned) if planned.partitioned else [
-                    Step(p, StepKind.BUILD, f"build_{planned.name}", planned.ddl, planned.rollback, True)]
+                    Step(p, StepKind.BUILD, f"build_{planned.name}", planned.ddl, planned.rollback, True,
+                         note=gin_note(planned))]
             tables = dict.fromkeys((ix.table, ix.analyze) for ix in p.indexes)
             out += [Step(p, StepKind.ANALYZE, f"analyze_{table}", a, None, False) for table, a in tables]
         elif p.step == PhaseStep.ADD_NOT_VALID:
@@ -209,8 +210,7 @@ def without_ledgers(m: Migration) -> tuple[Migration, list[str]]:
     phases: list[Phase] = []
     for p in m.phases:
         q = replace(p, indexes=keep(p.indexes, "index"), constraints=keep(p.constraints, "constraint"),
-                    existing=keep(p.existing, "index"), existing_constraints=keep(p.existing_constraints,
-                                                                                  "constraint"),
+                    existing=keep(p.existing, "index"), existing_constraints=keep(p.existing_constraints, "constraint"),
                     statistics=keep(p.statistics, "statistics"))
         if q.indexes or q.constraints or q.existing or q.existing_constraints or q.extensions or q.statistics:
             phases.append(replace(q, number=len(phases) + 1))

@@ -132,6 +132,18 @@ def _serial(ix: PlannedIndex, items: list[Item]) -> list[Item]:
             setting("max_parallel_maintenance_workers", "DEFAULT")]
 
 
+def gin_note(ix: PlannedIndex) -> str | None:
+    """A GIN's build in a file that must hold it alone (Prisma Migrate, golang-migrate: one query), where
+    _serial's SET cannot go: said, with how to get the serial build anyway (c30)."""
+    if ddl.index_signature(ix.ddl)[1] != "gin":
+        return None
+    return ("A GIN: PostgreSQL 18 builds it with parallel workers up to 1.6x larger than forecast (a serial "
+            "build), and this file cannot SET max_parallel_maintenance_workers = 0 beside a concurrent build. "
+            "To build it as forecast, run ALTER ROLE <the migration role> SET max_parallel_maintenance_workers "
+            "= 0 before the deploy and ALTER ROLE <the migration role> RESET max_parallel_maintenance_workers "
+            "after it.")
+
+
 def _header(m: Migration, phase: Phase, file: str, what: str) -> list[Item]:
     return [
         _c(f"pgtune migration {m.id}, phase {phase.number} of {len(m.phases)}: {what}"),
