@@ -11,6 +11,7 @@ the files still run as the tools run them, and pass squawk.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +19,16 @@ from typing import Any
 
 import pglast
 import psycopg
+import pytest
+from click.testing import CliRunner
 
 from pgtune import ddl, plan
 from pgtune.analyze.model import Advice, IndexSuggestion, Method
+from pgtune.cli import cli
 from pgtune.ddl import IndexKey, IndexMethod
+from pgtune.plan import timeouts
 
+from .helpers import run, steady_state
 from .test_layouts import PRISMA_LEDGER, as_one_query, prisma_deploy
 from .test_migration import squawk_bin
 
@@ -70,3 +76,32 @@ def test_prisma_and_golang_migrate_files_say_how_a_gin_builds_serially(conn: psy
     conn.execute(PRISMA_LEDGER)
     assert len(prisma_deploy(conn, tmp_path / "prisma")) == len(prisma)
     assert conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'Result'").fetchone() == (3,)
+
+
+def test_the_parallel_gin_note_is_said_for_the_layouts_and_servers_it_concerns(conn: psycopg.Connection[Any]) -> None:
+    m = _gin_migration(conn)
+    line = timeouts.parallel_gin(m, str(plan.Layout.PRISMA), 180006)
+    assert line is not None and "Result_variables_idx" in line and "Result_typebotId_idx" not in line, line
+    assert "PostgreSQL 18 builds a GIN with parallel workers" in line and "ALTER ROLE <role> SET" in line
+    assert timeouts.parallel_gin(m, str(plan.Layout.GOLANG_MIGRATE), 180000) is not None
+    assert timeouts.parallel_gin(m, str(plan.Layout.FLYWAY), 180000) is None      # its file SETs it
+    assert timeouts.parallel_gin(m, str(plan.Layout.PGTUNE), 180000) is None
+    assert timeouts.parallel_gin(m, str(plan.Layout.PRISMA), 170004) is None      # 17 builds a GIN serially
+
+
+def test_suggest_says_it_on_stderr_at_emit_on_18(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    if conn.info.server_version < 180000:
+        pytest.skip("PostgreSQL 18 builds a GIN in parallel; earlier servers serially")
+    conn.execute('CREATE TABLE "Result" (id bigint PRIMARY KEY, variables jsonb NOT NULL)')
+    conn.execute('INSERT INTO "Result" SELECT i, jsonb_build_object(\'email\', \'user\' || i || \'@example.com\') '
+                 'FROM generate_series(1, 60000) AS i')
+    conn.execute('VACUUM ANALYZE "Result"')
+    steady_state(conn)
+    run(conn, 'SELECT id FROM "Result" WHERE variables @> %s',
+        [(json.dumps({"email": f"user{i}@example.com"}),) for i in range(1, 21)], times=20)
+    out = CliRunner().invoke(cli, ["suggest", "--dsn", db, "--emit", str(tmp_path / "prisma"), "--layout", "prisma",
+                                   "--no-constraints"])
+    assert out.exit_code == 0, out.output
+    gin = [f for f in (tmp_path / "prisma").glob("*/migration.sql") if "USING gin" in f.read_text()]
+    assert gin and _said(gin[0].read_text()), out.output
+    assert "note: PostgreSQL 18 builds a GIN with parallel workers" in out.stderr, out.stderr   # main: no word

@@ -189,15 +189,25 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
         _named_tables(conn, exclude)
         result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
                              prisma=prisma, role=as_role, trial=trials[0] if trials else None)
-        timeout = timeouts.hint(conn, result.migration, layout) if result.migration is not None else None
+        notes = _emit_notes(conn, result, layout)
     _say_written(result, layout)
     _say_unread(result.indexes, exclude)
-    if timeout is not None:
-        click.echo(timeout, err=True)
+    for line in notes:
+        click.echo(line, err=True)
     if fmt == Format.JSON:
         emit_json(result.as_dict())
     else:
         render(result, left_out=result.migration is not None and not with_constraints)
+
+
+def _emit_notes(conn: psycopg.Connection[Any], result: api.Suggestion, layout: str) -> list[str]:
+    """Lines for stderr on what a tool's files cannot hold beside a build: its statement_timeout, a GIN's serial
+    build on PostgreSQL 18."""
+    if result.migration is None:
+        return []
+    found = (timeouts.hint(conn, result.migration, layout),
+             timeouts.parallel_gin(result.migration, layout, conn.info.server_version))
+    return [line for line in found if line]
 
 
 def _named_tables(conn: psycopg.Connection[Any], names: tuple[str, ...]) -> None:

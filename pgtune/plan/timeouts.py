@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from .. import catalog_sql
+from .. import catalog_sql, ddl
 from ..duration import to_ms
 from ..errors import InputError
 from .layouts import Layout
@@ -92,3 +92,15 @@ def hint(conn: psycopg.Connection[Any], m: Migration, layout: str) -> str | None
             f"forecast at ~{max(got.forecast_s, 0.1):.1f} s, more with load or an old transaction to wait for; "
             "give the role that runs migrations statement_timeout 0 (ALTER ROLE <role> SET statement_timeout = 0), "
             "or a build cut mid-way is left INVALID (its file says how to recover)")
+
+
+def parallel_gin(m: Migration, layout: str, server_version_num: int) -> str | None:
+    """One line for stderr when ``layout``'s files build a GIN on PostgreSQL 18, which builds it with parallel
+    workers up to 1.6x larger than forecast, where no SET fits beside the build (c29, c30)."""
+    gins = [ix.name for p in m.phases for ix in p.indexes if ddl.index_signature(ix.ddl)[1] == "gin"]
+    if layout not in ALONE or server_version_num < 180000 or not gins:
+        return None
+    return (f"note: PostgreSQL {server_version_num // 10000} builds a GIN with parallel workers up to 1.6x larger "
+            f"than its forecast, and a {layout} build alone in its file cannot SET max_parallel_maintenance_workers "
+            f"= 0 ({', '.join(gins)}): give the role that runs migrations ALTER ROLE <role> SET "
+            "max_parallel_maintenance_workers = 0 for the deploy, and RESET it after (the file says so too)")
