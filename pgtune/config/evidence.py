@@ -151,6 +151,7 @@ class Snapshot:
     preload_pending: str | None = None     # shared_preload_libraries set but not in force (capabilities.probe)
     statements_reset: datetime | None = None   # pg_stat_statements_info.stats_reset: since when it counts
     started_at: datetime | None = None     # the server's start
+    updated_by_functions: frozenset[tuple[str, str]] = frozenset()  # tables a function's source UPDATEs (triggers)
 
     @property
     def seconds(self) -> float:
@@ -282,7 +283,9 @@ def capture(conn: psycopg.Connection[Any]) -> Snapshot:
                     preloaded=frozenset(name for name, loaded in (("pg_stat_statements", caps.pgss_preloaded),
                                                                   ("pg_qualstats", caps.qualstats_preloaded))
                                         if loaded),
-                    preload_pending=caps.preload_pending, statements_reset=reset, started_at=db["started_at"])
+                    preload_pending=caps.preload_pending, statements_reset=reset, started_at=db["started_at"],
+                    updated_by_functions=frozenset((r["schema"], r["table"])
+                                                   for r in rows(conn, "config_update_sources")))
 
 
 def window(before: Snapshot, after: Snapshot) -> Snapshot:

@@ -152,7 +152,7 @@ def _updating(ctx: Context) -> set[tuple[str, str]] | None:
             if isinstance(node, (ast.UpdateStmt, ast.MergeStmt)) or _upsert(node):
                 rel: Any = node.relation
                 out.update([(rel.schemaname, rel.relname)] if rel.schemaname else by_name.get(rel.relname, []))
-    return out
+    return out | snap.updated_by_functions     # a trigger's UPDATE, never counted under track = top (r25)
 
 
 def _upsert(node: Any) -> bool:
