@@ -30,6 +30,8 @@ from .values import observed, valued
 DOMINANT = 1.0     # a $n counts as a constant only when every execution pg_qualstats saw had that one value:
                    # a parameter that takes several (umami's tab: 'cohort' or 'segment') is the application's
                    # choice, and a partial index for one of them never serves the others (u2's F7)
+MIN_SEEN = 5       # ... and saw every call, or this many: one call in 100 sampled (the default rate) shows one
+                   # value of a parameter that takes 50 (p32: Teable's "Owner" = $1, 1 of 61 calls seen)
 
 Sampler = Callable[[TableKey, list[str]], dict[str, str] | None]
 
@@ -106,7 +108,8 @@ def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclud
 
 def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
     """The record of a bound statement: its dominant constants taken in, its session and value scenarios."""
-    shape = with_constants(shape, known.constants.get(st.queryid or 0), known.unseen.get(st.queryid or 0))
+    shape = with_constants(shape, known.constants.get(st.queryid or 0), known.unseen.get(st.queryid or 0),
+                           calls=st.calls)
     a = Analysis(st, shape, AnalyzedStatement.of(st))
     valuing = valued(shape, known.catalog, _nparams(st.query), known.constants.get(st.queryid or 0),
                      sample=known.sample, shares=known.shares.get(st.queryid or 0),
@@ -141,11 +144,12 @@ def _rows_per_call(st: Statement) -> float | None:
 
 
 def with_constants(shape: Shape, constants: list[QualConstant] | None,
-                   unseen: set[tuple[TableKey, str, str]] | None = None) -> Shape:
+                   unseen: set[tuple[TableKey, str, str]] | None = None, calls: int = 0) -> Shape:
     """An equality ``$n`` the workload fills with one value (pg_qualstats) counts as that constant.
 
     So ``status = $1``, run with 'pending' every time, can get the partial index a
     literal ``status = 'pending'`` would; one other value seen, and it stays a parameter.
+    So does one seen in fewer than ``MIN_SEEN`` of its ``calls`` (a sampled few show one value of many).
     So does one whose qual pg_qualstats also saw without a constant (``unseen``): a
     prepared statement's generic plan keeps none, and those calls' values are unknown
     (umami's ``type = $2``: 10 of 30 calls seen, all 'cohort'; the other tab unseen).
@@ -157,7 +161,8 @@ def with_constants(shape: Shape, constants: list[QualConstant] | None,
         if u.role == EQ and u.value is None and (u.table, u.column, "=") not in (unseen or set()):
             param = next((p for p in shape.params.values()
                           if p.table == u.table and p.column == u.column and p.op == "="), None)
-            value = observed(param, constants, dominant=DOMINANT) if param is not None else None
+            value = observed(param, constants, dominant=DOMINANT,
+                             least=min(calls, MIN_SEEN)) if param is not None else None
             if value is not None:
                 u = replace(u, value=ddl.literal(value))
         uses.append(u)

@@ -332,12 +332,16 @@ def _constant(use: ParamUse, c: QualConstant) -> str | None:
     return elements[use.position] if elements is not None and use.position < len(elements) else None
 
 
-def observed(use: ParamUse, constants: list[QualConstant] | None, *, dominant: float = 0.0) -> str | None:
-    """The constant the workload compared this column with most often (and at least ``dominant`` of the time)."""
+def observed(use: ParamUse, constants: list[QualConstant] | None, *, dominant: float = 0.0,
+             least: int = 0) -> str | None:
+    """The constant the workload compared this column with most often (and at least ``dominant`` of the time),
+    of at least ``least`` executions pg_qualstats saw."""
     if not constants or use.table is None or use.kind != ParamKind.COLUMN:
         return None
     same = _seen(use, constants)
     total = sum(c.occurrences for c in same)
+    if total < least:
+        return None
     for c in sorted(same, key=lambda c: (-c.occurrences, c.value)):
         if total and c.occurrences >= dominant * total:
             return _constant(use, c)
