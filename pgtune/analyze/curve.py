@@ -374,10 +374,11 @@ def described(result: Selection, points: list[Point], chosen: int, name: Callabl
         s = result.steps[p.step - 1] if p.step else None
         replaced = [name(c) for c in (s.replaces, *s.also) if c is not None] if s is not None else []
         names = sorted(name(c) for c in p.chosen)
+        now = set(names)    # a list's ``in`` for each earlier name: 0.3 s of the curve's 85 points of 4,500 (speed.py)
         out.append(CurvePoint(
             step=p.step, action=s.kind if s is not None else StepKind.NONE, index=name(s.index) if s else None,
             replaces=", ".join(replaced) or None, forecast_bytes=p.forecast_bytes, hypopg_bytes=p.hypopg_bytes,
             cost=p.cost, chosen=p.step <= chosen, indexes=names,
-            drops=[n for n in before if n not in names and n not in replaced]))
+            drops=[n for n in before if n not in now and n not in replaced]))
         before = names
     return out
