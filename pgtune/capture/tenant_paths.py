@@ -269,7 +269,7 @@ def _probe(conn: psycopg.Connection[Any], text: str, paths: list[tuple[str, ...]
                 cur.execute("BEGIN /* pgtune */ READ ONLY", prepare=False)
                 for path, out in zip(paths, outs, strict=True):
                     cur.execute("SELECT /* pgtune */ pg_catalog.set_config('search_path', %s, true)",
-                                (", ".join('"' + s.replace('"', '""') + '"' for s in path),), prepare=False)
+                                (", ".join(sql.Identifier(s).as_string(conn) for s in path),), prepare=False)
                     cur.execute(sql.SQL("PREPARE /* pgtune */ pgtune_tenant AS ") + sql.SQL(text), prepare=False)
                     out.execute(read, prepare=False)
                     cur.execute("DEALLOCATE /* pgtune */ pgtune_tenant", prepare=False)
