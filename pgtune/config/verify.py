@@ -11,7 +11,7 @@ statements did not run in the window).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -83,6 +83,13 @@ def _created(m: Migration) -> datetime | None:
         return None
 
 
+def _reset_since(reset: datetime, created: datetime) -> bool:
+    """Was pg_stat_statements reset after emit? The migration's stamp keeps whole seconds: a reset within emit's
+    second counts as before it (the counts then hold emit's calls, taken off: at worst "not run since emit"; read
+    as after, verify judged the setting on the calls that made emit propose it, and said it persists)."""
+    return reset >= created + timedelta(seconds=1)
+
+
 def _before_emit(c: SettingCheck, snap: Snapshot, created: datetime | None) -> SettingCheck:
     """``c`` judged on what its statements did since emit where, without --window, pg_stat_statements was not
     reset since: its counts then hold the calls emit saw, when the setting was not there (c29: verify right after
@@ -90,8 +97,8 @@ def _before_emit(c: SettingCheck, snap: Snapshot, created: datetime | None) -> S
     statement ran with the new work_mem and wrote nothing). Not measured when none ran since; gone when those that
     ran wrote no temporary file; else as it was (emit's counts may be a --window's: only ever less to take off)."""
     reset = snap.statements_reset
-    if snap.window or created is None or reset is None or reset > created or c.outcome != Outcome.PERSISTS \
-            or c.symptom not in (Symptom.TEMP_SPILL, Symptom.JIT_OVERHEAD):
+    if snap.window or created is None or reset is None or _reset_since(reset, created) \
+            or c.outcome != Outcome.PERSISTS or c.symptom not in (Symptom.TEMP_SPILL, Symptom.JIT_OVERHEAD):
         return c
     listed = c.before.get("statements", [])
     calls = c.now.get("calls", 0) - sum(x.get("calls", 0) for x in listed)
@@ -123,7 +130,7 @@ def emptied(m: Migration, snap: Snapshot, checks: list[SettingCheck]) -> str:
     lost = [c.name for c in checks if c.outcome == Outcome.NOT_MEASURED and c.symptom in BY_STATEMENTS]
     if not lost:
         return ""
-    if reset <= created:
+    if not _reset_since(reset, created):
         unrun = [c.name for c in checks if c.note.startswith("the statements have not run since emit")]
         return (f"nothing to compare for {', '.join(unrun)}: the statements it was set for have not run since emit "
                 f"(pg_stat_statements counts since {reset.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, before it): run "
