@@ -19,8 +19,8 @@ from pgtune import api
 from pgtune.cli import cli
 from pgtune.cluster import LocalCluster, find_bindir
 
-from .test_c29_config_verify_emptied import SORT
-from .test_config_symptoms import HARDWARE, SETTINGS
+from .test_c29_config_verify_emptied import SORT, spilled_and_applied
+from .test_config_symptoms import SETTINGS
 
 
 def test_verify_right_after_apply_does_not_judge_the_setting_on_calls_from_before_emit(tmp_path: Path) -> None:
@@ -28,14 +28,7 @@ def test_verify_right_after_apply_does_not_judge_the_setting_on_calls_from_befor
     cluster = LocalCluster(Path(bindir) if bindir else find_bindir(), settings=dict(SETTINGS)).start()
     try:
         with psycopg.connect(cluster.dsn, autocommit=True) as c:
-            c.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            c.execute("CREATE TABLE big AS SELECT g AS id, md5(g::text) AS t FROM generate_series(1, 300000) g")
-            c.execute("SELECT pg_stat_statements_reset()")
-            for _ in range(2):
-                c.execute(SORT).fetchone()
-            report = api.config(c, HARDWARE, emit=api.EmitOptions(directory=tmp_path / "m"))
-            assert any(p.setting == "work_mem" for p in report.proposals), report.proposals
-            api.apply(c, tmp_path / "m", phase=1)      # the role's work_mem
+            spilled_and_applied(c, tmp_path / "m")
         out = CliRunner().invoke(cli, ["verify", str(tmp_path / "m"), "--dsn", cluster.dsn])
         assert not [line for line in out.output.splitlines() if line.startswith("FAIL")], out.output
         lines = [line for line in out.output.splitlines() if "nothing to compare" in line]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from click.testing import CliRunner
@@ -25,6 +26,18 @@ from .test_config_symptoms import HARDWARE, SETTINGS
 SORT = "SELECT count(*) FROM (SELECT t FROM big ORDER BY t OFFSET 1) s"
 
 
+
+def spilled_and_applied(c: psycopg.Connection[Any], directory: Path) -> None:
+    """A sort that spills twice, config's work_mem for it emitted to ``directory`` and its phase 1 applied."""
+    c.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    c.execute("CREATE TABLE big AS SELECT g AS id, md5(g::text) AS t FROM generate_series(1, 300000) g")
+    c.execute("SELECT pg_stat_statements_reset()")
+    for _ in range(2):
+        c.execute(SORT).fetchone()
+    report = api.config(c, HARDWARE, emit=api.EmitOptions(directory=directory))
+    assert any(p.setting == "work_mem" for p in report.proposals), report.proposals
+    api.apply(c, directory, phase=1)
+
 def test_verify_after_a_restart_that_emptied_pg_stat_statements_says_there_is_nothing_to_compare(
         tmp_path: Path) -> None:
     bindir = os.environ.get("PGTUNE_PG_BINDIR")
@@ -32,14 +45,7 @@ def test_verify_after_a_restart_that_emptied_pg_stat_statements_says_there_is_no
                            settings={**SETTINGS, "pg_stat_statements.save": "off"}).start()
     try:
         with psycopg.connect(cluster.dsn, autocommit=True) as c:
-            c.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            c.execute("CREATE TABLE big AS SELECT g AS id, md5(g::text) AS t FROM generate_series(1, 300000) g")
-            c.execute("SELECT pg_stat_statements_reset()")
-            for _ in range(2):
-                c.execute(SORT).fetchone()
-            report = api.config(c, HARDWARE, emit=api.EmitOptions(directory=tmp_path / "m"))
-            assert any(p.setting == "work_mem" for p in report.proposals), report.proposals
-            api.apply(c, tmp_path / "m", phase=1)      # the role's work_mem: nothing else to judge by
+            spilled_and_applied(c, tmp_path / "m")     # the role's work_mem: nothing else to judge by
         before = CliRunner().invoke(cli, ["verify", str(tmp_path / "m"), "--dsn", cluster.dsn])
         assert "was emptied" not in before.output and "have not run since emit" in before.output, before.output
         time.sleep(1)   # the migration's stamp keeps whole seconds: a reset within emit's reads as before it
