@@ -20,7 +20,6 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors as pgerrors
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import ExecStatus, PipelineStatus, TransactionStatus
 from psycopg.rows import dict_row
@@ -98,7 +97,7 @@ def _schema_path(conn: psycopg.Connection[Any], dsn: str) -> None:
     schema = url_schema(dsn)
     if schema is not None:
         conn.execute("SELECT /* pgtune */ pg_catalog.set_config('search_path', %s, false)",
-                     (sql.Identifier(schema).as_string(conn),))
+                     (psycopg.sql.Identifier(schema).as_string(conn),))
 
 
 def _known(names: set[str]) -> None:
