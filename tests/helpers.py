@@ -242,3 +242,15 @@ def server_log(conn: psycopg.Connection[Any]) -> Path:
     if not log.is_file():
         pytest.skip("the server's log is not readable here (not the local test cluster)")
     return log
+
+
+@contextlib.contextmanager
+def logged_errors(conn: psycopg.Connection[Any]) -> Iterator[list[str]]:
+    """The server log's ERROR lines written while the block runs (the list is filled in at its end)."""
+    log = server_log(conn)
+    start = log.stat().st_size
+    found: list[str] = []
+    yield found
+    with open(log, errors="replace") as f:
+        f.seek(start)
+        found.extend(line for line in f if "ERROR" in line)

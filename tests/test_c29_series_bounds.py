@@ -15,7 +15,7 @@ import pytest
 
 from pgtune.analyze import Options
 
-from .helpers import server_log, suggest
+from .helpers import logged_errors, suggest
 
 SETUP = """
 CREATE TABLE "user" (id bigint PRIMARY KEY, name text NOT NULL);
@@ -40,12 +40,8 @@ def test_a_seed_from_generate_series_leaves_no_error_in_the_servers_log(
         for i in range(20):
             app.execute(f'SELECT id FROM person WHERE "ownerId" = {i} ORDER BY id DESC LIMIT 10')
     conn.execute("ANALYZE person")
-    log = server_log(conn)
-    start = log.stat().st_size
-    advice = suggest(conn, options=Options(min_rows=100))
-    with open(log, errors="replace") as f:
-        f.seek(start)
-        errors = [line for line in f if "ERROR" in line]
+    with logged_errors(conn) as errors:
+        advice = suggest(conn, options=Options(min_rows=100))
     assert not errors, errors
     seeds = [s for s in advice.statements if "generate_series" in s.query]
     assert len(seeds) == 2 and all(s.cost_before for s in seeds), advice.statements

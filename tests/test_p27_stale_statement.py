@@ -16,7 +16,7 @@ import pytest
 
 from pgtune.analyze import Options
 
-from .helpers import server_log, suggest
+from .helpers import logged_errors, suggest
 
 SETUP = """
 CREATE TABLE "Organisation" (id text PRIMARY KEY, "portalId" text);
@@ -38,12 +38,8 @@ def test_a_statement_naming_a_dropped_column_is_skipped_without_an_error_in_the_
             app.execute(STALE)
     conn.execute('ALTER TABLE "Portal" DROP COLUMN "organisationId"')     # a later migration
     conn.execute('ANALYZE "Organisation"')
-    log = server_log(conn)
-    start = log.stat().st_size
-    advice = suggest(conn, options=Options(min_rows=100))
-    with open(log, errors="replace") as f:
-        f.seek(start)
-        errors = [line for line in f if "ERROR" in line]
+    with logged_errors(conn) as errors:
+        advice = suggest(conn, options=Options(min_rows=100))
     assert not errors, errors
     stale = [s for s in advice.skipped if s.query.startswith('INSERT INTO "Portal"')]
     assert [s.kind for s in stale] == ["cannot-plan"], advice.skipped
