@@ -18,7 +18,7 @@ from pgtune.analyze.candidates import Candidate
 from pgtune.capture import Statement
 from pgtune.ddl import IndexKey
 
-from .helpers import server_log, suggest
+from .helpers import logged_errors, suggest
 
 SETUP = """
 CREATE TYPE "DataSource" AS ENUM ('YAHOO', 'COINGECKO', 'MANUAL', 'RAPID_API');
@@ -39,12 +39,9 @@ def test_a_stable_cast_is_rejected_without_asking_hypopg(conn: psycopg.Connectio
     conn.execute(SETUP)
     statements = [Statement(query=q, queryid=n + 1, calls=1000, total_ms=5000.0, mean_ms=5.0)
                   for n, q in enumerate(QUERIES)]
-    log = server_log(conn)
-    start = log.stat().st_size
-    advice = suggest(conn, statements, Options(min_rows=100))
-    with open(log, errors="replace") as f:
-        f.seek(start)
-        refused = [line for line in f if "IMMUTABLE" in line]
+    with logged_errors(conn) as errors:
+        advice = suggest(conn, statements, Options(min_rows=100))
+    refused = [line for line in errors if "IMMUTABLE" in line]
     assert not refused, refused
     assert any("IMMUTABLE" in r.reason and any("dataSource" in k for k in r.keys) for r in advice.rejected), \
         advice.rejected

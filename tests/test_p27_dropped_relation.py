@@ -15,7 +15,7 @@ import psycopg
 
 from pgtune.health.workload_plans import statements_using
 
-from .helpers import server_log
+from .helpers import logged_errors
 
 SETUP = """
 CREATE TABLE "Envelope" (id text PRIMARY KEY, "secondaryId" text NOT NULL, "teamId" int NOT NULL);
@@ -40,11 +40,7 @@ def test_a_statement_reading_a_dropped_table_is_not_planned(db: str, conn: psyco
             app.execute(MIGRATION)
             app.execute(APP).fetchall()
     conn.execute('DROP TABLE "Document"')            # a later migration
-    log = server_log(conn)
-    start = log.stat().st_size
-    used = statements_using(conn, {("public", "Envelope_teamId_idx")})
-    with open(log, errors="replace") as f:
-        f.seek(start)
-        errors = [line for line in f if "ERROR" in line]
+    with logged_errors(conn) as errors:
+        used = statements_using(conn, {("public", "Envelope_teamId_idx")})
     assert not errors, errors
     assert [u.statement.query for u in used if "teamId" in u.statement.query], used    # the app's is still read

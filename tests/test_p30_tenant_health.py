@@ -19,7 +19,7 @@ from pgtune.analyze import hot
 from pgtune.capture import read_catalog
 from pgtune.health.workload_plans import statements_using
 
-from .helpers import server_log
+from .helpers import logged_errors
 from .test_p30_tenant_paths import _tenants
 
 
@@ -29,12 +29,8 @@ def test_a_tenants_use_of_an_index_is_seen_on_its_own_schema(db: str, conn: psyc
     _tenants(conn, db, how)
     for schema in ("t_big", "t_small"):
         conn.execute(f'CREATE INDEX "person_companyId_idx" ON {schema}.person ("companyId")')
-    log = server_log(conn)
-    start = log.stat().st_size
-    used = statements_using(conn, {("t_big", "person_companyId_idx")})
-    with open(log, errors="replace") as f:
-        f.seek(start)
-        errors = [line for line in f if "ERROR" in line]
+    with logged_errors(conn) as errors:
+        used = statements_using(conn, {("t_big", "person_companyId_idx")})
     assert not errors, errors
     if conn.info.server_version >= 180000:
         return          # one queryid for both tenants: neither is told, neither is planned

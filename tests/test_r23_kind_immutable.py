@@ -18,7 +18,7 @@ import psycopg
 from pgtune.analyze import Options
 from pgtune.capture import Statement
 
-from .helpers import server_log, suggest
+from .helpers import logged_errors, suggest
 
 SETUP = """
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
@@ -37,12 +37,8 @@ def test_a_gin_on_a_stable_expression_is_not_built_and_the_hint_says_why(conn: p
     conn.execute(SETUP)
     statements = [Statement(query=q, queryid=n + 1, calls=1000, total_ms=50_000.0, mean_ms=50.0)
                   for n, q in enumerate(QUERIES)]
-    log = server_log(conn)
-    start = log.stat().st_size
-    advice = suggest(conn, statements, Options(min_rows=100))
-    with open(log, errors="replace") as f:
-        f.seek(start)
-        errors = [line.rstrip() for line in f if "ERROR" in line]
+    with logged_errors(conn) as errors:
+        advice = suggest(conn, statements, Options(min_rows=100))
     assert not [e for e in errors if "IMMUTABLE" in e], errors
     about = [h for h in advice.hints if "unaccent(name)" in h and "gin" in h]
     assert about, advice.hints
