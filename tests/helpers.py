@@ -13,10 +13,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgtune import api
-from pgtune.analyze import Advice, Options
+from pgtune import api, ddl
+from pgtune.analyze import Advice, Options, beyond
+from pgtune.analyze.model import AnalyzedStatement, IndexSuggestion, Method
 from pgtune.capture import Statement, read_catalog, read_queries_file, reset_counters
 from pgtune.cluster import LocalCluster
+from pgtune.ddl import IndexKey, IndexMethod
 
 SHOP_SCHEMA = """
 CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, "createdAt" timestamptz NOT NULL);
@@ -254,3 +256,30 @@ def logged_errors(conn: psycopg.Connection[Any]) -> Iterator[list[str]]:
     with open(log, errors="replace") as f:
         f.seek(start)
         found.extend(line for line in f if "ERROR" in line)
+
+
+def result_gin_advice(conn: psycopg.Connection[Any], rows: int, distinct: int | None = None) -> Advice:
+    """Typebot's "Result": ``rows`` rows of ``{"email": "user<n>@example.com", "plan": "pro"}`` (``distinct``
+    emails, each repeated; without it every row's own) and beyond.extend's advice for a containment search on it
+    (HypoPG asked, the GIN costed on a sample)."""
+    email = sql.SQL("i") if distinct is None else sql.SQL("(i % {})").format(sql.Literal(distinct))
+    conn.execute('CREATE TABLE "Result" (id bigint PRIMARY KEY, variables jsonb NOT NULL)')
+    conn.execute(sql.SQL('INSERT INTO "Result" SELECT i, jsonb_build_object(\'email\', \'user\' || {} || '
+                         '\'@example.com\', \'plan\', \'pro\') FROM generate_series(1, {}) AS i')
+                 .format(email, sql.Literal(rows)))
+    conn.execute('VACUUM ANALYZE "Result"')
+    st = AnalyzedStatement(1, 'SELECT id FROM "Result" WHERE variables @> $1', 500, 20.0, cost_before=30000.0,
+                           values={"$1": '{"email": "user77@example.com"}'})
+    advice = Advice(Method.HYPOPG, statements=[st])
+    beyond.extend(conn, read_catalog(conn), advice, trial=None, use_hypopg=True, writes=None, write_scale=0.0,
+                  say=lambda _m: None)
+    return advice
+
+
+def result_variables_gin() -> IndexSuggestion:
+    """The jsonb_path_ops GIN on "Result".variables as a suggestion to emit (no table needed)."""
+    keys = (IndexKey("variables", opclass="jsonb_path_ops"),)
+    return IndexSuggestion("public", "Result", "Result_variables_idx", ["variables"], [False],
+                           ddl.create_index("public", "Result", "Result_variables_idx", keys, method=IndexMethod.GIN),
+                           ddl.drop_index("public", "Result_variables_idx"), ddl.analyze("public", "Result"),
+                           "serves the variables search", method=IndexMethod.GIN, opclasses=["jsonb_path_ops"])

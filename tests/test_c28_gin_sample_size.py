@@ -14,23 +14,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgtune.analyze import beyond, sample_cost
-from pgtune.analyze.model import Advice, AnalyzedStatement, Method
-from pgtune.capture import read_catalog
+from pgtune.analyze import sample_cost
+
+from .helpers import result_gin_advice
 
 ROWS = 1_000_000
 
 
 def _forecast_and_built(conn: psycopg.Connection[Any], distinct: int) -> tuple[int, int]:
-    conn.execute('CREATE TABLE "Result" (id bigint PRIMARY KEY, variables jsonb NOT NULL)')
-    conn.execute('INSERT INTO "Result" SELECT i, jsonb_build_object(\'email\', \'user\' || (i %% %s) || '
-                 '\'@example.com\', \'plan\', \'pro\') FROM generate_series(1, %s) AS i', (distinct, ROWS))
-    conn.execute('VACUUM ANALYZE "Result"')
-    st = AnalyzedStatement(1, 'SELECT id FROM "Result" WHERE variables @> $1', 500, 20.0, cost_before=30000.0,
-                           values={"$1": '{"email": "user77@example.com"}'})
-    advice = Advice(Method.HYPOPG, statements=[st])
-    beyond.extend(conn, read_catalog(conn), advice, trial=None, use_hypopg=True, writes=None, write_scale=0.0,
-                  say=lambda _m: None)
+    advice = result_gin_advice(conn, ROWS, distinct)
     gins = [ix for ix in advice.indexes if ix.columns[0] == "variables"]
     assert gins and gins[0].costed_by == "sample", [ix.reason for ix in advice.indexes]
     assert gins[0].forecast_bytes is not None

@@ -18,34 +18,20 @@ import psycopg
 import pytest
 
 from pgtune import ddl, plan
-from pgtune.analyze import beyond, sample_cost
-from pgtune.analyze.model import Advice, AnalyzedStatement, IndexSuggestion, Method
+from pgtune.analyze import sample_cost
+from pgtune.analyze.model import Advice, Method
 from pgtune.apply import Applier
-from pgtune.capture import read_catalog
-from pgtune.ddl import IndexKey, IndexMethod
 
+from .helpers import result_gin_advice, result_variables_gin
 from .test_migration import squawk_bin
 
 ROWS = 1_000_000
 
 
-def _advice(conn: psycopg.Connection[Any]) -> Advice:
-    conn.execute('CREATE TABLE "Result" (id bigint PRIMARY KEY, variables jsonb NOT NULL)')
-    conn.execute('INSERT INTO "Result" SELECT i, jsonb_build_object(\'email\', \'user\' || i || '
-                 '\'@example.com\', \'plan\', \'pro\') FROM generate_series(1, %s) AS i', (ROWS,))
-    conn.execute('VACUUM ANALYZE "Result"')
-    st = AnalyzedStatement(1, 'SELECT id FROM "Result" WHERE variables @> $1', 500, 20.0, cost_before=30000.0,
-                           values={"$1": '{"email": "user77@example.com"}'})
-    advice = Advice(Method.HYPOPG, statements=[st])
-    beyond.extend(conn, read_catalog(conn), advice, trial=None, use_hypopg=True, writes=None, write_scale=0.0,
-                  say=lambda _m: None)
-    return advice
-
-
 def test_a_gin_the_migration_builds_is_no_larger_than_its_forecast(
         conn: psycopg.Connection[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sample_cost, "SAMPLE_ROWS", 25_000)
-    advice = _advice(conn)
+    advice = result_gin_advice(conn, ROWS)
     gins = [ix for ix in advice.indexes if ix.columns[0] == "variables"]
     assert gins and gins[0].costed_by == "sample" and gins[0].forecast_bytes is not None
     advice.indexes = gins
@@ -65,12 +51,7 @@ def test_a_gin_the_migration_builds_is_no_larger_than_its_forecast(
 
 def test_the_serial_gin_build_passes_squawk(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
     conn.execute('CREATE TABLE "Result" (id bigint PRIMARY KEY, variables jsonb NOT NULL)')
-    keys = (IndexKey("variables", opclass="jsonb_path_ops"),)
-    gin = IndexSuggestion("public", "Result", "Result_variables_idx", ["variables"], [False],
-                          ddl.create_index("public", "Result", "Result_variables_idx", keys, method=IndexMethod.GIN),
-                          ddl.drop_index("public", "Result_variables_idx"), ddl.analyze("public", "Result"),
-                          "serves the variables search", method=IndexMethod.GIN, opclasses=["jsonb_path_ops"])
-    m = plan.build(Advice(Method.HYPOPG, indexes=[gin]))
+    m = plan.build(Advice(Method.HYPOPG, indexes=[result_variables_gin()]))
     plan.emit(m, tmp_path / "m")
     up = (tmp_path / "m" / m.phases[0].up_file).read_text()
     assert "SET max_parallel_maintenance_workers = 0;\nCREATE INDEX CONCURRENTLY" in up, up

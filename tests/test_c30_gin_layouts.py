@@ -25,26 +25,21 @@ from click.testing import CliRunner
 from pgtune import ddl, plan
 from pgtune.analyze.model import Advice, IndexSuggestion, Method
 from pgtune.cli import cli
-from pgtune.ddl import IndexKey, IndexMethod
+from pgtune.ddl import IndexKey
 from pgtune.plan import timeouts
 
-from .helpers import run, steady_state
+from .helpers import result_variables_gin, run, steady_state
 from .test_layouts import PRISMA_LEDGER, as_one_query, prisma_deploy
 from .test_migration import squawk_bin
 
 
 def _gin_migration(conn: psycopg.Connection[Any]) -> plan.Migration:
     conn.execute('CREATE TABLE "Result" (id bigint PRIMARY KEY, variables jsonb NOT NULL, "typebotId" text)')
-    keys = (IndexKey("variables", opclass="jsonb_path_ops"),)
-    gin = IndexSuggestion("public", "Result", "Result_variables_idx", ["variables"], [False],
-                          ddl.create_index("public", "Result", "Result_variables_idx", keys, method=IndexMethod.GIN),
-                          ddl.drop_index("public", "Result_variables_idx"), ddl.analyze("public", "Result"),
-                          "serves the variables search", method=IndexMethod.GIN, opclasses=["jsonb_path_ops"])
     btree = IndexSuggestion("public", "Result", "Result_typebotId_idx", ["typebotId"], [False],
                             ddl.create_index("public", "Result", "Result_typebotId_idx", (IndexKey("typebotId"),)),
                             ddl.drop_index("public", "Result_typebotId_idx"), ddl.analyze("public", "Result"),
                             "serves the typebot lookup")
-    return plan.build(Advice(Method.HYPOPG, indexes=[gin, btree]))
+    return plan.build(Advice(Method.HYPOPG, indexes=[result_variables_gin(), btree]))
 
 
 def _said(text: str) -> bool:
