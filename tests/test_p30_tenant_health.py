@@ -20,7 +20,7 @@ from pgtune.capture import read_catalog
 from pgtune.health.workload_plans import statements_using
 
 from .helpers import logged_errors
-from .test_p30_tenant_paths import _tenants
+from .test_p30_tenant_paths import _tenants, writing_tenants
 
 
 @pytest.mark.parametrize("how", ["set", "set_config"])
@@ -42,11 +42,7 @@ def test_a_tenants_use_of_an_index_is_seen_on_its_own_schema(db: str, conn: psyc
 def test_each_tenants_update_is_read_on_its_own_table(db: str, conn: psycopg.Connection[Any]) -> None:
     """The HOT reading (health's hot-blocking-index, suggest's upkeep of a column the UPDATEs set) put both
     tenants' UPDATE on the table of the role's one path."""
-    if conn.info.server_version >= 180000:
-        pytest.skip("PostgreSQL 18 gives the tenants' same text one queryid")
-    role = _tenants(conn, db, "set")
-    for schema in ("t_big", "t_small"):
-        conn.execute(sql.SQL("GRANT UPDATE ON {}.person TO {}").format(sql.Identifier(schema), sql.Identifier(role)))
+    role = writing_tenants(conn, db, "UPDATE")
     with psycopg.connect(db, user=role, autocommit=True) as app:
         for schema in ("t_big", "t_small"):
             app.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))

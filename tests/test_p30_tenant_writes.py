@@ -11,22 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-import pytest
-from psycopg import sql
 
 from pgtune.snapshot import snapshot
 
-from .test_p30_tenant_paths import _tenants
+from .test_p30_tenant_paths import writing_tenants
 
 INSERT = 'INSERT INTO "person"("id", "companyId", "position", "name", "deletedAt") VALUES (%s, %s, %s, %s, NULL)'
 
 
 def test_a_tenants_writes_are_charged_to_its_own_table(db: str, conn: psycopg.Connection[Any]) -> None:
-    if conn.info.server_version >= 180000:
-        pytest.skip("PostgreSQL 18 gives the tenants' same text one queryid")
-    role = _tenants(conn, db, "set")
-    for schema in ("t_big", "t_small"):
-        conn.execute(sql.SQL("GRANT INSERT ON {}.person TO {}").format(sql.Identifier(schema), sql.Identifier(role)))
+    role = writing_tenants(conn, db, "INSERT")
     with psycopg.connect(db, user=role, autocommit=True) as app:
         app.execute('SET search_path TO "t_big"')
         for i in range(1500):     # every value a str: sent untyped, as node-postgres sends them
