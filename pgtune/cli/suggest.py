@@ -190,7 +190,7 @@ def suggest(dsn: str | None, fmt: str, top: int, min_calls: int, min_mean_ms: fl
         result = api.suggest(conn, options, statements=statements, replicas=replicas, emit=emit, progress=progress,
                              prisma=prisma, role=as_role, trial=trials[0] if trials else None)
         notes = _emit_notes(conn, result, layout)
-    _say_written(result, layout)
+    _say_written(result, layout, schema_given=prisma is not None)
     _say_unread(result.indexes, exclude)
     for line in notes:
         click.echo(line, err=True)
@@ -208,6 +208,31 @@ def _emit_notes(conn: psycopg.Connection[Any], result: api.Suggestion, layout: s
     found = (timeouts.hint(conn, result.migration, layout),
              timeouts.parallel_gin(result.migration, layout, conn.info.server_version))
     return [line for line in found if line]
+
+
+def _undeclared(result: api.Suggestion, layout: str) -> str:
+    """A note when ``--layout prisma`` wrote builds without ``--prisma-schema``: the schema beside the migrations
+    (or any) declares none of those indexes the schema does not name, and ``prisma migrate dev`` drops them as drift
+    (p34: docs' step 2, --write, and step 3, --emit, run minutes apart: 10 lines written, 4 of them for indexes the
+    emit did not build, and left 2 of its builds undeclared: a later workload, another set)."""
+    if layout != Layout.PRISMA or result.migration is None or result.directory is None:
+        return ""
+    names = [ix.name for ix in result.indexes.indexes]
+    beside = result.directory.resolve().parent
+    schema = next((p for p in (beside / "schema.prisma", beside / "schema") if p.exists()), None)
+    if schema is not None:
+        files = [schema] if schema.is_file() else sorted(schema.rglob("*.prisma"))
+        text = "".join(f.read_text(errors="replace") for f in files)
+        names = [n for n in names if f'"{n}"' not in text]
+    if not names:
+        return ""
+    where = str(schema) if schema is not None else "prisma/schema.prisma"
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return (f"prisma: {where} does not declare {len(names)} of the {len(result.indexes.indexes)} index(es) these "
+            f"migrations build ({shown}): the next `prisma migrate dev` sees each as drift and drops it. After "
+            f"`prisma migrate deploy`, run `pgtune suggest --prisma-schema {where} --write` (it writes the lines of "
+            "the indexes pgtune built); next time give --prisma-schema … --write with --emit: a later suggest reads "
+            "a later workload and may propose another set")
 
 
 def _named_tables(conn: psycopg.Connection[Any], names: tuple[str, ...]) -> None:
@@ -233,7 +258,7 @@ def _say_unread(advice: Advice, names: tuple[str, ...]) -> None:
             click.echo(f"note: --exclude {name}: no statement analyzed reads it", err=True)
 
 
-def _say_written(result: api.Suggestion, layout: str) -> None:
+def _say_written(result: api.Suggestion, layout: str, schema_given: bool) -> None:
     """The stderr lines for a migration --emit wrote."""
     if result.migration is None:
         return
@@ -247,6 +272,9 @@ def _say_written(result: api.Suggestion, layout: str) -> None:
     if layout == Layout.PRISMA:
         click.echo("prisma: a failed concurrent build leaves its migration failed: drop the INVALID index, "
                    "then `npx prisma migrate resolve --rolled-back <folder>` (see the file's comments)", err=True)
+        drift = "" if schema_given else _undeclared(result, layout)
+        if drift:
+            click.echo(drift, err=True)
 
 
 def render(result: api.Suggestion, left_out: bool) -> None:
