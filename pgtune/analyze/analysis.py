@@ -93,7 +93,7 @@ def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclud
             if not exc.noise:
                 skipped.append(reasons.parse_skip(st, exc))
             continue
-        skip = (reasons.tenant(st, roles.unplaced) or reasons.foreign_key_check(st)
+        skip = (reasons.tenant(st, roles.unplaced) or reasons.foreign_key_check(st) or reasons.referenced_row_check(st)
                 or reasons.shape_skip(st, shape, exclude, catalog.foreign)
                 or reasons.stale_columns(st, shape, catalog)
                 or reasons.in_function(st, shape, {c for t in shape.tables if t in catalog.tables
