@@ -23,6 +23,7 @@ from pgtune.analyze.trial import TrialFailed
 from pgtune.apply import Applier
 from pgtune.capture import read_catalog
 from pgtune.ddl import IndexKey, IndexMethod
+from pgtune.explain import Plan
 
 from . import test_index_kinds
 from .helpers import exclusive_lock, steady_state
@@ -30,6 +31,7 @@ from .test_index_kinds import JSON, SEARCH, loaded, workload
 
 clone = test_index_kinds.clone          # the fixture: a second database with the same rows
 
+COST = Plan(1000.0, frozenset())     # the real table's plan of a statement: its cost only
 LEFT = "SELECT count(*) FROM pg_class WHERE relname LIKE 'pgtune_sample%'"
 
 
@@ -102,7 +104,7 @@ def test_the_sample_waits_for_no_lock_beyond_lock_timeout(db: str, conn: psycopg
         with pytest.raises(TrialFailed, match="lock timeout"):
             sample_cost.on_sample(conn, catalog, ("public", "Post"), IndexKey("tags"), IndexMethod.GIN,
                                   None, [Planned('SELECT id FROM "Post" WHERE tags && $1', 1, 1, {"$1": "{t7}"})],
-                                  [1000.0])
+                                  [COST])
         assert time.monotonic() - start < 5
     assert conn.execute(LEFT).fetchone() == (0,)
 
@@ -148,10 +150,10 @@ def test_a_gin_whose_statements_all_join_another_table_is_not_copied_to_a_sample
                      1, 1, {"$1": "{t7}"})
     with pytest.raises(TrialFailed, match="reads another table"):
         sample_cost.on_sample(conn, catalog, ("public", "Post"), IndexKey("tags"), IndexMethod.GIN, None,
-                              [joined], [1000.0])
+                              [joined], [COST])
     # One statement on the table alone is enough to cost it there.
     alone = Planned('SELECT id FROM "Post" WHERE tags && $1', 1, 1, {"$1": "{t7}"})
     got = sample_cost.on_sample(conn, catalog, ("public", "Post"), IndexKey("tags"), IndexMethod.GIN, None,
-                                [joined, alone], [1000.0, 1000.0])
+                                [joined, alone], [COST, COST])
     assert got.before[0] is None and got.before[1] is not None
     assert conn.execute(LEFT).fetchone() == (0,)

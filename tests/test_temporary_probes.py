@@ -30,6 +30,7 @@ from pgtune.apply.catalog import ObjectStates
 from pgtune.capture import read_catalog
 from pgtune.ddl import IndexKey, IndexMethod
 from pgtune.errors import ApplyFailed
+from pgtune.explain import Plan
 from pgtune.readonly import why_not_read_only
 
 from .helpers import exclusive_lock
@@ -151,5 +152,5 @@ def test_a_read_only_session_makes_no_gin_sample_and_the_server_refuses_nothing(
     refused = pytest.raises(TrialFailed, match="no sample can be made: the transaction is READ ONLY")
     with traced(conn) as lines, refused:
         sample_cost.on_sample(conn, catalog, ("public", "posts"), IndexKey("tags"), IndexMethod.GIN, None,
-                              [statement], [1000.0])
+                              [statement], [Plan(1000.0, frozenset())])
     assert errors(lines) == [], errors(lines)

@@ -28,7 +28,7 @@ from ..capture import Catalog, TableKey
 from ..connect import session_stops
 from ..ddl import IndexKey, IndexMethod
 from ..errors import InputError
-from ..explain import explain
+from ..explain import Plan, explain
 from ..roles import Roles, RoleView
 from ..snapshot import Snapshot
 from ..sqltext import StatementKind
@@ -250,7 +250,7 @@ def _sampled(conn: psycopg.Connection[Any], catalog: Catalog, cand: KindCandidat
              say: Callable[[str], None], companions: tuple[str, ...]) -> _Costed | str:
     """No clone: built on a bounded sample in a temporary table of this session, the plan change scaled."""
     say(f"costing {_what(cand)} with a build on a sample of the table")
-    real = [p[0] if p else None for p in (_plan(conn, st) for st in served)]
+    real = [_plan(conn, st) for st in served]
     try:
         t = on_sample(conn, catalog, cand.table, cand.key, cand.method, cand.extension, served, real,
                       companions)
@@ -300,8 +300,8 @@ def _what_if(conn: psycopg.Connection[Any], stmt: str, served: list[Planned]) ->
         if session_stops(conn, exc):
             raise
         return error_text(exc)
-    return ([b[0] if b else None for b in before], [a[0] if a else None for a in after],
-            [bool(a and row[1] in a[1]) for a in after], int(row[2] or 0))
+    return ([b.cost if b else None for b in before], [a.cost if a else None for a in after],
+            [bool(a and row[1] in a.indexes) for a in after], int(row[2] or 0))
 
 
 def _leaf_size(conn: psycopg.Connection[Any], stmt: str) -> int:
@@ -314,14 +314,14 @@ def _leaf_size(conn: psycopg.Connection[Any], stmt: str) -> int:
     return int(row[0] or 0) if row else 0
 
 
-def _plan(conn: psycopg.Connection[Any], st: Planned) -> tuple[float, frozenset[str]] | None:
+def _plan(conn: psycopg.Connection[Any], st: Planned) -> Plan | None:
     try:
         plan = explain(conn, st.query, values=st.values, context=st.context)     # its own rolled-back transaction
     except psycopg.Error as exc:
         if session_stops(conn, exc):
             raise
         return None
-    return plan.cost, plan.indexes
+    return plan
 
 
 def _judge(catalog: Catalog, c: _Costed, analyzed: list[AnalyzedStatement], served: list[Planned],
