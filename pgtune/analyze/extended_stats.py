@@ -21,6 +21,7 @@ is left alone.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -46,6 +47,7 @@ MIN_MATCHES = 20            # sampled rows that must match before an underestima
 MAX_STATEMENTS = 25         # the costliest statements with a filter on two columns or more are checked
 KIND_TRIALS: tuple[tuple[str, ...], ...] = ((), ("dependencies",), ("mcv",), ("dependencies", "mcv"))
 TIMEOUT_MS = 10_000         # each sample count, each trial step
+MAX_COLUMNS = 4             # a trial's columns at most: ANALYZE computes a dependency per column and subset
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,9 @@ def propose(conn: psycopg.Connection[Any], catalog: Catalog, statements: list[Pl
                          "hot standby, where CREATE STATISTICS and ANALYZE cannot run: run suggest on the primary, "
                          "with this server's workload by --workload-dsn")
             continue
+        if len(columns) > MAX_COLUMNS:
+            notes.append(_too_many(case.filter.table, columns))
+            continue
         owned = conn.execute(catalog_sql.load("table_owned"),
                              {"schema": case.filter.table[0], "table": case.filter.table[1]}).fetchone()
         if not (owned and owned[0]):
@@ -165,6 +170,18 @@ def propose(conn: psycopg.Connection[Any], catalog: Catalog, statements: list[Pl
         elif found is not None:
             out.append(found)
     return out, notes
+
+
+def _too_many(table: TableKey, columns: tuple[str, ...]) -> str:
+    """Not tried on more than MAX_COLUMNS columns (p34, OpenPanel-shaped: an UPDATE's filter on 6 columns of a
+    300,000-row table; ANALYZE with their dependency statistics took 40 s on a loaded 2-core server, the trial's
+    10 s statement_timeout cancelled it, an ERROR line in the server's log each suggest, 11 s spent for nothing)."""
+    n = len(columns)
+    deps = sum(math.comb(n, k) * k for k in range(2, n + 1))
+    return (f"extended statistics on {ddl.qualified(*table)} ({', '.join(columns)}) not tried: {n} columns, whose "
+            f"functional dependencies alone are {deps} for ANALYZE to compute over its sample (minutes on a large "
+            f"table); pgtune tries at most {MAX_COLUMNS}: CREATE STATISTICS on the two or three of them whose values "
+            "go together, by hand")
 
 
 def _off(case: _Case) -> str:
