@@ -69,10 +69,9 @@ SKIPPED = {
     'export DATABASE_URL="host=/tmp/pgtune-pg-abc123 port=41234 user=postgres dbname=demo"':
         "the fixture sets DATABASE_URL to its own database",
     "source .venv/bin/activate": "pgtune runs from this interpreter's environment",
-    "pgtune suggest --prisma-schema prisma/schema.prisma --write": "needs the application's schema.prisma "
-                                                                    "(tests/test_prisma*.py)",
-    "pgtune suggest --emit prisma/migrations --layout prisma": "needs the application's Prisma folder "
-                                                                "(tests/test_layouts.py)",
+    "pgtune suggest --prisma-schema prisma/schema.prisma --write --emit prisma/migrations --layout prisma":
+        "needs the application's schema.prisma and Prisma folder (tests/test_prisma*.py, tests/test_layouts.py, "
+        "tests/test_p34_prisma_layout_drift.py)",
 }
 
 CREATE = r"CREATE INDEX CONCURRENTLY IF NOT EXISTS"
