@@ -22,6 +22,7 @@ from .baseline import Measurement
 from .baseline_pace import paced
 from .baseline_warm import warm_predictions
 from .boundary import library_errors as _library_errors
+from .boundary import without_jit as _without_jit
 from .capabilities import Capabilities, probe
 from .capture import Catalog, Statement, TableKey, read_catalog, sent_by_prisma
 from .config import ConfigOptions, ConfigReport, Profile, ProfileConfig, Snapshot, Storage, compute_profile
@@ -114,6 +115,7 @@ class Suggestion:
 
 
 @_library_errors
+@_without_jit
 def check(conn: psycopg.Connection[Any]) -> Capabilities:
     """What the server offers pgtune."""
     return probe(conn)
@@ -345,6 +347,7 @@ def rollback(conn: psycopg.Connection[Any], directory: Path, *, phase: int | Non
 
 
 @_library_errors
+@_without_jit
 def status(conn: psycopg.Connection[Any], directory: Path) -> Status:
     """Each phase's state; for a config migration also each setting: applied, pending a restart, changed since."""
     st = Applier(conn, plan.prisma_plan(directory) or directory).status()
@@ -355,6 +358,7 @@ def status(conn: psycopg.Connection[Any], directory: Path) -> Status:
 
 
 @_library_errors
+@_without_jit
 def config(conn: psycopg.Connection[Any], options: ConfigOptions | None = None, *,
            emit: EmitOptions | None = None, evidence: Snapshot | None = None) -> ConfigReport:
     """Settings proposals from the server's own statistics; with ``emit``, the migration that applies them.
@@ -388,6 +392,7 @@ def config_profile(profile: Profile, memory: int, *, cpus: int | None = None, st
 
 
 @_library_errors
+@_without_jit
 def config_verify(conn: psycopg.Connection[Any], directory: Path, *, window_s: float | None = None,
                   evidence: Snapshot | None = None) -> ConfigVerification:
     """Read the evidence again (over ``window_s``, or since the counters' reset, or ``evidence`` already read):
@@ -409,6 +414,7 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
 
 
 @_library_errors
+@_without_jit
 def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Sequence[str] = (),
            replicas: Sequence[psycopg.Connection[Any]] = (), min_stats_age_s: float = 7 * 86_400,
            emit: EmitOptions | None = None, prisma: PrismaOptions | None = None,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 
+from . import catalog_sql
 from .connect import force_session_settings, lost
 from .errors import Interrupted, from_psycopg, interrupted_by, interrupts
 
@@ -48,6 +49,21 @@ def library_errors(fn: Callable[P, R]) -> Callable[P, R]:
             _settle(conn, broken=True)
             raise KeyboardInterrupt
         return result
+    return wrapper
+
+
+def without_jit(fn: Callable[Concatenate[psycopg.Connection[Any], P], R]
+                ) -> Callable[Concatenate[psycopg.Connection[Any], P], R]:
+    """A command that reads and plans, times nothing: all its statements with JIT off (catalog_sql.uncompiled).
+
+    Its catalog reads are priced far over jit_above_cost on a big catalog, and compiling them was most of
+    their time; its EXPLAINs' plans are the same with JIT off. A command that times the workload's statements
+    (verify --measure, suggest's baselines) turns it off around its catalog reads only.
+    """
+    @functools.wraps(fn)
+    def wrapper(conn: psycopg.Connection[Any], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with catalog_sql.uncompiled(conn):
+            return fn(conn, *args, **kwargs)
     return wrapper
 
 

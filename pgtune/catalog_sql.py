@@ -7,12 +7,15 @@ written once: a query names it as ``{fragment}`` and ``compose`` puts it in.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import PipelineStatus, TransactionStatus
 
 FRAGMENTS = ("statement_start", "utility_statement")
 
@@ -50,3 +53,40 @@ def extension_schema(conn: psycopg.Connection[Any], name: str) -> str | None:
 def function(schema: str | None, name: str) -> sql.Composable:
     """An extension's function, named with its schema (``extension_schema``) when it has one."""
     return sql.Identifier(schema, name) if schema else sql.Identifier(name)
+
+
+@contextmanager
+def uncompiled(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """pgtune's statements inside run with JIT off; the session's setting is given back after.
+
+    The planner prices a catalog query on a big catalog far over jit_above_cost, and a server with llvmjit
+    compiled sql/columns.sql for 4.3 s of its 5.3 s on 500 tables. SHOW and SET are utility statements, never
+    planned, so never compiled themselves. No transaction of its own: a caller's reads that catch an error go
+    on as they did in autocommit. In a caller's open transaction (apply holds its locks in its own) the SET is
+    LOCAL and the value before comes back for the rest of that transaction, not at its end: a SET LOCAL left
+    there would outlive the reads, a plain SET would become the session's once it commits. Outside one, the
+    session's value is given back, as a pooler's next client of this server session must find it.
+    """
+    if not _settable(conn):
+        yield
+        return
+    row = conn.execute("SHOW /* pgtune */ jit").fetchone()
+    before = str(row[0]) if row else "off"
+    if before == "off":     # off already (an enclosing block's, the server's): nothing to set or give back
+        yield
+        return
+    local = conn.info.transaction_status == TransactionStatus.INTRANS
+    scope = sql.SQL("LOCAL " if local else "")
+    conn.execute(sql.SQL("SET /* pgtune */ {}jit = off").format(scope))
+    try:
+        yield
+    finally:
+        # A caller's transaction that ended inside took its SET LOCAL with it; a failed one will (its rollback).
+        if _settable(conn) and (not local or conn.info.transaction_status == TransactionStatus.INTRANS):
+            conn.execute(sql.SQL("SET /* pgtune */ {}jit = {}").format(scope, sql.Literal(before)))
+
+
+def _settable(conn: psycopg.Connection[Any]) -> bool:
+    """Open, out of a pipeline, and idle or in a transaction that has not failed."""
+    return not (conn.closed or conn.broken) and conn.pgconn.pipeline_status == PipelineStatus.OFF \
+        and conn.info.transaction_status in (TransactionStatus.IDLE, TransactionStatus.INTRANS)

@@ -441,18 +441,18 @@ def session_stops(conn: psycopg.Connection[Any], exc: psycopg.Error) -> bool:
 def force_session_settings(conn: psycopg.Connection[Any]) -> None:
     """Settings every pgtune session needs, whatever the role or database defaults say.
 
-    pglast reads string literals with ``standard_conforming_strings = on`` (a
-    backslash is just a character); a server reading them otherwise would see
-    other statements in the same text. pg_qualstats is off for the session
-    (see QUALSTATS_OFF). The extensions pgtune reads are on its search_path,
-    after the role's own schemas (sql/session_extension_path.sql). The server's
-    messages are in English where the role may (sql/session_messages_c.sql).
+    pglast reads string literals with ``standard_conforming_strings = on`` (a backslash is just a character);
+    a server reading them otherwise would see other statements in the same text. pg_qualstats is off for the
+    session (see QUALSTATS_OFF). The extensions pgtune reads are on its search_path, after the role's own
+    schemas (sql/session_extension_path.sql). The server's messages are in English where the role may
+    (sql/session_messages_c.sql). Their catalog reads are not JIT-compiled (catalog_sql.uncompiled).
     """
     conn.execute("SET /* pgtune */ standard_conforming_strings = on")
-    conn.execute(QUALSTATS_OFF.format(local="false"))
-    conn.execute(catalog_sql.load("session_extension_path"))
     may = "pg_catalog.has_parameter_privilege('lc_messages', 'SET')" if conn.info.server_version >= 150000 else "false"
-    conn.execute(catalog_sql.load("session_messages_c").format(may=may))
+    with catalog_sql.uncompiled(conn):
+        conn.execute(QUALSTATS_OFF.format(local="false"))
+        conn.execute(catalog_sql.load("session_extension_path"))
+        conn.execute(catalog_sql.load("session_messages_c").format(may=may))
 
 
 # How long a reading command's statement waits for a lock another session holds before giving up.

@@ -244,8 +244,9 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
            analyze: bool = False, timeout_ms: int = 30_000, trust_functions: bool = False,
            time_tolerance: float = 0.25) -> Verification:
     m = load(directory, check=False)
-    out = Verification(m.id, phases=not_in_place(conn, m, directory))
-    built = built_indexes(conn, m)
+    with catalog_sql.uncompiled(conn):      # the catalog's reads; the targets are planned and timed as the app's
+        out = Verification(m.id, phases=not_in_place(conn, m, directory))
+        built = built_indexes(conn, m)
     seen: set[str] = set()
     roles = RoleCheck(conn)
     for t, name in zip(m.targets, target_labels(m.targets), strict=True):
@@ -259,12 +260,13 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
     out.unused_indexes = sorted({ix.name for ix in indexes} - seen)
     out.planned_for = {ix.name: ix.reason for ix in indexes if ix.name in out.unused_indexes and ix.reason}
     unused = [ix for ix in indexes if ix.name in out.unused_indexes]
-    counted = conn.execute(catalog_sql.load("index_scans"), {"schemas": [ix.schema for ix in unused],
-                                                             "names": [ix.name for ix in unused]}).fetchall()
+    with catalog_sql.uncompiled(conn):
+        counted = conn.execute(catalog_sql.load("index_scans"), {"schemas": [ix.schema for ix in unused],
+                                                                 "names": [ix.name for ix in unused]}).fetchall()
+        out.stale_statistics = analyzed_before_build(conn, m)
+        real = {k: f.bytes for k, f in ObjectStates(conn).indexes([(ix.schema, ix.name) for ix in indexes]).items()}
     out.scanned = {name: int(n) for _schema, name, n in counted if n}
     out.nil_gain_indexes = nil_gain_indexes(out.targets)
-    out.stale_statistics = analyzed_before_build(conn, m)
-    real = {k: f.bytes for k, f in ObjectStates(conn).indexes([(ix.schema, ix.name) for ix in indexes]).items()}
     out.sizes = [IndexSize(ix.name, ix.forecast_bytes, real.get((ix.schema, ix.name))) for ix in indexes]
     out.baseline_elsewhere = elsewhere(conn, m.targets, out.targets) if analyze else ""
     return out

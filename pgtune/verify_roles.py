@@ -29,7 +29,8 @@ class RoleCheck:
         if role is None:
             return ""
         if role not in self.known:
-            row = self.conn.execute(catalog_sql.load("role_settable"), {"role": role}).fetchone()
+            with catalog_sql.uncompiled(self.conn):
+                row = self.conn.execute(catalog_sql.load("role_settable"), {"role": role}).fetchone()
             self.known[role] = None if row is None else bool(row[0])
         can = self.known[role]
         if can:

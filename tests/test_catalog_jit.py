@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from pgtune import api, catalog_sql
 from pgtune.capture import read_catalog
 
 from .helpers import steady_state
@@ -30,7 +31,14 @@ COMPILED = """SELECT count(*) FROM pg_stat_statements
                 AND strpos(query, '/* pgtune */') > 0 AND jit_functions > 0"""
 
 
-def test_reading_the_catalog_compiles_nothing_and_leaves_jit_as_it_was(conn: psycopg.Connection[Any]) -> None:
+# The reads of sql/*.sql: each file's header comment comes first in the text the server (and pg_stat_statements) sees.
+CATALOG_READS = """SELECT count(*) FILTER (WHERE jit_functions > 0), count(*) FROM pg_stat_statements
+                   WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                     AND strpos(query, '/* pgtune */') > 0 AND left(query, 3) = '-- '"""
+
+
+def jit_for_every_query(conn: psycopg.Connection[Any]) -> None:
+    """jit_above_cost = 0 on ``conn``'s session, as a big catalog prices the real reads; skips without llvmjit."""
     if not conn.execute("SELECT pg_jit_available()").fetchone()[0]:
         pytest.skip("this server has no llvmjit")
     conn.execute(TABLES)
@@ -43,6 +51,9 @@ def test_reading_the_catalog_compiles_nothing_and_leaves_jit_as_it_was(conn: psy
     probe = "SELECT max(jit_functions) FROM pg_stat_statements WHERE strpos(query, '/* pgtune probe */') > 0"
     assert (conn.execute(probe).fetchone() or (0,))[0] > 0
 
+
+def test_reading_the_catalog_compiles_nothing_and_leaves_jit_as_it_was(conn: psycopg.Connection[Any]) -> None:
+    jit_for_every_query(conn)
     cat = read_catalog(conn)
     assert conn.execute(COMPILED).fetchone() == (0,)
     assert conn.execute("SHOW jit").fetchone() == ("on",)
@@ -53,3 +64,46 @@ def test_reading_the_catalog_compiles_nothing_and_leaves_jit_as_it_was(conn: psy
     assert {c.table_bytes for c in post} == {cat.tables[("public", "Post")].size_bytes} != {0}
     assert {c.table_bytes for c in event} == {cat.tables[("public", "Event")].size_bytes} != {0}
     assert {c.reltuples for c in event} == {3000.0}
+
+
+@pytest.mark.parametrize("command", ["health", "config"])
+def test_health_and_config_read_the_catalog_without_jit(conn: psycopg.Connection[Any], command: str) -> None:
+    """Every sql/*.sql read of the command (the session's own settings first) is uncompiled: without
+    catalog_sql.uncompiled 17 of health's and 22 of config's were compiled here."""
+    jit_for_every_query(conn)
+    api.health(conn) if command == "health" else api.config(conn)
+    compiled, reads = conn.execute(CATALOG_READS).fetchone() or (0, 0)
+    assert reads > 5        # the command's reads are there to count
+    assert compiled == 0
+    assert conn.execute("SHOW jit").fetchone() == ("on",)
+
+
+def _jit(conn: psycopg.Connection[Any]) -> str:
+    row = conn.execute("SHOW jit").fetchone()
+    return str(row[0]) if row else ""
+
+
+def test_a_read_in_the_callers_transaction_gives_jit_back_and_keeps_its_locks(conn: psycopg.Connection[Any]) -> None:
+    """apply reads the catalog inside transactions that hold its locks: the reads' SET LOCAL must not stay for the
+    rest of that transaction (it would, to its end, without the value given back), nor end it or its locks."""
+    conn.execute(TABLES)
+    held = """SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND relation = '"Post"'::regclass
+              AND mode = 'ShareRowExclusiveLock'"""
+    with conn.transaction():
+        conn.execute('LOCK TABLE "Post" IN SHARE ROW EXCLUSIVE MODE')
+        with catalog_sql.uncompiled(conn):
+            assert _jit(conn) == "off"
+            scans = conn.execute(catalog_sql.load("index_scans"), {"schemas": ["public"], "names": ["Post_pkey"]})
+            assert [r[1] for r in scans] == ["Post_pkey"]
+        assert _jit(conn) == "on"
+        assert conn.execute(held).fetchone() == (1,)
+        conn.execute("SET LOCAL jit = off")         # the caller's own choice stays the caller's
+        with catalog_sql.uncompiled(conn):
+            assert _jit(conn) == "off"
+        assert _jit(conn) == "off"
+    assert _jit(conn) == "on"
+    # Outside a transaction: the session's value given back, after a read that failed too.
+    with pytest.raises(psycopg.errors.UndefinedTable), catalog_sql.uncompiled(conn):
+        assert _jit(conn) == "off"
+        conn.execute("SELECT /* pgtune */ 1 FROM nowhere")
+    assert _jit(conn) == "on"

@@ -75,7 +75,7 @@ class ObjectStates:
 
         def attempt() -> T:
             try:
-                with self.conn.transaction():
+                with self.conn.transaction(), catalog_sql.uncompiled(self.conn):
                     self.conn.execute(f"SET LOCAL /* pgtune */ lock_timeout = '{CATALOG_LOCK_TIMEOUT}'")
                     return read()
             except pgerrors.LockNotAvailable:
