@@ -14,6 +14,12 @@ measure the load as much as pgtune (the load average is printed with them);
 the CPU times and counts do not.
 
     python benchmarks/speed.py [--tables 500] [--statements-per-table 10] [--jobs N] [--json FILE]
+
+--catalog-only builds a tenant-shaped catalog instead (--tables in --schemas schemas, eight columns and
+three indexes a table, no workload) and prints the catalog read time of suggest, health and config with
+JIT off, as pgtune reads, beside the same reads with the server's JIT (benchmarks/catalog_jit.py):
+
+    python benchmarks/speed.py --catalog-only --tables 4000 --schemas 40
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import catalog_jit
 import psycopg
 from synthetic import ROWS, build
 from synthetic import statements as synthetic_statements
@@ -51,7 +58,13 @@ def main() -> None:
     ap.add_argument("--statements-per-table", type=int, default=10)
     ap.add_argument("--jobs", type=int, default=None, help="the pool's sessions (default: pgtune's own choice)")
     ap.add_argument("--json", help="also write the figures of both runs to this file")
+    ap.add_argument("--catalog-only", action="store_true",
+                    help="only the catalog reads of suggest, health and config, JIT off and on (catalog_jit.py)")
+    ap.add_argument("--schemas", type=int, default=40, help="--catalog-only: tenant schemas the tables are in")
     args = ap.parse_args()
+    if args.catalog_only:
+        catalog_jit.run(args.tables, args.schemas)
+        return
     per = min(args.statements_per_table, 10)
     total = args.tables * per
     # Room for pgtune's own EXPLAINs as well (their counts are read there): none of the workload is evicted.
