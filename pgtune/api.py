@@ -144,7 +144,9 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
         plan.check_writable(emit.directory or Path("migrations"), emit.layout)      # before the work, not after it
     # settled: the run's large, long-lived heap is not traversed again at each full collection (pgtune.heap)
     with no_lock_queue(conn), heap.settled():     # a reading command never queues behind another session's lock
-        snap = snapshot(conn, opts.indexes.workload, statements=statements, replicas=replicas, progress=say, role=role)
+        with catalog_sql.uncompiled(conn):    # it reads only: the workload, the catalog, the roles, pg_qualstats
+            snap = snapshot(conn, opts.indexes.workload, statements=statements, replicas=replicas, progress=say,
+                            role=role)
         if trial is not None:
             check_trial(conn, trial)
         advice = advise(conn, snap, opts.indexes, say)

@@ -46,7 +46,8 @@ def _filled(text: str, parts: dict[str, sql.Composable]) -> sql.Composed:
 def extension_schema(conn: psycopg.Connection[Any], name: str) -> str | None:
     """The schema extension ``name`` is installed in (``extensions`` on Supabase), or None: its functions and
     views are named with it, as the search_path of pgtune's session (or a role's, SET LOCAL) may leave it out."""
-    row = conn.execute(load("extension_schema"), {"name": name}).fetchone()
+    with uncompiled(conn):
+        row = conn.execute(load("extension_schema"), {"name": name}).fetchone()
     return str(row[0]) if row else None
 
 
@@ -65,7 +66,9 @@ def uncompiled(conn: psycopg.Connection[Any]) -> Iterator[None]:
     on as they did in autocommit. In a caller's open transaction (apply holds its locks in its own) the SET is
     LOCAL and the value before comes back for the rest of that transaction, not at its end: a SET LOCAL left
     there would outlive the reads, a plain SET would become the session's once it commits. Outside one, the
-    session's value is given back, as a pooler's next client of this server session must find it.
+    session's value is given back (_give_back), as a pooler's next client of this server session must find it;
+    not a transaction of pgtune's there either: a command's reads that catch an error would find it aborted, and
+    the locks its reads keep (pg_partition_tree's, on the partitions) would be held to the command's end.
     """
     if not _settable(conn):
         yield
@@ -81,9 +84,22 @@ def uncompiled(conn: psycopg.Connection[Any]) -> Iterator[None]:
     try:
         yield
     finally:
-        # A caller's transaction that ended inside took its SET LOCAL with it; a failed one will (its rollback).
-        if _settable(conn) and (not local or conn.info.transaction_status == TransactionStatus.INTRANS):
-            conn.execute(sql.SQL("SET /* pgtune */ {}jit = {}").format(scope, sql.Literal(before)))
+        if _settable(conn):
+            _give_back(conn, before, local)
+
+
+def _give_back(conn: psycopg.Connection[Any], before: str, local: bool) -> None:
+    """``before`` back in force. Outside a transaction RESET first: the server's, database's or role's value comes
+    back as theirs (pg_settings.source; a pool's sessions copy the ones a session SET), and a SET only where this
+    session had SET it itself. A caller's transaction that ended inside took the SET LOCAL with it."""
+    if local:
+        if conn.info.transaction_status == TransactionStatus.INTRANS:
+            conn.execute(sql.SQL("SET /* pgtune */ LOCAL jit = {}").format(sql.Literal(before)))
+        return
+    conn.execute("RESET /* pgtune */ jit")
+    row = conn.execute("SHOW /* pgtune */ jit").fetchone()
+    if not row or row[0] != before:
+        conn.execute(sql.SQL("SET /* pgtune */ jit = {}").format(sql.Literal(before)))
 
 
 def _settable(conn: psycopg.Connection[Any]) -> bool:

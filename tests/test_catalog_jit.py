@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from pgtune import api, catalog_sql
 from pgtune.capture import read_catalog
@@ -83,7 +84,8 @@ def _jit(conn: psycopg.Connection[Any]) -> str:
     return str(row[0]) if row else ""
 
 
-def test_a_read_in_the_callers_transaction_gives_jit_back_and_keeps_its_locks(conn: psycopg.Connection[Any]) -> None:
+def test_a_read_in_the_callers_transaction_gives_jit_back_and_keeps_its_locks(conn: psycopg.Connection[Any],
+                                                                               db: str) -> None:
     """apply reads the catalog inside transactions that hold its locks: the reads' SET LOCAL must not stay for the
     rest of that transaction (it would, to its end, without the value given back), nor end it or its locks."""
     conn.execute(TABLES)
@@ -102,8 +104,18 @@ def test_a_read_in_the_callers_transaction_gives_jit_back_and_keeps_its_locks(co
             assert _jit(conn) == "off"
         assert _jit(conn) == "off"
     assert _jit(conn) == "on"
-    # Outside a transaction: the session's value given back, after a read that failed too.
+    # Outside a transaction: the session's value given back as the server's (not a SET of the session's, which a
+    # pool's sessions copy), after a read that failed too; a value the session SET itself is given back as such.
+    source = "SELECT setting, source FROM pg_settings WHERE name = 'jit'"
+    server = conn.execute(source).fetchone()
+    assert server is not None and server[1] != "session"
     with pytest.raises(psycopg.errors.UndefinedTable), catalog_sql.uncompiled(conn):
         assert _jit(conn) == "off"
         conn.execute("SELECT /* pgtune */ 1 FROM nowhere")
-    assert _jit(conn) == "on"
+    assert conn.execute(source).fetchone() == server
+    conn.execute(sql.SQL("ALTER DATABASE {} SET jit = off").format(sql.Identifier(conn.info.dbname)))
+    with psycopg.connect(db, autocommit=True) as other:
+        other.execute("SET jit = on")
+        with catalog_sql.uncompiled(other):
+            assert _jit(other) == "off"
+        assert other.execute(source).fetchone() == ("on", "session")

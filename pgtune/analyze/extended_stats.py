@@ -314,7 +314,8 @@ def _count(conn: psycopg.Connection[Any], f: TableFilter, values: dict[str, str 
 
 def _existing(conn: psycopg.Connection[Any]) -> set[tuple[TableKey, tuple[str, ...]]]:
     """(table, sorted columns) of every extended statistics object there is."""
-    rows = conn.execute(catalog_sql.load("extended_statistics")).fetchall()
+    with catalog_sql.uncompiled(conn):
+        rows = conn.execute(catalog_sql.load("extended_statistics")).fetchall()
     return {((r[0], r[1]), tuple(sorted(r[2]))) for r in rows}
 
 

@@ -46,7 +46,7 @@ class ExtensionNeed:
 
 def read(conn: psycopg.Connection[Any], names: list[str], default_schema: str = "public") -> dict[str, ExtensionNeed]:
     """Each named extension's state; ``default_schema`` is where one not yet installed would go."""
-    with conn.cursor(row_factory=dict_row) as cur:
+    with catalog_sql.uncompiled(conn), conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.load("extension_availability"), {"names": names})
         rows = {r["name"]: r for r in cur.fetchall()}
     out = {}

@@ -185,7 +185,7 @@ def read(conn: psycopg.Connection[Any], catalog: Catalog, roles: Roles | None = 
     """The UPDATE statements of pg_stat_statements (through each role's search_path) and the tables' HOT counters."""
     out = HotWrites(catalog, server_version=conn.info.server_version)
     found = catalog_sql.extension_schema(conn, "pg_stat_statements")
-    with conn.cursor(row_factory=dict_row) as cur:
+    with catalog_sql.uncompiled(conn), conn.cursor(row_factory=dict_row) as cur:
         rows = []
         if found is not None:
             try:

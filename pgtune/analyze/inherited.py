@@ -63,7 +63,7 @@ def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> N
 
 
 def _parents(conn: psycopg.Connection[Any]) -> dict[TableKey, tuple[list[str], float]]:
-    with conn.cursor(row_factory=dict_row) as cur:
+    with catalog_sql.uncompiled(conn), conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(catalog_sql.load("inheritance_children")).fetchall()
     return {(r["schema"], r["table"]): (list(r["children"]), float(r["rows"] or 0)) for r in rows}
 

@@ -37,7 +37,7 @@ def analyzed_before_build(conn: psycopg.Connection[Any], m: Migration, schema: s
     if not built:
         return []
     keys = sorted(built)
-    with conn.cursor(row_factory=dict_row) as cur:
+    with catalog_sql.uncompiled(conn), conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.load("table_analyze_times"),
                     {"schemas": [s for s, _ in keys], "tables": [t for _, t in keys]})
         analyzed = {(r["schema"], r["table"]): r["analyzed"] for r in cur.fetchall()}

@@ -33,7 +33,8 @@ class AdvisoryLock:
             row = conn.execute("SELECT /* pgtune */ pg_try_advisory_lock(%s)", (self.key,)).fetchone()
             if row and row[0]:
                 break
-            holder = conn.execute(catalog_sql.load("advisory_lock_holder"), {"key": self.key}).fetchone()
+            with catalog_sql.uncompiled(conn):
+                holder = conn.execute(catalog_sql.load("advisory_lock_holder"), {"key": self.key}).fetchone()
             who = (f" (backend pid {holder[0]}, running: {one_line(holder[1] or '?', 80)})" if holder else "")
             if time.monotonic() >= deadline:
                 waited = f" after waiting {self.wait:.0f}s" if self.wait else ""

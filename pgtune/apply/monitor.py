@@ -23,7 +23,8 @@ class BuildMonitor(Watcher):
         self.last = ""
 
     def look(self, conn: psycopg.Connection[Any]) -> bool:
-        row = conn.execute(catalog_sql.load("index_build_progress"), {"pid": self.pid}).fetchone()
+        with catalog_sql.uncompiled(conn):
+            row = conn.execute(catalog_sql.load("index_build_progress"), {"pid": self.pid}).fetchone()
         if row is None:
             return True
         phase, done, total = row

@@ -37,7 +37,7 @@ def phase_states(conn: psycopg.Connection[Any], directory: Path, migration_id: s
         return {}
     names = sorted(folders)
     rows: list[dict[str, Any]] = []
-    with conn.cursor(row_factory=dict_row) as cur:
+    with catalog_sql.uncompiled(conn), conn.cursor(row_factory=dict_row) as cur:
         ledgers = [r["schema"] for r in cur.execute(catalog_sql.load("migration_ledgers"))
                    if r["ledger"] == "_prisma_migrations"]
         for schema in ledgers:

@@ -80,7 +80,7 @@ def in_the_way(conn: psycopg.Connection[Any], schema: str, table: str, *, snapsh
     """``share``: the step waits only for locks that conflict with SHARE (CREATE INDEX CONCURRENTLY, ON ONLY).
     ``young``: the age from which a transaction the step waits for once begun counts (a snapshot, a lock its own
     SHARE UPDATE EXCLUSIVE does not wait behind); None: ``seconds``, as for the others."""
-    with conn.cursor(row_factory=dict_row) as cur:
+    with catalog_sql.uncompiled(conn), conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.load("transactions_in_the_way"),
                     {"schema": schema, "table": table, "seconds": seconds, "snapshots": snapshots,
                      "exclude": exclude, "share": share, "young": seconds if young is None else young})
@@ -215,7 +215,7 @@ class LockWatch(Watcher):
         self.since = self.said = self.last = time.monotonic()
 
     def look(self, conn: psycopg.Connection[Any]) -> bool:
-        with conn.cursor(row_factory=dict_row) as cur:
+        with catalog_sql.uncompiled(conn), conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(catalog_sql.load("lock_waits"), {"pid": self.pid}).fetchall()
         now = time.monotonic()
         tick, self.last = now - self.last, now

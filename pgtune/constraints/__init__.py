@@ -71,7 +71,7 @@ def read_columns(conn: psycopg.Connection[Any], catalog: Catalog | None = None) 
 
 def _constrained(conn: psycopg.Connection[Any]) -> set[tuple[str, str, tuple[str, ...]]]:
     """(schema, table, columns) already covered by a CHECK constraint."""
-    with conn.cursor(row_factory=dict_row) as cur:
+    with catalog_sql.uncompiled(conn), conn.cursor(row_factory=dict_row) as cur:
         cur.execute(catalog_sql.load("check_constraints"))
         return {(r["schema"], r["table"], tuple(r["columns"])) for r in cur.fetchall()}
 
