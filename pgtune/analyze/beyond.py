@@ -35,12 +35,12 @@ from ..sqltext import StatementKind
 from . import (
     dependent_keys,
     extensions,
-    generic_plans,
     hot,
     hot_charge,
     immutable,
     pool,
     replan,
+    reselect,
     unhelped,
     virtual_columns,
 )
@@ -150,7 +150,7 @@ def after_selection(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advic
 def _reviews(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, *,
              trial: psycopg.Connection[Any] | None, index_kinds: bool, database: str | None,
              say: Callable[[str], None], budget: Budget | None) -> None:
-    generic_plans.review(conn, snap.catalog, advice)    # an index only a prepared statement's generic plan takes
+    reselect.review(conn, snap, advice)    # an index only a prepared statement's generic plan takes, and another
     writes = hot.read(conn, snap.catalog, snap.roles, database) if snap.from_server else None
     if writes is not None and writes.missing:
         advice.hints.append(f"no proposal is charged for the HOT updates it would stop: the workload's UPDATE "

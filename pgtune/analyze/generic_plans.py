@@ -62,21 +62,25 @@ class Risk:
     custom_cost: float
 
 
-def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> None:
-    """Withdraw each proposed b-tree that a prepared statement's generic plan alone would use."""
+def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice,
+           only: set[tuple[str, str]] | None = None) -> list[Risk]:
+    """Withdraw each proposed b-tree that a prepared statement's generic plan alone would use; ``only``: of those
+    (schema, name) alone, the others planned beside them as reviewed already (analyze.reselect's additions).
+    Returns the risks that withdrew one: their statements' generic plans wanted an index there."""
+    withdrawn: list[Risk] = []
     if advice.method != Method.HYPOPG:
-        return
+        return withdrawn
     schema = catalog_sql.extension_schema(conn, "hypopg")
     row = conn.execute("SELECT /* pgtune */ pg_catalog.current_setting('cpu_operator_cost')::float8").fetchone()
     operator = float(row[0]) if row else 0.0025
-    tables = {ix.table.lower() for ix in advice.indexes}
+    tables = {ix.table.lower() for ix in advice.indexes if only is None or (ix.schema, ix.name) in only}
     kept: set[tuple[str, str]] = set()
     for _ in range(ROUNDS):
         with lenient(conn):     # HypoPG cuts a long name at NAMEDATALEN bytes, through a character maybe
             found = _risks(conn, catalog, advice, schema, operator, tables)
             by_index: dict[tuple[str, str], list[Risk]] = {}
             for r in found:
-                if (r.schema, r.index) not in kept:
+                if (r.schema, r.index) not in kept and (only is None or (r.schema, r.index) in only):
                     by_index.setdefault((r.schema, r.index), []).append(r)
             risks = []
             for key, theirs in by_index.items():
@@ -87,7 +91,8 @@ def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> N
                     kept.add(key)
                     advice.hints.append(hint)
         if not risks:
-            return
+            return withdrawn
+        withdrawn += risks
         for risk in risks:
             st = risk.statement
             advice.withdraw(risk.index, (
@@ -99,6 +104,7 @@ def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> N
                 "(docs/generic-plans.md)"), risk.schema)
         # The rest of the set, planned again where something went: another generic plan may take another index.
         tables = {r.table for r in risks}
+    return withdrawn
 
 
 def _risks(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, schema: str | None,
