@@ -19,6 +19,8 @@ import psycopg
 
 from pgtune.capture import reset_counters
 
+from .helpers import all_visible
+
 PROJECTS = 4_000
 BIG = 5                 # projects p1..p5 hold BIG_SHARE of the rows
 BIG_SHARE = 0.7
@@ -65,6 +67,12 @@ LIST = (f'SELECT {_COLUMNS} FROM "public"."notifications" WHERE "public"."notifi
 IN_APP = ('SELECT "public"."notifications"."id", "public"."notifications"."createdAt" FROM "public"."notifications" '
           'WHERE ("public"."notifications"."projectId" = $1 AND "public"."notifications"."sendToApp" = $2) '
           'OFFSET $3')
+# A project's unread notifications, newest first (the unread badge OpenPanel's table has commented out), and the
+# read mark an inbox writes.
+UNREAD = (f'SELECT {_COLUMNS} FROM "public"."notifications" WHERE ("public"."notifications"."projectId" = $1 AND '
+          '"public"."notifications"."isReadAt" IS NULL) ORDER BY "public"."notifications"."createdAt" DESC '
+          'LIMIT $2 OFFSET $3')
+MARK_READ = 'UPDATE "public"."notifications" SET "isReadAt" = $1 WHERE "public"."notifications"."id" = $2'
 # The latest notifications across projects (a worker's sweep of the last hours).
 RECENT = (f'SELECT {_COLUMNS} FROM "public"."notifications" WHERE "public"."notifications"."createdAt" >= $1 '
           'ORDER BY "public"."notifications"."createdAt" DESC LIMIT $2 OFFSET $3')
@@ -78,6 +86,7 @@ def build(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET default_statistics_target = 500")
     conn.execute('VACUUM ANALYZE "projects", "notifications"')
     conn.execute("RESET default_statistics_target")
+    all_visible(conn, "notifications")     # as autovacuum leaves it: index-only scans priced alike, run after run
     reset_counters(conn)
 
 

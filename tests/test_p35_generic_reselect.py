@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from pgtune.analyze import reselect
+from pgtune.analyze.hot import HotWrites, TableHot, UpdateStatement
 from pgtune.analyze.model import Advice, AnalyzedStatement, IndexSuggestion, Method
 from pgtune.capture import WorkloadFilter
 from pgtune.snapshot import snapshot
@@ -59,15 +60,18 @@ def test_a_withdrawn_index_gives_way_to_one_that_serves_big_and_small_projects(c
         _statement(2, op.IN_APP, {"$1": op.big(2), "$2": "t", "$3": "0"}, "n_app")])
     reselect.review(conn, snap, advice)
     assert advice.hints[0].startswith("n_app withdrawn: the generic plan of statement 1 ("), advice.hints  # stays
-    new = [ix for ix in advice.indexes if ix.name not in ("n_app", "n_created")]
-    assert [(ix.columns, ix.descending) for ix in new] == [(["projectId", "createdAt"], [False, True])], \
-        (advice.indexes, advice.hints)
-    [ix] = new
+    assert [h for h in advice.hints if "withdrawn" in h] == advice.hints[:1], advice.hints
+    new = {(tuple(ix.columns), tuple(ix.descending), tuple(ix.include)): ix for ix in advice.indexes
+           if ix.name not in ("n_app", "n_created")}
+    # The page gets ("projectId", "createdAt" DESC); the in-app list an index-only twin of the withdrawn index,
+    # which its plan with values takes too (no risk). The withdrawn one itself is not proposed again.
+    assert set(new) == {(("projectId", "createdAt"), (False, True), ()),
+                        (("projectId", "sendToApp"), (False, False), ("id", "createdAt"))}, advice.indexes
+    ix = new[(("projectId", "createdAt"), (False, True), ())]
     assert "n_app was withdrawn" in ix.reason, ix.reason
-    listing = advice.statements[0]
-    assert ix.name in listing.indexes and [q.queryid for q in ix.queries] == [1]
-    # A candidate withdrawn once is not proposed again; nothing keyed on "sendToApp" is left in the set.
-    assert all("sendToApp" not in i.columns for i in advice.indexes), advice.indexes
+    listing, in_app = advice.statements
+    assert ix.name in listing.indexes and [q.queryid for q in ix.queries] == [1], listing.indexes
+    assert in_app.indexes and ix.name not in in_app.indexes, in_app.indexes
     assert conn.execute("SELECT count(*) FROM hypopg_list_indexes").fetchone() == (0,)
     # Built, it serves the page of a small project and of a big one, in the generic plan and in custom plans.
     for i in advice.indexes:
@@ -77,3 +81,27 @@ def test_a_withdrawn_index_gives_way_to_one_that_serves_big_and_small_projects(c
                           ("force_custom_plan", op.big(3)), ("force_generic_plan", op.big(3))]:
         plan = _plan(conn, mode, project)
         assert ix.name in plan and "Seq Scan" not in plan, (mode, project, plan)
+
+
+@pytest.mark.needs_hypopg
+def test_an_index_the_hot_charge_withdraws_gives_way_to_one_that_keeps_hot(conn: psycopg.Connection[Any]) -> None:
+    """The HOT charge withdraws an index for one of its columns, not for its statements: the unread list's
+    ("projectId", "isReadAt") stops the read marks' HOT updates. What the list gets instead holds no "isReadAt":
+    the new selection charges a candidate the HOT updates it would stop (a partial index WHERE "isReadAt" IS NULL,
+    the cheapest plan, stops them too), and the HOT charge reviews what it adds."""
+    op.build(conn)
+    snap = snapshot(conn, WorkloadFilter(), statements=[])
+    table = ("public", "notifications")
+    mark = UpdateStatement(9, op.MARK_READ, table, frozenset({"isReadAt"}), 200_000, 200_000)
+    writes = HotWrites(snap.catalog, updates={table: [mark]}, tables={table: TableHot(200_000, 190_000, 100, 1)})
+    unread = _statement(3, op.UNREAD, {"$1": op.big(1), "$2": "20", "$3": "0"}, "n_read")
+    advice = Advice(Method.HYPOPG, indexes=[
+        _proposal("n_read", '"projectId", "isReadAt"', ["projectId", "isReadAt"], [False, False])],
+        statements=[unread])
+    reselect.review(conn, snap, advice, writes)
+    [withdrawn] = [h for h in advice.hints if "withdrawn" in h]       # nothing proposed that the charge withdraws
+    assert withdrawn.startswith("n_read withdrawn: it saves"), advice.hints
+    [ix] = advice.indexes
+    assert "isReadAt" not in ix.columns and ix.where is None and "isReadAt" not in ix.include, (ix, advice.hints)
+    assert ix.columns[0] == "projectId" and ix.name in unread.indexes, ix
+    assert "keeps HOT updates" in ix.reason, ix.reason

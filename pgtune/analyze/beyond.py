@@ -36,7 +36,6 @@ from . import (
     dependent_keys,
     extensions,
     hot,
-    hot_charge,
     immutable,
     pool,
     replan,
@@ -150,13 +149,13 @@ def after_selection(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advic
 def _reviews(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, *,
              trial: psycopg.Connection[Any] | None, index_kinds: bool, database: str | None,
              say: Callable[[str], None], budget: Budget | None) -> None:
-    reselect.review(conn, snap, advice)    # an index only a prepared statement's generic plan takes, and another
     writes = hot.read(conn, snap.catalog, snap.roles, database) if snap.from_server else None
     if writes is not None and writes.missing:
         advice.hints.append(f"no proposal is charged for the HOT updates it would stop: the workload's UPDATE "
                             f"statements could not be read ({writes.missing})")
-    if writes is not None:
-        hot_charge.review(advice, writes)          # the HOT updates each b-tree proposal would stop
+    # An index only a prepared statement's generic plan takes, or whose HOT charge outweighs it: withdrawn, and
+    # the statements it left get another index where one pays.
+    reselect.review(conn, snap, advice, writes)
     dependent_keys.review(conn, snap.catalog, advice)   # a key the others determine: no gain over an index
     replan.again(conn, snap.catalog, advice)        # what a withdrawal left a statement with, planned again
     if index_kinds:

@@ -19,10 +19,13 @@ from .hot import HotWrites, candidate_columns
 from .model import Advice, IndexSuggestion
 
 
-def review(advice: Advice, writes: HotWrites) -> None:
-    """Charge, keep or withdraw each b-tree workload proposal for the HOT updates it would stop."""
+def review(advice: Advice, writes: HotWrites, only: set[tuple[str, str]] | None = None) -> None:
+    """Charge, keep or withdraw each b-tree workload proposal (of ``only``'s (schema, name), when given: those
+    analyze.reselect added) for the HOT updates it would stop."""
     for s in list(advice.indexes):
         if s.origin != Origin.WORKLOAD or s.costed_by != "hypopg" or str(s.method) != "btree":
+            continue
+        if only is not None and (s.schema, s.name) not in only:
             continue
         table = (s.schema, s.table)
         columns = candidate_columns(_keys(s), s.include, s.where)

@@ -1,21 +1,24 @@
 """A withdrawal is followed by a new selection for the statements the withdrawn index served.
 
-The generic-plan review withdraws an index for a reason about the index (a
-statement's generic plan alone would take it), not because its statements
-need none: on an OpenPanel-shaped database (p35) it withdrew
-``notifications ("projectId", "sendToApp")``, and the notifications list of
-the 3,995 small projects was left reading the table (300-345 ms a call) while
-``("projectId", "createdAt" DESC)`` serves big and small projects alike, in
-custom and generic plans (0.06-0.12 ms). So the statements a withdrawal left
-get their candidates again (their shapes', less every candidate withdrawn in
-this run), each costed with HypoPG beside the proposals left and taken, best
-first, while it cuts those statements' calls x cost by MIN_CUT net of its
-writes; the ones taken go through the same generic-plan review, ROUNDS times
-at most. The withdrawal's hint stays.
+The generic-plan review and the HOT charge withdraw an index for a reason
+about the index (a statement's generic plan alone would take it; it holds a
+column the UPDATEs set), not because its statements need none. On an
+OpenPanel-shaped database (p35) the review withdrew ``notifications
+("projectId", "sendToApp")`` and nothing replaced it: the small projects'
+notifications list (40% of its calls) kept reading the table, 300-345 ms a
+call, where ``("projectId", "createdAt" DESC)`` serves big and small projects
+alike, in custom and generic plans (0.06-0.12 ms). So the statements a
+withdrawal left (those it served, and those whose generic plan took it) get
+their candidates on its table again, every candidate withdrawn in this run
+left out, each costed with HypoPG beside the proposals left and taken, best
+first, while it cuts what it serves by MIN_CUT net of its writes; what is
+taken goes through the same reviews, ROUNDS times at most. The withdrawal's
+hint stays.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,11 +33,12 @@ from ..ddl import IndexKey
 from ..explain import explain_scenarios
 from ..snapshot import Snapshot
 from ..sqltext import ParseFailed
-from . import generic_plans, reasons
+from . import generic_plans, hot_charge, reasons
 from .bind import bind
 from .candidates import Candidate, from_shape, made_redundant, serves_index
 from .footprint import Footprint
 from .generic_plans import hypopg_call, hypothetical_proposals
+from .hot import HotWrites, candidate_columns
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method
 from .selection_model import Ident, ident
 from .whatif import lenient
@@ -54,14 +58,17 @@ class _Costed:
         return sum(st.calls * (now - then) for st, now, then in self.served)
 
 
-def review(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice) -> None:
-    """The generic-plan review, and after each withdrawal a new selection for the statements it left."""
+def review(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, writes: HotWrites | None = None) -> None:
+    """The generic-plan review and the HOT charge (with ``writes``), each withdrawing for a reason about the index,
+    not its statements; after each withdrawal a new selection for the statements it left."""
     gone: set[Ident] = set()
     only: set[tuple[str, str]] | None = None
     for _ in range(ROUNDS + 1):
         before = list(advice.indexes)
         served = {(ix.schema, ix.name): [st for st in advice.statements if ix.name in st.indexes] for ix in before}
         risks = generic_plans.review(conn, snap.catalog, advice, only)
+        if writes is not None:
+            hot_charge.review(advice, writes, only)
         kept = {(ix.schema, ix.name) for ix in advice.indexes}
         withdrawn = [ix for ix in before if (ix.schema, ix.name) not in kept]
         if not withdrawn or advice.method != Method.HYPOPG:
@@ -71,23 +78,28 @@ def review(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice) -> Non
         # (a small project), which the plans with values (a big one) may not stand for.
         left = list({id(st): st for st in [*(st for ix in withdrawn for st in served[(ix.schema, ix.name)]),
                                            *(r.statement for r in risks)]}.values())
-        added = select(conn, snap, advice, left, gone, withdrawn)
+        added = select(conn, snap, advice, left, gone, withdrawn, writes)
         if not added:
             return
         only = {(ix.schema, ix.name) for ix in added}
 
 
 def select(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, left: list[AnalyzedStatement],
-           gone: set[Ident], withdrawn: list[IndexSuggestion]) -> list[IndexSuggestion]:
+           gone: set[Ident], withdrawn: list[IndexSuggestion], writes: HotWrites | None = None,
+           ) -> list[IndexSuggestion]:
     """Add the best of ``left``'s candidates on the tables of ``withdrawn`` (none of ``gone``) while one cuts
-    MIN_CUT of what it serves."""
+    MIN_CUT of what it serves, net of its writes and of the HOT updates it would stop (``writes``)."""
     added: list[IndexSuggestion] = []
     schema = catalog_sql.extension_schema(conn, "hypopg")
     footprint = Footprint(conn, snap.catalog, snap.write_scale)
+
+    def charge(c: Candidate) -> float:
+        hot = writes.breaks(c.table, candidate_columns(c.keys, c.include, c.where)).charge if writes else 0.0
+        return footprint.upkeep(c) + hot
     tables = {(ix.schema, ix.table) for ix in withdrawn}
     while left and (cands := _candidates(snap, advice, left, gone, tables)):
         with lenient(conn):
-            best = _best(conn, snap.catalog, advice, schema, cands, left, footprint)
+            best = _best(conn, snap.catalog, advice, schema, cands, left, charge)
         if best is None:
             break
         suggestion = _suggestion(snap.catalog, advice, best, footprint, [ix.name for ix in withdrawn])
@@ -134,7 +146,8 @@ def _candidates(snap: Snapshot, advice: Advice, left: list[AnalyzedStatement], g
 
 
 def _best(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, schema: str | None,
-          cands: list[Candidate], left: list[AnalyzedStatement], footprint: Footprint) -> _Costed | None:
+          cands: list[Candidate], left: list[AnalyzedStatement], charge: Callable[[Candidate], float],
+          ) -> _Costed | None:
     """The candidate saving ``left`` the most, net of its writes, beside the proposals; None under MIN_CUT."""
     try:
         hypothetical_proposals(conn, catalog, advice.indexes, schema)
@@ -145,8 +158,8 @@ def _best(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, schem
             if costed is None or not costed.served:
                 continue
             before = sum(st.calls * cost for st, cost, _ in costed.served)
-            net = costed.saved - footprint.upkeep(cand)
-            if net >= MIN_CUT * before and (best is None or net > best.saved - footprint.upkeep(best.cand)):
+            net = costed.saved - charge(cand)
+            if net >= MIN_CUT * before and (best is None or net > best.saved - charge(best.cand)):
                 best = costed
         return best
     finally:
@@ -218,7 +231,7 @@ def _suggestion(catalog: Catalog, advice: Advice, best: _Costed, footprint: Foot
     redundant = made_redundant(cand, catalog)
     reason = reasons.index_reason(cand, catalog, before=before, after=after, served=len(best.served), upkeep=upkeep,
                                   kept=footprint.share_kept(cand), generic=0, redundant=redundant)
-    reason += (f"; proposed once {', '.join(withdrawn)} was withdrawn, for the statements it served: "
+    reason += (f"; proposed once {', '.join(withdrawn)} was withdrawn, for the statements it left: "
                f"{', '.join(one_line(st.query, 40) for st, _, _ in best.served[:2])}")
     suggestion = IndexSuggestion(
         schema=schema, table=table, name=name, columns=list(cand.columns),
