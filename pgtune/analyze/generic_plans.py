@@ -283,12 +283,16 @@ def _risk(st: AnalyzedStatement, plans: list[Plan] | None, made: dict[str, Made]
         return []
     weight = sum(float(s.get("weight", 1.0)) for s in custom) or 1.0
     mean = sum(float(s.get("weight", 1.0)) * p.cost for s, p in zip(custom, customs, strict=True)) / weight
-    # choose_custom_plan: the generic plan wins when its cost is below the custom plans' average, each of those
-    # charged its planning too (1000 cpu_operator_cost per relation, plus one).
-    planning = 1000 * operator * (_relations(customs[0]) + 1)
-    if generic.cost >= mean + planning:
+    if not runs_generic(generic, customs, mean, operator):
         return []
     return [Risk(t.name, t.table, t.schema, st, generic.cost, mean) for t in sorted(taken)]
+
+
+def runs_generic(generic: Plan, customs: list[Plan], mean: float, operator: float) -> bool:
+    """Would the server run the generic plan (``mean``: the custom plans' weighted cost)? choose_custom_plan: when
+    its cost is below the custom plans' average, each of those charged its planning too (1000 cpu_operator_cost
+    per relation, plus one)."""
+    return generic.cost < mean + 1000 * operator * (_relations(customs[0]) + 1)
 
 
 def _relations(plan: Plan) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -52,6 +52,7 @@ class _Costed:
     cand: Candidate
     served: list[tuple[AnalyzedStatement, float, float]]    # statement, cost now, cost with the candidate
     size: int
+    generic: set[int]       # id() of the served statements costed by the generic plan the server would run
 
     @property
     def saved(self) -> float:
@@ -78,7 +79,7 @@ def review(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, writes
         # (a small project), which the plans with values (a big one) may not stand for.
         left = list({id(st): st for st in [*(st for ix in withdrawn for st in served[(ix.schema, ix.name)]),
                                            *(r.statement for r in risks)]}.values())
-        added = select(conn, snap, advice, left, gone, withdrawn, writes)
+        added = select(conn, snap, advice, left, gone, withdrawn, writes, {id(r.statement) for r in risks})
         if not added:
             return
         only = {(ix.schema, ix.name) for ix in added}
@@ -86,12 +87,16 @@ def review(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, writes
 
 def select(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, left: list[AnalyzedStatement],
            gone: set[Ident], withdrawn: list[IndexSuggestion], writes: HotWrites | None = None,
-           ) -> list[IndexSuggestion]:
+           prepared: set[int] | None = None) -> list[IndexSuggestion]:
     """Add the best of ``left``'s candidates on the tables of ``withdrawn`` (none of ``gone``) while one cuts
-    MIN_CUT of what it serves, net of its writes and of the HOT updates it would stop (``writes``)."""
+    MIN_CUT of what it serves, net of its writes and of the HOT updates it would stop (``writes``). A statement of
+    ``prepared`` (by id(): one whose generic plan the server runs, as the review found) is costed by the plan the
+    server would run, generic or custom: its calls run that one."""
     added: list[IndexSuggestion] = []
     schema = catalog_sql.extension_schema(conn, "hypopg")
     footprint = Footprint(conn, snap.catalog, snap.write_scale)
+    row = conn.execute("SELECT /* pgtune */ pg_catalog.current_setting('cpu_operator_cost')::float8").fetchone()
+    cost = _Pricer(conn, prepared or set(), float(row[0]) if row else 0.0025)
 
     def charge(c: Candidate) -> float:
         hot = writes.breaks(c.table, candidate_columns(c.keys, c.include, c.where)).charge if writes else 0.0
@@ -99,7 +104,7 @@ def select(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, left: 
     tables = {(ix.schema, ix.table) for ix in withdrawn}
     while left and (cands := _candidates(snap, advice, left, gone, tables)):
         with lenient(conn):
-            best = _best(conn, snap.catalog, advice, schema, cands, left, charge)
+            best = _best(cost, snap.catalog, advice, schema, cands, left, charge)
         if best is None:
             break
         suggestion = _suggestion(snap.catalog, advice, best, footprint, [ix.name for ix in withdrawn])
@@ -145,16 +150,16 @@ def _candidates(snap: Snapshot, advice: Advice, left: list[AnalyzedStatement], g
     return list(found.values())
 
 
-def _best(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, schema: str | None,
-          cands: list[Candidate], left: list[AnalyzedStatement], charge: Callable[[Candidate], float],
-          ) -> _Costed | None:
+def _best(cost: _Pricer, catalog: Catalog, advice: Advice, schema: str | None, cands: list[Candidate],
+          left: list[AnalyzedStatement], charge: Callable[[Candidate], float]) -> _Costed | None:
     """The candidate saving ``left`` the most, net of its writes, beside the proposals; None under MIN_CUT."""
+    conn = cost.conn
     try:
         hypothetical_proposals(conn, catalog, advice.indexes, schema)
-        now = [_cost(conn, st, set()) for st in left]
+        now = [cost(st, set()) for st in left]
         best: _Costed | None = None
         for cand in cands:
-            costed = _with(conn, schema, cand, left, now)
+            costed = _with(cost, schema, cand, left, now)
             if costed is None or not costed.served:
                 continue
             before = sum(st.calls * cost for st, cost, _ in costed.served)
@@ -167,9 +172,10 @@ def _best(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, schem
             conn.execute(hypopg_call(schema, "hypopg_reset"))
 
 
-def _with(conn: psycopg.Connection[Any], schema: str | None, cand: Candidate, left: list[AnalyzedStatement],
-          now: list[tuple[float, set[str]] | None]) -> _Costed | None:
+def _with(cost: _Pricer, schema: str | None, cand: Candidate, left: list[AnalyzedStatement],
+          now: list[Priced | None]) -> _Costed | None:
     """``cand`` made hypothetically beside the proposals: the statements whose plans take it, and their costs."""
+    conn = cost.conn
     text = ddl.hypothetical(ddl.create_index(cand.table[0], cand.table[1], "pgtune_hypo", cand.keys,
                                              concurrently=False, where=cand.where, include=cand.include))
     if text is None:
@@ -184,31 +190,53 @@ def _with(conn: psycopg.Connection[Any], schema: str | None, cand: Candidate, le
         return None         # refused (a key the server will not index): not a candidate
     if row is None:
         return None
+    served, generic = [], set()
     try:
-        served = []
         for pos in sorted(cand.statements):
             st, base = left[pos], now[pos]
-            got = _cost(conn, st, {str(row[1])})
-            if base is not None and got is not None and got[1] and got[0] < base[0]:
-                served.append((st, base[0], got[0]))
+            got = cost(st, {str(row[1])})
+            if base is not None and got is not None and got.used and got.cost < base.cost:
+                served.append((st, base.cost, got.cost))
+                if got.generic:
+                    generic.add(id(st))
     finally:
         conn.execute(sql.SQL("SELECT /* pgtune */ {}(%s)").format(
             catalog_sql.function(schema, "hypopg_drop_index")), (row[0],))
-    return _Costed(cand, served, int(row[2] or 0))
+    return _Costed(cand, served, int(row[2] or 0), generic)
 
 
-def _cost(conn: psycopg.Connection[Any], st: AnalyzedStatement, names: set[str]) -> tuple[float, set[str]] | None:
-    """``st``'s cost over its scenarios with values (weighted), and which of ``names`` its plans take."""
-    custom = [s for s in st.scenarios if s.get("values")]
-    try:
-        plans = explain_scenarios(conn, st.query, [s["values"] for s in custom] or [None], context=st.context)
-    except (psycopg.Error, ValueError):
-        if lost(conn):
-            raise
-        return None
-    weights = [float(s.get("weight", 1.0)) for s in custom] or [1.0]
-    cost = sum(w * p.cost for w, p in zip(weights, plans, strict=True)) / (sum(weights) or 1.0)
-    return cost, {n for p in plans for n in p.indexes if n in names}
+class Priced(NamedTuple):
+    cost: float
+    used: set[str]      # the names asked for that the plan (or plans) costed take
+    generic: bool       # costed by the generic plan
+
+
+@dataclass
+class _Pricer:
+    """A statement's cost: the weighted mean of its plans with values, or for one of ``prepared`` the plan the
+    server would run (analyze.generic_plans.runs_generic)."""
+
+    conn: psycopg.Connection[Any]
+    prepared: set[int]
+    operator: float
+
+    def __call__(self, st: AnalyzedStatement, names: set[str]) -> Priced | None:
+        custom = [s for s in st.scenarios if s.get("values")]
+        generic = bool(custom) and id(st) in self.prepared
+        try:
+            plans = explain_scenarios(self.conn, st.query, ([None] if generic else [])
+                                      + [s["values"] for s in custom] or [None], context=st.context)
+        except (psycopg.Error, ValueError):
+            if lost(self.conn):
+                raise
+            return None
+        if generic:
+            first, plans = plans[0], plans[1:]
+        weights = [float(s.get("weight", 1.0)) for s in custom] or [1.0]
+        mean = sum(w * p.cost for w, p in zip(weights, plans, strict=True)) / (sum(weights) or 1.0)
+        if generic and generic_plans.runs_generic(first, plans, mean, self.operator):
+            return Priced(first.cost, set(first.indexes) & names, True)
+        return Priced(mean, {n for p in plans for n in p.indexes if n in names}, False)
 
 
 def _suggestion(catalog: Catalog, advice: Advice, best: _Costed, footprint: Footprint,
@@ -233,6 +261,9 @@ def _suggestion(catalog: Catalog, advice: Advice, best: _Costed, footprint: Foot
                                   kept=footprint.share_kept(cand), generic=0, redundant=redundant)
     reason += (f"; proposed once {', '.join(withdrawn)} was withdrawn, for the statements it left: "
                f"{', '.join(one_line(st.query, 40) for st, _, _ in best.served[:2])}")
+    if best.generic:
+        reason += (f"; {len(best.generic)} of them costed by the generic plan the server runs (a prepared "
+                   "statement whose generic plan took the withdrawn index), not counted in the headline")
     suggestion = IndexSuggestion(
         schema=schema, table=table, name=name, columns=list(cand.columns),
         descending=[k.descending for k in cand.keys], expressions=[k.expression for k in cand.keys],
@@ -247,7 +278,8 @@ def _suggestion(catalog: Catalog, advice: Advice, best: _Costed, footprint: Foot
     advice.sources[(schema, name)] = cand
     for st, _, cost in best.served:
         st.indexes.append(name)
-        st.cost_after = min(cost, st.cost_after if st.cost_after is not None else cost)
+        if id(st) not in best.generic:      # the headline is the plans with values' (docs/values.md)
+            st.cost_after = min(cost, st.cost_after if st.cost_after is not None else cost)
         if all(st is not other for other in advice.replan):
             advice.replan.append(st)        # its cost with the whole set, priced as the selection prices it
     return suggestion
