@@ -10,6 +10,7 @@ of each comparison are taken the same way.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -194,14 +195,19 @@ class Timed:
     timed: int                 # scenarios timed…
     custom: int                # …of this many with values
     share: float               # the share of the custom scenarios' weight they stand for
+    values: str = ""           # the values of the first scenario timed: ``$1 = 'p4', $2 = '3452'``
 
     def describe(self) -> str:
-        """``best of 3 runs, warm`` (``, 2 of 3 value scenarios (88% of their weight)`` when not all)."""
+        """``best of 3 runs, warm``, the values timed (``, with $1 = 'p4'``), and ``, 2 of 3 value scenarios (88%
+        of their weight)`` when not all were. The values, as on skewed data a big tenant's and a small one's run
+        different plans, and a ratio measured with one says nothing of the other (p35: "ok 21.2x" for a big
+        project's notifications page, while the small projects' read the whole table)."""
         runs = f"best of {self.runs} runs" if self.runs > 1 else "1 run"
         cache = "warm" if not self.read_blocks else f"{self.read_blocks:,} blocks read from disk"
         some = (f", {self.timed} of {self.custom} value scenarios ({self.share:.0%} of their weight)"
                 if self.timed < self.custom else "")
-        return f"{runs}, {cache}{some}"
+        values = f", with {self.values}{' (the first scenario)' if self.timed > 1 else ''}" if self.values else ""
+        return f"{runs}, {cache}{values}{some}"
 
 
 def time_target(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bool = False,
@@ -240,7 +246,17 @@ def time_target(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bo
     total = sum(s.weight for s in custom) or weight
     ms = sum(s.weight * x.ms for s, x in done) / weight
     return Timed(ms, min(x.runs for _, x in done), sum(x.read_blocks for _, x in done), len(done),
-                 max(len(custom), len(done)), min(weight / total, 1.0) if nparams else 1.0), None
+                 max(len(custom), len(done)), min(weight / total, 1.0) if nparams else 1.0,
+                 _values(done[0][0].values) if nparams else ""), None
+
+
+def _values(values: Mapping[str, str | None], most: int = 4) -> str:
+    """``$1 = 'p4', $2 = '3452'``: the first ``most`` of a scenario's values, each cut at 40 characters."""
+    def shown(v: str | None) -> str:
+        return "NULL" if v is None else "'" + (v if len(v) <= 40 else v[:39] + "…") + "'"
+    keys = sorted(values, key=lambda k: int(k[1:]) if k[1:].isdigit() else 0)
+    more = f" and {len(keys) - most} more" if len(keys) > most else ""
+    return ", ".join(f"{k} = {shown(values[k])}" for k in keys[:most]) + more
 
 
 def capture(conn: psycopg.Connection[Any], targets: list[Target], *, analyze: bool = False,

@@ -321,6 +321,8 @@ def test_emit_times_targets_by_default_and_verify_says_how(db: str, conn: psycop
     for t in data["targets"]:
         assert t["baseline_how"].startswith("at emit, best of"), t
         assert t["measured_how"].startswith("best of") and t["measured_ratio"] is not None
+        if "$1" in t["query"]:      # which value it timed: a big tenant's and a small one's run different plans (p35)
+            assert ", with $1 = '" in t["measured_how"] and ", with $1 = '" in t["baseline_how"], t
         assert (t["predicted_ratio"] is not None) == hypopg      # heuristic advice predicts no cost
     table = CliRunner().invoke(cli, ["verify", str(tmp_path / "mig"), "--dsn", db, "--measure"]).stdout
     assert f"baseline: timed at emit for {len(m.targets)} of {len(m.targets)} statements" in table
