@@ -130,3 +130,21 @@ def test_in_created_order_the_replacement_is_weighed_by_the_generic_plan_the_ser
     assert [ix.name for ix in advice.indexes] == ["n_created"]
     listing = advice.statements[0]
     assert listing.indexes == ["n_created"] and listing.cost_after == 2000.0     # the headline: plans with values
+
+
+@pytest.mark.needs_hypopg
+def test_the_new_selection_stays_within_the_budget(conn: psycopg.Connection[Any]) -> None:
+    """The withdrawn index's room was the selection's: what the new selection adds must fit --max-indexes (and
+    --max-index-mb) beside the proposals left, as the GIN and BRIN proposals must; the rest is a hint."""
+    from pgtune.analyze.kind_budget import Budget
+
+    op.build(conn, in_order=False)
+    snap = snapshot(conn, WorkloadFilter(), statements=[])
+    advice = Advice(Method.HYPOPG, indexes=[
+        _proposal("n_app", '"projectId", "sendToApp"', ["projectId", "sendToApp"], [False, False]),
+        _proposal("n_created", '"createdAt" DESC', ["createdAt"], [True])], statements=[
+        _statement(1, op.LIST, {"$1": op.big(3), "$2": "3421", "$3": "0"}, "n_created"),
+        _statement(2, op.IN_APP, {"$1": op.big(2), "$2": "t", "$3": "0"}, "n_app")])
+    reselect.review(conn, snap, advice, budget=Budget(max_indexes=2))
+    assert len(advice.indexes) == 2, advice.indexes          # n_created and one new index, not the two unbounded
+    assert [h for h in advice.hints if "over --max-indexes 2" in h], advice.hints

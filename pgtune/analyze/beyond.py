@@ -155,7 +155,7 @@ def _reviews(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, *,
                             f"statements could not be read ({writes.missing})")
     # An index only a prepared statement's generic plan takes, or whose HOT charge outweighs it: withdrawn, and
     # the statements it left get another index where one pays.
-    reselect.review(conn, snap, advice, writes)
+    reselect.review(conn, snap, advice, writes, budget)
     dependent_keys.review(conn, snap.catalog, advice)   # a key the others determine: no gain over an index
     replan.again(conn, snap.catalog, advice)        # what a withdrawal left a statement with, planned again
     if index_kinds:

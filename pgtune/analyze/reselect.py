@@ -39,6 +39,7 @@ from .candidates import Candidate, from_shape, made_redundant, serves_index
 from .footprint import Footprint
 from .generic_plans import hypopg_call, hypothetical_proposals
 from .hot import HotWrites, candidate_columns
+from .kind_budget import Budget
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method
 from .selection_model import Ident, ident
 from .whatif import lenient
@@ -59,9 +60,11 @@ class _Costed:
         return sum(st.calls * (now - then) for st, now, then in self.served)
 
 
-def review(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, writes: HotWrites | None = None) -> None:
+def review(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, writes: HotWrites | None = None,
+           budget: Budget | None = None) -> None:
     """The generic-plan review and the HOT charge (with ``writes``), each withdrawing for a reason about the index,
-    not its statements; after each withdrawal a new selection for the statements it left."""
+    not its statements; after each withdrawal a new selection for the statements it left, within what ``budget``
+    (--max-index-mb, --max-indexes) leaves."""
     gone: set[Ident] = set()
     only: set[tuple[str, str]] | None = None
     for _ in range(ROUNDS + 1):
@@ -79,7 +82,7 @@ def review(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, writes
         # (a small project), which the plans with values (a big one) may not stand for.
         left = list({id(st): st for st in [*(st for ix in withdrawn for st in served[(ix.schema, ix.name)]),
                                            *(r.statement for r in risks)]}.values())
-        added = select(conn, snap, advice, left, gone, withdrawn, writes, {id(r.statement) for r in risks})
+        added = select(conn, snap, advice, left, gone, withdrawn, writes, {id(r.statement) for r in risks}, budget)
         if not added:
             return
         only = {(ix.schema, ix.name) for ix in added}
@@ -87,7 +90,7 @@ def review(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, writes
 
 def select(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, left: list[AnalyzedStatement],
            gone: set[Ident], withdrawn: list[IndexSuggestion], writes: HotWrites | None = None,
-           prepared: set[int] | None = None) -> list[IndexSuggestion]:
+           prepared: set[int] | None = None, budget: Budget | None = None) -> list[IndexSuggestion]:
     """Add the best of ``left``'s candidates on the tables of ``withdrawn`` (none of ``gone``) while one cuts
     MIN_CUT of what it serves, net of its writes and of the HOT updates it would stop (``writes``). A statement of
     ``prepared`` (by id(): one whose generic plan the server runs, as the review found) is costed by the plan the
@@ -108,6 +111,11 @@ def select(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, left: 
         if best is None:
             break
         suggestion = _suggestion(snap.catalog, advice, best, footprint, [ix.name for ix in withdrawn])
+        refused = budget.refusal(advice, suggestion) if budget is not None else None
+        if refused is not None:     # the withdrawn index's bytes were the selection's: a bigger one may not fit
+            advice.hints.append(refused)
+            break
+        _take(advice, best, suggestion)
         added.append(suggestion)
         served = {id(st) for st, _, _ in best.served}
         left = [st for st in left if id(st) not in served]
@@ -241,7 +249,7 @@ class _Pricer:
 
 def _suggestion(catalog: Catalog, advice: Advice, best: _Costed, footprint: Footprint,
                 withdrawn: list[str]) -> IndexSuggestion:
-    """``best`` as a proposal, its statements credited with it (and planned again with the set: advice.replan)."""
+    """``best`` as a proposal (not taken yet: _take)."""
     cand = best.cand
     schema, table = cand.table
 
@@ -274,6 +282,12 @@ def _suggestion(catalog: Catalog, advice: Advice, best: _Costed, footprint: Foot
         values=[st.values for st, _, _ in best.served], values_source=[st.values_source for st, _, _ in best.served],
         cost_before=before, cost_after=after, maintenance_cost=upkeep, estimated_bytes=best.size,
         forecast_bytes=footprint.forecast(cand))
+    return suggestion
+
+
+def _take(advice: Advice, best: _Costed, suggestion: IndexSuggestion) -> None:
+    """``suggestion`` proposed, its statements credited with it (and planned again with the set: advice.replan)."""
+    schema, name, cand = suggestion.schema, suggestion.name, best.cand
     advice.indexes.append(suggestion)
     advice.sources[(schema, name)] = cand
     for st, _, cost in best.served:
@@ -282,7 +296,6 @@ def _suggestion(catalog: Catalog, advice: Advice, best: _Costed, footprint: Foot
             st.cost_after = min(cost, st.cost_after if st.cost_after is not None else cost)
         if all(st is not other for other in advice.replan):
             advice.replan.append(st)        # its cost with the whole set, priced as the selection prices it
-    return suggestion
 
 
 def _ref(st: AnalyzedStatement) -> Statement:
