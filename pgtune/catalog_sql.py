@@ -46,8 +46,9 @@ def _filled(text: str, parts: dict[str, sql.Composable]) -> sql.Composed:
 def extension_schema(conn: psycopg.Connection[Any], name: str) -> str | None:
     """The schema extension ``name`` is installed in (``extensions`` on Supabase), or None: its functions and
     views are named with it, as the search_path of pgtune's session (or a role's, SET LOCAL) may leave it out."""
-    with uncompiled(conn):
-        row = conn.execute(load("extension_schema"), {"name": name}).fetchone()
+    # Not uncompiled(): a one-row lookup the planner prices far below jit_above_cost, asked by every what-if
+    # session and review, where the guard's SHOW, SET and RESET were 4 round trips more each time.
+    row = conn.execute(load("extension_schema"), {"name": name}).fetchone()
     return str(row[0]) if row else None
 
 
