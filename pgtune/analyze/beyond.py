@@ -347,8 +347,10 @@ def _judge(catalog: Catalog, c: _Costed, analyzed: list[AnalyzedStatement], serv
     charge = upkeep + (breakage.charge if breakage is not None else 0.0)
     floor = MIN_CUT_GIN if cand.method == IndexMethod.GIN else MIN_CUT
     if before <= 0 or (before - after - charge) < floor * before:
+        cut = (before - after - charge) / before if before > 0 else 0.0
         return (f"{_what(cand)} not proposed ({c.method}): the statements it serves cost {before:,.0f} -> "
-                f"{after:,.0f} (calls x cost), writes charged {charge:,.0f}")
+                f"{after:,.0f} (calls x cost), writes charged {charge:,.0f}: a {max(cut, 0.0):.0%} cut, under the "
+                f"{floor:.0%} a {cand.method} index must make")
     return _suggestion(c, rows, before, after, upkeep, writes)
 
 
