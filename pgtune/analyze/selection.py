@@ -107,9 +107,8 @@ class Greedy:
         self.current = {i: w.base_cost for i, w in enumerate(workload)}
         self.config: dict[TableKey, dict[Ident, Candidate]] = {}   # chosen so far, per table
         self.by_table: dict[TableKey, list[int]] = {}
-        for pos, w in enumerate(workload):
-            for t in w.tables:
-                self.by_table.setdefault(t, []).append(pos)
+        for pos, t in ((pos, t) for pos, w in enumerate(workload) for t in w.tables):
+            self.by_table.setdefault(t, []).append(pos)
         self.version: dict[TableKey, int] = {}      # steps taken on each table: what makes a cost stale
         self.forecast_total = self.hypopg_total = 0
         self.total = self.result.base_cost      # the workload's cost with the configuration so far
@@ -479,7 +478,9 @@ class Greedy:
             a.kind == StepKind.ADD or a.old is None or ident(a.old) in chosen)
 
     def _take(self, a: Action) -> None:
-        self.worked.clear()     # questions worked out with the configuration before this step
+        t = a.new.table     # the questions worked out with its indexes before this step go (_ahead's others stay)
+        self.worked = {i: w for i, w in self.worked.items()
+                       if w[0].new.table != t and not any(t in self.workload[k[0]].tables for k in w[1])}
         chosen = self.config.setdefault(a.new.table, {})
         for old in swaps.gone(a.old, a.drops):
             if ident(old) in chosen:
