@@ -64,6 +64,14 @@ def strong(cut: float, saving: float, base: float) -> bool:
             or (cut >= OVERLAP_CUT and saving >= OVERLAP_SHARE * base))
 
 
+def left_out(cand: Candidate, existing: str, costs: dict[int, float], current: dict[int, float], saving: float,
+             base: float) -> str | None:
+    """Why an add that overlaps ``existing`` is left out (None: it wins by enough): ``costs`` its statements' with
+    it, ``current`` theirs before it, ``base`` the workload's with no new index."""
+    cut = max((current[p] / c for p, c in costs.items() if c > 0), default=1.0)
+    return None if strong(cut, saving, base) else note(cand, existing, cut, saving / base if base else 0.0)
+
+
 def note(cand: Candidate, existing: str, cut: float, share: float) -> str:
     """Why an overlapping add was left out, for the advice's hints."""
     keys = ", ".join((k.expression or f'"{k.column}"') + (" DESC" if k.descending else "") for k in cand.keys)

@@ -68,6 +68,7 @@ MAX_WIDTH = 4            # key columns an index may grow to by widening
 MIN_STEP_SHARE = 0.002   # a step must save this share of the workload's cost…
 MIN_GAIN = 0.10          # …or make a statement at least this much cheaper
 REGRESSION = 1e-6        # relative planned-cost rise that counts as a regression
+Queued = tuple[float, tuple[object, ...], int, int, Action]    # -ratio, the index's order, action id, evaluations
 AHEAD = 16               # queued actions whose questions a re-costing plans with its own
 
 __all__ = ["MAX_WIDTH", "MIN_GAIN", "MIN_STEP_SHARE", "REGRESSION", "Greedy", "Ident", "Keyed", "PlanMany", "Planner",
@@ -110,8 +111,7 @@ class Greedy:
         for pos, t in ((pos, t) for pos, w in enumerate(workload) for t in w.tables):
             self.by_table.setdefault(t, []).append(pos)
         self.version: dict[TableKey, int] = {}      # steps taken on each table: what makes a cost stale
-        self.forecast_total = self.hypopg_total = 0
-        self.total = self.result.base_cost      # the workload's cost with the configuration so far
+        self.forecast_total, self.hypopg_total, self.total = 0, 0, self.result.base_cost    # total: the cost so far
         # Per index, by the object (held in the value: its id names no other; cheaper than hashing its ident):
         # the statements it could change, its order and its ident's number, asked again and again. One set
         # per index (shared per shape: table, leading key, columns held), not an answer per (statement,
@@ -344,14 +344,10 @@ class Greedy:
         """May add ``a`` stand beside an existing index that leads with its column (analyze.overlap)? Only when
         the table is not written, or when it wins by more; else the advice says why."""
         existing = self.overlaps(a.new) if self.overlaps is not None and self.upkeep(a.new) > 0 else None
-        if existing is None:
-            return True
-        cut = max((self.current[p] / c for p, c in a.costs.items() if c > 0), default=1.0)
-        base = self.result.base_cost
-        if overlap.strong(cut, saving, base):
-            return True
-        self.result.overlapping[ident(a.new)] = overlap.note(a.new, existing, cut, saving / base if base else 0.0)
-        return False
+        why = existing and overlap.left_out(a.new, existing, a.costs, self.current, saving, self.result.base_cost)
+        if why:
+            self.result.overlapping[ident(a.new)] = why
+        return not why
 
     def _widenings(self, chosen: Candidate) -> list[Action]:
         """One action per column the statements this index can serve filter, join, sort, group on or read.
@@ -394,12 +390,16 @@ class Greedy:
         for c in seeds:
             unique.setdefault(ident(c), c)
         counter = itertools.count()
-        heap: list[tuple[float, int, int, Action]] = []
+        heap: list[Queued] = []
 
         def push(a: Action, ratio: float) -> None:
             if a.id < 0:
                 a.id = next(counter)
-            heapq.heappush(heap, (-ratio, a.id, a.evaluations, a))
+            # Equal ratios (a schema per tenant; speed.py's like tables) go by the index's keys, then table, not by the
+            # workload's order (pg_stat_statements' timings): the same database, the same curve. Rounded: the same
+            # costs summed in another order differ in their last bits. (Keys first: ties on other tables for _ahead.)
+            o = (self.known.get(id(a.new)) or self._know(a.new))[2]
+            heapq.heappush(heap, (-float(f"{ratio:.9g}"), (*o[1:], o[0]), a.id, a.evaluations, a))
 
         if self.uses is not None:
             self.useful, plans = scout.scout(self.workload, list(unique.values()), self.uses, self.twins)
@@ -417,7 +417,7 @@ class Greedy:
             a.delta_bytes = self.size(a.new) - sum(map(self.size, swaps.gone(a.old, a.drops)))
             push(a, a.ratio)
         while heap and len(self.result.steps) < self.max_steps:
-            _, _, evaluations, best = heapq.heappop(heap)
+            *_, evaluations, best = heapq.heappop(heap)
             if evaluations != best.evaluations or not self._valid(best):
                 continue        # re-costed since this entry was pushed, or no longer applicable
             if best.evaluations == 0 or best.stamp != self._stamp(best):
@@ -435,14 +435,14 @@ class Greedy:
                 push(a, best.ratio)
         return self.result
 
-    def _ahead(self, best: Action, heap: list[tuple[float, int, int, Action]]) -> None:
+    def _ahead(self, best: Action, heap: list[Queued]) -> None:
         """Plan at once the questions of ``best`` and of the stale actions next in the queue: popped one by one,
         each was a round trip of a few plans (10,000 at speed.py's 5,000 statements: 12,028 round trips -> 3,085,
         statements sent -15%). An answer does not depend on when it is asked: the steps are the same."""
         mine = self.worked.get(id(best)) or (best, self._questions(best))
         if self.plan_many is None or all(k[1] in self.cache for k in mine[1]):
             return
-        nxt = (a for _, _, n, a in heapq.nsmallest(AHEAD, heap) if n == a.evaluations and a is not best
+        nxt = (a for *_, n, a in heapq.nsmallest(AHEAD, heap) if n == a.evaluations and a is not best
                and (a.evaluations == 0 or a.stamp != self._stamp(a)) and self._valid(a))
         self.prefetch((), itertools.chain(mine[1], *((self.worked.get(id(a)) or (a, self._questions(a)))[1]
                                                       for a in nxt)))
