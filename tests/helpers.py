@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import psycopg
@@ -36,6 +38,15 @@ INSERT INTO "order" SELECT g, 1 + (g * 7919) % 5000,
 FROM generate_series(1, 60000) AS g;
 ANALYZE;
 """
+
+
+def benchmark(name: str) -> ModuleType:
+    """A script of benchmarks/ as a module (scripts, not a package): a test and its benchmark share one workload."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent.parent / "benchmarks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def shop(conn: psycopg.Connection[Any]) -> None:

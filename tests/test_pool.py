@@ -7,10 +7,8 @@ sessions (each with its own history) answer as the serial run's one session.
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import time
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -22,13 +20,9 @@ from pgtune.analyze.candidates import Candidate
 from pgtune.analyze.selection import Greedy, Workload, ident, order
 from pgtune.ddl import IndexKey
 
-from .helpers import all_visible
+from .helpers import all_visible, benchmark
 
-_spec = importlib.util.spec_from_file_location(
-    "synthetic", Path(__file__).parent.parent / "benchmarks" / "synthetic.py")
-assert _spec is not None and _spec.loader is not None
-synthetic = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(synthetic)
+synthetic = benchmark("synthetic")
 
 
 def _pids(conn: psycopg.Connection[Any]) -> set[int]:

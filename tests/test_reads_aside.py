@@ -15,8 +15,6 @@ run had left two tenant roles for the snapshot to read (4.8 kB).
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -26,11 +24,9 @@ from pgtune.analyze import Options, advise, after_selection, pool
 from pgtune.capture import Statement
 from pgtune.snapshot import snapshot
 
-_spec = importlib.util.spec_from_file_location(
-    "synthetic", Path(__file__).parent.parent / "benchmarks" / "synthetic.py")
-assert _spec is not None and _spec.loader is not None
-synthetic = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(synthetic)
+from .helpers import benchmark
+
+synthetic = benchmark("synthetic")
 
 TABLES = 40
 

@@ -9,21 +9,15 @@ so the same database got another curve each run (two fresh builds of speed.py's
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from .helpers import all_visible
+from .helpers import all_visible, benchmark
 
-_spec = importlib.util.spec_from_file_location(
-    "synthetic", Path(__file__).parent.parent / "benchmarks" / "synthetic.py")
-assert _spec is not None and _spec.loader is not None
-synthetic = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(synthetic)
+synthetic = benchmark("synthetic")
 
 TABLES = 6
 

@@ -8,21 +8,16 @@ from the last set when the indexes they depend on are the same.
 
 from __future__ import annotations
 
-import importlib.util
 import time
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
+from .helpers import benchmark
 from .test_pool import _advice as pool_advice
 
-_spec = importlib.util.spec_from_file_location(
-    "synthetic", Path(__file__).parent.parent / "benchmarks" / "synthetic.py")
-assert _spec is not None and _spec.loader is not None
-synthetic = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(synthetic)
+synthetic = benchmark("synthetic")
 
 
 def _workload(conn: psycopg.Connection[Any], tables: int) -> list[Any]:
