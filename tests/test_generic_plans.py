@@ -194,3 +194,66 @@ def test_one_tenants_generic_plan_risk_withdraws_only_its_own_index(conn: psycop
     assert "FROM t_big.ev" in hint, hint
     small_latest = both.statements[2]
     assert small_latest.indexes == [INDEX] and small_latest.cost_after == 40.0    # t_small keeps its gain
+
+
+TYPED = """
+CREATE TABLE ev3 (id bigint PRIMARY KEY, website_id int NOT NULL, event_type int NOT NULL,
+                  created_at timestamptz NOT NULL);
+INSERT INTO ev3 SELECT g, CASE WHEN g % 2 = 0 THEN 1 ELSE 2 + g % 999 END, CASE WHEN g % 10 = 3 THEN 9 ELSE g % 5 END,
+                       timestamptz '2026-01-01' + g * interval '1 minute' FROM generate_series(1, 200000) g;
+ANALYZE ev3;
+"""
+TYPED_COUNT = "SELECT count(*) FROM ev3 WHERE website_id = $1 AND created_at >= $2 AND event_type = $3"
+
+
+def _typed(literals: dict[str, str]) -> Advice:
+    """(website_id) for a small website's latest events, and (website_id) WHERE event_type = 9 for the big website's
+    count, whose ``event_type = 9`` the application wrote (``literals``), shown as ``$3`` by pg_stat_statements."""
+    def index(name: str, where: str | None) -> IndexSuggestion:
+        create = f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON public.ev3 (website_id)"
+        return IndexSuggestion("public", "ev3", name, ["website_id"], [False],
+                               create + (f" WHERE {where}" if where else ""),
+                               f"DROP INDEX CONCURRENTLY IF EXISTS public.{name}", "ANALYZE public.ev3",
+                               "serves 1 statement", where=where)
+
+    latest = AnalyzedStatement(1, LATEST.replace("ev", "ev3"), 500, 5.0, cost_before=4000.0, cost_after=40.0,
+                               indexes=["ev3_site"], scenarios=[{"values": {"$1": "7"}, "source": "qualstats",
+                                                                 "weight": 1.0}])
+    count = AnalyzedStatement(2, TYPED_COUNT, 500, 30.0, cost_before=4000.0, cost_after=400.0, indexes=["ev3_site_9"],
+                              scenarios=[{"values": {"$1": "1", "$2": "2020-01-01", "$3": "9"}, "source": "qualstats",
+                                          "weight": 1.0}], literals=literals)
+    return Advice(Method.HYPOPG, indexes=[index("ev3_site", None), index("ev3_site_9", "event_type = 9")],
+                  statements=[latest, count])
+
+
+@pytest.mark.needs_hypopg
+def test_the_generic_plan_keeps_the_constants_the_application_wrote(conn: psycopg.Connection[Any]) -> None:
+    """u35 (Umami-shaped): ``event_type = 2`` written in the statement shows as ``$4`` in pg_stat_statements. Planned
+    with ``$4`` a parameter, the generic plan took the full index and the review withdrew it; the server's generic
+    plan has the 2, and takes the partial index its plans with values take too: nothing is at risk."""
+    conn.execute(TYPED)
+    unbound = _typed({})        # as before: the generic plan with $3 a parameter takes (website_id)
+    generic_plans.review(conn, read_catalog(conn), unbound)
+    assert [ix.name for ix in unbound.indexes] == ["ev3_site_9"], unbound.hints
+    written = _typed({"$3": "9"})
+    generic_plans.review(conn, read_catalog(conn), written)
+    assert [ix.name for ix in written.indexes] == ["ev3_site", "ev3_site_9"] and written.hints == [], written.hints
+
+
+@pytest.mark.needs_hypopg
+@pytest.mark.needs_qualstats
+def test_a_prepared_statements_written_constant_is_read_as_a_literal(conn: psycopg.Connection[Any]) -> None:
+    """Where ``literals`` come from: pg_qualstats' example of the statement as the driver sent it (a server-side
+    prepared statement, Prisma's and psycopg's prepare=True): its ``event_type = 9`` is the application's, its
+    ``$1`` and ``$2`` parameters."""
+    from .helpers import steady_state, suggest
+
+    conn.execute(TYPED)
+    steady_state(conn)
+    with conn.cursor() as cur:
+        for i in range(12):
+            cur.execute(TYPED_COUNT.replace("$1", "%s").replace("$2", "%s").replace("$3", "9"),
+                        (1 + i % 3, "2020-01-01"), prepare=True)
+    advice = suggest(conn)
+    [st] = [s for s in advice.statements if "ev3" in s.query and "count" in s.query]
+    assert st.literals == {"$3": "9"}, (st.query, st.literals)

@@ -111,6 +111,7 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
     shape = with_constants(shape, known.constants.get(st.queryid or 0), known.unseen.get(st.queryid or 0),
                            calls=st.calls)
     a = Analysis(st, shape, AnalyzedStatement.of(st))
+    a.row.literals = written.values(shape.sent)
     valuing = valued(shape, known.catalog, _nparams(st.query), known.constants.get(st.queryid or 0),
                      sample=known.sample, shares=known.shares.get(st.queryid or 0),
                      rows_per_call=_rows_per_call(st),

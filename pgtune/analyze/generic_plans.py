@@ -205,8 +205,11 @@ def _prepared_kind(st: AnalyzedStatement) -> bool:
 
 
 def _scenarios(st: AnalyzedStatement) -> list[dict[str, str | None] | None]:
-    """The generic plan first, then the statement's value scenarios."""
-    return [None, *(s["values"] for s in st.scenarios if s.get("values"))]
+    """The generic plan first, then the statement's value scenarios. The generic plan with the constants the
+    application wrote (``literals``): pg_stat_statements shows ``event_type = 2`` as ``$4``, but the server's
+    generic plan has the 2, and takes a partial index WHERE event_type = 2 that a ``$4`` plan cannot (u35,
+    Umami-shaped: an index the dashboard needed was withdrawn for a generic plan the server never makes)."""
+    return [dict(st.literals) or None, *(s["values"] for s in st.scenarios if s.get("values"))]
 
 
 def _plans(conn: psycopg.Connection[Any], chunk: list[AnalyzedStatement]) -> list[list[Plan] | None]:

@@ -121,6 +121,9 @@ class AnalyzedStatement:
     scenarios: list[dict[str, Any]] = field(default_factory=list)  # values, source, weight of each scenario
     params: list[ParamValue] = field(default_factory=list)   # per $n: value and where it came from
     generic_params: list[str] = field(default_factory=list)  # $n without a value: planned generic
+    # $n -> the constant the application wrote there (pg_qualstats' example of the statement as sent): a prepared
+    # statement's generic plan has it as written, not as a parameter (analyze.generic_plans)
+    literals: dict[str, str] = field(default_factory=dict)
     note: str = ""                 # e.g. why no index helps a statement that is much of the workload's cost
 
     @property

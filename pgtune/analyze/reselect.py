@@ -235,7 +235,7 @@ class _Pricer:
         custom = [s for s in st.scenarios if s.get("values")]
         generic = bool(custom) and id(st) in self.prepared
         try:
-            plans = explain_scenarios(self.conn, st.query, ([None] if generic else [])
+            plans = explain_scenarios(self.conn, st.query, ([dict(st.literals) or None] if generic else [])
                                       + [s["values"] for s in custom] or [None], context=st.context)
         except (psycopg.Error, ValueError):
             if lost(self.conn):
