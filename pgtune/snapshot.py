@@ -39,6 +39,8 @@ from .errors import InputError, MissingCapability
 from .roles import Roles, read_roles, role_oid
 from .sqltext import unqualified_relations
 
+Qual = tuple[TableKey, str, str]     # a "column operator value" qual: (table, column, operator)
+
 
 @dataclass(frozen=True)
 class QualConstant:
@@ -83,8 +85,8 @@ class Snapshot:
     constants: dict[int, list[QualConstant]] = field(default_factory=dict)   # queryid -> pg_qualstats constants
     shares: dict[int, list[QualShare]] = field(default_factory=dict)   # queryid -> quals seen without a constant
     examples: dict[int, str] = field(default_factory=dict)   # queryid -> pg_qualstats' example of its text as sent
-    unseen: dict[int, set[tuple[TableKey, str, str]]] = field(default_factory=dict)   # queryid -> (table, column,
-    # op) pg_qualstats saw run without a constant in some executions (read_unseen)
+    unseen: dict[int, dict[Qual, int]] = field(default_factory=dict)   # queryid -> (table, column, op) pg_qualstats
+    # saw run without a constant in some executions -> how many (read_unseen)
     roles: Roles = field(default_factory=Roles)  # the workload's roles: search_path, row security
     left_out: list[str] = field(default_factory=list)   # whose statements were not counted as the workload, and why
 
@@ -254,12 +256,14 @@ def _qualstats(conn: psycopg.Connection[Any], replicas: Sequence[psycopg.Connect
                                                                                           q.value))
     shares: dict[int, list[QualShare]] = _merged([p[1] for p in parts], lambda q: (q.table, q.column, q.op))
     examples: dict[int, str] = {}
-    unseen: dict[int, set[tuple[TableKey, str, str]]] = {}
+    unseen: dict[int, dict[Qual, int]] = {}
     for p in parts:
         for qid, text in p[2].items():
             examples.setdefault(qid, text)
         for qid, quals in p[3].items():
-            unseen.setdefault(qid, set()).update(quals)
+            mine = unseen.setdefault(qid, {})
+            for qual, n in quals.items():
+                mine[qual] = mine.get(qual, 0) + n
     return {"constants": constants, "shares": shares, "examples": examples, "unseen": unseen}
 
 
@@ -436,17 +440,18 @@ def read_examples(conn: psycopg.Connection[Any], queryids: list[int]) -> dict[in
     return {int(r[0]): str(r[1]) for r in rows if r[0] is not None and r[1] is not None}
 
 
-def read_unseen(conn: psycopg.Connection[Any]) -> dict[int, set[tuple[TableKey, str, str]]]:
+def read_unseen(conn: psycopg.Connection[Any]) -> dict[int, dict[Qual, int]]:
     """Per queryid, the (table, column, op) pg_qualstats saw without a constant in some executions (a generic
-    plan's $n): their values are unknown (empty when not readable)."""
-    out: dict[int, set[tuple[TableKey, str, str]]] = {}
+    plan's $n), and in how many: their values are unknown (empty when not readable)."""
+    out: dict[int, dict[Qual, int]] = {}
     try:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(catalog_sql.load("qualstats_unseen")).fetchall()
     except psycopg.errors.InsufficientPrivilege:
         return {}
     for r in rows:
-        out.setdefault(int(r["queryid"]), set()).add(((r["schema"], r["table"]), r["column"], r["op"]))
+        out.setdefault(int(r["queryid"]), {})[((r["schema"], r["table"]), r["column"], r["op"])] = \
+            int(r["occurrences"] or 0)
     return out
 
 

@@ -19,13 +19,13 @@ from .. import ddl
 from ..capture import Catalog, Statement, TableKey
 from ..explain import prepare_text
 from ..roles import Roles
-from ..snapshot import QualConstant, QualShare
+from ..snapshot import Qual, QualConstant, QualShare
 from ..sqltext import ParseFailed, parse_one
-from . import reasons, sessions, written
+from . import coverage, reasons, sessions, written
 from .bind import EQ, Shape, bind
 from .model import AnalyzedStatement, Skipped
 from .scenarios import Scenario
-from .values import observed, valued
+from .values import observed
 
 DOMINANT = 1.0     # a $n counts as a constant only when every execution pg_qualstats saw had that one value:
                    # a parameter that takes several (umami's tab: 'cohort' or 'segment') is the application's
@@ -69,7 +69,7 @@ class Evidence:
     constants: dict[int, list[QualConstant]]
     shares: dict[int, list[QualShare]]
     sample: Sampler
-    unseen: dict[int, set[tuple[TableKey, str, str]]] = field(default_factory=dict)   # snapshot.read_unseen
+    unseen: dict[int, dict[Qual, int]] = field(default_factory=dict)   # snapshot.read_unseen
 
 
 def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclude: tuple[str, ...],
@@ -112,10 +112,11 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
                            calls=st.calls)
     a = Analysis(st, shape, AnalyzedStatement.of(st))
     a.row.literals = written.values(shape.sent)
-    valuing = valued(shape, known.catalog, _nparams(st.query), known.constants.get(st.queryid or 0),
-                     sample=known.sample, shares=known.shares.get(st.queryid or 0),
-                     rows_per_call=_rows_per_call(st),
-                     written=written.values(shape.written), sent=written.values(shape.sent))
+    valuing = coverage.valued(shape, known.catalog, _nparams(st.query), known.constants.get(st.queryid or 0),
+                              sample=known.sample, shares=known.shares.get(st.queryid or 0),
+                              rows_per_call=_rows_per_call(st),
+                              written=written.values(shape.written), sent=written.values(shape.sent),
+                              unseen=known.unseen.get(st.queryid or 0))
     view = known.roles.view(st.userid, st.queryid)
     found = sessions.session_for(view, shape, known.catalog, known.roles.session_role,
                                  known.sample, own=sessions.own_values(
@@ -126,6 +127,9 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
     row.notes += [f"sorts on {e}: pgtune makes no index key of an expression in ORDER BY (a sort an index on "
                   "it would spare is not counted)" for e in shape.unkeyed_sorts]
     row.params, row.generic_params = valuing.params, valuing.generic_params
+    row.qualstats_coverage = valuing.coverage
+    if valuing.coverage is not None and coverage.minor(valuing.coverage):
+        row.notes.append(coverage.note(valuing.coverage))
     if valuing.scenarios:
         main = valuing.scenarios[0]
         row.values, row.values_source = main.values, main.source
@@ -145,7 +149,7 @@ def _rows_per_call(st: Statement) -> float | None:
 
 
 def with_constants(shape: Shape, constants: list[QualConstant] | None,
-                   unseen: set[tuple[TableKey, str, str]] | None = None, calls: int = 0) -> Shape:
+                   unseen: dict[Qual, int] | None = None, calls: int = 0) -> Shape:
     """An equality ``$n`` the workload fills with one value (pg_qualstats) counts as that constant.
 
     So ``status = $1``, run with 'pending' every time, can get the partial index a
@@ -159,7 +163,7 @@ def with_constants(shape: Shape, constants: list[QualConstant] | None,
         return shape
     uses = []
     for u in shape.uses:
-        if u.role == EQ and u.value is None and (u.table, u.column, "=") not in (unseen or set()):
+        if u.role == EQ and u.value is None and (u.table, u.column, "=") not in (unseen or {}):
             param = next((p for p in shape.params.values()
                           if p.table == u.table and p.column == u.column and p.op == "="), None)
             value = observed(param, constants, dominant=DOMINANT,

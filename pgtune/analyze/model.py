@@ -19,7 +19,7 @@ from .calibration import Pricing
 from .candidates import Candidate, Origin
 from .extended_stats import StatisticsProposal
 from .extensions import ExtensionNeed
-from .scenarios import ParamValue, ValueSource
+from .scenarios import Coverage, ParamValue, ValueSource
 from .selection import MIN_GAIN, StepKind
 from .trial import CostMethod
 from .wide_keys import WideKey
@@ -121,6 +121,7 @@ class AnalyzedStatement:
     scenarios: list[dict[str, Any]] = field(default_factory=list)  # values, source, weight of each scenario
     params: list[ParamValue] = field(default_factory=list)   # per $n: value and where it came from
     generic_params: list[str] = field(default_factory=list)  # $n without a value: planned generic
+    qualstats_coverage: Coverage | None = None   # the occurrences of its quals pg_qualstats' constants stand for
     # $n -> the constant the application wrote there (pg_qualstats' example of the statement as sent): a prepared
     # statement's generic plan has it as written, not as a parameter (analyze.generic_plans)
     literals: dict[str, str] = field(default_factory=dict)

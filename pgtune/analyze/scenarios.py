@@ -90,6 +90,22 @@ def counted(scenarios: Sequence[Scenario], planned: Sequence[bool]) -> list[int]
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """How many of the occurrences pg_qualstats counted of a statement's quals its constants stand for.
+
+    A prepared statement's generic plan keeps no constant: those occurrences
+    are counted (``of``) but their values are unknown (analyze.coverage).
+    """
+
+    seen: int                # occurrences of the quals its pg_qualstats values fill, with a constant
+    of: int                  # all occurrences of those quals pg_qualstats counted
+
+    @property
+    def share(self) -> float:
+        return self.seen / self.of if self.of else 1.0
+
+
+@dataclass(frozen=True)
 class ParamValue:
     """The value one ``$n`` is planned with in the main scenario, and where it came from."""
 

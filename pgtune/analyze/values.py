@@ -8,7 +8,10 @@ each came from (``params``: a ValueSource), so a DBA can check the assumption:
 
 * pg_qualstats' constants for the statement come first (``qualstats``): up to
   three scenarios weighted by how often they occurred, the heaviest constant
-  (the most rows filtered out) always among them; where pg_qualstats kept the
+  (the most rows filtered out) always among them. Where they stand for under half
+  the occurrences pg_qualstats counted of their quals (a prepared statement's
+  generic plan keeps none), the statement valued without them stands for the rest,
+  by their share, as the main scenario (analyze.coverage); where pg_qualstats kept the
   qual but not its constant (``col = CAST($1::text AS "Enum")``, a generic
   plan), the column's common value whose frequency matches the share of rows
   the qual kept (``qualstats-share``);
@@ -51,7 +54,7 @@ from . import json_values, lists, ranges
 from .arrays import array_elements, array_literal, cut_array, whole_array_cut_cast
 from .bind import ARRAY_OPS, Shape
 from .params import JOIN_ON, OBJECT_KEY, ParamKind, ParamUse
-from .scenarios import ParamValue, Scenario, ValueSource
+from .scenarios import Coverage, ParamValue, Scenario, ValueSource
 
 LIMIT = "20"               # a page, when pg_stat_statements does not say how many rows a call returns
 CAP = "1000"               # a LIMIT inside a subquery: a count's cap (select count(*) from (… limit $n))
@@ -69,6 +72,7 @@ class Valued:
 
     scenarios: list[Scenario] = field(default_factory=list)
     params: list[ParamValue] = field(default_factory=list)
+    coverage: Coverage | None = None    # the occurrences of its quals pg_qualstats' constants stand for (coverage)
 
     @property
     def generic_params(self) -> list[str]:

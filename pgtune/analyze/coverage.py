@@ -1,0 +1,93 @@
+"""The calls pg_qualstats saw no constant for: how many, and the scenario that stands for them.
+
+pg_qualstats records a qual's constant only while its plan is custom. A
+server-side prepared statement (Prisma's, psycopg's ``prepare=True``) runs its
+generic plan after five executions, and pg_qualstats then counts the qual's
+occurrences without a constant. On an Umami-shaped database it saw constants
+for 25 of 3,406 occurrences of a dashboard's quals, all for website 1 (a
+third of the events): each pooled connection's first calls. Costed with that
+value alone, ``website_id = $1`` looked unselective and event_data got
+``(created_at, website_id)``, which serves no small site (q36).
+
+The rule (docs/values.md): when the constants stand for less than half the
+occurrences of the quals they fill (MINOR), the rest are costed with the
+values pgtune gives the statement with no constant at all (analyze.values:
+the ``stats`` scenario, a value of typical frequency), weighted by their
+share, and the pg_qualstats scenarios by theirs; the statement's cost is the
+weighted mean over both. That scenario stands for most calls: it is the main
+one. Where the constants stand for half or more, the scenarios stay as they
+were: the calls seen are most of them, and the best evidence of the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from ..capture import Catalog
+from ..snapshot import Qual, QualConstant, QualShare
+from . import values
+from .bind import Shape
+from .scenarios import Coverage, ParamValue, Scenario, ValueSource
+
+MINOR = 0.5     # constants standing for less than this share of their quals' occurrences do not stand for the rest
+
+
+def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualConstant] | None = None,
+           sample: values.Sampler | None = None, shares: list[QualShare] | None = None,
+           rows_per_call: float | None = None, written: dict[str, str] | None = None,
+           sent: dict[str, str] | None = None, unseen: dict[Qual, int] | None = None) -> values.Valued:
+    """``values.valued``, and how many occurrences its constants stand for; when few, the rest beside them.
+
+    ``unseen``: (table, column, op) -> the occurrences pg_qualstats counted without a constant (snapshot).
+    """
+    found = values.valued(shape, catalog, nparams, constants, sample, shares, rows_per_call, written, sent)
+    covered = seen(shape, found.params, constants, unseen)
+    if covered is None or not minor(covered):
+        return replace(found, coverage=covered)
+    rest = values.valued(shape, catalog, nparams, None, sample, shares, rows_per_call, written, sent)
+    if not rest.scenarios:
+        return replace(found, coverage=covered)
+    return values.Valued(with_rest(found.scenarios, rest.scenarios[0], covered), rest.params, covered)
+
+
+def seen(shape: Shape, params: Sequence[ParamValue], constants: Sequence[QualConstant] | None,
+         unseen: dict[Qual, int] | None) -> Coverage | None:
+    """Of the occurrences pg_qualstats counted of the quals whose ``$n`` took its constants, how many had one.
+
+    None when no ``$n`` took a constant from pg_qualstats.
+    """
+    quals = {(use.table, use.column, use.op) for n, use in shape.params.items()
+             if use.table is not None and n <= len(params) and params[n - 1].source == ValueSource.QUALSTATS}
+    if not quals:
+        return None
+    with_constant = sum(c.occurrences for c in constants or () if (c.table, c.column, c.op) in quals)
+    without = sum((unseen or {}).get(q, 0) for q in quals)
+    return Coverage(with_constant, with_constant + without)
+
+
+def minor(coverage: Coverage | None) -> bool:
+    """Do the constants stand for too few of the occurrences to stand for the rest too?"""
+    return coverage is not None and coverage.of > 0 and coverage.share < MINOR
+
+
+def with_rest(scenarios: list[Scenario], rest: Scenario, coverage: Coverage) -> list[Scenario]:
+    """``rest`` (the statement valued without pg_qualstats' constants) first, weighted by the occurrences without
+    a constant; the constants' scenarios after it, their weights scaled to their share. One with the same values
+    as ``rest`` is folded into it."""
+    share = coverage.share
+    weight = 1.0 - share
+    kept = []
+    for s in scenarios:
+        if s.values == rest.values:
+            weight += s.weight * share
+        else:
+            kept.append(Scenario(s.values, s.source, s.weight * share))
+    return [Scenario(rest.values, rest.source, weight), *kept]
+
+
+def note(coverage: Coverage) -> str:
+    """What the table output says of a statement whose constants stand for a minor share of its calls."""
+    return (f"pg_qualstats saw constants in {coverage.seen:,} of the {coverage.of:,} occurrences of its quals (the "
+            f"others ran a generic plan, which keeps none): costed {coverage.share:.0%} with those constants and "
+            f"{1 - coverage.share:.0%} with values of typical frequency (docs/values.md)")
