@@ -122,3 +122,8 @@ def test_constants_standing_for_most_calls_keep_their_scenarios(conn: psycopg.Co
     assert rest.weight == pytest.approx(180 / 198)
     assert seen == [Scenario(s.values, s.source, s.weight * 18 / 198) for s in alone.scenarios], few.scenarios
     assert [p.source for p in few.params[:3]] == [ValueSource.STATS] * 3, few.params     # the main scenario's
+    # A $n no rule values without a constant (a column never analyzed) keeps the one pg_qualstats saw.
+    del catalog.column_stats[("public", "event_data", "website_id")]
+    blind = counted(60)
+    assert [s.values["$1"] for s in blind.scenarios] == ["1"] * len(blind.scenarios), blind.scenarios
+    assert blind.params[0].source == ValueSource.QUALSTATS and not blind.generic_params, blind.params

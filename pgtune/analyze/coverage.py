@@ -48,7 +48,10 @@ def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualCon
     rest = values.valued(shape, catalog, nparams, None, sample, shares, rows_per_call, written, sent)
     if not rest.scenarios:
         return replace(found, coverage=covered)
-    return values.Valued(with_rest(found.scenarios, rest.scenarios[0], covered), rest.params, covered)
+    # A $n no rule values without its constant (a column never analyzed) keeps the constant: the only evidence.
+    others = Scenario({**found.scenarios[0].values, **rest.scenarios[0].values}, rest.scenarios[0].source)
+    params = [f if r.source == ValueSource.NONE else r for f, r in zip(found.params, rest.params, strict=True)]
+    return values.Valued(with_rest(found.scenarios, others, covered), params, covered)
 
 
 def seen(shape: Shape, params: Sequence[ParamValue], constants: Sequence[QualConstant] | None,
