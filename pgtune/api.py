@@ -164,6 +164,8 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
             if (table := snap.catalog.tables.get(key)) is not None and table.partitioned})
         for ix in advice.indexes:
             ix.partitioned = (ix.schema, ix.table) in result.partitioned
+        advice.hints += prisma_advice.hold_drops(schema, advice.indexes, sent_by_prisma(snap.statements) and
+                                                 not snap.catalog.prisma_managed)
         if emit is not None:
             result.migration, result.directory = emit_migration(conn, result, emit, progress=say, catalog=snap.catalog)
         elif any(twin_of(ix, snap.catalog) for ix in advice.indexes):
@@ -172,12 +174,22 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
             _without_kept_twins(conn, result, EmitOptions(), snap.catalog)
     if prisma is not None and schema is not None:
         _anchor(conn, schema)
-        result.prisma = prisma_advice.for_indexes(schema, advice.indexes, checks.constraints)
-        result.prisma.proposals += prisma_advice.for_built(schema, snap.catalog.indexes, built_by(conn),
-                                                           {ix.name for ix in advice.indexes})
+        result.prisma = _prisma(conn, schema, result, snap.catalog)
         if prisma.write:
             write_prisma(schema, result.prisma)
     return result
+
+
+def _prisma(conn: psycopg.Connection[Any], schema: prisma_schema.PrismaSchema, result: Suggestion,
+            catalog: Catalog) -> PrismaAdvice:
+    """The lines to add (the proposals', then those of indexes pgtune built that the schema lacks), and to remove
+    (the indexes the migration drops that the schema declares)."""
+    advice = prisma_advice.for_indexes(schema, result.indexes.indexes, result.constraints.constraints)
+    advice.proposals += prisma_advice.for_built(schema, catalog.indexes, built_by(conn),
+                                                {ix.name for ix in result.indexes.indexes})
+    if result.migration is not None:
+        advice.proposals += prisma_advice.for_drops(schema, result.migration, advice.proposals)
+    return advice
 
 
 def write_prisma(schema: prisma_schema.PrismaSchema, advice: PrismaAdvice) -> None:
@@ -216,7 +228,8 @@ def _without_kept_twins(conn: psycopg.Connection[Any], suggestion: Suggestion, o
     dropped = {(e.schema, e.name) for p in migration.phases for e in p.existing}
     stays = {key: old for key, old in twins.items() if (key[0], old) not in dropped}
     for (schema, name), old in stays.items():
-        why = next((k.split(": ", 1)[1] for k in kept if k.startswith(f"existing index {old} kept beside {name}: ")),
+        said = [*kept, *suggestion.indexes.hints]        # prisma_advice.hold_drops's lines are hints already
+        why = next((k.split(": ", 1)[1] for k in said if k.startswith(f"existing index {old} kept beside {name}: ")),
                    "this layout has no phase that drops an existing index")
         suggestion.indexes.withdraw(name, f"{name} not proposed: it is the covering twin of existing index {old}, "
                                           f"which this migration keeps ({why}); beside it, an index with the same "

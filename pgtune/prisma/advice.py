@@ -22,7 +22,8 @@ from ..analyze import IndexSuggestion
 from ..capture import Index
 from ..constraints.model import ConstraintKind, Proposal
 from ..health import CheckId, Finding
-from .schema import Key, Model, PrismaSchema, quote
+from ..plan import IndexFix, Migration
+from .schema import Key, KeyKind, Model, PrismaSchema, quote
 
 PARTIAL_FEATURE = "partialIndexes"
 CREATE_ONLY = ("create it in a migration made with `prisma migrate dev --create-only` (Prisma's documented way "
@@ -38,7 +39,7 @@ class Fit(StrEnum):
     SQL_ONLY = "sql-only"         # no line can say it: keep it in a SQL migration
     NO_MODEL = "no-model"         # no model of the schema maps this table
     IN_SCHEMA = "in-schema"       # the schema already declares it
-    REMOVE = "remove"             # health drops an index the schema declares: remove its line
+    REMOVE = "remove"             # a migration drops an index the schema declares: remove its line
 
 
 class ProposalKind(StrEnum):
@@ -47,7 +48,7 @@ class ProposalKind(StrEnum):
     INDEX = "index"
     CHECK = "check"
     NOT_NULL = "not-null"
-    DROP = "drop"                 # health drops an index the schema declares
+    DROP = "drop"                 # a migration drops an index the schema declares (health's, suggest's last phase)
 
 
 @dataclass
@@ -91,6 +92,61 @@ def for_indexes(schema: PrismaSchema, indexes: Sequence[IndexSuggestion],
     for c in constraints:
         advice.proposals.append(_constraint(schema, c))
     return advice
+
+
+def for_drops(schema: PrismaSchema, migration: Migration, proposals: Sequence[PrismaProposal]) -> list[PrismaProposal]:
+    """The schema line to remove for each index ``migration`` drops that the schema declares (r36, Umami-shaped:
+    suggest's last phase dropped ``session_website_id_idx``, which ``@@index([websiteId])`` on model Session
+    declares, and the advice named only the lines to add; the next ``prisma migrate dev`` built it again).
+
+    ``proposals``: the lines to add, so that the note names the one for the index serving in its place.
+    """
+    out: list[PrismaProposal] = []
+    for phase in migration.phases:
+        for ix in phase.existing:
+            model = schema.model_for(ix.schema, ix.table) if ix.fix == IndexFix.DROP else None
+            key = model.keys.get(ix.name) if model is not None else None
+            if model is None or key is None:
+                continue
+            keeper = next((p for p in proposals if p.name == ix.served_by and p.model == model.name and p.line), None)
+            add = (f", and keep the line for {ix.served_by} above, which serves its lookups instead: without it the "
+                   f"next `prisma migrate dev` drops {ix.served_by} as drift") if keeper is not None else ""
+            out.append(PrismaProposal(
+                ix.name, ProposalKind.DROP, model.name, key.line, Fit.REMOVE,
+                f"phase {phase.number} drops it ({ix.served_by} serves all it does): once that phase has run, remove "
+                f"{key.removal} from model {model.name}{add}. While the schema declares it, the next `prisma migrate "
+                "dev` (or `prisma db push`) builds it again; removed before the phase runs, Prisma drops it (a plain "
+                "DROP INDEX, whose lock blocks the table's reads and writes), maybe before its replacement is built",
+                attribute=key.attribute, field=key.field))
+    return out
+
+
+def hold_drops(schema: PrismaSchema | None, indexes: Sequence[IndexSuggestion], prisma_app: bool) -> list[str]:
+    """Take off each proposal's ``redundant`` what the migration must not drop on a Prisma application's database;
+    a line per one kept, and why.
+
+    With the schema: an index it declares as ``@id``/``@unique`` (Prisma enforces the key with it), even where
+    the database's copy is not unique. Without it, on a database whose workload is Prisma Client's (``prisma_app``,
+    no ``_prisma_migrations``: ``prisma db push``), every one: pgtune cannot tell which line declares it, and while
+    one does, the next ``prisma db push`` builds it again, with a plain CREATE INDEX that blocks the table's writes
+    for the whole build; a redundant index costs only its writes (r36).
+    """
+    kept: list[str] = []
+    for ix in indexes:
+        model = schema.model_for(ix.schema, ix.table) if schema is not None else None
+        for old in list(ix.redundant):
+            key = model.keys.get(old) if model is not None else None
+            if key is not None and key.kind in (KeyKind.ID, KeyKind.UNIQUE):
+                why = f"schema.prisma declares it as a key ({key.attribute}), which Prisma enforces with it"
+            elif schema is None and prisma_app:
+                why = ("the workload is Prisma Client's, and schema.prisma may declare it: while it does, the next "
+                       "`prisma db push` or `prisma migrate dev` builds it again, blocking the table's writes; give "
+                       "--prisma-schema, and pgtune drops it and names the line to remove")
+            else:
+                continue
+            ix.redundant.remove(old)
+            kept.append(f"existing index {old} kept beside {ix.name}: {why}")
+    return kept
 
 
 # The end of the name pgtune gives an index on a database Prisma migrates (Catalog.index_suffix).
