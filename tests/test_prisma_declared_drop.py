@@ -23,6 +23,7 @@ from pgtune.apply import Applier
 from pgtune.prisma.advice import Fit
 
 from .helpers import run, steady_state
+from .test_layouts import PRISMA_LEDGER
 from .test_prisma import engine
 
 SCHEMA = """datasource db {
@@ -61,9 +62,13 @@ BY_RANGE = ('SELECT "public"."session"."session_id", "public"."session"."browser
             'AND "public"."session"."created_at" <= %s) ORDER BY "public"."session"."created_at" DESC LIMIT 100')
 
 
-def umami_db(conn: psycopg.Connection[Any]) -> None:
+def umami_db(conn: psycopg.Connection[Any], *, ledger: bool = False) -> None:
     conn.execute(DDL)
     conn.execute('VACUUM ANALYZE "session"')
+    if ledger:
+        conn.execute(PRISMA_LEDGER)
+        conn.execute("INSERT INTO _prisma_migrations (id, checksum, migration_name, finished_at, applied_steps_count) "
+                     "VALUES ('1', 'c', '01_init', now(), 1)")
     sites = [r[0] for r in conn.execute('SELECT DISTINCT website_id FROM "session" LIMIT 10')]
     steady_state(conn)
     run(conn, BY_RANGE, [(s, f"2026-03-{1 + i:02d}", f"2026-03-{3 + i:02d}") for i, s in enumerate(sites)], times=30)
@@ -149,4 +154,14 @@ def test_without_the_schema_a_prisma_apps_index_is_kept(conn: psycopg.Connection
     assert _dropped(result) == []
     assert any("session_website_id_idx kept" in h and "--prisma-schema" in h for h in result.indexes.hints), \
         result.indexes.hints
+
+
+def test_with_prismas_ledger_the_drop_goes_through_prisma(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """_prisma_migrations: held back, and the reason says how Prisma drops it without a lock on reads."""
+    umami_db(conn, ledger=True)
+    result = _suggest(conn, tmp_path / "mig", None)
+    assert _dropped(result) == []
+    [kept] = [h for h in result.indexes.hints if "session_website_id_idx kept" in h]
+    assert "Prisma Migrate" in kept and "--create-only" in kept and "CONCURRENTLY" in kept, kept
+
 

@@ -78,6 +78,12 @@ def _kept(new: str, old: str, r: dict[str, Any], tool: str | None, migration: st
     """Why ``old`` stays ('' : it goes)."""
     if r.get("partitioned") or r.get("parent_index") is not None:
         return "an index of a partitioned table: drop it with pgtune health --emit"
+    if tool == "Prisma Migrate" and not others:
+        # Dropped here, the next `prisma migrate dev` builds it again while schema.prisma declares it, and once the
+        # line is gone, the DROP INDEX that migrate dev writes stops a later deploy on "does not exist" (r36).
+        return (f"the application's {tool} migrations made it: drop it through them (once {new} is built: remove "
+                "its line from schema.prisma, run `prisma migrate dev --create-only`, and make the DROP INDEX it "
+                "writes CONCURRENTLY, alone in its file)")
     if tool is not None:
         return f"the application's {tool} migrations made it: drop it through them"
     if migration is not None:
