@@ -9,6 +9,8 @@ of each comparison are taken the same way.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -99,6 +101,13 @@ def scenarios_of(t: Target) -> list[Scenario]:
     if t.scenarios:
         return [Scenario.of(s) for s in t.scenarios]
     return [Scenario(dict(t.values), ValueSource.STATS if t.values else ValueSource.GENERIC)]
+
+
+def values_digest(t: Target) -> str:
+    """A digest of the value scenarios ``t`` is planned and timed with: kept with its baseline at emit, so verify
+    tells a target whose values were edited in targets.json since (a time for other values is no gain)."""
+    raw = json.dumps([s.as_dict() for s in scenarios_of(t)], sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -282,7 +291,8 @@ def capture(conn: psycopg.Connection[Any], targets: list[Target], *, analyze: bo
             # Kept, so verify fails it with this reason rather than the migration losing its promise.
             out.append(replace(t, param_types=types, baseline_note=f"cannot plan at emit: {server_message(exc)}"))
             continue
-        t = replace(t, param_types=types, baseline_plan=planned.main.plan, baseline_cost=planned.cost)
+        t = replace(t, param_types=types, baseline_plan=planned.main.plan, baseline_cost=planned.cost,
+                    baseline_values=values_digest(t))
         if analyze:
             t = _timed(conn, t, deadline, budget_s, trust_functions)
             t = replace(t, baseline_standby=standby) if t.baseline_ms is not None else t

@@ -286,6 +286,9 @@ class Target:
     baseline_note: str = ""                     # why the baseline was not timed at emit
     baseline_how: str = ""                      # how it was: runs, cache, value scenarios (baseline.Timed)
     baseline_standby: bool | None = None        # timed on a hot standby (False: on a primary; None: not timed)
+    # A digest of the value scenarios the baseline was planned and timed with (baseline.values_digest): verify
+    # compares with the baseline only while targets.json still holds them ("": not kept, an older migration).
+    baseline_values: str = ""
     # The cost before and the predicted cost re-priced for a warm cache (random_page_cost = seq_page_cost,
     # baseline_warm): what verify compares a time cut measured on a warm cache with. None: not predicted.
     warm_baseline_cost: float | None = None
