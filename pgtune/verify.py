@@ -29,13 +29,14 @@ from typing import Any
 
 import psycopg
 
-from . import baseline, catalog_sql, estimates
+from . import catalog_sql, estimates
 from ._text import one_line
 from .apply import IndexSize, ObjectStates, analyzed_before_build
 from .baseline import PAGE_COUNT_OFF, Measurement, Planned, Timed, plan_target, server_message
 from .connect import lost
 from .explain import scans
 from .plan import Target, load, target_labels
+from .verify_baselines import elsewhere, not_comparable
 from .verify_pace import at_pace, pace_now, time_or_why
 from .verify_phases import Built, PhaseNote, built_indexes, not_in_place
 from .verify_roles import RoleCheck
@@ -88,9 +89,11 @@ class TargetResult:
     estimates_moved: list[str] = field(default_factory=list)
     heap_pages_planned: float | None = None     # the predicted index scan's heap pages: the planner's count and
     heap_pages_sampled: float | None = None     # a sample's at emit (baseline_pages)
+    # Why nothing of it is compared with its baseline (verify_baselines: its values edited since emit), or "".
+    not_compared: str = ""
 
     @classmethod
-    def of(cls, t: Target) -> TargetResult:
+    def of(cls, t: Target, not_compared: str = "") -> TargetResult:
         """The result for target ``t`` before verify looked: its identity, promise and baselines."""
         return cls(queryid=t.queryid, name=t.label, query=t.query, expected=list(t.expected_indexes), used=[],
                    plan_indexes=[], baseline_cost=t.baseline_cost, predicted_cost=t.predicted_cost, cost=None,
@@ -98,7 +101,7 @@ class TargetResult:
                    baseline_read_blocks=t.baseline_read_blocks, warm_baseline_cost=t.warm_baseline_cost,
                    warm_predicted_cost=t.warm_predicted_cost, predicted_with_statistics=t.predicted_with_statistics,
                    predicted_ms=t.predicted_ms, pace_ms=t.pace_ms, heap_pages_planned=t.heap_pages_planned,
-                   heap_pages_sampled=t.heap_pages_sampled,
+                   heap_pages_sampled=t.heap_pages_sampled, not_compared=not_compared,
                    scans_before=scans(t.baseline_plan) if t.baseline_plan else [])
 
     @property
@@ -115,22 +118,22 @@ class TargetResult:
     @property
     def ratio(self) -> float | None:
         """The planner's cost cut now: baseline cost / cost now."""
-        return _ratio(self.baseline_cost, self.cost)
+        return self._cut(self.baseline_cost, self.cost)
 
     @property
     def predicted_ratio(self) -> float | None:
         """The cost cut suggest predicted: baseline cost / predicted cost."""
-        return _ratio(self.baseline_cost, self.predicted_cost)
+        return self._cut(self.baseline_cost, self.predicted_cost)
 
     @property
     def measured_ratio(self) -> float | None:
         """The time cut: baseline ms / ms now."""
-        return _ratio(self.baseline_ms, self.ms)
+        return self._cut(self.baseline_ms, self.ms)
 
     @property
     def warm_predicted_ratio(self) -> float | None:
         """The cut predicted for a warm cache: warm baseline cost / warm predicted cost."""
-        return _ratio(self.warm_baseline_cost, self.warm_predicted_cost)
+        return self._cut(self.warm_baseline_cost, self.warm_predicted_cost)
 
     @property
     def predicted_ms_now(self) -> float | None:
@@ -140,7 +143,11 @@ class TargetResult:
     @property
     def predicted_time_ratio(self) -> float | None:
         """The time cut predicted: baseline ms / the time predicted with the indexes (baseline_pace), now."""
-        return _ratio(self.baseline_ms, self.predicted_ms_now)
+        return self._cut(self.baseline_ms, self.predicted_ms_now)
+
+    def _cut(self, before: float | None, after: float | None) -> float | None:
+        """``before / after``; None when the baseline is not comparable with now (not_compared)."""
+        return None if self.not_compared else _ratio(before, after)
 
     @property
     def warm(self) -> bool:
@@ -206,6 +213,11 @@ class Verification:
         return sum(t.ms is not None for t in self.targets)
 
     @property
+    def not_compared(self) -> int:
+        """Targets whose baselines are not comparable with now (their values edited since emit)."""
+        return sum(bool(t.not_compared) for t in self.targets)
+
+    @property
     def compared(self) -> list[TargetResult]:
         """Targets with both a predicted (else planner) gain and a measured one."""
         return [t for t in self.targets if t.agrees is not None]
@@ -226,6 +238,7 @@ class Verification:
                 "nil_gain_indexes": self.nil_gain_indexes,
                 "stale_statistics": self.stale_statistics, "sizes": [asdict(s) for s in self.sizes],
                 "measured": self.measured, "compared": len(self.compared), "agree": self.agree,
+                "not_compared": self.not_compared,
                 "agree_within": DISAGREEMENT, "phases_not_in_place": [asdict(p) for p in self.phases],
                 "baseline_elsewhere": self.baseline_elsewhere,
                 "targets": [t.as_dict() for t in self.targets]}
@@ -249,11 +262,11 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
         built = built_indexes(conn, m)
     seen: set[str] = set()
     roles = RoleCheck(conn)
-    for t, name in zip(m.targets, target_labels(m.targets), strict=True):
+    for t, name, unlike in zip(m.targets, target_labels(m.targets), not_comparable(m, directory), strict=True):
         why = roles.why_not(t.role)
-        result = replace(TargetResult.of(t), verdict=Verdict.UNCHECKED, problem=why) if why else check_target(
+        result = replace(TargetResult.of(t, unlike), verdict=Verdict.UNCHECKED, problem=why) if why else check_target(
             conn, t, built, tolerance=tolerance, analyze=analyze, timeout_ms=timeout_ms,
-            trust_functions=trust_functions, time_tolerance=time_tolerance)
+            trust_functions=trust_functions, time_tolerance=time_tolerance, not_compared=unlike)
         seen |= set(result.used)
         out.targets.append(replace(result, name=name))
     indexes = [ix for p in m.phases for ix in p.indexes]
@@ -268,22 +281,9 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
     out.scanned = {name: int(n) for _schema, name, n in counted if n}
     out.nil_gain_indexes = nil_gain_indexes(out.targets)
     out.sizes = [IndexSize(ix.name, ix.forecast_bytes, real.get((ix.schema, ix.name))) for ix in indexes]
-    out.baseline_elsewhere = elsewhere(conn, m.targets, out.targets) if analyze else ""
+    if analyze:
+        out.baseline_elsewhere = elsewhere(conn, m.targets, [t.measured_ratio is not None for t in out.targets])
     return out
-
-
-def elsewhere(conn: psycopg.Connection[Any], targets: list[Target], results: list[TargetResult]) -> str:
-    """Why the times now and at emit come from different servers, or '': p29 measured on a hot standby, where
-    the application reads, against baselines emit timed on the primary (its own cache and load), and verify
-    compared them with no word."""
-    standby = baseline.in_recovery(conn)
-    other = [t for t, r in zip(targets, results, strict=True)
-             if r.ms is not None and t.baseline_standby is not None and t.baseline_standby != standby]
-    if not other:
-        return ""
-    here, there = ("a hot standby", "the primary") if standby else ("a primary", "a hot standby")
-    return (f"measured on {here}, against baselines timed at emit on {there} for {len(other)} of "
-            f"{len(results)} statements: another server, with its own cache and load")
 
 
 def verify_query(conn: psycopg.Connection[Any], query: str, expect: list[str], *, analyze: bool = False,
@@ -297,9 +297,11 @@ def verify_query(conn: psycopg.Connection[Any], query: str, expect: list[str], *
 
 
 def check_target(conn: psycopg.Connection[Any], t: Target, built: Built, *, tolerance: float, analyze: bool,
-                 timeout_ms: int, trust_functions: bool = False, time_tolerance: float = 0.25) -> TargetResult:
-    """Plan ``t`` now and judge it by its plan and cost (and, with ``analyze``, by its time)."""
-    result = TargetResult.of(t)
+                 timeout_ms: int, trust_functions: bool = False, time_tolerance: float = 0.25,
+                 not_compared: str = "") -> TargetResult:
+    """Plan ``t`` now and judge it by its plan and cost (and, with ``analyze``, by its time); ``not_compared``: why
+    its baseline is not compared with now (then only its plan is judged)."""
+    result = TargetResult.of(t, not_compared)
     try:
         planned = plan_target(conn, t, timeout_ms=timeout_ms)
     except (psycopg.Error, ValueError) as exc:
@@ -319,15 +321,16 @@ def judge(result: TargetResult, t: Target, planned: Planned, built: Built, toler
     plan, used = planned.main, planned.indexes | planned.main.indexes
     result.cost, result.used, result.generic_plan = planned.cost, built.used(used), planned.runs_generic
     result.plan_indexes, result.scans_now = sorted(used), scans(plan.plan)
-    moved = estimates.moved(t.baseline_plan, plan.plan, tolerance) if t.baseline_plan is not None else []
+    before = None if result.not_compared else t.baseline_cost      # planned for other values: no comparison
+    moved = estimates.moved(t.baseline_plan, plan.plan, tolerance) if t.baseline_plan and before is not None else []
     result.estimates_moved = [str(m) for m in moved]
-    if t.baseline_cost is not None and planned.cost > t.baseline_cost * (1 + tolerance):
-        rise = f"cost {planned.cost:,.1f} > baseline {t.baseline_cost:,.1f} (+{tolerance:.0%} allowed)"
+    if before is not None and planned.cost > before * (1 + tolerance):
+        rise = f"cost {planned.cost:,.1f} > baseline {before:,.1f} (+{tolerance:.0%} allowed)"
         # An added index cannot raise the planner's cost on the same statistics (it picks the cheapest path);
         # with the row estimates moved, the baseline is out of date, but only by as much as the rows grew
         # (r8's M1: 12 -> 14 rows excused a cost 4.8x the baseline).
         grown = max((m.now / max(m.before, 1.0) for m in moved), default=1.0)
-        if moved and not t.dropped_indexes and planned.cost <= t.baseline_cost * grown * (1 + tolerance):
+        if moved and not t.dropped_indexes and planned.cost <= before * grown * (1 + tolerance):
             result.add_note(f"{rise}, but the row estimates moved since emit ({moved_text(result)}): "
                             "the statistics changed, not the plan's choice")
         elif moved and not t.dropped_indexes:
@@ -350,7 +353,7 @@ def judge(result: TargetResult, t: Target, planned: Planned, built: Built, toler
 
 def served_as_well(result: TargetResult, tolerance: float) -> bool:
     """Another index (or plan) gives the cost predicted with this migration's, and it is a real cut."""
-    if result.cost is None or result.predicted_cost is None or result.baseline_cost is None:
+    if result.cost is None or result.predicted_cost is None or result.baseline_cost is None or result.not_compared:
         return False
     return result.cost <= result.predicted_cost * (1 + tolerance) and result.cost < result.baseline_cost
 
@@ -360,7 +363,7 @@ def not_served(result: TargetResult, whose: str = "this migration's indexes") ->
     plan does instead."""
     plan = one_line(", ".join(result.scans_now), 120) if result.scans_now else "no scan"
     why = f"expected index not used: {', '.join(result.expected)}; its plan uses none of {whose} ({plan})"
-    if result.cost is not None and result.predicted_cost is not None:
+    if result.cost is not None and result.predicted_cost is not None and not result.not_compared:
         why += f"; cost {result.cost:,.1f} where {result.predicted_cost:,.1f} was predicted"
     if result.estimates_moved:
         why += f"; the row estimates moved since emit ({moved_text(result)})"
@@ -382,8 +385,8 @@ def time_now(conn: psycopg.Connection[Any], result: TargetResult, t: Target, *, 
         result.measurement = why.kind
         result.add_note(why.note)
         return
-    how = "timed once"
-    if slower(t.baseline_ms, timed.ms, time_tolerance):
+    how, before = "timed once", None if result.not_compared else t.baseline_ms     # timed for other values
+    if slower(before, timed.ms, time_tolerance):
         # A slowdown fails the deploy: timed once more before it is believed (u8: at load 7.5 two statements
         # read 25-30% slower straight after apply, and 4x faster on the next run).
         again, _ = time_or_why(conn, t, trust_functions=trust_functions, timeout_ms=timeout_ms)
@@ -392,8 +395,8 @@ def time_now(conn: psycopg.Connection[Any], result: TargetResult, t: Target, *, 
             timed = again
     result.measurement = Measurement.MEASURED
     result.ms, result.measured_how, result.read_blocks = timed.ms, timed.describe(), timed.read_blocks
-    if slower(t.baseline_ms, timed.ms, time_tolerance):
-        result.fail(f"measured slowdown: {t.baseline_ms:,.2f} ms at emit -> {timed.ms:,.2f} ms now, {how} "
+    if before is not None and slower(before, timed.ms, time_tolerance):
+        result.fail(f"measured slowdown: {before:,.2f} ms at emit -> {timed.ms:,.2f} ms now, {how} "
                     f"(more than +{time_tolerance:.0%})")
     elif nil_gain(result, t):
         if result.verdict == Verdict.OK:

@@ -40,6 +40,7 @@ def junit(result: Verification, path: Path) -> None:
             ET.SubElement(case, "failure", message=t.problem).text = t.query
         out = ET.SubElement(case, "system-out")
         out.text = (f"used: {', '.join(t.used) or '-'}; cost {t.baseline_cost} -> {t.cost}"
+                    + (f"; not compared with its baseline: {t.not_compared}" if t.not_compared else "")
                     + (f"; {t.note}" if t.note else ""))
     try:
         ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

@@ -192,13 +192,15 @@ def _render_verification(result: api.Verification, analyze: bool) -> None:
         if analyze:
             # A target not timed now has no time cut to compare: its predicted time cut, when emit timed one,
             # else nothing (u11: the cost cut stood there for a statement that ran slower by hand).
+            # A baseline timed for other values than the target's now stands beside no time (v36).
             row += [_x(t.compared_ratio if t.measured_ratio else t.predicted_time_ratio), _x(t.measured_ratio),
-                    f"{t.baseline_ms:.2f}" if t.baseline_ms is not None else "-",
+                    f"{t.baseline_ms:.2f}" if t.baseline_ms is not None and not t.not_compared else "-",
                     f"{t.ms:.2f}" if t.ms is not None else "-"]
         change = ""
         if t.scans_before and t.scans_before != t.scans_now:
             change = f"plan was: {one_line(', '.join(t.scans_before), 60)}"
-        rows.append([*row, one_line("; ".join(x for x in (t.problem, t.note, change) if x), 100)])
+        unlike = f"not compared with its baseline: {t.not_compared}" if t.not_compared else ""
+        rows.append([*row, one_line("; ".join(x for x in (t.problem, unlike, t.note, change) if x), 100)])
     # The planner's cuts (predicted at emit, now), then what timing compares: the predicted cut it is held to (a
     # predicted time, the warm-priced or the plain cost cut: diagnose names which) and the measured one.
     headers = ["", "queryid", "statement", "index used", "cost cut predicted", "cost cut now"]
@@ -210,6 +212,7 @@ def _render_verification(result: api.Verification, analyze: bool) -> None:
                    "plan this migration should change")
     for p in result.phases:
         click.echo(f"note: {p.line()}")
+    _render_not_compared(result, analyze)
     for t in result.failures:
         queryid = f" (queryid {t.queryid})" if t.queryid is not None else ""     # --query has none
         mark = "NOT CHECKED" if t.verdict == api.Verdict.UNCHECKED else "FAIL"
@@ -233,6 +236,17 @@ def _render_verification(result: api.Verification, analyze: bool) -> None:
         _render_timings(result)
 
 
+def _render_not_compared(result: api.Verification, analyze: bool) -> None:
+    """The targets whose baselines were taken for other values than they hold now, named: their cost and time now
+    stand beside no baseline (v36: "ok 2,229x", a small website timed against website 1's baseline)."""
+    unlike = [t for t in result.targets if t.not_compared]
+    for reason in dict.fromkeys(t.not_compared for t in unlike):
+        names = [t.name for t in unlike if t.not_compared == reason]
+        click.echo(f"note: not compared with their baselines ({len(names)} of {len(result.targets)} statements, "
+                   f"{reason.split(';')[0]}): {', '.join(names)}; their plans now are checked"
+                   f"{', their times now measured' if analyze else ''}, and no cut is claimed for them")
+
+
 def _render_timings(result: api.Verification) -> None:
     timed = [t for t in result.targets if t.baseline_ms is not None]
     cold = sum(bool(t.baseline_read_blocks) for t in timed)
@@ -240,7 +254,8 @@ def _render_timings(result: api.Verification) -> None:
                + (f" ({cold} of them read from disk)" if cold else "")
                + (f"; planner cost only for {len(result.targets) - len(timed)}" if len(timed) < len(result.targets)
                   else ""))
-    click.echo(f"measured {result.measured} of {len(result.targets)} statements now; {result.agreement()}")
+    unlike = f"; {result.not_compared} not compared (values edited since emit)" if result.not_compared else ""
+    click.echo(f"measured {result.measured} of {len(result.targets)} statements now; {result.agreement()}{unlike}")
     if result.baseline_elsewhere:
         click.echo(f"note: {result.baseline_elsewhere}")
     for t in result.targets:
