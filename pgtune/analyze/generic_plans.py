@@ -110,7 +110,7 @@ def review(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice,
 def _risks(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice, schema: str | None,
            operator: float, tables: set[str]) -> list[Risk]:
     """One risk per index at most, from the statements that name one of ``tables``."""
-    made = hypothetical_proposals(conn, catalog, advice.indexes, schema)
+    made = hypothetical_proposals(conn, catalog, advice.indexes, schema, plain_only=True)
     starts = _starts(catalog, advice.indexes)
     found: list[Risk] = []
     try:
@@ -167,7 +167,7 @@ def _through(conn: psycopg.Connection[Any], catalog: Catalog, ix: IndexSuggestio
     scenarios' weighted mean); None when a plan takes another index or cannot be made."""
     custom = [sc for sc in st.scenarios if sc.get("values")]
     try:
-        made = hypothetical_proposals(conn, catalog, [ix], schema)
+        made = hypothetical_proposals(conn, catalog, [ix], schema, plain_only=True)
         conn.execute("SELECT /* pgtune */ pg_catalog.set_config('enable_seqscan', 'off', false)")
         plans = explain_scenarios(conn, st.query, [sc["values"] for sc in custom], context=st.context)
     except (psycopg.Error, ValueError):
@@ -308,11 +308,12 @@ def _relations(plan: Plan) -> int:
 
 
 def hypothetical_proposals(conn: psycopg.Connection[Any], catalog: Catalog, indexes: list[IndexSuggestion],
-                  schema: str | None) -> dict[str, Made]:
-    """The proposed b-trees on plain tables made hypothetically: HypoPG's name of each -> the proposal's name
-    and its table's (lower case). All in one statement (one each was a round trip per proposal: 4,500 of them,
-    five times over, at benchmarks/speed.py's 5,000 statements); when the server refuses one, one at a time,
-    skipping those it refuses."""
+                  schema: str | None, *, plain_only: bool = False) -> dict[str, Made]:
+    """The proposed b-trees made hypothetically: HypoPG's name of each -> the proposal's name and its table's
+    (lower case). All in one statement (one each was a round trip per proposal: 4,500 of them, five times over,
+    at benchmarks/speed.py's 5,000 statements); when the server refuses one, one at a time, skipping those it
+    refuses. ``plain_only``: not those on a partitioned table, which the generic-plan review leaves alone;
+    replan.again plans with them (t36: a statement on a partitioned table planned again lost its whole cut)."""
     conn.execute(hypopg_call(schema, "hypopg_reset"))
     # HypoPG's own oids run out after a few thousand (4,500 proposals at benchmarks/speed.py's 5,000 statements:
     # each one then made alone, and those past the end never): on a primary it borrows real ones (nothing is
@@ -324,7 +325,8 @@ def hypothetical_proposals(conn: psycopg.Connection[Any], catalog: Catalog, inde
     for ix in indexes:
         table = catalog.tables.get((ix.schema, ix.table))
         text = ddl.hypothetical(ix.ddl)
-        if ix.method == IndexMethod.BTREE and table is not None and not table.partitioned and text is not None:
+        if ix.method == IndexMethod.BTREE and table is not None and not (plain_only and table.partitioned) \
+                and text is not None:
             wanted.append((text, ix))
     if not wanted:
         return {}

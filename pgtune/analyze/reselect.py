@@ -166,7 +166,7 @@ def _best(cost: _Pricer, catalog: Catalog, advice: Advice, schema: str | None, c
     """The candidate saving ``left`` the most, net of its writes, beside the proposals; None under MIN_CUT."""
     conn = cost.conn
     try:
-        hypothetical_proposals(conn, catalog, advice.indexes, schema)
+        hypothetical_proposals(conn, catalog, advice.indexes, schema, plain_only=True)
         now = [cost(st, set()) for st in left]
         best: _Costed | None = None
         for cand in cands:
