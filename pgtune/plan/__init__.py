@@ -11,7 +11,7 @@ must be its step (plan.steps), which tells apply what the unit touches.
 
 from ..duration import check_timeout
 from . import partitions, timeouts
-from .folder import check_writable, emit, load, match_steps, mismatches, script, sha256
+from .folder import check_writable, emit, load, match_steps, mismatches, script, sha256, targets_shape
 from .layouts import Layout, without_ledgers
 from .layouts import _slug as folder_slug
 from .layouts import write as write_layout
@@ -47,5 +47,5 @@ __all__ = ["FORMAT_VERSION", "MANIFEST", "PLAN_DIR", "TARGETS", "Action", "Attac
            "PlannedIndex", "PlannedSetting", "PlannedStatistics", "SettingScope", "Step", "Target", "build",
            "check_timeout", "check_writable", "child_name", "down_script", "down_steps", "emit", "first_folder",
            "folder_phases", "folder_slug", "index_key", "load", "match_steps", "mismatches", "partitions",
-           "planned_constraint", "prisma_plan", "roots", "script", "sha256", "target_labels", "timeouts",
-           "up_script", "up_steps", "without_ledgers", "write_layout"]
+           "planned_constraint", "prisma_plan", "roots", "script", "sha256", "target_labels", "targets_shape",
+           "timeouts", "up_script", "up_steps", "without_ledgers", "write_layout"]

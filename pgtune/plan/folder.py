@@ -40,6 +40,19 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def targets_shape(text: str) -> str:
+    """A digest of targets.json's ``text`` with each value of ``values`` and ``scenarios[].values`` blanked (their
+    ``$n`` kept): the same for two files that differ only in the values a DBA may edit."""
+    raw = json.loads(text)
+    if not isinstance(raw, list):
+        raise ValueError(f"{TARGETS} is not a list of targets")
+    for t in raw:
+        for values in [t.get("values"), *(s.get("values") for s in t.get("scenarios") or [])]:
+            if isinstance(values, dict):
+                values.update(dict.fromkeys(values, ""))
+    return sha256(json.dumps(raw, sort_keys=True))
+
+
 def emit(m: Migration, directory: Path) -> Path:
     """Write the migration folder; refuse to overwrite a different migration."""
     directory = Path(directory)
@@ -89,6 +102,7 @@ def _write(m: Migration, directory: Path) -> Path:
         phase.up, phase.down = steps_of(up), steps_of(down)
     files[TARGETS] = json.dumps([asdict(t) for t in m.targets], indent=1) + "\n"
     m.checksums = {name: sha256(text) for name, text in files.items()}
+    m.targets_shape = targets_shape(files[TARGETS])
     for name, text in files.items():
         # Bytes, not text mode: a name holding a carriage return must survive to the checksum.
         (directory / name).write_bytes(text.encode())

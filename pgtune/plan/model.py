@@ -370,6 +370,9 @@ class Migration:
     lock_timeout: str = "5s"
     statement_timeout: str = "1min"
     checksums: dict[str, str] = field(default_factory=dict)
+    # targets.json's digest with every value blanked (folder.targets_shape): `pgtune baseline` re-takes the
+    # baselines of targets whose values a DBA edited, and refuses any other edit ("": an older migration).
+    targets_shape: str = ""
 
     def phase(self, number: int) -> Phase:
         for p in self.phases:
