@@ -6,7 +6,8 @@ website's id in place of website 1's) are the values verify plans and times now:
 for the old ones, the "gain" is the two values' difference (v36: "ok 2,229x" on an Umami-shaped database). Such a
 target is planned and timed as it is, its plan judged, and nothing of it compared with its baseline. After deploy
 its baseline cannot be taken again for the new values: that needs the table without the index, which only a lock
-or a disabled index gives on a live database. apply takes no baseline, and refuses an edited targets.json.
+or a disabled index gives on a live database. apply takes no baseline, and refuses an edited targets.json; before
+deploy, `pgtune baseline` (baseline_retake) takes the edited targets' baselines again for their new values.
 """
 
 from __future__ import annotations

@@ -24,9 +24,10 @@ logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 # Each command's module (and the library it imports) is loaded when that command runs or its help is shown: a
 # usage error answers in a fraction of a second, not after every command's imports (c20).
-COMMANDS = {"check": ("check", "check"), "suggest": ("suggest", "suggest"), "apply": ("migration", "apply"),
-            "rollback": ("migration", "rollback"), "status": ("migration", "status"), "verify": ("verify", "verify"),
-            "health": ("health", "health"), "config": ("config", "config")}
+COMMANDS = {"baseline": ("baseline", "baseline"), "check": ("check", "check"), "suggest": ("suggest", "suggest"),
+            "apply": ("migration", "apply"), "rollback": ("migration", "rollback"),
+            "status": ("migration", "status"), "verify": ("verify", "verify"), "health": ("health", "health"),
+            "config": ("config", "config")}
 
 
 class Commands(Group):
