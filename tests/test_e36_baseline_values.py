@@ -80,9 +80,10 @@ def test_the_dbas_values_are_timed_before_deploy_and_compared_after(db: str, con
     assert f"with $1 = '{small}'" in events["measured_how"] and f"with $1 = '{small}'" in events["baseline_how"]
     assert data["not_compared"] == 0 and data["measured"] == 2 and data["compared"] == 2, table
     # Judged for website 200 now: website 1's index on created_at alone walks all of it for a site of three events
-    # (3.2 ms at emit -> 10.6 ms here); whichever way the times fall, the verdict is of the DBA's values.
-    slower = events["verdict"] == "fail"
-    assert code == int(slower) and (not slower or events["problem"].startswith("measured slowdown")), table
+    # (3.2 ms before -> 10.6 ms after, a measured slowdown, in one run); however the plans and times fall on this
+    # machine, the verdict is of the DBA's values, and a failed target says why.
+    failed = [t for t in data["targets"] if t["verdict"] == "fail"]
+    assert code == int(bool(failed)) and all(t["problem"] for t in failed), table
     status = CliRunner().invoke(cli, ["status", str(folder), "--dsn", db])
     assert status.exit_code == 0 and "edited since emit" not in status.output, status.output
 
