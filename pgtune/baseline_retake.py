@@ -170,6 +170,8 @@ def _fate(old: Target, new: Target, why: str) -> str:
         return "none at emit"
     if new.predicted_cost is not None:
         return "predicted again with HypoPG, the migration's indexes hypothetical"
+    if new.baseline_cost is None:
+        return f"dropped: it could not be planned with these values ({new.baseline_note})"
     return f"dropped: {why or 'its indexes cannot be made hypothetical'}"
 
 
