@@ -24,7 +24,7 @@ from pgtune import plan
 from pgtune.baseline_retake import BaselineReport, Retaken
 from pgtune.cli import cli
 
-from .test_v36_verify_edited_values import _edit, _emitted, _site, _table, _verify
+from .test_v36_verify_edited_values import _edit, _emitted, _site, _table
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -73,7 +73,10 @@ def test_the_dbas_values_are_timed_before_deploy_and_compared_after(db: str, con
 
     applied = CliRunner().invoke(cli, ["apply", str(folder), "--dsn", db])
     assert applied.exit_code == 0, applied.output
-    code, data, table = _verify(db, folder)
+    # One verify run: the verdict of website 200's few rows follows this machine's times, and two runs (table, json)
+    # may fall on either side of the slowdown line.
+    out = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db, "--measure", "--format", "json"])
+    code, data, table = out.exit_code, json.loads(out.stdout), out.output
     [events] = [t for t in data["targets"] if _table(t["query"]) == "website_event"]
     # Before: apply refused the folder; after an edit past deploy, verify said "not compared" (measured_ratio null).
     assert events["not_compared"] == "" and events["measured_ratio"] is not None, events
