@@ -15,8 +15,14 @@ an operator an installed extension provides and does not label VOLATILE
 code), judged among the operators the server resolves for the statement, not
 every operator of the same symbol (u3's R1);
 ``trust_functions`` (the DBA's explicit opt-in) lets non-VOLATILE user
-functions through. Tables with row-level security (policies are user
-expressions) and foreign tables (another server) are never run. As a second
+functions through. Foreign tables (another server) are never run, nor are
+tables with row-level security, unless the statement runs as the role emit
+planned it as (``as_role``: its policies are then part of what runs, with the
+settings it was planned with), and every policy a SELECT runs on them passes
+the same rule as the statement (t36: Documenso's tenant filter,
+``"teamId" = current_setting('app.team_id')::int``, is PostgreSQL's own code);
+pgtune's own reads (samples, probes: not as that role) still refuse them, as a
+policy's ``current_setting`` has no value there. As a second
 guard the execution itself happens inside BEGIN READ ONLY … ROLLBACK
 (pgtune.explain).
 """
@@ -49,16 +55,17 @@ TRUST_HINT = "(verify --trust-functions runs non-VOLATILE user functions)"
 
 
 def why_not_read_only(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool = False,
-                      search_path: tuple[str, ...] | None = None) -> str | None:
+                      search_path: tuple[str, ...] | None = None, as_role: bool = False) -> str | None:
     """None when ``query`` is safe to execute; else the reason it is not.
 
-    ``search_path``: the one its role resolves its names with (None: this session's).
+    ``search_path``: the one its role resolves its names with (None: this session's). ``as_role``: it runs as
+    the role it was planned as, with its settings, so tables under row security are judged by their policies.
     """
     if search_path is not None:
         with conn.transaction(force_rollback=True):
             path = ", ".join(sql.Identifier(s).as_string(conn) for s in search_path)
             conn.execute("SELECT /* pgtune */ pg_catalog.set_config('search_path', %s, true)", (path,))
-            return why_not_read_only(conn, query, trust_functions=trust_functions)
+            return why_not_read_only(conn, query, trust_functions=trust_functions, as_role=as_role)
     stmts = parse(query)
     if len(stmts) != 1:
         return "not a single statement"
@@ -67,11 +74,11 @@ def why_not_read_only(conn: psycopg.Connection[Any], query: str, *, trust_functi
         root = root.query       # what runs: the explained statement, a PREPARE's body
     if not isinstance(root, ast.SelectStmt):
         return f"writes ({type(root).__name__.removesuffix('Stmt').upper()})"
-    return _inspect(conn, root, trust_functions, depth=0, seen=set())
+    return _inspect(conn, root, trust_functions, depth=0, seen=set(), as_role=as_role)
 
 
 def _inspect(conn: psycopg.Connection[Any], root: ast.Node, trust: bool, *, depth: int,
-             seen: set[str]) -> str | None:
+             seen: set[str], as_role: bool = False) -> str | None:
     functions: set[str] = set()
     operators: set[str] = set()
     types: set[str] = set()
@@ -122,7 +129,7 @@ def _inspect(conn: psycopg.Connection[Any], root: ast.Node, trust: bool, *, dept
         if rows:
             return f"casts to a user-defined type: {', '.join(f'{r[0]}.{r[1]}' for r in rows)} {TRUST_HINT}"
     for name in relations:
-        reason = _relation(conn, name, trust, depth=depth, seen=seen)
+        reason = _relation(conn, name, trust, depth=depth, seen=seen, as_role=as_role)
         if reason:
             return reason
     return None
@@ -163,7 +170,8 @@ def _operators_used(conn: psycopg.Connection[Any], root: ast.Node) -> list[int] 
     return [int(r[0]) for r in rows]
 
 
-def _relation(conn: psycopg.Connection[Any], name: str, trust: bool, *, depth: int, seen: set[str]) -> str | None:
+def _relation(conn: psycopg.Connection[Any], name: str, trust: bool, *, depth: int, seen: set[str],
+              as_role: bool = False) -> str | None:
     if name in seen:
         return None
     seen.add(name)
@@ -178,9 +186,13 @@ def _relation(conn: psycopg.Connection[Any], name: str, trust: bool, *, depth: i
         return f"reads {name}, which cannot be resolved"
     if row is None:
         return f"reads {name}, which does not exist here"
-    kind, row_security, definition = row
-    if row_security:
+    kind, row_security, definition, policies = row
+    if row_security and not as_role:
         return f"reads {name}, which has row-level security policies (user expressions)"
+    if row_security:
+        why = _policies(conn, name, policies, trust, depth=depth, seen=seen)
+        if why:
+            return why
     if kind == "f":
         return f"reads {name}, a foreign table (another server)"
     if kind == "v":
@@ -190,8 +202,23 @@ def _relation(conn: psycopg.Connection[Any], name: str, trust: bool, *, depth: i
             inner = parse_one(definition)
         except ParseFailed:
             return f"reads {name}, a view pgtune cannot read"
-        why = _inspect(conn, inner, trust, depth=depth + 1, seen=seen)
+        why = _inspect(conn, inner, trust, depth=depth + 1, seen=seen, as_role=as_role)
         return f"through view {name}: {why}" if why else None
+    return None
+
+
+def _policies(conn: psycopg.Connection[Any], name: str, policies: list[list[str]], trust: bool, *, depth: int,
+              seen: set[str]) -> str | None:
+    """Why a SELECT on ``name`` as the role must not run because of a policy ([policy name, USING text]), or None:
+    each expression is inspected as a statement's (a subquery's tables, their own policies included)."""
+    for policy, using in policies:
+        try:
+            expr = parse_one(f"SELECT {using}")
+        except ParseFailed:
+            return f"reads {name}, whose row security policy {policy} pgtune cannot read"
+        why = _inspect(conn, expr, trust, depth=depth + 1, seen=seen, as_role=True)
+        if why:
+            return f"reads {name}, whose row security policy {policy} {why}"
     return None
 
 
@@ -238,7 +265,8 @@ def measure(conn: psycopg.Connection[Any], query: str, *, trust_functions: bool 
         missing = [f"${n}" for n in range(1, nparams + 1) if f"${n}" not in (values or {})]
         return None, f"parameterized: no value for {', '.join(missing)} to run it with"
     reason = why_not_read_only(conn, query, trust_functions=trust_functions,
-                               search_path=context.search_path if context is not None else None)
+                               search_path=context.search_path if context is not None else None,
+                               as_role=context is not None and context.role is not None)
     if reason is not None:
         return None, reason
     best: tuple[float, int] | None = None
