@@ -91,6 +91,8 @@ class TargetResult:
     heap_pages_sampled: float | None = None     # a sample's at emit (baseline_pages)
     # Why nothing of it is compared with its baseline (verify_baselines: its values edited since emit), or "".
     not_compared: str = ""
+    # With --measure, why it has no time now (``not executed: …``), or "": summed up under the table by reason.
+    unmeasured: str = ""
 
     @classmethod
     def of(cls, t: Target, not_compared: str = "") -> TargetResult:
@@ -382,7 +384,7 @@ def time_now(conn: psycopg.Connection[Any], result: TargetResult, t: Target, *, 
                                                                          timeout_ms=timeout_ms))
     if timed is None:
         assert why is not None
-        result.measurement = why.kind
+        result.measurement, result.unmeasured = why.kind, why.note
         result.add_note(why.note)
         return
     how, before = "timed once", None if result.not_compared else t.baseline_ms     # timed for other values

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -256,6 +257,9 @@ def _render_timings(result: api.Verification) -> None:
                   else ""))
     unlike = f"; {result.not_compared} not compared (values edited since emit)" if result.not_compared else ""
     click.echo(f"measured {result.measured} of {len(result.targets)} statements now; {result.agreement()}{unlike}")
+    # Why the others have no time, by reason (t36: "measured 0 of 5" under row security, the why only in the JSON).
+    for why, n in Counter(t.unmeasured for t in result.targets if t.unmeasured).items():
+        click.echo(f"  not timed now ({n} of {len(result.targets)}): {why}")
     if result.baseline_elsewhere:
         click.echo(f"note: {result.baseline_elsewhere}")
     for t in result.targets:
