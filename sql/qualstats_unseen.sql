@@ -5,20 +5,31 @@
 -- not known to have it always, and the constants it saw stand for the other
 -- executions only (analyze.coverage).
 -- Only "column operator value" quals of this database (no join's column = column).
-SELECT /* pgtune */ q.queryid,
+-- A partition's qual counts for its partitioned table, its occurrences the most
+-- one partition saw, as in qualstats_constants (x36).
+WITH per_relation AS (
+    SELECT q.queryid,
+           COALESCE(pg_catalog.pg_partition_root(q.lrelid), q.lrelid) AS relid,
+           a.attname,
+           q.opno,
+           sum(q.occurences) AS occurrences
+    FROM pg_qualstats AS q
+        JOIN pg_catalog.pg_attribute AS a ON a.attrelid = q.lrelid AND a.attnum = q.lattnum
+    WHERE q.constvalue IS NULL
+      AND q.rrelid IS NULL
+      AND q.queryid IS NOT NULL
+      AND q.dbid = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = current_database())
+    GROUP BY q.queryid, q.lrelid, a.attname, q.opno
+)
+SELECT /* pgtune */ r.queryid,
        n.nspname AS schema,
        c.relname AS table,
-       a.attname AS column,
+       r.attname AS column,
        o.oprname AS op,
-       sum(q.occurences)::bigint AS occurrences
-FROM pg_qualstats AS q
-    JOIN pg_catalog.pg_class AS c ON c.oid = q.lrelid
+       max(r.occurrences)::bigint AS occurrences
+FROM per_relation AS r
+    JOIN pg_catalog.pg_class AS c ON c.oid = r.relid
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = q.lrelid AND a.attnum = q.lattnum
-    JOIN pg_catalog.pg_operator AS o ON o.oid = q.opno
-WHERE q.constvalue IS NULL
-  AND q.rrelid IS NULL
-  AND q.queryid IS NOT NULL
-  AND q.dbid = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = current_database())
+    JOIN pg_catalog.pg_operator AS o ON o.oid = r.opno
 GROUP BY 1, 2, 3, 4, 5
 ORDER BY 1, 2, 3, 4, 5;
