@@ -1,18 +1,16 @@
 """EXPLAIN a workload statement safely and read what its plan uses.
 
-Normalized statements from pg_stat_statements carry ``$n`` parameters; they are
-planned as generic plans (PREPARE + plan_cache_mode=force_generic_plan +
-EXPLAIN EXECUTE with NULLs, on every version: EXPLAIN (GENERIC_PLAN) would need
-the simple protocol, which lets one string carry several statements).
-Every EXPLAIN runs inside a READ ONLY transaction that is rolled back (a READ
-ONLY savepoint rolled back, inside a caller's transaction), so a statement can
-be planned but never change data.
+Normalized statements from pg_stat_statements carry ``$n`` parameters; they are planned as generic plans
+(PREPARE + plan_cache_mode=force_generic_plan + EXPLAIN EXECUTE with NULLs, on every version: EXPLAIN
+(GENERIC_PLAN) would need the simple protocol, which lets one string carry several statements). Every EXPLAIN
+runs inside a READ ONLY transaction that is rolled back (a READ ONLY savepoint rolled back, inside a caller's
+transaction), so a statement can be planned but never change data.
 
-With values for every ``$n`` the plan is a custom plan (EXECUTE with the
-values, quoted by psycopg; None is NULL). With values for only some of them,
-the statement is planned with those inlined as constants (sql.Literal) and
-the others left parameters of a generic plan: it is costed from the parts
-that have a value, never silently all generic.
+With values for every ``$n`` the plan is a custom plan (EXECUTE with the values, quoted by psycopg; None is
+NULL). With values for only some of them, the statement is planned with those inlined as constants
+(sql.Literal) and the others left parameters of a generic plan: it is costed from the parts that have a
+value, never silently all generic. A scenario's other names are settings its plan alone is made under
+(explain_settings: a row security policy's tenant).
 """
 
 from __future__ import annotations
@@ -36,6 +34,7 @@ from .connect import lost
 from .explain_script import STMT_NAME, Answer, Kept, Run, Script, Shared, Wire, mode_call, renamed, script, select
 from .explain_script import deallocate as deallocate  # re-exported: callers free a Round's names
 from .explain_script import end_failed as end_failed
+from .explain_settings import calls, overrides, params_of, resets, switch
 from .param_types import forget, inferred_types, remember, retyped
 from .sqltext import parse, printed, type_name, walk
 
@@ -318,15 +317,13 @@ def inlined(conn: psycopg.Connection[Any], query: str, values: Mapping[str, str 
 class Round:
     """A statement's EXPLAINs, one per value scenario, as one segment of a pipeline.
 
-    A READ ONLY transaction, the EXPLAINs, and (always) a rollback. Workload
-    text never shares a query string with another statement: in pipeline mode
-    each statement goes through the extended protocol, which refuses more than
-    one command per string, so a text that a lax server setting would split in
-    two (``standard_conforming_strings = off``) fails instead of running. The
-    transaction forces the setting on as well, so the server reads every
-    literal the way pglast did. ``run`` sends it alone (one round trip); what-if
-    costing sends several, with hypothetical indexes made between them, in one
-    (analyze.batch), where they share one transaction (explain_script.Shared).
+    A READ ONLY transaction, the EXPLAINs, and (always) a rollback. Workload text never shares a query string
+    with another statement: in pipeline mode each statement goes through the extended protocol, which refuses
+    more than one command per string, so a text that a lax server setting would split in two
+    (``standard_conforming_strings = off``) fails instead of running. The transaction forces the setting on as
+    well, so the server reads every literal the way pglast did. ``run`` sends it alone (one round trip); what-if
+    costing sends several, with hypothetical indexes made between them, in one (analyze.batch), where they share
+    one transaction (explain_script.Shared).
     """
 
     # A what-if session holds one per statement (and per reordering) to send again: no __dict__ each.
@@ -346,17 +343,17 @@ class Round:
         # TIMING OFF: only the total is read, and timing every node inflates a scan of many rows far more than
         # an index probe of a few (the demo's seq scans ran 10-45% longer), which skews before/after comparisons.
         options = "ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
-        runs = [_scenario_run(conn, query, k, values, nparams, param_types, analyze)
-                for k, values in enumerate(scenarios)]
+        context, own = context or PlanContext(), dict((context or PlanContext()).settings)
+        runs = [replace(_scenario_run(conn, query, k, params_of(values), nparams, param_types, analyze),
+                        settings=calls(conn, overrides(values, own))) for k, values in enumerate(scenarios)]
         # Inside the caller's transaction (a trial that is rolled back: baseline_warm's expression statistics)
         # a savepoint stands in for the transaction, so the caller's work stays and the plans still change nothing.
         self.nested = conn.info.transaction_status == pq.TransactionStatus.INTRANS
-        context = context or PlanContext()
         # Its values are in the script's texts only: a what-if session holds a Round per statement (20,000 at
         # benchmarks/speed.py's largest), and its runs' quoted values a second time were a quarter of it.
         self.script = script(query, options, nparams, timeout_ms, _types(param_types, nparams), runs,
                              context.set_configs(conn), context.role_step(conn) if context.role is not None else None,
-                             self.nested)
+                             self.nested, reset=resets(conn, list(scenarios), own))
         self.names = self.script.names
         # Every plan a custom one: the statement can stay prepared between what-if plans (explain_script.Kept).
         self.custom = not analyze and bool(runs) and all(r.name == STMT_NAME and r.args and r.text is None
@@ -411,16 +408,20 @@ class Round:
             else:
                 mode = shared.join(cur, s)
                 run(*s.prepares)
-            for wanted, last in s.lasts:
+            current = ""        # the settings beyond the Round's own its plans are made under now (explain_settings)
+            for k, (wanted, last) in enumerate(s.lasts):
+                sets, current = switch(s.overrides[k] if s.overrides else "", current, s.reset)
                 if wanted and wanted != mode:
-                    run(select([mode_call(wanted)]))
-                    mode = wanted
+                    sets, mode = [mode_call(wanted), *sets], wanted
+                if sets:
+                    run(select(sets))
                 if isinstance(cur, Wire):
                     self.cursors.append(cur.execute(last, read=True))
                 else:
                     plan = conn.cursor()
                     plan.execute(last, prepare=False)
                     self.cursors.append(plan)
+            run(*[select([s.reset])] * bool(current and shared))     # a Shared one's next Round plans under its own
             if shared is None:
                 run(*s.end)
             else:

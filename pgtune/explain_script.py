@@ -36,6 +36,7 @@ class Run:
     text: str | None = None   # a statement of its own to PREPARE first (some values inlined)
     nparams: int = 0
     types: str = ""
+    settings: str = ""        # set_config calls for this plan alone (explain_settings)
 
 
 
@@ -44,8 +45,7 @@ def deallocate(conn: psycopg.Connection[Any], name: str) -> None:
     row = conn.execute("SELECT /* pgtune */ count(*) FROM pg_catalog.pg_prepared_statements WHERE name = %s",
                        (name,), prepare=False).fetchone()
     if row and row[0]:
-        # Gone in between is fine: after a ROLLBACK psycopg sends DEALLOCATE ALL before the next statement
-        # when it holds prepared statements of its own (its _pg3_N), and that takes ours too.
+        # Gone in between is fine: psycopg's DEALLOCATE ALL after a ROLLBACK (it holds its own _pg3_N) takes ours too.
         with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
             conn.execute(f"DEALLOCATE /* pgtune */ {name}", prepare=False)
 
@@ -76,6 +76,8 @@ class Script:
     lasts: list[tuple[str, str]]
     end: list[str]
     names: list[str]
+    overrides: tuple[str, ...] = ()     # per plan of ``lasts``, its Run.settings; ``reset`` gives the Round's back
+    reset: str = ""
 
 
 class Shared:
@@ -143,18 +145,15 @@ def _setup(timeout_ms: int, context: tuple[str, ...]) -> list[str]:
 
 
 def script(query: str, options: str, nparams: int, timeout_ms: int, types: str, runs: list[Run],
-           context: list[str], role: str | None, nested: bool = False, name: str = STMT_NAME) -> Script:
+           context: list[str], role: str | None, nested: bool = False, name: str = STMT_NAME,
+           reset: str = "") -> Script:
     """A Round's statements; ``context``: the set_config calls of the session it plans in (explain.PlanContext),
     ``role``: its SET LOCAL ROLE; ``name``: what the statement is prepared as (Kept's name for it)."""
-    # PREPARE + a forced generic plan (or, with values, a custom plan) on every version.
-    # EXPLAIN (GENERIC_PLAN) (16+) cannot go through the extended protocol: its $n must then be
-    # bound, and the planner folds the values.
+    # PREPARE + a forced generic plan (or, with values, a custom plan) on every version. EXPLAIN (GENERIC_PLAN)
+    # (16+) cannot go through the extended protocol: its $n must be bound then, and the planner folds the values.
     calls = _setup(int(timeout_ms), tuple(context))
-    names = []
-    prepares = []
-    if any(r.name == STMT_NAME for r in runs):
-        prepares.append(f"PREPARE /* pgtune */ {name}{types} AS {query}")
-        names.append(name)
+    prepares = [f"PREPARE /* pgtune */ {name}{types} AS {query}"] if any(r.name == STMT_NAME for r in runs) else []
+    names = [name] if prepares else []
     lasts: list[tuple[str, str]] = []
     for r in runs:
         if r.name is None:
@@ -168,8 +167,9 @@ def script(query: str, options: str, nparams: int, timeout_ms: int, types: str, 
                       f"EXPLAIN /* pgtune */ ({options}) EXECUTE {name if r.name == STMT_NAME else r.name}"
                       f"({', '.join(r.args or ['NULL'] * count)})"))
     begin = [_SAVEPOINT, "SET /* pgtune */ TRANSACTION READ ONLY"] if nested else ["BEGIN /* pgtune */ READ ONLY"]
+    overrides = tuple(r.settings for r in runs) if reset else ()
     return Script(begin, calls, [role] if role is not None else [], prepares, lasts,
-                  _END_SAVEPOINT if nested else ["ROLLBACK /* pgtune */"], names)
+                  _END_SAVEPOINT if nested else ["ROLLBACK /* pgtune */"], names, overrides, reset)
 
 
 def renamed(s: Script, name: str) -> Script:

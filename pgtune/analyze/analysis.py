@@ -133,8 +133,9 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
     if valuing.scenarios:
         main = valuing.scenarios[0]
         row.values, row.values_source = main.values, main.source
-        a.scenarios = list(valuing.scenarios)
-        row.scenarios = [s.as_dict() for s in valuing.scenarios]
+        a.scenarios, big = sessions.big_tenant(list(valuing.scenarios), found)     # row security's big tenant
+        row.scenarios = [s.as_dict() for s in a.scenarios]
+        row.notes += [big] if big else []
     return a
 
 
