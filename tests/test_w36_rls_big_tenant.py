@@ -19,10 +19,10 @@ from psycopg.conninfo import make_conninfo
 from pgtune import api
 from pgtune.analyze import Options
 from pgtune.capture import WorkloadFilter
+from pgtune.explain import Plan, PlanContext, Round, explain_scenarios
+from pgtune.explain_script import Shared, Wire
 
 from .helpers import login_roles
-
-pytestmark = pytest.mark.needs_hypopg
 
 ENVELOPE_LOG = 'SELECT id, type, "createdAt" FROM audit WHERE "envelopeId" = %s ORDER BY "createdAt" DESC LIMIT 30'
 USER_LOG = ('SELECT id, "createdAt" FROM audit WHERE "userId" = %s AND "envelopeId" = %s '
@@ -58,6 +58,7 @@ def _workload(dsn: str) -> None:
             c.execute(USER_LOG, (user, f"env{e}")).fetchall()
 
 
+@pytest.mark.needs_hypopg
 def test_the_big_tenant_is_planned_and_served(db: str, conn: psycopg.Connection[Any]) -> None:
     with login_roles(conn, "app") as (app,):
         _audit(conn, app)
@@ -77,3 +78,29 @@ def test_the_big_tenant_is_planned_and_served(db: str, conn: psycopg.Connection[
         assert len(big) == 1 and 0.55 < big[0]["weight"] < 0.65, envelope_log.scenarios   # ... and with team 1
         assert abs(sum(s["weight"] for s in envelope_log.scenarios) - 1) < 1e-6, envelope_log.scenarios
         assert any("= '1' too, the most common tenant (6" in n for n in envelope_log.notes), envelope_log.notes
+
+
+def _rows(plan: Plan) -> float:
+    return float(plan.plan["Plan"]["Plan Rows"])
+
+
+def test_a_scenario_s_setting_plans_that_plan_alone(conn: psycopg.Connection[Any]) -> None:
+    """No HypoPG needed: a scenario naming the policy's setting beside its $n is planned with that tenant, the
+    session's value given back after it, also for the next Round of a shared transaction (explain_settings)."""
+    with login_roles(conn, "app") as (app,):
+        _audit(conn, app)
+        context = PlanContext(search_path=("app", "public"), role=app, settings=(("app.team_id", "7"),))
+        query = 'SELECT id FROM audit WHERE type = $1'
+        small, big, again = explain_scenarios(conn, query, [{"$1": "T3"}, {"$1": "T3", "app.team_id": "1"},
+                                                            {"$1": "T3"}], context=context)
+        assert _rows(big) > 100 * _rows(small) and _rows(again) == _rows(small), (small, big, again)
+        rounds = [Round(conn, query, [{"$1": "T3", "app.team_id": "1"}], context=context),
+                  Round(conn, query, [{"$1": "T3"}], context=context)]
+        shared = Shared()
+        with Wire(conn) as wire:
+            for r in rounds:
+                r.send(conn, shared, steps=wire)
+            shared.close(wire)
+            wire.sync()
+        (first,), (second,) = (r.plans() for r in rounds)
+        assert _rows(first) == _rows(big) and _rows(second) == _rows(small), (first, second)

@@ -37,6 +37,8 @@ class Scenario:
 
     ``values`` maps "$1" to the value's text (quoted by psycopg when used) or None (SQL NULL);
     a ``$n`` it does not name stays a parameter (planned generic). Empty: the generic plan.
+    Another name is a row security policy's setting, its plan alone made with that value
+    (``{"$1": "env7", "app.team_id": "1"}``: the big tenant, analyze.sessions.big_tenant).
     """
 
     values: dict[str, str | None]
