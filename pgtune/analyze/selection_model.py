@@ -71,7 +71,7 @@ class SizeBasis(StrEnum):
     HYPOPG = "hypopg"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Step:
     kind: StepKind
     index: Candidate
