@@ -141,12 +141,10 @@ def _refuse_built(conn: psycopg.Connection[Any], m: Migration, directory: Path) 
                              "then times the edited targets with their values, not compared").with_exit(1)
     wanted = [(ix.schema, ix.name) for p in m.phases for ix in p.indexes]
     wanted += [(x.schema, x.name) for p in m.phases for ix in p.indexes for x in ix.partitions]
-    rows = conn.execute("SELECT /* pgtune */ n.nspname, c.relname, i.indisvalid FROM pg_catalog.pg_class AS c "
-                        "JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace "
-                        "JOIN pg_catalog.pg_index AS i ON i.indexrelid = c.oid "
-                        "JOIN unnest(%s::text[], %s::text[]) AS w(nspname, relname) "
-                        "ON (w.nspname, w.relname) = (n.nspname, c.relname) ORDER BY 1, 2",
-                        ([s for s, _ in wanted], [n for _, n in wanted])).fetchall()
+    # apply's own query for the migration's indexes (sql/index_states.sql), not one of this command's.
+    states = conn.execute(catalog_sql.load("index_states"),
+                          {"schemas": [s for s, _ in wanted], "names": [n for _, n in wanted]}).fetchall()
+    rows = sorted({(r[0], r[1], r[4]) for r in states})      # schema, name, is_valid
     if rows:
         found = ", ".join(f"{s}.{n}{'' if valid else ' (INVALID)'}" for s, n, valid in rows)
         raise MigrationError(f"baseline refused: the migration's index {found} exists already: {why}").with_exit(1)
