@@ -210,12 +210,18 @@ def login_roles(conn: psycopg.Connection[Any], *kinds: str) -> Iterator[list[str
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
-def exact_statistics(conn: psycopg.Connection[Any], tables: tuple[str, ...], target: int) -> None:
+def exact_statistics(conn: psycopg.Connection[Any], tables: tuple[str, ...], target: int, *,
+                     vacuum: bool = True) -> None:
     """VACUUM ANALYZE reading every row (300 x target >= the rows), so each run plans on the same statistics,
-    then the benchmark protocol's planner settings: no parallel workers, SSD page pricing."""
+    then the benchmark protocol's planner settings: no parallel workers, SSD page pricing.
+
+    ``vacuum=False`` leaves the visibility map as the load left it (empty), for tables made with autovacuum off:
+    a VACUUM right after the load may or may not mark the pages all-visible (see all_visible), and index-only
+    scans are priced by that share.
+    """
     conn.execute(sql.SQL("SET default_statistics_target = {}").format(sql.Literal(target)))
     for table in tables:
-        conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
+        conn.execute(sql.SQL("VACUUM ANALYZE {}" if vacuum else "ANALYZE {}").format(sql.Identifier(table)))
     conn.execute("RESET default_statistics_target")
     conn.execute("SET max_parallel_workers_per_gather = 0")
     conn.execute("SET random_page_cost = 1.1")
