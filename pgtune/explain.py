@@ -39,7 +39,7 @@ from .param_types import forget, inferred_types, remember, retyped
 from .sqltext import parse, printed, type_name, walk
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlanContext:
     """The session a statement ran in, as far as its plan depends on it.
 

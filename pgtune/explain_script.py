@@ -64,7 +64,7 @@ def end_failed(conn: psycopg.Connection[Any], nested: bool) -> None:
         conn.execute("ROLLBACK /* pgtune */", prepare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Script:
     """A Round's statements: its transaction, the settings it plans under, its PREPAREs, (plan_cache_mode,
     EXPLAIN) per scenario, the end of the transaction; the names it prepares (freed after the plans)."""

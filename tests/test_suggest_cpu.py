@@ -65,9 +65,9 @@ def test_a_plain_btrees_hypothetical_text_is_known_without_parsing(monkeypatch: 
 
 def test_an_index_keys_hash_is_worked_out_once_and_is_the_fields() -> None:
     key = IndexKey("userId", True)
-    assert "_hash" not in vars(key)
+    assert not hasattr(key, "_hash") and not hasattr(key, "__dict__")     # a slot, filled by the first hash
     assert hash(key) == hash(("userId", True, None, None))
-    assert vars(key)["_hash"] == hash(key)
+    assert key._hash == hash(key)
     other = dataclasses.replace(key, descending=False)       # a new key: its own hash, none carried over
     assert hash(other) == hash(("userId", False, None, None)) and other != key
     assert key == IndexKey("userId", True) and {key: 1}[IndexKey("userId", True)] == 1

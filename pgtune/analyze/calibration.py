@@ -58,7 +58,7 @@ _GATHERS = ("Gather", "Gather Merge")     # the nodes whose workers divide the r
 _QUALIFIED = re.compile(r'(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$]*))\.(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)')
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Descent:
     """What the charge of one hypothetical b-tree depends on.
 

@@ -52,7 +52,7 @@ class ParamKind(StrEnum):
     JSON_VALUE = "json value"  # what a JSON path's value is compared with: (… #> …)::jsonb = $4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParamUse:
     """What a ``$n`` of a normalized statement stands for: a value compared with a column, a LIMIT, …"""
 

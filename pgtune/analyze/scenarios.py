@@ -31,7 +31,7 @@ class ValueSource(StrEnum):
     GENERIC = "generic"                  # the scenario is the generic plan (no value at all)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """One set of values to plan the statement with, and the share of executions it stands for.
 
@@ -107,7 +107,7 @@ class Coverage:
         return self.seen / self.of if self.of else 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParamValue:
     """The value one ``$n`` is planned with in the main scenario, and where it came from."""
 

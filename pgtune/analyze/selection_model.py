@@ -71,7 +71,7 @@ class SizeBasis(StrEnum):
     HYPOPG = "hypopg"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     kind: StepKind
     index: Candidate

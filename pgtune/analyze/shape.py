@@ -37,7 +37,7 @@ class Role(StrEnum):
 EQ, RANGE, NULL, JOIN, ORDER, GROUP, FUNC, OUTPUT, STAR, FILTER = Role
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ColumnUse:
     table: TableKey
     column: str

@@ -62,7 +62,7 @@ def orders(wide: Candidate, chosen: Iterable[Candidate]) -> list[Candidate]:
         first = next(k for k in free if k.ident == lead)
         keys = (first, *(k for k in wide.keys if k is not first))
         if all(o.keys != keys for o in out):
-            out.append(replace(wide, keys=keys, statements=set(wide.statements)))
+            out.append(replace(wide, keys=keys))     # the same statements, the very set (as widen.wider)
     return out
 
 

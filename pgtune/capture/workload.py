@@ -13,7 +13,7 @@ from .. import catalog_sql
 from ..errors import InputError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Statement:
     """One normalized statement as pg_stat_statements aggregates it."""
 
