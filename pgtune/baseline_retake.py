@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from . import api, baseline, catalog_sql, plan
+from . import analyze, api, baseline, catalog_sql, plan
 from ._text import Progress
 from .baseline_pace import paced
 from .baseline_warm import hypothetical_ddl, warm_predictions
@@ -182,25 +182,21 @@ def _predict(conn: psycopg.Connection[Any], targets: list[Target],
     if not probe(conn).hypopg_installed:
         return {}, "HypoPG is not installed in this database, and a cost predicted for the old values is no prediction"
     made = [(ix.name, d) for ix in indexes if not ix.partitioned for d in [hypothetical_ddl(ix)] if d is not None]
-    able = [t for t in targets if t.baseline_cost is not None and t.expected_indexes
-            and set(t.expected_indexes) <= {name for name, _ in made}]
     hypopg = catalog_sql.extension_schema(conn, "hypopg")
-    reset = catalog_sql.function(hypopg, "hypopg_reset")
-    create = catalog_sql.function(hypopg, "hypopg_create_index")
     out = {}
-    conn.execute(sql.SQL("SELECT /* pgtune */ {}()").format(reset))
     try:
-        for _, statement in made:
-            conn.execute(sql.SQL("SELECT /* pgtune */ * FROM {}(%s)").format(create), (statement,))
-        for t in able:
-            out[t.key] = baseline.plan_target(conn, t).cost
+        # suggest's own routine: an index the server refuses is skipped, and only the targets it serves go unpredicted
+        names = {made[n][0] for n in analyze.made_hypothetically(conn, hypopg, [d for _, d in made]).values()}
+        for t in targets:
+            if t.baseline_cost is not None and t.expected_indexes and set(t.expected_indexes) <= names:
+                out[t.key] = baseline.plan_target(conn, t).cost
     except (psycopg.Error, ValueError) as exc:
         if lost(conn):
             raise
         return {}, f"HypoPG could not plan it with the migration's indexes: {baseline.server_message(exc)}"
     finally:
         if not lost(conn):
-            conn.execute(sql.SQL("SELECT /* pgtune */ {}()").format(reset))
+            conn.execute(sql.SQL("SELECT /* pgtune */ {}()").format(catalog_sql.function(hypopg, "hypopg_reset")))
     return out, "its indexes cannot be made hypothetical (GIN, or on a partitioned table)"
 
 

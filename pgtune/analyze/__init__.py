@@ -12,6 +12,7 @@ from .bind import Role, Shape, bind
 from .candidates import FK_PREFIX_ROWS, Candidate, Origin, hash_serves, serves_foreign_key, serves_index
 from .extended_stats import StatisticsProposal
 from .fk_gist import gist_serves
+from .generic_plans import made_hypothetically
 from .kind_budget import Budget
 from .model import (
            Advice,
@@ -35,5 +36,5 @@ __all__ = ["FK_PREFIX_ROWS", "OUTPUT", "STAR", "Advice", "AnalyzedStatement", "B
            "IndexSuggestion", "Method", "Options", "Origin", "QueryRef", "Rejected", "Role", "Scenario", "Shape",
            "SizeBasis", "SkipKind", "Skipped", "StatisticsProposal", "StepKind", "ValueSource", "advise",
            "after_selection", "bind", "check_trial", "counted", "gist_serves", "hash_serves", "hot", "in_function",
-           "null_keys", "replan_withdrawn", "serves_foreign_key", "serves_index", "sizing", "suggest", "twin_of",
-           "valued", "weighted_cost"]
+           "made_hypothetically", "null_keys", "replan_withdrawn", "serves_foreign_key", "serves_index", "sizing",
+           "suggest", "twin_of", "valued", "weighted_cost"]

@@ -310,17 +310,9 @@ def _relations(plan: Plan) -> int:
 def hypothetical_proposals(conn: psycopg.Connection[Any], catalog: Catalog, indexes: list[IndexSuggestion],
                   schema: str | None, *, plain_only: bool = False) -> dict[str, Made]:
     """The proposed b-trees made hypothetically: HypoPG's name of each -> the proposal's name and its table's
-    (lower case). All in one statement (one each was a round trip per proposal: 4,500 of them, five times over,
-    at benchmarks/speed.py's 5,000 statements); when the server refuses one, one at a time, skipping those it
-    refuses. ``plain_only``: not those on a partitioned table, which the generic-plan review leaves alone;
-    replan.again plans with them (t36: a statement on a partitioned table planned again lost its whole cut)."""
-    conn.execute(hypopg_call(schema, "hypopg_reset"))
-    # HypoPG's own oids run out after a few thousand (4,500 proposals at benchmarks/speed.py's 5,000 statements:
-    # each one then made alone, and those past the end never): on a primary it borrows real ones (nothing is
-    # written), as a what-if session does (whatif.session), which ran on this connection before m15.
-    in_recovery = conn.execute("SELECT /* pgtune */ pg_catalog.pg_is_in_recovery()").fetchone()
-    if in_recovery is not None and not in_recovery[0]:
-        conn.execute("SET /* pgtune */ hypopg.use_real_oids = on")
+    (lower case), those the server refuses skipped (made_hypothetically). ``plain_only``: not those on a
+    partitioned table, which the generic-plan review leaves alone; replan.again plans with them (t36: a statement
+    on a partitioned table planned again lost its whole cut)."""
     wanted: list[tuple[str, IndexSuggestion]] = []
     for ix in indexes:
         table = catalog.tables.get((ix.schema, ix.table))
@@ -328,26 +320,41 @@ def hypothetical_proposals(conn: psycopg.Connection[Any], catalog: Catalog, inde
         if ix.method == IndexMethod.BTREE and table is not None and not (plain_only and table.partitioned) \
                 and text is not None:
             wanted.append((text, ix))
-    if not wanted:
+    made = made_hypothetically(conn, schema, [text for text, _ in wanted])
+    return {name: _made(wanted[n][1]) for name, n in made.items()}
+
+
+def made_hypothetically(conn: psycopg.Connection[Any], schema: str | None, texts: list[str]) -> dict[str, int]:
+    """HypoPG's indexes reset, then ``texts`` (CREATE INDEX as HypoPG takes them) made: HypoPG's name of each ->
+    its position in ``texts``. All in one statement (one each was a round trip per proposal: 4,500 of them, five
+    times over, at benchmarks/speed.py's 5,000 statements); when the server refuses one, one at a time, skipping
+    those it refuses. The one routine for suggest's passes and ``pgtune baseline`` (k37: it had its own copy)."""
+    conn.execute(hypopg_call(schema, "hypopg_reset"))
+    # HypoPG's own oids run out after a few thousand (4,500 proposals at benchmarks/speed.py's 5,000 statements:
+    # each one then made alone, and those past the end never): on a primary it borrows real ones (nothing is
+    # written), as a what-if session does (whatif.session), which ran on this connection before m15.
+    in_recovery = conn.execute("SELECT /* pgtune */ pg_catalog.pg_is_in_recovery()").fetchone()
+    if in_recovery is not None and not in_recovery[0]:
+        conn.execute("SET /* pgtune */ hypopg.use_real_oids = on")
+    if not texts:
         return {}
     function = catalog_sql.function(schema, "hypopg_create_index")
     every = sql.SQL("SELECT /* pgtune */ d.n, h.indexname FROM pg_catalog.unnest(%s::text[]) WITH ORDINALITY "
                     "AS d(t, n) CROSS JOIN LATERAL {}(d.t) AS h ORDER BY d.n").format(function)
     try:
-        rows = conn.execute(every, ([text for text, _ in wanted],)).fetchall()
+        rows = conn.execute(every, (texts,)).fetchall()
     except psycopg.Error:
         if lost(conn):
             raise
         conn.execute(hypopg_call(schema, "hypopg_reset"))     # those made before the refused one
-        return _one_by_one(conn, wanted, function)
-    return {str(name): _made(wanted[n - 1][1]) for n, name in rows}
+        return _one_by_one(conn, texts, function)
+    return {str(name): n - 1 for n, name in rows}
 
 
-def _one_by_one(conn: psycopg.Connection[Any], wanted: list[tuple[str, IndexSuggestion]],
-                function: sql.Composable) -> dict[str, Made]:
-    made: dict[str, Made] = {}
+def _one_by_one(conn: psycopg.Connection[Any], texts: list[str], function: sql.Composable) -> dict[str, int]:
+    made: dict[str, int] = {}
     create = sql.SQL("SELECT /* pgtune */ indexname FROM {}(%s)").format(function)
-    for text, ix in wanted:
+    for n, text in enumerate(texts):
         try:
             row = conn.execute(create, (text,)).fetchone()
         except psycopg.Error:
@@ -355,7 +362,7 @@ def _one_by_one(conn: psycopg.Connection[Any], wanted: list[tuple[str, IndexSugg
                 raise
             continue
         if row is not None:
-            made[str(row[0])] = _made(ix)
+            made[str(row[0])] = n
     return made
 
 
