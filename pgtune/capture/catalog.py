@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from sys import intern
@@ -361,7 +360,12 @@ def _array_text(text: str | None) -> ArrayText | tuple[()]:
 
 def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     cat = Catalog()
-    with _uncompiled(conn), conn.cursor(row_factory=dict_row) as cur:
+    # One rolled-back transaction: the locks the reads take (pg_partition_tree's, on the partitions) are held to
+    # the end of the reads, a few seconds, and nothing stays behind. JIT off (catalog_sql.uncompiled): with it on,
+    # sql/columns.sql (one pg_stats lookup per column, far over jit_above_cost) spent 4.3 s of its 5.3 s
+    # compiling on 500 tables, 8.7 s of 16.9 on 4,000 (tables.sql and indexes.sql 4.1 and 3.2 s more there).
+    with conn.transaction(force_rollback=True), catalog_sql.uncompiled(conn), \
+            conn.cursor(row_factory=dict_row) as cur:
         cur.execute("SELECT /* pgtune */ current_schemas(false) AS path")
         row = cur.fetchone()
         cat.search_path = tuple(row["path"]) if row else ("public",)
@@ -407,21 +411,6 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         cat.relation_names = {(r["schema"], r["name"]) for r in cur.fetchall()}
         _read_columns(cur, cat)
     return cat
-
-
-@contextmanager
-def _uncompiled(conn: psycopg.Connection[Any]) -> Iterator[None]:
-    """The catalog's reads in one rolled-back transaction, with JIT off.
-
-    The planner prices sql/columns.sql at one pg_stats lookup per column, far over jit_above_cost: with JIT on
-    (the server's default where llvmjit is installed) the server spent 4.3 s of the query's 5.3 s compiling it
-    on 500 tables, 8.7 s of 16.9 on 4,000 (tables.sql and indexes.sql 4.1 and 3.2 s more there). SET LOCAL,
-    not SET: on a pooler's shared server session nothing of pgtune's stays behind. The locks the reads take
-    (pg_partition_tree's, on the partitions) are held to the end of the reads, a few seconds.
-    """
-    with conn.transaction(force_rollback=True):
-        conn.execute("SET /* pgtune */ LOCAL jit = off")
-        yield
 
 
 def _read_columns(cur: psycopg.Cursor[dict[str, Any]], cat: Catalog) -> None:
