@@ -3,32 +3,46 @@
 -- or a generic plan's parameter) where the qual was the only filter of its
 -- plan node, and the rows those executions read and threw away: the share
 -- of rows the qual kept is the frequency of the value it was run with.
+-- A partition's qual counts for its partitioned table, as in
+-- qualstats_constants (x36): its rows add up over the partitions, so the
+-- share is the table's; its occurrences are the most one partition saw.
 WITH filters AS (
     SELECT q.queryid, q.qualid, count(DISTINCT q.qualnodeid) AS filters
     FROM pg_qualstats AS q
     WHERE q.eval_type = 'f' AND q.qualid IS NOT NULL
     GROUP BY q.queryid, q.qualid
+),
+per_relation AS (
+    SELECT q.queryid,
+           COALESCE(pg_catalog.pg_partition_root(q.lrelid), q.lrelid) AS relid,
+           a.attname,
+           q.opno,
+           sum(q.execution_count) AS executions,
+           sum(q.nbfiltered) AS filtered,
+           sum(q.occurences) AS occurrences
+    FROM pg_qualstats AS q
+        JOIN pg_catalog.pg_attribute AS a ON a.attrelid = q.lrelid AND a.attnum = q.lattnum
+        LEFT JOIN filters AS f ON f.queryid = q.queryid AND f.qualid = q.qualid
+    WHERE q.constvalue IS NULL
+      AND q.eval_type = 'f'
+      AND q.rrelid IS NULL
+      AND q.queryid IS NOT NULL
+      AND q.execution_count > 0
+      AND (q.qualid IS NULL OR f.filters = 1)
+      AND q.dbid = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = current_database())
+    GROUP BY q.queryid, q.lrelid, a.attname, q.opno
 )
-SELECT /* pgtune */ q.queryid,
+SELECT /* pgtune */ r.queryid,
        n.nspname AS schema,
        c.relname AS table,
-       a.attname AS column,
+       r.attname AS column,
        o.oprname AS op,
-       sum(q.execution_count)::bigint AS executions,
-       sum(q.nbfiltered)::bigint AS filtered,
-       sum(q.occurences)::bigint AS occurrences
-FROM pg_qualstats AS q
-    JOIN pg_catalog.pg_class AS c ON c.oid = q.lrelid
+       sum(r.executions)::bigint AS executions,
+       sum(r.filtered)::bigint AS filtered,
+       max(r.occurrences)::bigint AS occurrences
+FROM per_relation AS r
+    JOIN pg_catalog.pg_class AS c ON c.oid = r.relid
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = q.lrelid AND a.attnum = q.lattnum
-    JOIN pg_catalog.pg_operator AS o ON o.oid = q.opno
-    LEFT JOIN filters AS f ON f.queryid = q.queryid AND f.qualid = q.qualid
-WHERE q.constvalue IS NULL
-  AND q.eval_type = 'f'
-  AND q.rrelid IS NULL
-  AND q.queryid IS NOT NULL
-  AND q.execution_count > 0
-  AND (q.qualid IS NULL OR f.filters = 1)
-  AND q.dbid = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = current_database())
+    JOIN pg_catalog.pg_operator AS o ON o.oid = r.opno
 GROUP BY 1, 2, 3, 4, 5
-ORDER BY q.queryid, 2, 3, 4, 5;
+ORDER BY r.queryid, 2, 3, 4, 5;
