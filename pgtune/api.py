@@ -7,7 +7,7 @@ the suggest → constraints → plan → baseline → emit pipeline exists once.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,23 +36,26 @@ from .connect import no_lock_queue
 from .constraints import ConstraintAdvice, ConstraintOptions, propose
 from .duration import check_timeout
 from .errors import InputError, MigrationError, PgtuneError
-from .health import Declared, EmittedMigration, HealthReport, built_by, drop_replaced
+from .health import EmittedMigration, HealthReport, drop_replaced
 from .health import build_migration as build_health_migration
 from .health import fix_list as health_fix_list
 from .health import run as run_health
 from .plan import Migration
 from .prisma import advice as prisma_advice
 from .prisma import schema as prisma_schema
+from .prisma import sync as prisma_sync
 from .prisma.advice import PrismaAdvice
+from .prisma.sync import PrismaOptions
+from .prisma.sync import write as write_prisma
 from .snapshot import snapshot
 from .verify import DISAGREEMENT, TargetResult, Verdict, Verification
 from .verify import verify as verify_migration
 from .verify import verify_query as verify_one
 
-__all__ = ["DISAGREEMENT", "ConfigOptions", "EmitOptions", "Measurement", "Progress", "Report", "Status",
-           "SuggestOptions", "Suggestion", "TargetResult", "Verdict", "Verification", "apply", "check", "config",
-           "config_profile", "config_verify", "emit_migration", "health", "is_config_migration", "rollback", "status",
-           "suggest", "verify", "verify_query"]
+__all__ = ["DISAGREEMENT", "ConfigOptions", "EmitOptions", "Measurement", "PrismaOptions", "Progress", "Report",
+           "Status", "SuggestOptions", "Suggestion", "TargetResult", "Verdict", "Verification", "apply", "check",
+           "config", "config_profile", "config_verify", "emit_migration", "health", "is_config_migration", "rollback",
+           "status", "suggest", "verify", "verify_query", "write_prisma"]
 
 
 @dataclass(frozen=True)
@@ -83,14 +86,6 @@ class EmitOptions:
     def __post_init__(self) -> None:
         check_timeout(self.lock_timeout, "--lock-timeout")
         check_timeout(self.statement_timeout, "--statement-timeout")
-
-
-@dataclass(frozen=True)
-class PrismaOptions:
-    """Map the proposals to a Prisma schema; with ``write``, add the lines it can hold to the file."""
-
-    schema: Path
-    write: bool = False
 
 
 @dataclass
@@ -173,34 +168,12 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
             # keeps is withdrawn here too (u12: suggest proposed one that suggest --emit then refused).
             _without_kept_twins(conn, result, EmitOptions(), snap.catalog)
     if prisma is not None and schema is not None:
-        _anchor(conn, schema)
-        result.prisma = _prisma(conn, schema, result, snap.catalog)
+        prisma_sync.anchor(conn, schema)
+        result.prisma = prisma_sync.for_suggestion(conn, schema, advice.indexes, checks.constraints, result.migration,
+                                                   snap.catalog)
         if prisma.write:
             write_prisma(schema, result.prisma)
     return result
-
-
-def _prisma(conn: psycopg.Connection[Any], schema: prisma_schema.PrismaSchema, result: Suggestion,
-            catalog: Catalog) -> PrismaAdvice:
-    """The lines to add (the proposals', then those of indexes pgtune built that the schema lacks), and to remove
-    (the indexes the migration drops that the schema declares)."""
-    advice = prisma_advice.for_indexes(schema, result.indexes.indexes, result.constraints.constraints)
-    advice.proposals += prisma_advice.for_built(schema, catalog.indexes, built_by(conn),
-                                                {ix.name for ix in result.indexes.indexes})
-    if result.migration is not None:
-        advice.proposals += prisma_advice.for_drops(schema, result.migration, advice.proposals)
-    return advice
-
-
-def write_prisma(schema: prisma_schema.PrismaSchema, advice: PrismaAdvice) -> None:
-    """Add the lines the schema can hold, in place; every other byte of the file stays."""
-    additions = advice.additions()
-    if not additions:
-        return
-    prisma_schema.save(prisma_schema.insert(schema, additions))
-    for p in advice.proposals:
-        p.written = p.model in additions and p.line in additions[p.model]
-    advice.written = True
 
 
 @_library_errors
@@ -446,13 +419,11 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
         plan.check_writable(emit.directory or Path("migrations"), emit.layout)
     with no_lock_queue(conn):
         if schema is not None:
-            _anchor(conn, schema)
+            prisma_sync.anchor(conn, schema)
         report = run_health(conn, only, skip, replicas=replicas, min_stats_age_s=min_stats_age_s, min_rows=min_rows,
-                            declared=_declared(schema) if schema is not None else None)
+                            declared=prisma_sync.declared(schema) if schema is not None else None)
     if prisma is not None and schema is not None:
-        advice = prisma_advice.for_health(schema, report.findings)
-        advice.proposals += prisma_advice.for_built(schema, read_catalog(conn).indexes, built_by(conn),
-                                                    {p.name for p in advice.proposals})
+        advice = prisma_sync.for_health(conn, schema, report.findings)
         if prisma.write:
             write_prisma(schema, advice)
         report.prisma = advice
@@ -467,22 +438,6 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
         report.fixes = list(dict.fromkeys(s for f in listed.carried for s in f.fix))
         report.not_fixed = listed.left_out
     return report
-
-
-def _anchor(conn: psycopg.Connection[Any], schema: prisma_schema.PrismaSchema) -> None:
-    """Where the schema's models without @@schema live: the connection's schema (p15: with ?schema=t_acme, a
-    tenant t_globex's proposals were written into model Poll, for prisma migrate to build on t_acme)."""
-    row = conn.execute(catalog_sql.load("prisma_home")).fetchone()
-    if row is not None and row[0] is not None:
-        schema.home = (str(row[0]), frozenset(str(t) for t in row[1]))
-
-
-def _declared(schema: prisma_schema.PrismaSchema) -> Declared:
-    """The index names the schema declares on a table (none for a table no model maps)."""
-    def names(table_schema: str, table: str) -> Collection[str]:
-        model = schema.model_for(table_schema, table)
-        return model.index_names if model is not None else ()
-    return names
 
 
 @_library_errors
