@@ -23,6 +23,7 @@ from psycopg import sql
 
 from . import analyze, api, baseline, catalog_sql, plan
 from ._text import Progress
+from .apply import ADVISORY_KEY, AdvisoryLock
 from .baseline_pace import paced
 from .baseline_warm import hypothetical_ddl, warm_predictions
 from .boundary import library_errors
@@ -38,6 +39,9 @@ TAKEN = ("param_types", "baseline_cost", "baseline_plan", "baseline_ms", "baseli
          "baseline_note", "baseline_how", "baseline_standby", "baseline_values", "predicted_cost",
          "warm_baseline_cost", "warm_predicted_cost", "predicted_with_statistics", "predicted_ms", "pace_query",
          "pace_ms", "warm_predicted_cpu", "predicted_scans", "heap_pages_planned", "heap_pages_sampled")
+
+BUSY = ("baseline refused: it times the tables without the migration's indexes, which an apply may be building; "
+        "take it before apply (or after a rollback)")
 
 
 @dataclass
@@ -86,13 +90,17 @@ def retake(conn: psycopg.Connection[Any], directory: Path, *, progress: Progress
     if text is None:
         report.unchanged = len(m.targets)
         return report                   # targets.json as emitted: every baseline is of its values
-    _refuse_built(conn, m, directory)
-    edited = [t for t in m.targets if baseline.values_digest(t) != t.baseline_values]
-    say(f"taking the baselines of {len(edited)} edited targets again")
-    taken = _taken(conn, edited, [ix for p in m.phases for ix in p.indexes], say)
-    again = iter(taken)
-    targets = [next(again)[0] if baseline.values_digest(t) != t.baseline_values else t for t in m.targets]
-    _write(folder, targets)
+    # apply's own lock, held from the check that no index exists to the files written: an apply of this migration
+    # started meanwhile would build them while the "before" is timed (k37). Refused, not waited for: after that
+    # apply, the baseline is refused anyway.
+    with AdvisoryLock(conn, ADVISORY_KEY, wait=0, say=say, hint=BUSY):
+        _refuse_built(conn, m, directory)
+        edited = [t for t in m.targets if baseline.values_digest(t) != t.baseline_values]
+        say(f"taking the baselines of {len(edited)} edited targets again")
+        taken = _taken(conn, edited, [ix for p in m.phases for ix in p.indexes], say)
+        again = iter(taken)
+        targets = [next(again)[0] if baseline.values_digest(t) != t.baseline_values else t for t in m.targets]
+        _write(folder, targets)
     report.targets = [_row(old, new, why) for old, (new, why) in zip(edited, taken, strict=True)]
     report.unchanged, report.written = len(m.targets) - len(edited), True
     return report

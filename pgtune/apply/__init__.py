@@ -6,6 +6,7 @@ from ..history import DEFAULT_SCHEMA
 from ..history import exists as history_exists
 from .analyzed import analyzed_before_build
 from .catalog import ObjectStates
+from .lock import AdvisoryLock
 from .monitor import BuildMonitor
 from .report import IndexSize, Outcome, PhaseStatus, Report, SettingState, SettingStatus, Status, StepResult
 from .runner import ADVISORY_KEY, TAG, Applier
@@ -15,6 +16,7 @@ __all__ = [
            "ADVISORY_KEY",
            "DEFAULT_SCHEMA",
            "TAG",
+           "AdvisoryLock",
            "Applier",
            "BuildMonitor",
            "IndexSize",

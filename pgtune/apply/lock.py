@@ -1,5 +1,8 @@
 """The session-level advisory lock that keeps two appliers apart, waited for with a deadline.
 
+``pgtune baseline`` takes it too: it times the tables without the migration's indexes, which an apply of the
+same migration would be building meanwhile (k37).
+
 A transaction-level lock cannot be used: CREATE INDEX CONCURRENTLY waits for
 every older transaction, including the one holding the lock, and would hang.
 """
@@ -17,13 +20,17 @@ from .._text import Progress, one_line
 from ..connect import lost
 from ..errors import LockBusy
 
+WAIT_HINT = "wait for it to finish (apply --wait SECONDS waits for it)"
+
 
 class AdvisoryLock:
-    """Held for the life of the ``with`` block; waits up to ``wait`` seconds, naming the holder."""
+    """Held for the life of the ``with`` block; waits up to ``wait`` seconds, naming the holder; ``hint``: what
+    the one refused can do (apply's and rollback's: wait)."""
 
     def __init__(self, conn: psycopg.Connection[Any], key: int, *, wait: float, say: Progress,
-                 on_acquired: Callable[[], None] | None = None) -> None:
+                 on_acquired: Callable[[], None] | None = None, hint: str = WAIT_HINT) -> None:
         self.conn, self.key, self.wait, self.say, self.on_acquired = conn, key, wait, say, on_acquired
+        self.hint = hint
 
     def __enter__(self) -> None:
         conn = self.conn
@@ -38,8 +45,8 @@ class AdvisoryLock:
             who = (f" (backend pid {holder[0]}, running: {one_line(holder[1] or '?', 80)})" if holder else "")
             if time.monotonic() >= deadline:
                 waited = f" after waiting {self.wait:.0f}s" if self.wait else ""
-                raise LockBusy(f"another pgtune apply or rollback is running on this database{who}{waited}; "
-                               "wait for it to finish (apply --wait SECONDS waits for it)")
+                raise LockBusy(f"another pgtune apply, rollback or baseline is running on this database{who}"
+                               f"{waited}; {self.hint}")
             if who != said:
                 self.say(f"waiting for another pgtune applier{who}")
                 said = who

@@ -39,9 +39,10 @@ def baseline(directory: Path, dsn: str | None, fmt: str) -> None:
     values changed are planned and timed again as emit did, their predicted
     cost predicted again with HypoPG (else dropped), and targets.json and its
     checksum rewritten, so apply accepts the folder and verify compares them.
-    Refuses (exit 1, nothing written) any other edit, and a migration applied
-    in part or any of whose indexes exists: a baseline is of the tables
-    without them.
+    Refuses (exit 1, nothing written) any other edit, a migration applied
+    in part or any of whose indexes exists (a baseline is of the tables
+    without them), and while a pgtune apply or rollback runs on the database
+    (it holds their lock meanwhile: an apply started then is refused too).
 
     \b
     Example:
