@@ -87,6 +87,7 @@ class Snapshot:
     examples: dict[int, str] = field(default_factory=dict)   # queryid -> pg_qualstats' example of its text as sent
     unseen: dict[int, dict[Qual, int]] = field(default_factory=dict)   # queryid -> (table, column, op) pg_qualstats
     # saw run without a constant in some executions -> how many (read_unseen)
+    unseen_kept: dict[int, dict[Qual, int]] = field(default_factory=dict)   # ... -> the rows those executions kept
     roles: Roles = field(default_factory=Roles)  # the workload's roles: search_path, row security
     left_out: list[str] = field(default_factory=list)   # whose statements were not counted as the workload, and why
 
@@ -244,11 +245,11 @@ def _qualstats(conn: psycopg.Connection[Any], replicas: Sequence[psycopg.Connect
     replica without a readable pg_qualstats adds nothing.
     """
     ids = [st.queryid for st in statements if st.queryid is not None]
-    parts = [(read_constants(conn), read_shares(conn), read_examples(conn, ids), read_unseen(conn))]
+    parts = [(read_constants(conn), read_shares(conn), read_examples(conn, ids), *read_unseen(conn))]
     for replica in replicas:
         try:
             parts.append((read_constants(replica), read_shares(replica), read_examples(replica, ids),
-                          read_unseen(replica)))
+                          *read_unseen(replica)))
         except psycopg.Error:
             if lost(replica):
                 raise
@@ -257,14 +258,16 @@ def _qualstats(conn: psycopg.Connection[Any], replicas: Sequence[psycopg.Connect
     shares: dict[int, list[QualShare]] = _merged([p[1] for p in parts], lambda q: (q.table, q.column, q.op))
     examples: dict[int, str] = {}
     unseen: dict[int, dict[Qual, int]] = {}
+    kept: dict[int, dict[Qual, int]] = {}
     for p in parts:
         for qid, text in p[2].items():
             examples.setdefault(qid, text)
-        for qid, quals in p[3].items():
-            mine = unseen.setdefault(qid, {})
-            for qual, n in quals.items():
-                mine[qual] = mine.get(qual, 0) + n
-    return {"constants": constants, "shares": shares, "examples": examples, "unseen": unseen}
+        for total, counts in ((unseen, p[3]), (kept, p[4])):
+            for qid, quals in counts.items():
+                mine = total.setdefault(qid, {})
+                for qual, n in quals.items():
+                    mine[qual] = mine.get(qual, 0) + n
+    return {"constants": constants, "shares": shares, "examples": examples, "unseen": unseen, "unseen_kept": kept}
 
 
 def _merged(reads: list[dict[int, list[Any]]], key: Any) -> dict[int, list[Any]]:
@@ -440,19 +443,22 @@ def read_examples(conn: psycopg.Connection[Any], queryids: list[int]) -> dict[in
     return {int(r[0]): str(r[1]) for r in rows if r[0] is not None and r[1] is not None}
 
 
-def read_unseen(conn: psycopg.Connection[Any]) -> dict[int, dict[Qual, int]]:
+def read_unseen(conn: psycopg.Connection[Any]) -> tuple[dict[int, dict[Qual, int]], dict[int, dict[Qual, int]]]:
     """Per queryid, the (table, column, op) pg_qualstats saw without a constant in some executions (a generic
-    plan's $n), and in how many: their values are unknown (empty when not readable)."""
+    plan's $n), and in how many: their values are unknown (empty when not readable); and the rows those
+    executions kept (analyze.coverage: as many per execution as with the constant, and it was sent every time)."""
     out: dict[int, dict[Qual, int]] = {}
+    kept: dict[int, dict[Qual, int]] = {}
     try:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(catalog_sql.load("qualstats_unseen")).fetchall()
     except psycopg.errors.InsufficientPrivilege:
-        return {}
+        return {}, {}
     for r in rows:
-        out.setdefault(int(r["queryid"]), {})[((r["schema"], r["table"]), r["column"], r["op"])] = \
-            int(r["occurrences"] or 0)
-    return out
+        qual = ((r["schema"], r["table"]), r["column"], r["op"])
+        out.setdefault(int(r["queryid"]), {})[qual] = int(r["occurrences"] or 0)
+        kept.setdefault(int(r["queryid"]), {})[qual] = int(r["kept"] or 0)
+    return out, kept
 
 
 def read_shares(conn: psycopg.Connection[Any]) -> dict[int, list[QualShare]]:

@@ -70,6 +70,7 @@ class Evidence:
     shares: dict[int, list[QualShare]]
     sample: Sampler
     unseen: dict[int, dict[Qual, int]] = field(default_factory=dict)   # snapshot.read_unseen
+    unseen_kept: dict[int, dict[Qual, int]] = field(default_factory=dict)   # the rows those occurrences kept
 
 
 def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclude: tuple[str, ...],
@@ -116,7 +117,7 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
                               sample=known.sample, shares=known.shares.get(st.queryid or 0),
                               rows_per_call=_rows_per_call(st),
                               written=written.values(shape.written), sent=written.values(shape.sent),
-                              unseen=known.unseen.get(st.queryid or 0))
+                              unseen=known.unseen.get(st.queryid or 0), kept=known.unseen_kept.get(st.queryid or 0))
     view = known.roles.view(st.userid, st.queryid)
     found = sessions.session_for(view, shape, known.catalog, known.roles.session_role,
                                  known.sample, own=sessions.own_values(
@@ -128,7 +129,7 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
                   "it would spare is not counted)" for e in shape.unkeyed_sorts]
     row.params, row.generic_params = valuing.params, valuing.generic_params
     row.qualstats_coverage = valuing.coverage
-    if valuing.coverage is not None and coverage.minor(valuing.coverage):
+    if valuing.coverage is not None and (coverage.minor(valuing.coverage) or valuing.coverage.alike):
         row.notes.append(coverage.note(valuing.coverage))
     if valuing.scenarios:
         main = valuing.scenarios[0]

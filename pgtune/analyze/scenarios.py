@@ -101,6 +101,8 @@ class Coverage:
 
     seen: int                # occurrences of the quals its pg_qualstats values fill, with a constant
     of: int                  # all occurrences of those quals pg_qualstats counted
+    alike: bool = False      # each qual had one constant, and the occurrences without one kept as many rows each:
+    #                          the generic plan ran with that value (or one as big): it prices them (analyze.coverage)
 
     @property
     def share(self) -> float:
