@@ -113,7 +113,8 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
                            calls=st.calls)
     a = Analysis(st, shape, AnalyzedStatement.of(st))
     a.row.literals = written.values(shape.sent)
-    valuing = coverage.valued(shape, known.catalog, _nparams(st.query), known.constants.get(st.queryid or 0),
+    nparams = _nparams(st.query)
+    valuing = coverage.valued(shape, known.catalog, nparams, known.constants.get(st.queryid or 0),
                               sample=known.sample, shares=known.shares.get(st.queryid or 0),
                               rows_per_call=_rows_per_call(st),
                               written=written.values(shape.written), sent=written.values(shape.sent),
@@ -135,6 +136,11 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
         main = valuing.scenarios[0]
         row.values, row.values_source = main.values, main.source
         a.scenarios, big = sessions.big_tenant(list(valuing.scenarios), found)     # row security's big tenant
+        row.scenarios = [s.as_dict() for s in a.scenarios]
+        row.notes += [big] if big else []
+    elif not nparams and found.big is not None:
+        # No $n: the policy's tenant is the statement's only value, and its big tenant one plan more (q37).
+        a.scenarios, big = sessions.big_tenant([sessions.typical(found)], found)
         row.scenarios = [s.as_dict() for s in a.scenarios]
         row.notes += [big] if big else []
     return a

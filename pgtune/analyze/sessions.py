@@ -137,6 +137,15 @@ def big_tenant(scenarios: list[Scenario], session: Session) -> tuple[list[Scenar
     return [*rest, Scenario(main, ValueSource.STATS, share)], note
 
 
+def typical(session: Session) -> Scenario:
+    """The scenario of a statement without ``$n`` under row security: the tenant of typical size it is planned
+    with, named, so that beside the big tenant's plan it is a plan with a value (scenarios.weighted_cost counts an
+    empty one only alone). Its plan is the session's own: no setting differs."""
+    assert session.big is not None
+    name = session.big[0]
+    return Scenario({name: dict(session.settings)[name]}, ValueSource.STATS)
+
+
 def _settings(shape: Shape, catalog: Catalog, sample: Sampler, own: dict[tuple[TableKey, str], str] | None,
               notes: list[str], session_role: str, policies: str) -> list[tuple[str, str]] | None:
     """A value for each setting the statement's policies read (None: one has none; ``notes`` say why)."""
