@@ -226,7 +226,8 @@ def time_target(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bo
     custom = [s for s in scenarios_of(t) if not s.generic]
     nparams = prepare_text(t.query)[1]
     if not nparams:
-        runnable = [Scenario({}, ValueSource.GENERIC)]
+        # No $n: a scenario names a policy's setting alone (the typical tenant, the big one): each is timed (q37)
+        runnable = custom or [Scenario({}, ValueSource.GENERIC)]
     else:
         runnable = [s for s in custom if covers(s.values, nparams)]
     if not runnable:
@@ -238,7 +239,7 @@ def time_target(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bo
     for s in runnable:
         try:
             timing, why = measure(conn, t.query, trust_functions=trust_functions, timeout_ms=timeout_ms,
-                                  values=s.values if nparams else None, context=t.context)
+                                  values=s.values if nparams or custom else None, context=t.context)
         except psycopg.errors.QueryCanceled:
             raise
         except psycopg.Error as exc:      # a value its type rejects: the other scenarios still count
@@ -255,8 +256,8 @@ def time_target(conn: psycopg.Connection[Any], t: Target, *, trust_functions: bo
     total = sum(s.weight for s in custom) or weight
     ms = sum(s.weight * x.ms for s, x in done) / weight
     return Timed(ms, min(x.runs for _, x in done), sum(x.read_blocks for _, x in done), len(done),
-                 max(len(custom), len(done)), min(weight / total, 1.0) if nparams else 1.0,
-                 _values(done[0][0].values) if nparams else ""), None
+                 max(len(custom), len(done)), min(weight / total, 1.0) if nparams or custom else 1.0,
+                 _values(done[0][0].values) if nparams or custom else ""), None
 
 
 def _values(values: Mapping[str, str | None], most: int = 4) -> str:

@@ -17,7 +17,9 @@ from psycopg.conninfo import make_conninfo
 
 from pgtune import api
 from pgtune.analyze import AnalyzedStatement, Options
+from pgtune.baseline import time_target
 from pgtune.capture import WorkloadFilter
+from pgtune.plan import Target
 
 from .helpers import login_roles
 from .test_w36_rls_big_tenant import _audit
@@ -57,3 +59,18 @@ def test_no_param_statement_s_cut_counts_the_big_tenant(db: str, conn: psycopg.C
         assert st.cost_before is not None and st.cost_after is not None, st
         # Team 1's 60% read their rows by a sequential scan whatever is built: at most 40% of the cost goes.
         assert st.cost_after > 0.5 * st.cost_before, (st.cost_before, st.cost_after, st.scenarios)
+
+
+def test_each_tenant_of_a_no_param_statement_is_timed(conn: psycopg.Connection[Any]) -> None:
+    """The baseline times each scenario with its tenant (as x36 times a $n statement's), not the typical one
+    alone: before, ``1 of 2 value scenarios (100% of their weight)`` was the small team's time only."""
+    with login_roles(conn, "app") as (app,):
+        _audit(conn, app)
+        target = Target(queryid=1, query=TYPES, calls=40, baseline_cost=None, param_types=[], values={}, role=app,
+                        search_path=["app", "public"], settings={"app.team_id": "7"},
+                        scenarios=[{"values": {"app.team_id": "7"}, "source": "stats", "weight": 0.4},
+                                   {"values": {"app.team_id": "1"}, "source": "stats", "weight": 0.6}])
+        timed, why = time_target(conn, target)
+        assert why is None and timed is not None, why
+        assert (timed.timed, timed.custom) == (2, 2) and timed.share == pytest.approx(1), timed
+        assert timed.values == "app.team_id = '7'", timed
