@@ -87,7 +87,8 @@ class Snapshot:
     examples: dict[int, str] = field(default_factory=dict)   # queryid -> pg_qualstats' example of its text as sent
     unseen: dict[int, dict[Qual, int]] = field(default_factory=dict)   # queryid -> (table, column, op) pg_qualstats
     # saw run without a constant in some executions -> how many (read_unseen)
-    unseen_kept: dict[int, dict[Qual, int]] = field(default_factory=dict)   # ... -> the rows those executions kept
+    unseen_rows: dict[int, dict[Qual, tuple[int, int]]] = field(default_factory=dict)   # ... -> the rows those
+    # executions read and let through (execution_count, less nbfiltered)
     roles: Roles = field(default_factory=Roles)  # the workload's roles: search_path, row security
     left_out: list[str] = field(default_factory=list)   # whose statements were not counted as the workload, and why
 
@@ -258,16 +259,20 @@ def _qualstats(conn: psycopg.Connection[Any], replicas: Sequence[psycopg.Connect
     shares: dict[int, list[QualShare]] = _merged([p[1] for p in parts], lambda q: (q.table, q.column, q.op))
     examples: dict[int, str] = {}
     unseen: dict[int, dict[Qual, int]] = {}
-    kept: dict[int, dict[Qual, int]] = {}
+    rows: dict[int, dict[Qual, tuple[int, int]]] = {}
     for p in parts:
         for qid, text in p[2].items():
             examples.setdefault(qid, text)
-        for total, counts in ((unseen, p[3]), (kept, p[4])):
-            for qid, quals in counts.items():
-                mine = total.setdefault(qid, {})
-                for qual, n in quals.items():
-                    mine[qual] = mine.get(qual, 0) + n
-    return {"constants": constants, "shares": shares, "examples": examples, "unseen": unseen, "unseen_kept": kept}
+        for qid, quals in p[3].items():
+            mine = unseen.setdefault(qid, {})
+            for qual, n in quals.items():
+                mine[qual] = mine.get(qual, 0) + n
+        for qid, read in p[4].items():
+            theirs = rows.setdefault(qid, {})
+            for qual, (evaluated, kept) in read.items():
+                before = theirs.get(qual, (0, 0))
+                theirs[qual] = (before[0] + evaluated, before[1] + kept)
+    return {"constants": constants, "shares": shares, "examples": examples, "unseen": unseen, "unseen_rows": rows}
 
 
 def _merged(reads: list[dict[int, list[Any]]], key: Any) -> dict[int, list[Any]]:
@@ -443,12 +448,14 @@ def read_examples(conn: psycopg.Connection[Any], queryids: list[int]) -> dict[in
     return {int(r[0]): str(r[1]) for r in rows if r[0] is not None and r[1] is not None}
 
 
-def read_unseen(conn: psycopg.Connection[Any]) -> tuple[dict[int, dict[Qual, int]], dict[int, dict[Qual, int]]]:
+def read_unseen(conn: psycopg.Connection[Any]) -> tuple[dict[int, dict[Qual, int]],
+                                                        dict[int, dict[Qual, tuple[int, int]]]]:
     """Per queryid, the (table, column, op) pg_qualstats saw without a constant in some executions (a generic
     plan's $n), and in how many: their values are unknown (empty when not readable); and the rows those
-    executions kept (analyze.coverage: as many per execution as with the constant, and it was sent every time)."""
+    executions read and let through (analyze.coverage: as many per execution as with the constant, and it
+    stands for them)."""
     out: dict[int, dict[Qual, int]] = {}
-    kept: dict[int, dict[Qual, int]] = {}
+    rows_of: dict[int, dict[Qual, tuple[int, int]]] = {}
     try:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(catalog_sql.load("qualstats_unseen")).fetchall()
@@ -457,8 +464,8 @@ def read_unseen(conn: psycopg.Connection[Any]) -> tuple[dict[int, dict[Qual, int
     for r in rows:
         qual = ((r["schema"], r["table"]), r["column"], r["op"])
         out.setdefault(int(r["queryid"]), {})[qual] = int(r["occurrences"] or 0)
-        kept.setdefault(int(r["queryid"]), {})[qual] = int(r["kept"] or 0)
-    return out, kept
+        rows_of.setdefault(int(r["queryid"]), {})[qual] = (int(r["executions"] or 0), int(r["kept"] or 0))
+    return out, rows_of
 
 
 def read_shares(conn: psycopg.Connection[Any]) -> dict[int, list[QualShare]]:

@@ -7,16 +7,17 @@
 -- Only "column operator value" quals of this database (no join's column = column).
 -- A partition's qual counts for its partitioned table, its occurrences the most
 -- one partition saw, as in qualstats_constants (x36).
--- kept: the rows those executions' plan node let through (execution_count less
--- nbfiltered, summed over partitions): beside the rows the executions with a
--- constant kept, it tells one value sent every time (the generic plan reads
--- what the custom ones read) from many values nobody saw (q37).
+-- executions and kept: the rows those executions' plan node read and let through
+-- (execution_count, and it less nbfiltered, summed over partitions): beside the
+-- rows of the executions with a constant, they tell one value sent every time
+-- (the generic plan reads what the custom ones read) from many values nobody saw (q37).
 WITH per_relation AS (
     SELECT q.queryid,
            COALESCE(pg_catalog.pg_partition_root(q.lrelid), q.lrelid) AS relid,
            a.attname,
            q.opno,
            sum(q.occurences) AS occurrences,
+           sum(q.execution_count) AS executions,
            sum(q.execution_count - q.nbfiltered) AS kept
     FROM pg_qualstats AS q
         JOIN pg_catalog.pg_attribute AS a ON a.attrelid = q.lrelid AND a.attnum = q.lattnum
@@ -32,6 +33,7 @@ SELECT /* pgtune */ r.queryid,
        r.attname AS column,
        o.oprname AS op,
        max(r.occurrences)::bigint AS occurrences,
+       sum(r.executions)::bigint AS executions,
        sum(r.kept)::bigint AS kept
 FROM per_relation AS r
     JOIN pg_catalog.pg_class AS c ON c.oid = r.relid

@@ -183,7 +183,7 @@ def valued(conn: psycopg.Connection[Any], snap: Snapshot) -> dict[str, AnalyzedS
 def _evidence(conn: psycopg.Connection[Any], snap: Snapshot) -> Evidence:
     return Evidence(snap.catalog, snap.roles, snap.constants, snap.shares,
                     lambda table, columns: None if snap.catalog.policed(table) else sample_row(conn, table, columns),
-                    snap.unseen, snap.unseen_kept)
+                    snap.unseen, snap.unseen_rows)
 
 
 def _count_uncosted(snap: Snapshot, advice: Advice) -> None:

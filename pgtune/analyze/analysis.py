@@ -70,7 +70,7 @@ class Evidence:
     shares: dict[int, list[QualShare]]
     sample: Sampler
     unseen: dict[int, dict[Qual, int]] = field(default_factory=dict)   # snapshot.read_unseen
-    unseen_kept: dict[int, dict[Qual, int]] = field(default_factory=dict)   # the rows those occurrences kept
+    unseen_rows: dict[int, dict[Qual, tuple[int, int]]] = field(default_factory=dict)   # the rows they read, kept
 
 
 def bind_all(statements: list[Statement], catalog: Catalog, roles: Roles, exclude: tuple[str, ...],
@@ -118,7 +118,7 @@ def analyze(st: Statement, shape: Shape, known: Evidence) -> Analysis:
                               sample=known.sample, shares=known.shares.get(st.queryid or 0),
                               rows_per_call=_rows_per_call(st),
                               written=written.values(shape.written), sent=written.values(shape.sent),
-                              unseen=known.unseen.get(st.queryid or 0), kept=known.unseen_kept.get(st.queryid or 0))
+                              unseen=known.unseen.get(st.queryid or 0), rows=known.unseen_rows.get(st.queryid or 0))
     view = known.roles.view(st.userid, st.queryid)
     found = sessions.session_for(view, shape, known.catalog, known.roles.session_role,
                                  known.sample, own=sessions.own_values(

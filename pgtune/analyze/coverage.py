@@ -22,9 +22,9 @@ An application that sends one value every time (a self-hosted Umami's one
 website, its pageviews' ``event_type = 1``) leaves the same counts: five custom
 plans per prepared statement with that constant, then the generic plan's
 occurrences without one. What tells it from many values nobody saw is the rows:
-the generic plan's executions of the same value let through as many rows each
-as the custom ones did (pg_qualstats' execution_count less nbfiltered, per
-occurrence), a small tenant's far fewer (q36's shape: 6,020 a call against
+the generic plan's executions of the same value read and let through as many
+rows each as the custom ones did (pg_qualstats' execution_count, and it less
+nbfiltered, per occurrence), a small tenant's far fewer (q36's shape: 6,020 a call against
 website 1's 88,889). When every qual had one constant and the rows without it
 match (``ALIKE``), the constants stand for every call (``Coverage.alike``):
 the typical value would price calls the application never makes (q37). The
@@ -45,22 +45,22 @@ from .bind import Shape
 from .scenarios import Coverage, ParamValue, Scenario, ValueSource
 
 MINOR = 0.5     # constants standing for less than this share of their quals' occurrences do not stand for the rest
-ALIKE = 2.0     # ... unless the rest kept, per occurrence, within this factor of the rows the one constant kept
+ALIKE = 2.0     # ... unless the rest read and kept, per occurrence, within this factor of the one constant's rows
 
 
 def valued(shape: Shape, catalog: Catalog, nparams: int, constants: list[QualConstant] | None = None,
            sample: values.Sampler | None = None, shares: list[QualShare] | None = None,
            rows_per_call: float | None = None, written: dict[str, str] | None = None,
            sent: dict[str, str] | None = None, unseen: dict[Qual, int] | None = None,
-           kept: dict[Qual, int] | None = None) -> values.Valued:
+           rows: dict[Qual, tuple[int, int]] | None = None) -> values.Valued:
     """``values.valued``, and how many occurrences its constants stand for; when few, the rest beside them.
 
     ``unseen``: (table, column, op) -> the occurrences pg_qualstats counted without a constant (snapshot);
-    ``kept``: the same -> the rows those occurrences let through (``alike``).
+    ``rows``: the same -> the rows those occurrences read and let through (``alike``).
     """
     sample = _once(sample)      # the valuation without constants samples the same rows: one TABLESAMPLE each
     found = values.valued(shape, catalog, nparams, constants, sample, shares, rows_per_call, written, sent)
-    covered = seen(shape, found.params, constants, unseen, kept)
+    covered = seen(shape, found.params, constants, unseen, rows)
     if covered is None or not minor(covered):
         return replace(found, coverage=covered)
     rest = values.valued(shape, catalog, nparams, None, sample, shares, rows_per_call, written, sent)
@@ -88,7 +88,7 @@ def _once(sample: values.Sampler | None) -> values.Sampler | None:
 
 
 def seen(shape: Shape, params: Sequence[ParamValue], constants: Sequence[QualConstant] | None,
-         unseen: dict[Qual, int] | None, kept: dict[Qual, int] | None = None) -> Coverage | None:
+         unseen: dict[Qual, int] | None, rows: dict[Qual, tuple[int, int]] | None = None) -> Coverage | None:
     """Of the occurrences pg_qualstats counted of the quals whose ``$n`` took its constants, how many had one.
 
     None when no ``$n`` took a constant from pg_qualstats.
@@ -100,25 +100,27 @@ def seen(shape: Shape, params: Sequence[ParamValue], constants: Sequence[QualCon
     with_constant = sum(c.occurrences for c in constants or () if (c.table, c.column, c.op) in quals)
     without = sum((unseen or {}).get(q, 0) for q in quals)
     return Coverage(with_constant, with_constant + without,
-                    bool(without) and _alike(quals, constants or (), unseen or {}, kept or {}))
+                    bool(without) and _alike(quals, constants or (), unseen or {}, rows or {}))
 
 
 def _alike(quals: set[Qual], constants: Sequence[QualConstant], unseen: dict[Qual, int],
-               kept: dict[Qual, int]) -> bool:
-    """Did each qual run with one constant, and did its occurrences without one let through as many rows each
-    (within ALIKE) as those with it? Then the generic plan ran with that value, or with one as big: the
-    constants price those calls too. Several constants, or the rows apart: the rest are unknown (q36)."""
+           rows: dict[Qual, tuple[int, int]]) -> bool:
+    """Did each qual run with one constant, and did its occurrences without one read and let through as many
+    rows each (within ALIKE) as those with it? Then the generic plan ran with that value, or with one as big:
+    the constants price those calls too. Several constants, or the rows apart: the rest are unknown (q36).
+    Both counts: under a LIMIT a small tenant lets through as many rows as a big one, but reads more."""
     for qual in quals:
         mine = [c for c in constants if (c.table, c.column, c.op) == qual]
         if len({c.value for c in mine}) != 1:
             return False
         if not unseen.get(qual):
             continue
-        if qual not in kept:
+        if qual not in rows:
             return False
-        with_it = sum(c.executions - c.filtered for c in mine) / max(sum(c.occurrences for c in mine), 1)
-        without = kept[qual] / unseen[qual]
-        if max(with_it, without) > ALIKE * min(with_it, without) + 1:
+        each = max(sum(c.occurrences for c in mine), 1)
+        with_it = (sum(c.executions for c in mine) / each, sum(c.executions - c.filtered for c in mine) / each)
+        without = (rows[qual][0] / unseen[qual], rows[qual][1] / unseen[qual])
+        if any(max(a, b) > ALIKE * min(a, b) + 1 for a, b in zip(with_it, without, strict=True)):
             return False
     return True
 
