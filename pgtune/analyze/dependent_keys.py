@@ -232,8 +232,7 @@ def _sample(conn: psycopg.Connection[Any], catalog: Catalog, s: IndexSuggestion,
     """``counts`` over a bounded, read-only sample of ``s``'s table; None (and a word in its reason) on failure."""
     table = catalog.tables.get((s.schema, s.table))
     if catalog.policed((s.schema, s.table)):
-        s.reason = (f"{s.reason}; whether its keys depend on one another is unknown (row security filters "
-                    "pgtune's reads)")
+        _unknown(s, "row security filters pgtune's reads")
         return None
     rows = table.reltuples if table is not None else -1
     share = min(1.0, SAMPLE_ROWS / rows) if rows > 0 else 1.0
@@ -249,8 +248,16 @@ def _sample(conn: psycopg.Connection[Any], catalog: Catalog, s: IndexSuggestion,
     except psycopg.Error as exc:
         if lost(conn):
             raise
-        s.reason = f"{s.reason}; whether its keys depend on one another is unknown ({error_text(exc)})"
+        _unknown(s, error_text(exc))
         return None
+
+
+def _unknown(s: IndexSuggestion, why: str) -> None:
+    """Say once in ``s``'s reason that its keys' dependence is unknown: each existing index beside it and its own
+    keys ask again (u37, Formbricks as the app role: the same clause four times in one reason)."""
+    clause = f"; whether its keys depend on one another is unknown ({why})"
+    if clause not in s.reason:
+        s.reason += clause
 
 
 def _extra_column(s: IndexSuggestion, existing: Index) -> str | None:
