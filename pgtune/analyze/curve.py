@@ -152,11 +152,31 @@ def points(greedy: Greedy, result: Selection, basis: SizeBasis) -> list[Point]:
         if key not in seen:
             seen.add(key)
             first.append(p)
-    undominated: list[Point] = []
-    for p in reversed(first):
-        if not undominated or p.bytes(basis) < undominated[-1].bytes(basis):
-            undominated.append(p)
-    return undominated[::-1]
+    return undominated(first, basis, greedy.upkeep)
+
+
+def undominated(points: list[Point], basis: SizeBasis, upkeep: Callable[[Candidate], float]) -> list[Point]:
+    """The points no budget would pass over: none that a later one fits inside (no more bytes), and none that
+    costs as much as an earlier, smaller one, its indexes' write upkeep counted as the greedy counts it.
+
+    A step the greedy took for upkeep it saved can come after prune already gave an earlier point that saving:
+    Formbricks' Response (u37) replaced (updated_at) and ("surveyId", updated_at) by ("surveyId", updated_at,
+    created_at DESC), but prune had left only the second at the point before, so the last point had 22 MB more
+    and cost 2.2 more, and was the set proposed."""
+    fits: list[Point] = []
+    for p in reversed(points):
+        if not fits or p.bytes(basis) < fits[-1].bytes(basis):
+            fits.append(p)
+    out: list[Point] = []
+    for p in reversed(fits):
+        if out and _total(p, upkeep) >= _total(out[-1], upkeep):
+            continue
+        out.append(p)
+    return out
+
+
+def _total(p: Point, upkeep: Callable[[Candidate], float]) -> float:
+    return p.cost + sum(upkeep(c) for c in p.chosen)
 
 
 def sampled(total: int) -> list[int]:
