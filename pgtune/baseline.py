@@ -118,6 +118,7 @@ class Planned:
     main: Plan                  # the first scenario's plan (the typical execution's)
     runs_generic: bool          # the generic plan is no dearer than the custom ones: the server runs it
     indexes: frozenset[str] = frozenset()   # those any scenario's plan uses: the ones that count, as in suggest
+    plans: tuple[Plan, ...] = ()            # every scenario's plan the server gave (baseline_warm pins their scans)
 
 
 def plan_target(conn: psycopg.Connection[Any], t: Target, *, timeout_ms: int = 30_000,
@@ -149,7 +150,8 @@ def plan_target(conn: psycopg.Connection[Any], t: Target, *, timeout_ms: int = 3
     if runs_generic and generic is not None:
         counts = [i for i, s in enumerate(found) if s.generic]     # the plan the server runs
     return Planned(cost, main, runs_generic, frozenset().union(*(p.indexes for i in counts
-                                                                 if (p := plans[i]) is not None)))
+                                                                 if (p := plans[i]) is not None)),
+                   tuple(p for p in plans if p is not None))
 
 
 def _alone(conn: psycopg.Connection[Any], query: str, s: Scenario, timeout_ms: int,

@@ -24,7 +24,7 @@ from pglast.stream import RawStream
 from psycopg import sql
 
 from . import catalog_sql, ddl
-from .baseline import Planned, plan_target, scenarios_of
+from .baseline import Planned, plan_target
 from .capabilities import probe
 from .connect import lost
 from .explain import PlanContext, scans
@@ -137,10 +137,12 @@ def _both(conn: psycopg.Connection[Any], t: Target, warm: dict[str, str], *, cpu
     Warm pricing can make another way of reading a table the cheaper one (an Index Scan where the server
     runs a Bitmap Heap Scan): the ways the server's plan does not use are then turned off (enable_* =
     off, which only adds a penalty, so the server's own plan stays possible), and the warm cost is of the
-    same scans. A statement planned over several value scenarios is not pinned: another scenario's plan
-    may use what its main one does not. With ``cpu``, the same plan priced with page costs 0 gives the CPU
-    part of its cost (the rest is its page part): a buffered page and a row's CPU do not take the same time
-    per cost unit (baseline_pace times each).
+    same scans. A statement planned over several value scenarios keeps on the ways any of their plans
+    reads a table, so each scenario's own plan stays possible (unpinned, a user's history planned for two
+    users was read warm by an Index Scan where the server runs a Bitmap Heap Scan: no warm price, so no
+    predicted time; p37, prisma_style). With ``cpu``, the same plan priced with page costs 0 gives the
+    CPU part of its cost (the rest is its page part): a buffered page and a row's CPU do not take the
+    same time per cost unit (baseline_pace times each).
     """
     try:
         usual = plan_target(conn, t)
@@ -148,7 +150,7 @@ def _both(conn: psycopg.Connection[Any], t: Target, warm: dict[str, str], *, cpu
         if lost(conn):
             raise
         return None
-    pins = _pins(usual.main.plan) if len(scenarios_of(t)) == 1 else {}
+    pins = _pins(*(p.plan for p in usual.plans))
     priced = _same_scans(conn, t, {**warm, **pins}, usual)
     if priced is None:
         return None
@@ -177,10 +179,10 @@ def _same_scans(conn: psycopg.Connection[Any], t: Target, settings: dict[str, st
     return again
 
 
-def _pins(plan: dict[str, Any]) -> dict[str, str]:
-    """enable_* = off for each way of reading a table that ``plan`` does not use."""
+def _pins(*plans: dict[str, Any]) -> dict[str, str]:
+    """enable_* = off for each way of reading a table that none of ``plans`` uses."""
     used = set()
-    stack = [plan.get("Plan", plan)]
+    stack = [p.get("Plan", p) for p in plans]
     while stack:
         node = stack.pop()
         used.add(node.get("Node Type"))
