@@ -1,5 +1,5 @@
 -- Finds every index on a user table with what the health checks compare:
--- validity (pg_index.indisvalid), what it backs (a constraint, the replica
+-- validity (pg_index.indisvalid; indisready: do writes maintain it), what it backs (a constraint, the replica
 -- identity), its access method, key columns and their operator classes,
 -- collations and options, expressions and predicate as the server prints
 -- them, INCLUDE columns, its definition, and its size beside its table's;
@@ -18,6 +18,7 @@ SELECT /* pgtune */ n.nspname AS schema,
        i.relname AS index,
        i.oid AS oid,
        x.indisvalid AS is_valid,
+       x.indisready AS is_ready,
        x.indisunique AS is_unique,
        x.indisexclusion AS is_exclusion,
        x.indisprimary OR x.indisexclusion OR x.indisreplident

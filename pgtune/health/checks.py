@@ -108,11 +108,14 @@ def invalid_index(ctx: Context) -> list[Finding]:
         # Drop and build again under the same definition: a REINDEX CONCURRENTLY that fails again
         # (duplicate keys under a unique index) would leave a second INVALID index, <name>_ccnew.
         note = ": remove the duplicate keys first, or the build fails again" if r["is_unique"] else ""
+        # A build that failed before it was marked ready (duplicate keys) is not maintained by writes (v37).
+        cost = ("writes maintain it, " if r["is_ready"]
+                else "writes do not maintain it (its build stopped before it was ready), ")
         out.append(Finding(
             CheckId.INVALID_INDEX, Severity.ERROR, r["schema"], r["table"], r["index"],
-            f"index {r['index']} is INVALID (a failed or interrupted build): writes maintain it, "
-            f"no query uses it{note}",
-            {"definition": r["definition"], "index_bytes": r["index_bytes"], "unique": r["is_unique"]},
+            f"index {r['index']} is INVALID (a failed or interrupted build): {cost}no query uses it{note}",
+            {"definition": r["definition"], "index_bytes": r["index_bytes"], "unique": r["is_unique"],
+             "ready": r["is_ready"]},
             [drop_statement(conn, r["schema"], r["index"]), ddl.recreate_index(r["definition"])]))
     return out
 
