@@ -96,7 +96,7 @@ def health(dsn: str | None, fmt: str, fail_on: str, only: tuple[str, ...], skip:
       pgtune health --fail-on error --format json > health.json
       pgtune health --check invalid-index --check duplicate-index
       pgtune health --workload-dsn "host=replica1 dbname=app" --min-stats-age 14d
-      pgtune health --emit migrations/health && pgtune apply migrations/health
+      pgtune health --emit migrations/health --fail-on never && pgtune apply migrations/health
       pgtune health --emit prisma/migrations --layout prisma
     """
     _library()
