@@ -410,8 +410,9 @@ def charge_window_writes(catalog: Catalog, roles: Roles, writes: list[WriteState
         if counted - own > WINDOW_GAP:
             told.append((counted - own, f"{ddl.qualified(*key)}: charged {own:,} written rows (the workload's "
                                         f"statements in pg_stat_statements' window), not the {counted:,.0f} its "
-                                        "counters give that window: a load or restore before it, or a superuser's "
-                                        "left out beside the application's roles?"))
+                                        "counters' writes since their reset give that window pro rata: a load or "
+                                        "restore before it, or a superuser's left out beside the application's "
+                                        "roles?"))
     return [t for _, t in sorted(told, reverse=True)[:3]]
 
 
