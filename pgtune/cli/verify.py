@@ -218,16 +218,7 @@ def _render_verification(result: api.Verification, analyze: bool) -> None:
         queryid = f" (queryid {t.queryid})" if t.queryid is not None else ""     # --query has none
         mark = "NOT CHECKED" if t.verdict == api.Verdict.UNCHECKED else "FAIL"
         click.echo(f"{mark} {t.name}{queryid}: {t.problem}")
-    for name in result.unused_indexes:
-        why = f" (planned at emit: {result.planned_for[name]})" if name in result.planned_for else ""
-        scans = result.scanned.get(name)
-        counted = (f"; yet the server counts {scans:,} scans of it (pg_stat_user_indexes): other statements, or "
-                   "other values than emit's, use it" if scans else "")
-        if rows:
-            click.echo(f"note: planned index {name} is used by no targeted statement{why}{counted}")
-        else:   # v37: health's foreign-key indexes have no targets; "used by none" read as "useless"
-            click.echo(f"note: planned index {name}: no statement of this migration targets it, so verify has no "
-                       f"plan to check it by{why}{counted}")
+    _render_unused(result, targeted=bool(rows))
     real = {s.name: s.real_bytes for s in result.sizes}
     for name in result.nil_gain_indexes:
         built = real.get(name)
@@ -239,6 +230,22 @@ def _render_verification(result: api.Verification, analyze: bool) -> None:
         click.echo(f"indexes: {index_sizes(result.sizes)} MB (forecast at emit → on disk now)")
     if analyze:
         _render_timings(result)
+
+
+def _render_unused(result: api.Verification, *, targeted: bool) -> None:
+    """A note per planned index no target's plan uses: with targets, that none does (and the scans the server
+    counts of it); without (health's foreign-key indexes), that verify has no plan to check it by (v37: "used by
+    no targeted statement" read as "useless")."""
+    for name in result.unused_indexes:
+        why = f" (planned at emit: {result.planned_for[name]})" if name in result.planned_for else ""
+        scans = result.scanned.get(name)
+        counted = (f"; yet the server counts {scans:,} scans of it (pg_stat_user_indexes): other statements, or "
+                   "other values than emit's, use it" if scans else "")
+        if targeted:
+            click.echo(f"note: planned index {name} is used by no targeted statement{why}{counted}")
+        else:
+            click.echo(f"note: planned index {name}: no statement of this migration targets it, so verify has no "
+                       f"plan to check it by{why}{counted}")
 
 
 def _render_not_compared(result: api.Verification, analyze: bool) -> None:
