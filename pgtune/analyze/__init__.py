@@ -9,10 +9,12 @@ from . import hot, null_keys, sizing
 from .advisor import Options, advise, suggest, valued
 from .beyond import after_selection, check_trial
 from .bind import Role, Shape, bind
+from .bounded import CHECK_TIMEOUT, Read, bounded
 from .candidates import FK_PREFIX_ROWS, Candidate, Origin, hash_serves, serves_foreign_key, serves_index
 from .extended_stats import StatisticsProposal
 from .fk_gist import gist_serves
 from .generic_plans import made_hypothetically
+from .invalid_keys import has_duplicates
 from .kind_budget import Budget
 from .model import (
            Advice,
@@ -32,9 +34,9 @@ from .selection import SizeBasis, StepKind
 from .shape import OUTPUT, STAR
 from .twins import twin_of
 
-__all__ = ["FK_PREFIX_ROWS", "OUTPUT", "STAR", "Advice", "AnalyzedStatement", "Budget", "Candidate", "CurvePoint",
-           "IndexSuggestion", "Method", "Options", "Origin", "QueryRef", "Rejected", "Role", "Scenario", "Shape",
-           "SizeBasis", "SkipKind", "Skipped", "StatisticsProposal", "StepKind", "ValueSource", "advise",
-           "after_selection", "bind", "check_trial", "counted", "gist_serves", "hash_serves", "hot", "in_function",
-           "made_hypothetically", "null_keys", "replan_withdrawn", "serves_foreign_key", "serves_index", "sizing",
-           "suggest", "twin_of", "valued", "weighted_cost"]
+__all__ = ["CHECK_TIMEOUT", "FK_PREFIX_ROWS", "OUTPUT", "STAR", "Advice", "AnalyzedStatement", "Budget", "Candidate",
+           "CurvePoint", "IndexSuggestion", "Method", "Options", "Origin", "QueryRef", "Read", "Rejected", "Role",
+           "Scenario", "Shape", "SizeBasis", "SkipKind", "Skipped", "StatisticsProposal", "StepKind", "ValueSource",
+           "advise", "after_selection", "bind", "bounded", "check_trial", "counted", "gist_serves", "has_duplicates",
+           "hash_serves", "hot", "in_function", "made_hypothetically", "null_keys", "replan_withdrawn",
+           "serves_foreign_key", "serves_index", "sizing", "suggest", "twin_of", "valued", "weighted_cost"]

@@ -67,6 +67,7 @@ from .candidates import (
 )
 from .costing import Costing, WhatIf, price_many, settle, twins, what_if
 from .footprint import Footprint
+from .invalid_keys import not_rebuilt
 from .model import UNCOSTED, Advice, AnalyzedStatement, IndexSuggestion, Method
 from .pool import Pool
 from .selection import Greedy, Ident, Selection, SizeBasis, Uses, Workload, ident, leading_twin
@@ -217,6 +218,7 @@ class _Advisor:
         self.outweighed: set[int] = set()   # id() of the statements' rows an index cut whose upkeep outweighed it
         self.wide = Widths(reads, snap.catalog)     # the columns a b-tree cannot hold (analyze.wide_keys)
         self.names: dict[tuple[object, str | None], str] = {}     # _name's answers (the catalog stays as read)
+        self.unrebuilt: dict[tuple[str, str], str | None] = {}    # INVALID indexes health cannot rebuild: why
 
     def run(self) -> Advice:
         analyses = self._analyses()
@@ -294,11 +296,12 @@ class _Advisor:
         if any(serves_index(i, bare) for i in existing):
             return replacing(cand, existing)
         invalid = [i for i in existing if not i.is_valid and serves_index(replace(i, is_valid=True), bare)]
-        for index in invalid:       # a twin would leave the INVALID one behind, still slowing every write
-            hint = reasons.invalid_twin(index)
-            if hint not in self.advice.hints:
-                self.advice.hints.append(hint)
-        return None if invalid else cand
+        # A twin would leave the INVALID one behind, still slowing every write: left to health, unless health cannot
+        # build it again (a unique one with duplicate keys): then it is no index, and the plain one is priced.
+        whys = {i.name: not_rebuilt(self.reads, i, self.unrebuilt) for i in invalid}
+        for hint in (reasons.invalid_twin(i, whys[i.name]) for i in invalid):
+            self.advice.hints.extend([hint] if hint not in self.advice.hints else [])
+        return None if any(why is None for why in whys.values()) else cand
 
     # -- what-if costing and selection ---------------------------------------
 

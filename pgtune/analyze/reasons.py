@@ -195,10 +195,15 @@ def refused(cand: Candidate, exc: Exception, queries: list[QueryRef]) -> Rejecte
                     reason=f"the server refuses this index: {error_text(exc)}", queries=queries)
 
 
-def invalid_twin(index: Index) -> str:
-    """The hint for an INVALID index that already serves a candidate: health fixes it, no twin is proposed."""
-    return (f'{index.schema}."{index.name}" is INVALID ({index.definition}): the statements it serves '
-            "would use it once complete; `pgtune health` proposes the fix, so no twin is proposed here")
+def invalid_twin(index: Index, why: str | None = None) -> str:
+    """The hint for an INVALID index that would serve a candidate: health rebuilds it, so no twin is proposed;
+    or health cannot (``why``), so it counts for nothing and a plain index is priced as if it were absent."""
+    head = f'{index.schema}."{index.name}" is INVALID ({index.definition}): '
+    if why is not None:
+        return (head + f"no query uses it and `pgtune health` cannot rebuild it ({why}); the statements it would "
+                "serve are priced as if it were absent, and any index proposed for them is a plain, non-unique one")
+    return head + ("the statements it serves would use it once complete; `pgtune health` proposes the fix, so no "
+                   "twin is proposed here")
 
 
 def index_reason(cand: Candidate, catalog: Catalog, *, before: float | None, after: float | None, served: int,

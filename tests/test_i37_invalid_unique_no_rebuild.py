@@ -1,0 +1,92 @@
+"""An INVALID unique index health will not rebuild blocked suggest for good (i37, Hoppscotch-shaped trial).
+
+A ``CREATE UNIQUE INDEX CONCURRENTLY`` on UserHistory ("userUid", "executedOn") failed on duplicate keys and left
+an INVALID index. suggest said "`pgtune health` proposes the fix, so no twin is proposed" and left out the
+statements' index; health would not rebuild it (the duplicates fail the build again) and only said to remove them,
+i.e. delete application rows under a key the app's schema never declared. Now: an INVALID index health cannot build
+again is no index, suggest prices and proposes the statements' plain index, and health offers its drop. One health
+can rebuild (no duplicates now) is still left to health.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.types.numeric import Int4
+
+from pgtune.analyze import Advice
+
+from .helpers import suggest
+
+# hoppscotch/hoppscotch's UserHistory (packages/hoppscotch-backend/prisma/schema.prisma): a request a user ran,
+# with its JSON, starred or not; 400 users, a few heavy ones; the history list is per user, newest first.
+HISTORY = """
+CREATE TYPE "ReqType" AS ENUM ('REST', 'GQL');
+CREATE TABLE "UserHistory" (
+    "id" text PRIMARY KEY,
+    "userUid" text NOT NULL,
+    "reqType" "ReqType" NOT NULL,
+    "request" jsonb NOT NULL,
+    "responseMetadata" jsonb NOT NULL,
+    "isStarred" boolean NOT NULL,
+    "executedOn" timestamptz(3) NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+INSERT INTO "UserHistory"
+SELECT 'h' || g, 'u' || (CASE WHEN g % 3 = 0 THEN g % 5 ELSE g % 400 END),
+       CASE WHEN g % 4 = 0 THEN 'GQL' ELSE 'REST' END::"ReqType", jsonb_build_object('url', '/api/' || g % 90),
+       '{"statusCode": 200}', g % 17 = 0, timestamptz '2026-01-01' + g * interval '7 seconds'
+FROM generate_series(1, 24000) g;     -- under ANALYZE's 30,000-row sample: the same statistics each run
+ANALYZE "UserHistory";
+"""
+LIST = ('SELECT "id", "userUid", "reqType", "request", "isStarred", "executedOn" FROM "UserHistory" '
+        'WHERE "userUid" = $1 ORDER BY "executedOn" DESC LIMIT $2')
+KEY = '"UserHistory_userUid_executedOn_key"'
+
+
+def _history(conn: psycopg.Connection[Any], *, duplicates: bool) -> None:
+    conn.execute(HISTORY)
+    # two requests a client sent twice within the same millisecond: the unique build fails on them
+    conn.execute("""UPDATE "UserHistory" SET "userUid" = 'u0', "executedOn" = timestamptz '2026-01-01'
+                    WHERE "id" IN ('h1', 'h2')""")
+    with contextlib.suppress(psycopg.errors.UniqueViolation):     # the failed build leaves it INVALID
+        conn.execute(f'CREATE UNIQUE INDEX CONCURRENTLY {KEY} ON "UserHistory" ("userUid", "executedOn")')
+    assert conn.execute(f"SELECT indisvalid FROM pg_index WHERE indexrelid = '{KEY}'::regclass").fetchone() == (False,)
+    if not duplicates:
+        conn.execute("""DELETE FROM "UserHistory" WHERE "id" = 'h2'""")     # the DBA's part: health can rebuild it
+    conn.execute("SELECT pg_stat_statements_reset()")
+    with conn.cursor() as cur:      # prepared, as Prisma sends it: five custom plans, then the generic one
+        for i in range(60):
+            cur.execute(LIST.replace("$1", "%s").replace("$2", "%s"), (f"u{i % 40}", Int4(50)), prepare=True)
+            cur.fetchall()
+
+
+def _on_history(advice: Advice) -> list[list[str]]:
+    return [ix.columns for ix in advice.indexes if ix.table == "UserHistory"]
+
+
+@pytest.mark.needs_hypopg
+def test_an_invalid_unique_index_over_duplicates_does_not_count(conn: psycopg.Connection[Any]) -> None:
+    _history(conn, duplicates=True)
+    advice = suggest(conn)
+    # the INVALID index's keys, or a lead of them: what it would have served, as a plain index
+    proposed = [ix for ix in advice.indexes if ix.table == "UserHistory" and ix.columns[0] == "userUid"]
+    assert proposed, (advice.indexes, advice.hints)
+    assert not [ix.ddl for ix in advice.indexes if "UNIQUE" in ix.ddl.upper()], advice.indexes
+    conn.execute(f"DROP INDEX {KEY}")       # priced as if it were absent: the advice without it is the same
+    assert sorted(_on_history(suggest(conn))) == sorted(_on_history(advice))
+    [hint] = [h for h in advice.hints if "UserHistory_userUid_executedOn_key" in h]
+    assert "cannot rebuild it" in hint and "same key" in hint and "as if it were absent" in hint, hint
+    assert "no twin is proposed" not in hint, hint
+
+
+@pytest.mark.needs_hypopg
+def test_an_invalid_unique_index_health_rebuilds_is_left_to_health(conn: psycopg.Connection[Any]) -> None:
+    _history(conn, duplicates=False)
+    advice = suggest(conn)
+    assert not [c for c in _on_history(advice) if c[0] == "userUid"], advice.indexes    # no twin, no lead of one
+    [hint] = [h for h in advice.hints if "UserHistory_userUid_executedOn_key" in h]
+    assert "`pgtune health` proposes the fix, so no twin is proposed" in hint, hint
+
