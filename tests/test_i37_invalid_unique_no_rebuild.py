@@ -11,12 +11,14 @@ can rebuild (no duplicates now) is still left to health.
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg.types.numeric import Int4
 
+from pgtune import api, health
 from pgtune.analyze import Advice
 
 from .helpers import suggest
@@ -90,3 +92,24 @@ def test_an_invalid_unique_index_health_rebuilds_is_left_to_health(conn: psycopg
     [hint] = [h for h in advice.hints if "UserHistory_userUid_executedOn_key" in h]
     assert "`pgtune health` proposes the fix, so no twin is proposed" in hint, hint
 
+
+def test_health_offers_to_drop_an_invalid_unique_index_over_duplicates(conn: psycopg.Connection[Any],
+                                                                      tmp_path: Path) -> None:
+    _history(conn, duplicates=True)
+    report = api.health(conn, only=["invalid-index"], emit=api.EmitOptions(directory=tmp_path / "h"))
+    [finding] = [f for f in report.findings if f.index == "UserHistory_userUid_executedOn_key"]
+    assert "drop it" in finding.message and "same key" in finding.message, finding.message
+    assert finding.evidence["or_drop"] == f'DROP INDEX CONCURRENTLY IF EXISTS "public".{KEY}', finding.evidence
+    assert report.migration is not None
+    [line] = [s for s in report.migration.left_out if "UserHistory_userUid_executedOn_key" in s]
+    assert "drop it" in line and "DROP INDEX CONCURRENTLY" in line, line
+
+
+def test_health_does_not_offer_to_drop_a_unique_key_the_prisma_schema_declares(conn: psycopg.Connection[Any]
+                                                                              ) -> None:
+    _history(conn, duplicates=True)
+    report = health.run(conn, only=["invalid-index"],
+                        declared=lambda schema, table: {"UserHistory_userUid_executedOn_key"})
+    [finding] = [f for f in report.findings if f.index == "UserHistory_userUid_executedOn_key"]
+    assert "drop it" not in finding.message and "declares" in finding.message, finding.message
+    assert "or_drop" not in finding.evidence, finding.evidence

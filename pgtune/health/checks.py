@@ -20,6 +20,7 @@ from ..analyze import FK_PREFIX_ROWS, Candidate, serves_foreign_key, sizing
 from ..capture import Catalog, ForeignKey, Table, read_catalog
 from ..connect import lost
 from . import fk_partial, key_use, partitions
+from .duplicate_keys import drop_offer
 from .model import CheckId, Finding, Severity
 from .partitions import attached
 
@@ -107,7 +108,8 @@ def invalid_index(ctx: Context) -> list[Finding]:
             continue
         # Drop and build again under the same definition: a REINDEX CONCURRENTLY that fails again
         # (duplicate keys under a unique index) would leave a second INVALID index, <name>_ccnew.
-        note = ": remove the duplicate keys first, or the build fails again" if r["is_unique"] else ""
+        note, offer = drop_offer(conn, r, ctx.declared(r["schema"], r["table"]) if ctx.declared else None) \
+            if r["is_unique"] else ("", False)
         # A build that failed before it was marked ready (duplicate keys) is not maintained by writes (v37).
         cost = ("writes maintain it, " if r["is_ready"]
                 else "writes do not maintain it (its build stopped before it was ready), ")
@@ -115,7 +117,7 @@ def invalid_index(ctx: Context) -> list[Finding]:
             CheckId.INVALID_INDEX, Severity.ERROR, r["schema"], r["table"], r["index"],
             f"index {r['index']} is INVALID (a failed or interrupted build): {cost}no query uses it{note}",
             {"definition": r["definition"], "index_bytes": r["index_bytes"], "unique": r["is_unique"],
-             "ready": r["is_ready"]},
+             "ready": r["is_ready"], **({"or_drop": drop_statement(conn, r["schema"], r["index"])} if offer else {})},
             [drop_statement(conn, r["schema"], r["index"]), ddl.recreate_index(r["definition"])]))
     return out
 

@@ -11,6 +11,7 @@ again, and the read's error had stopped health --emit as a whole, its other fixe
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import psycopg
@@ -33,3 +34,19 @@ def left_out(conn: psycopg.Connection[Any], schema: str, table: str, oid: int, *
     return (f"its keys could not be computed for every row of its table ({dup}): the build would fail on such a row "
             "again; fix those rows, then run health --emit again")
 
+
+def drop_offer(conn: psycopg.Connection[Any], r: dict[str, Any], declared: Collection[str] | None) -> tuple[str, bool]:
+    """What the invalid-index finding on unique index ``r`` (sql/health_indexes.sql) ends with, and whether it offers
+    the drop: while the table holds rows with the same key, a key the app never declared unique is better dropped
+    than the rows deleted (i37: suggest then proposes the statements' plain index in its place)."""
+    if has_duplicates(conn, r["schema"], r["table"], int(r["oid"])) is not True:
+        return ": remove the duplicate keys first, or the build fails again", False
+    held = ("a constraint uses it" if r["is_protected"] else
+            "the Prisma schema declares it (@unique)" if declared is not None and r["index"] in declared else None)
+    if held is not None:
+        return f": its table holds rows with the same key and {held}: remove those rows, then rebuild it", False
+    checked = ("the Prisma schema does not declare it" if declared is not None else
+               "check the application's schema does not declare it")
+    return (": its table holds rows with the same key, so it cannot be rebuilt as it is; if the application does not "
+            f"need that key unique (no constraint uses it; {checked}), drop it, and `pgtune suggest` proposes a plain "
+            "index for the statements it was meant for; otherwise remove those rows, then rebuild it"), True

@@ -87,7 +87,9 @@ def _rebuilds(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
                 continue
             if r is not None and check == CheckId.INVALID_INDEX and not r["partitioned"] and (
                     why := duplicates_left_out(conn, f.schema, f.table or "", r["oid"], unique=r["is_unique"])):
-                left_out.append(f"{check} on {f.index}: {why}")
+                offer = f.evidence.get("or_drop")     # the DBA's choice, and no rollback could build it again
+                left_out.append(f"{check} on {f.index}: {why}" + (f"; or, if the application does not need its key "
+                                                                   f"unique, drop it: {offer}" if offer else ""))
                 continue
             if r is None or r["is_exclusion"]:     # p20: PostgreSQL refuses REINDEX CONCURRENTLY on those
                 left_out.append(f"{check} on {f.index}: " + ("the index is gone" if r is None else
