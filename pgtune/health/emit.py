@@ -269,7 +269,7 @@ def _drops(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
                 continue
             tool = f.evidence.get("owned_by")
             if tool and tool != writing_for:
-                left_out.append(f"{check} on {f.index}: the application's {tool} migrations made it; a drop "
+                left_out.append(f"{check} on {f.index}: the application's {tool} migrations' index; a drop "
                                 f"outside them breaks their own later DROP INDEX of it: write the drop with "
                                 f"--layout {TOOLS_LAYOUT[tool]}" + (" and --prisma-schema (remove its line in the "
                                 "same change)" if tool == "Prisma Migrate" else ""))

@@ -111,7 +111,11 @@ def annotate(findings: Iterable[Finding], built: dict[tuple[str, str], BuiltBy],
         elif tool is not None and f.index and f.check in DROP_CHECKS and f.fix and (
                 declared is None or f.index in declared(f.schema, f.table or "")):
             f.evidence["owned_by"] = tool.tool
-            f.message += (f" (the application's {tool.tool} migrations made it: drop it through them, "
+            # Without the schema, every index not pgtune's is taken for theirs: said as such (v37), not as a fact.
+            made = ("the application's schema declares it" if declared is not None else
+                    "taken for theirs: on a database they manage, an index not pgtune's is, unless --prisma-schema "
+                    "says otherwise")
+            f.message += (f" (the application's {tool.tool} migrations' index, {made}: drop it through them, "
                           f"{tool.ledger} is their ledger)")
         keeper = f.evidence.get("covered_by") or f.evidence.get("duplicate_of")
         theirs = built.get((f.schema, str(keeper))) if keeper else None
