@@ -257,7 +257,7 @@ def _write_migration(conn: psycopg.Connection[Any], m: Migration, options: EmitO
         # status, verify and rollback read (F6: a Prisma-layout migration had none of the three).
         folder = options.directory or Path("migrations")
         if m.phases or write_empty:
-            files = _write_layout(m, folder, options.layout)
+            files = _write_layout(m, folder, options.layout, _prisma_home(conn))
             if files:
                 plan.emit(plan.without_ledgers(m)[0], plan.first_folder(files) / plan.PLAN_DIR)
         return m, folder
@@ -267,9 +267,18 @@ def _write_migration(conn: psycopg.Connection[Any], m: Migration, options: EmitO
     return m, folder
 
 
-def _write_layout(m: Migration, folder: Path, layout: plan.Layout) -> list[Path]:
+def _prisma_home(conn: psycopg.Connection[Any]) -> str | None:
+    """The schema Prisma migrates: its ledger's. Prisma writes that schema's names unqualified, run under the
+    search_path of the datasource's ?schema=, so its folders deploy to another schema too (a37)."""
+    with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+        rows = cur.execute(catalog_sql.load("migration_ledgers")).fetchall()
+    homes = [str(r[0]) for r in rows if r[1] == "_prisma_migrations"]
+    return homes[0] if len(homes) == 1 else None    # several ledgers: which one runs is not known, keep names qualified
+
+
+def _write_layout(m: Migration, folder: Path, layout: plan.Layout, prisma_home: str | None = None) -> list[Path]:
     try:
-        return plan.write_layout(m, folder, layout)
+        return plan.write_layout(m, folder, layout, prisma_home=prisma_home)
     except OSError as exc:
         raise InputError(f"cannot write the migration to {folder}: {exc.strerror or exc}") from None
 

@@ -12,9 +12,9 @@ must be its step (plan.steps), which tells apply what the unit touches.
 from ..duration import check_timeout
 from . import partitions, timeouts
 from .folder import check_writable, emit, load, match_steps, mismatches, script, sha256, targets_shape
+from .layout_write import write as write_layout
 from .layouts import Layout, without_ledgers
 from .layouts import _slug as folder_slug
-from .layouts import write as write_layout
 from .model import (
            FORMAT_VERSION,
            MANIFEST,

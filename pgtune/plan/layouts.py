@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from . import recipe
 from .model import ExistingIndex, IndexFix, Migration, Phase, PhaseStep, PlannedIndex
 from .recipe import ON_ONLY_REASON, PLAIN_DROP_REASON, drop_existing, for_tools, rebuild_existing, remove
 from .render import _squawk_ignore, _timeout, gin_note, steps_of, up_script
-from .steps import Action, ObjectKind
+from .steps import ObjectKind
 from .steps import Step as PlanStep
 
 # Tables that belong to a migration tool: no layout writes a statement on them.
@@ -217,51 +217,6 @@ def without_ledgers(m: Migration) -> tuple[Migration, list[str]]:
     return replace(m, phases=phases), list(left_out)
 
 
-def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None = None) -> list[Path]:
-    """Write ``m`` into the tool's migrations folder; return the files written.
-
-    Every file is composed and checked first: if any would overwrite something,
-    nothing is written (a half-written set would run half a migration).
-    """
-    directory = Path(directory)
-    start = _after_newest(directory, (now or datetime.now(UTC)).replace(microsecond=0))
-    m, left_out = without_ledgers(m)
-    todo = steps(m)
-    if layout == Layout.PRISMA:
-        files = _prisma(m, directory, todo, start, left_out)
-    elif layout == Layout.GOLANG_MIGRATE:
-        files = _golang_migrate(m, directory, todo, start)
-    elif layout == Layout.FLYWAY:
-        files = _flyway(m, directory, start)
-    else:
-        raise MigrationError(f"unknown layout {layout}")
-    taken = [p for p in files if p.exists() or (p.parent != directory and p.parent.exists())]
-    if taken:
-        raise MigrationError(f"{taken[0]} already exists: pgtune does not overwrite another migration")
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode())
-    return list(files)
-
-
-def _after_newest(directory: Path, start: datetime) -> datetime:
-    """``start``, or one second after the newest timestamped migration already in ``directory`` if that is later.
-
-    The tools run migrations in name order: a folder named before one already
-    there (a clock behind, a hand-picked future stamp) would run before it on a
-    fresh database, ahead of the migration that creates its table (u4's F4).
-    """
-    stamps = [m.group(1) for p in (directory.iterdir() if directory.is_dir() else [])
-              if (m := re.match(r"V?(\d{14})(?!\d)", p.name))]
-    newest = max(stamps, default=None)
-    if newest is None or newest < start.strftime("%Y%m%d%H%M%S"):
-        return start
-    try:
-        return datetime.strptime(newest, "%Y%m%d%H%M%S").replace(tzinfo=UTC) + timedelta(seconds=1)
-    except ValueError:
-        return start            # fourteen digits that are no time: a version number, ordered by the tool itself
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60] or "step"
 
@@ -274,143 +229,6 @@ def _alone(stmt: str, reason: str, extra: tuple[str, ...] = ()) -> list[str]:
     """A statement that must be alone in its file, with squawk told why no SET precedes it."""
     rules = ", ".join(("require-lock-timeout", "require-statement-timeout", *extra))
     return [_c(reason), f"-- squawk-ignore {rules}", stmt + ";"]
-
-
-def _prisma(m: Migration, directory: Path, todo: list[Step], start: datetime, left_out: list[str]) -> dict[Path, str]:
-    """One folder per concurrent statement, one per phase for the rest; the recipe once, in the first."""
-    groups: list[list[Step]] = []
-    for st in todo:
-        # A run of a phase's statements that may share a file shares a folder, in order (attaches after builds).
-        last = groups[-1] if groups else None
-        if st.concurrent or last is None or last[0].concurrent or last[0].phase.number != st.phase.number:
-            groups.append([st])
-        else:
-            last.append(st)
-    names = _unique([_prisma_name(g) for g in groups])
-    folders = [directory / f"{(start + timedelta(seconds=i)).strftime('%Y%m%d%H%M%S')}_pgtune_{name}"
-               for i, name in enumerate(names)]
-    files: dict[Path, str] = {}
-    for i, (group, folder) in enumerate(zip(groups, folders, strict=True)):
-        phase = group[0].phase
-        lines = [_pc(f"pgtune migration {m.id}, phase {phase.number} of {len(m.phases)}: {phase.name}.")]
-        lines += (_prisma_recipe(m, left_out) if i == 0 else
-                  [_pc(f"How pgtune's Prisma migrations run, fail and are undone: see {folders[0].name}.")])
-        lines += _prisma_alone(group[0], folder.name) if group[0].concurrent else _prisma_shared(m, group, folder.name)
-        files[folder / "migration.sql"] = "\n".join(lines) + "\n"
-    return files
-
-
-_SHARED_NAMES = {PhaseStep.INDEXES: "analyze", PhaseStep.ADD_NOT_VALID: "add_checks_not_valid",
-                 PhaseStep.VALIDATE: "validate_checks", PhaseStep.VALIDATE_EXISTING: "validate_constraints"}
-
-
-def _prisma_name(group: list[Step]) -> str:
-    """A folder's readable name: the phase and, for a concurrent statement, what it builds, drops or rebuilds."""
-    first = group[0]
-    what = (first.name if first.concurrent or first.kind == StepKind.BUILD
-            else _SHARED_NAMES.get(first.phase.step, first.phase.name))
-    return f"p{first.phase.number}_{_slug(what)}"
-
-
-def _unique(names: list[str]) -> list[str]:
-    """``names`` with a repeat numbered (_2, _3…): two folders never read the same."""
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
-    return out
-
-
-def _pc(text: str) -> str:
-    """A comment line for Prisma: escaped as any, and without a semicolon (a driver adapter splits files at each)."""
-    return _c(text).replace(";", "\\x3b")
-
-
-def _prisma_recipe(m: Migration, left_out: list[str]) -> list[str]:
-    lines = [
-        "-- How pgtune's Prisma migrations run (said once, here, for all the folders pgtune wrote with this one):",
-        "-- prisma migrate deploy sends each migration.sql as one query, and the statements of one query run as",
-        "-- one transaction, where CREATE, DROP and REINDEX INDEX CONCURRENTLY cannot run. So each concurrent",
-        "-- statement has a migration of its own, and the other statements of a phase share one migration, each",
-        "-- in its own BEGIN ... COMMIT with its own lock_timeout and statement_timeout.",
-        "-- A statement alone in its file cannot carry a SET: give the role that runs migrations a lock timeout,",
-        _pc(f"once: ALTER ROLE <migration role> SET lock_timeout = '{m.lock_timeout}'. A build that cannot get its "
-            "lock in time then fails"),
-        "-- instead of queueing the application's writes behind it. Give that role statement_timeout 0 as well: a",
-        "-- build runs under the server's, ALTER DATABASE's or ALTER ROLE's, and one cut mid-way is left INVALID.",
-        "-- When a migration fails, Prisma marks it failed and deploys nothing after it: do what its file says, then",
-        "-- npx prisma migrate resolve --rolled-back <its folder>, and deploy again. Every file is safe to run twice.",
-        "-- Prisma has no down migrations: each file says what undoes it.",
-    ]
-    if any(p.indexes for p in m.phases):
-        lines += ["-- The next prisma migrate dev drops every index schema.prisma does not declare: add pgtune's lines "
-                  "with",
-                  "-- pgtune suggest --prisma-schema prisma/schema.prisma --write (see pgtune's docs/prisma.md)."]
-    if any(e.fix == IndexFix.DROP for p in m.phases for e in p.existing):
-        lines += ["-- The next prisma migrate dev builds again every index schema.prisma still declares: remove the "
-                  "@@index,",
-                  "-- @unique or @@unique of each index dropped here in the same change (pgtune health --prisma-schema "
-                  "names them)."]
-    if left_out:
-        lines.append(_pc(f"Left out, being on Prisma's own migration table: {', '.join(left_out)}."))
-    return lines
-
-
-def _prisma_alone(st: Step, folder: str) -> list[str]:
-    """A concurrent statement alone in its migration, with its own recovery and undo."""
-    lines = [_pc(st.note)] if st.note else []
-    resolve = f"then npx prisma migrate resolve --rolled-back {folder}, and deploy again."
-    typed = st.typed
-    action = typed.action if typed is not None else None
-    if st.kind == StepKind.BUILD or action == Action.CREATE:
-        undo = st.down or (ddl.drop_index(typed.schema, typed.name) if typed is not None else "DROP INDEX CONCURRENTLY")
-        lines.append(_pc(f"If it fails, the index is left INVALID, and IF NOT EXISTS would skip it: run {undo}, "
-                         + resolve))
-    elif action == Action.REBUILD and typed is not None:
-        lines.append(_pc(f"If it fails, REINDEX leaves an INVALID copy, {typed.name}_ccnew: drop it with DROP INDEX "
-                         f"CONCURRENTLY IF EXISTS, {resolve}"))
-    else:
-        lines.append(_pc("If it fails, run it again: IF EXISTS also drops what an interrupted drop leaves INVALID, "
-                         + resolve))
-    if st.kind == StepKind.BUILD or st.undo_all:
-        lines += _undo(st)
-    elif st.down:
-        lines.append(_pc("To undo (Prisma has no down migrations), build it again as it was:"))
-        lines += [_pc(f"  {r}") for r in (st.down, *st.restores)]
-    return lines + _alone(st.up, "Alone in the file: the migration role's lock_timeout applies.")
-
-
-def _undo(st: Step) -> list[str]:
-    """A statement's "To undo": a partitioned index's whole removal on its ON ONLY, and none on the statements
-    of its partitions (one attached is dropped only with its parent)."""
-    if st.undo_all:
-        head = (recipe.UNCOMPLETE_HEAD if st.kind == StepKind.REBUILD else "To undo, in this order (the "
-                "partitioned index takes the partitions' indexes attached to it, a deploy stopped before an attach "
-                "leaves that partition's index alone):")
-        return [_pc(head), *(_pc(f"  {r}") for r in st.undo_all)]
-    if st.down is None or (st.typed is not None and st.typed.parent is not None):
-        return []
-    return [_pc(f"To undo: {st.down}")]
-
-
-def _prisma_shared(m: Migration, group: list[Step], folder: str) -> list[str]:
-    """The phase's other statements, each in its own transaction with its timeouts, each safe to run twice."""
-    lines = [*_SEGMENTS,
-             "-- If a statement fails, those before it stay done, and the file is safe to run again: fix the cause,",
-             _pc(f"then npx prisma migrate resolve --rolled-back {folder}, and deploy again.")]
-    for st in group:
-        lines.append("")
-        if st.note:
-            lines.append(_pc(st.note))
-        body = [st.up]
-        if st.kind == StepKind.ADD_NOT_VALID and st.down:
-            # No ADD CONSTRAINT IF NOT EXISTS: pgtune's own constraint is dropped first, so a second run adds it again.
-            body = [_squawk_ignore(st.down, "ban-drop-constraint", "Run twice, the file adds pgtune's own "
-                                   "constraint again."), st.up]
-        lines += _undo(st)
-        lines += _in_transaction(m, *body, scans=st.scans)
-    return lines
 
 
 # The head of a file whose statements run as _in_transaction writes them.

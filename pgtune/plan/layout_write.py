@@ -1,0 +1,60 @@
+"""Writing a migration into a tool's own folder (layouts): every file composed and checked before any is written."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ..errors import MigrationError
+from .layouts import Layout, _flyway, _golang_migrate, steps, without_ledgers
+from .model import Migration
+from .prisma_layout import prisma
+
+
+def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None = None,
+          prisma_home: str | None = None) -> list[Path]:
+    """Write ``m`` into the tool's migrations folder; return the files written.
+
+    ``prisma_home``: the schema Prisma migrates (its ledger's), written unqualified by the Prisma layout.
+
+    Every file is composed and checked first: if any would overwrite something,
+    nothing is written (a half-written set would run half a migration).
+    """
+    directory = Path(directory)
+    start = _after_newest(directory, (now or datetime.now(UTC)).replace(microsecond=0))
+    m, left_out = without_ledgers(m)
+    todo = steps(m)
+    if layout == Layout.PRISMA:
+        files = prisma(m, directory, todo, start, left_out, prisma_home)
+    elif layout == Layout.GOLANG_MIGRATE:
+        files = _golang_migrate(m, directory, todo, start)
+    elif layout == Layout.FLYWAY:
+        files = _flyway(m, directory, start)
+    else:
+        raise MigrationError(f"unknown layout {layout}")
+    taken = [p for p in files if p.exists() or (p.parent != directory and p.parent.exists())]
+    if taken:
+        raise MigrationError(f"{taken[0]} already exists: pgtune does not overwrite another migration")
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode())
+    return list(files)
+
+
+def _after_newest(directory: Path, start: datetime) -> datetime:
+    """``start``, or one second after the newest timestamped migration already in ``directory`` if that is later.
+
+    The tools run migrations in name order: a folder named before one already
+    there (a clock behind, a hand-picked future stamp) would run before it on a
+    fresh database, ahead of the migration that creates its table (u4's F4).
+    """
+    stamps = [m.group(1) for p in (directory.iterdir() if directory.is_dir() else [])
+              if (m := re.match(r"V?(\d{14})(?!\d)", p.name))]
+    newest = max(stamps, default=None)
+    if newest is None or newest < start.strftime("%Y%m%d%H%M%S"):
+        return start
+    try:
+        return datetime.strptime(newest, "%Y%m%d%H%M%S").replace(tzinfo=UTC) + timedelta(seconds=1)
+    except ValueError:
+        return start            # fourteen digits that are no time: a version number, ordered by the tool itself

@@ -1,0 +1,83 @@
+"""Formbricks/Hoppscotch-shaped (a37): the app's tables and Prisma's ledger in schema fb (``?schema=fb``).
+
+Prisma's schema engine writes a table of the schema it migrates unqualified and
+runs migration.sql under the search_path of the datasource's ``?schema=``: the
+same folders then deploy to a database whose ``?schema=`` is another (CI,
+staging). pgtune's Prisma folders wrote ``fb."order"``, which fails there.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from pgtune import api, plan
+
+from .conftest import Server
+from .helpers import shop, with_item_count
+from .test_layouts import PRISMA_LEDGER, prisma_deploy, workload
+from .test_migration import squawk_bin
+
+
+def _emit(conn: psycopg.Connection[Any], folder: Path) -> plan.Migration:
+    conn.execute("CREATE SCHEMA fb")
+    conn.execute("SET search_path = fb, public")    # the app's ?schema=fb (public: the extensions' functions)
+    conn.execute(PRISMA_LEDGER)
+    workload(conn)
+    result = api.suggest(conn, api.SuggestOptions(constraints=True), emit=api.EmitOptions(
+        directory=folder, layout=plan.Layout.PRISMA, first_phase_share=0.5, constraints=True))
+    assert result.migration is not None
+    assert {plan.PhaseStep.INDEXES, plan.PhaseStep.ADD_NOT_VALID, plan.PhaseStep.VALIDATE} <= {
+        p.step for p in result.migration.phases}
+    return result.migration
+
+
+def test_prisma_folders_deploy_to_a_database_whose_schema_is_another(
+        conn: psycopg.Connection[Any], pg_server: Server, tmp_path: Path) -> None:
+    folder = tmp_path / "prisma" / "migrations"
+    m = _emit(conn, folder)
+    texts = [p.read_text() for p in sorted(folder.glob("*/migration.sql"))]
+    assert texts and not any("fb." in t for t in texts), texts[0]
+    files = [str(p) for p in sorted(folder.glob("*/migration.sql"))]
+    lint = subprocess.run([squawk_bin(), f"--pg-version={conn.info.server_version // 10000}", *files],
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    name = f"pgtune_a37_{os.getpid()}"
+    with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        with psycopg.connect(pg_server.dsn_for(name), autocommit=True) as ci:
+            ci.execute("CREATE SCHEMA ci")
+            ci.execute("CREATE EXTENSION pg_stat_statements")     # the helpers' steady state resets it
+            ci.execute("SET search_path = ci, public")
+            shop(ci)
+            with_item_count(ci)
+            ci.execute("SET search_path = ci")      # prisma migrate deploy with ?schema=ci
+            applied = prisma_deploy(ci, folder)
+            assert len(applied) == len(texts)
+            built = {r[0] for r in ci.execute(
+                "SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+                "WHERE c.relnamespace = 'ci'::regnamespace AND x.indisvalid")}
+            assert {ix.name for p in m.phases for ix in p.indexes} <= built, built
+            checks = {r[0] for r in ci.execute("SELECT conname FROM pg_constraint "
+                                               "WHERE connamespace = 'ci'::regnamespace AND convalidated")}
+            assert {c.name for p in m.phases if p.step == plan.PhaseStep.VALIDATE for c in p.constraints
+                    if not c.set_not_null} <= checks, checks
+    finally:
+        with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_another_schemas_tables_stay_qualified(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """multiSchema: a table outside the schema Prisma migrates keeps its schema, as Prisma writes it."""
+    m = _emit(conn, tmp_path / "first")
+    files = plan.write_layout(m, tmp_path / "second", plan.Layout.PRISMA, prisma_home="elsewhere")
+    builds = [line for f in files for line in f.read_text().splitlines() if line.startswith("CREATE INDEX")]
+    assert builds and all(' ON fb."order"' in b or " ON fb.users" in b for b in builds), builds
+    checks = [line for f in files for line in f.read_text().splitlines() if line.startswith("ALTER TABLE")]
+    assert checks and all(line.startswith('ALTER TABLE fb."order"') for line in checks), checks
