@@ -82,6 +82,8 @@ class EmitOptions:
     layout: plan.Layout = plan.Layout.PGTUNE      # or the files Prisma Migrate, Flyway, golang-migrate run
     constraints: bool = False                     # also write the proposed CHECK constraints (opt-in)
     drop_replaced: bool = True                    # a last phase drops the indexes the new ones make redundant
+    # --prisma-schema's datasource ``schemas`` (multiSchema: every name stays qualified); None: no schema read.
+    prisma_schemas: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         check_timeout(self.lock_timeout, "--lock-timeout")
@@ -162,6 +164,7 @@ def suggest(conn: psycopg.Connection[Any], options: SuggestOptions | None = None
         advice.hints += prisma_advice.hold_drops(schema, advice.indexes, sent_by_prisma(snap.statements) and
                                                  not snap.catalog.prisma_managed)
         if emit is not None:
+            emit = replace(emit, prisma_schemas=schema.schemas) if schema is not None else emit
             result.migration, result.directory = emit_migration(conn, result, emit, progress=say, catalog=snap.catalog)
         elif any(twin_of(ix, snap.catalog) for ix in advice.indexes):
             # The advice is what the default --emit would write: a covering twin whose old index that migration
@@ -257,7 +260,7 @@ def _write_migration(conn: psycopg.Connection[Any], m: Migration, options: EmitO
         # status, verify and rollback read (F6: a Prisma-layout migration had none of the three).
         folder = options.directory or Path("migrations")
         if m.phases or write_empty:
-            files = _write_layout(m, folder, options.layout, _prisma_home(conn))
+            files = _write_layout(m, folder, options.layout, _prisma_home(conn, options.prisma_schemas))
             if files:
                 plan.emit(plan.without_ledgers(m)[0], plan.first_folder(files) / plan.PLAN_DIR)
         return m, folder
@@ -267,13 +270,18 @@ def _write_migration(conn: psycopg.Connection[Any], m: Migration, options: EmitO
     return m, folder
 
 
-def _prisma_home(conn: psycopg.Connection[Any]) -> str | None:
-    """The schema Prisma migrates: its ledger's. Prisma writes that schema's names unqualified, run under the
-    search_path of the datasource's ?schema=, so its folders deploy to another schema too (a37)."""
+def _prisma_home(conn: psycopg.Connection[Any], schemas: tuple[str, ...] | None) -> str | None:
+    """The schema Prisma migrates, whose names its migrations write unqualified: its ledger's, else (no ledger,
+    --prisma-schema given) the connection's, Prisma's ?schema=. Prisma runs migration.sql with the search_path set
+    to it, so such folders deploy to another schema too (a37). None where Prisma qualifies every name (multiSchema)
+    or which schema it migrates is not known (several ledgers): every name stays qualified."""
+    if schemas:
+        return None
     with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
-        rows = cur.execute(catalog_sql.load("migration_ledgers")).fetchall()
-    homes = [str(r[0]) for r in rows if r[1] == "_prisma_migrations"]
-    return homes[0] if len(homes) == 1 else None    # several ledgers: which one runs is not known, keep names qualified
+        homes = [str(r[0]) for r in cur.execute(catalog_sql.load("migration_ledgers")) if r[1] == "_prisma_migrations"]
+        if not homes and schemas is not None:
+            homes = [str(r[0]) for r in cur.execute(catalog_sql.load("prisma_home")) if r[0] is not None]
+    return homes[0] if len(homes) == 1 else None
 
 
 def _write_layout(m: Migration, folder: Path, layout: plan.Layout, prisma_home: str | None = None) -> list[Path]:
@@ -437,6 +445,7 @@ def health(conn: psycopg.Connection[Any], *, only: Sequence[str] = (), skip: Seq
             write_prisma(schema, advice)
         report.prisma = advice
     if emit is not None:
+        emit = replace(emit, prisma_schemas=schema.schemas) if schema is not None else emit
         built = build_health_migration(conn, report, lock_timeout=emit.lock_timeout,
                                        statement_timeout=emit.statement_timeout, layout=emit.layout)
         m, folder = _write_migration(conn, built.migration, emit, lambda _m: None, write_empty=False)

@@ -23,18 +23,48 @@ from .helpers import shop, with_item_count
 from .test_layouts import PRISMA_LEDGER, prisma_deploy, workload
 from .test_migration import squawk_bin
 
+_SCHEMA = """datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")%s
+}
 
-def _emit(conn: psycopg.Connection[Any], folder: Path) -> plan.Migration:
+model User {
+  id        BigInt   @id
+  email     String   @unique
+  createdAt DateTime
+  @@map("users")%s
+}
+
+model Order {
+  id        BigInt   @id
+  userId    BigInt
+  status    String
+  total     Decimal
+  createdAt DateTime
+  itemCount Int
+  @@map("order")%s
+}
+"""
+
+
+def _emit(conn: psycopg.Connection[Any], folder: Path, *, ledger: bool = True,
+          prisma: api.PrismaOptions | None = None) -> plan.Migration:
     conn.execute("CREATE SCHEMA fb")
     conn.execute("SET search_path = fb, public")    # the app's ?schema=fb (public: the extensions' functions)
-    conn.execute(PRISMA_LEDGER)
+    if ledger:
+        conn.execute(PRISMA_LEDGER)
     workload(conn)
-    result = api.suggest(conn, api.SuggestOptions(constraints=True), emit=api.EmitOptions(
+    result = api.suggest(conn, api.SuggestOptions(constraints=True), prisma=prisma, emit=api.EmitOptions(
         directory=folder, layout=plan.Layout.PRISMA, first_phase_share=0.5, constraints=True))
     assert result.migration is not None
     assert {plan.PhaseStep.INDEXES, plan.PhaseStep.ADD_NOT_VALID, plan.PhaseStep.VALIDATE} <= {
         p.step for p in result.migration.phases}
     return result.migration
+
+
+def _statements(folder: Path, head: str) -> list[str]:
+    return [line for f in sorted(folder.glob("*/migration.sql")) for line in f.read_text().splitlines()
+            if line.startswith(head)]
 
 
 def test_prisma_folders_deploy_to_a_database_whose_schema_is_another(
@@ -73,11 +103,25 @@ def test_prisma_folders_deploy_to_a_database_whose_schema_is_another(
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def test_another_schemas_tables_stay_qualified(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
-    """multiSchema: a table outside the schema Prisma migrates keeps its schema, as Prisma writes it."""
-    m = _emit(conn, tmp_path / "first")
-    files = plan.write_layout(m, tmp_path / "second", plan.Layout.PRISMA, prisma_home="elsewhere")
-    builds = [line for f in files for line in f.read_text().splitlines() if line.startswith("CREATE INDEX")]
+def test_multi_schema_names_stay_qualified(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """multiSchema (the datasource's ``schemas``): Prisma's migrations qualify every table, and so do pgtune's."""
+    path = tmp_path / "schema.prisma"
+    path.write_text(_SCHEMA % ('\n  schemas  = ["fb", "audit"]', '\n  @@schema("fb")', '\n  @@schema("fb")'))
+    _emit(conn, tmp_path / "m", prisma=api.PrismaOptions(schema=path))
+    builds, checks = _statements(tmp_path / "m", "CREATE INDEX"), _statements(tmp_path / "m", "ALTER TABLE")
     assert builds and all(' ON fb."order"' in b or " ON fb.users" in b for b in builds), builds
-    checks = [line for f in files for line in f.read_text().splitlines() if line.startswith("ALTER TABLE")]
     assert checks and all(line.startswith('ALTER TABLE fb."order"') for line in checks), checks
+
+
+def test_without_a_ledger_the_schema_file_names_the_connections_schema(conn: psycopg.Connection[Any],
+                                                                        tmp_path: Path) -> None:
+    """No _prisma_migrations (a database made with prisma db push), --prisma-schema without multiSchema: the
+    connection's schema is the ?schema= Prisma migrates; another schema's table keeps its schema."""
+    path = tmp_path / "schema.prisma"
+    path.write_text(_SCHEMA % ("", "", ""))
+    m = _emit(conn, tmp_path / "m", ledger=False, prisma=api.PrismaOptions(schema=path))
+    builds = _statements(tmp_path / "m", "CREATE INDEX")
+    assert builds and all(' ON "order"' in b or " ON users" in b for b in builds), builds
+    files = plan.write_layout(m, tmp_path / "elsewhere", plan.Layout.PRISMA, prisma_home="audit")
+    moved = [line for f in files for line in f.read_text().splitlines() if line.startswith("CREATE INDEX")]
+    assert moved and all(' ON fb."order"' in b or " ON fb.users" in b for b in moved), moved

@@ -91,6 +91,8 @@ class PrismaSchema:
     # The connection's schema (Prisma's ?schema=) and its tables: a model without @@schema lives there, so a
     # same-named table of another schema (a schema per tenant) is not its own. None: not known, any schema.
     home: tuple[str, frozenset[str]] | None = None
+    # The datasource's ``schemas = [...]`` (multiSchema), where Prisma's migrations qualify every table.
+    schemas: tuple[str, ...] = ()
 
     def model_for(self, schema: str, table: str) -> Model | None:
         """The model of ``schema.table``: by table name, in its @@schema, or without one in the connection's
@@ -131,6 +133,7 @@ def parse_files(files: dict[Path, str]) -> PrismaSchema:
     models: list[Model] = []
     enums: set[str] = set()
     preview: set[str] = set()
+    schemas: tuple[str, ...] = ()
     bodies: list[tuple[Path, str, str, int, int]] = []
     for file, text in files.items():
         blank = _blank_comments(text)
@@ -150,12 +153,16 @@ def parse_files(files: dict[Path, str]) -> PrismaSchema:
             for stmt in _statements(files[file][start:close]):
                 if stmt.startswith("previewFeatures"):
                     preview |= set(re.findall(r'"([^"\\]*)"', stmt))
+        elif kind == "datasource":
+            for stmt in _statements(files[file][start:close]):
+                if re.match(r"schemas\s*=", stmt):
+                    schemas = tuple(re.findall(r'"([^"\\]*)"', stmt))
     for file, kind, name, start, close in bodies:
         if kind in ("model", "view"):
             model = _model(name, files[file], start, close, model_names, enums)
             model.file = file
             models.append(model)
-    return PrismaSchema(files, models, enums, preview)
+    return PrismaSchema(files, models, enums, preview, schemas=schemas)
 
 
 def _model(name: str, text: str, start: int, close: int, model_names: set[str], enums: set[str]) -> Model:
