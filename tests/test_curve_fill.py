@@ -40,7 +40,7 @@ def test_the_leftover_of_a_budget_takes_no_index_that_saves_less_than_its_upkeep
     assert [s.index.keys[0].column for s in result.steps] == ["x", "y", "l"]    # (l) pays with (y): 360 - 50
     budget = 2 * 8192.0         # (x) and one more small index: (y) does not fit, (l) does
     points = curve.points(greedy, result, SizeBasis.FORECAST)
-    point = curve.pick(points, budget, None, SizeBasis.FORECAST)
+    point = curve.pick(points, budget, None, SizeBasis.FORECAST, greedy.upkeep)
     assert [c.keys[0].column for c in point.chosen] == ["x"]
     chosen = curve.fill(greedy, result, point, budget, None, SizeBasis.FORECAST)
     assert [c.keys[0].column for c in chosen] == ["x"]

@@ -152,31 +152,11 @@ def points(greedy: Greedy, result: Selection, basis: SizeBasis) -> list[Point]:
         if key not in seen:
             seen.add(key)
             first.append(p)
-    return undominated(first, basis, greedy.upkeep)
-
-
-def undominated(points: list[Point], basis: SizeBasis, upkeep: Callable[[Candidate], float]) -> list[Point]:
-    """The points no budget would pass over: none that a later one fits inside (no more bytes), and none that
-    costs as much as an earlier, smaller one, its indexes' write upkeep counted as the greedy counts it.
-
-    A step the greedy took for upkeep it saved can come after prune already gave an earlier point that saving:
-    Formbricks' Response (u37) replaced (updated_at) and ("surveyId", updated_at) by ("surveyId", updated_at,
-    created_at DESC), but prune had left only the second at the point before, so the last point had 22 MB more
-    and cost 2.2 more, and was the set proposed."""
-    fits: list[Point] = []
-    for p in reversed(points):
-        if not fits or p.bytes(basis) < fits[-1].bytes(basis):
-            fits.append(p)
-    out: list[Point] = []
-    for p in reversed(fits):
-        if out and _total(p, upkeep) >= _total(out[-1], upkeep):
-            continue
-        out.append(p)
-    return out
-
-
-def _total(p: Point, upkeep: Callable[[Candidate], float]) -> float:
-    return p.cost + sum(upkeep(c) for c in p.chosen)
+    undominated: list[Point] = []
+    for p in reversed(first):
+        if not undominated or p.bytes(basis) < undominated[-1].bytes(basis):
+            undominated.append(p)
+    return undominated[::-1]
 
 
 def sampled(total: int) -> list[int]:
@@ -252,11 +232,34 @@ def _ask_without_each(greedy: Greedy, sets: list[list[Candidate]],
         greedy.prefetch((), (k for k, parent in asked if parent is None or not derived(k[1], parent)))
 
 
-def pick(curve: list[Point], budget: float | None, max_indexes: int | None, basis: SizeBasis) -> Point:
-    """The last point within the budget (bytes) and ``max_indexes``; the start always fits."""
+def pick(curve: list[Point], budget: float | None, max_indexes: int | None, basis: SizeBasis,
+         upkeep: Callable[[Candidate], float]) -> Point:
+    """The last point within the budget (bytes) and ``max_indexes`` that costs less than every point before it;
+    the start always fits."""
     fits = [p for p in curve if (budget is None or p.bytes(basis) <= budget)
             and (max_indexes is None or len(p.chosen) <= max_indexes)]
-    return fits[-1] if fits else curve[0]
+    return cheapest(fits, upkeep) if fits else curve[0]
+
+
+def cheapest(points: list[Point], upkeep: Callable[[Candidate], float]) -> Point:
+    """Of ``points`` (by size), the last that costs less than each before it, its indexes' write upkeep counted as
+    the greedy counts it: a point that costs as much as a smaller one is no budget's set.
+
+    A step the greedy took for upkeep it saved can come after prune already gave an earlier point that saving:
+    Formbricks' Response (u37) replaced (updated_at) and ("surveyId", updated_at) by ("surveyId", updated_at,
+    created_at DESC), but prune had left only the second at the point before, so the last point held 22 MB more
+    and cost 2.2 more, and was the set proposed. Such a point stays on the curve: a budget below the next point may
+    still take it less one index (``choose``).
+    """
+    best = points[0]
+    for p in points[1:]:
+        if _total(p, upkeep) < _total(best, upkeep):
+            best = p
+    return best
+
+
+def _total(p: Point, upkeep: Callable[[Candidate], float]) -> float:
+    return p.cost + sum(upkeep(c) for c in p.chosen)
 
 
 def fill(greedy: Greedy, result: Selection, point: Point, budget: float | None, max_indexes: int | None,
@@ -302,7 +305,7 @@ def choose(greedy: Greedy, result: Selection, points: list[Point], budget: float
     l_returnflag = 'R', 29 MB) fitted within 480 MB and cost 1.3 points less. The point returned stays the
     one within the budget (the curve's chosen points); the set is what it emits.
     """
-    point = pick(points, budget, max_indexes, basis)
+    point = pick(points, budget, max_indexes, basis, greedy.upkeep)
     chosen = fill(greedy, result, point, budget, max_indexes, basis)
     later = [p for p in points if p.step > point.step]
     if budget is None or not later:
