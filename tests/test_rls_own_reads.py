@@ -68,6 +68,15 @@ def test_no_read_of_pgtune_s_own_is_refused_by_the_application_s_policy(db: str,
         assert "with no tenant value from statistics (a stand-in" in hidden, hidden    # was 'cannot plan them'
 
 
+def kind_team_proposal() -> IndexSuggestion:
+    """A proposed (kind, team) on tenant.docs, as suggest would hand it to dependent_keys.review."""
+    return IndexSuggestion("tenant", "docs", "docs_kind_team_idx", ["kind", "team"], [False, False],
+                           ddl.create_index("tenant", "docs", "docs_kind_team_idx",
+                                            (IndexKey("kind"), IndexKey("team"))),
+                           ddl.drop_index("tenant", "docs_kind_team_idx"), ddl.analyze("tenant", "docs"),
+                           "serves 1 statement")
+
+
 def test_no_dependent_key_sample_of_a_table_row_security_filters_for_pgtune(db: str,
                                                                            conn: psycopg.Connection[Any]) -> None:
     with login_roles(conn, "app", "adv") as (app, adv):
@@ -75,11 +84,7 @@ def test_no_dependent_key_sample_of_a_table_row_security_filters_for_pgtune(db: 
         with psycopg.connect(make_conninfo(db, user=adv), autocommit=True) as mine:
             catalog = read_catalog(mine)
             assert catalog.policed(("tenant", "docs"))
-            s = IndexSuggestion("tenant", "docs", "docs_kind_team_idx", ["kind", "team"], [False, False],
-                                ddl.create_index("tenant", "docs", "docs_kind_team_idx",
-                                                 (IndexKey("kind"), IndexKey("team"))),
-                                ddl.drop_index("tenant", "docs_kind_team_idx"), ddl.analyze("tenant", "docs"),
-                                "serves 1 statement")
+            s = kind_team_proposal()
             with traced(mine) as lines:
                 dependent_keys.review(mine, catalog, Advice(method=Method.HYPOPG, indexes=[s]))
         assert errors(lines) == [], errors(lines)

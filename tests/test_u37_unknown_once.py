@@ -15,12 +15,11 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from pgtune import ddl
-from pgtune.analyze import Advice, IndexSuggestion, Method, dependent_keys
+from pgtune.analyze import Advice, Method, dependent_keys
 from pgtune.capture import read_catalog
-from pgtune.ddl import IndexKey
 
 from .helpers import login_roles
+from .test_rls_own_reads import kind_team_proposal
 from .test_u13_rls_stats_hidden import tenant_docs
 
 CLAUSE = "whether its keys depend on one another is unknown (row security filters pgtune's reads)"
@@ -35,11 +34,7 @@ def test_unknown_dependence_is_said_once(db: str, conn: psycopg.Connection[Any])
         with psycopg.connect(make_conninfo(db, user=adv), autocommit=True) as mine:
             catalog = read_catalog(mine)
             assert catalog.policed(("tenant", "docs"))
-            s = IndexSuggestion("tenant", "docs", "docs_kind_team_idx", ["kind", "team"], [False, False],
-                                ddl.create_index("tenant", "docs", "docs_kind_team_idx",
-                                                 (IndexKey("kind"), IndexKey("team"))),
-                                ddl.drop_index("tenant", "docs_kind_team_idx"), ddl.analyze("tenant", "docs"),
-                                "serves 1 statement")
+            s = kind_team_proposal()
             dependent_keys.review(mine, catalog, Advice(method=Method.HYPOPG, indexes=[s]))
         assert s.reason.count(CLAUSE) == 1, s.reason
         assert s.reason == f"serves 1 statement; {CLAUSE}", s.reason
