@@ -9,7 +9,8 @@ suggest with HypoPG twice, side by side: what-if costing in one session
 wall time, the CPU time of pgtune's process and of the cluster's backends, what
 it asked the server (what-if plans, EXPLAINs, hypothetical indexes and the
 hypopg statements that made them, round trips) and the selected set (they must
-be the same), and the process's peak RSS. On a shared machine the wall times
+be the same), and the process's peak RSS; then once more by default as a user
+runs it, nothing counted (the goal's figure). On a shared machine the wall times
 measure the load as much as pgtune (the load average is printed with them);
 the CPU times and counts do not.
 
@@ -25,6 +26,7 @@ JIT off, as pgtune reads, beside the same reads with the server's JIT (benchmark
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import hashlib
 import json
@@ -50,6 +52,7 @@ from pgtune.ddl import create_index
 from pgtune.explain import prepare_text
 from pgtune.explain_script import Wire
 from pgtune.sqltext import _parse
+from pgtune.tracking import untrack_statements
 
 
 def main() -> None:
@@ -108,23 +111,27 @@ def main() -> None:
 
         postmaster = int((cluster.datadir / "postmaster.pid").read_text().split()[0])
         runs = [_run(conn, postmaster, jobs, total) for jobs in (1, args.jobs)]
+        runs.append(_run(conn, postmaster, args.jobs, total, counted=False))
         rss_mb = max(r.rss_mb for r in runs)
-        rows = [("", *(f"--jobs {r.jobs if r.jobs is not None else 'default'} ({r.sessions})" for r in runs))]
+        rows = [("", *(f"--jobs {r.jobs if r.jobs is not None else 'default'} ({r.sessions})"
+                       + ("" if r.counted else ", as a user runs it") for r in runs))]
         for label, attr, fmt in FIGURES:
-            rows.append((label, *(fmt.format(getattr(r, attr)) for r in runs)))
+            rows.append((label, *("-" if attr in COUNTED and not r.counted else fmt.format(getattr(r, attr))
+                                  for r in runs)))
         print(tabulate(rows, headers="firstrow", tablefmt="simple", disable_numparse=True))
-        for r in runs:
+        for r in (r for r in runs if r.counted):
             print(f"statements sent by kind, --jobs {r.jobs if r.jobs is not None else 'default'}: "
                   + ", ".join(f"{k} {n:,}" for k, n in r.kinds.items()))
-        print(f"same selected set with --jobs 1 and the default: {'yes' if runs[0].chosen == runs[1].chosen else 'NO'}"
-              f"; the same advice: {'yes' if runs[0].digest == runs[1].digest else 'NO'} "
-              f"({', '.join(dict.fromkeys(r.digest for r in runs))})")
+        same_set = all(r.chosen == runs[0].chosen for r in runs)
+        same = all(r.digest == runs[0].digest for r in runs)
+        print(f"same selected set in every run (--jobs 1 and the default): {'yes' if same_set else 'NO'}"
+              f"; the same advice: {'yes' if same else 'NO'} ({', '.join(dict.fromkeys(r.digest for r in runs))})")
         print(f"peak RSS during suggest: {rss_mb:.0f} MB (the process, from each suggest's start to its return; "
               f"the benchmark's own digest of the advice after it is not suggest's)")
         goal_s = 20 if total <= 5000 else 120
-        best = min(r.wall for r in runs)
-        print(f"goal: {total:,} statements in <= {goal_s} s: {'met' if best <= goal_s else 'MISSED'} "
-              f"({best:.1f} s wall at load {min(r.load for r in runs):.1f}); RSS <= 500 MB: "
+        user = runs[-1]     # the goal is the user's suggest: no statement counted, by the client nor the server
+        print(f"goal: {total:,} statements in <= {goal_s} s: {'met' if user.wall <= goal_s else 'MISSED'} "
+              f"({user.wall:.1f} s wall at load {user.load:.1f}, by default, as a user runs it); RSS <= 500 MB: "
               f"{'met' if rss_mb <= 500 else 'MISSED'}")
         if args.json:
             Path(args.json).write_text(json.dumps([asdict(r) | {"chosen": len(r.chosen)} for r in runs], indent=1))
@@ -135,6 +142,7 @@ class Run:
     """One suggest: its wall and CPU times (pgtune's process, the cluster's backends) and what it asked the server."""
 
     jobs: int | None
+    counted: bool            # the statements sent counted (else as a user runs it: the counts below are 0)
     sessions: int
     load: float
     wall: float
@@ -160,6 +168,9 @@ FIGURES = [("wall s", "wall", "{:.1f}"), ("load average at start", "load", "{:.1
            ("what-if plans (selection)", "plans", "{:,}"), ("EXPLAINs run", "explains", "{:,}"),
            ("hypothetical indexes made", "hypothetical", "{:,}"), ("hypopg statements", "hypopg_calls", "{:,}"),
            ("round trips", "round_trips", "{:,}"), ("statements sent", "statements", "{:,}")]
+
+
+COUNTED = {"explains", "hypothetical", "hypopg_calls", "round_trips", "statements"}    # not in a user's run
 
 
 def _reset_peak() -> None:
@@ -281,6 +292,9 @@ def digest(advice: Any) -> str:
     return hashlib.sha256(json.dumps(untimed(advice.as_dict()), sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+_UNTRACK = pool.untrack_statements
+
+
 def count_own_statements() -> None:
     """Keep pgtune's sessions tracked by pg_stat_statements: the EXPLAINs and hypopg calls are counted there (p19
     turned tracking off in the sessions pgtune opens, so that on a full pg_stat_statements they evict none of the
@@ -288,8 +302,20 @@ def count_own_statements() -> None:
     pool.untrack_statements = lambda _conn: None  # type: ignore[assignment]
 
 
-def _run(conn: psycopg.Connection[Any], postmaster: int, jobs: int | None, total: int) -> Run:
+def _run(conn: psycopg.Connection[Any], postmaster: int, jobs: int | None, total: int, counted: bool = True) -> Run:
+    """One suggest, timed; ``counted``: with the statements it sends counted (client: _RoundTrips; server:
+    pgtune's sessions tracked by pg_stat_statements), else as the CLI runs it, none counted (the counting was
+    ~0.6 s of pgtune's CPU at 5,000 statements)."""
+    if not counted:
+        pool.untrack_statements = _UNTRACK  # type: ignore[assignment]    # count_own_statements undone
+        with psycopg.connect(conn.info.dsn, autocommit=True) as own:
+            untrack_statements(own)     # as pgtune.connect does the CLI's session
+            return _run_once(own, postmaster, jobs, total, counted)
     count_own_statements()
+    return _run_once(conn, postmaster, jobs, total, counted)
+
+
+def _run_once(conn: psycopg.Connection[Any], postmaster: int, jobs: int | None, total: int, counted: bool) -> Run:
     opts = api.SuggestOptions(Options(workload=WorkloadFilter(top=total * 2), min_rows=1000, jobs=jobs),
                               constraints=False)
     # Start cold: the parse measurement above (and the run before) warmed pgtune's caches.
@@ -298,16 +324,17 @@ def _run(conn: psycopg.Connection[Any], postmaster: int, jobs: int | None, total
     create_index.cache_clear()
     before = _server_counts(conn)
     load = os.getloadavg()[0]
+    trips = _RoundTrips()
     cpu0, server0, t0 = resource.getrusage(resource.RUSAGE_SELF), cluster_cpu(postmaster), time.monotonic()
     _reset_peak()
-    with _RoundTrips() as trips:
+    with trips if counted else contextlib.nullcontext():
         advice = api.suggest(conn, opts).indexes
     wall = time.monotonic() - t0
     rss_mb = _peak_mb()      # before digest() below: its copies of the advice (~38 MB at 20k) are the benchmark's
     cpu1, server1 = resource.getrusage(resource.RUSAGE_SELF), cluster_cpu(postmaster)
     after = _server_counts(conn)
     explains, made, hypopg = (a - b for a, b in zip(after, before, strict=True))
-    return Run(jobs=jobs, sessions=pool.jobs_for(conn, jobs).count, load=load, wall=wall,
+    return Run(jobs=jobs, counted=counted, sessions=pool.jobs_for(conn, jobs).count, load=load, wall=wall,
                cpu_pgtune=cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
                cpu_server=server1 - server0, analyzed=len(advice.statements), indexes=len(advice.indexes),
                plans=advice.what_if_calls, explains=explains, hypothetical=made, hypopg_calls=hypopg,
