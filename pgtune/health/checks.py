@@ -20,7 +20,7 @@ from ..analyze import FK_PREFIX_ROWS, Candidate, serves_foreign_key, sizing
 from ..capture import Catalog, ForeignKey, Table, read_catalog
 from ..connect import lost
 from . import fk_partial, key_use, partitions
-from .duplicate_keys import drop_offer
+from .duplicate_keys import drop_offer, read_keys
 from .model import CheckId, Finding, Severity
 from .partitions import attached
 
@@ -108,8 +108,9 @@ def invalid_index(ctx: Context) -> list[Finding]:
             continue
         # Drop and build again under the same definition: a REINDEX CONCURRENTLY that fails again
         # (duplicate keys under a unique index) would leave a second INVALID index, <name>_ccnew.
-        note, offer = drop_offer(conn, r, ctx.declared(r["schema"], r["table"]) if ctx.declared else None) \
-            if r["is_unique"] else ("", False)
+        keys = read_keys(conn, r) if r["is_unique"] else None     # carried to --emit: the table is read once
+        note, offer = drop_offer(keys, r, ctx.declared(r["schema"], r["table"]) if ctx.declared else None) \
+            if keys is not None else ("", False)
         # A build that failed before it was marked ready (duplicate keys) is not maintained by writes (v37).
         cost = ("writes maintain it, " if r["is_ready"]
                 else "writes do not maintain it (its build stopped before it was ready), ")
@@ -118,7 +119,7 @@ def invalid_index(ctx: Context) -> list[Finding]:
             f"index {r['index']} is INVALID (a failed or interrupted build): {cost}no query uses it{note}",
             {"definition": r["definition"], "index_bytes": r["index_bytes"], "unique": r["is_unique"],
              "ready": r["is_ready"], **({"or_drop": drop_statement(conn, r["schema"], r["index"])} if offer else {})},
-            [drop_statement(conn, r["schema"], r["index"]), ddl.recreate_index(r["definition"])]))
+            [drop_statement(conn, r["schema"], r["index"]), ddl.recreate_index(r["definition"])], keys=keys))
     return out
 
 

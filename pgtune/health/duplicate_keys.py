@@ -6,7 +6,8 @@ the phase's other rebuilds never ran). The table's rows are grouped by the index
 them, within a short statement_timeout: an index whose table holds duplicates, or could not be read in time, is
 left to the DBA (the finding says to remove them first). So is one whose keys or predicate the server fails to
 compute for a row (``(id / x)`` where x is 0 left the index INVALID just as well): the build would fail on that row
-again, and the read's error had stopped health --emit as a whole, its other fixes unwritten (r21).
+again, and the read's error had stopped health --emit as a whole, its other fixes unwritten (r21). The check reads
+a unique index's table once (read_keys) and its finding carries the answer to --emit (c38: each read it, twice).
 """
 
 from __future__ import annotations
@@ -17,12 +18,20 @@ from typing import Any
 import psycopg
 
 from ..analyze import CHECK_TIMEOUT, has_duplicates
+from .model import KeyRead
 
 
-def left_out(conn: psycopg.Connection[Any], schema: str, table: str, oid: int, *, unique: bool = True) -> str | None:
+def read_keys(conn: psycopg.Connection[Any], r: dict[str, Any]) -> KeyRead:
+    """Does the table of unique index ``r`` (sql/health_indexes.sql) hold rows with the same key: its one read."""
+    return KeyRead(has_duplicates(conn, r["schema"], r["table"], int(r["oid"])))
+
+
+def left_out(conn: psycopg.Connection[Any], schema: str, table: str, oid: int, *, unique: bool = True,
+             known: KeyRead | None = None) -> str | None:
     """Why the INVALID index ``oid`` is not built again by health --emit; None: it may be. Not unique: only where
-    its keys or predicate fail on a row (a read cut by the timeout leaves it built again, as before)."""
-    dup = has_duplicates(conn, schema, table, oid, unique=unique)
+    its keys or predicate fail on a row (a read cut by the timeout leaves it built again, as before). ``known``: the
+    check's read of a unique index (its finding's), used rather than reading the table again."""
+    dup = known.duplicates if known is not None and unique else has_duplicates(conn, schema, table, oid, unique=unique)
     if dup is False or (not unique and not isinstance(dup, str)):
         return None
     if dup is True:
@@ -35,11 +44,12 @@ def left_out(conn: psycopg.Connection[Any], schema: str, table: str, oid: int, *
             "again; fix those rows, then run health --emit again")
 
 
-def drop_offer(conn: psycopg.Connection[Any], r: dict[str, Any], declared: Collection[str] | None) -> tuple[str, bool]:
-    """What the invalid-index finding on unique index ``r`` (sql/health_indexes.sql) ends with, and whether it offers
-    the drop: while the table holds rows with the same key, a key the app never declared unique is better dropped
-    than the rows deleted (i37: suggest then proposes the statements' plain index in its place)."""
-    if has_duplicates(conn, r["schema"], r["table"], int(r["oid"])) is not True:
+def drop_offer(keys: KeyRead, r: dict[str, Any], declared: Collection[str] | None) -> tuple[str, bool]:
+    """What the invalid-index finding on unique index ``r`` (sql/health_indexes.sql, its table read as ``keys``)
+    ends with, and whether it offers the drop: while the table holds rows with the same key, a key the app never
+    declared unique is better dropped than the rows deleted (i37: suggest then proposes the statements' plain index
+    in its place)."""
+    if keys.duplicates is not True:
         return ": remove the duplicate keys first, or the build fails again", False
     held = ("a constraint uses it" if r["is_protected"] else
             "the Prisma schema declares it (@unique)" if declared is not None and r["index"] in declared else None)

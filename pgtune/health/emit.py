@@ -86,7 +86,8 @@ def _rebuilds(conn: psycopg.Connection[Any], by_check: dict[str, list[Finding]],
                                 "bloat by itself: not rebuilt")
                 continue
             if r is not None and check == CheckId.INVALID_INDEX and not r["partitioned"] and (
-                    why := duplicates_left_out(conn, f.schema, f.table or "", r["oid"], unique=r["is_unique"])):
+                    why := duplicates_left_out(conn, f.schema, f.table or "", r["oid"], unique=r["is_unique"],
+                                               known=f.keys)):
                 offer = f.evidence.get("or_drop")     # the DBA's choice, and no rollback could build it again
                 left_out.append(f"{check} on {f.index}: {why}" + (f"; or, if the application does not need its key "
                                                                    f"unique, drop it: {offer}" if offer else ""))

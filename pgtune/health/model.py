@@ -37,6 +37,15 @@ class CheckId(StrEnum):
     XID_WRAPAROUND_RISK = "xid-wraparound-risk"
 
 
+@dataclass(frozen=True)
+class KeyRead:
+    """One read of an INVALID unique index's table for rows with the same key (health.duplicate_keys): True, they
+    exist; False, none; None, not known in time; a text, the server's error computing a row's keys. The check makes
+    it and carries it in its finding, so health --emit (and the fix list) do not read the table again."""
+
+    duplicates: bool | str | None
+
+
 @dataclass
 class Finding:
     check: CheckId
@@ -48,6 +57,11 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     fix: list[str] = field(default_factory=list)   # statements that fix it; empty when no safe one exists
     built_by: str | None = None      # the pgtune migration that built the index (pgtune.history), if one did
+    keys: KeyRead | None = field(default=None, repr=False)   # invalid-index, unique: the read its check made
+
+    def as_dict(self) -> dict[str, Any]:
+        """The finding as JSON has it (docs/health-json.md): ``keys`` is the run's own, not output."""
+        return {k: v for k, v in asdict(self).items() if k != "keys"}
 
 
 @dataclass
@@ -79,7 +93,7 @@ class HealthReport:
         return threshold is not None and any(f.severity.rank >= threshold.rank for f in self.findings)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"checks": self.checks, "notes": self.notes, "findings": [asdict(f) for f in self.findings],
+        return {"checks": self.checks, "notes": self.notes, "findings": [f.as_dict() for f in self.findings],
                 "migration": asdict(self.migration) if self.migration is not None else None,
                 "prisma": self.prisma.as_dict() if self.prisma is not None else None,
                 "fixes": self.fixes, "not_fixed": self.not_fixed}
