@@ -220,8 +220,8 @@ class Applier:
             ps = PhaseStatus(phase.number, phase.name, state)
             if state == PhaseState.APPLIED:
                 ps.missing, ps.invalid = problems(self.states, phase)
-            elif state == PhaseState.FAILED:
-                ps.invalid = leftovers(self.states, phase)
+            elif state == PhaseState.FAILED:    # what its run did not make yet, and the INVALID builds it left
+                ps.missing, ps.invalid = problems(self.states, phase)[0], leftovers(self.states, phase)
             elif not prisma.is_prisma_plan(self.directory):     # Prisma's: pgtune apply never adopts it
                 ps.built_outside = built_outside(self.states, phase)
             ps.sizes = self._sizes(phase)
