@@ -260,9 +260,11 @@ def _write_migration(conn: psycopg.Connection[Any], m: Migration, options: EmitO
         # status, verify and rollback read (F6: a Prisma-layout migration had none of the three).
         folder = options.directory or Path("migrations")
         if m.phases or write_empty:
-            files = _write_layout(m, folder, options.layout, _prisma_home(conn, options.prisma_schemas))
-            if files:
-                plan.emit(plan.without_ledgers(m)[0], plan.first_folder(files) / plan.PLAN_DIR)
+            home = _prisma_home(conn, options.prisma_schemas)
+            files = _write_layout(m, folder, options.layout, home)
+            if files:       # its down scripts name things as the folders do (c38: they stayed qualified)
+                plan.emit(plan.without_ledgers(m)[0], plan.first_folder(files) / plan.PLAN_DIR,
+                          down=plan.home_down(home))
         return m, folder
     folder = options.directory or Path("migrations") / m.id
     if m.phases or write_empty:

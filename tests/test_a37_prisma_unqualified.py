@@ -8,6 +8,7 @@ staging). pgtune's Prisma folders wrote ``fb."order"``, which fails there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from pathlib import Path
@@ -17,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from pgtune import api, plan
+from pgtune.script import split, units
 
 from .conftest import Server
 from .helpers import shop, with_item_count
@@ -125,3 +127,43 @@ def test_without_a_ledger_the_schema_file_names_the_connections_schema(conn: psy
     files = plan.write_layout(m, tmp_path / "elsewhere", plan.Layout.PRISMA, prisma_home="audit")
     moved = [line for f in files for line in f.read_text().splitlines() if line.startswith("CREATE INDEX")]
     assert moved and all(' ON fb."order"' in b or " ON fb.users" in b for b in moved), moved
+
+
+def _down_statements(folder: Path) -> list[str]:
+    """The statements of pgtune's own down scripts, in the first Prisma folder (pgtune/NN_down.sql)."""
+    return [s for f in sorted(folder.glob(f"*/{plan.PLAN_DIR}/*_down.sql")) for s in split(f.read_text())]
+
+
+def test_the_down_scripts_name_things_as_the_migrations_do(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """pgtune/NN_down.sql in the first folder stayed schema-qualified (``DROP INDEX … fb."order_…"``) while the
+    migration.sql it undoes is unqualified (c38): now unqualified in the ledger's schema, and run under that
+    search_path (as its first line says) it undoes the deployed migration; multiSchema keeps fb. everywhere."""
+    folder = tmp_path / "prisma" / "migrations"
+    m = _emit(conn, folder)
+    downs = _down_statements(folder)
+    assert any(s.startswith("DROP INDEX") for s in downs), downs
+    # Without the fix: every DROP INDEX and ALTER TABLE here reads fb."…" or fb.users.
+    assert not [s for s in downs if "fb." in s], downs
+    heads = [f.read_text().splitlines()[0] for f in sorted(folder.glob(f"*/{plan.PLAN_DIR}/*_down.sql"))]
+    assert all("search_path=fb" in h for h in heads), heads
+    lint = subprocess.run([squawk_bin(), f"--pg-version={conn.info.server_version // 10000}",
+                           *map(str, sorted(folder.glob(f"*/{plan.PLAN_DIR}/*_down.sql")))],
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    prisma_deploy(conn, folder)
+    built = [ix.name for p in m.phases for ix in p.indexes]
+    conn.execute("SET search_path = fb")
+    for f in sorted(folder.glob(f"*/{plan.PLAN_DIR}/*_down.sql"), reverse=True):
+        for unit in units(split(f.read_text())):
+            with conn.transaction() if unit.block else contextlib.nullcontext():
+                for s in unit.statements:
+                    conn.execute(s)
+    left = conn.execute("SELECT relname FROM pg_class WHERE relname = ANY(%s)", (built,)).fetchall()
+    assert built and not left, left
+
+    path = tmp_path / "schema.prisma"
+    path.write_text(_SCHEMA % ('\n  schemas  = ["fb", "audit"]', '\n  @@schema("fb")', '\n  @@schema("fb")'))
+    conn.execute("DROP SCHEMA fb CASCADE")
+    _emit(conn, tmp_path / "multi", prisma=api.PrismaOptions(schema=path))
+    drops = [s for s in _down_statements(tmp_path / "multi") if s.startswith("DROP INDEX")]
+    assert drops and all(" fb." in s for s in drops), drops

@@ -38,6 +38,7 @@ from .model import (
 from .partitions import AttachedIndex, PartitionMap, child_name
 from .phases import build, planned_constraint
 from .prisma_folders import PLAN_DIR, first_folder, folder_phases, prisma_plan
+from .prisma_layout import home_down
 from .render import down_script, down_steps, up_script, up_steps
 from .steps import Action, Direction, Name, ObjectKind, Step, index_key, roots
 
@@ -46,6 +47,6 @@ __all__ = ["FORMAT_VERSION", "MANIFEST", "PLAN_DIR", "TARGETS", "Action", "Attac
            "PartitionIndex", "PartitionMap", "Phase", "PhaseStep", "PlannedConstraint", "PlannedExtension",
            "PlannedIndex", "PlannedSetting", "PlannedStatistics", "SettingScope", "Step", "Target", "build",
            "check_timeout", "check_writable", "child_name", "down_script", "down_steps", "emit", "first_folder",
-           "folder_phases", "folder_slug", "index_key", "load", "match_steps", "mismatches", "partitions",
+           "folder_phases", "folder_slug", "home_down", "index_key", "load", "match_steps", "mismatches", "partitions",
            "planned_constraint", "prisma_plan", "roots", "script", "sha256", "target_labels", "targets_shape",
            "timeouts", "up_script", "up_steps", "without_ledgers", "write_layout"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from .model import (
     SettingScope,
     Target,
 )
+from .recipe import Item
 from .render import down_items, print_items, steps_of, up_items
 from .steps import Step
 
@@ -53,8 +55,9 @@ def targets_shape(text: str) -> str:
     return sha256(json.dumps(raw, sort_keys=True))
 
 
-def emit(m: Migration, directory: Path) -> Path:
-    """Write the migration folder; refuse to overwrite a different migration."""
+def emit(m: Migration, directory: Path, *, down: Callable[[list[Item]], list[Item]] | None = None) -> Path:
+    """Write the migration folder; refuse to overwrite a different migration. ``down``: the down scripts as a
+    layout writes them (prisma_layout.home_down: names unqualified where its migrations write them so)."""
     directory = Path(directory)
     check_writable(directory)
     if (directory / MANIFEST).exists():
@@ -66,7 +69,7 @@ def emit(m: Migration, directory: Path) -> Path:
             raise MigrationError(f"{directory} already holds migration {existing.get('id')}; "
                                  "choose another --emit folder")
     try:
-        return _write(m, directory)
+        return _write(m, directory, down)
     except OSError as exc:
         raise MigrationError(f"cannot write the migration to {directory}: {exc.strerror or exc}") from None
 
@@ -93,11 +96,12 @@ def check_writable(directory: Path, layout: Layout = Layout.PGTUNE) -> None:
         raise MigrationError(f"cannot write the migration to {directory}: {probe} is not writable")
 
 
-def _write(m: Migration, directory: Path) -> Path:
+def _write(m: Migration, directory: Path, homed: Callable[[list[Item]], list[Item]] | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
     for phase in m.phases:
         up, down = up_items(m, phase), down_items(m, phase)
+        down = homed(down) if homed is not None else down
         files[phase.up_file], files[phase.down_file] = print_items(up), print_items(down)
         phase.up, phase.down = steps_of(up), steps_of(down)
     files[TARGETS] = json.dumps([asdict(t) for t in m.targets], indent=1) + "\n"

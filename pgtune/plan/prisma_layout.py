@@ -6,11 +6,14 @@ migration with the search_path set to the datasource URL's ``?schema=``; so
 a table in the schema Prisma migrates (its ledger's, ``_prisma_migrations``)
 is written unqualified here too, and the same folder deploys to a database
 with another ``?schema=`` (CI, staging). A table of another schema keeps its
-schema, as multiSchema writes it.
+schema, as multiSchema writes it. So do the down scripts of pgtune's own
+folder inside the first (pgtune/NN_down.sql, home_down): the undo a person
+runs reads as the migration it undoes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,8 +25,10 @@ from .. import ddl
 from . import recipe
 from .layouts import _SEGMENTS, Step, StepKind, _alone, _c, _in_transaction, _slug
 from .model import IndexFix, Migration, PhaseStep
+from .recipe import Item
 from .render import _squawk_ignore
 from .steps import Action
+from .steps import Step as PlanStep
 
 _DEFINITION = "Definition at emit: "
 
@@ -53,6 +58,22 @@ def unqualified(stmt: str, home: str | None) -> str:
     for start, end in reversed(cut):
         stmt = stmt[:start] + stmt[end:]
     return stmt
+
+
+def home_down(home: str | None) -> Callable[[list[Item]], list[Item]] | None:
+    """What pgtune/NN_down.sql of a Prisma migration is written as: its statements unqualified in ``home``, as the
+    folders' migration.sql are (None: every name stays qualified, as multiSchema writes them). Prisma sets the
+    search_path itself; a person running the file does not, so its first line says to."""
+    if home is None:
+        return None
+
+    def homed(items: list[Item]) -> list[Item]:
+        head = _pc(f"Names in schema {home} are written unqualified, as in the Prisma migrations this undoes: run it "
+                   f"with the search_path Prisma deploys with (?schema=), e.g. PGOPTIONS='-c search_path={home}' "
+                   "psql ...")
+        return [head, *(replace(i, sql=tuple(unqualified(t, home) for t in i.sql)) if isinstance(i, PlanStep)
+                        else i for i in items)]
+    return homed
 
 
 def _homed(st: Step, home: str | None) -> Step:
