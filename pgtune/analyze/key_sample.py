@@ -20,6 +20,7 @@ from ..connect import lost
 from ..ddl import IndexKey
 from ..explain_script import read_only
 from ..readonly import why_not_read_only
+from .key_counts import heavy_tail, light_keys, mixed
 from .sizing import IN_ORDER, NEAR_UNIQUE, PAGE, maxalign, null_keys
 
 
@@ -65,7 +66,7 @@ class KeySample:
     rows: float = 0.0      # rows the sample held
     seen: float = 0.0      # distinct keys among them (0: not asked)
     lead_seen: float = 0.0  # distinct leading keys among them (0: not asked)
-    heavy_rows: float = 0.0      # of the table's rows, those of the keys the sample saw repeat (``_mixed``)
+    heavy_rows: float = 0.0      # of the table's rows, those of the keys the sample saw repeat (``key_counts.mixed``)
     heavy_distinct: float = 0.0  # and how many keys they are (0: none; ``distinct`` counts them too)
     null_rows: tuple[float, ...] = ()   # of the table's rows, those whose key holds a NULL, by which columns are
     #                                     (``_masks``): not in ``distinct`` until ``with_nulls`` counts their keys
@@ -121,16 +122,17 @@ def _profile(source: sql.Composable, keys: tuple[IndexKey, ...], include: tuple[
     where asked (NULL otherwise): each is a sixth of the statement's time on TPC-H's tables. The sixth column:
     the rows again, each key's counted once where they all sit in one page (``ctid``: the source's row address,
     or the name of its column holding that as a point: page, line); then, so counted, the keys seen twice and the
-    sightings of the keys seen three times or more (``_mixed``); then the one-page keys holding their page's first
-    line and those keys' rows (``_straddled``); last, the rows of the keys holding a NULL, which the key counts
-    (all but the rows, bytes and leading keys) leave out (``with_nulls``)."""
+    sightings of the keys seen three times or more (``key_counts.mixed``); then the one-page keys holding their
+    page's first line and those keys' rows (``_straddled``); last, the rows of the keys holding a NULL, which the
+    key counts (all but the rows, bytes and leading keys) leave out (``with_nulls``); then the keys seen three
+    times (``key_counts.heavy_tail``)."""
     asked = asked or Asked()
     cols = _columns(keys)
     size = _tuple_bytes(keys, include)
     if not grouped:
         return sql.SQL("SELECT /* pgtune */ NULL::float8, NULL::float8, count(*)::float8, "
                        "coalesce(sum({size}), 0)::float8, NULL::float8, NULL::float8, NULL::float8, NULL::float8, "
-                       "NULL::float8, NULL::float8, NULL::float8[] FROM {source}").format(
+                       "NULL::float8, NULL::float8, NULL::float8[], NULL::float8 FROM {source}").format(
                            size=size, source=source)
     # A key whose sampled rows all sit in one page counts once (m = 1): ``_key_sample``.
     # ``ctid``: the row address (worked out per row), or a column already holding it as a point (page, line).
@@ -145,7 +147,8 @@ def _profile(source: sql.Composable, keys: tuple[IndexKey, ...], include: tuple[
                    "coalesce(sum(m) FILTER (WHERE m >= 3 AND NOT y), 0)::float8, "
                    "(count(*) FILTER (WHERE m = 1 AND l0 = 1 AND NOT y))::float8, "
                    "coalesce(sum(n) FILTER (WHERE m = 1 AND NOT y), 0)::float8, "
-                   "{masks} FROM (SELECT n, CASE WHEN p0 = p1 THEN 1 ELSE n END AS m, l0, z, z > 0 AS y{outer} "
+                   "{masks}, (count(*) FILTER (WHERE m = 3 AND NOT y))::float8 "
+                   "FROM (SELECT n, CASE WHEN p0 = p1 THEN 1 ELSE n END AS m, l0, z, z > 0 AS y{outer} "
                    "FROM (SELECT {first}count(*) AS n, min({page}) AS p0, max({page}) AS p1, min({line}) AS l0, "
                    "{null} AS z{b} FROM {source} GROUP BY {group}) AS k) AS s").format(
                        null=sql.SQL(" + ").join(sql.SQL("(CASE WHEN ({}) IS NULL THEN {} ELSE 0 END)").format(
@@ -193,7 +196,7 @@ def _flat(source: sql.Composable, specs: list[tuple[int, KeySpec]]) -> sql.Compo
     """
     sums = [sql.SQL("coalesce(sum({}), 0)::float8").format(_tuple_bytes(keys, include)) for _, (keys, include) in specs]
     rows = [sql.SQL("({}, NULL::float8, NULL::float8, a.n, a.{}, NULL::float8, NULL::float8, NULL::float8, "
-                    "NULL::float8, NULL::float8, NULL::float8, NULL::float8[])").format(
+                    "NULL::float8, NULL::float8, NULL::float8, NULL::float8[], NULL::float8)").format(
                         sql.Literal(i), sql.Identifier(f"b{j}"))
             for j, (i, _) in enumerate(specs)]
     return sql.SQL("SELECT v.* FROM (SELECT /* pgtune */ count(*)::float8 AS n, {} FROM {}) AS a, "
@@ -226,12 +229,19 @@ def _key_sample(row: tuple[Any, ...] | None, reltuples: float) -> KeySample | No
     # Keys stored in runs (most one-page keys' rows continue their predecessor's key) are whole keys, each one
     # sighting: Duj1 would read the few the sample saw across pages as duplication of every key (TPC-DS
     # store_sales (ss_ticket_number): 2 of 3,018 sampled tickets across two pages, 166k keys for 240k).
-    if len(row) < 8 or row[6] is None or not (runs >= RUNS or _mixed(f1, float(row[6]), float(row[7]))):
+    if len(row) < 8 or row[6] is None or not (runs >= RUNS or mixed(f1, float(row[6]), float(row[7]))):
         return KeySample(min(duj1, total), b, n, d, lead, null_rows=nulls)
-    # Mixed: a key seen once is unique; only the keys seen repeat are deduplicated, by their own sightings.
     q = n / full
-    unique, repeat_rows = f1 / q, (seen - f1) / q
-    return KeySample(min(total, unique + d - f1), b, n, d, lead, min(total, repeat_rows), d - f1, nulls)
+    if runs >= RUNS:    # in runs: a key seen once is a whole key; the keys seen repeat, by their own sightings
+        unique, repeat_rows = f1 / q, (seen - f1) / q
+        return KeySample(min(total, unique + d - f1), b, n, d, lead, min(total, repeat_rows), d - f1, nulls)
+    # Mixed: the keys seen three times or more are the heavy part, whole, their rows by their sightings; the rest
+    # are counted by Duj1 over their own sightings (``key_counts.light_keys``).
+    f2, s3 = float(row[6]), float(row[7])
+    h1, h2 = heavy_tail(float(row[11]) if len(row) > 11 and row[11] is not None else 0.0, f1, f2)
+    heavy, heavy_rows = d - f1 - f2 + h1 + h2, (s3 + h1 + 2.0 * h2) / q
+    return KeySample(min(total, light_keys(f1 - h1, f2 - h2, q) + heavy), b, n, d, lead, min(total, heavy_rows),
+                     heavy, nulls)
 
 
 RUNS = 0.5    # the share of one-page keys' rows continuing their predecessor's key from which keys are in runs
@@ -263,28 +273,6 @@ def _straddled(row: tuple[Any, ...], f1: float, q: float, g: float) -> float:
     if len(row) < 10 or row[8] is None:
         return 0.0
     return min(float(row[8]) * g * (1.0 - q) / max(1.0 - g * q, 1e-9), f1)
-
-
-def _mixed(f1: float, f2: float, s3: float) -> bool:
-    """Do the sample's keys seen three times or more hold more sightings than keys of even counts would give?
-
-    Duj1 takes every key to have the same number of rows, and reads a key seen
-    twice in the sample as one of many duplicates across the table. Keys that
-    are mostly unique next to some very common ones (user ids and three plan
-    names in one key/value column: u15's 1M-row repro, 50k keys counted for
-    602k, its index forecast 9.0 MB where it built 26.7; Formbricks'
-    ContactAttribute 26.4 MB where it built 43.5) break it: the common keys'
-    repeats read as duplicates of every key. Keys of even counts seen at a
-    rate λ = 2·f2/f1 (Poisson) put f1·(e^λ − 1 − λ) sightings in keys seen
-    three times or more (TPC-H's lineitem (l_partkey, l_suppkey): 19.6
-    expected, 21 seen; (l_shipdate, l_discount): 8,563 and 9,442); the mixed
-    ones put far more there (11,865 where 3.5 were expected). Twice as many,
-    and 30 more (a 30,000-row sample's noise), is mixed.
-    """
-    if f1 <= 0:
-        return False            # every key repeats: Duj1 is their count already
-    lam = 2.0 * f2 / f1
-    return s3 > 2.0 * f1 * (math.expm1(lam) - lam) + 30.0
 
 
 def in_key_order(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], sample: KeySample) -> KeySample:
