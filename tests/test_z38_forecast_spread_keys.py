@@ -7,6 +7,8 @@ as unique. Hoppscotch-shaped UserHistory ("isStarred", "userUid"), 3M rows:
 forecast 95.1 MB, built 30.7 (3.10x); Formbricks-shaped Response
 ("endingId", "surveyId"), 2.5M rows: 51.3 MB, built 20.7 (2.48x). The keys
 seen twice tell such keys from unique ones (``key_counts.light_keys``).
+One column of them was forecast from pg_stats' count, which ANALYZE's Duj1
+makes short the same way (``sizing.common_beside``): 0.72x of built there.
 """
 
 from __future__ import annotations
@@ -35,19 +37,20 @@ RESPONSES = f"""INSERT INTO h SELECT i, 'cs' || substr(md5('s' || (1 + floor(200
     i % 10 < 7, CASE WHEN i % 10 < 7 THEN 'end' || (i % 3) END FROM generate_series(1, {ROWS}) i"""
 
 
-@pytest.mark.parametrize(("fill", "keys"), [(HISTORY, ("flag", "owner")), (RESPONSES, ("ending", "owner"))],
-                         ids=["hoppscotch", "formbricks"])
+@pytest.mark.parametrize(("fill", "keys"), [(HISTORY, ("flag", "owner")), (RESPONSES, ("ending", "owner")),
+                                            (HISTORY, ("owner",))], ids=["hoppscotch", "formbricks", "one-column"])
 def test_keys_of_a_few_rows_beside_heavy_ones_are_forecast_deduplicated(conn: psycopg.Connection[Any], fill: str,
-                                                                        keys: tuple[str, str]) -> None:
+                                                                        keys: tuple[str, ...]) -> None:
     conn.execute("CREATE TABLE h (id int PRIMARY KEY, owner text NOT NULL, flag boolean NOT NULL, ending text)")
     conn.execute("SELECT setseed(0.38)")        # the same rows every run
     conn.execute(fill)
     conn.execute("VACUUM ANALYZE h")
     footprint = Footprint(conn, read_catalog(conn), 0.0)
-    forecast = footprint.forecast(Candidate(TABLE, tuple(IndexKey(k) for k in keys), 2))
+    forecast = footprint.forecast(Candidate(TABLE, tuple(IndexKey(k) for k in keys), len(keys)))
     conn.execute(sql.SQL("CREATE INDEX h_keys ON h ({})").format(sql.SQL(", ").join(map(sql.Identifier, keys))))
     row = conn.execute("SELECT pg_relation_size('h_keys')").fetchone()
     assert row is not None
-    assert 0.8 < forecast / row[0] < 1.25, (forecast, row[0])     # 2.51x and 1.95x before (1.00x and 0.91x)
+    # Before: 2.51x, 1.95x and 0.80x; now 1.00x, 0.91x and 1.01x.
+    assert 0.85 < forecast / row[0] < 1.2, (forecast, row[0])
     [sample] = [s for s in footprint.samples.values() if s is not None]
     assert sample.heavy_distinct > 0, sample      # the mixed part of the sample's keys: what this test is about

@@ -106,10 +106,11 @@ class Footprint:
         """Is ``cand`` one plain column whose pg_stats count is likely short (sizing.undercounted: a table stored
         in its order): its keys are then counted in the sample, which reads each value's rows whole. The guess
         in its place, the geometric mean of pg_stats' count and the rows, forecast TPC-DS's (cs_order_number)
-        and (ws_order_number) at 1.49x and 1.57x of built (t14); sampled, their keys come out 0.99-1.01x."""
+        and (ws_order_number) at 1.49x and 1.57x of built (t14); sampled, their keys come out 0.99-1.01x. Or common
+        values beside many others (sizing.common_beside)."""
         table, col = self.catalog.tables.get(on), self.catalog.table_columns(on).get(cand.keys[0].column)
         return (len(cand.keys) == 1 and cand.keys[0].expression is None and col is not None and table is not None
-                and sizing.undercounted(col, table.reltuples))
+                and (sizing.undercounted(col, table.reltuples) or sizing.common_beside(col)))
 
     def _exact(self, on: TableKey, cand: Candidate) -> bool:
         """Is every column's width in ``cand``'s tuple its type's (sizing.exact): no tuple bytes to sample?"""

@@ -66,7 +66,8 @@ class KeySample:
     rows: float = 0.0      # rows the sample held
     seen: float = 0.0      # distinct keys among them (0: not asked)
     lead_seen: float = 0.0  # distinct leading keys among them (0: not asked)
-    heavy_rows: float = 0.0      # of the table's rows, those of the keys the sample saw repeat (``key_counts.mixed``)
+    heavy_rows: float = 0.0      # of the table's rows, those of the keys the sample saw three times or more (in
+    #                              runs: twice or more; ``key_counts.mixed``)
     heavy_distinct: float = 0.0  # and how many keys they are (0: none; ``distinct`` counts them too)
     null_rows: tuple[float, ...] = ()   # of the table's rows, those whose key holds a NULL, by which columns are
     #                                     (``_masks``): not in ``distinct`` until ``with_nulls`` counts their keys
