@@ -335,7 +335,9 @@ class _Advisor:
             forget_parses()     # every statement is planned: its tree is read no more (but for a few: parsed again)
             pairs = [(a.statement, a.shape) for a in analyses]
             seeds = [c for c in cands if c.foreign_key is None or c.origin == WORKLOAD]
-            seeds += [w for c in single_columns(pairs, self.catalog) if (w := self._worth_it(c)) is not None]
+            # A sort-only seed of LIMITed statements that filter by a sent equality: the LIMIT trap (blind_sort)
+            seeds += [w for c in blind_sort.seen(single_columns(pairs, self.catalog), [a.shape for a in analyses])
+                      if (w := self._worth_it(c)) is not None]
             self.say(f"what-if costing of {counted(len(seeds), 'candidate')} with hypopg ({sessions.jobs} "
                      f"session{'s' if sessions.jobs > 1 else ''})")
             seeds = sessions.first.creatable(seeds, lambda c, exc: self.advice.rejected.append(reasons.refused(
