@@ -262,6 +262,13 @@ def _say_written(result: api.Suggestion, layout: str, schema_given: bool) -> Non
     """The stderr lines for a migration --emit wrote."""
     if result.migration is None:
         return
+    if not result.migration.phases:
+        # n38: "wrote migration … (0 phases) to prisma/migrations as prisma migrations" and the note on failed
+        # builds, where a tool's layout wrote no file at all (pgtune's own writes an empty manifest), as health does.
+        click.echo("nothing to migrate: no index or constraint to propose" + (
+            f" ({result.directory} holds an empty migration)" if layout == Layout.PGTUNE
+            else f": nothing written to {result.directory}"), err=True)
+        return
     click.echo(wrote(result.migration.id, len(result.migration.phases), result.directory, layout), err=True)
     missing = result.without_values()
     if missing:
