@@ -299,9 +299,14 @@ def _constraint(schema: PrismaSchema, c: Proposal) -> PrismaProposal:
                                   f"once the migration has run, make field {model.name}.{f.name} required (drop the "
                                   "`?` from its type): else the next `prisma migrate dev` sets the column back to "
                                   "NULL-able")
+    # n38: a low-confidence check is never written to a migration (the data alone cannot show what the application
+    # may write); its line here said "add pgtune's ADD CONSTRAINT" as for a high one, a CHECK that may reject writes.
+    review = ("" if c.confidence.written else
+              "low confidence, for review only: pgtune writes it into no migration, as the data alone cannot show "
+              "what the application may write; only if it always holds, ")
     return PrismaProposal(c.name, ProposalKind.CHECK, name, None, Fit.SQL_ONLY,
-                          "Prisma has no syntax for CHECK constraints and its migrations neither create nor drop "
-                          "them: add pgtune's ADD CONSTRAINT … NOT VALID and, in a later migration, VALIDATE "
+                          review + "Prisma has no syntax for CHECK constraints and its migrations neither create nor "
+                          "drop them: add pgtune's ADD CONSTRAINT … NOT VALID and, in a later migration, VALIDATE "
                           "CONSTRAINT, each in a migration made with `prisma migrate dev --create-only`")
 
 
