@@ -424,6 +424,11 @@ class Greedy:
         asked, stepped, read = [mine[1]], {best.new.table}, self._tables(best, mine[1])
         for *_, n, a in heap[:2 * AHEAD]:     # the heap's first levels: near its top (heapq.nsmallest read it all)
             if n == a.evaluations and a is not best and (a.evaluations == 0 or a.stamp != self._stamp(a)) \
+                    and self._valid(a) and _sibling(best, a):
+                # Another widening of the index ``best`` widens, not costed yet: its questions are of the same
+                # set of indexes as best's, and stay valid unless one of them is taken first.
+                asked.append((self.worked.get(id(a)) or (a, self._questions(a)))[1])
+            elif n == a.evaluations and a is not best and (a.evaluations == 0 or a.stamp != self._stamp(a)) \
                     and a.new.table not in read and self._valid(a):
                 theirs = (self.worked.get(id(a)) or (a, self._questions(a)))[1]
                 if stepped.isdisjoint(tables := self._tables(a, theirs)):
@@ -487,3 +492,9 @@ class Greedy:
             kind=StepKind.REPLACE if a.drops else StepKind.WIDEN if a.old is not None else StepKind.ADD,
             index=a.new, replaces=a.old or (a.drops[0] if a.drops else None), also=a.drops[1:],
             forecast_bytes=self.forecast_total, hypopg_bytes=self.hypopg_total, cost=self.total))
+
+
+def _sibling(best: Action, a: Action) -> bool:
+    """Are ``best`` and ``a`` widenings of the same chosen index, neither costed yet?"""
+    return (best.kind == a.kind == StepKind.WIDEN and best.old is not None and a.old is best.old
+            and best.evaluations == a.evaluations == 0 and not a.drops and not best.drops)
