@@ -22,20 +22,11 @@ from pgtune import api, health
 from pgtune.analyze import Advice
 
 from .helpers import suggest
+from .hoppscotch import USER_HISTORY
 
 # hoppscotch/hoppscotch's UserHistory (packages/hoppscotch-backend/prisma/schema.prisma): a request a user ran,
 # with its JSON, starred or not; 400 users, a few heavy ones; the history list is per user, newest first.
-HISTORY = """
-CREATE TYPE "ReqType" AS ENUM ('REST', 'GQL');
-CREATE TABLE "UserHistory" (
-    "id" text PRIMARY KEY,
-    "userUid" text NOT NULL,
-    "reqType" "ReqType" NOT NULL,
-    "request" jsonb NOT NULL,
-    "responseMetadata" jsonb NOT NULL,
-    "isStarred" boolean NOT NULL,
-    "executedOn" timestamptz(3) NOT NULL DEFAULT CURRENT_TIMESTAMP
-);
+HISTORY = USER_HISTORY + """
 INSERT INTO "UserHistory"
 SELECT 'h' || g, 'u' || (CASE WHEN g % 3 = 0 THEN g % 5 ELSE g % 400 END),
        CASE WHEN g % 4 = 0 THEN 'GQL' ELSE 'REST' END::"ReqType", jsonb_build_object('url', '/api/' || g % 90),

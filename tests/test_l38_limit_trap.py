@@ -19,21 +19,12 @@ from psycopg.types.numeric import Int4
 from pgtune.analyze import Advice
 
 from .helpers import suggest
+from .hoppscotch import USER_HISTORY
 
 # hoppscotch/hoppscotch's UserHistory (packages/hoppscotch-backend/prisma/schema.prisma), append-only: rows come
 # in executedOn order over three years; five heavy users hold half of them, "gone" 2,000 from 2023 only, 1,200 light
 # users 1-20 rows each.
-HISTORY = """
-CREATE TYPE "ReqType" AS ENUM ('REST', 'GQL');
-CREATE TABLE "UserHistory" (
-    "id" text PRIMARY KEY,
-    "userUid" text NOT NULL,
-    "reqType" "ReqType" NOT NULL,
-    "request" jsonb NOT NULL,
-    "responseMetadata" jsonb NOT NULL,
-    "isStarred" boolean NOT NULL,
-    "executedOn" timestamptz(3) NOT NULL DEFAULT CURRENT_TIMESTAMP
-);
+HISTORY = USER_HISTORY + """
 INSERT INTO "UserHistory"
 SELECT 'h' || row_number() OVER (ORDER BY at), "userUid", CASE WHEN n % 4 = 0 THEN 'GQL' ELSE 'REST' END::"ReqType",
        jsonb_build_object('url', '/api/' || n % 90), '{"statusCode": 200}', n % 17 = 0, at
