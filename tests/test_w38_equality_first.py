@@ -84,7 +84,7 @@ UPDATED, SURVEY, FINISHED = IndexKey("updatedAt"), IndexKey("surveyId"), IndexKe
 
 def _statement(*pinned: str, using: str = "updatedAt,surveyId,finished") -> Workload:
     return Workload(calls=1, base_cost=100.0, tables=frozenset({T}), keyable={T: frozenset(using.split(","))},
-                    touched={}, equal=frozenset(pinned))    # one table: the names (Workload.equal)
+                    touched={}, equal=frozenset((T, c) for c in pinned))
 
 
 def test_a_widening_by_a_pinned_column_puts_it_first() -> None:

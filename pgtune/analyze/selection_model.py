@@ -50,16 +50,9 @@ class Workload:
     tables: frozenset[TableKey]
     keyable: dict[TableKey, frozenset[str]]   # columns (or expressions) an index could lead with
     touched: dict[TableKey, frozenset[str]]   # every column it reads per table (covering)
-    # The columns it compares by equality: a widening puts them before a range or sort key (analyze.widen). On one
-    # table their names, shared by every statement that pins the same names (analyze.workload._shared: a set of
-    # (table, column) each was 4-5 MB at 20,000 statements over 2,000 like tables); on several, (table, column).
-    equal: frozenset[str] | frozenset[tuple[TableKey, str]] = frozenset()
-
-    def pins(self, table: TableKey, column: str) -> bool:
-        """Does it compare ``table``'s ``column`` by equality?"""
-        if self.equal and isinstance(next(iter(self.equal)), str):     # names: of its one table (workload._pinned)
-            return table in self.tables and column in self.equal
-        return (table, column) in self.equal
+    # (table, column) it compares by equality: a widening puts them before a range or sort key (analyze.widen).
+    # One shared set for the statements that pin the same columns (analyze.workload._shared), not a dict each.
+    equal: frozenset[tuple[TableKey, str]] = frozenset()
 
     def could(self, table: TableKey, lead: str, have: frozenset[str]) -> bool:
         """Could an index on ``table`` leading with ``lead`` and holding ``have`` change this statement's plan."""

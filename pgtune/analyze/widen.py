@@ -57,7 +57,7 @@ def first(chosen: Candidate, key: IndexKey, served: list[Workload]) -> list[tupl
     out: list[tuple[tuple[IndexKey, ...], int]] = []
     plain = False
     for w in served:
-        pinned = [k for k in appended if k.expression is None and w.pins(table, k.column)]
+        pinned = [k for k in appended if k.expression is None and (table, k.column) in w.equal]
         if key not in pinned or len(pinned) == len(appended):
             plain = plain or key.ident in w.keyable.get(table, ()) or key.column in w.touched.get(table, ())
             continue

@@ -6,7 +6,6 @@ columns an index could use for it, and the columns an index may be widened by.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from ..capture import Catalog, Statement, TableKey
@@ -70,17 +69,7 @@ def workload_of(shape: Shape, calls: int, base_cost: float) -> Workload:
                     keyable={t: _shared(frozenset(c)) for t, c in keyable.items()},
                     # SELECT * reads every column: no index covers it.
                     touched={t: _shared(frozenset(c)) for t, c in touched.items() if t not in star},
-                    equal=_pinned(equal, shape.tables))
-
-
-def _pinned(equal: set[tuple[TableKey, str]], tables: Iterable[TableKey]) -> frozenset[str] | frozenset[
-        tuple[TableKey, str]]:
-    """Workload.equal: where every column pinned is of the statement's one table, their names (shared across like
-    tables), else (table, column): a subquery's table is not among ``tables``."""
-    one = set(tables)
-    if len(one) == 1 and all(t in one for t, _ in equal):
-        return _shared(frozenset(c for _, c in equal))
-    return _shared(frozenset(equal))
+                    equal=_shared(frozenset(equal)))
 
 
 _SHARED: dict[frozenset[Any], frozenset[Any]] = {}
