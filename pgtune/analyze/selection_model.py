@@ -50,9 +50,6 @@ class Workload:
     tables: frozenset[TableKey]
     keyable: dict[TableKey, frozenset[str]]   # columns (or expressions) an index could lead with
     touched: dict[TableKey, frozenset[str]]   # every column it reads per table (covering)
-    # (table, column) it compares by equality: a widening puts them before a range or sort key (analyze.widen).
-    # One shared set for the statements that pin the same columns (analyze.workload._shared), not a dict each.
-    equal: frozenset[tuple[TableKey, str]] = frozenset()
 
     def could(self, table: TableKey, lead: str, have: frozenset[str]) -> bool:
         """Could an index on ``table`` leading with ``lead`` and holding ``have`` change this statement's plan."""

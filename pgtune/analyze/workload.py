@@ -53,10 +53,7 @@ def workload_of(shape: Shape, calls: int, base_cost: float) -> Workload:
     keyable: dict[TableKey, set[str]] = {}
     touched: dict[TableKey, set[str]] = {}
     star: set[TableKey] = set()
-    equal: set[tuple[TableKey, str]] = set()
     for u in shape.uses:
-        if u.role == EQ and u.expression is None:
-            equal.add((u.table, u.column))
         if u.role in _KEYABLE:
             keyable.setdefault(u.table, set()).add(u.column)
         elif u.role == FUNC and u.expression:
@@ -68,8 +65,7 @@ def workload_of(shape: Shape, calls: int, base_cost: float) -> Workload:
     return Workload(calls=calls, base_cost=base_cost, tables=_shared(frozenset(shape.tables)),
                     keyable={t: _shared(frozenset(c)) for t, c in keyable.items()},
                     # SELECT * reads every column: no index covers it.
-                    touched={t: _shared(frozenset(c)) for t, c in touched.items() if t not in star},
-                    equal=_shared(frozenset(equal)))
+                    touched={t: _shared(frozenset(c)) for t, c in touched.items() if t not in star})
 
 
 _SHARED: dict[frozenset[Any], frozenset[Any]] = {}
