@@ -23,7 +23,7 @@ from pglast import ast, parse_sql
 from pglast.stream import RawStream
 from psycopg import sql
 
-from . import catalog_sql, ddl
+from . import analyze, catalog_sql, ddl
 from .baseline import Planned, plan_target
 from .capabilities import probe
 from .connect import lost
@@ -58,14 +58,13 @@ def warm_predictions(conn: psycopg.Connection[Any], targets: list[Target],
     before = {t.key: _both(conn, t, warm_settings) for t in predicted}
     expressions = [ix for ix in indexes if (ix.schema, ix.name) in made and expression_keys(ix)]
     on_expressions = {t.key for t in predicted if set(t.expected_indexes) & {ix.name for ix in expressions}}
-    # HypoPG's indexes live in this backend only; reset before and after, so nothing else is seen or left.
+    # HypoPG's indexes live in this backend only; reset before (made_hypothetically) and after, so nothing else
+    # is seen or left. suggest's own routine (k37: this was a third copy of its loop).
     hypopg = catalog_sql.extension_schema(conn, "hypopg")     # named: pgtune's search_path may leave it out
     reset = sql.SQL("SELECT /* pgtune */ {}()").format(catalog_sql.function(hypopg, "hypopg_reset"))
-    create = sql.SQL("SELECT /* pgtune */ * FROM {}(%s)").format(catalog_sql.function(hypopg, "hypopg_create_index"))
-    conn.execute(reset)
     try:
-        for statement in plain:
-            conn.execute(create, (statement,))
+        if len(analyze.made_hypothetically(conn, hypopg, plain)) < len(plain):
+            return targets      # an index HypoPG refuses: no warm prediction rather than a partial one
         after = {t.key: _both(conn, t, warm_settings, cpu=True) for t in predicted if t.key not in on_expressions}
         cold = _with_expression_statistics(conn, [t for t in predicted if t.key in on_expressions],
                                            expressions, warm_settings, after)

@@ -31,6 +31,7 @@ from pglast.enums import CoercionForm
 from psycopg import pq, sql
 
 from .connect import lost
+from .explain_names import lenient_cursor
 from .explain_script import STMT_NAME, Answer, Kept, Run, Script, Shared, Wire, mode_call, renamed, script, select
 from .explain_script import deallocate as deallocate  # re-exported: callers free a Round's names
 from .explain_script import end_failed as end_failed
@@ -417,10 +418,9 @@ class Round:
                     run(select(sets))
                 if isinstance(cur, Wire):
                     self.cursors.append(cur.execute(last, read=True))
-                else:
-                    plan = conn.cursor()
+                else:       # read leniently: a HypoPG name cut inside a character (explain_names)
+                    self.cursors.append(plan := lenient_cursor(conn))
                     plan.execute(last, prepare=False)
-                    self.cursors.append(plan)
             run(*[select([s.reset])] * bool(current and shared))     # a Shared one's next Round plans under its own
             if shared is None:
                 run(*s.end)

@@ -9,7 +9,6 @@ be planned but never change data, and nothing it set outlives it.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,10 +18,11 @@ from typing import Any
 
 import psycopg
 from psycopg import abc, errors, generators, pq
-from psycopg.adapt import Buffer, Loader, PyFormat, Transformer
+from psycopg.adapt import PyFormat, Transformer
 from psycopg.pq import Format
 
 from .connect import lost
+from .explain_names import LenientJson, LenientText
 
 STMT_NAME = "pgtune_explain"
 
@@ -222,21 +222,11 @@ def read_only(conn: psycopg.Connection[Any], query: abc.Query, timeout_ms: int) 
     return rows
 
 
-class _LenientText(Loader):
-    def load(self, data: Buffer) -> str:
-        return bytes(data).decode(self.connection.info.encoding if self.connection else "utf-8", "replace")
-
-
-class _LenientJson(_LenientText):
-    def load(self, data: Buffer) -> Any:
-        return json.loads(super().load(data))
-
-
 @contextmanager
 def lenient(conn: psycopg.Connection[Any]) -> Iterator[None]:
     """Read text and json (hypopg's names, EXPLAIN's "Index Name") without failing on a cut character."""
-    oids = {"text": (conn.adapters.types["text"].oid, _LenientText),
-            "json": (conn.adapters.types["json"].oid, _LenientJson)}
+    oids = {"text": (conn.adapters.types["text"].oid, LenientText),
+            "json": (conn.adapters.types["json"].oid, LenientJson)}
     before = {oid: conn.adapters.get_loader(oid, Format.TEXT) for oid, _ in oids.values()}
     for oid, loader in oids.values():
         conn.adapters.register_loader(oid, loader)

@@ -18,7 +18,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
                 "pgtune.duration", "pgtune.ddl", "pgtune.cluster", "pgtune.sql", "pgtune.tracking")),
     ("capture", ("pgtune.capture", "pgtune.capabilities", "pgtune.roles", "pgtune.snapshot")),
     ("analyze", ("pgtune.analyze", "pgtune.constraints", "pgtune.explain", "pgtune.explain_script", "pgtune.readonly",
-                 "pgtune.explain_settings", "pgtune.param_types", "pgtune.estimates")),
+                 "pgtune.explain_settings", "pgtune.explain_names", "pgtune.param_types", "pgtune.estimates")),
     ("plan", ("pgtune.plan", "pgtune.baseline", "pgtune.script")),
     ("apply", ("pgtune.apply", "pgtune.history")),
     ("verify", ("pgtune.verify", "pgtune.verify_baselines", "pgtune.verify_pace", "pgtune.verify_phases",

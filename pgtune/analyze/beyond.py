@@ -29,6 +29,7 @@ from ..connect import session_stops
 from ..ddl import IndexKey, IndexMethod
 from ..errors import InputError
 from ..explain import Plan, explain
+from ..explain_names import plan_name, raw_cursor
 from ..roles import Roles, RoleView
 from ..snapshot import Snapshot
 from ..sqltext import StatementKind
@@ -290,8 +291,10 @@ def _what_if(conn: psycopg.Connection[Any], stmt: str, served: list[Planned]) ->
         schema = catalog_sql.extension_schema(conn, "hypopg")
         create = sql.SQL("SELECT /* pgtune */ indexrelid, indexname, {}(indexrelid) FROM {}(%s)").format(
             catalog_sql.function(schema, "hypopg_relation_size"), catalog_sql.function(schema, "hypopg_create_index"))
-        row = conn.execute(create, (stmt,)).fetchone()
+        with raw_cursor(conn) as cur:      # its name as bytes: HypoPG cuts a long one inside a character maybe
+            row = cur.execute(create, (stmt,)).fetchone()
         assert row is not None
+        name = plan_name(conn, row[1])
         try:
             after = [_plan(conn, st) for st in served]
         finally:
@@ -302,7 +305,7 @@ def _what_if(conn: psycopg.Connection[Any], stmt: str, served: list[Planned]) ->
             raise
         return error_text(exc)
     return ([b.cost if b else None for b in before], [a.cost if a else None for a in after],
-            [bool(a and row[1] in a.indexes) for a in after], int(row[2] or 0))
+            [bool(a and name in a.indexes) for a in after], int(row[2] or 0))
 
 
 def _leaf_size(conn: psycopg.Connection[Any], stmt: str) -> int:

@@ -30,6 +30,7 @@ from ..capture import Catalog
 from ..connect import lost
 from ..ddl import IndexMethod
 from ..explain import Plan, Round, explain_scenarios, prepare_text
+from ..explain_names import plan_name, raw_cursor
 from ..explain_script import deallocate, end_failed
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method
 from .whatif import lenient
@@ -325,8 +326,10 @@ def hypothetical_proposals(conn: psycopg.Connection[Any], catalog: Catalog, inde
 
 
 def made_hypothetically(conn: psycopg.Connection[Any], schema: str | None, texts: list[str]) -> dict[str, int]:
-    """HypoPG's indexes reset, then ``texts`` (CREATE INDEX as HypoPG takes them) made: HypoPG's name of each ->
-    its position in ``texts``. All in one statement (one each was a round trip per proposal: 4,500 of them, five
+    """HypoPG's indexes reset, then ``texts`` (CREATE INDEX as HypoPG takes them) made: HypoPG's name of each, as
+    a plan names it (explain_names.plan_name: read as bytes, never decoded as text, as a name cut inside a
+    character is not UTF-8; c38's warm re-pricing failed so on tests/test_hostile_names.py) -> its position in
+    ``texts``. All in one statement (one each was a round trip per proposal: 4,500 of them, five
     times over, at benchmarks/speed.py's 5,000 statements); when the server refuses one, one at a time, skipping
     those it refuses. The one routine for suggest's passes and ``pgtune baseline`` (k37: it had its own copy)."""
     conn.execute(hypopg_call(schema, "hypopg_reset"))
@@ -342,13 +345,14 @@ def made_hypothetically(conn: psycopg.Connection[Any], schema: str | None, texts
     every = sql.SQL("SELECT /* pgtune */ d.n, h.indexname FROM pg_catalog.unnest(%s::text[]) WITH ORDINALITY "
                     "AS d(t, n) CROSS JOIN LATERAL {}(d.t) AS h ORDER BY d.n").format(function)
     try:
-        rows = conn.execute(every, (texts,)).fetchall()
+        with raw_cursor(conn) as cur:
+            rows = cur.execute(every, (texts,)).fetchall()
     except psycopg.Error:
         if lost(conn):
             raise
         conn.execute(hypopg_call(schema, "hypopg_reset"))     # those made before the refused one
         return _one_by_one(conn, texts, function)
-    return {str(name): n - 1 for n, name in rows}
+    return {plan_name(conn, name): n - 1 for n, name in rows}
 
 
 def _one_by_one(conn: psycopg.Connection[Any], texts: list[str], function: sql.Composable) -> dict[str, int]:
@@ -356,13 +360,14 @@ def _one_by_one(conn: psycopg.Connection[Any], texts: list[str], function: sql.C
     create = sql.SQL("SELECT /* pgtune */ indexname FROM {}(%s)").format(function)
     for n, text in enumerate(texts):
         try:
-            row = conn.execute(create, (text,)).fetchone()
+            with raw_cursor(conn) as cur:
+                row = cur.execute(create, (text,)).fetchone()
         except psycopg.Error:
             if lost(conn):
                 raise
             continue
         if row is not None:
-            made[str(row[0])] = n
+            made[plan_name(conn, row[0])] = n
     return made
 
 

@@ -31,6 +31,7 @@ from ..capture import Catalog, Statement, TableKey
 from ..connect import lost
 from ..ddl import IndexKey
 from ..explain import explain_scenarios
+from ..explain_names import plan_name, raw_cursor
 from ..snapshot import Snapshot
 from ..sqltext import ParseFailed
 from . import generic_plans, hot_charge, reasons
@@ -192,9 +193,10 @@ def _with(cost: _Pricer, schema: str | None, cand: Candidate, left: list[Analyze
     if text is None:
         return None
     try:
-        row = conn.execute(sql.SQL("SELECT /* pgtune */ indexrelid, indexname, {}(indexrelid) FROM {}(%s)").format(
-            catalog_sql.function(schema, "hypopg_relation_size"),
-            catalog_sql.function(schema, "hypopg_create_index")), (text,)).fetchone()
+        with raw_cursor(conn) as cur:      # its name as bytes: HypoPG cuts a long one inside a character maybe
+            row = cur.execute(sql.SQL("SELECT /* pgtune */ indexrelid, indexname, {}(indexrelid) FROM {}(%s)").format(
+                catalog_sql.function(schema, "hypopg_relation_size"),
+                catalog_sql.function(schema, "hypopg_create_index")), (text,)).fetchone()
     except psycopg.Error:
         if lost(conn):
             raise
@@ -205,7 +207,7 @@ def _with(cost: _Pricer, schema: str | None, cand: Candidate, left: list[Analyze
     try:
         for pos in sorted(cand.statements):
             st, base = left[pos], now[pos]
-            got = cost(st, {str(row[1])})
+            got = cost(st, {plan_name(conn, row[1])})
             if base is not None and got is not None and got.used and got.cost < base.cost:
                 served.append((st, base.cost, got.cost))
                 if got.generic:
