@@ -13,6 +13,7 @@ runs reads as the migration it undoes.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -69,11 +70,18 @@ def home_down(home: str | None) -> Callable[[list[Item]], list[Item]] | None:
 
     def homed(items: list[Item]) -> list[Item]:
         head = _pc(f"Names in schema {home} are written unqualified, as in the Prisma migrations this undoes: run it "
-                   f"with the search_path Prisma deploys with (?schema=), e.g. PGOPTIONS='-c search_path={home}' "
-                   "psql ...")
+                   f"with the search_path Prisma deploys with (?schema=), e.g. {pgoptions(home)} psql ...")
         return [head, *(replace(i, sql=tuple(unqualified(t, home) for t in i.sql)) if isinstance(i, PlanStep)
                         else i for i in items)]
     return homed
+
+
+def pgoptions(home: str) -> str:
+    """``PGOPTIONS=…`` setting the search_path to ``home`` for a shell line: the schema quoted as an identifier
+    where it needs it (``"it's a $X"``), its whitespace and backslashes escaped as the server splits PGOPTIONS
+    (pg_split_opts), the whole quoted for a POSIX shell (a schema ``it's`` ended the shell's quote: c39)."""
+    value = "".join("\\" + ch if ch.isspace() or ch == "\\" else ch for ch in ddl.name(home))
+    return "PGOPTIONS=" + shlex.quote(f"-c search_path={value}")
 
 
 def _homed(st: Step, home: str | None) -> Step:
