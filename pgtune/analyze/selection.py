@@ -1,35 +1,28 @@
 """Size-aware index selection: greedy steps by benefit per byte (after Extend).
 
-Extend (Schlosser, Kossmann, Boissier, ICDE 2019) grows a configuration one step at a time: a step either adds a new
-single-column index or widens an index already chosen by one more key column, so an index gets wider only when the
-width pays for its bytes. Each step is costed with the configuration as it would be (the planner sees every index
-chosen so far, so two indexes serving the same statement are not both credited) and the step with the largest saving
-per forecast byte wins.
+Extend (Schlosser, Kossmann, Boissier, ICDE 2019) grows a configuration one step at a time: a step adds a single-column
+index or widens a chosen one by one more key column, so an index gets wider only when the width pays for its bytes.
+Each step is costed with the configuration as it would be (the planner sees every index chosen so far: two indexes
+serving the same statement are not both credited) and the step with the largest saving per forecast byte wins.
 
 pgtune's additions:
 
-* the statement shapes pgtune already builds (equality columns, then sort or range; partial indexes for rare status
-  values; INCLUDE for index-only scans) are also offered whole, next to the single columns, so an index whose first
-  column alone does not pay can still be found;
-* a step's saving is net of the write upkeep of a new index;
-* a step may not make any statement's planned cost higher than it is with no
-  new index at all (no regression by construction). A step that only adds an
-  index leaves every plan before it open: a statement's cost after it is never
-  above its cost before, though its what-if plan can look dearer (the descent
-  charge calibration adds to a nested loop's many probes of the new index,
-  TPC-DS Q72), as the planner prices the descents once the index is built. A
-  step that drops an index (a widening) can close the plan before: its costs
-  stand as planned;
+* the statement shapes pgtune builds (equality columns, then sort or range; partial indexes for rare status values;
+  INCLUDE for index-only scans) are offered whole beside the single columns: an index whose first column alone does
+  not pay is still found;
+* a step's saving is net of the write upkeep of a new index; one under MIN_STEP_SHARE needs bytes in proportion;
+* a step may not make any statement's planned cost higher than it is with no new index at all (no regression by
+  construction). A step that only adds an index leaves every plan before it open: a statement's cost after it is
+  never above its cost before, though its what-if plan can look dearer (the descent charge calibration adds to a
+  nested loop's many probes of the new index, TPC-DS Q72), as the planner prices the descents once the index is
+  built. A step that drops an index (a widening) can close the plan before: its costs stand as planned;
 * a replace step puts one index in place of two or more chosen ones whose columns it holds (analyze.swaps);
-* the steps do not depend on the budget: the set for a smaller budget is a
-  prefix of the set for a larger one (selection stops at the first step that
-  does not fit), and the whole sequence is the curve a DBA picks a point from.
+* the steps do not depend on the budget: a smaller budget's set is a prefix of a larger one's, the curve.
 
-Plans are cached per (statement, the indexes on its tables that it could use). After a step on a table, the
-actions whose statements read that table become stale; each is re-costed only when its last ratio puts it at the
-top of the queue (lazy greedy), and taken only if it is still the best once re-costed. An action reaches only the
-statements its index is useful to (analyze.scout: their plans with every candidate present, a few rounds), so
-many statements and candidates on one table cost about a plan per statement and useful index, not their product.
+Plans are cached per (statement, the indexes on its tables that it could use). After a step on a table, the actions
+whose statements read it become stale; each is re-costed only when its last ratio puts it at the top of the queue
+(lazy greedy), and taken only if still the best once re-costed. An action reaches only the statements its index is
+useful to (analyze.scout), so a table's statements and candidates cost a plan per statement and useful index.
 """
 
 from __future__ import annotations
@@ -65,14 +58,15 @@ from .selection_model import (  # the rooms import these from here too
 
 MAX_WIDTH = 4            # key columns an index may grow to by widening
 MIN_STEP_SHARE = 0.002   # a step must save this share of the workload's cost…
-MIN_GAIN = 0.10          # …or make a statement at least this much cheaper
+MIN_GAIN = 0.10          # …or make a statement at least this much cheaper, with bytes in proportion:
+STEP_BYTES = 64 << 20    # below MIN_STEP_SHARE, at most this much index per MIN_STEP_SHARE saved (_earns_bytes)
 REGRESSION = 1e-6        # relative planned-cost rise that counts as a regression
 Queued = tuple[float, tuple[object, ...], int, int, Action]    # -ratio, the index's order, action id, evaluations
 AHEAD = 16               # queued actions whose questions a re-costing may plan with its own (_ahead)
 
-__all__ = ["MAX_WIDTH", "MIN_GAIN", "MIN_STEP_SHARE", "REGRESSION", "Greedy", "Ident", "Keyed", "PlanMany", "Planner",
-           "Question", "Selection", "SizeBasis", "Step", "StepKind", "Uses", "Workload", "ident", "leading_twin",
-           "order"]
+__all__ = ["MAX_WIDTH", "MIN_GAIN", "MIN_STEP_SHARE", "REGRESSION", "STEP_BYTES", "Greedy", "Ident", "Keyed",
+           "PlanMany", "Planner", "Question", "Selection", "SizeBasis", "Step", "StepKind", "Uses", "Workload", "ident",
+           "leading_twin", "order"]
 
 
 class Greedy:
@@ -339,6 +333,12 @@ class Greedy:
             a.ok = self._beside_existing(a, saving)
         return a
 
+    def _earns_bytes(self, a: Action) -> bool:
+        """Under MIN_STEP_SHARE, a step for one statement's cut: STEP_BYTES per MIN_STEP_SHARE (docs/selection.md)."""
+        saving = sum(self.workload[p].calls * (self.current[p] - c) for p, c in a.costs.items())
+        share = MIN_STEP_SHARE * self.result.base_cost
+        return saving >= share or bool(a.drops) or saving * STEP_BYTES >= share * a.delta_bytes
+
     def _beside_existing(self, a: Action, saving: float) -> bool:
         """May add ``a`` stand beside an existing index that leads with its column (analyze.overlap)? Only when
         the table is not written, or when it wins by more; else the advice says why."""
@@ -405,7 +405,7 @@ class Greedy:
                 elif best.kind == StepKind.ADD and best.old is not None:
                     dormant.setdefault(ident(best.old), []).append(best)
                 continue
-            if not best.ok:
+            if not best.ok or not self._earns_bytes(best):
                 continue
             self._take(best)
             for a in self._opened(best, pool, dormant):
