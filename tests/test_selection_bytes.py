@@ -27,7 +27,8 @@ LIGHT = 'SELECT id, "startTime", "endTime" FROM "Booking" WHERE "userId" = 42 AN
 def _booking(conn: psycopg.Connection[Any]) -> None:
     conn.execute('CREATE TABLE "Booking" (id int PRIMARY KEY, "userId" int NOT NULL, "eventTypeId" int NOT NULL, '
                  'status int NOT NULL, "startTime" timestamp NOT NULL, "endTime" timestamp NOT NULL, title text)')
-    conn.execute('INSERT INTO "Booking" SELECT g, 1 + (g::bigint * 7919) % 20000, 1 + (g::bigint * 104729) % 4000, g % 4, '
+    conn.execute('INSERT INTO "Booking" SELECT g, 1 + (g::bigint * 7919) % 20000, '
+                 '1 + (g::bigint * 104729) % 4000, g % 4, '
                  "timestamp '2023-01-01' + g * interval '17 minutes', "
                  "timestamp '2023-01-01' + g * interval '17 minutes' + interval '30 minutes', 'meeting ' || g "
                  f"FROM generate_series(1, {ROWS}) g")
