@@ -28,7 +28,7 @@ from .model import (
            Skipped,
 )
 from .reasons import in_function
-from .replan import again as replan_withdrawn
+from .recredit import again as replan_withdrawn
 from .scenarios import Scenario, ValueSource, counted, weighted_cost
 from .selection import SizeBasis, StepKind
 from .shape import OUTPUT, STAR

@@ -39,7 +39,7 @@ from . import (
     hot,
     immutable,
     pool,
-    replan,
+    recredit,
     reselect,
     unhelped,
     virtual_columns,
@@ -158,9 +158,9 @@ def _reviews(conn: psycopg.Connection[Any], snap: Snapshot, advice: Advice, *,
     # the statements it left get another index where one pays.
     reselect.review(conn, snap, advice, writes, budget)
     narrowed = dependent_keys.review(conn, snap.catalog, advice)   # a key the others determine: no gain
-    replan.again(conn, snap.catalog, advice)        # what a withdrawal left a statement with, planned again
+    recredit.again(conn, snap.catalog, advice)      # what a withdrawal left a statement with, planned again
     if dependent_keys.keep_served(advice, narrowed):    # a narrowing no statement took: the chosen keys back
-        replan.again(conn, snap.catalog, advice)
+        recredit.again(conn, snap.catalog, advice)
     if index_kinds:
         say("looking for filters a GIN or BRIN index serves")
         extend(conn, snap.catalog, advice, trial=trial, use_hypopg=advice.method == Method.HYPOPG, writes=writes,
