@@ -36,9 +36,9 @@ from .baseline import PAGE_COUNT_OFF, Measurement, Planned, Timed, plan_target, 
 from .connect import lost
 from .explain import scans
 from .plan import Target, load, target_labels
-from .verify_baselines import elsewhere, not_comparable
+from .verify_baselines import baseline_how, elsewhere, not_comparable
 from .verify_pace import at_pace, pace_now, time_or_why
-from .verify_phases import Built, PhaseNote, built_indexes, not_in_place
+from .verify_phases import Built, PhaseNote, built_indexes, not_in_place, rolled_back_whole
 from .verify_roles import RoleCheck
 
 DISAGREEMENT = 2.0   # predicted and measured speed-ups agree within this factor (the one place that says so)
@@ -203,7 +203,11 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        return all(t.ok for t in self.targets)
+        return self.rolled_back or all(t.ok for t in self.targets)     # a rollback is no failure (n38)
+
+    @property
+    def rolled_back(self) -> bool:
+        return rolled_back_whole(self.phases, [s.real_bytes for s in self.sizes], [t.used for t in self.targets])
 
     @property
     def failures(self) -> list[TargetResult]:
@@ -235,7 +239,7 @@ class Verification:
                 f"{len(self.compared)}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"migration_id": self.migration_id, "ok": self.ok,
+        return {"migration_id": self.migration_id, "ok": self.ok, "rolled_back": self.rolled_back,
                 "unused_indexes": self.unused_indexes, "planned_for": self.planned_for, "scanned": self.scanned,
                 "nil_gain_indexes": self.nil_gain_indexes,
                 "stale_statistics": self.stale_statistics, "sizes": [asdict(s) for s in self.sizes],
@@ -244,15 +248,6 @@ class Verification:
                 "agree_within": DISAGREEMENT, "phases_not_in_place": [asdict(p) for p in self.phases],
                 "baseline_elsewhere": self.baseline_elsewhere,
                 "targets": [t.as_dict() for t in self.targets]}
-
-
-def baseline_how(t: Target) -> str:
-    """How the baseline time of ``t`` was taken at emit, or why there is only its planner cost."""
-    if t.baseline_ms is not None:
-        if t.baseline_how:
-            return f"at emit, {t.baseline_how}"
-        return f"at emit, best of {t.baseline_runs} runs" if t.baseline_runs > 1 else "at emit"
-    return f"planner cost only: {t.baseline_note}" if t.baseline_note else "planner cost only: not timed at emit"
 
 
 def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float = 0.10,

@@ -52,3 +52,12 @@ def elsewhere(conn: psycopg.Connection[Any], targets: list[Target], compared: li
     here, there = ("a hot standby", "the primary") if standby else ("a primary", "a hot standby")
     return (f"measured on {here}, against baselines timed at emit on {there} for {len(other)} of "
             f"{len(compared)} statements: another server, with its own cache and load")
+
+
+def baseline_how(t: Target) -> str:
+    """How the baseline time of ``t`` was taken at emit, or why there is only its planner cost."""
+    if t.baseline_ms is not None:
+        if t.baseline_how:
+            return f"at emit, {t.baseline_how}"
+        return f"at emit, best of {t.baseline_runs} runs" if t.baseline_runs > 1 else "at emit"
+    return f"planner cost only: {t.baseline_note}" if t.baseline_note else "planner cost only: not timed at emit"

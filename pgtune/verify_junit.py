@@ -31,12 +31,14 @@ def check_report_path(path: Path) -> None:
 def junit(result: Verification, path: Path) -> None:
     """Write a JUnit XML report: one testcase per targeted statement."""
     suite = ET.Element("testsuite", name=f"pgtune verify {result.migration_id}",
-                       tests=str(len(result.targets)),
-                       failures=str(sum(not t.ok for t in result.targets)))
+                       tests=str(len(result.targets)), skipped=str(len(result.targets) if result.rolled_back else 0),
+                       failures=str(0 if result.rolled_back else sum(not t.ok for t in result.targets)))
     for t in result.targets:
         name = f"{t.name} (queryid {t.queryid})" if t.queryid is not None else t.name
         case = ET.SubElement(suite, "testcase", classname="pgtune.verify", name=name)
-        if not t.ok:
+        if result.rolled_back:      # no failure: the migration is rolled back, nothing to verify (n38)
+            ET.SubElement(case, "skipped", message=f"migration {result.migration_id} is rolled back")
+        elif not t.ok:
             ET.SubElement(case, "failure", message=t.problem).text = t.query
         out = ET.SubElement(case, "system-out")
         out.text = (f"used: {', '.join(t.used) or '-'}; cost {t.baseline_cost} -> {t.cost}"

@@ -14,12 +14,11 @@ import psycopg
 from psycopg.rows import dict_row
 
 from . import catalog_sql
+from ._text import error_text
 from .apply import Applier, ObjectStates
 from .errors import DatabaseError
 from .history import PhaseState
 from .plan import Migration, roots
-
-UNKNOWN = "unknown"        # the history is there but this role may not read it
 
 
 @dataclass(frozen=True)
@@ -28,17 +27,17 @@ class PhaseNote:
 
     number: int
     name: str
-    state: str                 # PhaseState: pending (never run by pgtune), rolled_back, failed, applied; or UNKNOWN
+    state: str                 # PhaseState: pending (never run by pgtune), rolled_back, failed, applied
     missing: list[str] = field(default_factory=list)
 
-    def line(self) -> str:
-        what = ("is in a state this role cannot read (pgtune's history is not readable to it)"
-                if self.state == UNKNOWN else
-                {PhaseState.ROLLED_BACK: "is rolled back", PhaseState.PENDING: "has not been applied",
-                 PhaseState.FAILED: "failed", PhaseState.APPLIED: "is applied"}[PhaseState(self.state)])
+    def line(self, *, undone: bool = False) -> str:
+        """``undone``: the migration is rolled back whole, so no statement is said to fail for it."""
+        what = {PhaseState.ROLLED_BACK: "is rolled back", PhaseState.PENDING: "has not been applied",
+                PhaseState.FAILED: "failed", PhaseState.APPLIED: "is applied"}[PhaseState(self.state)]
         n = len(self.missing)
         return (f"phase {self.number} ({self.name}) {what}: {n} of its indexes {'is' if n == 1 else 'are'} not "
-                f"built or not valid ({', '.join(self.missing)}), so the statements that need them fail here")
+                f"built or not valid ({', '.join(self.missing)})"
+                + ("" if undone else ", so the statements that need them fail here"))
 
 
 def not_in_place(conn: psycopg.Connection[Any], m: Migration, directory: Path) -> list[PhaseNote]:
@@ -55,13 +54,26 @@ def not_in_place(conn: psycopg.Connection[Any], m: Migration, directory: Path) -
         return []       # every index in place: the history has nothing to explain (and may not be readable)
     try:
         states: dict[int, str] = {p.number: str(p.state) for p in Applier(conn, directory).status().phases}
-    except DatabaseError as exc:
-        if exc.sqlstate != "42501":
+    except (DatabaseError, psycopg.errors.InsufficientPrivilege) as exc:
+        if getattr(exc, "sqlstate", None) != "42501":
             raise
-        # A read-only or CI role may verify the tables without reading pgtune's history (r11).
-        states = dict.fromkeys(absent, UNKNOWN)
+        # A read-only or CI role verifies without the history while every index is in place (r11). With one
+        # missing, only the history tells a rollback (nothing to verify) from a failure: its targets read FAIL
+        # for a migration rolled back on purpose (n38). Exit 2, the one thing that answers it named.
+        n = sum(map(len, absent.values()))
+        raise DatabaseError(
+            f"cannot verify migration {m.id}: {n} of its indexes {'is' if n == 1 else 'are'} not built, and only "
+            f"pgtune's history says whether it was rolled back (nothing to verify) or failed, which this role may "
+            f"not read: {error_text(exc)}", "42501").with_exit(2) from None
     return [PhaseNote(p.number, p.name, states.get(p.number, str(PhaseState.PENDING)), absent[p.number])
             for p in m.phases if p.number in absent]
+
+
+def rolled_back_whole(phases: list[PhaseNote], real_bytes: list[int | None], used: list[list[str]]) -> bool:
+    """Every index phase not in place rolled back (the history says so), none of its indexes built, no target
+    using one: nothing to verify, whose 1.0x cuts would measure nothing (c24)."""
+    return bool(phases) and all(p.state == PhaseState.ROLLED_BACK for p in phases) \
+        and all(b is None for b in real_bytes) and not any(used)
 
 
 @dataclass(frozen=True)
