@@ -36,6 +36,7 @@ from .model import (
 from .recipe import Item
 from .render import down_items, print_items, steps_of, up_items
 from .steps import Step
+from .tool_folder import refuse_other_tools
 
 
 def sha256(text: str) -> str:
@@ -79,7 +80,8 @@ def check_writable(directory: Path, layout: Layout = Layout.PGTUNE) -> None:
 
     Or Prisma Migrate's folder (its migration_lock.toml) for any layout but
     Prisma's: loose files there are never run by Prisma, and the DBA would
-    believe them deployed (u2's R9).
+    believe them deployed (u2's R9). Or, for a tool's layout, a folder holding
+    another tool's migrations (tool_folder, n38).
     """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
@@ -87,6 +89,8 @@ def check_writable(directory: Path, layout: Layout = Layout.PGTUNE) -> None:
     if layout != Layout.PRISMA and (directory / "migration_lock.toml").is_file():
         raise MigrationError(f"{directory} is Prisma Migrate's folder (it holds migration_lock.toml): add "
                              "--layout prisma to write migrations Prisma runs, or choose another --emit folder")
+    if layout != Layout.PGTUNE:
+        refuse_other_tools(directory, layout)
     probe = directory
     while not probe.exists():
         probe = probe.parent

@@ -10,6 +10,7 @@ from ..errors import MigrationError
 from .layouts import Layout, _flyway, _golang_migrate, steps, without_ledgers
 from .model import Migration
 from .prisma_layout import prisma
+from .tool_folder import refuse_other_tools, refuse_running_first
 
 
 def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None = None,
@@ -22,6 +23,7 @@ def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None
     nothing is written (a half-written set would run half a migration).
     """
     directory = Path(directory)
+    refuse_other_tools(directory, layout)
     start = _after_newest(directory, (now or datetime.now(UTC)).replace(microsecond=0))
     m, left_out = without_ledgers(m)
     todo = steps(m)
@@ -36,6 +38,7 @@ def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None
     taken = [p for p in files if p.exists() or (p.parent != directory and p.parent.exists())]
     if taken:
         raise MigrationError(f"{taken[0]} already exists: pgtune does not overwrite another migration")
+    refuse_running_first(directory, layout, list(files))
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode())
