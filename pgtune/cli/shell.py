@@ -29,6 +29,7 @@ from .._text import one_line
 from ..connect import UrlWarning, connect, redact, resolve_dsn
 from ..duration import check_timeout
 from ..errors import InputError, Interrupted, PgtuneError, count_interrupt, interrupted_by
+from .progress import PHASES, stderr_is_log
 
 # The library is imported where a command first uses it, not when its options are parsed: a usage error
 # (`suggest --format nope`) answered after some 1.8 s of imports it never needed (c20).
@@ -43,9 +44,12 @@ def stderr_is_tty() -> bool:
 
 
 def progress(msg: str) -> None:
-    """Progress goes to stderr, and only when a person is watching."""
+    """Progress goes to stderr: a line per message on a terminal, a timed line as each phase starts and ends in
+    a log (a file or pipe: CI, `2>file`); none to a stream captured in-process."""
     if stderr_is_tty():
         click.echo(f"… {msg}", err=True)
+    elif stderr_is_log():
+        PHASES.start(msg)
 
 def style(text: str, **kw: Any) -> str:
     if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
@@ -54,6 +58,7 @@ def style(text: str, **kw: Any) -> str:
 
 
 def fail(message: str, code: int) -> None:
+    PHASES.end("stopped")       # the log says how long the phase ran before the error
     click.echo(f"pgtune: {message}", err=True)
     sys.exit(code)
 
@@ -62,6 +67,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         dsn = resolve_dsn(kwargs.get("dsn"))
+        PHASES.begin()
         try:
             return fn(*args, **kwargs)
         except PgtuneError as exc:
@@ -70,6 +76,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             fail(redact(one_line(str(exc), 2000), dsn), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", Interrupted.exit_code)
+        finally:
+            PHASES.end()
     return wrapper
 
 
