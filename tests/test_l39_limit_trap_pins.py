@@ -1,0 +1,81 @@
+"""The LIMIT trap where the equality is not in the statement's text (l39): a row security policy pins the tenant.
+
+Documenso's envelope list (documenso/documenso, packages/prisma/schema.prisma: Envelope keeps @@index([teamId]) and
+@@index([createdAt])) as an application that sets its tenant for row security (Prisma's RLS client extension:
+``set_config('app.team_id', ...)`` then the query) runs it: ``SELECT ... FROM "Envelope" ORDER BY "createdAt" DESC
+LIMIT $1``. The policy ``"teamId" = current_setting('app.team_id')::int`` pins every call to one team as
+``WHERE "teamId" = $1`` would (l38's trap): the backward scan of ("createdAt") stops early for the big team and
+reads the whole index for a small one whose envelopes are old.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+from psycopg.types.numeric import Int4
+
+from pgtune import api
+from pgtune.analyze import Options
+from pgtune.capture import WorkloadFilter
+
+from .helpers import login_roles
+
+# Documenso-shaped: team 1 holds 60% of 24,000 envelopes over three years; 1,200 small teams 8 each, all from the
+# first year (teams that signed up, sent a few documents, then went quiet). Under ANALYZE's 30,000-row sample.
+ENVELOPES = """
+CREATE TABLE "Envelope" (
+    "id" text PRIMARY KEY,
+    "teamId" int NOT NULL,
+    "userId" int NOT NULL,
+    "title" text NOT NULL,
+    "status" text NOT NULL DEFAULT 'DRAFT',
+    "createdAt" timestamptz(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "deletedAt" timestamptz(3)
+);
+INSERT INTO "Envelope"
+SELECT 'env' || row_number() OVER (ORDER BY at), team, team * 10 + n % 7, 'Contract ' || n,
+       CASE WHEN n % 5 = 0 THEN 'COMPLETED' ELSE 'PENDING' END, at, NULL
+FROM (SELECT 1 AS team, g AS n, timestamptz '2023-01-01' + (g * 7919 % 14400) * interval '109 minutes' AS at
+      FROM generate_series(1, 14400) g
+      UNION ALL
+      SELECT 1 + t, t * 8 + k, timestamptz '2023-01-01' + ((t * 104729 + k * 7907) % 4800) * interval '109 minutes'
+      FROM generate_series(1, 1200) t, generate_series(1, 8) k) e
+ORDER BY at;
+ANALYZE "Envelope";
+"""
+LIST = 'SELECT "id", "title", "status", "createdAt" FROM "Envelope" ORDER BY "createdAt" DESC LIMIT %s'
+
+
+def _policed(conn: psycopg.Connection[Any], app: str) -> None:
+    conn.execute(ENVELOPES)
+    conn.execute('ALTER TABLE "Envelope" ENABLE ROW LEVEL SECURITY')
+    conn.execute(sql.SQL("""CREATE POLICY team ON "Envelope" TO {}
+                            USING ("teamId" = current_setting('app.team_id')::int)""").format(sql.Identifier(app)))
+    conn.execute(sql.SQL('GRANT SELECT ON "Envelope" TO {}').format(sql.Identifier(app)))
+    conn.execute("SELECT pg_stat_statements_reset()")
+
+
+def _workload(dsn: str) -> None:
+    """The envelope list of team 1 (three calls of five) and of small teams, as the application's role."""
+    with psycopg.connect(dsn, autocommit=True) as app:
+        for i in range(40):
+            team = 1 if i % 5 < 3 else 2 + i * 37 % 1200
+            app.execute("SELECT set_config('app.team_id', %s, false)", (str(team),))
+            app.execute(LIST, (Int4(20),), prepare=True).fetchall()
+
+
+@pytest.mark.needs_hypopg
+def test_a_tenant_pinned_by_row_security_gets_the_composite(db: str, conn: psycopg.Connection[Any]) -> None:
+    with login_roles(conn, "app") as (app,):
+        _policed(conn, app)
+        _workload(make_conninfo(db, user=app))
+        options = api.SuggestOptions(indexes=Options(min_rows=0, workload=WorkloadFilter(roles=(app,))),
+                                     constraints=False)
+        advice = api.suggest(conn, options).indexes
+        keys = [(ix.columns, ix.descending) for ix in advice.indexes if ix.table == "Envelope"]
+        assert (["teamId", "createdAt"], [False, True]) in keys, keys
+        assert not [c for c, _ in keys if c[0] == "createdAt"], keys
