@@ -266,7 +266,7 @@ class _Advisor:
             joined |= {(u.table, u.column) for u in a.shape.uses if u.role == JOIN}
         deleted = {key for a in analyses if a.shape.kind == StatementKind.DELETE
                    and (key := delete_target(a.statement, self.catalog)) is not None}
-        cands = null_keys.narrowed(blind_sort.seen(cands, [a.shape for a in analyses])
+        cands = null_keys.narrowed(blind_sort.seen(cands, analyses)
                                    + for_foreign_keys(self.catalog, joined, deleted), self.catalog)
         self.wide.measure(cands)        # one read a table of the widths their keys may reach
         cands = [w for c in cands if (w := self._worth_it(c)) is not None]
@@ -336,7 +336,7 @@ class _Advisor:
             pairs = [(a.statement, a.shape) for a in analyses]
             seeds = [c for c in cands if c.foreign_key is None or c.origin == WORKLOAD]
             # A sort-only seed of LIMITed statements that filter by a sent equality: the LIMIT trap (blind_sort)
-            seeds += [w for c in blind_sort.seen(single_columns(pairs, self.catalog), [a.shape for a in analyses])
+            seeds += [w for c in blind_sort.seen(single_columns(pairs, self.catalog), analyses)
                       if (w := self._worth_it(c)) is not None]
             self.say(f"what-if costing of {counted(len(seeds), 'candidate')} with hypopg ({sessions.jobs} "
                      f"session{'s' if sessions.jobs > 1 else ''})")

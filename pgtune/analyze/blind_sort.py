@@ -26,7 +26,12 @@ planned once, for the first call's tenant, and the plan is kept. Cached for the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Protocol
 
+from pglast import ast
+from pglast.enums import BoolExprType, JoinType, SubLinkType
+
+from ..sqltext import ParseFailed, parse
 from .candidates import Candidate
 from .params import ParamKind, ParamUse
 from .shape import EQ, FUNC, GROUP, JOIN, NULL, ORDER, RANGE, Shape
@@ -35,25 +40,29 @@ _UNESTIMATED = (ParamKind.JSON_KEY, ParamKind.JSON_VALUE)
 _SERVED = (EQ, RANGE, NULL, JOIN, GROUP, FUNC)      # what a key does beyond the sort
 
 
-def seen(cands: list[Candidate], shapes: Sequence[Shape]) -> list[Candidate]:
+class Read(Protocol):
+    """A statement as blind_sort reads it (analysis.Analysis)."""
+
+    @property
+    def shape(self) -> Shape: ...
+    @property
+    def query(self) -> str: ...
+
+
+def seen(cands: list[Candidate], reads: Sequence[Read]) -> list[Candidate]:
     """``cands`` without those every statement of which would use them only for a sort the guess stops early."""
-    return [c for c in cands if not _blind(c, shapes)]
+    return [c for c in cands if not _blind(c, reads)]
 
 
-def _blind(cand: Candidate, shapes: Sequence[Shape]) -> bool:
+def _blind(cand: Candidate, reads: Sequence[Read]) -> bool:
     if cand.foreign_key is not None or cand.where is not None or not cand.statements:
         return False
-    return all(pos < len(shapes) and _blind_for(cand, shapes[pos]) for pos in cand.statements)
+    return all(pos < len(reads) and (_blind_for(cand, reads[pos].shape) or _joined_pin(cand, reads[pos]))
+               for pos in cand.statements)
 
 
 def _blind_for(cand: Candidate, shape: Shape) -> bool:
-    if not shape.limited_blocks:
-        return False
-    uses = [u for u in shape.uses if u.table == cand.table]
-    sorted_by = {u.column for u in uses if u.role == ORDER}
-    other = {u.column for u in uses if u.role in _SERVED}
-    keys = [k.column for k in cand.keys]
-    if any(k is None or k not in sorted_by or k in other for k in keys):
+    if not shape.limited_blocks or not _sorts_only(cand, shape):
         return False        # a key that filters, joins or groups: the index does more than sort
     return _policy_pinned(cand, shape) or any(
         p.table == cand.table and (p.kind in _UNESTIMATED or _sent_equality(p, shape)) for p in shape.params.values())
@@ -70,3 +79,64 @@ def _sent_equality(p: ParamUse, shape: Shape) -> bool:
     pg_qualstats saw it always run with: analysis.with_constants makes that the use's constant)?"""
     return p.kind == ParamKind.COLUMN and p.op == "=" and any(
         u.role == EQ and u.table == p.table and u.column == p.column and u.value is None for u in shape.uses)
+
+
+def _joined_pin(cand: Candidate, read: Read) -> bool:
+    """Does a sent equality on a table ``cand``'s table is joined to (inner, or through ``IN``/``EXISTS``) pin the
+    rows it sorts (l39)? ``JOIN "Membership" m ON m."teamId" = e."teamId" WHERE m."userId" = $1``: the planner
+    estimates every user's join alike, so each walks ``("createdAt")`` as far as its teams' rows are old."""
+    shape = read.shape
+    if not shape.limited_blocks or not _sorts_only(cand, shape) or not any(
+            u.table == cand.table and u.role == JOIN for u in shape.uses):
+        return False
+    sent = {(p.table, p.column) for p in shape.params.values() if p.kind == ParamKind.COLUMN and p.op == "="}
+    aliases = {u.alias for u in shape.uses if u.role == EQ and u.table != cand.table and u.value is None
+               and (u.table, u.column) in sent}
+    # Parsed only here, for the few statements that get this far: a LEFT JOIN's equality, or a NOT EXISTS's, pins
+    # nothing (a feed with the viewer's role beside each row still stops after LIMIT rows).
+    return bool(aliases) and bool(aliases & _pinning(read.query))
+
+
+def _sorts_only(cand: Candidate, shape: Shape) -> bool:
+    uses = [u for u in shape.uses if u.table == cand.table]
+    sorted_by = {u.column for u in uses if u.role == ORDER}
+    other = {u.column for u in uses if u.role in _SERVED}
+    return all(k.column is not None and k.column in sorted_by and k.column not in other for k in cand.keys)
+
+
+def _pinning(query: str) -> set[str]:
+    """The aliases of the top SELECT's tables whose filters filter its rows: inner joined, or in an ``IN`` or
+    ``EXISTS`` AND-ed to its WHERE (the planner's semi-joins)."""
+    try:
+        stmts = parse(query)
+    except ParseFailed:
+        return set()
+    out: set[str] = set()
+    if stmts and isinstance(stmts[0].stmt, ast.SelectStmt):
+        _select(stmts[0].stmt, out)
+    return out
+
+
+def _select(node: ast.SelectStmt, out: set[str]) -> None:
+    for item in node.fromClause or ():
+        _from(item, out)
+    _where(node.whereClause, out)
+
+
+def _from(item: Any, out: set[str]) -> None:
+    if isinstance(item, ast.RangeVar):
+        out.add((item.alias.aliasname if item.alias else item.relname) or "")
+    elif isinstance(item, ast.JoinExpr):
+        if item.jointype in (JoinType.JOIN_INNER, JoinType.JOIN_LEFT):
+            _from(item.larg, out)
+        if item.jointype in (JoinType.JOIN_INNER, JoinType.JOIN_RIGHT):
+            _from(item.rarg, out)
+
+
+def _where(node: Any, out: set[str]) -> None:
+    if isinstance(node, ast.BoolExpr) and node.boolop == BoolExprType.AND_EXPR:
+        for arg in node.args or ():
+            _where(arg, out)
+    elif isinstance(node, ast.SubLink) and isinstance(node.subselect, ast.SelectStmt) \
+            and node.subLinkType in (SubLinkType.EXISTS_SUBLINK, SubLinkType.ANY_SUBLINK):
+        _select(node.subselect, out)
