@@ -21,6 +21,9 @@ A row security policy's ``"teamId" = current_setting('app.team_id')::int`` pins 
 the statement's text has none (l39, Documenso-shaped envelopes under a tenant policy): a statement without ``$n`` is
 planned once, for the first call's tenant, and the plan is kept. Cached for the big team, the backward scan of
 ``("createdAt")`` read 525 buffers (3.8 ms) for a team of 8 old envelopes; ``("teamId", "createdAt" DESC)`` 10 (0.02).
+An equality on a table the sorted one is inner joined to (or reads through ``IN``/``EXISTS``) pins it too: there the
+planner walks ``("createdAt")`` for every user, custom plans too, and a small team's member read 528 buffers where
+the sequential scan without the index reads 241 and ``("teamId")`` 13; the big team's member pays (255 against 6).
 """
 
 from __future__ import annotations
