@@ -19,7 +19,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg.types.numeric import Int4
 
 from pgtune import api
-from pgtune.analyze import Advice, Options
+from pgtune.analyze import Advice, Options, blind_sort
 from pgtune.capture import WorkloadFilter
 
 from .helpers import login_roles, suggest
@@ -99,6 +99,11 @@ ANALYZE "Membership";
 # The envelopes of the teams a user belongs to, newest first (Documenso lists them through Kysely).
 JOINED = ('SELECT e."id", e."title", e."createdAt" FROM "Envelope" e JOIN "Membership" m ON m."teamId" = e."teamId" '
           'WHERE m."userId" = %s ORDER BY e."createdAt" DESC LIMIT %s')
+# The same through Prisma's relation filter (``where: { team: { members: { some: { userId } } } }``): a semi-join.
+RELATED = ('SELECT "public"."Envelope"."id", "public"."Envelope"."createdAt" FROM "public"."Envelope" '
+           'WHERE ("public"."Envelope"."teamId") IN (SELECT "t1"."teamId" FROM "public"."Membership" AS "t1" '
+           'WHERE ("t1"."userId" = %s AND "t1"."teamId" IS NOT NULL)) ORDER BY "public"."Envelope"."createdAt" DESC '
+           'LIMIT %s')
 # All envelopes, newest first, with the viewer's role where the viewer is a member: the equality pins no envelope.
 LOOKUP = ('SELECT e."id", e."title", e."createdAt", m."role" FROM "Envelope" e LEFT JOIN "Membership" m '
           'ON m."teamId" = e."teamId" AND m."userId" = %s ORDER BY e."createdAt" DESC LIMIT %s')
@@ -120,11 +125,13 @@ def _on_envelope(advice: Advice) -> list[list[str]]:
 
 
 @pytest.mark.needs_hypopg
-def test_a_tenant_pinned_through_a_join_gets_no_sort_only_index(conn: psycopg.Connection[Any], db: str) -> None:
+@pytest.mark.parametrize("query", [JOINED, RELATED], ids=["join", "prisma_in"])
+def test_a_tenant_pinned_through_a_join_gets_no_sort_only_index(conn: psycopg.Connection[Any], db: str,
+                                                                query: str) -> None:
     """Measured on this data: with ("createdAt") every user's call walks it backward (the join's estimate is every
     user's alike, custom plans too): a small team's member read 528 buffers (11-16 ms) where the sequential scan
-    without the index reads 241 (2.7-2.9 ms); with ("teamId", "createdAt" DESC) 13 (0.02 ms)."""
-    _calls(conn, db, JOINED)
+    without the index reads 241 (2.7-2.9 ms); with ("teamId", "createdAt" DESC) 13 (0.02 ms). The IN form: the same."""
+    _calls(conn, db, query)
     keys = _on_envelope(suggest(conn, options=Options(min_rows=0)))
     assert not [k for k in keys if k[0] == "createdAt"], keys
     assert [k for k in keys if k[0] == "teamId"], keys       # the team's rows: 13 buffers for a small team
@@ -137,3 +144,17 @@ def test_an_outer_joined_equality_keeps_the_sort_index(conn: psycopg.Connection[
     _calls(conn, db, LOOKUP)
     keys = _on_envelope(suggest(conn, options=Options(min_rows=0)))
     assert [k for k in keys if k[0] == "createdAt"], keys
+
+
+@pytest.mark.parametrize(("query", "pinning"), [
+    (RELATED.replace("%s", "$1"), {"Envelope", "t1"}),
+    ('SELECT e.id FROM "Envelope" e WHERE NOT EXISTS (SELECT 1 FROM "Hidden" h WHERE h."envelopeId" = e.id '
+     'AND h."userId" = $1) ORDER BY e."createdAt" DESC LIMIT 20', {"e"}),
+    ('SELECT e.id, (SELECT count(*) FROM "Recipient" r WHERE r."envelopeId" = e.id AND r.email = $1) FROM '
+     '"Envelope" e ORDER BY e."createdAt" DESC LIMIT 20', {"e"}),
+    (LOOKUP.replace("%s", "$1"), {"e"}),
+])
+def test_which_tables_filter_the_sorted_rows(query: str, pinning: set[str]) -> None:
+    """Only an inner join's or an AND-ed IN/EXISTS's tables filter the rows sorted (a hidden-items NOT EXISTS, a
+    per-row count or a LEFT JOIN do not: the walk of the sort index stops after LIMIT rows there)."""
+    assert blind_sort._pinning(query) == pinning
