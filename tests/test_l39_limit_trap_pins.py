@@ -158,3 +158,28 @@ def test_which_tables_filter_the_sorted_rows(query: str, pinning: set[str]) -> N
     """Only an inner join's or an AND-ed IN/EXISTS's tables filter the rows sorted (a hidden-items NOT EXISTS, a
     per-row count or a LEFT JOIN do not: the walk of the sort index stops after LIMIT rows there)."""
     assert blind_sort._pinning(query) == pinning
+
+
+@pytest.mark.needs_hypopg
+def test_a_joined_table_pinned_by_row_security(db: str, conn: psycopg.Connection[Any]) -> None:
+    """The user is the policy's (``"userId" = current_setting('app.user_id')::int`` on Membership): the statement
+    has no $n, its plan is made once for the first call's user and kept, walking ("createdAt") as with ``= $1``."""
+    query = ('SELECT e."id", e."title", e."createdAt" FROM "Envelope" e JOIN "Membership" m ON m."teamId" = e."teamId" '
+             'ORDER BY e."createdAt" DESC LIMIT %s')
+    with login_roles(conn, "app") as (app,):
+        conn.execute(ENVELOPES)
+        conn.execute(MEMBERS)
+        conn.execute('ALTER TABLE "Membership" ENABLE ROW LEVEL SECURITY')
+        conn.execute(sql.SQL("""CREATE POLICY own ON "Membership" TO {}
+                                USING ("userId" = current_setting('app.user_id')::int)""").format(sql.Identifier(app)))
+        conn.execute(sql.SQL('GRANT SELECT ON "Envelope", "Membership" TO {}').format(sql.Identifier(app)))
+        conn.execute("SELECT pg_stat_statements_reset()")
+        with psycopg.connect(make_conninfo(db, user=app), autocommit=True) as c:
+            for i in range(40):
+                user = 1 + i * 7 % 200 if i % 5 < 3 else 1000 + (1 + i * 37 % 1200) * 3
+                c.execute("SELECT set_config('app.user_id', %s, false)", (str(user),))
+                c.execute(query, (Int4(20),), prepare=True).fetchall()
+        options = api.SuggestOptions(indexes=Options(min_rows=0, workload=WorkloadFilter(roles=(app,))),
+                                     constraints=False)
+        keys = _on_envelope(api.suggest(conn, options).indexes)
+        assert not [k for k in keys if k[0] == "createdAt"], keys

@@ -94,7 +94,7 @@ def _joined_pin(cand: Candidate, read: Read) -> bool:
         return False
     sent = {(p.table, p.column) for p in shape.params.values() if p.kind == ParamKind.COLUMN and p.op == "="}
     aliases = {u.alias for u in shape.uses if u.role == EQ and u.table != cand.table and u.value is None
-               and (u.table, u.column) in sent}
+               and ((u.table, u.column) in sent or u.policy)}     # a policy's session setting pins as $n does
     # Parsed only here, for the few statements that get this far: a LEFT JOIN's equality, or a NOT EXISTS's, pins
     # nothing (a feed with the viewer's role beside each row still stops after LIMIT rows).
     return bool(aliases) and bool(aliases & _pinning(read.query))
