@@ -50,12 +50,14 @@ ANALYZE "Envelope";
 LIST = 'SELECT "id", "title", "status", "createdAt" FROM "Envelope" ORDER BY "createdAt" DESC LIMIT %s'
 
 
-def _policed(conn: psycopg.Connection[Any], app: str) -> None:
-    conn.execute(ENVELOPES)
-    conn.execute('ALTER TABLE "Envelope" ENABLE ROW LEVEL SECURITY')
-    conn.execute(sql.SQL("""CREATE POLICY team ON "Envelope" TO {}
-                            USING ("teamId" = current_setting('app.team_id')::int)""").format(sql.Identifier(app)))
-    conn.execute(sql.SQL('GRANT SELECT ON "Envelope" TO {}').format(sql.Identifier(app)))
+def _policed(conn: psycopg.Connection[Any], app: str, table: str = "Envelope", column: str = "teamId",
+             setting: str = "app.team_id", readable: tuple[str, ...] = ("Envelope",)) -> None:
+    """Row security on ``table``: ``app`` sees the rows whose ``column`` is the session's ``setting``."""
+    conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(sql.Identifier(table)))
+    conn.execute(sql.SQL("CREATE POLICY pinned ON {} TO {} USING ({} = current_setting({})::int)").format(
+        sql.Identifier(table), sql.Identifier(app), sql.Identifier(column), sql.Literal(setting)))
+    conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(sql.SQL(", ").join(map(sql.Identifier, readable)),
+                                                            sql.Identifier(app)))
     conn.execute("SELECT pg_stat_statements_reset()")
 
 
@@ -71,6 +73,7 @@ def _workload(dsn: str) -> None:
 @pytest.mark.needs_hypopg
 def test_a_tenant_pinned_by_row_security_gets_the_composite(db: str, conn: psycopg.Connection[Any]) -> None:
     with login_roles(conn, "app") as (app,):
+        conn.execute(ENVELOPES)
         _policed(conn, app)
         _workload(make_conninfo(db, user=app))
         options = api.SuggestOptions(indexes=Options(min_rows=0, workload=WorkloadFilter(roles=(app,))),
@@ -169,11 +172,7 @@ def test_a_joined_table_pinned_by_row_security(db: str, conn: psycopg.Connection
     with login_roles(conn, "app") as (app,):
         conn.execute(ENVELOPES)
         conn.execute(MEMBERS)
-        conn.execute('ALTER TABLE "Membership" ENABLE ROW LEVEL SECURITY')
-        conn.execute(sql.SQL("""CREATE POLICY own ON "Membership" TO {}
-                                USING ("userId" = current_setting('app.user_id')::int)""").format(sql.Identifier(app)))
-        conn.execute(sql.SQL('GRANT SELECT ON "Envelope", "Membership" TO {}').format(sql.Identifier(app)))
-        conn.execute("SELECT pg_stat_statements_reset()")
+        _policed(conn, app, "Membership", "userId", "app.user_id", ("Envelope", "Membership"))
         with psycopg.connect(make_conninfo(db, user=app), autocommit=True) as c:
             for i in range(40):
                 user = 1 + i * 7 % 200 if i % 5 < 3 else 1000 + (1 + i * 37 % 1200) * 3
