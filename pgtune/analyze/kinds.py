@@ -10,8 +10,7 @@ faster, containment only); tested with ``?``, ``?|`` or ``?&`` the default
 a ``tsvector`` (or a ``to_tsvector(…)`` expression) matched with ``@@``.
 
 A range filter on a column that follows the table's physical order
-(``pg_stats.correlation`` near ±1) on a large table that is appended to, or
-never written at all (loaded once and read: a reporting copy), gets a BRIN
+(``pg_stats.correlation`` near ±1) on a table that is appended to gets a BRIN
 candidate: a summary per block range, a thousandth of a b-tree's size.
 """
 
@@ -97,10 +96,8 @@ def terms(catalog: Catalog, statements: list[Planned]) -> list[list[_Term]]:
     ``run_time_config`` (each statement re-parsed and its terms printed: 8% of suggest's CPU at 5,000
     statements when both did it). A range term is one only where a table could take a BRIN (``_brin_table``):
     elsewhere no candidate comes of it, and without any such table a statement needs one of the other
-    operators in its text to be parsed at all (a fifth of suggest's CPU at 5,000 statements, issue 28). Such a
-    table needs a column ``_brin`` could take as well (one the catalog snapshot has correlated): a database whose
-    counters were just reset has its large tables unwritten, and each would turn range parsing on for nothing."""
-    ranges = any(_brin_table(t) and _correlated(catalog, key) for key, t in catalog.tables.items())
+    operators in its text to be parsed at all (a fifth of suggest's CPU at 5,000 statements, issue 28)."""
+    ranges = any(_brin_table(t) for t in catalog.tables.values())
     wanted = _WANTED if ranges else _WANTED_NO_RANGE
     return [_terms(catalog, st, wanted, ranges) for st in statements]
 
@@ -313,39 +310,19 @@ def run_time_config(catalog: Catalog, statements: list[Planned], default: str | 
 
 
 def _brin_table(table: Table) -> bool:
-    """A large table a BRIN could serve: appended to (inserts, deletes under a tenth of them), or never written
-    (a warehouse loaded once and read: no insert, update or delete in its counters, and no dead row a HOT update
-    or delete left since the last VACUUM or ANALYZE; a row changed in place widens its block range's summary)."""
-    if table.reltuples < BRIN_MIN_ROWS:
-        return False
-    if table.writes > 0:
-        return table.deletes <= table.writes // 10
-    return _static(table)
-
-
-def _static(table: Table) -> bool:
-    """No write in the table's counters: no insert, non-HOT update or delete, nor the dead rows a HOT update
-    leaves (its ``writes`` do not count it)."""
-    return table.writes == 0 and table.deletes == 0 and table.dead_rows == 0
-
-
-def _correlated(catalog: Catalog, key: TableKey) -> bool:
-    """Has the table a column stored in its order (the only kind ``_brin`` takes)?"""
-    return any(c.correlation is not None and abs(c.correlation) >= CORRELATED
-               for c in catalog.table_columns(key).values())
+    """A large table that is appended to: one a BRIN could serve."""
+    return table.reltuples >= BRIN_MIN_ROWS and table.writes > 0 and table.deletes <= table.writes // 10
 
 
 def _brin(catalog: Catalog, term: _Term, info: ColumnInfo) -> KindCandidate | None:
-    """A range filter on a column stored in its order, on a large table that is appended to or never written."""
+    """A range filter on a column stored in its order, on a large table that is appended to."""
     table = catalog.tables.get(term.table)
     if table is None or info.correlation is None or abs(info.correlation) < CORRELATED:
         return None
     if not _brin_table(table):
         return None
-    if _static(table):
-        kept = "the table is not written (no inserts, updates or deletes in pg_stat_user_tables: loaded once and read)"
-    else:
-        kept = f"the table is appended to ({table.writes:,} writes, {table.deletes:,} deletes)"
     return KindCandidate(term.table, IndexKey(term.column), IndexMethod.BRIN,
                          evidence=f"{term.column} follows the table's physical order (pg_stats.correlation "
-                                  f"{info.correlation:+.2f}) and {kept}")
+                                  f"{info.correlation:+.2f}) and the table is appended to ({table.writes:,} "
+                                  f"writes, {table.deletes:,} deletes)")
+
