@@ -57,7 +57,11 @@ def test_a_withdrawal_takes_the_statements_it_cut_out_of_the_other_proposals_lis
         left = [ix2 for ix2 in advice.indexes if ix2 is ix]
         # Listed no more (the proposal's count and costs are its other statements'), or withdrawn with none left.
         assert not left or GUESTS not in [q.query for q in ix.queries], ix
-        assert not left or ix.reason.startswith(f"serves {len(ix.queries)} statement"), ix.reason
+        if left and ix.cost_before and ix.cost_after:    # its reason as analyze.reasons says it of these costs
+            n = len(ix.queries)
+            said = f"serves {n} statement{'s' if n != 1 else ''}; planner cost {ix.cost_before / ix.cost_after:.1f}x"
+            assert ix.reason.startswith(said), (said, ix.reason)
+            assert "write upkeep" not in ix.reason or f"< saving {ix.cost_before - ix.cost_after:,.0f}" in ix.reason
 
 
 @pytest.mark.needs_hypopg

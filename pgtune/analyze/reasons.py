@@ -238,11 +238,7 @@ def _unused(cand: Candidate) -> str:
 
 def _gains(cand: Candidate, catalog: Catalog, before: float | None, after: float | None, served: int,
            upkeep: float, kept: float | None) -> str:
-    parts = []
-    if served:
-        parts.append(f"serves {served} statement{'s' if served != 1 else ''}")
-        if before and after:
-            parts.append(f"planner cost {before / after:.1f}x lower")
+    parts = [served_phrase(served, before, after)] if served else []
     if cand.where:
         share = f"{kept:.2%} of rows" if kept is not None else "few rows"
         parts.append(f"partial: only rows where {cand.where} ({share}{_distinct_note(cand, catalog)})")
@@ -252,8 +248,19 @@ def _gains(cand: Candidate, catalog: Catalog, before: float | None, after: float
         fk = cand.foreign_key
         parts.append(f"foreign key {fk.name} to {fk.ref_table} has no index")
     if upkeep and before and after:
-        parts.append(f"write upkeep {upkeep:,.0f} < saving {before - after:,.0f}")
+        parts.append(upkeep_phrase(upkeep, before, after))
     return "; ".join(parts) or "candidate from the workload shape"
+
+
+def served_phrase(served: int, before: float | None, after: float | None) -> str:
+    """How many statements an index serves and by how much it cuts them: the reason's first part, which
+    analyze.recredit writes again when a withdrawal leaves the index fewer statements."""
+    said = f"serves {served} statement{'s' if served != 1 else ''}"
+    return f"{said}; planner cost {before / after:.1f}x lower" if before and after else said
+
+
+def upkeep_phrase(upkeep: float, before: float, after: float) -> str:
+    return f"write upkeep {upkeep:,.0f} < saving {before - after:,.0f}"
 
 
 def _distinct_note(cand: Candidate, catalog: Catalog) -> str:

@@ -17,16 +17,13 @@ named it are planned again.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import psycopg
 
 from ..capture import Catalog
-from . import replan
+from . import reasons, replan
 from .model import Advice, AnalyzedStatement, IndexSuggestion, Method, QueryRef
-
-_SERVES = re.compile(r"^serves \d+ statements?(; planner cost [0-9.]+x lower)?")
 
 
 def again(conn: psycopg.Connection[Any], catalog: Catalog, advice: Advice) -> None:
@@ -69,7 +66,10 @@ def _key(q: QueryRef) -> tuple[int | None, str, int | None]:
 
 def _keep(s: IndexSuggestion, keep: list[int], by_key: dict[tuple[int | None, str, int | None],
                                                           list[AnalyzedStatement]]) -> None:
-    """``s`` with only its statements at positions ``keep``: its list, values, costs and reason."""
+    """``s`` with only its statements at positions ``keep``: its list, values, costs and the parts of its
+    reason they make (analyze.reasons' own phrases, written again)."""
+    was = (reasons.served_phrase(len(s.queries), s.cost_before, s.cost_after),
+           _upkeep(s.maintenance_cost, s.cost_before, s.cost_after))
     s.queries = [s.queries[i] for i in keep]
     s.values = [s.values[i] for i in keep if i < len(s.values)]
     s.values_source = [s.values_source[i] for i in keep if i < len(s.values_source)]
@@ -78,7 +78,14 @@ def _keep(s: IndexSuggestion, keep: list[int], by_key: dict[tuple[int | None, st
               if st is not None]
     s.cost_before = sum(st.calls * (st.cost_before or 0.0) for st in served)
     s.cost_after = sum(st.calls * (st.cost_after or 0.0) for st in served)
-    said = f"serves {len(served)} statement{'s' if len(served) != 1 else ''}"
-    if s.cost_before and s.cost_after:
-        said += f"; planner cost {s.cost_before / s.cost_after:.1f}x lower"
-    s.reason = _SERVES.sub(said, s.reason, count=1)
+    now = (reasons.served_phrase(len(served), s.cost_before, s.cost_after),
+           _upkeep(s.maintenance_cost, s.cost_before, s.cost_after))
+    for old, new in zip(was, now, strict=True):
+        if old and new:
+            s.reason = s.reason.replace(old, new, 1)
+        elif old:       # the cut is gone from the costs: so is its upkeep's comparison
+            s.reason = s.reason.replace(f"; {old}", "", 1)
+
+
+def _upkeep(upkeep: float | None, before: float | None, after: float | None) -> str:
+    return reasons.upkeep_phrase(upkeep, before, after) if upkeep and before and after else ""
