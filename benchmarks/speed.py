@@ -12,7 +12,8 @@ hypopg statements that made them, round trips) and the selected set (they must
 be the same), and the process's peak RSS; then once more by default as a user
 runs it, nothing counted (the goal's figure). On a shared machine the wall times
 measure the load as much as pgtune (the load average is printed with them);
-the CPU times and counts do not.
+the CPU times and counts do not; a machine reference (fixed work, timed first) says how fast
+the machine is that day.
 
     python benchmarks/speed.py [--tables 500] [--statements-per-table 10] [--jobs N] [--json FILE]
 
@@ -110,6 +111,7 @@ def main() -> None:
         gc.collect()
 
         postmaster = int((cluster.datadir / "postmaster.pid").read_text().split()[0])
+        print(reference(conn))
         runs = [_run(conn, postmaster, jobs, total) for jobs in (1, args.jobs)]
         runs.append(_run(conn, postmaster, args.jobs, total, counted=False))
         rss_mb = max(r.rss_mb for r in runs)
@@ -171,6 +173,28 @@ FIGURES = [("wall s", "wall", "{:.1f}"), ("load average at start", "load", "{:.1
 
 
 COUNTED = {"explains", "hypothetical", "hypopg_calls", "round_trips", "statements"}    # not in a user's run
+
+
+def reference(conn: psycopg.Connection[Any]) -> str:
+    """The same fixed work in every run, timed: this machine's speed, varying within an hour on a shared host
+    (session 39: one suggest's server CPU 101 s, then 197 s; session 40: 5,000 statements 42-48 s where the same
+    code took 23-25 s two days before). pgtune's figures are read beside it: a slower reference, a slower machine."""
+    t0 = time.process_time()
+    plan = {"Plan": {"Node Type": "Index Scan", "Total Cost": 8.3, "Plans": [{"Node Type": "Seq Scan"}] * 4}}
+    for i in range(200_000):        # what a what-if answer costs pgtune: a plan read, a key worked out, a dict
+        found = json.loads(json.dumps(plan))
+        key = tuple(sorted((i % 97, i % 89, len(found["Plan"]["Plans"]))))
+        plan["Plan"]["Total Cost"] = float(hash(key) % 1000)
+    python_s = time.process_time() - t0
+    t0 = time.monotonic()
+    with psycopg.connect(conn.info.dsn, autocommit=True) as own, own.cursor() as cur:
+        untrack_statements(own)     # not in the workload suggest reads next
+        for i in range(2000):       # one round trip and one plan each, as a what-if question is
+            cur.execute("EXPLAIN (FORMAT JSON) SELECT * FROM t0 WHERE c1 = %s ORDER BY c2 LIMIT 10", (i,))
+            cur.fetchall()
+    explain_s = time.monotonic() - t0
+    return (f"machine reference (the same fixed work each run; compare runs of other days by it): pgtune-like Python "
+            f"{python_s:.2f} s CPU, 2,000 EXPLAINs {explain_s:.2f} s wall, load {os.getloadavg()[0]:.1f}")
 
 
 def _reset_peak() -> None:
