@@ -104,8 +104,11 @@ def dedups(types: Iterable[str]) -> bool:
 
 def forecast(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], *, include: tuple[str, ...] = (),
              fraction: float | None = None, fillfactor: float = FILLFACTOR, distinct: float | None = None,
-             tuple_bytes: float | None = None, heavy: tuple[float, float] | None = None) -> int:
+             tuple_bytes: float | None = None, heavy: tuple[float, float] | None = None, unique: bool = False) -> int:
     """Forecast bytes of a btree index on ``table`` (``fraction``: the share of rows a partial one keeps).
+
+    ``unique``: CREATE UNIQUE INDEX deduplicates nothing (nbtsort skips it for a unique index), so the
+    NULLs of an optional unique column (Prisma's ``String? @unique``) each keep a tuple of their own.
 
     ``distinct``: the number of distinct keys, where known (sample_keys); else from pg_stats.
     ``heavy``: of those, the rows and keys of the part the sample saw most (key_sample's KeySample): each
@@ -117,9 +120,10 @@ def forecast(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], *, i
     """
     t = catalog.tables.get(table)
     if t is not None and t.partitioned:
-        return sum(forecast(catalog, leaf, keys, include=include, fraction=fraction, fillfactor=fillfactor)
-                   for leaf in catalog.leaf_partitions(table) if leaf != table)
-    leaves, width = _leaves(catalog, table, keys, include, fraction, fillfactor, distinct, tuple_bytes, heavy)
+        return sum(forecast(catalog, leaf, keys, include=include, fraction=fraction, fillfactor=fillfactor,
+                            unique=unique) for leaf in catalog.leaf_partitions(table) if leaf != table)
+    leaves, width = _leaves(catalog, table, keys, include, fraction, fillfactor, distinct, tuple_bytes, heavy,
+                            unique)
     if not leaves:
         return PAGE              # an index on no rows is its metapage (an empty table, a predicate keeping none)
     fanout = max(2, USABLE // (maxalign(8 + width) + 4))
@@ -153,7 +157,8 @@ def height(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], *, inc
 
 def _leaves(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], include: tuple[str, ...],
             fraction: float | None, fillfactor: float, distinct: float | None,
-            tuple_bytes: float | None, heavy: tuple[float, float] | None = None) -> tuple[int, float]:
+            tuple_bytes: float | None, heavy: tuple[float, float] | None = None,
+            unique: bool = False) -> tuple[int, float]:
     """Leaf pages of the index (0 on no rows) and its key width in bytes (a sampled tuple size wins)."""
     t = catalog.tables.get(table)
     rows = max(t.reltuples if t else 0.0, 0.0) * (fraction if fraction is not None else 1.0)
@@ -170,7 +175,7 @@ def _leaves(catalog: Catalog, table: TableKey, keys: tuple[IndexKey, ...], inclu
         distinct = min(distinct * share, rows)
     else:
         distinct = _distinct(key_cols, keys, rows)
-    can = not include and dedups(types)
+    can = not include and not unique and dedups(types)
     full = int(PAGE * (100 - round(fillfactor * 100)) / 100)    # the free space a leaf keeps (819 bytes at 90)
     if heavy is not None and heavy[1] > 0:
         heavy_rows, heavy_keys = min(heavy[0] * share, rows), min(heavy[1] * share, distinct)

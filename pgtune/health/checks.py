@@ -380,7 +380,7 @@ def bloated_index(ctx: Context) -> list[Finding]:
             continue
         keys = tuple(ddl.IndexKey(c) if c is not None else ddl.IndexKey("", expression=d)
                      for c, d in zip(ix.columns, ix.key_defs or ix.columns, strict=False))
-        expected = sizing.forecast(catalog, ix.table_key, keys, include=ix.include)
+        expected = sizing.forecast(catalog, ix.table_key, keys, include=ix.include, unique=ix.is_unique)
         if ix.size_bytes <= BLOAT_RATIO * expected or ix.size_bytes - expected < BLOAT_BYTES:
             continue
         out.append(Finding(
