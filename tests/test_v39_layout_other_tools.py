@@ -74,7 +74,9 @@ def test_a_prisma_folder_in_a_flyway_folder_is_refused(db: str, conn: psycopg.Co
 def test_a_hand_named_folder_pgtunes_would_run_before_is_refused(db: str, conn: psycopg.Connection[Any],
                                                                  tmp_path: Path) -> None:
     workload(conn)
-    for name in ("manual_fix", "99991231999999_hand"):     # after any stamp on any day; digits that are no time
+    # After any stamp on any day: digits that are no time, and a time with no stamp left after it (d40: an
+    # OverflowError traceback).
+    for name in ("manual_fix", "99991231999999_hand", "99991231235958_hand", "99991231235959_hand"):
         folder = prisma_app(tmp_path / name)
         (folder / name).mkdir()
         (folder / name / "migration.sql").write_text('ALTER TABLE "Booking" ADD COLUMN note text;\n')

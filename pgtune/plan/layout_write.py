@@ -45,6 +45,9 @@ def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None
     return list(files)
 
 
+ROOM = timedelta(hours=1)       # a stamp a second, one per folder: far more than a migration's folders
+
+
 def _after_newest(directory: Path, start: datetime) -> datetime:
     """``start``, or one second after the newest timestamped migration already in ``directory`` if that is later.
 
@@ -58,6 +61,9 @@ def _after_newest(directory: Path, start: datetime) -> datetime:
     if newest is None or newest < start.strftime("%Y%m%d%H%M%S"):
         return start
     try:
-        return datetime.strptime(newest, "%Y%m%d%H%M%S").replace(tzinfo=UTC) + timedelta(seconds=1)
-    except ValueError:
+        after = datetime.strptime(newest, "%Y%m%d%H%M%S").replace(tzinfo=UTC) + timedelta(seconds=1)
+    except (ValueError, OverflowError):
         return start            # fourteen digits that are no time: a version number, ordered by the tool itself
+    # No room for a stamp a folder after it (a hand-picked "sort last" 99991231235958_…: an OverflowError
+    # traceback, d40): as digits that are no time, so the one there is refused as running after pgtune's.
+    return after if after <= datetime.max.replace(tzinfo=UTC) - ROOM else start
