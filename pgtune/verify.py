@@ -29,7 +29,7 @@ from typing import Any
 
 import psycopg
 
-from . import catalog_sql, estimates
+from . import catalog_sql, estimates, verify_phases
 from ._text import one_line
 from .apply import IndexSize, ObjectStates, analyzed_before_build
 from .baseline import PAGE_COUNT_OFF, Measurement, Planned, Timed, plan_target, server_message
@@ -38,7 +38,7 @@ from .explain import scans
 from .plan import Target, load, target_labels
 from .verify_baselines import baseline_how, elsewhere, not_comparable
 from .verify_pace import at_pace, pace_now, time_or_why
-from .verify_phases import Built, PhaseNote, built_indexes, not_in_place, rolled_back_whole
+from .verify_phases import Built, PhaseNote, built_indexes, not_in_place, rolled_back_whole, undone_by_rollback
 from .verify_roles import RoleCheck
 
 DISAGREEMENT = 2.0   # predicted and measured speed-ups agree within this factor (the one place that says so)
@@ -52,6 +52,7 @@ class Verdict(StrEnum):
     NIL_GAIN = "nil-gain"   # passes (plan and cost as promised), but the measured time did not fall
     FAIL = "fail"
     UNCHECKED = "unchecked"     # not planned: verify may not take the role emit planned it as (verify_roles)
+    ROLLED_BACK = "rolled-back"     # its indexes went with a phase rolled back on purpose: no failure
 
 
 @dataclass
@@ -265,9 +266,11 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
             conn, t, built, tolerance=tolerance, analyze=analyze, timeout_ms=timeout_ms,
             trust_functions=trust_functions, time_tolerance=time_tolerance, not_compared=unlike)
         seen |= set(result.used)
+        if not result.ok and (undone := undone_by_rollback(out.phases, result.expected, result.used)):
+            result.verdict, result.problem = Verdict.ROLLED_BACK, undone
         out.targets.append(replace(result, name=name))
     indexes = [ix for p in m.phases for ix in p.indexes]
-    out.unused_indexes = sorted({ix.name for ix in indexes} - seen)
+    out.unused_indexes = sorted({ix.name for ix in indexes} - seen - set(verify_phases.rolled_back(out.phases)))
     out.planned_for = {ix.name: ix.reason for ix in indexes if ix.name in out.unused_indexes and ix.reason}
     unused = [ix for ix in indexes if ix.name in out.unused_indexes]
     with catalog_sql.uncompiled(conn):

@@ -35,9 +35,12 @@ class PhaseNote:
         what = {PhaseState.ROLLED_BACK: "is rolled back", PhaseState.PENDING: "has not been applied",
                 PhaseState.FAILED: "failed", PhaseState.APPLIED: "is applied"}[PhaseState(self.state)]
         n = len(self.missing)
+        # A phase rolled back on purpose fails no statement (undone_by_rollback); any other absence does.
+        tail = "" if undone else ", so the statements that need them fail here"
+        if not undone and self.state == PhaseState.ROLLED_BACK:
+            tail = ", so the statements that need only them are not checked"
         return (f"phase {self.number} ({self.name}) {what}: {n} of its indexes {'is' if n == 1 else 'are'} not "
-                f"built or not valid ({', '.join(self.missing)})"
-                + ("" if undone else ", so the statements that need them fail here"))
+                f"built or not valid ({', '.join(self.missing)})" + tail)
 
 
 def not_in_place(conn: psycopg.Connection[Any], m: Migration, directory: Path) -> list[PhaseNote]:
@@ -67,6 +70,23 @@ def not_in_place(conn: psycopg.Connection[Any], m: Migration, directory: Path) -
             f"not read: {error_text(exc)}", "42501").with_exit(2) from None
     return [PhaseNote(p.number, p.name, states.get(p.number, str(PhaseState.PENDING)), absent[p.number])
             for p in m.phases if p.number in absent]
+
+
+def rolled_back(phases: list[PhaseNote]) -> dict[str, int]:
+    """The planned indexes absent because their phase is rolled back: name -> phase number."""
+    return {name: p.number for p in phases if p.state == PhaseState.ROLLED_BACK for name in p.missing}
+
+
+def undone_by_rollback(phases: list[PhaseNote], expected: list[str], used: list[str]) -> str | None:
+    """Why a target whose plan uses none of this migration's indexes is no failure: every index it was planned for
+    is gone with a phase rolled back on purpose (v39: after ``rollback --phase 2`` its statements read FAIL, exit
+    1, while phase 1 stayed applied and verified). None when it fails for something else."""
+    gone = rolled_back(phases)
+    if used or not expected or not set(expected) <= gone.keys():
+        return None
+    numbers = sorted({gone[n] for n in expected})
+    return (f"not checked: {', '.join(expected)} rolled back with phase{'s' if len(numbers) > 1 else ''} "
+            f"{', '.join(map(str, numbers))} (pgtune rollback); checked once applied again")
 
 
 def rolled_back_whole(phases: list[PhaseNote], real_bytes: list[int | None], used: list[list[str]]) -> bool:

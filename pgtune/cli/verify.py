@@ -161,7 +161,7 @@ def _print_config_verify(checked: Any, fmt: str) -> None:
 
 # By api.Verdict's values (a StrEnum: each member looks its value up): no library needed to define it.
 _VERDICT_MARK = {"ok": ("ok", "green"), "nil-gain": ("nil", "yellow"), "fail": ("FAIL", "red"),
-                 "unchecked": ("skip", "yellow")}
+                 "unchecked": ("skip", "yellow"), "rolled-back": ("undone", "yellow")}
 
 
 def _rolled_back(result: api.Verification) -> str | None:
@@ -189,7 +189,8 @@ def _render_verification(result: api.Verification, analyze: bool) -> None:
     for t in result.targets:
         text, colour = _VERDICT_MARK[t.verdict]
         row = [style(text, fg=colour), t.queryid if t.queryid is not None else "-", t.name,
-               ", ".join(t.used) or "-", _x(t.predicted_ratio), _x(t.ratio)]
+               ", ".join(t.used) or "-", _x(t.predicted_ratio),
+               "-" if t.verdict == api.Verdict.ROLLED_BACK else _x(t.ratio)]    # 1.0x would measure nothing (c24)
         if analyze:
             # A target not timed now has no time cut to compare: its predicted time cut, when emit timed one,
             # else nothing (u11: the cost cut stood there for a statement that ran slower by hand).

@@ -1,0 +1,61 @@
+"""verify after a part-way rollback read FAIL for what was rolled back on purpose (v39 open, r40).
+
+A migration of two index phases, both applied, then ``pgtune rollback --phase 2``: phase 1 stays and is verified,
+phase 2's index is gone as asked. verify listed phase 2's statement as FAIL ("expected index not used", cost cut
+1.0x) and exited 1, as if the index had failed; only a migration rolled back whole was no failure (n38). A
+statement whose every planned index went with a rolled-back phase is now "undone" (verdict ``rolled-back``, JUnit
+skipped), exit 0; the same index dropped by hand, which no rollback did, still fails.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from click.testing import CliRunner
+
+from pgtune import plan
+from pgtune.cli import cli
+
+from .test_migration import emit
+
+
+def _two_phases(db: str, conn: psycopg.Connection[Any], folder: Path) -> tuple[plan.Migration, str]:
+    m = emit(conn, folder, first_phase_share=0.3)       # the costliest statement's index first, the rest after
+    assert [len(p.indexes) for p in m.phases] == [1, 1], [(p.number, p.name) for p in m.phases]
+    applied = CliRunner().invoke(cli, ["apply", str(folder), "--dsn", db])
+    assert applied.exit_code == 0, applied.output
+    return m, m.phases[1].indexes[0].name
+
+
+def test_a_phase_rolled_back_fails_no_statement(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    folder = tmp_path / "mig"
+    _, second = _two_phases(db, conn, folder)
+    back = CliRunner().invoke(cli, ["rollback", str(folder), "--phase", "2", "--dsn", db])
+    assert back.exit_code == 0, back.output
+    status = CliRunner().invoke(cli, ["status", str(folder), "--dsn", db, "--format", "json"])
+    assert status.exit_code == 0, status.output
+    assert [p["state"] for p in json.loads(status.stdout)["phases"]] == ["applied", "rolled_back"], status.stdout
+
+    junit = tmp_path / "verify.xml"
+    out = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db, "--junit", str(junit)])
+    # Without the fix: exit 1, "FAIL … expected index not used: <second>", a FAIL line under the table.
+    assert out.exit_code == 0, out.output
+    assert "FAIL" not in out.stdout and "fail here" not in out.stdout, out.stdout
+    [row] = [line for line in out.stdout.splitlines() if line.startswith("undone")]
+    assert f"{second} rolled back with phase 2" in row and "1.0x" not in row, row
+    assert f"planned index {second} is used by no targeted statement" not in out.stdout, out.stdout
+    doc = json.loads(CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db, "--format", "json"]).stdout)
+    verdicts = {t["verdict"] for t in doc["targets"]}
+    assert doc["ok"] and not doc["rolled_back"] and verdicts == {"ok", "rolled-back"}, doc["targets"]
+    suite = ET.parse(junit).getroot()
+    assert suite.get("failures") == "0" and suite.get("skipped") == "1", ET.tostring(suite)
+
+    # The same index gone without a rollback (dropped by hand): the history says phase 2 is applied, so it fails.
+    CliRunner().invoke(cli, ["apply", str(folder), "--dsn", db])
+    conn.execute(f'DROP INDEX "{second}"')
+    dropped = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db])
+    assert dropped.exit_code == 1 and "FAIL" in dropped.stdout and "undone" not in dropped.stdout, dropped.output
