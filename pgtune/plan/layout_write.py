@@ -10,7 +10,7 @@ from ..errors import MigrationError
 from .layouts import Layout, _flyway, _golang_migrate, steps, without_ledgers
 from .model import Migration
 from .prisma_layout import prisma
-from .tool_folder import refuse_other_tools, refuse_running_first
+from .tool_folder import numbered, refuse_other_tools, refuse_running_first
 
 
 def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None = None,
@@ -30,9 +30,9 @@ def write(m: Migration, directory: Path, layout: Layout, *, now: datetime | None
     if layout == Layout.PRISMA:
         files = prisma(m, directory, todo, start, left_out, prisma_home)
     elif layout == Layout.GOLANG_MIGRATE:
-        files = _golang_migrate(m, directory, todo, start)
+        files = _golang_migrate(m, directory, todo, start, numbered(directory, layout))
     elif layout == Layout.FLYWAY:
-        files = _flyway(m, directory, start)
+        files = _flyway(m, directory, start, numbered(directory, layout))
     else:
         raise MigrationError(f"unknown layout {layout}")
     taken = [p for p in files if p.exists() or (p.parent != directory and p.parent.exists())]

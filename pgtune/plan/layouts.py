@@ -24,6 +24,7 @@ inside a transaction block:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -253,7 +254,10 @@ def _in_transaction(m: Migration, *stmts: str, scans: bool = False) -> list[str]
             *(stmt + ";" for stmt in stmts), "COMMIT;"]
 
 
-def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: datetime) -> dict[Path, str]:
+def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: datetime,
+                    number: Callable[[int], str] | None = None) -> dict[Path, str]:
+    """``number``: the i-th migration's version in a folder numbered by sequence (tool_folder.numbered); else
+    timestamps a second apart."""
     groups: list[list[Step]] = []
     for st in todo:
         groups += [[b] for b in st.before]
@@ -274,7 +278,8 @@ def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: date
               "build cut by the server's or the database's is left INVALID)")
     for i, group in enumerate(groups):
         first = group[0]
-        stem = f"{(start + timedelta(seconds=i)).strftime('%Y%m%d%H%M%S')}_pgtune_{_slug(first.name)}"
+        version = number(i) if number else (start + timedelta(seconds=i)).strftime("%Y%m%d%H%M%S")
+        stem = f"{version}_pgtune_{_slug(first.name)}"
         head = [_c(f"pgtune migration {m.id}, phase {first.phase.number}: {first.phase.name}.")]
         if not all(st.concurrent for st in group):
             head += _SEGMENTS
@@ -302,13 +307,16 @@ def _golang_migrate(m: Migration, directory: Path, todo: list[Step], start: date
     return files
 
 
-def _flyway(m: Migration, directory: Path, start: datetime) -> dict[Path, str]:
-    """pgtune's own up scripts (they run statement by statement, as Flyway does), outside Flyway's transaction."""
+def _flyway(m: Migration, directory: Path, start: datetime,
+            number: Callable[[int], str] | None = None) -> dict[Path, str]:
+    """pgtune's own up scripts (they run statement by statement, as Flyway does), outside Flyway's transaction;
+    ``number``: each phase's version in a folder numbered by sequence, else the stamp and the phase's number."""
     files: dict[Path, str] = {}
     stamp = start.strftime("%Y%m%d%H%M%S")
     steps(m)                    # refuses phases the layouts cannot carry
-    for phase in m.phases:
-        path = directory / f"V{stamp}_{phase.number:02d}__pgtune_{_slug(phase.name)}.sql"
+    for i, phase in enumerate(m.phases):
+        version = number(i) if number else f"{stamp}_{phase.number:02d}"
+        path = directory / f"V{version}__pgtune_{_slug(phase.name)}.sql"
         text = up_script(m, phase, down_file=False) + (
             "-- Flyway keeps the connection: the session settings go back.\n"
             "RESET lock_timeout;\nRESET statement_timeout;\nRESET standard_conforming_strings;\n")

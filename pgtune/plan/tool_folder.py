@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,35 @@ def _order(layout: Layout) -> Callable[[str], Any]:
         digits = found.group(1) if found else None
         return tuple(int(d) for d in re.split(r"[._]", digits)) if digits else ()
     return version
+
+
+def numbered(directory: Path, layout: Layout) -> Callable[[int], str] | None:
+    """The versions pgtune's migrations take in a Flyway or golang-migrate folder numbered by sequence: the i-th
+    is the next number after the highest version there, as wide (zero-padded), its other parts kept (V1_2 -> V1_3).
+
+    A timestamp (14 digits that read as a time, as ``migrate create`` writes by default) is followed by a
+    timestamp (None). Any other scheme by its own next number: a stamp would jump ahead of it, and the team's
+    next ``V13__`` or ``migrate create -seq`` (the last file's number + 1) would sort before pgtune's, which
+    Flyway refuses as out of order and golang-migrate never runs on a database already past it. Both tools
+    compare versions as numbers (Flyway part by part), so the width only keeps the names in order when listed.
+    """
+    if layout not in (Layout.FLYWAY, Layout.GOLANG_MIGRATE):
+        return None
+    key = _order(layout)
+    pattern = _FLYWAY if layout == Layout.FLYWAY else _GOLANG
+    found = [(key(n), digits) for n in tools_in(directory).get(layout, [])
+             if (m := pattern.fullmatch(n)) and (digits := m.group(1))]
+    if not found or _stamp(max(found)[1]):
+        return None
+    head, last = re.fullmatch(r"(.*?)(\d+)", max(found)[1]).groups()    # type: ignore[union-attr]
+    return lambda i: f"{head}{int(last) + 1 + i:0{len(last)}d}"
+
+
+def _stamp(digits: str) -> bool:
+    """A version whose first part is fourteen digits that read as a time (YYYYMMDDHHMMSS): a folder numbered by
+    timestamp (pgtune's own Flyway ``V<stamp>_01__`` too, which a sequence would continue as ``_05``)."""
+    first = re.split(r"[._]", digits)[0]
+    try:
+        return len(first) == 14 and bool(datetime.strptime(first, "%Y%m%d%H%M%S"))
+    except ValueError:
+        return False
