@@ -8,6 +8,13 @@ from collections.abc import Callable
 Progress = Callable[[str], None]   # where long work says what it is doing (stderr on a terminal)
 
 
+class Tick(str):
+    """A progress message that is news of the step running (a build's percent), not a step of its own: a terminal
+    shows each, a log one now and then (cli/progress.py)."""
+
+    __slots__ = ()
+
+
 def one_line(text: str, width: int = 70) -> str:
     """``text`` on one line, cut with an ellipsis at ``width`` characters."""
     flat = " ".join(text.split())

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 
 from .. import catalog_sql
-from .._text import Progress
+from .._text import Progress, Tick
 from .watcher import Watcher
 
 
@@ -31,6 +31,6 @@ class BuildMonitor(Watcher):
         pct = f" {100.0 * done / total:.0f}%" if total else ""
         msg = f"building {self.name}: {phase}{pct}"
         if msg != self.last:
-            self.say(msg)
+            self.say(Tick(msg))
             self.last = msg
         return True

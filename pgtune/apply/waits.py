@@ -35,7 +35,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from .. import catalog_sql
-from .._text import Progress, one_line
+from .._text import Progress, Tick, one_line
 from ..ddl import qualified as ddl_name
 from ..errors import ApplyFailed
 from ..plan import Action, ObjectKind, Step
@@ -160,8 +160,8 @@ class TransactionWait:
                 self.say(self._waiting(what, schema, table, left, queue=queue))
             elif said is not None and waited - said >= PROGRESS_EVERY:
                 said = waited
-                self.say(f"{what}: still waiting ({waited:.0f}s of {self.seconds:.0f}s) for "
-                         f"{'; '.join(t.describe() for t in left)}")
+                self.say(Tick(f"{what}: still waiting ({waited:.0f}s of {self.seconds:.0f}s) for "
+                              f"{'; '.join(t.describe() for t in left)}"))
             # Ordinary traffic ends within milliseconds: look again soon, then every ``interval``.
             time.sleep(min(pause, self.interval, max(self.seconds - waited, 0.01)))
             pause *= 2
@@ -236,8 +236,8 @@ class LockWatch(Watcher):
                 return False
             if now - self.said >= PROGRESS_EVERY:
                 self.said = now
-                self.say(f"{self.what}: waiting for {holders} to end ({self.waited:.0f}s so far; this wait "
-                         "blocks nobody and the build is kept)")
+                self.say(Tick(f"{self.what}: waiting for {holders} to end ({self.waited:.0f}s so far; this "
+                              "wait blocks nobody and the build is kept)"))
         elif now - self.since >= self.limit:
             self._cancel(cancelled=f"waited {now - self.since:.1f}s for {rows[0]['mode']} on "
                                    f"{key[1] or key[0]}, held by {holders}")

@@ -12,6 +12,7 @@ from tabulate import tabulate
 from .._text import one_line
 from ..connect import connect, from_prisma, resolve_dsn
 from . import shell
+from .progress import stderr_is_log
 from .shell import Format, Number, Whole, dsn_option, emit_json, format_option, handle_errors, index_sizes, progress
 
 if TYPE_CHECKING:
@@ -66,9 +67,11 @@ def apply(directory: Path, dsn: str | None, fmt: str, phase: int | None, through
     """
     _library()
     with connect(dsn) as conn:
-        # Build progress needs a second connection; open it only for a person watching. Without Prisma's own
-        # URL parameters (?schema=, connection_limit), which libpq refuses: the monitor never started (u9).
-        monitor = from_prisma(resolve_dsn(dsn)) if shell.stderr_is_tty() else None
+        # Build progress needs a second connection; open it only for a person or a log watching (a CI log showed
+        # nothing for a long build: r40). Without Prisma's own URL parameters (?schema=, connection_limit),
+        # which libpq refuses: the monitor never started (u9).
+        watched = shell.stderr_is_tty() or stderr_is_log()
+        monitor = from_prisma(resolve_dsn(dsn)) if watched else None
         report = api.apply(conn, directory, phase=phase, through=through, dry_run=dry_run, retries=retries,
                            wait=wait, progress=progress, monitor_dsn=monitor,
                            wait_for_transactions=wait_for_transactions)

@@ -2,7 +2,9 @@
 
 Each progress message starts a phase: one plain line when it starts, one when the next starts or the command
 ends, each with the seconds since the command began, and the phase's own on its end line. No carriage return,
-no colour: a DBA tailing the log sees what pgtune waits on and for how long (n38: minutes of silence).
+no colour: a DBA tailing the log sees what pgtune waits on and for how long (n38: minutes of silence). News of
+the running phase (a build's percent from pg_stat_progress_create_index: a Tick) is a line of its own at most
+every TICK_S seconds, so a CI log shows a long build alive without a line per percent (r40).
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ import sys
 import time
 
 import click
+
+from .._text import Tick
+
+TICK_S = 10.0       # a log's news of the running phase: at most one line this often
 
 
 def stderr_is_log() -> bool:
@@ -30,10 +36,21 @@ class Phases:
     def __init__(self) -> None:
         self.began = time.monotonic()
         self.current: tuple[str, float] | None = None
+        self.ticked = 0.0       # when the last line of news of the running phase was written
 
     def begin(self) -> None:
         """A command starts (one process may run several: tests, an embedding program)."""
         self.began, self.current = time.monotonic(), None
+
+    def say(self, msg: str) -> None:
+        """A progress message, in a log: news of the running phase (a Tick), or a phase starting."""
+        if not isinstance(msg, Tick):
+            self.start(msg)
+            return
+        now = time.monotonic()
+        if now - max(self.ticked, self.current[1] if self.current else self.began) >= TICK_S:
+            self.ticked = now
+            click.echo(f"pgtune: [{now - self.began:.1f} s] {msg}", err=True)
 
     def start(self, msg: str) -> None:
         now = time.monotonic()

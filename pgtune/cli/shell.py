@@ -45,11 +45,12 @@ def stderr_is_tty() -> bool:
 
 def progress(msg: str) -> None:
     """Progress goes to stderr: a line per message on a terminal, a timed line as each phase starts and ends in
-    a log (a file or pipe: CI, `2>file`); none to a stream captured in-process."""
+    a log (a file or pipe: CI, `2>file`), and a build's percent there now and then; none to a stream captured
+    in-process."""
     if stderr_is_tty():
         click.echo(f"… {msg}", err=True)
     elif stderr_is_log():
-        PHASES.start(msg)
+        PHASES.say(msg)
 
 def style(text: str, **kw: Any) -> str:
     if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
