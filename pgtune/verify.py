@@ -29,7 +29,7 @@ from typing import Any
 
 import psycopg
 
-from . import catalog_sql, estimates, verify_phases
+from . import catalog_sql, estimates
 from ._text import one_line
 from .apply import IndexSize, ObjectStates, analyzed_before_build
 from .baseline import PAGE_COUNT_OFF, Measurement, Planned, Timed, plan_target, server_message
@@ -270,7 +270,7 @@ def verify(conn: psycopg.Connection[Any], directory: Path, *, tolerance: float =
             result.verdict, result.problem = Verdict.ROLLED_BACK, undone
         out.targets.append(replace(result, name=name))
     indexes = [ix for p in m.phases for ix in p.indexes]
-    out.unused_indexes = sorted({ix.name for ix in indexes} - seen - set(verify_phases.rolled_back(out.phases)))
+    out.unused_indexes = sorted({ix.name for ix in indexes} - seen - {n for p in out.phases for n in p.missing})
     out.planned_for = {ix.name: ix.reason for ix in indexes if ix.name in out.unused_indexes and ix.reason}
     unused = [ix for ix in indexes if ix.name in out.unused_indexes]
     with catalog_sql.uncompiled(conn):

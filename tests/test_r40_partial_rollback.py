@@ -20,7 +20,10 @@ from click.testing import CliRunner
 from pgtune import plan
 from pgtune.cli import cli
 
+from .helpers import emitted
+from .test_apply_safety import BIG, QUERIES, invalid_indexes
 from .test_migration import emit
+from .test_p23_died_apply import _kill_mid_build
 
 
 def _two_phases(db: str, conn: psycopg.Connection[Any], folder: Path) -> tuple[plan.Migration, str]:
@@ -59,3 +62,38 @@ def test_a_phase_rolled_back_fails_no_statement(db: str, conn: psycopg.Connectio
     conn.execute(f'DROP INDEX "{second}"')
     dropped = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db])
     assert dropped.exit_code == 1 and "FAIL" in dropped.stdout and "undone" not in dropped.stdout, dropped.output
+
+
+def test_a_build_killed_in_phase_2_then_rolled_back(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """Phase 1 applied; pgtune killed (SIGKILL) while phase 2 builds, the server leaving its build INVALID; then
+    rollback --phase 2. Each command says what is there: status names the INVALID leftover, rollback says it drops
+    it (only pgtune's), and verify fails no statement for what was rolled back, nor calls those indexes unused."""
+    conn.execute(BIG)
+    conn.execute("VACUUM ANALYZE events")
+    folder = tmp_path / "mig"
+    m = emitted(conn, folder, QUERIES, lock_timeout="60s", first_phase_share=0.3).migration
+    assert m is not None and len(m.phases) == 2, m
+    first = CliRunner().invoke(cli, ["apply", str(folder), "--phase", "1", "--dsn", db])
+    assert first.exit_code == 0, first.output
+    _kill_mid_build(db, conn, folder)
+    [leftover] = [r[0] for r in conn.execute("SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid")]
+    second = {ix.name for ix in m.phases[1].indexes}
+    assert leftover in second, (leftover, second)
+
+    failed = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db])
+    assert failed.exit_code == 1 and "phase 2 (remaining indexes) failed" in failed.stdout, failed.output
+    # Without the fix: "note: planned index … is used by no targeted statement" for the two never built.
+    assert "used by no targeted statement" not in failed.stdout, failed.stdout
+
+    back = CliRunner().invoke(cli, ["rollback", str(folder), "--phase", "2", "--dsn", db, "--format", "json"])
+    assert back.exit_code == 0, back.output
+    [drop] = [s for s in json.loads(back.stdout)["steps"] if s["status"] == "done" and "DROP INDEX" in s["statement"]]
+    # Without the fix: the note was empty, the report did not say the index it dropped was the failed build's.
+    assert leftover in drop["statement"] and "INVALID, left by a failed build" in drop["note"], drop
+    assert invalid_indexes(conn) == 0
+    status = CliRunner().invoke(cli, ["status", str(folder), "--dsn", db, "--format", "json"])
+    assert [p["state"] for p in json.loads(status.stdout)["phases"]] == ["applied", "rolled_back"], status.output
+    assert status.exit_code == 0, status.output
+    out = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db])
+    assert out.exit_code == 0 and "FAIL" not in out.stdout, out.output
+    assert sum(line.startswith("undone") for line in out.stdout.splitlines()) == len(second), out.stdout

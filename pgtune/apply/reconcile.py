@@ -29,6 +29,7 @@ class StepGuard:
         self.states, self.history, self.phase = states, history, phase
         self.direction, self.checksum, self.drop_invalid = direction, checksum, drop_invalid
         self.foreign: set[Name] = set()    # partitioned indexes that exist and are not this migration's
+        self.notes: dict[str, str] = {}    # a step run, by its text -> what its report row says of it
 
     def skip(self, step: Step, note: str, *, owned: bool | None = None, oid: int | None = None) -> StepResult:
         self.history.log(self.phase.number, self.direction, step.text, self.checksum, StepStatus.SKIPPED, step.key,
@@ -209,6 +210,7 @@ class StepGuard:
             st = self.states.index(step.schema, step.name)
             present, oid = st is not None, (st.oid if st else None)
             if st is not None and (not st.valid or own is None) and self._built_by_a_run(step, st):
+                self.notes[step.text] = "" if st.valid else "INVALID, left by a failed build of this migration"
                 return None
         elif step.kind == ObjectKind.CONSTRAINT:
             con = self.states.constraint(step.schema, step.table, step.name)

@@ -363,7 +363,7 @@ class Applier:
         owned, oid = guard.after(step, was_not_null)
         row_id, started = row[0]
         history.end(row_id, StepStatus.DONE, None, time.monotonic() - started, owned=owned, oid=oid)
-        return StepResult(guard.phase.number, step.text, Outcome.DONE)
+        return StepResult(guard.phase.number, step.text, Outcome.DONE, guard.notes.get(step.text, ""))
 
     def _attempt(self, history: History, guard: StepGuard, step: Step, concurrent: bool,
                  row: list[tuple[int, float]]) -> None:
