@@ -64,13 +64,10 @@ def test_a_phase_rolled_back_fails_no_statement(db: str, conn: psycopg.Connectio
     assert dropped.exit_code == 1 and "FAIL" in dropped.stdout and "undone" not in dropped.stdout, dropped.output
 
 
-def test_a_build_killed_in_phase_2_then_rolled_back(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
-    """Phase 1 applied; pgtune killed (SIGKILL) while phase 2 builds, the server leaving its build INVALID; then
-    rollback --phase 2. Each command says what is there: status names the INVALID leftover, rollback says it drops
-    it (only pgtune's), and verify fails no statement for what was rolled back, nor calls those indexes unused."""
+def _killed_in_phase_2(db: str, conn: psycopg.Connection[Any], folder: Path) -> tuple[str, set[str]]:
+    """Phase 1 applied; pgtune killed (SIGKILL) while phase 2 builds: the server leaves that build INVALID."""
     conn.execute(BIG)
     conn.execute("VACUUM ANALYZE events")
-    folder = tmp_path / "mig"
     m = emitted(conn, folder, QUERIES, lock_timeout="60s", first_phase_share=0.3).migration
     assert m is not None and len(m.phases) == 2, m
     first = CliRunner().invoke(cli, ["apply", str(folder), "--phase", "1", "--dsn", db])
@@ -79,6 +76,35 @@ def test_a_build_killed_in_phase_2_then_rolled_back(db: str, conn: psycopg.Conne
     [leftover] = [r[0] for r in conn.execute("SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid")]
     second = {ix.name for ix in m.phases[1].indexes}
     assert leftover in second, (leftover, second)
+    return leftover, second
+
+
+def test_a_build_killed_in_phase_2_then_applied_again(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """Crash recovery finishes: apply again drops the leftover, builds it, and its report says so."""
+    folder = tmp_path / "mig"
+    leftover, _ = _killed_in_phase_2(db, conn, folder)
+    again = CliRunner().invoke(cli, ["apply", str(folder), "--dsn", db, "--format", "json"])
+    assert again.exit_code == 0, again.output
+    [rebuilt] = [s for s in json.loads(again.stdout)["steps"] if leftover in s["statement"]]
+    # Without the fix: the note was empty; only a terminal's progress line said the leftover was dropped.
+    assert rebuilt["status"] == "done" and "INVALID leftover" in rebuilt["note"], rebuilt
+    assert invalid_indexes(conn) == 0
+    status = CliRunner().invoke(cli, ["status", str(folder), "--dsn", db, "--format", "json"])
+    assert status.exit_code == 0 and {p["state"] for p in json.loads(status.stdout)["phases"]} == {"applied"}
+    out = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db])
+    assert out.exit_code == 0 and "FAIL" not in out.stdout and "undone" not in out.stdout, out.output
+
+
+def test_a_build_killed_in_phase_2_then_rolled_back(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """Then rollback --phase 2. Each command says what is there: status names the INVALID leftover, rollback says
+    it drops it (only pgtune's), and verify fails no statement for what was rolled back, nor calls those indexes
+    unused."""
+    folder = tmp_path / "mig"
+    leftover, second = _killed_in_phase_2(db, conn, folder)
+    before = CliRunner().invoke(cli, ["status", str(folder), "--dsn", db, "--format", "json"])
+    one, two = json.loads(before.stdout)["phases"]
+    assert before.exit_code == 1 and one["state"] == "applied" and two["state"] == "failed", before.output
+    assert [i.split(" ")[0] for i in two["invalid"]] == [leftover] and "INVALID" in two["invalid"][0], two
 
     failed = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db])
     assert failed.exit_code == 1 and "phase 2 (remaining indexes) failed" in failed.stdout, failed.output

@@ -101,6 +101,7 @@ class StepGuard:
                              "pgtune's: its partitions are left as they are, and rollback leaves it")
         if not st.valid:
             self.drop_invalid(step.schema, step.name)
+            self.notes[step.text] = "built again: its INVALID leftover (a failed or killed build) was dropped first"
             return None
         if self.direction == Direction.DOWN:
             return self.skip(step, "index exists and is valid: nothing to restore", oid=st.oid)
