@@ -35,6 +35,9 @@ class PhaseNote:
         what = {PhaseState.ROLLED_BACK: "is rolled back", PhaseState.PENDING: "has not been applied",
                 PhaseState.FAILED: "failed", PhaseState.APPLIED: "is applied"}[PhaseState(self.state)]
         n = len(self.missing)
+        if not n:       # a failed phase whose indexes stand (none, or built): what it lacks is status's to list
+            return (f"phase {self.number} ({self.name}) {what}: pgtune status lists what its run has not made; "
+                    "pgtune apply finishes it, pgtune rollback undoes it")
         # A phase rolled back on purpose fails no statement (undone_by_rollback); any other absence does.
         tail = "" if undone else ", so the statements that need them fail here"
         if not undone and self.state == PhaseState.ROLLED_BACK:
@@ -45,31 +48,30 @@ class PhaseNote:
 
 def not_in_place(conn: psycopg.Connection[Any], m: Migration, directory: Path) -> list[PhaseNote]:
     """Index phases with planned indexes absent now (one built outside pgtune, by psql or Flyway, counts as
-    built; an index a health phase drops is not planned, so its absence is no note)."""
+    built; an index a health phase drops is not planned, so its absence is no note), and any phase whose run
+    failed with its indexes in place (a CHECK phase's lock_timeout behind a long transaction: verify said nothing
+    of it, r40)."""
     planned = [(ix.schema, ix.name) for p in m.phases for ix in p.indexes]
-    if not planned:
-        return []
-    found = ObjectStates(conn).indexes(planned)
+    found = ObjectStates(conn).indexes(planned) if planned else {}
     absent = {p.number: missing for p in m.phases
               if (missing := sorted(ix.name for ix in p.indexes
                                     if (ix.schema, ix.name) not in found or not found[(ix.schema, ix.name)].valid))}
-    if not absent:
-        return []       # every index in place: the history has nothing to explain (and may not be readable)
     try:
         states: dict[int, str] = {p.number: str(p.state) for p in Applier(conn, directory).status().phases}
     except (DatabaseError, psycopg.errors.InsufficientPrivilege) as exc:
         if getattr(exc, "sqlstate", None) != "42501":
             raise
-        # A read-only or CI role verifies without the history while every index is in place (r11). With one
-        # missing, only the history tells a rollback (nothing to verify) from a failure: its targets read FAIL
-        # for a migration rolled back on purpose (n38). Exit 2, the one thing that answers it named.
+        if not absent:
+            return []   # every index in place: a read-only or CI role verifies without the history (r11)
+        # With one missing, only the history tells a rollback (nothing to verify) from a failure: its targets read
+        # FAIL for a migration rolled back on purpose (n38). Exit 2, the one thing that answers it named.
         n = sum(map(len, absent.values()))
         raise DatabaseError(
             f"cannot verify migration {m.id}: {n} of its indexes {'is' if n == 1 else 'are'} not built, and only "
             f"pgtune's history says whether it was rolled back (nothing to verify) or failed, which this role may "
             f"not read: {error_text(exc)}", "42501").with_exit(2) from None
-    return [PhaseNote(p.number, p.name, states.get(p.number, str(PhaseState.PENDING)), absent[p.number])
-            for p in m.phases if p.number in absent]
+    return [PhaseNote(p.number, p.name, states.get(p.number, str(PhaseState.PENDING)), absent.get(p.number, []))
+            for p in m.phases if p.number in absent or states.get(p.number) == PhaseState.FAILED]
 
 
 def rolled_back(phases: list[PhaseNote]) -> dict[str, int]:

@@ -123,3 +123,32 @@ def test_a_build_killed_in_phase_2_then_rolled_back(db: str, conn: psycopg.Conne
     out = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db])
     assert out.exit_code == 0 and "FAIL" not in out.stdout, out.output
     assert sum(line.startswith("undone") for line in out.stdout.splitlines()) == len(second), out.stdout
+
+
+def test_a_check_phase_that_failed_is_noted_by_verify(db: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    """Phase 1's indexes applied; phase 2 (CHECK constraints, NOT VALID) not started: a long transaction holds
+    the table (n38's longtx). verify checked phase 1's statements, all ok, and said nothing of phase 2."""
+    folder = tmp_path / "mig"
+    m = emit(conn, folder, constraints=True)
+    [checks] = [p for p in m.phases if p.step == plan.PhaseStep.ADD_NOT_VALID]
+    assert all(p.indexes for p in m.phases[:checks.number - 1]), m.phases
+    through = CliRunner().invoke(cli, ["apply", str(folder), "--through", str(checks.number - 1), "--dsn", db])
+    assert through.exit_code == 0, through.output
+    with psycopg.connect(db) as reader:     # idle in transaction, holding the table as a read does
+        reader.execute('LOCK TABLE "order" IN ACCESS SHARE MODE')
+        stuck = CliRunner().invoke(cli, ["apply", str(folder), "--dsn", db, "--wait-for-transactions", "1"])
+        assert stuck.exit_code == 1 and "was not started" in stuck.output, stuck.output
+    status = CliRunner().invoke(cli, ["status", str(folder), "--dsn", db, "--format", "json"])
+    states = [p["state"] for p in json.loads(status.stdout)["phases"]][:checks.number]
+    assert states == ["applied"] * (checks.number - 1) + ["failed"], status.output
+    out = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db])
+    assert out.exit_code == 0 and "FAIL" not in out.stdout, out.output      # its statements' indexes are there
+    # Without the fix: no line about the failed phase at all.
+    n, name = checks.number, checks.name
+    assert f"note: phase {n} ({name}) failed: pgtune status lists what its run has not made" in out.stdout, out.stdout
+    doc = json.loads(CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db, "--format", "json"]).stdout)
+    assert doc["phases_not_in_place"] == [{"number": n, "name": name, "state": "failed", "missing": []}], doc
+    back = CliRunner().invoke(cli, ["rollback", str(folder), "--dsn", db])
+    assert back.exit_code == 0, back.output
+    undone = CliRunner().invoke(cli, ["verify", str(folder), "--dsn", db])
+    assert undone.exit_code == 0 and undone.stdout.startswith(f"verify: migration {m.id} is rolled back"), undone.stdout
