@@ -60,9 +60,7 @@ class QualShare:
     """A qual pg_qualstats kept without its constant (a cast, a generic plan), and the share of rows it kept.
 
     Only for a qual that was the only filter of its plan node: the rows the
-    node threw away are then this qual's doing. ``occurrences`` says how many
-    rows a call checked (``per_call``): the share is the value's frequency in the
-    table only when that is about the whole table, not rows an index narrowed (t40).
+    node threw away are then this qual's doing.
     """
 
     table: TableKey
@@ -70,11 +68,6 @@ class QualShare:
     op: str
     executions: int         # rows the qual was evaluated on
     filtered: int           # rows it threw away
-    occurrences: int        # the calls that evaluated it (a partitioned table's: the most one partition saw)
-
-    @property
-    def per_call(self) -> float:
-        return self.executions / self.occurrences if self.occurrences > 0 else 0.0
 
     @property
     def kept(self) -> float:
@@ -487,6 +480,5 @@ def read_shares(conn: psycopg.Connection[Any]) -> dict[int, list[QualShare]]:
         return {}
     for r in rows:
         out.setdefault(int(r["queryid"]), []).append(QualShare(
-            (r["schema"], r["table"]), r["column"], r["op"], int(r["executions"] or 0), int(r["filtered"] or 0),
-            int(r["occurrences"] or 0)))
+            (r["schema"], r["table"]), r["column"], r["op"], int(r["executions"] or 0), int(r["filtered"] or 0)))
     return out

@@ -2,9 +2,7 @@
 -- constant (a comparison through a cast such as CAST($1::text AS "Status"),
 -- or a generic plan's parameter) where the qual was the only filter of its
 -- plan node, and the rows those executions read and threw away: the share
--- of rows the qual kept is the frequency of the value it was run with when
--- a call (occurrences) read about the whole table; behind an index or another
--- filter it is a share of the rows those kept, no frequency of the table (t40).
+-- of rows the qual kept is the frequency of the value it was run with.
 -- A partition's qual counts for its partitioned table, as in
 -- qualstats_constants (x36): its rows add up over the partitions, so the
 -- share is the table's; its occurrences are the most one partition saw.

@@ -125,15 +125,13 @@ def test_a_parameter_without_a_rule_is_left_generic_alone() -> None:
 def test_an_enum_behind_a_cast_takes_the_value_whose_share_the_qual_kept() -> None:
     """pg_qualstats keeps no constant for CAST($1::text AS "Status"); the rows it kept (1%) name 'REJECTED'."""
     query = 'SELECT id FROM "Document" WHERE status = CAST($1::text AS "Status")'
-    share = QualShare(("public", "Document"), "status", "=", executions=1_000_000, filtered=990_000,
-                      occurrences=10)
+    share = QualShare(("public", "Document"), "status", "=", executions=1_000_000, filtered=990_000)
     assert _sources(query, 1, shares=[share]) == {"$1": ("REJECTED", "qualstats-share")}
-    negated = QualShare(("public", "Document"), "status", "<>", executions=1_000_000, filtered=150_000,
-                        occurrences=10)
+    negated = QualShare(("public", "Document"), "status", "<>", executions=1_000_000, filtered=150_000)
     assert _sources(query.replace("status =", "status <>"), 1, shares=[negated]) == {
         "$1": ("DRAFT", "qualstats-share")}
     # Not on a column whose common values do not cover it: the share names no value there.
-    on_id = QualShare(("public", "Document"), "userId", "=", executions=1000, filtered=990, occurrences=1)
+    on_id = QualShare(("public", "Document"), "userId", "=", executions=1000, filtered=990)
     assert _sources('SELECT id FROM "Document" WHERE "userId" = $1', 1, shares=[on_id])["$1"][1] == "stats"
 
 

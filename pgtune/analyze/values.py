@@ -12,9 +12,9 @@ each came from (``params``: a ValueSource), so a DBA can check the assumption:
   the occurrences pg_qualstats counted of their quals (a prepared statement's
   generic plan keeps none), the statement valued without them stands for the rest,
   by their share, as the main scenario (analyze.coverage); where pg_qualstats kept the
-  qual but not its constant (``col = CAST($1::text AS "Enum")``, a generic plan), the
-  column's common value whose frequency matches the share of rows the qual kept
-  (``qualstats-share``) when a call read the whole table; else none (t40);
+  qual but not its constant (``col = CAST($1::text AS "Enum")``, a generic
+  plan), the column's common value whose frequency matches the share of rows
+  the qual kept (``qualstats-share``);
 * else the planner's statistics (``stats``): ``col = $n`` (and ``<>``, ``IN``,
   ``= ANY`` as an array of three) a value of typical frequency, but an ``IN``
   list of a status its common values in frequency order, each ``$n`` its own
@@ -188,10 +188,7 @@ def _param_value(n: int, use: ParamUse | None, catalog: Catalog, constants: list
     seen = observed(use, constants)
     if seen is not None:
         return ParamValue(name, seen, ValueSource.QUALSTATS, what)
-    share = _share(use, catalog, shares)
-    if share is not None and not _table_wide(share, catalog):   # of rows an index or another filter narrowed (t40)
-        return ParamValue(name, None, ValueSource.NONE, f"{what} (pg_qualstats' share: of rows a call narrowed)")
-    inferred = _from_share(use, catalog, share, size) if share is not None else None
+    inferred = _from_share(use, catalog, shares, size)
     if inferred is not None:
         return ParamValue(name, inferred, ValueSource.QUALSTATS_SHARE, what)
     value = _value(use, catalog, size)
@@ -204,12 +201,13 @@ def _limit_cut_nothing(shape: Shape, catalog: Catalog, constants: list[QualConst
                        rows_per_call: float | None) -> str | None:
     """Did the statement's ``LIMIT $n`` stop no call early (u's F1: ``jsonb @> $1 ORDER BY … LIMIT 50``)?
 
-    pg_stat_statements keeps the rows a call returned, not its LIMIT: 1 row a call reads as ``LIMIT 1``, and
-    a backward scan then stops at the first match. pg_qualstats says what the scan did: when the filter read
-    (nearly) every row of the table and the calls returned (nearly) every row that passed, the LIMIT cut
-    nothing and is costed as none. A scan a LIMIT stopped reads far fewer rows; one feeding a sort returns
-    fewer than passed: both keep the rows-per-call LIMIT, as does no call returning a row (p12 F4: each
-    walked all its filters could keep). Says how it is known, or None.
+    pg_stat_statements keeps the rows a call returned, not the LIMIT it ran with: 1 row per call reads as
+    ``LIMIT 1``, and the planner then has a backward scan stop at the first match. pg_qualstats says what
+    the scan did: per sampled execution, the rows its filter was evaluated on and the rows that passed.
+    When the filter read (nearly) every row of the table, and the calls returned (nearly) every row that
+    passed, the LIMIT cut nothing: the statement is costed with none. A scan a LIMIT stopped evaluates
+    far fewer rows; one feeding a sort returns fewer rows than passed: both keep the rows-per-call LIMIT. So
+    does no call returning a row (p12 F4: each walked all its filters could keep). Says how it is known, or None.
     """
     if rows_per_call == 0:
         return "no call returned a row"
@@ -217,7 +215,8 @@ def _limit_cut_nothing(shape: Shape, catalog: Catalog, constants: list[QualConst
         return None
     [key] = shape.tables
     table = catalog.tables.get(key)
-    # Per filter, over its constants: one's whole-table read beside another's few rows is no call's (p15)
+    # Per filter, summed over its constants: one constant's whole-table read beside another's few passed rows
+    # is no call's (p15: Rallly's listPolls, a space with 40% of rows read by a scan its LIMIT 21 stopped).
     nodes: dict[tuple[str, str], tuple[int, int, int]] = {}
     for c in constants:
         if c.table == key and c.occurrences > 0 and c.executions > 0:
@@ -259,12 +258,19 @@ def _ranked(use: ParamUse | None, constants: list[QualConstant] | None,
             catalog: Catalog | None = None) -> list[tuple[str, float]]:
     """(value, share of executions) of the constants to cost this parameter with, the main one first.
 
-    A call's cost follows the rows it reads, its *heaviness*: the rows pg_qualstats saw the qual evaluated
-    on per occurrence (execution_count) where it counted any, else the rows the planner expects for the
-    value (a common value its frequency, any other the average of the rest). Three constants stand for the
-    others: the typical call's (the median by executions: the main scenario), the one where the rows
-    concentrate (the median by heaviness), and the heaviest; each counts the calls nearest it in heaviness
-    (docs/values.md). A value that stands for all (a queue's 'pending') is one scenario.
+    A statement's cost over the workload is the mean over its executions, and
+    one execution's cost follows how many rows it reads: its *heaviness*, the
+    rows pg_qualstats saw the qual evaluated on per occurrence
+    (execution_count) where it counted any, else the rows the planner expects
+    for the value (pg_stats: a tenant among the most common values weighs its
+    frequency, any other the average of the rest). A count capped by LIMIT stops early for a big tenant and
+    scans the whole table for a small one; an inbox is a few rows for most
+    people and hundreds for a few. Three constants stand for the others: the
+    typical execution's (the median by executions: the main scenario), the
+    one where the rows concentrate (the median by heaviness), and the
+    heaviest. Every constant counts for the one nearest in heaviness, so each
+    scenario weighs the executions it stands for; a value that stands for all
+    (a queue's 'pending') is one scenario.
     """
     if use is None or not constants or use.table is None or use.kind != ParamKind.COLUMN:
         return []
@@ -347,33 +353,22 @@ def observed(use: ParamUse, constants: list[QualConstant] | None, *, dominant: f
     return None
 
 
-def _share(use: ParamUse, catalog: Catalog, shares: list[QualShare] | None) -> QualShare | None:
-    """pg_qualstats' share for ``=``/``<>`` on a column whose statistics list nearly every value (an enum)."""
+def _from_share(use: ParamUse, catalog: Catalog, shares: list[QualShare] | None, size: int = 1) -> str | None:
+    """The common value of a status-like column whose frequency is nearest the share of rows the qual kept.
+
+    pg_qualstats keeps no constant for ``status = CAST($1::text AS "Status")`` (nor for a
+    generic plan's ``$1``), but it counts the rows the qual read and threw away: the
+    share it kept is the value's frequency (``<>``: one minus it). Only where the
+    statistics list nearly every value of the column, so the match is among all of them.
+    A list of ``size`` (``IN ($4, $5, $6)``) kept the sum of its values' frequencies: its
+    ``$n`` take the set of distinct common values that sums nearest, one each (lists.by_share).
+    """
     if not shares or use.table is None or use.op not in ("=", "<>") or use.array:
         return None
     share = next((s for s in shares if s.table == use.table and s.column == use.column and s.op == use.op), None)
     st = catalog.column_stats.get((use.table[0], use.table[1], use.column))
     if share is None or st is None or not st.most_common_vals or sum(st.most_common_freqs) < COVERED:
         return None
-    return share
-
-
-def _table_wide(share: QualShare, catalog: Catalog) -> bool:
-    """A call checked about the whole table: what the qual kept is its value's share. Behind an index, of its
-    rows (t40: Papermark's viewType after the dataroomId index kept all, DATAROOM_VIEW; read as 100%: DOCUMENT_VIEW)."""
-    table = catalog.tables.get(share.table)
-    return table is not None and 0 < WHOLE_SCAN * table.reltuples <= share.per_call
-
-
-def _from_share(use: ParamUse, catalog: Catalog, share: QualShare, size: int = 1) -> str | None:
-    """The common value of a status-like column whose frequency is nearest the share of rows the qual kept.
-
-    pg_qualstats keeps no constant for ``status = CAST($1::text AS "Status")`` (nor for a generic plan's
-    ``$1``), but it counts the rows the qual read and threw away: over the whole table the share it kept is
-    the value's frequency (``<>``: one minus it). A list of ``size`` (``IN ($4, $5, $6)``) kept the sum of
-    its values' frequencies: its ``$n`` take the distinct common values summing nearest (lists.by_share).
-    """
-    st = catalog.column_stats[(share.table[0], share.table[1], use.column)]
     wanted = share.kept if use.op == "=" else 1.0 - share.kept
     if size > 1:
         chosen = lists.by_share(st, wanted, size)
