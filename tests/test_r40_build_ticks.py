@@ -46,9 +46,10 @@ def test_a_log_shows_a_long_build_now_and_then(db: str, conn: psycopg.Connection
     assert code in (0, None), text
     assert "\r" not in text and "\x1b" not in text, repr(text)
     stamped = [(float(t), msg) for t, msg in re.findall(r"^pgtune: \[([\d.]+) s\] (.*)$", text, re.M)]
-    ticks = [t for t, msg in stamped if msg.startswith("building ") and "%" in msg]
+    # A build line, with its percent where the phase has one (the CI caught "index validation: sorting tuples").
+    ticks = [t for t, msg in stamped if msg.startswith("building ")]
     # Without the fix: no build line at all (the monitor ran for a terminal only).
     assert ticks, text
-    # Never a line per percent: one per TICK seconds at most.
-    assert all(b - a >= TICK - 0.05 for a, b in itertools.pairwise(ticks)), text
+    # Never a line per percent: one per TICK seconds at most (as the log shows them: to 0.1 s, each rounded).
+    assert all(round(b - a, 1) >= TICK - 0.1 for a, b in itertools.pairwise(ticks)), text
     assert any(re.search(r"phase 1 up: .*: done in", msg) for _, msg in stamped), text
